@@ -1,0 +1,19 @@
+//! Charter's core: everything the C ABI and the language bindings expose.
+//!
+//! This crate holds all of Charter's logic and contains no `unsafe` code.
+//! The C ABI (`charter-capi`) and the Python and Node bindings are thin
+//! layers over it, so one operation means the same thing in every language.
+//!
+//! * [`Registry`]: register handlers and notify them, with panic isolation
+//!   and lock-free, allocation-free dispatch.
+//! * [`Error`] and [`ErrorKind`]: the error model every layer shares; each
+//!   kind has a stable status code and name (see [`ErrorKind::code`]).
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod error;
+pub mod panic;
+pub mod registry;
+
+pub use error::{Error, ErrorKind, Result};
+pub use registry::{HandlerError, HandlerId, HandlerResult, NotifyReport, Registry};

@@ -1,0 +1,310 @@
+//! Behaviour of the handler registry: order, isolation, re-entrancy, leaks.
+
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread;
+
+use charter_core::registry::DEFAULT_MAX_DEPTH;
+use charter_core::{HandlerError, HandlerId, NotifyReport, Registry};
+
+fn quiet() {
+    charter_core::panic::silence_caught_panics();
+}
+
+fn report(delivered: u64, failed: u64, panicked: u64) -> NotifyReport {
+    NotifyReport {
+        delivered,
+        failed,
+        panicked,
+    }
+}
+
+#[test]
+fn fires_by_descending_priority_then_registration_order() {
+    let reg: Registry<u32> = Registry::new();
+    let order = Arc::new(Mutex::new(Vec::new()));
+    for (name, prio) in [
+        ("a", 0),
+        ("b", 10),
+        ("c", 0),
+        ("d", -5),
+        ("e", 10),
+        ("f", i32::MAX),
+        ("g", i32::MIN),
+    ] {
+        let order = Arc::clone(&order);
+        reg.register_with_priority(prio, move |_| {
+            order.lock().unwrap().push(name);
+            Ok(())
+        });
+    }
+    assert_eq!(reg.notify(&1), report(7, 0, 0));
+    assert_eq!(*order.lock().unwrap(), ["f", "b", "e", "a", "c", "d", "g"]);
+}
+
+#[test]
+fn register_unregister_contains_len_and_ids_never_reused() {
+    let reg: Registry<u32> = Registry::new();
+    assert!(reg.is_empty());
+    let a = reg.register(|_| Ok(()));
+    let b = reg.register(|_| Ok(()));
+    assert_ne!(a, b);
+    assert_eq!(a.get(), 1);
+    assert_eq!(reg.len(), 2);
+    assert!(reg.contains(a) && reg.contains(b));
+    assert!(reg.unregister(a));
+    assert!(!reg.unregister(a), "a second unregister reports false");
+    assert!(!reg.contains(a));
+    assert!(!reg.unregister(HandlerId::from_raw(999)));
+    let c = reg.register(|_| Ok(()));
+    assert!(c.get() > b.get(), "ids are never reused");
+    reg.clear();
+    assert!(reg.is_empty());
+    assert!(!reg.contains(b) && !reg.contains(c));
+    assert_eq!(reg.notify(&0), report(0, 0, 0));
+}
+
+#[test]
+fn failures_and_panics_are_counted_and_never_stop_siblings() {
+    quiet();
+    let reg: Registry<u32> = Registry::new();
+    let ran = Arc::new(AtomicUsize::new(0));
+    let seen: Arc<Mutex<Vec<(HandlerId, String)>>> = Arc::default();
+    let seen2 = Arc::clone(&seen);
+    reg.on_panic(move |id, msg| seen2.lock().unwrap().push((id, msg.to_owned())));
+    let r = Arc::clone(&ran);
+    reg.register(move |_| {
+        r.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    });
+    let bad = reg.register(|e| panic!("handler exploded on {e}"));
+    reg.register(|_| Err(HandlerError));
+    let r = Arc::clone(&ran);
+    reg.register(move |_| {
+        r.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    });
+    assert_eq!(reg.notify(&42), report(2, 1, 1));
+    assert_eq!(ran.load(Ordering::SeqCst), 2);
+    assert_eq!(
+        *seen.lock().unwrap(),
+        vec![(bad, "handler exploded on 42".to_owned())]
+    );
+    assert_eq!(reg.panics(), 1);
+}
+
+#[test]
+fn a_panic_inside_on_panic_is_swallowed() {
+    quiet();
+    let reg: Registry<u32> = Registry::new();
+    reg.on_panic(|_, _| panic!("the hook panics too"));
+    reg.register(|_| panic!("first"));
+    reg.register(|_| Ok(()));
+    assert_eq!(reg.notify(&1), report(1, 0, 1));
+    assert_eq!(reg.notify(&2), report(1, 0, 1));
+}
+
+#[test]
+fn handler_can_unregister_itself_and_later_siblings_mid_round() {
+    let reg: Arc<Registry<u32>> = Arc::new(Registry::new());
+    let calls = Arc::new(Mutex::new(Vec::new()));
+    let ids: Arc<Mutex<Vec<HandlerId>>> = Arc::default();
+    for n in 0..3u32 {
+        let (reg2, calls2, ids2) = (Arc::downgrade(&reg), Arc::clone(&calls), Arc::clone(&ids));
+        let id = reg.register(move |_| {
+            calls2.lock().unwrap().push(n);
+            if n == 0 {
+                let reg = reg2.upgrade().unwrap();
+                let ids = ids2.lock().unwrap().clone();
+                assert!(reg.unregister(ids[0]), "unregister self");
+                assert!(reg.unregister(ids[2]), "unregister a later sibling");
+            }
+            Ok(())
+        });
+        ids.lock().unwrap().push(id);
+    }
+    assert_eq!(reg.notify(&0), report(2, 0, 0));
+    assert_eq!(
+        *calls.lock().unwrap(),
+        [0, 1],
+        "the unregistered sibling was skipped this round"
+    );
+    assert_eq!(reg.len(), 1);
+    assert_eq!(reg.notify(&0), report(1, 0, 0));
+}
+
+#[test]
+fn handler_can_register_and_notify_from_inside_notify() {
+    let reg: Arc<Registry<u32>> = Arc::new(Registry::new());
+    let inner_calls = Arc::new(AtomicUsize::new(0));
+    let (weak, inner) = (Arc::downgrade(&reg), Arc::clone(&inner_calls));
+    reg.register(move |&depth| {
+        let reg = weak.upgrade().unwrap();
+        if depth == 0 {
+            let inner = Arc::clone(&inner);
+            reg.register(move |_| {
+                inner.fetch_add(1, Ordering::SeqCst);
+                Ok(())
+            });
+            let nested = reg.notify(&1);
+            assert_eq!(
+                nested,
+                report(2, 0, 0),
+                "the nested round sees the new handler"
+            );
+        }
+        Ok(())
+    });
+    assert_eq!(
+        reg.notify(&0),
+        report(1, 0, 0),
+        "a handler registered mid-round fires from the next round"
+    );
+    assert_eq!(inner_calls.load(Ordering::SeqCst), 1);
+    assert_eq!(reg.notify(&1), report(2, 0, 0));
+}
+
+#[test]
+fn nested_notify_is_bounded_and_counted() {
+    let reg: Arc<Registry<u32>> = Arc::new(Registry::new());
+    let calls = Arc::new(AtomicUsize::new(0));
+    let refused = Arc::new(AtomicUsize::new(0));
+    let (weak, c, r) = (
+        Arc::downgrade(&reg),
+        Arc::clone(&calls),
+        Arc::clone(&refused),
+    );
+    reg.register(move |_| {
+        c.fetch_add(1, Ordering::SeqCst);
+        let reg = weak.upgrade().unwrap();
+        if reg.try_notify(&0).is_err() {
+            r.fetch_add(1, Ordering::SeqCst);
+        }
+        Ok(())
+    });
+    assert_eq!(reg.notify(&0), report(1, 0, 0));
+    assert_eq!(calls.load(Ordering::SeqCst), DEFAULT_MAX_DEPTH);
+    assert_eq!(refused.load(Ordering::SeqCst), 1);
+    assert_eq!(reg.depth_exceeded(), 1);
+    let err = charter_core::Error::from(charter_core::registry::DepthExceeded { max_depth: 8 });
+    assert_eq!(err.kind(), charter_core::ErrorKind::LimitExceeded);
+    assert!(err.message().contains("more than 8 levels"), "{err}");
+}
+
+#[test]
+fn depth_is_per_registry() {
+    let a: Arc<Registry<u32>> = Arc::new(Registry::with_max_depth(2).unwrap());
+    let b: Arc<Registry<u32>> = Arc::new(Registry::with_max_depth(2).unwrap());
+    let b_calls = Arc::new(AtomicUsize::new(0));
+    let bc = Arc::clone(&b_calls);
+    b.register(move |_| {
+        bc.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    });
+    let (wa, b2) = (Arc::downgrade(&a), Arc::clone(&b));
+    a.register(move |_| {
+        // Two levels of `a` are allowed, and `b` is counted on its own.
+        assert_eq!(b2.notify(&0).delivered, 1);
+        let _ = wa.upgrade().unwrap().try_notify(&0);
+        Ok(())
+    });
+    assert_eq!(a.notify(&0).delivered, 1);
+    assert_eq!(b_calls.load(Ordering::SeqCst), 2);
+    assert_eq!(a.depth_exceeded(), 1);
+    assert_eq!(b.depth_exceeded(), 0);
+}
+
+struct Canary(Arc<()>);
+
+#[test]
+fn register_unregister_cycles_leave_no_handler_alive() {
+    let canary = Arc::new(());
+    let reg: Registry<u32> = Registry::new();
+    for _ in 0..10_000 {
+        let c = Canary(Arc::clone(&canary));
+        let id = reg.register(move |_| {
+            let _ = &c.0;
+            Ok(())
+        });
+        reg.notify(&0);
+        assert!(reg.unregister(id));
+    }
+    assert_eq!(Arc::strong_count(&canary), 1);
+}
+
+#[test]
+fn clear_and_drop_release_every_handler() {
+    let canary = Arc::new(());
+    let reg: Registry<u32> = Registry::new();
+    for _ in 0..10 {
+        let c = Canary(Arc::clone(&canary));
+        reg.register(move |_| {
+            let _ = &c.0;
+            Ok(())
+        });
+    }
+    assert_eq!(Arc::strong_count(&canary), 11);
+    reg.clear();
+    assert_eq!(Arc::strong_count(&canary), 1);
+    for _ in 0..10 {
+        let c = Canary(Arc::clone(&canary));
+        reg.register(move |_| {
+            let _ = &c.0;
+            Ok(())
+        });
+    }
+    drop(reg);
+    assert_eq!(Arc::strong_count(&canary), 1);
+}
+
+#[test]
+fn unsized_byte_events_are_not_copied() {
+    let reg: Registry<[u8]> = Registry::new();
+    let seen = Arc::new(AtomicU64::new(0));
+    let s = Arc::clone(&seen);
+    let payload = b"hello".to_vec();
+    let addr = payload.as_ptr() as u64;
+    reg.register(move |e: &[u8]| {
+        s.store(e.as_ptr() as u64, Ordering::SeqCst);
+        Ok(())
+    });
+    reg.notify(&payload);
+    assert_eq!(seen.load(Ordering::SeqCst), addr);
+}
+
+#[test]
+fn concurrent_notifiers_and_writers_agree() {
+    let reg: Arc<Registry<u64>> = Arc::new(Registry::new());
+    let total = Arc::new(AtomicU64::new(0));
+    let t = Arc::clone(&total);
+    reg.register(move |e| {
+        t.fetch_add(*e, Ordering::Relaxed);
+        Ok(())
+    });
+    let notifiers: Vec<_> = (0..4)
+        .map(|_| {
+            let reg = Arc::clone(&reg);
+            thread::spawn(move || {
+                for _ in 0..20_000 {
+                    let r = reg.notify(&1);
+                    assert!(r.delivered >= 1 && r.failed == 0 && r.panicked == 0);
+                }
+            })
+        })
+        .collect();
+    let writer = {
+        let reg = Arc::clone(&reg);
+        thread::spawn(move || {
+            for _ in 0..2_000 {
+                let id = reg.register(|_| Ok(()));
+                assert!(reg.unregister(id));
+            }
+        })
+    };
+    for h in notifiers {
+        h.join().unwrap();
+    }
+    writer.join().unwrap();
+    assert_eq!(total.load(Ordering::Relaxed), 80_000);
+    assert_eq!(reg.len(), 1);
+}
