@@ -1,0 +1,1 @@
+//! Placeholder until the node binding lands.
