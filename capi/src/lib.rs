@@ -1,1 +1,26 @@
+//! The C ABI of Charter: `libcharter.so`, `libcharter.a` and `charter.h`.
+//!
+//! This crate is the only place in Charter with `unsafe` code. It follows
+//! the contract in `shared/design/c-abi.md`:
+//!
+//! * every exported function runs behind a panic firewall ([`firewall`])
+//!   and returns a `charter_status_t`;
+//! * failures record a thread-local message ([`last_error`]);
+//! * long-lived objects are HandleGuard handles ([`handle`]); high-churn
+//!   ones (handler registrations) are `uint64_t` ids;
+//! * strings returned to C are caller-owned ([`strings`]).
+//!
+//! The header `include/charter.h` is generated from this crate by cbindgen
+//! (`make header`); `tests/header.rs` fails when it is stale.
+#![deny(unsafe_op_in_unsafe_fn)]
+#![allow(non_camel_case_types)]
 
+mod firewall;
+pub mod handle;
+pub mod last_error;
+pub mod registry;
+pub mod status;
+pub mod strings;
+#[cfg(feature = "test-hooks")]
+pub mod testing;
+pub mod version;

@@ -4,6 +4,7 @@
 //! C programs see the code as `charter_status_t`, Go as `charter.Err*`
 //! sentinels, Python and Node as exception classes carrying the name.
 
+use std::ffi::CStr;
 use std::fmt;
 
 /// What went wrong, as a closed set with stable codes and names.
@@ -118,31 +119,36 @@ impl ErrorKind {
     }
 
     /// The stable status name, such as `"CHARTER_E_DENIED"`.
-    pub const fn name(self) -> &'static str {
+    pub fn name(self) -> &'static str {
+        self.c_name().to_str().unwrap_or("CHARTER_E_UNKNOWN")
+    }
+
+    /// The stable status name as a NUL-terminated string, for the C ABI.
+    pub const fn c_name(self) -> &'static CStr {
         match self {
-            ErrorKind::NullArgument => "CHARTER_E_NULL_ARGUMENT",
-            ErrorKind::InvalidArgument => "CHARTER_E_INVALID_ARGUMENT",
-            ErrorKind::InvalidUtf8 => "CHARTER_E_INVALID_UTF8",
-            ErrorKind::InvalidHandle => "CHARTER_E_INVALID_HANDLE",
-            ErrorKind::WrongHandleType => "CHARTER_E_WRONG_HANDLE_TYPE",
-            ErrorKind::HandleFreed => "CHARTER_E_HANDLE_FREED",
-            ErrorKind::AlreadyFreed => "CHARTER_E_ALREADY_FREED",
-            ErrorKind::LimitExceeded => "CHARTER_E_LIMIT_EXCEEDED",
-            ErrorKind::NotFound => "CHARTER_E_NOT_FOUND",
-            ErrorKind::Denied => "CHARTER_E_DENIED",
-            ErrorKind::Expired => "CHARTER_E_EXPIRED",
-            ErrorKind::NotYetValid => "CHARTER_E_NOT_YET_VALID",
-            ErrorKind::Revoked => "CHARTER_E_REVOKED",
-            ErrorKind::BadSignature => "CHARTER_E_BAD_SIGNATURE",
-            ErrorKind::Malformed => "CHARTER_E_MALFORMED",
-            ErrorKind::UntrustedRoot => "CHARTER_E_UNTRUSTED_ROOT",
-            ErrorKind::WouldBlock => "CHARTER_E_WOULD_BLOCK",
-            ErrorKind::Timeout => "CHARTER_E_TIMEOUT",
-            ErrorKind::Closed => "CHARTER_E_CLOSED",
-            ErrorKind::Io => "CHARTER_E_IO",
-            ErrorKind::Corrupt => "CHARTER_E_CORRUPT",
-            ErrorKind::Panic => "CHARTER_E_PANIC",
-            ErrorKind::Internal => "CHARTER_E_INTERNAL",
+            ErrorKind::NullArgument => c"CHARTER_E_NULL_ARGUMENT",
+            ErrorKind::InvalidArgument => c"CHARTER_E_INVALID_ARGUMENT",
+            ErrorKind::InvalidUtf8 => c"CHARTER_E_INVALID_UTF8",
+            ErrorKind::InvalidHandle => c"CHARTER_E_INVALID_HANDLE",
+            ErrorKind::WrongHandleType => c"CHARTER_E_WRONG_HANDLE_TYPE",
+            ErrorKind::HandleFreed => c"CHARTER_E_HANDLE_FREED",
+            ErrorKind::AlreadyFreed => c"CHARTER_E_ALREADY_FREED",
+            ErrorKind::LimitExceeded => c"CHARTER_E_LIMIT_EXCEEDED",
+            ErrorKind::NotFound => c"CHARTER_E_NOT_FOUND",
+            ErrorKind::Denied => c"CHARTER_E_DENIED",
+            ErrorKind::Expired => c"CHARTER_E_EXPIRED",
+            ErrorKind::NotYetValid => c"CHARTER_E_NOT_YET_VALID",
+            ErrorKind::Revoked => c"CHARTER_E_REVOKED",
+            ErrorKind::BadSignature => c"CHARTER_E_BAD_SIGNATURE",
+            ErrorKind::Malformed => c"CHARTER_E_MALFORMED",
+            ErrorKind::UntrustedRoot => c"CHARTER_E_UNTRUSTED_ROOT",
+            ErrorKind::WouldBlock => c"CHARTER_E_WOULD_BLOCK",
+            ErrorKind::Timeout => c"CHARTER_E_TIMEOUT",
+            ErrorKind::Closed => c"CHARTER_E_CLOSED",
+            ErrorKind::Io => c"CHARTER_E_IO",
+            ErrorKind::Corrupt => c"CHARTER_E_CORRUPT",
+            ErrorKind::Panic => c"CHARTER_E_PANIC",
+            ErrorKind::Internal => c"CHARTER_E_INTERNAL",
         }
     }
 

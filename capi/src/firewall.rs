@@ -1,0 +1,67 @@
+//! The panic firewall: no panic ever unwinds into C.
+//!
+//! Every exported function runs its body through [`call`] (for functions
+//! that return a status) or [`catch_or`] (for the few that return something
+//! else). A panic becomes `CHARTER_E_PANIC` with a message, and Charter's
+//! quiet panic hook keeps it from being printed.
+
+use charter_core::{panic, Error, ErrorKind};
+
+use crate::last_error;
+use crate::status::{charter_status_t, CHARTER_OK};
+
+/// Runs `body`; maps its outcome to a status and records or clears the
+/// thread's last error.
+#[inline]
+pub(crate) fn call(body: impl FnOnce() -> Result<(), Error>) -> charter_status_t {
+    panic::silence_caught_panics();
+    match panic::catch(body) {
+        Ok(Ok(())) => {
+            last_error::clear();
+            CHARTER_OK
+        }
+        Ok(Err(error)) => {
+            last_error::set(&error);
+            error.kind().code()
+        }
+        Err(message) => {
+            let error = Error::new(ErrorKind::Panic, format!("panic inside Charter: {message}"));
+            last_error::set(&error);
+            error.kind().code()
+        }
+    }
+}
+
+/// Runs `body`, which cannot fail; returns `fallback` if it panics.
+pub(crate) fn catch_or<R>(fallback: R, body: impl FnOnce() -> R) -> R {
+    panic::silence_caught_panics();
+    panic::catch(body).unwrap_or(fallback)
+}
+
+/// Writes `value` through the out-parameter `out`, named `name` in the error
+/// when NULL. Call it only once the operation has succeeded.
+///
+/// # Safety
+/// `out`, when not NULL, must be valid for a write of `T`.
+pub(crate) unsafe fn write_out<T>(out: *mut T, name: &str, value: T) -> Result<(), Error> {
+    if out.is_null() {
+        return Err(null_argument(name));
+    }
+    // SAFETY: the caller guarantees `out` is valid for writes when non-NULL.
+    unsafe { out.write(value) };
+    Ok(())
+}
+
+/// Fails early, before doing any work, when an out-parameter is NULL.
+pub(crate) fn require_out<T>(out: *mut T, name: &str) -> Result<(), Error> {
+    if out.is_null() {
+        Err(null_argument(name))
+    } else {
+        Ok(())
+    }
+}
+
+/// The error for a NULL pointer argument called `name`.
+pub(crate) fn null_argument(name: &str) -> Error {
+    Error::new(ErrorKind::NullArgument, format!("{name} is NULL"))
+}

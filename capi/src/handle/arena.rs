@@ -1,0 +1,116 @@
+//! The append-only arena that handle shells live in.
+//!
+//! Shells are never deallocated and never reused, so a stale pointer always
+//! finds a shell that says "freed", and any pointer can be checked for
+//! membership by address alone, without reading through it.
+//!
+//! Chunk `k` holds `FIRST_CHUNK << k` shells, so the arena has at most a few
+//! dozen chunks however many handles a program creates, and membership is a
+//! short scan of chunk ranges. Chunks are allocated uninitialized: a shell's
+//! memory is touched only when it is handed out, so resident memory grows by
+//! one shell per handle ever created.
+
+use std::mem::{size_of, MaybeUninit};
+use std::ptr;
+use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use super::Shell;
+
+const FIRST_CHUNK: usize = 256;
+const MAX_CHUNKS: usize = 40;
+
+pub(super) struct Arena {
+    chunks: [AtomicPtr<MaybeUninit<Shell>>; MAX_CHUNKS],
+    /// Shells with a global index below this are initialized.
+    published: AtomicUsize,
+    grow: Mutex<()>,
+}
+
+pub(super) static ARENA: Arena = Arena {
+    chunks: [const { AtomicPtr::new(ptr::null_mut()) }; MAX_CHUNKS],
+    published: AtomicUsize::new(0),
+    grow: Mutex::new(()),
+};
+
+const fn capacity(chunk: usize) -> usize {
+    FIRST_CHUNK << chunk
+}
+
+/// The global index of the first shell of `chunk`.
+const fn first_index(chunk: usize) -> usize {
+    FIRST_CHUNK * ((1 << chunk) - 1)
+}
+
+impl Arena {
+    /// Places `shell` in the arena and returns its permanent address, or
+    /// `None` when the arena is full (after about 2^48 handles).
+    pub(super) fn insert(&self, shell: Shell) -> Option<&'static Shell> {
+        let _grow = self.grow.lock().unwrap_or_else(|e| e.into_inner());
+        let index = self.published.load(Ordering::Relaxed);
+        let chunk = (index / FIRST_CHUNK + 1).ilog2() as usize;
+        if chunk >= MAX_CHUNKS {
+            return None;
+        }
+        let mut base = self.chunks[chunk].load(Ordering::Acquire);
+        if base.is_null() {
+            let memory: Box<[MaybeUninit<Shell>]> = Box::new_uninit_slice(capacity(chunk));
+            base = Box::into_raw(memory).cast();
+            self.chunks[chunk].store(base, Ordering::Release);
+        }
+        // SAFETY: `index` is inside `chunk` (by the choice of `chunk`), the
+        // slot has never been handed out (indices only grow, under the lock),
+        // and no reader looks at it before `published` moves past it.
+        let slot = unsafe { &mut *base.add(index - first_index(chunk)) };
+        let shell: &'static Shell = slot.write(shell);
+        self.published.store(index + 1, Ordering::Release);
+        Some(shell)
+    }
+
+    /// The shell at `addr`, if `addr` is exactly the address of a shell that
+    /// has been handed out. Never reads through `addr` unless it is.
+    pub(super) fn find(&self, addr: usize) -> Option<&'static Shell> {
+        let published = self.published.load(Ordering::Acquire);
+        for (chunk, slot) in self.chunks.iter().enumerate() {
+            let base = slot.load(Ordering::Acquire);
+            if base.is_null() {
+                return None;
+            }
+            let start = base as usize;
+            let end = start + capacity(chunk) * size_of::<Shell>();
+            if addr < start || addr >= end {
+                continue;
+            }
+            let offset = addr - start;
+            if offset % size_of::<Shell>() != 0 {
+                return None;
+            }
+            let position = offset / size_of::<Shell>();
+            if first_index(chunk) + position >= published {
+                return None;
+            }
+            // SAFETY: the slot is inside an allocated chunk and below
+            // `published`, so it was initialized before `published` was
+            // stored with Release, which our Acquire load observed. Shells
+            // are never deallocated, hence 'static.
+            return Some(unsafe { (*base.add(position)).assume_init_ref() });
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunk_geometry_is_contiguous() {
+        for chunk in 0..MAX_CHUNKS - 1 {
+            assert_eq!(first_index(chunk) + capacity(chunk), first_index(chunk + 1));
+            let first = first_index(chunk);
+            assert_eq!((first / FIRST_CHUNK + 1).ilog2() as usize, chunk);
+            let last = first + capacity(chunk) - 1;
+            assert_eq!((last / FIRST_CHUNK + 1).ilog2() as usize, chunk);
+        }
+    }
+}

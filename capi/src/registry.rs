@@ -1,0 +1,281 @@
+//! `charter_registry_*`: the handler registry for C.
+//!
+//! Events are byte strings. Handlers are C function pointers with a
+//! `user_data` pointer, identified by `uint64_t` ids that are never reused
+//! within a registry.
+
+use std::ffi::c_void;
+
+use charter_core::{HandlerError, HandlerId, Registry};
+
+use crate::firewall::{call, null_argument, require_out, write_out};
+use crate::handle;
+use crate::status::{charter_status_t, CHARTER_OK};
+
+/// A registry of handlers. Opaque; create with `charter_registry_new`.
+pub struct charter_registry {
+    _opaque: [u8; 0],
+}
+
+/// The handle type of a registry.
+pub type charter_registry_t = charter_registry;
+
+/// A handler: receives its `user_data` and the event bytes (valid only
+/// during the call; `event` is NULL when `len` is 0). Returning anything but
+/// `CHARTER_OK` counts the call as failed. Handlers may be called from any
+/// thread that notifies, and concurrently.
+pub type charter_handler_fn = Option<
+    unsafe extern "C" fn(user_data: *mut c_void, event: *const u8, len: usize) -> charter_status_t,
+>;
+
+/// Releases a handler's `user_data` when its registration ends.
+pub type charter_drop_fn = Option<unsafe extern "C" fn(user_data: *mut c_void)>;
+
+/// How the handlers of one notify round fared. Every handler that was
+/// called counts in exactly one field.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct charter_notify_report_t {
+    /// Handlers that returned `CHARTER_OK`.
+    pub delivered: u64,
+    /// Handlers that returned an error status.
+    pub failed: u64,
+    /// Handlers that panicked (Rust or binding code); the panic was caught.
+    pub panicked: u64,
+}
+
+/// A C handler with its user data. Dropping it ends the registration, which
+/// is when `drop_user_data` runs: exactly once, and never before the last
+/// call of the handler has returned.
+struct CHandler {
+    call: unsafe extern "C" fn(*mut c_void, *const u8, usize) -> charter_status_t,
+    user_data: *mut c_void,
+    drop_user_data: charter_drop_fn,
+}
+
+// SAFETY: registering a handler is the C caller's promise that the function
+// and its user data may be used from any thread (documented on
+// `charter_registry_register`).
+unsafe impl Send for CHandler {}
+// SAFETY: as above; Charter only passes `user_data` back to the caller's
+// own functions.
+unsafe impl Sync for CHandler {}
+
+impl CHandler {
+    fn invoke(&self, event: &[u8]) -> Result<(), HandlerError> {
+        let data = if event.is_empty() {
+            std::ptr::null()
+        } else {
+            event.as_ptr()
+        };
+        // SAFETY: the caller registered `call` for exactly this use.
+        let status = unsafe { (self.call)(self.user_data, data, event.len()) };
+        if status == CHARTER_OK {
+            Ok(())
+        } else {
+            Err(HandlerError)
+        }
+    }
+}
+
+impl Drop for CHandler {
+    fn drop(&mut self) {
+        if let Some(drop_user_data) = self.drop_user_data {
+            // SAFETY: the caller registered it to release `user_data`, once.
+            unsafe { drop_user_data(self.user_data) };
+        }
+    }
+}
+
+/// Creates an empty registry whose nested notify depth is bounded at 8.
+///
+/// # Safety
+/// `out` must be NULL or valid for writing a pointer.
+#[no_mangle]
+pub unsafe extern "C" fn charter_registry_new(
+    out: *mut *mut charter_registry_t,
+) -> charter_status_t {
+    call(|| {
+        require_out(out, "out")?;
+        let registry = handle::create(Registry::<[u8]>::new())?;
+        // SAFETY: checked non-NULL above; the caller guarantees validity.
+        unsafe { write_out(out, "out", registry) }
+    })
+}
+
+/// Creates an empty registry whose notify may nest at most `max_depth`
+/// levels on one thread (1 to 64).
+///
+/// # Safety
+/// `out` must be NULL or valid for writing a pointer.
+#[no_mangle]
+pub unsafe extern "C" fn charter_registry_new_with_max_depth(
+    max_depth: u32,
+    out: *mut *mut charter_registry_t,
+) -> charter_status_t {
+    call(|| {
+        require_out(out, "out")?;
+        let registry = handle::create(Registry::<[u8]>::with_max_depth(max_depth as usize)?)?;
+        // SAFETY: checked non-NULL above; the caller guarantees validity.
+        unsafe { write_out(out, "out", registry) }
+    })
+}
+
+/// Frees a registry. Every registration ends: each `drop_user_data` runs
+/// once, after any notify still in progress on another thread returns.
+/// NULL is a no-op. A second free returns `CHARTER_E_ALREADY_FREED`.
+///
+/// # Safety
+/// `reg` must be NULL or a pointer obtained from Charter (a stale or foreign
+/// pointer is detected, not dereferenced).
+#[no_mangle]
+pub unsafe extern "C" fn charter_registry_free(reg: *mut charter_registry_t) -> charter_status_t {
+    call(|| handle::free::<Registry<[u8]>>(reg, "reg"))
+}
+
+/// Registers `fn`; higher `priority` fires first, equal priorities in
+/// registration order. On success writes the new handler's id to `out_id`.
+///
+/// `fn` may be called from any thread that notifies this registry, and
+/// concurrently. `drop_user_data` (optional) runs exactly once when the
+/// registration ends: on unregister, clear, or when the registry is freed.
+/// On failure the registration never began and `user_data` stays yours.
+///
+/// # Safety
+/// `out_id` must be NULL or valid for writing; `fn` and `drop_user_data`
+/// must be safe to call from any thread with `user_data`.
+#[no_mangle]
+pub unsafe extern "C" fn charter_registry_register(
+    reg: *mut charter_registry_t,
+    priority: i32,
+    r#fn: charter_handler_fn,
+    user_data: *mut c_void,
+    drop_user_data: charter_drop_fn,
+    out_id: *mut u64,
+) -> charter_status_t {
+    call(|| {
+        let call = r#fn.ok_or_else(|| null_argument("fn"))?;
+        require_out(out_id, "out_id")?;
+        handle::with::<Registry<[u8]>, _>(reg, "reg", |registry| {
+            let handler = CHandler {
+                call,
+                user_data,
+                drop_user_data,
+            };
+            let id = registry
+                .register_with_priority(priority, move |event: &[u8]| handler.invoke(event));
+            // SAFETY: checked non-NULL above; the caller guarantees validity.
+            unsafe { write_out(out_id, "out_id", id.get()) }
+        })
+    })
+}
+
+/// Ends the registration `id`. Writes whether it was registered to
+/// `out_removed` (which may be NULL). The handler is not called again after
+/// this returns, nor later in a notify round in progress on this thread.
+///
+/// # Safety
+/// `out_removed` must be NULL or valid for writing.
+#[no_mangle]
+pub unsafe extern "C" fn charter_registry_unregister(
+    reg: *mut charter_registry_t,
+    id: u64,
+    out_removed: *mut bool,
+) -> charter_status_t {
+    call(|| {
+        handle::with::<Registry<[u8]>, _>(reg, "reg", |registry| {
+            let removed = registry.unregister(HandlerId::from_raw(id));
+            if !out_removed.is_null() {
+                // SAFETY: non-NULL; the caller guarantees validity.
+                unsafe { out_removed.write(removed) };
+            }
+            Ok(())
+        })
+    })
+}
+
+/// Writes whether `id` is registered to `out`.
+///
+/// # Safety
+/// `out` must be NULL or valid for writing.
+#[no_mangle]
+pub unsafe extern "C" fn charter_registry_contains(
+    reg: *mut charter_registry_t,
+    id: u64,
+    out: *mut bool,
+) -> charter_status_t {
+    call(|| {
+        require_out(out, "out")?;
+        let contains = handle::with::<Registry<[u8]>, _>(reg, "reg", |r| {
+            Ok(r.contains(HandlerId::from_raw(id)))
+        })?;
+        // SAFETY: checked non-NULL above; the caller guarantees validity.
+        unsafe { write_out(out, "out", contains) }
+    })
+}
+
+/// Writes the number of registered handlers to `out_len`.
+///
+/// # Safety
+/// `out_len` must be NULL or valid for writing.
+#[no_mangle]
+pub unsafe extern "C" fn charter_registry_len(
+    reg: *mut charter_registry_t,
+    out_len: *mut usize,
+) -> charter_status_t {
+    call(|| {
+        require_out(out_len, "out_len")?;
+        let len = handle::with::<Registry<[u8]>, _>(reg, "reg", |r| Ok(r.len()))?;
+        // SAFETY: checked non-NULL above; the caller guarantees validity.
+        unsafe { write_out(out_len, "out_len", len) }
+    })
+}
+
+/// Ends every registration. A notify round in progress skips the handlers
+/// it has not reached yet.
+///
+/// # Safety
+/// `reg` must be NULL or a pointer obtained from Charter.
+#[no_mangle]
+pub unsafe extern "C" fn charter_registry_clear(reg: *mut charter_registry_t) -> charter_status_t {
+    call(|| handle::with::<Registry<[u8]>, _>(reg, "reg", |r| Ok(r.clear())))
+}
+
+/// Calls every handler with the `len` bytes at `event`, in priority order,
+/// on this thread, with no Charter lock held. Handlers may call any Charter
+/// function, including on this registry. Writes the outcome to `out_report`
+/// (which may be NULL).
+///
+/// Returns `CHARTER_E_LIMIT_EXCEEDED`, calling nothing, when notify is
+/// already nested `max_depth` levels deep on this thread.
+///
+/// # Safety
+/// `event` must be NULL (with `len` 0) or valid for reading `len` bytes;
+/// `out_report` must be NULL or valid for writing.
+#[no_mangle]
+pub unsafe extern "C" fn charter_registry_notify(
+    reg: *mut charter_registry_t,
+    event: *const u8,
+    len: usize,
+    out_report: *mut charter_notify_report_t,
+) -> charter_status_t {
+    call(|| {
+        let event: &[u8] = match (event.is_null(), len) {
+            (true, 0) => &[],
+            (true, _) => return Err(null_argument("event")),
+            // SAFETY: the caller guarantees `len` readable bytes at `event`.
+            (false, _) => unsafe { std::slice::from_raw_parts(event, len) },
+        };
+        let report = handle::with::<Registry<[u8]>, _>(reg, "reg", |r| Ok(r.try_notify(event)?))?;
+        if !out_report.is_null() {
+            let report = charter_notify_report_t {
+                delivered: report.delivered,
+                failed: report.failed,
+                panicked: report.panicked,
+            };
+            // SAFETY: non-NULL; the caller guarantees validity.
+            unsafe { out_report.write(report) };
+        }
+        Ok(())
+    })
+}
