@@ -22,6 +22,8 @@ thread_local! {
 /// Marks the current thread as inside a region whose panics Charter catches.
 ///
 /// Scopes nest; the mark is removed when the outermost scope is dropped.
+/// `Registry::notify` does not need one: its nesting stack already tells
+/// the hook that a round, and so a catching region, is in progress.
 pub struct CatchScope(());
 
 impl CatchScope {
@@ -73,7 +75,7 @@ pub fn silence_caught_panics() {
     INSTALL.call_once(|| {
         let previous = panic::take_hook();
         panic::set_hook(Box::new(move |info| {
-            if CATCHING.with(Cell::get) == 0 {
+            if CATCHING.with(Cell::get) == 0 && !crate::registry::depth::active() {
                 previous(info);
             }
         }));

@@ -32,6 +32,13 @@ impl Drop for Level {
     }
 }
 
+/// Whether a `notify` is running on this thread; its handlers' panics are
+/// caught, so the quiet panic hook keeps them silent.
+#[inline]
+pub(crate) fn active() -> bool {
+    STACK.with(|s| s.len.get() > 0)
+}
+
 /// Takes a nesting level for the registry identified by `key`, unless that
 /// registry is already active `max` times on this thread or the thread's
 /// stack is full.

@@ -47,15 +47,19 @@ impl std::error::Error for HandlerError {}
 /// What a handler returns.
 pub type HandlerResult = Result<(), HandlerError>;
 
-/// One registration. The handler is stored inline (the entry is unsized), so
-/// dispatch follows a single pointer per handler.
+/// One registration.
+///
+/// The handler is boxed rather than stored inline: an unsized last field
+/// would make every dispatch compute the field's offset from the vtable's
+/// alignment, which costs more than the extra pointer load (measured with
+/// callgrind, see docs/BENCHMARKS.md).
 pub(crate) struct Entry<F: ?Sized> {
     pub(crate) id: HandlerId,
     pub(crate) priority: i32,
     /// Cleared by `unregister` and `clear` before the new snapshot is
     /// published, so a round already in progress skips the handler.
     pub(crate) live: AtomicBool,
-    pub(crate) handler: F,
+    pub(crate) handler: Box<F>,
 }
 
 impl<F: ?Sized> Entry<F> {

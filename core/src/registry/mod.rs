@@ -22,7 +22,7 @@
 //!   next. Nested `notify` on one thread is bounded (default 8 levels).
 //! * **No allocation.** `notify` allocates nothing (proved by a dhat test).
 
-mod depth;
+pub(crate) mod depth;
 mod handler;
 mod report;
 
@@ -32,7 +32,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use arc_swap::{ArcSwap, ArcSwapOption};
 
-use crate::panic::{message_of, CatchScope};
+use crate::panic::message_of;
 use crate::{Error, ErrorKind};
 use handler::Entry;
 
@@ -148,6 +148,7 @@ impl<E: ?Sized> Registry<E> {
         let mut next_id = self.lock_writer();
         let id = HandlerId(*next_id);
         *next_id += 1;
+        let handler: Box<Handler<E>> = Box::new(handler);
         let entry: Slot<E> = Arc::new(Entry {
             id,
             priority,
@@ -256,7 +257,6 @@ impl<E: ?Sized> Registry<E> {
                 max_depth: self.max_depth,
             });
         };
-        let _quiet = CatchScope::enter();
         let snapshot = self.snapshot.load();
         for entry in snapshot.entries.iter() {
             if !entry.live.load(Ordering::Acquire) {

@@ -1,0 +1,25 @@
+/* Consumer check: notify one handler through an installed Charter. */
+#include <stdio.h>
+
+#include <charter.h>
+
+static charter_status_t count(void *user_data, const uint8_t *event, size_t len) {
+    (void)event;
+    *(size_t *)user_data += len;
+    return CHARTER_OK;
+}
+
+int main(void) {
+    charter_registry_t *reg = NULL;
+    size_t total = 0;
+    uint64_t id;
+    charter_notify_report_t report;
+    if (charter_abi_version() != CHARTER_ABI_VERSION) return 1;
+    if (charter_registry_new(&reg) != CHARTER_OK) return 2;
+    if (charter_registry_register(reg, 0, count, &total, NULL, &id) != CHARTER_OK) return 3;
+    if (charter_registry_notify(reg, (const uint8_t *)"hello", 5, &report) != CHARTER_OK) return 4;
+    if (report.delivered != 1 || total != 5) return 5;
+    if (charter_registry_free(reg) != CHARTER_OK) return 6;
+    printf("consumer (C) linked Charter %s: ok\n", charter_version());
+    return 0;
+}

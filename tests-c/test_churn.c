@@ -1,0 +1,79 @@
+/* Memory over create/free cycles: at most one shell (documented at 32
+ * bytes or less) per freed handle, and nothing per registration.
+ *
+ * Resident memory is only meaningful without a sanitizer or valgrind, so
+ * the bounds are asserted when CHARTER_TEST_MEASURE_MEMORY is set (the
+ * plain ctest run sets it); the other runs check the cycles for errors. */
+#include <unistd.h>
+
+#include "check.h"
+
+#define CYCLES 100000
+#define SHELL_BYTES_BOUND 32
+#define SLACK (512 * 1024)
+
+static long resident_bytes(void) {
+    long pages = 0, resident = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    CHECK(f != NULL);
+    CHECK(fscanf(f, "%ld %ld", &pages, &resident) == 2);
+    fclose(f);
+    return resident * sysconf(_SC_PAGESIZE);
+}
+
+static int measuring(void) { return getenv("CHARTER_TEST_MEASURE_MEMORY") != NULL; }
+
+static charter_status_t nop(void *user_data, const uint8_t *event, size_t len) {
+    (void)user_data;
+    (void)event;
+    (void)len;
+    return CHARTER_OK;
+}
+
+static void handle_cycles_cost_at_most_one_shell(void) {
+    charter_registry_t *reg;
+    long before, after;
+    int i;
+    for (i = 0; i < 1000; i++) {
+        CHECK_OK(charter_registry_new(&reg));
+        CHECK_OK(charter_registry_free(reg));
+    }
+    before = resident_bytes();
+    for (i = 0; i < CYCLES; i++) {
+        CHECK_OK(charter_registry_new(&reg));
+        CHECK_OK(charter_registry_free(reg));
+    }
+    after = resident_bytes();
+    printf("# %d handle cycles: resident +%ld bytes (%.1f per cycle)\n", CYCLES, after - before,
+           (double)(after - before) / CYCLES);
+    if (measuring()) CHECK(after - before <= (long)CYCLES * SHELL_BYTES_BOUND + SLACK);
+}
+
+static void registration_cycles_cost_nothing(void) {
+    charter_registry_t *reg;
+    long before, after;
+    uint64_t id;
+    bool removed;
+    int i;
+    CHECK_OK(charter_registry_new(&reg));
+    for (i = 0; i < 1000; i++) {
+        CHECK_OK(charter_registry_register(reg, 0, nop, NULL, NULL, &id));
+        CHECK_OK(charter_registry_unregister(reg, id, &removed));
+    }
+    before = resident_bytes();
+    for (i = 0; i < CYCLES; i++) {
+        CHECK_OK(charter_registry_register(reg, 0, nop, NULL, NULL, &id));
+        CHECK_OK(charter_registry_unregister(reg, id, &removed));
+        CHECK(removed);
+    }
+    after = resident_bytes();
+    printf("# %d registration cycles: resident +%ld bytes\n", CYCLES, after - before);
+    if (measuring()) CHECK(after - before <= 64 * 1024);
+    CHECK_OK(charter_registry_free(reg));
+}
+
+int main(void) {
+    RUN(handle_cycles_cost_at_most_one_shell);
+    RUN(registration_cycles_cost_nothing);
+    return 0;
+}
