@@ -1,0 +1,60 @@
+# Charter's entry points. The README names two: `make demo` and `make test`.
+#
+#   make test     install what is missing, then run every suite:
+#                 cargo test, the C harness (plain, ASan+UBSan, valgrind,
+#                 install/consumers), Python, Node and Go
+#   make demo     build the library and run the C demo
+#   make bench    run the benchmarks (numbers go to docs/BENCHMARKS.md)
+#   make header   regenerate include/charter.h after changing capi/
+#
+# Single suites: make rust | c | python | node | go
+
+BUILD ?= build
+JOBS ?= 2
+CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=Debug
+
+.PHONY: test demo deps rust c c-configure python node go bench header clean
+
+test: deps rust c python node go
+	@echo "make test: every suite passed"
+
+deps:
+	@scripts/install-deps.sh
+
+rust:
+	cargo test
+
+c-configure:
+	cmake -S . -B $(BUILD) $(CMAKE_FLAGS) >/dev/null
+
+c: c-configure
+	cmake --build $(BUILD) -j$(JOBS)
+	ctest --test-dir $(BUILD) --output-on-failure -j$(JOBS)
+
+python:
+	bash bindings-python/scripts/test.sh
+
+node:
+	bash bindings-node/scripts/test.sh
+
+go:
+	bash bindings-go/scripts/test.sh
+
+demo: deps c-configure
+	cmake --build $(BUILD) --target registry_demo -j$(JOBS)
+	@echo
+	$(BUILD)/examples/registry_demo
+
+bench:
+	cargo bench -p charter-benches --bench registry
+	python3 benches/report.py target/criterion
+	bash bindings-python/scripts/bench.sh
+	bash bindings-node/scripts/bench.sh
+	bash bindings-go/scripts/bench.sh
+
+header:
+	CHARTER_BLESS=1 cargo test -p charter-capi --test header
+
+clean:
+	rm -rf $(BUILD)
+	cargo clean

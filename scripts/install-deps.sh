@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs the system tools the test suite needs beyond the machine's
+# toolchains (Rust, Go, Python, Node, gcc, cmake), only when missing.
+# Language packages (maturin, pytest, npm modules) are installed by each
+# binding's own script.
+set -euo pipefail
+
+missing=()
+for tool in valgrind pkg-config cmake make; do
+  command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
+done
+command -v readelf >/dev/null 2>&1 || missing+=(binutils)
+
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+for tool in cargo go node npm python3 cc c++; do
+  command -v "$tool" >/dev/null 2>&1 || { echo "error: $tool is required but not installed" >&2; exit 1; }
+done
