@@ -21,6 +21,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+// The nesting bound of a registry made by `charter_registry_new`.
+#define CHARTER_REGISTRY_DEFAULT_MAX_DEPTH 8
+
+// The largest nesting bound `charter_registry_new_with_max_depth` accepts.
+#define CHARTER_REGISTRY_MAX_DEPTH_LIMIT 64
+
 // The ABI version this header describes. A program may compare it with
 // `charter_abi_version()` at start-up to detect a mismatched library. The
 // shared library's soname carries the same number (`libcharter.so.1`).
@@ -37,12 +43,19 @@ typedef int32_t charter_status_t;
 typedef struct charter_registry charter_registry_t;
 
 // A handler: receives its `user_data` and the event bytes (valid only
-// during the call; `event` is NULL when `len` is 0). Returning anything but
-// `CHARTER_OK` counts the call as failed. Handlers may be called from any
-// thread that notifies, and concurrently.
+// during the call; `event` is NULL when `len` is 0). Returning
+// `CHARTER_E_PANIC` counts the call as panicked (for handlers written in a
+// language with panics or exceptions of its own); any other status but
+// `CHARTER_OK` counts it as failed. Handlers may be called from any thread
+// that notifies, and concurrently.
 typedef charter_status_t (*charter_handler_fn)(void *user_data, const uint8_t *event, size_t len);
 
 // Releases a handler's `user_data` when its registration ends.
+//
+// It runs once no notify can still be calling the handler, which may be
+// inside whichever Charter call on the registry lets go of the handler last
+// (an unregister, a free, or a notify that was in progress on another
+// thread), on that call's thread. No Charter lock is held when it runs.
 typedef void (*charter_drop_fn)(void *user_data);
 
 // How the handlers of one notify round fared. Every handler that was
@@ -139,14 +152,15 @@ extern "C" {
 // The caller owns the string and frees it with `charter_string_free`.
 char *charter_last_error_message(void);
 
-// Creates an empty registry whose nested notify depth is bounded at 8.
+// Creates an empty registry whose nested notify depth is bounded at
+// `CHARTER_REGISTRY_DEFAULT_MAX_DEPTH`.
 //
 // # Safety
 // `out` must be NULL or valid for writing a pointer.
 charter_status_t charter_registry_new(charter_registry_t **out);
 
 // Creates an empty registry whose notify may nest at most `max_depth`
-// levels on one thread (1 to 64).
+// levels on one thread (1 to `CHARTER_REGISTRY_MAX_DEPTH_LIMIT`).
 //
 // # Safety
 // `out` must be NULL or valid for writing a pointer.

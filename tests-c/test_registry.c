@@ -72,6 +72,22 @@ static void error_status_counts_as_failed_and_siblings_run(void) {
     CHECK_OK(charter_registry_free(reg));
 }
 
+static void panic_status_counts_as_panicked(void) {
+    charter_registry_t *reg = NULL;
+    char log[16] = "";
+    probe_t ok = probe('o', log, CHARTER_OK), panicky = probe('p', log, CHARTER_E_PANIC);
+    uint64_t id;
+    charter_notify_report_t r;
+    CHECK_OK(charter_registry_new(&reg));
+    CHECK_OK(charter_registry_register(reg, 1, probe_handler, &panicky, probe_drop, &id));
+    CHECK_OK(charter_registry_register(reg, 0, probe_handler, &ok, probe_drop, &id));
+    CHECK_OK(charter_registry_notify(reg, NULL, 0, &r));
+    CHECK(strcmp(log, "po") == 0);
+    CHECK(r.delivered == 1 && r.failed == 0 && r.panicked == 1);
+    CHECK_OK(charter_registry_free(reg));
+    CHECK(ok.drops == 1 && panicky.drops == 1);
+}
+
 static void unregister_contains_len_clear_and_drop_once(void) {
     charter_registry_t *reg = NULL;
     char log[64] = "";
@@ -110,6 +126,8 @@ static void out_parameters_untouched_on_failure(void) {
     size_t len = 88;
     bool flag = true;
     charter_registry_t *good = NULL;
+    CHECK_STATUS(charter_registry_new_with_max_depth(CHARTER_REGISTRY_MAX_DEPTH_LIMIT + 1, &reg),
+                 CHARTER_E_INVALID_ARGUMENT);
     CHECK_STATUS(charter_registry_new_with_max_depth(0, &reg), CHARTER_E_INVALID_ARGUMENT);
     CHECK_MESSAGE_HAS("max_depth must be between 1 and 64, got 0");
     CHECK(reg == (charter_registry_t *)(uintptr_t)0x1234);
@@ -258,6 +276,7 @@ static void nested_notify_is_bounded(void) {
 int main(void) {
     RUN(priority_then_registration_order);
     RUN(error_status_counts_as_failed_and_siblings_run);
+    RUN(panic_status_counts_as_panicked);
     RUN(unregister_contains_len_clear_and_drop_once);
     RUN(out_parameters_untouched_on_failure);
     RUN(handler_unregisters_itself);

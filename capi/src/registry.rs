@@ -10,7 +10,7 @@ use charter_core::{HandlerError, HandlerId, Registry};
 
 use crate::firewall::{call, null_argument, require_out, write_out};
 use crate::handle;
-use crate::status::{charter_status_t, CHARTER_OK};
+use crate::status::{charter_status_t, CHARTER_E_PANIC, CHARTER_OK};
 
 /// A registry of handlers. Opaque; create with `charter_registry_new`.
 pub struct charter_registry {
@@ -21,14 +21,21 @@ pub struct charter_registry {
 pub type charter_registry_t = charter_registry;
 
 /// A handler: receives its `user_data` and the event bytes (valid only
-/// during the call; `event` is NULL when `len` is 0). Returning anything but
-/// `CHARTER_OK` counts the call as failed. Handlers may be called from any
-/// thread that notifies, and concurrently.
+/// during the call; `event` is NULL when `len` is 0). Returning
+/// `CHARTER_E_PANIC` counts the call as panicked (for handlers written in a
+/// language with panics or exceptions of its own); any other status but
+/// `CHARTER_OK` counts it as failed. Handlers may be called from any thread
+/// that notifies, and concurrently.
 pub type charter_handler_fn = Option<
     unsafe extern "C" fn(user_data: *mut c_void, event: *const u8, len: usize) -> charter_status_t,
 >;
 
 /// Releases a handler's `user_data` when its registration ends.
+///
+/// It runs once no notify can still be calling the handler, which may be
+/// inside whichever Charter call on the registry lets go of the handler last
+/// (an unregister, a free, or a notify that was in progress on another
+/// thread), on that call's thread. No Charter lock is held when it runs.
 pub type charter_drop_fn = Option<unsafe extern "C" fn(user_data: *mut c_void)>;
 
 /// How the handlers of one notify round fared. Every handler that was
@@ -70,10 +77,17 @@ impl CHandler {
         };
         // SAFETY: the caller registered `call` for exactly this use.
         let status = unsafe { (self.call)(self.user_data, data, event.len()) };
-        if status == CHARTER_OK {
-            Ok(())
-        } else {
-            Err(HandlerError)
+        match status {
+            CHARTER_OK => Ok(()),
+            // A handler written in a language with its own panics (Go, C++
+            // exceptions) caught one and says so. Unwinding from here, with
+            // no C frame in between, lets the registry count it as panicked
+            // and report it to on_panic; resume_unwind runs no panic hook,
+            // so nothing is printed.
+            CHARTER_E_PANIC => {
+                std::panic::resume_unwind(Box::new("the handler returned CHARTER_E_PANIC"))
+            }
+            _ => Err(HandlerError),
         }
     }
 }
@@ -87,7 +101,14 @@ impl Drop for CHandler {
     }
 }
 
-/// Creates an empty registry whose nested notify depth is bounded at 8.
+/// The nesting bound of a registry made by `charter_registry_new`.
+pub const CHARTER_REGISTRY_DEFAULT_MAX_DEPTH: u32 = 8;
+
+/// The largest nesting bound `charter_registry_new_with_max_depth` accepts.
+pub const CHARTER_REGISTRY_MAX_DEPTH_LIMIT: u32 = 64;
+
+/// Creates an empty registry whose nested notify depth is bounded at
+/// `CHARTER_REGISTRY_DEFAULT_MAX_DEPTH`.
 ///
 /// # Safety
 /// `out` must be NULL or valid for writing a pointer.
@@ -104,7 +125,7 @@ pub unsafe extern "C" fn charter_registry_new(
 }
 
 /// Creates an empty registry whose notify may nest at most `max_depth`
-/// levels on one thread (1 to 64).
+/// levels on one thread (1 to `CHARTER_REGISTRY_MAX_DEPTH_LIMIT`).
 ///
 /// # Safety
 /// `out` must be NULL or valid for writing a pointer.
@@ -278,4 +299,21 @@ pub unsafe extern "C" fn charter_registry_notify(
         }
         Ok(())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use charter_core::registry::{DEFAULT_MAX_DEPTH, MAX_THREAD_NESTING};
+
+    #[test]
+    fn depth_constants_match_the_core() {
+        assert_eq!(
+            super::CHARTER_REGISTRY_DEFAULT_MAX_DEPTH as usize,
+            DEFAULT_MAX_DEPTH
+        );
+        assert_eq!(
+            super::CHARTER_REGISTRY_MAX_DEPTH_LIMIT as usize,
+            MAX_THREAD_NESTING
+        );
+    }
 }
