@@ -1,0 +1,3 @@
+module charter.dev/charter
+
+go 1.25
