@@ -1,0 +1,53 @@
+'use strict';
+
+// Whole-process behaviour, checked in child processes: an open registry never
+// keeps Node alive, the library prints nothing, and both module systems load it.
+
+const assert = require('node:assert/strict');
+const { spawnSync } = require('node:child_process');
+const path = require('node:path');
+const { test } = require('node:test');
+
+const packageDir = path.join(__dirname, '..');
+
+function runNode(args) {
+  const started = process.hrtime.bigint();
+  const child = spawnSync(process.execPath, args, {
+    cwd: packageDir,
+    encoding: 'utf8',
+    timeout: 20_000,
+  });
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  return { ...child, seconds };
+}
+
+for (const fixture of ['open-registry.cjs', 'open-registry.mjs']) {
+  test(`${fixture}: an open registry with handlers lets the process exit, silently`, () => {
+    const child = runNode([path.join('test', 'fixtures', fixture)]);
+    assert.equal(child.error, undefined, 'did not time out');
+    assert.equal(child.status, 0);
+    assert.equal(child.stdout, '');
+    assert.equal(child.stderr, '');
+    assert.ok(child.seconds < 10, `exited after ${child.seconds}s`);
+  });
+}
+
+test('require and import of "charter" give the same classes in one process', () => {
+  const script = `
+    import { createRequire } from 'node:module';
+    import * as esm from 'charter';
+    const cjs = createRequire(import.meta.url)('charter');
+    const same = Object.keys(cjs).every((k) => esm[k] === cjs[k]);
+    const r = new esm.Registry();
+    r.register(() => {});
+    process.stdout.write(JSON.stringify({ same, report: r.notify(), isCjs: r instanceof cjs.Registry }));
+  `;
+  const child = runNode(['--input-type=module', '-e', script]);
+  assert.equal(child.stderr, '');
+  assert.equal(child.status, 0);
+  assert.deepEqual(JSON.parse(child.stdout), {
+    same: true,
+    isCjs: true,
+    report: { delivered: 1, failed: 0, panicked: 0 },
+  });
+});

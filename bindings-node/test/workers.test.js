@@ -1,0 +1,61 @@
+'use strict';
+
+// The addon is context-aware: several worker threads load it and notify at
+// the same time as the main thread; workers can be terminated mid-notify.
+
+const assert = require('node:assert/strict');
+const path = require('node:path');
+const { test } = require('node:test');
+const { Worker } = require('node:worker_threads');
+
+const { Registry } = require('charter');
+
+const fixture = (name) => path.join(__dirname, 'fixtures', name);
+
+function run(worker) {
+  return new Promise((resolve, reject) => {
+    let message;
+    worker.on('message', (m) => (message = m));
+    worker.on('error', reject);
+    worker.on('exit', (code) => resolve({ code, message }));
+  });
+}
+
+test('workers load the addon and notify concurrently with the main thread', async () => {
+  const workers = 4;
+  const rounds = 20_000;
+  const ready = new Int32Array(new SharedArrayBuffer(4));
+  const runs = Array.from({ length: workers }, () =>
+    run(new Worker(fixture('notify-worker.js'), { workerData: { rounds, ready, workers } })),
+  );
+
+  const registry = new Registry();
+  let mainSum = 0;
+  registry.register((n) => (mainSum += n));
+  for (let i = 0; i < rounds; i++) {
+    registry.notify(i);
+  }
+
+  const expectedSum = (rounds * (rounds - 1)) / 2;
+  assert.equal(mainSum, expectedSum);
+  for (const { code, message } of await Promise.all(runs)) {
+    assert.equal(code, 0);
+    assert.deepEqual(message, { sum: expectedSum, failures: rounds, size: 3 });
+  }
+});
+
+test('terminating a worker in the middle of notify is safe', async () => {
+  const busy = new Worker(fixture('busy-worker.js'));
+  const exited = run(busy);
+  await new Promise((resolve) => busy.once('message', resolve));
+  await busy.terminate();
+  assert.equal((await exited).code, 1);
+
+  // The addon still loads and works in a new worker afterwards.
+  const ready = new Int32Array(new SharedArrayBuffer(4));
+  const after = await run(
+    new Worker(fixture('notify-worker.js'), { workerData: { rounds: 10, ready, workers: 1 } }),
+  );
+  assert.equal(after.code, 0);
+  assert.deepEqual(after.message, { sum: 45, failures: 10, size: 3 });
+});
