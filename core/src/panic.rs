@@ -45,7 +45,7 @@ impl Drop for CatchScope {
 /// Runs `f`, turning a panic into `Err` with the panic's message.
 pub fn catch<R>(f: impl FnOnce() -> R) -> Result<R, String> {
     let _scope = CatchScope::enter();
-    panic::catch_unwind(AssertUnwindSafe(f)).map_err(|payload| message_of(payload))
+    panic::catch_unwind(AssertUnwindSafe(f)).map_err(message_of)
 }
 
 /// Extracts a readable message from a panic payload and drops the payload.

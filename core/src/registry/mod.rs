@@ -239,7 +239,13 @@ impl<E: ?Sized> Registry<E> {
     /// Past the nesting bound the call runs no handler and returns an empty
     /// report; [`depth_exceeded`](Registry::depth_exceeded) counts it. Use
     /// [`try_notify`](Registry::try_notify) to see that case as an error.
+    #[inline]
     pub fn notify(&self, event: &E) -> NotifyReport {
+        // Checked here too, so that notifying an empty registry costs the
+        // caller one load and no call.
+        if self.len.load(Ordering::Acquire) == 0 {
+            return NotifyReport::default();
+        }
         self.try_notify(event).unwrap_or_default()
     }
 
