@@ -6,11 +6,14 @@
 //!
 //! * [`Registry`]: register handlers and notify them, with panic isolation
 //!   and lock-free, allocation-free dispatch.
+//! * [`bus::Bus`]: a topic bus with NATS-style wildcards, bounded queues,
+//!   explicit overflow policies and exact accounting.
 //! * [`Error`] and [`ErrorKind`]: the error model every layer shares; each
 //!   kind has a stable status code and name (see [`ErrorKind::code`]).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod bus;
 mod error;
 pub mod panic;
 pub mod registry;

@@ -1,0 +1,591 @@
+//! The topic bus: NATS-style topics and wildcards, bounded queues with
+//! explicit overflow policies, request/reply, exact accounting.
+//!
+//! # Design
+//!
+//! Subscriptions live in a token trie ([`index`]) under a read-write lock,
+//! stamped with a generation that every subscribe and unsubscribe bumps.
+//! A publish looks its topic up in a sharded match cache ([`cache`]); on a
+//! hit it never touches the trie, and a warm publish allocates nothing.
+//! The message (topic, payload, headers) is built once and shared by every
+//! matching subscription. Each subscription has its own bounded queue
+//! ([`queue`]) whose one lock also guards its counters, so
+//! `received == delivered + dropped + queued` holds exactly at every
+//! instant. No lock of the bus is held while a handler runs, so handlers
+//! may publish, subscribe and unsubscribe (themselves included).
+//!
+//! Ordering is FIFO per publisher and per subscriber; each message carries
+//! a bus-wide sequence number.
+//!
+//! ```
+//! use charter_core::bus::{Bus, BusLimits, SubscribeOptions};
+//!
+//! let bus = Bus::new(BusLimits::default()).unwrap();
+//! let orders = bus.subscribe("orders.*.created", SubscribeOptions::new()).unwrap();
+//! let report = bus.publish("orders.eu.created", &b"order 17"[..], &[("trace", "abc")]).unwrap();
+//! assert_eq!((report.matched, report.delivered), (1, 1));
+//! let message = orders.try_recv().unwrap().unwrap();
+//! assert_eq!(message.payload(), b"order 17");
+//! assert_eq!(message.header("trace"), Some("abc"));
+//! ```
+
+mod cache;
+mod dispatch;
+mod index;
+mod message;
+mod options;
+mod queue;
+mod stats;
+mod subscription;
+pub mod topic;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
+use std::time::Duration;
+
+use crate::{Error, ErrorKind, HandlerResult, Result};
+use cache::MatchCache;
+use index::Index;
+use queue::{Offered, Queue};
+use subscription::Shared;
+use topic::Kind;
+
+pub use message::Message;
+pub use options::{BusLimits, Dispatch, Overflow, SubscribeOptions};
+pub use stats::{BusStats, Drops, PublishReport, SubscriptionStats};
+pub use subscription::{Subscription, SubscriptionId, SubscriptionRef};
+
+type Target = Arc<Shared>;
+
+/// A topic bus. Cloning it is cheap and gives another handle to the same
+/// bus; every handle may be used from any thread.
+#[derive(Clone)]
+pub struct Bus {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    id: u64,
+    limits: BusLimits,
+    index: RwLock<Index<Target>>,
+    generation: AtomicU64,
+    cache: MatchCache<Target>,
+    subscriptions: Mutex<HashMap<u64, Target>>,
+    next_subscription: AtomicU64,
+    next_inbox: AtomicU64,
+    published: AtomicU64,
+    closed: AtomicBool,
+    retired: Arc<Mutex<SubscriptionStats>>,
+}
+
+/// A header list as given to `publish`.
+pub type Headers<'a> = &'a [(&'a str, &'a str)];
+
+impl Bus {
+    /// A new bus with `limits`.
+    pub fn new(limits: BusLimits) -> Result<Bus> {
+        static NEXT_BUS: AtomicU64 = AtomicU64::new(1);
+        limits.validate()?;
+        Ok(Bus {
+            inner: Arc::new(Inner {
+                id: NEXT_BUS.fetch_add(1, Ordering::Relaxed),
+                limits,
+                index: RwLock::new(Index::new()),
+                generation: AtomicU64::new(0),
+                cache: MatchCache::new(),
+                subscriptions: Mutex::new(HashMap::new()),
+                next_subscription: AtomicU64::new(1),
+                next_inbox: AtomicU64::new(1),
+                published: AtomicU64::new(0),
+                closed: AtomicBool::new(false),
+                retired: Arc::default(),
+            }),
+        })
+    }
+
+    /// The bus's limits.
+    pub fn limits(&self) -> &BusLimits {
+        &self.inner.limits
+    }
+
+    /// Subscribes to `pattern` with a queue read by [`SubscriptionRef::recv`].
+    pub fn subscribe(&self, pattern: &str, options: SubscribeOptions) -> Result<Subscription> {
+        self.add(pattern, options, None, false)
+    }
+
+    /// Subscribes to `pattern` with a handler, run on the publisher's thread
+    /// or on a thread of the subscription's own ([`Dispatch`]). A handler
+    /// that fails or panics is counted and never affects the publisher.
+    pub fn subscribe_with<F>(
+        &self,
+        pattern: &str,
+        options: SubscribeOptions,
+        handler: F,
+    ) -> Result<Subscription>
+    where
+        F: Fn(&Message) -> HandlerResult + Send + Sync + 'static,
+    {
+        self.add(pattern, options, Some(Arc::new(handler)), false)
+    }
+
+    /// Ends subscription `id`. Returns whether it existed. Queued messages
+    /// are counted as dropped and blocked receivers get `CLOSED`; for a
+    /// `Dispatch::Thread` subscription this waits for a running handler to
+    /// return (unless called from that handler).
+    pub fn unsubscribe(&self, id: SubscriptionId) -> bool {
+        let Some(shared) = self.lock_subscriptions().remove(&id.0) else {
+            return false;
+        };
+        self.unindex(&shared);
+        shared.shut_down();
+        true
+    }
+
+    /// A receiving view of subscription `id`.
+    pub fn subscription(&self, id: SubscriptionId) -> Result<SubscriptionRef> {
+        match self.lock_subscriptions().get(&id.0) {
+            Some(shared) => Ok(SubscriptionRef {
+                shared: Arc::clone(shared),
+            }),
+            None => Err(Error::new(
+                ErrorKind::NotFound,
+                format!("no subscription {} on this bus", id.0),
+            )),
+        }
+    }
+
+    /// How many subscriptions are live.
+    pub fn subscription_count(&self) -> usize {
+        self.lock_subscriptions().len()
+    }
+
+    /// Publishes `payload` with `headers` on `topic` to every matching
+    /// subscription. The payload is shared, never copied per subscriber
+    /// (pass an `Arc<[u8]>` to avoid even the one copy).
+    ///
+    /// Fails before delivering anything on a bad topic, payload or headers,
+    /// or a closed bus. A subscription whose overflow policy refuses the
+    /// message (`Error`, or `Block` out of time) is counted as dropped and
+    /// makes the call fail with `LIMIT_EXCEEDED`, `TIMEOUT` or
+    /// `WOULD_BLOCK` after every other subscription has had the message.
+    pub fn publish(
+        &self,
+        topic: &str,
+        payload: impl Into<Arc<[u8]>>,
+        headers: Headers<'_>,
+    ) -> Result<PublishReport> {
+        self.send(topic, payload.into(), headers, None, false)
+    }
+
+    /// Publishes a request on `topic` and waits up to `timeout` for the
+    /// first reply. Fails with `NOT_FOUND` at once when nothing subscribes
+    /// to the topic, and with `TIMEOUT` when no reply comes.
+    pub fn request(
+        &self,
+        topic: &str,
+        payload: impl Into<Arc<[u8]>>,
+        headers: Headers<'_>,
+        timeout: Duration,
+    ) -> Result<Message> {
+        let inbox = format!(
+            "{}.inbox.{}.{}",
+            topic::RESERVED_TOKEN,
+            self.inner.id,
+            self.inner.next_inbox.fetch_add(1, Ordering::Relaxed)
+        );
+        let options = SubscribeOptions::new()
+            .capacity(1)
+            .overflow(Overflow::DropNewest);
+        let replies = self.add(&inbox, options, None, true)?;
+        let report = self.send(
+            topic,
+            payload.into(),
+            headers,
+            Some(Arc::from(inbox.as_str())),
+            false,
+        )?;
+        if report.matched == 0 {
+            return Err(Error::new(
+                ErrorKind::NotFound,
+                format!("no subscriber for {topic:?} to answer the request"),
+            ));
+        }
+        replies.recv_timeout(timeout).map_err(|e| match e.kind() {
+            ErrorKind::Timeout | ErrorKind::WouldBlock => Error::new(
+                ErrorKind::Timeout,
+                format!("no reply to {topic:?} within {} ms", timeout.as_millis()),
+            ),
+            _ => e,
+        })
+    }
+
+    /// Answers `request` (a message received with a reply inbox).
+    pub fn respond(
+        &self,
+        request: &Message,
+        payload: impl Into<Arc<[u8]>>,
+        headers: Headers<'_>,
+    ) -> Result<PublishReport> {
+        let Some(inbox) = request.reply_to() else {
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                "the message is not a request: it has no reply inbox",
+            ));
+        };
+        self.send(inbox, payload.into(), headers, None, true)
+    }
+
+    /// The bus's accounting: live subscriptions plus every ended one.
+    pub fn stats(&self) -> BusStats {
+        let mut totals = *self
+            .inner
+            .retired
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let live: Vec<Target> = self.lock_subscriptions().values().cloned().collect();
+        for shared in &live {
+            totals += shared.queue.stats();
+        }
+        BusStats {
+            published: self.inner.published.load(Ordering::Relaxed),
+            subscriptions: totals,
+            live_subscriptions: live.len() as u64,
+        }
+    }
+
+    /// Ends every pull subscription that has an idle time-to-live and has
+    /// not been received from for that long (and has no receiver waiting).
+    /// Returns how many ended. Publishing also evicts them as it meets them.
+    pub fn evict_idle(&self) -> usize {
+        let idle: Vec<SubscriptionId> = self
+            .lock_subscriptions()
+            .values()
+            .filter(|s| s.options.idle_ttl.is_some_and(|ttl| s.queue.idle_for(ttl)))
+            .map(|s| s.id)
+            .collect();
+        idle.into_iter().filter(|&id| self.unsubscribe(id)).count()
+    }
+
+    /// Closes the bus: every subscription ends (blocked receivers get
+    /// `CLOSED`, queued messages are counted as dropped) and later calls
+    /// fail with `CLOSED`. A publish in progress either completes for a
+    /// subscription or is counted as dropped there.
+    pub fn close(&self) {
+        if self.inner.closed.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        self.inner.shut_down();
+    }
+
+    /// Whether [`close`](Bus::close) was called.
+    pub fn is_closed(&self) -> bool {
+        self.inner.closed.load(Ordering::Acquire)
+    }
+
+    fn lock_subscriptions(&self) -> MutexGuard<'_, HashMap<u64, Target>> {
+        self.inner
+            .subscriptions
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn ensure_open(&self) -> Result<()> {
+        if self.is_closed() {
+            return Err(Error::new(ErrorKind::Closed, "the bus is closed"));
+        }
+        Ok(())
+    }
+
+    fn add(
+        &self,
+        pattern: &str,
+        options: SubscribeOptions,
+        handler: Option<dispatch::Handler>,
+        internal: bool,
+    ) -> Result<Subscription> {
+        self.ensure_open()?;
+        let limits = &self.inner.limits;
+        let tokens = topic::check(
+            pattern,
+            Kind::Pattern,
+            limits.max_topic_len,
+            limits.max_topic_tokens,
+        )?;
+        if !internal && topic::is_reserved(pattern) {
+            return Err(reserved(pattern));
+        }
+        options.validate(limits)?;
+        let threaded = handler.is_some() && options.dispatch == Dispatch::Thread;
+        let shared = Arc::new(Shared {
+            id: SubscriptionId(self.inner.next_subscription.fetch_add(1, Ordering::Relaxed)),
+            bus_id: self.inner.id,
+            pattern: pattern.into(),
+            queue: Queue::new(&options),
+            options,
+            handler,
+            worker: Mutex::new(None),
+            retired: Arc::clone(&self.inner.retired),
+            retired_base: Mutex::default(),
+        });
+        {
+            let mut subscriptions = self.lock_subscriptions();
+            if subscriptions.len() >= limits.max_subscriptions {
+                return Err(Error::new(
+                    ErrorKind::LimitExceeded,
+                    format!(
+                        "the bus already has {} subscriptions, its limit",
+                        limits.max_subscriptions
+                    ),
+                ));
+            }
+            subscriptions.insert(shared.id.0, Arc::clone(&shared));
+        }
+        if threaded {
+            let worker = Arc::clone(&shared);
+            let spawned = std::thread::Builder::new()
+                .name(format!("charter-sub-{}", shared.id.0))
+                .spawn(move || worker.run_worker());
+            match spawned {
+                Ok(handle) => {
+                    *shared.worker.lock().unwrap_or_else(PoisonError::into_inner) = Some(handle)
+                }
+                Err(e) => {
+                    self.lock_subscriptions().remove(&shared.id.0);
+                    return Err(Error::new(
+                        ErrorKind::LimitExceeded,
+                        format!("cannot start the handler thread: {e}"),
+                    ));
+                }
+            }
+        }
+        {
+            let mut index = self
+                .inner
+                .index
+                .write()
+                .unwrap_or_else(PoisonError::into_inner);
+            index.insert(&tokens, Arc::clone(&shared));
+            self.inner.generation.fetch_add(1, Ordering::Release);
+        }
+        self.inner.cache.clear();
+        if self.is_closed() {
+            // Closed while we were adding: make sure nothing is left behind.
+            self.unsubscribe(shared.id);
+            return Err(Error::new(ErrorKind::Closed, "the bus is closed"));
+        }
+        Ok(Subscription::new(shared, self.clone()))
+    }
+
+    fn unindex(&self, shared: &Shared) {
+        let limits = &self.inner.limits;
+        if let Ok(tokens) = topic::check(
+            &shared.pattern,
+            Kind::Pattern,
+            limits.max_topic_len,
+            limits.max_topic_tokens,
+        ) {
+            let mut index = self
+                .inner
+                .index
+                .write()
+                .unwrap_or_else(PoisonError::into_inner);
+            index.remove(&tokens, |t| t.id == shared.id);
+            self.inner.generation.fetch_add(1, Ordering::Release);
+        }
+        // Stale entries would keep the subscription's queue alive.
+        self.inner.cache.clear();
+    }
+
+    fn send(
+        &self,
+        topic: &str,
+        payload: Arc<[u8]>,
+        headers: Headers<'_>,
+        reply_to: Option<Arc<str>>,
+        internal: bool,
+    ) -> Result<PublishReport> {
+        self.ensure_open()?;
+        let limits = &self.inner.limits;
+        let tokens = topic::check(
+            topic,
+            Kind::Topic,
+            limits.max_topic_len,
+            limits.max_topic_tokens,
+        )?;
+        if !internal && topic::is_reserved(topic) {
+            return Err(reserved(topic));
+        }
+        if payload.len() > limits.max_payload {
+            return Err(Error::new(
+                ErrorKind::LimitExceeded,
+                format!(
+                    "payload is {} bytes; the bus limit is {}",
+                    payload.len(),
+                    limits.max_payload
+                ),
+            ));
+        }
+        let headers = build_headers(headers, limits)?;
+        let generation = self.inner.generation.load(Ordering::Acquire);
+        let hit = match self.inner.cache.get(topic, generation) {
+            Some(hit) => hit,
+            None => {
+                let index = self
+                    .inner
+                    .index
+                    .read()
+                    .unwrap_or_else(PoisonError::into_inner);
+                let generation = self.inner.generation.load(Ordering::Acquire);
+                let mut targets = Vec::new();
+                index.collect(&tokens, &mut targets);
+                drop(index);
+                self.inner.cache.put(topic, generation, targets)
+            }
+        };
+        let seq = self.inner.published.fetch_add(1, Ordering::Relaxed) + 1;
+        let message = Message {
+            seq,
+            topic: hit.topic,
+            payload,
+            headers,
+            reply_to,
+        };
+        let may_wait = !dispatch::inside_handler_of(self.inner.id);
+        let mut report = PublishReport {
+            matched: hit.targets.len() as u64,
+            ..PublishReport::default()
+        };
+        let mut first_error = None;
+        for target in hit.targets.iter() {
+            if let Some(idle) = target.options.idle_ttl {
+                if target.queue.idle_for(idle) {
+                    self.unsubscribe(target.id);
+                }
+            }
+            match target.deliver(&message, may_wait) {
+                Ok(Offered::Accepted) => report.delivered += 1,
+                Ok(Offered::Dropped) => report.dropped += 1,
+                Err(e) => {
+                    report.dropped += 1;
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        match first_error {
+            None => Ok(report),
+            Some(e) => Err(Error::new(
+                e.kind(),
+                format!(
+                    "{} (publish to {topic:?}: {} of {} subscriptions accepted it)",
+                    e.message(),
+                    report.delivered,
+                    report.matched
+                ),
+            )),
+        }
+    }
+}
+
+impl Inner {
+    fn shut_down(&self) {
+        let all: Vec<Target> = self
+            .subscriptions
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .drain()
+            .map(|(_, s)| s)
+            .collect();
+        {
+            let mut index = self.index.write().unwrap_or_else(PoisonError::into_inner);
+            *index = Index::new();
+            self.generation.fetch_add(1, Ordering::Release);
+        }
+        self.cache.clear();
+        for shared in all {
+            shared.shut_down();
+        }
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // Worker threads hold their subscription, not the bus: end them.
+        self.shut_down();
+    }
+}
+
+impl fmt::Debug for Bus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Bus")
+            .field("subscriptions", &self.subscription_count())
+            .field("closed", &self.is_closed())
+            .finish()
+    }
+}
+
+fn reserved(s: &str) -> Error {
+    Error::new(
+        ErrorKind::InvalidArgument,
+        format!(
+            "{s:?} is reserved: topics beginning \"{}.\" belong to the library",
+            topic::RESERVED_TOKEN
+        ),
+    )
+}
+
+fn build_headers(
+    headers: Headers<'_>,
+    limits: &BusLimits,
+) -> Result<Option<message::SharedHeaders>> {
+    if headers.is_empty() {
+        return Ok(None);
+    }
+    if headers.len() > limits.max_headers {
+        return Err(Error::new(
+            ErrorKind::LimitExceeded,
+            format!(
+                "{} headers; the bus limit is {}",
+                headers.len(),
+                limits.max_headers
+            ),
+        ));
+    }
+    let bytes: usize = headers.iter().map(|(k, v)| k.len() + v.len()).sum();
+    if bytes > limits.max_header_bytes {
+        return Err(Error::new(
+            ErrorKind::LimitExceeded,
+            format!(
+                "headers take {bytes} bytes; the bus limit is {}",
+                limits.max_header_bytes
+            ),
+        ));
+    }
+    for (name, value) in headers {
+        if name.is_empty()
+            || name
+                .chars()
+                .any(|c| c.is_whitespace() || c.is_control() || c == ':')
+        {
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                format!(
+                    "header name {name:?} is empty or has whitespace, control characters or ':'"
+                ),
+            ));
+        }
+        if value.chars().any(|c| c.is_control() && c != '\t') {
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                format!("the value of header {name:?} has control characters"),
+            ));
+        }
+    }
+    Ok(Some(
+        headers
+            .iter()
+            .map(|(k, v)| (Box::from(*k), Box::from(*v)))
+            .collect(),
+    ))
+}

@@ -1,0 +1,302 @@
+//! A subscription's bounded queue, its overflow policies and accounting.
+//!
+//! One mutex guards the queue and its counters, so a stats snapshot is
+//! always consistent: `received == delivered + dropped + queued`.
+
+use std::collections::VecDeque;
+use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use super::message::Message;
+use super::options::{Overflow, SubscribeOptions};
+use super::stats::SubscriptionStats;
+use crate::{Error, ErrorKind, Result};
+
+pub(crate) struct Queue {
+    state: Mutex<State>,
+    readable: Condvar,
+    writable: Condvar,
+}
+
+struct State {
+    items: VecDeque<Queued>,
+    bytes: usize,
+    closed: bool,
+    /// In a slow-consumer episode: the queue filled up and has not yet
+    /// drained to half.
+    slow: bool,
+    /// Queue length at or below which a slow-consumer episode ends.
+    recovered_at: usize,
+    stats: SubscriptionStats,
+    /// When the consumer last received; tracked only for idle eviction.
+    last_receive: Option<Instant>,
+    /// Receivers blocked right now: a waiting consumer is never idle.
+    waiting: usize,
+}
+
+struct Queued {
+    message: Message,
+    size: usize,
+    expires: Option<Instant>,
+}
+
+/// What happened to one offered message.
+pub(crate) enum Offered {
+    Accepted,
+    Dropped,
+}
+
+impl Queue {
+    pub(crate) fn new(options: &SubscribeOptions) -> Queue {
+        Queue {
+            state: Mutex::new(State {
+                items: VecDeque::new(),
+                bytes: 0,
+                closed: false,
+                slow: false,
+                recovered_at: options.capacity / 2,
+                stats: SubscriptionStats::default(),
+                last_receive: options.idle_ttl.map(|_| Instant::now()),
+                waiting: 0,
+            }),
+            readable: Condvar::new(),
+            writable: Condvar::new(),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Offers `message`. `may_wait` is false when the publisher runs inside
+    /// a callback of the same bus, where waiting could deadlock.
+    pub(crate) fn offer(
+        &self,
+        message: &Message,
+        options: &SubscribeOptions,
+        may_wait: bool,
+    ) -> Result<Offered> {
+        let size = message.size();
+        let mut state = self.lock();
+        state.stats.received += 1;
+        if state.closed {
+            state.stats.dropped.closed += 1;
+            return Ok(Offered::Dropped);
+        }
+        if size > options.max_bytes {
+            state.stats.dropped.rejected += 1;
+            return match options.overflow {
+                Overflow::DropOldest | Overflow::DropNewest => Ok(Offered::Dropped),
+                Overflow::Block(_) | Overflow::Error => Err(Error::new(
+                    ErrorKind::LimitExceeded,
+                    format!(
+                        "a {size}-byte message can never fit a queue of {} bytes",
+                        options.max_bytes
+                    ),
+                )),
+            };
+        }
+        let deadline = match options.overflow {
+            Overflow::Block(wait) => Some(Instant::now() + wait),
+            _ => None,
+        };
+        loop {
+            if state.items.len() < options.capacity && state.bytes + size <= options.max_bytes {
+                let expires = options.ttl.map(|ttl| Instant::now() + ttl);
+                state.bytes += size;
+                state.items.push_back(Queued {
+                    message: message.clone(),
+                    size,
+                    expires,
+                });
+                drop(state);
+                self.readable.notify_one();
+                return Ok(Offered::Accepted);
+            }
+            if !state.slow {
+                state.slow = true;
+                state.stats.slow_episodes += 1;
+            }
+            match options.overflow {
+                Overflow::DropOldest => {
+                    let oldest = state.items.pop_front().map_or(0, |q| q.size);
+                    state.bytes -= oldest;
+                    state.stats.dropped.overflow += 1;
+                }
+                Overflow::DropNewest => {
+                    state.stats.dropped.overflow += 1;
+                    return Ok(Offered::Dropped);
+                }
+                Overflow::Error => {
+                    state.stats.dropped.rejected += 1;
+                    return Err(full(options, "the subscription's overflow policy is ERROR"));
+                }
+                Overflow::Block(_) if !may_wait => {
+                    state.stats.dropped.timeout += 1;
+                    return Err(Error::new(
+                        ErrorKind::WouldBlock,
+                        "a BLOCK subscription is full and the publisher is inside a callback of the same bus",
+                    ));
+                }
+                Overflow::Block(wait) => {
+                    let now = Instant::now();
+                    let deadline = deadline.unwrap_or(now);
+                    if now >= deadline {
+                        state.stats.dropped.timeout += 1;
+                        return Err(Error::new(
+                            ErrorKind::Timeout,
+                            format!(
+                                "subscription queue stayed full ({} messages, {} bytes) for {} ms",
+                                options.capacity,
+                                options.max_bytes,
+                                wait.as_millis()
+                            ),
+                        ));
+                    }
+                    state = self
+                        .writable
+                        .wait_timeout(state, deadline - now)
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .0;
+                    if state.closed {
+                        state.stats.dropped.closed += 1;
+                        return Ok(Offered::Dropped);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Counts a message handed straight to an inline handler.
+    pub(crate) fn count_inline(&self, handler_failed: bool) {
+        let mut state = self.lock();
+        state.stats.received += 1;
+        state.stats.delivered += 1;
+        state.stats.handler_failures += u64::from(handler_failed);
+    }
+
+    /// Counts a message that reached an inline subscription after it ended.
+    pub(crate) fn count_closed(&self) {
+        let mut state = self.lock();
+        state.stats.received += 1;
+        state.stats.dropped.closed += 1;
+    }
+
+    /// Counts a failed call of a worker thread's handler.
+    pub(crate) fn count_failure(&self) {
+        self.lock().stats.handler_failures += 1;
+    }
+
+    /// Whether the queue has been closed.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.lock().closed
+    }
+
+    /// Takes the next unexpired message, waiting up to `wait` (forever when
+    /// `None`). A wait that ends without a message consumes nothing.
+    pub(crate) fn receive(&self, wait: Option<Duration>) -> Result<Message> {
+        let deadline = wait.map(|w| Instant::now() + w);
+        let mut state = self.lock();
+        loop {
+            if let Some(message) = self.pop(&mut state) {
+                return Ok(message);
+            }
+            if state.closed {
+                return Err(Error::new(ErrorKind::Closed, "the subscription has ended"));
+            }
+            let timeout = match deadline {
+                None => None,
+                Some(deadline) => {
+                    let now = Instant::now();
+                    if now >= deadline {
+                        return Err(match wait {
+                            Some(w) if w.is_zero() => {
+                                Error::new(ErrorKind::WouldBlock, "no message is queued")
+                            }
+                            _ => Error::new(ErrorKind::Timeout, "no message arrived in time"),
+                        });
+                    }
+                    Some(deadline - now)
+                }
+            };
+            state.waiting += 1;
+            state = match timeout {
+                None => self
+                    .readable
+                    .wait(state)
+                    .unwrap_or_else(PoisonError::into_inner),
+                Some(t) => {
+                    self.readable
+                        .wait_timeout(state, t)
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .0
+                }
+            };
+            state.waiting -= 1;
+        }
+    }
+
+    fn pop(&self, state: &mut State) -> Option<Message> {
+        if state.last_receive.is_some() {
+            state.last_receive = Some(Instant::now());
+        }
+        let mut now = None;
+        while let Some(queued) = state.items.pop_front() {
+            state.bytes -= queued.size;
+            self.writable.notify_one();
+            if let Some(expires) = queued.expires {
+                if *now.get_or_insert_with(Instant::now) >= expires {
+                    state.stats.dropped.expired += 1;
+                    continue;
+                }
+            }
+            state.stats.delivered += 1;
+            if state.slow && state.items.len() <= state.recovered_at {
+                state.slow = false;
+            }
+            return Some(queued.message);
+        }
+        state.slow = false;
+        None
+    }
+
+    /// Whether no receive has happened for `idle` (only for queues made
+    /// with `tracks_idle`).
+    pub(crate) fn idle_for(&self, idle: Duration) -> bool {
+        let state = self.lock();
+        state.waiting == 0 && matches!(state.last_receive, Some(at) if at.elapsed() >= idle)
+    }
+
+    /// Ends the queue: queued messages are counted as dropped, waiting
+    /// receivers get `CLOSED`, waiting publishers give up.
+    pub(crate) fn close(&self) {
+        let mut state = self.lock();
+        if !state.closed {
+            state.closed = true;
+            state.stats.dropped.closed += state.items.len() as u64;
+            state.items.clear();
+            state.bytes = 0;
+        }
+        drop(state);
+        self.readable.notify_all();
+        self.writable.notify_all();
+    }
+
+    pub(crate) fn stats(&self) -> SubscriptionStats {
+        let state = self.lock();
+        SubscriptionStats {
+            queued: state.items.len() as u64,
+            ..state.stats
+        }
+    }
+}
+
+fn full(options: &SubscribeOptions, why: &str) -> Error {
+    Error::new(
+        ErrorKind::LimitExceeded,
+        format!(
+            "subscription queue is full ({} messages, {} bytes): {why}",
+            options.capacity, options.max_bytes
+        ),
+    )
+}

@@ -1,0 +1,240 @@
+//! Subscriptions: the shared state behind an id, and the handles programs
+//! hold.
+
+use std::fmt;
+use std::ops::Deref;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use super::dispatch::{self, Handler};
+use super::message::Message;
+use super::options::{Dispatch, SubscribeOptions};
+use super::queue::{Offered, Queue};
+use super::stats::SubscriptionStats;
+use super::Bus;
+use crate::{Error, ErrorKind, Result};
+
+/// Identifies a subscription within its bus. Ids are never reused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct SubscriptionId(pub(crate) u64);
+
+impl SubscriptionId {
+    /// The id as a number, for the C ABI and the bindings.
+    pub fn get(self) -> u64 {
+        self.0
+    }
+
+    /// The id with this number; an id never issued matches nothing.
+    pub fn from_raw(raw: u64) -> SubscriptionId {
+        SubscriptionId(raw)
+    }
+}
+
+/// Everything about one subscription, shared by the bus's index, the
+/// match cache, publishers in flight and the program's handles.
+pub(crate) struct Shared {
+    pub(crate) id: SubscriptionId,
+    pub(crate) bus_id: u64,
+    pub(crate) pattern: Box<str>,
+    pub(crate) options: SubscribeOptions,
+    pub(crate) queue: Queue,
+    pub(crate) handler: Option<Handler>,
+    pub(crate) worker: Mutex<Option<JoinHandle<()>>>,
+    /// The bus's totals of ended subscriptions. An ending subscription
+    /// adds its counts here at once (see [`Shared::shut_down`]) and, when
+    /// its last reference goes, whatever happened after that (messages from
+    /// publishes that were already in flight).
+    pub(crate) retired: Arc<Mutex<SubscriptionStats>>,
+    /// The counts already added to `retired`.
+    pub(crate) retired_base: Mutex<SubscriptionStats>,
+}
+
+impl Shared {
+    /// Hands `message` to this subscription: to its inline handler, or to
+    /// its queue.
+    pub(crate) fn deliver(&self, message: &Message, may_wait: bool) -> Result<Offered> {
+        match (&self.handler, self.options.dispatch) {
+            (Some(handler), Dispatch::Inline) => {
+                if self.queue.is_closed() {
+                    self.queue.count_closed();
+                    return Ok(Offered::Dropped);
+                }
+                let failed = dispatch::run(self.bus_id, handler, message);
+                self.queue.count_inline(failed);
+                Ok(Offered::Accepted)
+            }
+            _ => self.queue.offer(message, &self.options, may_wait),
+        }
+    }
+
+    /// The loop of a `Dispatch::Thread` subscription's own thread.
+    pub(crate) fn run_worker(&self) {
+        let Some(handler) = &self.handler else { return };
+        while let Ok(message) = self.queue.receive(None) {
+            if dispatch::run(self.bus_id, handler, &message) {
+                self.queue.count_failure();
+            }
+        }
+    }
+
+    /// Closes the queue and waits for the worker thread, unless called from
+    /// it (a handler may end its own subscription).
+    pub(crate) fn shut_down(&self) {
+        self.queue.close();
+        self.retire();
+        let worker = self
+            .worker
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(worker) = worker {
+            if worker.thread().id() != std::thread::current().id() {
+                let _ = worker.join();
+            }
+        }
+    }
+}
+
+impl Shared {
+    /// Moves the counts not yet added to the bus's totals there.
+    fn retire(&self) {
+        let mut base = self
+            .retired_base
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let now = self.queue.stats();
+        *self.retired.lock().unwrap_or_else(PoisonError::into_inner) += now.since(&base);
+        *base = now;
+    }
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        self.retire();
+    }
+}
+
+/// A view of a subscription that can receive but does not own it: dropping
+/// it leaves the subscription in place. Get one from
+/// [`Bus::subscription`](super::Bus::subscription).
+#[derive(Clone)]
+pub struct SubscriptionRef {
+    pub(crate) shared: Arc<Shared>,
+}
+
+impl SubscriptionRef {
+    /// The subscription's id.
+    pub fn id(&self) -> SubscriptionId {
+        self.shared.id
+    }
+
+    /// The pattern it was made with.
+    pub fn pattern(&self) -> &str {
+        &self.shared.pattern
+    }
+
+    /// Waits for the next message. Fails with `CLOSED` once the
+    /// subscription or its bus has ended and nothing is left to receive.
+    pub fn recv(&self) -> Result<Message> {
+        self.pull()?.receive(None)
+    }
+
+    /// Waits up to `timeout` for the next message; `TIMEOUT` when none
+    /// came (a zero timeout gives `WOULD_BLOCK` on an empty queue). A wait
+    /// that ends without a message consumes nothing.
+    pub fn recv_timeout(&self, timeout: Duration) -> Result<Message> {
+        self.pull()?.receive(Some(timeout))
+    }
+
+    /// The next message if one is queued, without waiting.
+    pub fn try_recv(&self) -> Result<Option<Message>> {
+        match self.pull()?.receive(Some(Duration::ZERO)) {
+            Ok(message) => Ok(Some(message)),
+            Err(e) if e.kind() == ErrorKind::WouldBlock => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The subscription's accounting.
+    pub fn stats(&self) -> SubscriptionStats {
+        self.shared.queue.stats()
+    }
+
+    fn pull(&self) -> Result<&Queue> {
+        if self.shared.handler.is_some() {
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                format!(
+                    "subscription {} delivers to its handler; there is nothing to receive",
+                    self.shared.id.0
+                ),
+            ));
+        }
+        Ok(&self.shared.queue)
+    }
+}
+
+impl fmt::Debug for SubscriptionRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Subscription")
+            .field("id", &self.shared.id.0)
+            .field("pattern", &self.shared.pattern)
+            .finish()
+    }
+}
+
+/// A subscription that ends when dropped (or [`close`d](Subscription::close)).
+/// It dereferences to [`SubscriptionRef`] for receiving.
+pub struct Subscription {
+    view: SubscriptionRef,
+    bus: Option<Bus>,
+}
+
+impl Subscription {
+    pub(crate) fn new(shared: Arc<Shared>, bus: Bus) -> Subscription {
+        Subscription {
+            view: SubscriptionRef { shared },
+            bus: Some(bus),
+        }
+    }
+
+    /// Ends the subscription now: queued messages are dropped (and
+    /// counted), blocked receivers get `CLOSED`.
+    pub fn close(mut self) {
+        self.end();
+    }
+
+    /// Gives up ownership: the subscription stays until
+    /// [`Bus::unsubscribe`](super::Bus::unsubscribe) or the bus closes.
+    pub fn detach(mut self) -> SubscriptionId {
+        self.bus = None;
+        self.view.shared.id
+    }
+
+    fn end(&mut self) {
+        if let Some(bus) = self.bus.take() {
+            bus.unsubscribe(self.view.shared.id);
+        }
+    }
+}
+
+impl Deref for Subscription {
+    type Target = SubscriptionRef;
+
+    fn deref(&self) -> &SubscriptionRef {
+        &self.view
+    }
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        self.end();
+    }
+}
+
+impl fmt::Debug for Subscription {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.view.fmt(f)
+    }
+}

@@ -1,0 +1,244 @@
+//! Topics and patterns: validation, matching and containment (NATS rules).
+//!
+//! A topic is one or more tokens separated by `.`. A token is non-empty
+//! UTF-8 without whitespace or control characters, and without `.`, `*` or
+//! `>`. A pattern may also use `*` (exactly one token) and, as its last
+//! token only, `>` (one or more tokens). Topics whose first token is
+//! `_charter` are reserved for the library (reply inboxes, internal events):
+//! programs can neither publish nor subscribe to them, and a pattern that
+//! starts with a wildcard never matches them, so `>` cannot overhear
+//! replies meant for somebody else.
+
+use crate::{Error, ErrorKind, Result};
+
+/// The longest topic or pattern, in bytes, any bus accepts.
+pub const MAX_TOPIC_LEN: usize = 256;
+/// The most tokens a topic or pattern may have on any bus.
+pub const MAX_TOPIC_TOKENS: usize = 16;
+/// The first token of topics reserved for the library.
+pub const RESERVED_TOKEN: &str = "_charter";
+
+/// Whether `s` is a valid topic under the default limits.
+pub fn validate_topic(s: &str) -> Result<()> {
+    check(s, Kind::Topic, MAX_TOPIC_LEN, MAX_TOPIC_TOKENS).map(drop)
+}
+
+/// Whether `s` is a valid pattern under the default limits.
+pub fn validate_pattern(s: &str) -> Result<()> {
+    check(s, Kind::Pattern, MAX_TOPIC_LEN, MAX_TOPIC_TOKENS).map(drop)
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Topic,
+    Pattern,
+}
+
+impl Kind {
+    fn noun(self) -> &'static str {
+        match self {
+            Kind::Topic => "topic",
+            Kind::Pattern => "pattern",
+        }
+    }
+}
+
+/// The tokens of a checked topic or pattern, on the stack.
+pub(crate) struct Tokens<'a> {
+    tokens: [&'a str; MAX_TOPIC_TOKENS],
+    len: usize,
+}
+
+impl<'a> Tokens<'a> {
+    pub(crate) fn as_slice(&self) -> &[&'a str] {
+        &self.tokens[..self.len]
+    }
+}
+
+/// Checks `s` as a topic or a pattern within `max_len` bytes and
+/// `max_tokens` tokens, and splits it. The error says which rule was broken.
+pub(crate) fn check(s: &str, kind: Kind, max_len: usize, max_tokens: usize) -> Result<Tokens<'_>> {
+    let noun = kind.noun();
+    let invalid = |why: String| Err(Error::new(ErrorKind::InvalidArgument, why));
+    if s.is_empty() {
+        return invalid(format!("{noun} is empty"));
+    }
+    if s.len() > max_len {
+        return invalid(format!(
+            "{noun} is {} bytes long; the limit is {max_len}",
+            s.len()
+        ));
+    }
+    let mut tokens = Tokens {
+        tokens: [""; MAX_TOPIC_TOKENS],
+        len: 0,
+    };
+    let count = s.split('.').count();
+    if count > max_tokens {
+        return invalid(format!(
+            "{noun} {s:?} has {count} tokens; the limit is {max_tokens}"
+        ));
+    }
+    for (i, token) in s.split('.').enumerate() {
+        let position = i + 1;
+        if token.is_empty() {
+            return invalid(format!(
+                "{noun} {s:?} has an empty token at position {position}"
+            ));
+        }
+        match token {
+            "*" | ">" if kind == Kind::Topic => {
+                return invalid(format!(
+                    "topic {s:?} contains the wildcard {token:?}; only patterns may"
+                ));
+            }
+            ">" if position != count => {
+                return invalid(format!(
+                    "pattern {s:?} has '>' at position {position}; it may only be the last token"
+                ));
+            }
+            "*" | ">" => {}
+            _ => {
+                if let Some(c) = token.chars().find(|&c| c.is_whitespace() || c.is_control()) {
+                    return invalid(format!(
+                        "token {position} of {noun} {s:?} contains the character {c:?}"
+                    ));
+                }
+                if token.contains(['*', '>']) {
+                    return invalid(format!(
+                        "token {position} of {noun} {s:?} mixes a wildcard with other characters"
+                    ));
+                }
+            }
+        }
+        tokens.tokens[i] = token;
+        tokens.len = position;
+    }
+    Ok(tokens)
+}
+
+/// Whether `topic` starts with the reserved token.
+pub(crate) fn is_reserved(s: &str) -> bool {
+    s.split('.').next() == Some(RESERVED_TOKEN)
+}
+
+/// Whether the valid pattern `pattern` matches the valid topic `topic`.
+///
+/// This is the reference matcher: the bus uses a trie, and property tests
+/// check that the two agree.
+pub fn matches(pattern: &str, topic: &str) -> bool {
+    if is_reserved(topic) && pattern.starts_with(['*', '>']) {
+        return false;
+    }
+    let mut p = pattern.split('.');
+    let mut t = topic.split('.');
+    loop {
+        match (p.next(), t.next()) {
+            (Some(">"), Some(_)) => return true,
+            (Some("*"), Some(_)) => {}
+            (Some(a), Some(b)) if a == b => {}
+            (None, None) => return true,
+            _ => return false,
+        }
+    }
+}
+
+/// Whether every topic matched by the valid pattern `inner` is also
+/// matched by the valid pattern `outer`. A delegated grant must be contained
+/// in the grant it comes from.
+pub fn contains(inner: &str, outer: &str) -> bool {
+    if outer.starts_with(['*', '>']) && is_reserved(inner) {
+        return false;
+    }
+    let mut a = inner.split('.');
+    let mut b = outer.split('.');
+    loop {
+        match (a.next(), b.next()) {
+            (Some(_), Some(">")) => return true,
+            (Some(">"), _) => return false,
+            (Some(_), Some("*")) => {}
+            (Some("*"), Some(_)) => return false,
+            (Some(x), Some(y)) if x == y => {}
+            (None, None) => return true,
+            _ => return false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reason(r: Result<()>) -> String {
+        r.unwrap_err().message().to_owned()
+    }
+
+    #[test]
+    fn valid_topics_and_patterns() {
+        for t in [
+            "a",
+            "orders.eu.created",
+            "ünïcødé.✓",
+            "a-b_c.d:e",
+            "_charterx.y",
+        ] {
+            validate_topic(t).unwrap();
+            validate_pattern(t).unwrap();
+        }
+        for p in ["*", ">", "a.*", "a.>", "*.b.>", "*.*"] {
+            validate_pattern(p).unwrap();
+        }
+    }
+
+    #[test]
+    fn each_rule_has_its_own_message() {
+        assert_eq!(reason(validate_topic("")), "topic is empty");
+        assert!(
+            reason(validate_topic(&"a".repeat(257))).contains("257 bytes long; the limit is 256")
+        );
+        assert!(reason(validate_topic(&["a"; 17].join("."))).contains("17 tokens; the limit is 16"));
+        assert!(reason(validate_topic("a..b")).contains("empty token at position 2"));
+        assert!(reason(validate_topic("a.")).contains("empty token at position 2"));
+        assert!(reason(validate_topic("a.*")).contains("contains the wildcard \"*\""));
+        assert!(reason(validate_pattern("a.>.b")).contains("'>' at position 2"));
+        assert!(reason(validate_topic("a b")).contains("contains the character ' '"));
+        assert!(reason(validate_topic("a\tb")).contains("'\\t'"));
+        assert!(reason(validate_topic("a\u{0}b")).contains("'\\0'"));
+        assert!(reason(validate_pattern("a*.b")).contains("mixes a wildcard"));
+        assert!(reason(validate_topic("a.b>")).contains("mixes a wildcard"));
+        validate_topic(&"a".repeat(256)).unwrap();
+        validate_topic(&["a"; 16].join(".")).unwrap();
+    }
+
+    #[test]
+    fn matching_follows_nats() {
+        assert!(matches("orders.>", "orders.eu"));
+        assert!(matches("orders.>", "orders.eu.created"));
+        assert!(!matches("orders.>", "orders"));
+        assert!(matches("orders.*", "orders.eu"));
+        assert!(!matches("orders.*", "orders.eu.created"));
+        assert!(matches("*.eu.*", "orders.eu.created"));
+        assert!(matches(">", "a"));
+        assert!(!matches("a.b", "a"));
+        assert!(!matches("a", "a.b"));
+        assert!(
+            !matches(">", "_charter.inbox.1"),
+            "wildcards never overhear reserved topics"
+        );
+        assert!(!matches("*.inbox.1", "_charter.inbox.1"));
+        assert!(matches("_charter.inbox.*", "_charter.inbox.1"));
+    }
+
+    #[test]
+    fn containment() {
+        assert!(contains("orders.eu.created", "orders.*.created"));
+        assert!(contains("orders.*.created", "orders.>"));
+        assert!(contains("orders.>", "orders.>"));
+        assert!(contains("orders.>", ">"));
+        assert!(!contains("orders.>", "orders.*"));
+        assert!(!contains("orders.*", "orders.eu"));
+        assert!(!contains(">", "*"));
+        assert!(contains("*.*", ">"));
+        assert!(!contains("_charter.x", ">"));
+    }
+}

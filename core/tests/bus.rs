@@ -1,0 +1,549 @@
+//! Behaviour of the topic bus through its public API.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Barrier, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use charter_core::bus::{Bus, BusLimits, Dispatch, Overflow, SubscribeOptions, SubscriptionId};
+use charter_core::{ErrorKind, HandlerError};
+
+fn bus() -> Bus {
+    Bus::new(BusLimits::default()).unwrap()
+}
+
+fn opts() -> SubscribeOptions {
+    SubscribeOptions::new()
+}
+
+#[test]
+fn delivers_to_matching_patterns_only_in_order() {
+    let bus = bus();
+    let exact = bus.subscribe("orders.eu.created", opts()).unwrap();
+    let star = bus.subscribe("orders.*.created", opts()).unwrap();
+    let rest = bus.subscribe("orders.>", opts()).unwrap();
+    let other = bus.subscribe("payments.>", opts()).unwrap();
+    for i in 0..3u8 {
+        let r = bus.publish("orders.eu.created", vec![i], &[]).unwrap();
+        assert_eq!((r.matched, r.delivered, r.dropped), (3, 3, 0));
+    }
+    bus.publish("orders.us", &b"x"[..], &[]).unwrap();
+    for sub in [&exact, &star] {
+        let seqs: Vec<u8> = (0..3)
+            .map(|_| sub.try_recv().unwrap().unwrap().payload()[0])
+            .collect();
+        assert_eq!(seqs, [0, 1, 2]);
+        assert!(sub.try_recv().unwrap().is_none());
+    }
+    assert_eq!(rest.stats().queued, 4);
+    assert!(other.try_recv().unwrap().is_none());
+    let first = rest.recv().unwrap();
+    let second = rest.recv().unwrap();
+    assert!(second.seq() > first.seq(), "sequence numbers grow");
+}
+
+#[test]
+fn the_payload_is_shared_not_copied() {
+    let bus = bus();
+    let a = bus.subscribe("t", opts()).unwrap();
+    let b = bus.subscribe("t", opts()).unwrap();
+    let payload: Arc<[u8]> = Arc::from(&b"shared"[..]);
+    bus.publish("t", Arc::clone(&payload), &[]).unwrap();
+    let (ma, mb) = (a.recv().unwrap(), b.recv().unwrap());
+    assert!(std::ptr::eq(ma.payload().as_ptr(), payload.as_ptr()));
+    assert!(std::ptr::eq(mb.payload().as_ptr(), payload.as_ptr()));
+}
+
+#[test]
+fn bad_input_says_which_rule() {
+    fn err<T>(r: charter_core::Result<T>) -> charter_core::Error {
+        r.map(|_| ()).unwrap_err()
+    }
+    let bus = bus();
+    let e = err(bus.publish("a..b", &b""[..], &[]));
+    assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+    assert!(e.message().contains("empty token at position 2"), "{e}");
+    assert!(err(bus.publish("a.*", &b""[..], &[]))
+        .message()
+        .contains("wildcard"));
+    assert!(err(bus.subscribe("a.>.b", opts()))
+        .message()
+        .contains("only be the last token"));
+    let e = err(bus.publish("_charter.inbox.1", &b""[..], &[]));
+    assert!(e.message().contains("reserved"), "{e}");
+    assert!(err(bus.subscribe("_charter.>", opts()))
+        .message()
+        .contains("reserved"));
+    let big = vec![0u8; (1 << 20) + 1];
+    let e = err(bus.publish("t", big, &[]));
+    assert_eq!(e.kind(), ErrorKind::LimitExceeded);
+    assert!(e.message().contains("payload is 1048577 bytes"), "{e}");
+    assert_eq!(
+        err(bus.subscribe("t", opts().capacity(0))).kind(),
+        ErrorKind::InvalidArgument
+    );
+    assert_eq!(
+        err(bus.subscribe("t", opts().capacity(1 << 21))).kind(),
+        ErrorKind::LimitExceeded
+    );
+    assert!(err(bus.publish("t", &b""[..], &[("bad name", "v")]))
+        .message()
+        .contains("header name"));
+    assert!(err(bus.publish("t", &b""[..], &[("k", "a\nb")]))
+        .message()
+        .contains("control"));
+    let limits = BusLimits {
+        max_topic_len: 300,
+        ..BusLimits::default()
+    };
+    assert_eq!(
+        Bus::new(limits).unwrap_err().kind(),
+        ErrorKind::InvalidArgument
+    );
+}
+
+#[test]
+fn subscription_limit() {
+    let bus = Bus::new(BusLimits {
+        max_subscriptions: 2,
+        ..BusLimits::default()
+    })
+    .unwrap();
+    let _a = bus.subscribe("a", opts()).unwrap();
+    let b = bus.subscribe("b", opts()).unwrap();
+    let e = bus.subscribe("c", opts()).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::LimitExceeded);
+    assert!(e.message().contains("limit"), "{e}");
+    drop(b);
+    bus.subscribe("c", opts()).unwrap();
+}
+
+#[test]
+fn headers_round_trip() {
+    let bus = bus();
+    let sub = bus.subscribe("t", opts()).unwrap();
+    bus.publish("t", &b"p"[..], &[("a", "1"), ("b", "two")])
+        .unwrap();
+    let m = sub.recv().unwrap();
+    assert_eq!(m.headers().collect::<Vec<_>>(), [("a", "1"), ("b", "two")]);
+    assert_eq!(m.header("b"), Some("two"));
+    assert_eq!(m.header("c"), None);
+}
+
+#[test]
+fn overflow_policies() {
+    let bus = bus();
+    let oldest = bus
+        .subscribe("t", opts().capacity(2).overflow(Overflow::DropOldest))
+        .unwrap();
+    let newest = bus
+        .subscribe("t", opts().capacity(2).overflow(Overflow::DropNewest))
+        .unwrap();
+    for i in 0..4u8 {
+        bus.publish("t", vec![i], &[]).unwrap();
+    }
+    let drain = |s: &charter_core::bus::Subscription| -> Vec<u8> {
+        std::iter::from_fn(|| s.try_recv().unwrap())
+            .map(|m| m.payload()[0])
+            .collect()
+    };
+    assert_eq!(drain(&oldest), [2, 3]);
+    assert_eq!(drain(&newest), [0, 1]);
+    assert_eq!(oldest.stats().dropped.overflow, 2);
+    assert_eq!(
+        oldest.stats().slow_episodes,
+        1,
+        "one slow-consumer episode, not one per drop"
+    );
+
+    let error = bus
+        .subscribe("e", opts().capacity(1).overflow(Overflow::Error))
+        .unwrap();
+    let also = bus.subscribe("e", opts()).unwrap();
+    bus.publish("e", &b"1"[..], &[]).unwrap();
+    let e = bus.publish("e", &b"2"[..], &[]).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::LimitExceeded);
+    assert!(
+        e.message().contains("1 of 2 subscriptions accepted it"),
+        "{e}"
+    );
+    assert_eq!(
+        also.stats().queued,
+        2,
+        "the other subscription still got it"
+    );
+    assert_eq!(error.stats().dropped.rejected, 1);
+}
+
+#[test]
+fn block_waits_for_room_then_times_out() {
+    let bus = bus();
+    let sub = bus
+        .subscribe(
+            "t",
+            opts()
+                .capacity(1)
+                .overflow(Overflow::Block(Duration::from_millis(50))),
+        )
+        .unwrap();
+    bus.publish("t", &b"1"[..], &[]).unwrap();
+    let started = Instant::now();
+    let e = bus.publish("t", &b"2"[..], &[]).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Timeout);
+    assert!(started.elapsed() >= Duration::from_millis(45));
+    assert_eq!(sub.stats().dropped.timeout, 1);
+
+    let consumer = {
+        let sub = bus.subscription(sub.id()).unwrap();
+        thread::spawn(move || {
+            thread::sleep(Duration::from_millis(10));
+            sub.recv().unwrap()
+        })
+    };
+    bus.publish("t", &b"3"[..], &[]).unwrap();
+    assert_eq!(consumer.join().unwrap().payload(), b"1");
+    assert_eq!(sub.recv().unwrap().payload(), b"3");
+}
+
+#[test]
+fn block_inside_a_handler_of_the_same_bus_would_block() {
+    let bus = bus();
+    let _full = bus
+        .subscribe(
+            "inner",
+            opts()
+                .capacity(1)
+                .overflow(Overflow::Block(Duration::from_secs(30))),
+        )
+        .unwrap();
+    bus.publish("inner", &b"fill"[..], &[]).unwrap();
+    let seen = Arc::new(Mutex::new(None));
+    let (b2, s2) = (bus.clone(), Arc::clone(&seen));
+    let _outer = bus
+        .subscribe_with("outer", opts(), move |_| {
+            *s2.lock().unwrap() = Some(b2.publish("inner", &b"x"[..], &[]).unwrap_err().kind());
+            Ok(())
+        })
+        .unwrap();
+    let started = Instant::now();
+    bus.publish("outer", &b""[..], &[]).unwrap();
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert_eq!(*seen.lock().unwrap(), Some(ErrorKind::WouldBlock));
+}
+
+#[test]
+fn ttl_drops_expired_messages_on_receive() {
+    let bus = bus();
+    let sub = bus
+        .subscribe("t", opts().ttl(Duration::from_millis(20)))
+        .unwrap();
+    bus.publish("t", &b"old"[..], &[]).unwrap();
+    thread::sleep(Duration::from_millis(40));
+    bus.publish("t", &b"new"[..], &[]).unwrap();
+    assert_eq!(sub.recv().unwrap().payload(), b"new");
+    let s = sub.stats();
+    assert_eq!((s.received, s.delivered, s.dropped.expired), (2, 1, 1));
+}
+
+#[test]
+fn idle_subscriptions_are_evicted() {
+    let bus = bus();
+    let idle = bus
+        .subscribe("t", opts().idle_ttl(Duration::from_millis(20)))
+        .unwrap();
+    let busy = bus.subscribe("t", opts()).unwrap();
+    thread::sleep(Duration::from_millis(40));
+    assert_eq!(bus.evict_idle(), 1);
+    assert!(bus.subscription(idle.id()).is_err());
+    assert_eq!(idle.recv().unwrap_err().kind(), ErrorKind::Closed);
+    assert!(bus.subscription(busy.id()).is_ok());
+}
+
+#[test]
+fn recv_timeout_and_close_wake_waiters() {
+    let bus = bus();
+    let sub = bus.subscribe("t", opts()).unwrap();
+    let started = Instant::now();
+    assert_eq!(
+        sub.recv_timeout(Duration::from_millis(30))
+            .unwrap_err()
+            .kind(),
+        ErrorKind::Timeout
+    );
+    assert!(started.elapsed() >= Duration::from_millis(25));
+    assert_eq!(
+        sub.recv_timeout(Duration::ZERO).unwrap_err().kind(),
+        ErrorKind::WouldBlock
+    );
+    let waiters: Vec<_> = (0..3)
+        .map(|_| {
+            let view = bus.subscription(sub.id()).unwrap();
+            thread::spawn(move || view.recv().unwrap_err().kind())
+        })
+        .collect();
+    thread::sleep(Duration::from_millis(20));
+    bus.close();
+    for w in waiters {
+        assert_eq!(w.join().unwrap(), ErrorKind::Closed);
+    }
+    assert_eq!(
+        bus.publish("t", &b""[..], &[]).unwrap_err().kind(),
+        ErrorKind::Closed
+    );
+    assert_eq!(
+        bus.subscribe("t", opts()).unwrap_err().kind(),
+        ErrorKind::Closed
+    );
+}
+
+#[test]
+fn a_cancelled_wait_consumes_nothing() {
+    let bus = bus();
+    let sub = bus.subscribe("t", opts()).unwrap();
+    assert!(sub.recv_timeout(Duration::from_millis(5)).is_err());
+    bus.publish("t", &b"kept"[..], &[]).unwrap();
+    assert_eq!(sub.recv().unwrap().payload(), b"kept");
+}
+
+#[test]
+fn unsubscribe_by_id_drop_and_close() {
+    let bus = bus();
+    let a = bus.subscribe("t", opts()).unwrap();
+    let id = a.id();
+    bus.publish("t", &b"1"[..], &[]).unwrap();
+    assert!(bus.unsubscribe(id));
+    assert!(!bus.unsubscribe(id));
+    assert_eq!(a.recv().unwrap_err().kind(), ErrorKind::Closed);
+    assert_eq!(
+        a.stats().dropped.closed,
+        1,
+        "the queued message is counted as dropped"
+    );
+    let b = bus.subscribe("t", opts()).unwrap();
+    assert!(b.id() > id, "ids are never reused");
+    let b_id = b.id();
+    drop(b);
+    assert!(bus.subscription(b_id).is_err());
+    let c = bus.subscribe("t", opts()).unwrap();
+    let c_id = c.id();
+    c.close();
+    assert_eq!(bus.subscription_count(), 0);
+    let detached = bus.subscribe("t", opts()).unwrap().detach();
+    assert!(bus.subscription(detached).is_ok());
+    assert!(bus
+        .subscription(SubscriptionId::from_raw(c_id.get()))
+        .is_err());
+}
+
+#[test]
+fn request_and_respond() {
+    let bus = bus();
+    let b2 = bus.clone();
+    let _echo = bus
+        .subscribe_with("echo", opts().dispatch(Dispatch::Thread), move |m| {
+            let mut reply = b"re: ".to_vec();
+            reply.extend_from_slice(m.payload());
+            b2.respond(m, reply, &[("from", "echo")])
+                .map(drop)
+                .map_err(|_| HandlerError)
+        })
+        .unwrap();
+    let reply = bus
+        .request("echo", &b"hi"[..], &[], Duration::from_secs(5))
+        .unwrap();
+    assert_eq!(reply.payload(), b"re: hi");
+    assert_eq!(reply.header("from"), Some("echo"));
+    let e = bus
+        .request("nobody", &b"hi"[..], &[], Duration::from_secs(5))
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::NotFound);
+    let _silent = bus.subscribe("silent", opts()).unwrap();
+    let e = bus
+        .request("silent", &b"hi"[..], &[], Duration::from_millis(20))
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Timeout);
+    let plain = bus.subscribe("p", opts()).unwrap();
+    bus.publish("p", &b""[..], &[]).unwrap();
+    let e = bus
+        .respond(&plain.recv().unwrap(), &b""[..], &[])
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+}
+
+#[test]
+fn wildcard_subscribers_never_see_replies() {
+    let bus = bus();
+    let everything = bus.subscribe(">", opts()).unwrap();
+    let b2 = bus.clone();
+    let _svc = bus
+        .subscribe_with("svc", opts(), move |m| {
+            b2.respond(m, &b"r"[..], &[])
+                .map(drop)
+                .map_err(|_| HandlerError)
+        })
+        .unwrap();
+    bus.request("svc", &b"q"[..], &[], Duration::from_secs(5))
+        .unwrap();
+    let seen: Vec<String> = std::iter::from_fn(|| everything.try_recv().unwrap())
+        .map(|m| m.topic().to_owned())
+        .collect();
+    assert_eq!(seen, ["svc"]);
+}
+
+#[test]
+fn handlers_may_publish_subscribe_and_unsubscribe_themselves() {
+    let bus = bus();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let own_id = Arc::new(Mutex::new(None::<SubscriptionId>));
+    let (b2, c2, id2) = (bus.clone(), Arc::clone(&calls), Arc::clone(&own_id));
+    let sub = bus
+        .subscribe_with("loop", opts(), move |m| {
+            c2.fetch_add(1, Ordering::SeqCst);
+            b2.publish("side", m.shared_payload(), &[]).unwrap();
+            let extra = b2.subscribe("late", SubscribeOptions::new()).unwrap();
+            extra.detach();
+            let id = id2.lock().unwrap().unwrap();
+            assert!(b2.unsubscribe(id));
+            Ok(())
+        })
+        .unwrap();
+    let side = bus.subscribe("side", opts()).unwrap();
+    *own_id.lock().unwrap() = Some(sub.detach());
+    bus.publish("loop", &b"1"[..], &[]).unwrap();
+    bus.publish("loop", &b"2"[..], &[]).unwrap();
+    assert_eq!(calls.load(Ordering::SeqCst), 1, "unsubscribed itself");
+    assert_eq!(side.recv().unwrap().payload(), b"1");
+    assert_eq!(bus.subscription_count(), 2);
+}
+
+#[test]
+fn handler_failures_are_counted_and_isolated() {
+    charter_core::panic::silence_caught_panics();
+    let bus = bus();
+    let bad = bus.subscribe_with("t", opts(), |_| panic!("boom")).unwrap();
+    let failing = bus
+        .subscribe_with("t", opts(), |_| Err(HandlerError))
+        .unwrap();
+    let good = bus.subscribe("t", opts()).unwrap();
+    let r = bus.publish("t", &b""[..], &[]).unwrap();
+    assert_eq!((r.matched, r.delivered), (3, 3));
+    assert_eq!(bad.stats().handler_failures, 1);
+    assert_eq!(failing.stats().handler_failures, 1);
+    assert!(good.try_recv().unwrap().is_some());
+    let threaded = bus
+        .subscribe_with("u", opts().dispatch(Dispatch::Thread), |_| panic!("boom"))
+        .unwrap();
+    bus.publish("u", &b""[..], &[]).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while threaded.stats().handler_failures == 0 && Instant::now() < deadline {
+        thread::sleep(Duration::from_millis(1));
+    }
+    assert_eq!(threaded.stats().handler_failures, 1);
+}
+
+/// `received == delivered + dropped` per subscription, for every policy,
+/// with four publishers at once; the bus totals agree.
+#[test]
+fn accounting_is_exact_under_concurrent_publishers() {
+    for overflow in [
+        Overflow::DropOldest,
+        Overflow::DropNewest,
+        Overflow::Error,
+        Overflow::Block(Duration::from_micros(200)),
+    ] {
+        let bus = bus();
+        let subs: Vec<_> = (0..3)
+            .map(|_| {
+                bus.subscribe("load.>", opts().capacity(16).overflow(overflow))
+                    .unwrap()
+            })
+            .collect();
+        let consumer = {
+            let view = bus.subscription(subs[0].id()).unwrap();
+            thread::spawn(move || {
+                let mut n = 0u64;
+                while view.recv().is_ok() {
+                    n += 1;
+                }
+                n
+            })
+        };
+        let start = Arc::new(Barrier::new(4));
+        let publishers: Vec<_> = (0..4)
+            .map(|p| {
+                let (bus, start) = (bus.clone(), Arc::clone(&start));
+                thread::spawn(move || {
+                    start.wait();
+                    let mut ok = 0u64;
+                    for i in 0..2_000u32 {
+                        let topic = format!("load.{p}");
+                        if bus.publish(&topic, i.to_le_bytes().to_vec(), &[]).is_ok() {
+                            ok += 1;
+                        }
+                    }
+                    ok
+                })
+            })
+            .collect();
+        for p in publishers {
+            p.join().unwrap();
+        }
+        let per_sub: Vec<_> = subs.iter().map(|s| s.stats()).collect();
+        bus.close();
+        let received_by_consumer = consumer.join().unwrap();
+        for (i, s) in subs.iter().enumerate() {
+            let s = s.stats();
+            assert_eq!(s.received, 8_000, "{overflow:?} sub {i}");
+            assert_eq!(s.queued, 0);
+            assert_eq!(
+                s.received,
+                s.delivered + s.dropped.total(),
+                "{overflow:?} sub {i}: {s:?}"
+            );
+            assert!(
+                per_sub[i].received
+                    == per_sub[i].delivered + per_sub[i].dropped.total() + per_sub[i].queued
+            );
+        }
+        assert_eq!(subs[0].stats().delivered, received_by_consumer);
+        let total = bus.stats();
+        assert_eq!(total.published, 8_000);
+        assert_eq!(total.subscriptions.received, 24_000);
+        assert_eq!(
+            total.subscriptions.received,
+            total.subscriptions.delivered + total.subscriptions.dropped.total()
+        );
+    }
+}
+
+#[test]
+fn per_publisher_fifo_with_concurrent_publishers() {
+    let bus = bus();
+    let sub = bus.subscribe("f.>", opts().capacity(100_000)).unwrap();
+    let publishers: Vec<_> = (0..4u32)
+        .map(|p| {
+            let bus = bus.clone();
+            thread::spawn(move || {
+                for i in 0..1_000u32 {
+                    let mut payload = p.to_le_bytes().to_vec();
+                    payload.extend_from_slice(&i.to_le_bytes());
+                    bus.publish("f.x", payload, &[]).unwrap();
+                }
+            })
+        })
+        .collect();
+    for p in publishers {
+        p.join().unwrap();
+    }
+    let mut next = [0u32; 4];
+    let mut last_seq = 0;
+    while let Some(m) = sub.try_recv().unwrap() {
+        let p = u32::from_le_bytes(m.payload()[..4].try_into().unwrap()) as usize;
+        let i = u32::from_le_bytes(m.payload()[4..].try_into().unwrap());
+        assert_eq!(i, next[p], "publisher {p} out of order");
+        next[p] += 1;
+        assert!(m.seq() != last_seq);
+        last_seq = m.seq();
+    }
+    assert_eq!(next, [1_000; 4]);
+}
