@@ -25,11 +25,7 @@ fn counters(n: usize) -> Vec<Arc<AtomicU64>> {
     (0..n).map(|_| Arc::new(AtomicU64::new(0))).collect()
 }
 
-unsafe extern "C" fn c_handler(
-    user_data: *mut c_void,
-    event: *const u8,
-    _len: usize,
-) -> charter_status_t {
+unsafe extern "C" fn c_handler(user_data: *mut c_void, event: *const u8, _len: usize) -> charter_status_t {
     // SAFETY: user_data is an `AtomicU64` kept alive by the benchmark.
     let counter = unsafe { &*(user_data as *const AtomicU64) };
     // SAFETY: the registry passes the 16-byte event.
@@ -80,12 +76,7 @@ fn notify(c: &mut Criterion) {
             b.iter(|| {
                 // SAFETY: `reg` is live; the event and report are valid.
                 let status = unsafe {
-                    charter_registry_notify(
-                        black_box(reg),
-                        EVENT.as_ptr(),
-                        EVENT.len(),
-                        &mut report,
-                    )
+                    charter_registry_notify(black_box(reg), EVENT.as_ptr(), EVENT.len(), &mut report)
                 };
                 black_box((status, report))
             })

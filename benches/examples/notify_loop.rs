@@ -84,8 +84,5 @@ fn main() {
         }
         other => panic!("unknown variant {other}"),
     }
-    assert_eq!(
-        COUNTER.load(Ordering::Relaxed),
-        (handlers * iterations) as u64
-    );
+    assert_eq!(COUNTER.load(Ordering::Relaxed), (handlers * iterations) as u64);
 }

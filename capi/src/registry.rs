@@ -26,9 +26,8 @@ pub type charter_registry_t = charter_registry;
 /// language with panics or exceptions of its own); any other status but
 /// `CHARTER_OK` counts it as failed. Handlers may be called from any thread
 /// that notifies, and concurrently.
-pub type charter_handler_fn = Option<
-    unsafe extern "C" fn(user_data: *mut c_void, event: *const u8, len: usize) -> charter_status_t,
->;
+pub type charter_handler_fn =
+    Option<unsafe extern "C" fn(user_data: *mut c_void, event: *const u8, len: usize) -> charter_status_t>;
 
 /// Releases a handler's `user_data` when its registration ends.
 ///
@@ -70,11 +69,7 @@ unsafe impl Sync for CHandler {}
 
 impl CHandler {
     fn invoke(&self, event: &[u8]) -> Result<(), HandlerError> {
-        let data = if event.is_empty() {
-            std::ptr::null()
-        } else {
-            event.as_ptr()
-        };
+        let data = if event.is_empty() { std::ptr::null() } else { event.as_ptr() };
         // SAFETY: the caller registered `call` for exactly this use.
         let status = unsafe { (self.call)(self.user_data, data, event.len()) };
         match status {
@@ -84,9 +79,7 @@ impl CHandler {
             // no C frame in between, lets the registry count it as panicked
             // and report it to on_panic; resume_unwind runs no panic hook,
             // so nothing is printed.
-            CHARTER_E_PANIC => {
-                std::panic::resume_unwind(Box::new("the handler returned CHARTER_E_PANIC"))
-            }
+            CHARTER_E_PANIC => std::panic::resume_unwind(Box::new("the handler returned CHARTER_E_PANIC")),
             _ => Err(HandlerError),
         }
     }
@@ -113,9 +106,7 @@ pub const CHARTER_REGISTRY_MAX_DEPTH_LIMIT: u32 = 64;
 /// # Safety
 /// `out` must be NULL or valid for writing a pointer.
 #[no_mangle]
-pub unsafe extern "C" fn charter_registry_new(
-    out: *mut *mut charter_registry_t,
-) -> charter_status_t {
+pub unsafe extern "C" fn charter_registry_new(out: *mut *mut charter_registry_t) -> charter_status_t {
     call(|| {
         require_out(out, "out")?;
         let registry = handle::create(Registry::<[u8]>::new())?;
@@ -178,13 +169,8 @@ pub unsafe extern "C" fn charter_registry_register(
         let call = r#fn.ok_or_else(|| null_argument("fn"))?;
         require_out(out_id, "out_id")?;
         handle::with::<Registry<[u8]>, _>(reg, "reg", |registry| {
-            let handler = CHandler {
-                call,
-                user_data,
-                drop_user_data,
-            };
-            let id = registry
-                .register_with_priority(priority, move |event: &[u8]| handler.invoke(event));
+            let handler = CHandler { call, user_data, drop_user_data };
+            let id = registry.register_with_priority(priority, move |event: &[u8]| handler.invoke(event));
             // SAFETY: checked non-NULL above; the caller guarantees validity.
             unsafe { write_out(out_id, "out_id", id.get()) }
         })
@@ -227,9 +213,8 @@ pub unsafe extern "C" fn charter_registry_contains(
 ) -> charter_status_t {
     call(|| {
         require_out(out, "out")?;
-        let contains = handle::with::<Registry<[u8]>, _>(reg, "reg", |r| {
-            Ok(r.contains(HandlerId::from_raw(id)))
-        })?;
+        let contains =
+            handle::with::<Registry<[u8]>, _>(reg, "reg", |r| Ok(r.contains(HandlerId::from_raw(id))))?;
         // SAFETY: checked non-NULL above; the caller guarantees validity.
         unsafe { write_out(out, "out", contains) }
     })
@@ -307,13 +292,7 @@ mod tests {
 
     #[test]
     fn depth_constants_match_the_core() {
-        assert_eq!(
-            super::CHARTER_REGISTRY_DEFAULT_MAX_DEPTH as usize,
-            DEFAULT_MAX_DEPTH
-        );
-        assert_eq!(
-            super::CHARTER_REGISTRY_MAX_DEPTH_LIMIT as usize,
-            MAX_THREAD_NESTING
-        );
+        assert_eq!(super::CHARTER_REGISTRY_DEFAULT_MAX_DEPTH as usize, DEFAULT_MAX_DEPTH);
+        assert_eq!(super::CHARTER_REGISTRY_MAX_DEPTH_LIMIT as usize, MAX_THREAD_NESTING);
     }
 }

@@ -24,9 +24,6 @@ pub extern "C" fn charter_version() -> *const c_char {
 mod tests {
     #[test]
     fn header_constant_matches_the_soname() {
-        assert_eq!(
-            env!("CHARTER_BUILD_ABI_VERSION"),
-            super::CHARTER_ABI_VERSION.to_string()
-        );
+        assert_eq!(env!("CHARTER_BUILD_ABI_VERSION"), super::CHARTER_ABI_VERSION.to_string());
     }
 }

@@ -7,8 +7,7 @@ use std::path::Path;
 #[test]
 fn committed_header_matches_a_fresh_generation() {
     let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let config =
-        cbindgen::Config::from_file(crate_dir.join("cbindgen.toml")).expect("cbindgen.toml");
+    let config = cbindgen::Config::from_file(crate_dir.join("cbindgen.toml")).expect("cbindgen.toml");
     let mut fresh = Vec::new();
     cbindgen::Builder::new()
         .with_crate(crate_dir)
@@ -22,8 +21,5 @@ fn committed_header_matches_a_fresh_generation() {
         return;
     }
     let committed = std::fs::read(&path).unwrap_or_default();
-    assert!(
-        committed == fresh,
-        "include/charter.h is stale: run `make header` and commit the result"
-    );
+    assert!(committed == fresh, "include/charter.h is stale: run `make header` and commit the result");
 }

@@ -175,10 +175,7 @@ pub struct Error {
 impl Error {
     /// An error of `kind` with a human-readable `message`.
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Error {
-        Error {
-            kind,
-            message: message.into(),
-        }
+        Error { kind, message: message.into() }
     }
 
     /// The kind, which carries the stable status code and name.
@@ -221,10 +218,7 @@ mod tests {
     #[test]
     fn display_names_the_kind_and_message() {
         let e = Error::new(ErrorKind::Denied, "no publish grant for orders.eu");
-        assert_eq!(
-            e.to_string(),
-            "CHARTER_E_DENIED: no publish grant for orders.eu"
-        );
+        assert_eq!(e.to_string(), "CHARTER_E_DENIED: no publish grant for orders.eu");
         assert_eq!(e.kind(), ErrorKind::Denied);
         assert_eq!(e.message(), "no publish grant for orders.eu");
     }

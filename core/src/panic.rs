@@ -90,10 +90,7 @@ mod tests {
     fn catch_returns_value_or_message() {
         silence_caught_panics();
         assert_eq!(catch(|| 7), Ok(7));
-        assert_eq!(
-            catch(|| panic!("boom {}", 1)),
-            Err::<(), _>("boom 1".to_owned())
-        );
+        assert_eq!(catch(|| panic!("boom {}", 1)), Err::<(), _>("boom 1".to_owned()));
         assert_eq!(
             catch(|| std::panic::panic_any(5u8)),
             Err::<(), _>("panic with a non-string payload".to_owned())
@@ -111,9 +108,6 @@ mod tests {
         }
         silence_caught_panics();
         let r = catch(|| std::panic::panic_any(Nasty));
-        assert_eq!(
-            r,
-            Err::<(), _>("panic with a non-string payload".to_owned())
-        );
+        assert_eq!(r, Err::<(), _>("panic with a non-string payload".to_owned()));
     }
 }

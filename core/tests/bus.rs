@@ -29,9 +29,7 @@ fn delivers_to_matching_patterns_only_in_order() {
     }
     bus.publish("orders.us", &b"x"[..], &[]).unwrap();
     for sub in [&exact, &star] {
-        let seqs: Vec<u8> = (0..3)
-            .map(|_| sub.try_recv().unwrap().unwrap().payload()[0])
-            .collect();
+        let seqs: Vec<u8> = (0..3).map(|_| sub.try_recv().unwrap().unwrap().payload()[0]).collect();
         assert_eq!(seqs, [0, 1, 2]);
         assert!(sub.try_recv().unwrap().is_none());
     }
@@ -63,52 +61,26 @@ fn bad_input_says_which_rule() {
     let e = err(bus.publish("a..b", &b""[..], &[]));
     assert_eq!(e.kind(), ErrorKind::InvalidArgument);
     assert!(e.message().contains("empty token at position 2"), "{e}");
-    assert!(err(bus.publish("a.*", &b""[..], &[]))
-        .message()
-        .contains("wildcard"));
-    assert!(err(bus.subscribe("a.>.b", opts()))
-        .message()
-        .contains("only be the last token"));
+    assert!(err(bus.publish("a.*", &b""[..], &[])).message().contains("wildcard"));
+    assert!(err(bus.subscribe("a.>.b", opts())).message().contains("only be the last token"));
     let e = err(bus.publish("_charter.inbox.1", &b""[..], &[]));
     assert!(e.message().contains("reserved"), "{e}");
-    assert!(err(bus.subscribe("_charter.>", opts()))
-        .message()
-        .contains("reserved"));
+    assert!(err(bus.subscribe("_charter.>", opts())).message().contains("reserved"));
     let big = vec![0u8; (1 << 20) + 1];
     let e = err(bus.publish("t", big, &[]));
     assert_eq!(e.kind(), ErrorKind::LimitExceeded);
     assert!(e.message().contains("payload is 1048577 bytes"), "{e}");
-    assert_eq!(
-        err(bus.subscribe("t", opts().capacity(0))).kind(),
-        ErrorKind::InvalidArgument
-    );
-    assert_eq!(
-        err(bus.subscribe("t", opts().capacity(1 << 21))).kind(),
-        ErrorKind::LimitExceeded
-    );
-    assert!(err(bus.publish("t", &b""[..], &[("bad name", "v")]))
-        .message()
-        .contains("header name"));
-    assert!(err(bus.publish("t", &b""[..], &[("k", "a\nb")]))
-        .message()
-        .contains("control"));
-    let limits = BusLimits {
-        max_topic_len: 300,
-        ..BusLimits::default()
-    };
-    assert_eq!(
-        Bus::new(limits).unwrap_err().kind(),
-        ErrorKind::InvalidArgument
-    );
+    assert_eq!(err(bus.subscribe("t", opts().capacity(0))).kind(), ErrorKind::InvalidArgument);
+    assert_eq!(err(bus.subscribe("t", opts().capacity(1 << 21))).kind(), ErrorKind::LimitExceeded);
+    assert!(err(bus.publish("t", &b""[..], &[("bad name", "v")])).message().contains("header name"));
+    assert!(err(bus.publish("t", &b""[..], &[("k", "a\nb")])).message().contains("control"));
+    let limits = BusLimits { max_topic_len: 300, ..BusLimits::default() };
+    assert_eq!(Bus::new(limits).unwrap_err().kind(), ErrorKind::InvalidArgument);
 }
 
 #[test]
 fn subscription_limit() {
-    let bus = Bus::new(BusLimits {
-        max_subscriptions: 2,
-        ..BusLimits::default()
-    })
-    .unwrap();
+    let bus = Bus::new(BusLimits { max_subscriptions: 2, ..BusLimits::default() }).unwrap();
     let _a = bus.subscribe("a", opts()).unwrap();
     let b = bus.subscribe("b", opts()).unwrap();
     let e = bus.subscribe("c", opts()).unwrap_err();
@@ -122,8 +94,7 @@ fn subscription_limit() {
 fn headers_round_trip() {
     let bus = bus();
     let sub = bus.subscribe("t", opts()).unwrap();
-    bus.publish("t", &b"p"[..], &[("a", "1"), ("b", "two")])
-        .unwrap();
+    bus.publish("t", &b"p"[..], &[("a", "1"), ("b", "two")]).unwrap();
     let m = sub.recv().unwrap();
     assert_eq!(m.headers().collect::<Vec<_>>(), [("a", "1"), ("b", "two")]);
     assert_eq!(m.header("b"), Some("two"));
@@ -133,59 +104,34 @@ fn headers_round_trip() {
 #[test]
 fn overflow_policies() {
     let bus = bus();
-    let oldest = bus
-        .subscribe("t", opts().capacity(2).overflow(Overflow::DropOldest))
-        .unwrap();
-    let newest = bus
-        .subscribe("t", opts().capacity(2).overflow(Overflow::DropNewest))
-        .unwrap();
+    let oldest = bus.subscribe("t", opts().capacity(2).overflow(Overflow::DropOldest)).unwrap();
+    let newest = bus.subscribe("t", opts().capacity(2).overflow(Overflow::DropNewest)).unwrap();
     for i in 0..4u8 {
         bus.publish("t", vec![i], &[]).unwrap();
     }
     let drain = |s: &charter_core::bus::Subscription| -> Vec<u8> {
-        std::iter::from_fn(|| s.try_recv().unwrap())
-            .map(|m| m.payload()[0])
-            .collect()
+        std::iter::from_fn(|| s.try_recv().unwrap()).map(|m| m.payload()[0]).collect()
     };
     assert_eq!(drain(&oldest), [2, 3]);
     assert_eq!(drain(&newest), [0, 1]);
     assert_eq!(oldest.stats().dropped.overflow, 2);
-    assert_eq!(
-        oldest.stats().slow_episodes,
-        1,
-        "one slow-consumer episode, not one per drop"
-    );
+    assert_eq!(oldest.stats().slow_episodes, 1, "one slow-consumer episode, not one per drop");
 
-    let error = bus
-        .subscribe("e", opts().capacity(1).overflow(Overflow::Error))
-        .unwrap();
+    let error = bus.subscribe("e", opts().capacity(1).overflow(Overflow::Error)).unwrap();
     let also = bus.subscribe("e", opts()).unwrap();
     bus.publish("e", &b"1"[..], &[]).unwrap();
     let e = bus.publish("e", &b"2"[..], &[]).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::LimitExceeded);
-    assert!(
-        e.message().contains("1 of 2 subscriptions accepted it"),
-        "{e}"
-    );
-    assert_eq!(
-        also.stats().queued,
-        2,
-        "the other subscription still got it"
-    );
+    assert!(e.message().contains("1 of 2 subscriptions accepted it"), "{e}");
+    assert_eq!(also.stats().queued, 2, "the other subscription still got it");
     assert_eq!(error.stats().dropped.rejected, 1);
 }
 
 #[test]
 fn block_waits_for_room_then_times_out() {
     let bus = bus();
-    let sub = bus
-        .subscribe(
-            "t",
-            opts()
-                .capacity(1)
-                .overflow(Overflow::Block(Duration::from_millis(50))),
-        )
-        .unwrap();
+    let sub =
+        bus.subscribe("t", opts().capacity(1).overflow(Overflow::Block(Duration::from_millis(50)))).unwrap();
     bus.publish("t", &b"1"[..], &[]).unwrap();
     let started = Instant::now();
     let e = bus.publish("t", &b"2"[..], &[]).unwrap_err();
@@ -209,12 +155,7 @@ fn block_waits_for_room_then_times_out() {
 fn block_inside_a_handler_of_the_same_bus_would_block() {
     let bus = bus();
     let _full = bus
-        .subscribe(
-            "inner",
-            opts()
-                .capacity(1)
-                .overflow(Overflow::Block(Duration::from_secs(30))),
-        )
+        .subscribe("inner", opts().capacity(1).overflow(Overflow::Block(Duration::from_secs(30))))
         .unwrap();
     bus.publish("inner", &b"fill"[..], &[]).unwrap();
     let seen = Arc::new(Mutex::new(None));
@@ -234,9 +175,7 @@ fn block_inside_a_handler_of_the_same_bus_would_block() {
 #[test]
 fn ttl_drops_expired_messages_on_receive() {
     let bus = bus();
-    let sub = bus
-        .subscribe("t", opts().ttl(Duration::from_millis(20)))
-        .unwrap();
+    let sub = bus.subscribe("t", opts().ttl(Duration::from_millis(20))).unwrap();
     bus.publish("t", &b"old"[..], &[]).unwrap();
     thread::sleep(Duration::from_millis(40));
     bus.publish("t", &b"new"[..], &[]).unwrap();
@@ -248,9 +187,7 @@ fn ttl_drops_expired_messages_on_receive() {
 #[test]
 fn idle_subscriptions_are_evicted() {
     let bus = bus();
-    let idle = bus
-        .subscribe("t", opts().idle_ttl(Duration::from_millis(20)))
-        .unwrap();
+    let idle = bus.subscribe("t", opts().idle_ttl(Duration::from_millis(20))).unwrap();
     let busy = bus.subscribe("t", opts()).unwrap();
     thread::sleep(Duration::from_millis(40));
     assert_eq!(bus.evict_idle(), 1);
@@ -264,17 +201,9 @@ fn recv_timeout_and_close_wake_waiters() {
     let bus = bus();
     let sub = bus.subscribe("t", opts()).unwrap();
     let started = Instant::now();
-    assert_eq!(
-        sub.recv_timeout(Duration::from_millis(30))
-            .unwrap_err()
-            .kind(),
-        ErrorKind::Timeout
-    );
+    assert_eq!(sub.recv_timeout(Duration::from_millis(30)).unwrap_err().kind(), ErrorKind::Timeout);
     assert!(started.elapsed() >= Duration::from_millis(25));
-    assert_eq!(
-        sub.recv_timeout(Duration::ZERO).unwrap_err().kind(),
-        ErrorKind::WouldBlock
-    );
+    assert_eq!(sub.recv_timeout(Duration::ZERO).unwrap_err().kind(), ErrorKind::WouldBlock);
     let waiters: Vec<_> = (0..3)
         .map(|_| {
             let view = bus.subscription(sub.id()).unwrap();
@@ -286,14 +215,8 @@ fn recv_timeout_and_close_wake_waiters() {
     for w in waiters {
         assert_eq!(w.join().unwrap(), ErrorKind::Closed);
     }
-    assert_eq!(
-        bus.publish("t", &b""[..], &[]).unwrap_err().kind(),
-        ErrorKind::Closed
-    );
-    assert_eq!(
-        bus.subscribe("t", opts()).unwrap_err().kind(),
-        ErrorKind::Closed
-    );
+    assert_eq!(bus.publish("t", &b""[..], &[]).unwrap_err().kind(), ErrorKind::Closed);
+    assert_eq!(bus.subscribe("t", opts()).unwrap_err().kind(), ErrorKind::Closed);
 }
 
 #[test]
@@ -314,11 +237,7 @@ fn unsubscribe_by_id_drop_and_close() {
     assert!(bus.unsubscribe(id));
     assert!(!bus.unsubscribe(id));
     assert_eq!(a.recv().unwrap_err().kind(), ErrorKind::Closed);
-    assert_eq!(
-        a.stats().dropped.closed,
-        1,
-        "the queued message is counted as dropped"
-    );
+    assert_eq!(a.stats().dropped.closed, 1, "the queued message is counted as dropped");
     let b = bus.subscribe("t", opts()).unwrap();
     assert!(b.id() > id, "ids are never reused");
     let b_id = b.id();
@@ -330,9 +249,7 @@ fn unsubscribe_by_id_drop_and_close() {
     assert_eq!(bus.subscription_count(), 0);
     let detached = bus.subscribe("t", opts()).unwrap().detach();
     assert!(bus.subscription(detached).is_ok());
-    assert!(bus
-        .subscription(SubscriptionId::from_raw(c_id.get()))
-        .is_err());
+    assert!(bus.subscription(SubscriptionId::from_raw(c_id.get())).is_err());
 }
 
 #[test]
@@ -343,31 +260,23 @@ fn request_and_respond() {
         .subscribe_with("echo", opts().dispatch(Dispatch::Thread), move |m| {
             let mut reply = b"re: ".to_vec();
             reply.extend_from_slice(m.payload());
-            b2.respond(m, reply, &[("from", "echo")])
-                .map(drop)
-                .map_err(|_| HandlerError)
+            b2.respond(m, reply, &[("from", "echo")]).map(drop).map_err(|_| HandlerError)
         })
         .unwrap();
-    let reply = bus
-        .request("echo", &b"hi"[..], &[], Duration::from_secs(5))
-        .unwrap();
+    let reply = bus.request("echo", &b"hi"[..], &[], Duration::from_secs(5)).unwrap();
     assert_eq!(reply.payload(), b"re: hi");
     assert_eq!(reply.header("from"), Some("echo"));
-    let e = bus
-        .request("nobody", &b"hi"[..], &[], Duration::from_secs(5))
-        .unwrap_err();
+    let e = bus.request("nobody", &b"hi"[..], &[], Duration::from_secs(5)).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::NotFound);
     let _silent = bus.subscribe("silent", opts()).unwrap();
-    let e = bus
-        .request("silent", &b"hi"[..], &[], Duration::from_millis(20))
-        .unwrap_err();
+    let e = bus.request("silent", &b"hi"[..], &[], Duration::from_millis(20)).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Timeout);
     let plain = bus.subscribe("p", opts()).unwrap();
     bus.publish("p", &b""[..], &[]).unwrap();
-    let e = bus
-        .respond(&plain.recv().unwrap(), &b""[..], &[])
-        .unwrap_err();
+    let e = bus.respond(&plain.recv().unwrap(), &b""[..], &[]).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+    let e = bus.reply("orders.eu", &b""[..], &[]).unwrap_err();
+    assert!(e.message().contains("not a reply inbox"), "{e}");
 }
 
 #[test]
@@ -377,16 +286,12 @@ fn wildcard_subscribers_never_see_replies() {
     let b2 = bus.clone();
     let _svc = bus
         .subscribe_with("svc", opts(), move |m| {
-            b2.respond(m, &b"r"[..], &[])
-                .map(drop)
-                .map_err(|_| HandlerError)
+            b2.respond(m, &b"r"[..], &[]).map(drop).map_err(|_| HandlerError)
         })
         .unwrap();
-    bus.request("svc", &b"q"[..], &[], Duration::from_secs(5))
-        .unwrap();
-    let seen: Vec<String> = std::iter::from_fn(|| everything.try_recv().unwrap())
-        .map(|m| m.topic().to_owned())
-        .collect();
+    bus.request("svc", &b"q"[..], &[], Duration::from_secs(5)).unwrap();
+    let seen: Vec<String> =
+        std::iter::from_fn(|| everything.try_recv().unwrap()).map(|m| m.topic().to_owned()).collect();
     assert_eq!(seen, ["svc"]);
 }
 
@@ -421,18 +326,14 @@ fn handler_failures_are_counted_and_isolated() {
     charter_core::panic::silence_caught_panics();
     let bus = bus();
     let bad = bus.subscribe_with("t", opts(), |_| panic!("boom")).unwrap();
-    let failing = bus
-        .subscribe_with("t", opts(), |_| Err(HandlerError))
-        .unwrap();
+    let failing = bus.subscribe_with("t", opts(), |_| Err(HandlerError)).unwrap();
     let good = bus.subscribe("t", opts()).unwrap();
     let r = bus.publish("t", &b""[..], &[]).unwrap();
     assert_eq!((r.matched, r.delivered), (3, 3));
     assert_eq!(bad.stats().handler_failures, 1);
     assert_eq!(failing.stats().handler_failures, 1);
     assert!(good.try_recv().unwrap().is_some());
-    let threaded = bus
-        .subscribe_with("u", opts().dispatch(Dispatch::Thread), |_| panic!("boom"))
-        .unwrap();
+    let threaded = bus.subscribe_with("u", opts().dispatch(Dispatch::Thread), |_| panic!("boom")).unwrap();
     bus.publish("u", &b""[..], &[]).unwrap();
     let deadline = Instant::now() + Duration::from_secs(5);
     while threaded.stats().handler_failures == 0 && Instant::now() < deadline {
@@ -453,10 +354,7 @@ fn accounting_is_exact_under_concurrent_publishers() {
     ] {
         let bus = bus();
         let subs: Vec<_> = (0..3)
-            .map(|_| {
-                bus.subscribe("load.>", opts().capacity(16).overflow(overflow))
-                    .unwrap()
-            })
+            .map(|_| bus.subscribe("load.>", opts().capacity(16).overflow(overflow)).unwrap())
             .collect();
         let consumer = {
             let view = bus.subscription(subs[0].id()).unwrap();
@@ -495,14 +393,9 @@ fn accounting_is_exact_under_concurrent_publishers() {
             let s = s.stats();
             assert_eq!(s.received, 8_000, "{overflow:?} sub {i}");
             assert_eq!(s.queued, 0);
-            assert_eq!(
-                s.received,
-                s.delivered + s.dropped.total(),
-                "{overflow:?} sub {i}: {s:?}"
-            );
+            assert_eq!(s.received, s.delivered + s.dropped.total(), "{overflow:?} sub {i}: {s:?}");
             assert!(
-                per_sub[i].received
-                    == per_sub[i].delivered + per_sub[i].dropped.total() + per_sub[i].queued
+                per_sub[i].received == per_sub[i].delivered + per_sub[i].dropped.total() + per_sub[i].queued
             );
         }
         assert_eq!(subs[0].stats().delivered, received_by_consumer);

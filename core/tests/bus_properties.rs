@@ -12,21 +12,18 @@ fn literal() -> impl Strategy<Value = &'static str> {
 }
 
 fn pattern() -> impl Strategy<Value = String> {
-    (
-        prop::collection::vec(prop_oneof![3 => literal(), 1 => Just("*")], 1..=4),
-        any::<bool>(),
-    )
-        .prop_map(|(mut tokens, tail)| {
+    (prop::collection::vec(prop_oneof![3 => literal(), 1 => Just("*")], 1..=4), any::<bool>()).prop_map(
+        |(mut tokens, tail)| {
             if tail {
                 tokens.push(">");
             }
             tokens.join(".")
-        })
+        },
+    )
 }
 
 fn topic() -> impl Strategy<Value = String> {
-    prop::collection::vec(prop_oneof![4 => literal(), 1 => Just("z")], 1..=6)
-        .prop_map(|t| t.join("."))
+    prop::collection::vec(prop_oneof![4 => literal(), 1 => Just("z")], 1..=6).prop_map(|t| t.join("."))
 }
 
 /// Every topic of 1 to `max_len` tokens over `a b c z` and `_charter`.
@@ -35,18 +32,19 @@ fn universe(max_len: usize) -> Vec<String> {
     let mut all: Vec<String> = Vec::new();
     let mut layer: Vec<String> = vec![String::new()];
     for _ in 0..max_len {
-        layer = layer
-            .iter()
-            .flat_map(|prefix| {
-                alphabet.iter().map(move |t| {
-                    if prefix.is_empty() {
-                        (*t).to_owned()
-                    } else {
-                        format!("{prefix}.{t}")
-                    }
+        layer =
+            layer
+                .iter()
+                .flat_map(|prefix| {
+                    alphabet.iter().map(move |t| {
+                        if prefix.is_empty() {
+                            (*t).to_owned()
+                        } else {
+                            format!("{prefix}.{t}")
+                        }
+                    })
                 })
-            })
-            .collect();
+                .collect();
         all.extend(layer.iter().cloned());
     }
     all

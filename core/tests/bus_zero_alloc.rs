@@ -28,13 +28,9 @@ fn warm_publish_allocates_nothing() {
     let bus = Bus::new(BusLimits::default()).unwrap();
     let payload: Arc<[u8]> = Arc::from(&[42u8; 200][..]);
 
-    let one = bus
-        .subscribe("orders.eu.created", SubscribeOptions::new())
-        .unwrap();
+    let one = bus.subscribe("orders.eu.created", SubscribeOptions::new()).unwrap();
     let new_blocks = blocks_allocated_by(|| {
-        let report = bus
-            .publish("orders.eu.created", Arc::clone(&payload), &[])
-            .unwrap();
+        let report = bus.publish("orders.eu.created", Arc::clone(&payload), &[]).unwrap();
         assert_eq!(report.delivered, 1);
         assert_eq!(one.try_recv().unwrap().unwrap().payload().len(), 200);
     });
@@ -52,9 +48,7 @@ fn warm_publish_allocates_nothing() {
         })
         .collect();
     let new_blocks = blocks_allocated_by(|| {
-        let report = bus
-            .publish("fleet.truck.7.position", Arc::clone(&payload), &[])
-            .unwrap();
+        let report = bus.publish("fleet.truck.7.position", Arc::clone(&payload), &[]).unwrap();
         assert_eq!(report.delivered, 16);
         for sub in &many {
             assert!(sub.try_recv().unwrap().is_some());

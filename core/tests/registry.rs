@@ -12,26 +12,16 @@ fn quiet() {
 }
 
 fn report(delivered: u64, failed: u64, panicked: u64) -> NotifyReport {
-    NotifyReport {
-        delivered,
-        failed,
-        panicked,
-    }
+    NotifyReport { delivered, failed, panicked }
 }
 
 #[test]
 fn fires_by_descending_priority_then_registration_order() {
     let reg: Registry<u32> = Registry::new();
     let order = Arc::new(Mutex::new(Vec::new()));
-    for (name, prio) in [
-        ("a", 0),
-        ("b", 10),
-        ("c", 0),
-        ("d", -5),
-        ("e", 10),
-        ("f", i32::MAX),
-        ("g", i32::MIN),
-    ] {
+    for (name, prio) in
+        [("a", 0), ("b", 10), ("c", 0), ("d", -5), ("e", 10), ("f", i32::MAX), ("g", i32::MIN)]
+    {
         let order = Arc::clone(&order);
         reg.register_with_priority(prio, move |_| {
             order.lock().unwrap().push(name);
@@ -86,10 +76,7 @@ fn failures_and_panics_are_counted_and_never_stop_siblings() {
     });
     assert_eq!(reg.notify(&42), report(2, 1, 1));
     assert_eq!(ran.load(Ordering::SeqCst), 2);
-    assert_eq!(
-        *seen.lock().unwrap(),
-        vec![(bad, "handler exploded on 42".to_owned())]
-    );
+    assert_eq!(*seen.lock().unwrap(), vec![(bad, "handler exploded on 42".to_owned())]);
     assert_eq!(reg.panics(), 1);
 }
 
@@ -124,11 +111,7 @@ fn handler_can_unregister_itself_and_later_siblings_mid_round() {
         ids.lock().unwrap().push(id);
     }
     assert_eq!(reg.notify(&0), report(2, 0, 0));
-    assert_eq!(
-        *calls.lock().unwrap(),
-        [0, 1],
-        "the unregistered sibling was skipped this round"
-    );
+    assert_eq!(*calls.lock().unwrap(), [0, 1], "the unregistered sibling was skipped this round");
     assert_eq!(reg.len(), 1);
     assert_eq!(reg.notify(&0), report(1, 0, 0));
 }
@@ -147,19 +130,11 @@ fn handler_can_register_and_notify_from_inside_notify() {
                 Ok(())
             });
             let nested = reg.notify(&1);
-            assert_eq!(
-                nested,
-                report(2, 0, 0),
-                "the nested round sees the new handler"
-            );
+            assert_eq!(nested, report(2, 0, 0), "the nested round sees the new handler");
         }
         Ok(())
     });
-    assert_eq!(
-        reg.notify(&0),
-        report(1, 0, 0),
-        "a handler registered mid-round fires from the next round"
-    );
+    assert_eq!(reg.notify(&0), report(1, 0, 0), "a handler registered mid-round fires from the next round");
     assert_eq!(inner_calls.load(Ordering::SeqCst), 1);
     assert_eq!(reg.notify(&1), report(2, 0, 0));
 }
@@ -169,11 +144,7 @@ fn nested_notify_is_bounded_and_counted() {
     let reg: Arc<Registry<u32>> = Arc::new(Registry::new());
     let calls = Arc::new(AtomicUsize::new(0));
     let refused = Arc::new(AtomicUsize::new(0));
-    let (weak, c, r) = (
-        Arc::downgrade(&reg),
-        Arc::clone(&calls),
-        Arc::clone(&refused),
-    );
+    let (weak, c, r) = (Arc::downgrade(&reg), Arc::clone(&calls), Arc::clone(&refused));
     reg.register(move |_| {
         c.fetch_add(1, Ordering::SeqCst);
         let reg = weak.upgrade().unwrap();

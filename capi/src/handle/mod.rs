@@ -56,10 +56,7 @@ pub(crate) struct Shell {
 /// The size in bytes of one handle shell: the memory kept per freed handle.
 pub const SHELL_SIZE: usize = std::mem::size_of::<Shell>();
 
-const _: () = assert!(
-    SHELL_SIZE <= 32,
-    "the documented cost per freed handle is at most 32 bytes"
-);
+const _: () = assert!(SHELL_SIZE <= 32, "the documented cost per freed handle is at most 32 bytes");
 
 /// Creates a handle that owns `value`.
 pub(crate) fn create<T: Handled>(value: T) -> Result<*mut T::C, Error> {
@@ -89,12 +86,8 @@ pub(crate) fn with<T: Handled, R>(
     }
     let guard = shell.inner.load();
     let object = guard.as_deref().ok_or_else(|| freed(T::KIND, name))?;
-    let value = T::project(object).ok_or_else(|| {
-        Error::new(
-            ErrorKind::Internal,
-            format!("{name}: handle tag and object disagree"),
-        )
-    })?;
+    let value = T::project(object)
+        .ok_or_else(|| Error::new(ErrorKind::Internal, format!("{name}: handle tag and object disagree")))?;
     f(value)
 }
 
@@ -107,10 +100,7 @@ pub(crate) fn free<T: Handled>(ptr: *const T::C, name: &str) -> Result<(), Error
     let shell = lookup(ptr, T::KIND, name)?;
     if shell.state.fetch_or(FREED, Ordering::AcqRel) & FREED != 0 {
         let kind = T::KIND.type_name();
-        return Err(Error::new(
-            ErrorKind::AlreadyFreed,
-            format!("{name} ({kind}) was already freed"),
-        ));
+        return Err(Error::new(ErrorKind::AlreadyFreed, format!("{name} ({kind}) was already freed")));
     }
     // Dropping the object may run user code (drop_user_data callbacks);
     // nothing is locked here, so that code may call back into Charter.
@@ -126,15 +116,11 @@ fn lookup<P>(ptr: *const P, kind: HandleKind, name: &str) -> Result<&'static She
     let shell = arena::ARENA.find(ptr as usize).ok_or_else(|| {
         Error::new(
             ErrorKind::InvalidHandle,
-            format!(
-                "{name} is not a Charter handle (expected {})",
-                kind.type_name()
-            ),
+            format!("{name} is not a Charter handle (expected {})", kind.type_name()),
         )
     })?;
     if shell.tag != kind.tag() {
-        let actual =
-            HandleKind::from_tag(shell.tag).map_or("an unknown handle", HandleKind::type_name);
+        let actual = HandleKind::from_tag(shell.tag).map_or("an unknown handle", HandleKind::type_name);
         return Err(Error::new(
             ErrorKind::WrongHandleType,
             format!("{name} is a {actual}, expected {}", kind.type_name()),
@@ -144,8 +130,5 @@ fn lookup<P>(ptr: *const P, kind: HandleKind, name: &str) -> Result<&'static She
 }
 
 fn freed(kind: HandleKind, name: &str) -> Error {
-    Error::new(
-        ErrorKind::HandleFreed,
-        format!("{name} ({}) has been freed", kind.type_name()),
-    )
+    Error::new(ErrorKind::HandleFreed, format!("{name} ({}) has been freed", kind.type_name()))
 }

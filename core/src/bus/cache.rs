@@ -33,42 +33,24 @@ pub(crate) struct Hit<T> {
 
 impl<T> MatchCache<T> {
     pub(crate) fn new() -> MatchCache<T> {
-        MatchCache {
-            shards: std::array::from_fn(|_| Mutex::new(HashMap::new())),
-        }
+        MatchCache { shards: std::array::from_fn(|_| Mutex::new(HashMap::new())) }
     }
 
     /// The entry for `topic`, if it was computed at `generation`.
     pub(crate) fn get(&self, topic: &str, generation: u64) -> Option<Hit<T>> {
-        let shard = self
-            .shard(topic)
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
+        let shard = self.shard(topic).lock().unwrap_or_else(PoisonError::into_inner);
         let entry = shard.get(topic).filter(|e| e.generation == generation)?;
-        Some(Hit {
-            topic: Arc::clone(&entry.topic),
-            targets: Arc::clone(&entry.targets),
-        })
+        Some(Hit { topic: Arc::clone(&entry.topic), targets: Arc::clone(&entry.targets) })
     }
 
     /// Stores the targets of `topic` computed at `generation`.
     pub(crate) fn put(&self, topic: &str, generation: u64, targets: Vec<T>) -> Hit<T> {
-        let hit = Hit {
-            topic: Arc::from(topic),
-            targets: Arc::from(targets),
-        };
-        let mut shard = self
-            .shard(topic)
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
+        let hit = Hit { topic: Arc::from(topic), targets: Arc::from(targets) };
+        let mut shard = self.shard(topic).lock().unwrap_or_else(PoisonError::into_inner);
         if shard.len() >= SHARD_CAPACITY && !shard.contains_key(topic) {
             shard.clear();
         }
-        let entry = Entry {
-            generation,
-            topic: Arc::clone(&hit.topic),
-            targets: Arc::clone(&hit.targets),
-        };
+        let entry = Entry { generation, topic: Arc::clone(&hit.topic), targets: Arc::clone(&hit.targets) };
         shard.insert(topic.into(), entry);
         hit
     }
@@ -83,9 +65,9 @@ impl<T> MatchCache<T> {
     fn shard(&self, topic: &str) -> &Mutex<HashMap<Box<str>, Entry<T>>> {
         // FNV-1a: only spreads topics over shards; each shard's map keeps
         // std's keyed hasher, so hostile topics cannot collide a shard.
-        let hash = topic.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-            (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
-        });
+        let hash = topic
+            .bytes()
+            .fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
         &self.shards[(hash as usize) % SHARDS]
     }
 }

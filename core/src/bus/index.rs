@@ -26,29 +26,19 @@ struct Node<T> {
 
 impl<T> Default for Node<T> {
     fn default() -> Self {
-        Node {
-            literal: HashMap::new(),
-            star: None,
-            here: Vec::new(),
-            rest: Vec::new(),
-        }
+        Node { literal: HashMap::new(), star: None, here: Vec::new(), rest: Vec::new() }
     }
 }
 
 impl<T> Node<T> {
     fn is_empty(&self) -> bool {
-        self.literal.is_empty()
-            && self.star.is_none()
-            && self.here.is_empty()
-            && self.rest.is_empty()
+        self.literal.is_empty() && self.star.is_none() && self.here.is_empty() && self.rest.is_empty()
     }
 }
 
 impl<T: Clone> Index<T> {
     pub(crate) fn new() -> Index<T> {
-        Index {
-            root: Node::default(),
-        }
+        Index { root: Node::default() }
     }
 
     /// Adds `target` under the checked pattern `pattern`.
@@ -149,10 +139,7 @@ mod tests {
 
     fn matching(index: &Index<u32>, topic: &str) -> Vec<u32> {
         let mut out = Vec::new();
-        index.collect(
-            &check(topic, Kind::Topic, MAX_TOPIC_LEN, MAX_TOPIC_TOKENS).unwrap(),
-            &mut out,
-        );
+        index.collect(&check(topic, Kind::Topic, MAX_TOPIC_LEN, MAX_TOPIC_TOKENS).unwrap(), &mut out);
         out.sort();
         out
     }
@@ -160,10 +147,7 @@ mod tests {
     #[test]
     fn collects_exact_star_and_rest() {
         let mut index = Index::new();
-        for (id, p) in ["a.b", "a.*", "a.>", ">", "*.b", "a.b.c", "_charter.inbox.*"]
-            .iter()
-            .enumerate()
-        {
+        for (id, p) in ["a.b", "a.*", "a.>", ">", "*.b", "a.b.c", "_charter.inbox.*"].iter().enumerate() {
             index.insert(&pattern(p), id as u32);
         }
         assert_eq!(matching(&index, "a.b"), [0, 1, 2, 3, 4]);

@@ -40,11 +40,7 @@ impl Message {
 
     /// The headers, in the order they were given.
     pub fn headers(&self) -> impl ExactSizeIterator<Item = (&str, &str)> {
-        self.headers
-            .as_deref()
-            .unwrap_or(&[])
-            .iter()
-            .map(|(k, v)| (&**k, &**v))
+        self.headers.as_deref().unwrap_or(&[]).iter().map(|(k, v)| (&**k, &**v))
     }
 
     /// The value of the first header called `name`.

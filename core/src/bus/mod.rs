@@ -146,13 +146,8 @@ impl Bus {
     /// A receiving view of subscription `id`.
     pub fn subscription(&self, id: SubscriptionId) -> Result<SubscriptionRef> {
         match self.lock_subscriptions().get(&id.0) {
-            Some(shared) => Ok(SubscriptionRef {
-                shared: Arc::clone(shared),
-            }),
-            None => Err(Error::new(
-                ErrorKind::NotFound,
-                format!("no subscription {} on this bus", id.0),
-            )),
+            Some(shared) => Ok(SubscriptionRef { shared: Arc::clone(shared) }),
+            None => Err(Error::new(ErrorKind::NotFound, format!("no subscription {} on this bus", id.0))),
         }
     }
 
@@ -195,17 +190,9 @@ impl Bus {
             self.inner.id,
             self.inner.next_inbox.fetch_add(1, Ordering::Relaxed)
         );
-        let options = SubscribeOptions::new()
-            .capacity(1)
-            .overflow(Overflow::DropNewest);
+        let options = SubscribeOptions::new().capacity(1).overflow(Overflow::DropNewest);
         let replies = self.add(&inbox, options, None, true)?;
-        let report = self.send(
-            topic,
-            payload.into(),
-            headers,
-            Some(Arc::from(inbox.as_str())),
-            false,
-        )?;
+        let report = self.send(topic, payload.into(), headers, Some(Arc::from(inbox.as_str())), false)?;
         if report.matched == 0 {
             return Err(Error::new(
                 ErrorKind::NotFound,
@@ -234,16 +221,27 @@ impl Bus {
                 "the message is not a request: it has no reply inbox",
             ));
         };
+        self.reply(inbox, payload, headers)
+    }
+
+    /// Answers the request whose reply inbox is `inbox` (for callers that
+    /// kept only [`Message::reply_to`]). Only reply inboxes are accepted.
+    pub fn reply(
+        &self,
+        inbox: &str,
+        payload: impl Into<Arc<[u8]>>,
+        headers: Headers<'_>,
+    ) -> Result<PublishReport> {
+        let prefix = format!("{}.inbox.", topic::RESERVED_TOKEN);
+        if !inbox.starts_with(&prefix) {
+            return Err(Error::new(ErrorKind::InvalidArgument, format!("{inbox:?} is not a reply inbox")));
+        }
         self.send(inbox, payload.into(), headers, None, true)
     }
 
     /// The bus's accounting: live subscriptions plus every ended one.
     pub fn stats(&self) -> BusStats {
-        let mut totals = *self
-            .inner
-            .retired
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
+        let mut totals = *self.inner.retired.lock().unwrap_or_else(PoisonError::into_inner);
         let live: Vec<Target> = self.lock_subscriptions().values().cloned().collect();
         for shared in &live {
             totals += shared.queue.stats();
@@ -285,10 +283,7 @@ impl Bus {
     }
 
     fn lock_subscriptions(&self) -> MutexGuard<'_, HashMap<u64, Target>> {
-        self.inner
-            .subscriptions
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
+        self.inner.subscriptions.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     fn ensure_open(&self) -> Result<()> {
@@ -307,12 +302,7 @@ impl Bus {
     ) -> Result<Subscription> {
         self.ensure_open()?;
         let limits = &self.inner.limits;
-        let tokens = topic::check(
-            pattern,
-            Kind::Pattern,
-            limits.max_topic_len,
-            limits.max_topic_tokens,
-        )?;
+        let tokens = topic::check(pattern, Kind::Pattern, limits.max_topic_len, limits.max_topic_tokens)?;
         if !internal && topic::is_reserved(pattern) {
             return Err(reserved(pattern));
         }
@@ -334,10 +324,7 @@ impl Bus {
             if subscriptions.len() >= limits.max_subscriptions {
                 return Err(Error::new(
                     ErrorKind::LimitExceeded,
-                    format!(
-                        "the bus already has {} subscriptions, its limit",
-                        limits.max_subscriptions
-                    ),
+                    format!("the bus already has {} subscriptions, its limit", limits.max_subscriptions),
                 ));
             }
             subscriptions.insert(shared.id.0, Arc::clone(&shared));
@@ -348,9 +335,7 @@ impl Bus {
                 .name(format!("charter-sub-{}", shared.id.0))
                 .spawn(move || worker.run_worker());
             match spawned {
-                Ok(handle) => {
-                    *shared.worker.lock().unwrap_or_else(PoisonError::into_inner) = Some(handle)
-                }
+                Ok(handle) => *shared.worker.lock().unwrap_or_else(PoisonError::into_inner) = Some(handle),
                 Err(e) => {
                     self.lock_subscriptions().remove(&shared.id.0);
                     return Err(Error::new(
@@ -361,11 +346,7 @@ impl Bus {
             }
         }
         {
-            let mut index = self
-                .inner
-                .index
-                .write()
-                .unwrap_or_else(PoisonError::into_inner);
+            let mut index = self.inner.index.write().unwrap_or_else(PoisonError::into_inner);
             index.insert(&tokens, Arc::clone(&shared));
             self.inner.generation.fetch_add(1, Ordering::Release);
         }
@@ -380,17 +361,10 @@ impl Bus {
 
     fn unindex(&self, shared: &Shared) {
         let limits = &self.inner.limits;
-        if let Ok(tokens) = topic::check(
-            &shared.pattern,
-            Kind::Pattern,
-            limits.max_topic_len,
-            limits.max_topic_tokens,
-        ) {
-            let mut index = self
-                .inner
-                .index
-                .write()
-                .unwrap_or_else(PoisonError::into_inner);
+        if let Ok(tokens) =
+            topic::check(&shared.pattern, Kind::Pattern, limits.max_topic_len, limits.max_topic_tokens)
+        {
+            let mut index = self.inner.index.write().unwrap_or_else(PoisonError::into_inner);
             index.remove(&tokens, |t| t.id == shared.id);
             self.inner.generation.fetch_add(1, Ordering::Release);
         }
@@ -408,23 +382,14 @@ impl Bus {
     ) -> Result<PublishReport> {
         self.ensure_open()?;
         let limits = &self.inner.limits;
-        let tokens = topic::check(
-            topic,
-            Kind::Topic,
-            limits.max_topic_len,
-            limits.max_topic_tokens,
-        )?;
+        let tokens = topic::check(topic, Kind::Topic, limits.max_topic_len, limits.max_topic_tokens)?;
         if !internal && topic::is_reserved(topic) {
             return Err(reserved(topic));
         }
         if payload.len() > limits.max_payload {
             return Err(Error::new(
                 ErrorKind::LimitExceeded,
-                format!(
-                    "payload is {} bytes; the bus limit is {}",
-                    payload.len(),
-                    limits.max_payload
-                ),
+                format!("payload is {} bytes; the bus limit is {}", payload.len(), limits.max_payload),
             ));
         }
         let headers = build_headers(headers, limits)?;
@@ -432,11 +397,7 @@ impl Bus {
         let hit = match self.inner.cache.get(topic, generation) {
             Some(hit) => hit,
             None => {
-                let index = self
-                    .inner
-                    .index
-                    .read()
-                    .unwrap_or_else(PoisonError::into_inner);
+                let index = self.inner.index.read().unwrap_or_else(PoisonError::into_inner);
                 let generation = self.inner.generation.load(Ordering::Acquire);
                 let mut targets = Vec::new();
                 index.collect(&tokens, &mut targets);
@@ -445,18 +406,9 @@ impl Bus {
             }
         };
         let seq = self.inner.published.fetch_add(1, Ordering::Relaxed) + 1;
-        let message = Message {
-            seq,
-            topic: hit.topic,
-            payload,
-            headers,
-            reply_to,
-        };
+        let message = Message { seq, topic: hit.topic, payload, headers, reply_to };
         let may_wait = !dispatch::inside_handler_of(self.inner.id);
-        let mut report = PublishReport {
-            matched: hit.targets.len() as u64,
-            ..PublishReport::default()
-        };
+        let mut report = PublishReport { matched: hit.targets.len() as u64, ..PublishReport::default() };
         let mut first_error = None;
         for target in hit.targets.iter() {
             if let Some(idle) = target.options.idle_ttl {
@@ -528,51 +480,32 @@ impl fmt::Debug for Bus {
 fn reserved(s: &str) -> Error {
     Error::new(
         ErrorKind::InvalidArgument,
-        format!(
-            "{s:?} is reserved: topics beginning \"{}.\" belong to the library",
-            topic::RESERVED_TOKEN
-        ),
+        format!("{s:?} is reserved: topics beginning \"{}.\" belong to the library", topic::RESERVED_TOKEN),
     )
 }
 
-fn build_headers(
-    headers: Headers<'_>,
-    limits: &BusLimits,
-) -> Result<Option<message::SharedHeaders>> {
+fn build_headers(headers: Headers<'_>, limits: &BusLimits) -> Result<Option<message::SharedHeaders>> {
     if headers.is_empty() {
         return Ok(None);
     }
     if headers.len() > limits.max_headers {
         return Err(Error::new(
             ErrorKind::LimitExceeded,
-            format!(
-                "{} headers; the bus limit is {}",
-                headers.len(),
-                limits.max_headers
-            ),
+            format!("{} headers; the bus limit is {}", headers.len(), limits.max_headers),
         ));
     }
     let bytes: usize = headers.iter().map(|(k, v)| k.len() + v.len()).sum();
     if bytes > limits.max_header_bytes {
         return Err(Error::new(
             ErrorKind::LimitExceeded,
-            format!(
-                "headers take {bytes} bytes; the bus limit is {}",
-                limits.max_header_bytes
-            ),
+            format!("headers take {bytes} bytes; the bus limit is {}", limits.max_header_bytes),
         ));
     }
     for (name, value) in headers {
-        if name.is_empty()
-            || name
-                .chars()
-                .any(|c| c.is_whitespace() || c.is_control() || c == ':')
-        {
+        if name.is_empty() || name.chars().any(|c| c.is_whitespace() || c.is_control() || c == ':') {
             return Err(Error::new(
                 ErrorKind::InvalidArgument,
-                format!(
-                    "header name {name:?} is empty or has whitespace, control characters or ':'"
-                ),
+                format!("header name {name:?} is empty or has whitespace, control characters or ':'"),
             ));
         }
         if value.chars().any(|c| c.is_control() && c != '\t') {
@@ -582,10 +515,5 @@ fn build_headers(
             ));
         }
     }
-    Ok(Some(
-        headers
-            .iter()
-            .map(|(k, v)| (Box::from(*k), Box::from(*v)))
-            .collect(),
-    ))
+    Ok(Some(headers.iter().map(|(k, v)| (Box::from(*k), Box::from(*v))).collect()))
 }

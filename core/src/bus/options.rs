@@ -47,10 +47,7 @@ impl BusLimits {
     pub(crate) fn validate(&self) -> Result<()> {
         let bad = |why: String| Err(Error::new(ErrorKind::InvalidArgument, why));
         if !(1..=MAX_TOPIC_LEN).contains(&self.max_topic_len) {
-            return bad(format!(
-                "max_topic_len must be 1 to {MAX_TOPIC_LEN}, got {}",
-                self.max_topic_len
-            ));
+            return bad(format!("max_topic_len must be 1 to {MAX_TOPIC_LEN}, got {}", self.max_topic_len));
         }
         if !(1..=MAX_TOPIC_TOKENS).contains(&self.max_topic_tokens) {
             return bad(format!(
@@ -173,38 +170,24 @@ impl SubscribeOptions {
     pub(crate) fn validate(&self, limits: &BusLimits) -> Result<()> {
         let bad = |kind, why: String| Err(Error::new(kind, why));
         if self.capacity == 0 || self.max_bytes == 0 {
-            return bad(
-                ErrorKind::InvalidArgument,
-                "capacity and max_bytes must be at least 1".into(),
-            );
+            return bad(ErrorKind::InvalidArgument, "capacity and max_bytes must be at least 1".into());
         }
         if self.capacity > limits.max_queue_messages {
             let max = limits.max_queue_messages;
             return bad(
                 ErrorKind::LimitExceeded,
-                format!(
-                    "capacity {} exceeds the bus limit of {max} messages",
-                    self.capacity
-                ),
+                format!("capacity {} exceeds the bus limit of {max} messages", self.capacity),
             );
         }
         if self.max_bytes > limits.max_queue_bytes {
             let max = limits.max_queue_bytes;
             return bad(
                 ErrorKind::LimitExceeded,
-                format!(
-                    "max_bytes {} exceeds the bus limit of {max} bytes",
-                    self.max_bytes
-                ),
+                format!("max_bytes {} exceeds the bus limit of {max} bytes", self.max_bytes),
             );
         }
-        if matches!(self.ttl, Some(d) if d.is_zero())
-            || matches!(self.idle_ttl, Some(d) if d.is_zero())
-        {
-            return bad(
-                ErrorKind::InvalidArgument,
-                "ttl and idle_ttl must be longer than zero".into(),
-            );
+        if matches!(self.ttl, Some(d) if d.is_zero()) || matches!(self.idle_ttl, Some(d) if d.is_zero()) {
+            return bad(ErrorKind::InvalidArgument, "ttl and idle_ttl must be longer than zero".into());
         }
         Ok(())
     }

@@ -89,10 +89,7 @@ impl Queue {
                 Overflow::DropOldest | Overflow::DropNewest => Ok(Offered::Dropped),
                 Overflow::Block(_) | Overflow::Error => Err(Error::new(
                     ErrorKind::LimitExceeded,
-                    format!(
-                        "a {size}-byte message can never fit a queue of {} bytes",
-                        options.max_bytes
-                    ),
+                    format!("a {size}-byte message can never fit a queue of {} bytes", options.max_bytes),
                 )),
             };
         }
@@ -104,11 +101,7 @@ impl Queue {
             if state.items.len() < options.capacity && state.bytes + size <= options.max_bytes {
                 let expires = options.ttl.map(|ttl| Instant::now() + ttl);
                 state.bytes += size;
-                state.items.push_back(Queued {
-                    message: message.clone(),
-                    size,
-                    expires,
-                });
+                state.items.push_back(Queued { message: message.clone(), size, expires });
                 drop(state);
                 self.readable.notify_one();
                 return Ok(Offered::Accepted);
@@ -221,16 +214,8 @@ impl Queue {
             };
             state.waiting += 1;
             state = match timeout {
-                None => self
-                    .readable
-                    .wait(state)
-                    .unwrap_or_else(PoisonError::into_inner),
-                Some(t) => {
-                    self.readable
-                        .wait_timeout(state, t)
-                        .unwrap_or_else(PoisonError::into_inner)
-                        .0
-                }
+                None => self.readable.wait(state).unwrap_or_else(PoisonError::into_inner),
+                Some(t) => self.readable.wait_timeout(state, t).unwrap_or_else(PoisonError::into_inner).0,
             };
             state.waiting -= 1;
         }
@@ -284,10 +269,7 @@ impl Queue {
 
     pub(crate) fn stats(&self) -> SubscriptionStats {
         let state = self.lock();
-        SubscriptionStats {
-            queued: state.items.len() as u64,
-            ..state.stats
-        }
+        SubscriptionStats { queued: state.items.len() as u64, ..state.stats }
     }
 }
 

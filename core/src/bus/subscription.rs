@@ -83,11 +83,7 @@ impl Shared {
     pub(crate) fn shut_down(&self) {
         self.queue.close();
         self.retire();
-        let worker = self
-            .worker
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take();
+        let worker = self.worker.lock().unwrap_or_else(PoisonError::into_inner).take();
         if let Some(worker) = worker {
             if worker.thread().id() != std::thread::current().id() {
                 let _ = worker.join();
@@ -99,10 +95,7 @@ impl Shared {
 impl Shared {
     /// Moves the counts not yet added to the bus's totals there.
     fn retire(&self) {
-        let mut base = self
-            .retired_base
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
+        let mut base = self.retired_base.lock().unwrap_or_else(PoisonError::into_inner);
         let now = self.queue.stats();
         *self.retired.lock().unwrap_or_else(PoisonError::into_inner) += now.since(&base);
         *base = now;
@@ -193,10 +186,7 @@ pub struct Subscription {
 
 impl Subscription {
     pub(crate) fn new(shared: Arc<Shared>, bus: Bus) -> Subscription {
-        Subscription {
-            view: SubscriptionRef { shared },
-            bus: Some(bus),
-        }
+        Subscription { view: SubscriptionRef { shared }, bus: Some(bus) }
     }
 
     /// Ends the subscription now: queued messages are dropped (and

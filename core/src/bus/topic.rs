@@ -64,33 +64,21 @@ pub(crate) fn check(s: &str, kind: Kind, max_len: usize, max_tokens: usize) -> R
         return invalid(format!("{noun} is empty"));
     }
     if s.len() > max_len {
-        return invalid(format!(
-            "{noun} is {} bytes long; the limit is {max_len}",
-            s.len()
-        ));
+        return invalid(format!("{noun} is {} bytes long; the limit is {max_len}", s.len()));
     }
-    let mut tokens = Tokens {
-        tokens: [""; MAX_TOPIC_TOKENS],
-        len: 0,
-    };
+    let mut tokens = Tokens { tokens: [""; MAX_TOPIC_TOKENS], len: 0 };
     let count = s.split('.').count();
     if count > max_tokens {
-        return invalid(format!(
-            "{noun} {s:?} has {count} tokens; the limit is {max_tokens}"
-        ));
+        return invalid(format!("{noun} {s:?} has {count} tokens; the limit is {max_tokens}"));
     }
     for (i, token) in s.split('.').enumerate() {
         let position = i + 1;
         if token.is_empty() {
-            return invalid(format!(
-                "{noun} {s:?} has an empty token at position {position}"
-            ));
+            return invalid(format!("{noun} {s:?} has an empty token at position {position}"));
         }
         match token {
             "*" | ">" if kind == Kind::Topic => {
-                return invalid(format!(
-                    "topic {s:?} contains the wildcard {token:?}; only patterns may"
-                ));
+                return invalid(format!("topic {s:?} contains the wildcard {token:?}; only patterns may"));
             }
             ">" if position != count => {
                 return invalid(format!(
@@ -100,9 +88,7 @@ pub(crate) fn check(s: &str, kind: Kind, max_len: usize, max_tokens: usize) -> R
             "*" | ">" => {}
             _ => {
                 if let Some(c) = token.chars().find(|&c| c.is_whitespace() || c.is_control()) {
-                    return invalid(format!(
-                        "token {position} of {noun} {s:?} contains the character {c:?}"
-                    ));
+                    return invalid(format!("token {position} of {noun} {s:?} contains the character {c:?}"));
                 }
                 if token.contains(['*', '>']) {
                     return invalid(format!(
@@ -175,13 +161,7 @@ mod tests {
 
     #[test]
     fn valid_topics_and_patterns() {
-        for t in [
-            "a",
-            "orders.eu.created",
-            "ünïcødé.✓",
-            "a-b_c.d:e",
-            "_charterx.y",
-        ] {
+        for t in ["a", "orders.eu.created", "ünïcødé.✓", "a-b_c.d:e", "_charterx.y"] {
             validate_topic(t).unwrap();
             validate_pattern(t).unwrap();
         }
@@ -193,9 +173,7 @@ mod tests {
     #[test]
     fn each_rule_has_its_own_message() {
         assert_eq!(reason(validate_topic("")), "topic is empty");
-        assert!(
-            reason(validate_topic(&"a".repeat(257))).contains("257 bytes long; the limit is 256")
-        );
+        assert!(reason(validate_topic(&"a".repeat(257))).contains("257 bytes long; the limit is 256"));
         assert!(reason(validate_topic(&["a"; 17].join("."))).contains("17 tokens; the limit is 16"));
         assert!(reason(validate_topic("a..b")).contains("empty token at position 2"));
         assert!(reason(validate_topic("a.")).contains("empty token at position 2"));
@@ -221,10 +199,7 @@ mod tests {
         assert!(matches(">", "a"));
         assert!(!matches("a.b", "a"));
         assert!(!matches("a", "a.b"));
-        assert!(
-            !matches(">", "_charter.inbox.1"),
-            "wildcards never overhear reserved topics"
-        );
+        assert!(!matches(">", "_charter.inbox.1"), "wildcards never overhear reserved topics");
         assert!(!matches("*.inbox.1", "_charter.inbox.1"));
         assert!(matches("_charter.inbox.*", "_charter.inbox.1"));
     }

@@ -104,9 +104,7 @@ impl<E: ?Sized> Registry<E> {
     /// An empty registry with the default nesting bound.
     pub fn new() -> Registry<E> {
         Registry {
-            snapshot: ArcSwap::from_pointee(Snapshot {
-                entries: Box::new([]),
-            }),
+            snapshot: ArcSwap::from_pointee(Snapshot { entries: Box::new([]) }),
             writer: Mutex::new(1),
             len: AtomicUsize::new(0),
             max_depth: DEFAULT_MAX_DEPTH,
@@ -126,10 +124,7 @@ impl<E: ?Sized> Registry<E> {
                 format!("max_depth must be between 1 and {MAX_THREAD_NESTING}, got {max_depth}"),
             ));
         }
-        Ok(Registry {
-            max_depth,
-            ..Registry::new()
-        })
+        Ok(Registry { max_depth, ..Registry::new() })
     }
 
     /// Registers `handler` with priority 0.
@@ -149,18 +144,9 @@ impl<E: ?Sized> Registry<E> {
         let id = HandlerId(*next_id);
         *next_id += 1;
         let handler: Box<Handler<E>> = Box::new(handler);
-        let entry: Slot<E> = Arc::new(Entry {
-            id,
-            priority,
-            live: AtomicBool::new(true),
-            handler,
-        });
+        let entry: Slot<E> = Arc::new(Entry { id, priority, live: AtomicBool::new(true), handler });
         let current = self.snapshot.load_full();
-        let at = current
-            .entries
-            .iter()
-            .take_while(|e| e.fires_before(priority, id))
-            .count();
+        let at = current.entries.iter().take_while(|e| e.fires_before(priority, id)).count();
         let mut entries = Vec::with_capacity(current.entries.len() + 1);
         entries.extend_from_slice(&current.entries[..at]);
         entries.push(entry);
@@ -259,9 +245,7 @@ impl<E: ?Sized> Registry<E> {
         let key = self as *const Self as *const () as usize;
         let Some(_level) = depth::enter(key, self.max_depth) else {
             self.depth_exceeded.fetch_add(1, Ordering::Relaxed);
-            return Err(DepthExceeded {
-                max_depth: self.max_depth,
-            });
+            return Err(DepthExceeded { max_depth: self.max_depth });
         };
         let snapshot = self.snapshot.load();
         for entry in snapshot.entries.iter() {
@@ -317,9 +301,7 @@ impl<E: ?Sized> Registry<E> {
     /// writer lock is released.
     fn publish(&self, entries: Vec<Slot<E>>) -> Arc<Snapshot<E>> {
         let len = entries.len();
-        let old = self.snapshot.swap(Arc::new(Snapshot {
-            entries: entries.into_boxed_slice(),
-        }));
+        let old = self.snapshot.swap(Arc::new(Snapshot { entries: entries.into_boxed_slice() }));
         self.len.store(len, Ordering::Release);
         old
     }
@@ -357,14 +339,9 @@ mod tests {
 
     #[test]
     fn max_depth_is_validated() {
+        assert_eq!(Registry::<u8>::with_max_depth(0).unwrap_err().kind(), ErrorKind::InvalidArgument);
         assert_eq!(
-            Registry::<u8>::with_max_depth(0).unwrap_err().kind(),
-            ErrorKind::InvalidArgument
-        );
-        assert_eq!(
-            Registry::<u8>::with_max_depth(MAX_THREAD_NESTING + 1)
-                .unwrap_err()
-                .kind(),
+            Registry::<u8>::with_max_depth(MAX_THREAD_NESTING + 1).unwrap_err().kind(),
             ErrorKind::InvalidArgument
         );
         assert_eq!(Registry::<u8>::with_max_depth(3).unwrap().max_depth(), 3);
