@@ -21,6 +21,31 @@
 #include <stddef.h>
 #include <stdint.h>
 
+// A timeout meaning "wait as long as it takes".
+#define CHARTER_WAIT_FOREVER UINT32_MAX
+
+// Overflow policy: drop the oldest queued message to make room.
+#define CHARTER_OVERFLOW_DROP_OLDEST 0
+
+// Overflow policy: drop the new message.
+#define CHARTER_OVERFLOW_DROP_NEWEST 1
+
+// Overflow policy: the publisher waits up to `block_timeout_ms` for room,
+// then the message is dropped and the publish fails with
+// `CHARTER_E_TIMEOUT` (`CHARTER_E_WOULD_BLOCK` at once when the publisher
+// runs inside a callback of the same bus).
+#define CHARTER_OVERFLOW_BLOCK 2
+
+// Overflow policy: drop the new message and fail the publish with
+// `CHARTER_E_LIMIT_EXCEEDED`.
+#define CHARTER_OVERFLOW_ERROR 3
+
+// Callback dispatch: run on the publisher's thread, inside the publish.
+#define CHARTER_DISPATCH_INLINE 0
+
+// Callback dispatch: run on a thread of the subscription's own.
+#define CHARTER_DISPATCH_THREAD 1
+
 // The nesting bound of a registry made by `charter_registry_new`.
 #define CHARTER_REGISTRY_DEFAULT_MAX_DEPTH 8
 
@@ -32,12 +57,150 @@
 // shared library's soname carries the same number (`libcharter.so.1`).
 #define CHARTER_ABI_VERSION 1
 
+// A topic bus. Opaque; create with `charter_bus_new`.
+typedef struct charter_bus charter_bus;
+
 // A registry of handlers. Opaque; create with `charter_registry_new`.
 typedef struct charter_registry charter_registry;
 
 // The result of every Charter function that can fail: `CHARTER_OK` (0) or
 // a negative `CHARTER_E_*` value.
 typedef int32_t charter_status_t;
+
+// A bus's limits. Fill with `charter_bus_limits_default`, then adjust.
+typedef struct charter_bus_limits_t {
+    // Live subscriptions at once.
+    size_t max_subscriptions;
+    // The largest capacity, in messages, a subscription may ask for.
+    size_t max_queue_messages;
+    // The largest capacity, in bytes, a subscription may ask for.
+    size_t max_queue_bytes;
+    // The largest payload, in bytes.
+    size_t max_payload;
+    // The longest topic or pattern, in bytes (at most 256).
+    size_t max_topic_len;
+    // The most tokens in a topic or pattern (at most 16).
+    size_t max_topic_tokens;
+    // The most headers on one message.
+    size_t max_headers;
+    // The most bytes of header names and values on one message.
+    size_t max_header_bytes;
+} charter_bus_limits_t;
+
+// How a subscription queues and delivers. Fill with
+// `charter_subscribe_options_default`, then adjust.
+typedef struct charter_subscribe_options_t {
+    // Queue capacity in messages.
+    size_t capacity;
+    // Queue capacity in bytes (topic, payload and headers).
+    size_t max_bytes;
+    // A `CHARTER_OVERFLOW_*` policy.
+    int32_t overflow;
+    // How long a `CHARTER_OVERFLOW_BLOCK` publisher waits for room.
+    uint32_t block_timeout_ms;
+    // Messages older than this when received are dropped; 0 for none.
+    uint32_t ttl_ms;
+    // A pull subscription not received from for this long is ended; 0 for
+    // never.
+    uint32_t idle_ttl_ms;
+    // Where a callback runs: a `CHARTER_DISPATCH_*` value.
+    int32_t dispatch;
+} charter_subscribe_options_t;
+
+// The handle type of a bus.
+typedef struct charter_bus charter_bus_t;
+
+// One message header: a NUL-terminated UTF-8 name and value.
+typedef struct charter_header_t {
+    // The header's name.
+    const char *name;
+    // The header's value.
+    const char *value;
+} charter_header_t;
+
+// A bus message. Every pointer stays valid as long as the message: for a
+// callback, the call; for a received message, until `charter_message_free`.
+typedef struct charter_message_t {
+    // The bus-wide sequence number, increasing in publish order.
+    uint64_t seq;
+    // The topic, NUL-terminated.
+    const char *topic;
+    // The payload bytes (NULL when `payload_len` is 0).
+    const uint8_t *payload;
+    // The payload length in bytes.
+    size_t payload_len;
+    // The headers, in the order they were published (NULL when none).
+    const struct charter_header_t *headers;
+    // How many headers there are.
+    size_t header_count;
+    // The reply inbox of a request, NUL-terminated, or NULL when the
+    // message is not a request. Pass the message to `charter_bus_respond`
+    // to answer it.
+    const char *reply_to;
+} charter_message_t;
+
+// A message callback: receives its `user_data` and the message, valid only
+// during the call. Returning anything but `CHARTER_OK` is counted in the
+// subscription's `handler_failures`.
+typedef charter_status_t (*charter_message_fn)(void *user_data, const struct charter_message_t *msg);
+
+// Releases a handler's `user_data` when its registration ends.
+//
+// It runs once no notify can still be calling the handler, which may be
+// inside whichever Charter call on the registry lets go of the handler last
+// (an unregister, a free, or a notify that was in progress on another
+// thread), on that call's thread. No Charter lock is held when it runs.
+typedef void (*charter_drop_fn)(void *user_data);
+
+// The outcome of one publish: `matched == delivered + dropped`.
+typedef struct charter_publish_report_t {
+    // Subscriptions whose pattern matched the topic.
+    uint64_t matched;
+    // Of those, how many accepted the message.
+    uint64_t delivered;
+    // Of those, how many dropped it.
+    uint64_t dropped;
+} charter_publish_report_t;
+
+// Messages dropped, by reason.
+typedef struct charter_drops_t {
+    // Dropped by `DROP_OLDEST` or `DROP_NEWEST` on a full queue.
+    uint64_t overflow;
+    // Past their time-to-live when received.
+    uint64_t expired;
+    // A `BLOCK` publisher ran out of time (or would have deadlocked).
+    uint64_t timeout;
+    // Refused by an `ERROR` queue, or too large for the queue at all.
+    uint64_t rejected;
+    // Still queued, or arriving, when the subscription ended.
+    uint64_t closed;
+} charter_drops_t;
+
+// One subscription's accounting: `received == delivered + dropped + queued`.
+typedef struct charter_subscription_stats_t {
+    // Messages offered by publishes that matched.
+    uint64_t received;
+    // Messages handed to the consumer or its callback.
+    uint64_t delivered;
+    // Messages waiting in the queue.
+    uint64_t queued;
+    // Messages dropped, by reason.
+    struct charter_drops_t dropped;
+    // Callback calls that returned an error (each also counts as delivered).
+    uint64_t handler_failures;
+    // Times the queue became full after having room.
+    uint64_t slow_episodes;
+} charter_subscription_stats_t;
+
+// A bus's accounting over its whole life.
+typedef struct charter_bus_stats_t {
+    // Successful publishes.
+    uint64_t published;
+    // Totals over every subscription, ended ones included.
+    struct charter_subscription_stats_t subscriptions;
+    // Live subscriptions now.
+    uint64_t live_subscriptions;
+} charter_bus_stats_t;
 
 // The handle type of a registry.
 typedef struct charter_registry charter_registry_t;
@@ -49,14 +212,6 @@ typedef struct charter_registry charter_registry_t;
 // `CHARTER_OK` counts it as failed. Handlers may be called from any thread
 // that notifies, and concurrently.
 typedef charter_status_t (*charter_handler_fn)(void *user_data, const uint8_t *event, size_t len);
-
-// Releases a handler's `user_data` when its registration ends.
-//
-// It runs once no notify can still be calling the handler, which may be
-// inside whichever Charter call on the registry lets go of the handler last
-// (an unregister, a free, or a notify that was in progress on another
-// thread), on that call's thread. No Charter lock is held when it runs.
-typedef void (*charter_drop_fn)(void *user_data);
 
 // How the handlers of one notify round fared. Every handler that was
 // called counts in exactly one field.
@@ -145,12 +300,147 @@ typedef struct charter_notify_report_t {
 extern "C" {
 #endif // __cplusplus
 
+// Fills `out` with the default bus limits.
+//
+// # Safety
+// `out` must be NULL or valid for writing.
+charter_status_t charter_bus_limits_default(struct charter_bus_limits_t *out);
+
+// Fills `out` with the default subscription options: 1024 messages,
+// 16 MiB, drop the oldest on overflow, no TTL, inline dispatch.
+//
+// # Safety
+// `out` must be NULL or valid for writing.
+charter_status_t charter_subscribe_options_default(struct charter_subscribe_options_t *out);
+
+// Creates a bus with `limits` (NULL for the defaults).
+//
+// # Safety
+// `limits` must be NULL or valid for reading; `out` NULL or valid for
+// writing.
+charter_status_t charter_bus_new(const struct charter_bus_limits_t *limits, charter_bus_t **out);
+
+// Closes and frees a bus. Every subscription ends: blocked receivers wake
+// with `CHARTER_E_CLOSED`, each callback's `drop_user_data` runs once.
+// NULL is a no-op; a second free returns `CHARTER_E_ALREADY_FREED`.
+//
+// # Safety
+// `bus` must be NULL or a pointer obtained from Charter.
+charter_status_t charter_bus_free(charter_bus_t *bus);
+
+// Closes a bus without freeing it: every subscription ends and later
+// calls fail with `CHARTER_E_CLOSED`. Closing twice is harmless.
+//
+// # Safety
+// `bus` must be NULL or a pointer obtained from Charter.
+charter_status_t charter_bus_close(charter_bus_t *bus);
+
+// Subscribes to `pattern` with a queue read by `charter_bus_recv`; writes
+// the new subscription's id to `out_id`. `options` may be NULL for the
+// defaults.
+//
+// # Safety
+// `pattern` must be a NUL-terminated string; `options` NULL or valid for
+// reading; `out_id` NULL or valid for writing.
+charter_status_t charter_bus_subscribe(charter_bus_t *bus, const char *pattern, const struct charter_subscribe_options_t *options, uint64_t *out_id);
+
+// Subscribes to `pattern` with a callback, run on the publisher's thread or
+// on a thread of the subscription's own (`options->dispatch`). The
+// callback may be called from any thread, and may call any Charter
+// function, this bus included. `drop_user_data` (optional) runs exactly
+// once when the subscription ends. On failure `user_data` stays yours.
+//
+// # Safety
+// As `charter_bus_subscribe`; `fn` and `drop_user_data` must be safe to call
+// from any thread with `user_data`.
+charter_status_t charter_bus_subscribe_callback(charter_bus_t *bus, const char *pattern, const struct charter_subscribe_options_t *options, charter_message_fn fn, void *user_data, charter_drop_fn drop_user_data, uint64_t *out_id);
+
+// Ends subscription `id`; writes whether it existed to `out_removed` (may
+// be NULL). Queued messages are counted as dropped; blocked receivers get
+// `CHARTER_E_CLOSED`. For a thread-dispatched callback this waits for a
+// running call to return, unless called from that callback.
+//
+// # Safety
+// `out_removed` must be NULL or valid for writing.
+charter_status_t charter_bus_unsubscribe(charter_bus_t *bus, uint64_t id, bool *out_removed);
+
+// Publishes `len` bytes at `payload` with `header_count` headers on
+// `topic`. Writes the outcome to `out_report` (may be NULL).
+//
+// Fails before delivering anything on a bad topic, payload or headers
+// (`CHARTER_E_INVALID_ARGUMENT`, `CHARTER_E_INVALID_UTF8`,
+// `CHARTER_E_LIMIT_EXCEEDED`) or a closed bus. A subscription whose policy
+// refuses the message makes the call fail (`CHARTER_E_LIMIT_EXCEEDED`,
+// `CHARTER_E_TIMEOUT`, `CHARTER_E_WOULD_BLOCK`) after every other
+// subscription has had it; `out_report` is then left untouched.
+//
+// # Safety
+// `topic` must be a NUL-terminated string; `payload` NULL (with `len` 0) or
+// valid for `len` bytes; `headers` NULL (with `header_count` 0) or valid
+// for `header_count` headers; `out_report` NULL or valid for writing.
+charter_status_t charter_bus_publish(charter_bus_t *bus, const char *topic, const uint8_t *payload, size_t len, const struct charter_header_t *headers, size_t header_count, struct charter_publish_report_t *out_report);
+
+// Waits up to `timeout_ms` for the next message of subscription `id` and
+// writes it to `out_msg`; free it with `charter_message_free`.
+// `CHARTER_E_WOULD_BLOCK` when `timeout_ms` is 0 and nothing is queued,
+// `CHARTER_E_TIMEOUT` when the time ran out, `CHARTER_E_CLOSED` once the
+// subscription or bus has ended, `CHARTER_E_NOT_FOUND` for an unknown id.
+// A wait that ends without a message consumes nothing.
+//
+// # Safety
+// `out_msg` must be NULL or valid for writing.
+charter_status_t charter_bus_recv(charter_bus_t *bus, uint64_t id, uint32_t timeout_ms, struct charter_message_t **out_msg);
+
+// Publishes a request on `topic` and waits up to `timeout_ms` for the first
+// reply, written to `out_reply` (free it with `charter_message_free`).
+// `CHARTER_E_NOT_FOUND` at once when nothing subscribes to the topic;
+// `CHARTER_E_TIMEOUT` when no reply came.
+//
+// # Safety
+// As `charter_bus_publish`; `out_reply` NULL or valid for writing.
+charter_status_t charter_bus_request(charter_bus_t *bus, const char *topic, const uint8_t *payload, size_t len, const struct charter_header_t *headers, size_t header_count, uint32_t timeout_ms, struct charter_message_t **out_reply);
+
+// Answers `request`, a message with a `reply_to` inbox (received or passed
+// to a callback). Writes the outcome to `out_report` (may be NULL).
+//
+// # Safety
+// `request` must be a message from Charter; the rest as
+// `charter_bus_publish`.
+charter_status_t charter_bus_respond(charter_bus_t *bus, const struct charter_message_t *request, const uint8_t *payload, size_t len, const struct charter_header_t *headers, size_t header_count, struct charter_publish_report_t *out_report);
+
+// Writes subscription `id`'s accounting to `out`.
+//
+// # Safety
+// `out` must be NULL or valid for writing.
+charter_status_t charter_bus_subscription_stats(charter_bus_t *bus, uint64_t id, struct charter_subscription_stats_t *out);
+
+// Writes the bus's accounting to `out`.
+//
+// # Safety
+// `out` must be NULL or valid for writing.
+charter_status_t charter_bus_stats(charter_bus_t *bus, struct charter_bus_stats_t *out);
+
+// Ends every pull subscription idle past its `idle_ttl_ms`; writes how many
+// ended to `out_count` (may be NULL).
+//
+// # Safety
+// `out_count` must be NULL or valid for writing.
+charter_status_t charter_bus_evict_idle(charter_bus_t *bus, size_t *out_count);
+
 // A copy of the message of the last failed call on this thread, such as
 // `"CHARTER_E_NULL_ARGUMENT: out_id is NULL"`, or NULL if the most recent
 // fallible call on this thread succeeded (or there was none).
 //
 // The caller owns the string and frees it with `charter_string_free`.
 char *charter_last_error_message(void);
+
+// Frees a message returned by `charter_bus_recv` or `charter_bus_request`.
+// NULL is allowed and does nothing. Never pass a message received in a
+// callback: that one belongs to Charter.
+//
+// # Safety
+// `msg` must be NULL or a message returned by Charter, not freed yet.
+void charter_message_free(struct charter_message_t *msg);
 
 // Creates an empty registry whose nested notify depth is bounded at
 // `CHARTER_REGISTRY_DEFAULT_MAX_DEPTH`.

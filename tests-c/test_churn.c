@@ -72,8 +72,34 @@ static void registration_cycles_cost_nothing(void) {
     CHECK_OK(charter_registry_free(reg));
 }
 
+static void subscription_cycles_cost_nothing(void) {
+    charter_bus_t *bus;
+    long before, after;
+    uint64_t id;
+    bool removed;
+    int i;
+    CHECK_OK(charter_bus_new(NULL, &bus));
+    for (i = 0; i < 1000; i++) {
+        CHECK_OK(charter_bus_subscribe(bus, "orders.*.created", NULL, &id));
+        CHECK_OK(charter_bus_publish(bus, "orders.eu.created", (const uint8_t *)"x", 1, NULL, 0, NULL));
+        CHECK_OK(charter_bus_unsubscribe(bus, id, &removed));
+    }
+    before = resident_bytes();
+    for (i = 0; i < CYCLES; i++) {
+        CHECK_OK(charter_bus_subscribe(bus, "orders.*.created", NULL, &id));
+        CHECK_OK(charter_bus_publish(bus, "orders.eu.created", (const uint8_t *)"x", 1, NULL, 0, NULL));
+        CHECK_OK(charter_bus_unsubscribe(bus, id, &removed));
+        CHECK(removed);
+    }
+    after = resident_bytes();
+    printf("# %d subscription cycles: resident +%ld bytes\n", CYCLES, after - before);
+    if (measuring()) CHECK(after - before <= 64 * 1024);
+    CHECK_OK(charter_bus_free(bus));
+}
+
 int main(void) {
     RUN(handle_cycles_cost_at_most_one_shell);
     RUN(registration_cycles_cost_nothing);
+    RUN(subscription_cycles_cost_nothing);
     return 0;
 }

@@ -15,9 +15,12 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![allow(non_camel_case_types)]
 
+mod args;
+pub mod bus;
 mod firewall;
 pub mod handle;
 pub mod last_error;
+pub mod message;
 pub mod registry;
 pub mod status;
 pub mod strings;

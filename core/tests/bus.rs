@@ -440,3 +440,14 @@ fn per_publisher_fifo_with_concurrent_publishers() {
     }
     assert_eq!(next, [1_000; 4]);
 }
+
+#[test]
+fn waits_too_long_to_represent_mean_no_limit() {
+    let bus = bus();
+    let sub = bus.subscribe("t", opts().ttl(Duration::MAX).overflow(Overflow::Block(Duration::MAX))).unwrap();
+    let view = bus.subscription(sub.id()).unwrap();
+    let waiter = thread::spawn(move || view.recv_timeout(Duration::MAX).map(|m| m.payload().to_vec()));
+    thread::sleep(Duration::from_millis(10));
+    bus.publish("t", &b"late"[..], &[]).unwrap();
+    assert_eq!(waiter.join().unwrap().unwrap(), b"late");
+}

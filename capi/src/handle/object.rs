@@ -1,5 +1,6 @@
 //! The objects that handles own, one variant per handle type.
 
+use charter_core::bus::Bus;
 use charter_core::Registry;
 
 /// The type of a handle: its tag in the shell and its C type name.
@@ -7,10 +8,11 @@ use charter_core::Registry;
 #[repr(u32)]
 pub(crate) enum HandleKind {
     Registry = 0x5245_4731, // "REG1"
+    Bus = 0x4255_5331,      // "BUS1"
 }
 
 impl HandleKind {
-    const ALL: [HandleKind; 1] = [HandleKind::Registry];
+    const ALL: [HandleKind; 2] = [HandleKind::Registry, HandleKind::Bus];
 
     pub(crate) fn tag(self) -> u32 {
         self as u32
@@ -23,6 +25,7 @@ impl HandleKind {
     pub(crate) fn type_name(self) -> &'static str {
         match self {
             HandleKind::Registry => "charter_registry_t",
+            HandleKind::Bus => "charter_bus_t",
         }
     }
 }
@@ -30,6 +33,7 @@ impl HandleKind {
 /// What a handle owns.
 pub(crate) enum Object {
     Registry(Registry<[u8]>),
+    Bus(Bus),
 }
 
 /// A Rust type that a handle can own, with the C type that names it.
@@ -54,6 +58,23 @@ impl Handled for Registry<[u8]> {
     fn project(object: &Object) -> Option<&Self> {
         match object {
             Object::Registry(registry) => Some(registry),
+            _ => None,
+        }
+    }
+}
+
+impl Handled for Bus {
+    type C = crate::bus::charter_bus_t;
+    const KIND: HandleKind = HandleKind::Bus;
+
+    fn wrap(self) -> Object {
+        Object::Bus(self)
+    }
+
+    fn project(object: &Object) -> Option<&Self> {
+        match object {
+            Object::Bus(bus) => Some(bus),
+            _ => None,
         }
     }
 }

@@ -93,13 +93,12 @@ impl Queue {
                 )),
             };
         }
-        let deadline = match options.overflow {
-            Overflow::Block(wait) => Some(Instant::now() + wait),
-            _ => None,
-        };
+        // For `Block`: when the wait ends; `None` when it cannot be
+        // represented, which means no limit.
+        let mut block_deadline: Option<Option<Instant>> = None;
         loop {
             if state.items.len() < options.capacity && state.bytes + size <= options.max_bytes {
-                let expires = options.ttl.map(|ttl| Instant::now() + ttl);
+                let expires = options.ttl.and_then(|ttl| Instant::now().checked_add(ttl));
                 state.bytes += size;
                 state.items.push_back(Queued { message: message.clone(), size, expires });
                 drop(state);
@@ -133,7 +132,15 @@ impl Queue {
                 }
                 Overflow::Block(wait) => {
                     let now = Instant::now();
-                    let deadline = deadline.unwrap_or(now);
+                    let deadline = *block_deadline.get_or_insert_with(|| now.checked_add(wait));
+                    let Some(deadline) = deadline else {
+                        state = self.writable.wait(state).unwrap_or_else(PoisonError::into_inner);
+                        if state.closed {
+                            state.stats.dropped.closed += 1;
+                            return Ok(Offered::Dropped);
+                        }
+                        continue;
+                    };
                     if now >= deadline {
                         state.stats.dropped.timeout += 1;
                         return Err(Error::new(
@@ -188,7 +195,8 @@ impl Queue {
     /// Takes the next unexpired message, waiting up to `wait` (forever when
     /// `None`). A wait that ends without a message consumes nothing.
     pub(crate) fn receive(&self, wait: Option<Duration>) -> Result<Message> {
-        let deadline = wait.map(|w| Instant::now() + w);
+        // `None` waits forever, also for a wait too long to represent.
+        let deadline = wait.and_then(|w| Instant::now().checked_add(w));
         let mut state = self.lock();
         loop {
             if let Some(message) = self.pop(&mut state) {

@@ -1,6 +1,7 @@
 //! Subscriptions: the shared state behind an id, and the handles programs
 //! hold.
 
+use std::cell::Cell;
 use std::fmt;
 use std::ops::Deref;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -14,6 +15,13 @@ use super::queue::{Offered, Queue};
 use super::stats::SubscriptionStats;
 use super::Bus;
 use crate::{Error, ErrorKind, Result};
+
+thread_local! {
+    /// On a subscription's worker thread, that subscription's key. Checked
+    /// through a thread-local rather than `std::thread::current()`, which
+    /// would allocate a handle for threads Charter did not start.
+    static WORKER_OF: Cell<usize> = const { Cell::new(0) };
+}
 
 /// Identifies a subscription within its bus. Ids are never reused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -71,6 +79,7 @@ impl Shared {
     /// The loop of a `Dispatch::Thread` subscription's own thread.
     pub(crate) fn run_worker(&self) {
         let Some(handler) = &self.handler else { return };
+        WORKER_OF.with(|w| w.set(self.key()));
         while let Ok(message) = self.queue.receive(None) {
             if dispatch::run(self.bus_id, handler, &message) {
                 self.queue.count_failure();
@@ -85,10 +94,15 @@ impl Shared {
         self.retire();
         let worker = self.worker.lock().unwrap_or_else(PoisonError::into_inner).take();
         if let Some(worker) = worker {
-            if worker.thread().id() != std::thread::current().id() {
+            if WORKER_OF.with(Cell::get) != self.key() {
                 let _ = worker.join();
             }
         }
+    }
+
+    /// Identifies this subscription among live ones on this thread.
+    fn key(&self) -> usize {
+        self as *const Shared as usize
     }
 }
 
