@@ -395,7 +395,12 @@ pub unsafe extern "C" fn charter_bus_free(bus: *mut charter_bus_t) -> charter_st
 /// `bus` must be NULL or a pointer obtained from Charter.
 #[no_mangle]
 pub unsafe extern "C" fn charter_bus_close(bus: *mut charter_bus_t) -> charter_status_t {
-    call(|| handle::with::<Bus, _>(bus, "bus", |b| Ok(b.close())))
+    call(|| {
+        handle::with::<Bus, _>(bus, "bus", |b| {
+            b.close();
+            Ok(())
+        })
+    })
 }
 
 /// Subscribes to `pattern` with a queue read by `charter_bus_recv`; writes

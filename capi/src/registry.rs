@@ -244,7 +244,12 @@ pub unsafe extern "C" fn charter_registry_len(
 /// `reg` must be NULL or a pointer obtained from Charter.
 #[no_mangle]
 pub unsafe extern "C" fn charter_registry_clear(reg: *mut charter_registry_t) -> charter_status_t {
-    call(|| handle::with::<Registry<[u8]>, _>(reg, "reg", |r| Ok(r.clear())))
+    call(|| {
+        handle::with::<Registry<[u8]>, _>(reg, "reg", |r| {
+            r.clear();
+            Ok(())
+        })
+    })
 }
 
 /// Calls every handler with the `len` bytes at `event`, in priority order,

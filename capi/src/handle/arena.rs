@@ -82,7 +82,7 @@ impl Arena {
                 continue;
             }
             let offset = addr - start;
-            if offset % size_of::<Shell>() != 0 {
+            if !offset.is_multiple_of(size_of::<Shell>()) {
                 return None;
             }
             let position = offset / size_of::<Shell>();
