@@ -400,6 +400,16 @@ charter_status_t charter_bus_recv(charter_bus_t *bus, uint64_t id, uint32_t time
 // As `charter_bus_publish`; `out_reply` NULL or valid for writing.
 charter_status_t charter_bus_request(charter_bus_t *bus, const char *topic, const uint8_t *payload, size_t len, const struct charter_header_t *headers, size_t header_count, uint32_t timeout_ms, struct charter_message_t **out_reply);
 
+// Publishes a request on `topic` without waiting for the reply: writes to
+// `out_reply_id` the subscription the reply will arrive on. Wait for it
+// with `charter_bus_recv` (in slices if you like: a wait that times out
+// consumes nothing), then end it with `charter_bus_unsubscribe`.
+// `CHARTER_E_NOT_FOUND` at once when nothing subscribes to the topic.
+//
+// # Safety
+// As `charter_bus_publish`; `out_reply_id` NULL or valid for writing.
+charter_status_t charter_bus_request_start(charter_bus_t *bus, const char *topic, const uint8_t *payload, size_t len, const struct charter_header_t *headers, size_t header_count, uint64_t *out_reply_id);
+
 // Answers `request`, a message with a `reply_to` inbox (received or passed
 // to a callback). Writes the outcome to `out_report` (may be NULL).
 //

@@ -214,6 +214,17 @@ static void request_and_respond(void) {
     CHECK(memcmp(reply->payload, "re: yo", 6) == 0);
     CHECK(strncmp(reply->topic, "_charter.inbox.", 15) == 0);
     charter_message_free(reply);
+    {
+        uint64_t pending;
+        bool removed;
+        CHECK_OK(charter_bus_request_start(c.bus, "echo.thread", (const uint8_t *)"s", 1, NULL, 0, &pending));
+        CHECK_OK(charter_bus_recv(c.bus, pending, CHARTER_WAIT_FOREVER, &reply));
+        CHECK(memcmp(reply->payload, "re: s", 5) == 0);
+        charter_message_free(reply);
+        CHECK_OK(charter_bus_unsubscribe(c.bus, pending, &removed));
+        CHECK(removed);
+        CHECK_STATUS(charter_bus_request_start(c.bus, "nobody", NULL, 0, NULL, 0, &pending), CHARTER_E_NOT_FOUND);
+    }
     CHECK_STATUS(charter_bus_request(c.bus, "nobody", NULL, 0, NULL, 0, 1000, &reply), CHARTER_E_NOT_FOUND);
     CHECK_OK(charter_bus_subscribe(c.bus, "silent", NULL, &id));
     CHECK_STATUS(charter_bus_request(c.bus, "silent", NULL, 0, NULL, 0, 20, &reply), CHARTER_E_TIMEOUT);

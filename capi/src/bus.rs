@@ -585,6 +585,37 @@ pub unsafe extern "C" fn charter_bus_request(
     })
 }
 
+/// Publishes a request on `topic` without waiting for the reply: writes to
+/// `out_reply_id` the subscription the reply will arrive on. Wait for it
+/// with `charter_bus_recv` (in slices if you like: a wait that times out
+/// consumes nothing), then end it with `charter_bus_unsubscribe`.
+/// `CHARTER_E_NOT_FOUND` at once when nothing subscribes to the topic.
+///
+/// # Safety
+/// As `charter_bus_publish`; `out_reply_id` NULL or valid for writing.
+#[no_mangle]
+pub unsafe extern "C" fn charter_bus_request_start(
+    bus: *mut charter_bus_t,
+    topic: *const c_char,
+    payload: *const u8,
+    len: usize,
+    headers: *const charter_header_t,
+    header_count: usize,
+    out_reply_id: *mut u64,
+) -> charter_status_t {
+    call(|| {
+        require_out(out_reply_id, "out_reply_id")?;
+        // SAFETY: the caller's contract on `topic` and `payload`.
+        let (topic, payload) = unsafe { (str_arg(topic, "topic")?, bytes_arg(payload, len, "payload")?) };
+        let bus = handle::with::<Bus, _>(bus, "bus", |b| Ok(b.clone()))?;
+        // SAFETY: the caller's contract on `headers`.
+        let headers = unsafe { headers_arg(headers, header_count, bus.limits().max_headers)? };
+        let replies = bus.request_start(topic, payload, &headers)?.detach();
+        // SAFETY: checked non-NULL above.
+        unsafe { write_out(out_reply_id, "out_reply_id", replies.get()) }
+    })
+}
+
 /// Answers `request`, a message with a `reply_to` inbox (received or passed
 /// to a callback). Writes the outcome to `out_report` (may be NULL).
 ///

@@ -280,6 +280,32 @@ fn request_and_respond() {
 }
 
 #[test]
+fn a_started_request_can_be_waited_for_in_slices() {
+    let bus = bus();
+    let b2 = bus.clone();
+    let _slow = bus
+        .subscribe_with("slow", opts().dispatch(Dispatch::Thread), move |m| {
+            thread::sleep(Duration::from_millis(30));
+            b2.respond(m, &b"done"[..], &[]).map(drop).map_err(|_| HandlerError)
+        })
+        .unwrap();
+    let pending = bus.request_start("slow", &b""[..], &[]).unwrap();
+    let mut slices = 0;
+    let reply = loop {
+        match pending.recv_timeout(Duration::from_millis(5)) {
+            Ok(m) => break m,
+            Err(e) => {
+                assert_eq!(e.kind(), ErrorKind::Timeout);
+                slices += 1;
+            }
+        }
+    };
+    assert_eq!(reply.payload(), b"done");
+    assert!(slices > 0, "the first slices timed out without consuming anything");
+    assert_eq!(bus.request_start("nobody", &b""[..], &[]).unwrap_err().kind(), ErrorKind::NotFound);
+}
+
+#[test]
 fn wildcard_subscribers_never_see_replies() {
     let bus = bus();
     let everything = bus.subscribe(">", opts()).unwrap();

@@ -184,6 +184,27 @@ impl Bus {
         headers: Headers<'_>,
         timeout: Duration,
     ) -> Result<Message> {
+        let replies = self.request_start(topic, payload, headers)?;
+        replies.recv_timeout(timeout).map_err(|e| match e.kind() {
+            ErrorKind::Timeout | ErrorKind::WouldBlock => Error::new(
+                ErrorKind::Timeout,
+                format!("no reply to {topic:?} within {} ms", timeout.as_millis()),
+            ),
+            _ => e,
+        })
+    }
+
+    /// Publishes a request on `topic` and returns the subscription its reply
+    /// will arrive on, without waiting. Receive from it with any of the
+    /// receive calls (a wait that is cancelled consumes nothing, so a caller
+    /// can wait in slices and give up when it likes); dropping it abandons
+    /// the request. Fails with `NOT_FOUND` when nothing subscribes to `topic`.
+    pub fn request_start(
+        &self,
+        topic: &str,
+        payload: impl Into<Arc<[u8]>>,
+        headers: Headers<'_>,
+    ) -> Result<Subscription> {
         let inbox = format!(
             "{}.inbox.{}.{}",
             topic::RESERVED_TOKEN,
@@ -199,13 +220,7 @@ impl Bus {
                 format!("no subscriber for {topic:?} to answer the request"),
             ));
         }
-        replies.recv_timeout(timeout).map_err(|e| match e.kind() {
-            ErrorKind::Timeout | ErrorKind::WouldBlock => Error::new(
-                ErrorKind::Timeout,
-                format!("no reply to {topic:?} within {} ms", timeout.as_millis()),
-            ),
-            _ => e,
-        })
+        Ok(replies)
     }
 
     /// Answers `request` (a message received with a reply inbox).
