@@ -8,15 +8,23 @@
 //! is sharded so publishers of different topics rarely share a lock, and
 //! bounded so hostile topic strings cannot grow it without limit.
 
+use std::collections::hash_map::RandomState;
 use std::collections::HashMap;
+use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
 use std::sync::{Arc, Mutex, PoisonError};
 
 const SHARDS: usize = 16;
-/// Entries per shard; a full shard is cleared before the next insert.
+/// Topics per shard; a full shard is cleared before the next insert.
 const SHARD_CAPACITY: usize = 512;
 
+/// Maps a topic's keyed hash to the topics with that hash (almost always
+/// one), so a lookup hashes the topic once, with a per-cache random key
+/// that hostile topics cannot aim collisions at.
+type Shard<T> = HashMap<u64, Vec<Entry<T>>, BuildHasherDefault<Prehashed>>;
+
 pub(crate) struct MatchCache<T> {
-    shards: [Mutex<HashMap<Box<str>, Entry<T>>>; SHARDS],
+    keys: RandomState,
+    shards: [Mutex<Shard<T>>; SHARDS],
 }
 
 struct Entry<T> {
@@ -31,44 +39,63 @@ pub(crate) struct Hit<T> {
     pub(crate) targets: Arc<[T]>,
 }
 
+/// Passes an already computed hash through.
+#[derive(Default)]
+struct Prehashed(u64);
+
+impl Hasher for Prehashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 << 8) | u64::from(b);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
 impl<T> MatchCache<T> {
     pub(crate) fn new() -> MatchCache<T> {
-        MatchCache { shards: std::array::from_fn(|_| Mutex::new(HashMap::new())) }
+        MatchCache { keys: RandomState::new(), shards: std::array::from_fn(|_| Mutex::new(Shard::default())) }
     }
 
     /// The entry for `topic`, if it was computed at `generation`.
     pub(crate) fn get(&self, topic: &str, generation: u64) -> Option<Hit<T>> {
-        let shard = self.shard(topic).lock().unwrap_or_else(PoisonError::into_inner);
-        let entry = shard.get(topic).filter(|e| e.generation == generation)?;
+        let hash = self.keys.hash_one(topic);
+        let shard = self.shard(hash).lock().unwrap_or_else(PoisonError::into_inner);
+        let entry = shard.get(&hash)?.iter().find(|e| &*e.topic == topic && e.generation == generation)?;
         Some(Hit { topic: Arc::clone(&entry.topic), targets: Arc::clone(&entry.targets) })
     }
 
     /// Stores the targets of `topic` computed at `generation`.
     pub(crate) fn put(&self, topic: &str, generation: u64, targets: Vec<T>) -> Hit<T> {
         let hit = Hit { topic: Arc::from(topic), targets: Arc::from(targets) };
-        let mut shard = self.shard(topic).lock().unwrap_or_else(PoisonError::into_inner);
-        if shard.len() >= SHARD_CAPACITY && !shard.contains_key(topic) {
+        let hash = self.keys.hash_one(topic);
+        let mut shard = self.shard(hash).lock().unwrap_or_else(PoisonError::into_inner);
+        if shard.len() >= SHARD_CAPACITY && !shard.contains_key(&hash) {
             shard.clear();
         }
-        let entry = Entry { generation, topic: Arc::clone(&hit.topic), targets: Arc::clone(&hit.targets) };
-        shard.insert(topic.into(), entry);
+        let chain = shard.entry(hash).or_default();
+        chain.retain(|e| &*e.topic != topic);
+        chain.push(Entry { generation, topic: Arc::clone(&hit.topic), targets: Arc::clone(&hit.targets) });
         hit
     }
 
-    /// Drops every entry (the bus is closing: entries keep queues alive).
+    /// Drops every entry (entries keep subscriptions' queues alive).
     pub(crate) fn clear(&self) {
         for shard in &self.shards {
             shard.lock().unwrap_or_else(PoisonError::into_inner).clear();
         }
     }
 
-    fn shard(&self, topic: &str) -> &Mutex<HashMap<Box<str>, Entry<T>>> {
-        // FNV-1a: only spreads topics over shards; each shard's map keeps
-        // std's keyed hasher, so hostile topics cannot collide a shard.
-        let hash = topic
-            .bytes()
-            .fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
-        &self.shards[(hash as usize) % SHARDS]
+    fn shard(&self, hash: u64) -> &Mutex<Shard<T>> {
+        // The high bits pick the shard; the map uses the low ones.
+        &self.shards[(hash >> 58) as usize % SHARDS]
     }
 }
 
@@ -94,7 +121,8 @@ mod tests {
         for i in 0..100_000u32 {
             cache.put(&format!("t.{i}"), 1, vec![i]);
         }
-        let total: usize = cache.shards.iter().map(|s| s.lock().unwrap().len()).sum();
+        let total: usize =
+            cache.shards.iter().map(|s| s.lock().unwrap().values().map(Vec::len).sum::<usize>()).sum();
         assert!(total <= SHARDS * SHARD_CAPACITY, "{total}");
     }
 }

@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 
-use super::topic::{Tokens, RESERVED_TOKEN};
+use super::topic::{Tokens, MAX_TOPIC_TOKENS, RESERVED_TOKEN};
 
 pub(crate) struct Index<T> {
     root: Node<T>,
@@ -44,7 +44,7 @@ impl<T: Clone> Index<T> {
     /// Adds `target` under the checked pattern `pattern`.
     pub(crate) fn insert(&mut self, pattern: &Tokens<'_>, target: T) {
         let mut node = &mut self.root;
-        for &token in pattern.as_slice() {
+        for token in pattern.iter() {
             match token {
                 ">" => {
                     node.rest.push(target);
@@ -60,13 +60,14 @@ impl<T: Clone> Index<T> {
     /// Removes the first target under `pattern` for which `is_it` holds, and
     /// prunes nodes left empty. Returns whether one was removed.
     pub(crate) fn remove(&mut self, pattern: &Tokens<'_>, is_it: impl Fn(&T) -> bool) -> bool {
-        remove_at(&mut self.root, pattern.as_slice(), &is_it)
+        remove_at(&mut self.root, pattern.split(&mut [""; MAX_TOPIC_TOKENS]), &is_it)
     }
 
     /// Appends to `out` every target whose pattern matches the checked
     /// topic `topic`.
     pub(crate) fn collect(&self, topic: &Tokens<'_>, out: &mut Vec<T>) {
-        let tokens = topic.as_slice();
+        let mut buf = [""; MAX_TOPIC_TOKENS];
+        let tokens = topic.split(&mut buf);
         if tokens.first() == Some(&RESERVED_TOKEN) {
             // Patterns that begin with a wildcard never match reserved topics.
             if let Some(next) = self.root.literal.get(RESERVED_TOKEN) {
@@ -130,7 +131,7 @@ fn remove_at<T>(node: &mut Node<T>, tokens: &[&str], is_it: &impl Fn(&T) -> bool
 
 #[cfg(test)]
 mod tests {
-    use super::super::topic::{check, Kind, MAX_TOPIC_LEN, MAX_TOPIC_TOKENS};
+    use super::super::topic::{check, Kind, MAX_TOPIC_LEN};
     use super::*;
 
     fn pattern(s: &str) -> Tokens<'_> {

@@ -318,7 +318,7 @@ impl Bus {
         self.ensure_open()?;
         let limits = &self.inner.limits;
         let tokens = topic::check(pattern, Kind::Pattern, limits.max_topic_len, limits.max_topic_tokens)?;
-        if !internal && topic::is_reserved(pattern) {
+        if !internal && tokens.is_reserved() {
             return Err(reserved(pattern));
         }
         options.validate(limits)?;
@@ -398,7 +398,7 @@ impl Bus {
         self.ensure_open()?;
         let limits = &self.inner.limits;
         let tokens = topic::check(topic, Kind::Topic, limits.max_topic_len, limits.max_topic_tokens)?;
-        if !internal && topic::is_reserved(topic) {
+        if !internal && tokens.is_reserved() {
             return Err(reserved(topic));
         }
         if payload.len() > limits.max_payload {

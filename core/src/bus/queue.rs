@@ -32,6 +32,8 @@ struct State {
     last_receive: Option<Instant>,
     /// Receivers blocked right now: a waiting consumer is never idle.
     waiting: usize,
+    /// `Block` publishers waiting for room right now.
+    blocked: usize,
 }
 
 struct Queued {
@@ -58,6 +60,7 @@ impl Queue {
                 stats: SubscriptionStats::default(),
                 last_receive: options.idle_ttl.map(|_| Instant::now()),
                 waiting: 0,
+                blocked: 0,
             }),
             readable: Condvar::new(),
             writable: Condvar::new(),
@@ -101,8 +104,13 @@ impl Queue {
                 let expires = options.ttl.and_then(|ttl| Instant::now().checked_add(ttl));
                 state.bytes += size;
                 state.items.push_back(Queued { message: message.clone(), size, expires });
+                // Waking a condition variable is a system call even when
+                // nobody waits: only pay for it when somebody does.
+                let wake = state.waiting > 0;
                 drop(state);
-                self.readable.notify_one();
+                if wake {
+                    self.readable.notify_one();
+                }
                 return Ok(Offered::Accepted);
             }
             if !state.slow {
@@ -134,7 +142,9 @@ impl Queue {
                     let now = Instant::now();
                     let deadline = *block_deadline.get_or_insert_with(|| now.checked_add(wait));
                     let Some(deadline) = deadline else {
+                        state.blocked += 1;
                         state = self.writable.wait(state).unwrap_or_else(PoisonError::into_inner);
+                        state.blocked -= 1;
                         if state.closed {
                             state.stats.dropped.closed += 1;
                             return Ok(Offered::Dropped);
@@ -153,11 +163,13 @@ impl Queue {
                             ),
                         ));
                     }
+                    state.blocked += 1;
                     state = self
                         .writable
                         .wait_timeout(state, deadline - now)
                         .unwrap_or_else(PoisonError::into_inner)
                         .0;
+                    state.blocked -= 1;
                     if state.closed {
                         state.stats.dropped.closed += 1;
                         return Ok(Offered::Dropped);
@@ -195,9 +207,11 @@ impl Queue {
     /// Takes the next unexpired message, waiting up to `wait` (forever when
     /// `None`). A wait that ends without a message consumes nothing.
     pub(crate) fn receive(&self, wait: Option<Duration>) -> Result<Message> {
-        // `None` waits forever, also for a wait too long to represent.
-        let deadline = wait.and_then(|w| Instant::now().checked_add(w));
         let mut state = self.lock();
+        // Computed at the first wait, so a receive that finds a message
+        // never reads the clock. `None` inside waits forever, also for a
+        // wait too long to represent.
+        let mut deadline: Option<Option<Instant>> = None;
         loop {
             if let Some(message) = self.pop(&mut state) {
                 return Ok(message);
@@ -205,19 +219,18 @@ impl Queue {
             if state.closed {
                 return Err(Error::new(ErrorKind::Closed, "the subscription has ended"));
             }
-            let timeout = match deadline {
+            if wait == Some(Duration::ZERO) {
+                return Err(Error::new(ErrorKind::WouldBlock, "no message is queued"));
+            }
+            let until = *deadline.get_or_insert_with(|| wait.and_then(|w| Instant::now().checked_add(w)));
+            let timeout = match until {
                 None => None,
-                Some(deadline) => {
+                Some(until) => {
                     let now = Instant::now();
-                    if now >= deadline {
-                        return Err(match wait {
-                            Some(w) if w.is_zero() => {
-                                Error::new(ErrorKind::WouldBlock, "no message is queued")
-                            }
-                            _ => Error::new(ErrorKind::Timeout, "no message arrived in time"),
-                        });
+                    if now >= until {
+                        return Err(Error::new(ErrorKind::Timeout, "no message arrived in time"));
                     }
-                    Some(deadline - now)
+                    Some(until - now)
                 }
             };
             state.waiting += 1;
@@ -236,7 +249,9 @@ impl Queue {
         let mut now = None;
         while let Some(queued) = state.items.pop_front() {
             state.bytes -= queued.size;
-            self.writable.notify_one();
+            if state.blocked > 0 {
+                self.writable.notify_one();
+            }
             if let Some(expires) = queued.expires {
                 if *now.get_or_insert_with(Instant::now) >= expires {
                     state.stats.dropped.expired += 1;
