@@ -1,1 +1,28 @@
-//! Placeholder until the python binding lands.
+//! `charter._native`: the Rust half of Charter's Python package.
+//!
+//! The binding calls `charter-core` directly (not through the C ABI), so a
+//! Python object can travel to handlers as-is. Each core type lives in its
+//! own module; errors are mapped in one place ([`errors`]) so every class
+//! raises the same exceptions. The pure-Python half (`python/charter`)
+//! defines the exception classes and re-exports everything.
+
+use pyo3::prelude::*;
+
+mod errors;
+mod registry;
+mod report;
+mod shutdown;
+
+/// Module initialisation: silence panics Charter catches (library code never
+/// prints), make exit safe for threads in callbacks, then add each part of
+/// the API.
+#[pymodule(name = "_native")]
+fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    charter_core::panic::silence_caught_panics();
+    shutdown::install(m)?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    errors::add_to(m)?;
+    report::add_to(m)?;
+    registry::add_to(m)?;
+    Ok(())
+}

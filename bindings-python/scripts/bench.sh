@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Installs the Python binding (release build) and runs its benchmark.
+# Extra arguments go to the benchmark, e.g. --repeat 50.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$root"
+python="${PYTHON:-python3}"
+export PIP_ROOT_USER_ACTION=ignore PIP_DISABLE_PIP_VERSION_CHECK=1
+
+"$python" -m pip install --quiet --force-reinstall --no-deps \
+    ./bindings-python
+"$python" bindings-python/bench/bench_registry.py "$@"

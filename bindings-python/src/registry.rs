@@ -1,0 +1,358 @@
+//! `charter.Registry`: the core handler registry, holding Python callables.
+//!
+//! # Threads and the GIL
+//!
+//! Every method runs with the GIL held, including the core calls that take
+//! the registry's writer lock (`register`, `unregister`, `clear`). That
+//! cannot deadlock: the core never runs handler code or drops a handler
+//! while it holds that lock, so no thread ever waits for the GIL while
+//! holding it, and the lock is only ever taken in the order GIL, then lock.
+//! Keeping the GIL has two further uses: a handler's id is recorded before
+//! any thread can run the handler (a handler needs the GIL to run), and a
+//! Python callable is always released with the GIL, at once, on the thread
+//! that ended its registration.
+//!
+//! Handlers run on the thread that calls `notify`, with the GIL held and no
+//! Rust lock held, so they may call back into the registry.
+//!
+//! Because the GIL is held, checking `closed` and acting on the core is one
+//! step as far as other threads can tell: `close` cannot slip in between.
+//!
+//! Every call that can run Python code (handlers, hooks, finalizers of
+//! released callables) holds a [`Busy`], so that interpreter exit can keep
+//! other threads out of it (see `shutdown`).
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use charter_core::registry::MAX_THREAD_NESTING;
+use charter_core::{ErrorKind, HandlerError, HandlerId, HandlerResult};
+use pyo3::exceptions::{PyException, PyTypeError};
+use pyo3::gc::PyVisit;
+use pyo3::prelude::*;
+use pyo3::types::{PyInt, PyTuple};
+use pyo3::PyTraverseError;
+
+use crate::errors::{new_err, to_pyerr};
+use crate::report::{self, NotifyReport};
+use crate::shutdown::Busy;
+
+/// Events travel to handlers as the one-element argument tuple they are
+/// called with: the very tuple `notify` was called with, shared by every
+/// handler, so a round allocates no tuple of its own.
+type Core = charter_core::Registry<Py<PyTuple>>;
+
+/// Locks `mutex`, ignoring poisoning: nothing that can panic runs under the
+/// binding's locks, and the data they guard is consistent at every step.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The `on_error` hook, shared by the registry and all of its handlers.
+///
+/// The mutex is held only to read or swap the slot, never while the hook
+/// runs, and a replaced hook is dropped after the mutex is released, so a
+/// hook may itself set `on_error`.
+struct ErrorHook(Mutex<Option<Py<PyAny>>>);
+
+impl ErrorHook {
+    fn get(&self, py: Python<'_>) -> Option<Py<PyAny>> {
+        lock(&self.0).as_ref().map(|hook| hook.clone_ref(py))
+    }
+
+    fn replace(&self, hook: Option<Py<PyAny>>) -> Option<Py<PyAny>> {
+        std::mem::replace(&mut *lock(&self.0), hook)
+    }
+
+    /// Passes a handler's exception, traceback attached, to the hook.
+    fn report(&self, py: Python<'_>, id: u64, err: PyErr) {
+        if let Some(hook) = self.get(py) {
+            // An exception raised by the hook has nowhere to go: the caller
+            // of notify must not see it and library code never prints.
+            let _ = hook.call1(py, (id, err.into_value(py)));
+        }
+    }
+}
+
+/// One registered Python callable.
+struct Handler {
+    /// The core's id for this registration, set right after `register`
+    /// returns and before any thread can run the handler (see module docs).
+    id: AtomicU64,
+    callable: Py<PyAny>,
+    on_error: Arc<ErrorHook>,
+}
+
+thread_local! {
+    /// The first `KeyboardInterrupt`, `SystemExit` or other non-`Exception`
+    /// raised by a handler during the `notify` round running on this thread.
+    /// The round finishes (siblings still run), then `notify` raises it:
+    /// Ctrl-C inside a handler must not be swallowed.
+    static INTERRUPT: RefCell<Option<PyErr>> = const { RefCell::new(None) };
+}
+
+impl Handler {
+    fn call(&self, args: &Py<PyTuple>) -> HandlerResult {
+        // The core calls handlers from `notify`, which holds the GIL, so
+        // this attach only bumps a thread-local count.
+        Python::attach(|py| match self.callable.bind(py).call(args.bind(py), None) {
+            Ok(_) => Ok(()),
+            Err(err) if err.is_instance_of::<PyException>(py) => {
+                self.on_error.report(py, self.id.load(Ordering::Relaxed), err);
+                Err(HandlerError)
+            }
+            Err(interrupt) => {
+                INTERRUPT.with(|slot| slot.borrow_mut().get_or_insert(interrupt).clone_ref(py));
+                Err(HandlerError)
+            }
+        })
+    }
+}
+
+/// A set of handlers notified together; see the package docs for the API.
+#[pyclass(frozen, weakref, module = "charter")]
+pub struct Registry {
+    /// Emptied, not dropped, by `close`: a round running when a handler
+    /// closes the registry still needs it (and skips the handlers left).
+    core: Core,
+    closed: AtomicBool,
+    on_error: Arc<ErrorHook>,
+    /// The registered handlers by id. The core cannot list its handlers,
+    /// and the garbage collector must see every callable we hold to break
+    /// cycles such as a handler that refers to its own registry.
+    handlers: Mutex<HashMap<u64, Arc<Handler>>>,
+}
+
+impl Registry {
+    /// The core, or `ClosedError` once closed.
+    fn open(&self, py: Python<'_>) -> PyResult<&Core> {
+        if self.closed.load(Ordering::Acquire) {
+            return Err(new_err(py, ErrorKind::Closed, "the registry is closed"));
+        }
+        Ok(&self.core)
+    }
+
+    /// Releases every handler and the hook. The Python objects are dropped
+    /// here, with the GIL and no lock held.
+    fn release(&self) {
+        self.closed.store(true, Ordering::Release);
+        self.core.clear();
+        let handlers = std::mem::take(&mut *lock(&self.handlers));
+        let hook = self.on_error.replace(None);
+        drop((handlers, hook));
+    }
+}
+
+/// A callable, or `None`; anything else is a `TypeError`.
+fn optional_callable(value: Option<Bound<'_, PyAny>>, what: &str) -> PyResult<Option<Py<PyAny>>> {
+    match value {
+        Some(v) if !v.is_callable() => Err(PyTypeError::new_err(format!(
+            "{what} must be callable or None, not {}",
+            v.get_type().name()?
+        ))),
+        v => Ok(v.map(Bound::unbind)),
+    }
+}
+
+/// A handler id argument: an `int`. Ints no registration could have (such
+/// as negative ones) are valid and simply match nothing.
+fn handler_id(value: &Bound<'_, PyAny>) -> PyResult<Option<HandlerId>> {
+    let id = value.cast::<PyInt>()?;
+    Ok(id.extract::<u64>().ok().map(HandlerId::from_raw))
+}
+
+#[pymethods]
+impl Registry {
+    #[new]
+    #[pyo3(
+        signature = (max_depth = None, *, on_error = None),
+        text_signature = "(max_depth=8, *, on_error=None)"
+    )]
+    fn new(
+        py: Python<'_>,
+        max_depth: Option<&Bound<'_, PyInt>>,
+        on_error: Option<Bound<'_, PyAny>>,
+    ) -> PyResult<Registry> {
+        let core = match max_depth.map(|d| (d, d.extract::<usize>())) {
+            None => Core::new(),
+            Some((_, Ok(depth))) => Core::with_max_depth(depth).map_err(|e| to_pyerr(py, &e))?,
+            // Negative and huge ints are out of range just as 0 is.
+            Some((depth, Err(_))) => {
+                return Err(new_err(
+                    py,
+                    ErrorKind::InvalidArgument,
+                    format!("max_depth must be between 1 and {MAX_THREAD_NESTING}, got {depth}"),
+                ))
+            }
+        };
+        let hook = optional_callable(on_error, "on_error")?;
+        Ok(Registry {
+            core,
+            closed: AtomicBool::new(false),
+            on_error: Arc::new(ErrorHook(Mutex::new(hook))),
+            handlers: Mutex::default(),
+        })
+    }
+
+    /// Registers `handler`; returns its id. Higher priorities fire first.
+    #[pyo3(signature = (handler, priority = 0))]
+    fn register(&self, py: Python<'_>, handler: Bound<'_, PyAny>, priority: i32) -> PyResult<u64> {
+        if !handler.is_callable() {
+            return Err(PyTypeError::new_err(format!(
+                "handler must be callable, not {}",
+                handler.get_type().name()?
+            )));
+        }
+        let core = self.open(py)?;
+        let handler = Arc::new(Handler {
+            id: AtomicU64::new(0),
+            callable: handler.unbind(),
+            on_error: Arc::clone(&self.on_error),
+        });
+        let registered = Arc::clone(&handler);
+        let id = core.register_with_priority(priority, move |args| registered.call(args)).get();
+        handler.id.store(id, Ordering::Relaxed);
+        lock(&self.handlers).insert(id, handler);
+        Ok(id)
+    }
+
+    /// Removes registration `id`; returns whether it was registered.
+    fn unregister(&self, py: Python<'_>, id: &Bound<'_, PyAny>) -> PyResult<bool> {
+        let core = self.open(py)?;
+        let _busy = Busy::enter(py);
+        let Some(id) = handler_id(id)? else {
+            return Ok(false);
+        };
+        let removed = core.unregister(id);
+        // Dropped at the end of this function, after the lock is released:
+        // releasing the callable can run arbitrary Python code.
+        let _handler = lock(&self.handlers).remove(&id.get());
+        Ok(removed)
+    }
+
+    /// Whether `id` is registered.
+    fn contains(&self, py: Python<'_>, id: &Bound<'_, PyAny>) -> PyResult<bool> {
+        let core = self.open(py)?;
+        Ok(handler_id(id)?.is_some_and(|id| core.contains(id)))
+    }
+
+    fn __contains__(&self, py: Python<'_>, id: &Bound<'_, PyAny>) -> PyResult<bool> {
+        let core = self.open(py)?;
+        // `x in registry` is False for a non-int, as for other containers.
+        Ok(handler_id(id).ok().flatten().is_some_and(|id| core.contains(id)))
+    }
+
+    fn __len__(&self, py: Python<'_>) -> PyResult<usize> {
+        Ok(self.open(py)?.len())
+    }
+
+    /// Removes every handler.
+    fn clear(&self, py: Python<'_>) -> PyResult<()> {
+        let _busy = Busy::enter(py);
+        self.open(py)?.clear();
+        let handlers = std::mem::take(&mut *lock(&self.handlers));
+        drop(handlers);
+        Ok(())
+    }
+
+    /// Calls every handler with `event`, in firing order, on this thread.
+    ///
+    /// Declared as `*args` so Python hands over its argument tuple, which is
+    /// passed on to every handler unchanged: this is the hot path.
+    #[pyo3(signature = (*args), text_signature = "($self, event, /)")]
+    fn notify(&self, py: Python<'_>, args: &Bound<'_, PyTuple>) -> PyResult<Py<NotifyReport>> {
+        if args.len() != 1 {
+            return Err(PyTypeError::new_err(format!(
+                "notify() takes exactly one argument ({} given)",
+                args.len()
+            )));
+        }
+        let core = self.open(py)?;
+        let _busy = Busy::enter(py);
+        let outcome = core.try_notify(args.as_unbound());
+        if let Some(interrupt) = INTERRUPT.with(|slot| slot.borrow_mut().take()) {
+            return Err(interrupt);
+        }
+        match outcome {
+            Ok(report) => report::to_py(py, report),
+            Err(exceeded) => Err(to_pyerr(py, &exceeded.into())),
+        }
+    }
+
+    /// The hook `(handler_id, exception)` that receives every exception a
+    /// handler raises, or `None`.
+    #[getter]
+    fn get_on_error(&self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
+        self.open(py)?;
+        Ok(self.on_error.get(py))
+    }
+
+    #[setter]
+    fn set_on_error(&self, py: Python<'_>, hook: Option<Bound<'_, PyAny>>) -> PyResult<()> {
+        self.open(py)?;
+        let _busy = Busy::enter(py);
+        let old = self.on_error.replace(optional_callable(hook, "on_error")?);
+        drop(old);
+        Ok(())
+    }
+
+    /// The bound on nested `notify` calls of this registry on one thread.
+    #[getter]
+    fn max_depth(&self, py: Python<'_>) -> PyResult<usize> {
+        Ok(self.open(py)?.max_depth())
+    }
+
+    /// Whether `close` has been called.
+    #[getter]
+    fn closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+
+    /// Releases every handler and the hook. Idempotent.
+    fn close(&self, py: Python<'_>) {
+        let _busy = Busy::enter(py);
+        self.release();
+    }
+
+    fn __enter__(slf: Bound<'_, Self>) -> PyResult<Bound<'_, Self>> {
+        slf.get().open(slf.py())?;
+        Ok(slf)
+    }
+
+    #[pyo3(signature = (*_exc_info))]
+    fn __exit__(&self, py: Python<'_>, _exc_info: &Bound<'_, PyTuple>) {
+        self.close(py);
+    }
+
+    fn __repr__(&self) -> String {
+        if self.closed() {
+            return "<charter.Registry closed>".to_owned();
+        }
+        format!("<charter.Registry len={} max_depth={}>", self.core.len(), self.core.max_depth())
+    }
+
+    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        // The locks are never held while Python code can run, so they are
+        // free here; if one were not, skipping it would only delay
+        // collection, never free something still in use.
+        if let Ok(hook) = self.on_error.0.try_lock() {
+            visit.call(hook.as_ref())?;
+        }
+        if let Ok(handlers) = self.handlers.try_lock() {
+            for handler in handlers.values() {
+                visit.call(&handler.callable)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn __clear__(&self) {
+        self.release();
+    }
+}
+
+pub(crate) fn add_to(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<Registry>()
+}

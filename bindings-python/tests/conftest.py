@@ -1,0 +1,16 @@
+"""Shared fixtures for the binding's tests."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+import pytest
+
+import charter
+
+
+@pytest.fixture
+def registry() -> Iterator[charter.Registry]:
+    """A fresh registry, closed after the test."""
+    with charter.Registry() as reg:
+        yield reg
