@@ -511,11 +511,9 @@ pub unsafe extern "C" fn charter_bus_publish(
     out_report: *mut charter_publish_report_t,
 ) -> charter_status_t {
     call(|| {
-        // SAFETY: the caller's contract on `topic` and `payload`.
-        let (topic, payload) = unsafe { (str_arg(topic, "topic")?, bytes_arg(payload, len, "payload")?) };
-        let bus = handle::with::<Bus, _>(bus, "bus", |b| Ok(b.clone()))?;
-        // SAFETY: the caller's contract on `headers`.
-        let headers = unsafe { headers_arg(headers, header_count, bus.limits().max_headers)? };
+        // SAFETY: the caller's contract on every argument.
+        let Outgoing { bus, topic, payload, headers } =
+            unsafe { Outgoing::read(bus, topic, payload, len, headers, header_count)? };
         let report = bus.publish(topic, payload, &headers)?;
         if !out_report.is_null() {
             // SAFETY: non-NULL; the caller guarantees validity.
@@ -573,11 +571,9 @@ pub unsafe extern "C" fn charter_bus_request(
 ) -> charter_status_t {
     call(|| {
         require_out(out_reply, "out_reply")?;
-        // SAFETY: the caller's contract on `topic` and `payload`.
-        let (topic, payload) = unsafe { (str_arg(topic, "topic")?, bytes_arg(payload, len, "payload")?) };
-        let bus = handle::with::<Bus, _>(bus, "bus", |b| Ok(b.clone()))?;
-        // SAFETY: the caller's contract on `headers`.
-        let headers = unsafe { headers_arg(headers, header_count, bus.limits().max_headers)? };
+        // SAFETY: the caller's contract on every argument.
+        let Outgoing { bus, topic, payload, headers } =
+            unsafe { Outgoing::read(bus, topic, payload, len, headers, header_count)? };
         let timeout = timeout_arg(timeout_ms).unwrap_or(Duration::MAX);
         let reply = bus.request(topic, payload, &headers, timeout)?;
         // SAFETY: checked non-NULL above.
@@ -605,11 +601,9 @@ pub unsafe extern "C" fn charter_bus_request_start(
 ) -> charter_status_t {
     call(|| {
         require_out(out_reply_id, "out_reply_id")?;
-        // SAFETY: the caller's contract on `topic` and `payload`.
-        let (topic, payload) = unsafe { (str_arg(topic, "topic")?, bytes_arg(payload, len, "payload")?) };
-        let bus = handle::with::<Bus, _>(bus, "bus", |b| Ok(b.clone()))?;
-        // SAFETY: the caller's contract on `headers`.
-        let headers = unsafe { headers_arg(headers, header_count, bus.limits().max_headers)? };
+        // SAFETY: the caller's contract on every argument.
+        let Outgoing { bus, topic, payload, headers } =
+            unsafe { Outgoing::read(bus, topic, payload, len, headers, header_count)? };
         let replies = bus.request_start(topic, payload, &headers)?.detach();
         // SAFETY: checked non-NULL above.
         unsafe { write_out(out_reply_id, "out_reply_id", replies.get()) }
@@ -641,12 +635,10 @@ pub unsafe extern "C" fn charter_bus_respond(
         if reply_to.is_null() {
             return Err(invalid("the message is not a request: it has no reply_to inbox".into()));
         }
-        // SAFETY: as above, and the caller's contract on `payload`.
-        let (inbox, payload) =
-            unsafe { (str_arg(reply_to, "request->reply_to")?, bytes_arg(payload, len, "payload")?) };
-        let bus = handle::with::<Bus, _>(bus, "bus", |b| Ok(b.clone()))?;
-        // SAFETY: the caller's contract on `headers`.
-        let headers = unsafe { headers_arg(headers, header_count, bus.limits().max_headers)? };
+        // SAFETY: `reply_to` is a string of a message from Charter; the rest
+        // is the caller's contract.
+        let Outgoing { bus, topic: inbox, payload, headers } =
+            unsafe { Outgoing::read(bus, reply_to, payload, len, headers, header_count)? };
         let report = bus.reply(inbox, payload, &headers)?;
         if !out_report.is_null() {
             // SAFETY: non-NULL; the caller guarantees validity.
@@ -712,6 +704,39 @@ pub unsafe extern "C" fn charter_bus_evict_idle(
         }
         Ok(())
     })
+}
+
+/// The arguments shared by every call that sends a message.
+struct Outgoing<'a> {
+    bus: Bus,
+    topic: &'a str,
+    payload: &'a [u8],
+    headers: Vec<(&'a str, &'a str)>,
+}
+
+impl<'a> Outgoing<'a> {
+    /// Reads and checks them; the bus comes out of its handle guard, so a
+    /// call that then waits does not hold the guard.
+    ///
+    /// # Safety
+    /// `topic` must be a NUL-terminated string, `payload` NULL (with `len`
+    /// 0) or valid for `len` bytes, `headers` NULL (with `header_count` 0)
+    /// or valid for `header_count` headers, all for the duration of the call.
+    unsafe fn read(
+        bus: *mut charter_bus_t,
+        topic: *const c_char,
+        payload: *const u8,
+        len: usize,
+        headers: *const charter_header_t,
+        header_count: usize,
+    ) -> Result<Outgoing<'a>, Error> {
+        // SAFETY: the caller's contract on `topic` and `payload`.
+        let (topic, payload) = unsafe { (str_arg(topic, "topic")?, bytes_arg(payload, len, "payload")?) };
+        let bus = handle::with::<Bus, _>(bus, "bus", |b| Ok(b.clone()))?;
+        // SAFETY: the caller's contract on `headers`.
+        let headers = unsafe { headers_arg(headers, header_count, bus.limits().max_headers)? };
+        Ok(Outgoing { bus, topic, payload, headers })
+    }
 }
 
 /// The options at `ptr`, or the defaults when NULL.
