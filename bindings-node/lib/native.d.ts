@@ -9,17 +9,18 @@ export declare class NativeRegistry {
    */
   constructor(maxDepth?: number)
   /**
-   * A function `(event) => number | NotifyReport` that calls every
-   * handler with `event`, synchronously, in firing order. It returns the
-   * count of handlers when all returned normally, a full report
-   * otherwise. Bound once by the JS layer, it is the hot path.
+   * A function `() => number | NotifyReport` that calls every handler,
+   * synchronously, in firing order. It returns the count of handlers
+   * when all returned normally, a full report otherwise. Made once by
+   * the JS layer, it is the hot path.
    */
-  notifier(): (event?: unknown) => number | NotifyReport
+  notifier(): () => number | NotifyReport
   /**
-   * Registers `handler`; higher `priority` fires first, equal priorities
-   * in registration order. Returns the registration's id.
+   * Registers `handler`, a guarded handler made by `lib/registry.js`
+   * (`src/callback.rs` says what it does); higher `priority` fires first,
+   * equal priorities in registration order. Returns the registration's id.
    */
-  register(handler: (event: unknown) => unknown, priority?: number): number
+  register(handler: () => boolean, priority?: number): number
   /** Removes the registration `id`; returns whether it was registered. */
   unregister(id: number): boolean
   /** Whether `id` is currently registered. */
@@ -28,23 +29,11 @@ export declare class NativeRegistry {
   get size(): number
   /** The bound on nested `notify` calls of this registry on one thread. */
   get maxDepth(): number
-  /** Removes every handler. */
+  /**
+   * Removes every handler. Inside a handler, the round in progress runs
+   * no further handler.
+   */
   clear(): void
-  /**
-   * The hook that receives `(handlerId, error)` for every handler that
-   * throws, or `null`.
-   */
-  get onError(): ((handlerId: number, error: unknown) => unknown) | null
-  /** Sets or (with `null`/`undefined`) removes the `onError` hook. */
-  set onError(hook: ((handlerId: number, error: unknown) => unknown) | null | undefined)
-  /** Whether `close` has been called. */
-  get closed(): boolean
-  /**
-   * Releases every handler and the hook; later calls throw `ClosedError`.
-   * Closing twice is a no-op. Inside a handler, the round in progress
-   * runs no further handler.
-   */
-  close(): void
 }
 
 /** How one `notify` round went. Counts are exact up to 2^53. */

@@ -3,6 +3,18 @@
 const { NativeRegistry } = require('./native.js');
 const { classes, fromNative } = require('./errors.js');
 
+/** A `CharterError` whose stack starts at the caller of `stackStart`. */
+function failure(ErrorClass, message, stackStart) {
+  const error = new ErrorClass(message);
+  Error.captureStackTrace(error, stackStart ?? failure);
+  return error;
+}
+
+/** The error of any use of a closed registry but `close` and `closed`. */
+function closed(stackStart) {
+  return failure(classes.ClosedError, 'the registry is closed', stackStart ?? closed);
+}
+
 /** An options bag: absent is `{}`, anything but an object is refused. */
 function options(value, what) {
   if (value === undefined) {
@@ -14,6 +26,69 @@ function options(value, what) {
   return value;
 }
 
+/** A function argument: `null` when absent (`null` or `undefined`). */
+function optionalFunction(value, what, stackStart) {
+  if (value === undefined || value === null) {
+    return null;
+  }
+  if (typeof value !== 'function') {
+    throw failure(
+      classes.InvalidArgumentError,
+      `${what} must be a function, got ${typeof value}`,
+      stackStart,
+    );
+  }
+  return value;
+}
+
+/**
+ * What a registry shares with its guarded handlers: the event of the
+ * innermost `notify` in progress and the `onError` hook. It leads nowhere
+ * else on purpose: the native registry holds the guarded handlers strongly,
+ * so a path from them back to the registry would keep an unclosed registry
+ * alive forever.
+ */
+class Dispatch {
+  event = undefined;
+  onError = null;
+
+  /** Passes what handler `id` threw to `onError`, if one is set. */
+  failed(id, error) {
+    const hook = this.onError;
+    if (hook === null) {
+      return;
+    }
+    try {
+      hook(id, error);
+    } catch {
+      // Swallowed: the hook must not affect the other handlers, and the
+      // library never prints.
+    }
+  }
+}
+
+/**
+ * `handler` as the native registry calls it (see `src/callback.rs`): with
+ * no argument, returning whether the handler returned normally. It calls
+ * the handler with the event of the round in progress (`this` undefined)
+ * and passes what the handler throws to `onError`, so nothing thrown ever
+ * reaches native code. Its `id` is set once the native registry assigned
+ * one; it cannot run before (same thread).
+ */
+function guard(handler, dispatch) {
+  const guarded = () => {
+    try {
+      handler(dispatch.event);
+      return true;
+    } catch (error) {
+      dispatch.failed(guarded.id, error);
+      return false;
+    }
+  };
+  guarded.id = 0;
+  return guarded;
+}
+
 /**
  * A set of handlers notified together. Higher priority fires first, equal
  * priorities in registration order. A handler that throws is counted as
@@ -21,32 +96,43 @@ function options(value, what) {
  */
 class Registry {
   #native;
-  /** The native `notify`, bound once: the hot path skips method lookup. */
+  /** The native `notify` function, made once: the hot path. */
   #notify;
+  #dispatch = new Dispatch();
+  #closed = false;
 
   constructor(opts) {
     const { maxDepth, onError } = options(opts, 'options');
     try {
       this.#native = new NativeRegistry(maxDepth);
       this.#notify = this.#native.notifier();
-      if (onError !== undefined) {
-        this.#native.onError = onError;
-      }
     } catch (error) {
       throw fromNative(error, Registry);
     }
+    this.#dispatch.onError = optionalFunction(onError, 'onError', Registry);
   }
 
   register(handler, opts) {
     const { priority } = options(opts, 'options');
+    if (this.#closed) {
+      throw closed(this.register);
+    }
+    if (optionalFunction(handler, 'handler', this.register) === null) {
+      throw failure(classes.NullArgumentError, 'handler is required', this.register);
+    }
+    const guarded = guard(handler, this.#dispatch);
     try {
-      return this.#native.register(handler, priority);
+      guarded.id = this.#native.register(guarded, priority);
     } catch (error) {
       throw fromNative(error, this.register);
     }
+    return guarded.id;
   }
 
   unregister(id) {
+    if (this.#closed) {
+      throw closed(this.unregister);
+    }
     try {
       return this.#native.unregister(id);
     } catch (error) {
@@ -55,6 +141,9 @@ class Registry {
   }
 
   contains(id) {
+    if (this.#closed) {
+      throw closed(this.contains);
+    }
     try {
       return this.#native.contains(id);
     } catch (error) {
@@ -64,23 +153,24 @@ class Registry {
 
   /** How many handlers are registered. */
   get size() {
-    try {
-      return this.#native.size;
-    } catch (error) {
-      throw fromNative(error);
+    if (this.#closed) {
+      throw closed();
     }
+    return this.#native.size;
   }
 
   /** How deeply `notify` may nest on one thread (set at construction). */
   get maxDepth() {
-    try {
-      return this.#native.maxDepth;
-    } catch (error) {
-      throw fromNative(error);
+    if (this.#closed) {
+      throw closed();
     }
+    return this.#native.maxDepth;
   }
 
   clear() {
+    if (this.#closed) {
+      throw closed(this.clear);
+    }
     try {
       this.#native.clear();
     } catch (error) {
@@ -93,11 +183,21 @@ class Registry {
    * fared. Throws `LimitExceededError` past the nesting bound.
    */
   notify(event) {
+    if (this.#closed) {
+      throw closed(this.notify);
+    }
+    // The guarded handlers read the event here. A handler may notify again:
+    // the outer event is restored for the rest of the outer round.
+    const dispatch = this.#dispatch;
+    const outer = dispatch.event;
+    dispatch.event = event;
     let outcome;
     try {
-      outcome = this.#notify(event);
+      outcome = this.#notify();
     } catch (error) {
       throw fromNative(error, this.notify);
+    } finally {
+      dispatch.event = outer;
     }
     // The addon returns a bare count when every handler succeeded, so the
     // common case builds this object here, where it is cheapest.
@@ -108,32 +208,36 @@ class Registry {
 
   /** `(handlerId, error) => void`, called for every handler that throws. */
   get onError() {
-    try {
-      return this.#native.onError;
-    } catch (error) {
-      throw fromNative(error);
+    if (this.#closed) {
+      throw closed();
     }
+    return this.#dispatch.onError;
   }
 
   set onError(hook) {
-    try {
-      this.#native.onError = hook;
-    } catch (error) {
-      throw fromNative(error);
+    if (this.#closed) {
+      throw closed();
     }
+    this.#dispatch.onError = optionalFunction(hook, 'onError');
   }
 
   get closed() {
-    return this.#native.closed;
+    return this.#closed;
   }
 
   /**
    * Releases every handler and the `onError` hook; any later call throws
-   * `ClosedError`. Closing again does nothing.
+   * `ClosedError`. Closing again does nothing. Inside a handler, the round
+   * in progress runs no further handler.
    */
   close() {
+    if (this.#closed) {
+      return;
+    }
+    this.#closed = true;
+    this.#dispatch.onError = null;
     try {
-      this.#native.close();
+      this.#native.clear();
     } catch (error) {
       throw fromNative(error, this.close);
     }

@@ -6,6 +6,7 @@
 //! that [`statuses`] exports, so no status number is written down twice.
 
 use charter_core::ErrorKind;
+use napi::bindgen_prelude::Env;
 use napi_derive::napi;
 
 /// The status of a failed call; napi-rs puts `as_ref()` into the thrown
@@ -39,15 +40,21 @@ pub fn from_napi(e: napi::Error) -> Error {
     error(ErrorKind::Internal, format!("Node-API call failed: {e}"))
 }
 
-/// Runs the body of an exported method so that a panic becomes a
-/// `PanicError` instead of aborting the process at the `extern "C"` edge.
+/// Throws `e` from a function made by `Env::create_function_from_closure`,
+/// whose closure can only fail with napi-rs's own status type. The status
+/// returned says the exception is already pending, so napi-rs leaves it be.
+pub fn throw<T>(env: &Env, e: Error) -> napi::Result<T> {
+    env.throw(e)?;
+    Err(napi::Error::from_status(napi::Status::PendingException))
+}
+
+/// Runs the body of an exported function so that a panic becomes a
+/// `PanicError`, instead of aborting the process at the `extern "C"` edge of
+/// a `#[napi]` method, or becoming a plain JS `Error` in a function made
+/// from a closure.
 pub fn boundary<T>(body: impl FnOnce() -> Result<T>) -> Result<T> {
-    charter_core::panic::catch(body).unwrap_or_else(|message| {
-        Err(error(
-            ErrorKind::Panic,
-            format!("panic in Charter: {message}"),
-        ))
-    })
+    charter_core::panic::catch(body)
+        .unwrap_or_else(|message| Err(error(ErrorKind::Panic, format!("panic in Charter: {message}"))))
 }
 
 /// One row of the status table.
@@ -63,11 +70,5 @@ pub struct StatusInfo {
 /// error class per row.
 #[napi]
 pub fn statuses() -> Vec<StatusInfo> {
-    ErrorKind::ALL
-        .iter()
-        .map(|kind| StatusInfo {
-            name: kind.name().to_owned(),
-            code: kind.code(),
-        })
-        .collect()
+    ErrorKind::ALL.iter().map(|kind| StatusInfo { name: kind.name().to_owned(), code: kind.code() }).collect()
 }
