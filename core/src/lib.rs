@@ -8,12 +8,15 @@
 //!   and lock-free, allocation-free dispatch.
 //! * [`bus::Bus`]: a topic bus with NATS-style wildcards, bounded queues,
 //!   explicit overflow policies and exact accounting.
+//! * [`capability`]: Ed25519-signed, attenuable tokens, the authority that
+//!   verifies them, and sessions.
 //! * [`Error`] and [`ErrorKind`]: the error model every layer shares; each
 //!   kind has a stable status code and name (see [`ErrorKind::code`]).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod bus;
+pub mod capability;
 mod error;
 pub mod panic;
 pub mod registry;

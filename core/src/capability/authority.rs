@@ -1,0 +1,297 @@
+//! The authority: which roots to trust, what time it is, how long tokens
+//! may live, and which links are revoked. It verifies tokens and opens
+//! sessions.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::time::Duration;
+
+use ring::rand::{SecureRandom, SystemRandom};
+use subtle::ConstantTimeEq;
+
+use super::clock::{Clock, SystemClock};
+use super::grant::Grant;
+use super::keys::{PrincipalId, PublicKey};
+use super::session::Session;
+use super::token::{narrows, Anchor, LinkId, Token};
+use crate::{Error, ErrorKind, Result};
+
+/// The most links an authority keeps revoked.
+pub const MAX_REVOCATIONS: usize = 1 << 20;
+/// The most challenges outstanding at once; the oldest go first.
+pub const MAX_CHALLENGES: usize = 4096;
+/// How long a challenge may be answered, in seconds.
+pub const CHALLENGE_TTL: u64 = 120;
+
+/// How an authority judges time.
+#[derive(Clone)]
+pub struct AuthorityOptions {
+    /// The longest window any link may have.
+    pub max_lifetime: Duration,
+    /// How far the holder's clock and ours may disagree.
+    pub clock_skew: Duration,
+    /// The clock (tests inject a [`ManualClock`](super::clock::ManualClock)).
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Default for AuthorityOptions {
+    fn default() -> AuthorityOptions {
+        AuthorityOptions {
+            max_lifetime: Duration::from_secs(90 * 24 * 3600),
+            clock_skew: Duration::from_secs(60),
+            clock: Arc::new(SystemClock),
+        }
+    }
+}
+
+/// What a verified token establishes: who holds it and what it may do.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Verified {
+    /// The last link's subject: the holder.
+    pub subject: PublicKey,
+    /// The holder's principal id.
+    pub principal: PrincipalId,
+    /// The last link's grants.
+    pub grants: Vec<Grant>,
+    /// The last link's window, `[not_before, not_after)`.
+    pub not_before: u64,
+    /// See `not_before`.
+    pub not_after: u64,
+    /// Every link's id, root first.
+    pub links: Vec<LinkId>,
+}
+
+/// Verifies tokens and opens sessions. Cloning is cheap and shares state.
+#[derive(Clone)]
+pub struct Authority {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    roots: RwLock<HashSet<PublicKey>>,
+    pub(crate) clock: Arc<dyn Clock>,
+    max_lifetime: u64,
+    pub(crate) skew: u64,
+    revoked: RwLock<HashSet<LinkId>>,
+    /// Bumped by every revocation, so sessions notice cheaply.
+    pub(crate) epoch: AtomicU64,
+    challenges: Mutex<HashMap<[u8; 32], u64>>,
+    random: SystemRandom,
+}
+
+impl Inner {
+    pub(crate) fn any_revoked(&self, links: &[LinkId]) -> Option<usize> {
+        let revoked = self.revoked.read().unwrap_or_else(PoisonError::into_inner);
+        links.iter().position(|id| revoked.contains(id))
+    }
+}
+
+impl Authority {
+    /// An authority that trusts `roots`.
+    pub fn new(roots: impl IntoIterator<Item = PublicKey>, options: AuthorityOptions) -> Authority {
+        Authority {
+            inner: Arc::new(Inner {
+                roots: RwLock::new(roots.into_iter().collect()),
+                clock: options.clock,
+                max_lifetime: options.max_lifetime.as_secs(),
+                skew: options.clock_skew.as_secs(),
+                revoked: RwLock::new(HashSet::new()),
+                epoch: AtomicU64::new(0),
+                challenges: Mutex::new(HashMap::new()),
+                random: SystemRandom::new(),
+            }),
+        }
+    }
+
+    /// Trusts `root` from now on.
+    pub fn trust(&self, root: PublicKey) {
+        self.inner.roots.write().unwrap_or_else(PoisonError::into_inner).insert(root);
+    }
+
+    /// Stops trusting `root`. Returns whether it was trusted.
+    pub fn distrust(&self, root: &PublicKey) -> bool {
+        self.inner.roots.write().unwrap_or_else(PoisonError::into_inner).remove(root)
+    }
+
+    /// The time by this authority's clock.
+    pub fn now(&self) -> u64 {
+        self.inner.clock.now()
+    }
+
+    /// Verifies `token`: revocation first, then the root, the chain, every
+    /// signature, narrowing, lifetime, and finally the clock.
+    pub fn verify(&self, token: &Token) -> Result<Verified> {
+        let links = token.links();
+        let ids: Vec<LinkId> = (0..links.len()).map(|i| token.link_id(i)).collect();
+        if let Some(i) = self.inner.any_revoked(&ids) {
+            return Err(Error::new(ErrorKind::Revoked, format!("link {i} ({}) is revoked", ids[i])));
+        }
+        let root = token.root_key();
+        if !self.inner.roots.read().unwrap_or_else(PoisonError::into_inner).contains(&root) {
+            return Err(Error::new(ErrorKind::UntrustedRoot, format!("root key {root} is not trusted")));
+        }
+        // Link by link, root first: each is judged only once everything
+        // before it stands, so a damaged link is named as itself rather than
+        // as the link after it.
+        for (i, link) in links.iter().enumerate() {
+            if i > 0 && link.anchor() != Anchor::Parent(ids[i - 1]) {
+                return Err(Error::new(
+                    ErrorKind::Malformed,
+                    format!("link {i} does not extend link {}", i - 1),
+                ));
+            }
+            let signer = if i == 0 { root } else { links[i - 1].subject() };
+            if !signer.verifies(&token.signed_message(i), link.signature()) {
+                return Err(Error::new(
+                    ErrorKind::BadSignature,
+                    format!("link {i}: the signature does not verify with {signer}"),
+                ));
+            }
+            if i > 0 {
+                narrows(link.grants(), link.not_before(), link.not_after(), &links[i - 1]).map_err(
+                    |why| Error::new(ErrorKind::Denied, format!("link {i} widens its parent: {why}")),
+                )?;
+            }
+            let lifetime = link.not_after() - link.not_before();
+            if lifetime > self.inner.max_lifetime {
+                return Err(Error::new(
+                    ErrorKind::Denied,
+                    format!(
+                        "link {i} lasts {lifetime} s; this authority allows {} s",
+                        self.inner.max_lifetime
+                    ),
+                ));
+            }
+        }
+        let last = &links[links.len() - 1];
+        let now = self.now();
+        if now.saturating_add(self.inner.skew) < last.not_before() {
+            return Err(Error::new(
+                ErrorKind::NotYetValid,
+                format!("the token is valid from {}; it is {now}", last.not_before()),
+            ));
+        }
+        if now >= last.not_after().saturating_add(self.inner.skew) {
+            return Err(Error::new(
+                ErrorKind::Expired,
+                format!("the token expired at {}; it is {now}", last.not_after()),
+            ));
+        }
+        Ok(Verified {
+            subject: last.subject(),
+            principal: last.subject().principal(),
+            grants: last.grants().to_vec(),
+            not_before: last.not_before(),
+            not_after: last.not_after(),
+            links: ids,
+        })
+    }
+
+    /// A fresh, single-use challenge for a holder to sign with
+    /// [`Token::prove`]. It expires after [`CHALLENGE_TTL`] seconds.
+    pub fn challenge(&self) -> Result<[u8; 32]> {
+        let mut challenge = [0u8; 32];
+        self.inner
+            .random
+            .fill(&mut challenge)
+            .map_err(|_| Error::new(ErrorKind::Internal, "the system random source failed"))?;
+        let now = self.now();
+        let mut outstanding = self.inner.challenges.lock().unwrap_or_else(PoisonError::into_inner);
+        outstanding.retain(|_, issued| issued.saturating_add(CHALLENGE_TTL) > now);
+        if outstanding.len() >= MAX_CHALLENGES {
+            if let Some(oldest) = outstanding.iter().min_by_key(|(_, issued)| **issued).map(|(c, _)| *c) {
+                outstanding.remove(&oldest);
+            }
+        }
+        outstanding.insert(challenge, now);
+        Ok(challenge)
+    }
+
+    /// Opens a session for `token`'s holder, who proves possession of the
+    /// subject's key by signing `challenge` (from [`challenge`](Self::challenge),
+    /// usable once).
+    pub fn open_session(&self, token: &Token, challenge: &[u8; 32], proof: &[u8]) -> Result<Session> {
+        let issued = {
+            let mut outstanding = self.inner.challenges.lock().unwrap_or_else(PoisonError::into_inner);
+            let found = outstanding.keys().find(|c| bool::from(c.ct_eq(challenge))).copied();
+            found.and_then(|c| outstanding.remove(&c))
+        };
+        let fresh = issued.is_some_and(|at| at.saturating_add(CHALLENGE_TTL) > self.now());
+        if !fresh {
+            return Err(Error::new(ErrorKind::Denied, "unknown, used or expired challenge"));
+        }
+        let verified = self.verify(token)?;
+        if !verified.subject.verifies(&token.proof_message(challenge), proof) {
+            return Err(Error::new(
+                ErrorKind::BadSignature,
+                "the proof of possession does not verify with the token's subject key",
+            ));
+        }
+        Ok(Session::new(Arc::clone(&self.inner), verified))
+    }
+
+    /// Revokes link `id` (and so every token that contains it, and every
+    /// session opened with one). Returns whether it was new.
+    pub fn revoke(&self, id: LinkId) -> Result<bool> {
+        let mut revoked = self.inner.revoked.write().unwrap_or_else(PoisonError::into_inner);
+        if revoked.len() >= MAX_REVOCATIONS && !revoked.contains(&id) {
+            return Err(Error::new(
+                ErrorKind::LimitExceeded,
+                format!("the revocation set is full ({MAX_REVOCATIONS} links)"),
+            ));
+        }
+        let new = revoked.insert(id);
+        self.inner.epoch.fetch_add(1, Ordering::Release);
+        Ok(new)
+    }
+
+    /// Lifts the revocation of `id`. Returns whether it was revoked.
+    pub fn unrevoke(&self, id: &LinkId) -> bool {
+        let removed = self.inner.revoked.write().unwrap_or_else(PoisonError::into_inner).remove(id);
+        self.inner.epoch.fetch_add(1, Ordering::Release);
+        removed
+    }
+
+    /// The revoked link ids, sorted.
+    pub fn revocations(&self) -> Vec<LinkId> {
+        let mut ids: Vec<LinkId> =
+            self.inner.revoked.read().unwrap_or_else(PoisonError::into_inner).iter().copied().collect();
+        ids.sort();
+        ids
+    }
+
+    /// The revocation set as text: one hex link id per line, sorted.
+    pub fn export_revocations(&self) -> String {
+        self.revocations().iter().map(|id| id.to_hex() + "\n").collect()
+    }
+
+    /// Adds every link id in `text` (as written by
+    /// [`export_revocations`](Self::export_revocations); blank lines and
+    /// `#` comments are ignored). All or nothing: a bad line adds none.
+    /// Returns how many were new.
+    pub fn import_revocations(&self, text: &str) -> Result<usize> {
+        let ids = text
+            .lines()
+            .enumerate()
+            .map(|(n, line)| (n, line.trim()))
+            .filter(|(_, line)| !line.is_empty() && !line.starts_with('#'))
+            .map(|(n, line)| {
+                LinkId::from_hex(line)
+                    .map_err(|e| Error::new(ErrorKind::Malformed, format!("line {}: {}", n + 1, e.message())))
+            })
+            .collect::<Result<Vec<LinkId>>>()?;
+        let mut revoked = self.inner.revoked.write().unwrap_or_else(PoisonError::into_inner);
+        let new: HashSet<LinkId> = ids.into_iter().filter(|id| !revoked.contains(id)).collect();
+        if revoked.len() + new.len() > MAX_REVOCATIONS {
+            return Err(Error::new(
+                ErrorKind::LimitExceeded,
+                format!("importing {} links would exceed {MAX_REVOCATIONS}", new.len()),
+            ));
+        }
+        let count = new.len();
+        revoked.extend(new);
+        self.inner.epoch.fetch_add(1, Ordering::Release);
+        Ok(count)
+    }
+}

@@ -1,0 +1,268 @@
+//! Ed25519 keys and the principals they identify.
+//!
+//! A principal id is the SHA-256 of a public key, all 32 bytes. It is always
+//! derived from a key Charter has seen sign, never accepted on its own
+//! authority, which rules out "the claimed id differs from the signer" by
+//! construction.
+
+use std::fmt;
+
+use ring::digest::{digest, SHA256};
+use ring::rand::SystemRandom;
+use ring::signature::{Ed25519KeyPair, KeyPair as _, UnparsedPublicKey, ED25519};
+
+use super::text::{self, PRINCIPAL_PREFIX, PUBLIC_KEY_PREFIX};
+use crate::{Error, ErrorKind, Result};
+
+/// The y-coordinates of the eight points of small order: y = 0 (order 4),
+/// y = 1 (the identity), y = p - 1 (order 2), and the two y of the points
+/// of order 8. Each stands for both signs of x, so keys are compared with
+/// the sign bit cleared; encodings of y >= p are refused separately as
+/// non-canonical. A signature can be forged for such a key without any
+/// secret, so they are refused as keys (libsodium keeps the same list).
+const SMALL_ORDER_Y: [[u8; 32]; 5] = [
+    [0; 32],
+    {
+        let mut y = [0u8; 32];
+        y[0] = 1;
+        y
+    },
+    {
+        let mut y = [0xffu8; 32];
+        y[0] = 0xec;
+        y[31] = 0x7f;
+        y
+    },
+    [
+        0x26, 0xe8, 0x95, 0x8f, 0xc2, 0xb2, 0x27, 0xb0, 0x45, 0xc3, 0xf4, 0x89, 0xf2, 0xef, 0x98, 0xf0, 0xd5,
+        0xdf, 0xac, 0x05, 0xd3, 0xc6, 0x33, 0x39, 0xb1, 0x38, 0x02, 0x88, 0x6d, 0x53, 0xfc, 0x05,
+    ],
+    [
+        0xc7, 0x17, 0x6a, 0x70, 0x3d, 0x4d, 0xd8, 0x4f, 0xba, 0x3c, 0x0b, 0x76, 0x0d, 0x10, 0x67, 0x0f, 0x2a,
+        0x20, 0x53, 0xfa, 0x2c, 0x39, 0xcc, 0xc6, 0x4e, 0xc7, 0xfd, 0x77, 0x92, 0xac, 0x03, 0x7a,
+    ],
+];
+
+/// An Ed25519 public key that has passed the checks every key must pass:
+/// its encoding is canonical and it is not a point of small order.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PublicKey([u8; 32]);
+
+impl PublicKey {
+    /// Parses 32 bytes, refusing non-canonical encodings and small-order
+    /// points with `MALFORMED`.
+    pub fn from_bytes(bytes: &[u8]) -> Result<PublicKey> {
+        let key: [u8; 32] = bytes.try_into().map_err(|_| {
+            Error::new(ErrorKind::Malformed, format!("a public key is 32 bytes, got {}", bytes.len()))
+        })?;
+        if !is_canonical(&key) {
+            return Err(Error::new(ErrorKind::Malformed, "public key encoding is not canonical (y >= p)"));
+        }
+        let mut y = key;
+        y[31] &= 0x7f;
+        if SMALL_ORDER_Y.contains(&y) {
+            return Err(Error::new(ErrorKind::Malformed, "public key is a point of small order"));
+        }
+        Ok(PublicKey(key))
+    }
+
+    /// Parses the text form `charter-pk1:...`.
+    pub fn from_text(text: &str) -> Result<PublicKey> {
+        PublicKey::from_bytes(&text::decode(text, PUBLIC_KEY_PREFIX, "public key", 32)?)
+    }
+
+    /// The 32 key bytes.
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    /// The text form, `charter-pk1:` then base64url.
+    pub fn to_text(&self) -> String {
+        text::encode(PUBLIC_KEY_PREFIX, &self.0)
+    }
+
+    /// The principal this key identifies.
+    pub fn principal(&self) -> PrincipalId {
+        let hash = digest(&SHA256, &self.0);
+        let mut id = [0u8; 32];
+        id.copy_from_slice(hash.as_ref());
+        PrincipalId(id)
+    }
+
+    /// Whether `signature` is this key's signature of `message`.
+    pub(crate) fn verifies(&self, message: &[u8], signature: &[u8]) -> bool {
+        UnparsedPublicKey::new(&ED25519, &self.0).verify(message, signature).is_ok()
+    }
+}
+
+/// Whether the little-endian y coordinate (sign bit cleared) is below
+/// p = 2^255 - 19.
+fn is_canonical(key: &[u8; 32]) -> bool {
+    let top = key[31] & 0x7f;
+    if top != 0x7f || key[1..31].iter().any(|&b| b != 0xff) {
+        return true;
+    }
+    key[0] < 0xed
+}
+
+impl fmt::Debug for PublicKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_text())
+    }
+}
+
+impl fmt::Display for PublicKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_text())
+    }
+}
+
+/// A principal: the SHA-256 of its public key.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PrincipalId([u8; 32]);
+
+impl PrincipalId {
+    /// The 32 bytes.
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    /// The text form, `charter-id1:` then base64url.
+    pub fn to_text(&self) -> String {
+        text::encode(PRINCIPAL_PREFIX, &self.0)
+    }
+
+    /// Parses the text form (for display and lookups; a principal is only
+    /// ever *established* from a key).
+    pub fn from_text(text: &str) -> Result<PrincipalId> {
+        let bytes = text::decode(text, PRINCIPAL_PREFIX, "principal id", 32)?;
+        let id: [u8; 32] =
+            bytes.try_into().map_err(|_| Error::new(ErrorKind::Malformed, "a principal id is 32 bytes"))?;
+        Ok(PrincipalId(id))
+    }
+}
+
+impl fmt::Debug for PrincipalId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_text())
+    }
+}
+
+impl fmt::Display for PrincipalId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_text())
+    }
+}
+
+/// An Ed25519 key pair. The private key never leaves it except through
+/// [`KeyPair::to_pkcs8`].
+pub struct KeyPair {
+    pair: Ed25519KeyPair,
+    public: PublicKey,
+    pkcs8: Vec<u8>,
+}
+
+impl KeyPair {
+    /// A new key pair from the operating system's random source.
+    pub fn generate() -> Result<KeyPair> {
+        let document = Ed25519KeyPair::generate_pkcs8(&SystemRandom::new())
+            .map_err(|_| Error::new(ErrorKind::Internal, "the system random source failed"))?;
+        KeyPair::from_pkcs8(document.as_ref())
+    }
+
+    /// A key pair from a PKCS#8 (v1 or v2) document.
+    pub fn from_pkcs8(der: &[u8]) -> Result<KeyPair> {
+        let pair = Ed25519KeyPair::from_pkcs8_maybe_unchecked(der)
+            .map_err(|e| Error::new(ErrorKind::Malformed, format!("not an Ed25519 PKCS#8 key: {e}")))?;
+        let public = PublicKey::from_bytes(pair.public_key().as_ref())?;
+        Ok(KeyPair { pair, public, pkcs8: der.to_vec() })
+    }
+
+    /// The private key as a PKCS#8 document. Treat it as a secret.
+    pub fn to_pkcs8(&self) -> &[u8] {
+        &self.pkcs8
+    }
+
+    /// The public key.
+    pub fn public_key(&self) -> PublicKey {
+        self.public
+    }
+
+    /// The principal this key pair speaks for.
+    pub fn principal(&self) -> PrincipalId {
+        self.public.principal()
+    }
+
+    pub(crate) fn sign(&self, message: &[u8]) -> [u8; 64] {
+        let mut signature = [0u8; 64];
+        signature.copy_from_slice(self.pair.sign(message).as_ref());
+        signature
+    }
+}
+
+impl Drop for KeyPair {
+    fn drop(&mut self) {
+        // Best effort: the compiler may keep copies elsewhere, but the
+        // buffer we own does not outlive us with the secret in it.
+        self.pkcs8.fill(0);
+    }
+}
+
+impl fmt::Debug for KeyPair {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KeyPair").field("public", &self.public).finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generate_sign_verify_and_round_trip() {
+        let pair = KeyPair::generate().unwrap();
+        let signature = pair.sign(b"hello");
+        assert!(pair.public_key().verifies(b"hello", &signature));
+        assert!(!pair.public_key().verifies(b"hellO", &signature));
+        let again = KeyPair::from_pkcs8(pair.to_pkcs8()).unwrap();
+        assert_eq!(again.public_key(), pair.public_key());
+        let text = pair.public_key().to_text();
+        assert!(text.starts_with("charter-pk1:"));
+        assert_eq!(PublicKey::from_text(&text).unwrap(), pair.public_key());
+        let id = pair.principal();
+        assert_eq!(PrincipalId::from_text(&id.to_text()).unwrap(), id);
+        assert_eq!(id.as_bytes().len(), 32);
+    }
+
+    #[test]
+    fn refuses_small_order_and_non_canonical_keys() {
+        for point in SMALL_ORDER_Y {
+            assert_eq!(PublicKey::from_bytes(&point).unwrap_err().kind(), ErrorKind::Malformed);
+            let mut signed = point;
+            signed[31] |= 0x80;
+            assert_eq!(PublicKey::from_bytes(&signed).unwrap_err().kind(), ErrorKind::Malformed);
+        }
+        let mut p = [0xffu8; 32];
+        p[31] = 0x7f;
+        p[0] = 0xed; // y = p: non-canonical
+        let e = PublicKey::from_bytes(&p).unwrap_err();
+        assert!(e.message().contains("not canonical"), "{e}");
+        assert_eq!(PublicKey::from_bytes(&[1; 31]).unwrap_err().kind(), ErrorKind::Malformed);
+        assert!(PublicKey::from_text("charter-id1:AAAA").is_err(), "the prefix says what it is");
+    }
+
+    #[test]
+    fn rfc8032_test_1() {
+        // RFC 8032, section 7.1, TEST 1 (empty message).
+        let public = hex("d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a");
+        let signature = hex(
+            "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b",
+        );
+        let key = PublicKey::from_bytes(&public).unwrap();
+        assert!(key.verifies(b"", &signature));
+    }
+
+    fn hex(s: &str) -> Vec<u8> {
+        (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+    }
+}

@@ -1,0 +1,39 @@
+//! Text forms: a versioned prefix naming what the bytes are, then the bytes
+//! in unpadded base64url. A key can never be mistaken for a token or a
+//! principal id, and a future format gets a new prefix.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+
+use crate::{Error, ErrorKind, Result};
+
+/// Prefix of a public key's text form.
+pub const PUBLIC_KEY_PREFIX: &str = "charter-pk1:";
+/// Prefix of a principal id's text form.
+pub const PRINCIPAL_PREFIX: &str = "charter-id1:";
+/// Prefix of a token's text form.
+pub const TOKEN_PREFIX: &str = "charter-tok1:";
+
+pub(crate) fn encode(prefix: &str, bytes: &[u8]) -> String {
+    let mut text = String::with_capacity(prefix.len() + bytes.len().div_ceil(3) * 4);
+    text.push_str(prefix);
+    URL_SAFE_NO_PAD.encode_string(bytes, &mut text);
+    text
+}
+
+/// Decodes `text` of the form `prefix + base64url`, at most `max_bytes`
+/// long once decoded. `what` names the thing in errors.
+pub(crate) fn decode(text: &str, prefix: &str, what: &str, max_bytes: usize) -> Result<Vec<u8>> {
+    let Some(body) = text.trim().strip_prefix(prefix) else {
+        return Err(Error::new(ErrorKind::Malformed, format!("{what} text must start with {prefix:?}")));
+    };
+    if body.len() > max_bytes.div_ceil(3) * 4 {
+        return Err(Error::new(
+            ErrorKind::Malformed,
+            format!("{what} text is {} characters; a {what} is at most {max_bytes} bytes", body.len()),
+        ));
+    }
+    URL_SAFE_NO_PAD
+        .decode(body)
+        .map_err(|e| Error::new(ErrorKind::Malformed, format!("{what} text is not unpadded base64url: {e}")))
+}
