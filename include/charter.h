@@ -96,7 +96,8 @@ typedef struct charter_subscribe_options_t {
     size_t max_bytes;
     // A `CHARTER_OVERFLOW_*` policy.
     int32_t overflow;
-    // How long a `CHARTER_OVERFLOW_BLOCK` publisher waits for room.
+    // How long a `CHARTER_OVERFLOW_BLOCK` publisher waits for room;
+    // `CHARTER_WAIT_FOREVER` for no limit.
     uint32_t block_timeout_ms;
     // Messages older than this when received are dropped; 0 for none.
     uint32_t ttl_ms;
@@ -200,6 +201,8 @@ typedef struct charter_bus_stats_t {
     struct charter_subscription_stats_t subscriptions;
     // Live subscriptions now.
     uint64_t live_subscriptions;
+    // Calls refused by authorization (buses made with an authority).
+    uint64_t denied;
 } charter_bus_stats_t;
 
 // The handle type of a registry.
@@ -417,6 +420,14 @@ charter_status_t charter_bus_request_start(charter_bus_t *bus, const char *topic
 // `request` must be a message from Charter; the rest as
 // `charter_bus_publish`.
 charter_status_t charter_bus_respond(charter_bus_t *bus, const struct charter_message_t *request, const uint8_t *payload, size_t len, const struct charter_header_t *headers, size_t header_count, struct charter_publish_report_t *out_report);
+
+// Answers the request whose reply inbox is `inbox` (a message's
+// `reply_to`), for callers that kept only that string. Only reply inboxes
+// are accepted. Writes the outcome to `out_report` (may be NULL).
+//
+// # Safety
+// `inbox` must be a NUL-terminated string; the rest as `charter_bus_publish`.
+charter_status_t charter_bus_reply(charter_bus_t *bus, const char *inbox, const uint8_t *payload, size_t len, const struct charter_header_t *headers, size_t header_count, struct charter_publish_report_t *out_report);
 
 // Writes subscription `id`'s accounting to `out`.
 //

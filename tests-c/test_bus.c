@@ -226,6 +226,8 @@ static void request_and_respond(void) {
         CHECK_STATUS(charter_bus_request_start(c.bus, "nobody", NULL, 0, NULL, 0, &pending), CHARTER_E_NOT_FOUND);
     }
     CHECK_STATUS(charter_bus_request(c.bus, "nobody", NULL, 0, NULL, 0, 1000, &reply), CHARTER_E_NOT_FOUND);
+    CHECK_STATUS(charter_bus_reply(c.bus, "orders.eu", NULL, 0, NULL, 0, NULL), CHARTER_E_INVALID_ARGUMENT);
+    CHECK_MESSAGE_HAS("not a reply inbox");
     CHECK_OK(charter_bus_subscribe(c.bus, "silent", NULL, &id));
     CHECK_STATUS(charter_bus_request(c.bus, "silent", NULL, 0, NULL, 0, 20, &reply), CHARTER_E_TIMEOUT);
     CHECK_OK(charter_bus_free(c.bus));

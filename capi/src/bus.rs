@@ -84,7 +84,8 @@ pub struct charter_subscribe_options_t {
     pub max_bytes: usize,
     /// A `CHARTER_OVERFLOW_*` policy.
     pub overflow: i32,
-    /// How long a `CHARTER_OVERFLOW_BLOCK` publisher waits for room.
+    /// How long a `CHARTER_OVERFLOW_BLOCK` publisher waits for room;
+    /// `CHARTER_WAIT_FOREVER` for no limit.
     pub block_timeout_ms: u32,
     /// Messages older than this when received are dropped; 0 for none.
     pub ttl_ms: u32,
@@ -151,6 +152,8 @@ pub struct charter_bus_stats_t {
     pub subscriptions: charter_subscription_stats_t,
     /// Live subscriptions now.
     pub live_subscriptions: u64,
+    /// Calls refused by authorization (buses made with an authority).
+    pub denied: u64,
 }
 
 /// A message callback: receives its `user_data` and the message, valid only
@@ -195,7 +198,7 @@ impl charter_subscribe_options_t {
             CHARTER_OVERFLOW_DROP_OLDEST => Overflow::DropOldest,
             CHARTER_OVERFLOW_DROP_NEWEST => Overflow::DropNewest,
             CHARTER_OVERFLOW_BLOCK => {
-                Overflow::Block(Duration::from_millis(u64::from(self.block_timeout_ms)))
+                Overflow::Block(timeout_arg(self.block_timeout_ms).unwrap_or(Duration::MAX))
             }
             CHARTER_OVERFLOW_ERROR => Overflow::Error,
             other => {
@@ -256,6 +259,7 @@ impl From<BusStats> for charter_bus_stats_t {
             published: s.published,
             subscriptions: s.subscriptions.into(),
             live_subscriptions: s.live_subscriptions,
+            denied: s.denied,
         }
     }
 }
@@ -639,6 +643,35 @@ pub unsafe extern "C" fn charter_bus_respond(
         // is the caller's contract.
         let Outgoing { bus, topic: inbox, payload, headers } =
             unsafe { Outgoing::read(bus, reply_to, payload, len, headers, header_count)? };
+        let report = bus.reply(inbox, payload, &headers)?;
+        if !out_report.is_null() {
+            // SAFETY: non-NULL; the caller guarantees validity.
+            unsafe { out_report.write(report.into()) };
+        }
+        Ok(())
+    })
+}
+
+/// Answers the request whose reply inbox is `inbox` (a message's
+/// `reply_to`), for callers that kept only that string. Only reply inboxes
+/// are accepted. Writes the outcome to `out_report` (may be NULL).
+///
+/// # Safety
+/// `inbox` must be a NUL-terminated string; the rest as `charter_bus_publish`.
+#[no_mangle]
+pub unsafe extern "C" fn charter_bus_reply(
+    bus: *mut charter_bus_t,
+    inbox: *const c_char,
+    payload: *const u8,
+    len: usize,
+    headers: *const charter_header_t,
+    header_count: usize,
+    out_report: *mut charter_publish_report_t,
+) -> charter_status_t {
+    call(|| {
+        // SAFETY: the caller's contract on every argument.
+        let Outgoing { bus, topic: inbox, payload, headers } =
+            unsafe { Outgoing::read(bus, inbox, payload, len, headers, header_count)? };
         let report = bus.reply(inbox, payload, &headers)?;
         if !out_report.is_null() {
             // SAFETY: non-NULL; the caller guarantees validity.

@@ -30,6 +30,7 @@
 //! ```
 
 mod cache;
+mod client;
 mod dispatch;
 mod index;
 mod message;
@@ -45,6 +46,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 use std::time::Duration;
 
+use crate::capability::{Action, Authority, Session};
 use crate::{Error, ErrorKind, HandlerResult, Result};
 use cache::MatchCache;
 use index::Index;
@@ -52,6 +54,7 @@ use queue::{Offered, Queue};
 use subscription::Shared;
 use topic::Kind;
 
+pub use client::Client;
 pub use message::Message;
 pub use options::{BusLimits, Dispatch, Overflow, SubscribeOptions};
 pub use stats::{BusStats, Drops, PublishReport, SubscriptionStats};
@@ -78,6 +81,21 @@ struct Inner {
     published: AtomicU64,
     closed: AtomicBool,
     retired: Arc<Mutex<SubscriptionStats>>,
+    /// When set, every publish, subscribe and request needs a session of
+    /// this authority with a matching grant.
+    authority: Option<Authority>,
+    denied: AtomicU64,
+}
+
+/// Who is asking, for authorization.
+#[derive(Clone, Copy)]
+enum Who<'a> {
+    /// A caller without a session: fine on an open bus only.
+    Anyone,
+    /// The holder of a session.
+    Holder(&'a Session),
+    /// The library itself (reply inboxes and replies).
+    Library,
 }
 
 /// A header list as given to `publish`.
@@ -86,6 +104,23 @@ pub type Headers<'a> = &'a [(&'a str, &'a str)];
 impl Bus {
     /// A new bus with `limits`.
     pub fn new(limits: BusLimits) -> Result<Bus> {
+        Bus::build(limits, None)
+    }
+
+    /// A new bus on which every publish, subscribe and request needs a
+    /// session opened by `authority` whose grants cover it (see
+    /// [`Bus::with_session`]). Refusals fail with `DENIED` and are counted.
+    pub fn with_authority(limits: BusLimits, authority: Authority) -> Result<Bus> {
+        Bus::build(limits, Some(authority))
+    }
+
+    /// The bus as seen by the holder of `session`: the same operations,
+    /// each checked against the session's grants.
+    pub fn with_session(&self, session: &Session) -> Client {
+        Client::new(self.clone(), session.clone())
+    }
+
+    fn build(limits: BusLimits, authority: Option<Authority>) -> Result<Bus> {
         static NEXT_BUS: AtomicU64 = AtomicU64::new(1);
         limits.validate()?;
         Ok(Bus {
@@ -101,6 +136,8 @@ impl Bus {
                 published: AtomicU64::new(0),
                 closed: AtomicBool::new(false),
                 retired: Arc::default(),
+                authority,
+                denied: AtomicU64::new(0),
             }),
         })
     }
@@ -112,7 +149,7 @@ impl Bus {
 
     /// Subscribes to `pattern` with a queue read by [`SubscriptionRef::recv`].
     pub fn subscribe(&self, pattern: &str, options: SubscribeOptions) -> Result<Subscription> {
-        self.add(pattern, options, None, false)
+        self.add(pattern, options, None, Who::Anyone)
     }
 
     /// Subscribes to `pattern` with a handler, run on the publisher's thread
@@ -127,7 +164,7 @@ impl Bus {
     where
         F: Fn(&Message) -> HandlerResult + Send + Sync + 'static,
     {
-        self.add(pattern, options, Some(Arc::new(handler)), false)
+        self.add(pattern, options, Some(Arc::new(handler)), Who::Anyone)
     }
 
     /// Ends subscription `id`. Returns whether it existed. Queued messages
@@ -171,7 +208,7 @@ impl Bus {
         payload: impl Into<Arc<[u8]>>,
         headers: Headers<'_>,
     ) -> Result<PublishReport> {
-        self.send(topic, payload.into(), headers, None, false)
+        self.send(topic, payload.into(), headers, None, Who::Anyone)
     }
 
     /// Publishes a request on `topic` and waits up to `timeout` for the
@@ -184,7 +221,18 @@ impl Bus {
         headers: Headers<'_>,
         timeout: Duration,
     ) -> Result<Message> {
-        let replies = self.request_start(topic, payload, headers)?;
+        self.ask(topic, payload.into(), headers, timeout, Who::Anyone)
+    }
+
+    fn ask(
+        &self,
+        topic: &str,
+        payload: Arc<[u8]>,
+        headers: Headers<'_>,
+        timeout: Duration,
+        who: Who<'_>,
+    ) -> Result<Message> {
+        let replies = self.start_request(topic, payload, headers, who)?;
         replies.recv_timeout(timeout).map_err(|e| match e.kind() {
             ErrorKind::Timeout | ErrorKind::WouldBlock => Error::new(
                 ErrorKind::Timeout,
@@ -205,6 +253,17 @@ impl Bus {
         payload: impl Into<Arc<[u8]>>,
         headers: Headers<'_>,
     ) -> Result<Subscription> {
+        self.start_request(topic, payload.into(), headers, Who::Anyone)
+    }
+
+    fn start_request(
+        &self,
+        topic: &str,
+        payload: Arc<[u8]>,
+        headers: Headers<'_>,
+        who: Who<'_>,
+    ) -> Result<Subscription> {
+        self.authorize(who, Action::Request, topic)?;
         let inbox = format!(
             "{}.inbox.{}.{}",
             topic::RESERVED_TOKEN,
@@ -212,8 +271,8 @@ impl Bus {
             self.inner.next_inbox.fetch_add(1, Ordering::Relaxed)
         );
         let options = SubscribeOptions::new().capacity(1).overflow(Overflow::DropNewest);
-        let replies = self.add(&inbox, options, None, true)?;
-        let report = self.send(topic, payload.into(), headers, Some(Arc::from(inbox.as_str())), false)?;
+        let replies = self.add(&inbox, options, None, Who::Library)?;
+        let report = self.send(topic, payload, headers, Some(Arc::from(inbox.as_str())), Who::Library)?;
         if report.matched == 0 {
             return Err(Error::new(
                 ErrorKind::NotFound,
@@ -251,7 +310,7 @@ impl Bus {
         if !inbox.starts_with(&prefix) {
             return Err(Error::new(ErrorKind::InvalidArgument, format!("{inbox:?} is not a reply inbox")));
         }
-        self.send(inbox, payload.into(), headers, None, true)
+        self.send(inbox, payload.into(), headers, None, Who::Library)
     }
 
     /// The bus's accounting: live subscriptions plus every ended one.
@@ -265,6 +324,7 @@ impl Bus {
             published: self.inner.published.load(Ordering::Relaxed),
             subscriptions: totals,
             live_subscriptions: live.len() as u64,
+            denied: self.inner.denied.load(Ordering::Relaxed),
         }
     }
 
@@ -308,19 +368,42 @@ impl Bus {
         Ok(())
     }
 
+    /// Refuses `who` the `action` on `topic` unless the bus allows it: an
+    /// open bus allows anyone; an enforcing bus needs a session of its
+    /// authority whose grants cover the topic.
+    fn authorize(&self, who: Who<'_>, action: Action, topic: &str) -> Result<()> {
+        let verdict = match (who, &self.inner.authority) {
+            (Who::Library, _) | (Who::Anyone, None) => return Ok(()),
+            (Who::Anyone, Some(_)) => Err(Error::new(
+                ErrorKind::Denied,
+                format!("{action} on {topic:?} refused: this bus requires a session"),
+            )),
+            (Who::Holder(session), Some(authority)) if !session.opened_by(authority) => Err(Error::new(
+                ErrorKind::Denied,
+                "the session was opened by another authority than this bus's",
+            )),
+            (Who::Holder(session), _) => session.check(action, topic),
+        };
+        if verdict.is_err() {
+            self.inner.denied.fetch_add(1, Ordering::Relaxed);
+        }
+        verdict
+    }
+
     fn add(
         &self,
         pattern: &str,
         options: SubscribeOptions,
         handler: Option<dispatch::Handler>,
-        internal: bool,
+        who: Who<'_>,
     ) -> Result<Subscription> {
         self.ensure_open()?;
         let limits = &self.inner.limits;
         let tokens = topic::check(pattern, Kind::Pattern, limits.max_topic_len, limits.max_topic_tokens)?;
-        if !internal && tokens.is_reserved() {
+        if !matches!(who, Who::Library) && tokens.is_reserved() {
             return Err(reserved(pattern));
         }
+        self.authorize(who, Action::Subscribe, pattern)?;
         options.validate(limits)?;
         let threaded = handler.is_some() && options.dispatch == Dispatch::Thread;
         let shared = Arc::new(Shared {
@@ -333,6 +416,10 @@ impl Bus {
             worker: Mutex::new(None),
             retired: Arc::clone(&self.inner.retired),
             retired_base: Mutex::default(),
+            session: match who {
+                Who::Holder(session) => Some(session.clone()),
+                Who::Anyone | Who::Library => None,
+            },
         });
         {
             let mut subscriptions = self.lock_subscriptions();
@@ -393,14 +480,15 @@ impl Bus {
         payload: Arc<[u8]>,
         headers: Headers<'_>,
         reply_to: Option<Arc<str>>,
-        internal: bool,
+        who: Who<'_>,
     ) -> Result<PublishReport> {
         self.ensure_open()?;
         let limits = &self.inner.limits;
         let tokens = topic::check(topic, Kind::Topic, limits.max_topic_len, limits.max_topic_tokens)?;
-        if !internal && tokens.is_reserved() {
+        if !matches!(who, Who::Library) && tokens.is_reserved() {
             return Err(reserved(topic));
         }
+        self.authorize(who, Action::Publish, topic)?;
         if payload.len() > limits.max_payload {
             return Err(Error::new(
                 ErrorKind::LimitExceeded,
@@ -426,10 +514,11 @@ impl Bus {
         let mut report = PublishReport { matched: hit.targets.len() as u64, ..PublishReport::default() };
         let mut first_error = None;
         for target in hit.targets.iter() {
-            if let Some(idle) = target.options.idle_ttl {
-                if target.queue.idle_for(idle) {
-                    self.unsubscribe(target.id);
-                }
+            let idle = target.options.idle_ttl.is_some_and(|idle| target.queue.idle_for(idle));
+            let lapsed = target.session.as_ref().is_some_and(|s| !s.is_active());
+            if idle || lapsed {
+                // Ended here, the subscription counts the message as dropped.
+                self.unsubscribe(target.id);
             }
             match target.deliver(&message, may_wait) {
                 Ok(Offered::Accepted) => report.delivered += 1,

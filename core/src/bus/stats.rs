@@ -103,6 +103,8 @@ pub struct BusStats {
     pub subscriptions: SubscriptionStats,
     /// Live subscriptions now.
     pub live_subscriptions: u64,
+    /// Publishes, subscribes and requests refused by authorization.
+    pub denied: u64,
 }
 
 /// The outcome of one publish.

@@ -56,6 +56,9 @@ pub(crate) struct Shared {
     pub(crate) retired: Arc<Mutex<SubscriptionStats>>,
     /// The counts already added to `retired`.
     pub(crate) retired_base: Mutex<SubscriptionStats>,
+    /// The session it was made with, on an enforcing bus: when the session
+    /// ends (expiry, revocation), so does the subscription.
+    pub(crate) session: Option<crate::capability::Session>,
 }
 
 impl Shared {

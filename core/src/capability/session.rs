@@ -66,6 +66,11 @@ impl Session {
         self.alive().is_ok()
     }
 
+    /// Whether `authority` opened this session.
+    pub fn opened_by(&self, authority: &super::Authority) -> bool {
+        Arc::ptr_eq(&self.inner.authority, &authority.inner)
+    }
+
     /// The holder's principal id.
     pub fn principal(&self) -> PrincipalId {
         self.inner.verified.principal
