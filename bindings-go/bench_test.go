@@ -1,6 +1,8 @@
 package charter_test
 
 import (
+	"bytes"
+	"context"
 	"testing"
 
 	"charter.dev/charter"
@@ -58,6 +60,52 @@ func BenchmarkDispatch(b *testing.B) {
 			ch <- event
 			if err := direct(<-ch); err != nil {
 				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkBus compares, in one run, passing a message through the bus
+// (Publish, then Recv on one pull subscription to the exact topic) with a
+// buffered channel send and receive: of a message made beforehand (the
+// channel round trip alone), and of a fresh copy of one (as the bus gives
+// each receiver a message of its own).
+func BenchmarkBus(b *testing.B) {
+	const topic = "orders.eu.created"
+	payload := []byte("order 17 created")
+	ctx := context.Background()
+
+	b.Run("publish-recv", func(b *testing.B) {
+		bus := newBus(b)
+		sub := subscribe(b, bus, topic)
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := bus.Publish(topic, payload); err != nil {
+				b.Fatal(err)
+			}
+			if m, err := sub.Recv(ctx); err != nil || len(m.Payload) != len(payload) {
+				b.Fatalf("Recv = %v, %v", m, err)
+			}
+		}
+	})
+	b.Run("buffered-channel", func(b *testing.B) {
+		ch := make(chan *charter.Message, 1)
+		msg := &charter.Message{Topic: topic, Payload: payload}
+		b.ReportAllocs()
+		for b.Loop() {
+			ch <- msg
+			if m := <-ch; len(m.Payload) != len(payload) {
+				b.Fatal("wrong message")
+			}
+		}
+	})
+	b.Run("buffered-channel-copy", func(b *testing.B) {
+		ch := make(chan *charter.Message, 1)
+		b.ReportAllocs()
+		for b.Loop() {
+			ch <- &charter.Message{Topic: topic, Payload: bytes.Clone(payload)}
+			if m := <-ch; len(m.Payload) != len(payload) {
+				b.Fatal("wrong message")
 			}
 		}
 	})

@@ -46,8 +46,29 @@ func charterGoHandler(handle C.uintptr_t, event *C.uint8_t, n C.size_t) (status 
 	return C.CHARTER_OK
 }
 
-// charterGoDrop is the drop_user_data of every Go registration. Charter
-// calls it exactly once, when the registration ends.
+// charterGoMessage is the C message callback behind every
+// Bus.SubscribeFunc; handle is the runtime/cgo.Handle of its MessageFunc.
+// The C message is valid only during the call, so the MessageFunc gets a
+// copy.
+//
+//export charterGoMessage
+func charterGoMessage(handle C.uintptr_t, msg *C.charter_message_t) (status C.charter_status_t) {
+	defer func() {
+		if recover() != nil {
+			status = C.CHARTER_E_PANIC
+		}
+	}()
+	fn := cgo.Handle(handle).Value().(MessageFunc)
+	if fn(goMessage(msg)) != nil {
+		// Charter counts any status but CHARTER_OK as a handler failure.
+		return C.CHARTER_E_INTERNAL
+	}
+	return C.CHARTER_OK
+}
+
+// charterGoDrop is the drop_user_data of every Go registration and
+// callback subscription. Charter calls it exactly once, when the
+// registration or subscription ends.
 //
 //export charterGoDrop
 func charterGoDrop(handle C.uintptr_t) {

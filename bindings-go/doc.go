@@ -1,16 +1,18 @@
-// Package charter is the Go binding of Charter: a handler registry (and,
-// in later stages, a pub/sub bus, capabilities and an audit log) provided
+// Package charter is the Go binding of Charter: a handler registry and a
+// topic bus (and, in later stages, capabilities and an audit log) provided
 // by the Rust library libcharter through its C ABI.
 //
 // # Objects and Close
 //
-// Every object that wraps a Charter handle, such as [Registry], has a Close
-// method. Close is idempotent: the first call frees the handle and a second
-// call returns nil. Any other method called after Close returns an error
-// matching [ErrClosed]. An object that becomes unreachable without being
-// closed is freed by a cleanup ([runtime.AddCleanup]) as a backstop, but
-// programs should call Close: the garbage collector does not know how much
-// memory or how many callbacks a handle holds.
+// Every object that wraps a Charter handle, [Registry] and [Bus], and every
+// [Subscription] has a Close method. Close is idempotent: the first call
+// frees the handle (or ends the subscription) and a second call returns
+// nil. Any other method called after Close returns an error matching
+// [ErrClosed]. A Registry, Bus or pull Subscription that becomes
+// unreachable without being closed is released by a cleanup
+// ([runtime.AddCleanup]) as a backstop, but programs should call Close: the
+// garbage collector does not know how much memory or how many callbacks a
+// handle holds.
 //
 // # Errors
 //
@@ -21,6 +23,8 @@
 // # Concurrency
 //
 // All methods are safe for concurrent use. Handlers run on the goroutine
-// that calls Notify, with no Charter lock held, so a handler may call any
-// method, on the same registry too (including Close).
+// that calls Notify, and inline bus callbacks on the goroutine that calls
+// Publish, with no Charter lock held, so they may call any method, on the
+// same registry or bus too (including Close). Calls that wait, such as
+// [Subscription.Recv] and [Bus.Request], take a [context.Context].
 package charter

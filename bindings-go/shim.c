@@ -2,6 +2,9 @@
 
 #include "shim.h"
 
+#include <stdlib.h>
+#include <string.h>
+
 #include "_cgo_export.h"
 
 /* The message of a failed call on this thread, or NULL after a success. */
@@ -17,6 +20,10 @@ static charter_status_t handler_adapter(void *user_data, const uint8_t *event, s
 
 static void drop_adapter(void *user_data) {
     charterGoDrop((uintptr_t)user_data);
+}
+
+static charter_status_t message_adapter(void *user_data, const charter_message_t *msg) {
+    return charterGoMessage((uintptr_t)user_data, (charter_message_t *)msg);
 }
 
 chgo_registry chgo_registry_new(void) {
@@ -85,6 +92,183 @@ chgo_status chgo_registry_clear(charter_registry_t *reg) {
 chgo_notify chgo_registry_notify(charter_registry_t *reg, const uint8_t *event, size_t len) {
     chgo_notify r = {0};
     r.status = charter_registry_notify(reg, event, len, &r.report);
+    r.message = message_of(r.status);
+    return r;
+}
+
+/* ---- Bus ---- */
+
+/* Headers up to this many are unpacked on the stack; more are rare (the
+ * default bus limit is 64) and take one malloc. */
+#define CHGO_STACK_HEADERS 16
+
+/* A NUL-terminated copy of the len bytes at s in buf (CHGO_INLINE_STRING
+ * bytes), or s itself when too long for buf: the Go side terminates those. */
+static const char *terminated(const char *s, size_t len, char *buf) {
+    if (len >= CHGO_INLINE_STRING) {
+        return s;
+    }
+    if (len > 0) {
+        memcpy(buf, s, len);
+    }
+    buf[len] = '\0';
+    return buf;
+}
+
+/* The charter_header_t array of count packed headers: stack (with room for
+ * CHGO_STACK_HEADERS) when it fits, else malloc'd; NULL when count is 0 or
+ * malloc failed. Release it with release_headers. */
+static charter_header_t *unpack_headers(const char *packed, size_t count, charter_header_t *stack) {
+    if (count == 0) {
+        return NULL;
+    }
+    charter_header_t *out = count <= CHGO_STACK_HEADERS ? stack : malloc(count * sizeof *out);
+    if (out == NULL) {
+        return NULL;
+    }
+    for (size_t i = 0; i < count; i++) {
+        out[i].name = packed;
+        packed += strlen(packed) + 1;
+        out[i].value = packed;
+        packed += strlen(packed) + 1;
+    }
+    return out;
+}
+
+static void release_headers(charter_header_t *headers, charter_header_t *stack) {
+    if (headers != stack) {
+        free(headers);
+    }
+}
+
+/* The status reported when the header array could not be allocated. There
+ * is no Charter message for it: cError accepts a NULL message. */
+#define CHGO_OUT_OF_MEMORY CHARTER_E_LIMIT_EXCEEDED
+
+chgo_bus chgo_bus_new(charter_bus_limits_t limits) {
+    chgo_bus r = {0};
+    r.status = charter_bus_new(&limits, &r.bus);
+    r.message = message_of(r.status);
+    return r;
+}
+
+chgo_status chgo_bus_free(charter_bus_t *bus) {
+    chgo_status r = {0};
+    r.status = charter_bus_free(bus);
+    r.message = message_of(r.status);
+    return r;
+}
+
+chgo_value chgo_bus_subscribe(charter_bus_t *bus, const char *pattern, size_t pattern_len,
+                              charter_subscribe_options_t options) {
+    char buf[CHGO_INLINE_STRING];
+    chgo_value r = {0};
+    r.status = charter_bus_subscribe(bus, terminated(pattern, pattern_len, buf), &options, &r.value);
+    r.message = message_of(r.status);
+    return r;
+}
+
+chgo_value chgo_bus_subscribe_callback(charter_bus_t *bus, const char *pattern, size_t pattern_len,
+                                       charter_subscribe_options_t options, uintptr_t handle) {
+    char buf[CHGO_INLINE_STRING];
+    chgo_value r = {0};
+    r.status = charter_bus_subscribe_callback(bus, terminated(pattern, pattern_len, buf), &options,
+                                              message_adapter, (void *)handle, drop_adapter,
+                                              &r.value);
+    r.message = message_of(r.status);
+    return r;
+}
+
+chgo_value chgo_bus_unsubscribe(charter_bus_t *bus, uint64_t id) {
+    chgo_value r = {0};
+    bool removed = false;
+    r.status = charter_bus_unsubscribe(bus, id, &removed);
+    r.value = removed;
+    r.message = message_of(r.status);
+    return r;
+}
+
+chgo_publish chgo_bus_publish(charter_bus_t *bus, const char *topic, size_t topic_len,
+                              const uint8_t *payload, size_t len, const char *headers,
+                              size_t header_count) {
+    char buf[CHGO_INLINE_STRING];
+    charter_header_t stack[CHGO_STACK_HEADERS];
+    chgo_publish r = {0};
+    charter_header_t *hs = unpack_headers(headers, header_count, stack);
+    if (header_count > 0 && hs == NULL) {
+        r.status = CHGO_OUT_OF_MEMORY;
+        return r;
+    }
+    r.status = charter_bus_publish(bus, terminated(topic, topic_len, buf), payload, len, hs,
+                                   header_count, &r.report);
+    r.message = message_of(r.status);
+    release_headers(hs, stack);
+    return r;
+}
+
+chgo_message chgo_bus_recv(charter_bus_t *bus, uint64_t id, uint32_t timeout_ms) {
+    chgo_message r = {0};
+    r.status = charter_bus_recv(bus, id, timeout_ms, &r.msg);
+    r.message = message_of(r.status);
+    return r;
+}
+
+chgo_value chgo_bus_request_start(charter_bus_t *bus, const char *topic, size_t topic_len,
+                                  const uint8_t *payload, size_t len, const char *headers,
+                                  size_t header_count) {
+    char buf[CHGO_INLINE_STRING];
+    charter_header_t stack[CHGO_STACK_HEADERS];
+    chgo_value r = {0};
+    charter_header_t *hs = unpack_headers(headers, header_count, stack);
+    if (header_count > 0 && hs == NULL) {
+        r.status = CHGO_OUT_OF_MEMORY;
+        return r;
+    }
+    r.status = charter_bus_request_start(bus, terminated(topic, topic_len, buf), payload, len, hs,
+                                         header_count, &r.value);
+    r.message = message_of(r.status);
+    release_headers(hs, stack);
+    return r;
+}
+
+chgo_publish chgo_bus_respond(charter_bus_t *bus, const char *reply_to, size_t reply_to_len,
+                              const uint8_t *payload, size_t len, const char *headers,
+                              size_t header_count) {
+    char buf[CHGO_INLINE_STRING];
+    charter_header_t stack[CHGO_STACK_HEADERS];
+    chgo_publish r = {0};
+    charter_header_t *hs = unpack_headers(headers, header_count, stack);
+    if (header_count > 0 && hs == NULL) {
+        r.status = CHGO_OUT_OF_MEMORY;
+        return r;
+    }
+    /* Go keeps only the reply inbox of a request, not Charter's message. */
+    r.status = charter_bus_reply(bus, terminated(reply_to, reply_to_len, buf), payload, len, hs,
+                                 header_count, &r.report);
+    r.message = message_of(r.status);
+    release_headers(hs, stack);
+    return r;
+}
+
+chgo_subscription_stats chgo_bus_subscription_stats(charter_bus_t *bus, uint64_t id) {
+    chgo_subscription_stats r = {0};
+    r.status = charter_bus_subscription_stats(bus, id, &r.stats);
+    r.message = message_of(r.status);
+    return r;
+}
+
+chgo_stats chgo_bus_stats(charter_bus_t *bus) {
+    chgo_stats r = {0};
+    r.status = charter_bus_stats(bus, &r.stats);
+    r.message = message_of(r.status);
+    return r;
+}
+
+chgo_value chgo_bus_evict_idle(charter_bus_t *bus) {
+    chgo_value r = {0};
+    size_t count = 0;
+    r.status = charter_bus_evict_idle(bus, &count);
+    r.value = count;
     r.message = message_of(r.status);
     return r;
 }

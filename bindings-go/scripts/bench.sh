@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Builds the release library and runs the Go binding's benchmarks: Notify
-# with one Go handler against a direct call and a buffered channel, in one
-# run. Extra arguments go to `go test` (e.g. -count=5).
+# Builds the release library and runs the Go binding's benchmarks, each
+# against a direct call or a buffered channel in the same run: Notify with
+# one Go handler (BenchmarkDispatch), and Publish + Recv on the bus
+# (BenchmarkBus). Extra arguments go to `go test` (e.g. -count=5, or
+# -bench Bus for one of them: the last -bench wins).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"

@@ -1,0 +1,288 @@
+package charter
+
+// #include "shim.h"
+import "C"
+
+import (
+	"context"
+	"errors"
+	"runtime"
+	"time"
+)
+
+// Bus is a topic bus: publishers send messages on topics such as
+// "orders.eu.created", and each subscription whose pattern matches gets
+// them, through its own bounded queue ([Bus.Subscribe]) or a callback
+// ([Bus.SubscribeFunc]).
+//
+// Patterns may use "*" for exactly one token and a final ">" for one or
+// more trailing tokens ("orders.>" matches "orders.eu" but not "orders").
+// Topics beginning "_charter." are reserved. Delivery is FIFO per publisher
+// and per subscriber, and every subscription accounts exactly for each
+// message it was offered (see [SubscriptionStats]).
+//
+// Create a Bus with [NewBus] and release it with Close; the zero Bus is
+// closed.
+type Bus struct {
+	h handle[*C.charter_bus_t]
+	// done is closed by Close, releasing channel adapters (Subscription.C)
+	// that wait to hand over a message nobody takes.
+	done chan struct{}
+}
+
+// SubscriptionID identifies a subscription within its bus. Ids are never
+// reused within a bus.
+type SubscriptionID uint64
+
+// recvSlice is the longest a Recv with a cancellable context waits in C
+// before looking at the context again: Charter's receive takes a timeout,
+// not a cancellation signal. It bounds how late a cancellation is noticed.
+const recvSlice = 50 * time.Millisecond
+
+// NewBus creates a bus with Charter's default limits, or those set with
+// [WithLimits].
+func NewBus(opts ...BusOption) (*Bus, error) {
+	var limits BusLimits
+	for _, opt := range opts {
+		opt(&limits)
+	}
+	c, err := limits.cLimits()
+	if err != nil {
+		return nil, err
+	}
+	res := C.chgo_bus_new(c)
+	if res.status != C.CHARTER_OK {
+		return nil, cError(res.status, res.message)
+	}
+	b := &Bus{done: make(chan struct{})}
+	attach(b, &b.h, "bus", res.bus, freeBus)
+	return b, nil
+}
+
+func freeBus(p *C.charter_bus_t) error {
+	if res := C.chgo_bus_free(p); res.status != C.CHARTER_OK {
+		return cError(res.status, res.message)
+	}
+	return nil
+}
+
+// Close closes and frees the bus. Every subscription ends: blocked
+// receivers wake with [ErrClosed], queued messages are counted as dropped,
+// channel adapters close their channels and each callback is released.
+// Close waits for callbacks running on dispatch threads to return (except
+// the one calling Close, if any). Later calls of any method return an error
+// matching [ErrClosed]; a second Close returns nil.
+func (b *Bus) Close() error {
+	return b.h.close(func(p *C.charter_bus_t) error {
+		close(b.done)
+		return freeBus(p)
+	})
+}
+
+// Publish sends payload with headers on topic to every matching
+// subscription and reports how many took it. Publish does not keep payload
+// or headers.
+//
+// It fails before delivering anything on an invalid topic (a wildcard, an
+// empty token, a reserved topic ...), payload or headers, or a closed bus.
+// A subscription whose overflow policy refuses the message ([ErrorOnFull],
+// or [Block] out of time) makes Publish fail, with [ErrLimitExceeded],
+// [ErrTimeout] or [ErrWouldBlock], after every other subscription has had
+// the message; the report is then not available.
+//
+// Inline callbacks ([Bus.SubscribeFunc]) run on the calling goroutine
+// before Publish returns.
+func (b *Bus) Publish(topic string, payload []byte, headers ...Header) (PublishReport, error) {
+	p, err := b.h.load()
+	if err != nil {
+		return PublishReport{}, err
+	}
+	t, tn, err := cString("topic", topic)
+	if err != nil {
+		return PublishReport{}, err
+	}
+	hs, hn, err := cHeaders(headers)
+	if err != nil {
+		return PublishReport{}, err
+	}
+	data, n := cPayload(payload)
+	res := C.chgo_bus_publish(p, t, tn, data, n, hs, hn)
+	runtime.KeepAlive(b)
+	if res.status != C.CHARTER_OK {
+		return PublishReport{}, b.h.check(cError(res.status, res.message))
+	}
+	return goPublishReport(res.report), nil
+}
+
+// Request publishes a request on topic and waits for the first reply until
+// ctx is done, returning ctx.Err() then (a done ctx publishes nothing). It
+// fails with [ErrNotFound] at once when nothing subscribes to topic. A
+// responder answers with [Bus.Respond]. The reply's Topic is the request's
+// reply inbox.
+func (b *Bus) Request(ctx context.Context, topic string, payload []byte, headers ...Header) (*Message, error) {
+	p, err := b.h.load()
+	if err != nil {
+		return nil, err
+	}
+	// Nobody would wait for the reply.
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	t, tn, err := cString("topic", topic)
+	if err != nil {
+		return nil, err
+	}
+	hs, hn, err := cHeaders(headers)
+	if err != nil {
+		return nil, err
+	}
+	data, n := cPayload(payload)
+	res := C.chgo_bus_request_start(p, t, tn, data, n, hs, hn)
+	runtime.KeepAlive(b)
+	if res.status != C.CHARTER_OK {
+		return nil, b.h.check(cError(res.status, res.message))
+	}
+	// The reply arrives on a subscription of its own, which must end
+	// however the wait does; a late reply to it is then dropped.
+	inbox := uint64(res.value)
+	defer func() {
+		unsubscribe(p, inbox)
+		runtime.KeepAlive(b)
+	}()
+	return b.receive(ctx, inbox)
+}
+
+// Respond answers req, a request received from a subscription or passed to
+// a callback, with payload and headers. It fails with [ErrInvalidArgument]
+// when req is not a request (its ReplyTo is empty). A reply that comes after
+// the requester gave up is dropped; Respond still succeeds.
+func (b *Bus) Respond(req *Message, payload []byte, headers ...Header) (PublishReport, error) {
+	if req == nil {
+		return PublishReport{}, &Error{Code: StatusNullArgument, Message: "req is nil"}
+	}
+	p, err := b.h.load()
+	if err != nil {
+		return PublishReport{}, err
+	}
+	if req.ReplyTo == "" {
+		return PublishReport{}, invalidArgument("req is not a request: it has no reply inbox")
+	}
+	inbox, in, err := cString("reply inbox", req.ReplyTo)
+	if err != nil {
+		return PublishReport{}, err
+	}
+	hs, hn, err := cHeaders(headers)
+	if err != nil {
+		return PublishReport{}, err
+	}
+	data, n := cPayload(payload)
+	res := C.chgo_bus_respond(p, inbox, in, data, n, hs, hn)
+	runtime.KeepAlive(b)
+	if res.status != C.CHARTER_OK {
+		return PublishReport{}, b.h.check(cError(res.status, res.message))
+	}
+	return goPublishReport(res.report), nil
+}
+
+// Stats returns the bus's accounting over its whole life, ended
+// subscriptions included.
+func (b *Bus) Stats() (BusStats, error) {
+	p, err := b.h.load()
+	if err != nil {
+		return BusStats{}, err
+	}
+	res := C.chgo_bus_stats(p)
+	runtime.KeepAlive(b)
+	if res.status != C.CHARTER_OK {
+		return BusStats{}, b.h.check(cError(res.status, res.message))
+	}
+	return BusStats{
+		Published:         uint64(res.stats.published),
+		Subscriptions:     goSubscriptionStats(res.stats.subscriptions),
+		LiveSubscriptions: uint64(res.stats.live_subscriptions),
+	}, nil
+}
+
+// EvictIdle ends every pull subscription idle for longer than its
+// [WithIdleTTL] (with no receiver waiting) and returns how many ended.
+// Publishing also evicts the idle subscriptions it meets.
+func (b *Bus) EvictIdle() (int, error) {
+	p, err := b.h.load()
+	if err != nil {
+		return 0, err
+	}
+	res := C.chgo_bus_evict_idle(p)
+	runtime.KeepAlive(b)
+	if res.status != C.CHARTER_OK {
+		return 0, b.h.check(cError(res.status, res.message))
+	}
+	return int(res.value), nil
+}
+
+// receive waits for the next message of subscription id until ctx is done.
+// Without a cancellable context it waits in C for as long as it takes;
+// otherwise in slices of at most recvSlice, each ending at ctx's deadline
+// at the latest. A slice that times out consumes nothing, so a message is
+// never lost to a cancelled wait.
+func (b *Bus) receive(ctx context.Context, id uint64) (*Message, error) {
+	for {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		m, err := b.recv(id, waitFor(ctx))
+		if !errors.Is(err, ErrTimeout) {
+			return m, err
+		}
+	}
+}
+
+// waitFor returns how long one C receive may wait under ctx.
+func waitFor(ctx context.Context) C.uint32_t {
+	if ctx.Done() == nil {
+		return C.CHARTER_WAIT_FOREVER
+	}
+	wait := recvSlice
+	if deadline, ok := ctx.Deadline(); ok {
+		wait = min(wait, time.Until(deadline))
+	}
+	// At least 1 ms: 0 would not wait at all, and the deadline may be a
+	// moment away without ctx reporting it yet.
+	return C.uint32_t(max(1, (wait+time.Millisecond-1)/time.Millisecond))
+}
+
+// recv makes one C receive on subscription id, waiting up to timeout
+// milliseconds.
+func (b *Bus) recv(id uint64, timeout C.uint32_t) (*Message, error) {
+	p, err := b.h.load()
+	if err != nil {
+		return nil, err
+	}
+	res := C.chgo_bus_recv(p, C.uint64_t(id), timeout)
+	runtime.KeepAlive(b)
+	if res.status != C.CHARTER_OK {
+		return nil, b.subscriptionError(cError(res.status, res.message))
+	}
+	m := goMessage(res.msg)
+	C.charter_message_free(res.msg)
+	return m, nil
+}
+
+// subscriptionError turns a C failure of a call on one of b's subscriptions
+// into the caller's error. Charter forgets a subscription once it ends
+// (Close, idle eviction), so its id is then NOT_FOUND: that is reported as
+// closed, as a use of the subscription after its Close is.
+func (b *Bus) subscriptionError(err *Error) error {
+	if err.Code == StatusNotFound {
+		return &Error{Code: StatusClosed, Message: "the subscription has ended"}
+	}
+	return b.h.check(err)
+}
+
+// unsubscribe ends subscription id of the bus p, if both still exist. It
+// serves where there is nobody to report a failure to: a failure can only
+// mean that the bus is gone, which ended the subscription anyway.
+func unsubscribe(p *C.charter_bus_t, id uint64) {
+	if res := C.chgo_bus_unsubscribe(p, C.uint64_t(id)); res.status != C.CHARTER_OK {
+		C.charter_string_free(res.message)
+	}
+}

@@ -1,0 +1,213 @@
+package charter
+
+// #include "shim.h"
+import "C"
+
+import (
+	"fmt"
+	"math"
+	"time"
+)
+
+// BusLimits bounds the resources of a [Bus]. A zero field keeps Charter's
+// default for it; exceeding a limit fails with [ErrLimitExceeded] (or
+// [ErrInvalidArgument] for topics) and a message naming the limit.
+type BusLimits struct {
+	MaxSubscriptions int // live subscriptions at once (default 65536)
+	MaxQueueMessages int // the largest capacity a subscription may ask for, in messages (default 1 Mi)
+	MaxQueueBytes    int // the largest capacity a subscription may ask for, in bytes (default 256 MiB)
+	MaxPayload       int // the largest payload, in bytes (default 1 MiB)
+	MaxTopicLen      int // the longest topic or pattern, in bytes (1 to 256, the default)
+	MaxTopicTokens   int // the most tokens in a topic or pattern (1 to 16, the default)
+	MaxHeaders       int // the most headers on one message (default 64)
+	MaxHeaderBytes   int // the most bytes of header names and values on one message (default 16 KiB)
+}
+
+// BusOption configures [NewBus].
+type BusOption func(*BusLimits)
+
+// WithLimits sets the bus's limits: each non-zero field of l replaces the
+// default.
+func WithLimits(l BusLimits) BusOption {
+	return func(c *BusLimits) { *c = l }
+}
+
+// cLimits returns Charter's defaults overridden by the non-zero fields of l.
+func (l BusLimits) cLimits() (C.charter_bus_limits_t, error) {
+	var c C.charter_bus_limits_t
+	// Cannot fail: the pointer is valid.
+	C.charter_bus_limits_default(&c)
+	for _, f := range []struct {
+		name string
+		v    int
+		dst  *C.size_t
+	}{
+		{"MaxSubscriptions", l.MaxSubscriptions, &c.max_subscriptions},
+		{"MaxQueueMessages", l.MaxQueueMessages, &c.max_queue_messages},
+		{"MaxQueueBytes", l.MaxQueueBytes, &c.max_queue_bytes},
+		{"MaxPayload", l.MaxPayload, &c.max_payload},
+		{"MaxTopicLen", l.MaxTopicLen, &c.max_topic_len},
+		{"MaxTopicTokens", l.MaxTopicTokens, &c.max_topic_tokens},
+		{"MaxHeaders", l.MaxHeaders, &c.max_headers},
+		{"MaxHeaderBytes", l.MaxHeaderBytes, &c.max_header_bytes},
+	} {
+		switch {
+		case f.v < 0:
+			return c, invalidArgument("BusLimits.%s must not be negative, got %d", f.name, f.v)
+		case f.v > 0:
+			*f.dst = C.size_t(f.v)
+		}
+	}
+	return c, nil
+}
+
+// Overflow is what a full subscription queue does with one more message.
+// The zero Overflow is [DropOldest], the default.
+type Overflow struct {
+	policy  int32
+	timeout time.Duration // for Block only
+}
+
+// The overflow policies that take no argument; see also [Block].
+var (
+	// DropOldest drops the oldest queued message to make room.
+	DropOldest = Overflow{policy: C.CHARTER_OVERFLOW_DROP_OLDEST}
+	// DropNewest drops the new message.
+	DropNewest = Overflow{policy: C.CHARTER_OVERFLOW_DROP_NEWEST}
+	// ErrorOnFull drops the new message and fails the publish with
+	// [ErrLimitExceeded].
+	ErrorOnFull = Overflow{policy: C.CHARTER_OVERFLOW_ERROR}
+)
+
+// Block makes a publisher wait up to timeout (rounded up to whole
+// milliseconds; 0 means not at all) for room in the queue. When the time
+// runs out the message is dropped and Publish fails with [ErrTimeout]. A
+// publisher running inside a callback of the same bus fails at once with
+// [ErrWouldBlock] instead of waiting, since it may be the very consumer it
+// would wait for.
+func Block(timeout time.Duration) Overflow {
+	return Overflow{policy: C.CHARTER_OVERFLOW_BLOCK, timeout: timeout}
+}
+
+// SubscribeOption configures [Bus.Subscribe] and [Bus.SubscribeFunc].
+type SubscribeOption func(*subscribeConfig)
+
+type subscribeConfig struct {
+	opts C.charter_subscribe_options_t
+	err  error // the first invalid option
+}
+
+func (c *subscribeConfig) fail(err error) {
+	if c.err == nil {
+		c.err = err
+	}
+}
+
+// WithCapacity bounds the queue to n messages (default 1024).
+func WithCapacity(n int) SubscribeOption {
+	return func(c *subscribeConfig) {
+		if n < 0 {
+			c.fail(invalidArgument("capacity must not be negative, got %d", n))
+			return
+		}
+		c.opts.capacity = C.size_t(n)
+	}
+}
+
+// WithMaxBytes bounds the queue to n bytes of topics, payloads and headers
+// (default 16 MiB).
+func WithMaxBytes(n int) SubscribeOption {
+	return func(c *subscribeConfig) {
+		if n < 0 {
+			c.fail(invalidArgument("max bytes must not be negative, got %d", n))
+			return
+		}
+		c.opts.max_bytes = C.size_t(n)
+	}
+}
+
+// WithOverflow sets what a full queue does (default [DropOldest]).
+func WithOverflow(o Overflow) SubscribeOption {
+	return func(c *subscribeConfig) {
+		ms, err := millis("block timeout", o.timeout, true)
+		if err != nil {
+			c.fail(err)
+			return
+		}
+		c.opts.overflow = C.int32_t(o.policy)
+		c.opts.block_timeout_ms = ms
+	}
+}
+
+// WithTTL drops a message instead of delivering it when it has waited in
+// the queue longer than d (counted in [Drops.Expired]). d must be positive;
+// it is rounded up to whole milliseconds.
+func WithTTL(d time.Duration) SubscribeOption {
+	return func(c *subscribeConfig) {
+		ms, err := millis("ttl", d, false)
+		if err != nil {
+			c.fail(err)
+			return
+		}
+		c.opts.ttl_ms = ms
+	}
+}
+
+// WithIdleTTL ends a pull subscription that nobody has received from for
+// d: publishing evicts it when it meets it, and so does [Bus.EvictIdle].
+// Its Recv then fails with [ErrClosed]. d must be positive; it is rounded
+// up to whole milliseconds.
+func WithIdleTTL(d time.Duration) SubscribeOption {
+	return func(c *subscribeConfig) {
+		ms, err := millis("idle ttl", d, false)
+		if err != nil {
+			c.fail(err)
+			return
+		}
+		c.opts.idle_ttl_ms = ms
+	}
+}
+
+// WithDispatchThread runs a [Bus.SubscribeFunc] callback on a thread of the
+// subscription's own, fed by its queue, so that a slow callback never slows
+// publishers. By default callbacks run inline, on the publishing goroutine
+// inside Publish. Pull subscriptions ignore it.
+func WithDispatchThread() SubscribeOption {
+	return func(c *subscribeConfig) { c.opts.dispatch = C.CHARTER_DISPATCH_THREAD }
+}
+
+// subscribeOptions applies opts to Charter's defaults.
+func subscribeOptions(opts []SubscribeOption) (C.charter_subscribe_options_t, error) {
+	var c subscribeConfig
+	// Cannot fail: the pointer is valid.
+	C.charter_subscribe_options_default(&c.opts)
+	for _, opt := range opts {
+		opt(&c)
+	}
+	return c.opts, c.err
+}
+
+// millis converts d to the whole milliseconds Charter takes, rounding up so
+// that a short positive duration never becomes 0 (which means "none" or
+// "do not wait" in the C ABI).
+func millis(what string, d time.Duration, zeroOK bool) (C.uint32_t, error) {
+	switch {
+	case d < 0 && zeroOK:
+		return 0, invalidArgument("%s must not be negative, got %v", what, d)
+	case d <= 0 && !zeroOK:
+		return 0, invalidArgument("%s must be positive, got %v", what, d)
+	}
+	ms := d / time.Millisecond
+	if d%time.Millisecond != 0 {
+		ms++
+	}
+	// UINT32_MAX means "forever" to some calls: stay below it.
+	if ms >= math.MaxUint32 {
+		return 0, invalidArgument("%s must be under %v, got %v", what, math.MaxUint32*time.Millisecond, d)
+	}
+	return C.uint32_t(ms), nil
+}
+
+func invalidArgument(format string, args ...any) *Error {
+	return &Error{Code: StatusInvalidArgument, Message: fmt.Sprintf(format, args...)}
+}

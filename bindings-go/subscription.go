@@ -1,0 +1,228 @@
+package charter
+
+// #include "shim.h"
+import "C"
+
+import (
+	"context"
+	"errors"
+	"runtime"
+	"runtime/cgo"
+	"sync"
+	"sync/atomic"
+)
+
+// Subscription is one subscription to a [Bus]: a pull subscription, read
+// with Recv, TryRecv or C, or a callback subscription made with
+// [Bus.SubscribeFunc]. Close ends it. The zero Subscription is closed.
+type Subscription struct {
+	bus    *Bus
+	id     SubscriptionID
+	closed atomic.Bool
+	// done is closed by Close, releasing the channel adapter.
+	done chan struct{}
+	// cleanup ends a pull subscription collected without Close.
+	cleanup runtime.Cleanup
+	adapter sync.Once
+	ch      chan *Message
+}
+
+// Subscribe subscribes to pattern with a bounded queue, read with Recv,
+// TryRecv or C. The options set the queue's capacity, overflow policy and
+// time-to-live.
+//
+// A pull subscription that becomes unreachable without Close is ended by a
+// cleanup ([runtime.AddCleanup]) as a backstop; until then its queue keeps
+// filling, so close it.
+func (b *Bus) Subscribe(pattern string, opts ...SubscribeOption) (*Subscription, error) {
+	options, err := subscribeOptions(opts)
+	if err != nil {
+		return nil, err
+	}
+	p, err := b.h.load()
+	if err != nil {
+		return nil, err
+	}
+	pat, n, err := cString("pattern", pattern)
+	if err != nil {
+		return nil, err
+	}
+	res := C.chgo_bus_subscribe(p, pat, n, options)
+	runtime.KeepAlive(b)
+	if res.status != C.CHARTER_OK {
+		return nil, b.h.check(cError(res.status, res.message))
+	}
+	s := &Subscription{bus: b, id: SubscriptionID(res.value), done: make(chan struct{})}
+	// The cleanup keeps only the C bus pointer: a freed bus makes the call
+	// a harmless failure.
+	s.cleanup = runtime.AddCleanup(s, func(id uint64) { unsubscribe(p, id) }, uint64(res.value))
+	return s, nil
+}
+
+// SubscribeFunc subscribes fn to pattern. By default fn runs inline, on the
+// publishing goroutine inside Publish; with [WithDispatchThread] it runs on
+// a thread of the subscription's own, fed by a queue that the other options
+// configure.
+//
+// The subscription lasts until Close or the bus's Close, whether or not the
+// Subscription stays reachable, and the bus holds fn until then: anything
+// fn refers to stays alive, and a callback that refers to its own Bus keeps
+// it from being collected unclosed.
+func (b *Bus) SubscribeFunc(pattern string, fn MessageFunc, opts ...SubscribeOption) (*Subscription, error) {
+	if fn == nil {
+		return nil, &Error{Code: StatusNullArgument, Message: "fn is nil"}
+	}
+	options, err := subscribeOptions(opts)
+	if err != nil {
+		return nil, err
+	}
+	p, err := b.h.load()
+	if err != nil {
+		return nil, err
+	}
+	pat, n, err := cString("pattern", pattern)
+	if err != nil {
+		return nil, err
+	}
+	// Charter hands the handle back to charterGoMessage and deletes it
+	// through charterGoDrop when the subscription ends.
+	h := cgo.NewHandle(fn)
+	res := C.chgo_bus_subscribe_callback(p, pat, n, options, C.uintptr_t(h))
+	runtime.KeepAlive(b)
+	if res.status != C.CHARTER_OK {
+		// The subscription never began, so Charter will not drop it.
+		h.Delete()
+		return nil, b.h.check(cError(res.status, res.message))
+	}
+	return &Subscription{bus: b, id: SubscriptionID(res.value), done: make(chan struct{})}, nil
+}
+
+// ID returns the subscription's id, also after Close.
+func (s *Subscription) ID() SubscriptionID {
+	return s.id
+}
+
+// Recv waits for the next message until ctx is done, returning ctx.Err()
+// then. A wait that ends without a message consumes nothing: the next
+// message stays queued for the next receive. Cancellation is noticed
+// within 50 ms. Recv fails with [ErrClosed] once the subscription or its
+// bus has ended, waking a Recv that was waiting, and with
+// [ErrInvalidArgument] on a callback subscription.
+func (s *Subscription) Recv(ctx context.Context) (*Message, error) {
+	if err := s.open(); err != nil {
+		return nil, err
+	}
+	m, err := s.bus.receive(ctx, uint64(s.id))
+	// Without this, s could be collected during the wait and its cleanup
+	// end the subscription under the caller.
+	runtime.KeepAlive(s)
+	return m, err
+}
+
+// TryRecv returns the next message if one is queued, without waiting; ok
+// is false when none is.
+func (s *Subscription) TryRecv() (msg *Message, ok bool, err error) {
+	if err := s.open(); err != nil {
+		return nil, false, err
+	}
+	m, err := s.bus.recv(uint64(s.id), 0)
+	runtime.KeepAlive(s)
+	switch {
+	case err == nil:
+		return m, true, nil
+	case errors.Is(err, ErrWouldBlock):
+		return nil, false, nil
+	default:
+		return nil, false, err
+	}
+}
+
+// C returns a channel that delivers the subscription's messages, for use
+// in select. A goroutine receives them (as Recv does, so each message sent
+// on the channel has left the queue) and sends them on the unbuffered
+// channel; it closes the channel and exits when the subscription or its bus
+// ends. Every call returns the same channel. On a callback subscription the
+// channel is closed at once.
+//
+// While it waits for a message the goroutine occupies an OS thread inside
+// Charter. A message it holds when the subscription ends is not delivered.
+func (s *Subscription) C() <-chan *Message {
+	s.adapter.Do(func() {
+		s.ch = make(chan *Message)
+		go s.forward()
+	})
+	return s.ch
+}
+
+func (s *Subscription) forward() {
+	defer close(s.ch)
+	for {
+		m, err := s.Recv(context.Background())
+		if err != nil {
+			return
+		}
+		select {
+		case s.ch <- m:
+		case <-s.done:
+			return
+		case <-s.bus.done:
+			return
+		}
+	}
+}
+
+// Stats returns the subscription's accounting. It fails with [ErrClosed]
+// once the subscription has ended; [Bus.Stats] keeps the totals of ended
+// subscriptions.
+func (s *Subscription) Stats() (SubscriptionStats, error) {
+	if err := s.open(); err != nil {
+		return SubscriptionStats{}, err
+	}
+	p, err := s.bus.h.load()
+	if err != nil {
+		return SubscriptionStats{}, err
+	}
+	res := C.chgo_bus_subscription_stats(p, C.uint64_t(s.id))
+	runtime.KeepAlive(s)
+	if res.status != C.CHARTER_OK {
+		return SubscriptionStats{}, s.bus.subscriptionError(cError(res.status, res.message))
+	}
+	return goSubscriptionStats(res.stats), nil
+}
+
+// Close ends the subscription (unsubscribes): queued messages are counted
+// as dropped, a waiting Recv gets [ErrClosed], the channel of C is closed
+// and a callback is released. For a [WithDispatchThread] callback, Close
+// waits for a running call to return, unless called from that callback.
+// Close may be called from any callback, its own included. Later calls of
+// other methods return an error matching [ErrClosed]; a second Close, or a
+// Close after the bus's, returns nil.
+func (s *Subscription) Close() error {
+	if s.bus == nil || !s.closed.CompareAndSwap(false, true) {
+		return nil
+	}
+	s.cleanup.Stop()
+	close(s.done)
+	p, err := s.bus.h.load()
+	if err != nil {
+		// The bus's Close ended the subscription already.
+		return nil
+	}
+	res := C.chgo_bus_unsubscribe(p, C.uint64_t(s.id))
+	runtime.KeepAlive(s)
+	if res.status != C.CHARTER_OK {
+		if err := s.bus.h.check(cError(res.status, res.message)); !errors.Is(err, ErrClosed) {
+			return err
+		}
+	}
+	return nil
+}
+
+// open returns an error matching ErrClosed once Close has begun, or for the
+// zero Subscription.
+func (s *Subscription) open() error {
+	if s.bus == nil || s.closed.Load() {
+		return &Error{Code: StatusClosed, Message: "subscription is closed"}
+	}
+	return nil
+}
