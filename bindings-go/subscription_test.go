@@ -407,9 +407,11 @@ func TestAccountingWithConcurrentPublishers(t *testing.T) {
 
 func TestTTLDropsExpiredMessages(t *testing.T) {
 	bus := newBus(t)
-	sub := subscribe(t, bus, "t", charter.WithTTL(20*time.Millisecond))
+	// Margins are wide so that a loaded machine cannot expire the fresh
+	// message too before it is drained.
+	sub := subscribe(t, bus, "t", charter.WithTTL(300*time.Millisecond))
 	publish(t, bus, "t", "stale")
-	time.Sleep(60 * time.Millisecond)
+	time.Sleep(600 * time.Millisecond)
 	publish(t, bus, "t", "fresh")
 	if got := drain(t, sub); !slices.Equal(got, []string{"fresh"}) {
 		t.Errorf("received %q, want only the fresh message", got)
@@ -421,12 +423,12 @@ func TestTTLDropsExpiredMessages(t *testing.T) {
 
 func TestIdleSubscriptionsAreEvicted(t *testing.T) {
 	bus := newBus(t)
-	idle := subscribe(t, bus, "i", charter.WithIdleTTL(20*time.Millisecond))
+	idle := subscribe(t, bus, "i", charter.WithIdleTTL(300*time.Millisecond))
 	busy := subscribe(t, bus, "i")
 	if n, err := bus.EvictIdle(); n != 0 || err != nil {
 		t.Fatalf("EvictIdle at once = %d, %v", n, err)
 	}
-	time.Sleep(60 * time.Millisecond)
+	time.Sleep(600 * time.Millisecond)
 	if n, err := bus.EvictIdle(); n != 1 || err != nil {
 		t.Fatalf("EvictIdle = %d, %v; want 1", n, err)
 	}
