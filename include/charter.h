@@ -46,6 +46,24 @@
 // Callback dispatch: run on a thread of the subscription's own.
 #define CHARTER_DISPATCH_THREAD 1
 
+// Bytes in a session challenge.
+#define CHARTER_CHALLENGE_LEN 32
+
+// Bytes in a proof of possession (an Ed25519 signature).
+#define CHARTER_PROOF_LEN 64
+
+// Action: publishing on a topic.
+#define CHARTER_ACTION_PUBLISH 1
+
+// Action: subscribing with a pattern.
+#define CHARTER_ACTION_SUBSCRIBE 2
+
+// Action: sending a request on a topic.
+#define CHARTER_ACTION_REQUEST 3
+
+// The most root keys `charter_authority_new` takes at once.
+#define CHARTER_MAX_ROOTS 1024
+
 // The nesting bound of a registry made by `charter_registry_new`.
 #define CHARTER_REGISTRY_DEFAULT_MAX_DEPTH 8
 
@@ -57,11 +75,23 @@
 // shared library's soname carries the same number (`libcharter.so.1`).
 #define CHARTER_ABI_VERSION 1
 
+// An authority. Opaque.
+typedef struct charter_authority charter_authority;
+
 // A topic bus. Opaque; create with `charter_bus_new`.
 typedef struct charter_bus charter_bus;
 
+// An Ed25519 key pair. Opaque.
+typedef struct charter_keypair charter_keypair;
+
 // A registry of handlers. Opaque; create with `charter_registry_new`.
 typedef struct charter_registry charter_registry;
+
+// An open session. Opaque.
+typedef struct charter_session charter_session;
+
+// A capability token. Opaque.
+typedef struct charter_token charter_token;
 
 // The result of every Charter function that can fail: `CHARTER_OK` (0) or
 // a negative `CHARTER_E_*` value.
@@ -110,6 +140,12 @@ typedef struct charter_subscribe_options_t {
 
 // The handle type of a bus.
 typedef struct charter_bus charter_bus_t;
+
+// The handle type of an authority.
+typedef struct charter_authority charter_authority_t;
+
+// The handle type of a session.
+typedef struct charter_session charter_session_t;
 
 // One message header: a NUL-terminated UTF-8 name and value.
 typedef struct charter_header_t {
@@ -204,6 +240,25 @@ typedef struct charter_bus_stats_t {
     // Calls refused by authorization (buses made with an authority).
     uint64_t denied;
 } charter_bus_stats_t;
+
+// How an authority judges time. Fill with
+// `charter_authority_options_default`, then adjust.
+typedef struct charter_authority_options_t {
+    // The longest window any link may have, in seconds.
+    uint64_t max_lifetime_s;
+    // How far clocks may disagree, in seconds.
+    uint64_t clock_skew_s;
+    // 0 for the system clock; otherwise the authority runs on a clock of its
+    // own that starts at this time and moves only with
+    // `charter_authority_set_time` (for tests).
+    uint64_t fixed_time;
+} charter_authority_options_t;
+
+// The handle type of a token.
+typedef struct charter_token charter_token_t;
+
+// The handle type of a key pair.
+typedef struct charter_keypair charter_keypair_t;
 
 // The handle type of a registry.
 typedef struct charter_registry charter_registry_t;
@@ -323,6 +378,16 @@ charter_status_t charter_subscribe_options_default(struct charter_subscribe_opti
 // writing.
 charter_status_t charter_bus_new(const struct charter_bus_limits_t *limits, charter_bus_t **out);
 
+// Creates a bus on which every publish, subscribe and request needs a
+// session opened by `auth` whose grants cover it: use the `_as` calls.
+// Refusals fail with `CHARTER_E_DENIED` and are counted in `denied`.
+// `limits` may be NULL for the defaults.
+//
+// # Safety
+// `limits` must be NULL or valid for reading; `out` NULL or valid for
+// writing.
+charter_status_t charter_bus_new_with_authority(const struct charter_bus_limits_t *limits, charter_authority_t *auth, charter_bus_t **out);
+
 // Closes and frees a bus. Every subscription ends: blocked receivers wake
 // with `CHARTER_E_CLOSED`, each callback's `drop_user_data` runs once.
 // NULL is a no-op; a second free returns `CHARTER_E_ALREADY_FREED`.
@@ -347,6 +412,14 @@ charter_status_t charter_bus_close(charter_bus_t *bus);
 // reading; `out_id` NULL or valid for writing.
 charter_status_t charter_bus_subscribe(charter_bus_t *bus, const char *pattern, const struct charter_subscribe_options_t *options, uint64_t *out_id);
 
+// `charter_bus_subscribe` for the holder of `session`, checked against its grants (a
+// bus made with `charter_bus_new_with_authority` requires it; refusals are
+// `CHARTER_E_DENIED`).
+//
+// # Safety
+// As `charter_bus_subscribe`; `session` must be a pointer obtained from Charter.
+charter_status_t charter_bus_subscribe_as(charter_bus_t *bus, charter_session_t *session, const char *pattern, const struct charter_subscribe_options_t *options, uint64_t *out_id);
+
 // Subscribes to `pattern` with a callback, run on the publisher's thread or
 // on a thread of the subscription's own (`options->dispatch`). The
 // callback may be called from any thread, and may call any Charter
@@ -357,6 +430,14 @@ charter_status_t charter_bus_subscribe(charter_bus_t *bus, const char *pattern, 
 // As `charter_bus_subscribe`; `fn` and `drop_user_data` must be safe to call
 // from any thread with `user_data`.
 charter_status_t charter_bus_subscribe_callback(charter_bus_t *bus, const char *pattern, const struct charter_subscribe_options_t *options, charter_message_fn fn, void *user_data, charter_drop_fn drop_user_data, uint64_t *out_id);
+
+// `charter_bus_subscribe_callback` for the holder of `session`, checked against its grants (a
+// bus made with `charter_bus_new_with_authority` requires it; refusals are
+// `CHARTER_E_DENIED`).
+//
+// # Safety
+// As `charter_bus_subscribe_callback`; `session` must be a pointer obtained from Charter.
+charter_status_t charter_bus_subscribe_callback_as(charter_bus_t *bus, charter_session_t *session, const char *pattern, const struct charter_subscribe_options_t *options, charter_message_fn fn, void *user_data, charter_drop_fn drop_user_data, uint64_t *out_id);
 
 // Ends subscription `id`; writes whether it existed to `out_removed` (may
 // be NULL). Queued messages are counted as dropped; blocked receivers get
@@ -383,6 +464,14 @@ charter_status_t charter_bus_unsubscribe(charter_bus_t *bus, uint64_t id, bool *
 // for `header_count` headers; `out_report` NULL or valid for writing.
 charter_status_t charter_bus_publish(charter_bus_t *bus, const char *topic, const uint8_t *payload, size_t len, const struct charter_header_t *headers, size_t header_count, struct charter_publish_report_t *out_report);
 
+// `charter_bus_publish` for the holder of `session`, checked against its grants (a
+// bus made with `charter_bus_new_with_authority` requires it; refusals are
+// `CHARTER_E_DENIED`).
+//
+// # Safety
+// As `charter_bus_publish`; `session` must be a pointer obtained from Charter.
+charter_status_t charter_bus_publish_as(charter_bus_t *bus, charter_session_t *session, const char *topic, const uint8_t *payload, size_t len, const struct charter_header_t *headers, size_t header_count, struct charter_publish_report_t *out_report);
+
 // Waits up to `timeout_ms` for the next message of subscription `id` and
 // writes it to `out_msg`; free it with `charter_message_free`.
 // `CHARTER_E_WOULD_BLOCK` when `timeout_ms` is 0 and nothing is queued,
@@ -403,6 +492,14 @@ charter_status_t charter_bus_recv(charter_bus_t *bus, uint64_t id, uint32_t time
 // As `charter_bus_publish`; `out_reply` NULL or valid for writing.
 charter_status_t charter_bus_request(charter_bus_t *bus, const char *topic, const uint8_t *payload, size_t len, const struct charter_header_t *headers, size_t header_count, uint32_t timeout_ms, struct charter_message_t **out_reply);
 
+// `charter_bus_request` for the holder of `session`, checked against its grants (a
+// bus made with `charter_bus_new_with_authority` requires it; refusals are
+// `CHARTER_E_DENIED`).
+//
+// # Safety
+// As `charter_bus_request`; `session` must be a pointer obtained from Charter.
+charter_status_t charter_bus_request_as(charter_bus_t *bus, charter_session_t *session, const char *topic, const uint8_t *payload, size_t len, const struct charter_header_t *headers, size_t header_count, uint32_t timeout_ms, struct charter_message_t **out_reply);
+
 // Publishes a request on `topic` without waiting for the reply: writes to
 // `out_reply_id` the subscription the reply will arrive on. Wait for it
 // with `charter_bus_recv` (in slices if you like: a wait that times out
@@ -412,6 +509,14 @@ charter_status_t charter_bus_request(charter_bus_t *bus, const char *topic, cons
 // # Safety
 // As `charter_bus_publish`; `out_reply_id` NULL or valid for writing.
 charter_status_t charter_bus_request_start(charter_bus_t *bus, const char *topic, const uint8_t *payload, size_t len, const struct charter_header_t *headers, size_t header_count, uint64_t *out_reply_id);
+
+// `charter_bus_request_start` for the holder of `session`, checked against its grants (a
+// bus made with `charter_bus_new_with_authority` requires it; refusals are
+// `CHARTER_E_DENIED`).
+//
+// # Safety
+// As `charter_bus_request_start`; `session` must be a pointer obtained from Charter.
+charter_status_t charter_bus_request_start_as(charter_bus_t *bus, charter_session_t *session, const char *topic, const uint8_t *payload, size_t len, const struct charter_header_t *headers, size_t header_count, uint64_t *out_reply_id);
 
 // Answers `request`, a message with a `reply_to` inbox (received or passed
 // to a callback). Writes the outcome to `out_report` (may be NULL).
@@ -447,6 +552,260 @@ charter_status_t charter_bus_stats(charter_bus_t *bus, struct charter_bus_stats_
 // # Safety
 // `out_count` must be NULL or valid for writing.
 charter_status_t charter_bus_evict_idle(charter_bus_t *bus, size_t *out_count);
+
+// Fills `out` with the defaults: 90-day maximum lifetime, 60 s of skew,
+// the system clock.
+//
+// # Safety
+// `out` must be NULL or valid for writing.
+charter_status_t charter_authority_options_default(struct charter_authority_options_t *out);
+
+// Creates an authority trusting the `root_count` root keys (text forms) at
+// `root_keys`. `options` may be NULL for the defaults.
+//
+// # Safety
+// `root_keys` must point to `root_count` NUL-terminated strings; `options`
+// NULL or valid for reading; `out` NULL or valid for writing.
+charter_status_t charter_authority_new(const char *const *root_keys, size_t root_count, const struct charter_authority_options_t *options, charter_authority_t **out);
+
+// Sets the time of an authority made with `fixed_time`;
+// `CHARTER_E_INVALID_ARGUMENT` for one on the system clock.
+//
+// # Safety
+// `auth` must be NULL or a pointer obtained from Charter.
+charter_status_t charter_authority_set_time(charter_authority_t *auth, uint64_t now);
+
+// Trusts one more root key (text form).
+//
+// # Safety
+// `root_key` must be a NUL-terminated string.
+charter_status_t charter_authority_trust(charter_authority_t *auth, const char *root_key);
+
+// Stops trusting a root key; writes whether it was trusted to
+// `out_removed` (may be NULL).
+//
+// # Safety
+// `root_key` must be a NUL-terminated string; `out_removed` NULL or valid
+// for writing.
+charter_status_t charter_authority_distrust(charter_authority_t *auth, const char *root_key, bool *out_removed);
+
+// Verifies `token`: `CHARTER_OK`, or the precise reason it fails
+// (`REVOKED`, `UNTRUSTED_ROOT`, `MALFORMED`, `BAD_SIGNATURE`, `DENIED`,
+// `NOT_YET_VALID`, `EXPIRED`). On success writes the holder's principal
+// id (text form) to `out_principal`, which may be NULL.
+//
+// # Safety
+// `out_principal` must be NULL or valid for writing.
+charter_status_t charter_authority_verify(charter_authority_t *auth, charter_token_t *token, char **out_principal);
+
+// Writes a fresh, single-use challenge (`CHARTER_CHALLENGE_LEN` bytes) to
+// `out_challenge`, for the holder to sign with `charter_token_prove`.
+//
+// # Safety
+// `out_challenge` must be valid for writing 32 bytes.
+charter_status_t charter_authority_challenge(charter_authority_t *auth, uint8_t *out_challenge);
+
+// Opens a session for `token`'s holder, who signed `challenge` into
+// `proof` (`CHARTER_PROOF_LEN` bytes). Fails as `charter_authority_verify`
+// does, with `CHARTER_E_DENIED` for an unknown, used or expired challenge,
+// and `CHARTER_E_BAD_SIGNATURE` for a proof the subject's key did not make.
+//
+// # Safety
+// `challenge` must be valid for 32 bytes, `proof` for 64; `out` NULL or
+// valid for writing.
+charter_status_t charter_authority_open_session(charter_authority_t *auth, charter_token_t *token, const uint8_t *challenge, const uint8_t *proof, charter_session_t **out);
+
+// Revokes the link `link_id` (64 hex digits): every token containing it
+// fails to verify and every session opened with one ends. Writes whether
+// it was newly revoked to `out_new` (may be NULL).
+//
+// # Safety
+// `link_id` must be a NUL-terminated string; `out_new` NULL or valid.
+charter_status_t charter_authority_revoke(charter_authority_t *auth, const char *link_id, bool *out_new);
+
+// Lifts the revocation of `link_id`; writes whether it was revoked to
+// `out_removed` (may be NULL). Sessions already ended stay ended.
+//
+// # Safety
+// As `charter_authority_revoke`.
+charter_status_t charter_authority_unrevoke(charter_authority_t *auth, const char *link_id, bool *out_removed);
+
+// Writes the revocation set (one hex link id per line, sorted) to `out`;
+// free it with `charter_string_free`.
+//
+// # Safety
+// `out` must be NULL or valid for writing.
+charter_status_t charter_authority_export_revocations(charter_authority_t *auth, char **out);
+
+// Adds every link id in `text` (as exported; blank lines and `#` comments
+// ignored), all or nothing; writes how many were new to `out_count` (may
+// be NULL).
+//
+// # Safety
+// `text` must be a NUL-terminated string; `out_count` NULL or valid.
+charter_status_t charter_authority_import_revocations(charter_authority_t *auth, const char *text, size_t *out_count);
+
+// Frees an authority. Sessions it opened keep working until they end.
+// NULL is a no-op.
+//
+// # Safety
+// `auth` must be NULL or a pointer obtained from Charter.
+charter_status_t charter_authority_free(charter_authority_t *auth);
+
+// Generates a key pair from the operating system's random source.
+//
+// # Safety
+// `out` must be NULL or valid for writing.
+charter_status_t charter_keypair_generate(charter_keypair_t **out);
+
+// Loads a key pair from a PKCS#8 document (`CHARTER_E_MALFORMED` if it is
+// not an Ed25519 key).
+//
+// # Safety
+// `der` must be valid for `len` bytes; `out` NULL or valid for writing.
+charter_status_t charter_keypair_from_pkcs8(const uint8_t *der, size_t len, charter_keypair_t **out);
+
+// Writes the private key as a PKCS#8 document to `out` (`out_len` bytes;
+// free with `charter_bytes_free`). It is a secret: store it with care.
+//
+// # Safety
+// `out` and `out_len` must be NULL or valid for writing.
+charter_status_t charter_keypair_to_pkcs8(charter_keypair_t *pair, uint8_t **out, size_t *out_len);
+
+// Writes the public key's text form (`charter-pk1:...`) to `out`; free it
+// with `charter_string_free`.
+//
+// # Safety
+// `out` must be NULL or valid for writing.
+charter_status_t charter_keypair_public_key(charter_keypair_t *pair, char **out);
+
+// Writes the principal id's text form (`charter-id1:...`) to `out`; free
+// it with `charter_string_free`.
+//
+// # Safety
+// `out` must be NULL or valid for writing.
+charter_status_t charter_keypair_principal(charter_keypair_t *pair, char **out);
+
+// Frees a key pair. NULL is a no-op.
+//
+// # Safety
+// `pair` must be NULL or a pointer obtained from Charter.
+charter_status_t charter_keypair_free(charter_keypair_t *pair);
+
+// Whether the session may `action` (`CHARTER_ACTION_*`) on `topic` (for
+// subscribe, the pattern): `CHARTER_OK`, `CHARTER_E_DENIED` (the message
+// names the topic), `CHARTER_E_EXPIRED` or `CHARTER_E_REVOKED`. No
+// signature work: a clock read and a grant match.
+//
+// # Safety
+// `topic` must be a NUL-terminated string.
+charter_status_t charter_session_check(charter_session_t *session, int32_t action, const char *topic);
+
+// Writes whether the session is still open (not expired, not revoked).
+//
+// # Safety
+// `out` must be NULL or valid for writing.
+charter_status_t charter_session_is_active(charter_session_t *session, bool *out);
+
+// Writes the holder's principal id (text form) to `out`; free it with
+// `charter_string_free`.
+//
+// # Safety
+// `out` must be NULL or valid for writing.
+charter_status_t charter_session_principal(charter_session_t *session, char **out);
+
+// Writes when the session ends, in seconds since the Unix epoch, unless
+// revoked before.
+//
+// # Safety
+// `out` must be NULL or valid for writing.
+charter_status_t charter_session_expires_at(charter_session_t *session, uint64_t *out);
+
+// Frees a session. NULL is a no-op. Subscriptions it opened end with it
+// only when it expires or is revoked, not when the handle is freed.
+//
+// # Safety
+// `session` must be NULL or a pointer obtained from Charter.
+charter_status_t charter_session_free(charter_session_t *session);
+
+// Mints a root token: `root` grants `grants` (strings such as
+// `"publish orders.*.created"`) to the key `subject` (text form) for
+// `[not_before, not_after)`, in seconds since the Unix epoch.
+//
+// # Safety
+// `subject` must be a NUL-terminated string; `grants` point to
+// `grant_count` strings; `out` NULL or valid for writing.
+charter_status_t charter_token_mint(charter_keypair_t *root, const char *subject, const char *const *grants, size_t grant_count, uint64_t not_before, uint64_t not_after, charter_token_t **out);
+
+// Delegates `token` to `subject` with narrower `grants` and window.
+// `holder` must be the token's subject; widening fails with
+// `CHARTER_E_DENIED`.
+//
+// # Safety
+// As `charter_token_mint`.
+charter_status_t charter_token_delegate(charter_token_t *token, charter_keypair_t *holder, const char *subject, const char *const *grants, size_t grant_count, uint64_t not_before, uint64_t not_after, charter_token_t **out);
+
+// Decodes a binary token (structure only: `charter_authority_verify`
+// checks the rest). Hostile bytes give `CHARTER_E_MALFORMED`.
+//
+// # Safety
+// `bytes` must be valid for `len` bytes; `out` NULL or valid for writing.
+charter_status_t charter_token_decode(const uint8_t *bytes, size_t len, charter_token_t **out);
+
+// Decodes a token's text form (`charter-tok1:...`).
+//
+// # Safety
+// `text` must be a NUL-terminated string; `out` NULL or valid for writing.
+charter_status_t charter_token_from_text(const char *text, charter_token_t **out);
+
+// Writes the binary encoding to `out` (`out_len` bytes; free with
+// `charter_bytes_free`).
+//
+// # Safety
+// `out` and `out_len` must be NULL or valid for writing.
+charter_status_t charter_token_encode(charter_token_t *token, uint8_t **out, size_t *out_len);
+
+// Writes the text form (`charter-tok1:...`) to `out`; free it with
+// `charter_string_free`.
+//
+// # Safety
+// `out` must be NULL or valid for writing.
+charter_status_t charter_token_to_text(charter_token_t *token, char **out);
+
+// Writes a readable account of every link (issuer, subject, grants, window,
+// id) to `out`; free it with `charter_string_free`.
+//
+// # Safety
+// `out` must be NULL or valid for writing.
+charter_status_t charter_token_inspect(charter_token_t *token, char **out);
+
+// Writes the number of links to `out`.
+//
+// # Safety
+// `out` must be NULL or valid for writing.
+charter_status_t charter_token_link_count(charter_token_t *token, size_t *out);
+
+// Writes the id of link `index` (64 hex digits) to `out`; free it with
+// `charter_string_free`. `CHARTER_E_INVALID_ARGUMENT` past the last link.
+//
+// # Safety
+// `out` must be NULL or valid for writing.
+charter_status_t charter_token_link_id(charter_token_t *token, size_t index, char **out);
+
+// Signs `challenge` (`CHARTER_CHALLENGE_LEN` bytes, from
+// `charter_authority_challenge`) as `token`'s holder, writing
+// `CHARTER_PROOF_LEN` bytes to `out_proof`. `holder` must be the token's
+// subject.
+//
+// # Safety
+// `challenge` must be valid for 32 bytes, `out_proof` for writing 64.
+charter_status_t charter_token_prove(charter_token_t *token, charter_keypair_t *holder, const uint8_t *challenge, uint8_t *out_proof);
+
+// Frees a token. NULL is a no-op.
+//
+// # Safety
+// `token` must be NULL or a pointer obtained from Charter.
+charter_status_t charter_token_free(charter_token_t *token);
 
 // A copy of the message of the last failed call on this thread, such as
 // `"CHARTER_E_NULL_ARGUMENT: out_id is NULL"`, or NULL if the most recent

@@ -86,3 +86,51 @@ pub(crate) unsafe fn headers_arg<'a>(
 pub(crate) fn timeout_arg(ms: u32) -> Option<std::time::Duration> {
     (ms != crate::bus::CHARTER_WAIT_FOREVER).then(|| std::time::Duration::from_millis(u64::from(ms)))
 }
+
+/// The `count` strings at `ptr`, the argument called `name`, refusing more
+/// than `max` before reading any.
+///
+/// # Safety
+/// `ptr` must be NULL (with `count` 0) or point to `count` NUL-terminated
+/// strings valid for the call.
+pub(crate) unsafe fn str_array_arg<'a>(
+    ptr: *const *const c_char,
+    count: usize,
+    max: usize,
+    name: &str,
+) -> Result<Vec<&'a str>, Error> {
+    if count > max {
+        return Err(Error::new(
+            ErrorKind::LimitExceeded,
+            format!("{name}: {count} entries; the limit is {max}"),
+        ));
+    }
+    if count == 0 {
+        return Ok(Vec::new());
+    }
+    if ptr.is_null() {
+        return Err(null_argument(name));
+    }
+    // SAFETY: the caller guarantees `count` pointers at `ptr`.
+    let items = unsafe { std::slice::from_raw_parts(ptr, count) };
+    items
+        .iter()
+        .enumerate()
+        // SAFETY: the caller guarantees each is a valid string.
+        .map(|(i, &p)| unsafe { str_arg(p, &format!("{name}[{i}]")) })
+        .collect()
+}
+
+/// The `N` bytes at `ptr`, the argument called `name`.
+///
+/// # Safety
+/// `ptr` must be NULL or valid for reading `N` bytes.
+pub(crate) unsafe fn array_arg<const N: usize>(ptr: *const u8, name: &str) -> Result<[u8; N], Error> {
+    if ptr.is_null() {
+        return Err(null_argument(name));
+    }
+    let mut out = [0u8; N];
+    // SAFETY: the caller guarantees `N` readable bytes.
+    out.copy_from_slice(unsafe { std::slice::from_raw_parts(ptr, N) });
+    Ok(out)
+}

@@ -11,12 +11,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use charter_core::bus::{
-    Bus, BusLimits, BusStats, Dispatch, Drops, Message, Overflow, PublishReport, SubscribeOptions,
-    SubscriptionId, SubscriptionStats,
+    Bus, BusLimits, BusStats, Client, Dispatch, Drops, Headers, Message, Overflow, PublishReport,
+    SubscribeOptions, Subscription, SubscriptionId, SubscriptionStats,
 };
-use charter_core::{Error, ErrorKind, HandlerError};
+use charter_core::capability::Session;
+use charter_core::{Error, ErrorKind, HandlerError, HandlerResult};
 
 use crate::args::{bytes_arg, charter_header_t, headers_arg, str_arg, timeout_arg};
+use crate::capability::{charter_authority_t, charter_session_t, AuthorityHandle};
 use crate::firewall::{call, null_argument, require_out, write_out};
 use crate::handle;
 use crate::message::{charter_message_t, OwnedMessage};
@@ -369,6 +371,31 @@ pub unsafe extern "C" fn charter_bus_new(
     })
 }
 
+/// Creates a bus on which every publish, subscribe and request needs a
+/// session opened by `auth` whose grants cover it: use the `_as` calls.
+/// Refusals fail with `CHARTER_E_DENIED` and are counted in `denied`.
+/// `limits` may be NULL for the defaults.
+///
+/// # Safety
+/// `limits` must be NULL or valid for reading; `out` NULL or valid for
+/// writing.
+#[no_mangle]
+pub unsafe extern "C" fn charter_bus_new_with_authority(
+    limits: *const charter_bus_limits_t,
+    auth: *mut charter_authority_t,
+    out: *mut *mut charter_bus_t,
+) -> charter_status_t {
+    call(|| {
+        require_out(out, "out")?;
+        // SAFETY: the caller guarantees `limits` is valid when non-NULL.
+        let limits = if limits.is_null() { BusLimits::default() } else { unsafe { *limits }.into() };
+        let authority = handle::with::<AuthorityHandle, _>(auth, "auth", |a| Ok(a.authority.clone()))?;
+        let bus = handle::create(Bus::with_authority(limits, authority)?)?;
+        // SAFETY: checked non-NULL above.
+        unsafe { write_out(out, "out", bus) }
+    })
+}
+
 /// Closes and frees a bus. Every subscription ends: blocked receivers wake
 /// with `CHARTER_E_CLOSED`, each callback's `drop_user_data` runs once.
 /// NULL is a no-op; a second free returns `CHARTER_E_ALREADY_FREED`.
@@ -421,11 +448,44 @@ pub unsafe extern "C" fn charter_bus_subscribe(
     options: *const charter_subscribe_options_t,
     out_id: *mut u64,
 ) -> charter_status_t {
+    // SAFETY: forwarded as received.
+    unsafe { subscribe_for(bus, None, pattern, options, out_id) }
+}
+
+/// `charter_bus_subscribe` for the holder of `session`, checked against its grants (a
+/// bus made with `charter_bus_new_with_authority` requires it; refusals are
+/// `CHARTER_E_DENIED`).
+///
+/// # Safety
+/// As `charter_bus_subscribe`; `session` must be a pointer obtained from Charter.
+#[no_mangle]
+pub unsafe extern "C" fn charter_bus_subscribe_as(
+    bus: *mut charter_bus_t,
+    session: *mut charter_session_t,
+    pattern: *const c_char,
+    options: *const charter_subscribe_options_t,
+    out_id: *mut u64,
+) -> charter_status_t {
+    // SAFETY: forwarded as received.
+    unsafe { subscribe_for(bus, Some(session), pattern, options, out_id) }
+}
+
+/// The body of `charter_bus_subscribe` and `charter_bus_subscribe_as`.
+///
+/// # Safety
+/// As `charter_bus_subscribe`.
+unsafe fn subscribe_for(
+    bus: *mut charter_bus_t,
+    session: Option<*mut charter_session_t>,
+    pattern: *const c_char,
+    options: *const charter_subscribe_options_t,
+    out_id: *mut u64,
+) -> charter_status_t {
     call(|| {
         require_out(out_id, "out_id")?;
         // SAFETY: the caller's contract on `pattern` and `options`.
         let (pattern, options) = unsafe { (str_arg(pattern, "pattern")?, options_arg(options)?) };
-        let id = handle::with::<Bus, _>(bus, "bus", |b| Ok(b.subscribe(pattern, options)?.detach()))?;
+        let id = caller(bus, session)?.subscribe(pattern, options)?.detach();
         // SAFETY: checked non-NULL above.
         unsafe { write_out(out_id, "out_id", id.get()) }
     })
@@ -450,6 +510,47 @@ pub unsafe extern "C" fn charter_bus_subscribe_callback(
     drop_user_data: crate::registry::charter_drop_fn,
     out_id: *mut u64,
 ) -> charter_status_t {
+    // SAFETY: forwarded as received.
+    unsafe { subscribe_callback_for(bus, None, pattern, options, r#fn, user_data, drop_user_data, out_id) }
+}
+
+/// `charter_bus_subscribe_callback` for the holder of `session`, checked against its grants (a
+/// bus made with `charter_bus_new_with_authority` requires it; refusals are
+/// `CHARTER_E_DENIED`).
+///
+/// # Safety
+/// As `charter_bus_subscribe_callback`; `session` must be a pointer obtained from Charter.
+#[no_mangle]
+pub unsafe extern "C" fn charter_bus_subscribe_callback_as(
+    bus: *mut charter_bus_t,
+    session: *mut charter_session_t,
+    pattern: *const c_char,
+    options: *const charter_subscribe_options_t,
+    r#fn: charter_message_fn,
+    user_data: *mut c_void,
+    drop_user_data: crate::registry::charter_drop_fn,
+    out_id: *mut u64,
+) -> charter_status_t {
+    // SAFETY: forwarded as received.
+    unsafe {
+        subscribe_callback_for(bus, Some(session), pattern, options, r#fn, user_data, drop_user_data, out_id)
+    }
+}
+
+/// The body of `charter_bus_subscribe_callback` and `charter_bus_subscribe_callback_as`.
+///
+/// # Safety
+/// As `charter_bus_subscribe_callback`.
+unsafe fn subscribe_callback_for(
+    bus: *mut charter_bus_t,
+    session: Option<*mut charter_session_t>,
+    pattern: *const c_char,
+    options: *const charter_subscribe_options_t,
+    r#fn: charter_message_fn,
+    user_data: *mut c_void,
+    drop_user_data: crate::registry::charter_drop_fn,
+    out_id: *mut u64,
+) -> charter_status_t {
     call(|| {
         let call = r#fn.ok_or_else(|| null_argument("fn"))?;
         require_out(out_id, "out_id")?;
@@ -457,9 +558,7 @@ pub unsafe extern "C" fn charter_bus_subscribe_callback(
         let (pattern, options) = unsafe { (str_arg(pattern, "pattern")?, options_arg(options)?) };
         let callback = Arc::new(CCallback { call, user_data, drop_user_data, armed: AtomicBool::new(false) });
         let handler = Arc::clone(&callback);
-        let id = handle::with::<Bus, _>(bus, "bus", |b| {
-            Ok(b.subscribe_with(pattern, options, move |m| handler.invoke(m))?.detach())
-        })?;
+        let id = caller(bus, session)?.subscribe_with(pattern, options, move |m| handler.invoke(m))?.detach();
         callback.armed.store(true, Ordering::Release);
         // SAFETY: checked non-NULL above.
         unsafe { write_out(out_id, "out_id", id.get()) }
@@ -514,11 +613,50 @@ pub unsafe extern "C" fn charter_bus_publish(
     header_count: usize,
     out_report: *mut charter_publish_report_t,
 ) -> charter_status_t {
+    // SAFETY: forwarded as received.
+    unsafe { publish_for(bus, None, topic, payload, len, headers, header_count, out_report) }
+}
+
+/// `charter_bus_publish` for the holder of `session`, checked against its grants (a
+/// bus made with `charter_bus_new_with_authority` requires it; refusals are
+/// `CHARTER_E_DENIED`).
+///
+/// # Safety
+/// As `charter_bus_publish`; `session` must be a pointer obtained from Charter.
+#[no_mangle]
+pub unsafe extern "C" fn charter_bus_publish_as(
+    bus: *mut charter_bus_t,
+    session: *mut charter_session_t,
+    topic: *const c_char,
+    payload: *const u8,
+    len: usize,
+    headers: *const charter_header_t,
+    header_count: usize,
+    out_report: *mut charter_publish_report_t,
+) -> charter_status_t {
+    // SAFETY: forwarded as received.
+    unsafe { publish_for(bus, Some(session), topic, payload, len, headers, header_count, out_report) }
+}
+
+/// The body of `charter_bus_publish` and `charter_bus_publish_as`.
+///
+/// # Safety
+/// As `charter_bus_publish`.
+unsafe fn publish_for(
+    bus: *mut charter_bus_t,
+    session: Option<*mut charter_session_t>,
+    topic: *const c_char,
+    payload: *const u8,
+    len: usize,
+    headers: *const charter_header_t,
+    header_count: usize,
+    out_report: *mut charter_publish_report_t,
+) -> charter_status_t {
     call(|| {
         // SAFETY: the caller's contract on every argument.
         let Outgoing { bus, topic, payload, headers } =
             unsafe { Outgoing::read(bus, topic, payload, len, headers, header_count)? };
-        let report = bus.publish(topic, payload, &headers)?;
+        let report = caller_of(bus, session)?.publish(topic, payload, &headers)?;
         if !out_report.is_null() {
             // SAFETY: non-NULL; the caller guarantees validity.
             unsafe { out_report.write(report.into()) };
@@ -573,13 +711,56 @@ pub unsafe extern "C" fn charter_bus_request(
     timeout_ms: u32,
     out_reply: *mut *mut charter_message_t,
 ) -> charter_status_t {
+    // SAFETY: forwarded as received.
+    unsafe { request_for(bus, None, topic, payload, len, headers, header_count, timeout_ms, out_reply) }
+}
+
+/// `charter_bus_request` for the holder of `session`, checked against its grants (a
+/// bus made with `charter_bus_new_with_authority` requires it; refusals are
+/// `CHARTER_E_DENIED`).
+///
+/// # Safety
+/// As `charter_bus_request`; `session` must be a pointer obtained from Charter.
+#[no_mangle]
+pub unsafe extern "C" fn charter_bus_request_as(
+    bus: *mut charter_bus_t,
+    session: *mut charter_session_t,
+    topic: *const c_char,
+    payload: *const u8,
+    len: usize,
+    headers: *const charter_header_t,
+    header_count: usize,
+    timeout_ms: u32,
+    out_reply: *mut *mut charter_message_t,
+) -> charter_status_t {
+    // SAFETY: forwarded as received.
+    unsafe {
+        request_for(bus, Some(session), topic, payload, len, headers, header_count, timeout_ms, out_reply)
+    }
+}
+
+/// The body of `charter_bus_request` and `charter_bus_request_as`.
+///
+/// # Safety
+/// As `charter_bus_request`.
+unsafe fn request_for(
+    bus: *mut charter_bus_t,
+    session: Option<*mut charter_session_t>,
+    topic: *const c_char,
+    payload: *const u8,
+    len: usize,
+    headers: *const charter_header_t,
+    header_count: usize,
+    timeout_ms: u32,
+    out_reply: *mut *mut charter_message_t,
+) -> charter_status_t {
     call(|| {
         require_out(out_reply, "out_reply")?;
         // SAFETY: the caller's contract on every argument.
         let Outgoing { bus, topic, payload, headers } =
             unsafe { Outgoing::read(bus, topic, payload, len, headers, header_count)? };
         let timeout = timeout_arg(timeout_ms).unwrap_or(Duration::MAX);
-        let reply = bus.request(topic, payload, &headers, timeout)?;
+        let reply = caller_of(bus, session)?.request(topic, payload, &headers, timeout)?;
         // SAFETY: checked non-NULL above.
         unsafe { write_out(out_reply, "out_reply", OwnedMessage::new(&reply).into_raw()) }
     })
@@ -603,12 +784,51 @@ pub unsafe extern "C" fn charter_bus_request_start(
     header_count: usize,
     out_reply_id: *mut u64,
 ) -> charter_status_t {
+    // SAFETY: forwarded as received.
+    unsafe { request_start_for(bus, None, topic, payload, len, headers, header_count, out_reply_id) }
+}
+
+/// `charter_bus_request_start` for the holder of `session`, checked against its grants (a
+/// bus made with `charter_bus_new_with_authority` requires it; refusals are
+/// `CHARTER_E_DENIED`).
+///
+/// # Safety
+/// As `charter_bus_request_start`; `session` must be a pointer obtained from Charter.
+#[no_mangle]
+pub unsafe extern "C" fn charter_bus_request_start_as(
+    bus: *mut charter_bus_t,
+    session: *mut charter_session_t,
+    topic: *const c_char,
+    payload: *const u8,
+    len: usize,
+    headers: *const charter_header_t,
+    header_count: usize,
+    out_reply_id: *mut u64,
+) -> charter_status_t {
+    // SAFETY: forwarded as received.
+    unsafe { request_start_for(bus, Some(session), topic, payload, len, headers, header_count, out_reply_id) }
+}
+
+/// The body of `charter_bus_request_start` and `charter_bus_request_start_as`.
+///
+/// # Safety
+/// As `charter_bus_request_start`.
+unsafe fn request_start_for(
+    bus: *mut charter_bus_t,
+    session: Option<*mut charter_session_t>,
+    topic: *const c_char,
+    payload: *const u8,
+    len: usize,
+    headers: *const charter_header_t,
+    header_count: usize,
+    out_reply_id: *mut u64,
+) -> charter_status_t {
     call(|| {
         require_out(out_reply_id, "out_reply_id")?;
         // SAFETY: the caller's contract on every argument.
         let Outgoing { bus, topic, payload, headers } =
             unsafe { Outgoing::read(bus, topic, payload, len, headers, header_count)? };
-        let replies = bus.request_start(topic, payload, &headers)?.detach();
+        let replies = caller_of(bus, session)?.request_start(topic, payload, &headers)?.detach();
         // SAFETY: checked non-NULL above.
         unsafe { write_out(out_reply_id, "out_reply_id", replies.get()) }
     })
@@ -769,6 +989,85 @@ impl<'a> Outgoing<'a> {
         // SAFETY: the caller's contract on `headers`.
         let headers = unsafe { headers_arg(headers, header_count, bus.limits().max_headers)? };
         Ok(Outgoing { bus, topic, payload, headers })
+    }
+}
+
+/// Who a bus call is made for: anyone (allowed on an open bus only) or the
+/// holder of a session.
+enum Caller {
+    Open(Bus),
+    Holder(Client),
+}
+
+/// `bus` as seen by the holder of `session`, if there is one.
+fn caller_of(bus: Bus, session: Option<*mut charter_session_t>) -> Result<Caller, Error> {
+    match session {
+        None => Ok(Caller::Open(bus)),
+        Some(session) => {
+            let session = handle::with::<Session, _>(session, "session", |s| Ok(s.clone()))?;
+            Ok(Caller::Holder(bus.with_session(&session)))
+        }
+    }
+}
+
+/// The bus behind `bus` as seen by the holder of `session`, if any.
+fn caller(bus: *mut charter_bus_t, session: Option<*mut charter_session_t>) -> Result<Caller, Error> {
+    caller_of(handle::with::<Bus, _>(bus, "bus", |b| Ok(b.clone()))?, session)
+}
+
+impl Caller {
+    fn publish(&self, topic: &str, payload: &[u8], headers: Headers<'_>) -> Result<PublishReport, Error> {
+        match self {
+            Caller::Open(bus) => bus.publish(topic, payload, headers),
+            Caller::Holder(client) => client.publish(topic, payload, headers),
+        }
+    }
+
+    fn subscribe(&self, pattern: &str, options: SubscribeOptions) -> Result<Subscription, Error> {
+        match self {
+            Caller::Open(bus) => bus.subscribe(pattern, options),
+            Caller::Holder(client) => client.subscribe(pattern, options),
+        }
+    }
+
+    fn subscribe_with<F>(
+        &self,
+        pattern: &str,
+        options: SubscribeOptions,
+        handler: F,
+    ) -> Result<Subscription, Error>
+    where
+        F: Fn(&Message) -> HandlerResult + Send + Sync + 'static,
+    {
+        match self {
+            Caller::Open(bus) => bus.subscribe_with(pattern, options, handler),
+            Caller::Holder(client) => client.subscribe_with(pattern, options, handler),
+        }
+    }
+
+    fn request(
+        &self,
+        topic: &str,
+        payload: &[u8],
+        headers: Headers<'_>,
+        timeout: Duration,
+    ) -> Result<Message, Error> {
+        match self {
+            Caller::Open(bus) => bus.request(topic, payload, headers, timeout),
+            Caller::Holder(client) => client.request(topic, payload, headers, timeout),
+        }
+    }
+
+    fn request_start(
+        &self,
+        topic: &str,
+        payload: &[u8],
+        headers: Headers<'_>,
+    ) -> Result<Subscription, Error> {
+        match self {
+            Caller::Open(bus) => bus.request_start(topic, payload, headers),
+            Caller::Holder(client) => client.request_start(topic, payload, headers),
+        }
     }
 }
 

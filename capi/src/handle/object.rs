@@ -1,40 +1,10 @@
 //! The objects that handles own, one variant per handle type.
 
 use charter_core::bus::Bus;
+use charter_core::capability::{KeyPair, Session, Token};
 use charter_core::Registry;
 
-/// The type of a handle: its tag in the shell and its C type name.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[repr(u32)]
-pub(crate) enum HandleKind {
-    Registry = 0x5245_4731, // "REG1"
-    Bus = 0x4255_5331,      // "BUS1"
-}
-
-impl HandleKind {
-    const ALL: [HandleKind; 2] = [HandleKind::Registry, HandleKind::Bus];
-
-    pub(crate) fn tag(self) -> u32 {
-        self as u32
-    }
-
-    pub(crate) fn from_tag(tag: u32) -> Option<HandleKind> {
-        HandleKind::ALL.into_iter().find(|k| k.tag() == tag)
-    }
-
-    pub(crate) fn type_name(self) -> &'static str {
-        match self {
-            HandleKind::Registry => "charter_registry_t",
-            HandleKind::Bus => "charter_bus_t",
-        }
-    }
-}
-
-/// What a handle owns.
-pub(crate) enum Object {
-    Registry(Registry<[u8]>),
-    Bus(Bus),
-}
+use crate::capability::AuthorityHandle;
 
 /// A Rust type that a handle can own, with the C type that names it.
 pub(crate) trait Handled: Sized + 'static {
@@ -47,34 +17,67 @@ pub(crate) trait Handled: Sized + 'static {
     fn project(object: &Object) -> Option<&Self>;
 }
 
-impl Handled for Registry<[u8]> {
-    type C = crate::registry::charter_registry_t;
-    const KIND: HandleKind = HandleKind::Registry;
-
-    fn wrap(self) -> Object {
-        Object::Registry(self)
-    }
-
-    fn project(object: &Object) -> Option<&Self> {
-        match object {
-            Object::Registry(registry) => Some(registry),
-            _ => None,
+/// Declares the handle types: each one's tag (four ASCII bytes, so a tag
+/// is recognizable in a memory dump), its `Object` variant, the Rust type
+/// it owns and the C type that names it.
+macro_rules! handle_types {
+    ($($variant:ident = $tag:literal: $rust:ty => $c:ty, $c_name:literal;)*) => {
+        /// The type of a handle: its tag in the shell and its C type name.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        #[repr(u32)]
+        pub(crate) enum HandleKind {
+            $($variant = u32::from_be_bytes(*$tag),)*
         }
-    }
+
+        impl HandleKind {
+            const ALL: &'static [HandleKind] = &[$(HandleKind::$variant),*];
+
+            pub(crate) fn tag(self) -> u32 {
+                self as u32
+            }
+
+            pub(crate) fn from_tag(tag: u32) -> Option<HandleKind> {
+                HandleKind::ALL.iter().copied().find(|k| k.tag() == tag)
+            }
+
+            pub(crate) fn type_name(self) -> &'static str {
+                match self {
+                    $(HandleKind::$variant => $c_name,)*
+                }
+            }
+        }
+
+        /// What a handle owns.
+        pub(crate) enum Object {
+            $($variant($rust),)*
+        }
+
+        $(
+            impl Handled for $rust {
+                type C = $c;
+                const KIND: HandleKind = HandleKind::$variant;
+
+                fn wrap(self) -> Object {
+                    Object::$variant(self)
+                }
+
+                fn project(object: &Object) -> Option<&Self> {
+                    match object {
+                        Object::$variant(value) => Some(value),
+                        #[allow(unreachable_patterns)]
+                        _ => None,
+                    }
+                }
+            }
+        )*
+    };
 }
 
-impl Handled for Bus {
-    type C = crate::bus::charter_bus_t;
-    const KIND: HandleKind = HandleKind::Bus;
-
-    fn wrap(self) -> Object {
-        Object::Bus(self)
-    }
-
-    fn project(object: &Object) -> Option<&Self> {
-        match object {
-            Object::Bus(bus) => Some(bus),
-            _ => None,
-        }
-    }
+handle_types! {
+    Registry = b"REG1": Registry<[u8]> => crate::registry::charter_registry_t, "charter_registry_t";
+    Bus = b"BUS1": Bus => crate::bus::charter_bus_t, "charter_bus_t";
+    KeyPair = b"KEY1": KeyPair => crate::capability::charter_keypair_t, "charter_keypair_t";
+    Token = b"TOK1": Token => crate::capability::charter_token_t, "charter_token_t";
+    Authority = b"AUT1": AuthorityHandle => crate::capability::charter_authority_t, "charter_authority_t";
+    Session = b"SES1": Session => crate::capability::charter_session_t, "charter_session_t";
 }

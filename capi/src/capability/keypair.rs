@@ -1,0 +1,119 @@
+//! `charter_keypair_*`: Ed25519 key pairs.
+
+use std::ffi::c_char;
+
+use charter_core::capability::KeyPair;
+
+use crate::args::bytes_arg;
+use crate::firewall::{call, require_out, write_out};
+use crate::handle;
+use crate::status::charter_status_t;
+use crate::strings::{bytes_out, string_out};
+
+/// An Ed25519 key pair. Opaque.
+pub struct charter_keypair {
+    _opaque: [u8; 0],
+}
+
+/// The handle type of a key pair.
+pub type charter_keypair_t = charter_keypair;
+
+/// Generates a key pair from the operating system's random source.
+///
+/// # Safety
+/// `out` must be NULL or valid for writing.
+#[no_mangle]
+pub unsafe extern "C" fn charter_keypair_generate(out: *mut *mut charter_keypair_t) -> charter_status_t {
+    call(|| {
+        require_out(out, "out")?;
+        let pair = handle::create(KeyPair::generate()?)?;
+        // SAFETY: checked non-NULL above.
+        unsafe { write_out(out, "out", pair) }
+    })
+}
+
+/// Loads a key pair from a PKCS#8 document (`CHARTER_E_MALFORMED` if it is
+/// not an Ed25519 key).
+///
+/// # Safety
+/// `der` must be valid for `len` bytes; `out` NULL or valid for writing.
+#[no_mangle]
+pub unsafe extern "C" fn charter_keypair_from_pkcs8(
+    der: *const u8,
+    len: usize,
+    out: *mut *mut charter_keypair_t,
+) -> charter_status_t {
+    call(|| {
+        require_out(out, "out")?;
+        // SAFETY: the caller's contract on `der`.
+        let der = unsafe { bytes_arg(der, len, "der")? };
+        let pair = handle::create(KeyPair::from_pkcs8(der)?)?;
+        // SAFETY: checked non-NULL above.
+        unsafe { write_out(out, "out", pair) }
+    })
+}
+
+/// Writes the private key as a PKCS#8 document to `out` (`out_len` bytes;
+/// free with `charter_bytes_free`). It is a secret: store it with care.
+///
+/// # Safety
+/// `out` and `out_len` must be NULL or valid for writing.
+#[no_mangle]
+pub unsafe extern "C" fn charter_keypair_to_pkcs8(
+    pair: *mut charter_keypair_t,
+    out: *mut *mut u8,
+    out_len: *mut usize,
+) -> charter_status_t {
+    call(|| {
+        require_out(out, "out")?;
+        require_out(out_len, "out_len")?;
+        let der = handle::with::<KeyPair, _>(pair, "pair", |k| Ok(k.to_pkcs8().to_vec()))?;
+        // SAFETY: both checked non-NULL above.
+        unsafe { bytes_out(out, out_len, der) }
+    })
+}
+
+/// Writes the public key's text form (`charter-pk1:...`) to `out`; free it
+/// with `charter_string_free`.
+///
+/// # Safety
+/// `out` must be NULL or valid for writing.
+#[no_mangle]
+pub unsafe extern "C" fn charter_keypair_public_key(
+    pair: *mut charter_keypair_t,
+    out: *mut *mut c_char,
+) -> charter_status_t {
+    call(|| {
+        require_out(out, "out")?;
+        let text = handle::with::<KeyPair, _>(pair, "pair", |k| Ok(k.public_key().to_text()))?;
+        // SAFETY: checked non-NULL above.
+        unsafe { string_out(out, "out", text) }
+    })
+}
+
+/// Writes the principal id's text form (`charter-id1:...`) to `out`; free
+/// it with `charter_string_free`.
+///
+/// # Safety
+/// `out` must be NULL or valid for writing.
+#[no_mangle]
+pub unsafe extern "C" fn charter_keypair_principal(
+    pair: *mut charter_keypair_t,
+    out: *mut *mut c_char,
+) -> charter_status_t {
+    call(|| {
+        require_out(out, "out")?;
+        let text = handle::with::<KeyPair, _>(pair, "pair", |k| Ok(k.principal().to_text()))?;
+        // SAFETY: checked non-NULL above.
+        unsafe { string_out(out, "out", text) }
+    })
+}
+
+/// Frees a key pair. NULL is a no-op.
+///
+/// # Safety
+/// `pair` must be NULL or a pointer obtained from Charter.
+#[no_mangle]
+pub unsafe extern "C" fn charter_keypair_free(pair: *mut charter_keypair_t) -> charter_status_t {
+    call(|| handle::free::<KeyPair>(pair, "pair"))
+}

@@ -1,0 +1,118 @@
+//! `charter_session_*`: open sessions.
+
+use std::ffi::c_char;
+
+use charter_core::capability::{Action, Session};
+use charter_core::{Error, ErrorKind};
+
+use super::{CHARTER_ACTION_PUBLISH, CHARTER_ACTION_REQUEST, CHARTER_ACTION_SUBSCRIBE};
+use crate::args::str_arg;
+use crate::firewall::{call, require_out, write_out};
+use crate::handle;
+use crate::status::charter_status_t;
+use crate::strings::string_out;
+
+/// An open session. Opaque.
+pub struct charter_session {
+    _opaque: [u8; 0],
+}
+
+/// The handle type of a session.
+pub type charter_session_t = charter_session;
+
+/// The core action for a `CHARTER_ACTION_*` value.
+pub(crate) fn action_arg(action: i32) -> Result<Action, Error> {
+    match action {
+        CHARTER_ACTION_PUBLISH => Ok(Action::Publish),
+        CHARTER_ACTION_SUBSCRIBE => Ok(Action::Subscribe),
+        CHARTER_ACTION_REQUEST => Ok(Action::Request),
+        other => Err(Error::new(
+            ErrorKind::InvalidArgument,
+            format!("action must be a CHARTER_ACTION_* value, got {other}"),
+        )),
+    }
+}
+
+/// Whether the session may `action` (`CHARTER_ACTION_*`) on `topic` (for
+/// subscribe, the pattern): `CHARTER_OK`, `CHARTER_E_DENIED` (the message
+/// names the topic), `CHARTER_E_EXPIRED` or `CHARTER_E_REVOKED`. No
+/// signature work: a clock read and a grant match.
+///
+/// # Safety
+/// `topic` must be a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn charter_session_check(
+    session: *mut charter_session_t,
+    action: i32,
+    topic: *const c_char,
+) -> charter_status_t {
+    call(|| {
+        let action = action_arg(action)?;
+        // SAFETY: the caller's contract on `topic`.
+        let topic = unsafe { str_arg(topic, "topic")? };
+        handle::with::<Session, _>(session, "session", |s| s.check(action, topic))
+    })
+}
+
+/// Writes whether the session is still open (not expired, not revoked).
+///
+/// # Safety
+/// `out` must be NULL or valid for writing.
+#[no_mangle]
+pub unsafe extern "C" fn charter_session_is_active(
+    session: *mut charter_session_t,
+    out: *mut bool,
+) -> charter_status_t {
+    call(|| {
+        require_out(out, "out")?;
+        let active = handle::with::<Session, _>(session, "session", |s| Ok(s.is_active()))?;
+        // SAFETY: checked non-NULL above.
+        unsafe { write_out(out, "out", active) }
+    })
+}
+
+/// Writes the holder's principal id (text form) to `out`; free it with
+/// `charter_string_free`.
+///
+/// # Safety
+/// `out` must be NULL or valid for writing.
+#[no_mangle]
+pub unsafe extern "C" fn charter_session_principal(
+    session: *mut charter_session_t,
+    out: *mut *mut c_char,
+) -> charter_status_t {
+    call(|| {
+        require_out(out, "out")?;
+        let text = handle::with::<Session, _>(session, "session", |s| Ok(s.principal().to_text()))?;
+        // SAFETY: checked non-NULL above.
+        unsafe { string_out(out, "out", text) }
+    })
+}
+
+/// Writes when the session ends, in seconds since the Unix epoch, unless
+/// revoked before.
+///
+/// # Safety
+/// `out` must be NULL or valid for writing.
+#[no_mangle]
+pub unsafe extern "C" fn charter_session_expires_at(
+    session: *mut charter_session_t,
+    out: *mut u64,
+) -> charter_status_t {
+    call(|| {
+        require_out(out, "out")?;
+        let at = handle::with::<Session, _>(session, "session", |s| Ok(s.expires_at()))?;
+        // SAFETY: checked non-NULL above.
+        unsafe { write_out(out, "out", at) }
+    })
+}
+
+/// Frees a session. NULL is a no-op. Subscriptions it opened end with it
+/// only when it expires or is revoked, not when the handle is freed.
+///
+/// # Safety
+/// `session` must be NULL or a pointer obtained from Charter.
+#[no_mangle]
+pub unsafe extern "C" fn charter_session_free(session: *mut charter_session_t) -> charter_status_t {
+    call(|| handle::free::<Session>(session, "session"))
+}

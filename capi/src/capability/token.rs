@@ -1,0 +1,273 @@
+//! `charter_token_*`: capability tokens.
+
+use std::ffi::c_char;
+
+use charter_core::capability::{Grant, KeyPair, PublicKey, Token};
+use charter_core::Error;
+
+use super::CHARTER_PROOF_LEN;
+use crate::args::{array_arg, bytes_arg, str_arg, str_array_arg};
+use crate::capability::charter_keypair_t;
+use crate::firewall::{call, require_out, write_out};
+use crate::handle;
+use crate::status::charter_status_t;
+use crate::strings::{bytes_out, string_out};
+
+/// A capability token. Opaque.
+pub struct charter_token {
+    _opaque: [u8; 0],
+}
+
+/// The handle type of a token.
+pub type charter_token_t = charter_token;
+
+/// Reads a subject key and a grant list.
+///
+/// # Safety
+/// `subject` must be a NUL-terminated string; `grants` NULL (with `count` 0)
+/// or `count` NUL-terminated strings.
+unsafe fn link_args(
+    subject: *const c_char,
+    grants: *const *const c_char,
+    count: usize,
+) -> Result<(PublicKey, Vec<Grant>), Error> {
+    // SAFETY: the caller's contract.
+    let subject = PublicKey::from_text(unsafe { str_arg(subject, "subject")? })?;
+    // SAFETY: the caller's contract.
+    let grants = unsafe { str_array_arg(grants, count, charter_core::capability::MAX_GRANTS, "grants")? };
+    Ok((subject, grants.into_iter().map(Grant::parse).collect::<Result<Vec<_>, _>>()?))
+}
+
+/// Mints a root token: `root` grants `grants` (strings such as
+/// `"publish orders.*.created"`) to the key `subject` (text form) for
+/// `[not_before, not_after)`, in seconds since the Unix epoch.
+///
+/// # Safety
+/// `subject` must be a NUL-terminated string; `grants` point to
+/// `grant_count` strings; `out` NULL or valid for writing.
+#[no_mangle]
+pub unsafe extern "C" fn charter_token_mint(
+    root: *mut charter_keypair_t,
+    subject: *const c_char,
+    grants: *const *const c_char,
+    grant_count: usize,
+    not_before: u64,
+    not_after: u64,
+    out: *mut *mut charter_token_t,
+) -> charter_status_t {
+    call(|| {
+        require_out(out, "out")?;
+        // SAFETY: the caller's contract.
+        let (subject, grants) = unsafe { link_args(subject, grants, grant_count)? };
+        let token = handle::with::<KeyPair, _>(root, "root", |root| {
+            Token::mint(root, &subject, &grants, not_before, not_after)
+        })?;
+        let token = handle::create(token)?;
+        // SAFETY: checked non-NULL above.
+        unsafe { write_out(out, "out", token) }
+    })
+}
+
+/// Delegates `token` to `subject` with narrower `grants` and window.
+/// `holder` must be the token's subject; widening fails with
+/// `CHARTER_E_DENIED`.
+///
+/// # Safety
+/// As `charter_token_mint`.
+#[no_mangle]
+pub unsafe extern "C" fn charter_token_delegate(
+    token: *mut charter_token_t,
+    holder: *mut charter_keypair_t,
+    subject: *const c_char,
+    grants: *const *const c_char,
+    grant_count: usize,
+    not_before: u64,
+    not_after: u64,
+    out: *mut *mut charter_token_t,
+) -> charter_status_t {
+    call(|| {
+        require_out(out, "out")?;
+        // SAFETY: the caller's contract.
+        let (subject, grants) = unsafe { link_args(subject, grants, grant_count)? };
+        let parent = handle::with::<Token, _>(token, "token", |t| Ok(t.clone()))?;
+        let child = handle::with::<KeyPair, _>(holder, "holder", |holder| {
+            parent.delegate(holder, &subject, &grants, not_before, not_after)
+        })?;
+        let child = handle::create(child)?;
+        // SAFETY: checked non-NULL above.
+        unsafe { write_out(out, "out", child) }
+    })
+}
+
+/// Decodes a binary token (structure only: `charter_authority_verify`
+/// checks the rest). Hostile bytes give `CHARTER_E_MALFORMED`.
+///
+/// # Safety
+/// `bytes` must be valid for `len` bytes; `out` NULL or valid for writing.
+#[no_mangle]
+pub unsafe extern "C" fn charter_token_decode(
+    bytes: *const u8,
+    len: usize,
+    out: *mut *mut charter_token_t,
+) -> charter_status_t {
+    call(|| {
+        require_out(out, "out")?;
+        // SAFETY: the caller's contract on `bytes`.
+        let token = handle::create(Token::decode(unsafe { bytes_arg(bytes, len, "bytes")? })?)?;
+        // SAFETY: checked non-NULL above.
+        unsafe { write_out(out, "out", token) }
+    })
+}
+
+/// Decodes a token's text form (`charter-tok1:...`).
+///
+/// # Safety
+/// `text` must be a NUL-terminated string; `out` NULL or valid for writing.
+#[no_mangle]
+pub unsafe extern "C" fn charter_token_from_text(
+    text: *const c_char,
+    out: *mut *mut charter_token_t,
+) -> charter_status_t {
+    call(|| {
+        require_out(out, "out")?;
+        // SAFETY: the caller's contract on `text`.
+        let token = handle::create(Token::from_text(unsafe { str_arg(text, "text")? })?)?;
+        // SAFETY: checked non-NULL above.
+        unsafe { write_out(out, "out", token) }
+    })
+}
+
+/// Writes the binary encoding to `out` (`out_len` bytes; free with
+/// `charter_bytes_free`).
+///
+/// # Safety
+/// `out` and `out_len` must be NULL or valid for writing.
+#[no_mangle]
+pub unsafe extern "C" fn charter_token_encode(
+    token: *mut charter_token_t,
+    out: *mut *mut u8,
+    out_len: *mut usize,
+) -> charter_status_t {
+    call(|| {
+        require_out(out, "out")?;
+        require_out(out_len, "out_len")?;
+        let bytes = handle::with::<Token, _>(token, "token", |t| Ok(t.as_bytes().to_vec()))?;
+        // SAFETY: both checked non-NULL above.
+        unsafe { bytes_out(out, out_len, bytes) }
+    })
+}
+
+/// Writes the text form (`charter-tok1:...`) to `out`; free it with
+/// `charter_string_free`.
+///
+/// # Safety
+/// `out` must be NULL or valid for writing.
+#[no_mangle]
+pub unsafe extern "C" fn charter_token_to_text(
+    token: *mut charter_token_t,
+    out: *mut *mut c_char,
+) -> charter_status_t {
+    call(|| {
+        require_out(out, "out")?;
+        let text = handle::with::<Token, _>(token, "token", |t| Ok(t.to_text()))?;
+        // SAFETY: checked non-NULL above.
+        unsafe { string_out(out, "out", text) }
+    })
+}
+
+/// Writes a readable account of every link (issuer, subject, grants, window,
+/// id) to `out`; free it with `charter_string_free`.
+///
+/// # Safety
+/// `out` must be NULL or valid for writing.
+#[no_mangle]
+pub unsafe extern "C" fn charter_token_inspect(
+    token: *mut charter_token_t,
+    out: *mut *mut c_char,
+) -> charter_status_t {
+    call(|| {
+        require_out(out, "out")?;
+        let text = handle::with::<Token, _>(token, "token", |t| Ok(t.inspect()))?;
+        // SAFETY: checked non-NULL above.
+        unsafe { string_out(out, "out", text) }
+    })
+}
+
+/// Writes the number of links to `out`.
+///
+/// # Safety
+/// `out` must be NULL or valid for writing.
+#[no_mangle]
+pub unsafe extern "C" fn charter_token_link_count(
+    token: *mut charter_token_t,
+    out: *mut usize,
+) -> charter_status_t {
+    call(|| {
+        require_out(out, "out")?;
+        let count = handle::with::<Token, _>(token, "token", |t| Ok(t.links().len()))?;
+        // SAFETY: checked non-NULL above.
+        unsafe { write_out(out, "out", count) }
+    })
+}
+
+/// Writes the id of link `index` (64 hex digits) to `out`; free it with
+/// `charter_string_free`. `CHARTER_E_INVALID_ARGUMENT` past the last link.
+///
+/// # Safety
+/// `out` must be NULL or valid for writing.
+#[no_mangle]
+pub unsafe extern "C" fn charter_token_link_id(
+    token: *mut charter_token_t,
+    index: usize,
+    out: *mut *mut c_char,
+) -> charter_status_t {
+    call(|| {
+        require_out(out, "out")?;
+        let id = handle::with::<Token, _>(token, "token", |t| {
+            if index >= t.links().len() {
+                return Err(Error::new(
+                    charter_core::ErrorKind::InvalidArgument,
+                    format!("index {index} is past the token's {} links", t.links().len()),
+                ));
+            }
+            Ok(t.link_id(index).to_hex())
+        })?;
+        // SAFETY: checked non-NULL above.
+        unsafe { string_out(out, "out", id) }
+    })
+}
+
+/// Signs `challenge` (`CHARTER_CHALLENGE_LEN` bytes, from
+/// `charter_authority_challenge`) as `token`'s holder, writing
+/// `CHARTER_PROOF_LEN` bytes to `out_proof`. `holder` must be the token's
+/// subject.
+///
+/// # Safety
+/// `challenge` must be valid for 32 bytes, `out_proof` for writing 64.
+#[no_mangle]
+pub unsafe extern "C" fn charter_token_prove(
+    token: *mut charter_token_t,
+    holder: *mut charter_keypair_t,
+    challenge: *const u8,
+    out_proof: *mut u8,
+) -> charter_status_t {
+    call(|| {
+        require_out(out_proof, "out_proof")?;
+        // SAFETY: the caller's contract on `challenge`.
+        let challenge: [u8; 32] = unsafe { array_arg(challenge, "challenge")? };
+        let token = handle::with::<Token, _>(token, "token", |t| Ok(t.clone()))?;
+        let proof = handle::with::<KeyPair, _>(holder, "holder", |h| token.prove(h, &challenge))?;
+        // SAFETY: checked non-NULL; the caller guarantees 64 writable bytes.
+        unsafe { std::ptr::copy_nonoverlapping(proof.as_ptr(), out_proof, CHARTER_PROOF_LEN) };
+        Ok(())
+    })
+}
+
+/// Frees a token. NULL is a no-op.
+///
+/// # Safety
+/// `token` must be NULL or a pointer obtained from Charter.
+#[no_mangle]
+pub unsafe extern "C" fn charter_token_free(token: *mut charter_token_t) -> charter_status_t {
+    call(|| handle::free::<Token>(token, "token"))
+}

@@ -1,0 +1,313 @@
+/* Capabilities through the C ABI: keys, tokens, the authority, sessions,
+ * revocation, an enforcing bus, and the handle table for the new types. */
+#include <pthread.h>
+
+#include "check.h"
+
+#define T0 1000000u
+#define DAY 86400u
+
+typedef struct {
+    charter_keypair_t *root, *alice, *bob;
+    char *root_pk, *alice_pk, *bob_pk;
+    charter_authority_t *auth;
+} world_t;
+
+static char *public_key(charter_keypair_t *k) {
+    char *pk = NULL;
+    CHECK_OK(charter_keypair_public_key(k, &pk));
+    CHECK(strncmp(pk, "charter-pk1:", 12) == 0);
+    return pk;
+}
+
+static world_t world(void) {
+    world_t w;
+    charter_authority_options_t opts;
+    const char *roots[1];
+    CHECK_OK(charter_keypair_generate(&w.root));
+    CHECK_OK(charter_keypair_generate(&w.alice));
+    CHECK_OK(charter_keypair_generate(&w.bob));
+    w.root_pk = public_key(w.root);
+    w.alice_pk = public_key(w.alice);
+    w.bob_pk = public_key(w.bob);
+    CHECK_OK(charter_authority_options_default(&opts));
+    CHECK(opts.clock_skew_s == 60 && opts.fixed_time == 0);
+    opts.fixed_time = T0;
+    roots[0] = w.root_pk;
+    CHECK_OK(charter_authority_new(roots, 1, &opts, &w.auth));
+    return w;
+}
+
+static void end_world(world_t *w) {
+    CHECK_OK(charter_authority_free(w->auth));
+    CHECK_OK(charter_keypair_free(w->root));
+    CHECK_OK(charter_keypair_free(w->alice));
+    CHECK_OK(charter_keypair_free(w->bob));
+    charter_string_free(w->root_pk);
+    charter_string_free(w->alice_pk);
+    charter_string_free(w->bob_pk);
+}
+
+/* root -> alice (publish orders.*.created, subscribe payments.>) -> bob
+ * (publish orders.eu.created). */
+static charter_token_t *chain(world_t *w) {
+    const char *wide[2] = {"publish orders.*.created", "subscribe payments.>"};
+    const char *narrow[1] = {"publish orders.eu.created"};
+    charter_token_t *root = NULL, *child = NULL;
+    CHECK_OK(charter_token_mint(w->root, w->alice_pk, wide, 2, T0, T0 + DAY, &root));
+    CHECK_OK(charter_token_delegate(root, w->alice, w->bob_pk, narrow, 1, T0, T0 + 3600, &child));
+    CHECK_OK(charter_token_free(root));
+    return child;
+}
+
+static void keys_and_pkcs8(void) {
+    charter_keypair_t *k = NULL, *again = NULL;
+    uint8_t *der = NULL;
+    size_t len = 0;
+    char *pk, *pk2, *id = NULL;
+    CHECK_OK(charter_keypair_generate(&k));
+    CHECK_OK(charter_keypair_to_pkcs8(k, &der, &len));
+    CHECK(der != NULL && len > 32);
+    CHECK_OK(charter_keypair_from_pkcs8(der, len, &again));
+    pk = public_key(k);
+    pk2 = public_key(again);
+    CHECK(strcmp(pk, pk2) == 0);
+    CHECK_OK(charter_keypair_principal(k, &id));
+    CHECK(strncmp(id, "charter-id1:", 12) == 0);
+    der[len / 2] ^= 0xff;
+    CHECK_STATUS(charter_keypair_from_pkcs8(der, 10, &again), CHARTER_E_MALFORMED);
+    charter_bytes_free(der, len);
+    charter_string_free(pk);
+    charter_string_free(pk2);
+    charter_string_free(id);
+    CHECK_OK(charter_keypair_free(k));
+    CHECK_OK(charter_keypair_free(again));
+}
+
+static void mint_delegate_verify_inspect(void) {
+    world_t w = world();
+    charter_token_t *t = chain(&w), *copy = NULL;
+    char *principal = NULL, *bob_id = NULL, *text = NULL, *report = NULL, *id0 = NULL;
+    uint8_t *bytes = NULL;
+    size_t len = 0, links = 0;
+    CHECK_OK(charter_authority_verify(w.auth, t, &principal));
+    CHECK_OK(charter_keypair_principal(w.bob, &bob_id));
+    CHECK(strcmp(principal, bob_id) == 0);
+    CHECK_OK(charter_token_link_count(t, &links));
+    CHECK(links == 2);
+    CHECK_OK(charter_token_link_id(t, 0, &id0));
+    CHECK(strlen(id0) == 64);
+    CHECK_STATUS(charter_token_link_id(t, 2, &text), CHARTER_E_INVALID_ARGUMENT);
+    CHECK_OK(charter_token_inspect(t, &report));
+    CHECK(strstr(report, "grant    publish orders.eu.created") != NULL);
+    CHECK(strstr(report, id0) != NULL);
+    CHECK_OK(charter_token_to_text(t, &text));
+    CHECK(strncmp(text, "charter-tok1:", 13) == 0);
+    CHECK_OK(charter_token_from_text(text, &copy));
+    CHECK_OK(charter_authority_verify(w.auth, copy, NULL));
+    CHECK_OK(charter_token_free(copy));
+    CHECK_OK(charter_token_encode(t, &bytes, &len));
+    CHECK_OK(charter_token_decode(bytes, len, &copy));
+    CHECK_OK(charter_token_free(copy));
+    CHECK_STATUS(charter_token_decode(bytes, len - 1, &copy), CHARTER_E_MALFORMED);
+    CHECK_MESSAGE_HAS("token ends inside");
+    bytes[len - 1] ^= 1;
+    CHECK_OK(charter_token_decode(bytes, len, &copy));
+    CHECK_STATUS(charter_authority_verify(w.auth, copy, NULL), CHARTER_E_BAD_SIGNATURE);
+    CHECK_OK(charter_token_free(copy));
+    charter_bytes_free(bytes, len);
+    charter_string_free(principal);
+    charter_string_free(bob_id);
+    charter_string_free(text);
+    charter_string_free(report);
+    charter_string_free(id0);
+    CHECK_OK(charter_token_free(t));
+    end_world(&w);
+}
+
+static void precise_failures(void) {
+    world_t w = world();
+    charter_token_t *t = chain(&w), *wider = NULL, *foreign = NULL;
+    const char *wide[1] = {"publish orders.>"};
+    const char *bad[1] = {"delete everything"};
+    charter_keypair_t *other = NULL;
+    CHECK_STATUS(charter_token_delegate(t, w.bob, w.alice_pk, wide, 1, T0, T0 + 60, &wider), CHARTER_E_DENIED);
+    CHECK_MESSAGE_HAS("not within the parent's grants");
+    CHECK(wider == NULL);
+    CHECK_STATUS(charter_token_delegate(t, w.alice, w.alice_pk, wide, 1, T0, T0 + 60, &wider),
+                 CHARTER_E_INVALID_ARGUMENT);
+    CHECK_STATUS(charter_token_mint(w.root, w.bob_pk, bad, 1, T0, T0 + 60, &wider), CHARTER_E_INVALID_ARGUMENT);
+    CHECK_MESSAGE_HAS("unknown action");
+    CHECK_STATUS(charter_token_mint(w.root, "charter-pk1:nope", wide, 1, T0, T0 + 60, &wider), CHARTER_E_MALFORMED);
+    CHECK_OK(charter_keypair_generate(&other));
+    CHECK_OK(charter_token_mint(other, w.bob_pk, wide, 1, T0, T0 + 60, &foreign));
+    CHECK_STATUS(charter_authority_verify(w.auth, foreign, NULL), CHARTER_E_UNTRUSTED_ROOT);
+    CHECK_OK(charter_authority_set_time(w.auth, T0 - 61));
+    CHECK_STATUS(charter_authority_verify(w.auth, t, NULL), CHARTER_E_NOT_YET_VALID);
+    CHECK_OK(charter_authority_set_time(w.auth, T0 + 3600 + 60));
+    CHECK_STATUS(charter_authority_verify(w.auth, t, NULL), CHARTER_E_EXPIRED);
+    CHECK_OK(charter_token_free(t));
+    CHECK_OK(charter_token_free(foreign));
+    CHECK_OK(charter_keypair_free(other));
+    end_world(&w);
+}
+
+static charter_session_t *open_session(world_t *w, charter_token_t *t, charter_keypair_t *holder) {
+    uint8_t challenge[CHARTER_CHALLENGE_LEN], proof[CHARTER_PROOF_LEN];
+    charter_session_t *s = NULL;
+    CHECK_OK(charter_authority_challenge(w->auth, challenge));
+    CHECK_OK(charter_token_prove(t, holder, challenge, proof));
+    CHECK_OK(charter_authority_open_session(w->auth, t, challenge, proof, &s));
+    CHECK_STATUS(charter_authority_open_session(w->auth, t, challenge, proof, &s), CHARTER_E_DENIED);
+    return s;
+}
+
+static void sessions_and_revocation(void) {
+    world_t w = world();
+    charter_token_t *t = chain(&w);
+    charter_session_t *s = open_session(&w, t, w.bob);
+    uint8_t challenge[CHARTER_CHALLENGE_LEN], proof[CHARTER_PROOF_LEN];
+    char *id0 = NULL, *exported = NULL;
+    bool active = false, fresh = false;
+    uint64_t expires = 0;
+    size_t imported = 99;
+    CHECK_OK(charter_session_check(s, CHARTER_ACTION_PUBLISH, "orders.eu.created"));
+    CHECK_STATUS(charter_session_check(s, CHARTER_ACTION_PUBLISH, "orders.us.created"), CHARTER_E_DENIED);
+    CHECK_MESSAGE_HAS("no publish grant covers \"orders.us.created\"");
+    CHECK_STATUS(charter_session_check(s, 9, "x"), CHARTER_E_INVALID_ARGUMENT);
+    CHECK_OK(charter_session_expires_at(s, &expires));
+    CHECK(expires == T0 + 3600);
+    CHECK_OK(charter_authority_challenge(w.auth, challenge));
+    CHECK_STATUS(charter_token_prove(t, w.alice, challenge, proof), CHARTER_E_INVALID_ARGUMENT);
+    memset(proof, 0, sizeof proof);
+    CHECK_STATUS(charter_authority_open_session(w.auth, t, challenge, proof, &s), CHARTER_E_BAD_SIGNATURE);
+    CHECK_OK(charter_token_link_id(t, 0, &id0));
+    CHECK_OK(charter_authority_revoke(w.auth, id0, &fresh));
+    CHECK(fresh);
+    CHECK_STATUS(charter_session_check(s, CHARTER_ACTION_PUBLISH, "orders.eu.created"), CHARTER_E_REVOKED);
+    CHECK_OK(charter_session_is_active(s, &active));
+    CHECK(!active);
+    CHECK_OK(charter_authority_export_revocations(w.auth, &exported));
+    CHECK(strncmp(exported, id0, 64) == 0 && exported[64] == '\n');
+    CHECK_STATUS(charter_authority_import_revocations(w.auth, "zz\n", &imported), CHARTER_E_MALFORMED);
+    CHECK(imported == 99);
+    CHECK_OK(charter_authority_import_revocations(w.auth, exported, &imported));
+    CHECK(imported == 0);
+    CHECK_OK(charter_authority_unrevoke(w.auth, id0, &fresh));
+    CHECK(fresh);
+    CHECK_OK(charter_authority_verify(w.auth, t, NULL));
+    CHECK_STATUS(charter_authority_revoke(w.auth, "not hex", NULL), CHARTER_E_MALFORMED);
+    charter_string_free(id0);
+    charter_string_free(exported);
+    CHECK_OK(charter_session_free(s));
+    CHECK_OK(charter_token_free(t));
+    end_world(&w);
+}
+
+static void an_enforcing_bus(void) {
+    world_t w = world();
+    charter_token_t *t = chain(&w);
+    charter_session_t *s = open_session(&w, t, w.bob);
+    charter_bus_t *bus = NULL;
+    charter_bus_stats_t stats;
+    uint64_t sub;
+    charter_publish_report_t report;
+    CHECK_OK(charter_bus_new_with_authority(NULL, w.auth, &bus));
+    CHECK_STATUS(charter_bus_publish(bus, "orders.eu.created", NULL, 0, NULL, 0, NULL), CHARTER_E_DENIED);
+    CHECK_MESSAGE_HAS("requires a session");
+    CHECK_STATUS(charter_bus_subscribe_as(bus, s, "orders.>", NULL, &sub), CHARTER_E_DENIED);
+    CHECK_OK(charter_bus_publish_as(bus, s, "orders.eu.created", (const uint8_t *)"x", 1, NULL, 0, &report));
+    CHECK(report.matched == 0);
+    CHECK_STATUS(charter_bus_publish_as(bus, s, "orders.us.created", NULL, 0, NULL, 0, NULL), CHARTER_E_DENIED);
+    CHECK_STATUS(charter_bus_publish_as(bus, NULL, "orders.eu.created", NULL, 0, NULL, 0, NULL),
+                 CHARTER_E_NULL_ARGUMENT);
+    CHECK_OK(charter_bus_stats(bus, &stats));
+    CHECK(stats.denied == 3 && stats.published == 1);
+    CHECK_STATUS(charter_bus_publish_as(bus, (charter_session_t *)t, "x", NULL, 0, NULL, 0, NULL),
+                 CHARTER_E_WRONG_HANDLE_TYPE);
+    CHECK_OK(charter_bus_free(bus));
+    CHECK_OK(charter_session_free(s));
+    CHECK_OK(charter_token_free(t));
+    end_world(&w);
+}
+
+static void handle_table_for_the_new_types(void) {
+    world_t w = world();
+    charter_token_t *t = chain(&w);
+    charter_session_t *s = open_session(&w, t, w.bob);
+    char *text = NULL;
+    size_t n;
+    bool b;
+    charter_authority_t *sysclock = NULL;
+    CHECK_STATUS(charter_token_to_text((charter_token_t *)w.alice, &text), CHARTER_E_WRONG_HANDLE_TYPE);
+    CHECK_MESSAGE_HAS("token is a charter_keypair_t, expected charter_token_t");
+    CHECK_STATUS(charter_keypair_public_key((charter_keypair_t *)t, &text), CHARTER_E_WRONG_HANDLE_TYPE);
+    CHECK_STATUS(charter_session_is_active((charter_session_t *)w.auth, &b), CHARTER_E_WRONG_HANDLE_TYPE);
+    CHECK_STATUS(charter_authority_free((charter_authority_t *)s), CHARTER_E_WRONG_HANDLE_TYPE);
+    CHECK_STATUS(charter_token_link_count((charter_token_t *)&n, &n), CHARTER_E_INVALID_HANDLE);
+    CHECK_STATUS(charter_token_link_count(NULL, &n), CHARTER_E_NULL_ARGUMENT);
+    CHECK_OK(charter_token_free(NULL));
+    CHECK_OK(charter_session_free(NULL));
+    CHECK_OK(charter_keypair_free(NULL));
+    CHECK_OK(charter_authority_free(NULL));
+    CHECK_OK(charter_session_free(s));
+    CHECK_STATUS(charter_session_is_active(s, &b), CHARTER_E_HANDLE_FREED);
+    CHECK_STATUS(charter_session_free(s), CHARTER_E_ALREADY_FREED);
+    CHECK_OK(charter_token_free(t));
+    CHECK_STATUS(charter_token_link_count(t, &n), CHARTER_E_HANDLE_FREED);
+    CHECK_STATUS(charter_token_free(t), CHARTER_E_ALREADY_FREED);
+    CHECK_OK(charter_authority_new(NULL, 0, NULL, &sysclock));
+    CHECK_STATUS(charter_authority_set_time(sysclock, 5), CHARTER_E_INVALID_ARGUMENT);
+    CHECK_OK(charter_authority_free(sysclock));
+    end_world(&w);
+}
+
+typedef struct {
+    pthread_barrier_t *barrier;
+    charter_token_t *token;
+    charter_status_t result;
+} token_freer_t;
+
+static void *free_token(void *arg) {
+    token_freer_t *f = (token_freer_t *)arg;
+    pthread_barrier_wait(f->barrier);
+    f->result = charter_token_free(f->token);
+    return NULL;
+}
+
+static void sixteen_threads_free_one_token(void) {
+    world_t w = world();
+    int round;
+    for (round = 0; round < 10; round++) {
+        pthread_barrier_t barrier;
+        token_freer_t f[16];
+        pthread_t th[16];
+        charter_token_t *t = chain(&w);
+        int i, ok = 0, already = 0;
+        CHECK(pthread_barrier_init(&barrier, NULL, 16) == 0);
+        for (i = 0; i < 16; i++) {
+            f[i].barrier = &barrier;
+            f[i].token = t;
+            CHECK(pthread_create(&th[i], NULL, free_token, &f[i]) == 0);
+        }
+        for (i = 0; i < 16; i++) CHECK(pthread_join(th[i], NULL) == 0);
+        for (i = 0; i < 16; i++) {
+            ok += f[i].result == CHARTER_OK;
+            already += f[i].result == CHARTER_E_ALREADY_FREED;
+        }
+        CHECK(ok == 1 && already == 15);
+        pthread_barrier_destroy(&barrier);
+    }
+    end_world(&w);
+}
+
+int main(void) {
+    RUN(keys_and_pkcs8);
+    RUN(mint_delegate_verify_inspect);
+    RUN(precise_failures);
+    RUN(sessions_and_revocation);
+    RUN(an_enforcing_bus);
+    RUN(handle_table_for_the_new_types);
+    RUN(sixteen_threads_free_one_token);
+    return 0;
+}
