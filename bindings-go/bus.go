@@ -42,6 +42,29 @@ const recvSlice = 50 * time.Millisecond
 // NewBus creates a bus with Charter's default limits, or those set with
 // [WithLimits].
 func NewBus(opts ...BusOption) (*Bus, error) {
+	return newBus(nil, opts)
+}
+
+// NewBusWithAuthority creates a bus that enforces auth's grants: every
+// publish, subscribe and request must come through a [Client] whose
+// session auth opened ([Bus.WithSession]) and whose grants cover it. The
+// Bus's own Publish, Subscribe, SubscribeFunc and Request, and sessions of
+// another authority, are refused with [ErrDenied]; refusals are counted in
+// [BusStats.Denied]. The bus keeps the authority's roots and revocations
+// after auth's Close.
+func NewBusWithAuthority(auth *Authority, opts ...BusOption) (*Bus, error) {
+	a, err := auth.load()
+	if err != nil {
+		return nil, err
+	}
+	b, err := newBus(a, opts, &auth.h)
+	runtime.KeepAlive(auth)
+	return b, err
+}
+
+// newBus creates a bus, enforcing the grants of the authority auth unless
+// it is nil; hs is the authority's handle, if any.
+func newBus(auth *C.charter_authority_t, opts []BusOption, hs ...checker) (*Bus, error) {
 	var limits BusLimits
 	for _, opt := range opts {
 		opt(&limits)
@@ -50,9 +73,9 @@ func NewBus(opts ...BusOption) (*Bus, error) {
 	if err != nil {
 		return nil, err
 	}
-	res := C.chgo_bus_new(c)
+	res := C.chgo_bus_new(c, auth)
 	if res.status != C.CHARTER_OK {
-		return nil, cError(res.status, res.message)
+		return nil, failure(res.status, res.message, hs...)
 	}
 	b := &Bus{done: make(chan struct{})}
 	attach(b, &b.h, "bus", res.bus, freeBus)
@@ -93,7 +116,16 @@ func (b *Bus) Close() error {
 // Inline callbacks ([Bus.SubscribeFunc]) run on the calling goroutine
 // before Publish returns.
 func (b *Bus) Publish(topic string, payload []byte, headers ...Header) (PublishReport, error) {
+	return b.publish(nil, topic, payload, headers)
+}
+
+// publish is Publish for the holder of s, or for anyone when s is nil.
+func (b *Bus) publish(s *Session, topic string, payload []byte, headers []Header) (PublishReport, error) {
 	p, err := b.h.load()
+	if err != nil {
+		return PublishReport{}, err
+	}
+	sp, err := s.ptr()
 	if err != nil {
 		return PublishReport{}, err
 	}
@@ -106,10 +138,11 @@ func (b *Bus) Publish(topic string, payload []byte, headers ...Header) (PublishR
 		return PublishReport{}, err
 	}
 	data, n := cPayload(payload)
-	res := C.chgo_bus_publish(p, t, tn, data, n, hs, hn)
+	res := C.chgo_bus_publish(p, sp, t, tn, data, n, hs, hn)
 	runtime.KeepAlive(b)
+	runtime.KeepAlive(s)
 	if res.status != C.CHARTER_OK {
-		return PublishReport{}, b.h.check(cError(res.status, res.message))
+		return PublishReport{}, b.failure(res.status, res.message, s)
 	}
 	return goPublishReport(res.report), nil
 }
@@ -120,7 +153,16 @@ func (b *Bus) Publish(topic string, payload []byte, headers ...Header) (PublishR
 // responder answers with [Bus.Respond]. The reply's Topic is the request's
 // reply inbox.
 func (b *Bus) Request(ctx context.Context, topic string, payload []byte, headers ...Header) (*Message, error) {
+	return b.request(ctx, nil, topic, payload, headers)
+}
+
+// request is Request for the holder of s, or for anyone when s is nil.
+func (b *Bus) request(ctx context.Context, s *Session, topic string, payload []byte, headers []Header) (*Message, error) {
 	p, err := b.h.load()
+	if err != nil {
+		return nil, err
+	}
+	sp, err := s.ptr()
 	if err != nil {
 		return nil, err
 	}
@@ -137,10 +179,11 @@ func (b *Bus) Request(ctx context.Context, topic string, payload []byte, headers
 		return nil, err
 	}
 	data, n := cPayload(payload)
-	res := C.chgo_bus_request_start(p, t, tn, data, n, hs, hn)
+	res := C.chgo_bus_request_start(p, sp, t, tn, data, n, hs, hn)
 	runtime.KeepAlive(b)
+	runtime.KeepAlive(s)
 	if res.status != C.CHARTER_OK {
-		return nil, b.h.check(cError(res.status, res.message))
+		return nil, b.failure(res.status, res.message, s)
 	}
 	// The reply arrives on a subscription of its own, which must end
 	// however the wait does; a late reply to it is then dropped.
@@ -200,6 +243,7 @@ func (b *Bus) Stats() (BusStats, error) {
 		Published:         uint64(res.stats.published),
 		Subscriptions:     goSubscriptionStats(res.stats.subscriptions),
 		LiveSubscriptions: uint64(res.stats.live_subscriptions),
+		Denied:            uint64(res.stats.denied),
 	}, nil
 }
 
@@ -217,6 +261,15 @@ func (b *Bus) EvictIdle() (int, error) {
 		return 0, b.h.check(cError(res.status, res.message))
 	}
 	return int(res.value), nil
+}
+
+// failure builds the error of a failed C call on b acting for the holder
+// of s (nil for the bus's own calls).
+func (b *Bus) failure(status C.charter_status_t, message *C.char, s *Session) error {
+	if s == nil {
+		return failure(status, message, &b.h)
+	}
+	return failure(status, message, &b.h, &s.h)
 }
 
 // receive waits for the next message of subscription id until ctx is done.

@@ -1,14 +1,15 @@
-// Package charter is the Go binding of Charter: a handler registry and a
-// topic bus (and, in later stages, capabilities and an audit log) provided
-// by the Rust library libcharter through its C ABI.
+// Package charter is the Go binding of Charter: a handler registry, a topic
+// bus and capabilities (keys, tokens, an authority that verifies them and
+// opens sessions, and buses that enforce their grants), provided by the
+// Rust library libcharter through its C ABI.
 //
 // # Objects and Close
 //
-// Every object that wraps a Charter handle, [Registry] and [Bus], and every
-// [Subscription] has a Close method. Close is idempotent: the first call
-// frees the handle (or ends the subscription) and a second call returns
-// nil. Any other method called after Close returns an error matching
-// [ErrClosed]. A Registry, Bus or pull Subscription that becomes
+// Every object that wraps a Charter handle ([Registry], [Bus], [KeyPair],
+// [Token], [Authority], [Session]), and every [Subscription], has a Close
+// method. Close is idempotent: the first call frees the handle (or ends
+// the subscription) and a second call returns nil. Any other method called after Close returns an error matching
+// [ErrClosed]. Such an object, or a pull Subscription, that becomes
 // unreachable without being closed is released by a cleanup
 // ([runtime.AddCleanup]) as a backstop, but programs should call Close: the
 // garbage collector does not know how much memory or how many callbacks a

@@ -102,9 +102,7 @@ chgo_notify chgo_registry_notify(charter_registry_t *reg, const uint8_t *event, 
  * default bus limit is 64) and take one malloc. */
 #define CHGO_STACK_HEADERS 16
 
-/* A NUL-terminated copy of the len bytes at s in buf (CHGO_INLINE_STRING
- * bytes), or s itself when too long for buf: the Go side terminates those. */
-static const char *terminated(const char *s, size_t len, char *buf) {
+const char *chgo_terminated(const char *s, size_t len, char *buf) {
     if (len >= CHGO_INLINE_STRING) {
         return s;
     }
@@ -145,9 +143,10 @@ static void release_headers(charter_header_t *headers, charter_header_t *stack) 
  * is no Charter message for it: cError accepts a NULL message. */
 #define CHGO_OUT_OF_MEMORY CHARTER_E_LIMIT_EXCEEDED
 
-chgo_bus chgo_bus_new(charter_bus_limits_t limits) {
+chgo_bus chgo_bus_new(charter_bus_limits_t limits, charter_authority_t *auth) {
     chgo_bus r = {0};
-    r.status = charter_bus_new(&limits, &r.bus);
+    r.status = auth == NULL ? charter_bus_new(&limits, &r.bus)
+                            : charter_bus_new_with_authority(&limits, auth, &r.bus);
     r.message = message_of(r.status);
     return r;
 }
@@ -159,22 +158,30 @@ chgo_status chgo_bus_free(charter_bus_t *bus) {
     return r;
 }
 
-chgo_value chgo_bus_subscribe(charter_bus_t *bus, const char *pattern, size_t pattern_len,
-                              charter_subscribe_options_t options) {
+chgo_value chgo_bus_subscribe(charter_bus_t *bus, charter_session_t *session, const char *pattern,
+                              size_t pattern_len, charter_subscribe_options_t options) {
     char buf[CHGO_INLINE_STRING];
     chgo_value r = {0};
-    r.status = charter_bus_subscribe(bus, terminated(pattern, pattern_len, buf), &options, &r.value);
+    const char *p = chgo_terminated(pattern, pattern_len, buf);
+    r.status = session == NULL ? charter_bus_subscribe(bus, p, &options, &r.value)
+                               : charter_bus_subscribe_as(bus, session, p, &options, &r.value);
     r.message = message_of(r.status);
     return r;
 }
 
-chgo_value chgo_bus_subscribe_callback(charter_bus_t *bus, const char *pattern, size_t pattern_len,
+chgo_value chgo_bus_subscribe_callback(charter_bus_t *bus, charter_session_t *session,
+                                       const char *pattern, size_t pattern_len,
                                        charter_subscribe_options_t options, uintptr_t handle) {
     char buf[CHGO_INLINE_STRING];
     chgo_value r = {0};
-    r.status = charter_bus_subscribe_callback(bus, terminated(pattern, pattern_len, buf), &options,
-                                              message_adapter, (void *)handle, drop_adapter,
-                                              &r.value);
+    const char *p = chgo_terminated(pattern, pattern_len, buf);
+    if (session == NULL) {
+        r.status = charter_bus_subscribe_callback(bus, p, &options, message_adapter, (void *)handle,
+                                                  drop_adapter, &r.value);
+    } else {
+        r.status = charter_bus_subscribe_callback_as(bus, session, p, &options, message_adapter,
+                                                     (void *)handle, drop_adapter, &r.value);
+    }
     r.message = message_of(r.status);
     return r;
 }
@@ -188,9 +195,9 @@ chgo_value chgo_bus_unsubscribe(charter_bus_t *bus, uint64_t id) {
     return r;
 }
 
-chgo_publish chgo_bus_publish(charter_bus_t *bus, const char *topic, size_t topic_len,
-                              const uint8_t *payload, size_t len, const char *headers,
-                              size_t header_count) {
+chgo_publish chgo_bus_publish(charter_bus_t *bus, charter_session_t *session, const char *topic,
+                              size_t topic_len, const uint8_t *payload, size_t len,
+                              const char *headers, size_t header_count) {
     char buf[CHGO_INLINE_STRING];
     charter_header_t stack[CHGO_STACK_HEADERS];
     chgo_publish r = {0};
@@ -199,8 +206,13 @@ chgo_publish chgo_bus_publish(charter_bus_t *bus, const char *topic, size_t topi
         r.status = CHGO_OUT_OF_MEMORY;
         return r;
     }
-    r.status = charter_bus_publish(bus, terminated(topic, topic_len, buf), payload, len, hs,
-                                   header_count, &r.report);
+    const char *t = chgo_terminated(topic, topic_len, buf);
+    if (session == NULL) {
+        r.status = charter_bus_publish(bus, t, payload, len, hs, header_count, &r.report);
+    } else {
+        r.status =
+            charter_bus_publish_as(bus, session, t, payload, len, hs, header_count, &r.report);
+    }
     r.message = message_of(r.status);
     release_headers(hs, stack);
     return r;
@@ -213,9 +225,9 @@ chgo_message chgo_bus_recv(charter_bus_t *bus, uint64_t id, uint32_t timeout_ms)
     return r;
 }
 
-chgo_value chgo_bus_request_start(charter_bus_t *bus, const char *topic, size_t topic_len,
-                                  const uint8_t *payload, size_t len, const char *headers,
-                                  size_t header_count) {
+chgo_value chgo_bus_request_start(charter_bus_t *bus, charter_session_t *session,
+                                  const char *topic, size_t topic_len, const uint8_t *payload,
+                                  size_t len, const char *headers, size_t header_count) {
     char buf[CHGO_INLINE_STRING];
     charter_header_t stack[CHGO_STACK_HEADERS];
     chgo_value r = {0};
@@ -224,8 +236,13 @@ chgo_value chgo_bus_request_start(charter_bus_t *bus, const char *topic, size_t 
         r.status = CHGO_OUT_OF_MEMORY;
         return r;
     }
-    r.status = charter_bus_request_start(bus, terminated(topic, topic_len, buf), payload, len, hs,
-                                         header_count, &r.value);
+    const char *t = chgo_terminated(topic, topic_len, buf);
+    if (session == NULL) {
+        r.status = charter_bus_request_start(bus, t, payload, len, hs, header_count, &r.value);
+    } else {
+        r.status = charter_bus_request_start_as(bus, session, t, payload, len, hs, header_count,
+                                                &r.value);
+    }
     r.message = message_of(r.status);
     release_headers(hs, stack);
     return r;
@@ -243,7 +260,7 @@ chgo_publish chgo_bus_respond(charter_bus_t *bus, const char *reply_to, size_t r
         return r;
     }
     /* Go keeps only the reply inbox of a request, not Charter's message. */
-    r.status = charter_bus_reply(bus, terminated(reply_to, reply_to_len, buf), payload, len, hs,
+    r.status = charter_bus_reply(bus, chgo_terminated(reply_to, reply_to_len, buf), payload, len, hs,
                                  header_count, &r.report);
     r.message = message_of(r.status);
     release_headers(hs, stack);

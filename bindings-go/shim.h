@@ -111,23 +111,27 @@ typedef struct {
     charter_bus_stats_t stats;
 } chgo_stats;
 
-chgo_bus chgo_bus_new(charter_bus_limits_t limits);
+/* Creates a bus, enforcing auth's grants when auth is not NULL. */
+chgo_bus chgo_bus_new(charter_bus_limits_t limits, charter_authority_t *auth);
 chgo_status chgo_bus_free(charter_bus_t *bus);
-chgo_value chgo_bus_subscribe(charter_bus_t *bus, const char *pattern, size_t pattern_len,
-                              charter_subscribe_options_t options);
+/* The subscribe, publish and request wrappers act for the holder of
+ * session (the charter_bus_*_as calls) when it is not NULL. */
+chgo_value chgo_bus_subscribe(charter_bus_t *bus, charter_session_t *session, const char *pattern,
+                              size_t pattern_len, charter_subscribe_options_t options);
 /* Subscribes the Go MessageFunc behind the runtime/cgo.Handle `handle`;
  * Charter calls back into Go to delete the handle when the subscription
  * ends. */
-chgo_value chgo_bus_subscribe_callback(charter_bus_t *bus, const char *pattern, size_t pattern_len,
+chgo_value chgo_bus_subscribe_callback(charter_bus_t *bus, charter_session_t *session,
+                                       const char *pattern, size_t pattern_len,
                                        charter_subscribe_options_t options, uintptr_t handle);
 chgo_value chgo_bus_unsubscribe(charter_bus_t *bus, uint64_t id);
-chgo_publish chgo_bus_publish(charter_bus_t *bus, const char *topic, size_t topic_len,
-                              const uint8_t *payload, size_t len, const char *headers,
-                              size_t header_count);
+chgo_publish chgo_bus_publish(charter_bus_t *bus, charter_session_t *session, const char *topic,
+                              size_t topic_len, const uint8_t *payload, size_t len,
+                              const char *headers, size_t header_count);
 chgo_message chgo_bus_recv(charter_bus_t *bus, uint64_t id, uint32_t timeout_ms);
-chgo_value chgo_bus_request_start(charter_bus_t *bus, const char *topic, size_t topic_len,
-                                  const uint8_t *payload, size_t len, const char *headers,
-                                  size_t header_count);
+chgo_value chgo_bus_request_start(charter_bus_t *bus, charter_session_t *session,
+                                  const char *topic, size_t topic_len, const uint8_t *payload,
+                                  size_t len, const char *headers, size_t header_count);
 /* Answers the request whose reply inbox is reply_to. */
 chgo_publish chgo_bus_respond(charter_bus_t *bus, const char *reply_to, size_t reply_to_len,
                               const uint8_t *payload, size_t len, const char *headers,
@@ -135,5 +139,89 @@ chgo_publish chgo_bus_respond(charter_bus_t *bus, const char *reply_to, size_t r
 chgo_subscription_stats chgo_bus_subscription_stats(charter_bus_t *bus, uint64_t id);
 chgo_stats chgo_bus_stats(charter_bus_t *bus);
 chgo_value chgo_bus_evict_idle(charter_bus_t *bus);
+
+/* A NUL-terminated copy of the len bytes at s in buf (CHGO_INLINE_STRING
+ * bytes), or s itself when too long for buf: the Go side terminates those. */
+const char *chgo_terminated(const char *s, size_t len, char *buf);
+
+/* ---- Capabilities (shim_capability.c) ----
+ *
+ * Single strings arrive as pointer and length, as on the bus. String
+ * arrays (grants, root keys) arrive packed as "a\0b\0..." with their count,
+ * for the same reason as headers. Strings and bytes that Charter returns
+ * are handed to Go, which copies and frees them. */
+
+/* The outcome of a call that creates a key pair, token, authority or
+ * session; Go casts handle to the type it asked for. */
+typedef struct {
+    charter_status_t status;
+    char *message;
+    void *handle;
+} chgo_handle;
+
+/* The outcome of a call with a string result, caller-owned on success. */
+typedef struct {
+    charter_status_t status;
+    char *message;
+    char *value;
+} chgo_string;
+
+/* The outcome of a call with a byte result, caller-owned on success (free
+ * with charter_bytes_free(data, len)). */
+typedef struct {
+    charter_status_t status;
+    char *message;
+    uint8_t *data;
+    size_t len;
+} chgo_bytes;
+
+chgo_handle chgo_keypair_generate(void);
+chgo_handle chgo_keypair_from_pkcs8(const uint8_t *der, size_t len);
+chgo_bytes chgo_keypair_to_pkcs8(charter_keypair_t *pair);
+chgo_string chgo_keypair_public_key(charter_keypair_t *pair);
+chgo_string chgo_keypair_principal(charter_keypair_t *pair);
+chgo_status chgo_keypair_free(charter_keypair_t *pair);
+
+chgo_handle chgo_token_mint(charter_keypair_t *root, const char *subject, size_t subject_len,
+                            const char *grants, size_t grant_count, uint64_t not_before,
+                            uint64_t not_after);
+chgo_handle chgo_token_delegate(charter_token_t *token, charter_keypair_t *holder,
+                                const char *subject, size_t subject_len, const char *grants,
+                                size_t grant_count, uint64_t not_before, uint64_t not_after);
+chgo_handle chgo_token_decode(const uint8_t *bytes, size_t len);
+chgo_handle chgo_token_from_text(const char *text, size_t text_len);
+chgo_bytes chgo_token_encode(charter_token_t *token);
+chgo_string chgo_token_to_text(charter_token_t *token);
+chgo_string chgo_token_inspect(charter_token_t *token);
+chgo_value chgo_token_link_count(charter_token_t *token);
+chgo_string chgo_token_link_id(charter_token_t *token, size_t index);
+/* Writes CHARTER_PROOF_LEN bytes to out_proof. */
+chgo_status chgo_token_prove(charter_token_t *token, charter_keypair_t *holder,
+                             const uint8_t *challenge, uint8_t *out_proof);
+chgo_status chgo_token_free(charter_token_t *token);
+
+chgo_handle chgo_authority_new(const char *roots, size_t root_count,
+                               charter_authority_options_t options);
+chgo_status chgo_authority_set_time(charter_authority_t *auth, uint64_t now);
+chgo_status chgo_authority_trust(charter_authority_t *auth, const char *key, size_t key_len);
+chgo_value chgo_authority_distrust(charter_authority_t *auth, const char *key, size_t key_len);
+chgo_string chgo_authority_verify(charter_authority_t *auth, charter_token_t *token);
+/* Writes CHARTER_CHALLENGE_LEN bytes to out_challenge. */
+chgo_status chgo_authority_challenge(charter_authority_t *auth, uint8_t *out_challenge);
+chgo_handle chgo_authority_open_session(charter_authority_t *auth, charter_token_t *token,
+                                        const uint8_t *challenge, const uint8_t *proof);
+chgo_value chgo_authority_revoke(charter_authority_t *auth, const char *link_id, size_t len);
+chgo_value chgo_authority_unrevoke(charter_authority_t *auth, const char *link_id, size_t len);
+chgo_string chgo_authority_export_revocations(charter_authority_t *auth);
+chgo_value chgo_authority_import_revocations(charter_authority_t *auth, const char *text,
+                                             size_t len);
+chgo_status chgo_authority_free(charter_authority_t *auth);
+
+chgo_status chgo_session_check(charter_session_t *session, int32_t action, const char *topic,
+                               size_t topic_len);
+chgo_value chgo_session_is_active(charter_session_t *session);
+chgo_string chgo_session_principal(charter_session_t *session);
+chgo_value chgo_session_expires_at(charter_session_t *session);
+chgo_status chgo_session_free(charter_session_t *session);
 
 #endif /* CHARTER_GO_SHIM_H */

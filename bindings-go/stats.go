@@ -62,6 +62,9 @@ type BusStats struct {
 	// LiveSubscriptions counts the subscriptions now, reply inboxes of
 	// requests in progress included.
 	LiveSubscriptions uint64
+	// Denied counts the calls refused by authorization, on a bus made with
+	// [NewBusWithAuthority].
+	Denied uint64
 }
 
 func goPublishReport(r C.charter_publish_report_t) PublishReport {

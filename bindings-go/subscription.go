@@ -35,6 +35,11 @@ type Subscription struct {
 // cleanup ([runtime.AddCleanup]) as a backstop; until then its queue keeps
 // filling, so close it.
 func (b *Bus) Subscribe(pattern string, opts ...SubscribeOption) (*Subscription, error) {
+	return b.subscribe(nil, pattern, opts)
+}
+
+// subscribe is Subscribe for the holder of s, or for anyone when s is nil.
+func (b *Bus) subscribe(s *Session, pattern string, opts []SubscribeOption) (*Subscription, error) {
 	options, err := subscribeOptions(opts)
 	if err != nil {
 		return nil, err
@@ -43,20 +48,25 @@ func (b *Bus) Subscribe(pattern string, opts ...SubscribeOption) (*Subscription,
 	if err != nil {
 		return nil, err
 	}
+	sp, err := s.ptr()
+	if err != nil {
+		return nil, err
+	}
 	pat, n, err := cString("pattern", pattern)
 	if err != nil {
 		return nil, err
 	}
-	res := C.chgo_bus_subscribe(p, pat, n, options)
+	res := C.chgo_bus_subscribe(p, sp, pat, n, options)
 	runtime.KeepAlive(b)
+	runtime.KeepAlive(s)
 	if res.status != C.CHARTER_OK {
-		return nil, b.h.check(cError(res.status, res.message))
+		return nil, b.failure(res.status, res.message, s)
 	}
-	s := &Subscription{bus: b, id: SubscriptionID(res.value), done: make(chan struct{})}
+	sub := &Subscription{bus: b, id: SubscriptionID(res.value), done: make(chan struct{})}
 	// The cleanup keeps only the C bus pointer: a freed bus makes the call
 	// a harmless failure.
-	s.cleanup = runtime.AddCleanup(s, func(id uint64) { unsubscribe(p, id) }, uint64(res.value))
-	return s, nil
+	sub.cleanup = runtime.AddCleanup(sub, func(id uint64) { unsubscribe(p, id) }, uint64(res.value))
+	return sub, nil
 }
 
 // SubscribeFunc subscribes fn to pattern. By default fn runs inline, on the
@@ -69,6 +79,12 @@ func (b *Bus) Subscribe(pattern string, opts ...SubscribeOption) (*Subscription,
 // fn refers to stays alive, and a callback that refers to its own Bus keeps
 // it from being collected unclosed.
 func (b *Bus) SubscribeFunc(pattern string, fn MessageFunc, opts ...SubscribeOption) (*Subscription, error) {
+	return b.subscribeFunc(nil, pattern, fn, opts)
+}
+
+// subscribeFunc is SubscribeFunc for the holder of s, or for anyone when s
+// is nil.
+func (b *Bus) subscribeFunc(s *Session, pattern string, fn MessageFunc, opts []SubscribeOption) (*Subscription, error) {
 	if fn == nil {
 		return nil, &Error{Code: StatusNullArgument, Message: "fn is nil"}
 	}
@@ -80,6 +96,10 @@ func (b *Bus) SubscribeFunc(pattern string, fn MessageFunc, opts ...SubscribeOpt
 	if err != nil {
 		return nil, err
 	}
+	sp, err := s.ptr()
+	if err != nil {
+		return nil, err
+	}
 	pat, n, err := cString("pattern", pattern)
 	if err != nil {
 		return nil, err
@@ -87,12 +107,13 @@ func (b *Bus) SubscribeFunc(pattern string, fn MessageFunc, opts ...SubscribeOpt
 	// Charter hands the handle back to charterGoMessage and deletes it
 	// through charterGoDrop when the subscription ends.
 	h := cgo.NewHandle(fn)
-	res := C.chgo_bus_subscribe_callback(p, pat, n, options, C.uintptr_t(h))
+	res := C.chgo_bus_subscribe_callback(p, sp, pat, n, options, C.uintptr_t(h))
 	runtime.KeepAlive(b)
+	runtime.KeepAlive(s)
 	if res.status != C.CHARTER_OK {
 		// The subscription never began, so Charter will not drop it.
 		h.Delete()
-		return nil, b.h.check(cError(res.status, res.message))
+		return nil, b.failure(res.status, res.message, s)
 	}
 	return &Subscription{bus: b, id: SubscriptionID(res.value), done: make(chan struct{})}, nil
 }

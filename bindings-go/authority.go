@@ -1,0 +1,329 @@
+package charter
+
+// #include "shim.h"
+import "C"
+
+import (
+	"runtime"
+	"time"
+)
+
+// Authority decides what tokens are worth: it trusts a set of root keys,
+// judges time on its own clock, keeps the revocation set, verifies tokens
+// and opens sessions for their holders. A [Bus] made with
+// [NewBusWithAuthority] enforces the grants of its sessions.
+//
+// Create an Authority with [NewAuthority] and release it with Close; the
+// zero Authority is closed. Close releases only this handle: buses and
+// sessions made from it keep working with the same roots and revocations.
+type Authority struct {
+	h handle[*C.charter_authority_t]
+}
+
+// AuthorityOption configures [NewAuthority].
+type AuthorityOption func(*authorityConfig)
+
+type authorityConfig struct {
+	opts C.charter_authority_options_t
+	err  error // the first invalid option
+}
+
+func (c *authorityConfig) fail(err error) {
+	if c.err == nil {
+		c.err = err
+	}
+}
+
+// WithMaxLifetime sets the longest window any link of a token may have
+// (default 90 days); a longer one fails verification with [ErrDenied]. d
+// is truncated to whole seconds and must be at least one second.
+func WithMaxLifetime(d time.Duration) AuthorityOption {
+	return func(c *authorityConfig) {
+		if d < time.Second {
+			c.fail(invalidArgument("max lifetime must be at least 1s, got %v", d))
+			return
+		}
+		c.opts.max_lifetime_s = C.uint64_t(d / time.Second)
+	}
+}
+
+// WithClockSkew sets how far the clocks of the token's issuers and of the
+// authority may disagree (default 60 s): a token is accepted from skew
+// before its window until skew after it. d is truncated to whole seconds.
+func WithClockSkew(d time.Duration) AuthorityOption {
+	return func(c *authorityConfig) {
+		if d < 0 {
+			c.fail(invalidArgument("clock skew must not be negative, got %v", d))
+			return
+		}
+		c.opts.clock_skew_s = C.uint64_t(d / time.Second)
+	}
+}
+
+// WithFixedTime runs the authority on a clock of its own, for tests: it
+// reads t (truncated to whole seconds, after the Unix epoch) until
+// [Authority.SetTime] moves it. By default the authority uses the system
+// clock.
+func WithFixedTime(t time.Time) AuthorityOption {
+	return func(c *authorityConfig) {
+		// 0 means "the system clock" to Charter.
+		if t.Unix() <= 0 {
+			c.fail(invalidArgument("fixed time must be after the Unix epoch, got %v", t))
+			return
+		}
+		c.opts.fixed_time = C.uint64_t(t.Unix())
+	}
+}
+
+// NewAuthority creates an authority that trusts the root keys roots (text
+// forms, see [KeyPair.PublicKey]; there may be none yet, see
+// [Authority.Trust]). A key that does not parse fails with [ErrMalformed].
+func NewAuthority(roots []string, opts ...AuthorityOption) (*Authority, error) {
+	var cfg authorityConfig
+	// Cannot fail: the pointer is valid.
+	C.charter_authority_options_default(&cfg.opts)
+	for _, opt := range opts {
+		opt(&cfg)
+	}
+	if cfg.err != nil {
+		return nil, cfg.err
+	}
+	keys, n, err := cStrings("root key", roots)
+	if err != nil {
+		return nil, err
+	}
+	res := C.chgo_authority_new(keys, n, cfg.opts)
+	if res.status != C.CHARTER_OK {
+		return nil, cError(res.status, res.message)
+	}
+	a := &Authority{}
+	attach(a, &a.h, "authority", (*C.charter_authority_t)(res.handle), freeAuthority)
+	return a, nil
+}
+
+func freeAuthority(p *C.charter_authority_t) error {
+	if res := C.chgo_authority_free(p); res.status != C.CHARTER_OK {
+		return cError(res.status, res.message)
+	}
+	return nil
+}
+
+// SetTime sets the clock of an authority made with [WithFixedTime] to t
+// (truncated to whole seconds). Sessions opened by the authority see the
+// new time at once: moving past a session's end expires it. An authority
+// on the system clock fails with [ErrInvalidArgument].
+func (a *Authority) SetTime(t time.Time) error {
+	now, err := unixSeconds("time", t)
+	if err != nil {
+		return err
+	}
+	p, err := a.load()
+	if err != nil {
+		return err
+	}
+	res := C.chgo_authority_set_time(p, now)
+	runtime.KeepAlive(a)
+	return a.status(res)
+}
+
+// Trust adds a root key (text form) to those the authority trusts.
+func (a *Authority) Trust(rootKey string) error {
+	k, n, err := cString("root key", rootKey)
+	if err != nil {
+		return err
+	}
+	p, err := a.load()
+	if err != nil {
+		return err
+	}
+	res := C.chgo_authority_trust(p, k, n)
+	runtime.KeepAlive(a)
+	return a.status(res)
+}
+
+// Distrust stops trusting a root key (text form) and reports whether it was
+// trusted. Tokens minted by it then fail to verify with [ErrUntrustedRoot];
+// sessions already open stay open.
+func (a *Authority) Distrust(rootKey string) (bool, error) {
+	k, n, err := cString("root key", rootKey)
+	if err != nil {
+		return false, err
+	}
+	p, err := a.load()
+	if err != nil {
+		return false, err
+	}
+	res := C.chgo_authority_distrust(p, k, n)
+	runtime.KeepAlive(a)
+	return a.flag(res)
+}
+
+// Verify checks tok and returns its holder's principal id (text form). It
+// fails with the first problem found, in this order (docs/formats.md):
+// [ErrMalformed], [ErrRevoked], [ErrUntrustedRoot], then for each link
+// [ErrMalformed] (a broken chain), [ErrBadSignature] or [ErrDenied] (a
+// widening delegation, a window longer than the maximum lifetime), and
+// last [ErrNotYetValid] or [ErrExpired].
+func (a *Authority) Verify(tok *Token) (principal string, err error) {
+	p, err := a.load()
+	if err != nil {
+		return "", err
+	}
+	t, err := tok.load("token")
+	if err != nil {
+		return "", err
+	}
+	res := C.chgo_authority_verify(p, t)
+	runtime.KeepAlive(a)
+	runtime.KeepAlive(tok)
+	return goString(res, &a.h, &tok.h)
+}
+
+// Challenge returns a fresh random challenge of [ChallengeLen] bytes for a
+// holder to sign with [Token.Prove]. Each challenge opens at most one
+// session, within two minutes.
+func (a *Authority) Challenge() ([]byte, error) {
+	p, err := a.load()
+	if err != nil {
+		return nil, err
+	}
+	challenge := make([]byte, ChallengeLen)
+	res := C.chgo_authority_challenge(p, (*C.uint8_t)(&challenge[0]))
+	runtime.KeepAlive(a)
+	if err := a.status(res); err != nil {
+		return nil, err
+	}
+	return challenge, nil
+}
+
+// OpenSession opens a session for tok's holder, who signed challenge (from
+// [Authority.Challenge]) into proof (with [Token.Prove]). It fails as
+// Verify does, with [ErrDenied] for a challenge that is unknown, used or
+// too old, and with [ErrBadSignature] for a proof not made by the holder's
+// key for this token and challenge.
+func (a *Authority) OpenSession(tok *Token, challenge, proof []byte) (*Session, error) {
+	// Charter reads exactly these lengths: shorter slices would let it read
+	// past their end.
+	if len(challenge) != ChallengeLen {
+		return nil, invalidArgument("challenge must be %d bytes, got %d", ChallengeLen, len(challenge))
+	}
+	if len(proof) != ProofLen {
+		return nil, invalidArgument("proof must be %d bytes, got %d", ProofLen, len(proof))
+	}
+	p, err := a.load()
+	if err != nil {
+		return nil, err
+	}
+	t, err := tok.load("token")
+	if err != nil {
+		return nil, err
+	}
+	res := C.chgo_authority_open_session(p, t, (*C.uint8_t)(&challenge[0]), (*C.uint8_t)(&proof[0]))
+	runtime.KeepAlive(a)
+	runtime.KeepAlive(tok)
+	if res.status != C.CHARTER_OK {
+		return nil, failure(res.status, res.message, &a.h, &tok.h)
+	}
+	s := &Session{}
+	attach(s, &s.h, "session", (*C.charter_session_t)(res.handle), freeSession)
+	return s, nil
+}
+
+// Revoke revokes the link linkID (64 hex digits, see [Token.LinkID]) and
+// reports whether it was newly revoked. Every token containing the link
+// then fails to verify with [ErrRevoked], and every session opened with one
+// ends at once, with the subscriptions it opened.
+func (a *Authority) Revoke(linkID string) (bool, error) {
+	id, n, err := cString("link id", linkID)
+	if err != nil {
+		return false, err
+	}
+	p, err := a.load()
+	if err != nil {
+		return false, err
+	}
+	res := C.chgo_authority_revoke(p, id, n)
+	runtime.KeepAlive(a)
+	return a.flag(res)
+}
+
+// Unrevoke lifts the revocation of linkID and reports whether it was
+// revoked. Sessions that the revocation ended stay ended.
+func (a *Authority) Unrevoke(linkID string) (bool, error) {
+	id, n, err := cString("link id", linkID)
+	if err != nil {
+		return false, err
+	}
+	p, err := a.load()
+	if err != nil {
+		return false, err
+	}
+	res := C.chgo_authority_unrevoke(p, id, n)
+	runtime.KeepAlive(a)
+	return a.flag(res)
+}
+
+// ExportRevocations returns the revocation set: one link id per line, as
+// 64 lowercase hex digits, sorted, each line ending in "\n".
+func (a *Authority) ExportRevocations() (string, error) {
+	p, err := a.load()
+	if err != nil {
+		return "", err
+	}
+	res := C.chgo_authority_export_revocations(p)
+	runtime.KeepAlive(a)
+	return goString(res, &a.h)
+}
+
+// ImportRevocations revokes every link id in text, as ExportRevocations
+// writes it (blank lines and lines starting with "#" are ignored), and
+// returns how many were new. It is all or nothing: a malformed line fails
+// with [ErrMalformed] and revokes none.
+func (a *Authority) ImportRevocations(text string) (int, error) {
+	s, n, err := cString("text", text)
+	if err != nil {
+		return 0, err
+	}
+	p, err := a.load()
+	if err != nil {
+		return 0, err
+	}
+	res := C.chgo_authority_import_revocations(p, s, n)
+	runtime.KeepAlive(a)
+	if res.status != C.CHARTER_OK {
+		return 0, failure(res.status, res.message, &a.h)
+	}
+	return int(res.value), nil
+}
+
+// Close frees the authority handle. A second Close returns nil; any other
+// method called after Close returns an error matching [ErrClosed]. Buses
+// and sessions made from the authority keep working.
+func (a *Authority) Close() error {
+	return a.h.close(freeAuthority)
+}
+
+// load returns a's C handle, failing with ErrNullArgument for a nil a and
+// ErrClosed for a closed one.
+func (a *Authority) load() (*C.charter_authority_t, error) {
+	if a == nil {
+		return nil, nilArgument("authority")
+	}
+	return a.h.load()
+}
+
+// status returns the error of a call on a with no result, or nil.
+func (a *Authority) status(res C.chgo_status) error {
+	if res.status != C.CHARTER_OK {
+		return failure(res.status, res.message, &a.h)
+	}
+	return nil
+}
+
+// flag returns the boolean result of a call on a.
+func (a *Authority) flag(res C.chgo_value) (bool, error) {
+	if res.status != C.CHARTER_OK {
+		return false, failure(res.status, res.message, &a.h)
+	}
+	return res.value != 0, nil
+}

@@ -1,0 +1,140 @@
+package charter
+
+// #include "shim.h"
+import "C"
+
+import (
+	"runtime"
+	"strconv"
+	"time"
+)
+
+// Action is what a grant allows on a topic.
+type Action int32
+
+// The actions, equal to the CHARTER_ACTION_* constants of charter.h.
+const (
+	ActionPublish   Action = C.CHARTER_ACTION_PUBLISH   // publish on a topic
+	ActionSubscribe Action = C.CHARTER_ACTION_SUBSCRIBE // subscribe to a pattern
+	ActionRequest   Action = C.CHARTER_ACTION_REQUEST   // send a request on a topic
+)
+
+// String returns the action's name as grants spell it: "publish",
+// "subscribe" or "request".
+func (a Action) String() string {
+	switch a {
+	case ActionPublish:
+		return "publish"
+	case ActionSubscribe:
+		return "subscribe"
+	case ActionRequest:
+		return "request"
+	}
+	return "Action(" + strconv.Itoa(int(a)) + ")"
+}
+
+// Session is a verified holder of a token, opened by
+// [Authority.OpenSession]: what it may do is its token's grants, until the
+// token expires or a link of it is revoked. Use it on an enforcing bus
+// with [Bus.WithSession]. Release it with Close; the zero Session is
+// closed.
+type Session struct {
+	h handle[*C.charter_session_t]
+}
+
+func freeSession(p *C.charter_session_t) error {
+	if res := C.chgo_session_free(p); res.status != C.CHARTER_OK {
+		return cError(res.status, res.message)
+	}
+	return nil
+}
+
+// Check reports whether the session may act on topic (for
+// [ActionSubscribe], the pattern to subscribe to): nil, or an error
+// matching [ErrDenied] (no grant covers it), [ErrExpired] or [ErrRevoked].
+// It is cheap: a clock read and a grant match, no signature work.
+func (s *Session) Check(action Action, topic string) error {
+	t, n, err := cString("topic", topic)
+	if err != nil {
+		return err
+	}
+	p, err := s.load()
+	if err != nil {
+		return err
+	}
+	res := C.chgo_session_check(p, C.int32_t(action), t, n)
+	runtime.KeepAlive(s)
+	if res.status != C.CHARTER_OK {
+		return failure(res.status, res.message, &s.h)
+	}
+	return nil
+}
+
+// Active reports whether the session is still open: its token has not
+// expired and no link of it has been revoked.
+func (s *Session) Active() (bool, error) {
+	p, err := s.load()
+	if err != nil {
+		return false, err
+	}
+	res := C.chgo_session_is_active(p)
+	runtime.KeepAlive(s)
+	if res.status != C.CHARTER_OK {
+		return false, failure(res.status, res.message, &s.h)
+	}
+	return res.value != 0, nil
+}
+
+// Principal returns the holder's principal id (text form), as
+// [KeyPair.Principal] gives it.
+func (s *Session) Principal() (string, error) {
+	p, err := s.load()
+	if err != nil {
+		return "", err
+	}
+	res := C.chgo_session_principal(p)
+	runtime.KeepAlive(s)
+	return goString(res, &s.h)
+}
+
+// ExpiresAt returns the end of the token's window. The session ends when
+// the authority's clock passes it by the clock skew, or earlier if a link
+// is revoked.
+func (s *Session) ExpiresAt() (time.Time, error) {
+	p, err := s.load()
+	if err != nil {
+		return time.Time{}, err
+	}
+	res := C.chgo_session_expires_at(p)
+	runtime.KeepAlive(s)
+	if res.status != C.CHARTER_OK {
+		return time.Time{}, failure(res.status, res.message, &s.h)
+	}
+	return time.Unix(int64(res.value), 0), nil
+}
+
+// Close frees the session handle. It does not end the session: the
+// subscriptions it opened last until it expires or is revoked. A second
+// Close returns nil; any other method called after Close, and any call of
+// a [Client] made with the session, returns an error matching [ErrClosed].
+func (s *Session) Close() error {
+	return s.h.close(freeSession)
+}
+
+// ptr returns the C handle of s for the bus wrappers, which act for its
+// holder, or NULL for a nil s: the bus's own calls.
+func (s *Session) ptr() (*C.charter_session_t, error) {
+	if s == nil {
+		return nil, nil
+	}
+	return s.h.load()
+}
+
+// load returns s's C handle, failing with ErrNullArgument for a nil s and
+// ErrClosed for a closed one.
+func (s *Session) load() (*C.charter_session_t, error) {
+	if s == nil {
+		return nil, nilArgument("session")
+	}
+	return s.h.load()
+}

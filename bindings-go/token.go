@@ -1,0 +1,249 @@
+package charter
+
+// #include "shim.h"
+import "C"
+
+import (
+	"runtime"
+	"time"
+)
+
+// ChallengeLen is the length of a session challenge ([Authority.Challenge]).
+const ChallengeLen = C.CHARTER_CHALLENGE_LEN
+
+// ProofLen is the length of a proof of possession ([Token.Prove]).
+const ProofLen = C.CHARTER_PROOF_LEN
+
+// Token is a capability token: a chain of signed links from a root key to
+// the holder, each granting actions on topic patterns for a window of
+// time. A token is a bearer of rights only together with its holder's key:
+// opening a session takes a proof signed by that key ([Token.Prove]).
+//
+// Decoding ([DecodeToken], [ParseToken]) checks structure only;
+// [Authority.Verify] checks signatures, trust, revocation and time. Create
+// a Token with [Mint], [Token.Delegate], [DecodeToken] or [ParseToken] and
+// release it with Close; the zero Token is closed.
+type Token struct {
+	h handle[*C.charter_token_t]
+}
+
+// Mint makes a root token: root grants grants to the key subject (a
+// public key's text form, see [KeyPair.PublicKey]) for [notBefore,
+// notAfter), in whole seconds. A grant is "ACTION PATTERN" with ACTION one
+// of publish, subscribe or request, such as "publish orders.*.created".
+func Mint(root *KeyPair, subject string, grants []string, notBefore, notAfter time.Time) (*Token, error) {
+	args, err := linkArgs(subject, grants, notBefore, notAfter)
+	if err != nil {
+		return nil, err
+	}
+	r, err := root.load("root")
+	if err != nil {
+		return nil, err
+	}
+	res := C.chgo_token_mint(r, args.subject, args.subjectLen, args.grants, args.grantCount, args.notBefore, args.notAfter)
+	runtime.KeepAlive(root)
+	return newToken(res, &root.h)
+}
+
+// Delegate makes a token for subject from t, signed by holder, which must
+// be t's holder (the subject of its last link). The grants must each be
+// within one of t's grants and the window within t's, else Delegate fails
+// with [ErrDenied]: a delegation can only narrow.
+func (t *Token) Delegate(holder *KeyPair, subject string, grants []string, notBefore, notAfter time.Time) (*Token, error) {
+	args, err := linkArgs(subject, grants, notBefore, notAfter)
+	if err != nil {
+		return nil, err
+	}
+	p, err := t.load("token")
+	if err != nil {
+		return nil, err
+	}
+	h, err := holder.load("holder")
+	if err != nil {
+		return nil, err
+	}
+	res := C.chgo_token_delegate(p, h, args.subject, args.subjectLen, args.grants, args.grantCount, args.notBefore, args.notAfter)
+	runtime.KeepAlive(t)
+	runtime.KeepAlive(holder)
+	return newToken(res, &t.h, &holder.h)
+}
+
+// link holds the C form of the arguments of one link.
+type link struct {
+	subject    *C.char
+	subjectLen C.size_t
+	grants     *C.char
+	grantCount C.size_t
+	notBefore  C.uint64_t
+	notAfter   C.uint64_t
+}
+
+func linkArgs(subject string, grants []string, notBefore, notAfter time.Time) (link, error) {
+	var l link
+	var err error
+	if l.subject, l.subjectLen, err = cString("subject", subject); err != nil {
+		return l, err
+	}
+	if l.grants, l.grantCount, err = cStrings("grant", grants); err != nil {
+		return l, err
+	}
+	if l.notBefore, err = unixSeconds("notBefore", notBefore); err != nil {
+		return l, err
+	}
+	if l.notAfter, err = unixSeconds("notAfter", notAfter); err != nil {
+		return l, err
+	}
+	return l, nil
+}
+
+// DecodeToken decodes a token's binary form, as returned by [Token.Bytes].
+// Bytes that are not a well-formed token fail with [ErrMalformed].
+func DecodeToken(b []byte) (*Token, error) {
+	data, n := cPayload(b)
+	return newToken(C.chgo_token_decode(data, n))
+}
+
+// ParseToken decodes a token's text form ("charter-tok1:..."), as returned
+// by [Token.Text]; surrounding whitespace is ignored. Anything else fails
+// with [ErrMalformed].
+func ParseToken(text string) (*Token, error) {
+	s, n, err := cString("text", text)
+	if err != nil {
+		return nil, err
+	}
+	return newToken(C.chgo_token_from_text(s, n))
+}
+
+// newToken wraps the token made by a call on the handles hs.
+func newToken(res C.chgo_handle, hs ...checker) (*Token, error) {
+	if res.status != C.CHARTER_OK {
+		return nil, failure(res.status, res.message, hs...)
+	}
+	t := &Token{}
+	attach(t, &t.h, "token", (*C.charter_token_t)(res.handle), freeToken)
+	return t, nil
+}
+
+func freeToken(p *C.charter_token_t) error {
+	if res := C.chgo_token_free(p); res.status != C.CHARTER_OK {
+		return cError(res.status, res.message)
+	}
+	return nil
+}
+
+// Bytes returns the token's binary form (docs/formats.md).
+func (t *Token) Bytes() ([]byte, error) {
+	p, err := t.load("token")
+	if err != nil {
+		return nil, err
+	}
+	res := C.chgo_token_encode(p)
+	runtime.KeepAlive(t)
+	return goBytes(res, &t.h)
+}
+
+// Text returns the token's text form ("charter-tok1:...").
+func (t *Token) Text() (string, error) {
+	p, err := t.load("token")
+	if err != nil {
+		return "", err
+	}
+	res := C.chgo_token_to_text(p)
+	runtime.KeepAlive(t)
+	return goString(res, &t.h)
+}
+
+// String returns the token's text form, or a placeholder naming the error
+// (such as a closed token) when there is none, so that a Token prints well
+// with the fmt verbs.
+func (t *Token) String() string {
+	text, err := t.Text()
+	if err != nil {
+		return "<charter.Token: " + err.Error() + ">"
+	}
+	return text
+}
+
+// Inspect returns a readable account of every link: issuer, subject,
+// grants, window and id. Its layout is for people, not for parsing.
+func (t *Token) Inspect() (string, error) {
+	p, err := t.load("token")
+	if err != nil {
+		return "", err
+	}
+	res := C.chgo_token_inspect(p)
+	runtime.KeepAlive(t)
+	return goString(res, &t.h)
+}
+
+// LinkCount returns the number of links: 1 for a minted token, one more
+// for each delegation.
+func (t *Token) LinkCount() (int, error) {
+	p, err := t.load("token")
+	if err != nil {
+		return 0, err
+	}
+	res := C.chgo_token_link_count(p)
+	runtime.KeepAlive(t)
+	if res.status != C.CHARTER_OK {
+		return 0, failure(res.status, res.message, &t.h)
+	}
+	return int(res.value), nil
+}
+
+// LinkID returns the id of link i (64 hex digits), 0 being the root link:
+// the name by which [Authority.Revoke] revokes it, and with it every token
+// that contains it. It fails with [ErrInvalidArgument] past the last link.
+func (t *Token) LinkID(i int) (string, error) {
+	if i < 0 {
+		return "", invalidArgument("link index must not be negative, got %d", i)
+	}
+	p, err := t.load("token")
+	if err != nil {
+		return "", err
+	}
+	res := C.chgo_token_link_id(p, C.size_t(i))
+	runtime.KeepAlive(t)
+	return goString(res, &t.h)
+}
+
+// Prove signs challenge, from [Authority.Challenge], as t's holder, giving
+// the proof of possession that [Authority.OpenSession] takes. holder must
+// be the key t was issued to.
+func (t *Token) Prove(holder *KeyPair, challenge []byte) ([]byte, error) {
+	if len(challenge) != ChallengeLen {
+		return nil, invalidArgument("challenge must be %d bytes, got %d", ChallengeLen, len(challenge))
+	}
+	p, err := t.load("token")
+	if err != nil {
+		return nil, err
+	}
+	h, err := holder.load("holder")
+	if err != nil {
+		return nil, err
+	}
+	proof := make([]byte, ProofLen)
+	res := C.chgo_token_prove(p, h, (*C.uint8_t)(&challenge[0]), (*C.uint8_t)(&proof[0]))
+	runtime.KeepAlive(t)
+	runtime.KeepAlive(holder)
+	if res.status != C.CHARTER_OK {
+		return nil, failure(res.status, res.message, &t.h, &holder.h)
+	}
+	return proof, nil
+}
+
+// Close frees the token. A second Close returns nil; any other method
+// called after Close returns an error matching [ErrClosed]. Sessions opened
+// with the token are not affected.
+func (t *Token) Close() error {
+	return t.h.close(freeToken)
+}
+
+// load returns t's C handle. A nil t fails with ErrNullArgument naming the
+// argument what; a closed one with ErrClosed.
+func (t *Token) load(what string) (*C.charter_token_t, error) {
+	if t == nil {
+		return nil, nilArgument(what)
+	}
+	return t.h.load()
+}
