@@ -2,10 +2,12 @@
 #
 #   make test     install what is missing, then run every suite:
 #                 cargo test, the C harness (plain, ASan+UBSan, valgrind,
-#                 install/consumers), Python, Node and Go
+#                 install/consumers), Python, Node and Go, and every fuzz
+#                 target for 60 s
 #   make demo     build the library and run the C demo
 #   make bench    run the benchmarks (numbers go to docs/BENCHMARKS.md)
 #   make header   regenerate include/charter.h after changing capi/
+#   make fuzz     run every fuzz target for FUZZ_SECONDS (default 1800) each
 #
 # Single suites: make rust | c | python | node | go
 
@@ -13,9 +15,11 @@ BUILD ?= build
 JOBS ?= 2
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=Debug
 
-.PHONY: test demo deps rust c c-configure python node go bench header clean
+.PHONY: test demo deps rust c c-configure python node go fuzz fuzz-ci bench header clean
 
-test: deps rust c python node go
+FUZZ_SECONDS ?= 1800
+
+test: deps rust c python node go fuzz-ci
 	@echo "make test: every suite passed"
 
 deps:
@@ -44,6 +48,14 @@ demo: deps c-configure
 	cmake --build $(BUILD) --target registry_demo -j$(JOBS)
 	@echo
 	$(BUILD)/examples/registry_demo
+
+# Every fuzz target for FUZZ_SECONDS each (the hardening runs use 1800).
+fuzz:
+	bash scripts/fuzz.sh $(FUZZ_SECONDS)
+
+# What CI runs: every fuzz target for 60 s.
+fuzz-ci:
+	bash scripts/fuzz.sh 60
 
 bench:
 	cargo bench -p charter-benches --bench registry
