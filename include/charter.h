@@ -413,8 +413,9 @@ charter_status_t charter_bus_close(charter_bus_t *bus);
 charter_status_t charter_bus_subscribe(charter_bus_t *bus, const char *pattern, const struct charter_subscribe_options_t *options, uint64_t *out_id);
 
 // `charter_bus_subscribe` for the holder of `session`, checked against its grants (a
-// bus made with `charter_bus_new_with_authority` requires it; refusals are
-// `CHARTER_E_DENIED`).
+// bus made with `charter_bus_new_with_authority` requires it; on any bus the
+// session's grants are checked, and refusals are `CHARTER_E_DENIED`,
+// counted in `denied`).
 //
 // # Safety
 // As `charter_bus_subscribe`; `session` must be a pointer obtained from Charter.
@@ -432,8 +433,9 @@ charter_status_t charter_bus_subscribe_as(charter_bus_t *bus, charter_session_t 
 charter_status_t charter_bus_subscribe_callback(charter_bus_t *bus, const char *pattern, const struct charter_subscribe_options_t *options, charter_message_fn fn, void *user_data, charter_drop_fn drop_user_data, uint64_t *out_id);
 
 // `charter_bus_subscribe_callback` for the holder of `session`, checked against its grants (a
-// bus made with `charter_bus_new_with_authority` requires it; refusals are
-// `CHARTER_E_DENIED`).
+// bus made with `charter_bus_new_with_authority` requires it; on any bus the
+// session's grants are checked, and refusals are `CHARTER_E_DENIED`,
+// counted in `denied`).
 //
 // # Safety
 // As `charter_bus_subscribe_callback`; `session` must be a pointer obtained from Charter.
@@ -465,8 +467,9 @@ charter_status_t charter_bus_unsubscribe(charter_bus_t *bus, uint64_t id, bool *
 charter_status_t charter_bus_publish(charter_bus_t *bus, const char *topic, const uint8_t *payload, size_t len, const struct charter_header_t *headers, size_t header_count, struct charter_publish_report_t *out_report);
 
 // `charter_bus_publish` for the holder of `session`, checked against its grants (a
-// bus made with `charter_bus_new_with_authority` requires it; refusals are
-// `CHARTER_E_DENIED`).
+// bus made with `charter_bus_new_with_authority` requires it; on any bus the
+// session's grants are checked, and refusals are `CHARTER_E_DENIED`,
+// counted in `denied`).
 //
 // # Safety
 // As `charter_bus_publish`; `session` must be a pointer obtained from Charter.
@@ -493,8 +496,9 @@ charter_status_t charter_bus_recv(charter_bus_t *bus, uint64_t id, uint32_t time
 charter_status_t charter_bus_request(charter_bus_t *bus, const char *topic, const uint8_t *payload, size_t len, const struct charter_header_t *headers, size_t header_count, uint32_t timeout_ms, struct charter_message_t **out_reply);
 
 // `charter_bus_request` for the holder of `session`, checked against its grants (a
-// bus made with `charter_bus_new_with_authority` requires it; refusals are
-// `CHARTER_E_DENIED`).
+// bus made with `charter_bus_new_with_authority` requires it; on any bus the
+// session's grants are checked, and refusals are `CHARTER_E_DENIED`,
+// counted in `denied`).
 //
 // # Safety
 // As `charter_bus_request`; `session` must be a pointer obtained from Charter.
@@ -511,8 +515,9 @@ charter_status_t charter_bus_request_as(charter_bus_t *bus, charter_session_t *s
 charter_status_t charter_bus_request_start(charter_bus_t *bus, const char *topic, const uint8_t *payload, size_t len, const struct charter_header_t *headers, size_t header_count, uint64_t *out_reply_id);
 
 // `charter_bus_request_start` for the holder of `session`, checked against its grants (a
-// bus made with `charter_bus_new_with_authority` requires it; refusals are
-// `CHARTER_E_DENIED`).
+// bus made with `charter_bus_new_with_authority` requires it; on any bus the
+// session's grants are checked, and refusals are `CHARTER_E_DENIED`,
+// counted in `denied`).
 //
 // # Safety
 // As `charter_bus_request_start`; `session` must be a pointer obtained from Charter.
@@ -714,8 +719,9 @@ charter_status_t charter_session_is_active(charter_session_t *session, bool *out
 // `out` must be NULL or valid for writing.
 charter_status_t charter_session_principal(charter_session_t *session, char **out);
 
-// Writes when the session ends, in seconds since the Unix epoch, unless
-// revoked before.
+// Writes the end of the session's token window, in seconds since the Unix
+// epoch. The session stays open until that time plus the authority's
+// allowed clock skew, unless revoked before.
 //
 // # Safety
 // `out` must be NULL or valid for writing.
@@ -738,8 +744,8 @@ charter_status_t charter_session_free(charter_session_t *session);
 charter_status_t charter_token_mint(charter_keypair_t *root, const char *subject, const char *const *grants, size_t grant_count, uint64_t not_before, uint64_t not_after, charter_token_t **out);
 
 // Delegates `token` to `subject` with narrower `grants` and window.
-// `holder` must be the token's subject; widening fails with
-// `CHARTER_E_DENIED`.
+// `holder` must be the token's subject (else `CHARTER_E_INVALID_ARGUMENT`);
+// widening fails with `CHARTER_E_DENIED`.
 //
 // # Safety
 // As `charter_token_mint`.
@@ -795,7 +801,7 @@ charter_status_t charter_token_link_id(charter_token_t *token, size_t index, cha
 // Signs `challenge` (`CHARTER_CHALLENGE_LEN` bytes, from
 // `charter_authority_challenge`) as `token`'s holder, writing
 // `CHARTER_PROOF_LEN` bytes to `out_proof`. `holder` must be the token's
-// subject.
+// subject (else `CHARTER_E_INVALID_ARGUMENT`).
 //
 // # Safety
 // `challenge` must be valid for 32 bytes, `out_proof` for writing 64.

@@ -453,8 +453,9 @@ pub unsafe extern "C" fn charter_bus_subscribe(
 }
 
 /// `charter_bus_subscribe` for the holder of `session`, checked against its grants (a
-/// bus made with `charter_bus_new_with_authority` requires it; refusals are
-/// `CHARTER_E_DENIED`).
+/// bus made with `charter_bus_new_with_authority` requires it; on any bus the
+/// session's grants are checked, and refusals are `CHARTER_E_DENIED`,
+/// counted in `denied`).
 ///
 /// # Safety
 /// As `charter_bus_subscribe`; `session` must be a pointer obtained from Charter.
@@ -515,8 +516,9 @@ pub unsafe extern "C" fn charter_bus_subscribe_callback(
 }
 
 /// `charter_bus_subscribe_callback` for the holder of `session`, checked against its grants (a
-/// bus made with `charter_bus_new_with_authority` requires it; refusals are
-/// `CHARTER_E_DENIED`).
+/// bus made with `charter_bus_new_with_authority` requires it; on any bus the
+/// session's grants are checked, and refusals are `CHARTER_E_DENIED`,
+/// counted in `denied`).
 ///
 /// # Safety
 /// As `charter_bus_subscribe_callback`; `session` must be a pointer obtained from Charter.
@@ -618,8 +620,9 @@ pub unsafe extern "C" fn charter_bus_publish(
 }
 
 /// `charter_bus_publish` for the holder of `session`, checked against its grants (a
-/// bus made with `charter_bus_new_with_authority` requires it; refusals are
-/// `CHARTER_E_DENIED`).
+/// bus made with `charter_bus_new_with_authority` requires it; on any bus the
+/// session's grants are checked, and refusals are `CHARTER_E_DENIED`,
+/// counted in `denied`).
 ///
 /// # Safety
 /// As `charter_bus_publish`; `session` must be a pointer obtained from Charter.
@@ -716,8 +719,9 @@ pub unsafe extern "C" fn charter_bus_request(
 }
 
 /// `charter_bus_request` for the holder of `session`, checked against its grants (a
-/// bus made with `charter_bus_new_with_authority` requires it; refusals are
-/// `CHARTER_E_DENIED`).
+/// bus made with `charter_bus_new_with_authority` requires it; on any bus the
+/// session's grants are checked, and refusals are `CHARTER_E_DENIED`,
+/// counted in `denied`).
 ///
 /// # Safety
 /// As `charter_bus_request`; `session` must be a pointer obtained from Charter.
@@ -789,8 +793,9 @@ pub unsafe extern "C" fn charter_bus_request_start(
 }
 
 /// `charter_bus_request_start` for the holder of `session`, checked against its grants (a
-/// bus made with `charter_bus_new_with_authority` requires it; refusals are
-/// `CHARTER_E_DENIED`).
+/// bus made with `charter_bus_new_with_authority` requires it; on any bus the
+/// session's grants are checked, and refusals are `CHARTER_E_DENIED`,
+/// counted in `denied`).
 ///
 /// # Safety
 /// As `charter_bus_request_start`; `session` must be a pointer obtained from Charter.

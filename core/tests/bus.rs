@@ -304,6 +304,13 @@ fn a_started_request_can_be_waited_for_in_slices() {
     };
     assert_eq!(reply.payload(), b"done");
     assert!(slices > 0, "the first slices timed out without consuming anything");
+    let (a, b) = (
+        bus.request_start("slow", &b""[..], &[]).unwrap(),
+        bus.request_start("slow", &b""[..], &[]).unwrap(),
+    );
+    let (a, b) = (a.pattern().to_owned(), b.pattern().to_owned());
+    assert!(a.starts_with("_charter.inbox.") && a.len() == "_charter.inbox.".len() + 32, "{a}");
+    assert_ne!(a[15..], b[15..], "inboxes are random, not a counter");
     assert_eq!(bus.request_start("nobody", &b""[..], &[]).unwrap_err().kind(), ErrorKind::NotFound);
 }
 

@@ -89,8 +89,9 @@ pub unsafe extern "C" fn charter_session_principal(
     })
 }
 
-/// Writes when the session ends, in seconds since the Unix epoch, unless
-/// revoked before.
+/// Writes the end of the session's token window, in seconds since the Unix
+/// epoch. The session stays open until that time plus the authority's
+/// allowed clock skew, unless revoked before.
 ///
 /// # Safety
 /// `out` must be NULL or valid for writing.

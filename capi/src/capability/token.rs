@@ -69,8 +69,8 @@ pub unsafe extern "C" fn charter_token_mint(
 }
 
 /// Delegates `token` to `subject` with narrower `grants` and window.
-/// `holder` must be the token's subject; widening fails with
-/// `CHARTER_E_DENIED`.
+/// `holder` must be the token's subject (else `CHARTER_E_INVALID_ARGUMENT`);
+/// widening fails with `CHARTER_E_DENIED`.
 ///
 /// # Safety
 /// As `charter_token_mint`.
@@ -240,7 +240,7 @@ pub unsafe extern "C" fn charter_token_link_id(
 /// Signs `challenge` (`CHARTER_CHALLENGE_LEN` bytes, from
 /// `charter_authority_challenge`) as `token`'s holder, writing
 /// `CHARTER_PROOF_LEN` bytes to `out_proof`. `holder` must be the token's
-/// subject.
+/// subject (else `CHARTER_E_INVALID_ARGUMENT`).
 ///
 /// # Safety
 /// `challenge` must be valid for 32 bytes, `out_proof` for writing 64.

@@ -46,6 +46,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 use std::time::Duration;
 
+use ring::rand::{SecureRandom, SystemRandom};
+
 use crate::capability::{Action, Authority, Session};
 use crate::{Error, ErrorKind, HandlerResult, Result};
 use cache::MatchCache;
@@ -77,7 +79,7 @@ struct Inner {
     cache: MatchCache<Target>,
     subscriptions: Mutex<HashMap<u64, Target>>,
     next_subscription: AtomicU64,
-    next_inbox: AtomicU64,
+    random: SystemRandom,
     published: AtomicU64,
     closed: AtomicBool,
     retired: Arc<Mutex<SubscriptionStats>>,
@@ -132,7 +134,7 @@ impl Bus {
                 cache: MatchCache::new(),
                 subscriptions: Mutex::new(HashMap::new()),
                 next_subscription: AtomicU64::new(1),
-                next_inbox: AtomicU64::new(1),
+                random: SystemRandom::new(),
                 published: AtomicU64::new(0),
                 closed: AtomicBool::new(false),
                 retired: Arc::default(),
@@ -264,12 +266,7 @@ impl Bus {
         who: Who<'_>,
     ) -> Result<Subscription> {
         self.authorize(who, Action::Request, topic)?;
-        let inbox = format!(
-            "{}.inbox.{}.{}",
-            topic::RESERVED_TOKEN,
-            self.inner.id,
-            self.inner.next_inbox.fetch_add(1, Ordering::Relaxed)
-        );
+        let inbox = self.new_inbox()?;
         let options = SubscribeOptions::new().capacity(1).overflow(Overflow::DropNewest);
         let replies = self.add(&inbox, options, None, Who::Library)?;
         let report = self.send(topic, payload, headers, Some(Arc::from(inbox.as_str())), Who::Library)?;
@@ -366,6 +363,22 @@ impl Bus {
             return Err(Error::new(ErrorKind::Closed, "the bus is closed"));
         }
         Ok(())
+    }
+
+    /// A fresh reply inbox, `_charter.inbox.` then 128 random bits in hex.
+    /// Knowing an inbox is what lets a responder answer (a reply needs no
+    /// grant), so inbox names must not be guessable from earlier ones.
+    fn new_inbox(&self) -> Result<String> {
+        let mut id = [0u8; 16];
+        self.inner
+            .random
+            .fill(&mut id)
+            .map_err(|_| Error::new(ErrorKind::Internal, "the system random source failed"))?;
+        let mut inbox = format!("{}.inbox.", topic::RESERVED_TOKEN);
+        for b in id {
+            inbox.push_str(&format!("{b:02x}"));
+        }
+        Ok(inbox)
     }
 
     /// Refuses `who` the `action` on `topic` unless the bus allows it: an
