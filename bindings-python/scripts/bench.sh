@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Installs the Python binding (release build) and runs its benchmark.
-# Extra arguments go to the benchmark, e.g. --repeat 50.
+# Installs the Python binding (release build) and runs its benchmarks.
+# Extra arguments go to each benchmark, e.g. --repeat 50.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -11,3 +11,4 @@ export PIP_ROOT_USER_ACTION=ignore PIP_DISABLE_PIP_VERSION_CHECK=1
 "$python" -m pip install --quiet --force-reinstall --no-deps \
     ./bindings-python
 "$python" bindings-python/bench/bench_registry.py "$@"
+"$python" bindings-python/bench/bench_bus.py "$@"

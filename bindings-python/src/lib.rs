@@ -8,10 +8,18 @@
 
 use pyo3::prelude::*;
 
+mod aio;
+mod bus;
+mod callback;
 mod errors;
+mod handback;
+mod message;
+mod options;
 mod registry;
 mod report;
 mod shutdown;
+mod stats;
+mod subscription;
 
 /// Module initialisation: silence panics Charter catches (library code never
 /// prints), make exit safe for threads in callbacks, then add each part of
@@ -24,5 +32,8 @@ fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     errors::add_to(m)?;
     report::add_to(m)?;
     registry::add_to(m)?;
-    Ok(())
+    options::add_to(m)?;
+    message::add_to(m)?;
+    stats::add_to(m)?;
+    bus::add_to(m)
 }

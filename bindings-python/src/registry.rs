@@ -22,19 +22,19 @@
 //! released callables) holds a [`Busy`], so that interpreter exit can keep
 //! other threads out of it (see `shutdown`).
 
-use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex};
 
 use charter_core::registry::MAX_THREAD_NESTING;
-use charter_core::{ErrorKind, HandlerError, HandlerId, HandlerResult};
-use pyo3::exceptions::{PyException, PyTypeError};
+use charter_core::{ErrorKind, HandlerId, HandlerResult};
+use pyo3::exceptions::PyTypeError;
 use pyo3::gc::PyVisit;
 use pyo3::prelude::*;
 use pyo3::types::{PyInt, PyTuple};
 use pyo3::PyTraverseError;
 
+use crate::callback::{self, lock, optional_callable, ErrorHook, Interrupts};
 use crate::errors::{new_err, to_pyerr};
 use crate::report::{self, NotifyReport};
 use crate::shutdown::Busy;
@@ -43,38 +43,6 @@ use crate::shutdown::Busy;
 /// called with: the very tuple `notify` was called with, shared by every
 /// handler, so a round allocates no tuple of its own.
 type Core = charter_core::Registry<Py<PyTuple>>;
-
-/// Locks `mutex`, ignoring poisoning: nothing that can panic runs under the
-/// binding's locks, and the data they guard is consistent at every step.
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-/// The `on_error` hook, shared by the registry and all of its handlers.
-///
-/// The mutex is held only to read or swap the slot, never while the hook
-/// runs, and a replaced hook is dropped after the mutex is released, so a
-/// hook may itself set `on_error`.
-struct ErrorHook(Mutex<Option<Py<PyAny>>>);
-
-impl ErrorHook {
-    fn get(&self, py: Python<'_>) -> Option<Py<PyAny>> {
-        lock(&self.0).as_ref().map(|hook| hook.clone_ref(py))
-    }
-
-    fn replace(&self, hook: Option<Py<PyAny>>) -> Option<Py<PyAny>> {
-        std::mem::replace(&mut *lock(&self.0), hook)
-    }
-
-    /// Passes a handler's exception, traceback attached, to the hook.
-    fn report(&self, py: Python<'_>, id: u64, err: PyErr) {
-        if let Some(hook) = self.get(py) {
-            // An exception raised by the hook has nowhere to go: the caller
-            // of notify must not see it and library code never prints.
-            let _ = hook.call1(py, (id, err.into_value(py)));
-        }
-    }
-}
 
 /// One registered Python callable.
 struct Handler {
@@ -85,28 +53,20 @@ struct Handler {
     on_error: Arc<ErrorHook>,
 }
 
-thread_local! {
-    /// The first `KeyboardInterrupt`, `SystemExit` or other non-`Exception`
-    /// raised by a handler during the `notify` round running on this thread.
-    /// The round finishes (siblings still run), then `notify` raises it:
-    /// Ctrl-C inside a handler must not be swallowed.
-    static INTERRUPT: RefCell<Option<PyErr>> = const { RefCell::new(None) };
-}
-
 impl Handler {
     fn call(&self, args: &Py<PyTuple>) -> HandlerResult {
         // The core calls handlers from `notify`, which holds the GIL, so
         // this attach only bumps a thread-local count.
-        Python::attach(|py| match self.callable.bind(py).call(args.bind(py), None) {
-            Ok(_) => Ok(()),
-            Err(err) if err.is_instance_of::<PyException>(py) => {
-                self.on_error.report(py, self.id.load(Ordering::Relaxed), err);
-                Err(HandlerError)
-            }
-            Err(interrupt) => {
-                INTERRUPT.with(|slot| slot.borrow_mut().get_or_insert(interrupt).clone_ref(py));
-                Err(HandlerError)
-            }
+        Python::attach(|py| {
+            let id = self.id.load(Ordering::Relaxed);
+            callback::call(
+                py,
+                self.callable.bind(py),
+                args.bind(py),
+                &self.on_error,
+                id,
+                Interrupts::ToCaller,
+            )
         })
     }
 }
@@ -145,17 +105,6 @@ impl Registry {
     }
 }
 
-/// A callable, or `None`; anything else is a `TypeError`.
-fn optional_callable(value: Option<Bound<'_, PyAny>>, what: &str) -> PyResult<Option<Py<PyAny>>> {
-    match value {
-        Some(v) if !v.is_callable() => Err(PyTypeError::new_err(format!(
-            "{what} must be callable or None, not {}",
-            v.get_type().name()?
-        ))),
-        v => Ok(v.map(Bound::unbind)),
-    }
-}
-
 /// A handler id argument: an `int`. Ints no registration could have (such
 /// as negative ones) are valid and simply match nothing.
 fn handler_id(value: &Bound<'_, PyAny>) -> PyResult<Option<HandlerId>> {
@@ -191,7 +140,7 @@ impl Registry {
         Ok(Registry {
             core,
             closed: AtomicBool::new(false),
-            on_error: Arc::new(ErrorHook(Mutex::new(hook))),
+            on_error: Arc::new(ErrorHook::new(hook)),
             handlers: Mutex::default(),
         })
     }
@@ -271,8 +220,8 @@ impl Registry {
         }
         let core = self.open(py)?;
         let _busy = Busy::enter(py);
-        let outcome = core.try_notify(args.as_unbound());
-        if let Some(interrupt) = INTERRUPT.with(|slot| slot.borrow_mut().take()) {
+        let (outcome, interrupt) = callback::catching_interrupts(|| core.try_notify(args.as_unbound()));
+        if let Some(interrupt) = interrupt {
             return Err(interrupt);
         }
         match outcome {
@@ -337,9 +286,7 @@ impl Registry {
         // The locks are never held while Python code can run, so they are
         // free here; if one were not, skipping it would only delay
         // collection, never free something still in use.
-        if let Ok(hook) = self.on_error.0.try_lock() {
-            visit.call(hook.as_ref())?;
-        }
+        self.on_error.traverse(&visit)?;
         if let Ok(handlers) = self.handlers.try_lock() {
             for handler in handlers.values() {
                 visit.call(&handler.callable)?;

@@ -14,3 +14,10 @@ def registry() -> Iterator[charter.Registry]:
     """A fresh registry, closed after the test."""
     with charter.Registry() as reg:
         yield reg
+
+
+@pytest.fixture
+def bus() -> Iterator[charter.Bus]:
+    """A fresh bus, closed after the test."""
+    with charter.Bus() as b:
+        yield b

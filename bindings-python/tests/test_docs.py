@@ -1,4 +1,4 @@
-"""The documentation's code runs: README quickstart, example, package docstring."""
+"""The documentation's code runs: README quickstart, examples, package docstring."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import charter
 HERE = Path(__file__).resolve().parent
 ROOT_README = HERE.parents[1] / "README.md"
 EXAMPLE = HERE.parent / "examples" / "registry_basics.py"
+BUS_EXAMPLE = HERE.parent / "examples" / "bus_basics.py"
 
 
 def quickstart() -> str:
@@ -43,3 +44,15 @@ def test_example_runs() -> None:
     assert done.returncode == 0, done.stderr
     assert "NotifyReport(delivered=2, failed=1, panicked=0)" in done.stdout
     assert "after close: CHARTER_E_CLOSED (-19): the registry is closed" in done.stdout
+
+
+def test_bus_example_runs() -> None:
+    done = subprocess.run(
+        [sys.executable, str(BUS_EXAMPLE)], capture_output=True, text=True, timeout=60
+    )
+    assert (done.returncode, done.stderr) == (0, "")
+    assert "PublishReport(matched=2, delivered=2, dropped=0)" in done.stdout
+    assert "audited: ['orders.eu.created', 'orders.eu.shipped']" in done.stdout
+    assert "price: 42.00" in done.stdout
+    assert "no stock service: CHARTER_E_NOT_FOUND" in done.stdout
+    assert "queue: received 2, delivered 2, dropped 0" in done.stdout

@@ -1,4 +1,4 @@
-"""Processes that end with registries still open exit promptly, cleanly and silently."""
+"""Processes that end with registries or buses still open exit promptly, cleanly and silently."""
 
 from __future__ import annotations
 
@@ -43,6 +43,43 @@ SCENARIOS = {
             threading.Thread(target=spin, daemon=True).start()
         started.wait()
         time.sleep(0.05)
+    """,
+    "open bus with handler threads and daemon publishers and consumers": """
+        import threading, time, charter
+        bus = charter.Bus(on_error=lambda sid, exc: None)
+        seen = []
+        bus.subscribe("t.>", lambda m: seen.append(m.seq), dispatch="thread")
+        bus.subscribe("t.>", lambda m: 1 / 0, dispatch="thread")
+        bus.subscribe("t.slow", lambda m: time.sleep(0.001), dispatch="thread")
+        bus.subscribe("t.>", lambda m: bus.publish("u", m.payload))
+        queue = bus.subscribe("t.>")
+        def publish():
+            while True:
+                bus.publish("t.slow", b"x")
+        def consume():
+            for message in queue:
+                pass
+        for target in (publish, publish, consume):
+            threading.Thread(target=target, daemon=True).start()
+        time.sleep(0.1)
+    """,
+    "daemon threads blocked in recv and in a Block publish": """
+        import threading, time, charter
+        bus = charter.Bus()
+        idle = bus.subscribe("idle")
+        full = bus.subscribe("full", capacity=1, overflow=charter.Block(60))
+        bus.publish("full", b"")
+        bus.subscribe("svc", lambda m: None)
+        threading.Thread(target=idle.recv, daemon=True).start()
+        threading.Thread(target=bus.publish, args=("full", b""), daemon=True).start()
+        threading.Thread(target=bus.request, args=("svc", b""), daemon=True).start()
+        time.sleep(0.1)
+    """,
+    "bus in a reference cycle with a handler thread": """
+        import charter
+        bus = charter.Bus()
+        bus.subscribe("t", lambda m: bus.publish("u", b""), dispatch="thread")
+        bus.publish("t", b"")
     """,
 }
 

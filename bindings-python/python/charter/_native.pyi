@@ -1,11 +1,41 @@
 """Type stubs for the Rust extension module ``charter._native``."""
 
 from types import TracebackType
-from typing import Callable, Dict, Optional, Type, final
+from typing import (
+    Any,
+    Callable,
+    Coroutine,
+    Dict,
+    Iterable,
+    Literal,
+    Mapping,
+    Optional,
+    Tuple,
+    Type,
+    Union,
+    final,
+)
 
-from typing_extensions import Self
+from typing_extensions import Buffer, Self
 
-__all__ = ["__version__", "STATUS_CODES", "NotifyReport", "Registry"]
+__all__ = [
+    "__version__",
+    "STATUS_CODES",
+    "NotifyReport",
+    "Registry",
+    "Bus",
+    "Subscription",
+    "Message",
+    "PublishReport",
+    "Drops",
+    "SubscriptionStats",
+    "BusStats",
+    "Overflow",
+    "Block",
+    "DROP_OLDEST",
+    "DROP_NEWEST",
+    "ERROR",
+]
 __version__: str
 STATUS_CODES: Dict[str, int]
 
@@ -72,6 +102,318 @@ class Registry:
         """Whether :meth:`close` has been called."""
     def close(self) -> None:
         """Releases every handler and the hook. Idempotent."""
+    def __enter__(self) -> Self: ...
+    def __exit__(
+        self,
+        exc_type: Optional[Type[BaseException]],
+        exc: Optional[BaseException],
+        tb: Optional[TracebackType],
+        /,
+    ) -> None: ...
+
+_Headers = Union[Mapping[str, str], Iterable[Tuple[str, str]], None]
+"""Headers: a mapping of names to values, or ``(name, value)`` pairs."""
+
+_MessageHandler = Callable[["Message"], object]
+"""A subscription handler: called with each message; its return value is ignored."""
+
+_BusErrorHook = Callable[[int, BaseException], object]
+"""A bus's ``on_error`` hook: called with the subscription id and the exception."""
+
+@final
+class Overflow:
+    """What a full subscription queue does with one more message.
+
+    Use :data:`DROP_OLDEST`, :data:`DROP_NEWEST`, :data:`ERROR` or
+    :func:`Block`.
+    """
+
+    @property
+    def policy(self) -> Literal["drop_oldest", "drop_newest", "block", "error"]:
+        """The policy's name."""
+    @property
+    def timeout(self) -> Optional[float]:
+        """How long a ``Block`` publisher waits for room, in seconds; else ``None``."""
+    def __eq__(self, other: object, /) -> bool: ...
+    def __hash__(self) -> int: ...
+
+DROP_OLDEST: Overflow
+"""Drop the oldest queued message to make room (the default)."""
+DROP_NEWEST: Overflow
+"""Drop the new message."""
+ERROR: Overflow
+"""Drop the new message and make ``publish`` raise :class:`charter.LimitExceededError`."""
+
+def Block(timeout: float) -> Overflow:
+    """The publisher waits up to ``timeout`` seconds for room, then the message is
+    dropped and ``publish`` raises :class:`charter.TimeoutError`; inside a
+    callback of the same bus it raises :class:`charter.WouldBlockError` at once."""
+
+@final
+class Message:
+    """One received message. Immutable."""
+
+    @property
+    def seq(self) -> int:
+        """The bus-wide sequence number, increasing in publish order."""
+    @property
+    def topic(self) -> str:
+        """The topic it was published on."""
+    @property
+    def payload(self) -> bytes:
+        """The payload (a new ``bytes`` object on each read)."""
+    @property
+    def headers(self) -> Tuple[Tuple[str, str], ...]:
+        """The headers as ``(name, value)`` pairs, in the order given."""
+    def header(self, name: str, default: Optional[str] = None) -> Optional[str]:
+        """The value of the first header called ``name``, else ``default``."""
+    @property
+    def reply_to(self) -> Optional[str]:
+        """The reply inbox if this message is a request, else ``None``."""
+
+@final
+class PublishReport:
+    """The outcome of one publish: ``matched == delivered + dropped``."""
+
+    def __new__(cls, matched: int = 0, delivered: int = 0, dropped: int = 0) -> Self: ...
+    @property
+    def matched(self) -> int:
+        """Subscriptions whose pattern matched the topic."""
+    @property
+    def delivered(self) -> int:
+        """Of those, how many accepted the message (queued it or ran their handler)."""
+    @property
+    def dropped(self) -> int:
+        """Of those, how many dropped it."""
+    def __eq__(self, other: object, /) -> bool: ...
+    def __hash__(self) -> int: ...
+
+@final
+class Drops:
+    """Messages dropped, by reason."""
+
+    def __new__(
+        cls,
+        *,
+        overflow: int = 0,
+        expired: int = 0,
+        timeout: int = 0,
+        rejected: int = 0,
+        closed: int = 0,
+    ) -> Self: ...
+    @property
+    def overflow(self) -> int:
+        """Dropped by ``DROP_OLDEST`` or ``DROP_NEWEST`` on a full queue."""
+    @property
+    def expired(self) -> int:
+        """Past their time-to-live when received."""
+    @property
+    def timeout(self) -> int:
+        """A ``Block`` publisher ran out of time (or would have deadlocked)."""
+    @property
+    def rejected(self) -> int:
+        """Refused by an ``ERROR`` queue, or too large for the queue at all."""
+    @property
+    def closed(self) -> int:
+        """Still queued, or arriving, when the subscription ended."""
+    @property
+    def total(self) -> int:
+        """All drops together."""
+    def __eq__(self, other: object, /) -> bool: ...
+    def __hash__(self) -> int: ...
+
+@final
+class SubscriptionStats:
+    """One subscription's accounting: ``received == delivered + dropped.total + queued``."""
+
+    def __new__(
+        cls,
+        *,
+        received: int = 0,
+        delivered: int = 0,
+        queued: int = 0,
+        dropped: Optional[Drops] = None,
+        handler_failures: int = 0,
+        slow_episodes: int = 0,
+    ) -> Self: ...
+    @property
+    def received(self) -> int:
+        """Messages offered by publishes that matched the subscription."""
+    @property
+    def delivered(self) -> int:
+        """Messages returned by a receive, or passed to the handler."""
+    @property
+    def queued(self) -> int:
+        """Messages waiting in the queue."""
+    @property
+    def dropped(self) -> Drops:
+        """Messages dropped, by reason."""
+    @property
+    def handler_failures(self) -> int:
+        """Handler calls that raised (each also counts as delivered)."""
+    @property
+    def slow_episodes(self) -> int:
+        """Times the queue became full after having room."""
+    def __eq__(self, other: object, /) -> bool: ...
+    def __hash__(self) -> int: ...
+
+@final
+class BusStats:
+    """A bus's accounting over its whole life, ended subscriptions included."""
+
+    def __new__(
+        cls,
+        *,
+        published: int = 0,
+        subscriptions: Optional[SubscriptionStats] = None,
+        live_subscriptions: int = 0,
+    ) -> Self: ...
+    @property
+    def published(self) -> int:
+        """Publishes that got as far as matching subscriptions."""
+    @property
+    def subscriptions(self) -> SubscriptionStats:
+        """The totals of every subscription, live or ended."""
+    @property
+    def live_subscriptions(self) -> int:
+        """Subscriptions live now."""
+    def __eq__(self, other: object, /) -> bool: ...
+    def __hash__(self) -> int: ...
+
+@final
+class Subscription:
+    """A subscription to a topic pattern, made by :meth:`Bus.subscribe`.
+
+    Without a handler, receive with :meth:`recv`, :meth:`try_recv`,
+    :meth:`recv_async`, ``for`` or ``async for``; iteration ends when the
+    subscription or its bus closes.
+    """
+
+    @property
+    def id(self) -> int:
+        """The subscription's id, unique within its bus."""
+    @property
+    def pattern(self) -> str:
+        """The pattern it was made with."""
+    @property
+    def closed(self) -> bool:
+        """Whether it has ended: closed, its bus closed, or evicted as idle."""
+    def recv(self, timeout: Optional[float] = None) -> Message:
+        """Waits up to ``timeout`` seconds (``None``: no limit) for the next message.
+
+        Raises :class:`charter.TimeoutError` when none came and
+        :class:`charter.ClosedError` once the subscription has ended.
+        """
+    def try_recv(self) -> Optional[Message]:
+        """The next message if one is queued, else ``None``, without waiting."""
+    def recv_async(self, timeout: Optional[float] = None) -> Coroutine[Any, Any, Message]:
+        """:meth:`recv` for asyncio; cancelling the awaiting task consumes nothing."""
+    def __iter__(self) -> Self: ...
+    def __next__(self) -> Message: ...
+    def __aiter__(self) -> Self: ...
+    def __anext__(self) -> Coroutine[Any, Any, Message]: ...
+    def stats(self) -> SubscriptionStats:
+        """The subscription's accounting (still readable once it has ended)."""
+    def close(self) -> None:
+        """Ends the subscription; queued messages are dropped and counted. Idempotent."""
+    def __enter__(self) -> Self: ...
+    def __exit__(
+        self,
+        exc_type: Optional[Type[BaseException]],
+        exc: Optional[BaseException],
+        tb: Optional[TracebackType],
+        /,
+    ) -> None: ...
+    def _wait(self, seconds: float) -> Optional[Message]: ...
+    def _abandon(self) -> None: ...
+    def _settling(self) -> bool: ...
+    def _give_back(self, message: Optional[Message]) -> None: ...
+
+@final
+class Bus:
+    """A topic bus: NATS-style topics and wildcards, bounded queues, request/reply.
+
+    Every limit is a keyword argument; exceeding one raises
+    :class:`charter.LimitExceededError` (or :class:`charter.InvalidArgumentError`
+    for topics).
+    """
+
+    def __new__(
+        cls,
+        *,
+        max_subscriptions: int = 65536,
+        max_queue_messages: int = 1048576,
+        max_queue_bytes: int = 268435456,
+        max_payload: int = 1048576,
+        max_topic_len: int = 256,
+        max_topic_tokens: int = 16,
+        max_headers: int = 64,
+        max_header_bytes: int = 16384,
+        on_error: Optional[_BusErrorHook] = None,
+    ) -> Self: ...
+    def subscribe(
+        self,
+        pattern: str,
+        handler: Optional[_MessageHandler] = None,
+        *,
+        capacity: int = 1024,
+        max_bytes: int = 16777216,
+        overflow: Overflow = ...,
+        ttl: Optional[float] = None,
+        idle_ttl: Optional[float] = None,
+        dispatch: Literal["inline", "thread"] = "inline",
+    ) -> Subscription:
+        """Subscribes to ``pattern``: a queue to receive from, or ``handler``.
+
+        ``overflow`` defaults to :data:`DROP_OLDEST`. ``ttl`` drops messages
+        older than that when received; ``idle_ttl`` ends a queue subscription
+        not received from for that long. A handler runs on the publishing
+        thread (``dispatch="inline"``) or on a thread of the subscription's
+        own (``"thread"``).
+        """
+    def publish(self, topic: str, payload: Buffer, headers: _Headers = None) -> PublishReport:
+        """Publishes ``payload`` on ``topic`` to every matching subscription."""
+    def request(
+        self,
+        topic: str,
+        payload: Buffer,
+        headers: _Headers = None,
+        timeout: Optional[float] = 5.0,
+    ) -> Message:
+        """Publishes a request and waits up to ``timeout`` seconds for the first reply.
+
+        Raises :class:`charter.NotFoundError` at once when nothing subscribes
+        to ``topic``, and :class:`charter.TimeoutError` when no reply comes.
+        """
+    def request_async(
+        self,
+        topic: str,
+        payload: Buffer,
+        headers: _Headers = None,
+        timeout: Optional[float] = 5.0,
+    ) -> Coroutine[Any, Any, Message]:
+        """:meth:`request` for asyncio; the request is published when awaited."""
+    def _request_start(
+        self, topic: str, payload: Buffer, headers: _Headers = None
+    ) -> Subscription: ...
+    def respond(
+        self, request: Message, payload: Buffer, headers: _Headers = None
+    ) -> PublishReport:
+        """Answers ``request``, a message received with a reply inbox."""
+    def stats(self) -> BusStats:
+        """The bus's accounting over its whole life."""
+    def evict_idle(self) -> int:
+        """Ends every subscription idle for longer than its ``idle_ttl``; returns how many."""
+    @property
+    def on_error(self) -> Optional[_BusErrorHook]:
+        """The hook that receives every exception a handler raises."""
+    @on_error.setter
+    def on_error(self, hook: Optional[_BusErrorHook]) -> None: ...
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` has been called."""
+    def close(self) -> None:
+        """Closes the bus: every subscription ends and handlers are released. Idempotent."""
     def __enter__(self) -> Self: ...
     def __exit__(
         self,

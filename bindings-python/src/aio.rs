@@ -1,0 +1,20 @@
+//! The asyncio half of the bus is Python (`charter/_aio.py`): coroutines
+//! are far simpler to write there. The awaitable methods of `Bus` and
+//! `Subscription` check their arguments here and return its coroutines.
+
+use pyo3::call::PyCallArgs;
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+
+/// `charter._aio`, imported on first use: it imports this module.
+static AIO: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
+
+/// `charter._aio.<function>(*args)`: a coroutine.
+pub(crate) fn coroutine<'py>(
+    py: Python<'py>,
+    function: &str,
+    args: impl PyCallArgs<'py>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let aio = AIO.get_or_try_init(py, || py.import("charter._aio").map(Bound::unbind))?;
+    aio.bind(py).getattr(function)?.call1(args)
+}

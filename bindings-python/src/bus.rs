@@ -1,0 +1,511 @@
+//! `charter.Bus`: the core topic bus, with Python handlers.
+//!
+//! # Threads and the GIL
+//!
+//! A handler on a thread of its own (`dispatch="thread"`) needs the GIL to
+//! run, and ending its subscription (or the bus) joins that thread. So
+//! every call that can join one releases the GIL first: closing the bus or
+//! such a subscription, and dropping the bus. A publish can wait too, for
+//! room in a `Block` queue that some Python thread must drain, so it
+//! releases the GIL while the bus has `Block` subscriptions; otherwise it
+//! keeps it, as releasing costs more than a whole publish. Receives release
+//! it while they wait (see `subscription`).
+//!
+//! `subscribe` keeps the GIL, so a handler cannot run before its id is
+//! recorded. `close` marks the bus closed under the GIL before the core
+//! closes, and `subscribe` checks the mark under the GIL, so the core never
+//! closes while a subscription is being added (it would join the new
+//! handler thread, maybe while the subscribing thread holds the GIL).
+//!
+//! Inline handlers run on the publishing thread, inside `publish`, with no
+//! lock of the core or the binding held, so they may use the bus freely.
+//! Every call that can run Python code holds a [`Busy`] (see `shutdown`).
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use charter_core::bus::{self, BusLimits, Dispatch, SubscribeOptions, SubscriptionId};
+use charter_core::{ErrorKind, HandlerError, HandlerResult};
+use pyo3::exceptions::PyTypeError;
+use pyo3::gc::PyVisit;
+use pyo3::prelude::*;
+use pyo3::pybacked::PyBackedStr;
+use pyo3::types::PyTuple;
+use pyo3::PyTraverseError;
+
+use crate::aio;
+use crate::callback::{self, catching_interrupts, lock, optional_callable, ErrorHook, Interrupts};
+use crate::errors::{new_err, to_pyerr};
+use crate::message::{self, header_refs, Message};
+use crate::options::{self, optional_duration, Overflow};
+use crate::shutdown::{self, Busy};
+use crate::stats::{self, BusStats, PublishReport};
+use crate::subscription::{Owner, Subscription};
+
+/// A handler subscription's Python callable.
+struct Handler {
+    /// The subscription's id, recorded before the handler can run (it
+    /// needs the GIL, which `subscribe` holds until then).
+    id: AtomicU64,
+    /// Taken out, to be released with the GIL, when the subscription ends.
+    callable: Mutex<Option<Py<PyAny>>>,
+    on_error: Arc<ErrorHook>,
+    interrupts: Interrupts,
+}
+
+impl Handler {
+    fn call(&self, message: &bus::Message) -> HandlerResult {
+        // Skipped (and counted as failed) on a handler thread while the
+        // interpreter exits.
+        shutdown::attach(|py| {
+            let Some(callable) = lock(&self.callable).as_ref().map(|c| c.clone_ref(py)) else {
+                // Released: the subscription ended while this publish was
+                // already delivering to it.
+                return Ok(());
+            };
+            let id = self.id.load(Ordering::Relaxed);
+            match Bound::new(py, Message::new(message.clone())).and_then(|m| PyTuple::new(py, [m])) {
+                Ok(args) => callback::call(py, callable.bind(py), &args, &self.on_error, id, self.interrupts),
+                Err(err) => {
+                    self.on_error.report(py, id, err);
+                    Err(HandlerError)
+                }
+            }
+        })
+        .unwrap_or(Err(HandlerError))
+    }
+
+    fn release(&self) -> Option<Py<PyAny>> {
+        lock(&self.callable).take()
+    }
+}
+
+/// A topic bus; see the package docs for the API.
+#[pyclass(frozen, weakref, module = "charter")]
+pub struct Bus {
+    core: bus::Bus,
+    /// Set under the GIL before the core closes (see module docs).
+    closed: AtomicBool,
+    /// Live subscriptions whose overflow policy is `Block`, or more (one
+    /// evicted as idle is not noticed): while there are none, no publish
+    /// can wait and it keeps the GIL.
+    blocking: AtomicUsize,
+    on_error: Arc<ErrorHook>,
+    /// The handlers of live handler subscriptions, by subscription id: the
+    /// garbage collector must see them, and ending a subscription releases
+    /// its handler at once, with the GIL.
+    handlers: Mutex<HashMap<u64, Arc<Handler>>>,
+}
+
+impl Bus {
+    pub(crate) fn core(&self) -> &bus::Bus {
+        &self.core
+    }
+
+    fn open(&self, py: Python<'_>) -> PyResult<&bus::Bus> {
+        if self.closed.load(Ordering::Acquire) {
+            return Err(new_err(py, ErrorKind::Closed, "the bus is closed"));
+        }
+        Ok(&self.core)
+    }
+
+    /// A `Block` subscription ended.
+    pub(crate) fn forget_blocking(&self) {
+        self.blocking.fetch_sub(1, Ordering::AcqRel);
+    }
+
+    /// Runs `f`, a core call that delivers, without the GIL if it could
+    /// wait for room in a `Block` queue.
+    fn delivering<T: Send>(&self, py: Python<'_>, f: impl Send + FnOnce() -> T) -> T {
+        if self.blocking.load(Ordering::Acquire) > 0 {
+            shutdown::detach(py, f)
+        } else {
+            f()
+        }
+    }
+
+    /// Adds a subscription to the core: a queue, or `handler`.
+    fn add(
+        &self,
+        py: Python<'_>,
+        pattern: &str,
+        options: SubscribeOptions,
+        handler: Option<Py<PyAny>>,
+    ) -> PyResult<(bus::SubscriptionRef, Owner)> {
+        let core = self.open(py)?;
+        let Some(callable) = handler else {
+            let subscription = core.subscribe(pattern, options).map_err(|e| to_pyerr(py, &e))?;
+            return Ok(((*subscription).clone(), Owner::Pull(subscription)));
+        };
+        let threaded = options.dispatch == Dispatch::Thread;
+        let handler = Arc::new(Handler {
+            id: AtomicU64::new(0),
+            callable: Mutex::new(Some(callable)),
+            on_error: Arc::clone(&self.on_error),
+            // A handler thread has no caller to raise an interrupt in.
+            interrupts: if threaded { Interrupts::ToHook } else { Interrupts::ToCaller },
+        });
+        let called = Arc::clone(&handler);
+        let subscription =
+            core.subscribe_with(pattern, options, move |m| called.call(m)).map_err(|e| to_pyerr(py, &e))?;
+        let view = (*subscription).clone();
+        let id = subscription.detach().get();
+        handler.id.store(id, Ordering::Relaxed);
+        lock(&self.handlers).insert(id, handler);
+        Ok((view, Owner::Handler { threaded }))
+    }
+
+    /// Ends handler subscription `id` and releases its handler.
+    pub(crate) fn end_handler(&self, py: Python<'_>, id: SubscriptionId, threaded: bool) {
+        let _busy = Busy::enter(py);
+        if threaded {
+            shutdown::detach(py, || self.core.unsubscribe(id));
+        } else {
+            self.core.unsubscribe(id);
+        }
+        let handler = lock(&self.handlers).remove(&id.get());
+        // Released here, with no lock held: that can run Python code.
+        drop(handler.and_then(|h| h.release()));
+    }
+
+    /// Publishes a request; returns the subscription its reply comes to.
+    fn start_request(
+        &self,
+        py: Python<'_>,
+        topic: &str,
+        payload: &Bound<'_, PyAny>,
+        headers: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<bus::Subscription> {
+        let payload = message::payload(payload)?;
+        let headers = message::headers(headers)?;
+        let _busy = Busy::enter(py);
+        let (started, interrupt) = catching_interrupts(|| {
+            self.delivering(py, || self.core.request_start(topic, payload, &header_refs(&headers)))
+        });
+        if let Some(interrupt) = interrupt {
+            return Err(interrupt);
+        }
+        started.map_err(|e| to_pyerr(py, &e))
+    }
+
+    /// Closes the core (joining handler threads, so without the GIL), then
+    /// releases every handler and the hook, with the GIL.
+    fn release(&self, py: Python<'_>) {
+        self.closed.store(true, Ordering::Release);
+        shutdown::detach(py, || self.core.close());
+        let handlers = std::mem::take(&mut *lock(&self.handlers));
+        let callables: Vec<_> = handlers.values().filter_map(|h| h.release()).collect();
+        let hook = self.on_error.replace(None);
+        drop((handlers, callables, hook));
+    }
+}
+
+#[pymethods]
+impl Bus {
+    #[new]
+    #[pyo3(
+        signature = (
+            *,
+            max_subscriptions = BusLimits::default().max_subscriptions,
+            max_queue_messages = BusLimits::default().max_queue_messages,
+            max_queue_bytes = BusLimits::default().max_queue_bytes,
+            max_payload = BusLimits::default().max_payload,
+            max_topic_len = BusLimits::default().max_topic_len,
+            max_topic_tokens = BusLimits::default().max_topic_tokens,
+            max_headers = BusLimits::default().max_headers,
+            max_header_bytes = BusLimits::default().max_header_bytes,
+            on_error = None,
+        ),
+        text_signature = "(*, max_subscriptions=65536, max_queue_messages=1048576, \
+            max_queue_bytes=268435456, max_payload=1048576, max_topic_len=256, max_topic_tokens=16, \
+            max_headers=64, max_header_bytes=16384, on_error=None)"
+    )]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        py: Python<'_>,
+        max_subscriptions: usize,
+        max_queue_messages: usize,
+        max_queue_bytes: usize,
+        max_payload: usize,
+        max_topic_len: usize,
+        max_topic_tokens: usize,
+        max_headers: usize,
+        max_header_bytes: usize,
+        on_error: Option<Bound<'_, PyAny>>,
+    ) -> PyResult<Bus> {
+        let limits = BusLimits {
+            max_subscriptions,
+            max_queue_messages,
+            max_queue_bytes,
+            max_payload,
+            max_topic_len,
+            max_topic_tokens,
+            max_headers,
+            max_header_bytes,
+        };
+        let hook = optional_callable(on_error, "on_error")?;
+        Ok(Bus {
+            core: bus::Bus::new(limits).map_err(|e| to_pyerr(py, &e))?,
+            closed: AtomicBool::new(false),
+            blocking: AtomicUsize::new(0),
+            on_error: Arc::new(ErrorHook::new(hook)),
+            handlers: Mutex::default(),
+        })
+    }
+
+    /// Subscribes to `pattern`. Without `handler`, messages queue for
+    /// `recv` and friends; with one, `handler(message)` runs for each, on
+    /// the publishing thread or on a thread of the subscription's own.
+    #[pyo3(
+        signature = (
+            pattern,
+            handler = None,
+            *,
+            capacity = SubscribeOptions::default().capacity,
+            max_bytes = SubscribeOptions::default().max_bytes,
+            overflow = None,
+            ttl = None,
+            idle_ttl = None,
+            dispatch = None,
+        ),
+        text_signature = "($self, pattern, handler=None, *, capacity=1024, max_bytes=16777216, \
+            overflow=DROP_OLDEST, ttl=None, idle_ttl=None, dispatch='inline')"
+    )]
+    #[allow(clippy::too_many_arguments)]
+    fn subscribe(
+        slf: &Bound<'_, Self>,
+        pattern: PyBackedStr,
+        handler: Option<Bound<'_, PyAny>>,
+        capacity: usize,
+        max_bytes: usize,
+        overflow: Option<Overflow>,
+        ttl: Option<f64>,
+        idle_ttl: Option<f64>,
+        dispatch: Option<PyBackedStr>,
+    ) -> PyResult<Subscription> {
+        let py = slf.py();
+        let bus = slf.get();
+        if let Some(h) = handler.as_ref().filter(|h| !h.is_callable()) {
+            return Err(PyTypeError::new_err(format!(
+                "handler must be callable, not {}",
+                h.get_type().name()?
+            )));
+        }
+        let options = options::Subscribe {
+            capacity,
+            max_bytes,
+            overflow: overflow.unwrap_or(Overflow::DEFAULT),
+            ttl,
+            idle_ttl,
+            dispatch: dispatch.as_deref().unwrap_or("inline"),
+            has_handler: handler.is_some(),
+        }
+        .to_core(py)?;
+        let blocks = matches!(options.overflow, bus::Overflow::Block(_));
+        // Counted first: a publish must never keep the GIL while it could
+        // wait on this subscription.
+        if blocks {
+            bus.blocking.fetch_add(1, Ordering::AcqRel);
+        }
+        let added = bus.add(py, &pattern, options, handler.map(Bound::unbind));
+        if added.is_err() && blocks {
+            bus.forget_blocking();
+        }
+        let (view, owner) = added?;
+        Ok(Subscription::new(slf.clone().unbind(), view, owner, blocks))
+    }
+
+    /// Publishes `payload` (bytes-like) on `topic` to every matching
+    /// subscription, with optional `headers`.
+    #[pyo3(signature = (topic, payload, headers = None))]
+    fn publish(
+        &self,
+        py: Python<'_>,
+        topic: PyBackedStr,
+        payload: &Bound<'_, PyAny>,
+        headers: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Py<PublishReport>> {
+        let payload = message::payload(payload)?;
+        let headers = message::headers(headers)?;
+        let _busy = Busy::enter(py);
+        let (published, interrupt) = catching_interrupts(|| {
+            self.delivering(py, || self.core.publish(&topic, payload, &header_refs(&headers)))
+        });
+        if let Some(interrupt) = interrupt {
+            return Err(interrupt);
+        }
+        match published {
+            Ok(report) => stats::report(py, report),
+            Err(e) => Err(to_pyerr(py, &e)),
+        }
+    }
+
+    /// Publishes a request and waits up to `timeout` seconds (`None`: no
+    /// limit) for the first reply.
+    #[pyo3(
+        signature = (topic, payload, headers = None, timeout = Some(5.0)),
+        text_signature = "($self, topic, payload, headers=None, timeout=5.0)"
+    )]
+    fn request(
+        slf: &Bound<'_, Self>,
+        topic: PyBackedStr,
+        payload: &Bound<'_, PyAny>,
+        headers: Option<&Bound<'_, PyAny>>,
+        timeout: Option<f64>,
+    ) -> PyResult<Message> {
+        let py = slf.py();
+        let limit = optional_duration(py, timeout, "timeout")?;
+        let inbox = slf.get().start_request(py, &topic, payload, headers)?;
+        let replies = Subscription::new(slf.clone().unbind(), (*inbox).clone(), Owner::Pull(inbox), false);
+        match replies.receive(py, limit)? {
+            Ok(Some(reply)) => Ok(Message::new(reply)),
+            Ok(None) => Err(new_err(
+                py,
+                ErrorKind::Timeout,
+                format!("no reply to {:?} within {:?} s", &*topic, timeout.unwrap_or_default()),
+            )),
+            Err(e) => Err(to_pyerr(py, &e)),
+        }
+    }
+
+    /// `request` for asyncio.
+    #[pyo3(
+        signature = (topic, payload, headers = None, timeout = Some(5.0)),
+        text_signature = "($self, topic, payload, headers=None, timeout=5.0)"
+    )]
+    fn request_async<'py>(
+        slf: &Bound<'py, Self>,
+        topic: PyBackedStr,
+        payload: Bound<'py, PyAny>,
+        headers: Option<Bound<'py, PyAny>>,
+        timeout: Option<f64>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let py = slf.py();
+        optional_duration(py, timeout, "timeout")?;
+        aio::coroutine(py, "request", (slf, &*topic, payload, headers, timeout))
+    }
+
+    /// Publishes a request and returns the subscription its reply comes to:
+    /// the synchronous half of `request_async`.
+    #[pyo3(signature = (topic, payload, headers = None))]
+    fn _request_start(
+        slf: &Bound<'_, Self>,
+        topic: PyBackedStr,
+        payload: &Bound<'_, PyAny>,
+        headers: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Subscription> {
+        let inbox = slf.get().start_request(slf.py(), &topic, payload, headers)?;
+        Ok(Subscription::new(slf.clone().unbind(), (*inbox).clone(), Owner::Pull(inbox), false))
+    }
+
+    /// Answers `request`, a message received with a reply inbox.
+    #[pyo3(signature = (request, payload, headers = None))]
+    fn respond(
+        &self,
+        py: Python<'_>,
+        request: PyRef<'_, Message>,
+        payload: &Bound<'_, PyAny>,
+        headers: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Py<PublishReport>> {
+        let payload = message::payload(payload)?;
+        let headers = message::headers(headers)?;
+        // Replies go to a reply inbox, which never blocks or runs handlers.
+        match self.core.respond(request.core(), payload, &header_refs(&headers)) {
+            Ok(report) => stats::report(py, report),
+            Err(e) => Err(to_pyerr(py, &e)),
+        }
+    }
+
+    /// The bus's accounting over its whole life.
+    fn stats(&self) -> BusStats {
+        self.core.stats().into()
+    }
+
+    /// Ends every subscription with an `idle_ttl` not received from for
+    /// that long; returns how many ended.
+    fn evict_idle(&self, py: Python<'_>) -> PyResult<usize> {
+        // Only queue subscriptions have an idle_ttl: no thread to join.
+        Ok(self.open(py)?.evict_idle())
+    }
+
+    /// The hook `(subscription_id, exception)` that receives every
+    /// exception a handler raises, or `None`.
+    #[getter]
+    fn get_on_error(&self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
+        self.open(py)?;
+        Ok(self.on_error.get(py))
+    }
+
+    #[setter]
+    fn set_on_error(&self, py: Python<'_>, hook: Option<Bound<'_, PyAny>>) -> PyResult<()> {
+        self.open(py)?;
+        let _busy = Busy::enter(py);
+        let old = self.on_error.replace(optional_callable(hook, "on_error")?);
+        drop(old);
+        Ok(())
+    }
+
+    /// Whether `close` has been called.
+    #[getter]
+    fn closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+
+    /// Closes the bus: every subscription ends (blocked receivers get
+    /// `ClosedError`), handler threads are joined, handlers and the hook are
+    /// released. Idempotent.
+    fn close(&self, py: Python<'_>) {
+        let _busy = Busy::enter(py);
+        self.release(py);
+    }
+
+    fn __enter__(slf: Bound<'_, Self>) -> PyResult<Bound<'_, Self>> {
+        slf.get().open(slf.py())?;
+        Ok(slf)
+    }
+
+    #[pyo3(signature = (*_exc_info))]
+    fn __exit__(&self, py: Python<'_>, _exc_info: &Bound<'_, PyTuple>) {
+        self.close(py);
+    }
+
+    fn __repr__(&self) -> String {
+        if self.closed() {
+            return "<charter.Bus closed>".to_owned();
+        }
+        format!("<charter.Bus subscriptions={}>", self.core.subscription_count())
+    }
+
+    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        // Locks are never held while Python code runs, so they are free
+        // here; were one not, skipping it only delays collection.
+        self.on_error.traverse(&visit)?;
+        if let Ok(handlers) = self.handlers.try_lock() {
+            for handler in handlers.values() {
+                if let Ok(callable) = handler.callable.try_lock() {
+                    visit.call(callable.as_ref())?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn __clear__(&self) {
+        Python::attach(|py| self.release(py));
+    }
+}
+
+impl Drop for Bus {
+    fn drop(&mut self) {
+        // The core's own drop would join handler threads with the GIL held.
+        if !self.closed() {
+            Python::attach(|py| self.release(py));
+        }
+    }
+}
+
+pub(crate) fn add_to(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<Bus>()?;
+    m.add_class::<Subscription>()
+}

@@ -1,0 +1,150 @@
+//! Subscription options and overflow policies, from Python arguments.
+//! Times are seconds as floats; infinity means no limit.
+
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::time::Duration;
+
+use charter_core::bus::{self, Dispatch, SubscribeOptions};
+use charter_core::ErrorKind;
+use pyo3::prelude::*;
+
+use crate::errors::new_err;
+
+/// What a full subscription queue does with one more message. Use the
+/// constants `DROP_OLDEST`, `DROP_NEWEST` and `ERROR`, or `Block(timeout)`.
+#[pyclass(frozen, eq, from_py_object, module = "charter")]
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Overflow(bus::Overflow);
+
+impl Overflow {
+    /// The policy of a subscription made without one.
+    pub(crate) const DEFAULT: Overflow = Overflow(bus::Overflow::DropOldest);
+}
+
+#[pymethods]
+impl Overflow {
+    /// `"drop_oldest"`, `"drop_newest"`, `"block"` or `"error"`.
+    #[getter]
+    fn policy(&self) -> &'static str {
+        match self.0 {
+            bus::Overflow::DropOldest => "drop_oldest",
+            bus::Overflow::DropNewest => "drop_newest",
+            bus::Overflow::Block(_) => "block",
+            bus::Overflow::Error => "error",
+        }
+    }
+
+    /// How long a `Block` publisher waits for room, in seconds; else `None`.
+    #[getter]
+    fn timeout(&self) -> Option<f64> {
+        match self.0 {
+            bus::Overflow::Block(wait) => Some(seconds_of(wait)),
+            _ => None,
+        }
+    }
+
+    fn __hash__(&self) -> u64 {
+        let mut hasher = DefaultHasher::new();
+        (self.policy(), self.timeout().map(f64::to_bits)).hash(&mut hasher);
+        hasher.finish()
+    }
+
+    fn __repr__(&self) -> String {
+        match self.0 {
+            bus::Overflow::DropOldest => "charter.DROP_OLDEST".to_owned(),
+            bus::Overflow::DropNewest => "charter.DROP_NEWEST".to_owned(),
+            bus::Overflow::Block(wait) => format!("charter.Block({})", seconds_of(wait)),
+            bus::Overflow::Error => "charter.ERROR".to_owned(),
+        }
+    }
+}
+
+/// The `Block` policy: a publisher waits up to `timeout` seconds for room,
+/// then the message is dropped and `publish` raises `TimeoutError`. Inside
+/// a callback of the same bus it raises `WouldBlockError` at once instead.
+#[pyfunction(name = "Block")]
+fn block(py: Python<'_>, timeout: f64) -> PyResult<Overflow> {
+    Ok(Overflow(bus::Overflow::Block(duration(py, timeout, "Block timeout")?)))
+}
+
+fn seconds_of(wait: Duration) -> f64 {
+    if wait == Duration::MAX {
+        f64::INFINITY
+    } else {
+        wait.as_secs_f64()
+    }
+}
+
+/// `seconds` as a duration: `InvalidArgumentError` for a negative number or
+/// NaN; infinity (or anything too long to represent) is `Duration::MAX`,
+/// which every wait of the core takes as "no limit".
+pub(crate) fn duration(py: Python<'_>, seconds: f64, what: &str) -> PyResult<Duration> {
+    if seconds.is_nan() || seconds < 0.0 {
+        return Err(new_err(
+            py,
+            ErrorKind::InvalidArgument,
+            format!("{what} must be a number of seconds, at least 0; got {seconds}"),
+        ));
+    }
+    Ok(Duration::try_from_secs_f64(seconds).unwrap_or(Duration::MAX))
+}
+
+/// An optional time: `None` stays `None`.
+pub(crate) fn optional_duration(
+    py: Python<'_>,
+    seconds: Option<f64>,
+    what: &str,
+) -> PyResult<Option<Duration>> {
+    seconds.map(|s| duration(py, s, what)).transpose()
+}
+
+/// The keyword arguments of `Bus.subscribe`, checked as far as the binding
+/// must; the core checks the rest against the bus's limits.
+pub(crate) struct Subscribe<'a> {
+    pub(crate) capacity: usize,
+    pub(crate) max_bytes: usize,
+    pub(crate) overflow: Overflow,
+    pub(crate) ttl: Option<f64>,
+    pub(crate) idle_ttl: Option<f64>,
+    pub(crate) dispatch: &'a str,
+    pub(crate) has_handler: bool,
+}
+
+impl Subscribe<'_> {
+    pub(crate) fn to_core(&self, py: Python<'_>) -> PyResult<SubscribeOptions> {
+        let invalid = |why: &str| Err(new_err(py, ErrorKind::InvalidArgument, why));
+        let dispatch = match self.dispatch {
+            "inline" => Dispatch::Inline,
+            "thread" if self.has_handler => Dispatch::Thread,
+            "thread" => return invalid("dispatch=\"thread\" needs a handler"),
+            other => return invalid(&format!("dispatch must be \"inline\" or \"thread\", not {other:?}")),
+        };
+        // The core would evict an idle handler subscription, maybe from a
+        // publish that holds the GIL its handler thread is waiting for.
+        if self.has_handler && self.idle_ttl.is_some() {
+            return invalid("idle_ttl applies to subscriptions without a handler");
+        }
+        let mut options = SubscribeOptions::new()
+            .capacity(self.capacity)
+            .max_bytes(self.max_bytes)
+            .overflow(self.overflow.0)
+            .dispatch(dispatch);
+        // Infinity means no time-to-live at all.
+        let finite = |d: Duration| (d != Duration::MAX).then_some(d);
+        if let Some(ttl) = optional_duration(py, self.ttl, "ttl")?.and_then(finite) {
+            options = options.ttl(ttl);
+        }
+        if let Some(idle) = optional_duration(py, self.idle_ttl, "idle_ttl")?.and_then(finite) {
+            options = options.idle_ttl(idle);
+        }
+        Ok(options)
+    }
+}
+
+pub(crate) fn add_to(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<Overflow>()?;
+    m.add_function(wrap_pyfunction!(block, m)?)?;
+    m.add("DROP_OLDEST", Overflow(bus::Overflow::DropOldest))?;
+    m.add("DROP_NEWEST", Overflow(bus::Overflow::DropNewest))?;
+    m.add("ERROR", Overflow(bus::Overflow::Error))
+}
