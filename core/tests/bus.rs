@@ -486,3 +486,63 @@ fn waits_too_long_to_represent_mean_no_limit() {
     bus.publish("t", &b"late"[..], &[]).unwrap();
     assert_eq!(waiter.join().unwrap().unwrap(), b"late");
 }
+
+#[test]
+fn accounting_holds_while_a_block_publisher_waits() {
+    let bus = bus();
+    let sub =
+        bus.subscribe("t", opts().capacity(1).overflow(Overflow::Block(Duration::from_secs(5)))).unwrap();
+    bus.publish("t", &b"1"[..], &[]).unwrap();
+    let publisher = {
+        let bus = bus.clone();
+        thread::spawn(move || bus.publish("t", &b"2"[..], &[]).map(|r| r.delivered))
+    };
+    thread::sleep(Duration::from_millis(50));
+    let s = sub.stats();
+    assert_eq!(s.received, s.delivered + s.dropped.total() + s.queued, "while the publisher waits: {s:?}");
+    assert_eq!(s.received, 1, "the waiting message is not counted until it is queued or dropped");
+    assert_eq!(sub.recv().unwrap().payload(), b"1");
+    assert_eq!(publisher.join().unwrap().unwrap(), 1);
+    assert_eq!(sub.stats().received, 2);
+}
+
+#[test]
+fn idle_ttl_is_for_pull_subscriptions() {
+    let e = bus().subscribe_with("t", opts().idle_ttl(Duration::from_secs(1)), |_| Ok(())).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+    assert!(e.message().contains("pull subscriptions only"), "{e}");
+}
+
+#[test]
+fn thread_handlers_ending_each_other_do_not_deadlock() {
+    let bus = bus();
+    let ids: Arc<Mutex<Vec<SubscriptionId>>> = Arc::default();
+    // Both handlers run at once, then each ends the other's subscription:
+    // if ending one waited for its thread, each would wait for the other.
+    let both_running = Arc::new(Barrier::new(2));
+    let done = Arc::new(AtomicUsize::new(0));
+    let make = |me: usize| {
+        let (bus2, ids, done, barrier) =
+            (bus.clone(), Arc::clone(&ids), Arc::clone(&done), Arc::clone(&both_running));
+        bus.subscribe_with("both", opts().dispatch(Dispatch::Thread), move |_| {
+            barrier.wait();
+            let other = ids.lock().unwrap()[1 - me];
+            bus2.unsubscribe(other);
+            done.fetch_add(1, Ordering::SeqCst);
+            Ok(())
+        })
+        .unwrap()
+        .detach()
+    };
+    let a = make(0);
+    let b = make(1);
+    ids.lock().unwrap().extend([a, b]);
+    bus.publish("both", &b""[..], &[]).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while done.load(Ordering::SeqCst) < 2 && Instant::now() < deadline {
+        thread::sleep(Duration::from_millis(5));
+    }
+    assert_eq!(done.load(Ordering::SeqCst), 2, "both handlers returned");
+    assert_eq!(bus.subscription_count(), 0);
+    bus.close();
+}

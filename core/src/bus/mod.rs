@@ -418,6 +418,14 @@ impl Bus {
         }
         self.authorize(who, Action::Subscribe, pattern)?;
         options.validate(limits)?;
+        if handler.is_some() && options.idle_ttl.is_some() {
+            // Evicting happens inside publish, which would then have to wait
+            // for the handler's thread.
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                "idle_ttl applies to pull subscriptions only",
+            ));
+        }
         let threaded = handler.is_some() && options.dispatch == Dispatch::Thread;
         let shared = Arc::new(Shared {
             id: SubscriptionId(self.inner.next_subscription.fetch_add(1, Ordering::Relaxed)),

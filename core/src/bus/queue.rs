@@ -81,13 +81,17 @@ impl Queue {
     ) -> Result<Offered> {
         let size = message.size();
         let mut state = self.lock();
-        state.stats.received += 1;
+        // `received` is counted where the outcome is decided, never before
+        // a wait: a `Block` publisher releases the lock while it waits, and
+        // `received == delivered + dropped + queued` must hold meanwhile.
         if state.closed {
             state.stats.dropped.closed += 1;
+            state.stats.received += 1;
             return Ok(Offered::Dropped);
         }
         if size > options.max_bytes {
             state.stats.dropped.rejected += 1;
+            state.stats.received += 1;
             return match options.overflow {
                 Overflow::DropOldest | Overflow::DropNewest => Ok(Offered::Dropped),
                 Overflow::Block(_) | Overflow::Error => Err(Error::new(
@@ -102,6 +106,7 @@ impl Queue {
         loop {
             if state.items.len() < options.capacity && state.bytes + size <= options.max_bytes {
                 let expires = options.ttl.and_then(|ttl| Instant::now().checked_add(ttl));
+                state.stats.received += 1;
                 state.bytes += size;
                 state.items.push_back(Queued { message: message.clone(), size, expires });
                 // Waking a condition variable is a system call even when
@@ -125,14 +130,17 @@ impl Queue {
                 }
                 Overflow::DropNewest => {
                     state.stats.dropped.overflow += 1;
+                    state.stats.received += 1;
                     return Ok(Offered::Dropped);
                 }
                 Overflow::Error => {
                     state.stats.dropped.rejected += 1;
+                    state.stats.received += 1;
                     return Err(full(options, "the subscription's overflow policy is ERROR"));
                 }
                 Overflow::Block(_) if !may_wait => {
                     state.stats.dropped.timeout += 1;
+                    state.stats.received += 1;
                     return Err(Error::new(
                         ErrorKind::WouldBlock,
                         "a BLOCK subscription is full and the publisher is inside a callback of the same bus",
@@ -147,12 +155,14 @@ impl Queue {
                         state.blocked -= 1;
                         if state.closed {
                             state.stats.dropped.closed += 1;
+                            state.stats.received += 1;
                             return Ok(Offered::Dropped);
                         }
                         continue;
                     };
                     if now >= deadline {
                         state.stats.dropped.timeout += 1;
+                        state.stats.received += 1;
                         return Err(Error::new(
                             ErrorKind::Timeout,
                             format!(
@@ -172,6 +182,7 @@ impl Queue {
                     state.blocked -= 1;
                     if state.closed {
                         state.stats.dropped.closed += 1;
+                        state.stats.received += 1;
                         return Ok(Offered::Dropped);
                     }
                 }

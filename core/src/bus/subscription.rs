@@ -90,14 +90,17 @@ impl Shared {
         }
     }
 
-    /// Closes the queue and waits for the worker thread, unless called from
-    /// it (a handler may end its own subscription).
+    /// Closes the queue and waits for the worker thread to finish its
+    /// current call, unless called from a worker thread: a handler may end
+    /// its own subscription, and two handlers ending each other's would
+    /// otherwise wait for each other forever. A worker that is not joined
+    /// starts no new call once its queue is closed.
     pub(crate) fn shut_down(&self) {
         self.queue.close();
         self.retire();
         let worker = self.worker.lock().unwrap_or_else(PoisonError::into_inner).take();
         if let Some(worker) = worker {
-            if WORKER_OF.with(Cell::get) != self.key() {
+            if WORKER_OF.with(Cell::get) == 0 {
                 let _ = worker.join();
             }
         }
