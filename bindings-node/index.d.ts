@@ -63,6 +63,235 @@ export declare class Registry<E = unknown> {
   [Symbol.dispose](): void;
 }
 
+/** A payload: bytes, or a string sent as its UTF-8 bytes. */
+export type Payload = string | Uint8Array;
+
+/** Headers: names to values, or `[name, value]` pairs (a `Map` works too). */
+export type Headers = Readonly<Record<string, string>> | Iterable<readonly [string, string]>;
+
+/** One message received from a bus. */
+export declare class Message {
+  private constructor();
+  /** The bus-wide sequence number, increasing in publish order; exact up to 2^53. */
+  readonly seq: number;
+  /** The topic it was published on. */
+  readonly topic: string;
+  /** The payload, a `Buffer` of its own. */
+  readonly payload: Buffer;
+  /** The headers as `[name, value]` pairs, in publish order, duplicates kept. */
+  readonly headers: [string, string][];
+  /** The reply inbox when the message is a request (answer with `bus.respond`), else `null`. */
+  readonly replyTo: string | null;
+  /** The value of the first header called `name`. */
+  header(name: string): string | undefined;
+}
+
+/** How one publish went: `matched === delivered + dropped`. */
+export interface PublishReport {
+  /** Subscriptions whose pattern matched the topic. */
+  readonly matched: number;
+  /** Of those, how many accepted the message (queued it or ran their handler). */
+  readonly delivered: number;
+  /** Of those, how many dropped it. */
+  readonly dropped: number;
+}
+
+/** Messages dropped, by reason. */
+export interface Drops {
+  /** By `dropOldest` or `dropNewest` on a full queue. */
+  readonly overflow: number;
+  /** Past their time-to-live when received. */
+  readonly expired: number;
+  /** A `block` publisher ran out of time (or would have deadlocked). */
+  readonly timeout: number;
+  /** Refused by an `error` queue, or too large for the queue at all. */
+  readonly rejected: number;
+  /** Still queued, or arriving, when the subscription ended. */
+  readonly closed: number;
+  /** All of the above. */
+  readonly total: number;
+}
+
+/** One subscription's accounting: `received === delivered + dropped.total + queued`, always. */
+export interface SubscriptionStats {
+  /** Messages offered to it by publishes that matched it. */
+  readonly received: number;
+  /** Messages handed to the consumer or its handler. */
+  readonly delivered: number;
+  /** Messages waiting in its queue. */
+  readonly queued: number;
+  readonly dropped: Drops;
+  /** Handler calls that threw (each also counts as delivered). */
+  readonly handlerFailures: number;
+  /** Times the queue filled up after having room. */
+  readonly slowEpisodes: number;
+}
+
+/** A bus's accounting over its whole life. */
+export interface BusStats {
+  /** Publishes that reached the matching step. */
+  readonly published: number;
+  /** Totals over every subscription, ended ones included. */
+  readonly subscriptions: SubscriptionStats;
+  /** Subscriptions live now. */
+  readonly liveSubscriptions: number;
+}
+
+/** Receives the id of a subscription whose handler threw, what it threw, and the message. */
+export type BusErrorHook = (subscriptionId: number, error: unknown, message: Message) => unknown;
+
+/** A bus's limits (each defaults to the core's) and its error hook. */
+export interface BusOptions {
+  /** Live subscriptions at once. Default 65,536. */
+  maxSubscriptions?: number | null;
+  /** The largest `capacity` a subscription may ask for. Default 1,048,576. */
+  maxQueueMessages?: number | null;
+  /** The largest `maxBytes` a subscription may ask for. Default 256 MiB. */
+  maxQueueBytes?: number | null;
+  /** The largest payload, in bytes. Default 1 MiB. */
+  maxPayload?: number | null;
+  /** The longest topic or pattern, in bytes (at most 256, the default). */
+  maxTopicLen?: number | null;
+  /** The most tokens in a topic or pattern (at most 16, the default). */
+  maxTopicTokens?: number | null;
+  /** The most headers on one message. Default 64. */
+  maxHeaders?: number | null;
+  /** The most bytes of header names and values on one message. Default 16 KiB. */
+  maxHeaderBytes?: number | null;
+  /** Called for every handler that throws; errors it throws are swallowed. */
+  onError?: BusErrorHook | null;
+}
+
+/**
+ * What a full queue does with one more message: drop its oldest (the
+ * default), drop the new one, refuse it (`publish` throws
+ * `LimitExceededError`), or make the publisher wait up to `block`
+ * milliseconds for room (then `TimeoutError`).
+ */
+export type Overflow = 'dropOldest' | 'dropNewest' | 'error' | { block: number };
+
+/** Options of a subscription with a queue to receive from. */
+export interface SubscribeOptions {
+  /** Queue capacity in messages. Default 1024. */
+  capacity?: number | null;
+  /** Queue capacity in bytes (topic, payload and headers). Default 16 MiB. */
+  maxBytes?: number | null;
+  overflow?: Overflow | null;
+  /** A message older than this when received is dropped instead. */
+  ttlMs?: number | null;
+  /** The subscription ends when not received from for this long (see `evictIdle`). */
+  idleTtlMs?: number | null;
+}
+
+/** Options of a subscription with a handler. */
+export interface HandlerOptions extends Omit<SubscribeOptions, 'idleTtlMs'> {
+  /**
+   * `'inline'` (the default): the handler runs inside `publish`.
+   * `'thread'`: messages queue on the subscription's own thread and the
+   * handler runs later on this JS thread, one at a time, in order;
+   * `publish` does not wait for it.
+   */
+  dispatch?: 'inline' | 'thread' | null;
+}
+
+export interface ReceiveOptions {
+  /** Rejects with `TimeoutError` after this long. Default: no limit. */
+  timeoutMs?: number | null;
+  /** Rejects with an `AbortError` when aborted (a message never gets lost; see the README). */
+  signal?: AbortSignal | null;
+}
+
+export interface RequestOptions extends ReceiveOptions {
+  headers?: Headers | null;
+}
+
+/**
+ * A subscription of a bus, made by `Bus.subscribe`. Without a handler it
+ * has a queue: read it with `recv`, `tryRecv` or `for await`. It ends when
+ * closed, when its bus closes, by idle eviction, or when it is garbage
+ * collected.
+ */
+export declare class Subscription {
+  private constructor();
+  /** The id, unique within its bus and never reused. */
+  readonly id: number;
+  readonly pattern: string;
+  /** Whether it has ended, however it ended. */
+  readonly closed: boolean;
+  /** The next queued message, or `null` when none is queued. Never waits. */
+  tryRecv(): Message | null;
+  /**
+   * The next message, waiting off the JS thread when none is queued.
+   * @throws {TimeoutError} after `timeoutMs`.
+   * @throws {ClosedError} once the subscription has ended.
+   */
+  recv(options?: ReceiveOptions): Promise<Message>;
+  /** Every message until the subscription or its bus closes. */
+  [Symbol.asyncIterator](): AsyncGenerator<Message, void, undefined>;
+  /** Its accounting; still available once it has ended. */
+  stats(): SubscriptionStats;
+  /** Ends it: queued messages are dropped (and counted), pending receives reject. Idempotent. */
+  close(): void;
+  /** Same as `close`, for `using`. */
+  [Symbol.dispose](): void;
+}
+
+/**
+ * A subscription with a handler: a `Subscription` whose receiving methods
+ * throw `InvalidArgumentError`. It lasts until it or its bus is closed,
+ * whether or not the program keeps it.
+ */
+export type CallbackSubscription = Pick<
+  Subscription,
+  'id' | 'pattern' | 'closed' | 'stats' | 'close' | typeof Symbol.dispose
+>;
+
+/**
+ * A topic bus: NATS-style topics and wildcards, bounded queues with
+ * explicit overflow policies, request/reply, exact accounting. An open bus
+ * never keeps the process alive; close it (or use `using`) when done, which
+ * releases its handlers.
+ */
+export declare class Bus {
+  constructor(options?: BusOptions);
+  /** Subscribes to `pattern` with a queue to receive from. */
+  subscribe(pattern: string, options?: SubscribeOptions): Subscription;
+  /** Subscribes to `pattern` with `handler`, called for every message. */
+  subscribe(
+    pattern: string,
+    handler: (message: Message) => unknown,
+    options?: HandlerOptions,
+  ): CallbackSubscription;
+  /**
+   * Publishes to every matching subscription; inline handlers run inside.
+   * A full `block` subscription blocks this thread up to its timeout.
+   */
+  publish(topic: string, payload: Payload, headers?: Headers | null): PublishReport;
+  /** `publish` on another thread: a full `block` subscription makes the Promise wait instead. */
+  publishAsync(topic: string, payload: Payload, headers?: Headers | null): Promise<PublishReport>;
+  /**
+   * Publishes a request and resolves with the first reply.
+   * @throws {NotFoundError} when nothing subscribes to `topic`.
+   * @throws {TimeoutError} when no reply comes within `timeoutMs` (default 5000).
+   */
+  request(topic: string, payload: Payload, options?: RequestOptions): Promise<Message>;
+  /** Answers `request`, a message received with a reply inbox. */
+  respond(request: Message, payload: Payload, headers?: Headers | null): PublishReport;
+  /** The accounting over the bus's whole life; still available once closed. */
+  stats(): BusStats;
+  /** Ends every pull subscription idle past its `idleTtlMs`; returns how many ended. */
+  evictIdle(): number;
+  /** The hook for handler errors, or `null`. */
+  get onError(): BusErrorHook | null;
+  set onError(hook: BusErrorHook | null | undefined);
+  /** Whether `close` has been called. */
+  readonly closed: boolean;
+  /** Ends every subscription and releases the handlers; later calls but `stats` throw `ClosedError`. Idempotent. */
+  close(): void;
+  /** Same as `close`, for `using`. */
+  [Symbol.dispose](): void;
+}
+
 /** Every status name, as in the C ABI's `charter_status_t`. */
 export type StatusName =
   | 'CHARTER_E_NULL_ARGUMENT'

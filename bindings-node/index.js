@@ -3,6 +3,9 @@
 // The CommonJS entry point; `index.mjs` re-exports the same objects for ESM,
 // so both module systems share one set of classes.
 const { Registry } = require('./lib/registry.js');
+const { Bus } = require('./lib/bus.js');
+const { Subscription } = require('./lib/subscription.js');
+const { Message } = require('./lib/message.js');
 const { classes } = require('./lib/errors.js');
 
-module.exports = { Registry, ...classes };
+module.exports = { Registry, Bus, Subscription, Message, ...classes };

@@ -6,6 +6,9 @@ import charter from './index.js';
 
 export const {
   Registry,
+  Bus,
+  Subscription,
+  Message,
   CharterError,
   NullArgumentError,
   InvalidArgumentError,

@@ -2,43 +2,11 @@
 
 const { NativeRegistry } = require('./native.js');
 const { classes, fromNative } = require('./errors.js');
-
-/** A `CharterError` whose stack starts at the caller of `stackStart`. */
-function failure(ErrorClass, message, stackStart) {
-  const error = new ErrorClass(message);
-  Error.captureStackTrace(error, stackStart ?? failure);
-  return error;
-}
+const { failure, optionalFunction, options } = require('./options.js');
 
 /** The error of any use of a closed registry but `close` and `closed`. */
 function closed(stackStart) {
   return failure(classes.ClosedError, 'the registry is closed', stackStart ?? closed);
-}
-
-/** An options bag: absent is `{}`, anything but an object is refused. */
-function options(value, what) {
-  if (value === undefined) {
-    return {};
-  }
-  if (value === null || typeof value !== 'object') {
-    throw new classes.InvalidArgumentError(`${what} must be an object`);
-  }
-  return value;
-}
-
-/** A function argument: `null` when absent (`null` or `undefined`). */
-function optionalFunction(value, what, stackStart) {
-  if (value === undefined || value === null) {
-    return null;
-  }
-  if (typeof value !== 'function') {
-    throw failure(
-      classes.InvalidArgumentError,
-      `${what} must be a function, got ${typeof value}`,
-      stackStart,
-    );
-  }
-  return value;
 }
 
 /**

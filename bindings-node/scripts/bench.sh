@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds the Node binding (release) and runs its benchmark.
+# Builds the Node binding (release) and runs its benchmarks: the registry,
+# then the bus. Options go to both.
 # Usage: bash bindings-node/scripts/bench.sh [--rounds N] [--iterations N]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,3 +10,4 @@ else
   npm install
 fi
 node bench/registry.mjs "$@"
+node bench/bus.mjs "$@"

@@ -15,14 +15,14 @@
 //! environment of the call in progress, so a callback is never resolved
 //! against another thread's environment.
 //!
-//! Code running on other threads (the bus's dispatchers, later) will not call
-//! a `Callback`: it will turn the JS function into a napi-rs
-//! `ThreadsafeFunction` built with `weak::<true>()` (unref'd, so a pending
-//! delivery never keeps the event loop alive by itself), queue the event to
-//! the home thread, and settle a Promise there. The core's handler type
-//! requires `Send + Sync` for exactly that future; `FunctionRef` provides
-//! both, and releases its reference on the home thread even when its last
-//! owner is dropped elsewhere.
+//! Code running on other threads never calls a `Callback`. The bus's
+//! handlers (`src/handler.rs`), which the core may call from its own
+//! threads, reach their home thread through a napi-rs `ThreadsafeFunction`
+//! built with `weak::<true>()` (unref'd, so a pending delivery never keeps
+//! the event loop alive by itself). The core's handler type requires
+//! `Send + Sync` for that; `FunctionRef` provides both, and releases its
+//! reference on the home thread even when its last owner is dropped
+//! elsewhere.
 //!
 //! References are strong: a registered function stays alive until it is
 //! unregistered, or cleared, or its owner is collected. They never keep the

@@ -16,10 +16,19 @@
 // build (such as `cargo clippy --all-targets`) they look unused.
 #![cfg_attr(test, allow(dead_code))]
 
+mod bus;
 mod callback;
 mod error;
+mod handler;
+mod message;
 mod notify;
+mod options;
+mod pool;
+mod promise;
 mod registry;
+mod stats;
+mod subscription;
+mod wait;
 
 /// Runs once when the library is loaded: caught handler panics must not
 /// print anything, since a library never writes to the host's stderr.

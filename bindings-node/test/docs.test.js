@@ -1,7 +1,7 @@
 'use strict';
 
 // The documentation runs: the README's Node quickstart, and the TypeScript
-// example (compiled by tsc, which also lowers `using` for Node 20).
+// examples (compiled by tsc, which also lowers `using` for Node 20).
 
 const assert = require('node:assert/strict');
 const { spawnSync } = require('node:child_process');
@@ -44,13 +44,16 @@ test('the README quickstart runs and prints what it promises', () => {
       "audit { user: 'ada' }",
       'handler 2 failed: disk full',
       '{ delivered: 1, failed: 1, panicked: 0 }',
+      'orders.eu order 17 abc',
       '',
     ].join('\n'),
   );
 });
 
-test('the TypeScript example compiles and runs', () => {
+test('the TypeScript examples compile and run', () => {
   const dir = fs.mkdtempSync(path.join(packageDir, '.tmp-'));
+  const run = (example) =>
+    spawnSync(process.execPath, [path.join(dir, `${example}.js`)], { encoding: 'utf8', timeout: 20_000 });
   try {
     const tsc = require.resolve('typescript/bin/tsc');
     const compiled = spawnSync(
@@ -59,15 +62,22 @@ test('the TypeScript example compiles and runs', () => {
       { cwd: packageDir, encoding: 'utf8' },
     );
     assert.equal(compiled.status, 0, compiled.stdout + compiled.stderr);
-    const child = spawnSync(process.execPath, [path.join(dir, 'registry_basics.js')], {
-      encoding: 'utf8',
-      timeout: 20_000,
-    });
-    assert.equal(child.stderr, '');
-    assert.equal(child.status, 0);
-    assert.match(child.stdout, /\{ delivered: 1, failed: 1, panicked: 0 \}/);
-    assert.match(child.stdout, /nested 4 deep, then CHARTER_E_LIMIT_EXCEEDED \(maxDepth 4\)/);
-    assert.match(child.stdout, /ClosedError \(CHARTER_E_CLOSED, -19\)/);
+
+    const registry = run('registry_basics');
+    assert.equal(registry.stderr, '');
+    assert.equal(registry.status, 0);
+    assert.match(registry.stdout, /\{ delivered: 1, failed: 1, panicked: 0 \}/);
+    assert.match(registry.stdout, /nested 4 deep, then CHARTER_E_LIMIT_EXCEEDED \(maxDepth 4\)/);
+    assert.match(registry.stdout, /ClosedError \(CHARTER_E_CLOSED, -19\)/);
+
+    const bus = run('bus_basics');
+    assert.equal(bus.stderr, '');
+    assert.equal(bus.status, 0);
+    assert.match(bus.stdout, /^audit: orders\.eu\.created order 17\n\{ matched: 3, delivered: 3, dropped: 0 \}\n/);
+    assert.match(bus.stdout, /\[ '#1 orders\.eu\.created', '#2 orders\.us\.created' \]/);
+    assert.match(bus.stdout, /handler of subscription \d+ failed: Error: cannot rush an order/);
+    assert.match(bus.stdout, /TimeoutError \(CHARTER_E_TIMEOUT\)\nAbortError after abort\(\)\n21 doubled is 42\n/);
+    assert.match(bus.stdout, /orders: received 2 = delivered 2 \+ dropped 0 \+ queued 0\nhandler failures: 1\n$/);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

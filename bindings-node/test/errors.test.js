@@ -39,9 +39,10 @@ const EXPECTED = [
   ['InternalError', 'CHARTER_E_INTERNAL', -23],
 ];
 
-test('the package exports exactly Registry, CharterError and one class per status', () => {
+test('the package exports exactly its classes, CharterError and one class per status', () => {
   const names = Object.keys(charter).sort();
-  const expected = ['Registry', 'CharterError', ...EXPECTED.map(([name]) => name)].sort();
+  const classes = ['Registry', 'Bus', 'Subscription', 'Message', 'CharterError'];
+  const expected = [...classes, ...EXPECTED.map(([name]) => name)].sort();
   assert.deepEqual(names, expected);
 });
 

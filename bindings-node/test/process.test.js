@@ -1,7 +1,8 @@
 'use strict';
 
-// Whole-process behaviour, checked in child processes: an open registry never
-// keeps Node alive, the library prints nothing, and both module systems load it.
+// Whole-process behaviour, checked in child processes: an open registry or
+// bus never keeps Node alive, the library prints nothing, and both module
+// systems load it.
 
 const assert = require('node:assert/strict');
 const { spawnSync } = require('node:child_process');
@@ -31,6 +32,26 @@ for (const fixture of ['open-registry.cjs', 'open-registry.mjs']) {
     assert.ok(child.seconds < 10, `exited after ${child.seconds}s`);
   });
 }
+
+test('an open bus with subscriptions of every kind lets the process exit, silently', () => {
+  const child = runNode([path.join('test', 'fixtures', 'open-bus.cjs')]);
+  assert.equal(child.error, undefined, 'did not time out');
+  assert.equal(child.status, 0);
+  assert.equal(child.stdout, '');
+  assert.equal(child.stderr, '');
+  assert.ok(child.seconds < 10, `exited after ${child.seconds}s`);
+});
+
+test('a pending receive keeps the process alive only while it waits', () => {
+  const child = runNode([path.join('test', 'fixtures', 'pending-recv.cjs')]);
+  assert.equal(child.error, undefined, 'did not time out');
+  assert.equal(child.stderr, '');
+  assert.equal(child.status, 0);
+  assert.equal(
+    child.stdout,
+    'CHARTER_E_TIMEOUT after the timeout\nCHARTER_E_CLOSED when the bus closed\n',
+  );
+});
 
 test('require and import of "charter" give the same classes in one process', () => {
   const script = `

@@ -1,14 +1,14 @@
 'use strict';
 
-// The addon is context-aware: several worker threads load it and notify at
-// the same time as the main thread; workers can be terminated mid-notify.
+// The addon is context-aware: several worker threads load it and use it at
+// the same time as the main thread; workers can be terminated mid-call.
 
 const assert = require('node:assert/strict');
 const path = require('node:path');
 const { test } = require('node:test');
 const { Worker } = require('node:worker_threads');
 
-const { Registry } = require('charter');
+const { Bus, Registry } = require('charter');
 
 const fixture = (name) => path.join(__dirname, 'fixtures', name);
 
@@ -58,4 +58,36 @@ test('terminating a worker in the middle of notify is safe', async () => {
   );
   assert.equal(after.code, 0);
   assert.deepEqual(after.message, { sum: 45, failures: 10, size: 3 });
+});
+
+test('workers run buses of their own concurrently with the main thread', async () => {
+  const workers = 3;
+  const messages = 300;
+  const ready = new Int32Array(new SharedArrayBuffer(4));
+  const runs = Array.from({ length: workers }, () =>
+    run(new Worker(fixture('bus-worker.js'), { workerData: { messages, ready, workers } })),
+  );
+  const bus = new Bus();
+  const sub = bus.subscribe('main');
+  let sum = 0;
+  for (let i = 0; i < messages; i++) {
+    bus.publish('main', String(i));
+    sum += Number((await sub.recv()).payload);
+  }
+  const expected = (messages * (messages - 1)) / 2;
+  assert.equal(sum, expected);
+  for (const { code, message } of await Promise.all(runs)) {
+    assert.equal(code, 0);
+    assert.deepEqual(message, { pulled: expected, inline: expected, threaded: expected, square: '144' });
+  }
+});
+
+test('terminating a worker with pending receives and thread handlers is safe', async () => {
+  const worker = new Worker(fixture('busy-bus-worker.js'));
+  const exited = run(worker);
+  await new Promise((resolve) => worker.once('message', resolve));
+  const started = Date.now();
+  await worker.terminate();
+  assert.equal((await exited).code, 1);
+  assert.ok(Date.now() - started < 5000, 'terminate did not hang');
 });

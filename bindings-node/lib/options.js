@@ -1,0 +1,98 @@
+'use strict';
+
+// Argument checks shared by the public classes. `null` and `undefined` both
+// mean "not given" for optional arguments (an options bag itself must be an
+// object when passed). The addon trusts what passes these checks
+// (`src/options.rs`); the core then checks the limits themselves.
+
+const { classes } = require('./errors.js');
+
+/** A `CharterError` whose stack starts at the caller of `stackStart`. */
+function failure(ErrorClass, message, stackStart) {
+  const error = new ErrorClass(message);
+  Error.captureStackTrace(error, stackStart ?? failure);
+  return error;
+}
+
+function invalid(message, stackStart) {
+  return failure(classes.InvalidArgumentError, message, stackStart ?? invalid);
+}
+
+/** How a value shows in an error message. */
+function describe(value) {
+  return typeof value === 'string' ? JSON.stringify(value) : String(value);
+}
+
+/** An options bag: absent is `{}`; anything but an object, `null` too, is refused. */
+function options(value, what, stackStart) {
+  if (value === undefined) {
+    return {};
+  }
+  if (value === null || typeof value !== 'object') {
+    throw invalid(`${what} must be an object`, stackStart);
+  }
+  return value;
+}
+
+/** A function argument: `null` when absent. */
+function optionalFunction(value, what, stackStart) {
+  if (value === undefined || value === null) {
+    return null;
+  }
+  if (typeof value !== 'function') {
+    throw invalid(`${what} must be a function, got ${typeof value}`, stackStart);
+  }
+  return value;
+}
+
+/** A non-negative integer, or `undefined` when absent. */
+function count(value, what, stackStart) {
+  if (value === undefined || value === null) {
+    return undefined;
+  }
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw invalid(`${what} must be a non-negative integer, got ${describe(value)}`, stackStart);
+  }
+  return value;
+}
+
+/** A duration in milliseconds (`Infinity`: no limit), or `undefined`. */
+function millis(value, what, stackStart) {
+  if (value === undefined || value === null) {
+    return undefined;
+  }
+  if (typeof value !== 'number' || !(value >= 0)) {
+    throw invalid(`${what} must be a number of milliseconds, 0 or more, got ${describe(value)}`, stackStart);
+  }
+  return value;
+}
+
+/** A string argument such as a topic. */
+function string(value, what, stackStart) {
+  if (typeof value !== 'string') {
+    throw invalid(`${what} must be a string, got ${value === null ? 'null' : typeof value}`, stackStart);
+  }
+  return value;
+}
+
+/** An `AbortSignal` (checked by shape, so any realm's will do), or `null`. */
+function signal(value, stackStart) {
+  if (value === undefined || value === null) {
+    return null;
+  }
+  if (typeof value.aborted !== 'boolean' || typeof value.addEventListener !== 'function') {
+    throw invalid('signal must be an AbortSignal', stackStart);
+  }
+  return value;
+}
+
+module.exports = {
+  count,
+  failure,
+  invalid,
+  millis,
+  optionalFunction,
+  options,
+  signal,
+  string,
+};

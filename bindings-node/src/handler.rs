@@ -1,0 +1,282 @@
+//! JS handlers of callback subscriptions, as the core calls them.
+//!
+//! The core calls a handler on the thread that publishes (inline dispatch)
+//! or on the subscription's own thread (thread dispatch). A JS function can
+//! only run on its home thread, so a [`JsHandler`] has two ways in:
+//!
+//! - **Direct**, when the core calls it on the home thread inside a native
+//!   call of this addon that published (`publish`, `request`): the call's
+//!   environment is known ([`with_env`]) and the handler runs synchronously,
+//!   so the publish report counts it exactly, as `Registry.notify` does.
+//! - **Relayed**, from any other thread (a thread-dispatch worker, a
+//!   `publishAsync` job): the message is queued to the home thread through
+//!   a thread-safe function and the calling thread waits for the handler's
+//!   outcome. Waiting keeps the core's guarantees: one message in flight per
+//!   subscription, its queue (and overflow policy) absorbing the backlog,
+//!   and failures counted where they happen. The thread-safe function is
+//!   unref'd (`weak::<true>()`): a delivery in flight never keeps the event
+//!   loop alive, and if the process exits first, it is not run.
+//!
+//! A relayed wait must end when the subscription does: ending a thread
+//! subscription joins its worker, which may be the very thread waiting for
+//! the home thread, and the home thread may be the one ending it (a handler
+//! closing its own subscription, or the bus). So every way a subscription
+//! ends in this addon goes through [`Gate::end`] first; see
+//! `NativeSubscription::close` and `NativeBus`.
+
+use std::cell::Cell;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+
+use charter_core::bus::{Bus, Message, SubscriptionId};
+use charter_core::{HandlerError, HandlerResult};
+use napi::bindgen_prelude::{Env, FnArgs, Function, FunctionRef};
+use napi::threadsafe_function::{ThreadsafeCallContext, ThreadsafeFunction, ThreadsafeFunctionCallMode};
+
+use crate::message::{Args, Converter};
+
+/// A guarded handler made by `lib/bus.js`: called with a message as
+/// arguments (`src/message.rs`), the payload `null` when the message could
+/// not be converted or arrived after the subscription ended; returns whether
+/// the user's handler returned normally. It never throws: it passes what the
+/// handler threw to the bus's `onError` hook itself (`src/callback.rs` says
+/// why).
+pub type Guarded<'env> = Function<'env, Args, bool>;
+
+thread_local! {
+    /// The environment of the innermost native call of this addon that is
+    /// publishing on this thread.
+    static CURRENT: Cell<Option<Env>> = const { Cell::new(None) };
+}
+
+/// Runs `f` (which publishes) with `env` as the environment in which inline
+/// handlers of this thread are called directly. Nests.
+pub fn with_env<R>(env: &Env, f: impl FnOnce() -> R) -> R {
+    struct Restore(Option<Env>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            CURRENT.with(|c| c.set(self.0));
+        }
+    }
+    let _restore = Restore(CURRENT.with(|c| c.replace(Some(*env))));
+    f()
+}
+
+/// Where relayed calls wait for their outcome; see the module docs.
+pub struct Gate {
+    /// Whether its handler runs on the subscription's own thread.
+    threaded: bool,
+    state: Mutex<GateState>,
+    changed: Condvar,
+}
+
+#[derive(Default)]
+struct GateState {
+    ended: bool,
+    next: u64,
+    /// Relayed calls between their ticket and their outcome.
+    waiting: usize,
+    /// Outcomes of relayed calls not yet collected by their waiter.
+    finished: Vec<(u64, bool)>,
+    handover: Handover,
+}
+
+/// How a thread subscription's worker, waiting for the home thread when
+/// the subscription ends, is asked to end it itself (see [`Gate::end`]).
+#[derive(Default)]
+enum Handover {
+    #[default]
+    None,
+    Offered(Bus, SubscriptionId),
+    Done,
+}
+
+impl Gate {
+    pub fn new(threaded: bool) -> Gate {
+        Gate { threaded, state: Mutex::default(), changed: Condvar::new() }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, GateState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn wait_changed<'a>(&self, state: MutexGuard<'a, GateState>) -> MutexGuard<'a, GateState> {
+        self.changed.wait(state).unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// A ticket for one relayed call; `None` once the gate has ended.
+    fn ticket(&self) -> Option<u64> {
+        let mut state = self.lock();
+        if state.ended {
+            return None;
+        }
+        state.next += 1;
+        state.waiting += 1;
+        Some(state.next)
+    }
+
+    /// Gives back a ticket whose call could not be made.
+    fn forget(&self) {
+        self.leave(self.lock());
+    }
+
+    fn finish(&self, ticket: u64, ok: bool) {
+        let mut state = self.lock();
+        if !state.ended {
+            state.finished.push((ticket, ok));
+            drop(state);
+            self.changed.notify_all();
+        }
+    }
+
+    /// Waits for the outcome of `ticket`, or for the gate to end (which is
+    /// not the handler's failure: it may still be running).
+    fn wait(&self, ticket: u64) -> HandlerResult {
+        let mut state = self.lock();
+        let outcome = loop {
+            if let Some(i) = state.finished.iter().position(|&(t, _)| t == ticket) {
+                let (_, ok) = state.finished.swap_remove(i);
+                break if ok { Ok(()) } else { Err(HandlerError) };
+            }
+            if state.ended {
+                break Ok(());
+            }
+            state = self.wait_changed(state);
+        };
+        self.leave(state);
+        outcome
+    }
+
+    /// Ends a relayed call. When the subscription is ending and asks this
+    /// thread, its worker, to end it (see [`Gate::end`]), it does: on the
+    /// worker's own thread the core closes the queue and does not join.
+    fn leave(&self, mut state: MutexGuard<'_, GateState>) {
+        state.waiting -= 1;
+        if !matches!(state.handover, Handover::Offered(..)) {
+            return;
+        }
+        if let Handover::Offered(bus, id) = std::mem::replace(&mut state.handover, Handover::None) {
+            drop(state);
+            bus.unsubscribe(id);
+            self.lock().handover = Handover::Done;
+            self.changed.notify_all();
+        }
+    }
+
+    /// Ends the gate as subscription `id` of `bus` ends: waiting relayed
+    /// calls return, later ones return at once without calling JS. Returns
+    /// whether the caller still has to unsubscribe `id` itself.
+    ///
+    /// A thread subscription's worker waiting for the home thread is asked
+    /// to unsubscribe instead, and this waits until it has: that way its
+    /// queue is closed before the worker takes another message (which
+    /// would count as delivered without its handler running), and the core
+    /// does not join a worker that waits for the joining thread. A worker
+    /// that is not waiting is joined by the caller's `unsubscribe`; in the
+    /// instant between two messages it may still take one more.
+    pub fn end(&self, bus: &Bus, id: SubscriptionId) -> bool {
+        let mut state = self.lock();
+        state.ended = true;
+        state.finished.clear();
+        let hand_over = self.threaded && state.waiting > 0;
+        if hand_over {
+            state.handover = Handover::Offered(bus.clone(), id);
+        }
+        self.changed.notify_all();
+        if !hand_over {
+            return true;
+        }
+        while !matches!(state.handover, Handover::Done) {
+            state = self.wait_changed(state);
+        }
+        false
+    }
+
+    fn is_ended(&self) -> bool {
+        self.lock().ended
+    }
+}
+
+/// Calls back into JS from other threads: unref'd, with the message as the
+/// value; its JS side returns whether the handler succeeded.
+type Relay = ThreadsafeFunction<Message, bool, Args, napi::Status, false, true>;
+
+/// A JS handler as the core holds it; see the module docs.
+pub struct JsHandler {
+    /// The home thread's environment, as an address: only compared.
+    home: usize,
+    converter: Arc<Converter>,
+    direct: FunctionRef<Args, bool>,
+    relay: Relay,
+    gate: Arc<Gate>,
+}
+
+/// A relayed message as the guarded handler's arguments, on the home
+/// thread; a `null` payload when it cannot be handed over.
+fn relayed_args(gate: &Gate, converter: &Converter, ctx: &ThreadsafeCallContext<Message>) -> Args {
+    let args = if gate.is_ended() { None } else { converter.args(&ctx.env, &ctx.value).ok() };
+    args.unwrap_or_else(|| FnArgs::from((0.0, String::new(), None, None, None)))
+}
+
+impl JsHandler {
+    /// Holds `guarded`, to be called on this thread (`env`'s) directly or
+    /// through `gate` from elsewhere.
+    pub fn new(
+        env: &Env,
+        converter: &Arc<Converter>,
+        guarded: &Guarded<'_>,
+        gate: Arc<Gate>,
+    ) -> napi::Result<JsHandler> {
+        let (relayed, relay_converter) = (Arc::clone(&gate), Arc::clone(converter));
+        let relay = guarded
+            .build_threadsafe_function::<Message>()
+            .weak::<true>()
+            .callee_handled::<false>()
+            // Never `Err`: napi-rs would make that a fatal exception.
+            .build_callback(move |ctx| Ok(relayed_args(&relayed, &relay_converter, &ctx)))?;
+        Ok(JsHandler {
+            home: env.raw() as usize,
+            converter: Arc::clone(converter),
+            direct: guarded.create_ref()?,
+            relay,
+            gate,
+        })
+    }
+
+    /// The core's entry: called for every message, on any thread.
+    pub fn call(&self, message: &Message) -> HandlerResult {
+        match CURRENT.with(Cell::get) {
+            Some(env) if env.raw() as usize == self.home => self.call_here(&env, message),
+            _ => self.call_home(message),
+        }
+    }
+
+    fn call_here(&self, env: &Env, message: &Message) -> HandlerResult {
+        let returned =
+            self.converter.args(env, message).and_then(|args| self.direct.borrow_back(env)?.call(args));
+        match returned {
+            Ok(true) => Ok(()),
+            // `false`: the handler threw. `Err`: the call could not be made,
+            // for example because the worker is being terminated.
+            Ok(false) | Err(_) => Err(HandlerError),
+        }
+    }
+
+    fn call_home(&self, message: &Message) -> HandlerResult {
+        let Some(ticket) = self.gate.ticket() else { return Ok(()) };
+        let gate = Arc::clone(&self.gate);
+        let status = self.relay.call_with_return_value(
+            message.clone(),
+            ThreadsafeFunctionCallMode::NonBlocking,
+            move |returned, _| {
+                gate.finish(ticket, matches!(returned, Ok(true)));
+                Ok(())
+            },
+        );
+        if status != napi::Status::Ok {
+            // The environment is closing: the handler can no longer run.
+            self.gate.forget();
+            return Err(HandlerError);
+        }
+        self.gate.wait(ticket)
+    }
+}

@@ -1,0 +1,50 @@
+//! Promises settled from pool threads (`src/pool.rs`).
+
+use charter_core::Error as CoreError;
+use napi::bindgen_prelude::{Either, Env, Object, ToNapiValue, Undefined};
+use napi::{JsDeferred, JsError};
+
+use crate::error::{from_core, from_napi, Result};
+
+type Settled<T> = Either<T, Undefined>;
+type Resolver<T> = Box<dyn FnOnce(Env) -> napi::Result<Settled<T>> + Send>;
+
+/// Settles one Promise, on its JS thread, exactly once: with a value built
+/// there, or rejected with a Charter error. Dropped unsettled (its job
+/// panicked, or never ran because no thread could be started), it resolves
+/// the Promise with `undefined`, which the JS layer reports as an
+/// `InternalError`: a Promise left pending would keep its ref'd thread-safe
+/// function, and so the process, alive forever.
+pub struct Settle<T: ToNapiValue + 'static>(Option<JsDeferred<Settled<T>, Resolver<T>>>);
+
+impl<T: ToNapiValue + 'static> Settle<T> {
+    /// A new Promise and the handle that settles it from any thread.
+    pub fn new(env: &Env) -> Result<(Settle<T>, Object<'_>)> {
+        let (deferred, promise) = env.create_deferred().map_err(from_napi)?;
+        Ok((Settle(Some(deferred)), promise))
+    }
+
+    /// Resolves with what `value` builds on the JS thread.
+    pub fn resolve(mut self, value: impl FnOnce(&Env) -> napi::Result<T> + Send + 'static) {
+        if let Some(deferred) = self.0.take() {
+            deferred.resolve(Box::new(move |env| value(&env).map(Either::A)));
+        }
+    }
+
+    /// Rejects with the Charter error for `e`, `code` and all.
+    pub fn reject(mut self, e: CoreError) {
+        if let Some(deferred) = self.0.take() {
+            deferred.resolve(Box::new(move |env| {
+                Err(napi::Error::from(JsError::from(from_core(e)).into_unknown(env)))
+            }));
+        }
+    }
+}
+
+impl<T: ToNapiValue + 'static> Drop for Settle<T> {
+    fn drop(&mut self) {
+        if let Some(deferred) = self.0.take() {
+            deferred.resolve(Box::new(|_| Ok(Either::B(()))));
+        }
+    }
+}
