@@ -17,9 +17,7 @@ thread_local! {
 /// Records `error` as this thread's last error.
 pub(crate) fn set(error: &Error) {
     let text = format!("{}: {}", error.kind().name(), error.message());
-    // Messages come from Rust strings, which may hold NUL; C strings cannot.
-    let text = CString::new(text.replace('\0', "\u{FFFD}")).unwrap_or_default();
-    LAST.with(|last| *last.borrow_mut() = Some(text));
+    LAST.with(|last| *last.borrow_mut() = Some(crate::strings::c_string(text)));
 }
 
 /// Forgets this thread's last error.

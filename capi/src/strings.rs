@@ -15,9 +15,14 @@ use crate::firewall::{require_out, write_out};
 /// `out` must be NULL or valid for writing.
 pub(crate) unsafe fn string_out(out: *mut *mut c_char, name: &str, text: String) -> Result<(), Error> {
     require_out(out, name)?;
-    let text = CString::new(text.replace('\0', "\u{FFFD}")).unwrap_or_default();
     // SAFETY: checked non-NULL; the caller guarantees validity.
-    unsafe { write_out(out, name, text.into_raw()) }
+    unsafe { write_out(out, name, c_string(text).into_raw()) }
+}
+
+/// `text` as a C string: Rust strings may hold NUL, C strings cannot, so
+/// each NUL becomes U+FFFD.
+pub(crate) fn c_string(text: String) -> CString {
+    CString::new(text.replace('\0', "\u{FFFD}")).unwrap_or_default()
 }
 
 /// Hands `bytes` to C as a caller-owned buffer through `out` and `out_len`.

@@ -64,11 +64,9 @@ fn forge(
     let body = wire::encode_body(wire::KIND_DELEGATION, anchor.as_bytes(), subject, nb, na, grants);
     let mut bytes = parent.as_bytes().to_vec();
     bytes[5] += 1;
-    let mut message = wire::LINK_DOMAIN.to_vec();
-    message.extend_from_slice(&body);
     bytes.extend_from_slice(&(body.len() as u16).to_be_bytes());
     bytes.extend_from_slice(&body);
-    bytes.extend_from_slice(&signer.sign(&message));
+    bytes.extend_from_slice(&signer.sign(&wire::signed_message(&body)));
     bytes
 }
 

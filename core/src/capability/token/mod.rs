@@ -275,11 +275,7 @@ impl Token {
     /// exactly as received.
     pub(crate) fn signed_message(&self, index: usize) -> Vec<u8> {
         let link = &self.links[index];
-        let body = &self.bytes[link.span.start + 2..link.span.start + 2 + link.body_len];
-        let mut message = Vec::with_capacity(wire::LINK_DOMAIN.len() + body.len());
-        message.extend_from_slice(wire::LINK_DOMAIN);
-        message.extend_from_slice(body);
-        message
+        wire::signed_message(&self.bytes[link.span.start + 2..link.span.start + 2 + link.body_len])
     }
 
     /// A readable account of every link: issuer, subject, grants, window
@@ -355,10 +351,7 @@ pub(crate) fn narrows(
 }
 
 fn append_link(bytes: &mut Vec<u8>, body: &[u8], signer: &KeyPair) -> Result<()> {
-    let mut message = Vec::with_capacity(wire::LINK_DOMAIN.len() + body.len());
-    message.extend_from_slice(wire::LINK_DOMAIN);
-    message.extend_from_slice(body);
-    let signature = signer.sign(&message);
+    let signature = signer.sign(&wire::signed_message(body));
     if bytes.len() + 2 + body.len() + 64 > MAX_TOKEN_BYTES {
         return Err(Error::new(
             ErrorKind::LimitExceeded,

@@ -26,6 +26,15 @@ pub(crate) const KIND_DELEGATION: u8 = 1;
 /// Prefixed to a link's body before signing: the signature means "this is
 /// a version 1 Charter token link" and nothing else.
 pub(crate) const LINK_DOMAIN: &[u8] = b"charter/token-link/v1\0";
+
+/// What a link's signature covers: the domain, then `body` exactly as
+/// encoded.
+pub(crate) fn signed_message(body: &[u8]) -> Vec<u8> {
+    let mut message = Vec::with_capacity(LINK_DOMAIN.len() + body.len());
+    message.extend_from_slice(LINK_DOMAIN);
+    message.extend_from_slice(body);
+    message
+}
 /// The largest encoded token.
 pub const MAX_TOKEN_BYTES: usize = 16 * 1024;
 /// The most links in a chain.
