@@ -6,10 +6,16 @@
 //! run, and ending its subscription (or the bus) joins that thread. So
 //! every call that can join one releases the GIL first: closing the bus or
 //! such a subscription, and dropping the bus. A publish can wait too, for
-//! room in a `Block` queue that some Python thread must drain, so it
-//! releases the GIL while the bus has `Block` subscriptions; otherwise it
+//! room in a `Block` queue that some Python thread must drain, or, on an
+//! enforcing bus, to join the thread of a handler whose session has ended
+//! (the core ends such subscriptions as publishes meet them). So it releases
+//! the GIL while the bus has subscriptions of either kind; otherwise it
 //! keeps it, as releasing costs more than a whole publish. Receives release
 //! it while they wait (see `subscription`).
+//!
+//! On an enforcing bus (`Bus(authority=...)`) every call goes through a
+//! [`Client`](crate::client::Client), which names the session the core
+//! checks it against: the same code paths, with a [`Caller`].
 //!
 //! `subscribe` keeps the GIL, so a handler cannot run before its id is
 //! recorded. `close` marks the bus closed under the GIL before the core
@@ -26,6 +32,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use charter_core::bus::{self, BusLimits, Dispatch, SubscribeOptions, SubscriptionId};
+use charter_core::capability;
 use charter_core::{ErrorKind, HandlerError, HandlerResult};
 use pyo3::exceptions::PyTypeError;
 use pyo3::gc::PyVisit;
@@ -35,7 +42,9 @@ use pyo3::types::PyTuple;
 use pyo3::PyTraverseError;
 
 use crate::aio;
+use crate::authority::{Authority, Session};
 use crate::callback::{self, catching_interrupts, lock, optional_callable, ErrorHook, Interrupts};
+use crate::client::Client;
 use crate::errors::{new_err, to_pyerr};
 use crate::message::{self, header_refs, Message};
 use crate::options::{self, optional_duration, Overflow};
@@ -81,15 +90,25 @@ impl Handler {
     }
 }
 
+/// Who a call is made for.
+#[derive(Clone, Copy)]
+pub(crate) enum Caller<'a> {
+    /// No session: allowed on an open bus only.
+    Anyone,
+    /// The holder of a session, whose grants the core checks.
+    Holder(&'a bus::Client),
+}
+
 /// A topic bus; see the package docs for the API.
 #[pyclass(frozen, weakref, module = "charter")]
 pub struct Bus {
     core: bus::Bus,
     /// Set under the GIL before the core closes (see module docs).
     closed: AtomicBool,
-    /// Live subscriptions whose overflow policy is `Block`, or more (one
-    /// evicted as idle is not noticed): while there are none, no publish
-    /// can wait and it keeps the GIL.
+    /// Live subscriptions a publish may wait on, or more (one the core
+    /// ended itself is not noticed): those whose overflow policy is `Block`,
+    /// and a session's handler subscriptions with a thread of their own.
+    /// While there are none, no publish can wait and it keeps the GIL.
     blocking: AtomicUsize,
     on_error: Arc<ErrorHook>,
     /// The handlers of live handler subscriptions, by subscription id: the
@@ -110,13 +129,13 @@ impl Bus {
         Ok(&self.core)
     }
 
-    /// A `Block` subscription ended.
+    /// A subscription a publish may wait on ended.
     pub(crate) fn forget_blocking(&self) {
         self.blocking.fetch_sub(1, Ordering::AcqRel);
     }
 
     /// Runs `f`, a core call that delivers, without the GIL if it could
-    /// wait for room in a `Block` queue.
+    /// wait (see `blocking`).
     fn delivering<T: Send>(&self, py: Python<'_>, f: impl Send + FnOnce() -> T) -> T {
         if self.blocking.load(Ordering::Acquire) > 0 {
             shutdown::detach(py, f)
@@ -129,13 +148,18 @@ impl Bus {
     fn add(
         &self,
         py: Python<'_>,
+        caller: Caller<'_>,
         pattern: &str,
         options: SubscribeOptions,
         handler: Option<Py<PyAny>>,
     ) -> PyResult<(bus::SubscriptionRef, Owner)> {
         let core = self.open(py)?;
         let Some(callable) = handler else {
-            let subscription = core.subscribe(pattern, options).map_err(|e| to_pyerr(py, &e))?;
+            let subscription = match caller {
+                Caller::Anyone => core.subscribe(pattern, options),
+                Caller::Holder(client) => client.subscribe(pattern, options),
+            }
+            .map_err(|e| to_pyerr(py, &e))?;
             return Ok(((*subscription).clone(), Owner::Pull(subscription)));
         };
         let threaded = options.dispatch == Dispatch::Thread;
@@ -147,8 +171,12 @@ impl Bus {
             interrupts: if threaded { Interrupts::ToHook } else { Interrupts::ToCaller },
         });
         let called = Arc::clone(&handler);
-        let subscription =
-            core.subscribe_with(pattern, options, move |m| called.call(m)).map_err(|e| to_pyerr(py, &e))?;
+        let run = move |m: &bus::Message| called.call(m);
+        let subscription = match caller {
+            Caller::Anyone => core.subscribe_with(pattern, options, run),
+            Caller::Holder(client) => client.subscribe_with(pattern, options, run),
+        }
+        .map_err(|e| to_pyerr(py, &e))?;
         let view = (*subscription).clone();
         let id = subscription.detach().get();
         handler.id.store(id, Ordering::Relaxed);
@@ -173,6 +201,7 @@ impl Bus {
     fn start_request(
         &self,
         py: Python<'_>,
+        caller: Caller<'_>,
         topic: &str,
         payload: &Bound<'_, PyAny>,
         headers: Option<&Bound<'_, PyAny>>,
@@ -181,7 +210,13 @@ impl Bus {
         let headers = message::headers(headers)?;
         let _busy = Busy::enter(py);
         let (started, interrupt) = catching_interrupts(|| {
-            self.delivering(py, || self.core.request_start(topic, payload, &header_refs(&headers)))
+            self.delivering(py, || {
+                let headers = header_refs(&headers);
+                match caller {
+                    Caller::Anyone => self.core.request_start(topic, payload, &headers),
+                    Caller::Holder(client) => client.request_start(topic, payload, &headers),
+                }
+            })
         });
         if let Some(interrupt) = interrupt {
             return Err(interrupt);
@@ -201,12 +236,115 @@ impl Bus {
     }
 }
 
+/// The calls `Bus` and `Client` share, made for a [`Caller`].
+impl Bus {
+    /// `subscribe`.
+    pub(crate) fn subscribe_as(
+        slf: &Bound<'_, Bus>,
+        caller: Caller<'_>,
+        pattern: &str,
+        handler: Option<Bound<'_, PyAny>>,
+        options: options::Subscribe<'_>,
+    ) -> PyResult<Subscription> {
+        let py = slf.py();
+        let bus = slf.get();
+        if let Some(h) = handler.as_ref().filter(|h| !h.is_callable()) {
+            return Err(PyTypeError::new_err(format!(
+                "handler must be callable, not {}",
+                h.get_type().name()?
+            )));
+        }
+        let options = options.to_core(py)?;
+        let session_thread =
+            matches!(caller, Caller::Holder(_)) && handler.is_some() && options.dispatch == Dispatch::Thread;
+        let blocks = matches!(options.overflow, bus::Overflow::Block(_)) || session_thread;
+        // Counted first: a publish must never keep the GIL while it could
+        // wait on this subscription.
+        if blocks {
+            bus.blocking.fetch_add(1, Ordering::AcqRel);
+        }
+        let added = bus.add(py, caller, pattern, options, handler.map(Bound::unbind));
+        if added.is_err() && blocks {
+            bus.forget_blocking();
+        }
+        let (view, owner) = added?;
+        Ok(Subscription::new(slf.clone().unbind(), view, owner, blocks))
+    }
+
+    /// `publish`.
+    pub(crate) fn publish_as(
+        &self,
+        py: Python<'_>,
+        caller: Caller<'_>,
+        topic: &str,
+        payload: &Bound<'_, PyAny>,
+        headers: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Py<PublishReport>> {
+        let payload = message::payload(payload)?;
+        let headers = message::headers(headers)?;
+        let _busy = Busy::enter(py);
+        let (published, interrupt) = catching_interrupts(|| {
+            self.delivering(py, || {
+                let headers = header_refs(&headers);
+                match caller {
+                    Caller::Anyone => self.core.publish(topic, payload, &headers),
+                    Caller::Holder(client) => client.publish(topic, payload, &headers),
+                }
+            })
+        });
+        if let Some(interrupt) = interrupt {
+            return Err(interrupt);
+        }
+        match published {
+            Ok(report) => stats::report(py, report),
+            Err(e) => Err(to_pyerr(py, &e)),
+        }
+    }
+
+    /// `request`.
+    pub(crate) fn request_as(
+        slf: &Bound<'_, Bus>,
+        caller: Caller<'_>,
+        topic: &str,
+        payload: &Bound<'_, PyAny>,
+        headers: Option<&Bound<'_, PyAny>>,
+        timeout: Option<f64>,
+    ) -> PyResult<Message> {
+        let py = slf.py();
+        let limit = optional_duration(py, timeout, "timeout")?;
+        let replies = Bus::request_start_as(slf, caller, topic, payload, headers)?;
+        match replies.receive(py, limit)? {
+            Ok(Some(reply)) => Ok(Message::new(reply)),
+            Ok(None) => Err(new_err(
+                py,
+                ErrorKind::Timeout,
+                format!("no reply to {topic:?} within {:?} s", timeout.unwrap_or_default()),
+            )),
+            Err(e) => Err(to_pyerr(py, &e)),
+        }
+    }
+
+    /// `_request_start`: publishes a request and returns the subscription
+    /// its reply comes to.
+    pub(crate) fn request_start_as(
+        slf: &Bound<'_, Bus>,
+        caller: Caller<'_>,
+        topic: &str,
+        payload: &Bound<'_, PyAny>,
+        headers: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Subscription> {
+        let inbox = slf.get().start_request(slf.py(), caller, topic, payload, headers)?;
+        Ok(Subscription::new(slf.clone().unbind(), (*inbox).clone(), Owner::Pull(inbox), false))
+    }
+}
+
 #[pymethods]
 impl Bus {
     #[new]
     #[pyo3(
         signature = (
             *,
+            authority = None,
             max_subscriptions = BusLimits::default().max_subscriptions,
             max_queue_messages = BusLimits::default().max_queue_messages,
             max_queue_bytes = BusLimits::default().max_queue_bytes,
@@ -217,13 +355,14 @@ impl Bus {
             max_header_bytes = BusLimits::default().max_header_bytes,
             on_error = None,
         ),
-        text_signature = "(*, max_subscriptions=65536, max_queue_messages=1048576, \
+        text_signature = "(*, authority=None, max_subscriptions=65536, max_queue_messages=1048576, \
             max_queue_bytes=268435456, max_payload=1048576, max_topic_len=256, max_topic_tokens=16, \
             max_headers=64, max_header_bytes=16384, on_error=None)"
     )]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
+        authority: Option<PyRef<'_, Authority>>,
         max_subscriptions: usize,
         max_queue_messages: usize,
         max_queue_bytes: usize,
@@ -245,13 +384,23 @@ impl Bus {
             max_header_bytes,
         };
         let hook = optional_callable(on_error, "on_error")?;
+        let core = match authority {
+            Some(authority) => bus::Bus::with_authority(limits, capability::Authority::clone(&authority.0)),
+            None => bus::Bus::new(limits),
+        };
         Ok(Bus {
-            core: bus::Bus::new(limits).map_err(|e| to_pyerr(py, &e))?,
+            core: core.map_err(|e| to_pyerr(py, &e))?,
             closed: AtomicBool::new(false),
             blocking: AtomicUsize::new(0),
             on_error: Arc::new(ErrorHook::new(hook)),
             handlers: Mutex::default(),
         })
+    }
+
+    /// The bus as seen by the holder of `session`: the same calls, each
+    /// checked against the session's grants.
+    fn client(slf: &Bound<'_, Self>, session: &Bound<'_, Session>) -> Client {
+        Client::new(slf, session)
     }
 
     /// Subscribes to `pattern`. Without `handler`, messages queue for
@@ -284,14 +433,6 @@ impl Bus {
         idle_ttl: Option<f64>,
         dispatch: Option<PyBackedStr>,
     ) -> PyResult<Subscription> {
-        let py = slf.py();
-        let bus = slf.get();
-        if let Some(h) = handler.as_ref().filter(|h| !h.is_callable()) {
-            return Err(PyTypeError::new_err(format!(
-                "handler must be callable, not {}",
-                h.get_type().name()?
-            )));
-        }
         let options = options::Subscribe {
             capacity,
             max_bytes,
@@ -300,20 +441,8 @@ impl Bus {
             idle_ttl,
             dispatch: dispatch.as_deref().unwrap_or("inline"),
             has_handler: handler.is_some(),
-        }
-        .to_core(py)?;
-        let blocks = matches!(options.overflow, bus::Overflow::Block(_));
-        // Counted first: a publish must never keep the GIL while it could
-        // wait on this subscription.
-        if blocks {
-            bus.blocking.fetch_add(1, Ordering::AcqRel);
-        }
-        let added = bus.add(py, &pattern, options, handler.map(Bound::unbind));
-        if added.is_err() && blocks {
-            bus.forget_blocking();
-        }
-        let (view, owner) = added?;
-        Ok(Subscription::new(slf.clone().unbind(), view, owner, blocks))
+        };
+        Bus::subscribe_as(slf, Caller::Anyone, &pattern, handler, options)
     }
 
     /// Publishes `payload` (bytes-like) on `topic` to every matching
@@ -326,19 +455,7 @@ impl Bus {
         payload: &Bound<'_, PyAny>,
         headers: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Py<PublishReport>> {
-        let payload = message::payload(payload)?;
-        let headers = message::headers(headers)?;
-        let _busy = Busy::enter(py);
-        let (published, interrupt) = catching_interrupts(|| {
-            self.delivering(py, || self.core.publish(&topic, payload, &header_refs(&headers)))
-        });
-        if let Some(interrupt) = interrupt {
-            return Err(interrupt);
-        }
-        match published {
-            Ok(report) => stats::report(py, report),
-            Err(e) => Err(to_pyerr(py, &e)),
-        }
+        self.publish_as(py, Caller::Anyone, &topic, payload, headers)
     }
 
     /// Publishes a request and waits up to `timeout` seconds (`None`: no
@@ -354,19 +471,7 @@ impl Bus {
         headers: Option<&Bound<'_, PyAny>>,
         timeout: Option<f64>,
     ) -> PyResult<Message> {
-        let py = slf.py();
-        let limit = optional_duration(py, timeout, "timeout")?;
-        let inbox = slf.get().start_request(py, &topic, payload, headers)?;
-        let replies = Subscription::new(slf.clone().unbind(), (*inbox).clone(), Owner::Pull(inbox), false);
-        match replies.receive(py, limit)? {
-            Ok(Some(reply)) => Ok(Message::new(reply)),
-            Ok(None) => Err(new_err(
-                py,
-                ErrorKind::Timeout,
-                format!("no reply to {:?} within {:?} s", &*topic, timeout.unwrap_or_default()),
-            )),
-            Err(e) => Err(to_pyerr(py, &e)),
-        }
+        Bus::request_as(slf, Caller::Anyone, &topic, payload, headers, timeout)
     }
 
     /// `request` for asyncio.
@@ -395,8 +500,7 @@ impl Bus {
         payload: &Bound<'_, PyAny>,
         headers: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Subscription> {
-        let inbox = slf.get().start_request(slf.py(), &topic, payload, headers)?;
-        Ok(Subscription::new(slf.clone().unbind(), (*inbox).clone(), Owner::Pull(inbox), false))
+        Bus::request_start_as(slf, Caller::Anyone, &topic, payload, headers)
     }
 
     /// Answers `request`, a message received with a reply inbox.

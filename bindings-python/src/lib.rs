@@ -9,10 +9,13 @@
 use pyo3::prelude::*;
 
 mod aio;
+mod authority;
 mod bus;
 mod callback;
+mod client;
 mod errors;
 mod handback;
+mod keys;
 mod message;
 mod options;
 mod registry;
@@ -20,6 +23,7 @@ mod report;
 mod shutdown;
 mod stats;
 mod subscription;
+mod token;
 
 /// Module initialisation: silence panics Charter catches (library code never
 /// prints), make exit safe for threads in callbacks, then add each part of
@@ -35,5 +39,9 @@ fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     options::add_to(m)?;
     message::add_to(m)?;
     stats::add_to(m)?;
-    bus::add_to(m)
+    bus::add_to(m)?;
+    keys::add_to(m)?;
+    token::add_to(m)?;
+    authority::add_to(m)?;
+    client::add_to(m)
 }

@@ -98,6 +98,11 @@ impl Message {
 /// buffer every subscriber reads. `str` is refused rather than encoded
 /// with a guessed encoding.
 pub(crate) fn payload(value: &Bound<'_, PyAny>) -> PyResult<Arc<[u8]>> {
+    bytes_like(value, "payload")
+}
+
+/// Any bytes-like argument (`what` names it in errors), copied once.
+pub(crate) fn bytes_like(value: &Bound<'_, PyAny>, what: &str) -> PyResult<Arc<[u8]>> {
     if let Ok(bytes) = value.cast::<PyBytes>() {
         return Ok(Arc::from(bytes.as_bytes()));
     }
@@ -107,7 +112,7 @@ pub(crate) fn payload(value: &Bound<'_, PyAny>) -> PyResult<Arc<[u8]>> {
     let refused = || {
         let kind = value.get_type().name().map_or_else(|_| "?".to_owned(), |n| n.to_string());
         let hint = if value.is_instance_of::<PyString>() { ": encode it first" } else { "" };
-        PyTypeError::new_err(format!("payload must be bytes-like, not {kind}{hint}"))
+        PyTypeError::new_err(format!("{what} must be bytes-like, not {kind}{hint}"))
     };
     if value.is_instance_of::<PyString>() {
         return Err(refused());

@@ -191,23 +191,32 @@ pub struct BusStats {
     /// Subscriptions live now.
     #[pyo3(get)]
     live_subscriptions: u64,
+    /// Publishes, subscribes and requests refused by authorization.
+    #[pyo3(get)]
+    denied: u64,
 }
 
 #[pymethods]
 impl BusStats {
     #[new]
-    #[pyo3(signature = (*, published = 0, subscriptions = None, live_subscriptions = 0))]
-    fn new(published: u64, subscriptions: Option<SubscriptionStats>, live_subscriptions: u64) -> BusStats {
+    #[pyo3(signature = (*, published = 0, subscriptions = None, live_subscriptions = 0, denied = 0))]
+    fn new(
+        published: u64,
+        subscriptions: Option<SubscriptionStats>,
+        live_subscriptions: u64,
+        denied: u64,
+    ) -> BusStats {
         let subscriptions = subscriptions.unwrap_or_else(|| bus::SubscriptionStats::default().into());
-        BusStats { published, subscriptions, live_subscriptions }
+        BusStats { published, subscriptions, live_subscriptions, denied }
     }
 
     fn __repr__(&self) -> String {
         format!(
-            "BusStats(published={}, subscriptions={}, live_subscriptions={})",
+            "BusStats(published={}, subscriptions={}, live_subscriptions={}, denied={})",
             self.published,
             self.subscriptions.__repr__(),
-            self.live_subscriptions
+            self.live_subscriptions,
+            self.denied
         )
     }
 }
@@ -218,6 +227,7 @@ impl From<bus::BusStats> for BusStats {
             published: s.published,
             subscriptions: s.subscriptions.into(),
             live_subscriptions: s.live_subscriptions,
+            denied: s.denied,
         }
     }
 }

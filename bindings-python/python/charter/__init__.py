@@ -1,5 +1,5 @@
-"""Charter: a handler registry and a topic bus (and, in progress, capability
-tokens and an audit log) over one Rust core shared with C, Go and Node.
+"""Charter: a handler registry, a topic bus and capability tokens (and, in
+progress, an audit log) over one Rust core shared with C, Go and Node.
 
 >>> import charter
 >>> with charter.Registry() as registry:
@@ -16,6 +16,19 @@ NotifyReport(delivered=1, failed=0, panicked=0)
 PublishReport(matched=1, delivered=1, dropped=0)
 ('orders.eu.created', b'order 17', 'abc')
 
+>>> root, service = charter.KeyPair.generate(), charter.KeyPair.generate()
+>>> clock = charter.ManualClock(1_000)
+>>> authority = charter.Authority([root.public_key], clock=clock)
+>>> token = charter.Token.mint(root, service.public_key, ["publish orders.>"], 1_000, 2_000)
+>>> challenge = authority.challenge()
+>>> session = authority.open_session(token, challenge, token.prove(service, challenge))
+>>> session.check("publish", "orders.eu.created")
+>>> try:
+...     session.check("publish", "payments.eu")
+... except charter.DeniedError as e:
+...     print(e.code)
+CHARTER_E_DENIED
+
 Every failure raises a subclass of :class:`charter.Error`; see
 :mod:`charter.errors`.
 """
@@ -24,17 +37,27 @@ from ._native import (
     DROP_NEWEST,
     DROP_OLDEST,
     ERROR,
+    Authority,
     Block,
     Bus,
     BusStats,
+    Client,
     Drops,
+    Grant,
+    KeyPair,
+    Link,
+    ManualClock,
     Message,
     NotifyReport,
     Overflow,
+    PublicKey,
     PublishReport,
     Registry,
+    Session,
     Subscription,
     SubscriptionStats,
+    Token,
+    Verified,
     __version__,
 )
 from .errors import (
@@ -82,6 +105,16 @@ __all__ = [
     "DROP_OLDEST",
     "DROP_NEWEST",
     "ERROR",
+    "KeyPair",
+    "PublicKey",
+    "Grant",
+    "Token",
+    "Link",
+    "Authority",
+    "ManualClock",
+    "Verified",
+    "Session",
+    "Client",
     "ERRORS",
     "STATUS_CODES",
     "Error",

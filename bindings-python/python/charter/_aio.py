@@ -20,9 +20,9 @@ import math
 import os
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, Optional, Union
 
-from ._native import Bus, Message, Subscription
+from ._native import Bus, Client, Message, Subscription
 from .errors import ClosedError, TimeoutError
 
 if TYPE_CHECKING:
@@ -111,13 +111,13 @@ async def next_message(sub: Subscription) -> Message:
 
 
 async def request(
-    bus: Bus,
+    bus: Union[Bus, Client],
     topic: str,
     payload: Buffer,
     headers: _Headers,
     timeout: Optional[float],
 ) -> Message:
-    """``bus.request_async(...)``: the request is published when awaited."""
+    """``bus.request_async(...)`` (or a client's): the request is published when awaited."""
     with bus._request_start(topic, payload, headers) as replies:
         try:
             return await receive(replies, timeout)

@@ -7,6 +7,7 @@ from typing import (
     Coroutine,
     Dict,
     Iterable,
+    List,
     Literal,
     Mapping,
     Optional,
@@ -35,6 +36,16 @@ __all__ = [
     "DROP_OLDEST",
     "DROP_NEWEST",
     "ERROR",
+    "PublicKey",
+    "KeyPair",
+    "Grant",
+    "Link",
+    "Token",
+    "ManualClock",
+    "Verified",
+    "Authority",
+    "Session",
+    "Client",
 ]
 __version__: str
 STATUS_CODES: Dict[str, int]
@@ -267,6 +278,7 @@ class BusStats:
         published: int = 0,
         subscriptions: Optional[SubscriptionStats] = None,
         live_subscriptions: int = 0,
+        denied: int = 0,
     ) -> Self: ...
     @property
     def published(self) -> int:
@@ -277,6 +289,9 @@ class BusStats:
     @property
     def live_subscriptions(self) -> int:
         """Subscriptions live now."""
+    @property
+    def denied(self) -> int:
+        """Publishes, subscribes and requests refused by authorization."""
     def __eq__(self, other: object, /) -> bool: ...
     def __hash__(self) -> int: ...
 
@@ -335,12 +350,15 @@ class Bus:
 
     Every limit is a keyword argument; exceeding one raises
     :class:`charter.LimitExceededError` (or :class:`charter.InvalidArgumentError`
-    for topics).
+    for topics). With an ``authority`` the bus enforces capabilities: every
+    publish, subscribe and request goes through :meth:`client` and needs a
+    grant; the bus's own methods raise :class:`charter.DeniedError`.
     """
 
     def __new__(
         cls,
         *,
+        authority: Optional[Authority] = None,
         max_subscriptions: int = 65536,
         max_queue_messages: int = 1048576,
         max_queue_bytes: int = 268435456,
@@ -351,6 +369,8 @@ class Bus:
         max_header_bytes: int = 16384,
         on_error: Optional[_BusErrorHook] = None,
     ) -> Self: ...
+    def client(self, session: Session) -> Client:
+        """The bus as seen by the holder of ``session``: each call checked against its grants."""
     def subscribe(
         self,
         pattern: str,
@@ -422,3 +442,304 @@ class Bus:
         tb: Optional[TracebackType],
         /,
     ) -> None: ...
+
+_Action = Literal["publish", "subscribe", "request"]
+"""What a grant allows."""
+
+_Key = Union["PublicKey", str]
+"""A public key, or its text form ``charter-pk1:...``."""
+
+_Grants = Iterable[Union["Grant", str]]
+"""Grants, as :class:`Grant` objects or ``"ACTION PATTERN"`` strings."""
+
+@final
+class PublicKey:
+    """An Ed25519 public key; ``str()`` gives its text form, ``bytes()`` its 32 bytes."""
+
+    @staticmethod
+    def from_text(text: str) -> PublicKey:
+        """Parses ``charter-pk1:...``; :class:`charter.MalformedError` otherwise."""
+    @staticmethod
+    def from_bytes(data: Buffer) -> PublicKey:
+        """Parses 32 key bytes, refusing non-canonical and small-order keys."""
+    @property
+    def principal(self) -> str:
+        """The principal id this key establishes, ``charter-id1:...``."""
+    def __bytes__(self) -> bytes: ...
+    def __eq__(self, other: object, /) -> bool: ...
+    def __hash__(self) -> int: ...
+
+@final
+class KeyPair:
+    """An Ed25519 key pair; the private half leaves only through :meth:`to_pkcs8`."""
+
+    @staticmethod
+    def generate() -> KeyPair:
+        """A new key pair from the operating system's random source."""
+    @staticmethod
+    def from_pkcs8(data: Buffer) -> KeyPair:
+        """A key pair from a PKCS#8 document (:class:`charter.MalformedError` otherwise)."""
+    def to_pkcs8(self) -> bytes:
+        """The private key as a PKCS#8 document. Treat it as a secret."""
+    @property
+    def public_key(self) -> PublicKey:
+        """The public key."""
+    @property
+    def principal(self) -> str:
+        """The principal id this key pair speaks for, ``charter-id1:...``."""
+
+@final
+class Grant:
+    """An action allowed on the topics a pattern matches: ``Grant("publish orders.*")``.
+
+    Raises :class:`charter.InvalidArgumentError` for an unknown action, a bad
+    pattern or one in the reserved ``_charter.`` space.
+    """
+
+    def __new__(cls, text: str) -> Self: ...
+    @property
+    def action(self) -> _Action:
+        """``"publish"``, ``"subscribe"`` or ``"request"``."""
+    @property
+    def pattern(self) -> str:
+        """The topic pattern."""
+    def allows(self, action: _Action, topic: str) -> bool:
+        """Whether this grant allows ``action`` on ``topic`` (for subscribe, a pattern)."""
+    def within(self, other: Grant) -> bool:
+        """Whether everything this grant allows, ``other`` allows too."""
+    def __eq__(self, other: object, /) -> bool: ...
+    def __hash__(self) -> int: ...
+
+@final
+class Link:
+    """One link of a token, as decoded (not verified)."""
+
+    @property
+    def index(self) -> int:
+        """Its position, 0 for the root link."""
+    @property
+    def id(self) -> str:
+        """Its id, 64 hex digits: the name :meth:`Authority.revoke` takes."""
+    @property
+    def issuer(self) -> PublicKey:
+        """The key that signed it: the root key, or the previous link's subject."""
+    @property
+    def subject(self) -> PublicKey:
+        """The key it grants to."""
+    @property
+    def grants(self) -> Tuple[Grant, ...]:
+        """What it grants."""
+    @property
+    def not_before(self) -> int:
+        """Valid from this time (seconds since the epoch) ..."""
+    @property
+    def not_after(self) -> int:
+        """... until just before this one."""
+    @property
+    def is_root(self) -> bool:
+        """Whether this is the root link."""
+
+@final
+class Token:
+    """A capability token: signed links from a root key to the holder.
+
+    ``bytes()`` gives the binary form, ``str()`` the text form
+    ``charter-tok1:...``. Decoding checks structure only; verification is
+    :meth:`Authority.verify`.
+    """
+
+    @staticmethod
+    def mint(
+        root: KeyPair, subject: _Key, grants: _Grants, not_before: int, not_after: int
+    ) -> Token:
+        """``root`` gives ``grants`` to ``subject`` for ``[not_before, not_after)`` (Unix seconds)."""
+    def delegate(
+        self, holder: KeyPair, subject: _Key, grants: _Grants, not_before: int, not_after: int
+    ) -> Token:
+        """A narrower token for ``subject``, signed by ``holder`` (this token's subject).
+
+        Widening a grant or the window raises :class:`charter.DeniedError`.
+        """
+    @staticmethod
+    def from_bytes(data: Buffer) -> Token:
+        """Decodes the binary form; :class:`charter.MalformedError` otherwise."""
+    @staticmethod
+    def from_text(text: str) -> Token:
+        """Decodes ``charter-tok1:...``; :class:`charter.MalformedError` otherwise."""
+    @property
+    def links(self) -> Tuple[Link, ...]:
+        """The links, root first."""
+    @property
+    def subject(self) -> PublicKey:
+        """The holder: the last link's subject."""
+    @property
+    def root_key(self) -> PublicKey:
+        """The root key the chain starts from."""
+    def prove(self, holder: KeyPair, challenge: Buffer) -> bytes:
+        """The holder's 64-byte proof of possession for ``challenge``."""
+    def inspect(self) -> str:
+        """A readable account of every link."""
+    def __bytes__(self) -> bytes: ...
+    def __eq__(self, other: object, /) -> bool: ...
+    def __hash__(self) -> int: ...
+
+@final
+class ManualClock:
+    """A clock that moves only when told to, for ``Authority(clock=...)`` in tests."""
+
+    def __new__(cls, now: int) -> Self: ...
+    def now(self) -> int:
+        """The time, in seconds since the epoch."""
+    def set(self, now: int) -> None:
+        """Sets the time."""
+    def advance(self, seconds: int) -> None:
+        """Moves the time forward by ``seconds``."""
+
+@final
+class Verified:
+    """What a verified token establishes (from :meth:`Authority.verify`)."""
+
+    @property
+    def subject(self) -> PublicKey:
+        """The holder's public key."""
+    @property
+    def principal(self) -> str:
+        """The holder's principal id."""
+    @property
+    def grants(self) -> Tuple[Grant, ...]:
+        """The last link's grants."""
+    @property
+    def not_before(self) -> int:
+        """The last link's window starts ..."""
+    @property
+    def not_after(self) -> int:
+        """... and ends (exclusive)."""
+    @property
+    def links(self) -> Tuple[str, ...]:
+        """Every link's id, root first."""
+
+@final
+class Authority:
+    """Trusts root keys, judges time, verifies tokens, opens sessions, revokes links.
+
+    ``max_lifetime`` bounds any link's window and ``clock_skew`` is the
+    tolerance at both ends of it, in seconds. ``clock`` defaults to the
+    system clock.
+    """
+
+    def __new__(
+        cls,
+        roots: Iterable[_Key] = (),
+        *,
+        clock: Optional[ManualClock] = None,
+        max_lifetime: int = 7776000,
+        clock_skew: int = 60,
+    ) -> Self: ...
+    def trust(self, root: _Key) -> None:
+        """Trusts ``root`` from now on."""
+    def distrust(self, root: _Key) -> bool:
+        """Stops trusting ``root``; returns whether it was trusted."""
+    def now(self) -> int:
+        """The time by this authority's clock."""
+    def verify(self, token: Token) -> Verified:
+        """Verifies ``token`` (releasing the GIL).
+
+        Raises :class:`charter.RevokedError`, :class:`charter.UntrustedRootError`,
+        :class:`charter.MalformedError`, :class:`charter.BadSignatureError`,
+        :class:`charter.DeniedError` (a link widens its parent or lives too
+        long), :class:`charter.NotYetValidError` or :class:`charter.ExpiredError`.
+        """
+    def challenge(self) -> bytes:
+        """A fresh 32-byte challenge, usable once within two minutes."""
+    def open_session(self, token: Token, challenge: Buffer, proof: Buffer) -> Session:
+        """Verifies ``token`` and the holder's ``proof`` for ``challenge``; opens a session."""
+    def revoke(self, link_id: str) -> bool:
+        """Revokes link ``link_id`` (as in :attr:`Link.id`); returns whether it was new."""
+    def unrevoke(self, link_id: str) -> bool:
+        """Lifts a revocation; returns whether the link was revoked."""
+    def revocations(self) -> List[str]:
+        """The revoked link ids, sorted."""
+    def export_revocations(self) -> str:
+        """The revocations as text, one link id per line."""
+    def import_revocations(self, text: str) -> int:
+        """Adds the link ids in ``text`` (all or nothing); returns how many were new."""
+
+@final
+class Session:
+    """An open session: a verified token whose holder proved possession.
+
+    It ends when the token expires or any link of it is revoked.
+    """
+
+    def check(self, action: _Action, topic: str) -> None:
+        """Raises unless the session may ``action`` on ``topic``.
+
+        :class:`charter.DeniedError` names the topic and the missing grant;
+        :class:`charter.ExpiredError` or :class:`charter.RevokedError` once
+        the session has ended.
+        """
+    @property
+    def active(self) -> bool:
+        """Whether the session is still open."""
+    @property
+    def principal(self) -> str:
+        """The holder's principal id."""
+    @property
+    def subject(self) -> PublicKey:
+        """The holder's public key."""
+    @property
+    def grants(self) -> Tuple[Grant, ...]:
+        """What the session may do."""
+    @property
+    def expires_at(self) -> int:
+        """When the session ends (Unix seconds), unless revoked before."""
+
+@final
+class Client:
+    """A bus as seen by a session's holder (:meth:`Bus.client`); every call is checked.
+
+    Publishing needs a ``publish`` grant matching the topic, subscribing a
+    ``subscribe`` grant containing the pattern, requesting a ``request``
+    grant matching the topic; otherwise :class:`charter.DeniedError`.
+    """
+
+    @property
+    def bus(self) -> Bus:
+        """The bus."""
+    @property
+    def session(self) -> Session:
+        """The session calls are checked against."""
+    def subscribe(
+        self,
+        pattern: str,
+        handler: Optional[_MessageHandler] = None,
+        *,
+        capacity: int = 1024,
+        max_bytes: int = 16777216,
+        overflow: Overflow = ...,
+        ttl: Optional[float] = None,
+        idle_ttl: Optional[float] = None,
+        dispatch: Literal["inline", "thread"] = "inline",
+    ) -> Subscription:
+        """:meth:`Bus.subscribe`; the subscription ends when the session does."""
+    def publish(self, topic: str, payload: Buffer, headers: _Headers = None) -> PublishReport:
+        """:meth:`Bus.publish`."""
+    def request(
+        self,
+        topic: str,
+        payload: Buffer,
+        headers: _Headers = None,
+        timeout: Optional[float] = 5.0,
+    ) -> Message:
+        """:meth:`Bus.request`."""
+    def request_async(
+        self,
+        topic: str,
+        payload: Buffer,
+        headers: _Headers = None,
+        timeout: Optional[float] = 5.0,
+    ) -> Coroutine[Any, Any, Message]:
+        """:meth:`Bus.request_async`."""
+    def _request_start(
+        self, topic: str, payload: Buffer, headers: _Headers = None
+    ) -> Subscription: ...

@@ -1,0 +1,169 @@
+//! `charter.Client`: a bus as seen by the holder of a session, made by
+//! `Bus.client(session)`. Publishing needs a `publish` grant matching the
+//! topic, subscribing a `subscribe` grant containing the pattern,
+//! requesting a `request` grant matching the topic; the core checks each
+//! call. The calls are `Bus`'s own (see [`Caller`]).
+
+use charter_core::bus::{self, SubscribeOptions};
+use pyo3::gc::PyVisit;
+use pyo3::prelude::*;
+use pyo3::pybacked::PyBackedStr;
+use pyo3::PyTraverseError;
+
+use crate::aio;
+use crate::authority::Session;
+use crate::bus::{Bus, Caller};
+use crate::message::Message;
+use crate::options::{self, optional_duration, Overflow};
+use crate::stats::PublishReport;
+use crate::subscription::Subscription;
+
+/// A bus plus the session every call is checked against.
+#[pyclass(frozen, module = "charter")]
+pub struct Client {
+    bus: Py<Bus>,
+    session: Py<Session>,
+    core: bus::Client,
+}
+
+impl Client {
+    pub(crate) fn new(bus: &Bound<'_, Bus>, session: &Bound<'_, Session>) -> Client {
+        Client {
+            core: bus.get().core().with_session(&session.get().0),
+            bus: bus.clone().unbind(),
+            session: session.clone().unbind(),
+        }
+    }
+
+    fn caller(&self) -> Caller<'_> {
+        Caller::Holder(&self.core)
+    }
+}
+
+#[pymethods]
+impl Client {
+    /// The bus.
+    #[getter]
+    fn bus(&self, py: Python<'_>) -> Py<Bus> {
+        self.bus.clone_ref(py)
+    }
+
+    /// The session calls are checked against.
+    #[getter]
+    fn session(&self, py: Python<'_>) -> Py<Session> {
+        self.session.clone_ref(py)
+    }
+
+    /// `Bus.subscribe`, if a `subscribe` grant contains `pattern`. The
+    /// subscription ends when the session does (at the first publish that
+    /// meets it afterwards).
+    #[pyo3(
+        signature = (
+            pattern,
+            handler = None,
+            *,
+            capacity = SubscribeOptions::default().capacity,
+            max_bytes = SubscribeOptions::default().max_bytes,
+            overflow = None,
+            ttl = None,
+            idle_ttl = None,
+            dispatch = None,
+        ),
+        text_signature = "($self, pattern, handler=None, *, capacity=1024, max_bytes=16777216, \
+            overflow=DROP_OLDEST, ttl=None, idle_ttl=None, dispatch='inline')"
+    )]
+    #[allow(clippy::too_many_arguments)]
+    fn subscribe(
+        &self,
+        py: Python<'_>,
+        pattern: PyBackedStr,
+        handler: Option<Bound<'_, PyAny>>,
+        capacity: usize,
+        max_bytes: usize,
+        overflow: Option<Overflow>,
+        ttl: Option<f64>,
+        idle_ttl: Option<f64>,
+        dispatch: Option<PyBackedStr>,
+    ) -> PyResult<Subscription> {
+        let options = options::Subscribe {
+            capacity,
+            max_bytes,
+            overflow: overflow.unwrap_or(Overflow::DEFAULT),
+            ttl,
+            idle_ttl,
+            dispatch: dispatch.as_deref().unwrap_or("inline"),
+            has_handler: handler.is_some(),
+        };
+        Bus::subscribe_as(self.bus.bind(py), self.caller(), &pattern, handler, options)
+    }
+
+    /// `Bus.publish`, if a `publish` grant matches `topic`.
+    #[pyo3(signature = (topic, payload, headers = None))]
+    fn publish(
+        &self,
+        py: Python<'_>,
+        topic: PyBackedStr,
+        payload: &Bound<'_, PyAny>,
+        headers: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Py<PublishReport>> {
+        self.bus.get().publish_as(py, self.caller(), &topic, payload, headers)
+    }
+
+    /// `Bus.request`, if a `request` grant matches `topic`.
+    #[pyo3(
+        signature = (topic, payload, headers = None, timeout = Some(5.0)),
+        text_signature = "($self, topic, payload, headers=None, timeout=5.0)"
+    )]
+    fn request(
+        &self,
+        py: Python<'_>,
+        topic: PyBackedStr,
+        payload: &Bound<'_, PyAny>,
+        headers: Option<&Bound<'_, PyAny>>,
+        timeout: Option<f64>,
+    ) -> PyResult<Message> {
+        Bus::request_as(self.bus.bind(py), self.caller(), &topic, payload, headers, timeout)
+    }
+
+    /// `request` for asyncio.
+    #[pyo3(
+        signature = (topic, payload, headers = None, timeout = Some(5.0)),
+        text_signature = "($self, topic, payload, headers=None, timeout=5.0)"
+    )]
+    fn request_async<'py>(
+        slf: &Bound<'py, Self>,
+        topic: PyBackedStr,
+        payload: Bound<'py, PyAny>,
+        headers: Option<Bound<'py, PyAny>>,
+        timeout: Option<f64>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let py = slf.py();
+        optional_duration(py, timeout, "timeout")?;
+        aio::coroutine(py, "request", (slf, &*topic, payload, headers, timeout))
+    }
+
+    /// The synchronous half of `request_async`.
+    #[pyo3(signature = (topic, payload, headers = None))]
+    fn _request_start(
+        &self,
+        py: Python<'_>,
+        topic: PyBackedStr,
+        payload: &Bound<'_, PyAny>,
+        headers: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Subscription> {
+        Bus::request_start_as(self.bus.bind(py), self.caller(), &topic, payload, headers)
+    }
+
+    fn __repr__(&self) -> String {
+        format!("<charter.Client principal={}>", self.core.session().principal())
+    }
+
+    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        visit.call(&self.bus)?;
+        visit.call(&self.session)
+    }
+}
+
+pub(crate) fn add_to(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<Client>()
+}
