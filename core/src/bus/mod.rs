@@ -48,6 +48,7 @@ use std::time::Duration;
 
 use ring::rand::{SecureRandom, SystemRandom};
 
+use crate::audit::Recorder;
 use crate::capability::{Action, Authority, Session};
 use crate::{Error, ErrorKind, HandlerResult, Result};
 use cache::MatchCache;
@@ -87,6 +88,8 @@ struct Inner {
     /// this authority with a matching grant.
     authority: Option<Authority>,
     denied: AtomicU64,
+    /// When set, authorization decisions are recorded in its audit log.
+    recorder: Option<Recorder>,
 }
 
 /// Who is asking, for authorization.
@@ -106,14 +109,25 @@ pub type Headers<'a> = &'a [(&'a str, &'a str)];
 impl Bus {
     /// A new bus with `limits`.
     pub fn new(limits: BusLimits) -> Result<Bus> {
-        Bus::build(limits, None)
+        Bus::build(limits, None, None)
     }
 
     /// A new bus on which every publish, subscribe and request needs a
     /// session opened by `authority` whose grants cover it (see
     /// [`Bus::with_session`]). Refusals fail with `DENIED` and are counted.
     pub fn with_authority(limits: BusLimits, authority: Authority) -> Result<Bus> {
-        Bus::build(limits, Some(authority))
+        Bus::build(limits, Some(authority), None)
+    }
+
+    /// A new bus, enforcing `authority` when given one, that records its
+    /// authorization decisions (publish, subscribe and request; those the
+    /// library makes for itself, such as reply inboxes, are not decisions)
+    /// in `recorder`'s log: actor = the session's principal (none for a
+    /// caller without a session), action, resource = the topic or pattern.
+    /// An allowed operation whose record cannot be written fails with the
+    /// log's error (see [`Recorder`]).
+    pub fn with_recorder(limits: BusLimits, authority: Option<Authority>, recorder: Recorder) -> Result<Bus> {
+        Bus::build(limits, authority, Some(recorder))
     }
 
     /// The bus as seen by the holder of `session`: the same operations,
@@ -122,7 +136,7 @@ impl Bus {
         Client::new(self.clone(), session.clone())
     }
 
-    fn build(limits: BusLimits, authority: Option<Authority>) -> Result<Bus> {
+    fn build(limits: BusLimits, authority: Option<Authority>, recorder: Option<Recorder>) -> Result<Bus> {
         static NEXT_BUS: AtomicU64 = AtomicU64::new(1);
         limits.validate()?;
         Ok(Bus {
@@ -140,6 +154,7 @@ impl Bus {
                 retired: Arc::default(),
                 authority,
                 denied: AtomicU64::new(0),
+                recorder,
             }),
         })
     }
@@ -383,10 +398,12 @@ impl Bus {
 
     /// Refuses `who` the `action` on `topic` unless the bus allows it: an
     /// open bus allows anyone; an enforcing bus needs a session of its
-    /// authority whose grants cover the topic.
+    /// authority whose grants cover the topic. With a recorder, the
+    /// decision is recorded here, where no lock of the bus is held.
     fn authorize(&self, who: Who<'_>, action: Action, topic: &str) -> Result<()> {
         let verdict = match (who, &self.inner.authority) {
-            (Who::Library, _) | (Who::Anyone, None) => return Ok(()),
+            (Who::Library, _) => return Ok(()),
+            (Who::Anyone, None) => Ok(()),
             (Who::Anyone, Some(_)) => Err(Error::new(
                 ErrorKind::Denied,
                 format!("{action} on {topic:?} refused: this bus requires a session"),
@@ -400,7 +417,13 @@ impl Bus {
         if verdict.is_err() {
             self.inner.denied.fetch_add(1, Ordering::Relaxed);
         }
-        verdict
+        match (&self.inner.recorder, who) {
+            (Some(recorder), Who::Holder(session)) => {
+                recorder.decide(Some(session.principal()), action.name(), topic, verdict)
+            }
+            (Some(recorder), _) => recorder.decide(None, action.name(), topic, verdict),
+            (None, _) => verdict,
+        }
     }
 
     fn add(

@@ -15,6 +15,7 @@ use super::grant::Grant;
 use super::keys::{PrincipalId, PublicKey};
 use super::session::Session;
 use super::token::{narrows, Anchor, LinkId, Token};
+use crate::audit::Recorder;
 use crate::{Error, ErrorKind, Result};
 
 /// The most links an authority keeps revoked.
@@ -33,6 +34,10 @@ pub struct AuthorityOptions {
     pub clock_skew: Duration,
     /// The clock (tests inject a [`ManualClock`](super::clock::ManualClock)).
     pub clock: Arc<dyn Clock>,
+    /// Where session openings are recorded, allowed or refused (actor: the
+    /// token's subject, as claimed; action `open_session`; resource: the
+    /// token's root key). `None` records nothing.
+    pub recorder: Option<Recorder>,
 }
 
 impl Default for AuthorityOptions {
@@ -41,6 +46,7 @@ impl Default for AuthorityOptions {
             max_lifetime: Duration::from_secs(90 * 24 * 3600),
             clock_skew: Duration::from_secs(60),
             clock: Arc::new(SystemClock),
+            recorder: None,
         }
     }
 }
@@ -78,6 +84,7 @@ pub(crate) struct Inner {
     pub(crate) epoch: AtomicU64,
     challenges: Mutex<HashMap<[u8; 32], u64>>,
     random: SystemRandom,
+    recorder: Option<Recorder>,
 }
 
 impl Inner {
@@ -100,6 +107,7 @@ impl Authority {
                 epoch: AtomicU64::new(0),
                 challenges: Mutex::new(HashMap::new()),
                 random: SystemRandom::new(),
+                recorder: options.recorder,
             }),
         }
     }
@@ -210,8 +218,19 @@ impl Authority {
 
     /// Opens a session for `token`'s holder, who proves possession of the
     /// subject's key by signing `challenge` (from [`challenge`](Self::challenge),
-    /// usable once).
+    /// usable once). With a recorder, the decision is recorded before the
+    /// session is handed out.
     pub fn open_session(&self, token: &Token, challenge: &[u8; 32], proof: &[u8]) -> Result<Session> {
+        let opened = self.try_open_session(token, challenge, proof);
+        if let Some(recorder) = &self.inner.recorder {
+            let verdict = opened.as_ref().map(|_| ()).map_err(Error::clone);
+            let claimed = token.subject().principal();
+            recorder.decide(Some(claimed), "open_session", &token.root_key().to_text(), verdict)?;
+        }
+        opened
+    }
+
+    fn try_open_session(&self, token: &Token, challenge: &[u8; 32], proof: &[u8]) -> Result<Session> {
         let issued = {
             let mut outstanding = self.inner.challenges.lock().unwrap_or_else(PoisonError::into_inner);
             let found = outstanding.keys().find(|c| bool::from(c.ct_eq(challenge))).copied();

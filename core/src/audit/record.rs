@@ -1,0 +1,232 @@
+//! Audit records and their canonical encoding, which is the Merkle leaf.
+//!
+//! The encoding is versioned and byte-exact (docs/formats.md, "Audit records
+//! and file"): one record has exactly one encoding, so a leaf hash names a
+//! record, and the decoder accepts nothing else.
+
+use std::fmt;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+
+use crate::capability::{PrincipalId, PRINCIPAL_PREFIX};
+use crate::{Error, ErrorKind, Result};
+
+/// The version byte every encoded record starts with.
+pub const RECORD_VERSION: u8 = 1;
+/// The longest action, in bytes.
+pub const MAX_ACTION_BYTES: usize = 64;
+/// The longest resource, in bytes.
+pub const MAX_RESOURCE_BYTES: usize = 1024;
+/// The longest detail, in bytes.
+pub const MAX_DETAIL_BYTES: usize = 1024;
+/// The shortest encoded record: no actor, a one-byte action, nothing else.
+pub const MIN_RECORD_BYTES: usize = FIXED_BYTES + 1;
+/// The longest encoded record: every field at its limit.
+pub const MAX_RECORD_BYTES: usize =
+    FIXED_BYTES + 32 + MAX_ACTION_BYTES + MAX_RESOURCE_BYTES + MAX_DETAIL_BYTES;
+
+/// version, index, time, decision, reason, actor flag, three lengths.
+const FIXED_BYTES: usize = 1 + 8 + 8 + 1 + 4 + 1 + 3 * 2;
+
+/// What an authorization (or any audited operation) came to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Decision {
+    /// The operation was allowed.
+    Allow,
+    /// The operation was refused.
+    Deny,
+    /// The operation could not be decided or failed.
+    Error,
+}
+
+impl Decision {
+    /// The decision's byte in the encoding.
+    pub fn code(self) -> u8 {
+        match self {
+            Decision::Allow => 0,
+            Decision::Deny => 1,
+            Decision::Error => 2,
+        }
+    }
+
+    /// The decision with this byte, if any.
+    pub fn from_code(code: u8) -> Option<Decision> {
+        [Decision::Allow, Decision::Deny, Decision::Error].into_iter().find(|d| d.code() == code)
+    }
+
+    /// `allow`, `deny` or `error`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Decision::Allow => "allow",
+            Decision::Deny => "deny",
+            Decision::Error => "error",
+        }
+    }
+}
+
+impl fmt::Display for Decision {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// One audited event. The log assigns its index when it is appended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Record {
+    /// When it happened, in milliseconds since the Unix epoch.
+    pub time: u64,
+    /// Who asked, when known (a caller without a session has no principal).
+    pub actor: Option<PrincipalId>,
+    /// What was asked, such as `publish`: 1 to [`MAX_ACTION_BYTES`] bytes.
+    pub action: String,
+    /// What it was asked on, such as a topic: at most [`MAX_RESOURCE_BYTES`].
+    pub resource: String,
+    /// What it came to.
+    pub decision: Decision,
+    /// A status code (`0` for success, else an [`ErrorKind`] code), so a
+    /// reader can tell a missing grant from an expired session.
+    pub reason: i32,
+    /// Free text for people, such as the error message: at most
+    /// [`MAX_DETAIL_BYTES`].
+    pub detail: String,
+}
+
+impl Record {
+    /// A record of `decision` on `action` and `resource` at `time`, with no
+    /// actor, reason `0` and no detail.
+    pub fn new(time: u64, action: &str, resource: &str, decision: Decision) -> Record {
+        Record {
+            time,
+            actor: None,
+            action: action.into(),
+            resource: resource.into(),
+            decision,
+            reason: 0,
+            detail: String::new(),
+        }
+    }
+
+    /// Checks every limit, naming the field that exceeds its own.
+    pub fn validate(&self) -> Result<()> {
+        if self.action.is_empty() {
+            return Err(Error::new(ErrorKind::InvalidArgument, "a record's action must not be empty"));
+        }
+        for (field, value, max) in [
+            ("action", &self.action, MAX_ACTION_BYTES),
+            ("resource", &self.resource, MAX_RESOURCE_BYTES),
+            ("detail", &self.detail, MAX_DETAIL_BYTES),
+        ] {
+            if value.len() > max {
+                return Err(Error::new(
+                    ErrorKind::LimitExceeded,
+                    format!("a record's {field} is {} bytes; the limit is {max}", value.len()),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The canonical encoding of this record stored at `index`: the Merkle
+    /// leaf. Fails on a record [`validate`](Self::validate) refuses.
+    pub fn encode(&self, index: u64) -> Result<Vec<u8>> {
+        self.validate()?;
+        let actor_len = if self.actor.is_some() { 32 } else { 0 };
+        let mut out = Vec::with_capacity(
+            FIXED_BYTES + actor_len + self.action.len() + self.resource.len() + self.detail.len(),
+        );
+        out.push(RECORD_VERSION);
+        out.extend_from_slice(&index.to_be_bytes());
+        out.extend_from_slice(&self.time.to_be_bytes());
+        out.push(self.decision.code());
+        out.extend_from_slice(&self.reason.to_be_bytes());
+        match &self.actor {
+            None => out.push(0),
+            Some(actor) => {
+                out.push(1);
+                out.extend_from_slice(actor.as_bytes());
+            }
+        }
+        for field in [&self.action, &self.resource, &self.detail] {
+            // validate() bounds every field far below u16::MAX.
+            out.extend_from_slice(&(field.len() as u16).to_be_bytes());
+            out.extend_from_slice(field.as_bytes());
+        }
+        Ok(out)
+    }
+
+    /// Decodes a leaf into its index and record. Total: any input that is
+    /// not exactly one canonical encoding fails with `MALFORMED`.
+    pub fn decode(leaf: &[u8]) -> Result<(u64, Record)> {
+        let mut r = Reader { bytes: leaf, at: 0 };
+        let version = r.u8("version")?;
+        if version != RECORD_VERSION {
+            return Err(malformed(format!("record version {version}; this build reads {RECORD_VERSION}")));
+        }
+        let index = u64::from_be_bytes(r.array("index")?);
+        let time = u64::from_be_bytes(r.array("time")?);
+        let code = r.u8("decision")?;
+        let decision = Decision::from_code(code).ok_or_else(|| malformed(format!("decision byte {code}")))?;
+        let reason = i32::from_be_bytes(r.array("reason")?);
+        let actor = match r.u8("actor flag")? {
+            0 => None,
+            1 => Some(principal(r.array("actor")?)?),
+            flag => return Err(malformed(format!("actor flag {flag}; expected 0 or 1"))),
+        };
+        let action = r.text("action", MAX_ACTION_BYTES)?;
+        if action.is_empty() {
+            return Err(malformed("empty action".into()));
+        }
+        let resource = r.text("resource", MAX_RESOURCE_BYTES)?;
+        let detail = r.text("detail", MAX_DETAIL_BYTES)?;
+        if r.at != leaf.len() {
+            return Err(malformed(format!("{} bytes after the record", leaf.len() - r.at)));
+        }
+        Ok((index, Record { time, actor, action, resource, decision, reason, detail }))
+    }
+}
+
+/// A principal id from its stored bytes. `PrincipalId` is built from a key
+/// or from its text form only, so the bytes go through the text form.
+fn principal(bytes: [u8; 32]) -> Result<PrincipalId> {
+    PrincipalId::from_text(&format!("{PRINCIPAL_PREFIX}{}", URL_SAFE_NO_PAD.encode(bytes)))
+}
+
+fn malformed(why: String) -> Error {
+    Error::new(ErrorKind::Malformed, format!("audit record: {why}"))
+}
+
+struct Reader<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl Reader<'_> {
+    fn take(&mut self, n: usize, what: &str) -> Result<&[u8]> {
+        let rest = &self.bytes[self.at..];
+        if rest.len() < n {
+            return Err(malformed(format!("ends inside the {what} ({} of {n} bytes)", rest.len())));
+        }
+        self.at += n;
+        Ok(&rest[..n])
+    }
+
+    fn u8(&mut self, what: &str) -> Result<u8> {
+        Ok(self.take(1, what)?[0])
+    }
+
+    fn array<const N: usize>(&mut self, what: &str) -> Result<[u8; N]> {
+        let mut out = [0u8; N];
+        out.copy_from_slice(self.take(N, what)?);
+        Ok(out)
+    }
+
+    fn text(&mut self, what: &str, max: usize) -> Result<String> {
+        let len = usize::from(u16::from_be_bytes(self.array(what)?));
+        if len > max {
+            return Err(malformed(format!("{what} of {len} bytes; the limit is {max}")));
+        }
+        let bytes = self.take(len, what)?;
+        String::from_utf8(bytes.to_vec()).map_err(|_| malformed(format!("{what} is not UTF-8")))
+    }
+}
