@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use charter_core::audit::{
     verify_checkpoint, verify_consistency, verify_inclusion, AuditLog, AuditOptions, Decision, FsyncPolicy,
     Query, Record, Recorder, Recovery, Scope, MAX_ACTION_BYTES, MAX_DETAIL_BYTES, MAX_RECORD_BYTES,
-    MAX_RESOURCE_BYTES,
+    MAX_RESOURCE_BYTES, MIN_RECORD_BYTES,
 };
 use charter_core::bus::{Bus, BusLimits, SubscribeOptions};
 use charter_core::capability::{Authority, AuthorityOptions, Grant, KeyPair, ManualClock, Token};
@@ -171,6 +171,9 @@ fn limits_are_enforced_with_named_errors() {
         ..ok
     };
     assert_eq!(max.encode(0).unwrap().len(), MAX_RECORD_BYTES);
+    // As docs/formats.md states them.
+    assert_eq!((MIN_RECORD_BYTES, MAX_RECORD_BYTES), (30, 2_173));
+    assert_eq!(Record::new(0, "a", "", Decision::Allow).encode(0).unwrap().len(), MIN_RECORD_BYTES);
 }
 
 #[test]
