@@ -3,9 +3,25 @@
 // The CommonJS entry point; `index.mjs` re-exports the same objects for ESM,
 // so both module systems share one set of classes.
 const { Registry } = require('./lib/registry.js');
-const { Bus } = require('./lib/bus.js');
+const { Bus, Client } = require('./lib/bus.js');
 const { Subscription } = require('./lib/subscription.js');
 const { Message } = require('./lib/message.js');
+const { KeyPair, PublicKey } = require('./lib/keys.js');
+const { Token } = require('./lib/token.js');
+const { Authority, ManualClock, Session } = require('./lib/authority.js');
 const { classes } = require('./lib/errors.js');
 
-module.exports = { Registry, Bus, Subscription, Message, ...classes };
+module.exports = {
+  Registry,
+  Bus,
+  Client,
+  Subscription,
+  Message,
+  KeyPair,
+  PublicKey,
+  Token,
+  Authority,
+  ManualClock,
+  Session,
+  ...classes,
+};

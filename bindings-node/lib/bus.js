@@ -1,7 +1,8 @@
 'use strict';
 
 const { NativeBus } = require('./native.js');
-const { classes, fromNative } = require('./errors.js');
+const { nativeAuthority, nativeSession } = require('./authority.js');
+const { attempt, classes, fromNative } = require('./errors.js');
 const {
   Message,
   headers: flatHeaders,
@@ -125,120 +126,104 @@ function guard(handler, dispatch) {
   return guarded;
 }
 
+/** What a bus shares with its clients: the native bus, the error hook, whether it is closed. */
+class State {
+  dispatch = new Dispatch();
+  closed = false;
+
+  constructor(native) {
+    this.native = native;
+  }
+}
+
 /**
- * A topic bus: NATS-style topics and wildcards, bounded queues with
- * explicit overflow policies, request/reply, exact accounting.
+ * Publishing, subscribing and requesting as one caller does them: the bus
+ * itself (`session` null), or the holder of a session (a `Client`), whose
+ * calls the core checks against the session's grants. `here` is the public
+ * method called: error stacks start at its caller.
  */
-class Bus {
-  #native;
+class Caller {
+  #state;
+  /** The native session, or `null`. */
+  #session;
   /** The native publish function, made once: the hot path. */
   #publish;
-  #dispatch = new Dispatch();
-  #closed = false;
 
-  constructor(limits) {
-    const given = options(limits, 'options', Bus);
-    const spec = {};
-    for (const name of LIMITS) {
-      spec[name] = count(given[name], name, Bus);
-    }
-    try {
-      this.#native = new NativeBus(spec, message, scratch);
-      this.#publish = this.#native.publisher();
-    } catch (error) {
-      throw fromNative(error, Bus);
-    }
-    this.#dispatch.onError = optionalFunction(given.onError, 'onError', Bus);
+  constructor(state, session, here) {
+    this.#state = state;
+    this.#session = session;
+    this.#publish = attempt(() => state.native.publisher(session), here);
   }
 
-  /**
-   * Subscribes to `pattern`: with a queue to receive from, or, when
-   * `handler` is given, with a handler called for every message.
-   */
-  subscribe(pattern, handler, subscribeOptions) {
-    string(pattern, 'pattern', this.subscribe);
+  subscribe(pattern, handler, subscribeOptions, here) {
+    string(pattern, 'pattern', here);
     if (typeof handler !== 'function') {
       if (subscribeOptions !== undefined) {
-        throw invalid('handler must be a function', this.subscribe);
+        throw invalid('handler must be a function', here);
       }
-      return this.#subscribePull(pattern, options(handler, 'options', this.subscribe));
+      return this.#subscribePull(pattern, options(handler, 'options', here), here);
     }
-    return this.#subscribeHandler(pattern, handler, options(subscribeOptions, 'options', this.subscribe));
+    return this.#subscribeHandler(pattern, handler, options(subscribeOptions, 'options', here), here);
   }
 
-  #subscribePull(pattern, given) {
+  #subscribePull(pattern, given, here) {
     if (given.dispatch !== undefined && given.dispatch !== null) {
-      throw invalid('dispatch applies to subscriptions with a handler', this.subscribe);
+      throw invalid('dispatch applies to subscriptions with a handler', here);
     }
-    const spec = subscribeSpec(given, this.subscribe);
-    if (this.#closed) {
-      throw closed(this.subscribe);
+    const spec = subscribeSpec(given, here);
+    if (this.#state.closed) {
+      throw closed(here);
     }
-    try {
-      return subscription(this.#native.subscribe(pattern, spec));
-    } catch (error) {
-      throw fromNative(error, this.subscribe);
-    }
+    return subscription(attempt(() => this.#state.native.subscribe(pattern, spec, this.#session), here));
   }
 
-  #subscribeHandler(pattern, handler, given) {
+  #subscribeHandler(pattern, handler, given, here) {
     const dispatch = given.dispatch ?? 'inline';
     if (dispatch !== 'inline' && dispatch !== 'thread') {
-      throw invalid("dispatch must be 'inline' or 'thread'", this.subscribe);
+      throw invalid("dispatch must be 'inline' or 'thread'", here);
     }
     if (given.idleTtlMs !== undefined && given.idleTtlMs !== null) {
-      throw invalid('idleTtlMs applies to subscriptions without a handler', this.subscribe);
+      throw invalid('idleTtlMs applies to subscriptions without a handler', here);
     }
-    const spec = subscribeSpec(given, this.subscribe);
-    if (this.#closed) {
-      throw closed(this.subscribe);
+    const spec = subscribeSpec(given, here);
+    const state = this.#state;
+    if (state.closed) {
+      throw closed(here);
     }
-    const guarded = guard(handler, this.#dispatch);
-    let native;
-    try {
-      native = this.#native.subscribeWith(pattern, spec, guarded, dispatch === 'thread');
-    } catch (error) {
-      throw fromNative(error, this.subscribe);
-    }
+    const guarded = guard(handler, state.dispatch);
+    const threaded = dispatch === 'thread';
+    const native = attempt(
+      () => state.native.subscribeWith(pattern, spec, guarded, threaded, this.#session),
+      here,
+    );
     guarded.id = native.id;
     return subscription(native);
   }
 
-  /**
-   * Publishes `payload` on `topic` to every matching subscription and
-   * returns `{ matched, delivered, dropped }`. Inline handlers run inside
-   * it. With a `block` subscription full, it blocks this thread up to that
-   * subscription's timeout; `publishAsync` waits without blocking.
-   */
-  publish(topic, payload, headers) {
-    if (this.#closed) {
-      throw closed(this.publish);
+  publish(topic, payload, headers, here) {
+    if (this.#state.closed) {
+      throw closed(here);
     }
-    string(topic, 'topic', this.publish);
-    checkPayload(payload, this.publish);
-    const flat = flatHeaders(headers, this.publish);
+    string(topic, 'topic', here);
+    checkPayload(payload, here);
+    const flat = flatHeaders(headers, here);
     try {
       return report(this.#publish(topic, payload, flat));
     } catch (error) {
-      throw fromNative(error, this.publish);
+      throw fromNative(error, here);
     }
   }
 
-  /**
-   * `publish` on a thread of the addon's pool: a full `block` subscription
-   * makes the Promise wait for room instead of blocking this thread. Inline
-   * handlers still run on this thread, before the Promise resolves.
-   */
-  async publishAsync(topic, payload, headers) {
-    if (this.#closed) {
-      throw closed(this.publishAsync);
+  async publishAsync(topic, payload, headers, here) {
+    if (this.#state.closed) {
+      throw closed(here);
     }
-    string(topic, 'topic', this.publishAsync);
-    checkPayload(payload, this.publishAsync);
-    const flat = flatHeaders(headers, this.publishAsync);
+    string(topic, 'topic', here);
+    checkPayload(payload, here);
+    const flat = flatHeaders(headers, here);
     let outcome;
     try {
-      outcome = await this.#native.publishAsync(topic, payload, flat);
+      outcome = await this.#state.native.publishAsync(topic, payload, flat, this.#session);
     } catch (error) {
       throw fromNative(error);
     }
@@ -248,18 +233,11 @@ class Bus {
     return report(outcome);
   }
 
-  /**
-   * Publishes a request on `topic` and resolves with the first reply.
-   * Rejects with `NotFoundError` when nothing subscribes to `topic`,
-   * `TimeoutError` when no reply comes within `timeoutMs` (default 5000),
-   * and an `AbortError` when `signal` aborts.
-   */
-  async request(topic, payload, requestOptions) {
-    const here = this.request;
+  async request(topic, payload, requestOptions, here) {
     const given = options(requestOptions, 'options', here);
     const timeoutMs = millis(given.timeoutMs, 'timeoutMs', here) ?? DEFAULT_REQUEST_TIMEOUT_MS;
     const abort = signal(given.signal, here);
-    if (this.#closed) {
+    if (this.#state.closed) {
       throw closed(here);
     }
     string(topic, 'topic', here);
@@ -268,12 +246,7 @@ class Bus {
     if (abort?.aborted) {
       throw new AbortError(abort);
     }
-    let inbox;
-    try {
-      inbox = this.#native.requestStart(topic, payload, flat);
-    } catch (error) {
-      throw fromNative(error, here);
-    }
+    const inbox = attempt(() => this.#state.native.requestStart(topic, payload, flat, this.#session), here);
     try {
       return await receive(new Source(inbox), timeoutMs, abort, () => inbox.close());
     } catch (error) {
@@ -285,10 +258,88 @@ class Bus {
       inbox.close();
     }
   }
+}
 
-  /** Answers `request`, a message received with a reply inbox. */
+/** Marks the library's calls, so only a `Bus` makes a `Client`. */
+const internal = Symbol('internal');
+
+/**
+ * A topic bus: NATS-style topics and wildcards, bounded queues with
+ * explicit overflow policies, request/reply, exact accounting. With an
+ * `authority`, it enforces capabilities: every publish, subscribe and
+ * request must come through a `Client` of a session that authority opened
+ * (`bus.client(session)`), whose grants cover it.
+ */
+class Bus {
+  #state;
+  #caller;
+
+  constructor(limits) {
+    const given = options(limits, 'options', Bus);
+    const spec = {};
+    for (const name of LIMITS) {
+      spec[name] = count(given[name], name, Bus);
+    }
+    const authority =
+      given.authority === undefined || given.authority === null ? null : nativeAuthority(given.authority, Bus);
+    const onError = optionalFunction(given.onError, 'onError', Bus);
+    this.#state = new State(attempt(() => new NativeBus(spec, message, scratch, authority), Bus));
+    this.#caller = new Caller(this.#state, null, Bus);
+    this.#state.dispatch.onError = onError;
+  }
+
+  /**
+   * The bus as seen by the holder of `session`: publish, subscribe and
+   * request, each checked against the session's grants.
+   */
+  client(session) {
+    const native = nativeSession(session, this.client);
+    if (this.#state.closed) {
+      throw closed(this.client);
+    }
+    return new Client(internal, new Caller(this.#state, native, this.client), session);
+  }
+
+  /**
+   * Subscribes to `pattern`: with a queue to receive from, or, when
+   * `handler` is given, with a handler called for every message.
+   */
+  subscribe(pattern, handler, subscribeOptions) {
+    return this.#caller.subscribe(pattern, handler, subscribeOptions, this.subscribe);
+  }
+
+  /**
+   * Publishes `payload` on `topic` to every matching subscription and
+   * returns `{ matched, delivered, dropped }`. Inline handlers run inside
+   * it. With a `block` subscription full, it blocks this thread up to that
+   * subscription's timeout; `publishAsync` waits without blocking.
+   */
+  publish(topic, payload, headers) {
+    return this.#caller.publish(topic, payload, headers, this.publish);
+  }
+
+  /**
+   * `publish` on a thread of the addon's pool: a full `block` subscription
+   * makes the Promise wait for room instead of blocking this thread. Inline
+   * handlers still run on this thread, before the Promise resolves.
+   */
+  publishAsync(topic, payload, headers) {
+    return this.#caller.publishAsync(topic, payload, headers, this.publishAsync);
+  }
+
+  /**
+   * Publishes a request on `topic` and resolves with the first reply.
+   * Rejects with `NotFoundError` when nothing subscribes to `topic`,
+   * `TimeoutError` when no reply comes within `timeoutMs` (default 5000),
+   * and an `AbortError` when `signal` aborts.
+   */
+  request(topic, payload, requestOptions) {
+    return this.#caller.request(topic, payload, requestOptions, this.request);
+  }
+
+  /** Answers `request`, a message received with a reply inbox. Needs no grant. */
   respond(request, payload, headers) {
-    if (this.#closed) {
+    if (this.#state.closed) {
       throw closed(this.respond);
     }
     if (!(request instanceof Message)) {
@@ -299,66 +350,55 @@ class Bus {
     }
     checkPayload(payload, this.respond);
     const flat = flatHeaders(headers, this.respond);
-    try {
-      return this.#native.reply(request.replyTo, payload, flat);
-    } catch (error) {
-      throw fromNative(error, this.respond);
-    }
+    return attempt(() => this.#state.native.reply(request.replyTo, payload, flat), this.respond);
   }
 
   /** The bus's accounting over its whole life; still available once closed. */
   stats() {
-    return this.#native.stats();
+    return this.#state.native.stats();
   }
 
   /** Ends every pull subscription idle past its `idleTtlMs`; returns how many. */
   evictIdle() {
-    if (this.#closed) {
+    if (this.#state.closed) {
       throw closed(this.evictIdle);
     }
-    try {
-      return this.#native.evictIdle();
-    } catch (error) {
-      throw fromNative(error, this.evictIdle);
-    }
+    return attempt(() => this.#state.native.evictIdle(), this.evictIdle);
   }
 
   /** `(subscriptionId, error, message) => void`, called for every handler that throws. */
   get onError() {
-    if (this.#closed) {
+    if (this.#state.closed) {
       throw closed();
     }
-    return this.#dispatch.onError;
+    return this.#state.dispatch.onError;
   }
 
   set onError(hook) {
-    if (this.#closed) {
+    if (this.#state.closed) {
       throw closed();
     }
-    this.#dispatch.onError = optionalFunction(hook, 'onError');
+    this.#state.dispatch.onError = optionalFunction(hook, 'onError');
   }
 
   get closed() {
-    return this.#closed;
+    return this.#state.closed;
   }
 
   /**
    * Closes the bus: every subscription ends (queued messages are dropped
    * and counted, pending receives reject with `ClosedError`) and handlers
-   * are released. Any later call but `stats` throws `ClosedError`.
-   * Idempotent.
+   * are released. Any later call but `stats` throws `ClosedError`, its
+   * clients' calls too. Idempotent.
    */
   close() {
-    if (this.#closed) {
+    const state = this.#state;
+    if (state.closed) {
       return;
     }
-    this.#closed = true;
-    this.#dispatch.onError = null;
-    try {
-      this.#native.close();
-    } catch (error) {
-      throw fromNative(error, this.close);
-    }
+    state.closed = true;
+    state.dispatch.onError = null;
+    attempt(() => state.native.close(), this.close);
   }
 
   [Symbol.dispose]() {
@@ -366,4 +406,51 @@ class Bus {
   }
 }
 
-module.exports = { Bus };
+/**
+ * The bus as seen by the holder of a session, made by `bus.client(session)`:
+ * `publish`, `publishAsync`, `subscribe` and `request` as on the bus, each
+ * checked against the session's grants. A call no grant covers throws
+ * `DeniedError`; once the session has expired or been revoked, every call
+ * throws `ExpiredError` or `RevokedError`, and the session's subscriptions
+ * end (each at the next publish that matches it). Handlers' errors go to
+ * the bus's `onError`; answer requests with `bus.respond`.
+ */
+class Client {
+  #caller;
+  #session;
+
+  constructor(token, caller, session) {
+    if (token !== internal) {
+      throw new TypeError('Client is not constructible: use bus.client(session)');
+    }
+    this.#caller = caller;
+    this.#session = session;
+  }
+
+  /** The session calls are checked against. */
+  get session() {
+    return this.#session;
+  }
+
+  /** `bus.subscribe`, if a `subscribe` grant contains `pattern`. */
+  subscribe(pattern, handler, subscribeOptions) {
+    return this.#caller.subscribe(pattern, handler, subscribeOptions, this.subscribe);
+  }
+
+  /** `bus.publish`, if a `publish` grant matches `topic`. */
+  publish(topic, payload, headers) {
+    return this.#caller.publish(topic, payload, headers, this.publish);
+  }
+
+  /** `bus.publishAsync`, if a `publish` grant matches `topic`. */
+  publishAsync(topic, payload, headers) {
+    return this.#caller.publishAsync(topic, payload, headers, this.publishAsync);
+  }
+
+  /** `bus.request`, if a `request` grant matches `topic`. */
+  request(topic, payload, requestOptions) {
+    return this.#caller.request(topic, payload, requestOptions, this.request);
+  }
+}
+
+module.exports = { Bus, Client };

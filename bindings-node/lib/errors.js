@@ -69,4 +69,16 @@ function fromNative(error, stackStart) {
   return translated;
 }
 
-module.exports = { classes, fromNative };
+/**
+ * Runs `body`, a call into the addon, and rethrows what it throws as its
+ * `CharterError` with the stack starting at `stackStart`'s caller.
+ */
+function attempt(body, stackStart) {
+  try {
+    return body();
+  } catch (error) {
+    throw fromNative(error, stackStart);
+  }
+}
+
+module.exports = { attempt, classes, fromNative };

@@ -11,14 +11,49 @@ export declare class Canceller {
   cancel(): void
 }
 
+/** The core's authority; see the module docs. */
+export declare class NativeAuthority {
+  /**
+   * An authority that trusts no root yet (`trust` adds them), on the
+   * system clock unless `clock` is given.
+   */
+  constructor(spec: AuthoritySpec, clock?: NativeManualClock | undefined | null)
+  trust(root: NativePublicKey): void
+  /** Returns whether `root` was trusted. */
+  distrust(root: NativePublicKey): boolean
+  /** The time by this authority's clock, in Unix seconds. */
+  get now(): number
+  /** Verifies `token` on this thread. */
+  verifySync(token: NativeToken): Verified
+  /** Verifies `token` on a pool thread. */
+  verify(token: NativeToken): Promise<Verified | undefined>
+  /** A fresh, single-use 32-byte challenge. */
+  challenge(): Buffer
+  /** Opens a session on this thread. */
+  openSessionSync(token: NativeToken, challenge: Uint8Array, proof: Uint8Array): NativeSession
+  /** Opens a session on a pool thread. */
+  openSession(token: NativeToken, challenge: Uint8Array, proof: Uint8Array): Promise<NativeSession | undefined>
+  /** Revokes the link with hex id `id`; returns whether it was new. */
+  revoke(id: string): boolean
+  /** Lifts the revocation of `id`; returns whether it was revoked. */
+  unrevoke(id: string): boolean
+  /** The revoked link ids, sorted. */
+  revocations(): Array<string>
+  /** One hex link id per line, sorted. */
+  exportRevocations(): string
+  /** Adds every link id of `text`, all or nothing; returns how many were new. */
+  importRevocations(text: string): number
+}
+
 /** The core's bus; see the module docs. */
 export declare class NativeBus {
   /**
    * `factory` is `lib/message.js`'s `message`, which makes a `Message`
    * from its parts, and `scratch` the buffer small payloads pass through
-   * (`src/message.rs`).
+   * (`src/message.rs`). With an `authority`, every call needs a session
+   * it opened.
    */
-  constructor(limits: LimitsSpec, factory: (seq: number, topic: string, payload: number | Buffer, headers: string[] | null, replyTo: string | null) => unknown, scratch: Buffer)
+  constructor(limits: LimitsSpec, factory: (seq: number, topic: string, payload: number | Buffer, headers: string[] | null, replyTo: string | null) => unknown, scratch: Buffer, authority?: NativeAuthority | null)
   /**
    * A function `(topic, payload, headers) => number | Report` that
    * publishes on this thread; inline handlers run inside it. It returns
@@ -26,27 +61,27 @@ export declare class NativeBus {
    * report otherwise. Made once by the JS layer, it is the hot path
    * (`src/notify.rs` says why a function made from a closure).
    */
-  publisher(): (topic: string, payload: string | Uint8Array, headers: string[] | undefined) => number | Report
+  publisher(session?: NativeSession | undefined | null): (topic: string, payload: string | Uint8Array, headers: string[] | undefined) => number | Report
   /**
    * Publishes on a pool thread, where a `block` queue may make it wait
    * without blocking this one; inline handlers are relayed back to this
    * thread. Resolves like the publisher function returns.
    */
-  publishAsync(topic: string, payload: string | Uint8Array, headers?: string[] | null): Promise<number | Report | undefined>
+  publishAsync(topic: string, payload: string | Uint8Array, headers?: string[] | null, session?: NativeSession | null): Promise<number | Report | undefined>
   /** Subscribes to `pattern` with a queue to receive from. */
-  subscribe(pattern: string, spec: SubscribeSpec): NativeSubscription
+  subscribe(pattern: string, spec: SubscribeSpec, session?: NativeSession | undefined | null): NativeSubscription
   /**
    * Subscribes to `pattern` with `guarded`, a guarded handler made by
    * `lib/bus.js` (`src/handler.rs` says what it does), run inline or on
    * a thread of the subscription's own (`threaded`).
    */
-  subscribeWith(pattern: string, spec: SubscribeSpec, guarded: (seq: number, topic: string, payload: number | Buffer | null, headers: string[] | null, replyTo: string | null) => boolean, threaded: boolean): NativeSubscription
+  subscribeWith(pattern: string, spec: SubscribeSpec, guarded: (seq: number, topic: string, payload: number | Buffer | null, headers: string[] | null, replyTo: string | null) => boolean, threaded: boolean, session?: NativeSession | null): NativeSubscription
   /**
    * Publishes a request on this thread (inline responders answer inside
    * it) and returns the subscription its reply arrives on. Fails with
    * `NOT_FOUND` when nothing subscribes to `topic`.
    */
-  requestStart(topic: string, payload: string | Uint8Array, headers?: string[] | null): NativeSubscription
+  requestStart(topic: string, payload: string | Uint8Array, headers?: string[] | null, session?: NativeSession | null): NativeSubscription
   /** Answers the request whose reply inbox is `inbox`. */
   reply(inbox: string, payload: string | Uint8Array, headers?: string[] | null): Report
   stats(): BusStats
@@ -57,6 +92,43 @@ export declare class NativeBus {
   evictIdle(): number
   /** Closes the bus: every subscription ends. Idempotent. */
   close(): void
+}
+
+/** An Ed25519 key pair; its private key leaves only through `toPkcs8`. */
+export declare class NativeKeyPair {
+  /** A new key pair from the operating system's random source. */
+  static generate(): NativeKeyPair
+  /** A key pair from a PKCS#8 (v1 or v2) document; `MALFORMED` otherwise. */
+  static fromPkcs8(der: Uint8Array): NativeKeyPair
+  /** The private key as a PKCS#8 document, in a `Buffer` of its own. */
+  toPkcs8(): Buffer
+  get publicKey(): NativePublicKey
+}
+
+/** A clock that moves only when told to, for tests; times in Unix seconds. */
+export declare class NativeManualClock {
+  constructor(now: number)
+  set(now: number): void
+  advance(by: number): void
+  get now(): number
+}
+
+/**
+ * An Ed25519 public key that passed the core's checks (canonical, not of
+ * small order).
+ */
+export declare class NativePublicKey {
+  /** Parses the text form `charter-pk1:...`. */
+  static fromText(text: string): NativePublicKey
+  /** Parses the 32 key bytes. */
+  static fromBytes(bytes: Uint8Array): NativePublicKey
+  /** The text form, `charter-pk1:` then base64url. */
+  toText(): string
+  /** The 32 key bytes, in a `Buffer` of their own. */
+  toBytes(): Buffer
+  /** The principal the key identifies, `charter-id1:...`. */
+  get principal(): string
+  equals(other: NativePublicKey): boolean
 }
 
 /** A set of JS handlers notified together; see the module docs. */
@@ -94,6 +166,23 @@ export declare class NativeRegistry {
   clear(): void
 }
 
+/** An open session: a verified token whose holder proved possession. */
+export declare class NativeSession {
+  /**
+   * Fails with `DENIED` (naming the topic and the missing grant),
+   * `EXPIRED` or `REVOKED`; `action` is `publish`, `subscribe` or
+   * `request`.
+   */
+  check(action: string, topic: string): void
+  /** Whether it has neither expired nor been revoked. */
+  get active(): boolean
+  get principal(): string
+  get subject(): NativePublicKey
+  get grants(): Array<string>
+  /** When it ends unless revoked before, in Unix seconds. */
+  get expiresAt(): number
+}
+
 /** One subscription; see the module docs. */
 export declare class NativeSubscription {
   /** The id, unique within the bus and never reused. */
@@ -123,12 +212,52 @@ export declare class NativeSubscription {
   close(): void
 }
 
+/** A capability token; see the module docs. */
+export declare class NativeToken {
+  /**
+   * Mints a root token: `root` gives `grants` to `subject` for
+   * `[notBefore, notAfter)`.
+   */
+  static mint(root: NativeKeyPair, subject: NativePublicKey, grants: Array<string>, notBefore: number, notAfter: number): NativeToken
+  /**
+   * Delegates a narrower token to `subject`; `holder` must be this
+   * token's subject. Widening fails with `DENIED`.
+   */
+  delegate(holder: NativeKeyPair, subject: NativePublicKey, grants: Array<string>, notBefore: number, notAfter: number): NativeToken
+  /** Decodes the binary form; checks structure only (`MALFORMED`). */
+  static fromBytes(bytes: Uint8Array): NativeToken
+  /** Decodes the text form `charter-tok1:...`. */
+  static fromText(text: string): NativeToken
+  toBytes(): Buffer
+  toText(): string
+  /** A readable account of every link. */
+  inspect(): string
+  /** The links, root first. */
+  links(): Array<LinkView>
+  /** The last link's subject: who holds the token. */
+  get subject(): NativePublicKey
+  get rootKey(): NativePublicKey
+  /** The holder's 64-byte proof of possession for a 32-byte `challenge`. */
+  prove(holder: NativeKeyPair, challenge: Uint8Array): Buffer
+}
+
+/**
+ * `new Authority(roots, {...})`'s options; absent ones keep the core's
+ * defaults (90 days, 60 s).
+ */
+export interface AuthoritySpec {
+  maxLifetimeSeconds?: number
+  clockSkewSeconds?: number
+}
+
 /** A bus's accounting over its whole life. */
 export interface BusStats {
   published: number
   /** Totals over every subscription, ended ones included. */
   subscriptions: SubscriptionStats
   liveSubscriptions: number
+  /** Calls refused for want of a session or a grant. */
+  denied: number
 }
 
 /** Messages dropped, by reason. */
@@ -157,6 +286,20 @@ export interface LimitsSpec {
   maxTopicTokens?: number
   maxHeaders?: number
   maxHeaderBytes?: number
+}
+
+/** One link of a token, as `Token.links` shows it. */
+export interface LinkView {
+  /** Who signed it: the root key for link 0, else the previous subject. */
+  issuer: NativePublicKey
+  subject: NativePublicKey
+  /** `"action pattern"` strings. */
+  grants: Array<string>
+  /** The window `[notBefore, notAfter)`, in Unix seconds. */
+  notBefore: number
+  notAfter: number
+  /** The link's id, 64 hex digits: what revocation names. */
+  linkId: string
 }
 
 /** How one `notify` round went. Counts are exact up to 2^53. */
@@ -223,4 +366,19 @@ export interface SubscriptionStats {
   dropped: Drops
   handlerFailures: number
   slowEpisodes: number
+}
+
+/** What a verified token establishes. */
+export interface Verified {
+  /** The holder's key: the last link's subject. */
+  subject: NativePublicKey
+  /** The holder's principal id, `charter-id1:...`. */
+  principal: string
+  /** The last link's grants, `"action pattern"`. */
+  grants: Array<string>
+  /** The last link's window, in Unix seconds. */
+  notBefore: number
+  notAfter: number
+  /** Every link's id, root first. */
+  links: Array<string>
 }

@@ -5,6 +5,8 @@
 // object when passed). The addon trusts what passes these checks
 // (`src/options.rs`); the core then checks the limits themselves.
 
+const { isDate, isUint8Array } = require('node:util/types');
+
 const { classes } = require('./errors.js');
 
 /** A `CharterError` whose stack starts at the caller of `stackStart`. */
@@ -86,13 +88,53 @@ function signal(value, stackStart) {
   return value;
 }
 
+/** A required argument: `null` and `undefined` are a `NullArgumentError`. */
+function required(value, what, stackStart) {
+  if (value === undefined || value === null) {
+    throw failure(classes.NullArgumentError, `${what} is required`, stackStart ?? required);
+  }
+  return value;
+}
+
+/** Bytes: a `Uint8Array`, `Buffer` included. */
+function bytes(value, what, stackStart) {
+  if (!isUint8Array(required(value, what, stackStart))) {
+    throw invalid(`${what} must be a Buffer or Uint8Array, got ${typeof value}`, stackStart);
+  }
+  return value;
+}
+
+/**
+ * A point in time as the core takes it, in whole seconds since the Unix
+ * epoch: from a `Date` (rounded down to the second) or such a number.
+ */
+function unixSeconds(value, what, stackStart) {
+  if (isDate(required(value, what, stackStart))) {
+    const ms = value.getTime();
+    if (!(ms >= 0)) {
+      throw invalid(`${what} must be a valid Date, not before 1970, got ${String(value)}`, stackStart);
+    }
+    return Math.floor(ms / 1000);
+  }
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw invalid(
+      `${what} must be a Date or a whole number of seconds since the Unix epoch, got ${describe(value)}`,
+      stackStart,
+    );
+  }
+  return value;
+}
+
 module.exports = {
+  bytes,
   count,
   failure,
   invalid,
   millis,
   optionalFunction,
   options,
+  required,
   signal,
   string,
+  unixSeconds,
 };

@@ -1,14 +1,24 @@
-//! `NativeBus`: the core's topic bus, wrapped by the public `Bus`
-//! (`lib/bus.js`), which keeps what is only about JS values (messages as
-//! objects, the `onError` hook, argument checks).
+//! `NativeBus`: the core's topic bus, wrapped by the public `Bus` and
+//! `Client` (`lib/bus.js`), which keep what is only about JS values
+//! (messages as objects, the `onError` hook, argument checks).
+//!
+//! Every method that publishes, subscribes or requests takes an optional
+//! session: without one the call is the bus's own (which a bus with an
+//! authority refuses with `DENIED`), with one it is the core's `Client`'s,
+//! checked against the session's grants.
 
 use std::cell::RefCell;
 use std::sync::{Arc, Weak};
 
-use charter_core::bus::{Bus, Dispatch, SubscriptionId};
+use charter_core::bus::{
+    Bus, Client, Dispatch, Headers as CoreHeaders, Message, PublishReport, SubscribeOptions, Subscription,
+    SubscriptionId,
+};
+use charter_core::HandlerResult;
 use napi::bindgen_prelude::{Buffer, Env, Function, Object};
 use napi_derive::napi;
 
+use crate::authority::{NativeAuthority, NativeSession};
 use crate::error::{boundary, from_core, from_napi, throw, Result};
 use crate::handler::{with_env, Gate, Guarded, JsHandler};
 use crate::message::{self, Converter, Factory, Headers, Outcome, Payload, Report};
@@ -36,14 +46,24 @@ pub struct NativeBus {
 impl NativeBus {
     /// `factory` is `lib/message.js`'s `message`, which makes a `Message`
     /// from its parts, and `scratch` the buffer small payloads pass through
-    /// (`src/message.rs`).
+    /// (`src/message.rs`). With an `authority`, every call needs a session
+    /// it opened.
     #[napi(
         constructor,
-        ts_args_type = "limits: LimitsSpec, factory: (seq: number, topic: string, payload: number | Buffer, headers: string[] | null, replyTo: string | null) => unknown, scratch: Buffer"
+        ts_args_type = "limits: LimitsSpec, factory: (seq: number, topic: string, payload: number | Buffer, headers: string[] | null, replyTo: string | null) => unknown, scratch: Buffer, authority?: NativeAuthority | null"
     )]
-    pub fn new(limits: LimitsSpec, factory: Factory<'_>, scratch: Buffer) -> Result<Self> {
+    pub fn new(
+        limits: LimitsSpec,
+        factory: Factory<'_>,
+        scratch: Buffer,
+        authority: Option<&NativeAuthority>,
+    ) -> Result<Self> {
         boundary(|| {
-            let bus = Bus::new(limits.limits()).map_err(from_core)?;
+            let bus = match authority {
+                None => Bus::new(limits.limits()),
+                Some(a) => Bus::with_authority(limits.limits(), a.authority.clone()),
+            }
+            .map_err(from_core)?;
             let converter = Arc::new(Converter::new(&factory, scratch).map_err(from_napi)?);
             Ok(NativeBus { bus, converter, gates: RefCell::default() })
         })
@@ -57,13 +77,17 @@ impl NativeBus {
     #[napi(
         ts_return_type = "(topic: string, payload: string | Uint8Array, headers: string[] | undefined) => number | Report"
     )]
-    pub fn publisher<'env>(&self, env: &'env Env) -> Result<Function<'env, (), Outcome>> {
-        let bus = self.bus.clone();
+    pub fn publisher<'env>(
+        &self,
+        env: &'env Env,
+        session: Option<&NativeSession>,
+    ) -> Result<Function<'env, (), Outcome>> {
+        let caller = self.caller(session);
         env.create_function_from_closure("publish", move |call| {
             let env = *call.env;
             boundary(|| {
                 let (topic, payload, headers) = message::send_args(&call)?;
-                let report = with_env(&env, || bus.publish(&topic, payload, &headers.pairs()));
+                let report = with_env(&env, || caller.publish(&topic, payload, &headers.pairs()));
                 report.map(message::outcome).map_err(from_core)
             })
             .or_else(|e| throw(&env, e))
@@ -75,7 +99,7 @@ impl NativeBus {
     /// without blocking this one; inline handlers are relayed back to this
     /// thread. Resolves like the publisher function returns.
     #[napi(
-        ts_args_type = "topic: string, payload: string | Uint8Array, headers?: string[] | null",
+        ts_args_type = "topic: string, payload: string | Uint8Array, headers?: string[] | null, session?: NativeSession | null",
         ts_return_type = "Promise<number | Report | undefined>"
     )]
     pub fn publish_async<'env>(
@@ -84,12 +108,13 @@ impl NativeBus {
         topic: String,
         payload: Payload,
         headers: Option<Vec<String>>,
+        session: Option<&NativeSession>,
     ) -> Result<Object<'env>> {
         boundary(|| {
             let (settle, promise) = Settle::<Outcome>::new(env)?;
-            let (bus, payload, headers) =
-                (self.bus.clone(), message::payload(&payload), Headers::new(headers));
-            let job = move || match bus.publish(&topic, payload, &headers.pairs()) {
+            let (caller, payload, headers) =
+                (self.caller(session), message::payload(&payload), Headers::new(headers));
+            let job = move || match caller.publish(&topic, payload, &headers.pairs()) {
                 Ok(report) => settle.resolve(move |_| Ok(message::outcome(report))),
                 Err(e) => settle.reject(e),
             };
@@ -100,9 +125,14 @@ impl NativeBus {
 
     /// Subscribes to `pattern` with a queue to receive from.
     #[napi]
-    pub fn subscribe(&self, pattern: String, spec: SubscribeSpec) -> Result<NativeSubscription> {
+    pub fn subscribe(
+        &self,
+        pattern: String,
+        spec: SubscribeSpec,
+        session: Option<&NativeSession>,
+    ) -> Result<NativeSubscription> {
         boundary(|| {
-            let subscription = self.bus.subscribe(&pattern, spec.options()).map_err(from_core)?;
+            let subscription = self.caller(session).subscribe(&pattern, spec.options()).map_err(from_core)?;
             Ok(NativeSubscription::pull(&self.bus, &self.converter, subscription))
         })
     }
@@ -111,7 +141,7 @@ impl NativeBus {
     /// `lib/bus.js` (`src/handler.rs` says what it does), run inline or on
     /// a thread of the subscription's own (`threaded`).
     #[napi(
-        ts_args_type = "pattern: string, spec: SubscribeSpec, guarded: (seq: number, topic: string, payload: number | Buffer | null, headers: string[] | null, replyTo: string | null) => boolean, threaded: boolean"
+        ts_args_type = "pattern: string, spec: SubscribeSpec, guarded: (seq: number, topic: string, payload: number | Buffer | null, headers: string[] | null, replyTo: string | null) => boolean, threaded: boolean, session?: NativeSession | null"
     )]
     pub fn subscribe_with(
         &self,
@@ -120,6 +150,7 @@ impl NativeBus {
         spec: SubscribeSpec,
         guarded: Guarded<'_>,
         threaded: bool,
+        session: Option<&NativeSession>,
     ) -> Result<NativeSubscription> {
         boundary(|| {
             let gate = Arc::new(Gate::new(threaded));
@@ -127,8 +158,10 @@ impl NativeBus {
                 JsHandler::new(env, &self.converter, &guarded, Arc::clone(&gate)).map_err(from_napi)?;
             let dispatch = if threaded { Dispatch::Thread } else { Dispatch::Inline };
             let options = spec.options().dispatch(dispatch);
-            let subscription =
-                self.bus.subscribe_with(&pattern, options, move |m| handler.call(m)).map_err(from_core)?;
+            let subscription = self
+                .caller(session)
+                .subscribe_with(&pattern, options, move |m| handler.call(m))
+                .map_err(from_core)?;
             let mut gates = self.gates.borrow_mut();
             gates.retain(|(_, g)| g.strong_count() > 0);
             gates.push((subscription.id(), Arc::downgrade(&gate)));
@@ -139,20 +172,22 @@ impl NativeBus {
     /// Publishes a request on this thread (inline responders answer inside
     /// it) and returns the subscription its reply arrives on. Fails with
     /// `NOT_FOUND` when nothing subscribes to `topic`.
-    #[napi(ts_args_type = "topic: string, payload: string | Uint8Array, headers?: string[] | null")]
+    #[napi(
+        ts_args_type = "topic: string, payload: string | Uint8Array, headers?: string[] | null, session?: NativeSession | null"
+    )]
     pub fn request_start(
         &self,
         env: &Env,
         topic: String,
         payload: Payload,
         headers: Option<Vec<String>>,
+        session: Option<&NativeSession>,
     ) -> Result<NativeSubscription> {
         boundary(|| {
-            let headers = Headers::new(headers);
-            let inbox = with_env(env, || {
-                self.bus.request_start(&topic, message::payload(&payload), &headers.pairs())
-            })
-            .map_err(from_core)?;
+            let (caller, headers) = (self.caller(session), Headers::new(headers));
+            let inbox =
+                with_env(env, || caller.request_start(&topic, message::payload(&payload), &headers.pairs()))
+                    .map_err(from_core)?;
             Ok(NativeSubscription::pull(&self.bus, &self.converter, inbox))
         })
     }
@@ -191,6 +226,14 @@ impl NativeBus {
 }
 
 impl NativeBus {
+    /// Who a call is made as: the bus itself, or the holder of `session`.
+    fn caller(&self, session: Option<&NativeSession>) -> Caller {
+        match session {
+            None => Caller::Anyone(self.bus.clone()),
+            Some(s) => Caller::Holder(self.bus.with_session(&s.session)),
+        }
+    }
+
     fn end_gates(&self) {
         let gates = std::mem::take(&mut *self.gates.borrow_mut());
         for (id, gate) in gates {
@@ -204,5 +247,57 @@ impl NativeBus {
 impl Drop for NativeBus {
     fn drop(&mut self) {
         self.end_gates();
+    }
+}
+
+/// The core's bus as called without a session, or its `Client` for the
+/// holder of one.
+enum Caller {
+    Anyone(Bus),
+    Holder(Client),
+}
+
+impl Caller {
+    fn publish(
+        &self,
+        topic: &str,
+        payload: Arc<[u8]>,
+        headers: CoreHeaders<'_>,
+    ) -> charter_core::Result<PublishReport> {
+        match self {
+            Caller::Anyone(bus) => bus.publish(topic, payload, headers),
+            Caller::Holder(client) => client.publish(topic, payload, headers),
+        }
+    }
+
+    fn subscribe(&self, pattern: &str, options: SubscribeOptions) -> charter_core::Result<Subscription> {
+        match self {
+            Caller::Anyone(bus) => bus.subscribe(pattern, options),
+            Caller::Holder(client) => client.subscribe(pattern, options),
+        }
+    }
+
+    fn subscribe_with(
+        &self,
+        pattern: &str,
+        options: SubscribeOptions,
+        handler: impl Fn(&Message) -> HandlerResult + Send + Sync + 'static,
+    ) -> charter_core::Result<Subscription> {
+        match self {
+            Caller::Anyone(bus) => bus.subscribe_with(pattern, options, handler),
+            Caller::Holder(client) => client.subscribe_with(pattern, options, handler),
+        }
+    }
+
+    fn request_start(
+        &self,
+        topic: &str,
+        payload: Arc<[u8]>,
+        headers: CoreHeaders<'_>,
+    ) -> charter_core::Result<Subscription> {
+        match self {
+            Caller::Anyone(bus) => bus.request_start(topic, payload, headers),
+            Caller::Holder(client) => client.request_start(topic, payload, headers),
+        }
     }
 }

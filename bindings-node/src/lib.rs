@@ -16,10 +16,12 @@
 // build (such as `cargo clippy --all-targets`) they look unused.
 #![cfg_attr(test, allow(dead_code))]
 
+mod authority;
 mod bus;
 mod callback;
 mod error;
 mod handler;
+mod keys;
 mod message;
 mod notify;
 mod options;
@@ -28,6 +30,7 @@ mod promise;
 mod registry;
 mod stats;
 mod subscription;
+mod token;
 mod wait;
 
 /// Runs once when the library is loaded: caught handler panics must not

@@ -39,6 +39,8 @@ pub struct BusStats {
     /// Totals over every subscription, ended ones included.
     pub subscriptions: SubscriptionStats,
     pub live_subscriptions: f64,
+    /// Calls refused for want of a session or a grant.
+    pub denied: f64,
 }
 
 impl From<bus::SubscriptionStats> for SubscriptionStats {
@@ -68,6 +70,7 @@ impl From<bus::BusStats> for BusStats {
             published: s.published as f64,
             subscriptions: s.subscriptions.into(),
             live_subscriptions: s.live_subscriptions as f64,
+            denied: s.denied as f64,
         }
     }
 }

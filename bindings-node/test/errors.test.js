@@ -41,7 +41,20 @@ const EXPECTED = [
 
 test('the package exports exactly its classes, CharterError and one class per status', () => {
   const names = Object.keys(charter).sort();
-  const classes = ['Registry', 'Bus', 'Subscription', 'Message', 'CharterError'];
+  const classes = [
+    'Registry',
+    'Bus',
+    'Client',
+    'Subscription',
+    'Message',
+    'KeyPair',
+    'PublicKey',
+    'Token',
+    'Authority',
+    'ManualClock',
+    'Session',
+    'CharterError',
+  ];
   const expected = [...classes, ...EXPECTED.map(([name]) => name)].sort();
   assert.deepEqual(names, expected);
 });

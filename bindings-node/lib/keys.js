@@ -1,0 +1,156 @@
+'use strict';
+
+const { inspect } = require('node:util');
+
+const { NativeKeyPair, NativePublicKey } = require('./native.js');
+const { attempt } = require('./errors.js');
+const { bytes, invalid, required, string } = require('./options.js');
+
+/** Marks the library's calls, so only the library wraps native keys. */
+const internal = Symbol('internal');
+
+/** The native key of a `PublicKey`, `undefined` for anything else (set in the class). */
+let nativeOfKey;
+
+/**
+ * An Ed25519 public key: a root to trust, or the subject a token is
+ * given to. Made from its text form (`charter-pk1:...`) or its 32 bytes,
+ * both checked (canonical encoding, not a point of small order).
+ */
+class PublicKey {
+  #native;
+
+  constructor(token, native) {
+    if (token !== internal) {
+      throw new TypeError('PublicKey is not constructible: use PublicKey.fromText() or PublicKey.fromBytes()');
+    }
+    this.#native = native;
+  }
+
+  /** Parses the text form `charter-pk1:...`; `MalformedError` otherwise. */
+  static fromText(text) {
+    string(text, 'text', PublicKey.fromText);
+    return new PublicKey(internal, attempt(() => NativePublicKey.fromText(text), PublicKey.fromText));
+  }
+
+  /** Parses the 32 key bytes; `MalformedError` otherwise. */
+  static fromBytes(keyBytes) {
+    bytes(keyBytes, 'bytes', PublicKey.fromBytes);
+    return new PublicKey(internal, attempt(() => NativePublicKey.fromBytes(keyBytes), PublicKey.fromBytes));
+  }
+
+  /** The 32 key bytes, in a new `Buffer` on every read. */
+  get bytes() {
+    return this.#native.toBytes();
+  }
+
+  /** The principal the key identifies, `charter-id1:...` (the SHA-256 of the key). */
+  get principal() {
+    return this.#native.principal;
+  }
+
+  /** Whether `other` is a `PublicKey` of the same key. */
+  equals(other) {
+    const native = nativeOfKey(other);
+    return native !== undefined && this.#native.equals(native);
+  }
+
+  /** The text form, `charter-pk1:` then base64url. */
+  toString() {
+    return this.#native.toText();
+  }
+
+  toJSON() {
+    return this.toString();
+  }
+
+  [inspect.custom]() {
+    return `PublicKey <${this.toString()}>`;
+  }
+
+  static {
+    nativeOfKey = (value) => (Object(value) === value && #native in value ? value.#native : undefined);
+  }
+}
+
+/** The native key of `value`, a `PublicKey` or its text form. */
+function nativeKey(value, what, stackStart) {
+  const native = nativeOfKey(value);
+  if (native !== undefined) {
+    return native;
+  }
+  if (typeof required(value, what, stackStart) === 'string') {
+    return attempt(() => NativePublicKey.fromText(value), stackStart);
+  }
+  throw invalid(`${what} must be a PublicKey or its text form, got ${typeof value}`, stackStart);
+}
+
+/** A `PublicKey` of a native key the addon returned. */
+function publicKey(native) {
+  return new PublicKey(internal, native);
+}
+
+/** The native pair of a `KeyPair`, `undefined` for anything else (set in the class). */
+let nativeOfPair;
+
+/**
+ * An Ed25519 key pair: a root that mints tokens, or a holder that
+ * delegates them and proves possession. Its private key leaves it only
+ * through `toPkcs8`; it is never printed.
+ */
+class KeyPair {
+  #native;
+  #publicKey;
+
+  constructor(token, native) {
+    if (token !== internal) {
+      throw new TypeError('KeyPair is not constructible: use KeyPair.generate() or KeyPair.fromPkcs8()');
+    }
+    this.#native = native;
+    this.#publicKey = publicKey(native.publicKey);
+  }
+
+  /** A new key pair from the operating system's random source. */
+  static generate() {
+    return new KeyPair(internal, attempt(() => NativeKeyPair.generate(), KeyPair.generate));
+  }
+
+  /** A key pair from a PKCS#8 (v1 or v2) document; `MalformedError` otherwise. */
+  static fromPkcs8(der) {
+    bytes(der, 'der', KeyPair.fromPkcs8);
+    return new KeyPair(internal, attempt(() => NativeKeyPair.fromPkcs8(der), KeyPair.fromPkcs8));
+  }
+
+  /** The private key as a PKCS#8 document, in a new `Buffer`. Treat it as a secret. */
+  toPkcs8() {
+    return this.#native.toPkcs8();
+  }
+
+  get publicKey() {
+    return this.#publicKey;
+  }
+
+  /** The principal this key pair speaks for, `charter-id1:...`. */
+  get principal() {
+    return this.#publicKey.principal;
+  }
+
+  [inspect.custom]() {
+    return `KeyPair <${this.#publicKey.toString()}>`;
+  }
+
+  static {
+    nativeOfPair = (value) => (Object(value) === value && #native in value ? value.#native : undefined);
+  }
+}
+
+/** The native pair of `value`, which must be a `KeyPair`. */
+function nativePair(value, what, stackStart) {
+  const native = nativeOfPair(required(value, what, stackStart));
+  if (native !== undefined) {
+    return native;
+  }
+  throw invalid(`${what} must be a KeyPair`, stackStart);
+}
+
+module.exports = { KeyPair, PublicKey, nativeKey, nativePair, publicKey };
