@@ -10,11 +10,14 @@
 //!   explicit overflow policies and exact accounting.
 //! * [`capability`]: Ed25519-signed, attenuable tokens, the authority that
 //!   verifies them, and sessions.
+//! * [`audit`]: RFC 9162 Merkle trees, inclusion and consistency proofs,
+//!   and signed C2SP checkpoints for the tamper-evident audit log.
 //! * [`Error`] and [`ErrorKind`]: the error model every layer shares; each
 //!   kind has a stable status code and name (see [`ErrorKind::code`]).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod audit;
 pub mod bus;
 pub mod capability;
 mod error;

@@ -1,0 +1,28 @@
+//! The audit log: every decision recorded in a tamper-evident, append-only
+//! log, an RFC 9162 Merkle tree over SHA-256 with signed C2SP checkpoints.
+//!
+//! The tree half (hashes, proofs, checkpoints) needs nothing but its inputs,
+//! so an auditor can check a proof or a checkpoint without the log itself.
+//! The log half (records, the durable file, [`AuditLog`]) builds on it.
+
+mod checkpoint;
+mod file;
+mod hash;
+mod log;
+mod proof;
+mod query;
+mod record;
+mod recorder;
+mod tree;
+
+pub use log::{AuditLog, AuditOptions, FsyncPolicy, Recovery, VerifyReport};
+pub use query::{Query, Records};
+pub use record::{
+    Decision, Record, MAX_ACTION_BYTES, MAX_DETAIL_BYTES, MAX_RECORD_BYTES, MAX_RESOURCE_BYTES,
+    MIN_RECORD_BYTES, RECORD_VERSION,
+};
+pub use recorder::{Recorder, Scope};
+
+pub use checkpoint::{verifier_key, verify_checkpoint, Checkpoint, MAX_NOTE_BYTES};
+pub use hash::{leaf_hash, node_hash, Hash, EMPTY_ROOT};
+pub use proof::{verify_consistency, verify_inclusion, MAX_PROOF_HASHES};
