@@ -237,7 +237,8 @@ test('a thread handler publishing to a full block queue waits out the timeout', 
   // The core answers WouldBlockError only on the thread running a handler;
   // a thread handler runs on the JS thread, relayed (see the README).
   const bus = new Bus();
-  bus.subscribe('full', { capacity: 1, overflow: { block: 30 } });
+  // Kept until the end: a pull subscription ends when collected.
+  const full = bus.subscribe('full', { capacity: 1, overflow: { block: 30 } });
   bus.publish('full', 'fills it');
   let outcome;
   bus.subscribe(
@@ -255,6 +256,7 @@ test('a thread handler publishing to a full block queue waits out the timeout', 
   await until(() => outcome !== undefined);
   assert.equal(outcome.name, 'TimeoutError');
   assert.ok(!(outcome instanceof WouldBlockError));
+  assert.equal(full.stats().dropped.timeout, 1);
 });
 
 test('a dropped callback subscription handle keeps delivering', async () => {

@@ -132,12 +132,14 @@ test('publishAsync waits for room without blocking the JS thread', async () => {
 
 test('publishAsync rejects like publish does', async () => {
   const bus = new Bus();
-  bus.subscribe('t', { capacity: 1, overflow: 'error' });
+  // Kept until the end: a pull subscription ends when collected.
+  const sub = bus.subscribe('t', { capacity: 1, overflow: 'error' });
   await bus.publishAsync('t', 'first');
   await assert.rejects(bus.publishAsync('t', 'second'), LimitExceededError);
   await assert.rejects(bus.publishAsync('a..b', 'x'), /empty token/);
   await assert.rejects(bus.publishAsync('t', 5), /payload must be/);
   assert.deepEqual(await bus.publishAsync('none', 'x'), { matched: 0, delivered: 0, dropped: 0 });
+  assert.equal(sub.stats().dropped.rejected, 1);
 });
 
 test('inside an inline handler, a block publish to a full queue is WouldBlockError', () => {
