@@ -19,7 +19,7 @@ use crate::stats::PublishReport;
 use crate::subscription::Subscription;
 
 /// A bus plus the session every call is checked against.
-#[pyclass(frozen, module = "charter")]
+#[pyclass(frozen, weakref, module = "charter")]
 pub struct Client {
     bus: Py<Bus>,
     session: Py<Session>,

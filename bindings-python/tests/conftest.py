@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Callable, Iterator
 
 import pytest
 
@@ -21,3 +21,46 @@ def bus() -> Iterator[charter.Bus]:
     """A fresh bus, closed after the test."""
     with charter.Bus() as b:
         yield b
+
+
+T0 = 1_700_000_000
+"""The time every capability test starts at (by a `ManualClock`)."""
+
+
+@pytest.fixture
+def root() -> charter.KeyPair:
+    """The root key the `authority` fixture trusts."""
+    return charter.KeyPair.generate()
+
+
+@pytest.fixture
+def holder() -> charter.KeyPair:
+    """A key that tokens are minted to."""
+    return charter.KeyPair.generate()
+
+
+@pytest.fixture
+def clock() -> charter.ManualClock:
+    """The `authority` fixture's clock, stopped at `T0`."""
+    return charter.ManualClock(T0)
+
+
+@pytest.fixture
+def authority(root: charter.KeyPair, clock: charter.ManualClock) -> charter.Authority:
+    """An authority that trusts `root`, on `clock`, with the default limits."""
+    return charter.Authority([root.public_key], clock=clock)
+
+
+OpenSession = Callable[[charter.Token, charter.KeyPair], charter.Session]
+
+
+@pytest.fixture
+def open_session(authority: charter.Authority) -> OpenSession:
+    """Opens a session with `authority` the way a holder does: a fresh
+    challenge, signed with the holder's key."""
+
+    def open_(token: charter.Token, key: charter.KeyPair) -> charter.Session:
+        challenge = authority.challenge()
+        return authority.open_session(token, challenge, token.prove(key, challenge))
+
+    return open_

@@ -161,7 +161,7 @@ def test_limits_are_keyword_arguments() -> None:
     with pytest.raises(charter.InvalidArgumentError, match="max_subscriptions"):
         Bus(max_subscriptions=0)
     with pytest.raises(TypeError):
-        Bus(10)  # type: ignore[call-arg]
+        Bus(10)  # type: ignore[call-arg, arg-type]
 
 
 def test_subscribe_arguments_are_checked(bus: Bus) -> None:
