@@ -57,11 +57,11 @@ fn record(i: u64) -> Record {
     let actor = KeyPair::generate().unwrap().principal();
     Record {
         time: 1_700_000_000_000 + i,
-        actor: (i % 2 == 0).then_some(actor),
+        actor: (i.is_multiple_of(2)).then_some(actor),
         action: "publish".into(),
         resource: format!("orders.{i}.created"),
         decision: [Decision::Allow, Decision::Deny, Decision::Error][(i % 3) as usize],
-        reason: if i % 3 == 0 { 0 } else { ErrorKind::Denied.code() },
+        reason: if i.is_multiple_of(3) { 0 } else { ErrorKind::Denied.code() },
         detail: "x".repeat((i % 5) as usize),
     }
 }
@@ -504,8 +504,8 @@ fn queries_filter_by_time_actor_and_decision() {
     let alice = KeyPair::generate().unwrap().principal();
     for i in 0..30u64 {
         let mut r =
-            Record::new(1_000 + i, "publish", "t", if i % 3 == 0 { Decision::Deny } else { Decision::Allow });
-        r.actor = (i % 2 == 0).then_some(alice);
+            Record::new(1_000 + i, "publish", "t", if i.is_multiple_of(3) { Decision::Deny } else { Decision::Allow });
+        r.actor = (i.is_multiple_of(2)).then_some(alice);
         log.append(&r).unwrap();
     }
     let indexes = |q: Query| log.records(q).map(|r| r.unwrap().0).collect::<Vec<u64>>();
