@@ -135,6 +135,8 @@ export interface BusStats {
   readonly subscriptions: SubscriptionStats;
   /** Subscriptions live now. */
   readonly liveSubscriptions: number;
+  /** Calls refused for want of a session or a grant (a bus with an `authority`). */
+  readonly denied: number;
 }
 
 /** Receives the id of a subscription whose handler threw, what it threw, and the message. */
@@ -160,6 +162,12 @@ export interface BusOptions {
   maxHeaderBytes?: number | null;
   /** Called for every handler that throws; errors it throws are swallowed. */
   onError?: BusErrorHook | null;
+  /**
+   * Enforces capabilities: every publish, subscribe and request must then
+   * come through `bus.client(session)` with a session this authority
+   * opened, whose grants cover it; other calls throw `DeniedError`.
+   */
+  authority?: Authority | null;
 }
 
 /**
@@ -254,6 +262,11 @@ export type CallbackSubscription = Pick<
  */
 export declare class Bus {
   constructor(options?: BusOptions);
+  /**
+   * The bus as seen by the holder of `session`: publish, subscribe and
+   * request, each checked against the session's grants.
+   */
+  client(session: Session): Client;
   /** Subscribes to `pattern` with a queue to receive from. */
   subscribe(pattern: string, options?: SubscribeOptions): Subscription;
   /** Subscribes to `pattern` with `handler`, called for every message. */
@@ -275,7 +288,7 @@ export declare class Bus {
    * @throws {TimeoutError} when no reply comes within `timeoutMs` (default 5000).
    */
   request(topic: string, payload: Payload, options?: RequestOptions): Promise<Message>;
-  /** Answers `request`, a message received with a reply inbox. */
+  /** Answers `request`, a message received with a reply inbox. Needs no grant. */
   respond(request: Message, payload: Payload, headers?: Headers | null): PublishReport;
   /** The accounting over the bus's whole life; still available once closed. */
   stats(): BusStats;
@@ -290,6 +303,293 @@ export declare class Bus {
   close(): void;
   /** Same as `close`, for `using`. */
   [Symbol.dispose](): void;
+}
+
+/**
+ * The bus as seen by the holder of a session, made by `bus.client(session)`.
+ * Each call needs a grant: `publish` a `publish` grant matching the topic,
+ * `subscribe` a `subscribe` grant containing the pattern, `request` a
+ * `request` grant matching the topic; otherwise it throws `DeniedError`.
+ * Once the session has expired or been revoked, every call throws
+ * `ExpiredError` or `RevokedError`, and its subscriptions end (each at the
+ * next publish that matches it). Handlers' errors go to the bus's
+ * `onError`; answer requests with `bus.respond`.
+ */
+export declare class Client {
+  private constructor();
+  /** The session calls are checked against. */
+  readonly session: Session;
+  /** `bus.subscribe` with a queue, if a `subscribe` grant contains `pattern`. */
+  subscribe(pattern: string, options?: SubscribeOptions): Subscription;
+  /** `bus.subscribe` with a handler, if a `subscribe` grant contains `pattern`. */
+  subscribe(
+    pattern: string,
+    handler: (message: Message) => unknown,
+    options?: HandlerOptions,
+  ): CallbackSubscription;
+  /** `bus.publish`, if a `publish` grant matches `topic`. */
+  publish(topic: string, payload: Payload, headers?: Headers | null): PublishReport;
+  /** `bus.publishAsync`, if a `publish` grant matches `topic`. */
+  publishAsync(topic: string, payload: Payload, headers?: Headers | null): Promise<PublishReport>;
+  /** `bus.request`, if a `request` grant matches `topic`. */
+  request(topic: string, payload: Payload, options?: RequestOptions): Promise<Message>;
+}
+
+/**
+ * A point in time: whole seconds since the Unix epoch (as in a JWT's
+ * `exp`), or a `Date`, rounded down to the second. Times Charter returns
+ * are always Unix seconds.
+ */
+export type Time = Date | number;
+
+/** What a grant allows. */
+export type Action = 'publish' | 'subscribe' | 'request';
+
+/**
+ * A grant: an action and a topic pattern, written `'action pattern'`, such
+ * as `'publish orders.*.created'` or `'subscribe orders.>'`.
+ */
+export type Grant = string;
+
+/**
+ * An Ed25519 public key: a root to trust, or the subject a token is given
+ * to. Both constructors check it (canonical encoding, not of small order).
+ */
+export declare class PublicKey {
+  private constructor();
+  /**
+   * Parses the text form `charter-pk1:...`.
+   * @throws {MalformedError} for anything else.
+   */
+  static fromText(text: string): PublicKey;
+  /**
+   * Parses the 32 key bytes.
+   * @throws {MalformedError} for anything else.
+   */
+  static fromBytes(bytes: Uint8Array): PublicKey;
+  /** The 32 key bytes, in a new `Buffer` on every read. */
+  readonly bytes: Buffer;
+  /** The principal the key identifies, `charter-id1:...` (the SHA-256 of the key). */
+  readonly principal: string;
+  /** Whether `other` is a `PublicKey` of the same key. */
+  equals(other: unknown): boolean;
+  /** The text form, `charter-pk1:` then base64url. */
+  toString(): string;
+  /** The text form. */
+  toJSON(): string;
+}
+
+/**
+ * An Ed25519 key pair. Its private key leaves it only through `toPkcs8`;
+ * it is never printed.
+ */
+export declare class KeyPair {
+  private constructor();
+  /** A new key pair from the operating system's random source. */
+  static generate(): KeyPair;
+  /**
+   * A key pair from a PKCS#8 (v1 or v2) document.
+   * @throws {MalformedError} for anything else.
+   */
+  static fromPkcs8(der: Uint8Array): KeyPair;
+  /** The private key as a PKCS#8 document, in a new `Buffer`. Treat it as a secret. */
+  toPkcs8(): Buffer;
+  readonly publicKey: PublicKey;
+  /** The principal this key pair speaks for, `charter-id1:...`. */
+  readonly principal: string;
+}
+
+/** A link's validity window, `[notBefore, notAfter)`. */
+export interface Window {
+  notBefore: Time;
+  /** The first second the link is no longer valid. */
+  notAfter: Time;
+}
+
+/** One link of a token. */
+export interface Link {
+  /** Who signed it: the root key for link 0, the previous link's subject after. */
+  readonly issuer: PublicKey;
+  /** Who it gives its grants to. */
+  readonly subject: PublicKey;
+  readonly grants: Grant[];
+  /** Valid from this time (Unix seconds) ... */
+  readonly notBefore: number;
+  /** ... until just before this one. */
+  readonly notAfter: number;
+  /** Its id, 64 hex digits: what `Authority.revoke` takes. */
+  readonly linkId: string;
+}
+
+/**
+ * A capability token: a chain of 1 to 8 signed links. Link 0 is signed by
+ * a root key; each later link by the previous subject, and it may only
+ * narrow. Holding a token proves nothing by itself: opening a session also
+ * takes a proof that only the holder's key can make (`prove`).
+ */
+export declare class Token {
+  private constructor();
+  /**
+   * Mints a root token: `root` gives `grants` to `subject` for `window`.
+   * @throws {InvalidArgumentError} for a bad grant, no grant, more than 16, or an empty window.
+   */
+  static mint(root: KeyPair, subject: PublicKey | string, grants: readonly Grant[], window: Window): Token;
+  /**
+   * Decodes the binary form, checking structure only (`Authority.verify` checks the rest).
+   * @throws {MalformedError} for anything that is not a token.
+   */
+  static fromBytes(bytes: Uint8Array): Token;
+  /**
+   * Decodes the text form `charter-tok1:...`, checking structure only.
+   * @throws {MalformedError} for anything that is not a token.
+   */
+  static fromText(text: string): Token;
+  /**
+   * A token that extends this one with a link to `subject`, signed by
+   * `holder`, this token's subject.
+   * @throws {DeniedError} when a grant or the window is wider than this token's.
+   * @throws {InvalidArgumentError} when `holder` is not this token's subject.
+   */
+  delegate(holder: KeyPair, subject: PublicKey | string, grants: readonly Grant[], window: Window): Token;
+  /** The binary form, in a new `Buffer`. */
+  toBytes(): Buffer;
+  /** The text form, `charter-tok1:` then base64url. */
+  toString(): string;
+  /** The text form. */
+  toJSON(): string;
+  /** A readable account of every link: id, issuer, subject, window and grants. */
+  inspect(): string;
+  /** The links, root first (a new array on every read). */
+  readonly links: Link[];
+  /** The last link's subject: the key of whoever holds the token. */
+  readonly subject: PublicKey;
+  /** The root key the chain starts from. */
+  readonly rootKey: PublicKey;
+  /**
+   * The holder's 64-byte proof of possession for `challenge`.
+   * @throws {InvalidArgumentError} when `holder` is not the subject or the challenge is not 32 bytes.
+   */
+  prove(holder: KeyPair, challenge: Uint8Array): Buffer;
+}
+
+/** What a verified token establishes: who holds it and what it may do. */
+export interface Verified {
+  /** The holder's key: the last link's subject. */
+  readonly subject: PublicKey;
+  /** The holder's principal id, `charter-id1:...`. */
+  readonly principal: string;
+  /** The last link's grants. */
+  readonly grants: Grant[];
+  /** The last link's window, in Unix seconds. */
+  readonly notBefore: number;
+  readonly notAfter: number;
+  /** Every link's id, root first. */
+  readonly links: string[];
+}
+
+/**
+ * A clock that moves only when told to, for tests: give it to an
+ * `Authority` to check expiry without waiting.
+ */
+export declare class ManualClock {
+  constructor(now: Time);
+  /** The time, in Unix seconds. */
+  readonly now: number;
+  /** Sets the time (it may go back). */
+  set(now: Time): void;
+  /** Moves the time forward by `seconds`. */
+  advance(seconds: number): void;
+}
+
+export interface AuthorityOptions {
+  /** The longest window any link may have. Default 90 days. */
+  maxLifetimeSeconds?: number | null;
+  /** How far the holder's clock and ours may disagree. Default 60. */
+  clockSkewSeconds?: number | null;
+  /** The clock; default the system's. */
+  clock?: ManualClock | null;
+}
+
+/**
+ * Verifies tokens and opens sessions: which roots to trust, what time it
+ * is, how long links may last, and which links are revoked. It holds
+ * nothing that keeps the process alive.
+ */
+export declare class Authority {
+  /** An authority that trusts `roots` (keys or their text forms). */
+  constructor(roots?: Iterable<PublicKey | string> | null, options?: AuthorityOptions);
+  /** Trusts `root` from now on. */
+  trust(root: PublicKey | string): void;
+  /** Stops trusting `root`; returns whether it was trusted. Open sessions stay open. */
+  distrust(root: PublicKey | string): boolean;
+  /** The time by this authority's clock, in Unix seconds. */
+  readonly now: number;
+  /**
+   * Verifies `token` on another thread: revocation, the root, the chain,
+   * every signature, narrowing, lifetime, then the clock. Rejects with
+   * `RevokedError`, `UntrustedRootError`, `MalformedError`,
+   * `BadSignatureError`, `DeniedError` (a link that widens its parent or
+   * lasts too long), `NotYetValidError` or `ExpiredError`.
+   */
+  verify(token: Token): Promise<Verified>;
+  /** `verify` on this thread: one signature check per link. */
+  verifySync(token: Token): Verified;
+  /** A fresh 32-byte challenge for `token.prove`; usable once, for 120 seconds. */
+  challenge(): Buffer;
+  /**
+   * Opens a session for `token`'s holder, who signed `challenge` into
+   * `proof`; the checks run on another thread. Rejects as `verify` does,
+   * with `DeniedError` for an unknown, used or expired challenge and
+   * `BadSignatureError` for a wrong proof.
+   */
+  openSession(token: Token, challenge: Uint8Array, proof: Uint8Array): Promise<Session>;
+  /** `openSession` on this thread. */
+  openSessionSync(token: Token, challenge: Uint8Array, proof: Uint8Array): Session;
+  /**
+   * Revokes link `linkId` (hex, from `Token.links` or `Verified.links`):
+   * tokens containing it fail to verify, and sessions opened with one end,
+   * their bus subscriptions too. Returns whether it was new.
+   * @throws {MalformedError} when `linkId` is not 64 hex digits.
+   */
+  revoke(linkId: string): boolean;
+  /** Lifts the revocation of `linkId`; returns whether it was revoked. Ended sessions stay ended. */
+  unrevoke(linkId: string): boolean;
+  /** The revoked link ids, sorted. */
+  revocations(): string[];
+  /** The revocations as text: one hex link id per line, sorted. */
+  exportRevocations(): string;
+  /**
+   * Adds every link id of `text` (blank lines and `#` comments skipped), all
+   * or nothing. Returns how many were new.
+   * @throws {MalformedError} naming the first bad line.
+   */
+  importRevocations(text: string): number;
+}
+
+/**
+ * An open session: a verified token whose holder proved possession of its
+ * key. It ends when its token expires or a link of it is revoked. It holds
+ * nothing to release.
+ */
+export declare class Session {
+  private constructor();
+  /**
+   * Returns if a grant allows `action` on `topic` (for `'subscribe'`, the pattern).
+   * @throws {DeniedError} naming the topic and the missing grant.
+   * @throws {ExpiredError} once the session's token has expired.
+   * @throws {RevokedError} once a link of it has been revoked.
+   */
+  check(action: Action, topic: string): void;
+  /** Whether it is still open: not expired, no link revoked. */
+  readonly active: boolean;
+  /** The holder's principal id, `charter-id1:...`. */
+  readonly principal: string;
+  /** The holder's public key. */
+  readonly subject: PublicKey;
+  /** What it may do. */
+  readonly grants: Grant[];
+  /** When it ends unless revoked before, in Unix seconds. */
+  readonly expiresAt: number;
 }
 
 /** Every status name, as in the C ABI's `charter_status_t`. */

@@ -1,7 +1,8 @@
 'use strict';
 
-// The documentation runs: the README's Node quickstart, and the TypeScript
-// examples (compiled by tsc, which also lowers `using` for Node 20).
+// The documentation runs: the README's Node quickstart, the binding README's
+// capabilities usage, and the TypeScript examples (compiled by tsc, which
+// also lowers `using` for Node 20).
 
 const assert = require('node:assert/strict');
 const { spawnSync } = require('node:child_process');
@@ -11,14 +12,15 @@ const { test } = require('node:test');
 
 const packageDir = path.join(__dirname, '..');
 const readme = path.join(packageDir, '..', 'README.md');
+const bindingReadme = path.join(packageDir, 'README.md');
 
-/** The first ```js block after the "## Quickstart: Node" heading. */
-function quickstart() {
-  const text = fs.readFileSync(readme, 'utf8');
-  const section = text.indexOf('## Quickstart: Node');
-  assert.notEqual(section, -1, 'README has a Node quickstart');
+/** The first ```js block after `heading` in the markdown file `file`. */
+function jsBlock(file, heading) {
+  const text = fs.readFileSync(file, 'utf8');
+  const section = text.indexOf(heading);
+  assert.notEqual(section, -1, `${file} has ${heading}`);
   const block = /```js\n([\s\S]*?)```/.exec(text.slice(section));
-  assert.ok(block, 'the quickstart has a js block');
+  assert.ok(block, `${heading} has a js block`);
   return block[1];
 }
 
@@ -35,7 +37,7 @@ function runInPackage(fileName, source) {
 }
 
 test('the README quickstart runs and prints what it promises', () => {
-  const child = runInPackage('quickstart.cjs', quickstart());
+  const child = runInPackage('quickstart.cjs', jsBlock(readme, '## Quickstart: Node'));
   assert.equal(child.stderr, '');
   assert.equal(child.status, 0);
   assert.equal(
@@ -45,6 +47,22 @@ test('the README quickstart runs and prints what it promises', () => {
       'handler 2 failed: disk full',
       '{ delivered: 1, failed: 1, panicked: 0 }',
       'orders.eu order 17 abc',
+      '',
+    ].join('\n'),
+  );
+});
+
+test("the binding README's capabilities usage runs and prints what it says", () => {
+  const child = runInPackage('capabilities.cjs', jsBlock(bindingReadme, '## Usage: capabilities'));
+  assert.equal(child.stderr, '');
+  assert.equal(child.status, 0);
+  assert.equal(
+    child.stdout,
+    [
+      "[ 'publish orders.*.created', 'subscribe orders.>' ]",
+      'order 17',
+      'CHARTER_E_DENIED no publish grant covers "orders.eu.deleted"',
+      'false',
       '',
     ].join('\n'),
   );
@@ -78,6 +96,26 @@ test('the TypeScript examples compile and run', () => {
     assert.match(bus.stdout, /handler of subscription \d+ failed: Error: cannot rush an order/);
     assert.match(bus.stdout, /TimeoutError \(CHARTER_E_TIMEOUT\)\nAbortError after abort\(\)\n21 doubled is 42\n/);
     assert.match(bus.stdout, /orders: received 2 = delivered 2 \+ dropped 0 \+ queued 0\nhandler failures: 1\n$/);
+
+    const capabilities = run('capabilities');
+    assert.equal(capabilities.stderr, '');
+    assert.equal(capabilities.status, 0);
+    assert.equal(
+      capabilities.stdout,
+      [
+        '2 links; the worker may: subscribe orders.eu.>',
+        'widening a delegation: DeniedError',
+        'the worker got order 17',
+        'publishing outside the grants: DeniedError',
+        'publishing without a session: DeniedError',
+        'worker session active: false',
+        "the worker's subscription: ClosedError",
+        'the worker subscribing again: RevokedError',
+        'the service publishing an hour later: ExpiredError',
+        'refused calls: 4',
+        '',
+      ].join('\n'),
+    );
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
