@@ -15,6 +15,7 @@ use pyo3::types::{PyBytes, PyTuple};
 
 use crate::errors::to_pyerr;
 use crate::keys::{self, PublicKey};
+use crate::message::bytes_like;
 use crate::shutdown;
 use crate::token::{challenge_bytes, grant_tuple, parse_action, Token};
 
@@ -173,7 +174,7 @@ impl Authority {
     ) -> PyResult<Session> {
         let py = token.py();
         let challenge = challenge_bytes(challenge)?;
-        let proof = crate::message::bytes_like(proof, "a proof")?;
+        let proof = bytes_like(proof, "a proof")?;
         let token = &token.0;
         shutdown::detach(py, || self.0.open_session(token, &challenge, &proof))
             .map(Session)

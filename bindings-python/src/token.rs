@@ -8,11 +8,12 @@ use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
 
 use charter_core::capability::{self, Action};
+use charter_core::ErrorKind;
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyString, PyTuple};
 
-use crate::errors::to_pyerr;
+use crate::errors::{new_err, to_pyerr};
 use crate::keys::{self, KeyPair, PublicKey};
 use crate::message::bytes_like;
 
@@ -270,9 +271,9 @@ impl Token {
 pub(crate) fn challenge_bytes(value: &Bound<'_, PyAny>) -> PyResult<[u8; 32]> {
     let bytes = bytes_like(value, "a challenge")?;
     (*bytes).try_into().map_err(|_| {
-        crate::errors::new_err(
+        new_err(
             value.py(),
-            charter_core::ErrorKind::InvalidArgument,
+            ErrorKind::InvalidArgument,
             format!("a challenge is 32 bytes, got {}", bytes.len()),
         )
     })

@@ -14,6 +14,8 @@ HERE = Path(__file__).resolve().parent
 ROOT_README = HERE.parents[1] / "README.md"
 EXAMPLE = HERE.parent / "examples" / "registry_basics.py"
 BUS_EXAMPLE = HERE.parent / "examples" / "bus_basics.py"
+CAPABILITIES_EXAMPLE = HERE.parent / "examples" / "capabilities.py"
+BINDING_README = HERE.parent / "README.md"
 
 
 def quickstart() -> str:
@@ -56,3 +58,32 @@ def test_bus_example_runs() -> None:
     assert "price: 42.00" in done.stdout
     assert "no stock service: CHARTER_E_NOT_FOUND" in done.stdout
     assert "queue: received 2, delivered 2, dropped 0" in done.stdout
+
+
+def test_capabilities_example_runs() -> None:
+    done = subprocess.run(
+        [sys.executable, str(CAPABILITIES_EXAMPLE)], capture_output=True, text=True, timeout=60
+    )
+    assert (done.returncode, done.stderr) == (0, "")
+    assert done.stdout.splitlines() == [
+        "links: 2, worker may: ['publish orders.eu.*']",
+        "verified: True",
+        "service got: b'order 17'",
+        "denied: CHARTER_E_DENIED",
+        "revoked: CHARTER_E_REVOKED",
+        "service still publishes: b'order 20'",
+        "expired: CHARTER_E_EXPIRED",
+        "denied on this bus: 3",
+        "revocation list: True",
+    ]
+
+
+def test_readme_capabilities_section_runs() -> None:
+    section = BINDING_README.read_text(encoding="utf-8").split("## Capabilities", 1)[1]
+    match = re.search(r"```python\n(.*?)```", section, re.DOTALL)
+    assert match, "no ```python block after '## Capabilities'"
+    done = subprocess.run(
+        [sys.executable, "-c", match.group(1)], capture_output=True, text=True, timeout=60
+    )
+    assert (done.returncode, done.stderr) == (0, "")
+    assert done.stdout.startswith('no publish grant covers "orders.us.created" for charter-id1:')
