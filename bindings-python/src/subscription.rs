@@ -51,7 +51,8 @@ pub struct Subscription {
     handback: Handback,
     /// Taken by the first `close`.
     owner: Mutex<Option<Owner>>,
-    /// Whether its overflow policy is `Block` (see `Bus::blocking`).
+    /// Whether a publish may wait on it: `Block`, or a session's handler
+    /// thread (see `Bus::blocking`).
     blocks: bool,
 }
 
