@@ -431,7 +431,7 @@ export declare class Token {
   private constructor();
   /**
    * Mints a root token: `root` gives `grants` to `subject` for `window`.
-   * @throws {InvalidArgumentError} for a bad grant, no grant, more than 16, or an empty window.
+   * @throws {InvalidArgumentError} for a bad grant, no grant, more than 64, or an empty window.
    */
   static mint(root: KeyPair, subject: PublicKey | string, grants: readonly Grant[], window: Window): Token;
   /**

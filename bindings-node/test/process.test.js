@@ -1,8 +1,8 @@
 'use strict';
 
-// Whole-process behaviour, checked in child processes: an open registry or
-// bus never keeps Node alive, the library prints nothing, and both module
-// systems load it.
+// Whole-process behaviour, checked in child processes: an open registry,
+// bus or authority never keeps Node alive, the library prints nothing, and
+// both module systems load it.
 
 const assert = require('node:assert/strict');
 const { spawnSync } = require('node:child_process');
@@ -35,6 +35,15 @@ for (const fixture of ['open-registry.cjs', 'open-registry.mjs']) {
 
 test('an open bus with subscriptions of every kind lets the process exit, silently', () => {
   const child = runNode([path.join('test', 'fixtures', 'open-bus.cjs')]);
+  assert.equal(child.error, undefined, 'did not time out');
+  assert.equal(child.status, 0);
+  assert.equal(child.stdout, '');
+  assert.equal(child.stderr, '');
+  assert.ok(child.seconds < 10, `exited after ${child.seconds}s`);
+});
+
+test('open authorities, sessions and an enforcing bus let the process exit, silently', () => {
+  const child = runNode([path.join('test', 'fixtures', 'open-authority.cjs')]);
   assert.equal(child.error, undefined, 'did not time out');
   assert.equal(child.status, 0);
   assert.equal(child.stdout, '');
