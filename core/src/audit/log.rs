@@ -29,6 +29,7 @@ use std::time::Duration;
 use super::checkpoint::{verifier_key, verify_checkpoint, Checkpoint, MAX_NOTE_BYTES};
 use super::file::{self, corrupt, io, next_frame, Step, HEADER};
 use super::hash::{leaf_hash, Hash};
+use super::leaves::Leaves;
 use super::proof::verify_consistency;
 use super::query::{Query, Records};
 use super::record::Record;
@@ -130,7 +131,7 @@ struct State {
 }
 
 enum Store {
-    Memory(Vec<Box<[u8]>>),
+    Memory(Leaves),
     File {
         file: File,
         /// Where the next frame goes.
@@ -217,7 +218,7 @@ impl AuditLog {
             shared: Arc::new(Shared {
                 options,
                 path: None,
-                state: Mutex::new(State { tree: Tree::new(), store: Store::Memory(Vec::new()) }),
+                state: Mutex::new(State { tree: Tree::new(), store: Store::Memory(Leaves::new()) }),
                 reader: None,
                 disk: None,
                 flusher: None,
@@ -248,16 +249,12 @@ impl AuditLog {
     /// over its limits; `IO` when the write or the fsync failed, in which
     /// case the record may or may not have been kept.
     pub fn append(&self, record: &Record) -> Result<u64> {
-        // Encoded with a placeholder index outside the lock; the index is
-        // patched in once it is known.
-        let mut leaf = record.encode(0)?;
+        record.validate()?;
         let index = {
             let mut state = self.lock_state();
             let index = state.tree.len();
-            leaf[1..9].copy_from_slice(&index.to_be_bytes());
-            let hash = leaf_hash(&leaf);
-            match &mut state.store {
-                Store::Memory(leaves) => leaves.push(leaf.into_boxed_slice()),
+            let hash = match &mut state.store {
+                Store::Memory(leaves) => leaf_hash(leaves.push(|out| record.encode_into(index, out))),
                 Store::File { file, end, offsets, broken } => {
                     if let Some(e) = broken {
                         return Err(e.clone());
@@ -265,6 +262,9 @@ impl AuditLog {
                     if let Some(disk) = &self.shared.disk {
                         disk.check()?;
                     }
+                    let mut leaf = Vec::new();
+                    record.encode_into(index, &mut leaf);
+                    let hash = leaf_hash(&leaf);
                     let frame = file::frame(&leaf, &hash);
                     if let Err(e) = file.write_all(&frame) {
                         let error = io("appending a record", &e);
@@ -278,8 +278,9 @@ impl AuditLog {
                     }
                     offsets.push(*end);
                     *end += frame.len() as u64;
+                    hash
                 }
-            }
+            };
             state.tree.push(hash);
             if let Some(disk) = &self.shared.disk {
                 disk.written.store(index + 1, Ordering::Release);
@@ -346,7 +347,7 @@ impl AuditLog {
             let state = self.lock_state();
             let hash = state.tree.leaf(index).ok_or_else(|| not_found(index))?;
             match &state.store {
-                Store::Memory(leaves) => (hash, 0, Some(leaves[index as usize].to_vec())),
+                Store::Memory(leaves) => (hash, 0, leaves.get(index as usize).map(<[u8]>::to_vec)),
                 Store::File { offsets, .. } => (hash, offsets[index as usize], None),
             }
         };
@@ -492,7 +493,7 @@ impl AuditLog {
             let state = self.lock_state();
             let expected: Vec<Hash> = (0..state.tree.len()).filter_map(|i| state.tree.leaf(i)).collect();
             let memory = match &state.store {
-                Store::Memory(leaves) => Some(leaves.clone()),
+                Store::Memory(leaves) => Some(leaves.iter().map(<[u8]>::to_vec).collect::<Vec<_>>()),
                 Store::File { .. } => None,
             };
             (expected, memory)
@@ -503,7 +504,7 @@ impl AuditLog {
             (Some(leaves), _) => {
                 for (i, leaf) in leaves.into_iter().enumerate() {
                     let index = i as u64;
-                    match file::check(leaf_hash(&leaf), leaf.into_vec(), index) {
+                    match file::check(leaf_hash(&leaf), leaf, index) {
                         Step::Frame(frame) if frame.hash == expected[i] => tree.push(frame.hash),
                         Step::Frame(_) => bad = Some((index, rewritten(index))),
                         Step::Bad(why) => bad = Some((index, format!("record {index}: {why}"))),

@@ -8,6 +8,7 @@
 mod checkpoint;
 mod file;
 mod hash;
+mod leaves;
 mod log;
 mod proof;
 mod query;

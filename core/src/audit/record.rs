@@ -135,6 +135,14 @@ impl Record {
         let mut out = Vec::with_capacity(
             FIXED_BYTES + actor_len + self.action.len() + self.resource.len() + self.detail.len(),
         );
+        self.encode_into(index, &mut out);
+        Ok(out)
+    }
+
+    /// Appends the encoding of this record at `index` to `out`. The record
+    /// must have passed [`validate`](Self::validate): the lengths are
+    /// written as `u16`, which the limits keep far from overflowing.
+    pub(crate) fn encode_into(&self, index: u64, out: &mut Vec<u8>) {
         out.push(RECORD_VERSION);
         out.extend_from_slice(&index.to_be_bytes());
         out.extend_from_slice(&self.time.to_be_bytes());
@@ -148,11 +156,9 @@ impl Record {
             }
         }
         for field in [&self.action, &self.resource, &self.detail] {
-            // validate() bounds every field far below u16::MAX.
             out.extend_from_slice(&(field.len() as u16).to_be_bytes());
             out.extend_from_slice(field.as_bytes());
         }
-        Ok(out)
     }
 
     /// Decodes a leaf into its index and record. Total: any input that is
