@@ -1,0 +1,98 @@
+//! `charter`: mint and inspect capability tokens and verify audit logs from
+//! the shell, so operators and auditors need not write code.
+//!
+//! Every failure is reported on standard error as `error: STATUS: message`
+//! and a `hint:` line, and exits with the status's code (see
+//! [`status::TABLE`] and docs/cli.md), never with a panic.
+
+mod audit;
+mod input;
+mod keys;
+mod output;
+mod progress;
+mod status;
+mod time;
+mod token;
+
+use std::process::ExitCode;
+
+use clap::error::ErrorKind as ClapKind;
+use clap::{Parser, Subcommand};
+
+use crate::output::Output;
+use crate::status::{CliError, CliResult, Status};
+
+#[derive(Parser, Debug)]
+#[command(name = "charter", version, about = "Charter keys, capability tokens and audit logs")]
+struct Cli {
+    /// Machine-readable output: one JSON value per line on standard output
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Generate a key pair and write its private key to a new file
+    Keygen(keys::KeygenArgs),
+    /// Print the public key (and principal) of a private key file
+    Pubkey(keys::PubkeyArgs),
+    /// Mint, delegate, inspect and verify capability tokens
+    #[command(subcommand)]
+    Token(token::TokenCommand),
+    /// Append to, verify, checkpoint, prove from and tail audit logs
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage(&e),
+    };
+    let mut out = Output::new(cli.json);
+    match run(&cli.command, &mut out) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.status == Status::Ok => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{e}");
+            ExitCode::from(e.status.code())
+        }
+    }
+}
+
+fn run(command: &Command, out: &mut Output) -> CliResult<()> {
+    match command {
+        Command::Keygen(args) => keys::keygen(args, out),
+        Command::Pubkey(args) => keys::pubkey(args, out),
+        Command::Token(command) => token::run(command, out),
+        Command::Audit(command) => audit::run(command, out),
+    }
+}
+
+/// Reports a command line clap refused in the CLI's own error format, with
+/// clap's usage text kept, and exits with the `USAGE` code. Help and
+/// version requests are not errors.
+fn usage(e: &clap::Error) -> ExitCode {
+    if !e.use_stderr() {
+        let _ = e.print();
+        return ExitCode::SUCCESS;
+    }
+    let text = e.render().to_string();
+    if e.kind() == ClapKind::DisplayHelpOnMissingArgumentOrSubcommand {
+        eprint!("{text}");
+        return ExitCode::from(Status::Usage.code());
+    }
+    let mut lines = text.trim_end().lines();
+    let first = lines.next().unwrap_or_default();
+    let message = first.strip_prefix("error: ").unwrap_or(first);
+    let details: Vec<&str> = lines.filter(|l| !l.starts_with("For more information")).collect();
+    let details = details.join("\n");
+    let message = match details.trim_matches('\n') {
+        "" => message.to_string(),
+        details => format!("{message}\n{details}"),
+    };
+    eprintln!("{}", CliError::new(Status::Usage, message));
+    ExitCode::from(Status::Usage.code())
+}
