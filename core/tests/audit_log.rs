@@ -503,8 +503,12 @@ fn queries_filter_by_time_actor_and_decision() {
     let log = AuditLog::in_memory(AuditOptions::default()).unwrap();
     let alice = KeyPair::generate().unwrap().principal();
     for i in 0..30u64 {
-        let mut r =
-            Record::new(1_000 + i, "publish", "t", if i.is_multiple_of(3) { Decision::Deny } else { Decision::Allow });
+        let mut r = Record::new(
+            1_000 + i,
+            "publish",
+            "t",
+            if i.is_multiple_of(3) { Decision::Deny } else { Decision::Allow },
+        );
         r.actor = (i.is_multiple_of(2)).then_some(alice);
         log.append(&r).unwrap();
     }
