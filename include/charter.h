@@ -21,6 +21,39 @@
 #include <stddef.h>
 #include <stdint.h>
 
+// Bytes in a hash, a root or each hash of a proof.
+#define CHARTER_AUDIT_HASH_LEN 32
+
+// Fsync policy: every record is on stable storage before
+// `charter_audit_append` returns (concurrent appenders share fsyncs).
+#define CHARTER_AUDIT_FSYNC_ALWAYS 0
+
+// Fsync policy: a background thread syncs every `fsync_interval_ms`.
+#define CHARTER_AUDIT_FSYNC_INTERVAL 1
+
+// Fsync policy: only `charter_audit_sync`, a checkpoint or the last free
+// syncs.
+#define CHARTER_AUDIT_FSYNC_NEVER 2
+
+// Decision: the operation was allowed.
+#define CHARTER_AUDIT_ALLOW 0
+
+// Decision: the operation was refused.
+#define CHARTER_AUDIT_DENY 1
+
+// Decision: the operation could not be decided or failed.
+#define CHARTER_AUDIT_ERROR 2
+
+// In a query: records of any decision.
+#define CHARTER_AUDIT_ANY_DECISION -1
+
+// Recorder scope: refusals only (allowed operations cost nothing extra).
+#define CHARTER_AUDIT_SCOPE_DENIALS 0
+
+// Recorder scope: every decision (each allowed operation waits for its
+// record).
+#define CHARTER_AUDIT_SCOPE_ALL 1
+
 // A timeout meaning "wait as long as it takes".
 #define CHARTER_WAIT_FOREVER UINT32_MAX
 
@@ -75,6 +108,10 @@
 // shared library's soname carries the same number (`libcharter.so.1`).
 #define CHARTER_ABI_VERSION 1
 
+// An audit log. Opaque; create with `charter_audit_open` or
+// `charter_audit_in_memory`.
+typedef struct charter_audit charter_audit;
+
 // An authority. Opaque.
 typedef struct charter_authority charter_authority;
 
@@ -96,6 +133,103 @@ typedef struct charter_token charter_token;
 // The result of every Charter function that can fail: `CHARTER_OK` (0) or
 // a negative `CHARTER_E_*` value.
 typedef int32_t charter_status_t;
+
+// The handle type of a key pair.
+typedef struct charter_keypair charter_keypair_t;
+
+// How a log is kept and signed. Fill with `charter_audit_options_default`,
+// then adjust.
+typedef struct charter_audit_options_t {
+    // A `CHARTER_AUDIT_FSYNC_*` policy.
+    int32_t fsync;
+    // The sync interval of `CHARTER_AUDIT_FSYNC_INTERVAL`, in milliseconds
+    // (more than 0).
+    uint32_t fsync_interval_ms;
+    // The key checkpoints are signed with, or NULL for none (the log then
+    // cannot sign checkpoints). The log keeps its own copy.
+    charter_keypair_t *signer;
+    // The log's name in its checkpoints and its key name: no spaces, no
+    // `+`. NULL for `"charter.local/audit"`.
+    const char *origin;
+} charter_audit_options_t;
+
+// Which records `charter_audit_each` visits. Fill with
+// `charter_audit_query_default` (every record), then adjust.
+typedef struct charter_audit_query_t {
+    // Only records at this index or later.
+    uint64_t from_index;
+    // Only records whose time is at least this (Unix ms).
+    uint64_t time_from_ms;
+    // Only records whose time is before this (Unix ms); `UINT64_MAX`
+    // together with `time_from_ms` 0 means no time filter.
+    uint64_t time_until_ms;
+    // Only records by this principal id, or NULL for any actor.
+    const char *actor;
+    // Only records with this decision, or `CHARTER_AUDIT_ANY_DECISION`.
+    int32_t decision;
+} charter_audit_query_t;
+
+// The handle type of an audit log.
+typedef struct charter_audit charter_audit_t;
+
+// One audit record.
+//
+// As input (`charter_audit_append`), `index` is ignored, `action` is
+// required, and `actor`, `resource` and `detail` may be NULL (no actor,
+// empty text). As output every string is set (`actor` is NULL when the
+// record has none) and stays valid as long as the record: for
+// `charter_audit_each`, the callback; for `charter_audit_get`, until
+// `charter_audit_record_free`.
+typedef struct charter_audit_record_t {
+    // The record's index in the log (output only).
+    uint64_t index;
+    // When it happened, in milliseconds since the Unix epoch.
+    uint64_t time_ms;
+    // Who asked: a principal id (`charter-id1:...`), or NULL.
+    const char *actor;
+    // What was asked, such as `publish`: 1 to 64 bytes.
+    const char *action;
+    // What it was asked on, such as a topic: at most 1024 bytes.
+    const char *resource;
+    // A `CHARTER_AUDIT_ALLOW`, `_DENY` or `_ERROR` value.
+    int32_t decision;
+    // A status code: `CHARTER_OK` or the refusal's `CHARTER_E_*`.
+    int32_t reason;
+    // Free text for people: at most 1024 bytes.
+    const char *detail;
+} charter_audit_record_t;
+
+// A record callback for `charter_audit_each`: receives its `user_data`
+// and a record valid only during the call. Return `CHARTER_OK` to go on;
+// anything else stops the iteration.
+typedef charter_status_t (*charter_audit_record_fn)(void *user_data, const struct charter_audit_record_t *record);
+
+// What `charter_audit_verify` found.
+typedef struct charter_audit_report_t {
+    // Records read back intact, in order, from the start.
+    uint64_t records;
+    // The first damaged, rewritten or missing record, when `has_first_bad`.
+    uint64_t first_bad;
+    // The size of the signed checkpoint the records were checked against,
+    // when `has_checkpoint`.
+    uint64_t checkpoint_size;
+    // The root of the first `records` records.
+    uint8_t root[32];
+    // Whether everything checked out (no problem).
+    bool ok;
+    // Whether `first_bad` is set.
+    bool has_first_bad;
+    // Whether `checkpoint_size` is set.
+    bool has_checkpoint;
+} charter_audit_report_t;
+
+// What opening a log found and repaired.
+typedef struct charter_audit_recovery_t {
+    // Intact records in the file.
+    uint64_t records;
+    // Bytes of a torn last record (a crash during an append) cut off.
+    uint64_t truncated_bytes;
+} charter_audit_recovery_t;
 
 // A bus's limits. Fill with `charter_bus_limits_default`, then adjust.
 typedef struct charter_bus_limits_t {
@@ -143,6 +277,15 @@ typedef struct charter_bus charter_bus_t;
 
 // The handle type of an authority.
 typedef struct charter_authority charter_authority_t;
+
+// An audit log plus which decisions to record in it, for
+// `charter_bus_new_with_recorder` and `charter_authority_new_with_recorder`.
+typedef struct charter_audit_recorder_t {
+    // The log decisions are appended to.
+    charter_audit_t *log;
+    // A `CHARTER_AUDIT_SCOPE_*` value.
+    int32_t scope;
+} charter_audit_recorder_t;
 
 // The handle type of a session.
 typedef struct charter_session charter_session_t;
@@ -257,9 +400,6 @@ typedef struct charter_authority_options_t {
 // The handle type of a token.
 typedef struct charter_token charter_token_t;
 
-// The handle type of a key pair.
-typedef struct charter_keypair charter_keypair_t;
-
 // The handle type of a registry.
 typedef struct charter_registry charter_registry_t;
 
@@ -358,6 +498,238 @@ typedef struct charter_notify_report_t {
 extern "C" {
 #endif // __cplusplus
 
+// Fills `out` with the defaults: `CHARTER_AUDIT_FSYNC_ALWAYS` (with a
+// 1000 ms interval should the policy be changed to `_INTERVAL`), no
+// signer, the default origin.
+//
+// # Safety
+// `out` must be NULL or valid for writing.
+charter_status_t charter_audit_options_default(struct charter_audit_options_t *out);
+
+// Fills `out` with a query that selects every record.
+//
+// # Safety
+// `out` must be NULL or valid for writing.
+charter_status_t charter_audit_query_default(struct charter_audit_query_t *out);
+
+// Opens the log at `path`, creating it if it does not exist (`options`
+// may be NULL for the defaults). A torn last record is cut off and
+// reported by `charter_audit_recovery`; a damaged record anywhere else
+// fails with `CHARTER_E_CORRUPT` naming it, leaving the file as it is.
+//
+// # Safety
+// `path` must be a NUL-terminated string; `options` NULL or valid for
+// reading; `out` NULL or valid for writing.
+charter_status_t charter_audit_open(const char *path, const struct charter_audit_options_t *options, charter_audit_t **out);
+
+// Creates a log kept in memory only: the same tree, proofs and
+// checkpoints, without a file (`options` may be NULL; its fsync policy is
+// ignored).
+//
+// # Safety
+// `options` must be NULL or valid for reading; `out` NULL or valid for
+// writing.
+charter_status_t charter_audit_in_memory(const struct charter_audit_options_t *options, charter_audit_t **out);
+
+// Frees a log. Buses and authorities recording into it keep it open until
+// they are freed; the last one to let go syncs it (unless its policy is
+// `CHARTER_AUDIT_FSYNC_NEVER`). NULL is a no-op.
+//
+// # Safety
+// `log` must be NULL or a pointer obtained from Charter.
+charter_status_t charter_audit_free(charter_audit_t *log);
+
+// Appends `record` and writes its index to `out_index` (may be NULL).
+// Under `CHARTER_AUDIT_FSYNC_ALWAYS` the record is on stable storage when
+// this returns `CHARTER_OK`. `CHARTER_E_LIMIT_EXCEEDED` or
+// `CHARTER_E_INVALID_ARGUMENT` for a record over its limits; `CHARTER_E_IO`
+// when the write or the fsync failed.
+//
+// # Safety
+// `record` must be NULL or valid for reading, with its strings NULL or
+// NUL-terminated; `out_index` NULL or valid for writing.
+charter_status_t charter_audit_append(charter_audit_t *log, const struct charter_audit_record_t *record, uint64_t *out_index);
+
+// Forces every record appended so far to stable storage.
+//
+// # Safety
+// `log` must be NULL or a pointer obtained from Charter.
+charter_status_t charter_audit_sync(charter_audit_t *log);
+
+// Writes the number of records to `out_len`.
+//
+// # Safety
+// `out_len` must be NULL or valid for writing.
+charter_status_t charter_audit_len(charter_audit_t *log, uint64_t *out_len);
+
+// Writes the Merkle root of every record (32 bytes) to `out_root`.
+//
+// # Safety
+// `out_root` must be NULL or valid for writing 32 bytes.
+charter_status_t charter_audit_root(charter_audit_t *log, uint8_t *out_root);
+
+// Writes the Merkle root of the first `size` records to `out_root`;
+// `CHARTER_E_INVALID_ARGUMENT` when the log holds fewer.
+//
+// # Safety
+// `out_root` must be NULL or valid for writing 32 bytes.
+charter_status_t charter_audit_root_at(charter_audit_t *log, uint64_t size, uint8_t *out_root);
+
+// Writes the leaf hash of record `index` to `out_hash`;
+// `CHARTER_E_NOT_FOUND` when there is no such record.
+//
+// # Safety
+// `out_hash` must be NULL or valid for writing 32 bytes.
+charter_status_t charter_audit_record_hash(charter_audit_t *log, uint64_t index, uint8_t *out_hash);
+
+// Writes the proof that record `index` is in the tree of the first `size`
+// records to `out` (`out_len` bytes, a multiple of 32; free with
+// `charter_bytes_free`). Check it with `charter_audit_verify_inclusion`.
+//
+// # Safety
+// `out` and `out_len` must be NULL or valid for writing.
+charter_status_t charter_audit_prove_inclusion(charter_audit_t *log, uint64_t index, uint64_t size, uint8_t **out, size_t *out_len);
+
+// Writes the proof that the tree of the first `old_size` records is a
+// prefix of the tree of the first `new_size` to `out` (`out_len` bytes;
+// free with `charter_bytes_free`). Check it with
+// `charter_audit_verify_consistency`.
+//
+// # Safety
+// `out` and `out_len` must be NULL or valid for writing.
+charter_status_t charter_audit_prove_consistency(charter_audit_t *log, uint64_t old_size, uint64_t new_size, uint8_t **out, size_t *out_len);
+
+// Writes record `index` to `out_record`, read back and checked against the
+// tree (a record changed on disk is `CHARTER_E_CORRUPT`, never returned);
+// free it with `charter_audit_record_free`. `CHARTER_E_NOT_FOUND` when
+// there is no such record.
+//
+// # Safety
+// `out_record` must be NULL or valid for writing.
+charter_status_t charter_audit_get(charter_audit_t *log, uint64_t index, struct charter_audit_record_t **out_record);
+
+// Frees a record returned by `charter_audit_get`. NULL is allowed and does
+// nothing. Never pass a record received in a callback: that one belongs to
+// Charter.
+//
+// # Safety
+// `record` must be NULL or a record returned by `charter_audit_get`, not
+// freed yet.
+void charter_audit_record_free(struct charter_audit_record_t *record);
+
+// Calls `callback` with each record `query` selects (NULL for every record),
+// oldest first, among those in the log when the call starts. Each is read
+// back and checked as `charter_audit_get` does; a record that fails ends
+// the iteration with its error (`CHARTER_E_CORRUPT`). A callback that
+// returns anything but `CHARTER_OK` stops the iteration, which then
+// returns `CHARTER_OK`. Writes the number of callbacks made to `out_count`
+// (may be NULL).
+//
+// No Charter lock is held while `callback` runs: it may call any Charter
+// function, on this log too (append, or even free it; the iteration goes
+// on over the records it started with).
+//
+// # Safety
+// `query` must be NULL or valid for reading; `callback` must be safe to call
+// with `user_data`; `out_count` NULL or valid for writing.
+charter_status_t charter_audit_each(charter_audit_t *log, const struct charter_audit_query_t *query, charter_audit_record_fn callback, void *user_data, uint64_t *out_count);
+
+// Writes the note verifier key checkpoints verify with
+// (`<origin>+<key id>+<key>`) to `out`; free it with `charter_string_free`.
+// `CHARTER_E_INVALID_ARGUMENT` for a log without a signer.
+//
+// # Safety
+// `out` must be NULL or valid for writing.
+charter_status_t charter_audit_verifier_key(charter_audit_t *log, char **out);
+
+// Signs a checkpoint of the log as it is now (syncing the records it
+// covers first) and writes the note to `out`; free it with
+// `charter_string_free`. A file log also keeps it in `<path>.checkpoint`.
+// `CHARTER_E_INVALID_ARGUMENT` for a log without a signer.
+//
+// # Safety
+// `out` must be NULL or valid for writing.
+charter_status_t charter_audit_checkpoint(charter_audit_t *log, char **out);
+
+// Writes the latest persisted checkpoint note to `out` (free it with
+// `charter_string_free`), or NULL when there is none yet.
+//
+// # Safety
+// `out` must be NULL or valid for writing.
+charter_status_t charter_audit_latest_checkpoint(charter_audit_t *log, char **out);
+
+// Rereads every record (from the file, for a file log), checks each one,
+// recomputes the tree and checks it against the latest persisted
+// checkpoint (for a log with a signer). Writes the findings to
+// `out_report` and, when `out_problem` is not NULL, what is wrong to it (a
+// caller-owned string, or NULL when `out_report->ok`). Fails only when the
+// check could not run (`CHARTER_E_IO`, or a file that is not an audit log).
+//
+// # Safety
+// `out_report` must be NULL or valid for writing; `out_problem` NULL or
+// valid for writing.
+charter_status_t charter_audit_verify(charter_audit_t *log, struct charter_audit_report_t *out_report, char **out_problem);
+
+// `charter_audit_verify`, and also checks that the log extends `note`, an
+// earlier checkpoint of it kept elsewhere: a log truncated, rolled back or
+// rewritten since then is reported even if its persisted checkpoint was
+// replaced too. `CHARTER_E_BAD_SIGNATURE`, `CHARTER_E_MALFORMED` or
+// `CHARTER_E_INVALID_ARGUMENT` when `note` is not a checkpoint of this
+// log's signer and origin.
+//
+// # Safety
+// `note` must be a NUL-terminated string; the rest as
+// `charter_audit_verify`.
+charter_status_t charter_audit_verify_against(charter_audit_t *log, const char *note, struct charter_audit_report_t *out_report, char **out_problem);
+
+// Writes what opening the log found and repaired to `out` (all zero for a
+// log in memory).
+//
+// # Safety
+// `out` must be NULL or valid for writing.
+charter_status_t charter_audit_recovery(charter_audit_t *log, struct charter_audit_recovery_t *out);
+
+// Writes the RFC 9162 leaf hash of the `len` bytes at `leaf`,
+// SHA-256(0x00 || leaf), to `out_hash`.
+//
+// # Safety
+// `leaf` must be NULL (with `len` 0) or valid for `len` bytes; `out_hash`
+// NULL or valid for writing 32 bytes.
+charter_status_t charter_audit_leaf_hash(const uint8_t *leaf, size_t len, uint8_t *out_hash);
+
+// Checks that `leaf_hash` is at `index` in the tree of `size` leaves whose
+// root is `root`, given the inclusion proof of `proof_len` bytes at
+// `proof`. `CHARTER_OK`; `CHARTER_E_BAD_SIGNATURE` for a proof that does
+// not lead to `root`; `CHARTER_E_MALFORMED` for one of the wrong length;
+// `CHARTER_E_INVALID_ARGUMENT` when `index` is not below `size`.
+//
+// # Safety
+// `leaf_hash` and `root` must be valid for 32 bytes; `proof` NULL (with
+// `proof_len` 0) or valid for `proof_len` bytes.
+charter_status_t charter_audit_verify_inclusion(const uint8_t *leaf_hash, uint64_t index, uint64_t size, const uint8_t *proof, size_t proof_len, const uint8_t *root);
+
+// Checks that the tree of `old_size` leaves with root `old_root` is a
+// prefix of the tree of `new_size` leaves with root `new_root`, given the
+// consistency proof of `proof_len` bytes at `proof`. Fails as
+// `charter_audit_verify_inclusion` does.
+//
+// # Safety
+// `old_root` and `new_root` must be valid for 32 bytes; `proof` NULL
+// (with `proof_len` 0) or valid for `proof_len` bytes.
+charter_status_t charter_audit_verify_consistency(uint64_t old_size, uint64_t new_size, const uint8_t *old_root, const uint8_t *new_root, const uint8_t *proof, size_t proof_len);
+
+// Verifies the signed checkpoint `note` with the trusted `verifier_key`
+// and writes what it says: the log's origin to `out_origin` (free it with
+// `charter_string_free`), its size to `out_size` and its root to
+// `out_root` (32 bytes). Each output may be NULL. The origin is not
+// checked: compare it with the log you expect. `CHARTER_E_BAD_SIGNATURE`
+// or `CHARTER_E_MALFORMED` on failure.
+//
+// # Safety
+// `note` and `verifier_key` must be NUL-terminated strings; each output
+// NULL or valid for writing (`out_root` 32 bytes).
+charter_status_t charter_audit_verify_checkpoint(const char *note, const char *verifier_key, char **out_origin, uint64_t *out_size, uint8_t *out_root);
+
 // Fills `out` with the default bus limits.
 //
 // # Safety
@@ -387,6 +759,21 @@ charter_status_t charter_bus_new(const struct charter_bus_limits_t *limits, char
 // `limits` must be NULL or valid for reading; `out` NULL or valid for
 // writing.
 charter_status_t charter_bus_new_with_authority(const struct charter_bus_limits_t *limits, charter_authority_t *auth, charter_bus_t **out);
+
+// Creates a bus that records its authorization decisions (publish,
+// subscribe and request; reply inboxes and replies are not decisions) in
+// `recorder->log`, those `recorder->scope` selects: actor = the session's
+// principal (none without a session), action, resource = the topic or
+// pattern, reason and detail = the refusal's status and message. With
+// `auth` (may be NULL) it enforces grants as
+// `charter_bus_new_with_authority` does. Recording fails closed: an
+// allowed operation whose record cannot be written fails with the log's
+// error. `limits` may be NULL for the defaults.
+//
+// # Safety
+// `limits` and `recorder` must be NULL or valid for reading; `out` NULL or
+// valid for writing.
+charter_status_t charter_bus_new_with_recorder(const struct charter_bus_limits_t *limits, charter_authority_t *auth, const struct charter_audit_recorder_t *recorder, charter_bus_t **out);
 
 // Closes and frees a bus. Every subscription ends: blocked receivers wake
 // with `CHARTER_E_CLOSED`, each callback's `drop_user_data` runs once.
@@ -572,6 +959,16 @@ charter_status_t charter_authority_options_default(struct charter_authority_opti
 // `root_keys` must point to `root_count` NUL-terminated strings; `options`
 // NULL or valid for reading; `out` NULL or valid for writing.
 charter_status_t charter_authority_new(const char *const *root_keys, size_t root_count, const struct charter_authority_options_t *options, charter_authority_t **out);
+
+// `charter_authority_new`, recording each session opening, allowed or
+// refused as `recorder->scope` selects, in `recorder->log`: actor = the
+// token's subject as claimed, action `open_session`, resource = the
+// token's root key. An allowed opening whose record cannot be written
+// fails with the log's error.
+//
+// # Safety
+// As `charter_authority_new`; `recorder` NULL or valid for reading.
+charter_status_t charter_authority_new_with_recorder(const char *const *root_keys, size_t root_count, const struct charter_authority_options_t *options, const struct charter_audit_recorder_t *recorder, charter_authority_t **out);
 
 // Sets the time of an authority made with `fixed_time`;
 // `CHARTER_E_INVALID_ARGUMENT` for one on the system clock.

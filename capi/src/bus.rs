@@ -18,6 +18,7 @@ use charter_core::capability::Session;
 use charter_core::{Error, ErrorKind, HandlerError, HandlerResult};
 
 use crate::args::{bytes_arg, charter_header_t, headers_arg, str_arg, timeout_arg};
+use crate::audit::{charter_audit_recorder_t, recorder_arg};
 use crate::capability::{charter_authority_t, charter_session_t, AuthorityHandle};
 use crate::firewall::{call, null_argument, require_out, write_out};
 use crate::handle;
@@ -391,6 +392,43 @@ pub unsafe extern "C" fn charter_bus_new_with_authority(
         let limits = if limits.is_null() { BusLimits::default() } else { unsafe { *limits }.into() };
         let authority = handle::with::<AuthorityHandle, _>(auth, "auth", |a| Ok(a.authority.clone()))?;
         let bus = handle::create(Bus::with_authority(limits, authority)?)?;
+        // SAFETY: checked non-NULL above.
+        unsafe { write_out(out, "out", bus) }
+    })
+}
+
+/// Creates a bus that records its authorization decisions (publish,
+/// subscribe and request; reply inboxes and replies are not decisions) in
+/// `recorder->log`, those `recorder->scope` selects: actor = the session's
+/// principal (none without a session), action, resource = the topic or
+/// pattern, reason and detail = the refusal's status and message. With
+/// `auth` (may be NULL) it enforces grants as
+/// `charter_bus_new_with_authority` does. Recording fails closed: an
+/// allowed operation whose record cannot be written fails with the log's
+/// error. `limits` may be NULL for the defaults.
+///
+/// # Safety
+/// `limits` and `recorder` must be NULL or valid for reading; `out` NULL or
+/// valid for writing.
+#[no_mangle]
+pub unsafe extern "C" fn charter_bus_new_with_recorder(
+    limits: *const charter_bus_limits_t,
+    auth: *mut charter_authority_t,
+    recorder: *const charter_audit_recorder_t,
+    out: *mut *mut charter_bus_t,
+) -> charter_status_t {
+    call(|| {
+        require_out(out, "out")?;
+        // SAFETY: the caller guarantees `limits` is valid when non-NULL.
+        let limits = if limits.is_null() { BusLimits::default() } else { unsafe { *limits }.into() };
+        // SAFETY: the caller's contract on `recorder`.
+        let recorder = unsafe { recorder_arg(recorder)? };
+        let authority = if auth.is_null() {
+            None
+        } else {
+            Some(handle::with::<AuthorityHandle, _>(auth, "auth", |a| Ok(a.authority.clone()))?)
+        };
+        let bus = handle::create(Bus::with_recorder(limits, authority, recorder)?)?;
         // SAFETY: checked non-NULL above.
         unsafe { write_out(out, "out", bus) }
     })

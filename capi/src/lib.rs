@@ -6,8 +6,9 @@
 //! * every exported function runs behind a panic firewall ([`firewall`])
 //!   and returns a `charter_status_t`;
 //! * failures record a thread-local message ([`last_error`]);
-//! * long-lived objects are HandleGuard handles ([`handle`]); high-churn
-//!   ones (handler registrations) are `uint64_t` ids;
+//! * long-lived objects (registries, buses, capabilities, audit logs) are
+//!   HandleGuard handles ([`handle`]); high-churn ones (handler
+//!   registrations) are `uint64_t` ids;
 //! * strings returned to C are caller-owned ([`strings`]).
 //!
 //! The header `include/charter.h` is generated from this crate by cbindgen
@@ -19,6 +20,7 @@
 #![allow(clippy::too_many_arguments)]
 
 mod args;
+pub mod audit;
 pub mod bus;
 pub mod capability;
 mod firewall;

@@ -5,11 +5,13 @@ use std::ffi::c_char;
 use std::sync::Arc;
 use std::time::Duration;
 
+use charter_core::audit::Recorder;
 use charter_core::capability::{Authority, AuthorityOptions, LinkId, ManualClock, PublicKey, Token};
 use charter_core::{Error, ErrorKind};
 
 use super::{charter_session_t, charter_token_t, CHARTER_CHALLENGE_LEN, CHARTER_PROOF_LEN};
 use crate::args::{array_arg, str_arg, str_array_arg};
+use crate::audit::{charter_audit_recorder_t, recorder_arg};
 use crate::firewall::{call, require_out, write_out};
 use crate::handle;
 use crate::status::charter_status_t;
@@ -80,29 +82,67 @@ pub unsafe extern "C" fn charter_authority_new(
     options: *const charter_authority_options_t,
     out: *mut *mut charter_authority_t,
 ) -> charter_status_t {
+    // SAFETY: forwarded as received.
+    call(|| unsafe { new_authority(root_keys, root_count, options, None, out) })
+}
+
+/// `charter_authority_new`, recording each session opening, allowed or
+/// refused as `recorder->scope` selects, in `recorder->log`: actor = the
+/// token's subject as claimed, action `open_session`, resource = the
+/// token's root key. An allowed opening whose record cannot be written
+/// fails with the log's error.
+///
+/// # Safety
+/// As `charter_authority_new`; `recorder` NULL or valid for reading.
+#[no_mangle]
+pub unsafe extern "C" fn charter_authority_new_with_recorder(
+    root_keys: *const *const c_char,
+    root_count: usize,
+    options: *const charter_authority_options_t,
+    recorder: *const charter_audit_recorder_t,
+    out: *mut *mut charter_authority_t,
+) -> charter_status_t {
     call(|| {
-        require_out(out, "out")?;
-        // SAFETY: the caller's contract on `root_keys`.
-        let roots = unsafe { str_array_arg(root_keys, root_count, CHARTER_MAX_ROOTS, "root_keys")? };
-        let roots = roots.into_iter().map(PublicKey::from_text).collect::<Result<Vec<_>, _>>()?;
-        let mut core_options = AuthorityOptions::default();
-        let mut manual = None;
-        if !options.is_null() {
-            // SAFETY: non-NULL; the caller guarantees validity.
-            let o = unsafe { *options };
-            core_options.max_lifetime = Duration::from_secs(o.max_lifetime_s);
-            core_options.clock_skew = Duration::from_secs(o.clock_skew_s);
-            if o.fixed_time != 0 {
-                let clock = Arc::new(ManualClock::new(o.fixed_time));
-                core_options.clock = clock.clone();
-                manual = Some(clock);
-            }
-        }
-        let authority = Authority::new(roots, core_options);
-        let handle = handle::create(AuthorityHandle { authority, manual })?;
-        // SAFETY: checked non-NULL above.
-        unsafe { write_out(out, "out", handle) }
+        // SAFETY: the caller's contract on `recorder`.
+        let recorder = unsafe { recorder_arg(recorder)? };
+        // SAFETY: forwarded as received.
+        unsafe { new_authority(root_keys, root_count, options, Some(recorder), out) }
     })
+}
+
+/// The body of `charter_authority_new` and
+/// `charter_authority_new_with_recorder`.
+///
+/// # Safety
+/// As `charter_authority_new`.
+unsafe fn new_authority(
+    root_keys: *const *const c_char,
+    root_count: usize,
+    options: *const charter_authority_options_t,
+    recorder: Option<Recorder>,
+    out: *mut *mut charter_authority_t,
+) -> Result<(), Error> {
+    require_out(out, "out")?;
+    // SAFETY: the caller's contract on `root_keys`.
+    let roots = unsafe { str_array_arg(root_keys, root_count, CHARTER_MAX_ROOTS, "root_keys")? };
+    let roots = roots.into_iter().map(PublicKey::from_text).collect::<Result<Vec<_>, _>>()?;
+    let mut core_options = AuthorityOptions { recorder, ..AuthorityOptions::default() };
+    let mut manual = None;
+    if !options.is_null() {
+        // SAFETY: non-NULL; the caller guarantees validity.
+        let o = unsafe { *options };
+        core_options.max_lifetime = Duration::from_secs(o.max_lifetime_s);
+        core_options.clock_skew = Duration::from_secs(o.clock_skew_s);
+        if o.fixed_time != 0 {
+            let clock = Arc::new(ManualClock::new(o.fixed_time));
+            core_options.clock = clock.clone();
+            manual = Some(clock);
+        }
+    }
+    let authority = Authority::new(roots, core_options);
+    let handle = handle::create(AuthorityHandle { authority, manual })?;
+    // SAFETY: checked non-NULL above.
+    unsafe { write_out(out, "out", handle) }
 }
 
 /// Sets the time of an authority made with `fixed_time`;

@@ -1,5 +1,6 @@
 //! The objects that handles own, one variant per handle type.
 
+use charter_core::audit::AuditLog;
 use charter_core::bus::Bus;
 use charter_core::capability::{KeyPair, Session, Token};
 use charter_core::Registry;
@@ -80,4 +81,5 @@ handle_types! {
     Token = b"TOK1": Token => crate::capability::charter_token_t, "charter_token_t";
     Authority = b"AUT1": AuthorityHandle => crate::capability::charter_authority_t, "charter_authority_t";
     Session = b"SES1": Session => crate::capability::charter_session_t, "charter_session_t";
+    AuditLog = b"AUD1": AuditLog => crate::audit::charter_audit_t, "charter_audit_t";
 }

@@ -1,0 +1,1022 @@
+//! `charter_audit_*`: the tamper-evident audit log for C.
+//!
+//! A log is a `charter_audit_t` handle. Hashes and roots are 32-byte
+//! buffers (`CHARTER_AUDIT_HASH_LEN`); proofs are caller-owned byte buffers
+//! of concatenated hashes, freed with `charter_bytes_free`; checkpoints and
+//! verifier keys are caller-owned strings. Records go in and come out as
+//! `charter_audit_record_t`. The standalone verifiers need no log, so an
+//! auditor holding only a checkpoint can check a proof.
+
+use std::ffi::{c_char, c_void, CString};
+use std::sync::Arc;
+use std::time::Duration;
+
+use charter_core::audit::{
+    self, AuditLog, AuditOptions, Decision, FsyncPolicy, Hash, Query, Record, Recorder, Recovery, Scope,
+    VerifyReport, MAX_PROOF_HASHES,
+};
+use charter_core::capability::{KeyPair, PrincipalId};
+use charter_core::{Error, ErrorKind};
+
+use crate::args::{array_arg, bytes_arg, str_arg};
+use crate::capability::charter_keypair_t;
+use crate::firewall::{call, require_out, write_out};
+use crate::handle;
+use crate::status::{charter_status_t, CHARTER_OK};
+use crate::strings::{bytes_out, c_string, string_out};
+
+/// An audit log. Opaque; create with `charter_audit_open` or
+/// `charter_audit_in_memory`.
+pub struct charter_audit {
+    _opaque: [u8; 0],
+}
+
+/// The handle type of an audit log.
+pub type charter_audit_t = charter_audit;
+
+/// Bytes in a hash, a root or each hash of a proof.
+pub const CHARTER_AUDIT_HASH_LEN: usize = 32;
+
+/// Fsync policy: every record is on stable storage before
+/// `charter_audit_append` returns (concurrent appenders share fsyncs).
+pub const CHARTER_AUDIT_FSYNC_ALWAYS: i32 = 0;
+/// Fsync policy: a background thread syncs every `fsync_interval_ms`.
+pub const CHARTER_AUDIT_FSYNC_INTERVAL: i32 = 1;
+/// Fsync policy: only `charter_audit_sync`, a checkpoint or the last free
+/// syncs.
+pub const CHARTER_AUDIT_FSYNC_NEVER: i32 = 2;
+
+/// Decision: the operation was allowed.
+pub const CHARTER_AUDIT_ALLOW: i32 = 0;
+/// Decision: the operation was refused.
+pub const CHARTER_AUDIT_DENY: i32 = 1;
+/// Decision: the operation could not be decided or failed.
+pub const CHARTER_AUDIT_ERROR: i32 = 2;
+/// In a query: records of any decision.
+pub const CHARTER_AUDIT_ANY_DECISION: i32 = -1;
+
+/// Recorder scope: refusals only (allowed operations cost nothing extra).
+pub const CHARTER_AUDIT_SCOPE_DENIALS: i32 = 0;
+/// Recorder scope: every decision (each allowed operation waits for its
+/// record).
+pub const CHARTER_AUDIT_SCOPE_ALL: i32 = 1;
+
+/// How a log is kept and signed. Fill with `charter_audit_options_default`,
+/// then adjust.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct charter_audit_options_t {
+    /// A `CHARTER_AUDIT_FSYNC_*` policy.
+    pub fsync: i32,
+    /// The sync interval of `CHARTER_AUDIT_FSYNC_INTERVAL`, in milliseconds
+    /// (more than 0).
+    pub fsync_interval_ms: u32,
+    /// The key checkpoints are signed with, or NULL for none (the log then
+    /// cannot sign checkpoints). The log keeps its own copy.
+    pub signer: *mut charter_keypair_t,
+    /// The log's name in its checkpoints and its key name: no spaces, no
+    /// `+`. NULL for `"charter.local/audit"`.
+    pub origin: *const c_char,
+}
+
+/// One audit record.
+///
+/// As input (`charter_audit_append`), `index` is ignored, `action` is
+/// required, and `actor`, `resource` and `detail` may be NULL (no actor,
+/// empty text). As output every string is set (`actor` is NULL when the
+/// record has none) and stays valid as long as the record: for
+/// `charter_audit_each`, the callback; for `charter_audit_get`, until
+/// `charter_audit_record_free`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct charter_audit_record_t {
+    /// The record's index in the log (output only).
+    pub index: u64,
+    /// When it happened, in milliseconds since the Unix epoch.
+    pub time_ms: u64,
+    /// Who asked: a principal id (`charter-id1:...`), or NULL.
+    pub actor: *const c_char,
+    /// What was asked, such as `publish`: 1 to 64 bytes.
+    pub action: *const c_char,
+    /// What it was asked on, such as a topic: at most 1024 bytes.
+    pub resource: *const c_char,
+    /// A `CHARTER_AUDIT_ALLOW`, `_DENY` or `_ERROR` value.
+    pub decision: i32,
+    /// A status code: `CHARTER_OK` or the refusal's `CHARTER_E_*`.
+    pub reason: i32,
+    /// Free text for people: at most 1024 bytes.
+    pub detail: *const c_char,
+}
+
+/// Which records `charter_audit_each` visits. Fill with
+/// `charter_audit_query_default` (every record), then adjust.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct charter_audit_query_t {
+    /// Only records at this index or later.
+    pub from_index: u64,
+    /// Only records whose time is at least this (Unix ms).
+    pub time_from_ms: u64,
+    /// Only records whose time is before this (Unix ms); `UINT64_MAX`
+    /// together with `time_from_ms` 0 means no time filter.
+    pub time_until_ms: u64,
+    /// Only records by this principal id, or NULL for any actor.
+    pub actor: *const c_char,
+    /// Only records with this decision, or `CHARTER_AUDIT_ANY_DECISION`.
+    pub decision: i32,
+}
+
+/// What `charter_audit_verify` found.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct charter_audit_report_t {
+    /// Records read back intact, in order, from the start.
+    pub records: u64,
+    /// The first damaged, rewritten or missing record, when `has_first_bad`.
+    pub first_bad: u64,
+    /// The size of the signed checkpoint the records were checked against,
+    /// when `has_checkpoint`.
+    pub checkpoint_size: u64,
+    /// The root of the first `records` records.
+    pub root: [u8; 32],
+    /// Whether everything checked out (no problem).
+    pub ok: bool,
+    /// Whether `first_bad` is set.
+    pub has_first_bad: bool,
+    /// Whether `checkpoint_size` is set.
+    pub has_checkpoint: bool,
+}
+
+/// What opening a log found and repaired.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct charter_audit_recovery_t {
+    /// Intact records in the file.
+    pub records: u64,
+    /// Bytes of a torn last record (a crash during an append) cut off.
+    pub truncated_bytes: u64,
+}
+
+/// An audit log plus which decisions to record in it, for
+/// `charter_bus_new_with_recorder` and `charter_authority_new_with_recorder`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct charter_audit_recorder_t {
+    /// The log decisions are appended to.
+    pub log: *mut charter_audit_t,
+    /// A `CHARTER_AUDIT_SCOPE_*` value.
+    pub scope: i32,
+}
+
+/// A record callback for `charter_audit_each`: receives its `user_data`
+/// and a record valid only during the call. Return `CHARTER_OK` to go on;
+/// anything else stops the iteration.
+pub type charter_audit_record_fn = Option<
+    unsafe extern "C" fn(user_data: *mut c_void, record: *const charter_audit_record_t) -> charter_status_t,
+>;
+
+impl From<VerifyReport> for charter_audit_report_t {
+    fn from(r: VerifyReport) -> Self {
+        charter_audit_report_t {
+            records: r.records,
+            first_bad: r.first_bad.unwrap_or(0),
+            checkpoint_size: r.checkpoint.unwrap_or(0),
+            root: r.root,
+            ok: r.problem.is_none(),
+            has_first_bad: r.first_bad.is_some(),
+            has_checkpoint: r.checkpoint.is_some(),
+        }
+    }
+}
+
+impl From<Recovery> for charter_audit_recovery_t {
+    fn from(r: Recovery) -> Self {
+        charter_audit_recovery_t { records: r.records, truncated_bytes: r.truncated_bytes }
+    }
+}
+
+/// A record as C sees it, followed by the strings its pointers refer to
+/// (held, never read, hence the leading underscores).
+#[repr(C)]
+struct OwnedRecord {
+    public: charter_audit_record_t,
+    _actor: Option<CString>,
+    _action: CString,
+    _resource: CString,
+    _detail: CString,
+}
+
+impl OwnedRecord {
+    fn new(index: u64, record: &Record) -> Box<OwnedRecord> {
+        let actor = record.actor.map(|a| c_string(a.to_text()));
+        let action = c_string(record.action.clone());
+        let resource = c_string(record.resource.clone());
+        let detail = c_string(record.detail.clone());
+        let public = charter_audit_record_t {
+            index,
+            time_ms: record.time,
+            actor: actor.as_ref().map_or(std::ptr::null(), |a| a.as_ptr()),
+            action: action.as_ptr(),
+            resource: resource.as_ptr(),
+            decision: i32::from(record.decision.code()),
+            reason: record.reason,
+            detail: detail.as_ptr(),
+        };
+        // The pointers refer to heap buffers owned by the fields below, which
+        // moving the struct into the box does not move.
+        Box::new(OwnedRecord { public, _actor: actor, _action: action, _resource: resource, _detail: detail })
+    }
+}
+
+fn invalid(message: String) -> Error {
+    Error::new(ErrorKind::InvalidArgument, message)
+}
+
+fn decision_arg(code: i32, name: &str) -> Result<Decision, Error> {
+    u8::try_from(code)
+        .ok()
+        .and_then(Decision::from_code)
+        .ok_or_else(|| invalid(format!("{name} must be CHARTER_AUDIT_ALLOW, _DENY or _ERROR, got {code}")))
+}
+
+/// A string argument that may be NULL, read as empty.
+///
+/// # Safety
+/// As `str_arg`.
+unsafe fn optional_str<'a>(ptr: *const c_char, name: &str) -> Result<&'a str, Error> {
+    if ptr.is_null() {
+        return Ok("");
+    }
+    // SAFETY: the caller's contract.
+    unsafe { str_arg(ptr, name) }
+}
+
+/// A principal id argument that may be NULL.
+///
+/// # Safety
+/// As `str_arg`.
+unsafe fn actor_arg(ptr: *const c_char, name: &str) -> Result<Option<PrincipalId>, Error> {
+    if ptr.is_null() {
+        return Ok(None);
+    }
+    // SAFETY: the caller's contract.
+    PrincipalId::from_text(unsafe { str_arg(ptr, name)? }).map(Some)
+}
+
+/// The record at `ptr`.
+///
+/// # Safety
+/// `ptr` must be NULL or valid for reading, its strings NULL or
+/// NUL-terminated.
+unsafe fn record_arg(ptr: *const charter_audit_record_t) -> Result<Record, Error> {
+    if ptr.is_null() {
+        return Err(crate::firewall::null_argument("record"));
+    }
+    // SAFETY: non-NULL; the caller guarantees validity.
+    let r = unsafe { *ptr };
+    // SAFETY: the caller's contract on the record's strings.
+    let (actor, action, resource, detail) = unsafe {
+        (
+            actor_arg(r.actor, "record.actor")?,
+            str_arg(r.action, "record.action")?,
+            optional_str(r.resource, "record.resource")?,
+            optional_str(r.detail, "record.detail")?,
+        )
+    };
+    Ok(Record {
+        time: r.time_ms,
+        actor,
+        action: action.into(),
+        resource: resource.into(),
+        decision: decision_arg(r.decision, "record.decision")?,
+        reason: r.reason,
+        detail: detail.into(),
+    })
+}
+
+/// The options at `ptr`, or the defaults when NULL.
+///
+/// # Safety
+/// `ptr` must be NULL or valid for reading, its `origin` NULL or a
+/// NUL-terminated string.
+unsafe fn options_arg(ptr: *const charter_audit_options_t) -> Result<AuditOptions, Error> {
+    let mut options = AuditOptions::default();
+    if ptr.is_null() {
+        return Ok(options);
+    }
+    // SAFETY: non-NULL; the caller guarantees validity.
+    let o = unsafe { *ptr };
+    options.fsync = match o.fsync {
+        CHARTER_AUDIT_FSYNC_ALWAYS => FsyncPolicy::Always,
+        CHARTER_AUDIT_FSYNC_INTERVAL => {
+            FsyncPolicy::Interval(Duration::from_millis(u64::from(o.fsync_interval_ms)))
+        }
+        CHARTER_AUDIT_FSYNC_NEVER => FsyncPolicy::Never,
+        other => {
+            return Err(invalid(format!("options.fsync must be a CHARTER_AUDIT_FSYNC_* value, got {other}")))
+        }
+    };
+    if !o.origin.is_null() {
+        // SAFETY: the caller's contract on `origin`.
+        options.origin = unsafe { str_arg(o.origin, "options.origin")? }.into();
+    }
+    if !o.signer.is_null() {
+        let signer =
+            handle::with::<KeyPair, _>(o.signer, "options.signer", |k| KeyPair::from_pkcs8(k.to_pkcs8()))?;
+        options.signer = Some(Arc::new(signer));
+    }
+    Ok(options)
+}
+
+/// The query at `ptr`, or every record when NULL.
+///
+/// # Safety
+/// `ptr` must be NULL or valid for reading, its `actor` NULL or a
+/// NUL-terminated string.
+unsafe fn query_arg(ptr: *const charter_audit_query_t) -> Result<Query, Error> {
+    if ptr.is_null() {
+        return Ok(Query::all());
+    }
+    // SAFETY: non-NULL; the caller guarantees validity.
+    let q = unsafe { *ptr };
+    let mut query = Query::all().from_index(q.from_index);
+    if q.time_from_ms != 0 || q.time_until_ms != u64::MAX {
+        query = query.time(q.time_from_ms..q.time_until_ms);
+    }
+    // SAFETY: the caller's contract on `actor`.
+    if let Some(actor) = unsafe { actor_arg(q.actor, "query.actor")? } {
+        query = query.actor(actor);
+    }
+    if q.decision != CHARTER_AUDIT_ANY_DECISION {
+        query = query.decision(decision_arg(q.decision, "query.decision")?);
+    }
+    Ok(query)
+}
+
+/// The recorder at `ptr`.
+///
+/// # Safety
+/// `ptr` must be NULL or valid for reading.
+pub(crate) unsafe fn recorder_arg(ptr: *const charter_audit_recorder_t) -> Result<Recorder, Error> {
+    if ptr.is_null() {
+        return Err(crate::firewall::null_argument("recorder"));
+    }
+    // SAFETY: non-NULL; the caller guarantees validity.
+    let r = unsafe { *ptr };
+    let scope = match r.scope {
+        CHARTER_AUDIT_SCOPE_DENIALS => Scope::Denials,
+        CHARTER_AUDIT_SCOPE_ALL => Scope::All,
+        other => {
+            return Err(invalid(format!("recorder.scope must be a CHARTER_AUDIT_SCOPE_* value, got {other}")))
+        }
+    };
+    let log = handle::with::<AuditLog, _>(r.log, "recorder.log", |l| Ok(l.clone()))?;
+    Ok(Recorder::new(log, scope))
+}
+
+/// The `len` bytes at `ptr`, the argument called `name`, as hashes.
+///
+/// # Safety
+/// As `bytes_arg`.
+unsafe fn proof_arg(ptr: *const u8, len: usize, name: &str) -> Result<Vec<Hash>, Error> {
+    if !len.is_multiple_of(CHARTER_AUDIT_HASH_LEN) {
+        return Err(Error::new(
+            ErrorKind::Malformed,
+            format!("{name} is {len} bytes, not a whole number of {CHARTER_AUDIT_HASH_LEN}-byte hashes"),
+        ));
+    }
+    if len / CHARTER_AUDIT_HASH_LEN > MAX_PROOF_HASHES {
+        return Err(Error::new(
+            ErrorKind::Malformed,
+            format!("a proof has at most {MAX_PROOF_HASHES} hashes, got {}", len / CHARTER_AUDIT_HASH_LEN),
+        ));
+    }
+    // SAFETY: the caller's contract.
+    let bytes = unsafe { bytes_arg(ptr, len, name)? };
+    Ok(bytes
+        .chunks_exact(CHARTER_AUDIT_HASH_LEN)
+        .map(|c| {
+            let mut hash = [0u8; CHARTER_AUDIT_HASH_LEN];
+            hash.copy_from_slice(c);
+            hash
+        })
+        .collect())
+}
+
+/// Writes `hash` to the 32 bytes at `out`, the argument called `name`.
+///
+/// # Safety
+/// `out` must be NULL or valid for writing 32 bytes.
+unsafe fn hash_out(out: *mut u8, name: &str, hash: &Hash) -> Result<(), Error> {
+    require_out(out, name)?;
+    // SAFETY: checked non-NULL; the caller guarantees 32 writable bytes.
+    unsafe { std::ptr::copy_nonoverlapping(hash.as_ptr(), out, CHARTER_AUDIT_HASH_LEN) };
+    Ok(())
+}
+
+/// The log behind `log`, out of its handle guard.
+fn log_of(log: *mut charter_audit_t) -> Result<AuditLog, Error> {
+    handle::with::<AuditLog, _>(log, "log", |l| Ok(l.clone()))
+}
+
+/// Fills `out` with the defaults: `CHARTER_AUDIT_FSYNC_ALWAYS` (with a
+/// 1000 ms interval should the policy be changed to `_INTERVAL`), no
+/// signer, the default origin.
+///
+/// # Safety
+/// `out` must be NULL or valid for writing.
+#[no_mangle]
+pub unsafe extern "C" fn charter_audit_options_default(
+    out: *mut charter_audit_options_t,
+) -> charter_status_t {
+    let options = charter_audit_options_t {
+        fsync: CHARTER_AUDIT_FSYNC_ALWAYS,
+        fsync_interval_ms: 1000,
+        signer: std::ptr::null_mut(),
+        origin: std::ptr::null(),
+    };
+    // SAFETY: the caller guarantees `out` is valid when non-NULL.
+    call(|| unsafe { write_out(out, "out", options) })
+}
+
+/// Fills `out` with a query that selects every record.
+///
+/// # Safety
+/// `out` must be NULL or valid for writing.
+#[no_mangle]
+pub unsafe extern "C" fn charter_audit_query_default(out: *mut charter_audit_query_t) -> charter_status_t {
+    let query = charter_audit_query_t {
+        from_index: 0,
+        time_from_ms: 0,
+        time_until_ms: u64::MAX,
+        actor: std::ptr::null(),
+        decision: CHARTER_AUDIT_ANY_DECISION,
+    };
+    // SAFETY: the caller guarantees `out` is valid when non-NULL.
+    call(|| unsafe { write_out(out, "out", query) })
+}
+
+/// Opens the log at `path`, creating it if it does not exist (`options`
+/// may be NULL for the defaults). A torn last record is cut off and
+/// reported by `charter_audit_recovery`; a damaged record anywhere else
+/// fails with `CHARTER_E_CORRUPT` naming it, leaving the file as it is.
+///
+/// # Safety
+/// `path` must be a NUL-terminated string; `options` NULL or valid for
+/// reading; `out` NULL or valid for writing.
+#[no_mangle]
+pub unsafe extern "C" fn charter_audit_open(
+    path: *const c_char,
+    options: *const charter_audit_options_t,
+    out: *mut *mut charter_audit_t,
+) -> charter_status_t {
+    call(|| {
+        require_out(out, "out")?;
+        // SAFETY: the caller's contract on `path` and `options`.
+        let (path, options) = unsafe { (str_arg(path, "path")?, options_arg(options)?) };
+        let log = handle::create(AuditLog::open(path, options)?)?;
+        // SAFETY: checked non-NULL above.
+        unsafe { write_out(out, "out", log) }
+    })
+}
+
+/// Creates a log kept in memory only: the same tree, proofs and
+/// checkpoints, without a file (`options` may be NULL; its fsync policy is
+/// ignored).
+///
+/// # Safety
+/// `options` must be NULL or valid for reading; `out` NULL or valid for
+/// writing.
+#[no_mangle]
+pub unsafe extern "C" fn charter_audit_in_memory(
+    options: *const charter_audit_options_t,
+    out: *mut *mut charter_audit_t,
+) -> charter_status_t {
+    call(|| {
+        require_out(out, "out")?;
+        // SAFETY: the caller's contract on `options`.
+        let options = unsafe { options_arg(options)? };
+        let log = handle::create(AuditLog::in_memory(options)?)?;
+        // SAFETY: checked non-NULL above.
+        unsafe { write_out(out, "out", log) }
+    })
+}
+
+/// Frees a log. Buses and authorities recording into it keep it open until
+/// they are freed; the last one to let go syncs it (unless its policy is
+/// `CHARTER_AUDIT_FSYNC_NEVER`). NULL is a no-op.
+///
+/// # Safety
+/// `log` must be NULL or a pointer obtained from Charter.
+#[no_mangle]
+pub unsafe extern "C" fn charter_audit_free(log: *mut charter_audit_t) -> charter_status_t {
+    call(|| handle::free::<AuditLog>(log, "log"))
+}
+
+/// Appends `record` and writes its index to `out_index` (may be NULL).
+/// Under `CHARTER_AUDIT_FSYNC_ALWAYS` the record is on stable storage when
+/// this returns `CHARTER_OK`. `CHARTER_E_LIMIT_EXCEEDED` or
+/// `CHARTER_E_INVALID_ARGUMENT` for a record over its limits; `CHARTER_E_IO`
+/// when the write or the fsync failed.
+///
+/// # Safety
+/// `record` must be NULL or valid for reading, with its strings NULL or
+/// NUL-terminated; `out_index` NULL or valid for writing.
+#[no_mangle]
+pub unsafe extern "C" fn charter_audit_append(
+    log: *mut charter_audit_t,
+    record: *const charter_audit_record_t,
+    out_index: *mut u64,
+) -> charter_status_t {
+    call(|| {
+        // SAFETY: the caller's contract on `record`.
+        let record = unsafe { record_arg(record)? };
+        let index = log_of(log)?.append(&record)?;
+        if !out_index.is_null() {
+            // SAFETY: non-NULL; the caller guarantees validity.
+            unsafe { out_index.write(index) };
+        }
+        Ok(())
+    })
+}
+
+/// Forces every record appended so far to stable storage.
+///
+/// # Safety
+/// `log` must be NULL or a pointer obtained from Charter.
+#[no_mangle]
+pub unsafe extern "C" fn charter_audit_sync(log: *mut charter_audit_t) -> charter_status_t {
+    call(|| log_of(log)?.sync())
+}
+
+/// Writes the number of records to `out_len`.
+///
+/// # Safety
+/// `out_len` must be NULL or valid for writing.
+#[no_mangle]
+pub unsafe extern "C" fn charter_audit_len(log: *mut charter_audit_t, out_len: *mut u64) -> charter_status_t {
+    call(|| {
+        require_out(out_len, "out_len")?;
+        let len = handle::with::<AuditLog, _>(log, "log", |l| Ok(l.len()))?;
+        // SAFETY: checked non-NULL above.
+        unsafe { write_out(out_len, "out_len", len) }
+    })
+}
+
+/// Writes the Merkle root of every record (32 bytes) to `out_root`.
+///
+/// # Safety
+/// `out_root` must be NULL or valid for writing 32 bytes.
+#[no_mangle]
+pub unsafe extern "C" fn charter_audit_root(
+    log: *mut charter_audit_t,
+    out_root: *mut u8,
+) -> charter_status_t {
+    call(|| {
+        require_out(out_root, "out_root")?;
+        let root = handle::with::<AuditLog, _>(log, "log", |l| Ok(l.root()))?;
+        // SAFETY: checked non-NULL; the caller guarantees 32 bytes.
+        unsafe { hash_out(out_root, "out_root", &root) }
+    })
+}
+
+/// Writes the Merkle root of the first `size` records to `out_root`;
+/// `CHARTER_E_INVALID_ARGUMENT` when the log holds fewer.
+///
+/// # Safety
+/// `out_root` must be NULL or valid for writing 32 bytes.
+#[no_mangle]
+pub unsafe extern "C" fn charter_audit_root_at(
+    log: *mut charter_audit_t,
+    size: u64,
+    out_root: *mut u8,
+) -> charter_status_t {
+    call(|| {
+        require_out(out_root, "out_root")?;
+        let root = handle::with::<AuditLog, _>(log, "log", |l| l.root_at(size))?;
+        // SAFETY: checked non-NULL; the caller guarantees 32 bytes.
+        unsafe { hash_out(out_root, "out_root", &root) }
+    })
+}
+
+/// Writes the leaf hash of record `index` to `out_hash`;
+/// `CHARTER_E_NOT_FOUND` when there is no such record.
+///
+/// # Safety
+/// `out_hash` must be NULL or valid for writing 32 bytes.
+#[no_mangle]
+pub unsafe extern "C" fn charter_audit_record_hash(
+    log: *mut charter_audit_t,
+    index: u64,
+    out_hash: *mut u8,
+) -> charter_status_t {
+    call(|| {
+        require_out(out_hash, "out_hash")?;
+        let hash = handle::with::<AuditLog, _>(log, "log", |l| l.leaf_hash(index))?;
+        // SAFETY: checked non-NULL; the caller guarantees 32 bytes.
+        unsafe { hash_out(out_hash, "out_hash", &hash) }
+    })
+}
+
+/// Writes the proof that record `index` is in the tree of the first `size`
+/// records to `out` (`out_len` bytes, a multiple of 32; free with
+/// `charter_bytes_free`). Check it with `charter_audit_verify_inclusion`.
+///
+/// # Safety
+/// `out` and `out_len` must be NULL or valid for writing.
+#[no_mangle]
+pub unsafe extern "C" fn charter_audit_prove_inclusion(
+    log: *mut charter_audit_t,
+    index: u64,
+    size: u64,
+    out: *mut *mut u8,
+    out_len: *mut usize,
+) -> charter_status_t {
+    call(|| {
+        require_out(out, "out")?;
+        require_out(out_len, "out_len")?;
+        let proof = handle::with::<AuditLog, _>(log, "log", |l| l.prove_inclusion(index, size))?;
+        // SAFETY: both checked non-NULL above.
+        unsafe { bytes_out(out, out_len, proof.concat()) }
+    })
+}
+
+/// Writes the proof that the tree of the first `old_size` records is a
+/// prefix of the tree of the first `new_size` to `out` (`out_len` bytes;
+/// free with `charter_bytes_free`). Check it with
+/// `charter_audit_verify_consistency`.
+///
+/// # Safety
+/// `out` and `out_len` must be NULL or valid for writing.
+#[no_mangle]
+pub unsafe extern "C" fn charter_audit_prove_consistency(
+    log: *mut charter_audit_t,
+    old_size: u64,
+    new_size: u64,
+    out: *mut *mut u8,
+    out_len: *mut usize,
+) -> charter_status_t {
+    call(|| {
+        require_out(out, "out")?;
+        require_out(out_len, "out_len")?;
+        let proof = handle::with::<AuditLog, _>(log, "log", |l| l.prove_consistency(old_size, new_size))?;
+        // SAFETY: both checked non-NULL above.
+        unsafe { bytes_out(out, out_len, proof.concat()) }
+    })
+}
+
+/// Writes record `index` to `out_record`, read back and checked against the
+/// tree (a record changed on disk is `CHARTER_E_CORRUPT`, never returned);
+/// free it with `charter_audit_record_free`. `CHARTER_E_NOT_FOUND` when
+/// there is no such record.
+///
+/// # Safety
+/// `out_record` must be NULL or valid for writing.
+#[no_mangle]
+pub unsafe extern "C" fn charter_audit_get(
+    log: *mut charter_audit_t,
+    index: u64,
+    out_record: *mut *mut charter_audit_record_t,
+) -> charter_status_t {
+    call(|| {
+        require_out(out_record, "out_record")?;
+        let record = log_of(log)?.get(index)?;
+        let owned: *mut charter_audit_record_t = Box::into_raw(OwnedRecord::new(index, &record)).cast();
+        // SAFETY: checked non-NULL above.
+        unsafe { write_out(out_record, "out_record", owned) }
+    })
+}
+
+/// Frees a record returned by `charter_audit_get`. NULL is allowed and does
+/// nothing. Never pass a record received in a callback: that one belongs to
+/// Charter.
+///
+/// # Safety
+/// `record` must be NULL or a record returned by `charter_audit_get`, not
+/// freed yet.
+#[no_mangle]
+pub unsafe extern "C" fn charter_audit_record_free(record: *mut charter_audit_record_t) {
+    if record.is_null() {
+        return;
+    }
+    crate::firewall::catch_or((), || {
+        // SAFETY: `record` came from `charter_audit_get`: the public struct is
+        // the first field of a `repr(C)` `OwnedRecord`.
+        drop(unsafe { Box::from_raw(record.cast::<OwnedRecord>()) });
+    });
+}
+
+/// Calls `callback` with each record `query` selects (NULL for every record),
+/// oldest first, among those in the log when the call starts. Each is read
+/// back and checked as `charter_audit_get` does; a record that fails ends
+/// the iteration with its error (`CHARTER_E_CORRUPT`). A callback that
+/// returns anything but `CHARTER_OK` stops the iteration, which then
+/// returns `CHARTER_OK`. Writes the number of callbacks made to `out_count`
+/// (may be NULL).
+///
+/// No Charter lock is held while `callback` runs: it may call any Charter
+/// function, on this log too (append, or even free it; the iteration goes
+/// on over the records it started with).
+///
+/// # Safety
+/// `query` must be NULL or valid for reading; `callback` must be safe to call
+/// with `user_data`; `out_count` NULL or valid for writing.
+#[no_mangle]
+pub unsafe extern "C" fn charter_audit_each(
+    log: *mut charter_audit_t,
+    query: *const charter_audit_query_t,
+    callback: charter_audit_record_fn,
+    user_data: *mut c_void,
+    out_count: *mut u64,
+) -> charter_status_t {
+    call(|| {
+        let callback = callback.ok_or_else(|| crate::firewall::null_argument("callback"))?;
+        // SAFETY: the caller's contract on `query`.
+        let query = unsafe { query_arg(query)? };
+        let mut count = 0u64;
+        for entry in log_of(log)?.records(query) {
+            let (index, record) = entry?;
+            let owned = OwnedRecord::new(index, &record);
+            count += 1;
+            // SAFETY: the caller's contract on `callback` and `user_data`; the
+            // record outlives the call.
+            if unsafe { callback(user_data, &owned.public) } != CHARTER_OK {
+                break;
+            }
+        }
+        if !out_count.is_null() {
+            // SAFETY: non-NULL; the caller guarantees validity.
+            unsafe { out_count.write(count) };
+        }
+        Ok(())
+    })
+}
+
+/// Writes the note verifier key checkpoints verify with
+/// (`<origin>+<key id>+<key>`) to `out`; free it with `charter_string_free`.
+/// `CHARTER_E_INVALID_ARGUMENT` for a log without a signer.
+///
+/// # Safety
+/// `out` must be NULL or valid for writing.
+#[no_mangle]
+pub unsafe extern "C" fn charter_audit_verifier_key(
+    log: *mut charter_audit_t,
+    out: *mut *mut c_char,
+) -> charter_status_t {
+    call(|| {
+        require_out(out, "out")?;
+        let key = handle::with::<AuditLog, _>(log, "log", |l| l.verifier_key())?;
+        // SAFETY: checked non-NULL above.
+        unsafe { string_out(out, "out", key) }
+    })
+}
+
+/// Signs a checkpoint of the log as it is now (syncing the records it
+/// covers first) and writes the note to `out`; free it with
+/// `charter_string_free`. A file log also keeps it in `<path>.checkpoint`.
+/// `CHARTER_E_INVALID_ARGUMENT` for a log without a signer.
+///
+/// # Safety
+/// `out` must be NULL or valid for writing.
+#[no_mangle]
+pub unsafe extern "C" fn charter_audit_checkpoint(
+    log: *mut charter_audit_t,
+    out: *mut *mut c_char,
+) -> charter_status_t {
+    call(|| {
+        require_out(out, "out")?;
+        let note = log_of(log)?.checkpoint()?;
+        // SAFETY: checked non-NULL above.
+        unsafe { string_out(out, "out", note) }
+    })
+}
+
+/// Writes the latest persisted checkpoint note to `out` (free it with
+/// `charter_string_free`), or NULL when there is none yet.
+///
+/// # Safety
+/// `out` must be NULL or valid for writing.
+#[no_mangle]
+pub unsafe extern "C" fn charter_audit_latest_checkpoint(
+    log: *mut charter_audit_t,
+    out: *mut *mut c_char,
+) -> charter_status_t {
+    call(|| {
+        require_out(out, "out")?;
+        let note = log_of(log)?.latest_checkpoint()?;
+        let ptr = note.map_or(std::ptr::null_mut(), |n| c_string(n).into_raw());
+        // SAFETY: checked non-NULL above.
+        unsafe { write_out(out, "out", ptr) }
+    })
+}
+
+/// Writes a report to `out_report` and, when `out_problem` is not NULL,
+/// what is wrong to it (a caller-owned string, or NULL when the report is
+/// ok).
+///
+/// # Safety
+/// `out_report` must be valid for writing; `out_problem` NULL or valid.
+unsafe fn report_out(
+    report: VerifyReport,
+    out_report: *mut charter_audit_report_t,
+    out_problem: *mut *mut c_char,
+) -> Result<(), Error> {
+    let problem = report.problem.clone();
+    // SAFETY: the caller's contract on `out_report`.
+    unsafe { write_out(out_report, "out_report", report.into()) }?;
+    if !out_problem.is_null() {
+        let ptr = problem.map_or(std::ptr::null_mut(), |p| c_string(p).into_raw());
+        // SAFETY: non-NULL; the caller guarantees validity.
+        unsafe { out_problem.write(ptr) };
+    }
+    Ok(())
+}
+
+/// Rereads every record (from the file, for a file log), checks each one,
+/// recomputes the tree and checks it against the latest persisted
+/// checkpoint (for a log with a signer). Writes the findings to
+/// `out_report` and, when `out_problem` is not NULL, what is wrong to it (a
+/// caller-owned string, or NULL when `out_report->ok`). Fails only when the
+/// check could not run (`CHARTER_E_IO`, or a file that is not an audit log).
+///
+/// # Safety
+/// `out_report` must be NULL or valid for writing; `out_problem` NULL or
+/// valid for writing.
+#[no_mangle]
+pub unsafe extern "C" fn charter_audit_verify(
+    log: *mut charter_audit_t,
+    out_report: *mut charter_audit_report_t,
+    out_problem: *mut *mut c_char,
+) -> charter_status_t {
+    call(|| {
+        require_out(out_report, "out_report")?;
+        let report = log_of(log)?.verify()?;
+        // SAFETY: checked non-NULL above; the caller's contract on the rest.
+        unsafe { report_out(report, out_report, out_problem) }
+    })
+}
+
+/// `charter_audit_verify`, and also checks that the log extends `note`, an
+/// earlier checkpoint of it kept elsewhere: a log truncated, rolled back or
+/// rewritten since then is reported even if its persisted checkpoint was
+/// replaced too. `CHARTER_E_BAD_SIGNATURE`, `CHARTER_E_MALFORMED` or
+/// `CHARTER_E_INVALID_ARGUMENT` when `note` is not a checkpoint of this
+/// log's signer and origin.
+///
+/// # Safety
+/// `note` must be a NUL-terminated string; the rest as
+/// `charter_audit_verify`.
+#[no_mangle]
+pub unsafe extern "C" fn charter_audit_verify_against(
+    log: *mut charter_audit_t,
+    note: *const c_char,
+    out_report: *mut charter_audit_report_t,
+    out_problem: *mut *mut c_char,
+) -> charter_status_t {
+    call(|| {
+        require_out(out_report, "out_report")?;
+        // SAFETY: the caller's contract on `note`.
+        let note = unsafe { str_arg(note, "note")? };
+        let report = log_of(log)?.verify_against(note)?;
+        // SAFETY: checked non-NULL above; the caller's contract on the rest.
+        unsafe { report_out(report, out_report, out_problem) }
+    })
+}
+
+/// Writes what opening the log found and repaired to `out` (all zero for a
+/// log in memory).
+///
+/// # Safety
+/// `out` must be NULL or valid for writing.
+#[no_mangle]
+pub unsafe extern "C" fn charter_audit_recovery(
+    log: *mut charter_audit_t,
+    out: *mut charter_audit_recovery_t,
+) -> charter_status_t {
+    call(|| {
+        require_out(out, "out")?;
+        let recovery = handle::with::<AuditLog, _>(log, "log", |l| Ok(l.recovery()))?;
+        // SAFETY: checked non-NULL above.
+        unsafe { write_out(out, "out", recovery.into()) }
+    })
+}
+
+/// Writes the RFC 9162 leaf hash of the `len` bytes at `leaf`,
+/// SHA-256(0x00 || leaf), to `out_hash`.
+///
+/// # Safety
+/// `leaf` must be NULL (with `len` 0) or valid for `len` bytes; `out_hash`
+/// NULL or valid for writing 32 bytes.
+#[no_mangle]
+pub unsafe extern "C" fn charter_audit_leaf_hash(
+    leaf: *const u8,
+    len: usize,
+    out_hash: *mut u8,
+) -> charter_status_t {
+    call(|| {
+        require_out(out_hash, "out_hash")?;
+        // SAFETY: the caller's contract on `leaf`.
+        let leaf = unsafe { bytes_arg(leaf, len, "leaf")? };
+        // SAFETY: checked non-NULL; the caller guarantees 32 bytes.
+        unsafe { hash_out(out_hash, "out_hash", &audit::leaf_hash(leaf)) }
+    })
+}
+
+/// Checks that `leaf_hash` is at `index` in the tree of `size` leaves whose
+/// root is `root`, given the inclusion proof of `proof_len` bytes at
+/// `proof`. `CHARTER_OK`; `CHARTER_E_BAD_SIGNATURE` for a proof that does
+/// not lead to `root`; `CHARTER_E_MALFORMED` for one of the wrong length;
+/// `CHARTER_E_INVALID_ARGUMENT` when `index` is not below `size`.
+///
+/// # Safety
+/// `leaf_hash` and `root` must be valid for 32 bytes; `proof` NULL (with
+/// `proof_len` 0) or valid for `proof_len` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn charter_audit_verify_inclusion(
+    leaf_hash: *const u8,
+    index: u64,
+    size: u64,
+    proof: *const u8,
+    proof_len: usize,
+    root: *const u8,
+) -> charter_status_t {
+    call(|| {
+        // SAFETY: the caller's contract on every pointer.
+        let (leaf, root, proof): (Hash, Hash, _) = unsafe {
+            (
+                array_arg(leaf_hash, "leaf_hash")?,
+                array_arg(root, "root")?,
+                proof_arg(proof, proof_len, "proof")?,
+            )
+        };
+        audit::verify_inclusion(&leaf, index, size, &proof, &root)
+    })
+}
+
+/// Checks that the tree of `old_size` leaves with root `old_root` is a
+/// prefix of the tree of `new_size` leaves with root `new_root`, given the
+/// consistency proof of `proof_len` bytes at `proof`. Fails as
+/// `charter_audit_verify_inclusion` does.
+///
+/// # Safety
+/// `old_root` and `new_root` must be valid for 32 bytes; `proof` NULL
+/// (with `proof_len` 0) or valid for `proof_len` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn charter_audit_verify_consistency(
+    old_size: u64,
+    new_size: u64,
+    old_root: *const u8,
+    new_root: *const u8,
+    proof: *const u8,
+    proof_len: usize,
+) -> charter_status_t {
+    call(|| {
+        // SAFETY: the caller's contract on every pointer.
+        let (old_root, new_root, proof): (Hash, Hash, _) = unsafe {
+            (
+                array_arg(old_root, "old_root")?,
+                array_arg(new_root, "new_root")?,
+                proof_arg(proof, proof_len, "proof")?,
+            )
+        };
+        audit::verify_consistency(old_size, new_size, &old_root, &new_root, &proof)
+    })
+}
+
+/// Verifies the signed checkpoint `note` with the trusted `verifier_key`
+/// and writes what it says: the log's origin to `out_origin` (free it with
+/// `charter_string_free`), its size to `out_size` and its root to
+/// `out_root` (32 bytes). Each output may be NULL. The origin is not
+/// checked: compare it with the log you expect. `CHARTER_E_BAD_SIGNATURE`
+/// or `CHARTER_E_MALFORMED` on failure.
+///
+/// # Safety
+/// `note` and `verifier_key` must be NUL-terminated strings; each output
+/// NULL or valid for writing (`out_root` 32 bytes).
+#[no_mangle]
+pub unsafe extern "C" fn charter_audit_verify_checkpoint(
+    note: *const c_char,
+    verifier_key: *const c_char,
+    out_origin: *mut *mut c_char,
+    out_size: *mut u64,
+    out_root: *mut u8,
+) -> charter_status_t {
+    call(|| {
+        // SAFETY: the caller's contract on `note` and `verifier_key`.
+        let (note, key) = unsafe { (str_arg(note, "note")?, str_arg(verifier_key, "verifier_key")?) };
+        let checkpoint = audit::verify_checkpoint(note, key)?;
+        if !out_size.is_null() {
+            // SAFETY: non-NULL; the caller guarantees validity.
+            unsafe { out_size.write(checkpoint.size) };
+        }
+        if !out_root.is_null() {
+            // SAFETY: non-NULL; the caller guarantees 32 bytes.
+            unsafe { hash_out(out_root, "out_root", &checkpoint.root)? };
+        }
+        if !out_origin.is_null() {
+            // SAFETY: non-NULL; the caller guarantees validity.
+            unsafe { string_out(out_origin, "out_origin", checkpoint.origin)? };
+        }
+        Ok(())
+    })
+}

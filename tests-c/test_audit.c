@@ -1,0 +1,838 @@
+/* The audit log through the C ABI: the handle table for charter_audit_t,
+ * the tree checked by the standalone verifiers, signed checkpoints, files
+ * tampered with, reopened and torn, filtered iteration, and decisions
+ * recorded by a bus and an authority. */
+#include <pthread.h>
+#include <stdint.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "check.h"
+
+#define T0 1000000u
+#define ORIGIN "example.com/audit-test"
+
+static int measuring(void) { return getenv("CHARTER_TEST_MEASURE_MEMORY") != NULL; }
+
+static long resident_bytes(void) {
+    long pages = 0, resident = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    CHECK(f != NULL);
+    CHECK(fscanf(f, "%ld %ld", &pages, &resident) == 2);
+    fclose(f);
+    return resident * sysconf(_SC_PAGESIZE);
+}
+
+/* A scratch directory, removed (with the files the tests leave) at the end. */
+static char dir[64];
+
+static void path_of(char *out, size_t size, const char *name) {
+    CHECK((size_t)snprintf(out, size, "%s/%s", dir, name) < size);
+}
+
+static void remove_log(const char *name) {
+    char path[128], checkpoint[160];
+    path_of(path, sizeof path, name);
+    CHECK((size_t)snprintf(checkpoint, sizeof checkpoint, "%s.checkpoint", path) < sizeof checkpoint);
+    unlink(path);
+    unlink(checkpoint);
+}
+
+static charter_audit_t *signed_log(charter_keypair_t *key, const char *file, int fsync) {
+    charter_audit_options_t opts;
+    charter_audit_t *log = NULL;
+    char path[128];
+    CHECK_OK(charter_audit_options_default(&opts));
+    CHECK(opts.fsync == CHARTER_AUDIT_FSYNC_ALWAYS && opts.signer == NULL && opts.origin == NULL);
+    opts.fsync = fsync;
+    opts.fsync_interval_ms = 5;
+    opts.signer = key;
+    opts.origin = ORIGIN;
+    if (file == NULL) {
+        CHECK_OK(charter_audit_in_memory(&opts, &log));
+    } else {
+        path_of(path, sizeof path, file);
+        CHECK_OK(charter_audit_open(path, &opts, &log));
+    }
+    return log;
+}
+
+static uint64_t append(charter_audit_t *log, uint64_t time, const char *actor, const char *resource,
+                       int32_t decision) {
+    charter_audit_record_t r;
+    uint64_t index = UINT64_MAX;
+    memset(&r, 0, sizeof r);
+    r.time_ms = time;
+    r.actor = actor;
+    r.action = "publish";
+    r.resource = resource;
+    r.decision = decision;
+    r.reason = decision == CHARTER_AUDIT_ALLOW ? CHARTER_OK : CHARTER_E_DENIED;
+    r.detail = decision == CHARTER_AUDIT_ALLOW ? NULL : "no grant covers it";
+    CHECK_OK(charter_audit_append(log, &r, &index));
+    return index;
+}
+
+static void append_get_and_limits(void) {
+    charter_audit_t *log = NULL;
+    charter_audit_record_t r, *got = NULL;
+    charter_audit_recovery_t recovery = {7, 7};
+    charter_keypair_t *key = NULL;
+    char *principal = NULL, long_action[80], *text = NULL;
+    uint64_t len = 99, index = 99;
+    CHECK_OK(charter_keypair_generate(&key));
+    CHECK_OK(charter_keypair_principal(key, &principal));
+    CHECK_OK(charter_audit_in_memory(NULL, &log));
+    CHECK_OK(charter_audit_len(log, &len));
+    CHECK(len == 0);
+    CHECK(append(log, T0, principal, "orders.eu", CHARTER_AUDIT_DENY) == 0);
+    CHECK(append(log, T0 + 1, NULL, "orders.us", CHARTER_AUDIT_ALLOW) == 1);
+    CHECK_OK(charter_audit_len(log, &len));
+    CHECK(len == 2);
+    CHECK_OK(charter_audit_get(log, 0, &got));
+    CHECK(got->index == 0 && got->time_ms == T0 && got->decision == CHARTER_AUDIT_DENY);
+    CHECK(got->reason == CHARTER_E_DENIED && strcmp(got->actor, principal) == 0);
+    CHECK(strcmp(got->action, "publish") == 0 && strcmp(got->resource, "orders.eu") == 0);
+    CHECK(strcmp(got->detail, "no grant covers it") == 0);
+    charter_audit_record_free(got);
+    got = NULL;
+    CHECK_OK(charter_audit_get(log, 1, &got));
+    CHECK(got->actor == NULL && strcmp(got->detail, "") == 0);
+    charter_audit_record_free(got);
+    charter_audit_record_free(NULL);
+    got = NULL;
+    CHECK_STATUS(charter_audit_get(log, 2, &got), CHARTER_E_NOT_FOUND);
+    CHECK(got == NULL);
+
+    memset(&r, 0, sizeof r);
+    CHECK_STATUS(charter_audit_append(log, &r, &index), CHARTER_E_NULL_ARGUMENT);
+    CHECK_MESSAGE_HAS("record.action is NULL");
+    CHECK_STATUS(charter_audit_append(log, NULL, &index), CHARTER_E_NULL_ARGUMENT);
+    r.action = "";
+    CHECK_STATUS(charter_audit_append(log, &r, &index), CHARTER_E_INVALID_ARGUMENT);
+    memset(long_action, 'a', sizeof long_action - 1);
+    long_action[sizeof long_action - 1] = '\0';
+    r.action = long_action;
+    CHECK_STATUS(charter_audit_append(log, &r, &index), CHARTER_E_LIMIT_EXCEEDED);
+    CHECK_MESSAGE_HAS("action is 79 bytes; the limit is 64");
+    r.action = "publish";
+    r.decision = 3;
+    CHECK_STATUS(charter_audit_append(log, &r, &index), CHARTER_E_INVALID_ARGUMENT);
+    CHECK_MESSAGE_HAS("record.decision");
+    r.decision = CHARTER_AUDIT_ALLOW;
+    r.actor = "charter-id1:nope";
+    CHECK_STATUS(charter_audit_append(log, &r, &index), CHARTER_E_MALFORMED);
+    CHECK(index == 99);
+    CHECK_OK(charter_audit_len(log, &len));
+    CHECK(len == 2);
+
+    CHECK_OK(charter_audit_recovery(log, &recovery));
+    CHECK(recovery.records == 0 && recovery.truncated_bytes == 0);
+    CHECK_OK(charter_audit_sync(log));
+    CHECK_STATUS(charter_audit_checkpoint(log, &text), CHARTER_E_INVALID_ARGUMENT);
+    CHECK_MESSAGE_HAS("no signer");
+    CHECK_STATUS(charter_audit_verifier_key(log, &text), CHARTER_E_INVALID_ARGUMENT);
+    CHECK(text == NULL);
+    CHECK_OK(charter_audit_free(log));
+    charter_string_free(principal);
+    CHECK_OK(charter_keypair_free(key));
+}
+
+static void bad_options(void) {
+    charter_audit_options_t opts;
+    charter_audit_t *log = NULL;
+    charter_keypair_t *key = NULL;
+    char path[128];
+    CHECK_OK(charter_keypair_generate(&key));
+    CHECK_OK(charter_audit_options_default(&opts));
+    opts.fsync = 9;
+    CHECK_STATUS(charter_audit_in_memory(&opts, &log), CHARTER_E_INVALID_ARGUMENT);
+    CHECK_MESSAGE_HAS("options.fsync");
+    opts.fsync = CHARTER_AUDIT_FSYNC_INTERVAL;
+    opts.fsync_interval_ms = 0;
+    CHECK_STATUS(charter_audit_in_memory(&opts, &log), CHARTER_E_INVALID_ARGUMENT);
+    opts.fsync = CHARTER_AUDIT_FSYNC_NEVER;
+    opts.origin = "has a space";
+    CHECK_STATUS(charter_audit_in_memory(&opts, &log), CHARTER_E_INVALID_ARGUMENT);
+    opts.signer = key;
+    opts.origin = "plus+sign";
+    CHECK_STATUS(charter_audit_in_memory(&opts, &log), CHARTER_E_INVALID_ARGUMENT);
+    opts.signer = (charter_keypair_t *)&opts;
+    opts.origin = NULL;
+    CHECK_STATUS(charter_audit_in_memory(&opts, &log), CHARTER_E_INVALID_HANDLE);
+    CHECK(log == NULL);
+    CHECK_STATUS(charter_audit_open(NULL, NULL, &log), CHARTER_E_NULL_ARGUMENT);
+    path_of(path, sizeof path, "missing-dir/log");
+    CHECK_STATUS(charter_audit_open(path, NULL, &log), CHARTER_E_IO);
+    CHECK(log == NULL);
+    CHECK_OK(charter_keypair_free(key));
+}
+
+/* Every inclusion and consistency proof of every tree size up to 17 checks
+ * out with the standalone verifiers, and every altered one fails. */
+static void proofs_check_with_the_standalone_verifiers(void) {
+    charter_keypair_t *key = NULL;
+    charter_audit_t *log;
+    uint8_t roots[18][CHARTER_AUDIT_HASH_LEN], leaf[CHARTER_AUDIT_HASH_LEN], root[CHARTER_AUDIT_HASH_LEN];
+    uint8_t *proof = NULL;
+    size_t len = 0;
+    uint64_t n, i, m;
+    char resource[32];
+    CHECK_OK(charter_keypair_generate(&key));
+    log = signed_log(key, NULL, CHARTER_AUDIT_FSYNC_ALWAYS);
+    CHECK_OK(charter_audit_root(log, roots[0]));
+    for (n = 1; n <= 17; n++) {
+        snprintf(resource, sizeof resource, "orders.%u", (unsigned)n);
+        CHECK(append(log, T0 + n, NULL, resource, CHARTER_AUDIT_ALLOW) == n - 1);
+        CHECK_OK(charter_audit_root(log, roots[n]));
+        CHECK_OK(charter_audit_root_at(log, n, root));
+        CHECK(memcmp(root, roots[n], sizeof root) == 0);
+        CHECK(memcmp(roots[n], roots[n - 1], sizeof root) != 0);
+    }
+    for (n = 1; n <= 17; n++) {
+        for (i = 0; i < n; i++) {
+            CHECK_OK(charter_audit_record_hash(log, i, leaf));
+            CHECK_OK(charter_audit_prove_inclusion(log, i, n, &proof, &len));
+            CHECK(len % CHARTER_AUDIT_HASH_LEN == 0);
+            CHECK_OK(charter_audit_verify_inclusion(leaf, i, n, proof, len, roots[n]));
+            CHECK_STATUS(charter_audit_verify_inclusion(leaf, i, n, proof, len, roots[n - 1]),
+                         CHARTER_E_BAD_SIGNATURE);
+            if (len > 0) {
+                proof[0] ^= 1;
+                CHECK_STATUS(charter_audit_verify_inclusion(leaf, i, n, proof, len, roots[n]),
+                             CHARTER_E_BAD_SIGNATURE);
+                CHECK_STATUS(charter_audit_verify_inclusion(leaf, i, n, proof, len - 1, roots[n]),
+                             CHARTER_E_MALFORMED);
+            }
+            charter_bytes_free(proof, len);
+        }
+        for (m = 0; m <= n; m++) {
+            CHECK_OK(charter_audit_prove_consistency(log, m, n, &proof, &len));
+            CHECK_OK(charter_audit_verify_consistency(m, n, roots[m], roots[n], proof, len));
+            if (m > 0 && m < n) {
+                CHECK_STATUS(charter_audit_verify_consistency(m, n, roots[m - 1], roots[n], proof, len),
+                             CHARTER_E_BAD_SIGNATURE);
+            }
+            charter_bytes_free(proof, len);
+        }
+    }
+    CHECK_STATUS(charter_audit_prove_inclusion(log, 17, 17, &proof, &len), CHARTER_E_INVALID_ARGUMENT);
+    CHECK_STATUS(charter_audit_prove_consistency(log, 5, 18, &proof, &len), CHARTER_E_INVALID_ARGUMENT);
+    CHECK_STATUS(charter_audit_record_hash(log, 17, leaf), CHARTER_E_NOT_FOUND);
+    CHECK_STATUS(charter_audit_verify_inclusion(leaf, 3, 2, NULL, 0, root), CHARTER_E_INVALID_ARGUMENT);
+    CHECK_STATUS(charter_audit_verify_inclusion(NULL, 0, 1, NULL, 0, root), CHARTER_E_NULL_ARGUMENT);
+    CHECK_STATUS(charter_audit_verify_consistency(2, 1, root, root, NULL, 0), CHARTER_E_INVALID_ARGUMENT);
+    CHECK_OK(charter_audit_free(log));
+    CHECK_OK(charter_keypair_free(key));
+}
+
+static void leaf_hash_is_rfc9162(void) {
+    /* SHA-256 of the single byte 0x00: the leaf hash of the empty leaf. */
+    static const uint8_t empty_leaf[CHARTER_AUDIT_HASH_LEN] = {
+        0x6e, 0x34, 0x0b, 0x9c, 0xff, 0xb3, 0x7a, 0x98, 0x9c, 0xa5, 0x44, 0xe6, 0xbb, 0x78, 0x0a, 0x2c,
+        0x78, 0x90, 0x1d, 0x3f, 0xb3, 0x37, 0x38, 0x76, 0x85, 0x11, 0xa3, 0x06, 0x17, 0xaf, 0xa0, 0x1d};
+    uint8_t hash[CHARTER_AUDIT_HASH_LEN], other[CHARTER_AUDIT_HASH_LEN];
+    CHECK_OK(charter_audit_leaf_hash(NULL, 0, hash));
+    CHECK(memcmp(hash, empty_leaf, sizeof hash) == 0);
+    CHECK_OK(charter_audit_leaf_hash((const uint8_t *)"a", 1, other));
+    CHECK(memcmp(hash, other, sizeof hash) != 0);
+    CHECK_STATUS(charter_audit_leaf_hash(NULL, 1, hash), CHARTER_E_NULL_ARGUMENT);
+    CHECK_STATUS(charter_audit_leaf_hash(NULL, 0, NULL), CHARTER_E_NULL_ARGUMENT);
+}
+
+static void checkpoints_verify(void) {
+    charter_keypair_t *key = NULL, *other = NULL;
+    charter_audit_t *log, *stranger;
+    char *note = NULL, *vkey = NULL, *other_vkey = NULL, *origin = NULL, *latest = NULL;
+    uint8_t root[CHARTER_AUDIT_HASH_LEN], signed_root[CHARTER_AUDIT_HASH_LEN];
+    uint64_t size = 0;
+    CHECK_OK(charter_keypair_generate(&key));
+    CHECK_OK(charter_keypair_generate(&other));
+    log = signed_log(key, NULL, CHARTER_AUDIT_FSYNC_ALWAYS);
+    stranger = signed_log(other, NULL, CHARTER_AUDIT_FSYNC_ALWAYS);
+    latest = (char *)"untouched";
+    CHECK_OK(charter_audit_latest_checkpoint(log, &latest));
+    CHECK(latest == NULL);
+    append(log, T0, NULL, "a", CHARTER_AUDIT_ALLOW);
+    append(log, T0, NULL, "b", CHARTER_AUDIT_DENY);
+    append(log, T0, NULL, "c", CHARTER_AUDIT_ALLOW);
+    CHECK_OK(charter_audit_checkpoint(log, &note));
+    CHECK(strncmp(note, ORIGIN "\n3\n", strlen(ORIGIN) + 3) == 0);
+    CHECK_OK(charter_audit_latest_checkpoint(log, &latest));
+    CHECK(strcmp(latest, note) == 0);
+    CHECK_OK(charter_audit_verifier_key(log, &vkey));
+    CHECK(strncmp(vkey, ORIGIN "+", strlen(ORIGIN) + 1) == 0);
+    CHECK_OK(charter_audit_verifier_key(stranger, &other_vkey));
+    CHECK_OK(charter_audit_root(log, root));
+    CHECK_OK(charter_audit_verify_checkpoint(note, vkey, &origin, &size, signed_root));
+    CHECK(strcmp(origin, ORIGIN) == 0 && size == 3);
+    CHECK(memcmp(root, signed_root, sizeof root) == 0);
+    CHECK_OK(charter_audit_verify_checkpoint(note, vkey, NULL, NULL, NULL));
+    /* A note by another key (same origin) has no signature the verifier
+     * trusts; an altered note no longer verifies. */
+    CHECK(charter_audit_verify_checkpoint(note, other_vkey, NULL, NULL, NULL) != CHARTER_OK);
+    note[strlen(ORIGIN) + 1] = '4';
+    size = 99;
+    CHECK_STATUS(charter_audit_verify_checkpoint(note, vkey, NULL, &size, NULL), CHARTER_E_BAD_SIGNATURE);
+    CHECK(size == 99);
+    CHECK_STATUS(charter_audit_verify_checkpoint("not a note", vkey, NULL, NULL, NULL), CHARTER_E_MALFORMED);
+    CHECK_STATUS(charter_audit_verify_checkpoint(note, "nope", NULL, NULL, NULL), CHARTER_E_MALFORMED);
+    charter_string_free(note);
+    charter_string_free(latest);
+    charter_string_free(vkey);
+    charter_string_free(other_vkey);
+    charter_string_free(origin);
+    CHECK_OK(charter_audit_free(log));
+    CHECK_OK(charter_audit_free(stranger));
+    CHECK_OK(charter_keypair_free(key));
+    CHECK_OK(charter_keypair_free(other));
+}
+
+/* Reads the whole file at path into a malloc'd buffer. */
+static uint8_t *read_file(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    uint8_t *data;
+    long size;
+    CHECK(f != NULL);
+    CHECK(fseek(f, 0, SEEK_END) == 0);
+    size = ftell(f);
+    CHECK(size > 0);
+    CHECK(fseek(f, 0, SEEK_SET) == 0);
+    data = (uint8_t *)malloc((size_t)size);
+    CHECK(data != NULL);
+    CHECK(fread(data, 1, (size_t)size, f) == (size_t)size);
+    fclose(f);
+    *len = (size_t)size;
+    return data;
+}
+
+static void write_file(const char *path, const uint8_t *data, size_t len) {
+    FILE *f = fopen(path, "wb");
+    CHECK(f != NULL);
+    CHECK(fwrite(data, 1, len, f) == len);
+    CHECK(fclose(f) == 0);
+}
+
+/* The offset of the first occurrence of needle in data. */
+static size_t find(const uint8_t *data, size_t len, const char *needle) {
+    size_t n = strlen(needle), i;
+    for (i = 0; i + n <= len; i++) {
+        if (memcmp(data + i, needle, n) == 0) return i;
+    }
+    CHECK(!"needle not found");
+    return 0;
+}
+
+static void reopen_keeps_everything(void) {
+    charter_keypair_t *key = NULL;
+    charter_audit_t *log;
+    charter_audit_recovery_t recovery;
+    charter_audit_report_t report;
+    charter_audit_record_t *got = NULL;
+    uint8_t root[CHARTER_AUDIT_HASH_LEN], again[CHARTER_AUDIT_HASH_LEN];
+    char *note = NULL, *problem = (char *)"untouched";
+    uint64_t len = 0;
+    int i;
+    CHECK_OK(charter_keypair_generate(&key));
+    remove_log("reopen.log");
+    log = signed_log(key, "reopen.log", CHARTER_AUDIT_FSYNC_INTERVAL);
+    for (i = 0; i < 10; i++) append(log, T0 + (uint64_t)i, NULL, "orders.eu", CHARTER_AUDIT_ALLOW);
+    CHECK_OK(charter_audit_checkpoint(log, &note));
+    CHECK_OK(charter_audit_root(log, root));
+    CHECK_OK(charter_audit_free(log));
+
+    log = signed_log(key, "reopen.log", CHARTER_AUDIT_FSYNC_ALWAYS);
+    CHECK_OK(charter_audit_recovery(log, &recovery));
+    CHECK(recovery.records == 10 && recovery.truncated_bytes == 0);
+    CHECK_OK(charter_audit_len(log, &len));
+    CHECK(len == 10);
+    CHECK_OK(charter_audit_root(log, again));
+    CHECK(memcmp(root, again, sizeof root) == 0);
+    CHECK_OK(charter_audit_get(log, 9, &got));
+    CHECK(got->time_ms == T0 + 9);
+    charter_audit_record_free(got);
+    append(log, T0 + 10, NULL, "orders.us", CHARTER_AUDIT_DENY);
+    CHECK_OK(charter_audit_verify(log, &report, &problem));
+    CHECK(report.ok && problem == NULL && !report.has_first_bad);
+    CHECK(report.records == 11 && report.has_checkpoint && report.checkpoint_size == 10);
+    CHECK_OK(charter_audit_verify_against(log, note, &report, NULL));
+    CHECK(report.ok);
+    CHECK_STATUS(charter_audit_verify_against(log, "garbage", &report, NULL), CHARTER_E_MALFORMED);
+    CHECK_OK(charter_audit_free(log));
+    charter_string_free(note);
+    CHECK_OK(charter_keypair_free(key));
+    remove_log("reopen.log");
+}
+
+/* One byte of record 2's resource changed on disk: verify names record 2,
+ * get refuses it, and reopening fails naming it. */
+static void tampering_names_the_first_bad_record(void) {
+    charter_keypair_t *key = NULL;
+    charter_audit_t *log, *reopened = NULL;
+    charter_audit_report_t report;
+    charter_audit_record_t *got = NULL;
+    char path[128], *problem = NULL;
+    uint8_t *data;
+    size_t len;
+    CHECK_OK(charter_keypair_generate(&key));
+    remove_log("tamper.log");
+    log = signed_log(key, "tamper.log", CHARTER_AUDIT_FSYNC_NEVER);
+    append(log, T0, NULL, "resource-0", CHARTER_AUDIT_ALLOW);
+    append(log, T0, NULL, "resource-1", CHARTER_AUDIT_ALLOW);
+    append(log, T0, NULL, "resource-2", CHARTER_AUDIT_DENY);
+    append(log, T0, NULL, "resource-3", CHARTER_AUDIT_ALLOW);
+    CHECK_OK(charter_audit_sync(log));
+    CHECK_OK(charter_audit_verify(log, &report, NULL));
+    CHECK(report.ok && report.records == 4 && !report.has_checkpoint);
+
+    path_of(path, sizeof path, "tamper.log");
+    data = read_file(path, &len);
+    data[find(data, len, "resource-2") + 9] = '7';
+    write_file(path, data, len);
+    free(data);
+
+    CHECK_OK(charter_audit_verify(log, &report, &problem));
+    CHECK(!report.ok && report.has_first_bad && report.first_bad == 2 && report.records == 2);
+    CHECK(problem != NULL && strstr(problem, "record 2") != NULL);
+    charter_string_free(problem);
+    CHECK_STATUS(charter_audit_get(log, 2, &got), CHARTER_E_CORRUPT);
+    CHECK(got == NULL);
+    CHECK_OK(charter_audit_get(log, 3, &got));
+    charter_audit_record_free(got);
+    CHECK_OK(charter_audit_free(log));
+
+    CHECK_STATUS(charter_audit_open(path, NULL, &reopened), CHARTER_E_CORRUPT);
+    CHECK_MESSAGE_HAS("record 2");
+    CHECK(reopened == NULL);
+    CHECK_OK(charter_keypair_free(key));
+    remove_log("tamper.log");
+}
+
+/* A crash during an append leaves a torn last record: reopening cuts it
+ * off and reports it, and the log goes on from there. */
+static void torn_tail_is_recovered(void) {
+    charter_audit_t *log;
+    charter_audit_recovery_t recovery;
+    charter_audit_report_t report;
+    char path[128];
+    uint8_t *data;
+    size_t len;
+    uint64_t n = 0;
+    remove_log("torn.log");
+    path_of(path, sizeof path, "torn.log");
+    CHECK_OK(charter_audit_open(path, NULL, &log));
+    append(log, T0, NULL, "resource-0", CHARTER_AUDIT_ALLOW);
+    append(log, T0, NULL, "resource-1", CHARTER_AUDIT_ALLOW);
+    append(log, T0, NULL, "resource-2", CHARTER_AUDIT_ALLOW);
+    CHECK_OK(charter_audit_free(log));
+
+    data = read_file(path, &len);
+    write_file(path, data, find(data, len, "resource-2"));
+    free(data);
+
+    CHECK_OK(charter_audit_open(path, NULL, &log));
+    CHECK_OK(charter_audit_recovery(log, &recovery));
+    CHECK(recovery.records == 2 && recovery.truncated_bytes > 0);
+    CHECK_OK(charter_audit_len(log, &n));
+    CHECK(n == 2);
+    CHECK(append(log, T0, NULL, "resource-2 again", CHARTER_AUDIT_ALLOW) == 2);
+    CHECK_OK(charter_audit_verify(log, &report, NULL));
+    CHECK(report.ok && report.records == 3);
+    CHECK_OK(charter_audit_free(log));
+    remove_log("torn.log");
+}
+
+typedef struct {
+    uint64_t indexes[32];
+    size_t count;
+    size_t stop_after; /* 0: never */
+    charter_audit_t *log;
+    int append_inside, free_inside;
+    charter_status_t inner;
+} visit_t;
+
+static charter_status_t visit(void *user_data, const charter_audit_record_t *record) {
+    visit_t *v = (visit_t *)user_data;
+    CHECK(v->count < 32);
+    v->indexes[v->count++] = record->index;
+    CHECK(record->action != NULL && record->resource != NULL && record->detail != NULL);
+    if (v->append_inside) append(v->log, T0, NULL, "from inside", CHARTER_AUDIT_ALLOW);
+    if (v->free_inside && v->count == 1) v->inner = charter_audit_free(v->log);
+    if (v->stop_after != 0 && v->count == v->stop_after) return CHARTER_E_INVALID_ARGUMENT;
+    return CHARTER_OK;
+}
+
+static void iteration_with_filters(void) {
+    charter_audit_t *log = NULL;
+    charter_audit_query_t q;
+    charter_keypair_t *alice = NULL, *bob = NULL;
+    char *a = NULL, *b = NULL;
+    visit_t v;
+    uint64_t count = 99, len = 0;
+    CHECK_OK(charter_keypair_generate(&alice));
+    CHECK_OK(charter_keypair_generate(&bob));
+    CHECK_OK(charter_keypair_principal(alice, &a));
+    CHECK_OK(charter_keypair_principal(bob, &b));
+    CHECK_OK(charter_audit_in_memory(NULL, &log));
+    append(log, 100, a, "r0", CHARTER_AUDIT_ALLOW);
+    append(log, 200, b, "r1", CHARTER_AUDIT_DENY);
+    append(log, 300, a, "r2", CHARTER_AUDIT_DENY);
+    append(log, 400, NULL, "r3", CHARTER_AUDIT_ERROR);
+    append(log, 500, b, "r4", CHARTER_AUDIT_DENY);
+    append(log, 600, a, "r5", CHARTER_AUDIT_ALLOW);
+
+    memset(&v, 0, sizeof v);
+    CHECK_OK(charter_audit_each(log, NULL, visit, &v, &count));
+    CHECK(count == 6 && v.count == 6 && v.indexes[5] == 5);
+
+    CHECK_OK(charter_audit_query_default(&q));
+    CHECK(q.decision == CHARTER_AUDIT_ANY_DECISION && q.time_until_ms == UINT64_MAX && q.actor == NULL);
+    q.decision = CHARTER_AUDIT_DENY;
+    memset(&v, 0, sizeof v);
+    CHECK_OK(charter_audit_each(log, &q, visit, &v, &count));
+    CHECK(count == 3 && v.indexes[0] == 1 && v.indexes[1] == 2 && v.indexes[2] == 4);
+
+    q.actor = b;
+    memset(&v, 0, sizeof v);
+    CHECK_OK(charter_audit_each(log, &q, visit, &v, NULL));
+    CHECK(v.count == 2 && v.indexes[0] == 1 && v.indexes[1] == 4);
+
+    CHECK_OK(charter_audit_query_default(&q));
+    q.time_from_ms = 200;
+    q.time_until_ms = 500;
+    q.from_index = 2;
+    memset(&v, 0, sizeof v);
+    CHECK_OK(charter_audit_each(log, &q, visit, &v, NULL));
+    CHECK(v.count == 2 && v.indexes[0] == 2 && v.indexes[1] == 3);
+
+    CHECK_OK(charter_audit_query_default(&q));
+    q.decision = 7;
+    CHECK_STATUS(charter_audit_each(log, &q, visit, &v, NULL), CHARTER_E_INVALID_ARGUMENT);
+    q.decision = CHARTER_AUDIT_ANY_DECISION;
+    q.actor = "charter-id1:???";
+    CHECK_STATUS(charter_audit_each(log, &q, visit, &v, NULL), CHARTER_E_MALFORMED);
+    CHECK_STATUS(charter_audit_each(log, NULL, NULL, &v, NULL), CHARTER_E_NULL_ARGUMENT);
+
+    /* A callback that returns an error stops the iteration. */
+    memset(&v, 0, sizeof v);
+    v.stop_after = 2;
+    CHECK_OK(charter_audit_each(log, NULL, visit, &v, &count));
+    CHECK(count == 2 && v.count == 2);
+
+    /* Appending from inside a callback: no lock is held, and the iteration
+     * covers the records there were when it started. */
+    memset(&v, 0, sizeof v);
+    v.log = log;
+    v.append_inside = 1;
+    CHECK_OK(charter_audit_each(log, NULL, visit, &v, &count));
+    CHECK(count == 6);
+    CHECK_OK(charter_audit_len(log, &len));
+    CHECK(len == 12);
+
+    /* Freeing the log from inside its own callback returns at once, and the
+     * iteration finishes over the records it started with. */
+    memset(&v, 0, sizeof v);
+    v.log = log;
+    v.free_inside = 1;
+    CHECK_OK(charter_audit_each(log, NULL, visit, &v, &count));
+    CHECK(v.inner == CHARTER_OK && count == 12);
+    CHECK_STATUS(charter_audit_len(log, &len), CHARTER_E_HANDLE_FREED);
+
+    charter_string_free(a);
+    charter_string_free(b);
+    CHECK_OK(charter_keypair_free(alice));
+    CHECK_OK(charter_keypair_free(bob));
+}
+
+static void handle_table(void) {
+    charter_audit_t *log = NULL;
+    charter_keypair_t *key = NULL;
+    charter_audit_report_t report;
+    uint8_t root[CHARTER_AUDIT_HASH_LEN];
+    uint64_t len = 0;
+    CHECK_OK(charter_keypair_generate(&key));
+    CHECK_OK(charter_audit_in_memory(NULL, &log));
+    CHECK_STATUS(charter_audit_len(NULL, &len), CHARTER_E_NULL_ARGUMENT);
+    CHECK_MESSAGE_HAS("log is NULL");
+    CHECK_OK(charter_audit_free(NULL));
+    CHECK_STATUS(charter_audit_len((charter_audit_t *)key, &len), CHARTER_E_WRONG_HANDLE_TYPE);
+    CHECK_MESSAGE_HAS("log is a charter_keypair_t, expected charter_audit_t");
+    CHECK_STATUS(charter_keypair_free((charter_keypair_t *)log), CHARTER_E_WRONG_HANDLE_TYPE);
+    CHECK_MESSAGE_HAS("pair is a charter_audit_t, expected charter_keypair_t");
+    CHECK_STATUS(charter_audit_root((charter_audit_t *)&len, root), CHARTER_E_INVALID_HANDLE);
+    CHECK_STATUS(charter_audit_free((charter_audit_t *)&len), CHARTER_E_INVALID_HANDLE);
+    CHECK_STATUS(charter_audit_len(log, NULL), CHARTER_E_NULL_ARGUMENT);
+    CHECK_OK(charter_audit_free(log));
+    CHECK_STATUS(charter_audit_len(log, &len), CHARTER_E_HANDLE_FREED);
+    CHECK_MESSAGE_HAS("log (charter_audit_t) has been freed");
+    CHECK_STATUS(charter_audit_verify(log, &report, NULL), CHARTER_E_HANDLE_FREED);
+    CHECK_STATUS(charter_audit_free(log), CHARTER_E_ALREADY_FREED);
+    CHECK_OK(charter_keypair_free(key));
+}
+
+typedef struct {
+    pthread_barrier_t *barrier;
+    charter_audit_t *log;
+    charter_status_t result;
+} freer_t;
+
+static void *free_log(void *arg) {
+    freer_t *f = (freer_t *)arg;
+    pthread_barrier_wait(f->barrier);
+    f->result = charter_audit_free(f->log);
+    return NULL;
+}
+
+static void sixteen_threads_free_one_log(void) {
+    int round;
+    for (round = 0; round < 10; round++) {
+        pthread_barrier_t barrier;
+        freer_t f[16];
+        pthread_t th[16];
+        charter_audit_t *log = NULL;
+        int i, ok = 0, already = 0;
+        CHECK_OK(charter_audit_in_memory(NULL, &log));
+        append(log, T0, NULL, "x", CHARTER_AUDIT_ALLOW);
+        CHECK(pthread_barrier_init(&barrier, NULL, 16) == 0);
+        for (i = 0; i < 16; i++) {
+            f[i].barrier = &barrier;
+            f[i].log = log;
+            CHECK(pthread_create(&th[i], NULL, free_log, &f[i]) == 0);
+        }
+        for (i = 0; i < 16; i++) CHECK(pthread_join(th[i], NULL) == 0);
+        for (i = 0; i < 16; i++) {
+            ok += f[i].result == CHARTER_OK;
+            already += f[i].result == CHARTER_E_ALREADY_FREED;
+        }
+        CHECK(ok == 1 && already == 15);
+        pthread_barrier_destroy(&barrier);
+    }
+}
+
+typedef struct {
+    charter_audit_t *log;
+    pthread_barrier_t *barrier;
+    uint64_t appended;
+    charter_status_t last;
+} appender_t;
+
+static void *append_until_freed(void *arg) {
+    appender_t *a = (appender_t *)arg;
+    charter_audit_record_t r;
+    memset(&r, 0, sizeof r);
+    r.action = "publish";
+    r.resource = "orders.eu";
+    pthread_barrier_wait(a->barrier);
+    for (;;) {
+        a->last = charter_audit_append(a->log, &r, NULL);
+        if (a->last != CHARTER_OK) return NULL;
+        a->appended++;
+    }
+}
+
+/* Appends in flight on other threads complete; those after the free get
+ * HANDLE_FREED, never a crash. */
+static void free_while_others_append(void) {
+    pthread_barrier_t barrier;
+    appender_t a[4];
+    pthread_t th[4];
+    charter_audit_t *log = NULL;
+    int i;
+    CHECK_OK(charter_audit_in_memory(NULL, &log));
+    CHECK(pthread_barrier_init(&barrier, NULL, 5) == 0);
+    for (i = 0; i < 4; i++) {
+        a[i].log = log;
+        a[i].barrier = &barrier;
+        a[i].appended = 0;
+        CHECK(pthread_create(&th[i], NULL, append_until_freed, &a[i]) == 0);
+    }
+    pthread_barrier_wait(&barrier);
+    {
+        struct timespec pause = {0, 5000000};
+        nanosleep(&pause, NULL);
+    }
+    CHECK_OK(charter_audit_free(log));
+    for (i = 0; i < 4; i++) {
+        CHECK(pthread_join(th[i], NULL) == 0);
+        CHECK(a[i].last == CHARTER_E_HANDLE_FREED);
+    }
+    pthread_barrier_destroy(&barrier);
+}
+
+static void create_free_cycles_cost_at_most_one_shell(void) {
+    int cycles = measuring() ? 100000 : 2000, i;
+    charter_audit_t *log;
+    long before, after;
+    for (i = 0; i < 1000; i++) {
+        CHECK_OK(charter_audit_in_memory(NULL, &log));
+        CHECK_OK(charter_audit_free(log));
+    }
+    before = resident_bytes();
+    for (i = 0; i < cycles; i++) {
+        CHECK_OK(charter_audit_in_memory(NULL, &log));
+        CHECK_OK(charter_audit_free(log));
+    }
+    after = resident_bytes();
+    printf("# %d audit log cycles: resident +%ld bytes\n", cycles, after - before);
+    if (measuring()) CHECK(after - before <= (long)cycles * 32 + 512 * 1024);
+}
+
+typedef struct {
+    charter_keypair_t *root, *bob;
+    char *root_pk, *bob_pk, *bob_id;
+    charter_authority_t *auth;
+    charter_token_t *token;
+} world_t;
+
+static world_t world(const charter_audit_recorder_t *recorder) {
+    world_t w;
+    charter_authority_options_t opts;
+    const char *roots[1];
+    const char *grants[1] = {"publish orders.eu.*"};
+    CHECK_OK(charter_keypair_generate(&w.root));
+    CHECK_OK(charter_keypair_generate(&w.bob));
+    CHECK_OK(charter_keypair_public_key(w.root, &w.root_pk));
+    CHECK_OK(charter_keypair_public_key(w.bob, &w.bob_pk));
+    CHECK_OK(charter_keypair_principal(w.bob, &w.bob_id));
+    CHECK_OK(charter_authority_options_default(&opts));
+    opts.fixed_time = T0;
+    roots[0] = w.root_pk;
+    if (recorder == NULL) {
+        CHECK_OK(charter_authority_new(roots, 1, &opts, &w.auth));
+    } else {
+        CHECK_OK(charter_authority_new_with_recorder(roots, 1, &opts, recorder, &w.auth));
+    }
+    CHECK_OK(charter_token_mint(w.root, w.bob_pk, grants, 1, T0, T0 + 3600, &w.token));
+    return w;
+}
+
+static charter_session_t *open_session(world_t *w) {
+    uint8_t challenge[CHARTER_CHALLENGE_LEN], proof[CHARTER_PROOF_LEN];
+    charter_session_t *s = NULL;
+    CHECK_OK(charter_authority_challenge(w->auth, challenge));
+    CHECK_OK(charter_token_prove(w->token, w->bob, challenge, proof));
+    CHECK_OK(charter_authority_open_session(w->auth, w->token, challenge, proof, &s));
+    return s;
+}
+
+static void end_world(world_t *w) {
+    CHECK_OK(charter_token_free(w->token));
+    CHECK_OK(charter_authority_free(w->auth));
+    CHECK_OK(charter_keypair_free(w->root));
+    CHECK_OK(charter_keypair_free(w->bob));
+    charter_string_free(w->root_pk);
+    charter_string_free(w->bob_pk);
+    charter_string_free(w->bob_id);
+}
+
+static void a_recording_bus_records_denials(void) {
+    charter_audit_t *log = NULL;
+    charter_audit_recorder_t recorder;
+    charter_audit_query_t q;
+    charter_audit_record_t *got = NULL;
+    charter_bus_t *bus = NULL;
+    charter_session_t *s;
+    world_t w = world(NULL);
+    visit_t v;
+    uint64_t len = 0;
+    CHECK_OK(charter_audit_in_memory(NULL, &log));
+    recorder.log = log;
+    recorder.scope = 5;
+    CHECK_STATUS(charter_bus_new_with_recorder(NULL, w.auth, &recorder, &bus), CHARTER_E_INVALID_ARGUMENT);
+    CHECK_MESSAGE_HAS("recorder.scope");
+    CHECK_STATUS(charter_bus_new_with_recorder(NULL, w.auth, NULL, &bus), CHARTER_E_NULL_ARGUMENT);
+    recorder.scope = CHARTER_AUDIT_SCOPE_DENIALS;
+    recorder.log = (charter_audit_t *)w.auth;
+    CHECK_STATUS(charter_bus_new_with_recorder(NULL, w.auth, &recorder, &bus), CHARTER_E_WRONG_HANDLE_TYPE);
+    CHECK(bus == NULL);
+    recorder.log = log;
+    CHECK_OK(charter_bus_new_with_recorder(NULL, w.auth, &recorder, &bus));
+    s = open_session(&w);
+    CHECK_OK(charter_bus_publish_as(bus, s, "orders.eu.created", NULL, 0, NULL, 0, NULL));
+    CHECK_STATUS(charter_bus_publish_as(bus, s, "orders.us.created", NULL, 0, NULL, 0, NULL), CHARTER_E_DENIED);
+    CHECK_STATUS(charter_bus_publish(bus, "orders.eu.created", NULL, 0, NULL, 0, NULL), CHARTER_E_DENIED);
+    CHECK_OK(charter_audit_len(log, &len));
+    CHECK(len == 2);
+
+    CHECK_OK(charter_audit_get(log, 0, &got));
+    CHECK(got->decision == CHARTER_AUDIT_DENY && got->reason == CHARTER_E_DENIED);
+    CHECK(strcmp(got->action, "publish") == 0 && strcmp(got->resource, "orders.us.created") == 0);
+    CHECK(got->actor != NULL && strcmp(got->actor, w.bob_id) == 0);
+    CHECK(strstr(got->detail, "orders.us.created") != NULL);
+    charter_audit_record_free(got);
+    CHECK_OK(charter_audit_get(log, 1, &got));
+    CHECK(got->decision == CHARTER_AUDIT_DENY && got->actor == NULL);
+    charter_audit_record_free(got);
+
+    CHECK_OK(charter_audit_query_default(&q));
+    q.actor = w.bob_id;
+    q.decision = CHARTER_AUDIT_DENY;
+    memset(&v, 0, sizeof v);
+    CHECK_OK(charter_audit_each(log, &q, visit, &v, NULL));
+    CHECK(v.count == 1 && v.indexes[0] == 0);
+
+    CHECK_OK(charter_bus_free(bus));
+    CHECK_OK(charter_session_free(s));
+    CHECK_OK(charter_audit_free(log));
+    end_world(&w);
+}
+
+static void a_recording_authority_records_session_openings(void) {
+    charter_audit_t *log = NULL;
+    charter_audit_recorder_t recorder;
+    charter_audit_record_t *got = NULL;
+    charter_session_t *s, *none = NULL;
+    uint8_t challenge[CHARTER_CHALLENGE_LEN], proof[CHARTER_PROOF_LEN];
+    charter_bus_t *bus = NULL;
+    world_t w;
+    uint64_t len = 0;
+    CHECK_OK(charter_audit_in_memory(NULL, &log));
+    recorder.log = log;
+    recorder.scope = CHARTER_AUDIT_SCOPE_ALL;
+    w = world(&recorder);
+    s = open_session(&w);
+    memset(proof, 0, sizeof proof);
+    CHECK_OK(charter_authority_challenge(w.auth, challenge));
+    CHECK_STATUS(charter_authority_open_session(w.auth, w.token, challenge, proof, &none),
+                 CHARTER_E_BAD_SIGNATURE);
+    CHECK_OK(charter_audit_len(log, &len));
+    CHECK(len == 2);
+    CHECK_OK(charter_audit_get(log, 0, &got));
+    CHECK(got->decision == CHARTER_AUDIT_ALLOW && strcmp(got->action, "open_session") == 0);
+    CHECK(strcmp(got->actor, w.bob_id) == 0);
+    charter_audit_record_free(got);
+    CHECK_OK(charter_audit_get(log, 1, &got));
+    CHECK(got->decision == CHARTER_AUDIT_DENY && got->reason == CHARTER_E_BAD_SIGNATURE);
+    charter_audit_record_free(got);
+
+    /* A bus without an authority, recording every decision, keeps its log
+     * after the log's handle is freed. */
+    CHECK_OK(charter_bus_new_with_recorder(NULL, NULL, &recorder, &bus));
+    CHECK_OK(charter_audit_free(log));
+    CHECK_OK(charter_bus_publish(bus, "orders.eu.created", NULL, 0, NULL, 0, NULL));
+    CHECK_OK(charter_bus_free(bus));
+    CHECK_OK(charter_session_free(s));
+    end_world(&w);
+}
+
+int main(void) {
+    CHECK(snprintf(dir, sizeof dir, "/tmp/charter-audit-XXXXXX") < (int)sizeof dir);
+    CHECK(mkdtemp(dir) != NULL);
+    RUN(append_get_and_limits);
+    RUN(bad_options);
+    RUN(proofs_check_with_the_standalone_verifiers);
+    RUN(leaf_hash_is_rfc9162);
+    RUN(checkpoints_verify);
+    RUN(reopen_keeps_everything);
+    RUN(tampering_names_the_first_bad_record);
+    RUN(torn_tail_is_recovered);
+    RUN(iteration_with_filters);
+    RUN(handle_table);
+    RUN(sixteen_threads_free_one_log);
+    RUN(free_while_others_append);
+    RUN(create_free_cycles_cost_at_most_one_shell);
+    RUN(a_recording_bus_records_denials);
+    RUN(a_recording_authority_records_session_openings);
+    CHECK(rmdir(dir) == 0);
+    return 0;
+}
