@@ -75,7 +75,7 @@ fn emit(out: &mut Output, index: u64, record: &Record) -> CliResult<()> {
 /// optional parts only when present.
 fn human(index: u64, r: &Record) -> String {
     let mut line =
-        format!("#{index}  {}  {:<5}  {}  {}", utc_millis(r.time), r.decision, r.action, r.resource);
+        format!("#{index}  {}  {:<5}  {}  {}", utc_millis(r.time), r.decision.name(), r.action, r.resource);
     if let Some(actor) = &r.actor {
         line += &format!("  actor={actor}");
     }
