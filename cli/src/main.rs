@@ -81,7 +81,8 @@ fn usage(e: &clap::Error) -> ExitCode {
     }
     let text = e.render().to_string();
     if e.kind() == ClapKind::DisplayHelpOnMissingArgumentOrSubcommand {
-        eprint!("{text}");
+        let message = format!("a command is required\n\n{}", text.trim_end());
+        eprintln!("{}", CliError::new(Status::Usage, message));
         return ExitCode::from(Status::Usage.code());
     }
     let mut lines = text.trim_end().lines();

@@ -193,3 +193,42 @@ impl fmt::Display for CliError {
 
 /// `Result` with the CLI's error.
 pub type CliResult<T> = Result<T, CliError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_and_names_are_unique_and_1_is_unused() {
+        for (i, row) in TABLE.iter().enumerate() {
+            assert_eq!(row.status.code(), row.code);
+            assert!(TABLE[i + 1..].iter().all(|other| other.code != row.code && other.name != row.name));
+            assert!(TABLE[i + 1..].iter().all(|other| other.status != row.status));
+        }
+        assert!(TABLE.iter().all(|row| row.code != 1));
+    }
+
+    #[test]
+    fn docs_table_matches_the_code() {
+        let docs = include_str!("../../docs/cli.md");
+        let documented: Vec<(u8, &str)> = docs
+            .lines()
+            .filter_map(|line| {
+                let mut cells = line.split('|').map(str::trim).skip(1);
+                Some((cells.next()?.parse().ok()?, cells.next()?))
+            })
+            .collect();
+        let coded: Vec<(u8, &str)> = TABLE.iter().map(|row| (row.code, row.name)).collect();
+        assert_eq!(documented, coded, "docs/cli.md's exit-code table and status::TABLE differ");
+    }
+
+    #[test]
+    fn every_core_kind_has_a_status() {
+        for kind in ErrorKind::ALL {
+            let status = Status::of(kind);
+            assert_ne!(status, Status::Ok, "{kind}");
+            assert_ne!(status, Status::Usage, "{kind}");
+        }
+        assert_eq!(Status::of(ErrorKind::Corrupt).code(), 10);
+    }
+}

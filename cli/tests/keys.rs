@@ -70,5 +70,8 @@ fn usage_errors_exit_2_in_the_same_format() {
     assert!(err.contains("<FILE>"), "{err}");
     let err = fails(dir.path(), &["frobnicate"], 2, "USAGE");
     assert!(err.contains("unrecognized subcommand 'frobnicate'"), "{err}");
+    let err = fails(dir.path(), &["token"], 2, "USAGE");
+    assert!(err.starts_with("error: USAGE: a command is required\n") && err.contains("verify"), "{err}");
     assert!(ok(dir.path(), &["--help"]).contains("Usage: charter"));
+    assert!(ok(dir.path(), &["--version"]).starts_with("charter "));
 }

@@ -47,6 +47,10 @@ pub fn run(args: &VerifyArgs, out: &mut Output) -> CliResult<()> {
             warn(&format!("{name}.checkpoint was not checked: pass --vkey to check it"));
             None
         }
+        (None, Some(_)) if args.against.is_none() => {
+            warn(&format!("{name} has no persisted checkpoint: --vkey checked nothing"));
+            None
+        }
         (None, _) => None,
     };
     let against = match (&args.against, &args.vkey) {
