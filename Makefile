@@ -7,6 +7,7 @@
 #   make demo     build the library and run the C demo
 #   make bench    run the benchmarks (numbers go to docs/BENCHMARKS.md)
 #   make header   regenerate include/charter.h after changing capi/
+#   make vectors  regenerate vectors/*.json after an intended change
 #   make fuzz     run every fuzz target for FUZZ_SECONDS (default 1800) each
 #
 # Single suites: make rust | c | python | node | go
@@ -15,7 +16,7 @@ BUILD ?= build
 JOBS ?= 2
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=Debug
 
-.PHONY: test demo deps rust c c-configure python node go fuzz fuzz-ci bench header clean
+.PHONY: test demo deps rust c c-configure python node go fuzz fuzz-ci bench header vectors clean
 
 FUZZ_SECONDS ?= 1800
 
@@ -58,7 +59,7 @@ fuzz-ci:
 	bash scripts/fuzz.sh 60
 
 bench:
-	cargo bench -p charter-benches --bench registry
+	cargo bench -p charter-benches
 	python3 benches/report.py target/criterion
 	bash bindings-python/scripts/bench.sh
 	bash bindings-node/scripts/bench.sh
@@ -66,6 +67,9 @@ bench:
 
 header:
 	CHARTER_BLESS=1 cargo test -p charter-capi --test header
+
+vectors:
+	CHARTER_BLESS=1 cargo test -p charter-vectors --test vectors committed_vectors_match_a_fresh_generation
 
 clean:
 	rm -rf $(BUILD)
