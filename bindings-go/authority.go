@@ -24,8 +24,9 @@ type Authority struct {
 type AuthorityOption func(*authorityConfig)
 
 type authorityConfig struct {
-	opts C.charter_authority_options_t
-	err  error // the first invalid option
+	opts     C.charter_authority_options_t
+	recorder *Recorder // nil: record nothing
+	err      error     // the first invalid option
 }
 
 func (c *authorityConfig) fail(err error) {
@@ -92,7 +93,20 @@ func NewAuthority(roots []string, opts ...AuthorityOption) (*Authority, error) {
 	if err != nil {
 		return nil, err
 	}
-	res := C.chgo_authority_new(keys, n, cfg.opts)
+	var res C.chgo_handle
+	if rec := cfg.recorder; rec != nil {
+		log, err := rec.Log.load()
+		if err != nil {
+			return nil, err
+		}
+		res = C.chgo_authority_new_with_recorder(keys, n, cfg.opts, log, C.int32_t(rec.Scope))
+		runtime.KeepAlive(rec.Log)
+		if res.status != C.CHARTER_OK {
+			return nil, failure(res.status, res.message, &rec.Log.h)
+		}
+	} else {
+		res = C.chgo_authority_new(keys, n, cfg.opts)
+	}
 	if res.status != C.CHARTER_OK {
 		return nil, cError(res.status, res.message)
 	}

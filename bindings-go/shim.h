@@ -224,4 +224,118 @@ chgo_string chgo_session_principal(charter_session_t *session);
 chgo_value chgo_session_expires_at(charter_session_t *session);
 chgo_status chgo_session_free(charter_session_t *session);
 
+/* ---- Audit logs (shim_audit.c) ----
+ *
+ * Strings arrive as pointer and length, as on the bus; those of a record
+ * longer than CHGO_INLINE_STRING are terminated by the Go side. Records
+ * come back in batches: charter_audit_each calls a C collector, never Go,
+ * so the Go iterator yields with no C frame below it. */
+
+/* The outcome of a call that writes a 32-byte hash. */
+typedef struct {
+    charter_status_t status;
+    char *message;
+    uint8_t hash[CHARTER_AUDIT_HASH_LEN];
+} chgo_hash;
+
+/* The outcome of a call that writes a caller-owned record (free with
+ * charter_audit_record_free). */
+typedef struct {
+    charter_status_t status;
+    char *message;
+    charter_audit_record_t *record;
+} chgo_owned_record;
+
+/* One record of a batch: malloc'd copies (actor NULL when none). */
+typedef struct {
+    uint64_t index;
+    uint64_t time_ms;
+    int32_t decision;
+    int32_t reason;
+    char *actor;
+    char *action;
+    char *resource;
+    char *detail;
+} chgo_record;
+
+/* Up to max records of an iteration, and its outcome: the records come
+ * before the failure, if any. Free with chgo_audit_batch_free. */
+typedef struct {
+    charter_status_t status;
+    char *message;
+    chgo_record *records;
+    size_t count;
+} chgo_audit_batch;
+
+/* The outcome of a verify. problem is caller-owned, NULL when ok. */
+typedef struct {
+    charter_status_t status;
+    char *message;
+    charter_audit_report_t report;
+    char *problem;
+} chgo_report;
+
+/* The outcome of charter_audit_recovery. */
+typedef struct {
+    charter_status_t status;
+    char *message;
+    charter_audit_recovery_t recovery;
+} chgo_recovery;
+
+/* The outcome of charter_audit_verify_checkpoint. */
+typedef struct {
+    charter_status_t status;
+    char *message;
+    char *origin;
+    uint64_t size;
+    uint8_t root[CHARTER_AUDIT_HASH_LEN];
+} chgo_checkpoint;
+
+/* Opens the log at path (in memory when path is NULL). signer and origin
+ * may be NULL. */
+chgo_handle chgo_audit_open(const char *path, size_t path_len, int32_t fsync, uint32_t interval_ms,
+                            charter_keypair_t *signer, const char *origin, size_t origin_len);
+chgo_status chgo_audit_free(charter_audit_t *log);
+chgo_value chgo_audit_append(charter_audit_t *log, uint64_t time_ms, const char *actor,
+                             size_t actor_len, const char *action, size_t action_len,
+                             const char *resource, size_t resource_len, int32_t decision,
+                             int32_t reason, const char *detail, size_t detail_len);
+chgo_status chgo_audit_sync(charter_audit_t *log);
+chgo_value chgo_audit_len(charter_audit_t *log);
+chgo_hash chgo_audit_root(charter_audit_t *log);
+chgo_hash chgo_audit_root_at(charter_audit_t *log, uint64_t size);
+chgo_hash chgo_audit_record_hash(charter_audit_t *log, uint64_t index);
+chgo_bytes chgo_audit_prove_inclusion(charter_audit_t *log, uint64_t index, uint64_t size);
+chgo_bytes chgo_audit_prove_consistency(charter_audit_t *log, uint64_t old_size, uint64_t new_size);
+chgo_owned_record chgo_audit_get(charter_audit_t *log, uint64_t index);
+/* At most max records, from from_index on, that the filter selects. actor
+ * is NULL for any actor. */
+chgo_audit_batch chgo_audit_each(charter_audit_t *log, uint64_t from_index, uint64_t time_from_ms,
+                                 uint64_t time_until_ms, const char *actor, size_t actor_len,
+                                 int32_t decision, size_t max);
+void chgo_audit_batch_free(chgo_record *records, size_t count);
+chgo_string chgo_audit_verifier_key(charter_audit_t *log);
+chgo_string chgo_audit_checkpoint(charter_audit_t *log);
+/* value is NULL when there is no checkpoint yet. */
+chgo_string chgo_audit_latest_checkpoint(charter_audit_t *log);
+/* Verifies against note too when it is not NULL. */
+chgo_report chgo_audit_verify(charter_audit_t *log, const char *note, size_t note_len);
+chgo_recovery chgo_audit_recovery(charter_audit_t *log);
+chgo_hash chgo_audit_leaf_hash(const uint8_t *leaf, size_t len);
+chgo_status chgo_audit_verify_inclusion(const uint8_t *leaf_hash, uint64_t index, uint64_t size,
+                                        const uint8_t *proof, size_t proof_len,
+                                        const uint8_t *root);
+chgo_status chgo_audit_verify_consistency(uint64_t old_size, uint64_t new_size,
+                                          const uint8_t *old_root, const uint8_t *new_root,
+                                          const uint8_t *proof, size_t proof_len);
+chgo_checkpoint chgo_audit_verify_checkpoint(const char *note, size_t note_len, const char *key,
+                                             size_t key_len);
+/* Creates a bus recording into log, enforcing auth's grants when auth is
+ * not NULL. */
+chgo_bus chgo_bus_new_with_recorder(charter_bus_limits_t limits, charter_authority_t *auth,
+                                    charter_audit_t *log, int32_t scope);
+chgo_handle chgo_authority_new_with_recorder(const char *roots, size_t root_count,
+                                             charter_authority_options_t options,
+                                             charter_audit_t *log, int32_t scope);
+
 #endif /* CHARTER_GO_SHIM_H */

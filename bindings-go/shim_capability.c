@@ -195,6 +195,25 @@ chgo_handle chgo_authority_new(const char *roots, size_t root_count,
     return r;
 }
 
+chgo_handle chgo_authority_new_with_recorder(const char *roots, size_t root_count,
+                                             charter_authority_options_t options,
+                                             charter_audit_t *log, int32_t scope) {
+    const char *stack[CHGO_STACK_STRINGS];
+    charter_audit_recorder_t recorder;
+    chgo_handle r = {0};
+    const char **keys = unpack_strings(roots, root_count, stack);
+    if (root_count > 0 && keys == NULL) {
+        r.status = CHGO_OUT_OF_MEMORY;
+        return r;
+    }
+    recorder.log = log;
+    recorder.scope = scope;
+    RESULT(r, charter_authority_new_with_recorder(keys, root_count, &options, &recorder,
+                                                  (charter_authority_t **)&r.handle));
+    release_strings(keys, stack);
+    return r;
+}
+
 chgo_status chgo_authority_set_time(charter_authority_t *auth, uint64_t now) {
     return status_of(charter_authority_set_time(auth, now));
 }

@@ -1,0 +1,281 @@
+/* shim_audit.c: the audit log wrappers; see shim.h. */
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "shim.h"
+
+/* Makes call, storing its status in r and, on failure, the message of the
+ * thread's last error (taken in this same cgo call). */
+#define RESULT(r, call)                                                                            \
+    do {                                                                                           \
+        (r).status = (call);                                                                       \
+        (r).message = (r).status == CHARTER_OK ? NULL : charter_last_error_message();            \
+    } while (0)
+
+/* The status reported when a copy could not be allocated, as in shim.c. */
+#define CHGO_OUT_OF_MEMORY CHARTER_E_LIMIT_EXCEEDED
+
+static chgo_status status_of(charter_status_t status) {
+    chgo_status r = {status, status == CHARTER_OK ? NULL : charter_last_error_message()};
+    return r;
+}
+
+/* A NUL-terminated view of an optional Go string: NULL when s is NULL. */
+static const char *optional(const char *s, size_t len, char *buf) {
+    return s == NULL ? NULL : chgo_terminated(s, len, buf);
+}
+
+chgo_handle chgo_audit_open(const char *path, size_t path_len, int32_t fsync, uint32_t interval_ms,
+                            charter_keypair_t *signer, const char *origin, size_t origin_len) {
+    char path_buf[CHGO_INLINE_STRING], origin_buf[CHGO_INLINE_STRING];
+    charter_audit_options_t options;
+    chgo_handle r = {0};
+    charter_audit_options_default(&options);
+    options.fsync = fsync;
+    options.fsync_interval_ms = interval_ms;
+    options.signer = signer;
+    options.origin = optional(origin, origin_len, origin_buf);
+    if (path == NULL) {
+        RESULT(r, charter_audit_in_memory(&options, (charter_audit_t **)&r.handle));
+    } else {
+        RESULT(r, charter_audit_open(chgo_terminated(path, path_len, path_buf), &options,
+                                     (charter_audit_t **)&r.handle));
+    }
+    return r;
+}
+
+chgo_status chgo_audit_free(charter_audit_t *log) {
+    return status_of(charter_audit_free(log));
+}
+
+chgo_value chgo_audit_append(charter_audit_t *log, uint64_t time_ms, const char *actor,
+                             size_t actor_len, const char *action, size_t action_len,
+                             const char *resource, size_t resource_len, int32_t decision,
+                             int32_t reason, const char *detail, size_t detail_len) {
+    char actor_buf[CHGO_INLINE_STRING], action_buf[CHGO_INLINE_STRING];
+    char resource_buf[CHGO_INLINE_STRING], detail_buf[CHGO_INLINE_STRING];
+    charter_audit_record_t record;
+    chgo_value r = {0};
+    memset(&record, 0, sizeof record);
+    record.time_ms = time_ms;
+    record.actor = optional(actor, actor_len, actor_buf);
+    record.action = chgo_terminated(action, action_len, action_buf);
+    record.resource = chgo_terminated(resource, resource_len, resource_buf);
+    record.decision = decision;
+    record.reason = reason;
+    record.detail = chgo_terminated(detail, detail_len, detail_buf);
+    RESULT(r, charter_audit_append(log, &record, &r.value));
+    return r;
+}
+
+chgo_status chgo_audit_sync(charter_audit_t *log) {
+    return status_of(charter_audit_sync(log));
+}
+
+chgo_value chgo_audit_len(charter_audit_t *log) {
+    chgo_value r = {0};
+    RESULT(r, charter_audit_len(log, &r.value));
+    return r;
+}
+
+chgo_hash chgo_audit_root(charter_audit_t *log) {
+    chgo_hash r = {0};
+    RESULT(r, charter_audit_root(log, r.hash));
+    return r;
+}
+
+chgo_hash chgo_audit_root_at(charter_audit_t *log, uint64_t size) {
+    chgo_hash r = {0};
+    RESULT(r, charter_audit_root_at(log, size, r.hash));
+    return r;
+}
+
+chgo_hash chgo_audit_record_hash(charter_audit_t *log, uint64_t index) {
+    chgo_hash r = {0};
+    RESULT(r, charter_audit_record_hash(log, index, r.hash));
+    return r;
+}
+
+chgo_bytes chgo_audit_prove_inclusion(charter_audit_t *log, uint64_t index, uint64_t size) {
+    chgo_bytes r = {0};
+    RESULT(r, charter_audit_prove_inclusion(log, index, size, &r.data, &r.len));
+    return r;
+}
+
+chgo_bytes chgo_audit_prove_consistency(charter_audit_t *log, uint64_t old_size, uint64_t new_size) {
+    chgo_bytes r = {0};
+    RESULT(r, charter_audit_prove_consistency(log, old_size, new_size, &r.data, &r.len));
+    return r;
+}
+
+chgo_owned_record chgo_audit_get(charter_audit_t *log, uint64_t index) {
+    chgo_owned_record r = {0};
+    RESULT(r, charter_audit_get(log, index, &r.record));
+    return r;
+}
+
+/* A malloc'd copy of s, or NULL when s is NULL or malloc failed. */
+static char *copy(const char *s) {
+    size_t n;
+    char *out;
+    if (s == NULL) {
+        return NULL;
+    }
+    n = strlen(s) + 1;
+    out = malloc(n);
+    if (out != NULL) {
+        memcpy(out, s, n);
+    }
+    return out;
+}
+
+static void free_record(chgo_record *r) {
+    free(r->actor);
+    free(r->action);
+    free(r->resource);
+    free(r->detail);
+}
+
+/* Where charter_audit_each's records go. */
+typedef struct {
+    chgo_record *records;
+    size_t count;
+    size_t max;
+    int out_of_memory;
+} collector;
+
+/* Copies one record into the batch; stops the iteration when the batch is
+ * full or a copy failed. */
+static charter_status_t collect(void *user_data, const charter_audit_record_t *record) {
+    collector *c = (collector *)user_data;
+    chgo_record *r = &c->records[c->count];
+    r->index = record->index;
+    r->time_ms = record->time_ms;
+    r->decision = record->decision;
+    r->reason = record->reason;
+    r->actor = copy(record->actor);
+    r->action = copy(record->action);
+    r->resource = copy(record->resource);
+    r->detail = copy(record->detail);
+    if ((record->actor != NULL && r->actor == NULL) || r->action == NULL || r->resource == NULL ||
+        r->detail == NULL) {
+        free_record(r);
+        c->out_of_memory = 1;
+        return CHGO_OUT_OF_MEMORY;
+    }
+    c->count++;
+    return c->count < c->max ? CHARTER_OK : CHARTER_E_LIMIT_EXCEEDED;
+}
+
+chgo_audit_batch chgo_audit_each(charter_audit_t *log, uint64_t from_index, uint64_t time_from_ms,
+                                 uint64_t time_until_ms, const char *actor, size_t actor_len,
+                                 int32_t decision, size_t max) {
+    char actor_buf[CHGO_INLINE_STRING];
+    charter_audit_query_t query;
+    collector c = {0};
+    chgo_audit_batch r = {0};
+    c.max = max;
+    c.records = malloc(max * sizeof *c.records);
+    if (max == 0 || c.records == NULL) {
+        free(c.records);
+        r.status = CHGO_OUT_OF_MEMORY;
+        return r;
+    }
+    charter_audit_query_default(&query);
+    query.from_index = from_index;
+    query.time_from_ms = time_from_ms;
+    query.time_until_ms = time_until_ms;
+    query.actor = optional(actor, actor_len, actor_buf);
+    query.decision = decision;
+    RESULT(r, charter_audit_each(log, &query, collect, &c, NULL));
+    if (r.status == CHARTER_OK && c.out_of_memory) {
+        r.status = CHGO_OUT_OF_MEMORY;
+    }
+    r.records = c.records;
+    r.count = c.count;
+    return r;
+}
+
+void chgo_audit_batch_free(chgo_record *records, size_t count) {
+    size_t i;
+    for (i = 0; i < count; i++) {
+        free_record(&records[i]);
+    }
+    free(records);
+}
+
+chgo_string chgo_audit_verifier_key(charter_audit_t *log) {
+    chgo_string r = {0};
+    RESULT(r, charter_audit_verifier_key(log, &r.value));
+    return r;
+}
+
+chgo_string chgo_audit_checkpoint(charter_audit_t *log) {
+    chgo_string r = {0};
+    RESULT(r, charter_audit_checkpoint(log, &r.value));
+    return r;
+}
+
+chgo_string chgo_audit_latest_checkpoint(charter_audit_t *log) {
+    chgo_string r = {0};
+    RESULT(r, charter_audit_latest_checkpoint(log, &r.value));
+    return r;
+}
+
+chgo_report chgo_audit_verify(charter_audit_t *log, const char *note, size_t note_len) {
+    char buf[CHGO_INLINE_STRING];
+    chgo_report r = {0};
+    if (note == NULL) {
+        RESULT(r, charter_audit_verify(log, &r.report, &r.problem));
+    } else {
+        RESULT(r, charter_audit_verify_against(log, chgo_terminated(note, note_len, buf), &r.report,
+                                               &r.problem));
+    }
+    return r;
+}
+
+chgo_recovery chgo_audit_recovery(charter_audit_t *log) {
+    chgo_recovery r = {0};
+    RESULT(r, charter_audit_recovery(log, &r.recovery));
+    return r;
+}
+
+chgo_hash chgo_audit_leaf_hash(const uint8_t *leaf, size_t len) {
+    chgo_hash r = {0};
+    RESULT(r, charter_audit_leaf_hash(leaf, len, r.hash));
+    return r;
+}
+
+chgo_status chgo_audit_verify_inclusion(const uint8_t *leaf_hash, uint64_t index, uint64_t size,
+                                        const uint8_t *proof, size_t proof_len,
+                                        const uint8_t *root) {
+    return status_of(charter_audit_verify_inclusion(leaf_hash, index, size, proof, proof_len, root));
+}
+
+chgo_status chgo_audit_verify_consistency(uint64_t old_size, uint64_t new_size,
+                                          const uint8_t *old_root, const uint8_t *new_root,
+                                          const uint8_t *proof, size_t proof_len) {
+    return status_of(
+        charter_audit_verify_consistency(old_size, new_size, old_root, new_root, proof, proof_len));
+}
+
+chgo_checkpoint chgo_audit_verify_checkpoint(const char *note, size_t note_len, const char *key,
+                                             size_t key_len) {
+    char note_buf[CHGO_INLINE_STRING], key_buf[CHGO_INLINE_STRING];
+    chgo_checkpoint r = {0};
+    RESULT(r, charter_audit_verify_checkpoint(chgo_terminated(note, note_len, note_buf),
+                                              chgo_terminated(key, key_len, key_buf), &r.origin,
+                                              &r.size, r.root));
+    return r;
+}
+
+chgo_bus chgo_bus_new_with_recorder(charter_bus_limits_t limits, charter_authority_t *auth,
+                                    charter_audit_t *log, int32_t scope) {
+    charter_audit_recorder_t recorder;
+    chgo_bus r = {0};
+    recorder.log = log;
+    recorder.scope = scope;
+    RESULT(r, charter_bus_new_with_recorder(&limits, auth, &recorder, &r.bus));
+    return r;
+}
