@@ -321,6 +321,8 @@ fn a_partial_header_is_rewritten() {
 #[test]
 fn every_flipped_byte_is_detected_and_named() {
     let tmp = TempLog::new("flip");
+    // The open log holds its file's lock: fresh opens read a copy.
+    let copy = TempLog::new("flip-copy");
     let records: Vec<Record> = (0..5).map(record).collect();
     let log = write_log(tmp.path(), AuditOptions::default(), &records);
     let clean = fs::read(tmp.path()).unwrap();
@@ -334,8 +336,9 @@ fn every_flipped_byte_is_detected_and_named() {
         // The open log rereads the file and names the record.
         let verified = log.verify();
         // A fresh open refuses the file, naming the record, and leaves it be.
-        let reopened = AuditLog::open(tmp.path(), AuditOptions::default());
-        assert_eq!(fs::read(tmp.path()).unwrap(), damaged, "a damaged file is never truncated");
+        fs::write(copy.path(), &damaged).unwrap();
+        let reopened = AuditLog::open(copy.path(), AuditOptions::default());
+        assert_eq!(fs::read(copy.path()).unwrap(), damaged, "a damaged file is never truncated");
         let e = reopened.unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Corrupt, "byte {offset}");
         if (offset as u64) < HEADER {
@@ -354,6 +357,21 @@ fn every_flipped_byte_is_detected_and_named() {
     }
     fs::write(tmp.path(), &clean).unwrap();
     assert!(log.verify().unwrap().is_ok());
+}
+
+#[test]
+fn one_writer_per_file() {
+    let tmp = TempLog::new("lock");
+    let log = AuditLog::open(tmp.path(), AuditOptions::default()).unwrap();
+    log.append(&record(0)).unwrap();
+    let second = AuditLog::open(tmp.path(), AuditOptions::default()).unwrap_err();
+    assert_eq!(second.kind(), ErrorKind::WouldBlock);
+    assert!(second.message().contains("one writer per log"), "{second}");
+    let clone = log.clone();
+    drop(log);
+    assert_eq!(AuditLog::open(tmp.path(), AuditOptions::default()).unwrap_err().kind(), ErrorKind::WouldBlock);
+    drop(clone);
+    assert_eq!(AuditLog::open(tmp.path(), AuditOptions::default()).unwrap().len(), 1);
 }
 
 #[test]

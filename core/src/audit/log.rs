@@ -171,6 +171,11 @@ impl AuditLog {
     /// last frame (a crash during an append) is cut off and reported in
     /// [`recovery`](Self::recovery); a damaged frame anywhere else fails
     /// with `CORRUPT` naming its record, and the file is left as it is.
+    ///
+    /// The file is locked for this log alone (an advisory exclusive lock,
+    /// released when the last clone of the log is dropped or the process
+    /// dies): a second writer, in this process or another, would interleave
+    /// frames, so it fails with `WOULD_BLOCK` instead.
     pub fn open(path: impl AsRef<Path>, options: AuditOptions) -> Result<AuditLog> {
         check_options(&options)?;
         let path = path.as_ref().to_path_buf();
@@ -181,6 +186,7 @@ impl AuditLog {
             .truncate(false)
             .open(&path)
             .map_err(|e| io(&format!("opening {}", path.display()), &e))?;
+        lock(&file, &path)?;
         let (tree, offsets, end, recovery) = recover(&mut file, &path)?;
         file.seek(SeekFrom::Start(end)).map_err(|e| io("seeking to the end", &e))?;
         let reader = File::open(&path).map_err(|e| io(&format!("opening {}", path.display()), &e))?;
@@ -664,6 +670,16 @@ impl Flusher {
             let _ = thread.join();
         }
     }
+}
+
+fn lock(file: &File, path: &Path) -> Result<()> {
+    file.try_lock().map_err(|e| match e {
+        std::fs::TryLockError::WouldBlock => Error::new(
+            ErrorKind::WouldBlock,
+            format!("audit log: {} is open for writing elsewhere; one writer per log", path.display()),
+        ),
+        std::fs::TryLockError::Error(e) => io(&format!("locking {}", path.display()), &e),
+    })
 }
 
 fn check_options(options: &AuditOptions) -> Result<()> {
