@@ -1,12 +1,13 @@
 // Package charter is the Go binding of Charter: a handler registry, a topic
-// bus and capabilities (keys, tokens, an authority that verifies them and
-// opens sessions, and buses that enforce their grants), provided by the
-// Rust library libcharter through its C ABI.
+// bus, capabilities (keys, tokens, an authority that verifies them and
+// opens sessions, and buses that enforce their grants) and a tamper-evident
+// audit log of their decisions, provided by the Rust library libcharter
+// through its C ABI.
 //
 // # Objects and Close
 //
 // Every object that wraps a Charter handle ([Registry], [Bus], [KeyPair],
-// [Token], [Authority], [Session]), and every [Subscription], has a Close
+// [Token], [Authority], [Session], [AuditLog]), and every [Subscription], has a Close
 // method. Close is idempotent: the first call frees the handle (or ends
 // the subscription) and a second call returns nil. Any other method called after Close returns an error matching
 // [ErrClosed]. Such an object, or a pull Subscription, that becomes
