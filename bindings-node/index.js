@@ -9,6 +9,15 @@ const { Message } = require('./lib/message.js');
 const { KeyPair, PublicKey } = require('./lib/keys.js');
 const { Token } = require('./lib/token.js');
 const { Authority, ManualClock, Session } = require('./lib/authority.js');
+const {
+  AuditLog,
+  auditLimits,
+  encodeRecord,
+  leafHash,
+  verifyCheckpoint,
+  verifyConsistency,
+  verifyInclusion,
+} = require('./lib/audit.js');
 const { classes } = require('./lib/errors.js');
 
 module.exports = {
@@ -23,5 +32,12 @@ module.exports = {
   Authority,
   ManualClock,
   Session,
+  AuditLog,
+  auditLimits,
+  encodeRecord,
+  leafHash,
+  verifyCheckpoint,
+  verifyConsistency,
+  verifyInclusion,
   ...classes,
 };

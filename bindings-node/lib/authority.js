@@ -1,6 +1,7 @@
 'use strict';
 
 const { NativeAuthority, NativeManualClock } = require('./native.js');
+const { recording } = require('./audit.js');
 const { attempt, classes, fromNative } = require('./errors.js');
 const { nativeKey, publicKey } = require('./keys.js');
 const { nativeToken } = require('./token.js');
@@ -153,7 +154,8 @@ class Authority {
    * An authority that trusts `roots` (`PublicKey`s or their text forms).
    * Options: `maxLifetimeSeconds` (default 90 days), `clockSkewSeconds`
    * (default 60) and `clock`, a `ManualClock` for tests (default: the
-   * system clock).
+   * system clock), and `audit`, an `AuditLog` that records session
+   * openings (`auditScope`: `'denials'`, the default, or `'all'`).
    */
   constructor(roots, authorityOptions) {
     const given = options(authorityOptions, 'options', Authority);
@@ -178,7 +180,11 @@ class Authority {
         keys.push(nativeKey(root, 'each root', Authority));
       }
     }
-    this.#native = new NativeAuthority({ maxLifetimeSeconds, clockSkewSeconds }, clock);
+    const audit = recording(given, Authority);
+    this.#native = attempt(
+      () => new NativeAuthority({ maxLifetimeSeconds, clockSkewSeconds, auditScope: audit.scope }, clock, audit.log),
+      Authority,
+    );
     for (const key of keys) {
       this.#native.trust(key);
     }

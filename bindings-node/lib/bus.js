@@ -1,6 +1,7 @@
 'use strict';
 
 const { NativeBus } = require('./native.js');
+const { recording } = require('./audit.js');
 const { nativeAuthority, nativeSession } = require('./authority.js');
 const { attempt, classes, fromNative } = require('./errors.js');
 const {
@@ -268,7 +269,9 @@ const internal = Symbol('internal');
  * explicit overflow policies, request/reply, exact accounting. With an
  * `authority`, it enforces capabilities: every publish, subscribe and
  * request must come through a `Client` of a session that authority opened
- * (`bus.client(session)`), whose grants cover it.
+ * (`bus.client(session)`), whose grants cover it. With an `audit` log, it
+ * records its decisions there (`auditScope`: `'denials'`, the default, or
+ * `'all'`).
  */
 class Bus {
   #state;
@@ -283,7 +286,10 @@ class Bus {
     const authority =
       given.authority === undefined || given.authority === null ? null : nativeAuthority(given.authority, Bus);
     const onError = optionalFunction(given.onError, 'onError', Bus);
-    this.#state = new State(attempt(() => new NativeBus(spec, message, scratch, authority), Bus));
+    const audit = recording(given, Bus);
+    this.#state = new State(
+      attempt(() => new NativeBus(spec, message, scratch, authority, audit.log, audit.scope), Bus),
+    );
     this.#caller = new Caller(this.#state, null, Bus);
     this.#state.dispatch.onError = onError;
   }

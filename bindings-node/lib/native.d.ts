@@ -11,13 +11,81 @@ export declare class Canceller {
   cancel(): void
 }
 
+/**
+ * The core's audit log. `close` lets go of this handle; the log itself
+ * lives on while a bus, an authority or a pending operation holds it.
+ */
+export declare class NativeAuditLog {
+  /** Opens (or creates) the log at `path` on a pool thread. */
+  static open(path: string, spec: AuditSpec, signer?: NativeKeyPair | undefined | null): Promise<NativeAuditLog | undefined>
+  /** Opens (or creates) the log at `path` on this thread. */
+  static openSync(path: string, spec: AuditSpec, signer?: NativeKeyPair | undefined | null): NativeAuditLog
+  /** A log kept in memory only. */
+  static inMemory(spec: AuditSpec, signer?: NativeKeyPair | undefined | null): NativeAuditLog
+  /** Appends `record` on a pool thread; resolves with its index. */
+  append(record: RecordSpec): Promise<number | undefined>
+  /** Appends `record` on this thread; returns its index. */
+  appendSync(record: RecordSpec): number
+  /**
+   * Forces every record appended so far to stable storage, on a pool
+   * thread; resolves with `true`.
+   */
+  sync(): Promise<boolean | undefined>
+  /** `sync` on this thread. */
+  syncSync(): void
+  /** The number of records. */
+  get length(): number
+  /** The Merkle root of all records. */
+  root(): Buffer
+  /** The Merkle root of the first `size` records. */
+  rootAt(size: number): Buffer
+  /** The leaf hash of record `index`. */
+  leafHash(index: number): Buffer
+  /** Signs a checkpoint on a pool thread (it syncs the records first). */
+  checkpoint(): Promise<string | undefined>
+  /** `checkpoint` on this thread. */
+  checkpointSync(): string
+  /** The note verifier key, `<origin>+<key id>+<key>`; `null` without a signer. */
+  get verifierKey(): string | null
+  /** The log's name in its checkpoints. */
+  get origin(): string
+  /** The file the log is kept in; `null` in memory. */
+  get path(): string | null
+  /** What opening the file found and repaired. */
+  get recovery(): RecoveryView
+  /** The latest persisted checkpoint note, if any. */
+  latestCheckpoint(): string | null
+  /** The proof that record `index` is in the tree of the first `size`. */
+  proveInclusion(index: number, size: number): Array<Buffer>
+  /**
+   * The proof that the tree of the first `oldSize` records is a prefix
+   * of the tree of the first `newSize`.
+   */
+  proveConsistency(oldSize: number, newSize: number): Array<Buffer>
+  /** Record `index`, read back and checked against the tree. */
+  get(index: number): RecordView
+  /** The records `query` selects, among those in the log now. */
+  records(query: QuerySpec): NativeRecords
+  /** Rereads and rechecks every record on a pool thread. */
+  verify(): Promise<VerifyReportView | undefined>
+  /** `verify` on this thread. */
+  verifySync(): VerifyReportView
+  /** `verify`, and that the log extends `note`, on a pool thread. */
+  verifyAgainst(note: string): Promise<VerifyReportView | undefined>
+  /** `verifyAgainst` on this thread. */
+  verifyAgainstSync(note: string): VerifyReportView
+  /** Lets go of this handle. Idempotent. */
+  close(): void
+}
+
 /** The core's authority; see the module docs. */
 export declare class NativeAuthority {
   /**
    * An authority that trusts no root yet (`trust` adds them), on the
-   * system clock unless `clock` is given.
+   * system clock unless `clock` is given, recording session openings in
+   * `audit` when given.
    */
-  constructor(spec: AuthoritySpec, clock?: NativeManualClock | undefined | null)
+  constructor(spec: AuthoritySpec, clock?: NativeManualClock | undefined | null, audit?: NativeAuditLog | undefined | null)
   trust(root: NativePublicKey): void
   /** Returns whether `root` was trusted. */
   distrust(root: NativePublicKey): boolean
@@ -51,9 +119,10 @@ export declare class NativeBus {
    * `factory` is `lib/message.js`'s `message`, which makes a `Message`
    * from its parts, and `scratch` the buffer small payloads pass through
    * (`src/message.rs`). With an `authority`, every call needs a session
-   * it opened.
+   * it opened. With an `audit` log, the decisions `auditScope` selects
+   * (`"denials"`, the default, or `"all"`) are recorded in it.
    */
-  constructor(limits: LimitsSpec, factory: (seq: number, topic: string, payload: number | Buffer, headers: string[] | null, replyTo: string | null) => unknown, scratch: Buffer, authority?: NativeAuthority | null)
+  constructor(limits: LimitsSpec, factory: (seq: number, topic: string, payload: number | Buffer, headers: string[] | null, replyTo: string | null) => unknown, scratch: Buffer, authority?: NativeAuthority | null, audit?: NativeAuditLog | null, auditScope?: string | null)
   /**
    * A function `(topic, payload, headers) => number | Report` that
    * publishes on this thread; inline handlers run inside it. It returns
@@ -94,7 +163,10 @@ export declare class NativeBus {
   close(): void
 }
 
-/** An Ed25519 key pair; its private key leaves only through `toPkcs8`. */
+/**
+ * An Ed25519 key pair; its private key leaves only through `toPkcs8`.
+ * Shared, so that an audit log can sign its checkpoints with it.
+ */
 export declare class NativeKeyPair {
   /** A new key pair from the operating system's random source. */
   static generate(): NativeKeyPair
@@ -129,6 +201,15 @@ export declare class NativePublicKey {
   /** The principal the key identifies, `charter-id1:...`. */
   get principal(): string
   equals(other: NativePublicKey): boolean
+}
+
+/** The records of a query, read one at a time. */
+export declare class NativeRecords {
+  /**
+   * The next record, or `null` at the end. A record that fails its
+   * check is thrown (`CorruptError`), and the iteration ends there.
+   */
+  next(): RecordView | null
 }
 
 /** A set of JS handlers notified together; see the module docs. */
@@ -241,13 +322,38 @@ export declare class NativeToken {
   prove(holder: NativeKeyPair, challenge: Uint8Array): Buffer
 }
 
+export declare function auditLimits(): AuditLimits
+
+/** The core's limits on records, notes and proofs. */
+export interface AuditLimits {
+  maxActionBytes: number
+  maxResourceBytes: number
+  maxDetailBytes: number
+  maxRecordBytes: number
+  maxNoteBytes: number
+  maxProofHashes: number
+  recordVersion: number
+}
+
+/**
+ * How a log is kept: `fsync` is `"always"` (the default), `"never"` or
+ * `"interval"` with `intervalMs`; `origin` names the log in checkpoints.
+ */
+export interface AuditSpec {
+  fsync?: string
+  intervalMs?: number
+  origin?: string
+}
+
 /**
  * `new Authority(roots, {...})`'s options; absent ones keep the core's
- * defaults (90 days, 60 s).
+ * defaults (90 days, 60 s, only refusals recorded).
  */
 export interface AuthoritySpec {
   maxLifetimeSeconds?: number
   clockSkewSeconds?: number
+  /** Which session openings an audit log records: `"denials"` or `"all"`. */
+  auditScope?: string
 }
 
 /** A bus's accounting over its whole life. */
@@ -258,6 +364,13 @@ export interface BusStats {
   liveSubscriptions: number
   /** Calls refused for want of a session or a grant. */
   denied: number
+}
+
+/** What a verified checkpoint says. */
+export interface CheckpointView {
+  origin: string
+  size: number
+  root: Buffer
 }
 
 /** Messages dropped, by reason. */
@@ -275,6 +388,12 @@ export interface Drops {
   /** All of the above. */
   total: number
 }
+
+/** The canonical encoding of `record` stored at `index`: its Merkle leaf. */
+export declare function encodeRecord(record: RecordSpec, index: number): Buffer
+
+/** The RFC 9162 leaf hash, `SHA-256(0x00 || leaf)`. */
+export declare function leafHash(leaf: Uint8Array): Buffer
 
 /** `new Bus({...})`'s limits; absent ones keep the core's defaults. */
 export interface LimitsSpec {
@@ -313,6 +432,50 @@ export interface NotifyReport {
    * was caught.
    */
   panicked: number
+}
+
+/**
+ * Which records `records` yields: times in `[since, until)`, an actor, a
+ * decision, indexes from `fromIndex`.
+ */
+export interface QuerySpec {
+  since?: number
+  until?: number
+  actor?: string
+  decision?: string
+  fromIndex?: number
+}
+
+/**
+ * A record to append (or encode): `time` in Unix milliseconds, `actor` a
+ * principal id's text form, `decision` `"allow"`, `"deny"` or `"error"`.
+ */
+export interface RecordSpec {
+  time: number
+  actor?: string
+  action: string
+  resource: string
+  decision: string
+  reason?: number
+  detail?: string
+}
+
+/** A record read back, with its index. */
+export interface RecordView {
+  index: number
+  time: number
+  actor?: string
+  action: string
+  resource: string
+  decision: string
+  reason: number
+  detail: string
+}
+
+/** What opening the file found and repaired. */
+export interface RecoveryView {
+  records: number
+  truncatedBytes: number
 }
 
 /**
@@ -381,4 +544,34 @@ export interface Verified {
   notAfter: number
   /** Every link's id, root first. */
   links: Array<string>
+}
+
+/** Verifies a signed checkpoint with one trusted verifier key. */
+export declare function verifyCheckpoint(note: string, verifierKey: string): CheckpointView
+
+/**
+ * Checks that the tree of `oldSize` records with `oldRoot` is a prefix of
+ * the tree of `newSize` records with `newRoot`.
+ */
+export declare function verifyConsistency(oldSize: number, newSize: number, oldRoot: Uint8Array, newRoot: Uint8Array, proof: Array<Uint8Array>): void
+
+/**
+ * Checks that `leaf` (a leaf hash) is record `index` of the tree of
+ * `size` records whose root is `root`.
+ */
+export declare function verifyInclusion(leaf: Uint8Array, index: number, size: number, proof: Array<Uint8Array>, root: Uint8Array): void
+
+/** What `verify` found. */
+export interface VerifyReportView {
+  /** Records read back intact, in order, from the start. */
+  records: number
+  /** The first damaged, rewritten or missing record. */
+  firstBad?: number
+  /** What is wrong, if anything. */
+  problem?: string
+  /** The size of the signed checkpoint the records were checked against. */
+  checkpoint?: number
+  /** The root of the first `records` records. */
+  root: Buffer
+  ok: boolean
 }

@@ -125,6 +125,27 @@ function unixSeconds(value, what, stackStart) {
   return value;
 }
 
+/**
+ * A point in time in milliseconds since the Unix epoch, as audit records
+ * keep it: from a `Date` or such a number.
+ */
+function unixMillis(value, what, stackStart) {
+  if (isDate(required(value, what, stackStart))) {
+    const ms = value.getTime();
+    if (!(ms >= 0)) {
+      throw invalid(`${what} must be a valid Date, not before 1970, got ${String(value)}`, stackStart);
+    }
+    return ms;
+  }
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw invalid(
+      `${what} must be a Date or a whole number of milliseconds since the Unix epoch, got ${describe(value)}`,
+      stackStart,
+    );
+  }
+  return value;
+}
+
 module.exports = {
   bytes,
   count,
@@ -136,5 +157,6 @@ module.exports = {
   required,
   signal,
   string,
+  unixMillis,
   unixSeconds,
 };

@@ -16,6 +16,7 @@ use charter_core::capability::{
 use napi::bindgen_prelude::{Buffer, BufferSlice, Env, Object};
 use napi_derive::napi;
 
+use crate::audit::NativeAuditLog;
 use crate::error::{boundary, from_core, Result};
 use crate::keys::NativePublicKey;
 use crate::pool;
@@ -53,11 +54,13 @@ impl NativeManualClock {
 }
 
 /// `new Authority(roots, {...})`'s options; absent ones keep the core's
-/// defaults (90 days, 60 s).
+/// defaults (90 days, 60 s, only refusals recorded).
 #[napi(object)]
 pub struct AuthoritySpec {
     pub max_lifetime_seconds: Option<f64>,
     pub clock_skew_seconds: Option<f64>,
+    /// Which session openings an audit log records: `"denials"` or `"all"`.
+    pub audit_scope: Option<String>,
 }
 
 /// What a verified token establishes.
@@ -98,20 +101,30 @@ pub struct NativeAuthority {
 #[napi]
 impl NativeAuthority {
     /// An authority that trusts no root yet (`trust` adds them), on the
-    /// system clock unless `clock` is given.
+    /// system clock unless `clock` is given, recording session openings in
+    /// `audit` when given.
     #[napi(constructor)]
-    pub fn new(spec: AuthoritySpec, clock: Option<&NativeManualClock>) -> NativeAuthority {
-        let mut options = AuthorityOptions::default();
-        if let Some(s) = spec.max_lifetime_seconds {
-            options.max_lifetime = Duration::from_secs(seconds(s));
-        }
-        if let Some(s) = spec.clock_skew_seconds {
-            options.clock_skew = Duration::from_secs(seconds(s));
-        }
-        if let Some(clock) = clock {
-            options.clock = Arc::clone(&clock.clock) as _;
-        }
-        NativeAuthority { authority: Authority::new([], options) }
+    pub fn new(
+        spec: AuthoritySpec,
+        clock: Option<&NativeManualClock>,
+        audit: Option<&NativeAuditLog>,
+    ) -> Result<NativeAuthority> {
+        boundary(|| {
+            let mut options = AuthorityOptions::default();
+            if let Some(s) = spec.max_lifetime_seconds {
+                options.max_lifetime = Duration::from_secs(seconds(s));
+            }
+            if let Some(s) = spec.clock_skew_seconds {
+                options.clock_skew = Duration::from_secs(seconds(s));
+            }
+            if let Some(clock) = clock {
+                options.clock = Arc::clone(&clock.clock) as _;
+            }
+            if let Some(log) = audit {
+                options.recorder = Some(log.recorder(spec.audit_scope.as_deref())?);
+            }
+            Ok(NativeAuthority { authority: Authority::new([], options) })
+        })
     }
 
     #[napi]

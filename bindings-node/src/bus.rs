@@ -18,6 +18,7 @@ use charter_core::HandlerResult;
 use napi::bindgen_prelude::{Buffer, Env, Function, Object};
 use napi_derive::napi;
 
+use crate::audit::NativeAuditLog;
 use crate::authority::{NativeAuthority, NativeSession};
 use crate::error::{boundary, from_core, from_napi, throw, Result};
 use crate::handler::{with_env, Gate, Guarded, JsHandler};
@@ -47,21 +48,28 @@ impl NativeBus {
     /// `factory` is `lib/message.js`'s `message`, which makes a `Message`
     /// from its parts, and `scratch` the buffer small payloads pass through
     /// (`src/message.rs`). With an `authority`, every call needs a session
-    /// it opened.
+    /// it opened. With an `audit` log, the decisions `auditScope` selects
+    /// (`"denials"`, the default, or `"all"`) are recorded in it.
     #[napi(
         constructor,
-        ts_args_type = "limits: LimitsSpec, factory: (seq: number, topic: string, payload: number | Buffer, headers: string[] | null, replyTo: string | null) => unknown, scratch: Buffer, authority?: NativeAuthority | null"
+        ts_args_type = "limits: LimitsSpec, factory: (seq: number, topic: string, payload: number | Buffer, headers: string[] | null, replyTo: string | null) => unknown, scratch: Buffer, authority?: NativeAuthority | null, audit?: NativeAuditLog | null, auditScope?: string | null"
     )]
     pub fn new(
         limits: LimitsSpec,
         factory: Factory<'_>,
         scratch: Buffer,
         authority: Option<&NativeAuthority>,
+        audit: Option<&NativeAuditLog>,
+        audit_scope: Option<String>,
     ) -> Result<Self> {
         boundary(|| {
-            let bus = match authority {
-                None => Bus::new(limits.limits()),
-                Some(a) => Bus::with_authority(limits.limits(), a.authority.clone()),
+            let authority = authority.map(|a| a.authority.clone());
+            let bus = match (audit, authority) {
+                (Some(log), authority) => {
+                    Bus::with_recorder(limits.limits(), authority, log.recorder(audit_scope.as_deref())?)
+                }
+                (None, None) => Bus::new(limits.limits()),
+                (None, Some(authority)) => Bus::with_authority(limits.limits(), authority),
             }
             .map_err(from_core)?;
             let converter = Arc::new(Converter::new(&factory, scratch).map_err(from_napi)?);

@@ -1,6 +1,8 @@
 //! `NativeKeyPair` and `NativePublicKey`: Ed25519 keys, wrapped by the
 //! public `KeyPair` and `PublicKey` (`lib/keys.js`).
 
+use std::sync::Arc;
+
 use charter_core::capability::{KeyPair, PublicKey};
 use napi::bindgen_prelude::{Buffer, BufferSlice};
 use napi_derive::napi;
@@ -8,9 +10,10 @@ use napi_derive::napi;
 use crate::error::{boundary, from_core, Result};
 
 /// An Ed25519 key pair; its private key leaves only through `toPkcs8`.
+/// Shared, so that an audit log can sign its checkpoints with it.
 #[napi]
 pub struct NativeKeyPair {
-    pub(crate) pair: KeyPair,
+    pub(crate) pair: Arc<KeyPair>,
 }
 
 #[napi]
@@ -18,13 +21,13 @@ impl NativeKeyPair {
     /// A new key pair from the operating system's random source.
     #[napi(factory)]
     pub fn generate() -> Result<NativeKeyPair> {
-        boundary(|| Ok(NativeKeyPair { pair: KeyPair::generate().map_err(from_core)? }))
+        boundary(|| Ok(NativeKeyPair { pair: Arc::new(KeyPair::generate().map_err(from_core)?) }))
     }
 
     /// A key pair from a PKCS#8 (v1 or v2) document; `MALFORMED` otherwise.
     #[napi(factory, ts_args_type = "der: Uint8Array")]
     pub fn from_pkcs8(der: BufferSlice) -> Result<NativeKeyPair> {
-        boundary(|| Ok(NativeKeyPair { pair: KeyPair::from_pkcs8(&der).map_err(from_core)? }))
+        boundary(|| Ok(NativeKeyPair { pair: Arc::new(KeyPair::from_pkcs8(&der).map_err(from_core)?) }))
     }
 
     /// The private key as a PKCS#8 document, in a `Buffer` of its own.

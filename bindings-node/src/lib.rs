@@ -16,6 +16,7 @@
 // build (such as `cargo clippy --all-targets`) they look unused.
 #![cfg_attr(test, allow(dead_code))]
 
+mod audit;
 mod authority;
 mod bus;
 mod callback;

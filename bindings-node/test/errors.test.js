@@ -39,8 +39,17 @@ const EXPECTED = [
   ['InternalError', 'CHARTER_E_INTERNAL', -23],
 ];
 
-test('the package exports exactly its classes, CharterError and one class per status', () => {
+test('the package exports exactly its classes, the audit functions, CharterError and one class per status', () => {
   const names = Object.keys(charter).sort();
+  const audit = [
+    'AuditLog',
+    'auditLimits',
+    'encodeRecord',
+    'leafHash',
+    'verifyCheckpoint',
+    'verifyConsistency',
+    'verifyInclusion',
+  ];
   const classes = [
     'Registry',
     'Bus',
@@ -55,7 +64,7 @@ test('the package exports exactly its classes, CharterError and one class per st
     'Session',
     'CharterError',
   ];
-  const expected = [...classes, ...EXPECTED.map(([name]) => name)].sort();
+  const expected = [...classes, ...audit, ...EXPECTED.map(([name]) => name)].sort();
   assert.deepEqual(names, expected);
 });
 
