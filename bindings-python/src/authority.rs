@@ -13,6 +13,7 @@ use charter_core::capability::{self, AuthorityOptions, LinkId};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyTuple};
 
+use crate::audit::{self, AuditLog};
 use crate::errors::to_pyerr;
 use crate::keys::{self, PublicKey};
 use crate::message::bytes_like;
@@ -99,7 +100,8 @@ impl Verified {
 }
 
 /// Trusts root keys, judges time, verifies tokens, opens sessions and keeps
-/// the revocation list.
+/// the revocation list. With `audit=log`, session openings are recorded
+/// (refused ones only, or all with `audit_scope="all"`).
 #[pyclass(frozen, module = "charter")]
 pub struct Authority(pub(crate) capability::Authority);
 
@@ -107,14 +109,21 @@ pub struct Authority(pub(crate) capability::Authority);
 impl Authority {
     #[new]
     #[pyo3(
-        signature = (roots = None, *, clock = None, max_lifetime = 90 * 24 * 3600, clock_skew = 60),
-        text_signature = "(roots=(), *, clock=None, max_lifetime=7776000, clock_skew=60)"
+        signature = (
+            roots = None, *, clock = None, max_lifetime = 90 * 24 * 3600, clock_skew = 60, audit = None,
+            audit_scope = "denials"
+        ),
+        text_signature = "(roots=(), *, clock=None, max_lifetime=7776000, clock_skew=60, audit=None, \
+            audit_scope='denials')"
     )]
     fn new(
+        py: Python<'_>,
         roots: Option<&Bound<'_, PyAny>>,
         clock: Option<PyRef<'_, ManualClock>>,
         max_lifetime: u64,
         clock_skew: u64,
+        audit: Option<PyRef<'_, AuditLog>>,
+        audit_scope: &str,
     ) -> PyResult<Authority> {
         let roots = match roots {
             Some(roots) => roots
@@ -126,6 +135,7 @@ impl Authority {
         let mut options = AuthorityOptions {
             max_lifetime: Duration::from_secs(max_lifetime),
             clock_skew: Duration::from_secs(clock_skew),
+            recorder: audit::recorder(py, audit, audit_scope)?,
             ..AuthorityOptions::default()
         };
         if let Some(clock) = clock {

@@ -8,17 +8,20 @@
 //! such a subscription, and dropping the bus. A publish can wait too, for
 //! room in a `Block` queue that some Python thread must drain, or, on an
 //! enforcing bus, to join the thread of a handler whose session has ended
-//! (the core ends such subscriptions as publishes meet them). So it releases
-//! the GIL while the bus has subscriptions of either kind; otherwise it
-//! keeps it, as releasing costs more than a whole publish. Receives release
-//! it while they wait (see `subscription`).
+//! (the core ends such subscriptions as publishes meet them), or, on a bus
+//! that records its decisions (`Bus(audit=...)`), for an audit record's
+//! append and fsync. So it releases the GIL on a recording bus, and while
+//! the bus has subscriptions of either kind; otherwise it keeps it, as
+//! releasing costs more than a whole publish. Receives release it while
+//! they wait (see `subscription`).
 //!
 //! On an enforcing bus (`Bus(authority=...)`) every call goes through a
 //! [`Client`](crate::client::Client), which names the session the core
 //! checks it against: the same code paths, with a [`Caller`].
 //!
 //! `subscribe` keeps the GIL, so a handler cannot run before its id is
-//! recorded. `close` marks the bus closed under the GIL before the core
+//! recorded (on a recording bus, then, a subscribe's audit record is
+//! appended with the GIL held). `close` marks the bus closed under the GIL before the core
 //! closes, and `subscribe` checks the mark under the GIL, so the core never
 //! closes while a subscription is being added (it would join the new
 //! handler thread, maybe while the subscribing thread holds the GIL).
@@ -42,6 +45,7 @@ use pyo3::types::PyTuple;
 use pyo3::PyTraverseError;
 
 use crate::aio;
+use crate::audit::{self, AuditLog};
 use crate::authority::{Authority, Session};
 use crate::callback::{self, catching_interrupts, lock, optional_callable, ErrorHook, Interrupts};
 use crate::client::Client;
@@ -110,6 +114,9 @@ pub struct Bus {
     /// and a session's handler subscriptions with a thread of their own.
     /// While there are none, no publish can wait and it keeps the GIL.
     blocking: AtomicUsize,
+    /// Whether decisions are recorded in an audit log: a publish or a
+    /// request may then wait for an append (and its fsync).
+    recording: bool,
     on_error: Arc<ErrorHook>,
     /// The handlers of live handler subscriptions, by subscription id: the
     /// garbage collector must see them, and ending a subscription releases
@@ -135,9 +142,9 @@ impl Bus {
     }
 
     /// Runs `f`, a core call that delivers, without the GIL if it could
-    /// wait (see `blocking`).
+    /// wait (see `blocking` and `recording`).
     fn delivering<T: Send>(&self, py: Python<'_>, f: impl Send + FnOnce() -> T) -> T {
-        if self.blocking.load(Ordering::Acquire) > 0 {
+        if self.recording || self.blocking.load(Ordering::Acquire) > 0 {
             shutdown::detach(py, f)
         } else {
             f()
@@ -354,10 +361,12 @@ impl Bus {
             max_headers = BusLimits::default().max_headers,
             max_header_bytes = BusLimits::default().max_header_bytes,
             on_error = None,
+            audit = None,
+            audit_scope = "denials",
         ),
         text_signature = "(*, authority=None, max_subscriptions=65536, max_queue_messages=1048576, \
             max_queue_bytes=268435456, max_payload=1048576, max_topic_len=256, max_topic_tokens=16, \
-            max_headers=64, max_header_bytes=16384, on_error=None)"
+            max_headers=64, max_header_bytes=16384, on_error=None, audit=None, audit_scope='denials')"
     )]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -372,6 +381,8 @@ impl Bus {
         max_headers: usize,
         max_header_bytes: usize,
         on_error: Option<Bound<'_, PyAny>>,
+        audit: Option<PyRef<'_, AuditLog>>,
+        audit_scope: &str,
     ) -> PyResult<Bus> {
         let limits = BusLimits {
             max_subscriptions,
@@ -384,13 +395,18 @@ impl Bus {
             max_header_bytes,
         };
         let hook = optional_callable(on_error, "on_error")?;
-        let core = match authority {
-            Some(authority) => bus::Bus::with_authority(limits, capability::Authority::clone(&authority.0)),
-            None => bus::Bus::new(limits),
+        let authority = authority.map(|a| capability::Authority::clone(&a.0));
+        let recorder = audit::recorder(py, audit, audit_scope)?;
+        let recording = recorder.is_some();
+        let core = match (authority, recorder) {
+            (authority, Some(recorder)) => bus::Bus::with_recorder(limits, authority, recorder),
+            (Some(authority), None) => bus::Bus::with_authority(limits, authority),
+            (None, None) => bus::Bus::new(limits),
         };
         Ok(Bus {
             core: core.map_err(|e| to_pyerr(py, &e))?,
             closed: AtomicBool::new(false),
+            recording,
             blocking: AtomicUsize::new(0),
             on_error: Arc::new(ErrorHook::new(hook)),
             handlers: Mutex::default(),

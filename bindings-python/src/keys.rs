@@ -3,6 +3,7 @@
 
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
+use std::sync::Arc;
 
 use charter_core::capability;
 use pyo3::exceptions::PyTypeError;
@@ -62,23 +63,26 @@ impl PublicKey {
 }
 
 /// An Ed25519 key pair. Its private half leaves it only through
-/// `to_pkcs8`; it is never printed and cannot be pickled.
+/// `to_pkcs8`; it is never printed and cannot be pickled. Shared, not
+/// copied, with the audit logs that sign with it.
 #[pyclass(frozen, module = "charter")]
-pub struct KeyPair(pub(crate) capability::KeyPair);
+pub struct KeyPair(pub(crate) Arc<capability::KeyPair>);
 
 #[pymethods]
 impl KeyPair {
     /// A new key pair from the operating system's random source.
     #[staticmethod]
     fn generate(py: Python<'_>) -> PyResult<KeyPair> {
-        capability::KeyPair::generate().map(KeyPair).map_err(|e| to_pyerr(py, &e))
+        capability::KeyPair::generate().map(|key| KeyPair(Arc::new(key))).map_err(|e| to_pyerr(py, &e))
     }
 
     /// A key pair from a PKCS#8 (v1 or v2) document.
     #[staticmethod]
     fn from_pkcs8(data: &Bound<'_, PyAny>) -> PyResult<KeyPair> {
         let der = bytes_like(data, "a PKCS#8 document")?;
-        capability::KeyPair::from_pkcs8(&der).map(KeyPair).map_err(|e| to_pyerr(data.py(), &e))
+        capability::KeyPair::from_pkcs8(&der)
+            .map(|key| KeyPair(Arc::new(key)))
+            .map_err(|e| to_pyerr(data.py(), &e))
     }
 
     /// The private key as a PKCS#8 document. Treat it as a secret.

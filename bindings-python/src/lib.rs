@@ -9,6 +9,7 @@
 use pyo3::prelude::*;
 
 mod aio;
+mod audit;
 mod authority;
 mod bus;
 mod callback;
@@ -24,6 +25,7 @@ mod shutdown;
 mod stats;
 mod subscription;
 mod token;
+mod tree;
 
 /// Module initialisation: silence panics Charter catches (library code never
 /// prints), make exit safe for threads in callbacks, then add each part of
@@ -42,6 +44,8 @@ fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     bus::add_to(m)?;
     keys::add_to(m)?;
     token::add_to(m)?;
+    audit::add_to(m)?;
+    tree::add_to(m)?;
     authority::add_to(m)?;
     client::add_to(m)
 }

@@ -1,5 +1,5 @@
-"""Charter: a handler registry, a topic bus and capability tokens (and, in
-progress, an audit log) over one Rust core shared with C, Go and Node.
+"""Charter: a handler registry, a topic bus, capability tokens and an audit
+log over one Rust core shared with C, Go and Node.
 
 >>> import charter
 >>> with charter.Registry() as registry:
@@ -29,6 +29,15 @@ PublishReport(matched=1, delivered=1, dropped=0)
 ...     print(e.code)
 CHARTER_E_DENIED
 
+>>> with charter.AuditLog.in_memory(signer=charter.KeyPair.generate(), origin="example.com/audit") as log:
+...     log.append("publish", "payments.eu", charter.Decision.DENY, actor=session.principal)
+...     note = log.checkpoint()
+...     charter.verify_checkpoint(note, log.verifier_key).size
+...     [(index, record.decision) for index, record in log.records(decision="deny")]
+0
+1
+[(0, <Decision.DENY: 'deny'>)]
+
 Every failure raises a subclass of :class:`charter.Error`; see
 :mod:`charter.errors`.
 """
@@ -36,11 +45,15 @@ Every failure raises a subclass of :class:`charter.Error`; see
 from ._native import (
     DROP_NEWEST,
     DROP_OLDEST,
+    EMPTY_ROOT,
     ERROR,
+    AuditLog,
+    AuditRecords,
     Authority,
     Block,
     Bus,
     BusStats,
+    Checkpoint,
     Client,
     Drops,
     Grant,
@@ -52,14 +65,22 @@ from ._native import (
     Overflow,
     PublicKey,
     PublishReport,
+    Recovery,
     Registry,
     Session,
     Subscription,
     SubscriptionStats,
     Token,
     Verified,
+    VerifyReport,
     __version__,
+    leaf_hash,
+    verifier_key,
+    verify_checkpoint,
+    verify_consistency,
+    verify_inclusion,
 )
+from .audit import Decision, Record
 from .errors import (
     ERRORS,
     STATUS_CODES,
@@ -115,6 +136,19 @@ __all__ = [
     "Verified",
     "Session",
     "Client",
+    "AuditLog",
+    "AuditRecords",
+    "Record",
+    "Decision",
+    "VerifyReport",
+    "Recovery",
+    "Checkpoint",
+    "verify_inclusion",
+    "verify_consistency",
+    "verify_checkpoint",
+    "verifier_key",
+    "leaf_hash",
+    "EMPTY_ROOT",
     "ERRORS",
     "STATUS_CODES",
     "Error",

@@ -1,5 +1,8 @@
 """Type stubs for the Rust extension module ``charter._native``."""
 
+import os
+from datetime import timedelta
+from pathlib import Path
 from types import TracebackType
 from typing import (
     Any,
@@ -7,6 +10,7 @@ from typing import (
     Coroutine,
     Dict,
     Iterable,
+    Iterator,
     List,
     Literal,
     Mapping,
@@ -15,9 +19,12 @@ from typing import (
     Type,
     Union,
     final,
+    overload,
 )
 
 from typing_extensions import Buffer, Self
+
+from .audit import Decision, Record
 
 __all__ = [
     "__version__",
@@ -46,6 +53,18 @@ __all__ = [
     "Authority",
     "Session",
     "Client",
+    "AuditLog",
+    "AuditRecords",
+    "VerifyReport",
+    "Recovery",
+    "Checkpoint",
+    "verify_inclusion",
+    "verify_consistency",
+    "verify_checkpoint",
+    "verifier_key",
+    "leaf_hash",
+    "EMPTY_ROOT",
+    "_encode_record",
 ]
 __version__: str
 STATUS_CODES: Dict[str, int]
@@ -352,7 +371,9 @@ class Bus:
     :class:`charter.LimitExceededError` (or :class:`charter.InvalidArgumentError`
     for topics). With an ``authority`` the bus enforces capabilities: every
     publish, subscribe and request goes through :meth:`client` and needs a
-    grant; the bus's own methods raise :class:`charter.DeniedError`.
+    grant; the bus's own methods raise :class:`charter.DeniedError`. With
+    an ``audit`` log, refused publishes, subscribes and requests are recorded
+    in it (every decision with ``audit_scope="all"``).
     """
 
     def __new__(
@@ -368,6 +389,8 @@ class Bus:
         max_headers: int = 64,
         max_header_bytes: int = 16384,
         on_error: Optional[_BusErrorHook] = None,
+        audit: Optional[AuditLog] = None,
+        audit_scope: _AuditScope = "denials",
     ) -> Self: ...
     def client(self, session: Session) -> Client:
         """The bus as seen by the holder of ``session``: each call checked against its grants."""
@@ -442,6 +465,9 @@ class Bus:
         tb: Optional[TracebackType],
         /,
     ) -> None: ...
+
+_AuditScope = Literal["denials", "all"]
+"""Which decisions a bus or an authority records in its audit log."""
 
 _Action = Literal["publish", "subscribe", "request"]
 """What a grant allows."""
@@ -624,7 +650,8 @@ class Authority:
 
     ``max_lifetime`` bounds any link's window and ``clock_skew`` is the
     tolerance at both ends of it, in seconds. ``clock`` defaults to the
-    system clock.
+    system clock. With an ``audit`` log, refused session openings are
+    recorded in it (every opening with ``audit_scope="all"``).
     """
 
     def __new__(
@@ -634,6 +661,8 @@ class Authority:
         clock: Optional[ManualClock] = None,
         max_lifetime: int = 7776000,
         clock_skew: int = 60,
+        audit: Optional[AuditLog] = None,
+        audit_scope: _AuditScope = "denials",
     ) -> Self: ...
     def trust(self, root: _Key) -> None:
         """Trusts ``root`` from now on."""
@@ -743,3 +772,242 @@ class Client:
     def _request_start(
         self, topic: str, payload: Buffer, headers: _Headers = None
     ) -> Subscription: ...
+
+_Fsync = Union[Literal["always", "never"], float, timedelta]
+"""When records reach stable storage: before ``append`` returns, only on
+:meth:`AuditLog.sync` (and checkpoints and close), or by a background
+thread at this interval (seconds or a ``timedelta``)."""
+
+_DecisionName = Union[Decision, Literal["allow", "deny", "error"]]
+"""A decision, as a :class:`charter.Decision` or its name."""
+
+@final
+class Recovery:
+    """What :meth:`AuditLog.open` found and repaired in the file."""
+
+    def __new__(cls, records: int = 0, truncated_bytes: int = 0) -> Self: ...
+    @property
+    def records(self) -> int:
+        """Intact records in the file."""
+    @property
+    def truncated_bytes(self) -> int:
+        """Bytes of a torn last record (a crash during an append) cut off."""
+    def __eq__(self, other: object, /) -> bool: ...
+    def __hash__(self) -> int: ...
+
+@final
+class VerifyReport:
+    """What :meth:`AuditLog.verify` found; true when everything checked out."""
+
+    @property
+    def records(self) -> int:
+        """Records read back intact, in order, from the start."""
+    @property
+    def first_bad(self) -> Optional[int]:
+        """The first record damaged, rewritten or missing, if any."""
+    @property
+    def problem(self) -> Optional[str]:
+        """What is wrong, if anything."""
+    @property
+    def checkpoint(self) -> Optional[int]:
+        """The size of the signed checkpoint the records were checked against."""
+    @property
+    def root(self) -> bytes:
+        """The root of the first ``records`` records."""
+    @property
+    def ok(self) -> bool:
+        """Whether everything checked out."""
+    def __bool__(self) -> bool: ...
+    def __eq__(self, other: object, /) -> bool: ...
+
+@final
+class Checkpoint:
+    """A signed tree head, as :func:`verify_checkpoint` reads it."""
+
+    def __new__(cls, origin: str, size: int, root: Buffer) -> Self: ...
+    @property
+    def origin(self) -> str:
+        """The log's identity."""
+    @property
+    def size(self) -> int:
+        """The number of records in the tree."""
+    @property
+    def root(self) -> bytes:
+        """The tree's root (32 bytes)."""
+    def __eq__(self, other: object, /) -> bool: ...
+    def __hash__(self) -> int: ...
+
+@final
+class AuditRecords(Iterator[Tuple[int, Record]]):
+    """The records :meth:`AuditLog.records` selects, as ``(index, record)`` pairs.
+
+    A record changed on disk is raised as :class:`charter.CorruptError`,
+    which ends the iteration.
+    """
+
+    def __iter__(self) -> Self: ...
+    def __next__(self) -> Tuple[int, Record]: ...
+
+@final
+class AuditLog:
+    """An append-only, tamper-evident log of :class:`charter.Record` s.
+
+    Records go to a file (or memory) and into an RFC 9162 Merkle tree whose
+    root is signed in C2SP checkpoints. Every method may be called from any
+    thread; those that may wait on the disk release the GIL.
+    """
+
+    @staticmethod
+    def open(
+        path: Union[str, os.PathLike[str]],
+        *,
+        fsync: _Fsync = "always",
+        signer: Optional[KeyPair] = None,
+        origin: str = "charter.local/audit",
+    ) -> AuditLog:
+        """Opens the log at ``path``, creating it if needed.
+
+        A torn last record (a crash during an append) is cut off and
+        reported in :attr:`recovery`; any other damage raises
+        :class:`charter.CorruptError` naming the record. Without a
+        ``signer`` the log cannot sign checkpoints. ``origin`` names the log
+        in its checkpoints (no spaces, no ``+``).
+        """
+    @staticmethod
+    def in_memory(
+        *, signer: Optional[KeyPair] = None, origin: str = "charter.local/audit"
+    ) -> AuditLog:
+        """A log kept in memory only: the same tree, proofs and checkpoints."""
+    @property
+    def path(self) -> Optional[Path]:
+        """The file the log is kept in; ``None`` in memory."""
+    @property
+    def origin(self) -> str:
+        """The log's name in its checkpoints."""
+    @property
+    def fsync(self) -> Union[Literal["always", "never"], float]:
+        """The fsync policy; an interval in seconds."""
+    @property
+    def recovery(self) -> Recovery:
+        """What opening the file found and repaired (all zero in memory)."""
+    @overload
+    def append(
+        self,
+        action: str,
+        resource: str,
+        decision: _DecisionName,
+        /,
+        *,
+        actor: Optional[str] = None,
+        reason: int = 0,
+        detail: str = "",
+        time: Optional[int] = None,
+    ) -> int:
+        """Appends a record and returns its index; durable on return under ``fsync="always"``.
+
+        ``actor`` is a principal id, ``time`` Unix milliseconds (default: now).
+        :class:`charter.LimitExceededError` or :class:`charter.InvalidArgumentError`
+        for a record over its limits.
+        """
+    @overload
+    def append(self, record: Record, /) -> int: ...
+    def sync(self) -> None:
+        """Forces every record appended so far to stable storage."""
+    def __len__(self) -> int: ...
+    @property
+    def root(self) -> bytes:
+        """The Merkle root of all records (32 bytes)."""
+    def root_at(self, size: int) -> bytes:
+        """The Merkle root of the first ``size`` records."""
+    def leaf_hash(self, index: int) -> bytes:
+        """The leaf hash of record ``index``."""
+    def prove_inclusion(self, index: int, size: int) -> List[bytes]:
+        """The proof that record ``index`` is in the tree of the first ``size`` records."""
+    def prove_consistency(self, old_size: int, new_size: int) -> List[bytes]:
+        """The proof that the tree of ``old_size`` records is a prefix of that of ``new_size``."""
+    def get(self, index: int) -> Record:
+        """Record ``index``, read back and checked against the tree.
+
+        :class:`charter.NotFoundError` past the end; :class:`charter.CorruptError`
+        when it was changed on disk.
+        """
+    def __getitem__(self, index: int, /) -> Record: ...
+    def records(
+        self,
+        *,
+        start: int = 0,
+        since: Optional[int] = None,
+        until: Optional[int] = None,
+        actor: Optional[str] = None,
+        decision: Optional[_DecisionName] = None,
+    ) -> AuditRecords:
+        """The records from ``start`` on, among those in the log now, that
+        match every filter given; ``since`` and ``until`` (exclusive) are
+        Unix milliseconds."""
+    @property
+    def verifier_key(self) -> Optional[str]:
+        """The note verifier key checkpoints verify with; ``None`` without a signer."""
+    def checkpoint(self) -> str:
+        """Signs a checkpoint of the log as it is now and returns the note.
+
+        What it covers is synced first; a file log keeps the latest one in
+        ``<path>.checkpoint``. :class:`charter.InvalidArgumentError` without
+        a signer.
+        """
+    @property
+    def latest_checkpoint(self) -> Optional[str]:
+        """The latest checkpoint note kept, if any."""
+    def verify(self) -> VerifyReport:
+        """Rereads and rechecks every record and checks the latest checkpoint."""
+    def verify_against(self, note: str) -> VerifyReport:
+        """:meth:`verify`, and checks that the log extends ``note``, a checkpoint kept elsewhere."""
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` has been called."""
+    def close(self) -> None:
+        """Gives up this object's hold on the log; afterwards its methods raise
+        :class:`charter.ClosedError`. Idempotent."""
+    def __enter__(self) -> Self: ...
+    def __exit__(
+        self,
+        exc_type: Optional[Type[BaseException]],
+        exc: Optional[BaseException],
+        tb: Optional[TracebackType],
+        /,
+    ) -> None: ...
+
+def verify_inclusion(
+    leaf_hash: Buffer, index: int, size: int, proof: Iterable[Buffer], root: Buffer
+) -> None:
+    """Checks that ``leaf_hash`` is record ``index`` of the tree of ``size`` records with ``root``.
+
+    :class:`charter.BadSignatureError` when the proof does not lead to the
+    root, :class:`charter.MalformedError` for a proof of the wrong length,
+    :class:`charter.InvalidArgumentError` for an index outside the tree.
+    """
+
+def verify_consistency(
+    old_size: int, new_size: int, old_root: Buffer, new_root: Buffer, proof: Iterable[Buffer]
+) -> None:
+    """Checks that the tree of ``old_size`` records is a prefix of the tree of ``new_size``.
+
+    Raises as :func:`verify_inclusion` does.
+    """
+
+def verify_checkpoint(note: str, verifier_key: str) -> Checkpoint:
+    """Verifies a signed checkpoint note with one trusted verifier key; returns what it says.
+
+    :class:`charter.BadSignatureError` unless the key signed it,
+    :class:`charter.MalformedError` for bad syntax.
+    """
+
+def verifier_key(name: str, public_key: _Key) -> str:
+    """The note verifier key for ``public_key`` under ``name``: ``<name>+<key id>+<key>``."""
+
+def leaf_hash(leaf: Buffer) -> bytes:
+    """The RFC 9162 leaf hash: ``SHA-256(0x00 || leaf)``."""
+
+EMPTY_ROOT: bytes
+"""The root of the empty tree: SHA-256 of nothing."""
+
+def _encode_record(record: Record, index: int) -> bytes: ...
