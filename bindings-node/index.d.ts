@@ -168,6 +168,14 @@ export interface BusOptions {
    * opened, whose grants cover it; other calls throw `DeniedError`.
    */
   authority?: Authority | null;
+  /**
+   * Records the bus's decisions (publish, subscribe, request) in this log:
+   * actor = the session's principal (`null` without a session), action,
+   * resource = the topic or pattern, reason = the refusal's status.
+   */
+  audit?: AuditLog | null;
+  /** Which decisions `audit` records. Default `'denials'`. */
+  auditScope?: AuditScope | null;
 }
 
 /**
@@ -508,6 +516,13 @@ export interface AuthorityOptions {
   clockSkewSeconds?: number | null;
   /** The clock; default the system's. */
   clock?: ManualClock | null;
+  /**
+   * Records session openings in this log: actor = the token's subject (as
+   * claimed), action `'open_session'`, resource = the token's root key.
+   */
+  audit?: AuditLog | null;
+  /** Which openings `audit` records. Default `'denials'`. */
+  auditScope?: AuditScope | null;
 }
 
 /**
@@ -591,6 +606,266 @@ export declare class Session {
   /** When it ends unless revoked before, in Unix seconds. */
   readonly expiresAt: number;
 }
+
+/** What an audited operation came to. */
+export type Decision = 'allow' | 'deny' | 'error';
+
+/**
+ * Which decisions a bus or an authority records: refusals only (nothing on
+ * the allowed path), or every decision (each allowed operation then waits
+ * for its append).
+ */
+export type AuditScope = 'denials' | 'all';
+
+/**
+ * When appended records reach stable storage: before `append` resolves
+ * (`'always'`, the default; concurrent appends share fsyncs), at most
+ * `intervalMs` later (a background thread), or only on `sync`,
+ * `checkpoint` and when the last handle goes (`'never'`).
+ */
+export type FsyncPolicy = 'always' | 'never' | { intervalMs: number };
+
+export interface AuditLogOptions {
+  /** Default `'always'`. */
+  fsync?: FsyncPolicy | null;
+  /** The key checkpoints are signed with; without one, `checkpoint` throws `InvalidArgumentError`. */
+  signer?: KeyPair | null;
+  /**
+   * The log's name in its checkpoints and its key name: no spaces, no `+`.
+   * Default `'charter.local/audit'`.
+   */
+  origin?: string | null;
+}
+
+/** One audited event, as given to `append`. */
+export interface AuditRecordInput {
+  /** When it happened: a `Date` or milliseconds since the Unix epoch. */
+  time: Time;
+  /** Who asked: a principal id, `charter-id1:...`. */
+  actor?: string | null;
+  /** What was asked, such as `'publish'`: 1 to 64 bytes. */
+  action: string;
+  /** What it was asked on, such as a topic: at most 1024 bytes. */
+  resource: string;
+  decision: Decision;
+  /** A status code (`0` for success, else an error's `status`). Default 0. */
+  reason?: number | null;
+  /** Free text for people: at most 1024 bytes. Default `''`. */
+  detail?: string | null;
+}
+
+/** A record read back from a log. */
+export interface AuditRecord {
+  /** Its position in the log, from 0. */
+  readonly index: number;
+  /** Milliseconds since the Unix epoch. */
+  readonly time: number;
+  /** A principal id, or `null` when the record names none. */
+  readonly actor: string | null;
+  readonly action: string;
+  readonly resource: string;
+  readonly decision: Decision;
+  readonly reason: number;
+  readonly detail: string;
+}
+
+/** Which records `records` yields; every field narrows, none given selects all. */
+export interface AuditQuery {
+  /** Only records at this time or later. */
+  since?: Time | null;
+  /** Only records before this time. */
+  until?: Time | null;
+  /** Only records by this principal id. */
+  actor?: string | null;
+  decision?: Decision | null;
+  /** Only records at this index or later. */
+  fromIndex?: number | null;
+}
+
+/** What `verify` found. */
+export interface VerifyReport {
+  /** Records read back intact, in order, from the start. */
+  readonly records: number;
+  /** The first record that is damaged, rewritten or missing, or `null`. */
+  readonly firstBad: number | null;
+  /** What is wrong (a damaged record, or a checkpoint the records do not match), or `null`. */
+  readonly problem: string | null;
+  /** The size of the signed checkpoint the records were checked against, or `null`. */
+  readonly checkpoint: number | null;
+  /** The root of the first `records` records. */
+  readonly root: Buffer;
+  /** Whether everything checked out (`problem === null`). */
+  readonly ok: boolean;
+}
+
+/** What opening a file log found and repaired. */
+export interface Recovery {
+  /** Intact records in the file. */
+  readonly records: number;
+  /** Bytes of a torn last record (a crash during an append) that were cut off. */
+  readonly truncatedBytes: number;
+}
+
+/** What a verified checkpoint says. */
+export interface CheckpointInfo {
+  readonly origin: string;
+  readonly size: number;
+  readonly root: Buffer;
+}
+
+/**
+ * A tamper-evident, append-only log of decisions: an RFC 9162 Merkle tree
+ * over SHA-256, kept in a file (or in memory), whose root is signed in C2SP
+ * checkpoints. An open log never keeps the process alive; a pending
+ * operation does until it settles.
+ */
+export declare class AuditLog implements Iterable<AuditRecord> {
+  private constructor();
+  /**
+   * Opens (creating if needed) the log at `path` on another thread; the
+   * whole file is read and checked. A torn last record is cut off (see
+   * `recovery`).
+   * @throws {CorruptError} (rejects) for damage anywhere else, naming the record.
+   */
+  static open(path: string | URL, options?: AuditLogOptions): Promise<AuditLog>;
+  /** `open` on this thread. */
+  static openSync(path: string | URL, options?: AuditLogOptions): AuditLog;
+  /** A log kept in memory only. */
+  static inMemory(options?: AuditLogOptions): AuditLog;
+  /**
+   * Appends `record` on another thread; resolves with its index (durable by
+   * then under `fsync: 'always'`).
+   * @throws {LimitExceededError} (rejects) for a field over its limit.
+   */
+  append(record: AuditRecordInput): Promise<number>;
+  /** `append` on this thread (it may wait for an fsync). */
+  appendSync(record: AuditRecordInput): number;
+  /** Forces every record appended so far to stable storage, on another thread. */
+  sync(): Promise<void>;
+  /** `sync` on this thread. */
+  syncSync(): void;
+  /** The number of records. */
+  readonly length: number;
+  /** The Merkle root of all records (a new `Buffer` on every read). */
+  readonly root: Buffer;
+  /** The Merkle root of the first `size` records. */
+  rootAt(size: number): Buffer;
+  /** The leaf hash of record `index`, for `verifyInclusion`. */
+  leafHash(index: number): Buffer;
+  /**
+   * Signs a checkpoint of the log as it is now, on another thread (the
+   * records it covers are synced first); a file log keeps the latest in
+   * `<path>.checkpoint`.
+   * @throws {InvalidArgumentError} (rejects) without a signer.
+   */
+  checkpoint(): Promise<string>;
+  /** `checkpoint` on this thread. */
+  checkpointSync(): string;
+  /** The note verifier key, `<origin>+<key id>+<key>`, or `null` without a signer. */
+  readonly verifierKey: string | null;
+  /** The log's name in its checkpoints. */
+  readonly origin: string;
+  /** The file the log is kept in, or `null` in memory. */
+  readonly path: string | null;
+  /** What opening the file found and repaired (zeros in memory). */
+  readonly recovery: Recovery;
+  /** The latest persisted checkpoint note, or `null`. */
+  latestCheckpoint(): string | null;
+  /** The proof that record `index` is in the tree of the first `size` records. */
+  proveInclusion(index: number, size: number): Buffer[];
+  /** The proof that the tree of the first `oldSize` records is a prefix of the tree of the first `newSize`. */
+  proveConsistency(oldSize: number, newSize: number): Buffer[];
+  /**
+   * Record `index`, read back and checked against the tree.
+   * @throws {CorruptError} when it changed on disk since it was written.
+   * @throws {NotFoundError} past the end.
+   */
+  get(index: number): AuditRecord;
+  /**
+   * The records `query` selects, oldest first, among those in the log when
+   * called; each is read back as `get` does.
+   */
+  records(query?: AuditQuery): IterableIterator<AuditRecord>;
+  /** Every record, oldest first. */
+  [Symbol.iterator](): IterableIterator<AuditRecord>;
+  /**
+   * Rereads every record on another thread, recomputes the tree and checks
+   * it against the latest persisted checkpoint. Rejects only when the check
+   * could not run (`IoError`).
+   */
+  verify(): Promise<VerifyReport>;
+  /** `verify` on this thread. */
+  verifySync(): VerifyReport;
+  /**
+   * `verify`, and that the log extends `note`, an earlier checkpoint of it
+   * kept elsewhere: catches truncation and rollback.
+   * @throws {BadSignatureError} (rejects) when `note` is not signed by this log's signer.
+   */
+  verifyAgainst(note: string): Promise<VerifyReport>;
+  /** `verifyAgainst` on this thread. */
+  verifyAgainstSync(note: string): VerifyReport;
+  /** Whether `close` was called. */
+  readonly closed: boolean;
+  /**
+   * Lets go of the log: later calls throw `ClosedError`. A bus or an
+   * authority recording into it keeps it open. Idempotent.
+   */
+  close(): void;
+  [Symbol.dispose](): void;
+}
+
+/**
+ * Checks that `leafHash` is record `index` of the tree of `size` records
+ * whose root is `root`, given the inclusion `proof`. Returns nothing.
+ * @throws {BadSignatureError} when the proof does not lead to `root`.
+ * @throws {MalformedError} for a proof of the wrong length.
+ * @throws {InvalidArgumentError} for an index outside the tree or a hash that is not 32 bytes.
+ */
+export declare function verifyInclusion(
+  leafHash: Uint8Array,
+  index: number,
+  size: number,
+  proof: readonly Uint8Array[],
+  root: Uint8Array,
+): void;
+
+/**
+ * Checks that the tree of `oldSize` records with `oldRoot` is a prefix of
+ * the tree of `newSize` records with `newRoot`, given the consistency
+ * `proof`. Returns nothing; throws as `verifyInclusion` does.
+ */
+export declare function verifyConsistency(
+  oldSize: number,
+  newSize: number,
+  oldRoot: Uint8Array,
+  newRoot: Uint8Array,
+  proof: readonly Uint8Array[],
+): void;
+
+/**
+ * Verifies a signed checkpoint with one trusted verifier key and returns
+ * what it says (the origin is returned, not checked).
+ * @throws {BadSignatureError} when no signature by that key verifies.
+ * @throws {MalformedError} for a note or key that is not well formed.
+ */
+export declare function verifyCheckpoint(note: string, verifierKey: string): CheckpointInfo;
+
+/** The RFC 9162 leaf hash: `SHA-256(0x00 || leaf)`. */
+export declare function leafHash(leaf: Uint8Array): Buffer;
+
+/** The canonical encoding of `record` stored at `index`: its Merkle leaf. */
+export declare function encodeRecord(record: AuditRecordInput, index: number): Buffer;
+
+/** The core's limits on records, checkpoint notes and proofs. */
+export declare const auditLimits: {
+  readonly maxActionBytes: number;
+  readonly maxResourceBytes: number;
+  readonly maxDetailBytes: number;
+  readonly maxRecordBytes: number;
+  readonly maxNoteBytes: number;
+  readonly maxProofHashes: number;
+  readonly recordVersion: number;
+};
 
 /** Every status name, as in the C ABI's `charter_status_t`. */
 export type StatusName =

@@ -12,8 +12,9 @@ export declare class Canceller {
 }
 
 /**
- * The core's audit log. `close` lets go of this handle; the log itself
- * lives on while a bus, an authority or a pending operation holds it.
+ * The core's audit log. `close` lets go of this handle and of the
+ * iterators made from it; the log itself (and the lock on its file) lives
+ * on while a bus, an authority or a pending operation holds it.
  */
 export declare class NativeAuditLog {
   /** Opens (or creates) the log at `path` on a pool thread. */
@@ -74,7 +75,7 @@ export declare class NativeAuditLog {
   verifyAgainst(note: string): Promise<VerifyReportView | undefined>
   /** `verifyAgainst` on this thread. */
   verifyAgainstSync(note: string): VerifyReportView
-  /** Lets go of this handle. Idempotent. */
+  /** Lets go of this handle and its iterators. Idempotent. */
   close(): void
 }
 
@@ -203,7 +204,7 @@ export declare class NativePublicKey {
   equals(other: NativePublicKey): boolean
 }
 
-/** The records of a query, read one at a time. */
+/** The records of a query, read one at a time; `CLOSED` once its log is. */
 export declare class NativeRecords {
   /**
    * The next record, or `null` at the end. A record that fails its
@@ -322,6 +323,7 @@ export declare class NativeToken {
   prove(holder: NativeKeyPair, challenge: Uint8Array): Buffer
 }
 
+/** The core's limits, for `auditLimits`. */
 export declare function auditLimits(): AuditLimits
 
 /** The core's limits on records, notes and proofs. */

@@ -14,6 +14,7 @@
 //! integer, and what comes back is exact up to 2^53.
 
 use std::cell::RefCell;
+use std::rc::{Rc, Weak};
 use std::time::Duration;
 
 use charter_core::audit::{
@@ -164,11 +165,14 @@ pub struct AuditLimits {
     pub record_version: u32,
 }
 
-/// The core's audit log. `close` lets go of this handle; the log itself
-/// lives on while a bus, an authority or a pending operation holds it.
+/// The core's audit log. `close` lets go of this handle and of the
+/// iterators made from it; the log itself (and the lock on its file) lives
+/// on while a bus, an authority or a pending operation holds it.
 #[napi]
 pub struct NativeAuditLog {
     log: RefCell<Option<AuditLog>>,
+    /// The live iterators' records, each holding the log: taken on `close`.
+    iterators: RefCell<Vec<Weak<RefCell<Option<Records>>>>>,
 }
 
 #[napi]
@@ -366,7 +370,13 @@ impl NativeAuditLog {
     /// The records `query` selects, among those in the log now.
     #[napi]
     pub fn records(&self, query: QuerySpec) -> Result<NativeRecords> {
-        boundary(|| Ok(NativeRecords { records: self.log()?.records(query_of(query)?) }))
+        boundary(|| {
+            let records = Rc::new(RefCell::new(Some(self.log()?.records(query_of(query)?))));
+            let mut iterators = self.iterators.borrow_mut();
+            iterators.retain(|i| i.strong_count() > 0);
+            iterators.push(Rc::downgrade(&records));
+            Ok(NativeRecords { records })
+        })
     }
 
     /// Rereads and rechecks every record on a pool thread.
@@ -399,21 +409,26 @@ impl NativeAuditLog {
         boundary(|| Ok(self.log()?.verify_against(&note).map_err(from_core)?.into()))
     }
 
-    /// Lets go of this handle. Idempotent.
+    /// Lets go of this handle and its iterators. Idempotent.
     #[napi]
     pub fn close(&self) {
         self.log.borrow_mut().take();
+        for records in self.iterators.take() {
+            if let Some(records) = records.upgrade() {
+                records.borrow_mut().take();
+            }
+        }
     }
 }
 
 impl NativeAuditLog {
     fn new(log: AuditLog) -> NativeAuditLog {
-        NativeAuditLog { log: RefCell::new(Some(log)) }
+        NativeAuditLog { log: RefCell::new(Some(log)), iterators: RefCell::default() }
     }
 
     /// The log, or `CLOSED` once `close` was called.
     fn log(&self) -> Result<AuditLog> {
-        self.log.borrow().clone().ok_or_else(|| error(ErrorKind::Closed, "the audit log is closed"))
+        self.log.borrow().clone().ok_or_else(closed)
     }
 
     /// A recorder of `scope` (`"denials"` or `"all"`) into this log, for a
@@ -428,10 +443,10 @@ impl NativeAuditLog {
     }
 }
 
-/// The records of a query, read one at a time.
+/// The records of a query, read one at a time; `CLOSED` once its log is.
 #[napi]
 pub struct NativeRecords {
-    records: Records,
+    records: Rc<RefCell<Option<Records>>>,
 }
 
 #[napi]
@@ -439,8 +454,8 @@ impl NativeRecords {
     /// The next record, or `null` at the end. A record that fails its
     /// check is thrown (`CorruptError`), and the iteration ends there.
     #[napi]
-    pub fn next(&mut self) -> Result<Option<RecordView>> {
-        boundary(|| match self.records.next() {
+    pub fn next(&self) -> Result<Option<RecordView>> {
+        boundary(|| match self.records.borrow_mut().as_mut().ok_or_else(closed)?.next() {
             Some(Ok((index, record))) => Ok(Some(RecordView::new(index, record))),
             Some(Err(e)) => Err(from_core(e)),
             None => Ok(None),
@@ -590,6 +605,10 @@ fn hashes(proof: &[Uint8Array]) -> Result<Vec<Hash>> {
 
 fn buffers(proof: &[Hash]) -> Vec<Buffer> {
     proof.iter().map(|h| h.as_slice().into()).collect()
+}
+
+fn closed() -> Error {
+    error(ErrorKind::Closed, "the audit log is closed")
 }
 
 fn invalid(message: String) -> Error {
