@@ -773,7 +773,7 @@ export declare class AuditLog implements Iterable<AuditRecord> {
   latestCheckpoint(): string | null;
   /** The proof that record `index` is in the tree of the first `size` records. */
   proveInclusion(index: number, size: number): Buffer[];
-  /** The proof that the tree of the first `oldSize` records is a prefix of the tree of the first `newSize`. */
+  /** The proof that the tree of the first `oldSize` records is a prefix of that of the first `newSize`. */
   proveConsistency(oldSize: number, newSize: number): Buffer[];
   /**
    * Record `index`, read back and checked against the tree.

@@ -40,9 +40,11 @@ function logSpec(logOptions, stackStart) {
   if (given.origin !== undefined && given.origin !== null) {
     spec.origin = string(given.origin, 'origin', stackStart);
   }
-  const signer =
-    given.signer === undefined || given.signer === null ? null : nativePair(given.signer, 'signer', stackStart);
-  return { spec, signer };
+  const { signer } = given;
+  return {
+    spec,
+    signer: signer === undefined || signer === null ? null : nativePair(signer, 'signer', stackStart),
+  };
 }
 
 /** A file path: a string or a `file:` URL. */
@@ -86,7 +88,8 @@ function recordSpec(record, stackStart) {
 /** A query as the addon takes it. */
 function querySpec(query, stackStart) {
   const given = options(query, 'query', stackStart);
-  const time = (value, what) => (value === undefined || value === null ? undefined : unixMillis(value, what, stackStart));
+  const time = (value, what) =>
+    value === undefined || value === null ? undefined : unixMillis(value, what, stackStart);
   return {
     since: time(given.since, 'since'),
     until: time(given.until, 'until'),
@@ -193,7 +196,7 @@ class AuditLog {
   static async open(path, logOptions) {
     const file = filePath(path, AuditLog.open);
     const { spec, signer } = logSpec(logOptions, AuditLog.open);
-    const opened = await settled(() => NativeAuditLog.open(file, spec, signer), 'opening the log', AuditLog.open);
+    const opened = await settled(() => NativeAuditLog.open(file, spec, signer), 'the open', AuditLog.open);
     return new AuditLog(internal, opened);
   }
 
@@ -201,7 +204,8 @@ class AuditLog {
   static openSync(path, logOptions) {
     const file = filePath(path, AuditLog.openSync);
     const { spec, signer } = logSpec(logOptions, AuditLog.openSync);
-    return new AuditLog(internal, attempt(() => NativeAuditLog.openSync(file, spec, signer), AuditLog.openSync));
+    const opened = attempt(() => NativeAuditLog.openSync(file, spec, signer), AuditLog.openSync);
+    return new AuditLog(internal, opened);
   }
 
   /** A log kept in memory only: the same tree, proofs and checkpoints. Takes `open`'s options. */
@@ -305,7 +309,7 @@ class AuditLog {
     return attempt(() => this.#live().proveInclusion(i, n), here);
   }
 
-  /** The proof that the tree of the first `oldSize` records is a prefix of the tree of the first `newSize`. */
+  /** The proof that the tree of the first `oldSize` records is a prefix of that of the first `newSize`. */
   proveConsistency(oldSize, newSize) {
     const here = this.proveConsistency;
     const [m, n] = [position(oldSize, 'oldSize', here), position(newSize, 'newSize', here)];
@@ -381,7 +385,8 @@ class AuditLog {
    */
   async verifyAgainst(note) {
     string(note, 'note', this.verifyAgainst);
-    return report(await settled(() => this.#live().verifyAgainst(note), 'the verification', this.verifyAgainst));
+    const here = this.verifyAgainst;
+    return report(await settled(() => this.#live().verifyAgainst(note), 'the verification', here));
   }
 
   /** `verifyAgainst` on this thread. */

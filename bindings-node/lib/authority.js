@@ -181,10 +181,8 @@ class Authority {
       }
     }
     const audit = recording(given, Authority);
-    this.#native = attempt(
-      () => new NativeAuthority({ maxLifetimeSeconds, clockSkewSeconds, auditScope: audit.scope }, clock, audit.log),
-      Authority,
-    );
+    const spec = { maxLifetimeSeconds, clockSkewSeconds, auditScope: audit.scope };
+    this.#native = attempt(() => new NativeAuthority(spec, clock, audit.log), Authority);
     for (const key of keys) {
       this.#native.trust(key);
     }

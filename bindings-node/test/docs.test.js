@@ -1,8 +1,8 @@
 'use strict';
 
 // The documentation runs: the README's Node quickstart, the binding README's
-// capabilities usage, and the TypeScript examples (compiled by tsc, which
-// also lowers `using` for Node 20).
+// capabilities and audit log usages, and the TypeScript examples (compiled
+// by tsc, which also lowers `using` for Node 20).
 
 const assert = require('node:assert/strict');
 const { spawnSync } = require('node:child_process');
@@ -68,6 +68,13 @@ test("the binding README's capabilities usage runs and prints what it says", () 
   );
 });
 
+test("the binding README's audit log usage runs and prints what it says", () => {
+  const child = runInPackage('audit.cjs', jsBlock(bindingReadme, '## Usage: the audit log'));
+  assert.equal(child.stderr, '');
+  assert.equal(child.status, 0);
+  assert.equal(child.stdout, '0 publish orders.eu null\n2 true\n');
+});
+
 test('the TypeScript examples compile and run', () => {
   const dir = fs.mkdtempSync(path.join(packageDir, '.tmp-'));
   const run = (example) =>
@@ -113,6 +120,21 @@ test('the TypeScript examples compile and run', () => {
         'the worker subscribing again: RevokedError',
         'the service publishing an hour later: ExpiredError',
         'refused calls: 4',
+        '',
+      ].join('\n'),
+    );
+
+    const audit = run('audit');
+    assert.equal(audit.stderr, '');
+    assert.equal(audit.status, 0);
+    assert.equal(
+      audit.stdout,
+      [
+        '#0 deny publish orders.eu.deleted by the service',
+        '#1 refund order/17',
+        'checkpoint of example.com/orders-audit: 2 records, record 0 included',
+        'the log of 3 records extends the one of 2',
+        'verify: ok=true, 3 records, checkpoint 2',
         '',
       ].join('\n'),
     );

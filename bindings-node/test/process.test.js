@@ -1,13 +1,17 @@
 'use strict';
 
 // Whole-process behaviour, checked in child processes: an open registry,
-// bus or authority never keeps Node alive, the library prints nothing, and
-// both module systems load it.
+// bus, authority or audit log never keeps Node alive, the library prints
+// nothing, and both module systems load it.
 
 const assert = require('node:assert/strict');
 const { spawnSync } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
 const path = require('node:path');
-const { test } = require('node:test');
+const { after, test } = require('node:test');
+
+const { AuditLog } = require('charter');
 
 const packageDir = path.join(__dirname, '..');
 
@@ -49,6 +53,48 @@ test('open authorities, sessions and an enforcing bus let the process exit, sile
   assert.equal(child.stdout, '');
   assert.equal(child.stderr, '');
   assert.ok(child.seconds < 10, `exited after ${child.seconds}s`);
+});
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'charter-process-'));
+after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+test('open audit logs, a sync thread, a bus and an authority recording let the process exit', async () => {
+  const file = path.join(tmp, 'open.audit');
+  const child = runNode([path.join('test', 'fixtures', 'open-audit.cjs'), file]);
+  assert.equal(child.error, undefined, 'did not time out');
+  assert.equal(child.status, 0);
+  assert.equal(child.stdout, '');
+  assert.equal(child.stderr, '');
+  assert.ok(child.seconds < 10, `exited after ${child.seconds}s`);
+  const log = await AuditLog.open(file);
+  assert.deepEqual(
+    [...log].map((r) => [r.action, r.decision]),
+    [
+      ['boot', 'allow'],
+      ['publish', 'deny'],
+    ],
+  );
+  log.close();
+});
+
+test('pending appends, syncs, checkpoints and verifications keep the process alive until done', async () => {
+  const file = path.join(tmp, 'pending.audit');
+  const child = runNode([path.join('test', 'fixtures', 'pending-audit.cjs'), file]);
+  assert.equal(child.error, undefined, 'did not time out');
+  assert.equal(child.stderr, '');
+  assert.equal(child.status, 0);
+  assert.deepEqual(child.stdout.split('\n').sort(), [
+    '',
+    'appended 3',
+    'checkpoint of charter.local/audit',
+    'synced',
+    'verified true',
+  ]);
+  assert.ok(child.seconds < 10, `exited after ${child.seconds}s`);
+  const log = await AuditLog.open(file);
+  assert.equal(log.length, 3);
+  assert.equal((await log.verify()).ok, true);
+  log.close();
 });
 
 test('a pending receive keeps the process alive only while it waits', () => {
