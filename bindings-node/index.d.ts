@@ -620,8 +620,9 @@ export type AuditScope = 'denials' | 'all';
 /**
  * When appended records reach stable storage: before `append` resolves
  * (`'always'`, the default; concurrent appends share fsyncs), at most
- * `intervalMs` later (a background thread), or only on `sync`,
- * `checkpoint` and when the last handle goes (`'never'`).
+ * `intervalMs` later (a background thread), or only on `sync` and
+ * `checkpoint`, the operating system writing back the rest when it likes
+ * (`'never'`).
  */
 export type FsyncPolicy = 'always' | 'never' | { intervalMs: number };
 
