@@ -15,6 +15,7 @@ ROOT_README = HERE.parents[1] / "README.md"
 EXAMPLE = HERE.parent / "examples" / "registry_basics.py"
 BUS_EXAMPLE = HERE.parent / "examples" / "bus_basics.py"
 CAPABILITIES_EXAMPLE = HERE.parent / "examples" / "capabilities.py"
+AUDIT_EXAMPLE = HERE.parent / "examples" / "audit.py"
 BINDING_README = HERE.parent / "README.md"
 
 
@@ -87,3 +88,29 @@ def test_readme_capabilities_section_runs() -> None:
     )
     assert (done.returncode, done.stderr) == (0, "")
     assert done.stdout.startswith('no publish grant covers "orders.us.created" for charter-id1:')
+
+
+def test_audit_example_runs() -> None:
+    done = subprocess.run(
+        [sys.executable, str(AUDIT_EXAMPLE)], capture_output=True, text=True, timeout=60
+    )
+    assert (done.returncode, done.stderr) == (0, "")
+    assert done.stdout.splitlines() == [
+        "denied #0: publish orders.us.created by the worker",
+        "denied #2: refund order/18 by the worker",
+        "checkpoint: 3 records",
+        "record 1 is in it",
+        "the log of 4 extends it: True",
+        "tampered: CHARTER_E_CORRUPT, names record 3: True",
+    ]
+
+
+def test_readme_audit_section_runs() -> None:
+    section = BINDING_README.read_text(encoding="utf-8").split("## Audit log", 1)[1]
+    match = re.search(r"```python\n(.*?)```", section, re.DOTALL)
+    assert match, "no ```python block after '## Audit log'"
+    done = subprocess.run(
+        [sys.executable, "-c", match.group(1)], capture_output=True, text=True, timeout=60
+    )
+    assert (done.returncode, done.stderr) == (0, "")
+    assert done.stdout.splitlines() == ["1 refund order/18 deny", "deny publish orders.eu"]

@@ -75,6 +75,23 @@ SCENARIOS = {
         threading.Thread(target=bus.request, args=("svc", b""), daemon=True).start()
         time.sleep(0.1)
     """,
+    "daemon threads denied on a bus that records to an open audit log": """
+        import threading, time, charter
+        log = charter.AuditLog.in_memory()
+        bus = charter.Bus(authority=charter.Authority(), audit=log)
+        def publish():
+            while True:
+                try:
+                    bus.publish("t", b"")
+                except charter.DeniedError:
+                    pass
+        def verify():
+            while True:
+                log.verify()
+        for target in (publish, publish, verify):
+            threading.Thread(target=target, daemon=True).start()
+        time.sleep(0.1)
+    """,
     "bus in a reference cycle with a handler thread": """
         import charter
         bus = charter.Bus()
