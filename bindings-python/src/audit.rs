@@ -11,9 +11,9 @@
 //! The Python object holds one handle to the core log, which `close` gives
 //! up. Each call clones the handle (an `Arc`) under a lock held only for
 //! that, then calls the core with no lock of the binding held. Calls that
-//! may wait on the disk (open, append, sync, get, iteration, checkpoint,
+//! may wait on the disk (open, append, sync, get, iteration, checkpoints,
 //! verify) run with the GIL released and take their clone with them, so
-//! that a last handle, whose drop syncs the file and joins the interval
+//! that a last handle, whose drop may sync the file and join the interval
 //! flusher, is dropped without the GIL too. The core never runs Python code.
 
 use std::path::PathBuf;
@@ -33,9 +33,6 @@ use crate::callback::lock;
 use crate::errors::{new_err, to_pyerr};
 use crate::keys::KeyPair;
 use crate::shutdown;
-
-/// The origin of a log opened without one.
-const DEFAULT_ORIGIN: &str = "charter.local/audit";
 
 /// What `open` found and repaired in the file.
 #[pyclass(frozen, eq, hash, module = "charter")]
@@ -148,7 +145,8 @@ impl AuditLog {
         shutdown::detach(py, move || f(&log)).map_err(|e| to_pyerr(py, &e))
     }
 
-    /// Gives up this object's handle; the last one syncs and closes the file.
+    /// Gives up this object's handle; the last one closes the file (syncing
+    /// it first, unless the policy is `Never`).
     fn release(&self, py: Python<'_>) {
         let log = lock(&self.log).take();
         if log.is_some() {
@@ -491,11 +489,15 @@ fn options(
     signer: Option<PyRef<'_, KeyPair>>,
     origin: Option<String>,
 ) -> PyResult<AuditOptions> {
-    Ok(AuditOptions {
-        fsync: fsync.map_or(Ok(FsyncPolicy::Always), |f| fsync_policy(py, f))?,
-        signer: signer.map(|key| Arc::clone(&key.0)),
-        origin: origin.unwrap_or_else(|| DEFAULT_ORIGIN.to_owned()),
-    })
+    let mut options =
+        AuditOptions { signer: signer.map(|key| Arc::clone(&key.0)), ..AuditOptions::default() };
+    if let Some(fsync) = fsync {
+        options.fsync = fsync_policy(py, fsync)?;
+    }
+    if let Some(origin) = origin {
+        options.origin = origin;
+    }
+    Ok(options)
 }
 
 /// `"always"`, `"never"`, or an interval: seconds, or a `timedelta`.

@@ -160,6 +160,8 @@ def test_in_memory(key: KeyPair) -> None:
         assert repr(log) == "<charter.AuditLog in memory records=0>"
         with pytest.raises(charter.InvalidArgumentError, match="no signer"):
             log.checkpoint()
+        with pytest.raises(charter.InvalidArgumentError, match="no signer"):
+            log.verify_against("note")
 
 
 # Appending and reading back

@@ -775,7 +775,7 @@ class Client:
 
 _Fsync = Union[Literal["always", "never"], float, timedelta]
 """When records reach stable storage: before ``append`` returns, only on
-:meth:`AuditLog.sync` (and checkpoints and close), or by a background
+:meth:`AuditLog.sync` and checkpoints, or by a background
 thread at this interval (seconds or a ``timedelta``)."""
 
 _DecisionName = Union[Decision, Literal["allow", "deny", "error"]]
