@@ -1331,6 +1331,44 @@ void charter_bytes_free(uint8_t *ptr, size_t len);
 charter_status_t charter_test_panic(const char *message);
 #endif
 
+// Checks `topic` as a topic to publish on: `CHARTER_OK`, or
+// `CHARTER_E_INVALID_ARGUMENT` with a message naming the broken rule
+// (empty, too long, too many tokens, an empty token, a wildcard,
+// whitespace or a control character).
+//
+// # Safety
+// `topic` must be NULL or a NUL-terminated string.
+charter_status_t charter_topic_validate(const char *topic);
+
+// Checks `pattern` as a pattern to subscribe with or grant: topics plus
+// the wildcards `*` (one token) and `>` (one or more, last only).
+// `CHARTER_OK`, or `CHARTER_E_INVALID_ARGUMENT` with a message naming the
+// broken rule.
+//
+// # Safety
+// `pattern` must be NULL or a NUL-terminated string.
+charter_status_t charter_pattern_validate(const char *pattern);
+
+// Writes to `out` whether `pattern` matches `topic`, as a bus delivers:
+// a pattern starting with a wildcard never matches a reserved topic
+// (`_charter...`). Both are checked first: `CHARTER_E_INVALID_ARGUMENT`
+// when `pattern` is not a valid pattern or `topic` not a valid topic.
+//
+// # Safety
+// `pattern` and `topic` must be NULL or NUL-terminated strings; `out` NULL
+// or valid for writing.
+charter_status_t charter_topic_matches(const char *pattern, const char *topic, bool *out);
+
+// Writes to `out` whether the pattern `inner` is contained in the pattern
+// `outer`: every topic `inner` matches, `outer` matches too (the rule a
+// delegated grant must follow). Both are checked first:
+// `CHARTER_E_INVALID_ARGUMENT` when either is not a valid pattern.
+//
+// # Safety
+// `inner` and `outer` must be NULL or NUL-terminated strings; `out` NULL
+// or valid for writing.
+charter_status_t charter_pattern_contains(const char *inner, const char *outer, bool *out);
+
 // The ABI version of the loaded library.
 uint32_t charter_abi_version(void);
 

@@ -32,4 +32,5 @@ pub mod status;
 pub mod strings;
 #[cfg(feature = "test-hooks")]
 pub mod testing;
+pub mod topic;
 pub mod version;
