@@ -344,6 +344,34 @@ export declare class Client {
 }
 
 /**
+ * Checks `topic` as every bus does (default limits): non-empty tokens
+ * separated by dots, no wildcards, whitespace or control characters.
+ * Returns nothing.
+ * @throws {InvalidArgumentError} naming the broken rule.
+ */
+export declare function validateTopic(topic: string): void;
+
+/**
+ * Checks `pattern` as every bus does (default limits): a topic whose
+ * tokens may also be `*` (one token) or, last, `>` (one or more). Returns nothing.
+ * @throws {InvalidArgumentError} naming the broken rule.
+ */
+export declare function validatePattern(pattern: string): void;
+
+/**
+ * Whether `pattern` matches `topic`, as a subscription or a grant does.
+ * @throws {InvalidArgumentError} when either is invalid.
+ */
+export declare function topicMatches(pattern: string, topic: string): boolean;
+
+/**
+ * Whether every topic the pattern `inner` matches, `outer` matches too: the
+ * rule a delegated grant's pattern must keep to.
+ * @throws {InvalidArgumentError} when either pattern is invalid.
+ */
+export declare function patternContains(inner: string, outer: string): boolean;
+
+/**
  * A point in time: whole seconds since the Unix epoch (as in a JWT's
  * `exp`), or a `Date`, rounded down to the second. Times Charter returns
  * are always Unix seconds.

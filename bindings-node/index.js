@@ -18,6 +18,7 @@ const {
   verifyConsistency,
   verifyInclusion,
 } = require('./lib/audit.js');
+const { patternContains, topicMatches, validatePattern, validateTopic } = require('./lib/topic.js');
 const { classes } = require('./lib/errors.js');
 
 module.exports = {
@@ -39,5 +40,9 @@ module.exports = {
   verifyCheckpoint,
   verifyConsistency,
   verifyInclusion,
+  validateTopic,
+  validatePattern,
+  topicMatches,
+  patternContains,
   ...classes,
 };

@@ -437,6 +437,12 @@ export interface NotifyReport {
 }
 
 /**
+ * Whether every topic the pattern `inner` matches, the pattern `outer`
+ * matches too; both are checked first.
+ */
+export declare function patternContains(inner: string, outer: string): boolean
+
+/**
  * Which records `records` yields: times in `[since, until)`, an actor, a
  * decision, indexes from `fromIndex`.
  */
@@ -532,6 +538,15 @@ export interface SubscriptionStats {
   handlerFailures: number
   slowEpisodes: number
 }
+
+/** Whether the pattern `pattern` matches the topic `topic`; both are checked first. */
+export declare function topicMatches(pattern: string, topic: string): boolean
+
+/** Checks that `text` is a valid pattern. */
+export declare function validatePattern(text: string): void
+
+/** Checks that `text` is a valid topic. */
+export declare function validateTopic(text: string): void
 
 /** What a verified token establishes. */
 export interface Verified {

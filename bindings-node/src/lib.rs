@@ -32,6 +32,7 @@ mod registry;
 mod stats;
 mod subscription;
 mod token;
+mod topic;
 mod wait;
 
 /// Runs once when the library is loaded: caught handler panics must not

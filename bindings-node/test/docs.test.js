@@ -1,8 +1,8 @@
 'use strict';
 
 // The documentation runs: the README's Node quickstart, the binding README's
-// capabilities and audit log usages, and the TypeScript examples (compiled
-// by tsc, which also lowers `using` for Node 20).
+// topic rules, capabilities and audit log usages, and the TypeScript
+// examples (compiled by tsc, which also lowers `using` for Node 20).
 
 const assert = require('node:assert/strict');
 const { spawnSync } = require('node:child_process');
@@ -73,6 +73,16 @@ test("the binding README's audit log usage runs and prints what it says", () => 
   assert.equal(child.stderr, '');
   assert.equal(child.status, 0);
   assert.equal(child.stdout, '0 publish orders.eu null\n2 true\n');
+});
+
+test("the binding README's topic rules usage runs and prints what it says", () => {
+  const child = runInPackage('topics.cjs', jsBlock(bindingReadme, 'The rules themselves'));
+  assert.equal(child.stderr, '');
+  assert.equal(child.status, 0);
+  assert.equal(
+    child.stdout,
+    'true\ntrue\nCHARTER_E_INVALID_ARGUMENT topic "a..b" has an empty token at position 2\n',
+  );
 });
 
 test('the TypeScript examples compile and run', () => {

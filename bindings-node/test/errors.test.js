@@ -39,7 +39,7 @@ const EXPECTED = [
   ['InternalError', 'CHARTER_E_INTERNAL', -23],
 ];
 
-test('the package exports exactly its classes, the audit functions, CharterError and one class per status', () => {
+test('the package exports exactly its classes, its functions, CharterError and one class per status', () => {
   const names = Object.keys(charter).sort();
   const audit = [
     'AuditLog',
@@ -50,6 +50,7 @@ test('the package exports exactly its classes, the audit functions, CharterError
     'verifyConsistency',
     'verifyInclusion',
   ];
+  const topics = ['validateTopic', 'validatePattern', 'topicMatches', 'patternContains'];
   const classes = [
     'Registry',
     'Bus',
@@ -64,7 +65,7 @@ test('the package exports exactly its classes, the audit functions, CharterError
     'Session',
     'CharterError',
   ];
-  const expected = [...classes, ...audit, ...EXPECTED.map(([name]) => name)].sort();
+  const expected = [...classes, ...audit, ...topics, ...EXPECTED.map(([name]) => name)].sort();
   assert.deepEqual(names, expected);
 });
 
