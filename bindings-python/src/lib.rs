@@ -25,6 +25,7 @@ mod shutdown;
 mod stats;
 mod subscription;
 mod token;
+mod topic;
 mod tree;
 
 /// Module initialisation: silence panics Charter catches (library code never
@@ -42,6 +43,7 @@ fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     message::add_to(m)?;
     stats::add_to(m)?;
     bus::add_to(m)?;
+    topic::add_to(m)?;
     keys::add_to(m)?;
     token::add_to(m)?;
     audit::add_to(m)?;

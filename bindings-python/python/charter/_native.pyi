@@ -43,6 +43,10 @@ __all__ = [
     "DROP_OLDEST",
     "DROP_NEWEST",
     "ERROR",
+    "validate_topic",
+    "validate_pattern",
+    "topic_matches",
+    "pattern_contains",
     "PublicKey",
     "KeyPair",
     "Grant",
@@ -465,6 +469,22 @@ class Bus:
         tb: Optional[TracebackType],
         /,
     ) -> None: ...
+
+def validate_topic(topic: str) -> None:
+    """Checks ``topic`` as a topic to publish on (at most 256 bytes and 16 tokens);
+    :class:`charter.InvalidArgumentError` names the broken rule otherwise."""
+
+def validate_pattern(pattern: str) -> None:
+    """Checks ``pattern`` as a pattern to subscribe with or grant (``*`` one token,
+    ``>`` one or more, last only); :class:`charter.InvalidArgumentError` otherwise."""
+
+def topic_matches(pattern: str, topic: str) -> bool:
+    """Whether ``pattern`` matches ``topic``, as a bus delivers; both are checked
+    first (:class:`charter.InvalidArgumentError`)."""
+
+def pattern_contains(inner: str, outer: str) -> bool:
+    """Whether every topic ``inner`` matches, ``outer`` matches too (as a delegated
+    grant must); both are checked first (:class:`charter.InvalidArgumentError`)."""
 
 _AuditScope = Literal["denials", "all"]
 """Which decisions a bus or an authority records in its audit log."""

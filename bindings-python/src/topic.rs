@@ -1,0 +1,53 @@
+//! The core's topic and pattern rules without a bus: `validate_topic`,
+//! `validate_pattern`, `topic_matches` and `pattern_contains`, under the
+//! default limits (256 bytes, 16 tokens) every bus starts from.
+
+use charter_core::bus::topic as rules;
+use charter_core::Error;
+use pyo3::prelude::*;
+
+use crate::errors::to_pyerr;
+
+/// Checks that `topic` is a topic to publish on; `InvalidArgumentError`
+/// names the broken rule otherwise.
+#[pyfunction]
+fn validate_topic(py: Python<'_>, topic: &str) -> PyResult<()> {
+    rules::validate_topic(topic).map_err(|e| to_pyerr(py, &e))
+}
+
+/// Checks that `pattern` is a pattern to subscribe with or grant (`*` one
+/// token, `>` one or more, last only); `InvalidArgumentError` otherwise.
+#[pyfunction]
+fn validate_pattern(py: Python<'_>, pattern: &str) -> PyResult<()> {
+    rules::validate_pattern(pattern).map_err(|e| to_pyerr(py, &e))
+}
+
+/// Whether `pattern` matches `topic`, as a bus delivers: a pattern starting
+/// with a wildcard never matches a reserved topic. Both are checked first.
+#[pyfunction]
+fn topic_matches(py: Python<'_>, pattern: &str, topic: &str) -> PyResult<bool> {
+    rules::validate_pattern(pattern).map_err(|e| to_pyerr(py, &e))?;
+    rules::validate_topic(topic).map_err(|e| to_pyerr(py, &e))?;
+    Ok(rules::matches(pattern, topic))
+}
+
+/// Whether every topic the pattern `inner` matches, the pattern `outer`
+/// matches too: the rule a delegated grant follows. Both are checked
+/// first; the error names the argument, as both are patterns.
+#[pyfunction]
+fn pattern_contains(py: Python<'_>, inner: &str, outer: &str) -> PyResult<bool> {
+    let check = |name: &str, pattern: &str| {
+        rules::validate_pattern(pattern)
+            .map_err(|e| to_pyerr(py, &Error::new(e.kind(), format!("{name}: {}", e.message()))))
+    };
+    check("inner", inner)?;
+    check("outer", outer)?;
+    Ok(rules::contains(inner, outer))
+}
+
+pub(crate) fn add_to(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(validate_topic, m)?)?;
+    m.add_function(wrap_pyfunction!(validate_pattern, m)?)?;
+    m.add_function(wrap_pyfunction!(topic_matches, m)?)?;
+    m.add_function(wrap_pyfunction!(pattern_contains, m)?)
+}
