@@ -16,6 +16,7 @@ EXAMPLE = HERE.parent / "examples" / "registry_basics.py"
 BUS_EXAMPLE = HERE.parent / "examples" / "bus_basics.py"
 CAPABILITIES_EXAMPLE = HERE.parent / "examples" / "capabilities.py"
 AUDIT_EXAMPLE = HERE.parent / "examples" / "audit.py"
+DEMO_EXAMPLE = HERE.parent / "examples" / "demo.py"
 BINDING_README = HERE.parent / "README.md"
 
 
@@ -114,3 +115,42 @@ def test_readme_audit_section_runs() -> None:
     )
     assert (done.returncode, done.stderr) == (0, "")
     assert done.stdout.splitlines() == ["1 refund order/18 deny", "deny publish orders.eu"]
+
+
+def test_demo_example_runs(tmp_path: Path) -> None:
+    """The end-to-end demo: each verdict, the auditor's exact counts, and a
+    refusal to mix a second run into the same log."""
+    done = subprocess.run(
+        [sys.executable, str(DEMO_EXAMPLE), str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert (done.returncode, done.stderr) == (0, "")
+    lines = done.stdout.splitlines()
+    assert sum(line.startswith("   allowed  ") for line in lines) == 7
+    assert sum(line.startswith("   denied   ") for line in lines) == 6
+    for line in [
+        "   allowed  worker   publish    orders.eu.created",
+        "   denied   worker   publish    orders.us.created",
+        "   denied   billing  publish    orders.eu.deleted",
+        "   worker's session active: no",
+        "            CHARTER_E_REVOKED: the session's token was revoked",
+        "   checkpoint  signature valid, size 14 of demo.charter.local/audit",
+        "Summary: 14 records (8 allowed, 6 denied), verified against the signed checkpoint.",
+    ]:
+        assert line in lines
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "audit.log",
+        "audit.log.checkpoint",
+        "audit.vkey",
+    ]
+
+    again = subprocess.run(
+        [sys.executable, str(DEMO_EXAMPLE), str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert again.returncode != 0
+    assert "already holds 14 records" in again.stderr
