@@ -338,4 +338,14 @@ chgo_handle chgo_authority_new_with_recorder(const char *roots, size_t root_coun
                                              charter_authority_options_t options,
                                              charter_audit_t *log, int32_t scope);
 
+/* ---- Topics (shim_topic.c) ----
+ *
+ * Strings arrive as pointer and length, as on the bus. A match or a
+ * containment comes back as value 0 or 1. */
+
+chgo_status chgo_topic_validate(const char *topic, size_t topic_len);
+chgo_status chgo_pattern_validate(const char *pattern, size_t pattern_len);
+chgo_value chgo_topic_matches(const char *pattern, size_t pattern_len, const char *topic, size_t topic_len);
+chgo_value chgo_pattern_contains(const char *inner, size_t inner_len, const char *outer, size_t outer_len);
+
 #endif /* CHARTER_GO_SHIM_H */
