@@ -148,6 +148,25 @@ test('the TypeScript examples compile and run', () => {
         '',
       ].join('\n'),
     );
+
+    // The end-to-end demo: each verdict and the auditor's exact counts.
+    const demo = run('demo');
+    assert.equal(demo.stderr, '');
+    assert.equal(demo.status, 0);
+    const lines = demo.stdout.split('\n');
+    assert.equal(lines.filter((line) => line.startsWith('   allowed  ')).length, 7);
+    assert.equal(lines.filter((line) => line.startsWith('   denied   ')).length, 6);
+    for (const line of [
+      '   allowed  worker   publish    orders.eu.created',
+      '   denied   worker   publish    orders.us.created',
+      '   denied   billing  publish    orders.eu.deleted',
+      "   worker's session active: no",
+      "            CHARTER_E_REVOKED: the session's token was revoked",
+      '   checkpoint  signature valid, size 14 of demo.charter.local/audit',
+      'Summary: 14 records (8 allowed, 6 denied), verified against the signed checkpoint.',
+    ]) {
+      assert.ok(lines.includes(line), `demo prints ${line}`);
+    }
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
