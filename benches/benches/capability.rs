@@ -1,7 +1,8 @@
 //! Capabilities, every comparison in one run:
 //!
 //! * verifying a k-link token (k = 1, 2, 4, 8) against k plain ring
-//!   Ed25519 verifications;
+//!   Ed25519 verifications, and against biscuit-auth's parse-and-verify of
+//!   a token of k blocks (its signatures only, not its Datalog check);
 //! * a session check (cached grant match, no signature work);
 //! * a publish through an enforcing bus against one on an open bus.
 
@@ -51,7 +52,29 @@ fn verify(c: &mut Criterion) {
     group.bench_function("ring-ed25519-verify", |b| {
         b.iter(|| public.verify(black_box(&message), black_box(signature.as_ref())).unwrap())
     });
+    let biscuit_root = biscuit_auth::KeyPair::new();
+    for k in [1usize, 2, 4, 8] {
+        let bytes = biscuit_chain(&biscuit_root, k);
+        group.bench_with_input(BenchmarkId::new("biscuit-auth", k), &k, |b, _| {
+            b.iter(|| {
+                black_box(biscuit_auth::Biscuit::from(black_box(&bytes), biscuit_root.public()).unwrap())
+            })
+        });
+    }
     group.finish();
+}
+
+/// A biscuit of `blocks` blocks granting what `chain` grants: an authority
+/// block with the right, then attenuation blocks that each narrow it.
+fn biscuit_chain(root: &biscuit_auth::KeyPair, blocks: usize) -> Vec<u8> {
+    use biscuit_auth::builder::BlockBuilder;
+    let mut token =
+        biscuit_auth::Biscuit::builder().fact("right(\"orders\", \"publish\")").unwrap().build(root).unwrap();
+    for _ in 1..blocks {
+        let block = BlockBuilder::new().check("check if operation(\"publish\")").unwrap();
+        token = token.append(block).unwrap();
+    }
+    token.to_vec().unwrap()
 }
 
 /// Opens a session for the holder of a fresh token granting `grant`.
