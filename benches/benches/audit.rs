@@ -9,7 +9,9 @@ use std::hint::black_box;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use charter_core::audit::{leaf_hash, verify_inclusion, AuditLog, AuditOptions, Decision, FsyncPolicy, Record};
+use charter_core::audit::{
+    leaf_hash, verify_inclusion, AuditLog, AuditOptions, Decision, FsyncPolicy, Record,
+};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 
 const LEAF_BYTES: usize = 200;
@@ -42,9 +44,12 @@ fn append(c: &mut Criterion) {
     group.bench_function("memory", |b| b.iter(|| black_box(memory.append(black_box(&record)).unwrap())));
 
     let path = scratch("interval");
-    let options = AuditOptions { fsync: FsyncPolicy::Interval(Duration::from_millis(10)), ..Default::default() };
+    let options =
+        AuditOptions { fsync: FsyncPolicy::Interval(Duration::from_millis(10)), ..Default::default() };
     let file = AuditLog::open(&path, options).unwrap();
-    group.bench_function("file-interval-10ms", |b| b.iter(|| black_box(file.append(black_box(&record)).unwrap())));
+    group.bench_function("file-interval-10ms", |b| {
+        b.iter(|| black_box(file.append(black_box(&record)).unwrap()))
+    });
     drop(file);
     let _ = std::fs::remove_file(&path);
     group.finish();
