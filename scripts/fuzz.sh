@@ -10,7 +10,7 @@ if ! cargo +nightly --version >/dev/null 2>&1; then
   exit 0
 fi
 command -v cargo-fuzz >/dev/null 2>&1 || cargo install cargo-fuzz --locked -q
-for target in token topic audit; do
+for target in token topic audit capi_sequence; do
   mkdir -p "corpus/$target"
   echo "fuzz: $target for ${seconds}s"
   log="target/fuzz-$target.log"
