@@ -10,6 +10,10 @@
 #   make header   regenerate include/charter.h after changing capi/
 #   make vectors  regenerate vectors/*.json after an intended change
 #   make fuzz     run every fuzz target for FUZZ_SECONDS (default 1800) each
+#   make sanitize the whole C harness under ASan+UBSan, valgrind and TSan
+#                 (part of make c, hence of make test)
+#   make soak     2 publishers, 8 subscribers, SOAK_SECONDS (default 60) per
+#                 overflow policy, with exact accounting and RSS (not in CI)
 #
 # Single suites: make rust | c | python | node | go
 
@@ -17,7 +21,7 @@ BUILD ?= build
 JOBS ?= 2
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=Debug
 
-.PHONY: test demo deps rust c c-configure python node go fuzz fuzz-ci bench header vectors clean
+.PHONY: test demo deps rust c c-configure c-build c-unsanitized sanitize soak python node go fuzz fuzz-ci bench header vectors clean
 
 FUZZ_SECONDS ?= 1800
 
@@ -33,9 +37,19 @@ rust:
 c-configure:
 	cmake -S . -B $(BUILD) $(CMAKE_FLAGS) >/dev/null
 
-c: c-configure
+# ctest labels of the sanitizer runs; `make c` runs the other tests, then these.
+SANITIZERS = ^(asan|valgrind|tsan)$$
+
+c: c-unsanitized sanitize
+
+c-build: c-configure
 	cmake --build $(BUILD) -j$(JOBS)
-	ctest --test-dir $(BUILD) --output-on-failure -j$(JOBS)
+
+c-unsanitized: c-build
+	ctest --test-dir $(BUILD) --output-on-failure -j$(JOBS) -LE '$(SANITIZERS)'
+
+sanitize: c-build
+	ctest --test-dir $(BUILD) --output-on-failure -j$(JOBS) -L '$(SANITIZERS)'
 
 python:
 	bash bindings-python/scripts/test.sh
@@ -60,6 +74,11 @@ fuzz:
 # What CI runs: every fuzz target for 60 s.
 fuzz-ci:
 	bash scripts/fuzz.sh 60
+
+SOAK_SECONDS ?= 60
+
+soak:
+	SOAK_SECONDS=$(SOAK_SECONDS) cargo run --release -p charter-benches --example soak
 
 bench:
 	cargo bench -p charter-benches
