@@ -82,9 +82,18 @@ pub(crate) struct Inner {
     revoked: RwLock<HashSet<LinkId>>,
     /// Bumped by every revocation, so sessions notice cheaply.
     pub(crate) epoch: AtomicU64,
-    challenges: Mutex<HashMap<[u8; 32], u64>>,
+    challenges: Mutex<Challenges>,
     random: SystemRandom,
     recorder: Option<Recorder>,
+}
+
+/// Outstanding challenges with when each was issued, and in what order:
+/// the clock ticks in seconds, so many challenges share a time, and only
+/// the order tells which is the oldest.
+#[derive(Default)]
+struct Challenges {
+    issued: HashMap<[u8; 32], (u64, u64)>,
+    next: u64,
 }
 
 impl Inner {
@@ -105,7 +114,7 @@ impl Authority {
                 skew: options.clock_skew.as_secs(),
                 revoked: RwLock::new(HashSet::new()),
                 epoch: AtomicU64::new(0),
-                challenges: Mutex::new(HashMap::new()),
+                challenges: Mutex::new(Challenges::default()),
                 random: SystemRandom::new(),
                 recorder: options.recorder,
             }),
@@ -206,13 +215,17 @@ impl Authority {
             .map_err(|_| Error::new(ErrorKind::Internal, "the system random source failed"))?;
         let now = self.now();
         let mut outstanding = self.inner.challenges.lock().unwrap_or_else(PoisonError::into_inner);
-        outstanding.retain(|_, issued| issued.saturating_add(CHALLENGE_TTL) > now);
-        if outstanding.len() >= MAX_CHALLENGES {
-            if let Some(oldest) = outstanding.iter().min_by_key(|(_, issued)| **issued).map(|(c, _)| *c) {
-                outstanding.remove(&oldest);
+        outstanding.issued.retain(|_, (at, _)| at.saturating_add(CHALLENGE_TTL) > now);
+        if outstanding.issued.len() >= MAX_CHALLENGES {
+            if let Some(oldest) =
+                outstanding.issued.iter().min_by_key(|(_, issued)| **issued).map(|(c, _)| *c)
+            {
+                outstanding.issued.remove(&oldest);
             }
         }
-        outstanding.insert(challenge, now);
+        let order = outstanding.next;
+        outstanding.next += 1;
+        outstanding.issued.insert(challenge, (now, order));
         Ok(challenge)
     }
 
@@ -233,10 +246,10 @@ impl Authority {
     fn try_open_session(&self, token: &Token, challenge: &[u8; 32], proof: &[u8]) -> Result<Session> {
         let issued = {
             let mut outstanding = self.inner.challenges.lock().unwrap_or_else(PoisonError::into_inner);
-            let found = outstanding.keys().find(|c| bool::from(c.ct_eq(challenge))).copied();
-            found.and_then(|c| outstanding.remove(&c))
+            let found = outstanding.issued.keys().find(|c| bool::from(c.ct_eq(challenge))).copied();
+            found.and_then(|c| outstanding.issued.remove(&c))
         };
-        let fresh = issued.is_some_and(|at| at.saturating_add(CHALLENGE_TTL) > self.now());
+        let fresh = issued.is_some_and(|(at, _)| at.saturating_add(CHALLENGE_TTL) > self.now());
         if !fresh {
             return Err(Error::new(ErrorKind::Denied, "unknown, used or expired challenge"));
         }
