@@ -1,7 +1,6 @@
 //! `audit`: appending to, checkpointing, verifying, proving from and
 //! tailing an audit log file.
 
-mod frames;
 mod prove;
 mod tail;
 mod verify;

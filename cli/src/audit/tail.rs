@@ -1,17 +1,16 @@
 //! `audit tail`: the latest records, and with `-f` each new one as it is
-//! appended, read without ever writing to the log (see `frames`).
+//! appended, read without ever writing to the log (`LogReader`).
 
 use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::thread;
 use std::time::Duration;
 
-use charter_core::audit::Record;
+use charter_core::audit::{LogReader, Record};
 use charter_core::ErrorKind;
 use clap::Args;
 use serde_json::{json, Value};
 
-use super::frames::Frames;
 use crate::output::Output;
 use crate::status::{CliError, CliResult, Status};
 use crate::time::utc_millis;
@@ -33,9 +32,9 @@ pub struct TailArgs {
 }
 
 pub fn run(args: &TailArgs, out: &mut Output) -> CliResult<()> {
-    let mut frames = Frames::open(&args.log)?;
+    let mut reader = LogReader::open(&args.log)?;
     let mut latest = VecDeque::with_capacity(args.lines.min(4096));
-    while let Some(entry) = frames.next()? {
+    while let Some(entry) = reader.next_record()? {
         if latest.len() == args.lines {
             latest.pop_front();
         }
@@ -51,16 +50,16 @@ pub fn run(args: &TailArgs, out: &mut Output) -> CliResult<()> {
     }
     loop {
         thread::sleep(POLL);
-        let len = frames.file_len()?;
-        if len < frames.offset() {
+        let len = reader.file_len()?;
+        if len < reader.position() {
             return Err(CliError::new(
                 Status::Corrupt,
                 format!("{}: the log shrank to {len} bytes below records already read", args.log.display()),
             )
             .hint("an append-only log never shrinks; `charter audit verify` checks it"));
         }
-        if len > frames.offset() {
-            while let Some((index, record)) = frames.next()? {
+        if len > reader.position() {
+            while let Some((index, record)) = reader.next_record()? {
                 emit(out, index, &record)?;
             }
         }

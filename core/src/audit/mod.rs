@@ -12,12 +12,14 @@ mod leaves;
 mod log;
 mod proof;
 mod query;
+mod reader;
 mod record;
 mod recorder;
 mod tree;
 
 pub use log::{AuditLog, AuditOptions, FsyncPolicy, Recovery, VerifyReport};
 pub use query::{Query, Records};
+pub use reader::LogReader;
 pub use record::{
     Decision, Record, MAX_ACTION_BYTES, MAX_DETAIL_BYTES, MAX_RECORD_BYTES, MAX_RESOURCE_BYTES,
     MIN_RECORD_BYTES, RECORD_VERSION,
