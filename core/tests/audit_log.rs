@@ -369,7 +369,10 @@ fn one_writer_per_file() {
     assert!(second.message().contains("one writer per log"), "{second}");
     let clone = log.clone();
     drop(log);
-    assert_eq!(AuditLog::open(tmp.path(), AuditOptions::default()).unwrap_err().kind(), ErrorKind::WouldBlock);
+    assert_eq!(
+        AuditLog::open(tmp.path(), AuditOptions::default()).unwrap_err().kind(),
+        ErrorKind::WouldBlock
+    );
     drop(clone);
     assert_eq!(AuditLog::open(tmp.path(), AuditOptions::default()).unwrap().len(), 1);
 }
