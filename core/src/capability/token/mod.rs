@@ -311,7 +311,10 @@ impl fmt::Debug for Token {
 /// Checks what any new link must satisfy before it is encoded.
 fn check_new_link(grants: &[Grant], not_before: u64, not_after: u64) -> Result<()> {
     if grants.is_empty() {
-        return Err(Error::new(ErrorKind::InvalidArgument, "a link needs at least one grant"));
+        return Err(Error::new(
+            ErrorKind::InvalidArgument,
+            format!("a link has 1 to {MAX_GRANTS} grants, got 0"),
+        ));
     }
     if grants.len() > MAX_GRANTS {
         return Err(Error::new(
