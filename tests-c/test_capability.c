@@ -262,6 +262,22 @@ static void handle_table_for_the_new_types(void) {
     end_world(&w);
 }
 
+/* CHARTER_MAX_ROOTS roots are accepted; one more is refused, by count,
+ * before any key is read. */
+static void roots_per_authority(void) {
+    world_t w = world();
+    static const char *roots[CHARTER_MAX_ROOTS + 1];
+    charter_authority_t *auth = NULL;
+    for (size_t i = 0; i <= CHARTER_MAX_ROOTS; i++) roots[i] = w.root_pk;
+    CHECK_OK(charter_authority_new(roots, CHARTER_MAX_ROOTS, NULL, &auth));
+    CHECK_OK(charter_authority_free(auth));
+    auth = NULL;
+    CHECK_STATUS(charter_authority_new(roots, CHARTER_MAX_ROOTS + 1, NULL, &auth), CHARTER_E_LIMIT_EXCEEDED);
+    CHECK_MESSAGE_HAS("root_keys: 1025 entries; the limit is 1024");
+    CHECK(auth == NULL);
+    end_world(&w);
+}
+
 typedef struct {
     pthread_barrier_t *barrier;
     charter_token_t *token;
@@ -308,6 +324,7 @@ int main(void) {
     RUN(sessions_and_revocation);
     RUN(an_enforcing_bus);
     RUN(handle_table_for_the_new_types);
+    RUN(roots_per_authority);
     RUN(sixteen_threads_free_one_token);
     return 0;
 }
