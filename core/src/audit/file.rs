@@ -140,7 +140,7 @@ pub(crate) fn read_frame_at(file: &mut File, offset: u64, index: u64) -> Result<
 }
 
 /// Reads until `buf` is full or the reader ends; returns how much it read.
-fn fill(reader: &mut impl Read, buf: &mut [u8]) -> Result<usize> {
+pub(crate) fn fill(reader: &mut impl Read, buf: &mut [u8]) -> Result<usize> {
     let mut got = 0;
     while got < buf.len() {
         match reader.read(&mut buf[got..]) {

@@ -9,7 +9,7 @@
 //! read again on a later call.
 
 use std::fs::File;
-use std::io::{BufReader, ErrorKind as IoKind, Read, Seek, SeekFrom};
+use std::io::{BufReader, ErrorKind as IoKind, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use super::file::{self, corrupt, io, next_frame, Step, HEADER};
@@ -39,15 +39,7 @@ impl LogReader {
         })?;
         let mut reader = BufReader::new(file);
         let mut header = [0u8; HEADER.len()];
-        let mut got = 0;
-        while got < header.len() {
-            match reader.read(&mut header[got..]) {
-                Ok(0) => break,
-                Ok(n) => got += n,
-                Err(e) if e.kind() == IoKind::Interrupted => {}
-                Err(e) => return Err(io("reading the header", &e)),
-            }
-        }
+        let got = file::fill(&mut reader, &mut header)?;
         file::check_header(&header[..got])
             .map_err(|e| Error::new(e.kind(), format!("{}: {}", path.display(), e.message())))?;
         Ok(LogReader { path, reader, offset: HEADER.len() as u64, index: 0 })
