@@ -98,9 +98,13 @@ static int parse_integer(parser *ps, json_value *out) {
     return 1;
 }
 
+/* Four hex digits of a \u escape. *out is written on failure too (0), so
+ * no caller can read it unset: GCC 12 at -O2 cannot see that fail() returns
+ * 0 and warns (-Werror=maybe-uninitialized) about the low surrogate. */
 static int hex4(parser *ps, uint32_t *out) {
     uint32_t v = 0;
     int i;
+    *out = 0;
     if (ps->end - ps->p < 4) {
         return fail(ps, "a \\u escape needs four hex digits");
     }
