@@ -21,6 +21,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/** The major version of Charter this header belongs to. */
+#define CHARTER_VERSION_MAJOR 0
+/** The minor version of Charter this header belongs to. */
+#define CHARTER_VERSION_MINOR 1
+/** The patch version of Charter this header belongs to. */
+#define CHARTER_VERSION_PATCH 0
+/** The version as a string; charter_version() returns the same one when the
+ * loaded library is the one this header belongs to. */
+#define CHARTER_VERSION "0.1.0"
+
+
 // Bytes in a hash, a root or each hash of a proof.
 #define CHARTER_AUDIT_HASH_LEN 32
 

@@ -1,13 +1,19 @@
 //! Fails when `include/charter.h` differs from a fresh cbindgen generation.
 //! `CHARTER_BLESS=1 cargo test -p charter-capi --test header` (or
 //! `make header`) rewrites it.
+//!
+//! The generation adds the version macros (`CHARTER_VERSION_MAJOR` and so
+//! on) from this crate's version, which is the workspace's: cbindgen cannot
+//! evaluate `env!`, so they cannot be Rust constants, and writing them here
+//! keeps the header generated and the version set in one place.
 
 use std::path::Path;
 
 #[test]
 fn committed_header_matches_a_fresh_generation() {
     let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let config = cbindgen::Config::from_file(crate_dir.join("cbindgen.toml")).expect("cbindgen.toml");
+    let mut config = cbindgen::Config::from_file(crate_dir.join("cbindgen.toml")).expect("cbindgen.toml");
+    config.after_includes = Some(version_macros());
     let mut fresh = Vec::new();
     cbindgen::Builder::new()
         .with_crate(crate_dir)
@@ -22,4 +28,26 @@ fn committed_header_matches_a_fresh_generation() {
     }
     let committed = std::fs::read(&path).unwrap_or_default();
     assert!(committed == fresh, "include/charter.h is stale: run `make header` and commit the result");
+}
+
+/// The compile-time version macros; `charter_version()` returns the same
+/// string at run time.
+fn version_macros() -> String {
+    let major = env!("CARGO_PKG_VERSION_MAJOR");
+    let minor = env!("CARGO_PKG_VERSION_MINOR");
+    let patch = env!("CARGO_PKG_VERSION_PATCH");
+    [
+        String::new(),
+        "/** The major version of Charter this header belongs to. */".into(),
+        format!("#define CHARTER_VERSION_MAJOR {major}"),
+        "/** The minor version of Charter this header belongs to. */".into(),
+        format!("#define CHARTER_VERSION_MINOR {minor}"),
+        "/** The patch version of Charter this header belongs to. */".into(),
+        format!("#define CHARTER_VERSION_PATCH {patch}"),
+        "/** The version as a string; charter_version() returns the same one when the".into(),
+        " * loaded library is the one this header belongs to. */".into(),
+        format!("#define CHARTER_VERSION \"{major}.{minor}.{patch}\""),
+        String::new(),
+    ]
+    .join("\n")
 }

@@ -1,7 +1,15 @@
 /* Consumer check: notify one handler through an installed Charter. */
 #include <stdio.h>
+#include <string.h>
 
 #include <charter.h>
+
+#if !defined(CHARTER_VERSION_MAJOR) || !defined(CHARTER_VERSION_MINOR) || !defined(CHARTER_VERSION_PATCH)
+#error "charter.h defines no CHARTER_VERSION_MAJOR/MINOR/PATCH"
+#endif
+#if CHARTER_VERSION_MAJOR < 0 || CHARTER_VERSION_MINOR < 0 || CHARTER_VERSION_PATCH < 0
+#error "the version macros are not numbers a preprocessor can compare"
+#endif
 
 static charter_status_t count(void *user_data, const uint8_t *event, size_t len) {
     (void)event;
@@ -15,6 +23,7 @@ int main(void) {
     uint64_t id;
     charter_notify_report_t report;
     if (charter_abi_version() != CHARTER_ABI_VERSION) return 1;
+    if (strcmp(charter_version(), CHARTER_VERSION) != 0) return 7;
     if (charter_registry_new(&reg) != CHARTER_OK) return 2;
     if (charter_registry_register(reg, 0, count, &total, NULL, &id) != CHARTER_OK) return 3;
     if (charter_registry_notify(reg, (const uint8_t *)"hello", 5, &report) != CHARTER_OK) return 4;
