@@ -1,15 +1,20 @@
 #!/usr/bin/env bash
-# Builds the release library and runs the Go binding's benchmarks, each
-# against a direct call or a buffered channel in the same run: Notify with
-# one Go handler (BenchmarkDispatch), and Publish + Recv on the bus
-# (BenchmarkBus). Extra arguments go to `go test` (e.g. -count=5, or
-# -bench Bus for one of them: the last -bench wins).
+# Installs the C library into a temporary prefix (scripts/prefix.sh) and
+# runs the Go binding's benchmarks, each against a direct call or a buffered
+# channel in the same run: Notify with one Go handler (BenchmarkDispatch),
+# and Publish + Recv on the bus (BenchmarkBus). Extra arguments go to
+# `go test` (e.g. -count=5, or -bench Bus for one of them: the last -bench
+# wins).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$root"
-cargo build --release -p charter-capi
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+# shellcheck source=prefix.sh
+source bindings-go/scripts/prefix.sh
+charter_install_prefix "$root" "$work"
 
 cd bindings-go
 export CGO_ENABLED=1
-go test -run '^$' -bench . -benchmem "$@" ./...
+go test -count=1 -run '^$' -bench . -benchmem "$@" ./...

@@ -1,17 +1,25 @@
 #!/usr/bin/env bash
-# Builds the release library, then vets and tests the Go binding, plainly
-# and under the race detector. Called by `make test` from the repository
-# root; exits non-zero on the first failure.
+# Installs the C library into a temporary prefix (scripts/prefix.sh), then
+# vets and tests the Go binding against it, plainly and under the race
+# detector, and finally uses the module as a user would, from outside the
+# repository (scripts/outside.sh). Called by `make go` (and `make test`)
+# from the repository root; exits non-zero on the first failure and leaves
+# nothing behind but cargo's target directory.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$root"
 
-for tool in cargo go gcc; do
+for tool in go gcc; do
     command -v "$tool" >/dev/null || { echo "bindings-go: $tool is not installed" >&2; exit 1; }
 done
 
-cargo build --release -p charter-capi
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+# shellcheck source=prefix.sh
+source bindings-go/scripts/prefix.sh
+charter_install_prefix "$root" "$work"
+echo "bindings-go: Charter installed in $work/prefix (PKG_CONFIG_PATH=$PKG_CONFIG_PATH)"
 
 cd bindings-go
 # cgo is off by default when no C compiler is found or when cross-compiling.
@@ -22,7 +30,10 @@ if [ -n "$unformatted" ]; then
     exit 1
 fi
 go vet ./...
+go vet -tags charter_shared ./...
 # -count=1: Go does not track libcharter.a, so a cached result could hide a
 # change in the library.
 go test -count=1 ./...
 go test -count=1 -race ./...
+
+bash scripts/outside.sh "$work"
