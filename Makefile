@@ -1,9 +1,10 @@
 # Charter's entry points. The README names two: `make demo` and `make test`.
 #
 #   make test     install what is missing, then run every suite:
-#                 cargo test, the C harness (plain, ASan+UBSan, valgrind,
-#                 install/consumers), Python, Node and Go, and every fuzz
-#                 target for 60 s
+#                 the version and supply-chain checks, cargo test, the C
+#                 harness (plain, ASan+UBSan, valgrind, install/consumers),
+#                 Python, Node and Go (with a module outside the
+#                 repository), and every fuzz target for 60 s
 #   make demo     build the library and the CLI, run the end-to-end C demo
 #                 (capabilities, enforcing bus, audit log) and verify its log
 #   make bench    run the benchmarks (numbers go to docs/BENCHMARKS.md)
@@ -15,21 +16,32 @@
 #   make soak     2 publishers, 8 subscribers, SOAK_SECONDS (default 60) per
 #                 overflow policy, with exact accounting and RSS (not in CI)
 #
+#   make deny     cargo deny check licenses bans sources (deny.toml)
+#   make version-check  every copy of the version agrees with Cargo.toml
+#
 # Single suites: make rust | c | python | node | go
 
 BUILD ?= build
 JOBS ?= 2
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=Debug
 
-.PHONY: test demo deps rust c c-configure c-build c-unsanitized sanitize soak python node go fuzz fuzz-ci bench header vectors clean
+.PHONY: test demo deps deny version-check rust c c-configure c-build c-unsanitized sanitize soak python node go fuzz fuzz-ci bench header vectors clean
 
 FUZZ_SECONDS ?= 1800
 
-test: deps rust c python node go fuzz-ci
+test: deps version-check deny rust c python node go fuzz-ci
 	@echo "make test: every suite passed"
 
 deps:
 	@scripts/install-deps.sh
+
+# Advisories are not checked: they need the RustSec database, which this
+# machine cannot reach (docs/SECURITY.md, "Supply chain").
+deny:
+	cargo deny check licenses bans sources
+
+version-check:
+	@scripts/check-version.sh
 
 rust:
 	cargo test

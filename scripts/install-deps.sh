@@ -2,7 +2,7 @@
 # Installs the system tools the test suite needs beyond the machine's
 # toolchains (Rust, Go, Python, Node, gcc, cmake), only when missing.
 # Language packages (maturin, pytest, npm modules) are installed by each
-# binding's own script.
+# binding's own script; cargo-deny by cargo.
 set -euo pipefail
 
 missing=()
@@ -21,3 +21,12 @@ fi
 for tool in cargo go node npm python3 cc c++; do
   command -v "$tool" >/dev/null 2>&1 || { echo "error: $tool is required but not installed" >&2; exit 1; }
 done
+
+# cargo-deny for `make deny`, built from crates.io with its own lockfile.
+# The version is pinned because deny.toml's keys follow it. Building it takes
+# about 25 minutes on a loaded 2-core machine, once.
+CARGO_DENY_VERSION=0.20.2
+if ! cargo deny --version >/dev/null 2>&1; then
+  echo "installing: cargo-deny $CARGO_DENY_VERSION (cargo install --locked)"
+  cargo install --locked --quiet cargo-deny --version "$CARGO_DENY_VERSION"
+fi
