@@ -6,7 +6,7 @@
 set -euo pipefail
 
 missing=()
-for tool in valgrind pkg-config cmake make; do
+for tool in valgrind pkg-config cmake make doxygen; do
   command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
 done
 command -v readelf >/dev/null 2>&1 || missing+=(binutils)

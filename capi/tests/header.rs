@@ -47,7 +47,6 @@ fn version_macros() -> String {
         "/** The version as a string; charter_version() returns the same one when the".into(),
         " * loaded library is the one this header belongs to. */".into(),
         format!("#define CHARTER_VERSION \"{major}.{minor}.{patch}\""),
-        String::new(),
     ]
     .join("\n")
 }

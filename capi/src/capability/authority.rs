@@ -70,7 +70,8 @@ pub unsafe extern "C" fn charter_authority_options_default(
 }
 
 /// Creates an authority trusting the `root_count` root keys (text forms) at
-/// `root_keys`. `options` may be NULL for the defaults.
+/// `root_keys`. `options` may be NULL for the defaults. Free the authority
+/// written to `out` with `charter_authority_free`.
 ///
 /// # Safety
 /// `root_keys` must point to `root_count` NUL-terminated strings; `options`
@@ -90,7 +91,8 @@ pub unsafe extern "C" fn charter_authority_new(
 /// refused as `recorder->scope` selects, in `recorder->log`: actor = the
 /// token's subject as claimed, action `open_session`, resource = the
 /// token's root key. An allowed opening whose record cannot be written
-/// fails with the log's error.
+/// fails with the log's error. Free the authority written to `out` with
+/// `charter_authority_free`.
 ///
 /// # Safety
 /// As `charter_authority_new`; `recorder` NULL or valid for reading.
@@ -212,7 +214,8 @@ pub unsafe extern "C" fn charter_authority_distrust(
 /// Verifies `token`: `CHARTER_OK`, or the precise reason it fails
 /// (`REVOKED`, `UNTRUSTED_ROOT`, `MALFORMED`, `BAD_SIGNATURE`, `DENIED`,
 /// `NOT_YET_VALID`, `EXPIRED`). On success writes the holder's principal
-/// id (text form) to `out_principal`, which may be NULL.
+/// id (text form) to `out_principal`, which may be NULL; free that string
+/// with `charter_string_free`.
 ///
 /// # Safety
 /// `out_principal` must be NULL or valid for writing.
@@ -257,6 +260,7 @@ pub unsafe extern "C" fn charter_authority_challenge(
 /// `proof` (`CHARTER_PROOF_LEN` bytes). Fails as `charter_authority_verify`
 /// does, with `CHARTER_E_DENIED` for an unknown, used or expired challenge,
 /// and `CHARTER_E_BAD_SIGNATURE` for a proof the subject's key did not make.
+/// Free the session written to `out` with `charter_session_free`.
 ///
 /// # Safety
 /// `challenge` must be valid for 32 bytes, `proof` for 64; `out` NULL or

@@ -18,7 +18,8 @@ pub struct charter_keypair {
 /// The handle type of a key pair.
 pub type charter_keypair_t = charter_keypair;
 
-/// Generates a key pair from the operating system's random source.
+/// Generates a key pair from the operating system's random source. Free the
+/// key pair written to `out` with `charter_keypair_free`.
 ///
 /// # Safety
 /// `out` must be NULL or valid for writing.
@@ -33,7 +34,8 @@ pub unsafe extern "C" fn charter_keypair_generate(out: *mut *mut charter_keypair
 }
 
 /// Loads a key pair from a PKCS#8 document (`CHARTER_E_MALFORMED` if it is
-/// not an Ed25519 key).
+/// not an Ed25519 key). Free the key pair written to `out` with
+/// `charter_keypair_free`.
 ///
 /// # Safety
 /// `der` must be valid for `len` bytes; `out` NULL or valid for writing.

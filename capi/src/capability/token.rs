@@ -40,7 +40,8 @@ unsafe fn link_args(
 
 /// Mints a root token: `root` grants `grants` (strings such as
 /// `"publish orders.*.created"`) to the key `subject` (text form) for
-/// `[not_before, not_after)`, in seconds since the Unix epoch.
+/// `[not_before, not_after)`, in seconds since the Unix epoch. Free the token
+/// written to `out` with `charter_token_free`.
 ///
 /// # Safety
 /// `subject` must be a NUL-terminated string; `grants` point to
@@ -70,7 +71,8 @@ pub unsafe extern "C" fn charter_token_mint(
 
 /// Delegates `token` to `subject` with narrower `grants` and window.
 /// `holder` must be the token's subject (else `CHARTER_E_INVALID_ARGUMENT`);
-/// widening fails with `CHARTER_E_DENIED`.
+/// widening fails with `CHARTER_E_DENIED`. Free the token written to `out`
+/// with `charter_token_free`.
 ///
 /// # Safety
 /// As `charter_token_mint`.
@@ -100,7 +102,8 @@ pub unsafe extern "C" fn charter_token_delegate(
 }
 
 /// Decodes a binary token (structure only: `charter_authority_verify`
-/// checks the rest). Hostile bytes give `CHARTER_E_MALFORMED`.
+/// checks the rest). Hostile bytes give `CHARTER_E_MALFORMED`. Free the token
+/// written to `out` with `charter_token_free`.
 ///
 /// # Safety
 /// `bytes` must be valid for `len` bytes; `out` NULL or valid for writing.
@@ -119,7 +122,8 @@ pub unsafe extern "C" fn charter_token_decode(
     })
 }
 
-/// Decodes a token's text form (`charter-tok1:...`).
+/// Decodes a token's text form (`charter-tok1:...`). Free the token written
+/// to `out` with `charter_token_free`.
 ///
 /// # Safety
 /// `text` must be a NUL-terminated string; `out` NULL or valid for writing.
