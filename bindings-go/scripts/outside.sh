@@ -6,6 +6,7 @@
 #     only the files the module ships are used;
 #   - in a new module in <work>/app: `go get`, build and run a program that
 #     notifies a handler and checks the library's version;
+#   - the same with -tags charter_shared, which must link libcharter.so.1;
 #   - `go mod vendor`, then the same build from the vendor directory;
 #   - CGO_ENABLED=0 must fail, with the cgo_required.go message first.
 # Usage: outside.sh <work dir>   (PKG_CONFIG_PATH set, run from bindings-go)
@@ -67,19 +68,29 @@ go mod init example.com/app >/dev/null 2>&1
 go get "charter.dev/charter@$version" >/dev/null 2>&1 || go get "charter.dev/charter@$version"
 want="charter ${version#v}: delivered=1 event=hello"
 
-check_run() {
-    local what=$1 exe=$2 out
-    out=$("$exe")
+check_output() {
+    local what=$1 out=$2
     [ "$out" = "$want" ] || { echo "outside ($what): got '$out', want '$want'" >&2; exit 1; }
+    echo "ok - outside the repository, $what: $out"
+}
+
+check_run() {
+    local what=$1 exe=$2
     if readelf -d "$exe" | grep -q 'NEEDED.*libcharter'; then
         echo "outside ($what): the program needs libcharter.so; the default link is static" >&2
         exit 1
     fi
-    echo "ok - outside the repository, $what: $out"
+    check_output "$what" "$("$exe")"
 }
 
 go build -o app-module .
 check_run "go get" ./app-module
+
+go build -tags charter_shared -o app-shared .
+readelf -d app-shared | grep -q 'NEEDED.*\[libcharter\.so\.1\]' \
+    || { echo "outside (charter_shared): the program does not need libcharter.so.1" >&2; exit 1; }
+check_output "go get, -tags charter_shared" \
+    "$(LD_LIBRARY_PATH=$(pkg-config --variable=libdir charter) ./app-shared)"
 
 go mod vendor
 for licence in LICENSE-MIT LICENSE-APACHE; do
