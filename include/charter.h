@@ -1212,7 +1212,8 @@ charter_status_t charter_token_free(charter_token_t *token);
 
 // A copy of the message of the last failed call on this thread, such as
 // `"CHARTER_E_NULL_ARGUMENT: out_id is NULL"`, or NULL if the most recent
-// fallible call on this thread succeeded (or there was none).
+// fallible call on this thread succeeded (or there was none). NULL too
+// when the thread is shutting down and its message slot is gone.
 //
 // The caller owns the string and frees it with `charter_string_free`.
 char *charter_last_error_message(void);

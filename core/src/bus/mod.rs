@@ -106,6 +106,14 @@ enum Who<'a> {
 /// A header list as given to `publish`.
 pub type Headers<'a> = &'a [(&'a str, &'a str)];
 
+/// A payload as given to `publish`: bytes the bus can measure before it
+/// takes (and, for a borrowed slice, copies) them, so a payload over the
+/// limit is refused without a copy. `&[u8]`, `Vec<u8>`, `Box<[u8]>` and
+/// `Arc<[u8]>` (shared, never copied) all qualify.
+pub trait Payload: Into<Arc<[u8]>> + AsRef<[u8]> {}
+
+impl<P: Into<Arc<[u8]>> + AsRef<[u8]>> Payload for P {}
+
 impl Bus {
     /// A new bus with `limits`.
     pub fn new(limits: BusLimits) -> Result<Bus> {
@@ -222,10 +230,10 @@ impl Bus {
     pub fn publish(
         &self,
         topic: &str,
-        payload: impl Into<Arc<[u8]>>,
+        payload: impl Payload,
         headers: Headers<'_>,
     ) -> Result<PublishReport> {
-        self.send(topic, payload.into(), headers, None, Who::Anyone)
+        self.send(topic, payload, headers, None, Who::Anyone)
     }
 
     /// Publishes a request on `topic` and waits up to `timeout` for the
@@ -234,17 +242,17 @@ impl Bus {
     pub fn request(
         &self,
         topic: &str,
-        payload: impl Into<Arc<[u8]>>,
+        payload: impl Payload,
         headers: Headers<'_>,
         timeout: Duration,
     ) -> Result<Message> {
-        self.ask(topic, payload.into(), headers, timeout, Who::Anyone)
+        self.ask(topic, payload, headers, timeout, Who::Anyone)
     }
 
     fn ask(
         &self,
         topic: &str,
-        payload: Arc<[u8]>,
+        payload: impl Payload,
         headers: Headers<'_>,
         timeout: Duration,
         who: Who<'_>,
@@ -267,16 +275,16 @@ impl Bus {
     pub fn request_start(
         &self,
         topic: &str,
-        payload: impl Into<Arc<[u8]>>,
+        payload: impl Payload,
         headers: Headers<'_>,
     ) -> Result<Subscription> {
-        self.start_request(topic, payload.into(), headers, Who::Anyone)
+        self.start_request(topic, payload, headers, Who::Anyone)
     }
 
     fn start_request(
         &self,
         topic: &str,
-        payload: Arc<[u8]>,
+        payload: impl Payload,
         headers: Headers<'_>,
         who: Who<'_>,
     ) -> Result<Subscription> {
@@ -298,7 +306,7 @@ impl Bus {
     pub fn respond(
         &self,
         request: &Message,
-        payload: impl Into<Arc<[u8]>>,
+        payload: impl Payload,
         headers: Headers<'_>,
     ) -> Result<PublishReport> {
         let Some(inbox) = request.reply_to() else {
@@ -315,14 +323,14 @@ impl Bus {
     pub fn reply(
         &self,
         inbox: &str,
-        payload: impl Into<Arc<[u8]>>,
+        payload: impl Payload,
         headers: Headers<'_>,
     ) -> Result<PublishReport> {
         let prefix = format!("{}.inbox.", topic::RESERVED_TOKEN);
         if !inbox.starts_with(&prefix) {
             return Err(Error::new(ErrorKind::InvalidArgument, format!("{inbox:?} is not a reply inbox")));
         }
-        self.send(inbox, payload.into(), headers, None, Who::Library)
+        self.send(inbox, payload, headers, None, Who::Library)
     }
 
     /// The bus's accounting: live subscriptions plus every ended one.
@@ -521,7 +529,7 @@ impl Bus {
     fn send(
         &self,
         topic: &str,
-        payload: Arc<[u8]>,
+        payload: impl Payload,
         headers: Headers<'_>,
         reply_to: Option<Arc<str>>,
         who: Who<'_>,
@@ -533,13 +541,11 @@ impl Bus {
             return Err(reserved(topic));
         }
         self.authorize(who, Action::Publish, topic)?;
-        if payload.len() > limits.max_payload {
-            return Err(Error::new(
-                ErrorKind::LimitExceeded,
-                format!("payload is {} bytes; the bus limit is {}", payload.len(), limits.max_payload),
-            ));
-        }
+        limits.check_payload(payload.as_ref().len())?;
         let headers = build_headers(headers, limits)?;
+        // The one copy of a borrowed payload, made only once it is known to
+        // fit (a 64 MiB payload on a 1 MiB bus is refused without it).
+        let payload: Arc<[u8]> = payload.into();
         let generation = self.inner.generation.load(Ordering::Acquire);
         let hit = match self.inner.cache.get(topic, generation) {
             Some(hit) => hit,
