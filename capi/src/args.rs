@@ -116,7 +116,10 @@ pub(crate) unsafe fn slice_arg<'a, T>(
 /// A refusal of more than `max` items in the argument called `name`.
 fn at_most(max: usize, name: &str, count: usize) -> Result<(), Error> {
     if count > max {
-        return Err(Error::new(ErrorKind::LimitExceeded, format!("{name}: {count} entries; the limit is {max}")));
+        return Err(Error::new(
+            ErrorKind::LimitExceeded,
+            format!("{name}: {count} entries; the limit is {max}"),
+        ));
     }
     Ok(())
 }
@@ -136,7 +139,10 @@ pub(crate) unsafe fn headers_arg<'a>(
     let headers = unsafe {
         slice_arg(ptr, count, "headers", |n| {
             if n > max {
-                return Err(Error::new(ErrorKind::LimitExceeded, format!("{n} headers; the bus limit is {max}")));
+                return Err(Error::new(
+                    ErrorKind::LimitExceeded,
+                    format!("{n} headers; the bus limit is {max}"),
+                ));
             }
             Ok(())
         })?

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{Bus, Headers, Payload, Message, PublishReport, SubscribeOptions, Subscription, Who};
+use super::{Bus, Headers, Message, Payload, PublishReport, SubscribeOptions, Subscription, Who};
 use crate::capability::Session;
 use crate::{HandlerResult, Result};
 
@@ -28,12 +28,7 @@ impl Client {
     }
 
     /// [`Bus::publish`], if a grant allows it.
-    pub fn publish(
-        &self,
-        topic: &str,
-        payload: impl Payload,
-        headers: Headers<'_>,
-    ) -> Result<PublishReport> {
+    pub fn publish(&self, topic: &str, payload: impl Payload, headers: Headers<'_>) -> Result<PublishReport> {
         self.bus.send(topic, payload, headers, None, Who::Holder(&self.session))
     }
 

@@ -50,7 +50,7 @@ use ring::rand::{SecureRandom, SystemRandom};
 
 use crate::audit::Recorder;
 use crate::capability::{Action, Authority, Session};
-use crate::{Error, ErrorKind, HandlerResult, Result};
+use crate::{quote, Error, ErrorKind, HandlerResult, Result};
 use cache::MatchCache;
 use index::Index;
 use queue::{Offered, Queue};
@@ -227,12 +227,7 @@ impl Bus {
     /// message (`Error`, or `Block` out of time) is counted as dropped and
     /// makes the call fail with `LIMIT_EXCEEDED`, `TIMEOUT` or
     /// `WOULD_BLOCK` after every other subscription has had the message.
-    pub fn publish(
-        &self,
-        topic: &str,
-        payload: impl Payload,
-        headers: Headers<'_>,
-    ) -> Result<PublishReport> {
+    pub fn publish(&self, topic: &str, payload: impl Payload, headers: Headers<'_>) -> Result<PublishReport> {
         self.send(topic, payload, headers, None, Who::Anyone)
     }
 
@@ -261,7 +256,7 @@ impl Bus {
         replies.recv_timeout(timeout).map_err(|e| match e.kind() {
             ErrorKind::Timeout | ErrorKind::WouldBlock => Error::new(
                 ErrorKind::Timeout,
-                format!("no reply to {topic:?} within {} ms", timeout.as_millis()),
+                format!("no reply to {} within {} ms", quote(topic), timeout.as_millis()),
             ),
             _ => e,
         })
@@ -296,7 +291,7 @@ impl Bus {
         if report.matched == 0 {
             return Err(Error::new(
                 ErrorKind::NotFound,
-                format!("no subscriber for {topic:?} to answer the request"),
+                format!("no subscriber for {} to answer the request", quote(topic)),
             ));
         }
         Ok(replies)
@@ -320,15 +315,13 @@ impl Bus {
 
     /// Answers the request whose reply inbox is `inbox` (for callers that
     /// kept only [`Message::reply_to`]). Only reply inboxes are accepted.
-    pub fn reply(
-        &self,
-        inbox: &str,
-        payload: impl Payload,
-        headers: Headers<'_>,
-    ) -> Result<PublishReport> {
+    pub fn reply(&self, inbox: &str, payload: impl Payload, headers: Headers<'_>) -> Result<PublishReport> {
         let prefix = format!("{}.inbox.", topic::RESERVED_TOKEN);
         if !inbox.starts_with(&prefix) {
-            return Err(Error::new(ErrorKind::InvalidArgument, format!("{inbox:?} is not a reply inbox")));
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                format!("{} is not a reply inbox", quote(inbox)),
+            ));
         }
         self.send(inbox, payload, headers, None, Who::Library)
     }
@@ -414,7 +407,7 @@ impl Bus {
             (Who::Anyone, None) => Ok(()),
             (Who::Anyone, Some(_)) => Err(Error::new(
                 ErrorKind::Denied,
-                format!("{action} on {topic:?} refused: this bus requires a session"),
+                format!("{action} on {} refused: this bus requires a session", quote(topic)),
             )),
             (Who::Holder(session), Some(authority)) if !session.opened_by(authority) => Err(Error::new(
                 ErrorKind::Denied,
@@ -584,8 +577,9 @@ impl Bus {
             Some(e) => Err(Error::new(
                 e.kind(),
                 format!(
-                    "{} (publish to {topic:?}: {} of {} subscriptions accepted it)",
+                    "{} (publish to {}: {} of {} subscriptions accepted it)",
                     e.message(),
+                    quote(topic),
                     report.delivered,
                     report.matched
                 ),
@@ -634,7 +628,11 @@ impl fmt::Debug for Bus {
 fn reserved(s: &str) -> Error {
     Error::new(
         ErrorKind::InvalidArgument,
-        format!("{s:?} is reserved: topics beginning \"{}.\" belong to the library", topic::RESERVED_TOKEN),
+        format!(
+            "{} is reserved: topics beginning \"{}.\" belong to the library",
+            quote(s),
+            topic::RESERVED_TOKEN
+        ),
     )
 }
 
@@ -659,13 +657,13 @@ fn build_headers(headers: Headers<'_>, limits: &BusLimits) -> Result<Option<mess
         if name.is_empty() || name.chars().any(|c| c.is_whitespace() || c.is_control() || c == ':') {
             return Err(Error::new(
                 ErrorKind::InvalidArgument,
-                format!("header name {name:?} is empty or has whitespace, control characters or ':'"),
+                format!("header name {} is empty or has whitespace, control characters or ':'", quote(name)),
             ));
         }
         if value.chars().any(|c| c.is_control() && c != '\t') {
             return Err(Error::new(
                 ErrorKind::InvalidArgument,
-                format!("the value of header {name:?} has control characters"),
+                format!("the value of header {} has control characters", quote(name)),
             ));
         }
     }
