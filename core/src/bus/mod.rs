@@ -40,6 +40,7 @@ mod stats;
 mod subscription;
 pub mod topic;
 
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -79,7 +80,6 @@ struct Inner {
     generation: AtomicU64,
     cache: MatchCache<Target>,
     subscriptions: Mutex<HashMap<u64, Target>>,
-    next_subscription: AtomicU64,
     random: SystemRandom,
     published: AtomicU64,
     closed: AtomicBool,
@@ -155,7 +155,6 @@ impl Bus {
                 generation: AtomicU64::new(0),
                 cache: MatchCache::new(),
                 subscriptions: Mutex::new(HashMap::new()),
-                next_subscription: AtomicU64::new(1),
                 random: SystemRandom::new(),
                 published: AtomicU64::new(0),
                 closed: AtomicBool::new(false),
@@ -381,6 +380,29 @@ impl Bus {
         Ok(())
     }
 
+    /// A fresh subscription id: 53 random bits (so that JavaScript numbers
+    /// hold it exactly), never 0 and not the id of a live subscription.
+    /// Ids carry no order and no bus number, so an id from another bus, an
+    /// ended one or a guessed one is `NOT_FOUND` here except by a 2^-53
+    /// chance per try; a handle to one subscription tells nothing about the
+    /// ids of the others.
+    fn fresh_id(&self) -> Result<SubscriptionId> {
+        // Each draw is free with probability above 1 - 2^-20 for any
+        // realistic number of live subscriptions; a few tries are plenty.
+        for _ in 0..4 {
+            let mut bytes = [0u8; 8];
+            self.inner
+                .random
+                .fill(&mut bytes)
+                .map_err(|_| Error::new(ErrorKind::Internal, "the system random source failed"))?;
+            let id = u64::from_le_bytes(bytes) >> (64 - SubscriptionId::BITS);
+            if id != 0 && !self.lock_subscriptions().contains_key(&id) {
+                return Ok(SubscriptionId(id));
+            }
+        }
+        Err(Error::new(ErrorKind::Internal, "no free subscription id in four draws"))
+    }
+
     /// A fresh reply inbox, `_charter.inbox.` then 128 random bits in hex.
     /// Knowing an inbox is what lets a responder answer (a reply needs no
     /// grant), so inbox names must not be guessable from earlier ones.
@@ -452,7 +474,7 @@ impl Bus {
         }
         let threaded = handler.is_some() && options.dispatch == Dispatch::Thread;
         let shared = Arc::new(Shared {
-            id: SubscriptionId(self.inner.next_subscription.fetch_add(1, Ordering::Relaxed)),
+            id: self.fresh_id()?,
             bus_id: self.inner.id,
             pattern: pattern.into(),
             queue: Queue::new(&options),
@@ -474,7 +496,14 @@ impl Bus {
                     format!("the bus already has {} subscriptions, its limit", limits.max_subscriptions),
                 ));
             }
-            subscriptions.insert(shared.id.0, Arc::clone(&shared));
+            // Two draws meeting between `fresh_id` and here is a 2^-53 event:
+            // refused rather than letting one subscription replace another.
+            match subscriptions.entry(shared.id.0) {
+                Entry::Vacant(slot) => slot.insert(Arc::clone(&shared)),
+                Entry::Occupied(_) => {
+                    return Err(Error::new(ErrorKind::Internal, "two subscriptions drew the same id"));
+                }
+            };
         }
         if threaded {
             let worker = Arc::clone(&shared);
