@@ -1,7 +1,18 @@
-//! Reading C arguments: strings, byte buffers and header arrays.
+//! Reading C arguments: strings, byte buffers and arrays.
 //!
 //! Each function names the argument in its error, and none keeps a pointer
 //! beyond the call (everything Charter keeps is copied by the core).
+//!
+//! # Invariant
+//!
+//! Every slice this crate forms from a C (pointer, length) pair is formed
+//! by [`slice_arg`], and only after the length has passed its limit, is no
+//! more than `isize::MAX` bytes, and does not wrap past the end of the
+//! address space, with the pointer aligned for its type. A slice breaking
+//! any of these is undefined behaviour in Rust even if it is never read,
+//! and the standard library's debug checks would abort the process; here
+//! each is an error (`CHARTER_E_LIMIT_EXCEEDED` for a length,
+//! `CHARTER_E_INVALID_ARGUMENT` for a pointer) in every build profile.
 
 use std::ffi::{c_char, CStr};
 
@@ -34,17 +45,83 @@ pub(crate) unsafe fn str_arg<'a>(ptr: *const c_char, name: &str) -> Result<&'a s
 }
 
 /// The `len` bytes at `ptr`, the argument called `name` (NULL is allowed
-/// when `len` is 0).
+/// when `len` is 0). `limit` sees the length first and may refuse it with
+/// the core's own error (for example [`BusLimits::check_payload`]); pass
+/// [`any_length`] where the core checks only the content.
+///
+/// [`BusLimits::check_payload`]: charter_core::bus::BusLimits::check_payload
 ///
 /// # Safety
 /// `ptr` must be NULL or valid for reading `len` bytes during the call.
-pub(crate) unsafe fn bytes_arg<'a>(ptr: *const u8, len: usize, name: &str) -> Result<&'a [u8], Error> {
-    match (ptr.is_null(), len) {
-        (true, 0) => Ok(&[]),
-        (true, _) => Err(null_argument(name)),
-        // SAFETY: the caller guarantees `len` readable bytes at `ptr`.
-        (false, _) => Ok(unsafe { std::slice::from_raw_parts(ptr, len) }),
+pub(crate) unsafe fn bytes_arg<'a>(
+    ptr: *const u8,
+    len: usize,
+    name: &str,
+    limit: impl FnOnce(usize) -> Result<(), Error>,
+) -> Result<&'a [u8], Error> {
+    // SAFETY: the caller's contract.
+    unsafe { slice_arg(ptr, len, name, limit) }
+}
+
+/// For [`bytes_arg`]: a buffer whose length has no limit of its own (the
+/// bounds every slice has still apply).
+pub(crate) fn any_length(_len: usize) -> Result<(), Error> {
+    Ok(())
+}
+
+/// The `count` values of type `T` at `ptr`, the argument called `name`:
+/// the one place where this crate turns a C (pointer, length) pair into a
+/// slice (see the module's invariant). `limit` is asked about `count`
+/// before anything else is looked at; a NULL `ptr` is allowed when `count`
+/// is 0.
+///
+/// # Safety
+/// `ptr` must be NULL or valid for reading `count` values of `T` during the
+/// call.
+pub(crate) unsafe fn slice_arg<'a, T>(
+    ptr: *const T,
+    count: usize,
+    name: &str,
+    limit: impl FnOnce(usize) -> Result<(), Error>,
+) -> Result<&'a [T], Error> {
+    limit(count)?;
+    let size = std::mem::size_of::<T>().max(1);
+    let largest = isize::MAX as usize / size;
+    if count > largest {
+        return Err(Error::new(
+            ErrorKind::LimitExceeded,
+            format!("{name} has {count} elements; no buffer can hold more than {largest}"),
+        ));
     }
+    if count == 0 {
+        return Ok(&[]);
+    }
+    if ptr.is_null() {
+        return Err(null_argument(name));
+    }
+    if !ptr.is_aligned() {
+        return Err(Error::new(ErrorKind::InvalidArgument, format!("{name} is not aligned for its type")));
+    }
+    if (ptr as usize).checked_add(count * size).is_none() {
+        return Err(Error::new(
+            ErrorKind::InvalidArgument,
+            format!("{name} with {count} elements runs past the end of the address space"),
+        ));
+    }
+    // SAFETY: non-NULL, aligned, at most isize::MAX bytes that do not wrap,
+    // and readable by the caller's contract.
+    Ok(unsafe { std::slice::from_raw_parts(ptr, count) })
+}
+
+/// A refusal of more than `max` items in the argument called `name`.
+fn at_most(max: usize, name: &str, count: usize) -> Result<(), Error> {
+    if count > max {
+        return Err(Error::new(
+            ErrorKind::LimitExceeded,
+            format!("{name}: {count} entries; the limit is {max}"),
+        ));
+    }
+    Ok(())
 }
 
 /// The `count` headers at `ptr`, refusing more than `max` before reading
@@ -58,17 +135,18 @@ pub(crate) unsafe fn headers_arg<'a>(
     count: usize,
     max: usize,
 ) -> Result<Vec<(&'a str, &'a str)>, Error> {
-    if count > max {
-        return Err(Error::new(ErrorKind::LimitExceeded, format!("{count} headers; the bus limit is {max}")));
-    }
-    if count == 0 {
-        return Ok(Vec::new());
-    }
-    if ptr.is_null() {
-        return Err(null_argument("headers"));
-    }
-    // SAFETY: the caller guarantees `count` headers at `ptr`.
-    let headers = unsafe { std::slice::from_raw_parts(ptr, count) };
+    // SAFETY: the caller's contract.
+    let headers = unsafe {
+        slice_arg(ptr, count, "headers", |n| {
+            if n > max {
+                return Err(Error::new(
+                    ErrorKind::LimitExceeded,
+                    format!("{n} headers; the bus limit is {max}"),
+                ));
+            }
+            Ok(())
+        })?
+    };
     headers
         .iter()
         .enumerate()
@@ -99,20 +177,8 @@ pub(crate) unsafe fn str_array_arg<'a>(
     max: usize,
     name: &str,
 ) -> Result<Vec<&'a str>, Error> {
-    if count > max {
-        return Err(Error::new(
-            ErrorKind::LimitExceeded,
-            format!("{name}: {count} entries; the limit is {max}"),
-        ));
-    }
-    if count == 0 {
-        return Ok(Vec::new());
-    }
-    if ptr.is_null() {
-        return Err(null_argument(name));
-    }
-    // SAFETY: the caller guarantees `count` pointers at `ptr`.
-    let items = unsafe { std::slice::from_raw_parts(ptr, count) };
+    // SAFETY: the caller's contract.
+    let items = unsafe { slice_arg(ptr, count, name, |n| at_most(max, name, n))? };
     items
         .iter()
         .enumerate()
@@ -131,6 +197,6 @@ pub(crate) unsafe fn array_arg<const N: usize>(ptr: *const u8, name: &str) -> Re
     }
     let mut out = [0u8; N];
     // SAFETY: the caller guarantees `N` readable bytes.
-    out.copy_from_slice(unsafe { std::slice::from_raw_parts(ptr, N) });
+    out.copy_from_slice(unsafe { slice_arg(ptr, N, name, any_length)? });
     Ok(out)
 }

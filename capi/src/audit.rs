@@ -18,7 +18,7 @@ use charter_core::audit::{
 use charter_core::capability::{KeyPair, PrincipalId};
 use charter_core::{Error, ErrorKind};
 
-use crate::args::{array_arg, bytes_arg, str_arg};
+use crate::args::{any_length, array_arg, bytes_arg, str_arg};
 use crate::capability::charter_keypair_t;
 use crate::firewall::{call, require_out, write_out};
 use crate::handle;
@@ -392,7 +392,7 @@ unsafe fn proof_arg(ptr: *const u8, len: usize, name: &str) -> Result<Vec<Hash>,
         ));
     }
     // SAFETY: the caller's contract.
-    let bytes = unsafe { bytes_arg(ptr, len, name)? };
+    let bytes = unsafe { bytes_arg(ptr, len, name, any_length)? };
     Ok(bytes
         .chunks_exact(CHARTER_AUDIT_HASH_LEN)
         .map(|c| {
@@ -916,7 +916,7 @@ pub unsafe extern "C" fn charter_audit_leaf_hash(
     call(|| {
         require_out(out_hash, "out_hash")?;
         // SAFETY: the caller's contract on `leaf`.
-        let leaf = unsafe { bytes_arg(leaf, len, "leaf")? };
+        let leaf = unsafe { bytes_arg(leaf, len, "leaf", any_length)? };
         // SAFETY: checked non-NULL; the caller guarantees 32 bytes.
         unsafe { hash_out(out_hash, "out_hash", &audit::leaf_hash(leaf)) }
     })

@@ -1026,9 +1026,12 @@ impl<'a> Outgoing<'a> {
         headers: *const charter_header_t,
         header_count: usize,
     ) -> Result<Outgoing<'a>, Error> {
-        // SAFETY: the caller's contract on `topic` and `payload`.
-        let (topic, payload) = unsafe { (str_arg(topic, "topic")?, bytes_arg(payload, len, "payload")?) };
         let bus = handle::with::<Bus, _>(bus, "bus", |b| Ok(b.clone()))?;
+        // SAFETY: the caller's contract on `topic` and `payload`; the
+        // payload's length is checked against the bus's limit first.
+        let (topic, payload) = unsafe {
+            (str_arg(topic, "topic")?, bytes_arg(payload, len, "payload", |n| bus.limits().check_payload(n))?)
+        };
         // SAFETY: the caller's contract on `headers`.
         let headers = unsafe { headers_arg(headers, header_count, bus.limits().max_headers)? };
         Ok(Outgoing { bus, topic, payload, headers })

@@ -12,24 +12,32 @@ use crate::status::{charter_status_t, CHARTER_OK};
 
 /// Runs `body`; maps its outcome to a status and records or clears the
 /// thread's last error.
+///
+/// The bookkeeping runs inside the firewall too: a call made while the
+/// thread is shutting down (from an `atexit` handler, a C++ static
+/// destructor or a `pthread_key` destructor) may find the last-error slot
+/// already destroyed, and [`last_error`] then skips it; should anything
+/// there still panic, the status is returned without a message.
 #[inline]
 pub(crate) fn call(body: impl FnOnce() -> Result<(), Error>) -> charter_status_t {
     panic::silence_caught_panics();
-    match panic::catch(body) {
-        Ok(Ok(())) => {
-            last_error::clear();
-            CHARTER_OK
+    let outcome = panic::catch(|| {
+        let outcome = match panic::catch(body) {
+            Ok(outcome) => outcome,
+            Err(message) => Err(Error::new(ErrorKind::Panic, format!("panic inside Charter: {message}"))),
+        };
+        match outcome {
+            Ok(()) => {
+                last_error::clear();
+                CHARTER_OK
+            }
+            Err(error) => {
+                last_error::set(&error);
+                error.kind().code()
+            }
         }
-        Ok(Err(error)) => {
-            last_error::set(&error);
-            error.kind().code()
-        }
-        Err(message) => {
-            let error = Error::new(ErrorKind::Panic, format!("panic inside Charter: {message}"));
-            last_error::set(&error);
-            error.kind().code()
-        }
-    }
+    });
+    outcome.unwrap_or(ErrorKind::Panic.code())
 }
 
 /// Runs `body`, which cannot fail; returns `fallback` if it panics.

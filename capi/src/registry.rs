@@ -8,6 +8,7 @@ use std::ffi::c_void;
 
 use charter_core::{HandlerError, HandlerId, Registry};
 
+use crate::args::{any_length, bytes_arg};
 use crate::firewall::{call, null_argument, require_out, write_out};
 use crate::handle;
 use crate::status::{charter_status_t, CHARTER_E_PANIC, CHARTER_OK};
@@ -271,12 +272,8 @@ pub unsafe extern "C" fn charter_registry_notify(
     out_report: *mut charter_notify_report_t,
 ) -> charter_status_t {
     call(|| {
-        let event: &[u8] = match (event.is_null(), len) {
-            (true, 0) => &[],
-            (true, _) => return Err(null_argument("event")),
-            // SAFETY: the caller guarantees `len` readable bytes at `event`.
-            (false, _) => unsafe { std::slice::from_raw_parts(event, len) },
-        };
+        // SAFETY: the caller's contract on `event`.
+        let event = unsafe { bytes_arg(event, len, "event", any_length)? };
         let report = handle::with::<Registry<[u8]>, _>(reg, "reg", |r| Ok(r.try_notify(event)?))?;
         if !out_report.is_null() {
             let report = charter_notify_report_t {

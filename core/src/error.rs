@@ -3,6 +3,14 @@
 //! Each [`ErrorKind`] has a numeric status code and a name that never change:
 //! C programs see the code as `charter_status_t`, Go as `charter.Err*`
 //! sentinels, Python and Node as exception classes carrying the name.
+//!
+//! # Invariant
+//!
+//! A message never repeats an input in full: every input it names goes
+//! through [`quote`] (or [`quote_bytes`]), which keeps at most
+//! [`QUOTE_BYTES`] bytes and states the full length. A hostile 4 MiB link
+//! id or path therefore costs a short message, not a 4 MiB one (and not a
+//! copy of it per layer that wraps the error).
 
 use std::ffi::CStr;
 use std::fmt;
@@ -197,6 +205,42 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
+/// The most bytes of one input an error message quotes.
+pub const QUOTE_BYTES: usize = 48;
+
+/// `input` as an error message names it: quoted and escaped (`{:?}`), in
+/// full when it is at most [`QUOTE_BYTES`] bytes, otherwise its first
+/// bytes (cut at a character boundary), `...` and its length, such as
+/// `"aaaa..." (4194304 bytes)`. Only the prefix is copied.
+pub fn quote(input: &str) -> String {
+    if input.len() <= QUOTE_BYTES {
+        return format!("{input:?}");
+    }
+    let mut cut = QUOTE_BYTES;
+    while !input.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let prefix = &input[..cut];
+    format!("{prefix:?}... ({} bytes)", input.len())
+}
+
+/// [`quote`] for bytes that may not be UTF-8 (paths, for one): invalid
+/// sequences in the quoted prefix show as U+FFFD.
+pub fn quote_bytes(input: &[u8]) -> String {
+    let cut = input.len().min(QUOTE_BYTES);
+    let prefix = String::from_utf8_lossy(&input[..cut]);
+    if cut == input.len() {
+        format!("{prefix:?}")
+    } else {
+        format!("{prefix:?}... ({} bytes)", input.len())
+    }
+}
+
+/// [`quote_bytes`] for a path, as the operating system spells it.
+pub fn quote_path(path: impl AsRef<std::path::Path>) -> String {
+    quote_bytes(path.as_ref().as_os_str().as_encoded_bytes())
+}
+
 /// `Result` with Charter's [`Error`].
 pub type Result<T> = std::result::Result<T, Error>;
 
@@ -213,6 +257,22 @@ mod tests {
         }
         assert_eq!(ErrorKind::from_code(0), None);
         assert_eq!(ErrorKind::from_code(-24), None);
+    }
+
+    #[test]
+    fn quote_keeps_a_short_prefix_and_the_length() {
+        assert_eq!(quote("orders.eu"), "\"orders.eu\"");
+        assert_eq!(quote("a\nb"), "\"a\\nb\"");
+        let long = "x".repeat(4 << 20);
+        let quoted = quote(&long);
+        assert!(quoted.len() < 2 * QUOTE_BYTES, "{quoted}");
+        assert!(quoted.ends_with("... (4194304 bytes)"), "{quoted}");
+        // A cut inside a multi-byte character moves back to its start.
+        let wide = "\u{e9}".repeat(QUOTE_BYTES);
+        assert!(quote(&wide).starts_with(&format!("\"{}\"...", "\u{e9}".repeat(QUOTE_BYTES / 2))));
+        assert_eq!(quote_bytes(b"a\xffb"), "\"a\u{fffd}b\"");
+        assert!(quote_bytes(&vec![b'/'; 1 << 20]).ends_with("... (1048576 bytes)"));
+        assert_eq!(quote(&"y".repeat(QUOTE_BYTES)), format!("{:?}", "y".repeat(QUOTE_BYTES)));
     }
 
     #[test]

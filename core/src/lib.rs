@@ -24,5 +24,5 @@ mod error;
 pub mod panic;
 pub mod registry;
 
-pub use error::{Error, ErrorKind, Result};
+pub use error::{quote, quote_bytes, quote_path, Error, ErrorKind, Result, QUOTE_BYTES};
 pub use registry::{HandlerError, HandlerId, HandlerResult, NotifyReport, Registry};

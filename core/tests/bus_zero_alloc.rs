@@ -1,6 +1,8 @@
 //! Proves with dhat that a publish allocates nothing once the queues are
 //! warm and the payload is reused: one subscriber drained as it goes, and
-//! sixteen subscribers (exact and wildcard) drained after each publish.
+//! sixteen subscribers (exact and wildcard) drained after each publish;
+//! and that a borrowed payload over the bus's limit is refused without
+//! being copied.
 //!
 //! Runs without libtest (`harness = false` in Cargo.toml): dhat counts the
 //! whole process, and libtest's own thread allocates at moments a loaded
@@ -9,6 +11,7 @@
 use std::sync::Arc;
 
 use charter_core::bus::{Bus, BusLimits, SubscribeOptions};
+use charter_core::ErrorKind;
 
 #[global_allocator]
 static ALLOC: dhat::Alloc = dhat::Alloc;
@@ -25,7 +28,6 @@ fn blocks_allocated_by(mut f: impl FnMut()) -> u64 {
 }
 
 fn warm_publish_allocates_nothing() {
-    let _profiler = dhat::Profiler::builder().testing().build();
     let bus = Bus::new(BusLimits::default()).unwrap();
     let payload: Arc<[u8]> = Arc::from(&[42u8; 200][..]);
 
@@ -58,7 +60,32 @@ fn warm_publish_allocates_nothing() {
     dhat::assert_eq!(new_blocks, 0);
 }
 
+/// A 64 MiB slice on a 1 MiB bus: every publishing call refuses it with
+/// `LIMIT_EXCEEDED` and allocates less than the limit doing so (the bus
+/// once copied the whole slice into an `Arc` before looking at its length).
+fn oversized_payload_is_refused_before_it_is_copied() {
+    let limits = BusLimits { max_payload: 1 << 20, ..BusLimits::default() };
+    let bus = Bus::new(limits).unwrap();
+    let _sub = bus.subscribe("big.>", SubscribeOptions::new()).unwrap();
+    let big = vec![7u8; 64 << 20];
+    let before = dhat::HeapStats::get().total_bytes;
+    let errors = [
+        bus.publish("big.one", &big[..], &[]).map(drop),
+        bus.request("big.one", &big[..], &[], std::time::Duration::ZERO).map(drop),
+        bus.request_start("big.one", &big[..], &[]).map(drop),
+        bus.reply("_charter.inbox.00", &big[..], &[]).map(drop),
+    ];
+    let allocated = dhat::HeapStats::get().total_bytes - before;
+    for e in errors {
+        assert_eq!(e.unwrap_err().kind(), ErrorKind::LimitExceeded);
+    }
+    dhat::assert!(allocated < 1 << 20, "refusing allocated {allocated} bytes");
+}
+
 fn main() {
+    let _profiler = dhat::Profiler::builder().testing().build();
     warm_publish_allocates_nothing();
     println!("warm_publish_allocates_nothing: 1 passed, 0 failed");
+    oversized_payload_is_refused_before_it_is_copied();
+    println!("oversized_payload_is_refused_before_it_is_copied: 1 passed, 0 failed");
 }

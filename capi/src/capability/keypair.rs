@@ -4,7 +4,7 @@ use std::ffi::c_char;
 
 use charter_core::capability::KeyPair;
 
-use crate::args::bytes_arg;
+use crate::args::{any_length, bytes_arg};
 use crate::firewall::{call, require_out, write_out};
 use crate::handle;
 use crate::status::charter_status_t;
@@ -48,7 +48,7 @@ pub unsafe extern "C" fn charter_keypair_from_pkcs8(
     call(|| {
         require_out(out, "out")?;
         // SAFETY: the caller's contract on `der`.
-        let der = unsafe { bytes_arg(der, len, "der")? };
+        let der = unsafe { bytes_arg(der, len, "der", any_length)? };
         let pair = handle::create(KeyPair::from_pkcs8(der)?)?;
         // SAFETY: checked non-NULL above.
         unsafe { write_out(out, "out", pair) }

@@ -6,7 +6,7 @@ use charter_core::capability::{Grant, KeyPair, PublicKey, Token};
 use charter_core::Error;
 
 use super::CHARTER_PROOF_LEN;
-use crate::args::{array_arg, bytes_arg, str_arg, str_array_arg};
+use crate::args::{any_length, array_arg, bytes_arg, str_arg, str_array_arg};
 use crate::capability::charter_keypair_t;
 use crate::firewall::{call, require_out, write_out};
 use crate::handle;
@@ -116,7 +116,7 @@ pub unsafe extern "C" fn charter_token_decode(
     call(|| {
         require_out(out, "out")?;
         // SAFETY: the caller's contract on `bytes`.
-        let token = handle::create(Token::decode(unsafe { bytes_arg(bytes, len, "bytes")? })?)?;
+        let token = handle::create(Token::decode(unsafe { bytes_arg(bytes, len, "bytes", any_length)? })?)?;
         // SAFETY: checked non-NULL above.
         unsafe { write_out(out, "out", token) }
     })

@@ -136,7 +136,7 @@ impl Verifier {
             if !self.key.verifies(text.as_bytes(), &signature) {
                 return Err(Error::new(
                     ErrorKind::BadSignature,
-                    format!("signature line {number} by {name} does not verify"),
+                    format!("signature line {number} by {} does not verify", crate::quote(name)),
                 ));
             }
             verified = true;
@@ -188,7 +188,7 @@ fn invalid_name(what: &str, why: &str) -> Error {
 }
 
 fn parse_key_id(hex: &str) -> Result<[u8; 4]> {
-    let bad = || malformed(format!("verifier key id {hex:?} is not 8 hex digits"));
+    let bad = || malformed(format!("verifier key id {} is not 8 hex digits", crate::quote(hex)));
     if hex.len() != 8 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(bad());
     }
@@ -263,7 +263,8 @@ fn parse_body(text: &str) -> Result<Checkpoint> {
 /// Decimal ASCII without sign or leading zero, as C2SP requires, so each
 /// size has exactly one spelling.
 fn parse_size(text: &str) -> Result<u64> {
-    let bad = || malformed(format!("checkpoint line 2 (tree size) {text:?} is not a decimal size"));
+    let bad =
+        || malformed(format!("checkpoint line 2 (tree size) {} is not a decimal size", crate::quote(text)));
     if !text.bytes().all(|b| b.is_ascii_digit()) || (text.len() > 1 && text.starts_with('0')) {
         return Err(bad());
     }

@@ -178,6 +178,7 @@ impl AuditLog {
     /// frames, so it fails with `WOULD_BLOCK` instead.
     pub fn open(path: impl AsRef<Path>, options: AuditOptions) -> Result<AuditLog> {
         check_options(&options)?;
+        check_path(path.as_ref())?;
         let path = path.as_ref().to_path_buf();
         let mut file = OpenOptions::new()
             .read(true)
@@ -185,11 +186,12 @@ impl AuditLog {
             .create(true)
             .truncate(false)
             .open(&path)
-            .map_err(|e| io(&format!("opening {}", path.display()), &e))?;
+            .map_err(|e| io(&format!("opening {}", crate::quote_path(&path)), &e))?;
         lock(&file, &path)?;
         let (tree, offsets, end, recovery) = recover(&mut file, &path)?;
         file.seek(SeekFrom::Start(end)).map_err(|e| io("seeking to the end", &e))?;
-        let reader = File::open(&path).map_err(|e| io(&format!("opening {}", path.display()), &e))?;
+        let reader =
+            File::open(&path).map_err(|e| io(&format!("opening {}", crate::quote_path(&path)), &e))?;
         let syncer = file.try_clone().map_err(|e| io("duplicating the file handle", &e))?;
         let count = tree.len();
         let disk = Arc::new(Disk {
@@ -485,8 +487,9 @@ impl AuditLog {
     fn check_origin(&self, cp: &Checkpoint) -> std::result::Result<(), String> {
         if cp.origin != self.shared.options.origin {
             return Err(format!(
-                "a checkpoint of {:?}, not of this log ({:?})",
-                cp.origin, self.shared.options.origin
+                "a checkpoint of {}, not of this log ({})",
+                crate::quote(&cp.origin),
+                crate::quote(&self.shared.options.origin)
             ));
         }
         Ok(())
@@ -522,7 +525,8 @@ impl AuditLog {
                 }
             }
             (None, Some(path)) => {
-                let file = File::open(path).map_err(|e| io(&format!("opening {}", path.display()), &e))?;
+                let file =
+                    File::open(path).map_err(|e| io(&format!("opening {}", crate::quote_path(&path)), &e))?;
                 let mut reader = BufReader::with_capacity(64 << 10, file);
                 let mut header = [0u8; HEADER.len()];
                 let got = reader.read(&mut header).map_err(|e| io("reading the header", &e))?;
@@ -676,10 +680,28 @@ fn lock(file: &File, path: &Path) -> Result<()> {
     file.try_lock().map_err(|e| match e {
         std::fs::TryLockError::WouldBlock => Error::new(
             ErrorKind::WouldBlock,
-            format!("audit log: {} is open for writing elsewhere; one writer per log", path.display()),
+            format!(
+                "audit log: {} is open for writing elsewhere; one writer per log",
+                crate::quote_path(&path)
+            ),
         ),
-        std::fs::TryLockError::Error(e) => io(&format!("locking {}", path.display()), &e),
+        std::fs::TryLockError::Error(e) => io(&format!("locking {}", crate::quote_path(&path)), &e),
     })
+}
+
+/// The longest path a log may have, in bytes: Linux's `PATH_MAX`. No
+/// longer path can be opened, and refusing it first spares copying it.
+pub const MAX_PATH_BYTES: usize = 4096;
+
+fn check_path(path: &Path) -> Result<()> {
+    let len = path.as_os_str().len();
+    if len > MAX_PATH_BYTES {
+        return Err(Error::new(
+            ErrorKind::LimitExceeded,
+            format!("audit log path {} is over {MAX_PATH_BYTES} bytes", crate::quote_path(path)),
+        ));
+    }
+    Ok(())
 }
 
 fn check_options(options: &AuditOptions) -> Result<()> {
@@ -697,7 +719,10 @@ fn check_options(options: &AuditOptions) -> Result<()> {
         Some(signer) => verifier_key(&options.origin, &signer.public_key()).map(|_| ()),
         None if options.origin.is_empty() || options.origin.contains(['\n', ' ', '+']) => Err(Error::new(
             ErrorKind::InvalidArgument,
-            format!("origin {:?} must be non-empty, without spaces, newlines or '+'", options.origin),
+            format!(
+                "origin {} must be non-empty, without spaces, newlines or '+'",
+                crate::quote(&options.origin)
+            ),
         )),
         None => Ok(()),
     }

@@ -33,15 +33,15 @@ impl LogReader {
         let path = path.as_ref().to_path_buf();
         let file = File::open(&path).map_err(|e| match e.kind() {
             IoKind::NotFound => {
-                Error::new(ErrorKind::NotFound, format!("no audit log at {}", path.display()))
+                Error::new(ErrorKind::NotFound, format!("no audit log at {}", crate::quote_path(&path)))
             }
-            _ => io(&format!("opening {}", path.display()), &e),
+            _ => io(&format!("opening {}", crate::quote_path(&path)), &e),
         })?;
         let mut reader = BufReader::new(file);
         let mut header = [0u8; HEADER.len()];
         let got = file::fill(&mut reader, &mut header)?;
         file::check_header(&header[..got])
-            .map_err(|e| Error::new(e.kind(), format!("{}: {}", path.display(), e.message())))?;
+            .map_err(|e| Error::new(e.kind(), format!("{}: {}", crate::quote_path(&path), e.message())))?;
         Ok(LogReader { path, reader, offset: HEADER.len() as u64, index: 0 })
     }
 
@@ -75,6 +75,6 @@ impl LogReader {
             .get_ref()
             .metadata()
             .map(|m| m.len())
-            .map_err(|e| io(&format!("reading the size of {}", self.path.display()), &e))
+            .map_err(|e| io(&format!("reading the size of {}", crate::quote_path(&self.path)), &e))
     }
 }

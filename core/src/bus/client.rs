@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{Bus, Headers, Message, PublishReport, SubscribeOptions, Subscription, Who};
+use super::{Bus, Headers, Message, Payload, PublishReport, SubscribeOptions, Subscription, Who};
 use crate::capability::Session;
 use crate::{HandlerResult, Result};
 
@@ -28,13 +28,8 @@ impl Client {
     }
 
     /// [`Bus::publish`], if a grant allows it.
-    pub fn publish(
-        &self,
-        topic: &str,
-        payload: impl Into<Arc<[u8]>>,
-        headers: Headers<'_>,
-    ) -> Result<PublishReport> {
-        self.bus.send(topic, payload.into(), headers, None, Who::Holder(&self.session))
+    pub fn publish(&self, topic: &str, payload: impl Payload, headers: Headers<'_>) -> Result<PublishReport> {
+        self.bus.send(topic, payload, headers, None, Who::Holder(&self.session))
     }
 
     /// [`Bus::subscribe`], if a grant allows it. The subscription ends when
@@ -60,20 +55,20 @@ impl Client {
     pub fn request(
         &self,
         topic: &str,
-        payload: impl Into<Arc<[u8]>>,
+        payload: impl Payload,
         headers: Headers<'_>,
         timeout: Duration,
     ) -> Result<Message> {
-        self.bus.ask(topic, payload.into(), headers, timeout, Who::Holder(&self.session))
+        self.bus.ask(topic, payload, headers, timeout, Who::Holder(&self.session))
     }
 
     /// [`Bus::request_start`], if a grant allows it.
     pub fn request_start(
         &self,
         topic: &str,
-        payload: impl Into<Arc<[u8]>>,
+        payload: impl Payload,
         headers: Headers<'_>,
     ) -> Result<Subscription> {
-        self.bus.start_request(topic, payload.into(), headers, Who::Holder(&self.session))
+        self.bus.start_request(topic, payload, headers, Who::Holder(&self.session))
     }
 }

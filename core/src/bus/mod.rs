@@ -40,6 +40,7 @@ mod stats;
 mod subscription;
 pub mod topic;
 
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -50,7 +51,7 @@ use ring::rand::{SecureRandom, SystemRandom};
 
 use crate::audit::Recorder;
 use crate::capability::{Action, Authority, Session};
-use crate::{Error, ErrorKind, HandlerResult, Result};
+use crate::{quote, Error, ErrorKind, HandlerResult, Result};
 use cache::MatchCache;
 use index::Index;
 use queue::{Offered, Queue};
@@ -79,7 +80,6 @@ struct Inner {
     generation: AtomicU64,
     cache: MatchCache<Target>,
     subscriptions: Mutex<HashMap<u64, Target>>,
-    next_subscription: AtomicU64,
     random: SystemRandom,
     published: AtomicU64,
     closed: AtomicBool,
@@ -105,6 +105,14 @@ enum Who<'a> {
 
 /// A header list as given to `publish`.
 pub type Headers<'a> = &'a [(&'a str, &'a str)];
+
+/// A payload as given to `publish`: bytes the bus can measure before it
+/// takes (and, for a borrowed slice, copies) them, so a payload over the
+/// limit is refused without a copy. `&[u8]`, `Vec<u8>`, `Box<[u8]>` and
+/// `Arc<[u8]>` (shared, never copied) all qualify.
+pub trait Payload: Into<Arc<[u8]>> + AsRef<[u8]> {}
+
+impl<P: Into<Arc<[u8]>> + AsRef<[u8]>> Payload for P {}
 
 impl Bus {
     /// A new bus with `limits`.
@@ -147,7 +155,6 @@ impl Bus {
                 generation: AtomicU64::new(0),
                 cache: MatchCache::new(),
                 subscriptions: Mutex::new(HashMap::new()),
-                next_subscription: AtomicU64::new(1),
                 random: SystemRandom::new(),
                 published: AtomicU64::new(0),
                 closed: AtomicBool::new(false),
@@ -219,13 +226,8 @@ impl Bus {
     /// message (`Error`, or `Block` out of time) is counted as dropped and
     /// makes the call fail with `LIMIT_EXCEEDED`, `TIMEOUT` or
     /// `WOULD_BLOCK` after every other subscription has had the message.
-    pub fn publish(
-        &self,
-        topic: &str,
-        payload: impl Into<Arc<[u8]>>,
-        headers: Headers<'_>,
-    ) -> Result<PublishReport> {
-        self.send(topic, payload.into(), headers, None, Who::Anyone)
+    pub fn publish(&self, topic: &str, payload: impl Payload, headers: Headers<'_>) -> Result<PublishReport> {
+        self.send(topic, payload, headers, None, Who::Anyone)
     }
 
     /// Publishes a request on `topic` and waits up to `timeout` for the
@@ -234,17 +236,17 @@ impl Bus {
     pub fn request(
         &self,
         topic: &str,
-        payload: impl Into<Arc<[u8]>>,
+        payload: impl Payload,
         headers: Headers<'_>,
         timeout: Duration,
     ) -> Result<Message> {
-        self.ask(topic, payload.into(), headers, timeout, Who::Anyone)
+        self.ask(topic, payload, headers, timeout, Who::Anyone)
     }
 
     fn ask(
         &self,
         topic: &str,
-        payload: Arc<[u8]>,
+        payload: impl Payload,
         headers: Headers<'_>,
         timeout: Duration,
         who: Who<'_>,
@@ -253,7 +255,7 @@ impl Bus {
         replies.recv_timeout(timeout).map_err(|e| match e.kind() {
             ErrorKind::Timeout | ErrorKind::WouldBlock => Error::new(
                 ErrorKind::Timeout,
-                format!("no reply to {topic:?} within {} ms", timeout.as_millis()),
+                format!("no reply to {} within {} ms", quote(topic), timeout.as_millis()),
             ),
             _ => e,
         })
@@ -267,16 +269,16 @@ impl Bus {
     pub fn request_start(
         &self,
         topic: &str,
-        payload: impl Into<Arc<[u8]>>,
+        payload: impl Payload,
         headers: Headers<'_>,
     ) -> Result<Subscription> {
-        self.start_request(topic, payload.into(), headers, Who::Anyone)
+        self.start_request(topic, payload, headers, Who::Anyone)
     }
 
     fn start_request(
         &self,
         topic: &str,
-        payload: Arc<[u8]>,
+        payload: impl Payload,
         headers: Headers<'_>,
         who: Who<'_>,
     ) -> Result<Subscription> {
@@ -288,7 +290,7 @@ impl Bus {
         if report.matched == 0 {
             return Err(Error::new(
                 ErrorKind::NotFound,
-                format!("no subscriber for {topic:?} to answer the request"),
+                format!("no subscriber for {} to answer the request", quote(topic)),
             ));
         }
         Ok(replies)
@@ -298,7 +300,7 @@ impl Bus {
     pub fn respond(
         &self,
         request: &Message,
-        payload: impl Into<Arc<[u8]>>,
+        payload: impl Payload,
         headers: Headers<'_>,
     ) -> Result<PublishReport> {
         let Some(inbox) = request.reply_to() else {
@@ -312,17 +314,15 @@ impl Bus {
 
     /// Answers the request whose reply inbox is `inbox` (for callers that
     /// kept only [`Message::reply_to`]). Only reply inboxes are accepted.
-    pub fn reply(
-        &self,
-        inbox: &str,
-        payload: impl Into<Arc<[u8]>>,
-        headers: Headers<'_>,
-    ) -> Result<PublishReport> {
+    pub fn reply(&self, inbox: &str, payload: impl Payload, headers: Headers<'_>) -> Result<PublishReport> {
         let prefix = format!("{}.inbox.", topic::RESERVED_TOKEN);
         if !inbox.starts_with(&prefix) {
-            return Err(Error::new(ErrorKind::InvalidArgument, format!("{inbox:?} is not a reply inbox")));
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                format!("{} is not a reply inbox", quote(inbox)),
+            ));
         }
-        self.send(inbox, payload.into(), headers, None, Who::Library)
+        self.send(inbox, payload, headers, None, Who::Library)
     }
 
     /// The bus's accounting: live subscriptions plus every ended one.
@@ -380,6 +380,29 @@ impl Bus {
         Ok(())
     }
 
+    /// A fresh subscription id: 53 random bits (so that JavaScript numbers
+    /// hold it exactly), never 0 and not the id of a live subscription.
+    /// Ids carry no order and no bus number, so an id from another bus, an
+    /// ended one or a guessed one is `NOT_FOUND` here except by a 2^-53
+    /// chance per try; a handle to one subscription tells nothing about the
+    /// ids of the others.
+    fn fresh_id(&self) -> Result<SubscriptionId> {
+        // Each draw is free with probability above 1 - 2^-20 for any
+        // realistic number of live subscriptions; a few tries are plenty.
+        for _ in 0..4 {
+            let mut bytes = [0u8; 8];
+            self.inner
+                .random
+                .fill(&mut bytes)
+                .map_err(|_| Error::new(ErrorKind::Internal, "the system random source failed"))?;
+            let id = u64::from_le_bytes(bytes) >> (64 - SubscriptionId::BITS);
+            if id != 0 && !self.lock_subscriptions().contains_key(&id) {
+                return Ok(SubscriptionId(id));
+            }
+        }
+        Err(Error::new(ErrorKind::Internal, "no free subscription id in four draws"))
+    }
+
     /// A fresh reply inbox, `_charter.inbox.` then 128 random bits in hex.
     /// Knowing an inbox is what lets a responder answer (a reply needs no
     /// grant), so inbox names must not be guessable from earlier ones.
@@ -406,7 +429,7 @@ impl Bus {
             (Who::Anyone, None) => Ok(()),
             (Who::Anyone, Some(_)) => Err(Error::new(
                 ErrorKind::Denied,
-                format!("{action} on {topic:?} refused: this bus requires a session"),
+                format!("{action} on {} refused: this bus requires a session", quote(topic)),
             )),
             (Who::Holder(session), Some(authority)) if !session.opened_by(authority) => Err(Error::new(
                 ErrorKind::Denied,
@@ -451,7 +474,7 @@ impl Bus {
         }
         let threaded = handler.is_some() && options.dispatch == Dispatch::Thread;
         let shared = Arc::new(Shared {
-            id: SubscriptionId(self.inner.next_subscription.fetch_add(1, Ordering::Relaxed)),
+            id: self.fresh_id()?,
             bus_id: self.inner.id,
             pattern: pattern.into(),
             queue: Queue::new(&options),
@@ -473,7 +496,14 @@ impl Bus {
                     format!("the bus already has {} subscriptions, its limit", limits.max_subscriptions),
                 ));
             }
-            subscriptions.insert(shared.id.0, Arc::clone(&shared));
+            // Two draws meeting between `fresh_id` and here is a 2^-53 event:
+            // refused rather than letting one subscription replace another.
+            match subscriptions.entry(shared.id.0) {
+                Entry::Vacant(slot) => slot.insert(Arc::clone(&shared)),
+                Entry::Occupied(_) => {
+                    return Err(Error::new(ErrorKind::Internal, "two subscriptions drew the same id"));
+                }
+            };
         }
         if threaded {
             let worker = Arc::clone(&shared);
@@ -521,7 +551,7 @@ impl Bus {
     fn send(
         &self,
         topic: &str,
-        payload: Arc<[u8]>,
+        payload: impl Payload,
         headers: Headers<'_>,
         reply_to: Option<Arc<str>>,
         who: Who<'_>,
@@ -533,13 +563,11 @@ impl Bus {
             return Err(reserved(topic));
         }
         self.authorize(who, Action::Publish, topic)?;
-        if payload.len() > limits.max_payload {
-            return Err(Error::new(
-                ErrorKind::LimitExceeded,
-                format!("payload is {} bytes; the bus limit is {}", payload.len(), limits.max_payload),
-            ));
-        }
+        limits.check_payload(payload.as_ref().len())?;
         let headers = build_headers(headers, limits)?;
+        // The one copy of a borrowed payload, made only once it is known to
+        // fit (a 64 MiB payload on a 1 MiB bus is refused without it).
+        let payload: Arc<[u8]> = payload.into();
         let generation = self.inner.generation.load(Ordering::Acquire);
         let hit = match self.inner.cache.get(topic, generation) {
             Some(hit) => hit,
@@ -578,8 +606,9 @@ impl Bus {
             Some(e) => Err(Error::new(
                 e.kind(),
                 format!(
-                    "{} (publish to {topic:?}: {} of {} subscriptions accepted it)",
+                    "{} (publish to {}: {} of {} subscriptions accepted it)",
                     e.message(),
+                    quote(topic),
                     report.delivered,
                     report.matched
                 ),
@@ -628,7 +657,11 @@ impl fmt::Debug for Bus {
 fn reserved(s: &str) -> Error {
     Error::new(
         ErrorKind::InvalidArgument,
-        format!("{s:?} is reserved: topics beginning \"{}.\" belong to the library", topic::RESERVED_TOKEN),
+        format!(
+            "{} is reserved: topics beginning \"{}.\" belong to the library",
+            quote(s),
+            topic::RESERVED_TOKEN
+        ),
     )
 }
 
@@ -653,13 +686,13 @@ fn build_headers(headers: Headers<'_>, limits: &BusLimits) -> Result<Option<mess
         if name.is_empty() || name.chars().any(|c| c.is_whitespace() || c.is_control() || c == ':') {
             return Err(Error::new(
                 ErrorKind::InvalidArgument,
-                format!("header name {name:?} is empty or has whitespace, control characters or ':'"),
+                format!("header name {} is empty or has whitespace, control characters or ':'", quote(name)),
             ));
         }
         if value.chars().any(|c| c.is_control() && c != '\t') {
             return Err(Error::new(
                 ErrorKind::InvalidArgument,
-                format!("the value of header {name:?} has control characters"),
+                format!("the value of header {} has control characters", quote(name)),
             ));
         }
     }

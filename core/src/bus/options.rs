@@ -44,6 +44,19 @@ impl Default for BusLimits {
 }
 
 impl BusLimits {
+    /// Refuses a payload of `len` bytes when it is over `max_payload`.
+    /// The bus calls it before it copies a payload, and the C ABI before it
+    /// even forms a slice of one, so an oversized payload costs nothing.
+    pub fn check_payload(&self, len: usize) -> Result<()> {
+        if len > self.max_payload {
+            return Err(Error::new(
+                ErrorKind::LimitExceeded,
+                format!("payload is {len} bytes; the bus limit is {}", self.max_payload),
+            ));
+        }
+        Ok(())
+    }
+
     pub(crate) fn validate(&self) -> Result<()> {
         let bad = |why: String| Err(Error::new(ErrorKind::InvalidArgument, why));
         if !(1..=MAX_TOPIC_LEN).contains(&self.max_topic_len) {

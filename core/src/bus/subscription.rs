@@ -23,11 +23,18 @@ thread_local! {
     static WORKER_OF: Cell<usize> = const { Cell::new(0) };
 }
 
-/// Identifies a subscription within its bus. Ids are never reused.
+/// Identifies a subscription within its bus: a random number of
+/// [`SubscriptionId::BITS`] bits, distinct from every live id of its bus.
+/// Ids are unpredictable and carry no order, so an id from another bus, an
+/// ended one or a guessed one finds nothing (but by a 2^-53 chance).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct SubscriptionId(pub(crate) u64);
 
 impl SubscriptionId {
+    /// How many random bits an id has: every id is below 2^53, so that a
+    /// JavaScript number holds it exactly.
+    pub const BITS: u32 = 53;
+
     /// The id as a number, for the C ABI and the bindings.
     pub fn get(self) -> u64 {
         self.0

@@ -9,7 +9,7 @@
 //! starts with a wildcard never matches them, so `>` cannot overhear
 //! replies meant for somebody else.
 
-use crate::{Error, ErrorKind, Result};
+use crate::{quote, Error, ErrorKind, Result};
 
 /// The longest topic or pattern, in bytes, any bus accepts.
 pub const MAX_TOPIC_LEN: usize = 256;
@@ -162,36 +162,40 @@ fn check_slowly(s: &str, kind: Kind, max_tokens: usize) -> Result<Tokens<'_>> {
     let mut tokens = Tokens::new(s);
     let count = s.split('.').count();
     if count > max_tokens {
-        return Err(invalid(format!("{noun} {s:?} has {count} tokens; the limit is {max_tokens}")));
+        return Err(invalid(format!("{noun} {} has {count} tokens; the limit is {max_tokens}", quote(s))));
     }
     let mut end = 0;
     for (i, token) in s.split('.').enumerate() {
         let position = i + 1;
         end += token.len() + usize::from(i > 0);
         if token.is_empty() {
-            return Err(invalid(format!("{noun} {s:?} has an empty token at position {position}")));
+            return Err(invalid(format!("{noun} {} has an empty token at position {position}", quote(s))));
         }
         match token {
             "*" | ">" if kind == Kind::Topic => {
                 return Err(invalid(format!(
-                    "topic {s:?} contains the wildcard {token:?}; only patterns may"
+                    "topic {} contains the wildcard {token:?}; only patterns may",
+                    quote(s)
                 )));
             }
             ">" if position != count => {
                 return Err(invalid(format!(
-                    "pattern {s:?} has '>' at position {position}; it may only be the last token"
+                    "pattern {} has '>' at position {position}; it may only be the last token",
+                    quote(s)
                 )));
             }
             "*" | ">" => {}
             _ => {
                 if let Some(c) = token.chars().find(|&c| c.is_whitespace() || c.is_control()) {
                     return Err(invalid(format!(
-                        "token {position} of {noun} {s:?} contains the character {c:?}"
+                        "token {position} of {noun} {} contains the character {c:?}",
+                        quote(s)
                     )));
                 }
                 if token.contains(['*', '>']) {
                     return Err(invalid(format!(
-                        "token {position} of {noun} {s:?} mixes a wildcard with other characters"
+                        "token {position} of {noun} {} mixes a wildcard with other characters",
+                        quote(s)
                     )));
                 }
             }

@@ -3,7 +3,7 @@
 use std::fmt;
 
 use crate::bus::topic;
-use crate::{Error, ErrorKind, Result};
+use crate::{quote, Error, ErrorKind, Result};
 
 /// What a grant allows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -34,7 +34,7 @@ impl Action {
         Action::ALL.into_iter().find(|a| a.name() == name).ok_or_else(|| {
             Error::new(
                 ErrorKind::InvalidArgument,
-                format!("unknown action {name:?}: expected publish, subscribe or request"),
+                format!("unknown action {}: expected publish, subscribe or request", quote(name)),
             )
         })
     }
@@ -74,7 +74,7 @@ impl Grant {
         if topic::is_reserved(pattern) {
             return Err(Error::new(
                 ErrorKind::InvalidArgument,
-                format!("{pattern:?} is reserved: grants cannot cover the library's own topics"),
+                format!("{} is reserved: grants cannot cover the library's own topics", quote(pattern)),
             ));
         }
         Ok(Grant { action, pattern: pattern.into() })
@@ -87,7 +87,7 @@ impl Grant {
             (Some(action), Some(pattern), None) => Grant::new(Action::from_name(action)?, pattern),
             _ => Err(Error::new(
                 ErrorKind::InvalidArgument,
-                format!("a grant is \"ACTION PATTERN\", such as \"publish orders.>\"; got {text:?}"),
+                format!("a grant is \"ACTION PATTERN\", such as \"publish orders.>\"; got {}", quote(text)),
             )),
         }
     }

@@ -56,7 +56,7 @@ impl Session {
         }
         Err(Error::new(
             ErrorKind::Denied,
-            format!("no {action} grant covers {topic:?} for {}", self.inner.verified.principal),
+            format!("no {action} grant covers {} for {}", crate::quote(topic), self.inner.verified.principal),
         ))
     }
 

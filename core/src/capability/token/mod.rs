@@ -46,7 +46,9 @@ impl LinkId {
     /// Parses 64 hex digits.
     pub fn from_hex(hex: &str) -> Result<LinkId> {
         let hex = hex.trim();
-        let bad = || Error::new(ErrorKind::Malformed, format!("a link id is 64 hex digits, got {hex:?}"));
+        let bad = || {
+            Error::new(ErrorKind::Malformed, format!("a link id is 64 hex digits, got {}", crate::quote(hex)))
+        };
         if hex.len() != 64 || !hex.is_ascii() {
             return Err(bad());
         }
@@ -325,7 +327,7 @@ fn check_new_link(grants: &[Grant], not_before: u64, not_after: u64) -> Result<(
     if let Some(g) = grants.iter().find(|g| g.pattern().len() > 255) {
         return Err(Error::new(
             ErrorKind::InvalidArgument,
-            format!("grant pattern {:?} is over 255 bytes", g.pattern()),
+            format!("grant pattern {} is over 255 bytes", crate::quote(g.pattern())),
         ));
     }
     if not_before >= not_after {

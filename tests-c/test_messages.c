@@ -1,0 +1,114 @@
+/* Error messages quote at most a short prefix of a hostile input, with its
+ * length: a 4 MiB link id, grant, revocation list, path or reply inbox
+ * gives a message of a few dozen bytes, and refusing it does not raise the
+ * peak RSS (asserted in the plain run; each input was once repeated in
+ * full, copied once per layer). */
+#include <unistd.h>
+
+#include "check.h"
+
+#define HOSTILE ((size_t)4 << 20)
+#define SHORT_MESSAGE 200
+
+static char *hostile(char fill, const char *prefix) {
+    size_t n = strlen(prefix);
+    char *s = malloc(HOSTILE + 1);
+    CHECK(s != NULL);
+    memset(s, fill, HOSTILE);
+    memcpy(s, prefix, n);
+    s[HOSTILE] = '\0';
+    return s;
+}
+
+/* The last error is short and names the input's length. */
+static void check_short_message(const char *what) {
+    char *msg = charter_last_error_message();
+    CHECK(msg != NULL);
+    if (strlen(msg) > SHORT_MESSAGE || strstr(msg, "(4194304 bytes)") == NULL) {
+        fprintf(stderr, "%s: message of %zu bytes: %.300s\n", what, strlen(msg), msg);
+        exit(1);
+    }
+    charter_string_free(msg);
+}
+
+static long vm_kib(const char *field) {
+    char line[256];
+    long kib = -1;
+    size_t n = strlen(field);
+    FILE *f = fopen("/proc/self/status", "r");
+    CHECK(f != NULL);
+    while (fgets(line, sizeof line, f)) {
+        if (strncmp(line, field, n) == 0) {
+            kib = strtol(line + n, NULL, 10);
+        }
+    }
+    fclose(f);
+    return kib;
+}
+
+static int reset_peak_rss(void) {
+    FILE *f = fopen("/proc/self/clear_refs", "w");
+    int ok;
+    if (f == NULL) {
+        return 0;
+    }
+    ok = fputs("5", f) >= 0;
+    return fclose(f) == 0 && ok;
+}
+
+static void hostile_inputs_give_short_messages(void) {
+    char *link = hostile('a', "");
+    char *grant = hostile(' ', "publish a.b c");
+    char *list = hostile('f', "");
+    char *path = hostile('d', "/tmp/");
+    char *inbox = hostile('i', "");
+    const char *grants[1];
+    charter_keypair_t *root = NULL;
+    charter_authority_t *auth = NULL;
+    charter_token_t *token = NULL;
+    charter_audit_t *log = NULL;
+    charter_bus_t *bus = NULL;
+    char *subject = NULL;
+    int measure = getenv("CHARTER_TEST_MEASURE_MEMORY") != NULL && reset_peak_rss();
+    long before = vm_kib("VmRSS:");
+
+    grant[HOSTILE - 1] = 'x'; /* three words: "publish", "a.b", "c   ...x" */
+    grants[0] = grant;
+    CHECK_OK(charter_keypair_generate(&root));
+    CHECK_OK(charter_keypair_public_key(root, &subject));
+    CHECK_OK(charter_authority_new(NULL, 0, NULL, &auth));
+    CHECK_OK(charter_bus_new(NULL, &bus));
+
+    CHECK_STATUS(charter_authority_revoke(auth, link, NULL), CHARTER_E_MALFORMED);
+    check_short_message("revoke");
+    CHECK_STATUS(charter_token_mint(root, subject, grants, 1, 0, 10, &token), CHARTER_E_INVALID_ARGUMENT);
+    check_short_message("token_mint");
+    CHECK_STATUS(charter_authority_import_revocations(auth, list, NULL), CHARTER_E_MALFORMED);
+    check_short_message("import_revocations");
+    CHECK_STATUS(charter_audit_open(path, NULL, &log), CHARTER_E_LIMIT_EXCEEDED);
+    check_short_message("audit_open");
+    CHECK_STATUS(charter_bus_reply(bus, inbox, NULL, 0, NULL, 0, NULL), CHARTER_E_INVALID_ARGUMENT);
+    check_short_message("reply");
+
+    if (measure) {
+        long peak = vm_kib("VmHWM:");
+        if (before <= 0 || peak - before > 2048) {
+            fprintf(stderr, "peak RSS grew by %ld KiB refusing 4 MiB inputs\n", peak - before);
+            exit(1);
+        }
+    }
+    CHECK_OK(charter_bus_free(bus));
+    CHECK_OK(charter_authority_free(auth));
+    CHECK_OK(charter_keypair_free(root));
+    charter_string_free(subject);
+    free(link);
+    free(grant);
+    free(list);
+    free(path);
+    free(inbox);
+}
+
+int main(void) {
+    RUN(hostile_inputs_give_short_messages);
+    return 0;
+}
