@@ -35,7 +35,10 @@ fn counting(count: &Arc<AtomicUsize>, by: usize) -> impl Fn(&()) -> HandlerFutur
 
 /// A handler whose future yields once before it logs `tag`, so the log
 /// shows the order the round completes futures in.
-fn logging<T: Copy + Send + Sync + 'static>(log: &Arc<Mutex<Vec<T>>>, tag: T) -> impl Fn(&()) -> HandlerFuture + Send + Sync {
+fn logging<T: Copy + Send + Sync + 'static>(
+    log: &Arc<Mutex<Vec<T>>>,
+    tag: T,
+) -> impl Fn(&()) -> HandlerFuture + Send + Sync {
     let l = Arc::clone(log);
     move |_| {
         let l = Arc::clone(&l);
@@ -367,7 +370,10 @@ fn async_panic__panicking_handler_does_not_break_siblings_sequential() {
     on_both_executors(|| async {
         let count = Arc::new(AtomicUsize::new(0));
         let registry = with_middle_panic(&count);
-        assert_eq!(registry.notify_sequential(&()).await, NotifyReport { delivered: 2, failed: 0, panicked: 1 });
+        assert_eq!(
+            registry.notify_sequential(&()).await,
+            NotifyReport { delivered: 2, failed: 0, panicked: 1 }
+        );
         assert_eq!(count.load(Ordering::Relaxed), 11);
     });
 }
@@ -538,6 +544,9 @@ fn a_future_that_fails_is_counted_as_failed() {
         registry.register(|_| async { Err(HandlerError) });
         registry.register(|_| async { Ok(()) });
         assert_eq!(registry.notify(&()).await, NotifyReport { delivered: 1, failed: 1, panicked: 0 });
-        assert_eq!(registry.notify_sequential(&()).await, NotifyReport { delivered: 1, failed: 1, panicked: 0 });
+        assert_eq!(
+            registry.notify_sequential(&()).await,
+            NotifyReport { delivered: 1, failed: 1, panicked: 0 }
+        );
     });
 }

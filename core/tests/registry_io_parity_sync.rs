@@ -235,7 +235,10 @@ fn run_with_priorities(priorities: &[i32]) -> Vec<i32> {
     order
 }
 
-fn tagger(log: &Arc<Mutex<Vec<&'static str>>>, tag: &'static str) -> impl Fn(&()) -> Result<(), HandlerError> {
+fn tagger(
+    log: &Arc<Mutex<Vec<&'static str>>>,
+    tag: &'static str,
+) -> impl Fn(&()) -> Result<(), HandlerError> {
     let l = Arc::clone(log);
     move |_| {
         l.lock().unwrap().push(tag);
@@ -896,8 +899,7 @@ fn wait_and_once__panic_count_counts_with_and_without_callback() {
 #[test]
 fn wait_and_once__soak_unregister_and_wait_never_runs_handler_after_return() {
     quiet();
-    let secs: f64 =
-        std::env::var("CHARTER_SOAK_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(1.5);
+    let secs: f64 = std::env::var("CHARTER_SOAK_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(1.5);
     let deadline = std::time::Instant::now() + Duration::from_secs_f64(secs);
     let registry = Arc::new(Registry::<u64>::new());
     let stop = Arc::new(AtomicBool::new(false));

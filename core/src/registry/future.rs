@@ -12,9 +12,11 @@
 //!   of them, each time it is polled, until all are done;
 //!   `notify_sequential` builds and completes one handler's future before
 //!   it calls the next handler.
-//! * Building and polling each future, and dropping it, run inside
-//!   `catch_unwind`: a panic in either is counted in the round's report
-//!   (once per handler) and shown to the hook, and the round goes on.
+//! * Building and polling each future run inside `catch_unwind`: a panic
+//!   in either is counted in the round's report (once per handler) and
+//!   shown to the hook, and the round goes on. A panic in a future's
+//!   destructor, which runs after its outcome was counted, and in a panic
+//!   payload's destructor, is contained and not counted again.
 //! * Apart from the boxes holding the handlers' own futures, a round
 //!   allocates nothing: `notify` keeps its list of pending futures in a
 //!   buffer reused from earlier rounds (proved by a dhat test).
@@ -22,12 +24,12 @@
 //!   round. A future already built runs to completion (or until the round
 //!   is dropped, which drops it).
 
+use std::fmt;
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::task::{Context, Poll};
-use std::fmt;
 
 use super::guard::{HandlerGuard, Unregister};
 use super::handler::Entry;
@@ -111,7 +113,11 @@ impl<E: ?Sized> AsyncRegistry<E> {
         F: Fn(&E) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = HandlerResult> + Send + 'static,
     {
-        self.table.insert(priority, false, Box::new(move |event: &E| Box::pin(handler(event)) as HandlerFuture))
+        self.table.insert(
+            priority,
+            false,
+            Box::new(move |event: &E| Box::pin(handler(event)) as HandlerFuture),
+        )
     }
 
     /// Registers `handler` (priority 0) for as long as the returned guard

@@ -148,7 +148,8 @@ impl<H: ?Sized> Table<H> {
         if let Some(hook) = self.on_panic.load_full() {
             let info = PanicInfo::new(id, &*payload);
             let _scope = crate::panic::CatchScope::enter();
-            if let Err(hook_payload) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| hook(&info))) {
+            if let Err(hook_payload) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| hook(&info)))
+            {
                 crate::panic::drop_contained(hook_payload);
             }
         }
