@@ -22,7 +22,8 @@ type Registry struct {
 }
 
 // HandlerID identifies a registration within its Registry. Ids are never
-// reused within a registry.
+// reused within a registry and include a random per-registry key, so an id
+// of another registry, or a guessed number, matches no registration.
 type HandlerID uint64
 
 // NotifyReport tells how the handlers of one Notify fared. Every handler
@@ -108,6 +109,18 @@ func freeRegistry(p *C.charter_registry_t) error {
 // Close), so anything fn refers to stays alive until then; a handler that
 // refers to its own Registry keeps it from being collected unclosed.
 func (r *Registry) Register(fn HandlerFunc, opts ...RegisterOption) (HandlerID, error) {
+	return r.register(fn, false, opts)
+}
+
+// RegisterOnce adds fn to run once: the first Notify that reaches it calls
+// it and ends the registration, even when Notify runs on several goroutines
+// at once and even if fn panics. fn is released right after its call, or
+// when the registration ends without one. It returns the id.
+func (r *Registry) RegisterOnce(fn HandlerFunc, opts ...RegisterOption) (HandlerID, error) {
+	return r.register(fn, true, opts)
+}
+
+func (r *Registry) register(fn HandlerFunc, once bool, opts []RegisterOption) (HandlerID, error) {
 	if fn == nil {
 		return 0, &Error{Code: StatusNullArgument, Message: "fn is nil"}
 	}
@@ -122,7 +135,12 @@ func (r *Registry) Register(fn HandlerFunc, opts ...RegisterOption) (HandlerID, 
 	// Charter hands the handle back to the trampolines in callback.go and
 	// deletes it through charterGoDrop when the registration ends.
 	h := cgo.NewHandle(fn)
-	res := C.chgo_registry_register(p, C.int32_t(cfg.priority), C.uintptr_t(h))
+	var res C.chgo_value
+	if once {
+		res = C.chgo_registry_register_once(p, C.int32_t(cfg.priority), C.uintptr_t(h))
+	} else {
+		res = C.chgo_registry_register(p, C.int32_t(cfg.priority), C.uintptr_t(h))
+	}
 	runtime.KeepAlive(r)
 	if res.status != C.CHARTER_OK {
 		// The registration never began, so Charter will not drop it.
@@ -132,16 +150,37 @@ func (r *Registry) Register(fn HandlerFunc, opts ...RegisterOption) (HandlerID, 
 	return HandlerID(res.value), nil
 }
 
-// Unregister ends the registration id and reports whether it existed. The
-// handler is not called again once Unregister returns, nor later in a
-// Notify in progress on this goroutine. Unregistering from inside a handler,
-// the handler itself included, is allowed.
+// Unregister ends the registration id and reports whether it existed. No
+// Notify that starts after Unregister returns calls the handler, nor does
+// the rest of a Notify in progress on this goroutine. A Notify already
+// running on another goroutine may still be calling it, or call it once
+// more; use [Registry.UnregisterAndWait] to wait for it. Unregistering from
+// inside a handler, the handler itself included, is allowed.
 func (r *Registry) Unregister(id HandlerID) (bool, error) {
+	return r.unregister(id, false)
+}
+
+// UnregisterAndWait ends the registration id like Unregister, then waits
+// until no Notify on any goroutine can still be running the handler; when
+// it returns, the registry has released fn. Called from inside a handler
+// of this registry it does not wait (the caller's own Notify holds the
+// handler), as Unregister. Do not call it while holding a lock that a
+// handler of this registry takes.
+func (r *Registry) UnregisterAndWait(id HandlerID) (bool, error) {
+	return r.unregister(id, true)
+}
+
+func (r *Registry) unregister(id HandlerID, wait bool) (bool, error) {
 	p, err := r.h.load()
 	if err != nil {
 		return false, err
 	}
-	res := C.chgo_registry_unregister(p, C.uint64_t(id))
+	var res C.chgo_value
+	if wait {
+		res = C.chgo_registry_unregister_and_wait(p, C.uint64_t(id))
+	} else {
+		res = C.chgo_registry_unregister(p, C.uint64_t(id))
+	}
 	runtime.KeepAlive(r)
 	if res.status != C.CHARTER_OK {
 		return false, r.h.check(cError(res.status, res.message))
@@ -178,13 +217,29 @@ func (r *Registry) Len() (int, error) {
 }
 
 // Clear ends every registration. A Notify in progress skips the handlers it
-// has not reached yet.
+// has not reached yet; one running a handler on another goroutine may still
+// be in it when Clear returns.
 func (r *Registry) Clear() error {
+	return r.clear(false)
+}
+
+// ClearAndWait ends every registration like Clear, then waits as
+// [Registry.UnregisterAndWait] does for every handler it removed.
+func (r *Registry) ClearAndWait() error {
+	return r.clear(true)
+}
+
+func (r *Registry) clear(wait bool) error {
 	p, err := r.h.load()
 	if err != nil {
 		return err
 	}
-	res := C.chgo_registry_clear(p)
+	var res C.chgo_status
+	if wait {
+		res = C.chgo_registry_clear_and_wait(p)
+	} else {
+		res = C.chgo_registry_clear(p)
+	}
 	runtime.KeepAlive(r)
 	if res.status != C.CHARTER_OK {
 		return r.h.check(cError(res.status, res.message))

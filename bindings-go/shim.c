@@ -55,6 +55,23 @@ chgo_value chgo_registry_register(charter_registry_t *reg, int32_t priority, uin
     return r;
 }
 
+chgo_value chgo_registry_register_once(charter_registry_t *reg, int32_t priority, uintptr_t handle) {
+    chgo_value r = {0};
+    r.status = charter_registry_register_once(reg, priority, handler_adapter, (void *)handle,
+                                              drop_adapter, &r.value);
+    r.message = message_of(r.status);
+    return r;
+}
+
+chgo_value chgo_registry_unregister_and_wait(charter_registry_t *reg, uint64_t id) {
+    chgo_value r = {0};
+    bool removed = false;
+    r.status = charter_registry_unregister_and_wait(reg, id, &removed);
+    r.value = removed;
+    r.message = message_of(r.status);
+    return r;
+}
+
 chgo_value chgo_registry_unregister(charter_registry_t *reg, uint64_t id) {
     chgo_value r = {0};
     bool removed = false;
@@ -85,6 +102,13 @@ chgo_value chgo_registry_len(charter_registry_t *reg) {
 chgo_status chgo_registry_clear(charter_registry_t *reg) {
     chgo_status r = {0};
     r.status = charter_registry_clear(reg);
+    r.message = message_of(r.status);
+    return r;
+}
+
+chgo_status chgo_registry_clear_and_wait(charter_registry_t *reg) {
+    chgo_status r = {0};
+    r.status = charter_registry_clear_and_wait(reg);
     r.message = message_of(r.status);
     return r;
 }

@@ -55,10 +55,13 @@ chgo_status chgo_registry_free(charter_registry_t *reg);
 /* Registers the Go handler behind the runtime/cgo.Handle `handle`. When the
  * registration ends, Charter calls back into Go to delete the handle. */
 chgo_value chgo_registry_register(charter_registry_t *reg, int32_t priority, uintptr_t handle);
+chgo_value chgo_registry_register_once(charter_registry_t *reg, int32_t priority, uintptr_t handle);
 chgo_value chgo_registry_unregister(charter_registry_t *reg, uint64_t id);
+chgo_value chgo_registry_unregister_and_wait(charter_registry_t *reg, uint64_t id);
 chgo_value chgo_registry_contains(charter_registry_t *reg, uint64_t id);
 chgo_value chgo_registry_len(charter_registry_t *reg);
 chgo_status chgo_registry_clear(charter_registry_t *reg);
+chgo_status chgo_registry_clear_and_wait(charter_registry_t *reg);
 chgo_notify chgo_registry_notify(charter_registry_t *reg, const uint8_t *event, size_t len);
 
 /* ---- Bus ----

@@ -35,10 +35,25 @@ export interface RegisterOptions {
  */
 export declare class Registry<E = unknown> {
   constructor(options?: RegistryOptions);
-  /** Registers `handler`; returns its id (ids are never reused). */
+  /**
+   * Registers `handler`; returns its id. Ids are never reused and include a
+   * random per-registry key: another registry's id, or a guessed one,
+   * matches nothing.
+   */
   register(handler: (event: E) => unknown, options?: RegisterOptions): number;
+  /**
+   * Registers `handler` to run once: the first round that reaches it calls
+   * it, then removes and releases it, even if it throws.
+   */
+  registerOnce(handler: (event: E) => unknown, options?: RegisterOptions): number;
   /** Removes registration `id`; returns whether it was registered. */
   unregister(id: number): boolean;
+  /**
+   * `unregister`, after which no round can still run the handler. A
+   * registry lives on one thread, so this never blocks; inside a handler
+   * the round in progress skips it.
+   */
+  unregisterAndWait(id: number): boolean;
   /** Whether `id` is currently registered. */
   contains(id: number): boolean;
   /** How many handlers are registered. */
@@ -47,6 +62,8 @@ export declare class Registry<E = unknown> {
   readonly maxDepth: number;
   /** Removes every handler. */
   clear(): void;
+  /** `clear`, with the promise of `unregisterAndWait` for every handler. */
+  clearAndWait(): void;
   /**
    * Calls every handler with `event`, in firing order.
    * @throws {LimitExceededError} past the nesting bound.

@@ -1262,13 +1262,47 @@ charter_status_t charter_registry_free(charter_registry_t *reg);
 // must be safe to call from any thread with `user_data`.
 charter_status_t charter_registry_register(charter_registry_t *reg, int32_t priority, charter_handler_fn fn, void *user_data, charter_drop_fn drop_user_data, uint64_t *out_id);
 
+// Registers `fn` to run once, like `charter_registry_register`: the first
+// notify round that reaches it calls it and ends the registration, even
+// when rounds race on several threads and even if it returns
+// `CHARTER_E_PANIC`. `drop_user_data` runs once, right after that call
+// returns (on the notifying thread), or when the registration is ended
+// without a call. It holds no reference to the registry.
+//
+// # Safety
+// As for `charter_registry_register`.
+charter_status_t charter_registry_register_once(charter_registry_t *reg, int32_t priority, charter_handler_fn fn, void *user_data, charter_drop_fn drop_user_data, uint64_t *out_id);
+
 // Ends the registration `id`. Writes whether it was registered to
-// `out_removed` (which may be NULL). The handler is not called again after
-// this returns, nor later in a notify round in progress on this thread.
+// `out_removed` (which may be NULL); an id this registry did not issue,
+// or one already ended, writes `false`.
+//
+// After this returns no notify that starts calls the handler, and a round
+// in progress on this thread skips it. A round already running on another
+// thread may still be calling it, or call it once more; `drop_user_data`
+// runs when that round ends. Use `charter_registry_unregister_and_wait`
+// to wait for those calls.
 //
 // # Safety
 // `out_removed` must be NULL or valid for writing.
 charter_status_t charter_registry_unregister(charter_registry_t *reg, uint64_t id, bool *out_removed);
+
+// Ends the registration `id` like `charter_registry_unregister`, then
+// waits until no notify on any thread can still be running its handler.
+// When it returns, the handler's `drop_user_data` has run, so `user_data`
+// may be freed. Writes whether it was registered to `out_removed` (which
+// may be NULL); `false` returns at once.
+//
+// Called from inside a handler of this same registry (on the thread of a
+// notify of it), waiting could never end, since the caller's own round
+// holds the handler: it then ends the registration without waiting, as
+// `charter_registry_unregister` does, and `drop_user_data` runs when the
+// last round holding the handler ends. Do not call it while holding a
+// lock that a handler of this registry takes.
+//
+// # Safety
+// `out_removed` must be NULL or valid for writing.
+charter_status_t charter_registry_unregister_and_wait(charter_registry_t *reg, uint64_t id, bool *out_removed);
 
 // Writes whether `id` is registered to `out`.
 //
@@ -1283,11 +1317,22 @@ charter_status_t charter_registry_contains(charter_registry_t *reg, uint64_t id,
 charter_status_t charter_registry_len(charter_registry_t *reg, size_t *out_len);
 
 // Ends every registration. A notify round in progress skips the handlers
-// it has not reached yet.
+// it has not reached yet; one running a handler on another thread may
+// still be in it when this returns.
 //
 // # Safety
 // `reg` must be NULL or a pointer obtained from Charter.
 charter_status_t charter_registry_clear(charter_registry_t *reg);
+
+// Ends every registration like `charter_registry_clear`, then waits until
+// no notify on any thread can still be running any of the handlers; when
+// it returns, every `drop_user_data` has run. From inside a handler of
+// this registry it does not wait (see
+// `charter_registry_unregister_and_wait`).
+//
+// # Safety
+// `reg` must be NULL or a pointer obtained from Charter.
+charter_status_t charter_registry_clear_and_wait(charter_registry_t *reg);
 
 // Calls every handler with the `len` bytes at `event`, in priority order,
 // on this thread, with no Charter lock held. Handlers may call any Charter

@@ -233,8 +233,22 @@ export declare class NativeRegistry {
    * equal priorities in registration order. Returns the registration's id.
    */
   register(handler: () => boolean, priority?: number): number
+  /**
+   * Registers `handler` like `register`, to run once: the first round
+   * that reaches it calls it, removes it and releases it, even if it
+   * throws.
+   */
+  registerOnce(handler: () => boolean, priority?: number): number
   /** Removes the registration `id`; returns whether it was registered. */
   unregister(id: number): boolean
+  /**
+   * Removes the registration `id` and waits until no round can still be
+   * running it (the core's `unregister_and_wait`). A registry lives on
+   * one JS thread, so only a round in progress on this thread could be,
+   * and from inside one the core does not wait: this never blocks. It
+   * releases the handler at once unless a round still holds it.
+   */
+  unregisterAndWait(id: number): boolean
   /** Whether `id` is currently registered. */
   contains(id: number): boolean
   /** How many handlers are registered. */
@@ -246,6 +260,8 @@ export declare class NativeRegistry {
    * no further handler.
    */
   clear(): void
+  /** Removes every handler and waits as `unregister_and_wait` does. */
+  clearAndWait(): void
 }
 
 /** An open session: a verified token whose holder proved possession. */

@@ -81,18 +81,32 @@ class Registry {
   }
 
   register(handler, opts) {
+    return this.#add(handler, opts, false, this.register);
+  }
+
+  /**
+   * Registers `handler` to run once: the first round that reaches it calls
+   * it, then removes and releases it, even if it throws.
+   */
+  registerOnce(handler, opts) {
+    return this.#add(handler, opts, true, this.registerOnce);
+  }
+
+  #add(handler, opts, once, caller) {
     const { priority } = options(opts, 'options');
     if (this.#closed) {
-      throw closed(this.register);
+      throw closed(caller);
     }
-    if (optionalFunction(handler, 'handler', this.register) === null) {
-      throw failure(classes.NullArgumentError, 'handler is required', this.register);
+    if (optionalFunction(handler, 'handler', caller) === null) {
+      throw failure(classes.NullArgumentError, 'handler is required', caller);
     }
     const guarded = guard(handler, this.#dispatch);
     try {
-      guarded.id = this.#native.register(guarded, priority);
+      guarded.id = once
+        ? this.#native.registerOnce(guarded, priority)
+        : this.#native.register(guarded, priority);
     } catch (error) {
-      throw fromNative(error, this.register);
+      throw fromNative(error, caller);
     }
     return guarded.id;
   }
@@ -105,6 +119,21 @@ class Registry {
       return this.#native.unregister(id);
     } catch (error) {
       throw fromNative(error, this.unregister);
+    }
+  }
+
+  /**
+   * `unregister`, and once it returns no round can still run the handler.
+   * A registry lives on one thread, so this never blocks.
+   */
+  unregisterAndWait(id) {
+    if (this.#closed) {
+      throw closed(this.unregisterAndWait);
+    }
+    try {
+      return this.#native.unregisterAndWait(id);
+    } catch (error) {
+      throw fromNative(error, this.unregisterAndWait);
     }
   }
 
@@ -143,6 +172,18 @@ class Registry {
       this.#native.clear();
     } catch (error) {
       throw fromNative(error, this.clear);
+    }
+  }
+
+  /** `clear`, with the promise of `unregisterAndWait` for every handler. */
+  clearAndWait() {
+    if (this.#closed) {
+      throw closed(this.clearAndWait);
+    }
+    try {
+      this.#native.clearAndWait();
+    } catch (error) {
+      throw fromNative(error, this.clearAndWait);
     }
   }
 

@@ -79,10 +79,35 @@ impl NativeRegistry {
         })
     }
 
+    /// Registers `handler` like `register`, to run once: the first round
+    /// that reaches it calls it, removes it and releases it, even if it
+    /// throws.
+    #[napi(ts_args_type = "handler: () => boolean, priority?: number")]
+    pub fn register_once(&self, handler: Callback, priority: Option<Unknown>) -> Result<f64> {
+        boundary(|| {
+            let priority = match priority {
+                None => 0,
+                Some(v) => integer(&v, "priority", i32::MIN.into(), i32::MAX.into())? as i32,
+            };
+            let id = self.core.register_once_with_priority(priority, move |env| invoke(&handler, env));
+            Ok(id.get() as f64)
+        })
+    }
+
     /// Removes the registration `id`; returns whether it was registered.
     #[napi(ts_args_type = "id: number")]
     pub fn unregister(&self, id: Unknown) -> Result<bool> {
         boundary(|| Ok(self.core.unregister(handler_id(&id)?)))
+    }
+
+    /// Removes the registration `id` and waits until no round can still be
+    /// running it (the core's `unregister_and_wait`). A registry lives on
+    /// one JS thread, so only a round in progress on this thread could be,
+    /// and from inside one the core does not wait: this never blocks. It
+    /// releases the handler at once unless a round still holds it.
+    #[napi(ts_args_type = "id: number")]
+    pub fn unregister_and_wait(&self, id: Unknown) -> Result<bool> {
+        boundary(|| Ok(self.core.unregister_and_wait(handler_id(&id)?)))
     }
 
     /// Whether `id` is currently registered.
@@ -109,6 +134,15 @@ impl NativeRegistry {
     pub fn clear(&self) -> Result<()> {
         boundary(|| {
             self.core.clear();
+            Ok(())
+        })
+    }
+
+    /// Removes every handler and waits as `unregister_and_wait` does.
+    #[napi]
+    pub fn clear_and_wait(&self) -> Result<()> {
+        boundary(|| {
+            self.core.clear_and_wait();
             Ok(())
         })
     }

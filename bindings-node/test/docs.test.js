@@ -44,7 +44,7 @@ test('the README quickstart runs and prints what it promises', () => {
     child.stdout,
     [
       "audit { user: 'ada' }",
-      'handler 2 failed: disk full',
+      'handler id failed: disk full',
       '{ delivered: 1, failed: 1, panicked: 0 }',
       'orders.eu order 17 abc',
       '',

@@ -48,16 +48,82 @@ test('options must be an object', () => {
   }
 });
 
-test('register returns increasing ids that are never reused', () => {
+test('register returns distinct safe-integer ids that are never reused', () => {
   const registry = new Registry();
   const a = registry.register(() => {});
   const b = registry.register(() => {});
-  assert.equal(a, 1);
-  assert.ok(b > a);
+  assert.ok(Number.isSafeInteger(a) && a > 0 && Number.isSafeInteger(b) && b > 0);
+  assert.notEqual(a, b);
   assert.equal(registry.size, 2);
   assert.equal(registry.unregister(b), true);
   const c = registry.register(() => {});
-  assert.ok(c > b, 'an id is never handed out twice');
+  assert.ok(c !== a && c !== b, 'an id is never handed out twice');
+});
+
+test("another registry's id, or a guessed one, matches nothing", () => {
+  const a = new Registry();
+  const b = new Registry();
+  const theirs = a.register(() => {});
+  const mine = b.register(() => {});
+  assert.notEqual(theirs, mine);
+  assert.equal(b.unregister(theirs), false);
+  assert.equal(b.unregisterAndWait(theirs), false);
+  assert.equal(b.contains(mine), true);
+  for (let guess = 1; guess < 2000; guess++) {
+    if (guess !== mine) assert.equal(b.contains(guess), false);
+  }
+});
+
+test('registerOnce runs once, even if it throws, and is then released', () => {
+  const registry = new Registry();
+  const errors = [];
+  registry.onError = (id) => errors.push(id);
+  const seen = [];
+  const id = registry.registerOnce((event) => {
+    seen.push(event);
+    throw new Error('once');
+  });
+  assert.equal(registry.contains(id), true);
+  assert.deepEqual(registry.notify('a'), { delivered: 0, failed: 1, panicked: 0 });
+  assert.deepEqual(registry.notify('b'), { delivered: 0, failed: 0, panicked: 0 });
+  assert.deepEqual(seen, ['a']);
+  assert.deepEqual(errors, [id]);
+  assert.equal(registry.contains(id), false);
+  // A nested round inside the once handler does not run it again.
+  let calls = 0;
+  registry.registerOnce(() => {
+    calls++;
+    registry.notify('nested');
+  }, { priority: 3 });
+  registry.notify('outer');
+  assert.equal(calls, 1);
+  assert.throws(() => registry.registerOnce(), NullArgumentError);
+});
+
+test('unregisterAndWait and clearAndWait remove at once, also from inside a handler', () => {
+  const registry = new Registry();
+  const order = [];
+  let selfId = 0;
+  const later = registry.register(() => order.push('later'), { priority: -1 });
+  selfId = registry.register(() => {
+    order.push('self');
+    assert.equal(registry.unregisterAndWait(selfId), true);
+    assert.equal(registry.unregisterAndWait(later), true);
+    registry.clearAndWait();
+  });
+  assert.deepEqual(registry.notify(null), { delivered: 1, failed: 0, panicked: 0 });
+  assert.deepEqual(order, ['self']);
+  assert.equal(registry.size, 0);
+  const id = registry.register(() => {});
+  assert.equal(registry.unregisterAndWait(id), true);
+  assert.equal(registry.unregisterAndWait(id), false);
+  registry.register(() => {});
+  registry.clearAndWait();
+  assert.equal(registry.size, 0);
+  registry.close();
+  assert.throws(() => registry.unregisterAndWait(id), ClosedError);
+  assert.throws(() => registry.clearAndWait(), ClosedError);
+  assert.throws(() => registry.registerOnce(() => {}), ClosedError);
 });
 
 test('register refuses a missing or non-function handler', () => {
@@ -212,8 +278,9 @@ test('Symbol.dispose closes the registry', () => {
 /** Registers a fresh closure and returns a WeakRef to it. */
 function registerTracked(registry) {
   const handler = () => {};
-  registry.register(handler);
-  return new WeakRef(handler);
+  const ref = new WeakRef(handler);
+  ref.id = registry.register(handler);
+  return ref;
 }
 
 async function collected(ref) {
@@ -237,9 +304,26 @@ test('unregister and clear release the JS callbacks', async () => {
   const registry = new Registry();
   const first = registerTracked(registry);
   assert.equal(await collected(first), false);
-  registry.unregister(1);
+  registry.unregister(first.id);
   assert.equal(await collected(first), true);
   const second = registerTracked(registry);
   registry.clear();
   assert.equal(await collected(second), true);
+  const third = registerTracked(registry);
+  assert.equal(registry.unregisterAndWait(third.id), true);
+  assert.equal(await collected(third), true);
+  const fourth = registerTracked(registry);
+  registry.clearAndWait();
+  assert.equal(await collected(fourth), true);
+});
+
+test('a run-once handler is released once it ran', async () => {
+  const registry = new Registry();
+  let handler = () => {};
+  const ref = new WeakRef(handler);
+  registry.registerOnce(handler);
+  handler = null;
+  assert.equal(await collected(ref), false, 'held until it runs');
+  registry.notify(null);
+  assert.equal(await collected(ref), true);
 });

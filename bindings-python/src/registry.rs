@@ -81,8 +81,9 @@ pub struct Registry {
     on_error: Arc<ErrorHook>,
     /// The registered handlers by id. The core cannot list its handlers,
     /// and the garbage collector must see every callable we hold to break
-    /// cycles such as a handler that refers to its own registry.
-    handlers: Mutex<HashMap<u64, Arc<Handler>>>,
+    /// cycles such as a handler that refers to its own registry. Shared with
+    /// run-once handlers, which take themselves out after their call.
+    handlers: Arc<Mutex<HashMap<u64, Arc<Handler>>>>,
 }
 
 impl Registry {
@@ -141,7 +142,7 @@ impl Registry {
             core,
             closed: AtomicBool::new(false),
             on_error: Arc::new(ErrorHook::new(hook)),
-            handlers: Mutex::default(),
+            handlers: Arc::default(),
         })
     }
 
@@ -167,6 +168,39 @@ impl Registry {
         Ok(id)
     }
 
+    /// Registers `handler` to run once: the first round that reaches it
+    /// calls it and removes it, even if it raises and even when rounds race
+    /// on several threads. Returns its id.
+    #[pyo3(signature = (handler, priority = 0))]
+    fn register_once(&self, py: Python<'_>, handler: Bound<'_, PyAny>, priority: i32) -> PyResult<u64> {
+        if !handler.is_callable() {
+            return Err(PyTypeError::new_err(format!(
+                "handler must be callable, not {}",
+                handler.get_type().name()?
+            )));
+        }
+        let core = self.open(py)?;
+        let handler = Arc::new(Handler {
+            id: AtomicU64::new(0),
+            callable: handler.unbind(),
+            on_error: Arc::clone(&self.on_error),
+        });
+        let (registered, handlers) = (Arc::clone(&handler), Arc::clone(&self.handlers));
+        let id = core
+            .register_once_with_priority(priority, move |args| {
+                let result = registered.call(args);
+                // Runs with the GIL held (inside `notify`), so the callable
+                // is released with it, after the map's lock is let go.
+                let own = lock(&handlers).remove(&registered.id.load(Ordering::Relaxed));
+                drop((own, registered));
+                result
+            })
+            .get();
+        handler.id.store(id, Ordering::Relaxed);
+        lock(&self.handlers).insert(id, handler);
+        Ok(id)
+    }
+
     /// Removes registration `id`; returns whether it was registered.
     fn unregister(&self, py: Python<'_>, id: &Bound<'_, PyAny>) -> PyResult<bool> {
         let core = self.open(py)?;
@@ -177,6 +211,20 @@ impl Registry {
         let removed = core.unregister(id);
         // Dropped at the end of this function, after the lock is released:
         // releasing the callable can run arbitrary Python code.
+        let _handler = lock(&self.handlers).remove(&id.get());
+        Ok(removed)
+    }
+
+    /// Removes registration `id` like `unregister`, then waits, with the
+    /// GIL released, until no `notify` on any thread can still be running
+    /// the handler. Inside a handler of this registry it does not wait.
+    fn unregister_and_wait(&self, py: Python<'_>, id: &Bound<'_, PyAny>) -> PyResult<bool> {
+        let core = self.open(py)?;
+        let _busy = Busy::enter(py);
+        let Some(id) = handler_id(id)? else {
+            return Ok(false);
+        };
+        let removed = crate::shutdown::detach(py, || core.unregister_and_wait(id));
         let _handler = lock(&self.handlers).remove(&id.get());
         Ok(removed)
     }
@@ -201,6 +249,18 @@ impl Registry {
     fn clear(&self, py: Python<'_>) -> PyResult<()> {
         let _busy = Busy::enter(py);
         self.open(py)?.clear();
+        let handlers = std::mem::take(&mut *lock(&self.handlers));
+        drop(handlers);
+        Ok(())
+    }
+
+    /// Removes every handler like `clear`, then waits, with the GIL
+    /// released, until no `notify` on any thread can still be running any
+    /// of them. Inside a handler of this registry it does not wait.
+    fn clear_and_wait(&self, py: Python<'_>) -> PyResult<()> {
+        let _busy = Busy::enter(py);
+        let core = self.open(py)?;
+        crate::shutdown::detach(py, || core.clear_and_wait());
         let handlers = std::mem::take(&mut *lock(&self.handlers));
         drop(handlers);
         Ok(())

@@ -13,13 +13,23 @@ import charter
 from charter import NotifyReport, Registry
 
 
-def test_register_returns_increasing_ids_never_reused(registry: Registry) -> None:
+def test_register_returns_distinct_ids_never_reused(registry: Registry) -> None:
     a = registry.register(lambda e: None)
     b = registry.register(lambda e: None)
-    assert (a, b) == (1, 2)
+    assert a != b and 0 < a < 2**53 and 0 < b < 2**53
     assert registry.unregister(b)
     c = registry.register(lambda e: None)
-    assert c == 3
+    assert c not in (a, b)
+
+
+def test_ids_of_another_registry_or_guessed_ids_match_nothing(registry: Registry) -> None:
+    with Registry() as other:
+        theirs = other.register(lambda e: None)
+        mine = registry.register(lambda e: None)
+        assert theirs != mine
+        assert not registry.unregister(theirs)
+        assert mine in registry
+        assert not any(registry.contains(guess) for guess in range(1, 2000) if guess != mine)
 
 
 def test_handlers_receive_the_event_object_itself(registry: Registry) -> None:
@@ -190,10 +200,10 @@ def test_an_exception_in_on_error_is_swallowed(
         raise RuntimeError("hook broke")
 
     registry.on_error = bad_hook
-    registry.register(lambda e: 1 / 0)
-    registry.register(lambda e: 1 / 0)
+    first = registry.register(lambda e: 1 / 0)
+    second = registry.register(lambda e: 1 / 0)
     assert registry.notify(0) == NotifyReport(failed=2)
-    assert calls == [1, 2]
+    assert calls == [first, second]
     assert capfd.readouterr() == ("", "")
 
 
@@ -352,3 +362,97 @@ def test_reports_are_equal_whether_shared_or_fresh(registry: Registry) -> None:
     for n in range(20):
         assert registry.notify(n) == NotifyReport(delivered=n)
         registry.register(lambda e: None)
+
+
+def test_register_once_runs_once_even_if_it_raises(registry: Registry) -> None:
+    calls: list[object] = []
+    errors: list[int] = []
+    registry.on_error = lambda handler_id, exc: errors.append(handler_id)
+
+    def once(event: object) -> None:
+        calls.append(event)
+        raise ValueError("once")
+
+    handler_id = registry.register_once(once)
+    assert handler_id in registry
+    assert registry.notify("a") == NotifyReport(delivered=0, failed=1, panicked=0)
+    assert registry.notify("b").called == 0
+    assert calls == ["a"] and errors == [handler_id]
+    assert handler_id not in registry and len(registry) == 0
+
+
+def test_register_once_releases_its_callable_after_the_call(registry: Registry) -> None:
+    class Callable:
+        def __call__(self, event: object) -> None:
+            pass
+
+    handler = Callable()
+    ref = weakref.ref(handler)
+    registry.register_once(handler)
+    del handler
+    gc.collect()
+    assert ref() is not None, "held until it runs"
+    registry.notify(None)
+    gc.collect()
+    assert ref() is None, "released once it ran"
+
+
+def test_register_once_runs_once_when_threads_race(registry: Registry) -> None:
+    import threading
+
+    calls: list[int] = []
+    registry.register_once(lambda e: calls.append(1))
+    start = threading.Barrier(4)
+
+    def notify_many() -> None:
+        start.wait()
+        for _ in range(200):
+            registry.notify(None)
+
+    threads = [threading.Thread(target=notify_many) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert calls == [1]
+
+
+def test_unregister_and_wait_waits_for_a_handler_running_on_another_thread(registry: Registry) -> None:
+    import threading
+    import time
+
+    entered, release = threading.Event(), threading.Event()
+    finished: list[str] = []
+
+    def slow(event: object) -> None:
+        entered.set()
+        release.wait(5)
+        finished.append("handler")
+
+    handler_id = registry.register(slow)
+    notifier = threading.Thread(target=registry.notify, args=(None,))
+    notifier.start()
+    assert entered.wait(5)
+    waiter = threading.Thread(target=lambda: finished.append(str(registry.unregister_and_wait(handler_id))))
+    waiter.start()
+    time.sleep(0.05)
+    assert finished == [], "still waiting while the handler runs"
+    release.set()
+    waiter.join(5)
+    notifier.join(5)
+    assert finished == ["handler", "True"]
+    assert not registry.unregister_and_wait(handler_id)
+
+
+def test_waiting_removal_inside_a_handler_does_not_deadlock(registry: Registry) -> None:
+    seen: list[bool] = []
+    ids: list[int] = []
+
+    def remove_self(event: object) -> None:
+        seen.append(registry.unregister_and_wait(ids[0]))
+        registry.clear_and_wait()
+
+    ids.append(registry.register(remove_self))
+    registry.register(lambda e: seen.append(False), priority=-1)
+    assert registry.notify(None) == NotifyReport(delivered=1, failed=0, panicked=0)
+    assert seen == [True] and len(registry) == 0

@@ -2,7 +2,9 @@
 //!
 //! Events are byte strings. Handlers are C function pointers with a
 //! `user_data` pointer, identified by `uint64_t` ids that are never reused
-//! within a registry.
+//! within a registry and include a random per-registry key: an id of
+//! another registry, a stale id or a guessed one matches nothing (the call
+//! reports it as not registered).
 
 use std::ffi::c_void;
 
@@ -178,9 +180,46 @@ pub unsafe extern "C" fn charter_registry_register(
     })
 }
 
+/// Registers `fn` to run once, like `charter_registry_register`: the first
+/// notify round that reaches it calls it and ends the registration, even
+/// when rounds race on several threads and even if it returns
+/// `CHARTER_E_PANIC`. `drop_user_data` runs once, right after that call
+/// returns (on the notifying thread), or when the registration is ended
+/// without a call. It holds no reference to the registry.
+///
+/// # Safety
+/// As for `charter_registry_register`.
+#[no_mangle]
+pub unsafe extern "C" fn charter_registry_register_once(
+    reg: *mut charter_registry_t,
+    priority: i32,
+    r#fn: charter_handler_fn,
+    user_data: *mut c_void,
+    drop_user_data: charter_drop_fn,
+    out_id: *mut u64,
+) -> charter_status_t {
+    call(|| {
+        let call = r#fn.ok_or_else(|| null_argument("fn"))?;
+        require_out(out_id, "out_id")?;
+        handle::with::<Registry<[u8]>, _>(reg, "reg", |registry| {
+            let handler = CHandler { call, user_data, drop_user_data };
+            let id =
+                registry.register_once_with_priority(priority, move |event: &[u8]| handler.invoke(event));
+            // SAFETY: checked non-NULL above; the caller guarantees validity.
+            unsafe { write_out(out_id, "out_id", id.get()) }
+        })
+    })
+}
+
 /// Ends the registration `id`. Writes whether it was registered to
-/// `out_removed` (which may be NULL). The handler is not called again after
-/// this returns, nor later in a notify round in progress on this thread.
+/// `out_removed` (which may be NULL); an id this registry did not issue,
+/// or one already ended, writes `false`.
+///
+/// After this returns no notify that starts calls the handler, and a round
+/// in progress on this thread skips it. A round already running on another
+/// thread may still be calling it, or call it once more; `drop_user_data`
+/// runs when that round ends. Use `charter_registry_unregister_and_wait`
+/// to wait for those calls.
 ///
 /// # Safety
 /// `out_removed` must be NULL or valid for writing.
@@ -191,15 +230,49 @@ pub unsafe extern "C" fn charter_registry_unregister(
     out_removed: *mut bool,
 ) -> charter_status_t {
     call(|| {
-        handle::with::<Registry<[u8]>, _>(reg, "reg", |registry| {
-            let removed = registry.unregister(HandlerId::from_raw(id));
-            if !out_removed.is_null() {
-                // SAFETY: non-NULL; the caller guarantees validity.
-                unsafe { out_removed.write(removed) };
-            }
-            Ok(())
-        })
+        let removed =
+            handle::with::<Registry<[u8]>, _>(reg, "reg", |r| Ok(r.unregister(HandlerId::from_raw(id))))?;
+        write_optional(out_removed, removed);
+        Ok(())
     })
+}
+
+/// Ends the registration `id` like `charter_registry_unregister`, then
+/// waits until no notify on any thread can still be running its handler.
+/// When it returns, the handler's `drop_user_data` has run, so `user_data`
+/// may be freed. Writes whether it was registered to `out_removed` (which
+/// may be NULL); `false` returns at once.
+///
+/// Called from inside a handler of this same registry (on the thread of a
+/// notify of it), waiting could never end, since the caller's own round
+/// holds the handler: it then ends the registration without waiting, as
+/// `charter_registry_unregister` does, and `drop_user_data` runs when the
+/// last round holding the handler ends. Do not call it while holding a
+/// lock that a handler of this registry takes.
+///
+/// # Safety
+/// `out_removed` must be NULL or valid for writing.
+#[no_mangle]
+pub unsafe extern "C" fn charter_registry_unregister_and_wait(
+    reg: *mut charter_registry_t,
+    id: u64,
+    out_removed: *mut bool,
+) -> charter_status_t {
+    call(|| {
+        let removed = handle::with::<Registry<[u8]>, _>(reg, "reg", |r| {
+            Ok(r.unregister_and_wait(HandlerId::from_raw(id)))
+        })?;
+        write_optional(out_removed, removed);
+        Ok(())
+    })
+}
+
+/// Writes `value` through `out` unless it is NULL.
+fn write_optional(out: *mut bool, value: bool) {
+    if !out.is_null() {
+        // SAFETY: non-NULL; the caller guarantees validity.
+        unsafe { out.write(value) };
+    }
 }
 
 /// Writes whether `id` is registered to `out`.
@@ -239,7 +312,8 @@ pub unsafe extern "C" fn charter_registry_len(
 }
 
 /// Ends every registration. A notify round in progress skips the handlers
-/// it has not reached yet.
+/// it has not reached yet; one running a handler on another thread may
+/// still be in it when this returns.
 ///
 /// # Safety
 /// `reg` must be NULL or a pointer obtained from Charter.
@@ -248,6 +322,24 @@ pub unsafe extern "C" fn charter_registry_clear(reg: *mut charter_registry_t) ->
     call(|| {
         handle::with::<Registry<[u8]>, _>(reg, "reg", |r| {
             r.clear();
+            Ok(())
+        })
+    })
+}
+
+/// Ends every registration like `charter_registry_clear`, then waits until
+/// no notify on any thread can still be running any of the handlers; when
+/// it returns, every `drop_user_data` has run. From inside a handler of
+/// this registry it does not wait (see
+/// `charter_registry_unregister_and_wait`).
+///
+/// # Safety
+/// `reg` must be NULL or a pointer obtained from Charter.
+#[no_mangle]
+pub unsafe extern "C" fn charter_registry_clear_and_wait(reg: *mut charter_registry_t) -> charter_status_t {
+    call(|| {
+        handle::with::<Registry<[u8]>, _>(reg, "reg", |r| {
+            r.clear_and_wait();
             Ok(())
         })
     })

@@ -25,4 +25,9 @@ pub mod panic;
 pub mod registry;
 
 pub use error::{quote, quote_bytes, quote_path, Error, ErrorKind, Result, QUOTE_BYTES};
-pub use registry::{HandlerError, HandlerId, HandlerResult, NotifyReport, Registry};
+pub use registry::{
+    AsyncRegistry, HandlerError, HandlerGuard, HandlerId, HandlerResult, NotifyReport, PanicInfo, Registry,
+};
+
+/// This crate's version, as in its Cargo.toml.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

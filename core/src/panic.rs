@@ -48,24 +48,37 @@ pub fn catch<R>(f: impl FnOnce() -> R) -> Result<R, String> {
     panic::catch_unwind(AssertUnwindSafe(f)).map_err(message_of)
 }
 
+/// What a panic carried that reads as text: the `&str` or `String` given to
+/// `panic!`, or `None` for any other payload type.
+pub fn payload_message(payload: &(dyn Any + Send)) -> Option<&str> {
+    if let Some(s) = payload.downcast_ref::<&'static str>() {
+        Some(s)
+    } else {
+        payload.downcast_ref::<String>().map(String::as_str)
+    }
+}
+
+/// The text [`message_of`] gives a payload that is not a string.
+pub const NON_STRING_PAYLOAD: &str = "panic with a non-string payload";
+
 /// Extracts a readable message from a panic payload and drops the payload.
 ///
 /// Dropping a payload can itself panic (a payload type with a panicking
 /// `Drop`); that second panic is contained here too.
 pub fn message_of(payload: Box<dyn Any + Send>) -> String {
-    let text = if let Some(s) = payload.downcast_ref::<&'static str>() {
-        (*s).to_owned()
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "panic with a non-string payload".to_owned()
-    };
+    let text = payload_message(&*payload).unwrap_or(NON_STRING_PAYLOAD).to_owned();
+    drop_contained(payload);
+    text
+}
+
+/// Drops `value`, containing a panic raised by its destructor.
+pub fn drop_contained<T>(value: T) {
     let _scope = CatchScope::enter();
-    if panic::catch_unwind(AssertUnwindSafe(move || drop(payload))).is_err() {
+    if let Err(second) = panic::catch_unwind(AssertUnwindSafe(move || drop(value))) {
         // The second payload is leaked rather than dropped: dropping it could
         // panic again, and nothing useful can be done with it.
+        std::mem::forget(second);
     }
-    text
 }
 
 /// Installs, once per process, a panic hook that is silent for panics that

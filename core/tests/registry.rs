@@ -39,7 +39,7 @@ fn register_unregister_contains_len_and_ids_never_reused() {
     let a = reg.register(|_| Ok(()));
     let b = reg.register(|_| Ok(()));
     assert_ne!(a, b);
-    assert_eq!(a.get(), 1);
+    assert!(a.get() > 0 && a.get() < 1 << 53, "ids fit a JavaScript number");
     assert_eq!(reg.len(), 2);
     assert!(reg.contains(a) && reg.contains(b));
     assert!(reg.unregister(a));
@@ -47,7 +47,7 @@ fn register_unregister_contains_len_and_ids_never_reused() {
     assert!(!reg.contains(a));
     assert!(!reg.unregister(HandlerId::from_raw(999)));
     let c = reg.register(|_| Ok(()));
-    assert!(c.get() > b.get(), "ids are never reused");
+    assert!(c != a && c != b, "ids are never reused");
     reg.clear();
     assert!(reg.is_empty());
     assert!(!reg.contains(b) && !reg.contains(c));
@@ -61,7 +61,9 @@ fn failures_and_panics_are_counted_and_never_stop_siblings() {
     let ran = Arc::new(AtomicUsize::new(0));
     let seen: Arc<Mutex<Vec<(HandlerId, String)>>> = Arc::default();
     let seen2 = Arc::clone(&seen);
-    reg.on_panic(move |id, msg| seen2.lock().unwrap().push((id, msg.to_owned())));
+    reg.on_panic(move |info| {
+        seen2.lock().unwrap().push((info.handler_id(), info.message().unwrap().to_owned()))
+    });
     let r = Arc::clone(&ran);
     reg.register(move |_| {
         r.fetch_add(1, Ordering::SeqCst);
@@ -84,7 +86,7 @@ fn failures_and_panics_are_counted_and_never_stop_siblings() {
 fn a_panic_inside_on_panic_is_swallowed() {
     quiet();
     let reg: Registry<u32> = Registry::new();
-    reg.on_panic(|_, _| panic!("the hook panics too"));
+    reg.on_panic(|_| panic!("the hook panics too"));
     reg.register(|_| panic!("first"));
     reg.register(|_| Ok(()));
     assert_eq!(reg.notify(&1), report(1, 0, 1));
@@ -278,4 +280,102 @@ fn concurrent_notifiers_and_writers_agree() {
     writer.join().unwrap();
     assert_eq!(total.load(Ordering::Relaxed), 80_000);
     assert_eq!(reg.len(), 1);
+}
+
+#[test]
+fn ids_of_another_registry_stale_ids_and_guessed_ids_match_nothing() {
+    let a: Registry<u32> = Registry::new();
+    let b: Registry<u32> = Registry::new();
+    let a_id = a.register(|_| Ok(()));
+    let b_id = b.register(|_| Ok(()));
+    assert_ne!(a_id, b_id, "two registries issue different first ids");
+    assert!(!b.unregister(a_id), "registry B must not remove its handler for A's id");
+    assert!(!b.contains(a_id));
+    assert!(b.contains(b_id) && a.contains(a_id));
+    for guess in 0..10_000u64 {
+        assert!(!b.contains(HandlerId::from_raw(guess)) || HandlerId::from_raw(guess) == b_id);
+    }
+    assert!(b.unregister(b_id));
+    assert!(!b.unregister(b_id), "a stale id is not found");
+    // The first ids of many registries are spread out, not 1, 2, 3.
+    let firsts: std::collections::HashSet<u64> =
+        (0..64).map(|_| Registry::<u32>::new().register(|_| Ok(())).get()).collect();
+    assert_eq!(firsts.len(), 64);
+    assert!(firsts.iter().all(|&id| id > 0 && id < 1 << 53));
+}
+
+#[test]
+fn unregister_and_wait_drops_the_handler_before_it_returns() {
+    let reg: Arc<Registry<u32>> = Arc::new(Registry::new());
+    let canary = Arc::new(());
+    let entered = Arc::new(std::sync::Barrier::new(2));
+    let (c, e) = (Canary(Arc::clone(&canary)), Arc::clone(&entered));
+    let id = reg.register(move |_| {
+        let _ = &c.0;
+        e.wait();
+        thread::sleep(std::time::Duration::from_millis(20));
+        Ok(())
+    });
+    let r = Arc::clone(&reg);
+    let round = thread::spawn(move || r.notify(&0));
+    entered.wait();
+    assert!(reg.unregister_and_wait(id));
+    assert_eq!(Arc::strong_count(&canary), 1, "the handler was dropped by the time the wait ended");
+    assert_eq!(round.join().unwrap(), report(1, 0, 0));
+}
+
+#[test]
+fn clear_and_wait_and_unregister_and_wait_inside_a_handler_do_not_wait_for_their_own_round() {
+    let reg: Arc<Registry<u32>> = Arc::new(Registry::new());
+    let weak = Arc::downgrade(&reg);
+    let sibling = reg.register_with_priority(-1, |_| Ok(()));
+    reg.register_with_priority(1, move |_| {
+        let reg = weak.upgrade().unwrap();
+        assert!(reg.unregister_and_wait(sibling));
+        reg.clear_and_wait();
+        Ok(())
+    });
+    assert_eq!(reg.notify(&0), report(1, 0, 0), "the sibling removed mid-round was skipped");
+    assert!(reg.is_empty());
+}
+
+#[test]
+fn run_once_handlers_survive_nesting_unregistration_and_hostile_payloads() {
+    quiet();
+    let reg: Arc<Registry<u32>> = Arc::new(Registry::new());
+    let runs = Arc::new(AtomicUsize::new(0));
+    let (weak, r) = (Arc::downgrade(&reg), Arc::clone(&runs));
+    reg.register_once(move |_| {
+        r.fetch_add(1, Ordering::SeqCst);
+        // A nested round does not run it again.
+        assert_eq!(weak.upgrade().unwrap().notify(&1).called(), 0);
+        Ok(())
+    });
+    assert_eq!(reg.notify(&0), report(1, 0, 0));
+    assert_eq!(runs.load(Ordering::SeqCst), 1);
+    assert!(reg.is_empty());
+
+    let never = Arc::new(AtomicUsize::new(0));
+    let n = Arc::clone(&never);
+    let id = reg.register_once(move |_| {
+        n.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    });
+    assert!(reg.unregister(id));
+    assert_eq!(reg.notify(&0), report(0, 0, 0));
+    assert_eq!(never.load(Ordering::SeqCst), 0);
+
+    struct Nasty;
+    impl Drop for Nasty {
+        fn drop(&mut self) {
+            panic!("the payload's destructor panics");
+        }
+    }
+    let id = reg.register_once(|_| std::panic::panic_any(Nasty));
+    let hooked = Arc::new(Mutex::new(String::new()));
+    let h = Arc::clone(&hooked);
+    reg.on_panic(move |info| *h.lock().unwrap() = info.to_string());
+    assert_eq!(reg.notify(&0), report(0, 0, 1));
+    assert!(!reg.contains(id));
+    assert_eq!(*hooked.lock().unwrap(), format!("{id} panicked: panic with a non-string payload"));
 }

@@ -112,14 +112,26 @@ class Registry:
     ) -> Self: ...
     def register(self, handler: _Handler, priority: int = 0) -> int:
         """Registers ``handler``; returns its id. Higher priorities fire first."""
+    def register_once(self, handler: _Handler, priority: int = 0) -> int:
+        """Registers ``handler`` to run once, then be removed (even if it
+        raises, and even when notifies race); returns its id."""
     def unregister(self, id: int) -> bool:
-        """Removes registration ``id``; returns whether it was registered."""
+        """Removes registration ``id``; returns whether it was registered.
+        A ``notify`` running on another thread may still be calling it."""
+    def unregister_and_wait(self, id: int) -> bool:
+        """Removes registration ``id``, then waits (GIL released) until no
+        ``notify`` on any thread can still be running it. Inside a handler
+        of this registry it does not wait."""
     def contains(self, id: int) -> bool:
         """Whether ``id`` is registered."""
     def __contains__(self, id: object, /) -> bool: ...
     def __len__(self) -> int: ...
     def clear(self) -> None:
         """Removes every handler."""
+    def clear_and_wait(self) -> None:
+        """Removes every handler, then waits (GIL released) until no
+        ``notify`` on any thread can still be running any of them. Inside a
+        handler of this registry it does not wait."""
     def notify(self, event: object, /) -> NotifyReport:
         """Calls every handler with ``event``; raises
         :class:`charter.LimitExceededError` past the nesting bound."""

@@ -1,13 +1,24 @@
 //! What a registration is: its id, its place in the firing order, and the
 //! handler itself.
+//!
+//! Invariants: an [`Entry`] is never mutated after it is published except
+//! for `live`, which only ever goes from `true` to `false`; `seq` is unique
+//! within a registry and gives the registration order.
 
 use std::fmt;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 
-/// Identifies one registration within one [`Registry`](super::Registry).
+/// Identifies one registration within one [`Registry`](super::Registry) or
+/// [`AsyncRegistry`](super::AsyncRegistry).
 ///
-/// Ids start at 1 and are never reused within a registry, so a stale id can
-/// never remove somebody else's handler.
+/// An id mixes the registration's sequence number with a random key drawn
+/// when its registry was made, so ids of different registries differ and
+/// cannot be guessed from the order of registration: an id from another
+/// registry, a stale id or a made-up number matches no registration (with
+/// odds of about one in 2^53 per live handler). Ids are never reused within
+/// a registry and always lie between 1 and 2^53 - 1, so they survive a trip
+/// through a JavaScript number. They are names, not secrets: code holding
+/// one id of a registry may be able to work out others.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct HandlerId(pub(crate) u64);
 
@@ -47,6 +58,43 @@ impl std::error::Error for HandlerError {}
 /// What a handler returns.
 pub type HandlerResult = Result<(), HandlerError>;
 
+/// The largest id, and the mask that keeps ids within 53 bits.
+const ID_MASK: u64 = (1 << 53) - 1;
+
+/// Hands out a registry's ids: sequence numbers mixed with a per-registry
+/// random key. XOR with a fixed key is a bijection on 53-bit numbers, so
+/// distinct sequence numbers give distinct ids.
+pub(crate) struct Ids {
+    next_seq: u64,
+    key: u64,
+}
+
+impl Ids {
+    /// A fresh id space. The key comes from the standard library's
+    /// randomly seeded SipHash keys, which are drawn from the operating
+    /// system once per thread and differ for every `RandomState`.
+    pub(crate) fn new() -> Ids {
+        use std::hash::BuildHasher;
+        let key = std::collections::hash_map::RandomState::new().hash_one(0x5eed_u64) & ID_MASK;
+        Ids { next_seq: 1, key }
+    }
+
+    /// The next registration's sequence number and id. Sequence numbers
+    /// wrap after 2^53 registrations, which no program reaches (centuries
+    /// at a million registrations a second).
+    pub(crate) fn next(&mut self) -> (u64, HandlerId) {
+        loop {
+            let seq = self.next_seq;
+            self.next_seq = (seq + 1) & ID_MASK;
+            let id = seq ^ self.key;
+            // 0 is not an id (bindings use it for "none").
+            if id != 0 {
+                return (seq, HandlerId(id));
+            }
+        }
+    }
+}
+
 /// One registration.
 ///
 /// The handler is boxed rather than stored inline: an unsized last field
@@ -55,16 +103,33 @@ pub type HandlerResult = Result<(), HandlerError>;
 /// callgrind, see docs/BENCHMARKS.md).
 pub(crate) struct Entry<F: ?Sized> {
     pub(crate) id: HandlerId,
+    /// Registration order; ids are not ordered.
+    pub(crate) seq: u64,
     pub(crate) priority: i32,
+    /// A run-once registration: a round must win [`Entry::claim`] to call it.
+    pub(crate) once: bool,
     /// Cleared by `unregister` and `clear` before the new snapshot is
-    /// published, so a round already in progress skips the handler.
+    /// published, so a round already in progress skips the handler; cleared
+    /// by the round that claims a run-once handler.
     pub(crate) live: AtomicBool,
     pub(crate) handler: Box<F>,
 }
 
 impl<F: ?Sized> Entry<F> {
     /// Firing order: higher priority first, then registration order.
-    pub(crate) fn fires_before(&self, priority: i32, id: HandlerId) -> bool {
-        (self.priority, std::cmp::Reverse(self.id)) > (priority, std::cmp::Reverse(id))
+    pub(crate) fn fires_before(&self, priority: i32, seq: u64) -> bool {
+        (self.priority, std::cmp::Reverse(self.seq)) > (priority, std::cmp::Reverse(seq))
+    }
+
+    /// Whether the calling round should call this handler: a live
+    /// handler, and for a run-once handler, only the one round that flips
+    /// it from live to not live.
+    #[inline]
+    pub(crate) fn claim(&self) -> bool {
+        if self.once {
+            self.live.swap(false, Ordering::AcqRel)
+        } else {
+            self.live.load(Ordering::Acquire)
+        }
     }
 }

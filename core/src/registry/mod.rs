@@ -21,36 +21,42 @@
 //!   in that round; one registered during a round is first called in the
 //!   next. Nested `notify` on one thread is bounded (default 8 levels).
 //! * **No allocation.** `notify` allocates nothing (proved by a dhat test).
+//! * **Removal.** [`unregister`](Registry::unregister) stops new calls at
+//!   once; [`unregister_and_wait`](Registry::unregister_and_wait) also waits
+//!   for calls already running on other threads.
+//! * **Ids.** A [`HandlerId`] includes a random per-registry key, so an id
+//!   from another registry, a stale id or a guessed one matches nothing.
+//!
+//! [`AsyncRegistry`] offers the same over handlers that return futures,
+//! with no runtime of its own. docs/registry.md compares both with
+//! registry-io.
 
 pub(crate) mod depth;
+mod future;
+mod guard;
 mod handler;
+mod panic_info;
 mod report;
+mod table;
 
 use std::fmt;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 
-use arc_swap::{ArcSwap, ArcSwapOption};
-
-use crate::panic::message_of;
 use crate::{Error, ErrorKind};
-use handler::Entry;
+use table::{wait_until_unused, Table};
 
 pub use depth::MAX_THREAD_NESTING;
+pub use future::{AsyncRegistry, HandlerFuture, Notify, NotifySequential};
+pub use guard::HandlerGuard;
 pub use handler::{HandlerError, HandlerId, HandlerResult};
+pub use panic_info::PanicInfo;
 pub use report::NotifyReport;
 
 /// The default bound on nested `notify` calls of one registry on one thread.
 pub const DEFAULT_MAX_DEPTH: usize = 8;
 
 type Handler<E> = dyn Fn(&E) -> HandlerResult + Send + Sync;
-type Slot<E> = Arc<Entry<Handler<E>>>;
-type PanicHook = Box<dyn Fn(HandlerId, &str) + Send + Sync>;
-
-/// The handlers in firing order. Never mutated once published.
-struct Snapshot<E: ?Sized> {
-    entries: Box<[Slot<E>]>,
-}
 
 /// A set of handlers for events of type `E`, notified together.
 ///
@@ -70,13 +76,8 @@ struct Snapshot<E: ?Sized> {
 /// assert!(registry.unregister(id));
 /// ```
 pub struct Registry<E: ?Sized> {
-    snapshot: ArcSwap<Snapshot<E>>,
-    /// Serializes writers; holds the next id to hand out.
-    writer: Mutex<u64>,
-    len: AtomicUsize,
+    table: Table<Handler<E>>,
     max_depth: usize,
-    on_panic: ArcSwapOption<PanicHook>,
-    panics: AtomicU64,
     depth_exceeded: AtomicU64,
 }
 
@@ -103,15 +104,16 @@ impl From<DepthExceeded> for Error {
 impl<E: ?Sized> Registry<E> {
     /// An empty registry with the default nesting bound.
     pub fn new() -> Registry<E> {
-        Registry {
-            snapshot: ArcSwap::from_pointee(Snapshot { entries: Box::new([]) }),
-            writer: Mutex::new(1),
-            len: AtomicUsize::new(0),
-            max_depth: DEFAULT_MAX_DEPTH,
-            on_panic: ArcSwapOption::empty(),
-            panics: AtomicU64::new(0),
-            depth_exceeded: AtomicU64::new(0),
-        }
+        Registry { table: Table::new(), max_depth: DEFAULT_MAX_DEPTH, depth_exceeded: AtomicU64::new(0) }
+    }
+
+    /// The same as [`new`](Registry::new). The handlers live in an
+    /// exactly sized snapshot that every change replaces, so there is no
+    /// buffer a capacity could size; the method exists so code written for
+    /// registries that take a capacity hint keeps compiling.
+    pub fn with_capacity(capacity: usize) -> Registry<E> {
+        let _ = capacity;
+        Registry::new()
     }
 
     /// An empty registry whose `notify` may nest at most `max_depth` levels
@@ -140,56 +142,103 @@ impl<E: ?Sized> Registry<E> {
     where
         F: Fn(&E) -> HandlerResult + Send + Sync + 'static,
     {
-        let mut next_id = self.lock_writer();
-        let id = HandlerId(*next_id);
-        *next_id += 1;
-        let handler: Box<Handler<E>> = Box::new(handler);
-        let entry: Slot<E> = Arc::new(Entry { id, priority, live: AtomicBool::new(true), handler });
-        let current = self.snapshot.load_full();
-        let at = current.entries.iter().take_while(|e| e.fires_before(priority, id)).count();
-        let mut entries = Vec::with_capacity(current.entries.len() + 1);
-        entries.extend_from_slice(&current.entries[..at]);
-        entries.push(entry);
-        entries.extend_from_slice(&current.entries[at..]);
-        let old = self.publish(entries);
-        drop(next_id);
-        drop((old, current));
-        id
+        self.table.insert(priority, false, Box::new(handler))
+    }
+
+    /// Registers `handler` (priority 0) to run once: the first round that
+    /// reaches it calls it and removes it, even when rounds race on several
+    /// threads and even if it panics. The handler is consumed by its call,
+    /// so it may move what it captured. It holds no reference to the
+    /// registry, so it never keeps the registry alive; if it never runs,
+    /// it is dropped with the registry, by `clear`, or by `unregister`.
+    pub fn register_once<F>(&self, handler: F) -> HandlerId
+    where
+        F: FnOnce(&E) -> HandlerResult + Send + 'static,
+    {
+        self.register_once_with_priority(0, handler)
+    }
+
+    /// [`register_once`](Registry::register_once) with a priority.
+    pub fn register_once_with_priority<F>(&self, priority: i32, handler: F) -> HandlerId
+    where
+        F: FnOnce(&E) -> HandlerResult + Send + 'static,
+    {
+        // Only the round that claims the entry calls this, so the lock is
+        // never contended; it only turns the `FnOnce` into a `Fn`.
+        let slot = Mutex::new(Some(handler));
+        self.table.insert(
+            priority,
+            true,
+            Box::new(move |event: &E| {
+                let handler = slot.lock().unwrap_or_else(PoisonError::into_inner).take();
+                handler.map_or(Ok(()), |handler| handler(event))
+            }),
+        )
+    }
+
+    /// Registers `handler` (priority 0) for as long as the returned guard
+    /// lives. The guard holds the registry weakly: it never keeps it alive,
+    /// and dropping it after the registry is gone does nothing.
+    pub fn register_guard<F>(self: &Arc<Self>, handler: F) -> HandlerGuard
+    where
+        E: 'static,
+        F: Fn(&E) -> HandlerResult + Send + Sync + 'static,
+    {
+        self.register_guard_with_priority(0, handler)
+    }
+
+    /// [`register_guard`](Registry::register_guard) with a priority.
+    pub fn register_guard_with_priority<F>(self: &Arc<Self>, priority: i32, handler: F) -> HandlerGuard
+    where
+        E: 'static,
+        F: Fn(&E) -> HandlerResult + Send + Sync + 'static,
+    {
+        let id = self.register_with_priority(priority, handler);
+        let weak: std::sync::Weak<dyn guard::Unregister> = Arc::downgrade(self) as _;
+        HandlerGuard::new(id, weak)
     }
 
     /// Removes the registration `id`. Returns whether it was registered.
     ///
-    /// The handler is not called again after this returns, nor later in a
-    /// round that is in progress on this thread. It is dropped once no
-    /// round in progress on another thread can still be calling it.
+    /// After this returns, no round that starts can call the handler, and a
+    /// round in progress on this thread (the caller is a handler) skips it.
+    /// A round already in progress on another thread may still be calling
+    /// it, or may call it once more if it had checked it just before; use
+    /// [`unregister_and_wait`](Registry::unregister_and_wait) to wait for
+    /// those calls. The handler is dropped when the last such round ends.
     pub fn unregister(&self, id: HandlerId) -> bool {
-        let writer = self.lock_writer();
-        let current = self.snapshot.load_full();
-        let Some(at) = current.entries.iter().position(|e| e.id == id) else {
+        self.table.remove(id).is_some()
+    }
+
+    /// Removes the registration `id` like [`unregister`](Registry::unregister),
+    /// then waits until no round on any thread can still be running its
+    /// handler, and drops the handler before returning. Returns whether it
+    /// was registered (`false` returns at once).
+    ///
+    /// Called from inside a round of this registry on the same thread (a
+    /// handler removing itself or a sibling), waiting could never end, as
+    /// the caller's own round holds the handler. It then does what
+    /// `unregister` does and returns without waiting; the handler is
+    /// dropped when the last round holding it ends. The same applies when
+    /// the thread is already [`MAX_THREAD_NESTING`] notify calls deep.
+    pub fn unregister_and_wait(&self, id: HandlerId) -> bool {
+        let Some(entry) = self.table.remove(id) else {
             return false;
         };
-        current.entries[at].live.store(false, Ordering::Release);
-        let entries: Vec<Slot<E>> = current
-            .entries
-            .iter()
-            .enumerate()
-            .filter(|&(i, _)| i != at)
-            .map(|(_, e)| Arc::clone(e))
-            .collect();
-        let old = self.publish(entries);
-        drop(writer);
-        drop((old, current));
+        if !self.in_round_on_this_thread() {
+            wait_until_unused(entry);
+        }
         true
     }
 
     /// Whether `id` is currently registered.
     pub fn contains(&self, id: HandlerId) -> bool {
-        self.snapshot.load().entries.iter().any(|e| e.id == id)
+        self.table.contains(id)
     }
 
     /// How many handlers are registered.
     pub fn len(&self) -> usize {
-        self.len.load(Ordering::Acquire)
+        self.table.len()
     }
 
     /// Whether no handler is registered.
@@ -198,26 +247,40 @@ impl<E: ?Sized> Registry<E> {
     }
 
     /// Removes every handler. Rounds in progress skip the handlers they have
-    /// not reached yet.
+    /// not reached yet; as with `unregister`, a handler may still be running
+    /// on another thread when this returns.
     pub fn clear(&self) {
-        let writer = self.lock_writer();
-        let current = self.snapshot.load_full();
-        for entry in current.entries.iter() {
-            entry.live.store(false, Ordering::Release);
-        }
-        let old = self.publish(Vec::new());
-        drop(writer);
-        drop((old, current));
+        drop(self.table.clear());
     }
 
-    /// Sets the hook that receives the id and message of every handler
-    /// panic, replacing any earlier hook. A panic inside the hook is
-    /// swallowed.
+    /// Removes every handler like [`clear`](Registry::clear), then waits
+    /// until no round on any thread can still be running any of them, and
+    /// drops them before returning. From inside a round of this registry on
+    /// the same thread it does not wait, as
+    /// [`unregister_and_wait`](Registry::unregister_and_wait) explains.
+    pub fn clear_and_wait(&self) {
+        let removed = self.table.clear();
+        if self.in_round_on_this_thread() {
+            return;
+        }
+        for entry in removed.into_vec() {
+            wait_until_unused(entry);
+        }
+    }
+
+    /// Sets the hook that sees every handler panic (the handler's id and the
+    /// payload), replacing any earlier hook. A panic inside the hook is
+    /// swallowed. The hook runs on the notifying thread, inside the round.
     pub fn on_panic<F>(&self, hook: F)
     where
-        F: Fn(HandlerId, &str) + Send + Sync + 'static,
+        F: Fn(&PanicInfo<'_>) + Send + Sync + 'static,
     {
-        self.on_panic.store(Some(Arc::new(Box::new(hook))));
+        self.table.set_hook(Box::new(hook));
+    }
+
+    /// Removes the panic hook; panics are still caught and counted.
+    pub fn clear_panic_hook(&self) {
+        self.table.clear_hook();
     }
 
     /// Calls every handler with `event`, in firing order.
@@ -229,7 +292,7 @@ impl<E: ?Sized> Registry<E> {
     pub fn notify(&self, event: &E) -> NotifyReport {
         // Checked here too, so that notifying an empty registry costs the
         // caller one load and no call.
-        if self.len.load(Ordering::Acquire) == 0 {
+        if self.table.len() == 0 {
             return NotifyReport::default();
         }
         self.try_notify(event).unwrap_or_default()
@@ -239,7 +302,7 @@ impl<E: ?Sized> Registry<E> {
     /// an error instead of an empty report.
     pub fn try_notify(&self, event: &E) -> Result<NotifyReport, DepthExceeded> {
         let mut report = NotifyReport::default();
-        if self.len.load(Ordering::Acquire) == 0 {
+        if self.table.len() == 0 {
             return Ok(report);
         }
         let key = self as *const Self as *const () as usize;
@@ -247,9 +310,9 @@ impl<E: ?Sized> Registry<E> {
             self.depth_exceeded.fetch_add(1, Ordering::Relaxed);
             return Err(DepthExceeded { max_depth: self.max_depth });
         };
-        let snapshot = self.snapshot.load();
+        let snapshot = self.table.load();
         for entry in snapshot.entries.iter() {
-            if !entry.live.load(Ordering::Acquire) {
+            if !entry.claim() {
                 continue;
             }
             let handler = &entry.handler;
@@ -258,8 +321,11 @@ impl<E: ?Sized> Registry<E> {
                 Ok(Err(HandlerError)) => report.failed += 1,
                 Err(payload) => {
                     report.panicked += 1;
-                    self.handle_panic(entry.id, payload);
+                    self.table.report_panic(entry.id, payload);
                 }
+            }
+            if entry.once {
+                self.table.remove(entry.id);
             }
         }
         Ok(report)
@@ -267,7 +333,7 @@ impl<E: ?Sized> Registry<E> {
 
     /// How many handler panics were caught over the registry's life.
     pub fn panics(&self) -> u64 {
-        self.panics.load(Ordering::Relaxed)
+        self.table.panics()
     }
 
     /// How many `notify` calls were refused by the nesting bound.
@@ -280,30 +346,17 @@ impl<E: ?Sized> Registry<E> {
         self.max_depth
     }
 
-    #[cold]
-    #[inline(never)]
-    fn handle_panic(&self, id: HandlerId, payload: Box<dyn std::any::Any + Send>) {
-        self.panics.fetch_add(1, Ordering::Relaxed);
-        let message = message_of(payload);
-        if let Some(hook) = self.on_panic.load_full() {
-            let _ = crate::panic::catch(|| hook(id, &message));
-        }
+    /// Whether a `notify` of this registry is running on this thread (or the
+    /// thread's nesting stack is full, when that cannot be told).
+    fn in_round_on_this_thread(&self) -> bool {
+        let key = self as *const Self as *const () as usize;
+        depth::enter(key, 1).is_none()
     }
+}
 
-    fn lock_writer(&self) -> MutexGuard<'_, u64> {
-        // Nothing that can panic runs under this lock, but a poisoned lock
-        // would still hold a consistent counter.
-        self.writer.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// Swaps in a snapshot of `entries`; returns the old one so the caller
-    /// can drop it (and perhaps the last reference to a handler) after the
-    /// writer lock is released.
-    fn publish(&self, entries: Vec<Slot<E>>) -> Arc<Snapshot<E>> {
-        let len = entries.len();
-        let old = self.snapshot.swap(Arc::new(Snapshot { entries: entries.into_boxed_slice() }));
-        self.len.store(len, Ordering::Release);
-        old
+impl<E: ?Sized> guard::Unregister for Registry<E> {
+    fn unregister_id(&self, id: HandlerId) -> bool {
+        self.unregister(id)
     }
 }
 
@@ -332,6 +385,8 @@ mod tests {
 
     #[test]
     fn registry_is_send_and_sync_for_unsized_events() {
+        assert_send_sync::<AsyncRegistry<[u8]>>();
+        assert_send_sync::<HandlerGuard>();
         assert_send_sync::<Registry<[u8]>>();
         assert_send_sync::<Registry<str>>();
         assert_send_sync::<Registry<u64>>();
