@@ -18,6 +18,7 @@
 #
 #   make deny     cargo deny check licenses bans sources (deny.toml)
 #   make version-check  every copy of the version agrees with Cargo.toml
+#   make sync-version   write Cargo.toml's version into those copies
 #
 # Single suites: make rust | c | python | node | go
 
@@ -25,7 +26,7 @@ BUILD ?= build
 JOBS ?= 2
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=Debug
 
-.PHONY: test demo deps deny version-check rust c c-configure c-build c-unsanitized sanitize soak python node go fuzz fuzz-ci bench header vectors clean
+.PHONY: test demo deps deny version-check sync-version rust c c-configure c-build c-unsanitized sanitize soak python node go fuzz fuzz-ci bench header vectors clean
 
 FUZZ_SECONDS ?= 1800
 
@@ -42,6 +43,9 @@ deny:
 
 version-check:
 	@scripts/check-version.sh
+
+sync-version:
+	@scripts/sync-version.sh
 
 rust:
 	cargo test

@@ -4,7 +4,8 @@
 # takes it from its crate (pyproject.toml's dynamic version, through
 # maturin), and the header's CHARTER_VERSION* macros are generated from it.
 # The copies that cannot be derived (the npm package and its lockfile, the
-# Go module's Version constant) are checked here; `make test` runs this.
+# Go module's Version constant) are checked here; `make test` runs this, and
+# `make sync-version` (scripts/sync-version.sh) rewrites them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
