@@ -88,7 +88,12 @@ pub fn verify_log(path: impl AsRef<Path>, options: &VerifyOptions) -> Result<Ver
             Some(note) => match persisted_checkpoint(note, vkey, origin, options) {
                 Ok((cp, names)) => {
                     witnesses = names;
-                    targets.push(Target { size: cp.size, root: cp.root, who: "its signed checkpoint", found: None });
+                    targets.push(Target {
+                        size: cp.size,
+                        root: cp.root,
+                        who: "its signed checkpoint",
+                        found: None,
+                    });
                     trusted = Some(cp);
                 }
                 Err(why) => problems.push(why),
@@ -110,7 +115,12 @@ pub fn verify_log(path: impl AsRef<Path>, options: &VerifyOptions) -> Result<Ver
         if let Some(state_path) = &options.state {
             let held = TrustState::lock(state_path)?;
             if let Some((size, root)) = held.get(origin) {
-                targets.push(Target { size, root, who: "the checkpoint this verifier trusted before", found: None });
+                targets.push(Target {
+                    size,
+                    root,
+                    who: "the checkpoint this verifier trusted before",
+                    found: None,
+                });
             }
             state = Some(held);
         }
@@ -157,7 +167,11 @@ pub fn verify_log(path: impl AsRef<Path>, options: &VerifyOptions) -> Result<Ver
 fn check_options(options: &VerifyOptions) -> Result<Option<(String, String)>> {
     let invalid = |why: &str| Err(Error::new(ErrorKind::InvalidArgument, why.to_owned()));
     let Some(vkey) = &options.log_key else {
-        if options.against.is_some() || options.state.is_some() || !options.witnesses.is_empty() || options.quorum > 0 {
+        if options.against.is_some()
+            || options.state.is_some()
+            || !options.witnesses.is_empty()
+            || options.quorum > 0
+        {
             return invalid("an earlier checkpoint, a trust state or witnesses need the log's verifier key");
         }
         return Ok(None);

@@ -121,7 +121,10 @@ pub fn verify_cosigned(note: &str, log_key: &str, witnesses: &[String], quorum: 
         let (name, id, signature) = parse_signature_line(line, number)?;
         let Some(key) = keys.iter().find(|k| k.name == name && k.id == id) else { continue };
         let timestamp = key.verify(text, &signature).ok_or_else(|| {
-            Error::new(ErrorKind::BadSignature, format!("cosignature line {number} by {name} does not verify"))
+            Error::new(
+                ErrorKind::BadSignature,
+                format!("cosignature line {number} by {name} does not verify"),
+            )
         })?;
         if !cosigned.witnesses.iter().any(|w| w == name) {
             cosigned.witnesses.push(name.to_owned());
@@ -148,7 +151,10 @@ fn message(text: &str, timestamp: u64) -> Vec<u8> {
 
 fn check_name(name: &str) -> Result<()> {
     check_key_name(name).map_err(|why| {
-        Error::new(ErrorKind::InvalidArgument, format!("witness name {why}; it must be a valid note key name"))
+        Error::new(
+            ErrorKind::InvalidArgument,
+            format!("witness name {why}; it must be a valid note key name"),
+        )
     })?;
     if name.len() > MAX_NOTE_BYTES {
         return Err(Error::new(ErrorKind::InvalidArgument, "witness name is longer than a note may be"));
@@ -180,9 +186,7 @@ impl Cosigner {
         let key = match bytes.split_first() {
             Some((&COSIGNATURE_V1_TYPE, key)) => PublicKey::from_bytes(key)?,
             Some((kind, _)) => {
-                return Err(malformed(format!(
-                    "witness key type 0x{kind:02x} is not cosignature/v1 (0x04)"
-                )))
+                return Err(malformed(format!("witness key type 0x{kind:02x} is not cosignature/v1 (0x04)")))
             }
             None => return Err(malformed("witness key is empty")),
         };
@@ -232,7 +236,10 @@ mod tests {
         assert_eq!(found.witnesses, ["w0.example", "w1.example"]);
         assert_eq!(found.timestamps, [1_700_000_000, 1_700_000_001]);
         assert_eq!(verify_cosigned(&cosigned, &vkey, &keys, 3).unwrap_err().kind(), ErrorKind::BadSignature);
-        assert_eq!(verify_cosigned(&cosigned, &vkey, &keys, 4).unwrap_err().kind(), ErrorKind::InvalidArgument);
+        assert_eq!(
+            verify_cosigned(&cosigned, &vkey, &keys, 4).unwrap_err().kind(),
+            ErrorKind::InvalidArgument
+        );
         // The same witness twice counts once.
         let twice = format!("{note}{}", cosign(&note, "w0.example", &witnesses[0], 5).unwrap().repeat(2));
         assert_eq!(verify_cosigned(&twice, &vkey, &keys, 2).unwrap_err().kind(), ErrorKind::BadSignature);
@@ -250,7 +257,9 @@ mod tests {
         let key = cosigner_key("w.example", &witness.public_key()).unwrap();
         let vkey = verifier_key("log.example", &log.public_key()).unwrap();
         assert_eq!(
-            verify_cosigned(&format!("{note}{forged}"), &vkey, &[key.clone()], 1).unwrap_err().kind(),
+            verify_cosigned(&format!("{note}{forged}"), &vkey, std::slice::from_ref(&key), 1)
+                .unwrap_err()
+                .kind(),
             ErrorKind::BadSignature
         );
         // The witness's key under the log key type is another key id.

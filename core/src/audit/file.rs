@@ -103,7 +103,9 @@ pub(crate) fn next_frame(reader: &mut impl Read, index: u64) -> Result<Step> {
     let inverted = u32::from_be_bytes([head[4], head[5], head[6], head[7]]);
     if len != !inverted {
         if head.iter().all(|&b| b == 0) {
-            return Ok(Step::Bad("the frame is zero-filled (a complete frame erased, not a torn one)".into()));
+            return Ok(Step::Bad(
+                "the frame is zero-filled (a complete frame erased, not a torn one)".into(),
+            ));
         }
         return Ok(Step::Bad("the frame's length check fails".into()));
     }
@@ -291,7 +293,9 @@ pub(crate) fn read_small(path: &Path, max: usize, what: &str) -> Result<Option<S
         Err(e) => return Err(e),
     };
     let mut text = String::new();
-    file.take(max as u64 + 1).read_to_string(&mut text).map_err(|e| io(&format!("reading the {what}"), &e))?;
+    file.take(max as u64 + 1)
+        .read_to_string(&mut text)
+        .map_err(|e| io(&format!("reading the {what}"), &e))?;
     if text.len() > max {
         return Err(corrupt(format!("the {what} {} is over {max} bytes", path.display())));
     }

@@ -28,11 +28,11 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::checkpoint::{parse_unverified, verifier_key, verify_checkpoint, Checkpoint, MAX_NOTE_BYTES};
 use super::file::{self, corrupt, io, next_frame, write_atomically, Access, Step, HEADER};
-use super::record::Decision;
 use super::hash::{leaf_hash, Hash};
 use super::leaves::Leaves;
 use super::proof::verify_consistency;
 use super::query::{Query, Records};
+use super::record::Decision;
 use super::record::Record;
 use super::tree::Tree;
 use crate::capability::KeyPair;
@@ -228,10 +228,18 @@ impl AuditLog {
     pub fn open(path: impl AsRef<Path>, options: AuditOptions) -> Result<AuditLog> {
         check_options(&options)?;
         let path = path.as_ref().to_path_buf();
-        let mut file = file::open(&path, Access::Write)?;
-        lock(&file, &path)?;
         let last = persisted(&path, &options)?;
         let covered = last.checkpoint.as_ref().map_or(0, |cp| cp.size);
+        if covered > 0 && fs::symlink_metadata(&path).is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound)
+        {
+            return Err(corrupt(format!(
+                "record 0 is missing: there is no file, but its signed checkpoint {} vouches for {covered} \
+                 records; it was deleted (starting over is AuditLog::start_over)",
+                checkpoint_path(&path).display()
+            )));
+        }
+        let mut file = file::open(&path, Access::Write)?;
+        lock(&file, &path)?;
         let (tree, offsets, end, recovery) = recover(&mut file, &path, covered)?;
         if let Some(cp) = &last.checkpoint {
             extends_persisted(&tree, cp)?;
@@ -284,7 +292,10 @@ impl AuditLog {
         check_options(&options)?;
         let path = path.as_ref();
         if options.signer.is_none() {
-            return Err(Error::new(ErrorKind::InvalidArgument, "starting over needs a signer (AuditOptions::signer)"));
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                "starting over needs a signer (AuditOptions::signer)",
+            ));
         }
         let checkpoint = checkpoint_path(path);
         let old = file::read_small(&checkpoint, MAX_NOTE_BYTES, "checkpoint")?
@@ -425,7 +436,10 @@ impl AuditLog {
             self.checkpoint().map_err(|e| {
                 Error::new(
                     e.kind(),
-                    format!("record {index} was appended, but the automatic checkpoint failed: {}", e.message()),
+                    format!(
+                        "record {index} was appended, but the automatic checkpoint failed: {}",
+                        e.message()
+                    ),
                 )
             })?;
         }
@@ -841,13 +855,21 @@ impl AuditLog {
                     drop(stopped);
                     let Some(shared) = log.upgrade() else { return };
                     let log = AuditLog { shared };
-                    let signed = log.shared.checkpoint.lock().unwrap_or_else(PoisonError::into_inner).checkpoint.as_ref().map(|cp| cp.size);
+                    let signed = log
+                        .shared
+                        .checkpoint
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .checkpoint
+                        .as_ref()
+                        .map(|cp| cp.size);
                     if signed != Some(log.len()) && !log.is_empty() {
                         if let Err(e) = log.checkpoint() {
-                            *log.shared.auto_failed.lock().unwrap_or_else(PoisonError::into_inner) = Some(Error::new(
-                                e.kind(),
-                                format!("the automatic checkpoint failed: {}", e.message()),
-                            ));
+                            *log.shared.auto_failed.lock().unwrap_or_else(PoisonError::into_inner) =
+                                Some(Error::new(
+                                    e.kind(),
+                                    format!("the automatic checkpoint failed: {}", e.message()),
+                                ));
                         }
                     }
                 }

@@ -24,7 +24,6 @@ mod witness;
 
 pub use auditor::{verify_log, LogView, VerifyOptions};
 pub use cosignature::{cosign, cosigner_key, verify_cosigned, Cosigned, MAX_WITNESSES};
-pub use witness::{parse_witness_request, witness_request, Witness, MAX_WITNESSED_LOGS};
 pub use log::{AuditLog, AuditOptions, FsyncPolicy, Recovery, VerifyReport};
 pub use query::{Query, Records};
 pub use reader::LogReader;
@@ -33,6 +32,7 @@ pub use record::{
     MIN_RECORD_BYTES, RECORD_VERSION,
 };
 pub use recorder::{Recorder, Scope};
+pub use witness::{parse_witness_request, witness_request, Witness, MAX_WITNESSED_LOGS};
 
 pub use checkpoint::{verifier_key, verify_checkpoint, Checkpoint, MAX_NOTE_BYTES};
 pub use hash::{leaf_hash, node_hash, Hash, EMPTY_ROOT};

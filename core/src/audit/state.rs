@@ -48,10 +48,13 @@ impl TrustState {
             use std::os::unix::fs::OpenOptionsExt;
             options.mode(0o600).custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
         }
-        let lock = options.open(&lock_path).map_err(|e| io(&format!("opening {}", lock_path.display()), &e))?;
+        let lock =
+            options.open(&lock_path).map_err(|e| io(&format!("opening {}", lock_path.display()), &e))?;
         lock.lock().map_err(|e| io(&format!("locking {}", lock_path.display()), &e))?;
         let entries = match read_small(path, MAX_STATE_BYTES, "trust state")? {
-            Some(text) => parse(&text).map_err(|why| corrupt(format!("trust state {}: {why}", path.display())))?,
+            Some(text) => {
+                parse(&text).map_err(|why| corrupt(format!("trust state {}: {why}", path.display())))?
+            }
             None => BTreeMap::new(),
         };
         Ok(TrustState { path: path.to_path_buf(), entries, _lock: lock })
@@ -65,7 +68,10 @@ impl TrustState {
     /// Records `origin` at `size` and `root` and writes the state back.
     pub(crate) fn set(&mut self, origin: &str, size: u64, root: Hash) -> Result<()> {
         check_key_name(origin).map_err(|why| {
-            Error::new(ErrorKind::InvalidArgument, format!("a trust state origin {why}: it must be a key name"))
+            Error::new(
+                ErrorKind::InvalidArgument,
+                format!("a trust state origin {why}: it must be a key name"),
+            )
         })?;
         if !self.entries.contains_key(origin) && self.entries.len() >= MAX_ORIGINS {
             return Err(Error::new(
@@ -94,7 +100,8 @@ fn parse(text: &str) -> std::result::Result<BTreeMap<String, (u64, Hash)>, Strin
             return Err(format!("more than {MAX_ORIGINS} origins"));
         }
         let mut parts = line.split(' ');
-        let (Some(origin), Some(size), Some(root), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+        let (Some(origin), Some(size), Some(root), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
         else {
             return Err(format!("line {number} is not `<origin> <size> <root>`"));
         };

@@ -108,9 +108,18 @@ impl Witness {
 
     /// [`add_checkpoint`](Self::add_checkpoint) with the timestamp given
     /// (POSIX seconds, more than 0: the spec forbids omitting it).
-    pub fn add_checkpoint_at(&self, old_size: u64, proof: &[Hash], note: &str, timestamp: u64) -> Result<String> {
+    pub fn add_checkpoint_at(
+        &self,
+        old_size: u64,
+        proof: &[Hash],
+        note: &str,
+        timestamp: u64,
+    ) -> Result<String> {
         if timestamp == 0 {
-            return Err(Error::new(ErrorKind::InvalidArgument, "a witness cosignature needs a timestamp above 0"));
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                "a witness cosignature needs a timestamp above 0",
+            ));
         }
         let claimed = parse_unverified(note)?;
         let Some((_, vkey)) = self.inner.logs.iter().find(|(origin, _)| *origin == claimed.origin) else {
@@ -203,13 +212,17 @@ pub fn parse_witness_request(body: &str) -> Result<(u64, Vec<Hash>, String)> {
     }
     let (first, mut rest) = body.split_once('\n').ok_or_else(|| bad("no old size line".into()))?;
     let size = first.strip_prefix("old ").ok_or_else(|| bad("the first line is not `old <size>`".into()))?;
-    if size.is_empty() || !size.bytes().all(|b| b.is_ascii_digit()) || (size.len() > 1 && size.starts_with('0')) {
+    if size.is_empty()
+        || !size.bytes().all(|b| b.is_ascii_digit())
+        || (size.len() > 1 && size.starts_with('0'))
+    {
         return Err(bad(format!("the old size {:?} is not a decimal without leading zeros", prefix(size))));
     }
     let old_size: u64 = size.parse().map_err(|_| bad("the old size is too large".into()))?;
     let mut proof = Vec::new();
     loop {
-        let (line, next) = rest.split_once('\n').ok_or_else(|| bad("no blank line before the checkpoint".into()))?;
+        let (line, next) =
+            rest.split_once('\n').ok_or_else(|| bad("no blank line before the checkpoint".into()))?;
         rest = next;
         if line.is_empty() {
             break;
