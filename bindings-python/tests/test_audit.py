@@ -141,7 +141,7 @@ def test_open_refuses_what_is_not_an_audit_log(path: Path, tmp_path: Path) -> No
     path.write_bytes(b"not an audit log at all")
     with pytest.raises(charter.CorruptError, match="not a Charter audit log"):
         AuditLog.open(path)
-    with pytest.raises(charter.IoError):
+    with pytest.raises(charter.NotFoundError):
         AuditLog.open(tmp_path / "missing" / "audit.log")
 
 
@@ -321,7 +321,8 @@ def test_verify_report(log: AuditLog) -> None:
     assert (report.records, report.first_bad, report.problem, report.checkpoint) == (0, None, None, None)
     assert report.root == charter.EMPTY_ROOT
     assert report == log.verify()
-    assert repr(report) == "VerifyReport(records=0, first_bad=None, problem=None, checkpoint=None)"
+    assert report.witnesses == ()
+    assert repr(report) == "VerifyReport(records=0, first_bad=None, problem=None, checkpoint=None, witnesses=())"
 
 
 def test_file_checkpoints_persist(path: Path, key: KeyPair) -> None:
@@ -390,11 +391,11 @@ def test_a_consistently_rewritten_record_is_caught_by_the_checkpoint(path: Path,
     offsets = frame_offsets(records)
     data = path.read_bytes()
     path.write_bytes(data[: offsets[1]] + frame(encode(1, forged)) + data[offsets[2] :])
-    with AuditLog.open(path, signer=key, origin=ORIGIN) as log:
-        assert log[1] == forged
-        report = log.verify()
-        assert not report.ok and report.first_bad is None
-        assert report.problem is not None and "checkpoint" in report.problem
+    with pytest.raises(charter.CorruptError, match="rewritten"):
+        AuditLog.open(path, signer=key, origin=ORIGIN)
+    report = charter.verify_log(path, log_key=charter.verifier_key(ORIGIN, key.public_key))
+    assert not report.ok and report.records == 4
+    assert report.problem is not None and "checkpoint" in report.problem
 
 
 def test_truncation_is_caught_by_checkpoints(path: Path, key: KeyPair) -> None:
@@ -404,12 +405,16 @@ def test_truncation_is_caught_by_checkpoints(path: Path, key: KeyPair) -> None:
         kept_elsewhere = log.checkpoint()
     data = path.read_bytes()
     path.write_bytes(data[: frame_offsets(records)[3]])
-    with AuditLog.open(path, signer=key, origin=ORIGIN) as log:
-        assert (len(log), log.recovery.truncated_bytes) == (3, 0)
-        assert not log.verify().ok
-        Path(f"{path}.checkpoint").unlink()
-        assert log.verify().ok
-        assert not log.verify_against(kept_elsewhere).ok
+    with pytest.raises(charter.CorruptError, match="record 3 is missing"):
+        AuditLog.open(path, signer=key, origin=ORIGIN)
+    vkey = charter.verifier_key(ORIGIN, key.public_key)
+    report = charter.verify_log(path, log_key=vkey)
+    assert (report.ok, report.records, report.first_bad) == (False, 3, 3)
+    Path(f"{path}.checkpoint").unlink()
+    assert not charter.verify_log(path, log_key=vkey).ok
+    assert charter.verify_log(path, log_key=vkey, allow_missing_checkpoint=True).ok
+    report = charter.verify_log(path, log_key=vkey, allow_missing_checkpoint=True, against=kept_elsewhere)
+    assert not report.ok and report.first_bad == 3
 
 
 @pytest.mark.parametrize("cut", [1, 39, 41, 70])
@@ -427,12 +432,14 @@ def test_a_torn_tail_is_cut_off_and_reported(path: Path, key: KeyPair, cut: int)
     assert path.stat().st_size == size + len(frame(encode(3, records[0])))
 
 
-def test_zeros_at_the_end_are_a_torn_tail(path: Path, key: KeyPair) -> None:
+def test_zeros_at_the_end_are_damage_not_a_torn_tail(path: Path, key: KeyPair) -> None:
     written(path, key, sample(2, [key.principal]))
     with path.open("ab") as f:
         f.write(bytes(4096))
-    with AuditLog.open(path) as log:
-        assert log.recovery == charter.Recovery(records=2, truncated_bytes=4096)
+    before = path.read_bytes()
+    with pytest.raises(charter.CorruptError, match="record 2 .*zero-filled"):
+        AuditLog.open(path)
+    assert path.read_bytes() == before
 
 
 # Closing
