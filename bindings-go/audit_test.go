@@ -137,8 +137,11 @@ func TestAuditOptions(t *testing.T) {
 	if _, err := charter.NewMemoryAudit(charter.WithSigner(closed)); !errors.Is(err, charter.ErrClosed) {
 		t.Fatalf("closed signer: %v", err)
 	}
-	if _, err := charter.OpenAudit(filepath.Join(t.TempDir(), "missing", "log")); !errors.Is(err, charter.ErrIO) {
+	if _, err := charter.OpenAudit(filepath.Join(t.TempDir(), "missing", "log")); !errors.Is(err, charter.ErrNotFound) {
 		t.Fatalf("missing directory: %v", err)
+	}
+	if _, err := charter.NewMemoryAudit(charter.WithCheckpointInterval(-time.Second)); !errors.Is(err, charter.ErrInvalidArgument) {
+		t.Fatalf("negative checkpoint interval: %v", err)
 	}
 	l := memoryAudit(t)
 	if _, err := l.Checkpoint(); !errors.Is(err, charter.ErrInvalidArgument) {
@@ -310,20 +313,34 @@ func TestAuditFileReopenTamperAndTornTail(t *testing.T) {
 		t.Fatalf("reopening a tampered file: %v", err)
 	}
 
-	// A torn last record: cut in the middle of record 4.
-	if err := os.WriteFile(path, data[:bytes.Index(data, []byte("resource-4"))], 0o600); err != nil {
+	// Cut in the middle of record 4, which the persisted checkpoint covers:
+	// not a torn tail to cut but a lost record. The writer refuses it and
+	// leaves the file alone; the auditor reports it.
+	cut := data[:bytes.Index(data, []byte("resource-4"))]
+	if err := os.WriteFile(path, cut, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	l = openAudit(t, path, opts...)
-	rec, err := l.Recovery()
-	if err != nil || rec.Records != 4 || rec.TruncatedBytes == 0 {
-		t.Fatalf("Recovery of a torn tail = %+v, %v", rec, err)
+	if _, err := charter.OpenAudit(path, opts...); !errors.Is(err, charter.ErrCorrupt) || !strings.Contains(err.Error(), "record 4") {
+		t.Fatalf("reopening a log cut below its checkpoint: %v", err)
 	}
-	// The persisted checkpoint vouches for 5 records: the log was cut.
-	report, err = l.Verify()
-	if err != nil || report.OK() || !strings.Contains(report.Problem, "truncated") {
-		t.Fatalf("Verify after losing a checkpointed record = %+v, %v", report, err)
+	if after, _ := os.ReadFile(path); !bytes.Equal(after, cut) {
+		t.Fatal("opening a cut log changed the file")
 	}
+	report, err = charter.VerifyAuditFile(path, charter.WithLogKey(verifierKey(t, key)))
+	if err != nil || report.OK() || report.Records != 4 || !strings.Contains(report.Problem, "truncated") {
+		t.Fatalf("VerifyAuditFile after losing a checkpointed record = %+v, %v", report, err)
+	}
+}
+
+// verifierKey is the note verifier key of key under testOrigin.
+func verifierKey(t testing.TB, key *charter.KeyPair) string {
+	t.Helper()
+	l := memoryAudit(t, charter.WithSigner(key), charter.WithOrigin(testOrigin))
+	vkey, err := l.VerifierKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return vkey
 }
 
 func TestAuditRecordsIterator(t *testing.T) {
