@@ -397,6 +397,7 @@ static void tampering_names_the_first_bad_record(void) {
 
     CHECK_OK(charter_audit_verify(log, &report, &problem));
     CHECK(!report.ok && report.has_first_bad && report.first_bad == 2 && report.records == 2);
+    CHECK(report.problem_status == CHARTER_E_CORRUPT);
     CHECK(problem != NULL && strstr(problem, "record 2") != NULL);
     charter_string_free(problem);
     CHECK_STATUS(charter_audit_get(log, 2, &got), CHARTER_E_CORRUPT);
@@ -601,6 +602,7 @@ static void the_auditor_reads_a_read_only_file_beside_the_writer(void) {
     vopts.log_key = vkey;
     CHECK_OK(charter_audit_verify_file(path, &vopts, &report, &problem));
     CHECK(!report.ok && problem != NULL && strstr(problem, "no signed checkpoint") != NULL);
+    CHECK(report.problem_status == CHARTER_E_BAD_SIGNATURE);
     charter_string_free(problem);
     vopts.allow_missing_checkpoint = true;
     CHECK_OK(charter_audit_verify_file(path, &vopts, &report, &problem));
@@ -610,6 +612,7 @@ static void the_auditor_reads_a_read_only_file_beside_the_writer(void) {
     vopts.allow_missing_checkpoint = false;
     CHECK_OK(charter_audit_verify_file(path, &vopts, &report, &problem));
     CHECK(report.ok && report.has_checkpoint && report.checkpoint_size == 8 && report.witness_count == 0);
+    CHECK(report.problem_status == CHARTER_OK);
     vopts.quorum = 1;
     CHECK_STATUS(charter_audit_verify_file(path, &vopts, &report, NULL), CHARTER_E_INVALID_ARGUMENT);
 
