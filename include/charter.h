@@ -233,6 +233,11 @@ typedef struct charter_audit_report_t {
     // How many trusted witnesses cosigned the checkpoint
     // (`charter_audit_verify_file` with witnesses).
     uint64_t witness_count;
+    // `CHARTER_OK` when ok; otherwise what kind of problem was found:
+    // `CHARTER_E_CORRUPT` (records damaged, missing or rewritten) or
+    // `CHARTER_E_BAD_SIGNATURE` (a checkpoint missing, not verifying or
+    // short of its witness quorum).
+    charter_status_t problem_status;
 } charter_audit_report_t;
 
 // What opening a log found and repaired.

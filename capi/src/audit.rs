@@ -134,7 +134,7 @@ pub struct charter_audit_query_t {
 
 /// What `charter_audit_verify` found.
 #[repr(C)]
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug)]
 pub struct charter_audit_report_t {
     /// Records read back intact, in order, from the start.
     pub records: u64,
@@ -154,6 +154,11 @@ pub struct charter_audit_report_t {
     /// How many trusted witnesses cosigned the checkpoint
     /// (`charter_audit_verify_file` with witnesses).
     pub witness_count: u64,
+    /// `CHARTER_OK` when ok; otherwise what kind of problem was found:
+    /// `CHARTER_E_CORRUPT` (records damaged, missing or rewritten) or
+    /// `CHARTER_E_BAD_SIGNATURE` (a checkpoint missing, not verifying or
+    /// short of its witness quorum).
+    pub problem_status: charter_status_t,
 }
 
 /// What opening a log found and repaired.
@@ -195,6 +200,7 @@ impl From<VerifyReport> for charter_audit_report_t {
             has_first_bad: r.first_bad.is_some(),
             has_checkpoint: r.checkpoint.is_some(),
             witness_count: r.witnesses.len() as u64,
+            problem_status: r.problem_kind.map_or(CHARTER_OK, ErrorKind::code),
         }
     }
 }

@@ -18,7 +18,7 @@ use std::fs::File;
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
 
-use super::checkpoint::{verifier_key_name, verify_checkpoint, Checkpoint, MAX_NOTE_BYTES};
+use super::checkpoint::{parse_unverified, verifier_key_name, verify_checkpoint, Checkpoint, MAX_NOTE_BYTES};
 use super::compact::Compact;
 use super::cosignature::verify_cosigned;
 use super::file::{self, corrupt, next_frame, read_small, Access, Step, HEADER};
@@ -26,6 +26,7 @@ use super::hash::{Hash, EMPTY_ROOT};
 use super::log::{checkpoint_path, VerifyReport};
 use super::state::TrustState;
 use super::tree::Tree;
+use super::witness::witness_request;
 use crate::{Error, ErrorKind, Result};
 
 /// What a verifier trusts and requires. The default trusts nothing and
@@ -72,22 +73,28 @@ struct Target {
 pub fn verify_log(path: impl AsRef<Path>, options: &VerifyOptions) -> Result<VerifyReport> {
     let path = path.as_ref();
     let log_key = check_options(options)?;
-    let mut problems = Vec::new();
+    let mut problems: Vec<(ErrorKind, String)> = Vec::new();
     let mut targets = Vec::new();
     let mut witnesses = Vec::new();
     let mut trusted: Option<Checkpoint> = None;
+    let mut persisted_size = None;
+    let mut against_size = None;
     let persisted = read_small(&checkpoint_path(path), MAX_NOTE_BYTES, "checkpoint")?;
     let mut state = None;
     if let Some((vkey, origin)) = &log_key {
         match &persisted {
             None if options.allow_missing_checkpoint => {}
-            None => problems.push(format!(
-                "{} does not exist: no signed checkpoint vouches for the records",
-                checkpoint_path(path).display()
+            None => problems.push((
+                ErrorKind::BadSignature,
+                format!(
+                    "{} does not exist: no signed checkpoint vouches for the records",
+                    checkpoint_path(path).display()
+                ),
             )),
             Some(note) => match persisted_checkpoint(note, vkey, origin, options) {
                 Ok((cp, names)) => {
                     witnesses = names;
+                    persisted_size = Some(cp.size);
                     targets.push(Target {
                         size: cp.size,
                         root: cp.root,
@@ -96,7 +103,7 @@ pub fn verify_log(path: impl AsRef<Path>, options: &VerifyOptions) -> Result<Ver
                     });
                     trusted = Some(cp);
                 }
-                Err(why) => problems.push(why),
+                Err(why) => problems.push((ErrorKind::BadSignature, why)),
             },
         }
         if let Some(note) = &options.against {
@@ -108,6 +115,7 @@ pub fn verify_log(path: impl AsRef<Path>, options: &VerifyOptions) -> Result<Ver
                 ));
             }
             targets.push(Target { size: cp.size, root: cp.root, who: "the earlier checkpoint", found: None });
+            against_size = Some(cp.size);
             if trusted.as_ref().is_none_or(|t| t.size < cp.size) {
                 trusted = Some(cp);
             }
@@ -127,26 +135,38 @@ pub fn verify_log(path: impl AsRef<Path>, options: &VerifyOptions) -> Result<Ver
     }
     let (report_records, root, first_bad, bad) = stream(path, &mut targets)?;
     if let Some(why) = bad {
-        problems.insert(0, why);
+        problems.insert(0, (ErrorKind::Corrupt, why));
     }
     let mut first_missing = None;
     for target in &targets {
         match target.found {
             None => {
                 first_missing.get_or_insert(report_records);
-                problems.push(format!(
-                    "the log holds {report_records} records, but {} vouches for {}: it was truncated or rolled back",
-                    target.who, target.size
+                problems.push((
+                    ErrorKind::Corrupt,
+                    format!(
+                        "the log holds {report_records} records, but {} vouches for {}: it was truncated or rolled \
+                         back",
+                        target.who, target.size
+                    ),
                 ));
             }
-            Some(found) if found != target.root => problems.push(format!(
-                "the first {} records are not the ones {} vouches for: the log was rewritten",
-                target.size, target.who
+            Some(found) if found != target.root => problems.push((
+                ErrorKind::Corrupt,
+                format!(
+                    "the first {} records are not the ones {} vouches for: the log was rewritten",
+                    target.size, target.who
+                ),
             )),
             Some(_) => {}
         }
     }
-    let problem = (!problems.is_empty()).then(|| problems.join("; "));
+    // Damaged, missing or rewritten records first: they are what an
+    // auditor must act on, whatever else is wrong.
+    problems.sort_by_key(|(kind, _)| *kind != ErrorKind::Corrupt);
+    let problem_kind = problems.first().map(|(kind, _)| *kind);
+    let problem = (!problems.is_empty())
+        .then(|| problems.iter().map(|(_, why)| why.as_str()).collect::<Vec<_>>().join("; "));
     if let (None, Some(state), Some(cp)) = (&problem, &mut state, &trusted) {
         if state.get(&cp.origin).is_none_or(|(size, _)| size < cp.size) {
             state.set(&cp.origin, cp.size, cp.root)?;
@@ -156,9 +176,11 @@ pub fn verify_log(path: impl AsRef<Path>, options: &VerifyOptions) -> Result<Ver
         records: report_records,
         first_bad: first_bad.or(first_missing),
         problem,
-        checkpoint: trusted.as_ref().map(|cp| cp.size),
+        checkpoint: persisted_size,
         root,
         witnesses,
+        against: against_size,
+        problem_kind,
     })
 }
 
@@ -313,6 +335,24 @@ impl LogView {
     /// The persisted checkpoint note (`<path>.checkpoint`), if any, read now.
     pub fn checkpoint(&self) -> Result<Option<String>> {
         read_small(&checkpoint_path(&self.path), MAX_NOTE_BYTES, "checkpoint")
+    }
+
+    /// The C2SP `add-checkpoint` request a witness that last cosigned size
+    /// `old_size` needs for the persisted checkpoint: the consistency proof
+    /// from `old_size` to the checkpoint's size, and the note.
+    /// `NOT_FOUND` without a checkpoint; `INVALID_ARGUMENT` when the
+    /// snapshot does not hold the checkpoint's records or `old_size` is
+    /// larger.
+    pub fn witness_request(&self, old_size: u64) -> Result<String> {
+        let note = self.checkpoint()?.ok_or_else(|| {
+            Error::new(
+                ErrorKind::NotFound,
+                format!("{} does not exist", checkpoint_path(&self.path).display()),
+            )
+        })?;
+        let size = parse_unverified(&note)?.size;
+        let proof = self.tree.consistency_proof(old_size, size)?;
+        Ok(witness_request(old_size, &proof, &note))
     }
 }
 

@@ -211,7 +211,9 @@ pub(crate) fn open(path: &Path, access: Access) -> Result<File> {
         options.mode(0o600).custom_flags(libc::O_NONBLOCK);
     }
     let file = options.open(path).map_err(|e| match e.kind() {
-        IoKind::NotFound => Error::new(ErrorKind::NotFound, format!("no audit log at {}", path.display())),
+        IoKind::NotFound if access == Access::Read => {
+            Error::new(ErrorKind::NotFound, format!("no audit log at {}", path.display()))
+        }
         IoKind::IsADirectory => not_regular(path, "a directory"),
         _ => io(&format!("opening {}", path.display()), &e),
     })?;

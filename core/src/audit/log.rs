@@ -111,6 +111,14 @@ pub struct VerifyReport {
     /// The witnesses whose cosignatures on the checkpoint verified (by
     /// name), for [`verify_log`](super::verify_log) with witnesses.
     pub witnesses: Vec<String>,
+    /// The size of the earlier checkpoint checked too
+    /// ([`verify_against`](AuditLog::verify_against),
+    /// [`VerifyOptions::against`](super::VerifyOptions::against)).
+    pub against: Option<u64>,
+    /// What kind of failure `problem` is: `CORRUPT` for records damaged,
+    /// missing or rewritten, `BAD_SIGNATURE` for a checkpoint that does not
+    /// verify, is missing, or lacks its witness quorum.
+    pub problem_kind: Option<ErrorKind>,
 }
 
 impl VerifyReport {
@@ -623,14 +631,20 @@ impl AuditLog {
         };
         let outcome = match persisted {
             None => Ok(()),
-            Some(Err(why)) => Err(why),
+            Some(Err(why)) => Err((ErrorKind::BadSignature, why)),
             Some(Ok(cp)) => {
                 report.checkpoint = Some(cp.size);
-                extends(&tree, &report, &cp)
+                extends(&tree, &report, &cp).map_err(|why| (ErrorKind::Corrupt, why))
             }
         };
-        report.problem =
-            outcome.and_then(|()| earlier.map_or(Ok(()), |cp| extends(&tree, &report, cp))).err();
+        report.against = earlier.map(|cp| cp.size);
+        let outcome = outcome.and_then(|()| {
+            earlier.map_or(Ok(()), |cp| extends(&tree, &report, cp).map_err(|why| (ErrorKind::Corrupt, why)))
+        });
+        if let Err((kind, why)) = outcome {
+            report.problem_kind = Some(kind);
+            report.problem = Some(why);
+        }
         Ok(report)
     }
 
@@ -705,6 +719,8 @@ impl AuditLog {
             checkpoint: None,
             root: tree.root(),
             witnesses: Vec::new(),
+            against: None,
+            problem_kind: first_bad.map(|_| ErrorKind::Corrupt),
         };
         Ok((report, tree))
     }
