@@ -92,6 +92,22 @@ impl VerifyReport {
         self.0.checkpoint
     }
 
+    /// The size of the earlier checkpoint checked too (`verify_against`,
+    /// `verify_log(against=...)`).
+    #[getter]
+    fn against(&self) -> Option<u64> {
+        self.0.against
+    }
+
+    /// What kind of problem it is, as a status name (`charter.Error.code`):
+    /// `"CHARTER_E_CORRUPT"` for records damaged, missing or rewritten,
+    /// `"CHARTER_E_BAD_SIGNATURE"` for a checkpoint missing, not verifying
+    /// or short of its witnesses; `None` when everything checked out.
+    #[getter]
+    fn problem_code(&self) -> Option<&'static str> {
+        self.0.problem_kind.map(ErrorKind::name)
+    }
+
     /// The root of the first `records` records.
     #[getter]
     fn root<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {

@@ -141,7 +141,7 @@ def test_open_refuses_what_is_not_an_audit_log(path: Path, tmp_path: Path) -> No
     path.write_bytes(b"not an audit log at all")
     with pytest.raises(charter.CorruptError, match="not a Charter audit log"):
         AuditLog.open(path)
-    with pytest.raises(charter.NotFoundError):
+    with pytest.raises(charter.IoError):
         AuditLog.open(tmp_path / "missing" / "audit.log")
 
 

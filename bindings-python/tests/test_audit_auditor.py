@@ -140,6 +140,7 @@ def test_a_rewritten_record_is_caught_and_never_signed(path: Path, key: KeyPair,
 
     report = verify_log(path, log_key=vkey)
     assert not report.ok and report.problem is not None and "checkpoint" in report.problem
+    assert report.problem_code == "CHARTER_E_CORRUPT"
     # The writer refuses the split history: it neither opens it nor signs it.
     with pytest.raises(charter.CorruptError, match="rewritten"):
         AuditLog.open(path, signer=key, origin=ORIGIN)
@@ -175,6 +176,7 @@ def test_rollback_cut_and_reappended_is_caught(path: Path, key: KeyPair, vkey: s
     assert verify_log(path, log_key=vkey).ok
     report = verify_log(path, log_key=vkey, against=earlier)
     assert not report.ok and report.problem is not None and "earlier checkpoint" in report.problem
+    assert (report.against, report.problem_code) == (8, "CHARTER_E_CORRUPT")
 
 
 def test_the_state_file_catches_deletion_and_a_new_log(path: Path, tmp_path: Path, key: KeyPair, vkey: str) -> None:
@@ -211,7 +213,9 @@ def test_a_missing_checkpoint_fails_unless_allowed(path: Path, key: KeyPair, vke
     written(path, key, 3, checkpoint=False)
     report = verify_log(path, log_key=vkey)
     assert not report.ok and report.problem is not None and "checkpoint" in report.problem
-    assert verify_log(path, log_key=vkey, allow_missing_checkpoint=True).ok
+    assert report.problem_code == charter.BadSignatureError.code
+    report = verify_log(path, log_key=vkey, allow_missing_checkpoint=True)
+    assert report.ok and report.problem_code is None
     assert verify_log(path).ok  # trusting nothing, only the chain is checked
 
 

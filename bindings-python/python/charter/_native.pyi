@@ -847,6 +847,16 @@ class VerifyReport:
     def checkpoint(self) -> Optional[int]:
         """The size of the signed checkpoint the records were checked against."""
     @property
+    def against(self) -> Optional[int]:
+        """The size of the earlier checkpoint checked too (:meth:`AuditLog.verify_against`,
+        :func:`verify_log` with ``against``)."""
+    @property
+    def problem_code(self) -> Optional[str]:
+        """What kind of problem it is, as a status name (:attr:`charter.Error.code`):
+        ``"CHARTER_E_CORRUPT"`` for records damaged, missing or rewritten,
+        ``"CHARTER_E_BAD_SIGNATURE"`` for a checkpoint missing, not verifying
+        or short of its witnesses; ``None`` when everything checked out."""
+    @property
     def root(self) -> bytes:
         """The root of the first ``records`` records."""
     @property
