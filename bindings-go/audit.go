@@ -626,6 +626,11 @@ type VerifyReport struct {
 	// WitnessCount is how many trusted witnesses verifiably cosigned the
 	// checkpoint ([VerifyAuditFile] with [WithWitnesses]).
 	WitnessCount uint64
+	// ProblemStatus is what kind of problem was found: [StatusCorrupt]
+	// for records damaged, missing or rewritten, [StatusBadSignature] for
+	// a checkpoint missing, not verifying or short of its witnesses;
+	// [StatusOK] when everything checked out.
+	ProblemStatus Status
 }
 
 // OK reports whether everything checked out.
@@ -681,6 +686,7 @@ func goReport(res C.chgo_report, hs ...checker) (VerifyReport, error) {
 		HasCheckpoint:  bool(r.has_checkpoint),
 		Root:           Hash(C.GoBytes(unsafe.Pointer(&r.root[0]), HashLen)),
 		WitnessCount:   uint64(r.witness_count),
+		ProblemStatus:  Status(r.problem_status),
 	}
 	if res.problem != nil {
 		report.Problem = C.GoString(res.problem)

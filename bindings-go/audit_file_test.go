@@ -201,7 +201,7 @@ func TestVerifyAuditFileCatchesTamperRollbackAndSplitView(t *testing.T) {
 	tampered[at+9] = '9'
 	os.WriteFile(path, tampered, 0o600)
 	report := verifyFile(t, path, charter.WithLogKey(vkey))
-	if report.OK() || !report.HasFirstBad || report.FirstBad != 3 {
+	if report.OK() || !report.HasFirstBad || report.FirstBad != 3 || report.ProblemStatus != charter.StatusCorrupt {
 		t.Fatalf("tampered: %+v", report)
 	}
 
@@ -288,7 +288,8 @@ func TestVerifyAuditFileMissingCheckpoint(t *testing.T) {
 	key := newKey(t)
 	vkey := verifierKey(t, key)
 	writeLog(t, path, key, 3, false)
-	if r := verifyFile(t, path, charter.WithLogKey(vkey)); r.OK() || !strings.Contains(r.Problem, "checkpoint") {
+	if r := verifyFile(t, path, charter.WithLogKey(vkey)); r.OK() || !strings.Contains(r.Problem, "checkpoint") ||
+		r.ProblemStatus != charter.StatusBadSignature {
 		t.Fatalf("missing checkpoint with a log key: %+v", r)
 	}
 	if r := verifyFile(t, path, charter.WithLogKey(vkey), charter.AllowMissingCheckpoint()); !r.OK() {

@@ -137,7 +137,7 @@ func TestAuditOptions(t *testing.T) {
 	if _, err := charter.NewMemoryAudit(charter.WithSigner(closed)); !errors.Is(err, charter.ErrClosed) {
 		t.Fatalf("closed signer: %v", err)
 	}
-	if _, err := charter.OpenAudit(filepath.Join(t.TempDir(), "missing", "log")); !errors.Is(err, charter.ErrNotFound) {
+	if _, err := charter.OpenAudit(filepath.Join(t.TempDir(), "missing", "log")); !errors.Is(err, charter.ErrIO) {
 		t.Fatalf("missing directory: %v", err)
 	}
 	if _, err := charter.NewMemoryAudit(charter.WithCheckpointInterval(-time.Second)); !errors.Is(err, charter.ErrInvalidArgument) {
