@@ -255,3 +255,44 @@ func TestVerifyAuditFileRequiresAQuorumOfWitnesses(t *testing.T) {
 		t.Fatalf("quorum 1: %+v", r)
 	}
 }
+
+// Two witness handles on one state file (as two processes would be), asked
+// at once to cosign from the same old size: the state file's lock lets
+// exactly one of them through; the other is told the size moved on.
+func TestWitnessesSharingAStateFileAreSerialized(t *testing.T) {
+	dir := t.TempDir()
+	l, vkey := signedLog(t)
+	state := filepath.Join(dir, "shared.state")
+	key := newKey(t)
+	var ws []*charter.Witness
+	for i := 0; i < 8; i++ {
+		w, err := charter.OpenWitness(state, "witness.example", key, vkey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { w.Close() })
+		ws = append(ws, w)
+	}
+	note := grow(t, l, 3)
+	errs := make(chan error, len(ws))
+	for _, w := range ws {
+		go func() {
+			_, err := w.AddCheckpoint(0, nil, note)
+			errs <- err
+		}()
+	}
+	var ok, denied int
+	for range ws {
+		switch err := <-errs; {
+		case err == nil:
+			ok++
+		case errors.Is(err, charter.ErrDenied):
+			denied++
+		default:
+			t.Errorf("unexpected: %v", err)
+		}
+	}
+	if ok != 1 || denied != len(ws)-1 {
+		t.Fatalf("%d cosigned, %d denied", ok, denied)
+	}
+}

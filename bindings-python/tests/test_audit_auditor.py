@@ -16,6 +16,9 @@ from __future__ import annotations
 import dataclasses
 import os
 import stat
+import subprocess
+import sys
+import textwrap
 import threading
 import time
 from pathlib import Path
@@ -287,3 +290,81 @@ def test_automatic_checkpoints_need_a_signer_and_a_positive_interval(path: Path,
         AuditLog.open(path, signer=key, origin=ORIGIN, checkpoint_interval=0)
     with pytest.raises(TypeError, match="checkpoint_interval"):
         AuditLog.open(path, signer=key, origin=ORIGIN, checkpoint_interval="1s")  # type: ignore[arg-type]
+
+
+def test_exit_with_daemon_threads_auditing_and_witnessing(path: Path, tmp_path: Path, key: KeyPair) -> None:
+    """Threads inside verify_log, LogView.open and Witness.add_checkpoint
+    (all with the GIL released) while the interpreter exits: a prompt,
+    silent exit, and a state file that still parses afterwards."""
+    written(path, key, 50)
+    state = tmp_path / "witness.state"
+    start = time.monotonic()
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(
+                f"""
+                import threading, time, charter
+                key = charter.KeyPair.from_pkcs8({key.to_pkcs8()!r})
+                vkey = charter.verifier_key({ORIGIN!r}, key.public_key)
+                witness = charter.Witness.open({str(state)!r}, name="w", key=charter.KeyPair.generate(), logs=[vkey])
+                log = charter.AuditLog.in_memory(signer=key, origin={ORIGIN!r})
+                def audit():
+                    while True:
+                        charter.verify_log({str(path)!r}, log_key=vkey)
+                        charter.LogView.open({str(path)!r})
+                def witnessing():
+                    size = 0
+                    while True:
+                        log.append("a", "r", "allow")
+                        note = log.checkpoint()
+                        witness.add_checkpoint(size, log.prove_consistency(size, len(log)) if size else [], note)
+                        size = len(log)
+                for target in (audit, audit, witnessing):
+                    threading.Thread(target=target, daemon=True).start()
+                time.sleep(0.2)
+                """
+            ),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
+    assert time.monotonic() - start < 10
+    assert verify_log(path, log_key=charter.verifier_key(ORIGIN, key.public_key)).ok
+    vkey = charter.verifier_key(ORIGIN, key.public_key)
+    latest = charter.Witness.open(state, name="w", key=KeyPair.generate(), logs=[vkey]).latest(ORIGIN)
+    assert latest is not None and latest[0] > 0
+
+
+def test_threads_share_a_witness(tmp_path: Path, key: KeyPair, vkey: str) -> None:
+    """Eight threads, each with its own handle on one state file, cosign
+    the same first checkpoint at once: exactly one succeeds."""
+    with AuditLog.in_memory(signer=key, origin=ORIGIN) as log:
+        for record in records(3):
+            log.append(record)
+        note = log.checkpoint()
+    witness_key = KeyPair.generate()
+    handles = [
+        charter.Witness.open(tmp_path / "shared.state", name="w", key=witness_key, logs=[vkey]) for _ in range(8)
+    ]
+    outcomes: List[str] = []
+    lock = threading.Lock()
+
+    def cosign(w: charter.Witness) -> None:
+        try:
+            w.add_checkpoint(0, [], note)
+            outcome = "ok"
+        except charter.DeniedError:
+            outcome = "denied"
+        with lock:
+            outcomes.append(outcome)
+
+    threads = [threading.Thread(target=cosign, args=(w,)) for w in handles]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["denied"] * 7 + ["ok"]
