@@ -5,14 +5,17 @@
 //! cargo build --release -p charter-core --example audit_verify
 //! target/release/examples/audit_verify write /tmp/a.log 1000000   # prints the verifier key
 //! /usr/bin/time -v target/release/examples/audit_verify verify /tmp/a.log VKEY
+//! /usr/bin/time -v target/release/examples/audit_verify reopen /tmp/a.log   # the writer's path
 //! target/release/examples/audit_verify witness 10000
 //! ```
 
+use std::hint::black_box;
 use std::sync::Arc;
 use std::time::Instant;
 
 use charter_core::audit::{
-    verify_log, AuditLog, AuditOptions, Decision, FsyncPolicy, Record, VerifyOptions, Witness,
+    cosign, verify_checkpoint, verify_consistency, verify_log, AuditLog, AuditOptions, Decision, FsyncPolicy,
+    Record, VerifyOptions, Witness,
 };
 use charter_core::capability::KeyPair;
 
@@ -47,6 +50,15 @@ fn main() {
             let report = verify_log(&args[2], &options).unwrap();
             assert!(report.is_ok(), "{report:?}");
             println!("verified {} records in {:?}", report.records, started.elapsed());
+        }
+        Some("reopen") => {
+            // The writer's path, for comparison: open (rebuilding the whole
+            // tree in memory), then reread and check every record.
+            let started = Instant::now();
+            let log = AuditLog::open(&args[2], AuditOptions::default()).unwrap();
+            let report = log.verify().unwrap();
+            assert!(report.is_ok(), "{report:?}");
+            println!("opened and verified {} records in {:?}", report.records, started.elapsed());
         }
         Some("witness") => {
             let rounds: u64 = args[2].parse().unwrap();
@@ -87,8 +99,23 @@ fn main() {
             }
             let each = started.elapsed() / rounds as u32;
             println!("{rounds} witness cosignatures (state file synced each time): {each:?} each");
+            // The same checks and signature without the state file: the
+            // log's signature, the consistency proof, the cosignature.
+            let vkey = log.verifier_key().unwrap();
+            let cosigner = KeyPair::generate().unwrap();
+            let mut previous = verify_checkpoint(&notes[0].2, &vkey).unwrap();
+            let started = Instant::now();
+            for (_, proof, note) in &notes[1..] {
+                let checkpoint = verify_checkpoint(note, &vkey).unwrap();
+                verify_consistency(previous.size, checkpoint.size, &previous.root, &checkpoint.root, proof)
+                    .unwrap();
+                black_box(cosign(note, "bench.example/witness", &cosigner, 1_700_000_000).unwrap());
+                previous = checkpoint;
+            }
+            let each = started.elapsed() / (rounds as u32 - 1);
+            println!("the same without the state file (verify note, verify proof, cosign): {each:?} each");
             std::fs::remove_dir_all(&dir).unwrap();
         }
-        _ => eprintln!("usage: audit_verify write PATH N | verify PATH VKEY | witness ROUNDS"),
+        _ => eprintln!("usage: audit_verify write PATH N | verify PATH VKEY | reopen PATH | witness ROUNDS"),
     }
 }
