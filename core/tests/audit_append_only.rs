@@ -159,6 +159,13 @@ fn starting_over_is_explicit_recorded_and_needs_a_new_origin() {
         ErrorKind::InvalidArgument
     );
 
+    // A log someone has open for writing is never moved from under it.
+    let busy = dir.join("busy.log");
+    let writer = AuditLog::open(&busy, AuditOptions::default()).unwrap();
+    let e = AuditLog::start_over(&busy, options(&key, "example.com/busy"), "x").unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::WouldBlock, "{e}");
+    drop(writer);
+
     let log = AuditLog::start_over(&path, options(&key, "example.com/audit-2"), "disk lost").unwrap();
     assert_eq!(log.len(), 1);
     let first = log.get(0).unwrap();
