@@ -313,18 +313,17 @@ func TestAuditFileReopenTamperAndTornTail(t *testing.T) {
 		t.Fatalf("reopening a tampered file: %v", err)
 	}
 
-	// Cut in the middle of record 4, which the persisted checkpoint covers:
-	// not a torn tail to cut but a lost record. The writer refuses it and
-	// leaves the file alone; the auditor reports it.
+	// Record 4 cut short: the persisted checkpoint vouches for it, so it is
+	// not cut off as a torn tail, and the log is not opened for writing.
 	cut := data[:bytes.Index(data, []byte("resource-4"))]
 	if err := os.WriteFile(path, cut, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := charter.OpenAudit(path, opts...); !errors.Is(err, charter.ErrCorrupt) || !strings.Contains(err.Error(), "record 4") {
-		t.Fatalf("reopening a log cut below its checkpoint: %v", err)
+	if _, err := charter.OpenAudit(path, opts...); !errors.Is(err, charter.ErrCorrupt) || !strings.Contains(err.Error(), "not cut") {
+		t.Fatalf("reopening a log cut inside a checkpointed record: %v", err)
 	}
 	if after, _ := os.ReadFile(path); !bytes.Equal(after, cut) {
-		t.Fatal("opening a cut log changed the file")
+		t.Fatal("a record the checkpoint covers was cut")
 	}
 	report, err = charter.VerifyAuditFile(path, charter.WithLogKey(verifierKey(t, key)))
 	if err != nil || report.OK() || report.Records != 4 || !strings.Contains(report.Problem, "truncated") {

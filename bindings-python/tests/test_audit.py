@@ -405,6 +405,8 @@ def test_truncation_is_caught_by_checkpoints(path: Path, key: KeyPair) -> None:
         kept_elsewhere = log.checkpoint()
     data = path.read_bytes()
     path.write_bytes(data[: frame_offsets(records)[3]])
+    # The signer refuses a log that does not extend its own checkpoint; the
+    # auditor reports it.
     with pytest.raises(charter.CorruptError, match="record 3 is missing"):
         AuditLog.open(path, signer=key, origin=ORIGIN)
     vkey = charter.verifier_key(ORIGIN, key.public_key)
@@ -415,6 +417,10 @@ def test_truncation_is_caught_by_checkpoints(path: Path, key: KeyPair) -> None:
     assert charter.verify_log(path, log_key=vkey, allow_missing_checkpoint=True).ok
     report = charter.verify_log(path, log_key=vkey, allow_missing_checkpoint=True, against=kept_elsewhere)
     assert not report.ok and report.first_bad == 3
+    with AuditLog.open(path, signer=key, origin=ORIGIN) as log:
+        assert (len(log), log.recovery.truncated_bytes) == (3, 0)
+        assert log.verify().ok
+        assert not log.verify_against(kept_elsewhere).ok
 
 
 @pytest.mark.parametrize("cut", [1, 39, 41, 70])
@@ -436,10 +442,10 @@ def test_zeros_at_the_end_are_damage_not_a_torn_tail(path: Path, key: KeyPair) -
     written(path, key, sample(2, [key.principal]))
     with path.open("ab") as f:
         f.write(bytes(4096))
-    before = path.read_bytes()
-    with pytest.raises(charter.CorruptError, match="record 2 .*zero-filled"):
+    data = path.read_bytes()
+    with pytest.raises(charter.CorruptError, match="zero-filled"):
         AuditLog.open(path)
-    assert path.read_bytes() == before
+    assert path.read_bytes() == data
 
 
 # Closing

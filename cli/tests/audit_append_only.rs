@@ -6,6 +6,10 @@ mod common;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
+use std::sync::Arc;
+
+use charter_core::audit::{AuditLog, AuditOptions, Decision, Record};
+use charter_core::capability::KeyPair;
 
 use common::{fails, keygen, ok, ok_json, run, run_with_stdin};
 
@@ -233,23 +237,36 @@ fn the_auditor_reads_a_read_only_log_beside_a_live_writer() {
     ok(p, &["audit", "tail", "log"]);
     assert_eq!(std::fs::read(p.join("log")).unwrap(), bytes, "the auditor never writes");
 
-    // Beside a writer that holds the lock: a child appending in a loop.
-    std::fs::set_permissions(p.join("log"), std::fs::Permissions::from_mode(0o644)).unwrap();
-    std::fs::set_permissions(p.join("log.checkpoint"), std::fs::Permissions::from_mode(0o644)).unwrap();
+    // Beside a live writer: this process holds the log open for writing
+    // (and its lock) and appends from a thread while the auditor's
+    // commands run; a second writer is refused at once.
+    std::fs::set_permissions(p.join("log"), std::fs::Permissions::from_mode(0o600)).unwrap();
+    std::fs::set_permissions(p.join("log.checkpoint"), std::fs::Permissions::from_mode(0o600)).unwrap();
     std::fs::write(p.join("log"), &bytes[..bytes.len() - 11]).unwrap();
-    let mut writer = std::process::Command::new(common::BIN)
-        .args(["audit", "tail", "log", "-f"])
-        .current_dir(p)
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    for i in 0..20 {
-        append(p, &format!("live{i}"));
+    let key = Arc::new(KeyPair::from_pkcs8(&std::fs::read(p.join("log.key")).unwrap()).unwrap());
+    let options = AuditOptions { signer: Some(key), origin: ORIGIN.into(), ..AuditOptions::default() };
+    let writer = AuditLog::open(p.join("log"), options).unwrap();
+    let appender = {
+        let writer = writer.clone();
+        std::thread::spawn(move || {
+            for i in 0..200 {
+                writer.append(&Record::new(i, "publish", &format!("live{i}"), Decision::Allow)).unwrap();
+            }
+        })
+    };
+    for _ in 0..5 {
         let report = ok_json(p, &["audit", "verify", "log", "--vkey", &vkey]);
-        assert!(report["records"].as_u64().unwrap() >= 5 + i);
+        assert!(report["records"].as_u64().unwrap() >= 5);
+        ok(p, &["audit", "prove", "log", "--consistency", "5"]);
+        ok(p, &["audit", "tail", "log", "-n", "1"]);
     }
-    writer.kill().unwrap();
-    writer.wait().unwrap();
+    let err = fails(p, &["audit", "checkpoint", "log", "--key", "log.key", "--origin", ORIGIN], 20, "OTHER");
+    assert!(err.contains("hint: another process has the log open for writing"), "{err}");
+    appender.join().unwrap();
+    writer.checkpoint().unwrap();
+    drop(writer);
+    let report = ok_json(p, &["audit", "verify", "log", "--vkey", &vkey]);
+    assert_eq!((report["records"].as_u64(), report["checkpoint"]["size"].as_u64()), (Some(205), Some(205)));
 }
 
 #[test]

@@ -159,6 +159,13 @@ fn starting_over_is_explicit_recorded_and_needs_a_new_origin() {
         ErrorKind::InvalidArgument
     );
 
+    // A log someone has open for writing is never moved from under it.
+    let busy = dir.join("busy.log");
+    let writer = AuditLog::open(&busy, AuditOptions::default()).unwrap();
+    let e = AuditLog::start_over(&busy, options(&key, "example.com/busy"), "x").unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::WouldBlock, "{e}");
+    drop(writer);
+
     let log = AuditLog::start_over(&path, options(&key, "example.com/audit-2"), "disk lost").unwrap();
     assert_eq!(log.len(), 1);
     let first = log.get(0).unwrap();
@@ -451,4 +458,84 @@ fn checkpoints_can_be_signed_automatically() {
     drop(log);
     let unsigned = AuditOptions { checkpoint_every: 4, ..AuditOptions::default() };
     assert_eq!(AuditLog::in_memory(unsigned).unwrap_err().kind(), ErrorKind::InvalidArgument);
+}
+
+#[test]
+fn two_witnesses_on_one_state_file_never_both_extend_the_same_size() {
+    let dir = Dir::new("witness-race");
+    let key = signer();
+    let log = AuditLog::in_memory(options(&key, "example.com/audit")).unwrap();
+    let vkey = log.verifier_key().unwrap();
+    log.append(&record(0)).unwrap();
+    let first = log.checkpoint().unwrap();
+    let wkey = signer();
+    // Two handles, as two processes would have: only the file lock is shared.
+    let a = Witness::open(dir.join("w.state"), "w.example", Arc::clone(&wkey), std::slice::from_ref(&vkey))
+        .unwrap();
+    let b = Witness::open(dir.join("w.state"), "w.example", wkey, std::slice::from_ref(&vkey)).unwrap();
+    a.add_checkpoint_at(0, &[], &first, 1).unwrap();
+    for round in 0..20u64 {
+        let old = log.len();
+        log.append(&record(old)).unwrap();
+        let note = log.checkpoint().unwrap();
+        let proof = log.prove_consistency(old, old + 1).unwrap();
+        let results: Vec<_> = [a.clone(), b.clone()]
+            .into_iter()
+            .map(|w| {
+                let (note, proof) = (note.clone(), proof.clone());
+                std::thread::spawn(move || w.add_checkpoint_at(old, &proof, &note, 2 + round))
+            })
+            .collect::<Vec<_>>()
+            .into_iter()
+            .map(|t| t.join().unwrap())
+            .collect();
+        assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1, "round {round}: {results:?}");
+        let refused = results.iter().find_map(|r| r.as_ref().err()).unwrap();
+        assert_eq!(refused.kind(), ErrorKind::Denied, "{refused}");
+        assert_eq!(a.latest("example.com/audit").unwrap().unwrap().0, old + 1);
+    }
+}
+
+#[test]
+fn hostile_witness_requests_and_state_files_are_refused() {
+    let proof_lines = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n".repeat(64);
+    for (body, why) in [
+        ("old 01\n\nx\n", "leading zeros"),
+        ("old -1\n\nx\n", "leading zeros"),
+        ("new 1\n\nx\n", "old <size>"),
+        ("old 1\nnot base64\n\nx\n", "proof line 1"),
+        ("old 1\n", "blank line"),
+        (&format!("old 1\n{proof_lines}\nx\n"), "more than 63"),
+    ] {
+        let e = parse_witness_request(body).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Malformed, "{body:?}");
+        assert!(e.message().contains(why), "{body:?}: {e}");
+    }
+    let dir = Dir::new("hostile-state");
+    let key = signer();
+    let log = AuditLog::in_memory(options(&key, "example.com/audit")).unwrap();
+    log.append(&record(0)).unwrap();
+    let note = log.checkpoint().unwrap();
+    let vkey = log.verifier_key().unwrap();
+    let state = dir.join("w.state");
+    let witness = Witness::open(&state, "w.example", signer(), std::slice::from_ref(&vkey)).unwrap();
+    for (text, kind) in [
+        ("garbage\n".to_string(), ErrorKind::Corrupt),
+        ("charter-audit-state v1\nexample.com/audit 1\n".into(), ErrorKind::Corrupt),
+        ("x".repeat((1 << 20) + 1), ErrorKind::Corrupt),
+    ] {
+        fs::write(&state, &text).unwrap();
+        assert_eq!(witness.add_checkpoint_at(0, &[], &note, 1).unwrap_err().kind(), kind);
+    }
+    fs::remove_file(&state).unwrap();
+    assert!(Command::new("mkfifo").arg(&state).status().unwrap().success());
+    let e = witness.add_checkpoint_at(0, &[], &note, 1).unwrap_err();
+    assert!(e.message().contains("a FIFO"), "{e}");
+    // A FIFO in place of the log's checkpoint is refused, never waited on.
+    let path = dir.join("audit.log");
+    assert!(Command::new("mkfifo").arg(checkpoint_of(&path)).status().unwrap().success());
+    let e = AuditLog::open(&path, AuditOptions::default()).unwrap_err();
+    assert!(e.message().contains("a FIFO"), "{e}");
+    let e = verify_log(&path, &VerifyOptions::default()).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
 }

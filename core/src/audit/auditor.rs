@@ -79,7 +79,10 @@ pub fn verify_log(path: impl AsRef<Path>, options: &VerifyOptions) -> Result<Ver
     let mut trusted: Option<Checkpoint> = None;
     let mut persisted_size = None;
     let mut against_size = None;
-    let persisted = read_small(&checkpoint_path(path), MAX_NOTE_BYTES, "checkpoint")?;
+    let persisted = match log_key {
+        Some(_) => read_small(&checkpoint_path(path), MAX_NOTE_BYTES, "checkpoint")?,
+        None => None,
+    };
     let mut state = None;
     if let Some((vkey, origin)) = &log_key {
         match &persisted {

@@ -295,7 +295,8 @@ impl AuditLog {
     /// `<path>.replaced-<unix ms>` and `<path>.checkpoint.replaced-<unix
     /// ms>`. Record 0 of the new log says what it replaces (action
     /// `start_over`, resource the old origin, detail the old size and root
-    /// and `reason`), and its first checkpoint is signed at once.
+    /// and `reason`), and its first checkpoint is signed at once. A log
+    /// open for writing elsewhere is left alone (`WOULD_BLOCK`).
     pub fn start_over(path: impl AsRef<Path>, options: AuditOptions, reason: &str) -> Result<AuditLog> {
         check_options(&options)?;
         let path = path.as_ref();
@@ -320,6 +321,16 @@ impl AuditLog {
                 ));
             }
         }
+        // A writer holding the old log keeps it: moving its file away under
+        // it would split the history once more.
+        let held = match file::open(path, Access::Read) {
+            Ok(old) => {
+                lock(&old, path)?;
+                Some(old)
+            }
+            Err(e) if e.kind() == ErrorKind::NotFound => None,
+            Err(e) => return Err(e),
+        };
         let stamp = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis());
         for from in [path.to_path_buf(), checkpoint] {
             let mut to = from.as_os_str().to_owned();
@@ -331,6 +342,7 @@ impl AuditLog {
             }
         }
         file::sync_dir(path)?;
+        drop(held);
         let log = AuditLog::open(path, options)?;
         let (resource, detail) = match &old {
             Some(cp) => (
