@@ -368,3 +368,23 @@ def test_threads_share_a_witness(tmp_path: Path, key: KeyPair, vkey: str) -> Non
     for t in threads:
         t.join()
     assert sorted(outcomes) == ["denied"] * 7 + ["ok"]
+
+
+@pytest.mark.parametrize("where", ["checkpoint", "state", "witness state"])
+def test_a_fifo_planted_by_the_host_never_blocks(path: Path, tmp_path: Path, key: KeyPair, vkey: str, where: str) -> None:
+    """A FIFO where the checkpoint, the trust state or a witness's state
+    should be: refused at once (opening a FIFO for reading would otherwise
+    wait for a writer forever)."""
+    note = written(path, key, 2)
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    start = time.monotonic()
+    with pytest.raises(charter.InvalidArgumentError, match="FIFO"):
+        if where == "checkpoint":
+            os.replace(fifo, f"{path}.checkpoint")
+            verify_log(path, log_key=vkey)
+        elif where == "state":
+            verify_log(path, log_key=vkey, state=fifo)
+        else:
+            charter.Witness.open(fifo, name="w", key=KeyPair.generate(), logs=[vkey]).add_checkpoint(0, [], note)
+    assert time.monotonic() - start < 5
