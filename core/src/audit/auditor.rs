@@ -137,12 +137,16 @@ pub fn verify_log(path: impl AsRef<Path>, options: &VerifyOptions) -> Result<Ver
         }
     }
     let (report_records, root, first_bad, bad) = stream(path, &mut targets)?;
+    let damaged = bad.is_some();
     if let Some(why) = bad {
         problems.insert(0, (ErrorKind::Corrupt, why));
     }
     let mut first_missing = None;
     for target in &targets {
         match target.found {
+            // Reading stopped at damage: the records after it are not
+            // missing, and the damage is the finding.
+            None if damaged => {}
             None => {
                 first_missing.get_or_insert(report_records);
                 problems.push((
