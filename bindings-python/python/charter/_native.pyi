@@ -15,6 +15,7 @@ from typing import (
     Literal,
     Mapping,
     Optional,
+    Sequence,
     Tuple,
     Type,
     Union,
@@ -1099,7 +1100,7 @@ def verify_log(
     log_key: Optional[str] = None,
     allow_missing_checkpoint: bool = False,
     against: Optional[str] = None,
-    witnesses: Iterable[str] = (),
+    witnesses: Sequence[str] = (),
     quorum: int = 0,
     state: Optional[_Path] = None,
 ) -> VerifyReport:
@@ -1183,7 +1184,7 @@ def cosign(note: str, name: str, key: KeyPair, timestamp: int) -> str:
     :meth:`Witness.add_checkpoint` does both.
     """
 
-def verify_cosigned(note: str, log_key: str, witnesses: Iterable[str], quorum: int) -> Cosigned:
+def verify_cosigned(note: str, log_key: str, witnesses: Sequence[str], quorum: int) -> Cosigned:
     """Verifies that ``note`` is signed by ``log_key`` and cosigned by at
     least ``quorum`` distinct witnesses among ``witnesses`` (cosigner keys).
 
@@ -1207,7 +1208,7 @@ class Witness:
     cosignature for one of them at most."""
 
     @staticmethod
-    def open(state: _Path, *, name: str, key: KeyPair, logs: Iterable[str]) -> Witness:
+    def open(state: _Path, *, name: str, key: KeyPair, logs: Sequence[str]) -> Witness:
         """A witness named ``name`` signing with ``key``, keeping its state in
         the file ``state`` (created 0600, locked while in use), trusting the
         logs whose note verifier keys are ``logs``."""
