@@ -105,13 +105,15 @@ func FsyncEvery(d time.Duration) Fsync {
 	return Fsync{policy: C.CHARTER_AUDIT_FSYNC_INTERVAL, interval: d}
 }
 
-// AuditOption configures [OpenAudit] and [NewMemoryAudit].
+// AuditOption configures [OpenAudit], [StartOverAudit] and [NewMemoryAudit].
 type AuditOption func(*auditConfig)
 
 type auditConfig struct {
-	fsync  Fsync
-	signer *KeyPair
-	origin string
+	fsync              Fsync
+	signer             *KeyPair
+	origin             string
+	checkpointEvery    uint64
+	checkpointInterval time.Duration
 }
 
 // WithFsync sets when records reach stable storage (default [FsyncAlways]).
@@ -132,6 +134,20 @@ func WithOrigin(origin string) AuditOption {
 	return func(c *auditConfig) { c.origin = origin }
 }
 
+// WithCheckpointEvery signs a checkpoint automatically after every n
+// records (needs [WithSigner]; 0, the default, never does). Records after
+// the newest checkpoint cannot be authenticated: this bounds how many.
+func WithCheckpointEvery(n uint64) AuditOption {
+	return func(c *auditConfig) { c.checkpointEvery = n }
+}
+
+// WithCheckpointInterval signs a checkpoint automatically every d (rounded
+// up to whole milliseconds) when records were added since the last one
+// (needs [WithSigner]; 0, the default, never does).
+func WithCheckpointInterval(d time.Duration) AuditOption {
+	return func(c *auditConfig) { c.checkpointInterval = d }
+}
+
 // AuditLog is an append-only, tamper-evident log of [Record]s: each record
 // is a leaf of an RFC 9162 Merkle tree over SHA-256, whose root is signed
 // in C2SP checkpoints that any transparency-log tool can verify (Go's
@@ -145,31 +161,61 @@ type AuditLog struct {
 	h handle[*C.charter_audit_t]
 }
 
-// OpenAudit opens the log kept in the file at path, creating it if it does
-// not exist. A torn last record (a crash during an append) is cut off and
-// reported by [AuditLog.Recovery]; a damaged record anywhere else fails
-// with [ErrCorrupt] naming it, and the file is left as it is.
+// OpenAudit opens the log kept in the file at path, creating it (mode
+// 0600) if it does not exist. A torn last record (a crash during an
+// append) is cut off and reported by [AuditLog.Recovery]; a damaged record
+// anywhere else, or contents that do not extend the log's own checkpoint
+// (rewritten, cut or replaced), fail with [ErrCorrupt] naming the record,
+// and the file is left as it is. With a signer, a checkpoint of another
+// key fails with [ErrBadSignature] and one of another origin with
+// [ErrInvalidArgument]: a new key or origin is a new history, see
+// [StartOverAudit]. Anything but a regular file is [ErrInvalidArgument].
 func OpenAudit(path string, opts ...AuditOption) (*AuditLog, error) {
 	p, n, err := cString("path", path)
 	if err != nil {
 		return nil, err
 	}
-	return newAudit(p, n, opts)
+	return newAudit(p, n, nil, 0, opts)
+}
+
+// StartOverAudit starts a new history at path: the operator's explicit act
+// for a log that no longer extends its checkpoint (deleted, damaged,
+// rolled back). It needs [WithSigner] and a [WithOrigin] other than the old
+// checkpoint's ([ErrInvalidArgument] otherwise). The old log and
+// checkpoint are kept, renamed "<path>.replaced-<unix ms>" and
+// "<path>.checkpoint.replaced-<unix ms>"; record 0 of the new log (action
+// "start_over") names the old origin, size and root and reason, and its
+// first checkpoint is signed at once.
+func StartOverAudit(path, reason string, opts ...AuditOption) (*AuditLog, error) {
+	p, n, err := cString("path", path)
+	if err != nil {
+		return nil, err
+	}
+	r, rn, err := cString("reason", reason)
+	if err != nil {
+		return nil, err
+	}
+	return newAudit(p, n, r, rn, opts)
 }
 
 // NewMemoryAudit creates a log kept in memory only: the same tree, proofs
 // and checkpoints without a file. Its fsync policy is ignored.
 func NewMemoryAudit(opts ...AuditOption) (*AuditLog, error) {
-	return newAudit(nil, 0, opts)
+	return newAudit(nil, 0, nil, 0, opts)
 }
 
-func newAudit(path *C.char, pathLen C.size_t, opts []AuditOption) (*AuditLog, error) {
+func newAudit(path *C.char, pathLen C.size_t, reason *C.char, reasonLen C.size_t, opts []AuditOption) (
+	*AuditLog, error) {
 	var cfg auditConfig
 	for _, opt := range opts {
 		opt(&cfg)
 	}
 	ms, err := millis("fsync interval", cfg.fsync.interval, false)
 	if err != nil && cfg.fsync.policy == C.CHARTER_AUDIT_FSYNC_INTERVAL {
+		return nil, err
+	}
+	every, err := millis("checkpoint interval", cfg.checkpointInterval, true)
+	if err != nil {
 		return nil, err
 	}
 	var signer *C.charter_keypair_t
@@ -185,7 +231,8 @@ func newAudit(path *C.char, pathLen C.size_t, opts []AuditOption) (*AuditLog, er
 			return nil, err
 		}
 	}
-	res := C.chgo_audit_open(path, pathLen, C.int32_t(cfg.fsync.policy), ms, signer, origin, originLen)
+	res := C.chgo_audit_open(path, pathLen, C.int32_t(cfg.fsync.policy), ms, signer, origin, originLen,
+		C.uint64_t(cfg.checkpointEvery), every, reason, reasonLen)
 	runtime.KeepAlive(cfg.signer)
 	if res.status != C.CHARTER_OK {
 		if cfg.signer != nil {
@@ -559,7 +606,7 @@ func (l *AuditLog) LatestCheckpoint() (string, bool, error) {
 	return note, err == nil, err
 }
 
-// VerifyReport is what [AuditLog.Verify] found.
+// VerifyReport is what [AuditLog.Verify] or [VerifyAuditFile] found.
 type VerifyReport struct {
 	// Records is how many records were read back intact, in order, from
 	// the start.
@@ -576,6 +623,14 @@ type VerifyReport struct {
 	Problem string
 	// Root is the root of the first Records records.
 	Root Hash
+	// WitnessCount is how many trusted witnesses verifiably cosigned the
+	// checkpoint ([VerifyAuditFile] with [WithWitnesses]).
+	WitnessCount uint64
+	// ProblemStatus is what kind of problem was found: [StatusCorrupt]
+	// for records damaged, missing or rewritten, [StatusBadSignature] for
+	// a checkpoint missing, not verifying or short of its witnesses;
+	// [StatusOK] when everything checked out.
+	ProblemStatus Status
 }
 
 // OK reports whether everything checked out.
@@ -613,8 +668,14 @@ func (l *AuditLog) verify(note *C.char, noteLen C.size_t) (VerifyReport, error) 
 	}
 	res := C.chgo_audit_verify(p, note, noteLen)
 	runtime.KeepAlive(l)
+	return goReport(res, &l.h)
+}
+
+// goReport copies the report of a verify on hs and frees its problem, or
+// returns its error.
+func goReport(res C.chgo_report, hs ...checker) (VerifyReport, error) {
 	if res.status != C.CHARTER_OK {
-		return VerifyReport{}, failure(res.status, res.message, &l.h)
+		return VerifyReport{}, failure(res.status, res.message, hs...)
 	}
 	r := res.report
 	report := VerifyReport{
@@ -624,6 +685,8 @@ func (l *AuditLog) verify(note *C.char, noteLen C.size_t) (VerifyReport, error) 
 		CheckpointSize: uint64(r.checkpoint_size),
 		HasCheckpoint:  bool(r.has_checkpoint),
 		Root:           Hash(C.GoBytes(unsafe.Pointer(&r.root[0]), HashLen)),
+		WitnessCount:   uint64(r.witness_count),
+		ProblemStatus:  Status(r.problem_status),
 	}
 	if res.problem != nil {
 		report.Problem = C.GoString(res.problem)

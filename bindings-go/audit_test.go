@@ -140,6 +140,9 @@ func TestAuditOptions(t *testing.T) {
 	if _, err := charter.OpenAudit(filepath.Join(t.TempDir(), "missing", "log")); !errors.Is(err, charter.ErrIO) {
 		t.Fatalf("missing directory: %v", err)
 	}
+	if _, err := charter.NewMemoryAudit(charter.WithCheckpointInterval(-time.Second)); !errors.Is(err, charter.ErrInvalidArgument) {
+		t.Fatalf("negative checkpoint interval: %v", err)
+	}
 	l := memoryAudit(t)
 	if _, err := l.Checkpoint(); !errors.Is(err, charter.ErrInvalidArgument) {
 		t.Fatalf("Checkpoint without a signer: %v", err)
@@ -310,20 +313,33 @@ func TestAuditFileReopenTamperAndTornTail(t *testing.T) {
 		t.Fatalf("reopening a tampered file: %v", err)
 	}
 
-	// A torn last record: cut in the middle of record 4.
-	if err := os.WriteFile(path, data[:bytes.Index(data, []byte("resource-4"))], 0o600); err != nil {
+	// Record 4 cut short: the persisted checkpoint vouches for it, so it is
+	// not cut off as a torn tail, and the log is not opened for writing.
+	cut := data[:bytes.Index(data, []byte("resource-4"))]
+	if err := os.WriteFile(path, cut, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	l = openAudit(t, path, opts...)
-	rec, err := l.Recovery()
-	if err != nil || rec.Records != 4 || rec.TruncatedBytes == 0 {
-		t.Fatalf("Recovery of a torn tail = %+v, %v", rec, err)
+	if _, err := charter.OpenAudit(path, opts...); !errors.Is(err, charter.ErrCorrupt) || !strings.Contains(err.Error(), "not cut") {
+		t.Fatalf("reopening a log cut inside a checkpointed record: %v", err)
 	}
-	// The persisted checkpoint vouches for 5 records: the log was cut.
-	report, err = l.Verify()
-	if err != nil || report.OK() || !strings.Contains(report.Problem, "truncated") {
-		t.Fatalf("Verify after losing a checkpointed record = %+v, %v", report, err)
+	if after, _ := os.ReadFile(path); !bytes.Equal(after, cut) {
+		t.Fatal("a record the checkpoint covers was cut")
 	}
+	report, err = charter.VerifyAuditFile(path, charter.WithLogKey(verifierKey(t, key)))
+	if err != nil || report.OK() || report.Records != 4 || !strings.Contains(report.Problem, "truncated") {
+		t.Fatalf("VerifyAuditFile after losing a checkpointed record = %+v, %v", report, err)
+	}
+}
+
+// verifierKey is the note verifier key of key under testOrigin.
+func verifierKey(t testing.TB, key *charter.KeyPair) string {
+	t.Helper()
+	l := memoryAudit(t, charter.WithSigner(key), charter.WithOrigin(testOrigin))
+	vkey, err := l.VerifierKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return vkey
 }
 
 func TestAuditRecordsIterator(t *testing.T) {

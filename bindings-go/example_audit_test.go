@@ -69,6 +69,61 @@ func ExampleAuditLog() {
 	// verified: true 3 records
 }
 
+// A witness cosigns each checkpoint that extends the last one it saw; an
+// auditor verifies the log file read-only, requiring the witness's
+// cosignature and remembering what it trusted.
+func ExampleWitness() {
+	dir, err := os.MkdirTemp("", "witness")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	logKey, _ := charter.GenerateKey()
+	defer logKey.Close()
+	witnessKey, _ := charter.GenerateKey()
+	defer witnessKey.Close()
+
+	path := filepath.Join(dir, "audit.log")
+	audit, err := charter.OpenAudit(path, charter.WithSigner(logKey), charter.WithOrigin("example.com/orders-audit"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer audit.Close()
+	vkey, _ := audit.VerifierKey()
+	witness, err := charter.OpenWitness(filepath.Join(dir, "witness.state"), "witness.example", witnessKey, vkey)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer witness.Close()
+
+	audit.Append(charter.Record{Action: "refund", Resource: "order/17", Decision: charter.DecisionAllow})
+	first, _ := audit.Checkpoint()
+	if _, err := witness.AddCheckpoint(0, nil, first); err != nil { // first sight: nothing to extend
+		log.Fatal(err)
+	}
+	audit.Append(charter.Record{Action: "refund", Resource: "order/18", Decision: charter.DecisionDeny})
+	second, _ := audit.Checkpoint()
+	proof, _ := audit.ProveConsistency(1, 2)
+	cosignature, err := witness.AddCheckpoint(1, proof, second)
+	if err != nil {
+		log.Fatal(err)
+	}
+	os.WriteFile(path+".checkpoint", []byte(second+cosignature), 0o600) // publish the cosigned note
+
+	wkey, _ := witness.VerifierKey()
+	report, err := charter.VerifyAuditFile(path, charter.WithLogKey(vkey), charter.WithWitnesses(1, wkey),
+		charter.WithTrustState(filepath.Join(dir, "trusted")))
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("verified:", report.OK(), report.Records, "records,", report.WitnessCount, "witness")
+	cosigned, err := charter.VerifyCosigned(second+cosignature, vkey, []string{wkey}, 1)
+	fmt.Println("cosigned size:", cosigned.Size, err)
+	// Output:
+	// verified: true 2 records, 1 witness
+	// cosigned size: 2 <nil>
+}
+
 // A bus given a recorder appends a record for each refusal.
 func ExampleNewBusWithRecorder() {
 	audit, err := charter.NewMemoryAudit()

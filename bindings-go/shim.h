@@ -294,10 +294,12 @@ typedef struct {
     uint8_t root[CHARTER_AUDIT_HASH_LEN];
 } chgo_checkpoint;
 
-/* Opens the log at path (in memory when path is NULL). signer and origin
- * may be NULL. */
+/* Opens the log at path (in memory when path is NULL), or starts it over
+ * when reason is not NULL. signer and origin may be NULL. */
 chgo_handle chgo_audit_open(const char *path, size_t path_len, int32_t fsync, uint32_t interval_ms,
-                            charter_keypair_t *signer, const char *origin, size_t origin_len);
+                            charter_keypair_t *signer, const char *origin, size_t origin_len,
+                            uint64_t checkpoint_every, uint32_t checkpoint_interval_ms,
+                            const char *reason, size_t reason_len);
 chgo_status chgo_audit_free(charter_audit_t *log);
 chgo_value chgo_audit_append(charter_audit_t *log, uint64_t time_ms, const char *actor,
                              size_t actor_len, const char *action, size_t action_len,
@@ -333,6 +335,65 @@ chgo_status chgo_audit_verify_consistency(uint64_t old_size, uint64_t new_size,
                                           const uint8_t *proof, size_t proof_len);
 chgo_checkpoint chgo_audit_verify_checkpoint(const char *note, size_t note_len, const char *key,
                                              size_t key_len);
+
+/* The auditor's path, cosignatures and witnesses. String arrays arrive
+ * packed, "a\0b\0...", as for authorities. */
+
+/* The outcome of charter_audit_prove_file_inclusion: the proof (free with
+ * charter_bytes_free) and the root of the tree it is for. */
+typedef struct {
+    charter_status_t status;
+    char *message;
+    uint8_t *data;
+    size_t len;
+    uint8_t root[CHARTER_AUDIT_HASH_LEN];
+} chgo_proof;
+
+/* The outcome of charter_audit_verify_cosigned. */
+typedef struct {
+    charter_status_t status;
+    char *message;
+    uint64_t size;
+    uint8_t root[CHARTER_AUDIT_HASH_LEN];
+    size_t count;
+} chgo_cosigned;
+
+/* The outcome of charter_witness_latest. */
+typedef struct {
+    charter_status_t status;
+    char *message;
+    uint64_t size;
+    uint8_t root[CHARTER_AUDIT_HASH_LEN];
+    bool found;
+} chgo_latest;
+
+/* Verifies the log file at path. log_key, against and state may be NULL. */
+chgo_report chgo_audit_verify_file(const char *path, size_t path_len, const char *log_key,
+                                   size_t log_key_len, bool allow_missing_checkpoint,
+                                   const char *against, size_t against_len, const char *witnesses,
+                                   size_t witness_count, size_t quorum, const char *state,
+                                   size_t state_len);
+chgo_proof chgo_audit_prove_file_inclusion(const char *path, size_t path_len, uint64_t index,
+                                           uint64_t size);
+chgo_bytes chgo_audit_prove_file_consistency(const char *path, size_t path_len, uint64_t old_size,
+                                             uint64_t new_size);
+chgo_string chgo_audit_cosigner_key(charter_keypair_t *key, const char *name, size_t name_len);
+chgo_string chgo_audit_cosign(const char *note, size_t note_len, const char *name, size_t name_len,
+                              charter_keypair_t *key, uint64_t timestamp);
+chgo_cosigned chgo_audit_verify_cosigned(const char *note, size_t note_len, const char *log_key,
+                                         size_t log_key_len, const char *witnesses,
+                                         size_t witness_count, size_t quorum);
+chgo_handle chgo_witness_open(const char *state, size_t state_len, const char *name,
+                              size_t name_len, charter_keypair_t *key, const char *log_keys,
+                              size_t log_key_count);
+chgo_status chgo_witness_free(charter_witness_t *witness);
+chgo_string chgo_witness_verifier_key(charter_witness_t *witness);
+/* timestamp 0 is now. */
+chgo_string chgo_witness_add_checkpoint(charter_witness_t *witness, uint64_t old_size,
+                                        const uint8_t *proof, size_t proof_len, const char *note,
+                                        size_t note_len, uint64_t timestamp);
+chgo_latest chgo_witness_latest(charter_witness_t *witness, const char *origin, size_t origin_len);
+
 /* Creates a bus recording into log, enforcing auth's grants when auth is
  * not NULL. */
 chgo_bus chgo_bus_new_with_recorder(charter_bus_limits_t limits, charter_authority_t *auth,

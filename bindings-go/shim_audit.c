@@ -27,8 +27,11 @@ static const char *optional(const char *s, size_t len, char *buf) {
 }
 
 chgo_handle chgo_audit_open(const char *path, size_t path_len, int32_t fsync, uint32_t interval_ms,
-                            charter_keypair_t *signer, const char *origin, size_t origin_len) {
+                            charter_keypair_t *signer, const char *origin, size_t origin_len,
+                            uint64_t checkpoint_every, uint32_t checkpoint_interval_ms,
+                            const char *reason, size_t reason_len) {
     char path_buf[CHGO_INLINE_STRING], origin_buf[CHGO_INLINE_STRING];
+    char reason_buf[CHGO_INLINE_STRING];
     charter_audit_options_t options;
     chgo_handle r = {0};
     charter_audit_options_default(&options);
@@ -36,8 +39,14 @@ chgo_handle chgo_audit_open(const char *path, size_t path_len, int32_t fsync, ui
     options.fsync_interval_ms = interval_ms;
     options.signer = signer;
     options.origin = optional(origin, origin_len, origin_buf);
+    options.checkpoint_every = checkpoint_every;
+    options.checkpoint_interval_ms = checkpoint_interval_ms;
     if (path == NULL) {
         RESULT(r, charter_audit_in_memory(&options, (charter_audit_t **)&r.handle));
+    } else if (reason != NULL) {
+        RESULT(r, charter_audit_start_over(chgo_terminated(path, path_len, path_buf), &options,
+                                           chgo_terminated(reason, reason_len, reason_buf),
+                                           (charter_audit_t **)&r.handle));
     } else {
         RESULT(r, charter_audit_open(chgo_terminated(path, path_len, path_buf), &options,
                                      (charter_audit_t **)&r.handle));
@@ -267,6 +276,151 @@ chgo_checkpoint chgo_audit_verify_checkpoint(const char *note, size_t note_len, 
     RESULT(r, charter_audit_verify_checkpoint(chgo_terminated(note, note_len, note_buf),
                                               chgo_terminated(key, key_len, key_buf), &r.origin,
                                               &r.size, r.root));
+    return r;
+}
+
+/* The array of count packed strings, malloc'd (free it); NULL when count
+ * is 0 or malloc failed. */
+static const char **unpack(const char *packed, size_t count) {
+    const char **out;
+    size_t i;
+    if (count == 0) {
+        return NULL;
+    }
+    out = malloc(count * sizeof *out);
+    if (out == NULL) {
+        return NULL;
+    }
+    for (i = 0; i < count; i++) {
+        out[i] = packed;
+        packed += strlen(packed) + 1;
+    }
+    return out;
+}
+
+chgo_report chgo_audit_verify_file(const char *path, size_t path_len, const char *log_key,
+                                   size_t log_key_len, bool allow_missing_checkpoint,
+                                   const char *against, size_t against_len, const char *witnesses,
+                                   size_t witness_count, size_t quorum, const char *state,
+                                   size_t state_len) {
+    char path_buf[CHGO_INLINE_STRING], key_buf[CHGO_INLINE_STRING];
+    char against_buf[CHGO_INLINE_STRING], state_buf[CHGO_INLINE_STRING];
+    charter_audit_verify_options_t options;
+    chgo_report r = {0};
+    const char **keys = unpack(witnesses, witness_count);
+    if (witness_count > 0 && keys == NULL) {
+        r.status = CHGO_OUT_OF_MEMORY;
+        return r;
+    }
+    charter_audit_verify_options_default(&options);
+    options.log_key = optional(log_key, log_key_len, key_buf);
+    options.allow_missing_checkpoint = allow_missing_checkpoint;
+    options.against = optional(against, against_len, against_buf);
+    options.witnesses = keys;
+    options.witness_count = witness_count;
+    options.quorum = quorum;
+    options.state_path = optional(state, state_len, state_buf);
+    RESULT(r, charter_audit_verify_file(chgo_terminated(path, path_len, path_buf), &options,
+                                        &r.report, &r.problem));
+    free((void *)keys);
+    return r;
+}
+
+chgo_proof chgo_audit_prove_file_inclusion(const char *path, size_t path_len, uint64_t index,
+                                           uint64_t size) {
+    char buf[CHGO_INLINE_STRING];
+    chgo_proof r = {0};
+    RESULT(r, charter_audit_prove_file_inclusion(chgo_terminated(path, path_len, buf), index, size,
+                                                 &r.data, &r.len, r.root));
+    return r;
+}
+
+chgo_bytes chgo_audit_prove_file_consistency(const char *path, size_t path_len, uint64_t old_size,
+                                             uint64_t new_size) {
+    char buf[CHGO_INLINE_STRING];
+    chgo_bytes r = {0};
+    RESULT(r, charter_audit_prove_file_consistency(chgo_terminated(path, path_len, buf), old_size,
+                                                   new_size, &r.data, &r.len));
+    return r;
+}
+
+chgo_string chgo_audit_cosigner_key(charter_keypair_t *key, const char *name, size_t name_len) {
+    char buf[CHGO_INLINE_STRING];
+    chgo_string r = {0};
+    RESULT(r, charter_audit_cosigner_key(key, chgo_terminated(name, name_len, buf), &r.value));
+    return r;
+}
+
+chgo_string chgo_audit_cosign(const char *note, size_t note_len, const char *name, size_t name_len,
+                              charter_keypair_t *key, uint64_t timestamp) {
+    char note_buf[CHGO_INLINE_STRING], name_buf[CHGO_INLINE_STRING];
+    chgo_string r = {0};
+    RESULT(r, charter_audit_cosign(chgo_terminated(note, note_len, note_buf),
+                                   chgo_terminated(name, name_len, name_buf), key, timestamp,
+                                   &r.value));
+    return r;
+}
+
+chgo_cosigned chgo_audit_verify_cosigned(const char *note, size_t note_len, const char *log_key,
+                                         size_t log_key_len, const char *witnesses,
+                                         size_t witness_count, size_t quorum) {
+    char note_buf[CHGO_INLINE_STRING], key_buf[CHGO_INLINE_STRING];
+    chgo_cosigned r = {0};
+    const char **keys = unpack(witnesses, witness_count);
+    if (witness_count > 0 && keys == NULL) {
+        r.status = CHGO_OUT_OF_MEMORY;
+        return r;
+    }
+    RESULT(r, charter_audit_verify_cosigned(chgo_terminated(note, note_len, note_buf),
+                                            chgo_terminated(log_key, log_key_len, key_buf), keys,
+                                            witness_count, quorum, &r.size, r.root, &r.count));
+    free((void *)keys);
+    return r;
+}
+
+chgo_handle chgo_witness_open(const char *state, size_t state_len, const char *name,
+                              size_t name_len, charter_keypair_t *key, const char *log_keys,
+                              size_t log_key_count) {
+    char state_buf[CHGO_INLINE_STRING], name_buf[CHGO_INLINE_STRING];
+    chgo_handle r = {0};
+    const char **keys = unpack(log_keys, log_key_count);
+    if (log_key_count > 0 && keys == NULL) {
+        r.status = CHGO_OUT_OF_MEMORY;
+        return r;
+    }
+    RESULT(r, charter_witness_open(chgo_terminated(state, state_len, state_buf),
+                                   chgo_terminated(name, name_len, name_buf), key, keys,
+                                   log_key_count, (charter_witness_t **)&r.handle));
+    free((void *)keys);
+    return r;
+}
+
+chgo_status chgo_witness_free(charter_witness_t *witness) {
+    return status_of(charter_witness_free(witness));
+}
+
+chgo_string chgo_witness_verifier_key(charter_witness_t *witness) {
+    chgo_string r = {0};
+    RESULT(r, charter_witness_verifier_key(witness, &r.value));
+    return r;
+}
+
+chgo_string chgo_witness_add_checkpoint(charter_witness_t *witness, uint64_t old_size,
+                                        const uint8_t *proof, size_t proof_len, const char *note,
+                                        size_t note_len, uint64_t timestamp) {
+    char buf[CHGO_INLINE_STRING];
+    chgo_string r = {0};
+    RESULT(r, charter_witness_add_checkpoint(witness, old_size, proof, proof_len,
+                                             chgo_terminated(note, note_len, buf), timestamp,
+                                             &r.value));
+    return r;
+}
+
+chgo_latest chgo_witness_latest(charter_witness_t *witness, const char *origin, size_t origin_len) {
+    char buf[CHGO_INLINE_STRING];
+    chgo_latest r = {0};
+    RESULT(r, charter_witness_latest(witness, chgo_terminated(origin, origin_len, buf), &r.size,
+                                     r.root, &r.found));
     return r;
 }
 

@@ -483,6 +483,30 @@ type auditVectors struct {
 		RootHex string `json:"root_hex"`
 		Note    string `json:"note"`
 	} `json:"checkpoints"`
+	Witnesses []struct {
+		Name        string    `json:"name"`
+		Key         vectorKey `json:"key"`
+		VerifierKey string    `json:"verifier_key"`
+	} `json:"witnesses"`
+	Cosignatures []struct {
+		Name       string   `json:"name"`
+		Note       string   `json:"note"`
+		Quorum     int      `json:"quorum"`
+		Valid      bool     `json:"valid"`
+		Size       uint64   `json:"size"`
+		CosignedBy []string `json:"cosigned_by"`
+		Timestamps []uint64 `json:"timestamps"`
+		Status     string   `json:"status"`
+	} `json:"cosignatures"`
+	WitnessRequest struct {
+		Witness       string `json:"witness"`
+		OldSize       uint64 `json:"old_size"`
+		Note          string `json:"note"`
+		Request       string `json:"request"`
+		Timestamp     int64  `json:"timestamp"`
+		SignedMessage string `json:"signed_message"`
+		Cosignature   string `json:"cosignature"`
+	} `json:"witness_request"`
 }
 
 var decisions = map[string]charter.Decision{
@@ -574,7 +598,20 @@ func checkAuditVectors(t *testing.T, raw []byte) int {
 		}
 	}
 	checkCheckpointVectors(t, &v, roots)
-	return 1 + len(v.Records) + len(v.Inclusion) + len(v.Consistency) + len(v.Checkpoints)
+	checkCosignatureVectors(t, &v)
+	// And the log signature on each cosigned note, by x/mod's note (which
+	// leaves the cosignature lines, by keys it is not given, unverified).
+	logKey, err := note.NewVerifier(v.VerifierKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range v.Cosignatures {
+		if _, err := note.Open([]byte(c.Note), note.VerifierList(logKey)); err != nil {
+			t.Errorf("cosignatures %q: the log signature: %v", c.Name, err)
+		}
+	}
+	return 1 + len(v.Records) + len(v.Inclusion) + len(v.Consistency) + len(v.Checkpoints) + len(v.Witnesses) +
+		len(v.Cosignatures) + 1
 }
 
 // checkTlogRoots is the tlog oracle: the roots recomputed from the vector
@@ -659,6 +696,80 @@ func checkAuditAppends(t *testing.T, v *auditVectors, leaves, roots []charter.Ha
 		checkNote(uint64(i + 1))
 	}
 	return l
+}
+
+// checkCosignatureVectors derives each witness's cosigner key, verifies
+// each cosigned note k-of-n as the vector says, and has a witness answer the
+// add-checkpoint request with exactly the vector's cosignature (Ed25519 is
+// deterministic). The binding has no request parser (the C ABI has none), so
+// the request's old size and proof lines are read here.
+func checkCosignatureVectors(t *testing.T, v *auditVectors) {
+	keys := map[string]*charter.KeyPair{}
+	var wkeys []string
+	for _, w := range v.Witnesses {
+		pair, err := charter.KeyPairFromPKCS8(unhex(t, w.Key.PKCS8Hex))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer pair.Close()
+		keys[w.Name] = pair
+		if got, err := charter.CosignerKey(w.Name, pair); err != nil || got != w.VerifierKey {
+			t.Errorf("CosignerKey(%s) = %q, %v; expected %q", w.Name, got, err, w.VerifierKey)
+		}
+		wkeys = append(wkeys, w.VerifierKey)
+	}
+	for _, c := range v.Cosignatures {
+		got, err := charter.VerifyCosigned(c.Note, v.VerifierKey, wkeys, c.Quorum)
+		switch {
+		case c.Valid && (err != nil || got.Size != c.Size || got.Witnesses != len(c.CosignedBy)):
+			t.Errorf("%s: VerifyCosigned = %+v, %v; expected size %d by %v", c.Name, got, err, c.Size, c.CosignedBy)
+		case !c.Valid && statusName(t, err) != c.Status:
+			t.Errorf("%s: VerifyCosigned: %v; expected %s", c.Name, err, c.Status)
+		}
+	}
+
+	r := v.WitnessRequest
+	key := keys[r.Witness]
+	if key == nil {
+		t.Fatalf("witness_request by unknown witness %q", r.Witness)
+	}
+	line, err := charter.Cosign(r.Note, r.Witness, key, time.Unix(r.Timestamp, 0))
+	if err != nil || line != r.Cosignature {
+		t.Errorf("Cosign(witness_request) = %q, %v; expected %q", line, err, r.Cosignature)
+	}
+	head, rest, _ := strings.Cut(r.Request, "\n\n")
+	lines := strings.Split(head, "\n")
+	if lines[0] != "old "+strconv.FormatUint(r.OldSize, 10) || rest != r.Note {
+		t.Fatalf("witness_request: request %q does not hold old_size and note", r.Request)
+	}
+	var proof []charter.Hash
+	for _, b64 := range lines[1:] {
+		h, err := base64.StdEncoding.DecodeString(b64)
+		if err != nil || len(h) != charter.HashLen {
+			t.Fatalf("witness_request: proof line %q", b64)
+		}
+		proof = append(proof, charter.Hash(h))
+	}
+	var older string
+	for _, cp := range v.Checkpoints {
+		if cp.Size == r.OldSize {
+			older = cp.Note
+		}
+	}
+	if older == "" {
+		t.Fatalf("no checkpoint of the request's old size %d", r.OldSize)
+	}
+	w, err := charter.OpenWitness(filepath.Join(t.TempDir(), "state"), r.Witness, key, v.VerifierKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	if _, err := w.AddCheckpointAt(0, nil, older, time.Unix(r.Timestamp, 0)); err != nil {
+		t.Fatalf("the witness's first sight of size %d: %v", r.OldSize, err)
+	}
+	if got, err := w.AddCheckpointAt(r.OldSize, proof, r.Note, time.Unix(r.Timestamp, 0)); err != nil || got != r.Cosignature {
+		t.Errorf("the witness's answer = %q, %v; expected %q", got, err, r.Cosignature)
+	}
 }
 
 // checkCheckpointVectors verifies each checkpoint with the binding and with

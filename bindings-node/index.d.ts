@@ -681,6 +681,22 @@ export interface AuditLogOptions {
    * Default `'charter.local/audit'`.
    */
   origin?: string | null;
+  /**
+   * Sign a checkpoint automatically after every this many records (needs
+   * `signer`). Default 0, never. Records after the newest checkpoint cannot
+   * be authenticated; this bounds how many.
+   */
+  checkpointEvery?: number | null;
+  /** Sign a checkpoint automatically this often, in ms, when records were added (needs `signer`). */
+  checkpointIntervalMs?: number | null;
+}
+
+/** `AuditLog.startOver`'s options: `open`'s, with a signer, a new origin and the reason. */
+export interface StartOverOptions extends AuditLogOptions {
+  signer: KeyPair;
+  origin: string;
+  /** Why: kept in record 0 of the new log. */
+  reason: string;
 }
 
 /** One audited event, as given to `append`. */
@@ -728,7 +744,7 @@ export interface AuditQuery {
   fromIndex?: number | null;
 }
 
-/** What `verify` found. */
+/** What `verify` or `verifyLog` found. */
 export interface VerifyReport {
   /** Records read back intact, in order, from the start. */
   readonly records: number;
@@ -736,8 +752,19 @@ export interface VerifyReport {
   readonly firstBad: number | null;
   /** What is wrong (a damaged record, or a checkpoint the records do not match), or `null`. */
   readonly problem: string | null;
+  /**
+   * What kind of problem it is, as the core decided it: `'CHARTER_E_CORRUPT'`
+   * (records damaged, missing or rewritten) or `'CHARTER_E_BAD_SIGNATURE'`
+   * (a checkpoint missing, not verifying or short of its witnesses); `null`
+   * when everything checked out.
+   */
+  readonly problemCode: StatusName | null;
   /** The size of the signed checkpoint the records were checked against, or `null`. */
   readonly checkpoint: number | null;
+  /** The size of the earlier checkpoint checked too (`verifyAgainst`, `against`), or `null`. */
+  readonly against: number | null;
+  /** The names of the witnesses whose cosignatures verified (`verifyLog` with `witnesses`). */
+  readonly witnesses: string[];
   /** The root of the first `records` records. */
   readonly root: Buffer;
   /** Whether everything checked out (`problem === null`). */
@@ -776,6 +803,17 @@ export declare class AuditLog implements Iterable<AuditRecord> {
   static open(path: string | URL, options?: AuditLogOptions): Promise<AuditLog>;
   /** `open` on this thread. */
   static openSync(path: string | URL, options?: AuditLogOptions): AuditLog;
+  /**
+   * Starts a new history at `path` on another thread: the operator's
+   * explicit act for a log that no longer extends its checkpoint. The old
+   * files are kept, renamed `<path>.replaced-<ms>` and
+   * `<path>.checkpoint.replaced-<ms>`; record 0 (action `start_over`) says
+   * what was replaced and why; the first checkpoint is signed at once.
+   * @throws {InvalidArgumentError} (rejects) when `origin` is the old checkpoint's.
+   */
+  static startOver(path: string | URL, options: StartOverOptions): Promise<AuditLog>;
+  /** `startOver` on this thread. */
+  static startOverSync(path: string | URL, options: StartOverOptions): AuditLog;
   /** A log kept in memory only. */
   static inMemory(options?: AuditLogOptions): AuditLog;
   /**
@@ -813,6 +851,10 @@ export declare class AuditLog implements Iterable<AuditRecord> {
   readonly origin: string;
   /** The file the log is kept in, or `null` in memory. */
   readonly path: string | null;
+  /** Records between automatic checkpoints; 0 for none. */
+  readonly checkpointEvery: number;
+  /** Milliseconds between automatic checkpoints, or `null` for none. */
+  readonly checkpointIntervalMs: number | null;
   /** What opening the file found and repaired (zeros in memory). */
   readonly recovery: Recovery;
   /** The latest persisted checkpoint note, or `null`. */
@@ -895,6 +937,158 @@ export declare function verifyConsistency(
  * @throws {MalformedError} for a note or key that is not well formed.
  */
 export declare function verifyCheckpoint(note: string, verifierKey: string): CheckpointInfo;
+
+/** What `verifyLog` trusts and requires; nothing given trusts nothing. */
+export interface VerifyLogOptions {
+  /** The log's note verifier key: the persisted checkpoint must verify with it and be extended. */
+  logKey?: string | null;
+  /** With `logKey`: accept a log without a persisted checkpoint. */
+  allowMissingCheckpoint?: boolean | null;
+  /** An earlier checkpoint note kept elsewhere that the records must extend (needs `logKey`). */
+  against?: string | null;
+  /** Cosigner verifier keys of trusted witnesses. */
+  witnesses?: readonly string[] | null;
+  /** How many of `witnesses` must have cosigned the persisted checkpoint. Default 0. */
+  quorum?: number | null;
+  /**
+   * A trust state file (created 0600): the last checkpoint this verifier
+   * accepted per origin, which the log must extend; a pass records the
+   * newest. Catches a rollback or a deleted and restarted log (needs `logKey`).
+   */
+  state?: string | URL | null;
+}
+
+/**
+ * Verifies the log file at `path` on another thread without writing to it
+ * or taking its lock: it works on a read-only file and beside a live
+ * writer, and its memory does not grow with the log. Findings are in the
+ * report.
+ * @throws {NotFoundError} (rejects) when there is no file.
+ * @throws {InvalidArgumentError} (rejects) for a file that is not regular, or options that need `logKey`.
+ * @throws {CorruptError} (rejects) for a file that is not an audit log.
+ */
+export declare function verifyLog(path: string | URL, options?: VerifyLogOptions): Promise<VerifyReport>;
+/** `verifyLog` on this thread. */
+export declare function verifyLogSync(path: string | URL, options?: VerifyLogOptions): VerifyReport;
+
+/** A read-only snapshot of a log file, for proofs: it never writes and takes no lock. */
+export declare class LogView {
+  private constructor();
+  /**
+   * Reads the complete records of the log at `path` on another thread.
+   * @throws {CorruptError} (rejects) naming a damaged record.
+   */
+  static open(path: string | URL): Promise<LogView>;
+  /** `open` on this thread. */
+  static openSync(path: string | URL): LogView;
+  /** The number of records read. */
+  readonly length: number;
+  /** The Merkle root of the records read. */
+  readonly root: Buffer;
+  /** The Merkle root of the first `size` records. */
+  rootAt(size: number): Buffer;
+  /** The leaf hash of record `index`. */
+  leafHash(index: number): Buffer;
+  /** As `AuditLog.proveInclusion`. */
+  proveInclusion(index: number, size: number): Buffer[];
+  /** As `AuditLog.proveConsistency`. */
+  proveConsistency(oldSize: number, newSize: number): Buffer[];
+  /** The persisted checkpoint note, read now, or `null`. */
+  checkpoint(): string | null;
+}
+
+/** `Witness.open`'s options. */
+export interface WitnessOptions {
+  /** The witness's name (a note key name). */
+  name: string;
+  /** The key it cosigns with. */
+  key: KeyPair;
+  /** The note verifier keys of the logs it trusts; a log's origin is its key's name. */
+  logs: readonly string[];
+}
+
+/**
+ * A witness (C2SP tlog-cosignature, cosignature/v1): it keeps the last
+ * checkpoint it cosigned per log in its state file, and cosigns a new one
+ * only when a consistency proof shows it extends that one.
+ */
+export declare class Witness {
+  private constructor();
+  /** A witness over the state file `state` (created 0600 on first use, locked while used). */
+  static open(state: string | URL, options: WitnessOptions): Witness;
+  /** Its cosigner verifier key (type 0x04), for verifiers. */
+  readonly verifierKey: string;
+  readonly name: string;
+  /**
+   * Checks `note` against the last checkpoint cosigned for its log with the
+   * consistency `proof` from `oldSize`, records it, and resolves with the
+   * cosignature line to append to the note.
+   * @throws {NotFoundError} (rejects) for a log it does not trust.
+   * @throws {BadSignatureError} (rejects) without the log's valid signature.
+   * @throws {DeniedError} (rejects) when `oldSize` is not the size it holds (see `latest`).
+   * @throws {CorruptError} (rejects) when the proof fails: a split view.
+   */
+  addCheckpoint(
+    oldSize: number,
+    proof: readonly Uint8Array[],
+    note: string,
+    options?: { timestamp?: Time | null },
+  ): Promise<string>;
+  /** `addCheckpoint` on this thread. */
+  addCheckpointSync(
+    oldSize: number,
+    proof: readonly Uint8Array[],
+    note: string,
+    options?: { timestamp?: Time | null },
+  ): string;
+  /** The size and root of the last checkpoint cosigned for `origin`, or `null`. */
+  latest(origin: string): { readonly size: number; readonly root: Buffer } | null;
+}
+
+/** The cosigner verifier key of witness `name` with `key`: `<name>+<key id>+<base64(0x04 || key)>`. */
+export declare function cosignerKey(name: string, key: KeyPair): string;
+
+/**
+ * The cosignature line of witness `name` over the checkpoint in `note` at
+ * `timestamp` (a `Date` or Unix seconds). The caller is the witness and has
+ * checked the checkpoint; `Witness.addCheckpoint` does both.
+ */
+export declare function cosign(note: string, name: string, key: KeyPair, timestamp: Time): string;
+
+/** A checkpoint and the trusted witnesses that verifiably cosigned it. */
+export interface Cosigned {
+  readonly checkpoint: CheckpointInfo;
+  /** Their names, each once, in the order of their lines. */
+  readonly witnesses: string[];
+  /** When each cosigned, in Unix seconds. */
+  readonly timestamps: number[];
+}
+
+/**
+ * Verifies that `note` is signed by `logKey` and cosigned by at least
+ * `quorum` distinct witnesses among `witnesses` (cosigner keys).
+ * @throws {BadSignatureError} for too few, or a trusted line that does not verify.
+ * @throws {InvalidArgumentError} for a quorum above the number of witnesses.
+ */
+export declare function verifyCosigned(
+  note: string,
+  logKey: string,
+  witnesses: readonly string[],
+  quorum: number,
+): Cosigned;
+
+/** The body of a C2SP tlog-witness `add-checkpoint` request. */
+export declare function witnessRequest(oldSize: number, proof: readonly Uint8Array[], note: string): string;
+
+/**
+ * An `add-checkpoint` request body, parsed.
+ * @throws {MalformedError} naming what is wrong.
+ */
+export declare function parseWitnessRequest(body: string): {
+  readonly oldSize: number;
+  readonly proof: Buffer[];
+  readonly note: string;
+};
 
 /** The RFC 9162 leaf hash: `SHA-256(0x00 || leaf)`. */
 export declare function leafHash(leaf: Uint8Array): Buffer;

@@ -18,6 +18,15 @@ const {
   verifyConsistency,
   verifyInclusion,
 } = require('./lib/audit.js');
+const { LogView, verifyLog, verifyLogSync } = require('./lib/auditor.js');
+const {
+  Witness,
+  cosign,
+  cosignerKey,
+  parseWitnessRequest,
+  verifyCosigned,
+  witnessRequest,
+} = require('./lib/witness.js');
 const { patternContains, topicMatches, validatePattern, validateTopic } = require('./lib/topic.js');
 const { classes } = require('./lib/errors.js');
 
@@ -40,6 +49,15 @@ module.exports = {
   verifyCheckpoint,
   verifyConsistency,
   verifyInclusion,
+  verifyLog,
+  verifyLogSync,
+  LogView,
+  Witness,
+  cosignerKey,
+  cosign,
+  verifyCosigned,
+  witnessRequest,
+  parseWitnessRequest,
   validateTopic,
   validatePattern,
   topicMatches,

@@ -130,6 +130,9 @@ typedef struct charter_session charter_session;
 // A capability token. Opaque.
 typedef struct charter_token charter_token;
 
+// A witness. Opaque; create with `charter_witness_open`.
+typedef struct charter_witness charter_witness;
+
 // The result of every Charter function that can fail: `CHARTER_OK` (0) or
 // a negative `CHARTER_E_*` value.
 typedef int32_t charter_status_t;
@@ -151,6 +154,12 @@ typedef struct charter_audit_options_t {
     // The log's name in its checkpoints and its key name: no spaces, no
     // `+`. NULL for `"charter.local/audit"`.
     const char *origin;
+    // Sign a checkpoint automatically after every this many records
+    // (needs `signer`); 0 for never.
+    uint64_t checkpoint_every;
+    // Sign a checkpoint automatically every this many milliseconds when
+    // records were added (needs `signer`); 0 for never.
+    uint32_t checkpoint_interval_ms;
 } charter_audit_options_t;
 
 // Which records `charter_audit_each` visits. Fill with
@@ -221,6 +230,14 @@ typedef struct charter_audit_report_t {
     bool has_first_bad;
     // Whether `checkpoint_size` is set.
     bool has_checkpoint;
+    // How many trusted witnesses cosigned the checkpoint
+    // (`charter_audit_verify_file` with witnesses).
+    uint64_t witness_count;
+    // `CHARTER_OK` when ok; otherwise what kind of problem was found:
+    // `CHARTER_E_CORRUPT` (records damaged, missing or rewritten) or
+    // `CHARTER_E_BAD_SIGNATURE` (a checkpoint missing, not verifying or
+    // short of its witness quorum).
+    charter_status_t problem_status;
 } charter_audit_report_t;
 
 // What opening a log found and repaired.
@@ -230,6 +247,31 @@ typedef struct charter_audit_recovery_t {
     // Bytes of a torn last record (a crash during an append) cut off.
     uint64_t truncated_bytes;
 } charter_audit_recovery_t;
+
+// What `charter_audit_verify_file` trusts and requires. Fill with
+// `charter_audit_verify_options_default` (nothing trusted), then adjust.
+typedef struct charter_audit_verify_options_t {
+    // The log's note verifier key, or NULL. With it the persisted
+    // checkpoint must verify and the records must extend it.
+    const char *log_key;
+    // With `log_key`: accept a log without a persisted checkpoint.
+    bool allow_missing_checkpoint;
+    // An earlier checkpoint note the log must extend, or NULL (needs
+    // `log_key`).
+    const char *against;
+    // `witness_count` cosigner verifier keys of trusted witnesses.
+    const char *const *witnesses;
+    // How many strings `witnesses` holds (at most 64).
+    size_t witness_count;
+    // How many witnesses must have cosigned the persisted checkpoint.
+    size_t quorum;
+    // A trust state file remembering the last checkpoint accepted per
+    // origin (created 0600), or NULL (needs `log_key`).
+    const char *state_path;
+} charter_audit_verify_options_t;
+
+// The handle type of a witness.
+typedef struct charter_witness charter_witness_t;
 
 // A bus's limits. Fill with `charter_bus_limits_default`, then adjust.
 typedef struct charter_bus_limits_t {
@@ -512,15 +554,34 @@ charter_status_t charter_audit_options_default(struct charter_audit_options_t *o
 // `out` must be NULL or valid for writing.
 charter_status_t charter_audit_query_default(struct charter_audit_query_t *out);
 
-// Opens the log at `path`, creating it if it does not exist (`options`
-// may be NULL for the defaults). A torn last record is cut off and
-// reported by `charter_audit_recovery`; a damaged record anywhere else
-// fails with `CHARTER_E_CORRUPT` naming it, leaving the file as it is.
+// Opens the log at `path`, creating it (mode 0600) if it does not exist
+// (`options` may be NULL for the defaults). A torn last record (the file
+// ends inside it) is cut off and reported by `charter_audit_recovery`,
+// unless the persisted checkpoint covers it; a damaged or zero-filled
+// record fails with `CHARTER_E_CORRUPT` naming it, leaving the file as it
+// is. A log that does not extend its persisted checkpoint (`<path>.checkpoint`)
+// is `CHARTER_E_CORRUPT` too; with a signer, a checkpoint of another key
+// or origin is `CHARTER_E_BAD_SIGNATURE` or `CHARTER_E_INVALID_ARGUMENT`
+// (see `charter_audit_start_over`). Anything but a regular file (a FIFO,
+// a directory, a device) is `CHARTER_E_INVALID_ARGUMENT`, never waited on.
 //
 // # Safety
 // `path` must be a NUL-terminated string; `options` NULL or valid for
 // reading; `out` NULL or valid for writing.
 charter_status_t charter_audit_open(const char *path, const struct charter_audit_options_t *options, charter_audit_t **out);
+
+// Starts a new history at `path`, the explicit operator act that replaces
+// a log which no longer extends its checkpoint: the old log and checkpoint
+// are renamed to `<path>.replaced-<unix ms>` and
+// `<path>.checkpoint.replaced-<unix ms>`, and the new log's record 0
+// (action `start_over`) names the old origin, size, root and `reason`.
+// `options` needs a signer and an origin other than the old checkpoint's
+// (`CHARTER_E_INVALID_ARGUMENT` otherwise).
+//
+// # Safety
+// `path` and `reason` must be NUL-terminated strings; `options` NULL or
+// valid for reading; `out` NULL or valid for writing.
+charter_status_t charter_audit_start_over(const char *path, const struct charter_audit_options_t *options, const char *reason, charter_audit_t **out);
 
 // Creates a log kept in memory only: the same tree, proofs and
 // checkpoints, without a file (`options` may be NULL; its fsync policy is
@@ -729,6 +790,136 @@ charter_status_t charter_audit_verify_consistency(uint64_t old_size, uint64_t ne
 // `note` and `verifier_key` must be NUL-terminated strings; each output
 // NULL or valid for writing (`out_root` 32 bytes).
 charter_status_t charter_audit_verify_checkpoint(const char *note, const char *verifier_key, char **out_origin, uint64_t *out_size, uint8_t *out_root);
+
+// Fills `out` with options that trust nothing: only the records' own
+// integrity is checked.
+//
+// # Safety
+// `out` must be NULL or valid for writing.
+charter_status_t charter_audit_verify_options_default(struct charter_audit_verify_options_t *out);
+
+// Verifies the log file at `path` without writing to it or locking it,
+// so it works on a read-only file and beside a live writer (it reads the
+// records complete when it runs). Streams: memory stays bounded however
+// long the log. Checks every record, and with `options` (NULL: nothing
+// trusted) the persisted checkpoint, an earlier one, witness cosignatures
+// and a trust state. Writes the findings to `out_report` and, when
+// `out_problem` is not NULL, what is wrong (a caller-owned string, or
+// NULL when `out_report->ok`). With `log_key` and no checkpoint the
+// report is not ok unless `allow_missing_checkpoint`. Fails only when
+// the check could not run: `CHARTER_E_NOT_FOUND`, `CHARTER_E_IO`,
+// `CHARTER_E_INVALID_ARGUMENT` (not a regular file, options that do not
+// fit together), `CHARTER_E_CORRUPT` (not an audit log),
+// `CHARTER_E_MALFORMED` or `CHARTER_E_BAD_SIGNATURE` (a bad key or
+// `against` note).
+//
+// # Safety
+// `path` must be a NUL-terminated string; `options` NULL or valid for
+// reading; `out_report` NULL or valid for writing; `out_problem` NULL or
+// valid for writing.
+charter_status_t charter_audit_verify_file(const char *path, const struct charter_audit_verify_options_t *options, struct charter_audit_report_t *out_report, char **out_problem);
+
+// Writes the proof that record `index` is in the tree of the first `size`
+// records of the log file at `path` to `out` (`out_len` bytes; free with
+// `charter_bytes_free`), read without writing or locking. Also writes that
+// tree's root to `out_root` (32 bytes) when it is not NULL.
+//
+// # Safety
+// `path` must be a NUL-terminated string; `out` and `out_len` NULL or
+// valid for writing; `out_root` NULL or valid for writing 32 bytes.
+charter_status_t charter_audit_prove_file_inclusion(const char *path, uint64_t index, uint64_t size, uint8_t **out, size_t *out_len, uint8_t *out_root);
+
+// Writes the proof that the tree of the first `old_size` records of the
+// log file at `path` is a prefix of the tree of the first `new_size` to
+// `out` (free with `charter_bytes_free`), read without writing or locking.
+//
+// # Safety
+// `path` must be a NUL-terminated string; `out` and `out_len` NULL or
+// valid for writing.
+charter_status_t charter_audit_prove_file_consistency(const char *path, uint64_t old_size, uint64_t new_size, uint8_t **out, size_t *out_len);
+
+// Writes the cosigner verifier key of witness `name` with `key`
+// (`<name>+<key id>+<base64(0x04 || key)>`) to `out`; free it with
+// `charter_string_free`.
+//
+// # Safety
+// `name` must be a NUL-terminated string; `out` NULL or valid for writing.
+charter_status_t charter_audit_cosigner_key(charter_keypair_t *key, const char *name, char **out);
+
+// Writes the `cosignature/v1` line of witness `name` with `key` over the
+// checkpoint `note`, at `timestamp` (POSIX seconds), to `out_line` (free
+// with `charter_string_free`). Append it to the note. A witness should use
+// `charter_witness_add_checkpoint`, which checks consistency first.
+//
+// # Safety
+// `note` and `name` must be NUL-terminated strings; `out_line` NULL or
+// valid for writing.
+charter_status_t charter_audit_cosign(const char *note, const char *name, charter_keypair_t *key, uint64_t timestamp, char **out_line);
+
+// Verifies that `note` is a checkpoint signed by `log_key` and cosigned
+// by at least `quorum` distinct witnesses among the `witness_count`
+// cosigner keys at `witnesses`. Writes its size to `out_size`, its root
+// to `out_root` (32 bytes) and how many witnesses verified to
+// `out_count`; each may be NULL. `CHARTER_E_BAD_SIGNATURE` when a
+// signature fails or too few witnesses cosigned; `CHARTER_E_MALFORMED`
+// for a bad key or note; `CHARTER_E_INVALID_ARGUMENT` for a quorum above
+// the witness count.
+//
+// # Safety
+// `note` and `log_key` must be NUL-terminated strings; `witnesses` NULL
+// (with count 0) or `witness_count` strings; outputs NULL or valid for
+// writing (`out_root` 32 bytes).
+charter_status_t charter_audit_verify_cosigned(const char *note, const char *log_key, const char *const *witnesses, size_t witness_count, size_t quorum, uint64_t *out_size, uint8_t *out_root, size_t *out_count);
+
+// Opens a witness named `name` signing with `key` (the witness keeps its
+// own copy), keeping the last checkpoint it cosigned per log in the file
+// `state_path` (created 0600), and trusting the `log_key_count` logs whose
+// note verifier keys are at `log_keys` (a log's origin is its key's name).
+//
+// # Safety
+// `state_path` and `name` must be NUL-terminated strings; `log_keys` NULL
+// (with count 0) or `log_key_count` strings; `out` NULL or valid for
+// writing.
+charter_status_t charter_witness_open(const char *state_path, const char *name, charter_keypair_t *key, const char *const *log_keys, size_t log_key_count, charter_witness_t **out);
+
+// Frees a witness. NULL is a no-op.
+//
+// # Safety
+// `witness` must be NULL or a pointer obtained from Charter.
+charter_status_t charter_witness_free(charter_witness_t *witness);
+
+// Writes the witness's cosigner verifier key to `out`; free it with
+// `charter_string_free`.
+//
+// # Safety
+// `out` must be NULL or valid for writing.
+charter_status_t charter_witness_verifier_key(charter_witness_t *witness, char **out);
+
+// Checks the checkpoint `note` against the last one this witness cosigned
+// for its log, with the consistency proof (`proof_len` bytes, 32 per hash)
+// from `old_size`, records it, and writes the cosignature line to
+// `out_line` (free with `charter_string_free`). `timestamp` is POSIX
+// seconds, 0 for now. Refusals follow C2SP tlog-witness:
+// `CHARTER_E_NOT_FOUND` unknown log, `CHARTER_E_BAD_SIGNATURE` no valid
+// log signature, `CHARTER_E_DENIED` an `old_size` other than the size the
+// witness holds (see `charter_witness_latest`), `CHARTER_E_CORRUPT` a
+// proof that fails (a split view or a rollback), `CHARTER_E_INVALID_ARGUMENT`
+// or `CHARTER_E_MALFORMED` a bad request.
+//
+// # Safety
+// `proof` must be NULL (with `proof_len` 0) or valid for `proof_len`
+// bytes; `note` a NUL-terminated string; `out_line` NULL or valid for
+// writing.
+charter_status_t charter_witness_add_checkpoint(charter_witness_t *witness, uint64_t old_size, const uint8_t *proof, size_t proof_len, const char *note, uint64_t timestamp, char **out_line);
+
+// Writes the size and root (32 bytes) of the last checkpoint this witness
+// cosigned for `origin` to `out_size` and `out_root`, and whether there is
+// one to `out_found` (when false, the size and root are left alone).
+//
+// # Safety
+// `origin` must be a NUL-terminated string; `out_found` valid for
+// writing; `out_size` and `out_root` NULL or valid for writing.
+charter_status_t charter_witness_latest(charter_witness_t *witness, const char *origin, uint64_t *out_size, uint8_t *out_root, bool *out_found);
 
 // Fills `out` with the default bus limits.
 //

@@ -1,9 +1,13 @@
 /* The audit log through the C ABI: the handle table for charter_audit_t,
  * the tree checked by the standalone verifiers, signed checkpoints, files
  * tampered with, reopened and torn, filtered iteration, and decisions
- * recorded by a bus and an authority. */
+ * recorded by a bus and an authority; the append-only rules of issue 15
+ * (rollback refused, explicit start over, only torn frames cut), the
+ * read-only auditor path, FIFOs refused, cosignatures and a witness. */
+#include <dirent.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -393,6 +397,7 @@ static void tampering_names_the_first_bad_record(void) {
 
     CHECK_OK(charter_audit_verify(log, &report, &problem));
     CHECK(!report.ok && report.has_first_bad && report.first_bad == 2 && report.records == 2);
+    CHECK(report.problem_status == CHARTER_E_CORRUPT);
     CHECK(problem != NULL && strstr(problem, "record 2") != NULL);
     charter_string_free(problem);
     CHECK_STATUS(charter_audit_get(log, 2, &got), CHARTER_E_CORRUPT);
@@ -440,6 +445,267 @@ static void torn_tail_is_recovered(void) {
     CHECK(report.ok && report.records == 3);
     CHECK_OK(charter_audit_free(log));
     remove_log("torn.log");
+}
+
+
+/* Removes every file in the scratch directory whose name starts with
+ * prefix (a log, its checkpoint, what start_over kept, state files). */
+static void remove_prefixed(const char *prefix) {
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    char path[512];
+    CHECK(d != NULL);
+    while ((e = readdir(d)) != NULL) {
+        if (strncmp(e->d_name, prefix, strlen(prefix)) != 0) continue;
+        CHECK((size_t)snprintf(path, sizeof path, "%s/%s", dir, e->d_name) < sizeof path);
+        CHECK(unlink(path) == 0);
+    }
+    closedir(d);
+}
+
+/* Issue 15: the log cut back to 5 records at a frame boundary (a rollback
+ * that looks intact) is refused for writing, naming the missing record;
+ * starting over needs a new origin and says what it replaced. */
+static void rollback_is_refused_and_start_over_is_explicit(void) {
+    charter_keypair_t *key = NULL;
+    charter_audit_t *log, *again = NULL;
+    charter_audit_options_t opts;
+    charter_audit_record_t *first = NULL;
+    char path[128], name[32], *note = NULL;
+    uint8_t *data;
+    size_t len;
+    uint64_t n = 0;
+    int i;
+    CHECK_OK(charter_keypair_generate(&key));
+    remove_prefixed("rollback.log");
+    log = signed_log(key, "rollback.log", CHARTER_AUDIT_FSYNC_NEVER);
+    for (i = 0; i < 10; i++) {
+        CHECK((size_t)snprintf(name, sizeof name, "resource-%d", i) < sizeof name);
+        append(log, T0, NULL, name, CHARTER_AUDIT_ALLOW);
+    }
+    CHECK_OK(charter_audit_checkpoint(log, &note));
+    charter_string_free(note);
+    CHECK_OK(charter_audit_free(log));
+
+    path_of(path, sizeof path, "rollback.log");
+    CHECK_OK(charter_audit_options_default(&opts));
+    opts.signer = key;
+    opts.origin = ORIGIN;
+    data = read_file(path, &len);
+    /* Cut where record 5's frame starts: its 40-byte head and the 23 fixed
+     * leaf bytes (version, index, time, decision, reason, no actor), the
+     * action ("publish" with its 2-byte length) and the resource's 2-byte
+     * length precede the resource. */
+    write_file(path, data, find(data, len, "resource-5") - 2 - 9 - 23 - 40);
+    free(data);
+    CHECK_STATUS(charter_audit_open(path, &opts, &again), CHARTER_E_CORRUPT);
+    CHECK_MESSAGE_HAS("record 5 is missing");
+    CHECK(again == NULL);
+
+    CHECK_STATUS(charter_audit_start_over(path, &opts, "restored from a backup", &again), CHARTER_E_INVALID_ARGUMENT);
+    CHECK_MESSAGE_HAS("new origin");
+    opts.origin = ORIGIN "-2";
+    CHECK_OK(charter_audit_start_over(path, &opts, "restored from a backup", &again));
+    CHECK_OK(charter_audit_len(again, &n));
+    CHECK(n == 1);
+    CHECK_OK(charter_audit_get(again, 0, &first));
+    CHECK(strcmp(first->action, "start_over") == 0 && strcmp(first->resource, ORIGIN) == 0);
+    CHECK(strstr(first->detail, "at size 10") != NULL && strstr(first->detail, "restored from a backup") != NULL);
+    charter_audit_record_free(first);
+    CHECK_OK(charter_audit_free(again));
+    CHECK_OK(charter_keypair_free(key));
+    remove_prefixed("rollback.log");
+}
+
+/* Record 2's length and its inverted copy rewritten (8 bytes) so that the
+ * file seems to end inside it: CORRUPT, and nothing is cut. */
+static void a_rewritten_frame_length_is_corrupt_not_a_torn_tail(void) {
+    charter_audit_t *log = NULL;
+    char path[128];
+    uint8_t *data, *after;
+    size_t len, after_len, at;
+    uint32_t claimed;
+    remove_prefixed("length.log");
+    path_of(path, sizeof path, "length.log");
+    CHECK_OK(charter_audit_open(path, NULL, &log));
+    append(log, T0, NULL, "resource-0", CHARTER_AUDIT_ALLOW);
+    append(log, T0, NULL, "resource-1", CHARTER_AUDIT_ALLOW);
+    append(log, T0, NULL, "resource-2", CHARTER_AUDIT_ALLOW);
+    append(log, T0, NULL, "resource-3", CHARTER_AUDIT_ALLOW);
+    append(log, T0, NULL, "resource-4", CHARTER_AUDIT_ALLOW);
+    CHECK_OK(charter_audit_free(log));
+    data = read_file(path, &len);
+    at = find(data, len, "resource-2") - 2 - 9 - 23 - 40;
+    claimed = (uint32_t)(len - at);
+    data[at] = (uint8_t)(claimed >> 24);
+    data[at + 1] = (uint8_t)(claimed >> 16);
+    data[at + 2] = (uint8_t)(claimed >> 8);
+    data[at + 3] = (uint8_t)claimed;
+    data[at + 4] = (uint8_t)~(claimed >> 24);
+    data[at + 5] = (uint8_t)~(claimed >> 16);
+    data[at + 6] = (uint8_t)~(claimed >> 8);
+    data[at + 7] = (uint8_t)~claimed;
+    write_file(path, data, len);
+    CHECK_STATUS(charter_audit_open(path, NULL, &log), CHARTER_E_CORRUPT);
+    CHECK_MESSAGE_HAS("record 2 ");
+    after = read_file(path, &after_len);
+    CHECK(after_len == len && memcmp(after, data, len) == 0);
+    free(after);
+    free(data);
+    remove_prefixed("length.log");
+}
+
+/* Issue 14 item 8: a FIFO is refused with a message saying so, by the
+ * writer and the auditor alike, and neither waits for a writer of it. */
+static void a_fifo_is_refused_without_blocking(void) {
+    charter_audit_t *log = NULL;
+    charter_audit_report_t report;
+    uint8_t *proof = NULL;
+    size_t proof_len = 0;
+    char path[128];
+    remove_prefixed("fifo.log");
+    path_of(path, sizeof path, "fifo.log");
+    CHECK(mkfifo(path, 0600) == 0);
+    CHECK_STATUS(charter_audit_open(path, NULL, &log), CHARTER_E_INVALID_ARGUMENT);
+    CHECK_MESSAGE_HAS("a FIFO, not a regular file");
+    CHECK_STATUS(charter_audit_verify_file(path, NULL, &report, NULL), CHARTER_E_INVALID_ARGUMENT);
+    CHECK_MESSAGE_HAS("a FIFO");
+    CHECK_STATUS(charter_audit_prove_file_consistency(path, 0, 0, &proof, &proof_len), CHARTER_E_INVALID_ARGUMENT);
+    CHECK_STATUS(charter_audit_open(dir, NULL, &log), CHARTER_E_INVALID_ARGUMENT);
+    CHECK_MESSAGE_HAS("a directory");
+    CHECK(log == NULL && proof == NULL);
+    remove_prefixed("fifo.log");
+}
+
+/* The auditor's path: a read-only file, beside the writer that holds its
+ * lock, checked against the log key; a missing checkpoint fails unless
+ * allowed; proofs from the file match the writer's. */
+static void the_auditor_reads_a_read_only_file_beside_the_writer(void) {
+    charter_keypair_t *key = NULL;
+    charter_audit_t *log;
+    charter_audit_verify_options_t vopts;
+    charter_audit_report_t report;
+    uint8_t root[CHARTER_AUDIT_HASH_LEN], leaf[CHARTER_AUDIT_HASH_LEN], *proof = NULL, *mine = NULL;
+    size_t proof_len = 0, mine_len = 0;
+    char path[128], *vkey = NULL, *note = NULL, *problem = NULL;
+    int i;
+    CHECK_OK(charter_keypair_generate(&key));
+    remove_prefixed("auditor.log");
+    log = signed_log(key, "auditor.log", CHARTER_AUDIT_FSYNC_ALWAYS);
+    for (i = 0; i < 8; i++) append(log, T0 + (uint64_t)i, NULL, "orders.eu", CHARTER_AUDIT_ALLOW);
+    CHECK_OK(charter_audit_verifier_key(log, &vkey));
+    path_of(path, sizeof path, "auditor.log");
+    CHECK(chmod(path, 0400) == 0);
+
+    CHECK_OK(charter_audit_verify_options_default(&vopts));
+    CHECK(vopts.log_key == NULL && vopts.witness_count == 0 && !vopts.allow_missing_checkpoint);
+    vopts.log_key = vkey;
+    CHECK_OK(charter_audit_verify_file(path, &vopts, &report, &problem));
+    CHECK(!report.ok && problem != NULL && strstr(problem, "no signed checkpoint") != NULL);
+    CHECK(report.problem_status == CHARTER_E_BAD_SIGNATURE);
+    charter_string_free(problem);
+    vopts.allow_missing_checkpoint = true;
+    CHECK_OK(charter_audit_verify_file(path, &vopts, &report, &problem));
+    CHECK(report.ok && problem == NULL && report.records == 8);
+
+    CHECK_OK(charter_audit_checkpoint(log, &note));
+    vopts.allow_missing_checkpoint = false;
+    CHECK_OK(charter_audit_verify_file(path, &vopts, &report, &problem));
+    CHECK(report.ok && report.has_checkpoint && report.checkpoint_size == 8 && report.witness_count == 0);
+    CHECK(report.problem_status == CHARTER_OK);
+    vopts.quorum = 1;
+    CHECK_STATUS(charter_audit_verify_file(path, &vopts, &report, NULL), CHARTER_E_INVALID_ARGUMENT);
+
+    CHECK_OK(charter_audit_prove_file_inclusion(path, 3, 8, &proof, &proof_len, root));
+    CHECK_OK(charter_audit_record_hash(log, 3, leaf));
+    CHECK_OK(charter_audit_verify_inclusion(leaf, 3, 8, proof, proof_len, root));
+    charter_bytes_free(proof, proof_len);
+    CHECK_OK(charter_audit_prove_file_consistency(path, 2, 8, &proof, &proof_len));
+    CHECK_OK(charter_audit_prove_consistency(log, 2, 8, &mine, &mine_len));
+    CHECK(proof_len == mine_len && memcmp(proof, mine, proof_len) == 0);
+    charter_bytes_free(proof, proof_len);
+    charter_bytes_free(mine, mine_len);
+
+    CHECK_OK(charter_audit_free(log));
+    charter_string_free(note);
+    charter_string_free(vkey);
+    CHECK_OK(charter_keypair_free(key));
+    CHECK(chmod(path, 0600) == 0);
+    remove_prefixed("auditor.log");
+}
+
+/* A witness cosigns a checkpoint, refuses a stale old size (naming the size
+ * it holds) and a bad proof, cosigns a consistent one; a verifier requires
+ * two of two witnesses. */
+static void a_witness_and_two_of_two(void) {
+    charter_keypair_t *key = NULL, *wkey = NULL, *w2key = NULL;
+    charter_audit_t *log;
+    charter_witness_t *witness = NULL;
+    char state[128], *vkey = NULL, *wvkey = NULL, *w2vkey = NULL, *note3 = NULL, *note6 = NULL;
+    char *line = NULL, *line2 = NULL, cosigned[4096];
+    const char *logs[1], *witnesses[2];
+    uint8_t *proof = NULL, root[CHARTER_AUDIT_HASH_LEN];
+    size_t proof_len = 0, count = 0;
+    uint64_t size = 0;
+    bool found = false;
+    int i;
+    CHECK_OK(charter_keypair_generate(&key));
+    CHECK_OK(charter_keypair_generate(&wkey));
+    CHECK_OK(charter_keypair_generate(&w2key));
+    remove_prefixed("witness.");
+    log = signed_log(key, NULL, CHARTER_AUDIT_FSYNC_ALWAYS);
+    CHECK_OK(charter_audit_verifier_key(log, &vkey));
+    path_of(state, sizeof state, "witness.state");
+    logs[0] = vkey;
+    CHECK_STATUS(charter_witness_open(state, "witness.example/w1", wkey, NULL, 1, &witness), CHARTER_E_NULL_ARGUMENT);
+    CHECK_OK(charter_witness_open(state, "witness.example/w1", wkey, logs, 1, &witness));
+    CHECK_OK(charter_witness_verifier_key(witness, &wvkey));
+    CHECK_OK(charter_audit_cosigner_key(w2key, "witness.example/w2", &w2vkey));
+
+    for (i = 0; i < 3; i++) append(log, T0, NULL, "orders.eu", CHARTER_AUDIT_ALLOW);
+    CHECK_OK(charter_audit_checkpoint(log, &note3));
+    CHECK_OK(charter_witness_add_checkpoint(witness, 0, NULL, 0, note3, 1700000000, &line));
+    charter_string_free(line);
+    CHECK_OK(charter_witness_latest(witness, ORIGIN, &size, root, &found));
+    CHECK(found && size == 3);
+
+    for (i = 0; i < 3; i++) append(log, T0, NULL, "orders.us", CHARTER_AUDIT_DENY);
+    CHECK_OK(charter_audit_checkpoint(log, &note6));
+    CHECK_STATUS(charter_witness_add_checkpoint(witness, 0, NULL, 0, note6, 1700000001, &line), CHARTER_E_DENIED);
+    CHECK_MESSAGE_HAS("has size 3");
+    CHECK_OK(charter_audit_prove_consistency(log, 3, 6, &proof, &proof_len));
+    proof[0] ^= 1;
+    CHECK_STATUS(charter_witness_add_checkpoint(witness, 3, proof, proof_len, note6, 1700000001, &line), CHARTER_E_CORRUPT);
+    proof[0] ^= 1;
+    CHECK_OK(charter_witness_add_checkpoint(witness, 3, proof, proof_len, note6, 0, &line));
+    charter_bytes_free(proof, proof_len);
+    CHECK_OK(charter_audit_cosign(note6, "witness.example/w2", w2key, 1700000002, &line2));
+
+    witnesses[0] = wvkey;
+    witnesses[1] = w2vkey;
+    CHECK((size_t)snprintf(cosigned, sizeof cosigned, "%s%s", note6, line) < sizeof cosigned);
+    CHECK_STATUS(charter_audit_verify_cosigned(cosigned, vkey, witnesses, 2, 2, NULL, NULL, NULL), CHARTER_E_BAD_SIGNATURE);
+    CHECK_MESSAGE_HAS("1 of the 2");
+    CHECK((size_t)snprintf(cosigned, sizeof cosigned, "%s%s%s", note6, line, line2) < sizeof cosigned);
+    CHECK_OK(charter_audit_verify_cosigned(cosigned, vkey, witnesses, 2, 2, &size, root, &count));
+    CHECK(size == 6 && count == 2);
+    CHECK_STATUS(charter_audit_verify_cosigned(cosigned, vkey, witnesses, 2, 3, NULL, NULL, NULL), CHARTER_E_INVALID_ARGUMENT);
+    CHECK_STATUS(charter_audit_verify_cosigned(cosigned, vkey, witnesses, 65, 1, NULL, NULL, NULL), CHARTER_E_LIMIT_EXCEEDED);
+
+    charter_string_free(line);
+    charter_string_free(line2);
+    charter_string_free(note3);
+    charter_string_free(note6);
+    charter_string_free(vkey);
+    charter_string_free(wvkey);
+    charter_string_free(w2vkey);
+    CHECK_OK(charter_witness_free(witness));
+    CHECK_STATUS(charter_witness_free(witness), CHARTER_E_ALREADY_FREED);
+    CHECK_OK(charter_audit_free(log));
+    CHECK_OK(charter_keypair_free(key));
+    CHECK_OK(charter_keypair_free(wkey));
+    CHECK_OK(charter_keypair_free(w2key));
+    remove_prefixed("witness.");
 }
 
 typedef struct {
@@ -826,6 +1092,11 @@ int main(void) {
     RUN(reopen_keeps_everything);
     RUN(tampering_names_the_first_bad_record);
     RUN(torn_tail_is_recovered);
+    RUN(rollback_is_refused_and_start_over_is_explicit);
+    RUN(a_rewritten_frame_length_is_corrupt_not_a_torn_tail);
+    RUN(a_fifo_is_refused_without_blocking);
+    RUN(the_auditor_reads_a_read_only_file_beside_the_writer);
+    RUN(a_witness_and_two_of_two);
     RUN(iteration_with_filters);
     RUN(handle_table);
     RUN(sixteen_threads_free_one_log);

@@ -10,7 +10,7 @@
 // It writes DIR/audit.log, its checkpoint DIR/audit.log.checkpoint and the
 // verifier key DIR/audit.vkey; without DIR it uses a temporary directory.
 
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -88,8 +88,10 @@ async function main(dir: string): Promise<void> {
   console.log(`   root     ${operator.key.publicKey}`);
   // The log signs its checkpoints with a key of its own: auditors then
   // trust the log's key without being able to mint tokens.
+  // A fresh log: one that exists was signed with another run's key, and the
+  // log refuses to mix histories (a new key is a new history).
+  if (existsSync(logPath)) throw new Error(`${logPath} already exists; give an empty directory`);
   using log = await AuditLog.open(logPath, { signer: KeyPair.generate(), origin: ORIGIN });
-  if (log.length !== 0) throw new Error(`${logPath} already holds ${log.length} records; give an empty directory`);
   // 'all': allowed calls are evidence too, not only refusals. The authority
   // records session openings, the bus every publish and subscribe.
   const authority = new Authority([operator.key.publicKey], { audit: log, auditScope: 'all' });

@@ -40,6 +40,12 @@ function logSpec(logOptions, stackStart) {
   if (given.origin !== undefined && given.origin !== null) {
     spec.origin = string(given.origin, 'origin', stackStart);
   }
+  spec.checkpointEvery = count(given.checkpointEvery, 'checkpointEvery', stackStart);
+  const intervalMs = count(given.checkpointIntervalMs, 'checkpointIntervalMs', stackStart);
+  if (intervalMs === 0) {
+    throw invalid('checkpointIntervalMs must be a whole number of milliseconds, 1 or more', stackStart);
+  }
+  spec.checkpointIntervalMs = intervalMs;
   const { signer } = given;
   return {
     spec,
@@ -122,7 +128,10 @@ function report(view) {
     records: view.records,
     firstBad: view.firstBad ?? null,
     problem: view.problem ?? null,
+    problemCode: view.problemCode ?? null,
     checkpoint: view.checkpoint ?? null,
+    against: view.against ?? null,
+    witnesses: view.witnesses,
     root: view.root,
     ok: view.ok,
   };
@@ -208,6 +217,33 @@ class AuditLog {
     return new AuditLog(internal, opened);
   }
 
+  /**
+   * Starts a new history at `path` on another thread: the operator's
+   * explicit act for a log that no longer extends its checkpoint. Takes
+   * `open`'s options plus `reason`; `signer` is required and `origin` must
+   * differ from the old checkpoint's (`InvalidArgumentError` otherwise).
+   * The old files are kept, renamed `<path>.replaced-<ms>` and
+   * `<path>.checkpoint.replaced-<ms>`; record 0 (action `start_over`)
+   * says what was replaced and why; the first checkpoint is signed at once.
+   */
+  static async startOver(path, logOptions) {
+    const here = AuditLog.startOver;
+    const file = filePath(path, here);
+    const { spec, signer } = logSpec(logOptions, here);
+    const reason = string(required(logOptions?.reason, 'reason', here), 'reason', here);
+    const opened = await settled(() => NativeAuditLog.startOver(file, spec, signer, reason), 'the start over', here);
+    return new AuditLog(internal, opened);
+  }
+
+  /** `startOver` on this thread. */
+  static startOverSync(path, logOptions) {
+    const here = AuditLog.startOverSync;
+    const file = filePath(path, here);
+    const { spec, signer } = logSpec(logOptions, here);
+    const reason = string(required(logOptions?.reason, 'reason', here), 'reason', here);
+    return new AuditLog(internal, attempt(() => NativeAuditLog.startOverSync(file, spec, signer, reason), here));
+  }
+
   /** A log kept in memory only: the same tree, proofs and checkpoints. Takes `open`'s options. */
   static inMemory(logOptions) {
     const { spec, signer } = logSpec(logOptions, AuditLog.inMemory);
@@ -285,6 +321,16 @@ class AuditLog {
   /** The log's name in its checkpoints. */
   get origin() {
     return this.#live().origin;
+  }
+
+  /** Records between automatic checkpoints; 0 for none. */
+  get checkpointEvery() {
+    return this.#live().checkpointEvery;
+  }
+
+  /** Milliseconds between automatic checkpoints; `null` for none. */
+  get checkpointIntervalMs() {
+    return this.#live().checkpointIntervalMs ?? null;
   }
 
   /** The file the log is kept in; `null` in memory. */
@@ -513,8 +559,13 @@ module.exports = {
   AuditLog,
   auditLimits,
   encodeRecord,
+  filePath,
+  hashList,
   leafHash,
+  position,
   recording,
+  report,
+  settled,
   verifyCheckpoint,
   verifyConsistency,
   verifyInclusion,

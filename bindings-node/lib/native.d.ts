@@ -21,6 +21,13 @@ export declare class NativeAuditLog {
   static open(path: string, spec: AuditSpec, signer?: NativeKeyPair | undefined | null): Promise<NativeAuditLog | undefined>
   /** Opens (or creates) the log at `path` on this thread. */
   static openSync(path: string, spec: AuditSpec, signer?: NativeKeyPair | undefined | null): NativeAuditLog
+  /**
+   * Starts a new history at `path` on a pool thread (see
+   * `AuditLog::start_over`).
+   */
+  static startOver(path: string, spec: AuditSpec, signer: NativeKeyPair | undefined | null, reason: string): Promise<NativeAuditLog | undefined>
+  /** `startOver` on this thread. */
+  static startOverSync(path: string, spec: AuditSpec, signer: NativeKeyPair | undefined | null, reason: string): NativeAuditLog
   /** A log kept in memory only. */
   static inMemory(spec: AuditSpec, signer?: NativeKeyPair | undefined | null): NativeAuditLog
   /** Appends `record` on a pool thread; resolves with its index. */
@@ -50,6 +57,10 @@ export declare class NativeAuditLog {
   get verifierKey(): string | null
   /** The log's name in its checkpoints. */
   get origin(): string
+  /** Records between automatic checkpoints (0: none). */
+  get checkpointEvery(): number
+  /** Milliseconds between automatic checkpoints; `null` for none. */
+  get checkpointIntervalMs(): number | null
   /** The file the log is kept in; `null` in memory. */
   get path(): string | null
   /** What opening the file found and repaired. */
@@ -176,6 +187,28 @@ export declare class NativeKeyPair {
   /** The private key as a PKCS#8 document, in a `Buffer` of its own. */
   toPkcs8(): Buffer
   get publicKey(): NativePublicKey
+}
+
+/** A read-only snapshot of a log file, for proofs. */
+export declare class NativeLogView {
+  /** Reads the log at `path` on a pool thread. */
+  static open(path: string): Promise<NativeLogView | undefined>
+  /** `open` on this thread. */
+  static openSync(path: string): NativeLogView
+  /** The number of records read. */
+  get length(): number
+  /** The root of the records read. */
+  root(): Buffer
+  /** The root of the first `size` records. */
+  rootAt(size: number): Buffer
+  /** The leaf hash of record `index`. */
+  leafHash(index: number): Buffer
+  /** The inclusion proof of record `index` in the tree of `size`. */
+  proveInclusion(index: number, size: number): Array<Buffer>
+  /** The consistency proof from `oldSize` to `newSize`. */
+  proveConsistency(oldSize: number, newSize: number): Array<Buffer>
+  /** The persisted checkpoint note, read now (a small bounded read). */
+  checkpoint(): string | null
 }
 
 /** A clock that moves only when told to, for tests; times in Unix seconds. */
@@ -339,6 +372,25 @@ export declare class NativeToken {
   prove(holder: NativeKeyPair, challenge: Uint8Array): Buffer
 }
 
+/** A witness over a state file. */
+export declare class NativeWitness {
+  /**
+   * A witness named `name` signing with `key`, keeping its state in the
+   * file `state`, trusting the logs whose verifier keys are `logs`.
+   */
+  static open(state: string, name: string, key: NativeKeyPair, logs: Array<string>): NativeWitness
+  /** The witness's cosigner verifier key. */
+  get verifierKey(): string
+  /** The witness's name. */
+  get name(): string
+  /** Checks and cosigns `note` on a pool thread; `timestamp` 0 is now. */
+  addCheckpoint(oldSize: number, proof: Array<Uint8Array>, note: string, timestamp: number): Promise<string | undefined>
+  /** `addCheckpoint` on this thread. */
+  addCheckpointSync(oldSize: number, proof: Array<Uint8Array>, note: string, timestamp: number): string
+  /** The last checkpoint cosigned for `origin`, or `null`. */
+  latest(origin: string): LatestView | null
+}
+
 /** The core's limits, for `auditLimits`. */
 export declare function auditLimits(): AuditLimits
 
@@ -355,12 +407,16 @@ export interface AuditLimits {
 
 /**
  * How a log is kept: `fsync` is `"always"` (the default), `"never"` or
- * `"interval"` with `intervalMs`; `origin` names the log in checkpoints.
+ * `"interval"` with `intervalMs`; `origin` names the log in checkpoints;
+ * `checkpointEvery` records and `checkpointIntervalMs` sign checkpoints
+ * automatically.
  */
 export interface AuditSpec {
   fsync?: string
   intervalMs?: number
   origin?: string
+  checkpointEvery?: number
+  checkpointIntervalMs?: number
 }
 
 /**
@@ -391,6 +447,19 @@ export interface CheckpointView {
   root: Buffer
 }
 
+/** The cosignature line of witness `name` over `note` at `timestamp`. */
+export declare function cosign(note: string, name: string, key: NativeKeyPair, timestamp: number): string
+
+/** A checkpoint and the trusted witnesses that verifiably cosigned it. */
+export interface CosignedView {
+  checkpoint: CheckpointView
+  witnesses: Array<string>
+  timestamps: Array<number>
+}
+
+/** The cosigner verifier key of witness `name` with `key`. */
+export declare function cosignerKey(name: string, key: NativeKeyPair): string
+
 /** Messages dropped, by reason. */
 export interface Drops {
   /** By `dropOldest` or `dropNewest` on a full queue. */
@@ -409,6 +478,12 @@ export interface Drops {
 
 /** The canonical encoding of `record` stored at `index`: its Merkle leaf. */
 export declare function encodeRecord(record: RecordSpec, index: number): Buffer
+
+/** The last checkpoint a witness cosigned for a log. */
+export interface LatestView {
+  size: number
+  root: Buffer
+}
 
 /** The RFC 9162 leaf hash, `SHA-256(0x00 || leaf)`. */
 export declare function leafHash(leaf: Uint8Array): Buffer
@@ -451,6 +526,9 @@ export interface NotifyReport {
    */
   panicked: number
 }
+
+/** An `add-checkpoint` request body, parsed. */
+export declare function parseWitnessRequest(body: string): WitnessRequestView
 
 /**
  * Whether every topic the pattern `inner` matches, the pattern `outer`
@@ -588,11 +666,20 @@ export declare function verifyCheckpoint(note: string, verifierKey: string): Che
  */
 export declare function verifyConsistency(oldSize: number, newSize: number, oldRoot: Uint8Array, newRoot: Uint8Array, proof: Array<Uint8Array>): void
 
+/** Verifies `note`'s log signature and a quorum of witness cosignatures. */
+export declare function verifyCosigned(note: string, logKey: string, witnesses: Array<string>, quorum: number): CosignedView
+
 /**
  * Checks that `leaf` (a leaf hash) is record `index` of the tree of
  * `size` records whose root is `root`.
  */
 export declare function verifyInclusion(leaf: Uint8Array, index: number, size: number, proof: Array<Uint8Array>, root: Uint8Array): void
+
+/** Verifies the log file at `path` on a pool thread, without writing. */
+export declare function verifyLog(path: string, spec: VerifySpec): Promise<VerifyReportView | undefined>
+
+/** `verifyLog` on this thread. */
+export declare function verifyLogSync(path: string, spec: VerifySpec): VerifyReportView
 
 /** What `verify` found. */
 export interface VerifyReportView {
@@ -607,4 +694,30 @@ export interface VerifyReportView {
   /** The root of the first `records` records. */
   root: Buffer
   ok: boolean
+  /** The status name of the kind of problem, as the core decided it. */
+  problemCode?: string
+  /** The size of the earlier checkpoint checked too. */
+  against?: number
+  /** The witnesses whose cosignatures verified, by name. */
+  witnesses: Array<string>
+}
+
+/** What `verifyLog` trusts and requires. */
+export interface VerifySpec {
+  logKey?: string
+  allowMissingCheckpoint?: boolean
+  against?: string
+  witnesses?: Array<string>
+  quorum?: number
+  state?: string
+}
+
+/** The body of a tlog-witness `add-checkpoint` request. */
+export declare function witnessRequest(oldSize: number, proof: Array<Uint8Array>, note: string): string
+
+/** An `add-checkpoint` request, parsed. */
+export interface WitnessRequestView {
+  oldSize: number
+  proof: Array<Buffer>
+  note: string
 }

@@ -1,5 +1,6 @@
 //! `NativeAuditLog` and `NativeRecords`, wrapped by the public `AuditLog`
-//! (`lib/audit.js`), and the standalone proof and checkpoint verifiers.
+//! (`lib/audit.js`), and the standalone proof and checkpoint verifiers. The
+//! auditor's read-only path is in `auditor.rs`, witnesses in `witness.rs`.
 //!
 //! What may touch the disk at length (opening, which reads and checks the
 //! whole file; appending, which may fsync; syncing; checkpoints; verifying)
@@ -33,12 +34,16 @@ use crate::promise::Settle;
 use crate::wait::cannot_start;
 
 /// How a log is kept: `fsync` is `"always"` (the default), `"never"` or
-/// `"interval"` with `intervalMs`; `origin` names the log in checkpoints.
+/// `"interval"` with `intervalMs`; `origin` names the log in checkpoints;
+/// `checkpointEvery` records and `checkpointIntervalMs` sign checkpoints
+/// automatically.
 #[napi(object)]
 pub struct AuditSpec {
     pub fsync: Option<String>,
     pub interval_ms: Option<f64>,
     pub origin: Option<String>,
+    pub checkpoint_every: Option<f64>,
+    pub checkpoint_interval_ms: Option<f64>,
 }
 
 /// A record to append (or encode): `time` in Unix milliseconds, `actor` a
@@ -107,6 +112,12 @@ pub struct VerifyReportView {
     /// The root of the first `records` records.
     pub root: Buffer,
     pub ok: bool,
+    /// The status name of the kind of problem, as the core decided it.
+    pub problem_code: Option<String>,
+    /// The size of the earlier checkpoint checked too.
+    pub against: Option<f64>,
+    /// The witnesses whose cosignatures verified, by name.
+    pub witnesses: Vec<String>,
 }
 
 impl From<VerifyReport> for VerifyReportView {
@@ -115,6 +126,9 @@ impl From<VerifyReport> for VerifyReportView {
             records: report.records as f64,
             first_bad: report.first_bad.map(|i| i as f64),
             ok: report.is_ok(),
+            problem_code: report.problem_kind.map(|kind| kind.name().to_owned()),
+            against: report.against.map(|s| s as f64),
+            witnesses: report.witnesses,
             problem: report.problem,
             checkpoint: report.checkpoint.map(|s| s as f64),
             root: report.root.as_slice().into(),
@@ -206,6 +220,42 @@ impl NativeAuditLog {
     ) -> Result<NativeAuditLog> {
         boundary(|| {
             Ok(NativeAuditLog::new(AuditLog::open(&path, options(spec, signer)?).map_err(from_core)?))
+        })
+    }
+
+    /// Starts a new history at `path` on a pool thread (see
+    /// `AuditLog::start_over`).
+    #[napi(ts_return_type = "Promise<NativeAuditLog | undefined>")]
+    pub fn start_over<'env>(
+        env: &'env Env,
+        path: String,
+        spec: AuditSpec,
+        signer: Option<&NativeKeyPair>,
+        reason: String,
+    ) -> Result<Object<'env>> {
+        boundary(|| {
+            let options = options(spec, signer)?;
+            let (settle, promise) = Settle::<NativeAuditLog>::new(env)?;
+            let job = move || match AuditLog::start_over(&path, options, &reason) {
+                Ok(log) => settle.resolve(move |_| Ok(NativeAuditLog::new(log))),
+                Err(e) => settle.reject(e),
+            };
+            pool::run(Box::new(job)).map_err(cannot_start)?;
+            Ok(promise)
+        })
+    }
+
+    /// `startOver` on this thread.
+    #[napi(factory)]
+    pub fn start_over_sync(
+        path: String,
+        spec: AuditSpec,
+        signer: Option<&NativeKeyPair>,
+        reason: String,
+    ) -> Result<NativeAuditLog> {
+        boundary(|| {
+            let log = AuditLog::start_over(&path, options(spec, signer)?, &reason).map_err(from_core)?;
+            Ok(NativeAuditLog::new(log))
         })
     }
 
@@ -319,6 +369,18 @@ impl NativeAuditLog {
     #[napi(getter)]
     pub fn origin(&self) -> Result<String> {
         boundary(|| Ok(self.log()?.options().origin.clone()))
+    }
+
+    /// Records between automatic checkpoints (0: none).
+    #[napi(getter)]
+    pub fn checkpoint_every(&self) -> Result<f64> {
+        boundary(|| Ok(self.log()?.options().checkpoint_every as f64))
+    }
+
+    /// Milliseconds between automatic checkpoints; `null` for none.
+    #[napi(getter)]
+    pub fn checkpoint_interval_ms(&self) -> Result<Option<f64>> {
+        boundary(|| Ok(self.log()?.options().checkpoint_interval.map(|d| d.as_millis() as f64)))
     }
 
     /// The file the log is kept in; `null` in memory.
@@ -530,7 +592,7 @@ pub fn audit_limits() -> AuditLimits {
 }
 
 /// Runs a verification on a pool thread; the Promise resolves with its report.
-fn verify_on_pool<'env>(
+pub(crate) fn verify_on_pool<'env>(
     env: &'env Env,
     verify: impl FnOnce() -> charter_core::Result<VerifyReport> + Send + 'static,
 ) -> Result<Object<'env>> {
@@ -554,6 +616,8 @@ fn options(spec: AuditSpec, signer: Option<&NativeKeyPair>) -> Result<AuditOptio
     if let Some(origin) = spec.origin {
         options.origin = origin;
     }
+    options.checkpoint_every = spec.checkpoint_every.map_or(0, |n| n as u64);
+    options.checkpoint_interval = spec.checkpoint_interval_ms.map(|ms| Duration::from_millis(ms as u64));
     Ok(options)
 }
 
@@ -599,11 +663,11 @@ fn hash(bytes: &[u8], what: &str) -> Result<Hash> {
     bytes.try_into().map_err(|_| invalid(format!("{what} must be a 32-byte hash, got {} bytes", bytes.len())))
 }
 
-fn hashes(proof: &[Uint8Array]) -> Result<Vec<Hash>> {
+pub(crate) fn hashes(proof: &[Uint8Array]) -> Result<Vec<Hash>> {
     proof.iter().map(|h| hash(h, "each proof hash")).collect()
 }
 
-fn buffers(proof: &[Hash]) -> Vec<Buffer> {
+pub(crate) fn buffers(proof: &[Hash]) -> Vec<Buffer> {
     proof.iter().map(|h| h.as_slice().into()).collect()
 }
 
@@ -611,6 +675,6 @@ fn closed() -> Error {
     error(ErrorKind::Closed, "the audit log is closed")
 }
 
-fn invalid(message: String) -> Error {
+pub(crate) fn invalid(message: String) -> Error {
     error(ErrorKind::InvalidArgument, message)
 }

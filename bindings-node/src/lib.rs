@@ -17,6 +17,7 @@
 #![cfg_attr(test, allow(dead_code))]
 
 mod audit;
+mod auditor;
 mod authority;
 mod bus;
 mod callback;
@@ -34,6 +35,7 @@ mod subscription;
 mod token;
 mod topic;
 mod wait;
+mod witness;
 
 /// Runs once when the library is loaded: caught handler panics must not
 /// print anything, since a library never writes to the host's stderr.

@@ -463,7 +463,10 @@ test('a byte flipped on disk: verify names the first bad record, get and records
     records: 8,
     firstBad: null,
     problem: null,
+    problemCode: null,
     checkpoint: null,
+    against: null,
+    witnesses: [],
     root: log.root,
     ok: true,
   });
@@ -471,6 +474,7 @@ test('a byte flipped on disk: verify names the first bad record, get and records
   flipByteOfRecord(file, 6);
   const report = await log.verify();
   assert.equal(report.ok, false);
+  assert.equal(report.problemCode, 'CHARTER_E_CORRUPT');
   assert.equal(report.firstBad, 5);
   assert.equal(report.records, 5);
   assert.match(report.problem, /record 5/);

@@ -75,6 +75,13 @@ test("the binding README's audit log usage runs and prints what it says", () => 
   assert.equal(child.stdout, '0 publish orders.eu null\n2 true\n');
 });
 
+test("the binding README's auditor and witness usage runs and prints what it says", () => {
+  const child = runInPackage('auditor.cjs', jsBlock(bindingReadme, "The auditor's path never opens"));
+  assert.equal(child.stderr, '');
+  assert.equal(child.status, 0);
+  assert.equal(child.stdout, "true 2 [ 'witness.example' ]\n2\n");
+});
+
 test("the binding README's topic rules usage runs and prints what it says", () => {
   const child = runInPackage('topics.cjs', jsBlock(bindingReadme, 'The rules themselves'));
   assert.equal(child.stderr, '');
@@ -130,6 +137,21 @@ test('the TypeScript examples compile and run', () => {
         'the worker subscribing again: RevokedError',
         'the service publishing an hour later: ExpiredError',
         'refused calls: 4',
+        '',
+      ].join('\n'),
+    );
+
+    const witness = run('witness');
+    assert.equal(witness.stderr, '');
+    assert.equal(witness.status, 0);
+    assert.equal(
+      witness.stdout,
+      [
+        'stale request: DeniedError, the witness holds size 1',
+        'verified: true, 2 records, cosigned by witness.example',
+        'cosigned checkpoint of size 2 at 1 time(s)',
+        'no witnesses for a quorum of 1: InvalidArgumentError',
+        'problem code when fine: null',
         '',
       ].join('\n'),
     );

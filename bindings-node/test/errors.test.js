@@ -49,6 +49,15 @@ test('the package exports exactly its classes, its functions, CharterError and o
     'verifyCheckpoint',
     'verifyConsistency',
     'verifyInclusion',
+    'verifyLog',
+    'verifyLogSync',
+    'LogView',
+    'Witness',
+    'cosignerKey',
+    'cosign',
+    'verifyCosigned',
+    'witnessRequest',
+    'parseWitnessRequest',
   ];
   const topics = ['validateTopic', 'validatePattern', 'topicMatches', 'patternContains'];
   const classes = [

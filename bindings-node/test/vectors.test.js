@@ -7,6 +7,7 @@
 const assert = require('node:assert/strict');
 const crypto = require('node:crypto');
 const fs = require('node:fs');
+const os = require('node:os');
 const path = require('node:path');
 const { test } = require('node:test');
 
@@ -215,4 +216,52 @@ test('audit.json: records, roots, proofs and checkpoints', () => {
   }
   log.close();
   assert.ok([v.records, v.inclusion, v.consistency, v.checkpoints].every((cases) => cases.length > 0));
+});
+
+test('audit.json: cosigner keys, k-of-n cosigned notes and the witness request', () => {
+  const v = load('audit.json');
+  const byName = new Map(v.witnesses.map((w) => [w.name, w]));
+  const wkeys = v.witnesses.map((w) => w.verifier_key);
+  for (const w of v.witnesses) {
+    assert.equal(charter.cosignerKey(w.name, KeyPair.fromPkcs8(unhex(w.key.pkcs8_hex))), w.verifier_key);
+  }
+  for (const c of v.cosignatures) {
+    if (c.valid) {
+      const cosigned = charter.verifyCosigned(c.note, v.verifier_key, wkeys, c.quorum);
+      assert.deepEqual(
+        [cosigned.checkpoint.size, cosigned.witnesses, cosigned.timestamps],
+        [c.size, c.cosigned_by, c.timestamps],
+        c.name,
+      );
+    } else {
+      const verify = () => charter.verifyCosigned(c.note, v.verifier_key, wkeys, c.quorum);
+      assert.throws(verify, { code: c.status }, c.name);
+    }
+  }
+
+  // The request round-trips, the cosignature is the vector's (Ed25519 is
+  // deterministic) and verifies with node:crypto over the signed message,
+  // and a witness that saw the older checkpoint answers with it exactly.
+  const r = v.witness_request;
+  const key = KeyPair.fromPkcs8(unhex(byName.get(r.witness).key.pkcs8_hex));
+  const { oldSize, proof, note } = charter.parseWitnessRequest(r.request);
+  assert.deepEqual([oldSize, note], [r.old_size, r.note]);
+  assert.equal(charter.witnessRequest(oldSize, proof, note), r.request);
+  assert.equal(charter.cosign(note, r.witness, key, r.timestamp), r.cosignature);
+  const raw = Buffer.from(r.cosignature.slice(`\u2014 ${r.witness} `.length, -1), 'base64');
+  assert.equal(raw.readBigUInt64BE(4), BigInt(r.timestamp));
+  const spkiPrefix = Buffer.from('302a300506032b6570032100', 'hex'); // DER SubjectPublicKeyInfo, Ed25519
+  const spki = Buffer.concat([spkiPrefix, unhex(byName.get(r.witness).key.public_key_hex)]);
+  const publicKey = crypto.createPublicKey({ key: spki, format: 'der', type: 'spki' });
+  assert.ok(crypto.verify(null, Buffer.from(r.signed_message), publicKey, raw.subarray(12)));
+  const [older] = v.checkpoints.filter((c) => c.size === r.old_size).map((c) => c.note);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'charter-vectors-'));
+  try {
+    const options = { name: r.witness, key, logs: [v.verifier_key] };
+    const witness = charter.Witness.open(path.join(dir, 'state'), options);
+    witness.addCheckpointSync(0, [], older, { timestamp: r.timestamp });
+    assert.equal(witness.addCheckpointSync(oldSize, proof, note, { timestamp: r.timestamp }), r.cosignature);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });

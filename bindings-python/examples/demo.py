@@ -81,9 +81,11 @@ def play(log_path: Path, vkey_path: Path) -> None:
     print(f"   root     {operator.key.public_key}")
     # The log signs its checkpoints with a key of its own: auditors then
     # trust the log's key without being able to mint tokens.
+    # A fresh log: one that exists was signed with another run's key, and
+    # the log refuses to mix histories (a new key is a new history).
+    if log_path.exists():
+        raise SystemExit(f"{log_path} already exists; give an empty directory")
     with charter.AuditLog.open(log_path, signer=charter.KeyPair.generate(), origin=ORIGIN) as log:
-        if len(log):
-            raise SystemExit(f"{log_path} already holds {len(log)} records; give an empty directory")
         # "all": allowed calls are evidence too, not only refusals. The
         # authority records session openings, the bus every publish and
         # subscribe.

@@ -1,6 +1,8 @@
-//! `charter.AuditLog` and its reports (`VerifyReport`, `Recovery`), the
-//! iterator `AuditRecords`, and the recorders `Bus(audit=...)` and
-//! `Authority(audit=...)` are given.
+//! `charter.AuditLog` (the writer: open, `start_over`, automatic
+//! checkpoints) and its reports (`VerifyReport`, `Recovery`), the iterator
+//! `AuditRecords`, and the recorders `Bus(audit=...)` and
+//! `Authority(audit=...)` are given. The auditor's read-only path is in
+//! `auditor`, witnesses and cosignatures in `witness`.
 //!
 //! `Record` and `Decision` are Python classes (`charter/audit.py`): a frozen
 //! dataclass and a string enum, ordinary to build, compare and pickle. They
@@ -62,7 +64,7 @@ impl Recovery {
 /// What `AuditLog.verify` found.
 #[pyclass(frozen, eq, module = "charter")]
 #[derive(Clone, PartialEq, Eq)]
-pub struct VerifyReport(audit::VerifyReport);
+pub struct VerifyReport(pub(crate) audit::VerifyReport);
 
 #[pymethods]
 impl VerifyReport {
@@ -90,10 +92,33 @@ impl VerifyReport {
         self.0.checkpoint
     }
 
+    /// The size of the earlier checkpoint checked too (`verify_against`,
+    /// `verify_log(against=...)`).
+    #[getter]
+    fn against(&self) -> Option<u64> {
+        self.0.against
+    }
+
+    /// What kind of problem it is, as a status name (`charter.Error.code`):
+    /// `"CHARTER_E_CORRUPT"` for records damaged, missing or rewritten,
+    /// `"CHARTER_E_BAD_SIGNATURE"` for a checkpoint missing, not verifying
+    /// or short of its witnesses; `None` when everything checked out.
+    #[getter]
+    fn problem_code(&self) -> Option<&'static str> {
+        self.0.problem_kind.map(ErrorKind::name)
+    }
+
     /// The root of the first `records` records.
     #[getter]
     fn root<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
         PyBytes::new(py, &self.0.root)
+    }
+
+    /// The names of the witnesses whose cosignatures on the checkpoint
+    /// verified (`charter.verify_log` with `witnesses`).
+    #[getter]
+    fn witnesses<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
+        PyTuple::new(py, &self.0.witnesses)
     }
 
     /// Whether everything checked out.
@@ -109,11 +134,12 @@ impl VerifyReport {
     fn __repr__(&self) -> String {
         let r = &self.0;
         format!(
-            "VerifyReport(records={}, first_bad={}, problem={}, checkpoint={})",
+            "VerifyReport(records={}, first_bad={}, problem={}, checkpoint={}, witnesses={})",
             r.records,
             r.first_bad.map_or("None".to_owned(), |i| i.to_string()),
             r.problem.as_ref().map_or("None".to_owned(), |p| format!("{p:?}")),
             r.checkpoint.map_or("None".to_owned(), |s| s.to_string()),
+            names(&r.witnesses),
         )
     }
 }
@@ -158,11 +184,16 @@ impl AuditLog {
 #[pymethods]
 impl AuditLog {
     /// Opens the log at `path`, creating it if needed; a torn last record
-    /// is cut off (see `recovery`), any other damage raises `CorruptError`.
+    /// is cut off (see `recovery`), any other damage, or contents that do
+    /// not extend the log's own checkpoint, raise `CorruptError`.
     #[staticmethod]
     #[pyo3(
-        signature = (path, *, fsync = None, signer = None, origin = None),
-        text_signature = "(path, *, fsync='always', signer=None, origin='charter.local/audit')"
+        signature = (
+            path, *, fsync = None, signer = None, origin = None, checkpoint_every = 0,
+            checkpoint_interval = None
+        ),
+        text_signature = "(path, *, fsync='always', signer=None, origin='charter.local/audit', \
+            checkpoint_every=0, checkpoint_interval=None)"
     )]
     fn open(
         py: Python<'_>,
@@ -170,9 +201,42 @@ impl AuditLog {
         fsync: Option<&Bound<'_, PyAny>>,
         signer: Option<PyRef<'_, KeyPair>>,
         origin: Option<String>,
+        checkpoint_every: u64,
+        checkpoint_interval: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<AuditLog> {
-        let options = options(py, fsync, signer, origin)?;
+        let mut options = options(py, fsync, signer, origin)?;
+        automatic(py, &mut options, checkpoint_every, checkpoint_interval)?;
         shutdown::detach(py, move || audit::AuditLog::open(path, options))
+            .map(AuditLog::new)
+            .map_err(|e| to_pyerr(py, &e))
+    }
+
+    /// Starts a new history at `path` under a new `origin`: the operator's
+    /// explicit act for a log that no longer extends its checkpoint. The
+    /// old files are kept, renamed; record 0 of the new log says what it
+    /// replaces and why (`reason`); its first checkpoint is signed.
+    #[staticmethod]
+    #[pyo3(
+        signature = (
+            path, *, reason, signer, origin, fsync = None, checkpoint_every = 0, checkpoint_interval = None
+        ),
+        text_signature = "(path, *, reason, signer, origin, fsync='always', checkpoint_every=0, \
+            checkpoint_interval=None)"
+    )]
+    #[allow(clippy::too_many_arguments)]
+    fn start_over(
+        py: Python<'_>,
+        path: PathBuf,
+        reason: String,
+        signer: PyRef<'_, KeyPair>,
+        origin: String,
+        fsync: Option<&Bound<'_, PyAny>>,
+        checkpoint_every: u64,
+        checkpoint_interval: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<AuditLog> {
+        let mut options = options(py, fsync, Some(signer), Some(origin))?;
+        automatic(py, &mut options, checkpoint_every, checkpoint_interval)?;
+        shutdown::detach(py, move || audit::AuditLog::start_over(path, options, &reason))
             .map(AuditLog::new)
             .map_err(|e| to_pyerr(py, &e))
     }
@@ -212,6 +276,20 @@ impl AuditLog {
             FsyncPolicy::Never => PyString::new(py, "never").into_any(),
             FsyncPolicy::Interval(every) => PyFloat::new(py, every.as_secs_f64()).into_any(),
         })
+    }
+
+    /// A checkpoint is signed automatically after every this many records
+    /// (0: never).
+    #[getter]
+    fn checkpoint_every(&self, py: Python<'_>) -> PyResult<u64> {
+        Ok(self.handle(py)?.options().checkpoint_every)
+    }
+
+    /// A checkpoint is signed automatically this often, in seconds, when
+    /// records were added (`None`: never).
+    #[getter]
+    fn checkpoint_interval(&self, py: Python<'_>) -> PyResult<Option<f64>> {
+        Ok(self.handle(py)?.options().checkpoint_interval.map(|every| every.as_secs_f64()))
     }
 
     /// What opening the file found and repaired (all zero in memory).
@@ -502,27 +580,73 @@ fn options(
 
 /// `"always"`, `"never"`, or an interval: seconds, or a `timedelta`.
 fn fsync_policy(py: Python<'_>, value: &Bound<'_, PyAny>) -> PyResult<FsyncPolicy> {
-    let invalid = |why: String| Err(new_err(py, ErrorKind::InvalidArgument, why));
     if let Ok(name) = value.cast::<PyString>() {
         return match &*name.to_cow()? {
             "always" => Ok(FsyncPolicy::Always),
             "never" => Ok(FsyncPolicy::Never),
-            other => invalid(format!("fsync must be \"always\", \"never\" or an interval, not {other:?}")),
+            other => Err(new_err(
+                py,
+                ErrorKind::InvalidArgument,
+                format!("fsync must be \"always\", \"never\" or an interval, not {other:?}"),
+            )),
         };
     }
-    let seconds = if value.is_instance_of::<PyFloat>() || value.is_instance_of::<PyInt>() {
-        value.extract::<f64>()?
-    } else if value.hasattr("total_seconds")? {
-        value.call_method0("total_seconds")?.extract::<f64>()?
-    } else {
-        return Err(PyTypeError::new_err(format!(
+    match seconds(value)? {
+        Some(seconds) => positive(py, seconds, "an fsync interval").map(FsyncPolicy::Interval),
+        None => Err(PyTypeError::new_err(format!(
             "fsync must be \"always\", \"never\", seconds or a timedelta, not {}",
             value.get_type().name()?
-        )));
-    };
+        ))),
+    }
+}
+
+/// The automatic checkpoint options; the core decides what they need.
+fn automatic(
+    py: Python<'_>,
+    options: &mut AuditOptions,
+    every: u64,
+    interval: Option<&Bound<'_, PyAny>>,
+) -> PyResult<()> {
+    options.checkpoint_every = every;
+    if let Some(value) = interval {
+        let Some(seconds) = seconds(value)? else {
+            return Err(PyTypeError::new_err(format!(
+                "checkpoint_interval must be seconds or a timedelta, not {}",
+                value.get_type().name()?
+            )));
+        };
+        options.checkpoint_interval = Some(positive(py, seconds, "checkpoint_interval")?);
+    }
+    Ok(())
+}
+
+/// A number of seconds, or a `timedelta`'s; `None` for another type.
+fn seconds(value: &Bound<'_, PyAny>) -> PyResult<Option<f64>> {
+    if value.is_instance_of::<PyFloat>() || value.is_instance_of::<PyInt>() {
+        Ok(Some(value.extract::<f64>()?))
+    } else if value.hasattr("total_seconds")? {
+        Ok(Some(value.call_method0("total_seconds")?.extract::<f64>()?))
+    } else {
+        Ok(None)
+    }
+}
+
+fn positive(py: Python<'_>, seconds: f64, what: &str) -> PyResult<Duration> {
     match Duration::try_from_secs_f64(seconds) {
-        Ok(every) if !every.is_zero() => Ok(FsyncPolicy::Interval(every)),
-        _ => invalid(format!("an fsync interval must be a positive number of seconds, not {seconds}")),
+        Ok(every) if !every.is_zero() => Ok(every),
+        _ => Err(new_err(
+            py,
+            ErrorKind::InvalidArgument,
+            format!("{what} must be a positive number of seconds, not {seconds}"),
+        )),
+    }
+}
+
+/// Names as a Python tuple's repr.
+pub(crate) fn names(names: &[String]) -> String {
+    match names {
+        [one] => format!("({one:?},)"),
+        _ => format!("({})", names.iter().map(|n| format!("{n:?}")).collect::<Vec<_>>().join(", ")),
     }
 }
 

@@ -10,6 +10,7 @@ use pyo3::prelude::*;
 
 mod aio;
 mod audit;
+mod auditor;
 mod authority;
 mod bus;
 mod callback;
@@ -27,6 +28,7 @@ mod subscription;
 mod token;
 mod topic;
 mod tree;
+mod witness;
 
 /// Module initialisation: silence panics Charter catches (library code never
 /// prints), make exit safe for threads in callbacks, then add each part of
@@ -48,6 +50,8 @@ fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     token::add_to(m)?;
     audit::add_to(m)?;
     tree::add_to(m)?;
+    auditor::add_to(m)?;
+    witness::add_to(m)?;
     authority::add_to(m)?;
     client::add_to(m)
 }

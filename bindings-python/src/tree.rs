@@ -17,7 +17,7 @@ use crate::message::bytes_like;
 /// A signed tree head: the log's name, its size and its root.
 #[pyclass(frozen, eq, module = "charter")]
 #[derive(PartialEq, Eq)]
-pub struct Checkpoint(audit::Checkpoint);
+pub struct Checkpoint(pub(crate) audit::Checkpoint);
 
 #[pymethods]
 impl Checkpoint {
@@ -57,7 +57,7 @@ impl Checkpoint {
 }
 
 /// A 32-byte hash argument; `InvalidArgumentError` for another length.
-fn hash(py: Python<'_>, value: &Bound<'_, PyAny>, what: &str) -> PyResult<Hash> {
+pub(crate) fn hash(py: Python<'_>, value: &Bound<'_, PyAny>, what: &str) -> PyResult<Hash> {
     let bytes = bytes_like(value, what)?;
     <Hash>::try_from(&*bytes).map_err(|_| {
         new_err(py, ErrorKind::InvalidArgument, format!("{what} must be 32 bytes, not {}", bytes.len()))
@@ -65,7 +65,7 @@ fn hash(py: Python<'_>, value: &Bound<'_, PyAny>, what: &str) -> PyResult<Hash> 
 }
 
 /// A proof argument: an iterable of 32-byte hashes.
-fn proof(py: Python<'_>, value: &Bound<'_, PyAny>) -> PyResult<Vec<Hash>> {
+pub(crate) fn proof(py: Python<'_>, value: &Bound<'_, PyAny>) -> PyResult<Vec<Hash>> {
     value.try_iter()?.map(|item| hash(py, &item?, "a proof hash")).collect()
 }
 

@@ -321,7 +321,8 @@ def test_verify_report(log: AuditLog) -> None:
     assert (report.records, report.first_bad, report.problem, report.checkpoint) == (0, None, None, None)
     assert report.root == charter.EMPTY_ROOT
     assert report == log.verify()
-    assert repr(report) == "VerifyReport(records=0, first_bad=None, problem=None, checkpoint=None)"
+    assert report.witnesses == ()
+    assert repr(report) == "VerifyReport(records=0, first_bad=None, problem=None, checkpoint=None, witnesses=())"
 
 
 def test_file_checkpoints_persist(path: Path, key: KeyPair) -> None:
@@ -390,11 +391,14 @@ def test_a_consistently_rewritten_record_is_caught_by_the_checkpoint(path: Path,
     offsets = frame_offsets(records)
     data = path.read_bytes()
     path.write_bytes(data[: offsets[1]] + frame(encode(1, forged)) + data[offsets[2] :])
-    with AuditLog.open(path, signer=key, origin=ORIGIN) as log:
-        assert log[1] == forged
-        report = log.verify()
-        assert not report.ok and report.first_bad is None
-        assert report.problem is not None and "checkpoint" in report.problem
+    # The signer refuses to reopen (and so ever to sign) the rewritten
+    # history, and leaves the file alone; the auditor reports it.
+    with pytest.raises(charter.CorruptError, match="records 0 to 3 are not the ones"):
+        AuditLog.open(path, signer=key, origin=ORIGIN)
+    assert path.read_bytes() == data[: offsets[1]] + frame(encode(1, forged)) + data[offsets[2] :]
+    report = charter.verify_log(path, log_key=charter.verifier_key(ORIGIN, key.public_key))
+    assert not report.ok and report.records == 4
+    assert report.problem is not None and "checkpoint" in report.problem
 
 
 def test_truncation_is_caught_by_checkpoints(path: Path, key: KeyPair) -> None:
@@ -404,10 +408,20 @@ def test_truncation_is_caught_by_checkpoints(path: Path, key: KeyPair) -> None:
         kept_elsewhere = log.checkpoint()
     data = path.read_bytes()
     path.write_bytes(data[: frame_offsets(records)[3]])
+    # The signer refuses a log that does not extend its own checkpoint; the
+    # auditor reports it.
+    with pytest.raises(charter.CorruptError, match="record 3 is missing"):
+        AuditLog.open(path, signer=key, origin=ORIGIN)
+    vkey = charter.verifier_key(ORIGIN, key.public_key)
+    report = charter.verify_log(path, log_key=vkey)
+    assert (report.ok, report.records, report.first_bad) == (False, 3, 3)
+    Path(f"{path}.checkpoint").unlink()
+    assert not charter.verify_log(path, log_key=vkey).ok
+    assert charter.verify_log(path, log_key=vkey, allow_missing_checkpoint=True).ok
+    report = charter.verify_log(path, log_key=vkey, allow_missing_checkpoint=True, against=kept_elsewhere)
+    assert not report.ok and report.first_bad == 3
     with AuditLog.open(path, signer=key, origin=ORIGIN) as log:
         assert (len(log), log.recovery.truncated_bytes) == (3, 0)
-        assert not log.verify().ok
-        Path(f"{path}.checkpoint").unlink()
         assert log.verify().ok
         assert not log.verify_against(kept_elsewhere).ok
 
@@ -427,12 +441,14 @@ def test_a_torn_tail_is_cut_off_and_reported(path: Path, key: KeyPair, cut: int)
     assert path.stat().st_size == size + len(frame(encode(3, records[0])))
 
 
-def test_zeros_at_the_end_are_a_torn_tail(path: Path, key: KeyPair) -> None:
+def test_zeros_at_the_end_are_damage_not_a_torn_tail(path: Path, key: KeyPair) -> None:
     written(path, key, sample(2, [key.principal]))
     with path.open("ab") as f:
         f.write(bytes(4096))
-    with AuditLog.open(path) as log:
-        assert log.recovery == charter.Recovery(records=2, truncated_bytes=4096)
+    data = path.read_bytes()
+    with pytest.raises(charter.CorruptError, match="zero-filled"):
+        AuditLog.open(path)
+    assert path.read_bytes() == data
 
 
 # Closing

@@ -117,6 +117,17 @@ def test_readme_audit_section_runs() -> None:
     assert done.stdout.splitlines() == ["1 refund order/18 deny", "deny publish orders.eu"]
 
 
+def test_readme_auditors_section_runs() -> None:
+    section = BINDING_README.read_text(encoding="utf-8").split("### Auditors and witnesses", 1)[1]
+    match = re.search(r"```python\n(.*?)```", section, re.DOTALL)
+    assert match, "no ```python block after '### Auditors and witnesses'"
+    done = subprocess.run(
+        [sys.executable, "-c", match.group(1)], capture_output=True, text=True, timeout=60
+    )
+    assert (done.returncode, done.stderr) == (0, "")
+    assert done.stdout.splitlines() == ["True 2 ('witness.example',)", "2"]
+
+
 def test_demo_example_runs(tmp_path: Path) -> None:
     """The end-to-end demo: each verdict, the auditor's exact counts, and a
     refusal to mix a second run into the same log."""
@@ -153,4 +164,4 @@ def test_demo_example_runs(tmp_path: Path) -> None:
         timeout=60,
     )
     assert again.returncode != 0
-    assert "already holds 14 records" in again.stderr
+    assert "audit.log already exists" in again.stderr

@@ -248,3 +248,51 @@ def test_audit_checkpoint(case: Dict[str, Any]) -> None:
     assert text == checkpoint_body(origin, size, root)
     [signature] = [sig for sig_name, sig_kid, sig in signatures if (sig_name, sig_kid.hex()) == (name, kid)]
     Ed25519PublicKey.from_public_bytes(public).verify(signature, text.encode())
+
+
+WITNESSES = {w["name"]: w for w in AUDIT["witnesses"]}
+WITNESS_KEYS = [w["verifier_key"] for w in AUDIT["witnesses"]]
+
+
+@pytest.mark.parametrize("witness", AUDIT["witnesses"], ids=lambda w: label(w["name"]))
+def test_audit_cosigner_key(witness: Dict[str, Any]) -> None:
+    key = charter.KeyPair.from_pkcs8(bytes.fromhex(witness["key"]["pkcs8_hex"]))
+    assert charter.cosigner_key(witness["name"], key.public_key) == witness["verifier_key"]
+
+
+@pytest.mark.parametrize("case", AUDIT["cosignatures"], ids=lambda case: label(case["name"]))
+def test_audit_cosignatures(case: Dict[str, Any]) -> None:
+    if case["valid"]:
+        cosigned = charter.verify_cosigned(case["note"], AUDIT["verifier_key"], WITNESS_KEYS, case["quorum"])
+        assert cosigned.checkpoint.size == case["size"]
+        assert list(cosigned.witnesses) == case["cosigned_by"]
+        assert list(cosigned.timestamps) == case["timestamps"]
+    else:
+        with pytest.raises(charter.Error) as raised:
+            charter.verify_cosigned(case["note"], AUDIT["verifier_key"], WITNESS_KEYS, case["quorum"])
+        assert raised.value.code == case["status"]
+
+
+def test_audit_witness_request(tmp_path: Path) -> None:
+    """The request body round-trips, and a witness that saw the older
+    checkpoint answers it with the vector's exact cosignature."""
+    case = AUDIT["witness_request"]
+    key = charter.KeyPair.from_pkcs8(bytes.fromhex(WITNESSES[case["witness"]]["key"]["pkcs8_hex"]))
+    old_size, proof, note = charter.parse_witness_request(case["request"])
+    assert (old_size, note) == (case["old_size"], case["note"])
+    assert charter.witness_request(old_size, proof, note) == case["request"]
+    assert charter.cosign(note, case["witness"], key, case["timestamp"]) == case["cosignature"]
+    # Independently (C2SP tlog-cosignature): the line is "— <name> base64(key
+    # id || u64 timestamp || Ed25519 signature of the signed message)".
+    name, encoded = case["cosignature"].removeprefix("\u2014 ").removesuffix("\n").split(" ")
+    raw = base64.b64decode(encoded, validate=True)
+    witness_vkey = WITNESSES[name]["verifier_key"]
+    assert raw[:4].hex() == witness_vkey.split("+")[1]
+    assert int.from_bytes(raw[4:12], "big") == case["timestamp"]
+    assert case["signed_message"] == f"cosignature/v1\ntime {case['timestamp']}\n" + split_note(note)[0]
+    public = bytes.fromhex(WITNESSES[name]["key"]["public_key_hex"])
+    Ed25519PublicKey.from_public_bytes(public).verify(raw[12:], case["signed_message"].encode())
+    [older] = [cp["note"] for cp in AUDIT["checkpoints"] if cp["size"] == old_size]
+    witness = charter.Witness.open(tmp_path / "state", name=case["witness"], key=key, logs=[AUDIT["verifier_key"]])
+    witness.add_checkpoint(0, [], older, timestamp=case["timestamp"])
+    assert witness.add_checkpoint(old_size, proof, note, timestamp=case["timestamp"]) == case["cosignature"]

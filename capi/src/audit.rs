@@ -77,6 +77,12 @@ pub struct charter_audit_options_t {
     /// The log's name in its checkpoints and its key name: no spaces, no
     /// `+`. NULL for `"charter.local/audit"`.
     pub origin: *const c_char,
+    /// Sign a checkpoint automatically after every this many records
+    /// (needs `signer`); 0 for never.
+    pub checkpoint_every: u64,
+    /// Sign a checkpoint automatically every this many milliseconds when
+    /// records were added (needs `signer`); 0 for never.
+    pub checkpoint_interval_ms: u32,
 }
 
 /// One audit record.
@@ -128,7 +134,7 @@ pub struct charter_audit_query_t {
 
 /// What `charter_audit_verify` found.
 #[repr(C)]
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug)]
 pub struct charter_audit_report_t {
     /// Records read back intact, in order, from the start.
     pub records: u64,
@@ -145,6 +151,14 @@ pub struct charter_audit_report_t {
     pub has_first_bad: bool,
     /// Whether `checkpoint_size` is set.
     pub has_checkpoint: bool,
+    /// How many trusted witnesses cosigned the checkpoint
+    /// (`charter_audit_verify_file` with witnesses).
+    pub witness_count: u64,
+    /// `CHARTER_OK` when ok; otherwise what kind of problem was found:
+    /// `CHARTER_E_CORRUPT` (records damaged, missing or rewritten) or
+    /// `CHARTER_E_BAD_SIGNATURE` (a checkpoint missing, not verifying or
+    /// short of its witness quorum).
+    pub problem_status: charter_status_t,
 }
 
 /// What opening a log found and repaired.
@@ -185,6 +199,8 @@ impl From<VerifyReport> for charter_audit_report_t {
             ok: r.problem.is_none(),
             has_first_bad: r.first_bad.is_some(),
             has_checkpoint: r.checkpoint.is_some(),
+            witness_count: r.witnesses.len() as u64,
+            problem_status: r.problem_kind.map_or(CHARTER_OK, ErrorKind::code),
         }
     }
 }
@@ -316,6 +332,10 @@ unsafe fn options_arg(ptr: *const charter_audit_options_t) -> Result<AuditOption
             return Err(invalid(format!("options.fsync must be a CHARTER_AUDIT_FSYNC_* value, got {other}")))
         }
     };
+    options.checkpoint_every = o.checkpoint_every;
+    if o.checkpoint_interval_ms > 0 {
+        options.checkpoint_interval = Some(Duration::from_millis(u64::from(o.checkpoint_interval_ms)));
+    }
     if !o.origin.is_null() {
         // SAFETY: the caller's contract on `origin`.
         options.origin = unsafe { str_arg(o.origin, "options.origin")? }.into();
@@ -378,7 +398,7 @@ pub(crate) unsafe fn recorder_arg(ptr: *const charter_audit_recorder_t) -> Resul
 ///
 /// # Safety
 /// As `bytes_arg`.
-unsafe fn proof_arg(ptr: *const u8, len: usize, name: &str) -> Result<Vec<Hash>, Error> {
+pub(crate) unsafe fn proof_arg(ptr: *const u8, len: usize, name: &str) -> Result<Vec<Hash>, Error> {
     if !len.is_multiple_of(CHARTER_AUDIT_HASH_LEN) {
         return Err(Error::new(
             ErrorKind::Malformed,
@@ -407,7 +427,7 @@ unsafe fn proof_arg(ptr: *const u8, len: usize, name: &str) -> Result<Vec<Hash>,
 ///
 /// # Safety
 /// `out` must be NULL or valid for writing 32 bytes.
-unsafe fn hash_out(out: *mut u8, name: &str, hash: &Hash) -> Result<(), Error> {
+pub(crate) unsafe fn hash_out(out: *mut u8, name: &str, hash: &Hash) -> Result<(), Error> {
     require_out(out, name)?;
     // SAFETY: checked non-NULL; the caller guarantees 32 writable bytes.
     unsafe { std::ptr::copy_nonoverlapping(hash.as_ptr(), out, CHARTER_AUDIT_HASH_LEN) };
@@ -434,6 +454,8 @@ pub unsafe extern "C" fn charter_audit_options_default(
         fsync_interval_ms: 1000,
         signer: std::ptr::null_mut(),
         origin: std::ptr::null(),
+        checkpoint_every: 0,
+        checkpoint_interval_ms: 0,
     };
     // SAFETY: the caller guarantees `out` is valid when non-NULL.
     call(|| unsafe { write_out(out, "out", options) })
@@ -456,10 +478,16 @@ pub unsafe extern "C" fn charter_audit_query_default(out: *mut charter_audit_que
     call(|| unsafe { write_out(out, "out", query) })
 }
 
-/// Opens the log at `path`, creating it if it does not exist (`options`
-/// may be NULL for the defaults). A torn last record is cut off and
-/// reported by `charter_audit_recovery`; a damaged record anywhere else
-/// fails with `CHARTER_E_CORRUPT` naming it, leaving the file as it is.
+/// Opens the log at `path`, creating it (mode 0600) if it does not exist
+/// (`options` may be NULL for the defaults). A torn last record (the file
+/// ends inside it) is cut off and reported by `charter_audit_recovery`,
+/// unless the persisted checkpoint covers it; a damaged or zero-filled
+/// record fails with `CHARTER_E_CORRUPT` naming it, leaving the file as it
+/// is. A log that does not extend its persisted checkpoint (`<path>.checkpoint`)
+/// is `CHARTER_E_CORRUPT` too; with a signer, a checkpoint of another key
+/// or origin is `CHARTER_E_BAD_SIGNATURE` or `CHARTER_E_INVALID_ARGUMENT`
+/// (see `charter_audit_start_over`). Anything but a regular file (a FIFO,
+/// a directory, a device) is `CHARTER_E_INVALID_ARGUMENT`, never waited on.
 ///
 /// # Safety
 /// `path` must be a NUL-terminated string; `options` NULL or valid for
@@ -475,6 +503,35 @@ pub unsafe extern "C" fn charter_audit_open(
         // SAFETY: the caller's contract on `path` and `options`.
         let (path, options) = unsafe { (str_arg(path, "path")?, options_arg(options)?) };
         let log = handle::create(AuditLog::open(path, options)?)?;
+        // SAFETY: checked non-NULL above.
+        unsafe { write_out(out, "out", log) }
+    })
+}
+
+/// Starts a new history at `path`, the explicit operator act that replaces
+/// a log which no longer extends its checkpoint: the old log and checkpoint
+/// are renamed to `<path>.replaced-<unix ms>` and
+/// `<path>.checkpoint.replaced-<unix ms>`, and the new log's record 0
+/// (action `start_over`) names the old origin, size, root and `reason`.
+/// `options` needs a signer and an origin other than the old checkpoint's
+/// (`CHARTER_E_INVALID_ARGUMENT` otherwise).
+///
+/// # Safety
+/// `path` and `reason` must be NUL-terminated strings; `options` NULL or
+/// valid for reading; `out` NULL or valid for writing.
+#[no_mangle]
+pub unsafe extern "C" fn charter_audit_start_over(
+    path: *const c_char,
+    options: *const charter_audit_options_t,
+    reason: *const c_char,
+    out: *mut *mut charter_audit_t,
+) -> charter_status_t {
+    call(|| {
+        require_out(out, "out")?;
+        // SAFETY: the caller's contract on `path`, `options` and `reason`.
+        let (path, options, reason) =
+            unsafe { (str_arg(path, "path")?, options_arg(options)?, str_arg(reason, "reason")?) };
+        let log = handle::create(AuditLog::start_over(path, options, reason)?)?;
         // SAFETY: checked non-NULL above.
         unsafe { write_out(out, "out", log) }
     })
@@ -816,7 +873,7 @@ pub unsafe extern "C" fn charter_audit_latest_checkpoint(
 ///
 /// # Safety
 /// `out_report` must be valid for writing; `out_problem` NULL or valid.
-unsafe fn report_out(
+pub(crate) unsafe fn report_out(
     report: VerifyReport,
     out_report: *mut charter_audit_report_t,
     out_problem: *mut *mut c_char,

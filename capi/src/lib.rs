@@ -21,6 +21,7 @@
 
 mod args;
 pub mod audit;
+pub mod audit_auditor;
 pub mod bus;
 pub mod capability;
 mod firewall;

@@ -71,6 +71,7 @@ fn signed(fsync: FsyncPolicy) -> AuditOptions {
         fsync,
         signer: Some(Arc::new(KeyPair::generate().unwrap())),
         origin: "example.com/audit".into(),
+        ..AuditOptions::default()
     }
 }
 
@@ -296,13 +297,15 @@ fn a_torn_tail_is_cut_off_at_every_offset() {
         drop(log);
         assert_eq!(fs::read(tmp.path()).unwrap(), full, "re-appending restores the same bytes");
     }
-    // Zeros where the next frame would be (space a crash allocated but
-    // never filled) are a torn tail too.
+    // A whole zero-filled frame head is not a torn frame: it is damage,
+    // refused and left as it is (issue 15, observation 2).
     let mut zeros = full.clone();
     zeros.extend_from_slice(&[0u8; 100]);
     fs::write(tmp.path(), &zeros).unwrap();
-    let log = AuditLog::open(tmp.path(), AuditOptions::default()).unwrap();
-    assert_eq!(log.recovery(), Recovery { records: 4, truncated_bytes: 100 });
+    let e = AuditLog::open(tmp.path(), AuditOptions::default()).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Corrupt);
+    assert!(e.message().contains("record 4 ") && e.message().contains("zero-filled"), "{e}");
+    assert_eq!(fs::read(tmp.path()).unwrap(), zeros);
 }
 
 #[test]
@@ -407,10 +410,15 @@ fn a_rewritten_record_fails_against_the_checkpoint() {
     let other = TempLog::new("rewrite-forged");
     drop(write_log(other.path(), AuditOptions::default(), &forged));
     fs::copy(other.path(), tmp.path()).unwrap();
-    let log = AuditLog::open(tmp.path(), options).unwrap();
-    let report = log.verify().unwrap();
-    assert!(!report.is_ok());
-    assert!(report.problem.unwrap().contains("first 6 records"));
+    let forged_bytes = fs::read(tmp.path()).unwrap();
+    // The signer refuses to open a log that does not extend its own
+    // checkpoint, so it can never sign the rewritten history.
+    let e = AuditLog::open(tmp.path(), options).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Corrupt);
+    assert!(e.message().contains("records 0 to 5"), "{e}");
+    assert_eq!(fs::read(tmp.path()).unwrap(), forged_bytes);
+    // Without a key the checkpoint is read unverified, with the same result.
+    assert_eq!(AuditLog::open(tmp.path(), AuditOptions::default()).unwrap_err().kind(), ErrorKind::Corrupt);
 }
 
 #[test]
@@ -432,13 +440,14 @@ fn verify_against_catches_truncation_and_rollback() {
     let starts = frame_starts(&records);
     let full = fs::read(tmp.path()).unwrap();
     fs::write(tmp.path(), &full[..starts[8] as usize]).unwrap();
-    let log = AuditLog::open(tmp.path(), options.clone()).unwrap();
-    assert_eq!(log.recovery(), Recovery { records: 8, truncated_bytes: 0 });
-    let report = log.verify().unwrap();
-    assert!(report.problem.as_deref().unwrap().contains("truncated"), "{report:?}");
+    let e = AuditLog::open(tmp.path(), options.clone()).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Corrupt);
+    assert!(e.message().contains("record 8 is missing"), "{e}");
     // The attacker removes the persisted checkpoint too: the one kept
     // elsewhere still catches it.
     fs::remove_file(tmp.checkpoint()).unwrap();
+    let log = AuditLog::open(tmp.path(), options.clone()).unwrap();
+    assert_eq!(log.recovery(), Recovery { records: 8, truncated_bytes: 0 });
     assert!(log.verify().unwrap().is_ok());
     let report = log.verify_against(&late).unwrap();
     assert!(report.problem.as_deref().unwrap().contains("truncated"), "{report:?}");

@@ -179,16 +179,16 @@ func play(s scenario, logPath, vkeyPath string) error {
 		return err
 	}
 	defer logKey.Close()
+	// A fresh log: one that exists was signed with another run's key, and
+	// the log refuses to mix histories (a new key is a new history).
+	if _, err := os.Stat(logPath); err == nil {
+		return fmt.Errorf("%s already exists; give an empty directory", logPath)
+	}
 	log, err := charter.OpenAudit(logPath, charter.WithSigner(logKey), charter.WithOrigin(origin))
 	if err != nil {
 		return err
 	}
 	defer log.Close()
-	if n, err := log.Len(); err != nil {
-		return err
-	} else if n != 0 {
-		return fmt.Errorf("%s already holds %d records; give an empty directory", logPath, n)
-	}
 	// RecordAll: allowed calls are evidence too, not only refusals. The
 	// authority records session openings, the bus every publish and
 	// subscribe.

@@ -15,6 +15,7 @@ from typing import (
     Literal,
     Mapping,
     Optional,
+    Sequence,
     Tuple,
     Type,
     Union,
@@ -68,6 +69,15 @@ __all__ = [
     "verifier_key",
     "leaf_hash",
     "EMPTY_ROOT",
+    "verify_log",
+    "LogView",
+    "Witness",
+    "Cosigned",
+    "cosigner_key",
+    "cosign",
+    "verify_cosigned",
+    "witness_request",
+    "parse_witness_request",
     "_encode_record",
 ]
 __version__: str
@@ -810,6 +820,11 @@ _Fsync = Union[Literal["always", "never"], float, timedelta]
 :meth:`AuditLog.sync` and checkpoints, or by a background
 thread at this interval (seconds or a ``timedelta``)."""
 
+_Interval = Union[float, timedelta]
+"""A positive interval: seconds or a ``timedelta``."""
+
+_Path = Union[str, os.PathLike[str]]
+
 _DecisionName = Union[Decision, Literal["allow", "deny", "error"]]
 """A decision, as a :class:`charter.Decision` or its name."""
 
@@ -829,7 +844,8 @@ class Recovery:
 
 @final
 class VerifyReport:
-    """What :meth:`AuditLog.verify` found; true when everything checked out."""
+    """What :meth:`AuditLog.verify` or :func:`verify_log` found; true when
+    everything checked out."""
 
     @property
     def records(self) -> int:
@@ -844,8 +860,22 @@ class VerifyReport:
     def checkpoint(self) -> Optional[int]:
         """The size of the signed checkpoint the records were checked against."""
     @property
+    def against(self) -> Optional[int]:
+        """The size of the earlier checkpoint checked too (:meth:`AuditLog.verify_against`,
+        :func:`verify_log` with ``against``)."""
+    @property
+    def problem_code(self) -> Optional[str]:
+        """What kind of problem it is, as a status name (:attr:`charter.Error.code`):
+        ``"CHARTER_E_CORRUPT"`` for records damaged, missing or rewritten,
+        ``"CHARTER_E_BAD_SIGNATURE"`` for a checkpoint missing, not verifying
+        or short of its witnesses; ``None`` when everything checked out."""
+    @property
     def root(self) -> bytes:
         """The root of the first ``records`` records."""
+    @property
+    def witnesses(self) -> Tuple[str, ...]:
+        """The names of the witnesses whose cosignatures on the checkpoint
+        verified (:func:`verify_log` with ``witnesses``)."""
     @property
     def ok(self) -> bool:
         """Whether everything checked out."""
@@ -891,19 +921,46 @@ class AuditLog:
 
     @staticmethod
     def open(
-        path: Union[str, os.PathLike[str]],
+        path: _Path,
         *,
         fsync: _Fsync = "always",
         signer: Optional[KeyPair] = None,
         origin: str = "charter.local/audit",
+        checkpoint_every: int = 0,
+        checkpoint_interval: Optional[_Interval] = None,
     ) -> AuditLog:
-        """Opens the log at ``path``, creating it if needed.
+        """Opens the log at ``path``, creating it (mode 0600) if needed.
 
         A torn last record (a crash during an append) is cut off and
-        reported in :attr:`recovery`; any other damage raises
-        :class:`charter.CorruptError` naming the record. Without a
-        ``signer`` the log cannot sign checkpoints. ``origin`` names the log
-        in its checkpoints (no spaces, no ``+``).
+        reported in :attr:`recovery`; any other damage, or contents that do
+        not extend the log's own checkpoint (rewritten, cut, replaced),
+        raises :class:`charter.CorruptError` naming the record and cuts
+        nothing. Without a ``signer`` the log cannot sign checkpoints.
+        ``origin`` names the log in its checkpoints (no spaces, no ``+``).
+        With a signer, ``checkpoint_every`` records or ``checkpoint_interval``
+        (seconds or a ``timedelta``) sign a checkpoint automatically:
+        records after the newest checkpoint cannot be authenticated.
+        """
+    @staticmethod
+    def start_over(
+        path: _Path,
+        *,
+        reason: str,
+        signer: KeyPair,
+        origin: str,
+        fsync: _Fsync = "always",
+        checkpoint_every: int = 0,
+        checkpoint_interval: Optional[_Interval] = None,
+    ) -> AuditLog:
+        """Starts a new history at ``path``: the operator's explicit act for a
+        log that no longer extends its checkpoint.
+
+        ``origin`` must differ from the old checkpoint's
+        (:class:`charter.InvalidArgumentError` otherwise). The old log and
+        checkpoint are kept, renamed ``<path>.replaced-<unix ms>`` and
+        ``<path>.checkpoint.replaced-<unix ms>``; record 0 of the new log
+        (action ``start_over``) names the old origin, size and root and
+        ``reason``, and its first checkpoint is signed at once.
         """
     @staticmethod
     def in_memory(
@@ -919,6 +976,13 @@ class AuditLog:
     @property
     def fsync(self) -> Union[Literal["always", "never"], float]:
         """The fsync policy; an interval in seconds."""
+    @property
+    def checkpoint_every(self) -> int:
+        """A checkpoint is signed automatically after every this many records (0: never)."""
+    @property
+    def checkpoint_interval(self) -> Optional[float]:
+        """A checkpoint is signed automatically this often, in seconds, when
+        records were added (``None``: never)."""
     @property
     def recovery(self) -> Recovery:
         """What opening the file found and repaired (all zero in memory)."""
@@ -1041,5 +1105,145 @@ def leaf_hash(leaf: Buffer) -> bytes:
 
 EMPTY_ROOT: bytes
 """The root of the empty tree: SHA-256 of nothing."""
+
+def verify_log(
+    path: _Path,
+    *,
+    log_key: Optional[str] = None,
+    allow_missing_checkpoint: bool = False,
+    against: Optional[str] = None,
+    witnesses: Sequence[str] = (),
+    quorum: int = 0,
+    state: Optional[_Path] = None,
+) -> VerifyReport:
+    """Verifies the log at ``path`` without writing to it or locking it: on a
+    read-only file, or beside a live writer (it reads the complete records
+    there are). Memory stays bounded as the log grows.
+
+    Every record is reread and rechecked and the tree recomputed. With
+    ``log_key`` (the log's note verifier key) ``<path>.checkpoint`` must
+    verify and the records must extend it; a log without one fails unless
+    ``allow_missing_checkpoint``. ``against`` is an earlier checkpoint kept
+    elsewhere that the records must extend too. ``quorum`` of the
+    ``witnesses`` (cosigner keys, see :func:`cosigner_key`) must have
+    cosigned the checkpoint. ``state`` is a trust state file (created 0600)
+    holding the last checkpoint this verifier accepted per origin: the log
+    must extend it, and a pass records the newest one, so a rollback is
+    caught without ``against``.
+
+    Findings are in the report (``problem``, ``first_bad``); it raises only
+    when the check cannot run: :class:`charter.NotFoundError`,
+    :class:`charter.IoError`, :class:`charter.InvalidArgumentError` (not a
+    regular file, or options that need ``log_key``),
+    :class:`charter.CorruptError` (not an audit log),
+    :class:`charter.MalformedError` or :class:`charter.BadSignatureError`
+    (a bad key or ``against`` note).
+    """
+
+@final
+class LogView:
+    """A read-only snapshot of a log file, for proofs: the tree of the
+    complete records it held when opened. It never writes and takes no lock."""
+
+    @staticmethod
+    def open(path: _Path) -> LogView:
+        """Reads the complete records of the log at ``path``.
+
+        :class:`charter.CorruptError` names a damaged record;
+        :class:`charter.NotFoundError`, :class:`charter.IoError` and
+        :class:`charter.InvalidArgumentError` (not a regular file) as for
+        opening it.
+        """
+    def __len__(self) -> int: ...
+    @property
+    def root(self) -> bytes:
+        """The Merkle root of the records read (32 bytes)."""
+    def root_at(self, size: int) -> bytes:
+        """The Merkle root of the first ``size`` records."""
+    def leaf_hash(self, index: int) -> bytes:
+        """The leaf hash of record ``index``."""
+    def prove_inclusion(self, index: int, size: int) -> List[bytes]:
+        """As :meth:`AuditLog.prove_inclusion`."""
+    def prove_consistency(self, old_size: int, new_size: int) -> List[bytes]:
+        """As :meth:`AuditLog.prove_consistency`."""
+    def checkpoint(self) -> Optional[str]:
+        """The persisted checkpoint note (``<path>.checkpoint``), read now."""
+
+@final
+class Cosigned:
+    """A checkpoint with the trusted witnesses that verifiably cosigned it."""
+
+    @property
+    def checkpoint(self) -> Checkpoint:
+        """What the log's own signature vouches for."""
+    @property
+    def witnesses(self) -> Tuple[str, ...]:
+        """The names of the witnesses whose cosignatures verified, each once."""
+    @property
+    def timestamps(self) -> Tuple[int, ...]:
+        """When each of them cosigned (POSIX seconds), in the same order."""
+    def __eq__(self, other: object, /) -> bool: ...
+
+def cosigner_key(name: str, public_key: _Key) -> str:
+    """The cosigner verifier key (C2SP ``cosignature/v1``, type 0x04) of the
+    witness ``name``: ``<name>+<key id>+<key>``."""
+
+def cosign(note: str, name: str, key: KeyPair, timestamp: int) -> str:
+    """The cosignature line of witness ``name`` over the checkpoint in
+    ``note`` at ``timestamp`` (POSIX seconds); append it to the note.
+
+    The caller is the witness and has checked the checkpoint first;
+    :meth:`Witness.add_checkpoint` does both.
+    """
+
+def verify_cosigned(note: str, log_key: str, witnesses: Sequence[str], quorum: int) -> Cosigned:
+    """Verifies that ``note`` is signed by ``log_key`` and cosigned by at
+    least ``quorum`` distinct witnesses among ``witnesses`` (cosigner keys).
+
+    Lines by other keys are ignored. :class:`charter.BadSignatureError` for
+    too few witnesses or a trusted line that does not verify;
+    :class:`charter.InvalidArgumentError` for a quorum that can never be met.
+    """
+
+def witness_request(old_size: int, proof: Iterable[Buffer], note: str) -> str:
+    """The body of a C2SP ``tlog-witness`` ``add-checkpoint`` request."""
+
+def parse_witness_request(body: str) -> Tuple[int, List[bytes], str]:
+    """An ``add-checkpoint`` request body as ``(old_size, proof, note)``;
+    :class:`charter.MalformedError` names what is wrong."""
+
+@final
+class Witness:
+    """A witness: it cosigns a log's checkpoint only when a consistency proof
+    shows that it extends the last one it cosigned for that log, which it
+    keeps in its state file. A log that shows two histories gets a
+    cosignature for one of them at most."""
+
+    @staticmethod
+    def open(state: _Path, *, name: str, key: KeyPair, logs: Sequence[str]) -> Witness:
+        """A witness named ``name`` signing with ``key``, keeping its state in
+        the file ``state`` (created 0600, locked while in use), trusting the
+        logs whose note verifier keys are ``logs``."""
+    @property
+    def verifier_key(self) -> str:
+        """The witness's cosigner verifier key, for verifiers."""
+    @property
+    def name(self) -> str:
+        """The witness's name."""
+    def add_checkpoint(
+        self, old_size: int, proof: Iterable[Buffer], note: str, *, timestamp: Optional[int] = None
+    ) -> str:
+        """Checks ``note`` against the last checkpoint cosigned for its log
+        with the consistency ``proof`` from ``old_size``, records it, and
+        returns the cosignature line (timestamped now, or at ``timestamp``).
+
+        As C2SP ``tlog-witness``: :class:`charter.NotFoundError` for an
+        unknown log, :class:`charter.BadSignatureError` without its valid
+        signature, :class:`charter.DeniedError` when ``old_size`` is not the
+        size the witness holds (see :meth:`latest`),
+        :class:`charter.CorruptError` when the proof fails (a split view).
+        """
+    def latest(self, origin: str) -> Optional[Tuple[int, bytes]]:
+        """``(size, root)`` of the last checkpoint cosigned for ``origin``."""
 
 def _encode_record(record: Record, index: int) -> bytes: ...

@@ -1,6 +1,6 @@
 //! The objects that handles own, one variant per handle type.
 
-use charter_core::audit::AuditLog;
+use charter_core::audit::{AuditLog, Witness};
 use charter_core::bus::Bus;
 use charter_core::capability::{KeyPair, Session, Token};
 use charter_core::Registry;
@@ -82,4 +82,5 @@ handle_types! {
     Authority = b"AUT1": AuthorityHandle => crate::capability::charter_authority_t, "charter_authority_t";
     Session = b"SES1": Session => crate::capability::charter_session_t, "charter_session_t";
     AuditLog = b"AUD1": AuditLog => crate::audit::charter_audit_t, "charter_audit_t";
+    Witness = b"WIT1": Witness => crate::audit_auditor::charter_witness_t, "charter_witness_t";
 }

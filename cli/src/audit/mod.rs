@@ -4,6 +4,7 @@
 mod prove;
 mod tail;
 mod verify;
+mod witness;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -33,6 +34,29 @@ pub enum AuditCommand {
     Tail(tail::TailArgs),
     /// Print the note verifier key auditors check checkpoints with
     Vkey(SignerArgs),
+    /// Act as a witness: check an add-checkpoint request against the state, then cosign
+    Witness(witness::WitnessArgs),
+    /// Print the add-checkpoint request a witness needs for the log's checkpoint
+    WitnessRequest(witness::RequestArgs),
+    /// Print a witness's cosigner verifier key
+    WitnessKey(witness::KeyArgs),
+    /// Start a new history under a new origin, keeping the old log and checkpoint aside
+    StartOver(StartOverArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct StartOverArgs {
+    /// The audit log file
+    pub log: PathBuf,
+    /// The checkpoint signing key file
+    #[arg(long, value_name = "KEY")]
+    pub key: PathBuf,
+    /// The new history's origin: it must differ from the old one
+    #[arg(long, value_name = "NEW_ORIGIN")]
+    pub origin: String,
+    /// Why, recorded in the new log's first record
+    #[arg(long)]
+    pub reason: String,
 }
 
 /// The key that signs checkpoints and the log's name in them.
@@ -98,6 +122,10 @@ pub fn run(command: &AuditCommand, out: &mut Output) -> CliResult<()> {
         AuditCommand::Checkpoint(args) => checkpoint(args, out),
         AuditCommand::Prove(args) => prove::run(args, out),
         AuditCommand::Tail(args) => tail::run(args, out),
+        AuditCommand::Witness(args) => witness::run(args, out),
+        AuditCommand::WitnessRequest(args) => witness::request(args, out),
+        AuditCommand::WitnessKey(args) => witness::key(args, out),
+        AuditCommand::StartOver(args) => start_over(args, out),
         AuditCommand::Vkey(signer) => {
             let key = load_key(&signer.key)?;
             let vkey = verifier_key(&signer.origin, &key.public_key())?;
@@ -132,8 +160,12 @@ fn open(path: &Path, options: AuditOptions) -> CliResult<AuditLog> {
         let error = CliError::new(Status::of(e.kind()), format!("{}: {}", path.display(), e.message()));
         match e.kind() {
             ErrorKind::Corrupt => error.hint(
-                "the log fails its integrity check at the record named; keep the file for investigation",
+                "the log does not extend what was signed, or fails its integrity check at the record named; \
+                 keep the files for investigation (`charter audit start-over` begins a new history)",
             ),
+            ErrorKind::WouldBlock => {
+                error.hint("another process has the log open for writing; one writer per log")
+            }
             _ => error,
         }
     })?;
@@ -201,6 +233,26 @@ fn reason(text: &str) -> CliResult<i32> {
         CliError::new(Status::InvalidArgument, format!("--reason: {text:?} is not a status name or code"))
             .hint("use 0 or a status name such as DENIED, EXPIRED or INTERNAL")
     })
+}
+
+fn start_over(args: &StartOverArgs, out: &mut Output) -> CliResult<()> {
+    let options = options(Some(&SignerArgs { key: args.key.clone(), origin: args.origin.clone() }))?;
+    let log = AuditLog::start_over(&args.log, options, &args.reason).map_err(|e| {
+        CliError::new(Status::of(e.kind()), format!("{}: {}", args.log.display(), e.message()))
+            .hint("starting over needs the signing key and an origin the old checkpoint does not have")
+    })?;
+    let note = log.latest_checkpoint()?.unwrap_or_default();
+    let vkey = log.verifier_key()?;
+    out.emit(
+        &format!(
+            "started a new history of {}
+{note}
+verifier key: {vkey}
+",
+            args.origin
+        ),
+        &json!({ "origin": args.origin, "note": note, "verifier_key": vkey }),
+    )
 }
 
 fn checkpoint(args: &CheckpointArgs, out: &mut Output) -> CliResult<()> {

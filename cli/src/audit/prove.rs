@@ -4,18 +4,17 @@
 
 use std::path::PathBuf;
 
-use charter_core::audit::{AuditOptions, Hash};
+use charter_core::audit::{Hash, LogView};
 use clap::{ArgGroup, Args};
 use serde_json::json;
 
-use super::open_existing;
 use crate::output::{hex, Output};
 use crate::status::{CliError, CliResult, Status};
 
 #[derive(Args, Debug)]
 #[command(group(ArgGroup::new("proof").required(true).args(["index", "consistency"])))]
 pub struct ProveArgs {
-    /// The audit log file
+    /// The audit log file (opened read-only; no lock is taken)
     pub log: PathBuf,
     /// Prove that record I is in the tree
     #[arg(long, value_name = "I")]
@@ -29,7 +28,9 @@ pub struct ProveArgs {
 }
 
 pub fn run(args: &ProveArgs, out: &mut Output) -> CliResult<()> {
-    let log = open_existing(&args.log, AuditOptions::default())?;
+    // Read-only and without the writer's lock: proofs beside a live writer
+    // cover the records complete when the command started.
+    let log = LogView::open(&args.log)?;
     let size = args.size.unwrap_or_else(|| log.len());
     let root = hex(&log.root_at(size)?);
     let (human, json) = match (args.index, args.consistency) {

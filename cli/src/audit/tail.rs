@@ -71,10 +71,16 @@ fn emit(out: &mut Output, index: u64, record: &Record) -> CliResult<()> {
 }
 
 /// One line per record: index, time, decision, action, resource, then the
-/// optional parts only when present.
+/// optional parts only when present. Text from the record is escaped, so a
+/// newline cannot forge a line and no escape sequence reaches the terminal.
 fn human(index: u64, r: &Record) -> String {
-    let mut line =
-        format!("#{index}  {}  {:<5}  {}  {}", utc_millis(r.time), r.decision.name(), r.action, r.resource);
+    let mut line = format!(
+        "#{index}  {}  {:<5}  {}  {}",
+        utc_millis(r.time),
+        r.decision.name(),
+        escape(&r.action),
+        escape(&r.resource)
+    );
     if let Some(actor) = &r.actor {
         line += &format!("  actor={actor}");
     }
@@ -85,6 +91,25 @@ fn human(index: u64, r: &Record) -> String {
         line += &format!("  detail={:?}", r.detail);
     }
     line + "\n"
+}
+
+/// `text` with every control character (C0, DEL, C1) and every bidi
+/// control (which can reorder what a terminal shows) written as a Rust
+/// escape (`\n`, `\u{1b}`), and backslashes doubled, so escaped output
+/// reads back unambiguously.
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            c if c.is_control() => out.extend(c.escape_default()),
+            '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' => {
+                out.extend(c.escape_unicode())
+            }
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 fn to_json(index: u64, r: &Record) -> Value {

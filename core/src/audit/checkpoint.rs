@@ -21,13 +21,13 @@ pub const MAX_NOTE_BYTES: usize = 64 * 1024;
 
 /// The most signature lines a note may carry. The signed-note spec asks
 /// verifiers to accept at least 16; Go's `note` package stops at 100.
-const MAX_SIGNATURES: usize = 100;
+pub(super) const MAX_SIGNATURES: usize = 100;
 
 /// The signed-note signature type of Ed25519 keys.
 const ED25519_TYPE: u8 = 0x01;
 
 /// What starts a signature line: an em dash (U+2014) and a space.
-const SIGNATURE_PREFIX: &str = "\u{2014} ";
+pub(super) const SIGNATURE_PREFIX: &str = "\u{2014} ";
 
 /// A signed tree head: the log's name, its size and its root.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -80,6 +80,14 @@ pub fn verifier_key(name: &str, key: &PublicKey) -> Result<String> {
     Ok(format!("{name}+{hex}+{}", STANDARD.encode(encoded_key(key))))
 }
 
+/// What a note says, its signatures unchecked: for a writer reading back its
+/// own checkpoint file without a key to verify it, and for callers that
+/// verify the signatures separately.
+pub(crate) fn parse_unverified(note: &str) -> Result<Checkpoint> {
+    let (text, _) = split_note(note)?;
+    parse_body(text)
+}
+
 /// Verifies a signed checkpoint with one trusted verifier key and returns
 /// what it says.
 ///
@@ -93,6 +101,12 @@ pub fn verify_checkpoint(note: &str, verifier_key: &str) -> Result<Checkpoint> {
     let (text, signatures) = split_note(note)?;
     verifier.verify(text, signatures)?;
     parse_body(text)
+}
+
+/// The key name of a verifier key, after checking its syntax, id and key
+/// (`MALFORMED` otherwise).
+pub(super) fn verifier_key_name(text: &str) -> Result<String> {
+    Verifier::parse(text).map(|v| v.name)
 }
 
 /// A trusted key, parsed from its verifier key text.
@@ -136,7 +150,7 @@ impl Verifier {
             if !self.key.verifies(text.as_bytes(), &signature) {
                 return Err(Error::new(
                     ErrorKind::BadSignature,
-                    format!("signature line {number} by {} does not verify", crate::quote(name)),
+                    format!("signature line {number} by {name} does not verify"),
                 ));
             }
             verified = true;
@@ -154,7 +168,13 @@ impl Verifier {
 /// The key id: the first 4 bytes of
 /// `SHA-256(name || "\n" || 0x01 || public key)`.
 fn key_id(name: &str, key: &PublicKey) -> [u8; 4] {
-    let hash = sha256(&[name.as_bytes(), b"\n", &encoded_key(key)]);
+    typed_key_id(name, ED25519_TYPE, key)
+}
+
+/// The key id of a key of signature type `kind`: the first 4 bytes of
+/// `SHA-256(name || "\n" || kind || public key)`.
+pub(super) fn typed_key_id(name: &str, kind: u8, key: &PublicKey) -> [u8; 4] {
+    let hash = sha256(&[name.as_bytes(), b"\n", &[kind], key.as_bytes()]);
     [hash[0], hash[1], hash[2], hash[3]]
 }
 
@@ -169,7 +189,7 @@ fn encoded_key(key: &PublicKey) -> [u8; 33] {
 /// Why `name` is not a valid key name, if it is not: key names are
 /// non-empty, with no Unicode space and no '+', and a note has no control
 /// character.
-fn check_key_name(name: &str) -> std::result::Result<(), &'static str> {
+pub(super) fn check_key_name(name: &str) -> std::result::Result<(), &'static str> {
     if name.is_empty() {
         Err("is empty")
     } else if name.chars().any(char::is_whitespace) {
@@ -187,7 +207,7 @@ fn invalid_name(what: &str, why: &str) -> Error {
     Error::new(ErrorKind::InvalidArgument, format!("{what} {why}; it must be a valid note key name"))
 }
 
-fn parse_key_id(hex: &str) -> Result<[u8; 4]> {
+pub(super) fn parse_key_id(hex: &str) -> Result<[u8; 4]> {
     let bad = || malformed(format!("verifier key id {} is not 8 hex digits", crate::quote(hex)));
     if hex.len() != 8 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(bad());
@@ -208,7 +228,7 @@ fn parse_verifier_public_key(text: &str) -> Result<PublicKey> {
 /// Splits a note into its text (with its final newline) and its signature
 /// lines, after the checks every note must pass: bounded, no control
 /// character but newline, and the last blank line followed by signatures.
-fn split_note(note: &str) -> Result<(&str, &str)> {
+pub(super) fn split_note(note: &str) -> Result<(&str, &str)> {
     if note.len() > MAX_NOTE_BYTES {
         return Err(malformed(format!("a note is at most {MAX_NOTE_BYTES} bytes, got {}", note.len())));
     }
@@ -229,7 +249,7 @@ fn split_note(note: &str) -> Result<(&str, &str)> {
 }
 
 /// One signature line: `— <name> <base64(key id || signature)>`.
-fn parse_signature_line(line: &str, number: usize) -> Result<(&str, [u8; 4], Vec<u8>)> {
+pub(super) fn parse_signature_line(line: &str, number: usize) -> Result<(&str, [u8; 4], Vec<u8>)> {
     let bad = |what: &str| malformed(format!("signature line {number} {what}"));
     let rest = line
         .strip_prefix(SIGNATURE_PREFIX)
@@ -246,7 +266,7 @@ fn parse_signature_line(line: &str, number: usize) -> Result<(&str, [u8; 4], Vec
 
 /// The checkpoint in a verified note text: origin, size and root lines,
 /// then any extension lines, all non-empty.
-fn parse_body(text: &str) -> Result<Checkpoint> {
+pub(super) fn parse_body(text: &str) -> Result<Checkpoint> {
     let lines: Vec<&str> = text.split_terminator('\n').collect();
     if let Some(index) = lines.iter().position(|line| line.is_empty()) {
         return Err(malformed(format!("checkpoint line {} is empty", index + 1)));
@@ -263,8 +283,7 @@ fn parse_body(text: &str) -> Result<Checkpoint> {
 /// Decimal ASCII without sign or leading zero, as C2SP requires, so each
 /// size has exactly one spelling.
 fn parse_size(text: &str) -> Result<u64> {
-    let bad =
-        || malformed(format!("checkpoint line 2 (tree size) {} is not a decimal size", crate::quote(text)));
+    let bad = || malformed(format!("checkpoint line 2 (tree size) {text:?} is not a decimal size"));
     if !text.bytes().all(|b| b.is_ascii_digit()) || (text.len() > 1 && text.starts_with('0')) {
         return Err(bad());
     }
@@ -280,7 +299,7 @@ fn parse_root(text: &str) -> Result<Hash> {
     })
 }
 
-fn malformed(message: impl Into<String>) -> Error {
+pub(super) fn malformed(message: impl Into<String>) -> Error {
     Error::new(ErrorKind::Malformed, message)
 }
 

@@ -7,8 +7,9 @@
 //! stored leaf, so opening a log rebuilds the tree without decoding proofs.
 //! Every read is bounded by [`MAX_RECORD_BYTES`] whatever the file claims.
 
-use std::fs::File;
-use std::io::{self, ErrorKind as IoKind, Read, Seek, SeekFrom};
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, ErrorKind as IoKind, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
 
 use super::hash::{leaf_hash, Hash};
 use super::record::{Record, MAX_RECORD_BYTES, MIN_RECORD_BYTES};
@@ -79,14 +80,18 @@ pub(crate) enum Step {
     Frame(Frame),
     /// The file ends cleanly here.
     End,
-    /// The file ends inside a frame, or continues with zeros only (space a
-    /// crash allocated but never filled): what a crash leaves behind.
+    /// The file ends inside a frame: what a crash during an append leaves.
     Torn,
     /// A frame that is complete but damaged, and why.
     Bad(String),
 }
 
 /// Reads frames one by one from the current position of `reader`.
+///
+/// Only a frame the file ends inside is [`Step::Torn`]: a complete frame
+/// head that fails its length check, zero-filled or not, is damage. So is
+/// a "torn" frame that holds the next record's complete frame: its length
+/// was rewritten to swallow the records after it, which a crash never does.
 pub(crate) fn next_frame(reader: &mut impl Read, index: u64) -> Result<Step> {
     let mut head = [0u8; FRAME_HEAD];
     match fill(reader, &mut head)? {
@@ -97,8 +102,10 @@ pub(crate) fn next_frame(reader: &mut impl Read, index: u64) -> Result<Step> {
     let len = u32::from_be_bytes([head[0], head[1], head[2], head[3]]);
     let inverted = u32::from_be_bytes([head[4], head[5], head[6], head[7]]);
     if len != !inverted {
-        if head.iter().all(|&b| b == 0) && zeros_to_end(reader)? {
-            return Ok(Step::Torn);
+        if head.iter().all(|&b| b == 0) {
+            return Ok(Step::Bad(
+                "the frame is zero-filled (a complete frame erased, not a torn one)".into(),
+            ));
         }
         return Ok(Step::Bad("the frame's length check fails".into()));
     }
@@ -109,12 +116,37 @@ pub(crate) fn next_frame(reader: &mut impl Read, index: u64) -> Result<Step> {
         )));
     }
     let mut leaf = vec![0u8; len];
-    if fill(reader, &mut leaf)? < len {
+    let got = fill(reader, &mut leaf)?;
+    if got < len {
+        if let Some(at) = holds_frame(&leaf[..got], index + 1) {
+            return Ok(Step::Bad(format!(
+                "the frame claims {len} bytes, but record {} starts {at} bytes into it: its length was rewritten",
+                index + 1
+            )));
+        }
         return Ok(Step::Torn);
     }
     let mut hash = [0u8; 32];
     hash.copy_from_slice(&head[8..]);
     Ok(check(hash, leaf, index))
+}
+
+/// Where in `bytes` a complete, intact frame of record `index` starts, if
+/// anywhere.
+fn holds_frame(bytes: &[u8], index: u64) -> Option<usize> {
+    (0..bytes.len().saturating_sub(FRAME_HEAD)).find(|&at| {
+        let head = &bytes[at..at + FRAME_HEAD];
+        let len = u32::from_be_bytes([head[0], head[1], head[2], head[3]]);
+        let inverted = u32::from_be_bytes([head[4], head[5], head[6], head[7]]);
+        if len != !inverted || !(MIN_RECORD_BYTES..=MAX_RECORD_BYTES).contains(&(len as usize)) {
+            return false;
+        }
+        let len = len as usize;
+        let Some(leaf) = bytes.get(at + FRAME_HEAD..at + FRAME_HEAD + len) else { return false };
+        let mut hash = [0u8; 32];
+        hash.copy_from_slice(&head[8..]);
+        matches!(check(hash, leaf.to_vec(), index), Step::Frame(_))
+    })
 }
 
 /// Checks a frame's hash, its record and its index.
@@ -153,13 +185,137 @@ pub(crate) fn fill(reader: &mut impl Read, buf: &mut [u8]) -> Result<usize> {
     Ok(got)
 }
 
-fn zeros_to_end(reader: &mut impl Read) -> Result<bool> {
-    let mut buf = [0u8; 4096];
-    loop {
-        match fill(reader, &mut buf)? {
-            0 => return Ok(true),
-            n if buf[..n].iter().any(|&b| b != 0) => return Ok(false),
-            _ => {}
+/// How [`open`] opens a file.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Access {
+    /// Reading only: the auditor's path, which never writes.
+    Read,
+    /// Reading and writing, creating the file (mode 0600) if it is missing.
+    Write,
+}
+
+/// Opens `path`, which must be a regular file. A FIFO, a directory or a
+/// device is refused with `INVALID_ARGUMENT` saying so; the open itself is
+/// non-blocking, so a FIFO without a writer cannot hang the caller (on a
+/// regular file the flag changes nothing). A missing file is `NOT_FOUND`
+/// for [`Access::Read`].
+pub(crate) fn open(path: &Path, access: Access) -> Result<File> {
+    let mut options = OpenOptions::new();
+    options.read(true);
+    if access == Access::Write {
+        options.write(true).create(true).truncate(false);
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600).custom_flags(libc::O_NONBLOCK);
+    }
+    let file = options.open(path).map_err(|e| match e.kind() {
+        IoKind::NotFound if access == Access::Read => {
+            Error::new(ErrorKind::NotFound, format!("no audit log at {}", path.display()))
+        }
+        IoKind::IsADirectory => not_regular(path, "a directory"),
+        _ => io(&format!("opening {}", path.display()), &e),
+    })?;
+    let kind = file.metadata().map_err(|e| io(&format!("reading the type of {}", path.display()), &e))?;
+    if !kind.is_file() {
+        return Err(not_regular(path, describe(&kind.file_type())));
+    }
+    Ok(file)
+}
+
+fn not_regular(path: &Path, what: &str) -> Error {
+    Error::new(
+        ErrorKind::InvalidArgument,
+        format!("audit log: {} is {what}, not a regular file; refused", path.display()),
+    )
+}
+
+fn describe(kind: &fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if kind.is_fifo() {
+            return "a FIFO";
+        }
+        if kind.is_block_device() || kind.is_char_device() {
+            return "a device";
+        }
+        if kind.is_socket() {
+            return "a socket";
         }
     }
+    if kind.is_dir() {
+        "a directory"
+    } else {
+        "not a regular file"
+    }
+}
+
+/// Replaces `path` with `bytes` so a crash leaves either the old or the new
+/// content: write a temporary file beside it, sync it, rename it over, sync
+/// the directory. The temporary file is created exclusively (mode 0600)
+/// and never through a symlink: a stale one, or a symlink planted in its
+/// place, is removed (the link, never its target) and creation retried once.
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8], what: &str) -> Result<()> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
+    let mut file = match create_exclusive(&tmp) {
+        Err(e) if e.kind() == IoKind::AlreadyExists => {
+            fs::remove_file(&tmp).map_err(|e| io(&format!("removing a stale {}", tmp.display()), &e))?;
+            create_exclusive(&tmp)
+        }
+        other => other,
+    }
+    .map_err(|e| io(&format!("creating {}", tmp.display()), &e))?;
+    file.write_all(bytes).map_err(|e| io(&format!("writing the {what}"), &e))?;
+    file.sync_all().map_err(|e| io(&format!("syncing the {what}"), &e))?;
+    fs::rename(&tmp, path).map_err(|e| io(&format!("replacing the {what}"), &e))?;
+    sync_dir(path)
+}
+
+fn create_exclusive(path: &Path) -> io::Result<File> {
+    let mut options = OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600).custom_flags(libc::O_NOFOLLOW);
+    }
+    options.open(path)
+}
+
+/// Reads a small text file (a checkpoint, a state file) of at most `max`
+/// bytes; `None` when it does not exist. A file over `max` is `CORRUPT`.
+pub(crate) fn read_small(path: &Path, max: usize, what: &str) -> Result<Option<String>> {
+    let file = match open(path, Access::Read) {
+        Ok(file) => file,
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let mut text = String::new();
+    file.take(max as u64 + 1)
+        .read_to_string(&mut text)
+        .map_err(|e| io(&format!("reading the {what}"), &e))?;
+    if text.len() > max {
+        return Err(corrupt(format!("the {what} {} is over {max} bytes", path.display())));
+    }
+    Ok(Some(text))
+}
+
+/// Makes a file's creation or renaming durable by syncing its directory
+/// (on Unix; elsewhere the file system does not offer it).
+pub(crate) fn sync_dir(path: &Path) -> Result<()> {
+    #[cfg(unix)]
+    {
+        let dir = match path.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir,
+            _ => Path::new("."),
+        };
+        File::open(dir).and_then(|d| d.sync_all()).map_err(|e| io("syncing the directory", &e))?;
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
 }

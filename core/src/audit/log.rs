@@ -18,20 +18,21 @@
 //! started; a failed fsync (after which the kernel may have dropped the
 //! dirty pages) poisons the log, and every later append and sync fails.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::{BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
-use std::thread::JoinHandle;
-use std::time::Duration;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, Weak};
+use std::thread::{JoinHandle, ThreadId};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use super::checkpoint::{verifier_key, verify_checkpoint, Checkpoint, MAX_NOTE_BYTES};
-use super::file::{self, corrupt, io, next_frame, Step, HEADER};
+use super::checkpoint::{parse_unverified, verifier_key, verify_checkpoint, Checkpoint, MAX_NOTE_BYTES};
+use super::file::{self, corrupt, io, next_frame, write_atomically, Access, Step, HEADER};
 use super::hash::{leaf_hash, Hash};
 use super::leaves::Leaves;
 use super::proof::verify_consistency;
 use super::query::{Query, Records};
+use super::record::Decision;
 use super::record::Record;
 use super::tree::Tree;
 use crate::capability::KeyPair;
@@ -62,11 +63,24 @@ pub struct AuditOptions {
     /// The log's name in its checkpoints and the signer's key name: a
     /// note key name (no spaces, no `+`). Default: `charter.local/audit`.
     pub origin: String,
+    /// Sign a checkpoint automatically after every this many records
+    /// (needs a signer). 0, the default, never does. Records after the
+    /// newest checkpoint cannot be authenticated; this bounds how many.
+    pub checkpoint_every: u64,
+    /// Sign a checkpoint automatically this often, when records were added
+    /// since the last one (needs a signer). `None`, the default, never does.
+    pub checkpoint_interval: Option<Duration>,
 }
 
 impl Default for AuditOptions {
     fn default() -> AuditOptions {
-        AuditOptions { fsync: FsyncPolicy::Always, signer: None, origin: "charter.local/audit".into() }
+        AuditOptions {
+            fsync: FsyncPolicy::Always,
+            signer: None,
+            origin: "charter.local/audit".into(),
+            checkpoint_every: 0,
+            checkpoint_interval: None,
+        }
     }
 }
 
@@ -94,6 +108,17 @@ pub struct VerifyReport {
     pub checkpoint: Option<u64>,
     /// The root of the first `records` records.
     pub root: Hash,
+    /// The witnesses whose cosignatures on the checkpoint verified (by
+    /// name), for [`verify_log`](super::verify_log) with witnesses.
+    pub witnesses: Vec<String>,
+    /// The size of the earlier checkpoint checked too
+    /// ([`verify_against`](AuditLog::verify_against),
+    /// [`VerifyOptions::against`](super::VerifyOptions::against)).
+    pub against: Option<u64>,
+    /// What kind of failure `problem` is: `CORRUPT` for records damaged,
+    /// missing or rewritten, `BAD_SIGNATURE` for a checkpoint that does not
+    /// verify, is missing, or lacks its witness quorum.
+    pub problem_kind: Option<ErrorKind>,
 }
 
 impl VerifyReport {
@@ -121,8 +146,30 @@ struct Shared {
     disk: Option<Arc<Disk>>,
     flusher: Option<Flusher>,
     recovery: Recovery,
-    /// Serializes checkpoints, so the persisted one is always the latest.
-    checkpoint: Mutex<Option<String>>,
+    /// The last signed checkpoint, as a note and as what it says.
+    /// Serializes checkpoints, so the persisted one is always the latest,
+    /// and each new one is checked to extend it.
+    checkpoint: Mutex<Last>,
+    /// Signs checkpoints every `checkpoint_interval`.
+    checkpointer: Mutex<Option<Checkpointer>>,
+    /// The error of the last automatic checkpoint, reported by the next
+    /// append.
+    auto_failed: Mutex<Option<Error>>,
+}
+
+/// The last checkpoint this log signed or found persisted.
+#[derive(Default)]
+struct Last {
+    note: Option<String>,
+    checkpoint: Option<Checkpoint>,
+}
+
+/// The thread behind [`AuditOptions::checkpoint_interval`]. It holds the
+/// log weakly, so it never keeps a dropped log alive.
+struct Checkpointer {
+    stop: Arc<(Mutex<bool>, Condvar)>,
+    thread: Option<JoinHandle<()>>,
+    id: ThreadId,
 }
 
 struct State {
@@ -167,10 +214,20 @@ struct Flusher {
 }
 
 impl AuditLog {
-    /// Opens the log at `path`, creating it if it does not exist. A torn
-    /// last frame (a crash during an append) is cut off and reported in
-    /// [`recovery`](Self::recovery); a damaged frame anywhere else fails
-    /// with `CORRUPT` naming its record, and the file is left as it is.
+    /// Opens the log at `path`, creating it (mode 0600) if it does not
+    /// exist. A torn last frame (the file ends inside it: a crash during an
+    /// append) is cut off and reported in [`recovery`](Self::recovery),
+    /// unless the persisted checkpoint covers it. A damaged or zero-filled
+    /// complete frame fails with `CORRUPT` naming its record, and the file
+    /// is left as it is. Anything but a regular file is `INVALID_ARGUMENT`.
+    ///
+    /// The log must extend its persisted checkpoint (`<path>.checkpoint`):
+    /// hold at least its records, with its root. A log cut back, rolled
+    /// back or rewritten fails with `CORRUPT`; nothing it covers is ever
+    /// cut. With a signer the checkpoint must verify with the signer's key
+    /// and name this log's origin (`BAD_SIGNATURE`, `INVALID_ARGUMENT`);
+    /// without one it is read unverified. Starting a new history is
+    /// [`start_over`](Self::start_over), never implicit.
     ///
     /// The file is locked for this log alone (an advisory exclusive lock,
     /// released when the last clone of the log is dropped or the process
@@ -178,20 +235,25 @@ impl AuditLog {
     /// frames, so it fails with `WOULD_BLOCK` instead.
     pub fn open(path: impl AsRef<Path>, options: AuditOptions) -> Result<AuditLog> {
         check_options(&options)?;
-        check_path(path.as_ref())?;
         let path = path.as_ref().to_path_buf();
-        let mut file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .map_err(|e| io(&format!("opening {}", crate::quote_path(&path)), &e))?;
+        let last = persisted(&path, &options)?;
+        let covered = last.checkpoint.as_ref().map_or(0, |cp| cp.size);
+        if covered > 0 && fs::symlink_metadata(&path).is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound)
+        {
+            return Err(corrupt(format!(
+                "record 0 is missing: there is no file, but its signed checkpoint {} vouches for {covered} \
+                 records; it was deleted (starting over is AuditLog::start_over)",
+                checkpoint_path(&path).display()
+            )));
+        }
+        let mut file = file::open(&path, Access::Write)?;
         lock(&file, &path)?;
-        let (tree, offsets, end, recovery) = recover(&mut file, &path)?;
+        let (tree, offsets, end, recovery) = recover(&mut file, &path, covered)?;
+        if let Some(cp) = &last.checkpoint {
+            extends_persisted(&tree, cp)?;
+        }
         file.seek(SeekFrom::Start(end)).map_err(|e| io("seeking to the end", &e))?;
-        let reader =
-            File::open(&path).map_err(|e| io(&format!("opening {}", crate::quote_path(&path)), &e))?;
+        let reader = file::open(&path, Access::Read)?;
         let syncer = file.try_clone().map_err(|e| io("duplicating the file handle", &e))?;
         let count = tree.len();
         let disk = Arc::new(Disk {
@@ -204,7 +266,7 @@ impl AuditLog {
             FsyncPolicy::Interval(every) => Some(Flusher::start(Arc::clone(&disk), every)?),
             FsyncPolicy::Always | FsyncPolicy::Never => None,
         };
-        Ok(AuditLog {
+        let log = AuditLog {
             shared: Arc::new(Shared {
                 options,
                 path: Some(path),
@@ -213,16 +275,95 @@ impl AuditLog {
                 disk: Some(disk),
                 flusher,
                 recovery,
-                checkpoint: Mutex::new(None),
+                checkpoint: Mutex::new(last),
+                checkpointer: Mutex::new(None),
+                auto_failed: Mutex::new(None),
             }),
-        })
+        };
+        log.start_checkpointer()?;
+        Ok(log)
+    }
+
+    /// Starts a new history at `path`: the explicit operator act that
+    /// replaces a log which no longer extends its checkpoint (deleted,
+    /// damaged, rolled back), or retires one.
+    ///
+    /// Needs a signer, and an origin other than the old checkpoint's, so
+    /// the new history can never pass for the old one: verifiers and
+    /// witnesses that trusted the old origin must be told of the new one.
+    /// The old log and checkpoint are kept, renamed to
+    /// `<path>.replaced-<unix ms>` and `<path>.checkpoint.replaced-<unix
+    /// ms>`. Record 0 of the new log says what it replaces (action
+    /// `start_over`, resource the old origin, detail the old size and root
+    /// and `reason`), and its first checkpoint is signed at once. A log
+    /// open for writing elsewhere is left alone (`WOULD_BLOCK`).
+    pub fn start_over(path: impl AsRef<Path>, options: AuditOptions, reason: &str) -> Result<AuditLog> {
+        check_options(&options)?;
+        let path = path.as_ref();
+        if options.signer.is_none() {
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                "starting over needs a signer (AuditOptions::signer)",
+            ));
+        }
+        let checkpoint = checkpoint_path(path);
+        let old = file::read_small(&checkpoint, MAX_NOTE_BYTES, "checkpoint")?
+            .map(|note| parse_unverified(&note))
+            .transpose()?;
+        if let Some(old) = &old {
+            if old.origin == options.origin {
+                return Err(Error::new(
+                    ErrorKind::InvalidArgument,
+                    format!(
+                        "starting over needs a new origin: {:?} is the origin of the history it replaces",
+                        old.origin
+                    ),
+                ));
+            }
+        }
+        // A writer holding the old log keeps it: moving its file away under
+        // it would split the history once more.
+        let held = match file::open(path, Access::Read) {
+            Ok(old) => {
+                lock(&old, path)?;
+                Some(old)
+            }
+            Err(e) if e.kind() == ErrorKind::NotFound => None,
+            Err(e) => return Err(e),
+        };
+        let stamp = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis());
+        for from in [path.to_path_buf(), checkpoint] {
+            let mut to = from.as_os_str().to_owned();
+            to.push(format!(".replaced-{stamp}"));
+            match fs::rename(&from, &to) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(io(&format!("moving {} aside", from.display()), &e)),
+            }
+        }
+        file::sync_dir(path)?;
+        drop(held);
+        let log = AuditLog::open(path, options)?;
+        let (resource, detail) = match &old {
+            Some(cp) => (
+                cp.origin.clone(),
+                format!("replaces {} at size {} root {}: {reason}", cp.origin, cp.size, hex(&cp.root)),
+            ),
+            None => (String::new(), format!("replaces a log without a checkpoint: {reason}")),
+        };
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
+        let mut record = Record::new(now, "start_over", &resource, Decision::Allow);
+        record.detail = detail;
+        log.append(&record)?;
+        log.checkpoint()?;
+        Ok(log)
     }
 
     /// A log kept in memory only: the same tree, proofs and checkpoints,
     /// for tests and for programs that ship checkpoints elsewhere.
     pub fn in_memory(options: AuditOptions) -> Result<AuditLog> {
         check_options(&options)?;
-        Ok(AuditLog {
+        let log = AuditLog {
             shared: Arc::new(Shared {
                 options,
                 path: None,
@@ -231,9 +372,13 @@ impl AuditLog {
                 disk: None,
                 flusher: None,
                 recovery: Recovery::default(),
-                checkpoint: Mutex::new(None),
+                checkpoint: Mutex::new(Last::default()),
+                checkpointer: Mutex::new(None),
+                auto_failed: Mutex::new(None),
             }),
-        })
+        };
+        log.start_checkpointer()?;
+        Ok(log)
     }
 
     /// What opening the file found and repaired (all zero in memory).
@@ -256,8 +401,16 @@ impl AuditLog {
     /// returns `Ok`. `LIMIT_EXCEEDED` or `INVALID_ARGUMENT` for a record
     /// over its limits; `IO` when the write or the fsync failed, in which
     /// case the record may or may not have been kept.
+    ///
+    /// With [`AuditOptions::checkpoint_every`], the append that completes
+    /// a batch also signs a checkpoint; if that fails, the record is kept
+    /// and the error returned. A failed interval checkpoint is returned by
+    /// the next append (the record is not appended).
     pub fn append(&self, record: &Record) -> Result<u64> {
         record.validate()?;
+        if let Some(e) = self.shared.auto_failed.lock().unwrap_or_else(PoisonError::into_inner).take() {
+            return Err(e);
+        }
         let index = {
             let mut state = self.lock_state();
             let index = state.tree.len();
@@ -297,6 +450,18 @@ impl AuditLog {
         };
         if let (Some(disk), FsyncPolicy::Always) = (&self.shared.disk, self.shared.options.fsync) {
             disk.sync_to(index + 1)?;
+        }
+        let every = self.shared.options.checkpoint_every;
+        if every > 0 && (index + 1).is_multiple_of(every) {
+            self.checkpoint().map_err(|e| {
+                Error::new(
+                    e.kind(),
+                    format!(
+                        "record {index} was appended, but the automatic checkpoint failed: {}",
+                        e.message()
+                    ),
+                )
+            })?;
         }
         Ok(index)
     }
@@ -396,43 +561,48 @@ impl AuditLog {
     /// replaced atomically. `INVALID_ARGUMENT` without a signer.
     pub fn checkpoint(&self) -> Result<String> {
         let signer = self.signer()?;
-        let mut latest = self.shared.checkpoint.lock().unwrap_or_else(PoisonError::into_inner);
-        let (size, root) = {
+        let mut last = self.shared.checkpoint.lock().unwrap_or_else(PoisonError::into_inner);
+        let (size, root, proof) = {
             let state = self.lock_state();
-            (state.tree.len(), state.tree.root())
+            let (size, root) = (state.tree.len(), state.tree.root());
+            let proof = match &last.checkpoint {
+                Some(cp) if cp.size <= size => Some(state.tree.consistency_proof(cp.size, size)?),
+                _ => None,
+            };
+            (size, root, proof)
         };
+        if let Some(cp) = &last.checkpoint {
+            let extends = proof
+                .as_deref()
+                .is_some_and(|proof| verify_consistency(cp.size, size, &cp.root, &root, proof).is_ok());
+            if !extends {
+                return Err(corrupt(format!(
+                    "refusing to sign a tree of {size} records that does not extend the last signed checkpoint \
+                     (size {}): signing it would split the log's history",
+                    cp.size
+                )));
+            }
+        }
         if let Some(disk) = &self.shared.disk {
             disk.sync_to(size)?;
         }
         let origin = self.shared.options.origin.clone();
-        let note = Checkpoint { origin, size, root }.sign(signer)?;
+        let checkpoint = Checkpoint { origin, size, root };
+        let note = checkpoint.sign(signer)?;
         if let Some(path) = &self.shared.path {
-            write_atomically(&checkpoint_path(path), note.as_bytes())?;
+            write_atomically(&checkpoint_path(path), note.as_bytes(), "checkpoint")?;
         }
-        *latest = Some(note.clone());
+        *last = Last { note: Some(note.clone()), checkpoint: Some(checkpoint) };
         Ok(note)
     }
 
     /// The latest persisted checkpoint note (for a file log, read from
     /// `<path>.checkpoint`), if any.
     pub fn latest_checkpoint(&self) -> Result<Option<String>> {
-        let Some(path) = &self.shared.path else {
-            return Ok(self.shared.checkpoint.lock().unwrap_or_else(PoisonError::into_inner).clone());
-        };
-        let path = checkpoint_path(path);
-        let file = match File::open(&path) {
-            Ok(file) => file,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(io("opening the checkpoint", &e)),
-        };
-        let mut note = String::new();
-        file.take(MAX_NOTE_BYTES as u64 + 1)
-            .read_to_string(&mut note)
-            .map_err(|e| io("reading the checkpoint", &e))?;
-        if note.len() > MAX_NOTE_BYTES {
-            return Err(corrupt(format!("the checkpoint file is over {MAX_NOTE_BYTES} bytes")));
+        match &self.shared.path {
+            None => Ok(self.shared.checkpoint.lock().unwrap_or_else(PoisonError::into_inner).note.clone()),
+            Some(path) => file::read_small(&checkpoint_path(path), MAX_NOTE_BYTES, "checkpoint"),
         }
-        Ok(Some(note))
     }
 
     /// Rereads every record (from the file, for a file log), checks each
@@ -473,23 +643,28 @@ impl AuditLog {
         };
         let outcome = match persisted {
             None => Ok(()),
-            Some(Err(why)) => Err(why),
+            Some(Err(why)) => Err((ErrorKind::BadSignature, why)),
             Some(Ok(cp)) => {
                 report.checkpoint = Some(cp.size);
-                extends(&tree, &report, &cp)
+                extends(&tree, &report, &cp).map_err(|why| (ErrorKind::Corrupt, why))
             }
         };
-        report.problem =
-            outcome.and_then(|()| earlier.map_or(Ok(()), |cp| extends(&tree, &report, cp))).err();
+        report.against = earlier.map(|cp| cp.size);
+        let outcome = outcome.and_then(|()| {
+            earlier.map_or(Ok(()), |cp| extends(&tree, &report, cp).map_err(|why| (ErrorKind::Corrupt, why)))
+        });
+        if let Err((kind, why)) = outcome {
+            report.problem_kind = Some(kind);
+            report.problem = Some(why);
+        }
         Ok(report)
     }
 
     fn check_origin(&self, cp: &Checkpoint) -> std::result::Result<(), String> {
         if cp.origin != self.shared.options.origin {
             return Err(format!(
-                "a checkpoint of {}, not of this log ({})",
-                crate::quote(&cp.origin),
-                crate::quote(&self.shared.options.origin)
+                "a checkpoint of {:?}, not of this log ({:?})",
+                cp.origin, self.shared.options.origin
             ));
         }
         Ok(())
@@ -525,8 +700,7 @@ impl AuditLog {
                 }
             }
             (None, Some(path)) => {
-                let file =
-                    File::open(path).map_err(|e| io(&format!("opening {}", crate::quote_path(&path)), &e))?;
+                let file = file::open(path, Access::Read)?;
                 let mut reader = BufReader::with_capacity(64 << 10, file);
                 let mut header = [0u8; HEADER.len()];
                 let got = reader.read(&mut header).map_err(|e| io("reading the header", &e))?;
@@ -550,8 +724,16 @@ impl AuditLog {
             Some((index, why)) => (Some(index), Some(why)),
             None => (None, None),
         };
-        let report =
-            VerifyReport { records: tree.len(), first_bad, problem, checkpoint: None, root: tree.root() };
+        let report = VerifyReport {
+            records: tree.len(),
+            first_bad,
+            problem,
+            checkpoint: None,
+            root: tree.root(),
+            witnesses: Vec::new(),
+            against: None,
+            problem_kind: first_bad.map(|_| ErrorKind::Corrupt),
+        };
         Ok((report, tree))
     }
 
@@ -578,6 +760,9 @@ impl std::fmt::Debug for AuditLog {
 
 impl Drop for Shared {
     fn drop(&mut self) {
+        if let Some(checkpointer) = self.checkpointer.get_mut().unwrap_or_else(PoisonError::into_inner) {
+            checkpointer.stop();
+        }
         if let Some(flusher) = &mut self.flusher {
             flusher.stop();
         }
@@ -676,35 +861,96 @@ impl Flusher {
     }
 }
 
+impl AuditLog {
+    /// Starts the thread of [`AuditOptions::checkpoint_interval`], if set.
+    fn start_checkpointer(&self) -> Result<()> {
+        let Some(every) = self.shared.options.checkpoint_interval else { return Ok(()) };
+        let stop = Arc::new((Mutex::new(false), Condvar::new()));
+        let signal = Arc::clone(&stop);
+        let log: Weak<Shared> = Arc::downgrade(&self.shared);
+        let thread = std::thread::Builder::new()
+            .name("charter-audit-checkpoint".into())
+            .spawn(move || {
+                let (flag, wake) = &*signal;
+                loop {
+                    let stopped = flag.lock().unwrap_or_else(PoisonError::into_inner);
+                    let (stopped, _) = wake
+                        .wait_timeout_while(stopped, every, |stopped| !*stopped)
+                        .unwrap_or_else(PoisonError::into_inner);
+                    if *stopped {
+                        return;
+                    }
+                    drop(stopped);
+                    let Some(shared) = log.upgrade() else { return };
+                    let log = AuditLog { shared };
+                    let signed = log
+                        .shared
+                        .checkpoint
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .checkpoint
+                        .as_ref()
+                        .map(|cp| cp.size);
+                    if signed != Some(log.len()) && !log.is_empty() {
+                        if let Err(e) = log.checkpoint() {
+                            *log.shared.auto_failed.lock().unwrap_or_else(PoisonError::into_inner) =
+                                Some(Error::new(
+                                    e.kind(),
+                                    format!("the automatic checkpoint failed: {}", e.message()),
+                                ));
+                        }
+                    }
+                }
+            })
+            .map_err(|e| {
+                Error::new(ErrorKind::LimitExceeded, format!("cannot start the checkpoint thread: {e}"))
+            })?;
+        let id = thread.thread().id();
+        *self.shared.checkpointer.lock().unwrap_or_else(PoisonError::into_inner) =
+            Some(Checkpointer { stop, thread: Some(thread), id });
+        Ok(())
+    }
+}
+
+impl Checkpointer {
+    fn stop(&mut self) {
+        let (flag, wake) = &*self.stop;
+        *flag.lock().unwrap_or_else(PoisonError::into_inner) = true;
+        wake.notify_all();
+        // The thread itself may drop the last handle to the log (it holds
+        // one while it signs); it cannot join itself, and it is about to
+        // see the stop flag and return anyway.
+        if std::thread::current().id() == self.id {
+            return;
+        }
+        if let Some(thread) = self.thread.take() {
+            // The thread only signs; a panic there has nothing to hand back.
+            let _ = thread.join();
+        }
+    }
+}
+
 fn lock(file: &File, path: &Path) -> Result<()> {
     file.try_lock().map_err(|e| match e {
         std::fs::TryLockError::WouldBlock => Error::new(
             ErrorKind::WouldBlock,
-            format!(
-                "audit log: {} is open for writing elsewhere; one writer per log",
-                crate::quote_path(&path)
-            ),
+            format!("audit log: {} is open for writing elsewhere; one writer per log", path.display()),
         ),
-        std::fs::TryLockError::Error(e) => io(&format!("locking {}", crate::quote_path(&path)), &e),
+        std::fs::TryLockError::Error(e) => io(&format!("locking {}", path.display()), &e),
     })
 }
 
-/// The longest path a log may have, in bytes: Linux's `PATH_MAX`. No
-/// longer path can be opened, and refusing it first spares copying it.
-pub const MAX_PATH_BYTES: usize = 4096;
-
-fn check_path(path: &Path) -> Result<()> {
-    let len = path.as_os_str().len();
-    if len > MAX_PATH_BYTES {
+fn check_options(options: &AuditOptions) -> Result<()> {
+    let automatic = options.checkpoint_every > 0 || options.checkpoint_interval.is_some();
+    if automatic && options.signer.is_none() {
         return Err(Error::new(
-            ErrorKind::LimitExceeded,
-            format!("audit log path {} is over {MAX_PATH_BYTES} bytes", crate::quote_path(path)),
+            ErrorKind::InvalidArgument,
+            "automatic checkpoints (checkpoint_every, checkpoint_interval) need a signer",
         ));
     }
-    Ok(())
-}
-
-fn check_options(options: &AuditOptions) -> Result<()> {
+    if options.checkpoint_interval.is_some_and(|every| every.is_zero()) {
+        return Err(Error::new(ErrorKind::InvalidArgument, "checkpoint_interval must be longer than zero"));
+    }
     if let FsyncPolicy::Interval(every) = options.fsync {
         if every.is_zero() {
             return Err(Error::new(
@@ -719,24 +965,90 @@ fn check_options(options: &AuditOptions) -> Result<()> {
         Some(signer) => verifier_key(&options.origin, &signer.public_key()).map(|_| ()),
         None if options.origin.is_empty() || options.origin.contains(['\n', ' ', '+']) => Err(Error::new(
             ErrorKind::InvalidArgument,
-            format!(
-                "origin {} must be non-empty, without spaces, newlines or '+'",
-                crate::quote(&options.origin)
-            ),
+            format!("origin {:?} must be non-empty, without spaces, newlines or '+'", options.origin),
         )),
         None => Ok(()),
     }
 }
 
+/// The checkpoint persisted beside the log at `path`, if any: verified
+/// with the signer's key and checked to name this log's origin when there
+/// is a signer, read unverified otherwise.
+fn persisted(path: &Path, options: &AuditOptions) -> Result<Last> {
+    let Some(note) = file::read_small(&checkpoint_path(path), MAX_NOTE_BYTES, "checkpoint")? else {
+        return Ok(Last::default());
+    };
+    let checkpoint = match &options.signer {
+        Some(signer) => {
+            let vkey = verifier_key(&options.origin, &signer.public_key())?;
+            let cp = verify_checkpoint(&note, &vkey).map_err(|e| {
+                Error::new(
+                    e.kind(),
+                    format!(
+                        "audit log: its checkpoint {} does not verify with this log's key and origin {:?} ({}); \
+                         a new key or origin is a new history: start over explicitly",
+                        checkpoint_path(path).display(),
+                        options.origin,
+                        e.message()
+                    ),
+                )
+            })?;
+            if cp.origin != options.origin {
+                return Err(Error::new(
+                    ErrorKind::InvalidArgument,
+                    format!(
+                        "audit log: its checkpoint is of origin {:?}, not {:?}; a new origin is a new history: \
+                         start over explicitly",
+                        cp.origin, options.origin
+                    ),
+                ));
+            }
+            cp
+        }
+        None => parse_unverified(&note)?,
+    };
+    Ok(Last { note: Some(note), checkpoint: Some(checkpoint) })
+}
+
+/// Checks that `tree`, as read from the file, extends the persisted
+/// checkpoint `cp`.
+fn extends_persisted(tree: &Tree, cp: &Checkpoint) -> Result<()> {
+    if cp.size > tree.len() {
+        return Err(corrupt(format!(
+            "record {} is missing: the file holds {} records, but its signed checkpoint vouches for {}; \
+             it was truncated, rolled back or replaced",
+            tree.len(),
+            tree.len(),
+            cp.size
+        )));
+    }
+    if tree.root_at(cp.size)? != cp.root {
+        return Err(corrupt(format!(
+            "records 0 to {} are not the ones its signed checkpoint (size {}) vouches for: \
+             at least one of them was rewritten",
+            cp.size - 1,
+            cp.size
+        )));
+    }
+    Ok(())
+}
+
 /// Reads `file` from the start: checks or writes the header, rebuilds the
-/// tree from the frames and cuts off a torn last frame.
-fn recover(file: &mut File, path: &Path) -> Result<(Tree, Vec<u64>, u64, Recovery)> {
+/// tree from the frames and cuts off a torn last frame, unless it is one
+/// of the first `covered` records (which a signed checkpoint vouches for).
+fn recover(file: &mut File, path: &Path, covered: u64) -> Result<(Tree, Vec<u64>, u64, Recovery)> {
     let size = file.metadata().map_err(|e| io("reading the file size", &e))?.len();
     let mut reader = BufReader::with_capacity(64 << 10, &*file);
     let mut header = [0u8; HEADER.len()];
-    let got = reader.read(&mut header).map_err(|e| io("reading the header", &e))?;
+    let got = file::fill(&mut reader, &mut header)?;
     let mut recovery = Recovery::default();
     if (size as usize) < HEADER.len() && header[..got] == HEADER[..got] {
+        if covered > 0 {
+            return Err(corrupt(format!(
+                "record 0 is missing: the file is empty, but its signed checkpoint vouches for {covered} records; \
+                 it was deleted or replaced"
+            )));
+        }
         // New, or a crash while it was being created.
         drop(reader);
         recovery.truncated_bytes = size;
@@ -744,7 +1056,7 @@ fn recover(file: &mut File, path: &Path) -> Result<(Tree, Vec<u64>, u64, Recover
         file.seek(SeekFrom::Start(0)).map_err(|e| io("seeking", &e))?;
         file.write_all(&HEADER).map_err(|e| io("writing the header", &e))?;
         file.sync_all().map_err(|e| io("syncing the header", &e))?;
-        sync_dir(path)?;
+        file::sync_dir(path)?;
         return Ok((Tree::new(), Vec::new(), HEADER.len() as u64, recovery));
     }
     file::check_header(&header[..got])?;
@@ -760,6 +1072,12 @@ fn recover(file: &mut File, path: &Path) -> Result<(Tree, Vec<u64>, u64, Recover
                 tree.push(frame.hash);
             }
             Step::End => break,
+            Step::Torn if index < covered => {
+                return Err(corrupt(format!(
+                    "record {index} (at byte {end}) is cut short, but a signed checkpoint vouches for {covered} \
+                     records; it is not cut off"
+                )));
+            }
             Step::Torn => {
                 recovery.truncated_bytes = size - end;
                 break;
@@ -793,40 +1111,14 @@ fn extends(tree: &Tree, report: &VerifyReport, cp: &Checkpoint) -> std::result::
     })
 }
 
-fn checkpoint_path(path: &Path) -> PathBuf {
+pub(crate) fn checkpoint_path(path: &Path) -> PathBuf {
     let mut name = path.as_os_str().to_owned();
     name.push(".checkpoint");
     PathBuf::from(name)
 }
 
-/// Replaces `path` with `bytes` so a crash leaves either the old or the new
-/// content: write a temporary file, sync it, rename it over, sync the
-/// directory.
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".tmp");
-    let tmp = PathBuf::from(tmp);
-    let mut file = File::create(&tmp).map_err(|e| io("creating the checkpoint", &e))?;
-    file.write_all(bytes).map_err(|e| io("writing the checkpoint", &e))?;
-    file.sync_all().map_err(|e| io("syncing the checkpoint", &e))?;
-    fs::rename(&tmp, path).map_err(|e| io("replacing the checkpoint", &e))?;
-    sync_dir(path)
-}
-
-/// Makes a file's creation or renaming durable by syncing its directory
-/// (on Unix; elsewhere the file system does not offer it).
-fn sync_dir(path: &Path) -> Result<()> {
-    #[cfg(unix)]
-    {
-        let dir = match path.parent() {
-            Some(dir) if !dir.as_os_str().is_empty() => dir,
-            _ => Path::new("."),
-        };
-        File::open(dir).and_then(|d| d.sync_all()).map_err(|e| io("syncing the directory", &e))?;
-    }
-    #[cfg(not(unix))]
-    let _ = path;
-    Ok(())
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn not_found(index: u64) -> Error {

@@ -5,7 +5,10 @@
 //! so an auditor can check a proof or a checkpoint without the log itself.
 //! The log half (records, the durable file, [`AuditLog`]) builds on it.
 
+mod auditor;
 mod checkpoint;
+mod compact;
+mod cosignature;
 mod file;
 mod hash;
 mod leaves;
@@ -15,8 +18,12 @@ mod query;
 mod reader;
 mod record;
 mod recorder;
+mod state;
 mod tree;
+mod witness;
 
+pub use auditor::{verify_log, LogView, VerifyOptions};
+pub use cosignature::{cosign, cosigner_key, verify_cosigned, Cosigned, MAX_WITNESSES};
 pub use log::{AuditLog, AuditOptions, FsyncPolicy, Recovery, VerifyReport};
 pub use query::{Query, Records};
 pub use reader::LogReader;
@@ -25,6 +32,7 @@ pub use record::{
     MIN_RECORD_BYTES, RECORD_VERSION,
 };
 pub use recorder::{Recorder, Scope};
+pub use witness::{parse_witness_request, witness_request, Witness, MAX_WITNESSED_LOGS};
 
 pub use checkpoint::{verifier_key, verify_checkpoint, Checkpoint, MAX_NOTE_BYTES};
 pub use hash::{leaf_hash, node_hash, Hash, EMPTY_ROOT};

@@ -9,12 +9,12 @@
 //! read again on a later call.
 
 use std::fs::File;
-use std::io::{BufReader, ErrorKind as IoKind, Seek, SeekFrom};
+use std::io::{BufReader, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
-use super::file::{self, corrupt, io, next_frame, Step, HEADER};
+use super::file::{self, corrupt, io, next_frame, Access, Step, HEADER};
 use super::record::Record;
-use crate::{Error, ErrorKind, Result};
+use crate::{Error, Result};
 
 /// Reads the records of an audit file in order, without writing to it.
 pub struct LogReader {
@@ -28,20 +28,17 @@ pub struct LogReader {
 
 impl LogReader {
     /// Opens the log at `path` for reading. `NOT_FOUND` when there is no
-    /// file, `CORRUPT` when it does not start with a Charter audit header.
+    /// file, `INVALID_ARGUMENT` when it is not a regular file (a FIFO is
+    /// refused, never waited on), `CORRUPT` when it does not start with a
+    /// Charter audit header.
     pub fn open(path: impl AsRef<Path>) -> Result<LogReader> {
         let path = path.as_ref().to_path_buf();
-        let file = File::open(&path).map_err(|e| match e.kind() {
-            IoKind::NotFound => {
-                Error::new(ErrorKind::NotFound, format!("no audit log at {}", crate::quote_path(&path)))
-            }
-            _ => io(&format!("opening {}", crate::quote_path(&path)), &e),
-        })?;
+        let file = file::open(&path, Access::Read)?;
         let mut reader = BufReader::new(file);
         let mut header = [0u8; HEADER.len()];
         let got = file::fill(&mut reader, &mut header)?;
         file::check_header(&header[..got])
-            .map_err(|e| Error::new(e.kind(), format!("{}: {}", crate::quote_path(&path), e.message())))?;
+            .map_err(|e| Error::new(e.kind(), format!("{}: {}", path.display(), e.message())))?;
         Ok(LogReader { path, reader, offset: HEADER.len() as u64, index: 0 })
     }
 
@@ -75,6 +72,6 @@ impl LogReader {
             .get_ref()
             .metadata()
             .map(|m| m.len())
-            .map_err(|e| io(&format!("reading the size of {}", crate::quote_path(&self.path)), &e))
+            .map_err(|e| io(&format!("reading the size of {}", self.path.display()), &e))
     }
 }

@@ -1,0 +1,472 @@
+//! `charter_audit_*` for auditors and `charter_witness_*`: verifying and
+//! proving from a log file without writing to it or locking it, witness
+//! cosignatures (C2SP `cosignature/v1`) and a witness.
+//!
+//! Every rule is decided by `charter_core::audit`; this file maps C types.
+//! String arrays are checked against their limit before any is read.
+
+use std::ffi::c_char;
+use std::sync::Arc;
+
+use charter_core::audit::{self, LogView, VerifyOptions, Witness, MAX_WITNESSED_LOGS, MAX_WITNESSES};
+use charter_core::capability::KeyPair;
+use charter_core::{Error, ErrorKind};
+
+use crate::args::str_arg;
+use crate::audit::{charter_audit_report_t, hash_out, proof_arg, report_out};
+use crate::capability::charter_keypair_t;
+use crate::firewall::{call, null_argument, require_out, write_out};
+use crate::handle;
+use crate::status::charter_status_t;
+use crate::strings::{bytes_out, string_out};
+
+/// A witness. Opaque; create with `charter_witness_open`.
+pub struct charter_witness {
+    _opaque: [u8; 0],
+}
+
+/// The handle type of a witness.
+pub type charter_witness_t = charter_witness;
+
+/// What `charter_audit_verify_file` trusts and requires. Fill with
+/// `charter_audit_verify_options_default` (nothing trusted), then adjust.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct charter_audit_verify_options_t {
+    /// The log's note verifier key, or NULL. With it the persisted
+    /// checkpoint must verify and the records must extend it.
+    pub log_key: *const c_char,
+    /// With `log_key`: accept a log without a persisted checkpoint.
+    pub allow_missing_checkpoint: bool,
+    /// An earlier checkpoint note the log must extend, or NULL (needs
+    /// `log_key`).
+    pub against: *const c_char,
+    /// `witness_count` cosigner verifier keys of trusted witnesses.
+    pub witnesses: *const *const c_char,
+    /// How many strings `witnesses` holds (at most 64).
+    pub witness_count: usize,
+    /// How many witnesses must have cosigned the persisted checkpoint.
+    pub quorum: usize,
+    /// A trust state file remembering the last checkpoint accepted per
+    /// origin (created 0600), or NULL (needs `log_key`).
+    pub state_path: *const c_char,
+}
+
+/// `count` strings at `ptr`, the argument called `name`, refusing more than
+/// `max` before reading any.
+///
+/// # Safety
+/// `ptr` must be NULL (with `count` 0) or point to `count` NUL-terminated
+/// strings valid for the call.
+unsafe fn strings_arg(
+    ptr: *const *const c_char,
+    count: usize,
+    max: usize,
+    name: &str,
+) -> Result<Vec<String>, Error> {
+    if count > max {
+        return Err(Error::new(ErrorKind::LimitExceeded, format!("{name}: {count} strings; at most {max}")));
+    }
+    if count == 0 {
+        return Ok(Vec::new());
+    }
+    if ptr.is_null() {
+        return Err(null_argument(name));
+    }
+    // SAFETY: the caller guarantees `count` pointers at `ptr`.
+    let pointers = unsafe { std::slice::from_raw_parts(ptr, count) };
+    pointers
+        .iter()
+        .enumerate()
+        // SAFETY: the caller guarantees each string is valid.
+        .map(|(i, &p)| unsafe { str_arg(p, &format!("{name}[{i}]")) }.map(str::to_owned))
+        .collect()
+}
+
+/// A string argument that may be NULL.
+///
+/// # Safety
+/// As `str_arg`.
+unsafe fn optional<'a>(ptr: *const c_char, name: &str) -> Result<Option<&'a str>, Error> {
+    if ptr.is_null() {
+        return Ok(None);
+    }
+    // SAFETY: the caller's contract.
+    unsafe { str_arg(ptr, name) }.map(Some)
+}
+
+/// The verify options at `ptr`, or none trusted when NULL.
+///
+/// # Safety
+/// `ptr` must be NULL or valid for reading, its strings as documented.
+unsafe fn verify_options_arg(ptr: *const charter_audit_verify_options_t) -> Result<VerifyOptions, Error> {
+    if ptr.is_null() {
+        return Ok(VerifyOptions::default());
+    }
+    // SAFETY: non-NULL; the caller guarantees validity.
+    let o = unsafe { *ptr };
+    // SAFETY: the caller's contract on each string.
+    unsafe {
+        Ok(VerifyOptions {
+            log_key: optional(o.log_key, "options.log_key")?.map(str::to_owned),
+            allow_missing_checkpoint: o.allow_missing_checkpoint,
+            against: optional(o.against, "options.against")?.map(str::to_owned),
+            witnesses: strings_arg(o.witnesses, o.witness_count, MAX_WITNESSES, "options.witnesses")?,
+            quorum: o.quorum,
+            state: optional(o.state_path, "options.state_path")?.map(Into::into),
+        })
+    }
+}
+
+/// Fills `out` with options that trust nothing: only the records' own
+/// integrity is checked.
+///
+/// # Safety
+/// `out` must be NULL or valid for writing.
+#[no_mangle]
+pub unsafe extern "C" fn charter_audit_verify_options_default(
+    out: *mut charter_audit_verify_options_t,
+) -> charter_status_t {
+    let options = charter_audit_verify_options_t {
+        log_key: std::ptr::null(),
+        allow_missing_checkpoint: false,
+        against: std::ptr::null(),
+        witnesses: std::ptr::null(),
+        witness_count: 0,
+        quorum: 0,
+        state_path: std::ptr::null(),
+    };
+    // SAFETY: the caller guarantees `out` is valid when non-NULL.
+    call(|| unsafe { write_out(out, "out", options) })
+}
+
+/// Verifies the log file at `path` without writing to it or locking it,
+/// so it works on a read-only file and beside a live writer (it reads the
+/// records complete when it runs). Streams: memory stays bounded however
+/// long the log. Checks every record, and with `options` (NULL: nothing
+/// trusted) the persisted checkpoint, an earlier one, witness cosignatures
+/// and a trust state. Writes the findings to `out_report` and, when
+/// `out_problem` is not NULL, what is wrong (a caller-owned string, or
+/// NULL when `out_report->ok`). With `log_key` and no checkpoint the
+/// report is not ok unless `allow_missing_checkpoint`. Fails only when
+/// the check could not run: `CHARTER_E_NOT_FOUND`, `CHARTER_E_IO`,
+/// `CHARTER_E_INVALID_ARGUMENT` (not a regular file, options that do not
+/// fit together), `CHARTER_E_CORRUPT` (not an audit log),
+/// `CHARTER_E_MALFORMED` or `CHARTER_E_BAD_SIGNATURE` (a bad key or
+/// `against` note).
+///
+/// # Safety
+/// `path` must be a NUL-terminated string; `options` NULL or valid for
+/// reading; `out_report` NULL or valid for writing; `out_problem` NULL or
+/// valid for writing.
+#[no_mangle]
+pub unsafe extern "C" fn charter_audit_verify_file(
+    path: *const c_char,
+    options: *const charter_audit_verify_options_t,
+    out_report: *mut charter_audit_report_t,
+    out_problem: *mut *mut c_char,
+) -> charter_status_t {
+    call(|| {
+        require_out(out_report, "out_report")?;
+        // SAFETY: the caller's contract on `path` and `options`.
+        let (path, options) = unsafe { (str_arg(path, "path")?, verify_options_arg(options)?) };
+        let report = audit::verify_log(path, &options)?;
+        // SAFETY: checked non-NULL above; the caller's contract on the rest.
+        unsafe { report_out(report, out_report, out_problem) }
+    })
+}
+
+/// Writes the proof that record `index` is in the tree of the first `size`
+/// records of the log file at `path` to `out` (`out_len` bytes; free with
+/// `charter_bytes_free`), read without writing or locking. Also writes that
+/// tree's root to `out_root` (32 bytes) when it is not NULL.
+///
+/// # Safety
+/// `path` must be a NUL-terminated string; `out` and `out_len` NULL or
+/// valid for writing; `out_root` NULL or valid for writing 32 bytes.
+#[no_mangle]
+pub unsafe extern "C" fn charter_audit_prove_file_inclusion(
+    path: *const c_char,
+    index: u64,
+    size: u64,
+    out: *mut *mut u8,
+    out_len: *mut usize,
+    out_root: *mut u8,
+) -> charter_status_t {
+    call(|| {
+        require_out(out, "out")?;
+        require_out(out_len, "out_len")?;
+        // SAFETY: the caller's contract on `path`.
+        let view = LogView::open(unsafe { str_arg(path, "path")? })?;
+        let proof = view.prove_inclusion(index, size)?;
+        if !out_root.is_null() {
+            // SAFETY: non-NULL; the caller guarantees 32 bytes.
+            unsafe { hash_out(out_root, "out_root", &view.root_at(size)?)? };
+        }
+        // SAFETY: both checked non-NULL above.
+        unsafe { bytes_out(out, out_len, proof.concat()) }
+    })
+}
+
+/// Writes the proof that the tree of the first `old_size` records of the
+/// log file at `path` is a prefix of the tree of the first `new_size` to
+/// `out` (free with `charter_bytes_free`), read without writing or locking.
+///
+/// # Safety
+/// `path` must be a NUL-terminated string; `out` and `out_len` NULL or
+/// valid for writing.
+#[no_mangle]
+pub unsafe extern "C" fn charter_audit_prove_file_consistency(
+    path: *const c_char,
+    old_size: u64,
+    new_size: u64,
+    out: *mut *mut u8,
+    out_len: *mut usize,
+) -> charter_status_t {
+    call(|| {
+        require_out(out, "out")?;
+        require_out(out_len, "out_len")?;
+        // SAFETY: the caller's contract on `path`.
+        let view = LogView::open(unsafe { str_arg(path, "path")? })?;
+        let proof = view.prove_consistency(old_size, new_size)?;
+        // SAFETY: both checked non-NULL above.
+        unsafe { bytes_out(out, out_len, proof.concat()) }
+    })
+}
+
+/// Writes the cosigner verifier key of witness `name` with `key`
+/// (`<name>+<key id>+<base64(0x04 || key)>`) to `out`; free it with
+/// `charter_string_free`.
+///
+/// # Safety
+/// `name` must be a NUL-terminated string; `out` NULL or valid for writing.
+#[no_mangle]
+pub unsafe extern "C" fn charter_audit_cosigner_key(
+    key: *mut charter_keypair_t,
+    name: *const c_char,
+    out: *mut *mut c_char,
+) -> charter_status_t {
+    call(|| {
+        require_out(out, "out")?;
+        // SAFETY: the caller's contract on `name`.
+        let name = unsafe { str_arg(name, "name")? };
+        let public = handle::with::<KeyPair, _>(key, "key", |k| Ok(k.public_key()))?;
+        let vkey = audit::cosigner_key(name, &public)?;
+        // SAFETY: checked non-NULL above.
+        unsafe { string_out(out, "out", vkey) }
+    })
+}
+
+/// Writes the `cosignature/v1` line of witness `name` with `key` over the
+/// checkpoint `note`, at `timestamp` (POSIX seconds), to `out_line` (free
+/// with `charter_string_free`). Append it to the note. A witness should use
+/// `charter_witness_add_checkpoint`, which checks consistency first.
+///
+/// # Safety
+/// `note` and `name` must be NUL-terminated strings; `out_line` NULL or
+/// valid for writing.
+#[no_mangle]
+pub unsafe extern "C" fn charter_audit_cosign(
+    note: *const c_char,
+    name: *const c_char,
+    key: *mut charter_keypair_t,
+    timestamp: u64,
+    out_line: *mut *mut c_char,
+) -> charter_status_t {
+    call(|| {
+        require_out(out_line, "out_line")?;
+        // SAFETY: the caller's contract on `note` and `name`.
+        let (note, name) = unsafe { (str_arg(note, "note")?, str_arg(name, "name")?) };
+        let line = handle::with::<KeyPair, _>(key, "key", |k| audit::cosign(note, name, k, timestamp))?;
+        // SAFETY: checked non-NULL above.
+        unsafe { string_out(out_line, "out_line", line) }
+    })
+}
+
+/// Verifies that `note` is a checkpoint signed by `log_key` and cosigned
+/// by at least `quorum` distinct witnesses among the `witness_count`
+/// cosigner keys at `witnesses`. Writes its size to `out_size`, its root
+/// to `out_root` (32 bytes) and how many witnesses verified to
+/// `out_count`; each may be NULL. `CHARTER_E_BAD_SIGNATURE` when a
+/// signature fails or too few witnesses cosigned; `CHARTER_E_MALFORMED`
+/// for a bad key or note; `CHARTER_E_INVALID_ARGUMENT` for a quorum above
+/// the witness count.
+///
+/// # Safety
+/// `note` and `log_key` must be NUL-terminated strings; `witnesses` NULL
+/// (with count 0) or `witness_count` strings; outputs NULL or valid for
+/// writing (`out_root` 32 bytes).
+#[no_mangle]
+pub unsafe extern "C" fn charter_audit_verify_cosigned(
+    note: *const c_char,
+    log_key: *const c_char,
+    witnesses: *const *const c_char,
+    witness_count: usize,
+    quorum: usize,
+    out_size: *mut u64,
+    out_root: *mut u8,
+    out_count: *mut usize,
+) -> charter_status_t {
+    call(|| {
+        // SAFETY: the caller's contract on every input.
+        let (note, log_key, witnesses) = unsafe {
+            (
+                str_arg(note, "note")?,
+                str_arg(log_key, "log_key")?,
+                strings_arg(witnesses, witness_count, MAX_WITNESSES, "witnesses")?,
+            )
+        };
+        let cosigned = audit::verify_cosigned(note, log_key, &witnesses, quorum)?;
+        if !out_root.is_null() {
+            // SAFETY: non-NULL; the caller guarantees 32 bytes.
+            unsafe { hash_out(out_root, "out_root", &cosigned.checkpoint.root)? };
+        }
+        if !out_size.is_null() {
+            // SAFETY: non-NULL; the caller guarantees validity.
+            unsafe { out_size.write(cosigned.checkpoint.size) };
+        }
+        if !out_count.is_null() {
+            // SAFETY: non-NULL; the caller guarantees validity.
+            unsafe { out_count.write(cosigned.witnesses.len()) };
+        }
+        Ok(())
+    })
+}
+
+/// Opens a witness named `name` signing with `key` (the witness keeps its
+/// own copy), keeping the last checkpoint it cosigned per log in the file
+/// `state_path` (created 0600), and trusting the `log_key_count` logs whose
+/// note verifier keys are at `log_keys` (a log's origin is its key's name).
+///
+/// # Safety
+/// `state_path` and `name` must be NUL-terminated strings; `log_keys` NULL
+/// (with count 0) or `log_key_count` strings; `out` NULL or valid for
+/// writing.
+#[no_mangle]
+pub unsafe extern "C" fn charter_witness_open(
+    state_path: *const c_char,
+    name: *const c_char,
+    key: *mut charter_keypair_t,
+    log_keys: *const *const c_char,
+    log_key_count: usize,
+    out: *mut *mut charter_witness_t,
+) -> charter_status_t {
+    call(|| {
+        require_out(out, "out")?;
+        // SAFETY: the caller's contract on every input.
+        let (state, name, logs) = unsafe {
+            (
+                str_arg(state_path, "state_path")?,
+                str_arg(name, "name")?,
+                strings_arg(log_keys, log_key_count, MAX_WITNESSED_LOGS, "log_keys")?,
+            )
+        };
+        let key = handle::with::<KeyPair, _>(key, "key", |k| KeyPair::from_pkcs8(k.to_pkcs8()))?;
+        let witness = handle::create(Witness::open(state, name, Arc::new(key), &logs)?)?;
+        // SAFETY: checked non-NULL above.
+        unsafe { write_out(out, "out", witness) }
+    })
+}
+
+/// Frees a witness. NULL is a no-op.
+///
+/// # Safety
+/// `witness` must be NULL or a pointer obtained from Charter.
+#[no_mangle]
+pub unsafe extern "C" fn charter_witness_free(witness: *mut charter_witness_t) -> charter_status_t {
+    call(|| handle::free::<Witness>(witness, "witness"))
+}
+
+/// Writes the witness's cosigner verifier key to `out`; free it with
+/// `charter_string_free`.
+///
+/// # Safety
+/// `out` must be NULL or valid for writing.
+#[no_mangle]
+pub unsafe extern "C" fn charter_witness_verifier_key(
+    witness: *mut charter_witness_t,
+    out: *mut *mut c_char,
+) -> charter_status_t {
+    call(|| {
+        require_out(out, "out")?;
+        let vkey = handle::with::<Witness, _>(witness, "witness", |w| Ok(w.verifier_key().to_owned()))?;
+        // SAFETY: checked non-NULL above.
+        unsafe { string_out(out, "out", vkey) }
+    })
+}
+
+/// Checks the checkpoint `note` against the last one this witness cosigned
+/// for its log, with the consistency proof (`proof_len` bytes, 32 per hash)
+/// from `old_size`, records it, and writes the cosignature line to
+/// `out_line` (free with `charter_string_free`). `timestamp` is POSIX
+/// seconds, 0 for now. Refusals follow C2SP tlog-witness:
+/// `CHARTER_E_NOT_FOUND` unknown log, `CHARTER_E_BAD_SIGNATURE` no valid
+/// log signature, `CHARTER_E_DENIED` an `old_size` other than the size the
+/// witness holds (see `charter_witness_latest`), `CHARTER_E_CORRUPT` a
+/// proof that fails (a split view or a rollback), `CHARTER_E_INVALID_ARGUMENT`
+/// or `CHARTER_E_MALFORMED` a bad request.
+///
+/// # Safety
+/// `proof` must be NULL (with `proof_len` 0) or valid for `proof_len`
+/// bytes; `note` a NUL-terminated string; `out_line` NULL or valid for
+/// writing.
+#[no_mangle]
+pub unsafe extern "C" fn charter_witness_add_checkpoint(
+    witness: *mut charter_witness_t,
+    old_size: u64,
+    proof: *const u8,
+    proof_len: usize,
+    note: *const c_char,
+    timestamp: u64,
+    out_line: *mut *mut c_char,
+) -> charter_status_t {
+    call(|| {
+        require_out(out_line, "out_line")?;
+        // SAFETY: the caller's contract on `proof` and `note`.
+        let (proof, note) = unsafe { (proof_arg(proof, proof_len, "proof")?, str_arg(note, "note")?) };
+        let witness = handle::with::<Witness, _>(witness, "witness", |w| Ok(w.clone()))?;
+        let line = if timestamp == 0 {
+            witness.add_checkpoint(old_size, &proof, note)?
+        } else {
+            witness.add_checkpoint_at(old_size, &proof, note, timestamp)?
+        };
+        // SAFETY: checked non-NULL above.
+        unsafe { string_out(out_line, "out_line", line) }
+    })
+}
+
+/// Writes the size and root (32 bytes) of the last checkpoint this witness
+/// cosigned for `origin` to `out_size` and `out_root`, and whether there is
+/// one to `out_found` (when false, the size and root are left alone).
+///
+/// # Safety
+/// `origin` must be a NUL-terminated string; `out_found` valid for
+/// writing; `out_size` and `out_root` NULL or valid for writing.
+#[no_mangle]
+pub unsafe extern "C" fn charter_witness_latest(
+    witness: *mut charter_witness_t,
+    origin: *const c_char,
+    out_size: *mut u64,
+    out_root: *mut u8,
+    out_found: *mut bool,
+) -> charter_status_t {
+    call(|| {
+        require_out(out_found, "out_found")?;
+        // SAFETY: the caller's contract on `origin`.
+        let origin = unsafe { str_arg(origin, "origin")? };
+        let witness = handle::with::<Witness, _>(witness, "witness", |w| Ok(w.clone()))?;
+        let latest = witness.latest(origin)?;
+        if let Some((size, root)) = latest {
+            if !out_root.is_null() {
+                // SAFETY: non-NULL; the caller guarantees 32 bytes.
+                unsafe { hash_out(out_root, "out_root", &root)? };
+            }
+            if !out_size.is_null() {
+                // SAFETY: non-NULL; the caller guarantees validity.
+                unsafe { out_size.write(size) };
+            }
+        }
+        // SAFETY: checked non-NULL above.
+        unsafe { write_out(out_found, "out_found", latest.is_some()) }
+    })
+}
