@@ -601,6 +601,64 @@ static void check_proofs(const json_value *file, charter_audit_t *log, uint8_t (
     }
 }
 
+/* Each cosigned note verifies with the log key and every witness key at
+ * its quorum exactly when the file says so, with the status it names; the
+ * witness request's cosignature is the one the first witness key signs
+ * (Ed25519 is deterministic). */
+static void check_cosignatures(const json_value *file, const char *vkey) {
+    const json_value *witnesses = list(file, "witnesses"), *cases = list(file, "cosignatures");
+    const json_value *request = get(file, "witness_request", JSON_OBJECT);
+    const char *keys[8];
+    size_t i;
+    case_t c;
+    if (witnesses->count > 8) {
+        die("%zu witnesses", witnesses->count);
+    }
+    for (i = 0; i < witnesses->count; i++) {
+        keys[i] = text(at(witnesses, i, JSON_OBJECT), "verifier_key");
+    }
+    for (i = 0; i < cases->count; i++) {
+        const json_value *v = at(cases, i, JSON_OBJECT);
+        size_t count = SIZE_MAX;
+        uint64_t size = UINT64_MAX;
+        charter_status_t st;
+        start(&c, "cosignatures[%zu] (%s)", i, text(v, "name"));
+        st = charter_audit_verify_cosigned(text(v, "note"), vkey, keys, witnesses->count, (size_t)natural(v, "quorum"),
+                                           &size, NULL, &count);
+        if (flag(v, "valid")) {
+            expect_status(&c, st, CHARTER_OK, "charter_audit_verify_cosigned");
+            expect(&c, size == natural(v, "size"), "size %llu", (unsigned long long)size);
+            expect(&c, count == list(v, "cosigned_by")->count, "%zu witnesses verified", count);
+        } else {
+            expect(&c, st != CHARTER_OK && strcmp(charter_status_name(st), text(v, "status")) == 0,
+                   "returned %s, expected %s", charter_status_name(st), text(v, "status"));
+        }
+        finish(&c);
+    }
+    start(&c, "witness_request");
+    {
+        const json_value *w = at(witnesses, 0, JSON_OBJECT);
+        const char *pkcs8_hex = text(get(w, "key", JSON_OBJECT), "pkcs8_hex");
+        uint8_t der[128];
+        size_t len = strlen(pkcs8_hex) / 2, k;
+        unsigned byte;
+        charter_keypair_t *key = NULL;
+        char *line = NULL;
+        CHECK(len <= sizeof der);
+        for (k = 0; k < len; k++) {
+            CHECK(sscanf(pkcs8_hex + 2 * k, "%2x", &byte) == 1);
+            der[k] = (uint8_t)byte;
+        }
+        CHECK_OK(charter_keypair_from_pkcs8(der, len, &key));
+        CHECK_OK(charter_audit_cosign(text(request, "note"), text(request, "witness"), key,
+                                      natural(request, "timestamp"), &line));
+        expect(&c, strcmp(line, text(request, "cosignature")) == 0, "cosigned\n%s", line);
+        charter_string_free(line);
+        CHECK_OK(charter_keypair_free(key));
+    }
+    finish(&c);
+}
+
 static void check_audit(const json_value *file) {
     const json_value *records = list(file, "records"), *roots = list(file, "roots");
     const json_value *checkpoints = list(file, "checkpoints");
@@ -645,6 +703,7 @@ static void check_audit(const json_value *file) {
         }
         finish(&c);
     }
+    check_cosignatures(file, vkey);
     free(leaves);
     free(root);
 }

@@ -26,6 +26,7 @@ pub enum Status {
     NotFound,
     InvalidArgument,
     LimitExceeded,
+    WouldBlock,
     Other,
 }
 
@@ -41,7 +42,7 @@ pub struct Row {
 
 /// Every status with its exit code, name and default hint. Codes never
 /// change meaning once released.
-pub const TABLE: [Row; 15] = [
+pub const TABLE: [Row; 16] = [
     Row { status: Status::Ok, code: 0, name: "OK", hint: "" },
     Row {
         status: Status::Usage,
@@ -111,6 +112,12 @@ pub const TABLE: [Row; 15] = [
         name: "LIMIT_EXCEEDED",
         hint: "shorten the input to within the documented limits",
     },
+    Row {
+        status: Status::WouldBlock,
+        code: 15,
+        name: "WOULD_BLOCK",
+        hint: "another process holds the file for writing; try again when it is done",
+    },
     Row { status: Status::Other, code: 20, name: "OTHER", hint: "this is unexpected; please report it" },
 ];
 
@@ -144,6 +151,7 @@ impl Status {
             ErrorKind::NotFound => Status::NotFound,
             ErrorKind::InvalidArgument | ErrorKind::NullArgument => Status::InvalidArgument,
             ErrorKind::LimitExceeded => Status::LimitExceeded,
+            ErrorKind::WouldBlock => Status::WouldBlock,
             _ => Status::Other,
         }
     }

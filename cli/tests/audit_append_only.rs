@@ -260,7 +260,8 @@ fn the_auditor_reads_a_read_only_log_beside_a_live_writer() {
         ok(p, &["audit", "prove", "log", "--consistency", "5"]);
         ok(p, &["audit", "tail", "log", "-n", "1"]);
     }
-    let err = fails(p, &["audit", "checkpoint", "log", "--key", "log.key", "--origin", ORIGIN], 20, "OTHER");
+    let err =
+        fails(p, &["audit", "checkpoint", "log", "--key", "log.key", "--origin", ORIGIN], 15, "WOULD_BLOCK");
     assert!(err.contains("hint: another process has the log open for writing"), "{err}");
     appender.join().unwrap();
     writer.checkpoint().unwrap();
@@ -399,4 +400,45 @@ fn tail_escapes_control_characters() {
         "{out}"
     );
     assert!(!out.contains('\u{1b}') && !out.contains('\u{202e}'), "{out}");
+}
+
+/// Issue 15, observation 4, for real: `verify`, `prove` and `tail` as an
+/// unprivileged user who can only read the log. Runs when the tests run as
+/// root with `setpriv` at hand (otherwise root ignores file modes and the
+/// test would prove nothing, so it says so and returns).
+#[test]
+fn an_unprivileged_reader_verifies_proves_and_tails() {
+    let root = std::process::Command::new("id").arg("-u").output().unwrap();
+    let setpriv = Path::new("/usr/bin/setpriv");
+    if String::from_utf8_lossy(&root.stdout).trim() != "0" || !setpriv.exists() {
+        eprintln!("skipped: needs root and /usr/bin/setpriv to drop to an unprivileged user");
+        return;
+    }
+    let (dir, vkey) = signed_log(4);
+    let p = dir.path();
+    std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    for name in ["log", "log.checkpoint"] {
+        std::fs::set_permissions(p.join(name), std::fs::Permissions::from_mode(0o444)).unwrap();
+    }
+    let as_nobody = |args: &[&str]| {
+        std::process::Command::new(setpriv)
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups", common::BIN])
+            .args(args)
+            .current_dir(p)
+            .output()
+            .unwrap()
+    };
+    for args in [
+        &["audit", "verify", "log", "--vkey", &vkey][..],
+        &["audit", "prove", "log", "--consistency", "2"],
+        &["audit", "tail", "log"],
+        &["audit", "witness-request", "log", "--old", "0"],
+    ] {
+        let out = as_nobody(args);
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    // The privilege drop is real: that user cannot write the log.
+    let out =
+        as_nobody(&["audit", "append", "log", "--action", "a", "--resource", "r", "--decision", "allow"]);
+    assert_eq!(out.status.code(), Some(11), "{}", String::from_utf8_lossy(&out.stderr));
 }
