@@ -123,7 +123,7 @@ check "the sdist builds a working wheel in a clean venv" bash -c "
 
 # --- Node ------------------------------------------------------------------
 check "the npm tarball ships only runtime files, types, licences and the addon" bash -c "
-  tar tzf '$npm_tarball' | sort > list; cat list
+  tar tzf '$npm_tarball' | grep -v '/$' | sort > list; cat list
   grep -vxE 'package/(package\.json|README\.md|LICENSE-MIT|LICENSE-APACHE|index\.(js|mjs|d\.ts)|lib/[a-z-]+\.(js|d\.ts)|prebuilds/linux-x64-gnu/charter\.node)' list && exit 1
   for f in LICENSE-MIT LICENSE-APACHE index.d.ts lib/native.js prebuilds/linux-x64-gnu/charter.node; do
     grep -qx \"package/\$f\" list || { echo \"missing \$f\"; exit 1; }; done
