@@ -187,6 +187,11 @@ check "without a fitting addon, require names the platform and the way to build"
   if out=\$(node -e \"require('./bare')\" 2>&1); then echo 'loaded without an addon'; exit 1; fi
   echo \"\$out\" | grep 'charter: no native addon for linux-x64-gnu' && echo \"\$out\" | grep -q 'INSTALL.md#node'"
 
+check "a broken prebuilt addon fails to load with the reason and the glibc floor" bash -c "
+  cp -r app/node_modules/charter broken && echo 'not an ELF file' > broken/prebuilds/linux-x64-gnu/charter.node
+  if out=\$(node -e \"require('./broken')\" 2>&1); then echo 'loaded a broken addon'; exit 1; fi
+  echo \"\$out\" | grep 'charter: the prebuilt addon for linux-x64-gnu could not be loaded (it needs glibc 2.17 or newer)'"
+
 # --- C ---------------------------------------------------------------------
 check "the C tarball carries the header, libraries, CMake and pkg-config files and licences" bash -c "
   tar tzf '$c_tarball' > list; cat list
