@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs, builds and tests the Node binding; `make test` calls this from
-# the repository root. Needs Node >= 20, npm and a Rust toolchain; npm only
-# fetches the packages pinned in package-lock.json.
+# the repository root. Needs Node 20.19+, 22.13+ or 23.5+ (package.json
+# engines), npm and a Rust toolchain; npm only fetches the packages pinned
+# in package-lock.json.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,6 +15,7 @@ if ! { [ -f "$stamp" ] && cmp -s package-lock.json "$stamp"; }; then
   npm ci
   cp package-lock.json "$stamp"
 fi
+node scripts/check-engines.js
 npm run --silent build
 
 npm test
