@@ -122,12 +122,13 @@ check "the sdist builds a working wheel in a clean venv" bash -c "
   python_quickstart sdist-venv/bin/python"
 
 # --- Node ------------------------------------------------------------------
-check "the npm tarball ships only runtime files, types, licences and the addon" bash -c "
+check "the npm tarball ships only runtime files, types, licences, the addon and a standalone README" bash -c "
   tar tzf '$npm_tarball' | grep -v '/$' | sort > list; cat list
   grep -vxE 'package/(package\.json|README\.md|LICENSE-MIT|LICENSE-APACHE|index\.(js|mjs|d\.ts)|lib/[a-z-]+\.(js|d\.ts)|prebuilds/linux-x64-gnu/charter\.node)' list && exit 1
   for f in LICENSE-MIT LICENSE-APACHE index.d.ts lib/native.js prebuilds/linux-x64-gnu/charter.node; do
     grep -qx \"package/\$f\" list || { echo \"missing \$f\"; exit 1; }; done
-  ! grep -q '\"private\"' <(tar xzOf '$npm_tarball' package/package.json)"
+  ! grep -q '\"private\"' <(tar xzOf '$npm_tarball' package/package.json)
+  $(declare -f absolute_links); tar xzOf '$npm_tarball' package/README.md > npm-readme.md && absolute_links npm-readme.md"
 check "the prebuilt addon is stripped and needs glibc 2.17 at most" bash -c "
   $(declare -f stripped_old_glibc); tar xzf '$npm_tarball' package/prebuilds && stripped_old_glibc package/prebuilds/linux-x64-gnu/charter.node"
 check "the npm tarball installs into a fresh project without a warning" bash -c "
