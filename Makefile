@@ -4,7 +4,12 @@
 #                 the version and supply-chain checks, cargo test, the C
 #                 harness (plain, ASan+UBSan, valgrind, install/consumers),
 #                 Python, Node and Go (with a module outside the
-#                 repository), and every fuzz target for 60 s
+#                 repository), every fuzz target for 60 s, and make dist-check
+#   make dist     build every release artifact into dist/: the C tarball,
+#                 the Python wheel (manylinux2014, abi3) and sdist, the npm
+#                 package, a CycloneDX SBOM each and SHA256SUMS
+#   make dist-check  make dist, then install each artifact outside the
+#                 repository and run its quickstart (scripts/dist-check.sh)
 #   make demo     build the library and the CLI, run the end-to-end C demo
 #                 (capabilities, enforcing bus, audit log) and verify its log
 #   make bench    run the benchmarks (numbers go to docs/BENCHMARKS.md)
@@ -26,11 +31,11 @@ BUILD ?= build
 JOBS ?= 2
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=Debug
 
-.PHONY: test demo deps deny version-check sync-version rust c c-configure c-build c-unsanitized sanitize soak python node go fuzz fuzz-ci bench header vectors clean
+.PHONY: test demo deps deny version-check sync-version rust c c-configure c-build c-unsanitized sanitize soak python node go fuzz fuzz-ci bench header vectors dist dist-check clean
 
 FUZZ_SECONDS ?= 1800
 
-test: deps version-check deny rust c python node go fuzz-ci
+test: deps version-check deny rust c python node go fuzz-ci dist-check
 	@echo "make test: every suite passed"
 
 deps:
@@ -76,6 +81,12 @@ node:
 go:
 	bash bindings-go/scripts/test.sh
 
+dist:
+	bash scripts/dist.sh
+
+dist-check: dist
+	bash scripts/dist-check.sh
+
 # The C program plays the scenario and writes its audit log to
 # $(BUILD)/demo; the script then has the CLI verify it (examples/c/).
 demo: deps c-configure
@@ -110,5 +121,5 @@ vectors:
 	CHARTER_BLESS=1 cargo test -p charter-vectors --test vectors committed_vectors_match_a_fresh_generation
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) build-dist dist
 	cargo clean
