@@ -297,25 +297,27 @@ impl<E: ?Sized> Future for Notify<'_, E> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<NotifyReport> {
         let this = self.get_mut();
         let registry = this.registry;
+        let event = this.event.take();
+        if event.is_some() && registry.table.len() == 0 {
+            return Poll::Ready(this.report);
+        }
         let _scope = CatchScope::enter();
-        if let Some(event) = this.event.take() {
-            if registry.table.len() > 0 {
-                let snapshot = registry.table.load();
-                for entry in snapshot.entries.iter() {
-                    if !entry.claim() {
-                        continue;
+        if let Some(event) = event {
+            let snapshot = registry.table.load();
+            for entry in snapshot.entries.iter() {
+                if !entry.claim() {
+                    continue;
+                }
+                let Some(pending) = registry.build(entry, event, &mut this.report) else {
+                    continue;
+                };
+                if this.first.is_none() {
+                    this.first = Some(pending);
+                } else {
+                    if this.pending.capacity() == 0 {
+                        this.pending = registry.lock_spare().pop().unwrap_or_default();
                     }
-                    let Some(pending) = registry.build(entry, event, &mut this.report) else {
-                        continue;
-                    };
-                    if this.first.is_none() {
-                        this.first = Some(pending);
-                    } else {
-                        if this.pending.capacity() == 0 {
-                            this.pending = registry.lock_spare().pop().unwrap_or_default();
-                        }
-                        this.pending.push(pending);
-                    }
+                    this.pending.push(pending);
                 }
             }
         }
@@ -397,6 +399,9 @@ impl<E: ?Sized> Future for NotifySequential<'_, E> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<NotifyReport> {
         let this = self.get_mut();
         let registry = this.registry;
+        if this.next == 0 && this.snapshot.is_none() && registry.table.len() == 0 {
+            return Poll::Ready(this.report);
+        }
         let _scope = CatchScope::enter();
         let snapshot = this.snapshot.get_or_insert_with(|| registry.table.load_full());
         loop {
