@@ -4,11 +4,19 @@
 //!
 //! Every handler does the same work: one relaxed atomic add on its own
 //! counter, so the figures compare dispatch, not handler bodies.
+//!
+//! The `async_notify` group sets Charter's `AsyncRegistry` beside
+//! registry-io's `AsyncRegistry`, concurrent (`notify`) and sequential
+//! (`notify_sequential`), with 1, 4, 16 and 64 handlers whose futures are
+//! ready at once. Both are polled by the same loop with a no-op waker, so
+//! no executor's cost is counted.
 
 use std::ffi::c_void;
+use std::future::Future;
 use std::hint::black_box;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use charter::registry::{
@@ -88,12 +96,59 @@ fn notify(c: &mut Criterion) {
     group.finish();
 }
 
+const ASYNC_HANDLER_COUNTS: [usize; 4] = [1, 4, 16, 64];
+
+/// Polls `future` to completion with a no-op waker.
+fn run<F: Future>(future: F) -> F::Output {
+    let mut future = std::pin::pin!(future);
+    let mut cx = Context::from_waker(Waker::noop());
+    loop {
+        if let Poll::Ready(out) = future.as_mut().poll(&mut cx) {
+            return out;
+        }
+    }
+}
+
+fn async_notify(c: &mut Criterion) {
+    let mut group = c.benchmark_group("async_notify");
+    for n in ASYNC_HANDLER_COUNTS {
+        let charter = charter_core::AsyncRegistry::<[u8]>::new();
+        for counter in counters(n) {
+            charter.register(move |e: &[u8]| {
+                counter.fetch_add(u64::from(e[0]), Ordering::Relaxed);
+                std::future::ready(Ok(()))
+            });
+        }
+        group.bench_with_input(BenchmarkId::new("charter", n), &n, |b, _| {
+            b.iter(|| black_box(run(charter.notify(black_box(&EVENT[..])))))
+        });
+        group.bench_with_input(BenchmarkId::new("charter-sequential", n), &n, |b, _| {
+            b.iter(|| black_box(run(charter.notify_sequential(black_box(&EVENT[..])))))
+        });
+
+        let rio = registry_io::AsyncRegistry::<[u8; 16]>::new();
+        for counter in counters(n) {
+            rio.register(move |e: &[u8; 16]| {
+                counter.fetch_add(u64::from(e[0]), Ordering::Relaxed);
+                std::future::ready(())
+            });
+        }
+        group.bench_with_input(BenchmarkId::new("registry-io", n), &n, |b, _| {
+            b.iter(|| run(rio.notify(black_box(&EVENT))))
+        });
+        group.bench_with_input(BenchmarkId::new("registry-io-sequential", n), &n, |b, _| {
+            b.iter(|| run(rio.notify_sequential(black_box(&EVENT))))
+        });
+    }
+    group.finish();
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default()
         .warm_up_time(Duration::from_millis(800))
         .measurement_time(Duration::from_secs(2))
         .sample_size(60);
-    targets = notify
+    targets = notify, async_notify
 }
 criterion_main!(benches);

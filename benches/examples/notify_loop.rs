@@ -6,12 +6,16 @@
 //! valgrind --tool=callgrind target/release/examples/notify_loop charter 1 100000
 //! ```
 //!
-//! Arguments: variant (`charter`, `registry-io`, `c-abi`), handler count,
+//! Arguments: variant (`charter`, `registry-io`, `c-abi`, and the async
+//! rounds `charter-async`, `charter-async-seq`, `registry-io-async`,
+//! `registry-io-async-seq`, polled with a no-op waker), handler count,
 //! iterations.
 
 use std::ffi::c_void;
+use std::future::Future;
 use std::hint::black_box;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll, Waker};
 
 use charter::registry::{charter_registry_new, charter_registry_notify, charter_registry_register};
 use charter::status::{charter_status_t, CHARTER_OK};
@@ -22,6 +26,17 @@ unsafe extern "C" fn c_handler(_: *mut c_void, event: *const u8, _: usize) -> ch
     // SAFETY: the event is at least one byte long.
     COUNTER.fetch_add(u64::from(unsafe { *event }), Ordering::Relaxed);
     CHARTER_OK
+}
+
+/// Polls `future` to completion with a no-op waker.
+fn run<F: Future>(future: F) -> F::Output {
+    let mut future = std::pin::pin!(future);
+    let mut cx = Context::from_waker(Waker::noop());
+    loop {
+        if let Poll::Ready(out) = future.as_mut().poll(&mut cx) {
+            return out;
+        }
+    }
 }
 
 fn main() {
@@ -79,6 +94,40 @@ fn main() {
                         std::ptr::null_mut(),
                     );
                     black_box(status);
+                }
+            }
+        }
+        "charter-async" | "charter-async-seq" => {
+            let reg = charter_core::AsyncRegistry::<[u8]>::new();
+            for _ in 0..handlers {
+                reg.register(|e: &[u8]| {
+                    COUNTER.fetch_add(u64::from(e[0]), Ordering::Relaxed);
+                    std::future::ready(Ok(()))
+                });
+            }
+            let sequential = variant.ends_with("seq");
+            for _ in 0..iterations {
+                if sequential {
+                    black_box(run(reg.notify_sequential(black_box(&event[..]))));
+                } else {
+                    black_box(run(reg.notify(black_box(&event[..]))));
+                }
+            }
+        }
+        "registry-io-async" | "registry-io-async-seq" => {
+            let reg = registry_io::AsyncRegistry::<[u8; 16]>::new();
+            for _ in 0..handlers {
+                reg.register(|e: &[u8; 16]| {
+                    COUNTER.fetch_add(u64::from(e[0]), Ordering::Relaxed);
+                    std::future::ready(())
+                });
+            }
+            let sequential = variant.ends_with("seq");
+            for _ in 0..iterations {
+                if sequential {
+                    run(reg.notify_sequential(black_box(&event)));
+                } else {
+                    run(reg.notify(black_box(&event)));
                 }
             }
         }

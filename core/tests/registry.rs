@@ -379,3 +379,38 @@ fn run_once_handlers_survive_nesting_unregistration_and_hostile_payloads() {
     assert!(!reg.contains(id));
     assert_eq!(*hooked.lock().unwrap(), format!("{id} panicked: panic with a non-string payload"));
 }
+
+/// A payload whose destructor panics with a payload whose destructor
+/// panics too: the second payload used to be dropped outside any
+/// `catch_unwind`, so its panic escaped `notify`.
+#[test]
+fn a_payload_whose_destructor_panics_with_a_hostile_payload_is_contained() {
+    quiet();
+    struct Inner;
+    impl Drop for Inner {
+        fn drop(&mut self) {
+            panic!("the second payload's destructor panics");
+        }
+    }
+    struct Outer;
+    impl Drop for Outer {
+        fn drop(&mut self) {
+            std::panic::panic_any(Inner);
+        }
+    }
+    let reg: Registry<u32> = Registry::new();
+    let hooked = Arc::new(AtomicUsize::new(0));
+    let h = Arc::clone(&hooked);
+    reg.on_panic(move |info| {
+        assert!(info.payload().is::<Outer>());
+        h.fetch_add(1, Ordering::SeqCst);
+    });
+    reg.register(|_| std::panic::panic_any(Outer));
+    reg.register(|_| Ok(()));
+    assert_eq!(reg.notify(&0), report(1, 0, 1));
+    assert_eq!(hooked.load(Ordering::SeqCst), 1);
+    assert_eq!(
+        charter_core::panic::catch(|| std::panic::panic_any(Outer)).unwrap_err(),
+        "panic with a non-string payload"
+    );
+}

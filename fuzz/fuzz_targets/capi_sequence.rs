@@ -503,9 +503,14 @@ impl Program {
             7 => {
                 let user_data = hook(input.byte(), self.ptr(s));
                 let mut id = 0;
+                let register = if input.byte() % 2 == 0 {
+                    charter_registry_register
+                } else {
+                    charter_registry_register_once
+                };
                 // SAFETY: a valid callback, hook and output; handle validated.
                 let status = unsafe {
-                    charter_registry_register(
+                    register(
                         self.p(s),
                         i32::from(input.byte()),
                         Some(registry_handler),
@@ -514,6 +519,9 @@ impl Program {
                         &mut id,
                     )
                 };
+                if status == CHARTER_OK {
+                    RECENT_HANDLER_ID.with(|r| r.set(id));
+                }
                 if !self.check(s, Kind::Registry, status, true) {
                     // Not registered: the hook is still ours.
                     // SAFETY: Charter refused the hook, so it is still ours to release.
@@ -532,13 +540,22 @@ impl Program {
                 }
             }
             9 => {
-                let id = u64::from(input.u32());
+                // The last id any registry issued (perhaps another registry's)
+                // or a made-up one.
+                let id = match input.byte() % 2 {
+                    0 => RECENT_HANDLER_ID.with(Cell::get),
+                    _ => u64::from(input.u32()),
+                };
                 let mut flag = false;
-                // SAFETY: valid outputs; handle validated.
+                // SAFETY: valid outputs; handle validated. This program runs
+                // on one thread, so a waiting removal never waits for a round
+                // on another thread.
                 let status = unsafe {
-                    match input.byte() % 3 {
+                    match input.byte() % 5 {
                         0 => charter_registry_unregister(self.p(s), id, &mut flag),
                         1 => charter_registry_contains(self.p(s), id, &mut flag),
+                        2 => charter_registry_unregister_and_wait(self.p(s), id, &mut flag),
+                        3 => charter_registry_clear_and_wait(self.p(s)),
                         _ => charter_registry_clear(self.p(s)),
                     }
                 };
@@ -847,6 +864,8 @@ impl Program {
 thread_local! {
     /// The last subscription id a subscribe returned.
     static RECENT_ID: Cell<u64> = const { Cell::new(0) };
+    /// The last handler id a registry returned.
+    static RECENT_HANDLER_ID: Cell<u64> = const { Cell::new(0) };
 }
 
 fuzz_target!(|data: &[u8]| {

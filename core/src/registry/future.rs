@@ -18,8 +18,9 @@
 //!   destructor, which runs after its outcome was counted, and in a panic
 //!   payload's destructor, is contained and not counted again.
 //! * Apart from the boxes holding the handlers' own futures, a round
-//!   allocates nothing: `notify` keeps its list of pending futures in a
-//!   buffer reused from earlier rounds (proved by a dhat test).
+//!   allocates nothing: `notify` keeps its first pending future inline and
+//!   the others in a buffer reused from earlier rounds (proved by a dhat
+//!   test).
 //! * A handler unregistered before a round reaches it is not called by that
 //!   round. A future already built runs to completion (or until the round
 //!   is dropped, which drops it).
@@ -195,7 +196,13 @@ impl<E: ?Sized> AsyncRegistry<E> {
     /// polled it calls the handlers in firing order, then polls all their
     /// futures until every one is done. Resolves to the round's report.
     pub fn notify<'a>(&'a self, event: &'a E) -> Notify<'a, E> {
-        Notify { registry: self, event: Some(event), pending: Vec::new(), report: NotifyReport::default() }
+        Notify {
+            registry: self,
+            event: Some(event),
+            first: None,
+            pending: Vec::new(),
+            report: NotifyReport::default(),
+        }
     }
 
     /// A round that runs the handlers one at a time in firing order: each
@@ -276,6 +283,10 @@ pub struct Notify<'a, E: ?Sized> {
     registry: &'a AsyncRegistry<E>,
     /// Taken by the first poll, which builds the handlers' futures.
     event: Option<&'a E>,
+    /// The first pending future, kept inline so that a round with one
+    /// handler needs no buffer.
+    first: Option<Pending>,
+    /// The others, in a buffer borrowed from the registry's spares.
     pending: Vec<Pending>,
     report: NotifyReport,
 }
@@ -286,31 +297,45 @@ impl<E: ?Sized> Future for Notify<'_, E> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<NotifyReport> {
         let this = self.get_mut();
         let registry = this.registry;
+        let event = this.event.take();
+        if event.is_some() && registry.table.len() == 0 {
+            return Poll::Ready(this.report);
+        }
         let _scope = CatchScope::enter();
-        if let Some(event) = this.event.take() {
-            if registry.table.len() > 0 {
-                this.pending = registry.lock_spare().pop().unwrap_or_default();
-                let snapshot = registry.table.load();
-                for entry in snapshot.entries.iter() {
-                    if !entry.claim() {
-                        continue;
-                    }
-                    if let Some(pending) = registry.build(entry, event, &mut this.report) {
-                        this.pending.push(pending);
-                    }
+        if let Some(event) = event {
+            let snapshot = registry.table.load();
+            for entry in snapshot.entries.iter() {
+                if !entry.claim() {
+                    continue;
                 }
+                let Some(pending) = registry.build(entry, event, &mut this.report) else {
+                    continue;
+                };
+                if this.first.is_none() {
+                    this.first = Some(pending);
+                } else {
+                    if this.pending.capacity() == 0 {
+                        this.pending = registry.lock_spare().pop().unwrap_or_default();
+                    }
+                    this.pending.push(pending);
+                }
+            }
+        }
+        if let Some(first) = this.first.as_mut() {
+            if registry.poll_one(first, cx, &mut this.report) {
+                drop_quietly(this.first.take());
             }
         }
         let mut at = 0;
         while at < this.pending.len() {
             if registry.poll_one(&mut this.pending[at], cx, &mut this.report) {
                 // Order among the pending does not matter once all are built.
-                drop_contained(this.pending.swap_remove(at));
+                drop_quietly(this.pending.swap_remove(at));
             } else {
                 at += 1;
             }
         }
-        if this.pending.is_empty() {
+        if this.first.is_none() && this.pending.is_empty() {
             Poll::Ready(this.report)
         } else {
             Poll::Pending
@@ -318,8 +343,19 @@ impl<E: ?Sized> Future for Notify<'_, E> {
     }
 }
 
+/// Drops a finished future inside a round, whose `CatchScope` is already
+/// entered, containing a panic from its destructor.
+fn drop_quietly<T>(value: T) {
+    if let Err(payload) = catch_unwind(AssertUnwindSafe(move || drop(value))) {
+        drop_contained(payload);
+    }
+}
+
 impl<E: ?Sized> Drop for Notify<'_, E> {
     fn drop(&mut self) {
+        if self.first.is_some() {
+            drop_contained(self.first.take());
+        }
         let mut pending = std::mem::take(&mut self.pending);
         if pending.capacity() == 0 {
             return;
@@ -338,7 +374,10 @@ impl<E: ?Sized> Drop for Notify<'_, E> {
 
 impl<E: ?Sized> fmt::Debug for Notify<'_, E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Notify").field("pending", &self.pending.len()).field("report", &self.report).finish()
+        f.debug_struct("Notify")
+            .field("pending", &(self.pending.len() + usize::from(self.first.is_some())))
+            .field("report", &self.report)
+            .finish()
     }
 }
 
@@ -360,6 +399,9 @@ impl<E: ?Sized> Future for NotifySequential<'_, E> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<NotifyReport> {
         let this = self.get_mut();
         let registry = this.registry;
+        if this.next == 0 && this.snapshot.is_none() && registry.table.len() == 0 {
+            return Poll::Ready(this.report);
+        }
         let _scope = CatchScope::enter();
         let snapshot = this.snapshot.get_or_insert_with(|| registry.table.load_full());
         loop {
@@ -367,7 +409,7 @@ impl<E: ?Sized> Future for NotifySequential<'_, E> {
                 if !registry.poll_one(current, cx, &mut this.report) {
                     return Poll::Pending;
                 }
-                drop_contained(this.current.take());
+                drop_quietly(this.current.take());
             }
             let Some(entry) = snapshot.entries.get(this.next) else {
                 // Let go of the handlers now rather than when dropped.
@@ -385,7 +427,9 @@ impl<E: ?Sized> Future for NotifySequential<'_, E> {
 
 impl<E: ?Sized> Drop for NotifySequential<'_, E> {
     fn drop(&mut self) {
-        drop_contained(self.current.take());
+        if self.current.is_some() {
+            drop_contained(self.current.take());
+        }
     }
 }
 

@@ -221,6 +221,10 @@ impl<E: ?Sized> Registry<E> {
     /// `unregister` does and returns without waiting; the handler is
     /// dropped when the last round holding it ends. The same applies when
     /// the thread is already [`MAX_THREAD_NESTING`] notify calls deep.
+    ///
+    /// It blocks the thread (spinning briefly, then yielding, then sleeping
+    /// up to a millisecond between checks): a handler that never returns
+    /// makes it never return, and it does not belong in async code.
     pub fn unregister_and_wait(&self, id: HandlerId) -> bool {
         let Some(entry) = self.table.remove(id) else {
             return false;
