@@ -23,7 +23,6 @@ use std::io::{BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
-use std::thread::JoinHandle;
 use std::time::Duration;
 
 use super::checkpoint::{verifier_key, verify_checkpoint, Checkpoint, MAX_NOTE_BYTES};
@@ -34,6 +33,7 @@ use super::proof::verify_consistency;
 use super::query::{Query, Records};
 use super::record::Record;
 use super::tree::Tree;
+use crate::background::{self, Background};
 use crate::capability::KeyPair;
 use crate::{Error, ErrorKind, Result};
 
@@ -163,7 +163,9 @@ struct SyncState {
 
 struct Flusher {
     stop: Arc<(Mutex<bool>, Condvar)>,
-    thread: Option<JoinHandle<()>>,
+    thread: Option<Background>,
+    /// The process that started the thread (see [`crate::background`]).
+    pid: u32,
 }
 
 impl AuditLog {
@@ -258,6 +260,7 @@ impl AuditLog {
     /// case the record may or may not have been kept.
     pub fn append(&self, record: &Record) -> Result<u64> {
         record.validate()?;
+        self.check_process()?;
         let index = {
             let mut state = self.lock_state();
             let index = state.tree.len();
@@ -301,8 +304,16 @@ impl AuditLog {
         Ok(index)
     }
 
+    /// Refuses, in a forked child, to write or sync a log whose sync thread
+    /// stayed in the parent (see [`crate::background`]): its sync state may
+    /// say that thread is mid-sync, which the child would wait for forever.
+    fn check_process(&self) -> Result<()> {
+        self.shared.flusher.as_ref().map_or(Ok(()), Flusher::check)
+    }
+
     /// Forces every record appended so far to stable storage.
     pub fn sync(&self) -> Result<()> {
+        self.check_process()?;
         match &self.shared.disk {
             Some(disk) => disk.sync_to(disk.written.load(Ordering::Acquire)),
             None => Ok(()),
@@ -402,6 +413,7 @@ impl AuditLog {
             (state.tree.len(), state.tree.root())
         };
         if let Some(disk) = &self.shared.disk {
+            self.check_process()?;
             disk.sync_to(size)?;
         }
         let origin = self.shared.options.origin.clone();
@@ -580,6 +592,10 @@ impl Drop for Shared {
     fn drop(&mut self) {
         if let Some(flusher) = &mut self.flusher {
             flusher.stop();
+            if !background::in_owner(flusher.pid) {
+                // A forked child: the last sync is the parent's to make.
+                return;
+            }
         }
         if let (Some(disk), false) = (&self.disk, self.options.fsync == FsyncPolicy::Never) {
             // Best effort: nobody is left to report a failure to, and a
@@ -641,37 +657,48 @@ impl Flusher {
     fn start(disk: Arc<Disk>, every: Duration) -> Result<Flusher> {
         let stop = Arc::new((Mutex::new(false), Condvar::new()));
         let signal = Arc::clone(&stop);
-        let thread = std::thread::Builder::new()
-            .name("charter-audit-sync".into())
-            .spawn(move || {
-                let (flag, wake) = &*signal;
-                loop {
-                    let stopped = flag.lock().unwrap_or_else(PoisonError::into_inner);
-                    let (stopped, _) = wake
-                        .wait_timeout_while(stopped, every, |stopped| !*stopped)
-                        .unwrap_or_else(PoisonError::into_inner);
-                    if *stopped {
-                        return;
-                    }
-                    drop(stopped);
-                    // A failure is kept in the disk state; the next append
-                    // or sync reports it.
-                    let _ = disk.sync_to(disk.written.load(Ordering::Acquire));
+        let thread = Background::spawn("charter-audit-sync".into(), move || {
+            let (flag, wake) = &*signal;
+            loop {
+                let stopped = flag.lock().unwrap_or_else(PoisonError::into_inner);
+                let (stopped, _) = wake
+                    .wait_timeout_while(stopped, every, |stopped| !*stopped)
+                    .unwrap_or_else(PoisonError::into_inner);
+                if *stopped {
+                    return;
                 }
-            })
-            .map_err(|e| {
-                Error::new(ErrorKind::LimitExceeded, format!("cannot start the sync thread: {e}"))
-            })?;
-        Ok(Flusher { stop, thread: Some(thread) })
+                drop(stopped);
+                // A failure is kept in the disk state; the next append
+                // or sync reports it.
+                let _ = disk.sync_to(disk.written.load(Ordering::Acquire));
+            }
+        })
+        .map_err(|e| Error::new(ErrorKind::LimitExceeded, format!("cannot start the sync thread: {e}")))?;
+        Ok(Flusher { stop, thread: Some(thread), pid: std::process::id() })
+    }
+
+    /// Refuses, in a forked child, to append to a log whose promise of a
+    /// sync per interval only the parent's thread could keep.
+    fn check(&self) -> Result<()> {
+        if background::in_owner(self.pid) {
+            Ok(())
+        } else {
+            Err(background::forked("the sync thread of this audit log (FsyncPolicy::Interval)"))
+        }
     }
 
     fn stop(&mut self) {
+        if !background::in_owner(self.pid) {
+            // A forked child: the thread and whoever held its flag are in
+            // the parent; forget the thread without touching the flag.
+            self.thread.take();
+            return;
+        }
         let (flag, wake) = &*self.stop;
         *flag.lock().unwrap_or_else(PoisonError::into_inner) = true;
         wake.notify_all();
         if let Some(thread) = self.thread.take() {
-            // The thread only syncs; a panic there has nothing to hand back.
-            let _ = thread.join();
+            thread.join();
         }
     }
 }

@@ -17,7 +17,7 @@ mod record;
 mod recorder;
 mod tree;
 
-pub use log::{AuditLog, AuditOptions, FsyncPolicy, Recovery, VerifyReport};
+pub use log::{AuditLog, AuditOptions, FsyncPolicy, Recovery, VerifyReport, MAX_PATH_BYTES};
 pub use query::{Query, Records};
 pub use reader::LogReader;
 pub use record::{
