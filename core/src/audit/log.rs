@@ -538,7 +538,7 @@ impl AuditLog {
             }
             (None, Some(path)) => {
                 let file =
-                    File::open(path).map_err(|e| io(&format!("opening {}", crate::quote_path(&path)), &e))?;
+                    File::open(path).map_err(|e| io(&format!("opening {}", crate::quote_path(path)), &e))?;
                 let mut reader = BufReader::with_capacity(64 << 10, file);
                 let mut header = [0u8; HEADER.len()];
                 let got = reader.read(&mut header).map_err(|e| io("reading the header", &e))?;
@@ -709,10 +709,10 @@ fn lock(file: &File, path: &Path) -> Result<()> {
             ErrorKind::WouldBlock,
             format!(
                 "audit log: {} is open for writing elsewhere; one writer per log",
-                crate::quote_path(&path)
+                crate::quote_path(path)
             ),
         ),
-        std::fs::TryLockError::Error(e) => io(&format!("locking {}", crate::quote_path(&path)), &e),
+        std::fs::TryLockError::Error(e) => io(&format!("locking {}", crate::quote_path(path)), &e),
     })
 }
 
