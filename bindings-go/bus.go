@@ -30,8 +30,9 @@ type Bus struct {
 	done chan struct{}
 }
 
-// SubscriptionID identifies a subscription within its bus. Ids are never
-// reused within a bus.
+// SubscriptionID identifies a subscription within its bus: a random number,
+// unique among the bus's live subscriptions, so an id from another bus, an
+// ended one or a guessed one finds nothing.
 type SubscriptionID uint64
 
 // recvSlice is the longest a Recv with a cancellable context waits in C

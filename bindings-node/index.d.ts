@@ -246,7 +246,7 @@ export interface RequestOptions extends ReceiveOptions {
  */
 export declare class Subscription {
   private constructor();
-  /** The id, unique within its bus and never reused. */
+  /** The id: random, unique among the bus's live subscriptions, found on no other bus. */
   readonly id: number;
   readonly pattern: string;
   /** Whether it has ended, however it ended. */

@@ -316,7 +316,7 @@ export declare class NativeSession {
 
 /** One subscription; see the module docs. */
 export declare class NativeSubscription {
-  /** The id, unique within the bus and never reused. */
+  /** The id: random, unique among the bus's live subscriptions, found on no other bus. */
   get id(): number
   get pattern(): string
   /**

@@ -60,7 +60,7 @@ impl NativeSubscription {
 
 #[napi]
 impl NativeSubscription {
-    /// The id, unique within the bus and never reused.
+    /// The id: random, unique among the bus's live subscriptions, found on no other bus.
     #[napi(getter)]
     pub fn id(&self) -> f64 {
         self.view.id().get() as f64

@@ -18,6 +18,7 @@
 #![warn(missing_docs)]
 
 pub mod audit;
+mod background;
 pub mod bus;
 pub mod capability;
 mod error;

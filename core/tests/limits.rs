@@ -92,3 +92,18 @@ fn revocations() {
     assert_eq!(e.kind(), ErrorKind::LimitExceeded);
     assert!(e.message().contains(&format!("the revocation set is full ({MAX_REVOCATIONS} links)")), "{e}");
 }
+
+#[test]
+fn audit_log_path() {
+    use charter_core::audit::{AuditLog, AuditOptions, MAX_PATH_BYTES};
+    // At the limit the path is tried (and the OS refuses it: no directory
+    // has so long a name); one byte over, it is refused before any copy.
+    let at = format!("/{}", "d".repeat(MAX_PATH_BYTES - 1));
+    let e = AuditLog::open(&at, AuditOptions::default()).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Io, "{e}");
+    let over = format!("/{}", "d".repeat(MAX_PATH_BYTES));
+    let e = AuditLog::open(&over, AuditOptions::default()).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::LimitExceeded, "{e}");
+    assert!(e.message().contains("(4097 bytes) is over 4096 bytes"), "{e}");
+    assert!(e.message().len() < 200, "{e}");
+}

@@ -5,7 +5,10 @@
 //! handle is used after another copy freed it), an address that was never
 //! a handle, or a pointer into the middle of a handle's shell, and any slot
 //! can be passed where any handle type is expected. Callbacks free their
-//! own parent, re-enter it, or fail.
+//! own parent, re-enter it once or up to 64 levels deep, or fail. Lengths
+//! no buffer can have (above `isize::MAX`) go to every (pointer, length)
+//! argument and must be refused; subscription ids issued by one bus are
+//! used on another and must be `NOT_FOUND` there.
 //!
 //! Every call must return a status Charter defines, never `PANIC` or
 //! `INTERNAL`, and exactly the status the handle's state calls for (NULL,
@@ -72,9 +75,19 @@ thread_local! {
     static LIVE_HOOKS: Cell<i64> = const { Cell::new(0) };
     /// Frees performed by callbacks, in order: (handle, status).
     static FREED_INSIDE: RefCell<Vec<(*mut c_void, charter_status_t)>> = const { RefCell::new(Vec::new()) };
-    /// Callback nesting, so a re-entering callback re-enters once.
+    /// Callback nesting, so a re-entering callback re-enters once (or, in
+    /// the deep mode, up to `DEEP` levels).
     static DEPTH: Cell<u32> = const { Cell::new(0) };
+    /// Every subscription id a subscribe returned, with its bus.
+    static ISSUED: RefCell<Vec<(*mut c_void, u64)>> = const { RefCell::new(Vec::new()) };
 }
+
+/// How deep a deep-mode callback re-enters its parent.
+const DEEP: u32 = 64;
+
+/// Lengths no buffer can have: every call must refuse them without
+/// reading a byte.
+const EXTREME: [usize; 4] = [usize::MAX, isize::MAX as usize + 1, usize::MAX - 31, usize::MAX / 2 + 32];
 
 /// A callback's `user_data`: what it does when called.
 struct Hook {
@@ -107,21 +120,21 @@ unsafe extern "C" fn registry_handler(
     // SAFETY: live until drop_hook.
     let hook = unsafe { &*user_data.cast::<Hook>() };
     let reg = hook.parent.cast::<charter_registry_t>();
-    match hook.mode % 4 {
+    match hook.mode % 5 {
         1 => CHARTER_E_INVALID_ARGUMENT,
         // SAFETY: Charter validates the handle.
         2 => unsafe {
             record_inner_free(hook.parent, charter_registry_free(reg));
             CHARTER_OK
         },
-        3 if DEPTH.with(Cell::get) == 0 => {
-            DEPTH.with(|d| d.set(1));
+        3 if DEPTH.with(Cell::get) == 0 => reenter(1, || {
             // SAFETY: Charter validates the handle.
-            let status = unsafe { charter_registry_notify(reg, ptr::null(), 0, ptr::null_mut()) };
-            DEPTH.with(|d| d.set(0));
-            assert_defined(status);
-            CHARTER_OK
-        }
+            unsafe { charter_registry_notify(reg, ptr::null(), 0, ptr::null_mut()) }
+        }),
+        4 if DEPTH.with(Cell::get) < DEEP => reenter(DEPTH.with(Cell::get) + 1, || {
+            // SAFETY: Charter validates the handle.
+            unsafe { charter_registry_notify(reg, ptr::null(), 0, ptr::null_mut()) }
+        }),
         _ => CHARTER_OK,
     }
 }
@@ -132,26 +145,33 @@ unsafe extern "C" fn bus_handler(user_data: *mut c_void, msg: *const charter_mes
     // SAFETY: the topic is NUL-terminated and valid for the call.
     assert!(!unsafe { CStr::from_ptr(msg.topic) }.to_bytes().is_empty());
     let bus = hook.parent.cast::<charter_bus_t>();
-    match hook.mode % 4 {
+    let publish = || {
+        let topic = c"fuzz.inner";
+        // SAFETY: Charter validates the handle; the arguments are valid.
+        unsafe { charter_bus_publish(bus, topic.as_ptr(), ptr::null(), 0, ptr::null(), 0, ptr::null_mut()) }
+    };
+    match hook.mode % 5 {
         1 => CHARTER_E_INVALID_ARGUMENT,
         // SAFETY: Charter validates the handle.
         2 => unsafe {
             record_inner_free(hook.parent, charter_bus_free(bus));
             CHARTER_OK
         },
-        3 if DEPTH.with(Cell::get) == 0 => {
-            DEPTH.with(|d| d.set(1));
-            let topic = c"fuzz.inner";
-            // SAFETY: Charter validates the handle; the arguments are valid.
-            let status = unsafe {
-                charter_bus_publish(bus, topic.as_ptr(), ptr::null(), 0, ptr::null(), 0, ptr::null_mut())
-            };
-            DEPTH.with(|d| d.set(0));
-            assert_defined(status);
-            CHARTER_OK
-        }
+        3 if DEPTH.with(Cell::get) == 0 => reenter(1, publish),
+        4 if DEPTH.with(Cell::get) < DEEP => reenter(DEPTH.with(Cell::get) + 1, publish),
         _ => CHARTER_OK,
     }
+}
+
+/// Runs `call` (a re-entry into the callback's parent) at nesting `depth`,
+/// then restores the depth around it. The call may fail (a nesting limit,
+/// a freed parent), but only with a status Charter defines.
+fn reenter(depth: u32, call: impl FnOnce() -> charter_status_t) -> charter_status_t {
+    let outer = DEPTH.with(|d| d.replace(depth));
+    let status = call();
+    DEPTH.with(|d| d.set(outer));
+    assert_defined(status);
+    CHARTER_OK
 }
 
 /// The input, read as needed; past its end every read gives zeros.
@@ -375,11 +395,68 @@ impl Program {
         Some(owned)
     }
 
+    /// Whether bus `bus` itself issued `id` (a random id could, by a 2^-53
+    /// chance, be issued by two buses).
+    fn issued_here(&self, bus: *mut c_void, id: u64) -> bool {
+        ISSUED.with(|i| i.borrow().iter().any(|&(b, i)| b == bus && i == id))
+    }
+
+    /// A (pointer, length) argument with a length no buffer can have, on a
+    /// real short buffer: the call must refuse it (on the length or on a
+    /// handle), never read it.
+    fn extreme_length(&mut self, s: usize, a: usize, input: &mut Input) {
+        static BYTES: [u8; 64] = [0; 64];
+        let len = EXTREME[usize::from(input.byte()) % EXTREME.len()];
+        let buf = if input.byte().is_multiple_of(4) { ptr::null() } else { BYTES.as_ptr() };
+        let topic = c"fuzz.a";
+        let inbox = c"_charter.inbox.00";
+        let mut out = ptr::null_mut::<c_void>();
+        let mut hash = [0u8; CHARTER_AUDIT_HASH_LEN];
+        let mut id = 0u64;
+        let mut reply: *mut charter_message_t = ptr::null_mut();
+        let strings = [topic.as_ptr()];
+        let which = input.byte() % 12;
+        let subject = if which == 10 { self.public_key(a) } else { None }.unwrap_or_else(|| c"x".to_owned());
+        // SAFETY: every pointer is valid for what Charter may read of it
+        // once the length is refused (nothing); handles are validated.
+        let status = unsafe {
+            match which {
+                0 => charter_bus_publish(self.p(s), topic.as_ptr(), buf, len, ptr::null(), 0, ptr::null_mut()),
+                1 => charter_bus_request(self.p(s), topic.as_ptr(), buf, len, ptr::null(), 0, 0, &mut reply),
+                2 => charter_bus_request_start(self.p(s), topic.as_ptr(), buf, len, ptr::null(), 0, &mut id),
+                3 => charter_bus_reply(self.p(s), inbox.as_ptr(), buf, len, ptr::null(), 0, ptr::null_mut()),
+                4 => charter_bus_publish(self.p(s), topic.as_ptr(), ptr::null(), 0, buf.cast(), len, ptr::null_mut()),
+                5 => charter_registry_notify(self.p(s), buf, len, ptr::null_mut()),
+                6 => charter_audit_leaf_hash(buf, len, hash.as_mut_ptr()),
+                7 => charter_keypair_from_pkcs8(buf, len, (&raw mut out).cast()),
+                8 => charter_token_decode(buf, len, (&raw mut out).cast()),
+                9 => charter_audit_verify_inclusion(hash.as_ptr(), 0, 1, buf, len, hash.as_ptr()),
+                10 => charter_token_mint(self.p(a), subject.as_ptr(), strings.as_ptr(), len, T0, T0 + 1, (&raw mut out).cast()),
+                _ => charter_authority_new(strings.as_ptr(), len, ptr::null(), (&raw mut out).cast()),
+            }
+        };
+        assert_defined(status);
+        assert_ne!(status, CHARTER_OK, "call {which} accepted a length of {len}");
+        assert!(out.is_null() && reply.is_null(), "call {which} made something of a length of {len}");
+        let handle = match which {
+            0..=4 => Some((s, Kind::Bus)),
+            5 => Some((s, Kind::Registry)),
+            10 => Some((a, Kind::KeyPair)),
+            _ => None,
+        };
+        let allowed = match handle.and_then(|(slot, kind)| self.handle_status(slot, kind, false)) {
+            Some(problem) => vec![problem, CHARTER_E_LIMIT_EXCEEDED, CHARTER_E_MALFORMED],
+            None => vec![CHARTER_E_LIMIT_EXCEEDED, CHARTER_E_MALFORMED],
+        };
+        self.absorb_inner_frees();
+        assert!(allowed.contains(&status), "call {which} with a length of {len}: {status}, expected one of {allowed:?}");
+    }
+
     fn run_one(&mut self, input: &mut Input) {
         let op = input.byte();
         let s = usize::from(input.byte());
         let a = usize::from(input.byte());
-        match op % 24 {
+        match op % 26 {
             0 => {
                 let mut out = ptr::null_mut();
                 // SAFETY: a valid output pointer.
@@ -591,7 +668,9 @@ impl Program {
                         st
                     }
                 };
-                self.check(s, Kind::Bus, status, false);
+                if self.check(s, Kind::Bus, status, false) {
+                    ISSUED.with(|i| i.borrow_mut().push((self.ptr(s), id)));
+                }
                 RECENT_ID.with(|r| r.set(id));
             }
             11 => {
@@ -616,16 +695,27 @@ impl Program {
                 }
             }
             12 => {
-                let id = match input.byte() % 2 {
-                    0 => RECENT_ID.with(Cell::get),
-                    _ => u64::from(input.u32()),
+                let here = self.ptr(s);
+                let pick = usize::from(input.byte());
+                let foreign = ISSUED.with(|i| {
+                    let i = i.borrow();
+                    let others: Vec<u64> = i.iter().filter(|(bus, _)| *bus != here).map(|&(_, id)| id).collect();
+                    others.get(pick % others.len().max(1)).copied()
+                });
+                let (id, foreign) = match (input.byte() % 3, foreign) {
+                    (0, _) => (RECENT_ID.with(Cell::get), false),
+                    // Issued by another bus: ids are random per
+                    // subscription, so this bus has none like it.
+                    (1, Some(id)) if !self.issued_here(here, id) => (id, true),
+                    _ => (u64::from(input.u32()), false),
                 };
+                let call = input.byte() % 5;
                 let mut msg: *mut charter_message_t = ptr::null_mut();
                 let mut flag = false;
                 let mut n = 0usize;
                 // SAFETY: valid outputs; handle validated; the message is freed once.
                 let status = unsafe {
-                    match input.byte() % 5 {
+                    match call {
                         0 => charter_bus_recv(self.p(s), id, 0, &mut msg),
                         1 => charter_bus_unsubscribe(self.p(s), id, &mut flag),
                         2 => {
@@ -642,7 +732,15 @@ impl Program {
                         _ => charter_bus_close(self.p(s)),
                     }
                 };
-                self.check(s, Kind::Bus, status, true);
+                if self.check(s, Kind::Bus, status, true) && foreign && call == 1 {
+                    assert!(!flag, "unsubscribe removed a subscription of this bus with another bus's id");
+                }
+                if foreign && call <= 2 && self.handle_status(s, Kind::Bus, false).is_none() {
+                    assert!(
+                        matches!(status, CHARTER_E_NOT_FOUND | CHARTER_E_CLOSED) || (call == 1 && status == CHARTER_OK),
+                        "another bus's id {id} found something here: {status}"
+                    );
+                }
                 // SAFETY: NULL or what Charter returned, freed once.
                 unsafe { charter_message_free(msg) };
             }
@@ -843,6 +941,7 @@ impl Program {
             }
             21 => self.free(s, KINDS[a % KINDS.len()]),
             22 => self.probe(s, KINDS[a % KINDS.len()]),
+            23 => self.extreme_length(s, a, input),
             _ => {
                 self.slots[s % SLOTS] = match input.byte() % 5 {
                     0 => Target::Null,

@@ -199,7 +199,24 @@ pub(crate) enum Access {
 /// non-blocking, so a FIFO without a writer cannot hang the caller (on a
 /// regular file the flag changes nothing). A missing file is `NOT_FOUND`
 /// for [`Access::Read`].
+/// The longest path a log may have, in bytes: Linux's `PATH_MAX`. No
+/// longer path can be opened, and refusing it first spares copying it.
+pub const MAX_PATH_BYTES: usize = 4096;
+
+/// Refuses a path longer than [`MAX_PATH_BYTES`], quoting only its prefix.
+pub(crate) fn check_path(path: &Path) -> Result<()> {
+    let len = path.as_os_str().len();
+    if len > MAX_PATH_BYTES {
+        return Err(Error::new(
+            ErrorKind::LimitExceeded,
+            format!("audit log path {} is over {MAX_PATH_BYTES} bytes", crate::quote_path(path)),
+        ));
+    }
+    Ok(())
+}
+
 pub(crate) fn open(path: &Path, access: Access) -> Result<File> {
+    check_path(path)?;
     let mut options = OpenOptions::new();
     options.read(true);
     if access == Access::Write {

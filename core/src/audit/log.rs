@@ -35,6 +35,7 @@ use super::query::{Query, Records};
 use super::record::Decision;
 use super::record::Record;
 use super::tree::Tree;
+use crate::background::{self, Background};
 use crate::capability::KeyPair;
 use crate::{Error, ErrorKind, Result};
 
@@ -210,7 +211,9 @@ struct SyncState {
 
 struct Flusher {
     stop: Arc<(Mutex<bool>, Condvar)>,
-    thread: Option<JoinHandle<()>>,
+    thread: Option<Background>,
+    /// The process that started the thread (see [`crate::background`]).
+    pid: u32,
 }
 
 impl AuditLog {
@@ -235,6 +238,7 @@ impl AuditLog {
     /// frames, so it fails with `WOULD_BLOCK` instead.
     pub fn open(path: impl AsRef<Path>, options: AuditOptions) -> Result<AuditLog> {
         check_options(&options)?;
+        file::check_path(path.as_ref())?;
         let path = path.as_ref().to_path_buf();
         let last = persisted(&path, &options)?;
         let covered = last.checkpoint.as_ref().map_or(0, |cp| cp.size);
@@ -408,6 +412,7 @@ impl AuditLog {
     /// the next append (the record is not appended).
     pub fn append(&self, record: &Record) -> Result<u64> {
         record.validate()?;
+        self.check_process()?;
         if let Some(e) = self.shared.auto_failed.lock().unwrap_or_else(PoisonError::into_inner).take() {
             return Err(e);
         }
@@ -466,8 +471,16 @@ impl AuditLog {
         Ok(index)
     }
 
+    /// Refuses, in a forked child, to write or sync a log whose sync thread
+    /// stayed in the parent (see [`crate::background`]): its sync state may
+    /// say that thread is mid-sync, which the child would wait for forever.
+    fn check_process(&self) -> Result<()> {
+        self.shared.flusher.as_ref().map_or(Ok(()), Flusher::check)
+    }
+
     /// Forces every record appended so far to stable storage.
     pub fn sync(&self) -> Result<()> {
+        self.check_process()?;
         match &self.shared.disk {
             Some(disk) => disk.sync_to(disk.written.load(Ordering::Acquire)),
             None => Ok(()),
@@ -584,6 +597,7 @@ impl AuditLog {
             }
         }
         if let Some(disk) = &self.shared.disk {
+            self.check_process()?;
             disk.sync_to(size)?;
         }
         let origin = self.shared.options.origin.clone();
@@ -765,6 +779,10 @@ impl Drop for Shared {
         }
         if let Some(flusher) = &mut self.flusher {
             flusher.stop();
+            if !background::in_owner(flusher.pid) {
+                // A forked child: the last sync is the parent's to make.
+                return;
+            }
         }
         if let (Some(disk), false) = (&self.disk, self.options.fsync == FsyncPolicy::Never) {
             // Best effort: nobody is left to report a failure to, and a
@@ -826,37 +844,48 @@ impl Flusher {
     fn start(disk: Arc<Disk>, every: Duration) -> Result<Flusher> {
         let stop = Arc::new((Mutex::new(false), Condvar::new()));
         let signal = Arc::clone(&stop);
-        let thread = std::thread::Builder::new()
-            .name("charter-audit-sync".into())
-            .spawn(move || {
-                let (flag, wake) = &*signal;
-                loop {
-                    let stopped = flag.lock().unwrap_or_else(PoisonError::into_inner);
-                    let (stopped, _) = wake
-                        .wait_timeout_while(stopped, every, |stopped| !*stopped)
-                        .unwrap_or_else(PoisonError::into_inner);
-                    if *stopped {
-                        return;
-                    }
-                    drop(stopped);
-                    // A failure is kept in the disk state; the next append
-                    // or sync reports it.
-                    let _ = disk.sync_to(disk.written.load(Ordering::Acquire));
+        let thread = Background::spawn("charter-audit-sync".into(), move || {
+            let (flag, wake) = &*signal;
+            loop {
+                let stopped = flag.lock().unwrap_or_else(PoisonError::into_inner);
+                let (stopped, _) = wake
+                    .wait_timeout_while(stopped, every, |stopped| !*stopped)
+                    .unwrap_or_else(PoisonError::into_inner);
+                if *stopped {
+                    return;
                 }
-            })
-            .map_err(|e| {
-                Error::new(ErrorKind::LimitExceeded, format!("cannot start the sync thread: {e}"))
-            })?;
-        Ok(Flusher { stop, thread: Some(thread) })
+                drop(stopped);
+                // A failure is kept in the disk state; the next append
+                // or sync reports it.
+                let _ = disk.sync_to(disk.written.load(Ordering::Acquire));
+            }
+        })
+        .map_err(|e| Error::new(ErrorKind::LimitExceeded, format!("cannot start the sync thread: {e}")))?;
+        Ok(Flusher { stop, thread: Some(thread), pid: std::process::id() })
+    }
+
+    /// Refuses, in a forked child, to append to a log whose promise of a
+    /// sync per interval only the parent's thread could keep.
+    fn check(&self) -> Result<()> {
+        if background::in_owner(self.pid) {
+            Ok(())
+        } else {
+            Err(background::forked("the sync thread of this audit log (FsyncPolicy::Interval)"))
+        }
     }
 
     fn stop(&mut self) {
+        if !background::in_owner(self.pid) {
+            // A forked child: the thread and whoever held its flag are in
+            // the parent; forget the thread without touching the flag.
+            self.thread.take();
+            return;
+        }
         let (flag, wake) = &*self.stop;
         *flag.lock().unwrap_or_else(PoisonError::into_inner) = true;
         wake.notify_all();
         if let Some(thread) = self.thread.take() {
-            // The thread only syncs; a panic there has nothing to hand back.
-            let _ = thread.join();
+            thread.join();
         }
     }
 }
@@ -934,9 +963,12 @@ fn lock(file: &File, path: &Path) -> Result<()> {
     file.try_lock().map_err(|e| match e {
         std::fs::TryLockError::WouldBlock => Error::new(
             ErrorKind::WouldBlock,
-            format!("audit log: {} is open for writing elsewhere; one writer per log", path.display()),
+            format!(
+                "audit log: {} is open for writing elsewhere; one writer per log",
+                crate::quote_path(path)
+            ),
         ),
-        std::fs::TryLockError::Error(e) => io(&format!("locking {}", path.display()), &e),
+        std::fs::TryLockError::Error(e) => io(&format!("locking {}", crate::quote_path(path)), &e),
     })
 }
 

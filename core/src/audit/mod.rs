@@ -24,6 +24,7 @@ mod witness;
 
 pub use auditor::{verify_log, LogView, VerifyOptions};
 pub use cosignature::{cosign, cosigner_key, verify_cosigned, Cosigned, MAX_WITNESSES};
+pub use file::MAX_PATH_BYTES;
 pub use log::{AuditLog, AuditOptions, FsyncPolicy, Recovery, VerifyReport};
 pub use query::{Query, Records};
 pub use reader::LogReader;

@@ -50,6 +50,7 @@ use std::time::Duration;
 use ring::rand::{SecureRandom, SystemRandom};
 
 use crate::audit::Recorder;
+use crate::background::Background;
 use crate::capability::{Action, Authority, Session};
 use crate::{quote, Error, ErrorKind, HandlerResult, Result};
 use cache::MatchCache;
@@ -481,6 +482,7 @@ impl Bus {
             options,
             handler,
             worker: Mutex::new(None),
+            pid: std::process::id(),
             retired: Arc::clone(&self.inner.retired),
             retired_base: Mutex::default(),
             session: match who {
@@ -507,9 +509,8 @@ impl Bus {
         }
         if threaded {
             let worker = Arc::clone(&shared);
-            let spawned = std::thread::Builder::new()
-                .name(format!("charter-sub-{}", shared.id.0))
-                .spawn(move || worker.run_worker());
+            let spawned =
+                Background::spawn(format!("charter-sub-{}", shared.id.0), move || worker.run_worker());
             match spawned {
                 Ok(handle) => *shared.worker.lock().unwrap_or_else(PoisonError::into_inner) = Some(handle),
                 Err(e) => {

@@ -5,7 +5,6 @@ use std::cell::Cell;
 use std::fmt;
 use std::ops::Deref;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::thread::JoinHandle;
 use std::time::Duration;
 
 use super::dispatch::{self, Handler};
@@ -14,6 +13,7 @@ use super::options::{Dispatch, SubscribeOptions};
 use super::queue::{Offered, Queue};
 use super::stats::SubscriptionStats;
 use super::Bus;
+use crate::background::{self, Background};
 use crate::{Error, ErrorKind, Result};
 
 thread_local! {
@@ -55,7 +55,10 @@ pub(crate) struct Shared {
     pub(crate) options: SubscribeOptions,
     pub(crate) queue: Queue,
     pub(crate) handler: Option<Handler>,
-    pub(crate) worker: Mutex<Option<JoinHandle<()>>>,
+    pub(crate) worker: Mutex<Option<Background>>,
+    /// The process that made the subscription: in a forked child, a
+    /// `Dispatch::Thread` subscription has no worker and refuses messages.
+    pub(crate) pid: u32,
     /// The bus's totals of ended subscriptions. An ending subscription
     /// adds its counts here at once (see [`Shared::shut_down`]) and, when
     /// its last reference goes, whatever happened after that (messages from
@@ -81,6 +84,10 @@ impl Shared {
                 let failed = dispatch::run(self.bus_id, handler, message);
                 self.queue.count_inline(failed);
                 Ok(Offered::Accepted)
+            }
+            (Some(_), Dispatch::Thread) if !background::in_owner(self.pid) => {
+                self.queue.count_closed();
+                Err(background::forked(&format!("the handler of subscription {}", self.id.0)))
             }
             _ => self.queue.offer(message, &self.options, may_wait),
         }
@@ -108,7 +115,7 @@ impl Shared {
         let worker = self.worker.lock().unwrap_or_else(PoisonError::into_inner).take();
         if let Some(worker) = worker {
             if WORKER_OF.with(Cell::get) == 0 {
-                let _ = worker.join();
+                worker.join();
             }
         }
     }
