@@ -20,6 +20,7 @@
 pub mod audit;
 pub mod bus;
 pub mod capability;
+mod depth;
 mod error;
 pub mod panic;
 pub mod registry;

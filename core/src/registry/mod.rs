@@ -22,7 +22,6 @@
 //!   next. Nested `notify` on one thread is bounded (default 8 levels).
 //! * **No allocation.** `notify` allocates nothing (proved by a dhat test).
 
-pub(crate) mod depth;
 mod handler;
 mod report;
 
@@ -32,11 +31,12 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use arc_swap::{ArcSwap, ArcSwapOption};
 
+use crate::depth;
 use crate::panic::message_of;
 use crate::{Error, ErrorKind};
 use handler::Entry;
 
-pub use depth::MAX_THREAD_NESTING;
+pub use crate::depth::MAX_THREAD_NESTING;
 pub use handler::{HandlerError, HandlerId, HandlerResult};
 pub use report::NotifyReport;
 
