@@ -54,6 +54,12 @@
 // record).
 #define CHARTER_AUDIT_SCOPE_ALL 1
 
+// The most publishes of one bus that may be nested on one thread (a
+// callback that publishes, whose callback publishes, ...); past it the
+// publish fails with `CHARTER_E_LIMIT_EXCEEDED`. At most 64 publish and
+// notify calls of all buses and registries nest on one thread.
+#define CHARTER_BUS_MAX_NESTING 16
+
 // A timeout meaning "wait as long as it takes".
 #define CHARTER_WAIT_FOREVER UINT32_MAX
 
@@ -117,6 +123,9 @@ typedef struct charter_authority charter_authority;
 
 // A topic bus. Opaque; create with `charter_bus_new`.
 typedef struct charter_bus charter_bus;
+
+// A bus as seen by one caller. Opaque; create with `charter_client_new`.
+typedef struct charter_client charter_client;
 
 // An Ed25519 key pair. Opaque.
 typedef struct charter_keypair charter_keypair;
@@ -287,8 +296,75 @@ typedef struct charter_audit_recorder_t {
     int32_t scope;
 } charter_audit_recorder_t;
 
+// Messages dropped, by reason.
+typedef struct charter_drops_t {
+    // Dropped by `DROP_OLDEST` or `DROP_NEWEST` on a full queue.
+    uint64_t overflow;
+    // Past their time-to-live when received.
+    uint64_t expired;
+    // A `BLOCK` publisher ran out of time (or would have deadlocked).
+    uint64_t timeout;
+    // Refused by an `ERROR` queue, or too large for the queue at all.
+    uint64_t rejected;
+    // Still queued, or arriving, when the subscription ended.
+    uint64_t closed;
+    // Still queued, or arriving, when the session the subscription was
+    // made with ended (expiry, revocation, distrust of its root).
+    uint64_t session_ended;
+} charter_drops_t;
+
+// One subscription's accounting: `received == delivered + dropped + queued`.
+typedef struct charter_subscription_stats_t {
+    // Messages offered by publishes that matched.
+    uint64_t received;
+    // Messages handed to the consumer or its callback.
+    uint64_t delivered;
+    // Messages waiting in the queue.
+    uint64_t queued;
+    // Messages dropped, by reason.
+    struct charter_drops_t dropped;
+    // Callback calls that returned an error (each also counts as delivered).
+    uint64_t handler_failures;
+    // Times the queue became full after having room.
+    uint64_t slow_episodes;
+} charter_subscription_stats_t;
+
+// A bus's accounting over its whole life.
+typedef struct charter_bus_stats_t {
+    // Successful publishes.
+    uint64_t published;
+    // Totals over every subscription, ended ones included.
+    struct charter_subscription_stats_t subscriptions;
+    // Live subscriptions now.
+    uint64_t live_subscriptions;
+    // Calls refused by authorization: grants that do not cover them, and
+    // clients without a session on a bus made with an authority.
+    uint64_t denied;
+    // Publishes refused for nesting deeper than `CHARTER_BUS_MAX_NESTING`.
+    uint64_t depth_exceeded;
+} charter_bus_stats_t;
+
+// How an authority judges time. Fill with
+// `charter_authority_options_default`, then adjust.
+typedef struct charter_authority_options_t {
+    // The longest window any link may have, in seconds.
+    uint64_t max_lifetime_s;
+    // How far clocks may disagree, in seconds.
+    uint64_t clock_skew_s;
+    // 0 for the system clock; otherwise the authority runs on a clock of its
+    // own that starts at this time and moves only with
+    // `charter_authority_set_time` (for tests).
+    uint64_t fixed_time;
+} charter_authority_options_t;
+
+// The handle type of a token.
+typedef struct charter_token charter_token_t;
+
 // The handle type of a session.
 typedef struct charter_session charter_session_t;
+
+// The handle type of a client.
+typedef struct charter_client charter_client_t;
 
 // One message header: a NUL-terminated UTF-8 name and value.
 typedef struct charter_header_t {
@@ -341,64 +417,6 @@ typedef struct charter_publish_report_t {
     // Of those, how many dropped it.
     uint64_t dropped;
 } charter_publish_report_t;
-
-// Messages dropped, by reason.
-typedef struct charter_drops_t {
-    // Dropped by `DROP_OLDEST` or `DROP_NEWEST` on a full queue.
-    uint64_t overflow;
-    // Past their time-to-live when received.
-    uint64_t expired;
-    // A `BLOCK` publisher ran out of time (or would have deadlocked).
-    uint64_t timeout;
-    // Refused by an `ERROR` queue, or too large for the queue at all.
-    uint64_t rejected;
-    // Still queued, or arriving, when the subscription ended.
-    uint64_t closed;
-} charter_drops_t;
-
-// One subscription's accounting: `received == delivered + dropped + queued`.
-typedef struct charter_subscription_stats_t {
-    // Messages offered by publishes that matched.
-    uint64_t received;
-    // Messages handed to the consumer or its callback.
-    uint64_t delivered;
-    // Messages waiting in the queue.
-    uint64_t queued;
-    // Messages dropped, by reason.
-    struct charter_drops_t dropped;
-    // Callback calls that returned an error (each also counts as delivered).
-    uint64_t handler_failures;
-    // Times the queue became full after having room.
-    uint64_t slow_episodes;
-} charter_subscription_stats_t;
-
-// A bus's accounting over its whole life.
-typedef struct charter_bus_stats_t {
-    // Successful publishes.
-    uint64_t published;
-    // Totals over every subscription, ended ones included.
-    struct charter_subscription_stats_t subscriptions;
-    // Live subscriptions now.
-    uint64_t live_subscriptions;
-    // Calls refused by authorization (buses made with an authority).
-    uint64_t denied;
-} charter_bus_stats_t;
-
-// How an authority judges time. Fill with
-// `charter_authority_options_default`, then adjust.
-typedef struct charter_authority_options_t {
-    // The longest window any link may have, in seconds.
-    uint64_t max_lifetime_s;
-    // How far clocks may disagree, in seconds.
-    uint64_t clock_skew_s;
-    // 0 for the system clock; otherwise the authority runs on a clock of its
-    // own that starts at this time and moves only with
-    // `charter_authority_set_time` (for tests).
-    uint64_t fixed_time;
-} charter_authority_options_t;
-
-// The handle type of a token.
-typedef struct charter_token charter_token_t;
 
 // The handle type of a registry.
 typedef struct charter_registry charter_registry_t;
@@ -750,9 +768,10 @@ charter_status_t charter_subscribe_options_default(struct charter_subscribe_opti
 // writing.
 charter_status_t charter_bus_new(const struct charter_bus_limits_t *limits, charter_bus_t **out);
 
-// Creates a bus on which every publish, subscribe and request needs a
-// session opened by `auth` whose grants cover it: use the `_as` calls.
-// Refusals fail with `CHARTER_E_DENIED` and are counted in `denied`.
+// Creates a bus on which every call needs a client made with a session
+// opened by `auth` (`charter_client_new`), whose grants cover it. Clients
+// without a session are refused every call. Refusals fail with
+// `CHARTER_E_DENIED` and are counted in `denied`.
 // `limits` may be NULL for the defaults.
 //
 // # Safety
@@ -790,156 +809,16 @@ charter_status_t charter_bus_free(charter_bus_t *bus);
 // `bus` must be NULL or a pointer obtained from Charter.
 charter_status_t charter_bus_close(charter_bus_t *bus);
 
-// Subscribes to `pattern` with a queue read by `charter_bus_recv`; writes
-// the new subscription's id to `out_id`. `options` may be NULL for the
-// defaults.
-//
-// # Safety
-// `pattern` must be a NUL-terminated string; `options` NULL or valid for
-// reading; `out_id` NULL or valid for writing.
-charter_status_t charter_bus_subscribe(charter_bus_t *bus, const char *pattern, const struct charter_subscribe_options_t *options, uint64_t *out_id);
-
-// `charter_bus_subscribe` for the holder of `session`, checked against its grants (a
-// bus made with `charter_bus_new_with_authority` requires it; on any bus the
-// session's grants are checked, and refusals are `CHARTER_E_DENIED`,
-// counted in `denied`).
-//
-// # Safety
-// As `charter_bus_subscribe`; `session` must be a pointer obtained from Charter.
-charter_status_t charter_bus_subscribe_as(charter_bus_t *bus, charter_session_t *session, const char *pattern, const struct charter_subscribe_options_t *options, uint64_t *out_id);
-
-// Subscribes to `pattern` with a callback, run on the publisher's thread or
-// on a thread of the subscription's own (`options->dispatch`). The
-// callback may be called from any thread, and may call any Charter
-// function, this bus included. `drop_user_data` (optional) runs exactly
-// once when the subscription ends. On failure `user_data` stays yours.
-//
-// # Safety
-// As `charter_bus_subscribe`; `fn` and `drop_user_data` must be safe to call
-// from any thread with `user_data`.
-charter_status_t charter_bus_subscribe_callback(charter_bus_t *bus, const char *pattern, const struct charter_subscribe_options_t *options, charter_message_fn fn, void *user_data, charter_drop_fn drop_user_data, uint64_t *out_id);
-
-// `charter_bus_subscribe_callback` for the holder of `session`, checked against its grants (a
-// bus made with `charter_bus_new_with_authority` requires it; on any bus the
-// session's grants are checked, and refusals are `CHARTER_E_DENIED`,
-// counted in `denied`).
-//
-// # Safety
-// As `charter_bus_subscribe_callback`; `session` must be a pointer obtained from Charter.
-charter_status_t charter_bus_subscribe_callback_as(charter_bus_t *bus, charter_session_t *session, const char *pattern, const struct charter_subscribe_options_t *options, charter_message_fn fn, void *user_data, charter_drop_fn drop_user_data, uint64_t *out_id);
-
-// Ends subscription `id`; writes whether it existed to `out_removed` (may
-// be NULL). Queued messages are counted as dropped; blocked receivers get
-// `CHARTER_E_CLOSED`. For a thread-dispatched callback this waits for a
-// running call to return, unless called from that callback.
-//
-// # Safety
-// `out_removed` must be NULL or valid for writing.
-charter_status_t charter_bus_unsubscribe(charter_bus_t *bus, uint64_t id, bool *out_removed);
-
-// Publishes `len` bytes at `payload` with `header_count` headers on
-// `topic`. Writes the outcome to `out_report` (may be NULL).
-//
-// Fails before delivering anything on a bad topic, payload or headers
-// (`CHARTER_E_INVALID_ARGUMENT`, `CHARTER_E_INVALID_UTF8`,
-// `CHARTER_E_LIMIT_EXCEEDED`) or a closed bus. A subscription whose policy
-// refuses the message makes the call fail (`CHARTER_E_LIMIT_EXCEEDED`,
-// `CHARTER_E_TIMEOUT`, `CHARTER_E_WOULD_BLOCK`) after every other
-// subscription has had it; `out_report` is then left untouched.
-//
-// # Safety
-// `topic` must be a NUL-terminated string; `payload` NULL (with `len` 0) or
-// valid for `len` bytes; `headers` NULL (with `header_count` 0) or valid
-// for `header_count` headers; `out_report` NULL or valid for writing.
-charter_status_t charter_bus_publish(charter_bus_t *bus, const char *topic, const uint8_t *payload, size_t len, const struct charter_header_t *headers, size_t header_count, struct charter_publish_report_t *out_report);
-
-// `charter_bus_publish` for the holder of `session`, checked against its grants (a
-// bus made with `charter_bus_new_with_authority` requires it; on any bus the
-// session's grants are checked, and refusals are `CHARTER_E_DENIED`,
-// counted in `denied`).
-//
-// # Safety
-// As `charter_bus_publish`; `session` must be a pointer obtained from Charter.
-charter_status_t charter_bus_publish_as(charter_bus_t *bus, charter_session_t *session, const char *topic, const uint8_t *payload, size_t len, const struct charter_header_t *headers, size_t header_count, struct charter_publish_report_t *out_report);
-
-// Waits up to `timeout_ms` for the next message of subscription `id` and
-// writes it to `out_msg`; free it with `charter_message_free`.
-// `CHARTER_E_WOULD_BLOCK` when `timeout_ms` is 0 and nothing is queued,
-// `CHARTER_E_TIMEOUT` when the time ran out, `CHARTER_E_CLOSED` once the
-// subscription or bus has ended, `CHARTER_E_NOT_FOUND` for an unknown id.
-// A wait that ends without a message consumes nothing.
-//
-// # Safety
-// `out_msg` must be NULL or valid for writing.
-charter_status_t charter_bus_recv(charter_bus_t *bus, uint64_t id, uint32_t timeout_ms, struct charter_message_t **out_msg);
-
-// Publishes a request on `topic` and waits up to `timeout_ms` for the first
-// reply, written to `out_reply` (free it with `charter_message_free`).
-// `CHARTER_E_NOT_FOUND` at once when nothing subscribes to the topic;
-// `CHARTER_E_TIMEOUT` when no reply came.
-//
-// # Safety
-// As `charter_bus_publish`; `out_reply` NULL or valid for writing.
-charter_status_t charter_bus_request(charter_bus_t *bus, const char *topic, const uint8_t *payload, size_t len, const struct charter_header_t *headers, size_t header_count, uint32_t timeout_ms, struct charter_message_t **out_reply);
-
-// `charter_bus_request` for the holder of `session`, checked against its grants (a
-// bus made with `charter_bus_new_with_authority` requires it; on any bus the
-// session's grants are checked, and refusals are `CHARTER_E_DENIED`,
-// counted in `denied`).
-//
-// # Safety
-// As `charter_bus_request`; `session` must be a pointer obtained from Charter.
-charter_status_t charter_bus_request_as(charter_bus_t *bus, charter_session_t *session, const char *topic, const uint8_t *payload, size_t len, const struct charter_header_t *headers, size_t header_count, uint32_t timeout_ms, struct charter_message_t **out_reply);
-
-// Publishes a request on `topic` without waiting for the reply: writes to
-// `out_reply_id` the subscription the reply will arrive on. Wait for it
-// with `charter_bus_recv` (in slices if you like: a wait that times out
-// consumes nothing), then end it with `charter_bus_unsubscribe`.
-// `CHARTER_E_NOT_FOUND` at once when nothing subscribes to the topic.
-//
-// # Safety
-// As `charter_bus_publish`; `out_reply_id` NULL or valid for writing.
-charter_status_t charter_bus_request_start(charter_bus_t *bus, const char *topic, const uint8_t *payload, size_t len, const struct charter_header_t *headers, size_t header_count, uint64_t *out_reply_id);
-
-// `charter_bus_request_start` for the holder of `session`, checked against its grants (a
-// bus made with `charter_bus_new_with_authority` requires it; on any bus the
-// session's grants are checked, and refusals are `CHARTER_E_DENIED`,
-// counted in `denied`).
-//
-// # Safety
-// As `charter_bus_request_start`; `session` must be a pointer obtained from Charter.
-charter_status_t charter_bus_request_start_as(charter_bus_t *bus, charter_session_t *session, const char *topic, const uint8_t *payload, size_t len, const struct charter_header_t *headers, size_t header_count, uint64_t *out_reply_id);
-
-// Answers `request`, a message with a `reply_to` inbox (received or passed
-// to a callback). Writes the outcome to `out_report` (may be NULL).
-//
-// # Safety
-// `request` must be a message from Charter; the rest as
-// `charter_bus_publish`.
-charter_status_t charter_bus_respond(charter_bus_t *bus, const struct charter_message_t *request, const uint8_t *payload, size_t len, const struct charter_header_t *headers, size_t header_count, struct charter_publish_report_t *out_report);
-
-// Answers the request whose reply inbox is `inbox` (a message's
-// `reply_to`), for callers that kept only that string. Only reply inboxes
-// are accepted. Writes the outcome to `out_report` (may be NULL).
-//
-// # Safety
-// `inbox` must be a NUL-terminated string; the rest as `charter_bus_publish`.
-charter_status_t charter_bus_reply(charter_bus_t *bus, const char *inbox, const uint8_t *payload, size_t len, const struct charter_header_t *headers, size_t header_count, struct charter_publish_report_t *out_report);
-
-// Writes subscription `id`'s accounting to `out`.
-//
-// # Safety
-// `out` must be NULL or valid for writing.
-charter_status_t charter_bus_subscription_stats(charter_bus_t *bus, uint64_t id, struct charter_subscription_stats_t *out);
-
 // Writes the bus's accounting to `out`.
 //
 // # Safety
 // `out` must be NULL or valid for writing.
 charter_status_t charter_bus_stats(charter_bus_t *bus, struct charter_bus_stats_t *out);
 
-// Ends every pull subscription idle past its `idle_ttl_ms`; writes how many
-// ended to `out_count` (may be NULL).
+// Ends every pull subscription idle past its `idle_ttl_ms`, and every
+// subscription whose session has ended (expired by the authority's clock,
+// revoked, root distrusted; their receivers wake with the session's
+// error); writes how many ended to `out_count` (may be NULL).
 //
 // # Safety
 // `out_count` must be NULL or valid for writing.
@@ -1209,6 +1088,138 @@ charter_status_t charter_token_prove(charter_token_t *token, charter_keypair_t *
 // # Safety
 // `token` must be NULL or a pointer obtained from Charter.
 charter_status_t charter_token_free(charter_token_t *token);
+
+// Makes a client of `bus` for the holder of `session`, or for a caller
+// without a session when `session` is NULL. Free it with
+// `charter_client_free`; it keeps the bus and the session alive until
+// then (the bus's own handle may be freed first).
+//
+// # Safety
+// `bus` and `session` must be NULL or pointers obtained from Charter;
+// `out` NULL or valid for writing.
+charter_status_t charter_client_new(charter_bus_t *bus, charter_session_t *session, charter_client_t **out);
+
+// Frees a client. Its subscriptions stay (end them first, or let the
+// session or the bus end them). NULL is a no-op; a second free returns
+// `CHARTER_E_ALREADY_FREED`.
+//
+// # Safety
+// `client` must be NULL or a pointer obtained from Charter.
+charter_status_t charter_client_free(charter_client_t *client);
+
+// Subscribes to `pattern` with a queue read by `charter_client_recv`;
+// writes the new subscription's id to `out_id`. `options` may be NULL for
+// the defaults. With a session, a `subscribe` grant must contain the
+// pattern, and the subscription ends when the session does.
+//
+// # Safety
+// `pattern` must be a NUL-terminated string; `options` NULL or valid for
+// reading; `out_id` NULL or valid for writing.
+charter_status_t charter_client_subscribe(charter_client_t *client, const char *pattern, const struct charter_subscribe_options_t *options, uint64_t *out_id);
+
+// Subscribes to `pattern` with a callback, run on the publisher's thread or
+// on a thread of the subscription's own (`options->dispatch`). The
+// callback may be called from any thread, and may call any Charter
+// function, this bus included; a callback that publishes again nests at
+// most `CHARTER_BUS_MAX_NESTING` levels, past which the publish fails with
+// `CHARTER_E_LIMIT_EXCEEDED`. `drop_user_data` (optional) runs exactly
+// once when the subscription ends. On failure `user_data` stays yours.
+//
+// # Safety
+// As `charter_client_subscribe`; `fn` and `drop_user_data` must be safe to
+// call from any thread with `user_data`.
+charter_status_t charter_client_subscribe_callback(charter_client_t *client, const char *pattern, const struct charter_subscribe_options_t *options, charter_message_fn fn, void *user_data, charter_drop_fn drop_user_data, uint64_t *out_id);
+
+// Ends subscription `id`; writes whether it was live (and reachable by
+// this client) to `out_removed` (may be NULL). Queued messages are
+// counted as dropped; blocked receivers get `CHARTER_E_CLOSED`. For a
+// thread-dispatched callback this waits for a running call to return,
+// unless called from that callback.
+//
+// # Safety
+// `out_removed` must be NULL or valid for writing.
+charter_status_t charter_client_unsubscribe(charter_client_t *client, uint64_t id, bool *out_removed);
+
+// Publishes `len` bytes at `payload` with `header_count` headers on
+// `topic`. Writes the outcome to `out_report` (may be NULL). With a
+// session, a `publish` grant must match the topic.
+//
+// Fails before delivering anything on a bad topic, payload or headers
+// (`CHARTER_E_INVALID_ARGUMENT`, `CHARTER_E_INVALID_UTF8`,
+// `CHARTER_E_LIMIT_EXCEEDED`), a closed bus, or a publish nested more than
+// `CHARTER_BUS_MAX_NESTING` levels deep inside callbacks
+// (`CHARTER_E_LIMIT_EXCEEDED`, counted in the bus's `depth_exceeded`). A
+// subscription whose policy refuses the message makes the call fail
+// (`CHARTER_E_LIMIT_EXCEEDED`, `CHARTER_E_TIMEOUT`,
+// `CHARTER_E_WOULD_BLOCK`) after every other subscription has had it;
+// `out_report` is then left untouched.
+//
+// # Safety
+// `topic` must be a NUL-terminated string; `payload` NULL (with `len` 0) or
+// valid for `len` bytes; `headers` NULL (with `header_count` 0) or valid
+// for `header_count` headers; `out_report` NULL or valid for writing.
+charter_status_t charter_client_publish(charter_client_t *client, const char *topic, const uint8_t *payload, size_t len, const struct charter_header_t *headers, size_t header_count, struct charter_publish_report_t *out_report);
+
+// Waits up to `timeout_ms` for the next message of subscription `id` and
+// writes it to `out_msg`; free it with `charter_message_free`.
+// `CHARTER_E_WOULD_BLOCK` when `timeout_ms` is 0 and nothing is queued,
+// `CHARTER_E_TIMEOUT` when the time ran out, `CHARTER_E_CLOSED` once the
+// subscription or bus has ended, `CHARTER_E_REVOKED` or
+// `CHARTER_E_EXPIRED` once the session it was made with has ended (a
+// waiting receive wakes at once on revocation, and at the expiry
+// instant), `CHARTER_E_NOT_FOUND` for an id this client cannot reach. A
+// wait that ends without a message consumes nothing.
+//
+// # Safety
+// `out_msg` must be NULL or valid for writing.
+charter_status_t charter_client_recv(charter_client_t *client, uint64_t id, uint32_t timeout_ms, struct charter_message_t **out_msg);
+
+// Publishes a request on `topic` and waits up to `timeout_ms` for the first
+// reply, written to `out_reply` (free it with `charter_message_free`).
+// With a session, a `request` grant must match the topic.
+// `CHARTER_E_NOT_FOUND` at once when nothing subscribes to the topic;
+// `CHARTER_E_TIMEOUT` when no reply came.
+//
+// # Safety
+// As `charter_client_publish`; `out_reply` NULL or valid for writing.
+charter_status_t charter_client_request(charter_client_t *client, const char *topic, const uint8_t *payload, size_t len, const struct charter_header_t *headers, size_t header_count, uint32_t timeout_ms, struct charter_message_t **out_reply);
+
+// Publishes a request on `topic` without waiting for the reply: writes to
+// `out_reply_id` the subscription the reply will arrive on, which belongs
+// to this client. Wait for it with `charter_client_recv` (in slices if you
+// like: a wait that times out consumes nothing), then end it with
+// `charter_client_unsubscribe`. `CHARTER_E_NOT_FOUND` at once when
+// nothing subscribes to the topic.
+//
+// # Safety
+// As `charter_client_publish`; `out_reply_id` NULL or valid for writing.
+charter_status_t charter_client_request_start(charter_client_t *client, const char *topic, const uint8_t *payload, size_t len, const struct charter_header_t *headers, size_t header_count, uint64_t *out_reply_id);
+
+// Answers `request`, a message with a `reply_to` inbox (received or passed
+// to a callback). A reply needs no grant, but on a bus made with an
+// authority it needs a client with a live session. Writes the outcome to
+// `out_report` (may be NULL).
+//
+// # Safety
+// `request` must be a message from Charter; the rest as
+// `charter_client_publish`.
+charter_status_t charter_client_respond(charter_client_t *client, const struct charter_message_t *request, const uint8_t *payload, size_t len, const struct charter_header_t *headers, size_t header_count, struct charter_publish_report_t *out_report);
+
+// Answers the request whose reply inbox is `inbox` (a message's
+// `reply_to`), for callers that kept only that string. Only reply inboxes
+// are accepted. Writes the outcome to `out_report` (may be NULL).
+//
+// # Safety
+// `inbox` must be a NUL-terminated string; the rest as
+// `charter_client_publish`.
+charter_status_t charter_client_reply(charter_client_t *client, const char *inbox, const uint8_t *payload, size_t len, const struct charter_header_t *headers, size_t header_count, struct charter_publish_report_t *out_report);
+
+// Writes subscription `id`'s accounting to `out`, if this client can reach
+// it (`CHARTER_E_NOT_FOUND` otherwise).
+//
+// # Safety
+// `out` must be NULL or valid for writing.
+charter_status_t charter_client_subscription_stats(charter_client_t *client, uint64_t id, struct charter_subscription_stats_t *out);
 
 // A copy of the message of the last failed call on this thread, such as
 // `"CHARTER_E_NULL_ARGUMENT: out_id is NULL"`, or NULL if the most recent

@@ -23,6 +23,7 @@ mod args;
 pub mod audit;
 pub mod bus;
 pub mod capability;
+pub mod client;
 mod firewall;
 pub mod handle;
 pub mod last_error;
