@@ -849,7 +849,9 @@ charter_status_t charter_authority_new(const char *const *root_keys, size_t root
 // As `charter_authority_new`; `recorder` NULL or valid for reading.
 charter_status_t charter_authority_new_with_recorder(const char *const *root_keys, size_t root_count, const struct charter_authority_options_t *options, const struct charter_audit_recorder_t *recorder, charter_authority_t **out);
 
-// Sets the time of an authority made with `fixed_time`;
+// Sets the time of an authority made with `fixed_time`, then ends every
+// session that has expired by the new time, with its subscriptions
+// (receivers waiting on them wake with `CHARTER_E_EXPIRED`);
 // `CHARTER_E_INVALID_ARGUMENT` for one on the system clock.
 //
 // # Safety

@@ -50,6 +50,11 @@ impl Client {
         self.session.as_ref()
     }
 
+    /// The bus's limits.
+    pub fn limits(&self) -> &super::BusLimits {
+        self.bus.limits()
+    }
+
     fn who(&self) -> Who<'_> {
         match &self.session {
             Some(session) => Who::Holder(session),
