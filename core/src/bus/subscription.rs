@@ -154,14 +154,17 @@ impl Shared {
     /// Closes the queue and waits for the worker thread to finish its
     /// current call, unless called from a worker thread: a handler may end
     /// its own subscription, and two handlers ending each other's would
-    /// otherwise wait for each other forever. A worker that is not joined
-    /// starts no new call once its queue is closed.
+    /// otherwise wait for each other forever. Nor does it wait when the
+    /// subscription ends because its session did (`why`): that happens on
+    /// whatever thread revokes, which may be the one the worker's handler
+    /// waits for (a binding's main thread, or the GIL's holder). A worker
+    /// that is not joined starts no new call once its queue is closed.
     pub(crate) fn shut_down(&self, why: Option<&Error>) {
         self.queue.close(why);
         self.retire();
         let worker = self.worker.lock().unwrap_or_else(PoisonError::into_inner).take();
         if let Some(worker) = worker {
-            if WORKER_OF.with(Cell::get) == 0 {
+            if why.is_none() && WORKER_OF.with(Cell::get) == 0 {
                 let _ = worker.join();
             }
         }
@@ -242,6 +245,12 @@ impl SubscriptionRef {
             Err(e) if e.kind() == ErrorKind::WouldBlock => Ok(None),
             Err(e) => Err(e),
         }
+    }
+
+    /// Whether the subscription has ended: closed, its bus closed, evicted
+    /// as idle, or its session ended.
+    pub fn is_closed(&self) -> bool {
+        self.shared.queue.is_closed() || self.shared.session.as_ref().is_some_and(|s| !s.is_active())
     }
 
     /// The subscription's accounting. A subscription whose session has
