@@ -234,6 +234,7 @@ class Drops:
         timeout: int = 0,
         rejected: int = 0,
         closed: int = 0,
+        session_ended: int = 0,
     ) -> Self: ...
     @property
     def overflow(self) -> int:
@@ -250,6 +251,9 @@ class Drops:
     @property
     def closed(self) -> int:
         """Still queued, or arriving, when the subscription ended."""
+    @property
+    def session_ended(self) -> int:
+        """Still queued, or arriving, when the subscription's session ended (expiry, revocation, distrust)."""
     @property
     def total(self) -> int:
         """All drops together."""
@@ -302,6 +306,7 @@ class BusStats:
         subscriptions: Optional[SubscriptionStats] = None,
         live_subscriptions: int = 0,
         denied: int = 0,
+        depth_exceeded: int = 0,
     ) -> Self: ...
     @property
     def published(self) -> int:
@@ -314,7 +319,10 @@ class BusStats:
         """Subscriptions live now."""
     @property
     def denied(self) -> int:
-        """Publishes, subscribes and requests refused by authorization."""
+        """Calls refused by authorization (grants, or no session on a bus with an authority)."""
+    @property
+    def depth_exceeded(self) -> int:
+        """Publishes refused for nesting more than 16 levels deep inside handlers."""
     def __eq__(self, other: object, /) -> bool: ...
     def __hash__(self) -> int: ...
 
@@ -749,12 +757,12 @@ class Client:
 
     Publishing needs a ``publish`` grant matching the topic, subscribing a
     ``subscribe`` grant containing the pattern, requesting a ``request``
-    grant matching the topic; otherwise :class:`charter.DeniedError`.
+    grant matching the topic; otherwise :class:`charter.DeniedError`. Hand
+    a component a client, not the bus: it cannot reach the bus (to close
+    it), and a subscription it makes can be received from and closed only
+    by the holder of the same session.
     """
 
-    @property
-    def bus(self) -> Bus:
-        """The bus."""
     @property
     def session(self) -> Session:
         """The session calls are checked against."""
@@ -773,6 +781,10 @@ class Client:
         """:meth:`Bus.subscribe`; the subscription ends when the session does."""
     def publish(self, topic: str, payload: Buffer, headers: _Headers = None) -> PublishReport:
         """:meth:`Bus.publish`."""
+    def respond(
+        self, request: Message, payload: Buffer, headers: _Headers = None
+    ) -> PublishReport:
+        """:meth:`Bus.respond`: needs no grant, but a live session."""
     def request(
         self,
         topic: str,
