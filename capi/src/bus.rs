@@ -485,4 +485,3 @@ pub unsafe extern "C" fn charter_bus_evict_idle(
         Ok(())
     })
 }
-

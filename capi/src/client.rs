@@ -68,7 +68,8 @@ pub unsafe extern "C" fn charter_client_new(
         } else {
             Some(handle::with::<Session, _>(session, "session", |s| Ok(s.clone()))?)
         };
-        let client = handle::with::<charter_core::bus::Bus, _>(bus, "bus", |b| Ok(b.client(session.as_ref())))?;
+        let client =
+            handle::with::<charter_core::bus::Bus, _>(bus, "bus", |b| Ok(b.client(session.as_ref())))?;
         let client = handle::create(client)?;
         // SAFETY: checked non-NULL above.
         unsafe { write_out(out, "out", client) }

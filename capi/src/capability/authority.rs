@@ -206,7 +206,8 @@ pub unsafe extern "C" fn charter_authority_distrust(
     call(|| {
         // SAFETY: the caller's contract on `root_key`.
         let key = PublicKey::from_text(unsafe { str_arg(root_key, "root_key")? })?;
-        let removed = handle::with::<AuthorityHandle, _>(auth, "auth", |a| Ok(a.authority.clone()))?.distrust(&key);
+        let removed =
+            handle::with::<AuthorityHandle, _>(auth, "auth", |a| Ok(a.authority.clone()))?.distrust(&key);
         if !out_removed.is_null() {
             // SAFETY: non-NULL; the caller guarantees validity.
             unsafe { out_removed.write(removed) };
@@ -303,7 +304,8 @@ pub unsafe extern "C" fn charter_authority_revoke(
     call(|| {
         // SAFETY: the caller's contract on `link_id`.
         let id = LinkId::from_hex(unsafe { str_arg(link_id, "link_id")? })?;
-        let new = handle::with::<AuthorityHandle, _>(auth, "auth", |a| Ok(a.authority.clone()))?.revoke(id)?;
+        let new =
+            handle::with::<AuthorityHandle, _>(auth, "auth", |a| Ok(a.authority.clone()))?.revoke(id)?;
         if !out_new.is_null() {
             // SAFETY: non-NULL; the caller guarantees validity.
             unsafe { out_new.write(new) };
@@ -369,8 +371,8 @@ pub unsafe extern "C" fn charter_authority_import_revocations(
     call(|| {
         // SAFETY: the caller's contract on `text`.
         let text = unsafe { str_arg(text, "text")? };
-        let count =
-            handle::with::<AuthorityHandle, _>(auth, "auth", |a| Ok(a.authority.clone()))?.import_revocations(text)?;
+        let count = handle::with::<AuthorityHandle, _>(auth, "auth", |a| Ok(a.authority.clone()))?
+            .import_revocations(text)?;
         if !out_count.is_null() {
             // SAFETY: non-NULL; the caller guarantees validity.
             unsafe { out_count.write(count) };
