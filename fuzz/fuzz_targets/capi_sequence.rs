@@ -23,6 +23,7 @@ use std::ptr;
 use charter::audit::*;
 use charter::bus::*;
 use charter::capability::*;
+use charter::client::*;
 use charter::handle::SHELL_SIZE;
 use charter::message::{charter_message_free, charter_message_t};
 use charter::registry::*;
@@ -37,6 +38,7 @@ const T0: u64 = 1_000_000;
 enum Kind {
     Registry,
     Bus,
+    Client,
     KeyPair,
     Token,
     Authority,
@@ -44,8 +46,16 @@ enum Kind {
     Audit,
 }
 
-const KINDS: [Kind; 7] =
-    [Kind::Registry, Kind::Bus, Kind::KeyPair, Kind::Token, Kind::Authority, Kind::Session, Kind::Audit];
+const KINDS: [Kind; 8] = [
+    Kind::Registry,
+    Kind::Bus,
+    Kind::Client,
+    Kind::KeyPair,
+    Kind::Token,
+    Kind::Authority,
+    Kind::Session,
+    Kind::Audit,
+];
 
 /// A handle this program created, and what it knows of its state.
 struct Entry {
@@ -131,12 +141,12 @@ unsafe extern "C" fn bus_handler(user_data: *mut c_void, msg: *const charter_mes
     let (hook, msg) = unsafe { (&*user_data.cast::<Hook>(), &*msg) };
     // SAFETY: the topic is NUL-terminated and valid for the call.
     assert!(!unsafe { CStr::from_ptr(msg.topic) }.to_bytes().is_empty());
-    let bus = hook.parent.cast::<charter_bus_t>();
+    let client = hook.parent.cast::<charter_client_t>();
     match hook.mode % 4 {
         1 => CHARTER_E_INVALID_ARGUMENT,
         // SAFETY: Charter validates the handle.
         2 => unsafe {
-            record_inner_free(hook.parent, charter_bus_free(bus));
+            record_inner_free(hook.parent, charter_client_free(client));
             CHARTER_OK
         },
         3 if DEPTH.with(Cell::get) == 0 => {
@@ -144,7 +154,15 @@ unsafe extern "C" fn bus_handler(user_data: *mut c_void, msg: *const charter_mes
             let topic = c"fuzz.inner";
             // SAFETY: Charter validates the handle; the arguments are valid.
             let status = unsafe {
-                charter_bus_publish(bus, topic.as_ptr(), ptr::null(), 0, ptr::null(), 0, ptr::null_mut())
+                charter_client_publish(
+                    client,
+                    topic.as_ptr(),
+                    ptr::null(),
+                    0,
+                    ptr::null(),
+                    0,
+                    ptr::null_mut(),
+                )
             };
             DEPTH.with(|d| d.set(0));
             assert_defined(status);
@@ -318,6 +336,7 @@ impl Program {
             match kind {
                 Kind::Registry => charter_registry_free(p.cast()),
                 Kind::Bus => charter_bus_free(p.cast()),
+                Kind::Client => charter_client_free(p.cast()),
                 Kind::KeyPair => charter_keypair_free(p.cast()),
                 Kind::Token => charter_token_free(p.cast()),
                 Kind::Authority => charter_authority_free(p.cast()),
@@ -349,6 +368,13 @@ impl Program {
                 Kind::Bus => {
                     let mut stats = std::mem::zeroed();
                     charter_bus_stats(self.p(slot), &mut stats)
+                }
+                Kind::Client => {
+                    let mut stats = std::mem::zeroed();
+                    match charter_client_subscription_stats(self.p(slot), 0, &mut stats) {
+                        CHARTER_E_NOT_FOUND | CHARTER_E_DENIED | CHARTER_E_CLOSED => CHARTER_OK,
+                        other => other,
+                    }
                 }
                 Kind::KeyPair => charter_keypair_public_key(self.p(slot), &mut text),
                 Kind::Token => charter_token_link_count(self.p(slot), &mut n),
@@ -393,18 +419,41 @@ impl Program {
             1 => {
                 let mut out = ptr::null_mut();
                 // SAFETY: valid limits (defaults) and output; `a` is validated.
-                let status = unsafe {
-                    if input.byte().is_multiple_of(2) {
-                        charter_bus_new(ptr::null(), &mut out)
-                    } else {
-                        let recorder =
-                            charter_audit_recorder_t { log: self.p(a + 1), scope: CHARTER_AUDIT_SCOPE_ALL };
-                        charter_bus_new_with_recorder(ptr::null(), self.p(a), &recorder, &mut out)
+                match input.byte() % 3 {
+                    0 | 1 => {
+                        // SAFETY: valid limits (defaults) and output; `a` is validated.
+                        let status = unsafe {
+                            if input.byte().is_multiple_of(2) {
+                                charter_bus_new(ptr::null(), &mut out)
+                            } else {
+                                let recorder = charter_audit_recorder_t {
+                                    log: self.p(a + 1),
+                                    scope: CHARTER_AUDIT_SCOPE_ALL,
+                                };
+                                charter_bus_new_with_recorder(ptr::null(), self.p(a), &recorder, &mut out)
+                            }
+                        };
+                        assert_defined(status);
+                        if status == CHARTER_OK {
+                            self.adopt(s, out.cast(), Kind::Bus);
+                        }
                     }
-                };
-                assert_defined(status);
-                if status == CHARTER_OK {
-                    self.adopt(s, out.cast(), Kind::Bus);
+                    // A client of the bus in `a`, with the session in `a + 1`
+                    // or none.
+                    _ => {
+                        let with_session = input.byte().is_multiple_of(2);
+                        let session = if with_session { self.ptr(a + 1) } else { ptr::null_mut() };
+                        let mut client = ptr::null_mut();
+                        // SAFETY: a valid output; handles validated.
+                        let status = unsafe { charter_client_new(self.p(a), session.cast(), &mut client) };
+                        let mut handles = vec![(a, Kind::Bus)];
+                        if with_session {
+                            handles.push((a + 1, Kind::Session));
+                        }
+                        if self.check_all(&handles, status) {
+                            self.adopt(s, client.cast(), Kind::Client);
+                        }
+                    }
                 }
             }
             2 => {
@@ -556,10 +605,10 @@ impl Program {
                     options.overflow = i32::from(input.byte() % 4);
                     options.block_timeout_ms = 0;
                     if input.byte().is_multiple_of(2) {
-                        charter_bus_subscribe(self.p(s), pattern.as_ptr(), &options, &mut id)
+                        charter_client_subscribe(self.p(s), pattern.as_ptr(), &options, &mut id)
                     } else {
                         let user_data = hook(input.byte(), self.ptr(s));
-                        let st = charter_bus_subscribe_callback(
+                        let st = charter_client_subscribe_callback(
                             self.p(s),
                             pattern.as_ptr(),
                             &options,
@@ -574,7 +623,7 @@ impl Program {
                         st
                     }
                 };
-                self.check(s, Kind::Bus, status, false);
+                self.check(s, Kind::Client, status, false);
                 RECENT_ID.with(|r| r.set(id));
             }
             11 => {
@@ -584,7 +633,7 @@ impl Program {
                 let mut report = unsafe { std::mem::zeroed::<charter_publish_report_t>() };
                 // SAFETY: valid topic, payload and report; handle validated.
                 let status = unsafe {
-                    charter_bus_publish(
+                    charter_client_publish(
                         self.p(s),
                         topic.as_ptr(),
                         payload.as_ptr(),
@@ -594,7 +643,7 @@ impl Program {
                         &mut report,
                     )
                 };
-                if self.check(s, Kind::Bus, status, false) {
+                if self.check(s, Kind::Client, status, false) {
                     assert_eq!(report.matched, report.delivered + report.dropped);
                 }
             }
@@ -606,17 +655,23 @@ impl Program {
                 let mut msg: *mut charter_message_t = ptr::null_mut();
                 let mut flag = false;
                 let mut n = 0usize;
+                let which = input.byte() % 5;
                 // SAFETY: valid outputs; handle validated; the message is freed once.
                 let status = unsafe {
-                    match input.byte() % 5 {
-                        0 => charter_bus_recv(self.p(s), id, 0, &mut msg),
-                        1 => charter_bus_unsubscribe(self.p(s), id, &mut flag),
+                    match which {
+                        0 => charter_client_recv(self.p(s), id, 0, &mut msg),
+                        1 => charter_client_unsubscribe(self.p(s), id, &mut flag),
                         2 => {
                             let mut stats = std::mem::zeroed::<charter_subscription_stats_t>();
-                            let st = charter_bus_subscription_stats(self.p(s), id, &mut stats);
+                            let st = charter_client_subscription_stats(self.p(s), id, &mut stats);
                             if st == CHARTER_OK {
                                 let d = stats.dropped;
-                                let dropped = d.overflow + d.expired + d.timeout + d.rejected + d.closed;
+                                let dropped = d.overflow
+                                    + d.expired
+                                    + d.timeout
+                                    + d.rejected
+                                    + d.closed
+                                    + d.session_ended;
                                 assert_eq!(stats.received, stats.delivered + dropped + stats.queued);
                             }
                             st
@@ -625,7 +680,7 @@ impl Program {
                         _ => charter_bus_close(self.p(s)),
                     }
                 };
-                self.check(s, Kind::Bus, status, true);
+                self.check(s, if which < 3 { Kind::Client } else { Kind::Bus }, status, true);
                 // SAFETY: NULL or what Charter returned, freed once.
                 unsafe { charter_message_free(msg) };
             }
@@ -634,7 +689,7 @@ impl Program {
                 let mut reply: *mut charter_message_t = ptr::null_mut();
                 // SAFETY: valid arguments; no wait (timeout 0); freed once.
                 let status = unsafe {
-                    charter_bus_request(
+                    charter_client_request(
                         self.p(s),
                         topic.as_ptr(),
                         ptr::null(),
@@ -645,7 +700,7 @@ impl Program {
                         &mut reply,
                     )
                 };
-                self.check(s, Kind::Bus, status, false);
+                self.check(s, Kind::Client, status, false);
                 // SAFETY: NULL or what Charter returned, freed once.
                 unsafe { charter_message_free(reply) };
             }
