@@ -108,6 +108,8 @@ export interface Drops {
   readonly rejected: number;
   /** Still queued, or arriving, when the subscription ended. */
   readonly closed: number;
+  /** Still queued, or arriving, when the subscription's session ended (expiry, revocation, distrust). */
+  readonly sessionEnded: number;
   /** All of the above. */
   readonly total: number;
 }
@@ -137,6 +139,8 @@ export interface BusStats {
   readonly liveSubscriptions: number;
   /** Calls refused for want of a session or a grant (a bus with an `authority`). */
   readonly denied: number;
+  /** Publishes refused for nesting more than 16 levels deep inside handlers. */
+  readonly depthExceeded: number;
 }
 
 /** Receives the id of a subscription whose handler threw, what it threw, and the message. */
@@ -319,9 +323,10 @@ export declare class Bus {
  * `subscribe` a `subscribe` grant containing the pattern, `request` a
  * `request` grant matching the topic; otherwise it throws `DeniedError`.
  * Once the session has expired or been revoked, every call throws
- * `ExpiredError` or `RevokedError`, and its subscriptions end (each at the
- * next publish that matches it). Handlers' errors go to the bus's
- * `onError`; answer requests with `bus.respond`.
+ * `ExpiredError` or `RevokedError`, and its subscriptions end at once.
+ * Handlers' errors go to the bus's `onError`; answer requests with
+ * `client.respond`. A client gives no way to the bus: hand a component the
+ * client, keep the bus.
  */
 export declare class Client {
   private constructor();
@@ -341,6 +346,8 @@ export declare class Client {
   publishAsync(topic: string, payload: Payload, headers?: Headers | null): Promise<PublishReport>;
   /** `bus.request`, if a `request` grant matches `topic`. */
   request(topic: string, payload: Payload, options?: RequestOptions): Promise<Message>;
+  /** `bus.respond` for the session's holder: needs no grant, but a live session. */
+  respond(request: Message, payload: Payload, headers?: Headers | null): PublishReport;
 }
 
 /**

@@ -152,8 +152,11 @@ export declare class NativeBus {
    * `NOT_FOUND` when nothing subscribes to `topic`.
    */
   requestStart(topic: string, payload: string | Uint8Array, headers?: string[] | null, session?: NativeSession | null): NativeSubscription
-  /** Answers the request whose reply inbox is `inbox`. */
-  reply(inbox: string, payload: string | Uint8Array, headers?: string[] | null): Report
+  /**
+   * Answers the request whose reply inbox is `inbox`, for the holder of
+   * `session` or a caller without one.
+   */
+  reply(inbox: string, payload: string | Uint8Array, headers?: string[] | null, session?: NativeSession | null): Report
   stats(): BusStats
   /**
    * Ends every pull subscription idle past its `idleTtlMs`; returns how
@@ -366,6 +369,8 @@ export interface BusStats {
   liveSubscriptions: number
   /** Calls refused for want of a session or a grant. */
   denied: number
+  /** Publishes refused for nesting more than 16 levels deep in handlers. */
+  depthExceeded: number
 }
 
 /** What a verified checkpoint says. */
@@ -387,6 +392,11 @@ export interface Drops {
   rejected: number
   /** Still queued, or arriving, when the subscription ended. */
   closed: number
+  /**
+   * Still queued, or arriving, when the subscription's session ended
+   * (expiry, revocation, distrust of its root).
+   */
+  sessionEnded: number
   /** All of the above. */
   total: number
 }
