@@ -695,7 +695,9 @@ class Authority:
     def trust(self, root: _Key) -> None:
         """Trusts ``root`` from now on."""
     def distrust(self, root: _Key) -> bool:
-        """Stops trusting ``root``; returns whether it was trusted."""
+        """Stops trusting ``root`` and ends every session opened under it; returns whether it was trusted."""
+    def sweep(self) -> int:
+        """Ends every expired (or revoked) session and its subscriptions; returns how many ended."""
     def now(self) -> int:
         """The time by this authority's clock."""
     def verify(self, token: Token) -> Verified:
