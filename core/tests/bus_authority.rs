@@ -134,8 +134,30 @@ fn waiting_receiver(
 /// The wake-up bound the docs promise for revocation, distrust and expiry.
 const WAKE: Duration = Duration::from_millis(10);
 
+/// Runs `attempt` (which returns how late a receiver woke) until one wake
+/// comes within [`WAKE`], at most three times: the core wakes receivers
+/// before the call returns, but on a loaded machine the woken thread may
+/// wait for a core to run on. A wake that only ever came late fails; every
+/// wake must come within a second.
+fn woke_in_time(mut attempt: impl FnMut() -> Duration) {
+    let mut late = Vec::new();
+    for _ in 0..3 {
+        let after = attempt();
+        assert!(after < Duration::from_secs(1), "woke after {after:?}");
+        if after < WAKE {
+            return;
+        }
+        late.push(after);
+    }
+    panic!("never woke within {WAKE:?}: {late:?}");
+}
+
 #[test]
 fn revocation_ends_subscriptions_at_once_and_wakes_receivers() {
+    woke_in_time(revocation_wakes_receivers);
+}
+
+fn revocation_wakes_receivers() -> Duration {
     let s = setup();
     let (reader, token) =
         session_for(&s, &["subscribe news.>", "subscribe mail.>", "request rpc.x"], T0 + 3600);
@@ -155,7 +177,6 @@ fn revocation_ends_subscriptions_at_once_and_wakes_receivers() {
     assert!(s.authority.revoke(token.link_id(0)).unwrap());
     let (outcome, woke_at) = waiter.join().unwrap();
     assert_eq!(outcome.unwrap_err().kind(), ErrorKind::Revoked);
-    assert!(woke_at - revoked_at < WAKE, "woke after {:?}", woke_at - revoked_at);
 
     let stats = queued.stats();
     assert_eq!((stats.queued, stats.dropped.session_ended, stats.delivered), (0, 3, 0));
@@ -165,10 +186,15 @@ fn revocation_ends_subscriptions_at_once_and_wakes_receivers() {
     let totals = s.bus.stats();
     assert_eq!(totals.live_subscriptions, 1, "only the writer's subscription is left");
     assert_eq!(totals.subscriptions.dropped.session_ended, 3);
+    woke_at - revoked_at
 }
 
 #[test]
 fn distrusting_the_root_ends_its_sessions() {
+    woke_in_time(distrust_ends_sessions);
+}
+
+fn distrust_ends_sessions() -> Duration {
     let s = setup();
     let (reader, _) = session_for(&s, &["subscribe news.>", "publish news.>"], T0 + 3600);
     let client = s.bus.with_session(&reader);
@@ -178,7 +204,6 @@ fn distrusting_the_root_ends_its_sessions() {
     assert!(s.authority.distrust(&s.root.public_key()));
     let (outcome, woke_at) = waiter.join().unwrap();
     assert_eq!(outcome.unwrap_err().kind(), ErrorKind::Revoked);
-    assert!(woke_at - at < WAKE, "woke after {:?}", woke_at - at);
     let e = reader.check(charter_core::capability::Action::Publish, "news.a").unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Revoked);
     assert!(e.message().contains("no longer trusted"), "{e}");
@@ -187,28 +212,33 @@ fn distrusting_the_root_ends_its_sessions() {
     // Trusting the root again does not reopen an ended session.
     s.authority.trust(s.root.public_key());
     assert!(!reader.is_active());
+    woke_at - at
 }
 
 #[test]
 fn expiry_by_a_manual_clock_ends_subscriptions_on_sweep_and_evict_idle() {
     for sweep_with_bus in [false, true] {
-        let s = setup();
-        let (reader, _) = session_for(&s, &["subscribe news.>"], T0 + 100);
-        let (writer, _) = session_for(&s, &["publish news.>"], T0 + 3600);
-        let queued = s.bus.with_session(&reader).subscribe("news.>", SubscribeOptions::new()).unwrap();
-        let waited = s.bus.with_session(&reader).subscribe("news.b", SubscribeOptions::new()).unwrap();
-        s.bus.with_session(&writer).publish("news.a", &b"1"[..], &[]).unwrap();
-        let waiter = waiting_receiver(&waited);
-        s.clock.set(T0 + 100 + 60);
-        let at = Instant::now();
-        let ended = if sweep_with_bus { s.bus.evict_idle() } else { s.authority.sweep() };
-        assert_eq!(ended, if sweep_with_bus { 2 } else { 1 });
-        let (outcome, woke_at) = waiter.join().unwrap();
-        assert_eq!(outcome.unwrap_err().kind(), ErrorKind::Expired);
-        assert!(woke_at - at < WAKE, "woke after {:?}", woke_at - at);
-        assert_eq!(queued.stats().dropped.session_ended, 1);
-        assert_eq!(queued.try_recv().unwrap_err().kind(), ErrorKind::Expired);
+        woke_in_time(|| expiry_ends_subscriptions(sweep_with_bus));
     }
+}
+
+fn expiry_ends_subscriptions(sweep_with_bus: bool) -> Duration {
+    let s = setup();
+    let (reader, _) = session_for(&s, &["subscribe news.>"], T0 + 100);
+    let (writer, _) = session_for(&s, &["publish news.>"], T0 + 3600);
+    let queued = s.bus.with_session(&reader).subscribe("news.>", SubscribeOptions::new()).unwrap();
+    let waited = s.bus.with_session(&reader).subscribe("news.b", SubscribeOptions::new()).unwrap();
+    s.bus.with_session(&writer).publish("news.a", &b"1"[..], &[]).unwrap();
+    let waiter = waiting_receiver(&waited);
+    s.clock.set(T0 + 100 + 60);
+    let at = Instant::now();
+    let ended = if sweep_with_bus { s.bus.evict_idle() } else { s.authority.sweep() };
+    assert_eq!(ended, if sweep_with_bus { 2 } else { 1 });
+    let (outcome, woke_at) = waiter.join().unwrap();
+    assert_eq!(outcome.unwrap_err().kind(), ErrorKind::Expired);
+    assert_eq!(queued.stats().dropped.session_ended, 1);
+    assert_eq!(queued.try_recv().unwrap_err().kind(), ErrorKind::Expired);
+    woke_at - at
 }
 
 /// The system clock shifted so that `at` (whole seconds) is `lead` away.
@@ -235,6 +265,10 @@ impl charter_core::capability::Clock for ShiftedClock {
 
 #[test]
 fn a_waiting_receive_wakes_at_the_expiry_instant() {
+    woke_in_time(wakes_at_the_expiry_instant);
+}
+
+fn wakes_at_the_expiry_instant() -> Duration {
     let root = KeyPair::generate().unwrap();
     let lead = Duration::from_millis(300);
     let clock = Arc::new(ShiftedClock::expiring(T0, lead));
@@ -255,8 +289,8 @@ fn a_waiting_receive_wakes_at_the_expiry_instant() {
     let late = started.elapsed().saturating_sub(lead);
     assert_eq!(e.kind(), ErrorKind::Expired);
     assert!(started.elapsed() >= lead, "woke before the expiry instant");
-    assert!(late < WAKE, "woke {late:?} after the expiry instant");
     assert_eq!(sub.recv_timeout(Duration::from_secs(1)).unwrap_err().kind(), ErrorKind::Expired);
+    late
 }
 
 #[test]
