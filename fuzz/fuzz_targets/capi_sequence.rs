@@ -447,7 +447,8 @@ impl Program {
                         // SAFETY: a valid output; handles validated.
                         let status = unsafe { charter_client_new(self.p(a), session.cast(), &mut client) };
                         let mut handles = vec![(a, Kind::Bus)];
-                        if with_session {
+                        // A NULL session (an empty slot too) means none.
+                        if !session.is_null() {
                             handles.push((a + 1, Kind::Session));
                         }
                         if self.check_all(&handles, status) {
