@@ -570,8 +570,10 @@ export declare class Authority {
   constructor(roots?: Iterable<PublicKey | string> | null, options?: AuthorityOptions);
   /** Trusts `root` from now on. */
   trust(root: PublicKey | string): void;
-  /** Stops trusting `root`; returns whether it was trusted. Open sessions stay open. */
+  /** Stops trusting `root`; returns whether it was trusted. Every session opened under it ends at once. */
   distrust(root: PublicKey | string): boolean;
+  /** Ends every expired (or revoked) session and its subscriptions now; returns how many ended. */
+  sweep(): number;
   /** The time by this authority's clock, in Unix seconds. */
   readonly now: number;
   /**

@@ -88,8 +88,16 @@ export declare class NativeAuthority {
    */
   constructor(spec: AuthoritySpec, clock?: NativeManualClock | undefined | null, audit?: NativeAuditLog | undefined | null)
   trust(root: NativePublicKey): void
-  /** Returns whether `root` was trusted. */
+  /**
+   * Returns whether `root` was trusted. Ends the sessions opened under
+   * it.
+   */
   distrust(root: NativePublicKey): boolean
+  /**
+   * Ends every session that has ended by the clock, revocation or
+   * distrust, with its subscriptions; returns how many.
+   */
+  sweep(): number
   /** The time by this authority's clock, in Unix seconds. */
   get now(): number
   /** Verifies `token` on this thread. */

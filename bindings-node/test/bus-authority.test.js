@@ -153,10 +153,15 @@ test("expiry ends a client's calls and subscriptions", async () => {
   const writer = env.bus.client(open(env.authority, twoHours, lasting));
   const sub = reader.subscribe('t');
   writer.publish('t', 'in time');
+  const pending = env.client('subscribe w').client.subscribe('w').recv();
   env.clock.set(T0 + 3600 + 60);
   assert.throws(() => expiring.publish('t', 'late'), ExpiredError);
   await assert.rejects(expiring.publishAsync('t', 'late'), /expired at/);
   assert.throws(() => reader.subscribe('t'), ExpiredError);
+  // A manual clock tells no one it moved: a receive waiting on an expired
+  // session's subscription wakes when the authority sweeps.
+  assert.ok(env.authority.sweep() >= 2);
+  await assert.rejects(pending, ExpiredError);
   // A receive after expiry fails, and ends the subscription: what was
   // queued counts as dropped, and a later publish finds nothing.
   await assert.rejects(sub.recv(), ExpiredError);
