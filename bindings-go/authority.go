@@ -156,8 +156,10 @@ func (a *Authority) Trust(rootKey string) error {
 }
 
 // Distrust stops trusting a root key (text form) and reports whether it was
-// trusted. Tokens minted by it then fail to verify with [ErrUntrustedRoot];
-// sessions already open stay open.
+// trusted. Tokens minted by it then fail to verify with [ErrUntrustedRoot],
+// and every session opened under it ends at once, with its subscriptions
+// (their calls fail with [ErrRevoked]; trusting the root again does not
+// reopen them).
 func (a *Authority) Distrust(rootKey string) (bool, error) {
 	k, n, err := cString("root key", rootKey)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"runtime"
+	"sync"
 	"time"
 )
 
@@ -28,6 +29,13 @@ type Bus struct {
 	// done is closed by Close, releasing channel adapters (Subscription.C)
 	// that wait to hand over a message nobody takes.
 	done chan struct{}
+	// clients holds the C clients b acts through, one per session (the nil
+	// key: the caller without a session), made on first use and freed by
+	// Close; the core decides what each may do. A subscription keeps the
+	// client it was made through, the only one that may reach it.
+	mu      sync.Mutex
+	clients map[*C.charter_session_t]*C.charter_client_t
+	ended   bool
 }
 
 // SubscriptionID identifies a subscription within its bus: a random number,
@@ -99,8 +107,44 @@ func freeBus(p *C.charter_bus_t) error {
 func (b *Bus) Close() error {
 	return b.h.close(func(p *C.charter_bus_t) error {
 		close(b.done)
+		b.freeClients()
 		return freeBus(p)
 	})
+}
+
+// client returns the C client through which b, the bus p, acts for the
+// holder of the session sp (nil: a caller without a session).
+func (b *Bus) client(p *C.charter_bus_t, sp *C.charter_session_t) (*C.charter_client_t, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if c, ok := b.clients[sp]; ok {
+		return c, nil
+	}
+	if b.ended {
+		return nil, &Error{Code: StatusClosed, Message: "the bus is closed"}
+	}
+	res := C.chgo_client_new(p, sp)
+	if res.status != C.CHARTER_OK {
+		return nil, failure(res.status, res.message, &b.h)
+	}
+	if b.clients == nil {
+		b.clients = make(map[*C.charter_session_t]*C.charter_client_t)
+	}
+	b.clients[sp] = res.client
+	return res.client, nil
+}
+
+// freeClients frees every client of b; later calls make none.
+func (b *Bus) freeClients() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.ended = true
+	for _, c := range b.clients {
+		if res := C.chgo_client_free(c); res.status != C.CHARTER_OK {
+			C.charter_string_free(res.message)
+		}
+	}
+	b.clients = nil
 }
 
 // Publish sends payload with headers on topic to every matching
@@ -130,6 +174,10 @@ func (b *Bus) publish(s *Session, topic string, payload []byte, headers []Header
 	if err != nil {
 		return PublishReport{}, err
 	}
+	c, err := b.client(p, sp)
+	if err != nil {
+		return PublishReport{}, err
+	}
 	t, tn, err := cString("topic", topic)
 	if err != nil {
 		return PublishReport{}, err
@@ -139,7 +187,7 @@ func (b *Bus) publish(s *Session, topic string, payload []byte, headers []Header
 		return PublishReport{}, err
 	}
 	data, n := cPayload(payload)
-	res := C.chgo_bus_publish(p, sp, t, tn, data, n, hs, hn)
+	res := C.chgo_client_publish(c, t, tn, data, n, hs, hn)
 	runtime.KeepAlive(b)
 	runtime.KeepAlive(s)
 	if res.status != C.CHARTER_OK {
@@ -167,6 +215,10 @@ func (b *Bus) request(ctx context.Context, s *Session, topic string, payload []b
 	if err != nil {
 		return nil, err
 	}
+	c, err := b.client(p, sp)
+	if err != nil {
+		return nil, err
+	}
 	// Nobody would wait for the reply.
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -180,7 +232,7 @@ func (b *Bus) request(ctx context.Context, s *Session, topic string, payload []b
 		return nil, err
 	}
 	data, n := cPayload(payload)
-	res := C.chgo_bus_request_start(p, sp, t, tn, data, n, hs, hn)
+	res := C.chgo_client_request_start(c, t, tn, data, n, hs, hn)
 	runtime.KeepAlive(b)
 	runtime.KeepAlive(s)
 	if res.status != C.CHARTER_OK {
@@ -190,21 +242,36 @@ func (b *Bus) request(ctx context.Context, s *Session, topic string, payload []b
 	// however the wait does; a late reply to it is then dropped.
 	inbox := uint64(res.value)
 	defer func() {
-		unsubscribe(p, inbox)
+		unsubscribe(c, inbox)
 		runtime.KeepAlive(b)
 	}()
-	return b.receive(ctx, inbox)
+	return b.receive(ctx, c, inbox)
 }
 
 // Respond answers req, a request received from a subscription or passed to
 // a callback, with payload and headers. It fails with [ErrInvalidArgument]
 // when req is not a request (its ReplyTo is empty). A reply that comes after
-// the requester gave up is dropped; Respond still succeeds.
+// the requester gave up is dropped; Respond still succeeds. A bus made with
+// [NewBusWithAuthority] refuses it with [ErrDenied]: answer through a
+// [Client] ([Client.Respond]).
 func (b *Bus) Respond(req *Message, payload []byte, headers ...Header) (PublishReport, error) {
+	return b.respond(nil, req, payload, headers)
+}
+
+// respond is Respond for the holder of s, or for anyone when s is nil.
+func (b *Bus) respond(s *Session, req *Message, payload []byte, headers []Header) (PublishReport, error) {
 	if req == nil {
 		return PublishReport{}, &Error{Code: StatusNullArgument, Message: "req is nil"}
 	}
 	p, err := b.h.load()
+	if err != nil {
+		return PublishReport{}, err
+	}
+	sp, err := s.ptr()
+	if err != nil {
+		return PublishReport{}, err
+	}
+	c, err := b.client(p, sp)
 	if err != nil {
 		return PublishReport{}, err
 	}
@@ -220,10 +287,11 @@ func (b *Bus) Respond(req *Message, payload []byte, headers ...Header) (PublishR
 		return PublishReport{}, err
 	}
 	data, n := cPayload(payload)
-	res := C.chgo_bus_respond(p, inbox, in, data, n, hs, hn)
+	res := C.chgo_client_respond(c, inbox, in, data, n, hs, hn)
 	runtime.KeepAlive(b)
+	runtime.KeepAlive(s)
 	if res.status != C.CHARTER_OK {
-		return PublishReport{}, b.h.check(cError(res.status, res.message))
+		return PublishReport{}, b.failure(res.status, res.message, s)
 	}
 	return goPublishReport(res.report), nil
 }
@@ -245,6 +313,7 @@ func (b *Bus) Stats() (BusStats, error) {
 		Subscriptions:     goSubscriptionStats(res.stats.subscriptions),
 		LiveSubscriptions: uint64(res.stats.live_subscriptions),
 		Denied:            uint64(res.stats.denied),
+		DepthExceeded:     uint64(res.stats.depth_exceeded),
 	}, nil
 }
 
@@ -278,12 +347,12 @@ func (b *Bus) failure(status C.charter_status_t, message *C.char, s *Session) er
 // otherwise in slices of at most recvSlice, each ending at ctx's deadline
 // at the latest. A slice that times out consumes nothing, so a message is
 // never lost to a cancelled wait.
-func (b *Bus) receive(ctx context.Context, id uint64) (*Message, error) {
+func (b *Bus) receive(ctx context.Context, c *C.charter_client_t, id uint64) (*Message, error) {
 	for {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		m, err := b.recv(id, waitFor(ctx))
+		m, err := b.recv(c, id, waitFor(ctx))
 		if !errors.Is(err, ErrTimeout) {
 			return m, err
 		}
@@ -304,14 +373,13 @@ func waitFor(ctx context.Context) C.uint32_t {
 	return C.uint32_t(max(1, (wait+time.Millisecond-1)/time.Millisecond))
 }
 
-// recv makes one C receive on subscription id, waiting up to timeout
-// milliseconds.
-func (b *Bus) recv(id uint64, timeout C.uint32_t) (*Message, error) {
-	p, err := b.h.load()
-	if err != nil {
+// recv makes one C receive on subscription id through client c, waiting
+// up to timeout milliseconds.
+func (b *Bus) recv(c *C.charter_client_t, id uint64, timeout C.uint32_t) (*Message, error) {
+	if _, err := b.h.load(); err != nil {
 		return nil, err
 	}
-	res := C.chgo_bus_recv(p, C.uint64_t(id), timeout)
+	res := C.chgo_client_recv(c, C.uint64_t(id), timeout)
 	runtime.KeepAlive(b)
 	if res.status != C.CHARTER_OK {
 		return nil, b.subscriptionError(cError(res.status, res.message))
@@ -332,11 +400,11 @@ func (b *Bus) subscriptionError(err *Error) error {
 	return b.h.check(err)
 }
 
-// unsubscribe ends subscription id of the bus p, if both still exist. It
-// serves where there is nobody to report a failure to: a failure can only
-// mean that the bus is gone, which ended the subscription anyway.
-func unsubscribe(p *C.charter_bus_t, id uint64) {
-	if res := C.chgo_bus_unsubscribe(p, C.uint64_t(id)); res.status != C.CHARTER_OK {
+// unsubscribe ends subscription id through client c, if both still exist.
+// It serves where there is nobody to report a failure to: a failure can
+// only mean that the bus is gone, which ended the subscription anyway.
+func unsubscribe(c *C.charter_client_t, id uint64) {
+	if res := C.chgo_client_unsubscribe(c, C.uint64_t(id)); res.status != C.CHARTER_OK {
 		C.charter_string_free(res.message)
 	}
 }

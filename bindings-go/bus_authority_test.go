@@ -87,7 +87,7 @@ func TestClientSubscribeFuncAndRequest(t *testing.T) {
 		mu.Lock()
 		got = append(got, m.Topic)
 		mu.Unlock()
-		_, err := e.bus.Respond(m, []byte("noon"))
+		_, err := server.Respond(m, []byte("noon"))
 		return err
 	})
 	if err != nil {
@@ -125,19 +125,49 @@ func TestRevocationEndsTheSessionsSubscriptions(t *testing.T) {
 		t.Fatal(err)
 	}
 	recv(t, sub)
+	if _, err := writer.Publish("news.a", []byte("queued")); err != nil {
+		t.Fatal(err)
+	}
+
+	// A receive already waiting wakes as soon as the session is revoked.
+	waiting, err := reader.Subscribe("news.waiting")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer waiting.Close()
+	woke := make(chan error, 1)
+	go func() {
+		_, err := waiting.Recv(context.Background())
+		woke <- err
+	}()
+	time.Sleep(50 * time.Millisecond)
 
 	id, _ := tok.LinkID(0)
+	revoked := time.Now()
 	if _, err := e.auth.Revoke(id); err != nil {
 		t.Fatal(err)
 	}
+	select {
+	case err := <-woke:
+		wantErr(t, "the waiting Recv", err, charter.ErrRevoked)
+		if late := time.Since(revoked); late > time.Second {
+			t.Errorf("the waiting Recv woke %v after the revocation", late)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the waiting Recv did not wake on revocation")
+	}
+	stats, err := e.bus.Stats()
+	if err != nil || stats.Subscriptions.Dropped.SessionEnded != 1 {
+		t.Errorf("bus stats = %+v, %v; want the queued message counted as SessionEnded", stats, err)
+	}
 	report, err := writer.Publish("news.a", []byte("2"))
-	if err != nil || report.Delivered != 0 || report.Dropped != 1 {
-		t.Errorf("Publish to a revoked reader = %+v, %v; want matched, dropped", report, err)
+	if err != nil || report.Matched != 0 {
+		t.Errorf("Publish after the reader's revocation = %+v, %v; want no subscription left", report, err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_, err = sub.Recv(ctx)
-	wantErr(t, "Recv on the revoked session's subscription", err, charter.ErrClosed)
+	wantErr(t, "Recv on the revoked session's subscription", err, charter.ErrRevoked)
 	_, err = reader.Subscribe("news.>")
 	wantErr(t, "Subscribe with a revoked session", err, charter.ErrRevoked)
 

@@ -10,9 +10,12 @@ import "context"
 // revoked, with [ErrExpired] or [ErrRevoked]. The subscriptions a Client
 // opens end when its session expires or is revoked.
 //
-// Responding to a request needs no grant: answer with [Bus.Respond].
-// A Client holds no handle of its own and needs no Close; it fails with
-// [ErrClosed] once its bus or its session is closed.
+// Responding to a request needs no grant, but on a bus with an authority it
+// needs a live session: answer with [Client.Respond]. The core decides
+// every rule; a subscription made through a Client can be received from,
+// inspected and closed only by the holder of the same session. A Client
+// needs no Close (the bus keeps one C client per session until its own
+// Close); it fails with [ErrClosed] once its bus or its session is closed.
 type Client struct {
 	bus     *Bus
 	session *Session
@@ -66,6 +69,15 @@ func (c *Client) Request(ctx context.Context, topic string, payload []byte, head
 		return nil, err
 	}
 	return c.bus.request(ctx, s, topic, payload, headers)
+}
+
+// Respond is [Bus.Respond] for the session's holder.
+func (c *Client) Respond(req *Message, payload []byte, headers ...Header) (PublishReport, error) {
+	s, err := c.holder()
+	if err != nil {
+		return PublishReport{}, err
+	}
+	return c.bus.respond(s, req, payload, headers)
 }
 
 // holder returns the session, which must not be nil: a nil session would

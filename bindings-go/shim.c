@@ -182,45 +182,52 @@ chgo_status chgo_bus_free(charter_bus_t *bus) {
     return r;
 }
 
-chgo_value chgo_bus_subscribe(charter_bus_t *bus, charter_session_t *session, const char *pattern,
-                              size_t pattern_len, charter_subscribe_options_t options) {
-    char buf[CHGO_INLINE_STRING];
-    chgo_value r = {0};
-    const char *p = chgo_terminated(pattern, pattern_len, buf);
-    r.status = session == NULL ? charter_bus_subscribe(bus, p, &options, &r.value)
-                               : charter_bus_subscribe_as(bus, session, p, &options, &r.value);
+chgo_client chgo_client_new(charter_bus_t *bus, charter_session_t *session) {
+    chgo_client r = {0};
+    r.status = charter_client_new(bus, session, &r.client);
     r.message = message_of(r.status);
     return r;
 }
 
-chgo_value chgo_bus_subscribe_callback(charter_bus_t *bus, charter_session_t *session,
-                                       const char *pattern, size_t pattern_len,
-                                       charter_subscribe_options_t options, uintptr_t handle) {
-    char buf[CHGO_INLINE_STRING];
-    chgo_value r = {0};
-    const char *p = chgo_terminated(pattern, pattern_len, buf);
-    if (session == NULL) {
-        r.status = charter_bus_subscribe_callback(bus, p, &options, message_adapter, (void *)handle,
-                                                  drop_adapter, &r.value);
-    } else {
-        r.status = charter_bus_subscribe_callback_as(bus, session, p, &options, message_adapter,
-                                                     (void *)handle, drop_adapter, &r.value);
-    }
+chgo_status chgo_client_free(charter_client_t *client) {
+    chgo_status r = {0};
+    r.status = charter_client_free(client);
     r.message = message_of(r.status);
     return r;
 }
 
-chgo_value chgo_bus_unsubscribe(charter_bus_t *bus, uint64_t id) {
+chgo_value chgo_client_subscribe(charter_client_t *client, const char *pattern, size_t pattern_len,
+                                 charter_subscribe_options_t options) {
+    char buf[CHGO_INLINE_STRING];
+    chgo_value r = {0};
+    const char *p = chgo_terminated(pattern, pattern_len, buf);
+    r.status = charter_client_subscribe(client, p, &options, &r.value);
+    r.message = message_of(r.status);
+    return r;
+}
+
+chgo_value chgo_client_subscribe_callback(charter_client_t *client, const char *pattern,
+                                          size_t pattern_len, charter_subscribe_options_t options,
+                                          uintptr_t handle) {
+    char buf[CHGO_INLINE_STRING];
+    chgo_value r = {0};
+    const char *p = chgo_terminated(pattern, pattern_len, buf);
+    r.status = charter_client_subscribe_callback(client, p, &options, message_adapter, (void *)handle,
+                                                 drop_adapter, &r.value);
+    r.message = message_of(r.status);
+    return r;
+}
+
+chgo_value chgo_client_unsubscribe(charter_client_t *client, uint64_t id) {
     chgo_value r = {0};
     bool removed = false;
-    r.status = charter_bus_unsubscribe(bus, id, &removed);
+    r.status = charter_client_unsubscribe(client, id, &removed);
     r.value = removed;
     r.message = message_of(r.status);
     return r;
 }
 
-chgo_publish chgo_bus_publish(charter_bus_t *bus, charter_session_t *session, const char *topic,
-                              size_t topic_len, const uint8_t *payload, size_t len,
+chgo_publish chgo_client_publish(charter_client_t *client, const char *topic, size_t topic_len, const uint8_t *payload, size_t len,
                               const char *headers, size_t header_count) {
     char buf[CHGO_INLINE_STRING];
     charter_header_t stack[CHGO_STACK_HEADERS];
@@ -231,27 +238,22 @@ chgo_publish chgo_bus_publish(charter_bus_t *bus, charter_session_t *session, co
         return r;
     }
     const char *t = chgo_terminated(topic, topic_len, buf);
-    if (session == NULL) {
-        r.status = charter_bus_publish(bus, t, payload, len, hs, header_count, &r.report);
-    } else {
-        r.status =
-            charter_bus_publish_as(bus, session, t, payload, len, hs, header_count, &r.report);
-    }
+    r.status = charter_client_publish(client, t, payload, len, hs, header_count, &r.report);
     r.message = message_of(r.status);
     release_headers(hs, stack);
     return r;
 }
 
-chgo_message chgo_bus_recv(charter_bus_t *bus, uint64_t id, uint32_t timeout_ms) {
+chgo_message chgo_client_recv(charter_client_t *client, uint64_t id, uint32_t timeout_ms) {
     chgo_message r = {0};
-    r.status = charter_bus_recv(bus, id, timeout_ms, &r.msg);
+    r.status = charter_client_recv(client, id, timeout_ms, &r.msg);
     r.message = message_of(r.status);
     return r;
 }
 
-chgo_value chgo_bus_request_start(charter_bus_t *bus, charter_session_t *session,
-                                  const char *topic, size_t topic_len, const uint8_t *payload,
-                                  size_t len, const char *headers, size_t header_count) {
+chgo_value chgo_client_request_start(charter_client_t *client, const char *topic, size_t topic_len,
+                                     const uint8_t *payload, size_t len, const char *headers,
+                                     size_t header_count) {
     char buf[CHGO_INLINE_STRING];
     charter_header_t stack[CHGO_STACK_HEADERS];
     chgo_value r = {0};
@@ -261,20 +263,15 @@ chgo_value chgo_bus_request_start(charter_bus_t *bus, charter_session_t *session
         return r;
     }
     const char *t = chgo_terminated(topic, topic_len, buf);
-    if (session == NULL) {
-        r.status = charter_bus_request_start(bus, t, payload, len, hs, header_count, &r.value);
-    } else {
-        r.status = charter_bus_request_start_as(bus, session, t, payload, len, hs, header_count,
-                                                &r.value);
-    }
+    r.status = charter_client_request_start(client, t, payload, len, hs, header_count, &r.value);
     r.message = message_of(r.status);
     release_headers(hs, stack);
     return r;
 }
 
-chgo_publish chgo_bus_respond(charter_bus_t *bus, const char *reply_to, size_t reply_to_len,
-                              const uint8_t *payload, size_t len, const char *headers,
-                              size_t header_count) {
+chgo_publish chgo_client_respond(charter_client_t *client, const char *reply_to, size_t reply_to_len,
+                                 const uint8_t *payload, size_t len, const char *headers,
+                                 size_t header_count) {
     char buf[CHGO_INLINE_STRING];
     charter_header_t stack[CHGO_STACK_HEADERS];
     chgo_publish r = {0};
@@ -284,16 +281,16 @@ chgo_publish chgo_bus_respond(charter_bus_t *bus, const char *reply_to, size_t r
         return r;
     }
     /* Go keeps only the reply inbox of a request, not Charter's message. */
-    r.status = charter_bus_reply(bus, chgo_terminated(reply_to, reply_to_len, buf), payload, len, hs,
-                                 header_count, &r.report);
+    r.status = charter_client_reply(client, chgo_terminated(reply_to, reply_to_len, buf), payload, len,
+                                    hs, header_count, &r.report);
     r.message = message_of(r.status);
     release_headers(hs, stack);
     return r;
 }
 
-chgo_subscription_stats chgo_bus_subscription_stats(charter_bus_t *bus, uint64_t id) {
+chgo_subscription_stats chgo_client_subscription_stats(charter_client_t *client, uint64_t id) {
     chgo_subscription_stats r = {0};
-    r.status = charter_bus_subscription_stats(bus, id, &r.stats);
+    r.status = charter_client_subscription_stats(client, id, &r.stats);
     r.message = message_of(r.status);
     return r;
 }

@@ -86,6 +86,13 @@ typedef struct {
     charter_bus_t *bus;
 } chgo_bus;
 
+/* The outcome of a call that creates a client. */
+typedef struct {
+    charter_status_t status;
+    char *message;
+    charter_client_t *client;
+} chgo_client;
+
 /* The outcome of a publish or respond. */
 typedef struct {
     charter_status_t status;
@@ -117,29 +124,31 @@ typedef struct {
 /* Creates a bus, enforcing auth's grants when auth is not NULL. */
 chgo_bus chgo_bus_new(charter_bus_limits_t limits, charter_authority_t *auth);
 chgo_status chgo_bus_free(charter_bus_t *bus);
-/* The subscribe, publish and request wrappers act for the holder of
- * session (the charter_bus_*_as calls) when it is not NULL. */
-chgo_value chgo_bus_subscribe(charter_bus_t *bus, charter_session_t *session, const char *pattern,
-                              size_t pattern_len, charter_subscribe_options_t options);
+/* A client of bus for the holder of session, or for a caller without one
+ * when session is NULL: every message call below goes through one. */
+chgo_client chgo_client_new(charter_bus_t *bus, charter_session_t *session);
+chgo_status chgo_client_free(charter_client_t *client);
+chgo_value chgo_client_subscribe(charter_client_t *client, const char *pattern, size_t pattern_len,
+                                 charter_subscribe_options_t options);
 /* Subscribes the Go MessageFunc behind the runtime/cgo.Handle `handle`;
  * Charter calls back into Go to delete the handle when the subscription
  * ends. */
-chgo_value chgo_bus_subscribe_callback(charter_bus_t *bus, charter_session_t *session,
-                                       const char *pattern, size_t pattern_len,
-                                       charter_subscribe_options_t options, uintptr_t handle);
-chgo_value chgo_bus_unsubscribe(charter_bus_t *bus, uint64_t id);
-chgo_publish chgo_bus_publish(charter_bus_t *bus, charter_session_t *session, const char *topic,
-                              size_t topic_len, const uint8_t *payload, size_t len,
-                              const char *headers, size_t header_count);
-chgo_message chgo_bus_recv(charter_bus_t *bus, uint64_t id, uint32_t timeout_ms);
-chgo_value chgo_bus_request_start(charter_bus_t *bus, charter_session_t *session,
-                                  const char *topic, size_t topic_len, const uint8_t *payload,
-                                  size_t len, const char *headers, size_t header_count);
+chgo_value chgo_client_subscribe_callback(charter_client_t *client, const char *pattern,
+                                          size_t pattern_len, charter_subscribe_options_t options,
+                                          uintptr_t handle);
+chgo_value chgo_client_unsubscribe(charter_client_t *client, uint64_t id);
+chgo_publish chgo_client_publish(charter_client_t *client, const char *topic, size_t topic_len,
+                                 const uint8_t *payload, size_t len, const char *headers,
+                                 size_t header_count);
+chgo_message chgo_client_recv(charter_client_t *client, uint64_t id, uint32_t timeout_ms);
+chgo_value chgo_client_request_start(charter_client_t *client, const char *topic, size_t topic_len,
+                                     const uint8_t *payload, size_t len, const char *headers,
+                                     size_t header_count);
 /* Answers the request whose reply inbox is reply_to. */
-chgo_publish chgo_bus_respond(charter_bus_t *bus, const char *reply_to, size_t reply_to_len,
-                              const uint8_t *payload, size_t len, const char *headers,
-                              size_t header_count);
-chgo_subscription_stats chgo_bus_subscription_stats(charter_bus_t *bus, uint64_t id);
+chgo_publish chgo_client_respond(charter_client_t *client, const char *reply_to, size_t reply_to_len,
+                                 const uint8_t *payload, size_t len, const char *headers,
+                                 size_t header_count);
+chgo_subscription_stats chgo_client_subscription_stats(charter_client_t *client, uint64_t id);
 chgo_stats chgo_bus_stats(charter_bus_t *bus);
 chgo_value chgo_bus_evict_idle(charter_bus_t *bus);
 

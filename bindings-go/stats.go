@@ -27,11 +27,14 @@ type Drops struct {
 	Rejected uint64
 	// Closed: still queued, or arriving, when the subscription ended.
 	Closed uint64
+	// SessionEnded: still queued, or arriving, when the session the
+	// subscription was made with ended (expiry, revocation, distrust).
+	SessionEnded uint64
 }
 
 // Total returns the sum of every reason.
 func (d Drops) Total() uint64 {
-	return d.Overflow + d.Expired + d.Timeout + d.Rejected + d.Closed
+	return d.Overflow + d.Expired + d.Timeout + d.Rejected + d.Closed + d.SessionEnded
 }
 
 // SubscriptionStats is one subscription's accounting. It is exact at every
@@ -65,6 +68,9 @@ type BusStats struct {
 	// Denied counts the calls refused by authorization, on a bus made with
 	// [NewBusWithAuthority].
 	Denied uint64
+	// DepthExceeded counts the publishes refused for nesting more than 16
+	// levels deep inside inline callbacks (a callback publishing again).
+	DepthExceeded uint64
 }
 
 func goPublishReport(r C.charter_publish_report_t) PublishReport {
@@ -77,11 +83,12 @@ func goSubscriptionStats(s C.charter_subscription_stats_t) SubscriptionStats {
 		Delivered: uint64(s.delivered),
 		Queued:    uint64(s.queued),
 		Dropped: Drops{
-			Overflow: uint64(s.dropped.overflow),
-			Expired:  uint64(s.dropped.expired),
-			Timeout:  uint64(s.dropped.timeout),
-			Rejected: uint64(s.dropped.rejected),
-			Closed:   uint64(s.dropped.closed),
+			Overflow:     uint64(s.dropped.overflow),
+			Expired:      uint64(s.dropped.expired),
+			Timeout:      uint64(s.dropped.timeout),
+			Rejected:     uint64(s.dropped.rejected),
+			Closed:       uint64(s.dropped.closed),
+			SessionEnded: uint64(s.dropped.session_ended),
 		},
 		HandlerFailures: uint64(s.handler_failures),
 		SlowEpisodes:    uint64(s.slow_episodes),

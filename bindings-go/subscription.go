@@ -16,7 +16,10 @@ import (
 // with Recv, TryRecv or C, or a callback subscription made with
 // [Bus.SubscribeFunc]. Close ends it. The zero Subscription is closed.
 type Subscription struct {
-	bus    *Bus
+	bus *Bus
+	// client is the C client it was made through, the only one that may
+	// reach it.
+	client *C.charter_client_t
 	id     SubscriptionID
 	closed atomic.Bool
 	// done is closed by Close, releasing the channel adapter.
@@ -52,20 +55,24 @@ func (b *Bus) subscribe(s *Session, pattern string, opts []SubscribeOption) (*Su
 	if err != nil {
 		return nil, err
 	}
+	c, err := b.client(p, sp)
+	if err != nil {
+		return nil, err
+	}
 	pat, n, err := cString("pattern", pattern)
 	if err != nil {
 		return nil, err
 	}
-	res := C.chgo_bus_subscribe(p, sp, pat, n, options)
+	res := C.chgo_client_subscribe(c, pat, n, options)
 	runtime.KeepAlive(b)
 	runtime.KeepAlive(s)
 	if res.status != C.CHARTER_OK {
 		return nil, b.failure(res.status, res.message, s)
 	}
-	sub := &Subscription{bus: b, id: SubscriptionID(res.value), done: make(chan struct{})}
-	// The cleanup keeps only the C bus pointer: a freed bus makes the call
-	// a harmless failure.
-	sub.cleanup = runtime.AddCleanup(sub, func(id uint64) { unsubscribe(p, id) }, uint64(res.value))
+	sub := &Subscription{bus: b, client: c, id: SubscriptionID(res.value), done: make(chan struct{})}
+	// The cleanup keeps only the C client pointer: a freed client (its
+	// bus closed) makes the call a harmless failure.
+	sub.cleanup = runtime.AddCleanup(sub, func(id uint64) { unsubscribe(c, id) }, uint64(res.value))
 	return sub, nil
 }
 
@@ -100,6 +107,10 @@ func (b *Bus) subscribeFunc(s *Session, pattern string, fn MessageFunc, opts []S
 	if err != nil {
 		return nil, err
 	}
+	c, err := b.client(p, sp)
+	if err != nil {
+		return nil, err
+	}
 	pat, n, err := cString("pattern", pattern)
 	if err != nil {
 		return nil, err
@@ -107,7 +118,7 @@ func (b *Bus) subscribeFunc(s *Session, pattern string, fn MessageFunc, opts []S
 	// Charter hands the handle back to charterGoMessage and deletes it
 	// through charterGoDrop when the subscription ends.
 	h := cgo.NewHandle(fn)
-	res := C.chgo_bus_subscribe_callback(p, sp, pat, n, options, C.uintptr_t(h))
+	res := C.chgo_client_subscribe_callback(c, pat, n, options, C.uintptr_t(h))
 	runtime.KeepAlive(b)
 	runtime.KeepAlive(s)
 	if res.status != C.CHARTER_OK {
@@ -115,7 +126,7 @@ func (b *Bus) subscribeFunc(s *Session, pattern string, fn MessageFunc, opts []S
 		h.Delete()
 		return nil, b.failure(res.status, res.message, s)
 	}
-	return &Subscription{bus: b, id: SubscriptionID(res.value), done: make(chan struct{})}, nil
+	return &Subscription{bus: b, client: c, id: SubscriptionID(res.value), done: make(chan struct{})}, nil
 }
 
 // ID returns the subscription's id, also after Close.
@@ -133,7 +144,7 @@ func (s *Subscription) Recv(ctx context.Context) (*Message, error) {
 	if err := s.open(); err != nil {
 		return nil, err
 	}
-	m, err := s.bus.receive(ctx, uint64(s.id))
+	m, err := s.bus.receive(ctx, s.client, uint64(s.id))
 	// Without this, s could be collected during the wait and its cleanup
 	// end the subscription under the caller.
 	runtime.KeepAlive(s)
@@ -146,7 +157,7 @@ func (s *Subscription) TryRecv() (msg *Message, ok bool, err error) {
 	if err := s.open(); err != nil {
 		return nil, false, err
 	}
-	m, err := s.bus.recv(uint64(s.id), 0)
+	m, err := s.bus.recv(s.client, uint64(s.id), 0)
 	runtime.KeepAlive(s)
 	switch {
 	case err == nil:
@@ -199,11 +210,10 @@ func (s *Subscription) Stats() (SubscriptionStats, error) {
 	if err := s.open(); err != nil {
 		return SubscriptionStats{}, err
 	}
-	p, err := s.bus.h.load()
-	if err != nil {
+	if _, err := s.bus.h.load(); err != nil {
 		return SubscriptionStats{}, err
 	}
-	res := C.chgo_bus_subscription_stats(p, C.uint64_t(s.id))
+	res := C.chgo_client_subscription_stats(s.client, C.uint64_t(s.id))
 	runtime.KeepAlive(s)
 	if res.status != C.CHARTER_OK {
 		return SubscriptionStats{}, s.bus.subscriptionError(cError(res.status, res.message))
@@ -224,12 +234,11 @@ func (s *Subscription) Close() error {
 	}
 	s.cleanup.Stop()
 	close(s.done)
-	p, err := s.bus.h.load()
-	if err != nil {
+	if _, err := s.bus.h.load(); err != nil {
 		// The bus's Close ended the subscription already.
 		return nil
 	}
-	res := C.chgo_bus_unsubscribe(p, C.uint64_t(s.id))
+	res := C.chgo_client_unsubscribe(s.client, C.uint64_t(s.id))
 	runtime.KeepAlive(s)
 	if res.status != C.CHARTER_OK {
 		if err := s.bus.h.check(cError(res.status, res.message)); !errors.Is(err, ErrClosed) {

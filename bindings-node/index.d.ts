@@ -125,6 +125,8 @@ export interface Drops {
   readonly rejected: number;
   /** Still queued, or arriving, when the subscription ended. */
   readonly closed: number;
+  /** Still queued, or arriving, when the subscription's session ended (expiry, revocation, distrust). */
+  readonly sessionEnded: number;
   /** All of the above. */
   readonly total: number;
 }
@@ -154,6 +156,8 @@ export interface BusStats {
   readonly liveSubscriptions: number;
   /** Calls refused for want of a session or a grant (a bus with an `authority`). */
   readonly denied: number;
+  /** Publishes refused for nesting more than 16 levels deep inside handlers. */
+  readonly depthExceeded: number;
 }
 
 /** Receives the id of a subscription whose handler threw, what it threw, and the message. */
@@ -336,9 +340,10 @@ export declare class Bus {
  * `subscribe` a `subscribe` grant containing the pattern, `request` a
  * `request` grant matching the topic; otherwise it throws `DeniedError`.
  * Once the session has expired or been revoked, every call throws
- * `ExpiredError` or `RevokedError`, and its subscriptions end (each at the
- * next publish that matches it). Handlers' errors go to the bus's
- * `onError`; answer requests with `bus.respond`.
+ * `ExpiredError` or `RevokedError`, and its subscriptions end at once.
+ * Handlers' errors go to the bus's `onError`; answer requests with
+ * `client.respond`. A client gives no way to the bus: hand a component the
+ * client, keep the bus.
  */
 export declare class Client {
   private constructor();
@@ -358,6 +363,8 @@ export declare class Client {
   publishAsync(topic: string, payload: Payload, headers?: Headers | null): Promise<PublishReport>;
   /** `bus.request`, if a `request` grant matches `topic`. */
   request(topic: string, payload: Payload, options?: RequestOptions): Promise<Message>;
+  /** `bus.respond` for the session's holder: needs no grant, but a live session. */
+  respond(request: Message, payload: Payload, headers?: Headers | null): PublishReport;
 }
 
 /**
@@ -580,8 +587,10 @@ export declare class Authority {
   constructor(roots?: Iterable<PublicKey | string> | null, options?: AuthorityOptions);
   /** Trusts `root` from now on. */
   trust(root: PublicKey | string): void;
-  /** Stops trusting `root`; returns whether it was trusted. Open sessions stay open. */
+  /** Stops trusting `root`; returns whether it was trusted. Every session opened under it ends at once. */
   distrust(root: PublicKey | string): boolean;
+  /** Ends every expired (or revoked) session and its subscriptions now; returns how many ended. */
+  sweep(): number;
   /** The time by this authority's clock, in Unix seconds. */
   readonly now: number;
   /**

@@ -997,6 +997,7 @@ static void a_recording_bus_records_denials(void) {
     charter_audit_query_t q;
     charter_audit_record_t *got = NULL;
     charter_bus_t *bus = NULL;
+    charter_client_t *bob = NULL, *nobody = NULL;
     charter_session_t *s;
     world_t w = world(NULL);
     visit_t v;
@@ -1014,9 +1015,11 @@ static void a_recording_bus_records_denials(void) {
     recorder.log = log;
     CHECK_OK(charter_bus_new_with_recorder(NULL, w.auth, &recorder, &bus));
     s = open_session(&w);
-    CHECK_OK(charter_bus_publish_as(bus, s, "orders.eu.created", NULL, 0, NULL, 0, NULL));
-    CHECK_STATUS(charter_bus_publish_as(bus, s, "orders.us.created", NULL, 0, NULL, 0, NULL), CHARTER_E_DENIED);
-    CHECK_STATUS(charter_bus_publish(bus, "orders.eu.created", NULL, 0, NULL, 0, NULL), CHARTER_E_DENIED);
+    CHECK_OK(charter_client_new(bus, s, &bob));
+    CHECK_OK(charter_client_new(bus, NULL, &nobody));
+    CHECK_OK(charter_client_publish(bob, "orders.eu.created", NULL, 0, NULL, 0, NULL));
+    CHECK_STATUS(charter_client_publish(bob, "orders.us.created", NULL, 0, NULL, 0, NULL), CHARTER_E_DENIED);
+    CHECK_STATUS(charter_client_publish(nobody, "orders.eu.created", NULL, 0, NULL, 0, NULL), CHARTER_E_DENIED);
     CHECK_OK(charter_audit_len(log, &len));
     CHECK(len == 2);
 
@@ -1037,6 +1040,8 @@ static void a_recording_bus_records_denials(void) {
     CHECK_OK(charter_audit_each(log, &q, visit, &v, NULL));
     CHECK(v.count == 1 && v.indexes[0] == 0);
 
+    CHECK_OK(charter_client_free(bob));
+    CHECK_OK(charter_client_free(nobody));
     CHECK_OK(charter_bus_free(bus));
     CHECK_OK(charter_session_free(s));
     CHECK_OK(charter_audit_free(log));
@@ -1050,6 +1055,7 @@ static void a_recording_authority_records_session_openings(void) {
     charter_session_t *s, *none = NULL;
     uint8_t challenge[CHARTER_CHALLENGE_LEN], proof[CHARTER_PROOF_LEN];
     charter_bus_t *bus = NULL;
+    charter_client_t *anyone = NULL;
     world_t w;
     uint64_t len = 0;
     CHECK_OK(charter_audit_in_memory(NULL, &log));
@@ -1075,7 +1081,9 @@ static void a_recording_authority_records_session_openings(void) {
      * after the log's handle is freed. */
     CHECK_OK(charter_bus_new_with_recorder(NULL, NULL, &recorder, &bus));
     CHECK_OK(charter_audit_free(log));
-    CHECK_OK(charter_bus_publish(bus, "orders.eu.created", NULL, 0, NULL, 0, NULL));
+    CHECK_OK(charter_client_new(bus, NULL, &anyone));
+    CHECK_OK(charter_client_publish(anyone, "orders.eu.created", NULL, 0, NULL, 0, NULL));
+    CHECK_OK(charter_client_free(anyone));
     CHECK_OK(charter_bus_free(bus));
     CHECK_OK(charter_session_free(s));
     end_world(&w);

@@ -1,8 +1,8 @@
 /* HandleGuard under load through the real C ABI: many threads use and free
  * the same handles at once, for every handle type. Each round checks that
  * exactly one free wins, that every call returns OK or HANDLE_FREED (or,
- * for a bus, CLOSED: its free closes it first; never anything else, never
- * a crash), that an operation in flight when the
+ * for a publish through a client of a bus, CLOSED: the bus's free closes it
+ * first; never anything else, never a crash), that an operation in flight when the
  * handle is freed completes, and, through drop_user_data, that the inner
  * object is dropped exactly once and never while a call still uses it.
  *
@@ -57,6 +57,10 @@ typedef struct {
     int index;
 } racer_t;
 
+/* The bus race publishes through this client of the raced bus, which
+ * outlives the bus's handle (and is freed after the round). */
+static charter_client_t *bus_client;
+
 /* One operation of the handle's type: OK, or HANDLE_FREED once freed (a
  * bus publish that finds the bus closed counts in closed_ops, as OK). */
 static charter_status_t operate(race_t *r) {
@@ -70,17 +74,16 @@ static charter_status_t operate(race_t *r) {
     }
     case BUS: {
         charter_publish_report_t report;
-        st = charter_bus_publish((charter_bus_t *)r->handle, "race.t", (const uint8_t *)"p", 1, NULL, 0, &report);
+        charter_bus_stats_t stats;
+        st = charter_client_publish(bus_client, "race.t", (const uint8_t *)"p", 1, NULL, 0, &report);
         /* A bus free closes the bus first, so a publish in flight may find
          * fewer subscriptions, or the bus closed; thread-dispatched queues
          * may overflow under this load. Either way the report adds up. */
         if (st == CHARTER_OK && (report.matched > HANDLERS || report.delivered + report.dropped != report.matched))
             add(&r->short_reports, 1);
-        if (st == CHARTER_E_CLOSED) {
-            add(&r->closed_ops, 1);
-            return CHARTER_OK;
-        }
-        return st;
+        if (st == CHARTER_E_CLOSED) add(&r->closed_ops, 1);
+        else if (st != CHARTER_OK) return st;
+        return charter_bus_stats((charter_bus_t *)r->handle, &stats);
     }
     case KEYPAIR: {
         char *pk = NULL;
@@ -187,10 +190,12 @@ static void *create(enum kind kind, keys_t *k, slot_t *slots) {
         charter_subscribe_options_t opts;
         uint64_t id;
         CHECK_OK(charter_bus_new(NULL, &bus));
+        CHECK_OK(charter_client_new(bus, NULL, &bus_client));
         CHECK_OK(charter_subscribe_options_default(&opts));
         for (i = 0; i < HANDLERS; i++) {
             opts.dispatch = i % 2 == 0 ? CHARTER_DISPATCH_INLINE : CHARTER_DISPATCH_THREAD;
-            CHECK_OK(charter_bus_subscribe_callback(bus, "race.*", &opts, on_message, &slots[i], drop_slot, &id));
+            CHECK_OK(charter_client_subscribe_callback(bus_client, "race.*", &opts, on_message, &slots[i], drop_slot,
+                                                       &id));
         }
         return bus;
     }
@@ -260,6 +265,7 @@ static void race_kind(enum kind kind, keys_t *k) {
         /* Later calls see the handle freed; a further free is refused. */
         CHECK_STATUS(operate(&r), CHARTER_E_HANDLE_FREED);
         CHECK_STATUS(free_handle(kind, r.handle), CHARTER_E_ALREADY_FREED);
+        if (kind == BUS) CHECK_OK(charter_client_free(bus_client));
         if (kind == REGISTRY || kind == BUS) {
             for (i = 0; i < HANDLERS; i++) {
                 CHECK(load(&slots[i].drops) == 1);

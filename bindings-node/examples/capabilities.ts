@@ -3,7 +3,6 @@
 import {
   Authority,
   Bus,
-  ClosedError,
   DeniedError,
   ExpiredError,
   KeyPair,
@@ -74,15 +73,15 @@ async function main(): Promise<void> {
   refused('publishing outside the grants', () => service.publish('orders.eu.deleted', 'order 17'));
   refused('publishing without a session', () => bus.publish('orders.eu.created', 'order 18'));
 
-  // Revoking the delegation's link ends the worker's session, and its
-  // subscription at the next publish that reaches it.
+  // Revoking the delegation's link ends the worker's session and its
+  // subscription at once: nothing more reaches it.
   authority.revoke(delegated.links[1].linkId);
   console.log(`worker session active: ${workerSession.active}`);
   service.publish('orders.eu.created', 'order 19');
   try {
     await eu.recv({ timeoutMs: 1000 });
   } catch (error) {
-    if (error instanceof ClosedError) console.log(`the worker's subscription: ${error.name}`);
+    if (error instanceof RevokedError) console.log(`the worker's subscription: ${error.name}`);
   }
   refused('the worker subscribing again', () => reader.subscribe('orders.eu.>'));
 

@@ -193,9 +193,22 @@ class Authority {
     this.#native.trust(nativeKey(root, 'root', this.trust));
   }
 
-  /** Stops trusting `root`; returns whether it was trusted. Open sessions stay open. */
+  /**
+   * Stops trusting `root`; returns whether it was trusted. Every session
+   * opened under it ends at once, with its subscriptions.
+   */
   distrust(root) {
     return this.#native.distrust(nativeKey(root, 'root', this.distrust));
+  }
+
+  /**
+   * Ends every session that has expired by the clock (or lost its token to
+   * revocation or distrust) and its subscriptions: pending receives reject
+   * at once. Returns how many sessions ended. Call it after moving a
+   * `ManualClock`; `revoke` and `distrust` do it themselves.
+   */
+  sweep() {
+    return this.#native.sweep();
   }
 
   /** The time by this authority's clock, in Unix seconds. */

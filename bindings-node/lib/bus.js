@@ -201,6 +201,21 @@ class Caller {
     return subscription(native);
   }
 
+  respond(request, payload, headers, here) {
+    if (this.#state.closed) {
+      throw closed(here);
+    }
+    if (!(request instanceof Message)) {
+      throw invalid('request must be a Message received from a bus', here);
+    }
+    if (request.replyTo === null) {
+      throw invalid('the message is not a request: it has no reply inbox', here);
+    }
+    checkPayload(payload, here);
+    const flat = flatHeaders(headers, here);
+    return attempt(() => this.#state.native.reply(request.replyTo, payload, flat, this.#session), here);
+  }
+
   publish(topic, payload, headers, here) {
     if (this.#state.closed) {
       throw closed(here);
@@ -343,20 +358,13 @@ class Bus {
     return this.#caller.request(topic, payload, requestOptions, this.request);
   }
 
-  /** Answers `request`, a message received with a reply inbox. Needs no grant. */
+  /**
+   * Answers `request`, a message received with a reply inbox. Needs no
+   * grant, but a bus with an authority refuses it without a session: answer
+   * through a client (`client.respond`).
+   */
   respond(request, payload, headers) {
-    if (this.#state.closed) {
-      throw closed(this.respond);
-    }
-    if (!(request instanceof Message)) {
-      throw invalid('request must be a Message received from a bus', this.respond);
-    }
-    if (request.replyTo === null) {
-      throw invalid('the message is not a request: it has no reply inbox', this.respond);
-    }
-    checkPayload(payload, this.respond);
-    const flat = flatHeaders(headers, this.respond);
-    return attempt(() => this.#state.native.reply(request.replyTo, payload, flat), this.respond);
+    return this.#caller.respond(request, payload, headers, this.respond);
   }
 
   /** The bus's accounting over its whole life; still available once closed. */
@@ -418,8 +426,9 @@ class Bus {
  * checked against the session's grants. A call no grant covers throws
  * `DeniedError`; once the session has expired or been revoked, every call
  * throws `ExpiredError` or `RevokedError`, and the session's subscriptions
- * end (each at the next publish that matches it). Handlers' errors go to
- * the bus's `onError`; answer requests with `bus.respond`.
+ * end at once. Handlers' errors go to the bus's `onError`; answer requests
+ * with `client.respond`. A client gives no way to the bus: hand a component
+ * the client, keep the bus.
  */
 class Client {
   #caller;
@@ -456,6 +465,11 @@ class Client {
   /** `bus.request`, if a `request` grant matches `topic`. */
   request(topic, payload, requestOptions) {
     return this.#caller.request(topic, payload, requestOptions, this.request);
+  }
+
+  /** `bus.respond` for the session's holder: needs no grant, but a live session. */
+  respond(request, payload, headers) {
+    return this.#caller.respond(request, payload, headers, this.respond);
   }
 }
 

@@ -99,8 +99,16 @@ export declare class NativeAuthority {
    */
   constructor(spec: AuthoritySpec, clock?: NativeManualClock | undefined | null, audit?: NativeAuditLog | undefined | null)
   trust(root: NativePublicKey): void
-  /** Returns whether `root` was trusted. */
+  /**
+   * Returns whether `root` was trusted. Ends the sessions opened under
+   * it.
+   */
   distrust(root: NativePublicKey): boolean
+  /**
+   * Ends every session that has ended by the clock, revocation or
+   * distrust, with its subscriptions; returns how many.
+   */
+  sweep(): number
   /** The time by this authority's clock, in Unix seconds. */
   get now(): number
   /** Verifies `token` on this thread. */
@@ -163,8 +171,11 @@ export declare class NativeBus {
    * `NOT_FOUND` when nothing subscribes to `topic`.
    */
   requestStart(topic: string, payload: string | Uint8Array, headers?: string[] | null, session?: NativeSession | null): NativeSubscription
-  /** Answers the request whose reply inbox is `inbox`. */
-  reply(inbox: string, payload: string | Uint8Array, headers?: string[] | null): Report
+  /**
+   * Answers the request whose reply inbox is `inbox`, for the holder of
+   * `session` or a caller without one.
+   */
+  reply(inbox: string, payload: string | Uint8Array, headers?: string[] | null, session?: NativeSession | null): Report
   stats(): BusStats
   /**
    * Ends every pull subscription idle past its `idleTtlMs`; returns how
@@ -438,6 +449,8 @@ export interface BusStats {
   liveSubscriptions: number
   /** Calls refused for want of a session or a grant. */
   denied: number
+  /** Publishes refused for nesting more than 16 levels deep in handlers. */
+  depthExceeded: number
 }
 
 /** What a verified checkpoint says. */
@@ -472,6 +485,11 @@ export interface Drops {
   rejected: number
   /** Still queued, or arriving, when the subscription ended. */
   closed: number
+  /**
+   * Still queued, or arriving, when the subscription's session ended
+   * (expiry, revocation, distrust of its root).
+   */
+  sessionEnded: number
   /** All of the above. */
   total: number
 }

@@ -132,10 +132,18 @@ impl NativeAuthority {
         self.authority.trust(root.key);
     }
 
-    /// Returns whether `root` was trusted.
+    /// Returns whether `root` was trusted. Ends the sessions opened under
+    /// it.
     #[napi]
     pub fn distrust(&self, root: &NativePublicKey) -> bool {
         self.authority.distrust(&root.key)
+    }
+
+    /// Ends every session that has ended by the clock, revocation or
+    /// distrust, with its subscriptions; returns how many.
+    #[napi]
+    pub fn sweep(&self) -> f64 {
+        self.authority.sweep() as f64
     }
 
     /// The time by this authority's clock, in Unix seconds.

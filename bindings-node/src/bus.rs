@@ -3,18 +3,15 @@
 //! (messages as objects, the `onError` hook, argument checks).
 //!
 //! Every method that publishes, subscribes or requests takes an optional
-//! session: without one the call is the bus's own (which a bus with an
-//! authority refuses with `DENIED`), with one it is the core's `Client`'s,
-//! checked against the session's grants.
+//! session and makes the call through the core's `Client` for it: the
+//! core decides what a caller without a session (refused everything on a
+//! bus with an authority) or the holder of one may do. A subscription
+//! keeps the client it was made through, the only one that may end it.
 
 use std::cell::RefCell;
 use std::sync::{Arc, Weak};
 
-use charter_core::bus::{
-    Bus, Client, Dispatch, Headers as CoreHeaders, Message, PublishReport, SubscribeOptions, Subscription,
-    SubscriptionId,
-};
-use charter_core::HandlerResult;
+use charter_core::bus::{Bus, Client, Dispatch, SubscriptionId};
 use napi::bindgen_prelude::{Buffer, Env, Function, Object};
 use napi_derive::napi;
 
@@ -40,7 +37,7 @@ pub struct NativeBus {
     /// bus closes or is dropped, so that no handler thread being joined is
     /// left waiting for this thread (`src/handler.rs`). The core's last
     /// handle, whose drop joins them too, can only go after this one.
-    gates: RefCell<Vec<(SubscriptionId, Weak<Gate>)>>,
+    gates: RefCell<Vec<(SubscriptionId, Weak<Gate>, Client)>>,
 }
 
 #[napi]
@@ -141,7 +138,7 @@ impl NativeBus {
     ) -> Result<NativeSubscription> {
         boundary(|| {
             let subscription = self.caller(session).subscribe(&pattern, spec.options()).map_err(from_core)?;
-            Ok(NativeSubscription::pull(&self.bus, &self.converter, subscription))
+            Ok(NativeSubscription::pull(&self.caller(session), &self.converter, subscription))
         })
     }
 
@@ -166,14 +163,13 @@ impl NativeBus {
                 JsHandler::new(env, &self.converter, &guarded, Arc::clone(&gate)).map_err(from_napi)?;
             let dispatch = if threaded { Dispatch::Thread } else { Dispatch::Inline };
             let options = spec.options().dispatch(dispatch);
-            let subscription = self
-                .caller(session)
-                .subscribe_with(&pattern, options, move |m| handler.call(m))
-                .map_err(from_core)?;
+            let caller = self.caller(session);
+            let subscription =
+                caller.subscribe_with(&pattern, options, move |m| handler.call(m)).map_err(from_core)?;
             let mut gates = self.gates.borrow_mut();
-            gates.retain(|(_, g)| g.strong_count() > 0);
-            gates.push((subscription.id(), Arc::downgrade(&gate)));
-            Ok(NativeSubscription::callback(&self.bus, &self.converter, subscription, gate))
+            gates.retain(|(_, g, _)| g.strong_count() > 0);
+            gates.push((subscription.id(), Arc::downgrade(&gate), caller.clone()));
+            Ok(NativeSubscription::callback(&caller, &self.converter, subscription, gate))
         })
     }
 
@@ -196,16 +192,25 @@ impl NativeBus {
             let inbox =
                 with_env(env, || caller.request_start(&topic, message::payload(&payload), &headers.pairs()))
                     .map_err(from_core)?;
-            Ok(NativeSubscription::pull(&self.bus, &self.converter, inbox))
+            Ok(NativeSubscription::pull(&caller, &self.converter, inbox))
         })
     }
 
-    /// Answers the request whose reply inbox is `inbox`.
-    #[napi(ts_args_type = "inbox: string, payload: string | Uint8Array, headers?: string[] | null")]
-    pub fn reply(&self, inbox: String, payload: Payload, headers: Option<Vec<String>>) -> Result<Report> {
+    /// Answers the request whose reply inbox is `inbox`, for the holder of
+    /// `session` or a caller without one.
+    #[napi(
+        ts_args_type = "inbox: string, payload: string | Uint8Array, headers?: string[] | null, session?: NativeSession | null"
+    )]
+    pub fn reply(
+        &self,
+        inbox: String,
+        payload: Payload,
+        headers: Option<Vec<String>>,
+        session: Option<&NativeSession>,
+    ) -> Result<Report> {
         boundary(|| {
             let headers = Headers::new(headers);
-            let report = self.bus.reply(&inbox, message::payload(&payload), &headers.pairs());
+            let report = self.caller(session).reply(&inbox, message::payload(&payload), &headers.pairs());
             report.map(Report::from).map_err(from_core)
         })
     }
@@ -234,19 +239,17 @@ impl NativeBus {
 }
 
 impl NativeBus {
-    /// Who a call is made as: the bus itself, or the holder of `session`.
-    fn caller(&self, session: Option<&NativeSession>) -> Caller {
-        match session {
-            None => Caller::Anyone(self.bus.clone()),
-            Some(s) => Caller::Holder(self.bus.with_session(&s.session)),
-        }
+    /// Who a call is made as: a caller without a session, or the holder
+    /// of `session`.
+    fn caller(&self, session: Option<&NativeSession>) -> Client {
+        self.bus.client(session.map(|s| &s.session))
     }
 
     fn end_gates(&self) {
         let gates = std::mem::take(&mut *self.gates.borrow_mut());
-        for (id, gate) in gates {
+        for (id, gate, client) in gates {
             if let Some(gate) = gate.upgrade() {
-                gate.end(&self.bus, id);
+                gate.end(&client, id);
             }
         }
     }
@@ -255,57 +258,5 @@ impl NativeBus {
 impl Drop for NativeBus {
     fn drop(&mut self) {
         self.end_gates();
-    }
-}
-
-/// The core's bus as called without a session, or its `Client` for the
-/// holder of one.
-enum Caller {
-    Anyone(Bus),
-    Holder(Client),
-}
-
-impl Caller {
-    fn publish(
-        &self,
-        topic: &str,
-        payload: Arc<[u8]>,
-        headers: CoreHeaders<'_>,
-    ) -> charter_core::Result<PublishReport> {
-        match self {
-            Caller::Anyone(bus) => bus.publish(topic, payload, headers),
-            Caller::Holder(client) => client.publish(topic, payload, headers),
-        }
-    }
-
-    fn subscribe(&self, pattern: &str, options: SubscribeOptions) -> charter_core::Result<Subscription> {
-        match self {
-            Caller::Anyone(bus) => bus.subscribe(pattern, options),
-            Caller::Holder(client) => client.subscribe(pattern, options),
-        }
-    }
-
-    fn subscribe_with(
-        &self,
-        pattern: &str,
-        options: SubscribeOptions,
-        handler: impl Fn(&Message) -> HandlerResult + Send + Sync + 'static,
-    ) -> charter_core::Result<Subscription> {
-        match self {
-            Caller::Anyone(bus) => bus.subscribe_with(pattern, options, handler),
-            Caller::Holder(client) => client.subscribe_with(pattern, options, handler),
-        }
-    }
-
-    fn request_start(
-        &self,
-        topic: &str,
-        payload: Arc<[u8]>,
-        headers: CoreHeaders<'_>,
-    ) -> charter_core::Result<Subscription> {
-        match self {
-            Caller::Anyone(bus) => bus.request_start(topic, payload, headers),
-            Caller::Holder(client) => client.request_start(topic, payload, headers),
-        }
     }
 }

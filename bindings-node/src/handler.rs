@@ -27,7 +27,7 @@
 use std::cell::Cell;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 
-use charter_core::bus::{Bus, Message, SubscriptionId};
+use charter_core::bus::{Client, Message, SubscriptionId};
 use charter_core::{HandlerError, HandlerResult};
 use napi::bindgen_prelude::{Env, FnArgs, Function, FunctionRef};
 use napi::threadsafe_function::{ThreadsafeCallContext, ThreadsafeFunction, ThreadsafeFunctionCallMode};
@@ -86,7 +86,7 @@ struct GateState {
 enum Handover {
     #[default]
     None,
-    Offered(Bus, SubscriptionId),
+    Offered(Client, SubscriptionId),
     Done,
 }
 
@@ -154,15 +154,15 @@ impl Gate {
         if !matches!(state.handover, Handover::Offered(..)) {
             return;
         }
-        if let Handover::Offered(bus, id) = std::mem::replace(&mut state.handover, Handover::None) {
+        if let Handover::Offered(client, id) = std::mem::replace(&mut state.handover, Handover::None) {
             drop(state);
-            bus.unsubscribe(id);
+            let _ = client.unsubscribe(id);
             self.lock().handover = Handover::Done;
             self.changed.notify_all();
         }
     }
 
-    /// Ends the gate as subscription `id` of `bus` ends: waiting relayed
+    /// Ends the gate as subscription `id`, made through `client`, ends: waiting relayed
     /// calls return, later ones return at once without calling JS. Returns
     /// whether the caller still has to unsubscribe `id` itself.
     ///
@@ -173,13 +173,13 @@ impl Gate {
     /// does not join a worker that waits for the joining thread. A worker
     /// that is not waiting is joined by the caller's `unsubscribe`; in the
     /// instant between two messages it may still take one more.
-    pub fn end(&self, bus: &Bus, id: SubscriptionId) -> bool {
+    pub fn end(&self, client: &Client, id: SubscriptionId) -> bool {
         let mut state = self.lock();
         state.ended = true;
         state.finished.clear();
         let hand_over = self.threaded && state.waiting > 0;
         if hand_over {
-            state.handover = Handover::Offered(bus.clone(), id);
+            state.handover = Handover::Offered(client.clone(), id);
         }
         self.changed.notify_all();
         if !hand_over {

@@ -16,6 +16,9 @@ pub struct Drops {
     pub rejected: f64,
     /// Still queued, or arriving, when the subscription ended.
     pub closed: f64,
+    /// Still queued, or arriving, when the subscription's session ended
+    /// (expiry, revocation, distrust of its root).
+    pub session_ended: f64,
     /// All of the above.
     pub total: f64,
 }
@@ -41,6 +44,8 @@ pub struct BusStats {
     pub live_subscriptions: f64,
     /// Calls refused for want of a session or a grant.
     pub denied: f64,
+    /// Publishes refused for nesting more than 16 levels deep in handlers.
+    pub depth_exceeded: f64,
 }
 
 impl From<bus::SubscriptionStats> for SubscriptionStats {
@@ -56,6 +61,7 @@ impl From<bus::SubscriptionStats> for SubscriptionStats {
                 timeout: d.timeout as f64,
                 rejected: d.rejected as f64,
                 closed: d.closed as f64,
+                session_ended: d.session_ended as f64,
                 total: d.total() as f64,
             },
             handler_failures: s.handler_failures as f64,
@@ -71,6 +77,7 @@ impl From<bus::BusStats> for BusStats {
             subscriptions: s.subscriptions.into(),
             live_subscriptions: s.live_subscriptions as f64,
             denied: s.denied as f64,
+            depth_exceeded: s.depth_exceeded as f64,
         }
     }
 }

@@ -9,7 +9,7 @@
 
 use std::sync::Arc;
 
-use charter_core::bus::{Bus, Subscription, SubscriptionRef};
+use charter_core::bus::{Client, Subscription, SubscriptionRef};
 use napi::bindgen_prelude::{Env, Function, Object, Unknown};
 use napi_derive::napi;
 
@@ -23,7 +23,8 @@ use crate::wait::{self, Canceller};
 /// One subscription; see the module docs.
 #[napi]
 pub struct NativeSubscription {
-    bus: Bus,
+    /// The client it was made through: the only one that may end it.
+    client: Client,
     converter: Arc<Converter>,
     view: SubscriptionRef,
     /// A callback subscription's gate (`src/handler.rs`); `None` for pull.
@@ -32,29 +33,33 @@ pub struct NativeSubscription {
 
 impl NativeSubscription {
     /// Wraps a pull subscription; it ends when this is dropped.
-    pub fn pull(bus: &Bus, converter: &Arc<Converter>, subscription: Subscription) -> NativeSubscription {
-        NativeSubscription::new(bus, converter, subscription, None)
+    pub fn pull(
+        client: &Client,
+        converter: &Arc<Converter>,
+        subscription: Subscription,
+    ) -> NativeSubscription {
+        NativeSubscription::new(client, converter, subscription, None)
     }
 
     /// Wraps a callback subscription; it ends only when closed.
     pub fn callback(
-        bus: &Bus,
+        client: &Client,
         converter: &Arc<Converter>,
         subscription: Subscription,
         gate: Arc<Gate>,
     ) -> NativeSubscription {
-        NativeSubscription::new(bus, converter, subscription, Some(gate))
+        NativeSubscription::new(client, converter, subscription, Some(gate))
     }
 
     fn new(
-        bus: &Bus,
+        client: &Client,
         converter: &Arc<Converter>,
         subscription: Subscription,
         gate: Option<Arc<Gate>>,
     ) -> NativeSubscription {
         let view = SubscriptionRef::clone(&subscription);
         subscription.detach();
-        NativeSubscription { bus: bus.clone(), converter: Arc::clone(converter), view, gate }
+        NativeSubscription { client: client.clone(), converter: Arc::clone(converter), view, gate }
     }
 }
 
@@ -75,7 +80,7 @@ impl NativeSubscription {
     /// bus closing, idle eviction).
     #[napi(getter)]
     pub fn ended(&self) -> bool {
-        self.bus.subscription(self.view.id()).is_err()
+        self.view.is_closed()
     }
 
     /// A function `() => message | null`: the next queued message, without
@@ -122,8 +127,9 @@ impl NativeSubscription {
     pub fn close(&self) -> Result<()> {
         boundary(|| {
             let id = self.view.id();
-            if self.gate.as_ref().is_none_or(|gate| gate.end(&self.bus, id)) {
-                self.bus.unsubscribe(id);
+            if self.gate.as_ref().is_none_or(|gate| gate.end(&self.client, id)) {
+                // Already ended by the core (its session did): nothing to refuse.
+                let _ = self.client.unsubscribe(id);
             }
             Ok(())
         })
@@ -133,7 +139,7 @@ impl NativeSubscription {
 impl Drop for NativeSubscription {
     fn drop(&mut self) {
         if self.gate.is_none() {
-            self.bus.unsubscribe(self.view.id());
+            let _ = self.client.unsubscribe(self.view.id());
         }
     }
 }

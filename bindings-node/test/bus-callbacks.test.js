@@ -9,7 +9,7 @@ const { test } = require('node:test');
 const v8 = require('node:v8');
 const vm = require('node:vm');
 
-const { Bus, Message, WouldBlockError } = require('charter');
+const { Bus, LimitExceededError, Message, WouldBlockError } = require('charter');
 
 v8.setFlagsFromString('--expose-gc');
 const gc = vm.runInNewContext('gc');
@@ -290,4 +290,45 @@ test('publishAsync runs inline handlers on the JS thread before it resolves', as
   await Promise.all([bus.publishAsync('t', 'b'), bus.publishAsync('t', 'c')]);
   assert.deepEqual(seen.slice(1).sort(), ['b', 'c']);
   assert.equal(sub.stats().handlerFailures, 1);
+});
+
+test('a handler publishing to its own topic stops at the nesting bound, reported to onError', () => {
+  const errors = [];
+  const bus = new Bus({ onError: (_, error) => errors.push(error) });
+  let calls = 0;
+  bus.subscribe('loop', () => {
+    calls += 1;
+    bus.publish('loop', '');
+  });
+  bus.publish('loop', '');
+  assert.equal(calls, 16, 'the core allows 16 nested publishes per bus');
+  assert.equal(errors.length, 1);
+  assert.ok(errors[0] instanceof LimitExceededError);
+  assert.match(errors[0].message, /nested more than 16 levels/);
+  const stats = bus.stats();
+  assert.equal(stats.depthExceeded, 1);
+  assert.equal(stats.subscriptions.handlerFailures, 1);
+  bus.close();
+});
+
+test('two buses ping-ponging are bounded', () => {
+  const errors = [];
+  const onError = (_, error) => errors.push(error);
+  const a = new Bus({ onError });
+  const b = new Bus({ onError });
+  let calls = 0;
+  a.subscribe('ping', () => {
+    calls += 1;
+    b.publish('ping', '');
+  });
+  b.subscribe('ping', () => {
+    calls += 1;
+    a.publish('ping', '');
+  });
+  a.publish('ping', '');
+  assert.ok(calls <= 32, `${calls} nested calls`);
+  assert.equal(a.stats().depthExceeded + b.stats().depthExceeded, 1);
+  assert.ok(errors.some((e) => e instanceof LimitExceededError));
+  a.close();
+  b.close();
 });

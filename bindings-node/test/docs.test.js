@@ -133,7 +133,7 @@ test('the TypeScript examples compile and run', () => {
         'publishing outside the grants: DeniedError',
         'publishing without a session: DeniedError',
         'worker session active: false',
-        "the worker's subscription: ClosedError",
+        "the worker's subscription: RevokedError",
         'the worker subscribing again: RevokedError',
         'the service publishing an hour later: ExpiredError',
         'refused calls: 4',

@@ -150,7 +150,17 @@ impl Authority {
         Ok(())
     }
 
-    /// Stops trusting `root`; returns whether it was trusted.
+    /// Ends every session that has expired by the clock (or lost its token
+    /// to revocation or distrust) and its bus subscriptions: receivers
+    /// waiting on them wake. Returns how many sessions ended. Revoking and
+    /// distrusting do this themselves; call it after moving a
+    /// `ManualClock`, or from a timer.
+    fn sweep(&self, py: Python<'_>) -> usize {
+        shutdown::detach(py, || self.0.sweep())
+    }
+
+    /// Stops trusting `root` and ends every session opened under it;
+    /// returns whether it was trusted.
     fn distrust(&self, root: &Bound<'_, PyAny>) -> PyResult<bool> {
         Ok(self.0.distrust(&keys::public_key(root, "root")?))
     }

@@ -15,9 +15,10 @@
 //! releasing costs more than a whole publish. Receives release it while
 //! they wait (see `subscription`).
 //!
-//! On an enforcing bus (`Bus(authority=...)`) every call goes through a
-//! [`Client`](crate::client::Client), which names the session the core
-//! checks it against: the same code paths, with a [`Caller`].
+//! Every call is made through a core [`bus::Client`]: the bus's own, with
+//! no session, or a [`Client`](crate::client::Client)'s, which names the
+//! session the core checks it against. The core decides every rule; the
+//! binding only passes the caller on.
 //!
 //! `subscribe` keeps the GIL, so a handler cannot run before its id is
 //! recorded (on a recording bus, then, a subscribe's audit record is
@@ -94,19 +95,12 @@ impl Handler {
     }
 }
 
-/// Who a call is made for.
-#[derive(Clone, Copy)]
-pub(crate) enum Caller<'a> {
-    /// No session: allowed on an open bus only.
-    Anyone,
-    /// The holder of a session, whose grants the core checks.
-    Holder(&'a bus::Client),
-}
-
 /// A topic bus; see the package docs for the API.
 #[pyclass(frozen, weakref, module = "charter")]
 pub struct Bus {
     core: bus::Bus,
+    /// The caller without a session: the bus's own calls go through it.
+    anyone: bus::Client,
     /// Set under the GIL before the core closes (see module docs).
     closed: AtomicBool,
     /// Live subscriptions a publish may wait on, or more (one the core
@@ -155,18 +149,14 @@ impl Bus {
     fn add(
         &self,
         py: Python<'_>,
-        caller: Caller<'_>,
+        caller: &bus::Client,
         pattern: &str,
         options: SubscribeOptions,
         handler: Option<Py<PyAny>>,
     ) -> PyResult<(bus::SubscriptionRef, Owner)> {
-        let core = self.open(py)?;
+        self.open(py)?;
         let Some(callable) = handler else {
-            let subscription = match caller {
-                Caller::Anyone => core.subscribe(pattern, options),
-                Caller::Holder(client) => client.subscribe(pattern, options),
-            }
-            .map_err(|e| to_pyerr(py, &e))?;
+            let subscription = caller.subscribe(pattern, options).map_err(|e| to_pyerr(py, &e))?;
             return Ok(((*subscription).clone(), Owner::Pull(subscription)));
         };
         let threaded = options.dispatch == Dispatch::Thread;
@@ -179,25 +169,29 @@ impl Bus {
         });
         let called = Arc::clone(&handler);
         let run = move |m: &bus::Message| called.call(m);
-        let subscription = match caller {
-            Caller::Anyone => core.subscribe_with(pattern, options, run),
-            Caller::Holder(client) => client.subscribe_with(pattern, options, run),
-        }
-        .map_err(|e| to_pyerr(py, &e))?;
+        let subscription = caller.subscribe_with(pattern, options, run).map_err(|e| to_pyerr(py, &e))?;
         let view = (*subscription).clone();
         let id = subscription.detach().get();
         handler.id.store(id, Ordering::Relaxed);
         lock(&self.handlers).insert(id, handler);
-        Ok((view, Owner::Handler { threaded }))
+        Ok((view, Owner::Handler { threaded, client: caller.clone() }))
     }
 
-    /// Ends handler subscription `id` and releases its handler.
-    pub(crate) fn end_handler(&self, py: Python<'_>, id: SubscriptionId, threaded: bool) {
+    /// Ends handler subscription `id`, made through `client`, and releases
+    /// its handler. A subscription the core already ended (its session
+    /// did) is gone: nothing to refuse.
+    pub(crate) fn end_handler(
+        &self,
+        py: Python<'_>,
+        id: SubscriptionId,
+        threaded: bool,
+        client: &bus::Client,
+    ) {
         let _busy = Busy::enter(py);
         if threaded {
-            shutdown::detach(py, || self.core.unsubscribe(id));
+            let _ = shutdown::detach(py, || client.unsubscribe(id));
         } else {
-            self.core.unsubscribe(id);
+            let _ = client.unsubscribe(id);
         }
         let handler = lock(&self.handlers).remove(&id.get());
         // Released here, with no lock held: that can run Python code.
@@ -208,7 +202,7 @@ impl Bus {
     fn start_request(
         &self,
         py: Python<'_>,
-        caller: Caller<'_>,
+        caller: &bus::Client,
         topic: &str,
         payload: &Bound<'_, PyAny>,
         headers: Option<&Bound<'_, PyAny>>,
@@ -217,13 +211,7 @@ impl Bus {
         let headers = message::headers(headers)?;
         let _busy = Busy::enter(py);
         let (started, interrupt) = catching_interrupts(|| {
-            self.delivering(py, || {
-                let headers = header_refs(&headers);
-                match caller {
-                    Caller::Anyone => self.core.request_start(topic, payload, &headers),
-                    Caller::Holder(client) => client.request_start(topic, payload, &headers),
-                }
-            })
+            self.delivering(py, || caller.request_start(topic, payload, &header_refs(&headers)))
         });
         if let Some(interrupt) = interrupt {
             return Err(interrupt);
@@ -243,12 +231,12 @@ impl Bus {
     }
 }
 
-/// The calls `Bus` and `Client` share, made for a [`Caller`].
+/// The calls `Bus` and `Client` share, made for a caller.
 impl Bus {
     /// `subscribe`.
     pub(crate) fn subscribe_as(
         slf: &Bound<'_, Bus>,
-        caller: Caller<'_>,
+        caller: &bus::Client,
         pattern: &str,
         handler: Option<Bound<'_, PyAny>>,
         options: options::Subscribe<'_>,
@@ -263,7 +251,7 @@ impl Bus {
         }
         let options = options.to_core(py)?;
         let session_thread =
-            matches!(caller, Caller::Holder(_)) && handler.is_some() && options.dispatch == Dispatch::Thread;
+            caller.session().is_some() && handler.is_some() && options.dispatch == Dispatch::Thread;
         let blocks = matches!(options.overflow, bus::Overflow::Block(_)) || session_thread;
         // Counted first: a publish must never keep the GIL while it could
         // wait on this subscription.
@@ -282,7 +270,7 @@ impl Bus {
     pub(crate) fn publish_as(
         &self,
         py: Python<'_>,
-        caller: Caller<'_>,
+        caller: &bus::Client,
         topic: &str,
         payload: &Bound<'_, PyAny>,
         headers: Option<&Bound<'_, PyAny>>,
@@ -291,13 +279,7 @@ impl Bus {
         let headers = message::headers(headers)?;
         let _busy = Busy::enter(py);
         let (published, interrupt) = catching_interrupts(|| {
-            self.delivering(py, || {
-                let headers = header_refs(&headers);
-                match caller {
-                    Caller::Anyone => self.core.publish(topic, payload, &headers),
-                    Caller::Holder(client) => client.publish(topic, payload, &headers),
-                }
-            })
+            self.delivering(py, || caller.publish(topic, payload, &header_refs(&headers)))
         });
         if let Some(interrupt) = interrupt {
             return Err(interrupt);
@@ -311,7 +293,7 @@ impl Bus {
     /// `request`.
     pub(crate) fn request_as(
         slf: &Bound<'_, Bus>,
-        caller: Caller<'_>,
+        caller: &bus::Client,
         topic: &str,
         payload: &Bound<'_, PyAny>,
         headers: Option<&Bound<'_, PyAny>>,
@@ -331,11 +313,28 @@ impl Bus {
         }
     }
 
+    /// `respond`.
+    pub(crate) fn respond_as(
+        py: Python<'_>,
+        caller: &bus::Client,
+        request: &Message,
+        payload: &Bound<'_, PyAny>,
+        headers: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Py<PublishReport>> {
+        let payload = message::payload(payload)?;
+        let headers = message::headers(headers)?;
+        // Replies go to a reply inbox, which never blocks or runs handlers.
+        match caller.respond(request.core(), payload, &header_refs(&headers)) {
+            Ok(report) => stats::report(py, report),
+            Err(e) => Err(to_pyerr(py, &e)),
+        }
+    }
+
     /// `_request_start`: publishes a request and returns the subscription
     /// its reply comes to.
     pub(crate) fn request_start_as(
         slf: &Bound<'_, Bus>,
-        caller: Caller<'_>,
+        caller: &bus::Client,
         topic: &str,
         payload: &Bound<'_, PyAny>,
         headers: Option<&Bound<'_, PyAny>>,
@@ -403,8 +402,10 @@ impl Bus {
             (Some(authority), None) => bus::Bus::with_authority(limits, authority),
             (None, None) => bus::Bus::new(limits),
         };
+        let core = core.map_err(|e| to_pyerr(py, &e))?;
         Ok(Bus {
-            core: core.map_err(|e| to_pyerr(py, &e))?,
+            anyone: core.client(None),
+            core,
             closed: AtomicBool::new(false),
             recording,
             blocking: AtomicUsize::new(0),
@@ -458,7 +459,7 @@ impl Bus {
             dispatch: dispatch.as_deref().unwrap_or("inline"),
             has_handler: handler.is_some(),
         };
-        Bus::subscribe_as(slf, Caller::Anyone, &pattern, handler, options)
+        Bus::subscribe_as(slf, &slf.get().anyone, &pattern, handler, options)
     }
 
     /// Publishes `payload` (bytes-like) on `topic` to every matching
@@ -471,7 +472,7 @@ impl Bus {
         payload: &Bound<'_, PyAny>,
         headers: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Py<PublishReport>> {
-        self.publish_as(py, Caller::Anyone, &topic, payload, headers)
+        self.publish_as(py, &self.anyone, &topic, payload, headers)
     }
 
     /// Publishes a request and waits up to `timeout` seconds (`None`: no
@@ -487,7 +488,7 @@ impl Bus {
         headers: Option<&Bound<'_, PyAny>>,
         timeout: Option<f64>,
     ) -> PyResult<Message> {
-        Bus::request_as(slf, Caller::Anyone, &topic, payload, headers, timeout)
+        Bus::request_as(slf, &slf.get().anyone, &topic, payload, headers, timeout)
     }
 
     /// `request` for asyncio.
@@ -516,7 +517,7 @@ impl Bus {
         payload: &Bound<'_, PyAny>,
         headers: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Subscription> {
-        Bus::request_start_as(slf, Caller::Anyone, &topic, payload, headers)
+        Bus::request_start_as(slf, &slf.get().anyone, &topic, payload, headers)
     }
 
     /// Answers `request`, a message received with a reply inbox.
@@ -528,13 +529,7 @@ impl Bus {
         payload: &Bound<'_, PyAny>,
         headers: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Py<PublishReport>> {
-        let payload = message::payload(payload)?;
-        let headers = message::headers(headers)?;
-        // Replies go to a reply inbox, which never blocks or runs handlers.
-        match self.core.respond(request.core(), payload, &header_refs(&headers)) {
-            Ok(report) => stats::report(py, report),
-            Err(e) => Err(to_pyerr(py, &e)),
-        }
+        Bus::respond_as(py, &self.anyone, &request, payload, headers)
     }
 
     /// The bus's accounting over its whole life.

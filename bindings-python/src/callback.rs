@@ -11,7 +11,7 @@ use std::cell::RefCell;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use charter_core::{HandlerError, HandlerResult};
-use pyo3::exceptions::{PyException, PyTypeError};
+use pyo3::exceptions::{PyException, PyRecursionError, PyTypeError};
 use pyo3::gc::PyVisit;
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
@@ -56,11 +56,23 @@ impl ErrorHook {
     }
 
     /// Passes a handler's exception, traceback attached, to the hook.
+    ///
+    /// A handler that failed close to the recursion limit (a
+    /// `RecursionError`, or any exception raised at that depth) leaves the
+    /// hook no room to run: its call would fail with `RecursionError` too
+    /// and the report would vanish. The hook is then called once more with
+    /// [`HOOK_HEADROOM`] more levels, as CPython gives its own error
+    /// handling, and the limit is put back.
     pub(crate) fn report(&self, py: Python<'_>, id: u64, err: PyErr) {
-        if let Some(hook) = self.get(py) {
-            // An exception raised by the hook has nowhere to go: the caller
-            // must not see it and library code never prints.
-            let _ = hook.call1(py, (id, err.into_value(py)));
+        let Some(hook) = self.get(py) else { return };
+        let exception = err.into_value(py);
+        // An exception raised by the hook has nowhere to go: the caller
+        // must not see it and library code never prints.
+        match hook.call1(py, (id, exception.clone_ref(py))) {
+            Err(e) if e.is_instance_of::<PyRecursionError>(py) => {
+                let _ = with_headroom(py, || hook.call1(py, (id, exception)));
+            }
+            _ => {}
         }
     }
 
@@ -73,6 +85,21 @@ impl ErrorHook {
         }
         Ok(())
     }
+}
+
+/// How many more recursion levels the `on_error` hook gets when a handler
+/// failed too close to the limit for the hook to run.
+const HOOK_HEADROOM: i32 = 200;
+
+/// Runs `f` with the recursion limit raised by [`HOOK_HEADROOM`], then puts
+/// the limit back (even if `f` failed).
+fn with_headroom<R>(py: Python<'_>, f: impl FnOnce() -> PyResult<R>) -> PyResult<R> {
+    let sys = py.import("sys")?;
+    let limit: i32 = sys.call_method0("getrecursionlimit")?.extract()?;
+    sys.call_method1("setrecursionlimit", (limit.saturating_add(HOOK_HEADROOM),))?;
+    let out = f();
+    sys.call_method1("setrecursionlimit", (limit,))?;
+    out
 }
 
 thread_local! {

@@ -2,7 +2,7 @@
 //! `Bus.client(session)`. Publishing needs a `publish` grant matching the
 //! topic, subscribing a `subscribe` grant containing the pattern,
 //! requesting a `request` grant matching the topic; the core checks each
-//! call. The calls are `Bus`'s own (see [`Caller`]).
+//! call. The calls are `Bus`'s own, made for this client.
 
 use charter_core::bus::{self, SubscribeOptions};
 use pyo3::gc::PyVisit;
@@ -12,7 +12,7 @@ use pyo3::PyTraverseError;
 
 use crate::aio;
 use crate::authority::Session;
-use crate::bus::{Bus, Caller};
+use crate::bus::Bus;
 use crate::message::Message;
 use crate::options::{self, optional_duration, Overflow};
 use crate::stats::PublishReport;
@@ -35,19 +35,13 @@ impl Client {
         }
     }
 
-    fn caller(&self) -> Caller<'_> {
-        Caller::Holder(&self.core)
+    fn caller(&self) -> &bus::Client {
+        &self.core
     }
 }
 
 #[pymethods]
 impl Client {
-    /// The bus.
-    #[getter]
-    fn bus(&self, py: Python<'_>) -> Py<Bus> {
-        self.bus.clone_ref(py)
-    }
-
     /// The session calls are checked against.
     #[getter]
     fn session(&self, py: Python<'_>) -> Py<Session> {
@@ -109,6 +103,19 @@ impl Client {
         self.bus.get().publish_as(py, self.caller(), &topic, payload, headers)
     }
 
+    /// `Bus.respond` for this session's holder: needs no grant, but a live
+    /// session.
+    #[pyo3(signature = (request, payload, headers = None))]
+    fn respond(
+        &self,
+        py: Python<'_>,
+        request: PyRef<'_, Message>,
+        payload: &Bound<'_, PyAny>,
+        headers: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Py<PublishReport>> {
+        Bus::respond_as(py, &self.core, &request, payload, headers)
+    }
+
     /// `Bus.request`, if a `request` grant matches `topic`.
     #[pyo3(
         signature = (topic, payload, headers = None, timeout = Some(5.0)),
@@ -155,7 +162,7 @@ impl Client {
     }
 
     fn __repr__(&self) -> String {
-        format!("<charter.Client principal={}>", self.core.session().principal())
+        format!("<charter.Client principal={}>", self.session.get().0.principal())
     }
 
     fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {

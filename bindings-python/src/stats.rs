@@ -77,33 +77,44 @@ pub struct Drops {
     /// Still queued, or arriving, when the subscription ended.
     #[pyo3(get)]
     closed: u64,
+    /// Still queued, or arriving, when the session the subscription was
+    /// made with ended (expiry, revocation, distrust of its root).
+    #[pyo3(get)]
+    session_ended: u64,
 }
 
 #[pymethods]
 impl Drops {
     #[new]
-    #[pyo3(signature = (*, overflow = 0, expired = 0, timeout = 0, rejected = 0, closed = 0))]
-    fn new(overflow: u64, expired: u64, timeout: u64, rejected: u64, closed: u64) -> Drops {
-        Drops { overflow, expired, timeout, rejected, closed }
+    #[pyo3(signature = (*, overflow = 0, expired = 0, timeout = 0, rejected = 0, closed = 0, session_ended = 0))]
+    fn new(
+        overflow: u64,
+        expired: u64,
+        timeout: u64,
+        rejected: u64,
+        closed: u64,
+        session_ended: u64,
+    ) -> Drops {
+        Drops { overflow, expired, timeout, rejected, closed, session_ended }
     }
 
     /// All drops together.
     #[getter]
     fn total(&self) -> u64 {
-        self.overflow + self.expired + self.timeout + self.rejected + self.closed
+        self.overflow + self.expired + self.timeout + self.rejected + self.closed + self.session_ended
     }
 
     fn __repr__(&self) -> String {
         format!(
-            "Drops(overflow={}, expired={}, timeout={}, rejected={}, closed={})",
-            self.overflow, self.expired, self.timeout, self.rejected, self.closed
+            "Drops(overflow={}, expired={}, timeout={}, rejected={}, closed={}, session_ended={})",
+            self.overflow, self.expired, self.timeout, self.rejected, self.closed, self.session_ended
         )
     }
 }
 
 impl From<bus::Drops> for Drops {
     fn from(d: bus::Drops) -> Drops {
-        Drops::new(d.overflow, d.expired, d.timeout, d.rejected, d.closed)
+        Drops::new(d.overflow, d.expired, d.timeout, d.rejected, d.closed, d.session_ended)
     }
 }
 
@@ -191,32 +202,39 @@ pub struct BusStats {
     /// Subscriptions live now.
     #[pyo3(get)]
     live_subscriptions: u64,
-    /// Publishes, subscribes and requests refused by authorization.
+    /// Calls refused by authorization: grants that do not cover them, and
+    /// calls without a session on a bus with an authority.
     #[pyo3(get)]
     denied: u64,
+    /// Publishes refused for nesting too deeply (a handler publishing
+    /// again, more than 16 levels deep on one bus).
+    #[pyo3(get)]
+    depth_exceeded: u64,
 }
 
 #[pymethods]
 impl BusStats {
     #[new]
-    #[pyo3(signature = (*, published = 0, subscriptions = None, live_subscriptions = 0, denied = 0))]
+    #[pyo3(signature = (*, published = 0, subscriptions = None, live_subscriptions = 0, denied = 0, depth_exceeded = 0))]
     fn new(
         published: u64,
         subscriptions: Option<SubscriptionStats>,
         live_subscriptions: u64,
         denied: u64,
+        depth_exceeded: u64,
     ) -> BusStats {
         let subscriptions = subscriptions.unwrap_or_else(|| bus::SubscriptionStats::default().into());
-        BusStats { published, subscriptions, live_subscriptions, denied }
+        BusStats { published, subscriptions, live_subscriptions, denied, depth_exceeded }
     }
 
     fn __repr__(&self) -> String {
         format!(
-            "BusStats(published={}, subscriptions={}, live_subscriptions={}, denied={})",
+            "BusStats(published={}, subscriptions={}, live_subscriptions={}, denied={}, depth_exceeded={})",
             self.published,
             self.subscriptions.__repr__(),
             self.live_subscriptions,
-            self.denied
+            self.denied,
+            self.depth_exceeded
         )
     }
 }
@@ -228,6 +246,7 @@ impl From<bus::BusStats> for BusStats {
             subscriptions: s.subscriptions.into(),
             live_subscriptions: s.live_subscriptions,
             denied: s.denied,
+            depth_exceeded: s.depth_exceeded,
         }
     }
 }

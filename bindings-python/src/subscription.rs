@@ -39,8 +39,9 @@ pub(crate) enum Owner {
     /// A queue the program receives from: ends when this handle does.
     Pull(bus::Subscription),
     /// A handler subscription, owned by its bus (so that it lives on when
-    /// the program drops its handle) and ended through it.
-    Handler { threaded: bool },
+    /// the program drops its handle) and ended through the client that
+    /// made it.
+    Handler { threaded: bool, client: bus::Client },
 }
 
 /// A subscription to a topic pattern; see the package docs for the API.
@@ -160,7 +161,7 @@ impl Subscription {
     /// Whether it has ended: closed, its bus closed, or evicted as idle.
     #[getter]
     fn closed(&self) -> bool {
-        lock(&self.owner).is_none() || self.bus().core().subscription(self.view.id()).is_err()
+        lock(&self.owner).is_none() || self.view.is_closed()
     }
 
     /// Waits up to `timeout` seconds (`None`: no limit) for the next
@@ -234,7 +235,9 @@ impl Subscription {
         match owner {
             // Without a handler thread to wait for, ending is quick.
             Owner::Pull(subscription) => subscription.close(),
-            Owner::Handler { threaded } => self.bus().end_handler(py, self.view.id(), threaded),
+            Owner::Handler { threaded, client } => {
+                self.bus().end_handler(py, self.view.id(), threaded, &client)
+            }
         }
         if self.blocks {
             self.bus().forget_blocking();

@@ -1,29 +1,30 @@
-//! `charter_bus_*`: the topic bus for C.
+//! `charter_bus_*`: the topic bus for C, and the structs its clients use.
 //!
-//! Subscriptions are `uint64_t` ids scoped to their bus. Calls that wait
-//! (`recv`, `request`, a publish to a `BLOCK` subscription) take a timeout
-//! in milliseconds, 0 meaning "do not wait" and `CHARTER_WAIT_FOREVER` no
-//! limit, and never hold the bus handle's guard while they wait.
+//! Whoever holds the bus handle owns the bus: it closes and frees it, reads
+//! its totals and evicts idle subscriptions. Publishing, subscribing,
+//! receiving and requesting go through a client (`charter_client_*`),
+//! made from the bus and, on a bus with an authority, a session.
+//! Subscriptions are `uint64_t` ids scoped to their bus and reachable only
+//! through a client of the caller that made them. Calls that wait (`recv`,
+//! `request`, a publish to a `BLOCK` subscription) take a timeout in
+//! milliseconds, 0 meaning "do not wait" and `CHARTER_WAIT_FOREVER` no
+//! limit.
 
-use std::ffi::{c_char, c_void};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::ffi::c_void;
 use std::time::Duration;
 
 use charter_core::bus::{
-    Bus, BusLimits, BusStats, Client, Dispatch, Drops, Headers, Message, Overflow, PublishReport,
-    SubscribeOptions, Subscription, SubscriptionId, SubscriptionStats,
+    Bus, BusLimits, BusStats, Dispatch, Drops, Overflow, PublishReport, SubscribeOptions, SubscriptionStats,
 };
-use charter_core::capability::Session;
-use charter_core::{Error, ErrorKind, HandlerError, HandlerResult};
+use charter_core::{Error, ErrorKind};
 
-use crate::args::{bytes_arg, charter_header_t, headers_arg, str_arg, timeout_arg};
+use crate::args::timeout_arg;
 use crate::audit::{charter_audit_recorder_t, recorder_arg};
-use crate::capability::{charter_authority_t, charter_session_t, AuthorityHandle};
-use crate::firewall::{call, null_argument, require_out, write_out};
+use crate::capability::{charter_authority_t, AuthorityHandle};
+use crate::firewall::{call, require_out, write_out};
 use crate::handle;
-use crate::message::{charter_message_t, OwnedMessage};
-use crate::status::{charter_status_t, CHARTER_OK};
+use crate::message::charter_message_t;
+use crate::status::charter_status_t;
 
 /// A topic bus. Opaque; create with `charter_bus_new`.
 pub struct charter_bus {
@@ -32,6 +33,12 @@ pub struct charter_bus {
 
 /// The handle type of a bus.
 pub type charter_bus_t = charter_bus;
+
+/// The most publishes of one bus that may be nested on one thread (a
+/// callback that publishes, whose callback publishes, ...); past it the
+/// publish fails with `CHARTER_E_LIMIT_EXCEEDED`. At most 64 publish and
+/// notify calls of all buses and registries nest on one thread.
+pub const CHARTER_BUS_MAX_NESTING: u32 = 16;
 
 /// A timeout meaning "wait as long as it takes".
 pub const CHARTER_WAIT_FOREVER: u32 = u32::MAX;
@@ -125,6 +132,9 @@ pub struct charter_drops_t {
     pub rejected: u64,
     /// Still queued, or arriving, when the subscription ended.
     pub closed: u64,
+    /// Still queued, or arriving, when the session the subscription was
+    /// made with ended (expiry, revocation, distrust of its root).
+    pub session_ended: u64,
 }
 
 /// One subscription's accounting: `received == delivered + dropped + queued`.
@@ -155,8 +165,11 @@ pub struct charter_bus_stats_t {
     pub subscriptions: charter_subscription_stats_t,
     /// Live subscriptions now.
     pub live_subscriptions: u64,
-    /// Calls refused by authorization (buses made with an authority).
+    /// Calls refused by authorization: grants that do not cover them, and
+    /// clients without a session on a bus made with an authority.
     pub denied: u64,
+    /// Publishes refused for nesting deeper than `CHARTER_BUS_MAX_NESTING`.
+    pub depth_exceeded: u64,
 }
 
 /// A message callback: receives its `user_data` and the message, valid only
@@ -196,7 +209,7 @@ impl From<charter_bus_limits_t> for BusLimits {
 }
 
 impl charter_subscribe_options_t {
-    fn to_core(self) -> Result<SubscribeOptions, Error> {
+    pub(crate) fn to_core(self) -> Result<SubscribeOptions, Error> {
         let overflow = match self.overflow {
             CHARTER_OVERFLOW_DROP_OLDEST => Overflow::DropOldest,
             CHARTER_OVERFLOW_DROP_NEWEST => Overflow::DropNewest,
@@ -239,6 +252,7 @@ impl From<Drops> for charter_drops_t {
             timeout: d.timeout,
             rejected: d.rejected,
             closed: d.closed,
+            session_ended: d.session_ended,
         }
     }
 }
@@ -263,6 +277,7 @@ impl From<BusStats> for charter_bus_stats_t {
             subscriptions: s.subscriptions.into(),
             live_subscriptions: s.live_subscriptions,
             denied: s.denied,
+            depth_exceeded: s.depth_exceeded,
         }
     }
 }
@@ -275,48 +290,6 @@ impl From<PublishReport> for charter_publish_report_t {
 
 fn invalid(message: String) -> Error {
     Error::new(ErrorKind::InvalidArgument, message)
-}
-
-/// A C message callback with its user data. Once `armed` (the subscription
-/// exists), dropping it runs `drop_user_data`; a subscription that failed to
-/// start leaves `user_data` to the caller.
-struct CCallback {
-    call: unsafe extern "C" fn(*mut c_void, *const charter_message_t) -> charter_status_t,
-    user_data: *mut c_void,
-    drop_user_data: crate::registry::charter_drop_fn,
-    armed: AtomicBool,
-}
-
-// SAFETY: subscribing with a callback is the caller's promise that it and
-// its user data may be used from any thread (documented on the function).
-unsafe impl Send for CCallback {}
-// SAFETY: as above.
-unsafe impl Sync for CCallback {}
-
-impl CCallback {
-    fn invoke(&self, message: &Message) -> Result<(), HandlerError> {
-        let owned = OwnedMessage::new(message);
-        // SAFETY: the caller registered `call` for exactly this use; the
-        // message outlives the call.
-        let status = unsafe { (self.call)(self.user_data, owned.public()) };
-        if status == CHARTER_OK {
-            Ok(())
-        } else {
-            Err(HandlerError)
-        }
-    }
-}
-
-impl Drop for CCallback {
-    fn drop(&mut self) {
-        if !self.armed.load(Ordering::Acquire) {
-            return;
-        }
-        if let Some(drop_user_data) = self.drop_user_data {
-            // SAFETY: registered to release `user_data`, once.
-            unsafe { drop_user_data(self.user_data) };
-        }
-    }
 }
 
 /// Fills `out` with the default bus limits.
@@ -372,9 +345,10 @@ pub unsafe extern "C" fn charter_bus_new(
     })
 }
 
-/// Creates a bus on which every publish, subscribe and request needs a
-/// session opened by `auth` whose grants cover it: use the `_as` calls.
-/// Refusals fail with `CHARTER_E_DENIED` and are counted in `denied`.
+/// Creates a bus on which every call needs a client made with a session
+/// opened by `auth` (`charter_client_new`), whose grants cover it. Clients
+/// without a session are refused every call. Refusals fail with
+/// `CHARTER_E_DENIED` and are counted in `denied`.
 /// `limits` may be NULL for the defaults.
 ///
 /// # Safety
@@ -472,498 +446,6 @@ pub unsafe extern "C" fn charter_bus_close(bus: *mut charter_bus_t) -> charter_s
     })
 }
 
-/// Subscribes to `pattern` with a queue read by `charter_bus_recv`; writes
-/// the new subscription's id to `out_id`. `options` may be NULL for the
-/// defaults.
-///
-/// # Safety
-/// `pattern` must be a NUL-terminated string; `options` NULL or valid for
-/// reading; `out_id` NULL or valid for writing.
-#[no_mangle]
-pub unsafe extern "C" fn charter_bus_subscribe(
-    bus: *mut charter_bus_t,
-    pattern: *const c_char,
-    options: *const charter_subscribe_options_t,
-    out_id: *mut u64,
-) -> charter_status_t {
-    // SAFETY: forwarded as received.
-    unsafe { subscribe_for(bus, None, pattern, options, out_id) }
-}
-
-/// `charter_bus_subscribe` for the holder of `session`, checked against its grants (a
-/// bus made with `charter_bus_new_with_authority` requires it; on any bus the
-/// session's grants are checked, and refusals are `CHARTER_E_DENIED`,
-/// counted in `denied`).
-///
-/// # Safety
-/// As `charter_bus_subscribe`; `session` must be a pointer obtained from Charter.
-#[no_mangle]
-pub unsafe extern "C" fn charter_bus_subscribe_as(
-    bus: *mut charter_bus_t,
-    session: *mut charter_session_t,
-    pattern: *const c_char,
-    options: *const charter_subscribe_options_t,
-    out_id: *mut u64,
-) -> charter_status_t {
-    // SAFETY: forwarded as received.
-    unsafe { subscribe_for(bus, Some(session), pattern, options, out_id) }
-}
-
-/// The body of `charter_bus_subscribe` and `charter_bus_subscribe_as`.
-///
-/// # Safety
-/// As `charter_bus_subscribe`.
-unsafe fn subscribe_for(
-    bus: *mut charter_bus_t,
-    session: Option<*mut charter_session_t>,
-    pattern: *const c_char,
-    options: *const charter_subscribe_options_t,
-    out_id: *mut u64,
-) -> charter_status_t {
-    call(|| {
-        require_out(out_id, "out_id")?;
-        // SAFETY: the caller's contract on `pattern` and `options`.
-        let (pattern, options) = unsafe { (str_arg(pattern, "pattern")?, options_arg(options)?) };
-        let id = caller(bus, session)?.subscribe(pattern, options)?.detach();
-        // SAFETY: checked non-NULL above.
-        unsafe { write_out(out_id, "out_id", id.get()) }
-    })
-}
-
-/// Subscribes to `pattern` with a callback, run on the publisher's thread or
-/// on a thread of the subscription's own (`options->dispatch`). The
-/// callback may be called from any thread, and may call any Charter
-/// function, this bus included. `drop_user_data` (optional) runs exactly
-/// once when the subscription ends. On failure `user_data` stays yours.
-///
-/// # Safety
-/// As `charter_bus_subscribe`; `fn` and `drop_user_data` must be safe to call
-/// from any thread with `user_data`.
-#[no_mangle]
-pub unsafe extern "C" fn charter_bus_subscribe_callback(
-    bus: *mut charter_bus_t,
-    pattern: *const c_char,
-    options: *const charter_subscribe_options_t,
-    r#fn: charter_message_fn,
-    user_data: *mut c_void,
-    drop_user_data: crate::registry::charter_drop_fn,
-    out_id: *mut u64,
-) -> charter_status_t {
-    // SAFETY: forwarded as received.
-    unsafe { subscribe_callback_for(bus, None, pattern, options, r#fn, user_data, drop_user_data, out_id) }
-}
-
-/// `charter_bus_subscribe_callback` for the holder of `session`, checked against its grants (a
-/// bus made with `charter_bus_new_with_authority` requires it; on any bus the
-/// session's grants are checked, and refusals are `CHARTER_E_DENIED`,
-/// counted in `denied`).
-///
-/// # Safety
-/// As `charter_bus_subscribe_callback`; `session` must be a pointer obtained from Charter.
-#[no_mangle]
-pub unsafe extern "C" fn charter_bus_subscribe_callback_as(
-    bus: *mut charter_bus_t,
-    session: *mut charter_session_t,
-    pattern: *const c_char,
-    options: *const charter_subscribe_options_t,
-    r#fn: charter_message_fn,
-    user_data: *mut c_void,
-    drop_user_data: crate::registry::charter_drop_fn,
-    out_id: *mut u64,
-) -> charter_status_t {
-    // SAFETY: forwarded as received.
-    unsafe {
-        subscribe_callback_for(bus, Some(session), pattern, options, r#fn, user_data, drop_user_data, out_id)
-    }
-}
-
-/// The body of `charter_bus_subscribe_callback` and `charter_bus_subscribe_callback_as`.
-///
-/// # Safety
-/// As `charter_bus_subscribe_callback`.
-unsafe fn subscribe_callback_for(
-    bus: *mut charter_bus_t,
-    session: Option<*mut charter_session_t>,
-    pattern: *const c_char,
-    options: *const charter_subscribe_options_t,
-    r#fn: charter_message_fn,
-    user_data: *mut c_void,
-    drop_user_data: crate::registry::charter_drop_fn,
-    out_id: *mut u64,
-) -> charter_status_t {
-    call(|| {
-        let call = r#fn.ok_or_else(|| null_argument("fn"))?;
-        require_out(out_id, "out_id")?;
-        // SAFETY: the caller's contract on `pattern` and `options`.
-        let (pattern, options) = unsafe { (str_arg(pattern, "pattern")?, options_arg(options)?) };
-        let callback = Arc::new(CCallback { call, user_data, drop_user_data, armed: AtomicBool::new(false) });
-        let handler = Arc::clone(&callback);
-        let id = caller(bus, session)?.subscribe_with(pattern, options, move |m| handler.invoke(m))?.detach();
-        callback.armed.store(true, Ordering::Release);
-        // SAFETY: checked non-NULL above.
-        unsafe { write_out(out_id, "out_id", id.get()) }
-    })
-}
-
-/// Ends subscription `id`; writes whether it existed to `out_removed` (may
-/// be NULL). Queued messages are counted as dropped; blocked receivers get
-/// `CHARTER_E_CLOSED`. For a thread-dispatched callback this waits for a
-/// running call to return, unless called from that callback.
-///
-/// # Safety
-/// `out_removed` must be NULL or valid for writing.
-#[no_mangle]
-pub unsafe extern "C" fn charter_bus_unsubscribe(
-    bus: *mut charter_bus_t,
-    id: u64,
-    out_removed: *mut bool,
-) -> charter_status_t {
-    call(|| {
-        let bus = handle::with::<Bus, _>(bus, "bus", |b| Ok(b.clone()))?;
-        let removed = bus.unsubscribe(SubscriptionId::from_raw(id));
-        if !out_removed.is_null() {
-            // SAFETY: non-NULL; the caller guarantees validity.
-            unsafe { out_removed.write(removed) };
-        }
-        Ok(())
-    })
-}
-
-/// Publishes `len` bytes at `payload` with `header_count` headers on
-/// `topic`. Writes the outcome to `out_report` (may be NULL).
-///
-/// Fails before delivering anything on a bad topic, payload or headers
-/// (`CHARTER_E_INVALID_ARGUMENT`, `CHARTER_E_INVALID_UTF8`,
-/// `CHARTER_E_LIMIT_EXCEEDED`) or a closed bus. A subscription whose policy
-/// refuses the message makes the call fail (`CHARTER_E_LIMIT_EXCEEDED`,
-/// `CHARTER_E_TIMEOUT`, `CHARTER_E_WOULD_BLOCK`) after every other
-/// subscription has had it; `out_report` is then left untouched.
-///
-/// # Safety
-/// `topic` must be a NUL-terminated string; `payload` NULL (with `len` 0) or
-/// valid for `len` bytes; `headers` NULL (with `header_count` 0) or valid
-/// for `header_count` headers; `out_report` NULL or valid for writing.
-#[no_mangle]
-pub unsafe extern "C" fn charter_bus_publish(
-    bus: *mut charter_bus_t,
-    topic: *const c_char,
-    payload: *const u8,
-    len: usize,
-    headers: *const charter_header_t,
-    header_count: usize,
-    out_report: *mut charter_publish_report_t,
-) -> charter_status_t {
-    // SAFETY: forwarded as received.
-    unsafe { publish_for(bus, None, topic, payload, len, headers, header_count, out_report) }
-}
-
-/// `charter_bus_publish` for the holder of `session`, checked against its grants (a
-/// bus made with `charter_bus_new_with_authority` requires it; on any bus the
-/// session's grants are checked, and refusals are `CHARTER_E_DENIED`,
-/// counted in `denied`).
-///
-/// # Safety
-/// As `charter_bus_publish`; `session` must be a pointer obtained from Charter.
-#[no_mangle]
-pub unsafe extern "C" fn charter_bus_publish_as(
-    bus: *mut charter_bus_t,
-    session: *mut charter_session_t,
-    topic: *const c_char,
-    payload: *const u8,
-    len: usize,
-    headers: *const charter_header_t,
-    header_count: usize,
-    out_report: *mut charter_publish_report_t,
-) -> charter_status_t {
-    // SAFETY: forwarded as received.
-    unsafe { publish_for(bus, Some(session), topic, payload, len, headers, header_count, out_report) }
-}
-
-/// The body of `charter_bus_publish` and `charter_bus_publish_as`.
-///
-/// # Safety
-/// As `charter_bus_publish`.
-unsafe fn publish_for(
-    bus: *mut charter_bus_t,
-    session: Option<*mut charter_session_t>,
-    topic: *const c_char,
-    payload: *const u8,
-    len: usize,
-    headers: *const charter_header_t,
-    header_count: usize,
-    out_report: *mut charter_publish_report_t,
-) -> charter_status_t {
-    call(|| {
-        // SAFETY: the caller's contract on every argument.
-        let Outgoing { bus, topic, payload, headers } =
-            unsafe { Outgoing::read(bus, topic, payload, len, headers, header_count)? };
-        let report = caller_of(bus, session)?.publish(topic, payload, &headers)?;
-        if !out_report.is_null() {
-            // SAFETY: non-NULL; the caller guarantees validity.
-            unsafe { out_report.write(report.into()) };
-        }
-        Ok(())
-    })
-}
-
-/// Waits up to `timeout_ms` for the next message of subscription `id` and
-/// writes it to `out_msg`; free it with `charter_message_free`.
-/// `CHARTER_E_WOULD_BLOCK` when `timeout_ms` is 0 and nothing is queued,
-/// `CHARTER_E_TIMEOUT` when the time ran out, `CHARTER_E_CLOSED` once the
-/// subscription or bus has ended, `CHARTER_E_NOT_FOUND` for an unknown id.
-/// A wait that ends without a message consumes nothing.
-///
-/// # Safety
-/// `out_msg` must be NULL or valid for writing.
-#[no_mangle]
-pub unsafe extern "C" fn charter_bus_recv(
-    bus: *mut charter_bus_t,
-    id: u64,
-    timeout_ms: u32,
-    out_msg: *mut *mut charter_message_t,
-) -> charter_status_t {
-    call(|| {
-        require_out(out_msg, "out_msg")?;
-        let sub = handle::with::<Bus, _>(bus, "bus", |b| b.subscription(SubscriptionId::from_raw(id)))?;
-        let message = match timeout_arg(timeout_ms) {
-            None => sub.recv()?,
-            Some(timeout) => sub.recv_timeout(timeout)?,
-        };
-        // SAFETY: checked non-NULL above.
-        unsafe { write_out(out_msg, "out_msg", OwnedMessage::new(&message).into_raw()) }
-    })
-}
-
-/// Publishes a request on `topic` and waits up to `timeout_ms` for the first
-/// reply, written to `out_reply` (free it with `charter_message_free`).
-/// `CHARTER_E_NOT_FOUND` at once when nothing subscribes to the topic;
-/// `CHARTER_E_TIMEOUT` when no reply came.
-///
-/// # Safety
-/// As `charter_bus_publish`; `out_reply` NULL or valid for writing.
-#[no_mangle]
-pub unsafe extern "C" fn charter_bus_request(
-    bus: *mut charter_bus_t,
-    topic: *const c_char,
-    payload: *const u8,
-    len: usize,
-    headers: *const charter_header_t,
-    header_count: usize,
-    timeout_ms: u32,
-    out_reply: *mut *mut charter_message_t,
-) -> charter_status_t {
-    // SAFETY: forwarded as received.
-    unsafe { request_for(bus, None, topic, payload, len, headers, header_count, timeout_ms, out_reply) }
-}
-
-/// `charter_bus_request` for the holder of `session`, checked against its grants (a
-/// bus made with `charter_bus_new_with_authority` requires it; on any bus the
-/// session's grants are checked, and refusals are `CHARTER_E_DENIED`,
-/// counted in `denied`).
-///
-/// # Safety
-/// As `charter_bus_request`; `session` must be a pointer obtained from Charter.
-#[no_mangle]
-pub unsafe extern "C" fn charter_bus_request_as(
-    bus: *mut charter_bus_t,
-    session: *mut charter_session_t,
-    topic: *const c_char,
-    payload: *const u8,
-    len: usize,
-    headers: *const charter_header_t,
-    header_count: usize,
-    timeout_ms: u32,
-    out_reply: *mut *mut charter_message_t,
-) -> charter_status_t {
-    // SAFETY: forwarded as received.
-    unsafe {
-        request_for(bus, Some(session), topic, payload, len, headers, header_count, timeout_ms, out_reply)
-    }
-}
-
-/// The body of `charter_bus_request` and `charter_bus_request_as`.
-///
-/// # Safety
-/// As `charter_bus_request`.
-unsafe fn request_for(
-    bus: *mut charter_bus_t,
-    session: Option<*mut charter_session_t>,
-    topic: *const c_char,
-    payload: *const u8,
-    len: usize,
-    headers: *const charter_header_t,
-    header_count: usize,
-    timeout_ms: u32,
-    out_reply: *mut *mut charter_message_t,
-) -> charter_status_t {
-    call(|| {
-        require_out(out_reply, "out_reply")?;
-        // SAFETY: the caller's contract on every argument.
-        let Outgoing { bus, topic, payload, headers } =
-            unsafe { Outgoing::read(bus, topic, payload, len, headers, header_count)? };
-        let timeout = timeout_arg(timeout_ms).unwrap_or(Duration::MAX);
-        let reply = caller_of(bus, session)?.request(topic, payload, &headers, timeout)?;
-        // SAFETY: checked non-NULL above.
-        unsafe { write_out(out_reply, "out_reply", OwnedMessage::new(&reply).into_raw()) }
-    })
-}
-
-/// Publishes a request on `topic` without waiting for the reply: writes to
-/// `out_reply_id` the subscription the reply will arrive on. Wait for it
-/// with `charter_bus_recv` (in slices if you like: a wait that times out
-/// consumes nothing), then end it with `charter_bus_unsubscribe`.
-/// `CHARTER_E_NOT_FOUND` at once when nothing subscribes to the topic.
-///
-/// # Safety
-/// As `charter_bus_publish`; `out_reply_id` NULL or valid for writing.
-#[no_mangle]
-pub unsafe extern "C" fn charter_bus_request_start(
-    bus: *mut charter_bus_t,
-    topic: *const c_char,
-    payload: *const u8,
-    len: usize,
-    headers: *const charter_header_t,
-    header_count: usize,
-    out_reply_id: *mut u64,
-) -> charter_status_t {
-    // SAFETY: forwarded as received.
-    unsafe { request_start_for(bus, None, topic, payload, len, headers, header_count, out_reply_id) }
-}
-
-/// `charter_bus_request_start` for the holder of `session`, checked against its grants (a
-/// bus made with `charter_bus_new_with_authority` requires it; on any bus the
-/// session's grants are checked, and refusals are `CHARTER_E_DENIED`,
-/// counted in `denied`).
-///
-/// # Safety
-/// As `charter_bus_request_start`; `session` must be a pointer obtained from Charter.
-#[no_mangle]
-pub unsafe extern "C" fn charter_bus_request_start_as(
-    bus: *mut charter_bus_t,
-    session: *mut charter_session_t,
-    topic: *const c_char,
-    payload: *const u8,
-    len: usize,
-    headers: *const charter_header_t,
-    header_count: usize,
-    out_reply_id: *mut u64,
-) -> charter_status_t {
-    // SAFETY: forwarded as received.
-    unsafe { request_start_for(bus, Some(session), topic, payload, len, headers, header_count, out_reply_id) }
-}
-
-/// The body of `charter_bus_request_start` and `charter_bus_request_start_as`.
-///
-/// # Safety
-/// As `charter_bus_request_start`.
-unsafe fn request_start_for(
-    bus: *mut charter_bus_t,
-    session: Option<*mut charter_session_t>,
-    topic: *const c_char,
-    payload: *const u8,
-    len: usize,
-    headers: *const charter_header_t,
-    header_count: usize,
-    out_reply_id: *mut u64,
-) -> charter_status_t {
-    call(|| {
-        require_out(out_reply_id, "out_reply_id")?;
-        // SAFETY: the caller's contract on every argument.
-        let Outgoing { bus, topic, payload, headers } =
-            unsafe { Outgoing::read(bus, topic, payload, len, headers, header_count)? };
-        let replies = caller_of(bus, session)?.request_start(topic, payload, &headers)?.detach();
-        // SAFETY: checked non-NULL above.
-        unsafe { write_out(out_reply_id, "out_reply_id", replies.get()) }
-    })
-}
-
-/// Answers `request`, a message with a `reply_to` inbox (received or passed
-/// to a callback). Writes the outcome to `out_report` (may be NULL).
-///
-/// # Safety
-/// `request` must be a message from Charter; the rest as
-/// `charter_bus_publish`.
-#[no_mangle]
-pub unsafe extern "C" fn charter_bus_respond(
-    bus: *mut charter_bus_t,
-    request: *const charter_message_t,
-    payload: *const u8,
-    len: usize,
-    headers: *const charter_header_t,
-    header_count: usize,
-    out_report: *mut charter_publish_report_t,
-) -> charter_status_t {
-    call(|| {
-        if request.is_null() {
-            return Err(null_argument("request"));
-        }
-        // SAFETY: a message from Charter: its reply_to is NULL or a string.
-        let reply_to = unsafe { (*request).reply_to };
-        if reply_to.is_null() {
-            return Err(invalid("the message is not a request: it has no reply_to inbox".into()));
-        }
-        // SAFETY: `reply_to` is a string of a message from Charter; the rest
-        // is the caller's contract.
-        let Outgoing { bus, topic: inbox, payload, headers } =
-            unsafe { Outgoing::read(bus, reply_to, payload, len, headers, header_count)? };
-        let report = bus.reply(inbox, payload, &headers)?;
-        if !out_report.is_null() {
-            // SAFETY: non-NULL; the caller guarantees validity.
-            unsafe { out_report.write(report.into()) };
-        }
-        Ok(())
-    })
-}
-
-/// Answers the request whose reply inbox is `inbox` (a message's
-/// `reply_to`), for callers that kept only that string. Only reply inboxes
-/// are accepted. Writes the outcome to `out_report` (may be NULL).
-///
-/// # Safety
-/// `inbox` must be a NUL-terminated string; the rest as `charter_bus_publish`.
-#[no_mangle]
-pub unsafe extern "C" fn charter_bus_reply(
-    bus: *mut charter_bus_t,
-    inbox: *const c_char,
-    payload: *const u8,
-    len: usize,
-    headers: *const charter_header_t,
-    header_count: usize,
-    out_report: *mut charter_publish_report_t,
-) -> charter_status_t {
-    call(|| {
-        // SAFETY: the caller's contract on every argument.
-        let Outgoing { bus, topic: inbox, payload, headers } =
-            unsafe { Outgoing::read(bus, inbox, payload, len, headers, header_count)? };
-        let report = bus.reply(inbox, payload, &headers)?;
-        if !out_report.is_null() {
-            // SAFETY: non-NULL; the caller guarantees validity.
-            unsafe { out_report.write(report.into()) };
-        }
-        Ok(())
-    })
-}
-
-/// Writes subscription `id`'s accounting to `out`.
-///
-/// # Safety
-/// `out` must be NULL or valid for writing.
-#[no_mangle]
-pub unsafe extern "C" fn charter_bus_subscription_stats(
-    bus: *mut charter_bus_t,
-    id: u64,
-    out: *mut charter_subscription_stats_t,
-) -> charter_status_t {
-    call(|| {
-        require_out(out, "out")?;
-        let stats = handle::with::<Bus, _>(bus, "bus", |b| {
-            Ok(b.subscription(SubscriptionId::from_raw(id))?.stats())
-        })?;
-        // SAFETY: checked non-NULL above.
-        unsafe { write_out(out, "out", stats.into()) }
-    })
-}
-
 /// Writes the bus's accounting to `out`.
 ///
 /// # Safety
@@ -981,8 +463,10 @@ pub unsafe extern "C" fn charter_bus_stats(
     })
 }
 
-/// Ends every pull subscription idle past its `idle_ttl_ms`; writes how many
-/// ended to `out_count` (may be NULL).
+/// Ends every pull subscription idle past its `idle_ttl_ms`, and every
+/// subscription whose session has ended (expired by the authority's clock,
+/// revoked, root distrusted; their receivers wake with the session's
+/// error); writes how many ended to `out_count` (may be NULL).
 ///
 /// # Safety
 /// `out_count` must be NULL or valid for writing.
@@ -1000,131 +484,4 @@ pub unsafe extern "C" fn charter_bus_evict_idle(
         }
         Ok(())
     })
-}
-
-/// The arguments shared by every call that sends a message.
-struct Outgoing<'a> {
-    bus: Bus,
-    topic: &'a str,
-    payload: &'a [u8],
-    headers: Vec<(&'a str, &'a str)>,
-}
-
-impl<'a> Outgoing<'a> {
-    /// Reads and checks them; the bus comes out of its handle guard, so a
-    /// call that then waits does not hold the guard.
-    ///
-    /// # Safety
-    /// `topic` must be a NUL-terminated string, `payload` NULL (with `len`
-    /// 0) or valid for `len` bytes, `headers` NULL (with `header_count` 0)
-    /// or valid for `header_count` headers, all for the duration of the call.
-    unsafe fn read(
-        bus: *mut charter_bus_t,
-        topic: *const c_char,
-        payload: *const u8,
-        len: usize,
-        headers: *const charter_header_t,
-        header_count: usize,
-    ) -> Result<Outgoing<'a>, Error> {
-        let bus = handle::with::<Bus, _>(bus, "bus", |b| Ok(b.clone()))?;
-        // SAFETY: the caller's contract on `topic` and `payload`; the
-        // payload's length is checked against the bus's limit first.
-        let (topic, payload) = unsafe {
-            (str_arg(topic, "topic")?, bytes_arg(payload, len, "payload", |n| bus.limits().check_payload(n))?)
-        };
-        // SAFETY: the caller's contract on `headers`.
-        let headers = unsafe { headers_arg(headers, header_count, bus.limits().max_headers)? };
-        Ok(Outgoing { bus, topic, payload, headers })
-    }
-}
-
-/// Who a bus call is made for: anyone (allowed on an open bus only) or the
-/// holder of a session.
-enum Caller {
-    Open(Bus),
-    Holder(Client),
-}
-
-/// `bus` as seen by the holder of `session`, if there is one.
-fn caller_of(bus: Bus, session: Option<*mut charter_session_t>) -> Result<Caller, Error> {
-    match session {
-        None => Ok(Caller::Open(bus)),
-        Some(session) => {
-            let session = handle::with::<Session, _>(session, "session", |s| Ok(s.clone()))?;
-            Ok(Caller::Holder(bus.with_session(&session)))
-        }
-    }
-}
-
-/// The bus behind `bus` as seen by the holder of `session`, if any.
-fn caller(bus: *mut charter_bus_t, session: Option<*mut charter_session_t>) -> Result<Caller, Error> {
-    caller_of(handle::with::<Bus, _>(bus, "bus", |b| Ok(b.clone()))?, session)
-}
-
-impl Caller {
-    fn publish(&self, topic: &str, payload: &[u8], headers: Headers<'_>) -> Result<PublishReport, Error> {
-        match self {
-            Caller::Open(bus) => bus.publish(topic, payload, headers),
-            Caller::Holder(client) => client.publish(topic, payload, headers),
-        }
-    }
-
-    fn subscribe(&self, pattern: &str, options: SubscribeOptions) -> Result<Subscription, Error> {
-        match self {
-            Caller::Open(bus) => bus.subscribe(pattern, options),
-            Caller::Holder(client) => client.subscribe(pattern, options),
-        }
-    }
-
-    fn subscribe_with<F>(
-        &self,
-        pattern: &str,
-        options: SubscribeOptions,
-        handler: F,
-    ) -> Result<Subscription, Error>
-    where
-        F: Fn(&Message) -> HandlerResult + Send + Sync + 'static,
-    {
-        match self {
-            Caller::Open(bus) => bus.subscribe_with(pattern, options, handler),
-            Caller::Holder(client) => client.subscribe_with(pattern, options, handler),
-        }
-    }
-
-    fn request(
-        &self,
-        topic: &str,
-        payload: &[u8],
-        headers: Headers<'_>,
-        timeout: Duration,
-    ) -> Result<Message, Error> {
-        match self {
-            Caller::Open(bus) => bus.request(topic, payload, headers, timeout),
-            Caller::Holder(client) => client.request(topic, payload, headers, timeout),
-        }
-    }
-
-    fn request_start(
-        &self,
-        topic: &str,
-        payload: &[u8],
-        headers: Headers<'_>,
-    ) -> Result<Subscription, Error> {
-        match self {
-            Caller::Open(bus) => bus.request_start(topic, payload, headers),
-            Caller::Holder(client) => client.request_start(topic, payload, headers),
-        }
-    }
-}
-
-/// The options at `ptr`, or the defaults when NULL.
-///
-/// # Safety
-/// `ptr` must be NULL or valid for reading.
-unsafe fn options_arg(ptr: *const charter_subscribe_options_t) -> Result<SubscribeOptions, Error> {
-    if ptr.is_null() {
-        return Ok(SubscribeOptions::default());
-    }
-    // SAFETY: the caller guarantees `ptr` is valid when non-NULL.
-    unsafe { *ptr }.to_core()
 }

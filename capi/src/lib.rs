@@ -24,6 +24,7 @@ pub mod audit;
 pub mod audit_auditor;
 pub mod bus;
 pub mod capability;
+pub mod client;
 mod firewall;
 pub mod handle;
 pub mod last_error;

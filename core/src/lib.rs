@@ -21,6 +21,7 @@ pub mod audit;
 mod background;
 pub mod bus;
 pub mod capability;
+mod depth;
 mod error;
 pub mod panic;
 pub mod registry;

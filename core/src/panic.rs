@@ -88,7 +88,7 @@ pub fn silence_caught_panics() {
     INSTALL.call_once(|| {
         let previous = panic::take_hook();
         panic::set_hook(Box::new(move |info| {
-            if CATCHING.with(Cell::get) == 0 && !crate::registry::depth::active() {
+            if CATCHING.with(Cell::get) == 0 && !crate::depth::active() {
                 previous(info);
             }
         }));

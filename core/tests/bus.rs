@@ -236,8 +236,8 @@ fn unsubscribe_by_id_drop_and_close() {
     let a = bus.subscribe("t", opts()).unwrap();
     let id = a.id();
     bus.publish("t", &b"1"[..], &[]).unwrap();
-    assert!(bus.unsubscribe(id));
-    assert!(!bus.unsubscribe(id));
+    assert!(bus.unsubscribe(id).unwrap());
+    assert!(!bus.unsubscribe(id).unwrap());
     assert_eq!(a.recv().unwrap_err().kind(), ErrorKind::Closed);
     assert_eq!(a.stats().dropped.closed, 1, "the queued message is counted as dropped");
     let b = bus.subscribe("t", opts()).unwrap();
@@ -343,7 +343,7 @@ fn handlers_may_publish_subscribe_and_unsubscribe_themselves() {
             let extra = b2.subscribe("late", SubscribeOptions::new()).unwrap();
             extra.detach();
             let id = id2.lock().unwrap().unwrap();
-            assert!(b2.unsubscribe(id));
+            assert!(b2.unsubscribe(id).unwrap());
             Ok(())
         })
         .unwrap();
@@ -527,7 +527,7 @@ fn thread_handlers_ending_each_other_do_not_deadlock() {
         bus.subscribe_with("both", opts().dispatch(Dispatch::Thread), move |_| {
             barrier.wait();
             let other = ids.lock().unwrap()[1 - me];
-            bus2.unsubscribe(other);
+            bus2.unsubscribe(other).unwrap();
             done.fetch_add(1, Ordering::SeqCst);
             Ok(())
         })
@@ -545,4 +545,77 @@ fn thread_handlers_ending_each_other_do_not_deadlock() {
     assert_eq!(done.load(Ordering::SeqCst), 2, "both handlers returned");
     assert_eq!(bus.subscription_count(), 0);
     bus.close();
+}
+
+#[test]
+fn a_handler_publishing_to_its_own_topic_is_bounded() {
+    use charter_core::bus::MAX_NESTING;
+    let bus = Bus::new(BusLimits::default()).unwrap();
+    let depth = Arc::new(AtomicUsize::new(0));
+    let errors = Arc::new(Mutex::new(Vec::new()));
+    let (b, d, errs) = (bus.clone(), depth.clone(), errors.clone());
+    let _sub = bus
+        .subscribe_with("loop", SubscribeOptions::new(), move |_| {
+            d.fetch_add(1, Ordering::SeqCst);
+            b.publish("loop", &b""[..], &[]).map(drop).map_err(|e| {
+                errs.lock().unwrap().push(e.kind());
+                charter_core::HandlerError
+            })
+        })
+        .unwrap();
+    bus.publish("loop", &b""[..], &[]).unwrap();
+    assert_eq!(depth.load(Ordering::SeqCst), MAX_NESTING);
+    assert_eq!(*errors.lock().unwrap(), vec![ErrorKind::LimitExceeded]);
+    let stats = bus.stats();
+    assert_eq!(stats.depth_exceeded, 1);
+    assert_eq!(stats.subscriptions.handler_failures, 1);
+    assert_eq!(stats.published, MAX_NESTING as u64, "the refused publish is not counted as published");
+    // The bound is per nesting, not per thread's life: it works again.
+    bus.publish("loop", &b""[..], &[]).unwrap();
+    assert_eq!(bus.stats().depth_exceeded, 2);
+}
+
+#[test]
+fn ping_pong_between_two_buses_or_a_bus_and_a_registry_is_bounded() {
+    let a = Bus::new(BusLimits::default()).unwrap();
+    let b = Bus::new(BusLimits::default()).unwrap();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let (to_b, c1) = (b.clone(), calls.clone());
+    let _sa = a
+        .subscribe_with("ping", SubscribeOptions::new(), move |_| {
+            c1.fetch_add(1, Ordering::SeqCst);
+            to_b.publish("ping", &b""[..], &[]).map(drop).map_err(|_| charter_core::HandlerError)
+        })
+        .unwrap();
+    let (to_a, c2) = (a.clone(), calls.clone());
+    let _sb = b
+        .subscribe_with("ping", SubscribeOptions::new(), move |_| {
+            c2.fetch_add(1, Ordering::SeqCst);
+            to_a.publish("ping", &b""[..], &[]).map(drop).map_err(|_| charter_core::HandlerError)
+        })
+        .unwrap();
+    a.publish("ping", &b""[..], &[]).unwrap();
+    let n = calls.load(Ordering::SeqCst);
+    assert!(n <= 2 * charter_core::bus::MAX_NESTING, "{n} nested calls");
+    assert_eq!(a.stats().depth_exceeded + b.stats().depth_exceeded, 1);
+
+    // A bus and a registry feeding each other share the thread's bound.
+    let registry: Arc<charter_core::Registry<str>> = Arc::new(charter_core::Registry::new());
+    let (bus, r) = (a.clone(), registry.clone());
+    let _sc = a
+        .subscribe_with("reg", SubscribeOptions::new(), move |_| {
+            r.notify("again");
+            Ok(())
+        })
+        .unwrap();
+    let rounds = Arc::new(AtomicUsize::new(0));
+    let rr = rounds.clone();
+    registry.register(move |_: &str| {
+        rr.fetch_add(1, Ordering::SeqCst);
+        bus.publish("reg", &b""[..], &[]).map(drop).map_err(|_| charter_core::HandlerError)
+    });
+    a.publish("reg", &b""[..], &[]).unwrap();
+    let n = rounds.load(Ordering::SeqCst);
+    assert!(n <= charter_core::registry::DEFAULT_MAX_DEPTH, "{n} rounds");
+    assert!(registry.depth_exceeded() + a.stats().depth_exceeded > 1);
 }

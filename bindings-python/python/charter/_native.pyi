@@ -256,6 +256,7 @@ class Drops:
         timeout: int = 0,
         rejected: int = 0,
         closed: int = 0,
+        session_ended: int = 0,
     ) -> Self: ...
     @property
     def overflow(self) -> int:
@@ -272,6 +273,9 @@ class Drops:
     @property
     def closed(self) -> int:
         """Still queued, or arriving, when the subscription ended."""
+    @property
+    def session_ended(self) -> int:
+        """Still queued, or arriving, when the subscription's session ended (expiry, revocation, distrust)."""
     @property
     def total(self) -> int:
         """All drops together."""
@@ -324,6 +328,7 @@ class BusStats:
         subscriptions: Optional[SubscriptionStats] = None,
         live_subscriptions: int = 0,
         denied: int = 0,
+        depth_exceeded: int = 0,
     ) -> Self: ...
     @property
     def published(self) -> int:
@@ -336,7 +341,10 @@ class BusStats:
         """Subscriptions live now."""
     @property
     def denied(self) -> int:
-        """Publishes, subscribes and requests refused by authorization."""
+        """Calls refused by authorization (grants, or no session on a bus with an authority)."""
+    @property
+    def depth_exceeded(self) -> int:
+        """Publishes refused for nesting more than 16 levels deep inside handlers."""
     def __eq__(self, other: object, /) -> bool: ...
     def __hash__(self) -> int: ...
 
@@ -709,7 +717,9 @@ class Authority:
     def trust(self, root: _Key) -> None:
         """Trusts ``root`` from now on."""
     def distrust(self, root: _Key) -> bool:
-        """Stops trusting ``root``; returns whether it was trusted."""
+        """Stops trusting ``root`` and ends every session opened under it; returns whether it was trusted."""
+    def sweep(self) -> int:
+        """Ends every expired (or revoked) session and its subscriptions; returns how many ended."""
     def now(self) -> int:
         """The time by this authority's clock."""
     def verify(self, token: Token) -> Verified:
@@ -771,12 +781,12 @@ class Client:
 
     Publishing needs a ``publish`` grant matching the topic, subscribing a
     ``subscribe`` grant containing the pattern, requesting a ``request``
-    grant matching the topic; otherwise :class:`charter.DeniedError`.
+    grant matching the topic; otherwise :class:`charter.DeniedError`. Hand
+    a component a client, not the bus: it cannot reach the bus (to close
+    it), and a subscription it makes can be received from and closed only
+    by the holder of the same session.
     """
 
-    @property
-    def bus(self) -> Bus:
-        """The bus."""
     @property
     def session(self) -> Session:
         """The session calls are checked against."""
@@ -795,6 +805,10 @@ class Client:
         """:meth:`Bus.subscribe`; the subscription ends when the session does."""
     def publish(self, topic: str, payload: Buffer, headers: _Headers = None) -> PublishReport:
         """:meth:`Bus.publish`."""
+    def respond(
+        self, request: Message, payload: Buffer, headers: _Headers = None
+    ) -> PublishReport:
+        """:meth:`Bus.respond`: needs no grant, but a live session."""
     def request(
         self,
         topic: str,

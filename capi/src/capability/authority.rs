@@ -147,7 +147,9 @@ unsafe fn new_authority(
     unsafe { write_out(out, "out", handle) }
 }
 
-/// Sets the time of an authority made with `fixed_time`;
+/// Sets the time of an authority made with `fixed_time`, then ends every
+/// session that has expired by the new time, with its subscriptions
+/// (receivers waiting on them wake with `CHARTER_E_EXPIRED`);
 /// `CHARTER_E_INVALID_ARGUMENT` for one on the system clock.
 ///
 /// # Safety
@@ -158,13 +160,17 @@ pub unsafe extern "C" fn charter_authority_set_time(
     now: u64,
 ) -> charter_status_t {
     call(|| {
-        handle::with::<AuthorityHandle, _>(auth, "auth", |a| match &a.manual {
+        let authority = handle::with::<AuthorityHandle, _>(auth, "auth", |a| match &a.manual {
             Some(clock) => {
                 clock.set(now);
-                Ok(())
+                Ok(a.authority.clone())
             }
             None => Err(Error::new(ErrorKind::InvalidArgument, "this authority runs on the system clock")),
-        })
+        })?;
+        // Outside the handle's guard: ending subscriptions may wait for a
+        // callback thread that uses this authority.
+        authority.sweep();
+        Ok(())
     })
 }
 
@@ -202,7 +208,8 @@ pub unsafe extern "C" fn charter_authority_distrust(
     call(|| {
         // SAFETY: the caller's contract on `root_key`.
         let key = PublicKey::from_text(unsafe { str_arg(root_key, "root_key")? })?;
-        let removed = handle::with::<AuthorityHandle, _>(auth, "auth", |a| Ok(a.authority.distrust(&key)))?;
+        let removed =
+            handle::with::<AuthorityHandle, _>(auth, "auth", |a| Ok(a.authority.clone()))?.distrust(&key);
         if !out_removed.is_null() {
             // SAFETY: non-NULL; the caller guarantees validity.
             unsafe { out_removed.write(removed) };
@@ -301,7 +308,8 @@ pub unsafe extern "C" fn charter_authority_revoke(
     call(|| {
         // SAFETY: the caller's contract on `link_id`.
         let id = LinkId::from_hex(unsafe { str_arg(link_id, "link_id")? })?;
-        let new = handle::with::<AuthorityHandle, _>(auth, "auth", |a| a.authority.revoke(id))?;
+        let new =
+            handle::with::<AuthorityHandle, _>(auth, "auth", |a| Ok(a.authority.clone()))?.revoke(id)?;
         if !out_new.is_null() {
             // SAFETY: non-NULL; the caller guarantees validity.
             unsafe { out_new.write(new) };
@@ -367,8 +375,8 @@ pub unsafe extern "C" fn charter_authority_import_revocations(
     call(|| {
         // SAFETY: the caller's contract on `text`.
         let text = unsafe { str_arg(text, "text")? };
-        let count =
-            handle::with::<AuthorityHandle, _>(auth, "auth", |a| a.authority.import_revocations(text))?;
+        let count = handle::with::<AuthorityHandle, _>(auth, "auth", |a| Ok(a.authority.clone()))?
+            .import_revocations(text)?;
         if !out_count.is_null() {
             // SAFETY: non-NULL; the caller guarantees validity.
             unsafe { out_count.write(count) };

@@ -1,7 +1,7 @@
 //! The objects that handles own, one variant per handle type.
 
 use charter_core::audit::{AuditLog, Witness};
-use charter_core::bus::Bus;
+use charter_core::bus::{Bus, Client};
 use charter_core::capability::{KeyPair, Session, Token};
 use charter_core::Registry;
 
@@ -77,6 +77,7 @@ macro_rules! handle_types {
 handle_types! {
     Registry = b"REG1": Registry<[u8]> => crate::registry::charter_registry_t, "charter_registry_t";
     Bus = b"BUS1": Bus => crate::bus::charter_bus_t, "charter_bus_t";
+    Client = b"CLI1": Client => crate::client::charter_client_t, "charter_client_t";
     KeyPair = b"KEY1": KeyPair => crate::capability::charter_keypair_t, "charter_keypair_t";
     Token = b"TOK1": Token => crate::capability::charter_token_t, "charter_token_t";
     Authority = b"AUT1": AuthorityHandle => crate::capability::charter_authority_t, "charter_authority_t";

@@ -1,51 +1,55 @@
-//! Running subscription handlers: isolation, and knowing when the current
-//! thread is inside a handler of a given bus.
+//! Running subscription handlers: isolation, nesting, and knowing when the
+//! current thread is inside a handler of a given bus.
+//!
+//! Every publish takes a level of the thread's nesting stack
+//! ([`crate::depth`]) for its bus while it delivers, and a
+//! `Dispatch::Thread` worker holds one for its bus for as long as it runs.
+//! So a handler that publishes again, on its own bus or another one, nests
+//! at most [`MAX_NESTING`] levels per bus and
+//! [`MAX_THREAD_NESTING`](crate::depth::MAX_THREAD_NESTING) in all; past
+//! that the publish fails with `LIMIT_EXCEEDED` before delivering anything.
 //!
 //! A publisher inside a handler of the same bus must never wait for queue
 //! room (it may be the very consumer that would make room), so `Block`
-//! overflow becomes `WOULD_BLOCK` there. Each thread keeps a small fixed
-//! stack of the buses whose handlers it is running.
+//! overflow becomes `WOULD_BLOCK` there.
 
-use std::cell::Cell;
 use std::sync::Arc;
 
 use super::message::Message;
-use crate::HandlerResult;
+use crate::depth::{self, Level};
+use crate::{Error, ErrorKind, HandlerResult, Result};
 
 /// A subscription's handler.
 pub(crate) type Handler = Arc<dyn Fn(&Message) -> HandlerResult + Send + Sync>;
 
-const DEPTH: usize = 32;
+/// The most publishes of one bus that may be nested on one thread (a
+/// handler that publishes, whose handler publishes, ...). Low enough that
+/// the deepest nesting fits a 2 MiB thread running Python or JavaScript
+/// handlers.
+pub const MAX_NESTING: usize = 16;
 
-struct Stack {
-    len: Cell<usize>,
-    buses: [Cell<u64>; DEPTH],
+/// Whether this thread is running a handler of the bus whose key is `bus`.
+pub(crate) fn inside_handler_of(bus: usize) -> bool {
+    depth::inside(bus)
 }
 
-thread_local! {
-    static INSIDE: Stack = const { Stack { len: Cell::new(0), buses: [const { Cell::new(0) }; DEPTH] } };
-}
-
-/// Whether this thread is running a handler of bus `bus`. A stack too deep
-/// to track answers yes, which only makes a `Block` publisher not wait.
-pub(crate) fn inside_handler_of(bus: u64) -> bool {
-    INSIDE.with(|s| {
-        let len = s.len.get();
-        len > DEPTH || s.buses[..len].iter().any(|b| b.get() == bus)
+/// Takes a nesting level for a publish on the bus whose key is `bus`.
+pub(crate) fn enter(bus: usize) -> Result<Level> {
+    depth::enter(bus, MAX_NESTING).ok_or_else(|| {
+        Error::new(
+            ErrorKind::LimitExceeded,
+            format!(
+                "publish nested more than {MAX_NESTING} levels deep on this bus (or more than {} \
+                 publish and notify calls active at once on this thread): a handler that \
+                 publishes again must stop somewhere; nothing was delivered",
+                depth::MAX_THREAD_NESTING
+            ),
+        )
     })
 }
 
-/// Runs `handler` on `message` as a handler of bus `bus`. Returns whether
-/// it failed (returned an error or panicked; a panic is caught here).
-pub(crate) fn run(bus: u64, handler: &Handler, message: &Message) -> bool {
-    INSIDE.with(|s| {
-        let len = s.len.get();
-        if len < DEPTH {
-            s.buses[len].set(bus);
-        }
-        s.len.set(len + 1);
-    });
-    let outcome = crate::panic::catch(|| handler(message));
-    INSIDE.with(|s| s.len.set(s.len.get() - 1));
-    !matches!(outcome, Ok(Ok(())))
+/// Runs `handler` on `message`. Returns whether it failed (returned an
+/// error or panicked; a panic is caught here).
+pub(crate) fn run(handler: &Handler, message: &Message) -> bool {
+    !matches!(crate::panic::catch(|| handler(message)), Ok(Ok(())))
 }

@@ -44,14 +44,14 @@ use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, Weak};
 use std::time::Duration;
 
 use ring::rand::{SecureRandom, SystemRandom};
 
 use crate::audit::Recorder;
 use crate::background::Background;
-use crate::capability::{Action, Authority, Session};
+use crate::capability::{Action, Authority, Dependent, Session};
 use crate::{quote, Error, ErrorKind, HandlerResult, Result};
 use cache::MatchCache;
 use index::Index;
@@ -60,6 +60,7 @@ use subscription::Shared;
 use topic::Kind;
 
 pub use client::Client;
+pub use dispatch::MAX_NESTING;
 pub use message::Message;
 pub use options::{BusLimits, Dispatch, Overflow, SubscribeOptions};
 pub use stats::{BusStats, Drops, PublishReport, SubscriptionStats};
@@ -74,8 +75,7 @@ pub struct Bus {
     inner: Arc<Inner>,
 }
 
-struct Inner {
-    id: u64,
+pub(crate) struct Inner {
     limits: BusLimits,
     index: RwLock<Index<Target>>,
     generation: AtomicU64,
@@ -89,6 +89,7 @@ struct Inner {
     /// this authority with a matching grant.
     authority: Option<Authority>,
     denied: AtomicU64,
+    depth_exceeded: AtomicU64,
     /// When set, authorization decisions are recorded in its audit log.
     recorder: Option<Recorder>,
 }
@@ -140,17 +141,26 @@ impl Bus {
     }
 
     /// The bus as seen by the holder of `session`: the same operations,
-    /// each checked against the session's grants.
+    /// each checked against the session's grants. Same as
+    /// `client(Some(session))`.
     pub fn with_session(&self, session: &Session) -> Client {
-        Client::new(self.clone(), session.clone())
+        self.client(Some(session))
+    }
+
+    /// The bus as seen by one caller: the holder of `session`, or, with
+    /// `None`, a caller without one (refused everything on a bus that
+    /// enforces an authority). Hand a component a client, not the bus:
+    /// a client can publish, subscribe, request, answer, and reach by id
+    /// only the subscriptions made through a client of the same session,
+    /// and cannot close the bus.
+    pub fn client(&self, session: Option<&Session>) -> Client {
+        Client::new(self.clone(), session.cloned())
     }
 
     fn build(limits: BusLimits, authority: Option<Authority>, recorder: Option<Recorder>) -> Result<Bus> {
-        static NEXT_BUS: AtomicU64 = AtomicU64::new(1);
         limits.validate()?;
         Ok(Bus {
             inner: Arc::new(Inner {
-                id: NEXT_BUS.fetch_add(1, Ordering::Relaxed),
                 limits,
                 index: RwLock::new(Index::new()),
                 generation: AtomicU64::new(0),
@@ -162,6 +172,7 @@ impl Bus {
                 retired: Arc::default(),
                 authority,
                 denied: AtomicU64::new(0),
+                depth_exceeded: AtomicU64::new(0),
                 recorder,
             }),
         })
@@ -174,7 +185,7 @@ impl Bus {
 
     /// Subscribes to `pattern` with a queue read by [`SubscriptionRef::recv`].
     pub fn subscribe(&self, pattern: &str, options: SubscribeOptions) -> Result<Subscription> {
-        self.add(pattern, options, None, Who::Anyone)
+        self.add(pattern, options, None, Who::Anyone, None)
     }
 
     /// Subscribes to `pattern` with a handler, run on the publisher's thread
@@ -189,28 +200,89 @@ impl Bus {
     where
         F: Fn(&Message) -> HandlerResult + Send + Sync + 'static,
     {
-        self.add(pattern, options, Some(Arc::new(handler)), Who::Anyone)
+        self.add(pattern, options, Some(Arc::new(handler)), Who::Anyone, None)
     }
 
-    /// Ends subscription `id`. Returns whether it existed. Queued messages
-    /// are counted as dropped and blocked receivers get `CLOSED`; for a
-    /// `Dispatch::Thread` subscription this waits for a running handler to
-    /// return (unless called from that handler).
-    pub fn unsubscribe(&self, id: SubscriptionId) -> bool {
+    /// Ends subscription `id`, made without a session; see
+    /// [`Client::unsubscribe`]. On a bus that enforces an authority this
+    /// is refused with `DENIED`: end a subscription through the client
+    /// that made it.
+    pub fn unsubscribe(&self, id: SubscriptionId) -> Result<bool> {
+        self.end_for(id, Who::Anyone)
+    }
+
+    /// A receiving view of subscription `id`, made without a session; see
+    /// [`Client::subscription`]. On a bus that enforces an authority this
+    /// is refused with `DENIED`.
+    pub fn subscription(&self, id: SubscriptionId) -> Result<SubscriptionRef> {
+        self.reach(id, Who::Anyone).map(|shared| SubscriptionRef { shared })
+    }
+
+    /// Subscription `id` if `who` may reach it: `DENIED` for a caller
+    /// without a session on an enforcing bus (counted in `denied`), the
+    /// session's own error once it has ended, and `NOT_FOUND` for an id
+    /// that is unknown, ended, or belongs to another caller (a subscription
+    /// made through a client is reachable only through a client of the same
+    /// session; one made without a session, only without one).
+    fn reach(&self, id: SubscriptionId, who: Who<'_>) -> Result<Target> {
+        self.admit(who)?;
+        let found = self.lock_subscriptions().get(&id.0).cloned();
+        let owned = |shared: &Target| match (&shared.session, who) {
+            (None, Who::Anyone) => true,
+            (Some(owner), Who::Holder(session)) => owner.same_as(session),
+            _ => false,
+        };
+        match found {
+            Some(shared) if owned(&shared) => Ok(shared),
+            _ => Err(Error::new(
+                ErrorKind::NotFound,
+                format!("no subscription {} on this bus for this caller", id.0),
+            )),
+        }
+    }
+
+    /// [`reach`](Self::reach), then ends it. Returns whether it was live.
+    fn end_for(&self, id: SubscriptionId, who: Who<'_>) -> Result<bool> {
+        match self.reach(id, who) {
+            Ok(shared) => Ok(self.remove(shared.id, None)),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Refuses `who` any call on an enforcing bus without a session of its
+    /// authority, and any call once the caller's session has ended.
+    /// Refusals are counted in `denied`.
+    fn admit(&self, who: Who<'_>) -> Result<()> {
+        let verdict = match (who, &self.inner.authority) {
+            (Who::Library, _) | (Who::Anyone, None) => return Ok(()),
+            (Who::Anyone, Some(_)) => {
+                Err(Error::new(ErrorKind::Denied, "this bus requires a session: use a client made with one"))
+            }
+            (Who::Holder(session), Some(authority)) if !session.opened_by(authority) => Err(Error::new(
+                ErrorKind::Denied,
+                "the session was opened by another authority than this bus's",
+            )),
+            (Who::Holder(session), _) => session.ensure_active(),
+        };
+        if verdict.is_err() {
+            self.inner.denied.fetch_add(1, Ordering::Relaxed);
+        }
+        verdict
+    }
+
+    /// Ends subscription `id` (`why` given when its session ended). Returns
+    /// whether it was live. Queued messages are counted as dropped and
+    /// blocked receivers get `CLOSED` (or `why`); for a `Dispatch::Thread`
+    /// subscription this waits for a running handler to return (unless
+    /// called from that handler).
+    pub(crate) fn remove(&self, id: SubscriptionId, why: Option<&Error>) -> bool {
         let Some(shared) = self.lock_subscriptions().remove(&id.0) else {
             return false;
         };
         self.unindex(&shared);
-        shared.shut_down();
+        shared.shut_down(why);
         true
-    }
-
-    /// A receiving view of subscription `id`.
-    pub fn subscription(&self, id: SubscriptionId) -> Result<SubscriptionRef> {
-        match self.lock_subscriptions().get(&id.0) {
-            Some(shared) => Ok(SubscriptionRef { shared: Arc::clone(shared) }),
-            None => Err(Error::new(ErrorKind::NotFound, format!("no subscription {} on this bus", id.0))),
-        }
     }
 
     /// How many subscriptions are live.
@@ -242,6 +314,10 @@ impl Bus {
         timeout: Duration,
     ) -> Result<Message> {
         self.ask(topic, payload, headers, timeout, Who::Anyone)
+    }
+
+    fn key(&self) -> usize {
+        Arc::as_ptr(&self.inner) as usize
     }
 
     fn ask(
@@ -286,7 +362,11 @@ impl Bus {
         self.authorize(who, Action::Request, topic)?;
         let inbox = self.new_inbox()?;
         let options = SubscribeOptions::new().capacity(1).overflow(Overflow::DropNewest);
-        let replies = self.add(&inbox, options, None, Who::Library)?;
+        let owner = match who {
+            Who::Holder(session) => Some(session),
+            Who::Anyone | Who::Library => None,
+        };
+        let replies = self.add(&inbox, options, None, Who::Library, owner)?;
         let report = self.send(topic, payload, headers, Some(Arc::from(inbox.as_str())), Who::Library)?;
         if report.matched == 0 {
             return Err(Error::new(
@@ -297,25 +377,38 @@ impl Bus {
         Ok(replies)
     }
 
-    /// Answers `request` (a message received with a reply inbox).
+    /// Answers `request` (a message received with a reply inbox). A reply
+    /// needs no grant (knowing the inbox is what allows it), but on a bus
+    /// that enforces an authority it needs a live session: answer through
+    /// a client ([`Client::respond`]).
     pub fn respond(
         &self,
         request: &Message,
         payload: impl Payload,
         headers: Headers<'_>,
     ) -> Result<PublishReport> {
-        let Some(inbox) = request.reply_to() else {
-            return Err(Error::new(
-                ErrorKind::InvalidArgument,
-                "the message is not a request: it has no reply inbox",
-            ));
-        };
-        self.reply(inbox, payload, headers)
+        self.answer(request.reply_to(), payload, headers, Who::Anyone)
     }
 
     /// Answers the request whose reply inbox is `inbox` (for callers that
     /// kept only [`Message::reply_to`]). Only reply inboxes are accepted.
     pub fn reply(&self, inbox: &str, payload: impl Payload, headers: Headers<'_>) -> Result<PublishReport> {
+        self.answer(Some(inbox), payload, headers, Who::Anyone)
+    }
+
+    fn answer(
+        &self,
+        inbox: Option<&str>,
+        payload: impl Payload,
+        headers: Headers<'_>,
+        who: Who<'_>,
+    ) -> Result<PublishReport> {
+        let Some(inbox) = inbox else {
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                "the message is not a request: it has no reply inbox",
+            ));
+        };
         let prefix = format!("{}.inbox.", topic::RESERVED_TOKEN);
         if !inbox.starts_with(&prefix) {
             return Err(Error::new(
@@ -323,11 +416,15 @@ impl Bus {
                 format!("{} is not a reply inbox", quote(inbox)),
             ));
         }
+        self.admit(who)?;
         self.send(inbox, payload, headers, None, Who::Library)
     }
 
     /// The bus's accounting: live subscriptions plus every ended one.
+    /// Subscriptions whose session has ended are ended first, so their
+    /// queued messages show as dropped.
     pub fn stats(&self) -> BusStats {
+        self.end_lapsed();
         let mut totals = *self.inner.retired.lock().unwrap_or_else(PoisonError::into_inner);
         let live: Vec<Target> = self.lock_subscriptions().values().cloned().collect();
         for shared in &live {
@@ -338,12 +435,17 @@ impl Bus {
             subscriptions: totals,
             live_subscriptions: live.len() as u64,
             denied: self.inner.denied.load(Ordering::Relaxed),
+            depth_exceeded: self.inner.depth_exceeded.load(Ordering::Relaxed),
         }
     }
 
     /// Ends every pull subscription that has an idle time-to-live and has
-    /// not been received from for that long (and has no receiver waiting).
-    /// Returns how many ended. Publishing also evicts them as it meets them.
+    /// not been received from for that long (and has no receiver waiting),
+    /// and every subscription whose session has ended (expired by the
+    /// clock, revoked, or its root distrusted: those messages count as
+    /// `session_ended`, and waiting receivers wake with the session's
+    /// error). Returns how many ended. Publishing also ends them as it
+    /// meets them.
     pub fn evict_idle(&self) -> usize {
         let idle: Vec<SubscriptionId> = self
             .lock_subscriptions()
@@ -351,7 +453,14 @@ impl Bus {
             .filter(|s| s.options.idle_ttl.is_some_and(|ttl| s.queue.idle_for(ttl)))
             .map(|s| s.id)
             .collect();
-        idle.into_iter().filter(|&id| self.unsubscribe(id)).count()
+        self.end_lapsed() + idle.into_iter().filter(|&id| self.remove(id, None)).count()
+    }
+
+    /// Ends every subscription whose session has ended. Returns how many.
+    fn end_lapsed(&self) -> usize {
+        let bound: Vec<Target> =
+            self.lock_subscriptions().values().filter(|s| s.session.is_some()).cloned().collect();
+        bound.iter().filter(|s| s.end_if_lapsed()).count()
     }
 
     /// Closes the bus: every subscription ends (blocked receivers get
@@ -456,6 +565,7 @@ impl Bus {
         options: SubscribeOptions,
         handler: Option<dispatch::Handler>,
         who: Who<'_>,
+        owner: Option<&Session>,
     ) -> Result<Subscription> {
         self.ensure_open()?;
         let limits = &self.inner.limits;
@@ -476,7 +586,7 @@ impl Bus {
         let threaded = handler.is_some() && options.dispatch == Dispatch::Thread;
         let shared = Arc::new(Shared {
             id: self.fresh_id()?,
-            bus_id: self.inner.id,
+            bus: Arc::downgrade(&self.inner),
             pattern: pattern.into(),
             queue: Queue::new(&options),
             options,
@@ -485,10 +595,7 @@ impl Bus {
             pid: std::process::id(),
             retired: Arc::clone(&self.inner.retired),
             retired_base: Mutex::default(),
-            session: match who {
-                Who::Holder(session) => Some(session.clone()),
-                Who::Anyone | Who::Library => None,
-            },
+            session: owner.cloned(),
         });
         {
             let mut subscriptions = self.lock_subscriptions();
@@ -530,8 +637,16 @@ impl Bus {
         self.inner.cache.clear();
         if self.is_closed() {
             // Closed while we were adding: make sure nothing is left behind.
-            self.unsubscribe(shared.id);
+            self.remove(shared.id, None);
             return Err(Error::new(ErrorKind::Closed, "the bus is closed"));
+        }
+        if let Some(session) = &shared.session {
+            let dependent: Weak<dyn Dependent> = Arc::downgrade(&shared) as Weak<Shared>;
+            if let Err(why) = session.watch(dependent) {
+                // The session ended while we were adding.
+                self.remove(shared.id, Some(&why));
+                return Err(why);
+            }
         }
         Ok(Subscription::new(shared, self.clone()))
     }
@@ -566,6 +681,11 @@ impl Bus {
         self.authorize(who, Action::Publish, topic)?;
         limits.check_payload(payload.as_ref().len())?;
         let headers = build_headers(headers, limits)?;
+        let key = self.key();
+        let may_wait = !dispatch::inside_handler_of(key);
+        let _level = dispatch::enter(key).inspect_err(|_| {
+            self.inner.depth_exceeded.fetch_add(1, Ordering::Relaxed);
+        })?;
         // The one copy of a borrowed payload, made only once it is known to
         // fit (a 64 MiB payload on a 1 MiB bus is refused without it).
         let payload: Arc<[u8]> = payload.into();
@@ -583,15 +703,14 @@ impl Bus {
         };
         let seq = self.inner.published.fetch_add(1, Ordering::Relaxed) + 1;
         let message = Message { seq, topic: hit.topic, payload, headers, reply_to };
-        let may_wait = !dispatch::inside_handler_of(self.inner.id);
         let mut report = PublishReport { matched: hit.targets.len() as u64, ..PublishReport::default() };
         let mut first_error = None;
         for target in hit.targets.iter() {
-            let idle = target.options.idle_ttl.is_some_and(|idle| target.queue.idle_for(idle));
-            let lapsed = target.session.as_ref().is_some_and(|s| !s.is_active());
-            if idle || lapsed {
-                // Ended here, the subscription counts the message as dropped.
-                self.unsubscribe(target.id);
+            // Ended here, the subscription counts the message as dropped.
+            if !target.end_if_lapsed()
+                && target.options.idle_ttl.is_some_and(|idle| target.queue.idle_for(idle))
+            {
+                self.remove(target.id, None);
             }
             match target.deliver(&message, may_wait) {
                 Ok(Offered::Accepted) => report.delivered += 1,
@@ -634,7 +753,7 @@ impl Inner {
         }
         self.cache.clear();
         for shared in all {
-            shared.shut_down();
+            shared.shut_down(None);
         }
     }
 }

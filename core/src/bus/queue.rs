@@ -22,6 +22,10 @@ struct State {
     items: VecDeque<Queued>,
     bytes: usize,
     closed: bool,
+    /// Why the queue was closed, when its session ended (expiry,
+    /// revocation): receivers get this error instead of `CLOSED`, and
+    /// drops are counted as `session_ended`.
+    ended: Option<Error>,
     /// In a slow-consumer episode: the queue filled up and has not yet
     /// drained to half.
     slow: bool,
@@ -55,6 +59,7 @@ impl Queue {
                 items: VecDeque::new(),
                 bytes: 0,
                 closed: false,
+                ended: None,
                 slow: false,
                 recovered_at: options.capacity / 2,
                 stats: SubscriptionStats::default(),
@@ -85,8 +90,7 @@ impl Queue {
         // a wait: a `Block` publisher releases the lock while it waits, and
         // `received == delivered + dropped + queued` must hold meanwhile.
         if state.closed {
-            state.stats.dropped.closed += 1;
-            state.stats.received += 1;
+            state.count_closed();
             return Ok(Offered::Dropped);
         }
         if size > options.max_bytes {
@@ -154,8 +158,7 @@ impl Queue {
                         state = self.writable.wait(state).unwrap_or_else(PoisonError::into_inner);
                         state.blocked -= 1;
                         if state.closed {
-                            state.stats.dropped.closed += 1;
-                            state.stats.received += 1;
+                            state.count_closed();
                             return Ok(Offered::Dropped);
                         }
                         continue;
@@ -181,8 +184,7 @@ impl Queue {
                         .0;
                     state.blocked -= 1;
                     if state.closed {
-                        state.stats.dropped.closed += 1;
-                        state.stats.received += 1;
+                        state.count_closed();
                         return Ok(Offered::Dropped);
                     }
                 }
@@ -200,9 +202,7 @@ impl Queue {
 
     /// Counts a message that reached an inline subscription after it ended.
     pub(crate) fn count_closed(&self) {
-        let mut state = self.lock();
-        state.stats.received += 1;
-        state.stats.dropped.closed += 1;
+        self.lock().count_closed();
     }
 
     /// Counts a failed call of a worker thread's handler.
@@ -228,7 +228,10 @@ impl Queue {
                 return Ok(message);
             }
             if state.closed {
-                return Err(Error::new(ErrorKind::Closed, "the subscription has ended"));
+                return Err(match &state.ended {
+                    Some(why) => why.clone(),
+                    None => Error::new(ErrorKind::Closed, "the subscription has ended"),
+                });
             }
             if wait == Some(Duration::ZERO) {
                 return Err(Error::new(ErrorKind::WouldBlock, "no message is queued"));
@@ -287,12 +290,18 @@ impl Queue {
     }
 
     /// Ends the queue: queued messages are counted as dropped, waiting
-    /// receivers get `CLOSED`, waiting publishers give up.
-    pub(crate) fn close(&self) {
+    /// receivers get `CLOSED` (or `why`, when the queue ends because its
+    /// session did), waiting publishers give up.
+    pub(crate) fn close(&self, why: Option<&Error>) {
         let mut state = self.lock();
         if !state.closed {
             state.closed = true;
-            state.stats.dropped.closed += state.items.len() as u64;
+            state.ended = why.cloned();
+            let dropped = state.items.len() as u64;
+            match state.ended {
+                Some(_) => state.stats.dropped.session_ended += dropped,
+                None => state.stats.dropped.closed += dropped,
+            }
             state.items.clear();
             state.bytes = 0;
         }
@@ -304,6 +313,18 @@ impl Queue {
     pub(crate) fn stats(&self) -> SubscriptionStats {
         let state = self.lock();
         SubscriptionStats { queued: state.items.len() as u64, ..state.stats }
+    }
+}
+
+impl State {
+    /// Counts a message offered after the queue was closed, under the
+    /// reason it was closed for.
+    fn count_closed(&mut self) {
+        self.stats.received += 1;
+        match self.ended {
+            Some(_) => self.stats.dropped.session_ended += 1,
+            None => self.stats.dropped.closed += 1,
+        }
     }
 }
 

@@ -15,12 +15,15 @@ pub struct Drops {
     pub rejected: u64,
     /// Still queued, or arriving, when the subscription ended.
     pub closed: u64,
+    /// Still queued, or arriving, when the session the subscription was
+    /// made with ended (expiry, revocation, distrust of its root).
+    pub session_ended: u64,
 }
 
 impl Drops {
     /// All drops together.
     pub fn total(&self) -> u64 {
-        self.overflow + self.expired + self.timeout + self.rejected + self.closed
+        self.overflow + self.expired + self.timeout + self.rejected + self.closed + self.session_ended
     }
 }
 
@@ -32,6 +35,7 @@ impl Drops {
             timeout: self.timeout - base.timeout,
             rejected: self.rejected - base.rejected,
             closed: self.closed - base.closed,
+            session_ended: self.session_ended - base.session_ended,
         }
     }
 }
@@ -43,6 +47,7 @@ impl AddAssign for Drops {
         self.timeout += o.timeout;
         self.rejected += o.rejected;
         self.closed += o.closed;
+        self.session_ended += o.session_ended;
     }
 }
 
@@ -103,8 +108,13 @@ pub struct BusStats {
     pub subscriptions: SubscriptionStats,
     /// Live subscriptions now.
     pub live_subscriptions: u64,
-    /// Publishes, subscribes and requests refused by authorization.
+    /// Calls refused by authorization: publishes, subscribes and requests
+    /// whose grants do not cover them, and calls without a session on a bus
+    /// that enforces an authority.
     pub denied: u64,
+    /// Publishes refused because they were nested too deeply on one thread
+    /// (a handler publishing again; see [`MAX_NESTING`](super::MAX_NESTING)).
+    pub depth_exceeded: u64,
 }
 
 /// The outcome of one publish.

@@ -4,16 +4,17 @@
 use std::cell::Cell;
 use std::fmt;
 use std::ops::Deref;
-use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
+use std::sync::{Arc, Mutex, PoisonError, Weak};
+use std::time::{Duration, Instant};
 
 use super::dispatch::{self, Handler};
 use super::message::Message;
 use super::options::{Dispatch, SubscribeOptions};
 use super::queue::{Offered, Queue};
 use super::stats::SubscriptionStats;
-use super::Bus;
+use super::{Bus, Inner};
 use crate::background::{self, Background};
+use crate::capability::{Dependent, Session};
 use crate::{Error, ErrorKind, Result};
 
 thread_local! {
@@ -50,7 +51,9 @@ impl SubscriptionId {
 /// match cache, publishers in flight and the program's handles.
 pub(crate) struct Shared {
     pub(crate) id: SubscriptionId,
-    pub(crate) bus_id: u64,
+    /// The bus, to leave it when the session ends; its address is the
+    /// bus's key in the thread's nesting stack.
+    pub(crate) bus: Weak<Inner>,
     pub(crate) pattern: Box<str>,
     pub(crate) options: SubscribeOptions,
     pub(crate) queue: Queue,
@@ -66,9 +69,11 @@ pub(crate) struct Shared {
     pub(crate) retired: Arc<Mutex<SubscriptionStats>>,
     /// The counts already added to `retired`.
     pub(crate) retired_base: Mutex<SubscriptionStats>,
-    /// The session it was made with, on an enforcing bus: when the session
-    /// ends (expiry, revocation), so does the subscription.
-    pub(crate) session: Option<crate::capability::Session>,
+    /// The session of the client it was made through (for a reply inbox,
+    /// the requester's): only that client may reach it by id, and when the
+    /// session ends (expiry, revocation, distrust), so does the
+    /// subscription.
+    pub(crate) session: Option<Session>,
 }
 
 impl Shared {
@@ -81,7 +86,7 @@ impl Shared {
                     self.queue.count_closed();
                     return Ok(Offered::Dropped);
                 }
-                let failed = dispatch::run(self.bus_id, handler, message);
+                let failed = dispatch::run(handler, message);
                 self.queue.count_inline(failed);
                 Ok(Offered::Accepted)
             }
@@ -97,24 +102,83 @@ impl Shared {
     pub(crate) fn run_worker(&self) {
         let Some(handler) = &self.handler else { return };
         WORKER_OF.with(|w| w.set(self.key()));
-        while let Ok(message) = self.queue.receive(None) {
-            if dispatch::run(self.bus_id, handler, &message) {
+        // The worker runs handlers of its bus for as long as it lives: a
+        // publish from one nests below this level.
+        let Ok(_level) = dispatch::enter(self.bus_key()) else { return };
+        while let Ok(message) = self.receive(None) {
+            if dispatch::run(handler, &message) {
                 self.queue.count_failure();
             }
         }
     }
 
+    /// Takes the next message, waiting up to `wait` (forever when `None`).
+    /// For a subscription made with a session, the wait ends at the
+    /// session's expiry instant at the latest, and a receive after the
+    /// session ended fails with `EXPIRED` or `REVOKED`.
+    pub(crate) fn receive(&self, wait: Option<Duration>) -> Result<Message> {
+        let Some(session) = &self.session else { return self.queue.receive(wait) };
+        let started = Instant::now();
+        loop {
+            self.end_if_lapsed();
+            let remaining = match wait {
+                Some(w) if !w.is_zero() => {
+                    let left = w.saturating_sub(started.elapsed());
+                    if left.is_zero() {
+                        return Err(Error::new(ErrorKind::Timeout, "no message arrived in time"));
+                    }
+                    Some(left)
+                }
+                other => other,
+            };
+            let until_expiry = session.time_left();
+            let capped = wait != Some(Duration::ZERO) && remaining.is_none_or(|r| until_expiry < r);
+            if !capped {
+                return self.queue.receive(remaining);
+            }
+            // A wait that ends without a message consumes nothing: wake at
+            // the expiry instant, then end the subscription above.
+            match self.queue.receive(Some(until_expiry.max(Duration::from_millis(1)))) {
+                Err(e) if e.kind() == ErrorKind::Timeout => continue,
+                other => return other,
+            }
+        }
+    }
+
+    /// Ends the subscription if its session has ended. Returns whether it
+    /// had.
+    pub(crate) fn end_if_lapsed(&self) -> bool {
+        match self.session.as_ref().map(Session::ensure_active) {
+            Some(Err(why)) => {
+                self.end_for_session(&why);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Leaves the bus and ends the queue because the session ended.
+    fn end_for_session(&self, why: &Error) {
+        if let Some(inner) = self.bus.upgrade() {
+            Bus { inner }.remove(self.id, Some(why));
+        }
+        self.shut_down(Some(why));
+    }
+
     /// Closes the queue and waits for the worker thread to finish its
     /// current call, unless called from a worker thread: a handler may end
     /// its own subscription, and two handlers ending each other's would
-    /// otherwise wait for each other forever. A worker that is not joined
-    /// starts no new call once its queue is closed.
-    pub(crate) fn shut_down(&self) {
-        self.queue.close();
+    /// otherwise wait for each other forever. Nor does it wait when the
+    /// subscription ends because its session did (`why`): that happens on
+    /// whatever thread revokes, which may be the one the worker's handler
+    /// waits for (a binding's main thread, or the GIL's holder). A worker
+    /// that is not joined starts no new call once its queue is closed.
+    pub(crate) fn shut_down(&self, why: Option<&Error>) {
+        self.queue.close(why);
         self.retire();
         let worker = self.worker.lock().unwrap_or_else(PoisonError::into_inner).take();
         if let Some(worker) = worker {
-            if WORKER_OF.with(Cell::get) == 0 {
+            if why.is_none() && WORKER_OF.with(Cell::get) == 0 {
                 worker.join();
             }
         }
@@ -123,6 +187,17 @@ impl Shared {
     /// Identifies this subscription among live ones on this thread.
     fn key(&self) -> usize {
         self as *const Shared as usize
+    }
+
+    /// Identifies the bus in the thread's nesting stack.
+    pub(crate) fn bus_key(&self) -> usize {
+        self.bus.as_ptr() as usize
+    }
+}
+
+impl Dependent for Shared {
+    fn session_ended(&self, why: &Error) {
+        self.end_for_session(why);
     }
 }
 
@@ -164,31 +239,42 @@ impl SubscriptionRef {
     /// Waits for the next message. Fails with `CLOSED` once the
     /// subscription or its bus has ended and nothing is left to receive.
     pub fn recv(&self) -> Result<Message> {
-        self.pull()?.receive(None)
+        self.pull()?;
+        self.shared.receive(None)
     }
 
     /// Waits up to `timeout` for the next message; `TIMEOUT` when none
     /// came (a zero timeout gives `WOULD_BLOCK` on an empty queue). A wait
     /// that ends without a message consumes nothing.
     pub fn recv_timeout(&self, timeout: Duration) -> Result<Message> {
-        self.pull()?.receive(Some(timeout))
+        self.pull()?;
+        self.shared.receive(Some(timeout))
     }
 
     /// The next message if one is queued, without waiting.
     pub fn try_recv(&self) -> Result<Option<Message>> {
-        match self.pull()?.receive(Some(Duration::ZERO)) {
+        self.pull()?;
+        match self.shared.receive(Some(Duration::ZERO)) {
             Ok(message) => Ok(Some(message)),
             Err(e) if e.kind() == ErrorKind::WouldBlock => Ok(None),
             Err(e) => Err(e),
         }
     }
 
-    /// The subscription's accounting.
+    /// Whether the subscription has ended: closed, its bus closed, evicted
+    /// as idle, or its session ended.
+    pub fn is_closed(&self) -> bool {
+        self.shared.queue.is_closed() || self.shared.session.as_ref().is_some_and(|s| !s.is_active())
+    }
+
+    /// The subscription's accounting. A subscription whose session has
+    /// ended is ended first, so its queued messages show as dropped.
     pub fn stats(&self) -> SubscriptionStats {
+        self.shared.end_if_lapsed();
         self.shared.queue.stats()
     }
 
-    fn pull(&self) -> Result<&Queue> {
+    fn pull(&self) -> Result<()> {
         if self.shared.handler.is_some() {
             return Err(Error::new(
                 ErrorKind::InvalidArgument,
@@ -198,7 +284,7 @@ impl SubscriptionRef {
                 ),
             ));
         }
-        Ok(&self.shared.queue)
+        Ok(())
     }
 }
 
@@ -229,8 +315,9 @@ impl Subscription {
         self.end();
     }
 
-    /// Gives up ownership: the subscription stays until
-    /// [`Bus::unsubscribe`](super::Bus::unsubscribe) or the bus closes.
+    /// Gives up ownership: the subscription stays until it is ended by id
+    /// through the client that made it ([`Client::unsubscribe`](super::Client::unsubscribe)),
+    /// its session ends, or the bus closes.
     pub fn detach(mut self) -> SubscriptionId {
         self.bus = None;
         self.view.shared.id
@@ -238,7 +325,7 @@ impl Subscription {
 
     fn end(&mut self) {
         if let Some(bus) = self.bus.take() {
-            bus.unsubscribe(self.view.shared.id);
+            bus.remove(self.view.shared.id, None);
         }
     }
 }

@@ -1,10 +1,17 @@
 //! The authority: which roots to trust, what time it is, how long tokens
 //! may live, and which links are revoked. It verifies tokens and opens
 //! sessions.
+//!
+//! The authority keeps a weak list of the sessions it opened, so that
+//! revoking a link or distrusting a root ends every session that depends
+//! on it at once ([`Authority::sweep`]), together with the bus
+//! subscriptions made with those sessions: queued messages are dropped and
+//! counted, waiting receivers wake with `REVOKED`, and nothing more is
+//! delivered. The dependents are ended outside every lock of the authority.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, PoisonError, RwLock, Weak};
 use std::time::Duration;
 
 use ring::rand::{SecureRandom, SystemRandom};
@@ -13,7 +20,7 @@ use subtle::ConstantTimeEq;
 use super::clock::{Clock, SystemClock};
 use super::grant::Grant;
 use super::keys::{PrincipalId, PublicKey};
-use super::session::Session;
+use super::session::{Session, SessionInner};
 use super::token::{narrows, Anchor, LinkId, Token};
 use crate::audit::Recorder;
 use crate::{Error, ErrorKind, Result};
@@ -85,6 +92,9 @@ pub(crate) struct Inner {
     challenges: Mutex<Challenges>,
     random: SystemRandom,
     recorder: Option<Recorder>,
+    /// The sessions opened here that may still be alive; dead entries are
+    /// pruned as the list grows.
+    sessions: Mutex<Vec<Weak<SessionInner>>>,
 }
 
 /// Outstanding challenges with when each was issued, and in what order:
@@ -100,6 +110,10 @@ impl Inner {
     pub(crate) fn any_revoked(&self, links: &[LinkId]) -> Option<usize> {
         let revoked = self.revoked.read().unwrap_or_else(PoisonError::into_inner);
         links.iter().position(|id| revoked.contains(id))
+    }
+
+    pub(crate) fn trusts(&self, root: &PublicKey) -> bool {
+        self.roots.read().unwrap_or_else(PoisonError::into_inner).contains(root)
     }
 }
 
@@ -117,6 +131,7 @@ impl Authority {
                 challenges: Mutex::new(Challenges::default()),
                 random: SystemRandom::new(),
                 recorder: options.recorder,
+                sessions: Mutex::new(Vec::new()),
             }),
         }
     }
@@ -126,9 +141,33 @@ impl Authority {
         self.inner.roots.write().unwrap_or_else(PoisonError::into_inner).insert(root);
     }
 
-    /// Stops trusting `root`. Returns whether it was trusted.
+    /// Stops trusting `root`, and ends every session opened under it (see
+    /// [`sweep`](Self::sweep)). Returns whether it was trusted.
     pub fn distrust(&self, root: &PublicKey) -> bool {
-        self.inner.roots.write().unwrap_or_else(PoisonError::into_inner).remove(root)
+        let removed = self.inner.roots.write().unwrap_or_else(PoisonError::into_inner).remove(root);
+        self.inner.epoch.fetch_add(1, Ordering::Release);
+        self.sweep();
+        removed
+    }
+
+    /// Ends every session opened here that has expired by the clock, lost a
+    /// link to revocation or its root to distrust, and everything that
+    /// depends on it (its bus subscriptions end: queued messages are
+    /// dropped and counted as `session_ended`, waiting receivers wake with
+    /// `EXPIRED` or `REVOKED`). Returns how many sessions ended.
+    ///
+    /// Revoking, importing revocations and distrusting call it themselves.
+    /// Expiry needs no sweep to be enforced (an expired session fails every
+    /// check, and a receiver waiting on its subscription wakes at the
+    /// expiry instant), but a sweep ends its subscriptions at once; call it
+    /// after moving a [`ManualClock`](super::ManualClock), or from a timer.
+    pub fn sweep(&self) -> usize {
+        let live: Vec<Session> = {
+            let mut sessions = self.inner.sessions.lock().unwrap_or_else(PoisonError::into_inner);
+            sessions.retain(|s| s.strong_count() > 0);
+            sessions.iter().filter_map(Weak::upgrade).map(Session::from_inner).collect()
+        };
+        live.iter().filter(|s| s.end_if_lapsed()).count()
     }
 
     /// The time by this authority's clock.
@@ -260,21 +299,32 @@ impl Authority {
                 "the proof of possession does not verify with the token's subject key",
             ));
         }
-        Ok(Session::new(Arc::clone(&self.inner), verified))
+        let session = Session::new(Arc::clone(&self.inner), verified, token.root_key());
+        let mut sessions = self.inner.sessions.lock().unwrap_or_else(PoisonError::into_inner);
+        if sessions.len() == sessions.capacity() {
+            sessions.retain(|s| s.strong_count() > 0);
+        }
+        sessions.push(session.downgrade());
+        Ok(session)
     }
 
-    /// Revokes link `id` (and so every token that contains it, and every
-    /// session opened with one). Returns whether it was new.
+    /// Revokes link `id` (and so every token that contains it), and ends
+    /// every session opened with one (see [`sweep`](Self::sweep)). Returns
+    /// whether it was new.
     pub fn revoke(&self, id: LinkId) -> Result<bool> {
-        let mut revoked = self.inner.revoked.write().unwrap_or_else(PoisonError::into_inner);
-        if revoked.len() >= MAX_REVOCATIONS && !revoked.contains(&id) {
-            return Err(Error::new(
-                ErrorKind::LimitExceeded,
-                format!("the revocation set is full ({MAX_REVOCATIONS} links)"),
-            ));
-        }
-        let new = revoked.insert(id);
-        self.inner.epoch.fetch_add(1, Ordering::Release);
+        let new = {
+            let mut revoked = self.inner.revoked.write().unwrap_or_else(PoisonError::into_inner);
+            if revoked.len() >= MAX_REVOCATIONS && !revoked.contains(&id) {
+                return Err(Error::new(
+                    ErrorKind::LimitExceeded,
+                    format!("the revocation set is full ({MAX_REVOCATIONS} links)"),
+                ));
+            }
+            let new = revoked.insert(id);
+            self.inner.epoch.fetch_add(1, Ordering::Release);
+            new
+        };
+        self.sweep();
         Ok(new)
     }
 
@@ -324,6 +374,8 @@ impl Authority {
         let count = new.len();
         revoked.extend(new);
         self.inner.epoch.fetch_add(1, Ordering::Release);
+        drop(revoked);
+        self.sweep();
         Ok(count)
     }
 }

@@ -1,12 +1,20 @@
 //! Time for validity windows: the system clock, or one a test controls.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// A source of the current time in seconds since the Unix epoch.
 pub trait Clock: Send + Sync {
     /// Seconds since 1970-01-01T00:00:00Z.
     fn now(&self) -> u64;
+
+    /// The same instant with the clock's full precision; it must agree
+    /// with `now` (`now_precise().as_secs() == now()`). A receive waiting
+    /// on a session's subscription uses it to wake at the session's expiry
+    /// instant. The default is `now` seconds.
+    fn now_precise(&self) -> Duration {
+        Duration::from_secs(self.now())
+    }
 }
 
 /// The system's wall clock.
@@ -15,7 +23,11 @@ pub struct SystemClock;
 
 impl Clock for SystemClock {
     fn now(&self) -> u64 {
-        SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+        self.now_precise().as_secs()
+    }
+
+    fn now_precise(&self) -> Duration {
+        SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO)
     }
 }
 

@@ -35,6 +35,7 @@ pub use authority::{Authority, AuthorityOptions, Verified, CHALLENGE_TTL, MAX_CH
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use grant::{Action, Grant};
 pub use keys::{KeyPair, PrincipalId, PublicKey};
+pub(crate) use session::Dependent;
 pub use session::Session;
 pub use text::{PRINCIPAL_PREFIX, PUBLIC_KEY_PREFIX, TOKEN_PREFIX};
 pub use token::{Link, LinkId, Token, MAX_GRANTS, MAX_LINKS, MAX_TOKEN_BYTES};

@@ -31,7 +31,6 @@
 //! with no runtime of its own. docs/registry.md compares both with
 //! registry-io.
 
-pub(crate) mod depth;
 mod future;
 mod guard;
 mod handler;
@@ -43,10 +42,11 @@ use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
+use crate::depth;
 use crate::{Error, ErrorKind};
 use table::{wait_until_unused, Table};
 
-pub use depth::MAX_THREAD_NESTING;
+pub use crate::depth::MAX_THREAD_NESTING;
 pub use future::{AsyncRegistry, HandlerFuture, Notify, NotifySequential};
 pub use guard::HandlerGuard;
 pub use handler::{HandlerError, HandlerId, HandlerResult};
@@ -350,11 +350,9 @@ impl<E: ?Sized> Registry<E> {
         self.max_depth
     }
 
-    /// Whether a `notify` of this registry is running on this thread (or the
-    /// thread's nesting stack is full, when that cannot be told).
+    /// Whether a `notify` of this registry is running on this thread.
     fn in_round_on_this_thread(&self) -> bool {
-        let key = self as *const Self as *const () as usize;
-        depth::enter(key, 1).is_none()
+        depth::inside(self as *const Self as *const () as usize)
     }
 }
 

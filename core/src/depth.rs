@@ -1,0 +1,90 @@
+//! Bounding how deeply callbacks may nest on one thread, over every bus and
+//! registry together.
+//!
+//! A registry handler may call `notify` again and a bus handler may publish
+//! again, to the same object or another one. Without a bound, two handlers
+//! that feed each other (on one object, or ping-ponging between two buses,
+//! or a bus and a registry) recurse until the native stack overflows.
+//!
+//! Invariants:
+//!
+//! * Each thread keeps one small, fixed stack of the objects (registries
+//!   and buses, each identified by the address of its shared state) whose
+//!   `notify` or publish is running on it. Taking a level allocates nothing
+//!   and costs a few loads.
+//! * At most [`MAX_THREAD_NESTING`] levels are active on a thread at once,
+//!   whatever objects they belong to; each object also bounds its own
+//!   levels below that (a registry by its `max_depth`, a bus by
+//!   [`crate::bus::MAX_NESTING`]).
+//! * A level is given back when its [`Level`] is dropped, so the stack is
+//!   balanced even when a handler panics (the panic is caught above it).
+//!
+//! The bounds are chosen so that the deepest nesting Charter allows fits the
+//! smallest stack it runs on (a 2 MiB thread running Python or JavaScript
+//! handlers) with room to spare.
+
+use std::cell::Cell;
+
+/// The most `notify` and publish calls, over all registries and buses, that
+/// may be active at once on one thread. Per-object limits are checked below
+/// this.
+pub const MAX_THREAD_NESTING: usize = 64;
+
+struct Stack {
+    len: Cell<usize>,
+    keys: [Cell<usize>; MAX_THREAD_NESTING],
+}
+
+thread_local! {
+    static STACK: Stack = const {
+        Stack { len: Cell::new(0), keys: [const { Cell::new(0) }; MAX_THREAD_NESTING] }
+    };
+}
+
+/// Proof that a nesting level was taken; gives it back when dropped.
+pub(crate) struct Level(());
+
+impl Drop for Level {
+    #[inline]
+    fn drop(&mut self) {
+        // A thread being torn down has no stack left to balance.
+        let _ = STACK.try_with(|s| s.len.set(s.len.get() - 1));
+    }
+}
+
+/// Whether a `notify` or publish is running on this thread; the handlers it
+/// runs have their panics caught, so the quiet panic hook keeps them silent.
+#[inline]
+pub(crate) fn active() -> bool {
+    STACK.try_with(|s| s.len.get() > 0).unwrap_or(false)
+}
+
+/// Whether the object identified by `key` has a level on this thread: the
+/// caller runs inside one of its callbacks.
+#[inline]
+pub(crate) fn inside(key: usize) -> bool {
+    STACK.try_with(|s| s.keys[..s.len.get()].iter().any(|k| k.get() == key)).unwrap_or(false)
+}
+
+/// Takes a nesting level for the object identified by `key`, unless that
+/// object is already active `max` times on this thread or the thread's
+/// stack is full (or is being torn down).
+#[inline]
+pub(crate) fn enter(key: usize, max: usize) -> Option<Level> {
+    STACK
+        .try_with(|s| {
+            let len = s.len.get();
+            if len == MAX_THREAD_NESTING {
+                return None;
+            }
+            let active = s.keys[..len].iter().filter(|k| k.get() == key).count();
+            if active >= max {
+                return None;
+            }
+            s.keys[len].set(key);
+            s.len.set(len + 1);
+            Some(Level(()))
+        })
+        .ok()
+        .flatten()
+}
