@@ -7,6 +7,7 @@
 
 use std::fmt;
 
+use curve25519_dalek::edwards::CompressedEdwardsY;
 use ring::digest::{digest, SHA256};
 use ring::rand::SystemRandom;
 use ring::signature::{Ed25519KeyPair, KeyPair as _, UnparsedPublicKey, ED25519};
@@ -44,13 +45,14 @@ const SMALL_ORDER_Y: [[u8; 32]; 5] = [
 ];
 
 /// An Ed25519 public key that has passed the checks every key must pass:
-/// its encoding is canonical and it is not a point of small order.
+/// its encoding is canonical, it is a point on the curve, and that point
+/// lies in the prime-order subgroup (so it is not of small order either).
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct PublicKey([u8; 32]);
 
 impl PublicKey {
-    /// Parses 32 bytes, refusing non-canonical encodings and small-order
-    /// points with `MALFORMED`.
+    /// Parses 32 bytes, refusing with `MALFORMED` non-canonical encodings,
+    /// encodings of no point, small-order points and mixed-order points.
     pub fn from_bytes(bytes: &[u8]) -> Result<PublicKey> {
         let key: [u8; 32] = bytes.try_into().map_err(|_| {
             Error::new(ErrorKind::Malformed, format!("a public key is 32 bytes, got {}", bytes.len()))
@@ -63,6 +65,7 @@ impl PublicKey {
         if SMALL_ORDER_Y.contains(&y) {
             return Err(Error::new(ErrorKind::Malformed, "public key is a point of small order"));
         }
+        in_prime_order_subgroup(&key)?;
         Ok(PublicKey(key))
     }
 
@@ -103,6 +106,27 @@ fn is_canonical(key: &[u8; 32]) -> bool {
         return true;
     }
     key[0] < 0xed
+}
+
+/// Refuses a key that is not a point, or whose point has a component of
+/// small order: a valid key plus a point of order 2, 4 or 8 still verifies
+/// some signatures made with the valid key's secret, so one secret could
+/// act as up to eight principals. The check is `[L]A == identity`.
+///
+/// `ring` verifies signatures but exposes no group operations, so this one
+/// check, on public data only, uses `curve25519-dalek`; no secret and no
+/// signature ever goes through it.
+fn in_prime_order_subgroup(key: &[u8; 32]) -> Result<()> {
+    let point = CompressedEdwardsY(*key)
+        .decompress()
+        .ok_or_else(|| Error::new(ErrorKind::Malformed, "public key is not a point on the curve"))?;
+    if !point.is_torsion_free() {
+        return Err(Error::new(
+            ErrorKind::Malformed,
+            "public key is outside the prime-order subgroup (it has a small-order component)",
+        ));
+    }
+    Ok(())
 }
 
 impl fmt::Debug for PublicKey {
@@ -249,6 +273,39 @@ mod tests {
         assert!(e.message().contains("not canonical"), "{e}");
         assert_eq!(PublicKey::from_bytes(&[1; 31]).unwrap_err().kind(), ErrorKind::Malformed);
         assert!(PublicKey::from_text("charter-id1:AAAA").is_err(), "the prefix says what it is");
+    }
+
+    #[test]
+    fn refuses_mixed_order_and_off_curve_keys() {
+        use base64::Engine as _;
+        use curve25519_dalek::constants::EIGHT_TORSION;
+        let valid = KeyPair::generate().unwrap().public_key();
+        let point = CompressedEdwardsY(*valid.as_bytes()).decompress().unwrap();
+        for (order, torsion) in [(8, EIGHT_TORSION[1]), (4, EIGHT_TORSION[2]), (2, EIGHT_TORSION[4])] {
+            let mixed = (point + torsion).compress().to_bytes();
+            let e = PublicKey::from_bytes(&mixed).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::Malformed, "order {order}");
+            assert!(e.message().contains("prime-order subgroup"), "order {order}: {e}");
+            let text = text::encode(PUBLIC_KEY_PREFIX, &mixed);
+            assert_eq!(PublicKey::from_text(&text).unwrap_err().kind(), ErrorKind::Malformed);
+        }
+        // A verifier key (signed-note form) naming the same mixed key.
+        let mixed = (point + EIGHT_TORSION[1]).compress().to_bytes();
+        let encoded = [&[0x01u8][..], &mixed].concat();
+        let id = digest(&SHA256, &[&b"log\n"[..], &encoded].concat());
+        let vkey = format!(
+            "log+{}+{}",
+            id.as_ref()[..4].iter().map(|b| format!("{b:02x}")).collect::<String>(),
+            base64::engine::general_purpose::STANDARD.encode(&encoded)
+        );
+        let e = crate::audit::verify_checkpoint("log\n1\nAAAA\n\n\u{2014} log AAAA\n", &vkey).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Malformed, "{e}");
+        assert!(e.message().contains("prime-order subgroup"), "{e}");
+        // y = 2 is below p but no x satisfies the curve equation for it.
+        let mut off_curve = [0u8; 32];
+        off_curve[0] = 2;
+        let e = PublicKey::from_bytes(&off_curve).unwrap_err();
+        assert!(e.message().contains("not a point"), "{e}");
     }
 
     #[test]

@@ -37,3 +37,15 @@ pub(crate) fn decode(text: &str, prefix: &str, what: &str, max_bytes: usize) -> 
         .decode(body)
         .map_err(|e| Error::new(ErrorKind::Malformed, format!("{what} text is not unpadded base64url: {e}")))
 }
+
+/// The most characters of an input an error message quotes.
+const EXCERPT_CHARS: usize = 16;
+
+/// `text` for an error message: its first few characters, quoted and
+/// escaped, then its length, so a hostile or huge input is never echoed
+/// whole.
+pub(crate) fn excerpt(text: &str) -> String {
+    let shown: String = text.chars().take(EXCERPT_CHARS).collect();
+    let more = if shown.len() < text.len() { "..." } else { "" };
+    format!("{shown:?}{more} ({} bytes)", text.len())
+}
