@@ -176,10 +176,11 @@ typedef struct charter_audit charter_audit_t;
 //
 // As input (`charter_audit_append`), `index` is ignored, `action` is
 // required, and `actor`, `resource` and `detail` may be NULL (no actor,
-// empty text). As output every string is set (`actor` is NULL when the
-// record has none) and stays valid as long as the record: for
-// `charter_audit_each`, the callback; for `charter_audit_get`, until
-// `charter_audit_record_free`.
+// empty text); `actor_unproven` must be false without an actor. Zero the
+// whole struct first (`= {0}`) so fields added at its end stay false. As
+// output every string is set (`actor` is NULL when the record has none)
+// and stays valid as long as the record: for `charter_audit_each`, the
+// callback; for `charter_audit_get`, until `charter_audit_record_free`.
 typedef struct charter_audit_record_t {
     // The record's index in the log (output only).
     uint64_t index;
@@ -197,6 +198,10 @@ typedef struct charter_audit_record_t {
     int32_t reason;
     // Free text for people: at most 1024 bytes.
     const char *detail;
+    // Whether `actor` is only claimed, not proven: named by the request
+    // (such as the subject of a token whose holder never proved
+    // possession of its key), as for a refused session opening.
+    bool actor_unproven;
 } charter_audit_record_t;
 
 // A record callback for `charter_audit_each`: receives its `user_data`

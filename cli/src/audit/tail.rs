@@ -76,7 +76,9 @@ fn human(index: u64, r: &Record) -> String {
     let mut line =
         format!("#{index}  {}  {:<5}  {}  {}", utc_millis(r.time), r.decision.name(), r.action, r.resource);
     if let Some(actor) = &r.actor {
-        line += &format!("  actor={actor}");
+        // A claimed actor is named by the request, never proven: say so.
+        let unproven = if r.actor_unproven { " (unproven)" } else { "" };
+        line += &format!("  actor={actor}{unproven}");
     }
     if r.reason != 0 {
         line += &format!("  reason={}", reason_name(r.reason));
@@ -93,6 +95,7 @@ fn to_json(index: u64, r: &Record) -> Value {
         "time_ms": r.time,
         "time": utc_millis(r.time),
         "actor": r.actor.map(|a| a.to_text()),
+        "actor_unproven": r.actor_unproven,
         "action": r.action,
         "resource": r.resource,
         "decision": r.decision.name(),
