@@ -256,6 +256,7 @@ typedef struct {
     char *action;
     char *resource;
     char *detail;
+    bool actor_unproven;
 } chgo_record;
 
 /* Up to max records of an iteration, and its outcome: the records come
@@ -297,9 +298,9 @@ chgo_handle chgo_audit_open(const char *path, size_t path_len, int32_t fsync, ui
                             charter_keypair_t *signer, const char *origin, size_t origin_len);
 chgo_status chgo_audit_free(charter_audit_t *log);
 chgo_value chgo_audit_append(charter_audit_t *log, uint64_t time_ms, const char *actor,
-                             size_t actor_len, const char *action, size_t action_len,
-                             const char *resource, size_t resource_len, int32_t decision,
-                             int32_t reason, const char *detail, size_t detail_len);
+                             size_t actor_len, bool actor_unproven, const char *action,
+                             size_t action_len, const char *resource, size_t resource_len,
+                             int32_t decision, int32_t reason, const char *detail, size_t detail_len);
 chgo_status chgo_audit_sync(charter_audit_t *log);
 chgo_value chgo_audit_len(charter_audit_t *log);
 chgo_hash chgo_audit_root(charter_audit_t *log);

@@ -545,8 +545,10 @@ export interface AuthorityOptions {
   /** The clock; default the system's. */
   clock?: ManualClock | null;
   /**
-   * Records session openings in this log: actor = the token's subject (as
-   * claimed), action `'open_session'`, resource = the token's root key.
+   * Records session openings in this log: actor = the token's subject,
+   * action `'open_session'`, resource = the token's root key. On a refusal
+   * the subject never proved possession of its key, so the record has
+   * `actorUnproven: true`.
    */
   audit?: AuditLog | null;
   /** Which openings `audit` records. Default `'denials'`. */
@@ -672,6 +674,11 @@ export interface AuditRecordInput {
   time: Time;
   /** Who asked: a principal id, `charter-id1:...`. */
   actor?: string | null;
+  /**
+   * Whether `actor` is only claimed, never proven. Default `false`;
+   * `InvalidArgumentError` when set without an actor.
+   */
+  actorUnproven?: boolean | null;
   /** What was asked, such as `'publish'`: 1 to 64 bytes. */
   action: string;
   /** What it was asked on, such as a topic: at most 1024 bytes. */
@@ -691,6 +698,13 @@ export interface AuditRecord {
   readonly time: number;
   /** A principal id, or `null` when the record names none. */
   readonly actor: string | null;
+  /**
+   * Whether `actor` is only claimed, never proven: named by the request
+   * (such as the subject of a token whose session was refused before its
+   * holder proved possession of the key). Read it as "someone named this
+   * principal", not "this principal acted".
+   */
+  readonly actorUnproven: boolean;
   readonly action: string;
   readonly resource: string;
   readonly decision: Decision;

@@ -456,11 +456,13 @@ export interface QuerySpec {
 
 /**
  * A record to append (or encode): `time` in Unix milliseconds, `actor` a
- * principal id's text form, `decision` `"allow"`, `"deny"` or `"error"`.
+ * principal id's text form, `actorUnproven` whether that actor is only
+ * claimed, `decision` `"allow"`, `"deny"` or `"error"`.
  */
 export interface RecordSpec {
   time: number
   actor?: string
+  actorUnproven?: boolean
   action: string
   resource: string
   decision: string
@@ -473,6 +475,7 @@ export interface RecordView {
   index: number
   time: number
   actor?: string
+  actorUnproven: boolean
   action: string
   resource: string
   decision: string

@@ -9,7 +9,9 @@
 //!   removed.
 //! * Reading checks the mode of the file it opened, not of the path, so the
 //!   file judged is the file read; it reads at most
-//!   [`MAX_KEY_DOCUMENT_BYTES`] bytes.
+//!   [`MAX_KEY_DOCUMENT_BYTES`] bytes. Anything but a regular file (a FIFO
+//!   planted at the path, which would block the open, a directory, a
+//!   device) is refused before it is opened, and again once open.
 //! * No error quotes the file's contents, which hold a secret.
 
 use std::fs::{self, File, OpenOptions};
@@ -47,14 +49,11 @@ impl KeyPair {
     /// [`MAX_KEY_DOCUMENT_BYTES`] `LIMIT_EXCEEDED`, and one that is no key
     /// `MALFORMED`.
     pub fn read_file(path: &Path, options: KeyFileOptions) -> Result<KeyPair> {
+        let before = fs::metadata(path).map_err(|e| io_error("cannot open key file", path, &e))?;
+        regular(path, &before)?;
         let file = File::open(path).map_err(|e| io_error("cannot open key file", path, &e))?;
         let metadata = file.metadata().map_err(|e| io_error("cannot inspect key file", path, &e))?;
-        if !metadata.is_file() {
-            return Err(Error::new(
-                ErrorKind::InvalidArgument,
-                format!("key file {} is not a regular file", path.display()),
-            ));
-        }
+        regular(path, &metadata)?;
         if !options.allow_open_permissions {
             check_private(path, &metadata)?;
         }
@@ -107,6 +106,14 @@ impl KeyPair {
         }
         Ok(())
     }
+}
+
+/// Refuses anything but a regular file.
+fn regular(path: &Path, metadata: &fs::Metadata) -> Result<()> {
+    if metadata.is_file() {
+        return Ok(());
+    }
+    Err(Error::new(ErrorKind::InvalidArgument, format!("key file {} is not a regular file", path.display())))
 }
 
 /// Refuses a file that group or others have any permission on.
@@ -189,6 +196,25 @@ mod tests {
         }
         fs::set_permissions(&path, fs::Permissions::from_mode(0o400)).unwrap();
         KeyPair::read_file(&path, KeyFileOptions::default()).unwrap();
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_planted_fifo_is_refused_without_blocking() {
+        let dir = scratch("fifo");
+        let fifo = dir.join("key");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        if !made.is_ok_and(|s| s.success()) {
+            eprintln!("SKIPPED a_planted_fifo_is_refused_without_blocking: mkfifo is not available");
+            return;
+        }
+        let (send, receive) = std::sync::mpsc::channel();
+        let path = fifo.clone();
+        std::thread::spawn(move || send.send(KeyPair::read_file(&path, KeyFileOptions::default())));
+        let outcome = receive.recv_timeout(std::time::Duration::from_secs(10)).expect("no blocking open");
+        let e = outcome.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{e}");
+        assert!(e.message().contains("not a regular file"), "{e}");
         fs::remove_dir_all(dir).unwrap();
     }
 
