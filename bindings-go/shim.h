@@ -181,6 +181,10 @@ chgo_bytes chgo_keypair_to_pkcs8(charter_keypair_t *pair);
 chgo_string chgo_keypair_public_key(charter_keypair_t *pair);
 chgo_string chgo_keypair_principal(charter_keypair_t *pair);
 chgo_status chgo_keypair_free(charter_keypair_t *pair);
+chgo_handle chgo_keypair_from_pem(const char *text, size_t len);
+chgo_string chgo_keypair_to_pem(charter_keypair_t *pair);
+chgo_handle chgo_keypair_read_file(const char *path, size_t len, bool allow_open_permissions);
+chgo_status chgo_keypair_write_file(charter_keypair_t *pair, const char *path, size_t len, bool pem);
 
 chgo_handle chgo_token_mint(charter_keypair_t *root, const char *subject, size_t subject_len,
                             const char *grants, size_t grant_count, uint64_t not_before,

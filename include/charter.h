@@ -1072,8 +1072,40 @@ charter_status_t charter_keypair_generate(charter_keypair_t **out);
 // `der` must be valid for `len` bytes; `out` NULL or valid for writing.
 charter_status_t charter_keypair_from_pkcs8(const uint8_t *der, size_t len, charter_keypair_t **out);
 
-// Writes the private key as a PKCS#8 document to `out` (`out_len` bytes;
-// free with `charter_bytes_free`). It is a secret: store it with care.
+// Loads a key pair from PEM text (`-----BEGIN PRIVATE KEY-----` around a
+// PKCS#8 document; `CHARTER_E_MALFORMED` otherwise).
+//
+// # Safety
+// `text` must be a NUL-terminated string; `out` NULL or valid for writing.
+charter_status_t charter_keypair_from_pem(const char *text, charter_keypair_t **out);
+
+// Writes the private key as PEM text to `out`; free it with
+// `charter_string_free`. It is a secret: store it with care.
+//
+// # Safety
+// `out` must be NULL or valid for writing.
+charter_status_t charter_keypair_to_pem(charter_keypair_t *pair, char **out);
+
+// Loads a key pair from a private key file (PKCS#8, DER or PEM). A file
+// that group or others may access is refused with
+// `CHARTER_E_INVALID_ARGUMENT`, as ssh refuses one, unless
+// `allow_open_permissions`; anything but a regular file is refused too.
+//
+// # Safety
+// `path` must be a NUL-terminated string; `out` NULL or valid for writing.
+charter_status_t charter_keypair_read_file(const char *path, bool allow_open_permissions, charter_keypair_t **out);
+
+// Writes the private key to a new file at `path` with mode 0600, as DER
+// or, with `pem`, PEM text. An existing file or symlink there is never
+// replaced (`CHARTER_E_INVALID_ARGUMENT`).
+//
+// # Safety
+// `path` must be a NUL-terminated string.
+charter_status_t charter_keypair_write_file(charter_keypair_t *pair, const char *path, bool pem);
+
+// Writes the private key as a PKCS#8 v1 document (RFC 8410, which OpenSSL
+// 3 loads) to `out` (`out_len` bytes; free with `charter_bytes_free`). It
+// is a secret: store it with care.
 //
 // # Safety
 // `out` and `out_len` must be NULL or valid for writing.
