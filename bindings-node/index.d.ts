@@ -428,8 +428,26 @@ export declare class KeyPair {
    * @throws {MalformedError} for anything else.
    */
   static fromPkcs8(der: Uint8Array): KeyPair;
-  /** The private key as a PKCS#8 document, in a new `Buffer`. Treat it as a secret. */
+  /** The private key as a PKCS#8 v1 document (RFC 8410), in a new `Buffer`. Treat it as a secret. */
   toPkcs8(): Buffer;
+  /**
+   * A key pair from PEM text (`-----BEGIN PRIVATE KEY-----`).
+   * @throws {MalformedError} for anything else.
+   */
+  static fromPem(text: string): KeyPair;
+  /** The private key as PEM text. Treat it as a secret. */
+  toPem(): string;
+  /**
+   * Reads a private key file (PKCS#8, DER or PEM).
+   * @throws {InvalidArgumentError} when group or others may access the file,
+   * unless `allowOpenPermissions`, or when it is not a regular file.
+   */
+  static readFile(path: string, options?: { allowOpenPermissions?: boolean | null } | null): KeyPair;
+  /**
+   * Writes the private key to a new file, mode 0600: DER, or PEM with `pem`.
+   * @throws {InvalidArgumentError} when the file exists.
+   */
+  writeFile(path: string, options?: { pem?: boolean | null } | null): void;
   readonly publicKey: PublicKey;
   /** The principal this key pair speaks for, `charter-id1:...`. */
   readonly principal: string;
