@@ -70,6 +70,12 @@ type Record struct {
 	// Actor is who asked, a principal id ("charter-id1:..."), or "" when
 	// unknown.
 	Actor string
+	// ActorUnproven is true when Actor was only claimed, never proven:
+	// named by the request (such as the subject of a token whose session
+	// was refused before its holder proved possession of the key). Read it
+	// as "someone named this principal", not "this principal acted".
+	// Append refuses it without an Actor ([ErrInvalidArgument]).
+	ActorUnproven bool
 	// Action is what was asked, such as "publish": 1 to 64 bytes.
 	Action string
 	// Resource is what it was asked on, such as a topic: at most 1024 bytes.
@@ -304,8 +310,8 @@ func (l *AuditLog) Append(r Record) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	res := C.chgo_audit_append(p, C.uint64_t(ms), actor, actorLen, action, actionLen, resource, resourceLen,
-		r.Decision.code(), C.int32_t(r.Reason), detail, detailLen)
+	res := C.chgo_audit_append(p, C.uint64_t(ms), actor, actorLen, C.bool(r.ActorUnproven), action, actionLen,
+		resource, resourceLen, r.Decision.code(), C.int32_t(r.Reason), detail, detailLen)
 	runtime.KeepAlive(l)
 	runtime.KeepAlive(r)
 	if res.status != C.CHARTER_OK {
@@ -416,7 +422,8 @@ func (l *AuditLog) Get(index uint64) (Record, error) {
 		return Record{}, failure(res.status, res.message, &l.h)
 	}
 	r := res.record
-	rec := goRecord(r.index, r.time_ms, r.decision, r.reason, r.actor, r.action, r.resource, r.detail)
+	rec := goRecord(r.index, r.time_ms, r.decision, r.reason, r.actor, bool(r.actor_unproven), r.action,
+		r.resource, r.detail)
 	C.charter_audit_record_free(r)
 	return rec, nil
 }
@@ -539,7 +546,8 @@ func (l *AuditLog) batch(from uint64, f cFilter) ([]Record, error) {
 	records := make([]Record, 0, int(res.count))
 	for _, r := range unsafe.Slice(res.records, int(res.count)) {
 		records = append(records,
-			goRecord(r.index, r.time_ms, r.decision, r.reason, r.actor, r.action, r.resource, r.detail))
+			goRecord(r.index, r.time_ms, r.decision, r.reason, r.actor, bool(r.actor_unproven), r.action,
+				r.resource, r.detail))
 	}
 	if res.status != C.CHARTER_OK {
 		return records, failure(res.status, res.message, &l.h)
@@ -547,15 +555,17 @@ func (l *AuditLog) batch(from uint64, f cFilter) ([]Record, error) {
 	return records, nil
 }
 
-func goRecord(index, ms C.uint64_t, decision, reason C.int32_t, actor, action, resource, detail *C.char) Record {
+func goRecord(index, ms C.uint64_t, decision, reason C.int32_t, actor *C.char, actorUnproven bool,
+	action, resource, detail *C.char) Record {
 	r := Record{
-		Index:    uint64(index),
-		Time:     time.UnixMilli(int64(ms)),
-		Action:   C.GoString(action),
-		Resource: C.GoString(resource),
-		Decision: Decision(decision) + 1,
-		Reason:   Status(reason),
-		Detail:   C.GoString(detail),
+		Index:         uint64(index),
+		Time:          time.UnixMilli(int64(ms)),
+		ActorUnproven: actorUnproven,
+		Action:        C.GoString(action),
+		Resource:      C.GoString(resource),
+		Decision:      Decision(decision) + 1,
+		Reason:        Status(reason),
+		Detail:        C.GoString(detail),
 	}
 	if actor != nil {
 		r.Actor = C.GoString(actor)

@@ -560,8 +560,42 @@ func TestAuthorityWithRecorder(t *testing.T) {
 	if err != nil || allow.Decision != charter.DecisionAllow || allow.Action != "open_session" || allow.Actor != principal(t, bob) {
 		t.Fatalf("allowed opening = %+v, %v", allow, err)
 	}
+	if allow.ActorUnproven {
+		t.Errorf("an opened session proved its holder, yet the record says unproven")
+	}
 	deny, err := l.Get(1)
 	if err != nil || deny.Decision != charter.DecisionDeny || deny.Reason != charter.StatusBadSignature {
 		t.Fatalf("refused opening = %+v, %v", deny, err)
+	}
+	// The refusal names bob, but nobody proved to be bob.
+	if deny.Actor != principal(t, bob) || !deny.ActorUnproven {
+		t.Errorf("refused opening = %+v; expected bob's principal, unproven", deny)
+	}
+	var flags []bool
+	for r, err := range l.Records(context.Background(), charter.AuditFilter{Actor: principal(t, bob)}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		flags = append(flags, r.ActorUnproven)
+	}
+	if len(flags) != 2 || flags[0] || !flags[1] {
+		t.Errorf("Records gave the flags %v; expected [false true]", flags)
+	}
+}
+
+func TestClaimedActorRoundTripsAndNeedsAnActor(t *testing.T) {
+	l := memoryAudit(t)
+	bob := principal(t, newKey(t))
+	claimed := charter.Record{Time: time.UnixMilli(1), Actor: bob, ActorUnproven: true, Action: "open_session",
+		Resource: "k", Decision: charter.DecisionDeny}
+	if _, err := l.Append(claimed); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := l.Get(0); err != nil || !got.ActorUnproven || got.Actor != bob {
+		t.Fatalf("Get = %+v, %v", got, err)
+	}
+	claimed.Actor = ""
+	if _, err := l.Append(claimed); !errors.Is(err, charter.ErrInvalidArgument) {
+		t.Fatalf("unproven without an actor: %v", err)
 	}
 }

@@ -44,8 +44,8 @@ func freeKeyPair(p *C.charter_keypair_t) error {
 	return nil
 }
 
-// PKCS8 returns the private key as a PKCS#8 document. It is a secret:
-// store it with care.
+// PKCS8 returns the private key as a PKCS#8 v1 document (RFC 8410), which
+// OpenSSL 3 and Go's crypto/x509 load. It is a secret: store it with care.
 func (k *KeyPair) PKCS8() ([]byte, error) {
 	p, err := k.load("key pair")
 	if err != nil {
@@ -80,6 +80,66 @@ func (k *KeyPair) Principal() (string, error) {
 	res := C.chgo_keypair_principal(p)
 	runtime.KeepAlive(k)
 	return goString(res, &k.h)
+}
+
+// KeyPairFromPEM loads a key pair from PEM text ("-----BEGIN PRIVATE
+// KEY-----" around a PKCS#8 document), as [KeyPair.PEM] and openssl write
+// it. It fails with [ErrMalformed] otherwise.
+func KeyPairFromPEM(text string) (*KeyPair, error) {
+	s, n, err := cString("text", text)
+	if err != nil {
+		return nil, err
+	}
+	k, err := newKeyPair(C.chgo_keypair_from_pem(s, n))
+	runtime.KeepAlive(text)
+	return k, err
+}
+
+// PEM returns the private key as PEM text. It is a secret: store it with
+// care.
+func (k *KeyPair) PEM() (string, error) {
+	p, err := k.load("key pair")
+	if err != nil {
+		return "", err
+	}
+	res := C.chgo_keypair_to_pem(p)
+	runtime.KeepAlive(k)
+	return goString(res, &k.h)
+}
+
+// ReadKeyFile loads a key pair from a private key file (PKCS#8, DER or
+// PEM). As ssh does, it refuses with [ErrInvalidArgument] a file that
+// group or others may access, unless allowOpenPermissions, and anything
+// but a regular file.
+func ReadKeyFile(path string, allowOpenPermissions bool) (*KeyPair, error) {
+	s, n, err := cString("path", path)
+	if err != nil {
+		return nil, err
+	}
+	k, err := newKeyPair(C.chgo_keypair_read_file(s, n, C.bool(allowOpenPermissions)))
+	runtime.KeepAlive(path)
+	return k, err
+}
+
+// WriteFile writes the private key to a new file at path with mode 0600,
+// as DER or, with pem, PEM text. An existing file there is never replaced:
+// [ErrInvalidArgument].
+func (k *KeyPair) WriteFile(path string, pem bool) error {
+	p, err := k.load("key pair")
+	if err != nil {
+		return err
+	}
+	s, n, err := cString("path", path)
+	if err != nil {
+		return err
+	}
+	res := C.chgo_keypair_write_file(p, s, n, C.bool(pem))
+	runtime.KeepAlive(k)
+	runtime.KeepAlive(path)
+	if res.status != C.CHARTER_OK {
+		return failure(res.status, res.message, &k.h)
+	}
+	return nil
 }
 
 // Close frees the key pair. A second Close returns nil; any other method

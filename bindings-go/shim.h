@@ -193,6 +193,10 @@ chgo_bytes chgo_keypair_to_pkcs8(charter_keypair_t *pair);
 chgo_string chgo_keypair_public_key(charter_keypair_t *pair);
 chgo_string chgo_keypair_principal(charter_keypair_t *pair);
 chgo_status chgo_keypair_free(charter_keypair_t *pair);
+chgo_handle chgo_keypair_from_pem(const char *text, size_t len);
+chgo_string chgo_keypair_to_pem(charter_keypair_t *pair);
+chgo_handle chgo_keypair_read_file(const char *path, size_t len, bool allow_open_permissions);
+chgo_status chgo_keypair_write_file(charter_keypair_t *pair, const char *path, size_t len, bool pem);
 
 chgo_handle chgo_token_mint(charter_keypair_t *root, const char *subject, size_t subject_len,
                             const char *grants, size_t grant_count, uint64_t not_before,
@@ -268,6 +272,7 @@ typedef struct {
     char *action;
     char *resource;
     char *detail;
+    bool actor_unproven;
 } chgo_record;
 
 /* Up to max records of an iteration, and its outcome: the records come
@@ -311,9 +316,9 @@ chgo_handle chgo_audit_open(const char *path, size_t path_len, int32_t fsync, ui
                             const char *reason, size_t reason_len);
 chgo_status chgo_audit_free(charter_audit_t *log);
 chgo_value chgo_audit_append(charter_audit_t *log, uint64_t time_ms, const char *actor,
-                             size_t actor_len, const char *action, size_t action_len,
-                             const char *resource, size_t resource_len, int32_t decision,
-                             int32_t reason, const char *detail, size_t detail_len);
+                             size_t actor_len, bool actor_unproven, const char *action,
+                             size_t action_len, const char *resource, size_t resource_len,
+                             int32_t decision, int32_t reason, const char *detail, size_t detail_len);
 chgo_status chgo_audit_sync(charter_audit_t *log);
 chgo_value chgo_audit_len(charter_audit_t *log);
 chgo_hash chgo_audit_root(charter_audit_t *log);

@@ -59,9 +59,9 @@ chgo_status chgo_audit_free(charter_audit_t *log) {
 }
 
 chgo_value chgo_audit_append(charter_audit_t *log, uint64_t time_ms, const char *actor,
-                             size_t actor_len, const char *action, size_t action_len,
-                             const char *resource, size_t resource_len, int32_t decision,
-                             int32_t reason, const char *detail, size_t detail_len) {
+                             size_t actor_len, bool actor_unproven, const char *action,
+                             size_t action_len, const char *resource, size_t resource_len,
+                             int32_t decision, int32_t reason, const char *detail, size_t detail_len) {
     char actor_buf[CHGO_INLINE_STRING], action_buf[CHGO_INLINE_STRING];
     char resource_buf[CHGO_INLINE_STRING], detail_buf[CHGO_INLINE_STRING];
     charter_audit_record_t record;
@@ -69,6 +69,7 @@ chgo_value chgo_audit_append(charter_audit_t *log, uint64_t time_ms, const char 
     memset(&record, 0, sizeof record);
     record.time_ms = time_ms;
     record.actor = optional(actor, actor_len, actor_buf);
+    record.actor_unproven = actor_unproven;
     record.action = chgo_terminated(action, action_len, action_buf);
     record.resource = chgo_terminated(resource, resource_len, resource_buf);
     record.decision = decision;
@@ -163,6 +164,7 @@ static charter_status_t collect(void *user_data, const charter_audit_record_t *r
     r->time_ms = record->time_ms;
     r->decision = record->decision;
     r->reason = record->reason;
+    r->actor_unproven = record->actor_unproven;
     r->actor = copy(record->actor);
     r->action = copy(record->action);
     r->resource = copy(record->resource);

@@ -87,6 +87,32 @@ chgo_status chgo_keypair_free(charter_keypair_t *pair) {
     return status_of(charter_keypair_free(pair));
 }
 
+chgo_handle chgo_keypair_from_pem(const char *text, size_t len) {
+    char buf[CHGO_INLINE_STRING];
+    chgo_handle r = {0};
+    RESULT(r, charter_keypair_from_pem(chgo_terminated(text, len, buf), (charter_keypair_t **)&r.handle));
+    return r;
+}
+
+chgo_string chgo_keypair_to_pem(charter_keypair_t *pair) {
+    chgo_string r = {0};
+    RESULT(r, charter_keypair_to_pem(pair, &r.value));
+    return r;
+}
+
+chgo_handle chgo_keypair_read_file(const char *path, size_t len, bool allow_open_permissions) {
+    char buf[CHGO_INLINE_STRING];
+    chgo_handle r = {0};
+    RESULT(r, charter_keypair_read_file(chgo_terminated(path, len, buf), allow_open_permissions,
+                                        (charter_keypair_t **)&r.handle));
+    return r;
+}
+
+chgo_status chgo_keypair_write_file(charter_keypair_t *pair, const char *path, size_t len, bool pem) {
+    char buf[CHGO_INLINE_STRING];
+    return status_of(charter_keypair_write_file(pair, chgo_terminated(path, len, buf), pem));
+}
+
 /* ---- Tokens ---- */
 
 chgo_handle chgo_token_mint(charter_keypair_t *root, const char *subject, size_t subject_len,

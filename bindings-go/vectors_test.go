@@ -459,6 +459,7 @@ type auditVectors struct {
 		Index       uint64  `json:"index"`
 		Time        int64   `json:"time"`
 		Actor       *string `json:"actor"`
+		Unproven    bool    `json:"actor_unproven"`
 		Action      string  `json:"action"`
 		Resource    string  `json:"resource"`
 		Decision    string  `json:"decision"`
@@ -683,6 +684,7 @@ func checkAuditAppends(t *testing.T, v *auditVectors, leaves, roots []charter.Ha
 		if r.Actor != nil {
 			rec.Actor = *r.Actor
 		}
+		rec.ActorUnproven = r.Unproven
 		index, err := l.Append(rec)
 		if err != nil || index != r.Index || index != uint64(i) {
 			t.Fatalf("records[%d]: Append = %d, %v", i, index, err)

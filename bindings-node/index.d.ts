@@ -452,8 +452,26 @@ export declare class KeyPair {
    * @throws {MalformedError} for anything else.
    */
   static fromPkcs8(der: Uint8Array): KeyPair;
-  /** The private key as a PKCS#8 document, in a new `Buffer`. Treat it as a secret. */
+  /** The private key as a PKCS#8 v1 document (RFC 8410), in a new `Buffer`. Treat it as a secret. */
   toPkcs8(): Buffer;
+  /**
+   * A key pair from PEM text (`-----BEGIN PRIVATE KEY-----`).
+   * @throws {MalformedError} for anything else.
+   */
+  static fromPem(text: string): KeyPair;
+  /** The private key as PEM text. Treat it as a secret. */
+  toPem(): string;
+  /**
+   * Reads a private key file (PKCS#8, DER or PEM).
+   * @throws {InvalidArgumentError} when group or others may access the file,
+   * unless `allowOpenPermissions`, or when it is not a regular file.
+   */
+  static readFile(path: string, options?: { allowOpenPermissions?: boolean | null } | null): KeyPair;
+  /**
+   * Writes the private key to a new file, mode 0600: DER, or PEM with `pem`.
+   * @throws {InvalidArgumentError} when the file exists.
+   */
+  writeFile(path: string, options?: { pem?: boolean | null } | null): void;
   readonly publicKey: PublicKey;
   /** The principal this key pair speaks for, `charter-id1:...`. */
   readonly principal: string;
@@ -569,8 +587,10 @@ export interface AuthorityOptions {
   /** The clock; default the system's. */
   clock?: ManualClock | null;
   /**
-   * Records session openings in this log: actor = the token's subject (as
-   * claimed), action `'open_session'`, resource = the token's root key.
+   * Records session openings in this log: actor = the token's subject,
+   * action `'open_session'`, resource = the token's root key. On a refusal
+   * the subject never proved possession of its key, so the record has
+   * `actorUnproven: true`.
    */
   audit?: AuditLog | null;
   /** Which openings `audit` records. Default `'denials'`. */
@@ -714,6 +734,11 @@ export interface AuditRecordInput {
   time: Time;
   /** Who asked: a principal id, `charter-id1:...`. */
   actor?: string | null;
+  /**
+   * Whether `actor` is only claimed, never proven. Default `false`;
+   * `InvalidArgumentError` when set without an actor.
+   */
+  actorUnproven?: boolean | null;
   /** What was asked, such as `'publish'`: 1 to 64 bytes. */
   action: string;
   /** What it was asked on, such as a topic: at most 1024 bytes. */
@@ -733,6 +758,13 @@ export interface AuditRecord {
   readonly time: number;
   /** A principal id, or `null` when the record names none. */
   readonly actor: string | null;
+  /**
+   * Whether `actor` is only claimed, never proven: named by the request
+   * (such as the subject of a token whose session was refused before its
+   * holder proved possession of the key). Read it as "someone named this
+   * principal", not "this principal acted".
+   */
+  readonly actorUnproven: boolean;
   readonly action: string;
   readonly resource: string;
   readonly decision: Decision;

@@ -126,9 +126,20 @@ static void append_get_and_limits(void) {
     r.decision = CHARTER_AUDIT_ALLOW;
     r.actor = "charter-id1:nope";
     CHECK_STATUS(charter_audit_append(log, &r, &index), CHARTER_E_MALFORMED);
+    r.actor = NULL;
+    r.actor_unproven = true;
+    CHECK_STATUS(charter_audit_append(log, &r, &index), CHARTER_E_INVALID_ARGUMENT);
+    CHECK_MESSAGE_HAS("cannot mark its actor unproven");
     CHECK(index == 99);
     CHECK_OK(charter_audit_len(log, &len));
     CHECK(len == 2);
+    r.actor = principal;
+    CHECK_OK(charter_audit_append(log, &r, &index));
+    CHECK(index == 2);
+    CHECK_OK(charter_audit_get(log, 2, &got));
+    CHECK(strcmp(got->actor, principal) == 0 && got->actor_unproven);
+    charter_audit_record_free(got);
+    got = NULL;
 
     CHECK_OK(charter_audit_recovery(log, &recovery));
     CHECK(recovery.records == 0 && recovery.truncated_bytes == 0);
@@ -1071,10 +1082,12 @@ static void a_recording_authority_records_session_openings(void) {
     CHECK(len == 2);
     CHECK_OK(charter_audit_get(log, 0, &got));
     CHECK(got->decision == CHARTER_AUDIT_ALLOW && strcmp(got->action, "open_session") == 0);
-    CHECK(strcmp(got->actor, w.bob_id) == 0);
+    CHECK(strcmp(got->actor, w.bob_id) == 0 && !got->actor_unproven);
     charter_audit_record_free(got);
     CHECK_OK(charter_audit_get(log, 1, &got));
     CHECK(got->decision == CHARTER_AUDIT_DENY && got->reason == CHARTER_E_BAD_SIGNATURE);
+    /* The refusal names bob, but nobody proved to be bob. */
+    CHECK(strcmp(got->actor, w.bob_id) == 0 && got->actor_unproven);
     charter_audit_record_free(got);
 
     /* A bus without an authority, recording every decision, keeps its log

@@ -1,7 +1,9 @@
 /* Capabilities through the C ABI: keys, tokens, the authority, sessions,
  * revocation, an enforcing bus, and the handle table for the new types. */
 #include <pthread.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "check.h"
 
@@ -83,6 +85,64 @@ static void keys_and_pkcs8(void) {
     charter_string_free(id);
     CHECK_OK(charter_keypair_free(k));
     CHECK_OK(charter_keypair_free(again));
+}
+
+/* Key files: PKCS#8 v1 out, PEM both ways, 0600 on creation, never an
+ * overwrite, and a file others may access refused unless allowed. */
+static void key_files_and_pem(void) {
+    char dir[] = "/tmp/charter-keys-XXXXXX", der_path[64], pem_path[64];
+    charter_keypair_t *k = NULL, *again = NULL;
+    uint8_t *der = NULL;
+    size_t len = 0;
+    char *pem = NULL, *pk = NULL, *pk2 = NULL;
+    struct stat st;
+    CHECK(mkdtemp(dir) != NULL);
+    CHECK(snprintf(der_path, sizeof der_path, "%s/root.der", dir) < (int)sizeof der_path);
+    CHECK(snprintf(pem_path, sizeof pem_path, "%s/root.pem", dir) < (int)sizeof pem_path);
+    CHECK_OK(charter_keypair_generate(&k));
+    pk = public_key(k);
+    CHECK_OK(charter_keypair_to_pkcs8(k, &der, &len));
+    CHECK(len == 48 && memcmp(der, "\x30\x2e\x02\x01\x00", 5) == 0); /* RFC 8410 v1 */
+    charter_bytes_free(der, len);
+
+    CHECK_OK(charter_keypair_to_pem(k, &pem));
+    CHECK(strncmp(pem, "-----BEGIN PRIVATE KEY-----\n", 28) == 0);
+    CHECK_OK(charter_keypair_from_pem(pem, &again));
+    pk2 = public_key(again);
+    CHECK(strcmp(pk, pk2) == 0);
+    charter_string_free(pk2);
+    CHECK_OK(charter_keypair_free(again));
+    again = NULL;
+    pem[30] = '*';
+    CHECK_STATUS(charter_keypair_from_pem(pem, &again), CHARTER_E_MALFORMED);
+    CHECK(again == NULL);
+    charter_string_free(pem);
+
+    CHECK_OK(charter_keypair_write_file(k, der_path, false));
+    CHECK_OK(charter_keypair_write_file(k, pem_path, true));
+    CHECK(stat(der_path, &st) == 0 && (st.st_mode & 0777) == 0600);
+    CHECK_STATUS(charter_keypair_write_file(k, der_path, true), CHARTER_E_INVALID_ARGUMENT);
+    CHECK_MESSAGE_HAS("already exists");
+    CHECK_OK(charter_keypair_read_file(pem_path, false, &again));
+    pk2 = public_key(again);
+    CHECK(strcmp(pk, pk2) == 0);
+    charter_string_free(pk2);
+    CHECK_OK(charter_keypair_free(again));
+    again = NULL;
+    CHECK(chmod(der_path, 0644) == 0);
+    CHECK_STATUS(charter_keypair_read_file(der_path, false, &again), CHARTER_E_INVALID_ARGUMENT);
+    CHECK_MESSAGE_HAS("mode 0644");
+    CHECK(again == NULL);
+    CHECK_OK(charter_keypair_read_file(der_path, true, &again));
+    CHECK_OK(charter_keypair_free(again));
+    CHECK_STATUS(charter_keypair_read_file(dir, false, &again), CHARTER_E_INVALID_ARGUMENT);
+    CHECK_STATUS(charter_keypair_read_file(NULL, false, &again), CHARTER_E_NULL_ARGUMENT);
+    CHECK_STATUS(charter_keypair_read_file(der_path, false, NULL), CHARTER_E_NULL_ARGUMENT);
+    CHECK_STATUS(charter_keypair_write_file(NULL, der_path, false), CHARTER_E_NULL_ARGUMENT);
+
+    CHECK(unlink(der_path) == 0 && unlink(pem_path) == 0 && rmdir(dir) == 0);
+    charter_string_free(pk);
+    CHECK_OK(charter_keypair_free(k));
 }
 
 static void mint_delegate_verify_inspect(void) {
@@ -555,6 +615,7 @@ static void sixteen_threads_free_one_token(void) {
 
 int main(void) {
     RUN(keys_and_pkcs8);
+    RUN(key_files_and_pem);
     RUN(mint_delegate_verify_inspect);
     RUN(precise_failures);
     RUN(sessions_and_revocation);

@@ -526,6 +526,7 @@ static charter_audit_t *check_records(const json_value *file, const json_value *
         memset(&r, 0, sizeof r);
         r.time_ms = natural(v, "time");
         r.actor = text_or_null(v, "actor");
+        r.actor_unproven = flag(v, "actor_unproven");
         r.action = text(v, "action");
         r.resource = text(v, "resource");
         r.decision = decision_of(text(v, "decision"));

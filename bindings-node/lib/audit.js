@@ -73,6 +73,17 @@ function optionalString(value, what, stackStart) {
   return value === undefined || value === null ? undefined : string(value, what, stackStart);
 }
 
+/** An optional boolean field: `undefined` when absent. */
+function optionalBoolean(value, what, stackStart) {
+  if (value === undefined || value === null) {
+    return undefined;
+  }
+  if (typeof value !== 'boolean') {
+    throw invalid(`${what} must be a boolean, got ${typeof value}`, stackStart);
+  }
+  return value;
+}
+
 /** A record as the addon takes it. Byte limits are the core's to check. */
 function recordSpec(record, stackStart) {
   const given = options(required(record, 'record', stackStart), 'record', stackStart);
@@ -83,6 +94,7 @@ function recordSpec(record, stackStart) {
   return {
     time: unixMillis(given.time, 'time', stackStart),
     actor: optionalString(given.actor, 'actor', stackStart),
+    actorUnproven: optionalBoolean(given.actorUnproven, 'actorUnproven', stackStart),
     action: string(given.action, 'action', stackStart),
     resource: string(given.resource, 'resource', stackStart),
     decision: decision(given.decision, 'decision', stackStart),
@@ -114,6 +126,7 @@ function record(view) {
     index: view.index,
     time: view.time,
     actor: view.actor ?? null,
+    actorUnproven: view.actorUnproven,
     action: view.action,
     resource: view.resource,
     decision: view.decision,

@@ -4,7 +4,7 @@ const { inspect } = require('node:util');
 
 const { NativeKeyPair, NativePublicKey } = require('./native.js');
 const { attempt } = require('./errors.js');
-const { bytes, invalid, required, string } = require('./options.js');
+const { bytes, invalid, options, required, string } = require('./options.js');
 
 /** Marks the library's calls, so only the library wraps native keys. */
 const internal = Symbol('internal');
@@ -121,9 +121,38 @@ class KeyPair {
     return new KeyPair(internal, attempt(() => NativeKeyPair.fromPkcs8(der), KeyPair.fromPkcs8));
   }
 
-  /** The private key as a PKCS#8 document, in a new `Buffer`. Treat it as a secret. */
+  /** The private key as a PKCS#8 v1 document (RFC 8410), in a new `Buffer`. Treat it as a secret. */
   toPkcs8() {
     return this.#native.toPkcs8();
+  }
+
+  /** A key pair from PEM text (`-----BEGIN PRIVATE KEY-----`); `MalformedError` otherwise. */
+  static fromPem(text) {
+    string(text, 'text', KeyPair.fromPem);
+    return new KeyPair(internal, attempt(() => NativeKeyPair.fromPem(text), KeyPair.fromPem));
+  }
+
+  /** The private key as PEM text. Treat it as a secret. */
+  toPem() {
+    return this.#native.toPem();
+  }
+
+  /**
+   * Reads a private key file (PKCS#8, DER or PEM). A file that group or
+   * others may access is refused (`InvalidArgumentError`), as ssh refuses
+   * one, unless `{ allowOpenPermissions: true }`.
+   */
+  static readFile(path, options) {
+    string(path, 'path', KeyPair.readFile);
+    const allow = fileFlag(options, 'allowOpenPermissions', KeyPair.readFile);
+    return new KeyPair(internal, attempt(() => NativeKeyPair.readFile(path, allow), KeyPair.readFile));
+  }
+
+  /** Writes the private key to a new file, mode 0600: DER, or PEM with `{ pem: true }`. */
+  writeFile(path, options) {
+    string(path, 'path', this.writeFile);
+    const pem = fileFlag(options, 'pem', this.writeFile);
+    attempt(() => this.#native.writeFile(path, pem), this.writeFile);
   }
 
   get publicKey() {
@@ -142,6 +171,18 @@ class KeyPair {
   static {
     nativeOfPair = (value) => (Object(value) === value && #native in value ? value.#native : undefined);
   }
+}
+
+/** The boolean option `name` of an optional options object (default false). */
+function fileFlag(given, name, stackStart) {
+  const value = given === null ? undefined : options(given, 'options', stackStart)[name];
+  if (value === undefined || value === null) {
+    return false;
+  }
+  if (typeof value !== 'boolean') {
+    throw invalid(`${name} must be a boolean, got ${typeof value}`, stackStart);
+  }
+  return value;
 }
 
 /** The native pair of `value`, which must be a `KeyPair`. */

@@ -195,8 +195,19 @@ export declare class NativeKeyPair {
   static generate(): NativeKeyPair
   /** A key pair from a PKCS#8 (v1 or v2) document; `MALFORMED` otherwise. */
   static fromPkcs8(der: Uint8Array): NativeKeyPair
-  /** The private key as a PKCS#8 document, in a `Buffer` of its own. */
+  /** The private key as a PKCS#8 v1 document, in a `Buffer` of its own. */
   toPkcs8(): Buffer
+  /** A key pair from PEM text (`-----BEGIN PRIVATE KEY-----`). */
+  static fromPem(text: string): NativeKeyPair
+  /** The private key as PEM text. */
+  toPem(): string
+  /**
+   * A key pair from a private key file (PKCS#8, DER or PEM); a file that
+   * group or others may access is `INVALID_ARGUMENT` unless allowed.
+   */
+  static readFile(path: string, allowOpenPermissions: boolean): NativeKeyPair
+  /** Writes the private key to a new file, mode 0600, DER or PEM. */
+  writeFile(path: string, pem: boolean): void
   get publicKey(): NativePublicKey
 }
 
@@ -568,11 +579,13 @@ export interface QuerySpec {
 
 /**
  * A record to append (or encode): `time` in Unix milliseconds, `actor` a
- * principal id's text form, `decision` `"allow"`, `"deny"` or `"error"`.
+ * principal id's text form, `actorUnproven` whether that actor is only
+ * claimed, `decision` `"allow"`, `"deny"` or `"error"`.
  */
 export interface RecordSpec {
   time: number
   actor?: string
+  actorUnproven?: boolean
   action: string
   resource: string
   decision: string
@@ -585,6 +598,7 @@ export interface RecordView {
   index: number
   time: number
   actor?: string
+  actorUnproven: boolean
   action: string
   resource: string
   decision: string

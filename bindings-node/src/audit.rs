@@ -47,11 +47,13 @@ pub struct AuditSpec {
 }
 
 /// A record to append (or encode): `time` in Unix milliseconds, `actor` a
-/// principal id's text form, `decision` `"allow"`, `"deny"` or `"error"`.
+/// principal id's text form, `actorUnproven` whether that actor is only
+/// claimed, `decision` `"allow"`, `"deny"` or `"error"`.
 #[napi(object)]
 pub struct RecordSpec {
     pub time: f64,
     pub actor: Option<String>,
+    pub actor_unproven: Option<bool>,
     pub action: String,
     pub resource: String,
     pub decision: String,
@@ -65,6 +67,7 @@ pub struct RecordView {
     pub index: f64,
     pub time: f64,
     pub actor: Option<String>,
+    pub actor_unproven: bool,
     pub action: String,
     pub resource: String,
     pub decision: String,
@@ -78,6 +81,7 @@ impl RecordView {
             index: index as f64,
             time: record.time as f64,
             actor: record.actor.map(|a| a.to_text()),
+            actor_unproven: record.actor_unproven,
             action: record.action,
             resource: record.resource,
             decision: record.decision.name().to_owned(),
@@ -625,6 +629,7 @@ fn record_of(spec: RecordSpec) -> Result<Record> {
     Ok(Record {
         time: spec.time as u64,
         actor: spec.actor.as_deref().map(principal).transpose()?,
+        actor_unproven: spec.actor_unproven.unwrap_or(false),
         action: spec.action,
         resource: spec.resource,
         decision: decision(&spec.decision)?,

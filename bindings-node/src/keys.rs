@@ -1,9 +1,10 @@
 //! `NativeKeyPair` and `NativePublicKey`: Ed25519 keys, wrapped by the
 //! public `KeyPair` and `PublicKey` (`lib/keys.js`).
 
+use std::path::Path;
 use std::sync::Arc;
 
-use charter_core::capability::{KeyPair, PublicKey};
+use charter_core::capability::{KeyFileOptions, KeyFormat, KeyPair, PublicKey};
 use napi::bindgen_prelude::{Buffer, BufferSlice};
 use napi_derive::napi;
 
@@ -30,10 +31,43 @@ impl NativeKeyPair {
         boundary(|| Ok(NativeKeyPair { pair: Arc::new(KeyPair::from_pkcs8(&der).map_err(from_core)?) }))
     }
 
-    /// The private key as a PKCS#8 document, in a `Buffer` of its own.
+    /// The private key as a PKCS#8 v1 document, in a `Buffer` of its own.
     #[napi]
     pub fn to_pkcs8(&self) -> Buffer {
         self.pair.to_pkcs8().into()
+    }
+
+    /// A key pair from PEM text (`-----BEGIN PRIVATE KEY-----`).
+    #[napi(factory)]
+    pub fn from_pem(text: String) -> Result<NativeKeyPair> {
+        boundary(|| Ok(NativeKeyPair { pair: Arc::new(KeyPair::from_pem(&text).map_err(from_core)?) }))
+    }
+
+    /// The private key as PEM text.
+    #[napi]
+    pub fn to_pem(&self) -> String {
+        self.pair.to_pem()
+    }
+
+    /// A key pair from a private key file (PKCS#8, DER or PEM); a file that
+    /// group or others may access is `INVALID_ARGUMENT` unless allowed.
+    #[napi(factory)]
+    pub fn read_file(path: String, allow_open_permissions: bool) -> Result<NativeKeyPair> {
+        boundary(|| {
+            let options = KeyFileOptions { allow_open_permissions };
+            Ok(NativeKeyPair {
+                pair: Arc::new(KeyPair::read_file(Path::new(&path), options).map_err(from_core)?),
+            })
+        })
+    }
+
+    /// Writes the private key to a new file, mode 0600, DER or PEM.
+    #[napi]
+    pub fn write_file(&self, path: String, pem: bool) -> Result<()> {
+        boundary(|| {
+            let format = if pem { KeyFormat::Pem } else { KeyFormat::Der };
+            self.pair.write_file(Path::new(&path), format).map_err(from_core)
+        })
     }
 
     #[napi(getter)]

@@ -65,7 +65,7 @@ function entry(i) {
 /** What `get(i)` returns for `entry(i)`. */
 function stored(i) {
   const e = entry(i);
-  return { index: i, ...e, actor: e.actor ?? null };
+  return { index: i, ...e, actor: e.actor ?? null, actorUnproven: false };
 }
 
 // ---- An independent implementation: the record encoding and RFC 9162 (C2SP signed notes: signed-note.js).
@@ -83,8 +83,9 @@ function refEncode(record, index) {
   head.writeBigUInt64BE(BigInt(record.time), 9);
   head.writeUInt8({ allow: 0, deny: 1, error: 2 }[record.decision], 17);
   head.writeInt32BE(record.reason ?? 0, 18);
+  const flag = record.actorUnproven ? 2 : 1;
   const actor = record.actor
-    ? Buffer.concat([Buffer.from([1]), Buffer.from(record.actor.slice('charter-id1:'.length), 'base64url')])
+    ? Buffer.concat([Buffer.from([flag]), Buffer.from(record.actor.slice('charter-id1:'.length), 'base64url')])
     : Buffer.from([0]);
   const fields = [record.action, record.resource, record.detail ?? ''].map((text) => {
     const bytes = Buffer.from(text, 'utf8');
@@ -672,9 +673,25 @@ test('an authority records refused session openings, and every opening under "al
   assert.equal(record.actor, holder.principal);
   assert.equal(record.resource, env.root.publicKey.toString());
   assert.equal(record.reason, BadSignatureError.status);
+  assert.equal(record.actorUnproven, true, 'the refusal names the holder, but nobody proved to be the holder');
 
   const all = AuditLog.inMemory();
   const recorded = setup({ audit: all, auditScope: 'all' });
   holderWith(recorded, ['publish t']);
-  assert.deepEqual([...all].map((r) => [r.decision, r.action]), [['allow', 'open_session']]);
+  assert.deepEqual([...all].map((r) => [r.decision, r.action, r.actorUnproven]), [['allow', 'open_session', false]]);
+});
+
+test('a claimed actor round-trips, is flag 2, and needs an actor', () => {
+  const log = AuditLog.inMemory();
+  const claimed = { time: T0, actor: ACTOR, actorUnproven: true, action: 'open_session', resource: 'k', decision: 'deny' };
+  assert.equal(log.appendSync(claimed), 0);
+  assert.equal(log.get(0).actorUnproven, true);
+  assert.equal(log.get(0).actor, ACTOR);
+  assert.equal(encodeRecord(claimed, 0)[22], 2);
+  assert.ok(encodeRecord(claimed, 0).equals(refEncode(claimed, 0)));
+  assert.equal(encodeRecord({ ...claimed, actorUnproven: false }, 0)[22], 1);
+  assert.throws(() => log.appendSync({ ...claimed, actor: undefined }), /cannot mark its actor unproven/);
+  assert.throws(() => log.appendSync({ ...claimed, actor: undefined }), InvalidArgumentError);
+  assert.throws(() => log.appendSync({ ...claimed, actorUnproven: 'yes' }), InvalidArgumentError);
+  assert.equal(log.length, 1);
 });

@@ -4,7 +4,12 @@
 // hostile keys, and that a key pair never shows its secret.
 
 const assert = require('node:assert/strict');
-const { test } = require('node:test');
+const { execFileSync } = require('node:child_process');
+const crypto = require('node:crypto');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { after, test } = require('node:test');
 const { inspect } = require('node:util');
 
 const {
@@ -99,4 +104,70 @@ test('hostile public keys are refused', () => {
 test('keys are not constructible directly', () => {
   assert.throws(() => new PublicKey(), TypeError);
   assert.throws(() => new KeyPair(), TypeError);
+});
+
+const keyDir = fs.mkdtempSync(path.join(os.tmpdir(), 'charter-keys-test-'));
+after(() => fs.rmSync(keyDir, { recursive: true, force: true }));
+
+test('PKCS#8 out is RFC 8410 v1, and PEM round-trips', () => {
+  const pair = KeyPair.generate();
+  const der = pair.toPkcs8();
+  assert.equal(der.length, 48);
+  assert.equal(der.subarray(0, 16).toString('hex'), '302e020100300506032b657004220420');
+  const pem = pair.toPem();
+  assert.match(pem, /^-----BEGIN PRIVATE KEY-----\n[A-Za-z0-9+/=\n]+-----END PRIVATE KEY-----\n$/);
+  assert.ok(KeyPair.fromPem(pem).publicKey.equals(pair.publicKey));
+  assert.throws(() => KeyPair.fromPem(pem.replace('PRIVATE', 'PUBLIC')), MalformedError);
+  assert.throws(() => KeyPair.fromPem(42), InvalidArgumentError);
+});
+
+test("node:crypto loads Charter's keys and Charter loads node:crypto's", () => {
+  const pair = KeyPair.generate();
+  const theirs = crypto.createPrivateKey({ key: pair.toPkcs8(), format: 'der', type: 'pkcs8' });
+  const raw = crypto.createPublicKey(theirs).export({ format: 'der', type: 'spki' }).subarray(-32);
+  assert.ok(raw.equals(pair.publicKey.bytes));
+  const { privateKey, publicKey } = crypto.generateKeyPairSync('ed25519');
+  const expected = publicKey.export({ format: 'der', type: 'spki' }).subarray(-32);
+  const fromDer = KeyPair.fromPkcs8(privateKey.export({ format: 'der', type: 'pkcs8' }));
+  const fromPem = KeyPair.fromPem(privateKey.export({ format: 'pem', type: 'pkcs8' }));
+  assert.ok(fromDer.publicKey.bytes.equals(expected));
+  assert.ok(fromPem.publicKey.bytes.equals(expected));
+});
+
+test('key files are written 0600 and refused when others may access them', { skip: process.platform === 'win32' }, () => {
+  const pair = KeyPair.generate();
+  const file = path.join(keyDir, 'root.key');
+  pair.writeFile(file);
+  assert.equal(fs.statSync(file).mode & 0o777, 0o600);
+  assert.throws(() => pair.writeFile(file, { pem: true }), InvalidArgumentError, 'never replaces a key');
+  assert.ok(KeyPair.readFile(file).publicKey.equals(pair.publicKey));
+  fs.chmodSync(file, 0o644);
+  assert.throws(() => KeyPair.readFile(file), /mode 0644/);
+  assert.throws(() => KeyPair.readFile(file), InvalidArgumentError);
+  assert.ok(KeyPair.readFile(file, { allowOpenPermissions: true }).publicKey.equals(pair.publicKey));
+  assert.throws(() => KeyPair.readFile(file, { allowOpenPermissions: 'yes' }), InvalidArgumentError);
+  const pemFile = path.join(keyDir, 'root.pem');
+  pair.writeFile(pemFile, { pem: true });
+  assert.match(fs.readFileSync(pemFile, 'utf8'), /^-----BEGIN PRIVATE KEY-----/);
+  assert.ok(KeyPair.readFile(pemFile).publicKey.equals(pair.publicKey));
+  assert.throws(() => KeyPair.readFile(keyDir), InvalidArgumentError, 'not a regular file');
+});
+
+test('keys interoperate with the openssl command', (t) => {
+  try {
+    execFileSync('openssl', ['version']);
+  } catch {
+    t.skip('the openssl command is not installed');
+    return;
+  }
+  const pair = KeyPair.generate();
+  const file = path.join(keyDir, 'charter.der');
+  pair.writeFile(file);
+  const spki = execFileSync('openssl', ['pkey', '-inform', 'DER', '-in', file, '-pubout', '-outform', 'DER']);
+  assert.ok(spki.subarray(-32).equals(pair.publicKey.bytes));
+  const theirs = path.join(keyDir, 'openssl.pem');
+  execFileSync('openssl', ['genpkey', '-algorithm', 'ed25519', '-out', theirs]);
+  fs.chmodSync(theirs, 0o600);
+  const expected = execFileSync('openssl', ['pkey', '-in', theirs, '-pubout', '-outform', 'DER']).subarray(-32);
+  assert.ok(KeyPair.readFile(theirs).publicKey.bytes.equals(expected));
 });

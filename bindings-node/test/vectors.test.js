@@ -171,7 +171,8 @@ test('audit.json: records, roots, proofs and checkpoints', () => {
   const leaves = v.records.map((record, i) => {
     assert.equal(record.index, i);
     const { time, actor, action, resource, decision, reason, detail } = record;
-    const leaf = encodeRecord({ time, actor, action, resource, decision, reason, detail }, record.index);
+    const actorUnproven = record.actor_unproven;
+    const leaf = encodeRecord({ time, actor, actorUnproven, action, resource, decision, reason, detail }, record.index);
     assert.equal(leaf.toString('hex'), record.leaf_hex, `record ${i}`);
     const hash = leafHash(unhex(record.leaf_hex));
     assert.equal(hash.toString('hex'), record.leaf_hash_hex, `record ${i}`);
@@ -188,7 +189,8 @@ test('audit.json: records, roots, proofs and checkpoints', () => {
   assert.deepEqual(log.root, roots[0]);
   assert.equal(log.checkpointSync(), notes.get(0));
   for (const record of v.records) {
-    const { index, leaf_hex: leafHex, leaf_hash_hex: leafHashHex, ...fields } = record;
+    const { index, leaf_hex: leafHex, leaf_hash_hex: leafHashHex, actor_unproven: actorUnproven, ...rest } = record;
+    const fields = { ...rest, actorUnproven };
     assert.equal(log.appendSync(fields), index);
     assert.deepEqual(log.root, roots[index + 1], `root after ${index + 1} appends`);
     assert.equal(log.leafHash(index).toString('hex'), leafHashHex);

@@ -301,15 +301,15 @@ impl AuditLog {
 
     /// Appends a record and returns its index: `append(record)` with a
     /// `Record`, or `append(action, resource, decision, *, actor=None,
-    /// reason=0, detail="", time=None)`. Durable on return under
-    /// `fsync="always"`.
+    /// reason=0, detail="", time=None, actor_unproven=False)`. Durable on
+    /// return under `fsync="always"`.
     #[pyo3(
         signature = (
             action, resource = None, decision = None, /, *, actor = None, reason = None, detail = None,
-            time = None
+            time = None, actor_unproven = None
         ),
         text_signature = "($self, action, resource=None, decision=None, /, *, actor=None, reason=0, detail='', \
-            time=None)"
+            time=None, actor_unproven=False)"
     )]
     #[allow(clippy::too_many_arguments)]
     fn append(
@@ -322,6 +322,7 @@ impl AuditLog {
         reason: Option<i32>,
         detail: Option<String>,
         time: Option<u64>,
+        actor_unproven: Option<bool>,
     ) -> PyResult<u64> {
         let record = if action.is_instance(record_class(py)?)? {
             if resource.is_some()
@@ -330,6 +331,7 @@ impl AuditLog {
                 || reason.is_some()
                 || detail.is_some()
                 || time.is_some()
+                || actor_unproven.is_some()
             {
                 return Err(PyTypeError::new_err("append(record) takes no other arguments"));
             }
@@ -343,6 +345,7 @@ impl AuditLog {
             audit::Record {
                 time: time.unwrap_or_else(now_ms),
                 actor: actor.map(|a| principal(py, &a)).transpose()?,
+                actor_unproven: actor_unproven.unwrap_or(false),
                 action: action.extract::<String>()?,
                 resource,
                 decision: parse_decision(py, &decision)?,
@@ -709,6 +712,7 @@ fn to_python(py: Python<'_>, record: audit::Record) -> PyResult<Bound<'_, PyAny>
     fields.set_item("resource", record.resource)?;
     fields.set_item("decision", classes.decisions[usize::from(record.decision.code())].bind(py))?;
     fields.set_item("actor", record.actor.map(|a| a.to_text()))?;
+    fields.set_item("actor_unproven", record.actor_unproven)?;
     fields.set_item("reason", record.reason)?;
     fields.set_item("detail", record.detail)?;
     fields.set_item("time", record.time)?;
@@ -723,6 +727,7 @@ fn to_record(record: &Bound<'_, PyAny>) -> PyResult<audit::Record> {
     Ok(audit::Record {
         time: record.getattr("time")?.extract()?,
         actor: actor.map(|a| principal(py, &a)).transpose()?,
+        actor_unproven: record.getattr("actor_unproven")?.extract()?,
         action: record.getattr("action")?.extract()?,
         resource: record.getattr("resource")?.extract()?,
         decision: parse_decision(py, &decision)?,

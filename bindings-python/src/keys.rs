@@ -3,6 +3,7 @@
 
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use charter_core::capability;
@@ -12,6 +13,7 @@ use pyo3::types::{PyBytes, PyString};
 
 use crate::errors::to_pyerr;
 use crate::message::bytes_like;
+use crate::shutdown;
 
 /// An Ed25519 public key (canonical, not of small order).
 #[pyclass(frozen, module = "charter")]
@@ -63,8 +65,8 @@ impl PublicKey {
 }
 
 /// An Ed25519 key pair. Its private half leaves it only through
-/// `to_pkcs8`; it is never printed and cannot be pickled. Shared, not
-/// copied, with the audit logs that sign with it.
+/// `to_pkcs8`, `to_pem` and `write_file`; it is never printed and cannot be
+/// pickled. Shared, not copied, with the audit logs that sign with it.
 #[pyclass(frozen, module = "charter")]
 pub struct KeyPair(pub(crate) Arc<capability::KeyPair>);
 
@@ -85,9 +87,41 @@ impl KeyPair {
             .map_err(|e| to_pyerr(data.py(), &e))
     }
 
-    /// The private key as a PKCS#8 document. Treat it as a secret.
+    /// The private key as a PKCS#8 v1 document (RFC 8410), which OpenSSL 3
+    /// and `cryptography` load. Treat it as a secret.
     fn to_pkcs8<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
         PyBytes::new(py, self.0.to_pkcs8())
+    }
+
+    /// A key pair from PEM text (`-----BEGIN PRIVATE KEY-----`).
+    #[staticmethod]
+    fn from_pem(py: Python<'_>, text: &str) -> PyResult<KeyPair> {
+        capability::KeyPair::from_pem(text).map(|key| KeyPair(Arc::new(key))).map_err(|e| to_pyerr(py, &e))
+    }
+
+    /// The private key as PEM text. Treat it as a secret.
+    fn to_pem(&self) -> String {
+        self.0.to_pem()
+    }
+
+    /// Reads a private key file (PKCS#8, DER or PEM). A file that group or
+    /// others may access is refused with `InvalidArgumentError`, as ssh
+    /// refuses one, unless `allow_open_permissions`.
+    #[staticmethod]
+    #[pyo3(signature = (path, *, allow_open_permissions = false))]
+    fn read_file(py: Python<'_>, path: PathBuf, allow_open_permissions: bool) -> PyResult<KeyPair> {
+        let options = capability::KeyFileOptions { allow_open_permissions };
+        shutdown::detach(py, || capability::KeyPair::read_file(&path, options))
+            .map(|key| KeyPair(Arc::new(key)))
+            .map_err(|e| to_pyerr(py, &e))
+    }
+
+    /// Writes the private key to a new file, mode 0600, as DER or, with
+    /// `pem`, PEM text. An existing file is never replaced.
+    #[pyo3(signature = (path, *, pem = false))]
+    fn write_file(&self, py: Python<'_>, path: PathBuf, pem: bool) -> PyResult<()> {
+        let format = if pem { capability::KeyFormat::Pem } else { capability::KeyFormat::Der };
+        shutdown::detach(py, || self.0.write_file(&path, format)).map_err(|e| to_pyerr(py, &e))
     }
 
     /// The public key.

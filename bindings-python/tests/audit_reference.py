@@ -139,7 +139,7 @@ def encode(index: int, record: charter.Record) -> bytes:
     if record.actor is None:
         out.append(0)
     else:
-        out.append(1)
+        out.append(2 if record.actor_unproven else 1)
         out += principal_bytes(record.actor)
     for text in (record.action, record.resource, record.detail):
         data = text.encode()

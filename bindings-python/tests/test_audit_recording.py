@@ -102,6 +102,12 @@ def test_the_authority_records_session_openings(
             Decision.DENY,
             charter.STATUS_CODES["CHARTER_E_BAD_SIGNATURE"],
         )
+        # The refusal names the holder, but nobody proved to be the holder.
+        assert (allowed.actor_unproven, refused.actor, refused.actor_unproven) == (
+            False,
+            holder.principal,
+            True,
+        )
         denials_only = AuditLog.in_memory()
         authority = Authority([root.public_key], clock=clock, audit=denials_only)
         challenge = authority.challenge()
@@ -170,3 +176,18 @@ def test_threads_denied_concurrently(
             mine = [r.resource for _, r in log.records(actor=k.principal)]
             assert mine == [f"no.{i}" for i in range(each)]
         assert log.verify().ok
+
+
+def test_a_claimed_actor_round_trips_and_needs_an_actor(holder: KeyPair) -> None:
+    with AuditLog.in_memory() as log:
+        index = log.append("open_session", "k", "deny", actor=holder.principal, actor_unproven=True)
+        assert log[index].actor_unproven and log[index].actor == holder.principal
+        assert log.append(Record("x", "", Decision.ALLOW, actor=holder.principal)) == index + 1
+        assert not log[index + 1].actor_unproven
+        leaf = log[index].encode(index)
+        assert leaf[22] == 2 and log[index + 1].encode(index + 1)[22] == 1
+        with pytest.raises(charter.InvalidArgumentError, match="cannot mark its actor unproven"):
+            log.append("x", "", "deny", actor_unproven=True)
+        with pytest.raises(TypeError, match="no other arguments"):
+            log.append(Record("x", "", Decision.DENY), actor_unproven=True)  # type: ignore[call-overload]
+        assert len(log) == 2

@@ -175,7 +175,7 @@ LEAF_HASHES = [bytes.fromhex(record["leaf_hash_hex"]) for record in RECORDS]
 
 
 def record_of(fields: Dict[str, Any]) -> charter.Record:
-    names = ("action", "resource", "decision", "actor", "reason", "detail", "time")
+    names = ("action", "resource", "decision", "actor", "reason", "detail", "time", "actor_unproven")
     return charter.Record(**{name: fields[name] for name in names})
 
 

@@ -89,10 +89,11 @@ pub struct charter_audit_options_t {
 ///
 /// As input (`charter_audit_append`), `index` is ignored, `action` is
 /// required, and `actor`, `resource` and `detail` may be NULL (no actor,
-/// empty text). As output every string is set (`actor` is NULL when the
-/// record has none) and stays valid as long as the record: for
-/// `charter_audit_each`, the callback; for `charter_audit_get`, until
-/// `charter_audit_record_free`.
+/// empty text); `actor_unproven` must be false without an actor. Zero the
+/// whole struct first (`= {0}`) so fields added at its end stay false. As
+/// output every string is set (`actor` is NULL when the record has none)
+/// and stays valid as long as the record: for `charter_audit_each`, the
+/// callback; for `charter_audit_get`, until `charter_audit_record_free`.
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct charter_audit_record_t {
@@ -112,6 +113,10 @@ pub struct charter_audit_record_t {
     pub reason: i32,
     /// Free text for people: at most 1024 bytes.
     pub detail: *const c_char,
+    /// Whether `actor` is only claimed, not proven: named by the request
+    /// (such as the subject of a token whose holder never proved
+    /// possession of its key), as for a refused session opening.
+    pub actor_unproven: bool,
 }
 
 /// Which records `charter_audit_each` visits. Fill with
@@ -237,6 +242,7 @@ impl OwnedRecord {
             decision: i32::from(record.decision.code()),
             reason: record.reason,
             detail: detail.as_ptr(),
+            actor_unproven: record.actor_unproven,
         };
         // The pointers refer to heap buffers owned by the fields below, which
         // moving the struct into the box does not move.
@@ -302,6 +308,7 @@ unsafe fn record_arg(ptr: *const charter_audit_record_t) -> Result<Record, Error
     Ok(Record {
         time: r.time_ms,
         actor,
+        actor_unproven: r.actor_unproven,
         action: action.into(),
         resource: resource.into(),
         decision: decision_arg(r.decision, "record.decision")?,

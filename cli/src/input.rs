@@ -5,13 +5,23 @@
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 
-use charter_core::capability::{Grant, KeyPair, PublicKey, Token, MAX_TOKEN_BYTES, TOKEN_PREFIX};
+use charter_core::capability::{
+    Grant, KeyFileOptions, KeyPair, PublicKey, Token, MAX_TOKEN_BYTES, TOKEN_PREFIX,
+};
+use charter_core::ErrorKind;
 
 use crate::status::{CliError, CliResult, Status};
 
-/// A PKCS#8 Ed25519 key is about 85 bytes; anything much larger is not one.
-const MAX_KEY_FILE_BYTES: u64 = 4096;
+/// Set once, from the global `--allow-open-key-file` flag, before any
+/// command runs: whether key files that group or others may access load.
+static ALLOW_OPEN_KEY_FILES: AtomicBool = AtomicBool::new(false);
+
+/// Lets [`load_key`] load key files that group or others may access.
+pub fn allow_open_key_files(allow: bool) {
+    ALLOW_OPEN_KEY_FILES.store(allow, Ordering::Relaxed);
+}
 
 /// Reads at most `max` bytes of `path`: more is `LIMIT_EXCEEDED`, so a
 /// wrong path to a huge file fails fast instead of filling memory.
@@ -34,12 +44,22 @@ fn read_limited(reader: impl Read, what: &str, max: u64) -> CliResult<Vec<u8>> {
 }
 
 /// Loads a private key written by `charter keygen` (or any Ed25519 PKCS#8
-/// DER document).
+/// document, DER or PEM). A file that group or others may access is
+/// refused, as ssh refuses one, unless `--allow-open-key-file` was given.
 pub fn load_key(path: &Path) -> CliResult<KeyPair> {
-    let der = read_bounded(path, "key file", MAX_KEY_FILE_BYTES)?;
-    KeyPair::from_pkcs8(&der).map_err(|e| {
-        CliError::new(Status::Malformed, format!("key file {}: {}", path.display(), e.message()))
-            .hint("key files are PKCS#8 DER documents, as written by `charter keygen`")
+    let options = KeyFileOptions { allow_open_permissions: ALLOW_OPEN_KEY_FILES.load(Ordering::Relaxed) };
+    KeyPair::read_file(path, options).map_err(|e| {
+        let error = CliError::from(e.clone());
+        match e.kind() {
+            ErrorKind::Malformed => error.hint(
+                "key files are PKCS#8 documents (DER or PEM), as written by `charter keygen` or openssl",
+            ),
+            ErrorKind::InvalidArgument => error.hint(format!(
+                "run `chmod 600 {}`, or pass --allow-open-key-file to load it anyway",
+                path.display()
+            )),
+            _ => error.hint(format!("is {} the right file?", path.display())),
+        }
     })
 }
 

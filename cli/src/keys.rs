@@ -1,26 +1,28 @@
 //! `keygen` and `pubkey`: making a key pair and showing who it speaks for.
 
-use std::fs::{self, OpenOptions};
-use std::io::{self, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use charter_core::capability::KeyPair;
+use charter_core::capability::{KeyFormat, KeyPair};
+use charter_core::ErrorKind;
 use clap::Args;
 use serde_json::json;
 
 use crate::input::load_key;
 use crate::output::Output;
-use crate::status::{CliError, CliResult, Status};
+use crate::status::{CliError, CliResult};
 
 #[derive(Args, Debug)]
 pub struct KeygenArgs {
-    /// Where to write the private key (PKCS#8 DER, mode 0600); must not exist
+    /// Where to write the private key (PKCS#8 v1, mode 0600); must not exist
     pub file: PathBuf,
+    /// Write PEM text (-----BEGIN PRIVATE KEY-----) instead of DER
+    #[arg(long)]
+    pub pem: bool,
 }
 
 #[derive(Args, Debug)]
 pub struct PubkeyArgs {
-    /// A private key file written by `charter keygen`
+    /// A private key file: PKCS#8 DER or PEM, as `charter keygen` or openssl writes it
     pub keyfile: PathBuf,
     /// Also print the principal id the key speaks for
     #[arg(long)]
@@ -29,11 +31,21 @@ pub struct PubkeyArgs {
 
 pub fn keygen(args: &KeygenArgs, out: &mut Output) -> CliResult<()> {
     let key = KeyPair::generate()?;
-    write_secret(&args.file, key.to_pkcs8())?;
+    let (format, name) = if args.pem { (KeyFormat::Pem, "PKCS#8 PEM") } else { (KeyFormat::Der, "PKCS#8") };
+    key.write_file(&args.file, format).map_err(|e| {
+        let kind = e.kind();
+        let error = CliError::from(e);
+        match kind {
+            ErrorKind::InvalidArgument => {
+                error.hint("choose another path; to replace a key, move the old one away first")
+            }
+            _ => error,
+        }
+    })?;
     let (public, principal) = (key.public_key().to_text(), key.principal().to_text());
     out.emit(
         &format!(
-            "wrote {} (PKCS#8, mode 0600)\npublic key  {public}\nprincipal   {principal}\n",
+            "wrote {} ({name}, mode 0600)\npublic key  {public}\nprincipal   {principal}\n",
             args.file.display()
         ),
         &json!({ "key_file": args.file.display().to_string(), "public_key": public, "principal": principal }),
@@ -45,27 +57,4 @@ pub fn pubkey(args: &PubkeyArgs, out: &mut Output) -> CliResult<()> {
     let (public, principal) = (key.public_key().to_text(), key.principal().to_text());
     let human = if args.principal { format!("{public}\n{principal}\n") } else { format!("{public}\n") };
     out.emit(&human, &json!({ "public_key": public, "principal": principal }))
-}
-
-/// Creates `path` readable by its owner only and writes `secret` to it.
-/// An existing file is never replaced: losing a root key cannot be undone.
-fn write_secret(path: &Path, secret: &[u8]) -> CliResult<()> {
-    let mut options = OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(path).map_err(|e| match e.kind() {
-        io::ErrorKind::AlreadyExists => CliError::new(
-            Status::InvalidArgument,
-            format!("refusing to overwrite {}: the file already exists", path.display()),
-        )
-        .hint("choose another path; to replace a key, move the old one away first"),
-        _ => CliError::io("cannot create", path, &e),
-    })?;
-    if let Err(e) = file.write_all(secret).and_then(|()| file.sync_all()) {
-        // A partial key is worse than none: it would fail only when used.
-        let _ = fs::remove_file(path);
-        return Err(CliError::io("cannot write", path, &e));
-    }
-    Ok(())
 }

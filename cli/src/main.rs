@@ -29,6 +29,10 @@ struct Cli {
     /// Machine-readable output: one JSON value per line on standard output
     #[arg(long, global = true)]
     json: bool,
+    /// Load private key files even when group or others may access them
+    /// (refused by default, as ssh refuses such a key)
+    #[arg(long, global = true)]
+    allow_open_key_file: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -55,6 +59,7 @@ fn main() -> ExitCode {
         Err(e) => return usage(&e),
     };
     let mut out = Output::new(cli.json);
+    input::allow_open_key_files(cli.allow_open_key_file);
     match run(&cli.command, &mut out) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if e.status == Status::Ok => ExitCode::SUCCESS,

@@ -272,6 +272,9 @@ fn checkpoint_refuses_a_foreign_key_and_a_bad_origin() {
     let dir = log_of(1);
     let p = dir.path();
     std::fs::write(p.join("junk.key"), [0u8; 16]).unwrap();
+    #[cfg(unix)]
+    std::fs::set_permissions(p.join("junk.key"), std::os::unix::fs::PermissionsExt::from_mode(0o600))
+        .unwrap();
     let err =
         fails(p, &["audit", "checkpoint", "log", "--key", "junk.key", "--origin", ORIGIN], 8, "MALFORMED");
     assert!(err.contains("key file junk.key"), "{err}");

@@ -261,6 +261,12 @@ fn verify_reports_time_trust_and_revocation_failures() {
     bad_id.extend(["--revoked", "xyz"]);
     let err = fails(p, &bad_id, 8, "MALFORMED");
     assert!(err.contains("a link id is 64 hex digits"), "{err}");
+    // A sign in a hex position: the old parser read "+f" as 0x0f.
+    let signed = format!("+{}", &id[1..]);
+    let mut signed_id = verify_args("tok", &s.root, AT);
+    signed_id.extend(["--revoked", &signed]);
+    let err = fails(p, &signed_id, 8, "MALFORMED");
+    assert!(err.contains("not a hex digit") && err.contains("(64 bytes)"), "{err}");
 }
 
 #[test]

@@ -58,6 +58,7 @@ fn record(i: u64) -> Record {
     Record {
         time: 1_700_000_000_000 + i,
         actor: (i.is_multiple_of(2)).then_some(actor),
+        actor_unproven: i % 4 == 2,
         action: "publish".into(),
         resource: format!("orders.{i}.created"),
         decision: [Decision::Allow, Decision::Deny, Decision::Error][(i % 3) as usize],
@@ -116,6 +117,7 @@ fn the_encoding_is_the_documented_one() {
     let r = Record {
         time: 0x0102_0304_0506_0708,
         actor: None,
+        actor_unproven: false,
         action: "ab".into(),
         resource: "t".into(),
         decision: Decision::Deny,
@@ -187,7 +189,7 @@ fn hostile_leaves_are_refused() {
     };
     assert!(bad(0, 2).message().contains("version"));
     assert!(bad(17, 3).message().contains("decision"));
-    assert!(bad(22, 2).message().contains("actor flag"));
+    assert!(bad(22, 3).message().contains("actor flag"));
     // Action length (record 3 has no actor) claiming more than the limit.
     assert!(bad(23, 0xff).message().contains("limit"));
     // Invalid UTF-8 in the action.
@@ -630,6 +632,9 @@ fn the_authority_records_session_openings() {
     let refused = log.get(1).unwrap();
     assert_eq!((refused.decision, refused.reason), (Decision::Deny, ErrorKind::UntrustedRoot.code()));
     assert_eq!(refused.resource, stranger.public_key().to_text());
+    // The refusal names the token's subject, which nobody proved to hold.
+    assert_eq!((refused.actor, refused.actor_unproven), (Some(holder.principal()), true));
+    assert!(!opened.actor_unproven, "an opened session proved its holder");
 }
 
 #[test]

@@ -946,6 +946,7 @@ impl Program {
                     decision: i32::from(input.byte() % 4),
                     reason: CHARTER_OK,
                     detail: ptr::null(),
+                    actor_unproven: false,
                 };
                 let mut index = 0u64;
                 // SAFETY: a valid record and output; handle validated.

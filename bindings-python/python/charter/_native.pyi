@@ -547,7 +547,8 @@ class PublicKey:
 
 @final
 class KeyPair:
-    """An Ed25519 key pair; the private half leaves only through :meth:`to_pkcs8`."""
+    """An Ed25519 key pair; the private half leaves only through :meth:`to_pkcs8`,
+    :meth:`to_pem` and :meth:`write_file`."""
 
     @staticmethod
     def generate() -> KeyPair:
@@ -556,7 +557,21 @@ class KeyPair:
     def from_pkcs8(data: Buffer) -> KeyPair:
         """A key pair from a PKCS#8 document (:class:`charter.MalformedError` otherwise)."""
     def to_pkcs8(self) -> bytes:
-        """The private key as a PKCS#8 document. Treat it as a secret."""
+        """The private key as a PKCS#8 v1 document (RFC 8410). Treat it as a secret."""
+    @staticmethod
+    def from_pem(text: str) -> KeyPair:
+        """A key pair from PEM text (``-----BEGIN PRIVATE KEY-----``)."""
+    def to_pem(self) -> str:
+        """The private key as PEM text. Treat it as a secret."""
+    @staticmethod
+    def read_file(path: Union[str, os.PathLike[str]], *, allow_open_permissions: bool = False) -> KeyPair:
+        """Reads a private key file (PKCS#8, DER or PEM).
+
+        A file that group or others may access is refused with
+        :class:`charter.InvalidArgumentError` unless ``allow_open_permissions``.
+        """
+    def write_file(self, path: Union[str, os.PathLike[str]], *, pem: bool = False) -> None:
+        """Writes the private key to a new file, mode 0600 (DER, or PEM with ``pem``)."""
     @property
     def public_key(self) -> PublicKey:
         """The public key."""
@@ -1012,10 +1027,12 @@ class AuditLog:
         reason: int = 0,
         detail: str = "",
         time: Optional[int] = None,
+        actor_unproven: bool = False,
     ) -> int:
         """Appends a record and returns its index; durable on return under ``fsync="always"``.
 
-        ``actor`` is a principal id, ``time`` Unix milliseconds (default: now).
+        ``actor`` is a principal id, ``time`` Unix milliseconds (default: now);
+        ``actor_unproven`` marks an actor only claimed, never proven.
         :class:`charter.LimitExceededError` or :class:`charter.InvalidArgumentError`
         for a record over its limits.
         """

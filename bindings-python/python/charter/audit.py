@@ -38,7 +38,11 @@ class Record:
 
     ``reason`` is a status code (``0`` for success, else a code from
     :data:`charter.STATUS_CODES`), ``detail`` free text, ``time`` Unix
-    milliseconds (now, by default). ``decision`` may be given as
+    milliseconds (now, by default). ``actor_unproven`` is true when the
+    actor was only claimed, never proven (such as the subject of a token
+    whose session was refused before its holder proved possession of the
+    key): read it as "someone named this principal", not "this principal
+    acted". It cannot be set without an actor. ``decision`` may be given as
     ``"allow"``, ``"deny"`` or ``"error"``; it is stored as a
     :class:`Decision`. Limits (action 1 to 64 bytes, resource and detail up
     to 1024) are checked when the record is appended.
@@ -51,6 +55,7 @@ class Record:
     reason: int = 0
     detail: str = ""
     time: int = field(default_factory=_now_ms)
+    actor_unproven: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "decision", Decision(self.decision))

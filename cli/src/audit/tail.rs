@@ -82,7 +82,9 @@ fn human(index: u64, r: &Record) -> String {
         escape(&r.resource)
     );
     if let Some(actor) = &r.actor {
-        line += &format!("  actor={actor}");
+        // A claimed actor is named by the request, never proven: say so.
+        let unproven = if r.actor_unproven { " (unproven)" } else { "" };
+        line += &format!("  actor={actor}{unproven}");
     }
     if r.reason != 0 {
         line += &format!("  reason={}", reason_name(r.reason));
@@ -118,6 +120,7 @@ fn to_json(index: u64, r: &Record) -> Value {
         "time_ms": r.time,
         "time": utc_millis(r.time),
         "actor": r.actor.map(|a| a.to_text()),
+        "actor_unproven": r.actor_unproven,
         "action": r.action,
         "resource": r.resource,
         "decision": r.decision.name(),

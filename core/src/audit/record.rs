@@ -3,6 +3,15 @@
 //! The encoding is versioned and byte-exact (docs/formats.md, "Audit records
 //! and file"): one record has exactly one encoding, so a leaf hash names a
 //! record, and the decoder accepts nothing else.
+//!
+//! An actor is either proven (flag 1: the principal signed, as a session's
+//! holder did to open it) or only claimed (flag 2: named by the request,
+//! such as the subject of a token whose holder never proved possession of
+//! its key). Anyone who knows a public key can make Charter record a
+//! refusal naming it, so a reader must never take a claimed actor for the
+//! one who acted. Flag 2 was added within version 1: records without it
+//! encode exactly as before, and a reader that predates it refuses such a
+//! record as `MALFORMED` rather than misattribute it.
 
 use std::fmt;
 
@@ -28,6 +37,14 @@ pub const MAX_RECORD_BYTES: usize =
 
 /// version, index, time, decision, reason, actor flag, three lengths.
 const FIXED_BYTES: usize = 1 + 8 + 8 + 1 + 4 + 1 + 3 * 2;
+
+/// The actor flag: no actor.
+const ACTOR_NONE: u8 = 0;
+/// The actor flag: an actor proven by a signature, or vouched for by the
+/// application that appended the record.
+const ACTOR_PROVEN: u8 = 1;
+/// The actor flag: an actor only claimed, never proven.
+const ACTOR_CLAIMED: u8 = 2;
 
 /// What an authorization (or any audited operation) came to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -78,6 +95,12 @@ pub struct Record {
     pub time: u64,
     /// Who asked, when known (a caller without a session has no principal).
     pub actor: Option<PrincipalId>,
+    /// Whether `actor` is only claimed, not proven: named by the request
+    /// but not shown to hold the key, as for a session refused before (or
+    /// because) its holder's proof of possession failed. Never set without
+    /// an actor. `false` for records an application appends: it vouches
+    /// for their actors itself.
+    pub actor_unproven: bool,
     /// What was asked, such as `publish`: 1 to [`MAX_ACTION_BYTES`] bytes.
     pub action: String,
     /// What it was asked on, such as a topic: at most [`MAX_RESOURCE_BYTES`].
@@ -99,6 +122,7 @@ impl Record {
         Record {
             time,
             actor: None,
+            actor_unproven: false,
             action: action.into(),
             resource: resource.into(),
             decision,
@@ -107,10 +131,17 @@ impl Record {
         }
     }
 
-    /// Checks every limit, naming the field that exceeds its own.
+    /// Checks every limit, naming the field that exceeds its own, and that
+    /// only an actor can be unproven.
     pub fn validate(&self) -> Result<()> {
         if self.action.is_empty() {
             return Err(Error::new(ErrorKind::InvalidArgument, "a record's action must not be empty"));
+        }
+        if self.actor_unproven && self.actor.is_none() {
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                "a record without an actor cannot mark its actor unproven",
+            ));
         }
         for (field, value, max) in [
             ("action", &self.action, MAX_ACTION_BYTES),
@@ -149,9 +180,9 @@ impl Record {
         out.push(self.decision.code());
         out.extend_from_slice(&self.reason.to_be_bytes());
         match &self.actor {
-            None => out.push(0),
+            None => out.push(ACTOR_NONE),
             Some(actor) => {
-                out.push(1);
+                out.push(if self.actor_unproven { ACTOR_CLAIMED } else { ACTOR_PROVEN });
                 out.extend_from_slice(actor.as_bytes());
             }
         }
@@ -174,10 +205,11 @@ impl Record {
         let code = r.u8("decision")?;
         let decision = Decision::from_code(code).ok_or_else(|| malformed(format!("decision byte {code}")))?;
         let reason = i32::from_be_bytes(r.array("reason")?);
-        let actor = match r.u8("actor flag")? {
-            0 => None,
-            1 => Some(principal(r.array("actor")?)?),
-            flag => return Err(malformed(format!("actor flag {flag}; expected 0 or 1"))),
+        let (actor, actor_unproven) = match r.u8("actor flag")? {
+            ACTOR_NONE => (None, false),
+            ACTOR_PROVEN => (Some(principal(r.array("actor")?)?), false),
+            ACTOR_CLAIMED => (Some(principal(r.array("actor")?)?), true),
+            flag => return Err(malformed(format!("actor flag {flag}; expected 0, 1 or 2"))),
         };
         let action = r.text("action", MAX_ACTION_BYTES)?;
         if action.is_empty() {
@@ -188,7 +220,7 @@ impl Record {
         if r.at != leaf.len() {
             return Err(malformed(format!("{} bytes after the record", leaf.len() - r.at)));
         }
-        Ok((index, Record { time, actor, action, resource, decision, reason, detail }))
+        Ok((index, Record { time, actor, actor_unproven, action, resource, decision, reason, detail }))
     }
 }
 

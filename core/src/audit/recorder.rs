@@ -51,10 +51,35 @@ impl Recorder {
     /// Records `verdict`, `actor`'s request to `action` on `resource`, if
     /// the scope covers it, and returns the verdict (or, for an allow that
     /// could not be recorded, the log's error). Allocates nothing for an
-    /// allow under [`Scope::Denials`].
+    /// allow under [`Scope::Denials`]. The actor, if any, is proven.
     pub(crate) fn decide(
         &self,
         actor: Option<PrincipalId>,
+        action: &str,
+        resource: &str,
+        verdict: Result<()>,
+    ) -> Result<()> {
+        self.record(actor, false, action, resource, verdict)
+    }
+
+    /// As [`decide`](Self::decide), for a request that names `claimed` as
+    /// its actor before any proof: the record marks the actor unproven
+    /// unless `proven`.
+    pub(crate) fn decide_claimed(
+        &self,
+        claimed: PrincipalId,
+        proven: bool,
+        action: &str,
+        resource: &str,
+        verdict: Result<()>,
+    ) -> Result<()> {
+        self.record(Some(claimed), !proven, action, resource, verdict)
+    }
+
+    fn record(
+        &self,
+        actor: Option<PrincipalId>,
+        actor_unproven: bool,
         action: &str,
         resource: &str,
         verdict: Result<()>,
@@ -73,6 +98,7 @@ impl Recorder {
         let record = Record {
             time: now_ms(),
             actor,
+            actor_unproven,
             action: action.into(),
             resource: clip(resource, MAX_RESOURCE_BYTES).into(),
             decision,

@@ -42,8 +42,10 @@ pub struct AuthorityOptions {
     /// The clock (tests inject a [`ManualClock`](super::clock::ManualClock)).
     pub clock: Arc<dyn Clock>,
     /// Where session openings are recorded, allowed or refused (actor: the
-    /// token's subject, as claimed; action `open_session`; resource: the
-    /// token's root key). `None` records nothing.
+    /// token's subject, marked unproven unless the session opened, that is
+    /// unless its holder proved possession of the key; action
+    /// `open_session`; resource: the token's root key). `None` records
+    /// nothing.
     pub recorder: Option<Recorder>,
 }
 
@@ -276,8 +278,11 @@ impl Authority {
         let opened = self.try_open_session(token, challenge, proof);
         if let Some(recorder) = &self.inner.recorder {
             let verdict = opened.as_ref().map(|_| ()).map_err(Error::clone);
+            // Only an opened session proves the holder has the subject's key:
+            // a refusal names a subject anyone could have copied.
             let claimed = token.subject().principal();
-            recorder.decide(Some(claimed), "open_session", &token.root_key().to_text(), verdict)?;
+            let proven = opened.is_ok();
+            recorder.decide_claimed(claimed, proven, "open_session", &token.root_key().to_text(), verdict)?;
         }
         opened
     }

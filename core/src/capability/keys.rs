@@ -7,8 +7,11 @@
 
 use std::fmt;
 
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
+use curve25519_dalek::edwards::CompressedEdwardsY;
 use ring::digest::{digest, SHA256};
-use ring::rand::SystemRandom;
+use ring::rand::{SecureRandom as _, SystemRandom};
 use ring::signature::{Ed25519KeyPair, KeyPair as _, UnparsedPublicKey, ED25519};
 
 use super::text::{self, PRINCIPAL_PREFIX, PUBLIC_KEY_PREFIX};
@@ -44,13 +47,14 @@ const SMALL_ORDER_Y: [[u8; 32]; 5] = [
 ];
 
 /// An Ed25519 public key that has passed the checks every key must pass:
-/// its encoding is canonical and it is not a point of small order.
+/// its encoding is canonical, it is a point on the curve, and that point
+/// lies in the prime-order subgroup (so it is not of small order either).
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct PublicKey([u8; 32]);
 
 impl PublicKey {
-    /// Parses 32 bytes, refusing non-canonical encodings and small-order
-    /// points with `MALFORMED`.
+    /// Parses 32 bytes, refusing with `MALFORMED` non-canonical encodings,
+    /// encodings of no point, small-order points and mixed-order points.
     pub fn from_bytes(bytes: &[u8]) -> Result<PublicKey> {
         let key: [u8; 32] = bytes.try_into().map_err(|_| {
             Error::new(ErrorKind::Malformed, format!("a public key is 32 bytes, got {}", bytes.len()))
@@ -63,6 +67,7 @@ impl PublicKey {
         if SMALL_ORDER_Y.contains(&y) {
             return Err(Error::new(ErrorKind::Malformed, "public key is a point of small order"));
         }
+        in_prime_order_subgroup(&key)?;
         Ok(PublicKey(key))
     }
 
@@ -103,6 +108,27 @@ fn is_canonical(key: &[u8; 32]) -> bool {
         return true;
     }
     key[0] < 0xed
+}
+
+/// Refuses a key that is not a point, or whose point has a component of
+/// small order: a valid key plus a point of order 2, 4 or 8 still verifies
+/// some signatures made with the valid key's secret, so one secret could
+/// act as up to eight principals. The check is `[L]A == identity`.
+///
+/// `ring` verifies signatures but exposes no group operations, so this one
+/// check, on public data only, uses `curve25519-dalek`; no secret and no
+/// signature ever goes through it.
+fn in_prime_order_subgroup(key: &[u8; 32]) -> Result<()> {
+    let point = CompressedEdwardsY(*key)
+        .decompress()
+        .ok_or_else(|| Error::new(ErrorKind::Malformed, "public key is not a point on the curve"))?;
+    if !point.is_torsion_free() {
+        return Err(Error::new(
+            ErrorKind::Malformed,
+            "public key is outside the prime-order subgroup (it has a small-order component)",
+        ));
+    }
+    Ok(())
 }
 
 impl fmt::Debug for PublicKey {
@@ -154,33 +180,82 @@ impl fmt::Display for PrincipalId {
     }
 }
 
+/// The start of an RFC 8410 PKCS#8 v1 document for an Ed25519 key, up to
+/// the 32 seed bytes that end it: SEQUENCE { INTEGER 0, AlgorithmIdentifier
+/// { id-Ed25519 }, OCTET STRING { OCTET STRING (32 bytes) } }.
+const PKCS8_V1_PREFIX: [u8; 16] =
+    [0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20];
+/// The fields after the outer SEQUENCE header, up to the seed, that every
+/// document `ring` accepts has, v1 or v2 (only the version byte differs).
+const PKCS8_AFTER_HEADER: [u8; 14] =
+    [0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20];
+/// The label of a PEM-armoured PKCS#8 private key (RFC 7468).
+const PEM_LABEL: &str = "PRIVATE KEY";
+/// The longest key document or PEM text read: an Ed25519 PKCS#8 document is
+/// 48 bytes (v1) or about 85 (v2); anything much larger is not one.
+pub const MAX_KEY_DOCUMENT_BYTES: usize = 4096;
+
 /// An Ed25519 key pair. The private key never leaves it except through
-/// [`KeyPair::to_pkcs8`].
+/// [`KeyPair::to_pkcs8`] and [`KeyPair::to_pem`].
 pub struct KeyPair {
     pair: Ed25519KeyPair,
     public: PublicKey,
+    /// Always the v1 document of the seed, whatever form was loaded.
     pkcs8: Vec<u8>,
 }
 
 impl KeyPair {
     /// A new key pair from the operating system's random source.
     pub fn generate() -> Result<KeyPair> {
-        let document = Ed25519KeyPair::generate_pkcs8(&SystemRandom::new())
+        let mut seed = [0u8; 32];
+        SystemRandom::new()
+            .fill(&mut seed)
             .map_err(|_| Error::new(ErrorKind::Internal, "the system random source failed"))?;
-        KeyPair::from_pkcs8(document.as_ref())
+        let document = v1_document(&seed);
+        seed.fill(0);
+        KeyPair::from_pkcs8(&document)
     }
 
-    /// A key pair from a PKCS#8 (v1 or v2) document.
+    /// A key pair from a PKCS#8 document: v1 (RFC 8410, the seed only, as
+    /// OpenSSL 3 and Python's `cryptography` write) or v2 (seed and public
+    /// key, as `ring` and Charter before 0.1 wrote; the public key must be
+    /// the seed's). Refused with `MALFORMED`; the message never quotes the
+    /// document, which holds a secret.
     pub fn from_pkcs8(der: &[u8]) -> Result<KeyPair> {
         let pair = Ed25519KeyPair::from_pkcs8_maybe_unchecked(der)
             .map_err(|e| Error::new(ErrorKind::Malformed, format!("not an Ed25519 PKCS#8 key: {e}")))?;
         let public = PublicKey::from_bytes(pair.public_key().as_ref())?;
-        Ok(KeyPair { pair, public, pkcs8: der.to_vec() })
+        let pkcs8 = v1_document(seed_of(der)?);
+        Ok(KeyPair { pair, public, pkcs8 })
     }
 
-    /// The private key as a PKCS#8 document. Treat it as a secret.
+    /// A key pair from PEM text (`-----BEGIN PRIVATE KEY-----`, RFC 7468)
+    /// around a PKCS#8 document, as `openssl genpkey` writes it.
+    pub fn from_pem(text: &str) -> Result<KeyPair> {
+        let mut der = pem_decode(text)?;
+        let pair = KeyPair::from_pkcs8(&der);
+        der.fill(0);
+        pair
+    }
+
+    /// The private key as a PKCS#8 v1 document (RFC 8410), which OpenSSL 3,
+    /// Python's `cryptography` and every Charter release load. Treat it as
+    /// a secret.
     pub fn to_pkcs8(&self) -> &[u8] {
         &self.pkcs8
+    }
+
+    /// The private key as PEM text: [`to_pkcs8`](Self::to_pkcs8) armoured
+    /// as `PRIVATE KEY`, in lines of 64 characters. Treat it as a secret.
+    pub fn to_pem(&self) -> String {
+        let body = STANDARD.encode(&self.pkcs8);
+        let mut text = format!("-----BEGIN {PEM_LABEL}-----\n");
+        for line in body.as_bytes().chunks(64) {
+            text.push_str(std::str::from_utf8(line).unwrap_or_default());
+            text.push('\n');
+        }
+        text.push_str(&format!("-----END {PEM_LABEL}-----\n"));
+        text
     }
 
     /// The public key.
@@ -198,6 +273,60 @@ impl KeyPair {
         signature.copy_from_slice(self.pair.sign(message).as_ref());
         signature
     }
+}
+
+/// The v1 document for `seed`.
+fn v1_document(seed: &[u8; 32]) -> Vec<u8> {
+    let mut document = Vec::with_capacity(PKCS8_V1_PREFIX.len() + 32);
+    document.extend_from_slice(&PKCS8_V1_PREFIX);
+    document.extend_from_slice(seed);
+    document
+}
+
+/// The seed in a document `ring` has accepted. `ring` compares the
+/// algorithm identifier byte for byte and requires the private key to be
+/// an OCTET STRING of 32 bytes, so after the outer SEQUENCE's header (short
+/// or long form: attributes may follow) the layout is fixed.
+fn seed_of(der: &[u8]) -> Result<&[u8; 32]> {
+    let header = match der.get(1) {
+        Some(&len) if len < 0x80 => 2,
+        Some(&0x81) => 3,
+        Some(&0x82) => 4,
+        _ => der.len(),
+    };
+    let fields = der.get(header..).and_then(|rest| rest.get(..PKCS8_AFTER_HEADER.len() + 32));
+    if let Some(fields) = fields {
+        let (head, seed) = fields.split_at(PKCS8_AFTER_HEADER.len());
+        let mut expected = PKCS8_AFTER_HEADER;
+        expected[2] = head[2]; // the version: 0 (v1) or 1 (v2), checked by ring
+        if head == expected {
+            if let Ok(seed) = seed.try_into() {
+                return Ok(seed);
+            }
+        }
+    }
+    Err(Error::new(ErrorKind::Malformed, "not an Ed25519 PKCS#8 key: unexpected layout"))
+}
+
+/// The DER bytes inside PEM text labelled `PRIVATE KEY`: the text before
+/// the begin line and after the end line is ignored, whitespace inside the
+/// base64 is skipped. Errors never quote the text.
+fn pem_decode(text: &str) -> Result<Vec<u8>> {
+    let bad = |why: &str| Error::new(ErrorKind::Malformed, format!("not a PEM private key: {why}"));
+    if text.len() > MAX_KEY_DOCUMENT_BYTES {
+        return Err(bad(&format!("{} bytes; the limit is {MAX_KEY_DOCUMENT_BYTES}", text.len())));
+    }
+    let begin = format!("-----BEGIN {PEM_LABEL}-----");
+    let end = format!("-----END {PEM_LABEL}-----");
+    let Some(start) = text.find(&begin) else {
+        return Err(bad(&format!("no {begin:?} line")));
+    };
+    let body = &text[start + begin.len()..];
+    let Some(stop) = body.find(&end) else {
+        return Err(bad(&format!("no {end:?} line")));
+    };
+    let base64: String = body[..stop].chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    STANDARD.decode(base64.as_bytes()).map_err(|_| bad("the body is not standard base64"))
 }
 
 impl Drop for KeyPair {
@@ -249,6 +378,87 @@ mod tests {
         assert!(e.message().contains("not canonical"), "{e}");
         assert_eq!(PublicKey::from_bytes(&[1; 31]).unwrap_err().kind(), ErrorKind::Malformed);
         assert!(PublicKey::from_text("charter-id1:AAAA").is_err(), "the prefix says what it is");
+    }
+
+    #[test]
+    fn refuses_mixed_order_and_off_curve_keys() {
+        use base64::Engine as _;
+        use curve25519_dalek::constants::EIGHT_TORSION;
+        let valid = KeyPair::generate().unwrap().public_key();
+        let point = CompressedEdwardsY(*valid.as_bytes()).decompress().unwrap();
+        for (order, torsion) in [(8, EIGHT_TORSION[1]), (4, EIGHT_TORSION[2]), (2, EIGHT_TORSION[4])] {
+            let mixed = (point + torsion).compress().to_bytes();
+            let e = PublicKey::from_bytes(&mixed).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::Malformed, "order {order}");
+            assert!(e.message().contains("prime-order subgroup"), "order {order}: {e}");
+            let text = text::encode(PUBLIC_KEY_PREFIX, &mixed);
+            assert_eq!(PublicKey::from_text(&text).unwrap_err().kind(), ErrorKind::Malformed);
+        }
+        // A verifier key (signed-note form) naming the same mixed key.
+        let mixed = (point + EIGHT_TORSION[1]).compress().to_bytes();
+        let encoded = [&[0x01u8][..], &mixed].concat();
+        let id = digest(&SHA256, &[&b"log\n"[..], &encoded].concat());
+        let vkey = format!(
+            "log+{}+{}",
+            id.as_ref()[..4].iter().map(|b| format!("{b:02x}")).collect::<String>(),
+            base64::engine::general_purpose::STANDARD.encode(&encoded)
+        );
+        let e = crate::audit::verify_checkpoint("log\n1\nAAAA\n\n\u{2014} log AAAA\n", &vkey).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Malformed, "{e}");
+        assert!(e.message().contains("prime-order subgroup"), "{e}");
+        // y = 2 is below p but no x satisfies the curve equation for it.
+        let mut off_curve = [0u8; 32];
+        off_curve[0] = 2;
+        let e = PublicKey::from_bytes(&off_curve).unwrap_err();
+        assert!(e.message().contains("not a point"), "{e}");
+    }
+
+    #[test]
+    fn writes_pkcs8_v1_and_loads_v1_and_v2() {
+        let pair = KeyPair::generate().unwrap();
+        let v1 = pair.to_pkcs8().to_vec();
+        assert_eq!((v1.len(), &v1[..16]), (48, &PKCS8_V1_PREFIX[..]), "RFC 8410 v1, the seed only");
+        // ring writes v2: version 1, the seed, then the public key.
+        let v2 = Ed25519KeyPair::generate_pkcs8(&SystemRandom::new()).unwrap();
+        let v2 = v2.as_ref();
+        assert_eq!((v2[4], v2.len()), (1, 83));
+        let loaded = KeyPair::from_pkcs8(v2).unwrap();
+        assert_eq!(loaded.to_pkcs8(), &v1_document(v2[16..48].try_into().unwrap())[..], "saved as v1");
+        assert_eq!(KeyPair::from_pkcs8(loaded.to_pkcs8()).unwrap().public_key(), loaded.public_key());
+        // A v2 document whose public key is not the seed's is refused.
+        let mut lying = v2.to_vec();
+        let last = lying.len() - 1;
+        lying[last] ^= 1;
+        assert_eq!(KeyPair::from_pkcs8(&lying).unwrap_err().kind(), ErrorKind::Malformed);
+        // Attributes ([0]) between the key and the end: ring accepts them.
+        let mut with_attributes = v1.clone();
+        with_attributes.extend_from_slice(&[0xa0, 0x02, 0x05, 0x00]);
+        with_attributes[1] += 4;
+        assert_eq!(KeyPair::from_pkcs8(&with_attributes).unwrap().public_key(), pair.public_key());
+        for bad in [&v1[..47], &[], &v1[..2], &[0x30, 0x80]] {
+            assert_eq!(KeyPair::from_pkcs8(bad).unwrap_err().kind(), ErrorKind::Malformed, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn pem_round_trip_and_refusals() {
+        let pair = KeyPair::generate().unwrap();
+        let pem = pair.to_pem();
+        assert!(pem.starts_with("-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEI"), "{pem}");
+        assert_eq!(KeyPair::from_pem(&pem).unwrap().public_key(), pair.public_key());
+        let framed = format!("comment before\n{}trailing\n", pem.replace('\n', "\r\n"));
+        assert_eq!(KeyPair::from_pem(&framed).unwrap().public_key(), pair.public_key());
+        for bad in [
+            String::new(),
+            pem.replace("BEGIN PRIVATE KEY", "BEGIN PUBLIC KEY"),
+            pem.replace("-----END PRIVATE KEY-----\n", ""),
+            pem.replace("MC4", "M*4"),
+            "x".repeat(MAX_KEY_DOCUMENT_BYTES + 1),
+        ] {
+            let e = KeyPair::from_pem(&bad).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::Malformed, "{bad:?}");
+            assert!(e.message().len() < 200, "quotes no key: {e}");
+        }
     }
 
     #[test]

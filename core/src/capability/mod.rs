@@ -24,6 +24,7 @@
 mod authority;
 mod clock;
 mod grant;
+mod keyfile;
 mod keys;
 mod session;
 #[cfg(test)]
@@ -34,7 +35,8 @@ mod token;
 pub use authority::{Authority, AuthorityOptions, Verified, CHALLENGE_TTL, MAX_CHALLENGES, MAX_REVOCATIONS};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use grant::{Action, Grant};
-pub use keys::{KeyPair, PrincipalId, PublicKey};
+pub use keyfile::{KeyFileOptions, KeyFormat};
+pub use keys::{KeyPair, PrincipalId, PublicKey, MAX_KEY_DOCUMENT_BYTES};
 pub(crate) use session::Dependent;
 pub use session::Session;
 pub use text::{PRINCIPAL_PREFIX, PUBLIC_KEY_PREFIX, TOKEN_PREFIX};

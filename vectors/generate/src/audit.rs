@@ -22,8 +22,8 @@ const ORIGIN: &str = "charter.example/audit-vectors";
 /// them, the vectors carry.
 const SIZES: [u64; 8] = [1, 2, 3, 7, 8, 13, 33, 64];
 
-/// Record `i`: every decision, with and without an actor, and details of
-/// several lengths.
+/// Record `i`: every decision, with and without an actor (proven, and for
+/// every fourth record only claimed), and details of several lengths.
 fn record(i: u64, actor: &Key) -> Record {
     let decision = [Decision::Allow, Decision::Deny, Decision::Error][(i % 3) as usize];
     let mut record = Record::new(
@@ -33,6 +33,7 @@ fn record(i: u64, actor: &Key) -> Record {
         decision,
     );
     record.actor = (i % 2 == 1).then(|| actor.pair.principal());
+    record.actor_unproven = i % 4 == 3;
     record.reason = match decision {
         Decision::Allow => 0,
         Decision::Deny => ErrorKind::Denied.code(),
@@ -59,6 +60,7 @@ pub(crate) fn vectors() -> Value {
             "index": i,
             "time": record.time,
             "actor": record.actor.map(|a| a.to_text()),
+            "actor_unproven": record.actor_unproven,
             "action": record.action,
             "resource": record.resource,
             "decision": record.decision.name(),

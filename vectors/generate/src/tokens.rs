@@ -10,6 +10,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use charter_core::capability::{Authority, AuthorityOptions, Grant, LinkId, ManualClock, Token};
+use curve25519_dalek::constants::EIGHT_TORSION;
+use curve25519_dalek::edwards::CompressedEdwardsY;
 use ring::digest::{digest, SHA256};
 use serde_json::{json, Map, Value};
 
@@ -218,6 +220,18 @@ fn cases(k: &Keys) -> Vec<Case<'_>> {
     // version, kind and the 32-byte anchor.
     let subject_at = 4 + 1 + 1 + 2 + 1 + 1 + 32;
     small_order[subject_at..subject_at + 32].copy_from_slice(&[0u8; 32]);
+    // The same root link with its subject replaced by alice's key plus a
+    // point of order 8, signed again by the root: only the key is wrong.
+    let mixed_order = {
+        let alice = CompressedEdwardsY(*k.alice.pair.public_key().as_bytes()).decompress().expect("a point");
+        let mut body = raw_links(&one)[0].body.to_vec();
+        body[34..66].copy_from_slice((alice + EIGHT_TORSION[1]).compress().as_bytes());
+        let mut t = one[..6].to_vec();
+        t.extend_from_slice(&(body.len() as u16).to_be_bytes());
+        t.extend_from_slice(&body);
+        t.extend_from_slice(&k.root.sign(&signed_message(&body)));
+        t
+    };
     let swapped = {
         let links = raw_links(&three);
         let mut t = three[..6].to_vec();
@@ -321,6 +335,13 @@ fn cases(k: &Keys) -> Vec<Case<'_>> {
             "small-order-subject",
             "the subject is a small-order point (all zeros)",
             small_order,
+            now,
+            "CHARTER_E_MALFORMED",
+        ),
+        case(
+            "mixed-order-subject",
+            "the subject is a valid key plus a point of order 8, signed by the root",
+            mixed_order,
             now,
             "CHARTER_E_MALFORMED",
         ),

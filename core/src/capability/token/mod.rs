@@ -43,20 +43,39 @@ impl LinkId {
         })
     }
 
-    /// Parses 64 hex digits.
+    /// Parses exactly 64 hex digits (either case), after trimming
+    /// surrounding whitespace; a sign, a separator or any other character
+    /// is `MALFORMED`.
     pub fn from_hex(hex: &str) -> Result<LinkId> {
         let hex = hex.trim();
-        let bad = || {
-            Error::new(ErrorKind::Malformed, format!("a link id is 64 hex digits, got {}", crate::quote(hex)))
+        let bad = |why: &str| {
+            Error::new(
+                ErrorKind::Malformed,
+                format!("a link id is 64 hex digits; {} {why}", crate::quote(hex)),
+            )
         };
-        if hex.len() != 64 || !hex.is_ascii() {
-            return Err(bad());
+        if hex.len() != 64 {
+            return Err(bad("has the wrong length"));
         }
         let mut id = [0u8; 32];
-        for (i, byte) in id.iter_mut().enumerate() {
-            *byte = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).map_err(|_| bad())?;
+        for (byte, pair) in id.iter_mut().zip(hex.as_bytes().chunks_exact(2)) {
+            match (hex_digit(pair[0]), hex_digit(pair[1])) {
+                (Some(high), Some(low)) => *byte = high << 4 | low,
+                _ => return Err(bad("holds a character that is not a hex digit")),
+            }
         }
         Ok(LinkId(id))
+    }
+}
+
+/// The value of one ASCII hex digit. `u8::from_str_radix` is not used: it
+/// takes a leading `+`, so "+f" would parse as a byte.
+fn hex_digit(c: u8) -> Option<u8> {
+    match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        b'A'..=b'F' => Some(c - b'A' + 10),
+        _ => None,
     }
 }
 
@@ -405,5 +424,30 @@ mod tests {
         let id = LinkId([0xab; 32]);
         assert_eq!(LinkId::from_hex(&id.to_hex()).unwrap(), id);
         assert!(LinkId::from_hex("zz").is_err());
+        assert_eq!(LinkId::from_hex(&id.to_hex().to_uppercase()).unwrap(), id);
+    }
+
+    #[test]
+    fn link_id_hex_is_strict() {
+        let good = "ab".repeat(32);
+        // "+f" is what u8::from_str_radix takes as 15: the old parser let it through.
+        for bad in [
+            format!("+f{}", &good[2..]),
+            format!("{}-1", &good[2..]),
+            format!("{} f", &good[3..]),
+            format!("{}g", &good[1..]),
+            format!("{}é", &good[2..]),
+            good[1..].to_string(),
+            format!("{good}a"),
+            String::new(),
+        ] {
+            let e = LinkId::from_hex(&bad).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::Malformed, "{bad:?}");
+            assert!(e.message().contains(&format!("({} bytes)", bad.len())), "{e}");
+        }
+        let huge = "+".repeat(100_000);
+        let e = LinkId::from_hex(&huge).unwrap_err();
+        assert!(e.message().len() < 120, "quotes only a prefix: {e}");
+        assert!(e.message().contains("\"++++++++++++++++\"... (100000 bytes)"), "{e}");
     }
 }
