@@ -18,18 +18,21 @@
 static int shutdown_calls(void) {
     charter_registry_t *reg = NULL;
     charter_bus_t *bus = NULL;
+    charter_client_t *client = NULL;
     uint64_t id = 0;
     char *message;
     if (charter_registry_new(&reg) != CHARTER_OK) return 1;
     if (charter_registry_notify(reg, (const uint8_t *)"x", 1, NULL) != CHARTER_OK) return 2;
     if (charter_registry_free(reg) != CHARTER_OK) return 3;
     if (charter_bus_new(NULL, &bus) != CHARTER_OK) return 4;
-    if (charter_bus_subscribe(bus, "a.b", NULL, &id) != CHARTER_OK) return 5;
-    if (charter_bus_publish(bus, "a.b", (const uint8_t *)"x", 1, NULL, 0, NULL) != CHARTER_OK) return 6;
-    if (charter_bus_publish(bus, "a..b", NULL, 0, NULL, 0, NULL) != CHARTER_E_INVALID_ARGUMENT) return 7;
+    if (charter_client_new(bus, NULL, &client) != CHARTER_OK) return 4;
+    if (charter_client_subscribe(client, "a.b", NULL, &id) != CHARTER_OK) return 5;
+    if (charter_client_publish(client, "a.b", (const uint8_t *)"x", 1, NULL, 0, NULL) != CHARTER_OK) return 6;
+    if (charter_client_publish(client, "a..b", NULL, 0, NULL, 0, NULL) != CHARTER_E_INVALID_ARGUMENT) return 7;
     if (charter_registry_new(NULL) != CHARTER_E_NULL_ARGUMENT) return 8;
     message = charter_last_error_message();
     charter_string_free(message);
+    if (charter_client_free(client) != CHARTER_OK) return 9;
     if (charter_bus_free(bus) != CHARTER_OK) return 9;
     if (charter_registry_free(reg) != CHARTER_E_ALREADY_FREED) return 10;
     return 0;

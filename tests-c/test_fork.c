@@ -32,6 +32,7 @@ static int handled_now(void) {
 }
 
 static charter_bus_t *bus;
+static charter_client_t *client;
 static charter_audit_t *log_;
 static uint64_t threaded;
 static char path[] = "/tmp/charter-fork-XXXXXX";
@@ -53,14 +54,15 @@ static void set_up(void) {
     CHECK(fd >= 0);
     close(fd);
     CHECK_OK(charter_bus_new(NULL, &bus));
+    CHECK_OK(charter_client_new(bus, NULL, &client));
     CHECK_OK(charter_subscribe_options_default(&opts));
     opts.dispatch = CHARTER_DISPATCH_THREAD;
-    CHECK_OK(charter_bus_subscribe_callback(bus, "t.>", &opts, on_message, NULL, NULL, &threaded));
+    CHECK_OK(charter_client_subscribe_callback(client, "t.>", &opts, on_message, NULL, NULL, &threaded));
     CHECK_OK(charter_audit_options_default(&aopts));
     aopts.fsync = CHARTER_AUDIT_FSYNC_INTERVAL;
     aopts.fsync_interval_ms = 5;
     CHECK_OK(charter_audit_open(path, &aopts, &log_));
-    CHECK_OK(charter_bus_publish(bus, "t.x", (const uint8_t *)"m", 1, NULL, 0, NULL));
+    CHECK_OK(charter_client_publish(client, "t.x", (const uint8_t *)"m", 1, NULL, 0, NULL));
     CHECK_OK(append());
 }
 
@@ -98,12 +100,13 @@ static void in_child(const char *name, int (*child)(void)) {
 /* Uses each object, then ends and frees it. */
 static int use_then_close(void) {
     bool removed = false;
-    if (charter_bus_publish(bus, "t.x", (const uint8_t *)"m", 1, NULL, 0, NULL) != CHARTER_E_CLOSED) return 2;
+    if (charter_client_publish(client, "t.x", (const uint8_t *)"m", 1, NULL, 0, NULL) != CHARTER_E_CLOSED) return 2;
     if (append() != CHARTER_E_CLOSED) return 3;
-    if (charter_bus_unsubscribe(bus, threaded, &removed) != CHARTER_OK || !removed) return 4;
-    if (charter_bus_publish(bus, "t.x", (const uint8_t *)"m", 1, NULL, 0, NULL) != CHARTER_OK) return 5;
+    if (charter_client_unsubscribe(client, threaded, &removed) != CHARTER_OK || !removed) return 4;
+    if (charter_client_publish(client, "t.x", (const uint8_t *)"m", 1, NULL, 0, NULL) != CHARTER_OK) return 5;
     if (charter_audit_free(log_) != CHARTER_OK) return 6;
-    if (charter_bus_free(bus) != CHARTER_OK) return 7;
+    if (charter_client_free(client) != CHARTER_OK) return 7;
+    if (charter_bus_free(bus) != CHARTER_OK) return 8;
     return 0;
 }
 
@@ -111,6 +114,7 @@ static int use_then_close(void) {
 static int free_at_once(void) {
     if (charter_bus_free(bus) != CHARTER_OK) return 2;
     if (charter_audit_free(log_) != CHARTER_OK) return 3;
+    if (charter_client_free(client) != CHARTER_OK) return 4;
     return 0;
 }
 
@@ -121,7 +125,7 @@ static void child_closes_and_exits_quietly(void) {
 
 static void parent_keeps_working(void) {
     int before = handled_now(), spins;
-    CHECK_OK(charter_bus_publish(bus, "t.x", (const uint8_t *)"m", 1, NULL, 0, NULL));
+    CHECK_OK(charter_client_publish(client, "t.x", (const uint8_t *)"m", 1, NULL, 0, NULL));
     CHECK_OK(append());
     for (spins = 0; handled_now() == before && spins < 5000; spins++) {
         struct timespec ms = {0, 1000000};
@@ -129,6 +133,7 @@ static void parent_keeps_working(void) {
     }
     CHECK(handled_now() > before);
     CHECK_OK(charter_audit_free(log_));
+    CHECK_OK(charter_client_free(client));
     CHECK_OK(charter_bus_free(bus));
     unlink(path);
 }

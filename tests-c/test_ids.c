@@ -6,53 +6,61 @@
 
 #include "check.h"
 
-static void publish_one(charter_bus_t *bus) {
-    CHECK_OK(charter_bus_publish(bus, "t.x", (const uint8_t *)"m", 1, NULL, 0, NULL));
+static void publish_one(charter_client_t *client) {
+    CHECK_OK(charter_client_publish(client, "t.x", (const uint8_t *)"m", 1, NULL, 0, NULL));
 }
 
 static void foreign_id_is_not_found(void) {
     charter_bus_t *a = NULL, *b = NULL;
+    charter_client_t *ca = NULL, *cb = NULL;
     charter_message_t *msg = NULL;
     charter_subscription_stats_t stats;
     uint64_t id_a = 0, id_b = 0;
     bool removed = true;
     CHECK_OK(charter_bus_new(NULL, &a));
     CHECK_OK(charter_bus_new(NULL, &b));
-    CHECK_OK(charter_bus_subscribe(a, "t.>", NULL, &id_a));
-    CHECK_OK(charter_bus_subscribe(b, "t.>", NULL, &id_b));
+    CHECK_OK(charter_client_new(a, NULL, &ca));
+    CHECK_OK(charter_client_new(b, NULL, &cb));
+    CHECK_OK(charter_client_subscribe(ca, "t.>", NULL, &id_a));
+    CHECK_OK(charter_client_subscribe(cb, "t.>", NULL, &id_b));
     CHECK(id_a != id_b);
     CHECK(id_a < ((uint64_t)1 << 53) && id_b < ((uint64_t)1 << 53));
-    publish_one(b);
-    CHECK_STATUS(charter_bus_recv(b, id_a, 0, &msg), CHARTER_E_NOT_FOUND);
+    publish_one(cb);
+    CHECK_STATUS(charter_client_recv(cb, id_a, 0, &msg), CHARTER_E_NOT_FOUND);
     CHECK(msg == NULL);
-    CHECK_STATUS(charter_bus_subscription_stats(b, id_a, &stats), CHARTER_E_NOT_FOUND);
-    CHECK_OK(charter_bus_unsubscribe(b, id_a, &removed));
+    CHECK_STATUS(charter_client_subscription_stats(cb, id_a, &stats), CHARTER_E_NOT_FOUND);
+    CHECK_OK(charter_client_unsubscribe(cb, id_a, &removed));
     CHECK(!removed);
     /* Both subscriptions are intact: B's still holds its message. */
-    CHECK_OK(charter_bus_subscription_stats(a, id_a, &stats));
-    CHECK_OK(charter_bus_recv(b, id_b, 0, &msg));
+    CHECK_OK(charter_client_subscription_stats(ca, id_a, &stats));
+    CHECK_OK(charter_client_recv(cb, id_b, 0, &msg));
     charter_message_free(msg);
+    CHECK_OK(charter_client_free(ca));
+    CHECK_OK(charter_client_free(cb));
     CHECK_OK(charter_bus_free(a));
     CHECK_OK(charter_bus_free(b));
 }
 
 static void ended_id_is_not_found(void) {
     charter_bus_t *bus = NULL;
+    charter_client_t *client = NULL;
     charter_message_t *msg = NULL;
     uint64_t old = 0, fresh = 0;
     bool removed = false;
     CHECK_OK(charter_bus_new(NULL, &bus));
-    CHECK_OK(charter_bus_subscribe(bus, "t.>", NULL, &old));
-    CHECK_OK(charter_bus_unsubscribe(bus, old, &removed));
+    CHECK_OK(charter_client_new(bus, NULL, &client));
+    CHECK_OK(charter_client_subscribe(client, "t.>", NULL, &old));
+    CHECK_OK(charter_client_unsubscribe(client, old, &removed));
     CHECK(removed);
-    CHECK_OK(charter_bus_subscribe(bus, "t.>", NULL, &fresh));
+    CHECK_OK(charter_client_subscribe(client, "t.>", NULL, &fresh));
     CHECK(fresh != old);
-    publish_one(bus);
-    CHECK_STATUS(charter_bus_recv(bus, old, 0, &msg), CHARTER_E_NOT_FOUND);
-    CHECK_OK(charter_bus_unsubscribe(bus, old, &removed));
+    publish_one(client);
+    CHECK_STATUS(charter_client_recv(client, old, 0, &msg), CHARTER_E_NOT_FOUND);
+    CHECK_OK(charter_client_unsubscribe(client, old, &removed));
     CHECK(!removed);
-    CHECK_OK(charter_bus_recv(bus, fresh, 0, &msg));
+    CHECK_OK(charter_client_recv(client, fresh, 0, &msg));
     charter_message_free(msg);
+    CHECK_OK(charter_client_free(client));
     CHECK_OK(charter_bus_free(bus));
 }
 
@@ -61,18 +69,20 @@ static void ended_id_is_not_found(void) {
 static void guessed_ids_are_not_found(void) {
     enum { SUBS = 16 };
     charter_bus_t *bus = NULL;
+    charter_client_t *client = NULL;
     charter_subscription_stats_t stats;
     uint64_t ids[SUBS], guess;
     int i, j, k;
     CHECK_OK(charter_bus_new(NULL, &bus));
+    CHECK_OK(charter_client_new(bus, NULL, &client));
     for (i = 0; i < SUBS; i++) {
-        CHECK_OK(charter_bus_subscribe(bus, "t.>", NULL, &ids[i]));
+        CHECK_OK(charter_client_subscribe(client, "t.>", NULL, &ids[i]));
     }
     for (guess = 0; guess < 4096; guess++) {
         for (k = 0; k < SUBS && ids[k] != guess; k++) {
         }
         if (k == SUBS) {
-            CHECK_STATUS(charter_bus_subscription_stats(bus, guess, &stats), CHARTER_E_NOT_FOUND);
+            CHECK_STATUS(charter_client_subscription_stats(client, guess, &stats), CHARTER_E_NOT_FOUND);
         }
     }
     for (i = 0; i < SUBS; i++) {
@@ -81,7 +91,7 @@ static void guessed_ids_are_not_found(void) {
             for (k = 0; k < SUBS && ids[k] != guess; k++) {
             }
             if (k == SUBS) {
-                CHECK_STATUS(charter_bus_subscription_stats(bus, guess, &stats), CHARTER_E_NOT_FOUND);
+                CHECK_STATUS(charter_client_subscription_stats(client, guess, &stats), CHARTER_E_NOT_FOUND);
             }
         }
     }
@@ -91,6 +101,7 @@ static void guessed_ids_are_not_found(void) {
         k += gap <= 64;
     }
     CHECK(k == 0);
+    CHECK_OK(charter_client_free(client));
     CHECK_OK(charter_bus_free(bus));
 }
 

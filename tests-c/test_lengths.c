@@ -18,41 +18,44 @@ static const uint8_t BYTES[64] = {1, 2, 3};
 
 static void bus_payloads(void) {
     charter_bus_t *bus = NULL;
+    charter_client_t *client = NULL;
     charter_message_t *request = NULL, *reply = NULL;
     charter_publish_report_t report;
     uint64_t sub = 0, pending = 0;
     size_t i;
     CHECK_OK(charter_bus_new(NULL, &bus));
-    CHECK_OK(charter_bus_subscribe(bus, "svc.>", NULL, &sub));
-    CHECK_OK(charter_bus_request_start(bus, "svc.echo", BYTES, 1, NULL, 0, &pending));
-    CHECK_OK(charter_bus_recv(bus, sub, 0, &request));
+    CHECK_OK(charter_client_new(bus, NULL, &client));
+    CHECK_OK(charter_client_subscribe(client, "svc.>", NULL, &sub));
+    CHECK_OK(charter_client_request_start(client, "svc.echo", BYTES, 1, NULL, 0, &pending));
+    CHECK_OK(charter_client_recv(client, sub, 0, &request));
     CHECK(request->reply_to != NULL);
     for (i = 0; i < N_HUGE; i++) {
         size_t len = HUGE_LENGTHS[i];
         uint64_t id = 0;
-        CHECK_STATUS(charter_bus_publish(bus, "svc.echo", BYTES, len, NULL, 0, &report),
+        CHECK_STATUS(charter_client_publish(client, "svc.echo", BYTES, len, NULL, 0, &report),
                      CHARTER_E_LIMIT_EXCEEDED);
         CHECK_MESSAGE_HAS("payload is");
-        CHECK_STATUS(charter_bus_request(bus, "svc.echo", BYTES, len, NULL, 0, 0, &reply),
+        CHECK_STATUS(charter_client_request(client, "svc.echo", BYTES, len, NULL, 0, 0, &reply),
                      CHARTER_E_LIMIT_EXCEEDED);
         CHECK(reply == NULL);
-        CHECK_STATUS(charter_bus_request_start(bus, "svc.echo", BYTES, len, NULL, 0, &id),
+        CHECK_STATUS(charter_client_request_start(client, "svc.echo", BYTES, len, NULL, 0, &id),
                      CHARTER_E_LIMIT_EXCEEDED);
-        CHECK_STATUS(charter_bus_respond(bus, request, BYTES, len, NULL, 0, &report),
+        CHECK_STATUS(charter_client_respond(client, request, BYTES, len, NULL, 0, &report),
                      CHARTER_E_LIMIT_EXCEEDED);
-        CHECK_STATUS(charter_bus_reply(bus, request->reply_to, BYTES, len, NULL, 0, &report),
+        CHECK_STATUS(charter_client_reply(client, request->reply_to, BYTES, len, NULL, 0, &report),
                      CHARTER_E_LIMIT_EXCEEDED);
         /* A NULL payload with a huge length is refused too, never read. */
-        CHECK_STATUS(charter_bus_publish(bus, "svc.echo", NULL, len, NULL, 0, NULL),
+        CHECK_STATUS(charter_client_publish(client, "svc.echo", NULL, len, NULL, 0, NULL),
                      CHARTER_E_LIMIT_EXCEEDED);
         /* And a header count no array can have. */
-        CHECK_STATUS(charter_bus_publish(bus, "svc.echo", BYTES, 1, (const charter_header_t *)BYTES, len, NULL),
+        CHECK_STATUS(charter_client_publish(client, "svc.echo", BYTES, 1, (const charter_header_t *)BYTES, len, NULL),
                      CHARTER_E_LIMIT_EXCEEDED);
     }
     /* Nothing was delivered by the refused calls: only the one request. */
-    CHECK_STATUS(charter_bus_recv(bus, sub, 0, &reply), CHARTER_E_WOULD_BLOCK);
+    CHECK_STATUS(charter_client_recv(client, sub, 0, &reply), CHARTER_E_WOULD_BLOCK);
     charter_message_free(request);
-    CHECK_OK(charter_bus_unsubscribe(bus, pending, NULL));
+    CHECK_OK(charter_client_unsubscribe(client, pending, NULL));
+    CHECK_OK(charter_client_free(client));
     CHECK_OK(charter_bus_free(bus));
 }
 
@@ -141,6 +144,7 @@ static void oversized_payload_costs_no_memory(void) {
     const size_t size = (size_t)64 << 20;
     charter_bus_limits_t limits;
     charter_bus_t *bus = NULL;
+    charter_client_t *client = NULL;
     uint64_t sub = 0, id = 0;
     uint8_t *big;
     long before, peak;
@@ -150,7 +154,8 @@ static void oversized_payload_costs_no_memory(void) {
     CHECK_OK(charter_bus_limits_default(&limits));
     limits.max_payload = (size_t)1 << 20;
     CHECK_OK(charter_bus_new(&limits, &bus));
-    CHECK_OK(charter_bus_subscribe(bus, "big.>", NULL, &sub));
+    CHECK_OK(charter_client_new(bus, NULL, &client));
+    CHECK_OK(charter_client_subscribe(client, "big.>", NULL, &sub));
     big = malloc(size);
     CHECK(big != NULL);
     memset(big, 7, size);
@@ -158,8 +163,8 @@ static void oversized_payload_costs_no_memory(void) {
         printf("# peak RSS cannot be reset here: oversized_payload_costs_no_memory skipped\n");
     } else {
         before = vm_kib("VmRSS:");
-        CHECK_STATUS(charter_bus_publish(bus, "big.one", big, size, NULL, 0, NULL), CHARTER_E_LIMIT_EXCEEDED);
-        CHECK_STATUS(charter_bus_request_start(bus, "big.one", big, size, NULL, 0, &id), CHARTER_E_LIMIT_EXCEEDED);
+        CHECK_STATUS(charter_client_publish(client, "big.one", big, size, NULL, 0, NULL), CHARTER_E_LIMIT_EXCEEDED);
+        CHECK_STATUS(charter_client_request_start(client, "big.one", big, size, NULL, 0, &id), CHARTER_E_LIMIT_EXCEEDED);
         peak = vm_kib("VmHWM:");
         CHECK(before > 0 && peak > 0);
         if (peak - before > 4096) {
@@ -168,6 +173,7 @@ static void oversized_payload_costs_no_memory(void) {
         }
     }
     free(big);
+    CHECK_OK(charter_client_free(client));
     CHECK_OK(charter_bus_free(bus));
 }
 

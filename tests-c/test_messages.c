@@ -68,6 +68,7 @@ static void hostile_inputs_give_short_messages(void) {
     charter_token_t *token = NULL;
     charter_audit_t *log = NULL;
     charter_bus_t *bus = NULL;
+    charter_client_t *client = NULL;
     char *subject = NULL;
     int measure = getenv("CHARTER_TEST_MEASURE_MEMORY") != NULL && reset_peak_rss();
     long before = vm_kib("VmRSS:");
@@ -78,6 +79,7 @@ static void hostile_inputs_give_short_messages(void) {
     CHECK_OK(charter_keypair_public_key(root, &subject));
     CHECK_OK(charter_authority_new(NULL, 0, NULL, &auth));
     CHECK_OK(charter_bus_new(NULL, &bus));
+    CHECK_OK(charter_client_new(bus, NULL, &client));
 
     CHECK_STATUS(charter_authority_revoke(auth, link, NULL), CHARTER_E_MALFORMED);
     check_short_message("revoke");
@@ -87,7 +89,7 @@ static void hostile_inputs_give_short_messages(void) {
     check_short_message("import_revocations");
     CHECK_STATUS(charter_audit_open(path, NULL, &log), CHARTER_E_LIMIT_EXCEEDED);
     check_short_message("audit_open");
-    CHECK_STATUS(charter_bus_reply(bus, inbox, NULL, 0, NULL, 0, NULL), CHARTER_E_INVALID_ARGUMENT);
+    CHECK_STATUS(charter_client_reply(client, inbox, NULL, 0, NULL, 0, NULL), CHARTER_E_INVALID_ARGUMENT);
     check_short_message("reply");
 
     if (measure) {
@@ -97,6 +99,7 @@ static void hostile_inputs_give_short_messages(void) {
             exit(1);
         }
     }
+    CHECK_OK(charter_client_free(client));
     CHECK_OK(charter_bus_free(bus));
     CHECK_OK(charter_authority_free(auth));
     CHECK_OK(charter_keypair_free(root));
