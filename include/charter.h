@@ -966,6 +966,8 @@ charter_status_t charter_audit_query_default(struct charter_audit_query_t *out);
  * (see `charter_audit_start_over`). Anything but a regular file (a FIFO,
  * a directory, a device) is `CHARTER_E_INVALID_ARGUMENT`, never waited on.
  *
+ * Free the log written to `out` with `charter_audit_free`.
+ *
  * # Safety
  * `path` must be a NUL-terminated string; `options` NULL or valid for
  * reading; `out` NULL or valid for writing.
@@ -981,6 +983,8 @@ charter_status_t charter_audit_open(const char *path, const struct charter_audit
  * `options` needs a signer and an origin other than the old checkpoint's
  * (`CHARTER_E_INVALID_ARGUMENT` otherwise).
  *
+ * Free the log written to `out` with `charter_audit_free`.
+ *
  * # Safety
  * `path` and `reason` must be NUL-terminated strings; `options` NULL or
  * valid for reading; `out` NULL or valid for writing.
@@ -991,6 +995,8 @@ charter_status_t charter_audit_start_over(const char *path, const struct charter
  * Creates a log kept in memory only: the same tree, proofs and
  * checkpoints, without a file (`options` may be NULL; its fsync policy is
  * ignored).
+ *
+ * Free the log written to `out` with `charter_audit_free`.
  *
  * # Safety
  * `options` must be NULL or valid for reading; `out` NULL or valid for
@@ -1163,6 +1169,8 @@ charter_status_t charter_audit_latest_checkpoint(charter_audit_t *log, char **ou
  * caller-owned string, or NULL when `out_report->ok`). Fails only when the
  * check could not run (`CHARTER_E_IO`, or a file that is not an audit log).
  *
+ * Free the problem written to `out_problem` with `charter_string_free`.
+ *
  * # Safety
  * `out_report` must be NULL or valid for writing; `out_problem` NULL or
  * valid for writing.
@@ -1176,6 +1184,8 @@ charter_status_t charter_audit_verify(charter_audit_t *log, struct charter_audit
  * replaced too. `CHARTER_E_BAD_SIGNATURE`, `CHARTER_E_MALFORMED` or
  * `CHARTER_E_INVALID_ARGUMENT` when `note` is not a checkpoint of this
  * log's signer and origin.
+ *
+ * Free the problem written to `out_problem` with `charter_string_free`.
  *
  * # Safety
  * `note` must be a NUL-terminated string; the rest as
@@ -1266,6 +1276,8 @@ charter_status_t charter_audit_verify_options_default(struct charter_audit_verif
  * `CHARTER_E_MALFORMED` or `CHARTER_E_BAD_SIGNATURE` (a bad key or
  * `against` note).
  *
+ * Free the problem written to `out_problem` with `charter_string_free`.
+ *
  * # Safety
  * `path` must be a NUL-terminated string; `options` NULL or valid for
  * reading; `out_report` NULL or valid for writing; `out_problem` NULL or
@@ -1341,6 +1353,8 @@ charter_status_t charter_audit_verify_cosigned(const char *note, const char *log
  * `state_path` (created 0600), and trusting the `log_key_count` logs whose
  * note verifier keys are at `log_keys` (a log's origin is its key's name).
  *
+ * Free the witness written to `out` with `charter_witness_free`.
+ *
  * # Safety
  * `state_path` and `name` must be NUL-terminated strings; `log_keys` NULL
  * (with count 0) or `log_key_count` strings; `out` NULL or valid for
@@ -1415,6 +1429,8 @@ charter_status_t charter_subscribe_options_default(struct charter_subscribe_opti
 /**
  * Creates a bus with `limits` (NULL for the defaults).
  *
+ * Free the bus written to `out` with `charter_bus_free`.
+ *
  * # Safety
  * `limits` must be NULL or valid for reading; `out` NULL or valid for
  * writing.
@@ -1427,6 +1443,8 @@ charter_status_t charter_bus_new(const struct charter_bus_limits_t *limits, char
  * without a session are refused every call. Refusals fail with
  * `CHARTER_E_DENIED` and are counted in `denied`.
  * `limits` may be NULL for the defaults.
+ *
+ * Free the bus written to `out` with `charter_bus_free`.
  *
  * # Safety
  * `limits` must be NULL or valid for reading; `out` NULL or valid for
@@ -1444,6 +1462,8 @@ charter_status_t charter_bus_new_with_authority(const struct charter_bus_limits_
  * `charter_bus_new_with_authority` does. Recording fails closed: an
  * allowed operation whose record cannot be written fails with the log's
  * error. `limits` may be NULL for the defaults.
+ *
+ * Free the bus written to `out` with `charter_bus_free`.
  *
  * # Safety
  * `limits` and `recorder` must be NULL or valid for reading; `out` NULL or
@@ -1655,6 +1675,8 @@ charter_status_t charter_keypair_from_pkcs8(const uint8_t *der, size_t len, char
  * Loads a key pair from PEM text (`-----BEGIN PRIVATE KEY-----` around a
  * PKCS#8 document; `CHARTER_E_MALFORMED` otherwise).
  *
+ * Free the key written to `out` with `charter_keypair_free`.
+ *
  * # Safety
  * `text` must be a NUL-terminated string; `out` NULL or valid for writing.
  */
@@ -1674,6 +1696,8 @@ charter_status_t charter_keypair_to_pem(charter_keypair_t *pair, char **out);
  * that group or others may access is refused with
  * `CHARTER_E_INVALID_ARGUMENT`, as ssh refuses one, unless
  * `allow_open_permissions`; anything but a regular file is refused too.
+ *
+ * Free the key written to `out` with `charter_keypair_free`.
  *
  * # Safety
  * `path` must be a NUL-terminated string; `out` NULL or valid for writing.
@@ -2058,6 +2082,8 @@ void charter_message_free(struct charter_message_t *msg);
  * Creates an empty registry whose nested notify depth is bounded at
  * `CHARTER_REGISTRY_DEFAULT_MAX_DEPTH`.
  *
+ * Free the registry written to `out` with `charter_registry_free`.
+ *
  * # Safety
  * `out` must be NULL or valid for writing a pointer.
  */
@@ -2066,6 +2092,8 @@ charter_status_t charter_registry_new(charter_registry_t **out);
 /**
  * Creates an empty registry whose notify may nest at most `max_depth`
  * levels on one thread (1 to `CHARTER_REGISTRY_MAX_DEPTH_LIMIT`).
+ *
+ * Free the registry written to `out` with `charter_registry_free`.
  *
  * # Safety
  * `out` must be NULL or valid for writing a pointer.

@@ -496,6 +496,8 @@ pub unsafe extern "C" fn charter_audit_query_default(out: *mut charter_audit_que
 /// (see `charter_audit_start_over`). Anything but a regular file (a FIFO,
 /// a directory, a device) is `CHARTER_E_INVALID_ARGUMENT`, never waited on.
 ///
+/// Free the log written to `out` with `charter_audit_free`.
+///
 /// # Safety
 /// `path` must be a NUL-terminated string; `options` NULL or valid for
 /// reading; `out` NULL or valid for writing.
@@ -523,6 +525,8 @@ pub unsafe extern "C" fn charter_audit_open(
 /// `options` needs a signer and an origin other than the old checkpoint's
 /// (`CHARTER_E_INVALID_ARGUMENT` otherwise).
 ///
+/// Free the log written to `out` with `charter_audit_free`.
+///
 /// # Safety
 /// `path` and `reason` must be NUL-terminated strings; `options` NULL or
 /// valid for reading; `out` NULL or valid for writing.
@@ -547,6 +551,8 @@ pub unsafe extern "C" fn charter_audit_start_over(
 /// Creates a log kept in memory only: the same tree, proofs and
 /// checkpoints, without a file (`options` may be NULL; its fsync policy is
 /// ignored).
+///
+/// Free the log written to `out` with `charter_audit_free`.
 ///
 /// # Safety
 /// `options` must be NULL or valid for reading; `out` NULL or valid for
@@ -903,6 +909,8 @@ pub(crate) unsafe fn report_out(
 /// caller-owned string, or NULL when `out_report->ok`). Fails only when the
 /// check could not run (`CHARTER_E_IO`, or a file that is not an audit log).
 ///
+/// Free the problem written to `out_problem` with `charter_string_free`.
+///
 /// # Safety
 /// `out_report` must be NULL or valid for writing; `out_problem` NULL or
 /// valid for writing.
@@ -926,6 +934,8 @@ pub unsafe extern "C" fn charter_audit_verify(
 /// replaced too. `CHARTER_E_BAD_SIGNATURE`, `CHARTER_E_MALFORMED` or
 /// `CHARTER_E_INVALID_ARGUMENT` when `note` is not a checkpoint of this
 /// log's signer and origin.
+///
+/// Free the problem written to `out_problem` with `charter_string_free`.
 ///
 /// # Safety
 /// `note` must be a NUL-terminated string; the rest as

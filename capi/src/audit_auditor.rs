@@ -155,6 +155,8 @@ pub unsafe extern "C" fn charter_audit_verify_options_default(
 /// `CHARTER_E_MALFORMED` or `CHARTER_E_BAD_SIGNATURE` (a bad key or
 /// `against` note).
 ///
+/// Free the problem written to `out_problem` with `charter_string_free`.
+///
 /// # Safety
 /// `path` must be a NUL-terminated string; `options` NULL or valid for
 /// reading; `out_report` NULL or valid for writing; `out_problem` NULL or
@@ -337,6 +339,8 @@ pub unsafe extern "C" fn charter_audit_verify_cosigned(
 /// own copy), keeping the last checkpoint it cosigned per log in the file
 /// `state_path` (created 0600), and trusting the `log_key_count` logs whose
 /// note verifier keys are at `log_keys` (a log's origin is its key's name).
+///
+/// Free the witness written to `out` with `charter_witness_free`.
 ///
 /// # Safety
 /// `state_path` and `name` must be NUL-terminated strings; `log_keys` NULL

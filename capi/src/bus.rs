@@ -327,6 +327,8 @@ pub unsafe extern "C" fn charter_subscribe_options_default(
 
 /// Creates a bus with `limits` (NULL for the defaults).
 ///
+/// Free the bus written to `out` with `charter_bus_free`.
+///
 /// # Safety
 /// `limits` must be NULL or valid for reading; `out` NULL or valid for
 /// writing.
@@ -350,6 +352,8 @@ pub unsafe extern "C" fn charter_bus_new(
 /// without a session are refused every call. Refusals fail with
 /// `CHARTER_E_DENIED` and are counted in `denied`.
 /// `limits` may be NULL for the defaults.
+///
+/// Free the bus written to `out` with `charter_bus_free`.
 ///
 /// # Safety
 /// `limits` must be NULL or valid for reading; `out` NULL or valid for
@@ -380,6 +384,8 @@ pub unsafe extern "C" fn charter_bus_new_with_authority(
 /// `charter_bus_new_with_authority` does. Recording fails closed: an
 /// allowed operation whose record cannot be written fails with the log's
 /// error. `limits` may be NULL for the defaults.
+///
+/// Free the bus written to `out` with `charter_bus_free`.
 ///
 /// # Safety
 /// `limits` and `recorder` must be NULL or valid for reading; `out` NULL or

@@ -106,6 +106,8 @@ pub const CHARTER_REGISTRY_MAX_DEPTH_LIMIT: u32 = 64;
 /// Creates an empty registry whose nested notify depth is bounded at
 /// `CHARTER_REGISTRY_DEFAULT_MAX_DEPTH`.
 ///
+/// Free the registry written to `out` with `charter_registry_free`.
+///
 /// # Safety
 /// `out` must be NULL or valid for writing a pointer.
 #[no_mangle]
@@ -120,6 +122,8 @@ pub unsafe extern "C" fn charter_registry_new(out: *mut *mut charter_registry_t)
 
 /// Creates an empty registry whose notify may nest at most `max_depth`
 /// levels on one thread (1 to `CHARTER_REGISTRY_MAX_DEPTH_LIMIT`).
+///
+/// Free the registry written to `out` with `charter_registry_free`.
 ///
 /// # Safety
 /// `out` must be NULL or valid for writing a pointer.

@@ -59,6 +59,8 @@ pub unsafe extern "C" fn charter_keypair_from_pkcs8(
 /// Loads a key pair from PEM text (`-----BEGIN PRIVATE KEY-----` around a
 /// PKCS#8 document; `CHARTER_E_MALFORMED` otherwise).
 ///
+/// Free the key written to `out` with `charter_keypair_free`.
+///
 /// # Safety
 /// `text` must be a NUL-terminated string; `out` NULL or valid for writing.
 #[no_mangle]
@@ -98,6 +100,8 @@ pub unsafe extern "C" fn charter_keypair_to_pem(
 /// that group or others may access is refused with
 /// `CHARTER_E_INVALID_ARGUMENT`, as ssh refuses one, unless
 /// `allow_open_permissions`; anything but a regular file is refused too.
+///
+/// Free the key written to `out` with `charter_keypair_free`.
 ///
 /// # Safety
 /// `path` must be a NUL-terminated string; `out` NULL or valid for writing.
