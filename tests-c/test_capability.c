@@ -455,12 +455,12 @@ static uint64_t ending_a_session_ends_its_subscriptions_at_once(int how) {
 }
 
 /* The core wakes receivers before the call returns, but on a loaded
- * machine the woken thread may wait for a core to run on: up to three
+ * machine the woken thread may wait for a core to run on: up to five
  * attempts, one of which must wake within the bound; none may take 5 s. */
 static void woke_in_time(int how) {
     int attempt;
     uint64_t late = 0;
-    for (attempt = 0; attempt < 3; attempt++) {
+    for (attempt = 0; attempt < 5; attempt++) {
         late = ending_a_session_ends_its_subscriptions_at_once(how);
         CHECK(late < 5000000u);
         if (late < wake_bound_us()) return;
