@@ -14,6 +14,12 @@
 //! once per interval instead; it stops and is joined when the last handle
 //! to the log is dropped.
 //!
+//! The thread of [`AuditOptions::checkpoint_interval`] holds the log only
+//! while it signs. Dropping the last user handle stops and joins it first,
+//! so once that drop returns the file and its lock are released and an
+//! immediate reopen succeeds. It is never joined from itself, nor in a
+//! forked child (where the thread does not exist).
+//!
 //! A failed write is rolled back by truncating the file to where the frame
 //! started; a failed fsync (after which the kernel may have dropped the
 //! dirty pages) poisons the log, and every later append and sync fails.
@@ -131,9 +137,33 @@ impl VerifyReport {
 /// An append-only, tamper-evident log of [`Record`]s. Cloning is cheap and
 /// shares the log; every method takes `&self` and may be called from any
 /// thread.
-#[derive(Clone)]
 pub struct AuditLog {
     shared: Arc<Shared>,
+    /// Whether this is a user's handle, counted in `Shared::handles`; the
+    /// checkpoint thread's own temporary handle is not.
+    counted: bool,
+}
+
+impl Clone for AuditLog {
+    fn clone(&self) -> AuditLog {
+        self.shared.handles.fetch_add(1, Ordering::Relaxed);
+        AuditLog { shared: Arc::clone(&self.shared), counted: true }
+    }
+}
+
+impl Drop for AuditLog {
+    /// The last user handle stops and joins the checkpoint thread, which
+    /// may hold the log for a moment while it signs: only then is the
+    /// file (and its lock) released when this handle's reference goes.
+    fn drop(&mut self) {
+        if !self.counted || self.shared.handles.fetch_sub(1, Ordering::AcqRel) != 1 {
+            return;
+        }
+        let checkpointer = self.shared.checkpointer.lock().unwrap_or_else(PoisonError::into_inner).take();
+        if let Some(mut checkpointer) = checkpointer {
+            checkpointer.stop();
+        }
+    }
 }
 
 struct Shared {
@@ -152,6 +182,9 @@ struct Shared {
     checkpoint: Mutex<Last>,
     /// Signs checkpoints every `checkpoint_interval`.
     checkpointer: Mutex<Option<Checkpointer>>,
+    /// Live user handles ([`AuditLog`] clones), not counting the
+    /// checkpoint thread's.
+    handles: AtomicU64,
     /// The error of the last automatic checkpoint, reported by the next
     /// append.
     auto_failed: Mutex<Option<Error>>,
@@ -170,6 +203,9 @@ struct Checkpointer {
     stop: Arc<(Mutex<bool>, Condvar)>,
     thread: Option<JoinHandle<()>>,
     id: ThreadId,
+    /// The process that started the thread: a forked child has no such
+    /// thread and must not join it.
+    pid: u32,
 }
 
 struct State {
@@ -211,6 +247,8 @@ struct SyncState {
 struct Flusher {
     stop: Arc<(Mutex<bool>, Condvar)>,
     thread: Option<JoinHandle<()>>,
+    /// The process that started the thread (see [`Checkpointer::pid`]).
+    pid: u32,
 }
 
 impl AuditLog {
@@ -277,8 +315,10 @@ impl AuditLog {
                 recovery,
                 checkpoint: Mutex::new(last),
                 checkpointer: Mutex::new(None),
+                handles: AtomicU64::new(1),
                 auto_failed: Mutex::new(None),
             }),
+            counted: true,
         };
         log.start_checkpointer()?;
         Ok(log)
@@ -374,8 +414,10 @@ impl AuditLog {
                 recovery: Recovery::default(),
                 checkpoint: Mutex::new(Last::default()),
                 checkpointer: Mutex::new(None),
+                handles: AtomicU64::new(1),
                 auto_failed: Mutex::new(None),
             }),
+            counted: true,
         };
         log.start_checkpointer()?;
         Ok(log)
@@ -847,13 +889,16 @@ impl Flusher {
             .map_err(|e| {
                 Error::new(ErrorKind::LimitExceeded, format!("cannot start the sync thread: {e}"))
             })?;
-        Ok(Flusher { stop, thread: Some(thread) })
+        Ok(Flusher { stop, thread: Some(thread), pid: std::process::id() })
     }
 
     fn stop(&mut self) {
         let (flag, wake) = &*self.stop;
         *flag.lock().unwrap_or_else(PoisonError::into_inner) = true;
         wake.notify_all();
+        if self.pid != std::process::id() {
+            return;
+        }
         if let Some(thread) = self.thread.take() {
             // The thread only syncs; a panic there has nothing to hand back.
             let _ = thread.join();
@@ -882,7 +927,7 @@ impl AuditLog {
                     }
                     drop(stopped);
                     let Some(shared) = log.upgrade() else { return };
-                    let log = AuditLog { shared };
+                    let log = AuditLog { shared, counted: false };
                     let signed = log
                         .shared
                         .checkpoint
@@ -907,7 +952,7 @@ impl AuditLog {
             })?;
         let id = thread.thread().id();
         *self.shared.checkpointer.lock().unwrap_or_else(PoisonError::into_inner) =
-            Some(Checkpointer { stop, thread: Some(thread), id });
+            Some(Checkpointer { stop, thread: Some(thread), id, pid: std::process::id() });
         Ok(())
     }
 }
@@ -920,7 +965,7 @@ impl Checkpointer {
         // The thread itself may drop the last handle to the log (it holds
         // one while it signs); it cannot join itself, and it is about to
         // see the stop flag and return anyway.
-        if std::thread::current().id() == self.id {
+        if std::thread::current().id() == self.id || self.pid != std::process::id() {
             return;
         }
         if let Some(thread) = self.thread.take() {
