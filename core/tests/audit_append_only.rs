@@ -547,7 +547,8 @@ fn closing_the_last_handle_releases_the_lock_before_it_returns() {
     let dir = Dir::new("close-reopen");
     let path = dir.join("audit.log");
     let key = signer();
-    let every = AuditOptions { checkpoint_interval: Some(Duration::from_millis(1)), ..options(&key, "close.reopen") };
+    let every =
+        AuditOptions { checkpoint_interval: Some(Duration::from_millis(1)), ..options(&key, "close.reopen") };
     for i in 0..200u64 {
         let log = AuditLog::open(&path, every.clone())
             .unwrap_or_else(|e| panic!("reopen {i} right after the last close: {e}"));
