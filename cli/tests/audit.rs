@@ -306,7 +306,7 @@ fn verify_with_the_wrong_key_or_a_missing_log() {
     assert!(err.contains("a verifier key is <name>+<key id>+<key>"), "{err}");
 
     let err = fails(p, &["audit", "verify", "nolog"], 12, "NOT_FOUND");
-    assert!(err.contains("no audit log at nolog"), "{err}");
+    assert!(err.contains("no audit log at \"nolog\""), "{err}");
     assert!(!p.join("nolog").exists(), "verify never creates a log");
     let err =
         fails(p, &["audit", "verify", "log", "--vkey", &vkey(p), "--against", "no.cp"], 12, "NOT_FOUND");
@@ -364,7 +364,7 @@ fn tail_of_a_missing_or_foreign_file() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path();
     let err = fails(p, &["audit", "tail", "nolog"], 12, "NOT_FOUND");
-    assert!(err.contains("no audit log at nolog"), "{err}");
+    assert!(err.contains("no audit log at \"nolog\""), "{err}");
     std::fs::write(p.join("notes"), "hello, world").unwrap();
     let err = fails(p, &["audit", "tail", "notes"], 10, "CORRUPT");
     assert!(err.contains("not a Charter audit log"), "{err}");

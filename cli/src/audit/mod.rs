@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use charter_core::audit::{verifier_key, AuditLog, AuditOptions, Decision, FsyncPolicy, Record};
 use charter_core::capability::{PrincipalId, PublicKey};
-use charter_core::ErrorKind;
+use charter_core::{quote, quote_path, ErrorKind};
 use clap::{Args, Subcommand, ValueEnum};
 use serde_json::json;
 
@@ -160,7 +160,7 @@ fn open_existing(path: &Path, options: AuditOptions) -> CliResult<AuditLog> {
 
 fn open(path: &Path, options: AuditOptions) -> CliResult<AuditLog> {
     let log = AuditLog::open(path, options).map_err(|e| {
-        let error = CliError::new(Status::of(e.kind()), format!("{}: {}", path.display(), e.message()));
+        let error = CliError::new(Status::of(e.kind()), format!("{}: {}", quote_path(path), e.message()));
         match e.kind() {
             ErrorKind::Corrupt => error.hint(
                 "the log does not extend what was signed, or fails its integrity check at the record named; \
@@ -242,15 +242,18 @@ fn reason(text: &str) -> CliResult<i32> {
     }
     let full = if name.starts_with("CHARTER_E_") { name } else { format!("CHARTER_E_{name}") };
     ErrorKind::ALL.into_iter().find(|k| k.name() == full).map(ErrorKind::code).ok_or_else(|| {
-        CliError::new(Status::InvalidArgument, format!("--reason: {text:?} is not a status name or code"))
-            .hint("use 0 or a status name such as DENIED, EXPIRED or INTERNAL")
+        CliError::new(
+            Status::InvalidArgument,
+            format!("--reason: {} is not a status name or code", quote(text)),
+        )
+        .hint("use 0 or a status name such as DENIED, EXPIRED or INTERNAL")
     })
 }
 
 fn start_over(args: &StartOverArgs, out: &mut Output) -> CliResult<()> {
     let options = options(Some(&SignerArgs { key: args.key.clone(), origin: args.origin.clone() }))?;
     let log = AuditLog::start_over(&args.log, options, &args.reason).map_err(|e| {
-        CliError::new(Status::of(e.kind()), format!("{}: {}", args.log.display(), e.message()))
+        CliError::new(Status::of(e.kind()), format!("{}: {}", quote_path(&args.log), e.message()))
             .hint("starting over needs the signing key and an origin the old checkpoint does not have")
     })?;
     let note = log.latest_checkpoint()?.unwrap_or_default();

@@ -32,7 +32,9 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, Weak};
 use std::thread::{JoinHandle, ThreadId};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use super::checkpoint::{parse_unverified, verifier_key, verify_checkpoint, Checkpoint, MAX_NOTE_BYTES};
+use super::checkpoint::{
+    check_origin, parse_unverified, verifier_key, verify_checkpoint, Checkpoint, MAX_NOTE_BYTES,
+};
 use super::file::{self, corrupt, io, next_frame, write_atomically, Access, Step, HEADER};
 use super::hash::{leaf_hash, Hash};
 use super::leaves::Leaves;
@@ -42,7 +44,7 @@ use super::record::Decision;
 use super::record::Record;
 use super::tree::Tree;
 use crate::capability::KeyPair;
-use crate::{Error, ErrorKind, Result};
+use crate::{quote, quote_path, Error, ErrorKind, Result};
 
 /// When appended records are forced to stable storage.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -281,7 +283,7 @@ impl AuditLog {
             return Err(corrupt(format!(
                 "record 0 is missing: there is no file, but its signed checkpoint {} vouches for {covered} \
                  records; it was deleted (starting over is AuditLog::start_over)",
-                checkpoint_path(&path).display()
+                quote_path(checkpoint_path(&path))
             )));
         }
         let mut file = file::open(&path, Access::Write)?;
@@ -355,8 +357,8 @@ impl AuditLog {
                 return Err(Error::new(
                     ErrorKind::InvalidArgument,
                     format!(
-                        "starting over needs a new origin: {:?} is the origin of the history it replaces",
-                        old.origin
+                        "starting over needs a new origin: {} is the origin of the history it replaces",
+                        quote(&old.origin)
                     ),
                 ));
             }
@@ -378,7 +380,7 @@ impl AuditLog {
             match fs::rename(&from, &to) {
                 Ok(()) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => return Err(io(&format!("moving {} aside", from.display()), &e)),
+                Err(e) => return Err(io(&format!("moving {} aside", quote_path(&from)), &e)),
             }
         }
         file::sync_dir(path)?;
@@ -705,8 +707,9 @@ impl AuditLog {
     fn check_origin(&self, cp: &Checkpoint) -> std::result::Result<(), String> {
         if cp.origin != self.shared.options.origin {
             return Err(format!(
-                "a checkpoint of {:?}, not of this log ({:?})",
-                cp.origin, self.shared.options.origin
+                "a checkpoint of {}, not of this log ({})",
+                quote(&cp.origin),
+                quote(&self.shared.options.origin)
             ));
         }
         Ok(())
@@ -979,9 +982,9 @@ fn lock(file: &File, path: &Path) -> Result<()> {
     file.try_lock().map_err(|e| match e {
         std::fs::TryLockError::WouldBlock => Error::new(
             ErrorKind::WouldBlock,
-            format!("audit log: {} is open for writing elsewhere; one writer per log", path.display()),
+            format!("audit log: {} is open for writing elsewhere; one writer per log", quote_path(&path)),
         ),
-        std::fs::TryLockError::Error(e) => io(&format!("locking {}", path.display()), &e),
+        std::fs::TryLockError::Error(e) => io(&format!("locking {}", quote_path(&path)), &e),
     })
 }
 
@@ -1008,11 +1011,7 @@ fn check_options(options: &AuditOptions) -> Result<()> {
         // Fails now, not at the first checkpoint, on an origin that cannot
         // name a key.
         Some(signer) => verifier_key(&options.origin, &signer.public_key()).map(|_| ()),
-        None if options.origin.is_empty() || options.origin.contains(['\n', ' ', '+']) => Err(Error::new(
-            ErrorKind::InvalidArgument,
-            format!("origin {:?} must be non-empty, without spaces, newlines or '+'", options.origin),
-        )),
-        None => Ok(()),
+        None => check_origin(&options.origin),
     }
 }
 
@@ -1030,10 +1029,10 @@ fn persisted(path: &Path, options: &AuditOptions) -> Result<Last> {
                 Error::new(
                     e.kind(),
                     format!(
-                        "audit log: its checkpoint {} does not verify with this log's key and origin {:?} ({}); \
+                        "audit log: its checkpoint {} does not verify with this log's key and origin {} ({}); \
                          a new key or origin is a new history: start over explicitly",
-                        checkpoint_path(path).display(),
-                        options.origin,
+                        quote_path(checkpoint_path(path)),
+                        quote(&options.origin),
                         e.message()
                     ),
                 )
@@ -1042,9 +1041,10 @@ fn persisted(path: &Path, options: &AuditOptions) -> Result<Last> {
                 return Err(Error::new(
                     ErrorKind::InvalidArgument,
                     format!(
-                        "audit log: its checkpoint is of origin {:?}, not {:?}; a new origin is a new history: \
+                        "audit log: its checkpoint is of origin {}, not {}; a new origin is a new history: \
                          start over explicitly",
-                        cp.origin, options.origin
+                        quote(&cp.origin),
+                        quote(&options.origin)
                     ),
                 ));
             }
