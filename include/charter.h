@@ -1,5 +1,6 @@
-/*
- * charter.h: the C ABI of Charter.
+/**
+ * @file
+ * The C ABI of Charter.
  *
  * Conventions (see docs/c-api.md):
  *  - every function that can fail returns charter_status_t: CHARTER_OK (0)
@@ -21,1596 +22,2264 @@
 #include <stddef.h>
 #include <stdint.h>
 
-// Bytes in a hash, a root or each hash of a proof.
+/** The major version of Charter this header belongs to. */
+#define CHARTER_VERSION_MAJOR 0
+/** The minor version of Charter this header belongs to. */
+#define CHARTER_VERSION_MINOR 1
+/** The patch version of Charter this header belongs to. */
+#define CHARTER_VERSION_PATCH 0
+/** The version as a string; charter_version() returns the same one when the
+ * loaded library is the one this header belongs to. */
+#define CHARTER_VERSION "0.1.0"
+
+/**
+ * Bytes in a hash, a root or each hash of a proof.
+ */
 #define CHARTER_AUDIT_HASH_LEN 32
 
-// Fsync policy: every record is on stable storage before
-// `charter_audit_append` returns (concurrent appenders share fsyncs).
+/**
+ * Fsync policy: every record is on stable storage before
+ * `charter_audit_append` returns (concurrent appenders share fsyncs).
+ */
 #define CHARTER_AUDIT_FSYNC_ALWAYS 0
 
-// Fsync policy: a background thread syncs every `fsync_interval_ms`.
+/**
+ * Fsync policy: a background thread syncs every `fsync_interval_ms`.
+ */
 #define CHARTER_AUDIT_FSYNC_INTERVAL 1
 
-// Fsync policy: only `charter_audit_sync`, a checkpoint or the last free
-// syncs.
+/**
+ * Fsync policy: only `charter_audit_sync`, a checkpoint or the last free
+ * syncs.
+ */
 #define CHARTER_AUDIT_FSYNC_NEVER 2
 
-// Decision: the operation was allowed.
+/**
+ * Decision: the operation was allowed.
+ */
 #define CHARTER_AUDIT_ALLOW 0
 
-// Decision: the operation was refused.
+/**
+ * Decision: the operation was refused.
+ */
 #define CHARTER_AUDIT_DENY 1
 
-// Decision: the operation could not be decided or failed.
+/**
+ * Decision: the operation could not be decided or failed.
+ */
 #define CHARTER_AUDIT_ERROR 2
 
-// In a query: records of any decision.
+/**
+ * In a query: records of any decision.
+ */
 #define CHARTER_AUDIT_ANY_DECISION -1
 
-// Recorder scope: refusals only (allowed operations cost nothing extra).
+/**
+ * Recorder scope: refusals only (allowed operations cost nothing extra).
+ */
 #define CHARTER_AUDIT_SCOPE_DENIALS 0
 
-// Recorder scope: every decision (each allowed operation waits for its
-// record).
+/**
+ * Recorder scope: every decision (each allowed operation waits for its
+ * record).
+ */
 #define CHARTER_AUDIT_SCOPE_ALL 1
 
-// A timeout meaning "wait as long as it takes".
+/**
+ * A timeout meaning "wait as long as it takes".
+ */
 #define CHARTER_WAIT_FOREVER UINT32_MAX
 
-// Overflow policy: drop the oldest queued message to make room.
+/**
+ * Overflow policy: drop the oldest queued message to make room.
+ */
 #define CHARTER_OVERFLOW_DROP_OLDEST 0
 
-// Overflow policy: drop the new message.
+/**
+ * Overflow policy: drop the new message.
+ */
 #define CHARTER_OVERFLOW_DROP_NEWEST 1
 
-// Overflow policy: the publisher waits up to `block_timeout_ms` for room,
-// then the message is dropped and the publish fails with
-// `CHARTER_E_TIMEOUT` (`CHARTER_E_WOULD_BLOCK` at once when the publisher
-// runs inside a callback of the same bus).
+/**
+ * Overflow policy: the publisher waits up to `block_timeout_ms` for room,
+ * then the message is dropped and the publish fails with
+ * `CHARTER_E_TIMEOUT` (`CHARTER_E_WOULD_BLOCK` at once when the publisher
+ * runs inside a callback of the same bus).
+ */
 #define CHARTER_OVERFLOW_BLOCK 2
 
-// Overflow policy: drop the new message and fail the publish with
-// `CHARTER_E_LIMIT_EXCEEDED`.
+/**
+ * Overflow policy: drop the new message and fail the publish with
+ * `CHARTER_E_LIMIT_EXCEEDED`.
+ */
 #define CHARTER_OVERFLOW_ERROR 3
 
-// Callback dispatch: run on the publisher's thread, inside the publish.
+/**
+ * Callback dispatch: run on the publisher's thread, inside the publish.
+ */
 #define CHARTER_DISPATCH_INLINE 0
 
-// Callback dispatch: run on a thread of the subscription's own.
+/**
+ * Callback dispatch: run on a thread of the subscription's own.
+ */
 #define CHARTER_DISPATCH_THREAD 1
 
-// Bytes in a session challenge.
+/**
+ * Bytes in a session challenge.
+ */
 #define CHARTER_CHALLENGE_LEN 32
 
-// Bytes in a proof of possession (an Ed25519 signature).
+/**
+ * Bytes in a proof of possession (an Ed25519 signature).
+ */
 #define CHARTER_PROOF_LEN 64
 
-// Action: publishing on a topic.
+/**
+ * Action: publishing on a topic.
+ */
 #define CHARTER_ACTION_PUBLISH 1
 
-// Action: subscribing with a pattern.
+/**
+ * Action: subscribing with a pattern.
+ */
 #define CHARTER_ACTION_SUBSCRIBE 2
 
-// Action: sending a request on a topic.
+/**
+ * Action: sending a request on a topic.
+ */
 #define CHARTER_ACTION_REQUEST 3
 
-// The most root keys `charter_authority_new` takes at once.
+/**
+ * The most root keys `charter_authority_new` takes at once.
+ */
 #define CHARTER_MAX_ROOTS 1024
 
-// The nesting bound of a registry made by `charter_registry_new`.
+/**
+ * The nesting bound of a registry made by `charter_registry_new`.
+ */
 #define CHARTER_REGISTRY_DEFAULT_MAX_DEPTH 8
 
-// The largest nesting bound `charter_registry_new_with_max_depth` accepts.
+/**
+ * The largest nesting bound `charter_registry_new_with_max_depth` accepts.
+ */
 #define CHARTER_REGISTRY_MAX_DEPTH_LIMIT 64
 
-// The ABI version this header describes. A program may compare it with
-// `charter_abi_version()` at start-up to detect a mismatched library. The
-// shared library's soname carries the same number (`libcharter.so.1`).
+/**
+ * The ABI version this header describes. A program may compare it with
+ * `charter_abi_version()` at start-up to detect a mismatched library. The
+ * shared library's soname carries the same number (`libcharter.so.1`).
+ */
 #define CHARTER_ABI_VERSION 1
 
-// An audit log. Opaque; create with `charter_audit_open` or
-// `charter_audit_in_memory`.
+/**
+ * An audit log. Opaque; create with `charter_audit_open` or
+ * `charter_audit_in_memory`.
+ */
 typedef struct charter_audit charter_audit;
 
-// An authority. Opaque.
+/**
+ * An authority. Opaque.
+ */
 typedef struct charter_authority charter_authority;
 
-// A topic bus. Opaque; create with `charter_bus_new`.
+/**
+ * A topic bus. Opaque; create with `charter_bus_new`.
+ */
 typedef struct charter_bus charter_bus;
 
-// An Ed25519 key pair. Opaque.
+/**
+ * An Ed25519 key pair. Opaque.
+ */
 typedef struct charter_keypair charter_keypair;
 
-// A registry of handlers. Opaque; create with `charter_registry_new`.
+/**
+ * A registry of handlers. Opaque; create with `charter_registry_new`.
+ */
 typedef struct charter_registry charter_registry;
 
-// An open session. Opaque.
+/**
+ * An open session. Opaque.
+ */
 typedef struct charter_session charter_session;
 
-// A capability token. Opaque.
+/**
+ * A capability token. Opaque.
+ */
 typedef struct charter_token charter_token;
 
-// A witness. Opaque; create with `charter_witness_open`.
+/**
+ * A witness. Opaque; create with `charter_witness_open`.
+ */
 typedef struct charter_witness charter_witness;
 
-// The result of every Charter function that can fail: `CHARTER_OK` (0) or
-// a negative `CHARTER_E_*` value.
+/**
+ * The result of every Charter function that can fail: `CHARTER_OK` (0) or
+ * a negative `CHARTER_E_*` value.
+ */
 typedef int32_t charter_status_t;
 
-// The handle type of a key pair.
+/**
+ * The handle type of a key pair.
+ */
 typedef struct charter_keypair charter_keypair_t;
 
-// How a log is kept and signed. Fill with `charter_audit_options_default`,
-// then adjust.
+/**
+ * How a log is kept and signed. Fill with `charter_audit_options_default`,
+ * then adjust.
+ */
 typedef struct charter_audit_options_t {
-    // A `CHARTER_AUDIT_FSYNC_*` policy.
+    /**
+     * A `CHARTER_AUDIT_FSYNC_*` policy.
+     */
     int32_t fsync;
-    // The sync interval of `CHARTER_AUDIT_FSYNC_INTERVAL`, in milliseconds
-    // (more than 0).
+    /**
+     * The sync interval of `CHARTER_AUDIT_FSYNC_INTERVAL`, in milliseconds
+     * (more than 0).
+     */
     uint32_t fsync_interval_ms;
-    // The key checkpoints are signed with, or NULL for none (the log then
-    // cannot sign checkpoints). The log keeps its own copy.
+    /**
+     * The key checkpoints are signed with, or NULL for none (the log then
+     * cannot sign checkpoints). The log keeps its own copy.
+     */
     charter_keypair_t *signer;
-    // The log's name in its checkpoints and its key name: no spaces, no
-    // `+`. NULL for `"charter.local/audit"`.
+    /**
+     * The log's name in its checkpoints and its key name: no spaces, no
+     * `+`. NULL for `"charter.local/audit"`.
+     */
     const char *origin;
-    // Sign a checkpoint automatically after every this many records
-    // (needs `signer`); 0 for never.
+    /**
+     * Sign a checkpoint automatically after every this many records
+     * (needs `signer`); 0 for never.
+     */
     uint64_t checkpoint_every;
-    // Sign a checkpoint automatically every this many milliseconds when
-    // records were added (needs `signer`); 0 for never.
+    /**
+     * Sign a checkpoint automatically every this many milliseconds when
+     * records were added (needs `signer`); 0 for never.
+     */
     uint32_t checkpoint_interval_ms;
 } charter_audit_options_t;
 
-// Which records `charter_audit_each` visits. Fill with
-// `charter_audit_query_default` (every record), then adjust.
+/**
+ * Which records `charter_audit_each` visits. Fill with
+ * `charter_audit_query_default` (every record), then adjust.
+ */
 typedef struct charter_audit_query_t {
-    // Only records at this index or later.
+    /**
+     * Only records at this index or later.
+     */
     uint64_t from_index;
-    // Only records whose time is at least this (Unix ms).
+    /**
+     * Only records whose time is at least this (Unix ms).
+     */
     uint64_t time_from_ms;
-    // Only records whose time is before this (Unix ms); `UINT64_MAX`
-    // together with `time_from_ms` 0 means no time filter.
+    /**
+     * Only records whose time is before this (Unix ms); `UINT64_MAX`
+     * together with `time_from_ms` 0 means no time filter.
+     */
     uint64_t time_until_ms;
-    // Only records by this principal id, or NULL for any actor.
+    /**
+     * Only records by this principal id, or NULL for any actor.
+     */
     const char *actor;
-    // Only records with this decision, or `CHARTER_AUDIT_ANY_DECISION`.
+    /**
+     * Only records with this decision, or `CHARTER_AUDIT_ANY_DECISION`.
+     */
     int32_t decision;
 } charter_audit_query_t;
 
-// The handle type of an audit log.
+/**
+ * The handle type of an audit log.
+ */
 typedef struct charter_audit charter_audit_t;
 
-// One audit record.
-//
-// As input (`charter_audit_append`), `index` is ignored, `action` is
-// required, and `actor`, `resource` and `detail` may be NULL (no actor,
-// empty text). As output every string is set (`actor` is NULL when the
-// record has none) and stays valid as long as the record: for
-// `charter_audit_each`, the callback; for `charter_audit_get`, until
-// `charter_audit_record_free`.
+/**
+ * One audit record.
+ *
+ * As input (`charter_audit_append`), `index` is ignored, `action` is
+ * required, and `actor`, `resource` and `detail` may be NULL (no actor,
+ * empty text). As output every string is set (`actor` is NULL when the
+ * record has none) and stays valid as long as the record: for
+ * `charter_audit_each`, the callback; for `charter_audit_get`, until
+ * `charter_audit_record_free`.
+ */
 typedef struct charter_audit_record_t {
-    // The record's index in the log (output only).
+    /**
+     * The record's index in the log (output only).
+     */
     uint64_t index;
-    // When it happened, in milliseconds since the Unix epoch.
+    /**
+     * When it happened, in milliseconds since the Unix epoch.
+     */
     uint64_t time_ms;
-    // Who asked: a principal id (`charter-id1:...`), or NULL.
+    /**
+     * Who asked: a principal id (`charter-id1:...`), or NULL.
+     */
     const char *actor;
-    // What was asked, such as `publish`: 1 to 64 bytes.
+    /**
+     * What was asked, such as `publish`: 1 to 64 bytes.
+     */
     const char *action;
-    // What it was asked on, such as a topic: at most 1024 bytes.
+    /**
+     * What it was asked on, such as a topic: at most 1024 bytes.
+     */
     const char *resource;
-    // A `CHARTER_AUDIT_ALLOW`, `_DENY` or `_ERROR` value.
+    /**
+     * A `CHARTER_AUDIT_ALLOW`, `_DENY` or `_ERROR` value.
+     */
     int32_t decision;
-    // A status code: `CHARTER_OK` or the refusal's `CHARTER_E_*`.
+    /**
+     * A status code: `CHARTER_OK` or the refusal's `CHARTER_E_*`.
+     */
     int32_t reason;
-    // Free text for people: at most 1024 bytes.
+    /**
+     * Free text for people: at most 1024 bytes.
+     */
     const char *detail;
 } charter_audit_record_t;
 
-// A record callback for `charter_audit_each`: receives its `user_data`
-// and a record valid only during the call. Return `CHARTER_OK` to go on;
-// anything else stops the iteration.
+/**
+ * A record callback for `charter_audit_each`: receives its `user_data`
+ * and a record valid only during the call. Return `CHARTER_OK` to go on;
+ * anything else stops the iteration.
+ */
 typedef charter_status_t (*charter_audit_record_fn)(void *user_data, const struct charter_audit_record_t *record);
 
-// What `charter_audit_verify` found.
+/**
+ * What `charter_audit_verify` found.
+ */
 typedef struct charter_audit_report_t {
-    // Records read back intact, in order, from the start.
+    /**
+     * Records read back intact, in order, from the start.
+     */
     uint64_t records;
-    // The first damaged, rewritten or missing record, when `has_first_bad`.
+    /**
+     * The first damaged, rewritten or missing record, when `has_first_bad`.
+     */
     uint64_t first_bad;
-    // The size of the signed checkpoint the records were checked against,
-    // when `has_checkpoint`.
+    /**
+     * The size of the signed checkpoint the records were checked against,
+     * when `has_checkpoint`.
+     */
     uint64_t checkpoint_size;
-    // The root of the first `records` records.
+    /**
+     * The root of the first `records` records.
+     */
     uint8_t root[32];
-    // Whether everything checked out (no problem).
+    /**
+     * Whether everything checked out (no problem).
+     */
     bool ok;
-    // Whether `first_bad` is set.
+    /**
+     * Whether `first_bad` is set.
+     */
     bool has_first_bad;
-    // Whether `checkpoint_size` is set.
+    /**
+     * Whether `checkpoint_size` is set.
+     */
     bool has_checkpoint;
-    // How many trusted witnesses cosigned the checkpoint
-    // (`charter_audit_verify_file` with witnesses).
+    /**
+     * How many trusted witnesses cosigned the checkpoint
+     * (`charter_audit_verify_file` with witnesses).
+     */
     uint64_t witness_count;
-    // `CHARTER_OK` when ok; otherwise what kind of problem was found:
-    // `CHARTER_E_CORRUPT` (records damaged, missing or rewritten) or
-    // `CHARTER_E_BAD_SIGNATURE` (a checkpoint missing, not verifying or
-    // short of its witness quorum).
+    /**
+     * `CHARTER_OK` when ok; otherwise what kind of problem was found:
+     * `CHARTER_E_CORRUPT` (records damaged, missing or rewritten) or
+     * `CHARTER_E_BAD_SIGNATURE` (a checkpoint missing, not verifying or
+     * short of its witness quorum).
+     */
     charter_status_t problem_status;
 } charter_audit_report_t;
 
-// What opening a log found and repaired.
+/**
+ * What opening a log found and repaired.
+ */
 typedef struct charter_audit_recovery_t {
-    // Intact records in the file.
+    /**
+     * Intact records in the file.
+     */
     uint64_t records;
-    // Bytes of a torn last record (a crash during an append) cut off.
+    /**
+     * Bytes of a torn last record (a crash during an append) cut off.
+     */
     uint64_t truncated_bytes;
 } charter_audit_recovery_t;
 
-// What `charter_audit_verify_file` trusts and requires. Fill with
-// `charter_audit_verify_options_default` (nothing trusted), then adjust.
+/**
+ * What `charter_audit_verify_file` trusts and requires. Fill with
+ * `charter_audit_verify_options_default` (nothing trusted), then adjust.
+ */
 typedef struct charter_audit_verify_options_t {
-    // The log's note verifier key, or NULL. With it the persisted
-    // checkpoint must verify and the records must extend it.
+    /**
+     * The log's note verifier key, or NULL. With it the persisted
+     * checkpoint must verify and the records must extend it.
+     */
     const char *log_key;
-    // With `log_key`: accept a log without a persisted checkpoint.
+    /**
+     * With `log_key`: accept a log without a persisted checkpoint.
+     */
     bool allow_missing_checkpoint;
-    // An earlier checkpoint note the log must extend, or NULL (needs
-    // `log_key`).
+    /**
+     * An earlier checkpoint note the log must extend, or NULL (needs
+     * `log_key`).
+     */
     const char *against;
-    // `witness_count` cosigner verifier keys of trusted witnesses.
+    /**
+     * `witness_count` cosigner verifier keys of trusted witnesses.
+     */
     const char *const *witnesses;
-    // How many strings `witnesses` holds (at most 64).
+    /**
+     * How many strings `witnesses` holds (at most 64).
+     */
     size_t witness_count;
-    // How many witnesses must have cosigned the persisted checkpoint.
+    /**
+     * How many witnesses must have cosigned the persisted checkpoint.
+     */
     size_t quorum;
-    // A trust state file remembering the last checkpoint accepted per
-    // origin (created 0600), or NULL (needs `log_key`).
+    /**
+     * A trust state file remembering the last checkpoint accepted per
+     * origin (created 0600), or NULL (needs `log_key`).
+     */
     const char *state_path;
 } charter_audit_verify_options_t;
 
-// The handle type of a witness.
+/**
+ * The handle type of a witness.
+ */
 typedef struct charter_witness charter_witness_t;
 
-// A bus's limits. Fill with `charter_bus_limits_default`, then adjust.
+/**
+ * A bus's limits. Fill with `charter_bus_limits_default`, then adjust.
+ */
 typedef struct charter_bus_limits_t {
-    // Live subscriptions at once.
+    /**
+     * Live subscriptions at once.
+     */
     size_t max_subscriptions;
-    // The largest capacity, in messages, a subscription may ask for.
+    /**
+     * The largest capacity, in messages, a subscription may ask for.
+     */
     size_t max_queue_messages;
-    // The largest capacity, in bytes, a subscription may ask for.
+    /**
+     * The largest capacity, in bytes, a subscription may ask for.
+     */
     size_t max_queue_bytes;
-    // The largest payload, in bytes.
+    /**
+     * The largest payload, in bytes.
+     */
     size_t max_payload;
-    // The longest topic or pattern, in bytes (at most 256).
+    /**
+     * The longest topic or pattern, in bytes (at most 256).
+     */
     size_t max_topic_len;
-    // The most tokens in a topic or pattern (at most 16).
+    /**
+     * The most tokens in a topic or pattern (at most 16).
+     */
     size_t max_topic_tokens;
-    // The most headers on one message.
+    /**
+     * The most headers on one message.
+     */
     size_t max_headers;
-    // The most bytes of header names and values on one message.
+    /**
+     * The most bytes of header names and values on one message.
+     */
     size_t max_header_bytes;
 } charter_bus_limits_t;
 
-// How a subscription queues and delivers. Fill with
-// `charter_subscribe_options_default`, then adjust.
+/**
+ * How a subscription queues and delivers. Fill with
+ * `charter_subscribe_options_default`, then adjust.
+ */
 typedef struct charter_subscribe_options_t {
-    // Queue capacity in messages.
+    /**
+     * Queue capacity in messages.
+     */
     size_t capacity;
-    // Queue capacity in bytes (topic, payload and headers).
+    /**
+     * Queue capacity in bytes (topic, payload and headers).
+     */
     size_t max_bytes;
-    // A `CHARTER_OVERFLOW_*` policy.
+    /**
+     * A `CHARTER_OVERFLOW_*` policy.
+     */
     int32_t overflow;
-    // How long a `CHARTER_OVERFLOW_BLOCK` publisher waits for room;
-    // `CHARTER_WAIT_FOREVER` for no limit.
+    /**
+     * How long a `CHARTER_OVERFLOW_BLOCK` publisher waits for room;
+     * `CHARTER_WAIT_FOREVER` for no limit.
+     */
     uint32_t block_timeout_ms;
-    // Messages older than this when received are dropped; 0 for none.
+    /**
+     * Messages older than this when received are dropped; 0 for none.
+     */
     uint32_t ttl_ms;
-    // A pull subscription not received from for this long is ended; 0 for
-    // never.
+    /**
+     * A pull subscription not received from for this long is ended; 0 for
+     * never.
+     */
     uint32_t idle_ttl_ms;
-    // Where a callback runs: a `CHARTER_DISPATCH_*` value.
+    /**
+     * Where a callback runs: a `CHARTER_DISPATCH_*` value.
+     */
     int32_t dispatch;
 } charter_subscribe_options_t;
 
-// The handle type of a bus.
+/**
+ * The handle type of a bus.
+ */
 typedef struct charter_bus charter_bus_t;
 
-// The handle type of an authority.
+/**
+ * The handle type of an authority.
+ */
 typedef struct charter_authority charter_authority_t;
 
-// An audit log plus which decisions to record in it, for
-// `charter_bus_new_with_recorder` and `charter_authority_new_with_recorder`.
+/**
+ * An audit log plus which decisions to record in it, for
+ * `charter_bus_new_with_recorder` and `charter_authority_new_with_recorder`.
+ */
 typedef struct charter_audit_recorder_t {
-    // The log decisions are appended to.
+    /**
+     * The log decisions are appended to.
+     */
     charter_audit_t *log;
-    // A `CHARTER_AUDIT_SCOPE_*` value.
+    /**
+     * A `CHARTER_AUDIT_SCOPE_*` value.
+     */
     int32_t scope;
 } charter_audit_recorder_t;
 
-// The handle type of a session.
+/**
+ * The handle type of a session.
+ */
 typedef struct charter_session charter_session_t;
 
-// One message header: a NUL-terminated UTF-8 name and value.
+/**
+ * One message header: a NUL-terminated UTF-8 name and value.
+ */
 typedef struct charter_header_t {
-    // The header's name.
+    /**
+     * The header's name.
+     */
     const char *name;
-    // The header's value.
+    /**
+     * The header's value.
+     */
     const char *value;
 } charter_header_t;
 
-// A bus message. Every pointer stays valid as long as the message: for a
-// callback, the call; for a received message, until `charter_message_free`.
+/**
+ * A bus message. Every pointer stays valid as long as the message: for a
+ * callback, the call; for a received message, until `charter_message_free`.
+ */
 typedef struct charter_message_t {
-    // The bus-wide sequence number, increasing in publish order.
+    /**
+     * The bus-wide sequence number, increasing in publish order.
+     */
     uint64_t seq;
-    // The topic, NUL-terminated.
+    /**
+     * The topic, NUL-terminated.
+     */
     const char *topic;
-    // The payload bytes (NULL when `payload_len` is 0).
+    /**
+     * The payload bytes (NULL when `payload_len` is 0).
+     */
     const uint8_t *payload;
-    // The payload length in bytes.
+    /**
+     * The payload length in bytes.
+     */
     size_t payload_len;
-    // The headers, in the order they were published (NULL when none).
+    /**
+     * The headers, in the order they were published (NULL when none).
+     */
     const struct charter_header_t *headers;
-    // How many headers there are.
+    /**
+     * How many headers there are.
+     */
     size_t header_count;
-    // The reply inbox of a request, NUL-terminated, or NULL when the
-    // message is not a request. Pass the message to `charter_bus_respond`
-    // to answer it.
+    /**
+     * The reply inbox of a request, NUL-terminated, or NULL when the
+     * message is not a request. Pass the message to `charter_bus_respond`
+     * to answer it.
+     */
     const char *reply_to;
 } charter_message_t;
 
-// A message callback: receives its `user_data` and the message, valid only
-// during the call. Returning anything but `CHARTER_OK` is counted in the
-// subscription's `handler_failures`.
+/**
+ * A message callback: receives its `user_data` and the message, valid only
+ * during the call. Returning anything but `CHARTER_OK` is counted in the
+ * subscription's `handler_failures`.
+ */
 typedef charter_status_t (*charter_message_fn)(void *user_data, const struct charter_message_t *msg);
 
-// Releases a handler's `user_data` when its registration ends.
-//
-// It runs once no notify can still be calling the handler, which may be
-// inside whichever Charter call on the registry lets go of the handler last
-// (an unregister, a free, or a notify that was in progress on another
-// thread), on that call's thread. No Charter lock is held when it runs.
+/**
+ * Releases a handler's `user_data` when its registration ends.
+ *
+ * It runs once no notify can still be calling the handler, which may be
+ * inside whichever Charter call on the registry lets go of the handler last
+ * (an unregister, a free, or a notify that was in progress on another
+ * thread), on that call's thread. No Charter lock is held when it runs.
+ */
 typedef void (*charter_drop_fn)(void *user_data);
 
-// The outcome of one publish: `matched == delivered + dropped`.
+/**
+ * The outcome of one publish: `matched == delivered + dropped`.
+ */
 typedef struct charter_publish_report_t {
-    // Subscriptions whose pattern matched the topic.
+    /**
+     * Subscriptions whose pattern matched the topic.
+     */
     uint64_t matched;
-    // Of those, how many accepted the message.
+    /**
+     * Of those, how many accepted the message.
+     */
     uint64_t delivered;
-    // Of those, how many dropped it.
+    /**
+     * Of those, how many dropped it.
+     */
     uint64_t dropped;
 } charter_publish_report_t;
 
-// Messages dropped, by reason.
+/**
+ * Messages dropped, by reason.
+ */
 typedef struct charter_drops_t {
-    // Dropped by `DROP_OLDEST` or `DROP_NEWEST` on a full queue.
+    /**
+     * Dropped by `DROP_OLDEST` or `DROP_NEWEST` on a full queue.
+     */
     uint64_t overflow;
-    // Past their time-to-live when received.
+    /**
+     * Past their time-to-live when received.
+     */
     uint64_t expired;
-    // A `BLOCK` publisher ran out of time (or would have deadlocked).
+    /**
+     * A `BLOCK` publisher ran out of time (or would have deadlocked).
+     */
     uint64_t timeout;
-    // Refused by an `ERROR` queue, or too large for the queue at all.
+    /**
+     * Refused by an `ERROR` queue, or too large for the queue at all.
+     */
     uint64_t rejected;
-    // Still queued, or arriving, when the subscription ended.
+    /**
+     * Still queued, or arriving, when the subscription ended.
+     */
     uint64_t closed;
 } charter_drops_t;
 
-// One subscription's accounting: `received == delivered + dropped + queued`.
+/**
+ * One subscription's accounting: `received == delivered + dropped + queued`.
+ */
 typedef struct charter_subscription_stats_t {
-    // Messages offered by publishes that matched.
+    /**
+     * Messages offered by publishes that matched.
+     */
     uint64_t received;
-    // Messages handed to the consumer or its callback.
+    /**
+     * Messages handed to the consumer or its callback.
+     */
     uint64_t delivered;
-    // Messages waiting in the queue.
+    /**
+     * Messages waiting in the queue.
+     */
     uint64_t queued;
-    // Messages dropped, by reason.
+    /**
+     * Messages dropped, by reason.
+     */
     struct charter_drops_t dropped;
-    // Callback calls that returned an error (each also counts as delivered).
+    /**
+     * Callback calls that returned an error (each also counts as delivered).
+     */
     uint64_t handler_failures;
-    // Times the queue became full after having room.
+    /**
+     * Times the queue became full after having room.
+     */
     uint64_t slow_episodes;
 } charter_subscription_stats_t;
 
-// A bus's accounting over its whole life.
+/**
+ * A bus's accounting over its whole life.
+ */
 typedef struct charter_bus_stats_t {
-    // Successful publishes.
+    /**
+     * Successful publishes.
+     */
     uint64_t published;
-    // Totals over every subscription, ended ones included.
+    /**
+     * Totals over every subscription, ended ones included.
+     */
     struct charter_subscription_stats_t subscriptions;
-    // Live subscriptions now.
+    /**
+     * Live subscriptions now.
+     */
     uint64_t live_subscriptions;
-    // Calls refused by authorization (buses made with an authority).
+    /**
+     * Calls refused by authorization (buses made with an authority).
+     */
     uint64_t denied;
 } charter_bus_stats_t;
 
-// How an authority judges time. Fill with
-// `charter_authority_options_default`, then adjust.
+/**
+ * How an authority judges time. Fill with
+ * `charter_authority_options_default`, then adjust.
+ */
 typedef struct charter_authority_options_t {
-    // The longest window any link may have, in seconds.
+    /**
+     * The longest window any link may have, in seconds.
+     */
     uint64_t max_lifetime_s;
-    // How far clocks may disagree, in seconds.
+    /**
+     * How far clocks may disagree, in seconds.
+     */
     uint64_t clock_skew_s;
-    // 0 for the system clock; otherwise the authority runs on a clock of its
-    // own that starts at this time and moves only with
-    // `charter_authority_set_time` (for tests).
+    /**
+     * 0 for the system clock; otherwise the authority runs on a clock of its
+     * own that starts at this time and moves only with
+     * `charter_authority_set_time` (for tests).
+     */
     uint64_t fixed_time;
 } charter_authority_options_t;
 
-// The handle type of a token.
+/**
+ * The handle type of a token.
+ */
 typedef struct charter_token charter_token_t;
 
-// The handle type of a registry.
+/**
+ * The handle type of a registry.
+ */
 typedef struct charter_registry charter_registry_t;
 
-// A handler: receives its `user_data` and the event bytes (valid only
-// during the call; `event` is NULL when `len` is 0). Returning
-// `CHARTER_E_PANIC` counts the call as panicked (for handlers written in a
-// language with panics or exceptions of its own); any other status but
-// `CHARTER_OK` counts it as failed. Handlers may be called from any thread
-// that notifies, and concurrently.
+/**
+ * A handler: receives its `user_data` and the event bytes (valid only
+ * during the call; `event` is NULL when `len` is 0). Returning
+ * `CHARTER_E_PANIC` counts the call as panicked (for handlers written in a
+ * language with panics or exceptions of its own); any other status but
+ * `CHARTER_OK` counts it as failed. Handlers may be called from any thread
+ * that notifies, and concurrently.
+ */
 typedef charter_status_t (*charter_handler_fn)(void *user_data, const uint8_t *event, size_t len);
 
-// How the handlers of one notify round fared. Every handler that was
-// called counts in exactly one field.
+/**
+ * How the handlers of one notify round fared. Every handler that was
+ * called counts in exactly one field.
+ */
 typedef struct charter_notify_report_t {
-    // Handlers that returned `CHARTER_OK`.
+    /**
+     * Handlers that returned `CHARTER_OK`.
+     */
     uint64_t delivered;
-    // Handlers that returned an error status.
+    /**
+     * Handlers that returned an error status.
+     */
     uint64_t failed;
-    // Handlers that panicked (Rust or binding code); the panic was caught.
+    /**
+     * Handlers that panicked (Rust or binding code); the panic was caught.
+     */
     uint64_t panicked;
 } charter_notify_report_t;
 
-// Success.
+/**
+ * Success.
+ */
 #define CHARTER_OK 0
 
-// A required pointer argument was NULL.
+/**
+ * A required pointer argument was NULL.
+ */
 #define CHARTER_E_NULL_ARGUMENT -1
 
-// An argument was present but not acceptable; the message says which.
+/**
+ * An argument was present but not acceptable; the message says which.
+ */
 #define CHARTER_E_INVALID_ARGUMENT -2
 
-// A string argument was not valid UTF-8.
+/**
+ * A string argument was not valid UTF-8.
+ */
 #define CHARTER_E_INVALID_UTF8 -3
 
-// A pointer that was never a Charter handle.
+/**
+ * A pointer that was never a Charter handle.
+ */
 #define CHARTER_E_INVALID_HANDLE -4
 
-// A handle of another type than the function expects.
+/**
+ * A handle of another type than the function expects.
+ */
 #define CHARTER_E_WRONG_HANDLE_TYPE -5
 
-// A handle that has been freed.
+/**
+ * A handle that has been freed.
+ */
 #define CHARTER_E_HANDLE_FREED -6
 
-// A second free of the same handle.
+/**
+ * A second free of the same handle.
+ */
 #define CHARTER_E_ALREADY_FREED -7
 
-// A configured or built-in limit was reached; the message names it.
+/**
+ * A configured or built-in limit was reached; the message names it.
+ */
 #define CHARTER_E_LIMIT_EXCEEDED -8
 
-// The thing asked for does not exist.
+/**
+ * The thing asked for does not exist.
+ */
 #define CHARTER_E_NOT_FOUND -9
 
-// Authorization refused the operation.
+/**
+ * Authorization refused the operation.
+ */
 #define CHARTER_E_DENIED -10
 
-// A token or link is past its validity window.
+/**
+ * A token or link is past its validity window.
+ */
 #define CHARTER_E_EXPIRED -11
 
-// A token or link is before its validity window.
+/**
+ * A token or link is before its validity window.
+ */
 #define CHARTER_E_NOT_YET_VALID -12
 
-// A token or link has been revoked.
+/**
+ * A token or link has been revoked.
+ */
 #define CHARTER_E_REVOKED -13
 
-// A signature did not verify.
+/**
+ * A signature did not verify.
+ */
 #define CHARTER_E_BAD_SIGNATURE -14
 
-// Bytes that do not decode.
+/**
+ * Bytes that do not decode.
+ */
 #define CHARTER_E_MALFORMED -15
 
-// A token whose root key is not trusted.
+/**
+ * A token whose root key is not trusted.
+ */
 #define CHARTER_E_UNTRUSTED_ROOT -16
 
-// The operation would have to wait and was asked not to.
+/**
+ * The operation would have to wait and was asked not to.
+ */
 #define CHARTER_E_WOULD_BLOCK -17
 
-// A wait ran out of time.
+/**
+ * A wait ran out of time.
+ */
 #define CHARTER_E_TIMEOUT -18
 
-// The object was closed.
+/**
+ * The object was closed.
+ */
 #define CHARTER_E_CLOSED -19
 
-// An operating-system I/O error.
+/**
+ * An operating-system I/O error.
+ */
 #define CHARTER_E_IO -20
 
-// Stored data failed an integrity check.
+/**
+ * Stored data failed an integrity check.
+ */
 #define CHARTER_E_CORRUPT -21
 
-// A panic was caught at the library boundary.
+/**
+ * A panic was caught at the library boundary.
+ */
 #define CHARTER_E_PANIC -22
 
-// A bug in Charter itself.
+/**
+ * A bug in Charter itself.
+ */
 #define CHARTER_E_INTERNAL -23
 
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
 
-// Fills `out` with the defaults: `CHARTER_AUDIT_FSYNC_ALWAYS` (with a
-// 1000 ms interval should the policy be changed to `_INTERVAL`), no
-// signer, the default origin.
-//
-// # Safety
-// `out` must be NULL or valid for writing.
+/**
+ * Fills `out` with the defaults: `CHARTER_AUDIT_FSYNC_ALWAYS` (with a
+ * 1000 ms interval should the policy be changed to `_INTERVAL`), no
+ * signer, the default origin.
+ *
+ * # Safety
+ * `out` must be NULL or valid for writing.
+ */
 charter_status_t charter_audit_options_default(struct charter_audit_options_t *out);
 
-// Fills `out` with a query that selects every record.
-//
-// # Safety
-// `out` must be NULL or valid for writing.
+/**
+ * Fills `out` with a query that selects every record.
+ *
+ * # Safety
+ * `out` must be NULL or valid for writing.
+ */
 charter_status_t charter_audit_query_default(struct charter_audit_query_t *out);
 
-// Opens the log at `path`, creating it (mode 0600) if it does not exist
-// (`options` may be NULL for the defaults). A torn last record (the file
-// ends inside it) is cut off and reported by `charter_audit_recovery`,
-// unless the persisted checkpoint covers it; a damaged or zero-filled
-// record fails with `CHARTER_E_CORRUPT` naming it, leaving the file as it
-// is. A log that does not extend its persisted checkpoint (`<path>.checkpoint`)
-// is `CHARTER_E_CORRUPT` too; with a signer, a checkpoint of another key
-// or origin is `CHARTER_E_BAD_SIGNATURE` or `CHARTER_E_INVALID_ARGUMENT`
-// (see `charter_audit_start_over`). Anything but a regular file (a FIFO,
-// a directory, a device) is `CHARTER_E_INVALID_ARGUMENT`, never waited on.
-//
-// # Safety
-// `path` must be a NUL-terminated string; `options` NULL or valid for
-// reading; `out` NULL or valid for writing.
+/**
+ * Opens the log at `path`, creating it (mode 0600) if it does not exist
+ * (`options` may be NULL for the defaults). A torn last record (the file
+ * ends inside it) is cut off and reported by `charter_audit_recovery`,
+ * unless the persisted checkpoint covers it; a damaged or zero-filled
+ * record fails with `CHARTER_E_CORRUPT` naming it, leaving the file as it
+ * is. A log that does not extend its persisted checkpoint (`<path>.checkpoint`)
+ * is `CHARTER_E_CORRUPT` too; with a signer, a checkpoint of another key
+ * or origin is `CHARTER_E_BAD_SIGNATURE` or `CHARTER_E_INVALID_ARGUMENT`
+ * (see `charter_audit_start_over`). Anything but a regular file (a FIFO,
+ * a directory, a device) is `CHARTER_E_INVALID_ARGUMENT`, never waited on.
+ *
+ * # Safety
+ * `path` must be a NUL-terminated string; `options` NULL or valid for
+ * reading; `out` NULL or valid for writing.
+ */
 charter_status_t charter_audit_open(const char *path, const struct charter_audit_options_t *options, charter_audit_t **out);
 
-// Starts a new history at `path`, the explicit operator act that replaces
-// a log which no longer extends its checkpoint: the old log and checkpoint
-// are renamed to `<path>.replaced-<unix ms>` and
-// `<path>.checkpoint.replaced-<unix ms>`, and the new log's record 0
-// (action `start_over`) names the old origin, size, root and `reason`.
-// `options` needs a signer and an origin other than the old checkpoint's
-// (`CHARTER_E_INVALID_ARGUMENT` otherwise).
-//
-// # Safety
-// `path` and `reason` must be NUL-terminated strings; `options` NULL or
-// valid for reading; `out` NULL or valid for writing.
+/**
+ * Starts a new history at `path`, the explicit operator act that replaces
+ * a log which no longer extends its checkpoint: the old log and checkpoint
+ * are renamed to `<path>.replaced-<unix ms>` and
+ * `<path>.checkpoint.replaced-<unix ms>`, and the new log's record 0
+ * (action `start_over`) names the old origin, size, root and `reason`.
+ * `options` needs a signer and an origin other than the old checkpoint's
+ * (`CHARTER_E_INVALID_ARGUMENT` otherwise).
+ *
+ * # Safety
+ * `path` and `reason` must be NUL-terminated strings; `options` NULL or
+ * valid for reading; `out` NULL or valid for writing.
+ */
 charter_status_t charter_audit_start_over(const char *path, const struct charter_audit_options_t *options, const char *reason, charter_audit_t **out);
 
-// Creates a log kept in memory only: the same tree, proofs and
-// checkpoints, without a file (`options` may be NULL; its fsync policy is
-// ignored).
-//
-// # Safety
-// `options` must be NULL or valid for reading; `out` NULL or valid for
-// writing.
+/**
+ * Creates a log kept in memory only: the same tree, proofs and
+ * checkpoints, without a file (`options` may be NULL; its fsync policy is
+ * ignored).
+ *
+ * # Safety
+ * `options` must be NULL or valid for reading; `out` NULL or valid for
+ * writing.
+ */
 charter_status_t charter_audit_in_memory(const struct charter_audit_options_t *options, charter_audit_t **out);
 
-// Frees a log. Buses and authorities recording into it keep it open until
-// they are freed; the last one to let go syncs it (unless its policy is
-// `CHARTER_AUDIT_FSYNC_NEVER`). NULL is a no-op.
-//
-// # Safety
-// `log` must be NULL or a pointer obtained from Charter.
+/**
+ * Frees a log. Buses and authorities recording into it keep it open until
+ * they are freed; the last one to let go syncs it (unless its policy is
+ * `CHARTER_AUDIT_FSYNC_NEVER`). NULL is a no-op.
+ *
+ * # Safety
+ * `log` must be NULL or a pointer obtained from Charter.
+ */
 charter_status_t charter_audit_free(charter_audit_t *log);
 
-// Appends `record` and writes its index to `out_index` (may be NULL).
-// Under `CHARTER_AUDIT_FSYNC_ALWAYS` the record is on stable storage when
-// this returns `CHARTER_OK`. `CHARTER_E_LIMIT_EXCEEDED` or
-// `CHARTER_E_INVALID_ARGUMENT` for a record over its limits; `CHARTER_E_IO`
-// when the write or the fsync failed.
-//
-// # Safety
-// `record` must be NULL or valid for reading, with its strings NULL or
-// NUL-terminated; `out_index` NULL or valid for writing.
+/**
+ * Appends `record` and writes its index to `out_index` (may be NULL).
+ * Under `CHARTER_AUDIT_FSYNC_ALWAYS` the record is on stable storage when
+ * this returns `CHARTER_OK`. `CHARTER_E_LIMIT_EXCEEDED` or
+ * `CHARTER_E_INVALID_ARGUMENT` for a record over its limits; `CHARTER_E_IO`
+ * when the write or the fsync failed.
+ *
+ * # Safety
+ * `record` must be NULL or valid for reading, with its strings NULL or
+ * NUL-terminated; `out_index` NULL or valid for writing.
+ */
 charter_status_t charter_audit_append(charter_audit_t *log, const struct charter_audit_record_t *record, uint64_t *out_index);
 
-// Forces every record appended so far to stable storage.
-//
-// # Safety
-// `log` must be NULL or a pointer obtained from Charter.
+/**
+ * Forces every record appended so far to stable storage.
+ *
+ * # Safety
+ * `log` must be NULL or a pointer obtained from Charter.
+ */
 charter_status_t charter_audit_sync(charter_audit_t *log);
 
-// Writes the number of records to `out_len`.
-//
-// # Safety
-// `out_len` must be NULL or valid for writing.
+/**
+ * Writes the number of records to `out_len`.
+ *
+ * # Safety
+ * `out_len` must be NULL or valid for writing.
+ */
 charter_status_t charter_audit_len(charter_audit_t *log, uint64_t *out_len);
 
-// Writes the Merkle root of every record (32 bytes) to `out_root`.
-//
-// # Safety
-// `out_root` must be NULL or valid for writing 32 bytes.
+/**
+ * Writes the Merkle root of every record (32 bytes) to `out_root`.
+ *
+ * # Safety
+ * `out_root` must be NULL or valid for writing 32 bytes.
+ */
 charter_status_t charter_audit_root(charter_audit_t *log, uint8_t *out_root);
 
-// Writes the Merkle root of the first `size` records to `out_root`;
-// `CHARTER_E_INVALID_ARGUMENT` when the log holds fewer.
-//
-// # Safety
-// `out_root` must be NULL or valid for writing 32 bytes.
+/**
+ * Writes the Merkle root of the first `size` records to `out_root`;
+ * `CHARTER_E_INVALID_ARGUMENT` when the log holds fewer.
+ *
+ * # Safety
+ * `out_root` must be NULL or valid for writing 32 bytes.
+ */
 charter_status_t charter_audit_root_at(charter_audit_t *log, uint64_t size, uint8_t *out_root);
 
-// Writes the leaf hash of record `index` to `out_hash`;
-// `CHARTER_E_NOT_FOUND` when there is no such record.
-//
-// # Safety
-// `out_hash` must be NULL or valid for writing 32 bytes.
+/**
+ * Writes the leaf hash of record `index` to `out_hash`;
+ * `CHARTER_E_NOT_FOUND` when there is no such record.
+ *
+ * # Safety
+ * `out_hash` must be NULL or valid for writing 32 bytes.
+ */
 charter_status_t charter_audit_record_hash(charter_audit_t *log, uint64_t index, uint8_t *out_hash);
 
-// Writes the proof that record `index` is in the tree of the first `size`
-// records to `out` (`out_len` bytes, a multiple of 32; free with
-// `charter_bytes_free`). Check it with `charter_audit_verify_inclusion`.
-//
-// # Safety
-// `out` and `out_len` must be NULL or valid for writing.
+/**
+ * Writes the proof that record `index` is in the tree of the first `size`
+ * records to `out` (`out_len` bytes, a multiple of 32; free with
+ * `charter_bytes_free`). Check it with `charter_audit_verify_inclusion`.
+ *
+ * # Safety
+ * `out` and `out_len` must be NULL or valid for writing.
+ */
 charter_status_t charter_audit_prove_inclusion(charter_audit_t *log, uint64_t index, uint64_t size, uint8_t **out, size_t *out_len);
 
-// Writes the proof that the tree of the first `old_size` records is a
-// prefix of the tree of the first `new_size` to `out` (`out_len` bytes;
-// free with `charter_bytes_free`). Check it with
-// `charter_audit_verify_consistency`.
-//
-// # Safety
-// `out` and `out_len` must be NULL or valid for writing.
+/**
+ * Writes the proof that the tree of the first `old_size` records is a
+ * prefix of the tree of the first `new_size` to `out` (`out_len` bytes;
+ * free with `charter_bytes_free`). Check it with
+ * `charter_audit_verify_consistency`.
+ *
+ * # Safety
+ * `out` and `out_len` must be NULL or valid for writing.
+ */
 charter_status_t charter_audit_prove_consistency(charter_audit_t *log, uint64_t old_size, uint64_t new_size, uint8_t **out, size_t *out_len);
 
-// Writes record `index` to `out_record`, read back and checked against the
-// tree (a record changed on disk is `CHARTER_E_CORRUPT`, never returned);
-// free it with `charter_audit_record_free`. `CHARTER_E_NOT_FOUND` when
-// there is no such record.
-//
-// # Safety
-// `out_record` must be NULL or valid for writing.
+/**
+ * Writes record `index` to `out_record`, read back and checked against the
+ * tree (a record changed on disk is `CHARTER_E_CORRUPT`, never returned);
+ * free it with `charter_audit_record_free`. `CHARTER_E_NOT_FOUND` when
+ * there is no such record.
+ *
+ * # Safety
+ * `out_record` must be NULL or valid for writing.
+ */
 charter_status_t charter_audit_get(charter_audit_t *log, uint64_t index, struct charter_audit_record_t **out_record);
 
-// Frees a record returned by `charter_audit_get`. NULL is allowed and does
-// nothing. Never pass a record received in a callback: that one belongs to
-// Charter.
-//
-// # Safety
-// `record` must be NULL or a record returned by `charter_audit_get`, not
-// freed yet.
+/**
+ * Frees a record returned by `charter_audit_get`. NULL is allowed and does
+ * nothing. Never pass a record received in a callback: that one belongs to
+ * Charter.
+ *
+ * # Safety
+ * `record` must be NULL or a record returned by `charter_audit_get`, not
+ * freed yet.
+ */
 void charter_audit_record_free(struct charter_audit_record_t *record);
 
-// Calls `callback` with each record `query` selects (NULL for every record),
-// oldest first, among those in the log when the call starts. Each is read
-// back and checked as `charter_audit_get` does; a record that fails ends
-// the iteration with its error (`CHARTER_E_CORRUPT`). A callback that
-// returns anything but `CHARTER_OK` stops the iteration, which then
-// returns `CHARTER_OK`. Writes the number of callbacks made to `out_count`
-// (may be NULL).
-//
-// No Charter lock is held while `callback` runs: it may call any Charter
-// function, on this log too (append, or even free it; the iteration goes
-// on over the records it started with).
-//
-// # Safety
-// `query` must be NULL or valid for reading; `callback` must be safe to call
-// with `user_data`; `out_count` NULL or valid for writing.
+/**
+ * Calls `callback` with each record `query` selects (NULL for every record),
+ * oldest first, among those in the log when the call starts. Each is read
+ * back and checked as `charter_audit_get` does; a record that fails ends
+ * the iteration with its error (`CHARTER_E_CORRUPT`). A callback that
+ * returns anything but `CHARTER_OK` stops the iteration, which then
+ * returns `CHARTER_OK`. Writes the number of callbacks made to `out_count`
+ * (may be NULL).
+ *
+ * No Charter lock is held while `callback` runs: it may call any Charter
+ * function, on this log too (append, or even free it; the iteration goes
+ * on over the records it started with).
+ *
+ * # Safety
+ * `query` must be NULL or valid for reading; `callback` must be safe to call
+ * with `user_data`; `out_count` NULL or valid for writing.
+ */
 charter_status_t charter_audit_each(charter_audit_t *log, const struct charter_audit_query_t *query, charter_audit_record_fn callback, void *user_data, uint64_t *out_count);
 
-// Writes the note verifier key checkpoints verify with
-// (`<origin>+<key id>+<key>`) to `out`; free it with `charter_string_free`.
-// `CHARTER_E_INVALID_ARGUMENT` for a log without a signer.
-//
-// # Safety
-// `out` must be NULL or valid for writing.
+/**
+ * Writes the note verifier key checkpoints verify with
+ * (`<origin>+<key id>+<key>`) to `out`; free it with `charter_string_free`.
+ * `CHARTER_E_INVALID_ARGUMENT` for a log without a signer.
+ *
+ * # Safety
+ * `out` must be NULL or valid for writing.
+ */
 charter_status_t charter_audit_verifier_key(charter_audit_t *log, char **out);
 
-// Signs a checkpoint of the log as it is now (syncing the records it
-// covers first) and writes the note to `out`; free it with
-// `charter_string_free`. A file log also keeps it in `<path>.checkpoint`.
-// `CHARTER_E_INVALID_ARGUMENT` for a log without a signer.
-//
-// # Safety
-// `out` must be NULL or valid for writing.
+/**
+ * Signs a checkpoint of the log as it is now (syncing the records it
+ * covers first) and writes the note to `out`; free it with
+ * `charter_string_free`. A file log also keeps it in `<path>.checkpoint`.
+ * `CHARTER_E_INVALID_ARGUMENT` for a log without a signer.
+ *
+ * # Safety
+ * `out` must be NULL or valid for writing.
+ */
 charter_status_t charter_audit_checkpoint(charter_audit_t *log, char **out);
 
-// Writes the latest persisted checkpoint note to `out` (free it with
-// `charter_string_free`), or NULL when there is none yet.
-//
-// # Safety
-// `out` must be NULL or valid for writing.
+/**
+ * Writes the latest persisted checkpoint note to `out` (free it with
+ * `charter_string_free`), or NULL when there is none yet.
+ *
+ * # Safety
+ * `out` must be NULL or valid for writing.
+ */
 charter_status_t charter_audit_latest_checkpoint(charter_audit_t *log, char **out);
 
-// Rereads every record (from the file, for a file log), checks each one,
-// recomputes the tree and checks it against the latest persisted
-// checkpoint (for a log with a signer). Writes the findings to
-// `out_report` and, when `out_problem` is not NULL, what is wrong to it (a
-// caller-owned string, or NULL when `out_report->ok`). Fails only when the
-// check could not run (`CHARTER_E_IO`, or a file that is not an audit log).
-//
-// # Safety
-// `out_report` must be NULL or valid for writing; `out_problem` NULL or
-// valid for writing.
+/**
+ * Rereads every record (from the file, for a file log), checks each one,
+ * recomputes the tree and checks it against the latest persisted
+ * checkpoint (for a log with a signer). Writes the findings to
+ * `out_report` and, when `out_problem` is not NULL, what is wrong to it (a
+ * caller-owned string, or NULL when `out_report->ok`). Fails only when the
+ * check could not run (`CHARTER_E_IO`, or a file that is not an audit log).
+ *
+ * # Safety
+ * `out_report` must be NULL or valid for writing; `out_problem` NULL or
+ * valid for writing.
+ */
 charter_status_t charter_audit_verify(charter_audit_t *log, struct charter_audit_report_t *out_report, char **out_problem);
 
-// `charter_audit_verify`, and also checks that the log extends `note`, an
-// earlier checkpoint of it kept elsewhere: a log truncated, rolled back or
-// rewritten since then is reported even if its persisted checkpoint was
-// replaced too. `CHARTER_E_BAD_SIGNATURE`, `CHARTER_E_MALFORMED` or
-// `CHARTER_E_INVALID_ARGUMENT` when `note` is not a checkpoint of this
-// log's signer and origin.
-//
-// # Safety
-// `note` must be a NUL-terminated string; the rest as
-// `charter_audit_verify`.
+/**
+ * `charter_audit_verify`, and also checks that the log extends `note`, an
+ * earlier checkpoint of it kept elsewhere: a log truncated, rolled back or
+ * rewritten since then is reported even if its persisted checkpoint was
+ * replaced too. `CHARTER_E_BAD_SIGNATURE`, `CHARTER_E_MALFORMED` or
+ * `CHARTER_E_INVALID_ARGUMENT` when `note` is not a checkpoint of this
+ * log's signer and origin.
+ *
+ * # Safety
+ * `note` must be a NUL-terminated string; the rest as
+ * `charter_audit_verify`.
+ */
 charter_status_t charter_audit_verify_against(charter_audit_t *log, const char *note, struct charter_audit_report_t *out_report, char **out_problem);
 
-// Writes what opening the log found and repaired to `out` (all zero for a
-// log in memory).
-//
-// # Safety
-// `out` must be NULL or valid for writing.
+/**
+ * Writes what opening the log found and repaired to `out` (all zero for a
+ * log in memory).
+ *
+ * # Safety
+ * `out` must be NULL or valid for writing.
+ */
 charter_status_t charter_audit_recovery(charter_audit_t *log, struct charter_audit_recovery_t *out);
 
-// Writes the RFC 9162 leaf hash of the `len` bytes at `leaf`,
-// SHA-256(0x00 || leaf), to `out_hash`.
-//
-// # Safety
-// `leaf` must be NULL (with `len` 0) or valid for `len` bytes; `out_hash`
-// NULL or valid for writing 32 bytes.
+/**
+ * Writes the RFC 9162 leaf hash of the `len` bytes at `leaf`,
+ * SHA-256(0x00 || leaf), to `out_hash`.
+ *
+ * # Safety
+ * `leaf` must be NULL (with `len` 0) or valid for `len` bytes; `out_hash`
+ * NULL or valid for writing 32 bytes.
+ */
 charter_status_t charter_audit_leaf_hash(const uint8_t *leaf, size_t len, uint8_t *out_hash);
 
-// Checks that `leaf_hash` is at `index` in the tree of `size` leaves whose
-// root is `root`, given the inclusion proof of `proof_len` bytes at
-// `proof`. `CHARTER_OK`; `CHARTER_E_BAD_SIGNATURE` for a proof that does
-// not lead to `root`; `CHARTER_E_MALFORMED` for one of the wrong length;
-// `CHARTER_E_INVALID_ARGUMENT` when `index` is not below `size`.
-//
-// # Safety
-// `leaf_hash` and `root` must be valid for 32 bytes; `proof` NULL (with
-// `proof_len` 0) or valid for `proof_len` bytes.
+/**
+ * Checks that `leaf_hash` is at `index` in the tree of `size` leaves whose
+ * root is `root`, given the inclusion proof of `proof_len` bytes at
+ * `proof`. `CHARTER_OK`; `CHARTER_E_BAD_SIGNATURE` for a proof that does
+ * not lead to `root`; `CHARTER_E_MALFORMED` for one of the wrong length;
+ * `CHARTER_E_INVALID_ARGUMENT` when `index` is not below `size`.
+ *
+ * # Safety
+ * `leaf_hash` and `root` must be valid for 32 bytes; `proof` NULL (with
+ * `proof_len` 0) or valid for `proof_len` bytes.
+ */
 charter_status_t charter_audit_verify_inclusion(const uint8_t *leaf_hash, uint64_t index, uint64_t size, const uint8_t *proof, size_t proof_len, const uint8_t *root);
 
-// Checks that the tree of `old_size` leaves with root `old_root` is a
-// prefix of the tree of `new_size` leaves with root `new_root`, given the
-// consistency proof of `proof_len` bytes at `proof`. Fails as
-// `charter_audit_verify_inclusion` does.
-//
-// # Safety
-// `old_root` and `new_root` must be valid for 32 bytes; `proof` NULL
-// (with `proof_len` 0) or valid for `proof_len` bytes.
+/**
+ * Checks that the tree of `old_size` leaves with root `old_root` is a
+ * prefix of the tree of `new_size` leaves with root `new_root`, given the
+ * consistency proof of `proof_len` bytes at `proof`. Fails as
+ * `charter_audit_verify_inclusion` does.
+ *
+ * # Safety
+ * `old_root` and `new_root` must be valid for 32 bytes; `proof` NULL
+ * (with `proof_len` 0) or valid for `proof_len` bytes.
+ */
 charter_status_t charter_audit_verify_consistency(uint64_t old_size, uint64_t new_size, const uint8_t *old_root, const uint8_t *new_root, const uint8_t *proof, size_t proof_len);
 
-// Verifies the signed checkpoint `note` with the trusted `verifier_key`
-// and writes what it says: the log's origin to `out_origin` (free it with
-// `charter_string_free`), its size to `out_size` and its root to
-// `out_root` (32 bytes). Each output may be NULL. The origin is not
-// checked: compare it with the log you expect. `CHARTER_E_BAD_SIGNATURE`
-// or `CHARTER_E_MALFORMED` on failure.
-//
-// # Safety
-// `note` and `verifier_key` must be NUL-terminated strings; each output
-// NULL or valid for writing (`out_root` 32 bytes).
+/**
+ * Verifies the signed checkpoint `note` with the trusted `verifier_key`
+ * and writes what it says: the log's origin to `out_origin` (free it with
+ * `charter_string_free`), its size to `out_size` and its root to
+ * `out_root` (32 bytes). Each output may be NULL. The origin is not
+ * checked: compare it with the log you expect. `CHARTER_E_BAD_SIGNATURE`
+ * or `CHARTER_E_MALFORMED` on failure.
+ *
+ * # Safety
+ * `note` and `verifier_key` must be NUL-terminated strings; each output
+ * NULL or valid for writing (`out_root` 32 bytes).
+ */
 charter_status_t charter_audit_verify_checkpoint(const char *note, const char *verifier_key, char **out_origin, uint64_t *out_size, uint8_t *out_root);
 
-// Fills `out` with options that trust nothing: only the records' own
-// integrity is checked.
-//
-// # Safety
-// `out` must be NULL or valid for writing.
+/**
+ * Fills `out` with options that trust nothing: only the records' own
+ * integrity is checked.
+ *
+ * # Safety
+ * `out` must be NULL or valid for writing.
+ */
 charter_status_t charter_audit_verify_options_default(struct charter_audit_verify_options_t *out);
 
-// Verifies the log file at `path` without writing to it or locking it,
-// so it works on a read-only file and beside a live writer (it reads the
-// records complete when it runs). Streams: memory stays bounded however
-// long the log. Checks every record, and with `options` (NULL: nothing
-// trusted) the persisted checkpoint, an earlier one, witness cosignatures
-// and a trust state. Writes the findings to `out_report` and, when
-// `out_problem` is not NULL, what is wrong (a caller-owned string, or
-// NULL when `out_report->ok`). With `log_key` and no checkpoint the
-// report is not ok unless `allow_missing_checkpoint`. Fails only when
-// the check could not run: `CHARTER_E_NOT_FOUND`, `CHARTER_E_IO`,
-// `CHARTER_E_INVALID_ARGUMENT` (not a regular file, options that do not
-// fit together), `CHARTER_E_CORRUPT` (not an audit log),
-// `CHARTER_E_MALFORMED` or `CHARTER_E_BAD_SIGNATURE` (a bad key or
-// `against` note).
-//
-// # Safety
-// `path` must be a NUL-terminated string; `options` NULL or valid for
-// reading; `out_report` NULL or valid for writing; `out_problem` NULL or
-// valid for writing.
+/**
+ * Verifies the log file at `path` without writing to it or locking it,
+ * so it works on a read-only file and beside a live writer (it reads the
+ * records complete when it runs). Streams: memory stays bounded however
+ * long the log. Checks every record, and with `options` (NULL: nothing
+ * trusted) the persisted checkpoint, an earlier one, witness cosignatures
+ * and a trust state. Writes the findings to `out_report` and, when
+ * `out_problem` is not NULL, what is wrong (a caller-owned string, or
+ * NULL when `out_report->ok`). With `log_key` and no checkpoint the
+ * report is not ok unless `allow_missing_checkpoint`. Fails only when
+ * the check could not run: `CHARTER_E_NOT_FOUND`, `CHARTER_E_IO`,
+ * `CHARTER_E_INVALID_ARGUMENT` (not a regular file, options that do not
+ * fit together), `CHARTER_E_CORRUPT` (not an audit log),
+ * `CHARTER_E_MALFORMED` or `CHARTER_E_BAD_SIGNATURE` (a bad key or
+ * `against` note).
+ *
+ * # Safety
+ * `path` must be a NUL-terminated string; `options` NULL or valid for
+ * reading; `out_report` NULL or valid for writing; `out_problem` NULL or
+ * valid for writing.
+ */
 charter_status_t charter_audit_verify_file(const char *path, const struct charter_audit_verify_options_t *options, struct charter_audit_report_t *out_report, char **out_problem);
 
-// Writes the proof that record `index` is in the tree of the first `size`
-// records of the log file at `path` to `out` (`out_len` bytes; free with
-// `charter_bytes_free`), read without writing or locking. Also writes that
-// tree's root to `out_root` (32 bytes) when it is not NULL.
-//
-// # Safety
-// `path` must be a NUL-terminated string; `out` and `out_len` NULL or
-// valid for writing; `out_root` NULL or valid for writing 32 bytes.
+/**
+ * `charter_audit_verify_file`, also naming the witnesses whose
+ * cosignatures on the persisted checkpoint verified: `out_witnesses`
+ * receives their names, one per line (empty when none; a caller-owned
+ * string; names never hold a newline).
+ *
+ * # Safety
+ * As `charter_audit_verify_file`; `out_witnesses` valid for writing.
+ */
+charter_status_t charter_audit_verify_file_witnesses(const char *path, const struct charter_audit_verify_options_t *options, struct charter_audit_report_t *out_report, char **out_problem, char **out_witnesses);
+
+/**
+ * Writes the proof that record `index` is in the tree of the first `size`
+ * records of the log file at `path` to `out` (`out_len` bytes; free with
+ * `charter_bytes_free`), read without writing or locking. Also writes that
+ * tree's root to `out_root` (32 bytes) when it is not NULL.
+ *
+ * # Safety
+ * `path` must be a NUL-terminated string; `out` and `out_len` NULL or
+ * valid for writing; `out_root` NULL or valid for writing 32 bytes.
+ */
 charter_status_t charter_audit_prove_file_inclusion(const char *path, uint64_t index, uint64_t size, uint8_t **out, size_t *out_len, uint8_t *out_root);
 
-// Writes the proof that the tree of the first `old_size` records of the
-// log file at `path` is a prefix of the tree of the first `new_size` to
-// `out` (free with `charter_bytes_free`), read without writing or locking.
-//
-// # Safety
-// `path` must be a NUL-terminated string; `out` and `out_len` NULL or
-// valid for writing.
+/**
+ * Writes the proof that the tree of the first `old_size` records of the
+ * log file at `path` is a prefix of the tree of the first `new_size` to
+ * `out` (free with `charter_bytes_free`), read without writing or locking.
+ *
+ * # Safety
+ * `path` must be a NUL-terminated string; `out` and `out_len` NULL or
+ * valid for writing.
+ */
 charter_status_t charter_audit_prove_file_consistency(const char *path, uint64_t old_size, uint64_t new_size, uint8_t **out, size_t *out_len);
 
-// Writes the cosigner verifier key of witness `name` with `key`
-// (`<name>+<key id>+<base64(0x04 || key)>`) to `out`; free it with
-// `charter_string_free`.
-//
-// # Safety
-// `name` must be a NUL-terminated string; `out` NULL or valid for writing.
+/**
+ * Writes the cosigner verifier key of witness `name` with `key`
+ * (`<name>+<key id>+<base64(0x04 || key)>`) to `out`; free it with
+ * `charter_string_free`.
+ *
+ * # Safety
+ * `name` must be a NUL-terminated string; `out` NULL or valid for writing.
+ */
 charter_status_t charter_audit_cosigner_key(charter_keypair_t *key, const char *name, char **out);
 
-// Writes the `cosignature/v1` line of witness `name` with `key` over the
-// checkpoint `note`, at `timestamp` (POSIX seconds), to `out_line` (free
-// with `charter_string_free`). Append it to the note. A witness should use
-// `charter_witness_add_checkpoint`, which checks consistency first.
-//
-// # Safety
-// `note` and `name` must be NUL-terminated strings; `out_line` NULL or
-// valid for writing.
+/**
+ * Writes the `cosignature/v1` line of witness `name` with `key` over the
+ * checkpoint `note`, at `timestamp` (POSIX seconds), to `out_line` (free
+ * with `charter_string_free`). Append it to the note. A witness should use
+ * `charter_witness_add_checkpoint`, which checks consistency first.
+ *
+ * # Safety
+ * `note` and `name` must be NUL-terminated strings; `out_line` NULL or
+ * valid for writing.
+ */
 charter_status_t charter_audit_cosign(const char *note, const char *name, charter_keypair_t *key, uint64_t timestamp, char **out_line);
 
-// Verifies that `note` is a checkpoint signed by `log_key` and cosigned
-// by at least `quorum` distinct witnesses among the `witness_count`
-// cosigner keys at `witnesses`. Writes its size to `out_size`, its root
-// to `out_root` (32 bytes) and how many witnesses verified to
-// `out_count`; each may be NULL. `CHARTER_E_BAD_SIGNATURE` when a
-// signature fails or too few witnesses cosigned; `CHARTER_E_MALFORMED`
-// for a bad key or note; `CHARTER_E_INVALID_ARGUMENT` for a quorum above
-// the witness count.
-//
-// # Safety
-// `note` and `log_key` must be NUL-terminated strings; `witnesses` NULL
-// (with count 0) or `witness_count` strings; outputs NULL or valid for
-// writing (`out_root` 32 bytes).
+/**
+ * Verifies that `note` is a checkpoint signed by `log_key` and cosigned
+ * by at least `quorum` distinct witnesses among the `witness_count`
+ * cosigner keys at `witnesses`. Writes its size to `out_size`, its root
+ * to `out_root` (32 bytes) and how many witnesses verified to
+ * `out_count`; each may be NULL. `CHARTER_E_BAD_SIGNATURE` when a
+ * signature fails or too few witnesses cosigned; `CHARTER_E_MALFORMED`
+ * for a bad key or note; `CHARTER_E_INVALID_ARGUMENT` for a quorum above
+ * the witness count.
+ *
+ * # Safety
+ * `note` and `log_key` must be NUL-terminated strings; `witnesses` NULL
+ * (with count 0) or `witness_count` strings; outputs NULL or valid for
+ * writing (`out_root` 32 bytes).
+ */
 charter_status_t charter_audit_verify_cosigned(const char *note, const char *log_key, const char *const *witnesses, size_t witness_count, size_t quorum, uint64_t *out_size, uint8_t *out_root, size_t *out_count);
 
-// Opens a witness named `name` signing with `key` (the witness keeps its
-// own copy), keeping the last checkpoint it cosigned per log in the file
-// `state_path` (created 0600), and trusting the `log_key_count` logs whose
-// note verifier keys are at `log_keys` (a log's origin is its key's name).
-//
-// # Safety
-// `state_path` and `name` must be NUL-terminated strings; `log_keys` NULL
-// (with count 0) or `log_key_count` strings; `out` NULL or valid for
-// writing.
+/**
+ * Like `charter_audit_verify_cosigned` (`out_size` and `out_root` may be
+ * NULL), and also says which witnesses cosigned and when: `out_names`
+ * receives their names, one per line in
+ * the order verified (a caller-owned string; names never hold a newline),
+ * and `out_timestamps`, when not NULL, the cosignatures' timestamps (Unix
+ * seconds) in the same order. It has room for `timestamps_len` values;
+ * `witness_count` is always enough (fewer is `CHARTER_E_INVALID_ARGUMENT`
+ * when more witnesses verified). `out_count` receives how many verified.
+ *
+ * # Safety
+ * As `charter_audit_verify_cosigned`; `out_names` and `out_count` valid
+ * for writing; `out_timestamps` NULL or valid for `timestamps_len`
+ * aligned `uint64_t` writes.
+ */
+charter_status_t charter_audit_verify_cosigned_names(const char *note, const char *log_key, const char *const *witnesses, size_t witness_count, size_t quorum, uint64_t *out_size, uint8_t *out_root, char **out_names, uint64_t *out_timestamps, size_t timestamps_len, size_t *out_count);
+
+/**
+ * The body of a C2SP tlog-witness add-checkpoint request: the witness's
+ * last size `old_size`, the consistency proof (`proof_len` bytes, whole
+ * 32-byte hashes) from it to `note`'s size, and the checkpoint note.
+ * Written to `out_body`, a caller-owned string.
+ *
+ * # Safety
+ * `proof` valid for `proof_len` bytes (NULL only with 0); `note` a
+ * NUL-terminated string; `out_body` valid for writing.
+ */
+charter_status_t charter_audit_witness_request(uint64_t old_size, const uint8_t *proof, size_t proof_len, const char *note, char **out_body);
+
+/**
+ * Parses a tlog-witness add-checkpoint request body into its old size
+ * (`out_old_size`), its proof (`out_proof`/`out_proof_len`, whole 32-byte
+ * hashes, caller-owned bytes) and its checkpoint note (`out_note`,
+ * caller-owned). `CHARTER_E_MALFORMED` or `CHARTER_E_INVALID_ARGUMENT`
+ * for a body that is not one; nothing is written then.
+ *
+ * # Safety
+ * `body` a NUL-terminated string; every output valid for writing.
+ */
+charter_status_t charter_audit_parse_witness_request(const char *body, uint64_t *out_old_size, uint8_t **out_proof, size_t *out_proof_len, char **out_note);
+
+/**
+ * Opens a witness named `name` signing with `key` (the witness keeps its
+ * own copy), keeping the last checkpoint it cosigned per log in the file
+ * `state_path` (created 0600), and trusting the `log_key_count` logs whose
+ * note verifier keys are at `log_keys` (a log's origin is its key's name).
+ *
+ * # Safety
+ * `state_path` and `name` must be NUL-terminated strings; `log_keys` NULL
+ * (with count 0) or `log_key_count` strings; `out` NULL or valid for
+ * writing.
+ */
 charter_status_t charter_witness_open(const char *state_path, const char *name, charter_keypair_t *key, const char *const *log_keys, size_t log_key_count, charter_witness_t **out);
 
-// Frees a witness. NULL is a no-op.
-//
-// # Safety
-// `witness` must be NULL or a pointer obtained from Charter.
+/**
+ * Frees a witness. NULL is a no-op.
+ *
+ * # Safety
+ * `witness` must be NULL or a pointer obtained from Charter.
+ */
 charter_status_t charter_witness_free(charter_witness_t *witness);
 
-// Writes the witness's cosigner verifier key to `out`; free it with
-// `charter_string_free`.
-//
-// # Safety
-// `out` must be NULL or valid for writing.
+/**
+ * Writes the witness's cosigner verifier key to `out`; free it with
+ * `charter_string_free`.
+ *
+ * # Safety
+ * `out` must be NULL or valid for writing.
+ */
 charter_status_t charter_witness_verifier_key(charter_witness_t *witness, char **out);
 
-// Checks the checkpoint `note` against the last one this witness cosigned
-// for its log, with the consistency proof (`proof_len` bytes, 32 per hash)
-// from `old_size`, records it, and writes the cosignature line to
-// `out_line` (free with `charter_string_free`). `timestamp` is POSIX
-// seconds, 0 for now. Refusals follow C2SP tlog-witness:
-// `CHARTER_E_NOT_FOUND` unknown log, `CHARTER_E_BAD_SIGNATURE` no valid
-// log signature, `CHARTER_E_DENIED` an `old_size` other than the size the
-// witness holds (see `charter_witness_latest`), `CHARTER_E_CORRUPT` a
-// proof that fails (a split view or a rollback), `CHARTER_E_INVALID_ARGUMENT`
-// or `CHARTER_E_MALFORMED` a bad request.
-//
-// # Safety
-// `proof` must be NULL (with `proof_len` 0) or valid for `proof_len`
-// bytes; `note` a NUL-terminated string; `out_line` NULL or valid for
-// writing.
+/**
+ * Checks the checkpoint `note` against the last one this witness cosigned
+ * for its log, with the consistency proof (`proof_len` bytes, 32 per hash)
+ * from `old_size`, records it, and writes the cosignature line to
+ * `out_line` (free with `charter_string_free`). `timestamp` is POSIX
+ * seconds, 0 for now. Refusals follow C2SP tlog-witness:
+ * `CHARTER_E_NOT_FOUND` unknown log, `CHARTER_E_BAD_SIGNATURE` no valid
+ * log signature, `CHARTER_E_DENIED` an `old_size` other than the size the
+ * witness holds (see `charter_witness_latest`), `CHARTER_E_CORRUPT` a
+ * proof that fails (a split view or a rollback), `CHARTER_E_INVALID_ARGUMENT`
+ * or `CHARTER_E_MALFORMED` a bad request.
+ *
+ * # Safety
+ * `proof` must be NULL (with `proof_len` 0) or valid for `proof_len`
+ * bytes; `note` a NUL-terminated string; `out_line` NULL or valid for
+ * writing.
+ */
 charter_status_t charter_witness_add_checkpoint(charter_witness_t *witness, uint64_t old_size, const uint8_t *proof, size_t proof_len, const char *note, uint64_t timestamp, char **out_line);
 
-// Writes the size and root (32 bytes) of the last checkpoint this witness
-// cosigned for `origin` to `out_size` and `out_root`, and whether there is
-// one to `out_found` (when false, the size and root are left alone).
-//
-// # Safety
-// `origin` must be a NUL-terminated string; `out_found` valid for
-// writing; `out_size` and `out_root` NULL or valid for writing.
+/**
+ * Writes the size and root (32 bytes) of the last checkpoint this witness
+ * cosigned for `origin` to `out_size` and `out_root`, and whether there is
+ * one to `out_found` (when false, the size and root are left alone).
+ *
+ * # Safety
+ * `origin` must be a NUL-terminated string; `out_found` valid for
+ * writing; `out_size` and `out_root` NULL or valid for writing.
+ */
 charter_status_t charter_witness_latest(charter_witness_t *witness, const char *origin, uint64_t *out_size, uint8_t *out_root, bool *out_found);
 
-// Fills `out` with the default bus limits.
-//
-// # Safety
-// `out` must be NULL or valid for writing.
+/**
+ * Fills `out` with the default bus limits.
+ *
+ * # Safety
+ * `out` must be NULL or valid for writing.
+ */
 charter_status_t charter_bus_limits_default(struct charter_bus_limits_t *out);
 
-// Fills `out` with the default subscription options: 1024 messages,
-// 16 MiB, drop the oldest on overflow, no TTL, inline dispatch.
-//
-// # Safety
-// `out` must be NULL or valid for writing.
+/**
+ * Fills `out` with the default subscription options: 1024 messages,
+ * 16 MiB, drop the oldest on overflow, no TTL, inline dispatch.
+ *
+ * # Safety
+ * `out` must be NULL or valid for writing.
+ */
 charter_status_t charter_subscribe_options_default(struct charter_subscribe_options_t *out);
 
-// Creates a bus with `limits` (NULL for the defaults).
-//
-// # Safety
-// `limits` must be NULL or valid for reading; `out` NULL or valid for
-// writing.
+/**
+ * Creates a bus with `limits` (NULL for the defaults).
+ *
+ * # Safety
+ * `limits` must be NULL or valid for reading; `out` NULL or valid for
+ * writing.
+ */
 charter_status_t charter_bus_new(const struct charter_bus_limits_t *limits, charter_bus_t **out);
 
-// Creates a bus on which every publish, subscribe and request needs a
-// session opened by `auth` whose grants cover it: use the `_as` calls.
-// Refusals fail with `CHARTER_E_DENIED` and are counted in `denied`.
-// `limits` may be NULL for the defaults.
-//
-// # Safety
-// `limits` must be NULL or valid for reading; `out` NULL or valid for
-// writing.
+/**
+ * Creates a bus on which every publish, subscribe and request needs a
+ * session opened by `auth` whose grants cover it: use the `_as` calls.
+ * Refusals fail with `CHARTER_E_DENIED` and are counted in `denied`.
+ * `limits` may be NULL for the defaults.
+ *
+ * # Safety
+ * `limits` must be NULL or valid for reading; `out` NULL or valid for
+ * writing.
+ */
 charter_status_t charter_bus_new_with_authority(const struct charter_bus_limits_t *limits, charter_authority_t *auth, charter_bus_t **out);
 
-// Creates a bus that records its authorization decisions (publish,
-// subscribe and request; reply inboxes and replies are not decisions) in
-// `recorder->log`, those `recorder->scope` selects: actor = the session's
-// principal (none without a session), action, resource = the topic or
-// pattern, reason and detail = the refusal's status and message. With
-// `auth` (may be NULL) it enforces grants as
-// `charter_bus_new_with_authority` does. Recording fails closed: an
-// allowed operation whose record cannot be written fails with the log's
-// error. `limits` may be NULL for the defaults.
-//
-// # Safety
-// `limits` and `recorder` must be NULL or valid for reading; `out` NULL or
-// valid for writing.
+/**
+ * Creates a bus that records its authorization decisions (publish,
+ * subscribe and request; reply inboxes and replies are not decisions) in
+ * `recorder->log`, those `recorder->scope` selects: actor = the session's
+ * principal (none without a session), action, resource = the topic or
+ * pattern, reason and detail = the refusal's status and message. With
+ * `auth` (may be NULL) it enforces grants as
+ * `charter_bus_new_with_authority` does. Recording fails closed: an
+ * allowed operation whose record cannot be written fails with the log's
+ * error. `limits` may be NULL for the defaults.
+ *
+ * # Safety
+ * `limits` and `recorder` must be NULL or valid for reading; `out` NULL or
+ * valid for writing.
+ */
 charter_status_t charter_bus_new_with_recorder(const struct charter_bus_limits_t *limits, charter_authority_t *auth, const struct charter_audit_recorder_t *recorder, charter_bus_t **out);
 
-// Closes and frees a bus. Every subscription ends: blocked receivers wake
-// with `CHARTER_E_CLOSED`, each callback's `drop_user_data` runs once.
-// NULL is a no-op; a second free returns `CHARTER_E_ALREADY_FREED`.
-//
-// # Safety
-// `bus` must be NULL or a pointer obtained from Charter.
+/**
+ * Closes and frees a bus. Every subscription ends: blocked receivers wake
+ * with `CHARTER_E_CLOSED`, each callback's `drop_user_data` runs once.
+ * NULL is a no-op; a second free returns `CHARTER_E_ALREADY_FREED`.
+ *
+ * # Safety
+ * `bus` must be NULL or a pointer obtained from Charter.
+ */
 charter_status_t charter_bus_free(charter_bus_t *bus);
 
-// Closes a bus without freeing it: every subscription ends and later
-// calls fail with `CHARTER_E_CLOSED`. Closing twice is harmless.
-//
-// # Safety
-// `bus` must be NULL or a pointer obtained from Charter.
+/**
+ * Closes a bus without freeing it: every subscription ends and later
+ * calls fail with `CHARTER_E_CLOSED`. Closing twice is harmless.
+ *
+ * # Safety
+ * `bus` must be NULL or a pointer obtained from Charter.
+ */
 charter_status_t charter_bus_close(charter_bus_t *bus);
 
-// Subscribes to `pattern` with a queue read by `charter_bus_recv`; writes
-// the new subscription's id to `out_id`. `options` may be NULL for the
-// defaults.
-//
-// # Safety
-// `pattern` must be a NUL-terminated string; `options` NULL or valid for
-// reading; `out_id` NULL or valid for writing.
+/**
+ * Subscribes to `pattern` with a queue read by `charter_bus_recv`; writes
+ * the new subscription's id to `out_id`. `options` may be NULL for the
+ * defaults.
+ *
+ * # Safety
+ * `pattern` must be a NUL-terminated string; `options` NULL or valid for
+ * reading; `out_id` NULL or valid for writing.
+ */
 charter_status_t charter_bus_subscribe(charter_bus_t *bus, const char *pattern, const struct charter_subscribe_options_t *options, uint64_t *out_id);
 
-// `charter_bus_subscribe` for the holder of `session`, checked against its grants (a
-// bus made with `charter_bus_new_with_authority` requires it; on any bus the
-// session's grants are checked, and refusals are `CHARTER_E_DENIED`,
-// counted in `denied`).
-//
-// # Safety
-// As `charter_bus_subscribe`; `session` must be a pointer obtained from Charter.
+/**
+ * `charter_bus_subscribe` for the holder of `session`, checked against its grants (a
+ * bus made with `charter_bus_new_with_authority` requires it; on any bus the
+ * session's grants are checked, and refusals are `CHARTER_E_DENIED`,
+ * counted in `denied`).
+ *
+ * # Safety
+ * As `charter_bus_subscribe`; `session` must be a pointer obtained from Charter.
+ */
 charter_status_t charter_bus_subscribe_as(charter_bus_t *bus, charter_session_t *session, const char *pattern, const struct charter_subscribe_options_t *options, uint64_t *out_id);
 
-// Subscribes to `pattern` with a callback, run on the publisher's thread or
-// on a thread of the subscription's own (`options->dispatch`). The
-// callback may be called from any thread, and may call any Charter
-// function, this bus included. `drop_user_data` (optional) runs exactly
-// once when the subscription ends. On failure `user_data` stays yours.
-//
-// # Safety
-// As `charter_bus_subscribe`; `fn` and `drop_user_data` must be safe to call
-// from any thread with `user_data`.
+/**
+ * Subscribes to `pattern` with a callback, run on the publisher's thread or
+ * on a thread of the subscription's own (`options->dispatch`). The
+ * callback may be called from any thread, and may call any Charter
+ * function, this bus included. `drop_user_data` (optional) runs exactly
+ * once when the subscription ends. On failure `user_data` stays yours.
+ *
+ * # Safety
+ * As `charter_bus_subscribe`; `fn` and `drop_user_data` must be safe to call
+ * from any thread with `user_data`.
+ */
 charter_status_t charter_bus_subscribe_callback(charter_bus_t *bus, const char *pattern, const struct charter_subscribe_options_t *options, charter_message_fn fn, void *user_data, charter_drop_fn drop_user_data, uint64_t *out_id);
 
-// `charter_bus_subscribe_callback` for the holder of `session`, checked against its grants (a
-// bus made with `charter_bus_new_with_authority` requires it; on any bus the
-// session's grants are checked, and refusals are `CHARTER_E_DENIED`,
-// counted in `denied`).
-//
-// # Safety
-// As `charter_bus_subscribe_callback`; `session` must be a pointer obtained from Charter.
+/**
+ * `charter_bus_subscribe_callback` for the holder of `session`, checked against its grants (a
+ * bus made with `charter_bus_new_with_authority` requires it; on any bus the
+ * session's grants are checked, and refusals are `CHARTER_E_DENIED`,
+ * counted in `denied`).
+ *
+ * # Safety
+ * As `charter_bus_subscribe_callback`; `session` must be a pointer obtained from Charter.
+ */
 charter_status_t charter_bus_subscribe_callback_as(charter_bus_t *bus, charter_session_t *session, const char *pattern, const struct charter_subscribe_options_t *options, charter_message_fn fn, void *user_data, charter_drop_fn drop_user_data, uint64_t *out_id);
 
-// Ends subscription `id`; writes whether it existed to `out_removed` (may
-// be NULL). Queued messages are counted as dropped; blocked receivers get
-// `CHARTER_E_CLOSED`. For a thread-dispatched callback this waits for a
-// running call to return, unless called from that callback.
-//
-// # Safety
-// `out_removed` must be NULL or valid for writing.
+/**
+ * Ends subscription `id`; writes whether it existed to `out_removed` (may
+ * be NULL). Queued messages are counted as dropped; blocked receivers get
+ * `CHARTER_E_CLOSED`. For a thread-dispatched callback this waits for a
+ * running call to return, unless called from that callback.
+ *
+ * # Safety
+ * `out_removed` must be NULL or valid for writing.
+ */
 charter_status_t charter_bus_unsubscribe(charter_bus_t *bus, uint64_t id, bool *out_removed);
 
-// Publishes `len` bytes at `payload` with `header_count` headers on
-// `topic`. Writes the outcome to `out_report` (may be NULL).
-//
-// Fails before delivering anything on a bad topic, payload or headers
-// (`CHARTER_E_INVALID_ARGUMENT`, `CHARTER_E_INVALID_UTF8`,
-// `CHARTER_E_LIMIT_EXCEEDED`) or a closed bus. A subscription whose policy
-// refuses the message makes the call fail (`CHARTER_E_LIMIT_EXCEEDED`,
-// `CHARTER_E_TIMEOUT`, `CHARTER_E_WOULD_BLOCK`) after every other
-// subscription has had it; `out_report` is then left untouched.
-//
-// # Safety
-// `topic` must be a NUL-terminated string; `payload` NULL (with `len` 0) or
-// valid for `len` bytes; `headers` NULL (with `header_count` 0) or valid
-// for `header_count` headers; `out_report` NULL or valid for writing.
+/**
+ * Publishes `len` bytes at `payload` with `header_count` headers on
+ * `topic`. Writes the outcome to `out_report` (may be NULL).
+ *
+ * Fails before delivering anything on a bad topic, payload or headers
+ * (`CHARTER_E_INVALID_ARGUMENT`, `CHARTER_E_INVALID_UTF8`,
+ * `CHARTER_E_LIMIT_EXCEEDED`) or a closed bus. A subscription whose policy
+ * refuses the message makes the call fail (`CHARTER_E_LIMIT_EXCEEDED`,
+ * `CHARTER_E_TIMEOUT`, `CHARTER_E_WOULD_BLOCK`) after every other
+ * subscription has had it; `out_report` is then left untouched.
+ *
+ * # Safety
+ * `topic` must be a NUL-terminated string; `payload` NULL (with `len` 0) or
+ * valid for `len` bytes; `headers` NULL (with `header_count` 0) or valid
+ * for `header_count` headers; `out_report` NULL or valid for writing.
+ */
 charter_status_t charter_bus_publish(charter_bus_t *bus, const char *topic, const uint8_t *payload, size_t len, const struct charter_header_t *headers, size_t header_count, struct charter_publish_report_t *out_report);
 
-// `charter_bus_publish` for the holder of `session`, checked against its grants (a
-// bus made with `charter_bus_new_with_authority` requires it; on any bus the
-// session's grants are checked, and refusals are `CHARTER_E_DENIED`,
-// counted in `denied`).
-//
-// # Safety
-// As `charter_bus_publish`; `session` must be a pointer obtained from Charter.
+/**
+ * `charter_bus_publish` for the holder of `session`, checked against its grants (a
+ * bus made with `charter_bus_new_with_authority` requires it; on any bus the
+ * session's grants are checked, and refusals are `CHARTER_E_DENIED`,
+ * counted in `denied`).
+ *
+ * # Safety
+ * As `charter_bus_publish`; `session` must be a pointer obtained from Charter.
+ */
 charter_status_t charter_bus_publish_as(charter_bus_t *bus, charter_session_t *session, const char *topic, const uint8_t *payload, size_t len, const struct charter_header_t *headers, size_t header_count, struct charter_publish_report_t *out_report);
 
-// Waits up to `timeout_ms` for the next message of subscription `id` and
-// writes it to `out_msg`; free it with `charter_message_free`.
-// `CHARTER_E_WOULD_BLOCK` when `timeout_ms` is 0 and nothing is queued,
-// `CHARTER_E_TIMEOUT` when the time ran out, `CHARTER_E_CLOSED` once the
-// subscription or bus has ended, `CHARTER_E_NOT_FOUND` for an unknown id.
-// A wait that ends without a message consumes nothing.
-//
-// # Safety
-// `out_msg` must be NULL or valid for writing.
+/**
+ * Waits up to `timeout_ms` for the next message of subscription `id` and
+ * writes it to `out_msg`; free it with `charter_message_free`.
+ * `CHARTER_E_WOULD_BLOCK` when `timeout_ms` is 0 and nothing is queued,
+ * `CHARTER_E_TIMEOUT` when the time ran out, `CHARTER_E_CLOSED` once the
+ * subscription or bus has ended, `CHARTER_E_NOT_FOUND` for an unknown id.
+ * A wait that ends without a message consumes nothing.
+ *
+ * # Safety
+ * `out_msg` must be NULL or valid for writing.
+ */
 charter_status_t charter_bus_recv(charter_bus_t *bus, uint64_t id, uint32_t timeout_ms, struct charter_message_t **out_msg);
 
-// Publishes a request on `topic` and waits up to `timeout_ms` for the first
-// reply, written to `out_reply` (free it with `charter_message_free`).
-// `CHARTER_E_NOT_FOUND` at once when nothing subscribes to the topic;
-// `CHARTER_E_TIMEOUT` when no reply came.
-//
-// # Safety
-// As `charter_bus_publish`; `out_reply` NULL or valid for writing.
+/**
+ * Publishes a request on `topic` and waits up to `timeout_ms` for the first
+ * reply, written to `out_reply` (free it with `charter_message_free`).
+ * `CHARTER_E_NOT_FOUND` at once when nothing subscribes to the topic;
+ * `CHARTER_E_TIMEOUT` when no reply came.
+ *
+ * # Safety
+ * As `charter_bus_publish`; `out_reply` NULL or valid for writing.
+ */
 charter_status_t charter_bus_request(charter_bus_t *bus, const char *topic, const uint8_t *payload, size_t len, const struct charter_header_t *headers, size_t header_count, uint32_t timeout_ms, struct charter_message_t **out_reply);
 
-// `charter_bus_request` for the holder of `session`, checked against its grants (a
-// bus made with `charter_bus_new_with_authority` requires it; on any bus the
-// session's grants are checked, and refusals are `CHARTER_E_DENIED`,
-// counted in `denied`).
-//
-// # Safety
-// As `charter_bus_request`; `session` must be a pointer obtained from Charter.
+/**
+ * `charter_bus_request` for the holder of `session`, checked against its grants (a
+ * bus made with `charter_bus_new_with_authority` requires it; on any bus the
+ * session's grants are checked, and refusals are `CHARTER_E_DENIED`,
+ * counted in `denied`).
+ *
+ * # Safety
+ * As `charter_bus_request`; `session` must be a pointer obtained from Charter.
+ */
 charter_status_t charter_bus_request_as(charter_bus_t *bus, charter_session_t *session, const char *topic, const uint8_t *payload, size_t len, const struct charter_header_t *headers, size_t header_count, uint32_t timeout_ms, struct charter_message_t **out_reply);
 
-// Publishes a request on `topic` without waiting for the reply: writes to
-// `out_reply_id` the subscription the reply will arrive on. Wait for it
-// with `charter_bus_recv` (in slices if you like: a wait that times out
-// consumes nothing), then end it with `charter_bus_unsubscribe`.
-// `CHARTER_E_NOT_FOUND` at once when nothing subscribes to the topic.
-//
-// # Safety
-// As `charter_bus_publish`; `out_reply_id` NULL or valid for writing.
+/**
+ * Publishes a request on `topic` without waiting for the reply: writes to
+ * `out_reply_id` the subscription the reply will arrive on. Wait for it
+ * with `charter_bus_recv` (in slices if you like: a wait that times out
+ * consumes nothing), then end it with `charter_bus_unsubscribe`.
+ * `CHARTER_E_NOT_FOUND` at once when nothing subscribes to the topic.
+ *
+ * # Safety
+ * As `charter_bus_publish`; `out_reply_id` NULL or valid for writing.
+ */
 charter_status_t charter_bus_request_start(charter_bus_t *bus, const char *topic, const uint8_t *payload, size_t len, const struct charter_header_t *headers, size_t header_count, uint64_t *out_reply_id);
 
-// `charter_bus_request_start` for the holder of `session`, checked against its grants (a
-// bus made with `charter_bus_new_with_authority` requires it; on any bus the
-// session's grants are checked, and refusals are `CHARTER_E_DENIED`,
-// counted in `denied`).
-//
-// # Safety
-// As `charter_bus_request_start`; `session` must be a pointer obtained from Charter.
+/**
+ * `charter_bus_request_start` for the holder of `session`, checked against its grants (a
+ * bus made with `charter_bus_new_with_authority` requires it; on any bus the
+ * session's grants are checked, and refusals are `CHARTER_E_DENIED`,
+ * counted in `denied`).
+ *
+ * # Safety
+ * As `charter_bus_request_start`; `session` must be a pointer obtained from Charter.
+ */
 charter_status_t charter_bus_request_start_as(charter_bus_t *bus, charter_session_t *session, const char *topic, const uint8_t *payload, size_t len, const struct charter_header_t *headers, size_t header_count, uint64_t *out_reply_id);
 
-// Answers `request`, a message with a `reply_to` inbox (received or passed
-// to a callback). Writes the outcome to `out_report` (may be NULL).
-//
-// # Safety
-// `request` must be a message from Charter; the rest as
-// `charter_bus_publish`.
+/**
+ * Answers `request`, a message with a `reply_to` inbox (received or passed
+ * to a callback). Writes the outcome to `out_report` (may be NULL).
+ *
+ * # Safety
+ * `request` must be a message from Charter; the rest as
+ * `charter_bus_publish`.
+ */
 charter_status_t charter_bus_respond(charter_bus_t *bus, const struct charter_message_t *request, const uint8_t *payload, size_t len, const struct charter_header_t *headers, size_t header_count, struct charter_publish_report_t *out_report);
 
-// Answers the request whose reply inbox is `inbox` (a message's
-// `reply_to`), for callers that kept only that string. Only reply inboxes
-// are accepted. Writes the outcome to `out_report` (may be NULL).
-//
-// # Safety
-// `inbox` must be a NUL-terminated string; the rest as `charter_bus_publish`.
+/**
+ * Answers the request whose reply inbox is `inbox` (a message's
+ * `reply_to`), for callers that kept only that string. Only reply inboxes
+ * are accepted. Writes the outcome to `out_report` (may be NULL).
+ *
+ * # Safety
+ * `inbox` must be a NUL-terminated string; the rest as `charter_bus_publish`.
+ */
 charter_status_t charter_bus_reply(charter_bus_t *bus, const char *inbox, const uint8_t *payload, size_t len, const struct charter_header_t *headers, size_t header_count, struct charter_publish_report_t *out_report);
 
-// Writes subscription `id`'s accounting to `out`.
-//
-// # Safety
-// `out` must be NULL or valid for writing.
+/**
+ * Writes subscription `id`'s accounting to `out`.
+ *
+ * # Safety
+ * `out` must be NULL or valid for writing.
+ */
 charter_status_t charter_bus_subscription_stats(charter_bus_t *bus, uint64_t id, struct charter_subscription_stats_t *out);
 
-// Writes the bus's accounting to `out`.
-//
-// # Safety
-// `out` must be NULL or valid for writing.
+/**
+ * Writes the bus's accounting to `out`.
+ *
+ * # Safety
+ * `out` must be NULL or valid for writing.
+ */
 charter_status_t charter_bus_stats(charter_bus_t *bus, struct charter_bus_stats_t *out);
 
-// Ends every pull subscription idle past its `idle_ttl_ms`; writes how many
-// ended to `out_count` (may be NULL).
-//
-// # Safety
-// `out_count` must be NULL or valid for writing.
+/**
+ * Ends every pull subscription idle past its `idle_ttl_ms`; writes how many
+ * ended to `out_count` (may be NULL).
+ *
+ * # Safety
+ * `out_count` must be NULL or valid for writing.
+ */
 charter_status_t charter_bus_evict_idle(charter_bus_t *bus, size_t *out_count);
 
-// Fills `out` with the defaults: 90-day maximum lifetime, 60 s of skew,
-// the system clock.
-//
-// # Safety
-// `out` must be NULL or valid for writing.
+/**
+ * Fills `out` with the defaults: 90-day maximum lifetime, 60 s of skew,
+ * the system clock.
+ *
+ * # Safety
+ * `out` must be NULL or valid for writing.
+ */
 charter_status_t charter_authority_options_default(struct charter_authority_options_t *out);
 
-// Creates an authority trusting the `root_count` root keys (text forms) at
-// `root_keys`. `options` may be NULL for the defaults.
-//
-// # Safety
-// `root_keys` must point to `root_count` NUL-terminated strings; `options`
-// NULL or valid for reading; `out` NULL or valid for writing.
+/**
+ * Creates an authority trusting the `root_count` root keys (text forms) at
+ * `root_keys`. `options` may be NULL for the defaults. Free the authority
+ * written to `out` with `charter_authority_free`.
+ *
+ * # Safety
+ * `root_keys` must point to `root_count` NUL-terminated strings; `options`
+ * NULL or valid for reading; `out` NULL or valid for writing.
+ */
 charter_status_t charter_authority_new(const char *const *root_keys, size_t root_count, const struct charter_authority_options_t *options, charter_authority_t **out);
 
-// `charter_authority_new`, recording each session opening, allowed or
-// refused as `recorder->scope` selects, in `recorder->log`: actor = the
-// token's subject as claimed, action `open_session`, resource = the
-// token's root key. An allowed opening whose record cannot be written
-// fails with the log's error.
-//
-// # Safety
-// As `charter_authority_new`; `recorder` NULL or valid for reading.
+/**
+ * `charter_authority_new`, recording each session opening, allowed or
+ * refused as `recorder->scope` selects, in `recorder->log`: actor = the
+ * token's subject as claimed, action `open_session`, resource = the
+ * token's root key. An allowed opening whose record cannot be written
+ * fails with the log's error. Free the authority written to `out` with
+ * `charter_authority_free`.
+ *
+ * # Safety
+ * As `charter_authority_new`; `recorder` NULL or valid for reading.
+ */
 charter_status_t charter_authority_new_with_recorder(const char *const *root_keys, size_t root_count, const struct charter_authority_options_t *options, const struct charter_audit_recorder_t *recorder, charter_authority_t **out);
 
-// Sets the time of an authority made with `fixed_time`;
-// `CHARTER_E_INVALID_ARGUMENT` for one on the system clock.
-//
-// # Safety
-// `auth` must be NULL or a pointer obtained from Charter.
+/**
+ * Sets the time of an authority made with `fixed_time`;
+ * `CHARTER_E_INVALID_ARGUMENT` for one on the system clock.
+ *
+ * # Safety
+ * `auth` must be NULL or a pointer obtained from Charter.
+ */
 charter_status_t charter_authority_set_time(charter_authority_t *auth, uint64_t now);
 
-// Trusts one more root key (text form).
-//
-// # Safety
-// `root_key` must be a NUL-terminated string.
+/**
+ * Trusts one more root key (text form).
+ *
+ * # Safety
+ * `root_key` must be a NUL-terminated string.
+ */
 charter_status_t charter_authority_trust(charter_authority_t *auth, const char *root_key);
 
-// Stops trusting a root key; writes whether it was trusted to
-// `out_removed` (may be NULL).
-//
-// # Safety
-// `root_key` must be a NUL-terminated string; `out_removed` NULL or valid
-// for writing.
+/**
+ * Stops trusting a root key; writes whether it was trusted to
+ * `out_removed` (may be NULL).
+ *
+ * # Safety
+ * `root_key` must be a NUL-terminated string; `out_removed` NULL or valid
+ * for writing.
+ */
 charter_status_t charter_authority_distrust(charter_authority_t *auth, const char *root_key, bool *out_removed);
 
-// Verifies `token`: `CHARTER_OK`, or the precise reason it fails
-// (`REVOKED`, `UNTRUSTED_ROOT`, `MALFORMED`, `BAD_SIGNATURE`, `DENIED`,
-// `NOT_YET_VALID`, `EXPIRED`). On success writes the holder's principal
-// id (text form) to `out_principal`, which may be NULL.
-//
-// # Safety
-// `out_principal` must be NULL or valid for writing.
+/**
+ * Verifies `token`: `CHARTER_OK`, or the precise reason it fails
+ * (`REVOKED`, `UNTRUSTED_ROOT`, `MALFORMED`, `BAD_SIGNATURE`, `DENIED`,
+ * `NOT_YET_VALID`, `EXPIRED`). On success writes the holder's principal
+ * id (text form) to `out_principal`, which may be NULL; free that string
+ * with `charter_string_free`.
+ *
+ * # Safety
+ * `out_principal` must be NULL or valid for writing.
+ */
 charter_status_t charter_authority_verify(charter_authority_t *auth, charter_token_t *token, char **out_principal);
 
-// Writes a fresh, single-use challenge (`CHARTER_CHALLENGE_LEN` bytes) to
-// `out_challenge`, for the holder to sign with `charter_token_prove`.
-//
-// # Safety
-// `out_challenge` must be valid for writing 32 bytes.
+/**
+ * Writes a fresh, single-use challenge (`CHARTER_CHALLENGE_LEN` bytes) to
+ * `out_challenge`, for the holder to sign with `charter_token_prove`.
+ *
+ * # Safety
+ * `out_challenge` must be valid for writing 32 bytes.
+ */
 charter_status_t charter_authority_challenge(charter_authority_t *auth, uint8_t *out_challenge);
 
-// Opens a session for `token`'s holder, who signed `challenge` into
-// `proof` (`CHARTER_PROOF_LEN` bytes). Fails as `charter_authority_verify`
-// does, with `CHARTER_E_DENIED` for an unknown, used or expired challenge,
-// and `CHARTER_E_BAD_SIGNATURE` for a proof the subject's key did not make.
-//
-// # Safety
-// `challenge` must be valid for 32 bytes, `proof` for 64; `out` NULL or
-// valid for writing.
+/**
+ * Opens a session for `token`'s holder, who signed `challenge` into
+ * `proof` (`CHARTER_PROOF_LEN` bytes). Fails as `charter_authority_verify`
+ * does, with `CHARTER_E_DENIED` for an unknown, used or expired challenge,
+ * and `CHARTER_E_BAD_SIGNATURE` for a proof the subject's key did not make.
+ * Free the session written to `out` with `charter_session_free`.
+ *
+ * # Safety
+ * `challenge` must be valid for 32 bytes, `proof` for 64; `out` NULL or
+ * valid for writing.
+ */
 charter_status_t charter_authority_open_session(charter_authority_t *auth, charter_token_t *token, const uint8_t *challenge, const uint8_t *proof, charter_session_t **out);
 
-// Revokes the link `link_id` (64 hex digits): every token containing it
-// fails to verify and every session opened with one ends. Writes whether
-// it was newly revoked to `out_new` (may be NULL).
-//
-// # Safety
-// `link_id` must be a NUL-terminated string; `out_new` NULL or valid.
+/**
+ * Revokes the link `link_id` (64 hex digits): every token containing it
+ * fails to verify and every session opened with one ends. Writes whether
+ * it was newly revoked to `out_new` (may be NULL).
+ *
+ * # Safety
+ * `link_id` must be a NUL-terminated string; `out_new` NULL or valid.
+ */
 charter_status_t charter_authority_revoke(charter_authority_t *auth, const char *link_id, bool *out_new);
 
-// Lifts the revocation of `link_id`; writes whether it was revoked to
-// `out_removed` (may be NULL). Sessions already ended stay ended.
-//
-// # Safety
-// As `charter_authority_revoke`.
+/**
+ * Lifts the revocation of `link_id`; writes whether it was revoked to
+ * `out_removed` (may be NULL). Sessions already ended stay ended.
+ *
+ * # Safety
+ * As `charter_authority_revoke`.
+ */
 charter_status_t charter_authority_unrevoke(charter_authority_t *auth, const char *link_id, bool *out_removed);
 
-// Writes the revocation set (one hex link id per line, sorted) to `out`;
-// free it with `charter_string_free`.
-//
-// # Safety
-// `out` must be NULL or valid for writing.
+/**
+ * Writes the revocation set (one hex link id per line, sorted) to `out`;
+ * free it with `charter_string_free`.
+ *
+ * # Safety
+ * `out` must be NULL or valid for writing.
+ */
 charter_status_t charter_authority_export_revocations(charter_authority_t *auth, char **out);
 
-// Adds every link id in `text` (as exported; blank lines and `#` comments
-// ignored), all or nothing; writes how many were new to `out_count` (may
-// be NULL).
-//
-// # Safety
-// `text` must be a NUL-terminated string; `out_count` NULL or valid.
+/**
+ * Adds every link id in `text` (as exported; blank lines and `#` comments
+ * ignored), all or nothing; writes how many were new to `out_count` (may
+ * be NULL).
+ *
+ * # Safety
+ * `text` must be a NUL-terminated string; `out_count` NULL or valid.
+ */
 charter_status_t charter_authority_import_revocations(charter_authority_t *auth, const char *text, size_t *out_count);
 
-// Frees an authority. Sessions it opened keep working until they end.
-// NULL is a no-op.
-//
-// # Safety
-// `auth` must be NULL or a pointer obtained from Charter.
+/**
+ * Frees an authority. Sessions it opened keep working until they end.
+ * NULL is a no-op.
+ *
+ * # Safety
+ * `auth` must be NULL or a pointer obtained from Charter.
+ */
 charter_status_t charter_authority_free(charter_authority_t *auth);
 
-// Generates a key pair from the operating system's random source.
-//
-// # Safety
-// `out` must be NULL or valid for writing.
+/**
+ * Generates a key pair from the operating system's random source. Free the
+ * key pair written to `out` with `charter_keypair_free`.
+ *
+ * # Safety
+ * `out` must be NULL or valid for writing.
+ */
 charter_status_t charter_keypair_generate(charter_keypair_t **out);
 
-// Loads a key pair from a PKCS#8 document (`CHARTER_E_MALFORMED` if it is
-// not an Ed25519 key).
-//
-// # Safety
-// `der` must be valid for `len` bytes; `out` NULL or valid for writing.
+/**
+ * Loads a key pair from a PKCS#8 document (`CHARTER_E_MALFORMED` if it is
+ * not an Ed25519 key). Free the key pair written to `out` with
+ * `charter_keypair_free`.
+ *
+ * # Safety
+ * `der` must be valid for `len` bytes; `out` NULL or valid for writing.
+ */
 charter_status_t charter_keypair_from_pkcs8(const uint8_t *der, size_t len, charter_keypair_t **out);
 
-// Writes the private key as a PKCS#8 document to `out` (`out_len` bytes;
-// free with `charter_bytes_free`). It is a secret: store it with care.
-//
-// # Safety
-// `out` and `out_len` must be NULL or valid for writing.
+/**
+ * Writes the private key as a PKCS#8 document to `out` (`out_len` bytes;
+ * free with `charter_bytes_free`). It is a secret: store it with care.
+ *
+ * # Safety
+ * `out` and `out_len` must be NULL or valid for writing.
+ */
 charter_status_t charter_keypair_to_pkcs8(charter_keypair_t *pair, uint8_t **out, size_t *out_len);
 
-// Writes the public key's text form (`charter-pk1:...`) to `out`; free it
-// with `charter_string_free`.
-//
-// # Safety
-// `out` must be NULL or valid for writing.
+/**
+ * Writes the public key's text form (`charter-pk1:...`) to `out`; free it
+ * with `charter_string_free`.
+ *
+ * # Safety
+ * `out` must be NULL or valid for writing.
+ */
 charter_status_t charter_keypair_public_key(charter_keypair_t *pair, char **out);
 
-// Writes the principal id's text form (`charter-id1:...`) to `out`; free
-// it with `charter_string_free`.
-//
-// # Safety
-// `out` must be NULL or valid for writing.
+/**
+ * Writes the principal id's text form (`charter-id1:...`) to `out`; free
+ * it with `charter_string_free`.
+ *
+ * # Safety
+ * `out` must be NULL or valid for writing.
+ */
 charter_status_t charter_keypair_principal(charter_keypair_t *pair, char **out);
 
-// Frees a key pair. NULL is a no-op.
-//
-// # Safety
-// `pair` must be NULL or a pointer obtained from Charter.
+/**
+ * Frees a key pair. NULL is a no-op.
+ *
+ * # Safety
+ * `pair` must be NULL or a pointer obtained from Charter.
+ */
 charter_status_t charter_keypair_free(charter_keypair_t *pair);
 
-// Whether the session may `action` (`CHARTER_ACTION_*`) on `topic` (for
-// subscribe, the pattern): `CHARTER_OK`, `CHARTER_E_DENIED` (the message
-// names the topic), `CHARTER_E_EXPIRED` or `CHARTER_E_REVOKED`. No
-// signature work: a clock read and a grant match.
-//
-// # Safety
-// `topic` must be a NUL-terminated string.
+/**
+ * Whether the session may `action` (`CHARTER_ACTION_*`) on `topic` (for
+ * subscribe, the pattern): `CHARTER_OK`, `CHARTER_E_DENIED` (the message
+ * names the topic), `CHARTER_E_EXPIRED` or `CHARTER_E_REVOKED`. No
+ * signature work: a clock read and a grant match.
+ *
+ * # Safety
+ * `topic` must be a NUL-terminated string.
+ */
 charter_status_t charter_session_check(charter_session_t *session, int32_t action, const char *topic);
 
-// Writes whether the session is still open (not expired, not revoked).
-//
-// # Safety
-// `out` must be NULL or valid for writing.
+/**
+ * Writes whether the session is still open (not expired, not revoked).
+ *
+ * # Safety
+ * `out` must be NULL or valid for writing.
+ */
 charter_status_t charter_session_is_active(charter_session_t *session, bool *out);
 
-// Writes the holder's principal id (text form) to `out`; free it with
-// `charter_string_free`.
-//
-// # Safety
-// `out` must be NULL or valid for writing.
+/**
+ * Writes the holder's principal id (text form) to `out`; free it with
+ * `charter_string_free`.
+ *
+ * # Safety
+ * `out` must be NULL or valid for writing.
+ */
 charter_status_t charter_session_principal(charter_session_t *session, char **out);
 
-// Writes the end of the session's token window, in seconds since the Unix
-// epoch. The session stays open until that time plus the authority's
-// allowed clock skew, unless revoked before.
-//
-// # Safety
-// `out` must be NULL or valid for writing.
+/**
+ * Writes the end of the session's token window, in seconds since the Unix
+ * epoch. The session stays open until that time plus the authority's
+ * allowed clock skew, unless revoked before.
+ *
+ * # Safety
+ * `out` must be NULL or valid for writing.
+ */
 charter_status_t charter_session_expires_at(charter_session_t *session, uint64_t *out);
 
-// Frees a session. NULL is a no-op. Subscriptions it opened end with it
-// only when it expires or is revoked, not when the handle is freed.
-//
-// # Safety
-// `session` must be NULL or a pointer obtained from Charter.
+/**
+ * Frees a session. NULL is a no-op. Subscriptions it opened end with it
+ * only when it expires or is revoked, not when the handle is freed.
+ *
+ * # Safety
+ * `session` must be NULL or a pointer obtained from Charter.
+ */
 charter_status_t charter_session_free(charter_session_t *session);
 
-// Mints a root token: `root` grants `grants` (strings such as
-// `"publish orders.*.created"`) to the key `subject` (text form) for
-// `[not_before, not_after)`, in seconds since the Unix epoch.
-//
-// # Safety
-// `subject` must be a NUL-terminated string; `grants` point to
-// `grant_count` strings; `out` NULL or valid for writing.
+/**
+ * Mints a root token: `root` grants `grants` (strings such as
+ * `"publish orders.*.created"`) to the key `subject` (text form) for
+ * `[not_before, not_after)`, in seconds since the Unix epoch. Free the token
+ * written to `out` with `charter_token_free`.
+ *
+ * # Safety
+ * `subject` must be a NUL-terminated string; `grants` point to
+ * `grant_count` strings; `out` NULL or valid for writing.
+ */
 charter_status_t charter_token_mint(charter_keypair_t *root, const char *subject, const char *const *grants, size_t grant_count, uint64_t not_before, uint64_t not_after, charter_token_t **out);
 
-// Delegates `token` to `subject` with narrower `grants` and window.
-// `holder` must be the token's subject (else `CHARTER_E_INVALID_ARGUMENT`);
-// widening fails with `CHARTER_E_DENIED`.
-//
-// # Safety
-// As `charter_token_mint`.
+/**
+ * Delegates `token` to `subject` with narrower `grants` and window.
+ * `holder` must be the token's subject (else `CHARTER_E_INVALID_ARGUMENT`);
+ * widening fails with `CHARTER_E_DENIED`. Free the token written to `out`
+ * with `charter_token_free`.
+ *
+ * # Safety
+ * As `charter_token_mint`.
+ */
 charter_status_t charter_token_delegate(charter_token_t *token, charter_keypair_t *holder, const char *subject, const char *const *grants, size_t grant_count, uint64_t not_before, uint64_t not_after, charter_token_t **out);
 
-// Decodes a binary token (structure only: `charter_authority_verify`
-// checks the rest). Hostile bytes give `CHARTER_E_MALFORMED`.
-//
-// # Safety
-// `bytes` must be valid for `len` bytes; `out` NULL or valid for writing.
+/**
+ * Decodes a binary token (structure only: `charter_authority_verify`
+ * checks the rest). Hostile bytes give `CHARTER_E_MALFORMED`. Free the token
+ * written to `out` with `charter_token_free`.
+ *
+ * # Safety
+ * `bytes` must be valid for `len` bytes; `out` NULL or valid for writing.
+ */
 charter_status_t charter_token_decode(const uint8_t *bytes, size_t len, charter_token_t **out);
 
-// Decodes a token's text form (`charter-tok1:...`).
-//
-// # Safety
-// `text` must be a NUL-terminated string; `out` NULL or valid for writing.
+/**
+ * Decodes a token's text form (`charter-tok1:...`). Free the token written
+ * to `out` with `charter_token_free`.
+ *
+ * # Safety
+ * `text` must be a NUL-terminated string; `out` NULL or valid for writing.
+ */
 charter_status_t charter_token_from_text(const char *text, charter_token_t **out);
 
-// Writes the binary encoding to `out` (`out_len` bytes; free with
-// `charter_bytes_free`).
-//
-// # Safety
-// `out` and `out_len` must be NULL or valid for writing.
+/**
+ * Writes the binary encoding to `out` (`out_len` bytes; free with
+ * `charter_bytes_free`).
+ *
+ * # Safety
+ * `out` and `out_len` must be NULL or valid for writing.
+ */
 charter_status_t charter_token_encode(charter_token_t *token, uint8_t **out, size_t *out_len);
 
-// Writes the text form (`charter-tok1:...`) to `out`; free it with
-// `charter_string_free`.
-//
-// # Safety
-// `out` must be NULL or valid for writing.
+/**
+ * Writes the text form (`charter-tok1:...`) to `out`; free it with
+ * `charter_string_free`.
+ *
+ * # Safety
+ * `out` must be NULL or valid for writing.
+ */
 charter_status_t charter_token_to_text(charter_token_t *token, char **out);
 
-// Writes a readable account of every link (issuer, subject, grants, window,
-// id) to `out`; free it with `charter_string_free`.
-//
-// # Safety
-// `out` must be NULL or valid for writing.
+/**
+ * Writes a readable account of every link (issuer, subject, grants, window,
+ * id) to `out`; free it with `charter_string_free`.
+ *
+ * # Safety
+ * `out` must be NULL or valid for writing.
+ */
 charter_status_t charter_token_inspect(charter_token_t *token, char **out);
 
-// Writes the number of links to `out`.
-//
-// # Safety
-// `out` must be NULL or valid for writing.
+/**
+ * Writes the number of links to `out`.
+ *
+ * # Safety
+ * `out` must be NULL or valid for writing.
+ */
 charter_status_t charter_token_link_count(charter_token_t *token, size_t *out);
 
-// Writes the id of link `index` (64 hex digits) to `out`; free it with
-// `charter_string_free`. `CHARTER_E_INVALID_ARGUMENT` past the last link.
-//
-// # Safety
-// `out` must be NULL or valid for writing.
+/**
+ * Writes the id of link `index` (64 hex digits) to `out`; free it with
+ * `charter_string_free`. `CHARTER_E_INVALID_ARGUMENT` past the last link.
+ *
+ * # Safety
+ * `out` must be NULL or valid for writing.
+ */
 charter_status_t charter_token_link_id(charter_token_t *token, size_t index, char **out);
 
-// Signs `challenge` (`CHARTER_CHALLENGE_LEN` bytes, from
-// `charter_authority_challenge`) as `token`'s holder, writing
-// `CHARTER_PROOF_LEN` bytes to `out_proof`. `holder` must be the token's
-// subject (else `CHARTER_E_INVALID_ARGUMENT`).
-//
-// # Safety
-// `challenge` must be valid for 32 bytes, `out_proof` for writing 64.
+/**
+ * Signs `challenge` (`CHARTER_CHALLENGE_LEN` bytes, from
+ * `charter_authority_challenge`) as `token`'s holder, writing
+ * `CHARTER_PROOF_LEN` bytes to `out_proof`. `holder` must be the token's
+ * subject (else `CHARTER_E_INVALID_ARGUMENT`).
+ *
+ * # Safety
+ * `challenge` must be valid for 32 bytes, `out_proof` for writing 64.
+ */
 charter_status_t charter_token_prove(charter_token_t *token, charter_keypair_t *holder, const uint8_t *challenge, uint8_t *out_proof);
 
-// Frees a token. NULL is a no-op.
-//
-// # Safety
-// `token` must be NULL or a pointer obtained from Charter.
+/**
+ * Frees a token. NULL is a no-op.
+ *
+ * # Safety
+ * `token` must be NULL or a pointer obtained from Charter.
+ */
 charter_status_t charter_token_free(charter_token_t *token);
 
-// A copy of the message of the last failed call on this thread, such as
-// `"CHARTER_E_NULL_ARGUMENT: out_id is NULL"`, or NULL if the most recent
-// fallible call on this thread succeeded (or there was none). NULL too
-// when the thread is shutting down and its message slot is gone.
-//
-// The caller owns the string and frees it with `charter_string_free`.
+/**
+ * A copy of the message of the last failed call on this thread, such as
+ * `"CHARTER_E_NULL_ARGUMENT: out_id is NULL"`, or NULL if the most recent
+ * fallible call on this thread succeeded (or there was none). NULL too
+ * when the thread is shutting down and its message slot is gone.
+ *
+ * The caller owns the string and frees it with `charter_string_free`.
+ */
 char *charter_last_error_message(void);
 
-// Frees a message returned by `charter_bus_recv` or `charter_bus_request`.
-// NULL is allowed and does nothing. Never pass a message received in a
-// callback: that one belongs to Charter.
-//
-// # Safety
-// `msg` must be NULL or a message returned by Charter, not freed yet.
+/**
+ * Frees a message returned by `charter_bus_recv` or `charter_bus_request`.
+ * NULL is allowed and does nothing. Never pass a message received in a
+ * callback: that one belongs to Charter.
+ *
+ * # Safety
+ * `msg` must be NULL or a message returned by Charter, not freed yet.
+ */
 void charter_message_free(struct charter_message_t *msg);
 
-// Creates an empty registry whose nested notify depth is bounded at
-// `CHARTER_REGISTRY_DEFAULT_MAX_DEPTH`.
-//
-// # Safety
-// `out` must be NULL or valid for writing a pointer.
+/**
+ * Creates an empty registry whose nested notify depth is bounded at
+ * `CHARTER_REGISTRY_DEFAULT_MAX_DEPTH`.
+ *
+ * # Safety
+ * `out` must be NULL or valid for writing a pointer.
+ */
 charter_status_t charter_registry_new(charter_registry_t **out);
 
-// Creates an empty registry whose notify may nest at most `max_depth`
-// levels on one thread (1 to `CHARTER_REGISTRY_MAX_DEPTH_LIMIT`).
-//
-// # Safety
-// `out` must be NULL or valid for writing a pointer.
+/**
+ * Creates an empty registry whose notify may nest at most `max_depth`
+ * levels on one thread (1 to `CHARTER_REGISTRY_MAX_DEPTH_LIMIT`).
+ *
+ * # Safety
+ * `out` must be NULL or valid for writing a pointer.
+ */
 charter_status_t charter_registry_new_with_max_depth(uint32_t max_depth, charter_registry_t **out);
 
-// Frees a registry. Every registration ends: each `drop_user_data` runs
-// once, after any notify still in progress on another thread returns.
-// NULL is a no-op. A second free returns `CHARTER_E_ALREADY_FREED`.
-//
-// # Safety
-// `reg` must be NULL or a pointer obtained from Charter (a stale or foreign
-// pointer is detected, not dereferenced).
+/**
+ * Frees a registry. Every registration ends: each `drop_user_data` runs
+ * once, after any notify still in progress on another thread returns.
+ * NULL is a no-op. A second free returns `CHARTER_E_ALREADY_FREED`.
+ *
+ * # Safety
+ * `reg` must be NULL or a pointer obtained from Charter (a stale or foreign
+ * pointer is detected, not dereferenced).
+ */
 charter_status_t charter_registry_free(charter_registry_t *reg);
 
-// Registers `fn`; higher `priority` fires first, equal priorities in
-// registration order. On success writes the new handler's id to `out_id`.
-//
-// `fn` may be called from any thread that notifies this registry, and
-// concurrently. `drop_user_data` (optional) runs exactly once when the
-// registration ends: on unregister, clear, or when the registry is freed.
-// On failure the registration never began and `user_data` stays yours.
-//
-// # Safety
-// `out_id` must be NULL or valid for writing; `fn` and `drop_user_data`
-// must be safe to call from any thread with `user_data`.
+/**
+ * Registers `fn`; higher `priority` fires first, equal priorities in
+ * registration order. On success writes the new handler's id to `out_id`.
+ *
+ * `fn` may be called from any thread that notifies this registry, and
+ * concurrently. `drop_user_data` (optional) runs exactly once when the
+ * registration ends: on unregister, clear, or when the registry is freed.
+ * On failure the registration never began and `user_data` stays yours.
+ *
+ * # Safety
+ * `out_id` must be NULL or valid for writing; `fn` and `drop_user_data`
+ * must be safe to call from any thread with `user_data`.
+ */
 charter_status_t charter_registry_register(charter_registry_t *reg, int32_t priority, charter_handler_fn fn, void *user_data, charter_drop_fn drop_user_data, uint64_t *out_id);
 
-// Registers `fn` to run once, like `charter_registry_register`: the first
-// notify round that reaches it calls it and ends the registration, even
-// when rounds race on several threads and even if it returns
-// `CHARTER_E_PANIC`. `drop_user_data` runs once, right after that call
-// returns (on the notifying thread), or when the registration is ended
-// without a call. It holds no reference to the registry.
-//
-// # Safety
-// As for `charter_registry_register`.
+/**
+ * Registers `fn` to run once, like `charter_registry_register`: the first
+ * notify round that reaches it calls it and ends the registration, even
+ * when rounds race on several threads and even if it returns
+ * `CHARTER_E_PANIC`. `drop_user_data` runs once, right after that call
+ * returns (on the notifying thread), or when the registration is ended
+ * without a call. It holds no reference to the registry.
+ *
+ * # Safety
+ * As for `charter_registry_register`.
+ */
 charter_status_t charter_registry_register_once(charter_registry_t *reg, int32_t priority, charter_handler_fn fn, void *user_data, charter_drop_fn drop_user_data, uint64_t *out_id);
 
-// Ends the registration `id`. Writes whether it was registered to
-// `out_removed` (which may be NULL); an id this registry did not issue,
-// or one already ended, writes `false`.
-//
-// After this returns no notify that starts calls the handler, and a round
-// in progress on this thread skips it. A round already running on another
-// thread may still be calling it, or call it once more; `drop_user_data`
-// runs when that round ends. Use `charter_registry_unregister_and_wait`
-// to wait for those calls.
-//
-// # Safety
-// `out_removed` must be NULL or valid for writing.
+/**
+ * Ends the registration `id`. Writes whether it was registered to
+ * `out_removed` (which may be NULL); an id this registry did not issue,
+ * or one already ended, writes `false`.
+ *
+ * After this returns no notify that starts calls the handler, and a round
+ * in progress on this thread skips it. A round already running on another
+ * thread may still be calling it, or call it once more; `drop_user_data`
+ * runs when that round ends. Use `charter_registry_unregister_and_wait`
+ * to wait for those calls.
+ *
+ * # Safety
+ * `out_removed` must be NULL or valid for writing.
+ */
 charter_status_t charter_registry_unregister(charter_registry_t *reg, uint64_t id, bool *out_removed);
 
-// Ends the registration `id` like `charter_registry_unregister`, then
-// waits until no notify on any thread can still be running its handler.
-// When it returns, the handler's `drop_user_data` has run, so `user_data`
-// may be freed. Writes whether it was registered to `out_removed` (which
-// may be NULL); `false` returns at once.
-//
-// Called from inside a handler of this same registry (on the thread of a
-// notify of it), waiting could never end, since the caller's own round
-// holds the handler: it then ends the registration without waiting, as
-// `charter_registry_unregister` does, and `drop_user_data` runs when the
-// last round holding the handler ends. Do not call it while holding a
-// lock that a handler of this registry takes.
-//
-// # Safety
-// `out_removed` must be NULL or valid for writing.
+/**
+ * Ends the registration `id` like `charter_registry_unregister`, then
+ * waits until no notify on any thread can still be running its handler.
+ * When it returns, the handler's `drop_user_data` has run, so `user_data`
+ * may be freed. Writes whether it was registered to `out_removed` (which
+ * may be NULL); `false` returns at once.
+ *
+ * Called from inside a handler of this same registry (on the thread of a
+ * notify of it), waiting could never end, since the caller's own round
+ * holds the handler: it then ends the registration without waiting, as
+ * `charter_registry_unregister` does, and `drop_user_data` runs when the
+ * last round holding the handler ends. Do not call it while holding a
+ * lock that a handler of this registry takes.
+ *
+ * # Safety
+ * `out_removed` must be NULL or valid for writing.
+ */
 charter_status_t charter_registry_unregister_and_wait(charter_registry_t *reg, uint64_t id, bool *out_removed);
 
-// Writes whether `id` is registered to `out`.
-//
-// # Safety
-// `out` must be NULL or valid for writing.
+/**
+ * Writes whether `id` is registered to `out`.
+ *
+ * # Safety
+ * `out` must be NULL or valid for writing.
+ */
 charter_status_t charter_registry_contains(charter_registry_t *reg, uint64_t id, bool *out);
 
-// Writes the number of registered handlers to `out_len`.
-//
-// # Safety
-// `out_len` must be NULL or valid for writing.
+/**
+ * Writes the number of registered handlers to `out_len`.
+ *
+ * # Safety
+ * `out_len` must be NULL or valid for writing.
+ */
 charter_status_t charter_registry_len(charter_registry_t *reg, size_t *out_len);
 
-// Ends every registration. A notify round in progress skips the handlers
-// it has not reached yet; one running a handler on another thread may
-// still be in it when this returns.
-//
-// # Safety
-// `reg` must be NULL or a pointer obtained from Charter.
+/**
+ * Ends every registration. A notify round in progress skips the handlers
+ * it has not reached yet; one running a handler on another thread may
+ * still be in it when this returns.
+ *
+ * # Safety
+ * `reg` must be NULL or a pointer obtained from Charter.
+ */
 charter_status_t charter_registry_clear(charter_registry_t *reg);
 
-// Ends every registration like `charter_registry_clear`, then waits until
-// no notify on any thread can still be running any of the handlers; when
-// it returns, every `drop_user_data` has run. From inside a handler of
-// this registry it does not wait (see
-// `charter_registry_unregister_and_wait`).
-//
-// # Safety
-// `reg` must be NULL or a pointer obtained from Charter.
+/**
+ * Ends every registration like `charter_registry_clear`, then waits until
+ * no notify on any thread can still be running any of the handlers; when
+ * it returns, every `drop_user_data` has run. From inside a handler of
+ * this registry it does not wait (see
+ * `charter_registry_unregister_and_wait`).
+ *
+ * # Safety
+ * `reg` must be NULL or a pointer obtained from Charter.
+ */
 charter_status_t charter_registry_clear_and_wait(charter_registry_t *reg);
 
-// Calls every handler with the `len` bytes at `event`, in priority order,
-// on this thread, with no Charter lock held. Handlers may call any Charter
-// function, including on this registry. Writes the outcome to `out_report`
-// (which may be NULL).
-//
-// Returns `CHARTER_E_LIMIT_EXCEEDED`, calling nothing, when notify is
-// already nested `max_depth` levels deep on this thread.
-//
-// # Safety
-// `event` must be NULL (with `len` 0) or valid for reading `len` bytes;
-// `out_report` must be NULL or valid for writing.
+/**
+ * Calls every handler with the `len` bytes at `event`, in priority order,
+ * on this thread, with no Charter lock held. Handlers may call any Charter
+ * function, including on this registry. Writes the outcome to `out_report`
+ * (which may be NULL).
+ *
+ * Returns `CHARTER_E_LIMIT_EXCEEDED`, calling nothing, when notify is
+ * already nested `max_depth` levels deep on this thread.
+ *
+ * # Safety
+ * `event` must be NULL (with `len` 0) or valid for reading `len` bytes;
+ * `out_report` must be NULL or valid for writing.
+ */
 charter_status_t charter_registry_notify(charter_registry_t *reg, const uint8_t *event, size_t len, struct charter_notify_report_t *out_report);
 
-// The name of `status`, such as `"CHARTER_E_DENIED"`, or
-// `"CHARTER_E_UNKNOWN"` for a value that is not a status.
-//
-// The returned string is static: never free it.
+/**
+ * The name of `status`, such as `"CHARTER_E_DENIED"`, or
+ * `"CHARTER_E_UNKNOWN"` for a value that is not a status.
+ *
+ * The returned string is static: never free it.
+ */
 const char *charter_status_name(charter_status_t status);
 
-// Frees a string returned by Charter. NULL is allowed and does nothing.
-//
-// # Safety
-// `s` must be NULL or a string returned by a Charter function that has not
-// been freed yet.
+/**
+ * Frees a string returned by Charter. NULL is allowed and does nothing.
+ *
+ * # Safety
+ * `s` must be NULL or a string returned by a Charter function that has not
+ * been freed yet.
+ */
 void charter_string_free(char *s);
 
-// Frees a byte buffer of `len` bytes returned by Charter. NULL is allowed
-// and does nothing.
-//
-// # Safety
-// `ptr` must be NULL or a buffer returned by a Charter function together
-// with `len`, not freed yet.
+/**
+ * Frees a byte buffer of `len` bytes returned by Charter. NULL is allowed
+ * and does nothing.
+ *
+ * # Safety
+ * `ptr` must be NULL or a buffer returned by a Charter function together
+ * with `len`, not freed yet.
+ */
 void charter_bytes_free(uint8_t *ptr, size_t len);
 
 #if defined(CHARTER_TEST_HOOKS)
-// Panics on purpose inside the panic firewall, with `message` (or a fixed
-// text when NULL). Always returns `CHARTER_E_PANIC`.
-//
-// # Safety
-// `message` must be NULL or a NUL-terminated string.
+/**
+ * Panics on purpose inside the panic firewall, with `message` (or a fixed
+ * text when NULL). Always returns `CHARTER_E_PANIC`.
+ *
+ * # Safety
+ * `message` must be NULL or a NUL-terminated string.
+ */
 charter_status_t charter_test_panic(const char *message);
 #endif
 
-// Checks `topic` as a topic to publish on: `CHARTER_OK`, or
-// `CHARTER_E_INVALID_ARGUMENT` with a message naming the broken rule
-// (empty, too long, too many tokens, an empty token, a wildcard,
-// whitespace or a control character).
-//
-// # Safety
-// `topic` must be NULL or a NUL-terminated string.
+/**
+ * Checks `topic` as a topic to publish on: `CHARTER_OK`, or
+ * `CHARTER_E_INVALID_ARGUMENT` with a message naming the broken rule
+ * (empty, too long, too many tokens, an empty token, a wildcard,
+ * whitespace or a control character).
+ *
+ * # Safety
+ * `topic` must be NULL or a NUL-terminated string.
+ */
 charter_status_t charter_topic_validate(const char *topic);
 
-// Checks `pattern` as a pattern to subscribe with or grant: topics plus
-// the wildcards `*` (one token) and `>` (one or more, last only).
-// `CHARTER_OK`, or `CHARTER_E_INVALID_ARGUMENT` with a message naming the
-// broken rule.
-//
-// # Safety
-// `pattern` must be NULL or a NUL-terminated string.
+/**
+ * Checks `pattern` as a pattern to subscribe with or grant: topics plus
+ * the wildcards `*` (one token) and `>` (one or more, last only).
+ * `CHARTER_OK`, or `CHARTER_E_INVALID_ARGUMENT` with a message naming the
+ * broken rule.
+ *
+ * # Safety
+ * `pattern` must be NULL or a NUL-terminated string.
+ */
 charter_status_t charter_pattern_validate(const char *pattern);
 
-// Writes to `out` whether `pattern` matches `topic`, as a bus delivers:
-// a pattern starting with a wildcard never matches a reserved topic
-// (`_charter...`). Both are checked first: `CHARTER_E_INVALID_ARGUMENT`
-// when `pattern` is not a valid pattern or `topic` not a valid topic.
-//
-// # Safety
-// `pattern` and `topic` must be NULL or NUL-terminated strings; `out` NULL
-// or valid for writing.
+/**
+ * Writes to `out` whether `pattern` matches `topic`, as a bus delivers:
+ * a pattern starting with a wildcard never matches a reserved topic
+ * (`_charter...`). Both are checked first: `CHARTER_E_INVALID_ARGUMENT`
+ * when `pattern` is not a valid pattern or `topic` not a valid topic.
+ *
+ * # Safety
+ * `pattern` and `topic` must be NULL or NUL-terminated strings; `out` NULL
+ * or valid for writing.
+ */
 charter_status_t charter_topic_matches(const char *pattern, const char *topic, bool *out);
 
-// Writes to `out` whether the pattern `inner` is contained in the pattern
-// `outer`: every topic `inner` matches, `outer` matches too (the rule a
-// delegated grant must follow). Both are checked first:
-// `CHARTER_E_INVALID_ARGUMENT` when either is not a valid pattern.
-//
-// # Safety
-// `inner` and `outer` must be NULL or NUL-terminated strings; `out` NULL
-// or valid for writing.
+/**
+ * Writes to `out` whether the pattern `inner` is contained in the pattern
+ * `outer`: every topic `inner` matches, `outer` matches too (the rule a
+ * delegated grant must follow). Both are checked first:
+ * `CHARTER_E_INVALID_ARGUMENT` when either is not a valid pattern.
+ *
+ * # Safety
+ * `inner` and `outer` must be NULL or NUL-terminated strings; `out` NULL
+ * or valid for writing.
+ */
 charter_status_t charter_pattern_contains(const char *inner, const char *outer, bool *out);
 
-// The ABI version of the loaded library.
+/**
+ * The ABI version of the loaded library.
+ */
 uint32_t charter_abi_version(void);
 
-// The library version, such as `"0.1.0"`. The string is static: never free
-// it.
+/**
+ * The library version, such as `"0.1.0"`. The string is static: never free
+ * it.
+ */
 const char *charter_version(void);
 
 #ifdef __cplusplus
