@@ -406,6 +406,22 @@ chgo_handle chgo_witness_open(const char *state, size_t state_len, const char *n
                               size_t name_len, charter_keypair_t *key, const char *log_keys,
                               size_t log_key_count);
 chgo_status chgo_witness_free(charter_witness_t *witness);
+
+/* The outcome of charter_audit_view_len. */
+typedef struct {
+    charter_status_t status;
+    char *message;
+    uint64_t len;
+    uint8_t root[CHARTER_AUDIT_HASH_LEN];
+} chgo_view_len;
+
+chgo_handle chgo_audit_view_open(const char *path, size_t path_len);
+chgo_status chgo_audit_view_free(charter_audit_view_t *view);
+chgo_view_len chgo_audit_view_len(charter_audit_view_t *view);
+chgo_proof chgo_audit_view_prove_inclusion(charter_audit_view_t *view, uint64_t index, uint64_t size);
+chgo_bytes chgo_audit_view_prove_consistency(charter_audit_view_t *view, uint64_t old_size,
+                                             uint64_t new_size);
+chgo_string chgo_audit_view_witness_request(charter_audit_view_t *view, uint64_t old_size);
 chgo_string chgo_witness_verifier_key(charter_witness_t *witness);
 /* timestamp 0 is now. */
 chgo_string chgo_witness_add_checkpoint(charter_witness_t *witness, uint64_t old_size,

@@ -452,3 +452,40 @@ chgo_bus chgo_bus_new_with_recorder(charter_bus_limits_t limits, charter_authori
     RESULT(r, charter_bus_new_with_recorder(&limits, auth, &recorder, &r.bus));
     return r;
 }
+
+chgo_handle chgo_audit_view_open(const char *path, size_t path_len) {
+    char buf[CHGO_INLINE_STRING];
+    chgo_handle r = {0};
+    RESULT(r, charter_audit_view_open(chgo_terminated(path, path_len, buf),
+                                      (charter_audit_view_t **)&r.handle));
+    return r;
+}
+
+chgo_status chgo_audit_view_free(charter_audit_view_t *view) {
+    return status_of(charter_audit_view_free(view));
+}
+
+chgo_view_len chgo_audit_view_len(charter_audit_view_t *view) {
+    chgo_view_len r = {0};
+    RESULT(r, charter_audit_view_len(view, &r.len, r.root));
+    return r;
+}
+
+chgo_proof chgo_audit_view_prove_inclusion(charter_audit_view_t *view, uint64_t index, uint64_t size) {
+    chgo_proof r = {0};
+    RESULT(r, charter_audit_view_prove_inclusion(view, index, size, &r.data, &r.len, r.root));
+    return r;
+}
+
+chgo_bytes chgo_audit_view_prove_consistency(charter_audit_view_t *view, uint64_t old_size,
+                                             uint64_t new_size) {
+    chgo_bytes r = {0};
+    RESULT(r, charter_audit_view_prove_consistency(view, old_size, new_size, &r.data, &r.len));
+    return r;
+}
+
+chgo_string chgo_audit_view_witness_request(charter_audit_view_t *view, uint64_t old_size) {
+    chgo_string r = {0};
+    RESULT(r, charter_audit_view_witness_request(view, old_size, &r.value));
+    return r;
+}

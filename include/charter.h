@@ -178,6 +178,12 @@
 typedef struct charter_audit charter_audit;
 
 /**
+ * A read-only snapshot of an audit log file. Opaque; create with
+ * `charter_audit_view_open`.
+ */
+typedef struct charter_audit_view charter_audit_view;
+
+/**
  * An authority. Opaque.
  */
 typedef struct charter_authority charter_authority;
@@ -447,6 +453,11 @@ typedef struct charter_audit_verify_options_t {
  * The handle type of a witness.
  */
 typedef struct charter_witness charter_witness_t;
+
+/**
+ * The handle type of a log view.
+ */
+typedef struct charter_audit_view charter_audit_view_t;
 
 /**
  * A bus's limits. Fill with `charter_bus_limits_default`, then adjust.
@@ -1411,6 +1422,67 @@ charter_status_t charter_witness_add_checkpoint(charter_witness_t *witness, uint
  * writing; `out_size` and `out_root` NULL or valid for writing.
  */
 charter_status_t charter_witness_latest(charter_witness_t *witness, const char *origin, uint64_t *out_size, uint8_t *out_root, bool *out_found);
+
+/**
+ * Opens a view of the log file at `path`: its complete records when it
+ * runs, read without writing or locking. `CHARTER_E_NOT_FOUND`,
+ * `CHARTER_E_IO`, `CHARTER_E_INVALID_ARGUMENT` (not a regular file) or
+ * `CHARTER_E_CORRUPT` (not an audit log, or a damaged record).
+ *
+ * # Safety
+ * `path` must be a NUL-terminated string; `out` NULL or valid for writing.
+ */
+charter_status_t charter_audit_view_open(const char *path, charter_audit_view_t **out);
+
+/**
+ * Frees a view. NULL is a no-op; a second free is
+ * `CHARTER_E_ALREADY_FREED`.
+ *
+ * # Safety
+ * `view` must be NULL or a pointer this library returned.
+ */
+charter_status_t charter_audit_view_free(charter_audit_view_t *view);
+
+/**
+ * Writes how many records the view holds to `out_len` and their root to
+ * `out_root` (32 bytes) when it is not NULL.
+ *
+ * # Safety
+ * `view` a handle; `out_len` valid for writing; `out_root` NULL or valid
+ * for writing 32 bytes.
+ */
+charter_status_t charter_audit_view_len(charter_audit_view_t *view, uint64_t *out_len, uint8_t *out_root);
+
+/**
+ * `charter_audit_prove_file_inclusion` on the view: the proof that record
+ * `index` is in the tree of the first `size` records (`out`, `out_len`;
+ * free with `charter_bytes_free`), and that tree's root to `out_root` (32
+ * bytes) when it is not NULL.
+ *
+ * # Safety
+ * `view` a handle; `out` and `out_len` valid for writing; `out_root` NULL
+ * or valid for writing 32 bytes.
+ */
+charter_status_t charter_audit_view_prove_inclusion(charter_audit_view_t *view, uint64_t index, uint64_t size, uint8_t **out, size_t *out_len, uint8_t *out_root);
+
+/**
+ * `charter_audit_prove_file_consistency` on the view: the proof that the
+ * first `old_size` records are a prefix of the first `new_size`.
+ *
+ * # Safety
+ * `view` a handle; `out` and `out_len` valid for writing.
+ */
+charter_status_t charter_audit_view_prove_consistency(charter_audit_view_t *view, uint64_t old_size, uint64_t new_size, uint8_t **out, size_t *out_len);
+
+/**
+ * The tlog-witness add-checkpoint body for the log's persisted checkpoint
+ * (`<path>.checkpoint`), from a witness at `old_size`, to `out_body`
+ * (caller-owned). `CHARTER_E_NOT_FOUND` without a checkpoint.
+ *
+ * # Safety
+ * `view` a handle; `out_body` valid for writing.
+ */
+charter_status_t charter_audit_view_witness_request(charter_audit_view_t *view, uint64_t old_size, char **out_body);
 
 /**
  * Fills `out` with the default bus limits.

@@ -655,6 +655,38 @@ static void the_auditor_reads_a_read_only_file_beside_the_writer(void) {
     charter_bytes_free(proof, proof_len);
     charter_bytes_free(mine, mine_len);
 
+    {
+        /* A view answers many proofs from one read, and keeps its snapshot
+         * while the writer appends. */
+        charter_audit_view_t *view = NULL;
+        uint8_t view_root[CHARTER_AUDIT_HASH_LEN];
+        uint64_t len = 0;
+        char *body = NULL;
+        CHECK_STATUS(charter_audit_view_open(path, NULL), CHARTER_E_NULL_ARGUMENT);
+        CHECK_STATUS(charter_audit_view_open("no-such-audit.log", &view), CHARTER_E_NOT_FOUND);
+        CHECK_OK(charter_audit_view_open(path, &view));
+        append(log, T0 + 8, NULL, "orders.eu", CHARTER_AUDIT_ALLOW);
+        CHECK_OK(charter_audit_view_len(view, &len, view_root));
+        CHECK(len == 8);
+        CHECK_OK(charter_audit_view_prove_inclusion(view, 3, 8, &proof, &proof_len, view_root));
+        CHECK(memcmp(view_root, root, sizeof root) == 0);
+        CHECK_OK(charter_audit_verify_inclusion(leaf, 3, 8, proof, proof_len, root));
+        charter_bytes_free(proof, proof_len);
+        CHECK_OK(charter_audit_view_prove_consistency(view, 2, 8, &proof, &proof_len));
+        CHECK_OK(charter_audit_prove_consistency(log, 2, 8, &mine, &mine_len));
+        CHECK(proof_len == mine_len && memcmp(proof, mine, proof_len) == 0);
+        charter_bytes_free(proof, proof_len);
+        charter_bytes_free(mine, mine_len);
+        CHECK_STATUS(charter_audit_view_prove_consistency(view, 2, 9, &proof, &proof_len), CHARTER_E_INVALID_ARGUMENT);
+        CHECK_OK(charter_audit_view_witness_request(view, 0, &body));
+        CHECK(strncmp(body, "old 0\n\n", 7) == 0);
+        charter_string_free(body);
+        CHECK_OK(charter_audit_view_free(view));
+        CHECK_STATUS(charter_audit_view_free(view), CHARTER_E_ALREADY_FREED);
+        CHECK_OK(charter_audit_view_free(NULL));
+        CHECK(charter_audit_view_len(view, &len, NULL) != CHARTER_OK);
+    }
+
     CHECK_OK(charter_audit_free(log));
     charter_string_free(note);
     charter_string_free(vkey);
