@@ -540,28 +540,6 @@ fn hostile_witness_requests_and_state_files_are_refused() {
     assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
 }
 
-/// The checkpoint thread may hold the log while it signs when the last
-/// handle goes; the drop waits for it, so the file lock is free at once.
-#[test]
-fn closing_the_last_handle_releases_the_lock_before_it_returns() {
-    let dir = Dir::new("close-reopen");
-    let path = dir.join("audit.log");
-    let key = signer();
-    let every =
-        AuditOptions { checkpoint_interval: Some(Duration::from_millis(1)), ..options(&key, "close.reopen") };
-    for i in 0..200u64 {
-        let log = AuditLog::open(&path, every.clone())
-            .unwrap_or_else(|e| panic!("reopen {i} right after the last close: {e}"));
-        let twin = log.clone();
-        log.append(&record(i)).unwrap();
-        std::thread::sleep(Duration::from_micros(200 * (i % 8)));
-        drop(log);
-        drop(twin);
-    }
-    let log = AuditLog::open(&path, options(&key, "close.reopen")).unwrap();
-    assert_eq!(log.len(), 200);
-}
-
 /// Issue 14 item 4: a message quotes at most a short prefix of a hostile
 /// input (origin, note, request body, path), never the whole of it.
 #[test]
