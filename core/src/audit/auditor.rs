@@ -273,7 +273,7 @@ fn open_log(path: &Path) -> Result<BufReader<File>> {
     let mut header = [0u8; HEADER.len()];
     let got = file::fill(&mut reader, &mut header)?;
     file::check_header(&header[..got])
-        .map_err(|e| Error::new(e.kind(), format!("{}: {}", quote_path(&path), e.message())))?;
+        .map_err(|e| Error::new(e.kind(), format!("{}: {}", quote_path(path), e.message())))?;
     Ok(reader)
 }
 

@@ -212,12 +212,12 @@ pub(crate) fn open(path: &Path, access: Access) -> Result<File> {
     }
     let file = options.open(path).map_err(|e| match e.kind() {
         IoKind::NotFound if access == Access::Read => {
-            Error::new(ErrorKind::NotFound, format!("no audit log at {}", quote_path(&path)))
+            Error::new(ErrorKind::NotFound, format!("no audit log at {}", quote_path(path)))
         }
         IoKind::IsADirectory => not_regular(path, "a directory"),
-        _ => io(&format!("opening {}", quote_path(&path)), &e),
+        _ => io(&format!("opening {}", quote_path(path)), &e),
     })?;
-    let kind = file.metadata().map_err(|e| io(&format!("reading the type of {}", quote_path(&path)), &e))?;
+    let kind = file.metadata().map_err(|e| io(&format!("reading the type of {}", quote_path(path)), &e))?;
     if !kind.is_file() {
         return Err(not_regular(path, describe(&kind.file_type())));
     }
@@ -227,7 +227,7 @@ pub(crate) fn open(path: &Path, access: Access) -> Result<File> {
 fn not_regular(path: &Path, what: &str) -> Error {
     Error::new(
         ErrorKind::InvalidArgument,
-        format!("audit log: {} is {what}, not a regular file; refused", quote_path(&path)),
+        format!("audit log: {} is {what}, not a regular file; refused", quote_path(path)),
     )
 }
 
@@ -299,7 +299,7 @@ pub(crate) fn read_small(path: &Path, max: usize, what: &str) -> Result<Option<S
         .read_to_string(&mut text)
         .map_err(|e| io(&format!("reading the {what}"), &e))?;
     if text.len() > max {
-        return Err(corrupt(format!("the {what} {} is over {max} bytes", quote_path(&path))));
+        return Err(corrupt(format!("the {what} {} is over {max} bytes", quote_path(path))));
     }
     Ok(Some(text))
 }

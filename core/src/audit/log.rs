@@ -982,9 +982,9 @@ fn lock(file: &File, path: &Path) -> Result<()> {
     file.try_lock().map_err(|e| match e {
         std::fs::TryLockError::WouldBlock => Error::new(
             ErrorKind::WouldBlock,
-            format!("audit log: {} is open for writing elsewhere; one writer per log", quote_path(&path)),
+            format!("audit log: {} is open for writing elsewhere; one writer per log", quote_path(path)),
         ),
-        std::fs::TryLockError::Error(e) => io(&format!("locking {}", quote_path(&path)), &e),
+        std::fs::TryLockError::Error(e) => io(&format!("locking {}", quote_path(path)), &e),
     })
 }
 

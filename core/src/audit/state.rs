@@ -53,7 +53,7 @@ impl TrustState {
         lock.lock().map_err(|e| io(&format!("locking {}", quote_path(&lock_path)), &e))?;
         let entries = match read_small(path, MAX_STATE_BYTES, "trust state")? {
             Some(text) => {
-                parse(&text).map_err(|why| corrupt(format!("trust state {}: {why}", quote_path(&path))))?
+                parse(&text).map_err(|why| corrupt(format!("trust state {}: {why}", quote_path(path))))?
             }
             None => BTreeMap::new(),
         };
