@@ -10,6 +10,7 @@ import (
 	"math"
 	"runtime"
 	"strconv"
+	"strings"
 	"time"
 	"unsafe"
 )
@@ -636,6 +637,8 @@ type VerifyReport struct {
 	// WitnessCount is how many trusted witnesses verifiably cosigned the
 	// checkpoint ([VerifyAuditFile] with [WithWitnesses]).
 	WitnessCount uint64
+	// Witnesses are those witnesses' names ([VerifyAuditFile] only).
+	Witnesses []string
 	// ProblemStatus is what kind of problem was found: [StatusCorrupt]
 	// for records damaged, missing or rewritten, [StatusBadSignature] for
 	// a checkpoint missing, not verifying or short of its witnesses;
@@ -701,6 +704,12 @@ func goReport(res C.chgo_report, hs ...checker) (VerifyReport, error) {
 	if res.problem != nil {
 		report.Problem = C.GoString(res.problem)
 		C.charter_string_free(res.problem)
+	}
+	if res.witnesses != nil {
+		if names := C.GoString(res.witnesses); names != "" {
+			report.Witnesses = strings.Split(names, "\n")
+		}
+		C.charter_string_free(res.witnesses)
 	}
 	return report, nil
 }

@@ -387,3 +387,57 @@ func TestStartOverAndAutomaticCheckpoints(t *testing.T) {
 		t.Fatalf("kept %v", kept)
 	}
 }
+
+func TestLogViewAnswersManyProofsFromOneRead(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "audit.log")
+	key := newKey(t)
+	note := writeLog(t, path, key, 6, true)
+	v, err := charter.OpenLogView(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, root, err := v.Len()
+	if err != nil || n != 6 {
+		t.Fatalf("Len = %d, %v", n, err)
+	}
+	proof, proofRoot, err := v.ProveInclusion(2, 6)
+	fileProof, fileRoot, ferr := charter.ProveFileInclusion(path, 2, 6)
+	if err != nil || ferr != nil || proofRoot != root || fileRoot != root || fmt.Sprint(proof) != fmt.Sprint(fileProof) {
+		t.Fatalf("inclusion: %v %v / %v %v", proof, err, fileProof, ferr)
+	}
+	cons, err := v.ProveConsistency(2, 6)
+	fileCons, ferr := charter.ProveFileConsistency(path, 2, 6)
+	if err != nil || ferr != nil || fmt.Sprint(cons) != fmt.Sprint(fileCons) {
+		t.Fatalf("consistency: %v %v / %v %v", cons, err, fileCons, ferr)
+	}
+	if _, err := v.ProveConsistency(2, 7); !errors.Is(err, charter.ErrInvalidArgument) {
+		t.Fatalf("beyond the snapshot: %v", err)
+	}
+	body, err := v.WitnessRequest(2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old, got, gotNote, err := charter.ParseWitnessRequest(body)
+	if err != nil || old != 2 || gotNote != note || fmt.Sprint(got) != fmt.Sprint(cons) {
+		t.Fatalf("request: %d %v %q %v", old, got, gotNote, err)
+	}
+	if err := v.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := v.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+	if _, _, err := v.Len(); !errors.Is(err, charter.ErrClosed) {
+		t.Fatalf("after Close: %v", err)
+	}
+	var none *charter.LogView
+	if err := none.Close(); err != nil {
+		t.Fatalf("nil Close: %v", err)
+	}
+	if _, _, err := none.Len(); err == nil {
+		t.Fatal("nil view answered")
+	}
+	if _, err := charter.OpenLogView(filepath.Join(t.TempDir(), "missing.log")); !errors.Is(err, charter.ErrNotFound) {
+		t.Fatalf("missing: %v", err)
+	}
+}

@@ -284,12 +284,15 @@ typedef struct {
     size_t count;
 } chgo_audit_batch;
 
-/* The outcome of a verify. problem is caller-owned, NULL when ok. */
+/* The outcome of a verify. problem is caller-owned, NULL when ok;
+ * witnesses (a file verify's witness names, one per line) caller-owned or
+ * NULL. */
 typedef struct {
     charter_status_t status;
     char *message;
     charter_audit_report_t report;
     char *problem;
+    char *witnesses;
 } chgo_report;
 
 /* The outcome of charter_audit_recovery. */
@@ -363,14 +366,27 @@ typedef struct {
     uint8_t root[CHARTER_AUDIT_HASH_LEN];
 } chgo_proof;
 
-/* The outcome of charter_audit_verify_cosigned. */
+/* The outcome of charter_audit_verify_cosigned_names; names is
+ * caller-owned on success (one name per line). */
 typedef struct {
     charter_status_t status;
     char *message;
     uint64_t size;
     uint8_t root[CHARTER_AUDIT_HASH_LEN];
     size_t count;
+    char *names;
 } chgo_cosigned;
+
+/* The outcome of charter_audit_parse_witness_request; proof and note are
+ * caller-owned on success. */
+typedef struct {
+    charter_status_t status;
+    char *message;
+    uint64_t old_size;
+    uint8_t *proof;
+    size_t proof_len;
+    char *note;
+} chgo_witness_request;
 
 /* The outcome of charter_witness_latest. */
 typedef struct {
@@ -396,11 +412,30 @@ chgo_string chgo_audit_cosign(const char *note, size_t note_len, const char *nam
                               charter_keypair_t *key, uint64_t timestamp);
 chgo_cosigned chgo_audit_verify_cosigned(const char *note, size_t note_len, const char *log_key,
                                          size_t log_key_len, const char *witnesses,
-                                         size_t witness_count, size_t quorum);
+                                         size_t witness_count, size_t quorum, uint64_t *timestamps);
+chgo_string chgo_audit_witness_request(uint64_t old_size, const uint8_t *proof, size_t proof_len,
+                                       const char *note, size_t note_len);
+chgo_witness_request chgo_audit_parse_witness_request(const char *body, size_t body_len);
 chgo_handle chgo_witness_open(const char *state, size_t state_len, const char *name,
                               size_t name_len, charter_keypair_t *key, const char *log_keys,
                               size_t log_key_count);
 chgo_status chgo_witness_free(charter_witness_t *witness);
+
+/* The outcome of charter_audit_view_len. */
+typedef struct {
+    charter_status_t status;
+    char *message;
+    uint64_t len;
+    uint8_t root[CHARTER_AUDIT_HASH_LEN];
+} chgo_view_len;
+
+chgo_handle chgo_audit_view_open(const char *path, size_t path_len);
+chgo_status chgo_audit_view_free(charter_audit_view_t *view);
+chgo_view_len chgo_audit_view_len(charter_audit_view_t *view);
+chgo_proof chgo_audit_view_prove_inclusion(charter_audit_view_t *view, uint64_t index, uint64_t size);
+chgo_bytes chgo_audit_view_prove_consistency(charter_audit_view_t *view, uint64_t old_size,
+                                             uint64_t new_size);
+chgo_string chgo_audit_view_witness_request(charter_audit_view_t *view, uint64_t old_size);
 chgo_string chgo_witness_verifier_key(charter_witness_t *witness);
 /* timestamp 0 is now. */
 chgo_string chgo_witness_add_checkpoint(charter_witness_t *witness, uint64_t old_size,

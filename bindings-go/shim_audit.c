@@ -322,8 +322,8 @@ chgo_report chgo_audit_verify_file(const char *path, size_t path_len, const char
     options.witness_count = witness_count;
     options.quorum = quorum;
     options.state_path = optional(state, state_len, state_buf);
-    RESULT(r, charter_audit_verify_file(chgo_terminated(path, path_len, path_buf), &options,
-                                        &r.report, &r.problem));
+    RESULT(r, charter_audit_verify_file_witnesses(chgo_terminated(path, path_len, path_buf), &options,
+                                                  &r.report, &r.problem, &r.witnesses));
     free((void *)keys);
     return r;
 }
@@ -365,7 +365,8 @@ chgo_string chgo_audit_cosign(const char *note, size_t note_len, const char *nam
 
 chgo_cosigned chgo_audit_verify_cosigned(const char *note, size_t note_len, const char *log_key,
                                          size_t log_key_len, const char *witnesses,
-                                         size_t witness_count, size_t quorum) {
+                                         size_t witness_count, size_t quorum,
+                                         uint64_t *timestamps) {
     char note_buf[CHGO_INLINE_STRING], key_buf[CHGO_INLINE_STRING];
     chgo_cosigned r = {0};
     const char **keys = unpack(witnesses, witness_count);
@@ -373,10 +374,28 @@ chgo_cosigned chgo_audit_verify_cosigned(const char *note, size_t note_len, cons
         r.status = CHGO_OUT_OF_MEMORY;
         return r;
     }
-    RESULT(r, charter_audit_verify_cosigned(chgo_terminated(note, note_len, note_buf),
-                                            chgo_terminated(log_key, log_key_len, key_buf), keys,
-                                            witness_count, quorum, &r.size, r.root, &r.count));
+    RESULT(r, charter_audit_verify_cosigned_names(chgo_terminated(note, note_len, note_buf),
+                                                  chgo_terminated(log_key, log_key_len, key_buf), keys,
+                                                  witness_count, quorum, &r.size, r.root, &r.names,
+                                                  timestamps, witness_count, &r.count));
     free((void *)keys);
+    return r;
+}
+
+chgo_string chgo_audit_witness_request(uint64_t old_size, const uint8_t *proof, size_t proof_len,
+                                       const char *note, size_t note_len) {
+    char buf[CHGO_INLINE_STRING];
+    chgo_string r = {0};
+    RESULT(r, charter_audit_witness_request(old_size, proof, proof_len,
+                                            chgo_terminated(note, note_len, buf), &r.value));
+    return r;
+}
+
+chgo_witness_request chgo_audit_parse_witness_request(const char *body, size_t body_len) {
+    char buf[CHGO_INLINE_STRING];
+    chgo_witness_request r = {0};
+    RESULT(r, charter_audit_parse_witness_request(chgo_terminated(body, body_len, buf), &r.old_size,
+                                                  &r.proof, &r.proof_len, &r.note));
     return r;
 }
 
@@ -433,5 +452,42 @@ chgo_bus chgo_bus_new_with_recorder(charter_bus_limits_t limits, charter_authori
     recorder.log = log;
     recorder.scope = scope;
     RESULT(r, charter_bus_new_with_recorder(&limits, auth, &recorder, &r.bus));
+    return r;
+}
+
+chgo_handle chgo_audit_view_open(const char *path, size_t path_len) {
+    char buf[CHGO_INLINE_STRING];
+    chgo_handle r = {0};
+    RESULT(r, charter_audit_view_open(chgo_terminated(path, path_len, buf),
+                                      (charter_audit_view_t **)&r.handle));
+    return r;
+}
+
+chgo_status chgo_audit_view_free(charter_audit_view_t *view) {
+    return status_of(charter_audit_view_free(view));
+}
+
+chgo_view_len chgo_audit_view_len(charter_audit_view_t *view) {
+    chgo_view_len r = {0};
+    RESULT(r, charter_audit_view_len(view, &r.len, r.root));
+    return r;
+}
+
+chgo_proof chgo_audit_view_prove_inclusion(charter_audit_view_t *view, uint64_t index, uint64_t size) {
+    chgo_proof r = {0};
+    RESULT(r, charter_audit_view_prove_inclusion(view, index, size, &r.data, &r.len, r.root));
+    return r;
+}
+
+chgo_bytes chgo_audit_view_prove_consistency(charter_audit_view_t *view, uint64_t old_size,
+                                             uint64_t new_size) {
+    chgo_bytes r = {0};
+    RESULT(r, charter_audit_view_prove_consistency(view, old_size, new_size, &r.data, &r.len));
+    return r;
+}
+
+chgo_string chgo_audit_view_witness_request(charter_audit_view_t *view, uint64_t old_size) {
+    chgo_string r = {0};
+    RESULT(r, charter_audit_view_witness_request(view, old_size, &r.value));
     return r;
 }

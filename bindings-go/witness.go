@@ -5,6 +5,7 @@ import "C"
 
 import (
 	"runtime"
+	"strings"
 	"time"
 	"unsafe"
 )
@@ -71,6 +72,10 @@ type Cosigned struct {
 	// Witnesses is how many distinct trusted witnesses verifiably
 	// cosigned it.
 	Witnesses int
+	// Names are those witnesses' names, in the order verified, and
+	// Timestamps the times of their cosignatures, in the same order.
+	Names      []string
+	Timestamps []time.Time
 }
 
 // VerifyCosigned verifies that note is a checkpoint signed by logKey and
@@ -95,18 +100,70 @@ func VerifyCosigned(note, logKey string, witnesses []string, quorum int) (Cosign
 	if err != nil {
 		return Cosigned{}, err
 	}
-	res := C.chgo_audit_verify_cosigned(n, nn, k, kn, ws, wn, C.size_t(quorum))
+	// One slot per trusted witness: never fewer than verify.
+	stamps := make([]C.uint64_t, len(witnesses)+1)
+	res := C.chgo_audit_verify_cosigned(n, nn, k, kn, ws, wn, C.size_t(quorum), &stamps[0])
 	runtime.KeepAlive(note)
 	runtime.KeepAlive(logKey)
 	runtime.KeepAlive(witnesses)
 	if res.status != C.CHARTER_OK {
 		return Cosigned{}, cError(res.status, res.message)
 	}
-	return Cosigned{
-		Size:      uint64(res.size),
-		Root:      Hash(C.GoBytes(unsafe.Pointer(&res.root[0]), HashLen)),
-		Witnesses: int(res.count),
-	}, nil
+	names := C.GoString(res.names)
+	C.charter_string_free(res.names)
+	count := int(res.count)
+	c := Cosigned{
+		Size:       uint64(res.size),
+		Root:       Hash(C.GoBytes(unsafe.Pointer(&res.root[0]), HashLen)),
+		Witnesses:  count,
+		Names:      []string{},
+		Timestamps: make([]time.Time, count),
+	}
+	if count > 0 {
+		c.Names = strings.Split(names, "\n")
+	}
+	for i := range c.Timestamps {
+		c.Timestamps[i] = time.Unix(int64(stamps[i]), 0)
+	}
+	return c, nil
+}
+
+// WitnessRequest returns the body of a C2SP tlog-witness add-checkpoint
+// request: the witness's last size oldSize, the consistency proof from it
+// to note's size, and the checkpoint note.
+func WitnessRequest(oldSize uint64, proof []Hash, note string) (string, error) {
+	n, nn, err := cString("note", note)
+	if err != nil {
+		return "", err
+	}
+	pp, pn := cProof(proof)
+	res := C.chgo_audit_witness_request(C.uint64_t(oldSize), pp, pn, n, nn)
+	runtime.KeepAlive(proof)
+	runtime.KeepAlive(note)
+	return goString(res)
+}
+
+// ParseWitnessRequest splits a tlog-witness add-checkpoint request body
+// into the old size, the proof and the checkpoint note, what
+// [Witness.AddCheckpoint] takes. A body that is not one fails with
+// [ErrMalformed] or [ErrInvalidArgument].
+func ParseWitnessRequest(body string) (oldSize uint64, proof []Hash, note string, err error) {
+	b, bn, err := cString("body", body)
+	if err != nil {
+		return 0, nil, "", err
+	}
+	res := C.chgo_audit_parse_witness_request(b, bn)
+	runtime.KeepAlive(body)
+	if res.status != C.CHARTER_OK {
+		return 0, nil, "", cError(res.status, res.message)
+	}
+	note = C.GoString(res.note)
+	C.charter_string_free(res.note)
+	proof, err = goHashes(C.chgo_bytes{status: C.CHARTER_OK, data: res.proof, len: res.proof_len})
+	if err != nil {
+		return 0, nil, "", err
+	}
+	return uint64(res.old_size), proof, note, nil
 }
 
 // Witness keeps, in its state file, the last checkpoint it cosigned for

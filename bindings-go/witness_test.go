@@ -105,8 +105,15 @@ func TestCosignAndVerifyKOfN(t *testing.T) {
 	two := note + lines[0] + lines[2]
 	got, err := charter.VerifyCosigned(two, vkey, wkeys, 2)
 	root, _ := l.Root()
-	if err != nil || got != (charter.Cosigned{Size: 3, Root: root, Witnesses: 2}) {
+	if err != nil || got.Size != 3 || got.Root != root || got.Witnesses != 2 {
 		t.Fatalf("quorum 2 of 3: %+v, %v", got, err)
+	}
+	if fmt.Sprint(got.Names) != "[w0 w2]" || len(got.Timestamps) != 2 ||
+		!got.Timestamps[0].Equal(cosignTime) || !got.Timestamps[1].Equal(cosignTime.Add(2*time.Second)) {
+		t.Fatalf("names and times: %v %v", got.Names, got.Timestamps)
+	}
+	if none, err := charter.VerifyCosigned(two, vkey, nil, 0); err != nil || len(none.Names) != 0 || len(none.Timestamps) != 0 {
+		t.Fatalf("no witnesses: %+v, %v", none, err)
 	}
 	if _, err := charter.VerifyCosigned(two, vkey, wkeys, 3); !errors.Is(err, charter.ErrBadSignature) {
 		t.Fatalf("quorum not met: %v", err)
@@ -241,8 +248,12 @@ func TestVerifyAuditFileRequiresAQuorumOfWitnesses(t *testing.T) {
 		lines = append(lines, line)
 	}
 	os.WriteFile(path+".checkpoint", []byte(note+lines[0]+lines[1]), 0o600)
-	if r := verifyFile(t, path, charter.WithLogKey(vkey), charter.WithWitnesses(2, wkeys...)); !r.OK() || r.WitnessCount != 2 {
+	if r := verifyFile(t, path, charter.WithLogKey(vkey), charter.WithWitnesses(2, wkeys...)); !r.OK() || r.WitnessCount != 2 ||
+		fmt.Sprint(r.Witnesses) != "[w0.example w1.example]" {
 		t.Fatalf("quorum met: %+v", r)
+	}
+	if r := verifyFile(t, path, charter.WithLogKey(vkey)); !r.OK() || r.Witnesses != nil {
+		t.Fatalf("no witnesses asked for: %+v", r)
 	}
 	if r := verifyFile(t, path, charter.WithLogKey(vkey), charter.WithWitnesses(3, wkeys...)); r.OK() {
 		t.Fatalf("quorum not met passed: %+v", r)
@@ -294,5 +305,31 @@ func TestWitnessesSharingAStateFileAreSerialized(t *testing.T) {
 	}
 	if ok != 1 || denied != len(ws)-1 {
 		t.Fatalf("%d cosigned, %d denied", ok, denied)
+	}
+}
+
+func TestWitnessRequestRoundTrips(t *testing.T) {
+	l, _ := signedLog(t)
+	grow(t, l, 2)
+	note := grow(t, l, 3)
+	proof, err := l.ProveConsistency(2, 5)
+	if err != nil || len(proof) == 0 {
+		t.Fatalf("proof: %v %v", proof, err)
+	}
+	body, err := charter.WitnessRequest(2, proof, note)
+	if err != nil || !strings.HasPrefix(body, "old 2\n") {
+		t.Fatalf("request: %q %v", body, err)
+	}
+	old, got, gotNote, err := charter.ParseWitnessRequest(body)
+	if err != nil || old != 2 || gotNote != note || fmt.Sprint(got) != fmt.Sprint(proof) {
+		t.Fatalf("parsed: %d %v %q %v", old, got, gotNote, err)
+	}
+	for _, bad := range []string{"", "old x\n\n" + note, "old 2\n" + note, "old 02\n\n" + note} {
+		if _, _, _, err := charter.ParseWitnessRequest(bad); err == nil {
+			t.Fatalf("%q parsed", bad)
+		}
+	}
+	if _, _, _, err := charter.ParseWitnessRequest("old 1\n\x00"); !errors.Is(err, charter.ErrInvalidArgument) {
+		t.Fatalf("NUL: %v", err)
 	}
 }

@@ -186,6 +186,12 @@
 typedef struct charter_audit charter_audit;
 
 /**
+ * A read-only snapshot of an audit log file. Opaque; create with
+ * `charter_audit_view_open`.
+ */
+typedef struct charter_audit_view charter_audit_view;
+
+/**
  * An authority. Opaque.
  */
 typedef struct charter_authority charter_authority;
@@ -467,6 +473,11 @@ typedef struct charter_audit_verify_options_t {
  * The handle type of a witness.
  */
 typedef struct charter_witness charter_witness_t;
+
+/**
+ * The handle type of a log view.
+ */
+typedef struct charter_audit_view charter_audit_view_t;
 
 /**
  * A bus's limits. Fill with `charter_bus_limits_default`, then adjust.
@@ -1286,6 +1297,17 @@ charter_status_t charter_audit_verify_options_default(struct charter_audit_verif
 charter_status_t charter_audit_verify_file(const char *path, const struct charter_audit_verify_options_t *options, struct charter_audit_report_t *out_report, char **out_problem);
 
 /**
+ * `charter_audit_verify_file`, also naming the witnesses whose
+ * cosignatures on the persisted checkpoint verified: `out_witnesses`
+ * receives their names, one per line (empty when none; a caller-owned
+ * string; names never hold a newline).
+ *
+ * # Safety
+ * As `charter_audit_verify_file`; `out_witnesses` valid for writing.
+ */
+charter_status_t charter_audit_verify_file_witnesses(const char *path, const struct charter_audit_verify_options_t *options, struct charter_audit_report_t *out_report, char **out_problem, char **out_witnesses);
+
+/**
  * Writes the proof that record `index` is in the tree of the first `size`
  * records of the log file at `path` to `out` (`out_len` bytes; free with
  * `charter_bytes_free`), read without writing or locking. Also writes that
@@ -1348,6 +1370,47 @@ charter_status_t charter_audit_cosign(const char *note, const char *name, charte
 charter_status_t charter_audit_verify_cosigned(const char *note, const char *log_key, const char *const *witnesses, size_t witness_count, size_t quorum, uint64_t *out_size, uint8_t *out_root, size_t *out_count);
 
 /**
+ * Like `charter_audit_verify_cosigned` (`out_size` and `out_root` may be
+ * NULL), and also says which witnesses cosigned and when: `out_names`
+ * receives their names, one per line in
+ * the order verified (a caller-owned string; names never hold a newline),
+ * and `out_timestamps`, when not NULL, the cosignatures' timestamps (Unix
+ * seconds) in the same order. It has room for `timestamps_len` values;
+ * `witness_count` is always enough (fewer is `CHARTER_E_INVALID_ARGUMENT`
+ * when more witnesses verified). `out_count` receives how many verified.
+ *
+ * # Safety
+ * As `charter_audit_verify_cosigned`; `out_names` and `out_count` valid
+ * for writing; `out_timestamps` NULL or valid for `timestamps_len`
+ * aligned `uint64_t` writes.
+ */
+charter_status_t charter_audit_verify_cosigned_names(const char *note, const char *log_key, const char *const *witnesses, size_t witness_count, size_t quorum, uint64_t *out_size, uint8_t *out_root, char **out_names, uint64_t *out_timestamps, size_t timestamps_len, size_t *out_count);
+
+/**
+ * The body of a C2SP tlog-witness add-checkpoint request: the witness's
+ * last size `old_size`, the consistency proof (`proof_len` bytes, whole
+ * 32-byte hashes) from it to `note`'s size, and the checkpoint note.
+ * Written to `out_body`, a caller-owned string.
+ *
+ * # Safety
+ * `proof` valid for `proof_len` bytes (NULL only with 0); `note` a
+ * NUL-terminated string; `out_body` valid for writing.
+ */
+charter_status_t charter_audit_witness_request(uint64_t old_size, const uint8_t *proof, size_t proof_len, const char *note, char **out_body);
+
+/**
+ * Parses a tlog-witness add-checkpoint request body into its old size
+ * (`out_old_size`), its proof (`out_proof`/`out_proof_len`, whole 32-byte
+ * hashes, caller-owned bytes) and its checkpoint note (`out_note`,
+ * caller-owned). `CHARTER_E_MALFORMED` or `CHARTER_E_INVALID_ARGUMENT`
+ * for a body that is not one; nothing is written then.
+ *
+ * # Safety
+ * `body` a NUL-terminated string; every output valid for writing.
+ */
+charter_status_t charter_audit_parse_witness_request(const char *body, uint64_t *out_old_size, uint8_t **out_proof, size_t *out_proof_len, char **out_note);
+
+/**
  * Opens a witness named `name` signing with `key` (the witness keeps its
  * own copy), keeping the last checkpoint it cosigned per log in the file
  * `state_path` (created 0600), and trusting the `log_key_count` logs whose
@@ -1408,6 +1471,67 @@ charter_status_t charter_witness_add_checkpoint(charter_witness_t *witness, uint
  * writing; `out_size` and `out_root` NULL or valid for writing.
  */
 charter_status_t charter_witness_latest(charter_witness_t *witness, const char *origin, uint64_t *out_size, uint8_t *out_root, bool *out_found);
+
+/**
+ * Opens a view of the log file at `path`: its complete records when it
+ * runs, read without writing or locking. `CHARTER_E_NOT_FOUND`,
+ * `CHARTER_E_IO`, `CHARTER_E_INVALID_ARGUMENT` (not a regular file) or
+ * `CHARTER_E_CORRUPT` (not an audit log, or a damaged record).
+ *
+ * # Safety
+ * `path` must be a NUL-terminated string; `out` NULL or valid for writing.
+ */
+charter_status_t charter_audit_view_open(const char *path, charter_audit_view_t **out);
+
+/**
+ * Frees a view. NULL is a no-op; a second free is
+ * `CHARTER_E_ALREADY_FREED`.
+ *
+ * # Safety
+ * `view` must be NULL or a pointer this library returned.
+ */
+charter_status_t charter_audit_view_free(charter_audit_view_t *view);
+
+/**
+ * Writes how many records the view holds to `out_len` and their root to
+ * `out_root` (32 bytes) when it is not NULL.
+ *
+ * # Safety
+ * `view` a handle; `out_len` valid for writing; `out_root` NULL or valid
+ * for writing 32 bytes.
+ */
+charter_status_t charter_audit_view_len(charter_audit_view_t *view, uint64_t *out_len, uint8_t *out_root);
+
+/**
+ * `charter_audit_prove_file_inclusion` on the view: the proof that record
+ * `index` is in the tree of the first `size` records (`out`, `out_len`;
+ * free with `charter_bytes_free`), and that tree's root to `out_root` (32
+ * bytes) when it is not NULL.
+ *
+ * # Safety
+ * `view` a handle; `out` and `out_len` valid for writing; `out_root` NULL
+ * or valid for writing 32 bytes.
+ */
+charter_status_t charter_audit_view_prove_inclusion(charter_audit_view_t *view, uint64_t index, uint64_t size, uint8_t **out, size_t *out_len, uint8_t *out_root);
+
+/**
+ * `charter_audit_prove_file_consistency` on the view: the proof that the
+ * first `old_size` records are a prefix of the first `new_size`.
+ *
+ * # Safety
+ * `view` a handle; `out` and `out_len` valid for writing.
+ */
+charter_status_t charter_audit_view_prove_consistency(charter_audit_view_t *view, uint64_t old_size, uint64_t new_size, uint8_t **out, size_t *out_len);
+
+/**
+ * The tlog-witness add-checkpoint body for the log's persisted checkpoint
+ * (`<path>.checkpoint`), from a witness at `old_size`, to `out_body`
+ * (caller-owned). `CHARTER_E_NOT_FOUND` without a checkpoint.
+ *
+ * # Safety
+ * `view` a handle; `out_body` valid for writing.
+ */
+charter_status_t charter_audit_view_witness_request(charter_audit_view_t *view, uint64_t old_size, char **out_body);
 
 /**
  * Fills `out` with the default bus limits.

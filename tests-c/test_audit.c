@@ -626,6 +626,35 @@ static void the_auditor_reads_a_read_only_file_beside_the_writer(void) {
     CHECK(report.problem_status == CHARTER_OK);
     vopts.quorum = 1;
     CHECK_STATUS(charter_audit_verify_file(path, &vopts, &report, NULL), CHARTER_E_INVALID_ARGUMENT);
+    {
+        charter_keypair_t *wkey = NULL;
+        char cp_path[160], cosigned[4096], *wvkey = NULL, *line = NULL, *names = NULL;
+        const char *wkeys[1];
+        int n;
+        CHECK_OK(charter_keypair_generate(&wkey));
+        CHECK_OK(charter_audit_cosigner_key(wkey, "w.example", &wvkey));
+        CHECK_OK(charter_audit_cosign(note, "w.example", wkey, 1700000000, &line));
+        n = snprintf(cosigned, sizeof cosigned, "%s%s", note, line);
+        CHECK(n > 0 && (size_t)n < sizeof cosigned);
+        CHECK((size_t)snprintf(cp_path, sizeof cp_path, "%s.checkpoint", path) < sizeof cp_path);
+        write_file(cp_path, (const uint8_t *)cosigned, (size_t)n);
+        wkeys[0] = wvkey;
+        vopts.witnesses = wkeys;
+        vopts.witness_count = 1;
+        CHECK_OK(charter_audit_verify_file_witnesses(path, &vopts, &report, &problem, &names));
+        CHECK(report.ok && problem == NULL && report.witness_count == 1 && strcmp(names, "w.example") == 0);
+        charter_string_free(names);
+        CHECK_STATUS(charter_audit_verify_file_witnesses(path, &vopts, &report, &problem, NULL), CHARTER_E_NULL_ARGUMENT);
+        vopts.witnesses = NULL;
+        vopts.witness_count = 0;
+        vopts.quorum = 0;
+        CHECK_OK(charter_audit_verify_file_witnesses(path, &vopts, &report, &problem, &names));
+        CHECK(report.ok && report.witness_count == 0 && strcmp(names, "") == 0);
+        charter_string_free(names);
+        charter_string_free(line);
+        charter_string_free(wvkey);
+        CHECK_OK(charter_keypair_free(wkey));
+    }
 
     CHECK_OK(charter_audit_prove_file_inclusion(path, 3, 8, &proof, &proof_len, root));
     CHECK_OK(charter_audit_record_hash(log, 3, leaf));
@@ -636,6 +665,38 @@ static void the_auditor_reads_a_read_only_file_beside_the_writer(void) {
     CHECK(proof_len == mine_len && memcmp(proof, mine, proof_len) == 0);
     charter_bytes_free(proof, proof_len);
     charter_bytes_free(mine, mine_len);
+
+    {
+        /* A view answers many proofs from one read, and keeps its snapshot
+         * while the writer appends. */
+        charter_audit_view_t *view = NULL;
+        uint8_t view_root[CHARTER_AUDIT_HASH_LEN];
+        uint64_t len = 0;
+        char *body = NULL;
+        CHECK_STATUS(charter_audit_view_open(path, NULL), CHARTER_E_NULL_ARGUMENT);
+        CHECK_STATUS(charter_audit_view_open("no-such-audit.log", &view), CHARTER_E_NOT_FOUND);
+        CHECK_OK(charter_audit_view_open(path, &view));
+        append(log, T0 + 8, NULL, "orders.eu", CHARTER_AUDIT_ALLOW);
+        CHECK_OK(charter_audit_view_len(view, &len, view_root));
+        CHECK(len == 8);
+        CHECK_OK(charter_audit_view_prove_inclusion(view, 3, 8, &proof, &proof_len, view_root));
+        CHECK(memcmp(view_root, root, sizeof root) == 0);
+        CHECK_OK(charter_audit_verify_inclusion(leaf, 3, 8, proof, proof_len, root));
+        charter_bytes_free(proof, proof_len);
+        CHECK_OK(charter_audit_view_prove_consistency(view, 2, 8, &proof, &proof_len));
+        CHECK_OK(charter_audit_prove_consistency(log, 2, 8, &mine, &mine_len));
+        CHECK(proof_len == mine_len && memcmp(proof, mine, proof_len) == 0);
+        charter_bytes_free(proof, proof_len);
+        charter_bytes_free(mine, mine_len);
+        CHECK_STATUS(charter_audit_view_prove_consistency(view, 2, 9, &proof, &proof_len), CHARTER_E_INVALID_ARGUMENT);
+        CHECK_OK(charter_audit_view_witness_request(view, 0, &body));
+        CHECK(strncmp(body, "old 0\n\n", 7) == 0);
+        charter_string_free(body);
+        CHECK_OK(charter_audit_view_free(view));
+        CHECK_STATUS(charter_audit_view_free(view), CHARTER_E_ALREADY_FREED);
+        CHECK_OK(charter_audit_view_free(NULL));
+        CHECK(charter_audit_view_len(view, &len, NULL) != CHARTER_OK);
+    }
 
     CHECK_OK(charter_audit_free(log));
     charter_string_free(note);
@@ -702,6 +763,25 @@ static void a_witness_and_two_of_two(void) {
     CHECK(size == 6 && count == 2);
     CHECK_STATUS(charter_audit_verify_cosigned(cosigned, vkey, witnesses, 2, 3, NULL, NULL, NULL), CHARTER_E_INVALID_ARGUMENT);
     CHECK_STATUS(charter_audit_verify_cosigned(cosigned, vkey, witnesses, 65, 1, NULL, NULL, NULL), CHARTER_E_LIMIT_EXCEEDED);
+    {
+        char *names = NULL;
+        uint64_t stamps[2] = {0, 0};
+        CHECK_OK(charter_audit_verify_cosigned_names(cosigned, vkey, witnesses, 2, 2, &size, root, &names, stamps, 2, &count));
+        CHECK(count == 2 && size == 6);
+        CHECK(strcmp(names, "witness.example/w1\nwitness.example/w2") == 0);
+        CHECK(stamps[0] > 1700000002 && stamps[1] == 1700000002);
+        charter_string_free(names);
+        names = NULL;
+        CHECK_STATUS(charter_audit_verify_cosigned_names(cosigned, vkey, witnesses, 2, 2, NULL, NULL, &names, stamps, 1, &count),
+                     CHARTER_E_INVALID_ARGUMENT);
+        CHECK(names == NULL);
+        CHECK_OK(charter_audit_verify_cosigned_names(cosigned, vkey, witnesses, 2, 1, NULL, NULL, &names, NULL, 0, &count));
+        charter_string_free(names);
+        CHECK_STATUS(charter_audit_verify_cosigned_names(cosigned, vkey, witnesses, 2, 1, NULL, NULL, NULL, NULL, 0, &count),
+                     CHARTER_E_NULL_ARGUMENT);
+        CHECK_STATUS(charter_audit_verify_cosigned_names(cosigned, vkey, witnesses, 2, 1, NULL, NULL, &names, NULL, 0, NULL),
+                     CHARTER_E_NULL_ARGUMENT);
+    }
 
     charter_string_free(line);
     charter_string_free(line2);
@@ -717,6 +797,50 @@ static void a_witness_and_two_of_two(void) {
     CHECK_OK(charter_keypair_free(wkey));
     CHECK_OK(charter_keypair_free(w2key));
     remove_prefixed("witness.");
+}
+
+/* The tlog-witness add-checkpoint body round-trips through the C ABI, and
+ * anything that is not one is refused with nothing written. */
+static void a_witness_request_round_trips(void) {
+    charter_keypair_t *key = NULL;
+    charter_audit_t *log;
+    char *note = NULL, *body = NULL, *parsed_note = NULL;
+    uint8_t *proof = NULL, *parsed = NULL;
+    size_t proof_len = 0, parsed_len = 0;
+    uint64_t old_size = 0;
+    int i;
+    CHECK_OK(charter_keypair_generate(&key));
+    log = signed_log(key, NULL, CHARTER_AUDIT_FSYNC_ALWAYS);
+    for (i = 0; i < 5; i++) append(log, T0, NULL, "orders.eu", CHARTER_AUDIT_ALLOW);
+    CHECK_OK(charter_audit_checkpoint(log, &note));
+    CHECK_OK(charter_audit_prove_consistency(log, 2, 5, &proof, &proof_len));
+    CHECK(proof_len > 0);
+    CHECK_OK(charter_audit_witness_request(2, proof, proof_len, note, &body));
+    CHECK(strncmp(body, "old 2\n", 6) == 0);
+    CHECK_OK(charter_audit_parse_witness_request(body, &old_size, &parsed, &parsed_len, &parsed_note));
+    CHECK(old_size == 2 && parsed_len == proof_len && memcmp(parsed, proof, proof_len) == 0);
+    CHECK(strcmp(parsed_note, note) == 0);
+    charter_bytes_free(parsed, parsed_len);
+    charter_string_free(parsed_note);
+    charter_string_free(body);
+
+    CHECK_STATUS(charter_audit_witness_request(2, proof, proof_len - 1, note, &body), CHARTER_E_MALFORMED);
+    CHECK_STATUS(charter_audit_witness_request(2, proof, proof_len, note, NULL), CHARTER_E_NULL_ARGUMENT);
+    CHECK_STATUS(charter_audit_witness_request(2, NULL, 32, note, &body), CHARTER_E_NULL_ARGUMENT);
+    parsed = NULL;
+    parsed_note = NULL;
+    CHECK(charter_audit_parse_witness_request("old x\n\nnote\n", &old_size, &parsed, &parsed_len, &parsed_note)
+          != CHARTER_OK);
+    CHECK(parsed == NULL && parsed_note == NULL);
+    CHECK(charter_audit_parse_witness_request("", &old_size, &parsed, &parsed_len, &parsed_note) != CHARTER_OK);
+    CHECK_STATUS(charter_audit_parse_witness_request(NULL, &old_size, &parsed, &parsed_len, &parsed_note),
+                 CHARTER_E_NULL_ARGUMENT);
+    CHECK_STATUS(charter_audit_parse_witness_request("old 0\n\n", &old_size, &parsed, NULL, &parsed_note),
+                 CHARTER_E_NULL_ARGUMENT);
+    charter_bytes_free(proof, proof_len);
+    charter_string_free(note);
+    CHECK_OK(charter_audit_free(log));
+    CHECK_OK(charter_keypair_free(key));
 }
 
 typedef struct {
@@ -1118,6 +1242,7 @@ int main(void) {
     RUN(a_fifo_is_refused_without_blocking);
     RUN(the_auditor_reads_a_read_only_file_beside_the_writer);
     RUN(a_witness_and_two_of_two);
+    RUN(a_witness_request_round_trips);
     RUN(iteration_with_filters);
     RUN(handle_table);
     RUN(sixteen_threads_free_one_log);

@@ -178,6 +178,36 @@ pub unsafe extern "C" fn charter_audit_verify_file(
     })
 }
 
+/// `charter_audit_verify_file`, also naming the witnesses whose
+/// cosignatures on the persisted checkpoint verified: `out_witnesses`
+/// receives their names, one per line (empty when none; a caller-owned
+/// string; names never hold a newline).
+///
+/// # Safety
+/// As `charter_audit_verify_file`; `out_witnesses` valid for writing.
+#[no_mangle]
+pub unsafe extern "C" fn charter_audit_verify_file_witnesses(
+    path: *const c_char,
+    options: *const charter_audit_verify_options_t,
+    out_report: *mut charter_audit_report_t,
+    out_problem: *mut *mut c_char,
+    out_witnesses: *mut *mut c_char,
+) -> charter_status_t {
+    call(|| {
+        require_out(out_report, "out_report")?;
+        require_out(out_witnesses, "out_witnesses")?;
+        // SAFETY: the caller's contract on `path` and `options`.
+        let (path, options) = unsafe { (str_arg(path, "path")?, verify_options_arg(options)?) };
+        let report = audit::verify_log(path, &options)?;
+        let names = report.witnesses.join("\n");
+        // SAFETY: checked non-NULL above; the caller's contract on the rest.
+        unsafe {
+            report_out(report, out_report, out_problem)?;
+            string_out(out_witnesses, "out_witnesses", names)
+        }
+    })
+}
+
 /// Writes the proof that record `index` is in the tree of the first `size`
 /// records of the log file at `path` to `out` (`out_len` bytes; free with
 /// `charter_bytes_free`), read without writing or locking. Also writes that
@@ -332,6 +362,133 @@ pub unsafe extern "C" fn charter_audit_verify_cosigned(
             unsafe { out_count.write(cosigned.witnesses.len()) };
         }
         Ok(())
+    })
+}
+
+/// Like `charter_audit_verify_cosigned` (`out_size` and `out_root` may be
+/// NULL), and also says which witnesses cosigned and when: `out_names`
+/// receives their names, one per line in
+/// the order verified (a caller-owned string; names never hold a newline),
+/// and `out_timestamps`, when not NULL, the cosignatures' timestamps (Unix
+/// seconds) in the same order. It has room for `timestamps_len` values;
+/// `witness_count` is always enough (fewer is `CHARTER_E_INVALID_ARGUMENT`
+/// when more witnesses verified). `out_count` receives how many verified.
+///
+/// # Safety
+/// As `charter_audit_verify_cosigned`; `out_names` and `out_count` valid
+/// for writing; `out_timestamps` NULL or valid for `timestamps_len`
+/// aligned `uint64_t` writes.
+#[no_mangle]
+pub unsafe extern "C" fn charter_audit_verify_cosigned_names(
+    note: *const c_char,
+    log_key: *const c_char,
+    witnesses: *const *const c_char,
+    witness_count: usize,
+    quorum: usize,
+    out_size: *mut u64,
+    out_root: *mut u8,
+    out_names: *mut *mut c_char,
+    out_timestamps: *mut u64,
+    timestamps_len: usize,
+    out_count: *mut usize,
+) -> charter_status_t {
+    call(|| {
+        require_out(out_names, "out_names")?;
+        require_out(out_count, "out_count")?;
+        // SAFETY: the caller's contract on every input.
+        let (note, log_key, witnesses) = unsafe {
+            (
+                str_arg(note, "note")?,
+                str_arg(log_key, "log_key")?,
+                strings_arg(witnesses, witness_count, MAX_WITNESSES, "witnesses")?,
+            )
+        };
+        let cosigned = audit::verify_cosigned(note, log_key, &witnesses, quorum)?;
+        let count = cosigned.timestamps.len();
+        if !out_timestamps.is_null() {
+            if timestamps_len < count {
+                return Err(Error::new(
+                    ErrorKind::InvalidArgument,
+                    format!("out_timestamps has room for {timestamps_len}, but {count} witnesses cosigned"),
+                ));
+            }
+            // SAFETY: non-NULL and, by the caller's contract, valid for
+            // `timestamps_len` >= `count` writes.
+            let slots = unsafe { std::slice::from_raw_parts_mut(out_timestamps, count) };
+            slots.copy_from_slice(&cosigned.timestamps);
+        }
+        if !out_root.is_null() {
+            // SAFETY: non-NULL; the caller guarantees 32 bytes.
+            unsafe { hash_out(out_root, "out_root", &cosigned.checkpoint.root)? };
+        }
+        if !out_size.is_null() {
+            // SAFETY: non-NULL; the caller guarantees validity.
+            unsafe { out_size.write(cosigned.checkpoint.size) };
+        }
+        // SAFETY: both checked non-NULL above.
+        unsafe {
+            out_count.write(count);
+            string_out(out_names, "out_names", cosigned.witnesses.join("\n"))
+        }
+    })
+}
+
+/// The body of a C2SP tlog-witness add-checkpoint request: the witness's
+/// last size `old_size`, the consistency proof (`proof_len` bytes, whole
+/// 32-byte hashes) from it to `note`'s size, and the checkpoint note.
+/// Written to `out_body`, a caller-owned string.
+///
+/// # Safety
+/// `proof` valid for `proof_len` bytes (NULL only with 0); `note` a
+/// NUL-terminated string; `out_body` valid for writing.
+#[no_mangle]
+pub unsafe extern "C" fn charter_audit_witness_request(
+    old_size: u64,
+    proof: *const u8,
+    proof_len: usize,
+    note: *const c_char,
+    out_body: *mut *mut c_char,
+) -> charter_status_t {
+    call(|| {
+        require_out(out_body, "out_body")?;
+        // SAFETY: the caller's contract on `proof` and `note`.
+        let (proof, note) = unsafe { (proof_arg(proof, proof_len, "proof")?, str_arg(note, "note")?) };
+        let body = audit::witness_request(old_size, &proof, note);
+        // SAFETY: checked non-NULL above.
+        unsafe { string_out(out_body, "out_body", body) }
+    })
+}
+
+/// Parses a tlog-witness add-checkpoint request body into its old size
+/// (`out_old_size`), its proof (`out_proof`/`out_proof_len`, whole 32-byte
+/// hashes, caller-owned bytes) and its checkpoint note (`out_note`,
+/// caller-owned). `CHARTER_E_MALFORMED` or `CHARTER_E_INVALID_ARGUMENT`
+/// for a body that is not one; nothing is written then.
+///
+/// # Safety
+/// `body` a NUL-terminated string; every output valid for writing.
+#[no_mangle]
+pub unsafe extern "C" fn charter_audit_parse_witness_request(
+    body: *const c_char,
+    out_old_size: *mut u64,
+    out_proof: *mut *mut u8,
+    out_proof_len: *mut usize,
+    out_note: *mut *mut c_char,
+) -> charter_status_t {
+    call(|| {
+        require_out(out_old_size, "out_old_size")?;
+        require_out(out_proof, "out_proof")?;
+        require_out(out_proof_len, "out_proof_len")?;
+        require_out(out_note, "out_note")?;
+        // SAFETY: the caller's contract on `body`.
+        let body = unsafe { str_arg(body, "body")? };
+        let (old_size, proof, note) = audit::parse_witness_request(body)?;
+        // SAFETY: every output checked non-NULL above.
+        unsafe {
+            out_old_size.write(old_size);
+            string_out(out_note, "out_note", note)?;
+            bytes_out(out_proof, out_proof_len, proof.concat())
+        }
     })
 }
 

@@ -213,6 +213,53 @@ fn append_can_sign_a_checkpoint() {
 }
 
 #[test]
+fn append_can_sign_every_n_records() {
+    let dir = log_of(0);
+    let p = dir.path();
+    let signed = |i: u64| {
+        let resource = format!("t{i}");
+        let args = [
+            "audit",
+            "append",
+            "log",
+            "--action",
+            "a",
+            "--resource",
+            &resource,
+            "--decision",
+            "allow",
+            "--key",
+            "log.key",
+            "--origin",
+            ORIGIN,
+            "--checkpoint-every",
+            "3",
+        ];
+        ok_json(p, &args)["checkpoint"].as_str().map(str::to_string)
+    };
+    for i in 0..7u64 {
+        match signed(i) {
+            Some(note) => {
+                assert_eq!((i + 1) % 3, 0, "record {i} signed a checkpoint");
+                assert!(note.starts_with(&format!("example.com/audit\n{}\n", i + 1)), "{note}");
+            }
+            None => assert_ne!((i + 1) % 3, 0, "record {i} signed no checkpoint"),
+        }
+    }
+    let report = ok_json(p, &["audit", "verify", "log", "--vkey", &vkey(p)]);
+    assert_eq!(report["checkpoint"]["size"], 6);
+    assert_eq!(report["records"], 7);
+    let base = ["audit", "append", "log", "--action", "a", "--resource", "r", "--decision", "allow"];
+    fails(p, &[&base[..], &["--checkpoint-every", "3"]].concat(), 2, "USAGE");
+    fails(
+        p,
+        &[&base[..], &["--key", "log.key", "--origin", ORIGIN, "--checkpoint-every", "0"]].concat(),
+        2,
+        "USAGE",
+    );
+}
+
+#[test]
 fn verify_names_the_corrupted_record() {
     let dir = log_of(6);
     let p = dir.path();
@@ -259,7 +306,7 @@ fn verify_with_the_wrong_key_or_a_missing_log() {
     assert!(err.contains("a verifier key is <name>+<key id>+<key>"), "{err}");
 
     let err = fails(p, &["audit", "verify", "nolog"], 12, "NOT_FOUND");
-    assert!(err.contains("no audit log at nolog"), "{err}");
+    assert!(err.contains("no audit log at \"nolog\""), "{err}");
     assert!(!p.join("nolog").exists(), "verify never creates a log");
     let err =
         fails(p, &["audit", "verify", "log", "--vkey", &vkey(p), "--against", "no.cp"], 12, "NOT_FOUND");
@@ -320,7 +367,7 @@ fn tail_of_a_missing_or_foreign_file() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path();
     let err = fails(p, &["audit", "tail", "nolog"], 12, "NOT_FOUND");
-    assert!(err.contains("no audit log at nolog"), "{err}");
+    assert!(err.contains("no audit log at \"nolog\""), "{err}");
     std::fs::write(p.join("notes"), "hello, world").unwrap();
     let err = fails(p, &["audit", "tail", "notes"], 10, "CORRUPT");
     assert!(err.contains("not a Charter audit log"), "{err}");

@@ -539,3 +539,43 @@ fn hostile_witness_requests_and_state_files_are_refused() {
     let e = verify_log(&path, &VerifyOptions::default()).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
 }
+
+/// Issue 14 item 4: a message quotes at most a short prefix of a hostile
+/// input (origin, note, request body, path), never the whole of it.
+#[test]
+fn huge_hostile_inputs_yield_short_messages() {
+    const HUGE: usize = 4 << 20;
+    let short = |what: &str, e: charter_core::Error| {
+        assert!(e.message().len() < 1024, "{what}: a {}-byte message", e.message().len());
+    };
+    let dir = Dir::new("huge-inputs");
+    let key = signer();
+    let origin = "o".repeat(HUGE);
+    short(
+        "origin, no signer",
+        AuditLog::in_memory(AuditOptions { origin: origin.clone(), ..AuditOptions::default() }).unwrap_err(),
+    );
+    short(
+        "origin with spaces",
+        AuditLog::in_memory(AuditOptions { origin: format!("{origin} x"), ..AuditOptions::default() })
+            .unwrap_err(),
+    );
+    short("origin, signer", AuditLog::in_memory(options(&key, &format!("{origin} x"))).unwrap_err());
+
+    let log = AuditLog::in_memory(options(&key, "huge.example")).unwrap();
+    log.append(&record(0)).unwrap();
+    let note = log.checkpoint().unwrap();
+    let vkey = vkey_of(&log);
+    let huge_note = format!("huge.example\n{}\n", "9".repeat(HUGE));
+    short("note", verify_cosigned(&huge_note, &vkey, &[], 0).unwrap_err());
+    let body = format!("old {}\n\n{note}", "1".repeat(HUGE));
+    short("request body", parse_witness_request(&body).unwrap_err());
+    let body = format!("old {}x\n\n{note}", "1".repeat(60));
+    short("request old size", parse_witness_request(&body).unwrap_err());
+
+    let path = dir.join(&"p".repeat(HUGE));
+    short("open", AuditLog::open(&path, AuditOptions::default()).unwrap_err());
+    short("reader", LogReader::open(&path).err().unwrap());
+    short("view", LogView::open(&path).unwrap_err());
+    short("verify", verify_log(&path, &VerifyOptions::default()).unwrap_err());
+}

@@ -1,6 +1,6 @@
 //! The objects that handles own, one variant per handle type.
 
-use charter_core::audit::{AuditLog, Witness};
+use charter_core::audit::{AuditLog, LogView, Witness};
 use charter_core::bus::{Bus, Client};
 use charter_core::capability::{KeyPair, Session, Token};
 use charter_core::Registry;
@@ -84,4 +84,5 @@ handle_types! {
     Session = b"SES1": Session => crate::capability::charter_session_t, "charter_session_t";
     AuditLog = b"AUD1": AuditLog => crate::audit::charter_audit_t, "charter_audit_t";
     Witness = b"WIT1": Witness => crate::audit_auditor::charter_witness_t, "charter_witness_t";
+    LogView = b"VEW1": LogView => crate::audit_view::charter_audit_view_t, "charter_audit_view_t";
 }

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use charter_core::audit::{verifier_key, AuditLog, AuditOptions, Decision, FsyncPolicy, Record};
 use charter_core::capability::{PrincipalId, PublicKey};
-use charter_core::ErrorKind;
+use charter_core::{quote, quote_path, ErrorKind};
 use clap::{Args, Subcommand, ValueEnum};
 use serde_json::json;
 
@@ -113,6 +113,9 @@ pub struct AppendArgs {
     /// The log's name in the checkpoint (needs --key)
     #[arg(long, value_name = "ORIGIN", requires = "key")]
     pub origin: Option<String>,
+    /// With --key: sign only when the log reaches a multiple of N records, not after every append
+    #[arg(long, value_name = "N", requires = "key", value_parser = clap::value_parser!(u64).range(1..))]
+    pub checkpoint_every: Option<u64>,
 }
 
 pub fn run(command: &AuditCommand, out: &mut Output) -> CliResult<()> {
@@ -157,7 +160,7 @@ fn open_existing(path: &Path, options: AuditOptions) -> CliResult<AuditLog> {
 
 fn open(path: &Path, options: AuditOptions) -> CliResult<AuditLog> {
     let log = AuditLog::open(path, options).map_err(|e| {
-        let error = CliError::new(Status::of(e.kind()), format!("{}: {}", path.display(), e.message()));
+        let error = CliError::new(Status::of(e.kind()), format!("{}: {}", quote_path(path), e.message()));
         match e.kind() {
             ErrorKind::Corrupt => error.hint(
                 "the log does not extend what was signed, or fails its integrity check at the record named; \
@@ -185,7 +188,9 @@ fn append(args: &AppendArgs, out: &mut Output) -> CliResult<()> {
         (Some(key), Some(origin)) => Some(SignerArgs { key: key.clone(), origin: origin.clone() }),
         _ => None,
     };
-    let log = open(&args.log, options(signer.as_ref())?)?;
+    let mut options = options(signer.as_ref())?;
+    options.checkpoint_every = args.checkpoint_every.unwrap_or(0);
+    let log = open(&args.log, options)?;
     let decision = match args.decision {
         DecisionArg::Allow => Decision::Allow,
         DecisionArg::Deny => Decision::Deny,
@@ -195,8 +200,15 @@ fn append(args: &AppendArgs, out: &mut Output) -> CliResult<()> {
     record.actor = args.actor.as_deref().map(actor).transpose()?;
     record.reason = args.reason.as_deref().map_or(Ok(0), reason)?;
     record.detail = args.detail.clone();
+    let before = log.latest_checkpoint()?;
     let index = log.append(&record)?;
-    let note = if signer.is_some() { Some(log.checkpoint()?) } else { None };
+    // With --checkpoint-every the core decides when to sign; report the
+    // note only if this append made one.
+    let note = match (&signer, args.checkpoint_every) {
+        (None, _) => None,
+        (Some(_), None) => Some(log.checkpoint()?),
+        (Some(_), Some(_)) => log.latest_checkpoint()?.filter(|note| before.as_ref() != Some(note)),
+    };
     let root = hex(&log.root());
     let mut human = format!("appended record {index} to {}\nroot  {root}\n", args.log.display());
     if let Some(note) = &note {
@@ -230,15 +242,18 @@ fn reason(text: &str) -> CliResult<i32> {
     }
     let full = if name.starts_with("CHARTER_E_") { name } else { format!("CHARTER_E_{name}") };
     ErrorKind::ALL.into_iter().find(|k| k.name() == full).map(ErrorKind::code).ok_or_else(|| {
-        CliError::new(Status::InvalidArgument, format!("--reason: {text:?} is not a status name or code"))
-            .hint("use 0 or a status name such as DENIED, EXPIRED or INTERNAL")
+        CliError::new(
+            Status::InvalidArgument,
+            format!("--reason: {} is not a status name or code", quote(text)),
+        )
+        .hint("use 0 or a status name such as DENIED, EXPIRED or INTERNAL")
     })
 }
 
 fn start_over(args: &StartOverArgs, out: &mut Output) -> CliResult<()> {
     let options = options(Some(&SignerArgs { key: args.key.clone(), origin: args.origin.clone() }))?;
     let log = AuditLog::start_over(&args.log, options, &args.reason).map_err(|e| {
-        CliError::new(Status::of(e.kind()), format!("{}: {}", args.log.display(), e.message()))
+        CliError::new(Status::of(e.kind()), format!("{}: {}", quote_path(&args.log), e.message()))
             .hint("starting over needs the signing key and an origin the old checkpoint does not have")
     })?;
     let note = log.latest_checkpoint()?.unwrap_or_default();

@@ -7,7 +7,7 @@ use std::thread;
 use std::time::Duration;
 
 use charter_core::audit::{LogReader, Record};
-use charter_core::ErrorKind;
+use charter_core::{quote_path, ErrorKind};
 use clap::Args;
 use serde_json::{json, Value};
 
@@ -54,7 +54,10 @@ pub fn run(args: &TailArgs, out: &mut Output) -> CliResult<()> {
         if len < reader.position() {
             return Err(CliError::new(
                 Status::Corrupt,
-                format!("{}: the log shrank to {len} bytes below records already read", args.log.display()),
+                format!(
+                    "{}: the log shrank to {len} bytes below records already read",
+                    quote_path(&args.log)
+                ),
             )
             .hint("an append-only log never shrinks; `charter audit verify` checks it"));
         }

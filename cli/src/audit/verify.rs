@@ -5,6 +5,7 @@
 use std::path::PathBuf;
 
 use charter_core::audit::{verify_log, VerifyOptions, MAX_NOTE_BYTES};
+use charter_core::quote_path;
 use clap::Args;
 use serde_json::{json, Value};
 
@@ -43,7 +44,7 @@ pub fn run(args: &VerifyArgs, out: &mut Output) -> CliResult<()> {
         Some(path) => {
             let note = read_bounded(path, "checkpoint file", MAX_NOTE_BYTES as u64)?;
             Some(String::from_utf8(note).map_err(|_| {
-                CliError::new(Status::Malformed, format!("checkpoint file {} is not UTF-8", path.display()))
+                CliError::new(Status::Malformed, format!("checkpoint file {} is not UTF-8", quote_path(path)))
             })?)
         }
         None => None,
@@ -71,7 +72,7 @@ pub fn run(args: &VerifyArgs, out: &mut Output) -> CliResult<()> {
     })?;
     if let Some(problem) = &report.problem {
         let status = report.problem_kind.map_or(Status::Corrupt, Status::of);
-        return Err(CliError::new(status, format!("{name}: {problem}")).hint(match status {
+        return Err(CliError::new(status, format!("{}: {problem}", quote_path(&args.log))).hint(match status {
             Status::BadSignature => {
                 "check that --vkey is this log's verifier key (`charter audit vkey`) and that its checkpoint \
                  carries the witnesses' cosignatures"

@@ -27,7 +27,7 @@ use super::log::{checkpoint_path, VerifyReport};
 use super::state::TrustState;
 use super::tree::Tree;
 use super::witness::witness_request;
-use crate::{Error, ErrorKind, Result};
+use crate::{quote, quote_path, Error, ErrorKind, Result};
 
 /// What a verifier trusts and requires. The default trusts nothing and
 /// checks only that the records are intact and chained.
@@ -91,7 +91,7 @@ pub fn verify_log(path: impl AsRef<Path>, options: &VerifyOptions) -> Result<Ver
                 ErrorKind::BadSignature,
                 format!(
                     "{} does not exist: no signed checkpoint vouches for the records",
-                    checkpoint_path(path).display()
+                    quote_path(checkpoint_path(path))
                 ),
             )),
             Some(note) => match persisted_checkpoint(note, vkey, origin, options) {
@@ -114,7 +114,7 @@ pub fn verify_log(path: impl AsRef<Path>, options: &VerifyOptions) -> Result<Ver
             if cp.origin != *origin {
                 return Err(Error::new(
                     ErrorKind::InvalidArgument,
-                    format!("the earlier checkpoint is of {:?}, not of {origin:?}", cp.origin),
+                    format!("the earlier checkpoint is of {}, not of {}", quote(&cp.origin), quote(origin)),
                 ));
             }
             targets.push(Target { size: cp.size, root: cp.root, who: "the earlier checkpoint", found: None });
@@ -227,7 +227,11 @@ fn persisted_checkpoint(
     }
     .map_err(|e| format!("the persisted checkpoint does not verify: {}", e.message()))?;
     if cp.origin != origin {
-        return Err(format!("the persisted checkpoint is of {:?}, not of {origin:?}", cp.origin));
+        return Err(format!(
+            "the persisted checkpoint is of {}, not of {}",
+            quote(&cp.origin),
+            quote(origin)
+        ));
     }
     Ok((cp, names))
 }
@@ -269,7 +273,7 @@ fn open_log(path: &Path) -> Result<BufReader<File>> {
     let mut header = [0u8; HEADER.len()];
     let got = file::fill(&mut reader, &mut header)?;
     file::check_header(&header[..got])
-        .map_err(|e| Error::new(e.kind(), format!("{}: {}", path.display(), e.message())))?;
+        .map_err(|e| Error::new(e.kind(), format!("{}: {}", quote_path(path), e.message())))?;
     Ok(reader)
 }
 
@@ -354,7 +358,7 @@ impl LogView {
         let note = self.checkpoint()?.ok_or_else(|| {
             Error::new(
                 ErrorKind::NotFound,
-                format!("{} does not exist", checkpoint_path(&self.path).display()),
+                format!("{} does not exist", quote_path(checkpoint_path(&self.path))),
             )
         })?;
         let size = parse_unverified(&note)?.size;

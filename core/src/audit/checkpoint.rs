@@ -12,7 +12,7 @@ use base64::Engine;
 
 use super::hash::{sha256, Hash};
 use crate::capability::{KeyPair, PublicKey};
-use crate::{Error, ErrorKind, Result};
+use crate::{quote, Error, ErrorKind, Result};
 
 /// The largest note (and verifier key) accepted, in bytes: a checkpoint is
 /// well under 1 KiB, so this leaves room for many cosignatures while
@@ -150,7 +150,7 @@ impl Verifier {
             if !self.key.verifies(text.as_bytes(), &signature) {
                 return Err(Error::new(
                     ErrorKind::BadSignature,
-                    format!("signature line {number} by {name} does not verify"),
+                    format!("signature line {number} by {} does not verify", quote(name)),
                 ));
             }
             verified = true;
@@ -201,6 +201,16 @@ pub(super) fn check_key_name(name: &str) -> std::result::Result<(), &'static str
     } else {
         Ok(())
     }
+}
+
+/// Checks a log's origin as a note key name (the rule [`verifier_key`]
+/// applies), for logs that sign nothing yet still carry an origin.
+pub(super) fn check_origin(origin: &str) -> Result<()> {
+    check_key_name(origin).map_err(|why| invalid_name("origin", why))?;
+    if origin.len() > MAX_NOTE_BYTES {
+        return Err(invalid_name("origin", "is longer than a note may be"));
+    }
+    Ok(())
 }
 
 fn invalid_name(what: &str, why: &str) -> Error {
@@ -283,7 +293,7 @@ pub(super) fn parse_body(text: &str) -> Result<Checkpoint> {
 /// Decimal ASCII without sign or leading zero, as C2SP requires, so each
 /// size has exactly one spelling.
 fn parse_size(text: &str) -> Result<u64> {
-    let bad = || malformed(format!("checkpoint line 2 (tree size) {text:?} is not a decimal size"));
+    let bad = || malformed(format!("checkpoint line 2 (tree size) {} is not a decimal size", quote(text)));
     if !text.bytes().all(|b| b.is_ascii_digit()) || (text.len() > 1 && text.starts_with('0')) {
         return Err(bad());
     }

@@ -23,7 +23,7 @@ use super::checkpoint::{
     verify_checkpoint, Checkpoint, MAX_NOTE_BYTES, MAX_SIGNATURES, SIGNATURE_PREFIX,
 };
 use crate::capability::{KeyPair, PublicKey};
-use crate::{Error, ErrorKind, Result};
+use crate::{quote, Error, ErrorKind, Result};
 
 /// The signed-note signature type of `cosignature/v1` keys.
 const COSIGNATURE_V1_TYPE: u8 = 0x04;
@@ -123,7 +123,7 @@ pub fn verify_cosigned(note: &str, log_key: &str, witnesses: &[String], quorum: 
         let timestamp = key.verify(text, &signature).ok_or_else(|| {
             Error::new(
                 ErrorKind::BadSignature,
-                format!("cosignature line {number} by {name} does not verify"),
+                format!("cosignature line {number} by {} does not verify", quote(name)),
             )
         })?;
         if !cosigned.witnesses.iter().any(|w| w == name) {

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use super::hash::{leaf_hash, Hash};
 use super::record::{Record, MAX_RECORD_BYTES, MIN_RECORD_BYTES};
-use crate::{Error, ErrorKind, Result};
+use crate::{quote_path, Error, ErrorKind, Result};
 
 /// The first bytes of every audit file.
 pub(crate) const MAGIC: [u8; 4] = *b"CHAU";
@@ -229,12 +229,12 @@ pub(crate) fn open(path: &Path, access: Access) -> Result<File> {
     }
     let file = options.open(path).map_err(|e| match e.kind() {
         IoKind::NotFound if access == Access::Read => {
-            Error::new(ErrorKind::NotFound, format!("no audit log at {}", path.display()))
+            Error::new(ErrorKind::NotFound, format!("no audit log at {}", quote_path(path)))
         }
         IoKind::IsADirectory => not_regular(path, "a directory"),
-        _ => io(&format!("opening {}", path.display()), &e),
+        _ => io(&format!("opening {}", quote_path(path)), &e),
     })?;
-    let kind = file.metadata().map_err(|e| io(&format!("reading the type of {}", path.display()), &e))?;
+    let kind = file.metadata().map_err(|e| io(&format!("reading the type of {}", quote_path(path)), &e))?;
     if !kind.is_file() {
         return Err(not_regular(path, describe(&kind.file_type())));
     }
@@ -244,7 +244,7 @@ pub(crate) fn open(path: &Path, access: Access) -> Result<File> {
 fn not_regular(path: &Path, what: &str) -> Error {
     Error::new(
         ErrorKind::InvalidArgument,
-        format!("audit log: {} is {what}, not a regular file; refused", path.display()),
+        format!("audit log: {} is {what}, not a regular file; refused", quote_path(path)),
     )
 }
 
@@ -280,12 +280,12 @@ pub(crate) fn write_atomically(path: &Path, bytes: &[u8], what: &str) -> Result<
     let tmp = PathBuf::from(tmp);
     let mut file = match create_exclusive(&tmp) {
         Err(e) if e.kind() == IoKind::AlreadyExists => {
-            fs::remove_file(&tmp).map_err(|e| io(&format!("removing a stale {}", tmp.display()), &e))?;
+            fs::remove_file(&tmp).map_err(|e| io(&format!("removing a stale {}", quote_path(&tmp)), &e))?;
             create_exclusive(&tmp)
         }
         other => other,
     }
-    .map_err(|e| io(&format!("creating {}", tmp.display()), &e))?;
+    .map_err(|e| io(&format!("creating {}", quote_path(&tmp)), &e))?;
     file.write_all(bytes).map_err(|e| io(&format!("writing the {what}"), &e))?;
     file.sync_all().map_err(|e| io(&format!("syncing the {what}"), &e))?;
     fs::rename(&tmp, path).map_err(|e| io(&format!("replacing the {what}"), &e))?;
@@ -316,7 +316,7 @@ pub(crate) fn read_small(path: &Path, max: usize, what: &str) -> Result<Option<S
         .read_to_string(&mut text)
         .map_err(|e| io(&format!("reading the {what}"), &e))?;
     if text.len() > max {
-        return Err(corrupt(format!("the {what} {} is over {max} bytes", path.display())));
+        return Err(corrupt(format!("the {what} {} is over {max} bytes", quote_path(path))));
     }
     Ok(Some(text))
 }

@@ -14,6 +14,12 @@
 //! once per interval instead; it stops and is joined when the last handle
 //! to the log is dropped.
 //!
+//! The thread of [`AuditOptions::checkpoint_interval`] holds the log only
+//! while it signs. Dropping the last user handle stops and joins it first,
+//! so once that drop returns the file and its lock are released and an
+//! immediate reopen succeeds. It is never joined from itself, nor in a
+//! forked child (where the thread does not exist).
+//!
 //! A failed write is rolled back by truncating the file to where the frame
 //! started; a failed fsync (after which the kernel may have dropped the
 //! dirty pages) poisons the log, and every later append and sync fails.
@@ -26,7 +32,9 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, Weak};
 use std::thread::{JoinHandle, ThreadId};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use super::checkpoint::{parse_unverified, verifier_key, verify_checkpoint, Checkpoint, MAX_NOTE_BYTES};
+use super::checkpoint::{
+    check_origin, parse_unverified, verifier_key, verify_checkpoint, Checkpoint, MAX_NOTE_BYTES,
+};
 use super::file::{self, corrupt, io, next_frame, write_atomically, Access, Step, HEADER};
 use super::hash::{leaf_hash, Hash};
 use super::leaves::Leaves;
@@ -37,7 +45,7 @@ use super::record::Record;
 use super::tree::Tree;
 use crate::background::{self, Background};
 use crate::capability::KeyPair;
-use crate::{Error, ErrorKind, Result};
+use crate::{quote, quote_path, Error, ErrorKind, Result};
 
 /// When appended records are forced to stable storage.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -132,9 +140,33 @@ impl VerifyReport {
 /// An append-only, tamper-evident log of [`Record`]s. Cloning is cheap and
 /// shares the log; every method takes `&self` and may be called from any
 /// thread.
-#[derive(Clone)]
 pub struct AuditLog {
     shared: Arc<Shared>,
+    /// Whether this is a user's handle, counted in `Shared::handles`; the
+    /// checkpoint thread's own temporary handle is not.
+    counted: bool,
+}
+
+impl Clone for AuditLog {
+    fn clone(&self) -> AuditLog {
+        self.shared.handles.fetch_add(1, Ordering::Relaxed);
+        AuditLog { shared: Arc::clone(&self.shared), counted: true }
+    }
+}
+
+impl Drop for AuditLog {
+    /// The last user handle stops and joins the checkpoint thread, which
+    /// may hold the log for a moment while it signs: only then is the
+    /// file (and its lock) released when this handle's reference goes.
+    fn drop(&mut self) {
+        if !self.counted || self.shared.handles.fetch_sub(1, Ordering::AcqRel) != 1 {
+            return;
+        }
+        let checkpointer = self.shared.checkpointer.lock().unwrap_or_else(PoisonError::into_inner).take();
+        if let Some(mut checkpointer) = checkpointer {
+            checkpointer.stop();
+        }
+    }
 }
 
 struct Shared {
@@ -153,6 +185,9 @@ struct Shared {
     checkpoint: Mutex<Last>,
     /// Signs checkpoints every `checkpoint_interval`.
     checkpointer: Mutex<Option<Checkpointer>>,
+    /// Live user handles ([`AuditLog`] clones), not counting the
+    /// checkpoint thread's.
+    handles: AtomicU64,
     /// The error of the last automatic checkpoint, reported by the next
     /// append.
     auto_failed: Mutex<Option<Error>>,
@@ -171,6 +206,9 @@ struct Checkpointer {
     stop: Arc<(Mutex<bool>, Condvar)>,
     thread: Option<JoinHandle<()>>,
     id: ThreadId,
+    /// The process that started the thread: a forked child has no such
+    /// thread and must not join it.
+    pid: u32,
 }
 
 struct State {
@@ -247,7 +285,7 @@ impl AuditLog {
             return Err(corrupt(format!(
                 "record 0 is missing: there is no file, but its signed checkpoint {} vouches for {covered} \
                  records; it was deleted (starting over is AuditLog::start_over)",
-                checkpoint_path(&path).display()
+                quote_path(checkpoint_path(&path))
             )));
         }
         let mut file = file::open(&path, Access::Write)?;
@@ -281,8 +319,10 @@ impl AuditLog {
                 recovery,
                 checkpoint: Mutex::new(last),
                 checkpointer: Mutex::new(None),
+                handles: AtomicU64::new(1),
                 auto_failed: Mutex::new(None),
             }),
+            counted: true,
         };
         log.start_checkpointer()?;
         Ok(log)
@@ -319,8 +359,8 @@ impl AuditLog {
                 return Err(Error::new(
                     ErrorKind::InvalidArgument,
                     format!(
-                        "starting over needs a new origin: {:?} is the origin of the history it replaces",
-                        old.origin
+                        "starting over needs a new origin: {} is the origin of the history it replaces",
+                        quote(&old.origin)
                     ),
                 ));
             }
@@ -342,7 +382,7 @@ impl AuditLog {
             match fs::rename(&from, &to) {
                 Ok(()) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => return Err(io(&format!("moving {} aside", from.display()), &e)),
+                Err(e) => return Err(io(&format!("moving {} aside", quote_path(&from)), &e)),
             }
         }
         file::sync_dir(path)?;
@@ -378,8 +418,10 @@ impl AuditLog {
                 recovery: Recovery::default(),
                 checkpoint: Mutex::new(Last::default()),
                 checkpointer: Mutex::new(None),
+                handles: AtomicU64::new(1),
                 auto_failed: Mutex::new(None),
             }),
+            counted: true,
         };
         log.start_checkpointer()?;
         Ok(log)
@@ -677,8 +719,9 @@ impl AuditLog {
     fn check_origin(&self, cp: &Checkpoint) -> std::result::Result<(), String> {
         if cp.origin != self.shared.options.origin {
             return Err(format!(
-                "a checkpoint of {:?}, not of this log ({:?})",
-                cp.origin, self.shared.options.origin
+                "a checkpoint of {}, not of this log ({})",
+                quote(&cp.origin),
+                quote(&self.shared.options.origin)
             ));
         }
         Ok(())
@@ -911,7 +954,7 @@ impl AuditLog {
                     }
                     drop(stopped);
                     let Some(shared) = log.upgrade() else { return };
-                    let log = AuditLog { shared };
+                    let log = AuditLog { shared, counted: false };
                     let signed = log
                         .shared
                         .checkpoint
@@ -936,7 +979,7 @@ impl AuditLog {
             })?;
         let id = thread.thread().id();
         *self.shared.checkpointer.lock().unwrap_or_else(PoisonError::into_inner) =
-            Some(Checkpointer { stop, thread: Some(thread), id });
+            Some(Checkpointer { stop, thread: Some(thread), id, pid: std::process::id() });
         Ok(())
     }
 }
@@ -949,7 +992,7 @@ impl Checkpointer {
         // The thread itself may drop the last handle to the log (it holds
         // one while it signs); it cannot join itself, and it is about to
         // see the stop flag and return anyway.
-        if std::thread::current().id() == self.id {
+        if std::thread::current().id() == self.id || self.pid != std::process::id() {
             return;
         }
         if let Some(thread) = self.thread.take() {
@@ -963,12 +1006,9 @@ fn lock(file: &File, path: &Path) -> Result<()> {
     file.try_lock().map_err(|e| match e {
         std::fs::TryLockError::WouldBlock => Error::new(
             ErrorKind::WouldBlock,
-            format!(
-                "audit log: {} is open for writing elsewhere; one writer per log",
-                crate::quote_path(path)
-            ),
+            format!("audit log: {} is open for writing elsewhere; one writer per log", quote_path(path)),
         ),
-        std::fs::TryLockError::Error(e) => io(&format!("locking {}", crate::quote_path(path)), &e),
+        std::fs::TryLockError::Error(e) => io(&format!("locking {}", quote_path(path)), &e),
     })
 }
 
@@ -995,11 +1035,7 @@ fn check_options(options: &AuditOptions) -> Result<()> {
         // Fails now, not at the first checkpoint, on an origin that cannot
         // name a key.
         Some(signer) => verifier_key(&options.origin, &signer.public_key()).map(|_| ()),
-        None if options.origin.is_empty() || options.origin.contains(['\n', ' ', '+']) => Err(Error::new(
-            ErrorKind::InvalidArgument,
-            format!("origin {:?} must be non-empty, without spaces, newlines or '+'", options.origin),
-        )),
-        None => Ok(()),
+        None => check_origin(&options.origin),
     }
 }
 
@@ -1017,10 +1053,10 @@ fn persisted(path: &Path, options: &AuditOptions) -> Result<Last> {
                 Error::new(
                     e.kind(),
                     format!(
-                        "audit log: its checkpoint {} does not verify with this log's key and origin {:?} ({}); \
+                        "audit log: its checkpoint {} does not verify with this log's key and origin {} ({}); \
                          a new key or origin is a new history: start over explicitly",
-                        checkpoint_path(path).display(),
-                        options.origin,
+                        quote_path(checkpoint_path(path)),
+                        quote(&options.origin),
                         e.message()
                     ),
                 )
@@ -1029,9 +1065,10 @@ fn persisted(path: &Path, options: &AuditOptions) -> Result<Last> {
                 return Err(Error::new(
                     ErrorKind::InvalidArgument,
                     format!(
-                        "audit log: its checkpoint is of origin {:?}, not {:?}; a new origin is a new history: \
+                        "audit log: its checkpoint is of origin {}, not {}; a new origin is a new history: \
                          start over explicitly",
-                        cp.origin, options.origin
+                        quote(&cp.origin),
+                        quote(&options.origin)
                     ),
                 ));
             }

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 use super::file::{self, corrupt, io, next_frame, Access, Step, HEADER};
 use super::record::Record;
-use crate::{Error, Result};
+use crate::{quote_path, Error, Result};
 
 /// Reads the records of an audit file in order, without writing to it.
 pub struct LogReader {
@@ -38,7 +38,7 @@ impl LogReader {
         let mut header = [0u8; HEADER.len()];
         let got = file::fill(&mut reader, &mut header)?;
         file::check_header(&header[..got])
-            .map_err(|e| Error::new(e.kind(), format!("{}: {}", path.display(), e.message())))?;
+            .map_err(|e| Error::new(e.kind(), format!("{}: {}", quote_path(&path), e.message())))?;
         Ok(LogReader { path, reader, offset: HEADER.len() as u64, index: 0 })
     }
 
@@ -72,6 +72,6 @@ impl LogReader {
             .get_ref()
             .metadata()
             .map(|m| m.len())
-            .map_err(|e| io(&format!("reading the size of {}", self.path.display()), &e))
+            .map_err(|e| io(&format!("reading the size of {}", quote_path(&self.path)), &e))
     }
 }

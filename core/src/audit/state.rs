@@ -19,7 +19,7 @@ use base64::Engine;
 use super::checkpoint::check_key_name;
 use super::file::{corrupt, io, read_small, write_atomically};
 use super::hash::Hash;
-use crate::{Error, ErrorKind, Result};
+use crate::{quote, quote_path, Error, ErrorKind, Result};
 
 const FIRST_LINE: &str = "charter-audit-state v1";
 
@@ -49,11 +49,11 @@ impl TrustState {
             options.mode(0o600).custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
         }
         let lock =
-            options.open(&lock_path).map_err(|e| io(&format!("opening {}", lock_path.display()), &e))?;
-        lock.lock().map_err(|e| io(&format!("locking {}", lock_path.display()), &e))?;
+            options.open(&lock_path).map_err(|e| io(&format!("opening {}", quote_path(&lock_path)), &e))?;
+        lock.lock().map_err(|e| io(&format!("locking {}", quote_path(&lock_path)), &e))?;
         let entries = match read_small(path, MAX_STATE_BYTES, "trust state")? {
             Some(text) => {
-                parse(&text).map_err(|why| corrupt(format!("trust state {}: {why}", path.display())))?
+                parse(&text).map_err(|why| corrupt(format!("trust state {}: {why}", quote_path(path))))?
             }
             None => BTreeMap::new(),
         };
@@ -113,7 +113,7 @@ fn parse(text: &str) -> std::result::Result<BTreeMap<String, (u64, Hash)>, Strin
             .and_then(|bytes| bytes.try_into().ok())
             .ok_or_else(|| format!("line {number}: the root is not 32 bytes of base64"))?;
         if entries.insert(origin.to_owned(), (size, root)).is_some() {
-            return Err(format!("line {number}: origin {origin:?} appears twice"));
+            return Err(format!("line {number}: origin {} appears twice", quote(origin)));
         }
     }
     Ok(entries)

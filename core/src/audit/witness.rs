@@ -33,7 +33,7 @@ use super::hash::{Hash, EMPTY_ROOT};
 use super::proof::{verify_consistency, MAX_PROOF_HASHES};
 use super::state::TrustState;
 use crate::capability::KeyPair;
-use crate::{Error, ErrorKind, Result};
+use crate::{quote, Error, ErrorKind, Result};
 
 /// The most logs a witness may be configured to trust.
 pub const MAX_WITNESSED_LOGS: usize = 1024;
@@ -125,7 +125,7 @@ impl Witness {
         let Some((_, vkey)) = self.inner.logs.iter().find(|(origin, _)| *origin == claimed.origin) else {
             return Err(Error::new(
                 ErrorKind::NotFound,
-                format!("this witness does not know the log {:?}", prefix(&claimed.origin)),
+                format!("this witness does not know the log {}", quote(&claimed.origin)),
             ));
         };
         let checkpoint = verify_checkpoint(note, vkey)?;
@@ -216,7 +216,7 @@ pub fn parse_witness_request(body: &str) -> Result<(u64, Vec<Hash>, String)> {
         || !size.bytes().all(|b| b.is_ascii_digit())
         || (size.len() > 1 && size.starts_with('0'))
     {
-        return Err(bad(format!("the old size {:?} is not a decimal without leading zeros", prefix(size))));
+        return Err(bad(format!("the old size {} is not a decimal without leading zeros", quote(size))));
     }
     let old_size: u64 = size.parse().map_err(|_| bad("the old size is too large".into()))?;
     let mut proof = Vec::new();
@@ -238,12 +238,4 @@ pub fn parse_witness_request(body: &str) -> Result<(u64, Vec<Hash>, String)> {
         proof.push(hash);
     }
     Ok((old_size, proof, rest.to_owned()))
-}
-
-/// At most 64 bytes of `text`, for messages that quote input.
-fn prefix(text: &str) -> String {
-    match text.char_indices().nth(64) {
-        Some((at, _)) => format!("{}... ({} bytes)", &text[..at], text.len()),
-        None => text.to_owned(),
-    }
 }
