@@ -1302,6 +1302,9 @@ charter_status_t charter_audit_verify_file(const char *path, const struct charte
  * receives their names, one per line (empty when none; a caller-owned
  * string; names never hold a newline).
  *
+ * Free the strings written to `out_problem` and `out_witnesses` with
+ * `charter_string_free`.
+ *
  * # Safety
  * As `charter_audit_verify_file`; `out_witnesses` valid for writing.
  */
@@ -1379,6 +1382,8 @@ charter_status_t charter_audit_verify_cosigned(const char *note, const char *log
  * `witness_count` is always enough (fewer is `CHARTER_E_INVALID_ARGUMENT`
  * when more witnesses verified). `out_count` receives how many verified.
  *
+ * Free the string written to `out_names` with `charter_string_free`.
+ *
  * # Safety
  * As `charter_audit_verify_cosigned`; `out_names` and `out_count` valid
  * for writing; `out_timestamps` NULL or valid for `timestamps_len`
@@ -1392,6 +1397,8 @@ charter_status_t charter_audit_verify_cosigned_names(const char *note, const cha
  * 32-byte hashes) from it to `note`'s size, and the checkpoint note.
  * Written to `out_body`, a caller-owned string.
  *
+ * Free the body written to `out_body` with `charter_string_free`.
+ *
  * # Safety
  * `proof` valid for `proof_len` bytes (NULL only with 0); `note` a
  * NUL-terminated string; `out_body` valid for writing.
@@ -1404,6 +1411,9 @@ charter_status_t charter_audit_witness_request(uint64_t old_size, const uint8_t 
  * hashes, caller-owned bytes) and its checkpoint note (`out_note`,
  * caller-owned). `CHARTER_E_MALFORMED` or `CHARTER_E_INVALID_ARGUMENT`
  * for a body that is not one; nothing is written then.
+ *
+ * Free the proof written to `out_proof` with `charter_bytes_free` and the
+ * note written to `out_note` with `charter_string_free`.
  *
  * # Safety
  * `body` a NUL-terminated string; every output valid for writing.
@@ -1478,6 +1488,8 @@ charter_status_t charter_witness_latest(charter_witness_t *witness, const char *
  * `CHARTER_E_IO`, `CHARTER_E_INVALID_ARGUMENT` (not a regular file) or
  * `CHARTER_E_CORRUPT` (not an audit log, or a damaged record).
  *
+ * Free the view written to `out` with `charter_audit_view_free`.
+ *
  * # Safety
  * `path` must be a NUL-terminated string; `out` NULL or valid for writing.
  */
@@ -1518,6 +1530,8 @@ charter_status_t charter_audit_view_prove_inclusion(charter_audit_view_t *view, 
  * `charter_audit_prove_file_consistency` on the view: the proof that the
  * first `old_size` records are a prefix of the first `new_size`.
  *
+ * Free the proof written to `out` with `charter_bytes_free`.
+ *
  * # Safety
  * `view` a handle; `out` and `out_len` valid for writing.
  */
@@ -1527,6 +1541,8 @@ charter_status_t charter_audit_view_prove_consistency(charter_audit_view_t *view
  * The tlog-witness add-checkpoint body for the log's persisted checkpoint
  * (`<path>.checkpoint`), from a witness at `old_size`, to `out_body`
  * (caller-owned). `CHARTER_E_NOT_FOUND` without a checkpoint.
+ *
+ * Free the body written to `out_body` with `charter_string_free`.
  *
  * # Safety
  * `view` a handle; `out_body` valid for writing.

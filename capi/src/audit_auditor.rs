@@ -183,6 +183,9 @@ pub unsafe extern "C" fn charter_audit_verify_file(
 /// receives their names, one per line (empty when none; a caller-owned
 /// string; names never hold a newline).
 ///
+/// Free the strings written to `out_problem` and `out_witnesses` with
+/// `charter_string_free`.
+///
 /// # Safety
 /// As `charter_audit_verify_file`; `out_witnesses` valid for writing.
 #[no_mangle]
@@ -374,6 +377,8 @@ pub unsafe extern "C" fn charter_audit_verify_cosigned(
 /// `witness_count` is always enough (fewer is `CHARTER_E_INVALID_ARGUMENT`
 /// when more witnesses verified). `out_count` receives how many verified.
 ///
+/// Free the string written to `out_names` with `charter_string_free`.
+///
 /// # Safety
 /// As `charter_audit_verify_cosigned`; `out_names` and `out_count` valid
 /// for writing; `out_timestamps` NULL or valid for `timestamps_len`
@@ -438,6 +443,8 @@ pub unsafe extern "C" fn charter_audit_verify_cosigned_names(
 /// 32-byte hashes) from it to `note`'s size, and the checkpoint note.
 /// Written to `out_body`, a caller-owned string.
 ///
+/// Free the body written to `out_body` with `charter_string_free`.
+///
 /// # Safety
 /// `proof` valid for `proof_len` bytes (NULL only with 0); `note` a
 /// NUL-terminated string; `out_body` valid for writing.
@@ -464,6 +471,9 @@ pub unsafe extern "C" fn charter_audit_witness_request(
 /// hashes, caller-owned bytes) and its checkpoint note (`out_note`,
 /// caller-owned). `CHARTER_E_MALFORMED` or `CHARTER_E_INVALID_ARGUMENT`
 /// for a body that is not one; nothing is written then.
+///
+/// Free the proof written to `out_proof` with `charter_bytes_free` and the
+/// note written to `out_note` with `charter_string_free`.
 ///
 /// # Safety
 /// `body` a NUL-terminated string; every output valid for writing.

@@ -32,6 +32,8 @@ pub type charter_audit_view_t = charter_audit_view;
 /// `CHARTER_E_IO`, `CHARTER_E_INVALID_ARGUMENT` (not a regular file) or
 /// `CHARTER_E_CORRUPT` (not an audit log, or a damaged record).
 ///
+/// Free the view written to `out` with `charter_audit_view_free`.
+///
 /// # Safety
 /// `path` must be a NUL-terminated string; `out` NULL or valid for writing.
 #[no_mangle]
@@ -118,6 +120,8 @@ pub unsafe extern "C" fn charter_audit_view_prove_inclusion(
 /// `charter_audit_prove_file_consistency` on the view: the proof that the
 /// first `old_size` records are a prefix of the first `new_size`.
 ///
+/// Free the proof written to `out` with `charter_bytes_free`.
+///
 /// # Safety
 /// `view` a handle; `out` and `out_len` valid for writing.
 #[no_mangle]
@@ -140,6 +144,8 @@ pub unsafe extern "C" fn charter_audit_view_prove_consistency(
 /// The tlog-witness add-checkpoint body for the log's persisted checkpoint
 /// (`<path>.checkpoint`), from a witness at `old_size`, to `out_body`
 /// (caller-owned). `CHARTER_E_NOT_FOUND` without a checkpoint.
+///
+/// Free the body written to `out_body` with `charter_string_free`.
 ///
 /// # Safety
 /// `view` a handle; `out_body` valid for writing.
