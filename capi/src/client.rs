@@ -477,7 +477,10 @@ impl<'a> Outgoing<'a> {
         // SAFETY: the caller's contract on `topic` and `payload`; the
         // payload's length is checked against the bus's limit first.
         let (topic, payload) = unsafe {
-            (str_arg(topic, "topic")?, bytes_arg(payload, len, "payload", |n| client.limits().check_payload(n))?)
+            (
+                str_arg(topic, "topic")?,
+                bytes_arg(payload, len, "payload", |n| client.limits().check_payload(n))?,
+            )
         };
         // SAFETY: the caller's contract on `headers`.
         let headers = unsafe { headers_arg(headers, header_count, client.limits().max_headers)? };

@@ -9,8 +9,8 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use charter_core::audit::{
-    parse_witness_request, verify_checkpoint, verify_cosigned, verify_log, AuditLog, AuditOptions, FsyncPolicy,
-    LogView, Query, Record, VerifyOptions,
+    parse_witness_request, verify_checkpoint, verify_cosigned, verify_log, AuditLog, AuditOptions,
+    FsyncPolicy, LogView, Query, Record, VerifyOptions,
 };
 use libfuzzer_sys::fuzz_target;
 
@@ -18,7 +18,8 @@ use libfuzzer_sys::fuzz_target;
 fn scratch() -> &'static PathBuf {
     static PATH: OnceLock<PathBuf> = OnceLock::new();
     PATH.get_or_init(|| {
-        let dir = if std::path::Path::new("/dev/shm").is_dir() { "/dev/shm".into() } else { std::env::temp_dir() };
+        let dir =
+            if std::path::Path::new("/dev/shm").is_dir() { "/dev/shm".into() } else { std::env::temp_dir() };
         dir.join(format!("charter-fuzz-audit-{}", std::process::id()))
     })
 }

@@ -158,7 +158,9 @@ unsafe extern "C" fn bus_handler(user_data: *mut c_void, msg: *const charter_mes
     let publish = || {
         let topic = c"fuzz.inner";
         // SAFETY: Charter validates the handle; the arguments are valid.
-        unsafe { charter_client_publish(client, topic.as_ptr(), ptr::null(), 0, ptr::null(), 0, ptr::null_mut()) }
+        unsafe {
+            charter_client_publish(client, topic.as_ptr(), ptr::null(), 0, ptr::null(), 0, ptr::null_mut())
+        }
     };
     match hook.mode % 5 {
         1 => CHARTER_E_INVALID_ARGUMENT,
@@ -439,17 +441,47 @@ impl Program {
         // once the length is refused (nothing); handles are validated.
         let status = unsafe {
             match which {
-                0 => charter_bus_publish(self.p(s), topic.as_ptr(), buf, len, ptr::null(), 0, ptr::null_mut()),
-                1 => charter_bus_request(self.p(s), topic.as_ptr(), buf, len, ptr::null(), 0, 0, &mut reply),
-                2 => charter_bus_request_start(self.p(s), topic.as_ptr(), buf, len, ptr::null(), 0, &mut id),
-                3 => charter_bus_reply(self.p(s), inbox.as_ptr(), buf, len, ptr::null(), 0, ptr::null_mut()),
-                4 => charter_bus_publish(self.p(s), topic.as_ptr(), ptr::null(), 0, buf.cast(), len, ptr::null_mut()),
+                0 => charter_client_publish(
+                    self.p(s),
+                    topic.as_ptr(),
+                    buf,
+                    len,
+                    ptr::null(),
+                    0,
+                    ptr::null_mut(),
+                ),
+                1 => {
+                    charter_client_request(self.p(s), topic.as_ptr(), buf, len, ptr::null(), 0, 0, &mut reply)
+                }
+                2 => {
+                    charter_client_request_start(self.p(s), topic.as_ptr(), buf, len, ptr::null(), 0, &mut id)
+                }
+                3 => {
+                    charter_client_reply(self.p(s), inbox.as_ptr(), buf, len, ptr::null(), 0, ptr::null_mut())
+                }
+                4 => charter_client_publish(
+                    self.p(s),
+                    topic.as_ptr(),
+                    ptr::null(),
+                    0,
+                    buf.cast(),
+                    len,
+                    ptr::null_mut(),
+                ),
                 5 => charter_registry_notify(self.p(s), buf, len, ptr::null_mut()),
                 6 => charter_audit_leaf_hash(buf, len, hash.as_mut_ptr()),
                 7 => charter_keypair_from_pkcs8(buf, len, (&raw mut out).cast()),
                 8 => charter_token_decode(buf, len, (&raw mut out).cast()),
                 9 => charter_audit_verify_inclusion(hash.as_ptr(), 0, 1, buf, len, hash.as_ptr()),
-                10 => charter_token_mint(self.p(a), subject.as_ptr(), strings.as_ptr(), len, T0, T0 + 1, (&raw mut out).cast()),
+                10 => charter_token_mint(
+                    self.p(a),
+                    subject.as_ptr(),
+                    strings.as_ptr(),
+                    len,
+                    T0,
+                    T0 + 1,
+                    (&raw mut out).cast(),
+                ),
                 _ => charter_authority_new(strings.as_ptr(), len, ptr::null(), (&raw mut out).cast()),
             }
         };
@@ -457,7 +489,7 @@ impl Program {
         assert_ne!(status, CHARTER_OK, "call {which} accepted a length of {len}");
         assert!(out.is_null() && reply.is_null(), "call {which} made something of a length of {len}");
         let handle = match which {
-            0..=4 => Some((s, Kind::Bus)),
+            0..=4 => Some((s, Kind::Client)),
             5 => Some((s, Kind::Registry)),
             10 => Some((a, Kind::KeyPair)),
             _ => None,
@@ -467,7 +499,10 @@ impl Program {
             None => vec![CHARTER_E_LIMIT_EXCEEDED, CHARTER_E_MALFORMED],
         };
         self.absorb_inner_frees();
-        assert!(allowed.contains(&status), "call {which} with a length of {len}: {status}, expected one of {allowed:?}");
+        assert!(
+            allowed.contains(&status),
+            "call {which} with a length of {len}: {status}, expected one of {allowed:?}"
+        );
     }
 
     fn run_one(&mut self, input: &mut Input) {
@@ -741,7 +776,8 @@ impl Program {
                 let pick = usize::from(input.byte());
                 let foreign = ISSUED.with(|i| {
                     let i = i.borrow();
-                    let others: Vec<u64> = i.iter().filter(|(bus, _)| *bus != here).map(|&(_, id)| id).collect();
+                    let others: Vec<u64> =
+                        i.iter().filter(|(bus, _)| *bus != here).map(|&(_, id)| id).collect();
                     others.get(pick % others.len().max(1)).copied()
                 });
                 let id = match (input.byte() % 3, foreign) {

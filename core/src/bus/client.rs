@@ -123,12 +123,7 @@ impl Client {
     }
 
     /// [`Bus::reply`] for this caller.
-    pub fn reply(
-        &self,
-        inbox: &str,
-        payload: impl Payload,
-        headers: Headers<'_>,
-    ) -> Result<PublishReport> {
+    pub fn reply(&self, inbox: &str, payload: impl Payload, headers: Headers<'_>) -> Result<PublishReport> {
         self.bus.answer(Some(inbox), payload, headers, self.who())
     }
 
