@@ -34,6 +34,14 @@ for (const where of ['main', 'worker']) {
       // anything else); a few thousand of them were made near the limit.
       assert.ok(outcome.returned > 1000, `${outcome.returned} calls returned`);
       assert.ok(outcome.rangeErrors + outcome.charterErrors > 0, 'some calls met the full stack');
+      // A handler that could not run because the stack was full counts as
+      // a failed delivery, in the report and the stats.
+      if (mode === 'publish') {
+        assert.ok(outcome.handlerFailures > 0, 'handler failures counted');
+      }
+      if (mode === 'notify') {
+        assert.ok(outcome.unrun > 0, 'failed handlers reported by notify');
+      }
     });
   }
 }
