@@ -12,7 +12,7 @@ const { test } = require('node:test');
 
 const fixture = path.join(__dirname, 'fixtures', 'full-stack.cjs');
 
-for (const where of ['main', 'worker']) {
+for (const where of ['main', 'worker', 'small-worker']) {
   for (const mode of ['publish', 'notify', 'request', 'tryRecv']) {
     test(`${mode} on the ${where} thread with a nearly full stack never crashes`, () => {
       const child = spawnSync(process.execPath, [fixture, mode, where], {
