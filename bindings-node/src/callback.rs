@@ -29,7 +29,8 @@
 //! event loop alive.
 
 use charter_core::{HandlerError, HandlerResult};
-use napi::bindgen_prelude::{Env, FunctionRef};
+use napi::bindgen_prelude::{Env, Function, FunctionRef, JsValuesTupleIntoVec, Unknown};
+use napi::{sys, JsValue};
 
 /// A guarded handler of `lib/registry.js`: called with no argument, it
 /// calls the user's handler with the event of the round in progress (which
@@ -48,10 +49,76 @@ pub type Callback = FunctionRef<(), bool>;
 /// native call in progress there.
 #[inline]
 pub fn invoke(callback: &Callback, env: &Env) -> HandlerResult {
-    match callback.borrow_back(env).and_then(|f| f.call(())) {
-        Ok(true) => Ok(()),
-        // `false`: the handler threw. `Err`: the call could not be made, for
-        // example because the worker is being terminated.
-        Ok(false) | Err(_) => Err(HandlerError),
+    match callback.borrow_back(env) {
+        Ok(f) => call_guarded(env, &f, ()),
+        Err(_) => Err(HandlerError),
+    }
+}
+
+/// Calls the guarded JS function `f` with `args`: `Ok` if it returned
+/// `true`. A guarded function catches what its handler throws, so it only
+/// throws itself when it cannot run at all: the JS stack is full (the
+/// caller recursed nearly to the limit) or the thread is being terminated.
+/// Either way the delivery fails, and the exception, which nothing could
+/// handle at this depth anyway, is dropped.
+pub fn call_guarded<A: JsValuesTupleIntoVec>(env: &Env, f: &Function<'_, A, bool>, args: A) -> HandlerResult {
+    let returned = call(env, f, args).map_err(|_| HandlerError)?;
+    let mut ok = false;
+    #[allow(unsafe_code)]
+    // SAFETY: `returned` is a value of `env`, the environment of the native
+    // call in progress on this thread; `ok` is a local.
+    let status = unsafe { sys::napi_get_value_bool(env.raw(), returned.raw(), &mut ok) };
+    if status == sys::Status::napi_ok && ok {
+        Ok(())
+    } else {
+        Err(HandlerError)
+    }
+}
+
+/// Calls `f` with `args` in `env`, the environment of the native call in
+/// progress on this thread, and returns what it returned.
+///
+/// Unlike napi-rs's `Function::call`, this never renders what `f` threw:
+/// napi-rs turns a pending exception into a string with `toString`, which
+/// is JS code. When `f` threw because the stack is full, that call runs
+/// deeper still, and V8 crashed with SIGSEGV while capturing the stack of
+/// the second overflow (issue 14). Here the exception is taken and dropped
+/// without running any JS, so the caller gets a plain error and the native
+/// call it is part of returns normally.
+pub fn call<'v, A: JsValuesTupleIntoVec, R>(
+    env: &Env,
+    f: &Function<'_, A, R>,
+    args: A,
+) -> napi::Result<Unknown<'v>> {
+    let raw_env = env.raw();
+    let argv = args.into_vec(raw_env)?;
+    let mut this = std::ptr::null_mut();
+    let mut returned = std::ptr::null_mut();
+    #[allow(unsafe_code)]
+    // SAFETY: `raw_env` is the environment of the native call in progress on
+    // this thread, `f` and the `argv.len()` values in `argv` are values of
+    // it, and the out-pointers point to locals.
+    let status = unsafe {
+        match sys::napi_get_undefined(raw_env, &mut this) {
+            sys::Status::napi_ok => {
+                sys::napi_call_function(raw_env, this, f.raw(), argv.len(), argv.as_ptr(), &mut returned)
+            }
+            failed => failed,
+        }
+    };
+    match status {
+        #[allow(unsafe_code)]
+        // SAFETY: `returned` is the value the call just returned in `env`.
+        sys::Status::napi_ok => Ok(unsafe { Unknown::from_raw_unchecked(raw_env, returned) }),
+        sys::Status::napi_pending_exception => {
+            let mut thrown = std::ptr::null_mut();
+            #[allow(unsafe_code)]
+            // SAFETY: as above; `thrown` is a local.
+            unsafe {
+                sys::napi_get_and_clear_last_exception(raw_env, &mut thrown);
+            }
+            Err(napi::Error::new(napi::Status::PendingException, "the JS function threw"))
+        }
+        failed => Err(napi::Error::from_status(napi::Status::from(failed))),
     }
 }

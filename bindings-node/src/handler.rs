@@ -32,6 +32,7 @@ use charter_core::{HandlerError, HandlerResult};
 use napi::bindgen_prelude::{Env, FnArgs, Function, FunctionRef};
 use napi::threadsafe_function::{ThreadsafeCallContext, ThreadsafeFunction, ThreadsafeFunctionCallMode};
 
+use crate::callback::call_guarded;
 use crate::message::{Args, Converter};
 
 /// A guarded handler made by `lib/bus.js`: called with a message as
@@ -251,14 +252,9 @@ impl JsHandler {
     }
 
     fn call_here(&self, env: &Env, message: &Message) -> HandlerResult {
-        let returned =
-            self.converter.args(env, message).and_then(|args| self.direct.borrow_back(env)?.call(args));
-        match returned {
-            Ok(true) => Ok(()),
-            // `false`: the handler threw. `Err`: the call could not be made,
-            // for example because the worker is being terminated.
-            Ok(false) | Err(_) => Err(HandlerError),
-        }
+        let args = self.converter.args(env, message).map_err(|_| HandlerError)?;
+        let guarded = self.direct.borrow_back(env).map_err(|_| HandlerError)?;
+        call_guarded(env, &guarded, args)
     }
 
     fn call_home(&self, message: &Message) -> HandlerResult {

@@ -5,11 +5,14 @@
 //! The addon is context-aware: all state lives in the objects it creates,
 //! so it loads in any number of worker threads at once.
 //!
-//! As everywhere outside `capi/`, the code here only uses safe APIs
-//! (napi-rs's). The lint below is `deny` rather than `forbid` only because
-//! the export registration that napi-derive generates (through the `ctor`
-//! crate) allows the lint for itself, which `forbid` would reject; the code
-//! written here has no such allowance.
+//! The code here uses napi-rs's safe APIs, with one exception:
+//! `callback::call`, the one place that calls a JS function from native
+//! code, uses raw Node-API calls, because napi-rs's `Function::call` runs
+//! JS (`toString`) on what the function threw, which crashed V8 when the
+//! stack was full (see that function). Each `unsafe` block in `callback.rs`
+//! says why it is sound. The lint below is `deny` rather than `forbid` because of
+//! those blocks and because the export registration that napi-derive
+//! generates (through the `ctor` crate) allows the lint for itself.
 
 #![deny(unsafe_code)]
 // napi-derive registers the exports only outside `cfg(test)`, so in a test

@@ -80,7 +80,8 @@ impl Converter {
 
     /// The `Message` for `message`.
     pub fn to_js(&self, env: &Env, message: &Message) -> napi::Result<Unknown<'static>> {
-        self.factory.borrow_back(env)?.call(self.args(env, message)?)
+        let factory = self.factory.borrow_back(env)?;
+        crate::callback::call(env, &factory, self.args(env, message)?)
     }
 }
 
