@@ -203,20 +203,30 @@ pub(crate) enum Access {
 /// longer path can be opened, and refusing it first spares copying it.
 pub const MAX_PATH_BYTES: usize = 4096;
 
+/// Room for the suffixes the log derives from its path
+/// (`.checkpoint.replaced-<ms>` and the like).
+const DERIVED_SUFFIX_BYTES: usize = 64;
+
 /// Refuses a path longer than [`MAX_PATH_BYTES`], quoting only its prefix.
 pub(crate) fn check_path(path: &Path) -> Result<()> {
+    check_within(path, MAX_PATH_BYTES)
+}
+
+fn check_within(path: &Path, max: usize) -> Result<()> {
     let len = path.as_os_str().len();
-    if len > MAX_PATH_BYTES {
+    if len > max {
         return Err(Error::new(
             ErrorKind::LimitExceeded,
-            format!("audit log path {} is over {MAX_PATH_BYTES} bytes", crate::quote_path(path)),
+            format!("audit log path {} is over {max} bytes", crate::quote_path(path)),
         ));
     }
     Ok(())
 }
 
+/// Opens a file of the log: its own path, or one derived from it (which
+/// may be longer by a suffix), refusing anything longer unread.
 pub(crate) fn open(path: &Path, access: Access) -> Result<File> {
-    check_path(path)?;
+    check_within(path, MAX_PATH_BYTES + DERIVED_SUFFIX_BYTES)?;
     let mut options = OpenOptions::new();
     options.read(true);
     if access == Access::Write {
