@@ -1,7 +1,7 @@
 //! The C ABI of Charter: `libcharter.so`, `libcharter.a` and `charter.h`.
 //!
 //! This crate is the only place in Charter with `unsafe` code. It follows
-//! the contract in `shared/design/c-abi.md`:
+//! the contract in `docs/c-api.md`:
 //!
 //! * every exported function runs behind a panic firewall ([`firewall`])
 //!   and returns a `charter_status_t`;
