@@ -943,6 +943,12 @@ typedef struct charter_notify_report_t {
  */
 #define CHARTER_E_INTERNAL -23
 
+/**
+ * A wait was cancelled by another thread before anything happened (a
+ * cancelled receive consumes nothing).
+ */
+#define CHARTER_E_CANCELLED -24
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus

@@ -60,6 +60,9 @@ pub const CHARTER_E_CORRUPT: charter_status_t = -21;
 pub const CHARTER_E_PANIC: charter_status_t = -22;
 /// A bug in Charter itself.
 pub const CHARTER_E_INTERNAL: charter_status_t = -23;
+/// A wait was cancelled by another thread before anything happened (a
+/// cancelled receive consumes nothing).
+pub const CHARTER_E_CANCELLED: charter_status_t = -24;
 
 /// The name of `status`, such as `"CHARTER_E_DENIED"`, or
 /// `"CHARTER_E_UNKNOWN"` for a value that is not a status.
@@ -106,6 +109,7 @@ mod tests {
             CHARTER_E_CORRUPT,
             CHARTER_E_PANIC,
             CHARTER_E_INTERNAL,
+            CHARTER_E_CANCELLED,
         ];
         assert_eq!(constants.len(), ErrorKind::ALL.len());
         for (constant, kind) in constants.into_iter().zip(ErrorKind::ALL) {

@@ -67,11 +67,14 @@ pub enum ErrorKind {
     Panic,
     /// A bug in Charter itself.
     Internal,
+    /// A wait was cancelled by another thread before anything happened
+    /// (a cancelled receive consumes nothing).
+    Cancelled,
 }
 
 impl ErrorKind {
     /// Every kind, in code order (`-1`, `-2`, ...).
-    pub const ALL: [ErrorKind; 23] = [
+    pub const ALL: [ErrorKind; 24] = [
         ErrorKind::NullArgument,
         ErrorKind::InvalidArgument,
         ErrorKind::InvalidUtf8,
@@ -95,6 +98,7 @@ impl ErrorKind {
         ErrorKind::Corrupt,
         ErrorKind::Panic,
         ErrorKind::Internal,
+        ErrorKind::Cancelled,
     ];
 
     /// The stable status code: negative, and the same in every language.
@@ -123,6 +127,7 @@ impl ErrorKind {
             ErrorKind::Corrupt => -21,
             ErrorKind::Panic => -22,
             ErrorKind::Internal => -23,
+            ErrorKind::Cancelled => -24,
         }
     }
 
@@ -157,6 +162,7 @@ impl ErrorKind {
             ErrorKind::Corrupt => c"CHARTER_E_CORRUPT",
             ErrorKind::Panic => c"CHARTER_E_PANIC",
             ErrorKind::Internal => c"CHARTER_E_INTERNAL",
+            ErrorKind::Cancelled => c"CHARTER_E_CANCELLED",
         }
     }
 

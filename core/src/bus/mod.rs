@@ -36,6 +36,7 @@ mod index;
 mod message;
 mod options;
 mod queue;
+mod readiness;
 mod stats;
 mod subscription;
 pub mod topic;
@@ -63,10 +64,19 @@ pub use client::Client;
 pub use dispatch::MAX_NESTING;
 pub use message::Message;
 pub use options::{BusLimits, Dispatch, Overflow, SubscribeOptions};
+pub use readiness::{Cancel, Notify, Polled};
 pub use stats::{BusStats, Drops, PublishReport, SubscriptionStats};
 pub use subscription::{Subscription, SubscriptionId, SubscriptionRef};
 
 type Target = Arc<Shared>;
+
+/// The error of a request that got no reply within `timeout`: the one
+/// wording for every way of waiting for a reply (blocking here, or on an
+/// event loop through [`request_start`](Bus::request_start) and
+/// [`SubscriptionRef::poll_recv`]).
+pub fn no_reply(topic: &str, timeout: Duration) -> Error {
+    Error::new(ErrorKind::Timeout, format!("no reply to {} within {} ms", quote(topic), timeout.as_millis()))
+}
 
 /// A topic bus. Cloning it is cheap and gives another handle to the same
 /// bus; every handle may be used from any thread.
@@ -330,10 +340,7 @@ impl Bus {
     ) -> Result<Message> {
         let replies = self.start_request(topic, payload, headers, who)?;
         replies.recv_timeout(timeout).map_err(|e| match e.kind() {
-            ErrorKind::Timeout | ErrorKind::WouldBlock => Error::new(
-                ErrorKind::Timeout,
-                format!("no reply to {} within {} ms", quote(topic), timeout.as_millis()),
-            ),
+            ErrorKind::Timeout | ErrorKind::WouldBlock => no_reply(topic, timeout),
             _ => e,
         })
     }

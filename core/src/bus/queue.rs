@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use super::message::Message;
 use super::options::{Overflow, SubscribeOptions};
+use super::readiness::{Armed, Notify};
 use super::stats::SubscriptionStats;
 use crate::{Error, ErrorKind, Result};
 
@@ -38,6 +39,8 @@ struct State {
     waiting: usize,
     /// `Block` publishers waiting for room right now.
     blocked: usize,
+    /// Receivers waiting without a thread (see `readiness`).
+    armed: Armed,
 }
 
 struct Queued {
@@ -66,6 +69,7 @@ impl Queue {
                 last_receive: options.idle_ttl.map(|_| Instant::now()),
                 waiting: 0,
                 blocked: 0,
+                armed: Armed::default(),
             }),
             readable: Condvar::new(),
             writable: Condvar::new(),
@@ -112,13 +116,18 @@ impl Queue {
                 let expires = options.ttl.and_then(|ttl| Instant::now().checked_add(ttl));
                 state.stats.received += 1;
                 state.bytes += size;
+                let was_empty = state.items.is_empty();
                 state.items.push_back(Queued { message: message.clone(), size, expires });
                 // Waking a condition variable is a system call even when
                 // nobody waits: only pay for it when somebody does.
                 let wake = state.waiting > 0;
+                let fire = state.armed.on_message(was_empty);
                 drop(state);
                 if wake {
                     self.readable.notify_one();
+                }
+                if !fire.is_empty() {
+                    fire.run();
                 }
                 return Ok(Offered::Accepted);
             }
@@ -228,10 +237,7 @@ impl Queue {
                 return Ok(message);
             }
             if state.closed {
-                return Err(match &state.ended {
-                    Some(why) => why.clone(),
-                    None => Error::new(ErrorKind::Closed, "the subscription has ended"),
-                });
+                return Err(state.end_error());
             }
             if wait == Some(Duration::ZERO) {
                 return Err(Error::new(ErrorKind::WouldBlock, "no message is queued"));
@@ -253,6 +259,41 @@ impl Queue {
                 Some(t) => self.readable.wait_timeout(state, t).unwrap_or_else(PoisonError::into_inner).0,
             };
             state.waiting -= 1;
+        }
+    }
+
+    /// Takes the next unexpired message, or arms `notify` to be called when
+    /// the queue becomes readable (see `readiness`): both under the one
+    /// lock, so no message slips between the look and the arm.
+    pub(crate) fn poll(&self, notify: &Notify) -> Result<Option<Message>> {
+        let mut state = self.lock();
+        if let Some(message) = self.pop(&mut state) {
+            return Ok(Some(message));
+        }
+        if state.closed {
+            return Err(state.end_error());
+        }
+        state.armed.arm(notify);
+        Ok(None)
+    }
+
+    /// Forgets `notify` if it is armed. Returns whether it was.
+    pub(crate) fn disarm(&self, notify: &Notify) -> bool {
+        self.lock().armed.disarm(notify)
+    }
+
+    /// Installs (or, with `None`, removes) the watch. A watch installed on
+    /// a queue that is already readable fires at once.
+    pub(crate) fn set_watch(&self, watch: Option<Notify>) {
+        let mut state = self.lock();
+        let readable = state.closed || !state.items.is_empty();
+        let now = watch.clone().filter(|_| readable);
+        if !state.closed {
+            state.armed.set_watch(watch);
+        }
+        drop(state);
+        if let Some(now) = now {
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| now()));
         }
     }
 
@@ -286,7 +327,9 @@ impl Queue {
     /// with `tracks_idle`).
     pub(crate) fn idle_for(&self, idle: Duration) -> bool {
         let state = self.lock();
-        state.waiting == 0 && matches!(state.last_receive, Some(at) if at.elapsed() >= idle)
+        state.waiting == 0
+            && !state.armed.has_waiters()
+            && matches!(state.last_receive, Some(at) if at.elapsed() >= idle)
     }
 
     /// Ends the queue: queued messages are counted as dropped, waiting
@@ -305,9 +348,11 @@ impl Queue {
             state.items.clear();
             state.bytes = 0;
         }
+        let fire = state.armed.on_end();
         drop(state);
         self.readable.notify_all();
         self.writable.notify_all();
+        fire.run();
     }
 
     pub(crate) fn stats(&self) -> SubscriptionStats {
@@ -317,6 +362,14 @@ impl Queue {
 }
 
 impl State {
+    /// What a receive from the ended queue fails with.
+    fn end_error(&self) -> Error {
+        match &self.ended {
+            Some(why) => why.clone(),
+            None => Error::new(ErrorKind::Closed, "the subscription has ended"),
+        }
+    }
+
     /// Counts a message offered after the queue was closed, under the
     /// reason it was closed for.
     fn count_closed(&mut self) {

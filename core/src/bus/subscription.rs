@@ -11,6 +11,7 @@ use super::dispatch::{self, Handler};
 use super::message::Message;
 use super::options::{Dispatch, SubscribeOptions};
 use super::queue::{Offered, Queue};
+use super::readiness::{Cancel, Notify, Polled};
 use super::stats::SubscriptionStats;
 use super::{Bus, Inner};
 use crate::background::{self, Background};
@@ -261,6 +262,82 @@ impl SubscriptionRef {
         }
     }
 
+    /// Takes the next message if one is queued; otherwise arms `notify`, to
+    /// be called once when the subscription becomes readable (a message
+    /// arrives, or it ends), and returns [`Polled::Pending`]. This is how an
+    /// event loop waits without a thread: see the `readiness` invariants
+    /// in the module docs of [`Notify`]. Fails like [`recv`](Self::recv)
+    /// once the subscription has ended and nothing is left.
+    pub fn poll_recv(&self, notify: &Notify) -> Result<Polled> {
+        self.pull()?;
+        self.shared.end_if_lapsed();
+        Ok(match self.shared.queue.poll(notify)? {
+            Some(message) => Polled::Ready(message),
+            None => Polled::Pending { recheck: self.shared.session.as_ref().map(Session::time_left) },
+        })
+    }
+
+    /// Forgets an armed `notify` (a receiver that gave up). Returns whether
+    /// it was armed.
+    pub fn disarm(&self, notify: &Notify) -> bool {
+        self.shared.queue.disarm(notify)
+    }
+
+    /// Installs a watch: `watch` is called, outside every lock, each time
+    /// the queue goes from empty to non-empty and once when the
+    /// subscription ends (at once, if it is readable already). `None`
+    /// removes it. Drain with [`try_recv`](Self::try_recv) until it gives
+    /// `None` after each call, and no message is missed. This is the form
+    /// an eventfd handed to `epoll` takes.
+    pub fn set_watch(&self, watch: Option<Notify>) -> Result<()> {
+        self.pull()?;
+        self.shared.queue.set_watch(watch);
+        Ok(())
+    }
+
+    /// Waits up to `timeout` (forever when `None`) for the next message,
+    /// unless `cancel` is cancelled first, from any thread: then it fails
+    /// with `CANCELLED` and has consumed nothing. A zero timeout gives
+    /// `WOULD_BLOCK` on an empty queue, as [`recv_timeout`](Self::recv_timeout).
+    pub fn recv_cancellable(&self, timeout: Option<Duration>, cancel: &Cancel) -> Result<Message> {
+        self.pull()?;
+        let notify = cancel.notify();
+        // `None` inside: no limit, also for a wait too long to represent.
+        let deadline = timeout.map(|t| Instant::now().checked_add(t));
+        let result = loop {
+            if cancel.is_cancelled() {
+                break Err(cancelled());
+            }
+            let recheck = match self.poll_recv(&notify) {
+                Ok(Polled::Ready(message)) => break Ok(message),
+                Ok(Polled::Pending { recheck }) => recheck,
+                Err(e) => break Err(e),
+            };
+            if timeout == Some(Duration::ZERO) {
+                break Err(Error::new(ErrorKind::WouldBlock, "no message is queued"));
+            }
+            let remaining = match deadline {
+                Some(Some(until)) => {
+                    let now = Instant::now();
+                    if now >= until {
+                        break Err(Error::new(ErrorKind::Timeout, "no message arrived in time"));
+                    }
+                    Some(until - now)
+                }
+                _ => None,
+            };
+            let wait = match (remaining, recheck) {
+                (Some(a), Some(b)) => Some(a.min(b.max(Duration::from_millis(1)))),
+                (a, b) => a.or(b.map(|b| b.max(Duration::from_millis(1)))),
+            };
+            if cancel.wait(wait) {
+                break Err(cancelled());
+            }
+        };
+        self.shared.queue.disarm(&notify);
+        result
+    }
+
     /// Whether the subscription has ended: closed, its bus closed, evicted
     /// as idle, or its session ended.
     pub fn is_closed(&self) -> bool {
@@ -286,6 +363,10 @@ impl SubscriptionRef {
         }
         Ok(())
     }
+}
+
+fn cancelled() -> Error {
+    Error::new(ErrorKind::Cancelled, "the receive was cancelled; nothing was consumed")
 }
 
 impl fmt::Debug for SubscriptionRef {
