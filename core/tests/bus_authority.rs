@@ -347,3 +347,34 @@ fn on_an_open_bus_session_subscriptions_are_hidden_from_anonymous_callers() {
     assert!(open.subscription(anon).is_ok());
     assert!(open.with_session(&alice).unsubscribe(mine).unwrap());
 }
+
+#[test]
+fn readiness_reports_expiry_and_wakes_on_revocation() {
+    use charter_core::bus::{Notify, Polled};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let s = setup();
+    let (session, token) = session_for(&s, &["subscribe a.>"], T0 + 60);
+    let client = s.bus.with_session(&session);
+    let sub = client.subscribe("a.>", SubscribeOptions::new()).unwrap();
+    let fired = Arc::new(AtomicUsize::new(0));
+    let notify: Notify = {
+        let fired = Arc::clone(&fired);
+        Arc::new(move || {
+            fired.fetch_add(1, Ordering::SeqCst);
+        })
+    };
+    let Polled::Pending { recheck: Some(left) } = sub.poll_recv(&notify).unwrap() else {
+        panic!("a session subscription reports when its session expires")
+    };
+    // The token's 60 s plus the authority's clock skew allowance.
+    assert!(left > Duration::from_secs(50) && left <= Duration::from_secs(60 + 300), "{left:?}");
+    s.authority.revoke(token.link_id(0)).unwrap();
+    assert_eq!(fired.load(Ordering::SeqCst), 1, "revocation wakes the armed receiver at once");
+    assert_eq!(sub.poll_recv(&notify).unwrap_err().kind(), ErrorKind::Revoked);
+
+    let (session, _) = session_for(&s, &["subscribe b.>"], T0 + 60);
+    let sub = s.bus.with_session(&session).subscribe("b.>", SubscribeOptions::new()).unwrap();
+    assert!(matches!(sub.poll_recv(&notify).unwrap(), Polled::Pending { .. }));
+    s.clock.set(T0 + 1_000);
+    assert_eq!(sub.poll_recv(&notify).unwrap_err().kind(), ErrorKind::Expired, "asking again after the recheck");
+}
