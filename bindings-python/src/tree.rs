@@ -51,7 +51,7 @@ impl Checkpoint {
     }
 
     fn __repr__(&self) -> String {
-        let root: String = self.0.root.iter().map(|b| format!("{b:02x}")).collect();
+        let root = charter_core::text::hex(&self.0.root);
         format!("Checkpoint({:?}, {}, bytes.fromhex('{root}'))", self.0.origin, self.0.size)
     }
 }

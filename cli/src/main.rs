@@ -13,7 +13,6 @@ mod progress;
 mod status;
 mod time;
 mod token;
-mod vectors;
 
 use std::process::ExitCode;
 
@@ -49,8 +48,6 @@ enum Command {
     /// Append to, verify, checkpoint, prove from and tail audit logs
     #[command(subcommand)]
     Audit(audit::AuditCommand),
-    /// Regenerate the cross-language test vectors (vectors/*.json)
-    Vectors(vectors::VectorsArgs),
 }
 
 fn main() -> ExitCode {
@@ -76,7 +73,6 @@ fn run(command: &Command, out: &mut Output) -> CliResult<()> {
         Command::Pubkey(args) => keys::pubkey(args, out),
         Command::Token(command) => token::run(command, out),
         Command::Audit(command) => audit::run(command, out),
-        Command::Vectors(args) => vectors::run(args, out),
     }
 }
 

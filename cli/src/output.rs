@@ -33,8 +33,3 @@ impl Output {
 pub fn warn(message: &str) {
     eprintln!("warning: {message}");
 }
-
-/// Lowercase hex, the form proofs and roots are shown in.
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}

@@ -12,7 +12,9 @@ use serde_json::{json, Value};
 use crate::input;
 use crate::output::Output;
 use crate::status::{CliError, CliResult};
-use crate::time::{self, utc, WindowArgs};
+use charter_core::text::utc;
+
+use crate::time::{self, WindowArgs};
 
 #[derive(Subcommand, Debug)]
 pub enum TokenCommand {

@@ -25,6 +25,7 @@ mod depth;
 mod error;
 pub mod panic;
 pub mod registry;
+pub mod text;
 
 pub use error::{quote, quote_bytes, quote_path, Error, ErrorKind, Result, QUOTE_BYTES};
 pub use registry::{

@@ -376,5 +376,9 @@ fn readiness_reports_expiry_and_wakes_on_revocation() {
     let sub = s.bus.with_session(&session).subscribe("b.>", SubscribeOptions::new()).unwrap();
     assert!(matches!(sub.poll_recv(&notify).unwrap(), Polled::Pending { .. }));
     s.clock.set(T0 + 1_000);
-    assert_eq!(sub.poll_recv(&notify).unwrap_err().kind(), ErrorKind::Expired, "asking again after the recheck");
+    assert_eq!(
+        sub.poll_recv(&notify).unwrap_err().kind(),
+        ErrorKind::Expired,
+        "asking again after the recheck"
+    );
 }

@@ -16,7 +16,9 @@ use clap::{Args, Subcommand, ValueEnum};
 use serde_json::json;
 
 use crate::input::load_key;
-use crate::output::{hex, warn, Output};
+use charter_core::text::hex;
+
+use crate::output::{warn, Output};
 use crate::status::{CliError, CliResult, Status};
 use crate::time::now_millis;
 

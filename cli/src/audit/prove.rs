@@ -8,7 +8,9 @@ use charter_core::audit::{Hash, LogView};
 use clap::{ArgGroup, Args};
 use serde_json::json;
 
-use crate::output::{hex, Output};
+use charter_core::text::hex;
+
+use crate::output::Output;
 use crate::status::{CliError, CliResult, Status};
 
 #[derive(Args, Debug)]

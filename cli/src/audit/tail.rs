@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 
 use crate::output::Output;
 use crate::status::{CliError, CliResult, Status};
-use crate::time::utc_millis;
+use charter_core::text::utc_millis;
 
 /// How often `-f` looks for new records: often enough to feel live, rarely
 /// enough to cost nothing (one `fstat` per poll while the log is idle).

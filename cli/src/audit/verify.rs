@@ -10,7 +10,9 @@ use clap::Args;
 use serde_json::{json, Value};
 
 use crate::input::read_bounded;
-use crate::output::{hex, warn, Output};
+use charter_core::text::hex;
+
+use crate::output::{warn, Output};
 use crate::progress::phase;
 use crate::status::{CliError, CliResult, Status};
 

@@ -76,7 +76,7 @@ pub fn verifier_key(name: &str, key: &PublicKey) -> Result<String> {
         return Err(invalid_name("key name", "is longer than a note may be"));
     }
     let id = key_id(name, key);
-    let hex: String = id.iter().map(|b| format!("{b:02x}")).collect();
+    let hex = crate::text::hex(&id);
     Ok(format!("{name}+{hex}+{}", STANDARD.encode(encoded_key(key))))
 }
 

@@ -52,7 +52,7 @@ pub struct Cosigned {
 pub fn cosigner_key(name: &str, key: &PublicKey) -> Result<String> {
     check_name(name)?;
     let id = typed_key_id(name, COSIGNATURE_V1_TYPE, key);
-    let hex: String = id.iter().map(|b| format!("{b:02x}")).collect();
+    let hex = crate::text::hex(&id);
     let mut encoded = vec![COSIGNATURE_V1_TYPE];
     encoded.extend_from_slice(key.as_bytes());
     Ok(format!("{name}+{hex}+{}", STANDARD.encode(encoded)))

@@ -391,7 +391,12 @@ impl AuditLog {
         let (resource, detail) = match &old {
             Some(cp) => (
                 cp.origin.clone(),
-                format!("replaces {} at size {} root {}: {reason}", cp.origin, cp.size, hex(&cp.root)),
+                format!(
+                    "replaces {} at size {} root {}: {reason}",
+                    cp.origin,
+                    cp.size,
+                    crate::text::hex(&cp.root)
+                ),
             ),
             None => (String::new(), format!("replaces a log without a checkpoint: {reason}")),
         };
@@ -1184,10 +1189,6 @@ pub(crate) fn checkpoint_path(path: &Path) -> PathBuf {
     let mut name = path.as_os_str().to_owned();
     name.push(".checkpoint");
     PathBuf::from(name)
-}
-
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn not_found(index: u64) -> Error {

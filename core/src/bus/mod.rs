@@ -529,11 +529,7 @@ impl Bus {
             .random
             .fill(&mut id)
             .map_err(|_| Error::new(ErrorKind::Internal, "the system random source failed"))?;
-        let mut inbox = format!("{}.inbox.", topic::RESERVED_TOKEN);
-        for b in id {
-            inbox.push_str(&format!("{b:02x}"));
-        }
-        Ok(inbox)
+        Ok(format!("{}.inbox.{}", topic::RESERVED_TOKEN, crate::text::hex(&id)))
     }
 
     /// Refuses `who` the `action` on `topic` unless the bus allows it: an

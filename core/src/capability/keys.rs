@@ -400,7 +400,7 @@ mod tests {
         let id = digest(&SHA256, &[&b"log\n"[..], &encoded].concat());
         let vkey = format!(
             "log+{}+{}",
-            id.as_ref()[..4].iter().map(|b| format!("{b:02x}")).collect::<String>(),
+            crate::text::hex(&id.as_ref()[..4]),
             base64::engine::general_purpose::STANDARD.encode(&encoded)
         );
         let e = crate::audit::verify_checkpoint("log\n1\nAAAA\n\n\u{2014} log AAAA\n", &vkey).unwrap_err();

@@ -13,7 +13,6 @@ use charter_core::ErrorKind;
 use ring::digest::{digest, SHA256};
 use serde_json::{json, Map, Value};
 
-use crate::hex;
 use crate::keys::Key;
 
 const RECORDS: u64 = 64;
@@ -44,7 +43,7 @@ fn record(i: u64, actor: &Key) -> Record {
 }
 
 fn hashes(hashes: &[Hash]) -> Value {
-    hashes.iter().map(|h| hex::encode(h)).collect::<Vec<_>>().into()
+    hashes.iter().map(|h| charter_core::text::hex(h)).collect::<Vec<_>>().into()
 }
 
 pub(crate) fn vectors() -> Value {
@@ -52,7 +51,7 @@ pub(crate) fn vectors() -> Value {
     let signer = Key::new("audit-signer", 6);
     let log = AuditLog::in_memory(AuditOptions::default()).expect("an in-memory log");
     let mut records = Vec::new();
-    let mut roots = vec![hex::encode(&EMPTY_ROOT)];
+    let mut roots = vec![charter_core::text::hex(&EMPTY_ROOT)];
     for i in 0..RECORDS {
         let record = record(i, &actor);
         assert_eq!(log.append(&record).expect("a valid record"), i);
@@ -66,10 +65,10 @@ pub(crate) fn vectors() -> Value {
             "decision": record.decision.name(),
             "reason": record.reason,
             "detail": record.detail,
-            "leaf_hex": hex::encode(&record.encode(i).expect("valid")),
-            "leaf_hash_hex": hex::encode(&log.leaf_hash(i).expect("appended")),
+            "leaf_hex": charter_core::text::hex(&record.encode(i).expect("valid")),
+            "leaf_hash_hex": charter_core::text::hex(&log.leaf_hash(i).expect("appended")),
         }));
-        roots.push(hex::encode(&log.root()));
+        roots.push(charter_core::text::hex(&log.root()));
     }
     let mut inclusion = Vec::new();
     let mut consistency = Vec::new();
@@ -89,7 +88,7 @@ pub(crate) fn vectors() -> Value {
         .map(|size| {
             let root = log.root_at(size).expect("in range");
             let note = Checkpoint { origin: ORIGIN.into(), size, root }.sign(&signer.pair).expect("signs");
-            json!({ "size": size, "root_hex": hex::encode(&root), "note": note })
+            json!({ "size": size, "root_hex": charter_core::text::hex(&root), "note": note })
         })
         .collect();
     let (witnesses, cosignatures, request) = cosignature_vectors(&log, &signer, &vkey);

@@ -34,9 +34,9 @@ impl Key {
     pub(crate) fn describe(&self) -> Value {
         json!({
             "name": self.name,
-            "pkcs8_hex": crate::hex::encode(self.pair.to_pkcs8()),
+            "pkcs8_hex": charter_core::text::hex(self.pair.to_pkcs8()),
             "public_key": self.pair.public_key().to_text(),
-            "public_key_hex": crate::hex::encode(self.pair.public_key().as_bytes()),
+            "public_key_hex": charter_core::text::hex(self.pair.public_key().as_bytes()),
             "principal": self.pair.principal().to_text(),
         })
     }

@@ -7,7 +7,6 @@
 //! version and a description; `vectors/README.md` documents the fields.
 
 mod audit;
-mod hex;
 mod keys;
 mod status;
 mod tokens;

@@ -15,7 +15,6 @@ use curve25519_dalek::edwards::CompressedEdwardsY;
 use ring::digest::{digest, SHA256};
 use serde_json::{json, Map, Value};
 
-use crate::hex;
 use crate::keys::Key;
 
 const T0: u64 = 1_800_000_000;
@@ -122,7 +121,7 @@ fn check(case: &Case<'_>) -> Value {
     let mut value = json!({
         "name": case.name,
         "description": case.why,
-        "token_hex": hex::encode(&case.token),
+        "token_hex": charter_core::text::hex(&case.token),
         "roots": case.roots.iter().map(|k| k.pair.public_key().to_text()).collect::<Vec<_>>(),
         "now": case.now,
         "revoked": case.revoked.iter().map(LinkId::to_hex).collect::<Vec<_>>(),
@@ -151,9 +150,9 @@ fn signatures(bytes: &[u8], root: &charter_core::capability::PublicKey, token: &
         .map(|(i, link)| {
             let signer = if i == 0 { *root } else { token.links()[i - 1].subject() };
             json!({
-                "public_key_hex": hex::encode(signer.as_bytes()),
-                "message_hex": hex::encode(&signed_message(link.body)),
-                "signature_hex": hex::encode(link.signature),
+                "public_key_hex": charter_core::text::hex(signer.as_bytes()),
+                "message_hex": charter_core::text::hex(&signed_message(link.body)),
+                "signature_hex": charter_core::text::hex(link.signature),
             })
         })
         .collect::<Vec<_>>()

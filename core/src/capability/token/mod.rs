@@ -37,10 +37,7 @@ impl LinkId {
 
     /// Lowercase hex.
     pub fn to_hex(&self) -> String {
-        self.0.iter().fold(String::with_capacity(64), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
+        crate::text::hex(&self.0)
     }
 
     /// Parses exactly 64 hex digits (either case), after trimming
@@ -310,7 +307,12 @@ impl Token {
             let _ = writeln!(out, "  id       {}", self.link_id(i));
             let _ = writeln!(out, "  issuer   {issuer} ({})", issuer.principal());
             let _ = writeln!(out, "  subject  {} ({})", link.subject, link.subject.principal());
-            let _ = writeln!(out, "  window   {} .. {}", utc(link.not_before), utc(link.not_after));
+            let _ = writeln!(
+                out,
+                "  window   {} .. {}",
+                crate::text::utc(link.not_before),
+                crate::text::utc(link.not_after)
+            );
             for grant in &link.grants {
                 let _ = writeln!(out, "  grant    {grant}");
             }
@@ -391,33 +393,9 @@ fn append_link(bytes: &mut Vec<u8>, body: &[u8], signer: &KeyPair) -> Result<()>
     Ok(())
 }
 
-/// `seconds` since the epoch as an RFC 3339 UTC time.
-fn utc(seconds: u64) -> String {
-    let days = seconds / 86_400;
-    let rem = seconds % 86_400;
-    // Civil date from days since 1970-01-01 (proleptic Gregorian).
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn utc_formatting() {
-        assert_eq!(utc(0), "1970-01-01T00:00:00Z");
-        assert_eq!(utc(951_782_400), "2000-02-29T00:00:00Z");
-        assert_eq!(utc(1_795_000_000), "2026-11-18T11:06:40Z");
-    }
 
     #[test]
     fn link_id_hex_round_trip() {
