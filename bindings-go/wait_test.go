@@ -1,0 +1,394 @@
+package charter_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"charter.dev/charter"
+)
+
+// osThreads returns the process's OS threads (Linux), or -1 elsewhere.
+func osThreads() int {
+	status, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return -1
+	}
+	for line := range strings.SplitSeq(string(status), "\n") {
+		if v, ok := strings.CutPrefix(line, "Threads:"); ok {
+			n, err := strconv.Atoi(strings.TrimSpace(v))
+			if err == nil {
+				return n
+			}
+		}
+	}
+	return -1
+}
+
+// A producer and a consumer race, the consumer waiting whenever the queue
+// runs dry: every message must arrive, in order, and be counted once. A
+// lost wake-up would leave the consumer waiting with a message queued.
+func TestNoLostWakeUp(t *testing.T) {
+	n := 1_000_000
+	if raceEnabled || testing.Short() {
+		n = 50_000
+	}
+	for _, via := range []string{"Recv", "C"} {
+		t.Run(via, func(t *testing.T) {
+			bus := newBus(t)
+			// A small queue that blocks the producer: the consumer empties
+			// it over and over, so it waits (arms) about as often as it
+			// receives.
+			sub := subscribe(t, bus, "race", charter.WithCapacity(8), charter.WithOverflow(charter.Block(time.Minute)))
+			go func() {
+				for i := range n {
+					if _, err := bus.Publish("race", []byte(strconv.Itoa(i))); err != nil {
+						t.Errorf("Publish %d: %v", i, err)
+						return
+					}
+				}
+			}()
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+			defer cancel()
+			for i := range n {
+				var m *charter.Message
+				var err error
+				if via == "C" {
+					select {
+					case m = <-sub.C():
+					case <-ctx.Done():
+						err = ctx.Err()
+					}
+				} else {
+					m, err = sub.Recv(ctx)
+				}
+				if err != nil {
+					t.Fatalf("message %d: %v (stats %+v)", i, err, subStats(t, sub))
+				}
+				if string(m.Payload) != strconv.Itoa(i) {
+					t.Fatalf("message %d is %q", i, m.Payload)
+				}
+			}
+			if s := subStats(t, sub); s.Received != uint64(n) || s.Delivered != uint64(n) || s.Queued != 0 {
+				t.Errorf("stats %+v, want %d received and delivered", s, n)
+			}
+		})
+	}
+}
+
+// Waiting costs no OS thread: many receivers wait at once, through Recv,
+// C and Request, while the process's threads stay few.
+func TestWaitingHoldsNoThread(t *testing.T) {
+	if osThreads() < 0 {
+		t.Skip("no /proc/self/status")
+	}
+	const n = 1_000
+	bus := newBus(t)
+	responder := subscribe(t, bus, "svc")
+	runtime.GC()
+	before := osThreads()
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	errs := make(chan error, 3*n)
+	for i := range n {
+		sub := subscribe(t, bus, fmt.Sprintf("r.%d", i))
+		ch := subscribe(t, bus, fmt.Sprintf("c.%d", i)).C()
+		wg.Add(3)
+		go func() {
+			defer wg.Done()
+			_, err := sub.Recv(ctx)
+			errs <- err
+		}()
+		go func() {
+			defer wg.Done()
+			select {
+			case <-ch:
+				errs <- errors.New("a message on an idle channel")
+			case <-ctx.Done():
+			}
+		}()
+		go func() {
+			defer wg.Done()
+			_, err := bus.Request(ctx, "svc", nil)
+			errs <- err
+		}()
+	}
+	// Every request was published: the receivers are all waiting.
+	waitFor(t, func() bool { return subStats(t, responder).Queued == n })
+	time.Sleep(50 * time.Millisecond)
+	if grown := osThreads() - before; grown > 64 {
+		t.Errorf("%d receivers waiting took %d more OS threads", 3*n, grown)
+	}
+	cancel()
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("a waiting receiver ended with %v", err)
+		}
+	}
+}
+
+// More C() subscriptions than Go allows threads (10,000) wait at once,
+// then each receives one message of a single publish.
+func TestTenThousandChannelsWait(t *testing.T) {
+	n := 10_500
+	if raceEnabled {
+		// The race detector allows 8,128 live goroutines.
+		n = 4_000
+	}
+	bus := newBus(t)
+	chans := make([]<-chan *charter.Message, n)
+	for i := range n {
+		chans[i] = subscribe(t, bus, "all").C()
+	}
+	if r := publish(t, bus, "all", "x"); r.Delivered != uint64(n) {
+		t.Fatalf("report %+v, want %d", r, n)
+	}
+	timeout := time.After(time.Minute)
+	for i, ch := range chans {
+		select {
+		case m := <-ch:
+			if string(m.Payload) != "x" {
+				t.Fatalf("channel %d: %q", i, m.Payload)
+			}
+		case <-timeout:
+			t.Fatalf("channel %d got nothing", i)
+		}
+	}
+}
+
+// The bus's limit, 65,536 subscriptions, all waiting in Recv at once.
+func TestEveryAllowedSubscriptionWaits(t *testing.T) {
+	if raceEnabled || testing.Short() {
+		t.Skip("65,536 goroutines: too many for the race detector, too slow for -short")
+	}
+	const n = 65_536
+	bus := newBus(t)
+	subs := make([]*charter.Subscription, n)
+	for i := range n {
+		subs[i] = subscribe(t, bus, "all")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var got atomic.Int64
+	var wg sync.WaitGroup
+	for _, sub := range subs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if m, err := sub.Recv(ctx); err == nil && string(m.Payload) == "x" {
+				got.Add(1)
+			}
+		}()
+	}
+	// Some are waiting, some not yet: each gets the message either way.
+	publish(t, bus, "all", "x")
+	wg.Wait()
+	if got.Load() != n {
+		t.Errorf("%d of %d receivers got the message", got.Load(), n)
+	}
+}
+
+// Cancelling a waiting Recv ends it at once, whatever the context, and
+// takes nothing. The bound is generous (timing targets belong in the
+// benchmarks); before, a Recv looked at its context every 50 ms.
+func TestCancellingAWaitingRecvIsImmediate(t *testing.T) {
+	bus := newBus(t)
+	sub := subscribe(t, bus, "a")
+	const rounds = 20
+	var slowest time.Duration
+	for range rounds {
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan time.Time)
+		go func() {
+			_, err := sub.Recv(ctx)
+			if !errors.Is(err, context.Canceled) {
+				t.Errorf("Recv: %v", err)
+			}
+			done <- time.Now()
+		}()
+		time.Sleep(5 * time.Millisecond)
+		start := time.Now()
+		cancel()
+		slowest = max(slowest, (<-done).Sub(start))
+	}
+	if slowest > 500*time.Millisecond {
+		t.Errorf("the slowest of %d cancellations took %v", rounds, slowest)
+	}
+	publish(t, bus, "a", "kept")
+	if s := subStats(t, sub); s.Queued != 1 || s.Delivered != 0 {
+		t.Errorf("stats %+v, want the message queued", s)
+	}
+}
+
+// A cancellation racing with a publish either returns the message or
+// leaves it queued: never both, never neither.
+func TestCancellationRacingWithAPublishConsumesNothing(t *testing.T) {
+	rounds := 1_000
+	if raceEnabled {
+		rounds = 300
+	}
+	bus := newBus(t)
+	sub := subscribe(t, bus, "a")
+	received := 0
+	for i := range rounds {
+		ctx, cancel := context.WithCancel(context.Background())
+		result := make(chan *charter.Message)
+		go func() {
+			m, err := sub.Recv(ctx)
+			if err != nil && !errors.Is(err, context.Canceled) {
+				t.Errorf("Recv: %v", err)
+			}
+			result <- m
+		}()
+		// Vary who comes first: the publish, the cancellation, the wait.
+		delay := time.Duration(i%7) * 20 * time.Microsecond
+		go func() {
+			time.Sleep(delay)
+			if _, err := bus.Publish("a", []byte(strconv.Itoa(i))); err != nil {
+				t.Errorf("Publish: %v", err)
+			}
+		}()
+		time.Sleep(time.Duration(i%5) * 20 * time.Microsecond)
+		cancel()
+		if m := <-result; m != nil {
+			received++
+		}
+		// The message is there unless Recv took it; wait for the publish.
+		waitFor(t, func() bool { s := subStats(t, sub); return s.Received == uint64(i+1) })
+		if m, ok, err := sub.TryRecv(); err != nil {
+			t.Fatal(err)
+		} else if ok {
+			received++
+			_ = m
+		}
+	}
+	if received != rounds {
+		t.Errorf("%d of %d messages received", received, rounds)
+	}
+	if s := subStats(t, sub); s.Delivered != uint64(rounds) || s.Queued != 0 || s.Dropped.Total() != 0 {
+		t.Errorf("stats %+v", s)
+	}
+}
+
+// A Request cancelled while it waits for its reply ends at once with
+// ctx.Err(), and its reply inbox ends with it.
+func TestCancellingAWaitingRequest(t *testing.T) {
+	bus := newBus(t)
+	responder := subscribe(t, bus, "svc")
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() {
+		_, err := bus.Request(ctx, "svc", []byte("q"))
+		done <- err
+	}()
+	req := recv(t, responder)
+	live := busStats(t, bus).LiveSubscriptions
+	cancel()
+	select {
+	case err := <-done:
+		wantErr(t, "cancelled Request", err, context.Canceled)
+	case <-time.After(5 * time.Second):
+		t.Fatal("cancelling did not end the Request")
+	}
+	if after := busStats(t, bus).LiveSubscriptions; after != live-1 {
+		t.Errorf("%d live subscriptions after the Request, %d before: the inbox was kept", after, live)
+	}
+	if _, err := bus.Respond(req, []byte("late")); err != nil {
+		t.Errorf("a late reply: %v", err)
+	}
+}
+
+// The defect of issue 16: published 3, got 2, Delivered 3. A message the
+// channel's goroutine took is handed over even after Close, so draining the
+// channel gets exactly what the subscription counts as delivered.
+func TestChannelAccountsExactly(t *testing.T) {
+	for _, ender := range []string{"subscription", "bus"} {
+		t.Run(ender, func(t *testing.T) {
+			bus, err := charter.NewBus()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer bus.Close()
+			sub, err := bus.Subscribe("a")
+			if err != nil {
+				t.Fatal(err)
+			}
+			ch := sub.C()
+			for i := range 3 {
+				publish(t, bus, "a", strconv.Itoa(i))
+			}
+			var got []string
+			for range 2 {
+				got = append(got, string((<-ch).Payload))
+			}
+			// The reader stops while the goroutine holds the third message;
+			// then the subscription ends.
+			waitFor(t, func() bool { return subStats(t, sub).Delivered == 3 })
+			if ender == "bus" {
+				err = bus.Close()
+			} else {
+				err = sub.Close()
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			timeout := time.After(5 * time.Second)
+		drain:
+			for {
+				select {
+				case m, open := <-ch:
+					if !open {
+						break drain
+					}
+					got = append(got, string(m.Payload))
+				case <-timeout:
+					t.Fatal("the channel was not closed")
+				}
+			}
+			if strings.Join(got, ",") != "0,1,2" {
+				t.Errorf("got %q", got)
+			}
+			if ender == "subscription" {
+				if s := busStats(t, bus).Subscriptions; s.Delivered != 3 || s.Dropped.Total() != 0 {
+					t.Errorf("bus stats %+v", s)
+				}
+			}
+			runtime.KeepAlive(sub)
+		})
+	}
+}
+
+// Subscriptions dropped after C are collected, and their goroutines end.
+func TestDroppedChannelSubscriptionsAreCollected(t *testing.T) {
+	const n = 200
+	bus := newBus(t)
+	runtime.GC()
+	before := runtime.NumGoroutine()
+	var collected atomic.Int64
+	func() {
+		for i := range n {
+			sub, err := bus.Subscribe("d")
+			if err != nil {
+				t.Fatal(err)
+			}
+			runtime.AddCleanup(sub, func(int) { collected.Add(1) }, i)
+			sub.C()
+		}
+	}()
+	// Each goroutine takes a message that nobody will read.
+	publish(t, bus, "d", "x")
+	waitFor(t, func() bool {
+		runtime.GC()
+		return collected.Load() == n && runtime.NumGoroutine() <= before && busStats(t, bus).LiveSubscriptions == 0
+	})
+}
