@@ -202,6 +202,12 @@ typedef struct charter_authority charter_authority;
 typedef struct charter_bus charter_bus;
 
 /**
+ * A cancellation for `charter_client_recv_cancellable`. Opaque; create
+ * with `charter_cancel_new`.
+ */
+typedef struct charter_cancel charter_cancel;
+
+/**
  * A bus as seen by one caller. Opaque; create with `charter_client_new`.
  */
 typedef struct charter_client charter_client;
@@ -225,6 +231,12 @@ typedef struct charter_session charter_session;
  * A capability token. Opaque.
  */
 typedef struct charter_token charter_token;
+
+/**
+ * A waiter: a readiness callback to arm on subscriptions with
+ * `charter_client_poll_recv`. Opaque; create with `charter_waiter_new`.
+ */
+typedef struct charter_waiter charter_waiter;
 
 /**
  * A witness. Opaque; create with `charter_witness_open`.
@@ -668,35 +680,9 @@ typedef struct charter_bus_stats_t {
 } charter_bus_stats_t;
 
 /**
- * How an authority judges time. Fill with
- * `charter_authority_options_default`, then adjust.
+ * The handle type of a cancellation.
  */
-typedef struct charter_authority_options_t {
-    /**
-     * The longest window any link may have, in seconds.
-     */
-    uint64_t max_lifetime_s;
-    /**
-     * How far clocks may disagree, in seconds.
-     */
-    uint64_t clock_skew_s;
-    /**
-     * 0 for the system clock; otherwise the authority runs on a clock of its
-     * own that starts at this time and moves only with
-     * `charter_authority_set_time` (for tests).
-     */
-    uint64_t fixed_time;
-} charter_authority_options_t;
-
-/**
- * The handle type of a token.
- */
-typedef struct charter_token charter_token_t;
-
-/**
- * The handle type of a session.
- */
-typedef struct charter_session charter_session_t;
+typedef struct charter_cancel charter_cancel_t;
 
 /**
  * The handle type of a client.
@@ -753,6 +739,37 @@ typedef struct charter_message_t {
      */
     const char *reply_to;
 } charter_message_t;
+
+/**
+ * How an authority judges time. Fill with
+ * `charter_authority_options_default`, then adjust.
+ */
+typedef struct charter_authority_options_t {
+    /**
+     * The longest window any link may have, in seconds.
+     */
+    uint64_t max_lifetime_s;
+    /**
+     * How far clocks may disagree, in seconds.
+     */
+    uint64_t clock_skew_s;
+    /**
+     * 0 for the system clock; otherwise the authority runs on a clock of its
+     * own that starts at this time and moves only with
+     * `charter_authority_set_time` (for tests).
+     */
+    uint64_t fixed_time;
+} charter_authority_options_t;
+
+/**
+ * The handle type of a token.
+ */
+typedef struct charter_token charter_token_t;
+
+/**
+ * The handle type of a session.
+ */
+typedef struct charter_session charter_session_t;
 
 /**
  * A message callback: receives its `user_data` and the message, valid only
@@ -822,6 +839,21 @@ typedef struct charter_notify_report_t {
      */
     uint64_t panicked;
 } charter_notify_report_t;
+
+/**
+ * A readiness callback: called with its `user_data` when a subscription
+ * becomes readable, from whichever thread made it so (a publisher, the
+ * thread that ended the subscription, closed the bus or revoked the
+ * session), outside every Charter lock. It must return quickly and must
+ * not block: wake your event loop (write an fd, signal a condition, queue
+ * a task) and receive there. It may call any Charter function.
+ */
+typedef void (*charter_ready_fn)(void *user_data);
+
+/**
+ * The handle type of a waiter.
+ */
+typedef struct charter_waiter charter_waiter_t;
 
 /**
  * Success.
@@ -1656,6 +1688,49 @@ charter_status_t charter_bus_stats(charter_bus_t *bus, struct charter_bus_stats_
 charter_status_t charter_bus_evict_idle(charter_bus_t *bus, size_t *out_count);
 
 /**
+ * Makes a cancellation that has not happened yet. Free it with
+ * `charter_cancel_free`.
+ *
+ * # Safety
+ * `out` must be NULL or valid for writing.
+ */
+charter_status_t charter_cancel_new(charter_cancel_t **out);
+
+/**
+ * Cancels: every `charter_client_recv_cancellable` waiting with `cancel`
+ * returns `CHARTER_E_CANCELLED` at once, and every later one does so
+ * without waiting. Callable from any thread, any number of times (not
+ * from a signal handler: it takes a lock).
+ *
+ * # Safety
+ * `cancel` must be NULL or a pointer obtained from Charter.
+ */
+charter_status_t charter_cancel_cancel(charter_cancel_t *cancel);
+
+/**
+ * Frees a cancellation. A receive waiting with it on another thread keeps
+ * it alive and still sees a cancel made before the free. NULL is a no-op;
+ * a second free returns `CHARTER_E_ALREADY_FREED`.
+ *
+ * # Safety
+ * `cancel` must be NULL or a pointer obtained from Charter.
+ */
+charter_status_t charter_cancel_free(charter_cancel_t *cancel);
+
+/**
+ * Waits up to `timeout_ms` for the next message of subscription `id`, as
+ * `charter_client_recv`, unless `cancel` is cancelled first (before or
+ * during the wait, from any thread): then `CHARTER_E_CANCELLED`, and
+ * nothing was consumed. On `CHARTER_OK` the message is written to
+ * `out_msg`; free it with `charter_message_free`. The other statuses are
+ * those of `charter_client_recv`.
+ *
+ * # Safety
+ * `out_msg` must be NULL or valid for writing.
+ */
+charter_status_t charter_client_recv_cancellable(charter_client_t *client, uint64_t id, uint32_t timeout_ms, charter_cancel_t *cancel, struct charter_message_t **out_msg);
+
+/**
  * Fills `out` with the defaults: 90-day maximum lifetime, 60 s of skew,
  * the system clock.
  *
@@ -2467,6 +2542,73 @@ uint32_t charter_abi_version(void);
  * it.
  */
 const char *charter_version(void);
+
+/**
+ * Makes a waiter that calls `fn(user_data)` when a subscription it is
+ * armed on becomes readable. Free it with `charter_waiter_free`;
+ * `user_data` stays yours, and once `charter_waiter_free` has returned
+ * `fn` is never called again.
+ *
+ * # Safety
+ * `fn` must be safe to call from any thread with `user_data` until
+ * `charter_waiter_free` returns; `out` NULL or valid for writing.
+ */
+charter_status_t charter_waiter_new(charter_ready_fn fn, void *user_data, charter_waiter_t **out);
+
+/**
+ * Frees a waiter: disarms it wherever it is armed, stops its callback,
+ * and waits for calls of it already running on other threads to return,
+ * so when this returns the callback is not running and never runs again
+ * and `user_data` may be torn down. Called from inside the waiter's own
+ * callback it does not wait for that call (it is the caller). Do not hold
+ * a lock the callback takes while freeing. NULL is a no-op; a second free
+ * returns `CHARTER_E_ALREADY_FREED`.
+ *
+ * # Safety
+ * `waiter` must be NULL or a pointer obtained from Charter.
+ */
+charter_status_t charter_waiter_free(charter_waiter_t *waiter);
+
+/**
+ * Takes the next message of subscription `id` without waiting, or arms
+ * `waiter` on it.
+ *
+ * - `CHARTER_OK`: a message, written to `message_out` (free it with
+ *   `charter_message_free`) and counted as delivered.
+ * - `CHARTER_E_WOULD_BLOCK`: nothing is queued, and `waiter` is armed: its
+ *   callback will be called once, when the subscription becomes readable
+ *   (a message arrives or it ends); then call this again. Arming a waiter
+ *   that is already armed there keeps one arm. `recheck_ms_out` (optional)
+ *   receives the milliseconds until the subscription's session expires,
+ *   after which nothing wakes the waiter: set a timer and call this
+ *   again, which then fails with `CHARTER_E_EXPIRED`. It is `UINT64_MAX`
+ *   when only a message or the end can wake it. This is the one status
+ *   after which `recheck_ms_out` is written.
+ * - Otherwise the errors of `charter_client_recv`: `CHARTER_E_CLOSED`,
+ *   `CHARTER_E_EXPIRED` or `CHARTER_E_REVOKED` once the subscription has
+ *   ended, `CHARTER_E_NOT_FOUND` for an id this client cannot reach (an
+ *   unsubscribed one included), `CHARTER_E_INVALID_ARGUMENT` for a
+ *   callback subscription.
+ *
+ * The callback may run before this returns, on another thread or (when
+ * the session ends during the call) on this one.
+ *
+ * # Safety
+ * `message_out` must be NULL or valid for writing; `recheck_ms_out` NULL
+ * or valid for writing.
+ */
+charter_status_t charter_client_poll_recv(charter_client_t *client, uint64_t subscription_id, charter_waiter_t *waiter, struct charter_message_t **message_out, uint64_t *recheck_ms_out);
+
+/**
+ * Disarms `waiter` from subscription `id` (a receiver that gave up), so
+ * its callback is not called for it. `CHARTER_OK` whether or not it was
+ * armed there; `CHARTER_E_NOT_FOUND` for an id this client cannot reach
+ * (an ended subscription has no arms left).
+ *
+ * # Safety
+ * `client` and `waiter` must be NULL or pointers obtained from Charter.
+ */
+charter_status_t charter_client_disarm(charter_client_t *client, uint64_t subscription_id, charter_waiter_t *waiter);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -295,6 +295,14 @@ impl SubscriptionRef {
         Ok(())
     }
 
+    /// Removes the watch if it is `watch` (the same `Arc`), leaving alone a
+    /// watch that replaced it. Returns whether it was installed. An owner
+    /// of a watch removes its own this way without racing another's
+    /// [`set_watch`](Self::set_watch).
+    pub fn remove_watch(&self, watch: &Notify) -> bool {
+        self.shared.queue.remove_watch(watch)
+    }
+
     /// Waits up to `timeout` (forever when `None`) for the next message,
     /// unless `cancel` is cancelled first, from any thread: then it fails
     /// with `CANCELLED` and has consumed nothing. A zero timeout gives
