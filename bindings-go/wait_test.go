@@ -392,3 +392,144 @@ func TestDroppedChannelSubscriptionsAreCollected(t *testing.T) {
 		return collected.Load() == n && runtime.NumGoroutine() <= before && busStats(t, bus).LiveSubscriptions == 0
 	})
 }
+
+// Nothing is published when a session expires: a Recv waiting on one of its
+// subscriptions wakes by the time Charter said to ask again, and fails with
+// ErrExpired.
+func TestWaitingRecvWakesAtSessionExpiry(t *testing.T) {
+	root, holder := newKey(t), newKey(t)
+	auth, err := charter.NewAuthority([]string{publicKey(t, root)}, charter.WithClockSkew(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer auth.Close()
+	now := time.Now()
+	tok, err := charter.Mint(root, publicKey(t, holder), []string{"subscribe a"}, now.Add(-time.Minute), now.Add(2*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tok.Close()
+	bus, err := charter.NewBusWithAuthority(auth)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bus.Close()
+	sub, err := bus.WithSession(openSession(t, auth, tok, holder)).Subscribe("a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	for _, via := range []string{"Recv", "C"} {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		if via == "Recv" {
+			_, err = sub.Recv(ctx)
+			wantErr(t, "Recv past the session's expiry", err, charter.ErrExpired)
+		} else {
+			// The subscription has ended: the channel closes.
+			select {
+			case _, open := <-sub.C():
+				if open {
+					t.Error("a message on an expired subscription")
+				}
+			case <-ctx.Done():
+				t.Error("the channel of an expired subscription stayed open")
+			}
+		}
+		cancel()
+	}
+	if time.Since(now) > 20*time.Second {
+		t.Errorf("the expiry was noticed %v after the session began", time.Since(now))
+	}
+}
+
+// Many goroutines receive from one subscription while a producer
+// publishes: each message goes to exactly one of them.
+func TestConcurrentReceiversShareOneSubscription(t *testing.T) {
+	n := 200_000
+	if raceEnabled || testing.Short() {
+		n = 20_000
+	}
+	const receivers = 8
+	bus := newBus(t)
+	sub := subscribe(t, bus, "s", charter.WithCapacity(4), charter.WithOverflow(charter.Block(time.Minute)))
+	// A lost wake-up would leave the receivers waiting: the deadline ends
+	// the test with a count instead of a hang.
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	seen := make([]atomic.Bool, n)
+	var got atomic.Int64
+	var wg sync.WaitGroup
+	for range receivers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				m, err := sub.Recv(ctx)
+				if err != nil {
+					return
+				}
+				i, _ := strconv.Atoi(string(m.Payload))
+				if seen[i].Swap(true) {
+					t.Errorf("message %d received twice", i)
+				}
+				if got.Add(1) == int64(n) {
+					cancel()
+				}
+			}
+		}()
+	}
+	for i := range n {
+		if _, err := bus.Publish("s", []byte(strconv.Itoa(i))); err != nil {
+			t.Fatalf("Publish %d: %v", i, err)
+		}
+	}
+	wg.Wait()
+	if s := subStats(t, sub); got.Load() != int64(n) || s.Delivered != uint64(n) || s.Queued != 0 {
+		t.Errorf("%d received, stats %+v; want %d", got.Load(), s, n)
+	}
+}
+
+// The bus's Close wakes every waiting receiver, however it waits.
+func TestBusCloseWakesEveryWaiter(t *testing.T) {
+	const n = 1_000
+	bus, err := charter.NewBus()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bus.SubscribeFunc("svc", func(*charter.Message) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	ended := make(chan error, 3*n)
+	for range n {
+		sub, err := bus.Subscribe("x")
+		if err != nil {
+			t.Fatal(err)
+		}
+		go func() {
+			_, err := sub.Recv(context.Background())
+			ended <- err
+		}()
+		go func() {
+			for range sub.C() {
+			}
+			ended <- &charter.Error{Code: charter.StatusClosed}
+		}()
+		go func() {
+			_, err := bus.Request(context.Background(), "svc", nil)
+			ended <- err
+		}()
+	}
+	time.Sleep(100 * time.Millisecond)
+	if err := bus.Close(); err != nil {
+		t.Fatal(err)
+	}
+	timeout := time.After(time.Minute)
+	for i := range 3 * n {
+		select {
+		case err := <-ended:
+			wantErr(t, "a receiver woken by Close", err, charter.ErrClosed)
+		case <-timeout:
+			t.Fatalf("%d of %d receivers still wait after Close", 3*n-i, 3*n)
+		}
+	}
+}
