@@ -146,9 +146,14 @@ func TestTenThousandChannelsWait(t *testing.T) {
 		n = 4_000
 	}
 	bus := newBus(t)
+	threads := osThreads()
 	chans := make([]<-chan *charter.Message, n)
 	for i := range n {
 		chans[i] = subscribe(t, bus, "all").C()
+	}
+	time.Sleep(50 * time.Millisecond)
+	if grown := osThreads() - threads; threads > 0 && grown > 64 {
+		t.Errorf("%d waiting channels took %d more OS threads", n, grown)
 	}
 	if r := publish(t, bus, "all", "x"); r.Delivered != uint64(n) {
 		t.Fatalf("report %+v, want %d", r, n)
@@ -373,7 +378,7 @@ func TestDroppedChannelSubscriptionsAreCollected(t *testing.T) {
 	const n = 200
 	bus := newBus(t)
 	runtime.GC()
-	before := runtime.NumGoroutine()
+	before, threads := runtime.NumGoroutine(), osThreads()
 	var collected atomic.Int64
 	func() {
 		for i := range n {
@@ -391,6 +396,10 @@ func TestDroppedChannelSubscriptionsAreCollected(t *testing.T) {
 		runtime.GC()
 		return collected.Load() == n && runtime.NumGoroutine() <= before && busStats(t, bus).LiveSubscriptions == 0
 	})
+	// Go keeps the threads it made; the old adapter made one per channel.
+	if grown := osThreads() - threads; threads > 0 && grown > 32 {
+		t.Errorf("%d channels took %d more OS threads", n, grown)
+	}
 }
 
 // Nothing is published when a session expires: a Recv waiting on one of its
