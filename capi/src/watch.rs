@@ -176,7 +176,8 @@ fn install(
             Arc::new(move || signal.raise())
         }
     };
-    let watch = Watch { inner: Arc::new(WatchInner { sub: sub.clone(), notify: Arc::clone(&notify), target }) };
+    let watch =
+        Watch { inner: Arc::new(WatchInner { sub: sub.clone(), notify: Arc::clone(&notify), target }) };
     sub.set_watch(Some(notify))?;
     let handle = handle::create(watch.clone()).inspect_err(|_| watch.close())?;
     if !recheck_ms_out.is_null() {
