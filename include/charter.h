@@ -239,6 +239,13 @@ typedef struct charter_token charter_token;
 typedef struct charter_waiter charter_waiter;
 
 /**
+ * A watch on one subscription: an fd or a callback that says it is
+ * readable. Opaque; create with `charter_client_watch_fd` or
+ * `charter_client_watch`.
+ */
+typedef struct charter_watch charter_watch;
+
+/**
  * A witness. Opaque; create with `charter_witness_open`.
  */
 typedef struct charter_witness charter_witness;
@@ -854,6 +861,11 @@ typedef void (*charter_ready_fn)(void *user_data);
  * The handle type of a waiter.
  */
 typedef struct charter_waiter charter_waiter_t;
+
+/**
+ * The handle type of a watch.
+ */
+typedef struct charter_watch charter_watch_t;
 
 /**
  * Success.
@@ -2609,6 +2621,66 @@ charter_status_t charter_client_poll_recv(charter_client_t *client, uint64_t sub
  * `client` and `waiter` must be NULL or pointers obtained from Charter.
  */
 charter_status_t charter_client_disarm(charter_client_t *client, uint64_t subscription_id, charter_waiter_t *waiter);
+
+/**
+ * Watches subscription `id` through a file descriptor, written to `fd_out`,
+ * for `poll`, `epoll`, `select` or any event loop: it becomes readable
+ * when a message arrives in an empty queue and when the subscription
+ * ends, and at once if it is readable already. Free the watch with
+ * `charter_watch_free`, which closes the fd (remove it from your poll set
+ * first); Charter never closes it before.
+ *
+ * The protocol: when the fd is readable, first reset it by reading it
+ * (into an 8-byte buffer) until `EAGAIN` (it is non-blocking), then drain
+ * the subscription with `charter_client_recv(client, id, 0, &msg)` until
+ * `CHARTER_E_WOULD_BLOCK`. A message that arrives after the drain makes
+ * the fd readable again; stopping a drain early, you must come back
+ * yourself. Any other status means the subscription has ended
+ * (`CHARTER_E_NOT_FOUND` once unsubscribed, `CHARTER_E_CLOSED`,
+ * `CHARTER_E_REVOKED`, `CHARTER_E_EXPIRED`): free the watch.
+ *
+ * A subscription has one watch: a new one (fd or callback) replaces it,
+ * and the replaced fd stays silent. `recheck_ms_out` (optional) receives
+ * the milliseconds until the session the subscription was made with
+ * expires (`UINT64_MAX` without one): an expiry makes nothing readable,
+ * so set a timer and drain then.
+ *
+ * # Safety
+ * `watch_out`, `fd_out` and `recheck_ms_out` must be NULL or valid for
+ * writing.
+ */
+charter_status_t charter_client_watch_fd(charter_client_t *client, uint64_t id, charter_watch_t **watch_out, int *fd_out, uint64_t *recheck_ms_out);
+
+/**
+ * Watches subscription `id` through a callback: `fn(user_data)` is called
+ * when a message arrives in an empty queue and when the subscription
+ * ends (and before this returns, if it is readable already), from the
+ * thread that made it so, outside every Charter lock. It must not block:
+ * wake your loop, which then drains with `charter_client_recv(client, id,
+ * 0, &msg)` until `CHARTER_E_WOULD_BLOCK`, as for
+ * `charter_client_watch_fd`. Free the watch with `charter_watch_free`;
+ * once that has returned `fn` is never called again. `recheck_ms_out` as
+ * for `charter_client_watch_fd`.
+ *
+ * # Safety
+ * `fn` must be safe to call from any thread with `user_data` until
+ * `charter_watch_free` returns; `watch_out` and `recheck_ms_out` NULL or
+ * valid for writing.
+ */
+charter_status_t charter_client_watch(charter_client_t *client, uint64_t id, charter_ready_fn fn, void *user_data, charter_watch_t **watch_out, uint64_t *recheck_ms_out);
+
+/**
+ * Frees a watch: removes it from its subscription (unless another watch
+ * replaced it), then closes its fd, or stops its callback and waits for
+ * calls of it running on other threads to return (from inside its own
+ * callback it does not wait for that call). Remove the fd from your poll
+ * set before. NULL is a no-op; a second free returns
+ * `CHARTER_E_ALREADY_FREED`.
+ *
+ * # Safety
+ * `watch` must be NULL or a pointer obtained from Charter.
+ */
+charter_status_t charter_watch_free(charter_watch_t *watch);
 
 #ifdef __cplusplus
 }  // extern "C"

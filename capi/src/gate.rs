@@ -78,9 +78,8 @@ impl Gate {
     /// Stops new calls, then waits for the calls in progress on other
     /// threads to return.
     pub(crate) fn close(&self) {
-        let here = RUNNING_HERE
-            .try_with(|r| r.borrow().iter().filter(|&&g| g == self.key()).count())
-            .unwrap_or(0);
+        let here =
+            RUNNING_HERE.try_with(|r| r.borrow().iter().filter(|&&g| g == self.key()).count()).unwrap_or(0);
         let mut state = self.lock();
         state.closed = true;
         while state.running > here {

@@ -42,3 +42,4 @@ pub mod testing;
 pub mod topic;
 pub mod version;
 pub mod waiter;
+pub mod watch;

@@ -156,7 +156,7 @@ fn waiter_arg(waiter: *mut charter_waiter_t) -> Result<Waiter, Error> {
 
 /// Milliseconds until `recheck`, rounded up so a timer set for it never
 /// fires before the session has expired; `UINT64_MAX` for none.
-fn recheck_ms(recheck: Option<Duration>) -> u64 {
+pub(crate) fn recheck_ms(recheck: Option<Duration>) -> u64 {
     recheck.map_or(u64::MAX, |d| {
         let ms = d.as_millis() + u128::from(d.subsec_nanos() % 1_000_000 != 0);
         u64::try_from(ms).unwrap_or(u64::MAX - 1).min(u64::MAX - 1)

@@ -347,3 +347,58 @@ fn on_an_open_bus_session_subscriptions_are_hidden_from_anonymous_callers() {
     assert!(open.subscription(anon).is_ok());
     assert!(open.with_session(&alice).unsubscribe(mine).unwrap());
 }
+
+/// A counting notify for the readiness tests below.
+fn counting_notify() -> (charter_core::bus::Notify, Arc<std::sync::atomic::AtomicUsize>) {
+    let count = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = Arc::clone(&count);
+    (
+        Arc::new(move || {
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }),
+        count,
+    )
+}
+
+#[test]
+fn revocation_fires_the_armed_notify_and_the_watch() {
+    use charter_core::bus::Polled;
+    use std::sync::atomic::Ordering;
+    let s = setup();
+    let (reader, token) = session_for(&s, &["subscribe news.>"], T0 + 3600);
+    let sub = s.bus.with_session(&reader).subscribe("news.>", SubscribeOptions::new()).unwrap();
+    let (armed, armed_fired) = counting_notify();
+    let (watch, watch_fired) = counting_notify();
+    sub.set_watch(Some(watch)).unwrap();
+    assert!(matches!(sub.poll_recv(&armed).unwrap(), Polled::Pending { recheck: Some(_) }));
+    s.authority.revoke(token.link_id(0)).unwrap();
+    assert_eq!((armed_fired.load(Ordering::SeqCst), watch_fired.load(Ordering::SeqCst)), (1, 1));
+    assert_eq!(sub.poll_recv(&armed).unwrap_err().kind(), ErrorKind::Revoked);
+}
+
+/// Expiry by the clock fires nothing by itself: `recheck` tells the
+/// receiver when to look, and looking then reports `EXPIRED` (and fires
+/// what is armed, for any other receiver).
+#[test]
+fn recheck_is_the_time_until_the_session_expires() {
+    use charter_core::bus::Polled;
+    use std::sync::atomic::Ordering;
+    let s = setup();
+    let (reader, _) = session_for(&s, &["subscribe news.>"], T0 + 100);
+    let sub = s.bus.with_session(&reader).subscribe("news.>", SubscribeOptions::new()).unwrap();
+    let skew = AuthorityOptions::default().clock_skew;
+    let expected = Duration::from_secs(100) + skew;
+    assert_eq!(sub.recheck(), Some(expected));
+    let (armed, armed_fired) = counting_notify();
+    let Polled::Pending { recheck } = sub.poll_recv(&armed).unwrap() else { panic!("nothing was queued") };
+    assert_eq!(recheck, Some(expected));
+    s.clock.set(T0 + 100 + skew.as_secs() - 1);
+    assert_eq!(sub.recheck(), Some(Duration::from_secs(1)));
+    assert!(matches!(sub.poll_recv(&armed).unwrap(), Polled::Pending { .. }));
+    s.clock.set(T0 + 100 + skew.as_secs());
+    let (other, other_fired) = counting_notify();
+    assert_eq!(sub.poll_recv(&other).unwrap_err().kind(), ErrorKind::Expired);
+    assert_eq!(armed_fired.load(Ordering::SeqCst), 1, "looking ended it, which fired the armed notify");
+    assert_eq!(other_fired.load(Ordering::SeqCst), 0);
+    assert_eq!(sub.recheck(), Some(Duration::ZERO));
+}

@@ -7,6 +7,7 @@ use charter_core::Registry;
 
 use crate::capability::AuthorityHandle;
 use crate::waiter::Waiter;
+use crate::watch::Watch;
 
 /// A Rust type that a handle can own, with the C type that names it.
 pub(crate) trait Handled: Sized + 'static {
@@ -88,4 +89,5 @@ handle_types! {
     LogView = b"VEW1": LogView => crate::audit_view::charter_audit_view_t, "charter_audit_view_t";
     Waiter = b"WAI1": Waiter => crate::waiter::charter_waiter_t, "charter_waiter_t";
     Cancel = b"CAN1": Cancel => crate::cancel::charter_cancel_t, "charter_cancel_t";
+    Watch = b"WCH1": Watch => crate::watch::charter_watch_t, "charter_watch_t";
 }
