@@ -5,8 +5,8 @@ import "C"
 
 import (
 	"runtime"
+	"runtime/cgo"
 	"sync"
-	"sync/atomic"
 )
 
 // Waiting for a message happens in the Go runtime, never in a blocked C
@@ -28,25 +28,16 @@ type waiter struct {
 	ready chan struct{}
 }
 
-// readyChannels maps the key a C waiter carries as its user data to the
-// channel it signals. A key, not a runtime/cgo.Handle, because Charter may
-// call a waiter once more after the receiver gave up: an unknown key is
-// then ignored, where a deleted Handle would panic.
-var (
-	readyChannels sync.Map // uintptr → chan struct{}
-	lastReadyKey  atomic.Uintptr
-)
-
-// charterGoReady is the C function of every Go waiter: key says which
-// channel to signal. It never blocks, as Charter requires.
+// charterGoReady is the C function of every Go waiter: handle is the
+// runtime/cgo.Handle of the channel to signal. It never blocks, as
+// Charter requires. Charter never calls a waiter after charter_waiter_free
+// has returned, and the handle is deleted only after that.
 //
 //export charterGoReady
-func charterGoReady(key C.uintptr_t) {
-	if ch, ok := readyChannels.Load(uintptr(key)); ok {
-		select {
-		case ch.(chan struct{}) <- struct{}{}:
-		default:
-		}
+func charterGoReady(handle C.uintptr_t) {
+	select {
+	case cgo.Handle(handle).Value().(chan struct{}) <- struct{}{}:
+	default:
 	}
 }
 
@@ -72,25 +63,27 @@ func releaseWaiter(w *waiter) {
 	waiters.Put(w)
 }
 
-// waiterKey is what the cleanup of a waiter needs: not the waiter itself.
-type waiterKey struct {
-	c   *C.charter_waiter_t
-	key uintptr
+// waiterRelease is what the cleanup of a waiter needs: not the waiter
+// itself.
+type waiterRelease struct {
+	c      *C.charter_waiter_t
+	handle cgo.Handle
 }
 
 func newWaiter() (*waiter, error) {
-	key := lastReadyKey.Add(1)
 	ready := make(chan struct{}, 1)
-	readyChannels.Store(key, ready)
-	res := C.chgo_waiter_new(C.uintptr_t(key))
+	h := cgo.NewHandle(ready)
+	res := C.chgo_waiter_new(C.uintptr_t(h))
 	if res.status != C.CHARTER_OK {
-		readyChannels.Delete(key)
+		h.Delete()
 		return nil, cError(res.status, res.message)
 	}
 	w := &waiter{c: res.waiter, ready: ready}
-	runtime.AddCleanup(w, func(k waiterKey) {
-		C.chgo_waiter_free(k.c)
-		readyChannels.Delete(k.key)
-	}, waiterKey{c: res.waiter, key: key})
+	runtime.AddCleanup(w, func(r waiterRelease) {
+		// Frees first: once the free returns, the callback that uses the
+		// handle has returned and never runs again.
+		C.chgo_waiter_free(r.c)
+		r.handle.Delete()
+	}, waiterRelease{c: res.waiter, handle: h})
 	return w, nil
 }

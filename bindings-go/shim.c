@@ -255,9 +255,9 @@ chgo_message chgo_client_recv(charter_client_t *client, uint64_t id, uint32_t ti
     return r;
 }
 
-chgo_waiter chgo_waiter_new(uintptr_t key) {
+chgo_waiter chgo_waiter_new(uintptr_t handle) {
     chgo_waiter r = {0};
-    r.status = charter_waiter_new(ready_adapter, (void *)key, &r.waiter);
+    r.status = charter_waiter_new(ready_adapter, (void *)handle, &r.waiter);
     r.message = message_of(r.status);
     return r;
 }

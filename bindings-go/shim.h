@@ -154,8 +154,8 @@ chgo_value chgo_bus_evict_idle(charter_bus_t *bus);
 
 /* ---- Readiness (readiness.go, wait.go) ----
  *
- * A waiter's C function calls the exported charterGoReady with the key
- * the waiter was made with; Go maps the key to a channel. */
+ * A waiter's C function calls the exported charterGoReady with the
+ * runtime/cgo.Handle of the channel it signals. */
 
 /* The outcome of a call that creates a waiter. */
 typedef struct {
@@ -175,7 +175,7 @@ typedef struct {
     uint64_t recheck_ms;
 } chgo_polled;
 
-chgo_waiter chgo_waiter_new(uintptr_t key);
+chgo_waiter chgo_waiter_new(uintptr_t handle);
 void chgo_waiter_free(charter_waiter_t *waiter);
 chgo_polled chgo_client_poll_recv(charter_client_t *client, uint64_t id, charter_waiter_t *waiter);
 chgo_status chgo_client_disarm(charter_client_t *client, uint64_t id, charter_waiter_t *waiter);
