@@ -2643,7 +2643,9 @@ charter_status_t charter_client_disarm(charter_client_t *client, uint64_t subscr
  * and the replaced fd stays silent. `recheck_ms_out` (optional) receives
  * the milliseconds until the session the subscription was made with
  * expires (`UINT64_MAX` without one): an expiry makes nothing readable,
- * so set a timer and drain then.
+ * so set a timer and drain then. `CHARTER_E_LIMIT_EXCEEDED` when the
+ * process may open no more files: each watch fd is one (raise the soft
+ * `RLIMIT_NOFILE` for thousands of watches).
  *
  * # Safety
  * `watch_out`, `fd_out` and `recheck_ms_out` must be NULL or valid for
