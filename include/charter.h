@@ -2249,10 +2249,12 @@ charter_status_t charter_client_request(charter_client_t *client, const char *to
 /**
  * Publishes a request on `topic` without waiting for the reply: writes to
  * `out_reply_id` the subscription the reply will arrive on, which belongs
- * to this client. Wait for it with `charter_client_recv` (in slices if you
- * like: a wait that times out consumes nothing), then end it with
- * `charter_client_unsubscribe`. `CHARTER_E_NOT_FOUND` at once when
- * nothing subscribes to the topic.
+ * to this client. Wait for it like any subscription: `charter_client_recv`,
+ * `charter_client_recv_cancellable`, or without a thread
+ * (`charter_client_watch_fd`, `charter_client_watch`,
+ * `charter_client_poll_recv`); then end it with
+ * `charter_client_unsubscribe`. `CHARTER_E_NOT_FOUND` at once when nothing
+ * subscribes to the topic.
  *
  * # Safety
  * As `charter_client_publish`; `out_reply_id` NULL or valid for writing.
@@ -2643,7 +2645,9 @@ charter_status_t charter_client_disarm(charter_client_t *client, uint64_t subscr
  * and the replaced fd stays silent. `recheck_ms_out` (optional) receives
  * the milliseconds until the session the subscription was made with
  * expires (`UINT64_MAX` without one): an expiry makes nothing readable,
- * so set a timer and drain then.
+ * so set a timer and drain then. `CHARTER_E_LIMIT_EXCEEDED` when the
+ * process may open no more files: each watch fd is one (raise the soft
+ * `RLIMIT_NOFILE` for thousands of watches).
  *
  * # Safety
  * `watch_out`, `fd_out` and `recheck_ms_out` must be NULL or valid for

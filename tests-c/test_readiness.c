@@ -230,6 +230,53 @@ static void freeing_an_armed_waiter_disarms_it(void) {
     wakes_destroy(&wakes);
 }
 
+/* One waiter armed on many subscriptions, some of which end: each
+ * readable one calls it, and freeing it disarms every live one. */
+static void one_waiter_on_many_subscriptions(void) {
+    enum { N = 40 };
+    charter_bus_t *bus = NULL;
+    charter_client_t *cl;
+    charter_waiter_t *waiter = NULL;
+    charter_message_t *msg = NULL;
+    charter_subscribe_options_t opts;
+    wakes_t wakes;
+    uint64_t ids[N];
+    size_t evicted = 0;
+    int i;
+    wakes_init(&wakes);
+    CHECK_OK(charter_bus_new(NULL, &bus));
+    cl = client_of(bus);
+    CHECK_OK(charter_subscribe_options_default(&opts));
+    opts.idle_ttl_ms = 1;
+    for (i = 0; i < N; i++) {
+        char topic[16];
+        snprintf(topic, sizeof topic, "many.%d", i);
+        CHECK_OK(charter_client_subscribe(cl, topic, &opts, &ids[i]));
+    }
+    CHECK_OK(charter_waiter_new(on_ready, &wakes, &waiter));
+    for (i = 0; i < N; i++) {
+        CHECK_STATUS(charter_client_poll_recv(cl, ids[i], waiter, &msg, NULL), CHARTER_E_WOULD_BLOCK);
+    }
+    publish(cl, "many.7", "x");
+    CHECK(wakes_calls(&wakes) == 1);
+    CHECK_OK(charter_client_poll_recv(cl, ids[7], waiter, &msg, NULL));
+    expect_payload(msg, "x");
+    /* The first half ends: each was armed, so each end calls it. */
+    for (i = 0; i < N / 2; i++) CHECK_OK(charter_client_unsubscribe(cl, ids[i], NULL));
+    CHECK(wakes_calls(&wakes) == 1 + N / 2 - 1); /* all but many.7, armed no more */
+    for (i = N / 2; i < N; i++) {
+        CHECK_STATUS(charter_client_poll_recv(cl, ids[i], waiter, &msg, NULL), CHARTER_E_WOULD_BLOCK);
+    }
+    CHECK_OK(charter_waiter_free(waiter));
+    sleep_ms(20);
+    CHECK_OK(charter_bus_evict_idle(bus, &evicted));
+    CHECK(evicted == N / 2); /* none of them holds an arm any more */
+    CHECK(wakes_calls(&wakes) == N / 2);
+    CHECK_OK(charter_client_free(cl));
+    CHECK_OK(charter_bus_free(bus));
+    wakes_destroy(&wakes);
+}
+
 /* A callback that frees its own waiter: the free does not wait for the
  * call it is made from. */
 typedef struct {
@@ -739,6 +786,7 @@ int main(void) {
     RUN(freeing_the_bus_calls_the_waiter);
     RUN(a_waiter_waits_for_a_reply);
     RUN(freeing_an_armed_waiter_disarms_it);
+    RUN(one_waiter_on_many_subscriptions);
     RUN(a_callback_may_free_its_own_waiter);
     RUN(waiters_freed_while_another_thread_publishes);
     RUN(free_waits_for_a_running_callback);

@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <stdint.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -427,6 +428,41 @@ static void revoking_the_session_makes_the_fd_readable(void) {
     charter_string_free(link);
 }
 
+/* Out of descriptors, a new watch fd is refused as a limit, with the limit
+ * named, and the watches made before still work. */
+static void running_out_of_fds_is_a_limit(void) {
+    charter_bus_t *bus = NULL;
+    charter_client_t *cl;
+    charter_watch_t *watches[64];
+    struct rlimit saved, low;
+    charter_status_t st = CHARTER_OK;
+    uint64_t id;
+    int fd = -1, made = 0, probe, i;
+    CHECK_OK(charter_bus_new(NULL, &bus));
+    cl = client_of(bus);
+    CHECK_OK(charter_client_subscribe(cl, "a", NULL, &id));
+    CHECK(getrlimit(RLIMIT_NOFILE, &saved) == 0);
+    probe = dup(2);
+    CHECK(probe >= 0 && close(probe) == 0);
+    low = saved;
+    low.rlim_cur = (rlim_t)probe + 8; /* room for a few more than the lowest free fd */
+    CHECK(setrlimit(RLIMIT_NOFILE, &low) == 0);
+    while (made < 64) {
+        st = charter_client_watch_fd(cl, id, &watches[made], &fd, NULL);
+        if (st != CHARTER_OK) break;
+        made++;
+    }
+    CHECK(st == CHARTER_E_LIMIT_EXCEEDED);
+    CHECK_MESSAGE_HAS("RLIMIT_NOFILE");
+    CHECK(made > 0 && made <= 8);
+    CHECK(setrlimit(RLIMIT_NOFILE, &saved) == 0);
+    publish(cl, "a", "1"); /* the last watch made is the subscription's */
+    CHECK(readable(fd));
+    for (i = 0; i < made; i++) CHECK_OK(charter_watch_free(watches[i]));
+    CHECK_OK(charter_client_free(cl));
+    CHECK_OK(charter_bus_free(bus));
+}
+
 /* --- misuse ------------------------------------------------------------- */
 
 static charter_status_t ignore_message(void *user_data, const charter_message_t *msg) {
@@ -482,6 +518,7 @@ int main(void) {
     RUN(a_callback_watch_fires_on_edges_and_the_end);
     RUN(watches_freed_while_another_thread_publishes);
     RUN(revoking_the_session_makes_the_fd_readable);
+    RUN(running_out_of_fds_is_a_limit);
     RUN(misuse_is_reported);
     return 0;
 }

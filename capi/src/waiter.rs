@@ -10,6 +10,7 @@
 //! `charter_core::bus` (module `readiness`); the gate in [`crate::gate`]
 //! makes freeing a waiter safe while the core still holds its notify.
 
+use std::collections::HashMap;
 use std::ffi::c_void;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -54,13 +55,35 @@ struct WaiterInner {
     notify: Notify,
     /// The subscriptions it may still be armed on, so freeing it can
     /// disarm them; `None` once freed.
-    armed: Mutex<Option<Vec<SubscriptionRef>>>,
+    armed: Mutex<Option<ArmedOn>>,
+}
+
+/// The subscriptions a waiter was armed on, by id: one entry per
+/// subscription however often it is armed there, and ended ones pruned
+/// whenever the set has doubled since the last pruning, so arming costs
+/// O(1) amortized with any number of subscriptions. (Ids of different
+/// buses collide with a 2^-53 chance; the entry missed then is an arm
+/// that stays, inert, until that subscription's next message.)
+#[derive(Default)]
+struct ArmedOn {
+    subs: HashMap<u64, SubscriptionRef>,
+    prune_at: usize,
+}
+
+impl ArmedOn {
+    fn insert(&mut self, sub: &SubscriptionRef) {
+        self.subs.entry(sub.id().get()).or_insert_with(|| sub.clone());
+        if self.subs.len() >= self.prune_at {
+            self.subs.retain(|_, s| !s.is_closed());
+            self.prune_at = (self.subs.len() * 2).max(16);
+        }
+    }
 }
 
 impl Waiter {
     fn new(gate: Arc<Gate>) -> Waiter {
         let notify = gate.notify();
-        Waiter { inner: Arc::new(WaiterInner { gate, notify, armed: Mutex::new(Some(Vec::new())) }) }
+        Waiter { inner: Arc::new(WaiterInner { gate, notify, armed: Mutex::new(Some(ArmedOn::default())) }) }
     }
 
     /// Records that the notify is armed on `sub`; when the waiter was
@@ -68,12 +91,7 @@ impl Waiter {
     fn armed_on(&self, sub: &SubscriptionRef) {
         let mut armed = self.inner.armed.lock().unwrap_or_else(PoisonError::into_inner);
         match armed.as_mut() {
-            Some(list) => {
-                list.retain(|s| !s.is_closed());
-                if !list.iter().any(|s| s.id() == sub.id()) {
-                    list.push(sub.clone());
-                }
-            }
+            Some(on) => on.insert(sub),
             None => {
                 drop(armed);
                 sub.disarm(&self.inner.notify);
@@ -84,8 +102,8 @@ impl Waiter {
     fn disarmed_on(&self, sub: &SubscriptionRef) {
         sub.disarm(&self.inner.notify);
         let mut armed = self.inner.armed.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(list) = armed.as_mut() {
-            list.retain(|s| s.id() != sub.id());
+        if let Some(on) = armed.as_mut() {
+            on.subs.remove(&sub.id().get());
         }
     }
 
@@ -93,7 +111,7 @@ impl Waiter {
     /// this, and the calls in progress on other threads have returned.
     fn close(&self) {
         let list = self.inner.armed.lock().unwrap_or_else(PoisonError::into_inner).take();
-        for sub in list.into_iter().flatten() {
+        for sub in list.into_iter().flat_map(|on| on.subs.into_values()) {
             sub.disarm(&self.inner.notify);
         }
         self.inner.gate.close();

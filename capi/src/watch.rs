@@ -156,8 +156,21 @@ impl Fds {
     }
 }
 
+/// The error for a failed `call`: running out of descriptors is a limit
+/// (the process's `RLIMIT_NOFILE`, or the system's), anything else I/O.
 fn os_error(call: &str) -> Error {
-    Error::new(ErrorKind::Io, format!("{call} failed: {}", std::io::Error::last_os_error()))
+    let error = std::io::Error::last_os_error();
+    match error.raw_os_error() {
+        Some(libc::EMFILE) => Error::new(
+            ErrorKind::LimitExceeded,
+            format!("{call}: the process has as many open files as RLIMIT_NOFILE allows ({error}); a watch fd is one"),
+        ),
+        Some(libc::ENFILE) => Error::new(
+            ErrorKind::LimitExceeded,
+            format!("{call}: the system's limit on open files is reached ({error}); a watch fd is one"),
+        ),
+        _ => Error::new(ErrorKind::Io, format!("{call} failed: {error}")),
+    }
 }
 
 /// Installs `target`'s notify as the watch of subscription `id` and makes
@@ -207,7 +220,9 @@ fn install(
 /// and the replaced fd stays silent. `recheck_ms_out` (optional) receives
 /// the milliseconds until the session the subscription was made with
 /// expires (`UINT64_MAX` without one): an expiry makes nothing readable,
-/// so set a timer and drain then.
+/// so set a timer and drain then. `CHARTER_E_LIMIT_EXCEEDED` when the
+/// process may open no more files: each watch fd is one (raise the soft
+/// `RLIMIT_NOFILE` for thousands of watches).
 ///
 /// # Safety
 /// `watch_out`, `fd_out` and `recheck_ms_out` must be NULL or valid for
