@@ -110,6 +110,7 @@ soak:
 bench:
 	cargo bench -p charter-benches
 	python3 benches/report.py target/criterion
+	bash benches/c/readiness_scale.sh
 	bash bindings-python/scripts/bench.sh
 	bash bindings-node/scripts/bench.sh
 	bash bindings-go/scripts/bench.sh

@@ -877,7 +877,7 @@ func NewBusWithRecorder(auth *Authority, rec Recorder, opts ...BusOption) (*Bus,
 	if res.status != C.CHARTER_OK {
 		return nil, failure(res.status, res.message, hs...)
 	}
-	b := &Bus{done: make(chan struct{})}
+	b := &Bus{}
 	attach(b, &b.h, "bus", res.bus, freeBus)
 	return b, nil
 }

@@ -5,10 +5,8 @@ import "C"
 
 import (
 	"context"
-	"errors"
 	"runtime"
 	"sync"
-	"time"
 )
 
 // Bus is a topic bus: publishers send messages on topics such as
@@ -26,9 +24,6 @@ import (
 // closed.
 type Bus struct {
 	h handle[*C.charter_bus_t]
-	// done is closed by Close, releasing channel adapters (Subscription.C)
-	// that wait to hand over a message nobody takes.
-	done chan struct{}
 	// clients holds the C clients b acts through, one per session (the nil
 	// key: the caller without a session), made on first use and freed by
 	// Close; the core decides what each may do. A subscription keeps the
@@ -42,11 +37,6 @@ type Bus struct {
 // unique among the bus's live subscriptions, so an id from another bus, an
 // ended one or a guessed one finds nothing.
 type SubscriptionID uint64
-
-// recvSlice is the longest a Recv with a cancellable context waits in C
-// before looking at the context again: Charter's receive takes a timeout,
-// not a cancellation signal. It bounds how late a cancellation is noticed.
-const recvSlice = 50 * time.Millisecond
 
 // NewBus creates a bus with Charter's default limits, or those set with
 // [WithLimits].
@@ -86,7 +76,7 @@ func newBus(auth *C.charter_authority_t, opts []BusOption, hs ...checker) (*Bus,
 	if res.status != C.CHARTER_OK {
 		return nil, failure(res.status, res.message, hs...)
 	}
-	b := &Bus{done: make(chan struct{})}
+	b := &Bus{}
 	attach(b, &b.h, "bus", res.bus, freeBus)
 	return b, nil
 }
@@ -106,7 +96,6 @@ func freeBus(p *C.charter_bus_t) error {
 // matching [ErrClosed]; a second Close returns nil.
 func (b *Bus) Close() error {
 	return b.h.close(func(p *C.charter_bus_t) error {
-		close(b.done)
 		b.freeClients()
 		return freeBus(p)
 	})
@@ -340,37 +329,6 @@ func (b *Bus) failure(status C.charter_status_t, message *C.char, s *Session) er
 		return failure(status, message, &b.h)
 	}
 	return failure(status, message, &b.h, &s.h)
-}
-
-// receive waits for the next message of subscription id until ctx is done.
-// Without a cancellable context it waits in C for as long as it takes;
-// otherwise in slices of at most recvSlice, each ending at ctx's deadline
-// at the latest. A slice that times out consumes nothing, so a message is
-// never lost to a cancelled wait.
-func (b *Bus) receive(ctx context.Context, c *C.charter_client_t, id uint64) (*Message, error) {
-	for {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		m, err := b.recv(c, id, waitFor(ctx))
-		if !errors.Is(err, ErrTimeout) {
-			return m, err
-		}
-	}
-}
-
-// waitFor returns how long one C receive may wait under ctx.
-func waitFor(ctx context.Context) C.uint32_t {
-	if ctx.Done() == nil {
-		return C.CHARTER_WAIT_FOREVER
-	}
-	wait := recvSlice
-	if deadline, ok := ctx.Deadline(); ok {
-		wait = min(wait, time.Until(deadline))
-	}
-	// At least 1 ms: 0 would not wait at all, and the deadline may be a
-	// moment away without ctx reporting it yet.
-	return C.uint32_t(max(1, (wait+time.Millisecond-1)/time.Millisecond))
 }
 
 // recv makes one C receive on subscription id through client c, waiting

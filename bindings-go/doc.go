@@ -29,4 +29,15 @@
 // Publish, with no Charter lock held, so they may call any method, on the
 // same registry or bus too (including Close). Calls that wait, such as
 // [Subscription.Recv] and [Bus.Request], take a [context.Context].
+//
+// # Waiting
+//
+// [Subscription.Recv], [Subscription.C] and [Bus.Request] wait in the Go
+// runtime, not in a blocked C call: the goroutine parks on a channel that
+// Charter signals, through a C waiter, when the subscription becomes
+// readable (a message arrived, or it ended), and then receives. A waiting
+// receiver costs a parked goroutine, no OS thread, so tens of thousands of
+// subscriptions (up to a bus's 65,536) can wait at once. Cancelling the
+// context ends a wait at once and takes nothing: the next message stays
+// queued.
 package charter

@@ -3,6 +3,7 @@ package charter_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"log"
 	"time"
@@ -114,6 +115,41 @@ func ExampleSubscription_C() {
 	// alerts.warn: disk full
 	// alerts.page: disk full
 	// open: false
+}
+
+// A Recv waits parked in the Go runtime, holding no thread, until a message
+// comes, the subscription ends or its context is done. A wait that ends
+// with the context takes nothing.
+func ExampleSubscription_Recv() {
+	bus, err := charter.NewBus()
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer bus.Close()
+	jobs, err := bus.Subscribe("jobs")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer jobs.Close()
+
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(10*time.Millisecond, cancel)
+	_, err = jobs.Recv(ctx)
+	fmt.Println("cancelled:", errors.Is(err, context.Canceled))
+
+	go func() {
+		if _, err := bus.Publish("jobs", []byte("resize")); err != nil {
+			log.Fatal(err)
+		}
+	}()
+	msg, err := jobs.Recv(context.Background())
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("%s\n", msg.Payload)
+	// Output:
+	// cancelled: true
+	// resize
 }
 
 func ExampleWithOverflow() {

@@ -22,6 +22,10 @@ static void drop_adapter(void *user_data) {
     charterGoDrop((uintptr_t)user_data);
 }
 
+static void ready_adapter(void *user_data) {
+    charterGoReady((uintptr_t)user_data);
+}
+
 static charter_status_t message_adapter(void *user_data, const charter_message_t *msg) {
     return charterGoMessage((uintptr_t)user_data, (charter_message_t *)msg);
 }
@@ -247,6 +251,34 @@ chgo_publish chgo_client_publish(charter_client_t *client, const char *topic, si
 chgo_message chgo_client_recv(charter_client_t *client, uint64_t id, uint32_t timeout_ms) {
     chgo_message r = {0};
     r.status = charter_client_recv(client, id, timeout_ms, &r.msg);
+    r.message = message_of(r.status);
+    return r;
+}
+
+chgo_waiter chgo_waiter_new(uintptr_t handle) {
+    chgo_waiter r = {0};
+    r.status = charter_waiter_new(ready_adapter, (void *)handle, &r.waiter);
+    r.message = message_of(r.status);
+    return r;
+}
+
+void chgo_waiter_free(charter_waiter_t *waiter) {
+    /* Called by a cleanup, with nobody to report to; a waiter is freed
+     * once, so only a bug could fail here. */
+    (void)charter_waiter_free(waiter);
+}
+
+chgo_polled chgo_client_poll_recv(charter_client_t *client, uint64_t id, charter_waiter_t *waiter) {
+    chgo_polled r = {0};
+    r.recheck_ms = UINT64_MAX;
+    r.status = charter_client_poll_recv(client, id, waiter, &r.msg, &r.recheck_ms);
+    r.message = r.status == CHARTER_E_WOULD_BLOCK ? NULL : message_of(r.status);
+    return r;
+}
+
+chgo_status chgo_client_disarm(charter_client_t *client, uint64_t id, charter_waiter_t *waiter) {
+    chgo_status r = {0};
+    r.status = charter_client_disarm(client, id, waiter);
     r.message = message_of(r.status);
     return r;
 }

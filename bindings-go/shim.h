@@ -152,6 +152,34 @@ chgo_subscription_stats chgo_client_subscription_stats(charter_client_t *client,
 chgo_stats chgo_bus_stats(charter_bus_t *bus);
 chgo_value chgo_bus_evict_idle(charter_bus_t *bus);
 
+/* ---- Readiness (readiness.go, wait.go) ----
+ *
+ * A waiter's C function calls the exported charterGoReady with the
+ * runtime/cgo.Handle of the channel it signals. */
+
+/* The outcome of a call that creates a waiter. */
+typedef struct {
+    charter_status_t status;
+    char *message;
+    charter_waiter_t *waiter;
+} chgo_waiter;
+
+/* The outcome of a poll: a message (CHARTER_OK), or CHARTER_E_WOULD_BLOCK
+ * with the waiter armed and recheck_ms the time until the subscription's
+ * session expires (UINT64_MAX: none), or the error that ended it. message
+ * is not set for CHARTER_E_WOULD_BLOCK, the common case. */
+typedef struct {
+    charter_status_t status;
+    char *message;
+    charter_message_t *msg;
+    uint64_t recheck_ms;
+} chgo_polled;
+
+chgo_waiter chgo_waiter_new(uintptr_t handle);
+void chgo_waiter_free(charter_waiter_t *waiter);
+chgo_polled chgo_client_poll_recv(charter_client_t *client, uint64_t id, charter_waiter_t *waiter);
+chgo_status chgo_client_disarm(charter_client_t *client, uint64_t id, charter_waiter_t *waiter);
+
 /* A NUL-terminated copy of the len bytes at s in buf (CHGO_INLINE_STRING
  * bytes), or s itself when too long for buf: the Go side terminates those. */
 const char *chgo_terminated(const char *s, size_t len, char *buf);

@@ -22,8 +22,6 @@ type Subscription struct {
 	client *C.charter_client_t
 	id     SubscriptionID
 	closed atomic.Bool
-	// done is closed by Close, releasing the channel adapter.
-	done chan struct{}
 	// cleanup ends a pull subscription collected without Close.
 	cleanup runtime.Cleanup
 	adapter sync.Once
@@ -69,7 +67,7 @@ func (b *Bus) subscribe(s *Session, pattern string, opts []SubscribeOption) (*Su
 	if res.status != C.CHARTER_OK {
 		return nil, b.failure(res.status, res.message, s)
 	}
-	sub := &Subscription{bus: b, client: c, id: SubscriptionID(res.value), done: make(chan struct{})}
+	sub := &Subscription{bus: b, client: c, id: SubscriptionID(res.value)}
 	// The cleanup keeps only the C client pointer: a freed client (its
 	// bus closed) makes the call a harmless failure.
 	sub.cleanup = runtime.AddCleanup(sub, func(id uint64) { unsubscribe(c, id) }, uint64(res.value))
@@ -126,7 +124,7 @@ func (b *Bus) subscribeFunc(s *Session, pattern string, fn MessageFunc, opts []S
 		h.Delete()
 		return nil, b.failure(res.status, res.message, s)
 	}
-	return &Subscription{bus: b, client: c, id: SubscriptionID(res.value), done: make(chan struct{})}, nil
+	return &Subscription{bus: b, client: c, id: SubscriptionID(res.value)}, nil
 }
 
 // ID returns the subscription's id, also after Close.
@@ -136,8 +134,9 @@ func (s *Subscription) ID() SubscriptionID {
 
 // Recv waits for the next message until ctx is done, returning ctx.Err()
 // then. A wait that ends without a message consumes nothing: the next
-// message stays queued for the next receive. Cancellation is noticed
-// within 50 ms. Recv fails with [ErrClosed] once the subscription or its
+// message stays queued for the next receive. Recv waits parked in the Go
+// runtime, holding no OS thread, and a cancellation of ctx ends it at
+// once. Recv fails with [ErrClosed] once the subscription or its
 // bus has ended, waking a Recv that was waiting, and with
 // [ErrInvalidArgument] on a callback subscription.
 func (s *Subscription) Recv(ctx context.Context) (*Message, error) {
@@ -170,37 +169,37 @@ func (s *Subscription) TryRecv() (msg *Message, ok bool, err error) {
 }
 
 // C returns a channel that delivers the subscription's messages, for use
-// in select. A goroutine receives them (as Recv does, so each message sent
-// on the channel has left the queue) and sends them on the unbuffered
-// channel; it closes the channel and exits when the subscription or its bus
-// ends. Every call returns the same channel. On a callback subscription the
+// in select. Every call returns the same channel. A goroutine of the
+// binding takes each message from the queue (as Recv does, so it counts
+// as delivered) and hands it over on the unbuffered channel before taking
+// the next; while nothing is queued it waits parked in the Go runtime,
+// holding no OS thread.
+//
+// At most one message has left the queue without being received from the
+// channel, and it is never dropped: when the subscription or its bus ends,
+// the channel still delivers that message, then is closed. So a reader
+// that drains the channel (for range) after Close receives every message
+// the subscription counts as delivered. On a callback subscription the
 // channel is closed at once.
 //
-// While it waits for a message the goroutine occupies an OS thread inside
-// Charter. A message it holds when the subscription ends is not delivered.
+// The channel does not keep the Subscription alive: keep the Subscription
+// reachable (and Close it) while reading. One that is collected ends, and
+// its channel is closed.
 func (s *Subscription) C() <-chan *Message {
 	s.adapter.Do(func() {
 		s.ch = make(chan *Message)
-		go s.forward()
+		f := &feed{c: s.client, id: uint64(s.id), out: s.ch, gone: make(chan struct{})}
+		runtime.AddCleanup(s, func(gone chan struct{}) { close(gone) }, f.gone)
+		w, err := takeWaiter()
+		if err != nil {
+			// No waiter, no way to wait: a channel that is closed at once
+			// is the only honest answer, as for an ended subscription.
+			close(s.ch)
+			return
+		}
+		go f.run(w)
 	})
 	return s.ch
-}
-
-func (s *Subscription) forward() {
-	defer close(s.ch)
-	for {
-		m, err := s.Recv(context.Background())
-		if err != nil {
-			return
-		}
-		select {
-		case s.ch <- m:
-		case <-s.done:
-			return
-		case <-s.bus.done:
-			return
-		}
-	}
 }
 
 // Stats returns the subscription's accounting. It fails with [ErrClosed]
@@ -233,7 +232,6 @@ func (s *Subscription) Close() error {
 		return nil
 	}
 	s.cleanup.Stop()
-	close(s.done)
 	if _, err := s.bus.h.load(); err != nil {
 		// The bus's Close ended the subscription already.
 		return nil

@@ -166,17 +166,26 @@ func TestChannelAdapterEndsWithTheBus(t *testing.T) {
 		}
 		ch := sub.C()
 		if held {
-			// The adapter takes this message and waits for a reader that
-			// never comes: the bus's Close must release it.
-			publish(t, bus, "a", "unread")
+			// The adapter takes this message and waits for a reader.
+			publish(t, bus, "a", "held")
 			waitFor(t, func() bool { return subStats(t, sub).Delivered == 1 })
 		}
 		if err := bus.Close(); err != nil {
 			t.Fatal(err)
 		}
-		if !held {
-			waitClosed(t, ch)
+		if held {
+			// The bus's Close does not lose the message the adapter took.
+			select {
+			case m := <-ch:
+				if m == nil || string(m.Payload) != "held" {
+					t.Fatalf("after Close the channel gave %+v", m)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatal("the held message was not delivered")
+			}
 		}
+		waitClosed(t, ch)
+		runtime.KeepAlive(sub)
 	}
 	waitGoroutines(t, before)
 }

@@ -202,6 +202,12 @@ typedef struct charter_authority charter_authority;
 typedef struct charter_bus charter_bus;
 
 /**
+ * A cancellation for `charter_client_recv_cancellable`. Opaque; create
+ * with `charter_cancel_new`.
+ */
+typedef struct charter_cancel charter_cancel;
+
+/**
  * A bus as seen by one caller. Opaque; create with `charter_client_new`.
  */
 typedef struct charter_client charter_client;
@@ -225,6 +231,19 @@ typedef struct charter_session charter_session;
  * A capability token. Opaque.
  */
 typedef struct charter_token charter_token;
+
+/**
+ * A waiter: a readiness callback to arm on subscriptions with
+ * `charter_client_poll_recv`. Opaque; create with `charter_waiter_new`.
+ */
+typedef struct charter_waiter charter_waiter;
+
+/**
+ * A watch on one subscription: an fd or a callback that says it is
+ * readable. Opaque; create with `charter_client_watch_fd` or
+ * `charter_client_watch`.
+ */
+typedef struct charter_watch charter_watch;
 
 /**
  * A witness. Opaque; create with `charter_witness_open`.
@@ -668,35 +687,9 @@ typedef struct charter_bus_stats_t {
 } charter_bus_stats_t;
 
 /**
- * How an authority judges time. Fill with
- * `charter_authority_options_default`, then adjust.
+ * The handle type of a cancellation.
  */
-typedef struct charter_authority_options_t {
-    /**
-     * The longest window any link may have, in seconds.
-     */
-    uint64_t max_lifetime_s;
-    /**
-     * How far clocks may disagree, in seconds.
-     */
-    uint64_t clock_skew_s;
-    /**
-     * 0 for the system clock; otherwise the authority runs on a clock of its
-     * own that starts at this time and moves only with
-     * `charter_authority_set_time` (for tests).
-     */
-    uint64_t fixed_time;
-} charter_authority_options_t;
-
-/**
- * The handle type of a token.
- */
-typedef struct charter_token charter_token_t;
-
-/**
- * The handle type of a session.
- */
-typedef struct charter_session charter_session_t;
+typedef struct charter_cancel charter_cancel_t;
 
 /**
  * The handle type of a client.
@@ -753,6 +746,37 @@ typedef struct charter_message_t {
      */
     const char *reply_to;
 } charter_message_t;
+
+/**
+ * How an authority judges time. Fill with
+ * `charter_authority_options_default`, then adjust.
+ */
+typedef struct charter_authority_options_t {
+    /**
+     * The longest window any link may have, in seconds.
+     */
+    uint64_t max_lifetime_s;
+    /**
+     * How far clocks may disagree, in seconds.
+     */
+    uint64_t clock_skew_s;
+    /**
+     * 0 for the system clock; otherwise the authority runs on a clock of its
+     * own that starts at this time and moves only with
+     * `charter_authority_set_time` (for tests).
+     */
+    uint64_t fixed_time;
+} charter_authority_options_t;
+
+/**
+ * The handle type of a token.
+ */
+typedef struct charter_token charter_token_t;
+
+/**
+ * The handle type of a session.
+ */
+typedef struct charter_session charter_session_t;
 
 /**
  * A message callback: receives its `user_data` and the message, valid only
@@ -822,6 +846,26 @@ typedef struct charter_notify_report_t {
      */
     uint64_t panicked;
 } charter_notify_report_t;
+
+/**
+ * A readiness callback: called with its `user_data` when a subscription
+ * becomes readable, from whichever thread made it so (a publisher, the
+ * thread that ended the subscription, closed the bus or revoked the
+ * session), outside every Charter lock. It must return quickly and must
+ * not block: wake your event loop (write an fd, signal a condition, queue
+ * a task) and receive there. It may call any Charter function.
+ */
+typedef void (*charter_ready_fn)(void *user_data);
+
+/**
+ * The handle type of a waiter.
+ */
+typedef struct charter_waiter charter_waiter_t;
+
+/**
+ * The handle type of a watch.
+ */
+typedef struct charter_watch charter_watch_t;
 
 /**
  * Success.
@@ -1656,6 +1700,49 @@ charter_status_t charter_bus_stats(charter_bus_t *bus, struct charter_bus_stats_
 charter_status_t charter_bus_evict_idle(charter_bus_t *bus, size_t *out_count);
 
 /**
+ * Makes a cancellation that has not happened yet. Free it with
+ * `charter_cancel_free`.
+ *
+ * # Safety
+ * `out` must be NULL or valid for writing.
+ */
+charter_status_t charter_cancel_new(charter_cancel_t **out);
+
+/**
+ * Cancels: every `charter_client_recv_cancellable` waiting with `cancel`
+ * returns `CHARTER_E_CANCELLED` at once, and every later one does so
+ * without waiting. Callable from any thread, any number of times (not
+ * from a signal handler: it takes a lock).
+ *
+ * # Safety
+ * `cancel` must be NULL or a pointer obtained from Charter.
+ */
+charter_status_t charter_cancel_cancel(charter_cancel_t *cancel);
+
+/**
+ * Frees a cancellation. A receive waiting with it on another thread keeps
+ * it alive and still sees a cancel made before the free. NULL is a no-op;
+ * a second free returns `CHARTER_E_ALREADY_FREED`.
+ *
+ * # Safety
+ * `cancel` must be NULL or a pointer obtained from Charter.
+ */
+charter_status_t charter_cancel_free(charter_cancel_t *cancel);
+
+/**
+ * Waits up to `timeout_ms` for the next message of subscription `id`, as
+ * `charter_client_recv`, unless `cancel` is cancelled first (before or
+ * during the wait, from any thread): then `CHARTER_E_CANCELLED`, and
+ * nothing was consumed. On `CHARTER_OK` the message is written to
+ * `out_msg`; free it with `charter_message_free`. The other statuses are
+ * those of `charter_client_recv`.
+ *
+ * # Safety
+ * `out_msg` must be NULL or valid for writing.
+ */
+charter_status_t charter_client_recv_cancellable(charter_client_t *client, uint64_t id, uint32_t timeout_ms, charter_cancel_t *cancel, struct charter_message_t **out_msg);
+
+/**
  * Fills `out` with the defaults: 90-day maximum lifetime, 60 s of skew,
  * the system clock.
  *
@@ -2162,10 +2249,12 @@ charter_status_t charter_client_request(charter_client_t *client, const char *to
 /**
  * Publishes a request on `topic` without waiting for the reply: writes to
  * `out_reply_id` the subscription the reply will arrive on, which belongs
- * to this client. Wait for it with `charter_client_recv` (in slices if you
- * like: a wait that times out consumes nothing), then end it with
- * `charter_client_unsubscribe`. `CHARTER_E_NOT_FOUND` at once when
- * nothing subscribes to the topic.
+ * to this client. Wait for it like any subscription: `charter_client_recv`,
+ * `charter_client_recv_cancellable`, or without a thread
+ * (`charter_client_watch_fd`, `charter_client_watch`,
+ * `charter_client_poll_recv`); then end it with
+ * `charter_client_unsubscribe`. `CHARTER_E_NOT_FOUND` at once when nothing
+ * subscribes to the topic.
  *
  * # Safety
  * As `charter_client_publish`; `out_reply_id` NULL or valid for writing.
@@ -2467,6 +2556,135 @@ uint32_t charter_abi_version(void);
  * it.
  */
 const char *charter_version(void);
+
+/**
+ * Makes a waiter that calls `fn(user_data)` when a subscription it is
+ * armed on becomes readable. Free it with `charter_waiter_free`;
+ * `user_data` stays yours, and once `charter_waiter_free` has returned
+ * `fn` is never called again.
+ *
+ * # Safety
+ * `fn` must be safe to call from any thread with `user_data` until
+ * `charter_waiter_free` returns; `out` NULL or valid for writing.
+ */
+charter_status_t charter_waiter_new(charter_ready_fn fn, void *user_data, charter_waiter_t **out);
+
+/**
+ * Frees a waiter: disarms it wherever it is armed, stops its callback,
+ * and waits for calls of it already running on other threads to return,
+ * so when this returns the callback is not running and never runs again
+ * and `user_data` may be torn down. Called from inside the waiter's own
+ * callback it does not wait for that call (it is the caller). Do not hold
+ * a lock the callback takes while freeing. NULL is a no-op; a second free
+ * returns `CHARTER_E_ALREADY_FREED`.
+ *
+ * # Safety
+ * `waiter` must be NULL or a pointer obtained from Charter.
+ */
+charter_status_t charter_waiter_free(charter_waiter_t *waiter);
+
+/**
+ * Takes the next message of subscription `id` without waiting, or arms
+ * `waiter` on it.
+ *
+ * - `CHARTER_OK`: a message, written to `message_out` (free it with
+ *   `charter_message_free`) and counted as delivered.
+ * - `CHARTER_E_WOULD_BLOCK`: nothing is queued, and `waiter` is armed: its
+ *   callback will be called once, when the subscription becomes readable
+ *   (a message arrives or it ends); then call this again. Arming a waiter
+ *   that is already armed there keeps one arm. `recheck_ms_out` (optional)
+ *   receives the milliseconds until the subscription's session expires,
+ *   after which nothing wakes the waiter: set a timer and call this
+ *   again, which then fails with `CHARTER_E_EXPIRED`. It is `UINT64_MAX`
+ *   when only a message or the end can wake it. This is the one status
+ *   after which `recheck_ms_out` is written.
+ * - Otherwise the errors of `charter_client_recv`: `CHARTER_E_CLOSED`,
+ *   `CHARTER_E_EXPIRED` or `CHARTER_E_REVOKED` once the subscription has
+ *   ended, `CHARTER_E_NOT_FOUND` for an id this client cannot reach (an
+ *   unsubscribed one included), `CHARTER_E_INVALID_ARGUMENT` for a
+ *   callback subscription.
+ *
+ * The callback may run before this returns, on another thread or (when
+ * the session ends during the call) on this one.
+ *
+ * # Safety
+ * `message_out` must be NULL or valid for writing; `recheck_ms_out` NULL
+ * or valid for writing.
+ */
+charter_status_t charter_client_poll_recv(charter_client_t *client, uint64_t subscription_id, charter_waiter_t *waiter, struct charter_message_t **message_out, uint64_t *recheck_ms_out);
+
+/**
+ * Disarms `waiter` from subscription `id` (a receiver that gave up), so
+ * its callback is not called for it. `CHARTER_OK` whether or not it was
+ * armed there; `CHARTER_E_NOT_FOUND` for an id this client cannot reach
+ * (an ended subscription has no arms left).
+ *
+ * # Safety
+ * `client` and `waiter` must be NULL or pointers obtained from Charter.
+ */
+charter_status_t charter_client_disarm(charter_client_t *client, uint64_t subscription_id, charter_waiter_t *waiter);
+
+/**
+ * Watches subscription `id` through a file descriptor, written to `fd_out`,
+ * for `poll`, `epoll`, `select` or any event loop: it becomes readable
+ * when a message arrives in an empty queue and when the subscription
+ * ends, and at once if it is readable already. Free the watch with
+ * `charter_watch_free`, which closes the fd (remove it from your poll set
+ * first); Charter never closes it before.
+ *
+ * The protocol: when the fd is readable, first reset it by reading it
+ * (into an 8-byte buffer) until `EAGAIN` (it is non-blocking), then drain
+ * the subscription with `charter_client_recv(client, id, 0, &msg)` until
+ * `CHARTER_E_WOULD_BLOCK`. A message that arrives after the drain makes
+ * the fd readable again; stopping a drain early, you must come back
+ * yourself. Any other status means the subscription has ended
+ * (`CHARTER_E_NOT_FOUND` once unsubscribed, `CHARTER_E_CLOSED`,
+ * `CHARTER_E_REVOKED`, `CHARTER_E_EXPIRED`): free the watch.
+ *
+ * A subscription has one watch: a new one (fd or callback) replaces it,
+ * and the replaced fd stays silent. `recheck_ms_out` (optional) receives
+ * the milliseconds until the session the subscription was made with
+ * expires (`UINT64_MAX` without one): an expiry makes nothing readable,
+ * so set a timer and drain then. `CHARTER_E_LIMIT_EXCEEDED` when the
+ * process may open no more files: each watch fd is one (raise the soft
+ * `RLIMIT_NOFILE` for thousands of watches).
+ *
+ * # Safety
+ * `watch_out`, `fd_out` and `recheck_ms_out` must be NULL or valid for
+ * writing.
+ */
+charter_status_t charter_client_watch_fd(charter_client_t *client, uint64_t id, charter_watch_t **watch_out, int *fd_out, uint64_t *recheck_ms_out);
+
+/**
+ * Watches subscription `id` through a callback: `fn(user_data)` is called
+ * when a message arrives in an empty queue and when the subscription
+ * ends (and before this returns, if it is readable already), from the
+ * thread that made it so, outside every Charter lock. It must not block:
+ * wake your loop, which then drains with `charter_client_recv(client, id,
+ * 0, &msg)` until `CHARTER_E_WOULD_BLOCK`, as for
+ * `charter_client_watch_fd`. Free the watch with `charter_watch_free`;
+ * once that has returned `fn` is never called again. `recheck_ms_out` as
+ * for `charter_client_watch_fd`.
+ *
+ * # Safety
+ * `fn` must be safe to call from any thread with `user_data` until
+ * `charter_watch_free` returns; `watch_out` and `recheck_ms_out` NULL or
+ * valid for writing.
+ */
+charter_status_t charter_client_watch(charter_client_t *client, uint64_t id, charter_ready_fn fn, void *user_data, charter_watch_t **watch_out, uint64_t *recheck_ms_out);
+
+/**
+ * Frees a watch: removes it from its subscription (unless another watch
+ * replaced it), then closes its fd, or stops its callback and waits for
+ * calls of it running on other threads to return (from inside its own
+ * callback it does not wait for that call). Remove the fd from your poll
+ * set before. NULL is a no-op; a second free returns
+ * `CHARTER_E_ALREADY_FREED`.
+ *
+ * # Safety
+ * `watch` must be NULL or a pointer obtained from Charter.
+ */
+charter_status_t charter_watch_free(charter_watch_t *watch);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -10,6 +10,8 @@ for tool in valgrind pkg-config cmake make doxygen; do
   command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
 done
 command -v readelf >/dev/null 2>&1 || missing+=(binutils)
+# libuv for the C harness's libuv example (examples/c/readiness_libuv.c).
+[ -f /usr/include/uv.h ] || missing+=(libuv1-dev)
 
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing: ${missing[*]}"

@@ -93,7 +93,7 @@ pub unsafe extern "C" fn charter_client_free(client: *mut charter_client_t) -> c
 }
 
 /// The client behind `client`, out of its handle guard.
-fn client_arg(client: *mut charter_client_t) -> Result<Client, Error> {
+pub(crate) fn client_arg(client: *mut charter_client_t) -> Result<Client, Error> {
     handle::with::<Client, _>(client, "client", |c| Ok(c.clone()))
 }
 
@@ -287,10 +287,12 @@ pub unsafe extern "C" fn charter_client_request(
 
 /// Publishes a request on `topic` without waiting for the reply: writes to
 /// `out_reply_id` the subscription the reply will arrive on, which belongs
-/// to this client. Wait for it with `charter_client_recv` (in slices if you
-/// like: a wait that times out consumes nothing), then end it with
-/// `charter_client_unsubscribe`. `CHARTER_E_NOT_FOUND` at once when
-/// nothing subscribes to the topic.
+/// to this client. Wait for it like any subscription: `charter_client_recv`,
+/// `charter_client_recv_cancellable`, or without a thread
+/// (`charter_client_watch_fd`, `charter_client_watch`,
+/// `charter_client_poll_recv`); then end it with
+/// `charter_client_unsubscribe`. `CHARTER_E_NOT_FOUND` at once when nothing
+/// subscribes to the topic.
 ///
 /// # Safety
 /// As `charter_client_publish`; `out_reply_id` NULL or valid for writing.

@@ -9,7 +9,9 @@
 //! * long-lived objects (registries, buses, capabilities, audit logs) are
 //!   HandleGuard handles ([`handle`]); high-churn ones (handler
 //!   registrations) are `uint64_t` ids;
-//! * strings returned to C are caller-owned ([`strings`]).
+//! * strings returned to C are caller-owned ([`strings`]);
+//! * readiness callbacks sit behind a gate ([`gate`]) that their handle's
+//!   free closes, so none runs after the free returns.
 //!
 //! The header `include/charter.h` is generated from this crate by cbindgen
 //! (`make header`); `tests/header.rs` fails when it is stale.
@@ -24,9 +26,11 @@ pub mod audit;
 pub mod audit_auditor;
 pub mod audit_view;
 pub mod bus;
+pub mod cancel;
 pub mod capability;
 pub mod client;
 mod firewall;
+mod gate;
 pub mod handle;
 pub mod last_error;
 pub mod message;
@@ -37,3 +41,5 @@ pub mod strings;
 pub mod testing;
 pub mod topic;
 pub mod version;
+pub mod waiter;
+pub mod watch;

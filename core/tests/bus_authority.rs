@@ -348,37 +348,57 @@ fn on_an_open_bus_session_subscriptions_are_hidden_from_anonymous_callers() {
     assert!(open.with_session(&alice).unsubscribe(mine).unwrap());
 }
 
-#[test]
-fn readiness_reports_expiry_and_wakes_on_revocation() {
-    use charter_core::bus::{Notify, Polled};
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    let s = setup();
-    let (session, token) = session_for(&s, &["subscribe a.>"], T0 + 60);
-    let client = s.bus.with_session(&session);
-    let sub = client.subscribe("a.>", SubscribeOptions::new()).unwrap();
-    let fired = Arc::new(AtomicUsize::new(0));
-    let notify: Notify = {
-        let fired = Arc::clone(&fired);
+/// A counting notify for the readiness tests below.
+fn counting_notify() -> (charter_core::bus::Notify, Arc<std::sync::atomic::AtomicUsize>) {
+    let count = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = Arc::clone(&count);
+    (
         Arc::new(move || {
-            fired.fetch_add(1, Ordering::SeqCst);
-        })
-    };
-    let Polled::Pending { recheck: Some(left) } = sub.poll_recv(&notify).unwrap() else {
-        panic!("a session subscription reports when its session expires")
-    };
-    // The token's 60 s plus the authority's clock skew allowance.
-    assert!(left > Duration::from_secs(50) && left <= Duration::from_secs(60 + 300), "{left:?}");
-    s.authority.revoke(token.link_id(0)).unwrap();
-    assert_eq!(fired.load(Ordering::SeqCst), 1, "revocation wakes the armed receiver at once");
-    assert_eq!(sub.poll_recv(&notify).unwrap_err().kind(), ErrorKind::Revoked);
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }),
+        count,
+    )
+}
 
-    let (session, _) = session_for(&s, &["subscribe b.>"], T0 + 60);
-    let sub = s.bus.with_session(&session).subscribe("b.>", SubscribeOptions::new()).unwrap();
-    assert!(matches!(sub.poll_recv(&notify).unwrap(), Polled::Pending { .. }));
-    s.clock.set(T0 + 1_000);
-    assert_eq!(
-        sub.poll_recv(&notify).unwrap_err().kind(),
-        ErrorKind::Expired,
-        "asking again after the recheck"
-    );
+#[test]
+fn revocation_fires_the_armed_notify_and_the_watch() {
+    use charter_core::bus::Polled;
+    use std::sync::atomic::Ordering;
+    let s = setup();
+    let (reader, token) = session_for(&s, &["subscribe news.>"], T0 + 3600);
+    let sub = s.bus.with_session(&reader).subscribe("news.>", SubscribeOptions::new()).unwrap();
+    let (armed, armed_fired) = counting_notify();
+    let (watch, watch_fired) = counting_notify();
+    sub.set_watch(Some(watch)).unwrap();
+    assert!(matches!(sub.poll_recv(&armed).unwrap(), Polled::Pending { recheck: Some(_) }));
+    s.authority.revoke(token.link_id(0)).unwrap();
+    assert_eq!((armed_fired.load(Ordering::SeqCst), watch_fired.load(Ordering::SeqCst)), (1, 1));
+    assert_eq!(sub.poll_recv(&armed).unwrap_err().kind(), ErrorKind::Revoked);
+}
+
+/// Expiry by the clock fires nothing by itself: `recheck` tells the
+/// receiver when to look, and looking then reports `EXPIRED` (and fires
+/// what is armed, for any other receiver).
+#[test]
+fn recheck_is_the_time_until_the_session_expires() {
+    use charter_core::bus::Polled;
+    use std::sync::atomic::Ordering;
+    let s = setup();
+    let (reader, _) = session_for(&s, &["subscribe news.>"], T0 + 100);
+    let sub = s.bus.with_session(&reader).subscribe("news.>", SubscribeOptions::new()).unwrap();
+    let skew = AuthorityOptions::default().clock_skew;
+    let expected = Duration::from_secs(100) + skew;
+    assert_eq!(sub.recheck(), Some(expected));
+    let (armed, armed_fired) = counting_notify();
+    let Polled::Pending { recheck } = sub.poll_recv(&armed).unwrap() else { panic!("nothing was queued") };
+    assert_eq!(recheck, Some(expected));
+    s.clock.set(T0 + 100 + skew.as_secs() - 1);
+    assert_eq!(sub.recheck(), Some(Duration::from_secs(1)));
+    assert!(matches!(sub.poll_recv(&armed).unwrap(), Polled::Pending { .. }));
+    s.clock.set(T0 + 100 + skew.as_secs());
+    let (other, other_fired) = counting_notify();
+    assert_eq!(sub.poll_recv(&other).unwrap_err().kind(), ErrorKind::Expired);
+    assert_eq!(armed_fired.load(Ordering::SeqCst), 1, "looking ended it, which fired the armed notify");
+    assert_eq!(other_fired.load(Ordering::SeqCst), 0);
+    assert_eq!(sub.recheck(), Some(Duration::ZERO));
 }

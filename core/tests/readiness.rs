@@ -82,6 +82,23 @@ fn a_watch_fires_on_each_empty_to_non_empty_edge() {
     assert_eq!(watched.load(Ordering::SeqCst), 2, "removed");
 }
 
+#[test]
+fn remove_watch_removes_only_its_own_watch() {
+    let bus = Bus::new(BusLimits::default()).unwrap();
+    let sub = bus.subscribe("a", SubscribeOptions::new()).unwrap();
+    let (first, first_fired) = counter();
+    let (second, second_fired) = counter();
+    sub.set_watch(Some(Arc::clone(&first))).unwrap();
+    sub.set_watch(Some(Arc::clone(&second))).unwrap();
+    assert!(!sub.remove_watch(&first), "the first was replaced");
+    bus.publish("a", &b"1"[..], &[]).unwrap();
+    assert_eq!((first_fired.load(Ordering::SeqCst), second_fired.load(Ordering::SeqCst)), (0, 1));
+    assert!(sub.remove_watch(&second));
+    while sub.try_recv().unwrap().is_some() {}
+    bus.publish("a", &b"2"[..], &[]).unwrap();
+    assert_eq!(second_fired.load(Ordering::SeqCst), 1, "removed");
+}
+
 /// A producer and a consumer race for 10^6 messages; the consumer waits
 /// only through readiness edges and must see every message in order.
 #[test]

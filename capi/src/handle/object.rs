@@ -1,11 +1,13 @@
 //! The objects that handles own, one variant per handle type.
 
 use charter_core::audit::{AuditLog, LogView, Witness};
-use charter_core::bus::{Bus, Client};
+use charter_core::bus::{Bus, Cancel, Client};
 use charter_core::capability::{KeyPair, Session, Token};
 use charter_core::Registry;
 
 use crate::capability::AuthorityHandle;
+use crate::waiter::Waiter;
+use crate::watch::Watch;
 
 /// A Rust type that a handle can own, with the C type that names it.
 pub(crate) trait Handled: Sized + 'static {
@@ -85,4 +87,7 @@ handle_types! {
     AuditLog = b"AUD1": AuditLog => crate::audit::charter_audit_t, "charter_audit_t";
     Witness = b"WIT1": Witness => crate::audit_auditor::charter_witness_t, "charter_witness_t";
     LogView = b"VEW1": LogView => crate::audit_view::charter_audit_view_t, "charter_audit_view_t";
+    Waiter = b"WAI1": Waiter => crate::waiter::charter_waiter_t, "charter_waiter_t";
+    Cancel = b"CAN1": Cancel => crate::cancel::charter_cancel_t, "charter_cancel_t";
+    Watch = b"WCH1": Watch => crate::watch::charter_watch_t, "charter_watch_t";
 }

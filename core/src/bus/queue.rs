@@ -297,6 +297,11 @@ impl Queue {
         }
     }
 
+    /// Removes the watch if it is `watch`. Returns whether it was.
+    pub(crate) fn remove_watch(&self, watch: &Notify) -> bool {
+        self.lock().armed.remove_watch(watch)
+    }
+
     fn pop(&self, state: &mut State) -> Option<Message> {
         if state.last_receive.is_some() {
             state.last_receive = Some(Instant::now());

@@ -182,6 +182,16 @@ impl Armed {
         self.watch = watch;
     }
 
+    /// Removes the watch if it is `watch` (the same `Arc`), leaving a watch
+    /// installed since in place. Returns whether it was.
+    pub(crate) fn remove_watch(&mut self, watch: &Notify) -> bool {
+        let installed = self.watch.as_ref().is_some_and(|w| Arc::ptr_eq(w, watch));
+        if installed {
+            self.watch = None;
+        }
+        installed
+    }
+
     /// Whether a receiver is waiting through a notify.
     pub(crate) fn has_waiters(&self) -> bool {
         !self.once.is_empty()

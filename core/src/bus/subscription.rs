@@ -273,8 +273,16 @@ impl SubscriptionRef {
         self.shared.end_if_lapsed();
         Ok(match self.shared.queue.poll(notify)? {
             Some(message) => Polled::Ready(message),
-            None => Polled::Pending { recheck: self.shared.session.as_ref().map(Session::time_left) },
+            None => Polled::Pending { recheck: self.recheck() },
         })
+    }
+
+    /// How long until the subscription's session expires: the end that
+    /// fires no notify and no watch (it is noticed when the subscription is
+    /// next touched), so a receiver waiting through readiness sets a timer
+    /// for it and looks again. `None` when the subscription has no session.
+    pub fn recheck(&self) -> Option<Duration> {
+        self.shared.session.as_ref().map(Session::time_left)
     }
 
     /// Forgets an armed `notify` (a receiver that gave up). Returns whether
@@ -293,6 +301,14 @@ impl SubscriptionRef {
         self.pull()?;
         self.shared.queue.set_watch(watch);
         Ok(())
+    }
+
+    /// Removes the watch if it is `watch` (the same `Arc`), leaving alone a
+    /// watch that replaced it. Returns whether it was installed. An owner
+    /// of a watch removes its own this way without racing another's
+    /// [`set_watch`](Self::set_watch).
+    pub fn remove_watch(&self, watch: &Notify) -> bool {
+        self.shared.queue.remove_watch(watch)
     }
 
     /// Waits up to `timeout` (forever when `None`) for the next message,
