@@ -1,6 +1,6 @@
 'use strict';
 
-const { NativeBus } = require('./native.js');
+const { NativeBus, noReply } = require('./native.js');
 const { recording } = require('./audit.js');
 const { nativeAuthority, nativeSession } = require('./authority.js');
 const { attempt, classes, fromNative } = require('./errors.js');
@@ -11,7 +11,7 @@ const {
   payload: checkPayload,
   scratch,
 } = require('./message.js');
-const { AbortError, Source, receive } = require('./receive.js');
+const { AbortError, Source } = require('./receive.js');
 const { subscription } = require('./subscription.js');
 
 const {
@@ -263,13 +263,9 @@ class Caller {
       throw new AbortError(abort);
     }
     const inbox = attempt(() => this.#state.native.requestStart(topic, payload, flat, this.#session), here);
+    const expired = () => new classes.TimeoutError(noReply(topic, timeoutMs));
     try {
-      return await receive(new Source(inbox), timeoutMs, abort, () => inbox.close());
-    } catch (error) {
-      if (error instanceof classes.TimeoutError) {
-        throw new classes.TimeoutError(`no reply to ${JSON.stringify(topic)} within ${timeoutMs} ms`);
-      }
-      throw error;
+      return await new Source(inbox).receive(timeoutMs, abort, expired);
     } finally {
       inbox.close();
     }

@@ -3,18 +3,30 @@
 // Receiving with a Promise: what `Subscription.recv`, `for await` and
 // `Bus.request` share.
 //
-// A receive first takes a queued message synchronously, so a consumer that
-// keeps up never leaves the JS thread. Otherwise it waits on a thread of
-// the addon's pool (`src/wait.rs`) in slices of 50 ms, and an `AbortSignal`
-// stops it at the end of the current slice. A cancelled wait never
-// consumes a message, with one exception it cannot rule out: a message
-// that arrives within that last slice is taken, and the receive then
-// resolves with it instead of rejecting. Later receives of the same
-// subscription wait for such a wait to settle, so they cannot overtake it
-// and take messages out of order.
+// Waiting costs no thread. A receive first polls the subscription: a
+// queued message is taken at once. Otherwise the core keeps the
+// subscription's notify armed, and when a message arrives (or the
+// subscription ends) that notify hands the subscription's key to this
+// thread through the one `NativeWaker` of this environment
+// (`src/ready.rs`); `wake` then polls again and settles the waiting
+// receives, first come first served.
+//
+// A message is only ever taken on this thread, by a poll made for the
+// receive at the head of the line. So a receive that aborts or times out
+// leaves the line at once and never takes a message: what arrives next
+// goes to the next receive, or stays queued.
+//
+// A wait keeps the event loop alive only as long as its `timeoutMs`, like
+// a timer: its timeout timer is ref'd. A wait without one, the waker's
+// thread-safe function and the session-expiry recheck are not, so a
+// forgotten receive on a bus nothing will publish to lets the process
+// exit.
 
-const { Canceller } = require('./native.js');
-const { classes, fromNative } = require('./errors.js');
+const { NativeWaker } = require('./native.js');
+const { fromNative } = require('./errors.js');
+
+/** The longest delay `setTimeout` takes; longer waits are chained. */
+const MAX_DELAY = 2 ** 31 - 1;
 
 /** What Node's own APIs reject with when aborted: `name` 'AbortError', `code` 'ABORT_ERR'. */
 class AbortError extends Error {
@@ -29,11 +41,61 @@ Object.defineProperty(AbortError.prototype, 'name', {
   configurable: true,
 });
 
-/** The receiving side of one native subscription. */
+/**
+ * Sources with receives waiting, by key. Only those are held here, so a
+ * dropped subscription with none stays collectable.
+ */
+const waiting = new Map();
+let waker = null;
+let nextKey = 0;
+
+/** Called by the waker with the keys of sources that became readable. */
+function wake(keys) {
+  for (const key of keys) {
+    waiting.get(key)?.serve();
+  }
+}
+
+/**
+ * A timer calling `then` after `ms` (chained past `setTimeout`'s limit);
+ * `ref`: whether it keeps the event loop alive.
+ */
+function timer(ms, ref, then) {
+  const handle = { id: null };
+  const arm = (left) => {
+    handle.id = setTimeout(() => {
+      if (left > MAX_DELAY) {
+        arm(left - MAX_DELAY);
+      } else {
+        then();
+      }
+    }, Math.min(left, MAX_DELAY));
+    if (!ref) {
+      handle.id.unref();
+    }
+  };
+  arm(ms);
+  return handle;
+}
+
+function clear(handle) {
+  if (handle !== null) {
+    clearTimeout(handle.id);
+  }
+}
+
+function isMessage(polled) {
+  return polled !== null && typeof polled === 'object';
+}
+
+/** The receiving side of one native subscription, and its line of waiting receives. */
 class Source {
-  /** Cancelled waits that have not settled yet. */
-  settling = new Set();
   #tryRecv = null;
+  /** Waiting receives, oldest first. */
+  #line = [];
+  /** The timer that polls again when the subscription's session expires. */
+  #recheck = null;
+  #key = nextKey++;
 
   constructor(native) {
     this.native = native;
@@ -44,60 +106,109 @@ class Source {
     this.#tryRecv ??= this.native.receiver();
     return this.#tryRecv();
   }
-}
 
-/**
- * The next message of `source`, waiting up to `timeoutMs` (`undefined`: no
- * limit). On abort, `abandon` (when given) is called instead of cancelling
- * the wait: `Bus.request` closes its reply inbox, which ends the wait at once.
- */
-async function receive(source, timeoutMs, signal, abandon) {
-  while (source.settling.size > 0) {
-    await Promise.allSettled(source.settling);
+  /**
+   * The Promise of the next message: at once when one is queued and no
+   * receive waits before this one. Rejects with what `expired()` makes
+   * after `timeoutMs` (`undefined`: no limit), an `AbortError` when
+   * `signal` aborts, and the Charter error of an ended subscription.
+   */
+  receive(timeoutMs, signal, expired) {
+    if (signal?.aborted) {
+      return Promise.reject(new AbortError(signal));
+    }
+    if (this.#line.length === 0) {
+      let polled;
+      try {
+        polled = this.#poll();
+      } catch (error) {
+        return Promise.reject(fromNative(error));
+      }
+      if (isMessage(polled)) {
+        return Promise.resolve(polled);
+      }
+      if (timeoutMs === 0) {
+        this.#idle();
+        return Promise.reject(expired());
+      }
+      waiting.set(this.#key, this);
+      this.#schedule(polled);
+    }
+    return new Promise((resolve, reject) => {
+      const waiter = { resolve, reject, signal, onAbort: null, timer: null };
+      if (signal !== null) {
+        waiter.onAbort = () => this.#leave(waiter, new AbortError(signal));
+        signal.addEventListener('abort', waiter.onAbort, { once: true });
+      }
+      if (timeoutMs !== undefined && timeoutMs !== Infinity) {
+        waiter.timer = timer(timeoutMs, true, () => this.#leave(waiter, expired()));
+      }
+      this.#line.push(waiter);
+    });
   }
-  if (signal?.aborted) {
-    throw new AbortError(signal);
+
+  /** Settles the waiting receives from the head of the line while messages are queued. */
+  serve() {
+    while (this.#line.length > 0) {
+      let polled;
+      try {
+        polled = this.#poll();
+      } catch (error) {
+        for (const waiter of this.#line.splice(0)) {
+          release(waiter);
+          waiter.reject(fromNative(error));
+        }
+        break;
+      }
+      if (!isMessage(polled)) {
+        this.#schedule(polled);
+        return;
+      }
+      const waiter = this.#line.shift();
+      release(waiter);
+      waiter.resolve(polled);
+    }
+    this.#idle();
   }
-  let queued;
-  try {
-    queued = source.tryRecv();
-  } catch (error) {
-    throw fromNative(error);
+
+  #poll() {
+    waker ??= new NativeWaker(wake);
+    return this.native.poll(waker, this.#key);
   }
-  if (queued !== null) {
-    return queued;
+
+  /** After a pending poll: polls again when the session expires, if it can. */
+  #schedule(polled) {
+    clear(this.#recheck);
+    this.#recheck = typeof polled === 'number' ? timer(Math.ceil(polled), false, () => this.serve()) : null;
   }
-  const canceller = signal !== null && abandon === undefined ? new Canceller() : undefined;
-  const waiting = source.native.wait(timeoutMs, canceller);
-  const onAbort = () => {
-    if (abandon !== undefined) {
-      abandon();
+
+  /** `waiter` gives up (abort, timeout) and rejects with `error`. */
+  #leave(waiter, error) {
+    const at = this.#line.indexOf(waiter);
+    if (at === -1) {
       return;
     }
-    canceller.cancel();
-    source.settling.add(waiting);
-    const settled = () => source.settling.delete(waiting);
-    waiting.then(settled, settled);
-  };
-  signal?.addEventListener('abort', onAbort, { once: true });
-  let settled;
-  try {
-    settled = await waiting;
-  } catch (error) {
-    if (signal?.aborted && error?.code === classes.ClosedError.code && abandon !== undefined) {
-      throw new AbortError(signal);
+    this.#line.splice(at, 1);
+    release(waiter);
+    waiter.reject(error);
+    if (this.#line.length === 0) {
+      this.#idle();
     }
-    throw fromNative(error);
-  } finally {
-    signal?.removeEventListener('abort', onAbort);
   }
-  if (settled === null) {
-    throw new AbortError(signal);
+
+  /** No receive waits: takes back the arm, so a dropped subscription is collectable. */
+  #idle() {
+    this.native.disarm();
+    waiting.delete(this.#key);
+    clear(this.#recheck);
+    this.#recheck = null;
   }
-  if (settled === undefined) {
-    throw new classes.InternalError('the receive ended without an outcome');
-  }
-  return settled;
 }
 
-module.exports = { AbortError, Source, receive };
+/** Detaches a waiter that has left the line from its signal and timer. */
+function release(waiter) {
+  waiter.signal?.removeEventListener('abort', waiter.onAbort);
+  clear(waiter.timer);
+}
+
+module.exports = { AbortError, Source };

@@ -11,7 +11,7 @@
 use std::cell::RefCell;
 use std::sync::{Arc, Weak};
 
-use charter_core::bus::{Bus, Client, Dispatch, SubscriptionId};
+use charter_core::bus::{self as core_bus, Bus, Client, Dispatch, SubscriptionId};
 use napi::bindgen_prelude::{Buffer, Env, Function, Object};
 use napi_derive::napi;
 
@@ -20,12 +20,11 @@ use crate::authority::{NativeAuthority, NativeSession};
 use crate::error::{boundary, from_core, from_napi, throw, Result};
 use crate::handler::{with_env, Gate, Guarded, JsHandler};
 use crate::message::{self, Converter, Factory, Headers, Outcome, Payload, Report};
-use crate::options::{LimitsSpec, SubscribeSpec};
+use crate::options::{millis, LimitsSpec, SubscribeSpec};
 use crate::pool;
 use crate::promise::Settle;
 use crate::stats::BusStats;
 use crate::subscription::NativeSubscription;
-use crate::wait::cannot_start;
 
 /// The core's bus; see the module docs.
 #[napi]
@@ -123,7 +122,7 @@ impl NativeBus {
                 Ok(report) => settle.resolve(move |_| Ok(message::outcome(report))),
                 Err(e) => settle.reject(e),
             };
-            pool::run(Box::new(job)).map_err(cannot_start)?;
+            pool::run(Box::new(job))?;
             Ok(promise)
         })
     }
@@ -259,4 +258,11 @@ impl Drop for NativeBus {
     fn drop(&mut self) {
         self.end_gates();
     }
+}
+
+/// The message of a request's `TimeoutError` when no reply to `topic` came
+/// within `timeoutMs`: the core's one wording for it.
+#[napi]
+pub fn no_reply(topic: String, timeout_ms: f64) -> String {
+    core_bus::no_reply(&topic, millis(timeout_ms)).message().to_owned()
 }

@@ -7,18 +7,18 @@
 //! its bus is, like an `EventEmitter` listener: a program that drops the
 //! handle still expects its handler to run.
 
+use std::cell::RefCell;
 use std::sync::Arc;
 
-use charter_core::bus::{Client, Subscription, SubscriptionRef};
-use napi::bindgen_prelude::{Env, Function, Object, Unknown};
+use charter_core::bus::{Client, Notify, Polled, Subscription, SubscriptionRef};
+use napi::bindgen_prelude::{Either3, Env, Function, Null, Unknown};
 use napi_derive::napi;
 
 use crate::error::{boundary, from_core, from_napi, throw, Result};
 use crate::handler::Gate;
 use crate::message::Converter;
-use crate::options::millis;
+use crate::ready::NativeWaker;
 use crate::stats::SubscriptionStats;
-use crate::wait::{self, Canceller};
 
 /// One subscription; see the module docs.
 #[napi]
@@ -29,6 +29,9 @@ pub struct NativeSubscription {
     view: SubscriptionRef,
     /// A callback subscription's gate (`src/handler.rs`); `None` for pull.
     gate: Option<Arc<Gate>>,
+    /// What `poll` leaves armed: made on first use, the same one after, so
+    /// the core keeps at most one arm per subscription (`src/ready.rs`).
+    notify: RefCell<Option<Notify>>,
 }
 
 impl NativeSubscription {
@@ -59,7 +62,13 @@ impl NativeSubscription {
     ) -> NativeSubscription {
         let view = SubscriptionRef::clone(&subscription);
         subscription.detach();
-        NativeSubscription { client: client.clone(), converter: Arc::clone(converter), view, gate }
+        NativeSubscription {
+            client: client.clone(),
+            converter: Arc::clone(converter),
+            view,
+            gate,
+            notify: RefCell::default(),
+        }
     }
 }
 
@@ -101,19 +110,34 @@ impl NativeSubscription {
         .map_err(from_napi)
     }
 
-    /// Waits for the next message on another thread, up to `timeoutMs`
-    /// (`null`: no limit), and returns the Promise of it (`src/wait.rs`).
-    #[napi(ts_return_type = "Promise<unknown>")]
-    pub fn wait<'env>(
+    /// The next message, taken and counted as delivered, if one is queued.
+    /// Otherwise leaves this subscription's notify armed, so that `waker`
+    /// is called with `key` once it becomes readable (`src/ready.rs`), and
+    /// returns `null`, or the milliseconds until its session expires: poll
+    /// again by then. Throws once the subscription has ended.
+    #[napi(ts_return_type = "unknown | null | number")]
+    pub fn poll(
         &self,
-        env: &'env Env,
-        timeout_ms: Option<f64>,
-        cancel: Option<&Canceller>,
-    ) -> Result<Object<'env>> {
+        env: &Env,
+        waker: &NativeWaker,
+        key: f64,
+    ) -> Result<Either3<Unknown<'static>, Null, f64>> {
         boundary(|| {
-            let converter = Arc::clone(&self.converter);
-            wait::start(env, self.view.clone(), converter, timeout_ms.map(millis), cancel)
+            let notify = Notify::clone(self.notify.borrow_mut().get_or_insert_with(|| waker.notify(key)));
+            match self.view.poll_recv(&notify).map_err(from_core)? {
+                Polled::Ready(m) => self.converter.to_js(env, &m).map(Either3::A).map_err(from_napi),
+                Polled::Pending { recheck: None } => Ok(Either3::B(Null)),
+                Polled::Pending { recheck: Some(left) } => Ok(Either3::C(left.as_secs_f64() * 1000.0)),
+            }
         })
+    }
+
+    /// Takes back what `poll` armed, when no receive waits any more.
+    #[napi]
+    pub fn disarm(&self) {
+        if let Some(notify) = self.notify.borrow().as_ref() {
+            self.view.disarm(notify);
+        }
     }
 
     #[napi]
