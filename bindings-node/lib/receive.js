@@ -23,7 +23,7 @@
 // exit.
 
 const { NativeWaker } = require('./native.js');
-const { fromNative } = require('./errors.js');
+const { classes, fromNative } = require('./errors.js');
 
 /** The longest delay `setTimeout` takes; longer waits are chained. */
 const MAX_DELAY = 2 ** 31 - 1;
@@ -114,6 +114,20 @@ class Source {
    * `signal` aborts, and the Charter error of an ended subscription.
    */
   receive(timeoutMs, signal, expired) {
+    return this.#receive(timeoutMs, signal, expired, false);
+  }
+
+  /**
+   * The Promise of an async iterator's next result: `{ value: message,
+   * done: false }`, or `{ done: true }` once the subscription has ended.
+   * Made in one step, so that `for await` spends one turn per queued
+   * message, not the several of an async generator.
+   */
+  next() {
+    return this.#receive(undefined, null, undefined, true);
+  }
+
+  #receive(timeoutMs, signal, expired, iterating) {
     if (signal?.aborted) {
       return Promise.reject(new AbortError(signal));
     }
@@ -122,10 +136,10 @@ class Source {
       try {
         polled = this.#poll();
       } catch (error) {
-        return Promise.reject(fromNative(error));
+        return settleFailed(iterating, fromNative(error));
       }
       if (isMessage(polled)) {
-        return Promise.resolve(polled);
+        return Promise.resolve(iterating ? { value: polled, done: false } : polled);
       }
       if (timeoutMs === 0) {
         this.#idle();
@@ -135,7 +149,7 @@ class Source {
       this.#schedule(polled);
     }
     return new Promise((resolve, reject) => {
-      const waiter = { resolve, reject, signal, onAbort: null, timer: null };
+      const waiter = { resolve, reject, signal, onAbort: null, timer: null, iterating };
       if (signal !== null) {
         waiter.onAbort = () => this.#leave(waiter, new AbortError(signal));
         signal.addEventListener('abort', waiter.onAbort, { once: true });
@@ -156,7 +170,12 @@ class Source {
       } catch (error) {
         for (const waiter of this.#line.splice(0)) {
           release(waiter);
-          waiter.reject(fromNative(error));
+          const failed = fromNative(error);
+          if (waiter.iterating && failed instanceof classes.ClosedError) {
+            waiter.resolve(END);
+          } else {
+            waiter.reject(failed);
+          }
         }
         break;
       }
@@ -166,7 +185,7 @@ class Source {
       }
       const waiter = this.#line.shift();
       release(waiter);
-      waiter.resolve(polled);
+      waiter.resolve(waiter.iterating ? { value: polled, done: false } : polled);
     }
     this.#idle();
   }
@@ -205,10 +224,18 @@ class Source {
   }
 }
 
+/** The last result of an async iterator. */
+const END = Object.freeze({ value: undefined, done: true });
+
+/** How a receive that failed at once settles: an iterator ends when the subscription has. */
+function settleFailed(iterating, error) {
+  return iterating && error instanceof classes.ClosedError ? Promise.resolve(END) : Promise.reject(error);
+}
+
 /** Detaches a waiter that has left the line from its signal and timer. */
 function release(waiter) {
   waiter.signal?.removeEventListener('abort', waiter.onAbort);
   clear(waiter.timer);
 }
 
-module.exports = { AbortError, Source };
+module.exports = { AbortError, END, Source };

@@ -2,7 +2,7 @@
 
 const { classes, fromNative } = require('./errors.js');
 const { failure, millis, options, signal } = require('./options.js');
-const { Source } = require('./receive.js');
+const { END, Source } = require('./receive.js');
 
 /** Marks the library's calls, so only a `Bus` makes a `Subscription`. */
 const fromBus = Symbol('fromBus');
@@ -77,20 +77,29 @@ class Subscription {
     return this.#source.receive(timeoutMs, abort, () => timedOut(timeoutMs));
   }
 
-  /** Every message until the subscription or its bus closes. */
-  async *[Symbol.asyncIterator]() {
-    for (;;) {
-      let next;
-      try {
-        next = await this.recv();
-      } catch (error) {
-        if (error instanceof classes.ClosedError) {
-          return;
+  /**
+   * Every message until the subscription or its bus closes. Each step takes
+   * one queued message (never more: what the loop does not reach stays
+   * queued, and counted) in a single turn of the microtask queue.
+   */
+  [Symbol.asyncIterator]() {
+    const source = this.#source;
+    let done = false;
+    const iterator = {
+      next: () => {
+        if (done || this.#closed) {
+          done = true;
+          return Promise.resolve(END);
         }
-        throw error;
-      }
-      yield next;
-    }
+        return source.next();
+      },
+      return: () => {
+        done = true;
+        return Promise.resolve(END);
+      },
+      [Symbol.asyncIterator]: () => iterator,
+    };
+    return iterator;
   }
 
   /** The subscription's accounting; still available once it has ended. */

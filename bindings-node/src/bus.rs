@@ -23,6 +23,7 @@ use crate::message::{self, Converter, Factory, Headers, Outcome, Payload, Report
 use crate::options::{millis, LimitsSpec, SubscribeSpec};
 use crate::pool;
 use crate::promise::Settle;
+use crate::ready;
 use crate::stats::BusStats;
 use crate::subscription::NativeSubscription;
 
@@ -92,6 +93,7 @@ impl NativeBus {
             boundary(|| {
                 let (topic, payload, headers) = message::send_args(&call)?;
                 let report = with_env(&env, || caller.publish(&topic, payload, &headers.pairs()));
+                ready::flush(&env);
                 report.map(message::outcome).map_err(from_core)
             })
             .or_else(|e| throw(&env, e))
@@ -189,8 +191,9 @@ impl NativeBus {
         boundary(|| {
             let (caller, headers) = (self.caller(session), Headers::new(headers));
             let inbox =
-                with_env(env, || caller.request_start(&topic, message::payload(&payload), &headers.pairs()))
-                    .map_err(from_core)?;
+                with_env(env, || caller.request_start(&topic, message::payload(&payload), &headers.pairs()));
+            ready::flush(env);
+            let inbox = inbox.map_err(from_core)?;
             Ok(NativeSubscription::pull(&caller, &self.converter, inbox))
         })
     }
@@ -202,6 +205,7 @@ impl NativeBus {
     )]
     pub fn reply(
         &self,
+        env: &Env,
         inbox: String,
         payload: Payload,
         headers: Option<Vec<String>>,
@@ -210,6 +214,7 @@ impl NativeBus {
         boundary(|| {
             let headers = Headers::new(headers);
             let report = self.caller(session).reply(&inbox, message::payload(&payload), &headers.pairs());
+            ready::flush(env);
             report.map(Report::from).map_err(from_core)
         })
     }
@@ -228,10 +233,11 @@ impl NativeBus {
 
     /// Closes the bus: every subscription ends. Idempotent.
     #[napi]
-    pub fn close(&self) -> Result<()> {
+    pub fn close(&self, env: &Env) -> Result<()> {
         boundary(|| {
             self.end_gates();
             self.bus.close();
+            ready::flush(env);
             Ok(())
         })
     }

@@ -18,6 +18,14 @@
 //! recorded while the JS function runs finds the list empty and schedules
 //! another call.
 //!
+//! When this thread itself made a subscription readable (a publish, a
+//! reply, a close), the native call that did so ends by calling the JS
+//! function at once ([`flush`]), without the hop: a pending receive then
+//! settles in the same turn, as an `EventEmitter` listener would run, and
+//! a consumer awaiting in a loop keeps up with a producer on its own
+//! thread that never yields to the event loop. The JS function only polls
+//! and settles Promises; the code awaiting them runs later, as microtasks.
+//!
 //! The thread-safe function is unref'd (`weak::<true>()`): pending receives
 //! never keep the event loop alive by themselves. A wake-up in flight does,
 //! when this thread made it: a receive waiting for a message that this
@@ -29,11 +37,12 @@
 //! keeps the loop alive itself until its own result comes back, which is
 //! queued after the wake-up.
 
+use std::cell::RefCell;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::thread::{self, ThreadId};
 
 use charter_core::bus::Notify;
-use napi::bindgen_prelude::{Env, Function};
+use napi::bindgen_prelude::{Env, Function, FunctionRef};
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
 
@@ -41,6 +50,12 @@ use crate::error::{boundary, from_napi, Result};
 
 /// Calls the waker's JS function with the keys recorded so far.
 type Wake = ThreadsafeFunction<(), (), Vec<f64>, napi::Status, false, true>;
+
+thread_local! {
+    /// This thread's waker, for [`flush`]; weak, so that it goes with its
+    /// environment, not with the thread.
+    static HOME: RefCell<Weak<Shared>> = const { RefCell::new(Weak::new()) };
+}
 
 /// One per environment (made once by `lib/receive.js`); see the module docs.
 #[napi]
@@ -54,6 +69,8 @@ struct Shared {
     ready: Mutex<Vec<f64>>,
     /// In a lock because ref'ing and unref'ing need `&mut`.
     wake: Mutex<Option<Wake>>,
+    /// The JS function itself, called directly by [`flush`].
+    function: FunctionRef<Vec<f64>, ()>,
     /// The JS thread, and its environment as an address (a raw pointer is
     /// not `Send`): used only on that thread, inside the native call that
     /// runs the notify.
@@ -68,6 +85,7 @@ impl NativeWaker {
     #[napi(constructor, ts_args_type = "wake: (keys: number[]) => void")]
     pub fn new(env: Env, wake: Function<'_, Vec<f64>, ()>) -> Result<NativeWaker> {
         boundary(|| {
+            let function = wake.create_ref().map_err(from_napi)?;
             let shared = Arc::new_cyclic(|weak: &Weak<Shared>| {
                 let weak = Weak::clone(weak);
                 let wake = wake
@@ -79,6 +97,7 @@ impl NativeWaker {
                 Shared {
                     ready: Mutex::default(),
                     wake: Mutex::new(wake.ok()),
+                    function,
                     home: thread::current().id(),
                     env: env.raw() as usize,
                 }
@@ -86,6 +105,7 @@ impl NativeWaker {
             if lock(&shared.wake).is_none() {
                 return Err(from_napi(napi::Error::from_reason("cannot create the waker's thread-safe function")));
             }
+            HOME.with(|home| *home.borrow_mut() = Arc::downgrade(&shared));
             Ok(NativeWaker { shared })
         })
     }
@@ -131,6 +151,26 @@ impl Shared {
             let _ = wake.unref(env);
         }
         std::mem::take(&mut *lock(&self.ready))
+    }
+}
+
+/// Runs this thread's JS wake function now if keys are recorded; `env` is
+/// the environment of the native call in progress on this thread, which
+/// calls this as it ends, after whatever it did that could make a
+/// subscription readable. See the module docs.
+pub fn flush(env: &Env) {
+    let Some(shared) = HOME.with(|home| home.borrow().upgrade()) else { return };
+    let keys = std::mem::take(&mut *lock(&shared.ready));
+    if keys.is_empty() {
+        return;
+    }
+    let called = shared.function.borrow_back(env).and_then(|f| crate::callback::call(env, &f, keys.clone()));
+    if called.is_err() {
+        // No room on the stack to run it: the thread-safe function
+        // delivers the keys instead, so no wake-up is lost.
+        for key in keys {
+            shared.readable(key);
+        }
     }
 }
 

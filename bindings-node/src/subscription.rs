@@ -17,7 +17,7 @@ use napi_derive::napi;
 use crate::error::{boundary, from_core, from_napi, throw, Result};
 use crate::handler::Gate;
 use crate::message::Converter;
-use crate::ready::NativeWaker;
+use crate::ready::{self, NativeWaker};
 use crate::stats::SubscriptionStats;
 
 /// One subscription; see the module docs.
@@ -148,13 +148,14 @@ impl NativeSubscription {
     /// Ends the subscription: queued messages are dropped (and counted),
     /// pending receives fail with `CLOSED`. Idempotent.
     #[napi]
-    pub fn close(&self) -> Result<()> {
+    pub fn close(&self, env: &Env) -> Result<()> {
         boundary(|| {
             let id = self.view.id();
             if self.gate.as_ref().is_none_or(|gate| gate.end(&self.client, id)) {
                 // Already ended by the core (its session did): nothing to refuse.
                 let _ = self.client.unsubscribe(id);
             }
+            ready::flush(env);
             Ok(())
         })
     }
