@@ -33,6 +33,12 @@ export interface RegisterOptions {
  * handlers until they are unregistered or it is closed: close it (or use
  * `using`) when done.
  */
+/** Options of `Registry.notifyAsync`. */
+export interface NotifyAsyncOptions {
+  /** Await each handler's Promise before calling the next handler (default `false`: all at once). */
+  sequential?: boolean | null;
+}
+
 export declare class Registry<E = unknown> {
   constructor(options?: RegistryOptions);
   /**
@@ -69,6 +75,14 @@ export declare class Registry<E = unknown> {
    * @throws {LimitExceededError} past the nesting bound.
    */
   notify(event: E): NotifyReport;
+  /**
+   * Calls every handler with `event` and awaits the Promises they return:
+   * all at once, or with `sequential` each handler only after the previous
+   * one's Promise settled. A rejection counts as `failed` and goes to
+   * `onError`; the Promise never rejects because of a handler.
+   * @throws {LimitExceededError} (rejects) past the nesting bound.
+   */
+  notifyAsync(event: E, options?: NotifyAsyncOptions | null): Promise<NotifyReport>;
   /** The hook for handler errors, or `null`. */
   get onError(): ErrorHook | null;
   set onError(hook: ErrorHook | null | undefined);
@@ -258,13 +272,14 @@ export declare class Subscription {
   /** The next queued message, or `null` when none is queued. Never waits. */
   tryRecv(): Message | null;
   /**
-   * The next message, waiting off the JS thread when none is queued.
+   * The next message; when none is queued, waits on no thread, served in
+   * the order receives were made. Aborted or timed out, it has taken nothing.
    * @throws {TimeoutError} after `timeoutMs`.
    * @throws {ClosedError} once the subscription has ended.
    */
   recv(options?: ReceiveOptions): Promise<Message>;
-  /** Every message until the subscription or its bus closes. */
-  [Symbol.asyncIterator](): AsyncGenerator<Message, void, undefined>;
+  /** Every message until the subscription or its bus closes, one queued message per step. */
+  [Symbol.asyncIterator](): AsyncIterableIterator<Message>;
   /** Its accounting; still available once it has ended. */
   stats(): SubscriptionStats;
   /** Ends it: queued messages are dropped (and counted), pending receives reject. Idempotent. */

@@ -154,7 +154,7 @@ export declare class NativeBus {
    * `lib/bus.js` (`src/handler.rs` says what it does), run inline or on
    * a thread of the subscription's own (`threaded`).
    */
-  subscribeWith(pattern: string, spec: SubscribeSpec, guarded: (seq: number, topic: string, payload: number | Buffer | null, headers: string[] | null, replyTo: string | null) => boolean, threaded: boolean, session?: NativeSession | null): NativeSubscription
+  subscribeWith(pattern: string, spec: SubscribeSpec, guarded: (seq: number, topic: string, payload: number | Buffer | null, headers: string[] | null, replyTo: string | null) => boolean | Promise<boolean>, threaded: boolean, session?: NativeSession | null): NativeSubscription
   /**
    * Publishes a request on this thread (inline responders answer inside
    * it) and returns the subscription its reply arrives on. Fails with

@@ -147,7 +147,7 @@ impl NativeBus {
     /// `lib/bus.js` (`src/handler.rs` says what it does), run inline or on
     /// a thread of the subscription's own (`threaded`).
     #[napi(
-        ts_args_type = "pattern: string, spec: SubscribeSpec, guarded: (seq: number, topic: string, payload: number | Buffer | null, headers: string[] | null, replyTo: string | null) => boolean, threaded: boolean, session?: NativeSession | null"
+        ts_args_type = "pattern: string, spec: SubscribeSpec, guarded: (seq: number, topic: string, payload: number | Buffer | null, headers: string[] | null, replyTo: string | null) => boolean | Promise<boolean>, threaded: boolean, session?: NativeSession | null"
     )]
     pub fn subscribe_with(
         &self,
