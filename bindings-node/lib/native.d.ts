@@ -343,14 +343,17 @@ export declare class NativeSubscription {
    */
   receiver(): () => unknown
   /**
-   * The next message, taken and counted as delivered, if one is queued.
-   * Otherwise leaves this subscription's notify armed, so that `waker`
-   * is called with `key` once it becomes readable (`src/ready.rs`), and
-   * returns `null`, or the milliseconds until its session expires: poll
-   * again by then. Throws once the subscription has ended.
+   * A function `() => message | null | number` that polls: it returns the
+   * next message, taken and counted as delivered, if one is queued.
+   * Otherwise it leaves this subscription's notify armed, so that
+   * `waker` is called with `key` once the subscription becomes readable
+   * (`src/ready.rs`), and returns `null`, or the milliseconds until its
+   * session expires: poll again by then. It throws once the subscription
+   * has ended. Made once by the JS layer, a function made from a closure
+   * like `receiver`, since a burst polls once per message.
    */
-  poll(waker: NativeWaker, key: number): unknown | null | number
-  /** Takes back what `poll` armed, when no receive waits any more. */
+  poller(waker: NativeWaker, key: number): () => unknown
+  /** Takes back what the poller armed, when no receive waits any more. */
   disarm(): void
   stats(): SubscriptionStats
   /**

@@ -91,6 +91,7 @@ function isMessage(polled) {
 /** The receiving side of one native subscription, and its line of waiting receives. */
 class Source {
   #tryRecv = null;
+  #poller = null;
   /** Waiting receives, oldest first. */
   #line = [];
   /** The timer that polls again when the subscription's session expires. */
@@ -142,7 +143,7 @@ class Source {
         return Promise.resolve(iterating ? { value: polled, done: false } : polled);
       }
       if (timeoutMs === 0) {
-        this.#idle();
+        this.#idle(true);
         return Promise.reject(expired());
       }
       waiting.set(this.#key, this);
@@ -187,12 +188,18 @@ class Source {
       release(waiter);
       waiter.resolve(waiter.iterating ? { value: polled, done: false } : polled);
     }
-    this.#idle();
+    // The last poll took a message or found the subscription ended: either
+    // way the notify fired and is no longer armed.
+    this.#idle(false);
   }
 
+  /** Takes the next message, or arms the subscription's notify (see `src/subscription.rs`). */
   #poll() {
-    waker ??= new NativeWaker(wake);
-    return this.native.poll(waker, this.#key);
+    if (this.#poller === null) {
+      waker ??= new NativeWaker(wake);
+      this.#poller = this.native.poller(waker, this.#key);
+    }
+    return this.#poller();
   }
 
   /** After a pending poll: polls again when the session expires, if it can. */
@@ -211,13 +218,19 @@ class Source {
     release(waiter);
     waiter.reject(error);
     if (this.#line.length === 0) {
-      this.#idle();
+      this.#idle(true);
     }
   }
 
-  /** No receive waits: takes back the arm, so a dropped subscription is collectable. */
-  #idle() {
-    this.native.disarm();
+  /**
+   * No receive waits: forgets the source here, and takes back the arm
+   * (`armed`: when the last poll left one), so the core's armed set stays
+   * bounded and a dropped subscription is collectable.
+   */
+  #idle(armed) {
+    if (armed) {
+      this.native.disarm();
+    }
     waiting.delete(this.#key);
     clear(this.#recheck);
     this.#recheck = null;

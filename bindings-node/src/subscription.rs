@@ -110,29 +110,36 @@ impl NativeSubscription {
         .map_err(from_napi)
     }
 
-    /// The next message, taken and counted as delivered, if one is queued.
-    /// Otherwise leaves this subscription's notify armed, so that `waker`
-    /// is called with `key` once it becomes readable (`src/ready.rs`), and
-    /// returns `null`, or the milliseconds until its session expires: poll
-    /// again by then. Throws once the subscription has ended.
-    #[napi(ts_return_type = "unknown | null | number")]
-    pub fn poll(
+    /// A function `() => message | null | number` that polls: it returns the
+    /// next message, taken and counted as delivered, if one is queued.
+    /// Otherwise it leaves this subscription's notify armed, so that
+    /// `waker` is called with `key` once the subscription becomes readable
+    /// (`src/ready.rs`), and returns `null`, or the milliseconds until its
+    /// session expires: poll again by then. It throws once the subscription
+    /// has ended. Made once by the JS layer, a function made from a closure
+    /// like `receiver`, since a burst polls once per message.
+    #[napi(ts_return_type = "() => unknown")]
+    pub fn poller<'env>(
         &self,
-        env: &Env,
+        env: &'env Env,
         waker: &NativeWaker,
         key: f64,
-    ) -> Result<Either3<Unknown<'static>, Null, f64>> {
-        boundary(|| {
-            let notify = Notify::clone(self.notify.borrow_mut().get_or_insert_with(|| waker.notify(key)));
-            match self.view.poll_recv(&notify).map_err(from_core)? {
-                Polled::Ready(m) => self.converter.to_js(env, &m).map(Either3::A).map_err(from_napi),
+    ) -> Result<Function<'env, (), Either3<Unknown<'static>, Null, f64>>> {
+        let notify = Notify::clone(self.notify.borrow_mut().get_or_insert_with(|| waker.notify(key)));
+        let (view, converter) = (self.view.clone(), Arc::clone(&self.converter));
+        env.create_function_from_closure("poll", move |call| {
+            let env = &*call.env;
+            boundary(|| match view.poll_recv(&notify).map_err(from_core)? {
+                Polled::Ready(m) => converter.to_js(env, &m).map(Either3::A).map_err(from_napi),
                 Polled::Pending { recheck: None } => Ok(Either3::B(Null)),
                 Polled::Pending { recheck: Some(left) } => Ok(Either3::C(left.as_secs_f64() * 1000.0)),
-            }
+            })
+            .or_else(|e| throw(env, e))
         })
+        .map_err(from_napi)
     }
 
-    /// Takes back what `poll` armed, when no receive waits any more.
+    /// Takes back what the poller armed, when no receive waits any more.
     #[napi]
     pub fn disarm(&self) {
         if let Some(notify) = self.notify.borrow().as_ref() {
