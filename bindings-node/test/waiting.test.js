@@ -253,3 +253,35 @@ test('a wait in flight when the loop would otherwise be idle still settles', asy
   bus.publish('t', 'late');
   assert.equal((await waiting).payload.toString(), 'late');
 });
+
+test('workers with waiting receives end cleanly, while pool threads still publish to them', async () => {
+  const { Worker } = require('node:worker_threads');
+  const source = `
+    const { Bus } = require(${JSON.stringify(path.join(__dirname, '..'))});
+    const { parentPort } = require('node:worker_threads');
+    const bus = new Bus();
+    const subs = Array.from({ length: 1000 }, (_, i) => bus.subscribe('t.' + i));
+    for (const sub of subs) sub.recv().catch(() => {});
+    // Publishes from pool threads, racing the worker's end.
+    for (let i = 0; i < 1000; i++) bus.publishAsync('t.' + i, 'x').catch(() => {});
+    subs[0].recv().then(() => parentPort.postMessage('woken'));
+    bus.publish('t.0', 'first');
+    bus.publish('t.0', 'second');
+  `;
+  const exits = await Promise.all(
+    Array.from({ length: 4 }, async () => {
+      const worker = new Worker(source, { eval: true });
+      const messages = [];
+      worker.on('message', (m) => messages.push(m));
+      const code = await new Promise((resolve, reject) => {
+        worker.on('exit', resolve);
+        worker.on('error', reject);
+      });
+      return { code, messages };
+    }),
+  );
+  for (const { code, messages } of exits) {
+    assert.equal(code, 0);
+    assert.deepEqual(messages, ['woken']);
+  }
+});
