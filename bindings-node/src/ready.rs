@@ -11,8 +11,8 @@
 //! every key recorded so far and polls those subscriptions again
 //! (`lib/receive.js`), settling their pending Promises in order.
 //!
-//! So a thousand pending receives cost a thousand small closures, not a
-//! thousand threads, and a burst that wakes them all costs one hop to the
+//! So a thousand waiting subscriptions cost a thousand small closures, not
+//! a thousand threads, and a burst that wakes them all costs one hop to the
 //! JS thread. No wake-up is lost: the core arms the notify under the same
 //! lock a publish takes (see `charter_core::bus::readiness`), and a key
 //! recorded while the JS function runs finds the list empty and schedules
@@ -33,9 +33,10 @@
 //! must settle before the process exits. So a notify that runs on the home
 //! thread refs the thread-safe function until its call has run. A notify
 //! on another thread cannot (Node-API allows that only on the home
-//! thread), and needs not: what publishes there (a worker, a pool job)
-//! keeps the loop alive itself until its own result comes back, which is
-//! queued after the wake-up.
+//! thread), and needs not: what publishes there, a `publishAsync` job on
+//! a pool thread, keeps the loop alive until its own Promise settles, and
+//! that settling is queued after the wake-up (libuv runs every pending
+//! thread-safe call of a loop in the same turn).
 
 use std::cell::RefCell;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
@@ -67,7 +68,8 @@ struct Shared {
     /// The keys of subscriptions that became readable since the JS
     /// function last ran.
     ready: Mutex<Vec<f64>>,
-    /// In a lock because ref'ing and unref'ing need `&mut`.
+    /// In a lock because ref'ing and unref'ing need `&mut`; `None` only
+    /// in a waker whose construction failed (and which is then dropped).
     wake: Mutex<Option<Wake>>,
     /// The JS function itself, called directly by [`flush`].
     function: FunctionRef<Vec<f64>, ()>,
@@ -86,24 +88,27 @@ impl NativeWaker {
     pub fn new(env: Env, wake: Function<'_, Vec<f64>, ()>) -> Result<NativeWaker> {
         boundary(|| {
             let function = wake.create_ref().map_err(from_napi)?;
+            let mut failed = None;
             let shared = Arc::new_cyclic(|weak: &Weak<Shared>| {
                 let weak = Weak::clone(weak);
-                let wake = wake
+                let built = wake
                     .build_threadsafe_function::<()>()
                     .weak::<true>()
                     .callee_handled::<false>()
                     // Never `Err`: napi-rs would make that a fatal exception.
-                    .build_callback(move |ctx| Ok(weak.upgrade().map(|s| s.woken(&ctx.env)).unwrap_or_default()));
+                    .build_callback(move |ctx| {
+                        Ok(weak.upgrade().map(|s| s.woken(&ctx.env)).unwrap_or_default())
+                    });
                 Shared {
                     ready: Mutex::default(),
-                    wake: Mutex::new(wake.ok()),
+                    wake: Mutex::new(built.map_err(|e| failed = Some(e)).ok()),
                     function,
                     home: thread::current().id(),
                     env: env.raw() as usize,
                 }
             });
-            if lock(&shared.wake).is_none() {
-                return Err(from_napi(napi::Error::from_reason("cannot create the waker's thread-safe function")));
+            if let Some(e) = failed {
+                return Err(from_napi(e));
             }
             HOME.with(|home| *home.borrow_mut() = Arc::downgrade(&shared));
             Ok(NativeWaker { shared })
