@@ -165,6 +165,15 @@ class Source {
   /** Settles the waiting receives from the head of the line while messages are queued. */
   serve() {
     while (this.#line.length > 0) {
+      const head = this.#line[0];
+      if (head.signal?.aborted) {
+        // Aborted, but its listener has not run yet (an earlier listener
+        // of the same signal published): it must not take a message.
+        this.#line.shift();
+        release(head);
+        head.reject(new AbortError(head.signal));
+        continue;
+      }
       let polled;
       try {
         polled = this.#poll();

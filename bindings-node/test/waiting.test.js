@@ -285,3 +285,14 @@ test('workers with waiting receives end cleanly, while pool threads still publis
     assert.deepEqual(messages, ['woken']);
   }
 });
+
+test('a receive whose signal aborted takes nothing, even when an earlier abort listener publishes', async () => {
+  const bus = new Bus();
+  const sub = bus.subscribe('t');
+  const controller = new AbortController();
+  controller.signal.addEventListener('abort', () => bus.publish('t', 'from a listener'));
+  const waiting = sub.recv({ signal: controller.signal });
+  controller.abort();
+  await assert.rejects(waiting, isAbortError);
+  assert.equal(sub.tryRecv().payload.toString(), 'from a listener');
+});
