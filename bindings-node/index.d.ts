@@ -240,7 +240,9 @@ export interface HandlerOptions extends Omit<SubscribeOptions, 'idleTtlMs'> {
    * `'inline'` (the default): the handler runs inside `publish`.
    * `'thread'`: messages queue on the subscription's own thread and the
    * handler runs later on this JS thread, one at a time, in order;
-   * `publish` does not wait for it.
+   * `publish` does not wait for it. A `'thread'` handler's Promise is
+   * awaited before the next message (a rejection is a handler failure); an
+   * `'inline'` handler's is not (a rejection goes to `onError` only).
    */
   dispatch?: 'inline' | 'thread' | null;
 }
@@ -313,7 +315,7 @@ export declare class Bus {
   client(session: Session): Client;
   /** Subscribes to `pattern` with a queue to receive from. */
   subscribe(pattern: string, options?: SubscribeOptions): Subscription;
-  /** Subscribes to `pattern` with `handler`, called for every message. */
+  /** Subscribes to `pattern` with `handler`, called for every message; it may return a Promise (see `dispatch`). */
   subscribe(
     pattern: string,
     handler: (message: Message) => unknown,
