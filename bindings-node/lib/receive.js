@@ -92,8 +92,11 @@ function isMessage(polled) {
 class Source {
   #tryRecv = null;
   #poller = null;
-  /** Waiting receives, oldest first. */
-  #line = [];
+  /**
+   * Waiting receives, oldest first: a `Set` keeps insertion order and
+   * removes any one of them at once, whichever aborts.
+   */
+  #line = new Set();
   /** The timer that polls again when the subscription's session expires. */
   #recheck = null;
   #key = nextKey++;
@@ -132,7 +135,7 @@ class Source {
     if (signal?.aborted) {
       return Promise.reject(new AbortError(signal));
     }
-    if (this.#line.length === 0) {
+    if (this.#line.size === 0) {
       let polled;
       try {
         polled = this.#poll();
@@ -158,18 +161,18 @@ class Source {
       if (timeoutMs !== undefined && timeoutMs !== Infinity) {
         waiter.timer = timer(timeoutMs, true, () => this.#leave(waiter, expired()));
       }
-      this.#line.push(waiter);
+      this.#line.add(waiter);
     });
   }
 
   /** Settles the waiting receives from the head of the line while messages are queued. */
   serve() {
-    while (this.#line.length > 0) {
-      const head = this.#line[0];
+    while (this.#line.size > 0) {
+      const head = this.#line.values().next().value;
       if (head.signal?.aborted) {
         // Aborted, but its listener has not run yet (an earlier listener
         // of the same signal published): it must not take a message.
-        this.#line.shift();
+        this.#line.delete(head);
         release(head);
         head.reject(new AbortError(head.signal));
         continue;
@@ -178,7 +181,9 @@ class Source {
       try {
         polled = this.#poll();
       } catch (error) {
-        for (const waiter of this.#line.splice(0)) {
+        const line = [...this.#line];
+        this.#line.clear();
+        for (const waiter of line) {
           release(waiter);
           const failed = fromNative(error);
           if (waiter.iterating && failed instanceof classes.ClosedError) {
@@ -193,9 +198,9 @@ class Source {
         this.#schedule(polled);
         return;
       }
-      const waiter = this.#line.shift();
-      release(waiter);
-      waiter.resolve(waiter.iterating ? { value: polled, done: false } : polled);
+      this.#line.delete(head);
+      release(head);
+      head.resolve(head.iterating ? { value: polled, done: false } : polled);
     }
     // The last poll took a message or found the subscription ended: either
     // way the notify fired and is no longer armed.
@@ -219,14 +224,12 @@ class Source {
 
   /** `waiter` gives up (abort, timeout) and rejects with `error`. */
   #leave(waiter, error) {
-    const at = this.#line.indexOf(waiter);
-    if (at === -1) {
+    if (!this.#line.delete(waiter)) {
       return;
     }
-    this.#line.splice(at, 1);
     release(waiter);
     waiter.reject(error);
-    if (this.#line.length === 0) {
+    if (this.#line.size === 0) {
       this.#idle(true);
     }
   }
