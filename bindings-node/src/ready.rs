@@ -33,10 +33,13 @@
 //! must settle before the process exits. So a notify that runs on the home
 //! thread refs the thread-safe function until its call has run. A notify
 //! on another thread cannot (Node-API allows that only on the home
-//! thread), and needs not: what publishes there, a `publishAsync` job on
-//! a pool thread, keeps the loop alive until its own Promise settles, and
-//! that settling is queued after the wake-up (libuv runs every pending
-//! thread-safe call of a loop in the same turn).
+//! thread). What publishes there, a `publishAsync` job on a pool thread,
+//! keeps the loop alive until its own Promise settles, and settling it
+//! first flushes the waker ([`flush`], `src/promise.rs`) on the JS thread:
+//! otherwise libuv
+//! could run that settling, find nothing else ref'd and end the loop
+//! before the waker's call, queued earlier, ever ran (seen: a process
+//! exiting with a woken receive still pending).
 
 use std::cell::RefCell;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
