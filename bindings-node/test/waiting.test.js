@@ -312,3 +312,26 @@ test('receives woken from pool threads all settle before the process may exit', 
     assert.equal(child.stdout, 'settled 10000\n', `run ${run}`);
   }
 });
+
+test('terminating workers mid-traffic, with receives waiting and pool threads publishing, is clean', async () => {
+  const { Worker } = require('node:worker_threads');
+  const source = `
+    const { Bus } = require(${JSON.stringify(path.join(__dirname, '..'))});
+    const { parentPort } = require('node:worker_threads');
+    const bus = new Bus();
+    const subs = Array.from({ length: 500 }, (_, i) => bus.subscribe('t.' + i));
+    const again = () => {
+      for (const sub of subs) sub.recv().catch(() => {});
+      for (let i = 0; i < 500; i++) bus.publishAsync('t.' + i, 'x').catch(() => {});
+    };
+    again();
+    setInterval(again, 1);
+    parentPort.postMessage('busy');
+  `;
+  for (let k = 0; k < 5; k++) {
+    const worker = new Worker(source, { eval: true });
+    await new Promise((resolve) => worker.once('message', resolve));
+    await sleep(10 + 7 * k);
+    assert.equal(await worker.terminate(), 1);
+  }
+});
