@@ -33,6 +33,12 @@ export interface RegisterOptions {
  * handlers until they are unregistered or it is closed: close it (or use
  * `using`) when done.
  */
+/** Options of `Registry.notifyAsync`. */
+export interface NotifyAsyncOptions {
+  /** Await each handler's Promise before calling the next handler (default `false`: all at once). */
+  sequential?: boolean | null;
+}
+
 export declare class Registry<E = unknown> {
   constructor(options?: RegistryOptions);
   /**
@@ -69,6 +75,14 @@ export declare class Registry<E = unknown> {
    * @throws {LimitExceededError} past the nesting bound.
    */
   notify(event: E): NotifyReport;
+  /**
+   * Calls every handler with `event` and awaits the Promises they return:
+   * all at once, or with `sequential` each handler only after the previous
+   * one's Promise settled. A rejection counts as `failed` and goes to
+   * `onError`; the Promise never rejects because of a handler.
+   * @throws {LimitExceededError} (rejects) past the nesting bound.
+   */
+  notifyAsync(event: E, options?: NotifyAsyncOptions | null): Promise<NotifyReport>;
   /** The hook for handler errors, or `null`. */
   get onError(): ErrorHook | null;
   set onError(hook: ErrorHook | null | undefined);
@@ -226,7 +240,9 @@ export interface HandlerOptions extends Omit<SubscribeOptions, 'idleTtlMs'> {
    * `'inline'` (the default): the handler runs inside `publish`.
    * `'thread'`: messages queue on the subscription's own thread and the
    * handler runs later on this JS thread, one at a time, in order;
-   * `publish` does not wait for it.
+   * `publish` does not wait for it. A `'thread'` handler's Promise is
+   * awaited before the next message (a rejection is a handler failure); an
+   * `'inline'` handler's is not (a rejection goes to `onError` only).
    */
   dispatch?: 'inline' | 'thread' | null;
 }
@@ -258,13 +274,14 @@ export declare class Subscription {
   /** The next queued message, or `null` when none is queued. Never waits. */
   tryRecv(): Message | null;
   /**
-   * The next message, waiting off the JS thread when none is queued.
+   * The next message; when none is queued, waits on no thread, served in
+   * the order receives were made. Aborted or timed out, it has taken nothing.
    * @throws {TimeoutError} after `timeoutMs`.
    * @throws {ClosedError} once the subscription has ended.
    */
   recv(options?: ReceiveOptions): Promise<Message>;
-  /** Every message until the subscription or its bus closes. */
-  [Symbol.asyncIterator](): AsyncGenerator<Message, void, undefined>;
+  /** Every message until the subscription or its bus closes, one queued message per step. */
+  [Symbol.asyncIterator](): AsyncIterableIterator<Message>;
   /** Its accounting; still available once it has ended. */
   stats(): SubscriptionStats;
   /** Ends it: queued messages are dropped (and counted), pending receives reject. Idempotent. */
@@ -298,7 +315,7 @@ export declare class Bus {
   client(session: Session): Client;
   /** Subscribes to `pattern` with a queue to receive from. */
   subscribe(pattern: string, options?: SubscribeOptions): Subscription;
-  /** Subscribes to `pattern` with `handler`, called for every message. */
+  /** Subscribes to `pattern` with `handler`, called for every message; it may return a Promise (see `dispatch`). */
   subscribe(
     pattern: string,
     handler: (message: Message) => unknown,
@@ -1172,7 +1189,8 @@ export type StatusName =
   | 'CHARTER_E_IO'
   | 'CHARTER_E_CORRUPT'
   | 'CHARTER_E_PANIC'
-  | 'CHARTER_E_INTERNAL';
+  | 'CHARTER_E_INTERNAL'
+  | 'CHARTER_E_CANCELLED';
 
 /** Base class of every error Charter throws. */
 export declare class CharterError extends Error {
@@ -1211,3 +1229,5 @@ export declare class IoError extends StatusError<'CHARTER_E_IO'> { static readon
 export declare class CorruptError extends StatusError<'CHARTER_E_CORRUPT'> { static readonly code: 'CHARTER_E_CORRUPT'; static readonly status: number; }
 export declare class PanicError extends StatusError<'CHARTER_E_PANIC'> { static readonly code: 'CHARTER_E_PANIC'; static readonly status: number; }
 export declare class InternalError extends StatusError<'CHARTER_E_INTERNAL'> { static readonly code: 'CHARTER_E_INTERNAL'; static readonly status: number; }
+/** A cancelled wait (`CHARTER_E_CANCELLED`); it consumed nothing. */
+export declare class CancelledError extends StatusError<'CHARTER_E_CANCELLED'> { static readonly code: 'CHARTER_E_CANCELLED'; static readonly status: number; }

@@ -60,4 +60,5 @@ export const {
   CorruptError,
   PanicError,
   InternalError,
+  CancelledError,
 } = charter;

@@ -52,3 +52,16 @@ try {
 } catch (error) {
   if (error instanceof ClosedError) console.log(`${error.name} (${error.code}, ${error.status})`);
 }
+
+// Async handlers: `notifyAsync` awaits the Promises they return.
+async function asyncRound(): Promise<void> {
+  using registry = new Registry<ConfigChanged>();
+  registry.register(async (event) => {
+    await new Promise((resolve) => setTimeout(resolve, 1));
+    if (event.value === '') throw new Error('empty value');
+  });
+  const report: NotifyReport = await registry.notifyAsync({ key: 'name', value: '' }, { sequential: true });
+  console.log(`async round: delivered ${report.delivered}, failed ${report.failed}`);
+}
+
+void asyncRound();

@@ -1,6 +1,6 @@
 'use strict';
 
-const { NativeBus } = require('./native.js');
+const { NativeBus, noReply } = require('./native.js');
 const { recording } = require('./audit.js');
 const { nativeAuthority, nativeSession } = require('./authority.js');
 const { attempt, classes, fromNative } = require('./errors.js');
@@ -11,7 +11,7 @@ const {
   payload: checkPayload,
   scratch,
 } = require('./message.js');
-const { AbortError, Source, receive } = require('./receive.js');
+const { AbortError, Source } = require('./receive.js');
 const { subscription } = require('./subscription.js');
 
 const {
@@ -105,26 +105,50 @@ class Dispatch {
 /**
  * `handler` as the addon calls it (see `src/handler.rs`): with a message's
  * parts, the payload `null` for a delivery that can no longer be made;
- * returns whether the handler returned normally, and never throws. Its `id`
- * is set once the subscription exists; no delivery can come before (same
- * thread).
+ * returns whether the handler returned normally, and never throws. A
+ * handler's Promise is awaited when it runs on the subscription's thread
+ * (`threaded`): the guarded handler then returns a Promise of the outcome,
+ * which never rejects, and the subscription's thread waits for it. Inline,
+ * `publish` cannot wait: the handler counts as delivered and a rejection
+ * still goes to `onError`, never unhandled. Its `id` is set once the
+ * subscription exists; no delivery can come before (same thread).
  */
-function guard(handler, dispatch) {
+function guard(handler, dispatch, threaded) {
   const guarded = (seq, topic, payload, headers, replyTo) => {
     if (payload === null) {
       return false;
     }
     const received = message(seq, topic, payload, headers, replyTo);
+    let awaited;
     try {
-      handler(received);
-      return true;
+      const returned = handler(received);
+      if (!isThenable(returned)) {
+        return true;
+      }
+      awaited = Promise.resolve(returned).then(
+        () => true,
+        (error) => {
+          dispatch.failed(guarded.id, error, received);
+          return false;
+        },
+      );
     } catch (error) {
       dispatch.failed(guarded.id, error, received);
       return false;
     }
+    return threaded ? awaited : true;
   };
   guarded.id = 0;
   return guarded;
+}
+
+/** Whether `value` is a Promise or another thenable. */
+function isThenable(value) {
+  return (
+    value !== null &&
+    (typeof value === 'object' || typeof value === 'function') &&
+    typeof value.then === 'function'
+  );
 }
 
 /** What a bus shares with its clients: the native bus, the error hook, whether it is closed. */
@@ -191,8 +215,8 @@ class Caller {
     if (state.closed) {
       throw closed(here);
     }
-    const guarded = guard(handler, state.dispatch);
     const threaded = dispatch === 'thread';
+    const guarded = guard(handler, state.dispatch, threaded);
     const native = attempt(
       () => state.native.subscribeWith(pattern, spec, guarded, threaded, this.#session),
       here,
@@ -263,13 +287,9 @@ class Caller {
       throw new AbortError(abort);
     }
     const inbox = attempt(() => this.#state.native.requestStart(topic, payload, flat, this.#session), here);
+    const expired = () => new classes.TimeoutError(noReply(topic, timeoutMs));
     try {
-      return await receive(new Source(inbox), timeoutMs, abort, () => inbox.close());
-    } catch (error) {
-      if (error instanceof classes.TimeoutError) {
-        throw new classes.TimeoutError(`no reply to ${JSON.stringify(topic)} within ${timeoutMs} ms`);
-      }
-      throw error;
+      return await new Source(inbox).receive(timeoutMs, abort, expired);
     } finally {
       inbox.close();
     }

@@ -2,16 +2,6 @@
 /* eslint-disable */
 
 /**
- * Cancels one wait: made by the JS layer when a receive has an
- * `AbortSignal`, and passed to `NativeSubscription.wait`.
- */
-export declare class Canceller {
-  constructor()
-  /** The wait stops at the end of its current slice. */
-  cancel(): void
-}
-
-/**
  * The core's audit log. `close` lets go of this handle and of the
  * iterators made from it; the log itself (and the lock on its file) lives
  * on while a bus, an authority or a pending operation holds it.
@@ -164,7 +154,7 @@ export declare class NativeBus {
    * `lib/bus.js` (`src/handler.rs` says what it does), run inline or on
    * a thread of the subscription's own (`threaded`).
    */
-  subscribeWith(pattern: string, spec: SubscribeSpec, guarded: (seq: number, topic: string, payload: number | Buffer | null, headers: string[] | null, replyTo: string | null) => boolean, threaded: boolean, session?: NativeSession | null): NativeSubscription
+  subscribeWith(pattern: string, spec: SubscribeSpec, guarded: (seq: number, topic: string, payload: number | Buffer | null, headers: string[] | null, replyTo: string | null) => boolean | Promise<boolean>, threaded: boolean, session?: NativeSession | null): NativeSubscription
   /**
    * Publishes a request on this thread (inline responders answer inside
    * it) and returns the subscription its reply arrives on. Fails with
@@ -353,10 +343,18 @@ export declare class NativeSubscription {
    */
   receiver(): () => unknown
   /**
-   * Waits for the next message on another thread, up to `timeoutMs`
-   * (`null`: no limit), and returns the Promise of it (`src/wait.rs`).
+   * A function `() => message | null | number` that polls: it returns the
+   * next message, taken and counted as delivered, if one is queued.
+   * Otherwise it leaves this subscription's notify armed, so that
+   * `waker` is called with `key` once the subscription becomes readable
+   * (`src/ready.rs`), and returns `null`, or the milliseconds until its
+   * session expires: poll again by then. It throws once the subscription
+   * has ended. Made once by the JS layer, a function made from a closure
+   * like `receiver`, since a burst polls once per message.
    */
-  wait(timeoutMs?: number | undefined | null, cancel?: Canceller | undefined | null): Promise<unknown>
+  poller(waker: NativeWaker, key: number): () => unknown
+  /** Takes back what the poller armed, when no receive waits any more. */
+  disarm(): void
   stats(): SubscriptionStats
   /**
    * Ends the subscription: queued messages are dropped (and counted),
@@ -392,6 +390,15 @@ export declare class NativeToken {
   get rootKey(): NativePublicKey
   /** The holder's 64-byte proof of possession for a 32-byte `challenge`. */
   prove(holder: NativeKeyPair, challenge: Uint8Array): Buffer
+}
+
+/** One per environment (made once by `lib/receive.js`); see the module docs. */
+export declare class NativeWaker {
+  /**
+   * `wake` is called on this thread with the keys of the subscriptions
+   * that became readable, each at least once per readiness.
+   */
+  constructor(wake: (keys: number[]) => void)
 }
 
 /** A witness over a state file. */
@@ -542,6 +549,12 @@ export interface LinkView {
   /** The link's id, 64 hex digits: what revocation names. */
   linkId: string
 }
+
+/**
+ * The message of a request's `TimeoutError` when no reply to `topic` came
+ * within `timeoutMs`: the core's one wording for it.
+ */
+export declare function noReply(topic: string, timeoutMs: number): string
 
 /** How one `notify` round went. Counts are exact up to 2^53. */
 export interface NotifyReport {

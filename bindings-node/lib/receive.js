@@ -3,18 +3,30 @@
 // Receiving with a Promise: what `Subscription.recv`, `for await` and
 // `Bus.request` share.
 //
-// A receive first takes a queued message synchronously, so a consumer that
-// keeps up never leaves the JS thread. Otherwise it waits on a thread of
-// the addon's pool (`src/wait.rs`) in slices of 50 ms, and an `AbortSignal`
-// stops it at the end of the current slice. A cancelled wait never
-// consumes a message, with one exception it cannot rule out: a message
-// that arrives within that last slice is taken, and the receive then
-// resolves with it instead of rejecting. Later receives of the same
-// subscription wait for such a wait to settle, so they cannot overtake it
-// and take messages out of order.
+// Waiting costs no thread. A receive first polls the subscription: a
+// queued message is taken at once. Otherwise the core keeps the
+// subscription's notify armed, and when a message arrives (or the
+// subscription ends) that notify hands the subscription's key to this
+// thread through the one `NativeWaker` of this environment
+// (`src/ready.rs`); `wake` then polls again and settles the waiting
+// receives, first come first served.
+//
+// A message is only ever taken on this thread, by a poll made for the
+// receive at the head of the line. So a receive that aborts or times out
+// leaves the line at once and never takes a message: what arrives next
+// goes to the next receive, or stays queued.
+//
+// A wait keeps the event loop alive only as long as its `timeoutMs`, like
+// a timer: its timeout timer is ref'd. A wait without one, the waker's
+// thread-safe function and the session-expiry recheck are not, so a
+// forgotten receive on a bus nothing will publish to lets the process
+// exit.
 
-const { Canceller } = require('./native.js');
+const { NativeWaker } = require('./native.js');
 const { classes, fromNative } = require('./errors.js');
+
+/** The longest delay `setTimeout` takes; longer waits are chained. */
+const MAX_DELAY = 2 ** 31 - 1;
 
 /** What Node's own APIs reject with when aborted: `name` 'AbortError', `code` 'ABORT_ERR'. */
 class AbortError extends Error {
@@ -29,11 +41,65 @@ Object.defineProperty(AbortError.prototype, 'name', {
   configurable: true,
 });
 
-/** The receiving side of one native subscription. */
+/**
+ * Sources with receives waiting, by key. Only those are held here, so a
+ * dropped subscription with none stays collectable.
+ */
+const waiting = new Map();
+let waker = null;
+let nextKey = 0;
+
+/** Called by the waker with the keys of sources that became readable. */
+function wake(keys) {
+  for (const key of keys) {
+    waiting.get(key)?.serve();
+  }
+}
+
+/**
+ * A timer calling `then` after `ms` (chained past `setTimeout`'s limit);
+ * `ref`: whether it keeps the event loop alive.
+ */
+function timer(ms, ref, then) {
+  const handle = { id: null };
+  const arm = (left) => {
+    handle.id = setTimeout(() => {
+      if (left > MAX_DELAY) {
+        arm(left - MAX_DELAY);
+      } else {
+        then();
+      }
+    }, Math.min(left, MAX_DELAY));
+    if (!ref) {
+      handle.id.unref();
+    }
+  };
+  arm(ms);
+  return handle;
+}
+
+function clear(handle) {
+  if (handle !== null) {
+    clearTimeout(handle.id);
+  }
+}
+
+function isMessage(polled) {
+  return polled !== null && typeof polled === 'object';
+}
+
+/** The receiving side of one native subscription, and its line of waiting receives. */
 class Source {
-  /** Cancelled waits that have not settled yet. */
-  settling = new Set();
   #tryRecv = null;
+  #poller = null;
+  /**
+   * Waiting receives, oldest first: a `Set` keeps insertion order and
+   * removes any one of them at once, whichever aborts.
+   */
+  #line = new Set();
+  /** The timer that polls again when the subscription's session expires. */
+  #recheck = null;
+  #key = nextKey++;
 
   constructor(native) {
     this.native = native;
@@ -44,60 +110,157 @@ class Source {
     this.#tryRecv ??= this.native.receiver();
     return this.#tryRecv();
   }
-}
 
-/**
- * The next message of `source`, waiting up to `timeoutMs` (`undefined`: no
- * limit). On abort, `abandon` (when given) is called instead of cancelling
- * the wait: `Bus.request` closes its reply inbox, which ends the wait at once.
- */
-async function receive(source, timeoutMs, signal, abandon) {
-  while (source.settling.size > 0) {
-    await Promise.allSettled(source.settling);
+  /**
+   * The Promise of the next message: at once when one is queued and no
+   * receive waits before this one. Rejects with what `expired()` makes
+   * after `timeoutMs` (`undefined`: no limit), an `AbortError` when
+   * `signal` aborts, and the Charter error of an ended subscription.
+   */
+  receive(timeoutMs, signal, expired) {
+    return this.#receive(timeoutMs, signal, expired, false);
   }
-  if (signal?.aborted) {
-    throw new AbortError(signal);
+
+  /**
+   * The Promise of an async iterator's next result: `{ value: message,
+   * done: false }`, or `{ done: true }` once the subscription has ended.
+   * Made in one step, so that `for await` spends one turn per queued
+   * message, not the several of an async generator.
+   */
+  next() {
+    return this.#receive(undefined, null, undefined, true);
   }
-  let queued;
-  try {
-    queued = source.tryRecv();
-  } catch (error) {
-    throw fromNative(error);
+
+  #receive(timeoutMs, signal, expired, iterating) {
+    if (signal?.aborted) {
+      return Promise.reject(new AbortError(signal));
+    }
+    if (this.#line.size === 0) {
+      let polled;
+      try {
+        polled = this.#poll();
+      } catch (error) {
+        return settleFailed(iterating, fromNative(error));
+      }
+      if (isMessage(polled)) {
+        return Promise.resolve(iterating ? { value: polled, done: false } : polled);
+      }
+      if (timeoutMs === 0) {
+        this.#idle(true);
+        return Promise.reject(expired());
+      }
+      waiting.set(this.#key, this);
+      this.#schedule(polled);
+    }
+    return new Promise((resolve, reject) => {
+      const waiter = { resolve, reject, signal, onAbort: null, timer: null, iterating };
+      if (signal !== null) {
+        waiter.onAbort = () => this.#leave(waiter, new AbortError(signal));
+        signal.addEventListener('abort', waiter.onAbort, { once: true });
+      }
+      if (timeoutMs !== undefined && timeoutMs !== Infinity) {
+        waiter.timer = timer(timeoutMs, true, () => this.#leave(waiter, expired()));
+      }
+      this.#line.add(waiter);
+    });
   }
-  if (queued !== null) {
-    return queued;
+
+  /** Settles the waiting receives from the head of the line while messages are queued. */
+  serve() {
+    while (this.#line.size > 0) {
+      const head = this.#line.values().next().value;
+      if (head.signal?.aborted) {
+        // Aborted, but its listener has not run yet (an earlier listener
+        // of the same signal published): it must not take a message.
+        this.#line.delete(head);
+        release(head);
+        head.reject(new AbortError(head.signal));
+        continue;
+      }
+      let polled;
+      try {
+        polled = this.#poll();
+      } catch (error) {
+        const line = [...this.#line];
+        this.#line.clear();
+        for (const waiter of line) {
+          release(waiter);
+          const failed = fromNative(error);
+          if (waiter.iterating && failed instanceof classes.ClosedError) {
+            waiter.resolve(END);
+          } else {
+            waiter.reject(failed);
+          }
+        }
+        break;
+      }
+      if (!isMessage(polled)) {
+        this.#schedule(polled);
+        return;
+      }
+      this.#line.delete(head);
+      release(head);
+      head.resolve(head.iterating ? { value: polled, done: false } : polled);
+    }
+    // The last poll took a message or found the subscription ended: either
+    // way the notify fired and is no longer armed.
+    this.#idle(false);
   }
-  const canceller = signal !== null && abandon === undefined ? new Canceller() : undefined;
-  const waiting = source.native.wait(timeoutMs, canceller);
-  const onAbort = () => {
-    if (abandon !== undefined) {
-      abandon();
+
+  /** Takes the next message, or arms the subscription's notify (see `src/subscription.rs`). */
+  #poll() {
+    if (this.#poller === null) {
+      waker ??= new NativeWaker(wake);
+      this.#poller = this.native.poller(waker, this.#key);
+    }
+    return this.#poller();
+  }
+
+  /** After a pending poll: polls again when the session expires, if it can. */
+  #schedule(polled) {
+    clear(this.#recheck);
+    this.#recheck = typeof polled === 'number' ? timer(Math.ceil(polled), false, () => this.serve()) : null;
+  }
+
+  /** `waiter` gives up (abort, timeout) and rejects with `error`. */
+  #leave(waiter, error) {
+    if (!this.#line.delete(waiter)) {
       return;
     }
-    canceller.cancel();
-    source.settling.add(waiting);
-    const settled = () => source.settling.delete(waiting);
-    waiting.then(settled, settled);
-  };
-  signal?.addEventListener('abort', onAbort, { once: true });
-  let settled;
-  try {
-    settled = await waiting;
-  } catch (error) {
-    if (signal?.aborted && error?.code === classes.ClosedError.code && abandon !== undefined) {
-      throw new AbortError(signal);
+    release(waiter);
+    waiter.reject(error);
+    if (this.#line.size === 0) {
+      this.#idle(true);
     }
-    throw fromNative(error);
-  } finally {
-    signal?.removeEventListener('abort', onAbort);
   }
-  if (settled === null) {
-    throw new AbortError(signal);
+
+  /**
+   * No receive waits: forgets the source here, and takes back the arm
+   * (`armed`: when the last poll left one), so the core's armed set stays
+   * bounded and a dropped subscription is collectable.
+   */
+  #idle(armed) {
+    if (armed) {
+      this.native.disarm();
+    }
+    waiting.delete(this.#key);
+    clear(this.#recheck);
+    this.#recheck = null;
   }
-  if (settled === undefined) {
-    throw new classes.InternalError('the receive ended without an outcome');
-  }
-  return settled;
 }
 
-module.exports = { AbortError, Source, receive };
+/** The last result of an async iterator. */
+const END = Object.freeze({ value: undefined, done: true });
+
+/** How a receive that failed at once settles: an iterator ends when the subscription has. */
+function settleFailed(iterating, error) {
+  return iterating && error instanceof classes.ClosedError ? Promise.resolve(END) : Promise.reject(error);
+}
+
+/** Detaches a waiter that has left the line from its signal and timer. */
+function release(waiter) {
+  waiter.signal?.removeEventListener('abort', waiter.onAbort);
+  clear(waiter.timer);
+}
+
+module.exports = { AbortError, END, Source };

@@ -19,6 +19,14 @@ function closed(stackStart) {
 class Dispatch {
   event = undefined;
   onError = null;
+  /**
+   * What the round in progress does with a handler's Promise: `null` in a
+   * `notify` round (its rejection goes to `onError`), an array in a
+   * `notifyAsync` round (collected, then awaited and counted), `'defer'` in
+   * a sequential `notifyAsync` round (the handler is not called in the
+   * native round but collected, to be called and awaited one by one).
+   */
+  pending = null;
 
   /** Passes what handler `id` threw to `onError`, if one is set. */
   failed(id, error) {
@@ -43,10 +51,22 @@ class Dispatch {
  * reaches native code. Its `id` is set once the native registry assigned
  * one; it cannot run before (same thread).
  */
-function guard(handler, dispatch) {
+function guard(handler, dispatch, once) {
   const guarded = () => {
+    const pending = dispatch.pending;
+    if (pending !== null && pending.sequential) {
+      pending.push({ id: guarded.id, once, handler, event: dispatch.event });
+      return true;
+    }
     try {
-      handler(dispatch.event);
+      const returned = handler(dispatch.event);
+      if (isThenable(returned)) {
+        if (pending === null) {
+          settled(returned, guarded.id, dispatch);
+        } else {
+          pending.push({ id: guarded.id, promise: returned });
+        }
+      }
       return true;
     } catch (error) {
       dispatch.failed(guarded.id, error);
@@ -55,6 +75,25 @@ function guard(handler, dispatch) {
   };
   guarded.id = 0;
   return guarded;
+}
+
+/** Whether `value` is a Promise or another thenable (reading `then` may throw: a handler failure). */
+function isThenable(value) {
+  return (
+    value !== null &&
+    (typeof value === 'object' || typeof value === 'function') &&
+    typeof value.then === 'function'
+  );
+}
+
+/**
+ * Passes the rejection of a Promise that a handler returned in a `notify`
+ * round to `onError`, so it is never an unhandled rejection. `notify` has
+ * already reported the handler as delivered; `notifyAsync` awaits and
+ * counts such failures.
+ */
+function settled(returned, id, dispatch) {
+  Promise.resolve(returned).then(undefined, (error) => dispatch.failed(id, error));
 }
 
 /**
@@ -100,7 +139,7 @@ class Registry {
     if (optionalFunction(handler, 'handler', caller) === null) {
       throw failure(classes.NullArgumentError, 'handler is required', caller);
     }
-    const guarded = guard(handler, this.#dispatch);
+    const guarded = guard(handler, this.#dispatch, once);
     try {
       guarded.id = once
         ? this.#native.registerOnce(guarded, priority)
@@ -197,22 +236,76 @@ class Registry {
     }
     // The guarded handlers read the event here. A handler may notify again:
     // the outer event is restored for the rest of the outer round.
+    return this.#round(event, null, this.notify);
+  }
+
+  /**
+   * Calls every handler with `event` and awaits the Promises they return:
+   * all at once (the default), or, with `sequential`, each handler only
+   * after the previous one's Promise settled. Resolves with `{ delivered,
+   * failed, panicked }`, where a handler whose Promise rejected counts as
+   * failed and its reason goes to `onError`. Never rejects because of a
+   * handler. Rejects with `LimitExceededError` past the nesting bound.
+   */
+  async notifyAsync(event, opts) {
+    const { sequential } = options(opts, 'options', this.notifyAsync);
+    if (this.#closed) {
+      throw closed(this.notifyAsync);
+    }
+    const pending = [];
+    pending.sequential = sequential === true;
+    const report = this.#round(event, pending, this.notifyAsync);
     const dispatch = this.#dispatch;
-    const outer = dispatch.event;
+    if (pending.sequential) {
+      for (const { id, once, handler, event: given } of pending) {
+        // Unregistered by an earlier handler: this round no longer calls it.
+        if (!once && (this.#closed || !this.#native.contains(id))) {
+          report.delivered -= 1;
+          continue;
+        }
+        try {
+          await handler(given);
+        } catch (error) {
+          report.delivered -= 1;
+          report.failed += 1;
+          dispatch.failed(id, error);
+        }
+      }
+      return report;
+    }
+    const outcomes = await Promise.allSettled(pending.map(({ promise }) => promise));
+    outcomes.forEach((outcome, i) => {
+      if (outcome.status === 'rejected') {
+        report.delivered -= 1;
+        report.failed += 1;
+        dispatch.failed(pending[i].id, outcome.reason);
+      }
+    });
+    return report;
+  }
+
+  /** One native round with `event`, handling Promises as `pending` says (see `Dispatch`). */
+  #round(event, pending, stackStart) {
+    // The guarded handlers read the event here. A handler may notify again:
+    // the outer event is restored for the rest of the outer round.
+    const dispatch = this.#dispatch;
+    const outer = { event: dispatch.event, pending: dispatch.pending };
     dispatch.event = event;
+    dispatch.pending = pending;
     let outcome;
     try {
       outcome = this.#notify();
     } catch (error) {
-      throw fromNative(error, this.notify);
+      throw fromNative(error, stackStart);
     } finally {
-      dispatch.event = outer;
+      dispatch.event = outer.event;
+      dispatch.pending = outer.pending;
     }
     // The addon returns a bare count when every handler succeeded, so the
     // common case builds this object here, where it is cheapest.
     return typeof outcome === 'number'
       ? { delivered: outcome, failed: 0, panicked: 0 }
-      : outcome;
+      : { delivered: outcome.delivered, failed: outcome.failed, panicked: outcome.panicked };
   }
 
   /** `(handlerId, error) => void`, called for every handler that throws. */

@@ -2,10 +2,14 @@
 
 const { classes, fromNative } = require('./errors.js');
 const { failure, millis, options, signal } = require('./options.js');
-const { Source, receive } = require('./receive.js');
+const { END, Source } = require('./receive.js');
 
 /** Marks the library's calls, so only a `Bus` makes a `Subscription`. */
 const fromBus = Symbol('fromBus');
+
+function timedOut(timeoutMs) {
+  return new classes.TimeoutError(`no message arrived within ${timeoutMs} ms`);
+}
 
 function closed(stackStart) {
   return failure(classes.ClosedError, 'the subscription is closed', stackStart ?? closed);
@@ -58,9 +62,10 @@ class Subscription {
 
   /**
    * The next message: at once when one is queued, otherwise when it
-   * arrives (waiting off the JS thread). Rejects with `TimeoutError` after
-   * `timeoutMs`, `ClosedError` once the subscription has ended, and an
-   * `AbortError` when `signal` aborts (see `lib/receive.js`).
+   * arrives (waiting on no thread; concurrent receives are served in the
+   * order they were made). Rejects with `TimeoutError` after `timeoutMs`,
+   * `ClosedError` once the subscription has ended, and an `AbortError` when
+   * `signal` aborts, having taken nothing (see `lib/receive.js`).
    */
   async recv(opts) {
     const given = options(opts, 'options', this.recv);
@@ -69,23 +74,32 @@ class Subscription {
     if (this.#closed) {
       throw closed(this.recv);
     }
-    return receive(this.#source, timeoutMs, abort);
+    return this.#source.receive(timeoutMs, abort, () => timedOut(timeoutMs));
   }
 
-  /** Every message until the subscription or its bus closes. */
-  async *[Symbol.asyncIterator]() {
-    for (;;) {
-      let next;
-      try {
-        next = await this.recv();
-      } catch (error) {
-        if (error instanceof classes.ClosedError) {
-          return;
+  /**
+   * Every message until the subscription or its bus closes. Each step takes
+   * one queued message (never more: what the loop does not reach stays
+   * queued, and counted) in a single turn of the microtask queue.
+   */
+  [Symbol.asyncIterator]() {
+    const source = this.#source;
+    let done = false;
+    const iterator = {
+      next: () => {
+        if (done || this.#closed) {
+          done = true;
+          return Promise.resolve(END);
         }
-        throw error;
-      }
-      yield next;
-    }
+        return source.next();
+      },
+      return: () => {
+        done = true;
+        return Promise.resolve(END);
+      },
+      [Symbol.asyncIterator]: () => iterator,
+    };
+    return iterator;
   }
 
   /** The subscription's accounting; still available once it has ended. */

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the Node binding (release) and runs its benchmarks: the registry,
-# then the bus. Options go to both.
+# then the bus (options go to both), then async at scale
+# (scripts/scale.js: 100, 1,000 and 10,000 waiting receives).
 # Usage: bash bindings-node/scripts/bench.sh [--rounds N] [--iterations N]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,3 +12,4 @@ else
 fi
 node bench/registry.mjs "$@"
 node bench/bus.mjs "$@"
+node scripts/scale.js

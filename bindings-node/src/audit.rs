@@ -31,7 +31,6 @@ use crate::error::{boundary, error, from_core, Error, Result};
 use crate::keys::NativeKeyPair;
 use crate::pool;
 use crate::promise::Settle;
-use crate::wait::cannot_start;
 
 /// How a log is kept: `fsync` is `"always"` (the default), `"never"` or
 /// `"interval"` with `intervalMs`; `origin` names the log in checkpoints;
@@ -210,7 +209,7 @@ impl NativeAuditLog {
                 Ok(log) => settle.resolve(move |_| Ok(NativeAuditLog::new(log))),
                 Err(e) => settle.reject(e),
             };
-            pool::run(Box::new(job)).map_err(cannot_start)?;
+            pool::run(Box::new(job))?;
             Ok(promise)
         })
     }
@@ -244,7 +243,7 @@ impl NativeAuditLog {
                 Ok(log) => settle.resolve(move |_| Ok(NativeAuditLog::new(log))),
                 Err(e) => settle.reject(e),
             };
-            pool::run(Box::new(job)).map_err(cannot_start)?;
+            pool::run(Box::new(job))?;
             Ok(promise)
         })
     }
@@ -279,7 +278,7 @@ impl NativeAuditLog {
                 Ok(index) => settle.resolve(move |_| Ok(index as f64)),
                 Err(e) => settle.reject(e),
             };
-            pool::run(Box::new(job)).map_err(cannot_start)?;
+            pool::run(Box::new(job))?;
             Ok(promise)
         })
     }
@@ -301,7 +300,7 @@ impl NativeAuditLog {
                 Ok(()) => settle.resolve(|_| Ok(true)),
                 Err(e) => settle.reject(e),
             };
-            pool::run(Box::new(job)).map_err(cannot_start)?;
+            pool::run(Box::new(job))?;
             Ok(promise)
         })
     }
@@ -346,7 +345,7 @@ impl NativeAuditLog {
                 Ok(note) => settle.resolve(move |_| Ok(note)),
                 Err(e) => settle.reject(e),
             };
-            pool::run(Box::new(job)).map_err(cannot_start)?;
+            pool::run(Box::new(job))?;
             Ok(promise)
         })
     }
@@ -605,7 +604,7 @@ pub(crate) fn verify_on_pool<'env>(
         Ok(report) => settle.resolve(move |_| Ok(report.into())),
         Err(e) => settle.reject(e),
     };
-    pool::run(Box::new(job)).map_err(cannot_start)?;
+    pool::run(Box::new(job))?;
     Ok(promise)
 }
 

@@ -16,7 +16,6 @@ use crate::audit::{buffers, verify_on_pool, VerifyReportView};
 use crate::error::{boundary, from_core, Result};
 use crate::pool;
 use crate::promise::Settle;
-use crate::wait::cannot_start;
 
 /// What `verifyLog` trusts and requires.
 #[napi(object)]
@@ -72,7 +71,7 @@ impl NativeLogView {
                 Ok(view) => settle.resolve(move |_| Ok(NativeLogView { view: Arc::new(view) })),
                 Err(e) => settle.reject(e),
             };
-            pool::run(Box::new(job)).map_err(cannot_start)?;
+            pool::run(Box::new(job))?;
             Ok(promise)
         })
     }

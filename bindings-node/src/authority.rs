@@ -22,7 +22,6 @@ use crate::keys::NativePublicKey;
 use crate::pool;
 use crate::promise::Settle;
 use crate::token::{challenge_bytes, seconds, NativeToken};
-use crate::wait::cannot_start;
 
 /// A clock that moves only when told to, for tests; times in Unix seconds.
 #[napi]
@@ -168,7 +167,7 @@ impl NativeAuthority {
                 Ok(verified) => settle.resolve(move |_| Ok(verified.into())),
                 Err(e) => settle.reject(e),
             };
-            pool::run(Box::new(job)).map_err(cannot_start)?;
+            pool::run(Box::new(job))?;
             Ok(promise)
         })
     }
@@ -214,7 +213,7 @@ impl NativeAuthority {
                 Ok(session) => settle.resolve(move |_| Ok(NativeSession { session })),
                 Err(e) => settle.reject(e),
             };
-            pool::run(Box::new(job)).map_err(cannot_start)?;
+            pool::run(Box::new(job))?;
             Ok(promise)
         })
     }

@@ -11,7 +11,7 @@
 use std::cell::RefCell;
 use std::sync::{Arc, Weak};
 
-use charter_core::bus::{Bus, Client, Dispatch, SubscriptionId};
+use charter_core::bus::{self as core_bus, Bus, Client, Dispatch, SubscriptionId};
 use napi::bindgen_prelude::{Buffer, Env, Function, Object};
 use napi_derive::napi;
 
@@ -20,12 +20,12 @@ use crate::authority::{NativeAuthority, NativeSession};
 use crate::error::{boundary, from_core, from_napi, throw, Result};
 use crate::handler::{with_env, Gate, Guarded, JsHandler};
 use crate::message::{self, Converter, Factory, Headers, Outcome, Payload, Report};
-use crate::options::{LimitsSpec, SubscribeSpec};
+use crate::options::{millis, LimitsSpec, SubscribeSpec};
 use crate::pool;
 use crate::promise::Settle;
+use crate::ready;
 use crate::stats::BusStats;
 use crate::subscription::NativeSubscription;
-use crate::wait::cannot_start;
 
 /// The core's bus; see the module docs.
 #[napi]
@@ -93,6 +93,7 @@ impl NativeBus {
             boundary(|| {
                 let (topic, payload, headers) = message::send_args(&call)?;
                 let report = with_env(&env, || caller.publish(&topic, payload, &headers.pairs()));
+                ready::flush(&env);
                 report.map(message::outcome).map_err(from_core)
             })
             .or_else(|e| throw(&env, e))
@@ -123,7 +124,7 @@ impl NativeBus {
                 Ok(report) => settle.resolve(move |_| Ok(message::outcome(report))),
                 Err(e) => settle.reject(e),
             };
-            pool::run(Box::new(job)).map_err(cannot_start)?;
+            pool::run(Box::new(job))?;
             Ok(promise)
         })
     }
@@ -146,7 +147,7 @@ impl NativeBus {
     /// `lib/bus.js` (`src/handler.rs` says what it does), run inline or on
     /// a thread of the subscription's own (`threaded`).
     #[napi(
-        ts_args_type = "pattern: string, spec: SubscribeSpec, guarded: (seq: number, topic: string, payload: number | Buffer | null, headers: string[] | null, replyTo: string | null) => boolean, threaded: boolean, session?: NativeSession | null"
+        ts_args_type = "pattern: string, spec: SubscribeSpec, guarded: (seq: number, topic: string, payload: number | Buffer | null, headers: string[] | null, replyTo: string | null) => boolean | Promise<boolean>, threaded: boolean, session?: NativeSession | null"
     )]
     pub fn subscribe_with(
         &self,
@@ -190,8 +191,9 @@ impl NativeBus {
         boundary(|| {
             let (caller, headers) = (self.caller(session), Headers::new(headers));
             let inbox =
-                with_env(env, || caller.request_start(&topic, message::payload(&payload), &headers.pairs()))
-                    .map_err(from_core)?;
+                with_env(env, || caller.request_start(&topic, message::payload(&payload), &headers.pairs()));
+            ready::flush(env);
+            let inbox = inbox.map_err(from_core)?;
             Ok(NativeSubscription::pull(&caller, &self.converter, inbox))
         })
     }
@@ -203,6 +205,7 @@ impl NativeBus {
     )]
     pub fn reply(
         &self,
+        env: &Env,
         inbox: String,
         payload: Payload,
         headers: Option<Vec<String>>,
@@ -211,6 +214,7 @@ impl NativeBus {
         boundary(|| {
             let headers = Headers::new(headers);
             let report = self.caller(session).reply(&inbox, message::payload(&payload), &headers.pairs());
+            ready::flush(env);
             report.map(Report::from).map_err(from_core)
         })
     }
@@ -229,10 +233,11 @@ impl NativeBus {
 
     /// Closes the bus: every subscription ends. Idempotent.
     #[napi]
-    pub fn close(&self) -> Result<()> {
+    pub fn close(&self, env: &Env) -> Result<()> {
         boundary(|| {
             self.end_gates();
             self.bus.close();
+            ready::flush(env);
             Ok(())
         })
     }
@@ -259,4 +264,11 @@ impl Drop for NativeBus {
     fn drop(&mut self) {
         self.end_gates();
     }
+}
+
+/// The message of a request's `TimeoutError` when no reply to `topic` came
+/// within `timeoutMs`: the core's one wording for it.
+#[napi]
+pub fn no_reply(topic: String, timeout_ms: f64) -> String {
+    core_bus::no_reply(&topic, millis(timeout_ms)).message().to_owned()
 }

@@ -61,7 +61,7 @@ pub fn invoke(callback: &Callback, env: &Env) -> HandlerResult {
 /// caller recursed nearly to the limit) or the thread is being terminated.
 /// Either way the delivery fails, and the exception, which nothing could
 /// handle at this depth anyway, is dropped.
-pub fn call_guarded<A: JsValuesTupleIntoVec>(env: &Env, f: &Function<'_, A, bool>, args: A) -> HandlerResult {
+pub fn call_guarded<A: JsValuesTupleIntoVec, R>(env: &Env, f: &Function<'_, A, R>, args: A) -> HandlerResult {
     let returned = call(env, f, args).map_err(|_| HandlerError)?;
     let mut ok = false;
     #[allow(unsafe_code)]

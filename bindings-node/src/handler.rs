@@ -17,6 +17,14 @@
 //!   unref'd (`weak::<true>()`): a delivery in flight never keeps the event
 //!   loop alive, and if the process exits first, it is not run.
 //!
+//! A thread handler that returns a Promise is awaited: its guarded handler
+//! returns a Promise of its outcome, which never rejects, and the relayed
+//! call's outcome is that Promise's value. The subscription's thread waits
+//! for it as for a synchronous outcome, so one message is in flight at a
+//! time and a rejection counts as a handler failure. An inline handler
+//! cannot be awaited (`publish` is synchronous): its guarded handler
+//! returns `true` at once and passes a later rejection to `onError` itself.
+//!
 //! A relayed wait must end when the subscription does: ending a thread
 //! subscription joins its worker, which may be the very thread waiting for
 //! the home thread, and the home thread may be the one ending it (a handler
@@ -29,7 +37,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 
 use charter_core::bus::{Client, Message, SubscriptionId};
 use charter_core::{HandlerError, HandlerResult};
-use napi::bindgen_prelude::{Env, FnArgs, Function, FunctionRef};
+use napi::bindgen_prelude::{Either, Env, FnArgs, Function, FunctionRef, PromiseRaw};
 use napi::threadsafe_function::{ThreadsafeCallContext, ThreadsafeFunction, ThreadsafeFunctionCallMode};
 
 use crate::callback::call_guarded;
@@ -40,8 +48,13 @@ use crate::message::{Args, Converter};
 /// not be converted or arrived after the subscription ended; returns whether
 /// the user's handler returned normally. It never throws: it passes what the
 /// handler threw to the bus's `onError` hook itself (`src/callback.rs` says
-/// why).
-pub type Guarded<'env> = Function<'env, Args, bool>;
+/// why). For a thread handler that returned a Promise, it returns a Promise
+/// of that outcome instead (see the module docs).
+pub type Guarded<'env> = Function<'env, Args, Outcome>;
+
+/// What a guarded handler returns: whether the handler succeeded, now or
+/// once its Promise settles.
+pub type Outcome = Either<bool, PromiseRaw<'static, bool>>;
 
 thread_local! {
     /// The environment of the innermost native call of this addon that is
@@ -199,14 +212,14 @@ impl Gate {
 
 /// Calls back into JS from other threads: unref'd, with the message as the
 /// value; its JS side returns whether the handler succeeded.
-type Relay = ThreadsafeFunction<Message, bool, Args, napi::Status, false, true>;
+type Relay = ThreadsafeFunction<Message, Outcome, Args, napi::Status, false, true>;
 
 /// A JS handler as the core holds it; see the module docs.
 pub struct JsHandler {
     /// The home thread's environment, as an address: only compared.
     home: usize,
     converter: Arc<Converter>,
-    direct: FunctionRef<Args, bool>,
+    direct: FunctionRef<Args, Outcome>,
     relay: Relay,
     gate: Arc<Gate>,
 }
@@ -264,7 +277,20 @@ impl JsHandler {
             message.clone(),
             ThreadsafeFunctionCallMode::NonBlocking,
             move |returned, _| {
-                gate.finish(ticket, matches!(returned, Ok(true)));
+                match returned {
+                    Ok(Either::A(ok)) => gate.finish(ticket, ok),
+                    Ok(Either::B(promise)) => {
+                        let settled = Arc::clone(&gate);
+                        let awaited = promise.then(move |ctx| {
+                            settled.finish(ticket, ctx.value);
+                            Ok(())
+                        });
+                        if awaited.is_err() {
+                            gate.finish(ticket, false);
+                        }
+                    }
+                    Err(_) => gate.finish(ticket, false),
+                }
                 Ok(())
             },
         );

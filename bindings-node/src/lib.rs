@@ -32,12 +32,12 @@ mod notify;
 mod options;
 mod pool;
 mod promise;
+mod ready;
 mod registry;
 mod stats;
 mod subscription;
 mod token;
 mod topic;
-mod wait;
 mod witness;
 
 /// Runs once when the library is loaded: caught handler panics must not

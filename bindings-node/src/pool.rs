@@ -1,21 +1,26 @@
-//! The threads that wait for the bus on behalf of JS: pending receives
-//! (`recv`, `request`) and `publishAsync`.
+//! The threads that work for JS off its thread: `publishAsync` (which a
+//! full `block` queue may hold up), token verification and session
+//! opening, audit-log I/O. Receiving never uses them: a pending receive
+//! waits on no thread at all (`src/ready.rs`).
 //!
 //! Not libuv's thread pool: it has four threads by default, shared with
-//! `fs`, `dns` and `crypto`, so four receives waiting for messages would stall
-//! all of those, and a fifth receive would not even start. This pool grows
-//! instead: a job starts at once on an idle thread or a new one, so waits
-//! never queue behind each other. A thread that has had no job for
-//! [`LINGER`] exits; until then it is reused, which keeps a `for await` loop
-//! from starting a thread per message. The threads are not libuv handles and
-//! never keep the event loop alive.
+//! `fs`, `dns` and `crypto`, so four `publishAsync` calls held up by full
+//! `block` queues would stall all of those. This pool grows instead: a job
+//! starts at once on an idle thread or a new one, so jobs never queue
+//! behind each other. A thread that has had no job for [`LINGER`] exits;
+//! until then it is reused. The threads are not libuv handles and never
+//! keep the event loop alive.
 
 use std::collections::VecDeque;
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread;
 use std::time::Duration;
 
-/// Work for a pool thread. It must end on its own: jobs wait in slices.
+use charter_core::ErrorKind;
+
+use crate::error::{error, Result};
+
+/// Work for a pool thread. It must end on its own.
 pub type Job = Box<dyn FnOnce() + Send>;
 
 /// How long an idle thread waits for another job before it exits.
@@ -36,7 +41,7 @@ fn lock() -> MutexGuard<'static, State> {
 
 /// Runs `job` on a pool thread, starting one when none is idle. Fails only
 /// when the system refuses a new thread; `job` is then dropped unrun.
-pub fn run(job: Job) -> std::io::Result<()> {
+pub fn run(job: Job) -> Result<()> {
     let mut state = lock();
     // Every queued job must have an idle thread of its own to take it.
     if state.idle > state.jobs.len() {
@@ -46,10 +51,13 @@ pub fn run(job: Job) -> std::io::Result<()> {
         return Ok(());
     }
     drop(state);
-    thread::Builder::new().name("charter-wait".into()).spawn(move || {
-        contained(job);
-        work();
-    })?;
+    thread::Builder::new()
+        .name("charter-work".into())
+        .spawn(move || {
+            contained(job);
+            work();
+        })
+        .map_err(|e| error(ErrorKind::LimitExceeded, format!("cannot start a thread to work on: {e}")))?;
     Ok(())
 }
 

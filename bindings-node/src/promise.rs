@@ -1,10 +1,16 @@
 //! Promises settled from pool threads (`src/pool.rs`).
+//!
+//! Settling one first delivers the wake-ups recorded for waiting receives
+//! (`ready::flush`): a pool job that published (`publishAsync`) may have
+//! made receives ready, and once its Promise settles, nothing may be left
+//! to keep the event loop alive for them (see `src/ready.rs`).
 
 use charter_core::Error as CoreError;
 use napi::bindgen_prelude::{Either, Env, Object, ToNapiValue, Undefined};
 use napi::{JsDeferred, JsError};
 
 use crate::error::{from_core, from_napi, Result};
+use crate::ready;
 
 type Settled<T> = Either<T, Undefined>;
 type Resolver<T> = Box<dyn FnOnce(Env) -> napi::Result<Settled<T>> + Send>;
@@ -27,7 +33,10 @@ impl<T: ToNapiValue + 'static> Settle<T> {
     /// Resolves with what `value` builds on the JS thread.
     pub fn resolve(mut self, value: impl FnOnce(&Env) -> napi::Result<T> + Send + 'static) {
         if let Some(deferred) = self.0.take() {
-            deferred.resolve(Box::new(move |env| value(&env).map(Either::A)));
+            deferred.resolve(Box::new(move |env| {
+                ready::flush(&env);
+                value(&env).map(Either::A)
+            }));
         }
     }
 
@@ -35,6 +44,7 @@ impl<T: ToNapiValue + 'static> Settle<T> {
     pub fn reject(mut self, e: CoreError) {
         if let Some(deferred) = self.0.take() {
             deferred.resolve(Box::new(move |env| {
+                ready::flush(&env);
                 Err(napi::Error::from(JsError::from(from_core(e)).into_unknown(env)))
             }));
         }

@@ -7,18 +7,18 @@
 //! its bus is, like an `EventEmitter` listener: a program that drops the
 //! handle still expects its handler to run.
 
+use std::cell::RefCell;
 use std::sync::Arc;
 
-use charter_core::bus::{Client, Subscription, SubscriptionRef};
-use napi::bindgen_prelude::{Env, Function, Object, Unknown};
+use charter_core::bus::{Client, Notify, Polled, Subscription, SubscriptionRef};
+use napi::bindgen_prelude::{Either3, Env, Function, Null, Unknown};
 use napi_derive::napi;
 
 use crate::error::{boundary, from_core, from_napi, throw, Result};
 use crate::handler::Gate;
 use crate::message::Converter;
-use crate::options::millis;
+use crate::ready::{self, NativeWaker};
 use crate::stats::SubscriptionStats;
-use crate::wait::{self, Canceller};
 
 /// One subscription; see the module docs.
 #[napi]
@@ -29,6 +29,9 @@ pub struct NativeSubscription {
     view: SubscriptionRef,
     /// A callback subscription's gate (`src/handler.rs`); `None` for pull.
     gate: Option<Arc<Gate>>,
+    /// What `poll` leaves armed: made on first use, the same one after, so
+    /// the core keeps at most one arm per subscription (`src/ready.rs`).
+    notify: RefCell<Option<Notify>>,
 }
 
 impl NativeSubscription {
@@ -59,7 +62,13 @@ impl NativeSubscription {
     ) -> NativeSubscription {
         let view = SubscriptionRef::clone(&subscription);
         subscription.detach();
-        NativeSubscription { client: client.clone(), converter: Arc::clone(converter), view, gate }
+        NativeSubscription {
+            client: client.clone(),
+            converter: Arc::clone(converter),
+            view,
+            gate,
+            notify: RefCell::default(),
+        }
     }
 }
 
@@ -101,19 +110,41 @@ impl NativeSubscription {
         .map_err(from_napi)
     }
 
-    /// Waits for the next message on another thread, up to `timeoutMs`
-    /// (`null`: no limit), and returns the Promise of it (`src/wait.rs`).
-    #[napi(ts_return_type = "Promise<unknown>")]
-    pub fn wait<'env>(
+    /// A function `() => message | null | number` that polls: it returns the
+    /// next message, taken and counted as delivered, if one is queued.
+    /// Otherwise it leaves this subscription's notify armed, so that
+    /// `waker` is called with `key` once the subscription becomes readable
+    /// (`src/ready.rs`), and returns `null`, or the milliseconds until its
+    /// session expires: poll again by then. It throws once the subscription
+    /// has ended. Made once by the JS layer, a function made from a closure
+    /// like `receiver`, since a burst polls once per message.
+    #[napi(ts_return_type = "() => unknown")]
+    pub fn poller<'env>(
         &self,
         env: &'env Env,
-        timeout_ms: Option<f64>,
-        cancel: Option<&Canceller>,
-    ) -> Result<Object<'env>> {
-        boundary(|| {
-            let converter = Arc::clone(&self.converter);
-            wait::start(env, self.view.clone(), converter, timeout_ms.map(millis), cancel)
+        waker: &NativeWaker,
+        key: f64,
+    ) -> Result<Function<'env, (), Either3<Unknown<'static>, Null, f64>>> {
+        let notify = Notify::clone(self.notify.borrow_mut().get_or_insert_with(|| waker.notify(key)));
+        let (view, converter) = (self.view.clone(), Arc::clone(&self.converter));
+        env.create_function_from_closure("poll", move |call| {
+            let env = &*call.env;
+            boundary(|| match view.poll_recv(&notify).map_err(from_core)? {
+                Polled::Ready(m) => converter.to_js(env, &m).map(Either3::A).map_err(from_napi),
+                Polled::Pending { recheck: None } => Ok(Either3::B(Null)),
+                Polled::Pending { recheck: Some(left) } => Ok(Either3::C(left.as_secs_f64() * 1000.0)),
+            })
+            .or_else(|e| throw(env, e))
         })
+        .map_err(from_napi)
+    }
+
+    /// Takes back what the poller armed, when no receive waits any more.
+    #[napi]
+    pub fn disarm(&self) {
+        if let Some(notify) = self.notify.borrow().as_ref() {
+            self.view.disarm(notify);
+        }
     }
 
     #[napi]
@@ -124,13 +155,14 @@ impl NativeSubscription {
     /// Ends the subscription: queued messages are dropped (and counted),
     /// pending receives fail with `CLOSED`. Idempotent.
     #[napi]
-    pub fn close(&self) -> Result<()> {
+    pub fn close(&self, env: &Env) -> Result<()> {
         boundary(|| {
             let id = self.view.id();
             if self.gate.as_ref().is_none_or(|gate| gate.end(&self.client, id)) {
                 // Already ended by the core (its session did): nothing to refuse.
                 let _ = self.client.unsubscribe(id);
             }
+            ready::flush(env);
             Ok(())
         })
     }

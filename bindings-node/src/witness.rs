@@ -15,7 +15,6 @@ use crate::error::{boundary, from_core, Result};
 use crate::keys::NativeKeyPair;
 use crate::pool;
 use crate::promise::Settle;
-use crate::wait::cannot_start;
 
 /// A checkpoint and the trusted witnesses that verifiably cosigned it.
 #[napi(object, object_from_js = false)]
@@ -143,7 +142,7 @@ impl NativeWitness {
                 Ok(line) => settle.resolve(move |_| Ok(line)),
                 Err(e) => settle.reject(e),
             };
-            pool::run(Box::new(job)).map_err(cannot_start)?;
+            pool::run(Box::new(job))?;
             Ok(promise)
         })
     }

@@ -92,6 +92,26 @@ test("the binding README's topic rules usage runs and prints what it says", () =
   );
 });
 
+test("the binding README's waiting and async handlers usage runs and prints what it says", () => {
+  const child = runInPackage('waiting.cjs', jsBlock(bindingReadme, '## Usage: waiting and async handlers'));
+  assert.equal(child.stderr, '');
+  assert.equal(child.status, 0);
+  assert.equal(
+    child.stdout,
+    [
+      'stored order 17',
+      'failed: mailer down',
+      '{ delivered: 1, failed: 1, panicked: 0 }',
+      'stored order 18',
+      'failed: mailer down',
+      '{ delivered: 1, failed: 1, panicked: 0 }',
+      "[ 'order 1', 'order 2', 'order 3' ]",
+      'AbortError order 4',
+      '',
+    ].join('\n'),
+  );
+});
+
 test('the TypeScript examples compile and run', () => {
   const dir = fs.mkdtempSync(path.join(packageDir, '.tmp-'));
   const run = (example) =>
@@ -111,6 +131,7 @@ test('the TypeScript examples compile and run', () => {
     assert.match(registry.stdout, /\{ delivered: 1, failed: 1, panicked: 0 \}/);
     assert.match(registry.stdout, /nested 4 deep, then CHARTER_E_LIMIT_EXCEEDED \(maxDepth 4\)/);
     assert.match(registry.stdout, /ClosedError \(CHARTER_E_CLOSED, -19\)/);
+    assert.match(registry.stdout, /async round: delivered 0, failed 1\n$/);
 
     const bus = run('bus_basics');
     assert.equal(bus.stderr, '');

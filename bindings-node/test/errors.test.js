@@ -37,6 +37,7 @@ const EXPECTED = [
   ['CorruptError', 'CHARTER_E_CORRUPT', -21],
   ['PanicError', 'CHARTER_E_PANIC', -22],
   ['InternalError', 'CHARTER_E_INTERNAL', -23],
+  ['CancelledError', 'CHARTER_E_CANCELLED', -24],
 ];
 
 test('the package exports exactly its classes, its functions, CharterError and one class per status', () => {
