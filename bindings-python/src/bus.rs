@@ -304,11 +304,7 @@ impl Bus {
         let replies = Bus::request_start_as(slf, caller, topic, payload, headers)?;
         match replies.receive(py, limit)? {
             Ok(Some(reply)) => Ok(Message::new(reply)),
-            Ok(None) => Err(new_err(
-                py,
-                ErrorKind::Timeout,
-                format!("no reply to {topic:?} within {:?} s", timeout.unwrap_or_default()),
-            )),
+            Ok(None) => Err(to_pyerr(py, &bus::no_reply(topic, limit.unwrap_or_default()))),
             Err(e) => Err(to_pyerr(py, &e)),
         }
     }
@@ -620,7 +616,16 @@ impl Drop for Bus {
     }
 }
 
+/// The error a request that got no reply within `timeout` seconds raises:
+/// the core's wording, for `request_async`.
+#[pyfunction]
+fn _no_reply(py: Python<'_>, topic: &str, timeout: f64) -> PyResult<Py<PyAny>> {
+    let timeout = optional_duration(py, Some(timeout), "timeout")?.unwrap_or_default();
+    Ok(to_pyerr(py, &bus::no_reply(topic, timeout)).into_value(py).into_any())
+}
+
 pub(crate) fn add_to(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(_no_reply, m)?)?;
     m.add_class::<Bus>()?;
     m.add_class::<Subscription>()
 }
