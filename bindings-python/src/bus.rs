@@ -66,6 +66,18 @@ struct Handler {
     callable: Mutex<Option<Py<PyAny>>>,
     on_error: Arc<ErrorHook>,
     interrupts: Interrupts,
+    /// For an async handler: the event loop its coroutines run on (the one
+    /// running when it subscribed), and what its thread awaits now.
+    awaiting: Option<Awaiting>,
+}
+
+/// How the thread of an async handler awaits its coroutines.
+struct Awaiting {
+    event_loop: Py<PyAny>,
+    /// The running coroutine's `concurrent.futures.Future`.
+    in_flight: Mutex<Option<Py<PyAny>>>,
+    /// Set when the subscription ends: no coroutine starts after that.
+    stopped: AtomicBool,
 }
 
 impl Handler {
@@ -79,12 +91,25 @@ impl Handler {
                 return Ok(());
             };
             let id = self.id.load(Ordering::Relaxed);
-            match Bound::new(py, Message::new(message.clone())).and_then(|m| PyTuple::new(py, [m])) {
-                Ok(args) => callback::call(py, callable.bind(py), &args, &self.on_error, id, self.interrupts),
+            let args = match Bound::new(py, Message::new(message.clone())).and_then(|m| PyTuple::new(py, [m])) {
+                Ok(args) => args,
                 Err(err) => {
                     self.on_error.report(py, id, err);
-                    Err(HandlerError)
+                    return Err(HandlerError);
                 }
+            };
+            let returned =
+                callback::call_returning(py, callable.bind(py), &args, &self.on_error, id, self.interrupts)?;
+            match (returned, &self.awaiting) {
+                (None, _) => Ok(()),
+                (Some(coroutine), Some(awaiting)) => awaiting.run(py, coroutine, &self.on_error, id),
+                (Some(awaitable), None) => callback::refuse(
+                    py,
+                    awaitable,
+                    &self.on_error,
+                    id,
+                    "subscribe an async def handler from a running event loop to have it awaited there",
+                ),
             }
         })
         .unwrap_or(Err(HandlerError))
@@ -92,6 +117,44 @@ impl Handler {
 
     fn release(&self) -> Option<Py<PyAny>> {
         lock(&self.callable).take()
+    }
+
+    /// The subscription is ending: an async handler's thread stops
+    /// waiting for its loop (which may be the thread ending it).
+    fn stop(&self, py: Python<'_>) {
+        if let Some(awaiting) = &self.awaiting {
+            awaiting.stopped.store(true, Ordering::Release);
+            if let Some(running) = lock(&awaiting.in_flight).take() {
+                let _ = running.call_method0(py, "cancel");
+            }
+        }
+    }
+}
+
+impl Awaiting {
+    /// Runs `coroutine` on the handler's loop and waits for it (on the
+    /// subscription's thread, the GIL released while it waits): an
+    /// exception it raises is the handler's failure, counted by the core.
+    fn run(&self, py: Python<'_>, coroutine: Bound<'_, PyAny>, hook: &ErrorHook, id: u64) -> HandlerResult {
+        if self.stopped.load(Ordering::Acquire) {
+            return callback::refuse(py, coroutine, hook, id, "its subscription has ended");
+        }
+        let outcome = aio::coroutine(py, "start_handler", (self.event_loop.bind(py), &coroutine)).and_then(|running| {
+            *lock(&self.in_flight) = Some(running.clone().unbind());
+            let outcome = running.call_method0("result");
+            lock(&self.in_flight).take();
+            outcome
+        });
+        match outcome {
+            Ok(_) => Ok(()),
+            Err(err) => {
+                if let Ok(close) = coroutine.getattr("close") {
+                    let _ = close.call0();
+                }
+                hook.report_or_unraisable(py, id, err);
+                Err(HandlerError)
+            }
+        }
     }
 }
 
@@ -153,6 +216,7 @@ impl Bus {
         pattern: &str,
         options: SubscribeOptions,
         handler: Option<Py<PyAny>>,
+        event_loop: Option<Py<PyAny>>,
     ) -> PyResult<(bus::SubscriptionRef, Owner)> {
         self.open(py)?;
         let Some(callable) = handler else {
@@ -166,6 +230,11 @@ impl Bus {
             on_error: Arc::clone(&self.on_error),
             // A handler thread has no caller to raise an interrupt in.
             interrupts: if threaded { Interrupts::ToHook } else { Interrupts::ToCaller },
+            awaiting: event_loop.map(|event_loop| Awaiting {
+                event_loop,
+                in_flight: Mutex::new(None),
+                stopped: AtomicBool::new(false),
+            }),
         });
         let called = Arc::clone(&handler);
         let run = move |m: &bus::Message| called.call(m);
@@ -188,6 +257,9 @@ impl Bus {
         client: &bus::Client,
     ) {
         let _busy = Busy::enter(py);
+        if let Some(handler) = lock(&self.handlers).get(&id.get()).cloned() {
+            handler.stop(py);
+        }
         if threaded {
             let _ = shutdown::detach(py, || client.unsubscribe(id));
         } else {
@@ -223,6 +295,10 @@ impl Bus {
     /// releases every handler and the hook, with the GIL.
     fn release(&self, py: Python<'_>) {
         self.closed.store(true, Ordering::Release);
+        let awaiting: Vec<_> = lock(&self.handlers).values().filter(|h| h.awaiting.is_some()).cloned().collect();
+        for handler in awaiting {
+            handler.stop(py);
+        }
         shutdown::detach(py, || self.core.close());
         let handlers = std::mem::take(&mut *lock(&self.handlers));
         let callables: Vec<_> = handlers.values().filter_map(|h| h.release()).collect();
@@ -249,6 +325,14 @@ impl Bus {
                 h.get_type().name()?
             )));
         }
+        let event_loop = match &handler {
+            Some(h) => aio::coroutine(py, "handler_loop", (h, options.dispatch))?.extract::<Option<Py<PyAny>>>()?,
+            None => None,
+        };
+        let options = options::Subscribe {
+            dispatch: options.dispatch.or(event_loop.as_ref().map(|_| "thread")),
+            ..options
+        };
         let options = options.to_core(py)?;
         let session_thread =
             caller.session().is_some() && handler.is_some() && options.dispatch == Dispatch::Thread;
@@ -258,7 +342,7 @@ impl Bus {
         if blocks {
             bus.blocking.fetch_add(1, Ordering::AcqRel);
         }
-        let added = bus.add(py, caller, pattern, options, handler.map(Bound::unbind));
+        let added = bus.add(py, caller, pattern, options, handler.map(Bound::unbind), event_loop);
         if added.is_err() && blocks {
             bus.forget_blocking();
         }
@@ -452,7 +536,7 @@ impl Bus {
             overflow: overflow.unwrap_or(Overflow::DEFAULT),
             ttl,
             idle_ttl,
-            dispatch: dispatch.as_deref().unwrap_or("inline"),
+            dispatch: dispatch.as_deref(),
             has_handler: handler.is_some(),
         };
         Bus::subscribe_as(slf, &slf.get().anyone, &pattern, handler, options)

@@ -23,21 +23,23 @@ below. They wait on the event loop itself, with no thread:
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import inspect
 import math
 import os
 import weakref
 from collections import deque
-from typing import TYPE_CHECKING, Deque, Dict, Optional, Union
+from typing import TYPE_CHECKING, Any, Awaitable, Coroutine, Deque, Dict, Optional, Union
 
-from ._native import Bus, Client, Message, Subscription, _no_reply, _Reactor, _Waiter
-from .errors import ClosedError, TimeoutError
+from ._native import Bus, Client, Message, NotifyReport, Registry, Subscription, _no_reply, _Reactor, _Waiter
+from .errors import ClosedError, InvalidArgumentError, TimeoutError
 
 if TYPE_CHECKING:
     from typing_extensions import Buffer
 
     from ._native import _Headers
 
-__all__ = ["receive", "next_message", "request"]
+__all__ = ["receive", "next_message", "request", "notify", "handler_loop", "start_handler"]
 
 _MIN_RECHECK = 0.001
 """Seconds: the shortest timer set to look at a subscription whose session is expiring."""
@@ -215,3 +217,72 @@ async def request(
             return await receive(replies, timeout)
         except TimeoutError:
             raise _no_reply(topic, math.inf if timeout is None else timeout) from None
+
+
+async def notify(registry: Registry, event: object, sequential: bool) -> NotifyReport:
+    """``registry.notify_async(event, sequential=...)``.
+
+    The round itself is the core's: every handler is called in firing
+    order, and an ``async def`` handler's call only makes its coroutine
+    (its body runs when awaited). Then the coroutines are awaited, together
+    or one after another. Each one that raises is counted as failed (not
+    delivered) and reported, never raised here.
+    """
+    report, pending = registry._notify_start(event)
+    if not pending:
+        return report
+    failures = 0
+    if sequential:
+        for handler_id, awaitable in pending:
+            try:
+                await awaitable
+            except Exception as exc:
+                failures += 1
+                registry._handler_failed(handler_id, exc)
+    else:
+        outcomes = await asyncio.gather(*(_settle(a) for _, a in pending))
+        for (handler_id, _), exc in zip(pending, outcomes):
+            if exc is not None:
+                failures += 1
+                registry._handler_failed(handler_id, exc)
+    return NotifyReport(report.delivered - failures, report.failed + failures, report.panicked)
+
+
+async def _settle(awaitable: Awaitable[object]) -> Optional[Exception]:
+    """Awaits ``awaitable``; its exception, if it raised one."""
+    try:
+        await awaitable
+    except Exception as exc:
+        return exc
+    return None
+
+
+def start_handler(loop: asyncio.AbstractEventLoop, coroutine: Coroutine[Any, Any, object]) -> concurrent.futures.Future[object]:
+    """An async bus handler's coroutine, started on the loop it was subscribed on."""
+    return asyncio.run_coroutine_threadsafe(coroutine, loop)
+
+
+def handler_loop(handler: object, dispatch: Optional[str]) -> Optional[asyncio.AbstractEventLoop]:
+    """The event loop an async bus handler's coroutines will run on: the
+    one running when it subscribes. ``None`` for a plain handler.
+
+    Such a handler runs on a thread of its subscription's own, which hands
+    each message to the loop and waits for the coroutine, so that the bus
+    counts its outcome and messages are handled one at a time, in order.
+    It cannot run inline: a publish made on the loop's own thread could
+    never wait for the loop.
+    """
+    if not (inspect.iscoroutinefunction(handler) or inspect.iscoroutinefunction(getattr(handler, "__call__", None))):
+        return None
+    if dispatch == "inline":
+        raise InvalidArgumentError(
+            'an async handler cannot run inline (a publish cannot wait for the event loop); '
+            'leave dispatch out or pass dispatch="thread"'
+        )
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        raise InvalidArgumentError(
+            "an async handler runs on the event loop running when it subscribes, and none is running: "
+            "subscribe from a coroutine"
+        ) from None
