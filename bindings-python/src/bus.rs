@@ -50,6 +50,7 @@ use crate::audit::{self, AuditLog};
 use crate::authority::{Authority, Session};
 use crate::callback::{self, catching_interrupts, lock, optional_callable, ErrorHook, Interrupts};
 use crate::client::Client;
+use crate::interrupt;
 use crate::errors::{new_err, to_pyerr};
 use crate::message::{self, header_refs, Message};
 use crate::options::{self, optional_duration, Overflow};
@@ -124,7 +125,10 @@ impl Handler {
     fn stop(&self, py: Python<'_>) {
         if let Some(awaiting) = &self.awaiting {
             awaiting.stopped.store(true, Ordering::Release);
-            if let Some(running) = lock(&awaiting.in_flight).take() {
+            // Taken out first: the lock must not be held while `cancel`
+            // runs Python code (the handler's thread takes it with the GIL).
+            let running = lock(&awaiting.in_flight).take();
+            if let Some(running) = running {
                 let _ = running.call_method0(py, "cancel");
             }
         }
@@ -255,19 +259,22 @@ impl Bus {
         id: SubscriptionId,
         threaded: bool,
         client: &bus::Client,
-    ) {
+    ) -> PyResult<()> {
         let _busy = Busy::enter(py);
-        if let Some(handler) = lock(&self.handlers).get(&id.get()).cloned() {
+        let handler = lock(&self.handlers).get(&id.get()).cloned();
+        if let Some(handler) = handler {
             handler.stop(py);
         }
         if threaded {
-            let _ = shutdown::detach(py, || client.unsubscribe(id));
+            let client = client.clone();
+            let _ = interrupt::run(py, move || client.unsubscribe(id))?;
         } else {
             let _ = client.unsubscribe(id);
         }
         let handler = lock(&self.handlers).remove(&id.get());
         // Released here, with no lock held: that can run Python code.
         drop(handler.and_then(|h| h.release()));
+        Ok(())
     }
 
     /// Publishes a request; returns the subscription its reply comes to.
@@ -292,18 +299,27 @@ impl Bus {
     }
 
     /// Closes the core (joining handler threads, so without the GIL), then
-    /// releases every handler and the hook, with the GIL.
-    fn release(&self, py: Python<'_>) {
+    /// releases every handler and the hook, with the GIL. `interruptible`:
+    /// Ctrl-C may interrupt the wait for busy handler threads (see
+    /// `interrupt`); the close then goes on in the background, and a later
+    /// `close` or the bus's collection releases the handlers.
+    fn release(&self, py: Python<'_>, interruptible: bool) -> PyResult<()> {
         self.closed.store(true, Ordering::Release);
         let awaiting: Vec<_> = lock(&self.handlers).values().filter(|h| h.awaiting.is_some()).cloned().collect();
         for handler in awaiting {
             handler.stop(py);
         }
-        shutdown::detach(py, || self.core.close());
+        if interruptible {
+            let core = self.core.clone();
+            interrupt::run(py, move || core.close())?;
+        } else {
+            shutdown::detach(py, || self.core.close());
+        }
         let handlers = std::mem::take(&mut *lock(&self.handlers));
         let callables: Vec<_> = handlers.values().filter_map(|h| h.release()).collect();
         let hook = self.on_error.replace(None);
         drop((handlers, callables, hook));
+        Ok(())
     }
 }
 
@@ -650,9 +666,9 @@ impl Bus {
     /// Closes the bus: every subscription ends (blocked receivers get
     /// `ClosedError`), handler threads are joined, handlers and the hook are
     /// released. Idempotent.
-    fn close(&self, py: Python<'_>) {
+    fn close(&self, py: Python<'_>) -> PyResult<()> {
         let _busy = Busy::enter(py);
-        self.release(py);
+        self.release(py, true)
     }
 
     fn __enter__(slf: Bound<'_, Self>) -> PyResult<Bound<'_, Self>> {
@@ -661,8 +677,8 @@ impl Bus {
     }
 
     #[pyo3(signature = (*_exc_info))]
-    fn __exit__(&self, py: Python<'_>, _exc_info: &Bound<'_, PyTuple>) {
-        self.close(py);
+    fn __exit__(&self, py: Python<'_>, _exc_info: &Bound<'_, PyTuple>) -> PyResult<()> {
+        self.close(py)
     }
 
     fn __repr__(&self) -> String {
@@ -687,7 +703,9 @@ impl Bus {
     }
 
     fn __clear__(&self) {
-        Python::attach(|py| self.release(py));
+        Python::attach(|py| {
+            let _ = self.release(py, false);
+        });
     }
 }
 
@@ -695,7 +713,9 @@ impl Drop for Bus {
     fn drop(&mut self) {
         // The core's own drop would join handler threads with the GIL held.
         if !self.closed() {
-            Python::attach(|py| self.release(py));
+            Python::attach(|py| {
+                let _ = self.release(py, false);
+            });
         }
     }
 }

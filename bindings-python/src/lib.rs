@@ -16,6 +16,7 @@ mod bus;
 mod callback;
 mod client;
 mod errors;
+mod interrupt;
 mod keys;
 mod message;
 mod options;

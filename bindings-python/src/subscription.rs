@@ -257,20 +257,24 @@ impl Subscription {
     /// blocked receivers get `ClosedError`, a handler is released. For a
     /// handler on its own thread, waits for a call in progress to return
     /// (unless called from that handler). Idempotent.
-    fn close(&self, py: Python<'_>) {
+    /// On the main thread Ctrl-C interrupts the wait for a busy handler
+    /// thread; the subscription ends in the background.
+    fn close(&self, py: Python<'_>) -> PyResult<()> {
         let Some(owner) = lock(&self.owner).take() else {
-            return;
+            return Ok(());
         };
-        match owner {
+        let ended = match owner {
             // Without a handler thread to wait for, ending is quick.
-            Owner::Pull(subscription) => subscription.close(),
-            Owner::Handler { threaded, client } => {
-                self.bus().end_handler(py, self.view.id(), threaded, &client)
+            Owner::Pull(subscription) => {
+                subscription.close();
+                Ok(())
             }
-        }
+            Owner::Handler { threaded, client } => self.bus().end_handler(py, self.view.id(), threaded, &client),
+        };
         if self.blocks {
             self.bus().forget_blocking();
         }
+        ended
     }
 
     fn __enter__(slf: Bound<'_, Self>) -> Bound<'_, Self> {
@@ -278,8 +282,8 @@ impl Subscription {
     }
 
     #[pyo3(signature = (*_exc_info))]
-    fn __exit__(&self, py: Python<'_>, _exc_info: &Bound<'_, PyTuple>) {
-        self.close(py);
+    fn __exit__(&self, py: Python<'_>, _exc_info: &Bound<'_, PyTuple>) -> PyResult<()> {
+        self.close(py)
     }
 
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
