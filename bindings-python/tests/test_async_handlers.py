@@ -123,7 +123,7 @@ def test_notify_async_on_a_closed_registry() -> None:
     registry = Registry()
     registry.close()
     with pytest.raises(charter.ClosedError):
-        registry.notify_async("e")
+        registry.notify_async("e").close()
 
 
 def test_notify_async_respects_nesting_and_interrupts(registry: Registry) -> None:

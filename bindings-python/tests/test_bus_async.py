@@ -17,6 +17,8 @@ import pytest
 import charter
 from charter import Bus, Message
 
+from conftest import T0, OpenSession
+
 
 def test_recv_async_returns_a_queued_message(bus: Bus) -> None:
     sub = bus.subscribe("t")
@@ -339,3 +341,36 @@ def test_request_async_timeout_uses_the_core_wording(bus: Bus) -> None:
     bus.subscribe("silent", lambda m: None)
     with pytest.raises(charter.TimeoutError, match='no reply to "silent" within 50 ms'):
         asyncio.run(bus.request_async("silent", b"", timeout=0.05))
+
+
+def test_revoking_a_session_wakes_its_recv_async(
+    authority: charter.Authority, root: charter.KeyPair, open_session: OpenSession
+) -> None:
+    key = charter.KeyPair.generate()
+    token = charter.Token.mint(root, key.public_key, ["subscribe news.>"], T0, T0 + 3600)
+    with Bus(authority=authority) as enforcing:
+        sub = enforcing.client(open_session(token, key)).subscribe("news.>")
+
+        async def main() -> None:
+            asyncio.get_running_loop().call_later(0.05, authority.revoke, token.links[0].id)
+            with pytest.raises(charter.RevokedError):
+                await sub.recv_async(timeout=30.0)
+
+        asyncio.run(main())
+
+
+def test_event_loops_leave_no_descriptor_behind(bus: Bus) -> None:
+    sub = bus.subscribe("t")
+
+    def open_descriptors() -> int:
+        return len(os.listdir("/proc/self/fd"))
+
+    if not os.path.isdir("/proc/self/fd"):
+        pytest.skip("needs /proc")
+    gc.collect()
+    before = open_descriptors()
+    for i in range(100):
+        threading.Timer(0.001, bus.publish, ("t", bytes([i]))).start()
+        asyncio.run(sub.recv_async(timeout=5.0))
+    gc.collect()
+    assert open_descriptors() <= before + 4

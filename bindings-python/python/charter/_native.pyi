@@ -6,6 +6,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import (
     Any,
+    Awaitable,
     Callable,
     Coroutine,
     Dict,
@@ -147,7 +148,14 @@ class Registry:
         handler of this registry it does not wait."""
     def notify(self, event: object, /) -> NotifyReport:
         """Calls every handler with ``event``; raises
-        :class:`charter.LimitExceededError` past the nesting bound."""
+        :class:`charter.LimitExceededError` past the nesting bound. An
+        ``async def`` handler fails here (use :meth:`notify_async`)."""
+    def notify_async(self, event: object, *, sequential: bool = False) -> Coroutine[Any, Any, NotifyReport]:
+        """``notify`` for asyncio: awaits the coroutines of ``async def``
+        handlers, together or (``sequential``) one after another; one that
+        raises counts as failed and is reported, never raised."""
+    def _notify_start(self, event: object) -> Tuple[NotifyReport, List[Tuple[int, Awaitable[object]]]]: ...
+    def _handler_failed(self, id: int, exception: BaseException) -> None: ...
     @property
     def on_error(self) -> Optional[_ErrorHook]:
         """The hook that receives every exception a handler raises."""
