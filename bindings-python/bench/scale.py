@@ -9,7 +9,8 @@ task per subscription loops on ``await sub.recv_async()``, and this prints:
 * wake latency: another thread publishes one message to a random waiter
   and waits for it to arrive; p50 and p99 over the samples;
 * burst: another thread publishes one message to every waiter; the time
-  until the last has arrived;
+  until the last has arrived, and the CPU time the process used meanwhile
+  (on a loaded machine, the difference is time spent waiting for a CPU);
 * cancel latency: ``task.cancel()`` until the cancelled task has ended,
   p50 and p99, and then whether a message published to each cancelled
   subscription is still queued (a cancelled receive consumes nothing);
@@ -102,10 +103,12 @@ async def _run(waiters: int, samples: int) -> Dict[str, str]:
             bus.publish(f"w.{i}", b"burst")
         return start
 
+    burst_cpu = time.process_time()
     burst_start = await loop.run_in_executor(None, burst)
     while received[0] < goal:
         await asyncio.sleep(0.001)
     burst_time = last_arrival[0] - burst_start
+    burst_cpu = time.process_time() - burst_cpu
 
     cancel_times: List[float] = []
     cancelled = rng.sample(range(waiters), min(samples, waiters))
@@ -137,6 +140,7 @@ async def _run(waiters: int, samples: int) -> Dict[str, str]:
         "wake p50": _us(statistics.median(latencies)),
         "wake p99": _us(_percentile(latencies, 99)),
         "burst to all": f"{burst_time * 1e3:,.1f} ms",
+        "burst CPU": f"{burst_cpu * 1e3:,.1f} ms",
         "cancel p50": _us(statistics.median(cancel_times)),
         "cancel p99": _us(_percentile(cancel_times, 99)),
         "kept after cancel": f"{kept}/{len(cancelled)}",
@@ -153,7 +157,8 @@ def main() -> None:
     rows = [asyncio.run(_run(int(n), args.samples)) for n in args.waiters.split(",")]
     headers = list(rows[0])
     widths = [max(len(h), *(len(r[h]) for r in rows)) for h in headers]
-    print(f"Python asyncio, CPython {sys.version.split()[0]}, {os.cpu_count()} CPUs")
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"Python asyncio, CPython {sys.version.split()[0]}, {os.cpu_count()} CPUs, load average {load:.1f}")
     print("| " + " | ".join(h.ljust(w) for h, w in zip(headers, widths)) + " |")
     print("|" + "|".join("-" * (w + 1) + ":" for w in widths) + "|")
     for row in rows:
