@@ -50,8 +50,8 @@ use crate::audit::{self, AuditLog};
 use crate::authority::{Authority, Session};
 use crate::callback::{self, catching_interrupts, lock, optional_callable, ErrorHook, Interrupts};
 use crate::client::Client;
-use crate::interrupt;
 use crate::errors::{new_err, to_pyerr};
+use crate::interrupt;
 use crate::message::{self, header_refs, Message};
 use crate::options::{self, optional_duration, Overflow};
 use crate::shutdown::{self, Busy};
@@ -92,7 +92,8 @@ impl Handler {
                 return Ok(());
             };
             let id = self.id.load(Ordering::Relaxed);
-            let args = match Bound::new(py, Message::new(message.clone())).and_then(|m| PyTuple::new(py, [m])) {
+            let args = match Bound::new(py, Message::new(message.clone())).and_then(|m| PyTuple::new(py, [m]))
+            {
                 Ok(args) => args,
                 Err(err) => {
                     self.on_error.report(py, id, err);
@@ -143,12 +144,13 @@ impl Awaiting {
         if self.stopped.load(Ordering::Acquire) {
             return callback::refuse(py, coroutine, hook, id, "its subscription has ended");
         }
-        let outcome = aio::coroutine(py, "start_handler", (self.event_loop.bind(py), &coroutine)).and_then(|running| {
-            *lock(&self.in_flight) = Some(running.clone().unbind());
-            let outcome = running.call_method0("result");
-            lock(&self.in_flight).take();
-            outcome
-        });
+        let outcome =
+            aio::coroutine(py, "start_handler", (self.event_loop.bind(py), &coroutine)).and_then(|running| {
+                *lock(&self.in_flight) = Some(running.clone().unbind());
+                let outcome = running.call_method0("result");
+                lock(&self.in_flight).take();
+                outcome
+            });
         match outcome {
             Ok(_) => Ok(()),
             Err(err) => {
@@ -305,7 +307,8 @@ impl Bus {
     /// `close` or the bus's collection releases the handlers.
     fn release(&self, py: Python<'_>, interruptible: bool) -> PyResult<()> {
         self.closed.store(true, Ordering::Release);
-        let awaiting: Vec<_> = lock(&self.handlers).values().filter(|h| h.awaiting.is_some()).cloned().collect();
+        let awaiting: Vec<_> =
+            lock(&self.handlers).values().filter(|h| h.awaiting.is_some()).cloned().collect();
         for handler in awaiting {
             handler.stop(py);
         }
@@ -342,7 +345,9 @@ impl Bus {
             )));
         }
         let event_loop = match &handler {
-            Some(h) => aio::coroutine(py, "handler_loop", (h, options.dispatch))?.extract::<Option<Py<PyAny>>>()?,
+            Some(h) => {
+                aio::coroutine(py, "handler_loop", (h, options.dispatch))?.extract::<Option<Py<PyAny>>>()?
+            }
             None => None,
         };
         let options = options::Subscribe {

@@ -149,7 +149,13 @@ pub(crate) fn call_returning<'py>(
 
 /// Counts and routes a handler's exception: to the hook, or (an
 /// interrupt, with a caller to raise it) set aside for the caller.
-pub(crate) fn failed(py: Python<'_>, err: PyErr, hook: &ErrorHook, id: u64, interrupts: Interrupts) -> HandlerError {
+pub(crate) fn failed(
+    py: Python<'_>,
+    err: PyErr,
+    hook: &ErrorHook,
+    id: u64,
+    interrupts: Interrupts,
+) -> HandlerError {
     if interrupts == Interrupts::ToHook || err.is_instance_of::<PyException>(py) {
         hook.report(py, id, err);
     } else {

@@ -310,13 +310,16 @@ impl Registry {
 
     /// The synchronous half of `notify_async`: runs the round, returning
     /// its report and the awaitables handlers returned, by handler id.
-    fn _notify_start(&self, py: Python<'_>, event: Bound<'_, PyAny>) -> PyResult<(Py<NotifyReport>, Vec<(u64, Py<PyAny>)>)> {
+    fn _notify_start(
+        &self,
+        py: Python<'_>,
+        event: Bound<'_, PyAny>,
+    ) -> PyResult<(Py<NotifyReport>, Vec<(u64, Py<PyAny>)>)> {
         let core = self.open(py)?;
         let _busy = Busy::enter(py);
         let args = PyTuple::new(py, [event])?.unbind();
-        let ((outcome, interrupt), awaitables) = callback::collecting_awaitables(|| {
-            callback::catching_interrupts(|| core.try_notify(&args))
-        });
+        let ((outcome, interrupt), awaitables) =
+            callback::collecting_awaitables(|| callback::catching_interrupts(|| core.try_notify(&args)));
         if let Some(interrupt) = interrupt {
             return Err(interrupt);
         }

@@ -269,7 +269,9 @@ impl Subscription {
                 subscription.close();
                 Ok(())
             }
-            Owner::Handler { threaded, client } => self.bus().end_handler(py, self.view.id(), threaded, &client),
+            Owner::Handler { threaded, client } => {
+                self.bus().end_handler(py, self.view.id(), threaded, &client)
+            }
         };
         if self.blocks {
             self.bus().forget_blocking();
