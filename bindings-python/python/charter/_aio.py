@@ -241,10 +241,10 @@ async def notify(registry: Registry, event: object, sequential: bool) -> NotifyR
                 registry._handler_failed(handler_id, exc)
     else:
         outcomes = await asyncio.gather(*(_settle(a) for _, a in pending))
-        for (handler_id, _), exc in zip(pending, outcomes):
-            if exc is not None:
+        for (handler_id, _), failure in zip(pending, outcomes):
+            if failure is not None:
                 failures += 1
-                registry._handler_failed(handler_id, exc)
+                registry._handler_failed(handler_id, failure)
     return NotifyReport(report.delivered - failures, report.failed + failures, report.panicked)
 
 
