@@ -312,7 +312,9 @@ impl Bus {
         for handler in awaiting {
             handler.stop(py);
         }
-        if interruptible {
+        // Only handler threads can keep a close waiting.
+        let may_wait = interruptible && !lock(&self.handlers).is_empty();
+        if may_wait {
             let core = self.core.clone();
             interrupt::run(py, move || core.close())?;
         } else {

@@ -314,7 +314,7 @@ impl Registry {
         &self,
         py: Python<'_>,
         event: Bound<'_, PyAny>,
-    ) -> PyResult<(Py<NotifyReport>, Vec<(u64, Py<PyAny>)>)> {
+    ) -> PyResult<(Py<NotifyReport>, callback::Awaitables)> {
         let core = self.open(py)?;
         let _busy = Busy::enter(py);
         let args = PyTuple::new(py, [event])?.unbind();
