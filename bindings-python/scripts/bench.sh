@@ -12,3 +12,5 @@ export PIP_ROOT_USER_ACTION=ignore PIP_DISABLE_PIP_VERSION_CHECK=1
     ./bindings-python
 "$python" bindings-python/bench/bench_registry.py "$@"
 "$python" bindings-python/bench/bench_bus.py "$@"
+# Async at scale: 100, 1,000 and 10,000 asyncio receivers (docs/BENCHMARKS.md).
+"$python" bindings-python/bench/scale.py

@@ -1,6 +1,8 @@
-//! The asyncio half of the bus is Python (`charter/_aio.py`): coroutines
-//! are far simpler to write there. The awaitable methods of `Bus` and
-//! `Subscription` check their arguments here and return its coroutines.
+//! The asyncio half of the bus and the registry is Python
+//! (`charter/_aio.py`): coroutines are far simpler to write there. The
+//! awaitable methods of `Bus`, `Subscription` and `Registry` check their
+//! arguments here and return its coroutines; async bus handlers start
+//! through it too.
 
 use pyo3::call::PyCallArgs;
 use pyo3::prelude::*;
@@ -9,7 +11,7 @@ use pyo3::sync::PyOnceLock;
 /// `charter._aio`, imported on first use: it imports this module.
 static AIO: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
 
-/// `charter._aio.<function>(*args)`: a coroutine.
+/// `charter._aio.<function>(*args)`: a coroutine, or what else it returns.
 pub(crate) fn coroutine<'py>(
     py: Python<'py>,
     function: &str,

@@ -51,6 +51,7 @@ use crate::authority::{Authority, Session};
 use crate::callback::{self, catching_interrupts, lock, optional_callable, ErrorHook, Interrupts};
 use crate::client::Client;
 use crate::errors::{new_err, to_pyerr};
+use crate::interrupt;
 use crate::message::{self, header_refs, Message};
 use crate::options::{self, optional_duration, Overflow};
 use crate::shutdown::{self, Busy};
@@ -66,6 +67,18 @@ struct Handler {
     callable: Mutex<Option<Py<PyAny>>>,
     on_error: Arc<ErrorHook>,
     interrupts: Interrupts,
+    /// For an async handler: the event loop its coroutines run on (the one
+    /// running when it subscribed), and what its thread awaits now.
+    awaiting: Option<Awaiting>,
+}
+
+/// How the thread of an async handler awaits its coroutines.
+struct Awaiting {
+    event_loop: Py<PyAny>,
+    /// The running coroutine's `concurrent.futures.Future`.
+    in_flight: Mutex<Option<Py<PyAny>>>,
+    /// Set when the subscription ends: no coroutine starts after that.
+    stopped: AtomicBool,
 }
 
 impl Handler {
@@ -79,12 +92,26 @@ impl Handler {
                 return Ok(());
             };
             let id = self.id.load(Ordering::Relaxed);
-            match Bound::new(py, Message::new(message.clone())).and_then(|m| PyTuple::new(py, [m])) {
-                Ok(args) => callback::call(py, callable.bind(py), &args, &self.on_error, id, self.interrupts),
+            let args = match Bound::new(py, Message::new(message.clone())).and_then(|m| PyTuple::new(py, [m]))
+            {
+                Ok(args) => args,
                 Err(err) => {
                     self.on_error.report(py, id, err);
-                    Err(HandlerError)
+                    return Err(HandlerError);
                 }
+            };
+            let returned =
+                callback::call_returning(py, callable.bind(py), &args, &self.on_error, id, self.interrupts)?;
+            match (returned, &self.awaiting) {
+                (None, _) => Ok(()),
+                (Some(coroutine), Some(awaiting)) => awaiting.run(py, coroutine, &self.on_error, id),
+                (Some(awaitable), None) => callback::refuse(
+                    py,
+                    awaitable,
+                    &self.on_error,
+                    id,
+                    "subscribe an async def handler from a running event loop to have it awaited there",
+                ),
             }
         })
         .unwrap_or(Err(HandlerError))
@@ -92,6 +119,48 @@ impl Handler {
 
     fn release(&self) -> Option<Py<PyAny>> {
         lock(&self.callable).take()
+    }
+
+    /// The subscription is ending: an async handler's thread stops
+    /// waiting for its loop (which may be the thread ending it).
+    fn stop(&self, py: Python<'_>) {
+        if let Some(awaiting) = &self.awaiting {
+            awaiting.stopped.store(true, Ordering::Release);
+            // Taken out first: the lock must not be held while `cancel`
+            // runs Python code (the handler's thread takes it with the GIL).
+            let running = lock(&awaiting.in_flight).take();
+            if let Some(running) = running {
+                let _ = running.call_method0(py, "cancel");
+            }
+        }
+    }
+}
+
+impl Awaiting {
+    /// Runs `coroutine` on the handler's loop and waits for it (on the
+    /// subscription's thread, the GIL released while it waits): an
+    /// exception it raises is the handler's failure, counted by the core.
+    fn run(&self, py: Python<'_>, coroutine: Bound<'_, PyAny>, hook: &ErrorHook, id: u64) -> HandlerResult {
+        if self.stopped.load(Ordering::Acquire) {
+            return callback::refuse(py, coroutine, hook, id, "its subscription has ended");
+        }
+        let outcome =
+            aio::coroutine(py, "start_handler", (self.event_loop.bind(py), &coroutine)).and_then(|running| {
+                *lock(&self.in_flight) = Some(running.clone().unbind());
+                let outcome = running.call_method0("result");
+                lock(&self.in_flight).take();
+                outcome
+            });
+        match outcome {
+            Ok(_) => Ok(()),
+            Err(err) => {
+                if let Ok(close) = coroutine.getattr("close") {
+                    let _ = close.call0();
+                }
+                hook.report_or_unraisable(py, id, err);
+                Err(HandlerError)
+            }
+        }
     }
 }
 
@@ -153,6 +222,7 @@ impl Bus {
         pattern: &str,
         options: SubscribeOptions,
         handler: Option<Py<PyAny>>,
+        event_loop: Option<Py<PyAny>>,
     ) -> PyResult<(bus::SubscriptionRef, Owner)> {
         self.open(py)?;
         let Some(callable) = handler else {
@@ -166,6 +236,11 @@ impl Bus {
             on_error: Arc::clone(&self.on_error),
             // A handler thread has no caller to raise an interrupt in.
             interrupts: if threaded { Interrupts::ToHook } else { Interrupts::ToCaller },
+            awaiting: event_loop.map(|event_loop| Awaiting {
+                event_loop,
+                in_flight: Mutex::new(None),
+                stopped: AtomicBool::new(false),
+            }),
         });
         let called = Arc::clone(&handler);
         let run = move |m: &bus::Message| called.call(m);
@@ -186,16 +261,22 @@ impl Bus {
         id: SubscriptionId,
         threaded: bool,
         client: &bus::Client,
-    ) {
+    ) -> PyResult<()> {
         let _busy = Busy::enter(py);
+        let handler = lock(&self.handlers).get(&id.get()).cloned();
+        if let Some(handler) = handler {
+            handler.stop(py);
+        }
         if threaded {
-            let _ = shutdown::detach(py, || client.unsubscribe(id));
+            let client = client.clone();
+            let _ = interrupt::run(py, move || client.unsubscribe(id))?;
         } else {
             let _ = client.unsubscribe(id);
         }
         let handler = lock(&self.handlers).remove(&id.get());
         // Released here, with no lock held: that can run Python code.
         drop(handler.and_then(|h| h.release()));
+        Ok(())
     }
 
     /// Publishes a request; returns the subscription its reply comes to.
@@ -220,14 +301,30 @@ impl Bus {
     }
 
     /// Closes the core (joining handler threads, so without the GIL), then
-    /// releases every handler and the hook, with the GIL.
-    fn release(&self, py: Python<'_>) {
+    /// releases every handler and the hook, with the GIL. `interruptible`:
+    /// Ctrl-C may interrupt the wait for busy handler threads (see
+    /// `interrupt`); the close then goes on in the background, and a later
+    /// `close` or the bus's collection releases the handlers.
+    fn release(&self, py: Python<'_>, interruptible: bool) -> PyResult<()> {
         self.closed.store(true, Ordering::Release);
-        shutdown::detach(py, || self.core.close());
+        let awaiting: Vec<_> =
+            lock(&self.handlers).values().filter(|h| h.awaiting.is_some()).cloned().collect();
+        for handler in awaiting {
+            handler.stop(py);
+        }
+        // Only handler threads can keep a close waiting.
+        let may_wait = interruptible && !lock(&self.handlers).is_empty();
+        if may_wait {
+            let core = self.core.clone();
+            interrupt::run(py, move || core.close())?;
+        } else {
+            shutdown::detach(py, || self.core.close());
+        }
         let handlers = std::mem::take(&mut *lock(&self.handlers));
         let callables: Vec<_> = handlers.values().filter_map(|h| h.release()).collect();
         let hook = self.on_error.replace(None);
         drop((handlers, callables, hook));
+        Ok(())
     }
 }
 
@@ -249,6 +346,16 @@ impl Bus {
                 h.get_type().name()?
             )));
         }
+        let event_loop = match &handler {
+            Some(h) => {
+                aio::coroutine(py, "handler_loop", (h, options.dispatch))?.extract::<Option<Py<PyAny>>>()?
+            }
+            None => None,
+        };
+        let options = options::Subscribe {
+            dispatch: options.dispatch.or(event_loop.as_ref().map(|_| "thread")),
+            ..options
+        };
         let options = options.to_core(py)?;
         let session_thread =
             caller.session().is_some() && handler.is_some() && options.dispatch == Dispatch::Thread;
@@ -258,7 +365,7 @@ impl Bus {
         if blocks {
             bus.blocking.fetch_add(1, Ordering::AcqRel);
         }
-        let added = bus.add(py, caller, pattern, options, handler.map(Bound::unbind));
+        let added = bus.add(py, caller, pattern, options, handler.map(Bound::unbind), event_loop);
         if added.is_err() && blocks {
             bus.forget_blocking();
         }
@@ -304,11 +411,7 @@ impl Bus {
         let replies = Bus::request_start_as(slf, caller, topic, payload, headers)?;
         match replies.receive(py, limit)? {
             Ok(Some(reply)) => Ok(Message::new(reply)),
-            Ok(None) => Err(new_err(
-                py,
-                ErrorKind::Timeout,
-                format!("no reply to {topic:?} within {:?} s", timeout.unwrap_or_default()),
-            )),
+            Ok(None) => Err(to_pyerr(py, &bus::no_reply(topic, limit.unwrap_or_default()))),
             Err(e) => Err(to_pyerr(py, &e)),
         }
     }
@@ -456,7 +559,7 @@ impl Bus {
             overflow: overflow.unwrap_or(Overflow::DEFAULT),
             ttl,
             idle_ttl,
-            dispatch: dispatch.as_deref().unwrap_or("inline"),
+            dispatch: dispatch.as_deref(),
             has_handler: handler.is_some(),
         };
         Bus::subscribe_as(slf, &slf.get().anyone, &pattern, handler, options)
@@ -570,9 +673,9 @@ impl Bus {
     /// Closes the bus: every subscription ends (blocked receivers get
     /// `ClosedError`), handler threads are joined, handlers and the hook are
     /// released. Idempotent.
-    fn close(&self, py: Python<'_>) {
+    fn close(&self, py: Python<'_>) -> PyResult<()> {
         let _busy = Busy::enter(py);
-        self.release(py);
+        self.release(py, true)
     }
 
     fn __enter__(slf: Bound<'_, Self>) -> PyResult<Bound<'_, Self>> {
@@ -581,8 +684,8 @@ impl Bus {
     }
 
     #[pyo3(signature = (*_exc_info))]
-    fn __exit__(&self, py: Python<'_>, _exc_info: &Bound<'_, PyTuple>) {
-        self.close(py);
+    fn __exit__(&self, py: Python<'_>, _exc_info: &Bound<'_, PyTuple>) -> PyResult<()> {
+        self.close(py)
     }
 
     fn __repr__(&self) -> String {
@@ -607,7 +710,9 @@ impl Bus {
     }
 
     fn __clear__(&self) {
-        Python::attach(|py| self.release(py));
+        Python::attach(|py| {
+            let _ = self.release(py, false);
+        });
     }
 }
 
@@ -615,12 +720,23 @@ impl Drop for Bus {
     fn drop(&mut self) {
         // The core's own drop would join handler threads with the GIL held.
         if !self.closed() {
-            Python::attach(|py| self.release(py));
+            Python::attach(|py| {
+                let _ = self.release(py, false);
+            });
         }
     }
 }
 
+/// The error a request that got no reply within `timeout` seconds raises:
+/// the core's wording, for `request_async`.
+#[pyfunction]
+fn _no_reply(py: Python<'_>, topic: &str, timeout: f64) -> PyResult<Py<PyAny>> {
+    let timeout = optional_duration(py, Some(timeout), "timeout")?.unwrap_or_default();
+    Ok(to_pyerr(py, &bus::no_reply(topic, timeout)).into_value(py).into_any())
+}
+
 pub(crate) fn add_to(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(_no_reply, m)?)?;
     m.add_class::<Bus>()?;
     m.add_class::<Subscription>()
 }

@@ -13,6 +13,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use charter_core::{HandlerError, HandlerResult};
 use pyo3::exceptions::{PyException, PyRecursionError, PyTypeError};
 use pyo3::gc::PyVisit;
+use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 use pyo3::PyTraverseError;
@@ -76,6 +77,16 @@ impl ErrorHook {
         }
     }
 
+    /// [`report`](Self::report), or, with no hook, `sys.unraisablehook`:
+    /// for failures of async handlers, which no caller ever sees.
+    pub(crate) fn report_or_unraisable(&self, py: Python<'_>, id: u64, err: PyErr) {
+        if self.get(py).is_some() {
+            self.report(py, id, err);
+        } else {
+            err.write_unraisable(py, None);
+        }
+    }
+
     /// Shows the hook to the garbage collector. The lock is never held
     /// while Python code runs, so it is free here; if it were not, skipping
     /// the hook would only delay collection, never free it while in use.
@@ -117,28 +128,62 @@ pub(crate) enum Interrupts {
     ToHook,
 }
 
-/// Calls `callable(*args)` as the handler `id`; see the module docs.
-pub(crate) fn call(
-    py: Python<'_>,
-    callable: &Bound<'_, PyAny>,
-    args: &Bound<'_, PyTuple>,
+/// Calls `callable(*args)` as the handler `id` (see the module docs) and
+/// returns what it returned if that is an awaitable (an `async def` handler's coroutine),
+/// for the caller to run; `None` otherwise.
+pub(crate) fn call_returning<'py>(
+    py: Python<'py>,
+    callable: &Bound<'py, PyAny>,
+    args: &Bound<'py, PyTuple>,
     hook: &ErrorHook,
     id: u64,
     interrupts: Interrupts,
-) -> HandlerResult {
-    match callable.call(args, None) {
-        Ok(_) => Ok(()),
-        Err(err) if interrupts == Interrupts::ToHook || err.is_instance_of::<PyException>(py) => {
-            hook.report(py, id, err);
-            Err(HandlerError)
-        }
-        Err(interrupt) => {
-            INTERRUPT.with(|slot| {
-                slot.borrow_mut().get_or_insert(interrupt);
-            });
-            Err(HandlerError)
-        }
+) -> Result<Option<Bound<'py, PyAny>>, HandlerError> {
+    let returned = callable.call(args, None);
+    match returned {
+        Ok(value) if value.is_none() => Ok(None),
+        Ok(value) => Ok(value.hasattr(intern!(py, "__await__")).unwrap_or(false).then_some(value)),
+        Err(err) => Err(failed(py, err, hook, id, interrupts)),
     }
+}
+
+/// Counts and routes a handler's exception: to the hook, or (an
+/// interrupt, with a caller to raise it) set aside for the caller.
+pub(crate) fn failed(
+    py: Python<'_>,
+    err: PyErr,
+    hook: &ErrorHook,
+    id: u64,
+    interrupts: Interrupts,
+) -> HandlerError {
+    if interrupts == Interrupts::ToHook || err.is_instance_of::<PyException>(py) {
+        hook.report(py, id, err);
+    } else {
+        INTERRUPT.with(|slot| {
+            slot.borrow_mut().get_or_insert(err);
+        });
+    }
+    HandlerError
+}
+
+/// A handler returned an awaitable where nothing can await it: it fails,
+/// explicitly. The awaitable is closed (so Python does not warn that it
+/// was never awaited) and a `TypeError` saying what to do instead goes to
+/// the hook.
+pub(crate) fn refuse(
+    py: Python<'_>,
+    awaitable: Bound<'_, PyAny>,
+    hook: &ErrorHook,
+    id: u64,
+    instead: &str,
+) -> HandlerResult {
+    if let Ok(close) = awaitable.getattr(intern!(py, "close")) {
+        let _ = close.call0();
+    }
+    let kind = awaitable.get_type().name().map(|n| n.to_string()).unwrap_or_default();
+    let why = format!("handler {id} returned an awaitable ({kind}) that nothing here can await; {instead}");
+    hook.report(py, id, PyTypeError::new_err(why));
+    Err(HandlerError)
 }
 
 /// Runs `f`, a call that may run handlers on this thread, and returns the
@@ -150,4 +195,52 @@ pub(crate) fn catching_interrupts<R>(f: impl FnOnce() -> R) -> (R, Option<PyErr>
     let out = f();
     let mine = INTERRUPT.with(|slot| slot.replace(outer));
     (out, mine)
+}
+
+/// The awaitables returned by handlers during one `notify_async` round, by
+/// handler id.
+pub(crate) type Awaitables = Vec<(u64, Py<PyAny>)>;
+
+thread_local! {
+    /// Where a registry handler puts the awaitable it returns: `Some` only
+    /// while a `notify_async` round runs its handlers on this thread, and
+    /// set aside while each handler runs, so nothing nested collects.
+    static AWAITABLES: RefCell<Option<Awaitables>> = const { RefCell::new(None) };
+}
+
+/// Runs `f`, a registry round, collecting the awaitables its handlers
+/// return (see [`collect`]).
+pub(crate) fn collecting_awaitables<R>(f: impl FnOnce() -> R) -> (R, Awaitables) {
+    let outer = AWAITABLES.with(|slot| slot.replace(Some(Vec::new())));
+    let out = f();
+    let mine = AWAITABLES.with(|slot| slot.replace(outer));
+    (out, mine.unwrap_or_default())
+}
+
+/// Runs `call`, a registry handler's call: it sees no collector (a round
+/// it runs itself collects nothing for this one), and what it returns goes
+/// to this round's collector if there is one. Without one, an awaitable
+/// is refused: a plain `notify` cannot await.
+pub(crate) fn collect<'py>(
+    py: Python<'py>,
+    hook: &ErrorHook,
+    id: u64,
+    call: impl FnOnce() -> Result<Option<Bound<'py, PyAny>>, HandlerError>,
+) -> HandlerResult {
+    let collector = AWAITABLES.with(|slot| slot.borrow_mut().take());
+    let returned = call();
+    let collecting = collector.is_some();
+    AWAITABLES.with(|slot| *slot.borrow_mut() = collector);
+    match returned? {
+        None => Ok(()),
+        Some(awaitable) if collecting => {
+            AWAITABLES.with(|slot| {
+                if let Some(list) = slot.borrow_mut().as_mut() {
+                    list.push((id, awaitable.unbind()));
+                }
+            });
+            Ok(())
+        }
+        Some(awaitable) => refuse(py, awaitable, hook, id, "await registry.notify_async(event) to run it"),
+    }
 }

@@ -85,7 +85,7 @@ impl Client {
             overflow: overflow.unwrap_or(Overflow::DEFAULT),
             ttl,
             idle_ttl,
-            dispatch: dispatch.as_deref().unwrap_or("inline"),
+            dispatch: dispatch.as_deref(),
             has_handler: handler.is_some(),
         };
         Bus::subscribe_as(self.bus.bind(py), self.caller(), &pattern, handler, options)

@@ -106,14 +106,16 @@ pub(crate) struct Subscribe<'a> {
     pub(crate) overflow: Overflow,
     pub(crate) ttl: Option<f64>,
     pub(crate) idle_ttl: Option<f64>,
-    pub(crate) dispatch: &'a str,
+    /// `None`: not given, the default (`"inline"`, `"thread"` for an
+    /// async handler; see `Bus::subscribe_as`).
+    pub(crate) dispatch: Option<&'a str>,
     pub(crate) has_handler: bool,
 }
 
 impl Subscribe<'_> {
     pub(crate) fn to_core(&self, py: Python<'_>) -> PyResult<SubscribeOptions> {
         let invalid = |why: &str| Err(new_err(py, ErrorKind::InvalidArgument, why));
-        let dispatch = match self.dispatch {
+        let dispatch = match self.dispatch.unwrap_or("inline") {
             "inline" => Dispatch::Inline,
             "thread" if self.has_handler => Dispatch::Thread,
             "thread" => return invalid("dispatch=\"thread\" needs a handler"),

@@ -34,6 +34,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyInt, PyTuple};
 use pyo3::PyTraverseError;
 
+use crate::aio;
 use crate::callback::{self, lock, optional_callable, ErrorHook, Interrupts};
 use crate::errors::{new_err, to_pyerr};
 use crate::report::{self, NotifyReport};
@@ -59,14 +60,16 @@ impl Handler {
         // this attach only bumps a thread-local count.
         Python::attach(|py| {
             let id = self.id.load(Ordering::Relaxed);
-            callback::call(
-                py,
-                self.callable.bind(py),
-                args.bind(py),
-                &self.on_error,
-                id,
-                Interrupts::ToCaller,
-            )
+            callback::collect(py, &self.on_error, id, || {
+                callback::call_returning(
+                    py,
+                    self.callable.bind(py),
+                    args.bind(py),
+                    &self.on_error,
+                    id,
+                    Interrupts::ToCaller,
+                )
+            })
         })
     }
 }
@@ -288,6 +291,49 @@ impl Registry {
             Ok(report) => report::to_py(py, report),
             Err(exceeded) => Err(to_pyerr(py, &exceeded.into())),
         }
+    }
+
+    /// `notify` for asyncio: calls every handler in firing order, then
+    /// awaits the awaitables the async ones returned, all together or
+    /// (`sequential=True`) one after another, and resolves to the round's
+    /// report, which counts an awaitable that raised as failed.
+    #[pyo3(signature = (event, *, sequential = false))]
+    fn notify_async<'py>(
+        slf: &Bound<'py, Self>,
+        event: Bound<'py, PyAny>,
+        sequential: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let py = slf.py();
+        slf.get().open(py)?;
+        aio::coroutine(py, "notify", (slf, event, sequential))
+    }
+
+    /// The synchronous half of `notify_async`: runs the round, returning
+    /// its report and the awaitables handlers returned, by handler id.
+    fn _notify_start(
+        &self,
+        py: Python<'_>,
+        event: Bound<'_, PyAny>,
+    ) -> PyResult<(Py<NotifyReport>, callback::Awaitables)> {
+        let core = self.open(py)?;
+        let _busy = Busy::enter(py);
+        let args = PyTuple::new(py, [event])?.unbind();
+        let ((outcome, interrupt), awaitables) =
+            callback::collecting_awaitables(|| callback::catching_interrupts(|| core.try_notify(&args)));
+        if let Some(interrupt) = interrupt {
+            return Err(interrupt);
+        }
+        match outcome {
+            Ok(report) => Ok((report::to_py(py, report)?, awaitables)),
+            Err(exceeded) => Err(to_pyerr(py, &exceeded.into())),
+        }
+    }
+
+    /// An awaitable returned by handler `id` raised: the hook hears of it,
+    /// or, with no hook, `sys.unraisablehook`.
+    fn _handler_failed(&self, py: Python<'_>, id: u64, exception: Bound<'_, PyAny>) {
+        let _busy = Busy::enter(py);
+        self.on_error.report_or_unraisable(py, id, PyErr::from_value(exception));
     }
 
     /// The hook `(handler_id, exception)` that receives every exception a

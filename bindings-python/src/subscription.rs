@@ -3,36 +3,84 @@
 //!
 //! # Waiting
 //!
-//! A blocking receive releases the GIL and waits in slices of [`SLICE`],
-//! taking the GIL back between slices to run signal handlers, so Ctrl-C
-//! interrupts it. A wait that ends without a message consumes nothing: the
-//! core's timed receive never does. The asyncio receive (`charter/_aio.py`)
-//! runs the same slices in a worker thread; see [`handback`](crate::handback)
-//! for what happens when its task is cancelled.
+//! A blocking receive releases the GIL and waits on the core's readiness,
+//! which a message, the subscription's end or the deadline wakes at once:
+//! off the main thread in the core's cancellable receive; on the main
+//! thread (the only one where Python runs signal handlers) with
+//! `poll_recv` and a notify, waking also every [`SIGNAL_CHECK`] to run the
+//! handlers, and running them before it takes a message, so Ctrl-C
+//! interrupts it and a message that comes with the Ctrl-C stays queued.
+//! That wake-up only looks for signals, never for messages. A wait that
+//! ends without a message consumes nothing.
+//!
+//! An asyncio receive (`charter/_aio.py`) never blocks: it asks the core
+//! with [`_poll`](Subscription::_poll), which takes a message or arms the
+//! loop's waiter (see [`reactor`](crate::reactor)), and awaits the wake-up.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use charter_core::bus::{self, SubscriptionRef};
+use charter_core::bus::{self, Cancel, Notify, Polled, SubscriptionRef};
 use charter_core::ErrorKind;
 use pyo3::gc::PyVisit;
 use pyo3::prelude::*;
-use pyo3::types::{PyString, PyTuple};
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyFloat, PyString, PyTuple};
 use pyo3::PyTraverseError;
 
 use crate::aio;
 use crate::bus::Bus;
 use crate::callback::lock;
 use crate::errors::{new_err, to_pyerr};
-use crate::handback::{Handback, Turn};
 use crate::message::Message;
 use crate::options::optional_duration;
+use crate::reactor::Waiter;
 use crate::shutdown;
 use crate::stats::SubscriptionStats;
 
-/// The longest a receive waits without checking for signals, and the
-/// longest an asyncio receive's worker thread waits at a time.
-const SLICE: Duration = Duration::from_millis(50);
+/// How often a blocking wait on the main thread wakes to run signal
+/// handlers (Python runs them nowhere else). Messages do not wait for it:
+/// they wake the receive at once.
+pub(crate) const SIGNAL_CHECK: Duration = Duration::from_millis(100);
+
+/// The main thread's `threading.get_ident()`, and the function itself.
+static MAIN_THREAD: PyOnceLock<(u64, Py<PyAny>)> = PyOnceLock::new();
+
+/// Whether this is the thread Python runs signal handlers on: only there
+/// must a blocking wait wake up to run them.
+pub(crate) fn on_main_thread(py: Python<'_>) -> PyResult<bool> {
+    let (main, get_ident) = MAIN_THREAD.get_or_try_init(py, || -> PyResult<_> {
+        let threading = py.import("threading")?;
+        let main: u64 = threading.call_method0("main_thread")?.getattr("ident")?.extract()?;
+        Ok((main, threading.getattr("get_ident")?.unbind()))
+    })?;
+    Ok(get_ident.call0(py)?.extract::<u64>(py)? == *main)
+}
+
+/// Where a blocking receive on the main thread sleeps until the core's
+/// notify (or the signal check) wakes it.
+#[derive(Default)]
+struct Parker {
+    woken: Mutex<bool>,
+    changed: Condvar,
+}
+
+impl Parker {
+    fn wake(&self) {
+        *lock(&self.woken) = true;
+        self.changed.notify_one();
+    }
+
+    /// Sleeps until woken or `wait` has passed.
+    fn park(&self, wait: Duration) {
+        let woken = lock(&self.woken);
+        let (mut woken, _) = self
+            .changed
+            .wait_timeout_while(woken, wait, |woken| !*woken)
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *woken = false;
+    }
+}
 
 /// What ends a subscription.
 pub(crate) enum Owner {
@@ -49,7 +97,6 @@ pub(crate) enum Owner {
 pub struct Subscription {
     bus: Py<Bus>,
     view: SubscriptionRef,
-    handback: Handback,
     /// Taken by the first `close`.
     owner: Mutex<Option<Owner>>,
     /// Whether a publish may wait on it: `Block`, or a session's handler
@@ -59,84 +106,66 @@ pub struct Subscription {
 
 impl Subscription {
     pub(crate) fn new(bus: Py<Bus>, view: SubscriptionRef, owner: Owner, blocks: bool) -> Subscription {
-        Subscription { bus, view, handback: Handback::default(), owner: Mutex::new(Some(owner)), blocks }
-    }
-
-    /// Takes the next message, waiting up to `wait` for one. Run with the
-    /// GIL released unless `wait` is zero.
-    fn receive_once(&self, wait: Duration) -> charter_core::Result<Option<bus::Message>> {
-        if let Some(message) = self.handed_back(wait) {
-            return Ok(message);
-        }
-        match self.view.recv_timeout(wait) {
-            Ok(message) => Ok(Some(message)),
-            Err(e) if matches!(e.kind(), ErrorKind::Timeout | ErrorKind::WouldBlock) => Ok(None),
-            // A message handed back meanwhile is still to be received.
-            Err(e) if e.kind() == ErrorKind::Closed => self.handed_back(wait).ok_or(e),
-            Err(e) => Err(e),
-        }
-    }
-
-    /// A handed-back message, or nothing after waiting up to `wait` for an
-    /// abandoned wait to settle; `None` when the queue's turn has come.
-    fn handed_back(&self, wait: Duration) -> Option<Option<bus::Message>> {
-        match self.handback.turn() {
-            Turn::Take(message) => Some(Some(message)),
-            Turn::Wait => {
-                self.handback.wait(wait);
-                Some(None)
-            }
-            Turn::Queue => None,
-        }
-    }
-
-    /// Takes the next message, waiting until `end` at most. Run with the
-    /// GIL released.
-    fn receive_until(&self, end: Instant) -> charter_core::Result<Option<bus::Message>> {
-        loop {
-            let left = end.saturating_duration_since(Instant::now());
-            if let Some(message) = self.receive_once(left)? {
-                return Ok(Some(message));
-            }
-            if left.is_zero() {
-                return Ok(None);
-            }
-        }
+        Subscription { bus, view, owner: Mutex::new(Some(owner)), blocks }
     }
 
     /// Takes the next message, waiting up to `limit` (`None`: no limit);
     /// `Ok(None)` when none came. The outer error is a Python exception
-    /// raised by a signal handler.
+    /// raised by a signal handler; the wait then consumed nothing.
     pub(crate) fn receive(
         &self,
         py: Python<'_>,
         limit: Option<Duration>,
     ) -> PyResult<charter_core::Result<Option<bus::Message>>> {
         // First without releasing the GIL: that costs more than a receive.
-        match self.receive_once(Duration::ZERO) {
+        match self.view.try_recv() {
             Ok(None) if limit != Some(Duration::ZERO) => {}
             done => return Ok(done),
         }
         let deadline = limit.and_then(|limit| Instant::now().checked_add(limit));
-        loop {
-            let slice_end = Instant::now() + SLICE;
-            let end = deadline.map_or(slice_end, |d| d.min(slice_end));
-            let done = match shutdown::detach(py, || self.receive_until(end)) {
-                Ok(None) if deadline.is_none_or(|d| Instant::now() < d) => None,
-                done => Some(done),
-            };
-            // A signal that came during the wait raises now, even if a
-            // message came too: that message goes back for the next receive.
-            if let Err(interrupted) = py.check_signals() {
-                if let Some(Ok(Some(message))) = done {
-                    self.handback.put_back(message);
-                }
-                return Err(interrupted);
-            }
-            if let Some(done) = done {
-                return Ok(done);
-            }
+        if on_main_thread(py)? {
+            return self.receive_interruptibly(py, deadline);
         }
+        // No signal handler can run on this thread: wait for the message.
+        let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+        match shutdown::detach(py, || self.view.recv_cancellable(left, &Cancel::new())) {
+            Ok(message) => Ok(Ok(Some(message))),
+            Err(e) if matches!(e.kind(), ErrorKind::Timeout | ErrorKind::WouldBlock) => Ok(Ok(None)),
+            Err(e) => Ok(Err(e)),
+        }
+    }
+
+    /// [`receive`](Self::receive) on the main thread: signal handlers run
+    /// before every take, so a Ctrl-C that comes with a message leaves the
+    /// message queued. The wait wakes for a message or the end at once
+    /// (the core's notify), and every [`SIGNAL_CHECK`] to run handlers.
+    fn receive_interruptibly(
+        &self,
+        py: Python<'_>,
+        deadline: Option<Instant>,
+    ) -> PyResult<charter_core::Result<Option<bus::Message>>> {
+        let parker = Arc::new(Parker::default());
+        let woken = Arc::clone(&parker);
+        let notify: Notify = Arc::new(move || woken.wake());
+        let outcome = (|| loop {
+            py.check_signals()?;
+            let recheck = match self.view.poll_recv(&notify) {
+                Ok(Polled::Ready(message)) => return Ok(Ok(Some(message))),
+                Ok(Polled::Pending { recheck }) => recheck,
+                Err(e) => return Ok(Err(e)),
+            };
+            let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+            if left == Some(Duration::ZERO) {
+                return Ok(Ok(None));
+            }
+            let wait = [left, recheck.map(|r| r.max(Duration::from_millis(1)))]
+                .into_iter()
+                .flatten()
+                .fold(SIGNAL_CHECK, Duration::min);
+            shutdown::detach(py, || parker.park(wait));
+        })();
+        self.view.disarm(&notify);
+        outcome
     }
 
     fn bus(&self) -> &Bus {
@@ -183,7 +212,7 @@ impl Subscription {
 
     /// The next message if one is queued, else `None`, without waiting.
     fn try_recv(&self, py: Python<'_>) -> PyResult<Option<Message>> {
-        match self.receive_once(Duration::ZERO) {
+        match self.view.try_recv() {
             Ok(message) => Ok(message.map(Message::new)),
             Err(e) => Err(to_pyerr(py, &e)),
         }
@@ -228,20 +257,26 @@ impl Subscription {
     /// blocked receivers get `ClosedError`, a handler is released. For a
     /// handler on its own thread, waits for a call in progress to return
     /// (unless called from that handler). Idempotent.
-    fn close(&self, py: Python<'_>) {
+    /// On the main thread Ctrl-C interrupts the wait for a busy handler
+    /// thread; the subscription ends in the background.
+    fn close(&self, py: Python<'_>) -> PyResult<()> {
         let Some(owner) = lock(&self.owner).take() else {
-            return;
+            return Ok(());
         };
-        match owner {
+        let ended = match owner {
             // Without a handler thread to wait for, ending is quick.
-            Owner::Pull(subscription) => subscription.close(),
+            Owner::Pull(subscription) => {
+                subscription.close();
+                Ok(())
+            }
             Owner::Handler { threaded, client } => {
                 self.bus().end_handler(py, self.view.id(), threaded, &client)
             }
-        }
+        };
         if self.blocks {
             self.bus().forget_blocking();
         }
+        ended
     }
 
     fn __enter__(slf: Bound<'_, Self>) -> Bound<'_, Self> {
@@ -249,8 +284,8 @@ impl Subscription {
     }
 
     #[pyo3(signature = (*_exc_info))]
-    fn __exit__(&self, py: Python<'_>, _exc_info: &Bound<'_, PyTuple>) {
-        self.close(py);
+    fn __exit__(&self, py: Python<'_>, _exc_info: &Bound<'_, PyTuple>) -> PyResult<()> {
+        self.close(py)
     }
 
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
@@ -259,30 +294,23 @@ impl Subscription {
         Ok(format!("<charter.Subscription id={} pattern={pattern}{state}>", self.id()))
     }
 
-    /// Waits up to `seconds`, at most one slice, with the GIL released:
-    /// the worker-thread half of `recv_async`.
-    fn _wait(&self, py: Python<'_>, seconds: f64) -> PyResult<Option<Message>> {
-        let wait = Duration::try_from_secs_f64(seconds.max(0.0)).unwrap_or(SLICE).min(SLICE);
-        let end = Instant::now() + wait;
-        match shutdown::detach(py, || self.receive_until(end)) {
-            Ok(message) => Ok(message.map(Message::new)),
+    /// For `charter._aio`: takes the next message, or arms `waiter` and
+    /// returns how many seconds may pass before asking again (the time left
+    /// to the subscription's session; `inf` when nothing else can end it).
+    fn _poll(&self, py: Python<'_>, waiter: PyRef<'_, Waiter>) -> PyResult<Py<PyAny>> {
+        match self.view.poll_recv(waiter.notify()) {
+            Ok(Polled::Ready(message)) => Ok(Bound::new(py, Message::new(message))?.into_any().unbind()),
+            Ok(Polled::Pending { recheck }) => {
+                let seconds = recheck.map_or(f64::INFINITY, |d| d.as_secs_f64());
+                Ok(PyFloat::new(py, seconds).into_any().unbind())
+            }
             Err(e) => Err(to_pyerr(py, &e)),
         }
     }
 
-    /// A `_wait` whose awaiting task was cancelled is still running.
-    fn _abandon(&self) {
-        self.handback.abandon();
-    }
-
-    /// Whether an abandoned `_wait` is still running.
-    fn _settling(&self) -> bool {
-        self.handback.settling()
-    }
-
-    /// The abandoned `_wait` ended, with what it took.
-    fn _give_back(&self, message: Option<PyRef<'_, Message>>) {
-        self.handback.give_back(message.map(|m| m.core().clone()));
+    /// For `charter._aio`: a receiver that gave up forgets its arm.
+    fn _disarm(&self, waiter: PyRef<'_, Waiter>) -> bool {
+        self.view.disarm(waiter.notify())
     }
 
     fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {

@@ -165,3 +165,19 @@ def test_demo_example_runs(tmp_path: Path) -> None:
     )
     assert again.returncode != 0
     assert "audit.log already exists" in again.stderr
+
+
+def test_readme_asyncio_section_runs() -> None:
+    section = BINDING_README.read_text(encoding="utf-8").split("Async handlers: the subscription's thread", 1)[1]
+    match = re.search(r"```python\n(.*?)```", section, re.DOTALL)
+    assert match, "no ```python block after the async handlers paragraph"
+    done = subprocess.run(
+        [sys.executable, "-c", match.group(1)], capture_output=True, text=True, timeout=60
+    )
+    assert (done.returncode, done.stderr) == (0, "")
+    assert sorted(done.stdout.splitlines()) == [
+        "audited orders.eu.created",
+        "cancelled; queued: 0",
+        "received orders.eu.created",
+        "reply b'abab'",
+    ]

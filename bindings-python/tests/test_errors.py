@@ -21,6 +21,7 @@ PINNED = {
     "CHARTER_E_CLOSED": -19,
     "CHARTER_E_IO": -20,
     "CHARTER_E_INTERNAL": -23,
+    "CHARTER_E_CANCELLED": -24,
 }
 
 ALL = sorted(charter.ERRORS.items(), key=lambda item: -item[1].status)
@@ -33,8 +34,8 @@ def class_name(status_name: str) -> str:
 
 def test_status_codes_come_from_the_core() -> None:
     assert charter.STATUS_CODES == charter._native.STATUS_CODES
-    assert len(charter.STATUS_CODES) == 23
-    assert sorted(charter.STATUS_CODES.values()) == list(range(-23, 0))
+    assert len(charter.STATUS_CODES) == 24
+    assert sorted(charter.STATUS_CODES.values()) == list(range(-24, 0))
     for name, code in PINNED.items():
         assert charter.STATUS_CODES[name] == code
     with pytest.raises(TypeError):
@@ -43,7 +44,7 @@ def test_status_codes_come_from_the_core() -> None:
 
 def test_one_class_per_status() -> None:
     assert set(charter.ERRORS) == set(charter.STATUS_CODES)
-    assert len({cls for cls in charter.ERRORS.values()}) == 23
+    assert len({cls for cls in charter.ERRORS.values()}) == 24
 
 
 @pytest.mark.parametrize("name,cls", ALL, ids=[n for n, _ in ALL])

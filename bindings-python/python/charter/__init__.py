@@ -99,6 +99,7 @@ from .errors import (
     STATUS_CODES,
     AlreadyFreedError,
     BadSignatureError,
+    CancelledError,
     ClosedError,
     CorruptError,
     DeniedError,
@@ -201,4 +202,5 @@ __all__ = [
     "CorruptError",
     "PanicError",
     "InternalError",
+    "CancelledError",
 ]

@@ -6,6 +6,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import (
     Any,
+    Awaitable,
     Callable,
     Coroutine,
     Dict,
@@ -34,6 +35,9 @@ __all__ = [
     "Registry",
     "Bus",
     "Subscription",
+    "_Reactor",
+    "_Waiter",
+    "_no_reply",
     "Message",
     "PublishReport",
     "Drops",
@@ -144,7 +148,14 @@ class Registry:
         handler of this registry it does not wait."""
     def notify(self, event: object, /) -> NotifyReport:
         """Calls every handler with ``event``; raises
-        :class:`charter.LimitExceededError` past the nesting bound."""
+        :class:`charter.LimitExceededError` past the nesting bound. An
+        ``async def`` handler fails here (use :meth:`notify_async`)."""
+    def notify_async(self, event: object, *, sequential: bool = False) -> Coroutine[Any, Any, NotifyReport]:
+        """``notify`` for asyncio: awaits the coroutines of ``async def``
+        handlers, together or (``sequential``) one after another; one that
+        raises counts as failed and is reported, never raised."""
+    def _notify_start(self, event: object) -> Tuple[NotifyReport, List[Tuple[int, Awaitable[object]]]]: ...
+    def _handler_failed(self, id: int, exception: BaseException) -> None: ...
     @property
     def on_error(self) -> Optional[_ErrorHook]:
         """The hook that receives every exception a handler raises."""
@@ -392,10 +403,26 @@ class Subscription:
         tb: Optional[TracebackType],
         /,
     ) -> None: ...
-    def _wait(self, seconds: float) -> Optional[Message]: ...
-    def _abandon(self) -> None: ...
-    def _settling(self) -> bool: ...
-    def _give_back(self, message: Optional[Message]) -> None: ...
+    def _poll(self, waiter: _Waiter) -> Union[Message, float]: ...
+    def _disarm(self, waiter: _Waiter) -> bool: ...
+
+@final
+class _Reactor:
+    """One event loop's wake-up socket (``charter._aio``)."""
+
+    def __init__(self) -> None: ...
+    def fileno(self) -> int: ...
+    def waiter(self) -> _Waiter: ...
+    def drain(self) -> List[int]: ...
+
+@final
+class _Waiter:
+    """A notify the core arms for ``charter._aio``."""
+
+    @property
+    def key(self) -> int: ...
+
+def _no_reply(topic: str, timeout: float) -> BaseException: ...
 
 @final
 class Bus:

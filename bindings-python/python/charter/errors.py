@@ -42,6 +42,7 @@ __all__ = [
     "CorruptError",
     "PanicError",
     "InternalError",
+    "CancelledError",
 ]
 
 STATUS_CODES: Mapping[str, int] = MappingProxyType(dict(_CORE_STATUS_CODES))
@@ -165,6 +166,14 @@ class PanicError(Error, code="CHARTER_E_PANIC"):
 
 class InternalError(Error, code="CHARTER_E_INTERNAL"):
     """A bug in Charter itself."""
+
+
+class CancelledError(Error, code="CHARTER_E_CANCELLED"):
+    """A wait was cancelled before it took anything; nothing was consumed.
+
+    Not :class:`asyncio.CancelledError`: that one cancels a task, and
+    Charter never raises it for its own waits.
+    """
 
 
 _missing = sorted(set(STATUS_CODES) - set(ERRORS))
