@@ -286,6 +286,44 @@ static void one_waiter_on_many_subscriptions(void) {
     wakes_destroy(&wakes);
 }
 
+/* Ten thousand waiters armed on one subscription: one message calls each
+ * once; re-armed, the bus's end calls each once more; freeing them all
+ * afterwards is quiet. */
+static void ten_thousand_waiters_on_one_subscription(void) {
+    int n = measuring() ? 10000 : 1000, i;
+    charter_bus_t *bus = NULL;
+    charter_client_t *cl;
+    charter_waiter_t **waiters = (charter_waiter_t **)calloc((size_t)n, sizeof *waiters);
+    charter_message_t *msg = NULL;
+    wakes_t wakes;
+    uint64_t id;
+    CHECK(waiters != NULL);
+    wakes_init(&wakes);
+    CHECK_OK(charter_bus_new(NULL, &bus));
+    cl = client_of(bus);
+    CHECK_OK(charter_client_subscribe(cl, "crowd", NULL, &id));
+    for (i = 0; i < n; i++) {
+        CHECK_OK(charter_waiter_new(on_ready, &wakes, &waiters[i]));
+        CHECK_STATUS(charter_client_poll_recv(cl, id, waiters[i], &msg, NULL), CHARTER_E_WOULD_BLOCK);
+    }
+    publish(cl, "crowd", "1");
+    CHECK(wakes_calls(&wakes) == (unsigned)n);
+    /* One of them takes the message; the others find the queue empty. */
+    CHECK_OK(charter_client_poll_recv(cl, id, waiters[0], &msg, NULL));
+    expect_payload(msg, "1");
+    for (i = 0; i < n; i++) {
+        CHECK_STATUS(charter_client_poll_recv(cl, id, waiters[i], &msg, NULL), CHARTER_E_WOULD_BLOCK);
+    }
+    CHECK_OK(charter_bus_close(bus));
+    CHECK(wakes_calls(&wakes) == 2u * (unsigned)n);
+    for (i = 0; i < n; i++) CHECK_OK(charter_waiter_free(waiters[i]));
+    CHECK(wakes_calls(&wakes) == 2u * (unsigned)n);
+    free(waiters);
+    CHECK_OK(charter_client_free(cl));
+    CHECK_OK(charter_bus_free(bus));
+    wakes_destroy(&wakes);
+}
+
 /* A callback that frees its own waiter: the free does not wait for the
  * call it is made from. */
 typedef struct {
@@ -806,6 +844,7 @@ int main(void) {
     RUN(a_waiter_waits_for_a_reply);
     RUN(freeing_an_armed_waiter_disarms_it);
     RUN(one_waiter_on_many_subscriptions);
+    RUN(ten_thousand_waiters_on_one_subscription);
     RUN(a_callback_may_free_its_own_waiter);
     RUN(waiters_freed_while_another_thread_publishes);
     RUN(free_waits_for_a_running_callback);
