@@ -265,12 +265,26 @@ static void no_wake_up_is_lost_through_epoll(void) {
 typedef struct {
     pthread_mutex_t lock;
     unsigned calls;
+    /* Set once the watch is freed; a call after that counts in `late`. */
+    int freed;
+    unsigned late;
 } calls_t;
+
+static void calls_init(calls_t *c) {
+    CHECK(pthread_mutex_init(&c->lock, NULL) == 0);
+    c->calls = 0;
+    c->freed = 0;
+    c->late = 0;
+}
 
 static void count_call(void *user_data) {
     calls_t *c = (calls_t *)user_data;
     pthread_mutex_lock(&c->lock);
-    c->calls++;
+    if (c->freed) {
+        c->late++;
+    } else {
+        c->calls++;
+    }
     pthread_mutex_unlock(&c->lock);
 }
 
@@ -288,8 +302,7 @@ static void a_callback_watch_fires_on_edges_and_the_end(void) {
     charter_watch_t *watch = NULL;
     calls_t c;
     uint64_t id;
-    CHECK(pthread_mutex_init(&c.lock, NULL) == 0);
-    c.calls = 0;
+    calls_init(&c);
     CHECK_OK(charter_bus_new(NULL, &bus));
     cl = client_of(bus);
     CHECK_OK(charter_client_subscribe(cl, "a", NULL, &id));
@@ -310,9 +323,11 @@ static void a_callback_watch_fires_on_edges_and_the_end(void) {
     pthread_mutex_destroy(&c.lock);
 }
 
-/* Watches made and freed while another thread publishes: after
- * charter_watch_free returns, the callback's memory is gone and never
- * touched (ASan and valgrind would see it). */
+/* Watches made and freed while another thread publishes: once
+ * charter_watch_free returns, the callback is never called (its state says
+ * it was freed, and a call after that counts as late), and an fd watch's
+ * descriptor is closed. The states are made before the publisher thread
+ * starts, so ThreadSanitizer sees them published to it. */
 typedef struct {
     charter_client_t *client;
     pthread_mutex_t lock;
@@ -339,6 +354,7 @@ static void watches_freed_while_another_thread_publishes(void) {
     pthread_t t;
     uint64_t id;
     int round, rounds = measuring() ? 20000 : 500;
+    calls_t *all;
     CHECK_OK(charter_bus_new(NULL, &bus));
     p.client = client_of(bus);
     p.stop = 0;
@@ -346,14 +362,14 @@ static void watches_freed_while_another_thread_publishes(void) {
     CHECK_OK(charter_subscribe_options_default(&opts));
     opts.capacity = 4;
     CHECK_OK(charter_client_subscribe(p.client, "hot", &opts, &id));
+    all = (calls_t *)calloc((size_t)rounds, sizeof *all);
+    CHECK(all != NULL);
+    for (round = 0; round < rounds; round++) calls_init(&all[round]);
     CHECK(pthread_create(&t, NULL, publish_until_stopped, &p) == 0);
     for (round = 0; round < rounds; round++) {
-        calls_t *c = (calls_t *)malloc(sizeof *c);
+        calls_t *c = &all[round];
         charter_watch_t *watch = NULL;
         int fd = -1;
-        CHECK(c != NULL);
-        CHECK(pthread_mutex_init(&c->lock, NULL) == 0);
-        c->calls = 0;
         if (round % 2 == 0) {
             CHECK_OK(charter_client_watch(p.client, id, count_call, c, &watch, NULL));
         } else {
@@ -361,13 +377,20 @@ static void watches_freed_while_another_thread_publishes(void) {
         }
         drain(p.client, id);
         CHECK_OK(charter_watch_free(watch));
-        pthread_mutex_destroy(&c->lock);
-        free(c);
+        if (fd >= 0) CHECK(fcntl(fd, F_GETFD) < 0 && errno == EBADF);
+        pthread_mutex_lock(&c->lock);
+        c->freed = 1;
+        pthread_mutex_unlock(&c->lock);
     }
     pthread_mutex_lock(&p.lock);
     p.stop = 1;
     pthread_mutex_unlock(&p.lock);
     CHECK(pthread_join(t, NULL) == 0);
+    for (round = 0; round < rounds; round++) {
+        CHECK(all[round].late == 0);
+        pthread_mutex_destroy(&all[round].lock);
+    }
+    free(all);
     pthread_mutex_destroy(&p.lock);
     CHECK_OK(charter_client_free(p.client));
     CHECK_OK(charter_bus_free(bus));
@@ -478,8 +501,7 @@ static void misuse_is_reported(void) {
     calls_t c;
     uint64_t id, callback_id;
     int fd = -7;
-    CHECK(pthread_mutex_init(&c.lock, NULL) == 0);
-    c.calls = 0;
+    calls_init(&c);
     CHECK_OK(charter_bus_new(NULL, &bus));
     cl = client_of(bus);
     CHECK_OK(charter_client_subscribe(cl, "a", NULL, &id));
