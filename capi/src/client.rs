@@ -93,7 +93,7 @@ pub unsafe extern "C" fn charter_client_free(client: *mut charter_client_t) -> c
 }
 
 /// The client behind `client`, out of its handle guard.
-fn client_arg(client: *mut charter_client_t) -> Result<Client, Error> {
+pub(crate) fn client_arg(client: *mut charter_client_t) -> Result<Client, Error> {
     handle::with::<Client, _>(client, "client", |c| Ok(c.clone()))
 }
 

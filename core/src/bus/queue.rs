@@ -262,6 +262,22 @@ impl Queue {
         }
     }
 
+    /// Appends to `out` up to `max` unexpired messages that are queued
+    /// now, under one lock, without waiting. Returns how many.
+    pub(crate) fn take_queued(&self, out: &mut Vec<Message>, max: usize) -> usize {
+        if max == 0 {
+            return 0;
+        }
+        let mut state = self.lock();
+        let mut taken = 0;
+        while taken < max {
+            let Some(message) = self.pop(&mut state) else { break };
+            out.push(message);
+            taken += 1;
+        }
+        taken
+    }
+
     /// Takes the next unexpired message, or arms `notify` to be called when
     /// the queue becomes readable (see `readiness`): both under the one
     /// lock, so no message slips between the look and the arm.
