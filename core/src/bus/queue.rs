@@ -126,7 +126,7 @@ impl Queue {
                 if wake {
                     self.readable.notify_one();
                 }
-                if !fire.is_empty() {
+                if let Some(fire) = fire {
                     fire.run();
                 }
                 return Ok(Offered::Accepted);
@@ -259,6 +259,17 @@ impl Queue {
                 Some(t) => self.readable.wait_timeout(state, t).unwrap_or_else(PoisonError::into_inner).0,
             };
             state.waiting -= 1;
+        }
+    }
+
+    /// Takes the next unexpired message if one is queued, without waiting;
+    /// `None` when none is. Fails once the queue is closed and empty.
+    pub(crate) fn try_take(&self) -> Result<Option<Message>> {
+        let mut state = self.lock();
+        match self.pop(&mut state) {
+            Some(message) => Ok(Some(message)),
+            None if state.closed => Err(state.end_error()),
+            None => Ok(None),
         }
     }
 

@@ -255,6 +255,11 @@ impl SubscriptionRef {
     /// The next message if one is queued, without waiting.
     pub fn try_recv(&self) -> Result<Option<Message>> {
         self.pull()?;
+        if self.shared.session.is_none() {
+            // Nothing else can end it: the queue alone answers, and an
+            // empty one builds no error.
+            return self.shared.queue.try_take();
+        }
         match self.shared.receive(Some(Duration::ZERO)) {
             Ok(message) => Ok(Some(message)),
             Err(e) if e.kind() == ErrorKind::WouldBlock => Ok(None),
