@@ -4,6 +4,7 @@
 //! always consistent: `received == delivered + dropped + queued`.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -15,6 +16,9 @@ use crate::{Error, ErrorKind, Result};
 
 pub(crate) struct Queue {
     state: Mutex<State>,
+    /// Mirrors `State::closed` (set under the lock, never cleared), so an
+    /// inline delivery can see it without taking the lock.
+    ended: AtomicBool,
     readable: Condvar,
     writable: Condvar,
 }
@@ -71,6 +75,7 @@ impl Queue {
                 blocked: 0,
                 armed: Armed::default(),
             }),
+            ended: AtomicBool::new(false),
             readable: Condvar::new(),
             writable: Condvar::new(),
         }
@@ -221,7 +226,7 @@ impl Queue {
 
     /// Whether the queue has been closed.
     pub(crate) fn is_closed(&self) -> bool {
-        self.lock().closed
+        self.ended.load(Ordering::Acquire)
     }
 
     /// Takes the next unexpired message, waiting up to `wait` (forever when
@@ -366,6 +371,7 @@ impl Queue {
         let mut state = self.lock();
         if !state.closed {
             state.closed = true;
+            self.ended.store(true, Ordering::Release);
             state.ended = why.cloned();
             let dropped = state.items.len() as u64;
             match state.ended {
