@@ -116,7 +116,7 @@ soak:
 
 bench:
 	cargo bench -p charter-benches
-	python3 benches/report.py target/criterion
+	bash benches/report.sh target/criterion
 	bash bindings-python/scripts/bench.sh
 	bash bindings-node/scripts/bench.sh
 	bash bindings-go/scripts/bench.sh

@@ -53,6 +53,19 @@ def measure(cases: list[dict]) -> list[float]:
         return list(pool.map(lambda case: per_round(case["args"]), cases))
 
 
+def load() -> dict:
+    """The budgets file."""
+    return tomllib.loads(BUDGETS.read_text())
+
+
+def measured_by_name() -> dict[str, float]:
+    """Every case's instructions per round, by case name."""
+    if not BINARY.exists():
+        sys.exit(f"{BINARY} is missing: cargo build --release -p charter-benches --bin budget_loop")
+    cases = load()["case"]
+    return {case["name"]: figure for case, figure in zip(cases, measure(cases))}
+
+
 def record(config: dict, measured: list[float]) -> None:
     """Rewrites each case's `budget` line with its measured count."""
     text = BUDGETS.read_text()
@@ -63,7 +76,7 @@ def record(config: dict, measured: list[float]) -> None:
 
 
 def main() -> None:
-    config = tomllib.loads(BUDGETS.read_text())
+    config = load()
     cases = config["case"]
     tolerance = config["tolerance"]
     if not BINARY.exists():
