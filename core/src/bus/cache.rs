@@ -76,7 +76,7 @@ impl<T> MatchCache<T> {
     pub(crate) fn new() -> MatchCache<T> {
         // The seed comes from the standard library's random keys, drawn
         // from the operating system.
-        let seed = RandomState::new().hash_one(0x6361_6368_65u64) as usize;
+        let seed = RandomState::new().hash_one(0x0063_6163_6865_u64) as usize;
         MatchCache {
             keys: FxSeededState::with_seed(seed),
             shards: std::array::from_fn(|_| Mutex::new(Shard::default())),
