@@ -718,10 +718,10 @@ impl Bus {
         limits.check_payload(payload.as_ref().len())?;
         let headers = if headers.is_empty() { None } else { build_headers(headers, limits)? };
         let key = self.key();
-        let may_wait = !dispatch::inside_handler_of(key);
-        let _level = dispatch::enter(key).inspect_err(|_| {
+        let (_level, inside_handler) = dispatch::enter(key).inspect_err(|_| {
             self.inner.depth_exceeded.fetch_add(1, Ordering::Relaxed);
         })?;
+        let may_wait = !inside_handler;
         // The one copy of a borrowed payload, made only once it is known to
         // fit (a 64 MiB payload on a 1 MiB bus is refused without it).
         let payload: Arc<[u8]> = payload.into();

@@ -105,7 +105,7 @@ impl Shared {
         WORKER_OF.with(|w| w.set(self.key()));
         // The worker runs handlers of its bus for as long as it lives: a
         // publish from one nests below this level.
-        let Ok(_level) = dispatch::enter(self.bus_key()) else { return };
+        let Ok((_level, _)) = dispatch::enter(self.bus_key()) else { return };
         while let Ok(message) = self.receive(None) {
             if dispatch::run(handler, &message) {
                 self.queue.count_failure();
