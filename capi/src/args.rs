@@ -15,6 +15,7 @@
 //! `CHARTER_E_INVALID_ARGUMENT` for a pointer) in every build profile.
 
 use std::ffi::{c_char, CStr};
+use std::mem::MaybeUninit;
 
 use charter_core::{Error, ErrorKind};
 
@@ -95,25 +96,27 @@ pub(crate) unsafe fn slice_arg<'a, T>(
     Ok(unsafe { std::slice::from_raw_parts(ptr, count) })
 }
 
-/// The `count` writable values of type `T` at `ptr`, the argument called
+/// The `count` slots for values of type `T` at `ptr`, the argument called
 /// `name`: a caller's array that Charter fills. Checked exactly as
-/// [`slice_arg`] checks what it reads.
+/// [`slice_arg`] checks what it reads. The slots are `MaybeUninit`: the
+/// caller's array need not be initialized, and Charter only writes them.
 ///
 /// # Safety
-/// `ptr` must be NULL or valid for reading and writing `count` values of
-/// `T` during the call, and not be read or written by anything else then.
+/// `ptr` must be NULL or valid for writing `count` values of `T` during
+/// the call, and not be read or written by anything else then.
 pub(crate) unsafe fn slice_out_arg<'a, T>(
     ptr: *mut T,
     count: usize,
     name: &str,
     limit: impl FnOnce(usize) -> Result<(), Error>,
-) -> Result<&'a mut [T], Error> {
+) -> Result<&'a mut [MaybeUninit<T>], Error> {
     if !span_arg(ptr.cast_const(), count, name, limit)? {
         return Ok(&mut []);
     }
     // SAFETY: checked by `span_arg`; writable and unaliased by the
-    // caller's contract.
-    Ok(unsafe { std::slice::from_raw_parts_mut(ptr, count) })
+    // caller's contract; `MaybeUninit<T>` has `T`'s layout and asks
+    // nothing of the bytes already there.
+    Ok(unsafe { std::slice::from_raw_parts_mut(ptr.cast::<MaybeUninit<T>>(), count) })
 }
 
 /// The checks of this module's invariant on a (pointer, count) pair;

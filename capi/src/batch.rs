@@ -136,7 +136,7 @@ pub unsafe extern "C" fn charter_client_recv_many(
         let sub = client_arg(client)?.subscription(SubscriptionId::from_raw(id))?;
         let messages = sub.recv_many(max, timeout_arg(timeout_ms))?;
         for (slot, message) in slots.iter_mut().zip(&messages) {
-            *slot = OwnedMessage::new(message).into_raw();
+            slot.write(OwnedMessage::new(message).into_raw());
         }
         // SAFETY: checked non-NULL above; the caller guarantees validity.
         unsafe { out_count.write(messages.len()) };
