@@ -13,6 +13,8 @@
 #   make demo     build the library and the CLI, run the end-to-end C demo
 #                 (capabilities, enforcing bus, audit log) and verify its log
 #   make bench    run the benchmarks (numbers go to docs/BENCHMARKS.md)
+#   make budgets  instruction counts of the hot paths under callgrind
+#                 against benches/budgets.toml (fails past budget + 10%)
 #   make header   regenerate include/charter.h after changing capi/
 #   make vectors  regenerate vectors/*.json after an intended change
 #   make fuzz     run every fuzz target for FUZZ_SECONDS (default 1800) each
@@ -31,11 +33,11 @@ BUILD ?= build
 JOBS ?= 2
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=Debug
 
-.PHONY: test demo deps deny version-check sync-version rust c c-configure c-build c-unsanitized sanitize soak python node go fuzz fuzz-ci bench header vectors dist dist-check clean
+.PHONY: test demo deps deny budgets version-check sync-version rust c c-configure c-build c-unsanitized sanitize soak python node go fuzz fuzz-ci bench header vectors dist dist-check clean
 
 FUZZ_SECONDS ?= 1800
 
-test: deps version-check deny rust c python node go fuzz-ci dist-check
+test: deps version-check deny rust budgets c python node go fuzz-ci dist-check
 	@echo "make test: every suite passed"
 
 deps:
@@ -54,6 +56,11 @@ sync-version:
 
 rust:
 	cargo test
+
+# Deterministic: callgrind counts instructions, whatever the load.
+budgets:
+	cargo build --release -p charter-benches --bin budget_loop
+	python3 benches/budgets.py
 
 c-configure:
 	cmake -S . -B $(BUILD) $(CMAKE_FLAGS) >/dev/null
@@ -109,7 +116,7 @@ soak:
 
 bench:
 	cargo bench -p charter-benches
-	python3 benches/report.py target/criterion
+	bash benches/report.sh target/criterion
 	bash benches/c/readiness_scale.sh
 	bash bindings-python/scripts/bench.sh
 	bash bindings-node/scripts/bench.sh

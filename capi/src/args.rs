@@ -15,6 +15,7 @@
 //! `CHARTER_E_INVALID_ARGUMENT` for a pointer) in every build profile.
 
 use std::ffi::{c_char, CStr};
+use std::mem::MaybeUninit;
 
 use charter_core::{Error, ErrorKind};
 
@@ -53,6 +54,7 @@ pub(crate) unsafe fn str_arg<'a>(ptr: *const c_char, name: &str) -> Result<&'a s
 ///
 /// # Safety
 /// `ptr` must be NULL or valid for reading `len` bytes during the call.
+#[inline]
 pub(crate) unsafe fn bytes_arg<'a>(
     ptr: *const u8,
     len: usize,
@@ -65,6 +67,7 @@ pub(crate) unsafe fn bytes_arg<'a>(
 
 /// For [`bytes_arg`]: a buffer whose length has no limit of its own (the
 /// bounds every slice has still apply).
+#[inline]
 pub(crate) fn any_length(_len: usize) -> Result<(), Error> {
     Ok(())
 }
@@ -78,12 +81,53 @@ pub(crate) fn any_length(_len: usize) -> Result<(), Error> {
 /// # Safety
 /// `ptr` must be NULL or valid for reading `count` values of `T` during the
 /// call.
+#[inline]
 pub(crate) unsafe fn slice_arg<'a, T>(
     ptr: *const T,
     count: usize,
     name: &str,
     limit: impl FnOnce(usize) -> Result<(), Error>,
 ) -> Result<&'a [T], Error> {
+    if !span_arg(ptr, count, name, limit)? {
+        return Ok(&[]);
+    }
+    // SAFETY: checked by `span_arg` (non-NULL, aligned, at most isize::MAX
+    // bytes that do not wrap), and readable by the caller's contract.
+    Ok(unsafe { std::slice::from_raw_parts(ptr, count) })
+}
+
+/// The `count` slots for values of type `T` at `ptr`, the argument called
+/// `name`: a caller's array that Charter fills. Checked exactly as
+/// [`slice_arg`] checks what it reads. The slots are `MaybeUninit`: the
+/// caller's array need not be initialized, and Charter only writes them.
+///
+/// # Safety
+/// `ptr` must be NULL or valid for writing `count` values of `T` during
+/// the call, and not be read or written by anything else then.
+pub(crate) unsafe fn slice_out_arg<'a, T>(
+    ptr: *mut T,
+    count: usize,
+    name: &str,
+    limit: impl FnOnce(usize) -> Result<(), Error>,
+) -> Result<&'a mut [MaybeUninit<T>], Error> {
+    if !span_arg(ptr.cast_const(), count, name, limit)? {
+        return Ok(&mut []);
+    }
+    // SAFETY: checked by `span_arg`; writable and unaliased by the
+    // caller's contract; `MaybeUninit<T>` has `T`'s layout and asks
+    // nothing of the bytes already there.
+    Ok(unsafe { std::slice::from_raw_parts_mut(ptr.cast::<MaybeUninit<T>>(), count) })
+}
+
+/// The checks of this module's invariant on a (pointer, count) pair;
+/// `Ok(false)` for an empty span, whose pointer may be anything.
+#[inline]
+fn span_arg<T>(
+    ptr: *const T,
+    count: usize,
+    name: &str,
+    limit: impl FnOnce(usize) -> Result<(), Error>,
+) -> Result<bool, Error> {
     limit(count)?;
     let size = std::mem::size_of::<T>().max(1);
     let largest = isize::MAX as usize / size;
@@ -94,7 +138,7 @@ pub(crate) unsafe fn slice_arg<'a, T>(
         ));
     }
     if count == 0 {
-        return Ok(&[]);
+        return Ok(false);
     }
     if ptr.is_null() {
         return Err(null_argument(name));
@@ -108,13 +152,11 @@ pub(crate) unsafe fn slice_arg<'a, T>(
             format!("{name} with {count} elements runs past the end of the address space"),
         ));
     }
-    // SAFETY: non-NULL, aligned, at most isize::MAX bytes that do not wrap,
-    // and readable by the caller's contract.
-    Ok(unsafe { std::slice::from_raw_parts(ptr, count) })
+    Ok(true)
 }
 
 /// A refusal of more than `max` items in the argument called `name`.
-fn at_most(max: usize, name: &str, count: usize) -> Result<(), Error> {
+pub(crate) fn at_most(max: usize, name: &str, count: usize) -> Result<(), Error> {
     if count > max {
         return Err(Error::new(
             ErrorKind::LimitExceeded,

@@ -13,31 +13,42 @@ use crate::status::{charter_status_t, CHARTER_OK};
 /// Runs `body`; maps its outcome to a status and records or clears the
 /// thread's last error.
 ///
-/// The bookkeeping runs inside the firewall too: a call made while the
-/// thread is shutting down (from an `atexit` handler, a C++ static
-/// destructor or a `pthread_key` destructor) may find the last-error slot
-/// already destroyed, and [`last_error`] then skips it; should anything
-/// there still panic, the status is returned without a message.
+/// The success path pays for one catch: clearing the last error cannot
+/// panic (a thread-local reached with `try_with`, a `try_borrow_mut`, and
+/// at most a string's deallocation), so it runs after the catch. Recording
+/// an error runs inside a second catch, on the failure path only: a call
+/// made while the thread is shutting down (from an `atexit` handler, a C++
+/// static destructor or a `pthread_key` destructor) may find the
+/// last-error slot already destroyed, and [`last_error`] then skips it;
+/// should anything there still panic, the status is returned without a
+/// message.
 #[inline]
 pub(crate) fn call(body: impl FnOnce() -> Result<(), Error>) -> charter_status_t {
     panic::silence_caught_panics();
-    let outcome = panic::catch(|| {
-        let outcome = match panic::catch(body) {
-            Ok(outcome) => outcome,
-            Err(message) => Err(Error::new(ErrorKind::Panic, format!("panic inside Charter: {message}"))),
-        };
-        match outcome {
-            Ok(()) => {
-                last_error::clear();
-                CHARTER_OK
-            }
-            Err(error) => {
-                last_error::set(&error);
-                error.kind().code()
-            }
+    match panic::catch(body) {
+        Ok(Ok(())) => {
+            last_error::clear();
+            CHARTER_OK
         }
+        failed => record_failure(failed),
+    }
+}
+
+/// The failure path of [`call`]: records the error (or the panic's
+/// message) and returns its status.
+#[cold]
+#[inline(never)]
+fn record_failure(outcome: Result<Result<(), Error>, String>) -> charter_status_t {
+    let recorded = panic::catch(move || {
+        let error = match outcome {
+            Ok(Ok(())) => return CHARTER_OK,
+            Ok(Err(error)) => error,
+            Err(message) => Error::new(ErrorKind::Panic, format!("panic inside Charter: {message}")),
+        };
+        last_error::set(&error);
+        error.kind().code()
     });
-    outcome.unwrap_or(ErrorKind::Panic.code())
+    recorded.unwrap_or(ErrorKind::Panic.code())
 }
 
 /// Runs `body`, which cannot fail; returns `fallback` if it panics.

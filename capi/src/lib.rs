@@ -25,6 +25,7 @@ mod args;
 pub mod audit;
 pub mod audit_auditor;
 pub mod audit_view;
+pub mod batch;
 pub mod bus;
 pub mod cancel;
 pub mod capability;

@@ -71,6 +71,14 @@ pub(crate) fn inside(key: usize) -> bool {
 /// stack is full (or is being torn down).
 #[inline]
 pub(crate) fn enter(key: usize, max: usize) -> Option<Level> {
+    enter_counting(key, max).map(|(level, _)| level)
+}
+
+/// [`enter`], also saying how many levels the object already had on this
+/// thread (0: the caller is not inside one of its callbacks), from the
+/// same look at the stack.
+#[inline]
+pub(crate) fn enter_counting(key: usize, max: usize) -> Option<(Level, usize)> {
     STACK
         .try_with(|s| {
             let len = s.len.get();
@@ -83,7 +91,7 @@ pub(crate) fn enter(key: usize, max: usize) -> Option<Level> {
             }
             s.keys[len].set(key);
             s.len.set(len + 1);
-            Some(Level(()))
+            Some((Level(()), active))
         })
         .ok()
         .flatten()

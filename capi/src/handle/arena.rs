@@ -69,6 +69,7 @@ impl Arena {
 
     /// The shell at `addr`, if `addr` is exactly the address of a shell that
     /// has been handed out. Never reads through `addr` unless it is.
+    #[inline]
     pub(super) fn find(&self, addr: usize) -> Option<&'static Shell> {
         let published = self.published.load(Ordering::Acquire);
         for (chunk, slot) in self.chunks.iter().enumerate() {

@@ -75,6 +75,7 @@ pub(crate) fn create<T: Handled>(value: T) -> Result<*mut T::C, Error> {
 /// and runs `f` on it.
 ///
 /// No Charter lock is held while `f` runs; `f` may free this very handle.
+#[inline]
 pub(crate) fn with<T: Handled, R>(
     ptr: *const T::C,
     name: &str,
@@ -109,6 +110,7 @@ pub(crate) fn free<T: Handled>(ptr: *const T::C, name: &str) -> Result<(), Error
     Ok(())
 }
 
+#[inline]
 fn lookup<P>(ptr: *const P, kind: HandleKind, name: &str) -> Result<&'static Shell, Error> {
     if ptr.is_null() {
         return Err(crate::firewall::null_argument(name));

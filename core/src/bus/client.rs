@@ -55,7 +55,11 @@ impl Client {
         self.bus.limits()
     }
 
-    fn who(&self) -> Who<'_> {
+    pub(super) fn bus(&self) -> &Bus {
+        &self.bus
+    }
+
+    pub(super) fn who(&self) -> Who<'_> {
         match &self.session {
             Some(session) => Who::Holder(session),
             None => Who::Anyone,

@@ -28,14 +28,11 @@ pub(crate) type Handler = Arc<dyn Fn(&Message) -> HandlerResult + Send + Sync>;
 /// handlers.
 pub const MAX_NESTING: usize = 16;
 
-/// Whether this thread is running a handler of the bus whose key is `bus`.
-pub(crate) fn inside_handler_of(bus: usize) -> bool {
-    depth::inside(bus)
-}
-
-/// Takes a nesting level for a publish on the bus whose key is `bus`.
-pub(crate) fn enter(bus: usize) -> Result<Level> {
-    depth::enter(bus, MAX_NESTING).ok_or_else(|| {
+/// Takes a nesting level for a publish on the bus whose key is `bus`;
+/// also says whether this thread was already running a handler of that
+/// bus (where a publisher must not wait for queue room).
+pub(crate) fn enter(bus: usize) -> Result<(Level, bool)> {
+    depth::enter_counting(bus, MAX_NESTING).map(|(level, active)| (level, active > 0)).ok_or_else(|| {
         Error::new(
             ErrorKind::LimitExceeded,
             format!(

@@ -4,6 +4,7 @@
 //! always consistent: `received == delivered + dropped + queued`.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -15,6 +16,9 @@ use crate::{Error, ErrorKind, Result};
 
 pub(crate) struct Queue {
     state: Mutex<State>,
+    /// Mirrors `State::closed` (set under the lock, never cleared), so an
+    /// inline delivery can see it without taking the lock.
+    ended: AtomicBool,
     readable: Condvar,
     writable: Condvar,
 }
@@ -71,6 +75,7 @@ impl Queue {
                 blocked: 0,
                 armed: Armed::default(),
             }),
+            ended: AtomicBool::new(false),
             readable: Condvar::new(),
             writable: Condvar::new(),
         }
@@ -126,7 +131,7 @@ impl Queue {
                 if wake {
                     self.readable.notify_one();
                 }
-                if !fire.is_empty() {
+                if let Some(fire) = fire {
                     fire.run();
                 }
                 return Ok(Offered::Accepted);
@@ -221,7 +226,7 @@ impl Queue {
 
     /// Whether the queue has been closed.
     pub(crate) fn is_closed(&self) -> bool {
-        self.lock().closed
+        self.ended.load(Ordering::Acquire)
     }
 
     /// Takes the next unexpired message, waiting up to `wait` (forever when
@@ -260,6 +265,33 @@ impl Queue {
             };
             state.waiting -= 1;
         }
+    }
+
+    /// Takes the next unexpired message if one is queued, without waiting;
+    /// `None` when none is. Fails once the queue is closed and empty.
+    pub(crate) fn try_take(&self) -> Result<Option<Message>> {
+        let mut state = self.lock();
+        match self.pop(&mut state) {
+            Some(message) => Ok(Some(message)),
+            None if state.closed => Err(state.end_error()),
+            None => Ok(None),
+        }
+    }
+
+    /// Appends to `out` up to `max` unexpired messages that are queued
+    /// now, under one lock, without waiting. Returns how many.
+    pub(crate) fn take_queued(&self, out: &mut Vec<Message>, max: usize) -> usize {
+        if max == 0 {
+            return 0;
+        }
+        let mut state = self.lock();
+        let mut taken = 0;
+        while taken < max {
+            let Some(message) = self.pop(&mut state) else { break };
+            out.push(message);
+            taken += 1;
+        }
+        taken
     }
 
     /// Takes the next unexpired message, or arms `notify` to be called when
@@ -344,6 +376,7 @@ impl Queue {
         let mut state = self.lock();
         if !state.closed {
             state.closed = true;
+            self.ended.store(true, Ordering::Release);
             state.ended = why.cloned();
             let dropped = state.items.len() as u64;
             match state.ended {

@@ -198,12 +198,18 @@ impl Armed {
     }
 
     /// What a new message fires: every armed notify, and the watch when the
-    /// queue was empty before it.
-    pub(crate) fn on_message(&mut self, was_empty: bool) -> Fire {
-        Fire {
+    /// queue was empty before it. `None` when that is nothing, the common
+    /// case, so a publish to a queue nobody waits on through a notify
+    /// builds nothing and drops nothing.
+    #[inline]
+    pub(crate) fn on_message(&mut self, was_empty: bool) -> Option<Fire> {
+        if self.once.is_empty() && (!was_empty || self.watch.is_none()) {
+            return None;
+        }
+        Some(Fire {
             once: std::mem::take(&mut self.once),
             watch: if was_empty { self.watch.clone() } else { None },
-        }
+        })
     }
 
     /// What the subscription's end fires: everything, the watch for the
@@ -214,11 +220,6 @@ impl Armed {
 }
 
 impl Fire {
-    /// Whether there is nothing to call, so the caller can skip `run`.
-    pub(crate) fn is_empty(&self) -> bool {
-        self.once.is_empty() && self.watch.is_none()
-    }
-
     /// Calls every notify. A notify that panics does not stop the others
     /// (and is not the publisher's failure).
     pub(crate) fn run(self) {

@@ -105,7 +105,7 @@ impl Shared {
         WORKER_OF.with(|w| w.set(self.key()));
         // The worker runs handlers of its bus for as long as it lives: a
         // publish from one nests below this level.
-        let Ok(_level) = dispatch::enter(self.bus_key()) else { return };
+        let Ok((_level, _)) = dispatch::enter(self.bus_key()) else { return };
         while let Ok(message) = self.receive(None) {
             if dispatch::run(handler, &message) {
                 self.queue.count_failure();
@@ -255,6 +255,11 @@ impl SubscriptionRef {
     /// The next message if one is queued, without waiting.
     pub fn try_recv(&self) -> Result<Option<Message>> {
         self.pull()?;
+        if self.shared.session.is_none() {
+            // Nothing else can end it: the queue alone answers, and an
+            // empty one builds no error.
+            return self.shared.queue.try_take();
+        }
         match self.shared.receive(Some(Duration::ZERO)) {
             Ok(message) => Ok(Some(message)),
             Err(e) if e.kind() == ErrorKind::WouldBlock => Ok(None),

@@ -294,21 +294,28 @@ impl<E: ?Sized> Registry<E> {
     /// [`try_notify`](Registry::try_notify) to see that case as an error.
     #[inline]
     pub fn notify(&self, event: &E) -> NotifyReport {
-        // Checked here too, so that notifying an empty registry costs the
+        // Checked inline, so that notifying an empty registry costs the
         // caller one load and no call.
         if self.table.len() == 0 {
             return NotifyReport::default();
         }
-        self.try_notify(event).unwrap_or_default()
+        self.round(event).unwrap_or_default()
     }
 
     /// Like [`notify`](Registry::notify), but reports the nesting bound as
     /// an error instead of an empty report.
+    #[inline]
     pub fn try_notify(&self, event: &E) -> Result<NotifyReport, DepthExceeded> {
-        let mut report = NotifyReport::default();
         if self.table.len() == 0 {
-            return Ok(report);
+            return Ok(NotifyReport::default());
         }
+        self.round(event)
+    }
+
+    /// One round over the current snapshot (not empty when it was looked
+    /// at, though a writer may have emptied it since).
+    fn round(&self, event: &E) -> Result<NotifyReport, DepthExceeded> {
+        let mut report = NotifyReport::default();
         let key = self as *const Self as *const () as usize;
         let Some(_level) = depth::enter(key, self.max_depth) else {
             self.depth_exceeded.fetch_add(1, Ordering::Relaxed);

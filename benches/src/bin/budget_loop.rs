@@ -1,0 +1,156 @@
+//! The hot paths whose instruction counts `make budgets` checks
+//! (`benches/budgets.py` against `benches/budgets.toml`): runs one case
+//! for a number of iterations, so that callgrind's totals at two
+//! iteration counts differ by exactly that many rounds of the case and
+//! its setup cancels out.
+//!
+//! ```sh
+//! cargo build --release -p charter-benches --bin budget_loop
+//! valgrind --tool=callgrind target/release/budget_loop notify-rust 4 10000
+//! ```
+//!
+//! Arguments: case, size, iterations. Cases: `notify-rust` and
+//! `notify-capi` (size: handlers), `bus` (publish, then try_recv from
+//! every subscriber; size: subscribers), `bus-crowded` (publish among
+//! `size` subscriptions, one of them matching with an inline handler),
+//! `audit-append` (records of `size` bytes, in memory) and
+//! `audit-leaf-hash` (SHA-256 of such a record's leaf, the audit target's
+//! baseline).
+//!
+//! It is a binary rather than an example so that building it needs none
+//! of the comparison crates the benchmarks pull in.
+
+use std::ffi::c_void;
+use std::hint::black_box;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use charter::registry::{charter_registry_new, charter_registry_notify, charter_registry_register};
+use charter::status::{charter_status_t, CHARTER_OK};
+use charter_core::audit::{AuditLog, AuditOptions, Decision, Record};
+use charter_core::bus::{Bus, BusLimits, SubscribeOptions};
+
+static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+unsafe extern "C" fn c_handler(_: *mut c_void, event: *const u8, _: usize) -> charter_status_t {
+    // SAFETY: the event is at least one byte long.
+    COUNTER.fetch_add(u64::from(unsafe { *event }), Ordering::Relaxed);
+    CHARTER_OK
+}
+
+fn notify_rust(handlers: usize, iterations: usize) {
+    let event = [1u8; 16];
+    let reg = charter_core::Registry::<[u8]>::new();
+    for _ in 0..handlers {
+        reg.register(|e: &[u8]| {
+            COUNTER.fetch_add(u64::from(e[0]), Ordering::Relaxed);
+            Ok(())
+        });
+    }
+    for _ in 0..iterations {
+        black_box(reg.notify(black_box(&event[..])));
+    }
+    assert_eq!(COUNTER.load(Ordering::Relaxed), (handlers * iterations) as u64);
+}
+
+fn notify_capi(handlers: usize, iterations: usize) {
+    let event = [1u8; 16];
+    let mut reg = std::ptr::null_mut();
+    // SAFETY: valid out-pointers and a handler that reads one byte.
+    unsafe {
+        assert_eq!(charter_registry_new(&mut reg), CHARTER_OK);
+        for _ in 0..handlers {
+            let mut id = 0;
+            let status =
+                charter_registry_register(reg, 0, Some(c_handler), std::ptr::null_mut(), None, &mut id);
+            assert_eq!(status, CHARTER_OK);
+        }
+        for _ in 0..iterations {
+            let status =
+                charter_registry_notify(black_box(reg), event.as_ptr(), event.len(), std::ptr::null_mut());
+            black_box(status);
+        }
+    }
+    assert_eq!(COUNTER.load(Ordering::Relaxed), (handlers * iterations) as u64);
+}
+
+fn bus(subscribers: usize, iterations: usize) {
+    let bus = Bus::new(BusLimits::default()).unwrap();
+    let payload: Arc<[u8]> = Arc::from(&[7u8; 64][..]);
+    let subs: Vec<_> = (0..subscribers)
+        .map(|_| bus.subscribe("fleet.truck.position", SubscribeOptions::new()).unwrap())
+        .collect();
+    for _ in 0..iterations {
+        bus.publish("fleet.truck.position", Arc::clone(&payload), &[]).unwrap();
+        for s in &subs {
+            black_box(s.try_recv().unwrap());
+        }
+    }
+}
+
+/// The criterion bench's crowded bus: all but one of the subscriptions over exact, `*`
+/// and `>` patterns that miss the topic, and one inline subscription that
+/// matches it.
+fn bus_crowded(subscriptions: usize, iterations: usize) {
+    let bus = Bus::new(BusLimits::default()).unwrap();
+    let mut subs = Vec::with_capacity(subscriptions);
+    for i in 0..subscriptions.saturating_sub(1) {
+        let pattern = match i % 4 {
+            0 => format!("svc{i}.events.created"),
+            1 => format!("svc{i}.*.created"),
+            2 => format!("region.{i}.>"),
+            _ => format!("*.audit{i}.entry"),
+        };
+        subs.push(bus.subscribe(&pattern, SubscribeOptions::new()).unwrap());
+    }
+    subs.push(
+        bus.subscribe_with("orders.*.created", SubscribeOptions::new(), |_| {
+            COUNTER.fetch_add(1, Ordering::Relaxed);
+            Ok(())
+        })
+        .unwrap(),
+    );
+    let payload: Arc<[u8]> = Arc::from(&[7u8; 64][..]);
+    for _ in 0..iterations {
+        black_box(bus.publish("orders.eu.created", Arc::clone(&payload), &[]).unwrap());
+    }
+    assert_eq!(COUNTER.load(Ordering::Relaxed), iterations as u64);
+}
+
+fn audit_append(size: usize, iterations: usize) {
+    let log = AuditLog::in_memory(AuditOptions::default()).unwrap();
+    let mut record = Record::new(1_700_000_000_000, "publish", "orders.eu.created", Decision::Allow);
+    record.detail = "d".repeat(size.saturating_sub(record.encode(0).unwrap().len()));
+    for _ in 0..iterations {
+        black_box(log.append(black_box(&record)).unwrap());
+    }
+}
+
+/// The baseline of the audit target: SHA-256 of the same record's leaf.
+fn audit_leaf_hash(size: usize, iterations: usize) {
+    let mut record = Record::new(1_700_000_000_000, "publish", "orders.eu.created", Decision::Allow);
+    record.detail = "d".repeat(size.saturating_sub(record.encode(0).unwrap().len()));
+    let leaf = record.encode(0).unwrap();
+    for _ in 0..iterations {
+        black_box(charter_core::audit::leaf_hash(black_box(&leaf)));
+    }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let case = args.get(1).map_or("", String::as_str);
+    let n: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let iterations: usize = args.get(3).and_then(|s| s.parse().ok()).unwrap_or(10_000);
+    match case {
+        "notify-rust" => notify_rust(n, iterations),
+        "notify-capi" => notify_capi(n, iterations),
+        "bus" => bus(n, iterations),
+        "bus-crowded" => bus_crowded(n, iterations),
+        "audit-append" => audit_append(n, iterations),
+        "audit-leaf-hash" => audit_leaf_hash(n, iterations),
+        other => {
+            eprintln!("unknown case {other:?}; see the module documentation");
+            std::process::exit(2);
+        }
+    }
+}

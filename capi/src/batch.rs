@@ -1,0 +1,145 @@
+//! `charter_client_publish_many` and `charter_client_recv_many`: many
+//! messages in one C call, which is what a batch is for (one handle check
+//! and one panic boundary instead of one per message). The core decides
+//! what a batch means (`charter_core::bus::BatchError`): each message is
+//! published exactly as `charter_client_publish` publishes one, in order,
+//! and a batch stops at the first message that fails.
+
+use std::ffi::c_char;
+
+use charter_core::bus::SubscriptionId;
+use charter_core::{Error, ErrorKind};
+
+use crate::args::{
+    at_most, bytes_arg, charter_header_t, headers_arg, slice_arg, slice_out_arg, str_arg, timeout_arg,
+};
+use crate::bus::charter_publish_report_t;
+use crate::client::{charter_client_t, client_arg};
+use crate::firewall::{call, require_out};
+use crate::message::{charter_message_t, OwnedMessage};
+use crate::status::charter_status_t;
+
+/// The most messages one batch call publishes or receives.
+pub const CHARTER_BATCH_MAX: usize = 65_536;
+
+/// One payload of a batch: `len` bytes at `data` (NULL when `len` is 0).
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct charter_payload_t {
+    /// The payload's bytes.
+    pub data: *const u8,
+    /// How many.
+    pub len: usize,
+}
+
+/// Publishes the `count` payloads at `payloads` on `topic`, each with the
+/// same `headers`, in order, each exactly as `charter_client_publish`
+/// would (the same checks, grants, audit record and overflow policies).
+///
+/// Every argument is checked before anything is published: a bad topic,
+/// header or payload (NULL with a length, or longer than the bus's
+/// `max_payload`), or more than `CHARTER_BATCH_MAX` payloads, fails with
+/// nothing published. After that, the first message that fails stops the
+/// batch with its status; `out_published` (when not NULL) then receives
+/// how many messages before it were published, and `out_report` (when not
+/// NULL) their reports added up. On success they receive `count` and the
+/// reports of every message added up.
+///
+/// # Safety
+/// `topic` must be a NUL-terminated string; `payloads` NULL (with `count`
+/// 0) or valid for `count` payloads, each valid for its `len` bytes;
+/// `headers` NULL (with `header_count` 0) or valid for `header_count`
+/// headers; `out_published` and `out_report` NULL or valid for writing.
+#[no_mangle]
+pub unsafe extern "C" fn charter_client_publish_many(
+    client: *mut charter_client_t,
+    topic: *const c_char,
+    payloads: *const charter_payload_t,
+    count: usize,
+    headers: *const charter_header_t,
+    header_count: usize,
+    out_published: *mut usize,
+    out_report: *mut charter_publish_report_t,
+) -> charter_status_t {
+    call(|| {
+        let client = client_arg(client)?;
+        // SAFETY: the caller's contract on `topic`.
+        let topic = unsafe { str_arg(topic, "topic")? };
+        // SAFETY: the caller's contract on `payloads`; the count is
+        // checked against its limit before any is read.
+        let items =
+            unsafe { slice_arg(payloads, count, "payloads", |n| at_most(CHARTER_BATCH_MAX, "payloads", n))? };
+        let bodies = items
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                // SAFETY: the caller's contract on each payload; its length
+                // is checked against the bus's limit first.
+                unsafe {
+                    bytes_arg(p.data, p.len, &format!("payloads[{i}]"), |n| client.limits().check_payload(n))
+                }
+            })
+            .collect::<Result<Vec<&[u8]>, Error>>()?;
+        // SAFETY: the caller's contract on `headers`.
+        let headers = unsafe { headers_arg(headers, header_count, client.limits().max_headers)? };
+        let (published, report, outcome) = match client.publish_many(topic, bodies, &headers) {
+            Ok(report) => (count, report, Ok(())),
+            Err(e) => (e.published, e.report, Err(Error::from(e))),
+        };
+        if !out_published.is_null() {
+            // SAFETY: non-NULL; the caller guarantees validity.
+            unsafe { out_published.write(published) };
+        }
+        if !out_report.is_null() {
+            // SAFETY: non-NULL; the caller guarantees validity.
+            unsafe { out_report.write(report.into()) };
+        }
+        outcome
+    })
+}
+
+/// Waits up to `timeout_ms` for the next message of subscription `id`, as
+/// `charter_client_recv` does, then takes the messages already queued
+/// behind it without waiting, up to `max` in all, and writes them in order
+/// to `out_msgs[0]` .. `out_msgs[*out_count - 1]`; free each with
+/// `charter_message_free`. Fails as `charter_client_recv` does when no
+/// message comes (`CHARTER_E_WOULD_BLOCK`, `CHARTER_E_TIMEOUT`,
+/// `CHARTER_E_CLOSED`, ...), writing nothing; `max` must be between 1 and
+/// `CHARTER_BATCH_MAX` (`CHARTER_E_INVALID_ARGUMENT`,
+/// `CHARTER_E_LIMIT_EXCEEDED`).
+///
+/// # Safety
+/// `out_msgs` must be NULL or valid for writing `max` pointers;
+/// `out_count` NULL or valid for writing.
+#[no_mangle]
+pub unsafe extern "C" fn charter_client_recv_many(
+    client: *mut charter_client_t,
+    id: u64,
+    timeout_ms: u32,
+    out_msgs: *mut *mut charter_message_t,
+    max: usize,
+    out_count: *mut usize,
+) -> charter_status_t {
+    call(|| {
+        require_out(out_count, "out_count")?;
+        if max == 0 {
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                "max is 0; a batch holds at least one message",
+            ));
+        }
+        // SAFETY: the caller's contract on `out_msgs`; `max` is checked
+        // against its limit first.
+        let slots = unsafe {
+            slice_out_arg(out_msgs, max, "out_msgs", |n| at_most(CHARTER_BATCH_MAX, "out_msgs", n))?
+        };
+        let sub = client_arg(client)?.subscription(SubscriptionId::from_raw(id))?;
+        let messages = sub.recv_many(max, timeout_arg(timeout_ms))?;
+        for (slot, message) in slots.iter_mut().zip(&messages) {
+            slot.write(OwnedMessage::new(message).into_raw());
+        }
+        // SAFETY: checked non-NULL above; the caller guarantees validity.
+        unsafe { out_count.write(messages.len()) };
+        Ok(())
+    })
+}

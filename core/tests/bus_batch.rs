@@ -1,0 +1,99 @@
+//! Batches: `publish_many` publishes each message as `publish` would and
+//! stops at the first that fails; `recv_many` receives one message as
+//! `recv_timeout` would, then what is queued behind it, up to `max`.
+
+use std::time::Duration;
+
+use charter_core::bus::{Bus, BusLimits, Overflow, SubscribeOptions, SubscriptionStats};
+use charter_core::ErrorKind;
+
+fn exact(stats: &SubscriptionStats) -> bool {
+    stats.received == stats.delivered + stats.dropped.total() + stats.queued
+}
+
+#[test]
+fn a_batch_goes_out_in_order_and_comes_back_in_batches() {
+    let bus = Bus::new(BusLimits::default()).unwrap();
+    let sub = bus.subscribe("orders.*", SubscribeOptions::new()).unwrap();
+    let other = bus.subscribe("orders.eu", SubscribeOptions::new()).unwrap();
+    let payloads: Vec<Vec<u8>> = (0..10u8).map(|i| vec![i]).collect();
+    let report = bus.publish_many("orders.eu", payloads, &[("k", "v")]).unwrap();
+    assert_eq!((report.matched, report.delivered, report.dropped), (20, 20, 0));
+    let first = sub.recv_many(4, Some(Duration::ZERO)).unwrap();
+    let rest = sub.recv_many(100, None).unwrap();
+    let got: Vec<u8> = first.iter().chain(&rest).map(|m| m.payload()[0]).collect();
+    assert_eq!(first.len(), 4);
+    assert_eq!(got, (0..10).collect::<Vec<u8>>());
+    assert!(first.windows(2).all(|w| w[0].seq() < w[1].seq()));
+    assert!(rest.iter().all(|m| m.header("k") == Some("v")));
+    let stats = sub.stats();
+    assert_eq!((stats.received, stats.delivered, stats.queued), (10, 10, 0));
+    assert_eq!(other.stats().queued, 10);
+}
+
+#[test]
+fn a_batch_stops_at_the_first_message_that_fails() {
+    let bus = Bus::new(BusLimits::default()).unwrap();
+    let strict = bus.subscribe("t", SubscribeOptions::new().capacity(3).overflow(Overflow::Error)).unwrap();
+    let lenient = bus.subscribe("t", SubscribeOptions::new()).unwrap();
+    let err = bus.publish_many("t", (0..10u8).map(|i| vec![i]), &[]).unwrap_err();
+    assert_eq!(err.published, 3);
+    assert_eq!((err.report.matched, err.report.delivered), (6, 6));
+    assert_eq!(err.error.kind(), ErrorKind::LimitExceeded);
+    // The failing message reached the other subscription; nothing after it
+    // was published.
+    assert_eq!(lenient.stats().queued, 4);
+    let strict_stats = strict.stats();
+    assert_eq!((strict_stats.received, strict_stats.queued, strict_stats.dropped.rejected), (4, 3, 1));
+    assert!(exact(&strict_stats) && exact(&lenient.stats()));
+    let as_error: charter_core::Error = err.into();
+    assert!(as_error.message().contains("message 3 of the batch"), "{}", as_error.message());
+}
+
+#[test]
+fn a_bad_topic_or_payload_publishes_nothing_more() {
+    let bus = Bus::new(BusLimits::default()).unwrap();
+    let sub = bus.subscribe(">", SubscribeOptions::new()).unwrap();
+    let err = bus.publish_many("bad..topic", [&b"x"[..]], &[]).unwrap_err();
+    assert_eq!((err.published, err.error.kind()), (0, ErrorKind::InvalidArgument));
+    let big = vec![0u8; bus.limits().max_payload + 1];
+    let err = bus.publish_many("t", [&b"ok"[..], &big[..], &b"never"[..]], &[]).unwrap_err();
+    assert_eq!((err.published, err.error.kind()), (1, ErrorKind::LimitExceeded));
+    assert_eq!(sub.stats().queued, 1);
+    assert_eq!(bus.publish_many::<&[u8]>("t", [], &[]).unwrap().matched, 0);
+}
+
+#[test]
+fn recv_many_fails_as_a_receive_does_and_drains_an_ended_queue() {
+    let bus = Bus::new(BusLimits::default()).unwrap();
+    let sub = bus.subscribe("t", SubscribeOptions::new()).unwrap();
+    assert_eq!(sub.recv_many(0, None).unwrap_err().kind(), ErrorKind::InvalidArgument);
+    assert_eq!(sub.recv_many(8, Some(Duration::ZERO)).unwrap_err().kind(), ErrorKind::WouldBlock);
+    assert_eq!(sub.recv_many(8, Some(Duration::from_millis(20))).unwrap_err().kind(), ErrorKind::Timeout);
+    bus.publish_many("t", [&b"a"[..], b"b", b"c"], &[]).unwrap();
+    let mut reused = Vec::with_capacity(8);
+    assert_eq!(sub.recv_many_into(&mut reused, 2, None).unwrap(), 2);
+    bus.close();
+    // What was queued when the bus closed was dropped, as for `recv`.
+    assert_eq!(sub.recv_many(8, None).unwrap_err().kind(), ErrorKind::Closed);
+    assert!(exact(&sub.stats()));
+}
+
+#[test]
+fn a_waiting_recv_many_wakes_for_a_batch_from_another_thread() {
+    let bus = Bus::new(BusLimits::default()).unwrap();
+    let sub = bus.subscribe("t", SubscribeOptions::new()).unwrap();
+    let publisher = {
+        let bus = bus.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(20));
+            bus.publish_many("t", (0..64u8).map(|i| vec![i]), &[]).unwrap();
+        })
+    };
+    let mut got = Vec::new();
+    while got.len() < 64 {
+        got.extend(sub.recv_many(64, Some(Duration::from_secs(10))).unwrap());
+    }
+    publisher.join().unwrap();
+    assert_eq!(got.iter().map(|m| m.payload()[0]).collect::<Vec<_>>(), (0..64).collect::<Vec<u8>>());
+}

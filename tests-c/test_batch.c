@@ -1,0 +1,125 @@
+/* Batches through the C ABI: charter_client_publish_many publishes each
+ * payload as charter_client_publish would and stops at the first that
+ * fails; charter_client_recv_many fills the caller's array. */
+#include <stdint.h>
+
+#include "check.h"
+
+static charter_client_t *client_of(charter_bus_t **bus) {
+    charter_client_t *cl = NULL;
+    CHECK_OK(charter_bus_new(NULL, bus));
+    CHECK_OK(charter_client_new(*bus, NULL, &cl));
+    return cl;
+}
+
+static void publish_many_then_recv_many(void) {
+    charter_bus_t *bus = NULL;
+    charter_client_t *cl = client_of(&bus);
+    uint64_t id;
+    charter_payload_t payloads[5];
+    char bodies[5] = {'a', 'b', 'c', 'd', 'e'};
+    charter_header_t header = {"trace", "t1"};
+    charter_message_t *msgs[8];
+    size_t published = 99, count = 99, i;
+    charter_publish_report_t report;
+    CHECK_OK(charter_client_subscribe(cl, "batch.*", NULL, &id));
+    for (i = 0; i < 5; i++) {
+        payloads[i].data = (const uint8_t *)&bodies[i];
+        payloads[i].len = 1;
+    }
+    CHECK_OK(charter_client_publish_many(cl, "batch.one", payloads, 5, &header, 1, &published, &report));
+    CHECK(published == 5);
+    CHECK(report.matched == 5 && report.delivered == 5 && report.dropped == 0);
+    CHECK_OK(charter_client_recv_many(cl, id, 0, msgs, 3, &count));
+    CHECK(count == 3);
+    for (i = 0; i < 3; i++) {
+        CHECK(msgs[i]->payload_len == 1 && msgs[i]->payload[0] == (uint8_t)bodies[i]);
+        CHECK(msgs[i]->header_count == 1 && strcmp(msgs[i]->headers[0].value, "t1") == 0);
+        charter_message_free(msgs[i]);
+    }
+    CHECK_OK(charter_client_recv_many(cl, id, CHARTER_WAIT_FOREVER, msgs, 8, &count));
+    CHECK(count == 2 && msgs[0]->payload[0] == 'd' && msgs[1]->payload[0] == 'e');
+    CHECK(msgs[0]->seq < msgs[1]->seq);
+    charter_message_free(msgs[0]);
+    charter_message_free(msgs[1]);
+    /* Nothing queued: the status of a receive, and nothing written. */
+    count = 77;
+    msgs[0] = NULL;
+    CHECK_STATUS(charter_client_recv_many(cl, id, 0, msgs, 8, &count), CHARTER_E_WOULD_BLOCK);
+    CHECK_STATUS(charter_client_recv_many(cl, id, 10, msgs, 8, &count), CHARTER_E_TIMEOUT);
+    CHECK(count == 77 && msgs[0] == NULL);
+    /* An empty batch publishes nothing and succeeds. */
+    CHECK_OK(charter_client_publish_many(cl, "batch.one", NULL, 0, NULL, 0, &published, NULL));
+    CHECK(published == 0);
+    CHECK_OK(charter_client_free(cl));
+    CHECK_OK(charter_bus_free(bus));
+}
+
+static void a_batch_stops_at_the_first_failure(void) {
+    charter_bus_t *bus = NULL;
+    charter_client_t *cl = client_of(&bus);
+    charter_subscribe_options_t options;
+    charter_subscription_stats_t stats;
+    charter_payload_t payloads[6];
+    uint64_t id;
+    size_t published = 99, i;
+    charter_publish_report_t report;
+    CHECK_OK(charter_subscribe_options_default(&options));
+    options.capacity = 2;
+    options.overflow = CHARTER_OVERFLOW_ERROR;
+    CHECK_OK(charter_client_subscribe(cl, "full", &options, &id));
+    for (i = 0; i < 6; i++) {
+        payloads[i].data = (const uint8_t *)"x";
+        payloads[i].len = 1;
+    }
+    CHECK_STATUS(charter_client_publish_many(cl, "full", payloads, 6, NULL, 0, &published, &report),
+                 CHARTER_E_LIMIT_EXCEEDED);
+    CHECK_MESSAGE_HAS("message 2 of the batch");
+    CHECK(published == 2 && report.delivered == 2);
+    CHECK_OK(charter_client_subscription_stats(cl, id, &stats));
+    CHECK(stats.received == 3 && stats.queued == 2 && stats.dropped.rejected == 1);
+    CHECK(stats.received == stats.delivered + stats.queued + stats.dropped.rejected);
+    CHECK_OK(charter_client_free(cl));
+    CHECK_OK(charter_bus_free(bus));
+}
+
+static void every_argument_is_checked_before_anything_is_published(void) {
+    charter_bus_t *bus = NULL;
+    charter_client_t *cl = client_of(&bus);
+    charter_payload_t payloads[3] = {{(const uint8_t *)"ok", 2}, {NULL, 5}, {(const uint8_t *)"z", 1}};
+    charter_subscription_stats_t stats;
+    charter_message_t *msgs[2];
+    uint64_t id;
+    size_t published = 99, count = 99;
+    CHECK_OK(charter_client_subscribe(cl, "t", NULL, &id));
+    CHECK_STATUS(charter_client_publish_many(cl, "t", payloads, 3, NULL, 0, &published, NULL),
+                 CHARTER_E_NULL_ARGUMENT);
+    CHECK_MESSAGE_HAS("payloads[1]");
+    CHECK(published == 99);
+    CHECK_STATUS(charter_client_publish_many(cl, "t", NULL, 3, NULL, 0, NULL, NULL), CHARTER_E_NULL_ARGUMENT);
+    CHECK_STATUS(charter_client_publish_many(cl, "t", payloads, CHARTER_BATCH_MAX + 1, NULL, 0, NULL, NULL),
+                 CHARTER_E_LIMIT_EXCEEDED);
+    CHECK_STATUS(charter_client_publish_many(cl, "t", payloads, SIZE_MAX, NULL, 0, NULL, NULL),
+                 CHARTER_E_LIMIT_EXCEEDED);
+    CHECK_STATUS(charter_client_publish_many(cl, "bad..topic", payloads, 1, NULL, 0, NULL, NULL),
+                 CHARTER_E_INVALID_ARGUMENT);
+    CHECK_STATUS(charter_client_publish_many(NULL, "t", payloads, 1, NULL, 0, NULL, NULL),
+                 CHARTER_E_NULL_ARGUMENT);
+    CHECK_OK(charter_client_subscription_stats(cl, id, &stats));
+    CHECK(stats.received == 0);
+    CHECK_STATUS(charter_client_recv_many(cl, id, 0, msgs, 0, &count), CHARTER_E_INVALID_ARGUMENT);
+    CHECK_STATUS(charter_client_recv_many(cl, id, 0, NULL, 2, &count), CHARTER_E_NULL_ARGUMENT);
+    CHECK_STATUS(charter_client_recv_many(cl, id, 0, msgs, 2, NULL), CHARTER_E_NULL_ARGUMENT);
+    CHECK_STATUS(charter_client_recv_many(cl, id, 0, msgs, SIZE_MAX, &count), CHARTER_E_LIMIT_EXCEEDED);
+    CHECK_STATUS(charter_client_recv_many(cl, 424242, 0, msgs, 2, &count), CHARTER_E_NOT_FOUND);
+    CHECK(count == 99);
+    CHECK_OK(charter_client_free(cl));
+    CHECK_OK(charter_bus_free(bus));
+}
+
+int main(void) {
+    RUN(publish_many_then_recv_many);
+    RUN(a_batch_stops_at_the_first_failure);
+    RUN(every_argument_is_checked_before_anything_is_published);
+    return 0;
+}
