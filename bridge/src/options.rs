@@ -1,0 +1,78 @@
+//! What a bridge carries, where, and how it authenticates.
+
+use std::time::Duration;
+
+use charter_core::capability::Session;
+
+use crate::seal::Credentials;
+use crate::verify::VerifyOptions;
+
+/// An import: NATS subjects matching `pattern` are published on the local
+/// bus. With a queue group, each message goes to one member of the group
+/// (NATS load balancing across processes).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Import {
+    /// The NATS subject pattern (Charter's topic grammar is NATS's).
+    pub pattern: String,
+    /// The queue group to join, if any.
+    pub queue_group: Option<String>,
+}
+
+impl Import {
+    /// An import of `pattern` without a queue group.
+    pub fn new(pattern: &str) -> Import {
+        Import { pattern: pattern.into(), queue_group: None }
+    }
+
+    /// An import of `pattern` as a member of queue group `group`.
+    pub fn queued(pattern: &str, group: &str) -> Import {
+        Import { pattern: pattern.into(), queue_group: Some(group.into()) }
+    }
+}
+
+/// A bridge's configuration.
+#[derive(Clone)]
+pub struct BridgeOptions {
+    /// NATS server URLs (`nats://127.0.0.1:4222`); the client reconnects
+    /// among them.
+    pub servers: Vec<String>,
+    /// The connection's name, as the server shows it.
+    pub name: String,
+    /// Local topic patterns whose publishes (and requests) go to NATS.
+    pub exports: Vec<String>,
+    /// NATS subject patterns published (and requested) on the local bus.
+    pub imports: Vec<Import>,
+    /// When set, every message and reply this bridge sends is sealed
+    /// with this token and key.
+    pub credentials: Option<Credentials>,
+    /// When set, every message and reply this bridge receives must be
+    /// sealed by a token of these roots with a fitting grant, or it is
+    /// refused.
+    pub verify: Option<VerifyOptions>,
+    /// The local session the bridge acts as on a bus that enforces an
+    /// authority (it subscribes to the exports and publishes the imports).
+    pub local_session: Option<Session>,
+    /// How long a request carried across the bridge waits for its reply.
+    pub request_timeout: Duration,
+    /// The queue capacity, in messages, of each export's local
+    /// subscription: while NATS is slower than the local publishers, the
+    /// oldest messages beyond it are dropped (and counted).
+    pub export_capacity: usize,
+}
+
+impl BridgeOptions {
+    /// A bridge to `server` that carries nothing yet, unauthenticated.
+    pub fn new(server: &str) -> BridgeOptions {
+        BridgeOptions {
+            servers: vec![server.into()],
+            name: "charter-bridge".into(),
+            exports: Vec::new(),
+            imports: Vec::new(),
+            credentials: None,
+            verify: None,
+            local_session: None,
+            request_timeout: Duration::from_secs(5),
+            export_capacity: 65_536,
+        }
+    }
+}
