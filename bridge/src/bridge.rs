@@ -1,6 +1,7 @@
 //! The bridge: a NATS connection and the tasks that carry messages across
 //! it, on a tokio runtime the bridge owns.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -35,6 +36,12 @@ pub struct Bridge {
 
 struct Shared {
     nats: async_nats::Client,
+    /// The client's counters: `connects` tells when the server (and so its
+    /// max payload) may have changed.
+    nats_stats: Arc<async_nats::Statistics>,
+    /// The server's max payload as last read, and the connect count then.
+    max_payload: AtomicU64,
+    max_payload_connects: AtomicU64,
     local: Client,
     origin: String,
     sealer: Option<Sealer>,
@@ -74,6 +81,9 @@ impl Bridge {
             .block_on(connect.connect(options.servers.as_slice()))
             .map_err(|e| Error::new(ErrorKind::InvalidArgument, format!("cannot use the NATS servers: {e}")))?;
         let shared = Arc::new(Shared {
+            nats_stats: nats.statistics(),
+            max_payload: AtomicU64::new(0),
+            max_payload_connects: AtomicU64::new(0),
             nats,
             local: bus.client(options.local_session.as_ref()),
             origin: wire::hex16(&origin),
@@ -97,7 +107,7 @@ impl Bridge {
             runtime.spawn(Arc::clone(&shared).import(subscriber, stopped.clone()));
         }
         for pattern in &options.exports {
-            let options = SubscribeOptions::new().capacity(options.export_capacity).max_bytes(usize::MAX >> 1);
+            let options = SubscribeOptions::new().capacity(options.export_capacity);
             let subscription = shared.local.subscribe(pattern, options)?;
             let wake = Arc::new(Wake::new());
             subscription.set_watch(Some(waker(&wake)))?;
@@ -118,7 +128,7 @@ impl Bridge {
     /// answers.
     pub fn flush(&self, timeout: Duration) -> Result<()> {
         let runtime = self.runtime.as_ref().ok_or_else(|| Error::new(ErrorKind::Closed, "the bridge is closed"))?;
-        match runtime.block_on(tokio::time::timeout(timeout, self.shared.nats.flush())) {
+        match runtime.block_on(async { tokio::time::timeout(timeout, self.shared.nats.flush()).await }) {
             Ok(Ok(())) => Ok(()),
             Ok(Err(e)) => Err(Error::new(ErrorKind::Closed, format!("the NATS connection failed: {e}"))),
             Err(_) => Err(Error::new(
@@ -155,7 +165,8 @@ impl Bridge {
             subscription.close();
         }
         if let Some(runtime) = self.runtime.take() {
-            let _ = runtime.block_on(tokio::time::timeout(Duration::from_secs(1), self.shared.nats.flush()));
+            let nats = &self.shared.nats;
+            let _ = runtime.block_on(async { tokio::time::timeout(Duration::from_secs(1), nats.flush()).await });
             runtime.shutdown_timeout(Duration::from_secs(1));
         }
     }
@@ -216,11 +227,35 @@ impl Shared {
             return Counters::add(&self.counters.bad_header);
         };
         let Some(map) = self.envelope(message.topic(), None, app, message.payload()) else { return };
+        if !self.fits(&map, message.payload().len()) {
+            return Counters::add(&self.counters.max_payload);
+        }
         let payload = Bytes::from_owner(message.shared_payload());
         match self.nats.publish_with_headers(message.topic().to_owned(), map, payload).await {
             Ok(()) => Counters::add(&self.counters.exported),
             Err(e) => self.count_publish_error(e.kind()),
         }
+    }
+
+    /// Whether a message of `payload` bytes with `headers` fits the
+    /// server's max payload (headers count, as the server counts them). The
+    /// client checks only header-less publishes; a message over the limit
+    /// would make the server close the connection, losing what follows.
+    fn fits(&self, headers: &HeaderMap, payload: usize) -> bool {
+        let header_bytes: usize = headers
+            .iter()
+            .map(|(name, values)| values.iter().map(|v| AsRef::<str>::as_ref(name).len() + v.as_str().len() + 4).sum::<usize>())
+            .sum::<usize>()
+            + "NATS/1.0\r\n\r\n".len();
+        let size = (header_bytes + payload) as u64;
+        let connects = self.nats_stats.connects.load(Ordering::Relaxed);
+        let mut max = self.max_payload.load(Ordering::Relaxed);
+        if connects != self.max_payload_connects.load(Ordering::Relaxed) || size > max {
+            max = self.nats.server_info().max_payload as u64;
+            self.max_payload.store(max, Ordering::Relaxed);
+            self.max_payload_connects.store(connects, Ordering::Relaxed);
+        }
+        max == 0 || size <= max
     }
 
     fn count_publish_error(&self, kind: PublishErrorKind) {
@@ -281,6 +316,9 @@ impl Shared {
         app.push((wire::NONCE, &nonce));
         let sent_ms = now_ms();
         let Some(map) = self.envelope(subject, Some(&inbox), app, message.payload()) else { return };
+        if !self.fits(&map, message.payload().len()) {
+            return Counters::add(&self.counters.max_payload);
+        }
         let request = Request::new()
             .payload(Bytes::from_owner(message.shared_payload()))
             .headers(map)
@@ -301,6 +339,7 @@ impl Shared {
             }
         };
         let received = headers::from_map(reply.headers.as_ref());
+        let mut principal = None;
         if let Some(verifier) = &self.verifier {
             let inbound = Inbound {
                 subject: reply.subject.as_str(),
@@ -309,17 +348,23 @@ impl Shared {
                 payload: &reply.payload,
             };
             let expect = Expect::Reply { subject, inbox: &inbox, nonce: &nonce, sent_ms };
-            if verifier.check(&inbound, expect).is_err() {
-                let _ = self.local.reply(local_inbox, &b""[..], &[(wire::STATUS, "DENIED")]);
-                return;
+            match verifier.check(&inbound, expect) {
+                Ok(proven) => principal = Some(proven.to_text()),
+                Err(_) => {
+                    let _ = self.local.reply(local_inbox, &b""[..], &[(wire::STATUS, "DENIED")]);
+                    return;
+                }
             }
         }
-        let local: Vec<(&str, &str)> = received
+        let mut local: Vec<(&str, &str)> = received
             .iter()
             .filter(|(name, _)| !wire::is_envelope_header(name) || name == wire::ORIGIN)
-            .filter(|(name, _)| name != wire::NONCE && name != wire::REQUEST)
+            .filter(|(name, _)| name != wire::NONCE && name != wire::REQUEST && name != wire::PRINCIPAL)
             .map(|(n, v)| (n.as_str(), v.as_str()))
             .collect();
+        if let Some(principal) = &principal {
+            local.push((wire::PRINCIPAL, principal));
+        }
         match self.local.reply(local_inbox, reply.payload.to_vec(), &local) {
             Ok(_) => Counters::add(&self.counters.requests_out),
             Err(_) => Counters::add(&self.counters.local_refused),
@@ -404,6 +449,9 @@ impl Shared {
         }
         let app: Vec<(&str, &str)> = app.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
         let Some(map) = self.envelope(&inbox, None, app, &reply_payload) else { return };
+        if !self.fits(&map, reply_payload.len()) {
+            return Counters::add(&self.counters.max_payload);
+        }
         match self.nats.publish_with_headers(inbox, map, reply_payload).await {
             Ok(()) => Counters::add(&self.counters.requests_in),
             Err(e) => self.count_publish_error(e.kind()),

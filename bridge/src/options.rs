@@ -55,8 +55,9 @@ pub struct BridgeOptions {
     /// How long a request carried across the bridge waits for its reply.
     pub request_timeout: Duration,
     /// The queue capacity, in messages, of each export's local
-    /// subscription: while NATS is slower than the local publishers, the
-    /// oldest messages beyond it are dropped (and counted).
+    /// subscription (its byte limit is the core's default, 16 MiB): while
+    /// NATS is slower than the local publishers, the oldest messages beyond
+    /// it are dropped (and counted).
     pub export_capacity: usize,
 }
 

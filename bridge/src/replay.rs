@@ -3,9 +3,10 @@
 //! A sender is a (principal, origin) pair, so a client with a token of its
 //! own cannot spend another sender's sequence numbers. The map is bounded:
 //! when it is full, the sender seen longest ago is forgotten and the time
-//! floor rises to its last message's time, so no message of a forgotten
-//! sender can be replayed (it is refused when it is not newer than the
-//! floor). The floor starts at the receiver's start time.
+//! floor rises past its last message's time, so no message of a forgotten
+//! sender can be replayed (a sender not remembered is refused when its
+//! message is older than the floor). The floor starts at the receiver's
+//! start time.
 
 use std::collections::HashMap;
 
@@ -69,12 +70,12 @@ impl Replay {
             window.accept(seq, time_ms);
             return true;
         }
-        if time_ms <= self.floor_ms {
+        if time_ms < self.floor_ms {
             return false;
         }
         if self.senders.len() >= MAX_SENDERS {
             if let Some((&oldest, window)) = self.senders.iter().min_by_key(|(_, w)| w.last_ms) {
-                self.floor_ms = self.floor_ms.max(window.last_ms);
+                self.floor_ms = self.floor_ms.max(window.last_ms.saturating_add(1));
                 self.senders.remove(&oldest);
             }
         }
@@ -107,7 +108,7 @@ mod tests {
     fn a_forgotten_sender_cannot_be_replayed() {
         let mut replay = Replay::new(100);
         let first = (KeyPair::generate().unwrap().principal(), [0; 16]);
-        assert!(!replay.accept(first, 1, 100), "not newer than the start floor");
+        assert!(!replay.accept(first, 1, 99), "older than the start floor");
         assert!(replay.accept(first, 1, 101));
         for i in 0..MAX_SENDERS as u64 {
             let mut origin = [0u8; 16];
