@@ -104,7 +104,7 @@ impl Bridge {
                     }
                 })
                 .map_err(|e| Error::new(ErrorKind::Closed, format!("cannot subscribe on NATS: {e}")))?;
-            runtime.spawn(Arc::clone(&shared).import(subscriber, stopped.clone()));
+            runtime.spawn(Arc::clone(&shared).import(subscriber, import.relay, stopped.clone()));
         }
         for pattern in &options.exports {
             let options = SubscribeOptions::new().capacity(options.export_capacity);
@@ -214,8 +214,9 @@ impl Shared {
     }
 
     async fn forward(self: &Arc<Self>, message: Message) {
-        if message.header(wire::ORIGIN).is_some() {
-            // It came from NATS through a bridge: sending it back would loop.
+        if message.header(wire::ORIGIN).is_some() || message.header(wire::VIA) == Some(self.origin.as_str()) {
+            // It came from NATS through a bridge (or through this one, even
+            // relayed): sending it back would loop.
             Counters::add(&self.counters.not_reexported);
             return;
         }
@@ -372,11 +373,11 @@ impl Shared {
     }
 
     /// Carries NATS messages to the local bus until the bridge stops.
-    async fn import(self: Arc<Self>, mut subscriber: async_nats::Subscriber, mut stop: watch::Receiver<bool>) {
+    async fn import(self: Arc<Self>, mut subscriber: async_nats::Subscriber, relay: bool, mut stop: watch::Receiver<bool>) {
         loop {
             tokio::select! {
                 next = subscriber.next() => match next {
-                    Some(message) => self.deliver(message).await,
+                    Some(message) => self.deliver(message, relay).await,
                     None => return,
                 },
                 _ = stop.changed() => return,
@@ -384,7 +385,7 @@ impl Shared {
         }
     }
 
-    async fn deliver(self: &Arc<Self>, message: async_nats::Message) {
+    async fn deliver(self: &Arc<Self>, message: async_nats::Message, relay: bool) {
         let received = headers::from_map(message.headers.as_ref());
         let origin = received.iter().find(|(n, _)| n == wire::ORIGIN).map(|(_, v)| v.as_str());
         if origin == Some(self.origin.as_str()) {
@@ -405,8 +406,12 @@ impl Shared {
             .filter(|(name, _)| !headers::is_reserved(name) || name == wire::NONCE)
             .map(|(n, v)| (n.as_str(), v.as_str()))
             .collect();
-        // Marks the message as imported, so no export sends it back.
-        local.push((wire::ORIGIN, origin.unwrap_or("nats")));
+        // Marks the message as imported, so no export (or, relayed, not
+        // this bridge's) sends it back.
+        local.push((wire::VIA, &self.origin));
+        if !relay {
+            local.push((wire::ORIGIN, origin.unwrap_or("nats")));
+        }
         if let Some(principal) = &principal {
             local.push((wire::PRINCIPAL, principal));
         }

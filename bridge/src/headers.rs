@@ -16,10 +16,12 @@ pub(crate) fn is_reserved(name: &str) -> bool {
 }
 
 /// A message's application headers as NATS will deliver them: reserved
-/// names dropped, values trimmed. `None` when one cannot be carried.
+/// names dropped (but the principal a verifying bridge proved, which a
+/// relay passes on and every importing bridge replaces), values trimmed.
+/// `None` when one cannot be carried.
 pub(crate) fn outbound<'a>(headers: impl Iterator<Item = (&'a str, &'a str)>) -> Option<Vec<(&'a str, &'a str)>> {
     headers
-        .filter(|(name, _)| !is_reserved(name))
+        .filter(|(name, _)| !is_reserved(name) || *name == crate::wire::PRINCIPAL)
         .map(|(name, value)| {
             let value = value.trim();
             let fits = !name.is_empty()

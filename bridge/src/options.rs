@@ -16,17 +16,30 @@ pub struct Import {
     pub pattern: String,
     /// The queue group to join, if any.
     pub queue_group: Option<String>,
+    /// Whether another bridge on the same bus may carry what this import
+    /// delivers (a sidecar relaying between a trusted local NATS and a
+    /// shared one). Off by default: an imported message is then marked
+    /// with its sender's origin and no bridge exports it again, which
+    /// rules out loops whatever the topology. A relayed message is still
+    /// never exported by the bridge that imported it.
+    pub relay: bool,
 }
 
 impl Import {
     /// An import of `pattern` without a queue group.
     pub fn new(pattern: &str) -> Import {
-        Import { pattern: pattern.into(), queue_group: None }
+        Import { pattern: pattern.into(), queue_group: None, relay: false }
     }
 
     /// An import of `pattern` as a member of queue group `group`.
     pub fn queued(pattern: &str, group: &str) -> Import {
-        Import { pattern: pattern.into(), queue_group: Some(group.into()) }
+        Import { pattern: pattern.into(), queue_group: Some(group.into()), relay: false }
+    }
+
+    /// This import, relayed (see [`relay`](Self::relay)).
+    pub fn relayed(mut self) -> Import {
+        self.relay = true;
+        self
     }
 }
 

@@ -23,6 +23,9 @@ pub const PROOF: &str = "Charter-Proof";
 pub const NONCE: &str = "Charter-Nonce";
 /// On a reply: the subject of the request it answers.
 pub const REQUEST: &str = "Charter-Request";
+/// On a message the bridge delivers locally: the origin id of the bridge
+/// that imported it, which never exports it again.
+pub const VIA: &str = "Charter-Via";
 /// On a message the bridge delivers locally: the proven sender's principal.
 pub const PRINCIPAL: &str = "Charter-Principal";
 /// On a reply the bridge makes itself: why there is no real reply

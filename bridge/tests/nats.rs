@@ -367,3 +367,37 @@ fn a_message_over_the_servers_max_payload_is_counted_not_sent() {
     assert_eq!(a.stats().max_payload, 1);
     assert_eq!(a.stats().exported, 1);
 }
+
+#[test]
+fn a_sidecar_relays_between_a_local_nats_and_a_shared_one_without_loops() {
+    let local = server_or_skip!();
+    let shared = server_or_skip!();
+    let sidecar = bus();
+    let mut options = BridgeOptions::new(&local.url());
+    options.imports = vec![Import::new("out.>").relayed()];
+    options.exports = vec!["in.>".into()];
+    let l = start(&sidecar, options);
+    let mut options = BridgeOptions::new(&shared.url());
+    options.imports = vec![Import::new("in.>").relayed()];
+    options.exports = vec!["out.>".into()];
+    let r = start(&sidecar, options);
+
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let _context = runtime.enter();
+    let (app, world) = runtime.block_on(async {
+        (async_nats::connect(local.url()).await.unwrap(), async_nats::connect(shared.url()).await.unwrap())
+    });
+    let mut app_in = runtime.block_on(app.subscribe("in.>")).unwrap();
+    let mut world_out = runtime.block_on(world.subscribe("out.>")).unwrap();
+    runtime.block_on(async { app.flush().await.unwrap(); world.flush().await.unwrap() });
+    runtime.block_on(app.publish("out.x", Bytes::from_static(b"from the app"))).unwrap();
+    runtime.block_on(world.publish("in.y", Bytes::from_static(b"from the world"))).unwrap();
+    let next = |s: &mut async_nats::Subscriber| {
+        runtime.block_on(async { tokio::time::timeout(PATIENCE, futures_util::StreamExt::next(s)).await.unwrap().unwrap() })
+    };
+    assert_eq!(&next(&mut world_out).payload[..], b"from the app");
+    assert_eq!(&next(&mut app_in).payload[..], b"from the world");
+    std::thread::sleep(QUIET);
+    assert_eq!((l.stats().exported, r.stats().exported), (1, 1), "each message crossed once");
+    assert_eq!((l.stats().imported, r.stats().imported), (1, 1));
+}
