@@ -29,6 +29,7 @@ mod options;
 mod recv;
 pub mod refusal;
 mod replay;
+pub mod signal;
 pub mod seal;
 mod stats;
 pub mod verify;
