@@ -5,8 +5,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_nats::client::RequestErrorKind;
 use async_nats::client::PublishErrorKind;
+use async_nats::client::RequestErrorKind;
 use async_nats::{ConnectOptions, HeaderMap, Request};
 use bytes::Bytes;
 use futures_util::StreamExt;
@@ -66,7 +66,9 @@ impl Bridge {
             .map_err(|e| Error::new(ErrorKind::Io, format!("cannot start the bridge's runtime: {e}")))?;
         let random = SystemRandom::new();
         let mut origin = [0u8; 16];
-        random.fill(&mut origin).map_err(|_| Error::new(ErrorKind::Internal, "the system random source failed"))?;
+        random
+            .fill(&mut origin)
+            .map_err(|_| Error::new(ErrorKind::Internal, "the system random source failed"))?;
         let sealer = options.credentials.as_ref().map(|c| Sealer::new(origin, c)).transpose()?;
         for pattern in options.imports.iter().map(|i| &i.pattern).chain(&options.exports) {
             topic::validate_pattern(pattern)?;
@@ -77,9 +79,9 @@ impl Bridge {
             .max_reconnects(None)
             .no_echo()
             .request_timeout(Some(options.request_timeout));
-        let nats = runtime
-            .block_on(connect.connect(options.servers.as_slice()))
-            .map_err(|e| Error::new(ErrorKind::InvalidArgument, format!("cannot use the NATS servers: {e}")))?;
+        let nats = runtime.block_on(connect.connect(options.servers.as_slice())).map_err(|e| {
+            Error::new(ErrorKind::InvalidArgument, format!("cannot use the NATS servers: {e}"))
+        })?;
         let shared = Arc::new(Shared {
             nats_stats: nats.statistics(),
             max_payload: AtomicU64::new(0),
@@ -99,7 +101,9 @@ impl Bridge {
             let subscriber = runtime
                 .block_on(async {
                     match &import.queue_group {
-                        Some(group) => shared.nats.queue_subscribe(import.pattern.clone(), group.clone()).await,
+                        Some(group) => {
+                            shared.nats.queue_subscribe(import.pattern.clone(), group.clone()).await
+                        }
                         None => shared.nats.subscribe(import.pattern.clone()).await,
                     }
                 })
@@ -107,11 +111,16 @@ impl Bridge {
             runtime.spawn(Arc::clone(&shared).import(subscriber, import.relay, stopped.clone()));
         }
         for pattern in &options.exports {
-            let options = SubscribeOptions::new().capacity(options.export_capacity);
+            let options =
+                SubscribeOptions::new().capacity(options.export_capacity).max_bytes(options.export_max_bytes);
             let subscription = shared.local.subscribe(pattern, options)?;
             let wake = Arc::new(Wake::new());
             subscription.set_watch(Some(waker(&wake)))?;
-            runtime.spawn(Arc::clone(&shared).export(SubscriptionRef::clone(&subscription), wake, stopped.clone()));
+            runtime.spawn(Arc::clone(&shared).export(
+                SubscriptionRef::clone(&subscription),
+                wake,
+                stopped.clone(),
+            ));
             bridge.exports.push(subscription);
         }
         bridge.runtime = Some(runtime);
@@ -127,7 +136,8 @@ impl Bridge {
     /// far (the imports' subscriptions included): `TIMEOUT` while no server
     /// answers.
     pub fn flush(&self, timeout: Duration) -> Result<()> {
-        let runtime = self.runtime.as_ref().ok_or_else(|| Error::new(ErrorKind::Closed, "the bridge is closed"))?;
+        let runtime =
+            self.runtime.as_ref().ok_or_else(|| Error::new(ErrorKind::Closed, "the bridge is closed"))?;
         match runtime.block_on(async { tokio::time::timeout(timeout, self.shared.nats.flush()).await }) {
             Ok(Ok(())) => Ok(()),
             Ok(Err(e)) => Err(Error::new(ErrorKind::Closed, format!("the NATS connection failed: {e}"))),
@@ -166,7 +176,8 @@ impl Bridge {
         }
         if let Some(runtime) = self.runtime.take() {
             let nats = &self.shared.nats;
-            let _ = runtime.block_on(async { tokio::time::timeout(Duration::from_secs(1), nats.flush()).await });
+            let _ =
+                runtime.block_on(async { tokio::time::timeout(Duration::from_secs(1), nats.flush()).await });
             runtime.shutdown_timeout(Duration::from_secs(1));
         }
     }
@@ -197,7 +208,12 @@ pub fn check_reply(reply: &Message) -> Result<&Message> {
 impl Shared {
     /// Carries local publishes to NATS until the subscription ends or the
     /// bridge stops; woken by the core's watch, never polling.
-    async fn export(self: Arc<Self>, subscription: SubscriptionRef, wake: Arc<Wake>, mut stop: watch::Receiver<bool>) {
+    async fn export(
+        self: Arc<Self>,
+        subscription: SubscriptionRef,
+        wake: Arc<Wake>,
+        mut stop: watch::Receiver<bool>,
+    ) {
         loop {
             loop {
                 match subscription.try_recv() {
@@ -245,7 +261,9 @@ impl Shared {
     fn fits(&self, headers: &HeaderMap, payload: usize) -> bool {
         let header_bytes: usize = headers
             .iter()
-            .map(|(name, values)| values.iter().map(|v| AsRef::<str>::as_ref(name).len() + v.as_str().len() + 4).sum::<usize>())
+            .map(|(name, values)| {
+                values.iter().map(|v| AsRef::<str>::as_ref(name).len() + v.as_str().len() + 4).sum::<usize>()
+            })
             .sum::<usize>()
             + "NATS/1.0\r\n\r\n".len();
         let size = (header_bytes + payload) as u64;
@@ -269,7 +287,13 @@ impl Shared {
 
     /// The NATS headers for a message: `app`, the origin, and the seal
     /// when the bridge has credentials. `None` (counted) when it cannot.
-    fn envelope(&self, subject: &str, reply: Option<&str>, app: Vec<(&str, &str)>, payload: &[u8]) -> Option<HeaderMap> {
+    fn envelope(
+        &self,
+        subject: &str,
+        reply: Option<&str>,
+        app: Vec<(&str, &str)>,
+        payload: &[u8],
+    ) -> Option<HeaderMap> {
         let mut all = app;
         all.push((wire::ORIGIN, &self.origin));
         let seal = match &self.sealer {
@@ -373,7 +397,12 @@ impl Shared {
     }
 
     /// Carries NATS messages to the local bus until the bridge stops.
-    async fn import(self: Arc<Self>, mut subscriber: async_nats::Subscriber, relay: bool, mut stop: watch::Receiver<bool>) {
+    async fn import(
+        self: Arc<Self>,
+        mut subscriber: async_nats::Subscriber,
+        relay: bool,
+        mut stop: watch::Receiver<bool>,
+    ) {
         loop {
             tokio::select! {
                 next = subscriber.next() => match next {
@@ -394,7 +423,8 @@ impl Shared {
         let reply = message.reply.as_ref().map(|r| r.as_str());
         let mut principal = None;
         if let Some(verifier) = &self.verifier {
-            let inbound = Inbound { subject: &message.subject, reply, headers: &received, payload: &message.payload };
+            let inbound =
+                Inbound { subject: &message.subject, reply, headers: &received, payload: &message.payload };
             let expect = if reply.is_some() { Expect::Request } else { Expect::Publish };
             match verifier.check(&inbound, expect) {
                 Ok(proven) => principal = Some(proven.to_text()),
@@ -417,8 +447,14 @@ impl Shared {
         }
         match reply {
             Some(reply) => {
-                let local: Vec<(String, String)> = local.iter().map(|(n, v)| ((*n).to_owned(), (*v).to_owned())).collect();
-                tokio::spawn(Arc::clone(self).request_in(message.subject.to_string(), reply.to_owned(), local, message.payload));
+                let local: Vec<(String, String)> =
+                    local.iter().map(|(n, v)| ((*n).to_owned(), (*v).to_owned())).collect();
+                tokio::spawn(Arc::clone(self).request_in(
+                    message.subject.to_string(),
+                    reply.to_owned(),
+                    local,
+                    message.payload,
+                ));
             }
             None => match self.local.publish(&message.subject, message.payload.to_vec(), &local) {
                 Ok(_) => Counters::add(&self.counters.imported),
@@ -429,7 +465,13 @@ impl Shared {
 
     /// A NATS request: asked on the local bus, the reply sealed (when the
     /// bridge has credentials) and bound to the request's inbox and nonce.
-    async fn request_in(self: Arc<Self>, subject: String, inbox: String, local: Vec<(String, String)>, payload: Bytes) {
+    async fn request_in(
+        self: Arc<Self>,
+        subject: String,
+        inbox: String,
+        local: Vec<(String, String)>,
+        payload: Bytes,
+    ) {
         let nonce = local.iter().find(|(n, _)| n == wire::NONCE).map(|(_, v)| v.clone());
         let local: Vec<(&str, &str)> =
             local.iter().filter(|(n, _)| n != wire::NONCE).map(|(n, v)| (n.as_str(), v.as_str())).collect();
@@ -444,7 +486,9 @@ impl Shared {
                 let Some(app) = app else { return Counters::add(&self.counters.bad_header) };
                 (Bytes::from_owner(reply.shared_payload()), app)
             }
-            Err(e) if e.kind() == ErrorKind::NotFound => (Bytes::new(), vec![(wire::STATUS.into(), "NOT_FOUND".into())]),
+            Err(e) if e.kind() == ErrorKind::NotFound => {
+                (Bytes::new(), vec![(wire::STATUS.into(), "NOT_FOUND".into())])
+            }
             Err(e) if e.kind() == ErrorKind::Timeout => return Counters::add(&self.counters.reply_timeout),
             Err(_) => return Counters::add(&self.counters.local_refused),
         };

@@ -19,7 +19,9 @@ pub(crate) fn is_reserved(name: &str) -> bool {
 /// names dropped (but the principal a verifying bridge proved, which a
 /// relay passes on and every importing bridge replaces), values trimmed.
 /// `None` when one cannot be carried.
-pub(crate) fn outbound<'a>(headers: impl Iterator<Item = (&'a str, &'a str)>) -> Option<Vec<(&'a str, &'a str)>> {
+pub(crate) fn outbound<'a>(
+    headers: impl Iterator<Item = (&'a str, &'a str)>,
+) -> Option<Vec<(&'a str, &'a str)>> {
     headers
         .filter(|(name, _)| !is_reserved(name) || *name == crate::wire::PRINCIPAL)
         .map(|(name, value)| {

@@ -29,8 +29,8 @@ mod options;
 mod recv;
 pub mod refusal;
 mod replay;
-pub mod signal;
 pub mod seal;
+pub mod signal;
 mod stats;
 pub mod verify;
 pub mod wire;
@@ -40,4 +40,9 @@ pub use options::{BridgeOptions, Import};
 pub use refusal::{Reason, Refusal};
 pub use seal::{Credentials, Sealer};
 pub use stats::BridgeStats;
-pub use verify::{VerifyOptions, Verifier};
+pub use verify::{Verifier, VerifyOptions};
+
+/// docs/bridge.md's examples compile as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/bridge.md")]
+struct BridgeGuide;

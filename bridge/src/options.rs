@@ -68,10 +68,12 @@ pub struct BridgeOptions {
     /// How long a request carried across the bridge waits for its reply.
     pub request_timeout: Duration,
     /// The queue capacity, in messages, of each export's local
-    /// subscription (its byte limit is the core's default, 16 MiB): while
-    /// NATS is slower than the local publishers, the oldest messages beyond
-    /// it are dropped (and counted).
+    /// subscription: while NATS is slower than the local publishers, the
+    /// oldest messages beyond it (or beyond `export_max_bytes`) are dropped
+    /// and counted. This bounds the bridge's memory under a slow link.
     pub export_capacity: usize,
+    /// The same queue's capacity in bytes (at most the bus's limit).
+    pub export_max_bytes: usize,
 }
 
 impl BridgeOptions {
@@ -87,6 +89,7 @@ impl BridgeOptions {
             local_session: None,
             request_timeout: Duration::from_secs(5),
             export_capacity: 65_536,
+            export_max_bytes: 16 << 20,
         }
     }
 }

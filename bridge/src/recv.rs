@@ -20,7 +20,11 @@ pub(crate) fn waker(wake: &Arc<Wake>) -> Notify {
 
 /// The next message of `subscription` (a request's replies), waiting up to
 /// `timeout`; the core's no-reply error for `topic` after that.
-pub(crate) async fn recv_reply(subscription: &SubscriptionRef, topic: &str, timeout: Duration) -> Result<Message> {
+pub(crate) async fn recv_reply(
+    subscription: &SubscriptionRef,
+    topic: &str,
+    timeout: Duration,
+) -> Result<Message> {
     let wake = Arc::new(Wake::new());
     let notify = waker(&wake);
     let deadline = Instant::now() + timeout;

@@ -73,7 +73,13 @@ impl Sealer {
 
     /// Seals a message to `subject` (with `reply` for a request) now, under
     /// the next sequence number. `headers` are the message's other headers.
-    pub fn seal(&self, subject: &str, reply: Option<&str>, headers: &[(&str, &str)], payload: &[u8]) -> Result<Seal> {
+    pub fn seal(
+        &self,
+        subject: &str,
+        reply: Option<&str>,
+        headers: &[(&str, &str)],
+        payload: &[u8],
+    ) -> Result<Seal> {
         let seq = self.seq.fetch_add(1, Ordering::Relaxed) + 1;
         self.seal_at(seq, now_ms(), subject, reply, headers, payload)
     }

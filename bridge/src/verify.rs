@@ -109,7 +109,9 @@ impl Verifier {
                 let record = record(action, message.subject, Some((principal, true)), Ok(()));
                 match recorder.log().append(&record) {
                     Ok(_) => Ok(principal),
-                    Err(e) => Err(Refusal { reason: Reason::AuditFailed, error: e, actor: Some((principal, true)) }),
+                    Err(e) => {
+                        Err(Refusal { reason: Reason::AuditFailed, error: e, actor: Some((principal, true)) })
+                    }
                 }
             }
             (verdict, _) => verdict,
@@ -131,7 +133,8 @@ impl Verifier {
         // 1. The chain, against the trusted roots (verified once, then cached).
         let verified = self.chain(&token_hash, &fields.token_bytes)?;
         let principal = verified.principal;
-        let claimed = |reason: Reason, error: Error| Refusal { reason, error, actor: Some((principal, false)) };
+        let claimed =
+            |reason: Reason, error: Error| Refusal { reason, error, actor: Some((principal, false)) };
         let proven = |reason: Reason, error: Error| Refusal { reason, error, actor: Some((principal, true)) };
         // 2. The proof, against the holder's key.
         let headers: Vec<(&str, &str)> = message
@@ -151,7 +154,10 @@ impl Verifier {
             headers: headers.clone(),
         };
         let signed = wire::signed_bytes(&envelope).map_err(|e| claimed(Reason::Malformed, e))?;
-        if UnparsedPublicKey::new(&ED25519, verified.subject.as_bytes()).verify(&signed, &fields.proof).is_err() {
+        if UnparsedPublicKey::new(&ED25519, verified.subject.as_bytes())
+            .verify(&signed, &fields.proof)
+            .is_err()
+        {
             return Err(claimed(
                 Reason::BadProof,
                 Error::new(ErrorKind::BadSignature, "the proof does not verify with the token holder's key"),
@@ -181,7 +187,10 @@ impl Verifier {
             if !answers {
                 return Err(proven(
                     Reason::Misdirected,
-                    Error::new(ErrorKind::Denied, "the reply does not answer this request (inbox, nonce or subject)"),
+                    Error::new(
+                        ErrorKind::Denied,
+                        "the reply does not answer this request (inbox, nonce or subject)",
+                    ),
                 ));
             }
         }
@@ -192,15 +201,19 @@ impl Verifier {
                 Reason::Stale,
                 Error::new(
                     ErrorKind::Expired,
-                    format!("sealed at {} ms; it is {now} ms and the window is {} ms", fields.time_ms, self.skew_ms()),
+                    format!(
+                        "sealed at {} ms; it is {now} ms and the window is {} ms",
+                        fields.time_ms,
+                        self.skew_ms()
+                    ),
                 ),
             ));
         }
-        let fresh = self
-            .replay
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .accept((principal, fields.origin), fields.seq, fields.time_ms);
+        let fresh = self.replay.lock().unwrap_or_else(PoisonError::into_inner).accept(
+            (principal, fields.origin),
+            fields.seq,
+            fields.time_ms,
+        );
         if !fresh {
             return Err(proven(
                 Reason::Replayed,
@@ -229,8 +242,11 @@ impl Verifier {
         let verified = match cached {
             Some(verified) => verified,
             None => {
-                let token = Token::decode(bytes)
-                    .map_err(|e| Refusal { reason: Reason::Malformed, error: e, actor: None })?;
+                let token = Token::decode(bytes).map_err(|e| Refusal {
+                    reason: Reason::Malformed,
+                    error: e,
+                    actor: None,
+                })?;
                 let claimed = Some((token.subject().principal(), false));
                 let verified = self.options.authority.verify(&token).map_err(|e| {
                     let reason = if e.kind() == ErrorKind::Revoked { Reason::Revoked } else { Reason::Chain };
@@ -253,7 +269,10 @@ impl Verifier {
                 reason: Reason::Chain,
                 error: Error::new(
                     ErrorKind::Expired,
-                    format!("the token is valid in [{}, {}); it is {now}", verified.not_before, verified.not_after),
+                    format!(
+                        "the token is valid in [{}, {}); it is {now}",
+                        verified.not_before, verified.not_after
+                    ),
                 ),
                 actor: Some((verified.principal, false)),
             });
@@ -283,11 +302,18 @@ impl Fields {
             }
         }
         let [Some(origin), Some(seq), Some(time), Some(token), Some(proof)] = found else {
-            let missing: Vec<&str> =
-                wire::ENVELOPE_HEADERS.iter().zip(found).filter(|(_, v)| v.is_none()).map(|(n, _)| *n).collect();
+            let missing: Vec<&str> = wire::ENVELOPE_HEADERS
+                .iter()
+                .zip(found)
+                .filter(|(_, v)| v.is_none())
+                .map(|(n, _)| *n)
+                .collect();
             return Err(Refusal {
                 reason: Reason::Unsigned,
-                error: Error::new(ErrorKind::Denied, format!("the message is not sealed: no {}", missing.join(", "))),
+                error: Error::new(
+                    ErrorKind::Denied,
+                    format!("the message is not sealed: no {}", missing.join(", ")),
+                ),
                 actor: None,
             });
         };
@@ -296,11 +322,9 @@ impl Fields {
             return Err(malformed(Error::new(ErrorKind::Malformed, "sequence numbers start at 1")));
         }
         let token = Token::from_text(token).map_err(malformed)?;
-        let proof = URL_SAFE_NO_PAD
-            .decode(proof)
-            .ok()
-            .filter(|p| p.len() == 64)
-            .ok_or_else(|| malformed(Error::new(ErrorKind::Malformed, "the proof is not 64 bytes in base64url")))?;
+        let proof = URL_SAFE_NO_PAD.decode(proof).ok().filter(|p| p.len() == 64).ok_or_else(|| {
+            malformed(Error::new(ErrorKind::Malformed, "the proof is not 64 bytes in base64url"))
+        })?;
         Ok(Fields {
             origin: wire::parse_hex16(origin).map_err(malformed)?,
             seq,
@@ -323,7 +347,8 @@ fn record(
     record.actor_unproven = actor.is_some_and(|(_, proven)| !proven);
     if let Err(refusal) = verdict {
         record.reason = refusal.error.kind().code();
-        record.detail = clip(&format!("{}: {}", refusal.reason, refusal.error.message()), MAX_DETAIL_BYTES).into();
+        record.detail =
+            clip(&format!("{}: {}", refusal.reason, refusal.error.message()), MAX_DETAIL_BYTES).into();
     }
     record
 }

@@ -37,7 +37,7 @@ pub const STATUS: &str = "Charter-Status";
 pub const ENVELOPE_HEADERS: [&str; 5] = [ORIGIN, SEQ, TIME, TOKEN, PROOF];
 
 /// The domain separation string that starts every signed message.
-pub const CONTEXT: &[u8] = b"charter-bridge/1 message\0";
+pub const CONTEXT: &[u8] = b"charter/bridge-message/v1\0";
 
 /// Everything a proof covers.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -4,7 +4,6 @@
 
 mod common;
 
-
 use bytes::Bytes;
 use charter_bridge::seal::now_ms;
 use charter_bridge::verify::{Expect, Inbound, Verifier};
@@ -110,7 +109,10 @@ fn responder(bus: &Bus, pattern: &str) -> charter_core::bus::Subscription {
     bus.subscribe_with(pattern, SubscribeOptions::new(), move |request| {
         let mut payload = b"pong:".to_vec();
         payload.extend_from_slice(request.payload());
-        answering.respond(request, payload, &[("served-by", "b")]).map(|_| ()).map_err(|_| charter_core::HandlerError)
+        answering
+            .respond(request, payload, &[("served-by", "b")])
+            .map(|_| ())
+            .map_err(|_| charter_core::HandlerError)
     })
     .unwrap()
 }
@@ -126,7 +128,9 @@ fn a_request_crosses_two_bridges_and_no_responder_is_not_found() {
     let reply = check_reply(&reply).unwrap();
     assert_eq!(reply.payload(), b"pong:ping");
     assert_eq!(reply.header("served-by"), Some("b"));
-    eventually("both bridges to count the request", || (a.stats().requests_out, b.stats().requests_in) == (1, 1));
+    eventually("both bridges to count the request", || {
+        (a.stats().requests_out, b.stats().requests_in) == (1, 1)
+    });
 
     // Nothing on NATS listens on void.>: NATS answers no-responders.
     let reply = bus_a.request("void.x", &b"?"[..], &[], PATIENCE).unwrap();
@@ -207,7 +211,8 @@ fn a_reply_for_another_request_or_sealed_before_it_is_misdirected() {
     let reply = |seq: u64, time_ms: u64, to: &str, nonce: &str, request: &str| {
         let headers = [(wire::NONCE, nonce), (wire::REQUEST, request)];
         let seal = sealer.seal_at(seq, time_ms, to, None, &headers, b"pong").unwrap();
-        let mut all: Vec<(String, String)> = headers.iter().map(|(n, v)| ((*n).into(), (*v).into())).collect();
+        let mut all: Vec<(String, String)> =
+            headers.iter().map(|(n, v)| ((*n).into(), (*v).into())).collect();
         all.extend([
             (wire::ORIGIN.into(), wire::hex16(&[9; 16])),
             (wire::SEQ.into(), seal.seq.to_string()),
@@ -224,9 +229,16 @@ fn a_reply_for_another_request_or_sealed_before_it_is_misdirected() {
         verifier.check(&inbound, expect).map_err(|r| r.reason)
     };
     assert_eq!(check(reply(1, now, "_INBOX.other", nonce, subject)), Err(Reason::Misdirected));
-    assert_eq!(check(reply(2, now, inbox, "ffeeddccbbaa99887766554433221100", subject)), Err(Reason::Misdirected));
+    assert_eq!(
+        check(reply(2, now, inbox, "ffeeddccbbaa99887766554433221100", subject)),
+        Err(Reason::Misdirected)
+    );
     assert_eq!(check(reply(3, now, inbox, nonce, "svc.other")), Err(Reason::Misdirected));
-    assert_eq!(check(reply(4, now - 60_000, inbox, nonce, subject)), Err(Reason::Misdirected), "older than the request");
+    assert_eq!(
+        check(reply(4, now - 60_000, inbox, nonce, subject)),
+        Err(Reason::Misdirected),
+        "older than the request"
+    );
     assert!(check(reply(5, now, inbox, nonce, subject)).is_ok());
     assert_eq!(check(reply(5, now, inbox, nonce, subject)), Err(Reason::Replayed));
 }
@@ -389,11 +401,16 @@ fn a_sidecar_relays_between_a_local_nats_and_a_shared_one_without_loops() {
     });
     let mut app_in = runtime.block_on(app.subscribe("in.>")).unwrap();
     let mut world_out = runtime.block_on(world.subscribe("out.>")).unwrap();
-    runtime.block_on(async { app.flush().await.unwrap(); world.flush().await.unwrap() });
+    runtime.block_on(async {
+        app.flush().await.unwrap();
+        world.flush().await.unwrap()
+    });
     runtime.block_on(app.publish("out.x", Bytes::from_static(b"from the app"))).unwrap();
     runtime.block_on(world.publish("in.y", Bytes::from_static(b"from the world"))).unwrap();
     let next = |s: &mut async_nats::Subscriber| {
-        runtime.block_on(async { tokio::time::timeout(PATIENCE, futures_util::StreamExt::next(s)).await.unwrap().unwrap() })
+        runtime.block_on(async {
+            tokio::time::timeout(PATIENCE, futures_util::StreamExt::next(s)).await.unwrap().unwrap()
+        })
     };
     assert_eq!(&next(&mut world_out).payload[..], b"from the app");
     assert_eq!(&next(&mut app_in).payload[..], b"from the world");

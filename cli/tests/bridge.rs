@@ -63,7 +63,8 @@ impl Drop for Server {
 fn a_config_with_a_typo_or_bad_json_is_refused_and_a_good_one_checks() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("bridge.json");
-    std::fs::write(&path, r#"{"bridges": [{"servers": ["nats://127.0.0.1:4222"], "exprot": ["a.>"]}]}"#).unwrap();
+    std::fs::write(&path, r#"{"bridges": [{"servers": ["nats://127.0.0.1:4222"], "exprot": ["a.>"]}]}"#)
+        .unwrap();
     let stderr = fails(dir.path(), &["bridge", "--config", "bridge.json"], 13, "INVALID_ARGUMENT");
     assert!(stderr.contains("exprot"), "{stderr}");
     std::fs::write(&path, "{not json").unwrap();

@@ -66,7 +66,8 @@ impl Server {
 
     /// A server on `port` with `config`; panics if it does not come up.
     pub fn start_on(port: u16, config: &str) -> Server {
-        let mut server = Server { child: None, port, config: config.into(), dir: tempfile::tempdir().unwrap() };
+        let mut server =
+            Server { child: None, port, config: config.into(), dir: tempfile::tempdir().unwrap() };
         server.restart();
         server
     }
@@ -80,7 +81,11 @@ impl Server {
     pub fn restart(&mut self) {
         let file = self.dir.path().join("server.conf");
         let store = self.dir.path().join("jetstream");
-        let config = format!("listen: 127.0.0.1:{}\n{}\n", self.port, self.config.replace("$STORE", &store.to_string_lossy()));
+        let config = format!(
+            "listen: 127.0.0.1:{}\n{}\n",
+            self.port,
+            self.config.replace("$STORE", &store.to_string_lossy())
+        );
         std::fs::write(&file, config).unwrap();
         let mut child = Command::new(binary().unwrap())
             .arg("-c")

@@ -48,7 +48,17 @@ fn bridge(value: &Value, at: &str, base: &Path) -> CliResult<Planned> {
     only(
         map,
         at,
-        &["servers", "name", "export", "import", "request_timeout_ms", "export_capacity", "credentials", "verify"],
+        &[
+            "servers",
+            "name",
+            "export",
+            "import",
+            "request_timeout_ms",
+            "export_capacity",
+            "export_max_bytes",
+            "credentials",
+            "verify",
+        ],
     )?;
     let servers = strings(map.get("servers"), &format!("{at}.servers"))?;
     if servers.is_empty() {
@@ -62,13 +72,20 @@ fn bridge(value: &Value, at: &str, base: &Path) -> CliResult<Planned> {
     options.exports = strings(map.get("export"), &format!("{at}.export"))?;
     if let Some(imports) = map.get("import") {
         let list = imports.as_array().ok_or_else(|| invalid(&format!("{at}.import must be a list")))?;
-        options.imports = list.iter().enumerate().map(|(i, v)| import(v, &format!("{at}.import[{i}]"))).collect::<CliResult<_>>()?;
+        options.imports = list
+            .iter()
+            .enumerate()
+            .map(|(i, v)| import(v, &format!("{at}.import[{i}]")))
+            .collect::<CliResult<_>>()?;
     }
     if let Some(ms) = map.get("request_timeout_ms") {
         options.request_timeout = Duration::from_millis(number(ms, &format!("{at}.request_timeout_ms"))?);
     }
     if let Some(capacity) = map.get("export_capacity") {
         options.export_capacity = number(capacity, &format!("{at}.export_capacity"))? as usize;
+    }
+    if let Some(bytes) = map.get("export_max_bytes") {
+        options.export_max_bytes = number(bytes, &format!("{at}.export_max_bytes"))? as usize;
     }
     if let Some(credentials) = map.get("credentials") {
         options.credentials = Some(read_credentials(credentials, &format!("{at}.credentials"), base)?);
@@ -85,13 +102,19 @@ fn import(value: &Value, at: &str) -> CliResult<Import> {
     }
     let map = object(value, at)?;
     only(map, at, &["pattern", "queue_group", "relay"])?;
-    let pattern = map.get("pattern").and_then(Value::as_str).ok_or_else(|| invalid(&format!("{at}.pattern must be a string")))?;
+    let pattern = map
+        .get("pattern")
+        .and_then(Value::as_str)
+        .ok_or_else(|| invalid(&format!("{at}.pattern must be a string")))?;
     let mut import = Import::new(pattern);
     if let Some(group) = map.get("queue_group").filter(|g| !g.is_null()) {
-        import.queue_group = Some(group.as_str().ok_or_else(|| invalid(&format!("{at}.queue_group must be a string")))?.into());
+        import.queue_group = Some(
+            group.as_str().ok_or_else(|| invalid(&format!("{at}.queue_group must be a string")))?.into(),
+        );
     }
     if let Some(relay) = map.get("relay") {
-        import.relay = relay.as_bool().ok_or_else(|| invalid(&format!("{at}.relay must be true or false")))?;
+        import.relay =
+            relay.as_bool().ok_or_else(|| invalid(&format!("{at}.relay must be true or false")))?;
     }
     Ok(import)
 }
@@ -125,7 +148,8 @@ fn read_verify(value: &Value, at: &str, base: &Path) -> CliResult<VerifyOptions>
     if let Some(file) = map.get("revocations") {
         let file = file.as_str().ok_or_else(|| invalid(&format!("{at}.revocations must be a path")))?;
         let bytes = read_bounded(&resolve(base, file), "revocation list", MAX_REVOCATIONS_BYTES)?;
-        let text = String::from_utf8(bytes).map_err(|_| CliError::new(Status::Malformed, "the revocation list is not UTF-8"))?;
+        let text = String::from_utf8(bytes)
+            .map_err(|_| CliError::new(Status::Malformed, "the revocation list is not UTF-8"))?;
         authority.import_revocations(&text)?;
     }
     let max_skew = match map.get("max_skew_ms") {
@@ -167,7 +191,9 @@ fn strings(value: Option<&Value>, at: &str) -> CliResult<Vec<String>> {
     let Some(value) = value else { return Ok(Vec::new()) };
     let list = value.as_array().ok_or_else(|| invalid(&format!("{at} must be a list of strings")))?;
     list.iter()
-        .map(|v| v.as_str().map(str::to_owned).ok_or_else(|| invalid(&format!("{at} must be a list of strings"))))
+        .map(|v| {
+            v.as_str().map(str::to_owned).ok_or_else(|| invalid(&format!("{at} must be a list of strings")))
+        })
         .collect()
 }
 
@@ -176,5 +202,6 @@ fn number(value: &Value, at: &str) -> CliResult<u64> {
 }
 
 fn invalid(message: &str) -> CliError {
-    CliError::new(Status::InvalidArgument, format!("bridge config: {message}")).hint("see docs/bridge.md, \"The sidecar\"")
+    CliError::new(Status::InvalidArgument, format!("bridge config: {message}"))
+        .hint("see docs/bridge.md, \"The sidecar\"")
 }

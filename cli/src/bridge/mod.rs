@@ -39,7 +39,8 @@ pub fn run(args: &BridgeArgs, out: &mut Output) -> CliResult<()> {
     }
     let origins: Vec<_> =
         bridges.iter().map(|(name, b)| json!({ "name": name, "origin": b.origin() })).collect();
-    let human: String = bridges.iter().map(|(name, b)| format!("bridge {name} started, origin {}\n", b.origin())).collect();
+    let human: String =
+        bridges.iter().map(|(name, b)| format!("bridge {name} started, origin {}\n", b.origin())).collect();
     out.emit(&format!("{human}ready\n"), &json!({ "ready": true, "bridges": origins }))?;
     let signal = charter_bridge::signal::wait_for_shutdown()?;
     let mut human = format!("{signal}: stopping\n");
