@@ -48,7 +48,7 @@ struct Shared {
     verifier: Option<Verifier>,
     request_timeout: Duration,
     random: SystemRandom,
-    counters: Counters,
+    counters: Arc<Counters>,
 }
 
 impl Bridge {
@@ -59,7 +59,7 @@ impl Bridge {
     /// key that is not the token's subject, a local subscription refused.
     pub fn start(bus: &Bus, options: BridgeOptions) -> Result<Bridge> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
+            .worker_threads(options.worker_threads.max(1))
             .thread_name("charter-bridge")
             .enable_all()
             .build()
@@ -73,7 +73,16 @@ impl Bridge {
         for pattern in options.imports.iter().map(|i| &i.pattern).chain(&options.exports) {
             topic::validate_pattern(pattern)?;
         }
+        let counters = Arc::new(Counters::default());
+        let events = Arc::clone(&counters);
         let connect = ConnectOptions::new()
+            .subscription_capacity(options.import_capacity.max(1))
+            .event_callback(move |event| {
+                if let async_nats::Event::SlowConsumer(_) = event {
+                    Counters::add(&events.slow_consumer);
+                }
+                std::future::ready(())
+            })
             .name(&options.name)
             .retry_on_initial_connect()
             .max_reconnects(None)
@@ -93,7 +102,7 @@ impl Bridge {
             verifier: options.verify.clone().map(Verifier::new),
             request_timeout: options.request_timeout,
             random,
-            counters: Counters::default(),
+            counters,
         });
         let (stop, stopped) = watch::channel(false);
         let mut bridge = Bridge { shared: Arc::clone(&shared), exports: Vec::new(), stop, runtime: None };
@@ -383,9 +392,9 @@ impl Shared {
         }
         let mut local: Vec<(&str, &str)> = received
             .iter()
-            .filter(|(name, _)| !wire::is_envelope_header(name) || name == wire::ORIGIN)
-            .filter(|(name, _)| name != wire::NONCE && name != wire::REQUEST && name != wire::PRINCIPAL)
-            .map(|(n, v)| (n.as_str(), v.as_str()))
+            .filter(|(name, _)| !wire::is_envelope_header(name) || *name == wire::ORIGIN)
+            .filter(|(name, _)| ![wire::NONCE, wire::REQUEST, wire::PRINCIPAL].contains(name))
+            .copied()
             .collect();
         if let Some(principal) = &principal {
             local.push((wire::PRINCIPAL, principal));
@@ -416,7 +425,7 @@ impl Shared {
 
     async fn deliver(self: &Arc<Self>, message: async_nats::Message, relay: bool) {
         let received = headers::from_map(message.headers.as_ref());
-        let origin = received.iter().find(|(n, _)| n == wire::ORIGIN).map(|(_, v)| v.as_str());
+        let origin = received.iter().find(|(n, _)| *n == wire::ORIGIN).map(|(_, v)| *v);
         if origin == Some(self.origin.as_str()) {
             return Counters::add(&self.counters.own_origin);
         }
@@ -433,8 +442,8 @@ impl Shared {
         }
         let mut local: Vec<(&str, &str)> = received
             .iter()
-            .filter(|(name, _)| !headers::is_reserved(name) || name == wire::NONCE)
-            .map(|(n, v)| (n.as_str(), v.as_str()))
+            .filter(|(name, _)| !headers::is_reserved(name) || *name == wire::NONCE)
+            .copied()
             .collect();
         // Marks the message as imported, so no export (or, relayed, not
         // this bridge's) sends it back.

@@ -45,13 +45,13 @@ pub(crate) fn to_map(headers: &[(&str, &str)]) -> Option<HeaderMap> {
     Some(map)
 }
 
-/// Every header of a NATS message, as owned pairs.
-pub(crate) fn from_map(map: Option<&HeaderMap>) -> Vec<(String, String)> {
+/// Every header of a NATS message, borrowed from it.
+pub(crate) fn from_map(map: Option<&HeaderMap>) -> Vec<(&str, &str)> {
     let Some(map) = map else { return Vec::new() };
     let mut out = Vec::with_capacity(map.len());
     for (name, values) in map.iter() {
         let name: &str = name.as_ref();
-        out.extend(values.iter().map(|v| (name.to_owned(), v.as_str().to_owned())));
+        out.extend(values.iter().map(|v| (name, v.as_str())));
     }
     out
 }

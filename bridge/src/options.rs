@@ -74,6 +74,14 @@ pub struct BridgeOptions {
     pub export_capacity: usize,
     /// The same queue's capacity in bytes (at most the bus's limit).
     pub export_max_bytes: usize,
+    /// The queue capacity, in messages, of each import between the NATS
+    /// client and the local bus: beyond it the client drops messages
+    /// (counted as `slow_consumer`).
+    pub import_capacity: usize,
+    /// The worker threads of the bridge's runtime (at least 1). One keeps
+    /// every hop on one thread; more verify on several cores at once only
+    /// when there are several imports.
+    pub worker_threads: usize,
 }
 
 impl BridgeOptions {
@@ -90,6 +98,8 @@ impl BridgeOptions {
             request_timeout: Duration::from_secs(5),
             export_capacity: 65_536,
             export_max_bytes: 16 << 20,
+            import_capacity: 65_536,
+            worker_threads: 1,
         }
     }
 }

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use crate::refusal::Reason;
 
 macro_rules! counters {
-    ($(#[$doc:meta] $name:ident),* $(,)?) => {
+    ($($(#[$doc:meta])+ $name:ident),* $(,)?) => {
         /// Live counters, shared by the bridge's tasks.
         #[derive(Default)]
         pub(crate) struct Counters {
@@ -16,7 +16,7 @@ macro_rules! counters {
         /// inbound messages by the verifier are in `refused`.
         #[derive(Clone, Debug, Default, PartialEq, Eq)]
         pub struct BridgeStats {
-            $(#[$doc] pub $name: u64,)*
+            $($(#[$doc])+ pub $name: u64,)*
             /// Inbound messages refused by the verifier, per reason.
             pub refused: Vec<(Reason, u64)>,
             /// Local publishes dropped by the exports' own queues while
@@ -59,6 +59,10 @@ counters! {
     no_responders,
     /// Requests whose reply did not come in time (either direction).
     reply_timeout,
+    /// NATS messages the client dropped because an import's queue
+    /// (`import_capacity`) was full: the client reports each, but may lose
+    /// reports under a flood, so this is a lower bound.
+    slow_consumer,
 }
 
 impl Counters {

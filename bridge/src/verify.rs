@@ -32,7 +32,7 @@ pub struct Inbound<'a> {
     /// Its reply subject, for a request.
     pub reply: Option<&'a str>,
     /// Every header, the envelope's included.
-    pub headers: &'a [(String, String)],
+    pub headers: &'a [(&'a str, &'a str)],
     /// Its payload.
     pub payload: &'a [u8],
 }
@@ -61,21 +61,35 @@ pub enum Expect<'a> {
     },
 }
 
+/// A clock in milliseconds since the Unix epoch (tests and vectors fix it).
+pub type MillisClock = Arc<dyn Fn() -> u64 + Send + Sync>;
+
 /// How a receiving bridge judges what it imports.
 #[derive(Clone)]
 pub struct VerifyOptions {
-    /// Trusted roots and the revocation set.
+    /// Trusted roots and the revocation set (its clock judges tokens).
     pub authority: Authority,
     /// How far a message's time may be from this bridge's clock.
     pub max_skew: Duration,
     /// Where refusals (and, under `Scope::All`, acceptances) are recorded.
     pub recorder: Option<Recorder>,
+    /// The clock messages' times are judged by; `None` for the system's.
+    pub clock: Option<MillisClock>,
+}
+
+impl VerifyOptions {
+    /// Options for `authority`: a 30 s window, no recorder, the system clock.
+    pub fn new(authority: Authority) -> VerifyOptions {
+        VerifyOptions { authority, max_skew: Duration::from_secs(30), recorder: None, clock: None }
+    }
 }
 
 /// Verifies inbound messages; shared by every import of one bridge.
 pub struct Verifier {
     options: VerifyOptions,
-    chains: Mutex<HashMap<[u8; 32], Arc<Verified>>>,
+    /// Verified tokens by their text form (as the header carries them, so
+    /// a cached token is neither decoded nor hashed again).
+    chains: Mutex<HashMap<String, Arc<Chain>>>,
     replay: Mutex<Replay>,
     refused: [AtomicU64; Reason::ALL.len()],
 }
@@ -83,12 +97,18 @@ pub struct Verifier {
 impl Verifier {
     /// A verifier that refuses anything sealed before now (see [`crate::replay`]).
     pub fn new(options: VerifyOptions) -> Verifier {
-        Verifier {
+        let mut verifier = Verifier {
             options,
             chains: Mutex::new(HashMap::new()),
-            replay: Mutex::new(Replay::new(now_ms())),
+            replay: Mutex::new(Replay::new(0)),
             refused: Default::default(),
-        }
+        };
+        verifier.replay = Mutex::new(Replay::new(verifier.now_ms()));
+        verifier
+    }
+
+    fn now_ms(&self) -> u64 {
+        self.options.clock.as_ref().map_or_else(now_ms, |clock| clock())
     }
 
     /// How many messages were refused for each reason, in [`Reason::ALL`] order.
@@ -106,7 +126,7 @@ impl Verifier {
         let verdict = self.judge(message, expect);
         let verdict = match (verdict, &self.options.recorder) {
             (Ok(principal), Some(recorder)) if recorder.scope() == Scope::All => {
-                let record = record(action, message.subject, Some((principal, true)), Ok(()));
+                let record = record(self.now_ms(), action, message.subject, Some((principal, true)), Ok(()));
                 match recorder.log().append(&record) {
                     Ok(_) => Ok(principal),
                     Err(e) => {
@@ -121,7 +141,13 @@ impl Verifier {
             if let (Some(recorder), false) = (&self.options.recorder, refusal.reason == Reason::AuditFailed) {
                 let detail = Err(refusal);
                 // A refusal stays a refusal whether or not its record is written.
-                let _ = recorder.log().append(&record(action, message.subject, refusal.actor, detail));
+                let _ = recorder.log().append(&record(
+                    self.now_ms(),
+                    action,
+                    message.subject,
+                    refusal.actor,
+                    detail,
+                ));
             }
         }
         verdict
@@ -129,20 +155,16 @@ impl Verifier {
 
     fn judge(&self, message: &Inbound<'_>, expect: Expect<'_>) -> Result<PrincipalId, Refusal> {
         let fields = Fields::read(message.headers)?;
-        let token_hash = wire::sha256(&fields.token_bytes);
         // 1. The chain, against the trusted roots (verified once, then cached).
-        let verified = self.chain(&token_hash, &fields.token_bytes)?;
+        let chain = self.chain(fields.token)?;
+        let (verified, token_hash) = (&chain.verified, chain.hash);
         let principal = verified.principal;
         let claimed =
             |reason: Reason, error: Error| Refusal { reason, error, actor: Some((principal, false)) };
         let proven = |reason: Reason, error: Error| Refusal { reason, error, actor: Some((principal, true)) };
         // 2. The proof, against the holder's key.
-        let headers: Vec<(&str, &str)> = message
-            .headers
-            .iter()
-            .filter(|(name, _)| !wire::is_envelope_header(name))
-            .map(|(n, v)| (n.as_str(), v.as_str()))
-            .collect();
+        let headers: Vec<(&str, &str)> =
+            message.headers.iter().filter(|(name, _)| !wire::is_envelope_header(name)).copied().collect();
         let envelope = Envelope {
             origin: fields.origin,
             seq: fields.seq,
@@ -195,7 +217,7 @@ impl Verifier {
             }
         }
         // 4. Freshness and replay.
-        let now = now_ms();
+        let now = self.now_ms();
         if now.abs_diff(fields.time_ms) > self.skew_ms() {
             return Err(proven(
                 Reason::Stale,
@@ -235,14 +257,14 @@ impl Verifier {
         self.options.max_skew.as_millis().min(u64::MAX as u128) as u64
     }
 
-    /// The verified token with hash `hash`, from the cache or verified now.
-    /// A cached token is still checked against the clock.
-    fn chain(&self, hash: &[u8; 32], bytes: &[u8]) -> Result<Arc<Verified>, Refusal> {
-        let cached = self.chains.lock().unwrap_or_else(PoisonError::into_inner).get(hash).cloned();
-        let verified = match cached {
-            Some(verified) => verified,
+    /// The verified token whose text is `text`, from the cache or verified
+    /// now. A cached token is still checked against the clock.
+    fn chain(&self, text: &str) -> Result<Arc<Chain>, Refusal> {
+        let cached = self.chains.lock().unwrap_or_else(PoisonError::into_inner).get(text).cloned();
+        let chain = match cached {
+            Some(chain) => chain,
             None => {
-                let token = Token::decode(bytes).map_err(|e| Refusal {
+                let token = Token::from_text(text).map_err(|e| Refusal {
                     reason: Reason::Malformed,
                     error: e,
                     actor: None,
@@ -252,19 +274,20 @@ impl Verifier {
                     let reason = if e.kind() == ErrorKind::Revoked { Reason::Revoked } else { Reason::Chain };
                     Refusal { reason, error: e, actor: claimed }
                 })?;
-                let verified = Arc::new(verified);
+                let chain = Arc::new(Chain { verified, hash: wire::sha256(token.as_bytes()) });
                 let mut chains = self.chains.lock().unwrap_or_else(PoisonError::into_inner);
                 if chains.len() >= MAX_CACHED_CHAINS {
                     chains.clear();
                 }
-                chains.insert(*hash, Arc::clone(&verified));
-                verified
+                chains.insert(text.to_owned(), Arc::clone(&chain));
+                chain
             }
         };
+        let verified = &chain.verified;
         let now = self.options.authority.now();
         let skew = self.options.max_skew.as_secs();
         if now.saturating_add(skew) < verified.not_before || now >= verified.not_after.saturating_add(skew) {
-            self.chains.lock().unwrap_or_else(PoisonError::into_inner).remove(hash);
+            self.chains.lock().unwrap_or_else(PoisonError::into_inner).remove(text);
             return Err(Refusal {
                 reason: Reason::Chain,
                 error: Error::new(
@@ -277,21 +300,28 @@ impl Verifier {
                 actor: Some((verified.principal, false)),
             });
         }
-        Ok(verified)
+        Ok(chain)
     }
 }
 
-/// The envelope's fields, each in its one spelling.
-struct Fields {
+/// A verified token and the hash its messages' proofs cover.
+struct Chain {
+    verified: Verified,
+    hash: [u8; 32],
+}
+
+/// The envelope's fields, each in its one spelling (the token's text is
+/// decoded only when it is not cached).
+struct Fields<'a> {
     origin: [u8; 16],
     seq: u64,
     time_ms: u64,
-    token_bytes: Vec<u8>,
+    token: &'a str,
     proof: Vec<u8>,
 }
 
-impl Fields {
-    fn read(headers: &[(String, String)]) -> Result<Fields, Refusal> {
+impl<'a> Fields<'a> {
+    fn read(headers: &[(&'a str, &'a str)]) -> Result<Fields<'a>, Refusal> {
         let malformed = |e: Error| Refusal { reason: Reason::Malformed, error: e, actor: None };
         let mut found: [Option<&str>; 5] = [None; 5];
         for (name, value) in headers {
@@ -321,7 +351,6 @@ impl Fields {
         if seq == 0 {
             return Err(malformed(Error::new(ErrorKind::Malformed, "sequence numbers start at 1")));
         }
-        let token = Token::from_text(token).map_err(malformed)?;
         let proof = URL_SAFE_NO_PAD.decode(proof).ok().filter(|p| p.len() == 64).ok_or_else(|| {
             malformed(Error::new(ErrorKind::Malformed, "the proof is not 64 bytes in base64url"))
         })?;
@@ -329,20 +358,21 @@ impl Fields {
             origin: wire::parse_hex16(origin).map_err(malformed)?,
             seq,
             time_ms: wire::parse_decimal(wire::TIME, time).map_err(malformed)?,
-            token_bytes: token.as_bytes().to_vec(),
+            token,
             proof,
         })
     }
 }
 
 fn record(
+    time_ms: u64,
     action: &str,
     subject: &str,
     actor: Option<(PrincipalId, bool)>,
     verdict: Result<(), &Refusal>,
 ) -> Record {
     let decision = if verdict.is_ok() { Decision::Allow } else { Decision::Deny };
-    let mut record = Record::new(now_ms(), action, clip(subject, MAX_RESOURCE_BYTES), decision);
+    let mut record = Record::new(time_ms, action, clip(subject, MAX_RESOURCE_BYTES), decision);
     record.actor = actor.map(|(p, _)| p);
     record.actor_unproven = actor.is_some_and(|(_, proven)| !proven);
     if let Err(refusal) = verdict {

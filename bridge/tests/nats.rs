@@ -225,6 +225,7 @@ fn a_reply_for_another_request_or_sealed_before_it_is_misdirected() {
     let now = now_ms();
     let expect = Expect::Reply { subject, inbox, nonce, sent_ms: now };
     let check = |(to, headers): (String, Vec<(String, String)>)| {
+        let headers: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
         let inbound = Inbound { subject: &to, reply: None, headers: &headers, payload: b"pong" };
         verifier.check(&inbound, expect).map_err(|r| r.reason)
     };

@@ -164,6 +164,7 @@ pub fn verifying(authority: &Authority) -> (VerifyOptions, AuditLog) {
         authority: authority.clone(),
         max_skew: Duration::from_secs(30),
         recorder: Some(Recorder::new(log.clone(), Scope::Denials)),
+        clock: None,
     };
     (options, log)
 }

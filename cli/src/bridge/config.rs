@@ -56,6 +56,8 @@ fn bridge(value: &Value, at: &str, base: &Path) -> CliResult<Planned> {
             "request_timeout_ms",
             "export_capacity",
             "export_max_bytes",
+            "worker_threads",
+            "import_capacity",
             "credentials",
             "verify",
         ],
@@ -86,6 +88,12 @@ fn bridge(value: &Value, at: &str, base: &Path) -> CliResult<Planned> {
     }
     if let Some(bytes) = map.get("export_max_bytes") {
         options.export_max_bytes = number(bytes, &format!("{at}.export_max_bytes"))? as usize;
+    }
+    if let Some(capacity) = map.get("import_capacity") {
+        options.import_capacity = number(capacity, &format!("{at}.import_capacity"))?.max(1) as usize;
+    }
+    if let Some(threads) = map.get("worker_threads") {
+        options.worker_threads = number(threads, &format!("{at}.worker_threads"))?.max(1) as usize;
     }
     if let Some(credentials) = map.get("credentials") {
         options.credentials = Some(read_credentials(credentials, &format!("{at}.credentials"), base)?);
@@ -168,7 +176,7 @@ fn read_verify(value: &Value, at: &str, base: &Path) -> CliResult<VerifyOptions>
         }
         None => None,
     };
-    Ok(VerifyOptions { authority, max_skew, recorder })
+    Ok(VerifyOptions { authority, max_skew, recorder, clock: None })
 }
 
 fn resolve(base: &Path, file: &str) -> PathBuf {

@@ -80,6 +80,7 @@ fn stats_json(stats: &BridgeStats) -> serde_json::Value {
         "local_refused": stats.local_refused,
         "no_responders": stats.no_responders,
         "reply_timeout": stats.reply_timeout,
+        "slow_consumer": stats.slow_consumer,
         "export_queue_dropped": stats.export_queue_dropped,
         "refused": refused,
     })
