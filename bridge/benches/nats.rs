@@ -60,8 +60,9 @@ fn server() -> Option<Server> {
             }
         }
     });
+    let server = Server(child, port);
     up.recv_timeout(Duration::from_secs(10)).ok()?;
-    Some(Server(child, port))
+    Some(server)
 }
 
 struct Figures {

@@ -12,7 +12,7 @@ use bytes::Bytes;
 use futures_util::StreamExt;
 use ring::rand::{SecureRandom, SystemRandom};
 use tokio::runtime::Runtime;
-use tokio::sync::{watch, Notify as Wake};
+use tokio::sync::{watch, Notify as Wake, Semaphore};
 
 use charter_core::bus::{topic, Bus, Client, Message, SubscribeOptions, Subscription, SubscriptionRef};
 use charter_core::{Error, ErrorKind, Result};
@@ -49,6 +49,9 @@ struct Shared {
     request_timeout: Duration,
     random: SystemRandom,
     counters: Arc<Counters>,
+    /// Requests in flight across the bridge, both ways: bounded, since each
+    /// holds a task and a subscription until its reply or timeout.
+    in_flight: Arc<Semaphore>,
 }
 
 impl Bridge {
@@ -103,6 +106,7 @@ impl Bridge {
             request_timeout: options.request_timeout,
             random,
             counters,
+            in_flight: Arc::new(Semaphore::new(options.max_requests_in_flight.max(1))),
         });
         let (stop, stopped) = watch::channel(false);
         let mut bridge = Bridge { shared: Arc::clone(&shared), exports: Vec::new(), stop, runtime: None };
@@ -246,7 +250,14 @@ impl Shared {
             return;
         }
         if message.reply_to().is_some() {
-            tokio::spawn(Arc::clone(self).request_out(message));
+            let Ok(permit) = Arc::clone(&self.in_flight).try_acquire_owned() else {
+                return Counters::add(&self.counters.requests_busy);
+            };
+            let shared = Arc::clone(self);
+            tokio::spawn(async move {
+                shared.request_out(message).await;
+                drop(permit);
+            });
             return;
         }
         let Some(app) = headers::outbound(message.headers()) else {
@@ -456,14 +467,21 @@ impl Shared {
         }
         match reply {
             Some(reply) => {
+                let Ok(permit) = Arc::clone(&self.in_flight).try_acquire_owned() else {
+                    return Counters::add(&self.counters.requests_busy);
+                };
                 let local: Vec<(String, String)> =
                     local.iter().map(|(n, v)| ((*n).to_owned(), (*v).to_owned())).collect();
-                tokio::spawn(Arc::clone(self).request_in(
+                let asked = Arc::clone(self).request_in(
                     message.subject.to_string(),
                     reply.to_owned(),
                     local,
                     message.payload,
-                ));
+                );
+                tokio::spawn(async move {
+                    asked.await;
+                    drop(permit);
+                });
             }
             None => match self.local.publish(&message.subject, message.payload.to_vec(), &local) {
                 Ok(_) => Counters::add(&self.counters.imported),

@@ -78,6 +78,9 @@ pub struct BridgeOptions {
     /// client and the local bus: beyond it the client drops messages
     /// (counted as `slow_consumer`).
     pub import_capacity: usize,
+    /// The most requests waiting for a reply across the bridge at once
+    /// (both ways); more are dropped and counted as `requests_busy`.
+    pub max_requests_in_flight: usize,
     /// The worker threads of the bridge's runtime (at least 1). One keeps
     /// every hop on one thread; more verify on several cores at once only
     /// when there are several imports.
@@ -100,6 +103,7 @@ impl BridgeOptions {
             export_max_bytes: 16 << 20,
             import_capacity: 65_536,
             worker_threads: 1,
+            max_requests_in_flight: 1024,
         }
     }
 }

@@ -55,6 +55,9 @@ counters! {
     seal_failed,
     /// NATS messages the local bus refused (denied, over a limit, closed).
     local_refused,
+    /// Requests not carried because `max_requests_in_flight` were already
+    /// waiting for their replies.
+    requests_busy,
     /// Requests that NATS answered with no-responders.
     no_responders,
     /// Requests whose reply did not come in time (either direction).

@@ -49,7 +49,7 @@ fn a_server_down_at_start_is_waited_for() {
     let (bus_a, bus_b) = (bus(), bus());
     let received = bus_b.subscribe("up.>", SubscribeOptions::new()).unwrap();
     // Both start with no server: not an error.
-    let a = Bridge::start(&bus_a, options(&[url.clone()], &["up.>"], &[])).unwrap();
+    let a = Bridge::start(&bus_a, options(std::slice::from_ref(&url), &["up.>"], &[])).unwrap();
     let b = Bridge::start(&bus_b, options(&[url], &[], &["up.>"])).unwrap();
     assert!(!a.is_connected());
     assert!(a.flush(Duration::from_millis(200)).is_err(), "no server answers yet");

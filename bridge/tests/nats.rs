@@ -419,3 +419,19 @@ fn a_sidecar_relays_between_a_local_nats_and_a_shared_one_without_loops() {
     assert_eq!((l.stats().exported, r.stats().exported), (1, 1), "each message crossed once");
     assert_eq!((l.stats().imported, r.stats().imported), (1, 1));
 }
+
+#[test]
+fn requests_in_flight_are_bounded_and_the_excess_counted() {
+    let server = server_or_skip!();
+    let (bus_a, bus_b) = (bus(), bus());
+    // Subscribed on B but never answered: each request waits out its timeout.
+    let _silent = bus_b.subscribe("slow.>", SubscribeOptions::new()).unwrap();
+    let _b = bridge(&bus_b, &server, &[], &[Import::new("slow.>")]);
+    let mut options = BridgeOptions::new(&server.url());
+    options.exports = vec!["slow.>".into()];
+    options.max_requests_in_flight = 1;
+    let a = start(&bus_a, options);
+    let _first = bus_a.request_start("slow.one", &b"1"[..], &[]).unwrap();
+    let _second = bus_a.request_start("slow.two", &b"2"[..], &[]).unwrap();
+    eventually("the second request to be refused", || a.stats().requests_busy == 1);
+}

@@ -58,6 +58,7 @@ fn bridge(value: &Value, at: &str, base: &Path) -> CliResult<Planned> {
             "export_max_bytes",
             "worker_threads",
             "import_capacity",
+            "max_requests_in_flight",
             "credentials",
             "verify",
         ],
@@ -91,6 +92,10 @@ fn bridge(value: &Value, at: &str, base: &Path) -> CliResult<Planned> {
     }
     if let Some(capacity) = map.get("import_capacity") {
         options.import_capacity = number(capacity, &format!("{at}.import_capacity"))?.max(1) as usize;
+    }
+    if let Some(limit) = map.get("max_requests_in_flight") {
+        options.max_requests_in_flight =
+            number(limit, &format!("{at}.max_requests_in_flight"))?.max(1) as usize;
     }
     if let Some(threads) = map.get("worker_threads") {
         options.worker_threads = number(threads, &format!("{at}.worker_threads"))?.max(1) as usize;

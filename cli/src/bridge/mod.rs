@@ -79,6 +79,7 @@ fn stats_json(stats: &BridgeStats) -> serde_json::Value {
         "seal_failed": stats.seal_failed,
         "local_refused": stats.local_refused,
         "no_responders": stats.no_responders,
+        "requests_busy": stats.requests_busy,
         "reply_timeout": stats.reply_timeout,
         "slow_consumer": stats.slow_consumer,
         "export_queue_dropped": stats.export_queue_dropped,
