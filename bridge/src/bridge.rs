@@ -410,7 +410,7 @@ impl Shared {
         if let Some(principal) = &principal {
             local.push((wire::PRINCIPAL, principal));
         }
-        match self.local.reply(local_inbox, reply.payload.to_vec(), &local) {
+        match self.local.reply(local_inbox, &reply.payload[..], &local) {
             Ok(_) => Counters::add(&self.counters.requests_out),
             Err(_) => Counters::add(&self.counters.local_refused),
         }
@@ -483,7 +483,7 @@ impl Shared {
                     drop(permit);
                 });
             }
-            None => match self.local.publish(&message.subject, message.payload.to_vec(), &local) {
+            None => match self.local.publish(&message.subject, &message.payload[..], &local) {
                 Ok(_) => Counters::add(&self.counters.imported),
                 Err(_) => Counters::add(&self.counters.local_refused),
             },
@@ -502,7 +502,7 @@ impl Shared {
         let nonce = local.iter().find(|(n, _)| n == wire::NONCE).map(|(_, v)| v.clone());
         let local: Vec<(&str, &str)> =
             local.iter().filter(|(n, _)| n != wire::NONCE).map(|(n, v)| (n.as_str(), v.as_str())).collect();
-        let answer = match self.local.request_start(&subject, payload.to_vec(), &local) {
+        let answer = match self.local.request_start(&subject, &payload[..], &local) {
             Ok(replies) => recv_reply(&replies, &subject, self.request_timeout).await,
             Err(e) => Err(e),
         };
