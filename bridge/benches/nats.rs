@@ -189,7 +189,8 @@ fn ed25519_only(count: usize) -> f64 {
     let key = ring::signature::Ed25519KeyPair::from_pkcs8(key.as_ref()).unwrap();
     let message = [7u8; 200];
     let signature = ring::signature::KeyPair::public_key(&key);
-    let public = ring::signature::UnparsedPublicKey::new(&ring::signature::ED25519, signature.as_ref().to_vec());
+    let public =
+        ring::signature::UnparsedPublicKey::new(&ring::signature::ED25519, signature.as_ref().to_vec());
     let proof = key.sign(&message);
     let start = cpu_time();
     for _ in 0..count {
@@ -271,6 +272,9 @@ fn main() {
     }
     println!("ring Ed25519 verify alone: {:.0}/s of one core's CPU time", ed25519_only(20_000));
     for size in [16usize, 1024] {
-        println!("verifier alone, {size} B: {:.0} verified msgs/s of one core's CPU time", verify_only(size, 20_000));
+        println!(
+            "verifier alone, {size} B: {:.0} verified msgs/s of one core's CPU time",
+            verify_only(size, 20_000)
+        );
     }
 }

@@ -409,9 +409,12 @@ fn a_sidecar_relays_between_a_local_nats_and_a_shared_one_without_loops() {
     runtime.block_on(app.publish("out.x", Bytes::from_static(b"from the app"))).unwrap();
     runtime.block_on(world.publish("in.y", Bytes::from_static(b"from the world"))).unwrap();
     let next = |s: &mut async_nats::Subscriber| {
-        runtime.block_on(async {
-            tokio::time::timeout(PATIENCE, futures_util::StreamExt::next(s)).await.unwrap().unwrap()
-        })
+        runtime
+            .block_on(async { tokio::time::timeout(PATIENCE, futures_util::StreamExt::next(s)).await })
+            .unwrap_or_else(|_| {
+                panic!("nothing relayed; local side {:?}, shared side {:?}", l.stats(), r.stats())
+            })
+            .unwrap()
     };
     assert_eq!(&next(&mut world_out).payload[..], b"from the app");
     assert_eq!(&next(&mut app_in).payload[..], b"from the world");
@@ -434,4 +437,18 @@ fn requests_in_flight_are_bounded_and_the_excess_counted() {
     let _first = bus_a.request_start("slow.one", &b"1"[..], &[]).unwrap();
     let _second = bus_a.request_start("slow.two", &b"2"[..], &[]).unwrap();
     eventually("the second request to be refused", || a.stats().requests_busy == 1);
+}
+
+#[test]
+fn inside_an_async_runtime_start_is_refused_and_drop_does_not_block() {
+    let server = server_or_skip!();
+    let bus_a = bus();
+    let outside = bridge(&bus_a, &server, &["x.>"], &[]);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let error = Bridge::start(&bus_a, BridgeOptions::new(&server.url())).err().unwrap();
+        assert_eq!(error.kind(), ErrorKind::InvalidArgument);
+        assert_eq!(outside.flush(PATIENCE).unwrap_err().kind(), ErrorKind::InvalidArgument);
+        drop(outside);
+    });
 }
