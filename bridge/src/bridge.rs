@@ -159,7 +159,7 @@ impl Bridge {
         outside_runtime("Bridge::flush")?;
         let runtime =
             self.runtime.as_ref().ok_or_else(|| Error::new(ErrorKind::Closed, "the bridge is closed"))?;
-        match runtime.block_on(async { tokio::time::timeout(timeout, self.shared.nats.flush()).await }) {
+        match runtime.block_on(async { tokio::time::timeout(timeout, round_trip(&self.shared.nats)).await }) {
             Ok(Ok(())) => Ok(()),
             Ok(Err(e)) => Err(Error::new(ErrorKind::Closed, format!("the NATS connection failed: {e}"))),
             Err(_) => Err(Error::new(
@@ -212,6 +212,19 @@ impl Bridge {
 impl Drop for Bridge {
     fn drop(&mut self) {
         self.shut_down();
+    }
+}
+
+/// Waits until the server has processed everything this client sent
+/// before: the client's own flush only writes to the socket, so this asks
+/// a request on a fresh inbox, which the server answers (no responders)
+/// only after the operations before it.
+async fn round_trip(nats: &async_nats::Client) -> std::result::Result<(), async_nats::Error> {
+    nats.flush().await?;
+    match nats.request(nats.new_inbox(), Bytes::new()).await {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == RequestErrorKind::NoResponders => Ok(()),
+        Err(e) => Err(e.into()),
     }
 }
 
