@@ -140,3 +140,28 @@ fn a_cluster_losing_the_bridges_node_carries_on_through_another() {
     probe_until_carried(&bus_a, &received, "c.after");
     assert!(a.is_connected());
 }
+
+#[test]
+fn a_stalled_link_bounds_what_the_bridge_holds_and_counts_every_drop() {
+    // No server at all: the client's buffer fills, then the export's own
+    // bounded queue, then the oldest are dropped and counted.
+    let url = format!("nats://127.0.0.1:{}", free_port());
+    let bus_a = bus();
+    let mut options = options(&[url], &["stall.>"], &[]);
+    options.export_capacity = 10;
+    let a = Bridge::start(&bus_a, options).unwrap();
+    let published = 20_000u64;
+    for i in 0..published {
+        bus_a.publish("stall.x", i.to_be_bytes().to_vec(), &[]).unwrap();
+    }
+    common::eventually("the export to stall with a full queue", || {
+        let stats = a.stats();
+        // Handed to the client's bounded buffer, dropped by the export
+        // queue, or still in it (at most its capacity) or in the export
+        // task's hands (one).
+        let held = published - stats.exported - stats.export_queue_dropped;
+        stats.export_queue_dropped > 0 && held <= 10 + 1
+    });
+    let stats = a.stats();
+    assert!(stats.exported < published / 2, "the client buffers a bounded number: {stats:?}");
+}
