@@ -1,11 +1,13 @@
 //! `charter`: mint and inspect capability tokens and verify audit logs from
-//! the shell, so operators and auditors need not write code.
+//! the shell, so operators and auditors need not write code; and run a
+//! standalone NATS bridge (`charter bridge`).
 //!
 //! Every failure is reported on standard error as `error: STATUS: message`
 //! and a `hint:` line, and exits with the status's code (see
 //! [`status::TABLE`] and docs/cli.md), never with a panic.
 
 mod audit;
+mod bridge;
 mod input;
 mod keys;
 mod output;
@@ -48,6 +50,9 @@ enum Command {
     /// Append to, verify, checkpoint, prove from and tail audit logs
     #[command(subcommand)]
     Audit(audit::AuditCommand),
+    /// Run a standalone NATS bridge (a sidecar) from a config file, until
+    /// SIGINT or SIGTERM
+    Bridge(bridge::BridgeArgs),
 }
 
 fn main() -> ExitCode {
@@ -73,6 +78,7 @@ fn run(command: &Command, out: &mut Output) -> CliResult<()> {
         Command::Pubkey(args) => keys::pubkey(args, out),
         Command::Token(command) => token::run(command, out),
         Command::Audit(command) => audit::run(command, out),
+        Command::Bridge(args) => bridge::run(args, out),
     }
 }
 
