@@ -280,6 +280,19 @@ fn checkpoints_need_a_signer() {
     assert_eq!(AuditLog::in_memory(zero).unwrap_err().kind(), ErrorKind::InvalidArgument);
 }
 
+/// An empty path names no file; a binding that passed "" where it meant
+/// "no path" must get an error, never an in-memory log or an OS error.
+#[test]
+fn an_empty_path_is_refused() {
+    let e = AuditLog::open("", AuditOptions::default()).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{e}");
+    assert!(e.message().contains("must not be empty"), "{e}");
+    let e = AuditLog::start_over("", signed(FsyncPolicy::Always), "why").unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{e}");
+    let e = charter_core::audit::verify_log("", &Default::default()).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{e}");
+}
+
 #[test]
 fn a_torn_tail_is_cut_off_at_every_offset() {
     let tmp = TempLog::new("torn");
