@@ -105,6 +105,9 @@ func freeBus(p *C.charter_bus_t) error {
 // the one calling Close, if any). Later calls of any method return an error
 // matching [ErrClosed]; a second Close returns nil.
 func (b *Bus) Close() error {
+	if b == nil {
+		return nil
+	}
 	return b.h.close(func(p *C.charter_bus_t) error {
 		close(b.done)
 		b.freeClients()
@@ -114,6 +117,15 @@ func (b *Bus) Close() error {
 
 // client returns the C client through which b, the bus p, acts for the
 // holder of the session sp (nil: a caller without a session).
+// load returns b's C handle, failing with ErrNullArgument for a nil b and
+// ErrClosed once Close has begun.
+func (b *Bus) load() (*C.charter_bus_t, error) {
+	if b == nil {
+		return nil, nilArgument("bus")
+	}
+	return b.h.load()
+}
+
 func (b *Bus) client(p *C.charter_bus_t, sp *C.charter_session_t) (*C.charter_client_t, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -166,7 +178,7 @@ func (b *Bus) Publish(topic string, payload []byte, headers ...Header) (PublishR
 
 // publish is Publish for the holder of s, or for anyone when s is nil.
 func (b *Bus) publish(s *Session, topic string, payload []byte, headers []Header) (PublishReport, error) {
-	p, err := b.h.load()
+	p, err := b.load()
 	if err != nil {
 		return PublishReport{}, err
 	}
@@ -207,7 +219,10 @@ func (b *Bus) Request(ctx context.Context, topic string, payload []byte, headers
 
 // request is Request for the holder of s, or for anyone when s is nil.
 func (b *Bus) request(ctx context.Context, s *Session, topic string, payload []byte, headers []Header) (*Message, error) {
-	p, err := b.h.load()
+	if err := needContext(ctx); err != nil {
+		return nil, err
+	}
+	p, err := b.load()
 	if err != nil {
 		return nil, err
 	}
@@ -263,7 +278,7 @@ func (b *Bus) respond(s *Session, req *Message, payload []byte, headers []Header
 	if req == nil {
 		return PublishReport{}, &Error{Code: StatusNullArgument, Message: "req is nil"}
 	}
-	p, err := b.h.load()
+	p, err := b.load()
 	if err != nil {
 		return PublishReport{}, err
 	}
@@ -299,7 +314,7 @@ func (b *Bus) respond(s *Session, req *Message, payload []byte, headers []Header
 // Stats returns the bus's accounting over its whole life, ended
 // subscriptions included.
 func (b *Bus) Stats() (BusStats, error) {
-	p, err := b.h.load()
+	p, err := b.load()
 	if err != nil {
 		return BusStats{}, err
 	}
@@ -321,7 +336,7 @@ func (b *Bus) Stats() (BusStats, error) {
 // [WithIdleTTL] (with no receiver waiting) and returns how many ended.
 // Publishing also evicts the idle subscriptions it meets.
 func (b *Bus) EvictIdle() (int, error) {
-	p, err := b.h.load()
+	p, err := b.load()
 	if err != nil {
 		return 0, err
 	}
@@ -376,7 +391,7 @@ func waitFor(ctx context.Context) C.uint32_t {
 // recv makes one C receive on subscription id through client c, waiting
 // up to timeout milliseconds.
 func (b *Bus) recv(c *C.charter_client_t, id uint64, timeout C.uint32_t) (*Message, error) {
-	if _, err := b.h.load(); err != nil {
+	if _, err := b.load(); err != nil {
 		return nil, err
 	}
 	res := C.chgo_client_recv(c, C.uint64_t(id), timeout)

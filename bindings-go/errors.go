@@ -35,6 +35,7 @@ const (
 	StatusCorrupt         Status = C.CHARTER_E_CORRUPT           // stored data failed a check
 	StatusPanic           Status = C.CHARTER_E_PANIC             // a panic was caught
 	StatusInternal        Status = C.CHARTER_E_INTERNAL          // a bug in Charter itself
+	StatusCancelled       Status = C.CHARTER_E_CANCELLED         // a wait was cancelled
 )
 
 // String returns the C name of s, such as "CHARTER_E_DENIED", as given by
@@ -96,6 +97,9 @@ var (
 	ErrCorrupt  error = &Error{Code: StatusCorrupt}
 	ErrPanic    error = &Error{Code: StatusPanic}
 	ErrInternal error = &Error{Code: StatusInternal}
+	// ErrCancelled is a wait that was cancelled before it received
+	// anything; nothing was consumed.
+	ErrCancelled error = &Error{Code: StatusCancelled}
 )
 
 // cError builds the error of a failed C call from its status and its

@@ -40,6 +40,7 @@ func TestStatusValuesAndNamesArePinned(t *testing.T) {
 		{charter.StatusCorrupt, -21, "CORRUPT", charter.ErrCorrupt},
 		{charter.StatusPanic, -22, "PANIC", charter.ErrPanic},
 		{charter.StatusInternal, -23, "INTERNAL", charter.ErrInternal},
+		{charter.StatusCancelled, -24, "CANCELLED", charter.ErrCancelled},
 	}
 	for i, c := range cases {
 		if int32(c.status) != c.value {
@@ -59,8 +60,8 @@ func TestStatusValuesAndNamesArePinned(t *testing.T) {
 		t.Errorf("StatusOK = %d %q", charter.StatusOK, got)
 	}
 	// A status added to the C ABI without a Go constant shows up here.
-	if got := charter.Status(-24).String(); got != "CHARTER_E_UNKNOWN" {
-		t.Errorf("Status(-24).String() = %q: the C ABI has a status the binding lacks", got)
+	if got := charter.Status(-25).String(); got != "CHARTER_E_UNKNOWN" {
+		t.Errorf("Status(-25).String() = %q: the C ABI has a status the binding lacks", got)
 	}
 }
 

@@ -47,7 +47,7 @@ func (b *Bus) subscribe(s *Session, pattern string, opts []SubscribeOption) (*Su
 	if err != nil {
 		return nil, err
 	}
-	p, err := b.h.load()
+	p, err := b.load()
 	if err != nil {
 		return nil, err
 	}
@@ -99,7 +99,7 @@ func (b *Bus) subscribeFunc(s *Session, pattern string, fn MessageFunc, opts []S
 	if err != nil {
 		return nil, err
 	}
-	p, err := b.h.load()
+	p, err := b.load()
 	if err != nil {
 		return nil, err
 	}
@@ -131,6 +131,9 @@ func (b *Bus) subscribeFunc(s *Session, pattern string, fn MessageFunc, opts []S
 
 // ID returns the subscription's id, also after Close.
 func (s *Subscription) ID() SubscriptionID {
+	if s == nil {
+		return 0
+	}
 	return s.id
 }
 
@@ -142,6 +145,9 @@ func (s *Subscription) ID() SubscriptionID {
 // [ErrInvalidArgument] on a callback subscription.
 func (s *Subscription) Recv(ctx context.Context) (*Message, error) {
 	if err := s.open(); err != nil {
+		return nil, err
+	}
+	if err := needContext(ctx); err != nil {
 		return nil, err
 	}
 	m, err := s.bus.receive(ctx, s.client, uint64(s.id))
@@ -179,12 +185,23 @@ func (s *Subscription) TryRecv() (msg *Message, ok bool, err error) {
 // While it waits for a message the goroutine occupies an OS thread inside
 // Charter. A message it holds when the subscription ends is not delivered.
 func (s *Subscription) C() <-chan *Message {
+	if s == nil {
+		return closedMessages
+	}
 	s.adapter.Do(func() {
 		s.ch = make(chan *Message)
 		go s.forward()
 	})
 	return s.ch
 }
+
+// closedMessages is what C returns for a nil Subscription: a channel that
+// is closed, as for any subscription that has ended.
+var closedMessages = func() chan *Message {
+	ch := make(chan *Message)
+	close(ch)
+	return ch
+}()
 
 func (s *Subscription) forward() {
 	defer close(s.ch)
@@ -210,7 +227,7 @@ func (s *Subscription) Stats() (SubscriptionStats, error) {
 	if err := s.open(); err != nil {
 		return SubscriptionStats{}, err
 	}
-	if _, err := s.bus.h.load(); err != nil {
+	if _, err := s.bus.load(); err != nil {
 		return SubscriptionStats{}, err
 	}
 	res := C.chgo_client_subscription_stats(s.client, C.uint64_t(s.id))
@@ -229,12 +246,15 @@ func (s *Subscription) Stats() (SubscriptionStats, error) {
 // other methods return an error matching [ErrClosed]; a second Close, or a
 // Close after the bus's, returns nil.
 func (s *Subscription) Close() error {
+	if s == nil {
+		return nil
+	}
 	if s.bus == nil || !s.closed.CompareAndSwap(false, true) {
 		return nil
 	}
 	s.cleanup.Stop()
 	close(s.done)
-	if _, err := s.bus.h.load(); err != nil {
+	if _, err := s.bus.load(); err != nil {
 		// The bus's Close ended the subscription already.
 		return nil
 	}
@@ -249,8 +269,11 @@ func (s *Subscription) Close() error {
 }
 
 // open returns an error matching ErrClosed once Close has begun, or for the
-// zero Subscription.
+// zero Subscription, and ErrNullArgument for a nil s.
 func (s *Subscription) open() error {
+	if s == nil {
+		return nilArgument("subscription")
+	}
 	if s.bus == nil || s.closed.Load() {
 		return &Error{Code: StatusClosed, Message: "subscription is closed"}
 	}
