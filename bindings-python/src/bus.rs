@@ -82,7 +82,7 @@ impl Handler {
             match Bound::new(py, Message::new(message.clone())).and_then(|m| PyTuple::new(py, [m])) {
                 Ok(args) => callback::call(py, callable.bind(py), &args, &self.on_error, id, self.interrupts),
                 Err(err) => {
-                    self.on_error.report(py, id, err);
+                    self.on_error.report(py, id, err, callable.bind(py));
                     Err(HandlerError)
                 }
             }

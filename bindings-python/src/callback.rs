@@ -1,7 +1,9 @@
 //! Calling Python callables as handlers: what the registry and the bus share.
 //!
 //! A handler that raises an `Exception` has failed: the exception goes to
-//! the owner's `on_error` hook and the caller never sees it. Anything else
+//! the owner's `on_error` hook and the caller never sees it. With no hook
+//! it goes to `sys.unraisablehook`, as an exception in a `__del__` or a
+//! thread does: a failure is never silent. Anything else
 //! (`KeyboardInterrupt`, `SystemExit`, ...) is an interrupt: the round the
 //! handler ran in still finishes, then the call that started the round
 //! raises it, so Ctrl-C inside a handler is never swallowed. A handler with
@@ -55,7 +57,11 @@ impl ErrorHook {
         std::mem::replace(&mut *lock(&self.0), hook)
     }
 
-    /// Passes a handler's exception, traceback attached, to the hook.
+    /// Passes a handler's exception, traceback attached, to the hook, or,
+    /// with no hook, to `sys.unraisablehook` naming `handler`. An exception
+    /// raised by the hook itself goes to `sys.unraisablehook` too, naming
+    /// the hook: the caller must not see it, and library code never
+    /// prints.
     ///
     /// A handler that failed close to the recursion limit (a
     /// `RecursionError`, or any exception raised at that depth) leaves the
@@ -63,16 +69,20 @@ impl ErrorHook {
     /// and the report would vanish. The hook is then called once more with
     /// [`HOOK_HEADROOM`] more levels, as CPython gives its own error
     /// handling, and the limit is put back.
-    pub(crate) fn report(&self, py: Python<'_>, id: u64, err: PyErr) {
-        let Some(hook) = self.get(py) else { return };
+    pub(crate) fn report(&self, py: Python<'_>, id: u64, err: PyErr, handler: &Bound<'_, PyAny>) {
+        let Some(hook) = self.get(py) else {
+            err.write_unraisable(py, Some(handler));
+            return;
+        };
         let exception = err.into_value(py);
-        // An exception raised by the hook has nowhere to go: the caller
-        // must not see it and library code never prints.
-        match hook.call1(py, (id, exception.clone_ref(py))) {
+        let failed = match hook.call1(py, (id, exception.clone_ref(py))) {
             Err(e) if e.is_instance_of::<PyRecursionError>(py) => {
-                let _ = with_headroom(py, || hook.call1(py, (id, exception)));
+                with_headroom(py, || hook.call1(py, (id, exception))).err()
             }
-            _ => {}
+            result => result.err(),
+        };
+        if let Some(e) = failed {
+            e.write_unraisable(py, Some(hook.bind(py)));
         }
     }
 
@@ -129,7 +139,7 @@ pub(crate) fn call(
     match callable.call(args, None) {
         Ok(_) => Ok(()),
         Err(err) if interrupts == Interrupts::ToHook || err.is_instance_of::<PyException>(py) => {
-            hook.report(py, id, err);
+            hook.report(py, id, err, callable);
             Err(HandlerError)
         }
         Err(interrupt) => {

@@ -33,8 +33,8 @@ def class_name(status_name: str) -> str:
 
 def test_status_codes_come_from_the_core() -> None:
     assert charter.STATUS_CODES == charter._native.STATUS_CODES
-    assert len(charter.STATUS_CODES) == 23
-    assert sorted(charter.STATUS_CODES.values()) == list(range(-23, 0))
+    assert len(charter.STATUS_CODES) == 24
+    assert sorted(charter.STATUS_CODES.values()) == list(range(-24, 0))
     for name, code in PINNED.items():
         assert charter.STATUS_CODES[name] == code
     with pytest.raises(TypeError):
@@ -43,14 +43,16 @@ def test_status_codes_come_from_the_core() -> None:
 
 def test_one_class_per_status() -> None:
     assert set(charter.ERRORS) == set(charter.STATUS_CODES)
-    assert len({cls for cls in charter.ERRORS.values()}) == 23
+    assert len({cls for cls in charter.ERRORS.values()}) == 24
 
 
 @pytest.mark.parametrize("name,cls", ALL, ids=[n for n, _ in ALL])
 def test_each_class(name: str, cls: type[charter.Error]) -> None:
     assert cls.__name__ == class_name(name)
     assert getattr(charter, cls.__name__) is cls
-    assert cls.__name__ in charter.__all__ and cls.__name__ in errors.__all__
+    exported = cls is not charter.TimeoutError
+    assert (cls.__name__ in charter.__all__) == exported
+    assert (cls.__name__ in errors.__all__) == exported
     assert issubclass(cls, charter.Error) and issubclass(cls, Exception)
     assert cls.code == name
     assert cls.status == charter.STATUS_CODES[name]
@@ -70,12 +72,27 @@ def test_each_class(name: str, cls: type[charter.Error]) -> None:
 def test_builtin_bases() -> None:
     assert issubclass(charter.TimeoutError, builtins.TimeoutError)
     assert issubclass(charter.IoError, OSError)
+    assert issubclass(charter.InvalidArgumentError, ValueError)
+    assert issubclass(charter.NotFoundError, LookupError)
+    with pytest.raises(ValueError):
+        charter.Registry(0)
+    with pytest.raises(LookupError):
+        with charter.Bus() as bus:
+            bus.request("nobody.listens", b"", timeout=1.0)
     with pytest.raises(builtins.TimeoutError):
         raise charter.TimeoutError("waited too long")
     with pytest.raises(OSError):
         raise charter.IoError("disk on fire")
     others = [c for c in charter.ERRORS.values() if c not in (charter.TimeoutError, charter.IoError)]
     assert not any(issubclass(c, OSError) for c in others)
+
+
+def test_star_import_shadows_no_builtin() -> None:
+    """`from charter import *` must leave TimeoutError the built-in."""
+    namespace: dict[str, object] = {}
+    exec("from charter import *", namespace)
+    shadowed = [name for name in namespace if name != "__builtins__" and hasattr(builtins, name)]
+    assert shadowed == []
 
 
 def test_the_base_class_is_an_exception() -> None:

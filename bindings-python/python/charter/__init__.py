@@ -99,6 +99,7 @@ from .errors import (
     STATUS_CODES,
     AlreadyFreedError,
     BadSignatureError,
+    CancelledError,
     ClosedError,
     CorruptError,
     DeniedError,
@@ -195,10 +196,12 @@ __all__ = [
     "MalformedError",
     "UntrustedRootError",
     "WouldBlockError",
-    "TimeoutError",
     "ClosedError",
     "IoError",
     "CorruptError",
     "PanicError",
     "InternalError",
+    "CancelledError",
 ]
+# charter.TimeoutError is left out of __all__, so that `from charter import
+# *` does not shadow the built-in it subclasses.

@@ -36,13 +36,17 @@ __all__ = [
     "MalformedError",
     "UntrustedRootError",
     "WouldBlockError",
-    "TimeoutError",
     "ClosedError",
     "IoError",
     "CorruptError",
     "PanicError",
     "InternalError",
+    "CancelledError",
 ]
+# TimeoutError is not in __all__: `from charter import *` would shadow the
+# built-in it subclasses, and `except TimeoutError` would then miss the
+# built-in's other sources. It is charter.TimeoutError (and
+# charter.errors.TimeoutError).
 
 STATUS_CODES: Mapping[str, int] = MappingProxyType(dict(_CORE_STATUS_CODES))
 """Every status name mapped to its stable (negative) code, from the core."""
@@ -79,8 +83,8 @@ class NullArgumentError(Error, code="CHARTER_E_NULL_ARGUMENT"):
     """A required argument was missing."""
 
 
-class InvalidArgumentError(Error, code="CHARTER_E_INVALID_ARGUMENT"):
-    """An argument was present but not acceptable."""
+class InvalidArgumentError(Error, ValueError, code="CHARTER_E_INVALID_ARGUMENT"):
+    """An argument was present but not acceptable; also a :class:`ValueError`."""
 
 
 class InvalidUtf8Error(Error, code="CHARTER_E_INVALID_UTF8"):
@@ -107,8 +111,8 @@ class LimitExceededError(Error, code="CHARTER_E_LIMIT_EXCEEDED"):
     """A configured or built-in limit was reached."""
 
 
-class NotFoundError(Error, code="CHARTER_E_NOT_FOUND"):
-    """The thing asked for does not exist."""
+class NotFoundError(Error, LookupError, code="CHARTER_E_NOT_FOUND"):
+    """The thing asked for does not exist; also a :class:`LookupError`."""
 
 
 class DeniedError(Error, code="CHARTER_E_DENIED"):
@@ -165,6 +169,10 @@ class PanicError(Error, code="CHARTER_E_PANIC"):
 
 class InternalError(Error, code="CHARTER_E_INTERNAL"):
     """A bug in Charter itself."""
+
+
+class CancelledError(Error, code="CHARTER_E_CANCELLED"):
+    """A wait was cancelled before it received anything; nothing was consumed."""
 
 
 _missing = sorted(set(STATUS_CODES) - set(ERRORS))
