@@ -3,7 +3,7 @@
 const { isUint8Array } = require('node:util/types');
 
 const { classes } = require('./errors.js');
-const { failure, invalid } = require('./options.js');
+const { failure, invalid, wellFormed } = require('./options.js');
 
 /** Marks the library's calls, so only the library makes a `Message`. */
 const fromBus = Symbol('fromBus');
@@ -74,7 +74,10 @@ function message(seq, topic, payload, headers, replyTo) {
 
 /** Checks a payload: a string (sent as UTF-8) or bytes. */
 function payload(value, stackStart) {
-  if (typeof value === 'string' || value instanceof Uint8Array || isUint8Array(value)) {
+  if (typeof value === 'string') {
+    return wellFormed(value, 'payload', stackStart);
+  }
+  if (value instanceof Uint8Array || isUint8Array(value)) {
     return value;
   }
   if (value === undefined || value === null) {
@@ -105,7 +108,7 @@ function headers(value, stackStart) {
     if (typeof name !== 'string' || typeof text !== 'string') {
       throw invalid(`header names and values must be strings (header ${String(name)})`, stackStart);
     }
-    flat.push(name, text);
+    flat.push(wellFormed(name, 'a header name', stackStart), wellFormed(text, 'a header value', stackStart));
   }
   return flat;
 }

@@ -69,12 +69,32 @@ function millis(value, what, stackStart) {
   return value;
 }
 
+/** A lone UTF-16 surrogate: half of a pair, without its other half. */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/**
+ * Refuses a string with a lone surrogate with `InvalidUtf8Error`: it has no
+ * UTF-8 form, and Node's conversion would replace it with U+FFFD, so that
+ * `'x.\ud800'` and `'x.\udfff'` would silently become the same topic.
+ */
+function wellFormed(value, what, stackStart) {
+  if (!value.isWellFormed()) {
+    const at = value.search(LONE_SURROGATE);
+    throw failure(
+      classes.InvalidUtf8Error,
+      `${what} is not valid Unicode: a lone surrogate at index ${at} has no UTF-8 form`,
+      stackStart ?? wellFormed,
+    );
+  }
+  return value;
+}
+
 /** A string argument such as a topic. */
 function string(value, what, stackStart) {
   if (typeof value !== 'string') {
     throw invalid(`${what} must be a string, got ${value === null ? 'null' : typeof value}`, stackStart);
   }
-  return value;
+  return wellFormed(value, what, stackStart);
 }
 
 /** An `AbortSignal` (checked by shape, so any realm's will do), or `null`. */
@@ -159,4 +179,5 @@ module.exports = {
   string,
   unixMillis,
   unixSeconds,
+  wellFormed,
 };
