@@ -1172,7 +1172,8 @@ export type StatusName =
   | 'CHARTER_E_IO'
   | 'CHARTER_E_CORRUPT'
   | 'CHARTER_E_PANIC'
-  | 'CHARTER_E_INTERNAL';
+  | 'CHARTER_E_INTERNAL'
+  | 'CHARTER_E_CANCELLED';
 
 /** Base class of every error Charter throws. */
 export declare class CharterError extends Error {
@@ -1211,3 +1212,4 @@ export declare class IoError extends StatusError<'CHARTER_E_IO'> { static readon
 export declare class CorruptError extends StatusError<'CHARTER_E_CORRUPT'> { static readonly code: 'CHARTER_E_CORRUPT'; static readonly status: number; }
 export declare class PanicError extends StatusError<'CHARTER_E_PANIC'> { static readonly code: 'CHARTER_E_PANIC'; static readonly status: number; }
 export declare class InternalError extends StatusError<'CHARTER_E_INTERNAL'> { static readonly code: 'CHARTER_E_INTERNAL'; static readonly status: number; }
+export declare class CancelledError extends StatusError<'CHARTER_E_CANCELLED'> { static readonly code: 'CHARTER_E_CANCELLED'; static readonly status: number; }

@@ -60,4 +60,8 @@ export const {
   CorruptError,
   PanicError,
   InternalError,
+  CancelledError,
 } = charter;
+
+// `import charter from 'charter'`, as with CommonJS's require('charter').
+export default charter;

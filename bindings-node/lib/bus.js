@@ -41,6 +41,8 @@ const LIMITS = [
 
 const OVERFLOWS = new Set(['dropOldest', 'dropNewest', 'error']);
 
+const SUBSCRIBE_OPTIONS = ['capacity', 'maxBytes', 'ttlMs', 'idleTtlMs', 'overflow', 'dispatch'];
+
 function closed(stackStart) {
   return failure(classes.ClosedError, 'the bus is closed', stackStart ?? closed);
 }
@@ -162,9 +164,9 @@ class Caller {
       if (subscribeOptions !== undefined) {
         throw invalid('handler must be a function', here);
       }
-      return this.#subscribePull(pattern, options(handler, 'options', here), here);
+      return this.#subscribePull(pattern, options(handler, 'options', here, SUBSCRIBE_OPTIONS), here);
     }
-    return this.#subscribeHandler(pattern, handler, options(subscribeOptions, 'options', here), here);
+    return this.#subscribeHandler(pattern, handler, options(subscribeOptions, 'options', here, SUBSCRIBE_OPTIONS), here);
   }
 
   #subscribePull(pattern, given, here) {
@@ -250,7 +252,7 @@ class Caller {
   }
 
   async request(topic, payload, requestOptions, here) {
-    const given = options(requestOptions, 'options', here);
+    const given = options(requestOptions, 'options', here, ['timeoutMs', 'signal', 'headers']);
     const timeoutMs = millis(given.timeoutMs, 'timeoutMs', here) ?? DEFAULT_REQUEST_TIMEOUT_MS;
     const abort = signal(given.signal, here);
     if (this.#state.closed) {
@@ -293,7 +295,7 @@ class Bus {
   #caller;
 
   constructor(limits) {
-    const given = options(limits, 'options', Bus);
+    const given = options(limits, 'options', Bus, [...LIMITS, 'authority', 'onError', 'audit', 'auditScope']);
     const spec = {};
     for (const name of LIMITS) {
       spec[name] = count(given[name], name, Bus);

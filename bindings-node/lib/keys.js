@@ -176,7 +176,7 @@ class KeyPair {
 
 /** The boolean option `name` of an optional options object (default false). */
 function fileFlag(given, name, stackStart) {
-  const value = given === null ? undefined : options(given, 'options', stackStart)[name];
+  const value = given === null ? undefined : options(given, 'options', stackStart, [name])[name];
   if (value === undefined || value === null) {
     return false;
   }

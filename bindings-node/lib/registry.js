@@ -70,7 +70,7 @@ class Registry {
   #closed = false;
 
   constructor(opts) {
-    const { maxDepth, onError } = options(opts, 'options');
+    const { maxDepth, onError } = options(opts, 'options', Registry, ['maxDepth', 'onError']);
     try {
       this.#native = new NativeRegistry(maxDepth);
       this.#notify = this.#native.notifier();
@@ -93,7 +93,7 @@ class Registry {
   }
 
   #add(handler, opts, once, caller) {
-    const { priority } = options(opts, 'options');
+    const { priority } = options(opts, 'options', caller, ['priority']);
     if (this.#closed) {
       throw closed(caller);
     }

@@ -26,7 +26,10 @@ function grantList(value, stackStart) {
 
 /** A link's window `[notBefore, notAfter)` in Unix seconds, from Dates or seconds. */
 function linkWindow(value, stackStart) {
-  const { notBefore, notAfter } = options(required(value, 'window', stackStart), 'window', stackStart);
+  const { notBefore, notAfter } = options(required(value, 'window', stackStart), 'window', stackStart, [
+    'notBefore',
+    'notAfter',
+  ]);
   return [unixSeconds(notBefore, 'notBefore', stackStart), unixSeconds(notAfter, 'notAfter', stackStart)];
 }
 

@@ -51,7 +51,7 @@ test('limits are checked here, then by the core', () => {
     message: 'maxPayload must be a non-negative integer, got -1',
   });
   assert.throws(() => new Bus({ maxTopicLen: 0 }), InvalidArgumentError);
-  assert.throws(() => new Bus({ maxTopicTokens: 17 }), /max_topic_tokens must be 1 to 16/);
+  assert.throws(() => new Bus({ maxTopicTokens: 17 }), /topic token limit must be 1 to 16/);
   assert.throws(() => new Bus({ maxSubscriptions: 0 }), InvalidArgumentError);
   for (const bad of [null, 3, 'x']) {
     assert.throws(() => new Bus(bad), InvalidArgumentError);
@@ -124,8 +124,9 @@ test('bad topics and patterns say what is wrong', () => {
   assert.throws(() => bus.publish('_charter.inbox.1.1', 'x'), /reserved/);
   assert.throws(() => bus.subscribe('_charter.>'), /reserved/);
   for (const bad of [undefined, null, 7, ['a']]) {
-    assert.throws(() => bus.publish(bad, 'x'), InvalidArgumentError);
-    assert.throws(() => bus.subscribe(bad), InvalidArgumentError);
+    const ErrorClass = bad === undefined || bad === null ? NullArgumentError : InvalidArgumentError;
+    assert.throws(() => bus.publish(bad, 'x'), ErrorClass);
+    assert.throws(() => bus.subscribe(bad), ErrorClass);
   }
 });
 

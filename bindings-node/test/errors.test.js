@@ -37,6 +37,7 @@ const EXPECTED = [
   ['CorruptError', 'CHARTER_E_CORRUPT', -21],
   ['PanicError', 'CHARTER_E_PANIC', -22],
   ['InternalError', 'CHARTER_E_INTERNAL', -23],
+  ['CancelledError', 'CHARTER_E_CANCELLED', -24],
 ];
 
 test('the package exports exactly its classes, its functions, CharterError and one class per status', () => {
@@ -133,7 +134,13 @@ test('errors thrown by the API start their stack at the caller', () => {
 
 test('ESM and CommonJS entry points export the same objects', async () => {
   const esm = await import('charter');
-  assert.deepEqual(Object.keys(esm).sort(), Object.keys(charter).sort());
+  assert.equal(esm.default, charter, "import charter from 'charter' is require('charter')");
+  assert.deepEqual(
+    Object.keys(esm)
+      .filter((name) => name !== 'default')
+      .sort(),
+    Object.keys(charter).sort(),
+  );
   for (const name of Object.keys(charter)) {
     assert.equal(esm[name], charter[name], name);
   }
