@@ -3,6 +3,7 @@
 const { NativeBus } = require('./native.js');
 const { recording } = require('./audit.js');
 const { nativeAuthority, nativeSession } = require('./authority.js');
+const { unhandled } = require('./unhandled.js');
 const { attempt, classes, fromNative } = require('./errors.js');
 const {
   Message,
@@ -89,17 +90,21 @@ function subscribeSpec(given, stackStart) {
 class Dispatch {
   onError = null;
 
-  /** Passes what the handler of subscription `id` threw to `onError`. */
+  /**
+   * Passes what the handler of subscription `id` threw to `onError`, or,
+   * with no hook, to a process warning (`lib/unhandled.js`); what the hook
+   * throws goes there too: it must not affect delivery.
+   */
   failed(id, error, received) {
     const hook = this.onError;
     if (hook === null) {
+      unhandled(`the handler of subscription ${id}`, error);
       return;
     }
     try {
       hook(id, error, received);
-    } catch {
-      // Swallowed: the hook must not affect delivery, and the library
-      // never prints.
+    } catch (hookError) {
+      unhandled("the bus's onError hook", hookError);
     }
   }
 }

@@ -3,6 +3,7 @@
 const { NativeRegistry } = require('./native.js');
 const { classes, fromNative } = require('./errors.js');
 const { failure, optionalFunction, options } = require('./options.js');
+const { unhandled } = require('./unhandled.js');
 
 /** The error of any use of a closed registry but `close` and `closed`. */
 function closed(stackStart) {
@@ -20,17 +21,21 @@ class Dispatch {
   event = undefined;
   onError = null;
 
-  /** Passes what handler `id` threw to `onError`, if one is set. */
+  /**
+   * Passes what handler `id` threw to `onError`, or, with no hook, to a
+   * process warning (`lib/unhandled.js`); what the hook throws goes there
+   * too: it must not affect the other handlers.
+   */
   failed(id, error) {
     const hook = this.onError;
     if (hook === null) {
+      unhandled(`registry handler ${id}`, error);
       return;
     }
     try {
       hook(id, error);
-    } catch {
-      // Swallowed: the hook must not affect the other handlers, and the
-      // library never prints.
+    } catch (hookError) {
+      unhandled("the registry's onError hook", hookError);
     }
   }
 }
