@@ -659,3 +659,23 @@ fn a_newer_file_version_is_refused() {
     let e = AuditLog::open(tmp.path(), AuditOptions::default()).unwrap_err();
     assert!(e.message().contains("version 2"), "{e}");
 }
+
+/// Closing a bus lets go of its recorder's log at once: with the log's own
+/// handle dropped, the file lock is free even while a subscription still
+/// holds the bus (a binding's object waiting for its garbage collector).
+#[test]
+fn closing_a_bus_releases_its_audit_log() {
+    let tmp = TempLog::new("bus-close");
+    let log = AuditLog::open(tmp.path(), AuditOptions::default()).unwrap();
+    let bus = Bus::with_recorder(BusLimits::default(), None, Recorder::new(log.clone(), Scope::All)).unwrap();
+    let still_held = bus.subscribe("t", SubscribeOptions::default()).unwrap();
+    drop(log);
+    assert_eq!(
+        AuditLog::open(tmp.path(), AuditOptions::default()).unwrap_err().kind(),
+        ErrorKind::WouldBlock,
+        "the open bus records into the log"
+    );
+    bus.close();
+    AuditLog::open(tmp.path(), AuditOptions::default()).expect("closed: the lock is free");
+    drop(still_held);
+}
