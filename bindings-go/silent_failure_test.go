@@ -113,3 +113,40 @@ func TestAZeroDecisionIsNamedAsWritten(t *testing.T) {
 		t.Fatalf("Append without a decision: %v", err)
 	}
 }
+
+// Closing a recording bus and its log frees the file lock at once: nothing
+// waits for the garbage collector (the closed objects are still in use
+// here).
+func TestClosingTheBusAndTheLogFreesTheFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "audit.log")
+	log, err := charter.OpenAudit(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bus, err := charter.NewBusWithRecorder(nil, charter.Recorder{Log: log, Scope: charter.RecordAll})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub, err := bus.Subscribe("t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := charter.OpenAudit(path); !errors.Is(err, charter.ErrWouldBlock) {
+		t.Fatalf("a second open of a log in use: %v", err)
+	}
+	if err := bus.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := log.Close(); err != nil {
+		t.Fatal(err)
+	}
+	again, err := charter.OpenAudit(path)
+	if err != nil {
+		t.Fatalf("reopening after Close: %v", err)
+	}
+	defer again.Close()
+	if n, err := again.Len(); err != nil || n != 1 {
+		t.Fatalf("Len = %d, %v; want the subscribe recorded", n, err)
+	}
+	_ = sub.ID()
+}
