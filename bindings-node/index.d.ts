@@ -394,6 +394,8 @@ export declare function topicMatches(pattern: string, topic: string): boolean;
  * @throws {InvalidArgumentError} when either pattern is invalid.
  */
 export declare function patternContains(inner: string, outer: string): boolean;
+/** The core's version, such as `'0.1.0'`: the C library's `charter_version()` and Python's `charter.__version__`. */
+export declare const version: string;
 
 /**
  * A point in time: whole seconds since the Unix epoch (as in a JWT's

@@ -36,6 +36,7 @@ export const {
   validatePattern,
   topicMatches,
   patternContains,
+  version,
   CharterError,
   NullArgumentError,
   InvalidArgumentError,

@@ -37,6 +37,7 @@ mod stats;
 mod subscription;
 mod token;
 mod topic;
+mod version;
 mod wait;
 mod witness;
 

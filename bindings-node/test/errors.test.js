@@ -75,8 +75,13 @@ test('the package exports exactly its classes, its functions, CharterError and o
     'Session',
     'CharterError',
   ];
-  const expected = [...classes, ...audit, ...topics, ...EXPECTED.map(([name]) => name)].sort();
+  const expected = [...classes, ...audit, ...topics, 'version', ...EXPECTED.map(([name]) => name)].sort();
   assert.deepEqual(names, expected);
+});
+
+test('version is the core version, the one package.json and the other bindings carry', () => {
+  assert.match(charter.version, /^\d+\.\d+\.\d+/);
+  assert.equal(charter.version, require('../package.json').version);
 });
 
 test('every error class has its stable name, code and status', () => {
