@@ -316,11 +316,11 @@ impl AuditLog {
         &self,
         py: Python<'_>,
         action: &Bound<'_, PyAny>,
-        resource: Option<String>,
-        decision: Option<PyBackedStr>,
-        actor: Option<PyBackedStr>,
+        #[pyo3(from_py_with = crate::text::optional_utf8)] resource: Option<PyBackedStr>,
+        #[pyo3(from_py_with = crate::text::optional_utf8)] decision: Option<PyBackedStr>,
+        #[pyo3(from_py_with = crate::text::optional_utf8)] actor: Option<PyBackedStr>,
         reason: Option<i32>,
-        detail: Option<String>,
+        #[pyo3(from_py_with = crate::text::optional_utf8)] detail: Option<PyBackedStr>,
         time: Option<u64>,
         actor_unproven: Option<bool>,
     ) -> PyResult<u64> {
@@ -346,11 +346,11 @@ impl AuditLog {
                 time: time.unwrap_or_else(now_ms),
                 actor: actor.map(|a| principal(py, &a)).transpose()?,
                 actor_unproven: actor_unproven.unwrap_or(false),
-                action: action.extract::<String>()?,
-                resource,
+                action: crate::text::utf8(action)?.to_string(),
+                resource: resource.to_string(),
                 decision: parse_decision(py, &decision)?,
                 reason: reason.unwrap_or(0),
-                detail: detail.unwrap_or_default(),
+                detail: detail.map(|d| d.to_string()).unwrap_or_default(),
             }
         };
         self.detached(py, move |log| log.append(&record))
@@ -429,8 +429,8 @@ impl AuditLog {
         start: u64,
         since: Option<u64>,
         until: Option<u64>,
-        actor: Option<PyBackedStr>,
-        decision: Option<PyBackedStr>,
+        #[pyo3(from_py_with = crate::text::optional_utf8)] actor: Option<PyBackedStr>,
+        #[pyo3(from_py_with = crate::text::optional_utf8)] decision: Option<PyBackedStr>,
     ) -> PyResult<AuditRecords> {
         let mut query = Query::all().from_index(start);
         if since.is_some() || until.is_some() {
@@ -722,17 +722,18 @@ fn to_python(py: Python<'_>, record: audit::Record) -> PyResult<Bound<'_, PyAny>
 /// A `charter.Record` as a core record.
 fn to_record(record: &Bound<'_, PyAny>) -> PyResult<audit::Record> {
     let py = record.py();
-    let actor: Option<PyBackedStr> = record.getattr("actor")?.extract()?;
+    let text = |name: &str| record.getattr(name).and_then(|v| crate::text::utf8(&v));
+    let actor = crate::text::optional_utf8(&record.getattr("actor")?)?;
     let decision: PyBackedStr = record.getattr("decision")?.extract()?;
     Ok(audit::Record {
         time: record.getattr("time")?.extract()?,
         actor: actor.map(|a| principal(py, &a)).transpose()?,
         actor_unproven: record.getattr("actor_unproven")?.extract()?,
-        action: record.getattr("action")?.extract()?,
-        resource: record.getattr("resource")?.extract()?,
+        action: text("action")?.to_string(),
+        resource: text("resource")?.to_string(),
         decision: parse_decision(py, &decision)?,
         reason: record.getattr("reason")?.extract()?,
-        detail: record.getattr("detail")?.extract()?,
+        detail: text("detail")?.to_string(),
     })
 }
 

@@ -441,7 +441,7 @@ impl Bus {
     #[allow(clippy::too_many_arguments)]
     fn subscribe(
         slf: &Bound<'_, Self>,
-        pattern: PyBackedStr,
+        #[pyo3(from_py_with = crate::text::utf8)] pattern: PyBackedStr,
         handler: Option<Bound<'_, PyAny>>,
         capacity: usize,
         max_bytes: usize,
@@ -468,7 +468,7 @@ impl Bus {
     fn publish(
         &self,
         py: Python<'_>,
-        topic: PyBackedStr,
+        #[pyo3(from_py_with = crate::text::utf8)] topic: PyBackedStr,
         payload: &Bound<'_, PyAny>,
         headers: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Py<PublishReport>> {
@@ -483,7 +483,7 @@ impl Bus {
     )]
     fn request(
         slf: &Bound<'_, Self>,
-        topic: PyBackedStr,
+        #[pyo3(from_py_with = crate::text::utf8)] topic: PyBackedStr,
         payload: &Bound<'_, PyAny>,
         headers: Option<&Bound<'_, PyAny>>,
         timeout: Option<f64>,
@@ -498,7 +498,7 @@ impl Bus {
     )]
     fn request_async<'py>(
         slf: &Bound<'py, Self>,
-        topic: PyBackedStr,
+        #[pyo3(from_py_with = crate::text::utf8)] topic: PyBackedStr,
         payload: Bound<'py, PyAny>,
         headers: Option<Bound<'py, PyAny>>,
         timeout: Option<f64>,
@@ -513,7 +513,7 @@ impl Bus {
     #[pyo3(signature = (topic, payload, headers = None))]
     fn _request_start(
         slf: &Bound<'_, Self>,
-        topic: PyBackedStr,
+        #[pyo3(from_py_with = crate::text::utf8)] topic: PyBackedStr,
         payload: &Bound<'_, PyAny>,
         headers: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Subscription> {

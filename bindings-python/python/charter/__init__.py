@@ -118,7 +118,7 @@ from .errors import (
     NullArgumentError,
     PanicError,
     RevokedError,
-    TimeoutError,
+    TimeoutError as TimeoutError,  # exported, though not by `import *`
     UntrustedRootError,
     WouldBlockError,
     WrongHandleTypeError,

@@ -1,7 +1,7 @@
 """Type stubs for the Rust extension module ``charter._native``."""
 
 import os
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import (
@@ -523,6 +523,8 @@ _Action = Literal["publish", "subscribe", "request"]
 """What a grant allows."""
 
 _Key = Union["PublicKey", str]
+_When = Union[int, datetime]
+"""An aware ``datetime``, or whole seconds since the Unix epoch (at most the year 9999)."""
 """A public key, or its text form ``charter-pk1:...``."""
 
 _Grants = Iterable[Union["Grant", str]]
@@ -641,11 +643,11 @@ class Token:
 
     @staticmethod
     def mint(
-        root: KeyPair, subject: _Key, grants: _Grants, not_before: int, not_after: int
+        root: KeyPair, subject: _Key, grants: _Grants, not_before: _When, not_after: _When
     ) -> Token:
-        """``root`` gives ``grants`` to ``subject`` for ``[not_before, not_after)`` (Unix seconds)."""
+        """``root`` gives ``grants`` to ``subject`` for ``[not_before, not_after)`` (aware datetimes or Unix seconds)."""
     def delegate(
-        self, holder: KeyPair, subject: _Key, grants: _Grants, not_before: int, not_after: int
+        self, holder: KeyPair, subject: _Key, grants: _Grants, not_before: _When, not_after: _When
     ) -> Token:
         """A narrower token for ``subject``, signed by ``holder`` (this token's subject).
 
