@@ -17,7 +17,7 @@ LONE = "x.\ud800"
 def test_topics_and_patterns() -> None:
     with Bus() as bus:
         sub = bus.subscribe("x.*")
-        for call in [
+        calls: list[Callable[[], object]] = [
             lambda: bus.publish(LONE, b""),
             lambda: bus.publish("x.\udfff", b""),
             lambda: bus.subscribe(LONE),
@@ -26,7 +26,8 @@ def test_topics_and_patterns() -> None:
             lambda: charter.validate_pattern(LONE),
             lambda: charter.topic_matches(LONE, "x.y"),
             lambda: charter.pattern_contains("x.>", LONE),
-        ]:
+        ]
+        for call in calls:
             with pytest.raises(InvalidUtf8Error, match="lone surrogate at index 2"):
                 call()
         assert sub.try_recv() is None, "nothing was published"
@@ -63,5 +64,5 @@ def test_a_wrong_type_is_still_a_type_error() -> None:
         with pytest.raises(TypeError):
             bus.publish(3, b"")  # type: ignore[arg-type]
         with pytest.raises(TypeError):
-            bus.publish("t", b"", {"name": 3})  # type: ignore[dict-item]
+            bus.publish("t", b"", {"name": 3})  # type: ignore[arg-type]
 
