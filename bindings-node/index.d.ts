@@ -81,7 +81,7 @@ export declare class Registry<E = unknown> {
 }
 
 /** A payload: bytes, or a string sent as its UTF-8 bytes. */
-export type Payload = string | Uint8Array;
+export type Payload = string | ArrayBufferView | ArrayBuffer | SharedArrayBuffer;
 
 /** Headers: names to values, or `[name, value]` pairs (a `Map` works too). */
 export type Headers = Readonly<Record<string, string>> | Iterable<readonly [string, string]>;

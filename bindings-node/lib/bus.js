@@ -218,7 +218,7 @@ class Caller {
     if (request.replyTo === null) {
       throw invalid('the message is not a request: it has no reply inbox', here);
     }
-    checkPayload(payload, here);
+    payload = checkPayload(payload, here);
     const flat = flatHeaders(headers, here);
     return attempt(() => this.#state.native.reply(request.replyTo, payload, flat, this.#session), here);
   }
@@ -228,7 +228,7 @@ class Caller {
       throw closed(here);
     }
     string(topic, 'topic', here);
-    checkPayload(payload, here);
+    payload = checkPayload(payload, here);
     const flat = flatHeaders(headers, here);
     try {
       return report(this.#publish(topic, payload, flat));
@@ -242,7 +242,7 @@ class Caller {
       throw closed(here);
     }
     string(topic, 'topic', here);
-    checkPayload(payload, here);
+    payload = checkPayload(payload, here);
     const flat = flatHeaders(headers, here);
     let outcome;
     try {
@@ -264,7 +264,7 @@ class Caller {
       throw closed(here);
     }
     string(topic, 'topic', here);
-    checkPayload(payload, here);
+    payload = checkPayload(payload, here);
     const flat = flatHeaders(given.headers, here);
     if (abort?.aborted) {
       throw new AbortError(abort);

@@ -1,6 +1,6 @@
 'use strict';
 
-const { isUint8Array } = require('node:util/types');
+const { isAnyArrayBuffer, isUint8Array } = require('node:util/types');
 
 const { classes } = require('./errors.js');
 const { failure, invalid, wellFormed } = require('./options.js');
@@ -72,7 +72,12 @@ function message(seq, topic, payload, headers, replyTo) {
   return new Message(fromBus, seq, topic, bytes, headers, replyTo);
 }
 
-/** Checks a payload: a string (sent as UTF-8) or bytes. */
+/**
+ * A payload as the addon takes it: a string (sent as UTF-8) or a
+ * `Uint8Array`. Any other `ArrayBufferView` (a `DataView`, a
+ * `Float64Array`) or an `ArrayBuffer` is sent as its bytes, through a view
+ * that copies nothing.
+ */
 function payload(value, stackStart) {
   if (typeof value === 'string') {
     return wellFormed(value, 'payload', stackStart);
@@ -80,10 +85,16 @@ function payload(value, stackStart) {
   if (value instanceof Uint8Array || isUint8Array(value)) {
     return value;
   }
+  if (ArrayBuffer.isView(value)) {
+    return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
+  }
+  if (isAnyArrayBuffer(value)) {
+    return new Uint8Array(value);
+  }
   if (value === undefined || value === null) {
     throw failure(classes.NullArgumentError, 'payload is required', stackStart);
   }
-  throw invalid(`payload must be a string, Buffer or Uint8Array, got ${typeof value}`, stackStart);
+  throw invalid(`payload must be a string, an ArrayBufferView or an ArrayBuffer, got ${typeof value}`, stackStart);
 }
 
 /**
