@@ -1,5 +1,7 @@
 'use strict';
 
+const { inspect } = require('node:util');
+
 const { NativeBus } = require('./native.js');
 const { recording } = require('./audit.js');
 const { nativeAuthority, nativeSession } = require('./authority.js');
@@ -404,6 +406,13 @@ class Bus {
 
   get closed() {
     return this.#state.closed;
+  }
+
+  /** `util.inspect` and `console.log` show the bus's state and totals. */
+  [inspect.custom](depth, inspectOptions, nested) {
+    const { published, liveSubscriptions, denied } = this.stats();
+    const state = { closed: this.closed, liveSubscriptions, published, denied };
+    return `Bus ${nested(state, inspectOptions)}`;
   }
 
   /**

@@ -1,5 +1,7 @@
 'use strict';
 
+const { inspect } = require('node:util');
+
 const { NativeRegistry } = require('./native.js');
 const { classes, fromNative } = require('./errors.js');
 const { failure, optionalFunction, options } = require('./options.js');
@@ -237,6 +239,14 @@ class Registry {
 
   get closed() {
     return this.#closed;
+  }
+
+  /** `util.inspect` and `console.log` show the registry's state. */
+  [inspect.custom](depth, inspectOptions, nested) {
+    const state = this.#closed
+      ? { closed: true }
+      : { closed: false, size: this.size, maxDepth: this.maxDepth };
+    return `Registry ${nested(state, inspectOptions)}`;
   }
 
   /**

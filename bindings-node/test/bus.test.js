@@ -436,3 +436,19 @@ test('payloads: any ArrayBufferView or ArrayBuffer is sent as its bytes', () => 
   assert.throws(() => bus.publish('p', 42), InvalidArgumentError);
   bus.close();
 });
+
+test('util.inspect shows a bus and a registry as they are', () => {
+  const { inspect } = require('node:util');
+  const { Registry } = require('charter');
+  const bus = new Bus();
+  bus.subscribe('t');
+  bus.publish('t', 'p');
+  assert.equal(inspect(bus), 'Bus { closed: false, liveSubscriptions: 1, published: 1, denied: 0 }');
+  bus.close();
+  assert.equal(inspect(bus), 'Bus { closed: true, liveSubscriptions: 0, published: 1, denied: 0 }');
+  const registry = new Registry({ maxDepth: 4 });
+  registry.register(() => {});
+  assert.equal(inspect(registry), 'Registry { closed: false, size: 1, maxDepth: 4 }');
+  registry.close();
+  assert.equal(inspect(registry), 'Registry { closed: true }');
+});
