@@ -436,7 +436,7 @@ impl Bus {
             dispatch = None,
         ),
         text_signature = "($self, pattern, handler=None, *, capacity=1024, max_bytes=16777216, \
-            overflow=DROP_OLDEST, ttl=None, idle_ttl=None, dispatch='inline')"
+            overflow=None, ttl=None, idle_ttl=None, dispatch='inline')"
     )]
     #[allow(clippy::too_many_arguments)]
     fn subscribe(
