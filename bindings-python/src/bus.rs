@@ -446,8 +446,8 @@ impl Bus {
         capacity: usize,
         max_bytes: usize,
         overflow: Option<Overflow>,
-        ttl: Option<f64>,
-        idle_ttl: Option<f64>,
+        #[pyo3(from_py_with = crate::when::optional_seconds)] ttl: Option<f64>,
+        #[pyo3(from_py_with = crate::when::optional_seconds)] idle_ttl: Option<f64>,
         dispatch: Option<PyBackedStr>,
     ) -> PyResult<Subscription> {
         let options = options::Subscribe {

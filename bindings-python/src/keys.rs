@@ -54,6 +54,11 @@ impl PublicKey {
         self.0.to_text()
     }
 
+    /// Pickles as its bytes, read back by `from_bytes`.
+    fn __reduce__<'py>(&self, py: Python<'py>) -> PyResult<(Bound<'py, PyAny>, (Bound<'py, PyBytes>,))> {
+        Ok((py.get_type::<PublicKey>().getattr("from_bytes")?, (PyBytes::new(py, self.0.as_bytes()),)))
+    }
+
     fn __repr__(&self) -> String {
         format!("PublicKey.from_text('{}')", self.0)
     }

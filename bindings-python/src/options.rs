@@ -63,7 +63,7 @@ impl Overflow {
 /// then the message is dropped and `publish` raises `TimeoutError`. Inside
 /// a callback of the same bus it raises `WouldBlockError` at once instead.
 #[pyfunction(name = "Block")]
-fn block(py: Python<'_>, timeout: f64) -> PyResult<Overflow> {
+fn block(py: Python<'_>, #[pyo3(from_py_with = crate::when::seconds)] timeout: f64) -> PyResult<Overflow> {
     Ok(Overflow(bus::Overflow::Block(duration(py, timeout, "Block timeout")?)))
 }
 

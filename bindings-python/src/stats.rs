@@ -29,6 +29,11 @@ impl PublishReport {
         PublishReport { matched, delivered, dropped }
     }
 
+    /// Pickles as its constructor call.
+    fn __reduce__<'py>(&self, py: Python<'py>) -> (Bound<'py, pyo3::types::PyType>, (u64, u64, u64)) {
+        (py.get_type::<PublishReport>(), (self.matched, self.delivered, self.dropped))
+    }
+
     fn __repr__(&self) -> String {
         format!(
             "PublishReport(matched={}, delivered={}, dropped={})",

@@ -66,6 +66,11 @@ impl Grant {
         self.0.to_string()
     }
 
+    /// Pickles as its text, `Grant(text)`.
+    fn __reduce__<'py>(&self, py: Python<'py>) -> (Bound<'py, pyo3::types::PyType>, (String,)) {
+        (py.get_type::<Grant>(), (self.0.to_string(),))
+    }
+
     fn __repr__(&self) -> String {
         format!("Grant('{}')", self.0)
     }
@@ -261,6 +266,11 @@ impl Token {
 
     fn __bytes__<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
         PyBytes::new(py, self.0.as_bytes())
+    }
+
+    /// Pickles as its bytes, read back (and checked) by `from_bytes`.
+    fn __reduce__<'py>(&self, py: Python<'py>) -> PyResult<(Bound<'py, PyAny>, (Bound<'py, PyBytes>,))> {
+        Ok((py.get_type::<Token>().getattr("from_bytes")?, (PyBytes::new(py, self.0.as_bytes()),)))
     }
 
     fn __str__(&self) -> String {

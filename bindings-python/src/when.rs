@@ -1,11 +1,11 @@
-//! Points in time given by Python callers: an aware `datetime`, or a number
+//! Times given by Python callers. A point in time is an aware `datetime`, or a number
 //! of seconds since the Unix epoch. A number after the year 9999 is
 //! refused: it is milliseconds (`time.time_ns() // 10**6` and the like),
 //! which would make a time some 55,000 years away.
 
 use charter_core::ErrorKind;
 use pyo3::prelude::*;
-use pyo3::types::{PyDateTime, PyTzInfoAccess};
+use pyo3::types::{PyDateTime, PyDelta, PyTzInfoAccess};
 
 use crate::errors::new_err;
 
@@ -42,4 +42,21 @@ pub(crate) fn unix_seconds(value: &Bound<'_, PyAny>) -> PyResult<u64> {
         ));
     }
     Ok(seconds)
+}
+
+/// A duration in seconds: an `int`, a `float` or a `timedelta` (for
+/// `#[pyo3(from_py_with = ...)]`). The range is checked where it is used.
+pub(crate) fn seconds(value: &Bound<'_, PyAny>) -> PyResult<f64> {
+    if let Ok(delta) = value.cast::<PyDelta>() {
+        return delta.call_method0("total_seconds")?.extract();
+    }
+    value.extract()
+}
+
+/// An optional duration: `None` is absent.
+pub(crate) fn optional_seconds(value: &Bound<'_, PyAny>) -> PyResult<Option<f64>> {
+    if value.is_none() {
+        return Ok(None);
+    }
+    seconds(value).map(Some)
 }

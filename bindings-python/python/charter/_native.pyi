@@ -200,7 +200,7 @@ DROP_NEWEST: Overflow
 ERROR: Overflow
 """Drop the new message and make ``publish`` raise :class:`charter.LimitExceededError`."""
 
-def Block(timeout: float) -> Overflow:
+def Block(timeout: Union[float, timedelta]) -> Overflow:
     """The publisher waits up to ``timeout`` seconds for room, then the message is
     dropped and ``publish`` raises :class:`charter.TimeoutError`; inside a
     callback of the same bus it raises :class:`charter.WouldBlockError` at once."""
@@ -436,8 +436,8 @@ class Bus:
         capacity: int = 1024,
         max_bytes: int = 16777216,
         overflow: Optional[Overflow] = None,
-        ttl: Optional[float] = None,
-        idle_ttl: Optional[float] = None,
+        ttl: Union[float, timedelta, None] = None,
+        idle_ttl: Union[float, timedelta, None] = None,
         dispatch: Literal["inline", "thread"] = "inline",
     ) -> Subscription:
         """Subscribes to ``pattern``: a queue to receive from, or ``handler``.
@@ -815,8 +815,8 @@ class Client:
         capacity: int = 1024,
         max_bytes: int = 16777216,
         overflow: Optional[Overflow] = None,
-        ttl: Optional[float] = None,
-        idle_ttl: Optional[float] = None,
+        ttl: Union[float, timedelta, None] = None,
+        idle_ttl: Union[float, timedelta, None] = None,
         dispatch: Literal["inline", "thread"] = "inline",
     ) -> Subscription:
         """:meth:`Bus.subscribe`; the subscription ends when the session does."""
