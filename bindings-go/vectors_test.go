@@ -154,6 +154,7 @@ var statusSentinels = map[string]error{
 	"CHARTER_E_CORRUPT":           charter.ErrCorrupt,
 	"CHARTER_E_PANIC":             charter.ErrPanic,
 	"CHARTER_E_INTERNAL":          charter.ErrInternal,
+	"CHARTER_E_CANCELLED":         charter.ErrCancelled,
 }
 
 // Each status has its name, and every error status has its sentinel,
