@@ -29,7 +29,7 @@ use pyo3::exceptions::{PyIndexError, PyTypeError};
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedStr;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
+use pyo3::types::{PyBytes, PyDict, PyFloat, PyInt, PyList, PySlice, PyString, PyTuple};
 
 use crate::callback::lock;
 use crate::errors::{new_err, to_pyerr};
@@ -409,9 +409,21 @@ impl AuditLog {
         to_python(py, record)
     }
 
-    /// `log[i]`: `get`, with negative indexes from the end and `IndexError`.
-    fn __getitem__<'py>(&self, py: Python<'py>, index: i64) -> PyResult<Bound<'py, PyAny>> {
+    /// `log[i]`: `get`, with negative indexes from the end and `IndexError`;
+    /// `log[a:b:c]`: a list of the records the slice selects, as for a list.
+    fn __getitem__<'py>(&self, py: Python<'py>, index: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
         let len = self.handle(py)?.len();
+        if let Ok(slice) = index.cast::<PySlice>() {
+            let selected = slice.indices(isize::try_from(len).unwrap_or(isize::MAX))?;
+            let mut records = Vec::with_capacity(selected.slicelength);
+            let mut at = selected.start;
+            for _ in 0..selected.slicelength {
+                records.push(self.get(py, at as u64)?);
+                at += selected.step;
+            }
+            return Ok(PyList::new(py, records)?.into_any());
+        }
+        let index: i64 = index.extract()?;
         let at = if index < 0 { len.checked_sub(index.unsigned_abs()) } else { Some(index as u64) };
         match at.filter(|&at| at < len) {
             Some(at) => self.get(py, at),

@@ -76,7 +76,7 @@ pub struct Drops {
     /// A `Block` publisher ran out of time (or would have deadlocked).
     #[pyo3(get)]
     timeout: u64,
-    /// Refused by an `ERROR` queue, or too large for the queue at all.
+    /// Refused by an `ERROR_ON_FULL` queue, or too large for the queue at all.
     #[pyo3(get)]
     rejected: u64,
     /// Still queued, or arriving, when the subscription ended.

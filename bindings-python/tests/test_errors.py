@@ -23,7 +23,7 @@ PINNED = {
     "CHARTER_E_INTERNAL": -23,
 }
 
-ALL = sorted(charter.ERRORS.items(), key=lambda item: -item[1].status)
+ALL = sorted(charter.ERROR_CLASSES.items(), key=lambda item: -item[1].status)
 
 
 def class_name(status_name: str) -> str:
@@ -42,8 +42,8 @@ def test_status_codes_come_from_the_core() -> None:
 
 
 def test_one_class_per_status() -> None:
-    assert set(charter.ERRORS) == set(charter.STATUS_CODES)
-    assert len({cls for cls in charter.ERRORS.values()}) == 24
+    assert set(charter.ERROR_CLASSES) == set(charter.STATUS_CODES)
+    assert len({cls for cls in charter.ERROR_CLASSES.values()}) == 24
 
 
 @pytest.mark.parametrize("name,cls", ALL, ids=[n for n, _ in ALL])
@@ -83,7 +83,7 @@ def test_builtin_bases() -> None:
         raise charter.TimeoutError("waited too long")
     with pytest.raises(OSError):
         raise charter.IoError("disk on fire")
-    others = [c for c in charter.ERRORS.values() if c not in (charter.TimeoutError, charter.IoError)]
+    others = [c for c in charter.ERROR_CLASSES.values() if c not in (charter.TimeoutError, charter.IoError)]
     assert not any(issubclass(c, OSError) for c in others)
 
 
@@ -115,4 +115,14 @@ def test_user_subclasses_need_no_status() -> None:
         pass
 
     assert AppDenied.code == "CHARTER_E_DENIED"
-    assert charter.ERRORS["CHARTER_E_DENIED"] is charter.DeniedError
+    assert charter.ERROR_CLASSES["CHARTER_E_DENIED"] is charter.DeniedError
+
+
+def test_no_exported_names_differ_only_in_case() -> None:
+    """`Error`, `ERROR` and `ERROR_CLASSES` were one slip apart: the overflow
+    policy is `ERROR_ON_FULL`."""
+    folded: dict[str, list[str]] = {}
+    for name in charter.__all__:
+        folded.setdefault(name.lower().rstrip("s"), []).append(name)
+    assert [names for names in folded.values() if len(names) > 1] == []
+    assert not hasattr(charter, "ERROR") and not hasattr(charter, "ERRORS")

@@ -43,7 +43,7 @@ __all__ = [
     "Block",
     "DROP_OLDEST",
     "DROP_NEWEST",
-    "ERROR",
+    "ERROR_ON_FULL",
     "validate_topic",
     "validate_pattern",
     "topic_matches",
@@ -180,7 +180,7 @@ _BusErrorHook = Callable[[int, BaseException], object]
 class Overflow:
     """What a full subscription queue does with one more message.
 
-    Use :data:`DROP_OLDEST`, :data:`DROP_NEWEST`, :data:`ERROR` or
+    Use :data:`DROP_OLDEST`, :data:`DROP_NEWEST`, :data:`ERROR_ON_FULL` or
     :func:`Block`.
     """
 
@@ -197,7 +197,7 @@ DROP_OLDEST: Overflow
 """Drop the oldest queued message to make room (the default)."""
 DROP_NEWEST: Overflow
 """Drop the new message."""
-ERROR: Overflow
+ERROR_ON_FULL: Overflow
 """Drop the new message and make ``publish`` raise :class:`charter.LimitExceededError`."""
 
 def Block(timeout: Union[float, timedelta]) -> Overflow:
@@ -269,7 +269,7 @@ class Drops:
         """A ``Block`` publisher ran out of time (or would have deadlocked)."""
     @property
     def rejected(self) -> int:
-        """Refused by an ``ERROR`` queue, or too large for the queue at all."""
+        """Refused by an ``ERROR_ON_FULL`` queue, or too large for the queue at all."""
     @property
     def closed(self) -> int:
         """Still queued, or arriving, when the subscription ended."""
@@ -1060,7 +1060,10 @@ class AuditLog:
         :class:`charter.NotFoundError` past the end; :class:`charter.CorruptError`
         when it was changed on disk.
         """
+    @overload
     def __getitem__(self, index: int, /) -> Record: ...
+    @overload
+    def __getitem__(self, index: slice, /) -> List[Record]: ...
     def records(
         self,
         *,

@@ -3,7 +3,7 @@
 Every status has a stable name (``"CHARTER_E_DENIED"``) and code (``-10``)
 shared by C, Go, Node and Python. Each class below names its status; its
 numeric code is read from the core when the class is created, so Python
-never keeps a copy that could drift, and :data:`ERRORS` maps every status
+never keeps a copy that could drift, and :data:`ERROR_CLASSES` maps every status
 name to its class (the native module raises through it).
 """
 
@@ -16,7 +16,7 @@ from typing import Any, ClassVar, Dict, Mapping, Optional, Type
 from ._native import STATUS_CODES as _CORE_STATUS_CODES
 
 __all__ = [
-    "ERRORS",
+    "ERROR_CLASSES",
     "STATUS_CODES",
     "Error",
     "NullArgumentError",
@@ -52,7 +52,7 @@ STATUS_CODES: Mapping[str, int] = MappingProxyType(dict(_CORE_STATUS_CODES))
 """Every status name mapped to its stable (negative) code, from the core."""
 
 _errors: Dict[str, Type[Error]] = {}
-ERRORS: Mapping[str, Type[Error]] = MappingProxyType(_errors)
+ERROR_CLASSES: Mapping[str, Type[Error]] = MappingProxyType(_errors)
 """Every status name mapped to its exception class."""
 
 
@@ -175,6 +175,6 @@ class CancelledError(Error, code="CHARTER_E_CANCELLED"):
     """A wait was cancelled before it received anything; nothing was consumed."""
 
 
-_missing = sorted(set(STATUS_CODES) - set(ERRORS))
+_missing = sorted(set(STATUS_CODES) - set(ERROR_CLASSES))
 if _missing:
     raise ImportError(f"charter.errors has no class for status {', '.join(_missing)}")
