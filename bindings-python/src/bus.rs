@@ -68,6 +68,25 @@ struct Handler {
     interrupts: Interrupts,
 }
 
+thread_local! {
+    /// Whether this handler thread has its Python name yet.
+    static NAMED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Names the handler thread of subscription `id` for Python, once:
+/// `threading.current_thread().name` is then `charter-sub-<id>` (as the OS
+/// thread is named), not `Dummy-3`, in logs and tracebacks. A failure to
+/// name it changes nothing else.
+fn name_thread(py: Python<'_>, id: u64) {
+    if NAMED.with(|named| named.replace(true)) {
+        return;
+    }
+    let _ = py
+        .import("threading")
+        .and_then(|threading| threading.call_method0("current_thread"))
+        .and_then(|thread| thread.setattr("name", format!("charter-sub-{id}")));
+}
+
 impl Handler {
     fn call(&self, message: &bus::Message) -> HandlerResult {
         // Skipped (and counted as failed) on a handler thread while the
@@ -79,6 +98,9 @@ impl Handler {
                 return Ok(());
             };
             let id = self.id.load(Ordering::Relaxed);
+            if self.interrupts == Interrupts::ToHook {
+                name_thread(py, id);
+            }
             match Bound::new(py, Message::new(message.clone())).and_then(|m| PyTuple::new(py, [m])) {
                 Ok(args) => callback::call(py, callable.bind(py), &args, &self.on_error, id, self.interrupts),
                 Err(err) => {

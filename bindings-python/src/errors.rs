@@ -40,7 +40,8 @@ pub(crate) fn new_err(py: Python<'_>, kind: ErrorKind, message: impl Into<String
 }
 
 fn class_of(py: Python<'_>, kind: ErrorKind) -> PyResult<Bound<'_, PyType>> {
-    let errors = ERROR_CLASSES
-        .get_or_try_init(py, || PyResult::Ok(py.import("charter.errors")?.getattr("ERROR_CLASSES")?.unbind()))?;
+    let errors = ERROR_CLASSES.get_or_try_init(py, || {
+        PyResult::Ok(py.import("charter.errors")?.getattr("ERROR_CLASSES")?.unbind())
+    })?;
     Ok(errors.bind(py).get_item(kind.name())?.cast_into::<PyType>()?)
 }

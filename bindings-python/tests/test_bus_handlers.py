@@ -276,3 +276,13 @@ def test_thread_handlers_and_publishers_on_several_threads(bus: Bus) -> None:
         t.join(60.0)
     wait_until(lambda: counts == [1200, 1200])
     assert [s.stats().delivered for s in subs] == [1200, 1200]
+
+
+def test_a_thread_handler_runs_on_a_named_thread() -> None:
+    names: List[str] = []
+    with Bus() as bus:
+        sub = bus.subscribe("t", lambda m: names.append(threading.current_thread().name), dispatch="thread")
+        bus.publish("t", b"")
+        bus.publish("t", b"")
+        wait_until(lambda: len(names) == 2)
+    assert names == [f"charter-sub-{sub.id}"] * 2
