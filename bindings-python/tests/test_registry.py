@@ -114,6 +114,7 @@ def test_notify_takes_exactly_one_argument(registry: Registry) -> None:
 
 def test_a_raising_handler_counts_as_failed_and_siblings_still_run(registry: Registry) -> None:
     ran: list[str] = []
+    registry.on_error = lambda hid, exc: None  # seen, not sent to sys.unraisablehook
 
     def bad(event: object) -> None:
         ran.append("bad")
@@ -149,7 +150,7 @@ def test_on_error_receives_id_and_exception_with_traceback() -> None:
     assert "exploding_handler" in frames
 
 
-def test_on_error_is_a_property(registry: Registry) -> None:
+def test_on_error_is_a_property(registry: Registry, monkeypatch: pytest.MonkeyPatch) -> None:
     assert registry.on_error is None
     seen: list[int] = []
 
@@ -162,8 +163,11 @@ def test_on_error_is_a_property(registry: Registry) -> None:
     registry.notify(0)
     registry.on_error = None
     assert registry.on_error is None
+    unraisable: list[Any] = []
+    monkeypatch.setattr(sys, "unraisablehook", unraisable.append)
     registry.notify(0)
-    assert seen == [hid]
+    assert seen == [hid], "without the hook, the failure went elsewhere"
+    assert [type(u.exc_value) for u in unraisable] == [ZeroDivisionError]
     with pytest.raises(TypeError, match="on_error must be callable or None"):
         registry.on_error = 3  # type: ignore[assignment]
     with pytest.raises(TypeError, match="on_error must be callable or None"):
