@@ -864,8 +864,17 @@ type Recorder struct {
 // rec selects: actor = the session's principal ("" without a session),
 // action "publish", "subscribe" or "request", resource = the topic or
 // pattern, reason and detail = the refusal's status and message. With a
-// non-nil auth it enforces auth's grants as [NewBusWithAuthority] does.
+// non-nil auth it enforces auth's grants as [NewBusWithAuthority] does. It
+// is NewBus(WithAuthority(auth), WithRecorder(rec), opts...).
 func NewBusWithRecorder(auth *Authority, rec Recorder, opts ...BusOption) (*Bus, error) {
+	var cfg busConfig
+	for _, opt := range opts {
+		opt(&cfg)
+	}
+	return newRecordingBus(auth, rec, cfg.limits)
+}
+
+func newRecordingBus(auth *Authority, rec Recorder, limits BusLimits) (*Bus, error) {
 	var a *C.charter_authority_t
 	var hs []checker
 	if auth != nil {
@@ -880,10 +889,6 @@ func NewBusWithRecorder(auth *Authority, rec Recorder, opts ...BusOption) (*Bus,
 		return nil, err
 	}
 	hs = append(hs, &rec.Log.h)
-	var limits BusLimits
-	for _, opt := range opts {
-		opt(&limits)
-	}
 	c, err := limits.cLimits()
 	if err != nil {
 		return nil, err

@@ -49,9 +49,20 @@ type SubscriptionID uint64
 const recvSlice = 50 * time.Millisecond
 
 // NewBus creates a bus with Charter's default limits, or those set with
-// [WithLimits].
+// [WithLimits]; with [WithAuthority] it enforces grants, and with
+// [WithRecorder] it records its decisions.
 func NewBus(opts ...BusOption) (*Bus, error) {
-	return newBus(nil, opts)
+	var cfg busConfig
+	for _, opt := range opts {
+		opt(&cfg)
+	}
+	if cfg.recorder != nil {
+		return newRecordingBus(cfg.auth, *cfg.recorder, cfg.limits)
+	}
+	if cfg.auth != nil {
+		return NewBusWithAuthority(cfg.auth, WithLimits(cfg.limits))
+	}
+	return newBus(nil, cfg.limits)
 }
 
 // NewBusWithAuthority creates a bus that enforces auth's grants: every
@@ -60,24 +71,27 @@ func NewBus(opts ...BusOption) (*Bus, error) {
 // Bus's own Publish, Subscribe, SubscribeFunc and Request, and sessions of
 // another authority, are refused with [ErrDenied]; refusals are counted in
 // [BusStats.Denied]. The bus keeps the authority's roots and revocations
-// after auth's Close.
+// after auth's Close. It is NewBus(WithAuthority(auth), opts...).
 func NewBusWithAuthority(auth *Authority, opts ...BusOption) (*Bus, error) {
+	var cfg busConfig
+	for _, opt := range opts {
+		opt(&cfg)
+	}
+	if cfg.recorder != nil {
+		return newRecordingBus(auth, *cfg.recorder, cfg.limits)
+	}
 	a, err := auth.load()
 	if err != nil {
 		return nil, err
 	}
-	b, err := newBus(a, opts, &auth.h)
+	b, err := newBus(a, cfg.limits, &auth.h)
 	runtime.KeepAlive(auth)
 	return b, err
 }
 
 // newBus creates a bus, enforcing the grants of the authority auth unless
 // it is nil; hs is the authority's handle, if any.
-func newBus(auth *C.charter_authority_t, opts []BusOption, hs ...checker) (*Bus, error) {
-	var limits BusLimits
-	for _, opt := range opts {
-		opt(&limits)
-	}
+func newBus(auth *C.charter_authority_t, limits BusLimits, hs ...checker) (*Bus, error) {
 	c, err := limits.cLimits()
 	if err != nil {
 		return nil, err

@@ -51,3 +51,54 @@ func TestHashRoundTripsAsText(t *testing.T) {
 		}
 	}
 }
+
+// One NewBus takes every option, and options compose: two WithLimits each
+// set only their non-zero fields.
+func TestNewBusOptionsCompose(t *testing.T) {
+	bus, err := charter.NewBus(
+		charter.WithLimits(charter.BusLimits{MaxPayload: 4}),
+		charter.WithLimits(charter.BusLimits{MaxTopicTokens: 2}),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bus.Close()
+	if _, err := bus.Publish("a.b", []byte("12345")); !errors.Is(err, charter.ErrLimitExceeded) {
+		t.Fatalf("the first WithLimits was lost: %v", err)
+	}
+	if _, err := bus.Publish("a.b.c", nil); !errors.Is(err, charter.ErrInvalidArgument) {
+		t.Fatalf("the second WithLimits was lost: %v", err)
+	}
+
+	root, err := charter.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer root.Close()
+	rootKey, err := root.PublicKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	auth, err := charter.NewAuthority([]string{rootKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer auth.Close()
+	log, err := charter.NewMemoryAudit()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer log.Close()
+	enforcing, err := charter.NewBus(charter.WithAuthority(auth),
+		charter.WithRecorder(charter.Recorder{Log: log, Scope: charter.RecordDenials}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer enforcing.Close()
+	if _, err := enforcing.Publish("t", nil); !errors.Is(err, charter.ErrDenied) {
+		t.Fatalf("WithAuthority: a publish without a session gave %v", err)
+	}
+	if n, err := log.Len(); err != nil || n != 1 {
+		t.Fatalf("WithRecorder: %d records, %v", n, err)
+	}
+}
