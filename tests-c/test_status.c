@@ -26,6 +26,7 @@ static void status_values_are_pinned(void) {
     CHECK(CHARTER_E_CORRUPT == -21);
     CHECK(CHARTER_E_PANIC == -22);
     CHECK(CHARTER_E_INTERNAL == -23);
+    CHECK(CHARTER_E_CANCELLED == -24);
 }
 
 static void status_names_are_static_and_exact(void) {
@@ -33,7 +34,7 @@ static void status_names_are_static_and_exact(void) {
     CHECK(strcmp(charter_status_name(CHARTER_E_DENIED), "CHARTER_E_DENIED") == 0);
     CHECK(strcmp(charter_status_name(CHARTER_E_NULL_ARGUMENT), "CHARTER_E_NULL_ARGUMENT") == 0);
     CHECK(strcmp(charter_status_name(CHARTER_E_INTERNAL), "CHARTER_E_INTERNAL") == 0);
-    CHECK(strcmp(charter_status_name(-24), "CHARTER_E_UNKNOWN") == 0);
+    CHECK(strcmp(charter_status_name(-25), "CHARTER_E_UNKNOWN") == 0);
     CHECK(strcmp(charter_status_name(1), "CHARTER_E_UNKNOWN") == 0);
     CHECK(charter_status_name(CHARTER_E_DENIED) == charter_status_name(CHARTER_E_DENIED));
 }
