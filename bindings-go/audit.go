@@ -51,13 +51,15 @@ func (d Decision) String() string {
 	return "Decision(" + strconv.Itoa(int(d)) + ")"
 }
 
-// code is d's C value, CHARTER_AUDIT_ALLOW and so on; an invalid d maps to
-// a value Charter refuses.
-func (d Decision) code() C.int32_t {
+// code is d's C value, CHARTER_AUDIT_ALLOW and so on. Go numbers the
+// decisions from 1 (so that the zero Decision is none), C from 0: a d
+// outside the constants is refused here, in Go's names, since Charter
+// would quote a number the caller never wrote.
+func (d Decision) code(what string) (C.int32_t, error) {
 	if d < DecisionAllow || d > DecisionError {
-		return math.MaxInt32
+		return 0, invalidArgument("%s must be DecisionAllow, DecisionDeny or DecisionError, got %v", what, d)
 	}
-	return C.int32_t(d - 1)
+	return C.int32_t(d - 1), nil
 }
 
 // Record is one audit record.
@@ -118,7 +120,7 @@ type AuditOption func(*auditConfig)
 type auditConfig struct {
 	fsync              Fsync
 	signer             *KeyPair
-	origin             string
+	origin             *string // nil: not given
 	checkpointEvery    uint64
 	checkpointInterval time.Duration
 }
@@ -138,7 +140,7 @@ func WithSigner(key *KeyPair) AuditOption {
 // WithOrigin names the log in its checkpoints and names its signing key:
 // no spaces, no '+' (default "charter.local/audit").
 func WithOrigin(origin string) AuditOption {
-	return func(c *auditConfig) { c.origin = origin }
+	return func(c *auditConfig) { c.origin = &origin }
 }
 
 // WithCheckpointEvery signs a checkpoint automatically after every n
@@ -231,12 +233,9 @@ func newAudit(path *C.char, pathLen C.size_t, reason *C.char, reasonLen C.size_t
 			return nil, err
 		}
 	}
-	var origin *C.char
-	var originLen C.size_t
-	if cfg.origin != "" {
-		if origin, originLen, err = cString("origin", cfg.origin); err != nil {
-			return nil, err
-		}
+	origin, originLen, err := optionalString("origin", cfg.origin)
+	if err != nil {
+		return nil, err
 	}
 	res := C.chgo_audit_open(path, pathLen, C.int32_t(cfg.fsync.policy), ms, signer, origin, originLen,
 		C.uint64_t(cfg.checkpointEvery), every, reason, reasonLen)
@@ -264,6 +263,9 @@ func freeAudit(p *C.charter_audit_t) error {
 // policy is [FsyncNever]). Later calls of any method return an error
 // matching [ErrClosed]; a second Close returns nil.
 func (l *AuditLog) Close() error {
+	if l == nil {
+		return nil
+	}
 	return l.h.close(freeAudit)
 }
 
@@ -280,6 +282,9 @@ func (l *AuditLog) load() (*C.charter_audit_t, error) {
 // an invalid decision), an actor that is not a principal id with
 // [ErrMalformed], and a failed write or fsync with [ErrIO].
 func (l *AuditLog) Append(r Record) (uint64, error) {
+	if l == nil {
+		return 0, nilArgument("audit log")
+	}
 	ms := time.Now().UnixMilli()
 	if !r.Time.IsZero() {
 		ms = r.Time.UnixMilli()
@@ -307,12 +312,16 @@ func (l *AuditLog) Append(r Record) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
+	decision, err := r.Decision.code("record Decision")
+	if err != nil {
+		return 0, err
+	}
 	p, err := l.load()
 	if err != nil {
 		return 0, err
 	}
 	res := C.chgo_audit_append(p, C.uint64_t(ms), actor, actorLen, C.bool(r.ActorUnproven), action, actionLen,
-		resource, resourceLen, r.Decision.code(), C.int32_t(r.Reason), detail, detailLen)
+		resource, resourceLen, decision, C.int32_t(r.Reason), detail, detailLen)
 	runtime.KeepAlive(l)
 	runtime.KeepAlive(r)
 	if res.status != C.CHARTER_OK {
@@ -459,6 +468,10 @@ const recordBatch = 256
 // ends with [ErrClosed]).
 func (l *AuditLog) Records(ctx context.Context, f AuditFilter) iter.Seq2[Record, error] {
 	return func(yield func(Record, error) bool) {
+		if err := needContext(ctx); err != nil {
+			yield(Record{}, err)
+			return
+		}
 		end, err := l.Len()
 		if err != nil {
 			yield(Record{}, err)
@@ -520,7 +533,11 @@ func (f AuditFilter) c() (cFilter, error) {
 		c.until = C.uint64_t(ms)
 	}
 	if f.Decision != 0 {
-		c.decision = f.Decision.code()
+		decision, err := f.Decision.code("filter Decision")
+		if err != nil {
+			return c, err
+		}
+		c.decision = decision
 	}
 	return c, nil
 }
@@ -847,8 +864,17 @@ type Recorder struct {
 // rec selects: actor = the session's principal ("" without a session),
 // action "publish", "subscribe" or "request", resource = the topic or
 // pattern, reason and detail = the refusal's status and message. With a
-// non-nil auth it enforces auth's grants as [NewBusWithAuthority] does.
+// non-nil auth it enforces auth's grants as [NewBusWithAuthority] does. It
+// is NewBus(WithAuthority(auth), WithRecorder(rec), opts...).
 func NewBusWithRecorder(auth *Authority, rec Recorder, opts ...BusOption) (*Bus, error) {
+	var cfg busConfig
+	for _, opt := range opts {
+		opt(&cfg)
+	}
+	return newRecordingBus(auth, rec, cfg.limits)
+}
+
+func newRecordingBus(auth *Authority, rec Recorder, limits BusLimits) (*Bus, error) {
 	var a *C.charter_authority_t
 	var hs []checker
 	if auth != nil {
@@ -863,10 +889,6 @@ func NewBusWithRecorder(auth *Authority, rec Recorder, opts ...BusOption) (*Bus,
 		return nil, err
 	}
 	hs = append(hs, &rec.Log.h)
-	var limits BusLimits
-	for _, opt := range opts {
-		opt(&limits)
-	}
 	c, err := limits.cLimits()
 	if err != nil {
 		return nil, err

@@ -19,7 +19,7 @@ import (
 type VerifyOption func(*verifyConfig)
 
 type verifyConfig struct {
-	logKey, against, state string
+	logKey, against, state *string // nil: not given
 	allowMissing           bool
 	witnesses              []string
 	quorum                 int
@@ -30,7 +30,7 @@ type verifyConfig struct {
 // records must extend it. A log without one fails unless
 // [AllowMissingCheckpoint].
 func WithLogKey(key string) VerifyOption {
-	return func(c *verifyConfig) { c.logKey = key }
+	return func(c *verifyConfig) { c.logKey = &key }
 }
 
 // AllowMissingCheckpoint accepts, with [WithLogKey], a log that has no
@@ -42,7 +42,7 @@ func AllowMissingCheckpoint() VerifyOption {
 // WithAgainst requires the records to extend note too, an earlier
 // checkpoint of the log kept elsewhere (needs [WithLogKey]).
 func WithAgainst(note string) VerifyOption {
-	return func(c *verifyConfig) { c.against = note }
+	return func(c *verifyConfig) { c.against = &note }
 }
 
 // WithWitnesses requires quorum of the witnesses whose cosigner keys
@@ -58,7 +58,7 @@ func WithWitnesses(quorum int, keys ...string) VerifyOption {
 // deleted and restarted log is caught without [WithAgainst] (needs
 // [WithLogKey]).
 func WithTrustState(path string) VerifyOption {
-	return func(c *verifyConfig) { c.state = path }
+	return func(c *verifyConfig) { c.state = &path }
 }
 
 // VerifyAuditFile verifies the log file at path without writing to it or
@@ -134,10 +134,12 @@ func ProveFileConsistency(path string, oldSize, newSize uint64) ([]Hash, error) 
 	return goHashes(res)
 }
 
-// optionalString is cString, or NULL for "" (an option not given).
-func optionalString(what, s string) (*C.char, C.size_t, error) {
-	if s == "" {
+// optionalString is cString, or NULL for an option not given (nil). An
+// option given as "" is passed as "", for Charter to refuse: it is never
+// read as "not given".
+func optionalString(what string, s *string) (*C.char, C.size_t, error) {
+	if s == nil {
 		return nil, 0, nil
 	}
-	return cString(what, s)
+	return cString(what, *s)
 }

@@ -127,6 +127,9 @@ func freeAuthority(p *C.charter_authority_t) error {
 // new time at once: moving past a session's end expires it. An authority
 // on the system clock fails with [ErrInvalidArgument].
 func (a *Authority) SetTime(t time.Time) error {
+	if a == nil {
+		return nilArgument("authority")
+	}
 	now, err := unixSeconds("time", t)
 	if err != nil {
 		return err
@@ -218,6 +221,9 @@ func (a *Authority) Challenge() ([]byte, error) {
 // too old, and with [ErrBadSignature] for a proof not made by the holder's
 // key for this token and challenge.
 func (a *Authority) OpenSession(tok *Token, challenge, proof []byte) (*Session, error) {
+	if a == nil {
+		return nil, nilArgument("authority")
+	}
 	// Charter reads exactly these lengths: shorter slices would let it read
 	// past their end.
 	if len(challenge) != ChallengeLen {
@@ -316,6 +322,9 @@ func (a *Authority) ImportRevocations(text string) (int, error) {
 // method called after Close returns an error matching [ErrClosed]. Buses
 // and sessions made from the authority keep working.
 func (a *Authority) Close() error {
+	if a == nil {
+		return nil
+	}
 	return a.h.close(freeAuthority)
 }
 

@@ -39,9 +39,20 @@ type Bus struct {
 type SubscriptionID uint64
 
 // NewBus creates a bus with Charter's default limits, or those set with
-// [WithLimits].
+// [WithLimits]; with [WithAuthority] it enforces grants, and with
+// [WithRecorder] it records its decisions.
 func NewBus(opts ...BusOption) (*Bus, error) {
-	return newBus(nil, opts)
+	var cfg busConfig
+	for _, opt := range opts {
+		opt(&cfg)
+	}
+	if cfg.recorder != nil {
+		return newRecordingBus(cfg.auth, *cfg.recorder, cfg.limits)
+	}
+	if cfg.auth != nil {
+		return NewBusWithAuthority(cfg.auth, WithLimits(cfg.limits))
+	}
+	return newBus(nil, cfg.limits)
 }
 
 // NewBusWithAuthority creates a bus that enforces auth's grants: every
@@ -50,24 +61,27 @@ func NewBus(opts ...BusOption) (*Bus, error) {
 // Bus's own Publish, Subscribe, SubscribeFunc and Request, and sessions of
 // another authority, are refused with [ErrDenied]; refusals are counted in
 // [BusStats.Denied]. The bus keeps the authority's roots and revocations
-// after auth's Close.
+// after auth's Close. It is NewBus(WithAuthority(auth), opts...).
 func NewBusWithAuthority(auth *Authority, opts ...BusOption) (*Bus, error) {
+	var cfg busConfig
+	for _, opt := range opts {
+		opt(&cfg)
+	}
+	if cfg.recorder != nil {
+		return newRecordingBus(auth, *cfg.recorder, cfg.limits)
+	}
 	a, err := auth.load()
 	if err != nil {
 		return nil, err
 	}
-	b, err := newBus(a, opts, &auth.h)
+	b, err := newBus(a, cfg.limits, &auth.h)
 	runtime.KeepAlive(auth)
 	return b, err
 }
 
 // newBus creates a bus, enforcing the grants of the authority auth unless
 // it is nil; hs is the authority's handle, if any.
-func newBus(auth *C.charter_authority_t, opts []BusOption, hs ...checker) (*Bus, error) {
-	var limits BusLimits
-	for _, opt := range opts {
-		opt(&limits)
-	}
+func newBus(auth *C.charter_authority_t, limits BusLimits, hs ...checker) (*Bus, error) {
 	c, err := limits.cLimits()
 	if err != nil {
 		return nil, err
@@ -95,6 +109,9 @@ func freeBus(p *C.charter_bus_t) error {
 // the one calling Close, if any). Later calls of any method return an error
 // matching [ErrClosed]; a second Close returns nil.
 func (b *Bus) Close() error {
+	if b == nil {
+		return nil
+	}
 	return b.h.close(func(p *C.charter_bus_t) error {
 		b.freeClients()
 		return freeBus(p)
@@ -103,6 +120,15 @@ func (b *Bus) Close() error {
 
 // client returns the C client through which b, the bus p, acts for the
 // holder of the session sp (nil: a caller without a session).
+// load returns b's C handle, failing with ErrNullArgument for a nil b and
+// ErrClosed once Close has begun.
+func (b *Bus) load() (*C.charter_bus_t, error) {
+	if b == nil {
+		return nil, nilArgument("bus")
+	}
+	return b.h.load()
+}
+
 func (b *Bus) client(p *C.charter_bus_t, sp *C.charter_session_t) (*C.charter_client_t, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -155,7 +181,7 @@ func (b *Bus) Publish(topic string, payload []byte, headers ...Header) (PublishR
 
 // publish is Publish for the holder of s, or for anyone when s is nil.
 func (b *Bus) publish(s *Session, topic string, payload []byte, headers []Header) (PublishReport, error) {
-	p, err := b.h.load()
+	p, err := b.load()
 	if err != nil {
 		return PublishReport{}, err
 	}
@@ -196,7 +222,10 @@ func (b *Bus) Request(ctx context.Context, topic string, payload []byte, headers
 
 // request is Request for the holder of s, or for anyone when s is nil.
 func (b *Bus) request(ctx context.Context, s *Session, topic string, payload []byte, headers []Header) (*Message, error) {
-	p, err := b.h.load()
+	if err := needContext(ctx); err != nil {
+		return nil, err
+	}
+	p, err := b.load()
 	if err != nil {
 		return nil, err
 	}
@@ -252,7 +281,7 @@ func (b *Bus) respond(s *Session, req *Message, payload []byte, headers []Header
 	if req == nil {
 		return PublishReport{}, &Error{Code: StatusNullArgument, Message: "req is nil"}
 	}
-	p, err := b.h.load()
+	p, err := b.load()
 	if err != nil {
 		return PublishReport{}, err
 	}
@@ -288,7 +317,7 @@ func (b *Bus) respond(s *Session, req *Message, payload []byte, headers []Header
 // Stats returns the bus's accounting over its whole life, ended
 // subscriptions included.
 func (b *Bus) Stats() (BusStats, error) {
-	p, err := b.h.load()
+	p, err := b.load()
 	if err != nil {
 		return BusStats{}, err
 	}
@@ -310,7 +339,7 @@ func (b *Bus) Stats() (BusStats, error) {
 // [WithIdleTTL] (with no receiver waiting) and returns how many ended.
 // Publishing also evicts the idle subscriptions it meets.
 func (b *Bus) EvictIdle() (int, error) {
-	p, err := b.h.load()
+	p, err := b.load()
 	if err != nil {
 		return 0, err
 	}
@@ -334,7 +363,7 @@ func (b *Bus) failure(status C.charter_status_t, message *C.char, s *Session) er
 // recv makes one C receive on subscription id through client c, waiting
 // up to timeout milliseconds.
 func (b *Bus) recv(c *C.charter_client_t, id uint64, timeout C.uint32_t) (*Message, error) {
-	if _, err := b.h.load(); err != nil {
+	if _, err := b.load(); err != nil {
 		return nil, err
 	}
 	res := C.chgo_client_recv(c, C.uint64_t(id), timeout)

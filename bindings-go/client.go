@@ -28,6 +28,9 @@ func (b *Bus) WithSession(s *Session) *Client {
 
 // Session returns the session the Client acts for.
 func (c *Client) Session() *Session {
+	if c == nil {
+		return nil
+	}
 	return c.session
 }
 
@@ -83,6 +86,9 @@ func (c *Client) Respond(req *Message, payload []byte, headers ...Header) (Publi
 // holder returns the session, which must not be nil: a nil session would
 // make the Client's calls the Bus's own.
 func (c *Client) holder() (*Session, error) {
+	if c == nil {
+		return nil, nilArgument("client")
+	}
 	if c.session == nil {
 		return nil, nilArgument("session")
 	}

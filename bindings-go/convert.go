@@ -4,6 +4,7 @@ package charter
 import "C"
 
 import (
+	"context"
 	"strings"
 	"time"
 	"unsafe"
@@ -84,6 +85,16 @@ func unixSeconds(what string, t time.Time) (C.uint64_t, error) {
 }
 
 // nilArgument is the error of a nil pointer argument named what.
+// needContext refuses a nil ctx with ErrNullArgument: the context
+// package's own rule ("do not pass a nil Context") as an error, not the
+// panic of its first use.
+func needContext(ctx context.Context) error {
+	if ctx == nil {
+		return nilArgument("context")
+	}
+	return nil
+}
+
 func nilArgument(what string) *Error {
 	return &Error{Code: StatusNullArgument, Message: what + " is nil"}
 }

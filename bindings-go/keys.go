@@ -145,6 +145,9 @@ func (k *KeyPair) WriteFile(path string, pem bool) error {
 // Close frees the key pair. A second Close returns nil; any other method
 // called after Close returns an error matching [ErrClosed].
 func (k *KeyPair) Close() error {
+	if k == nil {
+		return nil
+	}
 	return k.h.close(freeKeyPair)
 }
 

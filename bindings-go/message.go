@@ -78,9 +78,17 @@ func goMessage(c *C.charter_message_t) *Message {
 // wrapper copies it onto the C stack; a longer one is copied and terminated
 // here. C would stop at a NUL, silently using a prefix of s, so s must have
 // none.
+//
+// The pointer is never nil, even for "": the data of an empty Go string
+// may be nil, and the wrappers read NULL as "not given" (an in-memory log,
+// no note), which would turn an empty argument into a silent default.
+// Charter itself decides what an empty string means.
 func cString(what, s string) (*C.char, C.size_t, error) {
 	if strings.IndexByte(s, 0) >= 0 {
 		return nil, 0, invalidArgument("%s contains a NUL byte", what)
+	}
+	if len(s) == 0 {
+		return (*C.char)(unsafe.Pointer(&emptyCString[0])), 0, nil
 	}
 	if len(s) < C.CHGO_INLINE_STRING {
 		return (*C.char)(unsafe.Pointer(unsafe.StringData(s))), C.size_t(len(s)), nil
@@ -89,6 +97,10 @@ func cString(what, s string) (*C.char, C.size_t, error) {
 	copy(b, s)
 	return (*C.char)(unsafe.Pointer(&b[0])), C.size_t(len(s)), nil
 }
+
+// emptyCString is the "" that cString passes: one NUL, holding no Go
+// pointer, so C may read it.
+var emptyCString = [1]byte{0}
 
 // cPayload points at p's bytes for C, or is nil for an empty p.
 func cPayload(p []byte) (*C.uint8_t, C.size_t) {

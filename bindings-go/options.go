@@ -23,13 +23,47 @@ type BusLimits struct {
 	MaxHeaderBytes   int // the most bytes of header names and values on one message (default 16 KiB)
 }
 
-// BusOption configures [NewBus].
-type BusOption func(*BusLimits)
+// BusOption configures [NewBus]. Options compose: each sets only what it
+// names, and a later one wins where two set the same thing.
+type BusOption func(*busConfig)
 
-// WithLimits sets the bus's limits: each non-zero field of l replaces the
-// default.
+type busConfig struct {
+	limits   BusLimits
+	auth     *Authority
+	recorder *Recorder
+}
+
+// WithLimits sets limits of the bus: each non-zero field of l replaces the
+// default (or what an earlier WithLimits set); zero fields leave it.
 func WithLimits(l BusLimits) BusOption {
-	return func(c *BusLimits) { *c = l }
+	return func(c *busConfig) {
+		for _, f := range []struct{ dst, v *int }{
+			{&c.limits.MaxSubscriptions, &l.MaxSubscriptions},
+			{&c.limits.MaxQueueMessages, &l.MaxQueueMessages},
+			{&c.limits.MaxQueueBytes, &l.MaxQueueBytes},
+			{&c.limits.MaxPayload, &l.MaxPayload},
+			{&c.limits.MaxTopicLen, &l.MaxTopicLen},
+			{&c.limits.MaxTopicTokens, &l.MaxTopicTokens},
+			{&c.limits.MaxHeaders, &l.MaxHeaders},
+			{&c.limits.MaxHeaderBytes, &l.MaxHeaderBytes},
+		} {
+			if *f.v != 0 {
+				*f.dst = *f.v
+			}
+		}
+	}
+}
+
+// WithAuthority makes the bus enforce auth's grants, as
+// [NewBusWithAuthority] describes.
+func WithAuthority(auth *Authority) BusOption {
+	return func(c *busConfig) { c.auth = auth }
+}
+
+// WithRecorder makes the bus record its authorization decisions, as
+// [NewBusWithRecorder] describes.
+func WithRecorder(rec Recorder) BusOption {
+	return func(c *busConfig) { c.recorder = &rec }
 }
 
 // cLimits returns Charter's defaults overridden by the non-zero fields of l.

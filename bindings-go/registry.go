@@ -128,7 +128,7 @@ func (r *Registry) register(fn HandlerFunc, once bool, opts []RegisterOption) (H
 	for _, opt := range opts {
 		opt(&cfg)
 	}
-	p, err := r.h.load()
+	p, err := r.load()
 	if err != nil {
 		return 0, err
 	}
@@ -171,7 +171,7 @@ func (r *Registry) UnregisterAndWait(id HandlerID) (bool, error) {
 }
 
 func (r *Registry) unregister(id HandlerID, wait bool) (bool, error) {
-	p, err := r.h.load()
+	p, err := r.load()
 	if err != nil {
 		return false, err
 	}
@@ -190,7 +190,7 @@ func (r *Registry) unregister(id HandlerID, wait bool) (bool, error) {
 
 // Contains reports whether id is registered.
 func (r *Registry) Contains(id HandlerID) (bool, error) {
-	p, err := r.h.load()
+	p, err := r.load()
 	if err != nil {
 		return false, err
 	}
@@ -204,7 +204,7 @@ func (r *Registry) Contains(id HandlerID) (bool, error) {
 
 // Len returns the number of registered handlers.
 func (r *Registry) Len() (int, error) {
-	p, err := r.h.load()
+	p, err := r.load()
 	if err != nil {
 		return 0, err
 	}
@@ -230,7 +230,7 @@ func (r *Registry) ClearAndWait() error {
 }
 
 func (r *Registry) clear(wait bool) error {
-	p, err := r.h.load()
+	p, err := r.load()
 	if err != nil {
 		return err
 	}
@@ -254,7 +254,7 @@ func (r *Registry) clear(wait bool) error {
 // Notify fails with [ErrLimitExceeded], calling nothing, when handlers
 // have nested it deeper than the registry's max depth.
 func (r *Registry) Notify(event []byte) (NotifyReport, error) {
-	p, err := r.h.load()
+	p, err := r.load()
 	if err != nil {
 		return NotifyReport{}, err
 	}
@@ -278,6 +278,18 @@ func (r *Registry) Notify(event []byte) (NotifyReport, error) {
 // progress on another goroutine finishes first; later calls of any method
 // return an error matching [ErrClosed]. Close may be called from inside a
 // handler. A second Close returns nil.
+// load returns r's C handle, failing with ErrNullArgument for a nil r and
+// ErrClosed once Close has begun.
+func (r *Registry) load() (*C.charter_registry_t, error) {
+	if r == nil {
+		return nil, nilArgument("registry")
+	}
+	return r.h.load()
+}
+
 func (r *Registry) Close() error {
+	if r == nil {
+		return nil
+	}
 	return r.h.close(freeRegistry)
 }

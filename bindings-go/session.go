@@ -118,6 +118,9 @@ func (s *Session) ExpiresAt() (time.Time, error) {
 // Close returns nil; any other method called after Close, and any call of
 // a [Client] made with the session, returns an error matching [ErrClosed].
 func (s *Session) Close() error {
+	if s == nil {
+		return nil
+	}
 	return s.h.close(freeSession)
 }
 

@@ -45,7 +45,7 @@ func (b *Bus) subscribe(s *Session, pattern string, opts []SubscribeOption) (*Su
 	if err != nil {
 		return nil, err
 	}
-	p, err := b.h.load()
+	p, err := b.load()
 	if err != nil {
 		return nil, err
 	}
@@ -97,7 +97,7 @@ func (b *Bus) subscribeFunc(s *Session, pattern string, fn MessageFunc, opts []S
 	if err != nil {
 		return nil, err
 	}
-	p, err := b.h.load()
+	p, err := b.load()
 	if err != nil {
 		return nil, err
 	}
@@ -129,6 +129,9 @@ func (b *Bus) subscribeFunc(s *Session, pattern string, fn MessageFunc, opts []S
 
 // ID returns the subscription's id, also after Close.
 func (s *Subscription) ID() SubscriptionID {
+	if s == nil {
+		return 0
+	}
 	return s.id
 }
 
@@ -141,6 +144,9 @@ func (s *Subscription) ID() SubscriptionID {
 // [ErrInvalidArgument] on a callback subscription.
 func (s *Subscription) Recv(ctx context.Context) (*Message, error) {
 	if err := s.open(); err != nil {
+		return nil, err
+	}
+	if err := needContext(ctx); err != nil {
 		return nil, err
 	}
 	m, err := s.bus.receive(ctx, s.client, uint64(s.id))
@@ -186,6 +192,9 @@ func (s *Subscription) TryRecv() (msg *Message, ok bool, err error) {
 // reachable (and Close it) while reading. One that is collected ends, and
 // its channel is closed.
 func (s *Subscription) C() <-chan *Message {
+	if s == nil {
+		return closedMessages
+	}
 	s.adapter.Do(func() {
 		s.ch = make(chan *Message)
 		f := &feed{c: s.client, id: uint64(s.id), out: s.ch, gone: make(chan struct{})}
@@ -202,6 +211,14 @@ func (s *Subscription) C() <-chan *Message {
 	return s.ch
 }
 
+// closedMessages is what C returns for a nil Subscription: a channel that
+// is closed, as for any subscription that has ended.
+var closedMessages = func() chan *Message {
+	ch := make(chan *Message)
+	close(ch)
+	return ch
+}()
+
 // Stats returns the subscription's accounting. It fails with [ErrClosed]
 // once the subscription has ended; [Bus.Stats] keeps the totals of ended
 // subscriptions.
@@ -209,7 +226,7 @@ func (s *Subscription) Stats() (SubscriptionStats, error) {
 	if err := s.open(); err != nil {
 		return SubscriptionStats{}, err
 	}
-	if _, err := s.bus.h.load(); err != nil {
+	if _, err := s.bus.load(); err != nil {
 		return SubscriptionStats{}, err
 	}
 	res := C.chgo_client_subscription_stats(s.client, C.uint64_t(s.id))
@@ -228,6 +245,9 @@ func (s *Subscription) Stats() (SubscriptionStats, error) {
 // other methods return an error matching [ErrClosed]; a second Close, or a
 // Close after the bus's, returns nil.
 func (s *Subscription) Close() error {
+	if s == nil {
+		return nil
+	}
 	if s.bus == nil || !s.closed.CompareAndSwap(false, true) {
 		return nil
 	}
@@ -247,8 +267,11 @@ func (s *Subscription) Close() error {
 }
 
 // open returns an error matching ErrClosed once Close has begun, or for the
-// zero Subscription.
+// zero Subscription, and ErrNullArgument for a nil s.
 func (s *Subscription) open() error {
+	if s == nil {
+		return nilArgument("subscription")
+	}
 	if s.bus == nil || s.closed.Load() {
 		return &Error{Code: StatusClosed, Message: "subscription is closed"}
 	}

@@ -50,6 +50,9 @@ func Mint(root *KeyPair, subject string, grants []string, notBefore, notAfter ti
 // within one of t's grants and the window within t's, else Delegate fails
 // with [ErrDenied]: a delegation can only narrow.
 func (t *Token) Delegate(holder *KeyPair, subject string, grants []string, notBefore, notAfter time.Time) (*Token, error) {
+	if t == nil {
+		return nil, nilArgument("token")
+	}
 	args, err := linkArgs(subject, grants, notBefore, notAfter)
 	if err != nil {
 		return nil, err
@@ -211,6 +214,9 @@ func (t *Token) LinkID(i int) (string, error) {
 // the proof of possession that [Authority.OpenSession] takes. holder must
 // be the key t was issued to.
 func (t *Token) Prove(holder *KeyPair, challenge []byte) ([]byte, error) {
+	if t == nil {
+		return nil, nilArgument("token")
+	}
 	if len(challenge) != ChallengeLen {
 		return nil, invalidArgument("challenge must be %d bytes, got %d", ChallengeLen, len(challenge))
 	}
@@ -236,6 +242,9 @@ func (t *Token) Prove(holder *KeyPair, challenge []byte) ([]byte, error) {
 // called after Close returns an error matching [ErrClosed]. Sessions opened
 // with the token are not affected.
 func (t *Token) Close() error {
+	if t == nil {
+		return nil
+	}
 	return t.h.close(freeToken)
 }
 

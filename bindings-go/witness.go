@@ -261,6 +261,9 @@ func (w *Witness) AddCheckpoint(oldSize uint64, proof []Hash, note string) (stri
 // AddCheckpointAt is [Witness.AddCheckpoint] with the cosignature
 // timestamped t (whole seconds, after the Unix epoch).
 func (w *Witness) AddCheckpointAt(oldSize uint64, proof []Hash, note string, t time.Time) (string, error) {
+	if w == nil {
+		return "", nilArgument("witness")
+	}
 	ts, err := unixSeconds("cosignature time", t)
 	if err != nil {
 		return "", err

@@ -95,10 +95,13 @@ export declare class Registry<E = unknown> {
 }
 
 /** A payload: bytes, or a string sent as its UTF-8 bytes. */
-export type Payload = string | Uint8Array;
+export type Payload = string | ArrayBufferView | ArrayBuffer | SharedArrayBuffer;
 
-/** Headers: names to values, or `[name, value]` pairs (a `Map` works too). */
-export type Headers = Readonly<Record<string, string>> | Iterable<readonly [string, string]>;
+/**
+ * Headers of a message to send: names to values, or `[name, value]` pairs (a
+ * `Map` works too). Not named `Headers`, which would shadow fetch's.
+ */
+export type MessageHeaders = Readonly<Record<string, string>> | Iterable<readonly [string, string]>;
 
 /** One message received from a bus. */
 export declare class Message {
@@ -255,7 +258,7 @@ export interface ReceiveOptions {
 }
 
 export interface RequestOptions extends ReceiveOptions {
-  headers?: Headers | null;
+  headers?: MessageHeaders | null;
 }
 
 /**
@@ -325,9 +328,9 @@ export declare class Bus {
    * Publishes to every matching subscription; inline handlers run inside.
    * A full `block` subscription blocks this thread up to its timeout.
    */
-  publish(topic: string, payload: Payload, headers?: Headers | null): PublishReport;
+  publish(topic: string, payload: Payload, headers?: MessageHeaders | null): PublishReport;
   /** `publish` on another thread: a full `block` subscription makes the Promise wait instead. */
-  publishAsync(topic: string, payload: Payload, headers?: Headers | null): Promise<PublishReport>;
+  publishAsync(topic: string, payload: Payload, headers?: MessageHeaders | null): Promise<PublishReport>;
   /**
    * Publishes a request and resolves with the first reply.
    * @throws {NotFoundError} when nothing subscribes to `topic`.
@@ -335,7 +338,7 @@ export declare class Bus {
    */
   request(topic: string, payload: Payload, options?: RequestOptions): Promise<Message>;
   /** Answers `request`, a message received with a reply inbox. Needs no grant. */
-  respond(request: Message, payload: Payload, headers?: Headers | null): PublishReport;
+  respond(request: Message, payload: Payload, headers?: MessageHeaders | null): PublishReport;
   /** The accounting over the bus's whole life; still available once closed. */
   stats(): BusStats;
   /** Ends every pull subscription idle past its `idleTtlMs`; returns how many ended. */
@@ -375,13 +378,13 @@ export declare class Client {
     options?: HandlerOptions,
   ): CallbackSubscription;
   /** `bus.publish`, if a `publish` grant matches `topic`. */
-  publish(topic: string, payload: Payload, headers?: Headers | null): PublishReport;
+  publish(topic: string, payload: Payload, headers?: MessageHeaders | null): PublishReport;
   /** `bus.publishAsync`, if a `publish` grant matches `topic`. */
-  publishAsync(topic: string, payload: Payload, headers?: Headers | null): Promise<PublishReport>;
+  publishAsync(topic: string, payload: Payload, headers?: MessageHeaders | null): Promise<PublishReport>;
   /** `bus.request`, if a `request` grant matches `topic`. */
   request(topic: string, payload: Payload, options?: RequestOptions): Promise<Message>;
   /** `bus.respond` for the session's holder: needs no grant, but a live session. */
-  respond(request: Message, payload: Payload, headers?: Headers | null): PublishReport;
+  respond(request: Message, payload: Payload, headers?: MessageHeaders | null): PublishReport;
 }
 
 /**
@@ -411,6 +414,8 @@ export declare function topicMatches(pattern: string, topic: string): boolean;
  * @throws {InvalidArgumentError} when either pattern is invalid.
  */
 export declare function patternContains(inner: string, outer: string): boolean;
+/** The core's version, such as `'0.1.0'`: the C library's `charter_version()` and Python's `charter.__version__`. */
+export declare const version: string;
 
 /**
  * A point in time: whole seconds since the Unix epoch (as in a JWT's

@@ -29,6 +29,7 @@ const {
 } = require('./lib/witness.js');
 const { patternContains, topicMatches, validatePattern, validateTopic } = require('./lib/topic.js');
 const { classes } = require('./lib/errors.js');
+const native = require('./lib/native.js');
 
 module.exports = {
   Registry,
@@ -62,5 +63,7 @@ module.exports = {
   validatePattern,
   topicMatches,
   patternContains,
+  /** The core's version, as the C library's charter_version() gives it. */
+  version: native.version(),
   ...classes,
 };

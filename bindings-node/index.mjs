@@ -36,6 +36,7 @@ export const {
   validatePattern,
   topicMatches,
   patternContains,
+  version,
   CharterError,
   NullArgumentError,
   InvalidArgumentError,
@@ -62,3 +63,6 @@ export const {
   InternalError,
   CancelledError,
 } = charter;
+
+// `import charter from 'charter'`, as with CommonJS's require('charter').
+export default charter;

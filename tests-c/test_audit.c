@@ -122,7 +122,7 @@ static void append_get_and_limits(void) {
     r.action = "publish";
     r.decision = 3;
     CHECK_STATUS(charter_audit_append(log, &r, &index), CHARTER_E_INVALID_ARGUMENT);
-    CHECK_MESSAGE_HAS("record.decision");
+    CHECK_MESSAGE_HAS("the record's decision must be allow (0), deny (1) or error (2), got 3");
     r.decision = CHARTER_AUDIT_ALLOW;
     r.actor = "charter-id1:nope";
     CHECK_STATUS(charter_audit_append(log, &r, &index), CHARTER_E_MALFORMED);

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the C library into a temporary prefix (scripts/prefix.sh), then
-# vets and tests the Go binding against it, plainly and under the race
-# detector, and finally uses the module as a user would, from outside the
+# vets (go vet, staticcheck) and tests the Go binding against it, plainly
+# and under the race detector, and finally uses the module as a user would, from outside the
 # repository (scripts/outside.sh). Called by `make go` (and `make test`)
 # from the repository root; exits non-zero on the first failure and leaves
 # nothing behind but cargo's target directory.
@@ -31,6 +31,15 @@ if [ -n "$unformatted" ]; then
 fi
 go vet ./...
 go vet -tags charter_shared ./...
+# staticcheck, pinned; installed into GOPATH/bin when missing or another
+# version.
+staticcheck_version=v0.8.2
+staticcheck="$(go env GOPATH)/bin/staticcheck"
+if ! "$staticcheck" -version 2>/dev/null | grep -q "${staticcheck_version#v}"; then
+    go install "honnef.co/go/tools/cmd/staticcheck@$staticcheck_version"
+fi
+"$staticcheck" ./...
+"$staticcheck" -tags charter_shared ./...
 # -count=1: Go does not track libcharter.a, so a cached result could hide a
 # change in the library.
 go test -count=1 ./...

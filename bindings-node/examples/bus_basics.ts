@@ -1,6 +1,6 @@
 // The topic bus from TypeScript: wildcards, a queue read with `for await`,
 // handlers, timeouts and cancellation, request/reply, and the accounting.
-import { Bus, TimeoutError, type Message, type PublishReport } from 'charter';
+import { Bus, TimeoutError, type Message, type MessageHeaders, type PublishReport } from 'charter';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -22,7 +22,8 @@ async function main(): Promise<void> {
     { dispatch: 'thread' },
   );
 
-  const report: PublishReport = bus.publish('orders.eu.created', 'order 17', { priority: 'rush' });
+  const rush: MessageHeaders = { priority: 'rush' }; // fetch's global Headers stays unshadowed
+  const report: PublishReport = bus.publish('orders.eu.created', 'order 17', rush);
   console.log(report);
   bus.publish('orders.us.created', JSON.stringify({ id: 18 }));
 

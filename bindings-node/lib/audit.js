@@ -21,8 +21,9 @@ function closed(stackStart) {
 }
 
 /** How a log is kept, as the addon takes it (`src/audit.rs`), and its signer. */
-function logSpec(logOptions, stackStart) {
-  const given = options(logOptions, 'options', stackStart);
+function logSpec(logOptions, stackStart, extra = []) {
+  const known = ['fsync', 'origin', 'checkpointEvery', 'checkpointIntervalMs', 'signer', ...extra];
+  const given = options(logOptions, 'options', stackStart, known);
   const spec = {};
   const { fsync } = given;
   if (fsync === 'always' || fsync === 'never') {
@@ -84,9 +85,15 @@ function optionalBoolean(value, what, stackStart) {
   return value;
 }
 
+const RECORD_KEYS = [
+  'time', 'actor', 'actorUnproven', 'action', 'resource', 'decision', 'reason', 'detail', 'index',
+];
+
 /** A record as the addon takes it. Byte limits are the core's to check. */
 function recordSpec(record, stackStart) {
-  const given = options(required(record, 'record', stackStart), 'record', stackStart);
+  // `index` is accepted (and ignored) so that a record read back can be
+  // appended again.
+  const given = options(required(record, 'record', stackStart), 'record', stackStart, RECORD_KEYS);
   const { reason } = given;
   if (reason !== undefined && reason !== null && !(Number.isInteger(reason) && (reason | 0) === reason)) {
     throw invalid(`reason must be a 32-bit integer, got ${String(reason)}`, stackStart);
@@ -105,7 +112,7 @@ function recordSpec(record, stackStart) {
 
 /** A query as the addon takes it. */
 function querySpec(query, stackStart) {
-  const given = options(query, 'query', stackStart);
+  const given = options(query, 'query', stackStart, ['since', 'until', 'actor', 'decision', 'fromIndex']);
   const time = (value, what) =>
     value === undefined || value === null ? undefined : unixMillis(value, what, stackStart);
   return {
@@ -242,7 +249,7 @@ class AuditLog {
   static async startOver(path, logOptions) {
     const here = AuditLog.startOver;
     const file = filePath(path, here);
-    const { spec, signer } = logSpec(logOptions, here);
+    const { spec, signer } = logSpec(logOptions, here, ['reason']);
     const reason = string(required(logOptions?.reason, 'reason', here), 'reason', here);
     const opened = await settled(() => NativeAuditLog.startOver(file, spec, signer, reason), 'the start over', here);
     return new AuditLog(internal, opened);
@@ -252,7 +259,7 @@ class AuditLog {
   static startOverSync(path, logOptions) {
     const here = AuditLog.startOverSync;
     const file = filePath(path, here);
-    const { spec, signer } = logSpec(logOptions, here);
+    const { spec, signer } = logSpec(logOptions, here, ['reason']);
     const reason = string(required(logOptions?.reason, 'reason', here), 'reason', here);
     return new AuditLog(internal, attempt(() => NativeAuditLog.startOverSync(file, spec, signer, reason), here));
   }

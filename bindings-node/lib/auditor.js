@@ -19,7 +19,9 @@ const internal = Symbol('internal');
 
 /** What `verifyLog` trusts, as the addon takes it (`src/auditor.rs`). */
 function verifySpec(verifyOptions, stackStart) {
-  const given = options(verifyOptions, 'options', stackStart);
+  const given = options(verifyOptions, 'options', stackStart, [
+    'logKey', 'allowMissingCheckpoint', 'against', 'witnesses', 'quorum', 'state',
+  ]);
   const text = (value, what) => (value === undefined || value === null ? undefined : string(value, what, stackStart));
   const { witnesses } = given;
   if (witnesses !== undefined && witnesses !== null) {

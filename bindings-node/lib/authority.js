@@ -158,7 +158,9 @@ class Authority {
    * openings (`auditScope`: `'denials'`, the default, or `'all'`).
    */
   constructor(roots, authorityOptions) {
-    const given = options(authorityOptions, 'options', Authority);
+    const given = options(authorityOptions, 'options', Authority, [
+      'maxLifetimeSeconds', 'clockSkewSeconds', 'clock', 'audit', 'auditScope',
+    ]);
     const maxLifetimeSeconds = count(given.maxLifetimeSeconds, 'maxLifetimeSeconds', Authority);
     if (maxLifetimeSeconds === 0) {
       throw invalid('maxLifetimeSeconds must be at least 1', Authority);

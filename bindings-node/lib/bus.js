@@ -1,8 +1,11 @@
 'use strict';
 
+const { inspect } = require('node:util');
+
 const { NativeBus, noReply } = require('./native.js');
 const { recording } = require('./audit.js');
 const { nativeAuthority, nativeSession } = require('./authority.js');
+const { unhandled } = require('./unhandled.js');
 const { attempt, classes, fromNative } = require('./errors.js');
 const {
   Message,
@@ -40,6 +43,8 @@ const LIMITS = [
 ];
 
 const OVERFLOWS = new Set(['dropOldest', 'dropNewest', 'error']);
+
+const SUBSCRIBE_OPTIONS = ['capacity', 'maxBytes', 'ttlMs', 'idleTtlMs', 'overflow', 'dispatch'];
 
 function closed(stackStart) {
   return failure(classes.ClosedError, 'the bus is closed', stackStart ?? closed);
@@ -87,17 +92,21 @@ function subscribeSpec(given, stackStart) {
 class Dispatch {
   onError = null;
 
-  /** Passes what the handler of subscription `id` threw to `onError`. */
+  /**
+   * Passes what the handler of subscription `id` threw to `onError`, or,
+   * with no hook, to a process warning (`lib/unhandled.js`); what the hook
+   * throws goes there too: it must not affect delivery.
+   */
   failed(id, error, received) {
     const hook = this.onError;
     if (hook === null) {
+      unhandled(`the handler of subscription ${id}`, error);
       return;
     }
     try {
       hook(id, error, received);
-    } catch {
-      // Swallowed: the hook must not affect delivery, and the library
-      // never prints.
+    } catch (hookError) {
+      unhandled("the bus's onError hook", hookError);
     }
   }
 }
@@ -186,9 +195,9 @@ class Caller {
       if (subscribeOptions !== undefined) {
         throw invalid('handler must be a function', here);
       }
-      return this.#subscribePull(pattern, options(handler, 'options', here), here);
+      return this.#subscribePull(pattern, options(handler, 'options', here, SUBSCRIBE_OPTIONS), here);
     }
-    return this.#subscribeHandler(pattern, handler, options(subscribeOptions, 'options', here), here);
+    return this.#subscribeHandler(pattern, handler, options(subscribeOptions, 'options', here, SUBSCRIBE_OPTIONS), here);
   }
 
   #subscribePull(pattern, given, here) {
@@ -235,7 +244,7 @@ class Caller {
     if (request.replyTo === null) {
       throw invalid('the message is not a request: it has no reply inbox', here);
     }
-    checkPayload(payload, here);
+    payload = checkPayload(payload, here);
     const flat = flatHeaders(headers, here);
     return attempt(() => this.#state.native.reply(request.replyTo, payload, flat, this.#session), here);
   }
@@ -245,7 +254,7 @@ class Caller {
       throw closed(here);
     }
     string(topic, 'topic', here);
-    checkPayload(payload, here);
+    payload = checkPayload(payload, here);
     const flat = flatHeaders(headers, here);
     try {
       return report(this.#publish(topic, payload, flat));
@@ -259,7 +268,7 @@ class Caller {
       throw closed(here);
     }
     string(topic, 'topic', here);
-    checkPayload(payload, here);
+    payload = checkPayload(payload, here);
     const flat = flatHeaders(headers, here);
     let outcome;
     try {
@@ -274,14 +283,14 @@ class Caller {
   }
 
   async request(topic, payload, requestOptions, here) {
-    const given = options(requestOptions, 'options', here);
+    const given = options(requestOptions, 'options', here, ['timeoutMs', 'signal', 'headers']);
     const timeoutMs = millis(given.timeoutMs, 'timeoutMs', here) ?? DEFAULT_REQUEST_TIMEOUT_MS;
     const abort = signal(given.signal, here);
     if (this.#state.closed) {
       throw closed(here);
     }
     string(topic, 'topic', here);
-    checkPayload(payload, here);
+    payload = checkPayload(payload, here);
     const flat = flatHeaders(given.headers, here);
     if (abort?.aborted) {
       throw new AbortError(abort);
@@ -313,7 +322,7 @@ class Bus {
   #caller;
 
   constructor(limits) {
-    const given = options(limits, 'options', Bus);
+    const given = options(limits, 'options', Bus, [...LIMITS, 'authority', 'onError', 'audit', 'auditScope']);
     const spec = {};
     for (const name of LIMITS) {
       spec[name] = count(given[name], name, Bus);
@@ -417,6 +426,13 @@ class Bus {
 
   get closed() {
     return this.#state.closed;
+  }
+
+  /** `util.inspect` and `console.log` show the bus's state and totals. */
+  [inspect.custom](depth, inspectOptions, nested) {
+    const { published, liveSubscriptions, denied } = this.stats();
+    const state = { closed: this.closed, liveSubscriptions, published, denied };
+    return `Bus ${nested(state, inspectOptions)}`;
   }
 
   /**

@@ -4,7 +4,7 @@ const { inspect } = require('node:util');
 
 const { NativeKeyPair, NativePublicKey } = require('./native.js');
 const { attempt } = require('./errors.js');
-const { bytes, invalid, options, required, string } = require('./options.js');
+const { bytes, invalid, options, required, string, wellFormed } = require('./options.js');
 
 /** Marks the library's calls, so only the library wraps native keys. */
 const internal = Symbol('internal');
@@ -80,6 +80,7 @@ function nativeKey(value, what, stackStart) {
     return native;
   }
   if (typeof required(value, what, stackStart) === 'string') {
+    wellFormed(value, what, stackStart);
     return attempt(() => NativePublicKey.fromText(value), stackStart);
   }
   throw invalid(`${what} must be a PublicKey or its text form, got ${typeof value}`, stackStart);
@@ -175,7 +176,7 @@ class KeyPair {
 
 /** The boolean option `name` of an optional options object (default false). */
 function fileFlag(given, name, stackStart) {
-  const value = given === null ? undefined : options(given, 'options', stackStart)[name];
+  const value = given === null ? undefined : options(given, 'options', stackStart, [name])[name];
   if (value === undefined || value === null) {
     return false;
   }

@@ -1,9 +1,9 @@
 'use strict';
 
-const { isUint8Array } = require('node:util/types');
+const { isAnyArrayBuffer, isUint8Array } = require('node:util/types');
 
 const { classes } = require('./errors.js');
-const { failure, invalid } = require('./options.js');
+const { failure, invalid, wellFormed } = require('./options.js');
 
 /** Marks the library's calls, so only the library makes a `Message`. */
 const fromBus = Symbol('fromBus');
@@ -72,15 +72,29 @@ function message(seq, topic, payload, headers, replyTo) {
   return new Message(fromBus, seq, topic, bytes, headers, replyTo);
 }
 
-/** Checks a payload: a string (sent as UTF-8) or bytes. */
+/**
+ * A payload as the addon takes it: a string (sent as UTF-8) or a
+ * `Uint8Array`. Any other `ArrayBufferView` (a `DataView`, a
+ * `Float64Array`) or an `ArrayBuffer` is sent as its bytes, through a view
+ * that copies nothing.
+ */
 function payload(value, stackStart) {
-  if (typeof value === 'string' || value instanceof Uint8Array || isUint8Array(value)) {
+  if (typeof value === 'string') {
+    return wellFormed(value, 'payload', stackStart);
+  }
+  if (value instanceof Uint8Array || isUint8Array(value)) {
     return value;
+  }
+  if (ArrayBuffer.isView(value)) {
+    return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
+  }
+  if (isAnyArrayBuffer(value)) {
+    return new Uint8Array(value);
   }
   if (value === undefined || value === null) {
     throw failure(classes.NullArgumentError, 'payload is required', stackStart);
   }
-  throw invalid(`payload must be a string, Buffer or Uint8Array, got ${typeof value}`, stackStart);
+  throw invalid(`payload must be a string, an ArrayBufferView or an ArrayBuffer, got ${typeof value}`, stackStart);
 }
 
 /**
@@ -105,7 +119,7 @@ function headers(value, stackStart) {
     if (typeof name !== 'string' || typeof text !== 'string') {
       throw invalid(`header names and values must be strings (header ${String(name)})`, stackStart);
     }
-    flat.push(name, text);
+    flat.push(wellFormed(name, 'a header name', stackStart), wellFormed(text, 'a header value', stackStart));
   }
   return flat;
 }

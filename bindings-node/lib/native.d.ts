@@ -757,6 +757,9 @@ export interface VerifySpec {
   state?: string
 }
 
+/** The core's version, such as `"0.1.0"`. */
+export declare function version(): string
+
 /** The body of a tlog-witness `add-checkpoint` request. */
 export declare function witnessRequest(oldSize: number, proof: Array<Uint8Array>, note: string): string
 

@@ -25,13 +25,25 @@ function describe(value) {
   return typeof value === 'string' ? JSON.stringify(value) : String(value);
 }
 
-/** An options bag: absent is `{}`; anything but an object, `null` too, is refused. */
-function options(value, what, stackStart) {
+/**
+ * An options bag: absent is `{}`; anything but an object, `null` too, is
+ * refused, and so is a key not in `known`: a misspelt option would
+ * otherwise be silently ignored.
+ */
+function options(value, what, stackStart, known) {
   if (value === undefined) {
     return {};
   }
   if (value === null || typeof value !== 'object') {
     throw invalid(`${what} must be an object`, stackStart);
+  }
+  for (const key of Object.keys(value)) {
+    if (!known.includes(key)) {
+      throw invalid(
+        `${what} has an unknown key ${JSON.stringify(key)}; the keys are ${known.join(', ')}`,
+        stackStart ?? options,
+      );
+    }
   }
   return value;
 }
@@ -69,12 +81,32 @@ function millis(value, what, stackStart) {
   return value;
 }
 
-/** A string argument such as a topic. */
-function string(value, what, stackStart) {
-  if (typeof value !== 'string') {
-    throw invalid(`${what} must be a string, got ${value === null ? 'null' : typeof value}`, stackStart);
+/** A lone UTF-16 surrogate: half of a pair, without its other half. */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/**
+ * Refuses a string with a lone surrogate with `InvalidUtf8Error`: it has no
+ * UTF-8 form, and Node's conversion would replace it with U+FFFD, so that
+ * `'x.\ud800'` and `'x.\udfff'` would silently become the same topic.
+ */
+function wellFormed(value, what, stackStart) {
+  if (!value.isWellFormed()) {
+    const at = value.search(LONE_SURROGATE);
+    throw failure(
+      classes.InvalidUtf8Error,
+      `${what} is not valid Unicode: a lone surrogate at index ${at} has no UTF-8 form`,
+      stackStart ?? wellFormed,
+    );
   }
   return value;
+}
+
+/** A string argument such as a topic; missing is a `NullArgumentError`. */
+function string(value, what, stackStart) {
+  if (typeof required(value, what, stackStart ?? string) !== 'string') {
+    throw invalid(`${what} must be a string, got ${typeof value}`, stackStart);
+  }
+  return wellFormed(value, what, stackStart);
 }
 
 /** An `AbortSignal` (checked by shape, so any realm's will do), or `null`. */
@@ -104,9 +136,14 @@ function bytes(value, what, stackStart) {
   return value;
 }
 
+/** 9999-12-31T23:59:59Z, the last second a `Date` prints with four digits. */
+const LAST_SECOND = 253_402_300_799;
+
 /**
  * A point in time as the core takes it, in whole seconds since the Unix
- * epoch: from a `Date` (rounded down to the second) or such a number.
+ * epoch: from a `Date` (rounded down to the second) or such a number. A
+ * number past the year 9999 is refused: it is milliseconds (`Date.now()`),
+ * which would make a time some 55,000 years away.
  */
 function unixSeconds(value, what, stackStart) {
   if (isDate(required(value, what, stackStart))) {
@@ -119,6 +156,13 @@ function unixSeconds(value, what, stackStart) {
   if (!Number.isSafeInteger(value) || value < 0) {
     throw invalid(
       `${what} must be a Date or a whole number of seconds since the Unix epoch, got ${describe(value)}`,
+      stackStart,
+    );
+  }
+  if (value > LAST_SECOND) {
+    throw invalid(
+      `${what} is ${value} seconds since the Unix epoch, after the year 9999: ` +
+        'milliseconds such as Date.now()? Pass a Date, or seconds',
       stackStart,
     );
   }
@@ -143,6 +187,13 @@ function unixMillis(value, what, stackStart) {
       stackStart,
     );
   }
+  if (value > LAST_SECOND * 1000 + 999) {
+    throw invalid(
+      `${what} is ${value} milliseconds since the Unix epoch, after the year 9999: microseconds? ` +
+        'Pass a Date, or milliseconds such as Date.now()',
+      stackStart,
+    );
+  }
   return value;
 }
 
@@ -159,4 +210,5 @@ module.exports = {
   string,
   unixMillis,
   unixSeconds,
+  wellFormed,
 };

@@ -1,8 +1,11 @@
 'use strict';
 
+const { inspect } = require('node:util');
+
 const { NativeRegistry } = require('./native.js');
 const { classes, fromNative } = require('./errors.js');
 const { failure, optionalFunction, options } = require('./options.js');
+const { unhandled } = require('./unhandled.js');
 
 /** The error of any use of a closed registry but `close` and `closed`. */
 function closed(stackStart) {
@@ -28,17 +31,21 @@ class Dispatch {
    */
   pending = null;
 
-  /** Passes what handler `id` threw to `onError`, if one is set. */
+  /**
+   * Passes what handler `id` threw to `onError`, or, with no hook, to a
+   * process warning (`lib/unhandled.js`); what the hook throws goes there
+   * too: it must not affect the other handlers.
+   */
   failed(id, error) {
     const hook = this.onError;
     if (hook === null) {
+      unhandled(`registry handler ${id}`, error);
       return;
     }
     try {
       hook(id, error);
-    } catch {
-      // Swallowed: the hook must not affect the other handlers, and the
-      // library never prints.
+    } catch (hookError) {
+      unhandled("the registry's onError hook", hookError);
     }
   }
 }
@@ -109,7 +116,7 @@ class Registry {
   #closed = false;
 
   constructor(opts) {
-    const { maxDepth, onError } = options(opts, 'options');
+    const { maxDepth, onError } = options(opts, 'options', Registry, ['maxDepth', 'onError']);
     try {
       this.#native = new NativeRegistry(maxDepth);
       this.#notify = this.#native.notifier();
@@ -132,7 +139,7 @@ class Registry {
   }
 
   #add(handler, opts, once, caller) {
-    const { priority } = options(opts, 'options');
+    const { priority } = options(opts, 'options', caller, ['priority']);
     if (this.#closed) {
       throw closed(caller);
     }
@@ -325,6 +332,14 @@ class Registry {
 
   get closed() {
     return this.#closed;
+  }
+
+  /** `util.inspect` and `console.log` show the registry's state. */
+  [inspect.custom](depth, inspectOptions, nested) {
+    const state = this.#closed
+      ? { closed: true }
+      : { closed: false, size: this.size, maxDepth: this.maxDepth };
+    return `Registry ${nested(state, inspectOptions)}`;
   }
 
   /**

@@ -68,7 +68,7 @@ class Subscription {
    * `signal` aborts, having taken nothing (see `lib/receive.js`).
    */
   async recv(opts) {
-    const given = options(opts, 'options', this.recv);
+    const given = options(opts, 'options', this.recv, ['timeoutMs', 'signal']);
     const timeoutMs = millis(given.timeoutMs, 'timeoutMs', this.recv);
     const abort = signal(given.signal, this.recv);
     if (this.#closed) {

@@ -5,7 +5,7 @@ const { inspect } = require('node:util');
 const { NativeToken } = require('./native.js');
 const { attempt } = require('./errors.js');
 const { nativeKey, nativePair, publicKey } = require('./keys.js');
-const { bytes, invalid, options, required, string, unixSeconds } = require('./options.js');
+const { bytes, invalid, options, required, string, unixSeconds, wellFormed } = require('./options.js');
 
 /** Marks the library's calls, so only the library wraps native tokens. */
 const internal = Symbol('internal');
@@ -19,13 +19,17 @@ function grantList(value, stackStart) {
     if (typeof grant !== 'string') {
       throw invalid(`each grant must be an "action pattern" string, got ${typeof grant}`, stackStart);
     }
+    wellFormed(grant, 'a grant', stackStart);
   }
   return value;
 }
 
 /** A link's window `[notBefore, notAfter)` in Unix seconds, from Dates or seconds. */
 function linkWindow(value, stackStart) {
-  const { notBefore, notAfter } = options(required(value, 'window', stackStart), 'window', stackStart);
+  const { notBefore, notAfter } = options(required(value, 'window', stackStart), 'window', stackStart, [
+    'notBefore',
+    'notAfter',
+  ]);
   return [unixSeconds(notBefore, 'notBefore', stackStart), unixSeconds(notAfter, 'notAfter', stackStart)];
 }
 

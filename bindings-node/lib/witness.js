@@ -30,7 +30,7 @@ function strings(value, what, stackStart) {
 
 /** A `timestamp` option: seconds (or a `Date`) after the epoch; 0 for now. */
 function timestampOption(given, stackStart) {
-  const { timestamp } = options(given, 'options', stackStart);
+  const { timestamp } = options(given, 'options', stackStart, ['timestamp']);
   if (timestamp === undefined || timestamp === null) {
     return 0;
   }
@@ -63,7 +63,7 @@ class Witness {
   static open(state, witnessOptions) {
     const here = Witness.open;
     const file = filePath(state, here);
-    const given = options(required(witnessOptions, 'options', here), 'options', here);
+    const given = options(required(witnessOptions, 'options', here), 'options', here, ['name', 'key', 'logs']);
     const name = string(given.name, 'name', here);
     const key = nativePair(given.key, 'key', here);
     const logs = strings(given.logs, 'logs', here);

@@ -38,6 +38,7 @@ mod stats;
 mod subscription;
 mod token;
 mod topic;
+mod version;
 mod witness;
 
 /// Runs once when the library is loaded: caught handler panics must not

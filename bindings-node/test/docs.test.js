@@ -36,6 +36,44 @@ function runInPackage(fileName, source) {
   }
 }
 
+/** Every ```js block of the markdown file `file`. */
+function jsBlocks(file) {
+  const text = fs.readFileSync(file, 'utf8');
+  return [...text.matchAll(/```js\n([\s\S]*?)```/g)].map((m) => m[1]);
+}
+
+/** An ES module (it imports) runs as .mjs, the rest as .cjs. */
+function moduleName(source, i) {
+  return /^import /m.test(source) ? `block-${i}.mjs` : `block-${i}.cjs`;
+}
+
+test("every js block of the binding's README runs, exits 0 and warns about nothing", () => {
+  const blocks = jsBlocks(bindingReadme);
+  assert.ok(blocks.length >= 6, `found ${blocks.length} blocks`);
+  blocks.forEach((source, i) => {
+    const child = runInPackage(moduleName(source, i), source);
+    // Some blocks show an onError hook writing to stderr on purpose.
+    assert.doesNotMatch(child.stderr, /Warning|SyntaxError|Uncaught/, `block ${i}:\n${source}`);
+    assert.equal(child.status, 0, `block ${i}:\n${child.stderr}`);
+  });
+});
+
+test("the binding README's bus usage prints what its comments say", () => {
+  const source = jsBlock(bindingReadme, '## Usage: the bus');
+  const child = runInPackage('bus.mjs', source);
+  assert.equal(child.stderr, '');
+  assert.equal(child.status, 0);
+  const lines = child.stdout.split('\n').filter(Boolean);
+  // The thread handler prints whenever its thread gets to it: maybe not
+  // before close() drops what it has not started.
+  const audit = lines.filter((line) => line.startsWith('audit '));
+  assert.ok(audit.every((line) => line === 'audit orders.us.created'), String(audit));
+  assert.deepEqual(
+    lines.filter((line) => !line.startsWith('audit ')),
+    ['order 17 abc', '42', 'queued orders.us.created', 'queued orders.done'],
+  );
+});
+
 test('the README quickstart runs and prints what it promises', () => {
   const child = runInPackage('quickstart.cjs', jsBlock(readme, '## Quickstart: Node'));
   assert.equal(child.stderr, '');

@@ -75,8 +75,13 @@ test('the package exports exactly its classes, its functions, CharterError and o
     'Session',
     'CharterError',
   ];
-  const expected = [...classes, ...audit, ...topics, ...EXPECTED.map(([name]) => name)].sort();
+  const expected = [...classes, ...audit, ...topics, 'version', ...EXPECTED.map(([name]) => name)].sort();
   assert.deepEqual(names, expected);
+});
+
+test('version is the core version, the one package.json and the other bindings carry', () => {
+  assert.match(charter.version, /^\d+\.\d+\.\d+/);
+  assert.equal(charter.version, require('../package.json').version);
 });
 
 test('every error class has its stable name, code and status', () => {
@@ -134,7 +139,13 @@ test('errors thrown by the API start their stack at the caller', () => {
 
 test('ESM and CommonJS entry points export the same objects', async () => {
   const esm = await import('charter');
-  assert.deepEqual(Object.keys(esm).sort(), Object.keys(charter).sort());
+  assert.equal(esm.default, charter, "import charter from 'charter' is require('charter')");
+  assert.deepEqual(
+    Object.keys(esm)
+      .filter((name) => name !== 'default')
+      .sort(),
+    Object.keys(charter).sort(),
+  );
   for (const name of Object.keys(charter)) {
     assert.equal(esm[name], charter[name], name);
   }

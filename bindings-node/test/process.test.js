@@ -133,3 +133,31 @@ test('require and import of "charter" give the same classes in one process', () 
     report: { delivered: 1, failed: 0, panicked: 0 },
   });
 });
+
+test('a handler failure with no onError is a process warning, not silence', () => {
+  const script = `
+    const { Bus, Registry } = require('charter');
+    const registry = new Registry();
+    registry.register(() => { throw new TypeError('registry handler broke'); });
+    registry.notify(1);
+    const bus = new Bus();
+    bus.subscribe('t', () => { throw new RangeError('bus handler broke'); });
+    const report = bus.publish('t', 'p');
+    bus.close();
+    const hooked = new Bus({ onError: () => { throw new Error('the hook broke'); } });
+    hooked.subscribe('t', () => { throw new Error('hooked'); });
+    hooked.publish('t', 'p');
+    hooked.close();
+    process.on('warning', (w) => {
+      if (w.code === 'CHARTER_HANDLER_ERROR') process.stdout.write(w.cause.message + ';');
+    });
+    process.stdout.write(report.delivered + ';');
+  `;
+  const child = runNode(['-e', script]);
+  assert.equal(child.status, 0, child.stderr);
+  assert.equal(child.stdout, '1;registry handler broke;bus handler broke;the hook broke;');
+  assert.match(child.stderr, /CharterHandlerWarning: registry handler \d+ threw TypeError: registry handler broke/);
+  assert.match(child.stderr, /CharterHandlerWarning: the handler of subscription \d+ threw RangeError/);
+  assert.match(child.stderr, /CharterHandlerWarning: the bus's onError hook threw Error: the hook broke/);
+  assert.doesNotMatch(child.stderr, /hooked/, 'a failure the hook took is not a warning');
+});

@@ -75,10 +75,18 @@ test('mint refuses bad arguments', () => {
     assert.throws(() => Token.mint(root, key, grants, HOUR), message, String(grants));
   }
   const grants = ['publish a'];
-  assert.throws(() => Token.mint(root, key, grants, { notBefore: T0, notAfter: T0 }), /must be before/);
+  assert.throws(() => Token.mint(root, key, grants, { notBefore: T0, notAfter: T0 }), /must start before it ends/);
   assert.throws(() => Token.mint(root, key, grants, { notBefore: T0 }), NullArgumentError);
   assert.throws(() => Token.mint(root, key, grants, { notBefore: -1, notAfter: T0 }), InvalidArgumentError);
   assert.throws(() => Token.mint(root, key, grants, { notBefore: 1.5, notAfter: T0 }), /whole number/);
+  // Date.now() is milliseconds: as seconds it would start in the year 58896.
+  const now = Date.now();
+  assert.throws(() => Token.mint(root, key, grants, { notBefore: now, notAfter: now + 3600_000 }), {
+    name: 'InvalidArgumentError',
+    message: /^notBefore is \d+ seconds .* after the year 9999: milliseconds such as Date.now\(\)\?/,
+  });
+  const dates = { notBefore: new Date(now), notAfter: new Date(now + 3600_000) };
+  assert.equal(Token.mint(root, key, grants, dates).links[0].notBefore, Math.floor(now / 1000));
   assert.throws(() => Token.mint(root, key, grants, { notBefore: new Date(NaN), notAfter: T0 }), /valid Date/);
   assert.throws(() => Token.mint(root, key, grants), NullArgumentError);
   assert.throws(() => Token.mint(root, key, null, HOUR), NullArgumentError);
@@ -168,7 +176,7 @@ test('the binary and text forms round-trip', () => {
   assert.throws(() => Token.fromText(`${text}*`), MalformedError);
   assert.throws(() => Token.fromText(text.slice(0, -4)), MalformedError);
   assert.throws(() => Token.fromBytes('not bytes'), InvalidArgumentError);
-  assert.throws(() => Token.fromText(null), InvalidArgumentError);
+  assert.throws(() => Token.fromText(null), NullArgumentError);
 });
 
 test('inspect gives an account of every link', () => {

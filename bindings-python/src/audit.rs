@@ -29,7 +29,7 @@ use pyo3::exceptions::{PyIndexError, PyTypeError};
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedStr;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
+use pyo3::types::{PyBytes, PyDict, PyFloat, PyInt, PyList, PySlice, PyString, PyTuple};
 
 use crate::callback::lock;
 use crate::errors::{new_err, to_pyerr};
@@ -316,11 +316,11 @@ impl AuditLog {
         &self,
         py: Python<'_>,
         action: &Bound<'_, PyAny>,
-        resource: Option<String>,
-        decision: Option<PyBackedStr>,
-        actor: Option<PyBackedStr>,
+        #[pyo3(from_py_with = crate::text::optional_utf8)] resource: Option<PyBackedStr>,
+        #[pyo3(from_py_with = crate::text::optional_utf8)] decision: Option<PyBackedStr>,
+        #[pyo3(from_py_with = crate::text::optional_utf8)] actor: Option<PyBackedStr>,
         reason: Option<i32>,
-        detail: Option<String>,
+        #[pyo3(from_py_with = crate::text::optional_utf8)] detail: Option<PyBackedStr>,
         time: Option<u64>,
         actor_unproven: Option<bool>,
     ) -> PyResult<u64> {
@@ -346,11 +346,11 @@ impl AuditLog {
                 time: time.unwrap_or_else(now_ms),
                 actor: actor.map(|a| principal(py, &a)).transpose()?,
                 actor_unproven: actor_unproven.unwrap_or(false),
-                action: action.extract::<String>()?,
-                resource,
+                action: crate::text::utf8(action)?.to_string(),
+                resource: resource.to_string(),
                 decision: parse_decision(py, &decision)?,
                 reason: reason.unwrap_or(0),
-                detail: detail.unwrap_or_default(),
+                detail: detail.map(|d| d.to_string()).unwrap_or_default(),
             }
         };
         self.detached(py, move |log| log.append(&record))
@@ -409,9 +409,21 @@ impl AuditLog {
         to_python(py, record)
     }
 
-    /// `log[i]`: `get`, with negative indexes from the end and `IndexError`.
-    fn __getitem__<'py>(&self, py: Python<'py>, index: i64) -> PyResult<Bound<'py, PyAny>> {
+    /// `log[i]`: `get`, with negative indexes from the end and `IndexError`;
+    /// `log[a:b:c]`: a list of the records the slice selects, as for a list.
+    fn __getitem__<'py>(&self, py: Python<'py>, index: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
         let len = self.handle(py)?.len();
+        if let Ok(slice) = index.cast::<PySlice>() {
+            let selected = slice.indices(isize::try_from(len).unwrap_or(isize::MAX))?;
+            let mut records = Vec::with_capacity(selected.slicelength);
+            let mut at = selected.start;
+            for _ in 0..selected.slicelength {
+                records.push(self.get(py, at as u64)?);
+                at += selected.step;
+            }
+            return Ok(PyList::new(py, records)?.into_any());
+        }
+        let index: i64 = index.extract()?;
         let at = if index < 0 { len.checked_sub(index.unsigned_abs()) } else { Some(index as u64) };
         match at.filter(|&at| at < len) {
             Some(at) => self.get(py, at),
@@ -429,8 +441,8 @@ impl AuditLog {
         start: u64,
         since: Option<u64>,
         until: Option<u64>,
-        actor: Option<PyBackedStr>,
-        decision: Option<PyBackedStr>,
+        #[pyo3(from_py_with = crate::text::optional_utf8)] actor: Option<PyBackedStr>,
+        #[pyo3(from_py_with = crate::text::optional_utf8)] decision: Option<PyBackedStr>,
     ) -> PyResult<AuditRecords> {
         let mut query = Query::all().from_index(start);
         if since.is_some() || until.is_some() {
@@ -722,17 +734,18 @@ fn to_python(py: Python<'_>, record: audit::Record) -> PyResult<Bound<'_, PyAny>
 /// A `charter.Record` as a core record.
 fn to_record(record: &Bound<'_, PyAny>) -> PyResult<audit::Record> {
     let py = record.py();
-    let actor: Option<PyBackedStr> = record.getattr("actor")?.extract()?;
+    let text = |name: &str| record.getattr(name).and_then(|v| crate::text::utf8(&v));
+    let actor = crate::text::optional_utf8(&record.getattr("actor")?)?;
     let decision: PyBackedStr = record.getattr("decision")?.extract()?;
     Ok(audit::Record {
         time: record.getattr("time")?.extract()?,
         actor: actor.map(|a| principal(py, &a)).transpose()?,
         actor_unproven: record.getattr("actor_unproven")?.extract()?,
-        action: record.getattr("action")?.extract()?,
-        resource: record.getattr("resource")?.extract()?,
+        action: text("action")?.to_string(),
+        resource: text("resource")?.to_string(),
         decision: parse_decision(py, &decision)?,
         reason: record.getattr("reason")?.extract()?,
-        detail: record.getattr("detail")?.extract()?,
+        detail: text("detail")?.to_string(),
     })
 }
 

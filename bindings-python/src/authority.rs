@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use charter_core::capability::{self, AuthorityOptions, LinkId};
 use pyo3::prelude::*;
+use pyo3::pybacked::PyBackedStr;
 use pyo3::types::{PyBytes, PyTuple};
 
 use crate::audit::{self, AuditLog};
@@ -204,12 +205,22 @@ impl Authority {
     /// Revokes link `link_id` (64 hex digits, as in `Link.id`), ending every
     /// token that contains it and every session opened with one. Returns
     /// whether it was new.
-    fn revoke(&self, py: Python<'_>, link_id: &str) -> PyResult<bool> {
+    fn revoke(
+        &self,
+        py: Python<'_>,
+        #[pyo3(from_py_with = crate::text::utf8)] link_id: PyBackedStr,
+    ) -> PyResult<bool> {
+        let link_id: &str = &link_id;
         self.0.revoke(link_id_of(py, link_id)?).map_err(|e| to_pyerr(py, &e))
     }
 
     /// Lifts the revocation of `link_id`; returns whether it was revoked.
-    fn unrevoke(&self, py: Python<'_>, link_id: &str) -> PyResult<bool> {
+    fn unrevoke(
+        &self,
+        py: Python<'_>,
+        #[pyo3(from_py_with = crate::text::utf8)] link_id: PyBackedStr,
+    ) -> PyResult<bool> {
+        let link_id: &str = &link_id;
         Ok(self.0.unrevoke(&link_id_of(py, link_id)?))
     }
 
@@ -226,7 +237,12 @@ impl Authority {
     /// Adds every link id in `text` (as `export_revocations` writes it;
     /// blank lines and `#` comments are skipped). All or nothing: a bad
     /// line adds none and raises `MalformedError`. Returns how many were new.
-    fn import_revocations(&self, py: Python<'_>, text: &str) -> PyResult<usize> {
+    fn import_revocations(
+        &self,
+        py: Python<'_>,
+        #[pyo3(from_py_with = crate::text::utf8)] text: PyBackedStr,
+    ) -> PyResult<usize> {
+        let text: &str = &text;
         self.0.import_revocations(text).map_err(|e| to_pyerr(py, &e))
     }
 
@@ -250,7 +266,14 @@ impl Session {
     /// or `"request"`) on `topic` (for `"subscribe"`, the pattern):
     /// `DeniedError` naming the topic and the missing grant, or
     /// `ExpiredError` / `RevokedError` once the session has ended.
-    fn check(&self, py: Python<'_>, action: &str, topic: &str) -> PyResult<()> {
+    fn check(
+        &self,
+        py: Python<'_>,
+        #[pyo3(from_py_with = crate::text::utf8)] action: PyBackedStr,
+        #[pyo3(from_py_with = crate::text::utf8)] topic: PyBackedStr,
+    ) -> PyResult<()> {
+        let action: &str = &action;
+        let topic: &str = &topic;
         self.0.check(parse_action(py, action)?, topic).map_err(|e| to_pyerr(py, &e))
     }
 

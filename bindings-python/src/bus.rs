@@ -81,6 +81,25 @@ struct Awaiting {
     stopped: AtomicBool,
 }
 
+thread_local! {
+    /// Whether this handler thread has its Python name yet.
+    static NAMED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Names the handler thread of subscription `id` for Python, once:
+/// `threading.current_thread().name` is then `charter-sub-<id>` (as the OS
+/// thread is named), not `Dummy-3`, in logs and tracebacks. A failure to
+/// name it changes nothing else.
+fn name_thread(py: Python<'_>, id: u64) {
+    if NAMED.with(|named| named.replace(true)) {
+        return;
+    }
+    let _ = py
+        .import("threading")
+        .and_then(|threading| threading.call_method0("current_thread"))
+        .and_then(|thread| thread.setattr("name", format!("charter-sub-{id}")));
+}
+
 impl Handler {
     fn call(&self, message: &bus::Message) -> HandlerResult {
         // Skipped (and counted as failed) on a handler thread while the
@@ -92,11 +111,14 @@ impl Handler {
                 return Ok(());
             };
             let id = self.id.load(Ordering::Relaxed);
+            if self.interrupts == Interrupts::ToHook {
+                name_thread(py, id);
+            }
             let args = match Bound::new(py, Message::new(message.clone())).and_then(|m| PyTuple::new(py, [m]))
             {
                 Ok(args) => args,
                 Err(err) => {
-                    self.on_error.report(py, id, err);
+                    self.on_error.report(py, id, err, callable.bind(py));
                     return Err(HandlerError);
                 }
             };
@@ -539,18 +561,18 @@ impl Bus {
             dispatch = None,
         ),
         text_signature = "($self, pattern, handler=None, *, capacity=1024, max_bytes=16777216, \
-            overflow=DROP_OLDEST, ttl=None, idle_ttl=None, dispatch='inline')"
+            overflow=None, ttl=None, idle_ttl=None, dispatch='inline')"
     )]
     #[allow(clippy::too_many_arguments)]
     fn subscribe(
         slf: &Bound<'_, Self>,
-        pattern: PyBackedStr,
+        #[pyo3(from_py_with = crate::text::utf8)] pattern: PyBackedStr,
         handler: Option<Bound<'_, PyAny>>,
         capacity: usize,
         max_bytes: usize,
         overflow: Option<Overflow>,
-        ttl: Option<f64>,
-        idle_ttl: Option<f64>,
+        #[pyo3(from_py_with = crate::when::optional_seconds)] ttl: Option<f64>,
+        #[pyo3(from_py_with = crate::when::optional_seconds)] idle_ttl: Option<f64>,
         dispatch: Option<PyBackedStr>,
     ) -> PyResult<Subscription> {
         let options = options::Subscribe {
@@ -571,7 +593,7 @@ impl Bus {
     fn publish(
         &self,
         py: Python<'_>,
-        topic: PyBackedStr,
+        #[pyo3(from_py_with = crate::text::utf8)] topic: PyBackedStr,
         payload: &Bound<'_, PyAny>,
         headers: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Py<PublishReport>> {
@@ -586,7 +608,7 @@ impl Bus {
     )]
     fn request(
         slf: &Bound<'_, Self>,
-        topic: PyBackedStr,
+        #[pyo3(from_py_with = crate::text::utf8)] topic: PyBackedStr,
         payload: &Bound<'_, PyAny>,
         headers: Option<&Bound<'_, PyAny>>,
         timeout: Option<f64>,
@@ -601,7 +623,7 @@ impl Bus {
     )]
     fn request_async<'py>(
         slf: &Bound<'py, Self>,
-        topic: PyBackedStr,
+        #[pyo3(from_py_with = crate::text::utf8)] topic: PyBackedStr,
         payload: Bound<'py, PyAny>,
         headers: Option<Bound<'py, PyAny>>,
         timeout: Option<f64>,
@@ -616,7 +638,7 @@ impl Bus {
     #[pyo3(signature = (topic, payload, headers = None))]
     fn _request_start(
         slf: &Bound<'_, Self>,
-        topic: PyBackedStr,
+        #[pyo3(from_py_with = crate::text::utf8)] topic: PyBackedStr,
         payload: &Bound<'_, PyAny>,
         headers: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Subscription> {

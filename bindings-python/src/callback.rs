@@ -1,7 +1,9 @@
 //! Calling Python callables as handlers: what the registry and the bus share.
 //!
 //! A handler that raises an `Exception` has failed: the exception goes to
-//! the owner's `on_error` hook and the caller never sees it. Anything else
+//! the owner's `on_error` hook and the caller never sees it. With no hook
+//! it goes to `sys.unraisablehook`, as an exception in a `__del__` or a
+//! thread does: a failure is never silent. Anything else
 //! (`KeyboardInterrupt`, `SystemExit`, ...) is an interrupt: the round the
 //! handler ran in still finishes, then the call that started the round
 //! raises it, so Ctrl-C inside a handler is never swallowed. A handler with
@@ -56,7 +58,11 @@ impl ErrorHook {
         std::mem::replace(&mut *lock(&self.0), hook)
     }
 
-    /// Passes a handler's exception, traceback attached, to the hook.
+    /// Passes a handler's exception, traceback attached, to the hook, or,
+    /// with no hook, to `sys.unraisablehook` naming `handler`. An exception
+    /// raised by the hook itself goes to `sys.unraisablehook` too, naming
+    /// the hook: the caller must not see it, and library code never
+    /// prints.
     ///
     /// A handler that failed close to the recursion limit (a
     /// `RecursionError`, or any exception raised at that depth) leaves the
@@ -64,16 +70,20 @@ impl ErrorHook {
     /// and the report would vanish. The hook is then called once more with
     /// [`HOOK_HEADROOM`] more levels, as CPython gives its own error
     /// handling, and the limit is put back.
-    pub(crate) fn report(&self, py: Python<'_>, id: u64, err: PyErr) {
-        let Some(hook) = self.get(py) else { return };
+    pub(crate) fn report(&self, py: Python<'_>, id: u64, err: PyErr, handler: &Bound<'_, PyAny>) {
+        let Some(hook) = self.get(py) else {
+            err.write_unraisable(py, Some(handler));
+            return;
+        };
         let exception = err.into_value(py);
-        // An exception raised by the hook has nowhere to go: the caller
-        // must not see it and library code never prints.
-        match hook.call1(py, (id, exception.clone_ref(py))) {
+        let failed = match hook.call1(py, (id, exception.clone_ref(py))) {
             Err(e) if e.is_instance_of::<PyRecursionError>(py) => {
-                let _ = with_headroom(py, || hook.call1(py, (id, exception)));
+                with_headroom(py, || hook.call1(py, (id, exception))).err()
             }
-            _ => {}
+            result => result.err(),
+        };
+        if let Some(e) = failed {
+            e.write_unraisable(py, Some(hook.bind(py)));
         }
     }
 
@@ -81,7 +91,7 @@ impl ErrorHook {
     /// for failures of async handlers, which no caller ever sees.
     pub(crate) fn report_or_unraisable(&self, py: Python<'_>, id: u64, err: PyErr) {
         if self.get(py).is_some() {
-            self.report(py, id, err);
+            self.report(py, id, err, &py.None().into_bound(py));
         } else {
             err.write_unraisable(py, None);
         }
@@ -143,7 +153,7 @@ pub(crate) fn call_returning<'py>(
     match returned {
         Ok(value) if value.is_none() => Ok(None),
         Ok(value) => Ok(value.hasattr(intern!(py, "__await__")).unwrap_or(false).then_some(value)),
-        Err(err) => Err(failed(py, err, hook, id, interrupts)),
+        Err(err) => Err(failed(py, err, hook, id, interrupts, callable)),
     }
 }
 
@@ -155,9 +165,10 @@ pub(crate) fn failed(
     hook: &ErrorHook,
     id: u64,
     interrupts: Interrupts,
+    handler: &Bound<'_, PyAny>,
 ) -> HandlerError {
     if interrupts == Interrupts::ToHook || err.is_instance_of::<PyException>(py) {
-        hook.report(py, id, err);
+        hook.report(py, id, err, handler);
     } else {
         INTERRUPT.with(|slot| {
             slot.borrow_mut().get_or_insert(err);
@@ -182,7 +193,7 @@ pub(crate) fn refuse(
     }
     let kind = awaitable.get_type().name().map(|n| n.to_string()).unwrap_or_default();
     let why = format!("handler {id} returned an awaitable ({kind}) that nothing here can await; {instead}");
-    hook.report(py, id, PyTypeError::new_err(why));
+    hook.report(py, id, PyTypeError::new_err(why), &awaitable);
     Err(HandlerError)
 }
 

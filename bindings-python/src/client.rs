@@ -64,19 +64,19 @@ impl Client {
             dispatch = None,
         ),
         text_signature = "($self, pattern, handler=None, *, capacity=1024, max_bytes=16777216, \
-            overflow=DROP_OLDEST, ttl=None, idle_ttl=None, dispatch='inline')"
+            overflow=None, ttl=None, idle_ttl=None, dispatch='inline')"
     )]
     #[allow(clippy::too_many_arguments)]
     fn subscribe(
         &self,
         py: Python<'_>,
-        pattern: PyBackedStr,
+        #[pyo3(from_py_with = crate::text::utf8)] pattern: PyBackedStr,
         handler: Option<Bound<'_, PyAny>>,
         capacity: usize,
         max_bytes: usize,
         overflow: Option<Overflow>,
-        ttl: Option<f64>,
-        idle_ttl: Option<f64>,
+        #[pyo3(from_py_with = crate::when::optional_seconds)] ttl: Option<f64>,
+        #[pyo3(from_py_with = crate::when::optional_seconds)] idle_ttl: Option<f64>,
         dispatch: Option<PyBackedStr>,
     ) -> PyResult<Subscription> {
         let options = options::Subscribe {
@@ -96,7 +96,7 @@ impl Client {
     fn publish(
         &self,
         py: Python<'_>,
-        topic: PyBackedStr,
+        #[pyo3(from_py_with = crate::text::utf8)] topic: PyBackedStr,
         payload: &Bound<'_, PyAny>,
         headers: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Py<PublishReport>> {
@@ -124,7 +124,7 @@ impl Client {
     fn request(
         &self,
         py: Python<'_>,
-        topic: PyBackedStr,
+        #[pyo3(from_py_with = crate::text::utf8)] topic: PyBackedStr,
         payload: &Bound<'_, PyAny>,
         headers: Option<&Bound<'_, PyAny>>,
         timeout: Option<f64>,
@@ -139,7 +139,7 @@ impl Client {
     )]
     fn request_async<'py>(
         slf: &Bound<'py, Self>,
-        topic: PyBackedStr,
+        #[pyo3(from_py_with = crate::text::utf8)] topic: PyBackedStr,
         payload: Bound<'py, PyAny>,
         headers: Option<Bound<'py, PyAny>>,
         timeout: Option<f64>,
@@ -154,7 +154,7 @@ impl Client {
     fn _request_start(
         &self,
         py: Python<'_>,
-        topic: PyBackedStr,
+        #[pyo3(from_py_with = crate::text::utf8)] topic: PyBackedStr,
         payload: &Bound<'_, PyAny>,
         headers: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Subscription> {

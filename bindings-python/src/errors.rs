@@ -21,9 +21,9 @@ pub(crate) fn add_to(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("STATUS_CODES", codes)
 }
 
-/// `charter.errors.ERRORS` (status name to class), looked up on first use:
+/// `charter.errors.ERROR_CLASSES` (status name to class), looked up on first use:
 /// `charter.errors` imports this module, so it cannot be imported at init.
-static ERRORS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+static ERROR_CLASSES: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 
 /// The Python exception for `err`: an instance of the class registered for
 /// its status name, constructed with the core's message.
@@ -40,7 +40,8 @@ pub(crate) fn new_err(py: Python<'_>, kind: ErrorKind, message: impl Into<String
 }
 
 fn class_of(py: Python<'_>, kind: ErrorKind) -> PyResult<Bound<'_, PyType>> {
-    let errors = ERRORS
-        .get_or_try_init(py, || PyResult::Ok(py.import("charter.errors")?.getattr("ERRORS")?.unbind()))?;
+    let errors = ERROR_CLASSES.get_or_try_init(py, || {
+        PyResult::Ok(py.import("charter.errors")?.getattr("ERROR_CLASSES")?.unbind())
+    })?;
     Ok(errors.bind(py).get_item(kind.name())?.cast_into::<PyType>()?)
 }

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use charter_core::capability;
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
+use pyo3::pybacked::PyBackedStr;
 use pyo3::types::{PyBytes, PyString};
 
 use crate::errors::to_pyerr;
@@ -24,7 +25,11 @@ pub struct PublicKey(pub(crate) capability::PublicKey);
 impl PublicKey {
     /// Parses the text form, `charter-pk1:` then base64url.
     #[staticmethod]
-    fn from_text(py: Python<'_>, text: &str) -> PyResult<PublicKey> {
+    fn from_text(
+        py: Python<'_>,
+        #[pyo3(from_py_with = crate::text::utf8)] text: PyBackedStr,
+    ) -> PyResult<PublicKey> {
+        let text: &str = &text;
         capability::PublicKey::from_text(text).map(PublicKey).map_err(|e| to_pyerr(py, &e))
     }
 
@@ -47,6 +52,11 @@ impl PublicKey {
 
     fn __str__(&self) -> String {
         self.0.to_text()
+    }
+
+    /// Pickles as its bytes, read back by `from_bytes`.
+    fn __reduce__<'py>(&self, py: Python<'py>) -> PyResult<(Bound<'py, PyAny>, (Bound<'py, PyBytes>,))> {
+        Ok((py.get_type::<PublicKey>().getattr("from_bytes")?, (PyBytes::new(py, self.0.as_bytes()),)))
     }
 
     fn __repr__(&self) -> String {
@@ -95,7 +105,11 @@ impl KeyPair {
 
     /// A key pair from PEM text (`-----BEGIN PRIVATE KEY-----`).
     #[staticmethod]
-    fn from_pem(py: Python<'_>, text: &str) -> PyResult<KeyPair> {
+    fn from_pem(
+        py: Python<'_>,
+        #[pyo3(from_py_with = crate::text::utf8)] text: PyBackedStr,
+    ) -> PyResult<KeyPair> {
+        let text: &str = &text;
         capability::KeyPair::from_pem(text).map(|key| KeyPair(Arc::new(key))).map_err(|e| to_pyerr(py, &e))
     }
 
@@ -147,7 +161,8 @@ pub(crate) fn public_key(value: &Bound<'_, PyAny>, what: &str) -> PyResult<capab
         return Ok(key.get().0);
     }
     if let Ok(text) = value.cast::<PyString>() {
-        return capability::PublicKey::from_text(&text.to_cow()?).map_err(|e| to_pyerr(value.py(), &e));
+        let text = text.to_cow().map_err(|e| crate::text::invalid_utf8(value.py(), e))?;
+        return capability::PublicKey::from_text(&text).map_err(|e| to_pyerr(value.py(), &e));
     }
     Err(PyTypeError::new_err(format!(
         "{what} must be a PublicKey or its text form, not {}",

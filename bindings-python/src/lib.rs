@@ -26,9 +26,11 @@ mod report;
 mod shutdown;
 mod stats;
 mod subscription;
+mod text;
 mod token;
 mod topic;
 mod tree;
+mod when;
 mod witness;
 
 /// Module initialisation: silence panics Charter catches (library code never

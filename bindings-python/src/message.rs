@@ -136,7 +136,20 @@ pub(crate) fn headers(value: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<(PyBacke
         Err(_) => value.clone(),
     };
     let bad = |_| PyTypeError::new_err("headers must be a mapping of str to str or (str, str) pairs");
-    pairs.try_iter().map_err(bad)?.map(|pair| pair?.extract().map_err(bad)).collect()
+    let text = |item: Bound<'_, PyAny>| {
+        crate::text::utf8(&item).map_err(|e| match e.is_instance_of::<PyTypeError>(item.py()) {
+            true => bad(e),
+            false => e,
+        })
+    };
+    pairs
+        .try_iter()
+        .map_err(bad)?
+        .map(|pair| {
+            let (name, value) = pair?.extract::<(Bound<'_, PyAny>, Bound<'_, PyAny>)>().map_err(bad)?;
+            Ok((text(name)?, text(value)?))
+        })
+        .collect()
 }
 
 /// The `&str` pairs the core takes, borrowed from [`headers`].

@@ -11,7 +11,7 @@ use pyo3::prelude::*;
 use crate::errors::new_err;
 
 /// What a full subscription queue does with one more message. Use the
-/// constants `DROP_OLDEST`, `DROP_NEWEST` and `ERROR`, or `Block(timeout)`.
+/// constants `DROP_OLDEST`, `DROP_NEWEST` and `ERROR_ON_FULL`, or `Block(timeout)`.
 #[pyclass(frozen, eq, from_py_object, module = "charter")]
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct Overflow(bus::Overflow);
@@ -54,7 +54,7 @@ impl Overflow {
             bus::Overflow::DropOldest => "charter.DROP_OLDEST".to_owned(),
             bus::Overflow::DropNewest => "charter.DROP_NEWEST".to_owned(),
             bus::Overflow::Block(wait) => format!("charter.Block({})", seconds_of(wait)),
-            bus::Overflow::Error => "charter.ERROR".to_owned(),
+            bus::Overflow::Error => "charter.ERROR_ON_FULL".to_owned(),
         }
     }
 }
@@ -63,7 +63,7 @@ impl Overflow {
 /// then the message is dropped and `publish` raises `TimeoutError`. Inside
 /// a callback of the same bus it raises `WouldBlockError` at once instead.
 #[pyfunction(name = "Block")]
-fn block(py: Python<'_>, timeout: f64) -> PyResult<Overflow> {
+fn block(py: Python<'_>, #[pyo3(from_py_with = crate::when::seconds)] timeout: f64) -> PyResult<Overflow> {
     Ok(Overflow(bus::Overflow::Block(duration(py, timeout, "Block timeout")?)))
 }
 
@@ -148,5 +148,5 @@ pub(crate) fn add_to(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(block, m)?)?;
     m.add("DROP_OLDEST", Overflow(bus::Overflow::DropOldest))?;
     m.add("DROP_NEWEST", Overflow(bus::Overflow::DropNewest))?;
-    m.add("ERROR", Overflow(bus::Overflow::Error))
+    m.add("ERROR_ON_FULL", Overflow(bus::Overflow::Error))
 }

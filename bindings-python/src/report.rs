@@ -27,6 +27,11 @@ impl NotifyReport {
         NotifyReport { delivered, failed, panicked }
     }
 
+    /// Pickles as its constructor call.
+    fn __reduce__<'py>(&self, py: Python<'py>) -> (Bound<'py, pyo3::types::PyType>, (u64, u64, u64)) {
+        (py.get_type::<NotifyReport>(), (self.delivered, self.failed, self.panicked))
+    }
+
     /// How many handlers were called: every one counts in exactly one field.
     #[getter]
     fn called(&self) -> u64 {

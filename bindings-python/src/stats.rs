@@ -29,6 +29,11 @@ impl PublishReport {
         PublishReport { matched, delivered, dropped }
     }
 
+    /// Pickles as its constructor call.
+    fn __reduce__<'py>(&self, py: Python<'py>) -> (Bound<'py, pyo3::types::PyType>, (u64, u64, u64)) {
+        (py.get_type::<PublishReport>(), (self.matched, self.delivered, self.dropped))
+    }
+
     fn __repr__(&self) -> String {
         format!(
             "PublishReport(matched={}, delivered={}, dropped={})",
@@ -71,7 +76,7 @@ pub struct Drops {
     /// A `Block` publisher ran out of time (or would have deadlocked).
     #[pyo3(get)]
     timeout: u64,
-    /// Refused by an `ERROR` queue, or too large for the queue at all.
+    /// Refused by an `ERROR_ON_FULL` queue, or too large for the queue at all.
     #[pyo3(get)]
     rejected: u64,
     /// Still queued, or arriving, when the subscription ended.

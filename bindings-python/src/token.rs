@@ -11,6 +11,7 @@ use charter_core::capability::{self, Action};
 use charter_core::ErrorKind;
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
+use pyo3::pybacked::PyBackedStr;
 use pyo3::types::{PyBytes, PyString, PyTuple};
 
 use crate::errors::{new_err, to_pyerr};
@@ -26,7 +27,8 @@ pub struct Grant(pub(crate) capability::Grant);
 #[pymethods]
 impl Grant {
     #[new]
-    fn new(py: Python<'_>, text: &str) -> PyResult<Grant> {
+    fn new(py: Python<'_>, #[pyo3(from_py_with = crate::text::utf8)] text: PyBackedStr) -> PyResult<Grant> {
+        let text: &str = &text;
         capability::Grant::parse(text).map(Grant).map_err(|e| to_pyerr(py, &e))
     }
 
@@ -44,7 +46,14 @@ impl Grant {
 
     /// Whether this grant allows `action` on `topic` (for `"subscribe"`,
     /// `topic` is the pattern subscribed to, which must lie within).
-    fn allows(&self, py: Python<'_>, action: &str, topic: &str) -> PyResult<bool> {
+    fn allows(
+        &self,
+        py: Python<'_>,
+        #[pyo3(from_py_with = crate::text::utf8)] action: PyBackedStr,
+        #[pyo3(from_py_with = crate::text::utf8)] topic: PyBackedStr,
+    ) -> PyResult<bool> {
+        let action: &str = &action;
+        let topic: &str = &topic;
         Ok(self.0.allows(parse_action(py, action)?, topic))
     }
 
@@ -55,6 +64,11 @@ impl Grant {
 
     fn __str__(&self) -> String {
         self.0.to_string()
+    }
+
+    /// Pickles as its text, `Grant(text)`.
+    fn __reduce__<'py>(&self, py: Python<'py>) -> (Bound<'py, pyo3::types::PyType>, (String,)) {
+        (py.get_type::<Grant>(), (self.0.to_string(),))
     }
 
     fn __repr__(&self) -> String {
@@ -82,7 +96,8 @@ fn grants(value: &Bound<'_, PyAny>) -> PyResult<Vec<capability::Grant>> {
             let text = item.cast::<PyString>().map_err(|_| {
                 PyTypeError::new_err("grants must be Grant objects or \"ACTION PATTERN\" strings")
             })?;
-            capability::Grant::parse(&text.to_cow()?).map_err(|e| to_pyerr(item.py(), &e))
+            let text = text.to_cow().map_err(|e| crate::text::invalid_utf8(item.py(), e))?;
+            capability::Grant::parse(&text).map_err(|e| to_pyerr(item.py(), &e))
         })
         .collect()
 }
@@ -149,14 +164,15 @@ pub struct Token(pub(crate) capability::Token);
 #[pymethods]
 impl Token {
     /// Mints a root token: `root` gives `grants` to `subject` for
-    /// `[not_before, not_after)`, in seconds since the epoch.
+    /// `[not_before, not_after)`: aware datetimes, or seconds since the
+    /// epoch.
     #[staticmethod]
     fn mint(
         root: PyRef<'_, KeyPair>,
         subject: &Bound<'_, PyAny>,
         grants: &Bound<'_, PyAny>,
-        not_before: u64,
-        not_after: u64,
+        #[pyo3(from_py_with = crate::when::unix_seconds)] not_before: u64,
+        #[pyo3(from_py_with = crate::when::unix_seconds)] not_after: u64,
     ) -> PyResult<Token> {
         let py = root.py();
         let subject = keys::public_key(subject, "subject")?;
@@ -172,8 +188,8 @@ impl Token {
         holder: PyRef<'_, KeyPair>,
         subject: &Bound<'_, PyAny>,
         grants: &Bound<'_, PyAny>,
-        not_before: u64,
-        not_after: u64,
+        #[pyo3(from_py_with = crate::when::unix_seconds)] not_before: u64,
+        #[pyo3(from_py_with = crate::when::unix_seconds)] not_after: u64,
     ) -> PyResult<Token> {
         let py = holder.py();
         let subject = keys::public_key(subject, "subject")?;
@@ -193,7 +209,11 @@ impl Token {
 
     /// Decodes the text form, `charter-tok1:` then base64url.
     #[staticmethod]
-    fn from_text(py: Python<'_>, text: &str) -> PyResult<Token> {
+    fn from_text(
+        py: Python<'_>,
+        #[pyo3(from_py_with = crate::text::utf8)] text: PyBackedStr,
+    ) -> PyResult<Token> {
+        let text: &str = &text;
         capability::Token::from_text(text).map(Token).map_err(|e| to_pyerr(py, &e))
     }
 
@@ -246,6 +266,11 @@ impl Token {
 
     fn __bytes__<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
         PyBytes::new(py, self.0.as_bytes())
+    }
+
+    /// Pickles as its bytes, read back (and checked) by `from_bytes`.
+    fn __reduce__<'py>(&self, py: Python<'py>) -> PyResult<(Bound<'py, PyAny>, (Bound<'py, PyBytes>,))> {
+        Ok((py.get_type::<Token>().getattr("from_bytes")?, (PyBytes::new(py, self.0.as_bytes()),)))
     }
 
     fn __str__(&self) -> String {

@@ -5,27 +5,42 @@
 use charter_core::bus::topic as rules;
 use charter_core::Error;
 use pyo3::prelude::*;
+use pyo3::pybacked::PyBackedStr;
 
 use crate::errors::to_pyerr;
 
 /// Checks that `topic` is a topic to publish on; `InvalidArgumentError`
 /// names the broken rule otherwise.
 #[pyfunction]
-fn validate_topic(py: Python<'_>, topic: &str) -> PyResult<()> {
+fn validate_topic(
+    py: Python<'_>,
+    #[pyo3(from_py_with = crate::text::utf8)] topic: PyBackedStr,
+) -> PyResult<()> {
+    let topic: &str = &topic;
     rules::validate_topic(topic).map_err(|e| to_pyerr(py, &e))
 }
 
 /// Checks that `pattern` is a pattern to subscribe with or grant (`*` one
 /// token, `>` one or more, last only); `InvalidArgumentError` otherwise.
 #[pyfunction]
-fn validate_pattern(py: Python<'_>, pattern: &str) -> PyResult<()> {
+fn validate_pattern(
+    py: Python<'_>,
+    #[pyo3(from_py_with = crate::text::utf8)] pattern: PyBackedStr,
+) -> PyResult<()> {
+    let pattern: &str = &pattern;
     rules::validate_pattern(pattern).map_err(|e| to_pyerr(py, &e))
 }
 
 /// Whether `pattern` matches `topic`, as a bus delivers: a pattern starting
 /// with a wildcard never matches a reserved topic. Both are checked first.
 #[pyfunction]
-fn topic_matches(py: Python<'_>, pattern: &str, topic: &str) -> PyResult<bool> {
+fn topic_matches(
+    py: Python<'_>,
+    #[pyo3(from_py_with = crate::text::utf8)] pattern: PyBackedStr,
+    #[pyo3(from_py_with = crate::text::utf8)] topic: PyBackedStr,
+) -> PyResult<bool> {
+    let pattern: &str = &pattern;
+    let topic: &str = &topic;
     rules::validate_pattern(pattern).map_err(|e| to_pyerr(py, &e))?;
     rules::validate_topic(topic).map_err(|e| to_pyerr(py, &e))?;
     Ok(rules::matches(pattern, topic))
@@ -35,7 +50,13 @@ fn topic_matches(py: Python<'_>, pattern: &str, topic: &str) -> PyResult<bool> {
 /// matches too: the rule a delegated grant follows. Both are checked
 /// first; the error names the argument, as both are patterns.
 #[pyfunction]
-fn pattern_contains(py: Python<'_>, inner: &str, outer: &str) -> PyResult<bool> {
+fn pattern_contains(
+    py: Python<'_>,
+    #[pyo3(from_py_with = crate::text::utf8)] inner: PyBackedStr,
+    #[pyo3(from_py_with = crate::text::utf8)] outer: PyBackedStr,
+) -> PyResult<bool> {
+    let inner: &str = &inner;
+    let outer: &str = &outer;
     let check = |name: &str, pattern: &str| {
         rules::validate_pattern(pattern)
             .map_err(|e| to_pyerr(py, &Error::new(e.kind(), format!("{name}: {}", e.message()))))

@@ -8,6 +8,7 @@ use std::hash::{DefaultHasher, Hash as _, Hasher};
 use charter_core::audit::{self, Hash};
 use charter_core::ErrorKind;
 use pyo3::prelude::*;
+use pyo3::pybacked::PyBackedStr;
 use pyo3::types::PyBytes;
 
 use crate::errors::{new_err, to_pyerr};
@@ -104,13 +105,24 @@ fn verify_consistency(
 /// Verifies a signed checkpoint note with one trusted verifier key and
 /// returns what it says.
 #[pyfunction]
-fn verify_checkpoint(py: Python<'_>, note: &str, verifier_key: &str) -> PyResult<Checkpoint> {
+fn verify_checkpoint(
+    py: Python<'_>,
+    #[pyo3(from_py_with = crate::text::utf8)] note: PyBackedStr,
+    #[pyo3(from_py_with = crate::text::utf8)] verifier_key: PyBackedStr,
+) -> PyResult<Checkpoint> {
+    let note: &str = &note;
+    let verifier_key: &str = &verifier_key;
     audit::verify_checkpoint(note, verifier_key).map(Checkpoint).map_err(|e| to_pyerr(py, &e))
 }
 
 /// The note verifier key for `public_key` under `name`.
 #[pyfunction]
-fn verifier_key(py: Python<'_>, name: &str, public_key: &Bound<'_, PyAny>) -> PyResult<String> {
+fn verifier_key(
+    py: Python<'_>,
+    #[pyo3(from_py_with = crate::text::utf8)] name: PyBackedStr,
+    public_key: &Bound<'_, PyAny>,
+) -> PyResult<String> {
+    let name: &str = &name;
     let key = keys::public_key(public_key, "public_key")?;
     audit::verifier_key(name, &key).map_err(|e| to_pyerr(py, &e))
 }

@@ -11,6 +11,7 @@ use std::path::PathBuf;
 
 use charter_core::audit::{self, Hash};
 use pyo3::prelude::*;
+use pyo3::pybacked::PyBackedStr;
 use pyo3::types::{PyBytes, PyList, PyTuple};
 
 use crate::audit::names;
@@ -58,7 +59,12 @@ impl Cosigned {
 
 /// The cosigner verifier key (type 0x04) of a witness named `name`.
 #[pyfunction]
-fn cosigner_key(py: Python<'_>, name: &str, public_key: &Bound<'_, PyAny>) -> PyResult<String> {
+fn cosigner_key(
+    py: Python<'_>,
+    #[pyo3(from_py_with = crate::text::utf8)] name: PyBackedStr,
+    public_key: &Bound<'_, PyAny>,
+) -> PyResult<String> {
+    let name: &str = &name;
     let key = keys::public_key(public_key, "public_key")?;
     audit::cosigner_key(name, &key).map_err(|e| to_pyerr(py, &e))
 }
@@ -69,11 +75,13 @@ fn cosigner_key(py: Python<'_>, name: &str, public_key: &Bound<'_, PyAny>) -> Py
 #[pyfunction]
 fn cosign(
     py: Python<'_>,
-    note: &str,
-    name: &str,
+    #[pyo3(from_py_with = crate::text::utf8)] note: PyBackedStr,
+    #[pyo3(from_py_with = crate::text::utf8)] name: PyBackedStr,
     key: PyRef<'_, KeyPair>,
     timestamp: u64,
 ) -> PyResult<String> {
+    let note: &str = &note;
+    let name: &str = &name;
     audit::cosign(note, name, &key.0, timestamp).map_err(|e| to_pyerr(py, &e))
 }
 
@@ -83,23 +91,35 @@ fn cosign(
 #[pyo3(signature = (note, log_key, witnesses, quorum))]
 fn verify_cosigned(
     py: Python<'_>,
-    note: &str,
-    log_key: &str,
+    #[pyo3(from_py_with = crate::text::utf8)] note: PyBackedStr,
+    #[pyo3(from_py_with = crate::text::utf8)] log_key: PyBackedStr,
     witnesses: Vec<String>,
     quorum: usize,
 ) -> PyResult<Cosigned> {
+    let note: &str = &note;
+    let log_key: &str = &log_key;
     audit::verify_cosigned(note, log_key, &witnesses, quorum).map(Cosigned).map_err(|e| to_pyerr(py, &e))
 }
 
 /// The body of a `tlog-witness` `add-checkpoint` request.
 #[pyfunction]
-fn witness_request(py: Python<'_>, old_size: u64, proof: &Bound<'_, PyAny>, note: &str) -> PyResult<String> {
+fn witness_request(
+    py: Python<'_>,
+    old_size: u64,
+    proof: &Bound<'_, PyAny>,
+    #[pyo3(from_py_with = crate::text::utf8)] note: PyBackedStr,
+) -> PyResult<String> {
+    let note: &str = &note;
     Ok(audit::witness_request(old_size, &tree::proof(py, proof)?, note))
 }
 
 /// An `add-checkpoint` request body as `(old_size, proof, note)`.
 #[pyfunction]
-fn parse_witness_request<'py>(py: Python<'py>, body: &str) -> PyResult<(u64, Bound<'py, PyList>, String)> {
+fn parse_witness_request<'py>(
+    py: Python<'py>,
+    #[pyo3(from_py_with = crate::text::utf8)] body: PyBackedStr,
+) -> PyResult<(u64, Bound<'py, PyList>, String)> {
+    let body: &str = &body;
     let (old_size, proof, note) = audit::parse_witness_request(body).map_err(|e| to_pyerr(py, &e))?;
     Ok((old_size, hashes(py, &proof)?, note))
 }
@@ -118,10 +138,11 @@ impl Witness {
     fn open(
         py: Python<'_>,
         state: PathBuf,
-        name: &str,
+        #[pyo3(from_py_with = crate::text::utf8)] name: PyBackedStr,
         key: PyRef<'_, KeyPair>,
         logs: Vec<String>,
     ) -> PyResult<Witness> {
+        let name: &str = &name;
         audit::Witness::open(state, name, key.0.clone(), &logs).map(Witness).map_err(|e| to_pyerr(py, &e))
     }
 

@@ -597,3 +597,12 @@ def test_exit_with_daemon_threads_appending(path: Path) -> None:
     assert time.monotonic() - start < 10
     with AuditLog.open(path) as log:
         assert len(log) > 0 and log.verify().ok
+
+
+def test_a_log_slices_as_a_list_does() -> None:
+    with AuditLog.in_memory() as log:
+        for i in range(5):
+            log.append(f"a{i}", "r", Decision.ALLOW)
+        assert [r.action for r in log[1:4]] == ["a1", "a2", "a3"]
+        assert [r.action for r in log[::-2]] == ["a4", "a2", "a0"]
+        assert log[10:] == [] and log[-1].action == "a4"

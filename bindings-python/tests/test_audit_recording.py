@@ -80,6 +80,22 @@ def test_an_open_bus_may_record_too() -> None:
         assert recorded == [("publish", None, Decision.ALLOW)]
 
 
+def test_closing_the_bus_and_the_log_frees_the_file_at_once(tmp_path: Path) -> None:
+    """No garbage collection needed: the closed objects are still referenced."""
+    path = tmp_path / "audit.log"
+    log = AuditLog.open(path)
+    bus = Bus(audit=log, audit_scope="all")
+    sub = bus.subscribe("t")
+    bus.publish("t", b"")
+    with pytest.raises(charter.WouldBlockError):
+        AuditLog.open(path)
+    bus.close()
+    log.close()
+    with AuditLog.open(path) as again:
+        assert len(again) == 2
+    assert sub is not None and bus.closed and log.closed
+
+
 def test_the_authority_records_session_openings(
     root: KeyPair, holder: KeyPair, clock: ManualClock
 ) -> None:

@@ -156,9 +156,9 @@ def test_limits_are_keyword_arguments() -> None:
     with Bus(max_topic_tokens=2) as bus:
         with pytest.raises(charter.InvalidArgumentError):
             bus.publish("a.b.c", b"")
-    with pytest.raises(charter.InvalidArgumentError, match="max_topic_len"):
+    with pytest.raises(charter.InvalidArgumentError, match="topic length limit must be 1 to 256"):
         Bus(max_topic_len=300)
-    with pytest.raises(charter.InvalidArgumentError, match="max_subscriptions"):
+    with pytest.raises(charter.InvalidArgumentError, match="subscription limit must be at least 1"):
         Bus(max_subscriptions=0)
     with pytest.raises(TypeError):
         Bus(10)  # type: ignore[call-arg, arg-type]
@@ -189,12 +189,12 @@ def test_subscribe_arguments_are_checked(bus: Bus) -> None:
 def test_overflow_policies_are_values() -> None:
     assert (charter.DROP_OLDEST.policy, charter.DROP_OLDEST.timeout) == ("drop_oldest", None)
     assert charter.DROP_NEWEST.policy == "drop_newest"
-    assert charter.ERROR.policy == "error"
+    assert charter.ERROR_ON_FULL.policy == "error"
     block = charter.Block(0.25)
     assert (block.policy, block.timeout) == ("block", 0.25)
     assert block == charter.Block(0.25) and block != charter.Block(1)
     assert len({charter.Block(0.25), block, charter.DROP_OLDEST, charter.DROP_OLDEST}) == 2
-    assert repr(block) == "charter.Block(0.25)" and repr(charter.ERROR) == "charter.ERROR"
+    assert repr(block) == "charter.Block(0.25)" and repr(charter.ERROR_ON_FULL) == "charter.ERROR_ON_FULL"
     assert charter.Block(float("inf")).timeout == float("inf")
     with pytest.raises(charter.InvalidArgumentError):
         charter.Block(-1)

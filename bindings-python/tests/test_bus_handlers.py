@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import gc
+import sys
 import threading
 import time
 import weakref
-from typing import Callable, List, Literal, Tuple
+from typing import Any, Callable, List, Literal, Tuple
 
 import pytest
 
@@ -71,13 +72,38 @@ def test_exceptions_go_to_on_error_and_are_counted(dispatch: Dispatch) -> None:
         assert exc.__traceback__ is not None
 
 
-def test_an_exception_in_on_error_is_swallowed() -> None:
+def test_an_exception_in_on_error_goes_to_sys_unraisablehook(monkeypatch: pytest.MonkeyPatch) -> None:
+    unraisable: List[Any] = []
+    monkeypatch.setattr(sys, "unraisablehook", unraisable.append)
+
     def bad_hook(sid: int, exc: BaseException) -> None:
         raise RuntimeError("hook failed")
 
     with Bus(on_error=bad_hook) as bus:
         bus.subscribe("t", lambda m: 1 / 0)
         assert bus.publish("t", b"") == PublishReport(1, 1, 0)
+    [u] = unraisable
+    assert isinstance(u.exc_value, RuntimeError) and u.object is bad_hook
+
+
+@pytest.mark.parametrize("dispatch", ["inline", "thread"])
+def test_without_on_error_a_failure_goes_to_sys_unraisablehook(
+    dispatch: Dispatch, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """publish still reports the failure; the exception is not lost."""
+    unraisable: List[Any] = []
+    monkeypatch.setattr(sys, "unraisablehook", unraisable.append)
+
+    def handler(message: Message) -> None:
+        raise ValueError(message.payload)
+
+    with Bus() as bus:
+        sub = bus.subscribe("t", handler, dispatch=dispatch)
+        assert bus.publish("t", b"lost?").delivered == 1
+        wait_until(lambda: sub.stats().handler_failures == 1)
+    [u] = unraisable
+    assert isinstance(u.exc_value, ValueError) and u.exc_value.args == (b"lost?",)
+    assert u.object is handler
 
 
 def test_keyboard_interrupt_in_an_inline_handler_reaches_the_publisher(bus: Bus) -> None:
@@ -250,3 +276,13 @@ def test_thread_handlers_and_publishers_on_several_threads(bus: Bus) -> None:
         t.join(60.0)
     wait_until(lambda: counts == [1200, 1200])
     assert [s.stats().delivered for s in subs] == [1200, 1200]
+
+
+def test_a_thread_handler_runs_on_a_named_thread() -> None:
+    names: List[str] = []
+    with Bus() as bus:
+        sub = bus.subscribe("t", lambda m: names.append(threading.current_thread().name), dispatch="thread")
+        bus.publish("t", b"")
+        bus.publish("t", b"")
+        wait_until(lambda: len(names) == 2)
+    assert names == [f"charter-sub-{sub.id}"] * 2

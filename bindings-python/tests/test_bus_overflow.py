@@ -56,7 +56,7 @@ def test_drop_newest_keeps_the_oldest(bus: Bus) -> None:
 
 
 def test_error_refuses_and_the_others_still_get_it(bus: Bus) -> None:
-    strict = bus.subscribe("t", capacity=2, overflow=charter.ERROR)
+    strict = bus.subscribe("t", capacity=2, overflow=charter.ERROR_ON_FULL)
     relaxed = bus.subscribe("t")
     bus.publish("t", b"1")
     bus.publish("t", b"2")
@@ -73,7 +73,7 @@ def test_max_bytes_counts_topic_payload_and_headers(bus: Bus) -> None:
     assert bus.publish("t", b"").dropped == 1, "the topic alone no longer fits"
     assert sub.recv(timeout=1.0).payload == b"123456789"
     assert bus.publish("t", b"1", {"k": "12345678"}).dropped == 1
-    strict = bus.subscribe("u", max_bytes=4, overflow=charter.ERROR)
+    strict = bus.subscribe("u", max_bytes=4, overflow=charter.ERROR_ON_FULL)
     with pytest.raises(charter.LimitExceededError, match="can never fit"):
         bus.publish("u", b"1234")
     assert strict.stats().dropped == Drops(rejected=1)
@@ -149,7 +149,7 @@ PER_PUBLISHER = 400
 
 @pytest.mark.parametrize(
     "overflow",
-    [charter.DROP_OLDEST, charter.DROP_NEWEST, charter.ERROR, charter.Block(0.002)],
+    [charter.DROP_OLDEST, charter.DROP_NEWEST, charter.ERROR_ON_FULL, charter.Block(0.002)],
     ids=lambda o: o.policy,
 )
 def test_accounting_is_exact_with_four_publishers(bus: Bus, overflow: charter.Overflow) -> None:

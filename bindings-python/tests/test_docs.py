@@ -28,6 +28,18 @@ def quickstart() -> str:
     return match.group(1)
 
 
+def test_every_python_block_of_the_binding_readme_runs() -> None:
+    """Each block on its own, as a reader would paste it."""
+    text = BINDING_README.read_text(encoding="utf-8")
+    blocks = re.findall(r"```python\n(.*?)```", text, re.DOTALL)
+    assert len(blocks) >= 5
+    for block in blocks:
+        done = subprocess.run(
+            [sys.executable, "-c", block], capture_output=True, text=True, timeout=60
+        )
+        assert (done.returncode, done.stderr) == (0, ""), block
+
+
 def test_readme_quickstart_runs() -> None:
     done = subprocess.run(
         [sys.executable, "-c", quickstart()], capture_output=True, text=True, timeout=60

@@ -24,7 +24,7 @@ PINNED = {
     "CHARTER_E_CANCELLED": -24,
 }
 
-ALL = sorted(charter.ERRORS.items(), key=lambda item: -item[1].status)
+ALL = sorted(charter.ERROR_CLASSES.items(), key=lambda item: -item[1].status)
 
 
 def class_name(status_name: str) -> str:
@@ -43,15 +43,17 @@ def test_status_codes_come_from_the_core() -> None:
 
 
 def test_one_class_per_status() -> None:
-    assert set(charter.ERRORS) == set(charter.STATUS_CODES)
-    assert len({cls for cls in charter.ERRORS.values()}) == 24
+    assert set(charter.ERROR_CLASSES) == set(charter.STATUS_CODES)
+    assert len({cls for cls in charter.ERROR_CLASSES.values()}) == 24
 
 
 @pytest.mark.parametrize("name,cls", ALL, ids=[n for n, _ in ALL])
 def test_each_class(name: str, cls: type[charter.Error]) -> None:
     assert cls.__name__ == class_name(name)
     assert getattr(charter, cls.__name__) is cls
-    assert cls.__name__ in charter.__all__ and cls.__name__ in errors.__all__
+    exported = cls is not charter.TimeoutError
+    assert (cls.__name__ in charter.__all__) == exported
+    assert (cls.__name__ in errors.__all__) == exported
     assert issubclass(cls, charter.Error) and issubclass(cls, Exception)
     assert cls.code == name
     assert cls.status == charter.STATUS_CODES[name]
@@ -71,12 +73,27 @@ def test_each_class(name: str, cls: type[charter.Error]) -> None:
 def test_builtin_bases() -> None:
     assert issubclass(charter.TimeoutError, builtins.TimeoutError)
     assert issubclass(charter.IoError, OSError)
+    assert issubclass(charter.InvalidArgumentError, ValueError)
+    assert issubclass(charter.NotFoundError, LookupError)
+    with pytest.raises(ValueError):
+        charter.Registry(0)
+    with pytest.raises(LookupError):
+        with charter.Bus() as bus:
+            bus.request("nobody.listens", b"", timeout=1.0)
     with pytest.raises(builtins.TimeoutError):
         raise charter.TimeoutError("waited too long")
     with pytest.raises(OSError):
         raise charter.IoError("disk on fire")
-    others = [c for c in charter.ERRORS.values() if c not in (charter.TimeoutError, charter.IoError)]
+    others = [c for c in charter.ERROR_CLASSES.values() if c not in (charter.TimeoutError, charter.IoError)]
     assert not any(issubclass(c, OSError) for c in others)
+
+
+def test_star_import_shadows_no_builtin() -> None:
+    """`from charter import *` must leave TimeoutError the built-in."""
+    namespace: dict[str, object] = {}
+    exec("from charter import *", namespace)
+    shadowed = [name for name in namespace if name != "__builtins__" and hasattr(builtins, name)]
+    assert shadowed == []
 
 
 def test_the_base_class_is_an_exception() -> None:
@@ -99,4 +116,14 @@ def test_user_subclasses_need_no_status() -> None:
         pass
 
     assert AppDenied.code == "CHARTER_E_DENIED"
-    assert charter.ERRORS["CHARTER_E_DENIED"] is charter.DeniedError
+    assert charter.ERROR_CLASSES["CHARTER_E_DENIED"] is charter.DeniedError
+
+
+def test_no_exported_names_differ_only_in_case() -> None:
+    """`Error`, `ERROR` and `ERROR_CLASSES` were one slip apart: the overflow
+    policy is `ERROR_ON_FULL`."""
+    folded: dict[str, list[str]] = {}
+    for name in charter.__all__:
+        folded.setdefault(name.lower().rstrip("s"), []).append(name)
+    assert [names for names in folded.values() if len(names) > 1] == []
+    assert not hasattr(charter, "ERROR") and not hasattr(charter, "ERRORS")

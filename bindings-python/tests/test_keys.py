@@ -104,3 +104,33 @@ def test_key_files_are_private(tmp_path: Path) -> None:
         KeyPair.read_file(tmp_path / "missing")
     with pytest.raises(charter.MalformedError, match="PEM"):
         KeyPair.from_pem("-----BEGIN PRIVATE KEY-----\nnot base64!\n-----END PRIVATE KEY-----\n")
+
+
+def test_keys_move_to_and_from_cryptography() -> None:
+    """`cryptography`'s Ed25519 keys and Charter's are the same PKCS#8 (DER
+    or PEM) documents: no conversion code on either side."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    ours = charter.KeyPair.generate()
+    theirs = serialization.load_der_private_key(ours.to_pkcs8(), password=None)
+    assert isinstance(theirs, ed25519.Ed25519PrivateKey)
+    raw = theirs.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    assert raw == bytes(ours.public_key)
+    pem = serialization.load_pem_private_key(ours.to_pem().encode(), password=None)
+    assert isinstance(pem, ed25519.Ed25519PrivateKey)
+
+    generated = ed25519.Ed25519PrivateKey.generate()
+    for document in (
+        generated.private_bytes(
+            serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        ),
+    ):
+        back = charter.KeyPair.from_pkcs8(document)
+        assert bytes(back.public_key) == generated.public_key().public_bytes(
+            serialization.Encoding.Raw, serialization.PublicFormat.Raw
+        )
+    text = generated.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    assert charter.KeyPair.from_pem(text).public_key == charter.KeyPair.from_pkcs8(document).public_key

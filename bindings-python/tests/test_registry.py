@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import gc
+import subprocess
+import sys
 import weakref
 from types import TracebackType
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 
 import pytest
 
@@ -112,6 +114,7 @@ def test_notify_takes_exactly_one_argument(registry: Registry) -> None:
 
 def test_a_raising_handler_counts_as_failed_and_siblings_still_run(registry: Registry) -> None:
     ran: list[str] = []
+    registry.on_error = lambda hid, exc: None  # seen, not sent to sys.unraisablehook
 
     def bad(event: object) -> None:
         ran.append("bad")
@@ -147,7 +150,7 @@ def test_on_error_receives_id_and_exception_with_traceback() -> None:
     assert "exploding_handler" in frames
 
 
-def test_on_error_is_a_property(registry: Registry) -> None:
+def test_on_error_is_a_property(registry: Registry, monkeypatch: pytest.MonkeyPatch) -> None:
     assert registry.on_error is None
     seen: list[int] = []
 
@@ -160,8 +163,11 @@ def test_on_error_is_a_property(registry: Registry) -> None:
     registry.notify(0)
     registry.on_error = None
     assert registry.on_error is None
+    unraisable: list[Any] = []
+    monkeypatch.setattr(sys, "unraisablehook", unraisable.append)
     registry.notify(0)
-    assert seen == [hid]
+    assert seen == [hid], "without the hook, the failure went elsewhere"
+    assert [type(u.exc_value) for u in unraisable] == [ZeroDivisionError]
     with pytest.raises(TypeError, match="on_error must be callable or None"):
         registry.on_error = 3  # type: ignore[assignment]
     with pytest.raises(TypeError, match="on_error must be callable or None"):
@@ -190,10 +196,12 @@ def test_keyboard_interrupt_finishes_the_round_then_propagates(registry: Registr
     assert got == [], "interrupts are not errors: they go to the caller, not on_error"
 
 
-def test_an_exception_in_on_error_is_swallowed(
-    registry: Registry, capfd: pytest.CaptureFixture[str]
+def test_an_exception_in_on_error_goes_to_sys_unraisablehook(
+    registry: Registry, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     calls: list[int] = []
+    unraisable: list[Any] = []
+    monkeypatch.setattr(sys, "unraisablehook", unraisable.append)
 
     def bad_hook(hid: int, exc: BaseException) -> None:
         calls.append(hid)
@@ -204,15 +212,41 @@ def test_an_exception_in_on_error_is_swallowed(
     second = registry.register(lambda e: 1 / 0)
     assert registry.notify(0) == NotifyReport(failed=2)
     assert calls == [first, second]
-    assert capfd.readouterr() == ("", "")
+    assert [type(u.exc_value) for u in unraisable] == [RuntimeError, RuntimeError]
+    assert all(u.object is bad_hook for u in unraisable), "names the hook that failed"
 
 
-def test_failures_without_a_hook_print_nothing(
-    registry: Registry, capfd: pytest.CaptureFixture[str]
+def test_failures_without_a_hook_go_to_sys_unraisablehook(
+    registry: Registry, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    registry.register(lambda e: 1 / 0)
-    assert registry.notify(0) == NotifyReport(failed=1)
-    assert capfd.readouterr() == ("", "")
+    """As an exception in a thread or a __del__ does: never silently lost,
+    and never raised to the caller."""
+    unraisable: list[Any] = []
+    monkeypatch.setattr(sys, "unraisablehook", unraisable.append)
+
+    def handler(event: object) -> None:
+        raise ValueError(event)
+
+    registry.register(handler)
+    assert registry.notify(7) == NotifyReport(failed=1)
+    [u] = unraisable
+    assert isinstance(u.exc_value, ValueError) and u.exc_value.args == (7,)
+    assert u.exc_traceback is not None
+    assert u.object is handler, "names the handler that failed"
+
+
+def test_by_default_a_failure_is_printed_to_stderr(capfd: pytest.CaptureFixture[str]) -> None:
+    """sys.unraisablehook's default prints: what a Python user expects to see."""
+    code = (
+        "import charter\n"
+        "r = charter.Registry()\n"
+        "r.register(lambda e: 1 / 0)\n"
+        "print(r.notify(0).failed)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == "1\n"
+    assert "ZeroDivisionError" in out.stderr
 
 
 @pytest.mark.parametrize("depth", [1, 8, 64])

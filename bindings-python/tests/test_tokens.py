@@ -178,7 +178,7 @@ def test_mint_refuses_bad_arguments() -> None:
     subject = holder.public_key
     with pytest.raises(charter.InvalidArgumentError, match="1 to 64 grants"):
         Token.mint(root, subject, [], T0, T0 + 1)
-    with pytest.raises(charter.InvalidArgumentError, match="must be before"):
+    with pytest.raises(charter.InvalidArgumentError, match="must start before it ends"):
         Token.mint(root, subject, ["publish a"], T0, T0)
     with pytest.raises(TypeError, match="not one str"):
         Token.mint(root, subject, "publish a", T0, T0 + 1)

@@ -44,12 +44,12 @@ def test_status_table() -> None:
     ok, *errors = STATUS["cases"]
     assert ok == {"code": 0, "name": "CHARTER_OK"}
     assert dict(charter.STATUS_CODES) == {case["name"]: case["code"] for case in errors}
-    assert set(charter.ERRORS) == {case["name"] for case in errors}
+    assert set(charter.ERROR_CLASSES) == {case["name"] for case in errors}
 
 
 @pytest.mark.parametrize("case", STATUS["cases"][1:], ids=lambda case: case["name"])
 def test_status(case: Dict[str, Any]) -> None:
-    cls = charter.ERRORS[case["name"]]
+    cls = charter.ERROR_CLASSES[case["name"]]
     assert issubclass(cls, charter.Error)
     assert getattr(charter, cls.__name__) is cls
     assert (cls.code, cls.status) == (case["name"], case["code"])
@@ -128,7 +128,7 @@ def test_token(case: Dict[str, Any]) -> None:
     if case["expect"] != "CHARTER_OK":
         with pytest.raises(charter.Error) as info:
             verify(case)
-        assert type(info.value) is charter.ERRORS[case["expect"]]
+        assert type(info.value) is charter.ERROR_CLASSES[case["expect"]]
         assert info.value.code == case["expect"]
         return
     verified = verify(case)

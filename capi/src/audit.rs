@@ -258,7 +258,7 @@ fn decision_arg(code: i32, name: &str) -> Result<Decision, Error> {
     u8::try_from(code)
         .ok()
         .and_then(Decision::from_code)
-        .ok_or_else(|| invalid(format!("{name} must be CHARTER_AUDIT_ALLOW, _DENY or _ERROR, got {code}")))
+        .ok_or_else(|| invalid(format!("{name} must be allow (0), deny (1) or error (2), got {code}")))
 }
 
 /// A string argument that may be NULL, read as empty.
@@ -311,7 +311,7 @@ unsafe fn record_arg(ptr: *const charter_audit_record_t) -> Result<Record, Error
         actor_unproven: r.actor_unproven,
         action: action.into(),
         resource: resource.into(),
-        decision: decision_arg(r.decision, "record.decision")?,
+        decision: decision_arg(r.decision, "the record's decision")?,
         reason: r.reason,
         detail: detail.into(),
     })
@@ -375,7 +375,7 @@ unsafe fn query_arg(ptr: *const charter_audit_query_t) -> Result<Query, Error> {
         query = query.actor(actor);
     }
     if q.decision != CHARTER_AUDIT_ANY_DECISION {
-        query = query.decision(decision_arg(q.decision, "query.decision")?);
+        query = query.decision(decision_arg(q.decision, "the query's decision")?);
     }
     Ok(query)
 }

@@ -19,6 +19,7 @@
 
 pub mod audit;
 mod background;
+mod base64_problem;
 pub mod bus;
 pub mod capability;
 mod depth;

@@ -280,6 +280,19 @@ fn checkpoints_need_a_signer() {
     assert_eq!(AuditLog::in_memory(zero).unwrap_err().kind(), ErrorKind::InvalidArgument);
 }
 
+/// An empty path names no file; a binding that passed "" where it meant
+/// "no path" must get an error, never an in-memory log or an OS error.
+#[test]
+fn an_empty_path_is_refused() {
+    let e = AuditLog::open("", AuditOptions::default()).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{e}");
+    assert!(e.message().contains("must not be empty"), "{e}");
+    let e = AuditLog::start_over("", signed(FsyncPolicy::Always), "why").unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{e}");
+    let e = charter_core::audit::verify_log("", &Default::default()).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{e}");
+}
+
 #[test]
 fn a_torn_tail_is_cut_off_at_every_offset() {
     let tmp = TempLog::new("torn");
@@ -645,4 +658,24 @@ fn a_newer_file_version_is_refused() {
     drop(f);
     let e = AuditLog::open(tmp.path(), AuditOptions::default()).unwrap_err();
     assert!(e.message().contains("version 2"), "{e}");
+}
+
+/// Closing a bus lets go of its recorder's log at once: with the log's own
+/// handle dropped, the file lock is free even while a subscription still
+/// holds the bus (a binding's object waiting for its garbage collector).
+#[test]
+fn closing_a_bus_releases_its_audit_log() {
+    let tmp = TempLog::new("bus-close");
+    let log = AuditLog::open(tmp.path(), AuditOptions::default()).unwrap();
+    let bus = Bus::with_recorder(BusLimits::default(), None, Recorder::new(log.clone(), Scope::All)).unwrap();
+    let still_held = bus.subscribe("t", SubscribeOptions::default()).unwrap();
+    drop(log);
+    assert_eq!(
+        AuditLog::open(tmp.path(), AuditOptions::default()).unwrap_err().kind(),
+        ErrorKind::WouldBlock,
+        "the open bus records into the log"
+    );
+    bus.close();
+    AuditLog::open(tmp.path(), AuditOptions::default()).expect("closed: the lock is free");
+    drop(still_held);
 }

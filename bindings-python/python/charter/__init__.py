@@ -46,7 +46,7 @@ from ._native import (
     DROP_NEWEST,
     DROP_OLDEST,
     EMPTY_ROOT,
-    ERROR,
+    ERROR_ON_FULL,
     AuditLog,
     AuditRecords,
     Authority,
@@ -95,7 +95,7 @@ from ._native import (
 )
 from .audit import Decision, Record
 from .errors import (
-    ERRORS,
+    ERROR_CLASSES,
     STATUS_CODES,
     AlreadyFreedError,
     BadSignatureError,
@@ -118,7 +118,7 @@ from .errors import (
     NullArgumentError,
     PanicError,
     RevokedError,
-    TimeoutError,
+    TimeoutError as TimeoutError,  # exported, though not by `import *`
     UntrustedRootError,
     WouldBlockError,
     WrongHandleTypeError,
@@ -139,7 +139,7 @@ __all__ = [
     "Block",
     "DROP_OLDEST",
     "DROP_NEWEST",
-    "ERROR",
+    "ERROR_ON_FULL",
     "validate_topic",
     "validate_pattern",
     "topic_matches",
@@ -176,7 +176,7 @@ __all__ = [
     "verify_cosigned",
     "witness_request",
     "parse_witness_request",
-    "ERRORS",
+    "ERROR_CLASSES",
     "STATUS_CODES",
     "Error",
     "NullArgumentError",
@@ -196,7 +196,6 @@ __all__ = [
     "MalformedError",
     "UntrustedRootError",
     "WouldBlockError",
-    "TimeoutError",
     "ClosedError",
     "IoError",
     "CorruptError",
@@ -204,3 +203,5 @@ __all__ = [
     "InternalError",
     "CancelledError",
 ]
+# charter.TimeoutError is left out of __all__, so that `from charter import
+# *` does not shadow the built-in it subclasses.

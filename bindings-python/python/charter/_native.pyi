@@ -1,7 +1,7 @@
 """Type stubs for the Rust extension module ``charter._native``."""
 
 import os
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import (
@@ -47,7 +47,7 @@ __all__ = [
     "Block",
     "DROP_OLDEST",
     "DROP_NEWEST",
-    "ERROR",
+    "ERROR_ON_FULL",
     "validate_topic",
     "validate_pattern",
     "topic_matches",
@@ -191,7 +191,7 @@ _BusErrorHook = Callable[[int, BaseException], object]
 class Overflow:
     """What a full subscription queue does with one more message.
 
-    Use :data:`DROP_OLDEST`, :data:`DROP_NEWEST`, :data:`ERROR` or
+    Use :data:`DROP_OLDEST`, :data:`DROP_NEWEST`, :data:`ERROR_ON_FULL` or
     :func:`Block`.
     """
 
@@ -208,10 +208,10 @@ DROP_OLDEST: Overflow
 """Drop the oldest queued message to make room (the default)."""
 DROP_NEWEST: Overflow
 """Drop the new message."""
-ERROR: Overflow
+ERROR_ON_FULL: Overflow
 """Drop the new message and make ``publish`` raise :class:`charter.LimitExceededError`."""
 
-def Block(timeout: float) -> Overflow:
+def Block(timeout: Union[float, timedelta]) -> Overflow:
     """The publisher waits up to ``timeout`` seconds for room, then the message is
     dropped and ``publish`` raises :class:`charter.TimeoutError`; inside a
     callback of the same bus it raises :class:`charter.WouldBlockError` at once."""
@@ -280,7 +280,7 @@ class Drops:
         """A ``Block`` publisher ran out of time (or would have deadlocked)."""
     @property
     def rejected(self) -> int:
-        """Refused by an ``ERROR`` queue, or too large for the queue at all."""
+        """Refused by an ``ERROR_ON_FULL`` queue, or too large for the queue at all."""
     @property
     def closed(self) -> int:
         """Still queued, or arriving, when the subscription ended."""
@@ -462,9 +462,9 @@ class Bus:
         *,
         capacity: int = 1024,
         max_bytes: int = 16777216,
-        overflow: Overflow = ...,
-        ttl: Optional[float] = None,
-        idle_ttl: Optional[float] = None,
+        overflow: Optional[Overflow] = None,
+        ttl: Union[float, timedelta, None] = None,
+        idle_ttl: Union[float, timedelta, None] = None,
         dispatch: Literal["inline", "thread"] = "inline",
     ) -> Subscription:
         """Subscribes to ``pattern``: a queue to receive from, or ``handler``.
@@ -550,6 +550,8 @@ _Action = Literal["publish", "subscribe", "request"]
 """What a grant allows."""
 
 _Key = Union["PublicKey", str]
+_When = Union[int, datetime]
+"""An aware ``datetime``, or whole seconds since the Unix epoch (at most the year 9999)."""
 """A public key, or its text form ``charter-pk1:...``."""
 
 _Grants = Iterable[Union["Grant", str]]
@@ -668,11 +670,11 @@ class Token:
 
     @staticmethod
     def mint(
-        root: KeyPair, subject: _Key, grants: _Grants, not_before: int, not_after: int
+        root: KeyPair, subject: _Key, grants: _Grants, not_before: _When, not_after: _When
     ) -> Token:
-        """``root`` gives ``grants`` to ``subject`` for ``[not_before, not_after)`` (Unix seconds)."""
+        """``root`` gives ``grants`` to ``subject`` for ``[not_before, not_after)`` (aware datetimes or Unix seconds)."""
     def delegate(
-        self, holder: KeyPair, subject: _Key, grants: _Grants, not_before: int, not_after: int
+        self, holder: KeyPair, subject: _Key, grants: _Grants, not_before: _When, not_after: _When
     ) -> Token:
         """A narrower token for ``subject``, signed by ``holder`` (this token's subject).
 
@@ -839,9 +841,9 @@ class Client:
         *,
         capacity: int = 1024,
         max_bytes: int = 16777216,
-        overflow: Overflow = ...,
-        ttl: Optional[float] = None,
-        idle_ttl: Optional[float] = None,
+        overflow: Optional[Overflow] = None,
+        ttl: Union[float, timedelta, None] = None,
+        idle_ttl: Union[float, timedelta, None] = None,
         dispatch: Literal["inline", "thread"] = "inline",
     ) -> Subscription:
         """:meth:`Bus.subscribe`; the subscription ends when the session does."""
@@ -1085,7 +1087,10 @@ class AuditLog:
         :class:`charter.NotFoundError` past the end; :class:`charter.CorruptError`
         when it was changed on disk.
         """
+    @overload
     def __getitem__(self, index: int, /) -> Record: ...
+    @overload
+    def __getitem__(self, index: slice, /) -> List[Record]: ...
     def records(
         self,
         *,

@@ -3,7 +3,7 @@
 Every status has a stable name (``"CHARTER_E_DENIED"``) and code (``-10``)
 shared by C, Go, Node and Python. Each class below names its status; its
 numeric code is read from the core when the class is created, so Python
-never keeps a copy that could drift, and :data:`ERRORS` maps every status
+never keeps a copy that could drift, and :data:`ERROR_CLASSES` maps every status
 name to its class (the native module raises through it).
 """
 
@@ -16,7 +16,7 @@ from typing import Any, ClassVar, Dict, Mapping, Optional, Type
 from ._native import STATUS_CODES as _CORE_STATUS_CODES
 
 __all__ = [
-    "ERRORS",
+    "ERROR_CLASSES",
     "STATUS_CODES",
     "Error",
     "NullArgumentError",
@@ -36,7 +36,6 @@ __all__ = [
     "MalformedError",
     "UntrustedRootError",
     "WouldBlockError",
-    "TimeoutError",
     "ClosedError",
     "IoError",
     "CorruptError",
@@ -44,12 +43,16 @@ __all__ = [
     "InternalError",
     "CancelledError",
 ]
+# TimeoutError is not in __all__: `from charter import *` would shadow the
+# built-in it subclasses, and `except TimeoutError` would then miss the
+# built-in's other sources. It is charter.TimeoutError (and
+# charter.errors.TimeoutError).
 
 STATUS_CODES: Mapping[str, int] = MappingProxyType(dict(_CORE_STATUS_CODES))
 """Every status name mapped to its stable (negative) code, from the core."""
 
 _errors: Dict[str, Type[Error]] = {}
-ERRORS: Mapping[str, Type[Error]] = MappingProxyType(_errors)
+ERROR_CLASSES: Mapping[str, Type[Error]] = MappingProxyType(_errors)
 """Every status name mapped to its exception class."""
 
 
@@ -80,8 +83,8 @@ class NullArgumentError(Error, code="CHARTER_E_NULL_ARGUMENT"):
     """A required argument was missing."""
 
 
-class InvalidArgumentError(Error, code="CHARTER_E_INVALID_ARGUMENT"):
-    """An argument was present but not acceptable."""
+class InvalidArgumentError(Error, ValueError, code="CHARTER_E_INVALID_ARGUMENT"):
+    """An argument was present but not acceptable; also a :class:`ValueError`."""
 
 
 class InvalidUtf8Error(Error, code="CHARTER_E_INVALID_UTF8"):
@@ -108,8 +111,8 @@ class LimitExceededError(Error, code="CHARTER_E_LIMIT_EXCEEDED"):
     """A configured or built-in limit was reached."""
 
 
-class NotFoundError(Error, code="CHARTER_E_NOT_FOUND"):
-    """The thing asked for does not exist."""
+class NotFoundError(Error, LookupError, code="CHARTER_E_NOT_FOUND"):
+    """The thing asked for does not exist; also a :class:`LookupError`."""
 
 
 class DeniedError(Error, code="CHARTER_E_DENIED"):
@@ -176,6 +179,6 @@ class CancelledError(Error, code="CHARTER_E_CANCELLED"):
     """
 
 
-_missing = sorted(set(STATUS_CODES) - set(ERRORS))
+_missing = sorted(set(STATUS_CODES) - set(ERROR_CLASSES))
 if _missing:
     raise ImportError(f"charter.errors has no class for status {', '.join(_missing)}")

@@ -72,6 +72,7 @@ struct Target {
 /// bad key or `against` note (`CORRUPT`, `MALFORMED`, `BAD_SIGNATURE`).
 pub fn verify_log(path: impl AsRef<Path>, options: &VerifyOptions) -> Result<VerifyReport> {
     let path = path.as_ref();
+    file::check_path(path)?;
     let log_key = check_options(options)?;
     let mut problems: Vec<(ErrorKind, String)> = Vec::new();
     let mut targets = Vec::new();

@@ -226,8 +226,9 @@ pub(super) fn parse_key_id(hex: &str) -> Result<[u8; 4]> {
 }
 
 fn parse_verifier_public_key(text: &str) -> Result<PublicKey> {
-    let bytes =
-        STANDARD.decode(text).map_err(|e| malformed(format!("verifier key is not standard base64: {e}")))?;
+    let bytes = STANDARD.decode(text).map_err(|e| {
+        malformed(format!("verifier key is not standard base64: {}", crate::base64_problem::describe(&e)))
+    })?;
     match bytes.split_first() {
         Some((&ED25519_TYPE, key)) => PublicKey::from_bytes(key),
         Some((kind, _)) => Err(malformed(format!("verifier key type 0x{kind:02x} is not Ed25519 (0x01)"))),
@@ -266,7 +267,9 @@ pub(super) fn parse_signature_line(line: &str, number: usize) -> Result<(&str, [
         .ok_or_else(|| bad("does not start with an em dash and a space"))?;
     let (name, encoded) = rest.split_once(' ').ok_or_else(|| bad("has no space after the key name"))?;
     check_key_name(name).map_err(|why| bad(&format!("has a key name that {why}")))?;
-    let bytes = STANDARD.decode(encoded).map_err(|e| bad(&format!("is not standard base64: {e}")))?;
+    let bytes = STANDARD
+        .decode(encoded)
+        .map_err(|e| bad(&format!("is not standard base64: {}", crate::base64_problem::describe(&e))))?;
     if bytes.len() < 5 {
         return Err(bad("is shorter than a key id and a signature"));
     }
@@ -301,9 +304,12 @@ fn parse_size(text: &str) -> Result<u64> {
 }
 
 fn parse_root(text: &str) -> Result<Hash> {
-    let bytes = STANDARD
-        .decode(text)
-        .map_err(|e| malformed(format!("checkpoint line 3 (root hash) is not standard base64: {e}")))?;
+    let bytes = STANDARD.decode(text).map_err(|e| {
+        malformed(format!(
+            "checkpoint line 3 (root hash) is not standard base64: {}",
+            crate::base64_problem::describe(&e)
+        ))
+    })?;
     bytes.try_into().map_err(|bytes: Vec<u8>| {
         malformed(format!("checkpoint line 3 (root hash) is {} bytes, not 32", bytes.len()))
     })

@@ -180,9 +180,9 @@ impl Cosigner {
         };
         check_key_name(name).map_err(|why| malformed(format!("witness key name {why}")))?;
         let id = parse_key_id(hex)?;
-        let bytes = STANDARD
-            .decode(key)
-            .map_err(|e| malformed(format!("witness key is not standard base64: {e}")))?;
+        let bytes = STANDARD.decode(key).map_err(|e| {
+            malformed(format!("witness key is not standard base64: {}", crate::base64_problem::describe(&e)))
+        })?;
         let key = match bytes.split_first() {
             Some((&COSIGNATURE_V1_TYPE, key)) => PublicKey::from_bytes(key)?,
             Some((kind, _)) => {

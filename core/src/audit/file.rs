@@ -207,13 +207,18 @@ pub const MAX_PATH_BYTES: usize = 4096;
 /// (`.checkpoint.replaced-<ms>` and the like).
 const DERIVED_SUFFIX_BYTES: usize = 64;
 
-/// Refuses a path longer than [`MAX_PATH_BYTES`], quoting only its prefix.
+/// Refuses an empty path (which names no file: a binding that passed one
+/// for "no path" would otherwise get an unrelated I/O error) and a path
+/// longer than [`MAX_PATH_BYTES`], quoting only its prefix.
 pub(crate) fn check_path(path: &Path) -> Result<()> {
     check_within(path, MAX_PATH_BYTES)
 }
 
 fn check_within(path: &Path, max: usize) -> Result<()> {
     let len = path.as_os_str().len();
+    if len == 0 {
+        return Err(Error::new(ErrorKind::InvalidArgument, "audit log path must not be empty"));
+    }
     if len > max {
         return Err(Error::new(
             ErrorKind::LimitExceeded,

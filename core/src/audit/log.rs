@@ -284,7 +284,7 @@ impl AuditLog {
         {
             return Err(corrupt(format!(
                 "record 0 is missing: there is no file, but its signed checkpoint {} vouches for {covered} \
-                 records; it was deleted (starting over is AuditLog::start_over)",
+                 records; it was deleted (starting over begins a new history)",
                 quote_path(checkpoint_path(&path))
             )));
         }
@@ -344,11 +344,9 @@ impl AuditLog {
     pub fn start_over(path: impl AsRef<Path>, options: AuditOptions, reason: &str) -> Result<AuditLog> {
         check_options(&options)?;
         let path = path.as_ref();
+        file::check_path(path)?;
         if options.signer.is_none() {
-            return Err(Error::new(
-                ErrorKind::InvalidArgument,
-                "starting over needs a signer (AuditOptions::signer)",
-            ));
+            return Err(Error::new(ErrorKind::InvalidArgument, "starting over needs a signer"));
         }
         let checkpoint = checkpoint_path(path);
         let old = file::read_small(&checkpoint, MAX_NOTE_BYTES, "checkpoint")?
@@ -800,9 +798,11 @@ impl AuditLog {
     }
 
     fn signer(&self) -> Result<&KeyPair> {
-        self.shared.options.signer.as_deref().ok_or_else(|| {
-            Error::new(ErrorKind::InvalidArgument, "the audit log has no signer (AuditOptions::signer)")
-        })
+        self.shared
+            .options
+            .signer
+            .as_deref()
+            .ok_or_else(|| Error::new(ErrorKind::InvalidArgument, "the audit log has no signer"))
     }
 
     fn lock_state(&self) -> MutexGuard<'_, State> {
@@ -918,7 +918,7 @@ impl Flusher {
         if background::in_owner(self.pid) {
             Ok(())
         } else {
-            Err(background::forked("the sync thread of this audit log (FsyncPolicy::Interval)"))
+            Err(background::forked("the sync thread of this audit log (fsync at an interval)"))
         }
     }
 
@@ -1032,7 +1032,7 @@ fn check_options(options: &AuditOptions) -> Result<()> {
         if every.is_zero() {
             return Err(Error::new(
                 ErrorKind::InvalidArgument,
-                "FsyncPolicy::Interval must be longer than zero",
+                "the fsync interval must be longer than zero",
             ));
         }
     }

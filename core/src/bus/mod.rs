@@ -103,7 +103,13 @@ pub(crate) struct Inner {
     denied: AtomicU64,
     depth_exceeded: AtomicU64,
     /// When set, authorization decisions are recorded in its audit log.
-    recorder: Option<Recorder>,
+    /// Closing the bus drops it, so the log's last clone (and with it the
+    /// file lock) goes when the log is closed, not when every handle to
+    /// the bus has been collected.
+    recorder: Mutex<Option<Recorder>>,
+    /// Whether the bus was built with a recorder: an unaudited bus never
+    /// takes the lock above.
+    audited: bool,
 }
 
 /// Who is asking, for authorization.
@@ -192,7 +198,8 @@ impl Bus {
                 authority,
                 denied: AtomicU64::new(0),
                 depth_exceeded: AtomicU64::new(0),
-                recorder,
+                audited: recorder.is_some(),
+                recorder: Mutex::new(recorder),
             }),
         })
     }
@@ -573,7 +580,12 @@ impl Bus {
         if verdict.is_err() {
             self.inner.denied.fetch_add(1, Ordering::Relaxed);
         }
-        match (&self.inner.recorder, who) {
+        let recorder = if self.inner.audited {
+            self.inner.recorder.lock().unwrap_or_else(PoisonError::into_inner).clone()
+        } else {
+            None
+        };
+        match (&recorder, who) {
             (Some(recorder), Who::Holder(session)) => {
                 recorder.decide(Some(session.principal()), action.name(), topic, verdict)
             }
@@ -786,6 +798,8 @@ impl Inner {
         for shared in all {
             shared.shut_down(None);
         }
+        let recorder = self.recorder.lock().unwrap_or_else(PoisonError::into_inner).take();
+        drop(recorder);
     }
 }
 

@@ -60,18 +60,21 @@ impl BusLimits {
     pub(crate) fn validate(&self) -> Result<()> {
         let bad = |why: String| Err(Error::new(ErrorKind::InvalidArgument, why));
         if !(1..=MAX_TOPIC_LEN).contains(&self.max_topic_len) {
-            return bad(format!("max_topic_len must be 1 to {MAX_TOPIC_LEN}, got {}", self.max_topic_len));
+            return bad(format!(
+                "the topic length limit must be 1 to {MAX_TOPIC_LEN} bytes, got {}",
+                self.max_topic_len
+            ));
         }
         if !(1..=MAX_TOPIC_TOKENS).contains(&self.max_topic_tokens) {
             return bad(format!(
-                "max_topic_tokens must be 1 to {MAX_TOPIC_TOKENS}, got {}",
+                "the topic token limit must be 1 to {MAX_TOPIC_TOKENS}, got {}",
                 self.max_topic_tokens
             ));
         }
         for (name, value) in [
-            ("max_subscriptions", self.max_subscriptions),
-            ("max_queue_messages", self.max_queue_messages),
-            ("max_queue_bytes", self.max_queue_bytes),
+            ("the subscription limit", self.max_subscriptions),
+            ("the queue's message limit", self.max_queue_messages),
+            ("the queue's byte limit", self.max_queue_bytes),
         ] {
             if value == 0 {
                 return bad(format!("{name} must be at least 1"));

@@ -223,7 +223,7 @@ impl KeyPair {
     /// document, which holds a secret.
     pub fn from_pkcs8(der: &[u8]) -> Result<KeyPair> {
         let pair = Ed25519KeyPair::from_pkcs8_maybe_unchecked(der)
-            .map_err(|e| Error::new(ErrorKind::Malformed, format!("not an Ed25519 PKCS#8 key: {e}")))?;
+            .map_err(|_| Error::new(ErrorKind::Malformed, "not an Ed25519 PKCS#8 key"))?;
         let public = PublicKey::from_bytes(pair.public_key().as_ref())?;
         let pkcs8 = v1_document(seed_of(der)?);
         Ok(KeyPair { pair, public, pkcs8 })

@@ -33,7 +33,10 @@ pub(crate) fn decode(text: &str, prefix: &str, what: &str, max_bytes: usize) -> 
             format!("{what} text is {} characters; a {what} is at most {max_bytes} bytes", body.len()),
         ));
     }
-    URL_SAFE_NO_PAD
-        .decode(body)
-        .map_err(|e| Error::new(ErrorKind::Malformed, format!("{what} text is not unpadded base64url: {e}")))
+    URL_SAFE_NO_PAD.decode(body).map_err(|e| {
+        Error::new(
+            ErrorKind::Malformed,
+            format!("{what} text is not unpadded base64url: {}", crate::base64_problem::describe(&e)),
+        )
+    })
 }

@@ -354,7 +354,7 @@ fn check_new_link(grants: &[Grant], not_before: u64, not_after: u64) -> Result<(
     if not_before >= not_after {
         return Err(Error::new(
             ErrorKind::InvalidArgument,
-            format!("not_before ({not_before}) must be before not_after ({not_after})"),
+            format!("the token's window must start before it ends: it starts at {not_before} and ends at {not_after} (Unix seconds)"),
         ));
     }
     Ok(())

@@ -164,11 +164,11 @@ fn decode_link(index: usize, body: &[u8], signature: &[u8], span: std::ops::Rang
     let anchor = r.array32("a link anchor")?;
     let subject = PublicKey::from_bytes(&r.array32("a subject key")?)
         .map_err(|e| malformed(at(&format!("subject: {}", e.message()))))?;
-    let not_before = r.u64("not_before")?;
-    let not_after = r.u64("not_after")?;
+    let not_before = r.u64("the start of a window")?;
+    let not_after = r.u64("the end of a window")?;
     if not_before >= not_after {
         return Err(malformed(at(&format!(
-            "empty window: not_before {not_before} >= not_after {not_after}"
+            "empty window: it starts at {not_before} and ends at {not_after} (Unix seconds)"
         ))));
     }
     let grant_count = usize::from(r.u8("the grant count")?);
