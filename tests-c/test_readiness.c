@@ -836,6 +836,41 @@ static void a_callback_subscription_cannot_be_polled(void) {
     wakes_destroy(&wakes);
 }
 
+/* One waiter armed on subscriptions of two buses: freeing one bus calls
+ * it once; it goes on working on the other; freeing it after both have
+ * gone is clean. */
+static void one_waiter_across_two_buses(void) {
+    charter_bus_t *buses[2];
+    charter_client_t *cls[2];
+    charter_waiter_t *waiter = NULL;
+    charter_message_t *msg = NULL;
+    uint64_t ids[2];
+    wakes_t wakes;
+    int i;
+    wakes_init(&wakes);
+    CHECK_OK(charter_waiter_new(on_ready, &wakes, &waiter));
+    for (i = 0; i < 2; i++) {
+        CHECK_OK(charter_bus_new(NULL, &buses[i]));
+        cls[i] = client_of(buses[i]);
+        CHECK_OK(charter_client_subscribe(cls[i], "a", NULL, &ids[i]));
+        CHECK_STATUS(charter_client_poll_recv(cls[i], ids[i], waiter, &msg, NULL), CHARTER_E_WOULD_BLOCK);
+    }
+    CHECK_OK(charter_client_free(cls[0]));
+    CHECK_OK(charter_bus_free(buses[0]));
+    CHECK(wakes_calls(&wakes) == 1);
+    publish(cls[1], "a", "b");
+    CHECK(wakes_calls(&wakes) == 2);
+    CHECK_OK(charter_client_poll_recv(cls[1], ids[1], waiter, &msg, NULL));
+    expect_payload(msg, "b");
+    CHECK_STATUS(charter_client_poll_recv(cls[1], ids[1], waiter, &msg, NULL), CHARTER_E_WOULD_BLOCK);
+    CHECK_OK(charter_client_free(cls[1]));
+    CHECK_OK(charter_bus_free(buses[1]));
+    CHECK(wakes_calls(&wakes) == 3);
+    CHECK_OK(charter_waiter_free(waiter));
+    CHECK(wakes_calls(&wakes) == 3);
+    wakes_destroy(&wakes);
+}
+
 /* Deep re-entrancy: a callback that, called by a publish, frees the
  * client and the bus that publish is going through. Every waiter armed on
  * the bus is called exactly once (the first by the publish, the others by
@@ -942,6 +977,7 @@ int main(void) {
     RUN(one_waiter_on_many_subscriptions);
     RUN(ten_thousand_waiters_on_one_subscription);
     RUN(a_callback_may_free_its_own_waiter);
+    RUN(one_waiter_across_two_buses);
     RUN(a_callback_may_free_the_bus_it_is_called_from);
     RUN(a_callback_may_receive_and_publish_again);
     RUN(waiters_freed_while_another_thread_publishes);
