@@ -3,7 +3,9 @@
  * and freed in a forked child without a panic or a word on stderr. In the
  * child, where those threads do not exist, a publish to such a
  * subscription and an append to such a log fail with CHARTER_E_CLOSED;
- * ending them succeeds. The parent's objects keep working. */
+ * ending them succeeds. The parent's objects keep working. A waiter or
+ * watch whose callback was running on another thread at the fork is freed
+ * in the child without waiting for that call, which never returns there. */
 #include <pthread.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -138,9 +140,80 @@ static void parent_keeps_working(void) {
     unlink(path);
 }
 
+/* fork() while a readiness callback runs on another thread of the parent:
+ * in the child that call never returns (its thread does not exist), so
+ * freeing the waiter or the watch there must not wait for it. */
+static pthread_mutex_t ready_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t ready_cond = PTHREAD_COND_INITIALIZER;
+static int inside, released;
+static charter_bus_t *rbus;
+static charter_client_t *rclient;
+static charter_waiter_t *rwaiter;
+static charter_watch_t *rwatch;
+static uint64_t rsub[2];
+
+/* The callback of both: says it is inside, then stays until released (at
+ * most 20 s, so a failure cannot hang the parent). */
+static void stay_inside(void *user_data) {
+    struct timespec until;
+    (void)user_data;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 20;
+    pthread_mutex_lock(&ready_lock);
+    inside++;
+    pthread_cond_broadcast(&ready_cond);
+    while (!released && pthread_cond_timedwait(&ready_cond, &ready_lock, &until) == 0) {
+    }
+    pthread_mutex_unlock(&ready_lock);
+}
+
+static void *publish_to(void *arg) {
+    const char *topic = arg;
+    CHECK_OK(charter_client_publish(rclient, topic, (const uint8_t *)"m", 1, NULL, 0, NULL));
+    return NULL;
+}
+
+static int free_while_a_parent_callback_runs(void) {
+    alarm(10); /* a free that waits for the parent's call dies here */
+    if (charter_waiter_free(rwaiter) != CHARTER_OK) return 2;
+    if (charter_watch_free(rwatch) != CHARTER_OK) return 3;
+    if (charter_client_free(rclient) != CHARTER_OK) return 4;
+    if (charter_bus_free(rbus) != CHARTER_OK) return 5;
+    return 0;
+}
+
+static void a_child_frees_handles_whose_callback_runs_in_the_parent(void) {
+    charter_message_t *msg = NULL;
+    pthread_t threads[2];
+    CHECK_OK(charter_bus_new(NULL, &rbus));
+    CHECK_OK(charter_client_new(rbus, NULL, &rclient));
+    CHECK_OK(charter_client_subscribe(rclient, "w.a", NULL, &rsub[0]));
+    CHECK_OK(charter_client_subscribe(rclient, "w.b", NULL, &rsub[1]));
+    CHECK_OK(charter_waiter_new(stay_inside, NULL, &rwaiter));
+    CHECK_STATUS(charter_client_poll_recv(rclient, rsub[0], rwaiter, &msg, NULL), CHARTER_E_WOULD_BLOCK);
+    CHECK_OK(charter_client_watch(rclient, rsub[1], stay_inside, NULL, &rwatch, NULL));
+    CHECK(pthread_create(&threads[0], NULL, publish_to, "w.a") == 0);
+    CHECK(pthread_create(&threads[1], NULL, publish_to, "w.b") == 0);
+    pthread_mutex_lock(&ready_lock);
+    while (inside < 2) pthread_cond_wait(&ready_cond, &ready_lock);
+    pthread_mutex_unlock(&ready_lock);
+    in_child("free_while_a_parent_callback_runs", free_while_a_parent_callback_runs);
+    pthread_mutex_lock(&ready_lock);
+    released = 1;
+    pthread_cond_broadcast(&ready_cond);
+    pthread_mutex_unlock(&ready_lock);
+    CHECK(pthread_join(threads[0], NULL) == 0);
+    CHECK(pthread_join(threads[1], NULL) == 0);
+    CHECK_OK(charter_waiter_free(rwaiter));
+    CHECK_OK(charter_watch_free(rwatch));
+    CHECK_OK(charter_client_free(rclient));
+    CHECK_OK(charter_bus_free(rbus));
+}
+
 int main(void) {
     set_up();
     RUN(child_closes_and_exits_quietly);
+    RUN(a_child_frees_handles_whose_callback_runs_in_the_parent);
     RUN(parent_keeps_working);
     return 0;
 }

@@ -836,6 +836,137 @@ static void a_callback_subscription_cannot_be_polled(void) {
     wakes_destroy(&wakes);
 }
 
+/* One waiter armed on subscriptions of two buses: freeing one bus calls
+ * it once; it goes on working on the other; freeing it after both have
+ * gone is clean. */
+static void one_waiter_across_two_buses(void) {
+    charter_bus_t *buses[2];
+    charter_client_t *cls[2];
+    charter_waiter_t *waiter = NULL;
+    charter_message_t *msg = NULL;
+    uint64_t ids[2];
+    wakes_t wakes;
+    int i;
+    wakes_init(&wakes);
+    CHECK_OK(charter_waiter_new(on_ready, &wakes, &waiter));
+    for (i = 0; i < 2; i++) {
+        CHECK_OK(charter_bus_new(NULL, &buses[i]));
+        cls[i] = client_of(buses[i]);
+        CHECK_OK(charter_client_subscribe(cls[i], "a", NULL, &ids[i]));
+        CHECK_STATUS(charter_client_poll_recv(cls[i], ids[i], waiter, &msg, NULL), CHARTER_E_WOULD_BLOCK);
+    }
+    CHECK_OK(charter_client_free(cls[0]));
+    CHECK_OK(charter_bus_free(buses[0]));
+    CHECK(wakes_calls(&wakes) == 1);
+    publish(cls[1], "a", "b");
+    CHECK(wakes_calls(&wakes) == 2);
+    CHECK_OK(charter_client_poll_recv(cls[1], ids[1], waiter, &msg, NULL));
+    expect_payload(msg, "b");
+    CHECK_STATUS(charter_client_poll_recv(cls[1], ids[1], waiter, &msg, NULL), CHARTER_E_WOULD_BLOCK);
+    CHECK_OK(charter_client_free(cls[1]));
+    CHECK_OK(charter_bus_free(buses[1]));
+    CHECK(wakes_calls(&wakes) == 3);
+    CHECK_OK(charter_waiter_free(waiter));
+    CHECK(wakes_calls(&wakes) == 3);
+    wakes_destroy(&wakes);
+}
+
+/* Deep re-entrancy: a callback that, called by a publish, frees the
+ * client and the bus that publish is going through. Every waiter armed on
+ * the bus is called exactly once (the first by the publish, the others by
+ * the free), and the publish returns. */
+typedef struct {
+    charter_bus_t *bus;
+    charter_client_t *client;
+    unsigned calls;
+    charter_status_t freed;
+} teardown_t;
+
+static void tear_down_the_bus(void *user_data) {
+    teardown_t *t = (teardown_t *)user_data;
+    if (t->calls++ == 0) {
+        charter_status_t a = charter_client_free(t->client), b = charter_bus_free(t->bus);
+        t->freed = a != CHARTER_OK ? a : b;
+    }
+}
+
+static void a_callback_may_free_the_bus_it_is_called_from(void) {
+    enum { n = 8 };
+    teardown_t t = {0};
+    charter_client_t *publisher;
+    charter_waiter_t *waiters[n];
+    charter_message_t *msg = NULL;
+    uint64_t ids[n];
+    charter_status_t published;
+    int i;
+    CHECK_OK(charter_bus_new(NULL, &t.bus));
+    t.client = client_of(t.bus);
+    publisher = client_of(t.bus);
+    for (i = 0; i < n; i++) {
+        CHECK_OK(charter_client_subscribe(t.client, "a", NULL, &ids[i]));
+        CHECK_OK(charter_waiter_new(tear_down_the_bus, &t, &waiters[i]));
+        CHECK_STATUS(charter_client_poll_recv(t.client, ids[i], waiters[i], &msg, NULL), CHARTER_E_WOULD_BLOCK);
+    }
+    published = charter_client_publish(publisher, "a", (const uint8_t *)"m", 1, NULL, 0, NULL);
+    CHECK(published == CHARTER_OK || published == CHARTER_E_CLOSED);
+    CHECK_OK(t.freed);
+    CHECK(t.calls == n);
+    CHECK_STATUS(charter_client_publish(publisher, "a", (const uint8_t *)"m", 1, NULL, 0, NULL), CHARTER_E_CLOSED);
+    for (i = 0; i < n; i++) CHECK_OK(charter_waiter_free(waiters[i]));
+    CHECK(t.calls == n);
+    CHECK_OK(charter_client_free(publisher));
+}
+
+/* A callback that receives, re-arms and publishes again on the same
+ * subscription: each publish calls it again, nested, until the bus's bound
+ * on nested publishes refuses one with CHARTER_E_LIMIT_EXCEEDED (no stack
+ * overflow). Every message published is received once. */
+typedef struct {
+    charter_client_t *client;
+    charter_waiter_t *waiter;
+    uint64_t id;
+    unsigned received, published;
+    charter_status_t poll_end, refused;
+} echo_t;
+
+static void receive_and_publish_again(void *user_data) {
+    echo_t *e = (echo_t *)user_data;
+    charter_message_t *msg = NULL;
+    charter_status_t st;
+    while ((st = charter_client_poll_recv(e->client, e->id, e->waiter, &msg, NULL)) == CHARTER_OK) {
+        e->received++;
+        charter_message_free(msg);
+    }
+    if (st != CHARTER_E_WOULD_BLOCK) e->poll_end = st;
+    if (e->refused == CHARTER_OK) {
+        st = charter_client_publish(e->client, "e", (const uint8_t *)"m", 1, NULL, 0, NULL);
+        if (st == CHARTER_OK)
+            e->published++;
+        else
+            e->refused = st;
+    }
+}
+
+static void a_callback_may_receive_and_publish_again(void) {
+    charter_bus_t *bus;
+    charter_message_t *msg = NULL;
+    echo_t e = {0};
+    CHECK_OK(charter_bus_new(NULL, &bus));
+    e.client = client_of(bus);
+    e.poll_end = CHARTER_OK;
+    CHECK_OK(charter_client_subscribe(e.client, "e", NULL, &e.id));
+    CHECK_OK(charter_waiter_new(receive_and_publish_again, &e, &e.waiter));
+    CHECK_STATUS(charter_client_poll_recv(e.client, e.id, e.waiter, &msg, NULL), CHARTER_E_WOULD_BLOCK);
+    CHECK_OK(charter_client_publish(e.client, "e", (const uint8_t *)"m", 1, NULL, 0, NULL));
+    CHECK(e.poll_end == CHARTER_OK);
+    CHECK(e.refused == CHARTER_E_LIMIT_EXCEEDED);
+    CHECK(e.published > 0);
+    CHECK(e.received == e.published + 1);
+    CHECK_OK(charter_waiter_free(e.waiter));
+    CHECK_OK(charter_client_free(e.client));
+    CHECK_OK(charter_bus_free(bus));
+}
+
 int main(void) {
     RUN(an_armed_waiter_is_called_once_then_polled);
     RUN(unsubscribing_calls_the_waiter);
@@ -846,6 +977,9 @@ int main(void) {
     RUN(one_waiter_on_many_subscriptions);
     RUN(ten_thousand_waiters_on_one_subscription);
     RUN(a_callback_may_free_its_own_waiter);
+    RUN(one_waiter_across_two_buses);
+    RUN(a_callback_may_free_the_bus_it_is_called_from);
+    RUN(a_callback_may_receive_and_publish_again);
     RUN(waiters_freed_while_another_thread_publishes);
     RUN(free_waits_for_a_running_callback);
     RUN(no_wake_up_is_lost);

@@ -528,6 +528,55 @@ static void misuse_is_reported(void) {
     pthread_mutex_destroy(&c.lock);
 }
 
+/* A watch callback that drains, then frees its own watch and installs a
+ * replacement (an fd watch) from inside the call: the replacement follows
+ * the queue, and the freed callback is never called again. */
+typedef struct {
+    charter_client_t *client;
+    uint64_t id;
+    charter_watch_t *watch, *replacement;
+    int fd;
+    unsigned calls;
+    long drained;
+    charter_status_t freed, installed;
+} replace_t;
+
+static void replace_myself(void *user_data) {
+    replace_t *r = (replace_t *)user_data;
+    r->calls++;
+    r->drained += drain(r->client, r->id);
+    if (r->replacement == NULL) {
+        r->freed = charter_watch_free(r->watch);
+        r->installed = charter_client_watch_fd(r->client, r->id, &r->replacement, &r->fd, NULL);
+    }
+}
+
+static void a_callback_may_replace_its_own_watch(void) {
+    charter_bus_t *bus;
+    replace_t r;
+    memset(&r, 0, sizeof r);
+    CHECK_OK(charter_bus_new(NULL, &bus));
+    r.client = client_of(bus);
+    CHECK_OK(charter_client_subscribe(r.client, "a", NULL, &r.id));
+    CHECK_OK(charter_client_watch(r.client, r.id, replace_myself, &r, &r.watch, NULL));
+    publish(r.client, "a", "1");
+    CHECK(r.calls == 1 && r.drained == 1);
+    CHECK_OK(r.freed);
+    CHECK_OK(r.installed);
+    CHECK(!readable(r.fd));
+    publish(r.client, "a", "2");
+    CHECK(readable(r.fd));
+    reset(r.fd);
+    CHECK(drain(r.client, r.id) == 1);
+    CHECK(r.calls == 1);
+    CHECK_OK(charter_bus_close(bus));
+    CHECK(readable(r.fd));
+    CHECK(r.calls == 1);
+    CHECK_OK(charter_watch_free(r.replacement));
+    CHECK_OK(charter_client_free(r.client));
+    CHECK_OK(charter_bus_free(bus));
+}
+
 int main(void) {
     RUN(the_fd_follows_the_queue);
     RUN(a_readable_queue_makes_a_new_fd_readable);
@@ -538,6 +587,7 @@ int main(void) {
     RUN(a_new_watch_replaces_the_old);
     RUN(no_wake_up_is_lost_through_epoll);
     RUN(a_callback_watch_fires_on_edges_and_the_end);
+    RUN(a_callback_may_replace_its_own_watch);
     RUN(watches_freed_while_another_thread_publishes);
     RUN(revoking_the_session_makes_the_fd_readable);
     RUN(running_out_of_fds_is_a_limit);

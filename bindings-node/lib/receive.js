@@ -156,7 +156,7 @@ class Source {
       const waiter = { resolve, reject, signal, onAbort: null, timer: null, iterating };
       if (signal !== null) {
         waiter.onAbort = () => this.#leave(waiter, new AbortError(signal));
-        signal.addEventListener('abort', waiter.onAbort, { once: true });
+        listen(signal, waiter);
       }
       if (timeoutMs !== undefined && timeoutMs !== Infinity) {
         waiter.timer = timer(timeoutMs, true, () => this.#leave(waiter, expired()));
@@ -257,9 +257,39 @@ function settleFailed(iterating, error) {
   return iterating && error instanceof classes.ClosedError ? Promise.resolve(END) : Promise.reject(error);
 }
 
+/**
+ * The receives waiting on each signal. A signal gets one 'abort' listener
+ * however many receives share it: one per receive would make Node warn of
+ * a leak past ten, and cost a listener scan per settled receive.
+ */
+const bySignal = new WeakMap();
+
+/** Adds `waiter` to the receives `signal` aborts. */
+function listen(signal, waiter) {
+  let sharing = bySignal.get(signal);
+  if (sharing === undefined) {
+    const waiters = new Set();
+    const onAbort = () => {
+      bySignal.delete(signal);
+      // A copy: each leaves the set as it rejects.
+      for (const w of [...waiters]) {
+        w.onAbort();
+      }
+    };
+    sharing = { waiters, onAbort };
+    bySignal.set(signal, sharing);
+    signal.addEventListener('abort', onAbort, { once: true });
+  }
+  sharing.waiters.add(waiter);
+}
+
 /** Detaches a waiter that has left the line from its signal and timer. */
 function release(waiter) {
-  waiter.signal?.removeEventListener('abort', waiter.onAbort);
+  const sharing = bySignal.get(waiter.signal);
+  if (sharing !== undefined && sharing.waiters.delete(waiter) && sharing.waiters.size === 0) {
+    bySignal.delete(waiter.signal);
+    waiter.signal.removeEventListener('abort', sharing.onAbort);
+  }
   clear(waiter.timer);
 }
 

@@ -335,3 +335,38 @@ test('terminating workers mid-traffic, with receives waiting and pool threads pu
     assert.equal(await worker.terminate(), 1);
   }
 });
+
+test('many receives sharing one signal add one abort listener, warn nothing, and all reject with its reason', async () => {
+  const { getEventListeners } = require('node:events');
+  const warnings = [];
+  const onWarning = (warning) => warnings.push(warning);
+  process.on('warning', onWarning);
+  try {
+    const bus = new Bus();
+    const subs = [bus.subscribe('a'), bus.subscribe('b')];
+    const controller = new AbortController();
+    const waiting = [];
+    for (let i = 0; i < 1_000; i++) {
+      waiting.push(subs[i % 2].recv({ signal: controller.signal }));
+    }
+    assert.equal(getEventListeners(controller.signal, 'abort').length, 1);
+    // Receives that settle leave the signal, and the last one takes the listener.
+    bus.publish('a', 'one');
+    assert.equal((await waiting[0]).payload.toString(), 'one');
+    const reason = new Error('mine');
+    controller.abort(reason);
+    for (const w of waiting.slice(1)) {
+      await assert.rejects(w, (error) => isAbortError(error) && error.cause === reason);
+    }
+    assert.equal(getEventListeners(controller.signal, 'abort').length, 0);
+    const later = new AbortController();
+    bus.publish('b', 'two');
+    assert.equal((await subs[1].recv({ signal: later.signal })).payload.toString(), 'two');
+    assert.equal(getEventListeners(later.signal, 'abort').length, 0);
+    await sleep(10);
+    assert.deepEqual(warnings.map((w) => w.name), []);
+    bus.close();
+  } finally {
+    process.off('warning', onWarning);
+  }
+});
