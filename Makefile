@@ -109,6 +109,7 @@ soak:
 
 bench:
 	cargo bench -p charter-benches
+	cargo bench -p charter-bridge --bench nats
 	python3 benches/report.py target/criterion
 	bash bindings-python/scripts/bench.sh
 	bash bindings-node/scripts/bench.sh

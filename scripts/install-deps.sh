@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the system tools the test suite needs beyond the machine's
-# toolchains (Rust, Go, Python, Node, gcc, cmake), only when missing.
+# toolchains (Rust, Go, Python, Node, gcc, cmake), only when missing:
+# Debian's packages, nats-server included (the bridge's tests run one).
 # Language packages (maturin, pytest, npm modules) are installed by each
 # binding's own script; cargo-deny by cargo.
 set -euo pipefail
@@ -10,6 +11,8 @@ for tool in valgrind pkg-config cmake make doxygen; do
   command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
 done
 command -v readelf >/dev/null 2>&1 || missing+=(binutils)
+# The NATS bridge's integration tests start a real server on loopback.
+command -v nats-server >/dev/null 2>&1 || missing+=(nats-server)
 
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing: ${missing[*]}"

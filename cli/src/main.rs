@@ -1,11 +1,13 @@
 //! `charter`: mint and inspect capability tokens and verify audit logs from
-//! the shell, so operators and auditors need not write code.
+//! the shell, so operators and auditors need not write code; and run a
+//! standalone NATS bridge (`charter bridge`).
 //!
 //! Every failure is reported on standard error as `error: STATUS: message`
 //! and a `hint:` line, and exits with the status's code (see
 //! [`status::TABLE`] and docs/cli.md), never with a panic.
 
 mod audit;
+mod bridge;
 mod input;
 mod keys;
 mod output;
@@ -51,6 +53,9 @@ enum Command {
     Audit(audit::AuditCommand),
     /// Regenerate the cross-language test vectors (vectors/*.json)
     Vectors(vectors::VectorsArgs),
+    /// Run a standalone NATS bridge (a sidecar) from a config file, until
+    /// SIGINT or SIGTERM
+    Bridge(bridge::BridgeArgs),
 }
 
 fn main() -> ExitCode {
@@ -77,6 +82,7 @@ fn run(command: &Command, out: &mut Output) -> CliResult<()> {
         Command::Token(command) => token::run(command, out),
         Command::Audit(command) => audit::run(command, out),
         Command::Vectors(args) => vectors::run(args, out),
+        Command::Bridge(args) => bridge::run(args, out),
     }
 }
 

@@ -340,6 +340,14 @@ impl Authority {
         removed
     }
 
+    /// The index of the first of `links` that is revoked, if any: the
+    /// revocation check alone, for a caller that verified a token once and
+    /// keeps the result (such as the NATS bridge, which checks revocation
+    /// on every message it accepts without verifying the chain again).
+    pub fn first_revoked(&self, links: &[LinkId]) -> Option<usize> {
+        self.inner.any_revoked(links)
+    }
+
     /// The revoked link ids, sorted.
     pub fn revocations(&self) -> Vec<LinkId> {
         let mut ids: Vec<LinkId> =

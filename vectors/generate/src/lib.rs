@@ -7,6 +7,7 @@
 //! version and a description; `vectors/README.md` documents the fields.
 
 mod audit;
+mod bridge;
 mod hex;
 mod keys;
 mod status;
@@ -27,6 +28,7 @@ pub fn generate() -> Vec<(&'static str, String)> {
         ("topics.json", topics::vectors()),
         ("tokens.json", tokens::vectors()),
         ("audit.json", audit::vectors()),
+        ("bridge.json", bridge::vectors()),
     ]
     .into_iter()
     .map(|(name, value)| (name, to_text(&value)))

@@ -1,0 +1,249 @@
+//! The bridge against raw async-nats, side by side on one local
+//! nats-server (docs/BENCHMARKS.md, "NATS bridge"):
+//!
+//! * throughput: N messages published, time until the last is received;
+//! * p50 latency: one message at a time, publish to receipt;
+//! * for 16-byte and 1 KiB payloads, raw / bridge / sealed-and-verified
+//!   bridge; and the verifier alone on one core (verified messages/s).
+//!
+//! `cargo bench -p charter-bridge --bench nats` (needs nats-server).
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use charter_bridge::verify::{Expect, Inbound, Verifier};
+use charter_bridge::{wire, Bridge, BridgeOptions, Credentials, Import, Sealer, VerifyOptions};
+use charter_core::bus::{Bus, BusLimits, SubscribeOptions};
+use charter_core::capability::{Authority, AuthorityOptions, Grant, KeyPair, Token};
+use futures_util::StreamExt;
+
+const LATENCY_SAMPLES: usize = 2_000;
+
+/// Each bridge's worker threads: `BRIDGE_THREADS`, default 1.
+fn threads() -> usize {
+    std::env::var("BRIDGE_THREADS").ok().and_then(|t| t.parse().ok()).unwrap_or(1)
+}
+
+struct Server(Child, u16);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn server() -> Option<Server> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let binary: PathBuf = std::env::split_paths(&path)
+        .chain([PathBuf::from("/usr/sbin")])
+        .map(|d| d.join("nats-server"))
+        .find(|c| c.is_file())?;
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut child = Command::new(binary)
+        .args(["-a", "127.0.0.1", "-p", &port.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (ready, up) = std::sync::mpsc::channel();
+    let log = BufReader::new(child.stderr.take().unwrap());
+    std::thread::spawn(move || {
+        for line in log.lines().map_while(Result::ok) {
+            if line.contains("Server is ready") {
+                let _ = ready.send(());
+            }
+        }
+    });
+    let server = Server(child, port);
+    up.recv_timeout(Duration::from_secs(10)).ok()?;
+    Some(server)
+}
+
+struct Figures {
+    msgs_per_s: f64,
+    p50_us: f64,
+}
+
+fn p50(mut samples: Vec<Duration>) -> f64 {
+    samples.sort();
+    samples[samples.len() / 2].as_secs_f64() * 1e6
+}
+
+fn raw(url: &str, size: usize, count: usize) -> Figures {
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    runtime.block_on(async {
+        let publisher = async_nats::connect(url).await.unwrap();
+        let subscriber_client =
+            async_nats::ConnectOptions::new().subscription_capacity(count + 16).connect(url).await.unwrap();
+        let mut subscriber = subscriber_client.subscribe("bench.raw").await.unwrap();
+        subscriber_client.flush().await.unwrap();
+        let payload = Bytes::from(vec![7u8; size]);
+        let start = Instant::now();
+        let sending = {
+            let publisher = publisher.clone();
+            let payload = payload.clone();
+            tokio::spawn(async move {
+                for _ in 0..count {
+                    publisher.publish("bench.raw", payload.clone()).await.unwrap();
+                }
+                publisher.flush().await.unwrap();
+            })
+        };
+        for _ in 0..count {
+            subscriber.next().await.unwrap();
+        }
+        let elapsed = start.elapsed();
+        sending.await.unwrap();
+        let mut samples = Vec::with_capacity(LATENCY_SAMPLES);
+        for _ in 0..LATENCY_SAMPLES {
+            let sent = Instant::now();
+            publisher.publish("bench.raw", payload.clone()).await.unwrap();
+            publisher.flush().await.unwrap();
+            subscriber.next().await.unwrap();
+            samples.push(sent.elapsed());
+        }
+        Figures { msgs_per_s: count as f64 / elapsed.as_secs_f64(), p50_us: p50(samples) }
+    })
+}
+
+fn bridged(url: &str, size: usize, count: usize, sealed: bool) -> Figures {
+    let (bus_a, bus_b) = (Bus::new(BusLimits::default()).unwrap(), Bus::new(BusLimits::default()).unwrap());
+    let root = KeyPair::generate().unwrap();
+    let holder = KeyPair::generate().unwrap();
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
+    let token = Token::mint(
+        &root,
+        &holder.public_key(),
+        &[Grant::parse("publish bench.>").unwrap()],
+        now - 60,
+        now + 3600,
+    )
+    .unwrap();
+    let received = bus_b
+        .subscribe("bench.bridge", SubscribeOptions::new().capacity(count + 16).max_bytes(1 << 28))
+        .unwrap();
+    let mut options = BridgeOptions::new(url);
+    options.imports = vec![Import::new("bench.bridge")];
+    options.import_capacity = count + LATENCY_SAMPLES + 16;
+    options.worker_threads = threads();
+    if sealed {
+        options.verify = Some(VerifyOptions {
+            authority: Authority::new([root.public_key()], AuthorityOptions::default()),
+            max_skew: Duration::from_secs(30),
+            recorder: None,
+            clock: None,
+        });
+    }
+    let b = Bridge::start(&bus_b, options).unwrap();
+    b.flush(Duration::from_secs(10)).unwrap();
+    let mut options = BridgeOptions::new(url);
+    options.exports = vec!["bench.bridge".into()];
+    options.export_capacity = count + 16;
+    options.export_max_bytes = 1 << 28;
+    options.worker_threads = threads();
+    if sealed {
+        options.credentials = Some(Credentials { token, key: Arc::new(holder) });
+    }
+    let a = Bridge::start(&bus_a, options).unwrap();
+    a.flush(Duration::from_secs(10)).unwrap();
+    let payload: Arc<[u8]> = vec![7u8; size].into();
+    let start = Instant::now();
+    for _ in 0..count {
+        bus_a.publish("bench.bridge", Arc::clone(&payload), &[]).unwrap();
+    }
+    for _ in 0..count {
+        received.recv_timeout(Duration::from_secs(30)).expect("every message arrives");
+    }
+    let elapsed = start.elapsed();
+    let mut samples = Vec::with_capacity(LATENCY_SAMPLES);
+    for _ in 0..LATENCY_SAMPLES {
+        let sent = Instant::now();
+        bus_a.publish("bench.bridge", Arc::clone(&payload), &[]).unwrap();
+        received.recv_timeout(Duration::from_secs(10)).unwrap();
+        samples.push(sent.elapsed());
+    }
+    assert_eq!(b.stats().slow_consumer + a.stats().send_failed, 0);
+    Figures { msgs_per_s: count as f64 / elapsed.as_secs_f64(), p50_us: p50(samples) }
+}
+
+/// The verifier alone, on this thread: sealed messages from `senders`
+/// origins, each verified once.
+fn verify_only(size: usize, count: usize) -> f64 {
+    let root = KeyPair::generate().unwrap();
+    let holder = KeyPair::generate().unwrap();
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
+    let token = Token::mint(
+        &root,
+        &holder.public_key(),
+        &[Grant::parse("publish bench.>").unwrap()],
+        now - 60,
+        now + 3600,
+    )
+    .unwrap();
+    let sealer = Sealer::new([1; 16], &Credentials { token, key: Arc::new(holder) }).unwrap();
+    let verifier = Verifier::new(VerifyOptions {
+        authority: Authority::new([root.public_key()], AuthorityOptions::default()),
+        max_skew: Duration::from_secs(60),
+        recorder: None,
+        clock: None,
+    });
+    let payload = vec![7u8; size];
+    let origin = wire::hex16(&[1; 16]);
+    let messages: Vec<(String, String, String)> = (0..count)
+        .map(|_| {
+            let seal = sealer.seal("bench.verify", None, &[], &payload).unwrap();
+            (seal.seq.to_string(), seal.time_ms.to_string(), seal.proof)
+        })
+        .collect();
+    let start = Instant::now();
+    for (seq, time, proof) in &messages {
+        let headers = [
+            (wire::ORIGIN, origin.as_str()),
+            (wire::SEQ, seq.as_str()),
+            (wire::TIME, time.as_str()),
+            (wire::TOKEN, sealer.token_text()),
+            (wire::PROOF, proof.as_str()),
+        ];
+        let inbound = Inbound { subject: "bench.verify", reply: None, headers: &headers, payload: &payload };
+        verifier.check(&inbound, Expect::Publish).unwrap();
+    }
+    count as f64 / start.elapsed().as_secs_f64()
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        return;
+    }
+    let Some(server) = server() else {
+        eprintln!("SKIPPED: nats-server is not installed (scripts/install-deps.sh installs it)");
+        return;
+    };
+    let url = format!("nats://127.0.0.1:{}", server.1);
+    println!("| payload | path | msgs/s | p50 latency | vs raw: throughput | vs raw: p50 |");
+    println!("|---:|---|---:|---:|---:|---:|");
+    for (size, count) in [(16usize, 100_000usize), (1024, 50_000)] {
+        let raw = raw(&url, size, count);
+        let plain = bridged(&url, size, count, false);
+        let sealed = bridged(&url, size, count / 5, true);
+        for (name, f) in
+            [("raw async-nats", &raw), ("bridge", &plain), ("bridge, sealed + verified", &sealed)]
+        {
+            println!(
+                "| {size} B | {name} | {:.0} | {:.0} µs | {:.2}x | {:.2}x |",
+                f.msgs_per_s,
+                f.p50_us,
+                f.msgs_per_s / raw.msgs_per_s,
+                f.p50_us / raw.p50_us
+            );
+        }
+    }
+    for size in [16usize, 1024] {
+        println!("verifier alone, {size} B: {:.0} verified msgs/s on one core", verify_only(size, 20_000));
+    }
+}

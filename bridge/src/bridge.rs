@@ -1,0 +1,536 @@
+//! The bridge: a NATS connection and the tasks that carry messages across
+//! it, on a tokio runtime the bridge owns.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_nats::client::PublishErrorKind;
+use async_nats::client::RequestErrorKind;
+use async_nats::{ConnectOptions, HeaderMap, Request};
+use bytes::Bytes;
+use futures_util::StreamExt;
+use ring::rand::{SecureRandom, SystemRandom};
+use tokio::runtime::Runtime;
+use tokio::sync::{watch, Notify as Wake, Semaphore};
+
+use charter_core::bus::{topic, Bus, Client, Message, SubscribeOptions, Subscription, SubscriptionRef};
+use charter_core::{Error, ErrorKind, Result};
+
+use crate::headers;
+use crate::options::BridgeOptions;
+use crate::recv::{recv_reply, waker};
+use crate::seal::{now_ms, Sealer};
+use crate::stats::{BridgeStats, Counters};
+use crate::verify::{Expect, Inbound, Verifier};
+use crate::wire;
+
+/// A running bridge between a local bus and NATS. Dropping it (or
+/// [`close`](Bridge::close)) stops every task and the connection.
+pub struct Bridge {
+    shared: Arc<Shared>,
+    exports: Vec<Subscription>,
+    stop: watch::Sender<bool>,
+    runtime: Option<Runtime>,
+}
+
+struct Shared {
+    nats: async_nats::Client,
+    /// The client's counters: `connects` tells when the server (and so its
+    /// max payload) may have changed.
+    nats_stats: Arc<async_nats::Statistics>,
+    /// The server's max payload as last read, and the connect count then.
+    max_payload: AtomicU64,
+    max_payload_connects: AtomicU64,
+    local: Client,
+    origin: String,
+    sealer: Option<Sealer>,
+    verifier: Option<Verifier>,
+    request_timeout: Duration,
+    random: SystemRandom,
+    counters: Arc<Counters>,
+    /// Requests in flight across the bridge, both ways: bounded, since each
+    /// holds a task and a subscription until its reply or timeout.
+    in_flight: Arc<Semaphore>,
+}
+
+impl Bridge {
+    /// Starts a bridge for `bus`: connects (retrying in the background
+    /// while no server answers, so a server that is down at start is not
+    /// an error), subscribes to every export locally and every import on
+    /// NATS, and starts carrying. Fails on bad options: a bad pattern, a
+    /// key that is not the token's subject, a local subscription refused.
+    pub fn start(bus: &Bus, options: BridgeOptions) -> Result<Bridge> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(options.worker_threads.max(1))
+            .thread_name("charter-bridge")
+            .enable_all()
+            .build()
+            .map_err(|e| Error::new(ErrorKind::Io, format!("cannot start the bridge's runtime: {e}")))?;
+        let random = SystemRandom::new();
+        let mut origin = [0u8; 16];
+        random
+            .fill(&mut origin)
+            .map_err(|_| Error::new(ErrorKind::Internal, "the system random source failed"))?;
+        let sealer = options.credentials.as_ref().map(|c| Sealer::new(origin, c)).transpose()?;
+        for pattern in options.imports.iter().map(|i| &i.pattern).chain(&options.exports) {
+            topic::validate_pattern(pattern)?;
+        }
+        let counters = Arc::new(Counters::default());
+        let events = Arc::clone(&counters);
+        let connect = ConnectOptions::new()
+            .subscription_capacity(options.import_capacity.max(1))
+            .event_callback(move |event| {
+                if let async_nats::Event::SlowConsumer(_) = event {
+                    Counters::add(&events.slow_consumer);
+                }
+                std::future::ready(())
+            })
+            .name(&options.name)
+            .retry_on_initial_connect()
+            .max_reconnects(None)
+            .no_echo()
+            .request_timeout(Some(options.request_timeout));
+        let nats = runtime.block_on(connect.connect(options.servers.as_slice())).map_err(|e| {
+            Error::new(ErrorKind::InvalidArgument, format!("cannot use the NATS servers: {e}"))
+        })?;
+        let shared = Arc::new(Shared {
+            nats_stats: nats.statistics(),
+            max_payload: AtomicU64::new(0),
+            max_payload_connects: AtomicU64::new(0),
+            nats,
+            local: bus.client(options.local_session.as_ref()),
+            origin: wire::hex16(&origin),
+            sealer,
+            verifier: options.verify.clone().map(Verifier::new),
+            request_timeout: options.request_timeout,
+            random,
+            counters,
+            in_flight: Arc::new(Semaphore::new(options.max_requests_in_flight.max(1))),
+        });
+        let (stop, stopped) = watch::channel(false);
+        let mut bridge = Bridge { shared: Arc::clone(&shared), exports: Vec::new(), stop, runtime: None };
+        for import in &options.imports {
+            let subscriber = runtime
+                .block_on(async {
+                    match &import.queue_group {
+                        Some(group) => {
+                            shared.nats.queue_subscribe(import.pattern.clone(), group.clone()).await
+                        }
+                        None => shared.nats.subscribe(import.pattern.clone()).await,
+                    }
+                })
+                .map_err(|e| Error::new(ErrorKind::Closed, format!("cannot subscribe on NATS: {e}")))?;
+            runtime.spawn(Arc::clone(&shared).import(subscriber, import.relay, stopped.clone()));
+        }
+        for pattern in &options.exports {
+            let options =
+                SubscribeOptions::new().capacity(options.export_capacity).max_bytes(options.export_max_bytes);
+            let subscription = shared.local.subscribe(pattern, options)?;
+            let wake = Arc::new(Wake::new());
+            subscription.set_watch(Some(waker(&wake)))?;
+            runtime.spawn(Arc::clone(&shared).export(
+                SubscriptionRef::clone(&subscription),
+                wake,
+                stopped.clone(),
+            ));
+            bridge.exports.push(subscription);
+        }
+        bridge.runtime = Some(runtime);
+        Ok(bridge)
+    }
+
+    /// This bridge's origin id (32 hex digits), fresh at every start.
+    pub fn origin(&self) -> &str {
+        &self.shared.origin
+    }
+
+    /// Waits up to `timeout` until the server has seen everything sent so
+    /// far (the imports' subscriptions included): `TIMEOUT` while no server
+    /// answers.
+    pub fn flush(&self, timeout: Duration) -> Result<()> {
+        let runtime =
+            self.runtime.as_ref().ok_or_else(|| Error::new(ErrorKind::Closed, "the bridge is closed"))?;
+        match runtime.block_on(async { tokio::time::timeout(timeout, self.shared.nats.flush()).await }) {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(Error::new(ErrorKind::Closed, format!("the NATS connection failed: {e}"))),
+            Err(_) => Err(Error::new(
+                ErrorKind::Timeout,
+                format!("the NATS server did not answer within {} ms", timeout.as_millis()),
+            )),
+        }
+    }
+
+    /// Whether the client is connected to a server now.
+    pub fn is_connected(&self) -> bool {
+        self.shared.nats.connection_state() == async_nats::connection::State::Connected
+    }
+
+    /// What the bridge carried and dropped so far.
+    pub fn stats(&self) -> BridgeStats {
+        let mut stats = self.shared.counters.snapshot();
+        if let Some(verifier) = &self.shared.verifier {
+            stats.refused = verifier.refused().to_vec();
+        }
+        stats.export_queue_dropped = self.exports.iter().map(|s| s.stats().dropped.total()).sum();
+        stats
+    }
+
+    /// Stops carrying, sends what the client still buffers (for up to a
+    /// second), and closes the connection.
+    pub fn close(mut self) {
+        self.shut_down();
+    }
+
+    fn shut_down(&mut self) {
+        let _ = self.stop.send(true);
+        for subscription in self.exports.drain(..) {
+            subscription.close();
+        }
+        if let Some(runtime) = self.runtime.take() {
+            let nats = &self.shared.nats;
+            let _ =
+                runtime.block_on(async { tokio::time::timeout(Duration::from_secs(1), nats.flush()).await });
+            runtime.shutdown_timeout(Duration::from_secs(1));
+        }
+    }
+}
+
+impl Drop for Bridge {
+    fn drop(&mut self) {
+        self.shut_down();
+    }
+}
+
+/// Whether a reply that came across a bridge is a real one: the bridge's
+/// own replies carry `Charter-Status` instead (`NOT_FOUND` when NATS had no
+/// responder, `DENIED` when the reply failed verification), given back here
+/// as that error.
+pub fn check_reply(reply: &Message) -> Result<&Message> {
+    match reply.header(wire::STATUS) {
+        None => Ok(reply),
+        Some("NOT_FOUND") => Err(Error::new(ErrorKind::NotFound, "no responder on NATS for the request")),
+        Some("DENIED") => Err(Error::new(ErrorKind::Denied, "the reply failed verification at the bridge")),
+        Some(other) => Err(Error::new(
+            ErrorKind::Internal,
+            format!("the bridge answered with status {}", charter_core::quote(other)),
+        )),
+    }
+}
+
+impl Shared {
+    /// Carries local publishes to NATS until the subscription ends or the
+    /// bridge stops; woken by the core's watch, never polling.
+    async fn export(
+        self: Arc<Self>,
+        subscription: SubscriptionRef,
+        wake: Arc<Wake>,
+        mut stop: watch::Receiver<bool>,
+    ) {
+        loop {
+            loop {
+                match subscription.try_recv() {
+                    Ok(Some(message)) => self.forward(message).await,
+                    Ok(None) => break,
+                    Err(_) => return,
+                }
+            }
+            tokio::select! {
+                () = wake.notified() => {}
+                _ = stop.changed() => return,
+            }
+        }
+    }
+
+    async fn forward(self: &Arc<Self>, message: Message) {
+        if message.header(wire::ORIGIN).is_some() || message.header(wire::VIA) == Some(self.origin.as_str()) {
+            // It came from NATS through a bridge (or through this one, even
+            // relayed): sending it back would loop.
+            Counters::add(&self.counters.not_reexported);
+            return;
+        }
+        if message.reply_to().is_some() {
+            let Ok(permit) = Arc::clone(&self.in_flight).try_acquire_owned() else {
+                return Counters::add(&self.counters.requests_busy);
+            };
+            let shared = Arc::clone(self);
+            tokio::spawn(async move {
+                shared.request_out(message).await;
+                drop(permit);
+            });
+            return;
+        }
+        let Some(app) = headers::outbound(message.headers()) else {
+            return Counters::add(&self.counters.bad_header);
+        };
+        let Some(map) = self.envelope(message.topic(), None, app, message.payload()) else { return };
+        if !self.fits(&map, message.payload().len()) {
+            return Counters::add(&self.counters.max_payload);
+        }
+        let payload = Bytes::from_owner(message.shared_payload());
+        match self.nats.publish_with_headers(message.topic().to_owned(), map, payload).await {
+            Ok(()) => Counters::add(&self.counters.exported),
+            Err(e) => self.count_publish_error(e.kind()),
+        }
+    }
+
+    /// Whether a message of `payload` bytes with `headers` fits the
+    /// server's max payload (headers count, as the server counts them). The
+    /// client checks only header-less publishes; a message over the limit
+    /// would make the server close the connection, losing what follows.
+    fn fits(&self, headers: &HeaderMap, payload: usize) -> bool {
+        let header_bytes: usize = headers
+            .iter()
+            .map(|(name, values)| {
+                values.iter().map(|v| AsRef::<str>::as_ref(name).len() + v.as_str().len() + 4).sum::<usize>()
+            })
+            .sum::<usize>()
+            + "NATS/1.0\r\n\r\n".len();
+        let size = (header_bytes + payload) as u64;
+        let connects = self.nats_stats.connects.load(Ordering::Relaxed);
+        let mut max = self.max_payload.load(Ordering::Relaxed);
+        if connects != self.max_payload_connects.load(Ordering::Relaxed) || size > max {
+            max = self.nats.server_info().max_payload as u64;
+            self.max_payload.store(max, Ordering::Relaxed);
+            self.max_payload_connects.store(connects, Ordering::Relaxed);
+        }
+        max == 0 || size <= max
+    }
+
+    fn count_publish_error(&self, kind: PublishErrorKind) {
+        match kind {
+            PublishErrorKind::MaxPayloadExceeded => Counters::add(&self.counters.max_payload),
+            PublishErrorKind::BadSubject => Counters::add(&self.counters.bad_header),
+            _ => Counters::add(&self.counters.send_failed),
+        }
+    }
+
+    /// The NATS headers for a message: `app`, the origin, and the seal
+    /// when the bridge has credentials. `None` (counted) when it cannot.
+    fn envelope(
+        &self,
+        subject: &str,
+        reply: Option<&str>,
+        app: Vec<(&str, &str)>,
+        payload: &[u8],
+    ) -> Option<HeaderMap> {
+        let mut all = app;
+        all.push((wire::ORIGIN, &self.origin));
+        let seal = match &self.sealer {
+            Some(sealer) => match sealer.seal(subject, reply, &all, payload) {
+                Ok(seal) => Some((seal, sealer.token_text())),
+                Err(_) => {
+                    Counters::add(&self.counters.seal_failed);
+                    return None;
+                }
+            },
+            None => None,
+        };
+        let (seq, time);
+        if let Some((seal, token)) = &seal {
+            seq = seal.seq.to_string();
+            time = seal.time_ms.to_string();
+            all.extend([(wire::SEQ, seq.as_str()), (wire::TIME, time.as_str()), (wire::TOKEN, *token)]);
+            all.push((wire::PROOF, &seal.proof));
+        }
+        let map = headers::to_map(&all);
+        if map.is_none() {
+            Counters::add(&self.counters.bad_header);
+        }
+        map
+    }
+
+    fn nonce(&self) -> String {
+        let mut nonce = [0u8; 16];
+        // A failed random source leaves zeros: the reply still has to match
+        // the inbox, which the client chose at random.
+        let _ = self.random.fill(&mut nonce);
+        wire::hex16(&nonce)
+    }
+
+    /// A local request on an exported subject: asked on NATS, the reply
+    /// (verified when the bridge verifies) handed back to the local inbox.
+    async fn request_out(self: Arc<Self>, message: Message) {
+        let Some(local_inbox) = message.reply_to() else { return };
+        let Some(mut app) = headers::outbound(message.headers()) else {
+            return Counters::add(&self.counters.bad_header);
+        };
+        let subject = message.topic();
+        let inbox = self.nats.new_inbox();
+        let nonce = self.nonce();
+        app.push((wire::NONCE, &nonce));
+        let sent_ms = now_ms();
+        let Some(map) = self.envelope(subject, Some(&inbox), app, message.payload()) else { return };
+        if !self.fits(&map, message.payload().len()) {
+            return Counters::add(&self.counters.max_payload);
+        }
+        let request = Request::new()
+            .payload(Bytes::from_owner(message.shared_payload()))
+            .headers(map)
+            .inbox(inbox.clone())
+            .timeout(Some(self.request_timeout));
+        let reply = match self.nats.send_request(subject.to_owned(), request).await {
+            Ok(reply) => reply,
+            Err(e) => {
+                match e.kind() {
+                    RequestErrorKind::NoResponders => {
+                        Counters::add(&self.counters.no_responders);
+                        let _ = self.local.reply(local_inbox, &b""[..], &[(wire::STATUS, "NOT_FOUND")]);
+                    }
+                    RequestErrorKind::TimedOut => Counters::add(&self.counters.reply_timeout),
+                    RequestErrorKind::Other => Counters::add(&self.counters.send_failed),
+                }
+                return;
+            }
+        };
+        let received = headers::from_map(reply.headers.as_ref());
+        let mut principal = None;
+        if let Some(verifier) = &self.verifier {
+            let inbound = Inbound {
+                subject: reply.subject.as_str(),
+                reply: reply.reply.as_ref().map(|r| r.as_str()),
+                headers: &received,
+                payload: &reply.payload,
+            };
+            let expect = Expect::Reply { subject, inbox: &inbox, nonce: &nonce, sent_ms };
+            match verifier.check(&inbound, expect) {
+                Ok(proven) => principal = Some(proven.to_text()),
+                Err(_) => {
+                    let _ = self.local.reply(local_inbox, &b""[..], &[(wire::STATUS, "DENIED")]);
+                    return;
+                }
+            }
+        }
+        let mut local: Vec<(&str, &str)> = received
+            .iter()
+            .filter(|(name, _)| !wire::is_envelope_header(name) || *name == wire::ORIGIN)
+            .filter(|(name, _)| ![wire::NONCE, wire::REQUEST, wire::PRINCIPAL].contains(name))
+            .copied()
+            .collect();
+        if let Some(principal) = &principal {
+            local.push((wire::PRINCIPAL, principal));
+        }
+        match self.local.reply(local_inbox, reply.payload.to_vec(), &local) {
+            Ok(_) => Counters::add(&self.counters.requests_out),
+            Err(_) => Counters::add(&self.counters.local_refused),
+        }
+    }
+
+    /// Carries NATS messages to the local bus until the bridge stops.
+    async fn import(
+        self: Arc<Self>,
+        mut subscriber: async_nats::Subscriber,
+        relay: bool,
+        mut stop: watch::Receiver<bool>,
+    ) {
+        loop {
+            tokio::select! {
+                next = subscriber.next() => match next {
+                    Some(message) => self.deliver(message, relay).await,
+                    None => return,
+                },
+                _ = stop.changed() => return,
+            }
+        }
+    }
+
+    async fn deliver(self: &Arc<Self>, message: async_nats::Message, relay: bool) {
+        let received = headers::from_map(message.headers.as_ref());
+        let origin = received.iter().find(|(n, _)| *n == wire::ORIGIN).map(|(_, v)| *v);
+        if origin == Some(self.origin.as_str()) {
+            return Counters::add(&self.counters.own_origin);
+        }
+        let reply = message.reply.as_ref().map(|r| r.as_str());
+        let mut principal = None;
+        if let Some(verifier) = &self.verifier {
+            let inbound =
+                Inbound { subject: &message.subject, reply, headers: &received, payload: &message.payload };
+            let expect = if reply.is_some() { Expect::Request } else { Expect::Publish };
+            match verifier.check(&inbound, expect) {
+                Ok(proven) => principal = Some(proven.to_text()),
+                Err(_) => return,
+            }
+        }
+        let mut local: Vec<(&str, &str)> = received
+            .iter()
+            .filter(|(name, _)| !headers::is_reserved(name) || *name == wire::NONCE)
+            .copied()
+            .collect();
+        // Marks the message as imported, so no export (or, relayed, not
+        // this bridge's) sends it back.
+        local.push((wire::VIA, &self.origin));
+        if !relay {
+            local.push((wire::ORIGIN, origin.unwrap_or("nats")));
+        }
+        if let Some(principal) = &principal {
+            local.push((wire::PRINCIPAL, principal));
+        }
+        match reply {
+            Some(reply) => {
+                let Ok(permit) = Arc::clone(&self.in_flight).try_acquire_owned() else {
+                    return Counters::add(&self.counters.requests_busy);
+                };
+                let local: Vec<(String, String)> =
+                    local.iter().map(|(n, v)| ((*n).to_owned(), (*v).to_owned())).collect();
+                let asked = Arc::clone(self).request_in(
+                    message.subject.to_string(),
+                    reply.to_owned(),
+                    local,
+                    message.payload,
+                );
+                tokio::spawn(async move {
+                    asked.await;
+                    drop(permit);
+                });
+            }
+            None => match self.local.publish(&message.subject, message.payload.to_vec(), &local) {
+                Ok(_) => Counters::add(&self.counters.imported),
+                Err(_) => Counters::add(&self.counters.local_refused),
+            },
+        }
+    }
+
+    /// A NATS request: asked on the local bus, the reply sealed (when the
+    /// bridge has credentials) and bound to the request's inbox and nonce.
+    async fn request_in(
+        self: Arc<Self>,
+        subject: String,
+        inbox: String,
+        local: Vec<(String, String)>,
+        payload: Bytes,
+    ) {
+        let nonce = local.iter().find(|(n, _)| n == wire::NONCE).map(|(_, v)| v.clone());
+        let local: Vec<(&str, &str)> =
+            local.iter().filter(|(n, _)| n != wire::NONCE).map(|(n, v)| (n.as_str(), v.as_str())).collect();
+        let answer = match self.local.request_start(&subject, payload.to_vec(), &local) {
+            Ok(replies) => recv_reply(&replies, &subject, self.request_timeout).await,
+            Err(e) => Err(e),
+        };
+        let (reply_payload, mut app): (Bytes, Vec<(String, String)>) = match answer {
+            Ok(reply) => {
+                let app = headers::outbound(reply.headers())
+                    .map(|h| h.into_iter().map(|(n, v)| (n.to_owned(), v.to_owned())).collect());
+                let Some(app) = app else { return Counters::add(&self.counters.bad_header) };
+                (Bytes::from_owner(reply.shared_payload()), app)
+            }
+            Err(e) if e.kind() == ErrorKind::NotFound => {
+                (Bytes::new(), vec![(wire::STATUS.into(), "NOT_FOUND".into())])
+            }
+            Err(e) if e.kind() == ErrorKind::Timeout => return Counters::add(&self.counters.reply_timeout),
+            Err(_) => return Counters::add(&self.counters.local_refused),
+        };
+        app.push((wire::REQUEST.into(), subject.clone()));
+        if let Some(nonce) = nonce {
+            app.push((wire::NONCE.into(), nonce));
+        }
+        let app: Vec<(&str, &str)> = app.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+        let Some(map) = self.envelope(&inbox, None, app, &reply_payload) else { return };
+        if !self.fits(&map, reply_payload.len()) {
+            return Counters::add(&self.counters.max_payload);
+        }
+        match self.nats.publish_with_headers(inbox, map, reply_payload).await {
+            Ok(()) => Counters::add(&self.counters.requests_in),
+            Err(e) => self.count_publish_error(e.kind()),
+        }
+    }
+}

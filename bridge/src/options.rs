@@ -1,0 +1,109 @@
+//! What a bridge carries, where, and how it authenticates.
+
+use std::time::Duration;
+
+use charter_core::capability::Session;
+
+use crate::seal::Credentials;
+use crate::verify::VerifyOptions;
+
+/// An import: NATS subjects matching `pattern` are published on the local
+/// bus. With a queue group, each message goes to one member of the group
+/// (NATS load balancing across processes).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Import {
+    /// The NATS subject pattern (Charter's topic grammar is NATS's).
+    pub pattern: String,
+    /// The queue group to join, if any.
+    pub queue_group: Option<String>,
+    /// Whether another bridge on the same bus may carry what this import
+    /// delivers (a sidecar relaying between a trusted local NATS and a
+    /// shared one). Off by default: an imported message is then marked
+    /// with its sender's origin and no bridge exports it again, which
+    /// rules out loops whatever the topology. A relayed message is still
+    /// never exported by the bridge that imported it.
+    pub relay: bool,
+}
+
+impl Import {
+    /// An import of `pattern` without a queue group.
+    pub fn new(pattern: &str) -> Import {
+        Import { pattern: pattern.into(), queue_group: None, relay: false }
+    }
+
+    /// An import of `pattern` as a member of queue group `group`.
+    pub fn queued(pattern: &str, group: &str) -> Import {
+        Import { pattern: pattern.into(), queue_group: Some(group.into()), relay: false }
+    }
+
+    /// This import, relayed (see [`relay`](Self::relay)).
+    pub fn relayed(mut self) -> Import {
+        self.relay = true;
+        self
+    }
+}
+
+/// A bridge's configuration.
+#[derive(Clone)]
+pub struct BridgeOptions {
+    /// NATS server URLs (`nats://127.0.0.1:4222`); the client reconnects
+    /// among them.
+    pub servers: Vec<String>,
+    /// The connection's name, as the server shows it.
+    pub name: String,
+    /// Local topic patterns whose publishes (and requests) go to NATS.
+    pub exports: Vec<String>,
+    /// NATS subject patterns published (and requested) on the local bus.
+    pub imports: Vec<Import>,
+    /// When set, every message and reply this bridge sends is sealed
+    /// with this token and key.
+    pub credentials: Option<Credentials>,
+    /// When set, every message and reply this bridge receives must be
+    /// sealed by a token of these roots with a fitting grant, or it is
+    /// refused.
+    pub verify: Option<VerifyOptions>,
+    /// The local session the bridge acts as on a bus that enforces an
+    /// authority (it subscribes to the exports and publishes the imports).
+    pub local_session: Option<Session>,
+    /// How long a request carried across the bridge waits for its reply.
+    pub request_timeout: Duration,
+    /// The queue capacity, in messages, of each export's local
+    /// subscription: while NATS is slower than the local publishers, the
+    /// oldest messages beyond it (or beyond `export_max_bytes`) are dropped
+    /// and counted. This bounds the bridge's memory under a slow link.
+    pub export_capacity: usize,
+    /// The same queue's capacity in bytes (at most the bus's limit).
+    pub export_max_bytes: usize,
+    /// The queue capacity, in messages, of each import between the NATS
+    /// client and the local bus: beyond it the client drops messages
+    /// (counted as `slow_consumer`).
+    pub import_capacity: usize,
+    /// The most requests waiting for a reply across the bridge at once
+    /// (both ways); more are dropped and counted as `requests_busy`.
+    pub max_requests_in_flight: usize,
+    /// The worker threads of the bridge's runtime (at least 1). One keeps
+    /// every hop on one thread; more verify on several cores at once only
+    /// when there are several imports.
+    pub worker_threads: usize,
+}
+
+impl BridgeOptions {
+    /// A bridge to `server` that carries nothing yet, unauthenticated.
+    pub fn new(server: &str) -> BridgeOptions {
+        BridgeOptions {
+            servers: vec![server.into()],
+            name: "charter-bridge".into(),
+            exports: Vec::new(),
+            imports: Vec::new(),
+            credentials: None,
+            verify: None,
+            local_session: None,
+            request_timeout: Duration::from_secs(5),
+            export_capacity: 65_536,
+            export_max_bytes: 16 << 20,
+            import_capacity: 65_536,
+            worker_threads: 1,
+            max_requests_in_flight: 1024,
+        }
+    }
+}

@@ -1,0 +1,183 @@
+//! The bridge's message-authentication format: its header names and the
+//! canonical bytes a proof signs (docs/formats.md, "NATS bridge message
+//! authentication"). Pure functions, no networking, so the vectors and an
+//! independent implementation can reproduce every byte.
+
+use ring::digest::{digest, SHA256};
+
+use charter_core::{quote, Error, ErrorKind, Result};
+
+/// The origin id of the bridge that first carried a message onto NATS:
+/// 32 lowercase hex digits. Every bridge sets it; a bridge drops what
+/// carries its own (loops), and never exports what carries any.
+pub const ORIGIN: &str = "Charter-Origin";
+/// The per-origin sequence number, decimal, from 1.
+pub const SEQ: &str = "Charter-Seq";
+/// When the message was sealed, decimal milliseconds since the Unix epoch.
+pub const TIME: &str = "Charter-Time";
+/// The sender's capability token, in its text form.
+pub const TOKEN: &str = "Charter-Token";
+/// The Ed25519 signature over [`signed_bytes`], base64url without padding.
+pub const PROOF: &str = "Charter-Proof";
+/// A request's nonce (32 lowercase hex digits), echoed by its reply.
+pub const NONCE: &str = "Charter-Nonce";
+/// On a reply: the subject of the request it answers.
+pub const REQUEST: &str = "Charter-Request";
+/// On a message the bridge delivers locally: the origin id of the bridge
+/// that imported it, which never exports it again.
+pub const VIA: &str = "Charter-Via";
+/// On a message the bridge delivers locally: the proven sender's principal.
+pub const PRINCIPAL: &str = "Charter-Principal";
+/// On a reply the bridge makes itself: why there is no real reply
+/// (`NOT_FOUND` when nothing responded, `DENIED` when the reply was refused).
+pub const STATUS: &str = "Charter-Status";
+
+/// The headers that carry the envelope's own fields; every other header is
+/// covered as a header.
+pub const ENVELOPE_HEADERS: [&str; 5] = [ORIGIN, SEQ, TIME, TOKEN, PROOF];
+
+/// The domain separation string that starts every signed message.
+pub const CONTEXT: &[u8] = b"charter/bridge-message/v1\0";
+
+/// Everything a proof covers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Envelope<'a> {
+    /// The sending bridge's origin id.
+    pub origin: [u8; 16],
+    /// Its sequence number for this message.
+    pub seq: u64,
+    /// When it was sealed, in milliseconds since the Unix epoch.
+    pub time_ms: u64,
+    /// The NATS subject it is published on.
+    pub subject: &'a str,
+    /// The reply subject of a request, if this is one.
+    pub reply: Option<&'a str>,
+    /// SHA-256 of the token's binary encoding.
+    pub token_hash: [u8; 32],
+    /// SHA-256 of the payload.
+    pub payload_hash: [u8; 32],
+    /// Every header but the envelope's own, in any order.
+    pub headers: Vec<(&'a str, &'a str)>,
+}
+
+/// SHA-256 of `bytes`.
+pub fn sha256(bytes: &[u8]) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    out.copy_from_slice(digest(&SHA256, bytes).as_ref());
+    out
+}
+
+/// The bytes the sender signs: the context, then each field in order,
+/// strings with a 16-bit big-endian length, headers sorted by name then
+/// value (bytewise).
+pub fn signed_bytes(envelope: &Envelope<'_>) -> Result<Vec<u8>> {
+    let mut headers = envelope.headers.clone();
+    headers.sort_unstable();
+    let mut out = Vec::with_capacity(
+        CONTEXT.len() + 16 + 16 + 4 + envelope.subject.len() + 64 + 2 + headers.len() * 16,
+    );
+    out.extend_from_slice(CONTEXT);
+    out.extend_from_slice(&envelope.origin);
+    out.extend_from_slice(&envelope.seq.to_be_bytes());
+    out.extend_from_slice(&envelope.time_ms.to_be_bytes());
+    put_str(&mut out, envelope.subject)?;
+    put_str(&mut out, envelope.reply.unwrap_or(""))?;
+    out.extend_from_slice(&envelope.token_hash);
+    out.extend_from_slice(&envelope.payload_hash);
+    let count = u16::try_from(headers.len())
+        .map_err(|_| Error::new(ErrorKind::LimitExceeded, "more than 65535 headers"))?;
+    out.extend_from_slice(&count.to_be_bytes());
+    for (name, value) in headers {
+        put_str(&mut out, name)?;
+        put_str(&mut out, value)?;
+    }
+    Ok(out)
+}
+
+fn put_str(out: &mut Vec<u8>, s: &str) -> Result<()> {
+    let len = u16::try_from(s.len()).map_err(|_| {
+        Error::new(ErrorKind::LimitExceeded, format!("{} is longer than 65535 bytes", quote(s)))
+    })?;
+    out.extend_from_slice(&len.to_be_bytes());
+    out.extend_from_slice(s.as_bytes());
+    Ok(())
+}
+
+/// Whether `name` is one of the envelope's own headers.
+pub fn is_envelope_header(name: &str) -> bool {
+    ENVELOPE_HEADERS.contains(&name)
+}
+
+/// 16 bytes as 32 lowercase hex digits.
+pub fn hex16(bytes: &[u8; 16]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// 32 lowercase hex digits as 16 bytes; anything else is `MALFORMED`.
+pub fn parse_hex16(text: &str) -> Result<[u8; 16]> {
+    let bad = || Error::new(ErrorKind::Malformed, format!("{} is not 32 lowercase hex digits", quote(text)));
+    let bytes = text.as_bytes();
+    if bytes.len() != 32 {
+        return Err(bad());
+    }
+    let mut out = [0u8; 16];
+    for (i, pair) in bytes.chunks_exact(2).enumerate() {
+        let digit = |c: u8| match c {
+            b'0'..=b'9' => Some(c - b'0'),
+            b'a'..=b'f' => Some(c - b'a' + 10),
+            _ => None,
+        };
+        out[i] = digit(pair[0]).zip(digit(pair[1])).map(|(h, l)| h << 4 | l).ok_or_else(bad)?;
+    }
+    Ok(out)
+}
+
+/// A decimal `u64` with no sign, no leading zero (but `0`) and no spaces;
+/// anything else is `MALFORMED`, so each number has one spelling.
+pub fn parse_decimal(name: &str, text: &str) -> Result<u64> {
+    let canonical = !text.is_empty()
+        && text.len() <= 20
+        && text.bytes().all(|c| c.is_ascii_digit())
+        && (text == "0" || !text.starts_with('0'));
+    let value = canonical.then(|| text.parse::<u64>().ok()).flatten();
+    value.ok_or_else(|| {
+        Error::new(ErrorKind::Malformed, format!("{name} {} is not a canonical decimal number", quote(text)))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_order_does_not_change_the_signed_bytes() {
+        let mut envelope = Envelope {
+            origin: [7; 16],
+            seq: 1,
+            time_ms: 2,
+            subject: "a.b",
+            reply: None,
+            token_hash: [1; 32],
+            payload_hash: [2; 32],
+            headers: vec![("b", "2"), ("a", "1"), ("a", "0")],
+        };
+        let one = signed_bytes(&envelope).unwrap();
+        envelope.headers.reverse();
+        assert_eq!(one, signed_bytes(&envelope).unwrap());
+        envelope.headers[0].1 = "3";
+        assert_ne!(one, signed_bytes(&envelope).unwrap());
+    }
+
+    #[test]
+    fn numbers_and_ids_have_one_spelling() {
+        assert_eq!(parse_decimal("seq", "0").unwrap(), 0);
+        assert_eq!(parse_decimal("seq", "18446744073709551615").unwrap(), u64::MAX);
+        for bad in ["", "01", "+1", " 1", "18446744073709551616", "1e3"] {
+            assert_eq!(parse_decimal("seq", bad).unwrap_err().kind(), ErrorKind::Malformed, "{bad:?}");
+        }
+        let id = [0xab; 16];
+        assert_eq!(parse_hex16(&hex16(&id)).unwrap(), id);
+        assert!(parse_hex16(&hex16(&id).to_uppercase()).is_err());
+        assert!(parse_hex16("ab").is_err());
+    }
+}

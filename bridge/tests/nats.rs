@@ -1,0 +1,437 @@
+//! The bridge against a real nats-server: carrying, loops, queue groups,
+//! request/reply, signed replies, every forgery and replay class, and
+//! revocation.
+
+mod common;
+
+use bytes::Bytes;
+use charter_bridge::seal::now_ms;
+use charter_bridge::verify::{Expect, Inbound, Verifier};
+use charter_bridge::{check_reply, wire, Bridge, BridgeOptions, Import, Reason, Sealer};
+use charter_core::audit::Query;
+use charter_core::bus::{Bus, BusLimits, SubscribeOptions};
+use charter_core::ErrorKind;
+use common::{eventually, sealed_headers, verifying, Root, PATIENCE, QUIET};
+
+fn bus() -> Bus {
+    Bus::new(BusLimits::default()).unwrap()
+}
+
+fn bridge(bus: &Bus, server: &common::Server, exports: &[&str], imports: &[Import]) -> Bridge {
+    let mut options = BridgeOptions::new(&server.url());
+    options.exports = exports.iter().map(|e| (*e).into()).collect();
+    options.imports = imports.to_vec();
+    start(bus, options)
+}
+
+fn start(bus: &Bus, options: BridgeOptions) -> Bridge {
+    let bridge = Bridge::start(bus, options).unwrap();
+    bridge.flush(PATIENCE).unwrap();
+    bridge
+}
+
+fn refused(bridge: &Bridge, reason: Reason) -> u64 {
+    bridge.stats().refused.iter().find(|(r, _)| *r == reason).map_or(0, |(_, n)| *n)
+}
+
+#[test]
+fn an_exported_publish_arrives_on_the_importing_bus_with_its_headers() {
+    let server = server_or_skip!();
+    let (bus_a, bus_b) = (bus(), bus());
+    let received = bus_b.subscribe("orders.>", SubscribeOptions::new()).unwrap();
+    let b = bridge(&bus_b, &server, &[], &[Import::new("orders.>")]);
+    let a = bridge(&bus_a, &server, &["orders.>"], &[]);
+    bus_a.publish("orders.eu.created", &b"order 17"[..], &[("trace", "abc"), ("trace", "def")]).unwrap();
+    bus_a.publish("other.topic", &b"not exported"[..], &[]).unwrap();
+    let message = received.recv_timeout(PATIENCE).unwrap();
+    assert_eq!(message.topic(), "orders.eu.created");
+    assert_eq!(message.payload(), b"order 17");
+    let traces: Vec<&str> = message.headers().filter(|(k, _)| *k == "trace").map(|(_, v)| v).collect();
+    assert_eq!(traces, ["abc", "def"]);
+    assert_eq!(message.header(wire::ORIGIN), Some(a.origin()));
+    assert_eq!(a.stats().exported, 1);
+    assert_eq!(b.stats().imported, 1);
+    assert!(received.recv_timeout(QUIET).is_err(), "only the exported pattern crosses");
+}
+
+#[test]
+fn two_bridges_that_export_and_import_the_same_subjects_do_not_loop() {
+    let server = server_or_skip!();
+    let (bus_a, bus_b) = (bus(), bus());
+    let seen_a = bus_a.subscribe("chat.>", SubscribeOptions::new()).unwrap();
+    let seen_b = bus_b.subscribe("chat.>", SubscribeOptions::new()).unwrap();
+    let a = bridge(&bus_a, &server, &["chat.>"], &[Import::new("chat.>")]);
+    let b = bridge(&bus_b, &server, &["chat.>"], &[Import::new("chat.>")]);
+    bus_a.publish("chat.room", &b"hello"[..], &[]).unwrap();
+    assert_eq!(seen_a.recv_timeout(PATIENCE).unwrap().payload(), b"hello", "the local publish itself");
+    assert_eq!(seen_b.recv_timeout(PATIENCE).unwrap().payload(), b"hello");
+    assert!(seen_a.recv_timeout(QUIET).is_err(), "A's message never comes back to A");
+    assert!(seen_b.recv_timeout(QUIET).is_err(), "B never re-imports what it received");
+    eventually("B to decline re-exporting", || b.stats().not_reexported == 1);
+    assert_eq!((a.stats().exported, b.stats().exported), (1, 0));
+}
+
+#[test]
+fn a_queue_group_shares_messages_between_its_members() {
+    let server = server_or_skip!();
+    let (bus_a, bus_1, bus_2) = (bus(), bus(), bus());
+    let got_1 = bus_1.subscribe("jobs.>", SubscribeOptions::new().capacity(1000)).unwrap();
+    let got_2 = bus_2.subscribe("jobs.>", SubscribeOptions::new().capacity(1000)).unwrap();
+    let _w1 = bridge(&bus_1, &server, &[], &[Import::queued("jobs.>", "workers")]);
+    let _w2 = bridge(&bus_2, &server, &[], &[Import::queued("jobs.>", "workers")]);
+    let a = bridge(&bus_a, &server, &["jobs.>"], &[]);
+    for i in 0..200u32 {
+        bus_a.publish("jobs.build", i.to_be_bytes().to_vec(), &[]).unwrap();
+    }
+    let mut seen = Vec::new();
+    eventually("all 200 jobs", || {
+        while let Ok(Some(m)) = got_1.try_recv() {
+            seen.push((1, m.payload().to_vec()));
+        }
+        while let Ok(Some(m)) = got_2.try_recv() {
+            seen.push((2, m.payload().to_vec()));
+        }
+        seen.len() >= 200
+    });
+    assert_eq!(a.stats().exported, 200);
+    let mut payloads: Vec<Vec<u8>> = seen.iter().map(|(_, p)| p.clone()).collect();
+    payloads.sort();
+    payloads.dedup();
+    assert_eq!(payloads.len(), 200, "each job exactly once");
+    assert!(seen.iter().any(|(w, _)| *w == 1) && seen.iter().any(|(w, _)| *w == 2), "both members got work");
+    assert!(got_1.recv_timeout(QUIET).is_err() && got_2.try_recv().unwrap().is_none());
+}
+
+/// A responder on `bus` that answers every request on `pattern` with
+/// "pong:" and the request's payload.
+fn responder(bus: &Bus, pattern: &str) -> charter_core::bus::Subscription {
+    let answering = bus.clone();
+    bus.subscribe_with(pattern, SubscribeOptions::new(), move |request| {
+        let mut payload = b"pong:".to_vec();
+        payload.extend_from_slice(request.payload());
+        answering
+            .respond(request, payload, &[("served-by", "b")])
+            .map(|_| ())
+            .map_err(|_| charter_core::HandlerError)
+    })
+    .unwrap()
+}
+
+#[test]
+fn a_request_crosses_two_bridges_and_no_responder_is_not_found() {
+    let server = server_or_skip!();
+    let (bus_a, bus_b) = (bus(), bus());
+    let _responder = responder(&bus_b, "svc.echo");
+    let b = bridge(&bus_b, &server, &[], &[Import::new("svc.>")]);
+    let a = bridge(&bus_a, &server, &["svc.>", "void.>"], &[]);
+    let reply = bus_a.request("svc.echo", &b"ping"[..], &[], PATIENCE).unwrap();
+    let reply = check_reply(&reply).unwrap();
+    assert_eq!(reply.payload(), b"pong:ping");
+    assert_eq!(reply.header("served-by"), Some("b"));
+    eventually("both bridges to count the request", || {
+        (a.stats().requests_out, b.stats().requests_in) == (1, 1)
+    });
+
+    // Nothing on NATS listens on void.>: NATS answers no-responders.
+    let reply = bus_a.request("void.x", &b"?"[..], &[], PATIENCE).unwrap();
+    assert_eq!(check_reply(&reply).unwrap_err().kind(), ErrorKind::NotFound);
+    assert_eq!(a.stats().no_responders, 1);
+
+    // B imports svc.> but nothing on bus B answers svc.nobody.
+    let reply = bus_a.request("svc.nobody", &b"?"[..], &[], PATIENCE).unwrap();
+    assert_eq!(check_reply(&reply).unwrap_err().kind(), ErrorKind::NotFound);
+}
+
+#[test]
+fn a_request_from_nats_is_answered_by_a_local_responder() {
+    let server = server_or_skip!();
+    let bus_b = bus();
+    let _responder = responder(&bus_b, "svc.echo");
+    let _b = bridge(&bus_b, &server, &[], &[Import::new("svc.>")]);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let reply = runtime.block_on(async {
+        let client = async_nats::connect(server.url()).await.unwrap();
+        client.request("svc.echo", Bytes::from_static(b"raw")).await.unwrap()
+    });
+    assert_eq!(&reply.payload[..], b"pong:raw");
+}
+
+#[test]
+fn signed_replies_come_from_a_granted_responder_or_are_refused() {
+    let server = server_or_skip!();
+    let root = Root::new();
+    let (bus_a, bus_b, bus_c) = (bus(), bus(), bus());
+    let _r_b = responder(&bus_b, "svc.>");
+    let _r_c = responder(&bus_c, "rogue.>");
+    let authority = root.authority();
+    let (verify_a, log_a) = verifying(&authority);
+    let (verify_b, _) = verifying(&authority);
+    let responder_b = root.credentials(&["subscribe svc.>"]);
+    let b_principal = responder_b.key.principal();
+    let mut options = BridgeOptions::new(&server.url());
+    options.imports = vec![Import::new("svc.>")];
+    options.credentials = Some(responder_b);
+    options.verify = Some(verify_b.clone());
+    let _b = start(&bus_b, options);
+    // C answers rogue.> with a token that may publish there, not respond.
+    let mut options = BridgeOptions::new(&server.url());
+    options.imports = vec![Import::new("rogue.>")];
+    options.credentials = Some(root.credentials(&["publish rogue.>"]));
+    options.verify = Some(verify_b);
+    let _c = start(&bus_c, options);
+    let mut options = BridgeOptions::new(&server.url());
+    options.exports = vec!["svc.>".into(), "rogue.>".into()];
+    options.credentials = Some(root.credentials(&["request svc.>", "request rogue.>"]));
+    options.verify = Some(verify_a);
+    let a = start(&bus_a, options);
+
+    let reply = bus_a.request("svc.echo", &b"ping"[..], &[], PATIENCE).unwrap();
+    let reply = check_reply(&reply).unwrap();
+    assert_eq!(reply.payload(), b"pong:ping");
+    assert_eq!(reply.header(wire::PRINCIPAL), Some(b_principal.to_text().as_str()), "the proven responder");
+
+    let reply = bus_a.request("rogue.echo", &b"ping"[..], &[], PATIENCE).unwrap();
+    assert_eq!(check_reply(&reply).unwrap_err().kind(), ErrorKind::Denied);
+    assert_eq!(refused(&a, Reason::NotGranted), 1);
+    let records: Vec<_> = log_a.records(Query::default()).map(|r| r.unwrap()).collect();
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0].1.action, "bridge_reply");
+    assert!(records[0].1.detail.starts_with("not_granted"), "{}", records[0].1.detail);
+    assert!(!records[0].1.actor_unproven, "the responder signed: proven");
+}
+
+#[test]
+fn a_reply_for_another_request_or_sealed_before_it_is_misdirected() {
+    let root = Root::new();
+    let responder = root.credentials(&["subscribe svc.>"]);
+    let sealer = Sealer::new([9; 16], &responder).unwrap();
+    let (options, _) = verifying(&root.authority());
+    let verifier = Verifier::new(options);
+    let (inbox, nonce, subject) = ("_INBOX.a.b", "00112233445566778899aabbccddeeff", "svc.echo");
+    let reply = |seq: u64, time_ms: u64, to: &str, nonce: &str, request: &str| {
+        let headers = [(wire::NONCE, nonce), (wire::REQUEST, request)];
+        let seal = sealer.seal_at(seq, time_ms, to, None, &headers, b"pong").unwrap();
+        let mut all: Vec<(String, String)> =
+            headers.iter().map(|(n, v)| ((*n).into(), (*v).into())).collect();
+        all.extend([
+            (wire::ORIGIN.into(), wire::hex16(&[9; 16])),
+            (wire::SEQ.into(), seal.seq.to_string()),
+            (wire::TIME.into(), seal.time_ms.to_string()),
+            (wire::TOKEN.into(), sealer.token_text().into()),
+            (wire::PROOF.into(), seal.proof),
+        ]);
+        (to.to_owned(), all)
+    };
+    let now = now_ms();
+    let expect = Expect::Reply { subject, inbox, nonce, sent_ms: now };
+    let check = |(to, headers): (String, Vec<(String, String)>)| {
+        let headers: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+        let inbound = Inbound { subject: &to, reply: None, headers: &headers, payload: b"pong" };
+        verifier.check(&inbound, expect).map_err(|r| r.reason)
+    };
+    assert_eq!(check(reply(1, now, "_INBOX.other", nonce, subject)), Err(Reason::Misdirected));
+    assert_eq!(
+        check(reply(2, now, inbox, "ffeeddccbbaa99887766554433221100", subject)),
+        Err(Reason::Misdirected)
+    );
+    assert_eq!(check(reply(3, now, inbox, nonce, "svc.other")), Err(Reason::Misdirected));
+    assert_eq!(
+        check(reply(4, now - 60_000, inbox, nonce, subject)),
+        Err(Reason::Misdirected),
+        "older than the request"
+    );
+    assert!(check(reply(5, now, inbox, nonce, subject)).is_ok());
+    assert_eq!(check(reply(5, now, inbox, nonce, subject)), Err(Reason::Replayed));
+}
+
+#[test]
+fn every_forgery_and_replay_class_is_refused_with_its_own_reason_and_audited() {
+    let server = server_or_skip!();
+    let root = Root::new();
+    let authority = root.authority();
+    let (verify, log) = verifying(&authority);
+    let (bus_a, bus_b) = (bus(), bus());
+    let delivered = bus_b.subscribe("orders.>", SubscribeOptions::new()).unwrap();
+    let mut options = BridgeOptions::new(&server.url());
+    options.imports = vec![Import::new("orders.>")];
+    options.verify = Some(verify);
+    let b = start(&bus_b, options);
+    let honest = root.credentials(&["publish orders.>"]);
+    let honest_principal = honest.key.principal();
+    let mut options = BridgeOptions::new(&server.url());
+    options.exports = vec!["orders.>".into()];
+    options.credentials = Some(honest);
+    let _a = start(&bus_a, options);
+
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let _context = runtime.enter();
+    let raw = runtime.block_on(async_nats::connect(server.url())).unwrap();
+    let mut spy = runtime.block_on(raw.subscribe("orders.>")).unwrap();
+    runtime.block_on(raw.flush()).unwrap();
+
+    bus_a.publish("orders.1", &b"genuine"[..], &[("k", "v")]).unwrap();
+    let first = delivered.recv_timeout(PATIENCE).unwrap();
+    assert_eq!(first.header(wire::PRINCIPAL), Some(honest_principal.to_text().as_str()));
+    let captured = runtime.block_on(futures_util::StreamExt::next(&mut spy)).unwrap();
+    let captured_headers = captured.headers.clone().unwrap();
+
+    let send = |subject: &str, headers: Option<async_nats::HeaderMap>, payload: &[u8]| {
+        let payload = Bytes::copy_from_slice(payload);
+        runtime.block_on(async {
+            match headers {
+                Some(h) => raw.publish_with_headers(subject.to_owned(), h, payload).await.unwrap(),
+                None => raw.publish(subject.to_owned(), payload).await.unwrap(),
+            }
+        });
+    };
+    let now = now_ms();
+    // unsigned: a plain NATS client.
+    send("orders.2", None, b"plain");
+    // malformed: a sequence number in a second spelling.
+    let mut bad = captured_headers.clone();
+    bad.insert(wire::SEQ, "01");
+    send("orders.1", Some(bad), b"genuine");
+    // chain: a token from a root nobody trusts.
+    let stranger = Sealer::new([2; 16], &Root::new().credentials(&["publish orders.>"])).unwrap();
+    send("orders.3", Some(sealed_headers(&stranger, &[2; 16], 1, now, "orders.3", b"x")), b"x");
+    // bad_proof: the captured message with its payload altered.
+    send("orders.1", Some(captured_headers.clone()), b"altered");
+    // not_granted: a trusted token for other subjects.
+    let elsewhere = Sealer::new([3; 16], &root.credentials(&["publish invoices.>"])).unwrap();
+    send("orders.4", Some(sealed_headers(&elsewhere, &[3; 16], 1, now, "orders.4", b"x")), b"x");
+    // stale: sealed two minutes ago (the window is 30 s).
+    let trusted = Sealer::new([4; 16], &root.credentials(&["publish orders.>"])).unwrap();
+    send("orders.5", Some(sealed_headers(&trusted, &[4; 16], 1, now - 120_000, "orders.5", b"x")), b"x");
+    // replayed: the captured message, verbatim.
+    send("orders.1", Some(captured_headers), b"genuine");
+    // revoked: a trusted token whose link is revoked.
+    let revoked = root.credentials(&["publish orders.>"]);
+    authority.revoke(revoked.token.link_id(0)).unwrap();
+    let revoked = Sealer::new([5; 16], &revoked).unwrap();
+    send("orders.6", Some(sealed_headers(&revoked, &[5; 16], 1, now, "orders.6", b"x")), b"x");
+    // A genuine message on the same connection, after all of them.
+    send("orders.7", Some(sealed_headers(&trusted, &[4; 16], 2, now_ms(), "orders.7", b"last")), b"last");
+
+    let last = delivered.recv_timeout(PATIENCE).unwrap();
+    assert_eq!(last.payload(), b"last", "no forged message was delivered before it");
+    assert!(delivered.try_recv().unwrap().is_none());
+    let expected = [
+        (Reason::Unsigned, None),
+        (Reason::Malformed, None),
+        (Reason::Chain, Some(true)),
+        (Reason::BadProof, Some(true)),
+        (Reason::NotGranted, Some(false)),
+        (Reason::Stale, Some(false)),
+        (Reason::Replayed, Some(false)),
+        (Reason::Revoked, Some(true)),
+    ];
+    for (reason, _) in expected {
+        assert_eq!(refused(&b, reason), 1, "{reason}");
+    }
+    let records: Vec<_> = log.records(Query::default()).map(|r| r.unwrap().1).collect();
+    assert_eq!(records.len(), expected.len());
+    for (record, (reason, unproven)) in records.iter().zip(expected) {
+        assert!(record.detail.starts_with(reason.name()), "{reason}: {}", record.detail);
+        assert_eq!(record.decision, charter_core::audit::Decision::Deny);
+        assert_eq!(record.actor.map(|_| record.actor_unproven), unproven, "{reason}: proven or claimed");
+    }
+}
+
+#[test]
+fn a_revocation_reaches_a_live_remote_session() {
+    let server = server_or_skip!();
+    let root = Root::new();
+    let authority = root.authority();
+    let (verify, _) = verifying(&authority);
+    let (bus_a, bus_b) = (bus(), bus());
+    let delivered = bus_b.subscribe("feed.>", SubscribeOptions::new()).unwrap();
+    let mut options = BridgeOptions::new(&server.url());
+    options.imports = vec![Import::new("feed.>")];
+    options.verify = Some(verify);
+    let b = start(&bus_b, options);
+    let sender = root.credentials(&["publish feed.>"]);
+    let link = sender.token.link_id(0);
+    let mut options = BridgeOptions::new(&server.url());
+    options.exports = vec!["feed.>".into()];
+    options.credentials = Some(sender);
+    let _a = start(&bus_a, options);
+    bus_a.publish("feed.1", &b"before"[..], &[]).unwrap();
+    assert_eq!(delivered.recv_timeout(PATIENCE).unwrap().payload(), b"before");
+    // The token is cached as verified; revocation must still apply.
+    authority.revoke(link).unwrap();
+    bus_a.publish("feed.1", &b"after"[..], &[]).unwrap();
+    eventually("the revoked message to be refused", || refused(&b, Reason::Revoked) == 1);
+    assert!(delivered.try_recv().unwrap().is_none());
+}
+
+#[test]
+fn a_message_over_the_servers_max_payload_is_counted_not_sent() {
+    let Some(server) = common::Server::start("max_payload: 1024") else {
+        eprintln!("SKIPPED: nats-server is not installed (scripts/install-deps.sh installs it)");
+        return;
+    };
+    let (bus_a, bus_b) = (bus(), bus());
+    let delivered = bus_b.subscribe("big.>", SubscribeOptions::new()).unwrap();
+    let _b = bridge(&bus_b, &server, &[], &[Import::new("big.>")]);
+    let a = bridge(&bus_a, &server, &["big.>"], &[]);
+    bus_a.publish("big.one", vec![7u8; 4096], &[]).unwrap();
+    bus_a.publish("big.two", vec![7u8; 100], &[]).unwrap();
+    assert_eq!(delivered.recv_timeout(PATIENCE).unwrap().topic(), "big.two");
+    assert_eq!(a.stats().max_payload, 1);
+    assert_eq!(a.stats().exported, 1);
+}
+
+#[test]
+fn a_sidecar_relays_between_a_local_nats_and_a_shared_one_without_loops() {
+    let local = server_or_skip!();
+    let shared = server_or_skip!();
+    let sidecar = bus();
+    let mut options = BridgeOptions::new(&local.url());
+    options.imports = vec![Import::new("out.>").relayed()];
+    options.exports = vec!["in.>".into()];
+    let l = start(&sidecar, options);
+    let mut options = BridgeOptions::new(&shared.url());
+    options.imports = vec![Import::new("in.>").relayed()];
+    options.exports = vec!["out.>".into()];
+    let r = start(&sidecar, options);
+
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let _context = runtime.enter();
+    let (app, world) = runtime.block_on(async {
+        (async_nats::connect(local.url()).await.unwrap(), async_nats::connect(shared.url()).await.unwrap())
+    });
+    let mut app_in = runtime.block_on(app.subscribe("in.>")).unwrap();
+    let mut world_out = runtime.block_on(world.subscribe("out.>")).unwrap();
+    runtime.block_on(async {
+        app.flush().await.unwrap();
+        world.flush().await.unwrap()
+    });
+    runtime.block_on(app.publish("out.x", Bytes::from_static(b"from the app"))).unwrap();
+    runtime.block_on(world.publish("in.y", Bytes::from_static(b"from the world"))).unwrap();
+    let next = |s: &mut async_nats::Subscriber| {
+        runtime.block_on(async {
+            tokio::time::timeout(PATIENCE, futures_util::StreamExt::next(s)).await.unwrap().unwrap()
+        })
+    };
+    assert_eq!(&next(&mut world_out).payload[..], b"from the app");
+    assert_eq!(&next(&mut app_in).payload[..], b"from the world");
+    std::thread::sleep(QUIET);
+    assert_eq!((l.stats().exported, r.stats().exported), (1, 1), "each message crossed once");
+    assert_eq!((l.stats().imported, r.stats().imported), (1, 1));
+}
+
+#[test]
+fn requests_in_flight_are_bounded_and_the_excess_counted() {
+    let server = server_or_skip!();
+    let (bus_a, bus_b) = (bus(), bus());
+    // Subscribed on B but never answered: each request waits out its timeout.
+    let _silent = bus_b.subscribe("slow.>", SubscribeOptions::new()).unwrap();
+    let _b = bridge(&bus_b, &server, &[], &[Import::new("slow.>")]);
+    let mut options = BridgeOptions::new(&server.url());
+    options.exports = vec!["slow.>".into()];
+    options.max_requests_in_flight = 1;
+    let a = start(&bus_a, options);
+    let _first = bus_a.request_start("slow.one", &b"1"[..], &[]).unwrap();
+    let _second = bus_a.request_start("slow.two", &b"2"[..], &[]).unwrap();
+    eventually("the second request to be refused", || a.stats().requests_busy == 1);
+}
