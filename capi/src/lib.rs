@@ -23,6 +23,7 @@ mod args;
 pub mod audit;
 pub mod audit_auditor;
 pub mod audit_view;
+pub mod bridge;
 pub mod bus;
 pub mod capability;
 pub mod client;

@@ -85,4 +85,5 @@ handle_types! {
     AuditLog = b"AUD1": AuditLog => crate::audit::charter_audit_t, "charter_audit_t";
     Witness = b"WIT1": Witness => crate::audit_auditor::charter_witness_t, "charter_witness_t";
     LogView = b"VEW1": LogView => crate::audit_view::charter_audit_view_t, "charter_audit_view_t";
+    Bridge = b"BRG1": crate::bridge::BridgeHandle => crate::bridge::charter_bridge_t, "charter_bridge_t";
 }
