@@ -5,6 +5,7 @@ when nats-server is not installed (scripts/install-deps.sh installs it)."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import socket
 import subprocess
@@ -130,3 +131,12 @@ def test_unsigned_messages_are_refused_and_audited(nats_url: str) -> None:
             assert len(log) == 1
             with pytest.raises(charter.TimeoutError):
                 alerts.recv(timeout=0)
+
+
+def test_readme_example_runs(nats_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## NATS bridge", 1)[1]
+    match = re.search(r"```python\n(.*?)```", section, re.DOTALL)
+    assert match, "no ```python block after '## NATS bridge'"
+    exec(compile(match.group(1).replace("nats://127.0.0.1:4222", nats_url), "README", "exec"), {})
+    assert capsys.readouterr().out == "32 ['audit_failed', 'bad_proof']\n"
