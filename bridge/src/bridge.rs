@@ -60,7 +60,12 @@ impl Bridge {
     /// an error), subscribes to every export locally and every import on
     /// NATS, and starts carrying. Fails on bad options: a bad pattern, a
     /// key that is not the token's subject, a local subscription refused.
+    ///
+    /// It blocks while it subscribes, so it fails with `INVALID_ARGUMENT`
+    /// when called from inside a tokio runtime (start it from a plain
+    /// thread, e.g. `spawn_blocking`).
     pub fn start(bus: &Bus, options: BridgeOptions) -> Result<Bridge> {
+        outside_runtime("Bridge::start")?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(options.worker_threads.max(1))
             .thread_name("charter-bridge")
@@ -148,10 +153,13 @@ impl Bridge {
     /// Waits up to `timeout` until the server has seen everything sent so
     /// far (the imports' subscriptions included): `TIMEOUT` while no server
     /// answers.
+    /// Like [`start`](Self::start), it blocks, so it is refused inside a
+    /// tokio runtime.
     pub fn flush(&self, timeout: Duration) -> Result<()> {
+        outside_runtime("Bridge::flush")?;
         let runtime =
             self.runtime.as_ref().ok_or_else(|| Error::new(ErrorKind::Closed, "the bridge is closed"))?;
-        match runtime.block_on(async { tokio::time::timeout(timeout, self.shared.nats.flush()).await }) {
+        match runtime.block_on(async { tokio::time::timeout(timeout, round_trip(&self.shared.nats)).await }) {
             Ok(Ok(())) => Ok(()),
             Ok(Err(e)) => Err(Error::new(ErrorKind::Closed, format!("the NATS connection failed: {e}"))),
             Err(_) => Err(Error::new(
@@ -177,7 +185,8 @@ impl Bridge {
     }
 
     /// Stops carrying, sends what the client still buffers (for up to a
-    /// second), and closes the connection.
+    /// second; not when called from inside a tokio runtime, where the
+    /// bridge cannot block), and closes the connection.
     pub fn close(mut self) {
         self.shut_down();
     }
@@ -187,18 +196,47 @@ impl Bridge {
         for subscription in self.exports.drain(..) {
             subscription.close();
         }
-        if let Some(runtime) = self.runtime.take() {
-            let nats = &self.shared.nats;
-            let _ =
-                runtime.block_on(async { tokio::time::timeout(Duration::from_secs(1), nats.flush()).await });
-            runtime.shutdown_timeout(Duration::from_secs(1));
+        let Some(runtime) = self.runtime.take() else { return };
+        if tokio::runtime::Handle::try_current().is_ok() {
+            // Closed from inside another tokio runtime, where blocking on
+            // ours is not allowed: stop without the final flush.
+            runtime.shutdown_background();
+            return;
         }
+        let nats = &self.shared.nats;
+        let _ = runtime.block_on(async { tokio::time::timeout(Duration::from_secs(1), nats.flush()).await });
+        runtime.shutdown_timeout(Duration::from_secs(1));
     }
 }
 
 impl Drop for Bridge {
     fn drop(&mut self) {
         self.shut_down();
+    }
+}
+
+/// Waits until the server has processed everything this client sent
+/// before: the client's own flush only writes to the socket, so this asks
+/// a request on a fresh inbox, which the server answers (no responders)
+/// only after the operations before it.
+async fn round_trip(nats: &async_nats::Client) -> std::result::Result<(), async_nats::Error> {
+    nats.flush().await?;
+    match nats.request(nats.new_inbox(), Bytes::new()).await {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == RequestErrorKind::NoResponders => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `INVALID_ARGUMENT` inside a tokio runtime, where blocking on the
+/// bridge's own runtime would panic.
+fn outside_runtime(call: &str) -> Result<()> {
+    match tokio::runtime::Handle::try_current() {
+        Ok(_) => Err(Error::new(
+            ErrorKind::InvalidArgument,
+            format!("{call} blocks: call it outside an async runtime (e.g. in spawn_blocking)"),
+        )),
+        Err(_) => Ok(()),
     }
 }
 
@@ -410,7 +448,7 @@ impl Shared {
         if let Some(principal) = &principal {
             local.push((wire::PRINCIPAL, principal));
         }
-        match self.local.reply(local_inbox, reply.payload.to_vec(), &local) {
+        match self.local.reply(local_inbox, &reply.payload[..], &local) {
             Ok(_) => Counters::add(&self.counters.requests_out),
             Err(_) => Counters::add(&self.counters.local_refused),
         }
@@ -483,7 +521,7 @@ impl Shared {
                     drop(permit);
                 });
             }
-            None => match self.local.publish(&message.subject, message.payload.to_vec(), &local) {
+            None => match self.local.publish(&message.subject, &message.payload[..], &local) {
                 Ok(_) => Counters::add(&self.counters.imported),
                 Err(_) => Counters::add(&self.counters.local_refused),
             },
@@ -502,7 +540,7 @@ impl Shared {
         let nonce = local.iter().find(|(n, _)| n == wire::NONCE).map(|(_, v)| v.clone());
         let local: Vec<(&str, &str)> =
             local.iter().filter(|(n, _)| n != wire::NONCE).map(|(n, v)| (n.as_str(), v.as_str())).collect();
-        let answer = match self.local.request_start(&subject, payload.to_vec(), &local) {
+        let answer = match self.local.request_start(&subject, &payload[..], &local) {
             Ok(replies) => recv_reply(&replies, &subject, self.request_timeout).await,
             Err(e) => Err(e),
         };

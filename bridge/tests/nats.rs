@@ -49,8 +49,7 @@ fn an_exported_publish_arrives_on_the_importing_bus_with_its_headers() {
     let traces: Vec<&str> = message.headers().filter(|(k, _)| *k == "trace").map(|(_, v)| v).collect();
     assert_eq!(traces, ["abc", "def"]);
     assert_eq!(message.header(wire::ORIGIN), Some(a.origin()));
-    assert_eq!(a.stats().exported, 1);
-    assert_eq!(b.stats().imported, 1);
+    eventually("both bridges to count it", || (a.stats().exported, b.stats().imported) == (1, 1));
     assert!(received.recv_timeout(QUIET).is_err(), "only the exported pattern crosses");
 }
 
@@ -68,7 +67,7 @@ fn two_bridges_that_export_and_import_the_same_subjects_do_not_loop() {
     assert!(seen_a.recv_timeout(QUIET).is_err(), "A's message never comes back to A");
     assert!(seen_b.recv_timeout(QUIET).is_err(), "B never re-imports what it received");
     eventually("B to decline re-exporting", || b.stats().not_reexported == 1);
-    assert_eq!((a.stats().exported, b.stats().exported), (1, 0));
+    eventually("A to count its export", || (a.stats().exported, b.stats().exported) == (1, 0));
 }
 
 #[test]
@@ -93,7 +92,7 @@ fn a_queue_group_shares_messages_between_its_members() {
         }
         seen.len() >= 200
     });
-    assert_eq!(a.stats().exported, 200);
+    eventually("A to count 200 exports", || a.stats().exported == 200);
     let mut payloads: Vec<Vec<u8>> = seen.iter().map(|(_, p)| p.clone()).collect();
     payloads.sort();
     payloads.dedup();
@@ -267,7 +266,7 @@ fn every_forgery_and_replay_class_is_refused_with_its_own_reason_and_audited() {
     let _context = runtime.enter();
     let raw = runtime.block_on(async_nats::connect(server.url())).unwrap();
     let mut spy = runtime.block_on(raw.subscribe("orders.>")).unwrap();
-    runtime.block_on(raw.flush()).unwrap();
+    runtime.block_on(common::round_trip(&raw));
 
     bus_a.publish("orders.1", &b"genuine"[..], &[("k", "v")]).unwrap();
     let first = delivered.recv_timeout(PATIENCE).unwrap();
@@ -377,8 +376,7 @@ fn a_message_over_the_servers_max_payload_is_counted_not_sent() {
     bus_a.publish("big.one", vec![7u8; 4096], &[]).unwrap();
     bus_a.publish("big.two", vec![7u8; 100], &[]).unwrap();
     assert_eq!(delivered.recv_timeout(PATIENCE).unwrap().topic(), "big.two");
-    assert_eq!(a.stats().max_payload, 1);
-    assert_eq!(a.stats().exported, 1);
+    eventually("A to count both", || (a.stats().max_payload, a.stats().exported) == (1, 1));
 }
 
 #[test]
@@ -403,15 +401,18 @@ fn a_sidecar_relays_between_a_local_nats_and_a_shared_one_without_loops() {
     let mut app_in = runtime.block_on(app.subscribe("in.>")).unwrap();
     let mut world_out = runtime.block_on(world.subscribe("out.>")).unwrap();
     runtime.block_on(async {
-        app.flush().await.unwrap();
-        world.flush().await.unwrap()
+        common::round_trip(&app).await;
+        common::round_trip(&world).await;
     });
     runtime.block_on(app.publish("out.x", Bytes::from_static(b"from the app"))).unwrap();
     runtime.block_on(world.publish("in.y", Bytes::from_static(b"from the world"))).unwrap();
     let next = |s: &mut async_nats::Subscriber| {
-        runtime.block_on(async {
-            tokio::time::timeout(PATIENCE, futures_util::StreamExt::next(s)).await.unwrap().unwrap()
-        })
+        runtime
+            .block_on(async { tokio::time::timeout(PATIENCE, futures_util::StreamExt::next(s)).await })
+            .unwrap_or_else(|_| {
+                panic!("nothing relayed; local side {:?}, shared side {:?}", l.stats(), r.stats())
+            })
+            .unwrap()
     };
     assert_eq!(&next(&mut world_out).payload[..], b"from the app");
     assert_eq!(&next(&mut app_in).payload[..], b"from the world");
@@ -434,4 +435,18 @@ fn requests_in_flight_are_bounded_and_the_excess_counted() {
     let _first = bus_a.request_start("slow.one", &b"1"[..], &[]).unwrap();
     let _second = bus_a.request_start("slow.two", &b"2"[..], &[]).unwrap();
     eventually("the second request to be refused", || a.stats().requests_busy == 1);
+}
+
+#[test]
+fn inside_an_async_runtime_start_is_refused_and_drop_does_not_block() {
+    let server = server_or_skip!();
+    let bus_a = bus();
+    let outside = bridge(&bus_a, &server, &["x.>"], &[]);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let error = Bridge::start(&bus_a, BridgeOptions::new(&server.url())).err().unwrap();
+        assert_eq!(error.kind(), ErrorKind::InvalidArgument);
+        assert_eq!(outside.flush(PATIENCE).unwrap_err().kind(), ErrorKind::InvalidArgument);
+        drop(outside);
+    });
 }

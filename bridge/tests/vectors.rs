@@ -1,4 +1,4 @@
-//! The Rust runner for vectors/bridge.json: every seal case's signed bytes
+//! The Rust runner for vectors/bridge/messages.json: every seal case's signed bytes
 //! rebuilt from the message as docs/formats.md states them, every proof
 //! checked with the holder's key, and every verify case through one
 //! verifier in order.
@@ -13,7 +13,7 @@ use ring::signature::{UnparsedPublicKey, ED25519};
 use serde_json::Value;
 
 fn load() -> Value {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../vectors/bridge.json");
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../vectors/bridge/messages.json");
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 

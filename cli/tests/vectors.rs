@@ -8,14 +8,19 @@ use common::{fails, ok, ok_json};
 fn writes_the_committed_vectors() {
     let dir = tempfile::tempdir().unwrap();
     let out = ok(dir.path(), &["vectors", "--dir", "."]);
-    assert!(out.starts_with("wrote status.json, topics.json, tokens.json, audit.json into ."), "{out}");
+    assert!(
+        out.starts_with(
+            "wrote status.json, topics.json, tokens.json, audit.json, bridge/messages.json into ."
+        ),
+        "{out}"
+    );
     let committed = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../vectors");
-    for name in ["status.json", "topics.json", "tokens.json", "audit.json"] {
+    for name in ["status.json", "topics.json", "tokens.json", "audit.json", "bridge/messages.json"] {
         let fresh = std::fs::read(dir.path().join(name)).unwrap();
         assert!(fresh == std::fs::read(committed.join(name)).unwrap(), "{name} differs");
     }
     let json = ok_json(dir.path(), &["vectors", "--dir", "."]);
-    assert_eq!(json["files"].as_array().unwrap().len(), 4);
+    assert_eq!(json["files"].as_array().unwrap().len(), 5);
 }
 
 #[test]

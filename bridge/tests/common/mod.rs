@@ -199,3 +199,11 @@ pub fn sealed_headers(
     map.insert(wire::PROOF, seal.proof);
     map
 }
+
+/// Returns once the server has processed everything `client` sent before
+/// (its subscriptions included): `flush` only writes to the socket, while a
+/// request on a fresh inbox is answered (no responders) after them.
+pub async fn round_trip(client: &async_nats::Client) {
+    client.flush().await.unwrap();
+    let _ = client.request(client.new_inbox(), bytes::Bytes::new()).await;
+}

@@ -1,4 +1,4 @@
-//! `bridge.json`: the NATS bridge's message authentication (docs/formats.md,
+//! `bridge/messages.json`: the NATS bridge's message authentication (docs/formats.md,
 //! "NATS bridge message authentication"): the signed bytes and proof of
 //! fixed messages, and a sequence of inbound messages checked in order by
 //! one verifier at a fixed clock, each accepted or refused with its reason.
