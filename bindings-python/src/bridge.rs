@@ -40,8 +40,7 @@ enum ImportArg {
 impl Bridge {
     fn with<T>(&self, py: Python<'_>, f: impl FnOnce(&charter_bridge::Bridge) -> T) -> PyResult<T> {
         let guard = self.bridge.read().unwrap_or_else(PoisonError::into_inner);
-        let bridge =
-            guard.as_ref().ok_or_else(|| new_err(py, ErrorKind::Closed, "the bridge is closed"))?;
+        let bridge = guard.as_ref().ok_or_else(|| new_err(py, ErrorKind::Closed, "the bridge is closed"))?;
         Ok(f(bridge))
     }
 }
@@ -175,11 +174,14 @@ impl Bridge {
     fn flush(&self, py: Python<'_>, timeout: f64) -> PyResult<()> {
         let timeout = seconds(py, "timeout", timeout)?;
         if in_async_context() {
-            return Err(new_err(py, ErrorKind::WouldBlock, "a bridge cannot be flushed from a handler it runs"));
+            return Err(new_err(
+                py,
+                ErrorKind::WouldBlock,
+                "a bridge cannot be flushed from a handler it runs",
+            ));
         }
         let guard = self.bridge.read().unwrap_or_else(PoisonError::into_inner);
-        let bridge =
-            guard.as_ref().ok_or_else(|| new_err(py, ErrorKind::Closed, "the bridge is closed"))?;
+        let bridge = guard.as_ref().ok_or_else(|| new_err(py, ErrorKind::Closed, "the bridge is closed"))?;
         shutdown::detach(py, || bridge.flush(timeout)).map_err(|e| to_pyerr(py, &e))
     }
 
