@@ -86,14 +86,14 @@
 #define CHARTER_AUDIT_SCOPE_ALL 1
 
 /**
- * The most servers, exports or imports one bridge takes.
- */
-#define CHARTER_BRIDGE_MAX_ENTRIES 1024
-
-/**
  * The most messages one batch call publishes or receives.
  */
 #define CHARTER_BATCH_MAX 65536
+
+/**
+ * The most servers, exports or imports one bridge takes.
+ */
+#define CHARTER_BRIDGE_MAX_ENTRIES 1024
 
 /**
  * The most publishes of one bus that may be nested on one thread (a
@@ -515,6 +515,94 @@ typedef struct charter_witness charter_witness_t;
 typedef struct charter_audit_view charter_audit_view_t;
 
 /**
+ * The handle type of a client.
+ */
+typedef struct charter_client charter_client_t;
+
+/**
+ * One payload of a batch: `len` bytes at `data` (NULL when `len` is 0).
+ */
+typedef struct charter_payload_t {
+    /**
+     * The payload's bytes.
+     */
+    const uint8_t *data;
+    /**
+     * How many.
+     */
+    size_t len;
+} charter_payload_t;
+
+/**
+ * One message header: a NUL-terminated UTF-8 name and value.
+ */
+typedef struct charter_header_t {
+    /**
+     * The header's name.
+     */
+    const char *name;
+    /**
+     * The header's value.
+     */
+    const char *value;
+} charter_header_t;
+
+/**
+ * The outcome of one publish: `matched == delivered + dropped`.
+ */
+typedef struct charter_publish_report_t {
+    /**
+     * Subscriptions whose pattern matched the topic.
+     */
+    uint64_t matched;
+    /**
+     * Of those, how many accepted the message.
+     */
+    uint64_t delivered;
+    /**
+     * Of those, how many dropped it.
+     */
+    uint64_t dropped;
+} charter_publish_report_t;
+
+/**
+ * A bus message. Every pointer stays valid as long as the message: for a
+ * callback, the call; for a received message, until `charter_message_free`.
+ */
+typedef struct charter_message_t {
+    /**
+     * The bus-wide sequence number, increasing in publish order.
+     */
+    uint64_t seq;
+    /**
+     * The topic, NUL-terminated.
+     */
+    const char *topic;
+    /**
+     * The payload bytes (NULL when `payload_len` is 0).
+     */
+    const uint8_t *payload;
+    /**
+     * The payload length in bytes.
+     */
+    size_t payload_len;
+    /**
+     * The headers, in the order they were published (NULL when none).
+     */
+    const struct charter_header_t *headers;
+    /**
+     * How many headers there are.
+     */
+    size_t header_count;
+    /**
+     * The reply inbox of a request, NUL-terminated, or NULL when the
+     * message is not a request. Pass the message to `charter_bus_respond`
+     * to answer it.
+     */
+    const char *reply_to;
+} charter_message_t;
+
+/**
  * One import: NATS subjects matching `pattern` are published on the local
  * bus (and NATS requests asked there).
  */
@@ -775,94 +863,6 @@ typedef struct charter_bridge_stats_t {
      */
     uint64_t refused_audit_failed;
 } charter_bridge_stats_t;
-
-/**
- * The handle type of a client.
- */
-typedef struct charter_client charter_client_t;
-
-/**
- * One payload of a batch: `len` bytes at `data` (NULL when `len` is 0).
- */
-typedef struct charter_payload_t {
-    /**
-     * The payload's bytes.
-     */
-    const uint8_t *data;
-    /**
-     * How many.
-     */
-    size_t len;
-} charter_payload_t;
-
-/**
- * One message header: a NUL-terminated UTF-8 name and value.
- */
-typedef struct charter_header_t {
-    /**
-     * The header's name.
-     */
-    const char *name;
-    /**
-     * The header's value.
-     */
-    const char *value;
-} charter_header_t;
-
-/**
- * The outcome of one publish: `matched == delivered + dropped`.
- */
-typedef struct charter_publish_report_t {
-    /**
-     * Subscriptions whose pattern matched the topic.
-     */
-    uint64_t matched;
-    /**
-     * Of those, how many accepted the message.
-     */
-    uint64_t delivered;
-    /**
-     * Of those, how many dropped it.
-     */
-    uint64_t dropped;
-} charter_publish_report_t;
-
-/**
- * A bus message. Every pointer stays valid as long as the message: for a
- * callback, the call; for a received message, until `charter_message_free`.
- */
-typedef struct charter_message_t {
-    /**
-     * The bus-wide sequence number, increasing in publish order.
-     */
-    uint64_t seq;
-    /**
-     * The topic, NUL-terminated.
-     */
-    const char *topic;
-    /**
-     * The payload bytes (NULL when `payload_len` is 0).
-     */
-    const uint8_t *payload;
-    /**
-     * The payload length in bytes.
-     */
-    size_t payload_len;
-    /**
-     * The headers, in the order they were published (NULL when none).
-     */
-    const struct charter_header_t *headers;
-    /**
-     * How many headers there are.
-     */
-    size_t header_count;
-    /**
-     * The reply inbox of a request, NUL-terminated, or NULL when the
-     * message is not a request. Pass the message to `charter_bus_respond`
-     * to answer it.
-     */
-    const char *reply_to;
-} charter_message_t;
 
 /**
  * A bus's limits. Fill with `charter_bus_limits_default`, then adjust.
@@ -1857,6 +1857,45 @@ charter_status_t charter_audit_view_prove_consistency(charter_audit_view_t *view
 charter_status_t charter_audit_view_witness_request(charter_audit_view_t *view, uint64_t old_size, char **out_body);
 
 /**
+ * Publishes the `count` payloads at `payloads` on `topic`, each with the
+ * same `headers`, in order, each exactly as `charter_client_publish`
+ * would (the same checks, grants, audit record and overflow policies).
+ *
+ * Every argument is checked before anything is published: a bad topic,
+ * header or payload (NULL with a length, or longer than the bus's
+ * `max_payload`), or more than `CHARTER_BATCH_MAX` payloads, fails with
+ * nothing published. After that, the first message that fails stops the
+ * batch with its status; `out_published` (when not NULL) then receives
+ * how many messages before it were published, and `out_report` (when not
+ * NULL) their reports added up. On success they receive `count` and the
+ * reports of every message added up.
+ *
+ * # Safety
+ * `topic` must be a NUL-terminated string; `payloads` NULL (with `count`
+ * 0) or valid for `count` payloads, each valid for its `len` bytes;
+ * `headers` NULL (with `header_count` 0) or valid for `header_count`
+ * headers; `out_published` and `out_report` NULL or valid for writing.
+ */
+charter_status_t charter_client_publish_many(charter_client_t *client, const char *topic, const struct charter_payload_t *payloads, size_t count, const struct charter_header_t *headers, size_t header_count, size_t *out_published, struct charter_publish_report_t *out_report);
+
+/**
+ * Waits up to `timeout_ms` for the next message of subscription `id`, as
+ * `charter_client_recv` does, then takes the messages already queued
+ * behind it without waiting, up to `max` in all, and writes them in order
+ * to `out_msgs[0]` .. `out_msgs[*out_count - 1]`; free each with
+ * `charter_message_free`. Fails as `charter_client_recv` does when no
+ * message comes (`CHARTER_E_WOULD_BLOCK`, `CHARTER_E_TIMEOUT`,
+ * `CHARTER_E_CLOSED`, ...), writing nothing; `max` must be between 1 and
+ * `CHARTER_BATCH_MAX` (`CHARTER_E_INVALID_ARGUMENT`,
+ * `CHARTER_E_LIMIT_EXCEEDED`).
+ *
+ * # Safety
+ * `out_msgs` must be NULL or valid for writing `max` pointers;
+ * `out_count` NULL or valid for writing.
+ */
+charter_status_t charter_client_recv_many(charter_client_t *client, uint64_t id, uint32_t timeout_ms, struct charter_message_t **out_msgs, size_t max, size_t *out_count);
+
+/**
  * Fills `out` with the defaults: no server, nothing carried, no
  * credentials or verification, 30 s of skew, a 5 s request timeout,
  * queues of 65,536 messages and 16 MiB, 1,024 requests in flight, one
@@ -1942,45 +1981,6 @@ charter_status_t charter_bridge_close(charter_bridge_t *bridge);
  * `bridge` must be NULL or a pointer obtained from Charter.
  */
 charter_status_t charter_bridge_free(charter_bridge_t *bridge);
-
-/**
- * Publishes the `count` payloads at `payloads` on `topic`, each with the
- * same `headers`, in order, each exactly as `charter_client_publish`
- * would (the same checks, grants, audit record and overflow policies).
- *
- * Every argument is checked before anything is published: a bad topic,
- * header or payload (NULL with a length, or longer than the bus's
- * `max_payload`), or more than `CHARTER_BATCH_MAX` payloads, fails with
- * nothing published. After that, the first message that fails stops the
- * batch with its status; `out_published` (when not NULL) then receives
- * how many messages before it were published, and `out_report` (when not
- * NULL) their reports added up. On success they receive `count` and the
- * reports of every message added up.
- *
- * # Safety
- * `topic` must be a NUL-terminated string; `payloads` NULL (with `count`
- * 0) or valid for `count` payloads, each valid for its `len` bytes;
- * `headers` NULL (with `header_count` 0) or valid for `header_count`
- * headers; `out_published` and `out_report` NULL or valid for writing.
- */
-charter_status_t charter_client_publish_many(charter_client_t *client, const char *topic, const struct charter_payload_t *payloads, size_t count, const struct charter_header_t *headers, size_t header_count, size_t *out_published, struct charter_publish_report_t *out_report);
-
-/**
- * Waits up to `timeout_ms` for the next message of subscription `id`, as
- * `charter_client_recv` does, then takes the messages already queued
- * behind it without waiting, up to `max` in all, and writes them in order
- * to `out_msgs[0]` .. `out_msgs[*out_count - 1]`; free each with
- * `charter_message_free`. Fails as `charter_client_recv` does when no
- * message comes (`CHARTER_E_WOULD_BLOCK`, `CHARTER_E_TIMEOUT`,
- * `CHARTER_E_CLOSED`, ...), writing nothing; `max` must be between 1 and
- * `CHARTER_BATCH_MAX` (`CHARTER_E_INVALID_ARGUMENT`,
- * `CHARTER_E_LIMIT_EXCEEDED`).
- *
- * # Safety
- * `out_msgs` must be NULL or valid for writing `max` pointers;
- * `out_count` NULL or valid for writing.
- */
-charter_status_t charter_client_recv_many(charter_client_t *client, uint64_t id, uint32_t timeout_ms, struct charter_message_t **out_msgs, size_t max, size_t *out_count);
 
 /**
  * Fills `out` with the default bus limits.
