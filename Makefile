@@ -11,7 +11,9 @@
 #   make dist-check  make dist, then install each artifact outside the
 #                 repository and run its quickstart (scripts/dist-check.sh)
 #   make demo     build the library and the CLI, run the end-to-end C demo
-#                 (capabilities, enforcing bus, audit log) and verify its log
+#                 (capabilities, enforcing bus, audit log) and verify its log,
+#                 then a Python and a Go service across a local nats-server
+#                 (examples/bridge/run.sh)
 #   make bench    run the benchmarks (numbers go to docs/BENCHMARKS.md)
 #   make budgets  instruction counts of the hot paths under callgrind
 #                 against benches/budgets.toml (fails past budget + 10%)
@@ -100,6 +102,7 @@ demo: deps c-configure
 	cmake --build $(BUILD) --target charter_demo charter_cli -j$(JOBS)
 	@echo
 	@examples/c/run_demo.sh $(BUILD)/examples/charter_demo target/release/charter $(BUILD)/demo
+	@examples/bridge/run.sh $(BUILD) target/release/charter $(BUILD)/bridge-demo
 
 # Every fuzz target for FUZZ_SECONDS each (the hardening runs use 1800).
 fuzz:

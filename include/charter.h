@@ -91,6 +91,11 @@
 #define CHARTER_BATCH_MAX 65536
 
 /**
+ * The most servers, exports or imports one bridge takes.
+ */
+#define CHARTER_BRIDGE_MAX_ENTRIES 1024
+
+/**
  * The most publishes of one bus that may be nested on one thread (a
  * callback that publishes, whose callback publishes, ...); past it the
  * publish fails with `CHARTER_E_LIMIT_EXCEEDED`. At most 64 publish and
@@ -200,6 +205,12 @@ typedef struct charter_audit_view charter_audit_view;
  * An authority. Opaque.
  */
 typedef struct charter_authority charter_authority;
+
+/**
+ * A running bridge between a bus and NATS. Opaque; start one with
+ * `charter_bridge_start`.
+ */
+typedef struct charter_bridge charter_bridge;
 
 /**
  * A topic bus. Opaque; create with `charter_bus_new`.
@@ -592,6 +603,268 @@ typedef struct charter_message_t {
 } charter_message_t;
 
 /**
+ * One import: NATS subjects matching `pattern` are published on the local
+ * bus (and NATS requests asked there).
+ */
+typedef struct charter_bridge_import_t {
+    /**
+     * The NATS subject pattern, NUL-terminated.
+     */
+    const char *pattern;
+    /**
+     * The queue group to join (NATS load balancing), or NULL for none.
+     */
+    const char *queue_group;
+    /**
+     * Whether another bridge on the same bus may carry what this import
+     * delivers (a relaying sidecar; docs/bridge.md).
+     */
+    bool relay;
+} charter_bridge_import_t;
+
+/**
+ * The handle type of a token.
+ */
+typedef struct charter_token charter_token_t;
+
+/**
+ * The handle type of an authority.
+ */
+typedef struct charter_authority charter_authority_t;
+
+/**
+ * An audit log plus which decisions to record in it, for
+ * `charter_bus_new_with_recorder` and `charter_authority_new_with_recorder`.
+ */
+typedef struct charter_audit_recorder_t {
+    /**
+     * The log decisions are appended to.
+     */
+    charter_audit_t *log;
+    /**
+     * A `CHARTER_AUDIT_SCOPE_*` value.
+     */
+    int32_t scope;
+} charter_audit_recorder_t;
+
+/**
+ * The handle type of a session.
+ */
+typedef struct charter_session charter_session_t;
+
+/**
+ * A bridge's configuration. Fill it with `charter_bridge_options_default`,
+ * then set what you need. Every pointer is read during
+ * `charter_bridge_start` only; the handles it names are kept alive by the
+ * bridge, and stay yours to free.
+ */
+typedef struct charter_bridge_options_t {
+    /**
+     * NATS server URLs (`nats://127.0.0.1:4222`); at least one.
+     */
+    const char *const *servers;
+    /**
+     * How many `servers` there are.
+     */
+    size_t server_count;
+    /**
+     * The connection's name as the server shows it, or NULL for
+     * `charter-bridge`.
+     */
+    const char *name;
+    /**
+     * Local topic patterns whose publishes and requests go to NATS.
+     */
+    const char *const *exports;
+    /**
+     * How many `exports` there are.
+     */
+    size_t export_count;
+    /**
+     * NATS subject patterns published and requested on the local bus.
+     */
+    const struct charter_bridge_import_t *imports;
+    /**
+     * How many `imports` there are.
+     */
+    size_t import_count;
+    /**
+     * With `key`, seals every message and reply the bridge sends with
+     * this token; NULL (with `key` NULL) for none.
+     */
+    charter_token_t *token;
+    /**
+     * The key pair of the token's subject; set with `token`.
+     */
+    charter_keypair_t *key;
+    /**
+     * When set, everything the bridge receives must be sealed by a token
+     * of this authority's roots with a fitting grant, or it is refused,
+     * counted and (with `recorder`) audited. NULL for none.
+     */
+    charter_authority_t *authority;
+    /**
+     * Where refusals are recorded (NULL for nowhere); needs `authority`.
+     */
+    const struct charter_audit_recorder_t *recorder;
+    /**
+     * How far a received message's time may be from this clock, in ms.
+     */
+    uint32_t max_skew_ms;
+    /**
+     * The session the bridge acts as on a bus that enforces an authority
+     * (it subscribes to the exports and publishes the imports), or NULL.
+     */
+    charter_session_t *local_session;
+    /**
+     * How long a request carried across the bridge waits for its reply.
+     */
+    uint32_t request_timeout_ms;
+    /**
+     * Each export's local queue, in messages: the oldest beyond it are
+     * dropped (counted) while NATS is slower than the publishers.
+     */
+    size_t export_capacity;
+    /**
+     * The same queue in bytes.
+     */
+    size_t export_max_bytes;
+    /**
+     * Each import's queue between the NATS client and the bus, in
+     * messages: beyond it the client drops (counted as `slow_consumer`).
+     */
+    size_t import_capacity;
+    /**
+     * The most requests waiting for a reply across the bridge at once.
+     */
+    size_t max_requests_in_flight;
+    /**
+     * The threads of the bridge's runtime (at least 1).
+     */
+    size_t worker_threads;
+} charter_bridge_options_t;
+
+/**
+ * The handle type of a bus.
+ */
+typedef struct charter_bus charter_bus_t;
+
+/**
+ * The handle type of a bridge.
+ */
+typedef struct charter_bridge charter_bridge_t;
+
+/**
+ * What a bridge carried and dropped, each drop by its reason.
+ */
+typedef struct charter_bridge_stats_t {
+    /**
+     * Local messages published to NATS.
+     */
+    uint64_t exported;
+    /**
+     * NATS messages published on the local bus.
+     */
+    uint64_t imported;
+    /**
+     * Local requests carried to NATS whose reply came back.
+     */
+    uint64_t requests_out;
+    /**
+     * NATS requests answered by a local responder.
+     */
+    uint64_t requests_in;
+    /**
+     * Local messages not exported because they came from NATS (loops).
+     */
+    uint64_t not_reexported;
+    /**
+     * NATS messages dropped because they carry this bridge's own origin.
+     */
+    uint64_t own_origin;
+    /**
+     * Messages larger than the server's max payload.
+     */
+    uint64_t max_payload;
+    /**
+     * Messages the client failed to send.
+     */
+    uint64_t send_failed;
+    /**
+     * Headers NATS cannot carry.
+     */
+    uint64_t bad_header;
+    /**
+     * Messages that could not be sealed.
+     */
+    uint64_t seal_failed;
+    /**
+     * NATS messages the local bus refused.
+     */
+    uint64_t local_refused;
+    /**
+     * Requests not carried: too many were already in flight.
+     */
+    uint64_t requests_busy;
+    /**
+     * Requests NATS answered with no-responders.
+     */
+    uint64_t no_responders;
+    /**
+     * Requests whose reply did not come in time.
+     */
+    uint64_t reply_timeout;
+    /**
+     * NATS messages dropped on a full import queue (a lower bound).
+     */
+    uint64_t slow_consumer;
+    /**
+     * Local publishes dropped by the exports' own queues.
+     */
+    uint64_t export_queue_dropped;
+    /**
+     * Refused: no envelope.
+     */
+    uint64_t refused_unsigned;
+    /**
+     * Refused: an envelope header not in its canonical spelling.
+     */
+    uint64_t refused_malformed;
+    /**
+     * Refused: the token's chain does not verify against the roots.
+     */
+    uint64_t refused_chain;
+    /**
+     * Refused: the proof does not verify (forged or altered).
+     */
+    uint64_t refused_bad_proof;
+    /**
+     * Refused: no grant covers the subject.
+     */
+    uint64_t refused_not_granted;
+    /**
+     * Refused: the time is outside the skew window.
+     */
+    uint64_t refused_stale;
+    /**
+     * Refused: the sequence number was seen before.
+     */
+    uint64_t refused_replayed;
+    /**
+     * Refused: a link of the token is revoked.
+     */
+    uint64_t refused_revoked;
+    /**
+     * Refused: a reply that does not answer its request.
+     */
+    uint64_t refused_misdirected;
+    /**
+     * Refused: the audit record could not be written.
+     */
+    uint64_t refused_audit_failed;
+} charter_bridge_stats_t;
+
+/**
  * A bus's limits. Fill with `charter_bus_limits_default`, then adjust.
  */
 typedef struct charter_bus_limits_t {
@@ -665,31 +938,6 @@ typedef struct charter_subscribe_options_t {
      */
     int32_t dispatch;
 } charter_subscribe_options_t;
-
-/**
- * The handle type of a bus.
- */
-typedef struct charter_bus charter_bus_t;
-
-/**
- * The handle type of an authority.
- */
-typedef struct charter_authority charter_authority_t;
-
-/**
- * An audit log plus which decisions to record in it, for
- * `charter_bus_new_with_recorder` and `charter_authority_new_with_recorder`.
- */
-typedef struct charter_audit_recorder_t {
-    /**
-     * The log decisions are appended to.
-     */
-    charter_audit_t *log;
-    /**
-     * A `CHARTER_AUDIT_SCOPE_*` value.
-     */
-    int32_t scope;
-} charter_audit_recorder_t;
 
 /**
  * Messages dropped, by reason.
@@ -804,16 +1052,6 @@ typedef struct charter_authority_options_t {
      */
     uint64_t fixed_time;
 } charter_authority_options_t;
-
-/**
- * The handle type of a token.
- */
-typedef struct charter_token charter_token_t;
-
-/**
- * The handle type of a session.
- */
-typedef struct charter_session charter_session_t;
 
 /**
  * A message callback: receives its `user_data` and the message, valid only
@@ -1656,6 +1894,93 @@ charter_status_t charter_client_publish_many(charter_client_t *client, const cha
  * `out_count` NULL or valid for writing.
  */
 charter_status_t charter_client_recv_many(charter_client_t *client, uint64_t id, uint32_t timeout_ms, struct charter_message_t **out_msgs, size_t max, size_t *out_count);
+
+/**
+ * Fills `out` with the defaults: no server, nothing carried, no
+ * credentials or verification, 30 s of skew, a 5 s request timeout,
+ * queues of 65,536 messages and 16 MiB, 1,024 requests in flight, one
+ * runtime thread.
+ *
+ * # Safety
+ * `out` must be NULL or valid for writing.
+ */
+charter_status_t charter_bridge_options_default(struct charter_bridge_options_t *out);
+
+/**
+ * Starts a bridge for `bus` with `options` (which must name a server) and
+ * writes it to `out`; free it with `charter_bridge_free`. A server that
+ * does not answer yet is not an error: the bridge connects in the
+ * background and keeps retrying. Fails on bad options (a bad pattern, a
+ * key that is not the token's subject: `CHARTER_E_INVALID_ARGUMENT`), a
+ * local subscription the bus refuses, or more than
+ * `CHARTER_BRIDGE_MAX_ENTRIES` servers, exports or imports
+ * (`CHARTER_E_LIMIT_EXCEEDED`).
+ *
+ * # Safety
+ * `bus` must be NULL or a pointer obtained from Charter; `options` NULL
+ * or valid for reading, with every pointer in it as documented there;
+ * `out` NULL or valid for writing.
+ */
+charter_status_t charter_bridge_start(charter_bus_t *bus, const struct charter_bridge_options_t *options, charter_bridge_t **out);
+
+/**
+ * Writes the bridge's origin id (32 hex digits, fresh at every start) to
+ * `out`; free it with `charter_string_free`.
+ *
+ * # Safety
+ * `out` must be NULL or valid for writing.
+ */
+charter_status_t charter_bridge_origin(charter_bridge_t *bridge, char **out);
+
+/**
+ * Waits up to `timeout_ms` until the server has seen everything sent so
+ * far (the imports' subscriptions included): `CHARTER_E_TIMEOUT` while
+ * no server answers, `CHARTER_E_CLOSED` once the bridge is closed,
+ * `CHARTER_E_WOULD_BLOCK` on one of the bridge's own threads. A close
+ * waits for a flush in progress.
+ *
+ * # Safety
+ * `bridge` must be NULL or a pointer obtained from Charter.
+ */
+charter_status_t charter_bridge_flush(charter_bridge_t *bridge, uint32_t timeout_ms);
+
+/**
+ * Writes whether the bridge is connected to a NATS server now to
+ * `out_connected`.
+ *
+ * # Safety
+ * `out_connected` must be NULL or valid for writing.
+ */
+charter_status_t charter_bridge_is_connected(charter_bridge_t *bridge, bool *out_connected);
+
+/**
+ * Writes what the bridge carried and dropped so far to `out`.
+ * `CHARTER_E_CLOSED` once the bridge is closed.
+ *
+ * # Safety
+ * `out` must be NULL or valid for writing.
+ */
+charter_status_t charter_bridge_stats(charter_bridge_t *bridge, struct charter_bridge_stats_t *out);
+
+/**
+ * Stops carrying, sends what the client still buffers (for up to a
+ * second) and closes the connection; later calls on the bridge fail with
+ * `CHARTER_E_CLOSED`, and a second close does nothing. The handle stays
+ * yours to free.
+ *
+ * # Safety
+ * `bridge` must be NULL or a pointer obtained from Charter.
+ */
+charter_status_t charter_bridge_close(charter_bridge_t *bridge);
+
+/**
+ * Frees a bridge, closing it first if it still runs. NULL is a no-op; a
+ * second free returns `CHARTER_E_ALREADY_FREED`.
+ *
+ * # Safety
+ * `bridge` must be NULL or a pointer obtained from Charter.
+ */
+charter_status_t charter_bridge_free(charter_bridge_t *bridge);
 
 /**
  * Fills `out` with the default bus limits.

@@ -55,7 +55,10 @@ try {
 
 // Async handlers: `notifyAsync` awaits the Promises they return.
 async function asyncRound(): Promise<void> {
-  using registry = new Registry<ConfigChanged>();
+  // A failed Promise goes to onError (without one, to a process warning).
+  using registry = new Registry<ConfigChanged>({
+    onError: (id, error) => console.log(`async handler failed: ${(error as Error).message}`),
+  });
   registry.register(async (event) => {
     await new Promise((resolve) => setTimeout(resolve, 1));
     if (event.value === '') throw new Error('empty value');

@@ -118,8 +118,9 @@ class Dispatch {
  * handler's Promise is awaited when it runs on the subscription's thread
  * (`threaded`): the guarded handler then returns a Promise of the outcome,
  * which never rejects, and the subscription's thread waits for it. Inline,
- * `publish` cannot wait: the handler counts as delivered and a rejection
- * still goes to `onError`, never unhandled. Its `id` is set once the
+ * `publish` cannot wait: the handler counts as delivered, and a rejection
+ * is counted as a handler failure when it comes and goes to `onError`,
+ * never unhandled. Its `id` is set once the
  * subscription exists; no delivery can come before (same thread).
  */
 function guard(handler, dispatch, threaded) {
@@ -137,6 +138,11 @@ function guard(handler, dispatch, threaded) {
       awaited = Promise.resolve(returned).then(
         () => true,
         (error) => {
+          if (!threaded) {
+            // Inline, the publish has returned and counted the message as
+            // delivered: the failure is counted now.
+            guarded.native?.deref()?.recordHandlerFailure();
+          }
           dispatch.failed(guarded.id, error, received);
           return false;
         },
@@ -231,6 +237,8 @@ class Caller {
       here,
     );
     guarded.id = native.id;
+    // Weakly: the native subscription holds the guarded handler.
+    guarded.native = new WeakRef(native);
     return subscription(native);
   }
 

@@ -355,6 +355,11 @@ export declare class NativeSubscription {
   poller(waker: NativeWaker, key: number): () => unknown
   /** Takes back what the poller armed, when no receive waits any more. */
   disarm(): void
+  /**
+   * Counts a failure its inline handler's Promise reported after the
+   * publish returned.
+   */
+  recordHandlerFailure(): void
   stats(): SubscriptionStats
   /**
    * Ends the subscription: queued messages are dropped (and counted),

@@ -255,7 +255,7 @@ class Registry {
    * handler. Rejects with `LimitExceededError` past the nesting bound.
    */
   async notifyAsync(event, opts) {
-    const { sequential } = options(opts, 'options', this.notifyAsync);
+    const { sequential } = options(opts, 'options', this.notifyAsync, ['sequential']);
     if (this.#closed) {
       throw closed(this.notifyAsync);
     }

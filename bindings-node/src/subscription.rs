@@ -147,6 +147,13 @@ impl NativeSubscription {
         }
     }
 
+    /// Counts a failure its inline handler's Promise reported after the
+    /// publish returned.
+    #[napi]
+    pub fn record_handler_failure(&self) {
+        self.view.record_handler_failure();
+    }
+
     #[napi]
     pub fn stats(&self) -> SubscriptionStats {
         self.view.stats().into()

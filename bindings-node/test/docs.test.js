@@ -169,7 +169,7 @@ test('the TypeScript examples compile and run', () => {
     assert.match(registry.stdout, /\{ delivered: 1, failed: 1, panicked: 0 \}/);
     assert.match(registry.stdout, /nested 4 deep, then CHARTER_E_LIMIT_EXCEEDED \(maxDepth 4\)/);
     assert.match(registry.stdout, /ClosedError \(CHARTER_E_CLOSED, -19\)/);
-    assert.match(registry.stdout, /async round: delivered 0, failed 1\n$/);
+    assert.match(registry.stdout, /async handler failed: empty value\nasync round: delivered 0, failed 1\n$/);
 
     const bus = run('bus_basics');
     assert.equal(bus.stderr, '');

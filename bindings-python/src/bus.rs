@@ -56,7 +56,7 @@ use crate::message::{self, header_refs, Message};
 use crate::options::{self, optional_duration, Overflow};
 use crate::shutdown::{self, Busy};
 use crate::stats::{self, BusStats, PublishReport};
-use crate::subscription::{Owner, Subscription};
+use crate::subscription::{on_main_thread, Owner, Subscription};
 
 /// A handler subscription's Python callable.
 struct Handler {
@@ -407,8 +407,19 @@ impl Bus {
         let payload = message::payload(payload)?;
         let headers = message::headers(headers)?;
         let _busy = Busy::enter(py);
+        // A publish that may wait for room in a BLOCK queue runs signal
+        // handlers while it waits, on the main thread (the only one they
+        // run on): Ctrl-C ends the wait and is raised here.
+        let interruptible = self.blocking.load(Ordering::Acquire) > 0 && on_main_thread(py)?;
         let (published, interrupt) = catching_interrupts(|| {
-            self.delivering(py, || caller.publish(topic, payload, &header_refs(&headers)))
+            self.delivering(py, || {
+                let publish = || caller.publish(topic, payload, &header_refs(&headers));
+                if interruptible {
+                    bus::interruptible(check_signals, publish)
+                } else {
+                    publish()
+                }
+            })
         });
         if let Some(interrupt) = interrupt {
             return Err(interrupt);
@@ -761,4 +772,20 @@ pub(crate) fn add_to(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(_no_reply, m)?)?;
     m.add_class::<Bus>()?;
     m.add_class::<Subscription>()
+}
+
+/// The check a waiting BLOCK publish runs (see `bus::interruptible`):
+/// Python's signal handlers, with the GIL; what they raise is set aside for
+/// the publishing call to raise, and ends the wait.
+fn check_signals() -> charter_core::Result<()> {
+    match shutdown::attach(|py| py.check_signals()) {
+        Some(Err(interrupt)) => {
+            callback::set_aside(interrupt);
+            Err(charter_core::Error::new(
+                ErrorKind::Cancelled,
+                "a signal handler raised while the publish waited for room",
+            ))
+        }
+        _ => Ok(()),
+    }
 }

@@ -129,6 +129,14 @@ thread_local! {
     static INTERRUPT: RefCell<Option<PyErr>> = const { RefCell::new(None) };
 }
 
+/// Sets `interrupt` aside for the call that is running on this thread to
+/// raise when it is done (the first one wins), as a handler's interrupt is.
+pub(crate) fn set_aside(interrupt: PyErr) {
+    INTERRUPT.with(|slot| {
+        slot.borrow_mut().get_or_insert(interrupt);
+    });
+}
+
 /// Who hears about an interrupt a handler raises.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Interrupts {

@@ -12,6 +12,7 @@ mod aio;
 mod audit;
 mod auditor;
 mod authority;
+mod bridge;
 mod bus;
 mod callback;
 mod client;
@@ -57,5 +58,6 @@ fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     auditor::add_to(m)?;
     witness::add_to(m)?;
     authority::add_to(m)?;
+    bridge::add_to(m)?;
     client::add_to(m)
 }

@@ -112,12 +112,6 @@ def test_ctrl_c_interrupts_closing_a_busy_thread_handler_subscription() -> None:
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the core's publish cannot be interrupted while it waits for room in a Block queue "
-    "(it would need a cancellable publish); the binding cannot move the publish to another "
-    "thread without moving its inline handlers too",
-)
 def test_ctrl_c_interrupts_a_publish_blocked_on_a_full_queue() -> None:
     interrupt(
         """

@@ -24,6 +24,7 @@
 #![warn(missing_docs)]
 
 mod bridge;
+mod context;
 mod headers;
 mod options;
 mod recv;
@@ -36,6 +37,7 @@ pub mod verify;
 pub mod wire;
 
 pub use bridge::{check_reply, Bridge};
+pub use context::in_async_context;
 pub use options::{BridgeOptions, Import};
 pub use refusal::{Reason, Refusal};
 pub use seal::{Credentials, Sealer};

@@ -26,6 +26,7 @@ pub mod audit;
 pub mod audit_auditor;
 pub mod audit_view;
 pub mod batch;
+pub mod bridge;
 pub mod bus;
 pub mod cancel;
 pub mod capability;

@@ -402,3 +402,18 @@ fn recheck_is_the_time_until_the_session_expires() {
     assert_eq!(other_fired.load(Ordering::SeqCst), 0);
     assert_eq!(sub.recheck(), Some(Duration::ZERO));
 }
+
+/// A bus with no authority and no recorder allows anyone, but a client's
+/// session still binds its holder to its grants (the fast path of an open
+/// bus must not skip them).
+#[test]
+fn an_open_bus_still_holds_a_client_to_its_grants() {
+    let s = setup();
+    let open = Bus::new(BusLimits::default()).unwrap();
+    let (session, _) = session_for(&s, &["publish orders.>", "subscribe orders.>"], T0 + 3600);
+    let client = open.with_session(&session);
+    open.publish("anything", &b"anyone may"[..], &[]).unwrap();
+    client.publish("orders.eu", &b"x"[..], &[]).unwrap();
+    assert_eq!(client.publish("billing.eu", &b"x"[..], &[]).unwrap_err().kind(), ErrorKind::Denied);
+    assert_eq!(client.subscribe("billing.>", SubscribeOptions::new()).unwrap_err().kind(), ErrorKind::Denied);
+}

@@ -34,6 +34,7 @@ __all__ = [
     "NotifyReport",
     "Registry",
     "Bus",
+    "Bridge",
     "Subscription",
     "_Reactor",
     "_Waiter",
@@ -423,6 +424,64 @@ class _Waiter:
     def key(self) -> int: ...
 
 def _no_reply(topic: str, timeout: float) -> BaseException: ...
+
+@final
+class Bridge:
+    """Carries a :class:`Bus` onto NATS and back (docs/bridge.md).
+
+    Local publishes (and requests) on ``exports`` go to NATS on the same
+    subject; NATS messages (and requests) on ``imports`` are published on
+    the bus. An import is a pattern or ``(pattern, queue_group)``. With
+    ``token`` and ``key`` everything sent is sealed; with ``authority``
+    everything received is verified, and each refusal is counted by reason
+    (:meth:`refused`) and, with ``audit``, recorded. A server that does not
+    answer yet is not an error: the bridge connects in the background.
+    Use it as a context manager, or call :meth:`close`.
+    """
+
+    def __new__(
+        cls,
+        bus: Bus,
+        server: str,
+        *,
+        servers: Sequence[str] = ...,
+        exports: Sequence[str] = ...,
+        imports: Sequence[Union[str, Tuple[str, Optional[str]]]] = ...,
+        relay: bool = False,
+        name: Optional[str] = None,
+        token: Optional[Token] = None,
+        key: Optional[KeyPair] = None,
+        authority: Optional[Authority] = None,
+        audit: Optional[AuditLog] = None,
+        audit_scope: str = "denials",
+        max_skew: float = 30.0,
+        session: Optional[Session] = None,
+        request_timeout: float = 5.0,
+        export_capacity: Optional[int] = None,
+        export_max_bytes: Optional[int] = None,
+        import_capacity: Optional[int] = None,
+        max_requests_in_flight: Optional[int] = None,
+        worker_threads: int = 1,
+    ) -> Self: ...
+    @property
+    def origin(self) -> str:
+        """The bridge's origin id (32 hex digits), fresh at every start."""
+    @property
+    def connected(self) -> bool:
+        """Whether the bridge is connected to a NATS server now."""
+    @property
+    def closed(self) -> bool:
+        """Whether the bridge has been closed."""
+    def flush(self, timeout: float = 5.0) -> None:
+        """Waits until the server has seen everything sent so far."""
+    def stats(self) -> Dict[str, int]:
+        """What the bridge carried and dropped so far, each drop by its reason."""
+    def refused(self) -> Dict[str, int]:
+        """The messages the verifier refused, by reason."""
+    def close(self) -> None:
+        """Stops carrying and closes the connection. Idempotent."""
+    def __enter__(self) -> Self: ...
+    def __exit__(self, *_exc_info: object) -> None: ...
 
 @final
 class Bus:

@@ -90,4 +90,5 @@ handle_types! {
     Waiter = b"WAI1": Waiter => crate::waiter::charter_waiter_t, "charter_waiter_t";
     Cancel = b"CAN1": Cancel => crate::cancel::charter_cancel_t, "charter_cancel_t";
     Watch = b"WCH1": Watch => crate::watch::charter_watch_t, "charter_watch_t";
+    Bridge = b"BRG1": crate::bridge::BridgeHandle => crate::bridge::charter_bridge_t, "charter_bridge_t";
 }

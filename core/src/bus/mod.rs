@@ -34,6 +34,7 @@ mod cache;
 mod client;
 mod dispatch;
 mod index;
+mod interrupt;
 mod message;
 mod options;
 mod queue;
@@ -64,6 +65,7 @@ use topic::Kind;
 pub use batch::BatchError;
 pub use client::Client;
 pub use dispatch::MAX_NESTING;
+pub use interrupt::{interruptible, INTERRUPT_CHECK};
 pub use message::Message;
 pub use options::{BusLimits, Dispatch, Overflow, SubscribeOptions};
 pub use readiness::{Cancel, Notify, Polled};
@@ -554,9 +556,10 @@ impl Bus {
     /// decision is recorded here, where no lock of the bus is held.
     #[inline]
     fn authorize(&self, who: Who<'_>, action: Action, topic: &str) -> Result<()> {
-        // An open bus without a recorder allows everyone and records
-        // nothing: the common case, decided without a call.
-        if self.inner.authority.is_none() && !self.inner.audited {
+        // An open bus without a recorder allows everyone but a session's
+        // holder (whose grants still bind it) and records nothing: the
+        // common case, decided without a call.
+        if !matches!(who, Who::Holder(_)) && self.inner.authority.is_none() && !self.inner.audited {
             return Ok(());
         }
         self.decide(who, action, topic)

@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
+use super::interrupt::{self, INTERRUPT_CHECK};
 use super::message::Message;
 use super::options::{Overflow, SubscribeOptions};
 use super::readiness::{Armed, Notify};
@@ -167,13 +168,25 @@ impl Queue {
                 Overflow::Block(wait) => {
                     let now = Instant::now();
                     let deadline = *block_deadline.get_or_insert_with(|| now.checked_add(wait));
+                    let check = interrupt::installed();
                     let Some(deadline) = deadline else {
                         state.blocked += 1;
-                        state = self.writable.wait(state).unwrap_or_else(PoisonError::into_inner);
+                        state = match &check {
+                            None => self.writable.wait(state).unwrap_or_else(PoisonError::into_inner),
+                            Some(_) => {
+                                self.writable
+                                    .wait_timeout(state, INTERRUPT_CHECK)
+                                    .unwrap_or_else(PoisonError::into_inner)
+                                    .0
+                            }
+                        };
                         state.blocked -= 1;
                         if state.closed {
                             state.count_closed();
                             return Ok(Offered::Dropped);
+                        }
+                        if let Some(check) = &check {
+                            state = self.run_check(state, &**check)?;
                         }
                         continue;
                     };
@@ -190,20 +203,44 @@ impl Queue {
                             ),
                         ));
                     }
+                    let slice = match &check {
+                        None => deadline - now,
+                        Some(_) => (deadline - now).min(INTERRUPT_CHECK),
+                    };
                     state.blocked += 1;
-                    state = self
-                        .writable
-                        .wait_timeout(state, deadline - now)
-                        .unwrap_or_else(PoisonError::into_inner)
-                        .0;
+                    state =
+                        self.writable.wait_timeout(state, slice).unwrap_or_else(PoisonError::into_inner).0;
                     state.blocked -= 1;
                     if state.closed {
                         state.count_closed();
                         return Ok(Offered::Dropped);
                     }
+                    if let Some(check) = &check {
+                        state = self.run_check(state, &**check)?;
+                    }
                 }
             }
         }
+    }
+
+    /// Runs an interrupt check for a waiting `BLOCK` publisher, with the
+    /// lock released (the check may run a language's signal handlers, which
+    /// may publish). When it fails, the message counts as dropped for
+    /// `timeout` and the publish fails with the check's error.
+    fn run_check<'a>(
+        &'a self,
+        state: MutexGuard<'a, State>,
+        check: &dyn Fn() -> Result<()>,
+    ) -> Result<MutexGuard<'a, State>> {
+        drop(state);
+        let checked = check();
+        let mut state = self.lock();
+        if let Err(e) = checked {
+            state.stats.dropped.timeout += 1;
+            state.stats.received += 1;
+            return Err(e);
+        }
+        Ok(state)
     }
 
     /// Counts a message handed straight to an inline handler.

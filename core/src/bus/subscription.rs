@@ -359,6 +359,14 @@ impl SubscriptionRef {
         result
     }
 
+    /// Counts a failure that the subscription's handler reports after it
+    /// returned: an async handler, whose work (a future, a Promise, a
+    /// coroutine) fails after the publish already counted the message as
+    /// delivered. It adds to `handler_failures`; `delivered` stays.
+    pub fn record_handler_failure(&self) {
+        self.shared.queue.count_failure();
+    }
+
     /// Whether the subscription has ended: closed, its bus closed, evicted
     /// as idle, or its session ended.
     pub fn is_closed(&self) -> bool {

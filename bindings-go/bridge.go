@@ -1,0 +1,442 @@
+package charter
+
+/*
+#include <stdlib.h>
+#include "shim.h"
+
+// The bridge's calls, each taking its error message in the same cgo call
+// (see shim.h). Kept here, beside their only caller.
+static chgo_status chgo_bridge_start(charter_bus_t *bus, const charter_bridge_options_t *o,
+                                     charter_bridge_t **out) {
+    chgo_status r = {charter_bridge_start(bus, o, out), NULL};
+    if (r.status != CHARTER_OK) r.message = charter_last_error_message();
+    return r;
+}
+
+static chgo_status chgo_bridge_options_default(charter_bridge_options_t *o) {
+    chgo_status r = {charter_bridge_options_default(o), NULL};
+    if (r.status != CHARTER_OK) r.message = charter_last_error_message();
+    return r;
+}
+
+static chgo_status chgo_bridge_flush(charter_bridge_t *bridge, uint32_t timeout_ms) {
+    chgo_status r = {charter_bridge_flush(bridge, timeout_ms), NULL};
+    if (r.status != CHARTER_OK) r.message = charter_last_error_message();
+    return r;
+}
+
+typedef struct {
+    charter_status_t status;
+    char *message;
+    charter_bridge_stats_t stats;
+} chgo_bridge_stats;
+
+static chgo_bridge_stats chgo_bridge_stats_of(charter_bridge_t *bridge) {
+    chgo_bridge_stats r = {0};
+    r.status = charter_bridge_stats(bridge, &r.stats);
+    if (r.status != CHARTER_OK) r.message = charter_last_error_message();
+    return r;
+}
+
+static chgo_string chgo_bridge_origin(charter_bridge_t *bridge) {
+    chgo_string r = {0};
+    r.status = charter_bridge_origin(bridge, &r.value);
+    if (r.status != CHARTER_OK) r.message = charter_last_error_message();
+    return r;
+}
+
+static chgo_value chgo_bridge_is_connected(charter_bridge_t *bridge) {
+    chgo_value r = {0};
+    bool connected = false;
+    r.status = charter_bridge_is_connected(bridge, &connected);
+    r.value = connected;
+    if (r.status != CHARTER_OK) r.message = charter_last_error_message();
+    return r;
+}
+
+static chgo_status chgo_bridge_free(charter_bridge_t *bridge) {
+    chgo_status r = {charter_bridge_free(bridge), NULL};
+    if (r.status != CHARTER_OK) r.message = charter_last_error_message();
+    return r;
+}
+*/
+import "C"
+
+import (
+	"context"
+	"runtime"
+	"strings"
+	"time"
+	"unsafe"
+)
+
+// BridgeImport is one import of a [Bridge]: NATS subjects matching Pattern
+// are published on the local bus (and NATS requests asked there).
+type BridgeImport struct {
+	// Pattern is the NATS subject pattern (Charter's topic grammar is
+	// NATS's).
+	Pattern string
+	// QueueGroup, when not empty, joins a NATS queue group: each message
+	// goes to one member of the group.
+	QueueGroup string
+	// Relay lets another bridge on the same bus carry what this import
+	// delivers (a relaying sidecar; docs/bridge.md).
+	Relay bool
+}
+
+// BridgeOptions configures a [Bridge]. Zero fields keep the bridge's
+// defaults (docs/bridge.md); Servers must name at least one server.
+type BridgeOptions struct {
+	// Servers are NATS URLs ("nats://127.0.0.1:4222").
+	Servers []string
+	// Name is the connection's name as the server shows it.
+	Name string
+	// Exports are local topic patterns whose publishes and requests go to
+	// NATS.
+	Exports []string
+	// Imports are NATS subject patterns published and requested locally.
+	Imports []BridgeImport
+	// Token and Key, set together, seal everything the bridge sends: Key
+	// must be the token's subject.
+	Token *Token
+	Key   *KeyPair
+	// Authority, when set, makes the bridge verify everything it receives
+	// (chain, proof, grant, freshness and replay, revocation) and refuse
+	// what fails, counting each refusal by reason.
+	Authority *Authority
+	// Recorder, with Authority, records each refusal in an audit log.
+	Recorder *Recorder
+	// MaxSkew is how far a received message's time may be from this
+	// clock (default 30 s).
+	MaxSkew time.Duration
+	// Session is the local session the bridge acts as on a bus that
+	// enforces an authority.
+	Session *Session
+	// RequestTimeout is how long a request carried across waits for its
+	// reply (default 5 s).
+	RequestTimeout time.Duration
+	// ExportCapacity and ExportMaxBytes bound each export's local queue;
+	// ImportCapacity each import's queue; MaxRequestsInFlight the requests
+	// waiting across the bridge; WorkerThreads the bridge's runtime.
+	ExportCapacity      int
+	ExportMaxBytes      int
+	ImportCapacity      int
+	MaxRequestsInFlight int
+	WorkerThreads       int
+}
+
+// BridgeStats is what a bridge carried and dropped, each drop and each
+// refusal by its reason (docs/bridge.md).
+type BridgeStats struct {
+	Exported, Imported, RequestsOut, RequestsIn                 uint64
+	NotReexported, OwnOrigin, MaxPayload, SendFailed, BadHeader uint64
+	SealFailed, LocalRefused, RequestsBusy, NoResponders        uint64
+	ReplyTimeout, SlowConsumer, ExportQueueDropped              uint64
+	// Refused counts inbound messages refused by the verifier, by reason:
+	// "unsigned", "malformed", "chain", "bad_proof", "not_granted",
+	// "stale", "replayed", "revoked", "misdirected", "audit_failed".
+	Refused map[string]uint64
+}
+
+// Bridge carries a [Bus] onto NATS and back (docs/bridge.md). Start one
+// with [StartBridge] and stop it with Close.
+type Bridge struct {
+	h handle[*C.charter_bridge_t]
+}
+
+// StartBridge starts a bridge for bus. A server that does not answer yet
+// is not an error: the bridge connects in the background (use
+// [Bridge.Flush] to wait for it). Bad options fail with
+// [ErrInvalidArgument] (a bad pattern, a key that is not the token's
+// subject, Token without Key).
+func StartBridge(bus *Bus, opts BridgeOptions) (*Bridge, error) {
+	if bus == nil {
+		return nil, nilArgument("bus")
+	}
+	b, err := bus.h.load()
+	if err != nil {
+		return nil, err
+	}
+	var c C.charter_bridge_options_t
+	if res := C.chgo_bridge_options_default(&c); res.status != C.CHARTER_OK {
+		return nil, cError(res.status, res.message)
+	}
+	mem := &cMemory{}
+	defer mem.free()
+	hs := []checker{&bus.h}
+	if err := opts.fill(&c, mem, &hs); err != nil {
+		return nil, err
+	}
+	if mem.err != nil {
+		return nil, mem.err
+	}
+	var out *C.charter_bridge_t
+	res := C.chgo_bridge_start(b, &c, &out)
+	runtime.KeepAlive(bus)
+	runtime.KeepAlive(&opts)
+	if res.status != C.CHARTER_OK {
+		return nil, failure(res.status, res.message, hs...)
+	}
+	bridge := &Bridge{}
+	attach(bridge, &bridge.h, "bridge", out, freeBridge)
+	return bridge, nil
+}
+
+func freeBridge(p *C.charter_bridge_t) error {
+	return statusErr(C.chgo_bridge_free(p))
+}
+
+// fill writes o into c; strings and arrays go to C memory held by mem.
+func (o *BridgeOptions) fill(c *C.charter_bridge_options_t, mem *cMemory, hs *[]checker) error {
+	c.servers, c.server_count = mem.strings(o.Servers)
+	if o.Name != "" {
+		c.name = mem.string(o.Name)
+	}
+	c.exports, c.export_count = mem.strings(o.Exports)
+	if len(o.Imports) > 0 {
+		size := C.size_t(unsafe.Sizeof(C.charter_bridge_import_t{}))
+		imports := (*C.charter_bridge_import_t)(mem.alloc(size * C.size_t(len(o.Imports))))
+		list := unsafe.Slice(imports, len(o.Imports))
+		for i, im := range o.Imports {
+			list[i].pattern = mem.string(im.Pattern)
+			if im.QueueGroup != "" {
+				list[i].queue_group = mem.string(im.QueueGroup)
+			}
+			list[i].relay = C.bool(im.Relay)
+		}
+		c.imports, c.import_count = imports, C.size_t(len(o.Imports))
+	}
+	if o.Token != nil {
+		p, err := o.Token.h.load()
+		if err != nil {
+			return err
+		}
+		c.token, *hs = p, append(*hs, &o.Token.h)
+	}
+	if o.Key != nil {
+		p, err := o.Key.h.load()
+		if err != nil {
+			return err
+		}
+		c.key, *hs = p, append(*hs, &o.Key.h)
+	}
+	if o.Authority != nil {
+		p, err := o.Authority.load()
+		if err != nil {
+			return err
+		}
+		c.authority, *hs = p, append(*hs, &o.Authority.h)
+	}
+	if o.Recorder != nil {
+		log, err := o.Recorder.Log.load()
+		if err != nil {
+			return err
+		}
+		rec := (*C.charter_audit_recorder_t)(mem.alloc(C.size_t(unsafe.Sizeof(C.charter_audit_recorder_t{}))))
+		rec.log, rec.scope = log, C.int32_t(o.Recorder.Scope)
+		c.recorder, *hs = rec, append(*hs, &o.Recorder.Log.h)
+	}
+	if o.Session != nil {
+		p, err := o.Session.load()
+		if err != nil {
+			return err
+		}
+		c.local_session, *hs = p, append(*hs, &o.Session.h)
+	}
+	millis := func(name string, d time.Duration, into *C.uint32_t) error {
+		if d == 0 {
+			return nil
+		}
+		ms, err := timeoutMillis(name, d)
+		if err != nil {
+			return err
+		}
+		*into = ms
+		return nil
+	}
+	if err := millis("MaxSkew", o.MaxSkew, &c.max_skew_ms); err != nil {
+		return err
+	}
+	if err := millis("RequestTimeout", o.RequestTimeout, &c.request_timeout_ms); err != nil {
+		return err
+	}
+	sizes := []struct {
+		name string
+		v    int
+		into *C.size_t
+	}{
+		{"ExportCapacity", o.ExportCapacity, &c.export_capacity},
+		{"ExportMaxBytes", o.ExportMaxBytes, &c.export_max_bytes},
+		{"ImportCapacity", o.ImportCapacity, &c.import_capacity},
+		{"MaxRequestsInFlight", o.MaxRequestsInFlight, &c.max_requests_in_flight},
+		{"WorkerThreads", o.WorkerThreads, &c.worker_threads},
+	}
+	for _, s := range sizes {
+		if s.v < 0 {
+			return invalidArgument("%s must not be negative, got %d", s.name, s.v)
+		}
+		if s.v > 0 {
+			*s.into = C.size_t(s.v)
+		}
+	}
+	return nil
+}
+
+// timeoutMillis is d in whole milliseconds for a C uint32_t field.
+func timeoutMillis(name string, d time.Duration) (C.uint32_t, error) {
+	ms := d.Milliseconds()
+	if d < 0 || ms >= int64(C.CHARTER_WAIT_FOREVER) {
+		return 0, invalidArgument("%s must be between 0 and %d ms, got %v", name, uint32(C.CHARTER_WAIT_FOREVER)-1, d)
+	}
+	return C.uint32_t(ms), nil
+}
+
+// Close stops the bridge (sending what the client still buffers, for up
+// to a second) and releases it. It is idempotent and nil-safe.
+func (b *Bridge) Close() error {
+	if b == nil {
+		return nil
+	}
+	return b.h.close(freeBridge)
+}
+
+func (b *Bridge) load() (*C.charter_bridge_t, error) {
+	if b == nil {
+		return nil, nilArgument("bridge")
+	}
+	return b.h.load()
+}
+
+// Flush waits until the server has seen everything sent so far (the
+// imports' subscriptions included), until ctx's deadline (or 5 s without
+// one): [ErrTimeout] while no server answers. Cancelling ctx before the
+// call returns its error; the wait itself is bounded by the deadline.
+func (b *Bridge) Flush(ctx context.Context) error {
+	p, err := b.load()
+	if err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	wait := 5 * time.Second
+	if deadline, ok := ctx.Deadline(); ok {
+		wait = max(time.Until(deadline), 0)
+	}
+	ms, err := timeoutMillis("flush timeout", min(wait, time.Duration(C.CHARTER_WAIT_FOREVER-1)*time.Millisecond))
+	if err != nil {
+		return err
+	}
+	res := C.chgo_bridge_flush(p, ms)
+	runtime.KeepAlive(b)
+	if res.status != C.CHARTER_OK {
+		return failure(res.status, res.message, &b.h)
+	}
+	return nil
+}
+
+// Origin returns the bridge's origin id (32 hex digits, fresh at each
+// start), which every message it sends carries.
+func (b *Bridge) Origin() (string, error) {
+	p, err := b.load()
+	if err != nil {
+		return "", err
+	}
+	res := C.chgo_bridge_origin(p)
+	runtime.KeepAlive(b)
+	return goString(res, &b.h)
+}
+
+// Connected reports whether the bridge is connected to a server now.
+func (b *Bridge) Connected() (bool, error) {
+	p, err := b.load()
+	if err != nil {
+		return false, err
+	}
+	res := C.chgo_bridge_is_connected(p)
+	runtime.KeepAlive(b)
+	if res.status != C.CHARTER_OK {
+		return false, failure(res.status, res.message, &b.h)
+	}
+	return res.value != 0, nil
+}
+
+// Stats returns what the bridge carried and dropped so far.
+func (b *Bridge) Stats() (BridgeStats, error) {
+	p, err := b.load()
+	if err != nil {
+		return BridgeStats{}, err
+	}
+	res := C.chgo_bridge_stats_of(p)
+	runtime.KeepAlive(b)
+	if res.status != C.CHARTER_OK {
+		return BridgeStats{}, failure(res.status, res.message, &b.h)
+	}
+	s := res.stats
+	return BridgeStats{
+		Exported: uint64(s.exported), Imported: uint64(s.imported),
+		RequestsOut: uint64(s.requests_out), RequestsIn: uint64(s.requests_in),
+		NotReexported: uint64(s.not_reexported), OwnOrigin: uint64(s.own_origin),
+		MaxPayload: uint64(s.max_payload), SendFailed: uint64(s.send_failed),
+		BadHeader: uint64(s.bad_header), SealFailed: uint64(s.seal_failed),
+		LocalRefused: uint64(s.local_refused), RequestsBusy: uint64(s.requests_busy),
+		NoResponders: uint64(s.no_responders), ReplyTimeout: uint64(s.reply_timeout),
+		SlowConsumer: uint64(s.slow_consumer), ExportQueueDropped: uint64(s.export_queue_dropped),
+		Refused: map[string]uint64{
+			"unsigned":     uint64(s.refused_unsigned),
+			"malformed":    uint64(s.refused_malformed),
+			"chain":        uint64(s.refused_chain),
+			"bad_proof":    uint64(s.refused_bad_proof),
+			"not_granted":  uint64(s.refused_not_granted),
+			"stale":        uint64(s.refused_stale),
+			"replayed":     uint64(s.refused_replayed),
+			"revoked":      uint64(s.refused_revoked),
+			"misdirected":  uint64(s.refused_misdirected),
+			"audit_failed": uint64(s.refused_audit_failed),
+		},
+	}, nil
+}
+
+// cMemory holds C allocations for the length of one call: a C struct
+// handed to Charter may not point into Go memory.
+type cMemory struct {
+	blocks []unsafe.Pointer
+	// err is the first string that C cannot hold (it contains NUL).
+	err error
+}
+
+func (m *cMemory) alloc(size C.size_t) unsafe.Pointer {
+	p := C.calloc(1, max(size, 1))
+	if p == nil {
+		panic("charter: out of C memory")
+	}
+	m.blocks = append(m.blocks, p)
+	return p
+}
+
+func (m *cMemory) string(s string) *C.char {
+	if strings.IndexByte(s, 0) >= 0 && m.err == nil {
+		m.err = invalidArgument("a bridge option contains a NUL byte")
+	}
+	p := C.CString(s)
+	m.blocks = append(m.blocks, unsafe.Pointer(p))
+	return p
+}
+
+func (m *cMemory) strings(list []string) (**C.char, C.size_t) {
+	if len(list) == 0 {
+		return nil, 0
+	}
+	array := (**C.char)(m.alloc(C.size_t(len(list)) * C.size_t(unsafe.Sizeof((*C.char)(nil)))))
+	items := unsafe.Slice(array, len(list))
+	for i, s := range list {
+		items[i] = m.string(s)
+	}
+	return array, C.size_t(len(list))
+}
+
+func (m *cMemory) free() {
+	for _, p := range m.blocks {
+		C.free(p)
+	}
+}

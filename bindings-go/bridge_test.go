@@ -1,0 +1,253 @@
+package charter_test
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"charter.dev/charter"
+)
+
+// natsServer starts a nats-server on a free loopback port for the test and
+// returns its URL; the test is skipped when none is installed
+// (scripts/install-deps.sh installs it).
+func natsServer(t *testing.T) string {
+	t.Helper()
+	binary, err := exec.LookPath("nats-server")
+	if err != nil {
+		for _, p := range []string{"/usr/sbin/nats-server", "/usr/local/bin/nats-server"} {
+			if _, e := os.Stat(p); e == nil {
+				binary, err = p, nil
+				break
+			}
+		}
+	}
+	if err != nil {
+		t.Skip("nats-server is not installed (scripts/install-deps.sh installs it)")
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	cmd := exec.Command(binary, "-a", "127.0.0.1", "-p", fmt.Sprint(port))
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	ready := make(chan struct{})
+	go func() {
+		lines := bufio.NewScanner(stderr)
+		signalled := false
+		for lines.Scan() {
+			if !signalled && strings.Contains(lines.Text(), "Server is ready") {
+				close(ready)
+				signalled = true
+			}
+		}
+	}()
+	select {
+	case <-ready:
+	case <-time.After(10 * time.Second):
+		t.Fatal("nats-server did not become ready")
+	}
+	return fmt.Sprintf("nats://127.0.0.1:%d", port)
+}
+
+func startBridge(t *testing.T, bus *charter.Bus, opts charter.BridgeOptions) *charter.Bridge {
+	t.Helper()
+	b, err := charter.StartBridge(bus, opts)
+	if err != nil {
+		t.Fatalf("StartBridge: %v", err)
+	}
+	t.Cleanup(func() { _ = b.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := b.Flush(ctx); err != nil {
+		t.Fatalf("Flush: %v", err)
+	}
+	return b
+}
+
+func recvWithin(t *testing.T, sub *charter.Subscription) *charter.Message {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	m, err := sub.Recv(ctx)
+	if err != nil {
+		t.Fatalf("Recv: %v", err)
+	}
+	return m
+}
+
+// awaitStats reads b's counters until ok holds: the bridge counts on its
+// own threads, just after handing a message on.
+func awaitStats(t *testing.T, b *charter.Bridge, ok func(charter.BridgeStats) bool) charter.BridgeStats {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		s, err := b.Stats()
+		if err != nil {
+			t.Fatalf("Stats: %v", err)
+		}
+		if ok(s) || time.Now().After(deadline) {
+			if !ok(s) {
+				t.Fatalf("the bridge's counters never matched: %+v", s)
+			}
+			return s
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestBridgeOptionsAreChecked(t *testing.T) {
+	bus := newBus(t)
+	if _, err := charter.StartBridge(bus, charter.BridgeOptions{}); !errors.Is(err, charter.ErrInvalidArgument) {
+		t.Errorf("no servers: %v", err)
+	}
+	if _, err := charter.StartBridge(nil, charter.BridgeOptions{}); !errors.Is(err, charter.ErrNullArgument) {
+		t.Errorf("nil bus: %v", err)
+	}
+	opts := charter.BridgeOptions{Servers: []string{"nats://127.0.0.1:1"}, Exports: []string{"a..b"}}
+	if _, err := charter.StartBridge(bus, opts); !errors.Is(err, charter.ErrInvalidArgument) {
+		t.Errorf("bad pattern: %v", err)
+	}
+	opts.Exports = []string{"a.>\x00b"}
+	if _, err := charter.StartBridge(bus, opts); !errors.Is(err, charter.ErrInvalidArgument) {
+		t.Errorf("NUL in a pattern: %v", err)
+	}
+	opts.Exports = nil
+	opts.ImportCapacity = -1
+	if _, err := charter.StartBridge(bus, opts); !errors.Is(err, charter.ErrInvalidArgument) {
+		t.Errorf("negative capacity: %v", err)
+	}
+	var nilBridge *charter.Bridge
+	if err := nilBridge.Close(); err != nil {
+		t.Errorf("nil Close: %v", err)
+	}
+}
+
+func TestBridgeCarriesMessagesAndRequests(t *testing.T) {
+	url := natsServer(t)
+	a, b := newBus(t), newBus(t)
+	ba := startBridge(t, a, charter.BridgeOptions{Servers: []string{url}, Exports: []string{"orders.>", "svc.>"}})
+	bb := startBridge(t, b, charter.BridgeOptions{
+		Servers: []string{url},
+		Imports: []charter.BridgeImport{{Pattern: "orders.>", QueueGroup: "workers"}, {Pattern: "svc.>"}},
+	})
+	sub, err := b.Subscribe("orders.>")
+	if err != nil {
+		t.Fatal(err)
+	}
+	subscribeFunc(t, b, "svc.upper", func(m *charter.Message) error {
+		_, err := b.Respond(m, []byte(strings.ToUpper(string(m.Payload))))
+		return err
+	})
+	if _, err := a.Publish("orders.eu", []byte("hello"), charter.Header{Name: "kind", Value: "created"}); err != nil {
+		t.Fatal(err)
+	}
+	m := recvWithin(t, sub)
+	origin, err := ba.Origin()
+	if err != nil || len(origin) != 32 {
+		t.Fatalf("Origin: %q %v", origin, err)
+	}
+	if got, _ := m.Header("Charter-Origin"); string(m.Payload) != "hello" || got != origin {
+		t.Errorf("received %q from %q", m.Payload, got)
+	}
+	if kind, _ := m.Header("kind"); kind != "created" {
+		t.Errorf("kind header: %q", kind)
+	}
+	reply := request(t, a, "svc.upper", "ping")
+	if string(reply.Payload) != "PING" {
+		t.Errorf("reply %q", reply.Payload)
+	}
+	awaitStats(t, ba, func(s charter.BridgeStats) bool { return s.Exported == 1 && s.RequestsOut == 1 })
+	awaitStats(t, bb, func(s charter.BridgeStats) bool { return s.Imported == 1 && s.RequestsIn == 1 })
+	if ok, err := ba.Connected(); !ok || err != nil {
+		t.Errorf("Connected: %v %v", ok, err)
+	}
+	if err := bb.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := bb.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+	if _, err := bb.Stats(); !errors.Is(err, charter.ErrClosed) {
+		t.Errorf("Stats after Close: %v", err)
+	}
+}
+
+func TestBridgeRefusesAndAuditsUnsignedMessages(t *testing.T) {
+	url := natsServer(t)
+	root, err := charter.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	holder, err := charter.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rootPK, _ := root.PublicKey()
+	holderPK, _ := holder.PublicKey()
+	tok, err := charter.Mint(root, holderPK, []string{"publish alerts.>"}, time.Now().Add(-time.Minute), time.Now().Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	auth, err := charter.NewAuthority([]string{rootPK})
+	if err != nil {
+		t.Fatal(err)
+	}
+	log, err := charter.OpenAudit(filepath.Join(t.TempDir(), "refusals.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer log.Close()
+
+	sealedBus, plainBus, receiver := newBus(t), newBus(t), newBus(t)
+	startBridge(t, sealedBus, charter.BridgeOptions{Servers: []string{url}, Exports: []string{"alerts.>"}, Token: tok, Key: holder})
+	startBridge(t, plainBus, charter.BridgeOptions{Servers: []string{url}, Exports: []string{"alerts.>"}})
+	verifier := startBridge(t, receiver, charter.BridgeOptions{
+		Servers:   []string{url},
+		Imports:   []charter.BridgeImport{{Pattern: "alerts.>"}},
+		Authority: auth,
+		Recorder:  &charter.Recorder{Log: log, Scope: charter.RecordDenials},
+	})
+	sub, err := receiver.Subscribe("alerts.>")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sealedBus.Publish("alerts.fire", []byte("sealed")); err != nil {
+		t.Fatal(err)
+	}
+	m := recvWithin(t, sub)
+	principal, _ := m.Header("Charter-Principal")
+	if string(m.Payload) != "sealed" || principal == "" {
+		t.Errorf("received %q from principal %q", m.Payload, principal)
+	}
+	if _, err := plainBus.Publish("alerts.fire", []byte("forged")); err != nil {
+		t.Fatal(err)
+	}
+	s := awaitStats(t, verifier, func(s charter.BridgeStats) bool { return s.Refused["unsigned"] == 1 })
+	if s.Imported != 1 {
+		t.Errorf("imported %d", s.Imported)
+	}
+	if n, err := log.Len(); n != 1 || err != nil {
+		t.Errorf("audit records: %d %v", n, err)
+	}
+}

@@ -1,0 +1,142 @@
+"""charter.Bridge against a real nats-server on a free loopback port:
+messages and requests carried between two buses, sealed messages accepted
+and unsigned ones refused, counted and audited, and the lifecycle. Skipped
+when nats-server is not installed (scripts/install-deps.sh installs it)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import socket
+import subprocess
+import threading
+import time
+from pathlib import Path
+from typing import Callable, Iterator
+
+import pytest
+
+import charter
+
+NATS = shutil.which("nats-server") or next(
+    (p for p in ("/usr/sbin/nats-server", "/usr/local/bin/nats-server") if Path(p).exists()), None
+)
+pytestmark = pytest.mark.skipif(NATS is None, reason="nats-server is not installed")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+def nats_url() -> Iterator[str]:
+    assert NATS is not None
+    port = free_port()
+    server = subprocess.Popen(
+        [NATS, "-a", "127.0.0.1", "-p", str(port)], stderr=subprocess.PIPE, text=True
+    )
+    assert server.stderr is not None
+    ready = threading.Event()
+
+    def drain() -> None:
+        assert server.stderr is not None
+        for line in server.stderr:
+            if "Server is ready" in line:
+                ready.set()
+
+    threading.Thread(target=drain, daemon=True).start()
+    try:
+        assert ready.wait(10), "nats-server did not become ready"
+        yield f"nats://127.0.0.1:{port}"
+    finally:
+        server.kill()
+        server.wait()
+
+
+def eventually(condition: Callable[[], bool]) -> None:
+    """Waits for a counter the bridge updates on its own thread."""
+    deadline = time.monotonic() + 10
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
+
+
+def test_options_are_checked() -> None:
+    with charter.Bus() as bus:
+        with pytest.raises(charter.InvalidArgumentError):
+            charter.Bridge(bus, "nats://127.0.0.1:1", exports=["a..b"])
+        with pytest.raises(charter.InvalidArgumentError):
+            charter.Bridge(bus, "nats://127.0.0.1:1", key=charter.KeyPair.generate())
+        with pytest.raises(charter.InvalidArgumentError):
+            charter.Bridge(bus, "nats://127.0.0.1:1", request_timeout=-1)
+        log = charter.AuditLog.in_memory()
+        with pytest.raises(charter.InvalidArgumentError):
+            charter.Bridge(bus, "nats://127.0.0.1:1", audit=log)
+
+
+def test_messages_and_requests_cross(nats_url: str) -> None:
+    with charter.Bus() as a, charter.Bus() as b:
+        b.subscribe("svc.upper", lambda m: b.respond(m, m.payload.upper()))
+        orders = b.subscribe("orders.>")
+        with charter.Bridge(a, nats_url, exports=["orders.>", "svc.>"]) as ba, charter.Bridge(
+            b, nats_url, imports=[("orders.>", "workers"), "svc.>"]
+        ) as bb:
+            ba.flush(10)
+            bb.flush(10)
+            assert ba.connected and len(ba.origin) == 32
+            a.publish("orders.eu", b"hello", {"kind": "created"})
+            m = orders.recv(timeout=10)
+            assert (m.payload, m.header("kind"), m.header("Charter-Origin")) == (
+                b"hello",
+                "created",
+                ba.origin,
+            )
+            assert a.request("svc.upper", b"ping", timeout=10).payload == b"PING"
+            eventually(lambda: ba.stats()["exported"] == 1 and ba.stats()["requests_out"] == 1)
+            eventually(lambda: bb.stats()["imported"] == 1)
+            assert bb.refused()["unsigned"] == 0
+        assert ba.closed and repr(ba) == "<charter.Bridge closed>"
+        ba.close()
+        with pytest.raises(charter.ClosedError):
+            ba.stats()
+        with pytest.raises(charter.ClosedError):
+            ba.flush()
+
+
+def test_unsigned_messages_are_refused_and_audited(nats_url: str) -> None:
+    root, holder = charter.KeyPair.generate(), charter.KeyPair.generate()
+    now = int(time.time())
+    token = charter.Token.mint(root, holder.public_key, ["publish alerts.>"], now - 60, now + 3600)
+    authority = charter.Authority([root.public_key])
+    log = charter.AuditLog.in_memory()
+    with charter.Bus() as sealed, charter.Bus() as plain, charter.Bus() as receiver:
+        alerts = receiver.subscribe("alerts.>")
+        with charter.Bridge(
+            receiver, nats_url, imports=["alerts.>"], authority=authority, audit=log
+        ) as verifier, charter.Bridge(
+            sealed, nats_url, exports=["alerts.>"], token=token, key=holder
+        ) as s, charter.Bridge(plain, nats_url, exports=["alerts.>"]) as p:
+            for bridge in (verifier, s, p):
+                bridge.flush(10)
+            sealed.publish("alerts.fire", b"sealed")
+            m = alerts.recv(timeout=10)
+            assert m.payload == b"sealed"
+            assert m.header("Charter-Principal") == str(holder.principal)
+            plain.publish("alerts.fire", b"forged")
+            eventually(lambda: verifier.refused()["unsigned"] == 1)
+            assert verifier.stats()["imported"] == 1
+            assert len(log) == 1
+            with pytest.raises(charter.TimeoutError):
+                alerts.recv(timeout=0)
+
+
+def test_readme_example_runs(nats_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## NATS bridge", 1)[1]
+    match = re.search(r"```python\n(.*?)```", section, re.DOTALL)
+    assert match, "no ```python block after '## NATS bridge'"
+    exec(compile(match.group(1).replace("nats://127.0.0.1:4222", nats_url), "README", "exec"), {})
+    assert capsys.readouterr().out == "32 ['audit_failed', 'bad_proof']\n"

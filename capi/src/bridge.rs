@@ -1,0 +1,543 @@
+//! `charter_bridge_*`: a bus carried onto NATS and back, for C.
+//!
+//! The bridge itself (docs/bridge.md) is the `charter-bridge` crate; this
+//! module maps its options, handle and counters to C and decides nothing
+//! of its own. A bridge owns a NATS connection and a small runtime of its
+//! own threads; its handle is guarded like every other one.
+//!
+//! A bridge delivers imported messages by publishing on the local bus from
+//! one of its own threads, so an inline callback may run there. Closing,
+//! freeing or flushing the bridge from such a callback cannot wait on that
+//! very thread: close and free then finish on a thread of their own, and
+//! flush fails with `CHARTER_E_WOULD_BLOCK`.
+
+use std::ffi::c_char;
+use std::sync::{Arc, PoisonError, RwLock};
+use std::time::Duration;
+
+use ::charter_bridge::{
+    in_async_context, Bridge, BridgeOptions, BridgeStats, Credentials, Import, Reason, VerifyOptions,
+};
+use charter_core::bus::Bus;
+use charter_core::capability::{KeyPair, Session, Token};
+use charter_core::{Error, ErrorKind};
+
+use crate::args::{slice_arg, str_arg, str_array_arg};
+use crate::audit::{charter_audit_recorder_t, recorder_arg};
+use crate::bus::charter_bus_t;
+use crate::capability::{
+    charter_authority_t, charter_keypair_t, charter_session_t, charter_token_t, AuthorityHandle,
+};
+use crate::firewall::{call, require_out, write_out};
+use crate::handle;
+use crate::status::charter_status_t;
+use crate::strings::string_out;
+
+/// The most servers, exports or imports one bridge takes.
+pub const CHARTER_BRIDGE_MAX_ENTRIES: usize = 1024;
+
+/// A running bridge between a bus and NATS. Opaque; start one with
+/// `charter_bridge_start`.
+pub struct charter_bridge {
+    _opaque: [u8; 0],
+}
+
+/// The handle type of a bridge.
+pub type charter_bridge_t = charter_bridge;
+
+/// One import: NATS subjects matching `pattern` are published on the local
+/// bus (and NATS requests asked there).
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct charter_bridge_import_t {
+    /// The NATS subject pattern, NUL-terminated.
+    pub pattern: *const c_char,
+    /// The queue group to join (NATS load balancing), or NULL for none.
+    pub queue_group: *const c_char,
+    /// Whether another bridge on the same bus may carry what this import
+    /// delivers (a relaying sidecar; docs/bridge.md).
+    pub relay: bool,
+}
+
+/// A bridge's configuration. Fill it with `charter_bridge_options_default`,
+/// then set what you need. Every pointer is read during
+/// `charter_bridge_start` only; the handles it names are kept alive by the
+/// bridge, and stay yours to free.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct charter_bridge_options_t {
+    /// NATS server URLs (`nats://127.0.0.1:4222`); at least one.
+    pub servers: *const *const c_char,
+    /// How many `servers` there are.
+    pub server_count: usize,
+    /// The connection's name as the server shows it, or NULL for
+    /// `charter-bridge`.
+    pub name: *const c_char,
+    /// Local topic patterns whose publishes and requests go to NATS.
+    pub exports: *const *const c_char,
+    /// How many `exports` there are.
+    pub export_count: usize,
+    /// NATS subject patterns published and requested on the local bus.
+    pub imports: *const charter_bridge_import_t,
+    /// How many `imports` there are.
+    pub import_count: usize,
+    /// With `key`, seals every message and reply the bridge sends with
+    /// this token; NULL (with `key` NULL) for none.
+    pub token: *mut charter_token_t,
+    /// The key pair of the token's subject; set with `token`.
+    pub key: *mut charter_keypair_t,
+    /// When set, everything the bridge receives must be sealed by a token
+    /// of this authority's roots with a fitting grant, or it is refused,
+    /// counted and (with `recorder`) audited. NULL for none.
+    pub authority: *mut charter_authority_t,
+    /// Where refusals are recorded (NULL for nowhere); needs `authority`.
+    pub recorder: *const charter_audit_recorder_t,
+    /// How far a received message's time may be from this clock, in ms.
+    pub max_skew_ms: u32,
+    /// The session the bridge acts as on a bus that enforces an authority
+    /// (it subscribes to the exports and publishes the imports), or NULL.
+    pub local_session: *mut charter_session_t,
+    /// How long a request carried across the bridge waits for its reply.
+    pub request_timeout_ms: u32,
+    /// Each export's local queue, in messages: the oldest beyond it are
+    /// dropped (counted) while NATS is slower than the publishers.
+    pub export_capacity: usize,
+    /// The same queue in bytes.
+    pub export_max_bytes: usize,
+    /// Each import's queue between the NATS client and the bus, in
+    /// messages: beyond it the client drops (counted as `slow_consumer`).
+    pub import_capacity: usize,
+    /// The most requests waiting for a reply across the bridge at once.
+    pub max_requests_in_flight: usize,
+    /// The threads of the bridge's runtime (at least 1).
+    pub worker_threads: usize,
+}
+
+/// What a bridge carried and dropped, each drop by its reason.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct charter_bridge_stats_t {
+    /// Local messages published to NATS.
+    pub exported: u64,
+    /// NATS messages published on the local bus.
+    pub imported: u64,
+    /// Local requests carried to NATS whose reply came back.
+    pub requests_out: u64,
+    /// NATS requests answered by a local responder.
+    pub requests_in: u64,
+    /// Local messages not exported because they came from NATS (loops).
+    pub not_reexported: u64,
+    /// NATS messages dropped because they carry this bridge's own origin.
+    pub own_origin: u64,
+    /// Messages larger than the server's max payload.
+    pub max_payload: u64,
+    /// Messages the client failed to send.
+    pub send_failed: u64,
+    /// Headers NATS cannot carry.
+    pub bad_header: u64,
+    /// Messages that could not be sealed.
+    pub seal_failed: u64,
+    /// NATS messages the local bus refused.
+    pub local_refused: u64,
+    /// Requests not carried: too many were already in flight.
+    pub requests_busy: u64,
+    /// Requests NATS answered with no-responders.
+    pub no_responders: u64,
+    /// Requests whose reply did not come in time.
+    pub reply_timeout: u64,
+    /// NATS messages dropped on a full import queue (a lower bound).
+    pub slow_consumer: u64,
+    /// Local publishes dropped by the exports' own queues.
+    pub export_queue_dropped: u64,
+    /// Refused: no envelope.
+    pub refused_unsigned: u64,
+    /// Refused: an envelope header not in its canonical spelling.
+    pub refused_malformed: u64,
+    /// Refused: the token's chain does not verify against the roots.
+    pub refused_chain: u64,
+    /// Refused: the proof does not verify (forged or altered).
+    pub refused_bad_proof: u64,
+    /// Refused: no grant covers the subject.
+    pub refused_not_granted: u64,
+    /// Refused: the time is outside the skew window.
+    pub refused_stale: u64,
+    /// Refused: the sequence number was seen before.
+    pub refused_replayed: u64,
+    /// Refused: a link of the token is revoked.
+    pub refused_revoked: u64,
+    /// Refused: a reply that does not answer its request.
+    pub refused_misdirected: u64,
+    /// Refused: the audit record could not be written.
+    pub refused_audit_failed: u64,
+}
+
+impl From<BridgeStats> for charter_bridge_stats_t {
+    fn from(s: BridgeStats) -> Self {
+        let mut c = charter_bridge_stats_t {
+            exported: s.exported,
+            imported: s.imported,
+            requests_out: s.requests_out,
+            requests_in: s.requests_in,
+            not_reexported: s.not_reexported,
+            own_origin: s.own_origin,
+            max_payload: s.max_payload,
+            send_failed: s.send_failed,
+            bad_header: s.bad_header,
+            seal_failed: s.seal_failed,
+            local_refused: s.local_refused,
+            requests_busy: s.requests_busy,
+            no_responders: s.no_responders,
+            reply_timeout: s.reply_timeout,
+            slow_consumer: s.slow_consumer,
+            export_queue_dropped: s.export_queue_dropped,
+            ..Default::default()
+        };
+        for (reason, count) in s.refused {
+            *match reason {
+                Reason::Unsigned => &mut c.refused_unsigned,
+                Reason::Malformed => &mut c.refused_malformed,
+                Reason::Chain => &mut c.refused_chain,
+                Reason::BadProof => &mut c.refused_bad_proof,
+                Reason::NotGranted => &mut c.refused_not_granted,
+                Reason::Stale => &mut c.refused_stale,
+                Reason::Replayed => &mut c.refused_replayed,
+                Reason::Revoked => &mut c.refused_revoked,
+                Reason::Misdirected => &mut c.refused_misdirected,
+                Reason::AuditFailed => &mut c.refused_audit_failed,
+            } = count;
+        }
+        c
+    }
+}
+
+/// What a bridge handle owns: the bridge until it is closed. Cloned out of
+/// the handle guard, so a call that waits never holds the guard.
+#[derive(Clone)]
+pub(crate) struct BridgeHandle(Arc<BridgeCell>);
+
+pub(crate) struct BridgeCell {
+    bridge: RwLock<Option<Bridge>>,
+    origin: String,
+}
+
+impl BridgeCell {
+    /// Stops the bridge, if it still runs. On one of the bridge's own
+    /// threads (a callback), the stop finishes on a thread of its own.
+    fn close(&self) {
+        let bridge = self.bridge.write().unwrap_or_else(PoisonError::into_inner).take();
+        if let Some(bridge) = bridge {
+            if in_async_context() {
+                std::thread::spawn(move || bridge.close());
+            } else {
+                bridge.close();
+            }
+        }
+    }
+}
+
+impl Drop for BridgeCell {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+fn bridge_arg(bridge: *mut charter_bridge_t) -> Result<BridgeHandle, Error> {
+    handle::with::<BridgeHandle, _>(bridge, "bridge", |b| Ok(b.clone()))
+}
+
+fn closed() -> Error {
+    Error::new(ErrorKind::Closed, "the bridge is closed")
+}
+
+/// Fills `out` with the defaults: no server, nothing carried, no
+/// credentials or verification, 30 s of skew, a 5 s request timeout,
+/// queues of 65,536 messages and 16 MiB, 1,024 requests in flight, one
+/// runtime thread.
+///
+/// # Safety
+/// `out` must be NULL or valid for writing.
+#[no_mangle]
+pub unsafe extern "C" fn charter_bridge_options_default(
+    out: *mut charter_bridge_options_t,
+) -> charter_status_t {
+    call(|| {
+        let d = BridgeOptions::new("");
+        let c = charter_bridge_options_t {
+            servers: std::ptr::null(),
+            server_count: 0,
+            name: std::ptr::null(),
+            exports: std::ptr::null(),
+            export_count: 0,
+            imports: std::ptr::null(),
+            import_count: 0,
+            token: std::ptr::null_mut(),
+            key: std::ptr::null_mut(),
+            authority: std::ptr::null_mut(),
+            recorder: std::ptr::null(),
+            max_skew_ms: 30_000,
+            local_session: std::ptr::null_mut(),
+            request_timeout_ms: u32::try_from(d.request_timeout.as_millis()).unwrap_or(u32::MAX),
+            export_capacity: d.export_capacity,
+            export_max_bytes: d.export_max_bytes,
+            import_capacity: d.import_capacity,
+            max_requests_in_flight: d.max_requests_in_flight,
+            worker_threads: d.worker_threads,
+        };
+        // SAFETY: the caller guarantees `out` is valid when non-NULL.
+        unsafe { write_out(out, "out", c) }
+    })
+}
+
+/// The core options for `o`.
+///
+/// # Safety
+/// Every pointer of `o` must be as `charter_bridge_options_t` documents.
+unsafe fn options_arg(o: &charter_bridge_options_t) -> Result<BridgeOptions, Error> {
+    let limit = |name: &'static str| {
+        move |n: usize| {
+            if n > CHARTER_BRIDGE_MAX_ENTRIES {
+                return Err(Error::new(
+                    ErrorKind::LimitExceeded,
+                    format!("options.{name}: {n} entries; the limit is {CHARTER_BRIDGE_MAX_ENTRIES}"),
+                ));
+            }
+            Ok(())
+        }
+    };
+    // SAFETY: the caller's contract on every list.
+    let servers =
+        unsafe { str_array_arg(o.servers, o.server_count, CHARTER_BRIDGE_MAX_ENTRIES, "options.servers")? };
+    let first = servers.first().ok_or_else(|| {
+        Error::new(ErrorKind::InvalidArgument, "options.servers must name at least one server")
+    })?;
+    let mut options = BridgeOptions::new(first);
+    options.servers = servers.iter().map(|s| (*s).to_owned()).collect();
+    if !o.name.is_null() {
+        // SAFETY: the caller's contract.
+        options.name = unsafe { str_arg(o.name, "options.name")? }.to_owned();
+    }
+    // SAFETY: the caller's contract.
+    let exports =
+        unsafe { str_array_arg(o.exports, o.export_count, CHARTER_BRIDGE_MAX_ENTRIES, "options.exports")? };
+    options.exports = exports.iter().map(|s| (*s).to_owned()).collect();
+    // SAFETY: the caller's contract.
+    let imports = unsafe { slice_arg(o.imports, o.import_count, "options.imports", limit("imports"))? };
+    for (i, import) in imports.iter().enumerate() {
+        // SAFETY: the caller's contract.
+        let pattern = unsafe { str_arg(import.pattern, &format!("options.imports[{i}].pattern"))? };
+        let mut core = Import::new(pattern);
+        if !import.queue_group.is_null() {
+            // SAFETY: the caller's contract.
+            let group = unsafe { str_arg(import.queue_group, &format!("options.imports[{i}].queue_group"))? };
+            core.queue_group = Some(group.to_owned());
+        }
+        core.relay = import.relay;
+        options.imports.push(core);
+    }
+    options.credentials = match (o.token.is_null(), o.key.is_null()) {
+        (true, true) => None,
+        (false, false) => Some(Credentials {
+            token: handle::with::<Token, _>(o.token, "options.token", |t| Ok(t.clone()))?,
+            key: Arc::new(handle::with::<KeyPair, _>(o.key, "options.key", |k| {
+                KeyPair::from_pkcs8(k.to_pkcs8())
+            })?),
+        }),
+        _ => {
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                "options.token and options.key go together: set both to seal, or neither",
+            ))
+        }
+    };
+    if !o.authority.is_null() {
+        let authority = handle::with::<AuthorityHandle, _>(o.authority, "options.authority", |a| {
+            Ok(a.authority.clone())
+        })?;
+        let mut verify = VerifyOptions::new(authority);
+        verify.max_skew = Duration::from_millis(u64::from(o.max_skew_ms));
+        if !o.recorder.is_null() {
+            // SAFETY: the caller's contract.
+            verify.recorder = Some(unsafe { recorder_arg(o.recorder)? });
+        }
+        options.verify = Some(verify);
+    } else if !o.recorder.is_null() {
+        return Err(Error::new(
+            ErrorKind::InvalidArgument,
+            "options.recorder records refusals, which need options.authority",
+        ));
+    }
+    if !o.local_session.is_null() {
+        options.local_session =
+            Some(handle::with::<Session, _>(o.local_session, "options.local_session", |s| Ok(s.clone()))?);
+    }
+    options.request_timeout = Duration::from_millis(u64::from(o.request_timeout_ms));
+    options.export_capacity = o.export_capacity;
+    options.export_max_bytes = o.export_max_bytes;
+    options.import_capacity = o.import_capacity;
+    options.max_requests_in_flight = o.max_requests_in_flight;
+    options.worker_threads = o.worker_threads;
+    Ok(options)
+}
+
+/// Starts a bridge for `bus` with `options` (which must name a server) and
+/// writes it to `out`; free it with `charter_bridge_free`. A server that
+/// does not answer yet is not an error: the bridge connects in the
+/// background and keeps retrying. Fails on bad options (a bad pattern, a
+/// key that is not the token's subject: `CHARTER_E_INVALID_ARGUMENT`), a
+/// local subscription the bus refuses, or more than
+/// `CHARTER_BRIDGE_MAX_ENTRIES` servers, exports or imports
+/// (`CHARTER_E_LIMIT_EXCEEDED`).
+///
+/// # Safety
+/// `bus` must be NULL or a pointer obtained from Charter; `options` NULL
+/// or valid for reading, with every pointer in it as documented there;
+/// `out` NULL or valid for writing.
+#[no_mangle]
+pub unsafe extern "C" fn charter_bridge_start(
+    bus: *mut charter_bus_t,
+    options: *const charter_bridge_options_t,
+    out: *mut *mut charter_bridge_t,
+) -> charter_status_t {
+    call(|| {
+        require_out(out, "out")?;
+        if options.is_null() {
+            return Err(crate::firewall::null_argument("options"));
+        }
+        // SAFETY: non-NULL; the caller guarantees validity.
+        let options = unsafe { options_arg(&*options)? };
+        let bus = handle::with::<Bus, _>(bus, "bus", |b| Ok(b.clone()))?;
+        if in_async_context() {
+            return Err(Error::new(
+                ErrorKind::WouldBlock,
+                "a bridge cannot be started on a bridge's own thread (from a callback it runs)",
+            ));
+        }
+        let bridge = Bridge::start(&bus, options)?;
+        let origin = bridge.origin().to_owned();
+        let cell = BridgeCell { bridge: RwLock::new(Some(bridge)), origin };
+        let bridge = handle::create(BridgeHandle(Arc::new(cell)))?;
+        // SAFETY: checked non-NULL above.
+        unsafe { write_out(out, "out", bridge) }
+    })
+}
+
+/// Writes the bridge's origin id (32 hex digits, fresh at every start) to
+/// `out`; free it with `charter_string_free`.
+///
+/// # Safety
+/// `out` must be NULL or valid for writing.
+#[no_mangle]
+pub unsafe extern "C" fn charter_bridge_origin(
+    bridge: *mut charter_bridge_t,
+    out: *mut *mut c_char,
+) -> charter_status_t {
+    call(|| {
+        require_out(out, "out")?;
+        let origin = bridge_arg(bridge)?.0.origin.clone();
+        // SAFETY: checked non-NULL; the caller guarantees validity.
+        unsafe { string_out(out, "out", origin) }
+    })
+}
+
+/// Waits up to `timeout_ms` until the server has seen everything sent so
+/// far (the imports' subscriptions included): `CHARTER_E_TIMEOUT` while
+/// no server answers, `CHARTER_E_CLOSED` once the bridge is closed,
+/// `CHARTER_E_WOULD_BLOCK` on one of the bridge's own threads. A close
+/// waits for a flush in progress.
+///
+/// # Safety
+/// `bridge` must be NULL or a pointer obtained from Charter.
+#[no_mangle]
+pub unsafe extern "C" fn charter_bridge_flush(
+    bridge: *mut charter_bridge_t,
+    timeout_ms: u32,
+) -> charter_status_t {
+    call(|| {
+        let handle = bridge_arg(bridge)?;
+        if in_async_context() {
+            return Err(Error::new(
+                ErrorKind::WouldBlock,
+                "a bridge cannot be flushed on its own thread (from a callback it runs)",
+            ));
+        }
+        let guard = handle.0.bridge.read().unwrap_or_else(PoisonError::into_inner);
+        guard.as_ref().ok_or_else(closed)?.flush(Duration::from_millis(u64::from(timeout_ms)))
+    })
+}
+
+/// Writes whether the bridge is connected to a NATS server now to
+/// `out_connected`.
+///
+/// # Safety
+/// `out_connected` must be NULL or valid for writing.
+#[no_mangle]
+pub unsafe extern "C" fn charter_bridge_is_connected(
+    bridge: *mut charter_bridge_t,
+    out_connected: *mut bool,
+) -> charter_status_t {
+    call(|| {
+        require_out(out_connected, "out_connected")?;
+        let handle = bridge_arg(bridge)?;
+        let connected = handle
+            .0
+            .bridge
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+            .ok_or_else(closed)?
+            .is_connected();
+        // SAFETY: checked non-NULL; the caller guarantees validity.
+        unsafe { write_out(out_connected, "out_connected", connected) }
+    })
+}
+
+/// Writes what the bridge carried and dropped so far to `out`.
+/// `CHARTER_E_CLOSED` once the bridge is closed.
+///
+/// # Safety
+/// `out` must be NULL or valid for writing.
+#[no_mangle]
+pub unsafe extern "C" fn charter_bridge_stats(
+    bridge: *mut charter_bridge_t,
+    out: *mut charter_bridge_stats_t,
+) -> charter_status_t {
+    call(|| {
+        require_out(out, "out")?;
+        let handle = bridge_arg(bridge)?;
+        let stats = handle
+            .0
+            .bridge
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+            .ok_or_else(closed)?
+            .stats();
+        // SAFETY: checked non-NULL; the caller guarantees validity.
+        unsafe { write_out(out, "out", stats.into()) }
+    })
+}
+
+/// Stops carrying, sends what the client still buffers (for up to a
+/// second) and closes the connection; later calls on the bridge fail with
+/// `CHARTER_E_CLOSED`, and a second close does nothing. The handle stays
+/// yours to free.
+///
+/// # Safety
+/// `bridge` must be NULL or a pointer obtained from Charter.
+#[no_mangle]
+pub unsafe extern "C" fn charter_bridge_close(bridge: *mut charter_bridge_t) -> charter_status_t {
+    call(|| {
+        bridge_arg(bridge)?.0.close();
+        Ok(())
+    })
+}
+
+/// Frees a bridge, closing it first if it still runs. NULL is a no-op; a
+/// second free returns `CHARTER_E_ALREADY_FREED`.
+///
+/// # Safety
+/// `bridge` must be NULL or a pointer obtained from Charter.
+#[no_mangle]
+pub unsafe extern "C" fn charter_bridge_free(bridge: *mut charter_bridge_t) -> charter_status_t {
+    call(|| handle::free::<BridgeHandle>(bridge, "bridge"))
+}
