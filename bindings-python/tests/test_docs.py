@@ -34,6 +34,9 @@ def test_every_python_block_of_the_binding_readme_runs() -> None:
     blocks = re.findall(r"```python\n(.*?)```", text, re.DOTALL)
     assert len(blocks) >= 5
     for block in blocks:
+        if "nats://" in block:
+            # Needs a NATS server: test_bridge.py runs it against a real one.
+            continue
         done = subprocess.run(
             [sys.executable, "-c", block], capture_output=True, text=True, timeout=60
         )

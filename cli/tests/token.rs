@@ -359,5 +359,5 @@ fn mint_window_must_not_be_empty() {
         FROM,
     ];
     let err = fails(Path::new(s.dir.path()), &args, 13, "INVALID_ARGUMENT");
-    assert!(err.contains("must be before not_after"), "{err}");
+    assert!(err.contains("must start before it ends"), "{err}");
 }
