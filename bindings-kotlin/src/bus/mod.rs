@@ -1,0 +1,155 @@
+//! The topic bus: [`Bus`], the [`Client`] every call goes through (the
+//! bus's own, without a session, or a session's) and [`Subscription`].
+
+mod subscription;
+mod types;
+
+use std::sync::Arc;
+
+use charter_core::audit::Recorder;
+use charter_core::bus;
+use charter_core::{HandlerError, HandlerResult};
+
+use crate::audit::{AuditLog, AuditScope};
+use crate::capability::{Authority, Session};
+use crate::error::Result;
+use crate::time;
+pub use subscription::Subscription;
+use types::{header_refs, BusStats, Header, Limits, MessageData, PublishReport, SubscribeSettings};
+
+/// A Kotlin message handler. It returns `false` when the Kotlin code threw
+/// (already reported there); the core counts a handler failure.
+#[uniffi::export(with_foreign)]
+pub trait MessageHandler: Send + Sync {
+    /// Handles one message.
+    fn on_message(&self, message: MessageData) -> bool;
+}
+
+/// A topic bus.
+#[derive(uniffi::Object)]
+pub struct Bus {
+    core: bus::Bus,
+}
+
+#[uniffi::export]
+impl Bus {
+    /// A bus with `limits`, enforcing `authority` when given, recording its
+    /// decisions in `audit` (per `scope`) when given.
+    #[uniffi::constructor]
+    pub fn new(
+        limits: Limits,
+        authority: Option<Arc<Authority>>,
+        audit: Option<Arc<AuditLog>>,
+        scope: AuditScope,
+    ) -> Result<Arc<Bus>> {
+        let limits = limits.to_core()?;
+        let authority = authority.map(|a| a.core.clone());
+        let core = match audit {
+            Some(log) => bus::Bus::with_recorder(limits, authority, Recorder::new(log.handle()?, scope.into()))?,
+            None => match authority {
+                Some(a) => bus::Bus::with_authority(limits, a)?,
+                None => bus::Bus::new(limits)?,
+            },
+        };
+        Ok(Arc::new(Bus { core }))
+    }
+
+    /// The caller without a session: the bus's own calls.
+    pub fn anyone(&self) -> Arc<Client> {
+        Arc::new(Client { core: self.core.client(None) })
+    }
+
+    /// A client whose every call is checked against `session`.
+    pub fn client(&self, session: Arc<Session>) -> Arc<Client> {
+        Arc::new(Client { core: self.core.with_session(&session.core) })
+    }
+
+    /// The bus's accounting.
+    pub fn stats(&self) -> BusStats {
+        self.core.stats().into()
+    }
+
+    /// Ends idle subscriptions now; how many.
+    pub fn evict_idle(&self) -> i64 {
+        self.core.evict_idle() as i64
+    }
+
+    /// Ends every subscription and releases every handler. Idempotent.
+    pub fn end(&self) {
+        self.core.close();
+    }
+
+    /// Whether the bus is closed.
+    pub fn is_closed(&self) -> bool {
+        self.core.is_closed()
+    }
+}
+
+/// Who calls: the bus's own caller or a session's.
+#[derive(uniffi::Object)]
+pub struct Client {
+    core: bus::Client,
+}
+
+fn handle(handler: &dyn MessageHandler, message: &bus::Message) -> HandlerResult {
+    if handler.on_message(message.into()) {
+        Ok(())
+    } else {
+        Err(HandlerError)
+    }
+}
+
+#[uniffi::export]
+impl Client {
+    /// Publishes `payload` on `topic`.
+    pub fn publish(&self, topic: String, payload: Vec<u8>, headers: Vec<Header>) -> Result<PublishReport> {
+        Ok(self.core.publish(&topic, payload, &header_refs(&headers))?.into())
+    }
+
+    /// A queue subscription to receive from.
+    pub fn subscribe(&self, pattern: String, settings: SubscribeSettings) -> Result<Arc<Subscription>> {
+        let subscription = self.core.subscribe(&pattern, settings.to_core()?)?;
+        Ok(Arc::new(Subscription::pull(subscription)))
+    }
+
+    /// A subscription whose messages go to `handler`.
+    pub fn subscribe_with(
+        &self,
+        pattern: String,
+        settings: SubscribeSettings,
+        handler: Arc<dyn MessageHandler>,
+    ) -> Result<Arc<Subscription>> {
+        let run = move |m: &bus::Message| handle(&*handler, m);
+        let subscription = self.core.subscribe_with(&pattern, settings.to_core()?, run)?;
+        Ok(Arc::new(Subscription::handler(subscription, self.core.clone())))
+    }
+
+    /// Publishes a request and waits up to `timeout_nanos` for the first reply.
+    pub fn request(
+        &self,
+        topic: String,
+        payload: Vec<u8>,
+        headers: Vec<Header>,
+        timeout_nanos: i64,
+    ) -> Result<MessageData> {
+        let timeout = time::duration(timeout_nanos, "timeout")?;
+        Ok((&self.core.request(&topic, payload, &header_refs(&headers), timeout)?).into())
+    }
+
+    /// Publishes a request; its reply arrives on the returned subscription.
+    pub fn request_start(&self, topic: String, payload: Vec<u8>, headers: Vec<Header>) -> Result<Arc<Subscription>> {
+        Ok(Arc::new(Subscription::pull(self.core.request_start(&topic, payload, &header_refs(&headers))?)))
+    }
+
+    /// Answers the request whose reply inbox is `inbox`.
+    pub fn reply(&self, inbox: String, payload: Vec<u8>, headers: Vec<Header>) -> Result<PublishReport> {
+        Ok(self.core.reply(&inbox, payload, &header_refs(&headers))?.into())
+    }
+}
+
+/// Fails with the core's error for a request on `topic` that got no reply
+/// within `timeout_nanos` (for receives that wait on the reply themselves).
+#[uniffi::export]
+pub fn no_reply(topic: String, timeout_nanos: i64) -> Result<()> {
+    Err(bus::no_reply(&topic, time::duration(timeout_nanos, "timeout")?).into())
+}
