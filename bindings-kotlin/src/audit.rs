@@ -3,12 +3,12 @@
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use charter_core::audit::{self, AuditOptions, Decision, FsyncPolicy, Hash, Query, Record, Scope};
+use charter_core::audit::{self, AuditOptions, Decision, FsyncPolicy, Query, Record, Scope};
 use charter_core::capability::PrincipalId;
-use charter_core::ErrorKind;
 
 use crate::capability::{KeyPair, PublicKey};
 use crate::error::{closed, FfiError, Result};
+use crate::proof::{hash, hashes, to_vecs};
 use crate::time;
 
 /// Which decisions a recording bus or authority writes.
@@ -232,6 +232,12 @@ pub struct CheckpointData {
     pub root: Vec<u8>,
 }
 
+impl From<audit::Checkpoint> for CheckpointData {
+    fn from(c: audit::Checkpoint) -> CheckpointData {
+        CheckpointData { origin: c.origin, size: c.size, root: c.root.to_vec() }
+    }
+}
+
 /// A tamper-evident, append-only log.
 #[derive(uniffi::Object)]
 pub struct AuditLog {
@@ -251,16 +257,6 @@ impl AuditLog {
     pub(crate) fn handle(&self) -> Result<audit::AuditLog> {
         self.lock().clone().ok_or_else(|| closed("audit log"))
     }
-}
-
-fn hash(bytes: &[u8], what: &str) -> Result<Hash> {
-    <Hash>::try_from(bytes).map_err(|_| {
-        FfiError::new(ErrorKind::Malformed, format!("{what} must be 32 bytes, not {}", bytes.len()))
-    })
-}
-
-fn hashes(list: &[Vec<u8>]) -> Result<Vec<Hash>> {
-    list.iter().map(|h| hash(h, "a proof hash")).collect()
 }
 
 #[uniffi::export]
@@ -343,12 +339,12 @@ impl AuditLog {
 
     /// The inclusion proof of record `index` in the tree of `size`.
     pub fn prove_inclusion(&self, index: u64, size: u64) -> Result<Vec<Vec<u8>>> {
-        Ok(self.handle()?.prove_inclusion(index, size)?.iter().map(|h| h.to_vec()).collect())
+        Ok(to_vecs(&self.handle()?.prove_inclusion(index, size)?))
     }
 
     /// The consistency proof between two sizes.
     pub fn prove_consistency(&self, old_size: u64, new_size: u64) -> Result<Vec<Vec<u8>>> {
-        Ok(self.handle()?.prove_consistency(old_size, new_size)?.iter().map(|h| h.to_vec()).collect())
+        Ok(to_vecs(&self.handle()?.prove_consistency(old_size, new_size)?))
     }
 
     /// Signs a checkpoint of the tree as it is now; the note.
@@ -435,8 +431,7 @@ pub fn verify_consistency(
 /// Verifies a checkpoint note's signature by `verifier_key`.
 #[uniffi::export]
 pub fn verify_checkpoint(note: String, verifier_key: String) -> Result<CheckpointData> {
-    let c = audit::verify_checkpoint(&note, &verifier_key)?;
-    Ok(CheckpointData { origin: c.origin, size: c.size, root: c.root.to_vec() })
+    Ok(audit::verify_checkpoint(&note, &verifier_key)?.into())
 }
 
 /// The note verifier key of `name` signed by `key`.

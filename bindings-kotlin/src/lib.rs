@@ -15,9 +15,11 @@ mod audit;
 mod bus;
 mod capability;
 mod error;
+mod proof;
 mod readiness;
 mod registry;
 mod time;
 mod topic;
+mod witness;
 
 uniffi::setup_scaffolding!();

@@ -15,6 +15,7 @@ use crate::capability::{Authority, Session};
 use crate::error::Result;
 use crate::time;
 pub use subscription::Subscription;
+pub(crate) use types::size as size_of;
 use types::{header_refs, BusStats, Header, Limits, MessageData, PublishReport, SubscribeSettings};
 
 /// A Kotlin message handler. It returns `false` when the Kotlin code threw

@@ -170,3 +170,30 @@ val EMPTY_ROOT: ByteArray get() = charter.ffi.emptyRoot()
 
 /** The canonical encoding of [record] at [index]: its Merkle leaf. */
 fun encodeRecord(record: AuditRecord, index: Long): ByteArray = ffi { charter.ffi.encodeRecord(record, index.toULong()) }
+
+/** A checkpoint with the trusted witnesses that cosigned it and when. */
+typealias Cosigned = charter.ffi.Cosigned
+
+/**
+ * Verifies [note] by [logKey] and at least [quorum] of [witnesses] (their
+ * cosigner keys); lines by other keys are ignored. Too few is [BadSignatureException].
+ */
+fun verifyCosigned(note: String, logKey: String, witnesses: List<String>, quorum: Int): Cosigned =
+    ffi { charter.ffi.verifyCosigned(note, logKey, witnesses, quorum.toLong()) }
+
+/** A witness's cosigner verifier key (C2SP `cosignature/v1`). */
+fun cosignerKey(name: String, key: PublicKey): String = ffi { charter.ffi.cosignerKey(name, key.inner) }
+
+/** The cosignature line witness [name] signs with [key] for [note] at [timestamp] (POSIX seconds). */
+fun cosign(note: String, name: String, key: KeyPair, timestamp: Long): String =
+    ffi { charter.ffi.cosign(note, name, key.inner, timestamp.toULong()) }
+
+/** A tlog-witness add-checkpoint request body. */
+fun witnessRequest(oldSize: Long, proof: List<ByteArray>, note: String): String =
+    ffi { charter.ffi.witnessRequest(oldSize.toULong(), proof, note) }
+
+/** A parsed add-checkpoint request: old size, proof, note. */
+typealias WitnessRequest = charter.ffi.WitnessRequest
+
+/** Parses an add-checkpoint request body ([MalformedException]). */
+fun parseWitnessRequest(body: String): WitnessRequest = ffi { charter.ffi.parseWitnessRequest(body) }
