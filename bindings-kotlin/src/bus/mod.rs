@@ -6,13 +6,14 @@ mod types;
 
 use std::sync::Arc;
 
+use arc_swap::ArcSwapOption;
 use charter_core::audit::Recorder;
 use charter_core::bus;
 use charter_core::{HandlerError, HandlerResult};
 
 use crate::audit::{AuditLog, AuditScope};
 use crate::capability::{Authority, Session};
-use crate::error::Result;
+use crate::error::{closed, Result};
 use crate::time;
 pub use subscription::Subscription;
 pub(crate) use types::size as size_of;
@@ -26,10 +27,19 @@ pub trait MessageHandler: Send + Sync {
     fn on_message(&self, message: MessageData) -> bool;
 }
 
-/// A topic bus.
+/// A topic bus. Closing releases the core bus and its own client at once
+/// (a closed bus's memory does not wait for Kotlin's garbage collector);
+/// afterwards its calls fail with `CLOSED`.
 #[derive(uniffi::Object)]
 pub struct Bus {
-    core: bus::Bus,
+    core: ArcSwapOption<bus::Bus>,
+    anyone: Arc<Client>,
+}
+
+impl Bus {
+    fn open(&self) -> Result<Arc<bus::Bus>> {
+        self.core.load_full().ok_or_else(|| closed("bus"))
+    }
 }
 
 #[uniffi::export]
@@ -52,44 +62,57 @@ impl Bus {
                 None => bus::Bus::new(limits)?,
             },
         };
-        Ok(Arc::new(Bus { core }))
+        let anyone = Arc::new(Client { core: ArcSwapOption::from_pointee(core.client(None)) });
+        Ok(Arc::new(Bus { core: ArcSwapOption::from_pointee(core), anyone }))
     }
 
     /// The caller without a session: the bus's own calls.
     pub fn anyone(&self) -> Arc<Client> {
-        Arc::new(Client { core: self.core.client(None) })
+        Arc::clone(&self.anyone)
     }
 
     /// A client whose every call is checked against `session`.
-    pub fn client(&self, session: Arc<Session>) -> Arc<Client> {
-        Arc::new(Client { core: self.core.with_session(&session.core) })
+    pub fn client(&self, session: Arc<Session>) -> Result<Arc<Client>> {
+        let core = self.open()?.with_session(&session.core);
+        Ok(Arc::new(Client { core: ArcSwapOption::from_pointee(core) }))
     }
 
     /// The bus's accounting.
-    pub fn stats(&self) -> BusStats {
-        self.core.stats().into()
+    pub fn stats(&self) -> Result<BusStats> {
+        Ok(self.open()?.stats().into())
     }
 
     /// Ends idle subscriptions now; how many.
-    pub fn evict_idle(&self) -> i64 {
-        self.core.evict_idle() as i64
+    pub fn evict_idle(&self) -> Result<i64> {
+        Ok(self.open()?.evict_idle() as i64)
     }
 
-    /// Ends every subscription and releases every handler. Idempotent.
+    /// Ends every subscription, joins handler threads and releases every
+    /// handler, then lets go of the core bus. Idempotent.
     pub fn end(&self) {
-        self.core.close();
+        if let Some(core) = self.core.swap(None) {
+            core.close();
+        }
+        self.anyone.core.store(None);
     }
 
     /// Whether the bus is closed.
     pub fn is_closed(&self) -> bool {
-        self.core.is_closed()
+        self.core.load().as_ref().is_none_or(|c| c.is_closed())
     }
 }
 
-/// Who calls: the bus's own caller or a session's.
+/// Who calls: the bus's own caller or a session's. The bus's own is
+/// emptied when the bus is closed through this binding.
 #[derive(uniffi::Object)]
 pub struct Client {
-    core: bus::Client,
+    core: ArcSwapOption<bus::Client>,
+}
+
+impl Client {
+    fn open(&self) -> Result<Arc<bus::Client>> {
+        self.core.load_full().ok_or_else(|| closed("bus"))
+    }
 }
 
 fn handle(handler: &dyn MessageHandler, message: &bus::Message) -> HandlerResult {
@@ -104,12 +127,12 @@ fn handle(handler: &dyn MessageHandler, message: &bus::Message) -> HandlerResult
 impl Client {
     /// Publishes `payload` on `topic`.
     pub fn publish(&self, topic: String, payload: Vec<u8>, headers: Vec<Header>) -> Result<PublishReport> {
-        Ok(self.core.publish(&topic, payload, &header_refs(&headers))?.into())
+        Ok(self.open()?.publish(&topic, payload, &header_refs(&headers))?.into())
     }
 
     /// A queue subscription to receive from.
     pub fn subscribe(&self, pattern: String, settings: SubscribeSettings) -> Result<Arc<Subscription>> {
-        let subscription = self.core.subscribe(&pattern, settings.to_core()?)?;
+        let subscription = self.open()?.subscribe(&pattern, settings.to_core()?)?;
         Ok(Arc::new(Subscription::pull(subscription)))
     }
 
@@ -121,8 +144,9 @@ impl Client {
         handler: Arc<dyn MessageHandler>,
     ) -> Result<Arc<Subscription>> {
         let run = move |m: &bus::Message| handle(&*handler, m);
-        let subscription = self.core.subscribe_with(&pattern, settings.to_core()?, run)?;
-        Ok(Arc::new(Subscription::handler(subscription, self.core.clone())))
+        let client = self.open()?;
+        let subscription = client.subscribe_with(&pattern, settings.to_core()?, run)?;
+        Ok(Arc::new(Subscription::handler(subscription, (*client).clone())))
     }
 
     /// Publishes a request and waits up to `timeout_nanos` for the first reply.
@@ -134,17 +158,17 @@ impl Client {
         timeout_nanos: i64,
     ) -> Result<MessageData> {
         let timeout = time::duration(timeout_nanos, "timeout")?;
-        Ok((&self.core.request(&topic, payload, &header_refs(&headers), timeout)?).into())
+        Ok((&self.open()?.request(&topic, payload, &header_refs(&headers), timeout)?).into())
     }
 
     /// Publishes a request; its reply arrives on the returned subscription.
     pub fn request_start(&self, topic: String, payload: Vec<u8>, headers: Vec<Header>) -> Result<Arc<Subscription>> {
-        Ok(Arc::new(Subscription::pull(self.core.request_start(&topic, payload, &header_refs(&headers))?)))
+        Ok(Arc::new(Subscription::pull(self.open()?.request_start(&topic, payload, &header_refs(&headers))?)))
     }
 
     /// Answers the request whose reply inbox is `inbox`.
     pub fn reply(&self, inbox: String, payload: Vec<u8>, headers: Vec<Header>) -> Result<PublishReport> {
-        Ok(self.core.reply(&inbox, payload, &header_refs(&headers))?.into())
+        Ok(self.open()?.reply(&inbox, payload, &header_refs(&headers))?.into())
     }
 }
 

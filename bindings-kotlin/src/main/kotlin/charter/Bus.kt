@@ -126,18 +126,21 @@ class Bus private constructor(private val inner: charter.ffi.Bus, hook: ErrorHoo
         set(value) { hook.hook = value }
 
     /** A client whose calls are checked against [session]; revocation ends it and its subscriptions. */
-    fun client(session: Session): Client = Client(inner.client(session.inner), hook)
+    fun client(session: Session): Client = Client(ffi { inner.client(session.inner) }, hook)
 
     /** The bus's accounting. */
-    fun stats(): BusStats = inner.stats()
+    fun stats(): BusStats = ffi { inner.stats() }
 
     /** Ends idle subscriptions now; how many. */
-    fun evictIdle(): Long = inner.evictIdle()
+    fun evictIdle(): Long = ffi { inner.evictIdle() }
 
     /** Whether the bus is closed. */
     val isClosed: Boolean get() = inner.isClosed()
 
-    /** Ends every subscription, joins handler threads, releases handlers. Idempotent. */
+    /**
+     * Ends every subscription, joins handler threads, releases handlers and
+     * the core bus (at once, not when garbage collected). Idempotent.
+     */
     override fun close() = inner.end()
 }
 
