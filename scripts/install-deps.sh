@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the system tools the test suite needs beyond the machine's
-# toolchains (Rust, Go, Python, Node, gcc, cmake), only when missing.
+# toolchains (Rust, Go, Python, Node, gcc, cmake, a JDK), only when missing.
 # Language packages (maturin, pytest, npm modules) are installed by each
 # binding's own script; cargo-deny by cargo.
 set -euo pipefail
@@ -10,6 +10,10 @@ for tool in valgrind pkg-config cmake make doxygen; do
   command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
 done
 command -v readelf >/dev/null 2>&1 || missing+=(binutils)
+# The Kotlin binding builds with Maven on a JDK (17 or later); Maven fetches
+# its own plugins and the Kotlin compiler.
+command -v mvn >/dev/null 2>&1 || missing+=(maven)
+command -v javac >/dev/null 2>&1 || missing+=(default-jdk-headless)
 
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing: ${missing[*]}"

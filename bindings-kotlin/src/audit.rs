@@ -406,8 +406,20 @@ impl AuditLog {
 
 /// Checks an inclusion proof.
 #[uniffi::export]
-pub fn verify_inclusion(leaf_hash: Vec<u8>, index: u64, size: u64, proof: Vec<Vec<u8>>, root: Vec<u8>) -> Result<()> {
-    Ok(audit::verify_inclusion(&hash(&leaf_hash, "a leaf hash")?, index, size, &hashes(&proof)?, &hash(&root, "a root")?)?)
+pub fn verify_inclusion(
+    leaf_hash: Vec<u8>,
+    index: u64,
+    size: u64,
+    proof: Vec<Vec<u8>>,
+    root: Vec<u8>,
+) -> Result<()> {
+    Ok(audit::verify_inclusion(
+        &hash(&leaf_hash, "a leaf hash")?,
+        index,
+        size,
+        &hashes(&proof)?,
+        &hash(&root, "a root")?,
+    )?)
 }
 
 /// Checks a consistency proof.

@@ -176,7 +176,13 @@ impl Token {
         not_before: u64,
         not_after: u64,
     ) -> Result<Arc<Token>> {
-        let core = capability::Token::mint(&root.core, &subject.core, &self::grants(&grants)?, not_before, not_after)?;
+        let core = capability::Token::mint(
+            &root.core,
+            &subject.core,
+            &self::grants(&grants)?,
+            not_before,
+            not_after,
+        )?;
         Ok(Arc::new(Token { core }))
     }
 
@@ -201,7 +207,13 @@ impl Token {
         not_before: u64,
         not_after: u64,
     ) -> Result<Arc<Token>> {
-        let core = self.core.delegate(&holder.core, &subject.core, &self::grants(&grants)?, not_before, not_after)?;
+        let core = self.core.delegate(
+            &holder.core,
+            &subject.core,
+            &self::grants(&grants)?,
+            not_before,
+            not_after,
+        )?;
         Ok(Arc::new(Token { core }))
     }
 
@@ -363,7 +375,12 @@ impl Authority {
     }
 
     /// Opens a session for `token`, whose holder answered `challenge` with `proof`.
-    pub fn open_session(&self, token: Arc<Token>, challenge: Vec<u8>, proof: Vec<u8>) -> Result<Arc<Session>> {
+    pub fn open_session(
+        &self,
+        token: Arc<Token>,
+        challenge: Vec<u8>,
+        proof: Vec<u8>,
+    ) -> Result<Arc<Session>> {
         let core = self.core.open_session(&token.core, &challenge32(&challenge)?, &proof)?;
         Ok(Arc::new(Session { core }))
     }

@@ -23,7 +23,12 @@ pub struct Cosigned {
 
 /// Verifies `note` by `log_key` and at least `quorum` of `witnesses`.
 #[uniffi::export]
-pub fn verify_cosigned(note: String, log_key: String, witnesses: Vec<String>, quorum: i64) -> Result<Cosigned> {
+pub fn verify_cosigned(
+    note: String,
+    log_key: String,
+    witnesses: Vec<String>,
+    quorum: i64,
+) -> Result<Cosigned> {
     let c = audit::verify_cosigned(&note, &log_key, &witnesses, size_of(quorum, "quorum")?)?;
     Ok(Cosigned { checkpoint: c.checkpoint.into(), witnesses: c.witnesses, timestamps: c.timestamps })
 }

@@ -56,7 +56,9 @@ impl Bus {
         let limits = limits.to_core()?;
         let authority = authority.map(|a| a.core.clone());
         let core = match audit {
-            Some(log) => bus::Bus::with_recorder(limits, authority, Recorder::new(log.handle()?, scope.into()))?,
+            Some(log) => {
+                bus::Bus::with_recorder(limits, authority, Recorder::new(log.handle()?, scope.into()))?
+            }
             None => match authority {
                 Some(a) => bus::Bus::with_authority(limits, a)?,
                 None => bus::Bus::new(limits)?,
@@ -162,8 +164,17 @@ impl Client {
     }
 
     /// Publishes a request; its reply arrives on the returned subscription.
-    pub fn request_start(&self, topic: String, payload: Vec<u8>, headers: Vec<Header>) -> Result<Arc<Subscription>> {
-        Ok(Arc::new(Subscription::pull(self.open()?.request_start(&topic, payload, &header_refs(&headers))?)))
+    pub fn request_start(
+        &self,
+        topic: String,
+        payload: Vec<u8>,
+        headers: Vec<Header>,
+    ) -> Result<Arc<Subscription>> {
+        Ok(Arc::new(Subscription::pull(self.open()?.request_start(
+            &topic,
+            payload,
+            &header_refs(&headers),
+        )?)))
     }
 
     /// Answers the request whose reply inbox is `inbox`.

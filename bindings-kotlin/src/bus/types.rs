@@ -79,8 +79,9 @@ pub struct Limits {
 
 /// A count given by Kotlin as a core size; negative is refused.
 pub(crate) fn size(value: i64, what: &str) -> Result<usize> {
-    usize::try_from(value)
-        .map_err(|_| FfiError::new(ErrorKind::InvalidArgument, format!("{what} must not be negative; got {value}")))
+    usize::try_from(value).map_err(|_| {
+        FfiError::new(ErrorKind::InvalidArgument, format!("{what} must not be negative; got {value}"))
+    })
 }
 
 impl Limits {
