@@ -6,6 +6,6 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$root/bindings-kotlin"
-mvn -B -q -Dcargo.profile=release -Dnative.dir="$root/target/release" \
+mvn -B -Dcargo.profile=release -Dnative.dir="$root/target/release" \
     -Dcharter.bench=true -Dtest=Benchmark -Dsurefire.failIfNoSpecifiedTests=false test "$@" \
-    | grep '^BENCH'
+    | grep -E '^BENCH|ERROR|FAIL' || true
