@@ -4,7 +4,7 @@
 #                 the version and supply-chain checks, cargo test, the C
 #                 harness (plain, ASan+UBSan, valgrind, install/consumers),
 #                 Python, Node and Go (with a module outside the
-#                 repository), every fuzz target for 60 s, and make dist-check
+#                 repository), Kotlin (Maven), every fuzz target for 60 s, and make dist-check
 #   make dist     build every release artifact into dist/: the C tarball,
 #                 the Python wheel (manylinux2014, abi3) and sdist, the npm
 #                 package, a CycloneDX SBOM each and SHA256SUMS
@@ -29,17 +29,17 @@
 #   make version-check  every copy of the version agrees with Cargo.toml
 #   make sync-version   write Cargo.toml's version into those copies
 #
-# Single suites: make rust | c | python | node | go
+# Single suites: make rust | c | python | node | go | kotlin
 
 BUILD ?= build
 JOBS ?= 2
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=Debug
 
-.PHONY: test demo deps deny budgets version-check sync-version rust c c-configure c-build c-unsanitized sanitize soak python node go fuzz fuzz-ci bench header vectors dist dist-check clean
+.PHONY: test demo deps deny budgets version-check sync-version rust c c-configure c-build c-unsanitized sanitize soak python node go kotlin fuzz fuzz-ci bench header vectors dist dist-check clean
 
 FUZZ_SECONDS ?= 1800
 
-test: deps version-check deny rust budgets c python node go fuzz-ci dist-check
+test: deps version-check deny rust budgets c python node go kotlin fuzz-ci dist-check
 	@echo "make test: every suite passed"
 
 deps:
@@ -90,6 +90,11 @@ node:
 go:
 	bash bindings-go/scripts/test.sh
 
+# Maven builds the uniffi crate, generates the Kotlin glue and runs the
+# JUnit 5 tests, the shared vectors and the README examples.
+kotlin:
+	cd bindings-kotlin && mvn -B -q verify
+
 dist:
 	bash scripts/dist.sh
 
@@ -125,6 +130,7 @@ bench:
 	bash bindings-python/scripts/bench.sh
 	bash bindings-node/scripts/bench.sh
 	bash bindings-go/scripts/bench.sh
+	bash bindings-kotlin/scripts/bench.sh
 
 header:
 	CHARTER_BLESS=1 cargo test -p charter-capi --test header

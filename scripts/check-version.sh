@@ -48,6 +48,9 @@ expect('bindings-node/package-lock.json packages[""]', lock.get("packages", {}).
 go = re.search(r'^const Version = "(.*)"$', open("bindings-go/version.go", encoding="utf-8").read(), re.M)
 expect("bindings-go/version.go Version", go and go.group(1))
 
+pom = re.search(r"^  <version>(.*)</version>$", open("bindings-kotlin/pom.xml", encoding="utf-8").read(), re.M)
+expect("bindings-kotlin/pom.xml version", pom and pom.group(1))
+
 header = re.search(r'^#define CHARTER_VERSION "(.*)"$', open("include/charter.h", encoding="utf-8").read(), re.M)
 expect("include/charter.h CHARTER_VERSION", header and header.group(1))
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the system tools the test suite needs beyond the machine's
-# toolchains (Rust, Go, Python, Node, gcc, cmake), only when missing:
+# toolchains (Rust, Go, Python, Node, gcc, cmake, a JDK), only when missing:
 # Debian's packages, nats-server included (the bridge's tests run one).
 # Language packages (maturin, pytest, npm modules) are installed by each
 # binding's own script; cargo-deny by cargo.
@@ -15,6 +15,10 @@ command -v readelf >/dev/null 2>&1 || missing+=(binutils)
 [ -f /usr/include/uv.h ] || missing+=(libuv1-dev)
 # The NATS bridge's integration tests start a real server on loopback.
 command -v nats-server >/dev/null 2>&1 || missing+=(nats-server)
+# The Kotlin binding builds with Maven on a JDK (17 or later); Maven fetches
+# its own plugins and the Kotlin compiler.
+command -v mvn >/dev/null 2>&1 || missing+=(maven)
+command -v javac >/dev/null 2>&1 || missing+=(default-jdk-headless)
 
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing: ${missing[*]}"

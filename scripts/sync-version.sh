@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Writes the version of Cargo.toml's [workspace.package] into the copies that
 # cannot derive it (the npm package and its lockfile, the Go module's
-# Version), regenerates the header's version macros (make header), then
+# Version, the Kotlin pom.xml's version), regenerates the header's version macros (make header), then
 # runs scripts/check-version.sh. To release X.Y.Z: set it in Cargo.toml,
 # run `make sync-version`, commit.
 set -euo pipefail
@@ -35,6 +35,8 @@ rewrite("bindings-node/package.json", r'^(  "version": ")[^"]*(",?)$', 1)
 rewrite("bindings-node/package-lock.json", r'^(  "version": ")[^"]*(",?)$', 1)
 rewrite("bindings-node/package-lock.json", r'^(      "version": ")[^"]*(",?)$', 1)
 rewrite("bindings-go/version.go", r'^(const Version = ")[^"]*(")$', 1)
+# pom.xml: the project's own <version> is the only one indented by 2 spaces.
+rewrite("bindings-kotlin/pom.xml", r'^(  <version>)[^<]*(</version>)$', 1)
 PY
 CHARTER_BLESS=1 cargo test -q -p charter-capi --test header >/dev/null
 scripts/check-version.sh
