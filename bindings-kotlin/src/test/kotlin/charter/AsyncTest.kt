@@ -38,11 +38,13 @@ class AsyncTest {
     }
 
     @Test
-    fun `recvAsync times out with the core's TimeoutException and WouldBlock for zero`() = runBlocking {
-        Bus().use { bus ->
-            val sub = bus.subscribe("t")
-            assertThrows<TimeoutException> { runBlocking { sub.recvAsync(30.milliseconds) } }
-            assertThrows<WouldBlockException> { runBlocking { sub.recvAsync(kotlin.time.Duration.ZERO) } }
+    fun `recvAsync times out with the core's TimeoutException and WouldBlock for zero`() {
+        runBlocking {
+            Bus().use { bus ->
+                val sub = bus.subscribe("t")
+                assertThrows<TimeoutException> { runBlocking { sub.recvAsync(30.milliseconds) } }
+                assertThrows<WouldBlockException> { runBlocking { sub.recvAsync(kotlin.time.Duration.ZERO) } }
+            }
         }
     }
 

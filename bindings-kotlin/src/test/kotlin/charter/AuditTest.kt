@@ -49,10 +49,12 @@ class AuditTest {
     }
 
     @Test
-    fun `without a signer there are no checkpoints`() = AuditLog.inMemory().use { log ->
-        assertNull(log.verifierKey)
-        assertThrows<InvalidArgumentException> { log.checkpoint() }
-        assertThrows<LimitExceededException> { log.append("a".repeat(65), "r", Decision.ALLOW) }
+    fun `without a signer there are no checkpoints`() {
+        AuditLog.inMemory().use { log ->
+            assertNull(log.verifierKey)
+            assertThrows<InvalidArgumentException> { log.checkpoint() }
+            assertThrows<LimitExceededException> { log.append("a".repeat(65), "r", Decision.ALLOW) }
+        }
     }
 
     @Test

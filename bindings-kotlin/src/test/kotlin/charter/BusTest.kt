@@ -97,16 +97,18 @@ class BusTest {
     }
 
     @Test
-    fun `request and reply`() = Bus().use { bus ->
-        bus.subscribe("math.double") { m -> bus.respond(m, m.payload + m.payload) }
-        assertEquals("abab", bus.request("math.double", b("ab"), timeout = 5.seconds).payload.decodeToString())
-        assertThrows<NotFoundException> { bus.request("nobody.home", b("x")) }
-        bus.subscribe("silent")
-        val e = assertThrows<TimeoutException> { bus.request("silent", b("x"), timeout = 30.milliseconds) }
-        assertTrue("no reply" in e.message!!, e.message)
-        val plain = bus.subscribe("plain")
-        bus.publish("plain", b("x"))
-        assertThrows<InvalidArgumentException> { bus.respond(plain.recv(1.seconds), b("y")) }
+    fun `request and reply`() {
+        Bus().use { bus ->
+            bus.subscribe("math.double") { m -> bus.respond(m, m.payload + m.payload) }
+            assertEquals("abab", bus.request("math.double", b("ab"), timeout = 5.seconds).payload.decodeToString())
+            assertThrows<NotFoundException> { bus.request("nobody.home", b("x")) }
+            bus.subscribe("silent")
+            val e = assertThrows<TimeoutException> { bus.request("silent", b("x"), timeout = 30.milliseconds) }
+            assertTrue("no reply" in e.message!!, e.message)
+            val plain = bus.subscribe("plain")
+            bus.publish("plain", b("x"))
+            assertThrows<InvalidArgumentException> { bus.respond(plain.recv(1.seconds), b("y")) }
+        }
     }
 
     private fun fill(overflow: Overflow): Pair<Subscription, Bus> {

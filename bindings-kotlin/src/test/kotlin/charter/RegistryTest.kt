@@ -54,22 +54,24 @@ class RegistryTest {
     }
 
     @Test
-    fun `nested notify is bounded by maxDepth`() = Registry<Int>(maxDepth = 3).use { registry ->
-        var deepest = 0
-        var refused: Throwable? = null
-        registry.register { depth ->
-            deepest = maxOf(deepest, depth)
-            try {
-                registry.notify(depth + 1)
-            } catch (e: LimitExceededException) {
-                refused = e
+    fun `nested notify is bounded by maxDepth`() {
+        Registry<Int>(maxDepth = 3).use { registry ->
+            var deepest = 0
+            var refused: Throwable? = null
+            registry.register { depth ->
+                deepest = maxOf(deepest, depth)
+                try {
+                    registry.notify(depth + 1)
+                } catch (e: LimitExceededException) {
+                    refused = e
+                }
             }
+            registry.notify(1)
+            assertEquals(3, deepest)
+            assertTrue(refused is LimitExceededException)
+            assertEquals(3, registry.maxDepth)
+            assertThrows<InvalidArgumentException> { Registry<Int>(maxDepth = 0) }
         }
-        registry.notify(1)
-        assertEquals(3, deepest)
-        assertTrue(refused is LimitExceededException)
-        assertEquals(3, registry.maxDepth)
-        assertThrows<InvalidArgumentException> { Registry<Int>(maxDepth = 0) }
     }
 
     @Test
