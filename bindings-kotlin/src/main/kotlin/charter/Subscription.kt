@@ -2,6 +2,7 @@ package charter
 
 import charter.ffi.PollOutcome
 import kotlinx.coroutines.channels.Channel
+import kotlinx.coroutines.runBlocking
 import kotlinx.coroutines.flow.Flow
 import kotlinx.coroutines.flow.flow
 import kotlinx.coroutines.withTimeoutOrNull
@@ -27,9 +28,12 @@ class Subscription internal constructor(private val inner: charter.ffi.Subscript
      * Waits up to [timeout] (default: no limit) for the next message, blocking
      * the thread. Throws [TimeoutException] when none came ([WouldBlockException]
      * for a zero timeout on an empty queue), [ClosedException] once it ended.
-     * A wait that ends without a message consumes nothing.
+     * A wait that ends without a message consumes nothing. The wait is
+     * [Thread.interrupt]ible, as a JDK blocking call is: it then throws
+     * [InterruptedException], having consumed nothing.
      */
-    fun recv(timeout: Duration = Duration.INFINITE): Message = ffi { Message(inner.recv(timeout.limitNanos())) }
+    fun recv(timeout: Duration = Duration.INFINITE): Message =
+        tryRecv() ?: runBlocking { recvAsync(timeout) }
 
     /** The next message if one is queued, without waiting. */
     fun tryRecv(): Message? = ffi { inner.tryRecv() }?.let(::Message)

@@ -106,6 +106,21 @@ class AsyncTest {
     }
 
     @Test
+    fun `a blocking recv is interruptible and consumes nothing`() {
+        Bus().use { bus ->
+            val sub = bus.subscribe("t")
+            var thrown: Throwable? = null
+            val waiter = thread { thrown = runCatching { sub.recv() }.exceptionOrNull() }
+            Thread.sleep(50)
+            waiter.interrupt()
+            waiter.join(5_000)
+            assertTrue(!waiter.isAlive && thrown is InterruptedException, "$thrown")
+            bus.publish("t", "kept".toByteArray())
+            assertEquals("kept", sub.recv(1.seconds).payload.decodeToString())
+        }
+    }
+
+    @Test
     fun `requestAsync gets the reply, NotFound at once, the core's no-reply timeout`() = runBlocking {
         Bus().use { bus ->
             bus.subscribe("echo", dispatch = Dispatch.THREAD) { m -> bus.respond(m, m.payload) }
