@@ -7,11 +7,10 @@
 #include <time.h>
 
 #include "check.h"
+#include "readiness_helpers.h"
 
 /* The full race runs in the plain build; sanitizers and valgrind run a
  * smaller one (the interleavings matter, not the count). */
-static int measuring(void) { return getenv("CHARTER_TEST_MEASURE_MEMORY") != NULL; }
-
 static uint64_t now_us(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -71,16 +70,6 @@ static void wakes_wait_past(wakes_t *w, unsigned seen) {
     pthread_mutex_lock(&w->lock);
     while (w->calls <= seen) pthread_cond_wait(&w->changed, &w->lock);
     pthread_mutex_unlock(&w->lock);
-}
-
-static charter_client_t *client_of(charter_bus_t *bus) {
-    charter_client_t *cl = NULL;
-    CHECK_OK(charter_client_new(bus, NULL, &cl));
-    return cl;
-}
-
-static void publish(charter_client_t *cl, const char *topic, const char *text) {
-    CHECK_OK(charter_client_publish(cl, topic, (const uint8_t *)text, strlen(text), NULL, 0, NULL));
 }
 
 static void expect_payload(charter_message_t *msg, const char *text) {
@@ -362,25 +351,6 @@ static void a_callback_may_free_its_own_waiter(void) {
  * state says it was freed, and a call after that counts as late). The
  * states are made before the publisher thread starts, so ThreadSanitizer
  * sees them published to it (the library's own locks are invisible to it). */
-typedef struct {
-    charter_client_t *client;
-    int stop;
-    pthread_mutex_t lock;
-} publisher_t;
-
-static void *publish_until_stopped(void *arg) {
-    publisher_t *p = (publisher_t *)arg;
-    for (;;) {
-        int stop;
-        pthread_mutex_lock(&p->lock);
-        stop = p->stop;
-        pthread_mutex_unlock(&p->lock);
-        if (stop) break;
-        CHECK_OK(charter_client_publish(p->client, "hot", (const uint8_t *)"x", 1, NULL, 0, NULL));
-    }
-    return NULL;
-}
-
 static void waiters_freed_while_another_thread_publishes(void) {
     charter_bus_t *bus = NULL;
     charter_subscribe_options_t opts;
@@ -506,20 +476,6 @@ static void free_waits_for_a_running_callback(void) {
 
 /* A producer and a consumer race; the consumer waits only through its
  * waiter and must see every message, in order. */
-typedef struct {
-    charter_client_t *client;
-    uint64_t count;
-} producer_t;
-
-static void *produce(void *arg) {
-    producer_t *p = (producer_t *)arg;
-    uint64_t i;
-    for (i = 0; i < p->count; i++) {
-        CHECK_OK(charter_client_publish(p->client, "race", (const uint8_t *)&i, sizeof i, NULL, 0, NULL));
-    }
-    return NULL;
-}
-
 static void no_wake_up_is_lost(void) {
     charter_bus_t *bus = NULL;
     charter_waiter_t *waiter = NULL;
@@ -671,7 +627,6 @@ static void a_waiter_reaches_only_its_own_subscriptions(void) {
 }
 
 /* --- cancellation ---------------------------------------------------- */
-
 static void a_cancelled_receive_consumes_nothing(void) {
     charter_bus_t *bus = NULL;
     charter_client_t *cl;
@@ -754,7 +709,6 @@ static void cancelling_wakes_a_waiting_receive(void) {
 }
 
 /* --- misuse ----------------------------------------------------------- */
-
 static void misuse_is_reported(void) {
     charter_bus_t *bus = NULL;
     charter_client_t *cl;
@@ -804,12 +758,6 @@ static void misuse_is_reported(void) {
     CHECK_OK(charter_client_free(cl));
     CHECK_OK(charter_bus_free(bus));
     wakes_destroy(&wakes);
-}
-
-static charter_status_t ignore_message(void *user_data, const charter_message_t *msg) {
-    (void)user_data;
-    (void)msg;
-    return CHARTER_OK;
 }
 
 static void a_callback_subscription_cannot_be_polled(void) {

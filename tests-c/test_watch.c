@@ -12,18 +12,7 @@
 #include <unistd.h>
 
 #include "check.h"
-
-static int measuring(void) { return getenv("CHARTER_TEST_MEASURE_MEMORY") != NULL; }
-
-static charter_client_t *client_of(charter_bus_t *bus) {
-    charter_client_t *cl = NULL;
-    CHECK_OK(charter_client_new(bus, NULL, &cl));
-    return cl;
-}
-
-static void publish(charter_client_t *cl, const char *topic, const char *text) {
-    CHECK_OK(charter_client_publish(cl, topic, (const uint8_t *)text, strlen(text), NULL, 0, NULL));
-}
+#include "readiness_helpers.h"
 
 /* Whether `fd` is readable right now. */
 static int readable(int fd) {
@@ -193,20 +182,6 @@ static void a_new_watch_replaces_the_old(void) {
 }
 
 /* The consumer waits in epoll only, against a producer thread. */
-typedef struct {
-    charter_client_t *client;
-    uint64_t count;
-} producer_t;
-
-static void *produce(void *arg) {
-    producer_t *p = (producer_t *)arg;
-    uint64_t i;
-    for (i = 0; i < p->count; i++) {
-        CHECK_OK(charter_client_publish(p->client, "race", (const uint8_t *)&i, sizeof i, NULL, 0, NULL));
-    }
-    return NULL;
-}
-
 static void no_wake_up_is_lost_through_epoll(void) {
     charter_bus_t *bus = NULL;
     charter_watch_t *watch = NULL;
@@ -328,25 +303,6 @@ static void a_callback_watch_fires_on_edges_and_the_end(void) {
  * it was freed, and a call after that counts as late), and an fd watch's
  * descriptor is closed. The states are made before the publisher thread
  * starts, so ThreadSanitizer sees them published to it. */
-typedef struct {
-    charter_client_t *client;
-    pthread_mutex_t lock;
-    int stop;
-} publisher_t;
-
-static void *publish_until_stopped(void *arg) {
-    publisher_t *p = (publisher_t *)arg;
-    for (;;) {
-        int stop;
-        pthread_mutex_lock(&p->lock);
-        stop = p->stop;
-        pthread_mutex_unlock(&p->lock);
-        if (stop) break;
-        CHECK_OK(charter_client_publish(p->client, "hot", (const uint8_t *)"x", 1, NULL, 0, NULL));
-    }
-    return NULL;
-}
-
 static void watches_freed_while_another_thread_publishes(void) {
     charter_bus_t *bus = NULL;
     charter_subscribe_options_t opts;
@@ -487,13 +443,6 @@ static void running_out_of_fds_is_a_limit(void) {
 }
 
 /* --- misuse ------------------------------------------------------------- */
-
-static charter_status_t ignore_message(void *user_data, const charter_message_t *msg) {
-    (void)user_data;
-    (void)msg;
-    return CHARTER_OK;
-}
-
 static void misuse_is_reported(void) {
     charter_bus_t *bus = NULL;
     charter_client_t *cl;

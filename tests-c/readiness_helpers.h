@@ -1,0 +1,69 @@
+/* Shared by the readiness tests (test_readiness.c, test_watch.c): a client
+ * for a bus, a callback that ignores its message, publishers for racing a
+ * consumer, and whether this run measures (the plain label, where the
+ * rounds are many) or is slowed by a sanitizer. */
+#ifndef CHARTER_TESTS_READINESS_HELPERS_H
+#define CHARTER_TESTS_READINESS_HELPERS_H
+
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "charter.h"
+#include "check.h"
+
+static int measuring(void) { return getenv("CHARTER_TEST_MEASURE_MEMORY") != NULL; }
+
+static charter_client_t *client_of(charter_bus_t *bus) {
+    charter_client_t *cl = NULL;
+    CHECK_OK(charter_client_new(bus, NULL, &cl));
+    return cl;
+}
+
+static charter_status_t ignore_message(void *user_data, const charter_message_t *msg) {
+    (void)user_data;
+    (void)msg;
+    return CHARTER_OK;
+}
+
+static void publish(charter_client_t *cl, const char *topic, const char *text) {
+    CHECK_OK(charter_client_publish(cl, topic, (const uint8_t *)text, strlen(text), NULL, 0, NULL));
+}
+
+/* Publishes `count` messages on "race", each its own index. */
+typedef struct {
+    charter_client_t *client;
+    uint64_t count;
+} producer_t;
+
+static void *produce(void *arg) {
+    producer_t *p = (producer_t *)arg;
+    uint64_t i;
+    for (i = 0; i < p->count; i++) {
+        CHECK_OK(charter_client_publish(p->client, "race", (const uint8_t *)&i, sizeof i, NULL, 0, NULL));
+    }
+    return NULL;
+}
+
+/* Publishes on "hot" until `stop` is set (under `lock`). */
+typedef struct {
+    charter_client_t *client;
+    pthread_mutex_t lock;
+    int stop;
+} publisher_t;
+
+static void *publish_until_stopped(void *arg) {
+    publisher_t *p = (publisher_t *)arg;
+    for (;;) {
+        int stop;
+        pthread_mutex_lock(&p->lock);
+        stop = p->stop;
+        pthread_mutex_unlock(&p->lock);
+        if (stop) break;
+        CHECK_OK(charter_client_publish(p->client, "hot", (const uint8_t *)"x", 1, NULL, 0, NULL));
+    }
+    return NULL;
+}
+
+#endif
