@@ -36,18 +36,17 @@ thread_local! {
 /// check applies until its call returns.
 pub fn interruptible<R>(check: impl Fn() -> Result<()> + 'static, f: impl FnOnce() -> R) -> R {
     let previous = CHECK.with(|c| c.replace(Some(Rc::new(check))));
-    let _restore = Restore(Some(previous));
+    let _restore = Restore(previous);
     f()
 }
 
-/// Puts the enclosing call's check back, also when `f` unwinds.
-struct Restore(Option<Option<Check>>);
+/// Puts the enclosing call's check (or none) back, also when `f` unwinds.
+struct Restore(Option<Check>);
 
 impl Drop for Restore {
     fn drop(&mut self) {
-        if let Some(previous) = self.0.take() {
-            let _ = CHECK.try_with(|c| *c.borrow_mut() = previous);
-        }
+        let previous = self.0.take();
+        let _ = CHECK.try_with(|c| *c.borrow_mut() = previous);
     }
 }
 
