@@ -5,22 +5,31 @@ many round trips, so the ratio compares like with like. The target is a
 ratio of at most 2. A publish that matches no subscription is timed too: it
 is the cost of the call into Rust, the topic check and the match lookup.
 
+Batches: ``publish_many`` of 64 payloads then ``recv_many(64)``, per
+message, against 64 ``put`` then 64 ``get`` (the goal: at most 2x). When
+pyzmq is installed (``scripts/bench.sh`` installs it into its own venv),
+an inproc PUSH/PULL pair is timed in the same run, one message and 64 at a
+time, as the nearest peer a pyzmq user knows.
+
 Run: ``python bindings-python/bench/bench_bus.py [--number N] [--repeat R]``
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import platform
 import queue
 import sys
 import timeit
+from typing import Any, Optional
 
 import charter
 
 TARGET_RATIO = 2.0
 TOPIC = "bench.orders.created"
 PAYLOAD = b"0123456789abcdef"
+BATCH = 64
 
 
 def timer(stmt: str, namespace: dict[str, object]) -> timeit.Timer:
@@ -29,17 +38,18 @@ def timer(stmt: str, namespace: dict[str, object]) -> timeit.Timer:
     return timeit.Timer(stmt, setup=setup, globals={"_ns": namespace})
 
 
-def best_ns(timers: list[timeit.Timer], number: int, repeat: int) -> list[float]:
-    """Best time per round trip of each timer, in nanoseconds.
-
-    The timers take turns within each repeat, so a burst of load on the
-    machine slows all of them alike instead of skewing the ratio.
-    """
-    best = [float("inf")] * len(timers)
-    for _ in range(repeat):
-        for i, t in enumerate(timers):
-            best[i] = min(best[i], t.timeit(number) / number * 1e9)
-    return best
+def zmq_pair() -> Optional[tuple[Any, Any, Any]]:
+    """An inproc PUSH/PULL pair (context, push, pull), or ``None`` without pyzmq."""
+    try:
+        zmq: Any = importlib.import_module("zmq")
+    except ImportError:
+        return None
+    context = zmq.Context()
+    pull = context.socket(zmq.PULL)
+    pull.bind("inproc://bench")
+    push = context.socket(zmq.PUSH)
+    push.connect("inproc://bench")
+    return context, push, pull
 
 
 def main() -> None:
@@ -48,36 +58,70 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=30, help="repeats; the best counts")
     args = parser.parse_args()
 
+    zmq = zmq_pair()
     with charter.Bus() as bus:
-        sub = bus.subscribe("bench.*.created")
-        namespace = {
+        sub = bus.subscribe("bench.*.created", capacity=4 * BATCH)
+        namespace: dict[str, object] = {
             "q": queue.SimpleQueue(),
             "bus": bus,
             "sub": sub,
             "topic": TOPIC,
             "payload": PAYLOAD,
+            "batch": [PAYLOAD] * BATCH,
+            "n": BATCH,
             "nowhere": "bench.nobody",
         }
-        timers = [
-            timer("q.put(payload); q.get()", namespace),
-            timer("bus.publish(topic, payload); sub.recv()", namespace),
-            timer("bus.publish(topic, payload); sub.try_recv()", namespace),
-            timer("bus.publish(nowhere, payload)", namespace),
-        ]
-        simple, recv, try_recv, unmatched = best_ns(timers, args.number, args.repeat)
+        cases = {
+            "SimpleQueue put + get": ("q.put(payload); q.get()", 1),
+            "publish + recv": ("bus.publish(topic, payload); sub.recv()", 1),
+            "publish + try_recv": ("bus.publish(topic, payload); sub.try_recv()", 1),
+            "publish, no subscription": ("bus.publish(nowhere, payload)", 1),
+            f"SimpleQueue {BATCH} puts + {BATCH} gets": (
+                "for p in batch: q.put(p)\nfor _ in batch: q.get()",
+                BATCH,
+            ),
+            f"publish_many({BATCH}) + recv_many({BATCH})": ("bus.publish_many(topic, batch); sub.recv_many(n)", BATCH),
+        }
+        if zmq is not None:
+            namespace["push"], namespace["pull"] = zmq[1], zmq[2]
+            cases["pyzmq inproc PUSH send + PULL recv"] = ("push.send(payload); pull.recv()", 1)
+            cases[f"pyzmq inproc {BATCH} sends + {BATCH} recvs"] = (
+                "for p in batch: push.send(p)\nfor _ in batch: pull.recv()",
+                BATCH,
+            )
+        # The timers take turns within each repeat, so a burst of load on
+        # the machine slows all of them alike instead of skewing the ratio.
+        timers = [timer(stmt, namespace) for stmt, _ in cases.values()]
+        # A batch case runs its statement number / BATCH times, so every
+        # case moves about the same number of messages.
+        numbers = [max(1, args.number // per) for _, per in cases.values()]
+        best = [float("inf")] * len(timers)
+        for _ in range(args.repeat):
+            for i, (t, number) in enumerate(zip(timers, numbers)):
+                best[i] = min(best[i], t.timeit(number) / number * 1e9)
+        per_message = {name: ns / per for (name, (_, per)), ns in zip(cases.items(), best)}
         assert sub.try_recv() is None and sub.stats().delivered == sub.stats().received
+    if zmq is not None:
+        zmq[1].close(linger=0)
+        zmq[2].close(linger=0)
+        zmq[0].term()
 
-    ratio = recv / simple
+    simple = per_message["SimpleQueue put + get"]
+    simple_batch = per_message[f"SimpleQueue {BATCH} puts + {BATCH} gets"]
     print(
         f"python {platform.python_version()} ({sys.implementation.name}), "
-        f"best of {args.repeat} x {args.number:,} round trips"
+        f"charter {charter.__version__}, best of {args.repeat} x about {args.number:,} messages"
     )
-    print(f"SimpleQueue put + get           {simple:7.1f} ns  1.00x")
-    print(f"publish + recv                  {recv:7.1f} ns  {ratio:5.2f}x")
-    print(f"publish + try_recv              {try_recv:7.1f} ns  {try_recv / simple:5.2f}x")
-    print(f"publish, no subscription        {unmatched:7.1f} ns  {unmatched / simple:5.2f}x")
+    print(f"{'case':48} {'ns/message':>10}  vs SimpleQueue")
+    for name, ns in per_message.items():
+        base = simple_batch if str(BATCH) in name else simple
+        print(f"{name:48} {ns:10.1f}  {ns / base:5.2f}x")
+    ratio = per_message["publish + recv"] / simple
     verdict = "within" if ratio <= TARGET_RATIO else "OVER"
     print(f"publish + recv vs SimpleQueue: {ratio:.2f}x, {verdict} the {TARGET_RATIO:g}x target")
+    batch_ratio = per_message[f"publish_many({BATCH}) + recv_many({BATCH})"] / simple_batch
+    verdict = "within" if batch_ratio <= TARGET_RATIO else "OVER"
+    print(f"batches of {BATCH} vs SimpleQueue: {batch_ratio:.2f}x, {verdict} the {TARGET_RATIO:g}x target")
 
 
 if __name__ == "__main__":

@@ -321,7 +321,7 @@ impl AuditLog {
         #[pyo3(from_py_with = crate::text::optional_utf8)] actor: Option<PyBackedStr>,
         reason: Option<i32>,
         #[pyo3(from_py_with = crate::text::optional_utf8)] detail: Option<PyBackedStr>,
-        time: Option<u64>,
+        #[pyo3(from_py_with = crate::when::time)] time: Option<u64>,
         actor_unproven: Option<bool>,
     ) -> PyResult<u64> {
         let record = if action.is_instance(record_class(py)?)? {
@@ -433,14 +433,14 @@ impl AuditLog {
 
     /// The records from `start` on, among those in the log now, that match
     /// every filter given, as `(index, record)` pairs, oldest first. `since`
-    /// and `until` (exclusive) are Unix milliseconds.
+    /// and `until` (exclusive) are aware datetimes or Unix milliseconds.
     #[pyo3(signature = (*, start = 0, since = None, until = None, actor = None, decision = None))]
     fn records(
         &self,
         py: Python<'_>,
         start: u64,
-        since: Option<u64>,
-        until: Option<u64>,
+        #[pyo3(from_py_with = crate::when::since)] since: Option<u64>,
+        #[pyo3(from_py_with = crate::when::until)] until: Option<u64>,
         #[pyo3(from_py_with = crate::text::optional_utf8)] actor: Option<PyBackedStr>,
         #[pyo3(from_py_with = crate::text::optional_utf8)] decision: Option<PyBackedStr>,
     ) -> PyResult<AuditRecords> {

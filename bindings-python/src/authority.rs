@@ -29,7 +29,7 @@ pub struct ManualClock(Arc<capability::ManualClock>);
 #[pymethods]
 impl ManualClock {
     #[new]
-    fn new(now: u64) -> ManualClock {
+    fn new(#[pyo3(from_py_with = crate::when::now)] now: u64) -> ManualClock {
         ManualClock(Arc::new(capability::ManualClock::new(now)))
     }
 
@@ -38,13 +38,13 @@ impl ManualClock {
         capability::Clock::now(&*self.0)
     }
 
-    /// Sets the time.
-    fn set(&self, now: u64) {
+    /// Sets the time: an aware `datetime` or seconds since the epoch.
+    fn set(&self, #[pyo3(from_py_with = crate::when::now)] now: u64) {
         self.0.set(now);
     }
 
-    /// Moves the time forward by `seconds`.
-    fn advance(&self, seconds: u64) {
+    /// Moves the time forward by `seconds` (whole seconds, or a `timedelta`).
+    fn advance(&self, #[pyo3(from_py_with = crate::when::advance)] seconds: u64) {
         self.0.advance(seconds);
     }
 
@@ -121,8 +121,8 @@ impl Authority {
         py: Python<'_>,
         roots: Option<&Bound<'_, PyAny>>,
         clock: Option<PyRef<'_, ManualClock>>,
-        max_lifetime: u64,
-        clock_skew: u64,
+        #[pyo3(from_py_with = crate::when::max_lifetime)] max_lifetime: u64,
+        #[pyo3(from_py_with = crate::when::clock_skew)] clock_skew: u64,
         audit: Option<PyRef<'_, AuditLog>>,
         audit_scope: &str,
     ) -> PyResult<Authority> {

@@ -75,9 +75,9 @@ impl Bridge {
         authority: Option<PyRef<'_, Authority>>,
         audit: Option<PyRef<'_, AuditLog>>,
         audit_scope: &str,
-        max_skew: f64,
+        #[pyo3(from_py_with = crate::when::seconds)] max_skew: f64,
         session: Option<PyRef<'_, Session>>,
-        request_timeout: f64,
+        #[pyo3(from_py_with = crate::when::seconds)] request_timeout: f64,
         export_capacity: Option<usize>,
         export_max_bytes: Option<usize>,
         import_capacity: Option<usize>,
@@ -171,7 +171,11 @@ impl Bridge {
     /// Waits up to `timeout` seconds until the server has seen everything
     /// sent so far; `TimeoutError` while no server answers.
     #[pyo3(signature = (timeout=5.0))]
-    fn flush(&self, py: Python<'_>, timeout: f64) -> PyResult<()> {
+    fn flush(
+        &self,
+        py: Python<'_>,
+        #[pyo3(from_py_with = crate::when::seconds)] timeout: f64,
+    ) -> PyResult<()> {
         let timeout = seconds(py, "timeout", timeout)?;
         if in_async_context() {
             return Err(new_err(

@@ -4,6 +4,8 @@
 //! requesting a `request` grant matching the topic; the core checks each
 //! call. The calls are `Bus`'s own, made for this client.
 
+use std::sync::Arc;
+
 use charter_core::bus::{self, SubscribeOptions};
 use pyo3::gc::PyVisit;
 use pyo3::prelude::*;
@@ -12,7 +14,8 @@ use pyo3::PyTraverseError;
 
 use crate::aio;
 use crate::authority::Session;
-use crate::bus::Bus;
+use crate::calls::Caller;
+use crate::gate::Gate;
 use crate::message::Message;
 use crate::options::{self, optional_duration, Overflow};
 use crate::stats::PublishReport;
@@ -21,22 +24,26 @@ use crate::subscription::Subscription;
 /// A bus plus the session every call is checked against.
 #[pyclass(frozen, weakref, module = "charter")]
 pub struct Client {
-    bus: Py<Bus>,
+    /// The `Bus` (kept alive while the client is) and its shared state.
+    bus: Py<PyAny>,
+    gate: Arc<Gate>,
     session: Py<Session>,
     core: bus::Client,
 }
 
 impl Client {
-    pub(crate) fn new(bus: &Bound<'_, Bus>, session: &Bound<'_, Session>) -> Client {
+    pub(crate) fn new(bus: &Bound<'_, PyAny>, gate: &Arc<Gate>, session: &Bound<'_, Session>) -> Client {
         Client {
-            core: bus.get().core().with_session(&session.get().0),
+            core: gate.core().with_session(&session.get().0),
             bus: bus.clone().unbind(),
+            gate: Arc::clone(gate),
             session: session.clone().unbind(),
         }
     }
 
-    fn caller(&self) -> &bus::Client {
-        &self.core
+    /// This client's calls; `bus` is `self.bus`, bound.
+    fn caller<'a, 'py>(&'a self, bus: &'a Bound<'py, PyAny>) -> Caller<'a, 'py> {
+        Caller { bus, gate: &self.gate, client: &self.core }
     }
 }
 
@@ -88,7 +95,7 @@ impl Client {
             dispatch: dispatch.as_deref(),
             has_handler: handler.is_some(),
         };
-        Bus::subscribe_as(self.bus.bind(py), self.caller(), &pattern, handler, options)
+        self.caller(self.bus.bind(py)).subscribe(&pattern, handler, options)
     }
 
     /// `Bus.publish`, if a `publish` grant matches `topic`.
@@ -100,7 +107,19 @@ impl Client {
         payload: &Bound<'_, PyAny>,
         headers: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Py<PublishReport>> {
-        self.bus.get().publish_as(py, self.caller(), &topic, payload, headers)
+        self.caller(self.bus.bind(py)).publish(&topic, payload, headers)
+    }
+
+    /// `Bus.publish_many`, if a `publish` grant matches `topic`.
+    #[pyo3(signature = (topic, payloads, headers = None))]
+    fn publish_many(
+        &self,
+        py: Python<'_>,
+        #[pyo3(from_py_with = crate::text::utf8)] topic: PyBackedStr,
+        payloads: &Bound<'_, PyAny>,
+        headers: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Py<PublishReport>> {
+        self.caller(self.bus.bind(py)).publish_many(&topic, payloads, headers)
     }
 
     /// `Bus.respond` for this session's holder: needs no grant, but a live
@@ -113,7 +132,7 @@ impl Client {
         payload: &Bound<'_, PyAny>,
         headers: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Py<PublishReport>> {
-        Bus::respond_as(py, &self.core, &request, payload, headers)
+        self.caller(self.bus.bind(py)).respond(&request, payload, headers)
     }
 
     /// `Bus.request`, if a `request` grant matches `topic`.
@@ -127,9 +146,9 @@ impl Client {
         #[pyo3(from_py_with = crate::text::utf8)] topic: PyBackedStr,
         payload: &Bound<'_, PyAny>,
         headers: Option<&Bound<'_, PyAny>>,
-        timeout: Option<f64>,
+        #[pyo3(from_py_with = crate::when::optional_seconds)] timeout: Option<f64>,
     ) -> PyResult<Message> {
-        Bus::request_as(self.bus.bind(py), self.caller(), &topic, payload, headers, timeout)
+        self.caller(self.bus.bind(py)).request(&topic, payload, headers, timeout)
     }
 
     /// `request` for asyncio.
@@ -142,7 +161,7 @@ impl Client {
         #[pyo3(from_py_with = crate::text::utf8)] topic: PyBackedStr,
         payload: Bound<'py, PyAny>,
         headers: Option<Bound<'py, PyAny>>,
-        timeout: Option<f64>,
+        #[pyo3(from_py_with = crate::when::optional_seconds)] timeout: Option<f64>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let py = slf.py();
         optional_duration(py, timeout, "timeout")?;
@@ -158,7 +177,7 @@ impl Client {
         payload: &Bound<'_, PyAny>,
         headers: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Subscription> {
-        Bus::request_start_as(self.bus.bind(py), self.caller(), &topic, payload, headers)
+        self.caller(self.bus.bind(py)).request_start(&topic, payload, headers)
     }
 
     fn __repr__(&self) -> String {

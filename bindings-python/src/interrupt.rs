@@ -17,7 +17,7 @@ use pyo3::prelude::*;
 
 use crate::callback::lock;
 use crate::shutdown;
-use crate::subscription::{on_main_thread, SIGNAL_CHECK};
+use crate::signals::{on_main_thread, SIGNAL_CHECK};
 
 /// Runs `work`, which may wait long and runs no Python code on this
 /// thread, so that Ctrl-C interrupts the wait (see the module docs).

@@ -1,25 +1,75 @@
 //! `charter.Message`, and payloads and headers from Python arguments.
 
+use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::Arc;
 
 use charter_core::bus;
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedStr;
+use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyByteArray, PyBytes, PyDict, PyMemoryView, PyString, PyTuple};
 
-/// One received message. Immutable; its payload is shared with every other
-/// subscriber's copy until read as `bytes`.
+/// One received message. Immutable; compares equal to its copies (the
+/// same message received by another subscription, or unpickled) by all
+/// its fields; pickles as those fields.
+///
+/// # The payload without copies
+///
+/// `payload` is one `bytes` object, made at the first read and kept: every
+/// later read returns that same object, so reading a large payload again
+/// copies nothing, and `memoryview(message.payload)` slices it without
+/// copying. The first read copies once out of the core's buffer: the stable
+/// ABI of Python 3.9 this module is built for gives extension types no
+/// buffer protocol (it came with 3.11), so a view straight over the core's
+/// buffer would need a build per Python version.
 #[pyclass(frozen, module = "charter")]
-pub struct Message(bus::Message);
+pub struct Message {
+    fields: Fields,
+    payload: PyOnceLock<Py<PyBytes>>,
+}
+
+/// Where a message's fields live.
+enum Fields {
+    /// Received from the core: shared with every other subscriber's copy.
+    Received(bus::Message),
+    /// Unpickled (its payload is in `Message::payload` from the start).
+    Restored { seq: u64, topic: String, headers: Vec<(String, String)>, reply_to: Option<String> },
+}
 
 impl Message {
     pub(crate) fn new(message: bus::Message) -> Message {
-        Message(message)
+        Message { fields: Fields::Received(message), payload: PyOnceLock::new() }
     }
 
-    pub(crate) fn core(&self) -> &bus::Message {
-        &self.0
+    /// The core's message, unless this one was unpickled.
+    pub(crate) fn core(&self) -> Option<&bus::Message> {
+        match &self.fields {
+            Fields::Received(message) => Some(message),
+            Fields::Restored { .. } => None,
+        }
+    }
+
+    fn payload_object<'py>(&self, py: Python<'py>) -> &Bound<'py, PyBytes> {
+        let core = self.core();
+        self.payload
+            .get_or_init(py, || PyBytes::new(py, core.map_or(&[][..], bus::Message::payload)).unbind())
+            .bind(py)
+    }
+
+    /// The payload's bytes, without making the `bytes` object.
+    fn payload_slice<'a>(&'a self, py: Python<'a>) -> &'a [u8] {
+        match &self.fields {
+            Fields::Received(message) => message.payload(),
+            Fields::Restored { .. } => self.payload_object(py).as_bytes(),
+        }
+    }
+
+    fn header_pairs(&self) -> Vec<(&str, &str)> {
+        match &self.fields {
+            Fields::Received(message) => message.headers().collect(),
+            Fields::Restored { headers, .. } => headers.iter().map(|(k, v)| (&**k, &**v)).collect(),
+        }
     }
 }
 
@@ -31,33 +81,40 @@ impl Message {
     /// The bus-wide sequence number, increasing in publish order.
     #[getter]
     fn seq(&self) -> u64 {
-        self.0.seq()
+        match &self.fields {
+            Fields::Received(message) => message.seq(),
+            Fields::Restored { seq, .. } => *seq,
+        }
     }
 
     /// The topic it was published on.
     #[getter]
     fn topic(&self) -> &str {
-        self.0.topic()
+        match &self.fields {
+            Fields::Received(message) => message.topic(),
+            Fields::Restored { topic, .. } => topic,
+        }
     }
 
-    /// The payload (a new `bytes` object on each read).
+    /// The payload: one `bytes` object, made at the first read and then
+    /// the same on every read (no copy).
     #[getter]
     fn payload<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
-        PyBytes::new(py, self.0.payload())
+        self.payload_object(py).clone()
     }
 
     /// The headers as `(name, value)` pairs, in the order given; a name
     /// may repeat.
     #[getter]
     fn headers<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
-        PyTuple::new(py, self.0.headers())
+        PyTuple::new(py, self.header_pairs())
     }
 
     /// The value of the first header called `name`, else `default`.
     #[pyo3(signature = (name, default = None))]
     fn header(&self, name: PyBackedStr, default: Option<Py<PyAny>>, py: Python<'_>) -> Py<PyAny> {
-        match self.0.header(&name) {
-            Some(value) => PyString::new(py, value).into_any().unbind(),
+        match self.header_pairs().into_iter().find(|(k, _)| *k == &*name) {
+            Some((_, value)) => PyString::new(py, value).into_any().unbind(),
             None => default.unwrap_or_else(|| py.None()),
         }
     }
@@ -65,13 +122,52 @@ impl Message {
     /// The reply inbox if this message is a request (answer it with
     /// `Bus.respond`), else `None`.
     #[getter]
-    fn reply_to(&self) -> Option<&str> {
-        self.0.reply_to()
+    pub(crate) fn reply_to(&self) -> Option<&str> {
+        match &self.fields {
+            Fields::Received(message) => message.reply_to(),
+            Fields::Restored { reply_to, .. } => reply_to.as_deref(),
+        }
+    }
+
+    /// Pickles as its fields, read back by `_restore`.
+    fn __reduce__<'py>(&self, py: Python<'py>) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyTuple>)> {
+        let args = (self.seq(), self.topic(), self.payload(py), self.headers(py)?, self.reply_to());
+        Ok((py.get_type::<Message>().getattr("_restore")?, args.into_pyobject(py)?))
+    }
+
+    /// A message from the fields `__reduce__` gives.
+    #[staticmethod]
+    fn _restore(
+        seq: u64,
+        topic: String,
+        payload: Bound<'_, PyBytes>,
+        headers: Vec<(String, String)>,
+        reply_to: Option<String>,
+    ) -> Message {
+        let kept = PyOnceLock::new();
+        let _ = kept.set(payload.py(), payload.unbind());
+        Message { fields: Fields::Restored { seq, topic, headers, reply_to }, payload: kept }
+    }
+
+    fn __eq__(&self, other: PyRef<'_, Message>, py: Python<'_>) -> bool {
+        self.seq() == other.seq()
+            && self.topic() == other.topic()
+            && self.reply_to() == other.reply_to()
+            && self.header_pairs() == other.header_pairs()
+            && self.payload_slice(py) == other.payload_slice(py)
+    }
+
+    /// Of the sequence number and topic only: hashing a payload of
+    /// megabytes would cost more than the lookups it serves.
+    fn __hash__(&self) -> u64 {
+        let mut hasher = DefaultHasher::new();
+        (self.seq(), self.topic()).hash(&mut hasher);
+        hasher.finish()
     }
 
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
         let quoted = |s: &str| PyString::new(py, s).repr().map(|r| r.to_string());
-        let payload = self.0.payload();
+        let payload = self.payload_slice(py);
         let shown = PyBytes::new(py, &payload[..payload.len().min(REPR_PAYLOAD)]).repr()?;
         let more = if payload.len() > REPR_PAYLOAD {
             format!("... ({} bytes)", payload.len())
@@ -80,13 +176,13 @@ impl Message {
         };
         let mut repr = format!(
             "<charter.Message seq={} topic={} payload={shown}{more}",
-            self.0.seq(),
-            quoted(self.0.topic())?
+            self.seq(),
+            quoted(self.topic())?
         );
-        if self.0.headers().len() > 0 {
+        if !self.header_pairs().is_empty() {
             repr += &format!(" headers={}", self.headers(py)?.repr()?);
         }
-        if let Some(inbox) = self.0.reply_to() {
+        if let Some(inbox) = self.reply_to() {
             repr += &format!(" reply_to={}", quoted(inbox)?);
         }
         repr.push('>');

@@ -7,12 +7,15 @@ use std::time::Duration;
 use charter_core::bus::{self, Dispatch, SubscribeOptions};
 use charter_core::ErrorKind;
 use pyo3::prelude::*;
+use pyo3::types::PyString;
 
 use crate::errors::new_err;
 
 /// What a full subscription queue does with one more message. Use the
 /// constants `DROP_OLDEST`, `DROP_NEWEST` and `ERROR_ON_FULL`, or `Block(timeout)`.
-#[pyclass(frozen, eq, from_py_object, module = "charter")]
+/// Compares by policy and timeout; pickles as the constant's name or as
+/// `Block(timeout)`.
+#[pyclass(frozen, eq, subclass, from_py_object, module = "charter")]
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct Overflow(bus::Overflow);
 
@@ -43,6 +46,17 @@ impl Overflow {
         }
     }
 
+    fn __reduce__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        match self.0 {
+            bus::Overflow::Block(wait) => {
+                (py.get_type::<Block>(), (seconds_of(wait),)).into_pyobject(py).map(Bound::into_any)
+            }
+            bus::Overflow::DropOldest => Ok(PyString::new(py, "DROP_OLDEST").into_any()),
+            bus::Overflow::DropNewest => Ok(PyString::new(py, "DROP_NEWEST").into_any()),
+            bus::Overflow::Error => Ok(PyString::new(py, "ERROR_ON_FULL").into_any()),
+        }
+    }
+
     fn __hash__(&self) -> u64 {
         let mut hasher = DefaultHasher::new();
         (self.policy(), self.timeout().map(f64::to_bits)).hash(&mut hasher);
@@ -59,12 +73,24 @@ impl Overflow {
     }
 }
 
-/// The `Block` policy: a publisher waits up to `timeout` seconds for room,
-/// then the message is dropped and `publish` raises `TimeoutError`. Inside
-/// a callback of the same bus it raises `WouldBlockError` at once instead.
-#[pyfunction(name = "Block")]
-fn block(py: Python<'_>, #[pyo3(from_py_with = crate::when::seconds)] timeout: f64) -> PyResult<Overflow> {
-    Ok(Overflow(bus::Overflow::Block(duration(py, timeout, "Block timeout")?)))
+/// The `Block` policy: a publisher waits up to `timeout` seconds (a number
+/// or a `timedelta`) for room, then the message is dropped and `publish`
+/// raises `TimeoutError`. Inside a callback of the same bus it raises
+/// `WouldBlockError` at once instead. An `Overflow`, so that it goes
+/// wherever the constants go.
+#[pyclass(frozen, extends = Overflow, module = "charter")]
+pub struct Block;
+
+#[pymethods]
+impl Block {
+    #[new]
+    fn new(
+        py: Python<'_>,
+        #[pyo3(from_py_with = crate::when::seconds)] timeout: f64,
+    ) -> PyResult<PyClassInitializer<Block>> {
+        let policy = Overflow(bus::Overflow::Block(duration(py, timeout, "Block timeout")?));
+        Ok(PyClassInitializer::from(policy).add_subclass(Block))
+    }
 }
 
 fn seconds_of(wait: Duration) -> f64 {
@@ -145,7 +171,7 @@ impl Subscribe<'_> {
 
 pub(crate) fn add_to(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Overflow>()?;
-    m.add_function(wrap_pyfunction!(block, m)?)?;
+    m.add_class::<Block>()?;
     m.add("DROP_OLDEST", Overflow(bus::Overflow::DropOldest))?;
     m.add("DROP_NEWEST", Overflow(bus::Overflow::DropNewest))?;
     m.add("ERROR_ON_FULL", Overflow(bus::Overflow::Error))

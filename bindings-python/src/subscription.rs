@@ -24,38 +24,19 @@ use charter_core::bus::{self, Cancel, Notify, Polled, SubscriptionRef};
 use charter_core::ErrorKind;
 use pyo3::gc::PyVisit;
 use pyo3::prelude::*;
-use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyFloat, PyString, PyTuple};
 use pyo3::PyTraverseError;
 
 use crate::aio;
-use crate::bus::Bus;
 use crate::callback::lock;
 use crate::errors::{new_err, to_pyerr};
+use crate::gate::{Gate, Owner};
 use crate::message::Message;
 use crate::options::optional_duration;
 use crate::reactor::Waiter;
 use crate::shutdown;
+use crate::signals::{on_main_thread, SIGNAL_CHECK};
 use crate::stats::SubscriptionStats;
-
-/// How often a blocking wait on the main thread wakes to run signal
-/// handlers (Python runs them nowhere else). Messages do not wait for it:
-/// they wake the receive at once.
-pub(crate) const SIGNAL_CHECK: Duration = Duration::from_millis(100);
-
-/// The main thread's `threading.get_ident()`, and the function itself.
-static MAIN_THREAD: PyOnceLock<(u64, Py<PyAny>)> = PyOnceLock::new();
-
-/// Whether this is the thread Python runs signal handlers on: only there
-/// must a blocking wait wake up to run them.
-pub(crate) fn on_main_thread(py: Python<'_>) -> PyResult<bool> {
-    let (main, get_ident) = MAIN_THREAD.get_or_try_init(py, || -> PyResult<_> {
-        let threading = py.import("threading")?;
-        let main: u64 = threading.call_method0("main_thread")?.getattr("ident")?.extract()?;
-        Ok((main, threading.getattr("get_ident")?.unbind()))
-    })?;
-    Ok(get_ident.call0(py)?.extract::<u64>(py)? == *main)
-}
 
 /// Where a blocking receive on the main thread sleeps until the core's
 /// notify (or the signal check) wakes it.
@@ -82,20 +63,13 @@ impl Parker {
     }
 }
 
-/// What ends a subscription.
-pub(crate) enum Owner {
-    /// A queue the program receives from: ends when this handle does.
-    Pull(bus::Subscription),
-    /// A handler subscription, owned by its bus (so that it lives on when
-    /// the program drops its handle) and ended through the client that
-    /// made it.
-    Handler { threaded: bool, client: bus::Client },
-}
-
 /// A subscription to a topic pattern; see the package docs for the API.
 #[pyclass(frozen, module = "charter")]
 pub struct Subscription {
-    bus: Py<Bus>,
+    /// The `Bus` (kept alive while the subscription is) and its shared
+    /// state.
+    bus: Py<PyAny>,
+    gate: Arc<Gate>,
     view: SubscriptionRef,
     /// Taken by the first `close`.
     owner: Mutex<Option<Owner>>,
@@ -105,8 +79,14 @@ pub struct Subscription {
 }
 
 impl Subscription {
-    pub(crate) fn new(bus: Py<Bus>, view: SubscriptionRef, owner: Owner, blocks: bool) -> Subscription {
-        Subscription { bus, view, owner: Mutex::new(Some(owner)), blocks }
+    pub(crate) fn new(
+        bus: Py<PyAny>,
+        gate: Arc<Gate>,
+        view: SubscriptionRef,
+        owner: Owner,
+        blocks: bool,
+    ) -> Subscription {
+        Subscription { bus, gate, view, owner: Mutex::new(Some(owner)), blocks }
     }
 
     /// Takes the next message, waiting up to `limit` (`None`: no limit);
@@ -167,10 +147,6 @@ impl Subscription {
         self.view.disarm(&notify);
         outcome
     }
-
-    fn bus(&self) -> &Bus {
-        self.bus.get()
-    }
 }
 
 #[pymethods]
@@ -197,7 +173,11 @@ impl Subscription {
     /// message. Raises `TimeoutError` when none came, and `ClosedError`
     /// once the subscription has ended and nothing is left to receive.
     #[pyo3(signature = (timeout = None))]
-    fn recv(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<Message> {
+    fn recv(
+        &self,
+        py: Python<'_>,
+        #[pyo3(from_py_with = crate::when::optional_seconds)] timeout: Option<f64>,
+    ) -> PyResult<Message> {
         let limit = optional_duration(py, timeout, "timeout")?;
         match self.receive(py, limit)? {
             Ok(Some(message)) => Ok(Message::new(message)),
@@ -208,6 +188,63 @@ impl Subscription {
             )),
             Err(e) => Err(to_pyerr(py, &e)),
         }
+    }
+
+    /// Waits as `recv` does for the next message, then takes the messages
+    /// already queued behind it, without waiting, up to `max` in all (at
+    /// least 1): a list of 1 to `max` messages, in order. Raises as `recv`
+    /// does when none comes.
+    #[pyo3(signature = (max, timeout = None))]
+    fn recv_many(
+        &self,
+        py: Python<'_>,
+        max: i64,
+        #[pyo3(from_py_with = crate::when::optional_seconds)] timeout: Option<f64>,
+    ) -> PyResult<Vec<Message>> {
+        // A negative max is as invalid as 0, which the core refuses.
+        let max = usize::try_from(max).unwrap_or(0);
+        optional_duration(py, timeout, "timeout")?;
+        // What is queued now, under one lock and without releasing the GIL.
+        match self.view.recv_many(max, Some(Duration::ZERO)) {
+            Ok(batch) => return Ok(batch.into_iter().map(Message::new).collect()),
+            Err(e) if e.kind() == ErrorKind::WouldBlock => {}
+            Err(e) => return Err(to_pyerr(py, &e)),
+        }
+        let first = self.recv(py, timeout)?;
+        let mut batch = vec![first];
+        if max > 1 {
+            // Whatever came behind it; an empty or ended queue adds nothing
+            // to the message already taken.
+            let rest = self.view.recv_many(max - 1, Some(Duration::ZERO)).unwrap_or_default();
+            batch.extend(rest.into_iter().map(Message::new));
+        }
+        Ok(batch)
+    }
+
+    /// `recv_many` for asyncio: waits for the first message without
+    /// blocking the event loop.
+    #[pyo3(signature = (max, timeout = None))]
+    fn recv_many_async<'py>(
+        slf: &Bound<'py, Self>,
+        max: i64,
+        #[pyo3(from_py_with = crate::when::optional_seconds)] timeout: Option<f64>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let py = slf.py();
+        optional_duration(py, timeout, "timeout")?;
+        aio::coroutine(py, "receive_many", (slf, max, timeout))
+    }
+
+    /// How many messages are queued now (as `queue.Queue.qsize`: another
+    /// thread may change it at once): the core's count, 0 once the
+    /// subscription has ended. For a handler on a thread of its own, the
+    /// messages waiting for it.
+    fn qsize(&self) -> u64 {
+        self.view.stats().queued
+    }
+
+    /// Whether no message is queued now (`qsize() == 0`).
+    fn empty(&self) -> bool {
+        self.qsize() == 0
     }
 
     /// The next message if one is queued, else `None`, without waiting.
@@ -221,7 +258,10 @@ impl Subscription {
     /// `recv` for asyncio: waits without blocking the event loop. Cancelling
     /// the awaiting task consumes nothing.
     #[pyo3(signature = (timeout = None))]
-    fn recv_async<'py>(slf: &Bound<'py, Self>, timeout: Option<f64>) -> PyResult<Bound<'py, PyAny>> {
+    fn recv_async<'py>(
+        slf: &Bound<'py, Self>,
+        #[pyo3(from_py_with = crate::when::optional_seconds)] timeout: Option<f64>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let py = slf.py();
         optional_duration(py, timeout, "timeout")?;
         aio::coroutine(py, "receive", (slf, timeout))
@@ -270,11 +310,11 @@ impl Subscription {
                 Ok(())
             }
             Owner::Handler { threaded, client } => {
-                self.bus().end_handler(py, self.view.id(), threaded, &client)
+                self.gate.end_handler(py, self.view.id(), threaded, &client)
             }
         };
         if self.blocks {
-            self.bus().forget_blocking();
+            self.gate.forget_blocking();
         }
         ended
     }
@@ -324,7 +364,11 @@ impl Drop for Subscription {
         // does that); a handler subscription lives on, owned by its bus.
         let owner = self.owner.get_mut().unwrap_or_else(std::sync::PoisonError::into_inner);
         if self.blocks && matches!(owner, Some(Owner::Pull(_))) {
-            self.bus.get().forget_blocking();
+            self.gate.forget_blocking();
         }
     }
+}
+
+pub(crate) fn add_to(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<Subscription>()
 }

@@ -171,8 +171,8 @@ impl Token {
         root: PyRef<'_, KeyPair>,
         subject: &Bound<'_, PyAny>,
         grants: &Bound<'_, PyAny>,
-        #[pyo3(from_py_with = crate::when::unix_seconds)] not_before: u64,
-        #[pyo3(from_py_with = crate::when::unix_seconds)] not_after: u64,
+        #[pyo3(from_py_with = crate::when::not_before)] not_before: u64,
+        #[pyo3(from_py_with = crate::when::not_after)] not_after: u64,
     ) -> PyResult<Token> {
         let py = root.py();
         let subject = keys::public_key(subject, "subject")?;
@@ -188,8 +188,8 @@ impl Token {
         holder: PyRef<'_, KeyPair>,
         subject: &Bound<'_, PyAny>,
         grants: &Bound<'_, PyAny>,
-        #[pyo3(from_py_with = crate::when::unix_seconds)] not_before: u64,
-        #[pyo3(from_py_with = crate::when::unix_seconds)] not_after: u64,
+        #[pyo3(from_py_with = crate::when::not_before)] not_before: u64,
+        #[pyo3(from_py_with = crate::when::not_after)] not_after: u64,
     ) -> PyResult<Token> {
         let py = holder.py();
         let subject = keys::public_key(subject, "subject")?;

@@ -1,7 +1,10 @@
-//! Times given by Python callers. A point in time is an aware `datetime`, or a number
-//! of seconds since the Unix epoch. A number after the year 9999 is
-//! refused: it is milliseconds (`time.time_ns() // 10**6` and the like),
-//! which would make a time some 55,000 years away.
+//! Times given by Python callers. A point in time is an aware `datetime`,
+//! or a number: seconds since the Unix epoch for tokens and clocks (a
+//! number after the year 9999 is refused: it is milliseconds,
+//! `time.time_ns() // 10**6` and the like, which would make a time some
+//! 55,000 years away), milliseconds for the audit log, whose records keep
+//! them. A duration is a `timedelta` or a number of seconds. A naive
+//! `datetime` is refused: its zone is a guess.
 
 use charter_core::ErrorKind;
 use pyo3::prelude::*;
@@ -12,22 +15,11 @@ use crate::errors::new_err;
 /// 9999-12-31T23:59:59Z, the last second `datetime` can represent.
 const LAST_SECOND: u64 = 253_402_300_799;
 
-/// Whole Unix seconds from an aware `datetime` (rounded down) or an `int`
-/// (for `#[pyo3(from_py_with = ...)]`).
-pub(crate) fn unix_seconds(value: &Bound<'_, PyAny>) -> PyResult<u64> {
+/// Whole Unix seconds from an aware `datetime` (rounded down) or an `int`;
+/// errors name the argument, `what`.
+pub(crate) fn unix_seconds(value: &Bound<'_, PyAny>, what: &str) -> PyResult<u64> {
     let py = value.py();
-    if let Ok(when) = value.cast::<PyDateTime>() {
-        if when.get_tzinfo().is_none() {
-            return Err(new_err(
-                py,
-                ErrorKind::InvalidArgument,
-                "a naive datetime is ambiguous: give it a tzinfo (datetime.timezone.utc)",
-            ));
-        }
-        let seconds: f64 = when.call_method0("timestamp")?.extract()?;
-        if seconds < 0.0 {
-            return Err(new_err(py, ErrorKind::InvalidArgument, "a time before 1970 has no Unix seconds"));
-        }
+    if let Some(seconds) = datetime_seconds(value, what)? {
         return Ok(seconds.floor() as u64);
     }
     let seconds: u64 = value.extract()?;
@@ -36,12 +28,110 @@ pub(crate) fn unix_seconds(value: &Bound<'_, PyAny>) -> PyResult<u64> {
             py,
             ErrorKind::InvalidArgument,
             format!(
-                "{seconds} seconds since the Unix epoch is after the year 9999: milliseconds? \
+                "{what}: {seconds} seconds since the Unix epoch is after the year 9999: milliseconds? \
                  Give seconds or an aware datetime"
             ),
         ));
     }
     Ok(seconds)
+}
+
+/// Unix milliseconds (the audit log's unit) from an aware `datetime`
+/// (rounded down) or an `int`; errors name the argument, `what`.
+pub(crate) fn unix_millis(value: &Bound<'_, PyAny>, what: &str) -> PyResult<u64> {
+    match datetime_seconds(value, what)? {
+        Some(seconds) => Ok((seconds * 1000.0).floor() as u64),
+        None => value.extract(),
+    }
+}
+
+/// The Unix seconds of `value` if it is a `datetime`: refused when naive
+/// (which zone?) or before 1970.
+fn datetime_seconds(value: &Bound<'_, PyAny>, what: &str) -> PyResult<Option<f64>> {
+    let py = value.py();
+    let Ok(when) = value.cast::<PyDateTime>() else {
+        return Ok(None);
+    };
+    if when.get_tzinfo().is_none() {
+        return Err(new_err(
+            py,
+            ErrorKind::InvalidArgument,
+            format!("{what}: a naive datetime is ambiguous: give it a tzinfo (datetime.timezone.utc)"),
+        ));
+    }
+    let seconds: f64 = when.call_method0("timestamp")?.extract()?;
+    if seconds < 0.0 {
+        return Err(new_err(
+            py,
+            ErrorKind::InvalidArgument,
+            format!("{what}: a time before 1970 has no Unix seconds"),
+        ));
+    }
+    Ok(Some(seconds))
+}
+
+/// Whole seconds of a duration: an `int` or a `timedelta` (rounded down);
+/// a negative `timedelta` is refused, naming the argument `what`.
+pub(crate) fn whole_seconds(value: &Bound<'_, PyAny>, what: &str) -> PyResult<u64> {
+    if value.cast::<PyDelta>().is_ok() {
+        let seconds = self::seconds(value)?;
+        if seconds < 0.0 {
+            return Err(new_err(
+                value.py(),
+                ErrorKind::InvalidArgument,
+                format!("{what} must be at least 0 seconds; got {seconds}"),
+            ));
+        }
+        return Ok(seconds.floor() as u64);
+    }
+    value.extract()
+}
+
+// The arguments, named for their errors (for `#[pyo3(from_py_with = ...)]`).
+
+pub(crate) fn not_before(value: &Bound<'_, PyAny>) -> PyResult<u64> {
+    unix_seconds(value, "not_before")
+}
+
+pub(crate) fn not_after(value: &Bound<'_, PyAny>) -> PyResult<u64> {
+    unix_seconds(value, "not_after")
+}
+
+pub(crate) fn now(value: &Bound<'_, PyAny>) -> PyResult<u64> {
+    unix_seconds(value, "now")
+}
+
+pub(crate) fn advance(value: &Bound<'_, PyAny>) -> PyResult<u64> {
+    whole_seconds(value, "seconds")
+}
+
+pub(crate) fn max_lifetime(value: &Bound<'_, PyAny>) -> PyResult<u64> {
+    whole_seconds(value, "max_lifetime")
+}
+
+pub(crate) fn clock_skew(value: &Bound<'_, PyAny>) -> PyResult<u64> {
+    whole_seconds(value, "clock_skew")
+}
+
+/// An optional point in time, in Unix milliseconds (for `time=`, `since=`
+/// and `until=` of the audit log); `None` is absent.
+fn optional_millis(value: &Bound<'_, PyAny>, what: &str) -> PyResult<Option<u64>> {
+    if value.is_none() {
+        return Ok(None);
+    }
+    unix_millis(value, what).map(Some)
+}
+
+pub(crate) fn time(value: &Bound<'_, PyAny>) -> PyResult<Option<u64>> {
+    optional_millis(value, "time")
+}
+
+pub(crate) fn since(value: &Bound<'_, PyAny>) -> PyResult<Option<u64>> {
+    optional_millis(value, "since")
+}
+
+pub(crate) fn until(value: &Bound<'_, PyAny>) -> PyResult<Option<u64>> {
+    optional_millis(value, "until")
 }
 
 /// A duration in seconds: an `int`, a `float` or a `timedelta` (for

@@ -4,6 +4,7 @@ number that can only be milliseconds is refused, never read as a time some
 
 from __future__ import annotations
 
+import asyncio
 import time
 from datetime import datetime, timedelta, timezone
 
@@ -35,3 +36,69 @@ def test_durations_take_a_timedelta_where_they_take_seconds() -> None:
         with pytest.raises(charter.TimeoutError):
             bus.publish("u", b"2")
         assert blocking.stats().queued == 1
+
+
+def test_receive_and_request_timeouts_take_a_timedelta() -> None:
+    with charter.Bus() as bus:
+        sub = bus.subscribe("t")
+        with pytest.raises(charter.TimeoutError):
+            sub.recv(timeout=timedelta(milliseconds=1))
+        with pytest.raises(charter.TimeoutError):
+            sub.recv_many(4, timeout=timedelta(0))
+        bus.publish("t", b"x")
+        assert sub.recv(timeout=timedelta(seconds=1)).payload == b"x"
+        with pytest.raises(charter.InvalidArgumentError, match="timeout"):
+            sub.recv(timeout=timedelta(seconds=-1))
+        # A request nobody answers: the timedelta is the wait.
+        service = bus.subscribe("svc")
+        with pytest.raises(charter.TimeoutError):
+            bus.request("svc", b"?", timeout=timedelta(milliseconds=1))
+
+        async def waits() -> None:
+            with pytest.raises(charter.TimeoutError):
+                await sub.recv_async(timeout=timedelta(milliseconds=1))
+            with pytest.raises(charter.TimeoutError):
+                await sub.recv_many_async(2, timeout=timedelta(milliseconds=1))
+            with pytest.raises(charter.TimeoutError):
+                await bus.request_async("svc", b"?", timeout=timedelta(milliseconds=1))
+
+        asyncio.run(waits())
+        assert service.qsize() == 2  # both requests were published
+
+
+def test_clock_and_authority_take_datetimes_and_timedeltas() -> None:
+    start = datetime(2030, 1, 1, tzinfo=timezone.utc)
+    clock = charter.ManualClock(start)
+    assert clock.now() == 1893456000
+    clock.advance(timedelta(minutes=1))
+    assert clock.now() == 1893456060
+    clock.set(start + timedelta(days=1))
+    assert clock.now() == 1893456000 + 86400
+    with pytest.raises(charter.InvalidArgumentError, match="now: a naive datetime"):
+        clock.set(datetime(2030, 1, 1))
+    with pytest.raises(charter.InvalidArgumentError, match="seconds must be at least 0"):
+        clock.advance(timedelta(seconds=-1))
+    root = KeyPair.generate()
+    authority = charter.Authority(
+        [root.public_key], clock=clock, max_lifetime=timedelta(hours=1), clock_skew=timedelta(seconds=5)
+    )
+    day = start + timedelta(days=1)
+    long_token = Token.mint(root, root.public_key, ["publish a"], day, day + timedelta(hours=2))
+    with pytest.raises(charter.Error):
+        authority.verify(long_token)
+    with pytest.raises(charter.InvalidArgumentError, match="not_after: a naive datetime"):
+        Token.mint(root, root.public_key, ["publish a"], start, datetime(2031, 1, 1))
+
+
+def test_audit_times_take_aware_datetimes() -> None:
+    at = datetime(2030, 1, 1, tzinfo=timezone.utc)
+    with charter.AuditLog.in_memory() as log:
+        log.append("publish", "a", charter.Decision.ALLOW, time=at)
+        log.append("publish", "b", charter.Decision.ALLOW, time=at + timedelta(hours=1))
+        assert log[0].time == 1893456000000
+        found = [r.resource for _, r in log.records(since=at + timedelta(minutes=1), until=at + timedelta(days=1))]
+        assert found == ["b"]
+        with pytest.raises(charter.InvalidArgumentError, match="since: a naive datetime"):
+            log.records(since=datetime(2030, 1, 1))
+        with pytest.raises(charter.InvalidArgumentError, match="time: a naive datetime"):
+            log.append("publish", "c", charter.Decision.ALLOW, time=datetime(2030, 1, 1))

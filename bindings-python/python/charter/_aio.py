@@ -29,7 +29,7 @@ import math
 import os
 import weakref
 from collections import deque
-from typing import TYPE_CHECKING, Any, Awaitable, Coroutine, Deque, Dict, Optional, Union
+from typing import TYPE_CHECKING, Any, Awaitable, Coroutine, Deque, Dict, List, Optional, Union
 
 from ._native import Bus, Client, Message, NotifyReport, Registry, Subscription, _no_reply, _Reactor, _Waiter
 from .errors import ClosedError, InvalidArgumentError, TimeoutError
@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 
     from ._native import _Headers
 
-__all__ = ["receive", "next_message", "request", "notify", "handler_loop", "start_handler"]
+__all__ = ["receive", "receive_many", "next_message", "request", "notify", "handler_loop", "start_handler"]
 
 _MIN_RECHECK = 0.001
 """Seconds: the shortest timer set to look at a subscription whose session is expiring."""
@@ -194,6 +194,28 @@ async def receive(sub: Subscription, timeout: Optional[float]) -> Message:
                     timer.cancel()
     finally:
         state.leave(channel, turn)
+
+
+async def receive_many(sub: Subscription, max: int, timeout: Optional[float]) -> List[Message]:
+    """``sub.recv_many_async(max, timeout)``: the first message as ``receive``
+    waits for it, then those queued behind it, up to ``max`` in all."""
+    state = _state(asyncio.get_running_loop())
+    if sub not in state.channels:
+        # Nobody is in line on this loop: take what is queued (the core
+        # also checks ``max`` here, before any wait).
+        try:
+            return sub.recv_many(max, 0)
+        except TimeoutError:
+            pass
+    elif max < 1:
+        sub.recv_many(max, 0)
+    batch = [await receive(sub, timeout)]
+    if max > 1:
+        try:
+            batch += sub.recv_many(max - 1, 0)
+        except (TimeoutError, ClosedError):
+            pass
+    return batch
 
 
 async def next_message(sub: Subscription) -> Message:

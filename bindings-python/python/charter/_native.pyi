@@ -24,7 +24,7 @@ from typing import (
     overload,
 )
 
-from typing_extensions import Buffer, Self
+from typing_extensions import Buffer, Self, disjoint_base
 
 from .audit import Decision, Record
 
@@ -188,12 +188,12 @@ _MessageHandler = Callable[["Message"], object]
 _BusErrorHook = Callable[[int, BaseException], object]
 """A bus's ``on_error`` hook: called with the subscription id and the exception."""
 
-@final
+@disjoint_base
 class Overflow:
     """What a full subscription queue does with one more message.
 
     Use :data:`DROP_OLDEST`, :data:`DROP_NEWEST`, :data:`ERROR_ON_FULL` or
-    :func:`Block`.
+    :class:`Block`. Compares by policy and timeout; pickles.
     """
 
     @property
@@ -204,6 +204,7 @@ class Overflow:
         """How long a ``Block`` publisher waits for room, in seconds; else ``None``."""
     def __eq__(self, other: object, /) -> bool: ...
     def __hash__(self) -> int: ...
+    def __reduce__(self) -> Union[str, Tuple[Type[Block], Tuple[float]]]: ...
 
 DROP_OLDEST: Overflow
 """Drop the oldest queued message to make room (the default)."""
@@ -212,14 +213,19 @@ DROP_NEWEST: Overflow
 ERROR_ON_FULL: Overflow
 """Drop the new message and make ``publish`` raise :class:`charter.LimitExceededError`."""
 
-def Block(timeout: Union[float, timedelta]) -> Overflow:
-    """The publisher waits up to ``timeout`` seconds for room, then the message is
-    dropped and ``publish`` raises :class:`charter.TimeoutError`; inside a
-    callback of the same bus it raises :class:`charter.WouldBlockError` at once."""
+@final
+class Block(Overflow):
+    """The publisher waits up to ``timeout`` seconds (or a ``timedelta``) for
+    room, then the message is dropped and ``publish`` raises
+    :class:`charter.TimeoutError`; inside a callback of the same bus it raises
+    :class:`charter.WouldBlockError` at once."""
+
+    def __new__(cls, timeout: Union[float, timedelta]) -> Self: ...
 
 @final
 class Message:
-    """One received message. Immutable."""
+    """One received message. Immutable; compares equal to its copies by all
+    its fields, and pickles."""
 
     @property
     def seq(self) -> int:
@@ -229,7 +235,8 @@ class Message:
         """The topic it was published on."""
     @property
     def payload(self) -> bytes:
-        """The payload (a new ``bytes`` object on each read)."""
+        """The payload: one ``bytes`` object, made at the first read and the same
+        object on every later read (no copy); ``memoryview`` it to slice."""
     @property
     def headers(self) -> Tuple[Tuple[str, str], ...]:
         """The headers as ``(name, value)`` pairs, in the order given."""
@@ -238,6 +245,13 @@ class Message:
     @property
     def reply_to(self) -> Optional[str]:
         """The reply inbox if this message is a request, else ``None``."""
+    def __eq__(self, other: object, /) -> bool: ...
+    def __hash__(self) -> int: ...
+    def __reduce__(self) -> Tuple[Callable[..., Message], Tuple[int, str, bytes, Tuple[Tuple[str, str], ...], Optional[str]]]: ...
+    @staticmethod
+    def _restore(
+        seq: int, topic: str, payload: bytes, headers: Sequence[Tuple[str, str]], reply_to: Optional[str]
+    ) -> Message: ...
 
 @final
 class PublishReport:
@@ -378,15 +392,26 @@ class Subscription:
     @property
     def closed(self) -> bool:
         """Whether it has ended: closed, its bus closed, or evicted as idle."""
-    def recv(self, timeout: Optional[float] = None) -> Message:
+    def recv(self, timeout: Union[float, timedelta, None] = None) -> Message:
         """Waits up to ``timeout`` seconds (``None``: no limit) for the next message.
 
         Raises :class:`charter.TimeoutError` when none came and
         :class:`charter.ClosedError` once the subscription has ended.
         """
+    def recv_many(self, max: int, timeout: Union[float, timedelta, None] = None) -> List[Message]:
+        """Waits as :meth:`recv` does for the next message, then takes those
+        already queued behind it, up to ``max`` (at least 1) in all."""
+    def recv_many_async(
+        self, max: int, timeout: Union[float, timedelta, None] = None
+    ) -> Coroutine[Any, Any, List[Message]]:
+        """:meth:`recv_many` for asyncio."""
+    def qsize(self) -> int:
+        """How many messages are queued now (0 once it has ended)."""
+    def empty(self) -> bool:
+        """Whether no message is queued now."""
     def try_recv(self) -> Optional[Message]:
         """The next message if one is queued, else ``None``, without waiting."""
-    def recv_async(self, timeout: Optional[float] = None) -> Coroutine[Any, Any, Message]:
+    def recv_async(self, timeout: Union[float, timedelta, None] = None) -> Coroutine[Any, Any, Message]:
         """:meth:`recv` for asyncio; cancelling the awaiting task consumes nothing."""
     def __iter__(self) -> Self: ...
     def __next__(self) -> Message: ...
@@ -454,9 +479,9 @@ class Bridge:
         authority: Optional[Authority] = None,
         audit: Optional[AuditLog] = None,
         audit_scope: str = "denials",
-        max_skew: float = 30.0,
+        max_skew: Union[float, timedelta] = 30.0,
         session: Optional[Session] = None,
-        request_timeout: float = 5.0,
+        request_timeout: Union[float, timedelta] = 5.0,
         export_capacity: Optional[int] = None,
         export_max_bytes: Optional[int] = None,
         import_capacity: Optional[int] = None,
@@ -472,7 +497,7 @@ class Bridge:
     @property
     def closed(self) -> bool:
         """Whether the bridge has been closed."""
-    def flush(self, timeout: float = 5.0) -> None:
+    def flush(self, timeout: Union[float, timedelta] = 5.0) -> None:
         """Waits until the server has seen everything sent so far."""
     def stats(self) -> Dict[str, int]:
         """What the bridge carried and dropped so far, each drop by its reason."""
@@ -536,12 +561,16 @@ class Bus:
         """
     def publish(self, topic: str, payload: Buffer, headers: _Headers = None) -> PublishReport:
         """Publishes ``payload`` on ``topic`` to every matching subscription."""
+    def publish_many(self, topic: str, payloads: Iterable[Buffer], headers: _Headers = None) -> PublishReport:
+        """Publishes each payload on ``topic`` in order, as :meth:`publish` would;
+        returns the reports added up. The first message that fails stops the
+        batch; its exception's ``published`` says how many went out."""
     def request(
         self,
         topic: str,
         payload: Buffer,
         headers: _Headers = None,
-        timeout: Optional[float] = 5.0,
+        timeout: Union[float, timedelta, None] = 5.0,
     ) -> Message:
         """Publishes a request and waits up to ``timeout`` seconds for the first reply.
 
@@ -553,7 +582,7 @@ class Bus:
         topic: str,
         payload: Buffer,
         headers: _Headers = None,
-        timeout: Optional[float] = 5.0,
+        timeout: Union[float, timedelta, None] = 5.0,
     ) -> Coroutine[Any, Any, Message]:
         """:meth:`request` for asyncio; the request is published when awaited."""
     def _request_start(
@@ -766,13 +795,13 @@ class Token:
 class ManualClock:
     """A clock that moves only when told to, for ``Authority(clock=...)`` in tests."""
 
-    def __new__(cls, now: int) -> Self: ...
+    def __new__(cls, now: _When) -> Self: ...
     def now(self) -> int:
         """The time, in seconds since the epoch."""
-    def set(self, now: int) -> None:
-        """Sets the time."""
-    def advance(self, seconds: int) -> None:
-        """Moves the time forward by ``seconds``."""
+    def set(self, now: _When) -> None:
+        """Sets the time: an aware ``datetime`` or seconds since the epoch."""
+    def advance(self, seconds: Union[int, timedelta]) -> None:
+        """Moves the time forward by ``seconds`` (whole seconds, or a ``timedelta``)."""
 
 @final
 class Verified:
@@ -812,8 +841,8 @@ class Authority:
         roots: Iterable[_Key] = (),
         *,
         clock: Optional[ManualClock] = None,
-        max_lifetime: int = 7776000,
-        clock_skew: int = 60,
+        max_lifetime: Union[int, timedelta] = 7776000,
+        clock_skew: Union[int, timedelta] = 60,
         audit: Optional[AuditLog] = None,
         audit_scope: _AuditScope = "denials",
     ) -> Self: ...
@@ -908,6 +937,8 @@ class Client:
         """:meth:`Bus.subscribe`; the subscription ends when the session does."""
     def publish(self, topic: str, payload: Buffer, headers: _Headers = None) -> PublishReport:
         """:meth:`Bus.publish`."""
+    def publish_many(self, topic: str, payloads: Iterable[Buffer], headers: _Headers = None) -> PublishReport:
+        """:meth:`Bus.publish_many`."""
     def respond(
         self, request: Message, payload: Buffer, headers: _Headers = None
     ) -> PublishReport:
@@ -917,7 +948,7 @@ class Client:
         topic: str,
         payload: Buffer,
         headers: _Headers = None,
-        timeout: Optional[float] = 5.0,
+        timeout: Union[float, timedelta, None] = 5.0,
     ) -> Message:
         """:meth:`Bus.request`."""
     def request_async(
@@ -925,7 +956,7 @@ class Client:
         topic: str,
         payload: Buffer,
         headers: _Headers = None,
-        timeout: Optional[float] = 5.0,
+        timeout: Union[float, timedelta, None] = 5.0,
     ) -> Coroutine[Any, Any, Message]:
         """:meth:`Bus.request_async`."""
     def _request_start(
@@ -1114,7 +1145,7 @@ class AuditLog:
         actor: Optional[str] = None,
         reason: int = 0,
         detail: str = "",
-        time: Optional[int] = None,
+        time: Optional[_When] = None,
         actor_unproven: bool = False,
     ) -> int:
         """Appends a record and returns its index; durable on return under ``fsync="always"``.
@@ -1154,14 +1185,14 @@ class AuditLog:
         self,
         *,
         start: int = 0,
-        since: Optional[int] = None,
-        until: Optional[int] = None,
+        since: Optional[_When] = None,
+        until: Optional[_When] = None,
         actor: Optional[str] = None,
         decision: Optional[_DecisionName] = None,
     ) -> AuditRecords:
         """The records from ``start`` on, among those in the log now, that
         match every filter given; ``since`` and ``until`` (exclusive) are
-        Unix milliseconds."""
+        aware datetimes or Unix milliseconds."""
     @property
     def verifier_key(self) -> Optional[str]:
         """The note verifier key checkpoints verify with; ``None`` without a signer."""

@@ -14,6 +14,7 @@ from types import MappingProxyType
 from typing import Any, ClassVar, Dict, Mapping, Optional, Type
 
 from ._native import STATUS_CODES as _CORE_STATUS_CODES
+from ._native import PublishReport
 
 __all__ = [
     "ERROR_CLASSES",
@@ -66,6 +67,12 @@ class Error(Exception):
 
     code: ClassVar[str]
     status: ClassVar[int]
+
+    published: Optional[int] = None
+    """Set by ``publish_many``: how many messages of the batch went out
+    before the one that failed."""
+    report: Optional[PublishReport] = None
+    """Set by ``publish_many``: the reports of those messages, added up."""
 
     def __init_subclass__(cls, code: Optional[str] = None, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

@@ -1,0 +1,190 @@
+//! The calls `Bus` and `Client` share, made for a caller: the bus's own
+//! (no session) or a client's. The core decides every rule; these only
+//! read Python arguments, pass the caller on and wrap what comes back.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use charter_core::bus::{self, Dispatch};
+use pyo3::exceptions::PyTypeError;
+use pyo3::prelude::*;
+
+use crate::aio;
+use crate::errors::to_pyerr;
+use crate::gate::{Gate, Owner};
+use crate::message::{self, header_refs, Message};
+use crate::options::{self, optional_duration};
+use crate::stats::{self, PublishReport};
+use crate::subscription::Subscription;
+
+/// A bus as one caller sees it: the bus object (which the subscriptions
+/// it makes keep alive), its shared state, and the core client every call
+/// is made through.
+pub(crate) struct Caller<'a, 'py> {
+    pub(crate) bus: &'a Bound<'py, PyAny>,
+    pub(crate) gate: &'a Arc<Gate>,
+    pub(crate) client: &'a bus::Client,
+}
+
+impl<'py> Caller<'_, 'py> {
+    fn subscription(&self, view: bus::SubscriptionRef, owner: Owner, blocks: bool) -> Subscription {
+        Subscription::new(self.bus.clone().unbind(), Arc::clone(self.gate), view, owner, blocks)
+    }
+
+    /// `subscribe`.
+    pub(crate) fn subscribe(
+        &self,
+        pattern: &str,
+        handler: Option<Bound<'py, PyAny>>,
+        options: options::Subscribe<'_>,
+    ) -> PyResult<Subscription> {
+        let py = self.bus.py();
+        let (gate, caller) = (self.gate, self.client);
+        if let Some(h) = handler.as_ref().filter(|h| !h.is_callable()) {
+            return Err(PyTypeError::new_err(format!(
+                "handler must be callable, not {}",
+                h.get_type().name()?
+            )));
+        }
+        let event_loop = match &handler {
+            Some(h) => {
+                aio::coroutine(py, "handler_loop", (h, options.dispatch))?.extract::<Option<Py<PyAny>>>()?
+            }
+            None => None,
+        };
+        let options = options::Subscribe {
+            dispatch: options.dispatch.or(event_loop.as_ref().map(|_| "thread")),
+            ..options
+        };
+        let options = options.to_core(py)?;
+        let session_thread =
+            caller.session().is_some() && handler.is_some() && options.dispatch == Dispatch::Thread;
+        let blocks = matches!(options.overflow, bus::Overflow::Block(_)) || session_thread;
+        // Counted first: a publish must never keep the GIL while it could
+        // wait on this subscription.
+        if blocks {
+            gate.blocking.fetch_add(1, Ordering::AcqRel);
+        }
+        let added = gate.add(py, caller, pattern, options, handler.map(Bound::unbind), event_loop);
+        if added.is_err() && blocks {
+            gate.forget_blocking();
+        }
+        let (view, owner) = added?;
+        Ok(self.subscription(view, owner, blocks))
+    }
+
+    /// `publish`.
+    pub(crate) fn publish(
+        &self,
+        topic: &str,
+        payload: &Bound<'_, PyAny>,
+        headers: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Py<PublishReport>> {
+        let payload = message::payload(payload)?;
+        let headers = message::headers(headers)?;
+        let (py, caller) = (self.bus.py(), self.client);
+        match self.gate.publishing(py, || caller.publish(topic, payload, &header_refs(&headers)))? {
+            Ok(report) => stats::report(py, report),
+            Err(e) => Err(to_pyerr(py, &e)),
+        }
+    }
+
+    /// `publish_many`: every argument is read and every payload checked
+    /// against the bus's limit first, so that a bad one publishes nothing.
+    /// A message that fails then stops the batch; its exception carries
+    /// `published` (how many went out before it) and `report` (theirs,
+    /// added up).
+    pub(crate) fn publish_many(
+        &self,
+        topic: &str,
+        payloads: &Bound<'_, PyAny>,
+        headers: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Py<PublishReport>> {
+        let (py, caller) = (self.bus.py(), self.client);
+        if payloads.is_instance_of::<pyo3::types::PyBytes>()
+            || payloads.is_instance_of::<pyo3::types::PyString>()
+        {
+            return Err(PyTypeError::new_err(
+                "payloads must be an iterable of bytes-like payloads, not one payload",
+            ));
+        }
+        let payloads = payloads
+            .try_iter()?
+            .map(|payload| {
+                let payload = message::payload(&payload?)?;
+                caller.limits().check_payload(payload.len()).map_err(|e| to_pyerr(py, &e))?;
+                Ok(payload)
+            })
+            .collect::<PyResult<Vec<_>>>()?;
+        let headers = message::headers(headers)?;
+        let published = self.gate.publishing(py, || {
+            caller.publish_many(topic, payloads, &header_refs(&headers)).map_err(|stopped| {
+                let counts = (stopped.published, stopped.report);
+                (charter_core::Error::from(stopped), counts)
+            })
+        });
+        match published? {
+            Ok(report) => stats::report(py, report),
+            Err((e, (published, report))) => {
+                let err = to_pyerr(py, &e);
+                let value = err.value(py);
+                value.setattr("published", published)?;
+                value.setattr("report", stats::report(py, report)?)?;
+                Err(err)
+            }
+        }
+    }
+
+    /// `request`.
+    pub(crate) fn request(
+        &self,
+        topic: &str,
+        payload: &Bound<'_, PyAny>,
+        headers: Option<&Bound<'_, PyAny>>,
+        timeout: Option<f64>,
+    ) -> PyResult<Message> {
+        let py = self.bus.py();
+        let limit = optional_duration(py, timeout, "timeout")?;
+        let replies = self.request_start(topic, payload, headers)?;
+        match replies.receive(py, limit)? {
+            Ok(Some(reply)) => Ok(Message::new(reply)),
+            Ok(None) => Err(to_pyerr(py, &bus::no_reply(topic, limit.unwrap_or_default()))),
+            Err(e) => Err(to_pyerr(py, &e)),
+        }
+    }
+
+    /// `respond`.
+    pub(crate) fn respond(
+        &self,
+        request: &Message,
+        payload: &Bound<'_, PyAny>,
+        headers: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Py<PublishReport>> {
+        let payload = message::payload(payload)?;
+        let headers = message::headers(headers)?;
+        let (py, caller) = (self.bus.py(), self.client);
+        // Replies go to a reply inbox, which never blocks or runs handlers.
+        // An unpickled request has no core message, only its inbox (none:
+        // the core refuses the empty name as it refuses every non-inbox).
+        let answered = match request.core() {
+            Some(core) => caller.respond(core, payload, &header_refs(&headers)),
+            None => caller.reply(request.reply_to().unwrap_or_default(), payload, &header_refs(&headers)),
+        };
+        match answered {
+            Ok(report) => stats::report(py, report),
+            Err(e) => Err(to_pyerr(py, &e)),
+        }
+    }
+
+    /// `_request_start`: publishes a request and returns the subscription
+    /// its reply comes to.
+    pub(crate) fn request_start(
+        &self,
+        topic: &str,
+        payload: &Bound<'_, PyAny>,
+        headers: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Subscription> {
+        let inbox = self.gate.start_request(self.bus.py(), self.client, topic, payload, headers)?;
+        Ok(self.subscription((*inbox).clone(), Owner::Pull(inbox), false))
+    }
+}

@@ -1,0 +1,111 @@
+"""Batches: `publish_many` publishes each payload as `publish` would, in
+order, stopping at the first that fails; `recv_many` takes the next message
+and those queued behind it. `qsize`/`empty` read the queue's count."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import pytest
+from conftest import T0, OpenSession
+
+import charter
+
+
+def test_publish_many_publishes_each_payload_in_order(bus: charter.Bus) -> None:
+    a, b = bus.subscribe("t"), bus.subscribe("t")
+    report = bus.publish_many("t", [b"1", bytearray(b"2"), memoryview(b"33")], {"k": "v"})
+    assert report == charter.PublishReport(6, 6, 0)
+    got = a.recv_many(10, timeout=1)
+    assert [m.payload for m in got] == [b"1", b"2", b"33"]
+    assert all(m.header("k") == "v" for m in got)
+    assert [m.seq for m in got] == sorted(m.seq for m in got)
+    assert b.qsize() == 3 and not b.empty()
+    assert [m.payload for m in b.recv_many(2)] == [b"1", b"2"]
+    assert b.qsize() == 1
+    assert [m.payload for m in b.recv_many(2)] == [b"33"]
+    assert b.qsize() == 0 and b.empty()
+    assert a.stats().delivered == 3 and bus.stats().published == 3
+    assert bus.publish_many("t", iter([])) == charter.PublishReport(0, 0, 0)
+    assert bus.publish_many("t", (bytes([i]) for i in range(5))).matched == 10
+
+
+def test_a_batch_stops_at_the_first_message_that_fails(bus: charter.Bus) -> None:
+    sub = bus.subscribe("t", capacity=2, overflow=charter.ERROR_ON_FULL)
+    with pytest.raises(charter.LimitExceededError) as raised:
+        bus.publish_many("t", [b"1", b"2", b"3", b"4"])
+    assert raised.value.published == 2
+    assert raised.value.report == charter.PublishReport(2, 2, 0)
+    assert "message 2 of the batch" in str(raised.value)
+    assert [m.payload for m in sub.recv_many(10)] == [b"1", b"2"]
+    assert sub.stats().dropped.rejected == 1
+
+
+def test_bad_batches_publish_nothing() -> None:
+    with charter.Bus(max_payload=4) as bus:
+        sub = bus.subscribe("t")
+        with pytest.raises(charter.LimitExceededError):
+            bus.publish_many("t", [b"ok", b"too long"])
+        with pytest.raises(TypeError, match="bytes-like"):
+            bus.publish_many("t", [b"ok", "text"])  # type: ignore[list-item]
+        with pytest.raises(TypeError, match="not one payload"):
+            bus.publish_many("t", b"abc")  # type: ignore[arg-type]
+        with pytest.raises(TypeError):
+            bus.publish_many("t", 3)  # type: ignore[arg-type]
+        with pytest.raises(charter.InvalidArgumentError):
+            bus.publish_many("bad..topic", [b"ok"])
+        assert sub.qsize() == 0 and bus.stats().published == 0
+
+
+def test_recv_many_waits_for_the_first_then_takes_what_is_queued(bus: charter.Bus) -> None:
+    sub = bus.subscribe("t")
+    with pytest.raises(charter.InvalidArgumentError, match="max"):
+        sub.recv_many(0)
+    with pytest.raises(charter.InvalidArgumentError, match="max"):
+        sub.recv_many(-1)
+    with pytest.raises(charter.TimeoutError):
+        sub.recv_many(8, timeout=0.01)
+    timer = threading.Timer(0.05, lambda: bus.publish_many("t", [b"a", b"b", b"c"]))
+    timer.start()
+    try:
+        first = sub.recv_many(8, timeout=5)
+    finally:
+        timer.join()
+    rest = sub.recv_many(8, timeout=0) if len(first) < 3 else []
+    assert [m.payload for m in first + rest] == [b"a", b"b", b"c"]
+    sub.close()
+    with pytest.raises(charter.ClosedError):
+        sub.recv_many(8)
+
+
+def test_client_batches_need_the_grants(
+    authority: charter.Authority, root: charter.KeyPair, open_session: OpenSession
+) -> None:
+    key = charter.KeyPair.generate()
+    token = charter.Token.mint(root, key.public_key, ["publish orders.>", "subscribe orders.>"], T0, T0 + 60)
+    with charter.Bus(authority=authority) as bus:
+        session_client = bus.client(open_session(token, key))
+        check_client_batch(session_client)
+
+
+def check_client_batch(session_client: charter.Client) -> None:
+    sub = session_client.subscribe("orders.>")
+    assert session_client.publish_many("orders.eu", [b"1", b"2"]).delivered == 2
+    with pytest.raises(charter.DeniedError):
+        session_client.publish_many("payments.eu", [b"1"])
+    assert [m.payload for m in sub.recv_many(5)] == [b"1", b"2"]
+
+
+def test_recv_many_async(bus: charter.Bus) -> None:
+    sub = bus.subscribe("t")
+
+    async def main() -> list[bytes]:
+        waiting = asyncio.ensure_future(sub.recv_many_async(4, timeout=5))
+        await asyncio.sleep(0.01)
+        bus.publish_many("t", [b"1", b"2", b"3", b"4", b"5"])
+        batch = await waiting
+        rest = await sub.recv_many_async(4)
+        return [m.payload for m in batch + rest]
+
+    assert asyncio.run(main()) == [b"1", b"2", b"3", b"4", b"5"]
