@@ -47,6 +47,8 @@ absolute_links() {
 [ -d "$root/bindings-node/node_modules/typescript" ] || (cd "$root/bindings-node" && npm ci --silent)
 
 wheel=$(only 'charter-*-cp39-abi3-manylinux2014_x86_64*.whl')
+tag="$(python3 -c 'import sys; print(f"cp{sys.version_info[0]}{sys.version_info[1]}")')"
+native_wheel=$(only "charter-*-$tag-$tag-manylinux2014_x86_64*.whl")
 sdist=$(only 'charter-+([0-9.]).tar.gz')
 npm_tarball=$(only 'charter-node-*.tgz')
 c_tarball=$(only 'charter-*-linux-x86_64.tar.gz')
@@ -98,6 +100,13 @@ check "the wheel installs into a fresh venv and runs the README quickstart" bash
   python3 -m venv wheel-venv && wheel-venv/bin/pip install --quiet --no-index '$wheel'
   wheel-venv/bin/python -c 'import charter, sys; assert \"site-packages\" in charter.__file__, charter.__file__'
   python_quickstart wheel-venv/bin/python"
+check "the version-specific wheel is manylinux_2_17, stripped, and pip picks it for this CPython" bash -c "
+  set -e; $(declare -f block python_quickstart stripped_old_glibc); readme='$readme'
+  '$tools/auditwheel' show '$native_wheel' | tr '\n' ' ' | grep 'consistent with the following platform tag: \"manylinux_2_17_x86_64\"'
+  mkdir nw && (cd nw && python3 -m zipfile -e '$native_wheel' . && stripped_old_glibc charter/_native.cpython-*.so)
+  python3 -m venv native-venv && native-venv/bin/pip install --quiet --no-index --find-links '$dist' charter
+  native-venv/bin/python -c 'import charter._native as n; assert \".abi3.\" not in n.__file__, n.__file__'
+  python_quickstart native-venv/bin/python"
 check "the sdist carries the core crate, the lockfile, the licences and the build backend" bash -c "
   tar tzf '$sdist' > list && for f in core/src/lib.rs core/Cargo.toml Cargo.lock Cargo.toml LICENSE-MIT LICENSE-APACHE \
     pyproject.toml build_backend/charter_build_backend.py bindings-python/src/lib.rs python/charter/__init__.py; do

@@ -101,6 +101,17 @@ pub(crate) fn now(value: &Bound<'_, PyAny>) -> PyResult<u64> {
     unix_seconds(value, "now")
 }
 
+pub(crate) fn timestamp(value: &Bound<'_, PyAny>) -> PyResult<u64> {
+    unix_seconds(value, "timestamp")
+}
+
+pub(crate) fn optional_timestamp(value: &Bound<'_, PyAny>) -> PyResult<Option<u64>> {
+    if value.is_none() {
+        return Ok(None);
+    }
+    timestamp(value).map(Some)
+}
+
 pub(crate) fn advance(value: &Bound<'_, PyAny>) -> PyResult<u64> {
     whole_seconds(value, "seconds")
 }

@@ -70,7 +70,7 @@ fn cosigner_key(
 }
 
 /// The cosignature line of witness `name` with `key` over the checkpoint
-/// in `note` at `timestamp` (POSIX seconds). The caller is the witness and
+/// in `note` at `timestamp` (POSIX seconds or an aware `datetime`). The caller is the witness and
 /// has checked the checkpoint; `Witness.add_checkpoint` does both.
 #[pyfunction]
 fn cosign(
@@ -78,7 +78,7 @@ fn cosign(
     #[pyo3(from_py_with = crate::text::utf8)] note: PyBackedStr,
     #[pyo3(from_py_with = crate::text::utf8)] name: PyBackedStr,
     key: PyRef<'_, KeyPair>,
-    timestamp: u64,
+    #[pyo3(from_py_with = crate::when::timestamp)] timestamp: u64,
 ) -> PyResult<String> {
     let note: &str = &note;
     let name: &str = &name;
@@ -168,7 +168,7 @@ impl Witness {
         old_size: u64,
         proof: &Bound<'_, PyAny>,
         note: String,
-        timestamp: Option<u64>,
+        #[pyo3(from_py_with = crate::when::optional_timestamp)] timestamp: Option<u64>,
     ) -> PyResult<String> {
         let proof = tree::proof(py, proof)?;
         let witness = self.0.clone();

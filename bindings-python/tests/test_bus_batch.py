@@ -109,3 +109,25 @@ def test_recv_many_async(bus: charter.Bus) -> None:
         return [m.payload for m in batch + rest]
 
     assert asyncio.run(main()) == [b"1", b"2", b"3", b"4", b"5"]
+
+
+def test_closing_ends_a_waiting_recv_many(bus: charter.Bus) -> None:
+    sub = bus.subscribe("t")
+    closer = threading.Timer(0.05, sub.close)
+    closer.start()
+    try:
+        with pytest.raises(charter.ClosedError):
+            sub.recv_many(8, timeout=10)
+    finally:
+        closer.join()
+    other = bus.subscribe("u")
+    threading.Timer(0.05, bus.close).start()
+    with pytest.raises(charter.ClosedError):
+        other.recv_many(8, timeout=10)
+
+
+def test_a_handler_may_publish_a_batch_inline(bus: charter.Bus) -> None:
+    sub = bus.subscribe("out")
+    bus.subscribe("in", lambda m: bus.publish_many("out", [m.payload] * 3))
+    bus.publish("in", b"x")
+    assert [m.payload for m in sub.recv_many(10)] == [b"x"] * 3

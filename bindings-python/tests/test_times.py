@@ -102,3 +102,18 @@ def test_audit_times_take_aware_datetimes() -> None:
             log.records(since=datetime(2030, 1, 1))
         with pytest.raises(charter.InvalidArgumentError, match="time: a naive datetime"):
             log.append("publish", "c", charter.Decision.ALLOW, time=datetime(2030, 1, 1))
+
+
+def test_a_cosignature_timestamp_takes_an_aware_datetime() -> None:
+    key, witness = KeyPair.generate(), KeyPair.generate()
+    with charter.AuditLog.in_memory(signer=key, origin="example.com/log") as log:
+        log.append("publish", "a", charter.Decision.ALLOW)
+        note = log.checkpoint()
+        vkey = log.verifier_key
+    assert vkey is not None
+    at = datetime(2030, 1, 1, tzinfo=timezone.utc)
+    line = charter.cosign(note, "w", witness, at)
+    wkey = charter.cosigner_key("w", witness.public_key)
+    assert charter.verify_cosigned(note + line, vkey, [wkey], 1).timestamps == (1893456000,)
+    with pytest.raises(charter.InvalidArgumentError, match="timestamp: a naive datetime"):
+        charter.cosign(note, "w", witness, datetime(2030, 1, 1))

@@ -1341,9 +1341,9 @@ def cosigner_key(name: str, public_key: _Key) -> str:
     """The cosigner verifier key (C2SP ``cosignature/v1``, type 0x04) of the
     witness ``name``: ``<name>+<key id>+<key>``."""
 
-def cosign(note: str, name: str, key: KeyPair, timestamp: int) -> str:
+def cosign(note: str, name: str, key: KeyPair, timestamp: _When) -> str:
     """The cosignature line of witness ``name`` over the checkpoint in
-    ``note`` at ``timestamp`` (POSIX seconds); append it to the note.
+    ``note`` at ``timestamp`` (POSIX seconds or an aware ``datetime``); append it to the note.
 
     The caller is the witness and has checked the checkpoint first;
     :meth:`Witness.add_checkpoint` does both.
@@ -1384,7 +1384,7 @@ class Witness:
     def name(self) -> str:
         """The witness's name."""
     def add_checkpoint(
-        self, old_size: int, proof: Iterable[Buffer], note: str, *, timestamp: Optional[int] = None
+        self, old_size: int, proof: Iterable[Buffer], note: str, *, timestamp: Optional[_When] = None
     ) -> str:
         """Checks ``note`` against the last checkpoint cosigned for its log
         with the consistency ``proof`` from ``old_size``, records it, and
