@@ -20,7 +20,7 @@
 //! they wait (see `subscription`).
 //!
 //! Every call is made through a core [`bus::Client`]: the bus's own, with
-//! no session, or a [`Client`](crate::client::Client)'s, which names the
+//! no session, or a `Client`'s, which names the
 //! session the core checks it against. The core decides every rule; the
 //! binding only passes the caller on.
 //!

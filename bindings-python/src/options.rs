@@ -133,7 +133,7 @@ pub(crate) struct Subscribe<'a> {
     pub(crate) ttl: Option<f64>,
     pub(crate) idle_ttl: Option<f64>,
     /// `None`: not given, the default (`"inline"`, `"thread"` for an
-    /// async handler; see `Bus::subscribe_as`).
+    /// async handler; see `Caller::subscribe`).
     pub(crate) dispatch: Option<&'a str>,
     pub(crate) has_handler: bool,
 }

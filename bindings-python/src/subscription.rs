@@ -74,7 +74,7 @@ pub struct Subscription {
     /// Taken by the first `close`.
     owner: Mutex<Option<Owner>>,
     /// Whether a publish may wait on it: `Block`, or a session's handler
-    /// thread (see `Bus::blocking`).
+    /// thread (see `Gate::blocking`).
     blocks: bool,
 }
 
