@@ -26,9 +26,13 @@ def test_publish_many_publishes_each_payload_in_order(bus: charter.Bus) -> None:
     assert b.qsize() == 1
     assert [m.payload for m in b.recv_many(2)] == [b"33"]
     assert b.qsize() == 0 and b.empty()
-    assert a.stats().delivered == 3 and bus.stats().published == 3
+    bus.publish("t", b"left")
+    assert b.qsize() == 1
+    b.close()
+    assert b.qsize() == 0 and b.empty() and b.stats().dropped.closed == 1
+    assert a.stats().delivered == 3 and bus.stats().published == 4
     assert bus.publish_many("t", iter([])) == charter.PublishReport(0, 0, 0)
-    assert bus.publish_many("t", (bytes([i]) for i in range(5))).matched == 10
+    assert bus.publish_many("t", (bytes([i]) for i in range(5))).matched == 5  # a alone: b is closed
 
 
 def test_a_batch_stops_at_the_first_message_that_fails(bus: charter.Bus) -> None:
