@@ -78,6 +78,11 @@ def test_recv_many_waits_for_the_first_then_takes_what_is_queued(bus: charter.Bu
         timer.join()
     rest = sub.recv_many(8, timeout=0) if len(first) < 3 else []
     assert [m.payload for m in first + rest] == [b"a", b"b", b"c"]
+    bus.publish_many("t", [b"x", b"y"])
+    assert [m.payload for m in sub.recv_many(2**63 - 1, timeout=0)] == [b"x", b"y"]
+    handled = bus.subscribe("h", lambda m: None)
+    with pytest.raises(charter.InvalidArgumentError, match="handler"):
+        handled.recv_many(8)
     sub.close()
     with pytest.raises(charter.ClosedError):
         sub.recv_many(8)
