@@ -17,12 +17,12 @@ use std::sync::{Arc, Weak};
 
 use charter_core::bus::{self as core_bus, Bus, Client, Dispatch, SubscriptionId};
 use charter_core::{Error, ErrorKind};
-use napi::bindgen_prelude::{Buffer, Env, Function, Object};
+use napi::bindgen_prelude::{Array, Buffer, Env, Function, Object};
 use napi_derive::napi;
 
 use crate::audit::NativeAuditLog;
 use crate::authority::{NativeAuthority, NativeSession};
-use crate::error::{boundary, error, from_core, from_napi, throw, Result};
+use crate::error::{boundary, from_core, from_napi, throw, Result};
 use crate::handler::{with_env, Gate, Guarded, JsHandler};
 use crate::message::{self, Converter, Factory, Headers, Outcome, Payload, Report};
 use crate::options::{millis, LimitsSpec, SubscribeSpec};
@@ -159,27 +159,19 @@ impl NativeBus {
         &self,
         env: &Env,
         topic: String,
-        payloads: Vec<Payload>,
+        payloads: Array,
         headers: Option<Vec<String>>,
         session: Option<&NativeSession>,
     ) -> Result<Batch> {
         boundary(|| {
             let caller = self.caller(session)?;
-            for (i, body) in payloads.iter().enumerate() {
-                let len = match body {
-                    napi::Either::A(text) => text.len(),
-                    napi::Either::B(bytes) => bytes.len(),
-                };
-                caller.limits().check_payload(len).map_err(|e| {
-                    error(e.kind(), format!("payloads[{i}]: {}", e.message()))
-                })?;
-            }
+            let bodies = message::batch_payloads(&payloads, |len| caller.limits().check_payload(len))?;
             let headers = Headers::new(headers);
-            let bodies = payloads.iter().map(message::payload);
+            let count = bodies.len();
             let outcome = with_env(env, || caller.publish_many(&topic, bodies, &headers.pairs()));
             ready::flush(env);
             Ok(match outcome {
-                Ok(report) => Batch::new(payloads.len(), report, None),
+                Ok(report) => Batch::new(count, report, None),
                 Err(e) => {
                     let (published, report) = (e.published, e.report);
                     Batch::new(published, report, Some(Error::from(e)))

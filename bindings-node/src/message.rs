@@ -9,12 +9,12 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use charter_core::bus::{Message, PublishReport};
 use napi::bindgen_prelude::{
-    Buffer, BufferSlice, Either, Env, FnArgs, Function, FunctionCallContext, FunctionRef, Unknown,
+    Array, Buffer, BufferSlice, Either, Env, FnArgs, Function, FunctionCallContext, FunctionRef, Unknown,
 };
 use napi::{JsValue, ValueType};
 use napi_derive::napi;
 
-use crate::error::{from_napi, Result};
+use crate::error::{error, from_napi, Result};
 
 /// A message as JS functions receive it, as positional arguments:
 /// `(seq, topic, payload, headers, replyTo)`, with `headers` flat
@@ -123,6 +123,37 @@ pub fn send_args(call: &FunctionCallContext<'_>) -> Result<(String, Arc<[u8]>, H
     };
     let headers = Headers::new(call.get::<Option<Vec<String>>>(2).map_err(from_napi)?);
     Ok((topic, payload, headers))
+}
+
+/// The payloads of a batch (`publishMany`), each a string or a
+/// `Uint8Array` (`lib/bus.js` made sure), copied once each after `check`
+/// (the bus's payload limit) accepts its length. Dispatched on the type as
+/// in [`send_args`].
+pub fn batch_payloads(
+    payloads: &Array<'_>,
+    check: impl Fn(usize) -> charter_core::Result<()>,
+) -> Result<Vec<Arc<[u8]>>> {
+    (0..payloads.len())
+        .map(|i| {
+            let checked = |len: usize| {
+                check(len).map_err(|e| error(e.kind(), format!("payloads[{i}]: {}", e.message())))
+            };
+            let kind = payloads.get::<Unknown>(i).map_err(from_napi)?.map(|v| v.get_type());
+            Ok(match kind.transpose().map_err(from_napi)? {
+                Some(ValueType::String) => {
+                    let text = payloads.get::<String>(i).map_err(from_napi)?.unwrap_or_default();
+                    checked(text.len())?;
+                    Arc::from(text.as_bytes())
+                }
+                _ => {
+                    let bytes = payloads.get::<BufferSlice>(i).map_err(from_napi)?;
+                    let bytes = bytes.as_deref().unwrap_or_default();
+                    checked(bytes.len())?;
+                    Arc::from(bytes)
+                }
+            })
+        })
+        .collect()
 }
 
 /// How one publish went. `matched == delivered + dropped`; counts are

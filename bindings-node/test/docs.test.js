@@ -252,3 +252,20 @@ test('the TypeScript examples compile and run', () => {
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("the binding README's batches usage runs and prints what it says", () => {
+  const child = runInPackage('batches.cjs', jsBlock(bindingReadme, '## Usage: batches'));
+  assert.equal(child.stderr, '');
+  assert.equal(child.status, 0);
+  assert.equal(
+    child.stdout,
+    ['{ matched: 3, delivered: 3, dropped: 0 }', 'LimitExceededError 1', "[ '1', '2', '3', '4' ]", ''].join('\n'),
+  );
+});
+
+test("the binding README's KeyObject usage runs and prints what it says", () => {
+  const child = runInPackage('keyobject.cjs', jsBlock(bindingReadme, 'Both interoperate with `node:crypto`'));
+  assert.equal(child.stderr, '');
+  assert.equal(child.status, 0);
+  assert.equal(child.stdout, 'true\n');
+});
