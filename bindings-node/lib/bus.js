@@ -277,10 +277,10 @@ class Caller {
       throw closed(here);
     }
     string(topic, 'topic', here);
-    const bodies = batch(payloads, here);
+    const { packed, lengths } = batch(payloads, here);
     const flat = flatHeaders(headers, here);
     const outcome = attempt(
-      () => this.#state.native.publishMany(topic, bodies, flat, this.#session),
+      () => this.#state.native.publishMany(topic, packed, lengths, flat, this.#session),
       here,
     );
     if (outcome.code === undefined || outcome.code === null) {
@@ -334,7 +334,11 @@ class Caller {
   }
 }
 
-/** The payloads of a batch as the addon takes them, each checked as `publish` checks one. */
+/**
+ * The payloads of a batch as the addon takes them: each checked as
+ * `publish` checks one, then packed into one buffer, with their lengths in
+ * another, so that the addon reads two values instead of two per payload.
+ */
 function batch(payloads, stackStart) {
   if (payloads === undefined || payloads === null) {
     throw failure(classes.NullArgumentError, 'payloads is required', stackStart);
@@ -349,13 +353,32 @@ function batch(payloads, stackStart) {
       stackStart,
     );
   }
-  return payloads.map((body, i) => {
+  const lengths = new Uint32Array(payloads.length);
+  const bodies = payloads.map((body, i) => {
+    let checked;
     try {
-      return checkPayload(body, stackStart);
+      checked = checkPayload(body, stackStart);
     } catch (error) {
       throw failure(error.constructor, `payloads[${i}]: ${error.message}`, stackStart);
     }
+    lengths[i] = typeof checked === 'string' ? Buffer.byteLength(checked) : checked.byteLength;
+    return checked;
   });
+  let total = 0;
+  for (const length of lengths) {
+    total += length;
+  }
+  const packed = Buffer.allocUnsafe(total);
+  let offset = 0;
+  bodies.forEach((body, i) => {
+    if (typeof body === 'string') {
+      packed.write(body, offset);
+    } else {
+      packed.set(body, offset);
+    }
+    offset += lengths[i];
+  });
+  return { packed, lengths: new Uint8Array(lengths.buffer) };
 }
 
 /** Marks the library's calls, so only a `Bus` makes a `Client`. */

@@ -17,7 +17,7 @@ use std::sync::{Arc, Weak};
 
 use charter_core::bus::{self as core_bus, Bus, Client, Dispatch, SubscriptionId};
 use charter_core::{Error, ErrorKind};
-use napi::bindgen_prelude::{Array, Buffer, Env, Function, Object};
+use napi::bindgen_prelude::{Buffer, BufferSlice, Env, Function, Object};
 use napi_derive::napi;
 
 use crate::audit::NativeAuditLog;
@@ -146,26 +146,29 @@ impl NativeBus {
         })
     }
 
-    /// Publishes each of `payloads` on `topic` with the same `headers`, in
-    /// order, each as `publish` would, on this thread (the core's
-    /// `publish_many`). Every payload is checked against the bus's payload
+    /// Publishes each payload on `topic` with the same `headers`, in order,
+    /// each as `publish` would, on this thread (the core's `publish_many`).
+    /// The payloads come packed in one buffer, their lengths in another
+    /// (`lib/bus.js`): two values to read, however many payloads. Every
+    /// payload is checked against the bus's payload
     /// limit first: one too large fails with nothing published. After
     /// that, the first message that fails stops the batch; the outcome
     /// says how many went before it, and why it failed.
     #[napi(
-        ts_args_type = "topic: string, payloads: (string | Uint8Array)[], headers?: string[] | null, session?: NativeSession | null"
+        ts_args_type = "topic: string, packed: Uint8Array, lengths: Uint8Array, headers?: string[] | null, session?: NativeSession | null"
     )]
     pub fn publish_many(
         &self,
         env: &Env,
         topic: String,
-        payloads: Array,
+        packed: BufferSlice,
+        lengths: BufferSlice,
         headers: Option<Vec<String>>,
         session: Option<&NativeSession>,
     ) -> Result<Batch> {
         boundary(|| {
             let caller = self.caller(session)?;
-            let bodies = message::batch_payloads(&payloads, |len| caller.limits().check_payload(len))?;
+            let bodies = message::batch_payloads(&packed, &lengths, |len| caller.limits().check_payload(len))?;
             let headers = Headers::new(headers);
             let count = bodies.len();
             let outcome = with_env(env, || caller.publish_many(&topic, bodies, &headers.pairs()));

@@ -8,8 +8,9 @@
 use std::sync::{Arc, Mutex, PoisonError};
 
 use charter_core::bus::{Message, PublishReport};
+use charter_core::ErrorKind;
 use napi::bindgen_prelude::{
-    Array, Buffer, BufferSlice, Either, Env, FnArgs, Function, FunctionCallContext, FunctionRef, Unknown,
+    Buffer, BufferSlice, Either, Env, FnArgs, Function, FunctionCallContext, FunctionRef, Unknown,
 };
 use napi::{JsValue, ValueType};
 use napi_derive::napi;
@@ -125,35 +126,31 @@ pub fn send_args(call: &FunctionCallContext<'_>) -> Result<(String, Arc<[u8]>, H
     Ok((topic, payload, headers))
 }
 
-/// The payloads of a batch (`publishMany`), each a string or a
-/// `Uint8Array` (`lib/bus.js` made sure), copied once each after `check`
-/// (the bus's payload limit) accepts its length. Dispatched on the type as
-/// in [`send_args`].
-pub fn batch_payloads(
-    payloads: &Array<'_>,
+/// The payloads of a batch (`publishMany`): `packed` holds them one after
+/// another, `lengths` their lengths as native-endian `u32`s (`lib/bus.js`
+/// packs them). Each length is checked with `check` (the bus's payload
+/// limit) before anything is published.
+pub fn batch_payloads<'a>(
+    packed: &'a [u8],
+    lengths: &[u8],
     check: impl Fn(usize) -> charter_core::Result<()>,
-) -> Result<Vec<Arc<[u8]>>> {
-    (0..payloads.len())
-        .map(|i| {
-            let checked = |len: usize| {
-                check(len).map_err(|e| error(e.kind(), format!("payloads[{i}]: {}", e.message())))
-            };
-            let kind = payloads.get::<Unknown>(i).map_err(from_napi)?.map(|v| v.get_type());
-            Ok(match kind.transpose().map_err(from_napi)? {
-                Some(ValueType::String) => {
-                    let text = payloads.get::<String>(i).map_err(from_napi)?.unwrap_or_default();
-                    checked(text.len())?;
-                    Arc::from(text.as_bytes())
-                }
-                _ => {
-                    let bytes = payloads.get::<BufferSlice>(i).map_err(from_napi)?;
-                    let bytes = bytes.as_deref().unwrap_or_default();
-                    checked(bytes.len())?;
-                    Arc::from(bytes)
-                }
-            })
+) -> Result<Vec<&'a [u8]>> {
+    let mut rest = packed;
+    let payloads = lengths
+        .chunks_exact(4)
+        .enumerate()
+        .map(|(i, len)| {
+            let len = u32::from_ne_bytes([len[0], len[1], len[2], len[3]]) as usize;
+            check(len).map_err(|e| error(e.kind(), format!("payloads[{i}]: {}", e.message())))?;
+            if len > rest.len() {
+                return Err(error(ErrorKind::InvalidArgument, "payloads: the lengths exceed the bytes"));
+            }
+            let (body, after) = rest.split_at(len);
+            rest = after;
+            Ok(body)
         })
-        .collect()
+        .collect::<Result<Vec<_>>>()?;
+    Ok(payloads)
 }
 
 /// How one publish went. `matched == delivered + dropped`; counts are
