@@ -373,7 +373,12 @@ export declare class Bus {
   set onError(hook: BusErrorHook | null | undefined);
   /** Whether `close` has been called. */
   readonly closed: boolean;
-  /** Ends every subscription and releases the handlers; later calls but `stats` throw `ClosedError`. Idempotent. */
+  /**
+   * Ends every subscription and releases at once all the bus holds outside
+   * the JS heap (its clients', subscriptions' and handlers' too), without
+   * waiting for garbage collection; later calls but `stats` throw
+   * `ClosedError`. Idempotent.
+   */
   close(): void;
   /** Same as `close`, for `using`. */
   [Symbol.dispose](): void;

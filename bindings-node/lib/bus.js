@@ -525,9 +525,11 @@ class Bus {
 
   /**
    * Closes the bus: every subscription ends (queued messages are dropped
-   * and counted, pending receives reject with `ClosedError`) and handlers
-   * are released. Any later call but `stats` throws `ClosedError`, its
-   * clients' calls too. Idempotent.
+   * and counted, pending receives reject with `ClosedError`) and all the
+   * native side holds is released at once, handlers included (see
+   * `src/release.rs`), leaving only JS shells for the collector. Any later
+   * call but `stats` throws `ClosedError`, its clients' calls too.
+   * Idempotent.
    */
   close() {
     const state = this.#state;
