@@ -150,10 +150,10 @@ impl NativeBus {
     /// each as `publish` would, on this thread (the core's `publish_many`).
     /// The payloads come packed in one buffer, their lengths in another
     /// (`lib/bus.js`): two values to read, however many payloads. Every
-    /// payload is checked against the bus's payload
-    /// limit first: one too large fails with nothing published. After
-    /// that, the first message that fails stops the batch; the outcome
-    /// says how many went before it, and why it failed.
+    /// payload is checked against the bus's payload limit first: one too
+    /// large fails with nothing published. After that, the first message
+    /// that fails stops the batch; the outcome says how many went before
+    /// it, and why it failed.
     #[napi(
         ts_args_type = "topic: string, packed: Uint8Array, lengths: Uint8Array, headers?: string[] | null, session?: NativeSession | null"
     )]
@@ -168,7 +168,8 @@ impl NativeBus {
     ) -> Result<Batch> {
         boundary(|| {
             let caller = self.caller(session)?;
-            let bodies = message::batch_payloads(&packed, &lengths, |len| caller.limits().check_payload(len))?;
+            let bodies =
+                message::batch_payloads(&packed, &lengths, |len| caller.limits().check_payload(len))?;
             let headers = Headers::new(headers);
             let count = bodies.len();
             let outcome = with_env(env, || caller.publish_many(&topic, bodies, &headers.pairs()));

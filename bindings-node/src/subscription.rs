@@ -261,7 +261,8 @@ impl NativeSubscription {
     pub fn close(&self, env: &Env) -> Result<()> {
         boundary(|| {
             let live = self.state.live.borrow();
-            let owned = live.as_ref().map(|l| (l.client.clone(), l.callback.as_ref().map(|(g, _)| Arc::clone(g))));
+            let owned =
+                live.as_ref().map(|l| (l.client.clone(), l.callback.as_ref().map(|(g, _)| Arc::clone(g))));
             drop(live);
             if let Some((client, gate)) = owned {
                 let id = self.state.view.id();

@@ -180,3 +180,27 @@ test('recvMany refuses a bad max or options', async () => {
   const handled = bus.subscribe('h', () => {});
   await assert.rejects(handled.recvMany(4), InvalidArgumentError, 'a callback subscription has no queue');
 });
+
+test('a handler that closes the bus, or its own subscription, mid-batch stops or narrows it', () => {
+  const bus = new Bus();
+  let calls = 0;
+  const handled = bus.subscribe('t', () => {
+    calls += 1;
+    if (calls === 2) {
+      bus.close();
+    }
+  });
+  const error = thrown(() => bus.publishMany('t', ['1', '2', '3', '4']), ClosedError);
+  assert.equal(error.published, 2, 'the two before the close went out');
+  assert.deepEqual(error.report, { matched: 2, delivered: 2, dropped: 0 });
+  assert.equal(calls, 2);
+  assert.equal(handled.stats().delivered, 2, 'released, its accounting still reads');
+
+  const other = new Bus();
+  let self = null;
+  self = other.subscribe('t', () => self.close());
+  assert.deepEqual(other.publishMany('t', ['1', '2', '3']), { matched: 1, delivered: 1, dropped: 0 });
+  assert.equal(self.closed, true);
+  assert.equal(self.stats().received, 1);
+  other.close();
+});
