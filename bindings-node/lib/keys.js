@@ -1,5 +1,6 @@
 'use strict';
 
+const { KeyObject, createPrivateKey, createPublicKey } = require('node:crypto');
 const { inspect } = require('node:util');
 
 const { NativeKeyPair, NativePublicKey } = require('./native.js');
@@ -37,6 +38,23 @@ class PublicKey {
   static fromBytes(keyBytes) {
     bytes(keyBytes, 'bytes', PublicKey.fromBytes);
     return new PublicKey(internal, attempt(() => NativePublicKey.fromBytes(keyBytes), PublicKey.fromBytes));
+  }
+
+  /**
+   * The public key of `key`, an Ed25519 `crypto.KeyObject` (a public key,
+   * or a private one, whose public half is taken); checked as `fromBytes`
+   * checks bytes. Any other KeyObject is `InvalidArgumentError`.
+   */
+  static fromKeyObject(key) {
+    const x = ed25519(key, 'key', PublicKey.fromKeyObject).export({ format: 'jwk' }).x;
+    const keyBytes = Buffer.from(x, 'base64url');
+    return new PublicKey(internal, attempt(() => NativePublicKey.fromBytes(keyBytes), PublicKey.fromKeyObject));
+  }
+
+  /** The key as a public `crypto.KeyObject`, for `crypto.verify(null, data, key, signature)`. */
+  toKeyObject() {
+    const x = this.#native.toBytes().toString('base64url');
+    return createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x }, format: 'jwk' });
   }
 
   /** The 32 key bytes, in a new `Buffer` on every read. */
@@ -127,6 +145,27 @@ class KeyPair {
     return this.#native.toPkcs8();
   }
 
+  /**
+   * A key pair from `key`, an Ed25519 private `crypto.KeyObject` (from
+   * `crypto.generateKeyPairSync('ed25519')`, `crypto.createPrivateKey`, a
+   * key store...). A public or non-Ed25519 KeyObject is `InvalidArgumentError`.
+   */
+  static fromKeyObject(key) {
+    if (ed25519(key, 'key', KeyPair.fromKeyObject).type !== 'private') {
+      throw invalid('key must be a private KeyObject; a public key cannot sign', KeyPair.fromKeyObject);
+    }
+    const der = key.export({ format: 'der', type: 'pkcs8' });
+    return new KeyPair(internal, attempt(() => NativeKeyPair.fromPkcs8(der), KeyPair.fromKeyObject));
+  }
+
+  /**
+   * The private key as a `crypto.KeyObject`, for `crypto.sign(null, data,
+   * key)` and the rest of `node:crypto`. Treat it as a secret.
+   */
+  toKeyObject() {
+    return createPrivateKey({ key: this.#native.toPkcs8(), format: 'der', type: 'pkcs8' });
+  }
+
   /** A key pair from PEM text (`-----BEGIN PRIVATE KEY-----`); `MalformedError` otherwise. */
   static fromPem(text) {
     string(text, 'text', KeyPair.fromPem);
@@ -172,6 +211,17 @@ class KeyPair {
   static {
     nativeOfPair = (value) => (Object(value) === value && #native in value ? value.#native : undefined);
   }
+}
+
+/** `value`, which must be an Ed25519 `crypto.KeyObject`. */
+function ed25519(value, what, stackStart) {
+  if (!(required(value, what, stackStart) instanceof KeyObject) || value.type === 'secret') {
+    throw invalid(`${what} must be an Ed25519 crypto.KeyObject`, stackStart);
+  }
+  if (value.asymmetricKeyType !== 'ed25519') {
+    throw invalid(`${what} must be an Ed25519 key, got ${value.asymmetricKeyType}`, stackStart);
+  }
+  return value;
 }
 
 /** The boolean option `name` of an optional options object (default false). */

@@ -147,6 +147,17 @@ export declare class NativeBus {
    * thread. Resolves like the publisher function returns.
    */
   publishAsync(topic: string, payload: string | Uint8Array, headers?: string[] | null, session?: NativeSession | null): Promise<number | Report | undefined>
+  /**
+   * Publishes each payload on `topic` with the same `headers`, in order,
+   * each as `publish` would, on this thread (the core's `publish_many`).
+   * The payloads come packed in one buffer, their lengths in another
+   * (`lib/bus.js`): two values to read, however many payloads. Every
+   * payload is checked against the bus's payload limit first: one too
+   * large fails with nothing published. After that, the first message
+   * that fails stops the batch; the outcome says how many went before
+   * it, and why it failed.
+   */
+  publishMany(topic: string, packed: Uint8Array, lengths: Uint8Array, headers?: string[] | null, session?: NativeSession | null): Batch
   /** Subscribes to `pattern` with a queue to receive from. */
   subscribe(pattern: string, spec: SubscribeSpec, session?: NativeSession | undefined | null): NativeSubscription
   /**
@@ -166,13 +177,17 @@ export declare class NativeBus {
    * `session` or a caller without one.
    */
   reply(inbox: string, payload: string | Uint8Array, headers?: string[] | null, session?: NativeSession | null): Report
+  /** The accounting over the bus's whole life; once closed, as it was then. */
   stats(): BusStats
   /**
    * Ends every pull subscription idle past its `idleTtlMs`; returns how
    * many ended.
    */
   evictIdle(): number
-  /** Closes the bus: every subscription ends. Idempotent. */
+  /**
+   * Closes the bus: every subscription ends; then releases all the bus
+   * owns (see the module docs). Idempotent.
+   */
   close(): void
 }
 
@@ -343,6 +358,12 @@ export declare class NativeSubscription {
    */
   receiver(): () => unknown
   /**
+   * A function `(max) => message[]`: up to `max` (at least 1) queued
+   * messages, taken under one lock, without waiting; empty when none is
+   * queued. What `recvMany` takes behind the message it waited for.
+   */
+  batchReceiver(): (max: number) => unknown[]
+  /**
    * A function `() => message | null | number` that polls: it returns the
    * next message, taken and counted as delivered, if one is queued.
    * Otherwise it leaves this subscription's notify armed, so that
@@ -363,7 +384,8 @@ export declare class NativeSubscription {
   stats(): SubscriptionStats
   /**
    * Ends the subscription: queued messages are dropped (and counted),
-   * pending receives fail with `CLOSED`. Idempotent.
+   * pending receives fail with `CLOSED`; then releases what it owns.
+   * Idempotent.
    */
   close(): void
 }
@@ -462,6 +484,17 @@ export interface AuthoritySpec {
   clockSkewSeconds?: number
   /** Which session openings an audit log records: `"denials"` or `"all"`. */
   auditScope?: string
+}
+
+/**
+ * What `publish_many` did: how many messages went out, their reports
+ * added up, and, when one failed, its status name and message.
+ */
+export interface Batch {
+  published: number
+  report: Report
+  code?: string
+  message?: string
 }
 
 /** A bus's accounting over its whole life. */

@@ -197,8 +197,13 @@ function unixMillis(value, what, stackStart) {
   return value;
 }
 
+/** The most messages one batch call (`publishMany`, `recvMany`) handles, as in the C ABI. */
+const BATCH_MAX = 65536;
+
 module.exports = {
+  BATCH_MAX,
   bytes,
+  describe,
   count,
   failure,
   invalid,

@@ -91,6 +91,7 @@ function isMessage(polled) {
 /** The receiving side of one native subscription, and its line of waiting receives. */
 class Source {
   #tryRecv = null;
+  #takeQueued = null;
   #poller = null;
   /**
    * Waiting receives, oldest first: a `Set` keeps insertion order and
@@ -118,20 +119,34 @@ class Source {
    * `signal` aborts, and the Charter error of an ended subscription.
    */
   receive(timeoutMs, signal, expired) {
-    return this.#receive(timeoutMs, signal, expired, false);
+    return this.#receive(timeoutMs, signal, expired, false, 0);
+  }
+
+  /**
+   * `receive`, resolving with an array: the message waited for, then
+   * those already queued behind it, taken at the same instant, up to `max`
+   * in all (the core's `recv_many`).
+   */
+  receiveMany(max, timeoutMs, signal, expired) {
+    return this.#receive(timeoutMs, signal, expired, false, max);
   }
 
   /**
    * The Promise of an async iterator's next result: `{ value: message,
    * done: false }`, or `{ done: true }` once the subscription has ended.
    * Made in one step, so that `for await` spends one turn per queued
-   * message, not the several of an async generator.
+   * message, not the several of an async generator. `signal` (or `null`)
+   * rejects it with an `AbortError`.
    */
-  next() {
-    return this.#receive(undefined, null, undefined, true);
+  next(signal) {
+    return this.#receive(undefined, signal, undefined, true, 0);
   }
 
-  #receive(timeoutMs, signal, expired, iterating) {
+  /**
+   * `iterating`: settles as an async iterator's result; `many`: with an
+   * array of up to that many messages (0: with one message).
+   */
+  #receive(timeoutMs, signal, expired, iterating, many) {
     if (signal?.aborted) {
       return Promise.reject(new AbortError(signal));
     }
@@ -143,7 +158,7 @@ class Source {
         return settleFailed(iterating, fromNative(error));
       }
       if (isMessage(polled)) {
-        return Promise.resolve(iterating ? { value: polled, done: false } : polled);
+        return Promise.resolve(this.#result(polled, iterating, many));
       }
       if (timeoutMs === 0) {
         this.#idle(true);
@@ -153,7 +168,7 @@ class Source {
       this.#schedule(polled);
     }
     return new Promise((resolve, reject) => {
-      const waiter = { resolve, reject, signal, onAbort: null, timer: null, iterating };
+      const waiter = { resolve, reject, signal, onAbort: null, timer: null, iterating, many };
       if (signal !== null) {
         waiter.onAbort = () => this.#leave(waiter, new AbortError(signal));
         listen(signal, waiter);
@@ -200,11 +215,39 @@ class Source {
       }
       this.#line.delete(head);
       release(head);
-      head.resolve(head.iterating ? { value: polled, done: false } : polled);
+      head.resolve(this.#result(polled, head.iterating, head.many));
     }
     // The last poll took a message or found the subscription ended: either
     // way the notify fired and is no longer armed.
     this.#idle(false);
+  }
+
+  /**
+   * What a receive settles with, given the message `polled` took for it:
+   * for a batch (`many`), that message and those queued behind it, taken
+   * now, before any other receive in the line is served.
+   */
+  #result(polled, iterating, many) {
+    if (iterating) {
+      return { value: polled, done: false };
+    }
+    if (many === 0) {
+      return polled;
+    }
+    if (many === 1) {
+      return [polled];
+    }
+    this.#takeQueued ??= this.native.batchReceiver();
+    // Cannot fail but for a subscription ended since the poll, which
+    // leaves nothing to take.
+    let behind;
+    try {
+      behind = this.#takeQueued(many - 1);
+    } catch {
+      behind = [];
+    }
+    behind.unshift(polled);
+    return behind;
   }
 
   /** Takes the next message, or arms the subscription's notify (see `src/subscription.rs`). */

@@ -1,7 +1,7 @@
 'use strict';
 
 const { classes, fromNative } = require('./errors.js');
-const { failure, millis, options, signal } = require('./options.js');
+const { BATCH_MAX, describe, failure, invalid, millis, options, signal } = require('./options.js');
 const { END, Source } = require('./receive.js');
 
 /** Marks the library's calls, so only a `Bus` makes a `Subscription`. */
@@ -78,20 +78,66 @@ class Subscription {
   }
 
   /**
+   * Up to `max` messages (1 to 65,536): waits for the next one as `recv`
+   * does (with the same options and errors), then takes those already
+   * queued behind it, without waiting, in one call into the core. Resolves
+   * with an array of at least one message.
+   */
+  async recvMany(max, opts) {
+    const here = this.recvMany;
+    if (max === undefined || max === null) {
+      throw failure(classes.NullArgumentError, 'max is required', here);
+    }
+    if (!Number.isSafeInteger(max) || max < 1) {
+      throw invalid(`max must be an integer, 1 or more, got ${describe(max)}`, here);
+    }
+    if (max > BATCH_MAX) {
+      throw failure(classes.LimitExceededError, `max is ${max}; a batch holds at most ${BATCH_MAX}`, here);
+    }
+    const given = options(opts, 'options', here, ['timeoutMs', 'signal']);
+    const timeoutMs = millis(given.timeoutMs, 'timeoutMs', here);
+    const abort = signal(given.signal, here);
+    if (this.#closed) {
+      throw closed(here);
+    }
+    return this.#source.receiveMany(max, timeoutMs, abort, () => timedOut(timeoutMs));
+  }
+
+  /**
    * Every message until the subscription or its bus closes. Each step takes
    * one queued message (never more: what the loop does not reach stays
    * queued, and counted) in a single turn of the microtask queue.
    */
   [Symbol.asyncIterator]() {
+    return this.#iterator(null);
+  }
+
+  /**
+   * `for await (const m of sub.messages({ signal }))`: the messages as
+   * `for await (const m of sub)` gives them, until `signal` aborts: the
+   * waiting step then rejects with an `AbortError`, having taken nothing,
+   * and the loop ends (as with `events.on`). One signal may be shared by any
+   * number of loops and receives.
+   */
+  messages(opts) {
+    const given = options(opts, 'options', this.messages, ['signal']);
+    return this.#iterator(signal(given.signal, this.messages));
+  }
+
+  #iterator(abort) {
     const source = this.#source;
     let done = false;
+    const stop = (error) => {
+      done = true;
+      throw error;
+    };
     const iterator = {
       next: () => {
         if (done || this.#closed) {
           done = true;
           return Promise.resolve(END);
         }
-        return source.next();
+        return abort === null ? source.next(null) : source.next(abort).catch(stop);
       },
       return: () => {
         done = true;

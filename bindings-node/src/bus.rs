@@ -7,12 +7,17 @@
 //! core decides what a caller without a session (refused everything on a
 //! bus with an authority) or the holder of one may do. A subscription
 //! keeps the client it was made through, the only one that may end it.
+//!
+//! `close` releases at once all the bus owns, its clients' publishers and
+//! its subscriptions included (`src/release.rs`): a closed bus keeps only
+//! its last accounting.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::sync::{Arc, Weak};
 
 use charter_core::bus::{self as core_bus, Bus, Client, Dispatch, SubscriptionId};
-use napi::bindgen_prelude::{Buffer, Env, Function, Object};
+use charter_core::{Error, ErrorKind};
+use napi::bindgen_prelude::{Buffer, BufferSlice, Env, Function, Object};
 use napi_derive::napi;
 
 use crate::audit::NativeAuditLog;
@@ -24,15 +29,19 @@ use crate::options::{millis, LimitsSpec, SubscribeSpec};
 use crate::pool;
 use crate::promise::Settle;
 use crate::ready;
+use crate::release::{Owned, Releases};
 use crate::stats::BusStats;
 use crate::subscription::NativeSubscription;
 
 /// The core's bus; see the module docs.
 #[napi]
 pub struct NativeBus {
-    bus: Bus,
-    /// Hands messages over to JS (`src/message.rs`).
-    converter: Arc<Converter>,
+    /// `None` once closed.
+    open: RefCell<Option<Open>>,
+    /// The accounting at `close`: what `stats` reports after.
+    last: Cell<core_bus::BusStats>,
+    /// The publishers' clients and the subscriptions, released at `close`.
+    releases: Releases,
     /// The gates of this bus's callback subscriptions: ended before the
     /// bus closes or is dropped, so that no handler thread being joined is
     /// left waiting for this thread (`src/handler.rs`). The core's last
@@ -70,7 +79,12 @@ impl NativeBus {
             }
             .map_err(from_core)?;
             let converter = Arc::new(Converter::new(&factory, scratch).map_err(from_napi)?);
-            Ok(NativeBus { bus, converter, gates: RefCell::default() })
+            Ok(NativeBus {
+                open: RefCell::new(Some(Open { bus, converter })),
+                last: Cell::default(),
+                releases: Releases::default(),
+                gates: RefCell::default(),
+            })
         })
     }
 
@@ -87,11 +101,14 @@ impl NativeBus {
         env: &'env Env,
         session: Option<&NativeSession>,
     ) -> Result<Function<'env, (), Outcome>> {
-        let caller = self.caller(session);
+        let caller = Owned::new(self.caller(session)?);
+        self.releases.add(caller.releaser());
         env.create_function_from_closure("publish", move |call| {
             let env = *call.env;
             boundary(|| {
                 let (topic, payload, headers) = message::send_args(&call)?;
+                // Cloned out: inline handlers may close the bus.
+                let caller = caller.with(Client::clone).ok_or_else(closed)?;
                 let report = with_env(&env, || caller.publish(&topic, payload, &headers.pairs()));
                 ready::flush(&env);
                 report.map(message::outcome).map_err(from_core)
@@ -119,13 +136,51 @@ impl NativeBus {
         boundary(|| {
             let (settle, promise) = Settle::<Outcome>::new(env)?;
             let (caller, payload, headers) =
-                (self.caller(session), message::payload(&payload), Headers::new(headers));
+                (self.caller(session)?, message::payload(&payload), Headers::new(headers));
             let job = move || match caller.publish(&topic, payload, &headers.pairs()) {
                 Ok(report) => settle.resolve(move |_| Ok(message::outcome(report))),
                 Err(e) => settle.reject(e),
             };
             pool::run(Box::new(job))?;
             Ok(promise)
+        })
+    }
+
+    /// Publishes each payload on `topic` with the same `headers`, in order,
+    /// each as `publish` would, on this thread (the core's `publish_many`).
+    /// The payloads come packed in one buffer, their lengths in another
+    /// (`lib/bus.js`): two values to read, however many payloads. Every
+    /// payload is checked against the bus's payload limit first: one too
+    /// large fails with nothing published. After that, the first message
+    /// that fails stops the batch; the outcome says how many went before
+    /// it, and why it failed.
+    #[napi(
+        ts_args_type = "topic: string, packed: Uint8Array, lengths: Uint8Array, headers?: string[] | null, session?: NativeSession | null"
+    )]
+    pub fn publish_many(
+        &self,
+        env: &Env,
+        topic: String,
+        packed: BufferSlice,
+        lengths: BufferSlice,
+        headers: Option<Vec<String>>,
+        session: Option<&NativeSession>,
+    ) -> Result<Batch> {
+        boundary(|| {
+            let caller = self.caller(session)?;
+            let bodies =
+                message::batch_payloads(&packed, &lengths, |len| caller.limits().check_payload(len))?;
+            let headers = Headers::new(headers);
+            let count = bodies.len();
+            let outcome = with_env(env, || caller.publish_many(&topic, bodies, &headers.pairs()));
+            ready::flush(env);
+            Ok(match outcome {
+                Ok(report) => Batch::new(count, report, None),
+                Err(e) => {
+                    let (published, report) = (e.published, e.report);
+                    Batch::new(published, report, Some(Error::from(e)))
+                }
+            })
         })
     }
 
@@ -138,8 +193,9 @@ impl NativeBus {
         session: Option<&NativeSession>,
     ) -> Result<NativeSubscription> {
         boundary(|| {
-            let subscription = self.caller(session).subscribe(&pattern, spec.options()).map_err(from_core)?;
-            Ok(NativeSubscription::pull(&self.caller(session), &self.converter, subscription))
+            let caller = self.caller(session)?;
+            let subscription = caller.subscribe(&pattern, spec.options()).map_err(from_core)?;
+            Ok(self.track(NativeSubscription::pull(&caller, &self.converter()?, subscription)))
         })
     }
 
@@ -160,17 +216,18 @@ impl NativeBus {
     ) -> Result<NativeSubscription> {
         boundary(|| {
             let gate = Arc::new(Gate::new(threaded));
-            let handler =
-                JsHandler::new(env, &self.converter, &guarded, Arc::clone(&gate)).map_err(from_napi)?;
+            let converter = self.converter()?;
+            let handler = JsHandler::new(env, &converter, &guarded, Arc::clone(&gate)).map_err(from_napi)?;
             let dispatch = if threaded { Dispatch::Thread } else { Dispatch::Inline };
             let options = spec.options().dispatch(dispatch);
-            let caller = self.caller(session);
+            let caller = self.caller(session)?;
+            let parts = handler.parts();
             let subscription =
                 caller.subscribe_with(&pattern, options, move |m| handler.call(m)).map_err(from_core)?;
             let mut gates = self.gates.borrow_mut();
             gates.retain(|(_, g, _)| g.strong_count() > 0);
             gates.push((subscription.id(), Arc::downgrade(&gate), caller.clone()));
-            Ok(NativeSubscription::callback(&caller, &self.converter, subscription, gate))
+            Ok(self.track(NativeSubscription::callback(&caller, &converter, subscription, gate, parts)))
         })
     }
 
@@ -189,12 +246,12 @@ impl NativeBus {
         session: Option<&NativeSession>,
     ) -> Result<NativeSubscription> {
         boundary(|| {
-            let (caller, headers) = (self.caller(session), Headers::new(headers));
+            let (caller, headers) = (self.caller(session)?, Headers::new(headers));
             let inbox =
                 with_env(env, || caller.request_start(&topic, message::payload(&payload), &headers.pairs()));
             ready::flush(env);
             let inbox = inbox.map_err(from_core)?;
-            Ok(NativeSubscription::pull(&caller, &self.converter, inbox))
+            Ok(self.track(NativeSubscription::pull(&caller, &self.converter()?, inbox)))
         })
     }
 
@@ -213,31 +270,39 @@ impl NativeBus {
     ) -> Result<Report> {
         boundary(|| {
             let headers = Headers::new(headers);
-            let report = self.caller(session).reply(&inbox, message::payload(&payload), &headers.pairs());
+            let report = self.caller(session)?.reply(&inbox, message::payload(&payload), &headers.pairs());
             ready::flush(env);
             report.map(Report::from).map_err(from_core)
         })
     }
 
+    /// The accounting over the bus's whole life; once closed, as it was then.
     #[napi]
     pub fn stats(&self) -> BusStats {
-        self.bus.stats().into()
+        let bus = self.open.borrow().as_ref().map(|open| open.bus.clone());
+        bus.map_or_else(|| self.last.get(), |bus| bus.stats()).into()
     }
 
     /// Ends every pull subscription idle past its `idleTtlMs`; returns how
     /// many ended.
     #[napi]
     pub fn evict_idle(&self) -> Result<f64> {
-        boundary(|| Ok(self.bus.evict_idle() as f64))
+        boundary(|| Ok(self.bus()?.evict_idle() as f64))
     }
 
-    /// Closes the bus: every subscription ends. Idempotent.
+    /// Closes the bus: every subscription ends; then releases all the bus
+    /// owns (see the module docs). Idempotent.
     #[napi]
     pub fn close(&self, env: &Env) -> Result<()> {
         boundary(|| {
+            let Ok(bus) = self.bus() else { return Ok(()) };
             self.end_gates();
-            self.bus.close();
+            bus.close();
             ready::flush(env);
+            self.last.set(bus.stats());
+            self.releases.release_all();
+            let open = self.open.borrow_mut().take();
+            drop((open, bus));
             Ok(())
         })
     }
@@ -246,8 +311,23 @@ impl NativeBus {
 impl NativeBus {
     /// Who a call is made as: a caller without a session, or the holder
     /// of `session`.
-    fn caller(&self, session: Option<&NativeSession>) -> Client {
-        self.bus.client(session.map(|s| &s.session))
+    fn caller(&self, session: Option<&NativeSession>) -> Result<Client> {
+        Ok(self.bus()?.client(session.map(|s| &s.session)))
+    }
+
+    /// The open bus (a handle of its own); `CLOSED` once closed.
+    fn bus(&self) -> Result<Bus> {
+        self.open.borrow().as_ref().map(|open| open.bus.clone()).ok_or_else(closed)
+    }
+
+    fn converter(&self) -> Result<Arc<Converter>> {
+        self.open.borrow().as_ref().map(|open| Arc::clone(&open.converter)).ok_or_else(closed)
+    }
+
+    /// Registers `subscription` to be released when the bus closes.
+    fn track(&self, subscription: NativeSubscription) -> NativeSubscription {
+        self.releases.add(subscription.releaser());
+        subscription
     }
 
     fn end_gates(&self) {
@@ -264,6 +344,38 @@ impl Drop for NativeBus {
     fn drop(&mut self) {
         self.end_gates();
     }
+}
+
+/// What `publish_many` did: how many messages went out, their reports
+/// added up, and, when one failed, its status name and message.
+#[napi(object)]
+pub struct Batch {
+    pub published: f64,
+    pub report: Report,
+    pub code: Option<String>,
+    pub message: Option<String>,
+}
+
+impl Batch {
+    fn new(published: usize, report: core_bus::PublishReport, failure: Option<Error>) -> Batch {
+        Batch {
+            published: published as f64,
+            report: report.into(),
+            code: failure.as_ref().map(|e| e.kind().name().to_owned()),
+            message: failure.map(|e| e.message().to_owned()),
+        }
+    }
+}
+
+/// What an open bus owns.
+struct Open {
+    bus: Bus,
+    /// Hands messages over to JS (`src/message.rs`).
+    converter: Arc<Converter>,
+}
+
+fn closed() -> crate::error::Error {
+    from_core(Error::new(ErrorKind::Closed, "the bus is closed"))
 }
 
 /// The message of a request's `TimeoutError` when no reply to `topic` came

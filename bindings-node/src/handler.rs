@@ -218,10 +218,20 @@ type Relay = ThreadsafeFunction<Message, Outcome, Args, napi::Status, false, tru
 pub struct JsHandler {
     /// The home thread's environment, as an address: only compared.
     home: usize,
+    js: HandlerParts,
+    gate: Arc<Gate>,
+}
+
+/// What a handler holds of JS: shared with its `NativeSubscription`, which
+/// releases it when the subscription or its bus closes, since the core
+/// keeps the handler itself as long as the subscription is referenced.
+/// A handler released calls nothing, as an ended gate does.
+pub type HandlerParts = Arc<Mutex<Option<Parts>>>;
+
+pub struct Parts {
     converter: Arc<Converter>,
     direct: FunctionRef<Args, Outcome>,
     relay: Relay,
-    gate: Arc<Gate>,
 }
 
 /// A relayed message as the guarded handler's arguments, on the home
@@ -247,13 +257,13 @@ impl JsHandler {
             .callee_handled::<false>()
             // Never `Err`: napi-rs would make that a fatal exception.
             .build_callback(move |ctx| Ok(relayed_args(&relayed, &relay_converter, &ctx)))?;
-        Ok(JsHandler {
-            home: env.raw() as usize,
-            converter: Arc::clone(converter),
-            direct: guarded.create_ref()?,
-            relay,
-            gate,
-        })
+        let parts = Parts { converter: Arc::clone(converter), direct: guarded.create_ref()?, relay };
+        Ok(JsHandler { home: env.raw() as usize, js: Arc::new(Mutex::new(Some(parts))), gate })
+    }
+
+    /// What the subscription releases when it closes.
+    pub fn parts(&self) -> HandlerParts {
+        Arc::clone(&self.js)
     }
 
     /// The core's entry: called for every message, on any thread.
@@ -265,15 +275,27 @@ impl JsHandler {
     }
 
     fn call_here(&self, env: &Env, message: &Message) -> HandlerResult {
-        let args = self.converter.args(env, message).map_err(|_| HandlerError)?;
-        let guarded = self.direct.borrow_back(env).map_err(|_| HandlerError)?;
-        call_guarded(env, &guarded, args)
+        // Taken out under the lock, which is not held while JS runs (the
+        // handler may close its subscription).
+        let guarded = {
+            let js = self.js.lock().unwrap_or_else(PoisonError::into_inner);
+            let Some(js) = js.as_ref() else { return Ok(()) };
+            let args = js.converter.args(env, message).map_err(|_| HandlerError)?;
+            (js.direct.borrow_back(env).map_err(|_| HandlerError)?, args)
+        };
+        call_guarded(env, &guarded.0, guarded.1)
     }
 
     fn call_home(&self, message: &Message) -> HandlerResult {
         let Some(ticket) = self.gate.ticket() else { return Ok(()) };
         let gate = Arc::clone(&self.gate);
-        let status = self.relay.call_with_return_value(
+        let js = self.js.lock().unwrap_or_else(PoisonError::into_inner);
+        let Some(relay) = js.as_ref().map(|js| &js.relay) else {
+            drop(js);
+            self.gate.forget();
+            return Ok(());
+        };
+        let status = relay.call_with_return_value(
             message.clone(),
             ThreadsafeFunctionCallMode::NonBlocking,
             move |returned, _| {
@@ -294,6 +316,8 @@ impl JsHandler {
                 Ok(())
             },
         );
+        // Not held while waiting: the JS thread may be releasing it.
+        drop(js);
         if status != napi::Status::Ok {
             // The environment is closing: the handler can no longer run.
             self.gate.forget();

@@ -34,6 +34,7 @@ mod pool;
 mod promise;
 mod ready;
 mod registry;
+mod release;
 mod stats;
 mod subscription;
 mod token;

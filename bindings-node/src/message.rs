@@ -8,13 +8,14 @@
 use std::sync::{Arc, Mutex, PoisonError};
 
 use charter_core::bus::{Message, PublishReport};
+use charter_core::ErrorKind;
 use napi::bindgen_prelude::{
     Buffer, BufferSlice, Either, Env, FnArgs, Function, FunctionCallContext, FunctionRef, Unknown,
 };
 use napi::{JsValue, ValueType};
 use napi_derive::napi;
 
-use crate::error::{from_napi, Result};
+use crate::error::{error, from_napi, Result};
 
 /// A message as JS functions receive it, as positional arguments:
 /// `(seq, topic, payload, headers, replyTo)`, with `headers` flat
@@ -123,6 +124,33 @@ pub fn send_args(call: &FunctionCallContext<'_>) -> Result<(String, Arc<[u8]>, H
     };
     let headers = Headers::new(call.get::<Option<Vec<String>>>(2).map_err(from_napi)?);
     Ok((topic, payload, headers))
+}
+
+/// The payloads of a batch (`publishMany`): `packed` holds them one after
+/// another, `lengths` their lengths as native-endian `u32`s (`lib/bus.js`
+/// packs them). Each length is checked with `check` (the bus's payload
+/// limit) before anything is published.
+pub fn batch_payloads<'a>(
+    packed: &'a [u8],
+    lengths: &[u8],
+    check: impl Fn(usize) -> charter_core::Result<()>,
+) -> Result<Vec<&'a [u8]>> {
+    let mut rest = packed;
+    let payloads = lengths
+        .chunks_exact(4)
+        .enumerate()
+        .map(|(i, len)| {
+            let len = u32::from_ne_bytes([len[0], len[1], len[2], len[3]]) as usize;
+            check(len).map_err(|e| error(e.kind(), format!("payloads[{i}]: {}", e.message())))?;
+            if len > rest.len() {
+                return Err(error(ErrorKind::InvalidArgument, "payloads: the lengths exceed the bytes"));
+            }
+            let (body, after) = rest.split_at(len);
+            rest = after;
+            Ok(body)
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(payloads)
 }
 
 /// How one publish went. `matched == delivered + dropped`; counts are

@@ -6,32 +6,88 @@
 //! only hold messages. A callback subscription stays until it is closed or
 //! its bus is, like an `EventEmitter` listener: a program that drops the
 //! handle still expects its handler to run.
+//!
+//! Once ended by `close` or its bus's, a subscription releases all it owns
+//! (`src/release.rs`), its handler's JS side included. Only the core's view
+//! of it stays: its accounting stays exact, counting the messages of a
+//! publish still in flight as it closed.
 
 use std::cell::RefCell;
+use std::rc::{Rc, Weak};
 use std::sync::Arc;
 
-use charter_core::bus::{Client, Notify, Polled, Subscription, SubscriptionRef};
+use charter_core::bus::{Client, Notify, Polled, Subscription, SubscriptionId, SubscriptionRef};
+use charter_core::ErrorKind;
 use napi::bindgen_prelude::{Either3, Env, Function, Null, Unknown};
 use napi_derive::napi;
 
 use crate::error::{boundary, from_core, from_napi, throw, Result};
-use crate::handler::Gate;
+use crate::handler::{Gate, HandlerParts};
 use crate::message::Converter;
 use crate::ready::{self, NativeWaker};
+use crate::release::Release;
 use crate::stats::SubscriptionStats;
 
 /// One subscription; see the module docs.
 #[napi]
 pub struct NativeSubscription {
+    state: Rc<State>,
+}
+
+/// The core's view of a subscription, and what it owns while open.
+struct State {
+    view: SubscriptionRef,
+    live: RefCell<Option<Live>>,
+}
+
+/// What an open subscription owns.
+struct Live {
     /// The client it was made through: the only one that may end it.
     client: Client,
     converter: Arc<Converter>,
-    view: SubscriptionRef,
-    /// A callback subscription's gate (`src/handler.rs`); `None` for pull.
-    gate: Option<Arc<Gate>>,
+    /// A callback subscription's gate and handler (`src/handler.rs`);
+    /// `None` for pull.
+    callback: Option<(Arc<Gate>, HandlerParts)>,
     /// What `poll` leaves armed: made on first use, the same one after, so
     /// the core keeps at most one arm per subscription (`src/ready.rs`).
-    notify: RefCell<Option<Notify>>,
+    notify: Option<Notify>,
+    id: SubscriptionId,
+}
+
+impl Drop for Live {
+    /// A pull subscription ends with its last owner; a callback one only
+    /// when closed (see the module docs). A callback's handler goes now.
+    fn drop(&mut self) {
+        match self.callback.take() {
+            None => {
+                let _ = self.client.unsubscribe(self.id);
+            }
+            Some((_, parts)) => {
+                let js = parts.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take();
+                drop(js);
+            }
+        }
+    }
+}
+
+impl State {
+    /// The view and converter, cloned out, so that no borrow is held while
+    /// JS runs; once released, the core's error for an ended subscription.
+    fn reading(&self) -> charter_core::Result<(SubscriptionRef, Arc<Converter>)> {
+        match self.live.borrow().as_ref() {
+            Some(live) => Ok((self.view.clone(), Arc::clone(&live.converter))),
+            None => Err(self.view.try_recv().err().unwrap_or_else(|| {
+                charter_core::Error::new(ErrorKind::Closed, "the subscription has ended")
+            })),
+        }
+    }
+}
+
+impl Release for State {
+    fn release(&self) {
+        let taken = self.live.borrow_mut().take();
+        drop(taken);
+    }
 }
 
 impl NativeSubscription {
@@ -50,25 +106,33 @@ impl NativeSubscription {
         converter: &Arc<Converter>,
         subscription: Subscription,
         gate: Arc<Gate>,
+        handler: HandlerParts,
     ) -> NativeSubscription {
-        NativeSubscription::new(client, converter, subscription, Some(gate))
+        NativeSubscription::new(client, converter, subscription, Some((gate, handler)))
     }
 
     fn new(
         client: &Client,
         converter: &Arc<Converter>,
         subscription: Subscription,
-        gate: Option<Arc<Gate>>,
+        callback: Option<(Arc<Gate>, HandlerParts)>,
     ) -> NativeSubscription {
         let view = SubscriptionRef::clone(&subscription);
         subscription.detach();
-        NativeSubscription {
+        let live = Live {
             client: client.clone(),
             converter: Arc::clone(converter),
-            view,
-            gate,
-            notify: RefCell::default(),
-        }
+            callback,
+            notify: None,
+            id: view.id(),
+        };
+        NativeSubscription { state: Rc::new(State { view, live: RefCell::new(Some(live)) }) }
+    }
+
+    /// What its bus's `close` releases (`src/release.rs`).
+    pub fn releaser(&self) -> Weak<dyn Release> {
+        let weak: Weak<State> = Rc::downgrade(&self.state);
+        weak
     }
 }
 
@@ -77,19 +141,19 @@ impl NativeSubscription {
     /// The id: random, unique among the bus's live subscriptions, found on no other bus.
     #[napi(getter)]
     pub fn id(&self) -> f64 {
-        self.view.id().get() as f64
+        self.state.view.id().get() as f64
     }
 
     #[napi(getter)]
     pub fn pattern(&self) -> String {
-        self.view.pattern().to_owned()
+        self.state.view.pattern().to_owned()
     }
 
     /// Whether the subscription has ended, however it ended (`close`, the
     /// bus closing, idle eviction).
     #[napi(getter)]
     pub fn ended(&self) -> bool {
-        self.view.is_closed()
+        self.state.view.is_closed()
     }
 
     /// A function `() => message | null`: the next queued message, without
@@ -97,13 +161,38 @@ impl NativeSubscription {
     /// (`src/notify.rs` says why a function made from a closure).
     #[napi(ts_return_type = "() => unknown")]
     pub fn receiver<'env>(&self, env: &'env Env) -> Result<Function<'env, (), Option<Unknown<'static>>>> {
-        let (view, converter) = (self.view.clone(), Arc::clone(&self.converter));
+        let state = Rc::clone(&self.state);
         env.create_function_from_closure("tryRecv", move |call| {
             let env = &*call.env;
-            boundary(|| match view.try_recv() {
-                Ok(Some(m)) => converter.to_js(env, &m).map(Some).map_err(from_napi),
-                Ok(None) => Ok(None),
-                Err(e) => Err(from_core(e)),
+            boundary(|| {
+                let (view, converter) = state.reading().map_err(from_core)?;
+                match view.try_recv() {
+                    Ok(Some(m)) => converter.to_js(env, &m).map(Some).map_err(from_napi),
+                    Ok(None) => Ok(None),
+                    Err(e) => Err(from_core(e)),
+                }
+            })
+            .or_else(|e| throw(env, e))
+        })
+        .map_err(from_napi)
+    }
+
+    /// A function `(max) => message[]`: up to `max` (at least 1) queued
+    /// messages, taken under one lock, without waiting; empty when none is
+    /// queued. What `recvMany` takes behind the message it waited for.
+    #[napi(ts_return_type = "(max: number) => unknown[]")]
+    pub fn batch_receiver<'env>(&self, env: &'env Env) -> Result<Function<'env, f64, Vec<Unknown<'static>>>> {
+        let state = Rc::clone(&self.state);
+        env.create_function_from_closure("recvMany", move |call| {
+            let env = &*call.env;
+            boundary(|| {
+                let max = call.get::<f64>(0).map_err(from_napi)? as usize;
+                let (view, converter) = state.reading().map_err(from_core)?;
+                let messages = match view.recv_many(max, Some(std::time::Duration::ZERO)) {
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => Vec::new(),
+                    taken => taken.map_err(from_core)?,
+                };
+                messages.iter().map(|m| converter.to_js(env, m).map_err(from_napi)).collect()
             })
             .or_else(|e| throw(env, e))
         })
@@ -125,14 +214,20 @@ impl NativeSubscription {
         waker: &NativeWaker,
         key: f64,
     ) -> Result<Function<'env, (), Either3<Unknown<'static>, Null, f64>>> {
-        let notify = Notify::clone(self.notify.borrow_mut().get_or_insert_with(|| waker.notify(key)));
-        let (view, converter) = (self.view.clone(), Arc::clone(&self.converter));
+        let notify = match self.state.live.borrow_mut().as_mut() {
+            Some(live) => Notify::clone(live.notify.get_or_insert_with(|| waker.notify(key))),
+            None => waker.notify(key),
+        };
+        let state = Rc::clone(&self.state);
         env.create_function_from_closure("poll", move |call| {
             let env = &*call.env;
-            boundary(|| match view.poll_recv(&notify).map_err(from_core)? {
-                Polled::Ready(m) => converter.to_js(env, &m).map(Either3::A).map_err(from_napi),
-                Polled::Pending { recheck: None } => Ok(Either3::B(Null)),
-                Polled::Pending { recheck: Some(left) } => Ok(Either3::C(left.as_secs_f64() * 1000.0)),
+            boundary(|| {
+                let (view, converter) = state.reading().map_err(from_core)?;
+                match view.poll_recv(&notify).map_err(from_core)? {
+                    Polled::Ready(m) => converter.to_js(env, &m).map(Either3::A).map_err(from_napi),
+                    Polled::Pending { recheck: None } => Ok(Either3::B(Null)),
+                    Polled::Pending { recheck: Some(left) } => Ok(Either3::C(left.as_secs_f64() * 1000.0)),
+                }
             })
             .or_else(|e| throw(env, e))
         })
@@ -142,8 +237,8 @@ impl NativeSubscription {
     /// Takes back what the poller armed, when no receive waits any more.
     #[napi]
     pub fn disarm(&self) {
-        if let Some(notify) = self.notify.borrow().as_ref() {
-            self.view.disarm(notify);
+        if let Some(notify) = self.state.live.borrow().as_ref().and_then(|live| live.notify.as_ref()) {
+            self.state.view.disarm(notify);
         }
     }
 
@@ -151,34 +246,34 @@ impl NativeSubscription {
     /// publish returned.
     #[napi]
     pub fn record_handler_failure(&self) {
-        self.view.record_handler_failure();
+        self.state.view.record_handler_failure();
     }
 
     #[napi]
     pub fn stats(&self) -> SubscriptionStats {
-        self.view.stats().into()
+        self.state.view.stats().into()
     }
 
     /// Ends the subscription: queued messages are dropped (and counted),
-    /// pending receives fail with `CLOSED`. Idempotent.
+    /// pending receives fail with `CLOSED`; then releases what it owns.
+    /// Idempotent.
     #[napi]
     pub fn close(&self, env: &Env) -> Result<()> {
         boundary(|| {
-            let id = self.view.id();
-            if self.gate.as_ref().is_none_or(|gate| gate.end(&self.client, id)) {
-                // Already ended by the core (its session did): nothing to refuse.
-                let _ = self.client.unsubscribe(id);
+            let live = self.state.live.borrow();
+            let owned =
+                live.as_ref().map(|l| (l.client.clone(), l.callback.as_ref().map(|(g, _)| Arc::clone(g))));
+            drop(live);
+            if let Some((client, gate)) = owned {
+                let id = self.state.view.id();
+                if gate.is_none_or(|gate| gate.end(&client, id)) {
+                    // Already ended by the core (its session did): nothing to refuse.
+                    let _ = client.unsubscribe(id);
+                }
             }
             ready::flush(env);
+            self.state.release();
             Ok(())
         })
-    }
-}
-
-impl Drop for NativeSubscription {
-    fn drop(&mut self) {
-        if self.gate.is_none() {
-            let _ = self.client.unsubscribe(self.view.id());
-        }
     }
 }

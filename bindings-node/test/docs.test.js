@@ -180,6 +180,14 @@ test('the TypeScript examples compile and run', () => {
     assert.match(bus.stdout, /TimeoutError \(CHARTER_E_TIMEOUT\)\nAbortError after abort\(\)\n21 doubled is 42\n/);
     assert.match(bus.stdout, /orders: received 2 = delivered 2 \+ dropped 0 \+ queued 0\nhandler failures: 1\n$/);
 
+    const batches = run('batches');
+    assert.equal(batches.stderr, '');
+    assert.equal(batches.status, 0);
+    assert.equal(
+      batches.stdout,
+      'published 3\nLimitExceededError after 0 of the batch\n1 2 3\nAbortError after 4\nverified: true\n',
+    );
+
     const capabilities = run('capabilities');
     assert.equal(capabilities.stderr, '');
     assert.equal(capabilities.status, 0);
@@ -251,4 +259,21 @@ test('the TypeScript examples compile and run', () => {
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test("the binding README's batches usage runs and prints what it says", () => {
+  const child = runInPackage('batches.cjs', jsBlock(bindingReadme, '## Usage: batches'));
+  assert.equal(child.stderr, '');
+  assert.equal(child.status, 0);
+  assert.equal(
+    child.stdout,
+    ['{ matched: 3, delivered: 3, dropped: 0 }', 'LimitExceededError 1', "[ '1', '2', '3', '4' ]", ''].join('\n'),
+  );
+});
+
+test("the binding README's KeyObject usage runs and prints what it says", () => {
+  const child = runInPackage('keyobject.cjs', jsBlock(bindingReadme, 'Both interoperate with `node:crypto`'));
+  assert.equal(child.stderr, '');
+  assert.equal(child.status, 0);
+  assert.equal(child.stdout, 'true\n');
 });

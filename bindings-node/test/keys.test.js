@@ -171,3 +171,51 @@ test('keys interoperate with the openssl command', (t) => {
   const expected = execFileSync('openssl', ['pkey', '-in', theirs, '-pubout', '-outform', 'DER']).subarray(-32);
   assert.ok(KeyPair.readFile(theirs).publicKey.bytes.equals(expected));
 });
+
+test('a key pair is made from, and exported as, a crypto.KeyObject', () => {
+  const { privateKey, publicKey } = crypto.generateKeyPairSync('ed25519');
+  const pair = KeyPair.fromKeyObject(privateKey);
+  const raw = Buffer.from(publicKey.export({ format: 'jwk' }).x, 'base64url');
+  assert.deepEqual(pair.publicKey.bytes, raw, 'the same key, not a new one');
+  assert.ok(PublicKey.fromKeyObject(publicKey).equals(pair.publicKey));
+  assert.ok(PublicKey.fromKeyObject(privateKey).equals(pair.publicKey), 'the public half of a private key');
+
+  const exported = pair.toKeyObject();
+  assert.equal(exported.type, 'private');
+  assert.equal(exported.asymmetricKeyType, 'ed25519');
+  assert.ok(exported.equals(privateKey));
+  const exportedPublic = pair.publicKey.toKeyObject();
+  assert.equal(exportedPublic.type, 'public');
+  assert.ok(exportedPublic.equals(publicKey));
+});
+
+test('keys exported as KeyObjects sign and verify with node:crypto', () => {
+  const pair = KeyPair.generate();
+  const data = Buffer.from('signed by a charter key');
+  const signature = crypto.sign(null, data, pair.toKeyObject());
+  assert.ok(crypto.verify(null, data, pair.publicKey.toKeyObject(), signature));
+  assert.ok(!crypto.verify(null, Buffer.from('something else'), pair.publicKey.toKeyObject(), signature));
+  assert.ok(!crypto.verify(null, data, KeyPair.generate().publicKey.toKeyObject(), signature));
+
+  const { privateKey } = crypto.generateKeyPairSync('ed25519');
+  const imported = KeyPair.fromKeyObject(privateKey);
+  const theirs = crypto.sign(null, data, privateKey);
+  assert.ok(crypto.verify(null, data, imported.publicKey.toKeyObject(), theirs));
+});
+
+test('fromKeyObject refuses what is not an Ed25519 KeyObject of the right kind', () => {
+  const { privateKey, publicKey } = crypto.generateKeyPairSync('ed25519');
+  assert.throws(() => KeyPair.fromKeyObject(publicKey), {
+    name: 'InvalidArgumentError',
+    message: /private KeyObject/,
+  });
+  const ec = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  assert.throws(() => KeyPair.fromKeyObject(ec.privateKey), { name: 'InvalidArgumentError', message: /got ec/ });
+  assert.throws(() => PublicKey.fromKeyObject(ec.publicKey), InvalidArgumentError);
+  const x448 = crypto.generateKeyPairSync('ed448');
+  assert.throws(() => PublicKey.fromKeyObject(x448.publicKey), { message: /got ed448/ });
+  assert.throws(() => KeyPair.fromKeyObject(crypto.createSecretKey(Buffer.alloc(32))), InvalidArgumentError);
+  assert.throws(() => KeyPair.fromKeyObject(privateKey.export({ format: 'der', type: 'pkcs8' })), InvalidArgumentError);
+  assert.throws(() => KeyPair.fromKeyObject(), NullArgumentError);
+  assert.throws(() => PublicKey.fromKeyObject(null), NullArgumentError);
+});

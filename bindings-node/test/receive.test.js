@@ -224,3 +224,65 @@ test('a callback subscription has nothing to receive', async () => {
     for await (const message of sub) assert.fail(`unexpected ${message}`);
   }, InvalidArgumentError);
 });
+
+test('for await over sub.messages({ signal }) ends with an AbortError when the signal aborts, taking nothing', async () => {
+  const bus = new Bus();
+  const sub = bus.subscribe('t');
+  bus.publish('t', 'one');
+  const controller = new AbortController();
+  const seen = [];
+  const looping = (async () => {
+    for await (const m of sub.messages({ signal: controller.signal })) {
+      seen.push(m.payload.toString());
+    }
+  })();
+  await sleep(5);
+  controller.abort(new Error('stop'));
+  await assert.rejects(looping, (error) => isAbortError(error, controller.signal.reason));
+  assert.deepEqual(seen, ['one']);
+  bus.publish('t', 'two');
+  assert.equal(sub.tryRecv().payload.toString(), 'two', 'the aborted step took nothing');
+  await assert.rejects(async () => {
+    for await (const m of sub.messages({ signal: AbortSignal.abort() })) {
+      assert.fail(`nothing is taken: ${m.topic}`);
+    }
+  }, { name: 'AbortError' });
+  assert.throws(() => sub.messages({ signl: controller.signal }), { name: 'InvalidArgumentError', message: /signl/ });
+  assert.throws(() => sub.messages({ signal: 'x' }), InvalidArgumentError);
+  bus.close();
+  const ended = [];
+  for await (const m of sub.messages({ signal: new AbortController().signal })) {
+    ended.push(m);
+  }
+  assert.deepEqual(ended, [], 'a closed subscription ends the loop');
+});
+
+test('one AbortSignal shared by 1,000 receives and loops adds one listener and no warning', async () => {
+  const warnings = [];
+  const onWarning = (warning) => warnings.push(warning.name);
+  process.on('warning', onWarning);
+  try {
+    const bus = new Bus();
+    const controller = new AbortController();
+    const { signal } = controller;
+    const subs = Array.from({ length: 100 }, (_, i) => bus.subscribe(`t.${i}`));
+    const receives = subs.flatMap((sub) => Array.from({ length: 9 }, () => sub.recv({ signal })));
+    const loops = subs.map(async (sub) => {
+      for await (const m of sub.messages({ signal })) {
+        assert.fail(`unexpected ${m.topic}`);
+      }
+    });
+    const { getEventListeners } = require('node:events');
+    assert.equal(getEventListeners(signal, 'abort').length, 1);
+    await sleep(5);
+    controller.abort();
+    const settled = await Promise.allSettled([...receives, ...loops]);
+    assert.ok(settled.every((s) => s.status === 'rejected' && s.reason.name === 'AbortError'));
+    assert.equal(getEventListeners(signal, 'abort').length, 0);
+    bus.close();
+    await sleep(5);
+    assert.deepEqual(warnings, []);
+  } finally {
+    process.off('warning', onWarning);
+  }
+});

@@ -1,0 +1,206 @@
+'use strict';
+
+// Batches: publishMany and recvMany, over the core's publish_many and
+// recv_many. Each message of a batch is counted exactly as one published
+// or received alone; bad input fails with nothing published or taken.
+
+const assert = require('node:assert/strict');
+const { test } = require('node:test');
+
+const {
+  Bus,
+  ClosedError,
+  DeniedError,
+  InvalidArgumentError,
+  LimitExceededError,
+  Message,
+  NullArgumentError,
+  TimeoutError,
+} = require('charter');
+const { holderWith, setup } = require('./capability-setup.js');
+
+const texts = (messages) => messages.map((m) => m.payload.toString());
+
+/** What `body` throws, checked against `expected` as `assert.throws` checks it. */
+function thrown(body, expected) {
+  let caught;
+  assert.throws(() => {
+    try {
+      body();
+    } catch (error) {
+      caught = error;
+      throw error;
+    }
+  }, expected);
+  return caught;
+}
+
+test('publishMany publishes every payload in order and adds up the reports', () => {
+  const bus = new Bus();
+  const a = bus.subscribe('t.*');
+  const b = bus.subscribe('t.x');
+  const payloads = ['one', Buffer.from('two'), new Uint16Array([0x6874, 0x6572]), new ArrayBuffer(0)];
+  const report = bus.publishMany('t.x', payloads, { kind: 'batch' });
+  assert.deepEqual(report, { matched: 8, delivered: 8, dropped: 0 });
+  const received = [];
+  for (let m = a.tryRecv(); m !== null; m = a.tryRecv()) {
+    received.push(m);
+  }
+  assert.deepEqual(texts(received), ['one', 'two', 'thre', '']);
+  assert.ok(received.every((m) => m.headers.length === 1 && m.headers[0][0] === 'kind' && m.headers[0][1] === 'batch'));
+  assert.equal(b.stats().queued, 4);
+  assert.equal(bus.stats().published, 4, 'each message counts once');
+  assert.deepEqual(bus.publishMany('t.x', []), { matched: 0, delivered: 0, dropped: 0 });
+  assert.deepEqual(bus.publishMany('nobody', ['x', 'y']), { matched: 0, delivered: 0, dropped: 0 });
+});
+
+test('publishMany counts drops exactly as single publishes do', () => {
+  for (const overflow of ['dropOldest', 'dropNewest']) {
+    const [single, batched] = [new Bus(), new Bus()];
+    const subs = [single, batched].map((bus) => bus.subscribe('t', { capacity: 2, overflow }));
+    const payloads = ['1', '2', '3', '4', '5'];
+    const summed = { matched: 0, delivered: 0, dropped: 0 };
+    for (const payload of payloads) {
+      const one = single.publish('t', payload);
+      for (const key of Object.keys(summed)) {
+        summed[key] += one[key];
+      }
+    }
+    assert.deepEqual(batched.publishMany('t', payloads), summed, overflow);
+    assert.deepEqual(subs[1].stats(), subs[0].stats(), overflow);
+    assert.equal(subs[1].stats().dropped.overflow, 3, overflow);
+    assert.deepEqual(texts([subs[1].tryRecv(), subs[1].tryRecv()]), texts([subs[0].tryRecv(), subs[0].tryRecv()]));
+  }
+});
+
+test('publishMany stops at the first message that fails and says how many went out', () => {
+  const bus = new Bus();
+  const sub = bus.subscribe('t', { capacity: 2, overflow: 'error' });
+  const error = thrown(() => bus.publishMany('t', ['1', '2', '3', '4']), LimitExceededError);
+  assert.equal(error.published, 2);
+  assert.deepEqual(error.report, { matched: 2, delivered: 2, dropped: 0 });
+  assert.match(error.message, /message 2 of the batch/);
+  assert.equal(sub.stats().received, 3, 'the third was refused by the queue, the fourth never sent');
+  assert.equal(sub.stats().queued, 2);
+});
+
+test('publishMany refuses bad input before publishing anything', () => {
+  const bus = new Bus({ maxPayload: 4 });
+  const sub = bus.subscribe('t');
+  assert.throws(() => bus.publishMany('t', ['ok', 'too long']), {
+    name: 'LimitExceededError',
+    message: /^payloads\[1\]: payload is 8 bytes/,
+  });
+  assert.throws(() => bus.publishMany('t', ['ok', 7]), {
+    name: 'InvalidArgumentError',
+    message: /^payloads\[1\]: payload must be/,
+  });
+  assert.throws(() => bus.publishMany('t', ['ok', null]), { name: 'NullArgumentError', message: /^payloads\[1\]/ });
+  assert.throws(() => bus.publishMany('t', ['ok', '\ud800']), { name: 'InvalidUtf8Error' });
+  assert.throws(() => bus.publishMany('t', 'ok'), InvalidArgumentError);
+  assert.throws(() => bus.publishMany('t'), NullArgumentError);
+  assert.throws(() => bus.publishMany(undefined, ['x']), NullArgumentError);
+  assert.throws(() => bus.publishMany('t', new Array(65_537).fill('')), LimitExceededError);
+  assert.equal(sub.stats().received, 0, 'nothing was published');
+  const bad = thrown(() => bus.publishMany('bad..topic', ['x']), InvalidArgumentError);
+  assert.equal(bad.published, 0);
+});
+
+test("a client's publishMany is checked against its grants, message by message", () => {
+  const env = setup();
+  const bus = new Bus({ authority: env.authority });
+  const { session } = holderWith(env, ['publish orders.>', 'subscribe orders.>']);
+  const client = bus.client(session);
+  const sub = client.subscribe('orders.>');
+  assert.deepEqual(client.publishMany('orders.new', ['a', 'b']), { matched: 2, delivered: 2, dropped: 0 });
+  const denied = thrown(() => client.publishMany('billing.new', ['a']), DeniedError);
+  assert.equal(denied.published, 0);
+  assert.throws(() => bus.publishMany('orders.new', ['a']), DeniedError, 'no session, no grant');
+  assert.equal(sub.stats().received, 2);
+  bus.close();
+});
+
+test('recvMany takes the queued messages up to max, in order, in one call', async () => {
+  const bus = new Bus();
+  const sub = bus.subscribe('t');
+  bus.publishMany('t', ['1', '2', '3', '4', '5']);
+  const first = await sub.recvMany(3);
+  assert.ok(first.every((m) => m instanceof Message));
+  assert.deepEqual(texts(first), ['1', '2', '3']);
+  assert.deepEqual(texts(await sub.recvMany(64)), ['4', '5']);
+  await assert.rejects(sub.recvMany(1, { timeoutMs: 0 }), TimeoutError);
+  const stats = sub.stats();
+  assert.equal(stats.delivered, 5, 'each message counts as delivered once');
+  assert.equal(stats.queued, 0);
+});
+
+test('recvMany waits for the first message, then takes what is queued behind it', async () => {
+  const bus = new Bus();
+  const sub = bus.subscribe('t');
+  const waiting = sub.recvMany(10);
+  bus.publishMany('t', ['a', 'b', 'c']);
+  assert.deepEqual(texts(await waiting), ['a', 'b', 'c']);
+
+  const first = sub.recvMany(2);
+  const second = sub.recv();
+  bus.publishMany('t', ['x', 'y', 'z']);
+  assert.deepEqual(texts(await first), ['x', 'y'], 'the batch is taken before the next receive in line');
+  assert.equal((await second).payload.toString(), 'z');
+});
+
+test('recvMany times out, aborts and ends as recv does, taking nothing', async () => {
+  const bus = new Bus();
+  const sub = bus.subscribe('t');
+  await assert.rejects(sub.recvMany(4, { timeoutMs: 0 }), TimeoutError);
+  await assert.rejects(sub.recvMany(4, { timeoutMs: 5 }), TimeoutError);
+  const controller = new AbortController();
+  const aborted = sub.recvMany(4, { signal: controller.signal });
+  controller.abort();
+  await assert.rejects(aborted, { name: 'AbortError' });
+  bus.publish('t', 'kept');
+  assert.equal(sub.stats().queued, 1, 'the aborted batch took nothing');
+  assert.deepEqual(texts(await sub.recvMany(4)), ['kept']);
+  const ended = sub.recvMany(4);
+  sub.close();
+  await assert.rejects(ended, ClosedError);
+});
+
+test('recvMany refuses a bad max or options', async () => {
+  const bus = new Bus();
+  const sub = bus.subscribe('t');
+  bus.publish('t', 'x');
+  await assert.rejects(sub.recvMany(0), { name: 'InvalidArgumentError', message: /max must be/ });
+  await assert.rejects(sub.recvMany(1.5), InvalidArgumentError);
+  await assert.rejects(sub.recvMany('4'), InvalidArgumentError);
+  await assert.rejects(sub.recvMany(), NullArgumentError);
+  await assert.rejects(sub.recvMany(65_537), LimitExceededError);
+  await assert.rejects(sub.recvMany(4, { timeout: 5 }), { name: 'InvalidArgumentError', message: /timeout/ });
+  await assert.rejects(sub.recvMany(4, { timeoutMs: -1 }), InvalidArgumentError);
+  assert.equal(sub.stats().queued, 1, 'nothing was taken');
+  const handled = bus.subscribe('h', () => {});
+  await assert.rejects(handled.recvMany(4), InvalidArgumentError, 'a callback subscription has no queue');
+});
+
+test('a handler that closes the bus, or its own subscription, mid-batch stops or narrows it', () => {
+  const bus = new Bus();
+  let calls = 0;
+  const handled = bus.subscribe('t', () => {
+    calls += 1;
+    if (calls === 2) {
+      bus.close();
+    }
+  });
+  const error = thrown(() => bus.publishMany('t', ['1', '2', '3', '4']), ClosedError);
+  assert.equal(error.published, 2, 'the two before the close went out');
+  assert.deepEqual(error.report, { matched: 2, delivered: 2, dropped: 0 });
+  assert.equal(calls, 2);
+  assert.equal(handled.stats().delivered, 2, 'released, its accounting still reads');
+
+  const other = new Bus();
+  let self = null;
+  self = other.subscribe('t', () => self.close());
+  assert.deepEqual(other.publishMany('t', ['1', '2', '3']), { matched: 1, delivered: 1, dropped: 0 });
+  assert.equal(self.closed, true);
+  assert.equal(self.stats().received, 1);
+  other.close();
+});
