@@ -152,9 +152,16 @@ func (s *Subscription) takeQueued(out []*C.charter_message_t, n int) ([]*Message
 		return nil, s.bus.subscriptionError(cError(res.status, res.message))
 	}
 	count := int(res.count)
+	// One allocation for the batch's Message values, and one topic string
+	// for the run of messages that share it: the copies cost less than
+	// the messages one by one. A Message kept keeps its batch's values.
+	values := make([]Message, count)
 	msgs := make([]*Message, count)
-	for i, m := range out[:count] {
-		msgs[i] = goMessage(m)
+	topic := ""
+	for i, c := range out[:count] {
+		fillMessage(&values[i], c, topic)
+		topic = values[i].Topic
+		msgs[i] = &values[i]
 	}
 	C.chgo_messages_free(&out[0], res.count)
 	return msgs, nil
