@@ -178,3 +178,33 @@ func TestClientPublishBatchNeedsTheGrant(t *testing.T) {
 		t.Fatalf("denied batch: %d, %v", n, err)
 	}
 }
+
+// After the bus's Close, both batch calls fail with ErrClosed, and a
+// RecvMany waiting across the Close wakes with it.
+func TestBatchAfterBusClose(t *testing.T) {
+	bus, err := charter.NewBus()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub, err := bus.Subscribe("a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	woke := make(chan error, 1)
+	go func() {
+		_, err := sub.RecvMany(context.Background(), 4)
+		woke <- err
+	}()
+	if err := bus.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-woke; !errors.Is(err, charter.ErrClosed) {
+		t.Fatalf("RecvMany across the bus's Close: %v", err)
+	}
+	if _, _, err := bus.PublishBatch("a", [][]byte{{1}}); !errors.Is(err, charter.ErrClosed) {
+		t.Fatalf("PublishBatch after Close: %v", err)
+	}
+	if _, err := sub.RecvMany(context.Background(), 4); !errors.Is(err, charter.ErrClosed) {
+		t.Fatalf("RecvMany after Close: %v", err)
+	}
+}
