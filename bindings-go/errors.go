@@ -136,20 +136,24 @@ func cError(status C.charter_status_t, message *C.char) *Error {
 	text := C.GoString(message)
 	C.charter_string_free(message)
 	code := Status(status)
-	return &Error{Code: code, Message: strings.TrimPrefix(text, code.String()+": "), cause: osError(text)}
+	return &Error{Code: code, Message: strings.TrimPrefix(text, code.String()+": "), cause: osError(code, text)}
 }
 
-// osError finds the errno that Rust's std::io::Error prints at the end of
-// its message, "... (os error 2)", which the core quotes in every I/O
-// failure; nil when there is none.
-func osError(message string) error {
+// osError finds the errno that Rust's std::io::Error prints, "... (os
+// error 2)", which the core quotes in its I/O failures; nil when there is
+// none. Only an ErrIO, or an ErrNotFound that ends with it (a missing key
+// file), is read: other messages may quote a caller's text.
+func osError(code Status, message string) error {
+	if code != StatusIO && code != StatusNotFound {
+		return nil
+	}
 	const mark = "(os error "
 	at := strings.LastIndex(message, mark)
 	if at < 0 {
 		return nil
 	}
-	digits, _, found := strings.Cut(message[at+len(mark):], ")")
-	if !found {
+	digits, rest, found := strings.Cut(message[at+len(mark):], ")")
+	if !found || (code == StatusNotFound && rest != "") {
 		return nil
 	}
 	n, err := strconv.ParseUint(digits, 10, 31)

@@ -207,3 +207,18 @@ func TestAllBreakLosesNothing(t *testing.T) {
 		t.Fatalf("%d messages after one publish", n)
 	}
 }
+
+// Only an I/O failure, or a NOT_FOUND that ends with the OS error, is read
+// for an errno: a message quoting a caller's text that looks like one
+// wraps nothing.
+func TestOnlyOSFailuresUnwrapToAnErrno(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "no-key.pem")
+	_, err := charter.ReadKeyFile(missing, false)
+	if !errors.Is(err, charter.ErrNotFound) || !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("a missing key file: %v", err)
+	}
+	err = charter.ValidateTopic("a.(os error 13)")
+	if !errors.Is(err, charter.ErrInvalidArgument) || errors.Unwrap(err) != nil || errors.Is(err, fs.ErrPermission) {
+		t.Fatalf("an invalid topic quoting an errno: %v wraps %v", err, errors.Unwrap(err))
+	}
+}
