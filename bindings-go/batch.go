@@ -99,9 +99,9 @@ func packPayloads(payloads [][]byte) ([]byte, []C.size_t) {
 // is queued or ctx is done, then returns the messages queued at that
 // moment, in order, up to limit: one call into Charter takes them all. A
 // wait that ends with ctx takes nothing and returns an error matching
-// [ErrCancelled] and ctx.Err(). limit must be
-// between 1 and [BatchMax]: else [ErrInvalidArgument] or
-// [ErrLimitExceeded], as Charter decides. It fails as Recv does once the
+// [ErrCancelled] and ctx.Err(). limit must be between 1 and [BatchMax]:
+// else [ErrInvalidArgument] or [ErrLimitExceeded], as Charter decides
+// (the binding only sizes its array by it). It fails as Recv does once the
 // subscription has ended; when it ends after some messages were taken,
 // those are returned and the next call reports the end.
 func (s *Subscription) RecvMany(ctx context.Context, limit int) ([]*Message, error) {
