@@ -16,7 +16,7 @@ import (
 )
 
 // HashLen is the length of a [Hash].
-const HashLen = C.CHARTER_AUDIT_HASH_LEN
+const HashLen = 32
 
 // Hash is a SHA-256 hash of the audit log's RFC 9162 Merkle tree: a leaf
 // hash, a root, or one hash of a proof.
@@ -28,7 +28,7 @@ func (h Hash) String() string {
 }
 
 // Decision is what an audited operation came to. The zero Decision is
-// none: in an [AuditFilter] it selects every decision.
+// none: in an [AuditQuery] it selects every decision.
 type Decision int32
 
 // The decisions.
@@ -114,7 +114,7 @@ func FsyncEvery(d time.Duration) Fsync {
 	return Fsync{policy: C.CHARTER_AUDIT_FSYNC_INTERVAL, interval: d}
 }
 
-// AuditOption configures [OpenAudit], [StartOverAudit] and [NewMemoryAudit].
+// AuditOption configures [OpenAudit], [StartOverAudit] and [OpenAuditInMemory].
 type AuditOption func(*auditConfig)
 
 type auditConfig struct {
@@ -163,7 +163,7 @@ func WithCheckpointInterval(d time.Duration) AuditOption {
 // golang.org/x/mod/sumdb/note among them). docs/audit.md describes the
 // guarantees and docs/formats.md the file.
 //
-// Create one with [OpenAudit] or [NewMemoryAudit] and release it with
+// Create one with [OpenAudit] or [OpenAuditInMemory] and release it with
 // Close; the zero AuditLog is closed. A [Bus] or [Authority] recording
 // into the log keeps it open after Close.
 type AuditLog struct {
@@ -207,11 +207,29 @@ func StartOverAudit(path, reason string, opts ...AuditOption) (*AuditLog, error)
 	return newAudit(p, n, r, rn, opts)
 }
 
-// NewMemoryAudit creates a log kept in memory only: the same tree, proofs
-// and checkpoints without a file. Its fsync policy is ignored.
-func NewMemoryAudit(opts ...AuditOption) (*AuditLog, error) {
+// OpenAuditInMemory creates a log kept in memory only: the same tree, proofs
+// and checkpoints without a file. Its fsync policy is ignored. (Python's
+// AuditLog.in_memory, Node's AuditLog.inMemory.)
+func OpenAuditInMemory(opts ...AuditOption) (*AuditLog, error) {
 	return newAudit(nil, 0, nil, 0, opts)
 }
+
+// NewMemoryAudit is the former name of [OpenAuditInMemory].
+//
+// Deprecated: use [OpenAuditInMemory], the name the other languages use.
+func NewMemoryAudit(opts ...AuditOption) (*AuditLog, error) {
+	return OpenAuditInMemory(opts...)
+}
+
+// AuditRecovery is the former name of [Recovery].
+//
+// Deprecated: use [Recovery].
+type AuditRecovery = Recovery
+
+// AuditFilter is the former name of [AuditQuery].
+//
+// Deprecated: use [AuditQuery], the name Node uses.
+type AuditFilter = AuditQuery
 
 func newAudit(path *C.char, pathLen C.size_t, reason *C.char, reasonLen C.size_t, opts []AuditOption) (
 	*AuditLog, error) {
@@ -344,8 +362,17 @@ func (l *AuditLog) Sync() error {
 	return nil
 }
 
-// Len returns the number of records.
-func (l *AuditLog) Len() (uint64, error) {
+// Len returns the number of records; 0 for a nil or closed log.
+func (l *AuditLog) Len() uint64 {
+	n, err := l.length()
+	if err != nil {
+		return 0
+	}
+	return n
+}
+
+// length is Len with the reason there is none.
+func (l *AuditLog) length() (uint64, error) {
 	p, err := l.load()
 	if err != nil {
 		return 0, err
@@ -438,9 +465,9 @@ func (l *AuditLog) Get(index uint64) (Record, error) {
 	return rec, nil
 }
 
-// AuditFilter selects records for [AuditLog.Records]. The zero filter
+// AuditQuery selects records for [AuditLog.Records]. The zero filter
 // selects every record.
-type AuditFilter struct {
+type AuditQuery struct {
 	// FromIndex skips the records before this index.
 	FromIndex uint64
 	// Since, when not zero, selects records at or after this time.
@@ -466,13 +493,13 @@ const recordBatch = 256
 // Records are fetched in batches, so the loop body runs with no Charter
 // call in progress: it may use the log, even Close it (the iteration then
 // ends with [ErrClosed]).
-func (l *AuditLog) Records(ctx context.Context, f AuditFilter) iter.Seq2[Record, error] {
+func (l *AuditLog) Records(ctx context.Context, f AuditQuery) iter.Seq2[Record, error] {
 	return func(yield func(Record, error) bool) {
 		if err := needContext(ctx); err != nil {
 			yield(Record{}, err)
 			return
 		}
-		end, err := l.Len()
+		end, err := l.length()
 		if err != nil {
 			yield(Record{}, err)
 			return
@@ -509,14 +536,14 @@ func (l *AuditLog) Records(ctx context.Context, f AuditFilter) iter.Seq2[Record,
 	}
 }
 
-// cFilter is an AuditFilter as chgo_audit_each takes it.
+// cFilter is an AuditQuery as chgo_audit_each takes it.
 type cFilter struct {
 	from, until C.uint64_t
 	actor       string
 	decision    C.int32_t
 }
 
-func (f AuditFilter) c() (cFilter, error) {
+func (f AuditQuery) c() (cFilter, error) {
 	c := cFilter{until: math.MaxUint64, actor: f.Actor, decision: C.CHARTER_AUDIT_ANY_DECISION}
 	if !f.Since.IsZero() {
 		ms := f.Since.UnixMilli()
@@ -731,8 +758,8 @@ func goReport(res C.chgo_report, hs ...checker) (VerifyReport, error) {
 	return report, nil
 }
 
-// AuditRecovery is what opening a log found and repaired.
-type AuditRecovery struct {
+// Recovery is what opening a log found and repaired.
+type Recovery struct {
 	// Records is how many intact records the file held.
 	Records uint64
 	// TruncatedBytes is how many bytes of a torn last record (a crash
@@ -743,17 +770,17 @@ type AuditRecovery struct {
 
 // Recovery returns what opening the log found and repaired (all zero for a
 // log in memory).
-func (l *AuditLog) Recovery() (AuditRecovery, error) {
+func (l *AuditLog) Recovery() (Recovery, error) {
 	p, err := l.load()
 	if err != nil {
-		return AuditRecovery{}, err
+		return Recovery{}, err
 	}
 	res := C.chgo_audit_recovery(p)
 	runtime.KeepAlive(l)
 	if res.status != C.CHARTER_OK {
-		return AuditRecovery{}, failure(res.status, res.message, &l.h)
+		return Recovery{}, failure(res.status, res.message, &l.h)
 	}
-	return AuditRecovery{Records: uint64(res.recovery.records), TruncatedBytes: uint64(res.recovery.truncated_bytes)},
+	return Recovery{Records: uint64(res.recovery.records), TruncatedBytes: uint64(res.recovery.truncated_bytes)},
 		nil
 }
 
@@ -844,10 +871,10 @@ type AuditScope int32
 const (
 	// RecordDenials records refusals only: allowed operations cost nothing
 	// extra.
-	RecordDenials AuditScope = C.CHARTER_AUDIT_SCOPE_DENIALS
+	RecordDenials AuditScope = 0
 	// RecordAll records every decision: each allowed operation waits for
 	// its record (and, under [FsyncAlways], its fsync).
-	RecordAll AuditScope = C.CHARTER_AUDIT_SCOPE_ALL
+	RecordAll AuditScope = 1
 )
 
 // Recorder is an audit log plus which decisions to record in it, for

@@ -49,7 +49,7 @@ func BenchmarkVerifyAuditFile(b *testing.B) {
 // Ed25519 signature and one durable state file replacement.
 func BenchmarkWitnessAddCheckpoint(b *testing.B) {
 	key := newKey(b)
-	l, err := charter.NewMemoryAudit(charter.WithSigner(key), charter.WithOrigin(testOrigin))
+	l, err := charter.OpenAuditInMemory(charter.WithSigner(key), charter.WithOrigin(testOrigin))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -76,10 +76,10 @@ func WithFixedTime(t time.Time) AuthorityOption {
 	}
 }
 
-// NewAuthority creates an authority that trusts the root keys roots (text
-// forms, see [KeyPair.PublicKey]; there may be none yet, see
-// [Authority.Trust]). A key that does not parse fails with [ErrMalformed].
-func NewAuthority(roots []string, opts ...AuthorityOption) (*Authority, error) {
+// NewAuthority creates an authority that trusts the root keys roots (see
+// [KeyPair.PublicKey]; there may be none yet, see [Authority.Trust]). A
+// key that does not parse fails with [ErrMalformed].
+func NewAuthority(roots []PublicKey, opts ...AuthorityOption) (*Authority, error) {
 	var cfg authorityConfig
 	// Cannot fail: the pointer is valid.
 	C.charter_authority_options_default(&cfg.opts)
@@ -89,7 +89,7 @@ func NewAuthority(roots []string, opts ...AuthorityOption) (*Authority, error) {
 	if cfg.err != nil {
 		return nil, cfg.err
 	}
-	keys, n, err := cStrings("root key", roots)
+	keys, n, err := cStrings("root key", publicKeyStrings(roots))
 	if err != nil {
 		return nil, err
 	}
@@ -143,9 +143,9 @@ func (a *Authority) SetTime(t time.Time) error {
 	return a.status(res)
 }
 
-// Trust adds a root key (text form) to those the authority trusts.
-func (a *Authority) Trust(rootKey string) error {
-	k, n, err := cString("root key", rootKey)
+// Trust adds a root key to those the authority trusts.
+func (a *Authority) Trust(rootKey PublicKey) error {
+	k, n, err := cString("root key", string(rootKey))
 	if err != nil {
 		return err
 	}
@@ -158,13 +158,13 @@ func (a *Authority) Trust(rootKey string) error {
 	return a.status(res)
 }
 
-// Distrust stops trusting a root key (text form) and reports whether it was
+// Distrust stops trusting a root key and reports whether it was
 // trusted. Tokens minted by it then fail to verify with [ErrUntrustedRoot],
 // and every session opened under it ends at once, with its subscriptions
 // (their calls fail with [ErrRevoked]; trusting the root again does not
 // reopen them).
-func (a *Authority) Distrust(rootKey string) (bool, error) {
-	k, n, err := cString("root key", rootKey)
+func (a *Authority) Distrust(rootKey PublicKey) (bool, error) {
+	k, n, err := cString("root key", string(rootKey))
 	if err != nil {
 		return false, err
 	}

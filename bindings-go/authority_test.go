@@ -41,7 +41,7 @@ func TestVerifyTimeEdges(t *testing.T) {
 
 func TestAuthorityOptions(t *testing.T) {
 	root, holder := newKey(t), newKey(t)
-	strict, err := charter.NewAuthority([]string{publicKey(t, root)}, charter.WithFixedTime(t0), charter.WithMaxLifetime(30*time.Minute))
+	strict, err := charter.NewAuthority([]charter.PublicKey{publicKey(t, root)}, charter.WithFixedTime(t0), charter.WithMaxLifetime(30*time.Minute))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +58,7 @@ func TestAuthorityOptions(t *testing.T) {
 		_, err := charter.NewAuthority(nil, opt)
 		wantErr(t, "NewAuthority with "+name, err, charter.ErrInvalidArgument)
 	}
-	_, err = charter.NewAuthority([]string{"charter-pk1:nope"})
+	_, err = charter.NewAuthority([]charter.PublicKey{"charter-pk1:nope"})
 	wantErr(t, "NewAuthority with a malformed root", err, charter.ErrMalformed)
 
 	system, err := charter.NewAuthority(nil)
@@ -174,7 +174,7 @@ func TestRevocationsExportImport(t *testing.T) {
 func TestAuthorityClose(t *testing.T) {
 	root, holder := newKey(t), newKey(t)
 	tok := mint(t, root, holder, "publish a")
-	a, err := charter.NewAuthority([]string{publicKey(t, root)}, charter.WithFixedTime(t0))
+	a, err := charter.NewAuthority([]charter.PublicKey{publicKey(t, root)}, charter.WithFixedTime(t0))
 	if err != nil {
 		t.Fatal(err)
 	}

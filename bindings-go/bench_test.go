@@ -110,3 +110,68 @@ func BenchmarkBus(b *testing.B) {
 		}
 	})
 }
+
+// batch is the batch size of BenchmarkBatch.
+const batch = 64
+
+// BenchmarkBatch compares, in one run, the per-message cost of passing
+// messages through the bus in batches of 64 (one PublishBatch, then
+// RecvMany until all 64 are back) with a buffered channel: one message
+// sent and received (the round trip the goal compares with), and 64 sent
+// then 64 received. Each reports ns/msg.
+func BenchmarkBatch(b *testing.B) {
+	const topic = "orders.eu.created"
+	payload := []byte("order 17 created")
+	payloads := make([][]byte, batch)
+	for i := range payloads {
+		payloads[i] = payload
+	}
+	ctx := context.Background()
+
+	b.Run("publish-batch-recv-many-64", func(b *testing.B) {
+		bus := newBus(b)
+		sub := subscribe(b, bus, topic, charter.WithCapacity(batch))
+		b.ReportAllocs()
+		for b.Loop() {
+			if n, _, err := bus.PublishBatch(topic, payloads); err != nil || n != batch {
+				b.Fatalf("PublishBatch = %d, %v", n, err)
+			}
+			for got := 0; got < batch; {
+				msgs, err := sub.RecvMany(ctx, batch)
+				if err != nil {
+					b.Fatal(err)
+				}
+				got += len(msgs)
+			}
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*batch), "ns/msg")
+	})
+	b.Run("buffered-channel-1", func(b *testing.B) {
+		ch := make(chan *charter.Message, 1)
+		msg := &charter.Message{Topic: topic, Payload: payload}
+		b.ReportAllocs()
+		for b.Loop() {
+			ch <- msg
+			if m := <-ch; len(m.Payload) != len(payload) {
+				b.Fatal("wrong message")
+			}
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N), "ns/msg")
+	})
+	b.Run("buffered-channel-64", func(b *testing.B) {
+		ch := make(chan *charter.Message, batch)
+		msg := &charter.Message{Topic: topic, Payload: payload}
+		b.ReportAllocs()
+		for b.Loop() {
+			for range batch {
+				ch <- msg
+			}
+			for range batch {
+				if m := <-ch; len(m.Payload) != len(payload) {
+					b.Fatal("wrong message")
+				}
+			}
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*batch), "ns/msg")
+	})
+}

@@ -212,7 +212,8 @@ func (b *Bus) publish(s *Session, topic string, payload []byte, headers []Header
 }
 
 // Request publishes a request on topic and waits for the first reply until
-// ctx is done, returning ctx.Err() then (a done ctx publishes nothing). It
+// ctx is done, returning then an error that matches both [ErrCancelled]
+// and ctx.Err() (a done ctx publishes nothing). It
 // fails with [ErrNotFound] at once when nothing subscribes to topic. A
 // responder answers with [Bus.Respond]. The reply's Topic is the request's
 // reply inbox.
@@ -239,7 +240,7 @@ func (b *Bus) request(ctx context.Context, s *Session, topic string, payload []b
 	}
 	// Nobody would wait for the reply.
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return nil, cancelled(err)
 	}
 	t, tn, err := cString("topic", topic)
 	if err != nil {

@@ -93,8 +93,8 @@ func TestNotifyWhileRegistering(t *testing.T) {
 					t.Errorf("Unregister = %v, %v", removed, err)
 					return
 				}
-				if ok, err := reg.Contains(id); ok || err != nil {
-					t.Errorf("Contains after Unregister = %v, %v", ok, err)
+				if reg.Contains(id) {
+					t.Error("Contains after Unregister")
 					return
 				}
 				churned.Add(1)
@@ -131,9 +131,9 @@ func TestCloseRacingWithUse(t *testing.T) {
 					created.Add(1)
 					_, errRegister := reg.Register(tracked(&released, &calls))
 					_, errNotify := reg.Notify([]byte("x"))
-					_, errLen := reg.Len()
+					_ = reg.Len()
 					closed := 0
-					for _, err := range []error{errRegister, errNotify, errLen} {
+					for _, err := range []error{errRegister, errNotify} {
 						switch {
 						case errors.Is(err, charter.ErrClosed):
 							closed++
@@ -142,7 +142,7 @@ func TestCloseRacingWithUse(t *testing.T) {
 							return
 						}
 					}
-					if closed == 3 {
+					if closed == 2 {
 						return
 					}
 				}

@@ -20,7 +20,14 @@
 //
 // Every error returned by Charter is a [*Error] carrying the C status code
 // and the message of the failing call. Match errors with [errors.Is] and the
-// sentinels, one per status: errors.Is(err, charter.ErrLimitExceeded).
+// sentinels, one per status a Go caller can receive: errors.Is(err,
+// charter.ErrLimitExceeded). An I/O failure also matches the operating
+// system's error (errors.Is(err, fs.ErrNotExist)), and a wait that its
+// context ended matches both [ErrCancelled] and the context's error.
+//
+// Simple properties ([KeyPair.PublicKey], [Token.Subject], [Session.Active],
+// [Registry.Len], ...) return a value without an error: the zero value once
+// the object is closed, or for a nil receiver.
 //
 // # Concurrency
 //
@@ -32,7 +39,8 @@
 //
 // # Waiting
 //
-// [Subscription.Recv], [Subscription.C] and [Bus.Request] wait in the Go
+// [Subscription.Recv], [Subscription.RecvMany], [Subscription.All],
+// [Subscription.C] and [Bus.Request] wait in the Go
 // runtime, not in a blocked C call: the goroutine parks on a channel that
 // Charter signals, through a C waiter, when the subscription becomes
 // readable (a message arrived, or it ended), and then receives. A waiting

@@ -9,7 +9,8 @@ import (
 )
 
 // The status values are stable forever: this pins each one, with its C
-// name, and checks that its sentinel matches it and nothing else.
+// name, and checks that its sentinel, where it has one, matches it and
+// nothing else.
 func TestStatusValuesAndNamesArePinned(t *testing.T) {
 	cases := []struct {
 		status   charter.Status
@@ -20,10 +21,10 @@ func TestStatusValuesAndNamesArePinned(t *testing.T) {
 		{charter.StatusNullArgument, -1, "NULL_ARGUMENT", charter.ErrNullArgument},
 		{charter.StatusInvalidArgument, -2, "INVALID_ARGUMENT", charter.ErrInvalidArgument},
 		{charter.StatusInvalidUTF8, -3, "INVALID_UTF8", charter.ErrInvalidUTF8},
-		{charter.StatusInvalidHandle, -4, "INVALID_HANDLE", charter.ErrInvalidHandle},
-		{charter.StatusWrongHandleType, -5, "WRONG_HANDLE_TYPE", charter.ErrWrongHandleType},
-		{charter.StatusHandleFreed, -6, "HANDLE_FREED", charter.ErrHandleFreed},
-		{charter.StatusAlreadyFreed, -7, "ALREADY_FREED", charter.ErrAlreadyFreed},
+		{charter.StatusInvalidHandle, -4, "INVALID_HANDLE", nil},
+		{charter.StatusWrongHandleType, -5, "WRONG_HANDLE_TYPE", nil},
+		{charter.StatusHandleFreed, -6, "HANDLE_FREED", nil},
+		{charter.StatusAlreadyFreed, -7, "ALREADY_FREED", nil},
 		{charter.StatusLimitExceeded, -8, "LIMIT_EXCEEDED", charter.ErrLimitExceeded},
 		{charter.StatusNotFound, -9, "NOT_FOUND", charter.ErrNotFound},
 		{charter.StatusDenied, -10, "DENIED", charter.ErrDenied},
@@ -38,8 +39,8 @@ func TestStatusValuesAndNamesArePinned(t *testing.T) {
 		{charter.StatusClosed, -19, "CLOSED", charter.ErrClosed},
 		{charter.StatusIO, -20, "IO", charter.ErrIO},
 		{charter.StatusCorrupt, -21, "CORRUPT", charter.ErrCorrupt},
-		{charter.StatusPanic, -22, "PANIC", charter.ErrPanic},
-		{charter.StatusInternal, -23, "INTERNAL", charter.ErrInternal},
+		{charter.StatusPanic, -22, "PANIC", nil},
+		{charter.StatusInternal, -23, "INTERNAL", nil},
 		{charter.StatusCancelled, -24, "CANCELLED", charter.ErrCancelled},
 	}
 	for i, c := range cases {
@@ -51,6 +52,9 @@ func TestStatusValuesAndNamesArePinned(t *testing.T) {
 		}
 		err := &charter.Error{Code: c.status, Message: "detail"}
 		for j, other := range cases {
+			if other.sentinel == nil {
+				continue
+			}
 			if got := errors.Is(err, other.sentinel); got != (i == j) {
 				t.Errorf("errors.Is(%v, %v) = %v", err, other.sentinel, got)
 			}

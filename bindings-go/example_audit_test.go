@@ -40,7 +40,7 @@ func ExampleAuditLog() {
 			log.Fatal(err)
 		}
 	}
-	for r, err := range audit.Records(context.Background(), charter.AuditFilter{Decision: charter.DecisionDeny}) {
+	for r, err := range audit.Records(context.Background(), charter.AuditQuery{Decision: charter.DecisionDeny}) {
 		if err != nil {
 			log.Fatal(err)
 		}
@@ -126,7 +126,7 @@ func ExampleWitness() {
 
 // A bus given a recorder appends a record for each refusal.
 func ExampleNewBusWithRecorder() {
-	audit, err := charter.NewMemoryAudit()
+	audit, err := charter.OpenAuditInMemory()
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -135,7 +135,7 @@ func ExampleSubscription_Recv() {
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(10*time.Millisecond, cancel)
 	_, err = jobs.Recv(ctx)
-	fmt.Println("cancelled:", errors.Is(err, context.Canceled))
+	fmt.Println("cancelled:", errors.Is(err, context.Canceled), errors.Is(err, charter.ErrCancelled))
 
 	go func() {
 		if _, err := bus.Publish("jobs", []byte("resize")); err != nil {
@@ -148,7 +148,7 @@ func ExampleSubscription_Recv() {
 	}
 	fmt.Printf("%s\n", msg.Payload)
 	// Output:
-	// cancelled: true
+	// cancelled: true true
 	// resize
 }
 

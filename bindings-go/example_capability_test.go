@@ -24,8 +24,8 @@ func Example_capabilities() {
 		log.Fatal(err)
 	}
 	defer service.Close()
-	rootKey, _ := root.PublicKey()
-	serviceKey, _ := service.PublicKey()
+	rootKey := root.PublicKey()
+	serviceKey := service.PublicKey()
 
 	now := time.Now()
 	token, err := charter.Mint(root, serviceKey,
@@ -35,7 +35,7 @@ func Example_capabilities() {
 	}
 	defer token.Close()
 
-	auth, err := charter.NewAuthority([]string{rootKey})
+	auth, err := charter.NewAuthority([]charter.PublicKey{rootKey})
 	if err != nil {
 		log.Fatal(err)
 	}

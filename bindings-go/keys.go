@@ -56,30 +56,38 @@ func (k *KeyPair) PKCS8() ([]byte, error) {
 	return goBytes(res, &k.h)
 }
 
-// PublicKey returns the public key's text form ("charter-pk1:..."), which
-// names a subject in [Mint] and [Token.Delegate] and a root in
-// [NewAuthority].
-func (k *KeyPair) PublicKey() (string, error) {
+// PublicKey returns the public key, which names a subject in [Mint] and
+// [Token.Delegate] and a root in [NewAuthority]. A nil or closed KeyPair
+// has none: PublicKey returns "".
+func (k *KeyPair) PublicKey() PublicKey {
 	p, err := k.load("key pair")
 	if err != nil {
-		return "", err
+		return ""
 	}
 	res := C.chgo_keypair_public_key(p)
 	runtime.KeepAlive(k)
-	return goString(res, &k.h)
+	text, err := goString(res, &k.h)
+	if err != nil {
+		return ""
+	}
+	return PublicKey(text)
 }
 
 // Principal returns the principal id's text form ("charter-id1:..."), the
 // identity [Authority.Verify] and [Session.Principal] report for tokens
-// held by this key.
-func (k *KeyPair) Principal() (string, error) {
+// held by this key. A nil or closed KeyPair has none: Principal returns "".
+func (k *KeyPair) Principal() string {
 	p, err := k.load("key pair")
 	if err != nil {
-		return "", err
+		return ""
 	}
 	res := C.chgo_keypair_principal(p)
 	runtime.KeepAlive(k)
-	return goString(res, &k.h)
+	text, err := goString(res, &k.h)
+	if err != nil {
+		return ""
+	}
+	return text
 }
 
 // KeyPairFromPEM loads a key pair from PEM text ("-----BEGIN PRIVATE

@@ -56,7 +56,19 @@ type MessageFunc func(msg *Message) error
 
 // goMessage copies a Charter message into Go memory.
 func goMessage(c *C.charter_message_t) *Message {
-	m := &Message{Seq: uint64(c.seq), Topic: C.GoString(c.topic)}
+	m := &Message{}
+	fillMessage(m, c, "")
+	return m
+}
+
+// fillMessage copies the Charter message c into m. The topic is topic
+// when c's equals it (no copy: a batch's messages mostly share one), else
+// a copy.
+func fillMessage(m *Message, c *C.charter_message_t, topic string) {
+	if !equalCString(c.topic, topic) {
+		topic = C.GoString(c.topic)
+	}
+	m.Seq, m.Topic = uint64(c.seq), topic
 	if c.payload_len > 0 {
 		m.Payload = make([]byte, int(c.payload_len))
 		copy(m.Payload, unsafe.Slice((*byte)(unsafe.Pointer(c.payload)), int(c.payload_len)))
@@ -70,7 +82,21 @@ func goMessage(c *C.charter_message_t) *Message {
 	if c.reply_to != nil {
 		m.ReplyTo = C.GoString(c.reply_to)
 	}
-	return m
+}
+
+// equalCString reports whether the NUL-terminated c holds s, reading no
+// further than its NUL or its first difference (s has no NUL: a topic).
+func equalCString(c *C.char, s string) bool {
+	if s == "" {
+		return false
+	}
+	p := unsafe.Pointer(c)
+	for i := 0; i < len(s); i++ {
+		if *(*byte)(unsafe.Add(p, i)) != s[i] {
+			return false
+		}
+	}
+	return *(*byte)(unsafe.Add(p, len(s))) == 0
 }
 
 // cString passes s to a string parameter of a chgo_* wrapper, which takes a

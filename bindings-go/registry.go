@@ -188,32 +188,36 @@ func (r *Registry) unregister(id HandlerID, wait bool) (bool, error) {
 	return res.value != 0, nil
 }
 
-// Contains reports whether id is registered.
-func (r *Registry) Contains(id HandlerID) (bool, error) {
+// Contains reports whether id is registered; false on a nil or closed
+// Registry.
+func (r *Registry) Contains(id HandlerID) bool {
 	p, err := r.load()
 	if err != nil {
-		return false, err
+		return false
 	}
 	res := C.chgo_registry_contains(p, C.uint64_t(id))
 	runtime.KeepAlive(r)
 	if res.status != C.CHARTER_OK {
-		return false, r.h.check(cError(res.status, res.message))
+		C.charter_string_free(res.message)
+		return false
 	}
-	return res.value != 0, nil
+	return res.value != 0
 }
 
-// Len returns the number of registered handlers.
-func (r *Registry) Len() (int, error) {
+// Len returns the number of registered handlers; 0 for a nil or closed
+// Registry.
+func (r *Registry) Len() int {
 	p, err := r.load()
 	if err != nil {
-		return 0, err
+		return 0
 	}
 	res := C.chgo_registry_len(p)
 	runtime.KeepAlive(r)
 	if res.status != C.CHARTER_OK {
-		return 0, r.h.check(cError(res.status, res.message))
+		C.charter_string_free(res.message)
+		return 0
 	}
-	return int(res.value), nil
+	return int(res.value)
 }
 
 // Clear ends every registration. A Notify in progress skips the handlers it

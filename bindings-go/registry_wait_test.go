@@ -24,11 +24,11 @@ func TestForeignAndGuessedIDsMatchNothing(t *testing.T) {
 		t.Fatalf("UnregisterAndWait(other registry's id) = %v, %v; want false, nil", removed, err)
 	}
 	for guess := charter.HandlerID(0); guess < 2000; guess++ {
-		if ok, _ := b.Contains(guess); ok && guess != mine {
+		if ok := b.Contains(guess); ok && guess != mine {
 			t.Fatalf("guessed id %d matched", guess)
 		}
 	}
-	if ok, _ := b.Contains(mine); !ok {
+	if ok := b.Contains(mine); !ok {
 		t.Fatal("B lost its own handler")
 	}
 }
@@ -63,7 +63,7 @@ func TestRegisterOnceRunsOnceAcrossGoroutinesEvenIfItPanics(t *testing.T) {
 	if calls.Load() != 1 || panicked.Load() != 1 {
 		t.Fatalf("calls = %d, panicked = %d; want 1, 1", calls.Load(), panicked.Load())
 	}
-	if ok, _ := reg.Contains(id); ok {
+	if ok := reg.Contains(id); ok {
 		t.Fatal("the run-once handler is still registered")
 	}
 	if _, err := reg.RegisterOnce(nil); !errors.Is(err, charter.ErrNullArgument) {
@@ -135,7 +135,7 @@ func TestWaitingRemovalInsideAHandlerDoesNotDeadlock(t *testing.T) {
 	if inner != nil || report.Delivered != 1 || report.Failed != 0 {
 		t.Fatalf("report %+v, inner %v", report, inner)
 	}
-	if n, _ := reg.Len(); n != 0 {
+	if n := reg.Len(); n != 0 {
 		t.Fatalf("Len = %d", n)
 	}
 }

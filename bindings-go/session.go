@@ -14,9 +14,9 @@ type Action int32
 
 // The actions, equal to the CHARTER_ACTION_* constants of charter.h.
 const (
-	ActionPublish   Action = C.CHARTER_ACTION_PUBLISH   // publish on a topic
-	ActionSubscribe Action = C.CHARTER_ACTION_SUBSCRIBE // subscribe to a pattern
-	ActionRequest   Action = C.CHARTER_ACTION_REQUEST   // send a request on a topic
+	ActionPublish   Action = 1 // publish on a topic
+	ActionSubscribe Action = 2 // subscribe to a pattern
+	ActionRequest   Action = 3 // send a request on a topic
 )
 
 // String returns the action's name as grants spell it: "publish",
@@ -71,46 +71,53 @@ func (s *Session) Check(action Action, topic string) error {
 }
 
 // Active reports whether the session is still open: its token has not
-// expired and no link of it has been revoked.
-func (s *Session) Active() (bool, error) {
+// expired and no link of it has been revoked. A nil or closed Session is
+// not active.
+func (s *Session) Active() bool {
 	p, err := s.load()
 	if err != nil {
-		return false, err
+		return false
 	}
 	res := C.chgo_session_is_active(p)
 	runtime.KeepAlive(s)
 	if res.status != C.CHARTER_OK {
-		return false, failure(res.status, res.message, &s.h)
+		C.charter_string_free(res.message)
+		return false
 	}
-	return res.value != 0, nil
+	return res.value != 0
 }
 
 // Principal returns the holder's principal id (text form), as
-// [KeyPair.Principal] gives it.
-func (s *Session) Principal() (string, error) {
+// [KeyPair.Principal] gives it, or "" for a nil or closed Session.
+func (s *Session) Principal() string {
 	p, err := s.load()
 	if err != nil {
-		return "", err
+		return ""
 	}
 	res := C.chgo_session_principal(p)
 	runtime.KeepAlive(s)
-	return goString(res, &s.h)
+	text, err := goString(res, &s.h)
+	if err != nil {
+		return ""
+	}
+	return text
 }
 
 // ExpiresAt returns the end of the token's window. The session ends when
 // the authority's clock passes it by the clock skew, or earlier if a link
-// is revoked.
-func (s *Session) ExpiresAt() (time.Time, error) {
+// is revoked. A nil or closed Session returns the zero Time.
+func (s *Session) ExpiresAt() time.Time {
 	p, err := s.load()
 	if err != nil {
-		return time.Time{}, err
+		return time.Time{}
 	}
 	res := C.chgo_session_expires_at(p)
 	runtime.KeepAlive(s)
 	if res.status != C.CHARTER_OK {
-		return time.Time{}, failure(res.status, res.message, &s.h)
+		C.charter_string_free(res.message)
+		return time.Time{}
 	}
-	return time.Unix(int64(res.value), 0), nil
+	return time.Unix(int64(res.value), 0)
 }
 
 // Close frees the session handle. It does not end the session: the

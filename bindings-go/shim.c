@@ -320,6 +320,57 @@ chgo_publish chgo_client_respond(charter_client_t *client, const char *reply_to,
     return r;
 }
 
+/* ---- Batches ---- */
+
+/* Payload arrays up to this many entries are built on the C stack. */
+#define CHGO_STACK_PAYLOADS 64
+
+chgo_publish_many chgo_client_publish_many(charter_client_t *client, const char *topic, size_t topic_len,
+                                           const uint8_t *data, const size_t *lens, size_t count,
+                                           const char *headers, size_t header_count) {
+    char buf[CHGO_INLINE_STRING];
+    charter_header_t header_stack[CHGO_STACK_HEADERS];
+    charter_payload_t payload_stack[CHGO_STACK_PAYLOADS];
+    chgo_publish_many r = {0};
+    charter_payload_t *ps = count <= CHGO_STACK_PAYLOADS ? payload_stack : malloc(count * sizeof *ps);
+    if (ps == NULL) {
+        r.status = CHGO_OUT_OF_MEMORY;
+        return r;
+    }
+    for (size_t i = 0; i < count; i++) {
+        ps[i].data = lens[i] == 0 ? NULL : data;
+        ps[i].len = lens[i];
+        data += lens[i];
+    }
+    charter_header_t *hs = unpack_headers(headers, header_count, header_stack);
+    if (header_count > 0 && hs == NULL) {
+        r.status = CHGO_OUT_OF_MEMORY;
+    } else {
+        const char *t = chgo_terminated(topic, topic_len, buf);
+        r.status = charter_client_publish_many(client, t, count == 0 ? NULL : ps, count, hs, header_count,
+                                               &r.published, &r.report);
+        r.message = message_of(r.status);
+    }
+    release_headers(hs, header_stack);
+    if (ps != payload_stack) {
+        free(ps);
+    }
+    return r;
+}
+
+chgo_recv_many chgo_client_recv_many(charter_client_t *client, uint64_t id, charter_message_t **out, size_t max) {
+    chgo_recv_many r = {0};
+    r.status = charter_client_recv_many(client, id, 0, out, max, &r.count);
+    r.message = r.status == CHARTER_E_WOULD_BLOCK ? NULL : message_of(r.status);
+    return r;
+}
+
+void chgo_messages_free(charter_message_t **msgs, size_t count) {
+    for (size_t i = 0; i < count; i++) {
+        charter_message_free(msgs[i]);
+    }
+}
+
 chgo_subscription_stats chgo_client_subscription_stats(charter_client_t *client, uint64_t id) {
     chgo_subscription_stats r = {0};
     r.status = charter_client_subscription_stats(client, id, &r.stats);

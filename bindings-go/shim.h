@@ -141,6 +141,34 @@ chgo_publish chgo_client_publish(charter_client_t *client, const char *topic, si
                                  const uint8_t *payload, size_t len, const char *headers,
                                  size_t header_count);
 chgo_message chgo_client_recv(charter_client_t *client, uint64_t id, uint32_t timeout_ms);
+
+/* The outcome of a batch publish: on failure, published counts the
+ * messages before the one that failed and report adds up theirs. */
+typedef struct {
+    charter_status_t status;
+    char *message;
+    size_t published;
+    charter_publish_report_t report;
+} chgo_publish_many;
+
+/* The outcome of a batch receive: count messages written to the caller's
+ * array, each caller-owned. message is not set for CHARTER_E_WOULD_BLOCK. */
+typedef struct {
+    charter_status_t status;
+    char *message;
+    size_t count;
+} chgo_recv_many;
+
+/* Publishes count payloads packed back to back in data, payload i being
+ * lens[i] bytes long: a Go buffer passed to C may not hold Go pointers, so
+ * the wrapper builds the charter_payload_t array itself. */
+chgo_publish_many chgo_client_publish_many(charter_client_t *client, const char *topic, size_t topic_len,
+                                           const uint8_t *data, const size_t *lens, size_t count,
+                                           const char *headers, size_t header_count);
+/* Takes up to max queued messages into out without waiting. */
+chgo_recv_many chgo_client_recv_many(charter_client_t *client, uint64_t id, charter_message_t **out, size_t max);
+/* Frees the count messages of a batch receive in one cgo call. */
+void chgo_messages_free(charter_message_t **msgs, size_t count);
 chgo_value chgo_client_request_start(charter_client_t *client, const char *topic, size_t topic_len,
                                      const uint8_t *payload, size_t len, const char *headers,
                                      size_t header_count);
@@ -220,6 +248,7 @@ chgo_handle chgo_keypair_from_pkcs8(const uint8_t *der, size_t len);
 chgo_bytes chgo_keypair_to_pkcs8(charter_keypair_t *pair);
 chgo_string chgo_keypair_public_key(charter_keypair_t *pair);
 chgo_string chgo_keypair_principal(charter_keypair_t *pair);
+chgo_string chgo_public_key_parse(const char *text, size_t len);
 chgo_status chgo_keypair_free(charter_keypair_t *pair);
 chgo_handle chgo_keypair_from_pem(const char *text, size_t len);
 chgo_string chgo_keypair_to_pem(charter_keypair_t *pair);
@@ -238,6 +267,8 @@ chgo_bytes chgo_token_encode(charter_token_t *token);
 chgo_string chgo_token_to_text(charter_token_t *token);
 chgo_string chgo_token_inspect(charter_token_t *token);
 chgo_value chgo_token_link_count(charter_token_t *token);
+chgo_string chgo_token_subject(charter_token_t *token);
+chgo_string chgo_token_root_key(charter_token_t *token);
 chgo_string chgo_token_link_id(charter_token_t *token, size_t index);
 /* Writes CHARTER_PROOF_LEN bytes to out_proof. */
 chgo_status chgo_token_prove(charter_token_t *token, charter_keypair_t *holder,

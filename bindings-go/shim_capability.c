@@ -94,6 +94,13 @@ chgo_handle chgo_keypair_from_pem(const char *text, size_t len) {
     return r;
 }
 
+chgo_string chgo_public_key_parse(const char *text, size_t len) {
+    char buf[CHGO_INLINE_STRING];
+    chgo_string r = {0};
+    RESULT(r, charter_public_key_parse(chgo_terminated(text, len, buf), &r.value));
+    return r;
+}
+
 chgo_string chgo_keypair_to_pem(charter_keypair_t *pair) {
     chgo_string r = {0};
     RESULT(r, charter_keypair_to_pem(pair, &r.value));
@@ -187,6 +194,18 @@ chgo_value chgo_token_link_count(charter_token_t *token) {
     size_t count = 0;
     RESULT(r, charter_token_link_count(token, &count));
     r.value = count;
+    return r;
+}
+
+chgo_string chgo_token_subject(charter_token_t *token) {
+    chgo_string r = {0};
+    RESULT(r, charter_token_subject(token, &r.value));
+    return r;
+}
+
+chgo_string chgo_token_root_key(charter_token_t *token) {
+    chgo_string r = {0};
+    RESULT(r, charter_token_root_key(token, &r.value));
     return r;
 }
 

@@ -135,8 +135,10 @@ func (s *Subscription) ID() SubscriptionID {
 	return s.id
 }
 
-// Recv waits for the next message until ctx is done, returning ctx.Err()
-// then. A wait that ends without a message consumes nothing: the next
+// Recv waits for the next message until ctx is done, returning then an
+// error that matches both [ErrCancelled] and ctx.Err() (errors.Is(err,
+// context.Canceled) works). A wait that ends without a message consumes
+// nothing: the next
 // message stays queued for the next receive. Recv waits parked in the Go
 // runtime, holding no OS thread, and a cancellation of ctx ends it at
 // once. Recv fails with [ErrClosed] once the subscription or its

@@ -9,10 +9,10 @@ import (
 )
 
 // ChallengeLen is the length of a session challenge ([Authority.Challenge]).
-const ChallengeLen = C.CHARTER_CHALLENGE_LEN
+const ChallengeLen = 32
 
 // ProofLen is the length of a proof of possession ([Token.Prove]).
-const ProofLen = C.CHARTER_PROOF_LEN
+const ProofLen = 64
 
 // Token is a capability token: a chain of signed links from a root key to
 // the holder, each granting actions on topic patterns for a window of
@@ -27,11 +27,11 @@ type Token struct {
 	h handle[*C.charter_token_t]
 }
 
-// Mint makes a root token: root grants grants to the key subject (a
-// public key's text form, see [KeyPair.PublicKey]) for [notBefore,
+// Mint makes a root token: root grants grants to the key subject (see
+// [KeyPair.PublicKey]) for [notBefore,
 // notAfter), in whole seconds. A grant is "ACTION PATTERN" with ACTION one
 // of publish, subscribe or request, such as "publish orders.*.created".
-func Mint(root *KeyPair, subject string, grants []string, notBefore, notAfter time.Time) (*Token, error) {
+func Mint(root *KeyPair, subject PublicKey, grants []string, notBefore, notAfter time.Time) (*Token, error) {
 	args, err := linkArgs(subject, grants, notBefore, notAfter)
 	if err != nil {
 		return nil, err
@@ -49,7 +49,7 @@ func Mint(root *KeyPair, subject string, grants []string, notBefore, notAfter ti
 // be t's holder (the subject of its last link). The grants must each be
 // within one of t's grants and the window within t's, else Delegate fails
 // with [ErrDenied]: a delegation can only narrow.
-func (t *Token) Delegate(holder *KeyPair, subject string, grants []string, notBefore, notAfter time.Time) (*Token, error) {
+func (t *Token) Delegate(holder *KeyPair, subject PublicKey, grants []string, notBefore, notAfter time.Time) (*Token, error) {
 	if t == nil {
 		return nil, nilArgument("token")
 	}
@@ -81,10 +81,10 @@ type link struct {
 	notAfter   C.uint64_t
 }
 
-func linkArgs(subject string, grants []string, notBefore, notAfter time.Time) (link, error) {
+func linkArgs(subject PublicKey, grants []string, notBefore, notAfter time.Time) (link, error) {
 	var l link
 	var err error
-	if l.subject, l.subjectLen, err = cString("subject", subject); err != nil {
+	if l.subject, l.subjectLen, err = cString("subject", string(subject)); err != nil {
 		return l, err
 	}
 	if l.grants, l.grantCount, err = cStrings("grant", grants); err != nil {
@@ -145,8 +145,17 @@ func (t *Token) Bytes() ([]byte, error) {
 	return goBytes(res, &t.h)
 }
 
-// Text returns the token's text form ("charter-tok1:...").
-func (t *Token) Text() (string, error) {
+// Text returns the token's text form ("charter-tok1:..."), or "" for a
+// nil or closed token.
+func (t *Token) Text() string {
+	text, err := t.text()
+	if err != nil {
+		return ""
+	}
+	return text
+}
+
+func (t *Token) text() (string, error) {
 	p, err := t.load("token")
 	if err != nil {
 		return "", err
@@ -160,11 +169,78 @@ func (t *Token) Text() (string, error) {
 // (such as a closed token) when there is none, so that a Token prints well
 // with the fmt verbs.
 func (t *Token) String() string {
-	text, err := t.Text()
+	text, err := t.text()
 	if err != nil {
 		return "<charter.Token: " + err.Error() + ">"
 	}
 	return text
+}
+
+// MarshalText implements [encoding.TextMarshaler]: the text form, so a
+// Token is a JSON string. A nil or closed token fails ([ErrNullArgument],
+// [ErrClosed]).
+func (t *Token) MarshalText() ([]byte, error) {
+	text, err := t.text()
+	if err != nil {
+		return nil, err
+	}
+	return []byte(text), nil
+}
+
+// UnmarshalText implements [encoding.TextUnmarshaler] as [ParseToken]
+// does, into the zero Token (such as the one encoding/json allocates for a
+// *Token field); the Token then needs Close as any other. A Token that
+// holds, or held, a token is left alone: [ErrInvalidArgument].
+func (t *Token) UnmarshalText(text []byte) error {
+	if t == nil {
+		return nilArgument("token")
+	}
+	if t.h.ptr != nil {
+		return invalidArgument("UnmarshalText needs a zero Token; this one holds a token")
+	}
+	s, n, err := cString("text", string(text))
+	if err != nil {
+		return err
+	}
+	res := C.chgo_token_from_text(s, n)
+	if res.status != C.CHARTER_OK {
+		return failure(res.status, res.message)
+	}
+	attach(t, &t.h, "token", (*C.charter_token_t)(res.handle), freeToken)
+	return nil
+}
+
+// Subject returns the holder's public key: the subject of the last link,
+// the key that must prove possession ([Token.Prove]). A nil or closed
+// token has none: "".
+func (t *Token) Subject() PublicKey {
+	return t.key(false)
+}
+
+// RootKey returns the root key the chain starts from, which an
+// [Authority] must trust. A nil or closed token has none: "".
+func (t *Token) RootKey() PublicKey {
+	return t.key(true)
+}
+
+// key returns the root key, or the subject when root is false.
+func (t *Token) key(root bool) PublicKey {
+	p, err := t.load("token")
+	if err != nil {
+		return ""
+	}
+	var res C.chgo_string
+	if root {
+		res = C.chgo_token_root_key(p)
+	} else {
+		res = C.chgo_token_subject(p)
+	}
+	runtime.KeepAlive(t)
+	text, err := goString(res, &t.h)
+	if err != nil {
+		return ""
+	}
+	return PublicKey(text)
 }
 
 // Inspect returns a readable account of every link: issuer, subject,
@@ -180,18 +256,19 @@ func (t *Token) Inspect() (string, error) {
 }
 
 // LinkCount returns the number of links: 1 for a minted token, one more
-// for each delegation.
-func (t *Token) LinkCount() (int, error) {
+// for each delegation; 0 for a nil or closed token.
+func (t *Token) LinkCount() int {
 	p, err := t.load("token")
 	if err != nil {
-		return 0, err
+		return 0
 	}
 	res := C.chgo_token_link_count(p)
 	runtime.KeepAlive(t)
 	if res.status != C.CHARTER_OK {
-		return 0, failure(res.status, res.message, &t.h)
+		C.charter_string_free(res.message)
+		return 0
 	}
-	return int(res.value), nil
+	return int(res.value)
 }
 
 // LinkID returns the id of link i (64 hex digits), 0 being the root link:

@@ -130,14 +130,17 @@ func statusName(t *testing.T, err error) string {
 
 // ---- status.json ----
 
+// statusSentinels maps every error status to its sentinel, or to nil for
+// the statuses a Go caller never receives (errors.go says why), which have
+// none.
 var statusSentinels = map[string]error{
 	"CHARTER_E_NULL_ARGUMENT":     charter.ErrNullArgument,
 	"CHARTER_E_INVALID_ARGUMENT":  charter.ErrInvalidArgument,
 	"CHARTER_E_INVALID_UTF8":      charter.ErrInvalidUTF8,
-	"CHARTER_E_INVALID_HANDLE":    charter.ErrInvalidHandle,
-	"CHARTER_E_WRONG_HANDLE_TYPE": charter.ErrWrongHandleType,
-	"CHARTER_E_HANDLE_FREED":      charter.ErrHandleFreed,
-	"CHARTER_E_ALREADY_FREED":     charter.ErrAlreadyFreed,
+	"CHARTER_E_INVALID_HANDLE":    nil,
+	"CHARTER_E_WRONG_HANDLE_TYPE": nil,
+	"CHARTER_E_HANDLE_FREED":      nil,
+	"CHARTER_E_ALREADY_FREED":     nil,
 	"CHARTER_E_LIMIT_EXCEEDED":    charter.ErrLimitExceeded,
 	"CHARTER_E_NOT_FOUND":         charter.ErrNotFound,
 	"CHARTER_E_DENIED":            charter.ErrDenied,
@@ -152,13 +155,13 @@ var statusSentinels = map[string]error{
 	"CHARTER_E_CLOSED":            charter.ErrClosed,
 	"CHARTER_E_IO":                charter.ErrIO,
 	"CHARTER_E_CORRUPT":           charter.ErrCorrupt,
-	"CHARTER_E_PANIC":             charter.ErrPanic,
-	"CHARTER_E_INTERNAL":          charter.ErrInternal,
+	"CHARTER_E_PANIC":             nil,
+	"CHARTER_E_INTERNAL":          nil,
 	"CHARTER_E_CANCELLED":         charter.ErrCancelled,
 }
 
-// Each status has its name, and every error status has its sentinel,
-// which an error of that code matches.
+// Each status has its name, and every error status a Go caller can
+// receive has its sentinel, which an error of that code matches.
 func checkStatusVectors(t *testing.T, raw []byte) int {
 	var v struct {
 		Schema      int    `json:"schema"`
@@ -184,7 +187,7 @@ func checkStatusVectors(t *testing.T, raw []byte) int {
 		sentinel, ok := statusSentinels[c.Name]
 		if !ok {
 			t.Errorf("the binding has no sentinel for %s", c.Name)
-		} else if !errors.Is(&charter.Error{Code: code, Message: "m"}, sentinel) {
+		} else if sentinel != nil && !errors.Is(&charter.Error{Code: code, Message: "m"}, sentinel) {
 			t.Errorf("an error of code %d does not match the sentinel of %s", c.Code, c.Name)
 		}
 	}
@@ -325,8 +328,8 @@ func checkTokenVectors(t *testing.T, raw []byte) int {
 		if err != nil {
 			t.Fatalf("key %s: %v", k.Name, err)
 		}
-		if pk, err := pair.PublicKey(); err != nil || pk != k.PublicKey {
-			t.Errorf("key %s: its PKCS#8 gives %s, %v", k.Name, pk, err)
+		if pk := pair.PublicKey(); string(pk) != k.PublicKey {
+			t.Errorf("key %s: its PKCS#8 gives %s", k.Name, pk)
 		}
 		pair.Close()
 		principals[k.PublicKey] = k.Principal
@@ -339,7 +342,11 @@ func checkTokenVectors(t *testing.T, raw []byte) int {
 }
 
 func checkTokenCase(t *testing.T, c tokenCase, principals map[string]string, skew, lifetime time.Duration) {
-	a, err := charter.NewAuthority(c.Roots, charter.WithClockSkew(skew), charter.WithMaxLifetime(lifetime),
+	roots := make([]charter.PublicKey, len(c.Roots))
+	for i, r := range c.Roots {
+		roots[i] = charter.PublicKey(r)
+	}
+	a, err := charter.NewAuthority(roots, charter.WithClockSkew(skew), charter.WithMaxLifetime(lifetime),
 		charter.WithFixedTime(time.Unix(c.Now, 0)))
 	if err != nil {
 		t.Fatalf("%s: NewAuthority: %v", c.Name, err)
@@ -376,8 +383,8 @@ func checkTokenCase(t *testing.T, c tokenCase, principals map[string]string, ske
 		t.Errorf("%s: token_text gives %x, %v", c.Name, b, err)
 	}
 	parsed.Close()
-	if n, err := tok.LinkCount(); err != nil || n != len(c.LinkIDs) || n != len(c.Signatures) {
-		t.Errorf("%s: %d links (%v), %d link ids, %d signatures", c.Name, n, err, len(c.LinkIDs),
+	if n := tok.LinkCount(); n != len(c.LinkIDs) || n != len(c.Signatures) {
+		t.Errorf("%s: %d links, %d link ids, %d signatures", c.Name, n, len(c.LinkIDs),
 			len(c.Signatures))
 	}
 	for i, want := range c.LinkIDs {
@@ -649,7 +656,7 @@ func checkAuditAppends(t *testing.T, v *auditVectors, leaves, roots []charter.Ha
 		t.Fatal(err)
 	}
 	defer signer.Close()
-	l, err := charter.NewMemoryAudit(charter.WithSigner(signer), charter.WithOrigin(v.Origin))
+	l, err := charter.OpenAuditInMemory(charter.WithSigner(signer), charter.WithOrigin(v.Origin))
 	if err != nil {
 		t.Fatal(err)
 	}

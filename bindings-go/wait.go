@@ -69,11 +69,12 @@ func (r *recheckTimer) stop() {
 // receive waits for the next message of subscription id, through client
 // c, until ctx is done. The goroutine parks on a waiter's channel (see
 // readiness.go) and holds no thread meanwhile. A wait that ends with ctx
-// takes nothing: it disarms its waiter and returns ctx.Err(), and the next
+// takes nothing: it disarms its waiter and returns the error of cancelled,
+// matching ErrCancelled and ctx.Err(), and the next
 // message stays queued for the next receive.
 func (b *Bus) receive(ctx context.Context, c *C.charter_client_t, id uint64) (*Message, error) {
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return nil, cancelled(err)
 	}
 	if _, err := b.h.load(); err != nil {
 		return nil, err
@@ -108,7 +109,7 @@ func (b *Bus) receive(ctx context.Context, c *C.charter_client_t, id uint64) (*M
 		case <-w.ready:
 		case <-timer.after(recheck):
 		case <-ctx.Done():
-			return nil, ctx.Err()
+			return nil, cancelled(ctx.Err())
 		}
 	}
 }

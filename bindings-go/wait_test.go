@@ -411,7 +411,7 @@ func TestDroppedChannelSubscriptionsAreCollected(t *testing.T) {
 // ErrExpired.
 func TestWaitingRecvWakesAtSessionExpiry(t *testing.T) {
 	root, holder := newKey(t), newKey(t)
-	auth, err := charter.NewAuthority([]string{publicKey(t, root)}, charter.WithClockSkew(0))
+	auth, err := charter.NewAuthority([]charter.PublicKey{publicKey(t, root)}, charter.WithClockSkew(0))
 	if err != nil {
 		t.Fatal(err)
 	}

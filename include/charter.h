@@ -2350,6 +2350,17 @@ charter_status_t charter_keypair_to_pkcs8(charter_keypair_t *pair, uint8_t **out
 charter_status_t charter_keypair_public_key(charter_keypair_t *pair, char **out);
 
 /**
+ * Parses a public key's text form (`charter-pk1:...`) and writes it back
+ * in its canonical form to `out`; free it with `charter_string_free`.
+ * `CHARTER_E_MALFORMED` for text that is not a public key.
+ *
+ * # Safety
+ * `text` must be a NUL-terminated string; `out` NULL or valid for
+ * writing.
+ */
+charter_status_t charter_public_key_parse(const char *text, char **out);
+
+/**
  * Writes the principal id's text form (`charter-id1:...`) to `out`; free
  * it with `charter_string_free`.
  *
@@ -2489,6 +2500,24 @@ charter_status_t charter_token_inspect(charter_token_t *token, char **out);
  * `out` must be NULL or valid for writing.
  */
 charter_status_t charter_token_link_count(charter_token_t *token, size_t *out);
+
+/**
+ * Writes the holder's public key (the last link's subject) in text form
+ * (`charter-pk1:...`) to `out`; free it with `charter_string_free`.
+ *
+ * # Safety
+ * `out` must be NULL or valid for writing.
+ */
+charter_status_t charter_token_subject(charter_token_t *token, char **out);
+
+/**
+ * Writes the root key the chain starts from in text form
+ * (`charter-pk1:...`) to `out`; free it with `charter_string_free`.
+ *
+ * # Safety
+ * `out` must be NULL or valid for writing.
+ */
+charter_status_t charter_token_root_key(charter_token_t *token, char **out);
 
 /**
  * Writes the id of link `index` (64 hex digits) to `out`; free it with

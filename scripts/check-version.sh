@@ -4,7 +4,7 @@
 # takes it from its crate (pyproject.toml's dynamic version, through
 # maturin), and the header's CHARTER_VERSION* macros are generated from it.
 # The copies that cannot be derived (the npm package and its lockfile, the
-# Go module's Version constant) are checked here; `make test` runs this, and
+# Go module's ModuleVersion constant) are checked here; `make test` runs this, and
 # `make sync-version` (scripts/sync-version.sh) rewrites them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -45,8 +45,8 @@ lock = json.load(open("bindings-node/package-lock.json", encoding="utf-8"))
 expect("bindings-node/package-lock.json", lock.get("version"))
 expect('bindings-node/package-lock.json packages[""]', lock.get("packages", {}).get("", {}).get("version"))
 
-go = re.search(r'^const Version = "(.*)"$', open("bindings-go/version.go", encoding="utf-8").read(), re.M)
-expect("bindings-go/version.go Version", go and go.group(1))
+go = re.search(r'^const ModuleVersion = "(.*)"$', open("bindings-go/version.go", encoding="utf-8").read(), re.M)
+expect("bindings-go/version.go ModuleVersion", go and go.group(1))
 
 pom = re.search(r"^  <version>(.*)</version>$", open("bindings-kotlin/pom.xml", encoding="utf-8").read(), re.M)
 expect("bindings-kotlin/pom.xml version", pom and pom.group(1))

@@ -2,7 +2,11 @@
 # Installs the C library into a temporary prefix (scripts/prefix.sh) and
 # runs the Go binding's benchmarks, each against a direct call or a buffered
 # channel in the same run: Notify with one Go handler (BenchmarkDispatch),
-# and Publish + Recv on the bus (BenchmarkBus). Extra arguments go to
+# Publish + Recv on the bus (BenchmarkBus) and batches of 64
+# (BenchmarkBatch); then, from the module bench/nats (kept apart so the
+# charter module does not depend on nats.go), the peer: nats.go Publish +
+# NextMsg against a local nats-server (skipped without one on PATH), with
+# Charter and a channel in the same run (BenchmarkPeer). Extra arguments go to
 # `go test` (e.g. -count=5, or -bench Bus for one of them: the last -bench
 # wins). Then the scale harness (scripts/scale): threads, memory, idle CPU,
 # wake, burst and cancellation latency and loss with 100, 1,000 and 10,000
@@ -20,5 +24,6 @@ charter_install_prefix "$root" "$work"
 cd bindings-go
 export CGO_ENABLED=1
 go test -count=1 -run '^$' -bench . -benchmem "$@" ./...
+(cd bench/nats && go test -count=1 -run '^$' -bench . -benchmem "$@" .)
 # shellcheck disable=SC2086 # SCALE_ARGS is a list of flags
 go run ./scripts/scale ${SCALE_ARGS:-}

@@ -13,8 +13,8 @@
 set -euo pipefail
 work=$1
 module_dir=$(pwd)
-version=v$(sed -n 's/^const Version = "\(.*\)"$/\1/p' version.go)
-[ "$version" != v ] || { echo "outside: no Version in version.go" >&2; exit 1; }
+version=v$(sed -n 's/^const ModuleVersion = "\(.*\)"$/\1/p' version.go)
+[ "$version" != v ] || { echo "outside: no ModuleVersion in version.go" >&2; exit 1; }
 
 go run ./scripts/modproxy "$module_dir" "$version" "$work/proxy"
 # A module cache of its own, so no version fetched by an earlier run is
@@ -42,8 +42,8 @@ import (
 )
 
 func main() {
-	if charter.LibraryVersion() != charter.Version {
-		log.Fatalf("library %s, module %s", charter.LibraryVersion(), charter.Version)
+	if charter.Version() != charter.ModuleVersion {
+		log.Fatalf("library %s, module %s", charter.Version(), charter.ModuleVersion)
 	}
 	reg, err := charter.NewRegistry()
 	if err != nil {
@@ -61,7 +61,7 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Printf("charter %s: delivered=%d event=%s\n", charter.Version, report.Delivered, got)
+	fmt.Printf("charter %s: delivered=%d event=%s\n", charter.ModuleVersion, report.Delivered, got)
 }
 GO
 go mod init example.com/app >/dev/null 2>&1

@@ -60,11 +60,12 @@ type Summary struct {
 // party is a principal of the scenario: its key, its token and, once it
 // has proven the key, its view of the bus.
 type party struct {
-	name                 string
-	key                  *charter.KeyPair
-	publicKey, principal string
-	token                *charter.Token
-	client               *charter.Client
+	name      string
+	key       *charter.KeyPair
+	publicKey charter.PublicKey
+	principal string
+	token     *charter.Token
+	client    *charter.Client
 }
 
 func newParty(name string) (*party, error) {
@@ -72,16 +73,7 @@ func newParty(name string) (*party, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &party{name: name, key: key}
-	if p.publicKey, err = key.PublicKey(); err != nil {
-		key.Close()
-		return nil, err
-	}
-	if p.principal, err = key.Principal(); err != nil {
-		key.Close()
-		return nil, err
-	}
-	return p, nil
+	return &party{name: name, key: key, publicKey: key.PublicKey(), principal: key.Principal()}, nil
 }
 
 // close releases what p holds; the operator holds no token, and a party
@@ -193,7 +185,7 @@ func play(s scenario, logPath, vkeyPath string) error {
 	// authority records session openings, the bus every publish and
 	// subscribe.
 	recorder := charter.Recorder{Log: log, Scope: charter.RecordAll}
-	auth, err := charter.NewAuthority([]string{operator.publicKey}, charter.WithAuditRecorder(recorder))
+	auth, err := charter.NewAuthority([]charter.PublicKey{operator.publicKey}, charter.WithAuditRecorder(recorder))
 	if err != nil {
 		return err
 	}
@@ -285,11 +277,7 @@ func play(s scenario, logPath, vkeyPath string) error {
 		return err
 	}
 	s.printf("   revoked  link %.16s...\n", link)
-	active, err := worker.client.Session().Active()
-	if err != nil {
-		return err
-	}
-	s.printf("   worker's session active: %s\n", yesNo(active))
+	s.printf("   worker's session active: %s\n", yesNo(worker.client.Session().Active()))
 	if err := s.publish(worker, "orders.eu.created", "order 1005"); err != nil {
 		return err
 	}
@@ -360,7 +348,7 @@ func audit(s scenario, logPath, vkeyPath string) (Summary, error) {
 	s.printf("   log         %d records intact, the first %d match the checkpoint\n", report.Records, cp.Size)
 
 	sum := Summary{Records: int(report.Records)}
-	for r, err := range log.Records(context.Background(), charter.AuditFilter{}) {
+	for r, err := range log.Records(context.Background(), charter.AuditQuery{}) {
 		if err != nil {
 			return Summary{}, err
 		}

@@ -3,7 +3,7 @@
 use std::ffi::c_char;
 use std::path::Path;
 
-use charter_core::capability::{KeyFileOptions, KeyFormat, KeyPair};
+use charter_core::capability::{KeyFileOptions, KeyFormat, KeyPair, PublicKey};
 
 use crate::args::{any_length, bytes_arg, str_arg};
 use crate::firewall::{call, require_out, write_out};
@@ -178,6 +178,27 @@ pub unsafe extern "C" fn charter_keypair_public_key(
         let text = handle::with::<KeyPair, _>(pair, "pair", |k| Ok(k.public_key().to_text()))?;
         // SAFETY: checked non-NULL above.
         unsafe { string_out(out, "out", text) }
+    })
+}
+
+/// Parses a public key's text form (`charter-pk1:...`) and writes it back
+/// in its canonical form to `out`; free it with `charter_string_free`.
+/// `CHARTER_E_MALFORMED` for text that is not a public key.
+///
+/// # Safety
+/// `text` must be a NUL-terminated string; `out` NULL or valid for
+/// writing.
+#[no_mangle]
+pub unsafe extern "C" fn charter_public_key_parse(
+    text: *const c_char,
+    out: *mut *mut c_char,
+) -> charter_status_t {
+    call(|| {
+        require_out(out, "out")?;
+        // SAFETY: the caller's contract.
+        let key = PublicKey::from_text(unsafe { str_arg(text, "text")? })?;
+        // SAFETY: checked non-NULL above.
+        unsafe { string_out(out, "out", key.to_text()) }
     })
 }
 

@@ -214,6 +214,42 @@ pub unsafe extern "C" fn charter_token_link_count(
     })
 }
 
+/// Writes the holder's public key (the last link's subject) in text form
+/// (`charter-pk1:...`) to `out`; free it with `charter_string_free`.
+///
+/// # Safety
+/// `out` must be NULL or valid for writing.
+#[no_mangle]
+pub unsafe extern "C" fn charter_token_subject(
+    token: *mut charter_token_t,
+    out: *mut *mut c_char,
+) -> charter_status_t {
+    call(|| {
+        require_out(out, "out")?;
+        let text = handle::with::<Token, _>(token, "token", |t| Ok(t.subject().to_text()))?;
+        // SAFETY: checked non-NULL above.
+        unsafe { string_out(out, "out", text) }
+    })
+}
+
+/// Writes the root key the chain starts from in text form
+/// (`charter-pk1:...`) to `out`; free it with `charter_string_free`.
+///
+/// # Safety
+/// `out` must be NULL or valid for writing.
+#[no_mangle]
+pub unsafe extern "C" fn charter_token_root_key(
+    token: *mut charter_token_t,
+    out: *mut *mut c_char,
+) -> charter_status_t {
+    call(|| {
+        require_out(out, "out")?;
+        let text = handle::with::<Token, _>(token, "token", |t| Ok(t.root_key().to_text()))?;
+        // SAFETY: checked non-NULL above.
+        unsafe { string_out(out, "out", text) }
+    })
+}
+
 /// Writes the id of link `index` (64 hex digits) to `out`; free it with
 /// `charter_string_free`. `CHARTER_E_INVALID_ARGUMENT` past the last link.
 ///

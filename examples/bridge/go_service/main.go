@@ -30,7 +30,11 @@ func run(url, dir string) error {
 		b, err := os.ReadFile(filepath.Join(dir, name))
 		return strings.TrimSpace(string(b)), err
 	}
-	root, err := read("root.pub")
+	rootText, err := read("root.pub")
+	if err != nil {
+		return err
+	}
+	root, err := charter.ParsePublicKey(rootText)
 	if err != nil {
 		return err
 	}
@@ -46,7 +50,7 @@ func run(url, dir string) error {
 	if err != nil {
 		return err
 	}
-	auth, err := charter.NewAuthority([]string{root})
+	auth, err := charter.NewAuthority([]charter.PublicKey{root})
 	if err != nil {
 		return err
 	}

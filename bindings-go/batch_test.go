@@ -1,0 +1,210 @@
+package charter_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"charter.dev/charter"
+)
+
+// A batch publishes each payload in order; RecvMany takes what is queued,
+// up to its limit, and the accounting adds up exactly.
+func TestBatchAccountingIsExact(t *testing.T) {
+	bus := newBus(t)
+	sub := subscribe(t, bus, "b.*", charter.WithCapacity(200))
+	other := subscribe(t, bus, "b.x")
+	payloads := make([][]byte, 100)
+	for i := range payloads {
+		payloads[i] = []byte{byte(i), byte(i)}
+	}
+	payloads[7] = nil
+	n, report, err := bus.PublishBatch("b.x", payloads, charter.Header{Name: "k", Value: "v"})
+	if err != nil || n != 100 || report != (charter.PublishReport{Matched: 200, Delivered: 200}) {
+		t.Fatalf("PublishBatch = %d, %+v, %v", n, report, err)
+	}
+	ctx := context.Background()
+	var got []*charter.Message
+	for len(got) < 100 {
+		msgs, err := sub.RecvMany(ctx, 64)
+		if err != nil || len(msgs) == 0 || len(msgs) > 64 {
+			t.Fatalf("RecvMany: %d messages, %v", len(msgs), err)
+		}
+		got = append(got, msgs...)
+	}
+	for i, m := range got {
+		want := payloads[i]
+		if string(m.Payload) != string(want) || m.Topic != "b.x" || len(m.Headers) != 1 || m.Headers[0].Value != "v" ||
+			(i > 0 && m.Seq <= got[i-1].Seq) {
+			t.Fatalf("message %d = %+v", i, m)
+		}
+	}
+	stats, err := sub.Stats()
+	if err != nil || stats.Received != 100 || stats.Delivered != 100 || stats.Queued != 0 {
+		t.Fatalf("stats %+v, %v", stats, err)
+	}
+	if stats, _ := other.Stats(); stats.Queued != 100 {
+		t.Fatalf("the other subscription has %d queued", stats.Queued)
+	}
+	// An empty batch publishes nothing and succeeds.
+	if n, report, err := bus.PublishBatch("b.x", nil); err != nil || n != 0 || report != (charter.PublishReport{}) {
+		t.Fatalf("empty batch = %d, %+v, %v", n, report, err)
+	}
+}
+
+// The first message that fails stops the batch: n counts those before it
+// and the report adds up theirs.
+func TestPublishBatchStopsAtTheFirstFailure(t *testing.T) {
+	bus := newBus(t)
+	sub := subscribe(t, bus, "full", charter.WithCapacity(3), charter.WithOverflow(charter.ErrorOnFull))
+	n, report, err := bus.PublishBatch("full", [][]byte{{1}, {2}, {3}, {4}, {5}})
+	if !errors.Is(err, charter.ErrLimitExceeded) || n != 3 || report != (charter.PublishReport{Matched: 3, Delivered: 3}) {
+		t.Fatalf("PublishBatch = %d, %+v, %v", n, report, err)
+	}
+	msgs, err := sub.RecvMany(context.Background(), 10)
+	if err != nil || len(msgs) != 3 || msgs[2].Payload[0] != 3 {
+		t.Fatalf("RecvMany = %v, %v", msgs, err)
+	}
+}
+
+// Bad input fails before anything is published or taken, with Charter's
+// status.
+func TestBatchBadInput(t *testing.T) {
+	bus := newBus(t, charter.WithLimits(charter.BusLimits{MaxPayload: 4}))
+	sub := subscribe(t, bus, ">")
+	ctx := context.Background()
+	for name, c := range map[string]struct {
+		topic    string
+		payloads [][]byte
+		headers  []charter.Header
+		want     error
+	}{
+		"bad topic":             {"a..b", [][]byte{{1}}, nil, charter.ErrInvalidArgument},
+		"wildcard topic":        {"a.*", [][]byte{{1}}, nil, charter.ErrInvalidArgument},
+		"NUL in topic":          {"a\x00", [][]byte{{1}}, nil, charter.ErrInvalidArgument},
+		"payload too big, last": {"a", [][]byte{{1}, {2}, {1, 2, 3, 4, 5}}, nil, charter.ErrLimitExceeded},
+		"bad header":            {"a", [][]byte{{1}}, []charter.Header{{Name: "", Value: "v"}}, charter.ErrInvalidArgument},
+		"too many":              {"a", make([][]byte, charter.BatchMax+1), nil, charter.ErrLimitExceeded},
+	} {
+		n, report, err := bus.PublishBatch(c.topic, c.payloads, c.headers...)
+		if !errors.Is(err, c.want) || n != 0 || report != (charter.PublishReport{}) {
+			t.Errorf("%s: %d, %+v, %v; want %v", name, n, report, err, c.want)
+		}
+	}
+	if stats, _ := sub.Stats(); stats.Received != 0 {
+		t.Fatalf("a refused batch published %d", stats.Received)
+	}
+	if _, _, err := bus.PublishBatch("a", [][]byte{{1}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		limit int
+		want  error
+	}{{0, charter.ErrInvalidArgument}, {-1, charter.ErrInvalidArgument}, {charter.BatchMax + 1, charter.ErrLimitExceeded},
+		{1 << 40, charter.ErrLimitExceeded}} {
+		if msgs, err := sub.RecvMany(ctx, c.limit); !errors.Is(err, c.want) || msgs != nil {
+			t.Errorf("RecvMany(%d) = %v, %v; want %v", c.limit, msgs, err, c.want)
+		}
+	}
+	if msgs, err := sub.RecvMany(ctx, charter.BatchMax); err != nil || len(msgs) != 1 {
+		t.Fatalf("the refused RecvMany calls took something: %v, %v", msgs, err)
+	}
+	//lint:ignore SA1012 passing nil is what is tested
+	if _, err := sub.RecvMany(nil, 1); !errors.Is(err, charter.ErrNullArgument) {
+		t.Errorf("nil ctx: %v", err)
+	}
+}
+
+// RecvMany waits as Recv does: a publish wakes it, a done ctx ends it
+// taking nothing, and Close ends it with ErrClosed.
+func TestRecvManyWaits(t *testing.T) {
+	bus := newBus(t)
+	sub := subscribe(t, bus, "w")
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	if msgs, err := sub.RecvMany(ctx, 8); !errors.Is(err, context.DeadlineExceeded) || msgs != nil {
+		t.Fatalf("RecvMany on an empty queue = %v, %v", msgs, err)
+	}
+	done := make(chan []*charter.Message)
+	go func() {
+		msgs, err := sub.RecvMany(context.Background(), 8)
+		if err != nil {
+			t.Error(err)
+		}
+		done <- msgs
+	}()
+	if _, _, err := bus.PublishBatch("w", [][]byte{{1}, {2}}); err != nil {
+		t.Fatal(err)
+	}
+	msgs := <-done
+	if len(msgs) == 0 || msgs[0].Payload[0] != 1 {
+		t.Fatalf("woken RecvMany = %v", msgs)
+	}
+	if len(msgs) == 1 {
+		if rest, err := sub.RecvMany(context.Background(), 8); err != nil || len(rest) != 1 || rest[0].Payload[0] != 2 {
+			t.Fatalf("second RecvMany = %v, %v", rest, err)
+		}
+	}
+	go func() {
+		_, err := sub.RecvMany(context.Background(), 8)
+		done <- nil
+		if !errors.Is(err, charter.ErrClosed) {
+			t.Errorf("RecvMany across Close: %v", err)
+		}
+	}()
+	sub.Close()
+	<-done
+	if _, err := sub.RecvMany(context.Background(), 8); !errors.Is(err, charter.ErrClosed) {
+		t.Fatalf("RecvMany after Close: %v", err)
+	}
+}
+
+// A Client's batch needs the grant, as each publish would.
+func TestClientPublishBatchNeedsTheGrant(t *testing.T) {
+	root, holder := newKey(t), newKey(t)
+	a := newAuthority(t, root)
+	tok := mint(t, root, holder, "publish orders.>")
+	bus, err := charter.NewBusWithAuthority(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { bus.Close() })
+	client := bus.WithSession(openSession(t, a, tok, holder))
+	if n, _, err := client.PublishBatch("orders.eu", [][]byte{{1}, {2}}); err != nil || n != 2 {
+		t.Fatalf("granted batch: %d, %v", n, err)
+	}
+	if n, _, err := client.PublishBatch("payments.eu", [][]byte{{1}}); !errors.Is(err, charter.ErrDenied) || n != 0 {
+		t.Fatalf("denied batch: %d, %v", n, err)
+	}
+}
+
+// After the bus's Close, both batch calls fail with ErrClosed, and a
+// RecvMany waiting across the Close wakes with it.
+func TestBatchAfterBusClose(t *testing.T) {
+	bus, err := charter.NewBus()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub, err := bus.Subscribe("a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	woke := make(chan error, 1)
+	go func() {
+		_, err := sub.RecvMany(context.Background(), 4)
+		woke <- err
+	}()
+	if err := bus.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-woke; !errors.Is(err, charter.ErrClosed) {
+		t.Fatalf("RecvMany across the bus's Close: %v", err)
+	}
+	if _, _, err := bus.PublishBatch("a", [][]byte{{1}}); !errors.Is(err, charter.ErrClosed) {
+		t.Fatalf("PublishBatch after Close: %v", err)
+	}
+	if _, err := sub.RecvMany(context.Background(), 4); !errors.Is(err, charter.ErrClosed) {
+		t.Fatalf("RecvMany after Close: %v", err)
+	}
+}
