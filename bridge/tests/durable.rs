@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use async_nats::jetstream::{self, stream};
 use charter_bridge::{Bridge, BridgeOptions, DurableImport};
-use charter_core::bus::{Bus, BusLimits, SubscribeOptions};
+use charter_core::bus::{Bus, BusLimits, Overflow, SubscribeOptions};
 use common::{Server, PATIENCE};
 
 const CHILD: &str = "CHARTER_DURABLE_CHILD";
@@ -213,4 +213,51 @@ fn a_killed_importer_restarted_loses_nothing_and_marks_every_redelivery() {
     // again: at most max_ack_pending messages.
     assert!(duplicates <= MAX_ACK_PENDING, "{duplicates} duplicates");
     eprintln!("delivered {MESSAGES}, killed after {before_kill}, redelivered {duplicates} (marked)");
+}
+
+#[test]
+fn a_full_local_queue_hands_messages_back_instead_of_dropping_them() {
+    if std::env::var(CHILD).is_ok() {
+        return;
+    }
+    let Some(server) = Server::start("jetstream {\n  store_dir: \"$STORE\"\n}\n") else {
+        eprintln!("SKIPPED: nats-server is not installed (scripts/install-deps.sh installs it)");
+        return;
+    };
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let client = runtime.block_on(async_nats::connect(server.url())).unwrap();
+    // A subscriber far slower than the import, with a queue of 4 that
+    // refuses more (overflow ERROR).
+    let bus = Bus::new(BusLimits::default()).unwrap();
+    let slow = bus.subscribe("slow.>", SubscribeOptions::new().capacity(4).overflow(Overflow::Error)).unwrap();
+    let mut options = BridgeOptions::new(&server.url());
+    let mut import = DurableImport::new("slow.>", "SLOW", "slow-importer");
+    import.max_ack_pending = 8;
+    options.durable_imports = vec![import];
+    let bridge = Bridge::start(&bus, options).unwrap();
+    // The bridge creates the stream: wait until it exists, then publish.
+    let js = {
+        let _inside = runtime.enter();
+        jetstream::new(client.clone())
+    };
+    common::eventually("the stream to exist", || runtime.block_on(js.get_stream("SLOW")).is_ok());
+    let count = 40u32;
+    runtime.block_on(async {
+        for i in 0..count {
+            js.publish("slow.item", i.to_string().into()).await.unwrap().await.unwrap();
+        }
+    });
+    let mut got = Vec::new();
+    while got.len() < count as usize {
+        let message = slow.recv_timeout(PATIENCE).expect("a message handed back is delivered again");
+        got.push(String::from_utf8(message.payload().to_vec()).unwrap().parse::<u32>().unwrap());
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    got.sort_unstable();
+    assert_eq!(got, (0..count).collect::<Vec<_>>(), "each exactly once");
+    assert!(slow.recv_timeout(common::QUIET).is_err(), "no duplicate");
+    let stats = bridge.stats();
+    assert!(stats.redelivery_requested > 0, "the queue was full at times: {stats:?}");
+    assert_eq!(stats.imported, u64::from(count));
+    assert_eq!(slow.stats().dropped.rejected, stats.redelivery_requested, "every refusal handed back");
 }
