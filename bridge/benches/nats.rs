@@ -8,10 +8,8 @@
 //!
 //! `cargo bench -p charter-bridge --bench nats` (needs nats-server).
 
-use std::io::{BufRead, BufReader};
-use std::net::TcpListener;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+mod server;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -27,42 +25,6 @@ const LATENCY_SAMPLES: usize = 2_000;
 /// Each bridge's worker threads: `BRIDGE_THREADS`, default 1.
 fn threads() -> usize {
     std::env::var("BRIDGE_THREADS").ok().and_then(|t| t.parse().ok()).unwrap_or(1)
-}
-
-struct Server(Child, u16);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn server() -> Option<Server> {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    let binary: PathBuf = std::env::split_paths(&path)
-        .chain([PathBuf::from("/usr/sbin")])
-        .map(|d| d.join("nats-server"))
-        .find(|c| c.is_file())?;
-    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let mut child = Command::new(binary)
-        .args(["-a", "127.0.0.1", "-p", &port.to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let (ready, up) = std::sync::mpsc::channel();
-    let log = BufReader::new(child.stderr.take().unwrap());
-    std::thread::spawn(move || {
-        for line in log.lines().map_while(Result::ok) {
-            if line.contains("Server is ready") {
-                let _ = ready.send(());
-            }
-        }
-    });
-    let server = Server(child, port);
-    up.recv_timeout(Duration::from_secs(10)).ok()?;
-    Some(server)
 }
 
 struct Figures {
@@ -246,7 +208,7 @@ fn main() {
     if std::env::args().any(|a| a == "--list") {
         return;
     }
-    let Some(server) = server() else {
+    let Some(server) = server::start(&[]) else {
         eprintln!("SKIPPED: nats-server is not installed (scripts/install-deps.sh installs it)");
         return;
     };
