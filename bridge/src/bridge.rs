@@ -319,8 +319,9 @@ impl Shared {
         };
         // A message id lets a JetStream stream that captures the subject
         // store it once, whatever sends it again; a publisher's own id wins.
-        let id = format!("{}-{}", self.origin, self.exported_ids.fetch_add(1, Ordering::Relaxed) + 1);
+        let id;
         if !app.iter().any(|(name, _)| name.eq_ignore_ascii_case(wire::MSG_ID)) {
+            id = format!("{}-{}", self.origin, self.exported_ids.fetch_add(1, Ordering::Relaxed) + 1);
             app.push((wire::MSG_ID, &id));
         }
         let Some(map) = self.envelope(message.topic(), None, app, message.payload()) else { return };
