@@ -51,7 +51,8 @@ fn main() {
     }
     let durable = args.first().map(String::as_str) == Some("durable");
     let out = args.get(1).cloned().unwrap_or_else(|| "rss.csv".into());
-    let (seconds, rate, drain) = (setting("RSS_SECONDS", 60), setting("RSS_RATE", 10_000), setting("RSS_DRAIN", 1_000));
+    let (seconds, rate, drain) =
+        (setting("RSS_SECONDS", 60), setting("RSS_RATE", 10_000), setting("RSS_DRAIN", 1_000));
     let store = tempfile::tempdir().unwrap();
     let store_path = store.path().to_string_lossy().into_owned();
     let js_args = ["-js", "-sd", store_path.as_str()];

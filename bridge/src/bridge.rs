@@ -90,7 +90,9 @@ impl Bridge {
             .map_err(|_| Error::new(ErrorKind::Internal, "the system random source failed"))?;
         let sealer = options.credentials.as_ref().map(|c| Sealer::new(origin, c)).transpose()?;
         let durable_patterns = options.durable_imports.iter().map(|d| &d.pattern);
-        for pattern in options.imports.iter().map(|i| &i.pattern).chain(durable_patterns).chain(&options.exports) {
+        for pattern in
+            options.imports.iter().map(|i| &i.pattern).chain(durable_patterns).chain(&options.exports)
+        {
             topic::validate_pattern(pattern)?;
         }
         let counters = Arc::new(Counters::default());

@@ -44,7 +44,11 @@ const REBIND_DELAY: Duration = Duration::from_secs(1);
 impl Shared {
     /// Carries `import` until the bridge stops, binding (and after a
     /// failure, binding again) its stream and durable consumer.
-    pub(crate) async fn durable_import(self: Arc<Self>, import: DurableImport, mut stop: watch::Receiver<bool>) {
+    pub(crate) async fn durable_import(
+        self: Arc<Self>,
+        import: DurableImport,
+        mut stop: watch::Receiver<bool>,
+    ) {
         let context = jetstream::new(self.nats.clone());
         let mut recent = Recent::new(import.max_ack_pending.saturating_mul(4).max(4096));
         loop {
@@ -75,7 +79,12 @@ impl Shared {
         }
     }
 
-    async fn deliver_durable(&self, message: jetstream::Message, import: &DurableImport, recent: &mut Recent) {
+    async fn deliver_durable(
+        &self,
+        message: jetstream::Message,
+        import: &DurableImport,
+        recent: &mut Recent,
+    ) {
         let (seq, delivered) = match message.info() {
             Ok(info) => (info.stream_sequence, info.delivered),
             // Not from a consumer (no ack subject): nothing to acknowledge.
@@ -129,7 +138,12 @@ impl Shared {
             }
             // The message fits the bus's limits (checked above), so these
             // say a queue is full: later it may not be.
-            Err(e) if matches!(e.kind(), ErrorKind::LimitExceeded | ErrorKind::Timeout | ErrorKind::WouldBlock) => {
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    ErrorKind::LimitExceeded | ErrorKind::Timeout | ErrorKind::WouldBlock
+                ) =>
+            {
                 self.redeliver()
             }
             Err(_) => {

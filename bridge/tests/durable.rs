@@ -106,7 +106,10 @@ impl Importer {
         let mut read = 0;
         while read < count {
             let left = deadline.saturating_duration_since(std::time::Instant::now());
-            let line = self.lines.recv_timeout(left).unwrap_or_else(|_| panic!("the importer stopped delivering after {} lines", into.len()));
+            let line = self
+                .lines
+                .recv_timeout(left)
+                .unwrap_or_else(|_| panic!("the importer stopped delivering after {} lines", into.len()));
             if let Some(delivery) = parse(&line) {
                 into.push(delivery);
                 read += 1;
@@ -168,7 +171,8 @@ fn a_killed_importer_restarted_loses_nothing_and_marks_every_redelivery() {
         let ack = js.publish_with_headers("dur.order", headers, "0".into()).await.unwrap().await.unwrap();
         assert!(ack.duplicate, "the stream knows the exported message's id");
     });
-    let stored = runtime.block_on(async { js.get_stream(STREAM).await.unwrap().info().await.unwrap().state.messages });
+    let stored =
+        runtime.block_on(async { js.get_stream(STREAM).await.unwrap().info().await.unwrap().state.messages });
     assert_eq!(stored, u64::from(MESSAGES), "the resend is not stored");
 
     let mut lines = Vec::new();
@@ -201,8 +205,12 @@ fn a_killed_importer_restarted_loses_nothing_and_marks_every_redelivery() {
     assert_eq!(deliveries.keys().copied().collect::<Vec<_>>(), (0..MESSAGES).collect::<Vec<_>>());
     let mut duplicates = 0;
     for (payload, seen) in &deliveries {
-        let (runs_first, runs_second): (Vec<&(usize, u64, u64)>, Vec<_>) = seen.iter().partition(|(at, _, _)| *at < before_kill);
-        assert!(runs_first.len() <= 1 && runs_second.len() <= 1, "{payload} delivered twice by one importer: {seen:?}");
+        let (runs_first, runs_second): (Vec<&(usize, u64, u64)>, Vec<_>) =
+            seen.iter().partition(|(at, _, _)| *at < before_kill);
+        assert!(
+            runs_first.len() <= 1 && runs_second.len() <= 1,
+            "{payload} delivered twice by one importer: {seen:?}"
+        );
         if let [(_, seq_a, _), (_, seq_b, delivered)] = seen[..] {
             duplicates += 1;
             assert_eq!(seq_a, seq_b, "one stream message");
@@ -229,7 +237,8 @@ fn a_full_local_queue_hands_messages_back_instead_of_dropping_them() {
     // A subscriber far slower than the import, with a queue of 4 that
     // refuses more (overflow ERROR).
     let bus = Bus::new(BusLimits::default()).unwrap();
-    let slow = bus.subscribe("slow.>", SubscribeOptions::new().capacity(4).overflow(Overflow::Error)).unwrap();
+    let slow =
+        bus.subscribe("slow.>", SubscribeOptions::new().capacity(4).overflow(Overflow::Error)).unwrap();
     let mut options = BridgeOptions::new(&server.url());
     let mut import = DurableImport::new("slow.>", "SLOW", "slow-importer");
     import.max_ack_pending = 8;

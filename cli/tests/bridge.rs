@@ -95,7 +95,8 @@ fn a_durable_import_needs_its_stream_and_name_and_no_queue_group() {
             r#"{{"bridges": [{{"servers": ["nats://127.0.0.1:4222"], "import": [{{"pattern": "d.>", "durable": {durable}}}]}}]}}"#
         );
         std::fs::write(&path, config).unwrap();
-        let stderr = fails(dir.path(), &["bridge", "--config", "bridge.json", "--check"], 13, "INVALID_ARGUMENT");
+        let stderr =
+            fails(dir.path(), &["bridge", "--config", "bridge.json", "--check"], 13, "INVALID_ARGUMENT");
         assert!(stderr.contains(complaint), "{durable}: {stderr}");
     }
 }

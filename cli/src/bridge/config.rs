@@ -127,7 +127,9 @@ fn import(value: &Value, at: &str) -> CliResult<Imported> {
         .and_then(Value::as_str)
         .ok_or_else(|| invalid(&format!("{at}.pattern must be a string")))?;
     let relay = match map.get("relay") {
-        Some(relay) => relay.as_bool().ok_or_else(|| invalid(&format!("{at}.relay must be true or false")))?,
+        Some(relay) => {
+            relay.as_bool().ok_or_else(|| invalid(&format!("{at}.relay must be true or false")))?
+        }
         None => false,
     };
     let group = map.get("queue_group").filter(|g| !g.is_null());
