@@ -28,11 +28,20 @@ use charter_core::ErrorKind;
 
 use crate::bridge::{Dropped, Shared};
 use crate::dedup::Recent;
+use crate::handback::{self, HandedBack};
 use crate::headers;
 use crate::options::DurableImport;
 use crate::stats::Counters;
 use crate::verify::Expect;
 use crate::wire;
+
+/// What a durable import remembers between deliveries.
+struct Progress {
+    /// Stream messages published and acknowledged lately.
+    recent: Recent,
+    /// Verified messages handed back, awaiting their redelivery.
+    handed_back: HandedBack,
+}
 
 /// How long a message the local bus could not take waits before JetStream
 /// delivers it again.
@@ -50,7 +59,8 @@ impl Shared {
         mut stop: watch::Receiver<bool>,
     ) {
         let context = jetstream::new(self.nats.clone());
-        let mut recent = Recent::new(import.max_ack_pending.saturating_mul(4).max(4096));
+        let window = import.max_ack_pending.saturating_mul(4).max(4096);
+        let mut progress = Progress { recent: Recent::new(window), handed_back: HandedBack::new(window) };
         loop {
             let bound = tokio::select! {
                 bound = bind(&context, &import) => bound,
@@ -60,7 +70,7 @@ impl Shared {
                 Ok(mut messages) => loop {
                     tokio::select! {
                         next = messages.next() => match next {
-                            Some(Ok(message)) => self.deliver_durable(message, &import, &mut recent).await,
+                            Some(Ok(message)) => self.deliver_durable(message, &import, &mut progress).await,
                             Some(Err(e)) if ends_binding(e.kind()) => break,
                             // A missed heartbeat or a failed pull: the
                             // client pulls again by itself.
@@ -83,20 +93,20 @@ impl Shared {
         &self,
         message: jetstream::Message,
         import: &DurableImport,
-        recent: &mut Recent,
+        progress: &mut Progress,
     ) {
         let (seq, delivered) = match message.info() {
             Ok(info) => (info.stream_sequence, info.delivered),
             // Not from a consumer (no ack subject): nothing to acknowledge.
             Err(_) => return Counters::add(&self.counters.local_refused),
         };
-        let kind = if delivered > 1 && recent.contains(seq) {
+        let kind = if delivered > 1 && progress.recent.contains(seq) {
             Counters::add(&self.counters.duplicate_suppressed);
             AckKind::Ack
         } else {
-            let kind = self.publish_durable(&message, import, seq, delivered);
+            let kind = self.publish_durable(&message, import, (seq, delivered), &mut progress.handed_back);
             if let AckKind::Ack = kind {
-                recent.insert(seq);
+                progress.recent.insert(seq);
             }
             kind
         };
@@ -110,18 +120,42 @@ impl Shared {
         &self,
         message: &async_nats::Message,
         import: &DurableImport,
-        seq: u64,
-        delivered: i64,
+        (seq, delivered): (u64, i64),
+        handed_back: &mut HandedBack,
     ) -> AckKind {
         let received = headers::from_map(message.headers.as_ref());
         let subject = message.subject.as_str();
-        let principal = match self.admit(subject, None, &received, &message.payload, Expect::Publish) {
-            Ok(principal) => principal,
-            Err(Dropped::OwnOrigin) => return AckKind::Ack,
-            Err(Dropped::Refused) => return self.terminate(),
+        let digest = || handback::digest(subject, &received, &message.payload);
+        // A verified message handed back comes again unchanged: the
+        // verifier would refuse it as a replay of itself.
+        let verified_before = if handed_back.contains(seq) { handed_back.take(seq, &digest()) } else { None };
+        let principal = match verified_before {
+            Some(principal) => principal,
+            None => match self.admit(subject, None, &received, &message.payload, Expect::Publish) {
+                Ok(principal) => principal,
+                Err(Dropped::OwnOrigin) => return AckKind::Ack,
+                Err(Dropped::Refused) => return self.terminate(),
+            },
         };
+        let kind = self.publish_admitted(message, import, (seq, delivered), &received, principal.as_deref());
+        if matches!(kind, AckKind::Nak(_)) && self.verifier.is_some() {
+            handed_back.keep(seq, digest(), principal);
+        }
+        kind
+    }
+
+    /// Publishes an admitted stream message locally; how to acknowledge it.
+    fn publish_admitted(
+        &self,
+        message: &async_nats::Message,
+        import: &DurableImport,
+        (seq, delivered): (u64, i64),
+        received: &[(&str, &str)],
+        principal: Option<&str>,
+    ) -> AckKind {
+        let subject = message.subject.as_str();
         let (seq_text, delivered_text) = (seq.to_string(), delivered.to_string());
-        let mut local = self.local_headers(&received, import.relay, principal.as_deref());
+        let mut local = self.local_headers(received, import.relay, principal);
         local.push((wire::STREAM_SEQ, &seq_text));
         if delivered > 1 {
             local.push((wire::DELIVERED, &delivered_text));

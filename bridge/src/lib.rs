@@ -30,6 +30,7 @@ mod bridge;
 mod context;
 mod dedup;
 mod durable;
+mod handback;
 mod headers;
 mod options;
 mod recv;

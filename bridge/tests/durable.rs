@@ -270,3 +270,70 @@ fn a_full_local_queue_hands_messages_back_instead_of_dropping_them() {
     assert_eq!(stats.imported, u64::from(count));
     assert_eq!(slow.stats().dropped.rejected, stats.redelivery_requested, "every refusal handed back");
 }
+
+#[test]
+fn a_verified_message_handed_back_is_delivered_again_not_refused_as_a_replay() {
+    if std::env::var(CHILD).is_ok() {
+        return;
+    }
+    let Some(server) = Server::start("jetstream {\n  store_dir: \"$STORE\"\n}\n") else {
+        eprintln!("SKIPPED: nats-server is not installed (scripts/install-deps.sh installs it)");
+        return;
+    };
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let client = runtime.block_on(async_nats::connect(server.url())).unwrap();
+    let js = {
+        let _inside = runtime.enter();
+        jetstream::new(client.clone())
+    };
+    runtime
+        .block_on(js.create_stream(stream::Config {
+            name: "SEALED".into(),
+            subjects: vec!["sealed.>".into()],
+            ..Default::default()
+        }))
+        .unwrap();
+    let root = common::Root::new();
+    let (verify, log) = common::verifying(&root.authority());
+    // The importer: verifying, into a queue of 4 that refuses more.
+    let bus_b = Bus::new(BusLimits::default()).unwrap();
+    let slow =
+        bus_b.subscribe("sealed.>", SubscribeOptions::new().capacity(4).overflow(Overflow::Error)).unwrap();
+    let mut options = BridgeOptions::new(&server.url());
+    let mut import = DurableImport::new("sealed.>", "SEALED", "sealed-importer");
+    import.max_ack_pending = 8;
+    options.durable_imports = vec![import];
+    options.verify = Some(verify);
+    let importer = Bridge::start(&bus_b, options).unwrap();
+    // The exporter seals what it sends.
+    let bus_a = Bus::new(BusLimits::default()).unwrap();
+    let mut options = BridgeOptions::new(&server.url());
+    options.exports = vec!["sealed.>".into()];
+    options.credentials = Some(root.credentials(&["publish sealed.>"]));
+    let exporter = Bridge::start(&bus_a, options).unwrap();
+    exporter.flush(PATIENCE).unwrap();
+    let count = 30u32;
+    for i in 0..count {
+        bus_a.publish("sealed.item", i.to_string().into_bytes(), &[]).unwrap();
+    }
+    let mut got = Vec::new();
+    while got.len() < count as usize {
+        let message = slow.recv_timeout(PATIENCE).unwrap_or_else(|e| {
+            panic!(
+                "a handed-back message is delivered again ({e}); {} so far; {:?}",
+                got.len(),
+                importer.stats()
+            )
+        });
+        assert!(message.header("Charter-Principal").is_some(), "verified");
+        got.push(String::from_utf8(message.payload().to_vec()).unwrap().parse::<u32>().unwrap());
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    got.sort_unstable();
+    assert_eq!(got, (0..count).collect::<Vec<_>>(), "each exactly once");
+    let stats = importer.stats();
+    assert!(stats.redelivery_requested > 0, "the queue was full at times: {stats:?}");
+    assert!(stats.refused.iter().all(|(_, n)| *n == 0), "nothing refused: {stats:?}");
+    let refusals = log.records(charter_core::audit::Query::default()).count();
+    assert_eq!(refusals, 0, "nothing audited as refused");
+}
