@@ -6,7 +6,8 @@
 //! import"):
 //! * published locally (or no subscriber matched) → acknowledged;
 //! * every matching local queue refused it (full, with overflow `ERROR`,
-//!   `BLOCK` or `DROP_NEWEST`) → handed back (`-NAK` with a short delay):
+//!   `BLOCK` or `DROP_NEWEST`) → handed back (`-NAK` with a delay that
+//!   doubles, from 100 ms to 2 s, while the bus keeps refusing):
 //!   the stream keeps it and delivers it again, so a slow consumer slows
 //!   the import instead of losing messages, and the bridge holds no more
 //!   than `max_ack_pending`;
@@ -41,11 +42,16 @@ struct Progress {
     recent: Recent,
     /// Verified messages handed back, awaiting their redelivery.
     handed_back: HandedBack,
+    /// How long the next message handed back waits: doubled at each one
+    /// handed back, reset by each one published, so a subscriber that
+    /// stays full costs fewer and fewer redeliveries.
+    redelivery_delay: Duration,
 }
 
 /// How long a message the local bus could not take waits before JetStream
-/// delivers it again.
+/// delivers it again: at first, and at most.
 const REDELIVERY_DELAY: Duration = Duration::from_millis(100);
+const MAX_REDELIVERY_DELAY: Duration = Duration::from_secs(2);
 /// How long the bridge waits before it tries to bind the stream and
 /// consumer again.
 const REBIND_DELAY: Duration = Duration::from_secs(1);
@@ -60,7 +66,11 @@ impl Shared {
     ) {
         let context = jetstream::new(self.nats.clone());
         let window = import.max_ack_pending.saturating_mul(4).max(4096);
-        let mut progress = Progress { recent: Recent::new(window), handed_back: HandedBack::new(window) };
+        let mut progress = Progress {
+            recent: Recent::new(window),
+            handed_back: HandedBack::new(window),
+            redelivery_delay: REDELIVERY_DELAY,
+        };
         loop {
             let bound = tokio::select! {
                 bound = bind(&context, &import) => bound,
@@ -105,10 +115,19 @@ impl Shared {
             AckKind::Ack
         } else {
             let kind = self.publish_durable(&message, import, (seq, delivered), &mut progress.handed_back);
-            if let AckKind::Ack = kind {
-                progress.recent.insert(seq);
+            match kind {
+                AckKind::Ack => {
+                    progress.recent.insert(seq);
+                    progress.redelivery_delay = REDELIVERY_DELAY;
+                    kind
+                }
+                AckKind::Nak(_) => {
+                    let delay = progress.redelivery_delay;
+                    progress.redelivery_delay = (delay * 2).min(MAX_REDELIVERY_DELAY);
+                    AckKind::Nak(Some(delay))
+                }
+                _ => kind,
             }
-            kind
         };
         if message.ack_with(kind).await.is_err() {
             Counters::add(&self.counters.ack_failed);
@@ -199,7 +218,8 @@ impl Shared {
 
     fn redeliver(&self) -> AckKind {
         Counters::add(&self.counters.redelivery_requested);
-        AckKind::Nak(Some(REDELIVERY_DELAY))
+        // The delay is chosen by the caller, which sees the sequence.
+        AckKind::Nak(None)
     }
 
     fn terminate(&self) -> AckKind {
