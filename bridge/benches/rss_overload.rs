@@ -6,6 +6,7 @@
 //! `bash bridge/benches/rss_overload.sh` runs it for both imports and
 //! draws the curve; by hand:
 //! `cargo bench -p charter-bridge --bench rss_overload -- core|durable OUT.csv`
+//! (OUT.csv relative to `bridge/`, where cargo runs benches)
 //! (`RSS_SECONDS`, `RSS_RATE` and `RSS_DRAIN` change the duration, the
 //! publish rate and the drain rate, in messages per second).
 //!
