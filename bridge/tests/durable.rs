@@ -329,3 +329,40 @@ fn a_verified_message_handed_back_is_delivered_again_not_refused_as_a_replay() {
     let refusals = log.records(charter_core::audit::Query::default()).count();
     assert_eq!(refusals, 0, "nothing audited as refused");
 }
+
+#[test]
+fn a_durable_import_binds_once_the_server_comes_up() {
+    if common::binary().is_none() {
+        eprintln!("SKIPPED: nats-server is not installed (scripts/install-deps.sh installs it)");
+        return;
+    }
+    let port = common::free_port();
+    let bus = Bus::new(BusLimits::default()).unwrap();
+    let received = bus.subscribe("late.>", SubscribeOptions::new()).unwrap();
+    let mut options = BridgeOptions::new(&format!("nats://127.0.0.1:{port}"));
+    options.durable_imports = vec![DurableImport::new("late.>", "LATE", "late-importer")];
+    // A bind's requests wait this long for a server that is not there.
+    options.request_timeout = Duration::from_millis(500);
+    // No server yet: not an error; the bridge keeps trying to bind.
+    let bridge = Bridge::start(&bus, options).unwrap();
+    common::eventually("a failed bind, counted", || bridge.stats().durable_bind_failed > 0);
+    let server = Server::start_on(port, "jetstream {\n  store_dir: \"$STORE\"\n}\n");
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let client = runtime.block_on(async_nats::connect(server.url())).unwrap();
+    let js = {
+        let _inside = runtime.enter();
+        jetstream::new(client.clone())
+    };
+    // The bridge creates the stream once it binds; what is published then
+    // is kept and delivered.
+    let deadline = std::time::Instant::now() + PATIENCE * 2;
+    while runtime.block_on(js.get_stream("LATE")).is_err() {
+        assert!(std::time::Instant::now() < deadline, "the bridge never bound");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    runtime.block_on(async { js.publish("late.one", "kept".into()).await.unwrap().await.unwrap() });
+    let message = received.recv_timeout(PATIENCE).unwrap();
+    assert_eq!(message.payload(), b"kept");
+    assert_eq!(message.header("Charter-Stream-Seq"), Some("1"));
+    assert_eq!(message.header("Charter-Delivered"), None, "a first delivery is not marked");
+}
