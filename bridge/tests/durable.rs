@@ -101,6 +101,11 @@ impl Importer {
         Importer { child, lines }
     }
 
+    fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     /// Reads `count` more message lines (the harness's own lines skipped).
     fn read(&self, count: usize, into: &mut Vec<(u32, u64, u64)>) {
         let deadline = std::time::Instant::now() + PATIENCE;
@@ -120,11 +125,17 @@ impl Importer {
 
     /// SIGKILL, then every line it wrote before dying.
     fn kill(mut self, into: &mut Vec<(u32, u64, u64)>) {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
+        self.stop();
         while let Ok(line) = self.lines.recv_timeout(Duration::from_millis(200)) {
             into.extend(parse(&line));
         }
+    }
+}
+
+/// A test that fails midway leaves no importing process behind.
+impl Drop for Importer {
+    fn drop(&mut self) {
+        self.stop();
     }
 }
 
