@@ -6,12 +6,11 @@
 //! * for 16-byte and 1 KiB payloads, raw / bridge / sealed-and-verified
 //!   bridge; and the verifier alone on one core (verified messages/s).
 //!
-//! `cargo bench -p charter-bridge --bench nats` (needs nats-server).
+//! `cargo bench -p charter-bridge --bench nats` (needs nats-server);
+//! with `NATS_BENCH_PLAIN=1`, raw and unauthenticated bridge only.
 
-use std::io::{BufRead, BufReader};
-use std::net::TcpListener;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+mod server;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -27,42 +26,6 @@ const LATENCY_SAMPLES: usize = 2_000;
 /// Each bridge's worker threads: `BRIDGE_THREADS`, default 1.
 fn threads() -> usize {
     std::env::var("BRIDGE_THREADS").ok().and_then(|t| t.parse().ok()).unwrap_or(1)
-}
-
-struct Server(Child, u16);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn server() -> Option<Server> {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    let binary: PathBuf = std::env::split_paths(&path)
-        .chain([PathBuf::from("/usr/sbin")])
-        .map(|d| d.join("nats-server"))
-        .find(|c| c.is_file())?;
-    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let mut child = Command::new(binary)
-        .args(["-a", "127.0.0.1", "-p", &port.to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let (ready, up) = std::sync::mpsc::channel();
-    let log = BufReader::new(child.stderr.take().unwrap());
-    std::thread::spawn(move || {
-        for line in log.lines().map_while(Result::ok) {
-            if line.contains("Server is ready") {
-                let _ = ready.send(());
-            }
-        }
-    });
-    let server = Server(child, port);
-    up.recv_timeout(Duration::from_secs(10)).ok()?;
-    Some(server)
 }
 
 struct Figures {
@@ -246,7 +209,7 @@ fn main() {
     if std::env::args().any(|a| a == "--list") {
         return;
     }
-    let Some(server) = server() else {
+    let Some(server) = server::start(&[]) else {
         eprintln!("SKIPPED: nats-server is not installed (scripts/install-deps.sh installs it)");
         return;
     };
@@ -256,10 +219,14 @@ fn main() {
     for (size, count) in [(16usize, 100_000usize), (1024, 50_000)] {
         let raw = raw(&url, size, count);
         let plain = bridged(&url, size, count, false);
-        let sealed = bridged(&url, size, count / 5, true);
-        for (name, f) in
-            [("raw async-nats", &raw), ("bridge", &plain), ("bridge, sealed + verified", &sealed)]
-        {
+        // `NATS_BENCH_PLAIN=1` skips the sealed runs (to profile the rest).
+        let sealed = match std::env::var_os("NATS_BENCH_PLAIN") {
+            Some(_) => None,
+            None => Some(bridged(&url, size, count / 5, true)),
+        };
+        let mut rows = vec![("raw async-nats", &raw), ("bridge", &plain)];
+        rows.extend(sealed.as_ref().map(|f| ("bridge, sealed + verified", f)));
+        for (name, f) in rows {
             println!(
                 "| {size} B | {name} | {:.0} | {:.0} µs | {:.2}x | {:.2}x |",
                 f.msgs_per_s,
@@ -268,6 +235,9 @@ fn main() {
                 f.p50_us / raw.p50_us
             );
         }
+    }
+    if std::env::var_os("NATS_BENCH_PLAIN").is_some() {
+        return;
     }
     println!("ring Ed25519 verify alone: {:.0}/s of one core's CPU time", ed25519_only(20_000));
     for size in [16usize, 1024] {

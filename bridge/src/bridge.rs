@@ -25,6 +25,15 @@ use crate::stats::{BridgeStats, Counters};
 use crate::verify::{Expect, Inbound, Verifier};
 use crate::wire;
 
+/// Why an inbound message was not admitted (already counted).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Dropped {
+    /// It carries this bridge's own origin: a loop.
+    OwnOrigin,
+    /// The verifier refused it.
+    Refused,
+}
+
 /// A running bridge between a local bus and NATS. Dropping it (or
 /// [`close`](Bridge::close)) stops every task and the connection.
 pub struct Bridge {
@@ -34,24 +43,26 @@ pub struct Bridge {
     runtime: Option<Runtime>,
 }
 
-struct Shared {
-    nats: async_nats::Client,
+pub(crate) struct Shared {
+    pub(crate) nats: async_nats::Client,
     /// The client's counters: `connects` tells when the server (and so its
     /// max payload) may have changed.
-    nats_stats: Arc<async_nats::Statistics>,
+    pub(crate) nats_stats: Arc<async_nats::Statistics>,
     /// The server's max payload as last read, and the connect count then.
-    max_payload: AtomicU64,
-    max_payload_connects: AtomicU64,
-    local: Client,
-    origin: String,
-    sealer: Option<Sealer>,
-    verifier: Option<Verifier>,
-    request_timeout: Duration,
-    random: SystemRandom,
-    counters: Arc<Counters>,
+    pub(crate) max_payload: AtomicU64,
+    pub(crate) max_payload_connects: AtomicU64,
+    pub(crate) local: Client,
+    pub(crate) origin: String,
+    pub(crate) sealer: Option<Sealer>,
+    pub(crate) verifier: Option<Verifier>,
+    pub(crate) request_timeout: Duration,
+    pub(crate) random: SystemRandom,
+    pub(crate) counters: Arc<Counters>,
     /// Requests in flight across the bridge, both ways: bounded, since each
     /// holds a task and a subscription until its reply or timeout.
-    in_flight: Arc<Semaphore>,
+    pub(crate) in_flight: Arc<Semaphore>,
+    /// How many messages this bridge has exported, for their message ids.
+    pub(crate) exported_ids: AtomicU64,
 }
 
 impl Bridge {
@@ -78,7 +89,10 @@ impl Bridge {
             .fill(&mut origin)
             .map_err(|_| Error::new(ErrorKind::Internal, "the system random source failed"))?;
         let sealer = options.credentials.as_ref().map(|c| Sealer::new(origin, c)).transpose()?;
-        for pattern in options.imports.iter().map(|i| &i.pattern).chain(&options.exports) {
+        let durable_patterns = options.durable_imports.iter().map(|d| &d.pattern);
+        for pattern in
+            options.imports.iter().map(|i| &i.pattern).chain(durable_patterns).chain(&options.exports)
+        {
             topic::validate_pattern(pattern)?;
         }
         let counters = Arc::new(Counters::default());
@@ -112,6 +126,7 @@ impl Bridge {
             random,
             counters,
             in_flight: Arc::new(Semaphore::new(options.max_requests_in_flight.max(1))),
+            exported_ids: AtomicU64::new(0),
         });
         let (stop, stopped) = watch::channel(false);
         let mut bridge = Bridge { shared: Arc::clone(&shared), exports: Vec::new(), stop, runtime: None };
@@ -127,6 +142,9 @@ impl Bridge {
                 })
                 .map_err(|e| Error::new(ErrorKind::Closed, format!("cannot subscribe on NATS: {e}")))?;
             runtime.spawn(Arc::clone(&shared).import(subscriber, import.relay, stopped.clone()));
+        }
+        for durable in &options.durable_imports {
+            runtime.spawn(Arc::clone(&shared).durable_import(durable.clone(), stopped.clone()));
         }
         for pattern in &options.exports {
             let options =
@@ -298,9 +316,16 @@ impl Shared {
             });
             return;
         }
-        let Some(app) = headers::outbound(message.headers()) else {
+        let Some(mut app) = headers::outbound(message.headers()) else {
             return Counters::add(&self.counters.bad_header);
         };
+        // A message id lets a JetStream stream that captures the subject
+        // store it once, whatever sends it again; a publisher's own id wins.
+        let id;
+        if !app.iter().any(|(name, _)| name.eq_ignore_ascii_case(wire::MSG_ID)) {
+            id = format!("{}-{}", self.origin, self.exported_ids.fetch_add(1, Ordering::Relaxed) + 1);
+            app.push((wire::MSG_ID, &id));
+        }
         let Some(map) = self.envelope(message.topic(), None, app, message.payload()) else { return };
         if !self.fits(&map, message.payload().len()) {
             return Counters::add(&self.counters.max_payload);
@@ -474,35 +499,12 @@ impl Shared {
 
     async fn deliver(self: &Arc<Self>, message: async_nats::Message, relay: bool) {
         let received = headers::from_map(message.headers.as_ref());
-        let origin = received.iter().find(|(n, _)| *n == wire::ORIGIN).map(|(_, v)| *v);
-        if origin == Some(self.origin.as_str()) {
-            return Counters::add(&self.counters.own_origin);
-        }
         let reply = message.reply.as_ref().map(|r| r.as_str());
-        let mut principal = None;
-        if let Some(verifier) = &self.verifier {
-            let inbound =
-                Inbound { subject: &message.subject, reply, headers: &received, payload: &message.payload };
-            let expect = if reply.is_some() { Expect::Request } else { Expect::Publish };
-            match verifier.check(&inbound, expect) {
-                Ok(proven) => principal = Some(proven.to_text()),
-                Err(_) => return,
-            }
-        }
-        let mut local: Vec<(&str, &str)> = received
-            .iter()
-            .filter(|(name, _)| !headers::is_reserved(name) || *name == wire::NONCE)
-            .copied()
-            .collect();
-        // Marks the message as imported, so no export (or, relayed, not
-        // this bridge's) sends it back.
-        local.push((wire::VIA, &self.origin));
-        if !relay {
-            local.push((wire::ORIGIN, origin.unwrap_or("nats")));
-        }
-        if let Some(principal) = &principal {
-            local.push((wire::PRINCIPAL, principal));
-        }
+        let expect = if reply.is_some() { Expect::Request } else { Expect::Publish };
+        let Ok(principal) = self.admit(&message.subject, reply, &received, &message.payload, expect) else {
+            return;
+        };
+        let local = self.local_headers(&received, relay, principal.as_deref());
         match reply {
             Some(reply) => {
                 let Ok(permit) = Arc::clone(&self.in_flight).try_acquire_owned() else {
@@ -526,6 +528,57 @@ impl Shared {
                 Err(_) => Counters::add(&self.counters.local_refused),
             },
         }
+    }
+
+    /// The checks every inbound message passes before it is published
+    /// locally: not this bridge's own (a loop, counted), and verified when
+    /// the bridge verifies (a refusal is counted and audited by the
+    /// verifier). The proven sender's principal, if any.
+    pub(crate) fn admit(
+        &self,
+        subject: &str,
+        reply: Option<&str>,
+        received: &[(&str, &str)],
+        payload: &[u8],
+        expect: Expect<'_>,
+    ) -> std::result::Result<Option<String>, Dropped> {
+        let origin = received.iter().find(|(n, _)| *n == wire::ORIGIN).map(|(_, v)| *v);
+        if origin == Some(self.origin.as_str()) {
+            Counters::add(&self.counters.own_origin);
+            return Err(Dropped::OwnOrigin);
+        }
+        let Some(verifier) = &self.verifier else { return Ok(None) };
+        let inbound = Inbound { subject, reply, headers: received, payload };
+        match verifier.check(&inbound, expect) {
+            Ok(proven) => Ok(Some(proven.to_text())),
+            Err(_) => Err(Dropped::Refused),
+        }
+    }
+
+    /// The headers an admitted message carries on the local bus: its
+    /// application headers (and a request's nonce), marked as imported.
+    pub(crate) fn local_headers<'a>(
+        &'a self,
+        received: &[(&'a str, &'a str)],
+        relay: bool,
+        principal: Option<&'a str>,
+    ) -> Vec<(&'a str, &'a str)> {
+        let mut local: Vec<(&str, &str)> = received
+            .iter()
+            .filter(|(name, _)| !headers::is_reserved(name) || *name == wire::NONCE)
+            .copied()
+            .collect();
+        // Marks the message as imported, so no export (or, relayed, not
+        // this bridge's) sends it back.
+        local.push((wire::VIA, &self.origin));
+        if !relay {
+            let origin = received.iter().find(|(n, _)| *n == wire::ORIGIN).map(|(_, v)| *v);
+            local.push((wire::ORIGIN, origin.unwrap_or("nats")));
+        }
+        if let Some(principal) = principal {
+            local.push((wire::PRINCIPAL, principal));
+        }
+        local
     }
 
     /// A NATS request: asked on the local bus, the reply sealed (when the

@@ -6,6 +6,9 @@
 //! * **Import** a NATS subject pattern, optionally in a queue group: NATS
 //!   messages are published on the local bus; a NATS request is asked
 //!   locally and the local reply sent back.
+//! * **Durable import** a JetStream stream through a durable consumer:
+//!   each message is acknowledged only after the local publish took it, so
+//!   nothing is lost, and redeliveries to a running bridge are suppressed.
 //! * Every message carries its origin bridge's id, so nothing loops.
 //! * With **credentials**, every message and reply is sealed: an Ed25519
 //!   proof by the token holder's key over the origin, a per-origin
@@ -25,6 +28,9 @@
 
 mod bridge;
 mod context;
+mod dedup;
+mod durable;
+mod handback;
 mod headers;
 mod options;
 mod recv;
@@ -38,7 +44,7 @@ pub mod wire;
 
 pub use bridge::{check_reply, Bridge};
 pub use context::in_async_context;
-pub use options::{BridgeOptions, Import};
+pub use options::{BridgeOptions, DurableImport, Import};
 pub use refusal::{Reason, Refusal};
 pub use seal::{Credentials, Sealer};
 pub use stats::BridgeStats;

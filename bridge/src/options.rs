@@ -43,6 +43,48 @@ impl Import {
     }
 }
 
+/// A durable import through JetStream, for subscribers that must lose
+/// nothing: the subjects matching `pattern` are kept in `stream` (created,
+/// capturing `pattern`, when it does not exist yet), and the bridge reads
+/// them through the durable pull consumer `durable`, acknowledging each
+/// only after the local publish accepted it. That gives at-least-once
+/// delivery: a message the bridge took but did not acknowledge (it was
+/// killed, or the acknowledgement was lost) is delivered again after
+/// `ack_wait`, marked `Charter-Delivered`. Several bridges binding the same
+/// durable share its messages (as a queue group does for core NATS).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DurableImport {
+    /// The subject pattern the stream captures and the consumer filters.
+    pub pattern: String,
+    /// The JetStream stream's name.
+    pub stream: String,
+    /// The durable consumer's name: its progress outlives the bridge.
+    pub durable: String,
+    /// How long the server waits for an acknowledgement before it
+    /// delivers a message again.
+    pub ack_wait: Duration,
+    /// The most messages delivered to the bridge and not yet acknowledged:
+    /// this bounds what the bridge holds (and what a crash redelivers).
+    pub max_ack_pending: usize,
+    /// As [`Import::relay`].
+    pub relay: bool,
+}
+
+impl DurableImport {
+    /// A durable import of `pattern` through `stream` and durable consumer
+    /// `durable`, with a 30 s ack wait and 1024 messages pending at most.
+    pub fn new(pattern: &str, stream: &str, durable: &str) -> DurableImport {
+        DurableImport {
+            pattern: pattern.into(),
+            stream: stream.into(),
+            durable: durable.into(),
+            ack_wait: Duration::from_secs(30),
+            max_ack_pending: 1024,
+            relay: false,
+        }
+    }
+}
+
 /// A bridge's configuration.
 #[derive(Clone)]
 pub struct BridgeOptions {
@@ -55,6 +97,9 @@ pub struct BridgeOptions {
     pub exports: Vec<String>,
     /// NATS subject patterns published (and requested) on the local bus.
     pub imports: Vec<Import>,
+    /// JetStream subjects published on the local bus at least once (see
+    /// [`DurableImport`]).
+    pub durable_imports: Vec<DurableImport>,
     /// When set, every message and reply this bridge sends is sealed
     /// with this token and key.
     pub credentials: Option<Credentials>,
@@ -95,6 +140,7 @@ impl BridgeOptions {
             name: "charter-bridge".into(),
             exports: Vec::new(),
             imports: Vec::new(),
+            durable_imports: Vec::new(),
             credentials: None,
             verify: None,
             local_session: None,

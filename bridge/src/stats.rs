@@ -66,6 +66,25 @@ counters! {
     /// (`import_capacity`) was full: the client reports each, but may lose
     /// reports under a flood, so this is a lower bound.
     slow_consumer,
+    /// Durable imports: messages the local bus could not take at once (a
+    /// full queue refused them), handed back to JetStream to be delivered
+    /// again shortly (a negative acknowledgement): delayed, not lost.
+    redelivery_requested,
+    /// Durable imports: messages JetStream delivered again after the bridge
+    /// had already published and acknowledged them (the acknowledgement was
+    /// lost or late), acknowledged again and not published twice.
+    duplicate_suppressed,
+    /// Durable imports: messages the bridge will never deliver (the local
+    /// bus refused them for good, or the verifier did): terminated on
+    /// JetStream, which keeps them in the stream but stops redelivering.
+    durable_terminated,
+    /// Durable imports: attempts to bind the stream and durable consumer
+    /// that failed (no server yet, JetStream disabled, a bad config); the
+    /// bridge retries every second.
+    durable_bind_failed,
+    /// Durable imports: acknowledgements the client failed to send (the
+    /// message is delivered again after its ack wait, then suppressed).
+    ack_failed,
 }
 
 impl Counters {

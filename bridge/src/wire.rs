@@ -31,6 +31,19 @@ pub const PRINCIPAL: &str = "Charter-Principal";
 /// On a reply the bridge makes itself: why there is no real reply
 /// (`NOT_FOUND` when nothing responded, `DENIED` when the reply was refused).
 pub const STATUS: &str = "Charter-Status";
+/// NATS's message id header: JetStream stores a message once per id within
+/// its stream's duplicate window. A bridge sets it on every message it
+/// exports (`<origin>-<n>`, `n` counting the bridge's publishes from 1)
+/// unless the local publisher set one itself.
+pub const MSG_ID: &str = "Nats-Msg-Id";
+/// On a message a durable import delivers locally: its stream sequence
+/// number, decimal (stable across redeliveries: a consumer that must see
+/// each message once dedups by it, with the stream's name).
+pub const STREAM_SEQ: &str = "Charter-Stream-Seq";
+/// On a message a durable import delivers locally for the second time or
+/// more: how many times JetStream has delivered it (an earlier delivery may
+/// have reached this bus, or the bus of a bridge that was killed since).
+pub const DELIVERED: &str = "Charter-Delivered";
 
 /// The headers that carry the envelope's own fields; every other header is
 /// covered as a header.

@@ -72,11 +72,33 @@ fn a_config_with_a_typo_or_bad_json_is_refused_and_a_good_one_checks() {
     std::fs::write(
         &path,
         r#"{"bridges": [{"servers": ["nats://127.0.0.1:4222"], "export": ["a.>"],
-            "import": ["b.>", {"pattern": "c.>", "queue_group": "workers", "relay": true}]}]}"#,
+            "import": ["b.>", {"pattern": "c.>", "queue_group": "workers", "relay": true},
+                {"pattern": "d.>", "durable": {"stream": "D", "name": "d-importer",
+                    "ack_wait_ms": 5000, "max_ack_pending": 64}}]}]}"#,
     )
     .unwrap();
     let out = ok(dir.path(), &["bridge", "--config", "bridge.json", "--check"]);
     assert!(out.contains("1 bridge(s), config ok"), "{out}");
+}
+
+#[test]
+fn a_durable_import_needs_its_stream_and_name_and_no_queue_group() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bridge.json");
+    for (durable, complaint) in [
+        (r#"{"name": "d"}"#, "stream"),
+        (r#"{"stream": "D", "name": "d", "ack_wait": 5}"#, "ack_wait"),
+        (r#"{"stream": "D", "name": "d", "ack_wait_ms": 0}"#, "ack_wait_ms"),
+        (r#"{"stream": "D", "name": "d"}, "queue_group": "workers""#, "queue_group"),
+    ] {
+        let config = format!(
+            r#"{{"bridges": [{{"servers": ["nats://127.0.0.1:4222"], "import": [{{"pattern": "d.>", "durable": {durable}}}]}}]}}"#
+        );
+        std::fs::write(&path, config).unwrap();
+        let stderr =
+            fails(dir.path(), &["bridge", "--config", "bridge.json", "--check"], 13, "INVALID_ARGUMENT");
+        assert!(stderr.contains(complaint), "{durable}: {stderr}");
+    }
 }
 
 #[test]

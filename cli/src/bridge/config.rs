@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use charter_bridge::{BridgeOptions, Credentials, Import, VerifyOptions};
+use charter_bridge::{BridgeOptions, Credentials, DurableImport, Import, VerifyOptions};
 use charter_core::audit::{AuditLog, AuditOptions, Recorder, Scope};
 use charter_core::capability::{Authority, AuthorityOptions};
 use serde_json::{Map, Value};
@@ -75,11 +75,12 @@ fn bridge(value: &Value, at: &str, base: &Path) -> CliResult<Planned> {
     options.exports = strings(map.get("export"), &format!("{at}.export"))?;
     if let Some(imports) = map.get("import") {
         let list = imports.as_array().ok_or_else(|| invalid(&format!("{at}.import must be a list")))?;
-        options.imports = list
-            .iter()
-            .enumerate()
-            .map(|(i, v)| import(v, &format!("{at}.import[{i}]")))
-            .collect::<CliResult<_>>()?;
+        for (i, value) in list.iter().enumerate() {
+            match import(value, &format!("{at}.import[{i}]"))? {
+                Imported::Core(import) => options.imports.push(import),
+                Imported::Durable(import) => options.durable_imports.push(import),
+            }
+        }
     }
     if let Some(ms) = map.get("request_timeout_ms") {
         options.request_timeout = Duration::from_millis(number(ms, &format!("{at}.request_timeout_ms"))?);
@@ -109,25 +110,68 @@ fn bridge(value: &Value, at: &str, base: &Path) -> CliResult<Planned> {
     Ok(Planned { options })
 }
 
-fn import(value: &Value, at: &str) -> CliResult<Import> {
+/// One entry of `import`: core NATS, or durable through JetStream.
+enum Imported {
+    Core(Import),
+    Durable(DurableImport),
+}
+
+fn import(value: &Value, at: &str) -> CliResult<Imported> {
     if let Some(pattern) = value.as_str() {
-        return Ok(Import::new(pattern));
+        return Ok(Imported::Core(Import::new(pattern)));
     }
     let map = object(value, at)?;
-    only(map, at, &["pattern", "queue_group", "relay"])?;
+    only(map, at, &["pattern", "queue_group", "relay", "durable"])?;
     let pattern = map
         .get("pattern")
         .and_then(Value::as_str)
         .ok_or_else(|| invalid(&format!("{at}.pattern must be a string")))?;
+    let relay = match map.get("relay") {
+        Some(relay) => {
+            relay.as_bool().ok_or_else(|| invalid(&format!("{at}.relay must be true or false")))?
+        }
+        None => false,
+    };
+    let group = map.get("queue_group").filter(|g| !g.is_null());
+    if let Some(durable) = map.get("durable") {
+        if group.is_some() {
+            return Err(invalid(&format!(
+                "{at} has both \"durable\" and \"queue_group\": bridges sharing a durable consumer share its messages"
+            )));
+        }
+        let mut import = durable_import(pattern, durable, &format!("{at}.durable"))?;
+        import.relay = relay;
+        return Ok(Imported::Durable(import));
+    }
     let mut import = Import::new(pattern);
-    if let Some(group) = map.get("queue_group").filter(|g| !g.is_null()) {
+    if let Some(group) = group {
         import.queue_group = Some(
             group.as_str().ok_or_else(|| invalid(&format!("{at}.queue_group must be a string")))?.into(),
         );
     }
-    if let Some(relay) = map.get("relay") {
-        import.relay =
-            relay.as_bool().ok_or_else(|| invalid(&format!("{at}.relay must be true or false")))?;
+    import.relay = relay;
+    Ok(Imported::Core(import))
+}
+
+fn durable_import(pattern: &str, value: &Value, at: &str) -> CliResult<DurableImport> {
+    let map = object(value, at)?;
+    only(map, at, &["stream", "name", "ack_wait_ms", "max_ack_pending"])?;
+    let text = |key: &str| {
+        map.get(key)
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| invalid(&format!("{at}.{key} must be a non-empty string")))
+    };
+    let mut import = DurableImport::new(pattern, text("stream")?, text("name")?);
+    if let Some(ms) = map.get("ack_wait_ms") {
+        let ms = number(ms, &format!("{at}.ack_wait_ms"))?;
+        if ms == 0 {
+            return Err(invalid(&format!("{at}.ack_wait_ms must be at least 1")));
+        }
+        import.ack_wait = Duration::from_millis(ms);
+    }
+    if let Some(pending) = map.get("max_ack_pending") {
+        import.max_ack_pending = number(pending, &format!("{at}.max_ack_pending"))?.max(1) as usize;
     }
     Ok(import)
 }

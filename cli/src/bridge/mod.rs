@@ -82,6 +82,11 @@ fn stats_json(stats: &BridgeStats) -> serde_json::Value {
         "requests_busy": stats.requests_busy,
         "reply_timeout": stats.reply_timeout,
         "slow_consumer": stats.slow_consumer,
+        "redelivery_requested": stats.redelivery_requested,
+        "duplicate_suppressed": stats.duplicate_suppressed,
+        "durable_terminated": stats.durable_terminated,
+        "durable_bind_failed": stats.durable_bind_failed,
+        "ack_failed": stats.ack_failed,
         "export_queue_dropped": stats.export_queue_dropped,
         "refused": refused,
     })

@@ -1,0 +1,379 @@
+//! Durable import through JetStream, against a real `nats-server -js`: an
+//! importing process is killed (SIGKILL) mid-stream and started again, and
+//! nothing is lost; a duplicate reaches a consumer only as a redelivery
+//! the bridge marks, of a message the killed process had not acknowledged.
+//!
+//! The importing process is this test binary run again with
+//! `CHARTER_DURABLE_CHILD` set (the `durable_child` test below), so the
+//! test needs no other binary.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use async_nats::jetstream::{self, stream};
+use charter_bridge::{Bridge, BridgeOptions, DurableImport};
+use charter_core::bus::{Bus, BusLimits, Overflow, SubscribeOptions};
+use common::{Server, PATIENCE};
+
+const CHILD: &str = "CHARTER_DURABLE_CHILD";
+const PATTERN: &str = "dur.>";
+const STREAM: &str = "DUR";
+const DURABLE: &str = "importer";
+const MAX_ACK_PENDING: usize = 32;
+const MESSAGES: u32 = 600;
+/// What starts a line the importing process writes per message.
+const MARK: &str = "MSG ";
+
+/// `(payload, stream seq, delivered)` from one of the importer's lines.
+fn parse(line: &str) -> Option<(u32, u64, u64)> {
+    let fields: Vec<&str> = line.strip_prefix(MARK)?.split(' ').collect();
+    let [payload, seq, delivered] = fields[..] else { return None };
+    Some((payload.parse().ok()?, seq.parse().ok()?, delivered.parse().ok()?))
+}
+
+fn durable_import() -> DurableImport {
+    let mut import = DurableImport::new(PATTERN, STREAM, DURABLE);
+    import.ack_wait = Duration::from_secs(1);
+    import.max_ack_pending = MAX_ACK_PENDING;
+    import
+}
+
+/// The importing process: a bridge with a durable import, and a local
+/// subscriber whose handler runs inside the bridge's publish (so before
+/// the acknowledgement) and writes one line per message to stdout:
+/// `MSG <payload> <stream seq> <delivered>`. It runs until it is killed.
+#[test]
+#[ignore = "the importing process of the kill/restart test, which runs it"]
+fn durable_child() {
+    let Ok(url) = std::env::var(CHILD) else { return };
+    let bus = Bus::new(BusLimits::default()).unwrap();
+    let _subscription = bus
+        .subscribe_with(PATTERN, SubscribeOptions::new(), |message| {
+            // Slow enough that the parent's kill lands mid-stream.
+            std::thread::sleep(Duration::from_millis(2));
+            let payload = String::from_utf8_lossy(message.payload()).into_owned();
+            let seq = message.header("Charter-Stream-Seq").unwrap_or("-").to_owned();
+            let delivered = message.header("Charter-Delivered").unwrap_or("1").to_owned();
+            let mut out = std::io::stdout().lock();
+            // On a line of its own: the harness may have left one open.
+            writeln!(out, "\n{MARK}{payload} {seq} {delivered}").unwrap();
+            out.flush().unwrap();
+            Ok(())
+        })
+        .unwrap();
+    let mut options = BridgeOptions::new(&url);
+    options.durable_imports = vec![durable_import()];
+    let _bridge = Bridge::start(&bus, options).unwrap();
+    loop {
+        std::thread::park();
+    }
+}
+
+/// A running importing process and the lines it wrote.
+struct Importer {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+}
+
+impl Importer {
+    fn start(url: &str) -> Importer {
+        let mut child = Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", "durable_child", "--ignored", "--nocapture", "--test-threads=1"])
+            .env(CHILD, url)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let (send, lines) = mpsc::channel();
+        let out = BufReader::new(child.stdout.take().unwrap());
+        std::thread::spawn(move || {
+            for line in out.lines().map_while(Result::ok) {
+                if send.send(line).is_err() {
+                    return;
+                }
+            }
+        });
+        Importer { child, lines }
+    }
+
+    fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Reads `count` more message lines (the harness's own lines skipped).
+    fn read(&self, count: usize, into: &mut Vec<(u32, u64, u64)>) {
+        let deadline = std::time::Instant::now() + PATIENCE;
+        let mut read = 0;
+        while read < count {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            let line = self
+                .lines
+                .recv_timeout(left)
+                .unwrap_or_else(|_| panic!("the importer stopped delivering after {} lines", into.len()));
+            if let Some(delivery) = parse(&line) {
+                into.push(delivery);
+                read += 1;
+            }
+        }
+    }
+
+    /// SIGKILL, then every line it wrote before dying.
+    fn kill(mut self, into: &mut Vec<(u32, u64, u64)>) {
+        self.stop();
+        while let Ok(line) = self.lines.recv_timeout(Duration::from_millis(200)) {
+            into.extend(parse(&line));
+        }
+    }
+}
+
+/// A test that fails midway leaves no importing process behind.
+impl Drop for Importer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+#[test]
+fn a_killed_importer_restarted_loses_nothing_and_marks_every_redelivery() {
+    let Some(server) = Server::start("jetstream {\n  store_dir: \"$STORE\"\n}\n") else {
+        eprintln!("SKIPPED: nats-server is not installed (scripts/install-deps.sh installs it)");
+        return;
+    };
+    // The stream exists before anything is published: JetStream keeps the
+    // messages while no importer runs.
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let client = runtime.block_on(async_nats::connect(server.url())).unwrap();
+    let js = {
+        let _inside = runtime.enter();
+        jetstream::new(client.clone())
+    };
+    runtime
+        .block_on(js.create_stream(stream::Config {
+            name: STREAM.into(),
+            subjects: vec![PATTERN.into()],
+            ..Default::default()
+        }))
+        .unwrap();
+
+    // A bridge exports the messages from a bus of its own: each carries a
+    // message id (its origin and a count), so a resend is stored once.
+    let bus = Bus::new(BusLimits::default()).unwrap();
+    let mut options = BridgeOptions::new(&server.url());
+    options.exports = vec![PATTERN.into()];
+    let exporter = Bridge::start(&bus, options).unwrap();
+    exporter.flush(PATIENCE).unwrap();
+    for i in 0..MESSAGES {
+        bus.publish("dur.order", i.to_string().into_bytes(), &[]).unwrap();
+    }
+    common::eventually("every message exported", || exporter.stats().exported == u64::from(MESSAGES));
+    exporter.flush(PATIENCE).unwrap();
+    let resend_id = format!("{}-1", exporter.origin());
+    runtime.block_on(async {
+        let mut headers = async_nats::HeaderMap::new();
+        headers.insert("Nats-Msg-Id", resend_id.as_str());
+        let ack = js.publish_with_headers("dur.order", headers, "0".into()).await.unwrap().await.unwrap();
+        assert!(ack.duplicate, "the stream knows the exported message's id");
+    });
+    let stored =
+        runtime.block_on(async { js.get_stream(STREAM).await.unwrap().info().await.unwrap().state.messages });
+    assert_eq!(stored, u64::from(MESSAGES), "the resend is not stored");
+
+    let mut lines = Vec::new();
+    let first = Importer::start(&server.url());
+    first.read(MESSAGES as usize / 4, &mut lines);
+    first.kill(&mut lines);
+    let before_kill = lines.len();
+    assert!(before_kill < MESSAGES as usize, "killed mid-stream");
+
+    let second = Importer::start(&server.url());
+    let deadline = std::time::Instant::now() + PATIENCE * 2;
+    loop {
+        let seen: std::collections::BTreeSet<u32> = lines.iter().map(|l| l.0).collect();
+        if seen.len() == MESSAGES as usize {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "lost: {} of {MESSAGES} delivered", seen.len());
+        second.read(1, &mut lines);
+    }
+    // Whatever else the second run delivers now is a duplicate: give it a
+    // moment to show up (ack wait is 1 s).
+    std::thread::sleep(Duration::from_millis(1500));
+    second.kill(&mut lines);
+
+    let mut deliveries: BTreeMap<u32, Vec<(usize, u64, u64)>> = BTreeMap::new();
+    for (at, (payload, seq, delivered)) in lines.iter().enumerate() {
+        deliveries.entry(*payload).or_default().push((at, *seq, *delivered));
+    }
+    assert_eq!(deliveries.len(), MESSAGES as usize, "nothing lost");
+    assert_eq!(deliveries.keys().copied().collect::<Vec<_>>(), (0..MESSAGES).collect::<Vec<_>>());
+    let mut duplicates = 0;
+    for (payload, seen) in &deliveries {
+        let (runs_first, runs_second): (Vec<&(usize, u64, u64)>, Vec<_>) =
+            seen.iter().partition(|(at, _, _)| *at < before_kill);
+        assert!(
+            runs_first.len() <= 1 && runs_second.len() <= 1,
+            "{payload} delivered twice by one importer: {seen:?}"
+        );
+        if let [(_, seq_a, _), (_, seq_b, delivered)] = seen[..] {
+            duplicates += 1;
+            assert_eq!(seq_a, seq_b, "one stream message");
+            assert!(delivered > 1, "a duplicate is marked as a redelivery: {seen:?}");
+        }
+    }
+    // Only what the killed importer had taken but not acknowledged comes
+    // again: at most max_ack_pending messages.
+    assert!(duplicates <= MAX_ACK_PENDING, "{duplicates} duplicates");
+    eprintln!("delivered {MESSAGES}, killed after {before_kill}, redelivered {duplicates} (marked)");
+}
+
+#[test]
+fn a_full_local_queue_hands_messages_back_instead_of_dropping_them() {
+    let Some(server) = Server::start("jetstream {\n  store_dir: \"$STORE\"\n}\n") else {
+        eprintln!("SKIPPED: nats-server is not installed (scripts/install-deps.sh installs it)");
+        return;
+    };
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let client = runtime.block_on(async_nats::connect(server.url())).unwrap();
+    // A subscriber far slower than the import, with a queue of 4 that
+    // refuses more (overflow ERROR).
+    let bus = Bus::new(BusLimits::default()).unwrap();
+    let slow =
+        bus.subscribe("slow.>", SubscribeOptions::new().capacity(4).overflow(Overflow::Error)).unwrap();
+    let mut options = BridgeOptions::new(&server.url());
+    let mut import = DurableImport::new("slow.>", "SLOW", "slow-importer");
+    import.max_ack_pending = 8;
+    options.durable_imports = vec![import];
+    let bridge = Bridge::start(&bus, options).unwrap();
+    // The bridge creates the stream: wait until it exists, then publish.
+    let js = {
+        let _inside = runtime.enter();
+        jetstream::new(client.clone())
+    };
+    common::eventually("the stream to exist", || runtime.block_on(js.get_stream("SLOW")).is_ok());
+    let count = 40u32;
+    runtime.block_on(async {
+        for i in 0..count {
+            js.publish("slow.item", i.to_string().into()).await.unwrap().await.unwrap();
+        }
+    });
+    let mut got = Vec::new();
+    while got.len() < count as usize {
+        let message = slow.recv_timeout(PATIENCE).expect("a message handed back is delivered again");
+        got.push(String::from_utf8(message.payload().to_vec()).unwrap().parse::<u32>().unwrap());
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    got.sort_unstable();
+    assert_eq!(got, (0..count).collect::<Vec<_>>(), "each exactly once");
+    assert!(slow.recv_timeout(common::QUIET).is_err(), "no duplicate");
+    let stats = bridge.stats();
+    assert!(stats.redelivery_requested > 0, "the queue was full at times: {stats:?}");
+    assert_eq!(stats.imported, u64::from(count));
+    assert_eq!(slow.stats().dropped.rejected, stats.redelivery_requested, "every refusal handed back");
+}
+
+#[test]
+fn a_verified_message_handed_back_is_delivered_again_not_refused_as_a_replay() {
+    let Some(server) = Server::start("jetstream {\n  store_dir: \"$STORE\"\n}\n") else {
+        eprintln!("SKIPPED: nats-server is not installed (scripts/install-deps.sh installs it)");
+        return;
+    };
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let client = runtime.block_on(async_nats::connect(server.url())).unwrap();
+    let js = {
+        let _inside = runtime.enter();
+        jetstream::new(client.clone())
+    };
+    runtime
+        .block_on(js.create_stream(stream::Config {
+            name: "SEALED".into(),
+            subjects: vec!["sealed.>".into()],
+            ..Default::default()
+        }))
+        .unwrap();
+    let root = common::Root::new();
+    let (verify, log) = common::verifying(&root.authority());
+    // The importer: verifying, into a queue of 4 that refuses more.
+    let bus_b = Bus::new(BusLimits::default()).unwrap();
+    let slow =
+        bus_b.subscribe("sealed.>", SubscribeOptions::new().capacity(4).overflow(Overflow::Error)).unwrap();
+    let mut options = BridgeOptions::new(&server.url());
+    let mut import = DurableImport::new("sealed.>", "SEALED", "sealed-importer");
+    import.max_ack_pending = 8;
+    options.durable_imports = vec![import];
+    options.verify = Some(verify);
+    let importer = Bridge::start(&bus_b, options).unwrap();
+    // The exporter seals what it sends.
+    let bus_a = Bus::new(BusLimits::default()).unwrap();
+    let mut options = BridgeOptions::new(&server.url());
+    options.exports = vec!["sealed.>".into()];
+    options.credentials = Some(root.credentials(&["publish sealed.>"]));
+    let exporter = Bridge::start(&bus_a, options).unwrap();
+    exporter.flush(PATIENCE).unwrap();
+    let count = 30u32;
+    for i in 0..count {
+        bus_a.publish("sealed.item", i.to_string().into_bytes(), &[]).unwrap();
+    }
+    let mut got = Vec::new();
+    while got.len() < count as usize {
+        let message = slow.recv_timeout(PATIENCE).unwrap_or_else(|e| {
+            panic!(
+                "a handed-back message is delivered again ({e}); {} so far; {:?}",
+                got.len(),
+                importer.stats()
+            )
+        });
+        assert!(message.header("Charter-Principal").is_some(), "verified");
+        got.push(String::from_utf8(message.payload().to_vec()).unwrap().parse::<u32>().unwrap());
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    got.sort_unstable();
+    assert_eq!(got, (0..count).collect::<Vec<_>>(), "each exactly once");
+    let stats = importer.stats();
+    assert!(stats.redelivery_requested > 0, "the queue was full at times: {stats:?}");
+    assert!(stats.refused.iter().all(|(_, n)| *n == 0), "nothing refused: {stats:?}");
+    let refusals = log.records(charter_core::audit::Query::default()).count();
+    assert_eq!(refusals, 0, "nothing audited as refused");
+}
+
+#[test]
+fn a_durable_import_binds_once_the_server_comes_up() {
+    if common::binary().is_none() {
+        eprintln!("SKIPPED: nats-server is not installed (scripts/install-deps.sh installs it)");
+        return;
+    }
+    let port = common::free_port();
+    let bus = Bus::new(BusLimits::default()).unwrap();
+    let received = bus.subscribe("late.>", SubscribeOptions::new()).unwrap();
+    let mut options = BridgeOptions::new(&format!("nats://127.0.0.1:{port}"));
+    options.durable_imports = vec![DurableImport::new("late.>", "LATE", "late-importer")];
+    // A bind's requests wait this long for a server that is not there.
+    options.request_timeout = Duration::from_millis(500);
+    // No server yet: not an error; the bridge keeps trying to bind.
+    let bridge = Bridge::start(&bus, options).unwrap();
+    common::eventually("a failed bind, counted", || bridge.stats().durable_bind_failed > 0);
+    let server = Server::start_on(port, "jetstream {\n  store_dir: \"$STORE\"\n}\n");
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let client = runtime.block_on(async_nats::connect(server.url())).unwrap();
+    let js = {
+        let _inside = runtime.enter();
+        jetstream::new(client.clone())
+    };
+    // The bridge creates the stream once it binds; what is published then
+    // is kept and delivered.
+    let deadline = std::time::Instant::now() + PATIENCE * 2;
+    while runtime.block_on(js.get_stream("LATE")).is_err() {
+        assert!(std::time::Instant::now() < deadline, "the bridge never bound");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    runtime.block_on(async { js.publish("late.one", "kept".into()).await.unwrap().await.unwrap() });
+    let message = received.recv_timeout(PATIENCE).unwrap();
+    assert_eq!(message.payload(), b"kept");
+    assert_eq!(message.header("Charter-Stream-Seq"), Some("1"));
+    assert_eq!(message.header("Charter-Delivered"), None, "a first delivery is not marked");
+}
