@@ -61,3 +61,26 @@ fn a_passing_check_leaves_the_wait_to_room_and_outside_it_nothing_is_installed()
     drainer.join().unwrap();
     assert_eq!(sub.stats().dropped.timeout, 1);
 }
+
+/// The check runs with the queue's lock released, so the subscription can
+/// end meanwhile (Python: a signal handler, or another thread, closes it).
+/// Closing empties the queue; the waiting message must then count as
+/// dropped for `closed`, never land in the closed queue as delivered.
+#[test]
+fn a_subscription_closed_while_the_check_runs_drops_the_waiting_message() {
+    for wait in [Duration::from_secs(30), Duration::MAX] {
+        let (bus, sub) = full_block_queue(wait);
+        let (id, closer) = (sub.id(), bus.clone());
+        let report = interruptible(
+            move || {
+                closer.unsubscribe(id)?;
+                Ok(())
+            },
+            || bus.publish("q", &b"waits"[..], &[]),
+        )
+        .unwrap();
+        assert_eq!((report.matched, report.delivered, report.dropped), (1, 0, 1));
+        let stats = sub.stats();
+        assert_eq!((stats.received, stats.delivered, stats.queued, stats.dropped.closed), (2, 0, 0, 2));
+    }
+}

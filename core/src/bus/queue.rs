@@ -187,6 +187,10 @@ impl Queue {
                         }
                         if let Some(check) = &check {
                             state = self.run_check(state, &**check)?;
+                            if state.closed {
+                                state.count_closed();
+                                return Ok(Offered::Dropped);
+                            }
                         }
                         continue;
                     };
@@ -217,6 +221,10 @@ impl Queue {
                     }
                     if let Some(check) = &check {
                         state = self.run_check(state, &**check)?;
+                        if state.closed {
+                            state.count_closed();
+                            return Ok(Offered::Dropped);
+                        }
                     }
                 }
             }
@@ -226,7 +234,9 @@ impl Queue {
     /// Runs an interrupt check for a waiting `BLOCK` publisher, with the
     /// lock released (the check may run a language's signal handlers, which
     /// may publish). When it fails, the message counts as dropped for
-    /// `timeout` and the publish fails with the check's error.
+    /// `timeout` and the publish fails with the check's error. The queue may
+    /// have been closed (and emptied) meanwhile: the caller checks again, so
+    /// a message never lands in a closed queue.
     fn run_check<'a>(
         &'a self,
         state: MutexGuard<'a, State>,
