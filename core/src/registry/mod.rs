@@ -44,6 +44,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::depth;
 use crate::{Error, ErrorKind};
+use handler::{LIVE, LIVE_ONCE};
 use table::{wait_until_unused, Table};
 
 pub use crate::depth::MAX_THREAD_NESTING;
@@ -322,40 +323,41 @@ impl<E: ?Sized> Registry<E> {
             return Err(DepthExceeded { max_depth: self.max_depth });
         };
         let snapshot = self.table.load_full();
-        let entries = &snapshot.entries[..];
-        // One `catch_unwind` covers the rest of the round rather than one
-        // per handler, which keeps its bookkeeping off the per-handler path
-        // (callgrind: about 20 instructions a handler). After a panic the
-        // round resumes with the entry after the one that panicked, so
-        // every handler is still isolated from its siblings.
-        let (mut next, mut called, mut failed) = (0, 0u64, 0u64);
-        loop {
-            let finished = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                for (at, entry) in entries.iter().enumerate().skip(next) {
-                    if !entry.claim() {
-                        continue;
-                    }
-                    // Kept before the call, for the panic path below.
-                    next = at + 1;
-                    called += 1;
-                    failed += u64::from((entry.handler)(event).is_err());
-                    if entry.once {
-                        self.table.remove(entry.id);
-                    }
-                }
-            }));
-            let Err(payload) = finished else {
-                report.failed = failed;
-                report.delivered = called - failed - report.panicked;
-                return Ok(report);
-            };
-            // `next` was advanced past the entry before it was called.
-            let entry = &entries[next - 1];
-            report.panicked += 1;
-            self.table.report_panic(entry.id, payload);
-            if entry.once {
-                self.table.remove(entry.id);
+        for entry in snapshot.entries.iter() {
+            match entry.state.load(Ordering::Acquire) {
+                LIVE => self.call(entry, event, &mut report),
+                LIVE_ONCE => self.call_once(entry, event, &mut report),
+                _ => {}
             }
+        }
+        Ok(report)
+    }
+
+    /// Calls one handler inside its own `catch_unwind` (which costs nothing
+    /// on the path that does not panic: the landing pad is off to the
+    /// side) and counts the outcome.
+    #[inline(always)]
+    fn call(&self, entry: &table::Slot<Handler<E>>, event: &E, report: &mut NotifyReport) {
+        let handler = &entry.handler;
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handler(event))) {
+            Ok(Ok(())) => report.delivered += 1,
+            Ok(Err(HandlerError)) => report.failed += 1,
+            Err(payload) => {
+                report.panicked += 1;
+                self.table.report_panic(entry.id, payload);
+            }
+        }
+    }
+
+    /// Calls a run-once handler if this round wins it, then removes it
+    /// (also when it panicked). Out of line: it keeps the loop above down
+    /// to the common case.
+    #[cold]
+    #[inline(never)]
+    fn call_once(&self, entry: &table::Slot<Handler<E>>, event: &E, report: &mut NotifyReport) {
+        if entry.claim_once() {
+            self.call(entry, event, report);
+            self.table.remove(entry.id);
         }
     }
 

@@ -23,7 +23,7 @@
 //! only for the swap itself, never while a handler or destructor runs.
 
 use std::any::Any;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 use std::time::Duration;
 
@@ -66,7 +66,8 @@ impl<H: ?Sized> Table<H> {
     pub(crate) fn insert(&self, priority: i32, once: bool, handler: Box<H>) -> HandlerId {
         let mut ids = self.lock_writer();
         let (seq, id) = ids.next();
-        let entry = Arc::new(Entry { id, seq, priority, once, live: AtomicBool::new(true), handler });
+        let state = Entry::<H>::initial_state(once);
+        let entry = Arc::new(Entry { id, seq, priority, state, handler });
         let current = self.load_full();
         let at = current.entries.iter().take_while(|e| e.fires_before(priority, seq)).count();
         let mut entries = Vec::with_capacity(current.entries.len() + 1);
@@ -86,7 +87,7 @@ impl<H: ?Sized> Table<H> {
         let current = self.load_full();
         let at = current.entries.iter().position(|e| e.id == id)?;
         let removed = Arc::clone(&current.entries[at]);
-        removed.live.store(false, Ordering::Release);
+        removed.kill();
         let entries: Vec<Slot<H>> = current
             .entries
             .iter()
@@ -105,7 +106,7 @@ impl<H: ?Sized> Table<H> {
         let writer = self.lock_writer();
         let current = self.load_full();
         for entry in current.entries.iter() {
-            entry.live.store(false, Ordering::Release);
+            entry.kill();
         }
         let old = self.publish(Vec::new());
         drop(writer);
