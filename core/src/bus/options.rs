@@ -59,7 +59,10 @@ impl BusLimits {
     #[cold]
     #[inline(never)]
     fn payload_too_big(&self, len: usize) -> Error {
-        Error::new(ErrorKind::LimitExceeded, format!("payload is {len} bytes; the bus limit is {}", self.max_payload))
+        Error::new(
+            ErrorKind::LimitExceeded,
+            format!("payload is {len} bytes; the bus limit is {}", self.max_payload),
+        )
     }
 
     pub(crate) fn validate(&self) -> Result<()> {
