@@ -40,22 +40,29 @@ ASYNC_COUNTS = [1, 4, 16, 64]
 # 2 (docs/BENCHMARKS.md explains each in its section). Shown only while
 # the target is missed.
 REASONS = {
-    "notify-rust": "fixed cost per round: arc-swap's guard (about 45 instructions, two "
-                   "sequentially consistent operations), the nesting level and the panic "
-                   "catch per handler; next: a cheaper snapshot borrow that keeps "
+    "notify-rust": "fixed cost per round, about 85 instructions: the snapshot's read lock "
+                   "and reference count (about 20), the thread's nesting level (about 10), "
+                   "the call's prologue, the report and the loop's set-up; per handler 17 "
+                   "instructions of loop plus the handler, against registry-io's 13; next: a "
+                   "per-thread snapshot checked by an epoch that keeps "
                    "`unregister_and_wait` exact",
     "notify-capi": "handle validation (arena lookup and a second arc-swap guard, about 90), "
                    "the panic firewall and the last-error slot: about 250 fixed; next: "
                    "validate the handle and borrow its object in one step",
-    "bus-one": "a mutex, counters and readiness bookkeeping on each push and pop, "
-               "the message's four shared parts cloned and dropped per subscriber, "
-               "the match cache's lock; next: lock-free per-subscription queues",
-    "bus-fanout": "the same per-subscriber queue cost (about 430 instructions each); "
-                  "next: lock-free per-subscription queues",
-    "bus-crowded": "a warm publish's fixed cost (about 500 instructions: payload and "
-                   "header checks, the cache's hash, lock and topic comparison, the "
-                   "nesting level, the message, the inline handler's catch and counting "
-                   "lock); next: a per-generation snapshot of the cache read without a lock",
+    "bus-one": "fixed costs, none dominant: the match cache (about 160: the Fx hash, "
+               "the shard's mutex, the map probe, the topic compare, two reference "
+               "counts), the queue's mutex with std's poison checks on the push (about "
+               "180) and the pop (about 150), each moving a 96-byte queued entry, and the "
+               "message built and dropped; next: lock-free per-subscription queues, and "
+               "the cache read from a per-generation snapshot without a lock",
+    "bus-fanout": "per subscriber about 400 instructions: the queue's mutex on the push "
+                  "and on the pop, the queued entry moved in and out, the message's topic "
+                  "and payload counted up and down; next: lock-free per-subscription "
+                  "queues with counters derived from ring positions",
+    "bus-crowded": "a warm publish's fixed cost (about 470 instructions: the cache's hash, "
+                   "lock, probe and topic comparison, the nesting level, the message, the "
+                   "inline handler's catch and the counting lock); next: a per-generation "
+                   "snapshot of the cache read without a lock",
     "audit-ratio": "memory: every record is kept (200 bytes plus tree), so the buffers "
                    "grow and the kernel maps fresh pages; by instructions the append is "
                    "1.6x the leaf hash; next: chunked storage that never copies on growth",

@@ -82,6 +82,51 @@ fn failures_and_panics_are_counted_and_never_stop_siblings() {
     assert_eq!(reg.panics(), 1);
 }
 
+/// A round catches a panic and resumes after the handler that panicked:
+/// panics first, last and back to back, among failures, run-once handlers
+/// (one that panics) and a sibling unregistered mid-round, are each
+/// counted once, in firing order, and never skip or repeat a sibling.
+#[test]
+fn a_round_resumes_after_each_panic_in_firing_order() {
+    quiet();
+    let reg: Arc<Registry<u32>> = Arc::new(Registry::new());
+    let order = Arc::new(Mutex::new(Vec::new()));
+    let hooked = Arc::new(Mutex::new(Vec::new()));
+    let h = Arc::clone(&hooked);
+    reg.on_panic(move |info| h.lock().unwrap().push(info.message().unwrap().to_owned()));
+    let victim = Arc::new(Mutex::new(None));
+    // Registered in firing order: p = panics, f = fails, o = ok, 1 = once.
+    for name in ["p0", "p1", "o2", "f3", "x4", "p1once", "o6", "f7", "p8"] {
+        let order = Arc::clone(&order);
+        let (reg2, victim2) = (Arc::clone(&reg), Arc::clone(&victim));
+        let run = move |_: &u32| {
+            order.lock().unwrap().push(name);
+            if name == "o2" {
+                // Unregisters "o6" mid-round: it must not run this round.
+                let id = victim2.lock().unwrap().take();
+                assert!(id.is_none_or(|id| reg2.unregister(id)));
+            }
+            match name.as_bytes()[0] {
+                b'p' => panic!("{name}"),
+                b'f' => Err(HandlerError),
+                _ => Ok(()),
+            }
+        };
+        let id = if name.ends_with("once") { reg.register_once(run) } else { reg.register(run) };
+        if name == "o6" {
+            *victim.lock().unwrap() = Some(id);
+        }
+    }
+    assert_eq!(reg.notify(&1), report(2, 2, 4));
+    assert_eq!(*order.lock().unwrap(), ["p0", "p1", "o2", "f3", "x4", "p1once", "f7", "p8"]);
+    assert_eq!(*hooked.lock().unwrap(), ["p0", "p1", "p1once", "p8"]);
+    assert_eq!(reg.len(), 7, "the run-once handler that panicked and the victim are gone");
+    order.lock().unwrap().clear();
+    assert_eq!(reg.notify(&2), report(2, 2, 3));
+    assert_eq!(*order.lock().unwrap(), ["p0", "p1", "o2", "f3", "x4", "f7", "p8"]);
+    assert_eq!(reg.panics(), 7);
+}
+
 #[test]
 fn a_panic_inside_on_panic_is_swallowed() {
     quiet();

@@ -31,18 +31,27 @@ pub const MAX_NESTING: usize = 16;
 /// Takes a nesting level for a publish on the bus whose key is `bus`;
 /// also says whether this thread was already running a handler of that
 /// bus (where a publisher must not wait for queue room).
+#[inline]
 pub(crate) fn enter(bus: usize) -> Result<(Level, bool)> {
-    depth::enter_counting(bus, MAX_NESTING).map(|(level, active)| (level, active > 0)).ok_or_else(|| {
-        Error::new(
-            ErrorKind::LimitExceeded,
-            format!(
-                "publish nested more than {MAX_NESTING} levels deep on this bus (or more than {} \
-                 publish and notify calls active at once on this thread): a handler that \
-                 publishes again must stop somewhere; nothing was delivered",
-                depth::MAX_THREAD_NESTING
-            ),
-        )
-    })
+    match depth::enter_counting(bus, MAX_NESTING) {
+        Some((level, active)) => Ok((level, active > 0)),
+        None => Err(too_deep()),
+    }
+}
+
+/// Built out of line, so that taking a level inlines into the publish.
+#[cold]
+#[inline(never)]
+fn too_deep() -> Error {
+    Error::new(
+        ErrorKind::LimitExceeded,
+        format!(
+            "publish nested more than {MAX_NESTING} levels deep on this bus (or more than {} \
+             publish and notify calls active at once on this thread): a handler that \
+             publishes again must stop somewhere; nothing was delivered",
+            depth::MAX_THREAD_NESTING
+        ),
+    )
 }
 
 /// Runs `handler` on `message`. Returns whether it failed (returned an

@@ -47,14 +47,22 @@ impl BusLimits {
     /// Refuses a payload of `len` bytes when it is over `max_payload`.
     /// The bus calls it before it copies a payload, and the C ABI before it
     /// even forms a slice of one, so an oversized payload costs nothing.
+    #[inline]
     pub fn check_payload(&self, len: usize) -> Result<()> {
         if len > self.max_payload {
-            return Err(Error::new(
-                ErrorKind::LimitExceeded,
-                format!("payload is {len} bytes; the bus limit is {}", self.max_payload),
-            ));
+            return Err(self.payload_too_big(len));
         }
         Ok(())
+    }
+
+    /// Built out of line, so that the check above inlines to a compare.
+    #[cold]
+    #[inline(never)]
+    fn payload_too_big(&self, len: usize) -> Error {
+        Error::new(
+            ErrorKind::LimitExceeded,
+            format!("payload is {len} bytes; the bus limit is {}", self.max_payload),
+        )
     }
 
     pub(crate) fn validate(&self) -> Result<()> {

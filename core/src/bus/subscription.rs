@@ -148,7 +148,14 @@ impl Shared {
 
     /// Ends the subscription if its session has ended. Returns whether it
     /// had.
+    /// Inline for the common subscription without a session: one load.
+    #[inline]
     pub(crate) fn end_if_lapsed(&self) -> bool {
+        self.session.is_some() && self.end_if_session_lapsed()
+    }
+
+    #[inline(never)]
+    fn end_if_session_lapsed(&self) -> bool {
         match self.session.as_ref().map(Session::ensure_active) {
             Some(Err(why)) => {
                 self.end_for_session(&why);
@@ -380,17 +387,21 @@ impl SubscriptionRef {
         self.shared.queue.stats()
     }
 
+    #[inline]
     fn pull(&self) -> Result<()> {
         if self.shared.handler.is_some() {
-            return Err(Error::new(
-                ErrorKind::InvalidArgument,
-                format!(
-                    "subscription {} delivers to its handler; there is nothing to receive",
-                    self.shared.id.0
-                ),
-            ));
+            return Err(self.nothing_to_pull());
         }
         Ok(())
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn nothing_to_pull(&self) -> Error {
+        Error::new(
+            ErrorKind::InvalidArgument,
+            format!("subscription {} delivers to its handler; there is nothing to receive", self.shared.id.0),
+        )
     }
 }
 

@@ -303,7 +303,7 @@ impl<E: ?Sized> Future for Notify<'_, E> {
         }
         let _scope = CatchScope::enter();
         if let Some(event) = event {
-            let snapshot = registry.table.load();
+            let snapshot = registry.table.load_full();
             for entry in snapshot.entries.iter() {
                 if !entry.claim() {
                     continue;

@@ -6,7 +6,7 @@
 //! within a registry and gives the registration order.
 
 use std::fmt;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU8, Ordering};
 
 /// Identifies one registration within one [`Registry`](super::Registry) or
 /// [`AsyncRegistry`](super::AsyncRegistry).
@@ -106,16 +106,41 @@ pub(crate) struct Entry<F: ?Sized> {
     /// Registration order; ids are not ordered.
     pub(crate) seq: u64,
     pub(crate) priority: i32,
-    /// A run-once registration: a round must win [`Entry::claim`] to call it.
-    pub(crate) once: bool,
-    /// Cleared by `unregister` and `clear` before the new snapshot is
-    /// published, so a round already in progress skips the handler; cleared
-    /// by the round that claims a run-once handler.
-    pub(crate) live: AtomicBool,
+    /// [`LIVE`], [`LIVE_ONCE`] or [`DEAD`]: one byte that says both whether
+    /// to call the handler and whether it runs once (a round must win
+    /// [`Entry::claim_once`] to call a run-once handler), so a round's common
+    /// case is one load and one compare. Set to `DEAD` by `unregister` and
+    /// `clear` before the new snapshot is published, so a round already in
+    /// progress skips the handler, and by the round that claims a run-once
+    /// handler. It never leaves `DEAD`.
+    pub(crate) state: AtomicU8,
     pub(crate) handler: Box<F>,
 }
 
+/// A registered handler that every round calls.
+pub(crate) const LIVE: u8 = 1;
+/// A registered run-once handler that no round has claimed yet.
+pub(crate) const LIVE_ONCE: u8 = 2;
+/// Unregistered, cleared, or a run-once handler already claimed.
+pub(crate) const DEAD: u8 = 0;
+
 impl<F: ?Sized> Entry<F> {
+    /// The state a registration starts in.
+    pub(crate) fn initial_state(once: bool) -> AtomicU8 {
+        AtomicU8::new(if once { LIVE_ONCE } else { LIVE })
+    }
+
+    /// Takes the registration out of every round that has not reached it.
+    pub(crate) fn kill(&self) {
+        self.state.store(DEAD, Ordering::Release);
+    }
+
+    /// Whether the calling round won this run-once handler's one call.
+    #[inline]
+    pub(crate) fn claim_once(&self) -> bool {
+        self.state.compare_exchange(LIVE_ONCE, DEAD, Ordering::AcqRel, Ordering::Acquire).is_ok()
+    }
+
     /// Firing order: higher priority first, then registration order.
     pub(crate) fn fires_before(&self, priority: i32, seq: u64) -> bool {
         (self.priority, std::cmp::Reverse(self.seq)) > (priority, std::cmp::Reverse(seq))
@@ -126,10 +151,10 @@ impl<F: ?Sized> Entry<F> {
     /// it from live to not live.
     #[inline]
     pub(crate) fn claim(&self) -> bool {
-        if self.once {
-            self.live.swap(false, Ordering::AcqRel)
-        } else {
-            self.live.load(Ordering::Acquire)
+        match self.state.load(Ordering::Acquire) {
+            LIVE => true,
+            LIVE_ONCE => self.claim_once(),
+            _ => false,
         }
     }
 }

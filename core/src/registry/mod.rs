@@ -2,10 +2,10 @@
 //!
 //! # Design
 //!
-//! The registered handlers live in an immutable, sorted snapshot behind an
-//! [`ArcSwap`]. `notify` borrows the current snapshot without a lock and
-//! without touching a shared reference count, then calls each handler in
-//! turn. Writers (`register`, `unregister`, `clear`) are serialized by a
+//! The registered handlers live in an immutable, sorted snapshot behind a
+//! read-write lock. `notify` takes a counted reference to the current
+//! snapshot (the read lock is held only for that), then calls each handler
+//! in turn. Writers (`register`, `unregister`, `clear`) are serialized by a
 //! mutex, build a new snapshot, swap it in and drop the old one after the
 //! mutex is released, so a handler's destructor may itself use the registry.
 //!
@@ -44,6 +44,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::depth;
 use crate::{Error, ErrorKind};
+use handler::{LIVE, LIVE_ONCE};
 use table::{wait_until_unused, Table};
 
 pub use crate::depth::MAX_THREAD_NESTING;
@@ -321,25 +322,43 @@ impl<E: ?Sized> Registry<E> {
             self.depth_exceeded.fetch_add(1, Ordering::Relaxed);
             return Err(DepthExceeded { max_depth: self.max_depth });
         };
-        let snapshot = self.table.load();
+        let snapshot = self.table.load_full();
         for entry in snapshot.entries.iter() {
-            if !entry.claim() {
-                continue;
-            }
-            let handler = &entry.handler;
-            match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handler(event))) {
-                Ok(Ok(())) => report.delivered += 1,
-                Ok(Err(HandlerError)) => report.failed += 1,
-                Err(payload) => {
-                    report.panicked += 1;
-                    self.table.report_panic(entry.id, payload);
-                }
-            }
-            if entry.once {
-                self.table.remove(entry.id);
+            match entry.state.load(Ordering::Acquire) {
+                LIVE => self.call(entry, event, &mut report),
+                LIVE_ONCE => self.call_once(entry, event, &mut report),
+                _ => {}
             }
         }
         Ok(report)
+    }
+
+    /// Calls one handler inside its own `catch_unwind` (which costs nothing
+    /// on the path that does not panic: the landing pad is off to the
+    /// side) and counts the outcome.
+    #[inline(always)]
+    fn call(&self, entry: &table::Slot<Handler<E>>, event: &E, report: &mut NotifyReport) {
+        let handler = &entry.handler;
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handler(event))) {
+            Ok(Ok(())) => report.delivered += 1,
+            Ok(Err(HandlerError)) => report.failed += 1,
+            Err(payload) => {
+                report.panicked += 1;
+                self.table.report_panic(entry.id, payload);
+            }
+        }
+    }
+
+    /// Calls a run-once handler if this round wins it, then removes it
+    /// (also when it panicked). Out of line: it keeps the loop above down
+    /// to the common case.
+    #[cold]
+    #[inline(never)]
+    fn call_once(&self, entry: &table::Slot<Handler<E>>, event: &E, report: &mut NotifyReport) {
+        if entry.claim_once() {
+            self.call(entry, event, report);
+            self.table.remove(entry.id);
+        }
     }
 
     /// How many handler panics were caught over the registry's life.

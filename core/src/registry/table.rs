@@ -8,18 +8,26 @@
 //! * No handler code and no handler destructor runs under the writer lock:
 //!   every write returns what it replaced, and the caller drops it after
 //!   the lock is released.
-//! * Rounds reach entries only through snapshots, and arc-swap settles a
-//!   round's borrowed snapshot into a counted reference when a writer swaps
-//!   it out. So once an entry is out of the current snapshot, its reference
-//!   count falls to the holder's own reference exactly when no round can
-//!   still reach it; [`wait_until_unused`] relies on this.
+//! * Rounds reach entries only through snapshots, and a round holds a
+//!   counted reference to its snapshot (cloned under the read lock, which
+//!   is held for nothing else). So once an entry is out of the current
+//!   snapshot, its reference count falls to the holder's own reference
+//!   exactly when no round can still reach it; [`wait_until_unused`]
+//!   relies on this.
+//!
+//! Why a read lock and a reference count rather than arc-swap: a round's
+//! fixed cost is the hottest path of the registry, and an uncontended
+//! read lock plus one count up and down is about 20 instructions, where
+//! arc-swap's guard (a thread-local debt slot taken and paid back) was
+//! about 55 (callgrind, docs/BENCHMARKS.md). Writers hold the write lock
+//! only for the swap itself, never while a handler or destructor runs.
 
 use std::any::Any;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 use std::time::Duration;
 
-use arc_swap::{ArcSwap, ArcSwapOption, Guard};
+use arc_swap::ArcSwapOption;
 
 use super::handler::{Entry, Ids};
 use super::panic_info::PanicInfo;
@@ -34,7 +42,8 @@ pub(crate) struct Snapshot<H: ?Sized> {
 }
 
 pub(crate) struct Table<H: ?Sized> {
-    snapshot: ArcSwap<Snapshot<H>>,
+    /// The current snapshot; the lock guards only the pointer's swap.
+    snapshot: RwLock<Arc<Snapshot<H>>>,
     /// Serializes writers; hands out ids.
     writer: Mutex<Ids>,
     len: AtomicUsize,
@@ -45,7 +54,7 @@ pub(crate) struct Table<H: ?Sized> {
 impl<H: ?Sized> Table<H> {
     pub(crate) fn new() -> Table<H> {
         Table {
-            snapshot: ArcSwap::from_pointee(Snapshot { entries: Box::new([]) }),
+            snapshot: RwLock::new(Arc::new(Snapshot { entries: Box::new([]) })),
             writer: Mutex::new(Ids::new()),
             len: AtomicUsize::new(0),
             on_panic: ArcSwapOption::empty(),
@@ -57,8 +66,9 @@ impl<H: ?Sized> Table<H> {
     pub(crate) fn insert(&self, priority: i32, once: bool, handler: Box<H>) -> HandlerId {
         let mut ids = self.lock_writer();
         let (seq, id) = ids.next();
-        let entry = Arc::new(Entry { id, seq, priority, once, live: AtomicBool::new(true), handler });
-        let current = self.snapshot.load_full();
+        let state = Entry::<H>::initial_state(once);
+        let entry = Arc::new(Entry { id, seq, priority, state, handler });
+        let current = self.load_full();
         let at = current.entries.iter().take_while(|e| e.fires_before(priority, seq)).count();
         let mut entries = Vec::with_capacity(current.entries.len() + 1);
         entries.extend_from_slice(&current.entries[..at]);
@@ -74,10 +84,10 @@ impl<H: ?Sized> Table<H> {
     /// if it is not registered. Rounds in progress skip it from now on.
     pub(crate) fn remove(&self, id: HandlerId) -> Option<Slot<H>> {
         let writer = self.lock_writer();
-        let current = self.snapshot.load_full();
+        let current = self.load_full();
         let at = current.entries.iter().position(|e| e.id == id)?;
         let removed = Arc::clone(&current.entries[at]);
-        removed.live.store(false, Ordering::Release);
+        removed.kill();
         let entries: Vec<Slot<H>> = current
             .entries
             .iter()
@@ -94,9 +104,9 @@ impl<H: ?Sized> Table<H> {
     /// Takes every registration out of the table and returns them.
     pub(crate) fn clear(&self) -> Box<[Slot<H>]> {
         let writer = self.lock_writer();
-        let current = self.snapshot.load_full();
+        let current = self.load_full();
         for entry in current.entries.iter() {
-            entry.live.store(false, Ordering::Release);
+            entry.kill();
         }
         let old = self.publish(Vec::new());
         drop(writer);
@@ -107,7 +117,7 @@ impl<H: ?Sized> Table<H> {
     }
 
     pub(crate) fn contains(&self, id: HandlerId) -> bool {
-        self.snapshot.load().entries.iter().any(|e| e.id == id)
+        self.load_full().entries.iter().any(|e| e.id == id)
     }
 
     #[inline]
@@ -115,16 +125,12 @@ impl<H: ?Sized> Table<H> {
         self.len.load(Ordering::Acquire)
     }
 
-    /// Borrows the current snapshot for the length of a synchronous round.
+    /// The current snapshot as a counted reference, held for one round.
     #[inline]
-    pub(crate) fn load(&self) -> Guard<Arc<Snapshot<H>>> {
-        self.snapshot.load()
-    }
-
-    /// The current snapshot as a counted reference, for a round that spans
-    /// `await` points.
     pub(crate) fn load_full(&self) -> Arc<Snapshot<H>> {
-        self.snapshot.load_full()
+        // Nothing that can panic runs under this lock, so a poisoned one
+        // still holds a valid snapshot.
+        Arc::clone(&self.snapshot.read().unwrap_or_else(PoisonError::into_inner))
     }
 
     pub(crate) fn set_hook(&self, hook: PanicHook) {
@@ -167,7 +173,8 @@ impl<H: ?Sized> Table<H> {
     /// writer lock is released.
     fn publish(&self, entries: Vec<Slot<H>>) -> Arc<Snapshot<H>> {
         let len = entries.len();
-        let old = self.snapshot.swap(Arc::new(Snapshot { entries: entries.into_boxed_slice() }));
+        let new = Arc::new(Snapshot { entries: entries.into_boxed_slice() });
+        let old = std::mem::replace(&mut *self.snapshot.write().unwrap_or_else(PoisonError::into_inner), new);
         self.len.store(len, Ordering::Release);
         old
     }
