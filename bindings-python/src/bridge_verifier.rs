@@ -63,18 +63,13 @@ impl BridgeVerifier {
         nonce: Option<&str>,
         sent_ms: u64,
     ) -> PyResult<String> {
-        let field = |value: Option<&'_ str>, name: &str| {
-            value.ok_or_else(|| {
-                new_err(py, ErrorKind::InvalidArgument, format!("expect=\"reply\" needs {name}"))
-            })
-        };
         let expect = match expect {
             "publish" => Expect::Publish,
             "request" => Expect::Request,
             "reply" => Expect::Reply {
-                subject: field(request, "request")?,
-                inbox: field(inbox, "inbox")?,
-                nonce: field(nonce, "nonce")?,
+                subject: reply_field(py, request, "request")?,
+                inbox: reply_field(py, inbox, "inbox")?,
+                nonce: reply_field(py, nonce, "nonce")?,
                 sent_ms,
             },
             other => {
@@ -101,6 +96,11 @@ impl BridgeVerifier {
     fn refused(&self) -> std::collections::HashMap<&'static str, u64> {
         self.0.refused().iter().map(|(r, n)| (r.name(), *n)).collect()
     }
+}
+
+/// A field `expect="reply"` needs.
+fn reply_field<'a>(py: Python<'_>, value: Option<&'a str>, name: &str) -> PyResult<&'a str> {
+    value.ok_or_else(|| new_err(py, ErrorKind::InvalidArgument, format!("expect=\"reply\" needs {name}")))
 }
 
 pub(crate) fn add_to(m: &Bound<'_, PyModule>) -> PyResult<()> {
