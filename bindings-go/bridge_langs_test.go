@@ -177,6 +177,7 @@ func (r *running) expect(t *testing.T, ctx context.Context, want string) string 
 				t.Fatalf("the %s service ended before %q: %s", r.name, want, r.stderr.String())
 			}
 			if strings.HasPrefix(line, want) {
+				t.Logf("%s: %s", r.name, line)
 				return line
 			}
 		case <-ctx.Done():

@@ -8,8 +8,8 @@
 //! against the one implementation. It decides nothing of its own: a
 //! refusal's status, message and reason are the crate's.
 
-use std::ffi::{c_char, CString};
-use std::sync::{Arc, OnceLock};
+use std::ffi::c_char;
+use std::sync::Arc;
 use std::time::Duration;
 
 use ::charter_bridge::verify::{Expect, Inbound};
@@ -295,16 +295,23 @@ pub unsafe extern "C" fn charter_bridge_verifier_check(
 /// The returned string is static: never free it.
 #[no_mangle]
 pub extern "C" fn charter_bridge_reason_name(reason: i32) -> *const c_char {
-    static NAMES: OnceLock<Vec<CString>> = OnceLock::new();
-    crate::firewall::catch_or(std::ptr::null(), || {
-        let names = NAMES.get_or_init(|| {
-            std::iter::once("accepted")
-                .chain(Reason::ALL.iter().map(|r| r.name()))
-                .map(|name| crate::strings::c_string(name.to_owned()))
-                .collect()
-        });
-        usize::try_from(reason).ok().and_then(|i| names.get(i)).map_or(std::ptr::null(), |n| n.as_ptr())
-    })
+    // Static C strings, so nothing is allocated (the test below holds them
+    // to `Reason::name`).
+    let name = match reason {
+        CHARTER_BRIDGE_ACCEPTED => c"accepted",
+        CHARTER_BRIDGE_REFUSED_UNSIGNED => c"unsigned",
+        CHARTER_BRIDGE_REFUSED_MALFORMED => c"malformed",
+        CHARTER_BRIDGE_REFUSED_CHAIN => c"chain",
+        CHARTER_BRIDGE_REFUSED_BAD_PROOF => c"bad_proof",
+        CHARTER_BRIDGE_REFUSED_NOT_GRANTED => c"not_granted",
+        CHARTER_BRIDGE_REFUSED_STALE => c"stale",
+        CHARTER_BRIDGE_REFUSED_REPLAYED => c"replayed",
+        CHARTER_BRIDGE_REFUSED_REVOKED => c"revoked",
+        CHARTER_BRIDGE_REFUSED_MISDIRECTED => c"misdirected",
+        CHARTER_BRIDGE_REFUSED_AUDIT_FAILED => c"audit_failed",
+        _ => return std::ptr::null(),
+    };
+    name.as_ptr()
 }
 
 /// Frees a verifier. NULL is a no-op; a second free returns
