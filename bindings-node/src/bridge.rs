@@ -108,7 +108,11 @@ pub fn start_bridge<'env>(
         options.imports = spec
             .imports
             .into_iter()
-            .map(|i| Import { pattern: i.pattern, queue_group: i.queue_group, relay: i.relay.unwrap_or(false) })
+            .map(|i| Import {
+                pattern: i.pattern,
+                queue_group: i.queue_group,
+                relay: i.relay.unwrap_or(false),
+            })
             .collect();
         options.credentials = match (token, key) {
             (None, None) => None,
@@ -122,7 +126,9 @@ pub fn start_bridge<'env>(
                 options.verify =
                     Some(verify_options(authority, audit, spec.audit_scope.as_deref(), spec.max_skew_ms)?);
             }
-            None if audit.is_some() => return Err(invalid("audit records refusals, which need an authority")),
+            None if audit.is_some() => {
+                return Err(invalid("audit records refusals, which need an authority"))
+            }
             None => {}
         }
         options.local_session = session.map(|s| s.session.clone());
@@ -218,7 +224,8 @@ impl NativeBridge {
     pub fn refused(&self) -> Result<HashMap<String, f64>> {
         boundary(|| {
             let s = self.snapshot()?;
-            let mut out: HashMap<String, f64> = Reason::ALL.iter().map(|r| (r.name().to_owned(), 0.0)).collect();
+            let mut out: HashMap<String, f64> =
+                Reason::ALL.iter().map(|r| (r.name().to_owned(), 0.0)).collect();
             out.extend(s.refused.iter().map(|(r, n)| (r.name().to_owned(), *n as f64)));
             Ok(out)
         })
@@ -270,7 +277,8 @@ impl Drop for NativeBridge {
     fn drop(&mut self) {
         let taken = self.bridge.write().unwrap_or_else(PoisonError::into_inner).take();
         if let Some(bridge) = taken {
-            let _ = std::thread::Builder::new().name("charter-bridge-stop".into()).spawn(move || bridge.close());
+            let _ =
+                std::thread::Builder::new().name("charter-bridge-stop".into()).spawn(move || bridge.close());
         }
     }
 }
@@ -337,7 +345,9 @@ impl NativeBridgeVerifier {
     }
 
     /// Checks one message; `headers` is flat: name, value, name, value...
-    #[napi(ts_args_type = "subject: string, reply: string | null, headers: string[], payload: Uint8Array, expect: ExpectSpec")]
+    #[napi(
+        ts_args_type = "subject: string, reply: string | null, headers: string[], payload: Uint8Array, expect: ExpectSpec"
+    )]
     pub fn check(
         &self,
         subject: String,
@@ -360,11 +370,15 @@ impl NativeBridgeVerifier {
                 },
                 _ => return Err(invalid("expect.kind must be 'publish', 'request' or 'reply'")),
             };
-            let inbound = Inbound { subject: &subject, reply: reply.as_deref(), headers: &pairs, payload: &payload };
+            let inbound =
+                Inbound { subject: &subject, reply: reply.as_deref(), headers: &pairs, payload: &payload };
             Ok(match self.verifier.check(&inbound, expect) {
-                Ok(principal) => {
-                    CheckOutcome { principal: Some(principal.to_text()), reason: None, code: None, message: None }
-                }
+                Ok(principal) => CheckOutcome {
+                    principal: Some(principal.to_text()),
+                    reason: None,
+                    code: None,
+                    message: None,
+                },
                 Err(refusal) => CheckOutcome {
                     principal: None,
                     reason: Some(refusal.reason.name().to_owned()),

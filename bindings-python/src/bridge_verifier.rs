@@ -76,7 +76,10 @@ impl BridgeVerifier {
                 return Err(new_err(
                     py,
                     ErrorKind::InvalidArgument,
-                    format!("expect must be \"publish\", \"request\" or \"reply\", not {}", charter_core::quote(other)),
+                    format!(
+                        "expect must be \"publish\", \"request\" or \"reply\", not {}",
+                        charter_core::quote(other)
+                    ),
                 ))
             }
         };
