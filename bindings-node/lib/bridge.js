@@ -151,9 +151,13 @@ class Bridge {
     return this.#native.origin;
   }
 
-  /** Whether the bridge is connected to a NATS server now. */
+  /** Whether the bridge is connected to a NATS server now; `ClosedError` once closed. */
   get connected() {
-    return this.#native.connected();
+    try {
+      return this.#native.connected();
+    } catch (error) {
+      throw fromNative(error);
+    }
   }
 
   /** Whether the bridge has been closed. */

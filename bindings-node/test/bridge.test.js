@@ -116,6 +116,8 @@ test('messages, a queue group and requests cross between two buses', { skip }, a
   assert.equal(ba.closed, true);
   await ba.close();
   assert.throws(() => ba.stats(), ClosedError);
+  assert.throws(() => ba.connected, ClosedError);
+  assert.throws(() => ba.refused(), ClosedError);
   await assert.rejects(ba.flush(), ClosedError);
   await bb[Symbol.asyncDispose]();
   a.close();
