@@ -212,3 +212,19 @@ test('the README example runs', { skip }, () => {
   assert.equal(child.stdout, 'proven charter-id1\nrefused { unsigned: 1 }\n');
   assert.equal(child.status, 0);
 });
+
+test('a server that does not answer: start succeeds, flush times out, close waits for it, then everything is closed', async () => {
+  const port = await freePort();
+  const bus = new Bus();
+  const bridge = await Bridge.start(bus, { servers: [`nats://127.0.0.1:${port}`], exports: ['a.>'], imports: ['b.>'] });
+  assert.equal(bridge.connected, false);
+  const flushing = bridge.flush({ timeoutMs: 300 });
+  const closing = Promise.all([bridge.close(), bridge.close(), bridge[Symbol.asyncDispose]()]);
+  await assert.rejects(flushing, (error) => error instanceof TimeoutError || error instanceof ClosedError);
+  await closing;
+  assert.equal(bridge.closed, true);
+  await assert.rejects(bridge.flush(), ClosedError);
+  bus.publish('a.x', 'after close');
+  bus.close();
+  await assert.rejects(Bridge.start(bus, { servers: [`nats://127.0.0.1:${port}`], exports: ['a.>'] }), ClosedError);
+});
