@@ -20,6 +20,7 @@ const {
   Bridge,
   Bus,
   ClosedError,
+  DeniedError,
   InvalidArgumentError,
   KeyPair,
   TimeoutError,
@@ -227,4 +228,24 @@ test('a server that does not answer: start succeeds, flush times out, close wait
   bus.publish('a.x', 'after close');
   bus.close();
   await assert.rejects(Bridge.start(bus, { servers: [`nats://127.0.0.1:${port}`], exports: ['a.>'] }), ClosedError);
+});
+
+test('on a bus that enforces an authority, the bridge acts as its session', { skip }, async () => {
+  const root = KeyPair.generate();
+  const holder = KeyPair.generate();
+  const now = Math.floor(Date.now() / 1000);
+  const token = Token.mint(root, holder.publicKey, ['subscribe out.>', 'publish in.>'], {
+    notBefore: now - 60,
+    notAfter: now + 3600,
+  });
+  const authority = new Authority([root.publicKey]);
+  const bus = new Bus({ authority });
+  await assert.rejects(Bridge.start(bus, { servers: [url], exports: ['out.>'] }), DeniedError);
+  const challenge = authority.challenge();
+  const session = authority.openSessionSync(token, challenge, token.prove(holder, challenge));
+  await assert.rejects(Bridge.start(bus, { servers: [url], exports: ['elsewhere.>'], session }), DeniedError);
+  const bridge = await Bridge.start(bus, { servers: [url], exports: ['out.>'], imports: ['in.>'], session });
+  await bridge.flush();
+  await bridge.close();
+  bus.close();
 });
