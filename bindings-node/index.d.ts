@@ -1244,6 +1244,132 @@ export type StatusName =
   | 'CHARTER_E_CANCELLED';
 
 /** Base class of every error Charter throws. */
+// ---- NATS bridge (docs/bridge.md) ----
+
+/** An import: a NATS subject pattern, optionally in a queue group. */
+export type BridgeImport = string | { pattern: string; queueGroup?: string | null };
+
+export interface BridgeOptions {
+  /** A NATS server URL (`nats://127.0.0.1:4222`); `servers` adds more. */
+  server?: string;
+  servers?: readonly string[];
+  /** The connection's name as the server shows it. */
+  name?: string | null;
+  /** Local topic patterns whose publishes and requests go to NATS. */
+  exports?: readonly string[];
+  /** NATS subject patterns published and requested on the bus. */
+  imports?: readonly BridgeImport[];
+  /** Let another bridge on the same bus carry what the imports deliver. */
+  relay?: boolean;
+  /** With `key`: seal everything the bridge sends. */
+  token?: Token | null;
+  key?: KeyPair | null;
+  /** Verify everything the bridge receives against these roots. */
+  authority?: Authority | null;
+  /** Record refusals (with `auditScope: 'all'`, every check); needs `authority`. */
+  audit?: AuditLog | null;
+  auditScope?: AuditScope;
+  /** How far a received message's time may be from this clock (default 30000). */
+  maxSkewMs?: number;
+  /** The session the bridge acts as on a bus that enforces an authority. */
+  session?: Session | null;
+  /** How long a request carried across waits for its reply (default 5000). */
+  requestTimeoutMs?: number;
+  exportCapacity?: number;
+  exportMaxBytes?: number;
+  importCapacity?: number;
+  maxRequestsInFlight?: number;
+  workerThreads?: number;
+}
+
+/** What a bridge carried and dropped, each drop by its reason. */
+export interface BridgeStats {
+  exported: number;
+  imported: number;
+  requestsOut: number;
+  requestsIn: number;
+  notReexported: number;
+  ownOrigin: number;
+  maxPayload: number;
+  sendFailed: number;
+  badHeader: number;
+  sealFailed: number;
+  localRefused: number;
+  requestsBusy: number;
+  noResponders: number;
+  replyTimeout: number;
+  slowConsumer: number;
+  exportQueueDropped: number;
+}
+
+/** Why a received message was refused, in check order. */
+export type BridgeRefusalReason =
+  | 'unsigned'
+  | 'malformed'
+  | 'chain'
+  | 'bad_proof'
+  | 'not_granted'
+  | 'stale'
+  | 'replayed'
+  | 'revoked'
+  | 'misdirected'
+  | 'audit_failed';
+
+/**
+ * A running bridge between a bus and NATS. It does not keep the event loop
+ * alive by itself; close it with `await bridge.close()`.
+ */
+export declare class Bridge implements AsyncDisposable {
+  private constructor();
+  /** Starts a bridge for `bus`; resolves once it has subscribed. */
+  static start(bus: Bus, options: BridgeOptions): Promise<Bridge>;
+  /** The bridge's origin id (32 hex digits). */
+  readonly origin: string;
+  /** Whether the bridge is connected to a NATS server now. */
+  readonly connected: boolean;
+  readonly closed: boolean;
+  /** Resolves once the server has seen everything sent so far. */
+  flush(options?: { timeoutMs?: number }): Promise<void>;
+  stats(): BridgeStats;
+  /** The messages refused, by reason, zeros included. */
+  refused(): Record<BridgeRefusalReason, number>;
+  /** Stops carrying and closes the connection. Idempotent. */
+  close(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/** A message as it arrived from NATS, every header included. */
+export interface BridgeInbound {
+  subject: string;
+  reply?: string | null;
+  headers?: MessageHeaders;
+  payload?: Payload;
+}
+
+/** What a checked message must be. */
+export type BridgeExpect =
+  | 'publish'
+  | 'request'
+  | { kind: 'reply'; subject: string; inbox: string; nonce: string; sentMs: number };
+
+export interface BridgeVerifierOptions {
+  maxSkewMs?: number;
+  /** Judge messages' times against this fixed time (tests, vectors). */
+  fixedTimeMs?: number;
+  audit?: AuditLog | null;
+  auditScope?: AuditScope;
+}
+
+/** A refused message's error: its status class, and the check that refused it. */
+export type BridgeRefusal = CharterError & { reason: BridgeRefusalReason };
+
+/** A receiving bridge's checks, on their own. */
+export declare class BridgeVerifier {
+  constructor(authority: Authority, options?: BridgeVerifierOptions);
+  /** Returns the proven sender's principal; throws a `BridgeRefusal`. */
+  check(message: BridgeInbound, expect?: BridgeExpect): string;
+}
+
 export declare class CharterError extends Error {
   constructor(message?: string, options?: ErrorOptions);
   /** The stable status name, e.g. `'CHARTER_E_DENIED'`. */

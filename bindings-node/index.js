@@ -4,6 +4,7 @@
 // so both module systems share one set of classes.
 const { Registry } = require('./lib/registry.js');
 const { Bus, Client } = require('./lib/bus.js');
+const { Bridge, BridgeVerifier } = require('./lib/bridge.js');
 const { Subscription } = require('./lib/subscription.js');
 const { Message } = require('./lib/message.js');
 const { KeyPair, PublicKey } = require('./lib/keys.js');
@@ -35,6 +36,8 @@ module.exports = {
   Registry,
   Bus,
   Client,
+  Bridge,
+  BridgeVerifier,
   Subscription,
   Message,
   KeyPair,

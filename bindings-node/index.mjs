@@ -8,6 +8,8 @@ export const {
   Registry,
   Bus,
   Client,
+  Bridge,
+  BridgeVerifier,
   Subscription,
   Message,
   KeyPair,

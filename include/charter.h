@@ -96,6 +96,77 @@
 #define CHARTER_BRIDGE_MAX_ENTRIES 1024
 
 /**
+ * Expect a publish: it needs a `publish` grant on its subject.
+ */
+#define CHARTER_BRIDGE_EXPECT_PUBLISH 0
+
+/**
+ * Expect a request: it needs a `request` grant on its subject.
+ */
+#define CHARTER_BRIDGE_EXPECT_REQUEST 1
+
+/**
+ * Expect the reply to a request this program sent (the other fields of
+ * `charter_bridge_expect_t` say which).
+ */
+#define CHARTER_BRIDGE_EXPECT_REPLY 2
+
+/**
+ * A check's outcome: the message was accepted.
+ */
+#define CHARTER_BRIDGE_ACCEPTED 0
+
+/**
+ * Refused: the message carries no envelope.
+ */
+#define CHARTER_BRIDGE_REFUSED_UNSIGNED 1
+
+/**
+ * Refused: an envelope header is not in its canonical spelling.
+ */
+#define CHARTER_BRIDGE_REFUSED_MALFORMED 2
+
+/**
+ * Refused: the token's chain does not verify against the trusted roots.
+ */
+#define CHARTER_BRIDGE_REFUSED_CHAIN 3
+
+/**
+ * Refused: the proof does not verify (forged or altered).
+ */
+#define CHARTER_BRIDGE_REFUSED_BAD_PROOF 4
+
+/**
+ * Refused: no grant covers the subject for this kind of message.
+ */
+#define CHARTER_BRIDGE_REFUSED_NOT_GRANTED 5
+
+/**
+ * Refused: the message's time is outside the skew window.
+ */
+#define CHARTER_BRIDGE_REFUSED_STALE 6
+
+/**
+ * Refused: the sequence number was seen before.
+ */
+#define CHARTER_BRIDGE_REFUSED_REPLAYED 7
+
+/**
+ * Refused: a link of the token is revoked.
+ */
+#define CHARTER_BRIDGE_REFUSED_REVOKED 8
+
+/**
+ * Refused: a reply that does not answer its request.
+ */
+#define CHARTER_BRIDGE_REFUSED_MISDIRECTED 9
+
+/**
+ * Refused: the audit record of an accepted message could not be written.
+ */
+#define CHARTER_BRIDGE_REFUSED_AUDIT_FAILED 10
+
+/**
  * The most publishes of one bus that may be nested on one thread (a
  * callback that publishes, whose callback publishes, ...); past it the
  * publish fails with `CHARTER_E_LIMIT_EXCEEDED`. At most 64 publish and
@@ -211,6 +282,12 @@ typedef struct charter_authority charter_authority;
  * `charter_bridge_start`.
  */
 typedef struct charter_bridge charter_bridge;
+
+/**
+ * A verifier of sealed bridge messages. Opaque; create one with
+ * `charter_bridge_verifier_new`.
+ */
+typedef struct charter_bridge_verifier charter_bridge_verifier;
 
 /**
  * A topic bus. Opaque; create with `charter_bus_new`.
@@ -863,6 +940,64 @@ typedef struct charter_bridge_stats_t {
      */
     uint64_t refused_audit_failed;
 } charter_bridge_stats_t;
+
+/**
+ * How a verifier judges messages. Fill it with
+ * `charter_bridge_verifier_options_default`, then set `authority`.
+ */
+typedef struct charter_bridge_verifier_options_t {
+    /**
+     * The trusted roots and revocations (its clock judges tokens).
+     * Required; the verifier keeps it alive, and it stays yours to free.
+     */
+    charter_authority_t *authority;
+    /**
+     * Where refusals (and, with `CHARTER_AUDIT_SCOPE_ALL`, acceptances)
+     * are recorded, or NULL for nowhere.
+     */
+    const struct charter_audit_recorder_t *recorder;
+    /**
+     * How far a message's time may be from this verifier's clock, in ms.
+     */
+    uint32_t max_skew_ms;
+    /**
+     * 0 for the system clock; otherwise messages' times are judged
+     * against this fixed time, in ms since the Unix epoch (tests and the
+     * vectors).
+     */
+    uint64_t fixed_time_ms;
+} charter_bridge_verifier_options_t;
+
+/**
+ * The handle type of a bridge verifier.
+ */
+typedef struct charter_bridge_verifier charter_bridge_verifier_t;
+
+/**
+ * What a message must be.
+ */
+typedef struct charter_bridge_expect_t {
+    /**
+     * A `CHARTER_BRIDGE_EXPECT_*` value.
+     */
+    int32_t kind;
+    /**
+     * For a reply: the subject of the request it answers; else NULL.
+     */
+    const char *subject;
+    /**
+     * For a reply: the request's reply subject (its inbox); else NULL.
+     */
+    const char *inbox;
+    /**
+     * For a reply: the request's `Charter-Nonce`; else NULL.
+     */
+    const char *nonce;
+    /**
+     * For a reply: when the request was sealed, in ms since the epoch.
+     */
+    uint64_t sent_ms;
+} charter_bridge_expect_t;
 
 /**
  * A bus's limits. Fill with `charter_bus_limits_default`, then adjust.
@@ -1981,6 +2116,75 @@ charter_status_t charter_bridge_close(charter_bridge_t *bridge);
  * `bridge` must be NULL or a pointer obtained from Charter.
  */
 charter_status_t charter_bridge_free(charter_bridge_t *bridge);
+
+/**
+ * Fills `out` with the defaults: no authority (set one), no recorder,
+ * 30 s of skew, the system clock.
+ *
+ * # Safety
+ * `out` must be NULL or valid for writing.
+ */
+charter_status_t charter_bridge_verifier_options_default(struct charter_bridge_verifier_options_t *out);
+
+/**
+ * Creates a verifier with `options` and writes it to `out`; free it with
+ * `charter_bridge_verifier_free`. Its replay window starts now: it
+ * refuses what was sealed before (less the skew). Fails with
+ * `CHARTER_E_NULL_ARGUMENT` without an authority.
+ *
+ * # Safety
+ * `options` must be NULL or valid for reading, with its pointers as
+ * `charter_bridge_verifier_options_t` documents; `out` NULL or valid for
+ * writing.
+ */
+charter_status_t charter_bridge_verifier_new(const struct charter_bridge_verifier_options_t *options, charter_bridge_verifier_t **out);
+
+/**
+ * Checks one message as it arrived from NATS: its `subject`, its
+ * `reply` subject (NULL for none), every header (the envelope's
+ * included) and its payload, as `expect` says it must be.
+ *
+ * Accepted: `CHARTER_OK`, `*out_reason` is `CHARTER_BRIDGE_ACCEPTED` and
+ * `*out_principal` the proven sender's principal id (free it with
+ * `charter_string_free`). Refused: the refusal's status (such as
+ * `CHARTER_E_BAD_SIGNATURE`, `CHARTER_E_DENIED` or `CHARTER_E_EXPIRED`,
+ * with its message in `charter_last_error_message`), `*out_reason` a
+ * `CHARTER_BRIDGE_REFUSED_*` code and `*out_principal` NULL. The refusal
+ * is counted and recorded as a bridge's would be. Any other failure
+ * (a bad argument) leaves `*out_reason` at `CHARTER_BRIDGE_ACCEPTED` and
+ * `*out_principal` NULL.
+ *
+ * The verifier keeps a replay window: the same message checked twice is
+ * refused the second time.
+ *
+ * # Safety
+ * `verifier` must be NULL or a pointer obtained from Charter; `subject`
+ * and `reply` NULL or NUL-terminated; `headers` NULL (with
+ * `header_count` 0) or `header_count` headers with valid strings;
+ * `payload` NULL (with `payload_len` 0) or valid for reading
+ * `payload_len` bytes; `expect` NULL or valid as
+ * `charter_bridge_expect_t` documents; the outputs NULL or valid for
+ * writing.
+ */
+charter_status_t charter_bridge_verifier_check(charter_bridge_verifier_t *verifier, const char *subject, const char *reply, const struct charter_header_t *headers, size_t header_count, const uint8_t *payload, size_t payload_len, const struct charter_bridge_expect_t *expect, int32_t *out_reason, char **out_principal);
+
+/**
+ * The name of a `CHARTER_BRIDGE_ACCEPTED` or `CHARTER_BRIDGE_REFUSED_*`
+ * code, as the bridge's counters and audit details spell it
+ * (`"accepted"`, `"bad_proof"`, ...), or NULL for any other value.
+ *
+ * The returned string is static: never free it.
+ */
+const char *charter_bridge_reason_name(int32_t reason);
+
+/**
+ * Frees a verifier. NULL is a no-op; a second free returns
+ * `CHARTER_E_ALREADY_FREED`.
+ *
+ * # Safety
+ * `verifier` must be NULL or a pointer obtained from Charter.
+ */
+charter_status_t charter_bridge_verifier_free(charter_bridge_verifier_t *verifier);
 
 /**
  * Fills `out` with the default bus limits.

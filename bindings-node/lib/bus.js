@@ -25,6 +25,7 @@ const {
   millis,
   optionalFunction,
   options,
+  required,
   signal,
   string,
 } = require('./options.js');
@@ -393,6 +394,9 @@ const internal = Symbol('internal');
  * records its decisions there (`auditScope`: `'denials'`, the default, or
  * `'all'`).
  */
+/** Reads a `Bus`'s native bus, `undefined` for anything else (set in the class). */
+let nativeOfBus;
+
 class Bus {
   #state;
   #caller;
@@ -544,6 +548,10 @@ class Bus {
   [Symbol.dispose]() {
     this.close();
   }
+
+  static {
+    nativeOfBus = (value) => (Object(value) === value && #state in value ? value.#state.native : undefined);
+  }
 }
 
 /**
@@ -604,4 +612,13 @@ class Client {
   }
 }
 
-module.exports = { Bus, Client };
+/** The native bus of `value`, which must be a `Bus` (for a `Bridge`). */
+function nativeBus(value, stackStart) {
+  const native = nativeOfBus(required(value, 'bus', stackStart));
+  if (native === undefined) {
+    throw invalid('bus must be a Bus', stackStart);
+  }
+  return native;
+}
+
+module.exports = { Bus, Client, nativeBus };

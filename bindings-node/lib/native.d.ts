@@ -123,6 +123,39 @@ export declare class NativeAuthority {
   importRevocations(text: string): number
 }
 
+/** A running bridge; `None` once closed. */
+export declare class NativeBridge {
+  /** The bridge's origin id (32 hex digits), fresh at every start. */
+  get origin(): string
+  get closed(): boolean
+  /**
+   * Whether the bridge is connected to a NATS server now; `CLOSED` once
+   * closed.
+   */
+  connected(): boolean
+  /** Every counter by name (camelCase). */
+  stats(): Record<string, number>
+  /** The refusals by reason name (`"bad_proof"`, ...), zeros included. */
+  refused(): Record<string, number>
+  /**
+   * Waits on a pool thread until the server has seen everything sent
+   * so far.
+   */
+  flush(timeoutMs: number): Promise<boolean | undefined>
+  /**
+   * Stops the bridge on a pool thread (a flush in progress finishes
+   * first); resolves `true` once stopped. Idempotent.
+   */
+  close(): Promise<boolean | undefined>
+}
+
+/** The bridge's import checks on their own (see `charter_bridge::Verifier`). */
+export declare class NativeBridgeVerifier {
+  constructor(authority: NativeAuthority, spec: VerifierSpec, audit?: NativeAuditLog | undefined | null)
+  /** Checks one message; `headers` is flat: name, value, name, value... */
+  check(subject: string, reply: string | null, headers: string[], payload: Uint8Array, expect: ExpectSpec): CheckOutcome
+}
+
 /** The core's bus; see the module docs. */
 export declare class NativeBus {
   /**
@@ -497,6 +530,29 @@ export interface Batch {
   message?: string
 }
 
+/** Every refusal reason's name, in check order. */
+export declare function bridgeReasons(): Array<string>
+
+/**
+ * `Bridge.start(bus, {...})`'s plain options; absent ones keep the
+ * crate's defaults.
+ */
+export interface BridgeSpec {
+  servers: Array<string>
+  name?: string
+  exports: Array<string>
+  imports: Array<ImportSpec>
+  maxSkewMs?: number
+  requestTimeoutMs?: number
+  exportCapacity?: number
+  exportMaxBytes?: number
+  importCapacity?: number
+  maxRequestsInFlight?: number
+  workerThreads?: number
+  /** Which checks an audit log records: `"denials"` or `"all"`. */
+  auditScope?: string
+}
+
 /** A bus's accounting over its whole life. */
 export interface BusStats {
   published: number
@@ -507,6 +563,17 @@ export interface BusStats {
   denied: number
   /** Publishes refused for nesting more than 16 levels deep in handlers. */
   depthExceeded: number
+}
+
+/**
+ * A check's outcome: the proven principal, or the refusal's reason,
+ * status name and message (the JS layer throws it).
+ */
+export interface CheckOutcome {
+  principal?: string
+  reason?: string
+  code?: string
+  message?: string
 }
 
 /** What a verified checkpoint says. */
@@ -552,6 +619,25 @@ export interface Drops {
 
 /** The canonical encoding of `record` stored at `index`: its Merkle leaf. */
 export declare function encodeRecord(record: RecordSpec, index: number): Buffer
+
+/** What a checked message must be. */
+export interface ExpectSpec {
+  /** `"publish"`, `"request"` or `"reply"`. */
+  kind: string
+  /** For a reply: the request's subject, inbox, nonce and sealing time. */
+  subject?: string
+  inbox?: string
+  nonce?: string
+  sentMs?: number
+}
+
+/** One import: a NATS subject pattern, optionally in a queue group. */
+export interface ImportSpec {
+  pattern: string
+  queueGroup?: string
+  /** Whether another bridge on the same bus may carry what it delivers. */
+  relay?: boolean
+}
 
 /** The last checkpoint a witness cosigned for a log. */
 export interface LatestView {
@@ -676,6 +762,9 @@ export interface Report {
   dropped: number
 }
 
+/** Starts a bridge for `bus` on a pool thread. */
+export declare function startBridge(bus: NativeBus, spec: BridgeSpec, token?: NativeToken | undefined | null, key?: NativeKeyPair | undefined | null, authority?: NativeAuthority | undefined | null, audit?: NativeAuditLog | undefined | null, session?: NativeSession | undefined | null): Promise<NativeBridge | undefined>
+
 /**
  * Every status the core defines, in code order. The JS layer builds one
  * error class per row.
@@ -738,6 +827,17 @@ export interface Verified {
   notAfter: number
   /** Every link's id, root first. */
   links: Array<string>
+}
+
+/** `new BridgeVerifier(authority, {...})`'s plain options. */
+export interface VerifierSpec {
+  maxSkewMs?: number
+  /**
+   * A fixed time to judge messages' times by, in ms since the epoch
+   * (tests and vectors); absent for the system clock.
+   */
+  fixedTimeMs?: number
+  auditScope?: string
 }
 
 /** Verifies a signed checkpoint with one trusted verifier key. */

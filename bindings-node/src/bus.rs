@@ -309,6 +309,11 @@ impl NativeBus {
 }
 
 impl NativeBus {
+    /// The core's bus, for a bridge that carries it (`src/bridge.rs`).
+    pub(crate) fn core(&self) -> &Bus {
+        &self.bus
+    }
+
     /// Who a call is made as: a caller without a session, or the holder
     /// of `session`.
     fn caller(&self, session: Option<&NativeSession>) -> Result<Client> {

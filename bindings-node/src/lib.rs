@@ -22,6 +22,7 @@
 mod audit;
 mod auditor;
 mod authority;
+mod bridge;
 mod bus;
 mod callback;
 mod error;

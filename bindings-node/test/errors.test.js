@@ -65,6 +65,8 @@ test('the package exports exactly its classes, its functions, CharterError and o
     'Registry',
     'Bus',
     'Client',
+    'Bridge',
+    'BridgeVerifier',
     'Subscription',
     'Message',
     'KeyPair',

@@ -13,6 +13,7 @@ mod audit;
 mod auditor;
 mod authority;
 mod bridge;
+mod bridge_verifier;
 mod bus;
 mod callback;
 mod calls;
@@ -64,5 +65,6 @@ fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     witness::add_to(m)?;
     authority::add_to(m)?;
     bridge::add_to(m)?;
+    bridge_verifier::add_to(m)?;
     client::add_to(m)
 }

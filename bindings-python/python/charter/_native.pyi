@@ -35,6 +35,7 @@ __all__ = [
     "Registry",
     "Bus",
     "Bridge",
+    "BridgeVerifier",
     "Subscription",
     "_Reactor",
     "_Waiter",
@@ -507,6 +508,48 @@ class Bridge:
         """Stops carrying and closes the connection. Idempotent."""
     def __enter__(self) -> Self: ...
     def __exit__(self, *_exc_info: object) -> None: ...
+
+@final
+class BridgeVerifier:
+    """The checks a receiving :class:`Bridge` makes on every sealed message,
+    on their own (docs/formats.md, "NATS bridge message authentication"):
+    the chain, the proof, the grant, freshness and replay, revocation, in
+    that order. It keeps a replay window, as a bridge does: the same
+    message checked twice is refused the second time. ``fixed_time_ms``
+    judges messages' times against a fixed time (tests and vectors).
+    """
+
+    def __new__(
+        cls,
+        authority: Authority,
+        *,
+        max_skew: float = 30.0,
+        fixed_time_ms: Optional[int] = None,
+        audit: Optional[AuditLog] = None,
+        audit_scope: str = "denials",
+    ) -> Self: ...
+    def check(
+        self,
+        subject: str,
+        payload: bytes,
+        headers: Sequence[Tuple[str, str]] = ...,
+        *,
+        reply: Optional[str] = None,
+        expect: str = "publish",
+        request: Optional[str] = None,
+        inbox: Optional[str] = None,
+        nonce: Optional[str] = None,
+        sent_ms: int = 0,
+    ) -> str:
+        """Checks one message as it arrived from NATS (every header, the
+        envelope's included), expected to be a ``"publish"``, a
+        ``"request"``, or a ``"reply"`` to the request on subject
+        ``request`` sent with reply subject ``inbox``, nonce ``nonce`` at
+        ``sent_ms``. Returns the proven sender's principal id; a refused
+        message raises the refusal's :class:`charter.Error`, whose
+        ``reason`` names the check (``"bad_proof"``, ``"replayed"``, ...)."""
+    def refused(self) -> Dict[str, int]:
+        """The messages refused so far, by reason, zeros included."""
 
 @final
 class Bus:

@@ -91,4 +91,5 @@ handle_types! {
     Cancel = b"CAN1": Cancel => crate::cancel::charter_cancel_t, "charter_cancel_t";
     Watch = b"WCH1": Watch => crate::watch::charter_watch_t, "charter_watch_t";
     Bridge = b"BRG1": crate::bridge::BridgeHandle => crate::bridge::charter_bridge_t, "charter_bridge_t";
+    BridgeVerifier = b"BRV1": crate::bridge_verifier::VerifierHandle => crate::bridge_verifier::charter_bridge_verifier_t, "charter_bridge_verifier_t";
 }

@@ -1,0 +1,251 @@
+'use strict';
+
+// Bridge against a real nats-server on a free loopback port: messages and
+// requests carried between two buses, a queue group, sealed messages
+// accepted with their proven sender and unsigned ones refused, counted and
+// audited, signed replies, the lifecycle, and a running bridge that does not
+// keep Node alive. Skipped when nats-server is not installed
+// (scripts/install-deps.sh installs it).
+
+const assert = require('node:assert/strict');
+const { spawn, spawnSync } = require('node:child_process');
+const fs = require('node:fs');
+const net = require('node:net');
+const path = require('node:path');
+const { after, before, test } = require('node:test');
+
+const {
+  AuditLog,
+  Authority,
+  Bridge,
+  Bus,
+  ClosedError,
+  DeniedError,
+  InvalidArgumentError,
+  KeyPair,
+  TimeoutError,
+  Token,
+} = require('charter');
+
+const NATS = ['/usr/sbin/nats-server', '/usr/local/bin/nats-server', '/usr/bin/nats-server'].find((p) =>
+  fs.existsSync(p),
+) ?? (spawnSync('sh', ['-c', 'command -v nats-server'], { encoding: 'utf8' }).stdout.trim() || undefined);
+const skip = NATS === undefined ? 'nats-server is not installed' : false;
+
+let server;
+let url;
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address();
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+before(async () => {
+  if (skip) {
+    return;
+  }
+  const port = await freePort();
+  server = spawn(NATS, ['-a', '127.0.0.1', '-p', String(port)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  await new Promise((resolve, reject) => {
+    let seen = '';
+    const timer = setTimeout(() => reject(new Error('nats-server did not become ready')), 10_000);
+    server.stderr.on('data', (chunk) => {
+      seen += chunk;
+      if (seen.includes('Server is ready')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+  });
+  server.stderr.resume();
+  url = `nats://127.0.0.1:${port}`;
+});
+
+after(() => server?.kill());
+
+/** Waits for a counter the bridge updates on its own thread. */
+async function eventually(condition) {
+  const deadline = Date.now() + 10_000;
+  while (!condition()) {
+    assert.ok(Date.now() < deadline, 'timed out');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+test('options are checked before anything starts', { skip }, async () => {
+  const bus = new Bus();
+  await assert.rejects(Bridge.start(bus, { servers: [url], exports: ['a..b'] }), InvalidArgumentError);
+  await assert.rejects(Bridge.start(bus, { servers: [url], key: KeyPair.generate() }), InvalidArgumentError);
+  await assert.rejects(Bridge.start(bus, { servers: [] }), InvalidArgumentError);
+  await assert.rejects(Bridge.start(bus, { servers: [url], audit: AuditLog.inMemory() }), InvalidArgumentError);
+  await assert.rejects(Bridge.start(bus, { servers: [url], bogus: 1 }), InvalidArgumentError);
+  await assert.rejects(Bridge.start({}, { servers: [url] }), InvalidArgumentError);
+  assert.throws(() => new Bridge(), TypeError);
+  bus.close();
+});
+
+test('messages, a queue group and requests cross between two buses', { skip }, async () => {
+  const [a, b] = [new Bus(), new Bus()];
+  b.subscribe('svc.upper', (m) => b.respond(m, m.payload.toString().toUpperCase()));
+  const orders = b.subscribe('orders.>');
+  const ba = await Bridge.start(a, { server: url, exports: ['orders.>', 'svc.>'] });
+  const bb = await Bridge.start(b, {
+    servers: [url],
+    imports: [{ pattern: 'orders.>', queueGroup: 'workers' }, 'svc.>'],
+  });
+  await ba.flush({ timeoutMs: 10_000 });
+  await bb.flush();
+  assert.equal(ba.connected, true);
+  assert.match(ba.origin, /^[0-9a-f]{32}$/);
+  a.publish('orders.eu', 'hello', { kind: 'created' });
+  const m = await orders.recv({ timeoutMs: 10_000 });
+  assert.equal(m.payload.toString(), 'hello');
+  assert.equal(m.header('kind'), 'created');
+  assert.equal(m.header('Charter-Origin'), ba.origin);
+  const reply = await a.request('svc.upper', 'ping', { timeoutMs: 10_000 });
+  assert.equal(reply.payload.toString(), 'PING');
+  await eventually(() => ba.stats().exported === 1 && ba.stats().requestsOut === 1);
+  await eventually(() => bb.stats().imported === 1);
+  assert.equal(bb.refused().unsigned, 0);
+  await ba.close();
+  assert.equal(ba.closed, true);
+  await ba.close();
+  assert.throws(() => ba.stats(), ClosedError);
+  assert.throws(() => ba.connected, ClosedError);
+  assert.throws(() => ba.refused(), ClosedError);
+  await assert.rejects(ba.flush(), ClosedError);
+  await bb[Symbol.asyncDispose]();
+  a.close();
+  b.close();
+});
+
+test('sealed messages and signed replies are proven; unsigned ones are refused and audited', { skip }, async () => {
+  const root = KeyPair.generate();
+  const [alice, bob] = [KeyPair.generate(), KeyPair.generate()];
+  const now = Math.floor(Date.now() / 1000);
+  const window = { notBefore: now - 60, notAfter: now + 3600 };
+  const aliceToken = Token.mint(root, alice.publicKey, ['publish alerts.>', 'request svc.time'], window);
+  const bobToken = Token.mint(root, bob.publicKey, ['subscribe svc.time'], window);
+  const authority = new Authority([root.publicKey]);
+  const log = AuditLog.inMemory();
+  const [sealed, plain, receiver] = [new Bus(), new Bus(), new Bus()];
+  const alerts = receiver.subscribe('alerts.>');
+  receiver.subscribe('svc.time', (m) => receiver.respond(m, `noon for ${m.header('Charter-Principal')}`));
+  const verifying = await Bridge.start(receiver, {
+    servers: [url],
+    imports: ['alerts.>', 'svc.time'],
+    token: bobToken,
+    key: bob,
+    authority,
+    audit: log,
+  });
+  const sealing = await Bridge.start(sealed, {
+    servers: [url],
+    exports: ['alerts.>', 'svc.time'],
+    token: aliceToken,
+    key: alice,
+    authority,
+  });
+  const unsigned = await Bridge.start(plain, { servers: [url], exports: ['alerts.>'] });
+  for (const bridge of [verifying, sealing, unsigned]) {
+    await bridge.flush({ timeoutMs: 10_000 });
+  }
+  sealed.publish('alerts.fire', 'sealed');
+  const m = await alerts.recv({ timeoutMs: 10_000 });
+  assert.equal(m.payload.toString(), 'sealed');
+  assert.equal(m.header('Charter-Principal'), alice.principal);
+  const reply = await sealed.request('svc.time', 'when?', { timeoutMs: 10_000 });
+  assert.equal(reply.payload.toString(), `noon for ${alice.principal}`);
+  assert.equal(reply.header('Charter-Principal'), bob.principal);
+  assert.equal(reply.header('Charter-Status'), undefined);
+  plain.publish('alerts.fire', 'forged');
+  await eventually(() => verifying.refused().unsigned === 1);
+  assert.equal(log.length, 1);
+  await assert.rejects(alerts.recv({ timeoutMs: 0 }), TimeoutError);
+  for (const bridge of [verifying, sealing, unsigned]) {
+    await bridge.close();
+  }
+  for (const bus of [sealed, plain, receiver]) {
+    bus.close();
+  }
+});
+
+test('a running bridge does not keep Node alive', { skip }, () => {
+  const script = `
+    const { Bus, Bridge } = require('charter');
+    const bus = new Bus();
+    Bridge.start(bus, { servers: [${JSON.stringify(url)}], imports: ['keep.>'], exports: ['out.>'] })
+      .then((bridge) => bridge.flush())
+      .then(() => process.stdout.write('started'));
+  `;
+  const child = spawnSync(process.execPath, ['-e', script], {
+    cwd: path.join(__dirname, '..'),
+    encoding: 'utf8',
+    timeout: 20_000,
+  });
+  assert.equal(child.error, undefined, 'did not time out');
+  assert.equal(child.stdout, 'started');
+  assert.equal(child.stderr, '');
+  assert.equal(child.status, 0);
+});
+
+// The README's bridge example needs a nats-server, so it is fenced as
+// `javascript` (docs.test.js runs the `js` blocks without one) and run here.
+test('the README example runs', { skip }, () => {
+  const readme = fs.readFileSync(path.join(__dirname, '..', 'README.md'), 'utf8');
+  const section = readme.split('## NATS bridge')[1];
+  assert.ok(section, "no '## NATS bridge' section");
+  const block = /```javascript\n([\s\S]*?)```/.exec(section);
+  assert.ok(block, "no ```javascript block after '## NATS bridge'");
+  const child = spawnSync(process.execPath, ['-e', block[1].replaceAll('nats://127.0.0.1:4222', url)], {
+    cwd: path.join(__dirname, '..'),
+    encoding: 'utf8',
+    timeout: 20_000,
+  });
+  assert.equal(child.error, undefined, 'did not time out');
+  assert.equal(child.stderr, '');
+  assert.equal(child.stdout, 'proven charter-id1\nrefused { unsigned: 1 }\n');
+  assert.equal(child.status, 0);
+});
+
+test('a server that does not answer: start succeeds, flush times out, close waits for it, then everything is closed', async () => {
+  const port = await freePort();
+  const bus = new Bus();
+  const bridge = await Bridge.start(bus, { servers: [`nats://127.0.0.1:${port}`], exports: ['a.>'], imports: ['b.>'] });
+  assert.equal(bridge.connected, false);
+  const flushing = bridge.flush({ timeoutMs: 300 });
+  const closing = Promise.all([bridge.close(), bridge.close(), bridge[Symbol.asyncDispose]()]);
+  await assert.rejects(flushing, (error) => error instanceof TimeoutError || error instanceof ClosedError);
+  await closing;
+  assert.equal(bridge.closed, true);
+  await assert.rejects(bridge.flush(), ClosedError);
+  bus.publish('a.x', 'after close');
+  bus.close();
+  await assert.rejects(Bridge.start(bus, { servers: [`nats://127.0.0.1:${port}`], exports: ['a.>'] }), ClosedError);
+});
+
+test('on a bus that enforces an authority, the bridge acts as its session', { skip }, async () => {
+  const root = KeyPair.generate();
+  const holder = KeyPair.generate();
+  const now = Math.floor(Date.now() / 1000);
+  const token = Token.mint(root, holder.publicKey, ['subscribe out.>', 'publish in.>'], {
+    notBefore: now - 60,
+    notAfter: now + 3600,
+  });
+  const authority = new Authority([root.publicKey]);
+  const bus = new Bus({ authority });
+  await assert.rejects(Bridge.start(bus, { servers: [url], exports: ['out.>'] }), DeniedError);
+  const challenge = authority.challenge();
+  const session = authority.openSessionSync(token, challenge, token.prove(holder, challenge));
+  await assert.rejects(Bridge.start(bus, { servers: [url], exports: ['elsewhere.>'], session }), DeniedError);
+  const bridge = await Bridge.start(bus, { servers: [url], exports: ['out.>'], imports: ['in.>'], session });
+  await bridge.flush();
+  await bridge.close();
+  bus.close();
+});

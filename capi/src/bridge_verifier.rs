@@ -1,0 +1,356 @@
+//! `charter_bridge_verifier_*`: the bridge's import checks, on their own.
+//!
+//! A receiving bridge checks every sealed message in the order
+//! docs/formats.md gives ("NATS bridge message authentication"). This
+//! handle exposes that very verifier (the `charter-bridge` crate's), so a
+//! program can judge a message it got from NATS some other way, and every
+//! language can check the shared vectors (vectors/bridge/messages.json)
+//! against the one implementation. It decides nothing of its own: a
+//! refusal's status, message and reason are the crate's.
+
+use std::ffi::c_char;
+use std::sync::Arc;
+use std::time::Duration;
+
+use ::charter_bridge::verify::{Expect, Inbound};
+use ::charter_bridge::{Reason, Verifier, VerifyOptions};
+use charter_core::{Error, ErrorKind};
+
+use crate::args::{any_length, bytes_arg, charter_header_t, slice_arg, str_arg};
+use crate::audit::{charter_audit_recorder_t, recorder_arg};
+use crate::bridge::CHARTER_BRIDGE_MAX_ENTRIES;
+use crate::capability::{charter_authority_t, AuthorityHandle};
+use crate::firewall::{call, require_out, write_out};
+use crate::handle;
+use crate::status::charter_status_t;
+use crate::strings::string_out;
+
+/// A verifier of sealed bridge messages. Opaque; create one with
+/// `charter_bridge_verifier_new`.
+pub struct charter_bridge_verifier {
+    _opaque: [u8; 0],
+}
+
+/// The handle type of a bridge verifier.
+pub type charter_bridge_verifier_t = charter_bridge_verifier;
+
+/// What a verifier handle owns; cloned out of the handle guard, so a check
+/// (which may write an audit record) never holds the guard.
+#[derive(Clone)]
+pub(crate) struct VerifierHandle(Arc<Verifier>);
+
+/// Expect a publish: it needs a `publish` grant on its subject.
+pub const CHARTER_BRIDGE_EXPECT_PUBLISH: i32 = 0;
+/// Expect a request: it needs a `request` grant on its subject.
+pub const CHARTER_BRIDGE_EXPECT_REQUEST: i32 = 1;
+/// Expect the reply to a request this program sent (the other fields of
+/// `charter_bridge_expect_t` say which).
+pub const CHARTER_BRIDGE_EXPECT_REPLY: i32 = 2;
+
+/// A check's outcome: the message was accepted.
+pub const CHARTER_BRIDGE_ACCEPTED: i32 = 0;
+/// Refused: the message carries no envelope.
+pub const CHARTER_BRIDGE_REFUSED_UNSIGNED: i32 = 1;
+/// Refused: an envelope header is not in its canonical spelling.
+pub const CHARTER_BRIDGE_REFUSED_MALFORMED: i32 = 2;
+/// Refused: the token's chain does not verify against the trusted roots.
+pub const CHARTER_BRIDGE_REFUSED_CHAIN: i32 = 3;
+/// Refused: the proof does not verify (forged or altered).
+pub const CHARTER_BRIDGE_REFUSED_BAD_PROOF: i32 = 4;
+/// Refused: no grant covers the subject for this kind of message.
+pub const CHARTER_BRIDGE_REFUSED_NOT_GRANTED: i32 = 5;
+/// Refused: the message's time is outside the skew window.
+pub const CHARTER_BRIDGE_REFUSED_STALE: i32 = 6;
+/// Refused: the sequence number was seen before.
+pub const CHARTER_BRIDGE_REFUSED_REPLAYED: i32 = 7;
+/// Refused: a link of the token is revoked.
+pub const CHARTER_BRIDGE_REFUSED_REVOKED: i32 = 8;
+/// Refused: a reply that does not answer its request.
+pub const CHARTER_BRIDGE_REFUSED_MISDIRECTED: i32 = 9;
+/// Refused: the audit record of an accepted message could not be written.
+pub const CHARTER_BRIDGE_REFUSED_AUDIT_FAILED: i32 = 10;
+
+/// A refusal reason's code: its place in check order, from 1.
+fn reason_code(reason: Reason) -> i32 {
+    Reason::ALL.iter().position(|r| *r == reason).map_or(0, |i| i as i32 + 1)
+}
+
+/// How a verifier judges messages. Fill it with
+/// `charter_bridge_verifier_options_default`, then set `authority`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct charter_bridge_verifier_options_t {
+    /// The trusted roots and revocations (its clock judges tokens).
+    /// Required; the verifier keeps it alive, and it stays yours to free.
+    pub authority: *mut charter_authority_t,
+    /// Where refusals (and, with `CHARTER_AUDIT_SCOPE_ALL`, acceptances)
+    /// are recorded, or NULL for nowhere.
+    pub recorder: *const charter_audit_recorder_t,
+    /// How far a message's time may be from this verifier's clock, in ms.
+    pub max_skew_ms: u32,
+    /// 0 for the system clock; otherwise messages' times are judged
+    /// against this fixed time, in ms since the Unix epoch (tests and the
+    /// vectors).
+    pub fixed_time_ms: u64,
+}
+
+/// What a message must be.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct charter_bridge_expect_t {
+    /// A `CHARTER_BRIDGE_EXPECT_*` value.
+    pub kind: i32,
+    /// For a reply: the subject of the request it answers; else NULL.
+    pub subject: *const c_char,
+    /// For a reply: the request's reply subject (its inbox); else NULL.
+    pub inbox: *const c_char,
+    /// For a reply: the request's `Charter-Nonce`; else NULL.
+    pub nonce: *const c_char,
+    /// For a reply: when the request was sealed, in ms since the epoch.
+    pub sent_ms: u64,
+}
+
+/// Fills `out` with the defaults: no authority (set one), no recorder,
+/// 30 s of skew, the system clock.
+///
+/// # Safety
+/// `out` must be NULL or valid for writing.
+#[no_mangle]
+pub unsafe extern "C" fn charter_bridge_verifier_options_default(
+    out: *mut charter_bridge_verifier_options_t,
+) -> charter_status_t {
+    call(|| {
+        let c = charter_bridge_verifier_options_t {
+            authority: std::ptr::null_mut(),
+            recorder: std::ptr::null(),
+            max_skew_ms: 30_000,
+            fixed_time_ms: 0,
+        };
+        // SAFETY: the caller guarantees `out` is valid when non-NULL.
+        unsafe { write_out(out, "out", c) }
+    })
+}
+
+/// Creates a verifier with `options` and writes it to `out`; free it with
+/// `charter_bridge_verifier_free`. Its replay window starts now: it
+/// refuses what was sealed before (less the skew). Fails with
+/// `CHARTER_E_NULL_ARGUMENT` without an authority.
+///
+/// # Safety
+/// `options` must be NULL or valid for reading, with its pointers as
+/// `charter_bridge_verifier_options_t` documents; `out` NULL or valid for
+/// writing.
+#[no_mangle]
+pub unsafe extern "C" fn charter_bridge_verifier_new(
+    options: *const charter_bridge_verifier_options_t,
+    out: *mut *mut charter_bridge_verifier_t,
+) -> charter_status_t {
+    call(|| {
+        require_out(out, "out")?;
+        if options.is_null() {
+            return Err(crate::firewall::null_argument("options"));
+        }
+        // SAFETY: non-NULL; the caller guarantees validity.
+        let o = unsafe { *options };
+        let authority = handle::with::<AuthorityHandle, _>(o.authority, "options.authority", |a| {
+            Ok(a.authority.clone())
+        })?;
+        let mut verify = VerifyOptions::new(authority);
+        verify.max_skew = Duration::from_millis(u64::from(o.max_skew_ms));
+        if !o.recorder.is_null() {
+            // SAFETY: the caller's contract.
+            verify.recorder = Some(unsafe { recorder_arg(o.recorder)? });
+        }
+        if o.fixed_time_ms != 0 {
+            let now = o.fixed_time_ms;
+            verify.clock = Some(Arc::new(move || now));
+        }
+        let verifier = handle::create(VerifierHandle(Arc::new(Verifier::new(verify))))?;
+        // SAFETY: checked non-NULL above.
+        unsafe { write_out(out, "out", verifier) }
+    })
+}
+
+/// The expectation `e` describes.
+///
+/// # Safety
+/// `e` must be NULL or valid for reading, its strings as documented.
+unsafe fn expect_arg<'a>(e: *const charter_bridge_expect_t) -> Result<Expect<'a>, Error> {
+    if e.is_null() {
+        return Err(crate::firewall::null_argument("expect"));
+    }
+    // SAFETY: non-NULL; the caller guarantees validity.
+    let e = unsafe { *e };
+    match e.kind {
+        CHARTER_BRIDGE_EXPECT_PUBLISH => Ok(Expect::Publish),
+        CHARTER_BRIDGE_EXPECT_REQUEST => Ok(Expect::Request),
+        // SAFETY (each `str_arg`): the caller's contract.
+        CHARTER_BRIDGE_EXPECT_REPLY => Ok(Expect::Reply {
+            subject: unsafe { str_arg(e.subject, "expect.subject")? },
+            inbox: unsafe { str_arg(e.inbox, "expect.inbox")? },
+            nonce: unsafe { str_arg(e.nonce, "expect.nonce")? },
+            sent_ms: e.sent_ms,
+        }),
+        other => Err(Error::new(
+            ErrorKind::InvalidArgument,
+            format!("expect.kind must be a CHARTER_BRIDGE_EXPECT_* value, got {other}"),
+        )),
+    }
+}
+
+/// Checks one message as it arrived from NATS: its `subject`, its
+/// `reply` subject (NULL for none), every header (the envelope's
+/// included) and its payload, as `expect` says it must be.
+///
+/// Accepted: `CHARTER_OK`, `*out_reason` is `CHARTER_BRIDGE_ACCEPTED` and
+/// `*out_principal` the proven sender's principal id (free it with
+/// `charter_string_free`). Refused: the refusal's status (such as
+/// `CHARTER_E_BAD_SIGNATURE`, `CHARTER_E_DENIED` or `CHARTER_E_EXPIRED`,
+/// with its message in `charter_last_error_message`), `*out_reason` a
+/// `CHARTER_BRIDGE_REFUSED_*` code and `*out_principal` NULL. The refusal
+/// is counted and recorded as a bridge's would be. Any other failure
+/// (a bad argument) leaves `*out_reason` at `CHARTER_BRIDGE_ACCEPTED` and
+/// `*out_principal` NULL.
+///
+/// The verifier keeps a replay window: the same message checked twice is
+/// refused the second time.
+///
+/// # Safety
+/// `verifier` must be NULL or a pointer obtained from Charter; `subject`
+/// and `reply` NULL or NUL-terminated; `headers` NULL (with
+/// `header_count` 0) or `header_count` headers with valid strings;
+/// `payload` NULL (with `payload_len` 0) or valid for reading
+/// `payload_len` bytes; `expect` NULL or valid as
+/// `charter_bridge_expect_t` documents; the outputs NULL or valid for
+/// writing.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn charter_bridge_verifier_check(
+    verifier: *mut charter_bridge_verifier_t,
+    subject: *const c_char,
+    reply: *const c_char,
+    headers: *const charter_header_t,
+    header_count: usize,
+    payload: *const u8,
+    payload_len: usize,
+    expect: *const charter_bridge_expect_t,
+    out_reason: *mut i32,
+    out_principal: *mut *mut c_char,
+) -> charter_status_t {
+    call(|| {
+        require_out(out_reason, "out_reason")?;
+        require_out(out_principal, "out_principal")?;
+        // SAFETY: both checked non-NULL; the caller guarantees validity.
+        unsafe {
+            write_out(out_reason, "out_reason", CHARTER_BRIDGE_ACCEPTED)?;
+            write_out(out_principal, "out_principal", std::ptr::null_mut())?;
+        }
+        let handle = handle::with::<VerifierHandle, _>(verifier, "verifier", |v| Ok(v.clone()))?;
+        // SAFETY: the caller's contract.
+        let subject = unsafe { str_arg(subject, "subject")? };
+        let reply = if reply.is_null() {
+            None
+        } else {
+            // SAFETY: the caller's contract.
+            Some(unsafe { str_arg(reply, "reply")? })
+        };
+        // SAFETY: the caller's contract.
+        let headers = unsafe {
+            slice_arg(headers, header_count, "headers", |n| {
+                crate::args::at_most(CHARTER_BRIDGE_MAX_ENTRIES, "headers", n)
+            })?
+        };
+        let headers = headers
+            .iter()
+            .enumerate()
+            .map(|(i, h)| {
+                // SAFETY: the caller guarantees valid strings in each header.
+                let name = unsafe { str_arg(h.name, &format!("headers[{i}].name")) }?;
+                // SAFETY: as above.
+                let value = unsafe { str_arg(h.value, &format!("headers[{i}].value")) }?;
+                Ok((name, value))
+            })
+            .collect::<Result<Vec<_>, Error>>()?;
+        // SAFETY: the caller's contract.
+        let payload = unsafe { bytes_arg(payload, payload_len, "payload", any_length)? };
+        // SAFETY: the caller's contract.
+        let expect = unsafe { expect_arg(expect)? };
+        let inbound = Inbound { subject, reply, headers: &headers, payload };
+        match handle.0.check(&inbound, expect) {
+            // SAFETY: checked non-NULL above.
+            Ok(principal) => unsafe { string_out(out_principal, "out_principal", principal.to_text()) },
+            Err(refusal) => {
+                // SAFETY: checked non-NULL above.
+                unsafe { write_out(out_reason, "out_reason", reason_code(refusal.reason))? };
+                Err(refusal.error)
+            }
+        }
+    })
+}
+
+/// The name of a `CHARTER_BRIDGE_ACCEPTED` or `CHARTER_BRIDGE_REFUSED_*`
+/// code, as the bridge's counters and audit details spell it
+/// (`"accepted"`, `"bad_proof"`, ...), or NULL for any other value.
+///
+/// The returned string is static: never free it.
+#[no_mangle]
+pub extern "C" fn charter_bridge_reason_name(reason: i32) -> *const c_char {
+    // Static C strings, so nothing is allocated (the test below holds them
+    // to `Reason::name`).
+    let name = match reason {
+        CHARTER_BRIDGE_ACCEPTED => c"accepted",
+        CHARTER_BRIDGE_REFUSED_UNSIGNED => c"unsigned",
+        CHARTER_BRIDGE_REFUSED_MALFORMED => c"malformed",
+        CHARTER_BRIDGE_REFUSED_CHAIN => c"chain",
+        CHARTER_BRIDGE_REFUSED_BAD_PROOF => c"bad_proof",
+        CHARTER_BRIDGE_REFUSED_NOT_GRANTED => c"not_granted",
+        CHARTER_BRIDGE_REFUSED_STALE => c"stale",
+        CHARTER_BRIDGE_REFUSED_REPLAYED => c"replayed",
+        CHARTER_BRIDGE_REFUSED_REVOKED => c"revoked",
+        CHARTER_BRIDGE_REFUSED_MISDIRECTED => c"misdirected",
+        CHARTER_BRIDGE_REFUSED_AUDIT_FAILED => c"audit_failed",
+        _ => return std::ptr::null(),
+    };
+    name.as_ptr()
+}
+
+/// Frees a verifier. NULL is a no-op; a second free returns
+/// `CHARTER_E_ALREADY_FREED`.
+///
+/// # Safety
+/// `verifier` must be NULL or a pointer obtained from Charter.
+#[no_mangle]
+pub unsafe extern "C" fn charter_bridge_verifier_free(
+    verifier: *mut charter_bridge_verifier_t,
+) -> charter_status_t {
+    call(|| handle::free::<VerifierHandle>(verifier, "verifier"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reason_codes_follow_check_order() {
+        let codes = [
+            CHARTER_BRIDGE_REFUSED_UNSIGNED,
+            CHARTER_BRIDGE_REFUSED_MALFORMED,
+            CHARTER_BRIDGE_REFUSED_CHAIN,
+            CHARTER_BRIDGE_REFUSED_BAD_PROOF,
+            CHARTER_BRIDGE_REFUSED_NOT_GRANTED,
+            CHARTER_BRIDGE_REFUSED_STALE,
+            CHARTER_BRIDGE_REFUSED_REPLAYED,
+            CHARTER_BRIDGE_REFUSED_REVOKED,
+            CHARTER_BRIDGE_REFUSED_MISDIRECTED,
+            CHARTER_BRIDGE_REFUSED_AUDIT_FAILED,
+        ];
+        for (reason, code) in Reason::ALL.iter().zip(codes) {
+            assert_eq!(reason_code(*reason), code);
+            // SAFETY: a static NUL-terminated string.
+            let name = unsafe { std::ffi::CStr::from_ptr(charter_bridge_reason_name(code)) };
+            assert_eq!(name.to_str().unwrap(), reason.name());
+        }
+        assert!(charter_bridge_reason_name(11).is_null());
+        assert!(charter_bridge_reason_name(-1).is_null());
+    }
+}
