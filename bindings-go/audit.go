@@ -99,19 +99,27 @@ type Fsync struct {
 	interval time.Duration // for FsyncEvery only
 }
 
+// The fsync policies' codes in charter.h, as literals so that go doc shows
+// the variables below without C names (constants_check.go keeps them equal).
+const (
+	fsyncAlways   int32 = 0
+	fsyncInterval int32 = 1
+	fsyncNever    int32 = 2
+)
+
 // The fsync policies that take no argument; see also [FsyncEvery].
 var (
 	// FsyncAlways makes Append return once its record is on stable storage.
 	// Concurrent appenders share fsyncs.
-	FsyncAlways = Fsync{policy: C.CHARTER_AUDIT_FSYNC_ALWAYS}
+	FsyncAlways = Fsync{policy: fsyncAlways}
 	// FsyncNever syncs only in Sync, Checkpoint and when the log is released.
-	FsyncNever = Fsync{policy: C.CHARTER_AUDIT_FSYNC_NEVER}
+	FsyncNever = Fsync{policy: fsyncNever}
 )
 
 // FsyncEvery syncs from a background thread once per d (rounded up to whole
 // milliseconds; at least 1 ms): a crash loses at most d of records.
 func FsyncEvery(d time.Duration) Fsync {
-	return Fsync{policy: C.CHARTER_AUDIT_FSYNC_INTERVAL, interval: d}
+	return Fsync{policy: fsyncInterval, interval: d}
 }
 
 // AuditOption configures [OpenAudit], [StartOverAudit] and [OpenAuditInMemory].
@@ -238,7 +246,7 @@ func newAudit(path *C.char, pathLen C.size_t, reason *C.char, reasonLen C.size_t
 		opt(&cfg)
 	}
 	ms, err := millis("fsync interval", cfg.fsync.interval, false)
-	if err != nil && cfg.fsync.policy == C.CHARTER_AUDIT_FSYNC_INTERVAL {
+	if err != nil && cfg.fsync.policy == fsyncInterval {
 		return nil, err
 	}
 	every, err := millis("checkpoint interval", cfg.checkpointInterval, true)

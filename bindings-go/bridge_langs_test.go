@@ -80,40 +80,26 @@ func mintServiceCredentials(t *testing.T, dir string, langs []langService) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rootKey, err := root.PublicKey()
-	if err != nil {
-		t.Fatal(err)
-	}
+	rootKey := root.PublicKey()
 	write := func(name, text string) {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(text+"\n"), 0o600); err != nil {
 			t.Fatal(err)
 		}
 	}
-	write("root.pub", rootKey)
+	write("root.pub", string(rootKey))
 	now := time.Now()
 	for _, l := range langs {
 		key, err := charter.GenerateKey()
 		if err != nil {
 			t.Fatal(err)
 		}
-		pub, err := key.PublicKey()
-		if err != nil {
-			t.Fatal(err)
-		}
-		principal, err := key.Principal()
-		if err != nil {
-			t.Fatal(err)
-		}
+		pub, principal := key.PublicKey(), key.Principal()
 		grants := []string{"publish *." + l.name + ".event", "request *.*.svc", "subscribe *." + l.name + ".svc"}
 		token, err := charter.Mint(root, pub, grants, now.Add(-time.Minute), now.Add(time.Hour))
 		if err != nil {
 			t.Fatal(err)
 		}
-		text, err := token.Text()
-		if err != nil {
-			t.Fatal(err)
-		}
-		write(l.name+".token", text)
+		write(l.name+".token", token.Text())
 		write(l.name+".principal", principal)
 		if err := key.WriteFile(filepath.Join(dir, l.name+".key"), true); err != nil {
 			t.Fatal(err)

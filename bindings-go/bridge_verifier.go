@@ -79,12 +79,12 @@ type BridgeExpectKind int32
 
 const (
 	// ExpectPublish: a publish, which needs a publish grant on its subject.
-	ExpectPublish BridgeExpectKind = C.CHARTER_BRIDGE_EXPECT_PUBLISH
+	ExpectPublish BridgeExpectKind = 0
 	// ExpectRequest: a request, which needs a request grant on its subject.
-	ExpectRequest BridgeExpectKind = C.CHARTER_BRIDGE_EXPECT_REQUEST
+	ExpectRequest BridgeExpectKind = 1
 	// ExpectReply: the reply to a request this program sent, which
 	// BridgeExpect's other fields describe.
-	ExpectReply BridgeExpectKind = C.CHARTER_BRIDGE_EXPECT_REPLY
+	ExpectReply BridgeExpectKind = 2
 )
 
 // BridgeExpect is what a checked message must be: a publish, a request,

@@ -102,15 +102,24 @@ type Overflow struct {
 	timeout time.Duration // for Block only
 }
 
+// The policies' codes in charter.h, as literals so that go doc shows the
+// variables below without C names (constants_check.go keeps them equal).
+const (
+	overflowDropOldest int32 = 0
+	overflowDropNewest int32 = 1
+	overflowBlock      int32 = 2
+	overflowError      int32 = 3
+)
+
 // The overflow policies that take no argument; see also [Block].
 var (
 	// DropOldest drops the oldest queued message to make room.
-	DropOldest = Overflow{policy: C.CHARTER_OVERFLOW_DROP_OLDEST}
+	DropOldest = Overflow{policy: overflowDropOldest}
 	// DropNewest drops the new message.
-	DropNewest = Overflow{policy: C.CHARTER_OVERFLOW_DROP_NEWEST}
+	DropNewest = Overflow{policy: overflowDropNewest}
 	// ErrorOnFull drops the new message and fails the publish with
 	// [ErrLimitExceeded].
-	ErrorOnFull = Overflow{policy: C.CHARTER_OVERFLOW_ERROR}
+	ErrorOnFull = Overflow{policy: overflowError}
 )
 
 // Block makes a publisher wait up to timeout (rounded up to whole
@@ -120,7 +129,7 @@ var (
 // [ErrWouldBlock] instead of waiting, since it may be the very consumer it
 // would wait for.
 func Block(timeout time.Duration) Overflow {
-	return Overflow{policy: C.CHARTER_OVERFLOW_BLOCK, timeout: timeout}
+	return Overflow{policy: overflowBlock, timeout: timeout}
 }
 
 // SubscribeOption configures [Bus.Subscribe] and [Bus.SubscribeFunc].

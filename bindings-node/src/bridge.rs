@@ -141,7 +141,7 @@ pub fn start_bridge<'env>(
         options.import_capacity = size(spec.import_capacity, options.import_capacity);
         options.max_requests_in_flight = size(spec.max_requests_in_flight, options.max_requests_in_flight);
         options.worker_threads = size(spec.worker_threads, options.worker_threads);
-        let core = bus.core().clone();
+        let core = bus.core()?;
         let (settle, promise) = Settle::<NativeBridge>::new(env)?;
         let job = move || match Bridge::start(&core, options) {
             Ok(bridge) => {

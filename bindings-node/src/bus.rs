@@ -309,9 +309,10 @@ impl NativeBus {
 }
 
 impl NativeBus {
-    /// The core's bus, for a bridge that carries it (`src/bridge.rs`).
-    pub(crate) fn core(&self) -> &Bus {
-        &self.bus
+    /// The core's bus, for a bridge that carries it (`src/bridge.rs`);
+    /// `ClosedError` once the bus is closed.
+    pub(crate) fn core(&self) -> Result<Bus> {
+        self.bus()
     }
 
     /// Who a call is made as: a caller without a session, or the holder

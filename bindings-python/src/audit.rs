@@ -749,6 +749,13 @@ fn to_record(record: &Bound<'_, PyAny>) -> PyResult<audit::Record> {
     })
 }
 
+/// `Record.time` as Unix milliseconds: the record's dataclass takes an
+/// aware `datetime` too, through the same conversion as every other time.
+#[pyfunction]
+fn _record_millis(value: &Bound<'_, PyAny>) -> PyResult<u64> {
+    crate::when::unix_millis(value, "time")
+}
+
 /// `Record.encode(index)`: the canonical encoding, the Merkle leaf.
 #[pyfunction]
 fn _encode_record<'py>(record: &Bound<'py, PyAny>, index: u64) -> PyResult<Bound<'py, PyBytes>> {
@@ -762,5 +769,6 @@ pub(crate) fn add_to(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<AuditRecords>()?;
     m.add_class::<VerifyReport>()?;
     m.add_class::<Recovery>()?;
+    m.add_function(wrap_pyfunction!(_record_millis, m)?)?;
     m.add_function(wrap_pyfunction!(_encode_record, m)?)
 }

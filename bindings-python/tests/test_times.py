@@ -104,6 +104,20 @@ def test_audit_times_take_aware_datetimes() -> None:
             log.append("publish", "c", charter.Decision.ALLOW, time=datetime(2030, 1, 1))
 
 
+def test_a_record_takes_an_aware_datetime_and_stores_its_milliseconds() -> None:
+    at = datetime(2030, 1, 1, tzinfo=timezone.utc)
+    record = charter.Record("publish", "a", "allow", time=at)
+    assert record.time == 1893456000000
+    assert record == charter.Record("publish", "a", charter.Decision.ALLOW, time=1893456000000)
+    with charter.AuditLog.in_memory() as log:
+        log.append(record)
+        assert log[0] == record
+    with pytest.raises(charter.InvalidArgumentError, match="time: a naive datetime"):
+        charter.Record("publish", "a", "allow", time=datetime(2030, 1, 1))
+    before = time.time_ns() // 1_000_000
+    assert before <= charter.Record("publish", "a", "allow").time <= time.time_ns() // 1_000_000
+
+
 def test_a_cosignature_timestamp_takes_an_aware_datetime() -> None:
     key, witness = KeyPair.generate(), KeyPair.generate()
     with charter.AuditLog.in_memory(signer=key, origin="example.com/log") as log:

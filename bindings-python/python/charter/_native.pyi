@@ -85,6 +85,7 @@ __all__ = [
     "witness_request",
     "parse_witness_request",
     "_encode_record",
+    "_record_millis",
 ]
 __version__: str
 STATUS_CODES: Dict[str, int]
@@ -1443,3 +1444,4 @@ class Witness:
         """``(size, root)`` of the last checkpoint cosigned for ``origin``."""
 
 def _encode_record(record: Record, index: int) -> bytes: ...
+def _record_millis(value: Union[int, datetime]) -> int: ...

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import enum
 import time as _time
-from dataclasses import dataclass, field
-from typing import Optional
+from datetime import datetime
+from dataclasses import dataclass
+from typing import Optional, Union
 
-from ._native import _encode_record
+from ._native import _encode_record, _record_millis
 
 __all__ = ["Decision", "Record"]
 
@@ -31,14 +32,15 @@ def _now_ms() -> int:
     return _time.time_ns() // 1_000_000
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Record:
     """One audited event: who (``actor``, a principal id, if known) asked
     for ``action`` on ``resource``, and what was decided.
 
     ``reason`` is a status code (``0`` for success, else a code from
     :data:`charter.STATUS_CODES`), ``detail`` free text, ``time`` Unix
-    milliseconds (now, by default). ``actor_unproven`` is true when the
+    milliseconds (now, by default); an aware ``datetime`` is taken too and
+    stored as its milliseconds (a naive one is refused). ``actor_unproven`` is true when the
     actor was only claimed, never proven (such as the subject of a token
     whose session was refused before its holder proved possession of the
     key): read it as "someone named this principal", not "this principal
@@ -51,14 +53,35 @@ class Record:
     action: str
     resource: str
     decision: Decision
-    actor: Optional[str] = None
-    reason: int = 0
-    detail: str = ""
-    time: int = field(default_factory=_now_ms)
-    actor_unproven: bool = False
+    actor: Optional[str]
+    reason: int
+    detail: str
+    time: int
+    actor_unproven: bool
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "decision", Decision(self.decision))
+    def __init__(
+        self,
+        action: str,
+        resource: str,
+        decision: Union[Decision, str],
+        actor: Optional[str] = None,
+        reason: int = 0,
+        detail: str = "",
+        time: Union[int, datetime, None] = None,
+        actor_unproven: bool = False,
+    ) -> None:
+        millis = _now_ms() if time is None else _record_millis(time) if isinstance(time, datetime) else time
+        for name, value in (
+            ("action", action),
+            ("resource", resource),
+            ("decision", Decision(decision)),
+            ("actor", actor),
+            ("reason", reason),
+            ("detail", detail),
+            ("time", millis),
+            ("actor_unproven", actor_unproven),
+        ):
+            object.__setattr__(self, name, value)
 
     def encode(self, index: int) -> bytes:
         """The canonical encoding of this record stored at ``index``: the
