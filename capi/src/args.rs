@@ -242,3 +242,29 @@ pub(crate) unsafe fn array_arg<const N: usize>(ptr: *const u8, name: &str) -> Re
     out.copy_from_slice(unsafe { slice_arg(ptr, N, name, any_length)? });
     Ok(out)
 }
+
+/// `str_arg(ptr, "ptr")`: the string argument `ptr`, named after the
+/// parameter itself. Relies on the export's contract that `ptr` is NULL or
+/// a NUL-terminated string valid for the call.
+macro_rules! arg_str {
+    ($ptr:ident) => {
+        // SAFETY: every export's contract makes each string argument NULL or
+        // NUL-terminated and valid for the call.
+        unsafe { $crate::args::str_arg($ptr, stringify!($ptr)) }
+    };
+}
+
+/// `bytes_arg(ptr, len, "ptr", limit)`: the buffer argument `ptr` of `len`
+/// bytes (any length unless a `limit` is given).
+macro_rules! arg_bytes {
+    ($ptr:ident, $len:expr) => {
+        $crate::args::arg_bytes!($ptr, $len, $crate::args::any_length)
+    };
+    ($ptr:ident, $len:expr, $limit:expr) => {
+        // SAFETY: every export's contract makes each buffer argument NULL or
+        // valid for reading its length during the call.
+        unsafe { $crate::args::bytes_arg($ptr, $len, stringify!($ptr), $limit) }
+    };
+}
+
+pub(crate) use {arg_bytes, arg_str};

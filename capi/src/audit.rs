@@ -20,10 +20,11 @@ use charter_core::{Error, ErrorKind};
 
 use crate::args::{any_length, array_arg, bytes_arg, str_arg};
 use crate::capability::charter_keypair_t;
-use crate::firewall::{call, require_out, write_out};
+use crate::firewall::call;
+use crate::out::{bytes_out, require_out, string_out, write_out};
 use crate::handle;
 use crate::status::{charter_status_t, CHARTER_OK};
-use crate::strings::{bytes_out, c_string, string_out};
+use crate::strings::c_string;
 
 /// An audit log. Opaque; create with `charter_audit_open` or
 /// `charter_audit_in_memory`.
@@ -33,6 +34,8 @@ pub struct charter_audit {
 
 /// The handle type of an audit log.
 pub type charter_audit_t = charter_audit;
+
+crate::handle::handle_type!(charter_audit_t owns charter_core::audit::AuditLog, tag b"AUD1");
 
 /// Bytes in a hash, a root or each hash of a proof.
 pub const CHARTER_AUDIT_HASH_LEN: usize = 32;
@@ -349,7 +352,7 @@ unsafe fn options_arg(ptr: *const charter_audit_options_t) -> Result<AuditOption
     }
     if !o.signer.is_null() {
         let signer =
-            handle::with::<KeyPair, _>(o.signer, "options.signer", |k| KeyPair::from_pkcs8(k.to_pkcs8()))?;
+            handle::with(o.signer, "options.signer", |k| KeyPair::from_pkcs8(k.to_pkcs8()))?;
         options.signer = Some(Arc::new(signer));
     }
     Ok(options)
@@ -397,7 +400,7 @@ pub(crate) unsafe fn recorder_arg(ptr: *const charter_audit_recorder_t) -> Resul
             return Err(invalid(format!("recorder.scope must be a CHARTER_AUDIT_SCOPE_* value, got {other}")))
         }
     };
-    let log = handle::with::<AuditLog, _>(r.log, "recorder.log", |l| Ok(l.clone()))?;
+    let log = handle::cloned(r.log, "recorder.log")?;
     Ok(Recorder::new(log, scope))
 }
 
@@ -443,7 +446,7 @@ pub(crate) unsafe fn hash_out(out: *mut u8, name: &str, hash: &Hash) -> Result<(
 
 /// The log behind `log`, out of its handle guard.
 fn log_of(log: *mut charter_audit_t) -> Result<AuditLog, Error> {
-    handle::with::<AuditLog, _>(log, "log", |l| Ok(l.clone()))
+    handle::cloned(log, "log")
 }
 
 /// Fills `out` with the defaults: `CHARTER_AUDIT_FSYNC_ALWAYS` (with a
@@ -580,7 +583,7 @@ pub unsafe extern "C" fn charter_audit_in_memory(
 /// `log` must be NULL or a pointer obtained from Charter.
 #[no_mangle]
 pub unsafe extern "C" fn charter_audit_free(log: *mut charter_audit_t) -> charter_status_t {
-    call(|| handle::free::<AuditLog>(log, "log"))
+    call(|| handle::free(log, "log"))
 }
 
 /// Appends `record` and writes its index to `out_index` (may be NULL).
@@ -627,7 +630,7 @@ pub unsafe extern "C" fn charter_audit_sync(log: *mut charter_audit_t) -> charte
 pub unsafe extern "C" fn charter_audit_len(log: *mut charter_audit_t, out_len: *mut u64) -> charter_status_t {
     call(|| {
         require_out(out_len, "out_len")?;
-        let len = handle::with::<AuditLog, _>(log, "log", |l| Ok(l.len()))?;
+        let len = handle::with(log, "log", |l| Ok(l.len()))?;
         // SAFETY: checked non-NULL above.
         unsafe { write_out(out_len, "out_len", len) }
     })
@@ -644,7 +647,7 @@ pub unsafe extern "C" fn charter_audit_root(
 ) -> charter_status_t {
     call(|| {
         require_out(out_root, "out_root")?;
-        let root = handle::with::<AuditLog, _>(log, "log", |l| Ok(l.root()))?;
+        let root = handle::with(log, "log", |l| Ok(l.root()))?;
         // SAFETY: checked non-NULL; the caller guarantees 32 bytes.
         unsafe { hash_out(out_root, "out_root", &root) }
     })
@@ -663,7 +666,7 @@ pub unsafe extern "C" fn charter_audit_root_at(
 ) -> charter_status_t {
     call(|| {
         require_out(out_root, "out_root")?;
-        let root = handle::with::<AuditLog, _>(log, "log", |l| l.root_at(size))?;
+        let root = handle::with(log, "log", |l| l.root_at(size))?;
         // SAFETY: checked non-NULL; the caller guarantees 32 bytes.
         unsafe { hash_out(out_root, "out_root", &root) }
     })
@@ -682,7 +685,7 @@ pub unsafe extern "C" fn charter_audit_record_hash(
 ) -> charter_status_t {
     call(|| {
         require_out(out_hash, "out_hash")?;
-        let hash = handle::with::<AuditLog, _>(log, "log", |l| l.leaf_hash(index))?;
+        let hash = handle::with(log, "log", |l| l.leaf_hash(index))?;
         // SAFETY: checked non-NULL; the caller guarantees 32 bytes.
         unsafe { hash_out(out_hash, "out_hash", &hash) }
     })
@@ -705,7 +708,7 @@ pub unsafe extern "C" fn charter_audit_prove_inclusion(
     call(|| {
         require_out(out, "out")?;
         require_out(out_len, "out_len")?;
-        let proof = handle::with::<AuditLog, _>(log, "log", |l| l.prove_inclusion(index, size))?;
+        let proof = handle::with(log, "log", |l| l.prove_inclusion(index, size))?;
         // SAFETY: both checked non-NULL above.
         unsafe { bytes_out(out, out_len, proof.concat()) }
     })
@@ -729,7 +732,7 @@ pub unsafe extern "C" fn charter_audit_prove_consistency(
     call(|| {
         require_out(out, "out")?;
         require_out(out_len, "out_len")?;
-        let proof = handle::with::<AuditLog, _>(log, "log", |l| l.prove_consistency(old_size, new_size))?;
+        let proof = handle::with(log, "log", |l| l.prove_consistency(old_size, new_size))?;
         // SAFETY: both checked non-NULL above.
         unsafe { bytes_out(out, out_len, proof.concat()) }
     })
@@ -835,7 +838,7 @@ pub unsafe extern "C" fn charter_audit_verifier_key(
 ) -> charter_status_t {
     call(|| {
         require_out(out, "out")?;
-        let key = handle::with::<AuditLog, _>(log, "log", |l| l.verifier_key())?;
+        let key = handle::with(log, "log", |l| l.verifier_key())?;
         // SAFETY: checked non-NULL above.
         unsafe { string_out(out, "out", key) }
     })
@@ -969,7 +972,7 @@ pub unsafe extern "C" fn charter_audit_recovery(
 ) -> charter_status_t {
     call(|| {
         require_out(out, "out")?;
-        let recovery = handle::with::<AuditLog, _>(log, "log", |l| Ok(l.recovery()))?;
+        let recovery = handle::with(log, "log", |l| Ok(l.recovery()))?;
         // SAFETY: checked non-NULL above.
         unsafe { write_out(out, "out", recovery.into()) }
     })

@@ -15,10 +15,11 @@ use charter_core::{Error, ErrorKind};
 use crate::args::str_arg;
 use crate::audit::{charter_audit_report_t, hash_out, proof_arg, report_out};
 use crate::capability::charter_keypair_t;
-use crate::firewall::{call, null_argument, require_out, write_out};
+use crate::firewall::{call, null_argument};
+use crate::out::{bytes_out, require_out, string_out, write_out};
 use crate::handle;
 use crate::status::charter_status_t;
-use crate::strings::{bytes_out, string_out};
+
 
 /// A witness. Opaque; create with `charter_witness_open`.
 pub struct charter_witness {
@@ -27,6 +28,8 @@ pub struct charter_witness {
 
 /// The handle type of a witness.
 pub type charter_witness_t = charter_witness;
+
+crate::handle::handle_type!(charter_witness_t owns charter_core::audit::Witness, tag b"WIT1");
 
 /// What `charter_audit_verify_file` trusts and requires. Fill with
 /// `charter_audit_verify_options_default` (nothing trusted), then adjust.
@@ -285,7 +288,7 @@ pub unsafe extern "C" fn charter_audit_cosigner_key(
         require_out(out, "out")?;
         // SAFETY: the caller's contract on `name`.
         let name = unsafe { str_arg(name, "name")? };
-        let public = handle::with::<KeyPair, _>(key, "key", |k| Ok(k.public_key()))?;
+        let public = handle::with(key, "key", |k| Ok(k.public_key()))?;
         let vkey = audit::cosigner_key(name, &public)?;
         // SAFETY: checked non-NULL above.
         unsafe { string_out(out, "out", vkey) }
@@ -312,7 +315,7 @@ pub unsafe extern "C" fn charter_audit_cosign(
         require_out(out_line, "out_line")?;
         // SAFETY: the caller's contract on `note` and `name`.
         let (note, name) = unsafe { (str_arg(note, "note")?, str_arg(name, "name")?) };
-        let line = handle::with::<KeyPair, _>(key, "key", |k| audit::cosign(note, name, k, timestamp))?;
+        let line = handle::with(key, "key", |k| audit::cosign(note, name, k, timestamp))?;
         // SAFETY: checked non-NULL above.
         unsafe { string_out(out_line, "out_line", line) }
     })
@@ -532,7 +535,7 @@ pub unsafe extern "C" fn charter_witness_open(
                 strings_arg(log_keys, log_key_count, MAX_WITNESSED_LOGS, "log_keys")?,
             )
         };
-        let key = handle::with::<KeyPair, _>(key, "key", |k| KeyPair::from_pkcs8(k.to_pkcs8()))?;
+        let key = handle::with(key, "key", |k| KeyPair::from_pkcs8(k.to_pkcs8()))?;
         let witness = handle::create(Witness::open(state, name, Arc::new(key), &logs)?)?;
         // SAFETY: checked non-NULL above.
         unsafe { write_out(out, "out", witness) }
@@ -545,7 +548,7 @@ pub unsafe extern "C" fn charter_witness_open(
 /// `witness` must be NULL or a pointer obtained from Charter.
 #[no_mangle]
 pub unsafe extern "C" fn charter_witness_free(witness: *mut charter_witness_t) -> charter_status_t {
-    call(|| handle::free::<Witness>(witness, "witness"))
+    call(|| handle::free(witness, "witness"))
 }
 
 /// Writes the witness's cosigner verifier key to `out`; free it with
@@ -560,7 +563,7 @@ pub unsafe extern "C" fn charter_witness_verifier_key(
 ) -> charter_status_t {
     call(|| {
         require_out(out, "out")?;
-        let vkey = handle::with::<Witness, _>(witness, "witness", |w| Ok(w.verifier_key().to_owned()))?;
+        let vkey = handle::with(witness, "witness", |w| Ok(w.verifier_key().to_owned()))?;
         // SAFETY: checked non-NULL above.
         unsafe { string_out(out, "out", vkey) }
     })
@@ -595,7 +598,7 @@ pub unsafe extern "C" fn charter_witness_add_checkpoint(
         require_out(out_line, "out_line")?;
         // SAFETY: the caller's contract on `proof` and `note`.
         let (proof, note) = unsafe { (proof_arg(proof, proof_len, "proof")?, str_arg(note, "note")?) };
-        let witness = handle::with::<Witness, _>(witness, "witness", |w| Ok(w.clone()))?;
+        let witness = handle::cloned(witness, "witness")?;
         let line = if timestamp == 0 {
             witness.add_checkpoint(old_size, &proof, note)?
         } else {
@@ -625,7 +628,7 @@ pub unsafe extern "C" fn charter_witness_latest(
         require_out(out_found, "out_found")?;
         // SAFETY: the caller's contract on `origin`.
         let origin = unsafe { str_arg(origin, "origin")? };
-        let witness = handle::with::<Witness, _>(witness, "witness", |w| Ok(w.clone()))?;
+        let witness = handle::cloned(witness, "witness")?;
         let latest = witness.latest(origin)?;
         if let Some((size, root)) = latest {
             if !out_root.is_null() {

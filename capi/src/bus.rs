@@ -20,11 +20,13 @@ use charter_core::{Error, ErrorKind};
 
 use crate::args::timeout_arg;
 use crate::audit::{charter_audit_recorder_t, recorder_arg};
-use crate::capability::{charter_authority_t, AuthorityHandle};
-use crate::firewall::{call, require_out, write_out};
-use crate::handle;
+use crate::capability::charter_authority_t;
+use crate::firewall::call;
+use crate::out::write_out;
 use crate::message::charter_message_t;
 use crate::status::charter_status_t;
+use crate::out::out;
+use crate::handle::{borrow, clone_handle, free_handle};
 
 /// A topic bus. Opaque; create with `charter_bus_new`.
 pub struct charter_bus {
@@ -33,6 +35,8 @@ pub struct charter_bus {
 
 /// The handle type of a bus.
 pub type charter_bus_t = charter_bus;
+
+crate::handle::handle_type!(charter_bus_t owns charter_core::bus::Bus, tag b"BUS1");
 
 /// The most publishes of one bus that may be nested on one thread (a
 /// callback that publishes, whose callback publishes, ...); past it the
@@ -338,12 +342,10 @@ pub unsafe extern "C" fn charter_bus_new(
     out: *mut *mut charter_bus_t,
 ) -> charter_status_t {
     call(|| {
-        require_out(out, "out")?;
+        let out = out!(out)?;
         // SAFETY: the caller guarantees `limits` is valid when non-NULL.
         let limits = if limits.is_null() { BusLimits::default() } else { unsafe { *limits }.into() };
-        let bus = handle::create(Bus::new(limits)?)?;
-        // SAFETY: checked non-NULL above.
-        unsafe { write_out(out, "out", bus) }
+        out.write_handle(Bus::new(limits)?)
     })
 }
 
@@ -365,13 +367,11 @@ pub unsafe extern "C" fn charter_bus_new_with_authority(
     out: *mut *mut charter_bus_t,
 ) -> charter_status_t {
     call(|| {
-        require_out(out, "out")?;
+        let out = out!(out)?;
         // SAFETY: the caller guarantees `limits` is valid when non-NULL.
         let limits = if limits.is_null() { BusLimits::default() } else { unsafe { *limits }.into() };
-        let authority = handle::with::<AuthorityHandle, _>(auth, "auth", |a| Ok(a.authority.clone()))?;
-        let bus = handle::create(Bus::with_authority(limits, authority)?)?;
-        // SAFETY: checked non-NULL above.
-        unsafe { write_out(out, "out", bus) }
+        let authority = borrow!(auth, |a| Ok(a.authority.clone()))?;
+        out.write_handle(Bus::with_authority(limits, authority)?)
     })
 }
 
@@ -398,7 +398,7 @@ pub unsafe extern "C" fn charter_bus_new_with_recorder(
     out: *mut *mut charter_bus_t,
 ) -> charter_status_t {
     call(|| {
-        require_out(out, "out")?;
+        let out = out!(out)?;
         // SAFETY: the caller guarantees `limits` is valid when non-NULL.
         let limits = if limits.is_null() { BusLimits::default() } else { unsafe { *limits }.into() };
         // SAFETY: the caller's contract on `recorder`.
@@ -406,11 +406,9 @@ pub unsafe extern "C" fn charter_bus_new_with_recorder(
         let authority = if auth.is_null() {
             None
         } else {
-            Some(handle::with::<AuthorityHandle, _>(auth, "auth", |a| Ok(a.authority.clone()))?)
+            Some(borrow!(auth, |a| Ok(a.authority.clone()))?)
         };
-        let bus = handle::create(Bus::with_recorder(limits, authority, recorder)?)?;
-        // SAFETY: checked non-NULL above.
-        unsafe { write_out(out, "out", bus) }
+        out.write_handle(Bus::with_recorder(limits, authority, recorder)?)
     })
 }
 
@@ -428,8 +426,8 @@ pub unsafe extern "C" fn charter_bus_free(bus: *mut charter_bus_t) -> charter_st
         }
         // Close first, so receivers blocked on another thread wake up (they
         // hold their own reference to the bus while they wait).
-        let open = handle::with::<Bus, _>(bus, "bus", |b| Ok(b.clone()));
-        let freed = handle::free::<Bus>(bus, "bus");
+        let open = clone_handle!(bus);
+        let freed = free_handle!(bus);
         if let (Ok(open), Ok(())) = (&open, &freed) {
             open.close();
         }
@@ -445,7 +443,7 @@ pub unsafe extern "C" fn charter_bus_free(bus: *mut charter_bus_t) -> charter_st
 #[no_mangle]
 pub unsafe extern "C" fn charter_bus_close(bus: *mut charter_bus_t) -> charter_status_t {
     call(|| {
-        handle::with::<Bus, _>(bus, "bus", |b| {
+        borrow!(bus, |b| {
             b.close();
             Ok(())
         })
@@ -462,10 +460,10 @@ pub unsafe extern "C" fn charter_bus_stats(
     out: *mut charter_bus_stats_t,
 ) -> charter_status_t {
     call(|| {
-        require_out(out, "out")?;
-        let stats = handle::with::<Bus, _>(bus, "bus", |b| Ok(b.stats()))?;
-        // SAFETY: checked non-NULL above.
-        unsafe { write_out(out, "out", stats.into()) }
+        let out = out!(out)?;
+        let stats = borrow!(bus, |b| Ok(b.stats()))?;
+        out.write(stats.into());
+        Ok(())
     })
 }
 
@@ -482,7 +480,7 @@ pub unsafe extern "C" fn charter_bus_evict_idle(
     out_count: *mut usize,
 ) -> charter_status_t {
     call(|| {
-        let bus = handle::with::<Bus, _>(bus, "bus", |b| Ok(b.clone()))?;
+        let bus = clone_handle!(bus)?;
         let count = bus.evict_idle();
         if !out_count.is_null() {
             // SAFETY: non-NULL; the caller guarantees validity.

@@ -36,12 +36,14 @@ mod gate;
 pub mod handle;
 pub mod last_error;
 pub mod message;
+mod out;
 pub mod registry;
 pub mod status;
 pub mod strings;
 #[cfg(feature = "test-hooks")]
 pub mod testing;
 pub mod topic;
+pub mod user_data;
 pub mod version;
 pub mod waiter;
 pub mod watch;

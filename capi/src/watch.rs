@@ -23,7 +23,8 @@ use charter_core::bus::{Notify, SubscriptionId, SubscriptionRef};
 use charter_core::{Error, ErrorKind};
 
 use crate::client::{charter_client_t, client_arg};
-use crate::firewall::{call, null_argument, require_out, write_out};
+use crate::firewall::{call, null_argument};
+use crate::out::{require_out, write_out};
 use crate::gate::Gate;
 use crate::handle;
 use crate::status::charter_status_t;
@@ -38,6 +39,8 @@ pub struct charter_watch {
 
 /// The handle type of a watch.
 pub type charter_watch_t = charter_watch;
+
+crate::handle::handle_type!(charter_watch_t owns Watch, tag b"WCH1");
 
 /// What a watch handle owns. Cloning shares it.
 #[derive(Clone)]
@@ -296,8 +299,8 @@ pub unsafe extern "C" fn charter_watch_free(watch: *mut charter_watch_t) -> char
         if watch.is_null() {
             return Ok(());
         }
-        let owned = handle::with::<Watch, _>(watch, "watch", |w| Ok(w.clone())).ok();
-        handle::free::<Watch>(watch, "watch")?;
+        let owned = handle::cloned(watch, "watch").ok();
+        handle::free(watch, "watch")?;
         if let Some(owned) = owned {
             owned.close();
         }

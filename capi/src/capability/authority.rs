@@ -6,16 +6,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use charter_core::audit::Recorder;
-use charter_core::capability::{Authority, AuthorityOptions, LinkId, ManualClock, PublicKey, Token};
+use charter_core::capability::{Authority, AuthorityOptions, LinkId, ManualClock, PublicKey};
 use charter_core::{Error, ErrorKind};
 
 use super::{charter_session_t, charter_token_t, CHARTER_CHALLENGE_LEN, CHARTER_PROOF_LEN};
 use crate::args::{array_arg, str_arg, str_array_arg};
 use crate::audit::{charter_audit_recorder_t, recorder_arg};
-use crate::firewall::{call, require_out, write_out};
+use crate::firewall::call;
+use crate::out::{require_out, string_out, write_out};
 use crate::handle;
 use crate::status::charter_status_t;
-use crate::strings::string_out;
+
 
 /// The most root keys `charter_authority_new` takes at once.
 pub const CHARTER_MAX_ROOTS: usize = 1024;
@@ -27,6 +28,8 @@ pub struct charter_authority {
 
 /// The handle type of an authority.
 pub type charter_authority_t = charter_authority;
+
+crate::handle::handle_type!(charter_authority_t owns AuthorityHandle, tag b"AUT1");
 
 /// How an authority judges time. Fill with
 /// `charter_authority_options_default`, then adjust.
@@ -160,7 +163,7 @@ pub unsafe extern "C" fn charter_authority_set_time(
     now: u64,
 ) -> charter_status_t {
     call(|| {
-        let authority = handle::with::<AuthorityHandle, _>(auth, "auth", |a| match &a.manual {
+        let authority = handle::with(auth, "auth", |a| match &a.manual {
             Some(clock) => {
                 clock.set(now);
                 Ok(a.authority.clone())
@@ -186,7 +189,7 @@ pub unsafe extern "C" fn charter_authority_trust(
     call(|| {
         // SAFETY: the caller's contract on `root_key`.
         let key = PublicKey::from_text(unsafe { str_arg(root_key, "root_key")? })?;
-        handle::with::<AuthorityHandle, _>(auth, "auth", |a| {
+        handle::with(auth, "auth", |a| {
             a.authority.trust(key);
             Ok(())
         })
@@ -209,7 +212,7 @@ pub unsafe extern "C" fn charter_authority_distrust(
         // SAFETY: the caller's contract on `root_key`.
         let key = PublicKey::from_text(unsafe { str_arg(root_key, "root_key")? })?;
         let removed =
-            handle::with::<AuthorityHandle, _>(auth, "auth", |a| Ok(a.authority.clone()))?.distrust(&key);
+            handle::with(auth, "auth", |a| Ok(a.authority.clone()))?.distrust(&key);
         if !out_removed.is_null() {
             // SAFETY: non-NULL; the caller guarantees validity.
             unsafe { out_removed.write(removed) };
@@ -233,8 +236,8 @@ pub unsafe extern "C" fn charter_authority_verify(
     out_principal: *mut *mut c_char,
 ) -> charter_status_t {
     call(|| {
-        let token = handle::with::<Token, _>(token, "token", |t| Ok(t.clone()))?;
-        let authority = handle::with::<AuthorityHandle, _>(auth, "auth", |a| Ok(a.authority.clone()))?;
+        let token = handle::cloned(token, "token")?;
+        let authority = handle::with(auth, "auth", |a| Ok(a.authority.clone()))?;
         let verified = authority.verify(&token)?;
         if out_principal.is_null() {
             return Ok(());
@@ -256,7 +259,7 @@ pub unsafe extern "C" fn charter_authority_challenge(
 ) -> charter_status_t {
     call(|| {
         require_out(out_challenge, "out_challenge")?;
-        let challenge = handle::with::<AuthorityHandle, _>(auth, "auth", |a| a.authority.challenge())?;
+        let challenge = handle::with(auth, "auth", |a| a.authority.challenge())?;
         // SAFETY: checked non-NULL; the caller guarantees 32 writable bytes.
         unsafe { std::ptr::copy_nonoverlapping(challenge.as_ptr(), out_challenge, CHARTER_CHALLENGE_LEN) };
         Ok(())
@@ -285,8 +288,8 @@ pub unsafe extern "C" fn charter_authority_open_session(
         // SAFETY: the caller's contract on `challenge` and `proof`.
         let (challenge, proof): ([u8; 32], [u8; CHARTER_PROOF_LEN]) =
             unsafe { (array_arg(challenge, "challenge")?, array_arg(proof, "proof")?) };
-        let token = handle::with::<Token, _>(token, "token", |t| Ok(t.clone()))?;
-        let authority = handle::with::<AuthorityHandle, _>(auth, "auth", |a| Ok(a.authority.clone()))?;
+        let token = handle::cloned(token, "token")?;
+        let authority = handle::with(auth, "auth", |a| Ok(a.authority.clone()))?;
         let session = handle::create(authority.open_session(&token, &challenge, &proof)?)?;
         // SAFETY: checked non-NULL above.
         unsafe { write_out(out, "out", session) }
@@ -309,7 +312,7 @@ pub unsafe extern "C" fn charter_authority_revoke(
         // SAFETY: the caller's contract on `link_id`.
         let id = LinkId::from_hex(unsafe { str_arg(link_id, "link_id")? })?;
         let new =
-            handle::with::<AuthorityHandle, _>(auth, "auth", |a| Ok(a.authority.clone()))?.revoke(id)?;
+            handle::with(auth, "auth", |a| Ok(a.authority.clone()))?.revoke(id)?;
         if !out_new.is_null() {
             // SAFETY: non-NULL; the caller guarantees validity.
             unsafe { out_new.write(new) };
@@ -332,7 +335,7 @@ pub unsafe extern "C" fn charter_authority_unrevoke(
     call(|| {
         // SAFETY: the caller's contract on `link_id`.
         let id = LinkId::from_hex(unsafe { str_arg(link_id, "link_id")? })?;
-        let removed = handle::with::<AuthorityHandle, _>(auth, "auth", |a| Ok(a.authority.unrevoke(&id)))?;
+        let removed = handle::with(auth, "auth", |a| Ok(a.authority.unrevoke(&id)))?;
         if !out_removed.is_null() {
             // SAFETY: non-NULL; the caller guarantees validity.
             unsafe { out_removed.write(removed) };
@@ -354,7 +357,7 @@ pub unsafe extern "C" fn charter_authority_export_revocations(
     call(|| {
         require_out(out, "out")?;
         let text =
-            handle::with::<AuthorityHandle, _>(auth, "auth", |a| Ok(a.authority.export_revocations()))?;
+            handle::with(auth, "auth", |a| Ok(a.authority.export_revocations()))?;
         // SAFETY: checked non-NULL above.
         unsafe { string_out(out, "out", text) }
     })
@@ -375,7 +378,7 @@ pub unsafe extern "C" fn charter_authority_import_revocations(
     call(|| {
         // SAFETY: the caller's contract on `text`.
         let text = unsafe { str_arg(text, "text")? };
-        let count = handle::with::<AuthorityHandle, _>(auth, "auth", |a| Ok(a.authority.clone()))?
+        let count = handle::with(auth, "auth", |a| Ok(a.authority.clone()))?
             .import_revocations(text)?;
         if !out_count.is_null() {
             // SAFETY: non-NULL; the caller guarantees validity.
@@ -392,5 +395,5 @@ pub unsafe extern "C" fn charter_authority_import_revocations(
 /// `auth` must be NULL or a pointer obtained from Charter.
 #[no_mangle]
 pub unsafe extern "C" fn charter_authority_free(auth: *mut charter_authority_t) -> charter_status_t {
-    call(|| handle::free::<AuthorityHandle>(auth, "auth"))
+    call(|| handle::free(auth, "auth"))
 }

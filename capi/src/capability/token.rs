@@ -2,16 +2,17 @@
 
 use std::ffi::c_char;
 
-use charter_core::capability::{Grant, KeyPair, PublicKey, Token};
+use charter_core::capability::{Grant, PublicKey, Token};
 use charter_core::Error;
 
 use super::CHARTER_PROOF_LEN;
 use crate::args::{any_length, array_arg, bytes_arg, str_arg, str_array_arg};
 use crate::capability::charter_keypair_t;
-use crate::firewall::{call, require_out, write_out};
+use crate::firewall::call;
+use crate::out::{bytes_out, require_out, string_out, write_out};
 use crate::handle;
 use crate::status::charter_status_t;
-use crate::strings::{bytes_out, string_out};
+
 
 /// A capability token. Opaque.
 pub struct charter_token {
@@ -20,6 +21,8 @@ pub struct charter_token {
 
 /// The handle type of a token.
 pub type charter_token_t = charter_token;
+
+crate::handle::handle_type!(charter_token_t owns Token, tag b"TOK1");
 
 /// Reads a subject key and a grant list.
 ///
@@ -60,7 +63,7 @@ pub unsafe extern "C" fn charter_token_mint(
         require_out(out, "out")?;
         // SAFETY: the caller's contract.
         let (subject, grants) = unsafe { link_args(subject, grants, grant_count)? };
-        let token = handle::with::<KeyPair, _>(root, "root", |root| {
+        let token = handle::with(root, "root", |root| {
             Token::mint(root, &subject, &grants, not_before, not_after)
         })?;
         let token = handle::create(token)?;
@@ -91,8 +94,8 @@ pub unsafe extern "C" fn charter_token_delegate(
         require_out(out, "out")?;
         // SAFETY: the caller's contract.
         let (subject, grants) = unsafe { link_args(subject, grants, grant_count)? };
-        let parent = handle::with::<Token, _>(token, "token", |t| Ok(t.clone()))?;
-        let child = handle::with::<KeyPair, _>(holder, "holder", |holder| {
+        let parent = handle::cloned(token, "token")?;
+        let child = handle::with(holder, "holder", |holder| {
             parent.delegate(holder, &subject, &grants, not_before, not_after)
         })?;
         let child = handle::create(child)?;
@@ -155,7 +158,7 @@ pub unsafe extern "C" fn charter_token_encode(
     call(|| {
         require_out(out, "out")?;
         require_out(out_len, "out_len")?;
-        let bytes = handle::with::<Token, _>(token, "token", |t| Ok(t.as_bytes().to_vec()))?;
+        let bytes = handle::with(token, "token", |t| Ok(t.as_bytes().to_vec()))?;
         // SAFETY: both checked non-NULL above.
         unsafe { bytes_out(out, out_len, bytes) }
     })
@@ -173,7 +176,7 @@ pub unsafe extern "C" fn charter_token_to_text(
 ) -> charter_status_t {
     call(|| {
         require_out(out, "out")?;
-        let text = handle::with::<Token, _>(token, "token", |t| Ok(t.to_text()))?;
+        let text = handle::with(token, "token", |t| Ok(t.to_text()))?;
         // SAFETY: checked non-NULL above.
         unsafe { string_out(out, "out", text) }
     })
@@ -191,7 +194,7 @@ pub unsafe extern "C" fn charter_token_inspect(
 ) -> charter_status_t {
     call(|| {
         require_out(out, "out")?;
-        let text = handle::with::<Token, _>(token, "token", |t| Ok(t.inspect()))?;
+        let text = handle::with(token, "token", |t| Ok(t.inspect()))?;
         // SAFETY: checked non-NULL above.
         unsafe { string_out(out, "out", text) }
     })
@@ -208,7 +211,7 @@ pub unsafe extern "C" fn charter_token_link_count(
 ) -> charter_status_t {
     call(|| {
         require_out(out, "out")?;
-        let count = handle::with::<Token, _>(token, "token", |t| Ok(t.links().len()))?;
+        let count = handle::with(token, "token", |t| Ok(t.links().len()))?;
         // SAFETY: checked non-NULL above.
         unsafe { write_out(out, "out", count) }
     })
@@ -227,7 +230,7 @@ pub unsafe extern "C" fn charter_token_link_id(
 ) -> charter_status_t {
     call(|| {
         require_out(out, "out")?;
-        let id = handle::with::<Token, _>(token, "token", |t| {
+        let id = handle::with(token, "token", |t| {
             if index >= t.links().len() {
                 return Err(Error::new(
                     charter_core::ErrorKind::InvalidArgument,
@@ -259,8 +262,8 @@ pub unsafe extern "C" fn charter_token_prove(
         require_out(out_proof, "out_proof")?;
         // SAFETY: the caller's contract on `challenge`.
         let challenge: [u8; 32] = unsafe { array_arg(challenge, "challenge")? };
-        let token = handle::with::<Token, _>(token, "token", |t| Ok(t.clone()))?;
-        let proof = handle::with::<KeyPair, _>(holder, "holder", |h| token.prove(h, &challenge))?;
+        let token = handle::cloned(token, "token")?;
+        let proof = handle::with(holder, "holder", |h| token.prove(h, &challenge))?;
         // SAFETY: checked non-NULL; the caller guarantees 64 writable bytes.
         unsafe { std::ptr::copy_nonoverlapping(proof.as_ptr(), out_proof, CHARTER_PROOF_LEN) };
         Ok(())
@@ -273,5 +276,5 @@ pub unsafe extern "C" fn charter_token_prove(
 /// `token` must be NULL or a pointer obtained from Charter.
 #[no_mangle]
 pub unsafe extern "C" fn charter_token_free(token: *mut charter_token_t) -> charter_status_t {
-    call(|| handle::free::<Token>(token, "token"))
+    call(|| handle::free(token, "token"))
 }
