@@ -202,11 +202,6 @@ pub(crate) unsafe fn headers_arg<'a>(
         .collect()
 }
 
-/// A timeout in milliseconds, where `CHARTER_WAIT_FOREVER` means none.
-pub(crate) fn timeout_arg(ms: u32) -> Option<std::time::Duration> {
-    (ms != crate::bus::CHARTER_WAIT_FOREVER).then(|| std::time::Duration::from_millis(u64::from(ms)))
-}
-
 /// The `count` strings at `ptr`, the argument called `name`, refusing more
 /// than `max` before reading any.
 ///

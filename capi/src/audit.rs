@@ -21,8 +21,8 @@ use charter_core::{Error, ErrorKind};
 use crate::args::{any_length, array_arg, bytes_arg, str_arg};
 use crate::capability::charter_keypair_t;
 use crate::firewall::call;
-use crate::out::{bytes_out, require_out, string_out, write_out};
 use crate::handle;
+use crate::out::{bytes_out, require_out, string_out, write_out};
 use crate::status::{charter_status_t, CHARTER_OK};
 use crate::strings::c_string;
 
@@ -351,8 +351,7 @@ unsafe fn options_arg(ptr: *const charter_audit_options_t) -> Result<AuditOption
         options.origin = unsafe { str_arg(o.origin, "options.origin")? }.into();
     }
     if !o.signer.is_null() {
-        let signer =
-            handle::with(o.signer, "options.signer", |k| KeyPair::from_pkcs8(k.to_pkcs8()))?;
+        let signer = handle::with(o.signer, "options.signer", |k| KeyPair::from_pkcs8(k.to_pkcs8()))?;
         options.signer = Some(Arc::new(signer));
     }
     Ok(options)

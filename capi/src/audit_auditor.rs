@@ -16,10 +16,9 @@ use crate::args::str_arg;
 use crate::audit::{charter_audit_report_t, hash_out, proof_arg, report_out};
 use crate::capability::charter_keypair_t;
 use crate::firewall::{call, null_argument};
-use crate::out::{bytes_out, require_out, string_out, write_out};
 use crate::handle;
+use crate::out::{bytes_out, require_out, string_out, write_out};
 use crate::status::charter_status_t;
-
 
 /// A witness. Opaque; create with `charter_witness_open`.
 pub struct charter_witness {

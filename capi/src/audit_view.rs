@@ -14,11 +14,10 @@ use charter_core::audit::LogView;
 use crate::args::str_arg;
 use crate::audit::hash_out;
 use crate::firewall::call;
-use crate::status::charter_status_t;
+use crate::handle::{borrow, free_handle};
 use crate::out::out;
 use crate::out::BytesOut;
-use crate::handle::{borrow, free_handle};
-
+use crate::status::charter_status_t;
 
 /// A read-only snapshot of an audit log file. Opaque; create with
 /// `charter_audit_view_open`.
@@ -106,9 +105,7 @@ pub unsafe extern "C" fn charter_audit_view_prove_inclusion(
 ) -> charter_status_t {
     call(|| {
         let out = BytesOut::new(out!(out)?, out!(out_len)?);
-        let (proof, root) = borrow!(view, |v| {
-            Ok((v.prove_inclusion(index, size)?, v.root_at(size)?))
-        })?;
+        let (proof, root) = borrow!(view, |v| { Ok((v.prove_inclusion(index, size)?, v.root_at(size)?)) })?;
         if !out_root.is_null() {
             // SAFETY: non-NULL; the caller guarantees 32 bytes.
             unsafe { hash_out(out_root, "out_root", &root)? };

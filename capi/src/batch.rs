@@ -10,16 +10,15 @@ use std::ffi::c_char;
 use charter_core::bus::SubscriptionId;
 use charter_core::{Error, ErrorKind};
 
-use crate::args::{
-    at_most, bytes_arg, charter_header_t, headers_arg, slice_arg, slice_out_arg, timeout_arg,
-};
+use crate::args::arg_str;
+use crate::args::{at_most, bytes_arg, charter_header_t, headers_arg, slice_arg, slice_out_arg};
 use crate::bus::charter_publish_report_t;
+use crate::bus::timeout_arg;
 use crate::client::{charter_client_t, client_arg};
 use crate::firewall::call;
 use crate::message::{charter_message_t, OwnedMessage};
-use crate::status::charter_status_t;
 use crate::out::out;
-use crate::args::arg_str;
+use crate::status::charter_status_t;
 
 /// The most messages one batch call publishes or receives.
 pub const CHARTER_BATCH_MAX: usize = 65_536;

@@ -24,14 +24,11 @@ use charter_core::{Error, ErrorKind};
 use crate::args::{slice_arg, str_arg, str_array_arg};
 use crate::audit::{charter_audit_recorder_t, recorder_arg};
 use crate::bus::charter_bus_t;
-use crate::capability::{
-    charter_authority_t, charter_keypair_t, charter_session_t, charter_token_t,
-};
+use crate::capability::{charter_authority_t, charter_keypair_t, charter_session_t, charter_token_t};
 use crate::firewall::call;
-use crate::out::{require_out, string_out, write_out};
 use crate::handle;
+use crate::out::{require_out, string_out, write_out};
 use crate::status::charter_status_t;
-
 
 /// The most servers, exports or imports one bridge takes.
 pub const CHARTER_BRIDGE_MAX_ENTRIES: usize = 1024;
@@ -340,9 +337,7 @@ unsafe fn options_arg(o: &charter_bridge_options_t) -> Result<BridgeOptions, Err
         (true, true) => None,
         (false, false) => Some(Credentials {
             token: handle::cloned(o.token, "options.token")?,
-            key: Arc::new(handle::with(o.key, "options.key", |k| {
-                KeyPair::from_pkcs8(k.to_pkcs8())
-            })?),
+            key: Arc::new(handle::with(o.key, "options.key", |k| KeyPair::from_pkcs8(k.to_pkcs8()))?),
         }),
         _ => {
             return Err(Error::new(
@@ -352,9 +347,7 @@ unsafe fn options_arg(o: &charter_bridge_options_t) -> Result<BridgeOptions, Err
         }
     };
     if !o.authority.is_null() {
-        let authority = handle::with(o.authority, "options.authority", |a| {
-            Ok(a.authority.clone())
-        })?;
+        let authority = handle::with(o.authority, "options.authority", |a| Ok(a.authority.clone()))?;
         let mut verify = VerifyOptions::new(authority);
         verify.max_skew = Duration::from_millis(u64::from(o.max_skew_ms));
         if !o.recorder.is_null() {
@@ -369,8 +362,7 @@ unsafe fn options_arg(o: &charter_bridge_options_t) -> Result<BridgeOptions, Err
         ));
     }
     if !o.local_session.is_null() {
-        options.local_session =
-            Some(handle::cloned(o.local_session, "options.local_session")?);
+        options.local_session = Some(handle::cloned(o.local_session, "options.local_session")?);
     }
     options.request_timeout = Duration::from_millis(u64::from(o.request_timeout_ms));
     options.export_capacity = o.export_capacity;

@@ -18,15 +18,14 @@ use charter_core::bus::{
 };
 use charter_core::{Error, ErrorKind};
 
-use crate::args::timeout_arg;
 use crate::audit::{charter_audit_recorder_t, recorder_arg};
 use crate::capability::charter_authority_t;
 use crate::firewall::call;
-use crate::out::write_out;
-use crate::message::charter_message_t;
-use crate::status::charter_status_t;
-use crate::out::out;
 use crate::handle::{borrow, clone_handle, free_handle};
+use crate::message::charter_message_t;
+use crate::out::out;
+use crate::out::write_out;
+use crate::status::charter_status_t;
 
 /// A topic bus. Opaque; create with `charter_bus_new`.
 pub struct charter_bus {
@@ -46,6 +45,11 @@ pub const CHARTER_BUS_MAX_NESTING: u32 = 16;
 
 /// A timeout meaning "wait as long as it takes".
 pub const CHARTER_WAIT_FOREVER: u32 = u32::MAX;
+
+/// A timeout in milliseconds, where `CHARTER_WAIT_FOREVER` means none.
+pub(crate) fn timeout_arg(ms: u32) -> Option<std::time::Duration> {
+    (ms != CHARTER_WAIT_FOREVER).then(|| std::time::Duration::from_millis(u64::from(ms)))
+}
 
 /// Overflow policy: drop the oldest queued message to make room.
 pub const CHARTER_OVERFLOW_DROP_OLDEST: i32 = 0;
@@ -403,11 +407,7 @@ pub unsafe extern "C" fn charter_bus_new_with_recorder(
         let limits = if limits.is_null() { BusLimits::default() } else { unsafe { *limits }.into() };
         // SAFETY: the caller's contract on `recorder`.
         let recorder = unsafe { recorder_arg(recorder)? };
-        let authority = if auth.is_null() {
-            None
-        } else {
-            Some(borrow!(auth, |a| Ok(a.authority.clone()))?)
-        };
+        let authority = if auth.is_null() { None } else { Some(borrow!(auth, |a| Ok(a.authority.clone()))?) };
         out.write_handle(Bus::with_recorder(limits, authority, recorder)?)
     })
 }

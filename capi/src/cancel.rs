@@ -7,13 +7,13 @@
 
 use charter_core::bus::{Cancel, SubscriptionId};
 
-use crate::args::timeout_arg;
+use crate::bus::timeout_arg;
 use crate::client::{charter_client_t, client_arg};
 use crate::firewall::call;
-use crate::message::{charter_message_t, OwnedMessage};
-use crate::status::charter_status_t;
-use crate::out::out;
 use crate::handle::{borrow, clone_handle, free_handle};
+use crate::message::{charter_message_t, OwnedMessage};
+use crate::out::out;
+use crate::status::charter_status_t;
 
 /// A cancellation for `charter_client_recv_cancellable`. Opaque; create
 /// with `charter_cancel_new`.

@@ -26,18 +26,19 @@ use std::time::Duration;
 use charter_core::bus::{Client, Message, SubscribeOptions, SubscriptionId};
 use charter_core::{Error, HandlerError};
 
-use crate::args::{bytes_arg, charter_header_t, headers_arg, str_arg, timeout_arg};
+use crate::args::{bytes_arg, charter_header_t, headers_arg, str_arg};
+use crate::bus::timeout_arg;
 use crate::bus::{
     charter_bus_t, charter_message_fn, charter_publish_report_t, charter_subscribe_options_t,
     charter_subscription_stats_t,
 };
 use crate::capability::charter_session_t;
-use crate::user_data::UserData;
 use crate::firewall::{call, null_argument};
-use crate::message::{charter_message_t, OwnedMessage};
-use crate::status::{charter_status_t, CHARTER_OK};
-use crate::out::out;
 use crate::handle::{borrow, clone_handle, free_handle};
+use crate::message::{charter_message_t, OwnedMessage};
+use crate::out::out;
+use crate::status::{charter_status_t, CHARTER_OK};
+use crate::user_data::UserData;
 
 /// A bus as seen by one caller. Opaque; create with `charter_client_new`.
 pub struct charter_client {
@@ -65,13 +66,8 @@ pub unsafe extern "C" fn charter_client_new(
 ) -> charter_status_t {
     call(|| {
         let out = out!(out)?;
-        let session = if session.is_null() {
-            None
-        } else {
-            Some(clone_handle!(session)?)
-        };
-        let client =
-            borrow!(bus, |b| Ok(b.client(session.as_ref())))?;
+        let session = if session.is_null() { None } else { Some(clone_handle!(session)?) };
+        let client = borrow!(bus, |b| Ok(b.client(session.as_ref())))?;
         out.write_handle(client)
     })
 }

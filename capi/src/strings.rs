@@ -5,7 +5,6 @@
 
 use std::ffi::{c_char, CString};
 
-
 /// `text` as a C string: Rust strings may hold NUL, C strings cannot, so
 /// each NUL becomes U+FFFD.
 pub(crate) fn c_string(text: String) -> CString {

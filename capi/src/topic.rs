@@ -9,11 +9,11 @@ use std::ffi::c_char;
 use charter_core::bus::topic::{contains, matches, validate_pattern, validate_topic};
 use charter_core::Error;
 
+use crate::args::arg_str;
 use crate::args::str_arg;
 use crate::firewall::call;
-use crate::status::charter_status_t;
 use crate::out::out;
-use crate::args::arg_str;
+use crate::status::charter_status_t;
 
 /// Checks the pattern `text`, the argument called `name`, which leads the
 /// message (the core's says "pattern" only, and containment takes two).

@@ -21,10 +21,10 @@ use charter_core::{Error, ErrorKind};
 use crate::client::{charter_client_t, client_arg};
 use crate::firewall::{call, null_argument};
 use crate::gate::Gate;
-use crate::message::{charter_message_t, OwnedMessage};
-use crate::status::charter_status_t;
-use crate::out::out;
 use crate::handle::{clone_handle, free_handle};
+use crate::message::{charter_message_t, OwnedMessage};
+use crate::out::out;
+use crate::status::charter_status_t;
 
 /// A readiness callback: called with its `user_data` when a subscription
 /// becomes readable, from whichever thread made it so (a publisher, the

@@ -24,9 +24,9 @@ use charter_core::{Error, ErrorKind};
 
 use crate::client::{charter_client_t, client_arg};
 use crate::firewall::{call, null_argument};
-use crate::out::{require_out, write_out};
 use crate::gate::Gate;
 use crate::handle;
+use crate::out::{require_out, write_out};
 use crate::status::charter_status_t;
 use crate::waiter::{charter_ready_fn, recheck_ms};
 

@@ -78,5 +78,8 @@ fn check_status_constants(path: &Path) {
         std::fs::write(path, updated).expect("write src/status.rs");
         return;
     }
-    assert!(text[begin..end] == fresh, "the CHARTER_E_* constants are stale: run `make header` and commit the result");
+    assert!(
+        text[begin..end] == fresh,
+        "the CHARTER_E_* constants are stale: run `make header` and commit the result"
+    );
 }

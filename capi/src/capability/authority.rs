@@ -13,10 +13,9 @@ use super::{charter_session_t, charter_token_t, CHARTER_CHALLENGE_LEN, CHARTER_P
 use crate::args::{array_arg, str_arg, str_array_arg};
 use crate::audit::{charter_audit_recorder_t, recorder_arg};
 use crate::firewall::call;
-use crate::out::{require_out, string_out, write_out};
 use crate::handle;
+use crate::out::{require_out, string_out, write_out};
 use crate::status::charter_status_t;
-
 
 /// The most root keys `charter_authority_new` takes at once.
 pub const CHARTER_MAX_ROOTS: usize = 1024;
@@ -211,8 +210,7 @@ pub unsafe extern "C" fn charter_authority_distrust(
     call(|| {
         // SAFETY: the caller's contract on `root_key`.
         let key = PublicKey::from_text(unsafe { str_arg(root_key, "root_key")? })?;
-        let removed =
-            handle::with(auth, "auth", |a| Ok(a.authority.clone()))?.distrust(&key);
+        let removed = handle::with(auth, "auth", |a| Ok(a.authority.clone()))?.distrust(&key);
         if !out_removed.is_null() {
             // SAFETY: non-NULL; the caller guarantees validity.
             unsafe { out_removed.write(removed) };
@@ -311,8 +309,7 @@ pub unsafe extern "C" fn charter_authority_revoke(
     call(|| {
         // SAFETY: the caller's contract on `link_id`.
         let id = LinkId::from_hex(unsafe { str_arg(link_id, "link_id")? })?;
-        let new =
-            handle::with(auth, "auth", |a| Ok(a.authority.clone()))?.revoke(id)?;
+        let new = handle::with(auth, "auth", |a| Ok(a.authority.clone()))?.revoke(id)?;
         if !out_new.is_null() {
             // SAFETY: non-NULL; the caller guarantees validity.
             unsafe { out_new.write(new) };
@@ -356,8 +353,7 @@ pub unsafe extern "C" fn charter_authority_export_revocations(
 ) -> charter_status_t {
     call(|| {
         require_out(out, "out")?;
-        let text =
-            handle::with(auth, "auth", |a| Ok(a.authority.export_revocations()))?;
+        let text = handle::with(auth, "auth", |a| Ok(a.authority.export_revocations()))?;
         // SAFETY: checked non-NULL above.
         unsafe { string_out(out, "out", text) }
     })
@@ -378,8 +374,7 @@ pub unsafe extern "C" fn charter_authority_import_revocations(
     call(|| {
         // SAFETY: the caller's contract on `text`.
         let text = unsafe { str_arg(text, "text")? };
-        let count = handle::with(auth, "auth", |a| Ok(a.authority.clone()))?
-            .import_revocations(text)?;
+        let count = handle::with(auth, "auth", |a| Ok(a.authority.clone()))?.import_revocations(text)?;
         if !out_count.is_null() {
             // SAFETY: non-NULL; the caller guarantees validity.
             unsafe { out_count.write(count) };

@@ -5,14 +5,13 @@ use std::path::Path;
 
 use charter_core::capability::{KeyFileOptions, KeyFormat, KeyPair};
 
+use crate::args::arg_str;
 use crate::args::{any_length, bytes_arg};
 use crate::firewall::call;
-use crate::status::charter_status_t;
+use crate::handle::{borrow, free_handle};
 use crate::out::out;
 use crate::out::BytesOut;
-use crate::args::arg_str;
-use crate::handle::{borrow, free_handle};
-
+use crate::status::charter_status_t;
 
 /// An Ed25519 key pair. Opaque.
 pub struct charter_keypair {

@@ -6,12 +6,11 @@ use charter_core::capability::Action;
 use charter_core::{Error, ErrorKind};
 
 use super::{CHARTER_ACTION_PUBLISH, CHARTER_ACTION_REQUEST, CHARTER_ACTION_SUBSCRIBE};
-use crate::firewall::call;
-use crate::status::charter_status_t;
-use crate::out::out;
 use crate::args::arg_str;
+use crate::firewall::call;
 use crate::handle::{borrow, free_handle};
-
+use crate::out::out;
+use crate::status::charter_status_t;
 
 /// An open session. Opaque.
 pub struct charter_session {

@@ -9,10 +9,9 @@ use super::CHARTER_PROOF_LEN;
 use crate::args::{any_length, array_arg, bytes_arg, str_arg, str_array_arg};
 use crate::capability::charter_keypair_t;
 use crate::firewall::call;
-use crate::out::{bytes_out, require_out, string_out, write_out};
 use crate::handle;
+use crate::out::{bytes_out, require_out, string_out, write_out};
 use crate::status::charter_status_t;
-
 
 /// A capability token. Opaque.
 pub struct charter_token {
@@ -63,9 +62,8 @@ pub unsafe extern "C" fn charter_token_mint(
         require_out(out, "out")?;
         // SAFETY: the caller's contract.
         let (subject, grants) = unsafe { link_args(subject, grants, grant_count)? };
-        let token = handle::with(root, "root", |root| {
-            Token::mint(root, &subject, &grants, not_before, not_after)
-        })?;
+        let token =
+            handle::with(root, "root", |root| Token::mint(root, &subject, &grants, not_before, not_after))?;
         let token = handle::create(token)?;
         // SAFETY: checked non-NULL above.
         unsafe { write_out(out, "out", token) }

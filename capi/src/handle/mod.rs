@@ -127,12 +127,18 @@ fn lookup<C: Castable>(ptr: *const C, name: &str) -> Result<&'static Shell, Erro
 
 #[cold]
 fn not_a_handle<C: Castable>(name: &str) -> Error {
-    Error::new(ErrorKind::InvalidHandle, format!("{name} is not a Charter handle (expected {})", C::TYPE.name))
+    Error::new(
+        ErrorKind::InvalidHandle,
+        format!("{name} is not a Charter handle (expected {})", C::TYPE.name),
+    )
 }
 
 #[cold]
 fn wrong_type<C: Castable>(shell: &Shell, name: &str) -> Error {
-    Error::new(ErrorKind::WrongHandleType, format!("{name} is a {}, expected {}", shell.ty.name, C::TYPE.name))
+    Error::new(
+        ErrorKind::WrongHandleType,
+        format!("{name} is a {}, expected {}", shell.ty.name, C::TYPE.name),
+    )
 }
 
 #[cold]
