@@ -42,7 +42,9 @@ macro_rules! error_kinds {
                 }
             }
 
-            /// The stable status name as a NUL-terminated string, for the C ABI.
+            /// The stable status name as a NUL-terminated string: plumbing
+            /// for the C ABI ([`ErrorKind::name`] is the same text).
+            #[doc(hidden)]
             pub const fn c_name(self) -> &'static CStr {
                 match self {
                     $(ErrorKind::$variant => $c_name,)*
