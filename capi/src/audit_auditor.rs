@@ -12,11 +12,13 @@ use charter_core::audit::{self, LogView, VerifyOptions, Witness, MAX_WITNESSED_L
 use charter_core::capability::KeyPair;
 use charter_core::{Error, ErrorKind};
 
+use crate::args::arg_str;
 use crate::args::str_arg;
 use crate::audit::{charter_audit_report_t, hash_out, proof_arg, report_out};
 use crate::capability::charter_keypair_t;
 use crate::firewall::{call, null_argument};
 use crate::handle;
+use crate::handle::{borrow, clone_handle, free_handle};
 use crate::out::{bytes_out, require_out, string_out, write_out};
 use crate::status::charter_status_t;
 
@@ -285,9 +287,8 @@ pub unsafe extern "C" fn charter_audit_cosigner_key(
 ) -> charter_status_t {
     call(|| {
         require_out(out, "out")?;
-        // SAFETY: the caller's contract on `name`.
-        let name = unsafe { str_arg(name, "name")? };
-        let public = handle::with(key, "key", |k| Ok(k.public_key()))?;
+        let name = arg_str!(name)?;
+        let public = borrow!(key, |k| Ok(k.public_key()))?;
         let vkey = audit::cosigner_key(name, &public)?;
         // SAFETY: checked non-NULL above.
         unsafe { string_out(out, "out", vkey) }
@@ -314,7 +315,7 @@ pub unsafe extern "C" fn charter_audit_cosign(
         require_out(out_line, "out_line")?;
         // SAFETY: the caller's contract on `note` and `name`.
         let (note, name) = unsafe { (str_arg(note, "note")?, str_arg(name, "name")?) };
-        let line = handle::with(key, "key", |k| audit::cosign(note, name, k, timestamp))?;
+        let line = borrow!(key, |k| audit::cosign(note, name, k, timestamp))?;
         // SAFETY: checked non-NULL above.
         unsafe { string_out(out_line, "out_line", line) }
     })
@@ -492,8 +493,7 @@ pub unsafe extern "C" fn charter_audit_parse_witness_request(
         require_out(out_proof, "out_proof")?;
         require_out(out_proof_len, "out_proof_len")?;
         require_out(out_note, "out_note")?;
-        // SAFETY: the caller's contract on `body`.
-        let body = unsafe { str_arg(body, "body")? };
+        let body = arg_str!(body)?;
         let (old_size, proof, note) = audit::parse_witness_request(body)?;
         // SAFETY: every output checked non-NULL above.
         unsafe {
@@ -534,7 +534,7 @@ pub unsafe extern "C" fn charter_witness_open(
                 strings_arg(log_keys, log_key_count, MAX_WITNESSED_LOGS, "log_keys")?,
             )
         };
-        let key = handle::with(key, "key", |k| KeyPair::from_pkcs8(k.to_pkcs8()))?;
+        let key = borrow!(key, |k| KeyPair::from_pkcs8(k.to_pkcs8()))?;
         let witness = handle::create(Witness::open(state, name, Arc::new(key), &logs)?)?;
         // SAFETY: checked non-NULL above.
         unsafe { write_out(out, "out", witness) }
@@ -547,7 +547,7 @@ pub unsafe extern "C" fn charter_witness_open(
 /// `witness` must be NULL or a pointer obtained from Charter.
 #[no_mangle]
 pub unsafe extern "C" fn charter_witness_free(witness: *mut charter_witness_t) -> charter_status_t {
-    call(|| handle::free(witness, "witness"))
+    call(|| free_handle!(witness))
 }
 
 /// Writes the witness's cosigner verifier key to `out`; free it with
@@ -562,7 +562,7 @@ pub unsafe extern "C" fn charter_witness_verifier_key(
 ) -> charter_status_t {
     call(|| {
         require_out(out, "out")?;
-        let vkey = handle::with(witness, "witness", |w| Ok(w.verifier_key().to_owned()))?;
+        let vkey = borrow!(witness, |w| Ok(w.verifier_key().to_owned()))?;
         // SAFETY: checked non-NULL above.
         unsafe { string_out(out, "out", vkey) }
     })
@@ -597,7 +597,7 @@ pub unsafe extern "C" fn charter_witness_add_checkpoint(
         require_out(out_line, "out_line")?;
         // SAFETY: the caller's contract on `proof` and `note`.
         let (proof, note) = unsafe { (proof_arg(proof, proof_len, "proof")?, str_arg(note, "note")?) };
-        let witness = handle::cloned(witness, "witness")?;
+        let witness = clone_handle!(witness)?;
         let line = if timestamp == 0 {
             witness.add_checkpoint(old_size, &proof, note)?
         } else {
@@ -625,9 +625,8 @@ pub unsafe extern "C" fn charter_witness_latest(
 ) -> charter_status_t {
     call(|| {
         require_out(out_found, "out_found")?;
-        // SAFETY: the caller's contract on `origin`.
-        let origin = unsafe { str_arg(origin, "origin")? };
-        let witness = handle::cloned(witness, "witness")?;
+        let origin = arg_str!(origin)?;
+        let witness = clone_handle!(witness)?;
         let latest = witness.latest(origin)?;
         if let Some((size, root)) = latest {
             if !out_root.is_null() {

@@ -27,6 +27,7 @@ use crate::bus::charter_bus_t;
 use crate::capability::{charter_authority_t, charter_keypair_t, charter_session_t, charter_token_t};
 use crate::firewall::call;
 use crate::handle;
+use crate::handle::{clone_handle, free_handle};
 use crate::out::{require_out, string_out, write_out};
 use crate::status::charter_status_t;
 
@@ -241,7 +242,7 @@ impl Drop for BridgeCell {
 }
 
 fn bridge_arg(bridge: *mut charter_bridge_t) -> Result<BridgeHandle, Error> {
-    handle::cloned(bridge, "bridge")
+    clone_handle!(bridge)
 }
 
 fn closed() -> Error {
@@ -399,7 +400,7 @@ pub unsafe extern "C" fn charter_bridge_start(
         }
         // SAFETY: non-NULL; the caller guarantees validity.
         let options = unsafe { options_arg(&*options)? };
-        let bus = handle::cloned(bus, "bus")?;
+        let bus = clone_handle!(bus)?;
         if in_async_context() {
             return Err(Error::new(
                 ErrorKind::WouldBlock,
@@ -533,5 +534,5 @@ pub unsafe extern "C" fn charter_bridge_close(bridge: *mut charter_bridge_t) -> 
 /// `bridge` must be NULL or a pointer obtained from Charter.
 #[no_mangle]
 pub unsafe extern "C" fn charter_bridge_free(bridge: *mut charter_bridge_t) -> charter_status_t {
-    call(|| handle::free(bridge, "bridge"))
+    call(|| free_handle!(bridge))
 }

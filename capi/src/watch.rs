@@ -26,6 +26,7 @@ use crate::client::{charter_client_t, client_arg};
 use crate::firewall::{call, null_argument};
 use crate::gate::Gate;
 use crate::handle;
+use crate::handle::{clone_handle, free_handle};
 use crate::out::{require_out, write_out};
 use crate::status::charter_status_t;
 use crate::waiter::{charter_ready_fn, recheck_ms};
@@ -299,8 +300,8 @@ pub unsafe extern "C" fn charter_watch_free(watch: *mut charter_watch_t) -> char
         if watch.is_null() {
             return Ok(());
         }
-        let owned = handle::cloned(watch, "watch").ok();
-        handle::free(watch, "watch")?;
+        let owned = clone_handle!(watch).ok();
+        free_handle!(watch)?;
         if let Some(owned) = owned {
             owned.close();
         }

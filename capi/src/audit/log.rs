@@ -2,6 +2,8 @@
 //! proving, checkpointing and verifying one `charter_audit_t`.
 
 use super::*;
+use crate::args::arg_str;
+use crate::handle::{borrow, free_handle};
 
 /// Fills `out` with the defaults: `CHARTER_AUDIT_FSYNC_ALWAYS` (with a
 /// 1000 ms interval should the policy be changed to `_INTERVAL`), no
@@ -137,7 +139,7 @@ pub unsafe extern "C" fn charter_audit_in_memory(
 /// `log` must be NULL or a pointer obtained from Charter.
 #[no_mangle]
 pub unsafe extern "C" fn charter_audit_free(log: *mut charter_audit_t) -> charter_status_t {
-    call(|| handle::free(log, "log"))
+    call(|| free_handle!(log))
 }
 
 /// Appends `record` and writes its index to `out_index` (may be NULL).
@@ -184,7 +186,7 @@ pub unsafe extern "C" fn charter_audit_sync(log: *mut charter_audit_t) -> charte
 pub unsafe extern "C" fn charter_audit_len(log: *mut charter_audit_t, out_len: *mut u64) -> charter_status_t {
     call(|| {
         require_out(out_len, "out_len")?;
-        let len = handle::with(log, "log", |l| Ok(l.len()))?;
+        let len = borrow!(log, |l| Ok(l.len()))?;
         // SAFETY: checked non-NULL above.
         unsafe { write_out(out_len, "out_len", len) }
     })
@@ -201,7 +203,7 @@ pub unsafe extern "C" fn charter_audit_root(
 ) -> charter_status_t {
     call(|| {
         require_out(out_root, "out_root")?;
-        let root = handle::with(log, "log", |l| Ok(l.root()))?;
+        let root = borrow!(log, |l| Ok(l.root()))?;
         // SAFETY: checked non-NULL; the caller guarantees 32 bytes.
         unsafe { hash_out(out_root, "out_root", &root) }
     })
@@ -220,7 +222,7 @@ pub unsafe extern "C" fn charter_audit_root_at(
 ) -> charter_status_t {
     call(|| {
         require_out(out_root, "out_root")?;
-        let root = handle::with(log, "log", |l| l.root_at(size))?;
+        let root = borrow!(log, |l| l.root_at(size))?;
         // SAFETY: checked non-NULL; the caller guarantees 32 bytes.
         unsafe { hash_out(out_root, "out_root", &root) }
     })
@@ -239,7 +241,7 @@ pub unsafe extern "C" fn charter_audit_record_hash(
 ) -> charter_status_t {
     call(|| {
         require_out(out_hash, "out_hash")?;
-        let hash = handle::with(log, "log", |l| l.leaf_hash(index))?;
+        let hash = borrow!(log, |l| l.leaf_hash(index))?;
         // SAFETY: checked non-NULL; the caller guarantees 32 bytes.
         unsafe { hash_out(out_hash, "out_hash", &hash) }
     })
@@ -262,7 +264,7 @@ pub unsafe extern "C" fn charter_audit_prove_inclusion(
     call(|| {
         require_out(out, "out")?;
         require_out(out_len, "out_len")?;
-        let proof = handle::with(log, "log", |l| l.prove_inclusion(index, size))?;
+        let proof = borrow!(log, |l| l.prove_inclusion(index, size))?;
         // SAFETY: both checked non-NULL above.
         unsafe { bytes_out(out, out_len, proof.concat()) }
     })
@@ -286,7 +288,7 @@ pub unsafe extern "C" fn charter_audit_prove_consistency(
     call(|| {
         require_out(out, "out")?;
         require_out(out_len, "out_len")?;
-        let proof = handle::with(log, "log", |l| l.prove_consistency(old_size, new_size))?;
+        let proof = borrow!(log, |l| l.prove_consistency(old_size, new_size))?;
         // SAFETY: both checked non-NULL above.
         unsafe { bytes_out(out, out_len, proof.concat()) }
     })
@@ -392,7 +394,7 @@ pub unsafe extern "C" fn charter_audit_verifier_key(
 ) -> charter_status_t {
     call(|| {
         require_out(out, "out")?;
-        let key = handle::with(log, "log", |l| l.verifier_key())?;
+        let key = borrow!(log, |l| l.verifier_key())?;
         // SAFETY: checked non-NULL above.
         unsafe { string_out(out, "out", key) }
     })
@@ -484,8 +486,7 @@ pub unsafe extern "C" fn charter_audit_verify_against(
 ) -> charter_status_t {
     call(|| {
         require_out(out_report, "out_report")?;
-        // SAFETY: the caller's contract on `note`.
-        let note = unsafe { str_arg(note, "note")? };
+        let note = arg_str!(note)?;
         let report = log_of(log)?.verify_against(note)?;
         // SAFETY: checked non-NULL above; the caller's contract on the rest.
         unsafe { report_out(report, out_report, out_problem) }
@@ -504,7 +505,7 @@ pub unsafe extern "C" fn charter_audit_recovery(
 ) -> charter_status_t {
     call(|| {
         require_out(out, "out")?;
-        let recovery = handle::with(log, "log", |l| Ok(l.recovery()))?;
+        let recovery = borrow!(log, |l| Ok(l.recovery()))?;
         // SAFETY: checked non-NULL above.
         unsafe { write_out(out, "out", recovery.into()) }
     })

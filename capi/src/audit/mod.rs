@@ -22,6 +22,7 @@ use crate::args::{any_length, array_arg, bytes_arg, str_arg};
 use crate::capability::charter_keypair_t;
 use crate::firewall::call;
 use crate::handle;
+use crate::handle::clone_handle;
 use crate::out::{bytes_out, require_out, string_out, write_out};
 use crate::status::{charter_status_t, CHARTER_OK};
 use crate::strings::c_string;
@@ -445,7 +446,7 @@ pub(crate) unsafe fn hash_out(out: *mut u8, name: &str, hash: &Hash) -> Result<(
 
 /// The log behind `log`, out of its handle guard.
 fn log_of(log: *mut charter_audit_t) -> Result<AuditLog, Error> {
-    handle::cloned(log, "log")
+    clone_handle!(log)
 }
 
 /// Writes a report to `out_report` and, when `out_problem` is not NULL,

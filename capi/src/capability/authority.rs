@@ -10,10 +10,12 @@ use charter_core::capability::{Authority, AuthorityOptions, LinkId, ManualClock,
 use charter_core::{Error, ErrorKind};
 
 use super::{charter_session_t, charter_token_t, CHARTER_CHALLENGE_LEN, CHARTER_PROOF_LEN};
+use crate::args::arg_str;
 use crate::args::{array_arg, str_arg, str_array_arg};
 use crate::audit::{charter_audit_recorder_t, recorder_arg};
 use crate::firewall::call;
 use crate::handle;
+use crate::handle::{borrow, clone_handle, free_handle};
 use crate::out::{require_out, string_out, write_out};
 use crate::status::charter_status_t;
 
@@ -162,7 +164,7 @@ pub unsafe extern "C" fn charter_authority_set_time(
     now: u64,
 ) -> charter_status_t {
     call(|| {
-        let authority = handle::with(auth, "auth", |a| match &a.manual {
+        let authority = borrow!(auth, |a| match &a.manual {
             Some(clock) => {
                 clock.set(now);
                 Ok(a.authority.clone())
@@ -188,7 +190,7 @@ pub unsafe extern "C" fn charter_authority_trust(
     call(|| {
         // SAFETY: the caller's contract on `root_key`.
         let key = PublicKey::from_text(unsafe { str_arg(root_key, "root_key")? })?;
-        handle::with(auth, "auth", |a| {
+        borrow!(auth, |a| {
             a.authority.trust(key);
             Ok(())
         })
@@ -210,7 +212,7 @@ pub unsafe extern "C" fn charter_authority_distrust(
     call(|| {
         // SAFETY: the caller's contract on `root_key`.
         let key = PublicKey::from_text(unsafe { str_arg(root_key, "root_key")? })?;
-        let removed = handle::with(auth, "auth", |a| Ok(a.authority.clone()))?.distrust(&key);
+        let removed = borrow!(auth, |a| Ok(a.authority.clone()))?.distrust(&key);
         if !out_removed.is_null() {
             // SAFETY: non-NULL; the caller guarantees validity.
             unsafe { out_removed.write(removed) };
@@ -234,8 +236,8 @@ pub unsafe extern "C" fn charter_authority_verify(
     out_principal: *mut *mut c_char,
 ) -> charter_status_t {
     call(|| {
-        let token = handle::cloned(token, "token")?;
-        let authority = handle::with(auth, "auth", |a| Ok(a.authority.clone()))?;
+        let token = clone_handle!(token)?;
+        let authority = borrow!(auth, |a| Ok(a.authority.clone()))?;
         let verified = authority.verify(&token)?;
         if out_principal.is_null() {
             return Ok(());
@@ -257,7 +259,7 @@ pub unsafe extern "C" fn charter_authority_challenge(
 ) -> charter_status_t {
     call(|| {
         require_out(out_challenge, "out_challenge")?;
-        let challenge = handle::with(auth, "auth", |a| a.authority.challenge())?;
+        let challenge = borrow!(auth, |a| a.authority.challenge())?;
         // SAFETY: checked non-NULL; the caller guarantees 32 writable bytes.
         unsafe { std::ptr::copy_nonoverlapping(challenge.as_ptr(), out_challenge, CHARTER_CHALLENGE_LEN) };
         Ok(())
@@ -286,8 +288,8 @@ pub unsafe extern "C" fn charter_authority_open_session(
         // SAFETY: the caller's contract on `challenge` and `proof`.
         let (challenge, proof): ([u8; 32], [u8; CHARTER_PROOF_LEN]) =
             unsafe { (array_arg(challenge, "challenge")?, array_arg(proof, "proof")?) };
-        let token = handle::cloned(token, "token")?;
-        let authority = handle::with(auth, "auth", |a| Ok(a.authority.clone()))?;
+        let token = clone_handle!(token)?;
+        let authority = borrow!(auth, |a| Ok(a.authority.clone()))?;
         let session = handle::create(authority.open_session(&token, &challenge, &proof)?)?;
         // SAFETY: checked non-NULL above.
         unsafe { write_out(out, "out", session) }
@@ -309,7 +311,7 @@ pub unsafe extern "C" fn charter_authority_revoke(
     call(|| {
         // SAFETY: the caller's contract on `link_id`.
         let id = LinkId::from_hex(unsafe { str_arg(link_id, "link_id")? })?;
-        let new = handle::with(auth, "auth", |a| Ok(a.authority.clone()))?.revoke(id)?;
+        let new = borrow!(auth, |a| Ok(a.authority.clone()))?.revoke(id)?;
         if !out_new.is_null() {
             // SAFETY: non-NULL; the caller guarantees validity.
             unsafe { out_new.write(new) };
@@ -332,7 +334,7 @@ pub unsafe extern "C" fn charter_authority_unrevoke(
     call(|| {
         // SAFETY: the caller's contract on `link_id`.
         let id = LinkId::from_hex(unsafe { str_arg(link_id, "link_id")? })?;
-        let removed = handle::with(auth, "auth", |a| Ok(a.authority.unrevoke(&id)))?;
+        let removed = borrow!(auth, |a| Ok(a.authority.unrevoke(&id)))?;
         if !out_removed.is_null() {
             // SAFETY: non-NULL; the caller guarantees validity.
             unsafe { out_removed.write(removed) };
@@ -353,7 +355,7 @@ pub unsafe extern "C" fn charter_authority_export_revocations(
 ) -> charter_status_t {
     call(|| {
         require_out(out, "out")?;
-        let text = handle::with(auth, "auth", |a| Ok(a.authority.export_revocations()))?;
+        let text = borrow!(auth, |a| Ok(a.authority.export_revocations()))?;
         // SAFETY: checked non-NULL above.
         unsafe { string_out(out, "out", text) }
     })
@@ -372,9 +374,8 @@ pub unsafe extern "C" fn charter_authority_import_revocations(
     out_count: *mut usize,
 ) -> charter_status_t {
     call(|| {
-        // SAFETY: the caller's contract on `text`.
-        let text = unsafe { str_arg(text, "text")? };
-        let count = handle::with(auth, "auth", |a| Ok(a.authority.clone()))?.import_revocations(text)?;
+        let text = arg_str!(text)?;
+        let count = borrow!(auth, |a| Ok(a.authority.clone()))?.import_revocations(text)?;
         if !out_count.is_null() {
             // SAFETY: non-NULL; the caller guarantees validity.
             unsafe { out_count.write(count) };
@@ -390,5 +391,5 @@ pub unsafe extern "C" fn charter_authority_import_revocations(
 /// `auth` must be NULL or a pointer obtained from Charter.
 #[no_mangle]
 pub unsafe extern "C" fn charter_authority_free(auth: *mut charter_authority_t) -> charter_status_t {
-    call(|| handle::free(auth, "auth"))
+    call(|| free_handle!(auth))
 }

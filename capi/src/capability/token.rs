@@ -10,6 +10,7 @@ use crate::args::{any_length, array_arg, bytes_arg, str_arg, str_array_arg};
 use crate::capability::charter_keypair_t;
 use crate::firewall::call;
 use crate::handle;
+use crate::handle::{borrow, clone_handle, free_handle};
 use crate::out::{bytes_out, require_out, string_out, write_out};
 use crate::status::charter_status_t;
 
@@ -62,8 +63,7 @@ pub unsafe extern "C" fn charter_token_mint(
         require_out(out, "out")?;
         // SAFETY: the caller's contract.
         let (subject, grants) = unsafe { link_args(subject, grants, grant_count)? };
-        let token =
-            handle::with(root, "root", |root| Token::mint(root, &subject, &grants, not_before, not_after))?;
+        let token = borrow!(root, |root| Token::mint(root, &subject, &grants, not_before, not_after))?;
         let token = handle::create(token)?;
         // SAFETY: checked non-NULL above.
         unsafe { write_out(out, "out", token) }
@@ -92,10 +92,9 @@ pub unsafe extern "C" fn charter_token_delegate(
         require_out(out, "out")?;
         // SAFETY: the caller's contract.
         let (subject, grants) = unsafe { link_args(subject, grants, grant_count)? };
-        let parent = handle::cloned(token, "token")?;
-        let child = handle::with(holder, "holder", |holder| {
-            parent.delegate(holder, &subject, &grants, not_before, not_after)
-        })?;
+        let parent = clone_handle!(token)?;
+        let child =
+            borrow!(holder, |holder| { parent.delegate(holder, &subject, &grants, not_before, not_after) })?;
         let child = handle::create(child)?;
         // SAFETY: checked non-NULL above.
         unsafe { write_out(out, "out", child) }
@@ -156,7 +155,7 @@ pub unsafe extern "C" fn charter_token_encode(
     call(|| {
         require_out(out, "out")?;
         require_out(out_len, "out_len")?;
-        let bytes = handle::with(token, "token", |t| Ok(t.as_bytes().to_vec()))?;
+        let bytes = borrow!(token, |t| Ok(t.as_bytes().to_vec()))?;
         // SAFETY: both checked non-NULL above.
         unsafe { bytes_out(out, out_len, bytes) }
     })
@@ -174,7 +173,7 @@ pub unsafe extern "C" fn charter_token_to_text(
 ) -> charter_status_t {
     call(|| {
         require_out(out, "out")?;
-        let text = handle::with(token, "token", |t| Ok(t.to_text()))?;
+        let text = borrow!(token, |t| Ok(t.to_text()))?;
         // SAFETY: checked non-NULL above.
         unsafe { string_out(out, "out", text) }
     })
@@ -192,7 +191,7 @@ pub unsafe extern "C" fn charter_token_inspect(
 ) -> charter_status_t {
     call(|| {
         require_out(out, "out")?;
-        let text = handle::with(token, "token", |t| Ok(t.inspect()))?;
+        let text = borrow!(token, |t| Ok(t.inspect()))?;
         // SAFETY: checked non-NULL above.
         unsafe { string_out(out, "out", text) }
     })
@@ -209,7 +208,7 @@ pub unsafe extern "C" fn charter_token_link_count(
 ) -> charter_status_t {
     call(|| {
         require_out(out, "out")?;
-        let count = handle::with(token, "token", |t| Ok(t.links().len()))?;
+        let count = borrow!(token, |t| Ok(t.links().len()))?;
         // SAFETY: checked non-NULL above.
         unsafe { write_out(out, "out", count) }
     })
@@ -228,7 +227,7 @@ pub unsafe extern "C" fn charter_token_link_id(
 ) -> charter_status_t {
     call(|| {
         require_out(out, "out")?;
-        let id = handle::with(token, "token", |t| {
+        let id = borrow!(token, |t| {
             if index >= t.links().len() {
                 return Err(Error::new(
                     charter_core::ErrorKind::InvalidArgument,
@@ -260,8 +259,8 @@ pub unsafe extern "C" fn charter_token_prove(
         require_out(out_proof, "out_proof")?;
         // SAFETY: the caller's contract on `challenge`.
         let challenge: [u8; 32] = unsafe { array_arg(challenge, "challenge")? };
-        let token = handle::cloned(token, "token")?;
-        let proof = handle::with(holder, "holder", |h| token.prove(h, &challenge))?;
+        let token = clone_handle!(token)?;
+        let proof = borrow!(holder, |h| token.prove(h, &challenge))?;
         // SAFETY: checked non-NULL; the caller guarantees 64 writable bytes.
         unsafe { std::ptr::copy_nonoverlapping(proof.as_ptr(), out_proof, CHARTER_PROOF_LEN) };
         Ok(())
@@ -274,5 +273,5 @@ pub unsafe extern "C" fn charter_token_prove(
 /// `token` must be NULL or a pointer obtained from Charter.
 #[no_mangle]
 pub unsafe extern "C" fn charter_token_free(token: *mut charter_token_t) -> charter_status_t {
-    call(|| handle::free(token, "token"))
+    call(|| free_handle!(token))
 }
