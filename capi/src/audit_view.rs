@@ -9,14 +9,13 @@
 
 use std::ffi::c_char;
 
-use charter_core::audit::LogView;
+use charter_core::audit::{Hash, LogView};
 
 use crate::args::str_arg;
-use crate::audit::hash_out;
 use crate::firewall::call;
 use crate::handle::{borrow, free_handle};
-use crate::out::out;
 use crate::out::BytesOut;
+use crate::out::{opt_out, out};
 use crate::status::charter_status_t;
 
 /// A read-only snapshot of an audit log file. Opaque; create with
@@ -77,10 +76,7 @@ pub unsafe extern "C" fn charter_audit_view_len(
     call(|| {
         let out_len = out!(out_len)?;
         let (len, root) = borrow!(view, |v| Ok((v.len(), v.root())))?;
-        if !out_root.is_null() {
-            // SAFETY: non-NULL; the caller guarantees 32 bytes.
-            unsafe { hash_out(out_root, "out_root", &root)? };
-        }
+        opt_out!(out_root as Hash).write(root);
         out_len.write(len);
         Ok(())
     })
@@ -106,10 +102,7 @@ pub unsafe extern "C" fn charter_audit_view_prove_inclusion(
     call(|| {
         let out = BytesOut::new(out!(out)?, out!(out_len)?);
         let (proof, root) = borrow!(view, |v| { Ok((v.prove_inclusion(index, size)?, v.root_at(size)?)) })?;
-        if !out_root.is_null() {
-            // SAFETY: non-NULL; the caller guarantees 32 bytes.
-            unsafe { hash_out(out_root, "out_root", &root)? };
-        }
+        opt_out!(out_root as Hash).write(root);
         out.write(proof.concat());
         Ok(())
     })

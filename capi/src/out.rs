@@ -84,6 +84,16 @@ impl<T> OptOut<T> {
     }
 }
 
+impl OptOut<*mut c_char> {
+    /// Hands `text` to C as a caller-owned string unless the caller passed
+    /// NULL (then nothing is allocated).
+    pub(crate) fn write_string(self, text: String) {
+        if self.ptr.is_some() {
+            self.write(c_string(text).into_raw());
+        }
+    }
+}
+
 /// A caller-owned byte buffer written through a (pointer, length) pair of
 /// out-parameters (free with `charter_bytes_free`).
 pub(crate) struct BytesOut {
@@ -138,39 +148,34 @@ pub(crate) unsafe fn string_out(out: *mut *mut c_char, name: &str, text: String)
     unsafe { write_out(out, name, c_string(text).into_raw()) }
 }
 
-/// Hands `bytes` to C as a caller-owned buffer through `out` and `out_len`.
-///
-/// # Safety
-/// `out` and `out_len` must be NULL or valid for writing.
-pub(crate) unsafe fn bytes_out(out: *mut *mut u8, out_len: *mut usize, bytes: Vec<u8>) -> Result<(), Error> {
-    require_out(out, "out")?;
-    require_out(out_len, "out_len")?;
-    let len = bytes.len();
-    let ptr = Box::into_raw(bytes.into_boxed_slice()).cast::<u8>();
-    // SAFETY: both checked non-NULL; the caller guarantees validity.
-    unsafe {
-        out_len.write(len);
-        out.write(ptr);
-    }
-    Ok(())
-}
-
 /// `Out::new(ptr, "ptr")`: the required out-parameter `ptr`, named after
 /// the parameter itself. Relies on the export's contract that `ptr` is
 /// NULL or valid for a write.
+/// `out!(ptr as T)` reads a C buffer parameter (`uint8_t *out_hash`, valid
+/// for 32 bytes) as one `T` (`[u8; 32]`) of alignment 1.
 macro_rules! out {
     ($ptr:ident) => {
         // SAFETY: every export's contract makes each out-pointer NULL or
         // valid for a write of its type during the call.
         unsafe { $crate::out::Out::new($ptr, stringify!($ptr)) }
     };
+    ($ptr:ident as $t:ty) => {
+        // SAFETY: as above, with the buffer's documented length that of
+        // `$t`, whose alignment is 1.
+        unsafe { $crate::out::Out::<$t>::new($ptr.cast::<$t>(), stringify!($ptr)) }
+    };
 }
 
-/// `OptOut::new(ptr)`: the optional out-parameter `ptr`.
+/// `OptOut::new(ptr)`: the optional out-parameter `ptr`; `opt_out!(ptr as
+/// T)` as for `out!`.
 macro_rules! opt_out {
     ($ptr:ident) => {
         // SAFETY: as for `out!`.
         unsafe { $crate::out::OptOut::new($ptr) }
+    };
+    ($ptr:ident as $t:ty) => {
+        // SAFETY: as for `out!(ptr as T)`.
+        unsafe { $crate::out::OptOut::<$t>::new($ptr.cast::<$t>()) }
     };
 }
 

@@ -27,7 +27,7 @@ use crate::firewall::{call, null_argument};
 use crate::gate::Gate;
 use crate::handle;
 use crate::handle::{clone_handle, free_handle};
-use crate::out::{require_out, write_out};
+use crate::out::out;
 use crate::status::charter_status_t;
 use crate::waiter::{charter_ready_fn, recheck_ms};
 
@@ -240,16 +240,14 @@ pub unsafe extern "C" fn charter_client_watch_fd(
     recheck_ms_out: *mut u64,
 ) -> charter_status_t {
     call(|| {
-        require_out(watch_out, "watch_out")?;
-        require_out(fd_out, "fd_out")?;
+        let watch_out = out!(watch_out)?;
+        let fd_out = out!(fd_out)?;
         let signal = Signal::open()?;
         let fd = signal.raw().ok_or_else(|| Error::new(ErrorKind::Internal, "a new watch has no fd"))?;
         let watch = install(client, id, Target::Fd(signal), recheck_ms_out)?;
-        // SAFETY: checked non-NULL above.
-        unsafe {
-            fd_out.write(fd);
-            write_out(watch_out, "watch_out", watch)
-        }
+        fd_out.write(fd);
+        watch_out.write(watch);
+        Ok(())
     })
 }
 
@@ -278,10 +276,10 @@ pub unsafe extern "C" fn charter_client_watch(
 ) -> charter_status_t {
     call(|| {
         let ready = r#fn.ok_or_else(|| null_argument("fn"))?;
-        require_out(watch_out, "watch_out")?;
+        let watch_out = out!(watch_out)?;
         let watch = install(client, id, Target::Callback(Gate::new(ready, user_data)), recheck_ms_out)?;
-        // SAFETY: checked non-NULL above.
-        unsafe { write_out(watch_out, "watch_out", watch) }
+        watch_out.write(watch);
+        Ok(())
     })
 }
 

@@ -4,6 +4,10 @@
 use super::*;
 use crate::args::arg_str;
 use crate::handle::{borrow, free_handle};
+use crate::out::opt_out;
+use crate::out::out;
+use crate::out::BytesOut;
+use charter_core::audit::Hash;
 
 /// Fills `out` with the defaults: `CHARTER_AUDIT_FSYNC_ALWAYS` (with a
 /// 1000 ms interval should the policy be changed to `_INTERVAL`), no
@@ -24,7 +28,10 @@ pub unsafe extern "C" fn charter_audit_options_default(
         checkpoint_interval_ms: 0,
     };
     // SAFETY: the caller guarantees `out` is valid when non-NULL.
-    call(|| unsafe { write_out(out, "out", options) })
+    call(|| {
+        out!(out)?.write(options);
+        Ok(())
+    })
 }
 
 /// Fills `out` with a query that selects every record.
@@ -41,7 +48,10 @@ pub unsafe extern "C" fn charter_audit_query_default(out: *mut charter_audit_que
         decision: CHARTER_AUDIT_ANY_DECISION,
     };
     // SAFETY: the caller guarantees `out` is valid when non-NULL.
-    call(|| unsafe { write_out(out, "out", query) })
+    call(|| {
+        out!(out)?.write(query);
+        Ok(())
+    })
 }
 
 /// Opens the log at `path`, creating it (mode 0600) if it does not exist
@@ -67,12 +77,10 @@ pub unsafe extern "C" fn charter_audit_open(
     out: *mut *mut charter_audit_t,
 ) -> charter_status_t {
     call(|| {
-        require_out(out, "out")?;
+        let out = out!(out)?;
         // SAFETY: the caller's contract on `path` and `options`.
         let (path, options) = unsafe { (str_arg(path, "path")?, options_arg(options)?) };
-        let log = handle::create(AuditLog::open(path, options)?)?;
-        // SAFETY: checked non-NULL above.
-        unsafe { write_out(out, "out", log) }
+        out.write_handle(AuditLog::open(path, options)?)
     })
 }
 
@@ -97,13 +105,11 @@ pub unsafe extern "C" fn charter_audit_start_over(
     out: *mut *mut charter_audit_t,
 ) -> charter_status_t {
     call(|| {
-        require_out(out, "out")?;
+        let out = out!(out)?;
         // SAFETY: the caller's contract on `path`, `options` and `reason`.
         let (path, options, reason) =
             unsafe { (str_arg(path, "path")?, options_arg(options)?, str_arg(reason, "reason")?) };
-        let log = handle::create(AuditLog::start_over(path, options, reason)?)?;
-        // SAFETY: checked non-NULL above.
-        unsafe { write_out(out, "out", log) }
+        out.write_handle(AuditLog::start_over(path, options, reason)?)
     })
 }
 
@@ -122,12 +128,10 @@ pub unsafe extern "C" fn charter_audit_in_memory(
     out: *mut *mut charter_audit_t,
 ) -> charter_status_t {
     call(|| {
-        require_out(out, "out")?;
+        let out = out!(out)?;
         // SAFETY: the caller's contract on `options`.
         let options = unsafe { options_arg(options)? };
-        let log = handle::create(AuditLog::in_memory(options)?)?;
-        // SAFETY: checked non-NULL above.
-        unsafe { write_out(out, "out", log) }
+        out.write_handle(AuditLog::in_memory(options)?)
     })
 }
 
@@ -161,10 +165,7 @@ pub unsafe extern "C" fn charter_audit_append(
         // SAFETY: the caller's contract on `record`.
         let record = unsafe { record_arg(record)? };
         let index = log_of(log)?.append(&record)?;
-        if !out_index.is_null() {
-            // SAFETY: non-NULL; the caller guarantees validity.
-            unsafe { out_index.write(index) };
-        }
+        opt_out!(out_index).write(index);
         Ok(())
     })
 }
@@ -185,10 +186,10 @@ pub unsafe extern "C" fn charter_audit_sync(log: *mut charter_audit_t) -> charte
 #[no_mangle]
 pub unsafe extern "C" fn charter_audit_len(log: *mut charter_audit_t, out_len: *mut u64) -> charter_status_t {
     call(|| {
-        require_out(out_len, "out_len")?;
+        let out_len = out!(out_len)?;
         let len = borrow!(log, |l| Ok(l.len()))?;
-        // SAFETY: checked non-NULL above.
-        unsafe { write_out(out_len, "out_len", len) }
+        out_len.write(len);
+        Ok(())
     })
 }
 
@@ -202,10 +203,10 @@ pub unsafe extern "C" fn charter_audit_root(
     out_root: *mut u8,
 ) -> charter_status_t {
     call(|| {
-        require_out(out_root, "out_root")?;
+        let out_root = out!(out_root as Hash)?;
         let root = borrow!(log, |l| Ok(l.root()))?;
-        // SAFETY: checked non-NULL; the caller guarantees 32 bytes.
-        unsafe { hash_out(out_root, "out_root", &root) }
+        out_root.write(root);
+        Ok(())
     })
 }
 
@@ -221,10 +222,10 @@ pub unsafe extern "C" fn charter_audit_root_at(
     out_root: *mut u8,
 ) -> charter_status_t {
     call(|| {
-        require_out(out_root, "out_root")?;
+        let out_root = out!(out_root as Hash)?;
         let root = borrow!(log, |l| l.root_at(size))?;
-        // SAFETY: checked non-NULL; the caller guarantees 32 bytes.
-        unsafe { hash_out(out_root, "out_root", &root) }
+        out_root.write(root);
+        Ok(())
     })
 }
 
@@ -240,10 +241,10 @@ pub unsafe extern "C" fn charter_audit_record_hash(
     out_hash: *mut u8,
 ) -> charter_status_t {
     call(|| {
-        require_out(out_hash, "out_hash")?;
+        let out_hash = out!(out_hash as Hash)?;
         let hash = borrow!(log, |l| l.leaf_hash(index))?;
-        // SAFETY: checked non-NULL; the caller guarantees 32 bytes.
-        unsafe { hash_out(out_hash, "out_hash", &hash) }
+        out_hash.write(hash);
+        Ok(())
     })
 }
 
@@ -262,11 +263,10 @@ pub unsafe extern "C" fn charter_audit_prove_inclusion(
     out_len: *mut usize,
 ) -> charter_status_t {
     call(|| {
-        require_out(out, "out")?;
-        require_out(out_len, "out_len")?;
+        let out = BytesOut::new(out!(out)?, out!(out_len)?);
         let proof = borrow!(log, |l| l.prove_inclusion(index, size))?;
-        // SAFETY: both checked non-NULL above.
-        unsafe { bytes_out(out, out_len, proof.concat()) }
+        out.write(proof.concat());
+        Ok(())
     })
 }
 
@@ -286,11 +286,10 @@ pub unsafe extern "C" fn charter_audit_prove_consistency(
     out_len: *mut usize,
 ) -> charter_status_t {
     call(|| {
-        require_out(out, "out")?;
-        require_out(out_len, "out_len")?;
+        let out = BytesOut::new(out!(out)?, out!(out_len)?);
         let proof = borrow!(log, |l| l.prove_consistency(old_size, new_size))?;
-        // SAFETY: both checked non-NULL above.
-        unsafe { bytes_out(out, out_len, proof.concat()) }
+        out.write(proof.concat());
+        Ok(())
     })
 }
 
@@ -308,11 +307,11 @@ pub unsafe extern "C" fn charter_audit_get(
     out_record: *mut *mut charter_audit_record_t,
 ) -> charter_status_t {
     call(|| {
-        require_out(out_record, "out_record")?;
+        let out_record = out!(out_record)?;
         let record = log_of(log)?.get(index)?;
         let owned: *mut charter_audit_record_t = Box::into_raw(OwnedRecord::new(index, &record)).cast();
-        // SAFETY: checked non-NULL above.
-        unsafe { write_out(out_record, "out_record", owned) }
+        out_record.write(owned);
+        Ok(())
     })
 }
 
@@ -373,10 +372,7 @@ pub unsafe extern "C" fn charter_audit_each(
                 break;
             }
         }
-        if !out_count.is_null() {
-            // SAFETY: non-NULL; the caller guarantees validity.
-            unsafe { out_count.write(count) };
-        }
+        opt_out!(out_count).write(count);
         Ok(())
     })
 }
@@ -393,10 +389,10 @@ pub unsafe extern "C" fn charter_audit_verifier_key(
     out: *mut *mut c_char,
 ) -> charter_status_t {
     call(|| {
-        require_out(out, "out")?;
+        let out = out!(out)?;
         let key = borrow!(log, |l| l.verifier_key())?;
-        // SAFETY: checked non-NULL above.
-        unsafe { string_out(out, "out", key) }
+        out.write_string(key);
+        Ok(())
     })
 }
 
@@ -413,10 +409,10 @@ pub unsafe extern "C" fn charter_audit_checkpoint(
     out: *mut *mut c_char,
 ) -> charter_status_t {
     call(|| {
-        require_out(out, "out")?;
+        let out = out!(out)?;
         let note = log_of(log)?.checkpoint()?;
-        // SAFETY: checked non-NULL above.
-        unsafe { string_out(out, "out", note) }
+        out.write_string(note);
+        Ok(())
     })
 }
 
@@ -431,11 +427,11 @@ pub unsafe extern "C" fn charter_audit_latest_checkpoint(
     out: *mut *mut c_char,
 ) -> charter_status_t {
     call(|| {
-        require_out(out, "out")?;
+        let out = out!(out)?;
         let note = log_of(log)?.latest_checkpoint()?;
         let ptr = note.map_or(std::ptr::null_mut(), |n| c_string(n).into_raw());
-        // SAFETY: checked non-NULL above.
-        unsafe { write_out(out, "out", ptr) }
+        out.write(ptr);
+        Ok(())
     })
 }
 
@@ -458,10 +454,10 @@ pub unsafe extern "C" fn charter_audit_verify(
     out_problem: *mut *mut c_char,
 ) -> charter_status_t {
     call(|| {
-        require_out(out_report, "out_report")?;
+        let out_report = out!(out_report)?;
         let report = log_of(log)?.verify()?;
-        // SAFETY: checked non-NULL above; the caller's contract on the rest.
-        unsafe { report_out(report, out_report, out_problem) }
+        report_out(report, out_report, opt_out!(out_problem));
+        Ok(())
     })
 }
 
@@ -485,11 +481,11 @@ pub unsafe extern "C" fn charter_audit_verify_against(
     out_problem: *mut *mut c_char,
 ) -> charter_status_t {
     call(|| {
-        require_out(out_report, "out_report")?;
+        let out_report = out!(out_report)?;
         let note = arg_str!(note)?;
         let report = log_of(log)?.verify_against(note)?;
-        // SAFETY: checked non-NULL above; the caller's contract on the rest.
-        unsafe { report_out(report, out_report, out_problem) }
+        report_out(report, out_report, opt_out!(out_problem));
+        Ok(())
     })
 }
 
@@ -504,9 +500,9 @@ pub unsafe extern "C" fn charter_audit_recovery(
     out: *mut charter_audit_recovery_t,
 ) -> charter_status_t {
     call(|| {
-        require_out(out, "out")?;
+        let out = out!(out)?;
         let recovery = borrow!(log, |l| Ok(l.recovery()))?;
-        // SAFETY: checked non-NULL above.
-        unsafe { write_out(out, "out", recovery.into()) }
+        out.write(recovery.into());
+        Ok(())
     })
 }

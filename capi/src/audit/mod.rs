@@ -23,7 +23,7 @@ use crate::capability::charter_keypair_t;
 use crate::firewall::call;
 use crate::handle;
 use crate::handle::clone_handle;
-use crate::out::{bytes_out, require_out, string_out, write_out};
+use crate::out::{OptOut, Out};
 use crate::status::{charter_status_t, CHARTER_OK};
 use crate::strings::c_string;
 
@@ -433,42 +433,21 @@ pub(crate) unsafe fn proof_arg(ptr: *const u8, len: usize, name: &str) -> Result
         .collect())
 }
 
-/// Writes `hash` to the 32 bytes at `out`, the argument called `name`.
-///
-/// # Safety
-/// `out` must be NULL or valid for writing 32 bytes.
-pub(crate) unsafe fn hash_out(out: *mut u8, name: &str, hash: &Hash) -> Result<(), Error> {
-    require_out(out, name)?;
-    // SAFETY: checked non-NULL; the caller guarantees 32 writable bytes.
-    unsafe { std::ptr::copy_nonoverlapping(hash.as_ptr(), out, CHARTER_AUDIT_HASH_LEN) };
-    Ok(())
-}
-
 /// The log behind `log`, out of its handle guard.
 fn log_of(log: *mut charter_audit_t) -> Result<AuditLog, Error> {
     clone_handle!(log)
 }
 
-/// Writes a report to `out_report` and, when `out_problem` is not NULL,
-/// what is wrong to it (a caller-owned string, or NULL when the report is
-/// ok).
-///
-/// # Safety
-/// `out_report` must be valid for writing; `out_problem` NULL or valid.
-pub(crate) unsafe fn report_out(
+/// Writes a report to `out_report` and what is wrong to `out_problem` (a
+/// caller-owned string, or NULL when the report is ok).
+pub(crate) fn report_out(
     report: VerifyReport,
-    out_report: *mut charter_audit_report_t,
-    out_problem: *mut *mut c_char,
-) -> Result<(), Error> {
+    out_report: Out<charter_audit_report_t>,
+    out_problem: OptOut<*mut c_char>,
+) {
     let problem = report.problem.clone();
-    // SAFETY: the caller's contract on `out_report`.
-    unsafe { write_out(out_report, "out_report", report.into()) }?;
-    if !out_problem.is_null() {
-        let ptr = problem.map_or(std::ptr::null_mut(), |p| c_string(p).into_raw());
-        // SAFETY: non-NULL; the caller guarantees validity.
-        unsafe { out_problem.write(ptr) };
-    }
-    Ok(())
+    out_report.write(report.into());
+    out_problem.write(problem.map_or(std::ptr::null_mut(), |p| c_string(p).into_raw()));
 }
 
 mod log;

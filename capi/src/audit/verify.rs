@@ -2,6 +2,9 @@
 //! only a checkpoint can check a proof.
 
 use super::*;
+use crate::out::opt_out;
+use crate::out::out;
+use charter_core::audit::Hash;
 
 /// Writes the RFC 9162 leaf hash of the `len` bytes at `leaf`,
 /// SHA-256(0x00 || leaf), to `out_hash`.
@@ -16,11 +19,11 @@ pub unsafe extern "C" fn charter_audit_leaf_hash(
     out_hash: *mut u8,
 ) -> charter_status_t {
     call(|| {
-        require_out(out_hash, "out_hash")?;
+        let out_hash = out!(out_hash as Hash)?;
         // SAFETY: the caller's contract on `leaf`.
         let leaf = unsafe { bytes_arg(leaf, len, "leaf", any_length)? };
-        // SAFETY: checked non-NULL; the caller guarantees 32 bytes.
-        unsafe { hash_out(out_hash, "out_hash", &audit::leaf_hash(leaf)) }
+        out_hash.write(audit::leaf_hash(leaf));
+        Ok(())
     })
 }
 
@@ -107,18 +110,9 @@ pub unsafe extern "C" fn charter_audit_verify_checkpoint(
         // SAFETY: the caller's contract on `note` and `verifier_key`.
         let (note, key) = unsafe { (str_arg(note, "note")?, str_arg(verifier_key, "verifier_key")?) };
         let checkpoint = audit::verify_checkpoint(note, key)?;
-        if !out_size.is_null() {
-            // SAFETY: non-NULL; the caller guarantees validity.
-            unsafe { out_size.write(checkpoint.size) };
-        }
-        if !out_root.is_null() {
-            // SAFETY: non-NULL; the caller guarantees 32 bytes.
-            unsafe { hash_out(out_root, "out_root", &checkpoint.root)? };
-        }
-        if !out_origin.is_null() {
-            // SAFETY: non-NULL; the caller guarantees validity.
-            unsafe { string_out(out_origin, "out_origin", checkpoint.origin)? };
-        }
+        opt_out!(out_size).write(checkpoint.size);
+        opt_out!(out_root as Hash).write(checkpoint.root);
+        opt_out!(out_origin).write_string(checkpoint.origin);
         Ok(())
     })
 }

@@ -24,7 +24,6 @@ use crate::firewall::call;
 use crate::handle::{borrow, clone_handle, free_handle};
 use crate::message::charter_message_t;
 use crate::out::out;
-use crate::out::write_out;
 use crate::status::charter_status_t;
 
 /// A topic bus. Opaque; create with `charter_bus_new`.
@@ -80,7 +79,10 @@ pub use mirrors::*;
 #[no_mangle]
 pub unsafe extern "C" fn charter_bus_limits_default(out: *mut charter_bus_limits_t) -> charter_status_t {
     // SAFETY: the caller guarantees `out` is valid when non-NULL.
-    call(|| unsafe { write_out(out, "out", BusLimits::default().into()) })
+    call(|| {
+        out!(out)?.write(BusLimits::default().into());
+        Ok(())
+    })
 }
 
 /// Fills `out` with the default subscription options: 1024 messages,
@@ -103,7 +105,10 @@ pub unsafe extern "C" fn charter_subscribe_options_default(
         dispatch: CHARTER_DISPATCH_INLINE,
     };
     // SAFETY: the caller guarantees `out` is valid when non-NULL.
-    call(|| unsafe { write_out(out, "out", c) })
+    call(|| {
+        out!(out)?.write(c);
+        Ok(())
+    })
 }
 
 /// Creates a bus with `limits` (NULL for the defaults).

@@ -14,9 +14,8 @@ use crate::args::arg_str;
 use crate::args::{array_arg, str_arg, str_array_arg};
 use crate::audit::{charter_audit_recorder_t, recorder_arg};
 use crate::firewall::call;
-use crate::handle;
 use crate::handle::{borrow, clone_handle, free_handle};
-use crate::out::{require_out, string_out, write_out};
+use crate::out::{opt_out, out};
 use crate::status::charter_status_t;
 
 /// The most root keys `charter_authority_new` takes at once.
@@ -70,7 +69,10 @@ pub unsafe extern "C" fn charter_authority_options_default(
         fixed_time: 0,
     };
     // SAFETY: the caller guarantees `out` is valid when non-NULL.
-    call(|| unsafe { write_out(out, "out", options) })
+    call(|| {
+        out!(out)?.write(options);
+        Ok(())
+    })
 }
 
 /// Creates an authority trusting the `root_count` root keys (text forms) at
@@ -128,7 +130,7 @@ unsafe fn new_authority(
     recorder: Option<Recorder>,
     out: *mut *mut charter_authority_t,
 ) -> Result<(), Error> {
-    require_out(out, "out")?;
+    let out = out!(out)?;
     // SAFETY: the caller's contract on `root_keys`.
     let roots = unsafe { str_array_arg(root_keys, root_count, CHARTER_MAX_ROOTS, "root_keys")? };
     let roots = roots.into_iter().map(PublicKey::from_text).collect::<Result<Vec<_>, _>>()?;
@@ -146,9 +148,7 @@ unsafe fn new_authority(
         }
     }
     let authority = Authority::new(roots, core_options);
-    let handle = handle::create(AuthorityHandle { authority, manual })?;
-    // SAFETY: checked non-NULL above.
-    unsafe { write_out(out, "out", handle) }
+    out.write_handle(AuthorityHandle { authority, manual })
 }
 
 /// Sets the time of an authority made with `fixed_time`, then ends every
@@ -239,11 +239,8 @@ pub unsafe extern "C" fn charter_authority_verify(
         let token = clone_handle!(token)?;
         let authority = borrow!(auth, |a| Ok(a.authority.clone()))?;
         let verified = authority.verify(&token)?;
-        if out_principal.is_null() {
-            return Ok(());
-        }
-        // SAFETY: non-NULL; the caller guarantees validity.
-        unsafe { string_out(out_principal, "out_principal", verified.principal.to_text()) }
+        opt_out!(out_principal).write_string(verified.principal.to_text());
+        Ok(())
     })
 }
 
@@ -258,10 +255,9 @@ pub unsafe extern "C" fn charter_authority_challenge(
     out_challenge: *mut u8,
 ) -> charter_status_t {
     call(|| {
-        require_out(out_challenge, "out_challenge")?;
+        let out_challenge = out!(out_challenge as [u8; CHARTER_CHALLENGE_LEN])?;
         let challenge = borrow!(auth, |a| a.authority.challenge())?;
-        // SAFETY: checked non-NULL; the caller guarantees 32 writable bytes.
-        unsafe { std::ptr::copy_nonoverlapping(challenge.as_ptr(), out_challenge, CHARTER_CHALLENGE_LEN) };
+        out_challenge.write(challenge);
         Ok(())
     })
 }
@@ -284,15 +280,13 @@ pub unsafe extern "C" fn charter_authority_open_session(
     out: *mut *mut charter_session_t,
 ) -> charter_status_t {
     call(|| {
-        require_out(out, "out")?;
+        let out = out!(out)?;
         // SAFETY: the caller's contract on `challenge` and `proof`.
         let (challenge, proof): ([u8; 32], [u8; CHARTER_PROOF_LEN]) =
             unsafe { (array_arg(challenge, "challenge")?, array_arg(proof, "proof")?) };
         let token = clone_handle!(token)?;
         let authority = borrow!(auth, |a| Ok(a.authority.clone()))?;
-        let session = handle::create(authority.open_session(&token, &challenge, &proof)?)?;
-        // SAFETY: checked non-NULL above.
-        unsafe { write_out(out, "out", session) }
+        out.write_handle(authority.open_session(&token, &challenge, &proof)?)
     })
 }
 
@@ -354,10 +348,10 @@ pub unsafe extern "C" fn charter_authority_export_revocations(
     out: *mut *mut c_char,
 ) -> charter_status_t {
     call(|| {
-        require_out(out, "out")?;
+        let out = out!(out)?;
         let text = borrow!(auth, |a| Ok(a.authority.export_revocations()))?;
-        // SAFETY: checked non-NULL above.
-        unsafe { string_out(out, "out", text) }
+        out.write_string(text);
+        Ok(())
     })
 }
 

@@ -9,9 +9,9 @@ use super::CHARTER_PROOF_LEN;
 use crate::args::{any_length, array_arg, bytes_arg, str_arg, str_array_arg};
 use crate::capability::charter_keypair_t;
 use crate::firewall::call;
-use crate::handle;
 use crate::handle::{borrow, clone_handle, free_handle};
-use crate::out::{bytes_out, require_out, string_out, write_out};
+use crate::out::out;
+use crate::out::BytesOut;
 use crate::status::charter_status_t;
 
 /// A capability token. Opaque.
@@ -60,13 +60,11 @@ pub unsafe extern "C" fn charter_token_mint(
     out: *mut *mut charter_token_t,
 ) -> charter_status_t {
     call(|| {
-        require_out(out, "out")?;
+        let out = out!(out)?;
         // SAFETY: the caller's contract.
         let (subject, grants) = unsafe { link_args(subject, grants, grant_count)? };
         let token = borrow!(root, |root| Token::mint(root, &subject, &grants, not_before, not_after))?;
-        let token = handle::create(token)?;
-        // SAFETY: checked non-NULL above.
-        unsafe { write_out(out, "out", token) }
+        out.write_handle(token)
     })
 }
 
@@ -89,15 +87,13 @@ pub unsafe extern "C" fn charter_token_delegate(
     out: *mut *mut charter_token_t,
 ) -> charter_status_t {
     call(|| {
-        require_out(out, "out")?;
+        let out = out!(out)?;
         // SAFETY: the caller's contract.
         let (subject, grants) = unsafe { link_args(subject, grants, grant_count)? };
         let parent = clone_handle!(token)?;
         let child =
             borrow!(holder, |holder| { parent.delegate(holder, &subject, &grants, not_before, not_after) })?;
-        let child = handle::create(child)?;
-        // SAFETY: checked non-NULL above.
-        unsafe { write_out(out, "out", child) }
+        out.write_handle(child)
     })
 }
 
@@ -114,11 +110,9 @@ pub unsafe extern "C" fn charter_token_decode(
     out: *mut *mut charter_token_t,
 ) -> charter_status_t {
     call(|| {
-        require_out(out, "out")?;
+        let out = out!(out)?;
         // SAFETY: the caller's contract on `bytes`.
-        let token = handle::create(Token::decode(unsafe { bytes_arg(bytes, len, "bytes", any_length)? })?)?;
-        // SAFETY: checked non-NULL above.
-        unsafe { write_out(out, "out", token) }
+        out.write_handle(Token::decode(unsafe { bytes_arg(bytes, len, "bytes", any_length)? })?)
     })
 }
 
@@ -133,11 +127,9 @@ pub unsafe extern "C" fn charter_token_from_text(
     out: *mut *mut charter_token_t,
 ) -> charter_status_t {
     call(|| {
-        require_out(out, "out")?;
+        let out = out!(out)?;
         // SAFETY: the caller's contract on `text`.
-        let token = handle::create(Token::from_text(unsafe { str_arg(text, "text")? })?)?;
-        // SAFETY: checked non-NULL above.
-        unsafe { write_out(out, "out", token) }
+        out.write_handle(Token::from_text(unsafe { str_arg(text, "text")? })?)
     })
 }
 
@@ -153,11 +145,10 @@ pub unsafe extern "C" fn charter_token_encode(
     out_len: *mut usize,
 ) -> charter_status_t {
     call(|| {
-        require_out(out, "out")?;
-        require_out(out_len, "out_len")?;
+        let out = BytesOut::new(out!(out)?, out!(out_len)?);
         let bytes = borrow!(token, |t| Ok(t.as_bytes().to_vec()))?;
-        // SAFETY: both checked non-NULL above.
-        unsafe { bytes_out(out, out_len, bytes) }
+        out.write(bytes);
+        Ok(())
     })
 }
 
@@ -172,10 +163,10 @@ pub unsafe extern "C" fn charter_token_to_text(
     out: *mut *mut c_char,
 ) -> charter_status_t {
     call(|| {
-        require_out(out, "out")?;
+        let out = out!(out)?;
         let text = borrow!(token, |t| Ok(t.to_text()))?;
-        // SAFETY: checked non-NULL above.
-        unsafe { string_out(out, "out", text) }
+        out.write_string(text);
+        Ok(())
     })
 }
 
@@ -190,10 +181,10 @@ pub unsafe extern "C" fn charter_token_inspect(
     out: *mut *mut c_char,
 ) -> charter_status_t {
     call(|| {
-        require_out(out, "out")?;
+        let out = out!(out)?;
         let text = borrow!(token, |t| Ok(t.inspect()))?;
-        // SAFETY: checked non-NULL above.
-        unsafe { string_out(out, "out", text) }
+        out.write_string(text);
+        Ok(())
     })
 }
 
@@ -207,10 +198,10 @@ pub unsafe extern "C" fn charter_token_link_count(
     out: *mut usize,
 ) -> charter_status_t {
     call(|| {
-        require_out(out, "out")?;
+        let out = out!(out)?;
         let count = borrow!(token, |t| Ok(t.links().len()))?;
-        // SAFETY: checked non-NULL above.
-        unsafe { write_out(out, "out", count) }
+        out.write(count);
+        Ok(())
     })
 }
 
@@ -226,7 +217,7 @@ pub unsafe extern "C" fn charter_token_link_id(
     out: *mut *mut c_char,
 ) -> charter_status_t {
     call(|| {
-        require_out(out, "out")?;
+        let out = out!(out)?;
         let id = borrow!(token, |t| {
             if index >= t.links().len() {
                 return Err(Error::new(
@@ -236,8 +227,8 @@ pub unsafe extern "C" fn charter_token_link_id(
             }
             Ok(t.link_id(index).to_hex())
         })?;
-        // SAFETY: checked non-NULL above.
-        unsafe { string_out(out, "out", id) }
+        out.write_string(id);
+        Ok(())
     })
 }
 
@@ -256,13 +247,12 @@ pub unsafe extern "C" fn charter_token_prove(
     out_proof: *mut u8,
 ) -> charter_status_t {
     call(|| {
-        require_out(out_proof, "out_proof")?;
+        let out_proof = out!(out_proof as [u8; CHARTER_PROOF_LEN])?;
         // SAFETY: the caller's contract on `challenge`.
         let challenge: [u8; 32] = unsafe { array_arg(challenge, "challenge")? };
         let token = clone_handle!(token)?;
         let proof = borrow!(holder, |h| token.prove(h, &challenge))?;
-        // SAFETY: checked non-NULL; the caller guarantees 64 writable bytes.
-        unsafe { std::ptr::copy_nonoverlapping(proof.as_ptr(), out_proof, CHARTER_PROOF_LEN) };
+        out_proof.write(proof);
         Ok(())
     })
 }
