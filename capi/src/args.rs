@@ -242,11 +242,14 @@ pub(crate) unsafe fn array_arg<const N: usize>(ptr: *const u8, name: &str) -> Re
 /// parameter itself. Relies on the export's contract that `ptr` is NULL or
 /// a NUL-terminated string valid for the call.
 macro_rules! arg_str {
-    ($ptr:ident) => {
-        // SAFETY: every export's contract makes each string argument NULL or
-        // NUL-terminated and valid for the call.
-        unsafe { $crate::args::str_arg($ptr, stringify!($ptr)) }
-    };
+    ($ptr:ident) => {{
+        // An export may already be inside an unsafe block here.
+        #[allow(unused_unsafe)]
+        // SAFETY: every export's contract makes each string argument NULL
+        // or NUL-terminated and valid for the call.
+        let arg = unsafe { $crate::args::str_arg($ptr, stringify!($ptr)) };
+        arg
+    }};
 }
 
 /// `bytes_arg(ptr, len, "ptr", limit)`: the buffer argument `ptr` of `len`
@@ -255,11 +258,14 @@ macro_rules! arg_bytes {
     ($ptr:ident, $len:expr) => {
         $crate::args::arg_bytes!($ptr, $len, $crate::args::any_length)
     };
-    ($ptr:ident, $len:expr, $limit:expr) => {
-        // SAFETY: every export's contract makes each buffer argument NULL or
-        // valid for reading its length during the call.
-        unsafe { $crate::args::bytes_arg($ptr, $len, stringify!($ptr), $limit) }
-    };
+    ($ptr:ident, $len:expr, $limit:expr) => {{
+        // An export may already be inside an unsafe block here.
+        #[allow(unused_unsafe)]
+        // SAFETY: every export's contract makes each buffer argument NULL
+        // or valid for reading its length during the call.
+        let arg = unsafe { $crate::args::bytes_arg($ptr, $len, stringify!($ptr), $limit) };
+        arg
+    }};
 }
 
 pub(crate) use {arg_bytes, arg_str};

@@ -12,15 +12,12 @@ use charter_core::audit::{self, LogView, VerifyOptions, Witness, MAX_WITNESSED_L
 use charter_core::capability::KeyPair;
 use charter_core::{Error, ErrorKind};
 
-use crate::args::arg_str;
-use crate::args::str_arg;
+use crate::args::{arg_str, str_arg};
 use crate::audit::{charter_audit_report_t, proof_arg, report_out};
 use crate::capability::charter_keypair_t;
 use crate::firewall::{call, null_argument};
 use crate::handle::{borrow, clone_handle, free_handle};
-use crate::out::opt_out;
-use crate::out::out;
-use crate::out::BytesOut;
+use crate::out::{opt_out, out, BytesOut};
 use crate::status::charter_status_t;
 use charter_core::audit::Hash;
 
@@ -180,7 +177,7 @@ pub unsafe extern "C" fn charter_audit_verify_file(
     call(|| {
         let out_report = out!(out_report)?;
         // SAFETY: the caller's contract on `path` and `options`.
-        let (path, options) = unsafe { (str_arg(path, "path")?, verify_options_arg(options)?) };
+        let (path, options) = unsafe { (arg_str!(path)?, verify_options_arg(options)?) };
         let report = audit::verify_log(path, &options)?;
         report_out(report, out_report, opt_out!(out_problem));
         Ok(())
@@ -209,7 +206,7 @@ pub unsafe extern "C" fn charter_audit_verify_file_witnesses(
         let out_report = out!(out_report)?;
         let out_witnesses = out!(out_witnesses)?;
         // SAFETY: the caller's contract on `path` and `options`.
-        let (path, options) = unsafe { (str_arg(path, "path")?, verify_options_arg(options)?) };
+        let (path, options) = unsafe { (arg_str!(path)?, verify_options_arg(options)?) };
         let report = audit::verify_log(path, &options)?;
         let names = report.witnesses.join("\n");
         report_out(report, out_report, opt_out!(out_problem));
@@ -237,8 +234,7 @@ pub unsafe extern "C" fn charter_audit_prove_file_inclusion(
 ) -> charter_status_t {
     call(|| {
         let out = BytesOut::new(out!(out)?, out!(out_len)?);
-        // SAFETY: the caller's contract on `path`.
-        let view = LogView::open(unsafe { str_arg(path, "path")? })?;
+        let view = LogView::open(arg_str!(path)?)?;
         let proof = view.prove_inclusion(index, size)?;
         opt_out!(out_root as Hash).write(view.root_at(size)?);
         out.write(proof.concat());
@@ -263,8 +259,7 @@ pub unsafe extern "C" fn charter_audit_prove_file_consistency(
 ) -> charter_status_t {
     call(|| {
         let out = BytesOut::new(out!(out)?, out!(out_len)?);
-        // SAFETY: the caller's contract on `path`.
-        let view = LogView::open(unsafe { str_arg(path, "path")? })?;
+        let view = LogView::open(arg_str!(path)?)?;
         let proof = view.prove_consistency(old_size, new_size)?;
         out.write(proof.concat());
         Ok(())
@@ -311,8 +306,7 @@ pub unsafe extern "C" fn charter_audit_cosign(
 ) -> charter_status_t {
     call(|| {
         let out_line = out!(out_line)?;
-        // SAFETY: the caller's contract on `note` and `name`.
-        let (note, name) = unsafe { (str_arg(note, "note")?, str_arg(name, "name")?) };
+        let (note, name) = (arg_str!(note)?, arg_str!(name)?);
         let line = borrow!(key, |k| audit::cosign(note, name, k, timestamp))?;
         out_line.write_string(line);
         Ok(())
@@ -347,8 +341,8 @@ pub unsafe extern "C" fn charter_audit_verify_cosigned(
         // SAFETY: the caller's contract on every input.
         let (note, log_key, witnesses) = unsafe {
             (
-                str_arg(note, "note")?,
-                str_arg(log_key, "log_key")?,
+                arg_str!(note)?,
+                arg_str!(log_key)?,
                 strings_arg(witnesses, witness_count, MAX_WITNESSES, "witnesses")?,
             )
         };
@@ -395,8 +389,8 @@ pub unsafe extern "C" fn charter_audit_verify_cosigned_names(
         // SAFETY: the caller's contract on every input.
         let (note, log_key, witnesses) = unsafe {
             (
-                str_arg(note, "note")?,
-                str_arg(log_key, "log_key")?,
+                arg_str!(note)?,
+                arg_str!(log_key)?,
                 strings_arg(witnesses, witness_count, MAX_WITNESSES, "witnesses")?,
             )
         };
@@ -443,7 +437,7 @@ pub unsafe extern "C" fn charter_audit_witness_request(
     call(|| {
         let out_body = out!(out_body)?;
         // SAFETY: the caller's contract on `proof` and `note`.
-        let (proof, note) = unsafe { (proof_arg(proof, proof_len, "proof")?, str_arg(note, "note")?) };
+        let (proof, note) = unsafe { (proof_arg(proof, proof_len, "proof")?, arg_str!(note)?) };
         let body = audit::witness_request(old_size, &proof, note);
         out_body.write_string(body);
         Ok(())
@@ -507,8 +501,8 @@ pub unsafe extern "C" fn charter_witness_open(
         // SAFETY: the caller's contract on every input.
         let (state, name, logs) = unsafe {
             (
-                str_arg(state_path, "state_path")?,
-                str_arg(name, "name")?,
+                arg_str!(state_path)?,
+                arg_str!(name)?,
                 strings_arg(log_keys, log_key_count, MAX_WITNESSED_LOGS, "log_keys")?,
             )
         };
@@ -572,7 +566,7 @@ pub unsafe extern "C" fn charter_witness_add_checkpoint(
     call(|| {
         let out_line = out!(out_line)?;
         // SAFETY: the caller's contract on `proof` and `note`.
-        let (proof, note) = unsafe { (proof_arg(proof, proof_len, "proof")?, str_arg(note, "note")?) };
+        let (proof, note) = unsafe { (proof_arg(proof, proof_len, "proof")?, arg_str!(note)?) };
         let witness = clone_handle!(witness)?;
         let line = if timestamp == 0 {
             witness.add_checkpoint(old_size, &proof, note)?

@@ -11,11 +11,10 @@ use std::ffi::c_char;
 
 use charter_core::audit::{Hash, LogView};
 
-use crate::args::str_arg;
+use crate::args::arg_str;
 use crate::firewall::call;
 use crate::handle::{borrow, free_handle};
-use crate::out::BytesOut;
-use crate::out::{opt_out, out};
+use crate::out::{opt_out, out, BytesOut};
 use crate::status::charter_status_t;
 
 /// A read-only snapshot of an audit log file. Opaque; create with
@@ -45,8 +44,7 @@ pub unsafe extern "C" fn charter_audit_view_open(
 ) -> charter_status_t {
     call(|| {
         let out = out!(out)?;
-        // SAFETY: the caller's contract on `path`.
-        let view = LogView::open(unsafe { str_arg(path, "path")? })?;
+        let view = LogView::open(arg_str!(path)?)?;
         out.write_handle(view)
     })
 }

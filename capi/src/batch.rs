@@ -10,8 +10,7 @@ use std::ffi::c_char;
 use charter_core::bus::SubscriptionId;
 use charter_core::{Error, ErrorKind};
 
-use crate::args::arg_str;
-use crate::args::{at_most, bytes_arg, charter_header_t, headers_arg, slice_arg, slice_out_arg};
+use crate::args::{arg_str, at_most, bytes_arg, charter_header_t, headers_arg, slice_arg, slice_out_arg};
 use crate::bus::charter_publish_report_t;
 use crate::bus::timeout_arg;
 use crate::client::{charter_client_t, client_arg};

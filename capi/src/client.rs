@@ -26,7 +26,7 @@ use std::time::Duration;
 use charter_core::bus::{Client, Message, SubscribeOptions, SubscriptionId};
 use charter_core::{Error, HandlerError};
 
-use crate::args::{bytes_arg, charter_header_t, headers_arg, str_arg};
+use crate::args::{arg_str, bytes_arg, charter_header_t, headers_arg};
 use crate::bus::timeout_arg;
 use crate::bus::{
     charter_bus_t, charter_message_fn, charter_publish_report_t, charter_subscribe_options_t,
@@ -111,7 +111,7 @@ pub unsafe extern "C" fn charter_client_subscribe(
     call(|| {
         let out_id = out!(out_id)?;
         // SAFETY: the caller's contract on `pattern` and `options`.
-        let (pattern, options) = unsafe { (str_arg(pattern, "pattern")?, options_arg(options)?) };
+        let (pattern, options) = unsafe { (arg_str!(pattern)?, options_arg(options)?) };
         let id = client_arg(client)?.subscribe(pattern, options)?.detach();
         out_id.write(id.get());
         Ok(())
@@ -143,7 +143,7 @@ pub unsafe extern "C" fn charter_client_subscribe_callback(
         let call = r#fn.ok_or_else(|| null_argument("fn"))?;
         let out_id = out!(out_id)?;
         // SAFETY: the caller's contract on `pattern` and `options`.
-        let (pattern, options) = unsafe { (str_arg(pattern, "pattern")?, options_arg(options)?) };
+        let (pattern, options) = unsafe { (arg_str!(pattern)?, options_arg(options)?) };
         let client = client_arg(client)?;
         let callback = Arc::new(CCallback { call, user_data: UserData::pending(user_data, drop_user_data) });
         let handler = Arc::clone(&callback);
@@ -455,10 +455,7 @@ impl<'a> Outgoing<'a> {
         // SAFETY: the caller's contract on `topic` and `payload`; the
         // payload's length is checked against the bus's limit first.
         let (topic, payload) = unsafe {
-            (
-                str_arg(topic, "topic")?,
-                bytes_arg(payload, len, "payload", |n| client.limits().check_payload(n))?,
-            )
+            (arg_str!(topic)?, bytes_arg(payload, len, "payload", |n| client.limits().check_payload(n))?)
         };
         // SAFETY: the caller's contract on `headers`.
         let headers = unsafe { headers_arg(headers, header_count, client.limits().max_headers)? };

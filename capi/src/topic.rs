@@ -10,7 +10,6 @@ use charter_core::bus::topic::{contains, matches, validate_pattern, validate_top
 use charter_core::Error;
 
 use crate::args::arg_str;
-use crate::args::str_arg;
 use crate::firewall::call;
 use crate::out::out;
 use crate::status::charter_status_t;
@@ -67,8 +66,7 @@ pub unsafe extern "C" fn charter_topic_matches(
 ) -> charter_status_t {
     call(|| {
         let out = out!(out)?;
-        // SAFETY: the caller's contract on `pattern` and `topic`.
-        let (pattern, topic) = unsafe { (str_arg(pattern, "pattern")?, str_arg(topic, "topic")?) };
+        let (pattern, topic) = (arg_str!(pattern)?, arg_str!(topic)?);
         validate_pattern(pattern)?;
         validate_topic(topic)?;
         out.write(matches(pattern, topic));
@@ -92,8 +90,7 @@ pub unsafe extern "C" fn charter_pattern_contains(
 ) -> charter_status_t {
     call(|| {
         let out = out!(out)?;
-        // SAFETY: the caller's contract on `inner` and `outer`.
-        let (inner, outer) = unsafe { (str_arg(inner, "inner")?, str_arg(outer, "outer")?) };
+        let (inner, outer) = (arg_str!(inner)?, arg_str!(outer)?);
         pattern_arg("inner", inner)?;
         pattern_arg("outer", outer)?;
         out.write(contains(inner, outer));

@@ -4,9 +4,7 @@
 use super::*;
 use crate::args::arg_str;
 use crate::handle::{borrow, free_handle};
-use crate::out::opt_out;
-use crate::out::out;
-use crate::out::BytesOut;
+use crate::out::{opt_out, out, BytesOut};
 use charter_core::audit::Hash;
 
 /// Fills `out` with the defaults: `CHARTER_AUDIT_FSYNC_ALWAYS` (with a
@@ -79,7 +77,7 @@ pub unsafe extern "C" fn charter_audit_open(
     call(|| {
         let out = out!(out)?;
         // SAFETY: the caller's contract on `path` and `options`.
-        let (path, options) = unsafe { (str_arg(path, "path")?, options_arg(options)?) };
+        let (path, options) = unsafe { (arg_str!(path)?, options_arg(options)?) };
         out.write_handle(AuditLog::open(path, options)?)
     })
 }
@@ -107,8 +105,7 @@ pub unsafe extern "C" fn charter_audit_start_over(
     call(|| {
         let out = out!(out)?;
         // SAFETY: the caller's contract on `path`, `options` and `reason`.
-        let (path, options, reason) =
-            unsafe { (str_arg(path, "path")?, options_arg(options)?, str_arg(reason, "reason")?) };
+        let (path, options, reason) = unsafe { (arg_str!(path)?, options_arg(options)?, arg_str!(reason)?) };
         out.write_handle(AuditLog::start_over(path, options, reason)?)
     })
 }

@@ -2,8 +2,8 @@
 //! only a checkpoint can check a proof.
 
 use super::*;
-use crate::out::opt_out;
-use crate::out::out;
+use crate::args::{arg_bytes, arg_str};
+use crate::out::{opt_out, out};
 use charter_core::audit::Hash;
 
 /// Writes the RFC 9162 leaf hash of the `len` bytes at `leaf`,
@@ -20,8 +20,7 @@ pub unsafe extern "C" fn charter_audit_leaf_hash(
 ) -> charter_status_t {
     call(|| {
         let out_hash = out!(out_hash as Hash)?;
-        // SAFETY: the caller's contract on `leaf`.
-        let leaf = unsafe { bytes_arg(leaf, len, "leaf", any_length)? };
+        let leaf = arg_bytes!(leaf, len)?;
         out_hash.write(audit::leaf_hash(leaf));
         Ok(())
     })
@@ -107,8 +106,7 @@ pub unsafe extern "C" fn charter_audit_verify_checkpoint(
     out_root: *mut u8,
 ) -> charter_status_t {
     call(|| {
-        // SAFETY: the caller's contract on `note` and `verifier_key`.
-        let (note, key) = unsafe { (str_arg(note, "note")?, str_arg(verifier_key, "verifier_key")?) };
+        let (note, key) = (arg_str!(note)?, arg_str!(verifier_key)?);
         let checkpoint = audit::verify_checkpoint(note, key)?;
         opt_out!(out_size).write(checkpoint.size);
         opt_out!(out_root as Hash).write(checkpoint.root);

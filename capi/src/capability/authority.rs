@@ -10,8 +10,7 @@ use charter_core::capability::{Authority, AuthorityOptions, LinkId, ManualClock,
 use charter_core::{Error, ErrorKind};
 
 use super::{charter_session_t, charter_token_t, CHARTER_CHALLENGE_LEN, CHARTER_PROOF_LEN};
-use crate::args::arg_str;
-use crate::args::{array_arg, str_arg, str_array_arg};
+use crate::args::{arg_str, array_arg, str_array_arg};
 use crate::audit::{charter_audit_recorder_t, recorder_arg};
 use crate::firewall::call;
 use crate::handle::{borrow, clone_handle, free_handle};
@@ -188,8 +187,7 @@ pub unsafe extern "C" fn charter_authority_trust(
     root_key: *const c_char,
 ) -> charter_status_t {
     call(|| {
-        // SAFETY: the caller's contract on `root_key`.
-        let key = PublicKey::from_text(unsafe { str_arg(root_key, "root_key")? })?;
+        let key = PublicKey::from_text(arg_str!(root_key)?)?;
         borrow!(auth, |a| {
             a.authority.trust(key);
             Ok(())
@@ -210,8 +208,7 @@ pub unsafe extern "C" fn charter_authority_distrust(
     out_removed: *mut bool,
 ) -> charter_status_t {
     call(|| {
-        // SAFETY: the caller's contract on `root_key`.
-        let key = PublicKey::from_text(unsafe { str_arg(root_key, "root_key")? })?;
+        let key = PublicKey::from_text(arg_str!(root_key)?)?;
         let removed = borrow!(auth, |a| Ok(a.authority.clone()))?.distrust(&key);
         if !out_removed.is_null() {
             // SAFETY: non-NULL; the caller guarantees validity.
@@ -303,8 +300,7 @@ pub unsafe extern "C" fn charter_authority_revoke(
     out_new: *mut bool,
 ) -> charter_status_t {
     call(|| {
-        // SAFETY: the caller's contract on `link_id`.
-        let id = LinkId::from_hex(unsafe { str_arg(link_id, "link_id")? })?;
+        let id = LinkId::from_hex(arg_str!(link_id)?)?;
         let new = borrow!(auth, |a| Ok(a.authority.clone()))?.revoke(id)?;
         if !out_new.is_null() {
             // SAFETY: non-NULL; the caller guarantees validity.
@@ -326,8 +322,7 @@ pub unsafe extern "C" fn charter_authority_unrevoke(
     out_removed: *mut bool,
 ) -> charter_status_t {
     call(|| {
-        // SAFETY: the caller's contract on `link_id`.
-        let id = LinkId::from_hex(unsafe { str_arg(link_id, "link_id")? })?;
+        let id = LinkId::from_hex(arg_str!(link_id)?)?;
         let removed = borrow!(auth, |a| Ok(a.authority.unrevoke(&id)))?;
         if !out_removed.is_null() {
             // SAFETY: non-NULL; the caller guarantees validity.

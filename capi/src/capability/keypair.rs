@@ -5,12 +5,10 @@ use std::path::Path;
 
 use charter_core::capability::{KeyFileOptions, KeyFormat, KeyPair};
 
-use crate::args::arg_str;
-use crate::args::{any_length, bytes_arg};
+use crate::args::{arg_bytes, arg_str};
 use crate::firewall::call;
 use crate::handle::{borrow, free_handle};
-use crate::out::out;
-use crate::out::BytesOut;
+use crate::out::{out, BytesOut};
 use crate::status::charter_status_t;
 
 /// An Ed25519 key pair. Opaque.
@@ -50,8 +48,7 @@ pub unsafe extern "C" fn charter_keypair_from_pkcs8(
 ) -> charter_status_t {
     call(|| {
         let out = out!(out)?;
-        // SAFETY: the caller's contract on `der`.
-        let der = unsafe { bytes_arg(der, len, "der", any_length)? };
+        let der = arg_bytes!(der, len)?;
         out.write_handle(KeyPair::from_pkcs8(der)?)
     })
 }

@@ -6,12 +6,11 @@ use charter_core::capability::{Grant, PublicKey, Token};
 use charter_core::Error;
 
 use super::CHARTER_PROOF_LEN;
-use crate::args::{any_length, array_arg, bytes_arg, str_arg, str_array_arg};
+use crate::args::{arg_bytes, arg_str, array_arg, str_array_arg};
 use crate::capability::charter_keypair_t;
 use crate::firewall::call;
 use crate::handle::{borrow, clone_handle, free_handle};
-use crate::out::out;
-use crate::out::BytesOut;
+use crate::out::{out, BytesOut};
 use crate::status::charter_status_t;
 
 /// A capability token. Opaque.
@@ -34,8 +33,7 @@ unsafe fn link_args(
     grants: *const *const c_char,
     count: usize,
 ) -> Result<(PublicKey, Vec<Grant>), Error> {
-    // SAFETY: the caller's contract.
-    let subject = PublicKey::from_text(unsafe { str_arg(subject, "subject")? })?;
+    let subject = PublicKey::from_text(arg_str!(subject)?)?;
     // SAFETY: the caller's contract.
     let grants = unsafe { str_array_arg(grants, count, charter_core::capability::MAX_GRANTS, "grants")? };
     Ok((subject, grants.into_iter().map(Grant::parse).collect::<Result<Vec<_>, _>>()?))
@@ -111,8 +109,7 @@ pub unsafe extern "C" fn charter_token_decode(
 ) -> charter_status_t {
     call(|| {
         let out = out!(out)?;
-        // SAFETY: the caller's contract on `bytes`.
-        out.write_handle(Token::decode(unsafe { bytes_arg(bytes, len, "bytes", any_length)? })?)
+        out.write_handle(Token::decode(arg_bytes!(bytes, len)?)?)
     })
 }
 
@@ -128,8 +125,7 @@ pub unsafe extern "C" fn charter_token_from_text(
 ) -> charter_status_t {
     call(|| {
         let out = out!(out)?;
-        // SAFETY: the caller's contract on `text`.
-        out.write_handle(Token::from_text(unsafe { str_arg(text, "text")? })?)
+        out.write_handle(Token::from_text(arg_str!(text)?)?)
     })
 }
 
