@@ -29,7 +29,7 @@ pub struct charter_witness {
 /// The handle type of a witness.
 pub type charter_witness_t = charter_witness;
 
-crate::handle::handle_type!(charter_witness_t owns charter_core::audit::Witness, tag b"WIT1");
+crate::handle::handle_type!(charter_witness_t owns Witness, tag b"WIT1");
 
 /// What `charter_audit_verify_file` trusts and requires. Fill with
 /// `charter_audit_verify_options_default` (nothing trusted), then adjust.

@@ -26,7 +26,7 @@ pub struct charter_audit_view {
 /// The handle type of a log view.
 pub type charter_audit_view_t = charter_audit_view;
 
-crate::handle::handle_type!(charter_audit_view_t owns charter_core::audit::LogView, tag b"VEW1");
+crate::handle::handle_type!(charter_audit_view_t owns LogView, tag b"VEW1");
 
 /// Opens a view of the log file at `path`: its complete records when it
 /// runs, read without writing or locking. `CHARTER_E_NOT_FOUND`,

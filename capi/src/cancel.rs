@@ -24,7 +24,7 @@ pub struct charter_cancel {
 /// The handle type of a cancellation.
 pub type charter_cancel_t = charter_cancel;
 
-crate::handle::handle_type!(charter_cancel_t owns charter_core::bus::Cancel, tag b"CAN1");
+crate::handle::handle_type!(charter_cancel_t owns Cancel, tag b"CAN1");
 
 /// Makes a cancellation that has not happened yet. Free it with
 /// `charter_cancel_free`.

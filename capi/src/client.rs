@@ -48,7 +48,7 @@ pub struct charter_client {
 /// The handle type of a client.
 pub type charter_client_t = charter_client;
 
-crate::handle::handle_type!(charter_client_t owns charter_core::bus::Client, tag b"CLI1");
+crate::handle::handle_type!(charter_client_t owns Client, tag b"CLI1");
 
 /// Makes a client of `bus` for the holder of `session`, or for a caller
 /// without a session when `session` is NULL. Free it with

@@ -36,7 +36,7 @@ pub struct charter_audit {
 /// The handle type of an audit log.
 pub type charter_audit_t = charter_audit;
 
-crate::handle::handle_type!(charter_audit_t owns charter_core::audit::AuditLog, tag b"AUD1");
+crate::handle::handle_type!(charter_audit_t owns AuditLog, tag b"AUD1");
 
 /// Bytes in a hash, a root or each hash of a proof.
 pub const CHARTER_AUDIT_HASH_LEN: usize = 32;

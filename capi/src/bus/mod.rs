@@ -34,7 +34,7 @@ pub struct charter_bus {
 /// The handle type of a bus.
 pub type charter_bus_t = charter_bus;
 
-crate::handle::handle_type!(charter_bus_t owns charter_core::bus::Bus, tag b"BUS1");
+crate::handle::handle_type!(charter_bus_t owns Bus, tag b"BUS1");
 
 /// The most publishes of one bus that may be nested on one thread (a
 /// callback that publishes, whose callback publishes, ...); past it the

@@ -19,7 +19,7 @@ pub struct charter_keypair {
 /// The handle type of a key pair.
 pub type charter_keypair_t = charter_keypair;
 
-crate::handle::handle_type!(charter_keypair_t owns charter_core::capability::KeyPair, tag b"KEY1");
+crate::handle::handle_type!(charter_keypair_t owns KeyPair, tag b"KEY1");
 
 /// Generates a key pair from the operating system's random source. Free the
 /// key pair written to `out` with `charter_keypair_free`.
