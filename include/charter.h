@@ -1196,12 +1196,12 @@ typedef struct charter_authority_options_t {
 typedef charter_status_t (*charter_message_fn)(void *user_data, const struct charter_message_t *msg);
 
 /**
- * Releases a handler's `user_data` when its registration ends.
+ * Releases a callback's `user_data` when its registration ends.
  *
- * It runs once no notify can still be calling the handler, which may be
- * inside whichever Charter call on the registry lets go of the handler last
- * (an unregister, a free, or a notify that was in progress on another
- * thread), on that call's thread. No Charter lock is held when it runs.
+ * It runs once no call can still be using the callback, which may be
+ * inside whichever Charter call lets go of it last (an unregister, a
+ * free, or a notify or publish in progress on another thread), on that
+ * call's thread. No Charter lock is held when it runs.
  */
 typedef void (*charter_drop_fn)(void *user_data);
 
@@ -1265,12 +1265,12 @@ typedef struct charter_watch charter_watch_t;
 #define CHARTER_OK 0
 
 /**
- * A required pointer argument was NULL.
+ * A required pointer or argument was missing.
  */
 #define CHARTER_E_NULL_ARGUMENT -1
 
 /**
- * An argument was present but not acceptable; the message says which.
+ * An argument was present but not acceptable.
  */
 #define CHARTER_E_INVALID_ARGUMENT -2
 
@@ -1285,7 +1285,7 @@ typedef struct charter_watch charter_watch_t;
 #define CHARTER_E_INVALID_HANDLE -4
 
 /**
- * A handle of another type than the function expects.
+ * A handle of another type than the call expects.
  */
 #define CHARTER_E_WRONG_HANDLE_TYPE -5
 
@@ -1300,7 +1300,7 @@ typedef struct charter_watch charter_watch_t;
 #define CHARTER_E_ALREADY_FREED -7
 
 /**
- * A configured or built-in limit was reached; the message names it.
+ * A configured or built-in limit was reached.
  */
 #define CHARTER_E_LIMIT_EXCEEDED -8
 
@@ -1380,8 +1380,8 @@ typedef struct charter_watch charter_watch_t;
 #define CHARTER_E_INTERNAL -23
 
 /**
- * A wait was cancelled by another thread before anything happened (a
- * cancelled receive consumes nothing).
+ * A wait was cancelled by another thread before anything happened
+ * (a cancelled receive consumes nothing).
  */
 #define CHARTER_E_CANCELLED -24
 

@@ -202,11 +202,6 @@ pub(crate) unsafe fn headers_arg<'a>(
         .collect()
 }
 
-/// A timeout in milliseconds, where `CHARTER_WAIT_FOREVER` means none.
-pub(crate) fn timeout_arg(ms: u32) -> Option<std::time::Duration> {
-    (ms != crate::bus::CHARTER_WAIT_FOREVER).then(|| std::time::Duration::from_millis(u64::from(ms)))
-}
-
 /// The `count` strings at `ptr`, the argument called `name`, refusing more
 /// than `max` before reading any.
 ///
@@ -242,3 +237,35 @@ pub(crate) unsafe fn array_arg<const N: usize>(ptr: *const u8, name: &str) -> Re
     out.copy_from_slice(unsafe { slice_arg(ptr, N, name, any_length)? });
     Ok(out)
 }
+
+/// `str_arg(ptr, "ptr")`: the string argument `ptr`, named after the
+/// parameter itself. Relies on the export's contract that `ptr` is NULL or
+/// a NUL-terminated string valid for the call.
+macro_rules! arg_str {
+    ($ptr:ident) => {{
+        // An export may already be inside an unsafe block here.
+        #[allow(unused_unsafe)]
+        // SAFETY: every export's contract makes each string argument NULL
+        // or NUL-terminated and valid for the call.
+        let arg = unsafe { $crate::args::str_arg($ptr, stringify!($ptr)) };
+        arg
+    }};
+}
+
+/// `bytes_arg(ptr, len, "ptr", limit)`: the buffer argument `ptr` of `len`
+/// bytes (any length unless a `limit` is given).
+macro_rules! arg_bytes {
+    ($ptr:ident, $len:expr) => {
+        $crate::args::arg_bytes!($ptr, $len, $crate::args::any_length)
+    };
+    ($ptr:ident, $len:expr, $limit:expr) => {{
+        // An export may already be inside an unsafe block here.
+        #[allow(unused_unsafe)]
+        // SAFETY: every export's contract makes each buffer argument NULL
+        // or valid for reading its length during the call.
+        let arg = unsafe { $crate::args::bytes_arg($ptr, $len, stringify!($ptr), $limit) };
+        arg
+    }};
+}
+
+pub(crate) use {arg_bytes, arg_str};

@@ -12,13 +12,14 @@ use charter_core::audit::{self, LogView, VerifyOptions, Witness, MAX_WITNESSED_L
 use charter_core::capability::KeyPair;
 use charter_core::{Error, ErrorKind};
 
-use crate::args::str_arg;
-use crate::audit::{charter_audit_report_t, hash_out, proof_arg, report_out};
+use crate::args::{arg_str, str_arg};
+use crate::audit::{charter_audit_report_t, proof_arg, report_out};
 use crate::capability::charter_keypair_t;
-use crate::firewall::{call, null_argument, require_out, write_out};
-use crate::handle;
+use crate::firewall::{call, null_argument};
+use crate::handle::{borrow, clone_handle, free_handle};
+use crate::out::{opt_out, out, BytesOut};
 use crate::status::charter_status_t;
-use crate::strings::{bytes_out, string_out};
+use charter_core::audit::Hash;
 
 /// A witness. Opaque; create with `charter_witness_open`.
 pub struct charter_witness {
@@ -27,6 +28,8 @@ pub struct charter_witness {
 
 /// The handle type of a witness.
 pub type charter_witness_t = charter_witness;
+
+crate::handle::handle_type!(charter_witness_t owns Witness, tag b"WIT1");
 
 /// What `charter_audit_verify_file` trusts and requires. Fill with
 /// `charter_audit_verify_options_default` (nothing trusted), then adjust.
@@ -137,7 +140,10 @@ pub unsafe extern "C" fn charter_audit_verify_options_default(
         state_path: std::ptr::null(),
     };
     // SAFETY: the caller guarantees `out` is valid when non-NULL.
-    call(|| unsafe { write_out(out, "out", options) })
+    call(|| {
+        out!(out)?.write(options);
+        Ok(())
+    })
 }
 
 /// Verifies the log file at `path` without writing to it or locking it,
@@ -169,12 +175,12 @@ pub unsafe extern "C" fn charter_audit_verify_file(
     out_problem: *mut *mut c_char,
 ) -> charter_status_t {
     call(|| {
-        require_out(out_report, "out_report")?;
+        let out_report = out!(out_report)?;
         // SAFETY: the caller's contract on `path` and `options`.
-        let (path, options) = unsafe { (str_arg(path, "path")?, verify_options_arg(options)?) };
+        let (path, options) = unsafe { (arg_str!(path)?, verify_options_arg(options)?) };
         let report = audit::verify_log(path, &options)?;
-        // SAFETY: checked non-NULL above; the caller's contract on the rest.
-        unsafe { report_out(report, out_report, out_problem) }
+        report_out(report, out_report, opt_out!(out_problem));
+        Ok(())
     })
 }
 
@@ -197,17 +203,15 @@ pub unsafe extern "C" fn charter_audit_verify_file_witnesses(
     out_witnesses: *mut *mut c_char,
 ) -> charter_status_t {
     call(|| {
-        require_out(out_report, "out_report")?;
-        require_out(out_witnesses, "out_witnesses")?;
+        let out_report = out!(out_report)?;
+        let out_witnesses = out!(out_witnesses)?;
         // SAFETY: the caller's contract on `path` and `options`.
-        let (path, options) = unsafe { (str_arg(path, "path")?, verify_options_arg(options)?) };
+        let (path, options) = unsafe { (arg_str!(path)?, verify_options_arg(options)?) };
         let report = audit::verify_log(path, &options)?;
         let names = report.witnesses.join("\n");
-        // SAFETY: checked non-NULL above; the caller's contract on the rest.
-        unsafe {
-            report_out(report, out_report, out_problem)?;
-            string_out(out_witnesses, "out_witnesses", names)
-        }
+        report_out(report, out_report, opt_out!(out_problem));
+        out_witnesses.write_string(names);
+        Ok(())
     })
 }
 
@@ -229,17 +233,12 @@ pub unsafe extern "C" fn charter_audit_prove_file_inclusion(
     out_root: *mut u8,
 ) -> charter_status_t {
     call(|| {
-        require_out(out, "out")?;
-        require_out(out_len, "out_len")?;
-        // SAFETY: the caller's contract on `path`.
-        let view = LogView::open(unsafe { str_arg(path, "path")? })?;
+        let out = BytesOut::new(out!(out)?, out!(out_len)?);
+        let view = LogView::open(arg_str!(path)?)?;
         let proof = view.prove_inclusion(index, size)?;
-        if !out_root.is_null() {
-            // SAFETY: non-NULL; the caller guarantees 32 bytes.
-            unsafe { hash_out(out_root, "out_root", &view.root_at(size)?)? };
-        }
-        // SAFETY: both checked non-NULL above.
-        unsafe { bytes_out(out, out_len, proof.concat()) }
+        opt_out!(out_root as Hash).write(view.root_at(size)?);
+        out.write(proof.concat());
+        Ok(())
     })
 }
 
@@ -259,13 +258,11 @@ pub unsafe extern "C" fn charter_audit_prove_file_consistency(
     out_len: *mut usize,
 ) -> charter_status_t {
     call(|| {
-        require_out(out, "out")?;
-        require_out(out_len, "out_len")?;
-        // SAFETY: the caller's contract on `path`.
-        let view = LogView::open(unsafe { str_arg(path, "path")? })?;
+        let out = BytesOut::new(out!(out)?, out!(out_len)?);
+        let view = LogView::open(arg_str!(path)?)?;
         let proof = view.prove_consistency(old_size, new_size)?;
-        // SAFETY: both checked non-NULL above.
-        unsafe { bytes_out(out, out_len, proof.concat()) }
+        out.write(proof.concat());
+        Ok(())
     })
 }
 
@@ -282,13 +279,12 @@ pub unsafe extern "C" fn charter_audit_cosigner_key(
     out: *mut *mut c_char,
 ) -> charter_status_t {
     call(|| {
-        require_out(out, "out")?;
-        // SAFETY: the caller's contract on `name`.
-        let name = unsafe { str_arg(name, "name")? };
-        let public = handle::with::<KeyPair, _>(key, "key", |k| Ok(k.public_key()))?;
+        let out = out!(out)?;
+        let name = arg_str!(name)?;
+        let public = borrow!(key, |k| Ok(k.public_key()))?;
         let vkey = audit::cosigner_key(name, &public)?;
-        // SAFETY: checked non-NULL above.
-        unsafe { string_out(out, "out", vkey) }
+        out.write_string(vkey);
+        Ok(())
     })
 }
 
@@ -309,12 +305,11 @@ pub unsafe extern "C" fn charter_audit_cosign(
     out_line: *mut *mut c_char,
 ) -> charter_status_t {
     call(|| {
-        require_out(out_line, "out_line")?;
-        // SAFETY: the caller's contract on `note` and `name`.
-        let (note, name) = unsafe { (str_arg(note, "note")?, str_arg(name, "name")?) };
-        let line = handle::with::<KeyPair, _>(key, "key", |k| audit::cosign(note, name, k, timestamp))?;
-        // SAFETY: checked non-NULL above.
-        unsafe { string_out(out_line, "out_line", line) }
+        let out_line = out!(out_line)?;
+        let (note, name) = (arg_str!(note)?, arg_str!(name)?);
+        let line = borrow!(key, |k| audit::cosign(note, name, k, timestamp))?;
+        out_line.write_string(line);
+        Ok(())
     })
 }
 
@@ -346,24 +341,15 @@ pub unsafe extern "C" fn charter_audit_verify_cosigned(
         // SAFETY: the caller's contract on every input.
         let (note, log_key, witnesses) = unsafe {
             (
-                str_arg(note, "note")?,
-                str_arg(log_key, "log_key")?,
+                arg_str!(note)?,
+                arg_str!(log_key)?,
                 strings_arg(witnesses, witness_count, MAX_WITNESSES, "witnesses")?,
             )
         };
         let cosigned = audit::verify_cosigned(note, log_key, &witnesses, quorum)?;
-        if !out_root.is_null() {
-            // SAFETY: non-NULL; the caller guarantees 32 bytes.
-            unsafe { hash_out(out_root, "out_root", &cosigned.checkpoint.root)? };
-        }
-        if !out_size.is_null() {
-            // SAFETY: non-NULL; the caller guarantees validity.
-            unsafe { out_size.write(cosigned.checkpoint.size) };
-        }
-        if !out_count.is_null() {
-            // SAFETY: non-NULL; the caller guarantees validity.
-            unsafe { out_count.write(cosigned.witnesses.len()) };
-        }
+        opt_out!(out_root as Hash).write(cosigned.checkpoint.root);
+        opt_out!(out_size).write(cosigned.checkpoint.size);
+        opt_out!(out_count).write(cosigned.witnesses.len());
         Ok(())
     })
 }
@@ -398,13 +384,13 @@ pub unsafe extern "C" fn charter_audit_verify_cosigned_names(
     out_count: *mut usize,
 ) -> charter_status_t {
     call(|| {
-        require_out(out_names, "out_names")?;
-        require_out(out_count, "out_count")?;
+        let out_names = out!(out_names)?;
+        let out_count = out!(out_count)?;
         // SAFETY: the caller's contract on every input.
         let (note, log_key, witnesses) = unsafe {
             (
-                str_arg(note, "note")?,
-                str_arg(log_key, "log_key")?,
+                arg_str!(note)?,
+                arg_str!(log_key)?,
                 strings_arg(witnesses, witness_count, MAX_WITNESSES, "witnesses")?,
             )
         };
@@ -422,19 +408,11 @@ pub unsafe extern "C" fn charter_audit_verify_cosigned_names(
             let slots = unsafe { std::slice::from_raw_parts_mut(out_timestamps, count) };
             slots.copy_from_slice(&cosigned.timestamps);
         }
-        if !out_root.is_null() {
-            // SAFETY: non-NULL; the caller guarantees 32 bytes.
-            unsafe { hash_out(out_root, "out_root", &cosigned.checkpoint.root)? };
-        }
-        if !out_size.is_null() {
-            // SAFETY: non-NULL; the caller guarantees validity.
-            unsafe { out_size.write(cosigned.checkpoint.size) };
-        }
-        // SAFETY: both checked non-NULL above.
-        unsafe {
-            out_count.write(count);
-            string_out(out_names, "out_names", cosigned.witnesses.join("\n"))
-        }
+        opt_out!(out_root as Hash).write(cosigned.checkpoint.root);
+        opt_out!(out_size).write(cosigned.checkpoint.size);
+        out_count.write(count);
+        out_names.write_string(cosigned.witnesses.join("\n"));
+        Ok(())
     })
 }
 
@@ -457,12 +435,12 @@ pub unsafe extern "C" fn charter_audit_witness_request(
     out_body: *mut *mut c_char,
 ) -> charter_status_t {
     call(|| {
-        require_out(out_body, "out_body")?;
+        let out_body = out!(out_body)?;
         // SAFETY: the caller's contract on `proof` and `note`.
-        let (proof, note) = unsafe { (proof_arg(proof, proof_len, "proof")?, str_arg(note, "note")?) };
+        let (proof, note) = unsafe { (proof_arg(proof, proof_len, "proof")?, arg_str!(note)?) };
         let body = audit::witness_request(old_size, &proof, note);
-        // SAFETY: checked non-NULL above.
-        unsafe { string_out(out_body, "out_body", body) }
+        out_body.write_string(body);
+        Ok(())
     })
 }
 
@@ -486,19 +464,15 @@ pub unsafe extern "C" fn charter_audit_parse_witness_request(
     out_note: *mut *mut c_char,
 ) -> charter_status_t {
     call(|| {
-        require_out(out_old_size, "out_old_size")?;
-        require_out(out_proof, "out_proof")?;
-        require_out(out_proof_len, "out_proof_len")?;
-        require_out(out_note, "out_note")?;
-        // SAFETY: the caller's contract on `body`.
-        let body = unsafe { str_arg(body, "body")? };
+        let out_old_size = out!(out_old_size)?;
+        let out_proof = BytesOut::new(out!(out_proof)?, out!(out_proof_len)?);
+        let out_note = out!(out_note)?;
+        let body = arg_str!(body)?;
         let (old_size, proof, note) = audit::parse_witness_request(body)?;
-        // SAFETY: every output checked non-NULL above.
-        unsafe {
-            out_old_size.write(old_size);
-            string_out(out_note, "out_note", note)?;
-            bytes_out(out_proof, out_proof_len, proof.concat())
-        }
+        out_old_size.write(old_size);
+        out_note.write_string(note);
+        out_proof.write(proof.concat());
+        Ok(())
     })
 }
 
@@ -523,19 +497,17 @@ pub unsafe extern "C" fn charter_witness_open(
     out: *mut *mut charter_witness_t,
 ) -> charter_status_t {
     call(|| {
-        require_out(out, "out")?;
+        let out = out!(out)?;
         // SAFETY: the caller's contract on every input.
         let (state, name, logs) = unsafe {
             (
-                str_arg(state_path, "state_path")?,
-                str_arg(name, "name")?,
+                arg_str!(state_path)?,
+                arg_str!(name)?,
                 strings_arg(log_keys, log_key_count, MAX_WITNESSED_LOGS, "log_keys")?,
             )
         };
-        let key = handle::with::<KeyPair, _>(key, "key", |k| KeyPair::from_pkcs8(k.to_pkcs8()))?;
-        let witness = handle::create(Witness::open(state, name, Arc::new(key), &logs)?)?;
-        // SAFETY: checked non-NULL above.
-        unsafe { write_out(out, "out", witness) }
+        let key = borrow!(key, |k| KeyPair::from_pkcs8(k.to_pkcs8()))?;
+        out.write_handle(Witness::open(state, name, Arc::new(key), &logs)?)
     })
 }
 
@@ -545,7 +517,7 @@ pub unsafe extern "C" fn charter_witness_open(
 /// `witness` must be NULL or a pointer obtained from Charter.
 #[no_mangle]
 pub unsafe extern "C" fn charter_witness_free(witness: *mut charter_witness_t) -> charter_status_t {
-    call(|| handle::free::<Witness>(witness, "witness"))
+    call(|| free_handle!(witness))
 }
 
 /// Writes the witness's cosigner verifier key to `out`; free it with
@@ -559,10 +531,10 @@ pub unsafe extern "C" fn charter_witness_verifier_key(
     out: *mut *mut c_char,
 ) -> charter_status_t {
     call(|| {
-        require_out(out, "out")?;
-        let vkey = handle::with::<Witness, _>(witness, "witness", |w| Ok(w.verifier_key().to_owned()))?;
-        // SAFETY: checked non-NULL above.
-        unsafe { string_out(out, "out", vkey) }
+        let out = out!(out)?;
+        let vkey = borrow!(witness, |w| Ok(w.verifier_key().to_owned()))?;
+        out.write_string(vkey);
+        Ok(())
     })
 }
 
@@ -592,17 +564,17 @@ pub unsafe extern "C" fn charter_witness_add_checkpoint(
     out_line: *mut *mut c_char,
 ) -> charter_status_t {
     call(|| {
-        require_out(out_line, "out_line")?;
+        let out_line = out!(out_line)?;
         // SAFETY: the caller's contract on `proof` and `note`.
-        let (proof, note) = unsafe { (proof_arg(proof, proof_len, "proof")?, str_arg(note, "note")?) };
-        let witness = handle::with::<Witness, _>(witness, "witness", |w| Ok(w.clone()))?;
+        let (proof, note) = unsafe { (proof_arg(proof, proof_len, "proof")?, arg_str!(note)?) };
+        let witness = clone_handle!(witness)?;
         let line = if timestamp == 0 {
             witness.add_checkpoint(old_size, &proof, note)?
         } else {
             witness.add_checkpoint_at(old_size, &proof, note, timestamp)?
         };
-        // SAFETY: checked non-NULL above.
-        unsafe { string_out(out_line, "out_line", line) }
+        out_line.write_string(line);
+        Ok(())
     })
 }
 
@@ -622,22 +594,15 @@ pub unsafe extern "C" fn charter_witness_latest(
     out_found: *mut bool,
 ) -> charter_status_t {
     call(|| {
-        require_out(out_found, "out_found")?;
-        // SAFETY: the caller's contract on `origin`.
-        let origin = unsafe { str_arg(origin, "origin")? };
-        let witness = handle::with::<Witness, _>(witness, "witness", |w| Ok(w.clone()))?;
+        let out_found = out!(out_found)?;
+        let origin = arg_str!(origin)?;
+        let witness = clone_handle!(witness)?;
         let latest = witness.latest(origin)?;
         if let Some((size, root)) = latest {
-            if !out_root.is_null() {
-                // SAFETY: non-NULL; the caller guarantees 32 bytes.
-                unsafe { hash_out(out_root, "out_root", &root)? };
-            }
-            if !out_size.is_null() {
-                // SAFETY: non-NULL; the caller guarantees validity.
-                unsafe { out_size.write(size) };
-            }
+            opt_out!(out_root as Hash).write(root);
+            opt_out!(out_size).write(size);
         }
-        // SAFETY: checked non-NULL above.
-        unsafe { write_out(out_found, "out_found", latest.is_some()) }
+        out_found.write(latest.is_some());
+        Ok(())
     })
 }

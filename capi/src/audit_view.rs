@@ -9,14 +9,13 @@
 
 use std::ffi::c_char;
 
-use charter_core::audit::LogView;
+use charter_core::audit::{Hash, LogView};
 
-use crate::args::str_arg;
-use crate::audit::hash_out;
-use crate::firewall::{call, require_out, write_out};
-use crate::handle;
+use crate::args::arg_str;
+use crate::firewall::call;
+use crate::handle::{borrow, free_handle};
+use crate::out::{opt_out, out, BytesOut};
 use crate::status::charter_status_t;
-use crate::strings::{bytes_out, string_out};
 
 /// A read-only snapshot of an audit log file. Opaque; create with
 /// `charter_audit_view_open`.
@@ -26,6 +25,8 @@ pub struct charter_audit_view {
 
 /// The handle type of a log view.
 pub type charter_audit_view_t = charter_audit_view;
+
+crate::handle::handle_type!(charter_audit_view_t owns LogView, tag b"VEW1");
 
 /// Opens a view of the log file at `path`: its complete records when it
 /// runs, read without writing or locking. `CHARTER_E_NOT_FOUND`,
@@ -42,12 +43,9 @@ pub unsafe extern "C" fn charter_audit_view_open(
     out: *mut *mut charter_audit_view_t,
 ) -> charter_status_t {
     call(|| {
-        require_out(out, "out")?;
-        // SAFETY: the caller's contract on `path`.
-        let view = LogView::open(unsafe { str_arg(path, "path")? })?;
-        let view = handle::create(view)?;
-        // SAFETY: checked non-NULL above.
-        unsafe { write_out(out, "out", view) }
+        let out = out!(out)?;
+        let view = LogView::open(arg_str!(path)?)?;
+        out.write_handle(view)
     })
 }
 
@@ -58,7 +56,7 @@ pub unsafe extern "C" fn charter_audit_view_open(
 /// `view` must be NULL or a pointer this library returned.
 #[no_mangle]
 pub unsafe extern "C" fn charter_audit_view_free(view: *mut charter_audit_view_t) -> charter_status_t {
-    call(|| handle::free::<LogView>(view, "view"))
+    call(|| free_handle!(view))
 }
 
 /// Writes how many records the view holds to `out_len` and their root to
@@ -74,14 +72,11 @@ pub unsafe extern "C" fn charter_audit_view_len(
     out_root: *mut u8,
 ) -> charter_status_t {
     call(|| {
-        require_out(out_len, "out_len")?;
-        let (len, root) = handle::with::<LogView, _>(view, "view", |v| Ok((v.len(), v.root())))?;
-        if !out_root.is_null() {
-            // SAFETY: non-NULL; the caller guarantees 32 bytes.
-            unsafe { hash_out(out_root, "out_root", &root)? };
-        }
-        // SAFETY: checked non-NULL above.
-        unsafe { write_out(out_len, "out_len", len) }
+        let out_len = out!(out_len)?;
+        let (len, root) = borrow!(view, |v| Ok((v.len(), v.root())))?;
+        opt_out!(out_root as Hash).write(root);
+        out_len.write(len);
+        Ok(())
     })
 }
 
@@ -103,17 +98,11 @@ pub unsafe extern "C" fn charter_audit_view_prove_inclusion(
     out_root: *mut u8,
 ) -> charter_status_t {
     call(|| {
-        require_out(out, "out")?;
-        require_out(out_len, "out_len")?;
-        let (proof, root) = handle::with::<LogView, _>(view, "view", |v| {
-            Ok((v.prove_inclusion(index, size)?, v.root_at(size)?))
-        })?;
-        if !out_root.is_null() {
-            // SAFETY: non-NULL; the caller guarantees 32 bytes.
-            unsafe { hash_out(out_root, "out_root", &root)? };
-        }
-        // SAFETY: both checked non-NULL above.
-        unsafe { bytes_out(out, out_len, proof.concat()) }
+        let out = BytesOut::new(out!(out)?, out!(out_len)?);
+        let (proof, root) = borrow!(view, |v| { Ok((v.prove_inclusion(index, size)?, v.root_at(size)?)) })?;
+        opt_out!(out_root as Hash).write(root);
+        out.write(proof.concat());
+        Ok(())
     })
 }
 
@@ -133,11 +122,10 @@ pub unsafe extern "C" fn charter_audit_view_prove_consistency(
     out_len: *mut usize,
 ) -> charter_status_t {
     call(|| {
-        require_out(out, "out")?;
-        require_out(out_len, "out_len")?;
-        let proof = handle::with::<LogView, _>(view, "view", |v| v.prove_consistency(old_size, new_size))?;
-        // SAFETY: both checked non-NULL above.
-        unsafe { bytes_out(out, out_len, proof.concat()) }
+        let out = BytesOut::new(out!(out)?, out!(out_len)?);
+        let proof = borrow!(view, |v| v.prove_consistency(old_size, new_size))?;
+        out.write(proof.concat());
+        Ok(())
     })
 }
 
@@ -156,9 +144,9 @@ pub unsafe extern "C" fn charter_audit_view_witness_request(
     out_body: *mut *mut c_char,
 ) -> charter_status_t {
     call(|| {
-        require_out(out_body, "out_body")?;
-        let body = handle::with::<LogView, _>(view, "view", |v| v.witness_request(old_size))?;
-        // SAFETY: checked non-NULL above.
-        unsafe { string_out(out_body, "out_body", body) }
+        let out_body = out!(out_body)?;
+        let body = borrow!(view, |v| v.witness_request(old_size))?;
+        out_body.write_string(body);
+        Ok(())
     })
 }

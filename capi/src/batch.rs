@@ -10,13 +10,13 @@ use std::ffi::c_char;
 use charter_core::bus::SubscriptionId;
 use charter_core::{Error, ErrorKind};
 
-use crate::args::{
-    at_most, bytes_arg, charter_header_t, headers_arg, slice_arg, slice_out_arg, str_arg, timeout_arg,
-};
+use crate::args::{arg_str, at_most, bytes_arg, charter_header_t, headers_arg, slice_arg, slice_out_arg};
 use crate::bus::charter_publish_report_t;
+use crate::bus::timeout_arg;
 use crate::client::{charter_client_t, client_arg};
-use crate::firewall::{call, require_out};
+use crate::firewall::call;
 use crate::message::{charter_message_t, OwnedMessage};
+use crate::out::out;
 use crate::status::charter_status_t;
 
 /// The most messages one batch call publishes or receives.
@@ -63,8 +63,7 @@ pub unsafe extern "C" fn charter_client_publish_many(
 ) -> charter_status_t {
     call(|| {
         let client = client_arg(client)?;
-        // SAFETY: the caller's contract on `topic`.
-        let topic = unsafe { str_arg(topic, "topic")? };
+        let topic = arg_str!(topic)?;
         // SAFETY: the caller's contract on `payloads`; the count is
         // checked against its limit before any is read.
         let items =
@@ -121,7 +120,7 @@ pub unsafe extern "C" fn charter_client_recv_many(
     out_count: *mut usize,
 ) -> charter_status_t {
     call(|| {
-        require_out(out_count, "out_count")?;
+        let out_count = out!(out_count)?;
         if max == 0 {
             return Err(Error::new(
                 ErrorKind::InvalidArgument,
@@ -138,8 +137,7 @@ pub unsafe extern "C" fn charter_client_recv_many(
         for (slot, message) in slots.iter_mut().zip(&messages) {
             slot.write(OwnedMessage::new(message).into_raw());
         }
-        // SAFETY: checked non-NULL above; the caller guarantees validity.
-        unsafe { out_count.write(messages.len()) };
+        out_count.write(messages.len());
         Ok(())
     })
 }

@@ -18,20 +18,18 @@ use std::time::Duration;
 use ::charter_bridge::{
     in_async_context, Bridge, BridgeOptions, BridgeStats, Credentials, Import, Reason, VerifyOptions,
 };
-use charter_core::bus::Bus;
-use charter_core::capability::{KeyPair, Session, Token};
+use charter_core::capability::KeyPair;
 use charter_core::{Error, ErrorKind};
 
 use crate::args::{slice_arg, str_arg, str_array_arg};
 use crate::audit::{charter_audit_recorder_t, recorder_arg};
 use crate::bus::charter_bus_t;
-use crate::capability::{
-    charter_authority_t, charter_keypair_t, charter_session_t, charter_token_t, AuthorityHandle,
-};
-use crate::firewall::{call, require_out, write_out};
+use crate::capability::{charter_authority_t, charter_keypair_t, charter_session_t, charter_token_t};
+use crate::firewall::call;
 use crate::handle;
+use crate::handle::{clone_handle, free_handle};
+use crate::out::{require_out, string_out, write_out};
 use crate::status::charter_status_t;
-use crate::strings::string_out;
 
 /// The most servers, exports or imports one bridge takes.
 pub const CHARTER_BRIDGE_MAX_ENTRIES: usize = 1024;
@@ -44,6 +42,8 @@ pub struct charter_bridge {
 
 /// The handle type of a bridge.
 pub type charter_bridge_t = charter_bridge;
+
+crate::handle::handle_type!(charter_bridge_t owns BridgeHandle, tag b"BRG1");
 
 /// One import: NATS subjects matching `pattern` are published on the local
 /// bus (and NATS requests asked there).
@@ -242,7 +242,7 @@ impl Drop for BridgeCell {
 }
 
 fn bridge_arg(bridge: *mut charter_bridge_t) -> Result<BridgeHandle, Error> {
-    handle::with::<BridgeHandle, _>(bridge, "bridge", |b| Ok(b.clone()))
+    clone_handle!(bridge)
 }
 
 fn closed() -> Error {
@@ -337,10 +337,8 @@ unsafe fn options_arg(o: &charter_bridge_options_t) -> Result<BridgeOptions, Err
     options.credentials = match (o.token.is_null(), o.key.is_null()) {
         (true, true) => None,
         (false, false) => Some(Credentials {
-            token: handle::with::<Token, _>(o.token, "options.token", |t| Ok(t.clone()))?,
-            key: Arc::new(handle::with::<KeyPair, _>(o.key, "options.key", |k| {
-                KeyPair::from_pkcs8(k.to_pkcs8())
-            })?),
+            token: handle::cloned(o.token, "options.token")?,
+            key: Arc::new(handle::with(o.key, "options.key", |k| KeyPair::from_pkcs8(k.to_pkcs8()))?),
         }),
         _ => {
             return Err(Error::new(
@@ -350,9 +348,7 @@ unsafe fn options_arg(o: &charter_bridge_options_t) -> Result<BridgeOptions, Err
         }
     };
     if !o.authority.is_null() {
-        let authority = handle::with::<AuthorityHandle, _>(o.authority, "options.authority", |a| {
-            Ok(a.authority.clone())
-        })?;
+        let authority = handle::with(o.authority, "options.authority", |a| Ok(a.authority.clone()))?;
         let mut verify = VerifyOptions::new(authority);
         verify.max_skew = Duration::from_millis(u64::from(o.max_skew_ms));
         if !o.recorder.is_null() {
@@ -367,8 +363,7 @@ unsafe fn options_arg(o: &charter_bridge_options_t) -> Result<BridgeOptions, Err
         ));
     }
     if !o.local_session.is_null() {
-        options.local_session =
-            Some(handle::with::<Session, _>(o.local_session, "options.local_session", |s| Ok(s.clone()))?);
+        options.local_session = Some(handle::cloned(o.local_session, "options.local_session")?);
     }
     options.request_timeout = Duration::from_millis(u64::from(o.request_timeout_ms));
     options.export_capacity = o.export_capacity;
@@ -405,7 +400,7 @@ pub unsafe extern "C" fn charter_bridge_start(
         }
         // SAFETY: non-NULL; the caller guarantees validity.
         let options = unsafe { options_arg(&*options)? };
-        let bus = handle::with::<Bus, _>(bus, "bus", |b| Ok(b.clone()))?;
+        let bus = clone_handle!(bus)?;
         if in_async_context() {
             return Err(Error::new(
                 ErrorKind::WouldBlock,
@@ -539,5 +534,5 @@ pub unsafe extern "C" fn charter_bridge_close(bridge: *mut charter_bridge_t) -> 
 /// `bridge` must be NULL or a pointer obtained from Charter.
 #[no_mangle]
 pub unsafe extern "C" fn charter_bridge_free(bridge: *mut charter_bridge_t) -> charter_status_t {
-    call(|| handle::free::<BridgeHandle>(bridge, "bridge"))
+    call(|| free_handle!(bridge))
 }

@@ -19,11 +19,11 @@ use charter_core::{Error, ErrorKind};
 use crate::args::{any_length, bytes_arg, charter_header_t, slice_arg, str_arg};
 use crate::audit::{charter_audit_recorder_t, recorder_arg};
 use crate::bridge::CHARTER_BRIDGE_MAX_ENTRIES;
-use crate::capability::{charter_authority_t, AuthorityHandle};
-use crate::firewall::{call, require_out, write_out};
+use crate::capability::charter_authority_t;
+use crate::firewall::call;
 use crate::handle;
+use crate::out::{require_out, string_out, write_out};
 use crate::status::charter_status_t;
-use crate::strings::string_out;
 
 /// A verifier of sealed bridge messages. Opaque; create one with
 /// `charter_bridge_verifier_new`.
@@ -38,6 +38,8 @@ pub type charter_bridge_verifier_t = charter_bridge_verifier;
 /// (which may write an audit record) never holds the guard.
 #[derive(Clone)]
 pub(crate) struct VerifierHandle(Arc<Verifier>);
+
+crate::handle::handle_type!(charter_bridge_verifier_t owns VerifierHandle, tag b"BRV1");
 
 /// Expect a publish: it needs a `publish` grant on its subject.
 pub const CHARTER_BRIDGE_EXPECT_PUBLISH: i32 = 0;
@@ -152,9 +154,7 @@ pub unsafe extern "C" fn charter_bridge_verifier_new(
         }
         // SAFETY: non-NULL; the caller guarantees validity.
         let o = unsafe { *options };
-        let authority = handle::with::<AuthorityHandle, _>(o.authority, "options.authority", |a| {
-            Ok(a.authority.clone())
-        })?;
+        let authority = handle::with(o.authority, "options.authority", |a| Ok(a.authority.clone()))?;
         let mut verify = VerifyOptions::new(authority);
         verify.max_skew = Duration::from_millis(u64::from(o.max_skew_ms));
         if !o.recorder.is_null() {
@@ -165,7 +165,8 @@ pub unsafe extern "C" fn charter_bridge_verifier_new(
             let now = o.fixed_time_ms;
             verify.clock = Some(Arc::new(move || now));
         }
-        let verifier = handle::create(VerifierHandle(Arc::new(Verifier::new(verify))))?;
+        let verifier =
+            handle::create::<charter_bridge_verifier_t>(VerifierHandle(Arc::new(Verifier::new(verify))))?;
         // SAFETY: checked non-NULL above.
         unsafe { write_out(out, "out", verifier) }
     })
@@ -245,7 +246,7 @@ pub unsafe extern "C" fn charter_bridge_verifier_check(
             write_out(out_reason, "out_reason", CHARTER_BRIDGE_ACCEPTED)?;
             write_out(out_principal, "out_principal", std::ptr::null_mut())?;
         }
-        let handle = handle::with::<VerifierHandle, _>(verifier, "verifier", |v| Ok(v.clone()))?;
+        let handle = handle::clone_handle!(verifier)?;
         // SAFETY: the caller's contract.
         let subject = unsafe { str_arg(subject, "subject")? };
         let reply = if reply.is_null() {
@@ -323,7 +324,7 @@ pub extern "C" fn charter_bridge_reason_name(reason: i32) -> *const c_char {
 pub unsafe extern "C" fn charter_bridge_verifier_free(
     verifier: *mut charter_bridge_verifier_t,
 ) -> charter_status_t {
-    call(|| handle::free::<VerifierHandle>(verifier, "verifier"))
+    call(|| handle::free_handle!(verifier))
 }
 
 #[cfg(test)]

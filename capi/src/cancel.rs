@@ -7,11 +7,12 @@
 
 use charter_core::bus::{Cancel, SubscriptionId};
 
-use crate::args::timeout_arg;
+use crate::bus::timeout_arg;
 use crate::client::{charter_client_t, client_arg};
-use crate::firewall::{call, require_out, write_out};
-use crate::handle;
+use crate::firewall::call;
+use crate::handle::{borrow, clone_handle, free_handle};
 use crate::message::{charter_message_t, OwnedMessage};
+use crate::out::out;
 use crate::status::charter_status_t;
 
 /// A cancellation for `charter_client_recv_cancellable`. Opaque; create
@@ -23,6 +24,8 @@ pub struct charter_cancel {
 /// The handle type of a cancellation.
 pub type charter_cancel_t = charter_cancel;
 
+crate::handle::handle_type!(charter_cancel_t owns Cancel, tag b"CAN1");
+
 /// Makes a cancellation that has not happened yet. Free it with
 /// `charter_cancel_free`.
 ///
@@ -31,10 +34,8 @@ pub type charter_cancel_t = charter_cancel;
 #[no_mangle]
 pub unsafe extern "C" fn charter_cancel_new(out: *mut *mut charter_cancel_t) -> charter_status_t {
     call(|| {
-        require_out(out, "out")?;
-        let cancel = handle::create(Cancel::new())?;
-        // SAFETY: checked non-NULL above.
-        unsafe { write_out(out, "out", cancel) }
+        let out = out!(out)?;
+        out.write_handle(Cancel::new())
     })
 }
 
@@ -48,7 +49,7 @@ pub unsafe extern "C" fn charter_cancel_new(out: *mut *mut charter_cancel_t) -> 
 #[no_mangle]
 pub unsafe extern "C" fn charter_cancel_cancel(cancel: *mut charter_cancel_t) -> charter_status_t {
     call(|| {
-        handle::with::<Cancel, _>(cancel, "cancel", |c| {
+        borrow!(cancel, |c| {
             c.cancel();
             Ok(())
         })
@@ -63,7 +64,7 @@ pub unsafe extern "C" fn charter_cancel_cancel(cancel: *mut charter_cancel_t) ->
 /// `cancel` must be NULL or a pointer obtained from Charter.
 #[no_mangle]
 pub unsafe extern "C" fn charter_cancel_free(cancel: *mut charter_cancel_t) -> charter_status_t {
-    call(|| handle::free::<Cancel>(cancel, "cancel"))
+    call(|| free_handle!(cancel))
 }
 
 /// Waits up to `timeout_ms` for the next message of subscription `id`, as
@@ -84,12 +85,12 @@ pub unsafe extern "C" fn charter_client_recv_cancellable(
     out_msg: *mut *mut charter_message_t,
 ) -> charter_status_t {
     call(|| {
-        require_out(out_msg, "out_msg")?;
+        let out_msg = out!(out_msg)?;
         let sub = client_arg(client)?.subscription(SubscriptionId::from_raw(id))?;
         // Out of its handle guard: the wait never holds the guard.
-        let cancel = handle::with::<Cancel, _>(cancel, "cancel", |c| Ok(c.clone()))?;
+        let cancel = clone_handle!(cancel)?;
         let message = sub.recv_cancellable(timeout_arg(timeout_ms), &cancel)?;
-        // SAFETY: checked non-NULL above.
-        unsafe { write_out(out_msg, "out_msg", OwnedMessage::new(&message).into_raw()) }
+        out_msg.write(OwnedMessage::new(&message).into_raw());
+        Ok(())
     })
 }

@@ -20,24 +20,25 @@
 //! wait never hold the client handle's guard while they wait.
 
 use std::ffi::{c_char, c_void};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use charter_core::bus::{Client, Message, SubscribeOptions, SubscriptionId};
-use charter_core::capability::Session;
 use charter_core::{Error, HandlerError};
 
-use crate::args::{bytes_arg, charter_header_t, headers_arg, str_arg, timeout_arg};
+use crate::args::{arg_str, bytes_arg, charter_header_t, headers_arg};
+use crate::bus::timeout_arg;
 use crate::bus::{
     charter_bus_t, charter_message_fn, charter_publish_report_t, charter_subscribe_options_t,
     charter_subscription_stats_t,
 };
 use crate::capability::charter_session_t;
-use crate::firewall::{call, null_argument, require_out, write_out};
-use crate::handle;
+use crate::firewall::{call, null_argument};
+use crate::handle::{borrow, clone_handle, free_handle};
 use crate::message::{charter_message_t, OwnedMessage};
+use crate::out::out;
 use crate::status::{charter_status_t, CHARTER_OK};
+use crate::user_data::UserData;
 
 /// A bus as seen by one caller. Opaque; create with `charter_client_new`.
 pub struct charter_client {
@@ -46,6 +47,8 @@ pub struct charter_client {
 
 /// The handle type of a client.
 pub type charter_client_t = charter_client;
+
+crate::handle::handle_type!(charter_client_t owns Client, tag b"CLI1");
 
 /// Makes a client of `bus` for the holder of `session`, or for a caller
 /// without a session when `session` is NULL. Free it with
@@ -62,17 +65,10 @@ pub unsafe extern "C" fn charter_client_new(
     out: *mut *mut charter_client_t,
 ) -> charter_status_t {
     call(|| {
-        require_out(out, "out")?;
-        let session = if session.is_null() {
-            None
-        } else {
-            Some(handle::with::<Session, _>(session, "session", |s| Ok(s.clone()))?)
-        };
-        let client =
-            handle::with::<charter_core::bus::Bus, _>(bus, "bus", |b| Ok(b.client(session.as_ref())))?;
-        let client = handle::create(client)?;
-        // SAFETY: checked non-NULL above.
-        unsafe { write_out(out, "out", client) }
+        let out = out!(out)?;
+        let session = if session.is_null() { None } else { Some(clone_handle!(session)?) };
+        let client = borrow!(bus, |b| Ok(b.client(session.as_ref())))?;
+        out.write_handle(client)
     })
 }
 
@@ -88,13 +84,13 @@ pub unsafe extern "C" fn charter_client_free(client: *mut charter_client_t) -> c
         if client.is_null() {
             return Ok(());
         }
-        handle::free::<Client>(client, "client")
+        free_handle!(client)
     })
 }
 
 /// The client behind `client`, out of its handle guard.
 pub(crate) fn client_arg(client: *mut charter_client_t) -> Result<Client, Error> {
-    handle::with::<Client, _>(client, "client", |c| Ok(c.clone()))
+    clone_handle!(client)
 }
 
 /// Subscribes to `pattern` with a queue read by `charter_client_recv`;
@@ -113,12 +109,12 @@ pub unsafe extern "C" fn charter_client_subscribe(
     out_id: *mut u64,
 ) -> charter_status_t {
     call(|| {
-        require_out(out_id, "out_id")?;
+        let out_id = out!(out_id)?;
         // SAFETY: the caller's contract on `pattern` and `options`.
-        let (pattern, options) = unsafe { (str_arg(pattern, "pattern")?, options_arg(options)?) };
+        let (pattern, options) = unsafe { (arg_str!(pattern)?, options_arg(options)?) };
         let id = client_arg(client)?.subscribe(pattern, options)?.detach();
-        // SAFETY: checked non-NULL above.
-        unsafe { write_out(out_id, "out_id", id.get()) }
+        out_id.write(id.get());
+        Ok(())
     })
 }
 
@@ -140,21 +136,21 @@ pub unsafe extern "C" fn charter_client_subscribe_callback(
     options: *const charter_subscribe_options_t,
     r#fn: charter_message_fn,
     user_data: *mut c_void,
-    drop_user_data: crate::registry::charter_drop_fn,
+    drop_user_data: crate::user_data::charter_drop_fn,
     out_id: *mut u64,
 ) -> charter_status_t {
     call(|| {
         let call = r#fn.ok_or_else(|| null_argument("fn"))?;
-        require_out(out_id, "out_id")?;
+        let out_id = out!(out_id)?;
         // SAFETY: the caller's contract on `pattern` and `options`.
-        let (pattern, options) = unsafe { (str_arg(pattern, "pattern")?, options_arg(options)?) };
+        let (pattern, options) = unsafe { (arg_str!(pattern)?, options_arg(options)?) };
         let client = client_arg(client)?;
-        let callback = Arc::new(CCallback { call, user_data, drop_user_data, armed: AtomicBool::new(false) });
+        let callback = Arc::new(CCallback { call, user_data: UserData::pending(user_data, drop_user_data) });
         let handler = Arc::clone(&callback);
         let id = client.subscribe_with(pattern, options, move |m| handler.invoke(m))?.detach();
-        callback.armed.store(true, Ordering::Release);
-        // SAFETY: checked non-NULL above.
-        unsafe { write_out(out_id, "out_id", id.get()) }
+        callback.user_data.arm();
+        out_id.write(id.get());
+        Ok(())
     })
 }
 
@@ -243,14 +239,14 @@ pub unsafe extern "C" fn charter_client_recv(
     out_msg: *mut *mut charter_message_t,
 ) -> charter_status_t {
     call(|| {
-        require_out(out_msg, "out_msg")?;
+        let out_msg = out!(out_msg)?;
         let sub = client_arg(client)?.subscription(SubscriptionId::from_raw(id))?;
         let message = match timeout_arg(timeout_ms) {
             None => sub.recv()?,
             Some(timeout) => sub.recv_timeout(timeout)?,
         };
-        // SAFETY: checked non-NULL above.
-        unsafe { write_out(out_msg, "out_msg", OwnedMessage::new(&message).into_raw()) }
+        out_msg.write(OwnedMessage::new(&message).into_raw());
+        Ok(())
     })
 }
 
@@ -274,14 +270,14 @@ pub unsafe extern "C" fn charter_client_request(
     out_reply: *mut *mut charter_message_t,
 ) -> charter_status_t {
     call(|| {
-        require_out(out_reply, "out_reply")?;
+        let out_reply = out!(out_reply)?;
         // SAFETY: the caller's contract on every argument.
         let Outgoing { client, topic, payload, headers } =
             unsafe { Outgoing::read(client, topic, payload, len, headers, header_count)? };
         let timeout = timeout_arg(timeout_ms).unwrap_or(Duration::MAX);
         let reply = client.request(topic, payload, &headers, timeout)?;
-        // SAFETY: checked non-NULL above.
-        unsafe { write_out(out_reply, "out_reply", OwnedMessage::new(&reply).into_raw()) }
+        out_reply.write(OwnedMessage::new(&reply).into_raw());
+        Ok(())
     })
 }
 
@@ -307,13 +303,13 @@ pub unsafe extern "C" fn charter_client_request_start(
     out_reply_id: *mut u64,
 ) -> charter_status_t {
     call(|| {
-        require_out(out_reply_id, "out_reply_id")?;
+        let out_reply_id = out!(out_reply_id)?;
         // SAFETY: the caller's contract on every argument.
         let Outgoing { client, topic, payload, headers } =
             unsafe { Outgoing::read(client, topic, payload, len, headers, header_count)? };
         let replies = client.request_start(topic, payload, &headers)?.detach();
-        // SAFETY: checked non-NULL above.
-        unsafe { write_out(out_reply_id, "out_reply_id", replies.get()) }
+        out_reply_id.write(replies.get());
+        Ok(())
     })
 }
 
@@ -402,51 +398,31 @@ pub unsafe extern "C" fn charter_client_subscription_stats(
     out: *mut charter_subscription_stats_t,
 ) -> charter_status_t {
     call(|| {
-        require_out(out, "out")?;
+        let out = out!(out)?;
         let stats = client_arg(client)?.subscription(SubscriptionId::from_raw(id))?.stats();
-        // SAFETY: checked non-NULL above.
-        unsafe { write_out(out, "out", stats.into()) }
+        out.write(stats.into());
+        Ok(())
     })
 }
 
-/// A C message callback with its user data. Once `armed` (the subscription
-/// exists), dropping it runs `drop_user_data`; a subscription that failed to
-/// start leaves `user_data` to the caller.
+/// A C message callback with its user data. Once the subscription exists,
+/// dropping it runs `drop_user_data`; a subscription that failed to start
+/// leaves `user_data` to the caller.
 struct CCallback {
     call: unsafe extern "C" fn(*mut c_void, *const charter_message_t) -> charter_status_t,
-    user_data: *mut c_void,
-    drop_user_data: crate::registry::charter_drop_fn,
-    armed: AtomicBool,
+    user_data: UserData,
 }
-
-// SAFETY: subscribing with a callback is the caller's promise that it and
-// its user data may be used from any thread (documented on the function).
-unsafe impl Send for CCallback {}
-// SAFETY: as above.
-unsafe impl Sync for CCallback {}
 
 impl CCallback {
     fn invoke(&self, message: &Message) -> Result<(), HandlerError> {
         let owned = OwnedMessage::new(message);
         // SAFETY: the caller registered `call` for exactly this use; the
         // message outlives the call.
-        let status = unsafe { (self.call)(self.user_data, owned.public()) };
+        let status = unsafe { (self.call)(self.user_data.get(), owned.public()) };
         if status == CHARTER_OK {
             Ok(())
         } else {
             Err(HandlerError)
-        }
-    }
-}
-
-impl Drop for CCallback {
-    fn drop(&mut self) {
-        if !self.armed.load(Ordering::Acquire) {
-            return;
-        }
-        if let Some(drop_user_data) = self.drop_user_data {
-            // SAFETY: registered to release `user_data`, once.
-            unsafe { drop_user_data(self.user_data) };
         }
     }
 }
@@ -479,10 +455,7 @@ impl<'a> Outgoing<'a> {
         // SAFETY: the caller's contract on `topic` and `payload`; the
         // payload's length is checked against the bus's limit first.
         let (topic, payload) = unsafe {
-            (
-                str_arg(topic, "topic")?,
-                bytes_arg(payload, len, "payload", |n| client.limits().check_payload(n))?,
-            )
+            (arg_str!(topic)?, bytes_arg(payload, len, "payload", |n| client.limits().check_payload(n))?)
         };
         // SAFETY: the caller's contract on `headers`.
         let headers = unsafe { headers_arg(headers, header_count, client.limits().max_headers)? };

@@ -57,29 +57,6 @@ pub(crate) fn catch_or<R>(fallback: R, body: impl FnOnce() -> R) -> R {
     panic::catch(body).unwrap_or(fallback)
 }
 
-/// Writes `value` through the out-parameter `out`, named `name` in the error
-/// when NULL. Call it only once the operation has succeeded.
-///
-/// # Safety
-/// `out`, when not NULL, must be valid for a write of `T`.
-pub(crate) unsafe fn write_out<T>(out: *mut T, name: &str, value: T) -> Result<(), Error> {
-    if out.is_null() {
-        return Err(null_argument(name));
-    }
-    // SAFETY: the caller guarantees `out` is valid for writes when non-NULL.
-    unsafe { out.write(value) };
-    Ok(())
-}
-
-/// Fails early, before doing any work, when an out-parameter is NULL.
-pub(crate) fn require_out<T>(out: *mut T, name: &str) -> Result<(), Error> {
-    if out.is_null() {
-        Err(null_argument(name))
-    } else {
-        Ok(())
-    }
-}
-
 /// The error for a NULL pointer argument called `name`.
 pub(crate) fn null_argument(name: &str) -> Error {
     Error::new(ErrorKind::NullArgument, format!("{name} is NULL"))

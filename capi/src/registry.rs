@@ -10,10 +10,12 @@ use std::ffi::c_void;
 
 use charter_core::{HandlerError, HandlerId, Registry};
 
-use crate::args::{any_length, bytes_arg};
-use crate::firewall::{call, null_argument, require_out, write_out};
-use crate::handle;
+use crate::args::arg_bytes;
+use crate::firewall::{call, null_argument};
+use crate::handle::{borrow, free_handle};
+use crate::out::{opt_out, out};
 use crate::status::{charter_status_t, CHARTER_E_PANIC, CHARTER_OK};
+use crate::user_data::{charter_drop_fn, UserData};
 
 /// A registry of handlers. Opaque; create with `charter_registry_new`.
 pub struct charter_registry {
@@ -23,6 +25,8 @@ pub struct charter_registry {
 /// The handle type of a registry.
 pub type charter_registry_t = charter_registry;
 
+crate::handle::handle_type!(charter_registry_t owns Registry<[u8]>, tag b"REG1");
+
 /// A handler: receives its `user_data` and the event bytes (valid only
 /// during the call; `event` is NULL when `len` is 0). Returning
 /// `CHARTER_E_PANIC` counts the call as panicked (for handlers written in a
@@ -31,14 +35,6 @@ pub type charter_registry_t = charter_registry;
 /// that notifies, and concurrently.
 pub type charter_handler_fn =
     Option<unsafe extern "C" fn(user_data: *mut c_void, event: *const u8, len: usize) -> charter_status_t>;
-
-/// Releases a handler's `user_data` when its registration ends.
-///
-/// It runs once no notify can still be calling the handler, which may be
-/// inside whichever Charter call on the registry lets go of the handler last
-/// (an unregister, a free, or a notify that was in progress on another
-/// thread), on that call's thread. No Charter lock is held when it runs.
-pub type charter_drop_fn = Option<unsafe extern "C" fn(user_data: *mut c_void)>;
 
 /// How the handlers of one notify round fared. Every handler that was
 /// called counts in exactly one field.
@@ -58,23 +54,14 @@ pub struct charter_notify_report_t {
 /// call of the handler has returned.
 struct CHandler {
     call: unsafe extern "C" fn(*mut c_void, *const u8, usize) -> charter_status_t,
-    user_data: *mut c_void,
-    drop_user_data: charter_drop_fn,
+    user_data: UserData,
 }
-
-// SAFETY: registering a handler is the C caller's promise that the function
-// and its user data may be used from any thread (documented on
-// `charter_registry_register`).
-unsafe impl Send for CHandler {}
-// SAFETY: as above; Charter only passes `user_data` back to the caller's
-// own functions.
-unsafe impl Sync for CHandler {}
 
 impl CHandler {
     fn invoke(&self, event: &[u8]) -> Result<(), HandlerError> {
         let data = if event.is_empty() { std::ptr::null() } else { event.as_ptr() };
         // SAFETY: the caller registered `call` for exactly this use.
-        let status = unsafe { (self.call)(self.user_data, data, event.len()) };
+        let status = unsafe { (self.call)(self.user_data.get(), data, event.len()) };
         match status {
             CHARTER_OK => Ok(()),
             // A handler written in a language with its own panics (Go, C++
@@ -84,15 +71,6 @@ impl CHandler {
             // so nothing is printed.
             CHARTER_E_PANIC => std::panic::resume_unwind(Box::new("the handler returned CHARTER_E_PANIC")),
             _ => Err(HandlerError),
-        }
-    }
-}
-
-impl Drop for CHandler {
-    fn drop(&mut self) {
-        if let Some(drop_user_data) = self.drop_user_data {
-            // SAFETY: the caller registered it to release `user_data`, once.
-            unsafe { drop_user_data(self.user_data) };
         }
     }
 }
@@ -112,12 +90,7 @@ pub const CHARTER_REGISTRY_MAX_DEPTH_LIMIT: u32 = 64;
 /// `out` must be NULL or valid for writing a pointer.
 #[no_mangle]
 pub unsafe extern "C" fn charter_registry_new(out: *mut *mut charter_registry_t) -> charter_status_t {
-    call(|| {
-        require_out(out, "out")?;
-        let registry = handle::create(Registry::<[u8]>::new())?;
-        // SAFETY: checked non-NULL above; the caller guarantees validity.
-        unsafe { write_out(out, "out", registry) }
-    })
+    call(|| out!(out)?.write_handle(Registry::<[u8]>::new()))
 }
 
 /// Creates an empty registry whose notify may nest at most `max_depth`
@@ -133,10 +106,8 @@ pub unsafe extern "C" fn charter_registry_new_with_max_depth(
     out: *mut *mut charter_registry_t,
 ) -> charter_status_t {
     call(|| {
-        require_out(out, "out")?;
-        let registry = handle::create(Registry::<[u8]>::with_max_depth(max_depth as usize)?)?;
-        // SAFETY: checked non-NULL above; the caller guarantees validity.
-        unsafe { write_out(out, "out", registry) }
+        let out = out!(out)?;
+        out.write_handle(Registry::<[u8]>::with_max_depth(max_depth as usize)?)
     })
 }
 
@@ -149,7 +120,7 @@ pub unsafe extern "C" fn charter_registry_new_with_max_depth(
 /// pointer is detected, not dereferenced).
 #[no_mangle]
 pub unsafe extern "C" fn charter_registry_free(reg: *mut charter_registry_t) -> charter_status_t {
-    call(|| handle::free::<Registry<[u8]>>(reg, "reg"))
+    call(|| free_handle!(reg))
 }
 
 /// Registers `fn`; higher `priority` fires first, equal priorities in
@@ -174,12 +145,12 @@ pub unsafe extern "C" fn charter_registry_register(
 ) -> charter_status_t {
     call(|| {
         let call = r#fn.ok_or_else(|| null_argument("fn"))?;
-        require_out(out_id, "out_id")?;
-        handle::with::<Registry<[u8]>, _>(reg, "reg", |registry| {
-            let handler = CHandler { call, user_data, drop_user_data };
+        let out_id = out!(out_id)?;
+        borrow!(reg, |registry| {
+            let handler = CHandler { call, user_data: UserData::owned(user_data, drop_user_data) };
             let id = registry.register_with_priority(priority, move |event: &[u8]| handler.invoke(event));
-            // SAFETY: checked non-NULL above; the caller guarantees validity.
-            unsafe { write_out(out_id, "out_id", id.get()) }
+            out_id.write(id.get());
+            Ok(())
         })
     })
 }
@@ -204,13 +175,13 @@ pub unsafe extern "C" fn charter_registry_register_once(
 ) -> charter_status_t {
     call(|| {
         let call = r#fn.ok_or_else(|| null_argument("fn"))?;
-        require_out(out_id, "out_id")?;
-        handle::with::<Registry<[u8]>, _>(reg, "reg", |registry| {
-            let handler = CHandler { call, user_data, drop_user_data };
+        let out_id = out!(out_id)?;
+        borrow!(reg, |registry| {
+            let handler = CHandler { call, user_data: UserData::owned(user_data, drop_user_data) };
             let id =
                 registry.register_once_with_priority(priority, move |event: &[u8]| handler.invoke(event));
-            // SAFETY: checked non-NULL above; the caller guarantees validity.
-            unsafe { write_out(out_id, "out_id", id.get()) }
+            out_id.write(id.get());
+            Ok(())
         })
     })
 }
@@ -234,9 +205,8 @@ pub unsafe extern "C" fn charter_registry_unregister(
     out_removed: *mut bool,
 ) -> charter_status_t {
     call(|| {
-        let removed =
-            handle::with::<Registry<[u8]>, _>(reg, "reg", |r| Ok(r.unregister(HandlerId::from_raw(id))))?;
-        write_optional(out_removed, removed);
+        let out_removed = opt_out!(out_removed);
+        out_removed.write(borrow!(reg, |r| Ok(r.unregister(HandlerId::from_raw(id))))?);
         Ok(())
     })
 }
@@ -263,20 +233,10 @@ pub unsafe extern "C" fn charter_registry_unregister_and_wait(
     out_removed: *mut bool,
 ) -> charter_status_t {
     call(|| {
-        let removed = handle::with::<Registry<[u8]>, _>(reg, "reg", |r| {
-            Ok(r.unregister_and_wait(HandlerId::from_raw(id)))
-        })?;
-        write_optional(out_removed, removed);
+        let out_removed = opt_out!(out_removed);
+        out_removed.write(borrow!(reg, |r| Ok(r.unregister_and_wait(HandlerId::from_raw(id))))?);
         Ok(())
     })
-}
-
-/// Writes `value` through `out` unless it is NULL.
-fn write_optional(out: *mut bool, value: bool) {
-    if !out.is_null() {
-        // SAFETY: non-NULL; the caller guarantees validity.
-        unsafe { out.write(value) };
-    }
 }
 
 /// Writes whether `id` is registered to `out`.
@@ -290,11 +250,9 @@ pub unsafe extern "C" fn charter_registry_contains(
     out: *mut bool,
 ) -> charter_status_t {
     call(|| {
-        require_out(out, "out")?;
-        let contains =
-            handle::with::<Registry<[u8]>, _>(reg, "reg", |r| Ok(r.contains(HandlerId::from_raw(id))))?;
-        // SAFETY: checked non-NULL above; the caller guarantees validity.
-        unsafe { write_out(out, "out", contains) }
+        let out = out!(out)?;
+        out.write(borrow!(reg, |r| Ok(r.contains(HandlerId::from_raw(id))))?);
+        Ok(())
     })
 }
 
@@ -308,10 +266,9 @@ pub unsafe extern "C" fn charter_registry_len(
     out_len: *mut usize,
 ) -> charter_status_t {
     call(|| {
-        require_out(out_len, "out_len")?;
-        let len = handle::with::<Registry<[u8]>, _>(reg, "reg", |r| Ok(r.len()))?;
-        // SAFETY: checked non-NULL above; the caller guarantees validity.
-        unsafe { write_out(out_len, "out_len", len) }
+        let out_len = out!(out_len)?;
+        out_len.write(borrow!(reg, |r| Ok(r.len()))?);
+        Ok(())
     })
 }
 
@@ -324,7 +281,7 @@ pub unsafe extern "C" fn charter_registry_len(
 #[no_mangle]
 pub unsafe extern "C" fn charter_registry_clear(reg: *mut charter_registry_t) -> charter_status_t {
     call(|| {
-        handle::with::<Registry<[u8]>, _>(reg, "reg", |r| {
+        borrow!(reg, |r| {
             r.clear();
             Ok(())
         })
@@ -342,7 +299,7 @@ pub unsafe extern "C" fn charter_registry_clear(reg: *mut charter_registry_t) ->
 #[no_mangle]
 pub unsafe extern "C" fn charter_registry_clear_and_wait(reg: *mut charter_registry_t) -> charter_status_t {
     call(|| {
-        handle::with::<Registry<[u8]>, _>(reg, "reg", |r| {
+        borrow!(reg, |r| {
             r.clear_and_wait();
             Ok(())
         })
@@ -368,18 +325,14 @@ pub unsafe extern "C" fn charter_registry_notify(
     out_report: *mut charter_notify_report_t,
 ) -> charter_status_t {
     call(|| {
-        // SAFETY: the caller's contract on `event`.
-        let event = unsafe { bytes_arg(event, len, "event", any_length)? };
-        let report = handle::with::<Registry<[u8]>, _>(reg, "reg", |r| Ok(r.try_notify(event)?))?;
-        if !out_report.is_null() {
-            let report = charter_notify_report_t {
-                delivered: report.delivered,
-                failed: report.failed,
-                panicked: report.panicked,
-            };
-            // SAFETY: non-NULL; the caller guarantees validity.
-            unsafe { out_report.write(report) };
-        }
+        let out_report = opt_out!(out_report);
+        let event = arg_bytes!(event, len)?;
+        let report = borrow!(reg, |r| Ok(r.try_notify(event)?))?;
+        out_report.write(charter_notify_report_t {
+            delivered: report.delivered,
+            failed: report.failed,
+            panicked: report.panicked,
+        });
         Ok(())
     })
 }

@@ -5,41 +5,10 @@
 
 use std::ffi::{c_char, CString};
 
-use charter_core::Error;
-
-use crate::firewall::{require_out, write_out};
-
-/// Hands `text` to C as a caller-owned string through `out`.
-///
-/// # Safety
-/// `out` must be NULL or valid for writing.
-pub(crate) unsafe fn string_out(out: *mut *mut c_char, name: &str, text: String) -> Result<(), Error> {
-    require_out(out, name)?;
-    // SAFETY: checked non-NULL; the caller guarantees validity.
-    unsafe { write_out(out, name, c_string(text).into_raw()) }
-}
-
 /// `text` as a C string: Rust strings may hold NUL, C strings cannot, so
 /// each NUL becomes U+FFFD.
 pub(crate) fn c_string(text: String) -> CString {
     CString::new(text.replace('\0', "\u{FFFD}")).unwrap_or_default()
-}
-
-/// Hands `bytes` to C as a caller-owned buffer through `out` and `out_len`.
-///
-/// # Safety
-/// `out` and `out_len` must be NULL or valid for writing.
-pub(crate) unsafe fn bytes_out(out: *mut *mut u8, out_len: *mut usize, bytes: Vec<u8>) -> Result<(), Error> {
-    require_out(out, "out")?;
-    require_out(out_len, "out_len")?;
-    let len = bytes.len();
-    let ptr = Box::into_raw(bytes.into_boxed_slice()).cast::<u8>();
-    // SAFETY: both checked non-NULL; the caller guarantees validity.
-    unsafe {
-        out_len.write(len);
-        out.write(ptr);
-    }
-    Ok(())
 }
 
 /// Frees a string returned by Charter. NULL is allowed and does nothing.

@@ -9,8 +9,9 @@ use std::ffi::c_char;
 use charter_core::bus::topic::{contains, matches, validate_pattern, validate_topic};
 use charter_core::Error;
 
-use crate::args::str_arg;
-use crate::firewall::{call, require_out, write_out};
+use crate::args::arg_str;
+use crate::firewall::call;
+use crate::out::out;
 use crate::status::charter_status_t;
 
 /// Checks the pattern `text`, the argument called `name`, which leads the
@@ -29,8 +30,7 @@ fn pattern_arg(name: &str, text: &str) -> Result<(), Error> {
 #[no_mangle]
 pub unsafe extern "C" fn charter_topic_validate(topic: *const c_char) -> charter_status_t {
     call(|| {
-        // SAFETY: the caller's contract on `topic`.
-        let topic = unsafe { str_arg(topic, "topic")? };
+        let topic = arg_str!(topic)?;
         validate_topic(topic)
     })
 }
@@ -45,8 +45,7 @@ pub unsafe extern "C" fn charter_topic_validate(topic: *const c_char) -> charter
 #[no_mangle]
 pub unsafe extern "C" fn charter_pattern_validate(pattern: *const c_char) -> charter_status_t {
     call(|| {
-        // SAFETY: the caller's contract on `pattern`.
-        let pattern = unsafe { str_arg(pattern, "pattern")? };
+        let pattern = arg_str!(pattern)?;
         validate_pattern(pattern)
     })
 }
@@ -66,13 +65,12 @@ pub unsafe extern "C" fn charter_topic_matches(
     out: *mut bool,
 ) -> charter_status_t {
     call(|| {
-        require_out(out, "out")?;
-        // SAFETY: the caller's contract on `pattern` and `topic`.
-        let (pattern, topic) = unsafe { (str_arg(pattern, "pattern")?, str_arg(topic, "topic")?) };
+        let out = out!(out)?;
+        let (pattern, topic) = (arg_str!(pattern)?, arg_str!(topic)?);
         validate_pattern(pattern)?;
         validate_topic(topic)?;
-        // SAFETY: checked non-NULL above.
-        unsafe { write_out(out, "out", matches(pattern, topic)) }
+        out.write(matches(pattern, topic));
+        Ok(())
     })
 }
 
@@ -91,13 +89,12 @@ pub unsafe extern "C" fn charter_pattern_contains(
     out: *mut bool,
 ) -> charter_status_t {
     call(|| {
-        require_out(out, "out")?;
-        // SAFETY: the caller's contract on `inner` and `outer`.
-        let (inner, outer) = unsafe { (str_arg(inner, "inner")?, str_arg(outer, "outer")?) };
+        let out = out!(out)?;
+        let (inner, outer) = (arg_str!(inner)?, arg_str!(outer)?);
         pattern_arg("inner", inner)?;
         pattern_arg("outer", outer)?;
-        // SAFETY: checked non-NULL above.
-        unsafe { write_out(out, "out", contains(inner, outer)) }
+        out.write(contains(inner, outer));
+        Ok(())
     })
 }
 

@@ -19,10 +19,11 @@ use charter_core::bus::{Notify, Polled, SubscriptionId, SubscriptionRef};
 use charter_core::{Error, ErrorKind};
 
 use crate::client::{charter_client_t, client_arg};
-use crate::firewall::{call, null_argument, require_out, write_out};
+use crate::firewall::{call, null_argument};
 use crate::gate::Gate;
-use crate::handle;
+use crate::handle::{clone_handle, free_handle};
 use crate::message::{charter_message_t, OwnedMessage};
+use crate::out::out;
 use crate::status::charter_status_t;
 
 /// A readiness callback: called with its `user_data` when a subscription
@@ -41,6 +42,8 @@ pub struct charter_waiter {
 
 /// The handle type of a waiter.
 pub type charter_waiter_t = charter_waiter;
+
+crate::handle::handle_type!(charter_waiter_t owns Waiter, tag b"WAI1");
 
 /// What a waiter handle owns. Cloning shares it.
 #[derive(Clone)]
@@ -134,10 +137,8 @@ pub unsafe extern "C" fn charter_waiter_new(
 ) -> charter_status_t {
     call(|| {
         let ready = r#fn.ok_or_else(|| null_argument("fn"))?;
-        require_out(out, "out")?;
-        let waiter = handle::create(Waiter::new(Gate::new(ready, user_data)))?;
-        // SAFETY: checked non-NULL above.
-        unsafe { write_out(out, "out", waiter) }
+        let out = out!(out)?;
+        out.write_handle(Waiter::new(Gate::new(ready, user_data)))
     })
 }
 
@@ -159,8 +160,8 @@ pub unsafe extern "C" fn charter_waiter_free(waiter: *mut charter_waiter_t) -> c
         }
         // Taken before the free, which swaps the waiter out of its handle;
         // when this fails the free below reports why.
-        let owned = handle::with::<Waiter, _>(waiter, "waiter", |w| Ok(w.clone())).ok();
-        handle::free::<Waiter>(waiter, "waiter")?;
+        let owned = clone_handle!(waiter).ok();
+        free_handle!(waiter)?;
         if let Some(owned) = owned {
             owned.close();
         }
@@ -169,7 +170,7 @@ pub unsafe extern "C" fn charter_waiter_free(waiter: *mut charter_waiter_t) -> c
 }
 
 fn waiter_arg(waiter: *mut charter_waiter_t) -> Result<Waiter, Error> {
-    handle::with::<Waiter, _>(waiter, "waiter", |w| Ok(w.clone()))
+    clone_handle!(waiter)
 }
 
 /// Milliseconds until `recheck`, rounded up so a timer set for it never
@@ -216,13 +217,13 @@ pub unsafe extern "C" fn charter_client_poll_recv(
     recheck_ms_out: *mut u64,
 ) -> charter_status_t {
     call(|| {
-        require_out(message_out, "message_out")?;
+        let message_out = out!(message_out)?;
         let sub = client_arg(client)?.subscription(SubscriptionId::from_raw(subscription_id))?;
         let waiter = waiter_arg(waiter)?;
         match sub.poll_recv(&waiter.inner.notify)? {
             Polled::Ready(message) => {
-                // SAFETY: checked non-NULL above.
-                unsafe { write_out(message_out, "message_out", OwnedMessage::new(&message).into_raw()) }
+                message_out.write(OwnedMessage::new(&message).into_raw());
+                Ok(())
             }
             Polled::Pending { recheck } => {
                 waiter.armed_on(&sub);

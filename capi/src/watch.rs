@@ -23,9 +23,11 @@ use charter_core::bus::{Notify, SubscriptionId, SubscriptionRef};
 use charter_core::{Error, ErrorKind};
 
 use crate::client::{charter_client_t, client_arg};
-use crate::firewall::{call, null_argument, require_out, write_out};
+use crate::firewall::{call, null_argument};
 use crate::gate::Gate;
 use crate::handle;
+use crate::handle::{clone_handle, free_handle};
+use crate::out::out;
 use crate::status::charter_status_t;
 use crate::waiter::{charter_ready_fn, recheck_ms};
 
@@ -38,6 +40,8 @@ pub struct charter_watch {
 
 /// The handle type of a watch.
 pub type charter_watch_t = charter_watch;
+
+crate::handle::handle_type!(charter_watch_t owns Watch, tag b"WCH1");
 
 /// What a watch handle owns. Cloning shares it.
 #[derive(Clone)]
@@ -236,16 +240,14 @@ pub unsafe extern "C" fn charter_client_watch_fd(
     recheck_ms_out: *mut u64,
 ) -> charter_status_t {
     call(|| {
-        require_out(watch_out, "watch_out")?;
-        require_out(fd_out, "fd_out")?;
+        let watch_out = out!(watch_out)?;
+        let fd_out = out!(fd_out)?;
         let signal = Signal::open()?;
         let fd = signal.raw().ok_or_else(|| Error::new(ErrorKind::Internal, "a new watch has no fd"))?;
         let watch = install(client, id, Target::Fd(signal), recheck_ms_out)?;
-        // SAFETY: checked non-NULL above.
-        unsafe {
-            fd_out.write(fd);
-            write_out(watch_out, "watch_out", watch)
-        }
+        fd_out.write(fd);
+        watch_out.write(watch);
+        Ok(())
     })
 }
 
@@ -274,10 +276,10 @@ pub unsafe extern "C" fn charter_client_watch(
 ) -> charter_status_t {
     call(|| {
         let ready = r#fn.ok_or_else(|| null_argument("fn"))?;
-        require_out(watch_out, "watch_out")?;
+        let watch_out = out!(watch_out)?;
         let watch = install(client, id, Target::Callback(Gate::new(ready, user_data)), recheck_ms_out)?;
-        // SAFETY: checked non-NULL above.
-        unsafe { write_out(watch_out, "watch_out", watch) }
+        watch_out.write(watch);
+        Ok(())
     })
 }
 
@@ -296,8 +298,8 @@ pub unsafe extern "C" fn charter_watch_free(watch: *mut charter_watch_t) -> char
         if watch.is_null() {
             return Ok(());
         }
-        let owned = handle::with::<Watch, _>(watch, "watch", |w| Ok(w.clone())).ok();
-        handle::free::<Watch>(watch, "watch")?;
+        let owned = clone_handle!(watch).ok();
+        free_handle!(watch)?;
         if let Some(owned) = owned {
             owned.close();
         }

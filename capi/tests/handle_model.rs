@@ -5,17 +5,17 @@
 //!
 //! What is modelled, step by step, against the real code:
 //!
-//! * `with`: (1) load the state word, stop with `HANDLE_FREED` if FREED is
-//!   set; (2) `inner.load()`: read the slot and, if it holds the object,
+//! * `with`: (1) `inner.load()`: read the slot and, if it holds the object,
 //!   take a reference on it in the same atomic step (the guarantee an
-//!   arc-swap guard gives), else stop with `HANDLE_FREED`; (3, 4) use the
+//!   arc-swap guard gives), else stop with `HANDLE_FREED`; (2, 3) use the
 //!   object over two separate steps, so frees land in the middle of an
 //!   operation; a thread may also free the handle from inside its own
 //!   operation between them (a callback freeing its parent); (5) drop the
 //!   guard: decrement the count and drop the object if it reached zero.
-//! * `free`: (1) `fetch_or(FREED)`, stop with `ALREADY_FREED` if it was set;
-//!   (2) `inner.swap(None)`, taking the slot's reference; (3) drop it,
-//!   dropping the object if the count reached zero.
+//! * `free`: (1) `inner.swap(None)`, taking the slot's reference, and stop
+//!   with `ALREADY_FREED` if the slot was already empty (there is no state
+//!   word: the empty slot is the mark of a freed handle); (2) drop the
+//!   reference, dropping the object if the count reached zero.
 //!
 //! The model is sequentially consistent (interleavings, no weak-memory
 //! reorderings) and treats arc-swap's load and swap, and `Arc`'s
@@ -41,10 +41,11 @@ struct Protocol {
     /// `with` holds a counted reference (arc-swap guard) rather than a bare
     /// borrow of the slot.
     op_takes_reference: bool,
-    /// `free` claims the FREED bit with one read-modify-write rather than a
-    /// load followed by a store.
+    /// `free` empties the slot with one swap rather than a load followed by
+    /// a store.
     free_is_rmw: bool,
-    /// `free` empties the slot before dropping the slot's reference.
+    /// `free` empties the slot rather than taking its reference and
+    /// leaving the pointer there.
     free_empties_slot: bool,
 }
 
@@ -53,6 +54,8 @@ const REAL: Protocol = Protocol { op_takes_reference: true, free_is_rmw: true, f
 /// The handle's shared state: the shell and the inner object.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 struct Shared {
+    /// Whether some free has taken the slot's reference (an observation of
+    /// the model, not state of the protocol).
     freed: bool,
     /// Whether the `ArcSwapOption` still points at the object.
     slot: bool,
@@ -152,31 +155,31 @@ fn release(shared: &mut Shared, by_operation: bool) -> Result<(), &'static str> 
 fn step_free(p: Protocol, shared: &mut Shared, call: &mut FreeCall) -> Result<(), &'static str> {
     match call.pc {
         0 if p.free_is_rmw => {
-            let was = shared.freed;
-            shared.freed = true;
-            if was {
-                call.result = Some(Status::AlreadyFreed);
-            } else {
-                call.pc = 2;
-            }
-        }
-        0 => {
-            if shared.freed {
-                call.result = Some(Status::AlreadyFreed);
-            } else {
-                call.pc = 1;
-            }
-        }
-        1 => {
-            shared.freed = true;
-            call.pc = 2;
-        }
-        2 => {
             call.taken = shared.slot;
             if p.free_empties_slot {
                 shared.slot = false;
             }
-            call.pc = 3;
+            if call.taken {
+                shared.freed = true;
+                call.pc = 2;
+            } else {
+                call.result = Some(Status::AlreadyFreed);
+            }
+        }
+        0 => {
+            if shared.slot {
+                call.pc = 1;
+            } else {
+                call.result = Some(Status::AlreadyFreed);
+            }
+        }
+        1 => {
+            call.taken = true;
+            if p.free_empties_slot {
+                shared.slot = false;
+            }
+            shared.freed = true;
+            call.pc = 2;
         }
         _ => {
             if call.taken {
@@ -194,13 +197,6 @@ fn step_op(p: Protocol, shared: &mut Shared, call: &mut OpCall) -> Result<(), &'
     match call.pc {
         0 => {
             call.started_after_free = shared.free_returned;
-            if shared.freed {
-                call.result = Some(Status::HandleFreed);
-            } else {
-                call.pc = 1;
-            }
-        }
-        1 => {
             if !shared.slot {
                 call.result = Some(Status::HandleFreed);
                 return Ok(());
@@ -213,14 +209,14 @@ fn step_op(p: Protocol, shared: &mut Shared, call: &mut OpCall) -> Result<(), &'
                 call.holds = true;
             }
             call.acquired = true;
-            call.pc = 2;
+            call.pc = 1;
         }
-        2 | 3 => {
+        1 | 2 => {
             if shared.drops > 0 {
                 return Err("an operation observed a dropped inner object");
             }
             call.free_won_during_use |= shared.freed;
-            if call.pc == 2 {
+            if call.pc == 1 {
                 if let Some(inner) = call.inner_free.as_mut().filter(|inner| inner.result.is_none()) {
                     return step_free(p, shared, inner);
                 }
@@ -433,8 +429,13 @@ fn mutation_a_bare_borrow_instead_of_a_guard_is_caught() {
 }
 
 #[test]
-fn mutation_a_free_that_loads_then_stores_the_bit_is_caught() {
-    finds(Protocol { free_is_rmw: false, ..REAL }, &["not exactly one free won"]);
+fn mutation_a_free_that_loads_then_empties_the_slot_is_caught() {
+    // Two frees both find the object and both release the slot's one
+    // reference: two frees win.
+    finds(
+        Protocol { free_is_rmw: false, ..REAL },
+        &["a reference was released on an object with no references"],
+    );
 }
 
 #[test]
@@ -443,7 +444,7 @@ fn mutation_a_free_that_leaves_the_slot_set_is_caught() {
         Protocol { free_empties_slot: false, ..REAL },
         &[
             "an operation loaded an object that had been dropped",
-            "a reference to the inner object outlived every call",
+            "a reference was released on an object with no references",
         ],
     );
 }

@@ -9,9 +9,15 @@
 
 use std::path::Path;
 
+use charter_core::ErrorKind;
+
+const BEGIN: &str = "// BEGIN CHARTER_E_*";
+const END: &str = "// END CHARTER_E_*";
+
 #[test]
 fn committed_header_matches_a_fresh_generation() {
     let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    check_status_constants(&crate_dir.join("src/status.rs"));
     let mut config = cbindgen::Config::from_file(crate_dir.join("cbindgen.toml")).expect("cbindgen.toml");
     config.after_includes = Some(version_macros());
     let mut fresh = Vec::new();
@@ -49,4 +55,31 @@ fn version_macros() -> String {
         format!("#define CHARTER_VERSION \"{major}.{minor}.{patch}\""),
     ]
     .join("\n")
+}
+
+/// Fails when the `CHARTER_E_*` constants in `src/status.rs` differ from
+/// the core's `ErrorKind` table (rewrites them under `CHARTER_BLESS`): the
+/// table is the one definition, and cbindgen can only read literals.
+fn check_status_constants(path: &Path) {
+    let text = std::fs::read_to_string(path).expect("read src/status.rs");
+    let begin = text.find(BEGIN).expect("src/status.rs has the BEGIN marker");
+    let begin = begin + text[begin..].find("\n// ").expect("a second marker line") + 1;
+    let begin = begin + text[begin..].find('\n').expect("end of the marker") + 1;
+    let end = text.find(END).expect("src/status.rs has the END marker");
+    let fresh: String = ErrorKind::ALL
+        .iter()
+        .map(|kind| {
+            let doc: String = kind.doc_lines().iter().map(|line| format!("///{line}\n")).collect();
+            format!("{doc}pub const {}: charter_status_t = {};\n", kind.name(), kind.code())
+        })
+        .collect();
+    if std::env::var_os("CHARTER_BLESS").is_some() {
+        let updated = format!("{}{fresh}{}", &text[..begin], &text[end..]);
+        std::fs::write(path, updated).expect("write src/status.rs");
+        return;
+    }
+    assert!(
+        text[begin..end] == fresh,
+        "the CHARTER_E_* constants are stale: run `make header` and commit the result"
+    );
 }

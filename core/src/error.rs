@@ -15,155 +15,111 @@
 use std::ffi::CStr;
 use std::fmt;
 
-/// What went wrong, as a closed set with stable codes and names.
-///
-/// The codes are part of the ABI: they are pinned by tests and never reused.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum ErrorKind {
+/// Defines [`ErrorKind`] from one table: each kind's doc, status code and
+/// C name are written once, and the enum, [`ErrorKind::ALL`],
+/// [`ErrorKind::code`] and [`ErrorKind::c_name`] are generated from it. The
+/// C ABI's `CHARTER_E_*` constants are generated from the same table
+/// (`make header`).
+macro_rules! error_kinds {
+    ($($(#[doc = $doc:literal])* $variant:ident = $code:literal => $c_name:literal;)*) => {
+        /// What went wrong, as a closed set with stable codes and names.
+        ///
+        /// The codes are part of the ABI: they are pinned by tests and never reused.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        #[non_exhaustive]
+        pub enum ErrorKind {
+            $($(#[doc = $doc])* $variant,)*
+        }
+
+        impl ErrorKind {
+            /// Every kind, in code order (`-1`, `-2`, ...).
+            pub const ALL: [ErrorKind; 0 $(+ error_kinds!(@one $variant))*] = [$(ErrorKind::$variant),*];
+
+            /// The stable status code: negative, and the same in every language.
+            pub const fn code(self) -> i32 {
+                match self {
+                    $(ErrorKind::$variant => $code,)*
+                }
+            }
+
+            /// The stable status name as a NUL-terminated string: plumbing
+            /// for the C ABI ([`ErrorKind::name`] is the same text).
+            #[doc(hidden)]
+            pub const fn c_name(self) -> &'static CStr {
+                match self {
+                    $(ErrorKind::$variant => $c_name,)*
+                }
+            }
+
+            /// The kind's documentation, one line an element: the C ABI's
+            /// generated constants carry it.
+            #[doc(hidden)]
+            pub const fn doc_lines(self) -> &'static [&'static str] {
+                match self {
+                    $(ErrorKind::$variant => &[$($doc),*],)*
+                }
+            }
+        }
+    };
+    (@one $variant:ident) => { 1 };
+}
+
+error_kinds! {
     /// A required pointer or argument was missing.
-    NullArgument,
+    NullArgument = -1 => c"CHARTER_E_NULL_ARGUMENT";
     /// An argument was present but not acceptable.
-    InvalidArgument,
+    InvalidArgument = -2 => c"CHARTER_E_INVALID_ARGUMENT";
     /// A string argument was not valid UTF-8.
-    InvalidUtf8,
+    InvalidUtf8 = -3 => c"CHARTER_E_INVALID_UTF8";
     /// A pointer that was never a Charter handle.
-    InvalidHandle,
+    InvalidHandle = -4 => c"CHARTER_E_INVALID_HANDLE";
     /// A handle of another type than the call expects.
-    WrongHandleType,
+    WrongHandleType = -5 => c"CHARTER_E_WRONG_HANDLE_TYPE";
     /// A handle that has been freed.
-    HandleFreed,
+    HandleFreed = -6 => c"CHARTER_E_HANDLE_FREED";
     /// A second free of the same handle.
-    AlreadyFreed,
+    AlreadyFreed = -7 => c"CHARTER_E_ALREADY_FREED";
     /// A configured or built-in limit was reached.
-    LimitExceeded,
+    LimitExceeded = -8 => c"CHARTER_E_LIMIT_EXCEEDED";
     /// The thing asked for does not exist.
-    NotFound,
+    NotFound = -9 => c"CHARTER_E_NOT_FOUND";
     /// Authorization refused the operation.
-    Denied,
+    Denied = -10 => c"CHARTER_E_DENIED";
     /// A token or link is past its validity window.
-    Expired,
+    Expired = -11 => c"CHARTER_E_EXPIRED";
     /// A token or link is before its validity window.
-    NotYetValid,
+    NotYetValid = -12 => c"CHARTER_E_NOT_YET_VALID";
     /// A token or link has been revoked.
-    Revoked,
+    Revoked = -13 => c"CHARTER_E_REVOKED";
     /// A signature did not verify.
-    BadSignature,
+    BadSignature = -14 => c"CHARTER_E_BAD_SIGNATURE";
     /// Bytes that do not decode.
-    Malformed,
+    Malformed = -15 => c"CHARTER_E_MALFORMED";
     /// A token whose root key is not trusted.
-    UntrustedRoot,
+    UntrustedRoot = -16 => c"CHARTER_E_UNTRUSTED_ROOT";
     /// The operation would have to wait and was asked not to.
-    WouldBlock,
+    WouldBlock = -17 => c"CHARTER_E_WOULD_BLOCK";
     /// A wait ran out of time.
-    Timeout,
+    Timeout = -18 => c"CHARTER_E_TIMEOUT";
     /// The object was closed.
-    Closed,
+    Closed = -19 => c"CHARTER_E_CLOSED";
     /// An operating-system I/O error.
-    Io,
+    Io = -20 => c"CHARTER_E_IO";
     /// Stored data failed an integrity check.
-    Corrupt,
+    Corrupt = -21 => c"CHARTER_E_CORRUPT";
     /// A panic was caught at the library boundary.
-    Panic,
+    Panic = -22 => c"CHARTER_E_PANIC";
     /// A bug in Charter itself.
-    Internal,
+    Internal = -23 => c"CHARTER_E_INTERNAL";
     /// A wait was cancelled by another thread before anything happened
     /// (a cancelled receive consumes nothing).
-    Cancelled,
+    Cancelled = -24 => c"CHARTER_E_CANCELLED";
 }
 
 impl ErrorKind {
-    /// Every kind, in code order (`-1`, `-2`, ...).
-    pub const ALL: [ErrorKind; 24] = [
-        ErrorKind::NullArgument,
-        ErrorKind::InvalidArgument,
-        ErrorKind::InvalidUtf8,
-        ErrorKind::InvalidHandle,
-        ErrorKind::WrongHandleType,
-        ErrorKind::HandleFreed,
-        ErrorKind::AlreadyFreed,
-        ErrorKind::LimitExceeded,
-        ErrorKind::NotFound,
-        ErrorKind::Denied,
-        ErrorKind::Expired,
-        ErrorKind::NotYetValid,
-        ErrorKind::Revoked,
-        ErrorKind::BadSignature,
-        ErrorKind::Malformed,
-        ErrorKind::UntrustedRoot,
-        ErrorKind::WouldBlock,
-        ErrorKind::Timeout,
-        ErrorKind::Closed,
-        ErrorKind::Io,
-        ErrorKind::Corrupt,
-        ErrorKind::Panic,
-        ErrorKind::Internal,
-        ErrorKind::Cancelled,
-    ];
-
-    /// The stable status code: negative, and the same in every language.
-    pub const fn code(self) -> i32 {
-        match self {
-            ErrorKind::NullArgument => -1,
-            ErrorKind::InvalidArgument => -2,
-            ErrorKind::InvalidUtf8 => -3,
-            ErrorKind::InvalidHandle => -4,
-            ErrorKind::WrongHandleType => -5,
-            ErrorKind::HandleFreed => -6,
-            ErrorKind::AlreadyFreed => -7,
-            ErrorKind::LimitExceeded => -8,
-            ErrorKind::NotFound => -9,
-            ErrorKind::Denied => -10,
-            ErrorKind::Expired => -11,
-            ErrorKind::NotYetValid => -12,
-            ErrorKind::Revoked => -13,
-            ErrorKind::BadSignature => -14,
-            ErrorKind::Malformed => -15,
-            ErrorKind::UntrustedRoot => -16,
-            ErrorKind::WouldBlock => -17,
-            ErrorKind::Timeout => -18,
-            ErrorKind::Closed => -19,
-            ErrorKind::Io => -20,
-            ErrorKind::Corrupt => -21,
-            ErrorKind::Panic => -22,
-            ErrorKind::Internal => -23,
-            ErrorKind::Cancelled => -24,
-        }
-    }
-
     /// The stable status name, such as `"CHARTER_E_DENIED"`.
     pub fn name(self) -> &'static str {
         self.c_name().to_str().unwrap_or("CHARTER_E_UNKNOWN")
-    }
-
-    /// The stable status name as a NUL-terminated string, for the C ABI.
-    pub const fn c_name(self) -> &'static CStr {
-        match self {
-            ErrorKind::NullArgument => c"CHARTER_E_NULL_ARGUMENT",
-            ErrorKind::InvalidArgument => c"CHARTER_E_INVALID_ARGUMENT",
-            ErrorKind::InvalidUtf8 => c"CHARTER_E_INVALID_UTF8",
-            ErrorKind::InvalidHandle => c"CHARTER_E_INVALID_HANDLE",
-            ErrorKind::WrongHandleType => c"CHARTER_E_WRONG_HANDLE_TYPE",
-            ErrorKind::HandleFreed => c"CHARTER_E_HANDLE_FREED",
-            ErrorKind::AlreadyFreed => c"CHARTER_E_ALREADY_FREED",
-            ErrorKind::LimitExceeded => c"CHARTER_E_LIMIT_EXCEEDED",
-            ErrorKind::NotFound => c"CHARTER_E_NOT_FOUND",
-            ErrorKind::Denied => c"CHARTER_E_DENIED",
-            ErrorKind::Expired => c"CHARTER_E_EXPIRED",
-            ErrorKind::NotYetValid => c"CHARTER_E_NOT_YET_VALID",
-            ErrorKind::Revoked => c"CHARTER_E_REVOKED",
-            ErrorKind::BadSignature => c"CHARTER_E_BAD_SIGNATURE",
-            ErrorKind::Malformed => c"CHARTER_E_MALFORMED",
-            ErrorKind::UntrustedRoot => c"CHARTER_E_UNTRUSTED_ROOT",
-            ErrorKind::WouldBlock => c"CHARTER_E_WOULD_BLOCK",
-            ErrorKind::Timeout => c"CHARTER_E_TIMEOUT",
-            ErrorKind::Closed => c"CHARTER_E_CLOSED",
-            ErrorKind::Io => c"CHARTER_E_IO",
-            ErrorKind::Corrupt => c"CHARTER_E_CORRUPT",
-            ErrorKind::Panic => c"CHARTER_E_PANIC",
-            ErrorKind::Internal => c"CHARTER_E_INTERNAL",
-            ErrorKind::Cancelled => c"CHARTER_E_CANCELLED",
-        }
     }
 
     /// The kind with this status code, if any.

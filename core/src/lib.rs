@@ -24,6 +24,9 @@ pub mod bus;
 pub mod capability;
 mod depth;
 mod error;
+// Plumbing for the C ABI and the bindings (catching and silencing panics
+// at their boundaries), not API for applications.
+#[doc(hidden)]
 pub mod panic;
 pub mod registry;
 pub mod text;

@@ -6,16 +6,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use charter_core::audit::Recorder;
-use charter_core::capability::{Authority, AuthorityOptions, LinkId, ManualClock, PublicKey, Token};
+use charter_core::capability::{Authority, AuthorityOptions, LinkId, ManualClock, PublicKey};
 use charter_core::{Error, ErrorKind};
 
 use super::{charter_session_t, charter_token_t, CHARTER_CHALLENGE_LEN, CHARTER_PROOF_LEN};
-use crate::args::{array_arg, str_arg, str_array_arg};
+use crate::args::{arg_str, array_arg, str_array_arg};
 use crate::audit::{charter_audit_recorder_t, recorder_arg};
-use crate::firewall::{call, require_out, write_out};
-use crate::handle;
+use crate::firewall::call;
+use crate::handle::{borrow, clone_handle, free_handle};
+use crate::out::{opt_out, out};
 use crate::status::charter_status_t;
-use crate::strings::string_out;
 
 /// The most root keys `charter_authority_new` takes at once.
 pub const CHARTER_MAX_ROOTS: usize = 1024;
@@ -27,6 +27,8 @@ pub struct charter_authority {
 
 /// The handle type of an authority.
 pub type charter_authority_t = charter_authority;
+
+crate::handle::handle_type!(charter_authority_t owns AuthorityHandle, tag b"AUT1");
 
 /// How an authority judges time. Fill with
 /// `charter_authority_options_default`, then adjust.
@@ -66,7 +68,10 @@ pub unsafe extern "C" fn charter_authority_options_default(
         fixed_time: 0,
     };
     // SAFETY: the caller guarantees `out` is valid when non-NULL.
-    call(|| unsafe { write_out(out, "out", options) })
+    call(|| {
+        out!(out)?.write(options);
+        Ok(())
+    })
 }
 
 /// Creates an authority trusting the `root_count` root keys (text forms) at
@@ -124,7 +129,7 @@ unsafe fn new_authority(
     recorder: Option<Recorder>,
     out: *mut *mut charter_authority_t,
 ) -> Result<(), Error> {
-    require_out(out, "out")?;
+    let out = out!(out)?;
     // SAFETY: the caller's contract on `root_keys`.
     let roots = unsafe { str_array_arg(root_keys, root_count, CHARTER_MAX_ROOTS, "root_keys")? };
     let roots = roots.into_iter().map(PublicKey::from_text).collect::<Result<Vec<_>, _>>()?;
@@ -142,9 +147,7 @@ unsafe fn new_authority(
         }
     }
     let authority = Authority::new(roots, core_options);
-    let handle = handle::create(AuthorityHandle { authority, manual })?;
-    // SAFETY: checked non-NULL above.
-    unsafe { write_out(out, "out", handle) }
+    out.write_handle(AuthorityHandle { authority, manual })
 }
 
 /// Sets the time of an authority made with `fixed_time`, then ends every
@@ -160,7 +163,7 @@ pub unsafe extern "C" fn charter_authority_set_time(
     now: u64,
 ) -> charter_status_t {
     call(|| {
-        let authority = handle::with::<AuthorityHandle, _>(auth, "auth", |a| match &a.manual {
+        let authority = borrow!(auth, |a| match &a.manual {
             Some(clock) => {
                 clock.set(now);
                 Ok(a.authority.clone())
@@ -184,9 +187,8 @@ pub unsafe extern "C" fn charter_authority_trust(
     root_key: *const c_char,
 ) -> charter_status_t {
     call(|| {
-        // SAFETY: the caller's contract on `root_key`.
-        let key = PublicKey::from_text(unsafe { str_arg(root_key, "root_key")? })?;
-        handle::with::<AuthorityHandle, _>(auth, "auth", |a| {
+        let key = PublicKey::from_text(arg_str!(root_key)?)?;
+        borrow!(auth, |a| {
             a.authority.trust(key);
             Ok(())
         })
@@ -206,10 +208,8 @@ pub unsafe extern "C" fn charter_authority_distrust(
     out_removed: *mut bool,
 ) -> charter_status_t {
     call(|| {
-        // SAFETY: the caller's contract on `root_key`.
-        let key = PublicKey::from_text(unsafe { str_arg(root_key, "root_key")? })?;
-        let removed =
-            handle::with::<AuthorityHandle, _>(auth, "auth", |a| Ok(a.authority.clone()))?.distrust(&key);
+        let key = PublicKey::from_text(arg_str!(root_key)?)?;
+        let removed = borrow!(auth, |a| Ok(a.authority.clone()))?.distrust(&key);
         if !out_removed.is_null() {
             // SAFETY: non-NULL; the caller guarantees validity.
             unsafe { out_removed.write(removed) };
@@ -233,14 +233,11 @@ pub unsafe extern "C" fn charter_authority_verify(
     out_principal: *mut *mut c_char,
 ) -> charter_status_t {
     call(|| {
-        let token = handle::with::<Token, _>(token, "token", |t| Ok(t.clone()))?;
-        let authority = handle::with::<AuthorityHandle, _>(auth, "auth", |a| Ok(a.authority.clone()))?;
+        let token = clone_handle!(token)?;
+        let authority = borrow!(auth, |a| Ok(a.authority.clone()))?;
         let verified = authority.verify(&token)?;
-        if out_principal.is_null() {
-            return Ok(());
-        }
-        // SAFETY: non-NULL; the caller guarantees validity.
-        unsafe { string_out(out_principal, "out_principal", verified.principal.to_text()) }
+        opt_out!(out_principal).write_string(verified.principal.to_text());
+        Ok(())
     })
 }
 
@@ -255,10 +252,9 @@ pub unsafe extern "C" fn charter_authority_challenge(
     out_challenge: *mut u8,
 ) -> charter_status_t {
     call(|| {
-        require_out(out_challenge, "out_challenge")?;
-        let challenge = handle::with::<AuthorityHandle, _>(auth, "auth", |a| a.authority.challenge())?;
-        // SAFETY: checked non-NULL; the caller guarantees 32 writable bytes.
-        unsafe { std::ptr::copy_nonoverlapping(challenge.as_ptr(), out_challenge, CHARTER_CHALLENGE_LEN) };
+        let out_challenge = out!(out_challenge as [u8; CHARTER_CHALLENGE_LEN])?;
+        let challenge = borrow!(auth, |a| a.authority.challenge())?;
+        out_challenge.write(challenge);
         Ok(())
     })
 }
@@ -281,15 +277,13 @@ pub unsafe extern "C" fn charter_authority_open_session(
     out: *mut *mut charter_session_t,
 ) -> charter_status_t {
     call(|| {
-        require_out(out, "out")?;
+        let out = out!(out)?;
         // SAFETY: the caller's contract on `challenge` and `proof`.
         let (challenge, proof): ([u8; 32], [u8; CHARTER_PROOF_LEN]) =
             unsafe { (array_arg(challenge, "challenge")?, array_arg(proof, "proof")?) };
-        let token = handle::with::<Token, _>(token, "token", |t| Ok(t.clone()))?;
-        let authority = handle::with::<AuthorityHandle, _>(auth, "auth", |a| Ok(a.authority.clone()))?;
-        let session = handle::create(authority.open_session(&token, &challenge, &proof)?)?;
-        // SAFETY: checked non-NULL above.
-        unsafe { write_out(out, "out", session) }
+        let token = clone_handle!(token)?;
+        let authority = borrow!(auth, |a| Ok(a.authority.clone()))?;
+        out.write_handle(authority.open_session(&token, &challenge, &proof)?)
     })
 }
 
@@ -306,10 +300,8 @@ pub unsafe extern "C" fn charter_authority_revoke(
     out_new: *mut bool,
 ) -> charter_status_t {
     call(|| {
-        // SAFETY: the caller's contract on `link_id`.
-        let id = LinkId::from_hex(unsafe { str_arg(link_id, "link_id")? })?;
-        let new =
-            handle::with::<AuthorityHandle, _>(auth, "auth", |a| Ok(a.authority.clone()))?.revoke(id)?;
+        let id = LinkId::from_hex(arg_str!(link_id)?)?;
+        let new = borrow!(auth, |a| Ok(a.authority.clone()))?.revoke(id)?;
         if !out_new.is_null() {
             // SAFETY: non-NULL; the caller guarantees validity.
             unsafe { out_new.write(new) };
@@ -330,9 +322,8 @@ pub unsafe extern "C" fn charter_authority_unrevoke(
     out_removed: *mut bool,
 ) -> charter_status_t {
     call(|| {
-        // SAFETY: the caller's contract on `link_id`.
-        let id = LinkId::from_hex(unsafe { str_arg(link_id, "link_id")? })?;
-        let removed = handle::with::<AuthorityHandle, _>(auth, "auth", |a| Ok(a.authority.unrevoke(&id)))?;
+        let id = LinkId::from_hex(arg_str!(link_id)?)?;
+        let removed = borrow!(auth, |a| Ok(a.authority.unrevoke(&id)))?;
         if !out_removed.is_null() {
             // SAFETY: non-NULL; the caller guarantees validity.
             unsafe { out_removed.write(removed) };
@@ -352,11 +343,10 @@ pub unsafe extern "C" fn charter_authority_export_revocations(
     out: *mut *mut c_char,
 ) -> charter_status_t {
     call(|| {
-        require_out(out, "out")?;
-        let text =
-            handle::with::<AuthorityHandle, _>(auth, "auth", |a| Ok(a.authority.export_revocations()))?;
-        // SAFETY: checked non-NULL above.
-        unsafe { string_out(out, "out", text) }
+        let out = out!(out)?;
+        let text = borrow!(auth, |a| Ok(a.authority.export_revocations()))?;
+        out.write_string(text);
+        Ok(())
     })
 }
 
@@ -373,10 +363,8 @@ pub unsafe extern "C" fn charter_authority_import_revocations(
     out_count: *mut usize,
 ) -> charter_status_t {
     call(|| {
-        // SAFETY: the caller's contract on `text`.
-        let text = unsafe { str_arg(text, "text")? };
-        let count = handle::with::<AuthorityHandle, _>(auth, "auth", |a| Ok(a.authority.clone()))?
-            .import_revocations(text)?;
+        let text = arg_str!(text)?;
+        let count = borrow!(auth, |a| Ok(a.authority.clone()))?.import_revocations(text)?;
         if !out_count.is_null() {
             // SAFETY: non-NULL; the caller guarantees validity.
             unsafe { out_count.write(count) };
@@ -392,5 +380,5 @@ pub unsafe extern "C" fn charter_authority_import_revocations(
 /// `auth` must be NULL or a pointer obtained from Charter.
 #[no_mangle]
 pub unsafe extern "C" fn charter_authority_free(auth: *mut charter_authority_t) -> charter_status_t {
-    call(|| handle::free::<AuthorityHandle>(auth, "auth"))
+    call(|| free_handle!(auth))
 }

@@ -5,11 +5,11 @@ use std::path::Path;
 
 use charter_core::capability::{KeyFileOptions, KeyFormat, KeyPair, PublicKey};
 
-use crate::args::{any_length, bytes_arg, str_arg};
-use crate::firewall::{call, require_out, write_out};
-use crate::handle;
+use crate::args::{arg_bytes, arg_str};
+use crate::firewall::call;
+use crate::handle::{borrow, free_handle};
+use crate::out::{out, BytesOut};
 use crate::status::charter_status_t;
-use crate::strings::{bytes_out, string_out};
 
 /// An Ed25519 key pair. Opaque.
 pub struct charter_keypair {
@@ -19,6 +19,8 @@ pub struct charter_keypair {
 /// The handle type of a key pair.
 pub type charter_keypair_t = charter_keypair;
 
+crate::handle::handle_type!(charter_keypair_t owns KeyPair, tag b"KEY1");
+
 /// Generates a key pair from the operating system's random source. Free the
 /// key pair written to `out` with `charter_keypair_free`.
 ///
@@ -27,10 +29,8 @@ pub type charter_keypair_t = charter_keypair;
 #[no_mangle]
 pub unsafe extern "C" fn charter_keypair_generate(out: *mut *mut charter_keypair_t) -> charter_status_t {
     call(|| {
-        require_out(out, "out")?;
-        let pair = handle::create(KeyPair::generate()?)?;
-        // SAFETY: checked non-NULL above.
-        unsafe { write_out(out, "out", pair) }
+        let out = out!(out)?;
+        out.write_handle(KeyPair::generate()?)
     })
 }
 
@@ -47,12 +47,9 @@ pub unsafe extern "C" fn charter_keypair_from_pkcs8(
     out: *mut *mut charter_keypair_t,
 ) -> charter_status_t {
     call(|| {
-        require_out(out, "out")?;
-        // SAFETY: the caller's contract on `der`.
-        let der = unsafe { bytes_arg(der, len, "der", any_length)? };
-        let pair = handle::create(KeyPair::from_pkcs8(der)?)?;
-        // SAFETY: checked non-NULL above.
-        unsafe { write_out(out, "out", pair) }
+        let out = out!(out)?;
+        let der = arg_bytes!(der, len)?;
+        out.write_handle(KeyPair::from_pkcs8(der)?)
     })
 }
 
@@ -69,12 +66,9 @@ pub unsafe extern "C" fn charter_keypair_from_pem(
     out: *mut *mut charter_keypair_t,
 ) -> charter_status_t {
     call(|| {
-        require_out(out, "out")?;
-        // SAFETY: the caller's contract on `text`.
-        let text = unsafe { str_arg(text, "text")? };
-        let pair = handle::create(KeyPair::from_pem(text)?)?;
-        // SAFETY: checked non-NULL above.
-        unsafe { write_out(out, "out", pair) }
+        let out = out!(out)?;
+        let text = arg_str!(text)?;
+        out.write_handle(KeyPair::from_pem(text)?)
     })
 }
 
@@ -89,10 +83,10 @@ pub unsafe extern "C" fn charter_keypair_to_pem(
     out: *mut *mut c_char,
 ) -> charter_status_t {
     call(|| {
-        require_out(out, "out")?;
-        let text = handle::with::<KeyPair, _>(pair, "pair", |k| Ok(k.to_pem()))?;
-        // SAFETY: checked non-NULL above.
-        unsafe { string_out(out, "out", text) }
+        let out = out!(out)?;
+        let text = borrow!(pair, |k| Ok(k.to_pem()))?;
+        out.write_string(text);
+        Ok(())
     })
 }
 
@@ -112,13 +106,10 @@ pub unsafe extern "C" fn charter_keypair_read_file(
     out: *mut *mut charter_keypair_t,
 ) -> charter_status_t {
     call(|| {
-        require_out(out, "out")?;
-        // SAFETY: the caller's contract on `path`.
-        let path = unsafe { str_arg(path, "path")? };
+        let out = out!(out)?;
+        let path = arg_str!(path)?;
         let pair = KeyPair::read_file(Path::new(path), KeyFileOptions { allow_open_permissions })?;
-        let pair = handle::create(pair)?;
-        // SAFETY: checked non-NULL above.
-        unsafe { write_out(out, "out", pair) }
+        out.write_handle(pair)
     })
 }
 
@@ -135,10 +126,9 @@ pub unsafe extern "C" fn charter_keypair_write_file(
     pem: bool,
 ) -> charter_status_t {
     call(|| {
-        // SAFETY: the caller's contract on `path`.
-        let path = unsafe { str_arg(path, "path")? };
+        let path = arg_str!(path)?;
         let format = if pem { KeyFormat::Pem } else { KeyFormat::Der };
-        handle::with::<KeyPair, _>(pair, "pair", |k| k.write_file(Path::new(path), format))
+        borrow!(pair, |k| k.write_file(Path::new(path), format))
     })
 }
 
@@ -155,11 +145,10 @@ pub unsafe extern "C" fn charter_keypair_to_pkcs8(
     out_len: *mut usize,
 ) -> charter_status_t {
     call(|| {
-        require_out(out, "out")?;
-        require_out(out_len, "out_len")?;
-        let der = handle::with::<KeyPair, _>(pair, "pair", |k| Ok(k.to_pkcs8().to_vec()))?;
-        // SAFETY: both checked non-NULL above.
-        unsafe { bytes_out(out, out_len, der) }
+        let out = BytesOut::new(out!(out)?, out!(out_len)?);
+        let der = borrow!(pair, |k| Ok(k.to_pkcs8().to_vec()))?;
+        out.write(der);
+        Ok(())
     })
 }
 
@@ -174,10 +163,10 @@ pub unsafe extern "C" fn charter_keypair_public_key(
     out: *mut *mut c_char,
 ) -> charter_status_t {
     call(|| {
-        require_out(out, "out")?;
-        let text = handle::with::<KeyPair, _>(pair, "pair", |k| Ok(k.public_key().to_text()))?;
-        // SAFETY: checked non-NULL above.
-        unsafe { string_out(out, "out", text) }
+        let out = out!(out)?;
+        let text = borrow!(pair, |k| Ok(k.public_key().to_text()))?;
+        out.write_string(text);
+        Ok(())
     })
 }
 
@@ -194,11 +183,10 @@ pub unsafe extern "C" fn charter_public_key_parse(
     out: *mut *mut c_char,
 ) -> charter_status_t {
     call(|| {
-        require_out(out, "out")?;
-        // SAFETY: the caller's contract.
-        let key = PublicKey::from_text(unsafe { str_arg(text, "text")? })?;
-        // SAFETY: checked non-NULL above.
-        unsafe { string_out(out, "out", key.to_text()) }
+        let out = out!(out)?;
+        let key = PublicKey::from_text(arg_str!(text)?)?;
+        out.write_string(key.to_text());
+        Ok(())
     })
 }
 
@@ -213,10 +201,10 @@ pub unsafe extern "C" fn charter_keypair_principal(
     out: *mut *mut c_char,
 ) -> charter_status_t {
     call(|| {
-        require_out(out, "out")?;
-        let text = handle::with::<KeyPair, _>(pair, "pair", |k| Ok(k.principal().to_text()))?;
-        // SAFETY: checked non-NULL above.
-        unsafe { string_out(out, "out", text) }
+        let out = out!(out)?;
+        let text = borrow!(pair, |k| Ok(k.principal().to_text()))?;
+        out.write_string(text);
+        Ok(())
     })
 }
 
@@ -226,5 +214,5 @@ pub unsafe extern "C" fn charter_keypair_principal(
 /// `pair` must be NULL or a pointer obtained from Charter.
 #[no_mangle]
 pub unsafe extern "C" fn charter_keypair_free(pair: *mut charter_keypair_t) -> charter_status_t {
-    call(|| handle::free::<KeyPair>(pair, "pair"))
+    call(|| free_handle!(pair))
 }

@@ -2,15 +2,15 @@
 
 use std::ffi::c_char;
 
-use charter_core::capability::{Action, Session};
+use charter_core::capability::Action;
 use charter_core::{Error, ErrorKind};
 
 use super::{CHARTER_ACTION_PUBLISH, CHARTER_ACTION_REQUEST, CHARTER_ACTION_SUBSCRIBE};
-use crate::args::str_arg;
-use crate::firewall::{call, require_out, write_out};
-use crate::handle;
+use crate::args::arg_str;
+use crate::firewall::call;
+use crate::handle::{borrow, free_handle};
+use crate::out::out;
 use crate::status::charter_status_t;
-use crate::strings::string_out;
 
 /// An open session. Opaque.
 pub struct charter_session {
@@ -19,6 +19,8 @@ pub struct charter_session {
 
 /// The handle type of a session.
 pub type charter_session_t = charter_session;
+
+crate::handle::handle_type!(charter_session_t owns charter_core::capability::Session, tag b"SES1");
 
 /// The core action for a `CHARTER_ACTION_*` value.
 pub(crate) fn action_arg(action: i32) -> Result<Action, Error> {
@@ -48,9 +50,8 @@ pub unsafe extern "C" fn charter_session_check(
 ) -> charter_status_t {
     call(|| {
         let action = action_arg(action)?;
-        // SAFETY: the caller's contract on `topic`.
-        let topic = unsafe { str_arg(topic, "topic")? };
-        handle::with::<Session, _>(session, "session", |s| s.check(action, topic))
+        let topic = arg_str!(topic)?;
+        borrow!(session, |s| s.check(action, topic))
     })
 }
 
@@ -64,10 +65,10 @@ pub unsafe extern "C" fn charter_session_is_active(
     out: *mut bool,
 ) -> charter_status_t {
     call(|| {
-        require_out(out, "out")?;
-        let active = handle::with::<Session, _>(session, "session", |s| Ok(s.is_active()))?;
-        // SAFETY: checked non-NULL above.
-        unsafe { write_out(out, "out", active) }
+        let out = out!(out)?;
+        let active = borrow!(session, |s| Ok(s.is_active()))?;
+        out.write(active);
+        Ok(())
     })
 }
 
@@ -82,10 +83,10 @@ pub unsafe extern "C" fn charter_session_principal(
     out: *mut *mut c_char,
 ) -> charter_status_t {
     call(|| {
-        require_out(out, "out")?;
-        let text = handle::with::<Session, _>(session, "session", |s| Ok(s.principal().to_text()))?;
-        // SAFETY: checked non-NULL above.
-        unsafe { string_out(out, "out", text) }
+        let out = out!(out)?;
+        let text = borrow!(session, |s| Ok(s.principal().to_text()))?;
+        out.write_string(text);
+        Ok(())
     })
 }
 
@@ -101,10 +102,10 @@ pub unsafe extern "C" fn charter_session_expires_at(
     out: *mut u64,
 ) -> charter_status_t {
     call(|| {
-        require_out(out, "out")?;
-        let at = handle::with::<Session, _>(session, "session", |s| Ok(s.expires_at()))?;
-        // SAFETY: checked non-NULL above.
-        unsafe { write_out(out, "out", at) }
+        let out = out!(out)?;
+        let at = borrow!(session, |s| Ok(s.expires_at()))?;
+        out.write(at);
+        Ok(())
     })
 }
 
@@ -115,5 +116,5 @@ pub unsafe extern "C" fn charter_session_expires_at(
 /// `session` must be NULL or a pointer obtained from Charter.
 #[no_mangle]
 pub unsafe extern "C" fn charter_session_free(session: *mut charter_session_t) -> charter_status_t {
-    call(|| handle::free::<Session>(session, "session"))
+    call(|| free_handle!(session))
 }

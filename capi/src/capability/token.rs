@@ -2,16 +2,16 @@
 
 use std::ffi::c_char;
 
-use charter_core::capability::{Grant, KeyPair, PublicKey, Token};
+use charter_core::capability::{Grant, PublicKey, Token};
 use charter_core::Error;
 
 use super::CHARTER_PROOF_LEN;
-use crate::args::{any_length, array_arg, bytes_arg, str_arg, str_array_arg};
+use crate::args::{arg_bytes, arg_str, array_arg, str_array_arg};
 use crate::capability::charter_keypair_t;
-use crate::firewall::{call, require_out, write_out};
-use crate::handle;
+use crate::firewall::call;
+use crate::handle::{borrow, clone_handle, free_handle};
+use crate::out::{out, BytesOut};
 use crate::status::charter_status_t;
-use crate::strings::{bytes_out, string_out};
 
 /// A capability token. Opaque.
 pub struct charter_token {
@@ -20,6 +20,8 @@ pub struct charter_token {
 
 /// The handle type of a token.
 pub type charter_token_t = charter_token;
+
+crate::handle::handle_type!(charter_token_t owns Token, tag b"TOK1");
 
 /// Reads a subject key and a grant list.
 ///
@@ -31,8 +33,7 @@ unsafe fn link_args(
     grants: *const *const c_char,
     count: usize,
 ) -> Result<(PublicKey, Vec<Grant>), Error> {
-    // SAFETY: the caller's contract.
-    let subject = PublicKey::from_text(unsafe { str_arg(subject, "subject")? })?;
+    let subject = PublicKey::from_text(arg_str!(subject)?)?;
     // SAFETY: the caller's contract.
     let grants = unsafe { str_array_arg(grants, count, charter_core::capability::MAX_GRANTS, "grants")? };
     Ok((subject, grants.into_iter().map(Grant::parse).collect::<Result<Vec<_>, _>>()?))
@@ -57,15 +58,11 @@ pub unsafe extern "C" fn charter_token_mint(
     out: *mut *mut charter_token_t,
 ) -> charter_status_t {
     call(|| {
-        require_out(out, "out")?;
+        let out = out!(out)?;
         // SAFETY: the caller's contract.
         let (subject, grants) = unsafe { link_args(subject, grants, grant_count)? };
-        let token = handle::with::<KeyPair, _>(root, "root", |root| {
-            Token::mint(root, &subject, &grants, not_before, not_after)
-        })?;
-        let token = handle::create(token)?;
-        // SAFETY: checked non-NULL above.
-        unsafe { write_out(out, "out", token) }
+        let token = borrow!(root, |root| Token::mint(root, &subject, &grants, not_before, not_after))?;
+        out.write_handle(token)
     })
 }
 
@@ -88,16 +85,13 @@ pub unsafe extern "C" fn charter_token_delegate(
     out: *mut *mut charter_token_t,
 ) -> charter_status_t {
     call(|| {
-        require_out(out, "out")?;
+        let out = out!(out)?;
         // SAFETY: the caller's contract.
         let (subject, grants) = unsafe { link_args(subject, grants, grant_count)? };
-        let parent = handle::with::<Token, _>(token, "token", |t| Ok(t.clone()))?;
-        let child = handle::with::<KeyPair, _>(holder, "holder", |holder| {
-            parent.delegate(holder, &subject, &grants, not_before, not_after)
-        })?;
-        let child = handle::create(child)?;
-        // SAFETY: checked non-NULL above.
-        unsafe { write_out(out, "out", child) }
+        let parent = clone_handle!(token)?;
+        let child =
+            borrow!(holder, |holder| { parent.delegate(holder, &subject, &grants, not_before, not_after) })?;
+        out.write_handle(child)
     })
 }
 
@@ -114,11 +108,8 @@ pub unsafe extern "C" fn charter_token_decode(
     out: *mut *mut charter_token_t,
 ) -> charter_status_t {
     call(|| {
-        require_out(out, "out")?;
-        // SAFETY: the caller's contract on `bytes`.
-        let token = handle::create(Token::decode(unsafe { bytes_arg(bytes, len, "bytes", any_length)? })?)?;
-        // SAFETY: checked non-NULL above.
-        unsafe { write_out(out, "out", token) }
+        let out = out!(out)?;
+        out.write_handle(Token::decode(arg_bytes!(bytes, len)?)?)
     })
 }
 
@@ -133,11 +124,8 @@ pub unsafe extern "C" fn charter_token_from_text(
     out: *mut *mut charter_token_t,
 ) -> charter_status_t {
     call(|| {
-        require_out(out, "out")?;
-        // SAFETY: the caller's contract on `text`.
-        let token = handle::create(Token::from_text(unsafe { str_arg(text, "text")? })?)?;
-        // SAFETY: checked non-NULL above.
-        unsafe { write_out(out, "out", token) }
+        let out = out!(out)?;
+        out.write_handle(Token::from_text(arg_str!(text)?)?)
     })
 }
 
@@ -153,11 +141,10 @@ pub unsafe extern "C" fn charter_token_encode(
     out_len: *mut usize,
 ) -> charter_status_t {
     call(|| {
-        require_out(out, "out")?;
-        require_out(out_len, "out_len")?;
-        let bytes = handle::with::<Token, _>(token, "token", |t| Ok(t.as_bytes().to_vec()))?;
-        // SAFETY: both checked non-NULL above.
-        unsafe { bytes_out(out, out_len, bytes) }
+        let out = BytesOut::new(out!(out)?, out!(out_len)?);
+        let bytes = borrow!(token, |t| Ok(t.as_bytes().to_vec()))?;
+        out.write(bytes);
+        Ok(())
     })
 }
 
@@ -172,10 +159,10 @@ pub unsafe extern "C" fn charter_token_to_text(
     out: *mut *mut c_char,
 ) -> charter_status_t {
     call(|| {
-        require_out(out, "out")?;
-        let text = handle::with::<Token, _>(token, "token", |t| Ok(t.to_text()))?;
-        // SAFETY: checked non-NULL above.
-        unsafe { string_out(out, "out", text) }
+        let out = out!(out)?;
+        let text = borrow!(token, |t| Ok(t.to_text()))?;
+        out.write_string(text);
+        Ok(())
     })
 }
 
@@ -190,10 +177,10 @@ pub unsafe extern "C" fn charter_token_inspect(
     out: *mut *mut c_char,
 ) -> charter_status_t {
     call(|| {
-        require_out(out, "out")?;
-        let text = handle::with::<Token, _>(token, "token", |t| Ok(t.inspect()))?;
-        // SAFETY: checked non-NULL above.
-        unsafe { string_out(out, "out", text) }
+        let out = out!(out)?;
+        let text = borrow!(token, |t| Ok(t.inspect()))?;
+        out.write_string(text);
+        Ok(())
     })
 }
 
@@ -207,10 +194,10 @@ pub unsafe extern "C" fn charter_token_link_count(
     out: *mut usize,
 ) -> charter_status_t {
     call(|| {
-        require_out(out, "out")?;
-        let count = handle::with::<Token, _>(token, "token", |t| Ok(t.links().len()))?;
-        // SAFETY: checked non-NULL above.
-        unsafe { write_out(out, "out", count) }
+        let out = out!(out)?;
+        let count = borrow!(token, |t| Ok(t.links().len()))?;
+        out.write(count);
+        Ok(())
     })
 }
 
@@ -225,10 +212,10 @@ pub unsafe extern "C" fn charter_token_subject(
     out: *mut *mut c_char,
 ) -> charter_status_t {
     call(|| {
-        require_out(out, "out")?;
-        let text = handle::with::<Token, _>(token, "token", |t| Ok(t.subject().to_text()))?;
-        // SAFETY: checked non-NULL above.
-        unsafe { string_out(out, "out", text) }
+        let out = out!(out)?;
+        let text = borrow!(token, |t| Ok(t.subject().to_text()))?;
+        out.write_string(text);
+        Ok(())
     })
 }
 
@@ -243,10 +230,10 @@ pub unsafe extern "C" fn charter_token_root_key(
     out: *mut *mut c_char,
 ) -> charter_status_t {
     call(|| {
-        require_out(out, "out")?;
-        let text = handle::with::<Token, _>(token, "token", |t| Ok(t.root_key().to_text()))?;
-        // SAFETY: checked non-NULL above.
-        unsafe { string_out(out, "out", text) }
+        let out = out!(out)?;
+        let text = borrow!(token, |t| Ok(t.root_key().to_text()))?;
+        out.write_string(text);
+        Ok(())
     })
 }
 
@@ -262,8 +249,8 @@ pub unsafe extern "C" fn charter_token_link_id(
     out: *mut *mut c_char,
 ) -> charter_status_t {
     call(|| {
-        require_out(out, "out")?;
-        let id = handle::with::<Token, _>(token, "token", |t| {
+        let out = out!(out)?;
+        let id = borrow!(token, |t| {
             if index >= t.links().len() {
                 return Err(Error::new(
                     charter_core::ErrorKind::InvalidArgument,
@@ -272,8 +259,8 @@ pub unsafe extern "C" fn charter_token_link_id(
             }
             Ok(t.link_id(index).to_hex())
         })?;
-        // SAFETY: checked non-NULL above.
-        unsafe { string_out(out, "out", id) }
+        out.write_string(id);
+        Ok(())
     })
 }
 
@@ -292,13 +279,12 @@ pub unsafe extern "C" fn charter_token_prove(
     out_proof: *mut u8,
 ) -> charter_status_t {
     call(|| {
-        require_out(out_proof, "out_proof")?;
+        let out_proof = out!(out_proof as [u8; CHARTER_PROOF_LEN])?;
         // SAFETY: the caller's contract on `challenge`.
         let challenge: [u8; 32] = unsafe { array_arg(challenge, "challenge")? };
-        let token = handle::with::<Token, _>(token, "token", |t| Ok(t.clone()))?;
-        let proof = handle::with::<KeyPair, _>(holder, "holder", |h| token.prove(h, &challenge))?;
-        // SAFETY: checked non-NULL; the caller guarantees 64 writable bytes.
-        unsafe { std::ptr::copy_nonoverlapping(proof.as_ptr(), out_proof, CHARTER_PROOF_LEN) };
+        let token = clone_handle!(token)?;
+        let proof = borrow!(holder, |h| token.prove(h, &challenge))?;
+        out_proof.write(proof);
         Ok(())
     })
 }
@@ -309,5 +295,5 @@ pub unsafe extern "C" fn charter_token_prove(
 /// `token` must be NULL or a pointer obtained from Charter.
 #[no_mangle]
 pub unsafe extern "C" fn charter_token_free(token: *mut charter_token_t) -> charter_status_t {
-    call(|| handle::free::<Token>(token, "token"))
+    call(|| free_handle!(token))
 }

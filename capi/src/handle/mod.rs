@@ -3,22 +3,22 @@
 //! A handle given to C is the address of a small *shell* in an append-only
 //! arena ([`arena`]). The shell holds:
 //!
-//! * a **tag** naming the handle's type, fixed when it is created, so a
-//!   handle of the wrong type is detected and never reinterpreted;
-//! * a **state word** whose FREED bit is set, exactly once, by the winning
-//!   `free`; later frees report `ALREADY_FREED`;
-//! * the **inner object**, a reference-counted [`Object`] behind an
-//!   `ArcSwapOption`.
+//! * its **type** (a tag and a C type name, declared by the type itself
+//!   through [`Castable`]), fixed when it is created, so a handle of the
+//!   wrong type is detected and never reinterpreted;
+//! * the **inner object**, a reference-counted, type-erased value behind
+//!   an `ArcSwapOption`; the winning `free` swaps it out, exactly once, and
+//!   a later free finds nothing there and reports `ALREADY_FREED`.
 //!
-//! An operation validates the address, checks the tag and the state, then
-//! borrows the inner object through an arc-swap guard and works on it with
-//! no Charter lock held. `free` swaps the inner object out; an operation
+//! An operation validates the address, checks the tag, then borrows the
+//! inner object through an arc-swap guard and works on it with no Charter
+//! lock held. `free` swaps the inner object out; an operation
 //! already in flight keeps it alive through its guard and completes, and
 //! the object is dropped exactly once, when the last user lets go.
 //!
 //! ## Why arc-swap instead of a count of operations in flight
 //!
-//! The design note describes the state word as a FREEING bit plus an
+//! The obvious alternative is a state word with a FREEING bit plus an
 //! in-flight count that each operation increments and decrements. That
 //! makes every call on a handle perform two read-modify-writes on one
 //! shared cache line, so threads notifying the same registry contend with
@@ -33,104 +33,183 @@
 //! not handles, and cost nothing once removed.
 
 mod arena;
-mod object;
+mod castable;
 
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::any::Any;
 use std::sync::Arc;
 
 use arc_swap::ArcSwapOption;
 use charter_core::{Error, ErrorKind};
 
-pub(crate) use object::Handled;
-use object::{HandleKind, Object};
+pub(crate) use castable::{handle_type, Castable, HandleType};
 
-const FREED: u32 = 1;
+/// What a handle owns, with its type erased: the shell's tag says which
+/// [`Castable::Owned`] it is, and the downcast confirms it.
+type Object = Box<dyn Any + Send + Sync>;
 
 /// The arena-resident part of every handle.
 pub(crate) struct Shell {
-    tag: u32,
-    state: AtomicU32,
+    ty: &'static HandleType,
     inner: ArcSwapOption<Object>,
 }
 
 /// The size in bytes of one handle shell: the memory kept per freed handle.
 pub const SHELL_SIZE: usize = std::mem::size_of::<Shell>();
 
-const _: () = assert!(SHELL_SIZE <= 32, "the documented cost per freed handle is at most 32 bytes");
+const _: () = assert!(SHELL_SIZE <= 16, "the documented cost per freed handle is 16 bytes");
 
-/// Creates a handle that owns `value`.
-pub(crate) fn create<T: Handled>(value: T) -> Result<*mut T::C, Error> {
-    let shell = Shell {
-        tag: T::KIND.tag(),
-        state: AtomicU32::new(0),
-        inner: ArcSwapOption::from_pointee(value.wrap()),
-    };
+/// Creates a handle of type `C` that owns `value`.
+pub(crate) fn create<C: Castable>(value: C::Owned) -> Result<*mut C, Error> {
+    let object: Object = Box::new(value);
+    let shell = Shell { ty: C::TYPE, inner: ArcSwapOption::from_pointee(object) };
     let shell = arena::ARENA
         .insert(shell)
         .ok_or_else(|| Error::new(ErrorKind::LimitExceeded, "the handle arena is full"))?;
-    Ok(shell as *const Shell as *mut T::C)
+    Ok(shell as *const Shell as *mut C)
 }
 
-/// Validates `ptr` (the argument called `name`) as a live handle to a `T`
-/// and runs `f` on it.
+/// Validates `ptr` (the argument called `name`) as a live handle of type
+/// `C` and runs `f` on what it owns.
 ///
 /// No Charter lock is held while `f` runs; `f` may free this very handle.
 #[inline]
-pub(crate) fn with<T: Handled, R>(
-    ptr: *const T::C,
+pub(crate) fn with<C: Castable, R>(
+    ptr: *const C,
     name: &str,
-    f: impl FnOnce(&T) -> Result<R, Error>,
+    f: impl FnOnce(&C::Owned) -> Result<R, Error>,
 ) -> Result<R, Error> {
-    let shell = lookup(ptr, T::KIND, name)?;
-    if shell.state.load(Ordering::Acquire) & FREED != 0 {
-        return Err(freed(T::KIND, name));
-    }
+    let shell = lookup::<C>(ptr, name)?;
     let guard = shell.inner.load();
-    let object = guard.as_deref().ok_or_else(|| freed(T::KIND, name))?;
-    let value = T::project(object)
-        .ok_or_else(|| Error::new(ErrorKind::Internal, format!("{name}: handle tag and object disagree")))?;
+    let object = guard.as_deref().ok_or_else(|| freed::<C>(name))?;
+    let value = object.downcast_ref::<C::Owned>().ok_or_else(|| disagree(name))?;
     f(value)
 }
 
-/// Frees the handle `ptr` (the argument called `name`) to a `T`. NULL is a
-/// no-op.
-pub(crate) fn free<T: Handled>(ptr: *const T::C, name: &str) -> Result<(), Error> {
+/// A clone of what the live handle `ptr` (the argument called `name`)
+/// owns, for work that outlives the borrow (a wait, a callback).
+#[inline]
+pub(crate) fn cloned<C: Castable>(ptr: *const C, name: &str) -> Result<C::Owned, Error>
+where
+    C::Owned: Clone,
+{
+    with(ptr, name, |value| Ok(value.clone()))
+}
+
+/// Frees the handle `ptr` (the argument called `name`) of type `C`. NULL
+/// is a no-op.
+pub(crate) fn free<C: Castable>(ptr: *const C, name: &str) -> Result<(), Error> {
     if ptr.is_null() {
         return Ok(());
     }
-    let shell = lookup(ptr, T::KIND, name)?;
-    if shell.state.fetch_or(FREED, Ordering::AcqRel) & FREED != 0 {
-        let kind = T::KIND.type_name();
-        return Err(Error::new(ErrorKind::AlreadyFreed, format!("{name} ({kind}) was already freed")));
-    }
+    let shell = lookup::<C>(ptr, name)?;
     // Dropping the object may run user code (drop_user_data callbacks);
     // nothing is locked here, so that code may call back into Charter.
     let object: Option<Arc<Object>> = shell.inner.swap(None);
+    if object.is_none() {
+        let kind = C::TYPE.name;
+        return Err(Error::new(ErrorKind::AlreadyFreed, format!("{name} ({kind}) was already freed")));
+    }
     drop(object);
     Ok(())
 }
 
 #[inline]
-fn lookup<P>(ptr: *const P, kind: HandleKind, name: &str) -> Result<&'static Shell, Error> {
+fn lookup<C: Castable>(ptr: *const C, name: &str) -> Result<&'static Shell, Error> {
     if ptr.is_null() {
         return Err(crate::firewall::null_argument(name));
     }
-    let shell = arena::ARENA.find(ptr as usize).ok_or_else(|| {
-        Error::new(
-            ErrorKind::InvalidHandle,
-            format!("{name} is not a Charter handle (expected {})", kind.type_name()),
-        )
-    })?;
-    if shell.tag != kind.tag() {
-        let actual = HandleKind::from_tag(shell.tag).map_or("an unknown handle", HandleKind::type_name);
-        return Err(Error::new(
-            ErrorKind::WrongHandleType,
-            format!("{name} is a {actual}, expected {}", kind.type_name()),
-        ));
+    let shell = arena::ARENA.find(ptr as usize).ok_or_else(|| not_a_handle::<C>(name))?;
+    if shell.ty.tag != C::TYPE.tag {
+        return Err(wrong_type::<C>(shell, name));
     }
     Ok(shell)
 }
 
-fn freed(kind: HandleKind, name: &str) -> Error {
-    Error::new(ErrorKind::HandleFreed, format!("{name} ({}) has been freed", kind.type_name()))
+#[cold]
+fn not_a_handle<C: Castable>(name: &str) -> Error {
+    Error::new(
+        ErrorKind::InvalidHandle,
+        format!("{name} is not a Charter handle (expected {})", C::TYPE.name),
+    )
+}
+
+#[cold]
+fn wrong_type<C: Castable>(shell: &Shell, name: &str) -> Error {
+    Error::new(
+        ErrorKind::WrongHandleType,
+        format!("{name} is a {}, expected {}", shell.ty.name, C::TYPE.name),
+    )
+}
+
+#[cold]
+fn freed<C: Castable>(name: &str) -> Error {
+    Error::new(ErrorKind::HandleFreed, format!("{name} ({}) has been freed", C::TYPE.name))
+}
+
+#[cold]
+fn disagree(name: &str) -> Error {
+    Error::new(ErrorKind::Internal, format!("{name}: handle tag and object disagree"))
+}
+
+/// `with(ptr, "ptr", f)`: borrows the handle argument `ptr`, named after
+/// the parameter itself, for `f`.
+macro_rules! borrow {
+    ($ptr:ident, $f:expr) => {
+        $crate::handle::with($ptr, stringify!($ptr), $f)
+    };
+}
+
+/// `cloned(ptr, "ptr")`: a clone of what the handle argument `ptr` owns.
+macro_rules! clone_handle {
+    ($ptr:ident) => {
+        $crate::handle::cloned($ptr, stringify!($ptr))
+    };
+}
+
+/// `free(ptr, "ptr")`: frees the handle argument `ptr`.
+macro_rules! free_handle {
+    ($ptr:ident) => {
+        $crate::handle::free($ptr, stringify!($ptr))
+    };
+}
+
+pub(crate) use {borrow, clone_handle, free_handle};
+
+#[cfg(test)]
+mod tests {
+    use super::{Castable, HandleType};
+
+    /// Every handle type's tag, declared where each type is defined; a new
+    /// type must be added here so its tag is checked.
+    fn all() -> [&'static HandleType; 15] {
+        [
+            crate::registry::charter_registry_t::TYPE,
+            crate::bus::charter_bus_t::TYPE,
+            crate::client::charter_client_t::TYPE,
+            crate::capability::charter_keypair_t::TYPE,
+            crate::capability::charter_token_t::TYPE,
+            crate::capability::charter_authority_t::TYPE,
+            crate::capability::charter_session_t::TYPE,
+            crate::audit::charter_audit_t::TYPE,
+            crate::audit_auditor::charter_witness_t::TYPE,
+            crate::audit_view::charter_audit_view_t::TYPE,
+            crate::waiter::charter_waiter_t::TYPE,
+            crate::cancel::charter_cancel_t::TYPE,
+            crate::watch::charter_watch_t::TYPE,
+            crate::bridge::charter_bridge_t::TYPE,
+            crate::bridge_verifier::charter_bridge_verifier_t::TYPE,
+        ]
+    }
+
+    #[test]
+    fn tags_and_names_are_unique() {
+        let types = all();
+        for (i, a) in types.iter().enumerate() {
+            assert!(a.name.starts_with("charter_") && a.name.ends_with("_t"), "{}", a.name);
+            for b in &types[i + 1..] {
+                assert_ne!(a.tag, b.tag, "{} and {} share a tag", a.name, b.name);
+                assert_ne!(a.name, b.name);
+            }
+        }
+    }
 }

@@ -5,27 +5,18 @@
 //! so an auditor can check a proof or a checkpoint without the log itself.
 //! The log half (records, the durable file, [`AuditLog`]) builds on it.
 
-mod auditor;
-mod checkpoint;
-mod compact;
-mod cosignature;
-mod file;
-mod hash;
-mod leaves;
 mod log;
-mod proof;
-mod query;
-mod reader;
-mod record;
-mod recorder;
-mod state;
-mod tree;
-mod witness;
+mod merkle;
 
+// The halves' files, by name: each file names its siblings as
+// `crate::audit::<file>`, whichever half it sits in.
+use log::{audit_log, auditor, file, leaves, query, reader, record, recorder, state, witness};
+use merkle::{checkpoint, compact, cosignature, hash, proof, tree};
+
+pub use audit_log::{AuditLog, AuditOptions, FsyncPolicy, Recovery, VerifyReport};
 pub use auditor::{verify_log, LogView, VerifyOptions};
 pub use cosignature::{cosign, cosigner_key, verify_cosigned, Cosigned, MAX_WITNESSES};
 pub use file::MAX_PATH_BYTES;
-pub use log::{AuditLog, AuditOptions, FsyncPolicy, Recovery, VerifyReport};
 pub use query::{Query, Records};
 pub use reader::LogReader;
 pub use record::{

@@ -43,6 +43,8 @@ impl SubscriptionId {
     }
 
     /// The id with this number; an id never issued matches nothing.
+    /// Plumbing for the C ABI and the bindings, which carry ids as numbers.
+    #[doc(hidden)]
     pub fn from_raw(raw: u64) -> SubscriptionId {
         SubscriptionId(raw)
     }

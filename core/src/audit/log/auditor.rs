@@ -18,15 +18,17 @@ use std::fs::File;
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
 
-use super::checkpoint::{parse_unverified, verifier_key_name, verify_checkpoint, Checkpoint, MAX_NOTE_BYTES};
-use super::compact::Compact;
-use super::cosignature::verify_cosigned;
-use super::file::{self, corrupt, next_frame, read_small, Access, Step, HEADER};
-use super::hash::{Hash, EMPTY_ROOT};
-use super::log::{checkpoint_path, VerifyReport};
-use super::state::TrustState;
-use super::tree::Tree;
-use super::witness::witness_request;
+use crate::audit::audit_log::{checkpoint_path, VerifyReport};
+use crate::audit::checkpoint::{
+    parse_unverified, verifier_key_name, verify_checkpoint, Checkpoint, MAX_NOTE_BYTES,
+};
+use crate::audit::compact::Compact;
+use crate::audit::cosignature::verify_cosigned;
+use crate::audit::file::{self, corrupt, next_frame, read_small, Access, Step, HEADER};
+use crate::audit::hash::{Hash, EMPTY_ROOT};
+use crate::audit::state::TrustState;
+use crate::audit::tree::Tree;
+use crate::audit::witness::witness_request;
 use crate::{quote, quote_path, Error, ErrorKind, Result};
 
 /// What a verifier trusts and requires. The default trusts nothing and
@@ -334,12 +336,12 @@ impl LogView {
             .ok_or_else(|| Error::new(ErrorKind::NotFound, format!("no audit record {index}")))
     }
 
-    /// As [`AuditLog::prove_inclusion`](super::AuditLog::prove_inclusion).
+    /// As [`AuditLog::prove_inclusion`](crate::audit::AuditLog::prove_inclusion).
     pub fn prove_inclusion(&self, index: u64, size: u64) -> Result<Vec<Hash>> {
         self.tree.inclusion_proof(index, size)
     }
 
-    /// As [`AuditLog::prove_consistency`](super::AuditLog::prove_consistency).
+    /// As [`AuditLog::prove_consistency`](crate::audit::AuditLog::prove_consistency).
     pub fn prove_consistency(&self, old: u64, new: u64) -> Result<Vec<Hash>> {
         self.tree.consistency_proof(old, new)
     }

@@ -1,6 +1,6 @@
 //! A read-only reader of an audit file, for following a live log.
 //!
-//! [`AuditLog::open`](super::AuditLog::open) repairs what it finds and
+//! [`AuditLog::open`](crate::audit::AuditLog::open) repairs what it finds and
 //! locks the file for its one writer. A follower (`charter audit tail -f`,
 //! a shipper of records) runs beside that writer, so it must never write,
 //! and a frame the writer has only half written is not damage: it is not
@@ -12,8 +12,8 @@ use std::fs::File;
 use std::io::{BufReader, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
-use super::file::{self, corrupt, io, next_frame, Access, Step, HEADER};
-use super::record::Record;
+use crate::audit::file::{self, corrupt, io, next_frame, Access, Step, HEADER};
+use crate::audit::record::Record;
 use crate::{quote_path, Error, Result};
 
 /// Reads the records of an audit file in order, without writing to it.

@@ -16,9 +16,9 @@ use std::path::{Path, PathBuf};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 
-use super::checkpoint::check_key_name;
-use super::file::{corrupt, io, read_small, write_atomically};
-use super::hash::Hash;
+use crate::audit::checkpoint::check_key_name;
+use crate::audit::file::{corrupt, io, read_small, write_atomically};
+use crate::audit::hash::Hash;
 use crate::{quote, quote_path, Error, ErrorKind, Result};
 
 const FIRST_LINE: &str = "charter-audit-state v1";

@@ -8,7 +8,7 @@
 //! fixed by the sizes, independent of any hash), and `BAD_SIGNATURE` for a
 //! proof of the right shape whose hashes do not lead to the given roots.
 
-use super::hash::{node_hash, Hash, EMPTY_ROOT};
+use crate::audit::hash::{node_hash, Hash, EMPTY_ROOT};
 use crate::{Error, ErrorKind, Result};
 
 /// The most hashes a proof may carry. Every proof for a tree of up to 2^63

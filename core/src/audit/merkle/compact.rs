@@ -5,7 +5,7 @@
 //! left, and their sizes are the set bits of `size`, largest first, so at
 //! most 64 hashes are kept whatever the log's length.
 
-use super::hash::{node_hash, Hash, EMPTY_ROOT};
+use crate::audit::hash::{node_hash, Hash, EMPTY_ROOT};
 
 pub(crate) struct Compact {
     size: u64,

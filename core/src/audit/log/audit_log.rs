@@ -32,17 +32,17 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, Weak};
 use std::thread::{JoinHandle, ThreadId};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use super::checkpoint::{
+use crate::audit::checkpoint::{
     check_origin, parse_unverified, verifier_key, verify_checkpoint, Checkpoint, MAX_NOTE_BYTES,
 };
-use super::file::{self, corrupt, io, next_frame, write_atomically, Access, Step, HEADER};
-use super::hash::{leaf_hash, Hash};
-use super::leaves::Leaves;
-use super::proof::verify_consistency;
-use super::query::{Query, Records};
-use super::record::Decision;
-use super::record::Record;
-use super::tree::Tree;
+use crate::audit::file::{self, corrupt, io, next_frame, write_atomically, Access, Step, HEADER};
+use crate::audit::hash::{leaf_hash, Hash};
+use crate::audit::leaves::Leaves;
+use crate::audit::proof::verify_consistency;
+use crate::audit::query::{Query, Records};
+use crate::audit::record::Decision;
+use crate::audit::record::Record;
+use crate::audit::tree::Tree;
 use crate::background::{self, Background};
 use crate::capability::KeyPair;
 use crate::{quote, quote_path, Error, ErrorKind, Result};
@@ -118,11 +118,11 @@ pub struct VerifyReport {
     /// The root of the first `records` records.
     pub root: Hash,
     /// The witnesses whose cosignatures on the checkpoint verified (by
-    /// name), for [`verify_log`](super::verify_log) with witnesses.
+    /// name), for [`verify_log`](crate::audit::verify_log) with witnesses.
     pub witnesses: Vec<String>,
     /// The size of the earlier checkpoint checked too
     /// ([`verify_against`](AuditLog::verify_against),
-    /// [`VerifyOptions::against`](super::VerifyOptions::against)).
+    /// [`VerifyOptions::against`](crate::audit::VerifyOptions::against)).
     pub against: Option<u64>,
     /// What kind of failure `problem` is: `CORRUPT` for records damaged,
     /// missing or rewritten, `BAD_SIGNATURE` for a checkpoint that does not
@@ -558,14 +558,14 @@ impl AuditLog {
     }
 
     /// The proof that record `index` is in the tree of the first `size`
-    /// records (check it with [`verify_inclusion`](super::verify_inclusion)).
+    /// records (check it with [`verify_inclusion`](crate::audit::verify_inclusion)).
     pub fn prove_inclusion(&self, index: u64, size: u64) -> Result<Vec<Hash>> {
         self.lock_state().tree.inclusion_proof(index, size)
     }
 
     /// The proof that the tree of the first `old` records is a prefix of
     /// the tree of the first `new` (check it with
-    /// [`verify_consistency`](super::verify_consistency)).
+    /// [`verify_consistency`](crate::audit::verify_consistency)).
     pub fn prove_consistency(&self, old: u64, new: u64) -> Result<Vec<Hash>> {
         self.lock_state().tree.consistency_proof(old, new)
     }

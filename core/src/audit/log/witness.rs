@@ -27,11 +27,13 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 
-use super::checkpoint::{parse_unverified, verifier_key_name, verify_checkpoint, Checkpoint, MAX_NOTE_BYTES};
-use super::cosignature::{cosign, cosigner_key};
-use super::hash::{Hash, EMPTY_ROOT};
-use super::proof::{verify_consistency, MAX_PROOF_HASHES};
-use super::state::TrustState;
+use crate::audit::checkpoint::{
+    parse_unverified, verifier_key_name, verify_checkpoint, Checkpoint, MAX_NOTE_BYTES,
+};
+use crate::audit::cosignature::{cosign, cosigner_key};
+use crate::audit::hash::{Hash, EMPTY_ROOT};
+use crate::audit::proof::{verify_consistency, MAX_PROOF_HASHES};
+use crate::audit::state::TrustState;
 use crate::capability::KeyPair;
 use crate::{quote, Error, ErrorKind, Result};
 

@@ -2,8 +2,8 @@
 
 use std::ops::Range;
 
-use super::log::AuditLog;
-use super::record::{Decision, Record};
+use crate::audit::audit_log::AuditLog;
+use crate::audit::record::{Decision, Record};
 use crate::capability::PrincipalId;
 use crate::Result;
 

@@ -30,7 +30,7 @@ pub fn node_hash(left: &Hash, right: &Hash) -> Hash {
 }
 
 /// SHA-256 of the concatenation of `parts`, without building it.
-pub(super) fn sha256(parts: &[&[u8]]) -> Hash {
+pub(in crate::audit) fn sha256(parts: &[&[u8]]) -> Hash {
     let mut context = Context::new(&SHA256);
     for part in parts {
         context.update(part);

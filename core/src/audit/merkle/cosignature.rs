@@ -18,7 +18,7 @@
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 
-use super::checkpoint::{
+use crate::audit::checkpoint::{
     check_key_name, malformed, parse_body, parse_key_id, parse_signature_line, split_note, typed_key_id,
     verify_checkpoint, Checkpoint, MAX_NOTE_BYTES, MAX_SIGNATURES, SIGNATURE_PREFIX,
 };
@@ -63,7 +63,7 @@ pub fn cosigner_key(name: &str, key: &PublicKey) -> Result<String> {
 /// is a signed checkpoint; only its text is signed, never its signature
 /// lines. Append the line to the note to publish it. The caller is the
 /// witness: it has verified the log's signature and the consistency proof
-/// (as [`Witness`](super::Witness) does) before calling this.
+/// (as [`Witness`](crate::audit::Witness) does) before calling this.
 pub fn cosign(note: &str, name: &str, key: &KeyPair, timestamp: u64) -> Result<String> {
     check_name(name)?;
     if timestamp > MAX_TIMESTAMP {
@@ -163,14 +163,14 @@ fn check_name(name: &str) -> Result<()> {
 }
 
 /// A trusted witness key, parsed from its verifier key.
-pub(super) struct Cosigner {
-    pub(super) name: String,
+pub(in crate::audit) struct Cosigner {
+    pub(in crate::audit) name: String,
     id: [u8; 4],
     key: PublicKey,
 }
 
 impl Cosigner {
-    pub(super) fn parse(text: &str) -> Result<Cosigner> {
+    pub(in crate::audit) fn parse(text: &str) -> Result<Cosigner> {
         if text.len() > MAX_NOTE_BYTES {
             return Err(malformed(format!("a witness key is at most {MAX_NOTE_BYTES} bytes")));
         }

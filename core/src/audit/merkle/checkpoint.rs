@@ -10,7 +10,7 @@
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 
-use super::hash::{sha256, Hash};
+use crate::audit::hash::{sha256, Hash};
 use crate::capability::{KeyPair, PublicKey};
 use crate::{quote, Error, ErrorKind, Result};
 
@@ -21,13 +21,13 @@ pub const MAX_NOTE_BYTES: usize = 64 * 1024;
 
 /// The most signature lines a note may carry. The signed-note spec asks
 /// verifiers to accept at least 16; Go's `note` package stops at 100.
-pub(super) const MAX_SIGNATURES: usize = 100;
+pub(in crate::audit) const MAX_SIGNATURES: usize = 100;
 
 /// The signed-note signature type of Ed25519 keys.
 const ED25519_TYPE: u8 = 0x01;
 
 /// What starts a signature line: an em dash (U+2014) and a space.
-pub(super) const SIGNATURE_PREFIX: &str = "\u{2014} ";
+pub(in crate::audit) const SIGNATURE_PREFIX: &str = "\u{2014} ";
 
 /// A signed tree head: the log's name, its size and its root.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -105,7 +105,7 @@ pub fn verify_checkpoint(note: &str, verifier_key: &str) -> Result<Checkpoint> {
 
 /// The key name of a verifier key, after checking its syntax, id and key
 /// (`MALFORMED` otherwise).
-pub(super) fn verifier_key_name(text: &str) -> Result<String> {
+pub(in crate::audit) fn verifier_key_name(text: &str) -> Result<String> {
     Verifier::parse(text).map(|v| v.name)
 }
 
@@ -173,7 +173,7 @@ fn key_id(name: &str, key: &PublicKey) -> [u8; 4] {
 
 /// The key id of a key of signature type `kind`: the first 4 bytes of
 /// `SHA-256(name || "\n" || kind || public key)`.
-pub(super) fn typed_key_id(name: &str, kind: u8, key: &PublicKey) -> [u8; 4] {
+pub(in crate::audit) fn typed_key_id(name: &str, kind: u8, key: &PublicKey) -> [u8; 4] {
     let hash = sha256(&[name.as_bytes(), b"\n", &[kind], key.as_bytes()]);
     [hash[0], hash[1], hash[2], hash[3]]
 }
@@ -189,7 +189,7 @@ fn encoded_key(key: &PublicKey) -> [u8; 33] {
 /// Why `name` is not a valid key name, if it is not: key names are
 /// non-empty, with no Unicode space and no '+', and a note has no control
 /// character.
-pub(super) fn check_key_name(name: &str) -> std::result::Result<(), &'static str> {
+pub(in crate::audit) fn check_key_name(name: &str) -> std::result::Result<(), &'static str> {
     if name.is_empty() {
         Err("is empty")
     } else if name.chars().any(char::is_whitespace) {
@@ -205,7 +205,7 @@ pub(super) fn check_key_name(name: &str) -> std::result::Result<(), &'static str
 
 /// Checks a log's origin as a note key name (the rule [`verifier_key`]
 /// applies), for logs that sign nothing yet still carry an origin.
-pub(super) fn check_origin(origin: &str) -> Result<()> {
+pub(in crate::audit) fn check_origin(origin: &str) -> Result<()> {
     check_key_name(origin).map_err(|why| invalid_name("origin", why))?;
     if origin.len() > MAX_NOTE_BYTES {
         return Err(invalid_name("origin", "is longer than a note may be"));
@@ -217,7 +217,7 @@ fn invalid_name(what: &str, why: &str) -> Error {
     Error::new(ErrorKind::InvalidArgument, format!("{what} {why}; it must be a valid note key name"))
 }
 
-pub(super) fn parse_key_id(hex: &str) -> Result<[u8; 4]> {
+pub(in crate::audit) fn parse_key_id(hex: &str) -> Result<[u8; 4]> {
     let bad = || malformed(format!("verifier key id {} is not 8 hex digits", crate::quote(hex)));
     if hex.len() != 8 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(bad());
@@ -239,7 +239,7 @@ fn parse_verifier_public_key(text: &str) -> Result<PublicKey> {
 /// Splits a note into its text (with its final newline) and its signature
 /// lines, after the checks every note must pass: bounded, no control
 /// character but newline, and the last blank line followed by signatures.
-pub(super) fn split_note(note: &str) -> Result<(&str, &str)> {
+pub(in crate::audit) fn split_note(note: &str) -> Result<(&str, &str)> {
     if note.len() > MAX_NOTE_BYTES {
         return Err(malformed(format!("a note is at most {MAX_NOTE_BYTES} bytes, got {}", note.len())));
     }
@@ -260,7 +260,7 @@ pub(super) fn split_note(note: &str) -> Result<(&str, &str)> {
 }
 
 /// One signature line: `— <name> <base64(key id || signature)>`.
-pub(super) fn parse_signature_line(line: &str, number: usize) -> Result<(&str, [u8; 4], Vec<u8>)> {
+pub(in crate::audit) fn parse_signature_line(line: &str, number: usize) -> Result<(&str, [u8; 4], Vec<u8>)> {
     let bad = |what: &str| malformed(format!("signature line {number} {what}"));
     let rest = line
         .strip_prefix(SIGNATURE_PREFIX)
@@ -279,7 +279,7 @@ pub(super) fn parse_signature_line(line: &str, number: usize) -> Result<(&str, [
 
 /// The checkpoint in a verified note text: origin, size and root lines,
 /// then any extension lines, all non-empty.
-pub(super) fn parse_body(text: &str) -> Result<Checkpoint> {
+pub(in crate::audit) fn parse_body(text: &str) -> Result<Checkpoint> {
     let lines: Vec<&str> = text.split_terminator('\n').collect();
     if let Some(index) = lines.iter().position(|line| line.is_empty()) {
         return Err(malformed(format!("checkpoint line {} is empty", index + 1)));
@@ -315,7 +315,7 @@ fn parse_root(text: &str) -> Result<Hash> {
     })
 }
 
-pub(super) fn malformed(message: impl Into<String>) -> Error {
+pub(in crate::audit) fn malformed(message: impl Into<String>) -> Error {
     Error::new(ErrorKind::Malformed, message)
 }
 

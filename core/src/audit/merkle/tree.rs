@@ -5,7 +5,7 @@
 //! O(log n) node hashes for the incomplete right edge: no leaf is ever
 //! rehashed. Storage is under two hashes per leaf.
 
-use super::hash::{node_hash, Hash, EMPTY_ROOT};
+use crate::audit::hash::{node_hash, Hash, EMPTY_ROOT};
 use crate::{Error, ErrorKind, Result};
 
 /// The stored hashes of a log's Merkle tree, level by level.
@@ -22,7 +22,7 @@ impl Tree {
     }
 
     /// Appends a leaf hash (not the leaf bytes: callers hash the record
-    /// once with [`leaf_hash`](super::leaf_hash)). Every second push at a
+    /// once with [`leaf_hash`](crate::audit::leaf_hash)). Every second push at a
     /// level completes a subtree one level up, so the amortised cost is
     /// one node hash.
     pub(crate) fn push(&mut self, leaf: Hash) {

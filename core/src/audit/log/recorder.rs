@@ -3,8 +3,8 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use super::log::AuditLog;
-use super::record::{Decision, Record, MAX_DETAIL_BYTES, MAX_RESOURCE_BYTES};
+use crate::audit::audit_log::AuditLog;
+use crate::audit::record::{Decision, Record, MAX_DETAIL_BYTES, MAX_RESOURCE_BYTES};
 use crate::capability::PrincipalId;
 use crate::{ErrorKind, Result};
 

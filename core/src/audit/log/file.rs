@@ -11,8 +11,8 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, ErrorKind as IoKind, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
-use super::hash::{leaf_hash, Hash};
-use super::record::{Record, MAX_RECORD_BYTES, MIN_RECORD_BYTES};
+use crate::audit::hash::{leaf_hash, Hash};
+use crate::audit::record::{Record, MAX_RECORD_BYTES, MIN_RECORD_BYTES};
 use crate::{quote_path, Error, ErrorKind, Result};
 
 /// The first bytes of every audit file.

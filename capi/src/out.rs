@@ -1,0 +1,182 @@
+//! Output parameters: checked on entry, written only on success.
+//!
+//! An export turns each out-pointer into an [`Out`] (required) or an
+//! [`OptOut`] (may be NULL) at the top of its body, with [`out!`] and
+//! [`opt_out!`], before doing any work: a NULL required output fails the
+//! call before anything happens. The value is written at the end, by
+//! consuming the `Out`, so a failed call leaves every output untouched.
+//!
+//! The one `unsafe` step is constructing them: every export's contract
+//! (its `# Safety` section) says each out-pointer is NULL or valid for a
+//! write of its type during the call, and nothing else is required.
+
+use std::ffi::c_char;
+use std::ptr::NonNull;
+
+use charter_core::Error;
+
+use crate::firewall::null_argument;
+use crate::handle::{self, Castable};
+use crate::strings::c_string;
+
+/// A required out-parameter, known to be non-NULL.
+pub(crate) struct Out<T> {
+    ptr: NonNull<T>,
+}
+
+impl<T> Out<T> {
+    /// Checks the out-parameter `ptr`, called `name` in the error.
+    ///
+    /// # Safety
+    /// `ptr` must be NULL or valid for a write of `T` until this `Out` is
+    /// consumed.
+    #[inline]
+    pub(crate) unsafe fn new(ptr: *mut T, name: &str) -> Result<Out<T>, Error> {
+        NonNull::new(ptr).map(|ptr| Out { ptr }).ok_or_else(|| null_argument(name))
+    }
+
+    /// Writes `value`: the call has succeeded.
+    #[inline]
+    pub(crate) fn write(self, value: T) {
+        // SAFETY: non-NULL, and valid for the write by `new`'s contract.
+        unsafe { self.ptr.as_ptr().write(value) };
+    }
+}
+
+impl Out<*mut c_char> {
+    /// Hands `text` to C as a caller-owned string (free with
+    /// `charter_string_free`).
+    pub(crate) fn write_string(self, text: String) {
+        self.write(c_string(text).into_raw());
+    }
+}
+
+impl<C: Castable> Out<*mut C> {
+    /// Creates a handle owning `value` and writes it: the one way an export
+    /// hands out a new handle.
+    pub(crate) fn write_handle(self, value: C::Owned) -> Result<(), Error> {
+        self.write(handle::create(value)?);
+        Ok(())
+    }
+}
+
+/// An out-parameter that may be NULL, in which case nothing is written.
+pub(crate) struct OptOut<T> {
+    ptr: Option<NonNull<T>>,
+}
+
+impl<T> OptOut<T> {
+    /// # Safety
+    /// `ptr` must be NULL or valid for a write of `T` until this `OptOut`
+    /// is consumed.
+    #[inline]
+    pub(crate) unsafe fn new(ptr: *mut T) -> OptOut<T> {
+        OptOut { ptr: NonNull::new(ptr) }
+    }
+
+    /// Writes `value` unless the caller passed NULL.
+    #[inline]
+    pub(crate) fn write(self, value: T) {
+        if let Some(ptr) = self.ptr {
+            // SAFETY: non-NULL, and valid for the write by `new`'s contract.
+            unsafe { ptr.as_ptr().write(value) };
+        }
+    }
+}
+
+impl OptOut<*mut c_char> {
+    /// Hands `text` to C as a caller-owned string unless the caller passed
+    /// NULL (then nothing is allocated).
+    pub(crate) fn write_string(self, text: String) {
+        if self.ptr.is_some() {
+            self.write(c_string(text).into_raw());
+        }
+    }
+}
+
+/// A caller-owned byte buffer written through a (pointer, length) pair of
+/// out-parameters (free with `charter_bytes_free`).
+pub(crate) struct BytesOut {
+    ptr: Out<*mut u8>,
+    len: Out<usize>,
+}
+
+impl BytesOut {
+    pub(crate) fn new(ptr: Out<*mut u8>, len: Out<usize>) -> BytesOut {
+        BytesOut { ptr, len }
+    }
+
+    pub(crate) fn write(self, bytes: Vec<u8>) {
+        self.len.write(bytes.len());
+        self.ptr.write(Box::into_raw(bytes.into_boxed_slice()).cast::<u8>());
+    }
+}
+
+// The helpers below serve exports written before `Out`: each checks and
+// writes in one step, so such an export must call `require_out` on entry.
+
+/// Writes `value` through the out-parameter `out`, named `name` in the error
+/// when NULL. Call it only once the operation has succeeded.
+///
+/// # Safety
+/// `out`, when not NULL, must be valid for a write of `T`.
+pub(crate) unsafe fn write_out<T>(out: *mut T, name: &str, value: T) -> Result<(), Error> {
+    if out.is_null() {
+        return Err(null_argument(name));
+    }
+    // SAFETY: the caller guarantees `out` is valid for writes when non-NULL.
+    unsafe { out.write(value) };
+    Ok(())
+}
+
+/// Fails early, before doing any work, when an out-parameter is NULL.
+pub(crate) fn require_out<T>(out: *mut T, name: &str) -> Result<(), Error> {
+    if out.is_null() {
+        Err(null_argument(name))
+    } else {
+        Ok(())
+    }
+}
+
+/// Hands `text` to C as a caller-owned string through `out`.
+///
+/// # Safety
+/// `out` must be NULL or valid for writing.
+pub(crate) unsafe fn string_out(out: *mut *mut c_char, name: &str, text: String) -> Result<(), Error> {
+    require_out(out, name)?;
+    // SAFETY: checked non-NULL; the caller guarantees validity.
+    unsafe { write_out(out, name, c_string(text).into_raw()) }
+}
+
+/// `Out::new(ptr, "ptr")`: the required out-parameter `ptr`, named after
+/// the parameter itself. Relies on the export's contract that `ptr` is
+/// NULL or valid for a write.
+/// `out!(ptr as T)` reads a C buffer parameter (`uint8_t *out_hash`, valid
+/// for 32 bytes) as one `T` (`[u8; 32]`) of alignment 1.
+macro_rules! out {
+    ($ptr:ident) => {
+        // SAFETY: every export's contract makes each out-pointer NULL or
+        // valid for a write of its type during the call.
+        unsafe { $crate::out::Out::new($ptr, stringify!($ptr)) }
+    };
+    ($ptr:ident as $t:ty) => {
+        // SAFETY: as above, with the buffer's documented length that of
+        // `$t`, whose alignment is 1.
+        unsafe { $crate::out::Out::<$t>::new($ptr.cast::<$t>(), stringify!($ptr)) }
+    };
+}
+
+/// `OptOut::new(ptr)`: the optional out-parameter `ptr`; `opt_out!(ptr as
+/// T)` as for `out!`.
+macro_rules! opt_out {
+    ($ptr:ident) => {
+        // SAFETY: as for `out!`.
+        unsafe { $crate::out::OptOut::new($ptr) }
+    };
+    ($ptr:ident as $t:ty) => {
+        // SAFETY: as for `out!(ptr as T)`.
+        unsafe { $crate::out::OptOut::<$t>::new($ptr.cast::<$t>()) }
+    };
+}
+
+pub(crate) use {opt_out, out};
