@@ -293,7 +293,11 @@ func TestBridgeLangService(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	auth, err := charter.NewAuthority([]string{read("root.pub")})
+	rootKey, err := charter.ParsePublicKey(read("root.pub"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	auth, err := charter.NewAuthority([]charter.PublicKey{rootKey})
 	if err != nil {
 		t.Fatal(err)
 	}

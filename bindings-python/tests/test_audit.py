@@ -68,7 +68,7 @@ def flip(path: Path, at: int) -> None:
 
 def test_record_is_a_frozen_dataclass() -> None:
     before = time.time_ns() // 1_000_000
-    record = Record("refund", "order/17", "deny")  # type: ignore[arg-type]
+    record = Record("refund", "order/17", "deny")
     assert record.decision is Decision.DENY
     assert (record.actor, record.reason, record.detail) == (None, 0, "")
     assert before <= record.time <= time.time_ns() // 1_000_000

@@ -10,7 +10,7 @@ import enum
 import time as _time
 from datetime import datetime
 from dataclasses import dataclass
-from typing import Optional, Union
+from typing import Literal, Optional, Union
 
 from ._native import _encode_record, _record_millis
 
@@ -63,7 +63,7 @@ class Record:
         self,
         action: str,
         resource: str,
-        decision: Union[Decision, str],
+        decision: Union[Decision, Literal["allow", "deny", "error"]],
         actor: Optional[str] = None,
         reason: int = 0,
         detail: str = "",
