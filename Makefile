@@ -42,6 +42,11 @@ FUZZ_SECONDS ?= 1800
 test: deps version-check deny rust budgets c python node go kotlin fuzz-ci dist-check
 	@echo "make test: every suite passed"
 
+# A run of make test compiles each crate once per configuration: the
+# incremental caches cargo writes for the workspace's crates in the dev
+# profile would only cost time and disk.
+test: export CARGO_INCREMENTAL := 0
+
 deps:
 	@scripts/install-deps.sh
 
