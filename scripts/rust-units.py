@@ -30,6 +30,7 @@ STEPS = [
     ("budgets", None, "target", ["build", "--release", "-p", "charter-benches", "--bin", "budget_loop"]),
     ("c: release", None, "target", CAPI_RELEASE),
     ("c: test-hooks", None, "target", ["build", "-p", "charter-capi", "--features=test-hooks"]),
+    ("c: CLI", None, "target", ["build", "--release", "-p", "charter-cli"]),
     ("python", None, "target", PYTHON),
     ("node", None, "target", ["build", "--release", "-p", "charter-node", "--lib"]),
     ("go", None, "target", CAPI_RELEASE),
