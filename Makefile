@@ -39,8 +39,49 @@ CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=Debug
 
 FUZZ_SECONDS ?= 1800
 
+# What make test compiles, in order; "new" counts the rustc units a cold
+# clone compiles at that step (cargo's unit graph: scripts/rust-units.py).
+# Cargo reuses a unit only in the same target directory with the same
+# profile settings, features and dependencies, so every line that names a
+# directory, profile or feature set of its own rebuilds the tree below it.
+#
+#   step       build                                              dir             new
+#   rust       cargo test (dev profile, the default members)      target/debug    234
+#   budgets    cargo build --release -p charter-benches           target/release  133
+#   c          cargo build --release -p charter-capi (CMake)      target/release    0
+#              cargo build -p charter-capi --features=test-hooks
+#                (dev profile, CMake; the harness links it)       target/debug      2
+#              cargo build --release -p charter-cli (the demo)    target/release   14
+#              the C harness: plain, ASan+UBSan and TSan executables
+#                (gcc); valgrind runs the plain ones; no Rust is
+#                instrumented
+#   python     pip install ./bindings-python: maturin, release,
+#                fat LTO, one codegen unit (pyproject.toml)       target/release  141
+#   node       napi build --release -p charter-node               target/release   32
+#   go         libcharter release (CMake, as in c)                target/release    0
+#              go vet/test, go test -race, outside.sh: Go's cache
+#   kotlin     cargo build -p charter-kotlin --features bindgen
+#                (dev profile, Maven)                             target/debug     61
+#   fuzz-ci    cargo +nightly fuzz build: every target at once,
+#                ASan and coverage                                fuzz/target     own
+#   dist       maturin --zig wheel (fat LTO, glibc 2.17)          target/dist     141
+#              cargo zigbuild of the npm addon (glibc 2.17, no
+#                debug info, stripped)                            target/dist      58
+#              libcharter release (CMake, build-dist/)            target/release    0
+#   dist-check the sdist's wheel: its own crates from the sdist,
+#                the registry crates reused from `make python`    target/release    3
+#                                                                 total           819
+#
+# The sanitizer, zig and fuzz builds are different configurations by nature;
+# the Python and Node test builds stay apart from the release artifacts
+# because those are built for glibc 2.17 with zig.
 test: deps version-check deny rust budgets c python node go kotlin fuzz-ci dist-check
 	@echo "make test: every suite passed"
+
+# A run of make test compiles each crate once per configuration: the
+# incremental caches cargo writes for the workspace's crates in the dev
+# profile would only cost time and disk.
+test: export CARGO_INCREMENTAL := 0
 
 deps:
 	@scripts/install-deps.sh
