@@ -54,18 +54,25 @@ struct Live {
     id: SubscriptionId,
 }
 
+impl Live {
+    /// A callback's handler loses its JS side (its function references and
+    /// thread-safe function): only when the subscription is closed, never
+    /// when its handle is merely collected.
+    fn release_handler(&self) {
+        if let Some((_, parts)) = &self.callback {
+            let js = parts.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take();
+            drop(js);
+        }
+    }
+}
+
 impl Drop for Live {
-    /// A pull subscription ends with its last owner; a callback one only
-    /// when closed (see the module docs). A callback's handler goes now.
+    /// A pull subscription ends with its last owner. A callback one ends
+    /// only when closed (see the module docs): a collected handle leaves
+    /// its handler to the core, which keeps it while subscribed.
     fn drop(&mut self) {
-        match self.callback.take() {
-            None => {
-                let _ = self.client.unsubscribe(self.id);
-            }
-            Some((_, parts)) => {
-                let js = parts.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take();
-                drop(js);
-            }
+        if self.callback.is_none() {
+            let _ = self.client.unsubscribe(self.id);
         }
     }
 }
@@ -86,6 +93,9 @@ impl State {
 impl Release for State {
     fn release(&self) {
         let taken = self.live.borrow_mut().take();
+        if let Some(live) = &taken {
+            live.release_handler();
+        }
         drop(taken);
     }
 }
