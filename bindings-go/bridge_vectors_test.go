@@ -22,11 +22,11 @@ import (
 
 // bridgeVectors is vectors/bridge/messages.json.
 type bridgeVectors struct {
-	AuthorityNow uint64   `json:"authority_now"`
-	NowMs        int64    `json:"now_ms"`
-	MaxSkewMs    int64    `json:"max_skew_ms"`
-	TrustedRoots []string `json:"trusted_roots"`
-	RevokedLinks []string `json:"revoked_links"`
+	AuthorityNow uint64              `json:"authority_now"`
+	NowMs        int64               `json:"now_ms"`
+	MaxSkewMs    int64               `json:"max_skew_ms"`
+	TrustedRoots []charter.PublicKey `json:"trusted_roots"`
+	RevokedLinks []string            `json:"revoked_links"`
 	Keys         []struct {
 		Principal    string `json:"principal"`
 		PublicKeyHex string `json:"public_key_hex"`
