@@ -754,6 +754,7 @@ impl Bus {
         let message = Message { seq, topic: hit.topic, payload, headers, reply_to };
         let mut report = PublishReport { matched: hit.targets.len() as u64, ..PublishReport::default() };
         let mut first_error = None;
+        let size = message.size();
         for target in hit.targets.iter() {
             // Ended here, the subscription counts the message as dropped.
             if !target.end_if_lapsed()
@@ -761,7 +762,7 @@ impl Bus {
             {
                 self.remove(target.id, None);
             }
-            match target.deliver(&message, may_wait) {
+            match target.deliver(&message, size, may_wait) {
                 Ok(Offered::Accepted) => report.delivered += 1,
                 Ok(Offered::Dropped) => report.dropped += 1,
                 Err(e) => {

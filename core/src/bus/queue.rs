@@ -86,16 +86,63 @@ impl Queue {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Offers `message`. `may_wait` is false when the publisher runs inside
-    /// a callback of the same bus, where waiting could deadlock.
+    /// Offers `message`, which counts `size` bytes against the queue's
+    /// limit (the publisher measures it once for every subscriber).
+    /// `may_wait` is false when the publisher runs inside a callback of the
+    /// same bus, where waiting could deadlock.
+    ///
+    /// The common case, an open queue with room, is decided here inline in
+    /// the publisher's loop; every other case goes out of line.
+    #[inline]
     pub(crate) fn offer(
         &self,
         message: &Message,
+        size: usize,
         options: &SubscribeOptions,
         may_wait: bool,
     ) -> Result<Offered> {
-        let size = message.size();
-        let mut state = self.lock();
+        let state = self.lock();
+        if !state.closed && state.items.len() < options.capacity && state.bytes + size <= options.max_bytes {
+            self.accept(state, message, size, options);
+            return Ok(Offered::Accepted);
+        }
+        self.offer_when_full(state, message, size, options, may_wait)
+    }
+
+    /// Queues `message` into a queue known to have room, then wakes and
+    /// fires, outside the lock, whatever waits for it.
+    #[inline]
+    fn accept(&self, mut state: MutexGuard<'_, State>, message: &Message, size: usize, options: &SubscribeOptions) {
+        let expires = options.ttl.and_then(|ttl| Instant::now().checked_add(ttl));
+        state.stats.received += 1;
+        state.bytes += size;
+        let was_empty = state.items.is_empty();
+        state.items.push_back(Queued { message: message.clone(), size, expires });
+        // Waking a condition variable is a system call even when
+        // nobody waits: only pay for it when somebody does.
+        let wake = state.waiting > 0;
+        let fire = state.armed.on_message(was_empty);
+        drop(state);
+        if wake {
+            self.readable.notify_one();
+        }
+        if let Some(fire) = fire {
+            fire.run();
+        }
+    }
+
+    /// [`offer`](Self::offer) to a queue that is closed, or has no room for
+    /// `message`: the overflow policies.
+    #[cold]
+    #[inline(never)]
+    fn offer_when_full<'a>(
+        &'a self,
+        mut state: MutexGuard<'a, State>,
+        message: &Message,
+        size: usize,
+        options: &SubscribeOptions,
+        may_wait: bool,
+    ) -> Result<Offered> {
         // `received` is counted where the outcome is decided, never before
         // a wait: a `Block` publisher releases the lock while it waits, and
         // `received == delivered + dropped + queued` must hold meanwhile.
@@ -119,22 +166,7 @@ impl Queue {
         let mut block_deadline: Option<Option<Instant>> = None;
         loop {
             if state.items.len() < options.capacity && state.bytes + size <= options.max_bytes {
-                let expires = options.ttl.and_then(|ttl| Instant::now().checked_add(ttl));
-                state.stats.received += 1;
-                state.bytes += size;
-                let was_empty = state.items.is_empty();
-                state.items.push_back(Queued { message: message.clone(), size, expires });
-                // Waking a condition variable is a system call even when
-                // nobody waits: only pay for it when somebody does.
-                let wake = state.waiting > 0;
-                let fire = state.armed.on_message(was_empty);
-                drop(state);
-                if wake {
-                    self.readable.notify_one();
-                }
-                if let Some(fire) = fire {
-                    fire.run();
-                }
+                self.accept(state, message, size, options);
                 return Ok(Offered::Accepted);
             }
             if !state.slow {
@@ -316,6 +348,7 @@ impl Queue {
 
     /// Takes the next unexpired message if one is queued, without waiting;
     /// `None` when none is. Fails once the queue is closed and empty.
+    #[inline]
     pub(crate) fn try_take(&self) -> Result<Option<Message>> {
         let mut state = self.lock();
         match self.pop(&mut state) {
@@ -381,6 +414,7 @@ impl Queue {
         self.lock().armed.remove_watch(watch)
     }
 
+    #[inline]
     fn pop(&self, state: &mut State) -> Option<Message> {
         if state.last_receive.is_some() {
             state.last_receive = Some(Instant::now());

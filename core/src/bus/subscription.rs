@@ -80,9 +80,21 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    /// Hands `message` to this subscription: to its inline handler, or to
-    /// its queue.
-    pub(crate) fn deliver(&self, message: &Message, may_wait: bool) -> Result<Offered> {
+    /// Hands `message`, of `size` bytes ([`Message::size`], measured once
+    /// per publish), to this subscription: to its inline handler, or to its
+    /// queue. Inline in the publisher's loop for the common subscription
+    /// without a handler.
+    #[inline]
+    pub(crate) fn deliver(&self, message: &Message, size: usize, may_wait: bool) -> Result<Offered> {
+        if self.handler.is_none() {
+            return self.queue.offer(message, size, &self.options, may_wait);
+        }
+        self.deliver_to_handler(message, size, may_wait)
+    }
+
+    /// [`deliver`](Self::deliver) to a subscription with a handler.
+    #[inline(never)]
+    fn deliver_to_handler(&self, message: &Message, size: usize, may_wait: bool) -> Result<Offered> {
         match (&self.handler, self.options.dispatch) {
             (Some(handler), Dispatch::Inline) => {
                 if self.queue.is_closed() {
@@ -97,7 +109,7 @@ impl Shared {
                 self.queue.count_closed();
                 Err(background::forked(&format!("the handler of subscription {}", self.id.0)))
             }
-            _ => self.queue.offer(message, &self.options, may_wait),
+            _ => self.queue.offer(message, size, &self.options, may_wait),
         }
     }
 
