@@ -206,6 +206,7 @@ fn check_slowly(s: &str, kind: Kind, max_tokens: usize) -> Result<Tokens<'_>> {
 }
 
 /// Whether `topic` starts with the reserved token.
+#[inline]
 pub(crate) fn is_reserved(s: &str) -> bool {
     let bytes = s.as_bytes();
     bytes.starts_with(RESERVED_TOKEN.as_bytes()) && bytes.get(RESERVED_TOKEN.len()).is_none_or(|&b| b == b'.')
