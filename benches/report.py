@@ -49,20 +49,23 @@ REASONS = {
     "notify-capi": "handle validation (arena lookup and a second arc-swap guard, about 90), "
                    "the panic firewall and the last-error slot: about 250 fixed; next: "
                    "validate the handle and borrow its object in one step",
-    "bus-one": "fixed costs, none dominant: the match cache (about 160: the Fx hash, "
-               "the shard's mutex, the map probe, the topic compare, two reference "
-               "counts), the queue's mutex with std's poison checks on the push (about "
-               "180) and the pop (about 150), each moving a 96-byte queued entry, and the "
-               "message built and dropped; next: lock-free per-subscription queues, and "
-               "the cache read from a per-generation snapshot without a lock",
-    "bus-fanout": "per subscriber about 400 instructions: the queue's mutex on the push "
-                  "and on the pop, the queued entry moved in and out, the message's topic "
-                  "and payload counted up and down; next: lock-free per-subscription "
-                  "queues with counters derived from ring positions",
-    "bus-crowded": "a warm publish's fixed cost (about 470 instructions: the cache's hash, "
-                   "lock, probe and topic comparison, the nesting level, the message, the "
-                   "inline handler's catch and the counting lock); next: a per-generation "
-                   "snapshot of the cache read without a lock",
+    "bus-one": "fixed costs, none dominant: the match cache (about 135: the Fx hash, "
+               "the shard's mutex, the map probe, two reference counts), the queue's "
+               "std mutex with its poison checks on the push and on the pop (about 20 "
+               "each with the lock), each moving a 96-byte queued entry, and the message "
+               "built and dropped; next: lock-free per-subscription queues with counters "
+               "derived from ring positions (a snapshot cache read through arc-swap "
+               "would not cut instructions: its guard costs more than the shard's "
+               "uncontended lock)",
+    "bus-fanout": "per subscriber about 265 instructions: the queue's mutex and poison "
+                  "checks on the push and on the pop, the 96-byte queued entry moved in "
+                  "and out, the message's topic and payload counted up and down; next: "
+                  "lock-free per-subscription queues with counters derived from ring "
+                  "positions",
+    "bus-crowded": "a warm publish's fixed cost (about 455 instructions: the cache's hash, "
+                   "lock and probe, the nesting level, the message, the inline handler's "
+                   "catch and the counting lock); next: lock-free counting for inline "
+                   "handlers",
     "audit-ratio": "memory: every record is kept (200 bytes plus tree), so the buffers "
                    "grow and the kernel maps fresh pages; by instructions the append is "
                    "1.6x the leaf hash; next: chunked storage that never copies on growth",

@@ -88,8 +88,7 @@ impl<T> MatchCache<T> {
     pub(crate) fn get(&self, topic: &str, generation: u64) -> Option<Hit<T>> {
         let hash = self.keys.hash_one(topic);
         let shard = self.shard(hash).lock().unwrap_or_else(PoisonError::into_inner);
-        let entry =
-            shard.get(&hash)?.iter().find(|e| e.generation == generation && same(&e.topic, topic))?;
+        let entry = shard.get(&hash)?.iter().find(|e| e.generation == generation && same(&e.topic, topic))?;
         Some(Hit { topic: Arc::clone(&entry.topic), targets: Arc::clone(&entry.targets) })
     }
 

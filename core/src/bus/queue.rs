@@ -113,7 +113,13 @@ impl Queue {
     /// Queues `message` into a queue known to have room, then wakes and
     /// fires, outside the lock, whatever waits for it.
     #[inline]
-    fn accept(&self, mut state: MutexGuard<'_, State>, message: &Message, size: usize, options: &SubscribeOptions) {
+    fn accept(
+        &self,
+        mut state: MutexGuard<'_, State>,
+        message: &Message,
+        size: usize,
+        options: &SubscribeOptions,
+    ) {
         let expires = options.ttl.and_then(|ttl| Instant::now().checked_add(ttl));
         state.stats.received += 1;
         state.bytes += size;
