@@ -619,3 +619,62 @@ fn ping_pong_between_two_buses_or_a_bus_and_a_registry_is_bounded() {
     assert!(n <= charter_core::registry::DEFAULT_MAX_DEPTH, "{n} rounds");
     assert!(registry.depth_exceeded() + a.stats().depth_exceeded > 1);
 }
+
+// The queue takes its common case (no slow episode, no waiting publisher,
+// no idle tracking, no TTL) by a shorter path; each of these falls back to
+// the full one and must still be honoured by a plain `try_recv`.
+
+#[test]
+fn a_drained_slow_consumer_starts_a_new_episode_when_it_falls_behind_again() {
+    let bus = bus();
+    let sub = bus.subscribe("t", opts().capacity(4).overflow(Overflow::DropNewest)).unwrap();
+    for i in 0..5u8 {
+        bus.publish("t", vec![i], &[]).unwrap();
+    }
+    assert_eq!(sub.stats().slow_episodes, 1);
+    // Down to half: the episode ends.
+    for _ in 0..2 {
+        sub.try_recv().unwrap().unwrap();
+    }
+    for i in 0..3u8 {
+        bus.publish("t", vec![i], &[]).unwrap();
+    }
+    let stats = sub.stats();
+    assert_eq!(stats.slow_episodes, 2, "{stats:?}");
+    assert_eq!(stats.received, stats.delivered + stats.dropped.overflow + stats.queued);
+}
+
+#[test]
+fn try_recv_wakes_a_block_publisher() {
+    let bus = bus();
+    let sub =
+        bus.subscribe("t", opts().capacity(1).overflow(Overflow::Block(Duration::from_secs(30)))).unwrap();
+    bus.publish("t", &b"1"[..], &[]).unwrap();
+    let publisher = {
+        let bus = bus.clone();
+        thread::spawn(move || {
+            let started = Instant::now();
+            bus.publish("t", &b"2"[..], &[]).unwrap();
+            started.elapsed()
+        })
+    };
+    // Give the publisher time to start waiting; if it has not yet, the
+    // take below simply makes room before it looks.
+    thread::sleep(Duration::from_millis(50));
+    assert_eq!(sub.try_recv().unwrap().unwrap().payload(), b"1");
+    let waited = publisher.join().unwrap();
+    assert!(waited < Duration::from_secs(10), "the publisher waited {waited:?}: the take did not wake it");
+    assert_eq!(sub.try_recv().unwrap().unwrap().payload(), b"2");
+}
+
+#[test]
+fn try_recv_keeps_an_idle_tracked_subscription_alive() {
+    let bus = bus();
+    let sub = bus.subscribe("t", opts().idle_ttl(Duration::from_millis(1000))).unwrap();
+    thread::sleep(Duration::from_millis(600));
+    bus.publish("t", &b"1"[..], &[]).unwrap();
+    assert!(sub.try_recv().unwrap().is_some());
+    thread::sleep(Duration::from_millis(600));
+    // 1.2 s since it was made, 0.6 s since it last received.
+    assert_eq!(bus.evict_idle(), 0, "its receive must count as activity");
+}
