@@ -277,6 +277,9 @@ fn main() {
     if std::env::args().any(|a| a == "--list") {
         return;
     }
+    let out = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/nats-bench.json");
+    // A skipped run leaves no figures behind for the report to take as new.
+    let _ = std::fs::remove_file(&out);
     let Some(server) = server::start(&[]) else {
         eprintln!("SKIPPED: nats-server is not installed (scripts/install-deps.sh installs it)");
         return;
@@ -333,7 +336,6 @@ fn main() {
         }
     }
     let report = serde_json::json!({ "paths": rows, "verifier": verifier });
-    let out = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/nats-bench.json");
     std::fs::write(&out, serde_json::to_string_pretty(&report).unwrap()).expect("target/ is writable");
     println!("figures written to target/nats-bench.json");
 }

@@ -109,3 +109,22 @@ pub(crate) fn from_map(map: Option<&HeaderMap>) -> Vec<(&str, &str)> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outgoing_headers_count_the_bytes_the_client_writes() {
+        let mut headers = Outgoing::new();
+        headers.app("Trace", "a b").unwrap();
+        headers.own(names::ORIGIN, "0f".into());
+        headers.own(names::MSG_ID, "0f-1".into());
+        // NATS/1.0, then "name: value" lines (in any order), then a blank line.
+        let written = "NATS/1.0\r\nTrace: a b\r\nCharter-Origin: 0f\r\nNats-Msg-Id: 0f-1\r\n\r\n";
+        assert_eq!(headers.wire_bytes(), written.len());
+        assert!(headers.app("Bad:name", "x").is_none());
+        assert!(headers.app("Name", "a\r\nb").is_none());
+        assert_eq!(headers.into_map().len(), 3);
+    }
+}
