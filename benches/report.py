@@ -72,14 +72,15 @@ REASONS = {
                    "grow and the kernel maps fresh pages; by instructions the append is "
                    "1.6x the leaf hash; next: chunked storage that never copies on growth",
     "audit-rate": "as above: page faults while the log grows under criterion",
-    "bridge-throughput": "CPU per message: the bridges' threads take about 5x the CPU time of the raw "
-                         "clients' (two client legs instead of one, NATS header maps built, written, "
-                         "parsed and hashed on both sides, the local bus's publish with its header "
-                         "copies and the receiver's wake-up), and on a loaded 2-core machine "
-                         "throughput follows CPU; next: carry the origin without a NATS header map "
-                         "on unsealed traffic (the client parses each header into a hashed map), and "
-                         "in the core, header validation on bytes and one allocation for a "
-                         "message's headers",
+    "bridge-throughput": "CPU per message: the bridges' threads take 4x to 6x the CPU time of the "
+                         "raw clients' (two client legs instead of one; NATS header maps built, "
+                         "written, parsed and hashed on both sides; the local bus's publish with its "
+                         "header copies and the receiver's wake-up), and on a loaded 2-core machine "
+                         "throughput follows CPU; the bridge's own code is now a small part (round 4 "
+                         "profile); next: in the core, header validation on bytes and one allocation "
+                         "for a message's headers; fewer headers on unsealed traffic (a protocol "
+                         "change); measure on an idle machine, where the two bridges' threads "
+                         "pipeline",
     "bridge-latency": "one message at a time takes three extra hand-offs (the export's wake-up, the "
                       "import's local publish, the receiver's wake-up); on the loaded machine each "
                       "can wait for a core; next: measure on an idle machine",
