@@ -165,9 +165,9 @@ soak:
 
 bench:
 	cargo bench -p charter-benches
+	cargo bench -p charter-bridge --bench nats
 	bash benches/report.sh target/criterion
 	bash benches/c/readiness_scale.sh
-	cargo bench -p charter-bridge --bench nats
 	bash bindings-python/scripts/bench.sh
 	bash bindings-node/scripts/bench.sh
 	bash bindings-go/scripts/bench.sh

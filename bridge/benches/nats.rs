@@ -6,8 +6,16 @@
 //! * for 16-byte and 1 KiB payloads, raw / bridge / sealed-and-verified
 //!   bridge; and the verifier alone on one core (verified messages/s).
 //!
+//! Beside wall-clock figures, which move with the machine's load, each
+//! path reports the CPU time it took per message: the clients' threads
+//! (raw: the two clients' runtime; bridge: both bridges' runtime threads)
+//! and the server's, read from Linux schedstat, which other processes'
+//! load does not change.
+//!
 //! `cargo bench -p charter-bridge --bench nats` (needs nats-server);
-//! with `NATS_BENCH_PLAIN=1`, raw and unauthenticated bridge only.
+//! with `NATS_BENCH_PLAIN=1`, raw and unauthenticated bridge only. The
+//! figures also go to `target/nats-bench.json`, which
+//! `benches/report.py` turns into docs/BENCHMARKS.md's bridge tables.
 
 mod server;
 
@@ -31,6 +39,47 @@ fn threads() -> usize {
 struct Figures {
     msgs_per_s: f64,
     p50_us: f64,
+    /// CPU time per message of the clients' threads (raw) or the bridges'.
+    client_cpu_us: f64,
+    /// CPU time per message of the server.
+    server_cpu_us: f64,
+}
+
+/// CPU time so far of the threads of process `pid` (`self` for this one)
+/// whose name starts with `prefix` (all threads when empty), from Linux
+/// schedstat (nanoseconds on a CPU).
+fn cpu_of(pid: &str, prefix: &str) -> Duration {
+    let mut total = 0u64;
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else { return Duration::ZERO };
+    for task in tasks.flatten() {
+        let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
+        if !comm.starts_with(prefix) {
+            continue;
+        }
+        let stat = std::fs::read_to_string(task.path().join("schedstat")).unwrap_or_default();
+        total += stat.split_whitespace().next().and_then(|n| n.parse::<u64>().ok()).unwrap_or(0);
+    }
+    Duration::from_nanos(total)
+}
+
+/// The CPU time of the clients' threads (named `prefix`) and of the
+/// server, measured together over one phase.
+struct CpuMeter<'a> {
+    prefix: &'a str,
+    server: &'a str,
+    start: (Duration, Duration),
+}
+
+impl<'a> CpuMeter<'a> {
+    fn start(prefix: &'a str, server: &'a str) -> Self {
+        CpuMeter { prefix, server, start: (cpu_of("self", prefix), cpu_of(server, "")) }
+    }
+
+    /// (clients, server) microseconds per message over `count` messages.
+    fn per_message(&self, count: usize) -> (f64, f64) {
+        let per = |now: Duration, then: Duration| (now - then).as_secs_f64() * 1e6 / count as f64;
+        (per(cpu_of("self", self.prefix), self.start.0), per(cpu_of(self.server, ""), self.start.1))
+    }
 }
 
 fn p50(mut samples: Vec<Duration>) -> f64 {
@@ -38,8 +87,13 @@ fn p50(mut samples: Vec<Duration>) -> f64 {
     samples[samples.len() / 2].as_secs_f64() * 1e6
 }
 
-fn raw(url: &str, size: usize, count: usize) -> Figures {
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+fn raw(url: &str, server: &str, size: usize, count: usize) -> Figures {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("raw-nats")
+        .enable_all()
+        .build()
+        .unwrap();
     runtime.block_on(async {
         let publisher = async_nats::connect(url).await.unwrap();
         let subscriber_client =
@@ -47,6 +101,7 @@ fn raw(url: &str, size: usize, count: usize) -> Figures {
         let mut subscriber = subscriber_client.subscribe("bench.raw").await.unwrap();
         subscriber_client.flush().await.unwrap();
         let payload = Bytes::from(vec![7u8; size]);
+        let cpu = CpuMeter::start("raw-nats", server);
         let start = Instant::now();
         let sending = {
             let publisher = publisher.clone();
@@ -62,6 +117,7 @@ fn raw(url: &str, size: usize, count: usize) -> Figures {
             subscriber.next().await.unwrap();
         }
         let elapsed = start.elapsed();
+        let (client_cpu_us, server_cpu_us) = cpu.per_message(count);
         sending.await.unwrap();
         let mut samples = Vec::with_capacity(LATENCY_SAMPLES);
         for _ in 0..LATENCY_SAMPLES {
@@ -71,11 +127,16 @@ fn raw(url: &str, size: usize, count: usize) -> Figures {
             subscriber.next().await.unwrap();
             samples.push(sent.elapsed());
         }
-        Figures { msgs_per_s: count as f64 / elapsed.as_secs_f64(), p50_us: p50(samples) }
+        Figures {
+            msgs_per_s: count as f64 / elapsed.as_secs_f64(),
+            p50_us: p50(samples),
+            client_cpu_us,
+            server_cpu_us,
+        }
     })
 }
 
-fn bridged(url: &str, size: usize, count: usize, sealed: bool) -> Figures {
+fn bridged(url: &str, server: &str, size: usize, count: usize, sealed: bool) -> Figures {
     let (bus_a, bus_b) = (Bus::new(BusLimits::default()).unwrap(), Bus::new(BusLimits::default()).unwrap());
     let root = KeyPair::generate().unwrap();
     let holder = KeyPair::generate().unwrap();
@@ -116,6 +177,7 @@ fn bridged(url: &str, size: usize, count: usize, sealed: bool) -> Figures {
     let a = Bridge::start(&bus_a, options).unwrap();
     a.flush(Duration::from_secs(10)).unwrap();
     let payload: Arc<[u8]> = vec![7u8; size].into();
+    let cpu = CpuMeter::start("charter-bridge", server);
     let start = Instant::now();
     for _ in 0..count {
         bus_a.publish("bench.bridge", Arc::clone(&payload), &[]).unwrap();
@@ -124,6 +186,7 @@ fn bridged(url: &str, size: usize, count: usize, sealed: bool) -> Figures {
         received.recv_timeout(Duration::from_secs(30)).expect("every message arrives");
     }
     let elapsed = start.elapsed();
+    let (client_cpu_us, server_cpu_us) = cpu.per_message(count);
     let mut samples = Vec::with_capacity(LATENCY_SAMPLES);
     for _ in 0..LATENCY_SAMPLES {
         let sent = Instant::now();
@@ -132,7 +195,12 @@ fn bridged(url: &str, size: usize, count: usize, sealed: bool) -> Figures {
         samples.push(sent.elapsed());
     }
     assert_eq!(b.stats().slow_consumer + a.stats().send_failed, 0);
-    Figures { msgs_per_s: count as f64 / elapsed.as_secs_f64(), p50_us: p50(samples) }
+    Figures {
+        msgs_per_s: count as f64 / elapsed.as_secs_f64(),
+        p50_us: p50(samples),
+        client_cpu_us,
+        server_cpu_us,
+    }
 }
 
 /// This thread's CPU time (Linux schedstat: nanoseconds on a CPU): on a
@@ -209,41 +277,65 @@ fn main() {
     if std::env::args().any(|a| a == "--list") {
         return;
     }
+    let out = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/nats-bench.json");
+    // A skipped run leaves no figures behind for the report to take as new.
+    let _ = std::fs::remove_file(&out);
     let Some(server) = server::start(&[]) else {
         eprintln!("SKIPPED: nats-server is not installed (scripts/install-deps.sh installs it)");
         return;
     };
     let url = format!("nats://127.0.0.1:{}", server.1);
-    println!("| payload | path | msgs/s | p50 latency | vs raw: throughput | vs raw: p50 |");
-    println!("|---:|---|---:|---:|---:|---:|");
+    let pid = server.0.id().to_string();
+    let plain_only = std::env::var_os("NATS_BENCH_PLAIN").is_some();
+    println!(
+        "| payload | path | msgs/s | p50 latency | vs raw: throughput | vs raw: p50 | client CPU/msg | server CPU/msg |"
+    );
+    println!("|---:|---|---:|---:|---:|---:|---:|---:|");
+    let mut rows = Vec::new();
     for (size, count) in [(16usize, 100_000usize), (1024, 50_000)] {
-        let raw = raw(&url, size, count);
-        let plain = bridged(&url, size, count, false);
+        let raw = raw(&url, &pid, size, count);
+        let plain = bridged(&url, &pid, size, count, false);
         // `NATS_BENCH_PLAIN=1` skips the sealed runs (to profile the rest).
-        let sealed = match std::env::var_os("NATS_BENCH_PLAIN") {
-            Some(_) => None,
-            None => Some(bridged(&url, size, count / 5, true)),
-        };
-        let mut rows = vec![("raw async-nats", &raw), ("bridge", &plain)];
-        rows.extend(sealed.as_ref().map(|f| ("bridge, sealed + verified", f)));
-        for (name, f) in rows {
+        let sealed = (!plain_only).then(|| bridged(&url, &pid, size, count / 5, true));
+        let mut paths = vec![("raw", &raw), ("bridge", &plain)];
+        paths.extend(sealed.as_ref().map(|f| ("sealed", f)));
+        for (path, f) in paths {
+            let name = match path {
+                "raw" => "raw async-nats",
+                "bridge" => "bridge",
+                _ => "bridge, sealed + verified",
+            };
             println!(
-                "| {size} B | {name} | {:.0} | {:.0} µs | {:.2}x | {:.2}x |",
+                "| {size} B | {name} | {:.0} | {:.0} µs | {:.2}x | {:.2}x | {:.2} µs | {:.2} µs |",
                 f.msgs_per_s,
                 f.p50_us,
                 f.msgs_per_s / raw.msgs_per_s,
-                f.p50_us / raw.p50_us
+                f.p50_us / raw.p50_us,
+                f.client_cpu_us,
+                f.server_cpu_us,
             );
+            rows.push(serde_json::json!({
+                "payload": size,
+                "path": path,
+                "msgs_per_s": f.msgs_per_s,
+                "p50_us": f.p50_us,
+                "client_cpu_us": f.client_cpu_us,
+                "server_cpu_us": f.server_cpu_us,
+            }));
         }
     }
-    if std::env::var_os("NATS_BENCH_PLAIN").is_some() {
-        return;
+    let mut verifier = serde_json::Map::new();
+    if !plain_only {
+        let ed25519 = ed25519_only(20_000);
+        println!("ring Ed25519 verify alone: {ed25519:.0}/s of one core's CPU time");
+        verifier.insert("ed25519".into(), ed25519.into());
+        for size in [16usize, 1024] {
+            let rate = verify_only(size, 20_000);
+            println!("verifier alone, {size} B: {rate:.0} verified msgs/s of one core's CPU time");
+            verifier.insert(size.to_string(), rate.into());
+        }
     }
-    println!("ring Ed25519 verify alone: {:.0}/s of one core's CPU time", ed25519_only(20_000));
-    for size in [16usize, 1024] {
-        println!(
-            "verifier alone, {size} B: {:.0} verified msgs/s of one core's CPU time",
-            verify_only(size, 20_000)
-        );
-    }
+    let report = serde_json::json!({ "paths": rows, "verifier": verifier });
+    std::fs::write(&out, serde_json::to_string_pretty(&report).unwrap()).expect("target/ is writable");
+    println!("figures written to target/nats-bench.json");
 }

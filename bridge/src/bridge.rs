@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use async_nats::client::PublishErrorKind;
 use async_nats::client::RequestErrorKind;
-use async_nats::{ConnectOptions, HeaderMap, Request};
+use async_nats::{ConnectOptions, Request};
 use bytes::Bytes;
-use futures_util::StreamExt;
+use futures_util::{FutureExt, StreamExt};
 use ring::rand::{SecureRandom, SystemRandom};
 use tokio::runtime::Runtime;
 use tokio::sync::{watch, Notify as Wake, Semaphore};
@@ -17,11 +17,12 @@ use tokio::sync::{watch, Notify as Wake, Semaphore};
 use charter_core::bus::{topic, Bus, Client, Message, SubscribeOptions, Subscription, SubscriptionRef};
 use charter_core::{Error, ErrorKind, Result};
 
-use crate::headers;
+use crate::headers::{self, names, Outgoing};
 use crate::options::BridgeOptions;
 use crate::recv::{recv_reply, waker};
 use crate::seal::{now_ms, Sealer};
 use crate::stats::{BridgeStats, Counters};
+use crate::subject::LastSubject;
 use crate::verify::{Expect, Inbound, Verifier};
 use crate::wire;
 
@@ -283,10 +284,11 @@ impl Shared {
         wake: Arc<Wake>,
         mut stop: watch::Receiver<bool>,
     ) {
+        let mut subjects = LastSubject::default();
         loop {
             loop {
                 match subscription.try_recv() {
-                    Ok(Some(message)) => self.forward(message).await,
+                    Ok(Some(message)) => self.forward(message, &mut subjects).await,
                     Ok(None) => break,
                     Err(_) => return,
                 }
@@ -298,7 +300,7 @@ impl Shared {
         }
     }
 
-    async fn forward(self: &Arc<Self>, message: Message) {
+    async fn forward(self: &Arc<Self>, message: Message, subjects: &mut LastSubject) {
         if message.header(wire::ORIGIN).is_some() || message.header(wire::VIA) == Some(self.origin.as_str()) {
             // It came from NATS through a bridge (or through this one, even
             // relayed): sending it back would loop.
@@ -316,22 +318,20 @@ impl Shared {
             });
             return;
         }
-        let Some(mut app) = headers::outbound(message.headers()) else {
+        let Some(app) = headers::outbound(message.headers()) else {
             return Counters::add(&self.counters.bad_header);
         };
         // A message id lets a JetStream stream that captures the subject
         // store it once, whatever sends it again; a publisher's own id wins.
-        let id;
-        if !app.iter().any(|(name, _)| name.eq_ignore_ascii_case(wire::MSG_ID)) {
-            id = format!("{}-{}", self.origin, self.exported_ids.fetch_add(1, Ordering::Relaxed) + 1);
-            app.push((wire::MSG_ID, &id));
-        }
-        let Some(map) = self.envelope(message.topic(), None, app, message.payload()) else { return };
-        if !self.fits(&map, message.payload().len()) {
+        let id = (!app.iter().any(|(name, _)| name.eq_ignore_ascii_case(wire::MSG_ID)))
+            .then(|| wire::msg_id(&self.origin, self.exported_ids.fetch_add(1, Ordering::Relaxed) + 1));
+        let Some(headers) = self.envelope(message.topic(), None, &app, id, message.payload()) else { return };
+        if !self.fits(&headers, message.payload().len()) {
             return Counters::add(&self.counters.max_payload);
         }
         let payload = Bytes::from_owner(message.shared_payload());
-        match self.nats.publish_with_headers(message.topic().to_owned(), map, payload).await {
+        let subject = subjects.get(message.topic());
+        match self.nats.publish_with_headers(subject, headers.into_map(), payload).await {
             Ok(()) => Counters::add(&self.counters.exported),
             Err(e) => self.count_publish_error(e.kind()),
         }
@@ -341,15 +341,8 @@ impl Shared {
     /// server's max payload (headers count, as the server counts them). The
     /// client checks only header-less publishes; a message over the limit
     /// would make the server close the connection, losing what follows.
-    fn fits(&self, headers: &HeaderMap, payload: usize) -> bool {
-        let header_bytes: usize = headers
-            .iter()
-            .map(|(name, values)| {
-                values.iter().map(|v| AsRef::<str>::as_ref(name).len() + v.as_str().len() + 4).sum::<usize>()
-            })
-            .sum::<usize>()
-            + "NATS/1.0\r\n\r\n".len();
-        let size = (header_bytes + payload) as u64;
+    fn fits(&self, headers: &Outgoing, payload: usize) -> bool {
+        let size = (headers.wire_bytes() + payload) as u64;
         let connects = self.nats_stats.connects.load(Ordering::Relaxed);
         let mut max = self.max_payload.load(Ordering::Relaxed);
         if connects != self.max_payload_connects.load(Ordering::Relaxed) || size > max {
@@ -368,39 +361,41 @@ impl Shared {
         }
     }
 
-    /// The NATS headers for a message: `app`, the origin, and the seal
-    /// when the bridge has credentials. `None` (counted) when it cannot.
+    /// The NATS headers for a message: `app`, the message id `id` if
+    /// any, the origin, and the seal when the bridge has credentials.
+    /// `None` (counted) when it cannot.
     fn envelope(
         &self,
         subject: &str,
         reply: Option<&str>,
-        app: Vec<(&str, &str)>,
+        app: &[(&str, &str)],
+        id: Option<String>,
         payload: &[u8],
-    ) -> Option<HeaderMap> {
-        let mut all = app;
-        all.push((wire::ORIGIN, &self.origin));
-        let seal = match &self.sealer {
-            Some(sealer) => match sealer.seal(subject, reply, &all, payload) {
-                Ok(seal) => Some((seal, sealer.token_text())),
-                Err(_) => {
-                    Counters::add(&self.counters.seal_failed);
-                    return None;
-                }
-            },
-            None => None,
-        };
-        let (seq, time);
-        if let Some((seal, token)) = &seal {
-            seq = seal.seq.to_string();
-            time = seal.time_ms.to_string();
-            all.extend([(wire::SEQ, seq.as_str()), (wire::TIME, time.as_str()), (wire::TOKEN, *token)]);
-            all.push((wire::PROOF, &seal.proof));
-        }
-        let map = headers::to_map(&all);
-        if map.is_none() {
+    ) -> Option<Outgoing> {
+        let mut headers = Outgoing::new();
+        if app.iter().any(|(name, value)| headers.app(name, value).is_none()) {
             Counters::add(&self.counters.bad_header);
+            return None;
         }
-        map
+        if let Some(sealer) = &self.sealer {
+            let mut covered = Vec::with_capacity(app.len() + 2);
+            covered.extend_from_slice(app);
+            covered.push((wire::ORIGIN, self.origin.as_str()));
+            covered.extend(id.as_deref().map(|id| (wire::MSG_ID, id)));
+            let Ok(seal) = sealer.seal(subject, reply, &covered, payload) else {
+                Counters::add(&self.counters.seal_failed);
+                return None;
+            };
+            headers.own(names::SEQ, seal.seq.to_string());
+            headers.own(names::TIME, seal.time_ms.to_string());
+            headers.own(names::TOKEN, sealer.token_text().to_owned());
+            headers.own(names::PROOF, seal.proof);
+        }
+        if let Some(id) = id {
+            headers.own(names::MSG_ID, id);
+        }
+        headers.own(names::ORIGIN, self.origin.clone());
+        Some(headers)
     }
 
     fn nonce(&self) -> String {
@@ -423,13 +418,15 @@ impl Shared {
         let nonce = self.nonce();
         app.push((wire::NONCE, &nonce));
         let sent_ms = now_ms();
-        let Some(map) = self.envelope(subject, Some(&inbox), app, message.payload()) else { return };
-        if !self.fits(&map, message.payload().len()) {
+        let Some(headers) = self.envelope(subject, Some(&inbox), &app, None, message.payload()) else {
+            return;
+        };
+        if !self.fits(&headers, message.payload().len()) {
             return Counters::add(&self.counters.max_payload);
         }
         let request = Request::new()
             .payload(Bytes::from_owner(message.shared_payload()))
-            .headers(map)
+            .headers(headers.into_map())
             .inbox(inbox.clone())
             .timeout(Some(self.request_timeout));
         let reply = match self.nats.send_request(subject.to_owned(), request).await {
@@ -489,22 +486,33 @@ impl Shared {
         loop {
             tokio::select! {
                 next = subscriber.next() => match next {
-                    Some(message) => self.deliver(message, relay).await,
+                    Some(message) => self.deliver(message, relay),
                     None => return,
                 },
                 _ = stop.changed() => return,
             }
+            // Then what has arrived meanwhile, without going back to the
+            // select for each: until none is ready, the subscription ends,
+            // or the task's cooperative budget runs out (then the select
+            // yields, and sees a stop).
+            while let Some(next) = subscriber.next().now_or_never() {
+                match next {
+                    Some(message) => self.deliver(message, relay),
+                    None => return,
+                }
+            }
         }
     }
 
-    async fn deliver(self: &Arc<Self>, message: async_nats::Message, relay: bool) {
-        let received = headers::from_map(message.headers.as_ref());
+    fn deliver(self: &Arc<Self>, message: async_nats::Message, relay: bool) {
+        let mut received = headers::from_map(message.headers.as_ref());
         let reply = message.reply.as_ref().map(|r| r.as_str());
         let expect = if reply.is_some() { Expect::Request } else { Expect::Publish };
         let Ok(principal) = self.admit(&message.subject, reply, &received, &message.payload, expect) else {
             return;
         };
-        let local = self.local_headers(&received, relay, principal.as_deref());
+        self.mark_local(&mut received, relay, principal.as_deref());
+        let local = received;
         match reply {
             Some(reply) => {
                 let Ok(permit) = Arc::clone(&self.in_flight).try_acquire_owned() else {
@@ -563,22 +571,26 @@ impl Shared {
         relay: bool,
         principal: Option<&'a str>,
     ) -> Vec<(&'a str, &'a str)> {
-        let mut local: Vec<(&str, &str)> = received
-            .iter()
-            .filter(|(name, _)| !headers::is_reserved(name) || *name == wire::NONCE)
-            .copied()
-            .collect();
+        let mut local = Vec::with_capacity(received.len() + headers::LOCAL_EXTRA);
+        local.extend_from_slice(received);
+        self.mark_local(&mut local, relay, principal);
+        local
+    }
+
+    /// Turns an admitted message's received headers, in place, into those
+    /// it carries on the local bus (see [`local_headers`](Self::local_headers)).
+    fn mark_local<'a>(&'a self, list: &mut Vec<(&'a str, &'a str)>, relay: bool, principal: Option<&'a str>) {
+        let origin = list.iter().find(|(n, _)| *n == wire::ORIGIN).map(|(_, v)| *v);
+        list.retain(|(name, _)| !headers::is_reserved(name) || *name == wire::NONCE);
         // Marks the message as imported, so no export (or, relayed, not
         // this bridge's) sends it back.
-        local.push((wire::VIA, &self.origin));
+        list.push((wire::VIA, &self.origin));
         if !relay {
-            let origin = received.iter().find(|(n, _)| *n == wire::ORIGIN).map(|(_, v)| *v);
-            local.push((wire::ORIGIN, origin.unwrap_or("nats")));
+            list.push((wire::ORIGIN, origin.unwrap_or("nats")));
         }
         if let Some(principal) = principal {
-            local.push((wire::PRINCIPAL, principal));
+            list.push((wire::PRINCIPAL, principal));
         }
-        local
     }
 
     /// A NATS request: asked on the local bus, the reply sealed (when the
@@ -615,11 +627,11 @@ impl Shared {
             app.push((wire::NONCE.into(), nonce));
         }
         let app: Vec<(&str, &str)> = app.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
-        let Some(map) = self.envelope(&inbox, None, app, &reply_payload) else { return };
-        if !self.fits(&map, reply_payload.len()) {
+        let Some(headers) = self.envelope(&inbox, None, &app, None, &reply_payload) else { return };
+        if !self.fits(&headers, reply_payload.len()) {
             return Counters::add(&self.counters.max_payload);
         }
-        match self.nats.publish_with_headers(inbox, map, reply_payload).await {
+        match self.nats.publish_with_headers(inbox, headers.into_map(), reply_payload).await {
             Ok(()) => Counters::add(&self.counters.requests_in),
             Err(e) => self.count_publish_error(e.kind()),
         }

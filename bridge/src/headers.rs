@@ -9,6 +9,11 @@
 use async_nats::header::{HeaderName, HeaderValue};
 use async_nats::HeaderMap;
 
+/// At most how many headers the bridge adds to an imported message's list
+/// (via, origin and principal; a durable import's stream sequence and
+/// delivery count).
+pub(crate) const LOCAL_EXTRA: usize = 5;
+
 /// Whether `name` is the bridge's own (`Charter-…`): never taken from a
 /// local publisher, always set by the bridge itself.
 pub(crate) fn is_reserved(name: &str) -> bool {
@@ -34,24 +39,92 @@ pub(crate) fn outbound<'a>(
         .collect()
 }
 
-/// A NATS header map holding `headers`, in order.
-pub(crate) fn to_map(headers: &[(&str, &str)]) -> Option<HeaderMap> {
-    let mut map = HeaderMap::new();
-    for (name, value) in headers {
-        let name: HeaderName = name.parse().ok()?;
-        let value: HeaderValue = value.parse().ok()?;
-        map.append(name, value);
-    }
-    Some(map)
+/// The NATS headers of an outgoing message, built straight into the
+/// client's map (no intermediate list), with the bytes they will take on
+/// the wire counted as they are added, for the max payload check.
+pub(crate) struct Outgoing {
+    map: HeaderMap,
+    wire_bytes: usize,
 }
 
-/// Every header of a NATS message, borrowed from it.
+/// The bridge's own header names, known valid: built without parsing or
+/// copying (`from_static`), unlike a name taken from a local publisher.
+pub(crate) mod names {
+    use async_nats::header::HeaderName;
+
+    use crate::wire;
+
+    pub(crate) const ORIGIN: HeaderName = HeaderName::from_static(wire::ORIGIN);
+    pub(crate) const SEQ: HeaderName = HeaderName::from_static(wire::SEQ);
+    pub(crate) const TIME: HeaderName = HeaderName::from_static(wire::TIME);
+    pub(crate) const TOKEN: HeaderName = HeaderName::from_static(wire::TOKEN);
+    pub(crate) const PROOF: HeaderName = HeaderName::from_static(wire::PROOF);
+    pub(crate) const MSG_ID: HeaderName = HeaderName::from_static(wire::MSG_ID);
+}
+
+impl Outgoing {
+    /// The headers of a message with none yet.
+    pub(crate) fn new() -> Self {
+        Outgoing { map: HeaderMap::new(), wire_bytes: "NATS/1.0\r\n\r\n".len() }
+    }
+
+    /// Adds an application header; `None` when NATS cannot carry it.
+    pub(crate) fn app(&mut self, name: &str, value: &str) -> Option<()> {
+        let parsed: HeaderName = name.parse().ok()?;
+        let value: HeaderValue = value.parse().ok()?;
+        self.wire_bytes += name.len() + value.as_str().len() + ": \r\n".len();
+        self.map.append(parsed, value);
+        Some(())
+    }
+
+    /// Adds one of the bridge's own headers (`name` from [`names`]), whose
+    /// value the bridge wrote itself: digits, hex, base64url or a token's
+    /// text form, never a line break.
+    pub(crate) fn own(&mut self, name: HeaderName, value: String) {
+        self.wire_bytes += AsRef::<str>::as_ref(&name).len() + value.len() + ": \r\n".len();
+        self.map.append(name, HeaderValue::from(value));
+    }
+
+    /// How many bytes the headers take in the message, as the server
+    /// counts them against its max payload.
+    pub(crate) fn wire_bytes(&self) -> usize {
+        self.wire_bytes
+    }
+
+    /// The map to publish.
+    pub(crate) fn into_map(self) -> HeaderMap {
+        self.map
+    }
+}
+
+/// Every header of a NATS message, borrowed from it, with room for the
+/// headers the bridge adds before publishing it locally (so that list is
+/// built in place, without growing).
 pub(crate) fn from_map(map: Option<&HeaderMap>) -> Vec<(&str, &str)> {
-    let Some(map) = map else { return Vec::new() };
-    let mut out = Vec::with_capacity(map.len());
+    let Some(map) = map else { return Vec::with_capacity(LOCAL_EXTRA) };
+    let mut out = Vec::with_capacity(map.len() + LOCAL_EXTRA);
     for (name, values) in map.iter() {
         let name: &str = name.as_ref();
         out.extend(values.iter().map(|v| (name, v.as_str())));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outgoing_headers_count_the_bytes_the_client_writes() {
+        let mut headers = Outgoing::new();
+        headers.app("Trace", "a b").unwrap();
+        headers.own(names::ORIGIN, "0f".into());
+        headers.own(names::MSG_ID, "0f-1".into());
+        // NATS/1.0, then "name: value" lines (in any order), then a blank line.
+        let written = "NATS/1.0\r\nTrace: a b\r\nCharter-Origin: 0f\r\nNats-Msg-Id: 0f-1\r\n\r\n";
+        assert_eq!(headers.wire_bytes(), written.len());
+        assert!(headers.app("Bad:name", "x").is_none());
+        assert!(headers.app("Name", "a\r\nb").is_none());
+        assert_eq!(headers.into_map().len(), 3);
+    }
 }

@@ -39,6 +39,7 @@ mod replay;
 pub mod seal;
 pub mod signal;
 mod stats;
+mod subject;
 pub mod verify;
 pub mod wire;
 

@@ -126,6 +126,28 @@ pub fn hex16(bytes: &[u8; 16]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// The `Nats-Msg-Id` of a bridge's `n`th exported message:
+/// `<origin>-<n>`, written without the formatting machinery (it is built
+/// for every message).
+pub fn msg_id(origin: &str, n: u64) -> String {
+    let mut digits = [0u8; 20];
+    let mut start = digits.len();
+    let mut rest = n;
+    loop {
+        start -= 1;
+        digits[start] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    let mut id = String::with_capacity(origin.len() + 1 + digits.len() - start);
+    id.push_str(origin);
+    id.push('-');
+    id.extend(digits[start..].iter().map(|&d| char::from(d)));
+    id
+}
+
 /// 32 lowercase hex digits as 16 bytes; anything else is `MALFORMED`.
 pub fn parse_hex16(text: &str) -> Result<[u8; 16]> {
     let bad = || Error::new(ErrorKind::Malformed, format!("{} is not 32 lowercase hex digits", quote(text)));
@@ -179,6 +201,13 @@ mod tests {
         assert_eq!(one, signed_bytes(&envelope).unwrap());
         envelope.headers[0].1 = "3";
         assert_ne!(one, signed_bytes(&envelope).unwrap());
+    }
+
+    #[test]
+    fn message_ids_spell_the_count_in_decimal() {
+        for n in [0, 1, 9, 10, 4_096, u64::MAX] {
+            assert_eq!(msg_id("ab", n), format!("ab-{n}"));
+        }
     }
 
     #[test]

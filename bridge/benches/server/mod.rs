@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-/// A running server and its port.
-pub struct Server(Child, pub u16);
+/// A running server (its process) and its port.
+pub struct Server(pub Child, pub u16);
 
 impl Drop for Server {
     fn drop(&mut self) {
