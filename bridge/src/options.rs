@@ -104,14 +104,17 @@ impl DurableImport {
 
     /// Checks what `Bridge::start` cannot leave to the running import.
     pub(crate) fn validate(&self) -> Result<()> {
-        if self.handled.len() > MAX_HANDLED {
+        DurableImport::check_handled(self.handled.len())
+    }
+
+    /// Whether [`handled`](Self::handled) may hold `count` sequences (at
+    /// most [`MAX_HANDLED`]): bindings ask before they copy a caller's
+    /// list.
+    pub fn check_handled(count: usize) -> Result<()> {
+        if count > MAX_HANDLED {
             return Err(Error::new(
                 ErrorKind::LimitExceeded,
-                format!(
-                    "durable import {}: {} handled sequences, more than {MAX_HANDLED}",
-                    charter_core::quote(&self.durable),
-                    self.handled.len()
-                ),
+                format!("a durable import's handled set has {count} sequences; the limit is {MAX_HANDLED}"),
             ));
         }
         Ok(())
