@@ -14,6 +14,7 @@ mod auditor;
 mod authority;
 mod bridge;
 mod bridge_verifier;
+mod durable_import;
 mod bus;
 mod callback;
 mod calls;
@@ -66,5 +67,6 @@ fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     authority::add_to(m)?;
     bridge::add_to(m)?;
     bridge_verifier::add_to(m)?;
+    durable_import::add_to(m)?;
     client::add_to(m)
 }
