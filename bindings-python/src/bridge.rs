@@ -100,8 +100,7 @@ impl Bridge {
                 Import { pattern, queue_group: group, relay }
             })
             .collect();
-        options.durable_imports =
-            durable_imports.iter().map(|d| d.core(py)).collect::<PyResult<Vec<_>>>()?;
+        options.durable_imports = durable_imports.iter().map(|d| d.core(py)).collect::<PyResult<Vec<_>>>()?;
         if let Some(name) = name {
             options.name = name;
         }
