@@ -294,37 +294,41 @@ fn a_killed_importer_restarted_from_its_committed_position_delivers_each_message
         }
     });
 
-    // The application's store is what the importer wrote before it died:
-    // each line is one handled message, committed with its position.
-    let mut first_run = Vec::new();
-    let first = Importer::start(&server.url());
-    first.read(MESSAGES as usize / 4, &mut first_run);
-    first.kill(&mut first_run);
-    assert!(first_run.len() < MESSAGES as usize, "killed mid-stream");
-    let committed = position(&first_run);
-    assert!(
-        !committed.1.is_empty(),
-        "the floor lags what was handled, so the set carries some: {committed:?}"
-    );
-
-    let mut second_run = Vec::new();
-    let second = Importer::resume(&server.url(), Some(&committed));
-    second.read(MESSAGES as usize - first_run.len(), &mut second_run);
-    // A redelivery of what the first run handled and had not acknowledged
+    // The application's store is what the importers wrote before they
+    // died: each line is one handled message, committed with its position.
+    // Two runs are killed mid-stream, each restarted from the position the
+    // runs before it committed; the third runs to the end.
+    let mut handled: Vec<Handled> = Vec::new();
+    let mut committed = (0, Vec::new());
+    for kill_at in [MESSAGES as usize / 4, MESSAGES as usize / 2] {
+        let run = Importer::resume(&server.url(), Some(&committed));
+        run.read(kill_at - handled.len(), &mut handled);
+        run.kill(&mut handled);
+        assert!(handled.len() < MESSAGES as usize, "killed mid-stream");
+        committed = position(&handled);
+        assert!(
+            !committed.1.is_empty(),
+            "the floor lags what was handled, so the set carries some: {committed:?}"
+        );
+    }
+    let killed_runs = handled.len();
+    let last = Importer::resume(&server.url(), Some(&committed));
+    last.read(MESSAGES as usize - handled.len(), &mut handled);
+    // A redelivery of what a killed run handled and had not acknowledged
     // comes after the ack wait (1 s): give it time to show up.
     std::thread::sleep(Duration::from_millis(1500));
-    second.kill(&mut second_run);
+    last.kill(&mut handled);
+    let (first_runs, last_run) = handled.split_at(killed_runs);
 
-    let all: Vec<Handled> = first_run.iter().chain(&second_run).copied().collect();
-    for line in &all {
+    for line in &handled {
         assert!(line.floor < line.seq, "a message is never at or below the floor it carries: {line:?}");
     }
-    let mut payloads: Vec<u32> = all.iter().map(|h| h.payload).collect();
+    let mut payloads: Vec<u32> = handled.iter().map(|h| h.payload).collect();
     payloads.sort_unstable();
     let duplicates = payloads.windows(2).filter(|pair| pair[0] == pair[1]).count();
     payloads.dedup();
     assert_eq!(payloads, (0..MESSAGES).collect::<Vec<_>>(), "nothing lost");
-    assert_eq!(duplicates, 0, "no duplicate delivered: {first_run:?} then {second_run:?}");
+    assert_eq!(duplicates, 0, "no duplicate delivered: {first_runs:?} then {last_run:?}");
     // The messages skipped as handled were acknowledged: nothing pends.
     let info = runtime.block_on(async {
         let stream = js.get_stream(STREAM).await.unwrap();
@@ -333,13 +337,12 @@ fn a_killed_importer_restarted_from_its_committed_position_delivers_each_message
     });
     assert_eq!(info.num_ack_pending, 0, "{info:?}");
     assert_eq!(info.ack_floor.stream_sequence, u64::from(MESSAGES), "{info:?}");
-    let out_of_order = second_run.windows(2).filter(|pair| pair[1].seq < pair[0].seq).count();
+    let out_of_order = last_run.windows(2).filter(|pair| pair[1].seq < pair[0].seq).count();
     eprintln!(
-        "killed after {} handled; position: through {} and {} more; restarted: {} delivered, {out_of_order} out of stream order",
-        first_run.len(),
+        "killed twice, after {killed_runs} handled; last position: through {} and {} more; last run: {} delivered, {out_of_order} out of stream order",
         committed.0,
         committed.1.len(),
-        second_run.len()
+        last_run.len()
     );
 }
 
