@@ -19,6 +19,12 @@ static chgo_status chgo_bridge_options_default(charter_bridge_options_t *o) {
     return r;
 }
 
+static chgo_status chgo_bridge_durable_options_default(charter_bridge_durable_options_t *o) {
+    chgo_status r = {charter_bridge_durable_options_default(o), NULL};
+    if (r.status != CHARTER_OK) r.message = charter_last_error_message();
+    return r;
+}
+
 static chgo_status chgo_bridge_flush(charter_bridge_t *bridge, uint32_t timeout_ms) {
     chgo_status r = {charter_bridge_flush(bridge, timeout_ms), NULL};
     if (r.status != CHARTER_OK) r.message = charter_last_error_message();
@@ -84,6 +90,32 @@ type BridgeImport struct {
 	Relay bool
 }
 
+// BridgeDurableImport is one durable import of a [Bridge] through
+// JetStream (docs/bridge.md, "Durable import"): the subjects matching
+// Pattern kept in Stream, read through the durable consumer Durable, each
+// acknowledged after the local publish. That is at least once; with the
+// position the application committed with its results (HandledThrough
+// and Handled), exactly once for the application.
+type BridgeDurableImport struct {
+	// Pattern is the subject pattern the stream captures and the
+	// consumer filters; Stream and Durable are created when missing.
+	Pattern, Stream, Durable string
+	// AckWait is how long the server waits for an acknowledgement before
+	// it delivers a message again (zero: 30 s).
+	AckWait time.Duration
+	// MaxAckPending is the most messages delivered and not yet
+	// acknowledged (zero: 1,024).
+	MaxAckPending int
+	// Relay lets another bridge on the same bus carry what it delivers.
+	Relay bool
+	// HandledThrough: no stream sequence at or below it is delivered (the
+	// largest Charter-Stream-Floor the application handled).
+	HandledThrough uint64
+	// Handled are the stream sequences (Charter-Stream-Seq) above
+	// HandledThrough the application handled: never delivered again.
+	Handled []uint64
+}
+
 // BridgeOptions configures a [Bridge]. Zero fields keep the bridge's
 // defaults (docs/bridge.md); Servers must name at least one server.
 type BridgeOptions struct {
@@ -96,6 +128,9 @@ type BridgeOptions struct {
 	Exports []string
 	// Imports are NATS subject patterns published and requested locally.
 	Imports []BridgeImport
+	// DurableImports are JetStream streams published locally at least
+	// once.
+	DurableImports []BridgeDurableImport
 	// Token and Key, set together, seal everything the bridge sends: Key
 	// must be the token's subject.
 	Token *Token
@@ -132,6 +167,12 @@ type BridgeStats struct {
 	NotReexported, OwnOrigin, MaxPayload, SendFailed, BadHeader uint64
 	SealFailed, LocalRefused, RequestsBusy, NoResponders        uint64
 	ReplyTimeout, SlowConsumer, ExportQueueDropped              uint64
+	// Durable imports: handed back by a full local queue; acknowledged
+	// and not published (published before, or covered by the committed
+	// position); terminated (refused for good); failed binds; failed
+	// acknowledgements.
+	RedeliveryRequested, DuplicateSuppressed, DurableTerminated uint64
+	DurableBindFailed, AckFailed                                uint64
 	// Refused counts inbound messages refused by the verifier, by reason:
 	// "unsigned", "malformed", "chain", "bad_proof", "not_granted",
 	// "stale", "replayed", "revoked", "misdirected", "audit_failed".
@@ -206,6 +247,9 @@ func (o *BridgeOptions) fill(c *C.charter_bridge_options_t, mem *cMemory, hs *[]
 		}
 		c.imports, c.import_count = imports, C.size_t(len(o.Imports))
 	}
+	if err := o.fillDurable(c, mem); err != nil {
+		return err
+	}
 	if o.Token != nil {
 		p, err := o.Token.h.load()
 		if err != nil {
@@ -279,6 +323,53 @@ func (o *BridgeOptions) fill(c *C.charter_bridge_options_t, mem *cMemory, hs *[]
 			*s.into = C.size_t(s.v)
 		}
 	}
+	return nil
+}
+
+// fillDurable writes o.DurableImports into c, each with its options.
+func (o *BridgeOptions) fillDurable(c *C.charter_bridge_options_t, mem *cMemory) error {
+	if len(o.DurableImports) == 0 {
+		return nil
+	}
+	size := C.size_t(unsafe.Sizeof(C.charter_bridge_durable_import_t{}))
+	imports := (*C.charter_bridge_durable_import_t)(mem.alloc(size * C.size_t(len(o.DurableImports))))
+	list := unsafe.Slice(imports, len(o.DurableImports))
+	for i, d := range o.DurableImports {
+		opts := (*C.charter_bridge_durable_options_t)(mem.alloc(C.size_t(unsafe.Sizeof(C.charter_bridge_durable_options_t{}))))
+		if res := C.chgo_bridge_durable_options_default(opts); res.status != C.CHARTER_OK {
+			return cError(res.status, res.message)
+		}
+		if d.AckWait != 0 {
+			ms, err := timeoutMillis("AckWait", d.AckWait)
+			if err != nil {
+				return err
+			}
+			opts.ack_wait_ms = ms
+		}
+		if d.MaxAckPending < 0 {
+			return invalidArgument("MaxAckPending must not be negative, got %d", d.MaxAckPending)
+		}
+		if d.MaxAckPending > 0 {
+			opts.max_ack_pending = C.size_t(d.MaxAckPending)
+		}
+		opts.relay = C.bool(d.Relay)
+		opts.handled_through = C.uint64_t(d.HandledThrough)
+		if len(d.Handled) > 0 {
+			handled := (*C.uint64_t)(mem.alloc(C.size_t(len(d.Handled)) * C.size_t(unsafe.Sizeof(C.uint64_t(0)))))
+			into := unsafe.Slice(handled, len(d.Handled))
+			for j, seq := range d.Handled {
+				into[j] = C.uint64_t(seq)
+			}
+			opts.handled, opts.handled_count = handled, C.size_t(len(d.Handled))
+		}
+		list[i] = C.charter_bridge_durable_import_t{
+			pattern: mem.string(d.Pattern),
+			stream:  mem.string(d.Stream),
+			durable: mem.string(d.Durable),
+			options: opts,
+		}
+	}
+	c.durable_imports, c.durable_import_count = imports, C.size_t(len(o.DurableImports))
 	return nil
 }
 
@@ -382,6 +473,9 @@ func (b *Bridge) Stats() (BridgeStats, error) {
 		LocalRefused: uint64(s.local_refused), RequestsBusy: uint64(s.requests_busy),
 		NoResponders: uint64(s.no_responders), ReplyTimeout: uint64(s.reply_timeout),
 		SlowConsumer: uint64(s.slow_consumer), ExportQueueDropped: uint64(s.export_queue_dropped),
+		RedeliveryRequested: uint64(s.redelivery_requested), DuplicateSuppressed: uint64(s.duplicate_suppressed),
+		DurableTerminated: uint64(s.durable_terminated), DurableBindFailed: uint64(s.durable_bind_failed),
+		AckFailed: uint64(s.ack_failed),
 		Refused: map[string]uint64{
 			"unsigned":     uint64(s.refused_unsigned),
 			"malformed":    uint64(s.refused_malformed),

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -19,7 +20,7 @@ import (
 // natsServer starts a nats-server on a free loopback port for the test and
 // returns its URL; the test is skipped when none is installed
 // (scripts/install-deps.sh installs it).
-func natsServer(t *testing.T) string {
+func natsServer(t *testing.T, options ...string) string {
 	t.Helper()
 	binary, err := exec.LookPath("nats-server")
 	if err != nil {
@@ -39,7 +40,7 @@ func natsServer(t *testing.T) string {
 	}
 	port := l.Addr().(*net.TCPAddr).Port
 	l.Close()
-	cmd := exec.Command(binary, "-a", "127.0.0.1", "-p", fmt.Sprint(port))
+	cmd := exec.Command(binary, append([]string{"-a", "127.0.0.1", "-p", fmt.Sprint(port)}, options...)...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -250,4 +251,70 @@ func TestBridgeRefusesAndAuditsUnsignedMessages(t *testing.T) {
 	if n := log.Len(); n != 1 {
 		t.Errorf("audit records: %d", n)
 	}
+}
+
+// Everything through stream sequence 2, and 4, was handled before: the
+// bridge acknowledges those and never delivers them. It creates the stream
+// when it binds, so the exporter publishes until sequence 5 is in.
+func TestBridgeDurableImportSkipsWhatTheCommittedPositionCovers(t *testing.T) {
+	url := natsServer(t, "-js", "-sd", t.TempDir())
+	a, b := newBus(t), newBus(t)
+	jobs, err := b.Subscribe("jobs.>")
+	if err != nil {
+		t.Fatal(err)
+	}
+	durable := charter.BridgeDurableImport{Pattern: "jobs.>", Stream: "JOBS", Durable: "go-importer"}
+	tooMany := durable
+	tooMany.Handled = make([]uint64, 1<<20+1)
+	_, err = charter.StartBridge(b, charter.BridgeOptions{Servers: []string{url}, DurableImports: []charter.BridgeDurableImport{tooMany}})
+	if !errors.Is(err, charter.ErrLimitExceeded) {
+		t.Fatalf("too many handled: %v", err)
+	}
+	durable.HandledThrough, durable.Handled = 2, []uint64{4}
+	importer := startBridge(t, b, charter.BridgeOptions{Servers: []string{url}, DurableImports: []charter.BridgeDurableImport{durable}})
+	startBridge(t, a, charter.BridgeOptions{Servers: []string{url}, Exports: []string{"jobs.>"}})
+	seen := map[uint64]uint64{}
+	deadline := time.Now().Add(10 * time.Second)
+	for seen[5] == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("only %v delivered", seen)
+		}
+		if _, err := a.Publish("jobs.one", []byte("x")); err != nil {
+			t.Fatal(err)
+		}
+		for {
+			ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+			m, err := jobs.Recv(ctx)
+			cancel()
+			if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, charter.ErrTimeout) {
+				break
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			seqText, _ := m.Header("Charter-Stream-Seq")
+			floorText, _ := m.Header("Charter-Stream-Floor")
+			seq, _ := strconv.ParseUint(seqText, 10, 64)
+			floor, err := strconv.ParseUint(floorText, 10, 64)
+			if err != nil {
+				t.Fatalf("floor %q: %v", floorText, err)
+			}
+			if _, twice := seen[seq]; twice {
+				t.Fatalf("%d delivered twice", seq)
+			}
+			if floor < 2 || floor >= seq {
+				t.Fatalf("%d at floor %d", seq, floor)
+			}
+			seen[seq] = floor + 1
+		}
+	}
+	for _, skipped := range []uint64{1, 2, 4} {
+		if _, ok := seen[skipped]; ok {
+			t.Fatalf("%d was handled before, and delivered: %v", skipped, seen)
+		}
+	}
+	if _, ok := seen[3]; !ok {
+		t.Fatalf("3 never delivered: %v", seen)
+	}
+	awaitStats(t, importer, func(s charter.BridgeStats) bool { return s.DuplicateSuppressed == 3 })
 }

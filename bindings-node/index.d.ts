@@ -1249,6 +1249,29 @@ export type StatusName =
 /** An import: a NATS subject pattern, optionally in a queue group. */
 export type BridgeImport = string | { pattern: string; queueGroup?: string | null };
 
+/**
+ * A durable import through JetStream (docs/bridge.md, "Durable import"):
+ * at least once; exactly once for an application that stores the position
+ * it handled with its results and passes it back on restart.
+ */
+export interface BridgeDurableImport {
+  /** The subject pattern the stream captures and the consumer filters. */
+  pattern: string;
+  /** The JetStream stream (created when missing). */
+  stream: string;
+  /** The durable consumer (created when missing). */
+  durable: string;
+  /** How long the server waits for an acknowledgement (default 30000). */
+  ackWaitMs?: number;
+  /** The most messages delivered and not yet acknowledged (default 1024). */
+  maxAckPending?: number;
+  relay?: boolean;
+  /** Never deliver a stream sequence at or below it: the largest `Charter-Stream-Floor` handled. */
+  handledThrough?: number;
+  /** Never deliver these stream sequences (`Charter-Stream-Seq` handled above `handledThrough`). */
+  handled?: readonly number[];
+}
+
 export interface BridgeOptions {
   /** A NATS server URL (`nats://127.0.0.1:4222`); `servers` adds more. */
   server?: string;
@@ -1259,6 +1282,8 @@ export interface BridgeOptions {
   exports?: readonly string[];
   /** NATS subject patterns published and requested on the bus. */
   imports?: readonly BridgeImport[];
+  /** JetStream streams published on the bus at least once. */
+  durableImports?: readonly BridgeDurableImport[];
   /** Let another bridge on the same bus carry what the imports deliver. */
   relay?: boolean;
   /** With `key`: seal everything the bridge sends. */
@@ -1300,6 +1325,13 @@ export interface BridgeStats {
   replyTimeout: number;
   slowConsumer: number;
   exportQueueDropped: number;
+  /** Durable imports: messages a full local queue refused, handed back to come again. */
+  redeliveryRequested: number;
+  /** Durable imports: acknowledged, not published: published before, or covered by the committed position. */
+  duplicateSuppressed: number;
+  durableTerminated: number;
+  durableBindFailed: number;
+  ackFailed: number;
 }
 
 /** Why a received message was refused, in check order. */

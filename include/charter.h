@@ -680,6 +680,44 @@ typedef struct charter_message_t {
 } charter_message_t;
 
 /**
+ * How a durable import reads its stream; NULL in a
+ * `charter_bridge_durable_import_t` means the defaults
+ * (`charter_bridge_durable_options_default`).
+ */
+typedef struct charter_bridge_durable_options_t {
+    /**
+     * How long the server waits for an acknowledgement before it delivers
+     * a message again, in ms.
+     */
+    uint32_t ack_wait_ms;
+    /**
+     * The most messages delivered and not yet acknowledged.
+     */
+    size_t max_ack_pending;
+    /**
+     * Whether another bridge on the same bus may carry what this import
+     * delivers (as `charter_bridge_import_t.relay`).
+     */
+    bool relay;
+    /**
+     * The application's committed position, part one: no stream sequence
+     * at or below it is delivered. The largest `Charter-Stream-Floor` of
+     * the messages it handled; 0 for none.
+     */
+    uint64_t handled_through;
+    /**
+     * The application's committed position, part two: the stream
+     * sequences (`Charter-Stream-Seq`) above `handled_through` it handled,
+     * never delivered again. NULL when `handled_count` is 0.
+     */
+    const uint64_t *handled;
+    /**
+     * How many `handled` there are (at most 1,048,576).
+     */
+    size_t handled_count;
+} charter_bridge_durable_options_t;
+
+/**
  * One import: NATS subjects matching `pattern` are published on the local
  * bus (and NATS requests asked there).
  */
@@ -728,6 +766,31 @@ typedef struct charter_audit_recorder_t {
  * The handle type of a session.
  */
 typedef struct charter_session charter_session_t;
+
+/**
+ * A durable import through JetStream (docs/bridge.md, "Durable import"):
+ * the subjects matching `pattern` kept in `stream`, read through the
+ * durable consumer `durable`, each acknowledged after the local publish.
+ */
+typedef struct charter_bridge_durable_import_t {
+    /**
+     * The subject pattern the stream captures and the consumer filters,
+     * NUL-terminated.
+     */
+    const char *pattern;
+    /**
+     * The JetStream stream's name (created when missing).
+     */
+    const char *stream;
+    /**
+     * The durable consumer's name (created when missing).
+     */
+    const char *durable;
+    /**
+     * NULL for the defaults.
+     */
+    const struct charter_bridge_durable_options_t *options;
+} charter_bridge_durable_import_t;
 
 /**
  * A bridge's configuration. Fill it with `charter_bridge_options_default`,
@@ -819,6 +882,15 @@ typedef struct charter_bridge_options_t {
      * The threads of the bridge's runtime (at least 1).
      */
     size_t worker_threads;
+    /**
+     * JetStream subjects published on the local bus at least once (or
+     * exactly once, with the application's committed position).
+     */
+    const struct charter_bridge_durable_import_t *durable_imports;
+    /**
+     * How many `durable_imports` there are.
+     */
+    size_t durable_import_count;
 } charter_bridge_options_t;
 
 /**
@@ -939,6 +1011,30 @@ typedef struct charter_bridge_stats_t {
      * Refused: the audit record could not be written.
      */
     uint64_t refused_audit_failed;
+    /**
+     * Durable imports: messages a full local queue refused, handed back
+     * to JetStream to come again (delayed, not lost).
+     */
+    uint64_t redelivery_requested;
+    /**
+     * Durable imports: deliveries acknowledged and not published, because
+     * they were published before or the application's committed position
+     * covers them.
+     */
+    uint64_t duplicate_suppressed;
+    /**
+     * Durable imports: messages never to be delivered (refused for good),
+     * terminated on JetStream.
+     */
+    uint64_t durable_terminated;
+    /**
+     * Durable imports: failed attempts to bind the stream and consumer.
+     */
+    uint64_t durable_bind_failed;
+    /**
+     * Durable imports: acknowledgements the client failed to send.
+     */
+    uint64_t ack_failed;
 } charter_bridge_stats_t;
 
 /**
@@ -2029,6 +2125,15 @@ charter_status_t charter_client_publish_many(charter_client_t *client, const cha
  * `out_count` NULL or valid for writing.
  */
 charter_status_t charter_client_recv_many(charter_client_t *client, uint64_t id, uint32_t timeout_ms, struct charter_message_t **out_msgs, size_t max, size_t *out_count);
+
+/**
+ * Fills `out` with the durable import defaults: a 30 s ack wait, 1,024
+ * messages pending at most, not relayed, nothing handled yet.
+ *
+ * # Safety
+ * `out` must be NULL or valid for writing.
+ */
+charter_status_t charter_bridge_durable_options_default(struct charter_bridge_durable_options_t *out);
 
 /**
  * Fills `out` with the defaults: no server, nothing carried, no

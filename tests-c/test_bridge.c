@@ -1,11 +1,15 @@
 /* The NATS bridge through the C ABI, against a real nats-server on a free
  * loopback port: options checked before anything starts, messages carried
  * between two buses, sealed messages accepted and an unsigned one refused,
- * counted and audited, requests answered across, and the handle's
- * close/free lifecycle. Skips (exit 77) when nats-server is not installed;
+ * counted and audited, requests answered across, a durable import that
+ * skips what the application's committed position covers, and the
+ * handle's close/free lifecycle. Skips (exit 77) when nats-server is not installed;
  * scripts/install-deps.sh installs it. */
+/* nftw, to remove the server's JetStream store. */
+#define _XOPEN_SOURCE 700
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdint.h>
@@ -23,6 +27,7 @@
 static pid_t server_pid = -1;
 static char server_url[64];
 static char workdir[] = "/tmp/charter-bridge-XXXXXX";
+static char store_dir[64];
 
 static const char *nats_binary(void) {
     static const char *const candidates[] = {"/usr/sbin/nats-server", "/usr/bin/nats-server",
@@ -61,7 +66,7 @@ static void start_server(const char *binary) {
         dup2(pipefd[1], 2);
         close(pipefd[0]);
         close(pipefd[1]);
-        execl(binary, binary, "-a", "127.0.0.1", "-p", port_text, (char *)NULL);
+        execl(binary, binary, "-a", "127.0.0.1", "-p", port_text, "-js", "-sd", store_dir, (char *)NULL);
         _exit(127);
     }
     close(pipefd[1]);
@@ -84,6 +89,11 @@ static void stop_server(void) {
         waitpid(server_pid, NULL, 0);
         server_pid = -1;
     }
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+    (void)st, (void)flag, (void)ftw;
+    return remove(path);
 }
 
 static void sleep_ms(long ms) {
@@ -364,6 +374,83 @@ static void sealed_messages_pass_and_unsigned_ones_are_refused_and_audited(void)
     unlink(path);
 }
 
+/* A durable import started from the application's committed position
+ * (everything through sequence 2, and 4) never delivers those: it
+ * acknowledges them, counted as duplicate_suppressed. The bridge creates
+ * the stream when it binds, so the exporter publishes until the importer
+ * has delivered sequence 5. */
+static void a_durable_import_skips_what_the_committed_position_covers(void) {
+    charter_bus_t *a = NULL, *b = NULL;
+    CHECK_OK(charter_bus_new(NULL, &a));
+    CHECK_OK(charter_bus_new(NULL, &b));
+    charter_client_t *ca = NULL, *cb = NULL;
+    CHECK_OK(charter_client_new(a, NULL, &ca));
+    CHECK_OK(charter_client_new(b, NULL, &cb));
+    uint64_t id = 0;
+    CHECK_OK(charter_client_subscribe(cb, "jobs.>", NULL, &id));
+
+    charter_bridge_durable_options_t d;
+    CHECK_OK(charter_bridge_durable_options_default(&d));
+    CHECK(d.ack_wait_ms == 30000 && d.max_ack_pending == 1024 && d.handled_through == 0 && d.handled_count == 0);
+    charter_bridge_options_t ob;
+    CHECK_OK(charter_bridge_options_default(&ob));
+    charter_bridge_durable_import_t durable[1] = {{"jobs.>", "JOBS", "c-importer", &d}};
+    ob.durable_imports = durable;
+    ob.durable_import_count = 1;
+    const char *servers[1] = {server_url};
+    ob.servers = servers;
+    ob.server_count = 1;
+    charter_bridge_t *bridge = NULL;
+    d.handled_count = 1;
+    CHECK_STATUS(charter_bridge_start(b, &ob, &bridge), CHARTER_E_NULL_ARGUMENT);
+    CHECK_MESSAGE_HAS("options.durable_imports[0].options.handled");
+    uint64_t handled[1] = {4};
+    d.handled = handled;
+    d.handled_count = (size_t)1 << 20 | 1;
+    CHECK_STATUS(charter_bridge_start(b, &ob, &bridge), CHARTER_E_LIMIT_EXCEEDED);
+    CHECK(bridge == NULL);
+    d.handled_count = 1;
+    d.handled_through = 2;
+    charter_bridge_t *bb = start(b, &ob);
+
+    charter_bridge_options_t oa;
+    CHECK_OK(charter_bridge_options_default(&oa));
+    const char *exports[1] = {"jobs.>"};
+    oa.exports = exports;
+    oa.export_count = 1;
+    charter_bridge_t *ba = start(a, &oa);
+
+    bool seen[8] = {false};
+    for (unsigned waited = 0; !seen[5]; waited += 100) {
+        CHECK(waited < PATIENCE_MS);
+        CHECK_OK(charter_client_publish(ca, "jobs.one", (const uint8_t *)"x", 1, NULL, 0, NULL));
+        charter_message_t *m = NULL;
+        charter_status_t status;
+        while ((status = charter_client_recv(cb, id, 100, &m)) == CHARTER_OK) {
+            unsigned long long seq = strtoull(header(m, "Charter-Stream-Seq"), NULL, 10);
+            unsigned long long floor = strtoull(header(m, "Charter-Stream-Floor"), NULL, 10);
+            CHECK(seq != 1 && seq != 2 && seq != 4);
+            CHECK(floor >= 2 && floor < seq);
+            if (seq < 8) {
+                CHECK(!seen[seq]);
+                seen[seq] = true;
+            }
+            charter_message_free(m);
+        }
+        CHECK(status == CHARTER_E_TIMEOUT);
+    }
+    CHECK(seen[3]);
+    charter_bridge_stats_t sb;
+    AWAIT_STATS(bb, sb, sb.duplicate_suppressed == 3);
+
+    CHECK_OK(charter_bridge_free(ba));
+    CHECK_OK(charter_bridge_free(bb));
+    CHECK_OK(charter_client_free(ca));
+    CHECK_OK(charter_client_free(cb));
+    CHECK_OK(charter_bus_free(a));
+    CHECK_OK(charter_bus_free(b));
+}
+
 int main(void) {
     const char *binary = nats_binary();
     if (binary == NULL) {
@@ -371,13 +458,15 @@ int main(void) {
         return SKIP;
     }
     CHECK(mkdtemp(workdir) != NULL);
+    snprintf(store_dir, sizeof store_dir, "%s/js", workdir);
     start_server(binary);
     atexit(stop_server);
     RUN(options_are_checked_before_anything_starts);
     RUN(messages_cross_between_two_buses);
     RUN(requests_are_answered_across);
     RUN(sealed_messages_pass_and_unsigned_ones_are_refused_and_audited);
+    RUN(a_durable_import_skips_what_the_committed_position_covers);
     stop_server();
-    rmdir(workdir);
+    nftw(workdir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
     return 0;
 }

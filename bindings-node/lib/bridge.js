@@ -22,6 +22,7 @@ const START_OPTIONS = [
   'name',
   'exports',
   'imports',
+  'durableImports',
   'relay',
   'token',
   'key',
@@ -73,6 +74,50 @@ function imports(value, relay, stackStart) {
   });
 }
 
+const DURABLE_OPTIONS = [
+  'pattern',
+  'stream',
+  'durable',
+  'ackWaitMs',
+  'maxAckPending',
+  'relay',
+  'handledThrough',
+  'handled',
+];
+
+/**
+ * Durable imports: each `{ pattern, stream, durable, ... }` with the
+ * application's committed position (`handledThrough`, `handled`).
+ */
+function durableImports(value, stackStart) {
+  if (value === undefined || value === null) {
+    return [];
+  }
+  if (!Array.isArray(value)) {
+    throw invalid('durableImports must be an array of { pattern, stream, durable } objects', stackStart);
+  }
+  return value.map((item, i) => {
+    const at = `durableImports[${i}]`;
+    const given = options(item, at, stackStart, DURABLE_OPTIONS);
+    if (given.relay !== undefined && typeof given.relay !== 'boolean') {
+      throw invalid(`${at}.relay must be a boolean`, stackStart);
+    }
+    if (given.handled !== undefined && given.handled !== null && !Array.isArray(given.handled)) {
+      throw invalid(`${at}.handled must be an array of stream sequence numbers`, stackStart);
+    }
+    return {
+      pattern: string(given.pattern, `${at}.pattern`, stackStart),
+      stream: string(given.stream, `${at}.stream`, stackStart),
+      durable: string(given.durable, `${at}.durable`, stackStart),
+      ackWaitMs: millis(given.ackWaitMs, `${at}.ackWaitMs`, stackStart),
+      maxAckPending: count(given.maxAckPending, `${at}.maxAckPending`, stackStart),
+      relay: given.relay,
+      handledThrough: count(given.handledThrough, `${at}.handledThrough`, stackStart),
+      handled: (given.handled ?? []).map((seq, j) => count(seq, `${at}.handled[${j}]`, stackStart)),
+    };
+  });
+}
+
 /** An optional object argument checked by `check`, or `null`. */
 function optional(value, check, stackStart) {
   return value === undefined || value === null ? null : check(value, stackStart);
@@ -120,6 +165,7 @@ class Bridge {
       name: given.name === undefined || given.name === null ? undefined : string(given.name, 'name', here),
       exports: strings(given.exports, 'exports', here),
       imports: imports(given.imports, given.relay ?? false, here),
+      durableImports: durableImports(given.durableImports, here),
       maxSkewMs: millis(given.maxSkewMs, 'maxSkewMs', here),
       requestTimeoutMs: millis(given.requestTimeoutMs, 'requestTimeoutMs', here),
       exportCapacity: count(given.exportCapacity, 'exportCapacity', here),

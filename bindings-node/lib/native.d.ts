@@ -542,6 +542,7 @@ export interface BridgeSpec {
   name?: string
   exports: Array<string>
   imports: Array<ImportSpec>
+  durableImports: Array<DurableSpec>
   maxSkewMs?: number
   requestTimeoutMs?: number
   exportCapacity?: number
@@ -615,6 +616,21 @@ export interface Drops {
   sessionEnded: number
   /** All of the above. */
   total: number
+}
+
+/**
+ * One durable import through JetStream (docs/bridge.md, "Durable
+ * import"), with the application's committed position.
+ */
+export interface DurableSpec {
+  pattern: string
+  stream: string
+  durable: string
+  ackWaitMs?: number
+  maxAckPending?: number
+  relay?: boolean
+  handledThrough?: number
+  handled?: Array<number>
 }
 
 /** The canonical encoding of `record` stored at `index`: its Merkle leaf. */

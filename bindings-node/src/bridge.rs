@@ -13,7 +13,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, PoisonError, RwLock};
 
 use charter_bridge::verify::{Expect, Inbound};
-use charter_bridge::{Bridge, BridgeOptions, Credentials, Import, Reason, Verifier, VerifyOptions};
+use charter_bridge::{
+    Bridge, BridgeOptions, Credentials, DurableImport, Import, Reason, Verifier, VerifyOptions,
+};
 use charter_core::ErrorKind;
 use napi::bindgen_prelude::{BufferSlice, Env, Object};
 use napi_derive::napi;
@@ -37,6 +39,36 @@ pub struct ImportSpec {
     pub relay: Option<bool>,
 }
 
+/// One durable import through JetStream (docs/bridge.md, "Durable
+/// import"), with the application's committed position.
+#[napi(object)]
+pub struct DurableSpec {
+    pub pattern: String,
+    pub stream: String,
+    pub durable: String,
+    pub ack_wait_ms: Option<f64>,
+    pub max_ack_pending: Option<f64>,
+    pub relay: Option<bool>,
+    pub handled_through: Option<f64>,
+    pub handled: Option<Vec<f64>>,
+}
+
+impl DurableSpec {
+    fn core(self) -> DurableImport {
+        let mut import = DurableImport::new(&self.pattern, &self.stream, &self.durable);
+        if let Some(ms) = self.ack_wait_ms {
+            import.ack_wait = millis(ms);
+        }
+        if let Some(n) = self.max_ack_pending {
+            import.max_ack_pending = n as usize;
+        }
+        import.relay = self.relay.unwrap_or(false);
+        import.handled_through = self.handled_through.map_or(0, |n| n as u64);
+        import.handled = self.handled.unwrap_or_default().into_iter().map(|n| n as u64).collect();
+        import
+    }
+}
+
 /// `Bridge.start(bus, {...})`'s plain options; absent ones keep the
 /// crate's defaults.
 #[napi(object)]
@@ -45,6 +77,7 @@ pub struct BridgeSpec {
     pub name: Option<String>,
     pub exports: Vec<String>,
     pub imports: Vec<ImportSpec>,
+    pub durable_imports: Vec<DurableSpec>,
     pub max_skew_ms: Option<f64>,
     pub request_timeout_ms: Option<f64>,
     pub export_capacity: Option<f64>,
@@ -114,6 +147,7 @@ pub fn start_bridge<'env>(
                 relay: i.relay.unwrap_or(false),
             })
             .collect();
+        options.durable_imports = spec.durable_imports.into_iter().map(DurableSpec::core).collect();
         options.credentials = match (token, key) {
             (None, None) => None,
             (Some(token), Some(key)) => {
@@ -212,6 +246,11 @@ impl NativeBridge {
                 ("replyTimeout", s.reply_timeout),
                 ("slowConsumer", s.slow_consumer),
                 ("exportQueueDropped", s.export_queue_dropped),
+                ("redeliveryRequested", s.redelivery_requested),
+                ("duplicateSuppressed", s.duplicate_suppressed),
+                ("durableTerminated", s.durable_terminated),
+                ("durableBindFailed", s.durable_bind_failed),
+                ("ackFailed", s.ack_failed),
             ]
             .into_iter()
             .map(|(name, n)| (name.to_owned(), n as f64))

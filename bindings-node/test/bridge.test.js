@@ -3,8 +3,9 @@
 // Bridge against a real nats-server on a free loopback port: messages and
 // requests carried between two buses, a queue group, sealed messages
 // accepted with their proven sender and unsigned ones refused, counted and
-// audited, signed replies, the lifecycle, and a running bridge that does not
-// keep Node alive. Skipped when nats-server is not installed
+// audited, signed replies, a durable import started from a committed
+// position, the lifecycle, and a running bridge that does not keep Node
+// alive. Skipped when nats-server is not installed
 // (scripts/install-deps.sh installs it).
 
 const assert = require('node:assert/strict');
@@ -23,6 +24,7 @@ const {
   DeniedError,
   InvalidArgumentError,
   KeyPair,
+  LimitExceededError,
   TimeoutError,
   Token,
 } = require('charter');
@@ -34,6 +36,7 @@ const skip = NATS === undefined ? 'nats-server is not installed' : false;
 
 let server;
 let url;
+let store;
 
 function freePort() {
   return new Promise((resolve, reject) => {
@@ -51,7 +54,10 @@ before(async () => {
     return;
   }
   const port = await freePort();
-  server = spawn(NATS, ['-a', '127.0.0.1', '-p', String(port)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  store = fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'charter-node-js-'));
+  server = spawn(NATS, ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', store], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   await new Promise((resolve, reject) => {
     let seen = '';
     const timer = setTimeout(() => reject(new Error('nats-server did not become ready')), 10_000);
@@ -67,7 +73,12 @@ before(async () => {
   url = `nats://127.0.0.1:${port}`;
 });
 
-after(() => server?.kill());
+after(() => {
+  server?.kill();
+  if (store) {
+    fs.rmSync(store, { recursive: true, force: true });
+  }
+});
 
 /** Waits for a counter the bridge updates on its own thread. */
 async function eventually(condition) {
@@ -195,6 +206,56 @@ test('a running bridge does not keep Node alive', { skip }, () => {
   assert.equal(child.status, 0);
 });
 
+// Everything through stream sequence 2, and 4, was handled before: the
+// bridge acknowledges those and never delivers them. It creates the stream
+// when it binds, so the exporter publishes until sequence 5 is in.
+test('a durable import skips what the committed position covers', { skip }, async () => {
+  const [a, b] = [new Bus(), new Bus()];
+  const jobs = b.subscribe('jobs.>');
+  const durable = { pattern: 'jobs.>', stream: 'JOBS', durable: 'node-importer' };
+  await assert.rejects(
+    Bridge.start(b, { server: url, durableImports: [{ ...durable, handled: [-1] }] }),
+    InvalidArgumentError,
+  );
+  await assert.rejects(
+    Bridge.start(b, { server: url, durableImports: [{ ...durable, handled: new Array(2 ** 20 + 1).fill(7) }] }),
+    LimitExceededError,
+  );
+  const importer = await Bridge.start(b, {
+    server: url,
+    durableImports: [{ ...durable, handledThrough: 2, handled: [4] }],
+  });
+  const exporter = await Bridge.start(a, { server: url, exports: ['jobs.>'] });
+  await exporter.flush();
+  const seen = new Map();
+  const deadline = Date.now() + 10_000;
+  while (!seen.has(5)) {
+    assert.ok(Date.now() < deadline, `only ${[...seen.keys()]} delivered`);
+    a.publish('jobs.one', 'x');
+    for (;;) {
+      let m;
+      try {
+        m = await jobs.recv({ timeoutMs: 100 });
+      } catch (e) {
+        assert.ok(e instanceof TimeoutError, e);
+        break;
+      }
+      const seq = Number(m.header('Charter-Stream-Seq'));
+      assert.ok(!seen.has(seq), `${seq} delivered twice`);
+      seen.set(seq, Number(m.header('Charter-Stream-Floor')));
+    }
+  }
+  assert.ok(seen.has(3) && ![1, 2, 4].some((seq) => seen.has(seq)), [...seen.keys()].join());
+  for (const [seq, floor] of seen) {
+    assert.ok(floor >= 2 && floor < seq, `${seq} at floor ${floor}`);
+  }
+  await eventually(() => importer.stats().duplicateSuppressed === 3);
+  await exporter.close();
+  await importer.close();
+  a.close();
+  b.close();
+});
+
 // The README's bridge example needs a nats-server, so it is fenced as
 // `javascript` (docs.test.js runs the `js` blocks without one) and run here.
 test('the README example runs', { skip }, () => {
@@ -211,6 +272,21 @@ test('the README example runs', { skip }, () => {
   assert.equal(child.error, undefined, 'did not time out');
   assert.equal(child.stderr, '');
   assert.equal(child.stdout, 'proven charter-id1\nrefused { unsigned: 1 }\n');
+  assert.equal(child.status, 0);
+});
+
+test('the README durable import example runs', { skip }, () => {
+  const readme = fs.readFileSync(path.join(__dirname, '..', 'README.md'), 'utf8');
+  const block = [...readme.matchAll(/```javascript\n([\s\S]*?)```/g)].find((b) => b[1].includes('durableImports'));
+  assert.ok(block, 'no ```javascript block with durableImports');
+  const child = spawnSync(process.execPath, ['-e', block[1].replaceAll('nats://127.0.0.1:4222', url)], {
+    cwd: path.join(__dirname, '..'),
+    encoding: 'utf8',
+    timeout: 20_000,
+  });
+  assert.equal(child.error, undefined, 'did not time out');
+  assert.equal(child.stderr, '');
+  assert.equal(child.stdout, 'durable 0\n');
   assert.equal(child.status, 0);
 });
 

@@ -18,6 +18,7 @@ use pyo3::types::PyTuple;
 use crate::audit::{recorder, AuditLog};
 use crate::authority::{Authority, Session};
 use crate::bus::Bus;
+use crate::durable_import::DurableImport;
 use crate::errors::{new_err, to_pyerr};
 use crate::keys::KeyPair;
 use crate::shutdown;
@@ -56,6 +57,7 @@ impl Bridge {
     #[new]
     #[pyo3(signature = (
         bus, server, *, servers=Vec::new(), exports=Vec::new(), imports=Vec::new(), relay=false,
+        durable_imports=Vec::new(),
         name=None, token=None, key=None, authority=None, audit=None, audit_scope="denials",
         max_skew=30.0, session=None, request_timeout=5.0, export_capacity=None,
         export_max_bytes=None, import_capacity=None, max_requests_in_flight=None, worker_threads=1,
@@ -69,6 +71,7 @@ impl Bridge {
         exports: Vec<String>,
         imports: Vec<ImportArg>,
         relay: bool,
+        durable_imports: Vec<PyRef<'_, DurableImport>>,
         name: Option<String>,
         token: Option<PyRef<'_, Token>>,
         key: Option<PyRef<'_, KeyPair>>,
@@ -97,6 +100,7 @@ impl Bridge {
                 Import { pattern, queue_group: group, relay }
             })
             .collect();
+        options.durable_imports = durable_imports.iter().map(|d| d.core(py)).collect::<PyResult<Vec<_>>>()?;
         if let Some(name) = name {
             options.name = name;
         }
@@ -210,6 +214,11 @@ impl Bridge {
             ("reply_timeout", s.reply_timeout),
             ("slow_consumer", s.slow_consumer),
             ("export_queue_dropped", s.export_queue_dropped),
+            ("redelivery_requested", s.redelivery_requested),
+            ("duplicate_suppressed", s.duplicate_suppressed),
+            ("durable_terminated", s.durable_terminated),
+            ("durable_bind_failed", s.durable_bind_failed),
+            ("ack_failed", s.ack_failed),
         ]))
     }
 

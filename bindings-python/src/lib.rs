@@ -18,6 +18,7 @@ mod bus;
 mod callback;
 mod calls;
 mod client;
+mod durable_import;
 mod errors;
 mod gate;
 mod handler;
@@ -66,5 +67,6 @@ fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     authority::add_to(m)?;
     bridge::add_to(m)?;
     bridge_verifier::add_to(m)?;
+    durable_import::add_to(m)?;
     client::add_to(m)
 }

@@ -1,6 +1,7 @@
 """charter.Bridge against a real nats-server on a free loopback port:
 messages and requests carried between two buses, sealed messages accepted
-and unsigned ones refused, counted and audited, and the lifecycle. Skipped
+and unsigned ones refused, counted and audited, a durable import started
+from a committed position, and the lifecycle. Skipped
 when nats-server is not installed (scripts/install-deps.sh installs it)."""
 
 from __future__ import annotations
@@ -33,10 +34,19 @@ def free_port() -> int:
 
 @pytest.fixture
 def nats_url() -> Iterator[str]:
+    yield from serve()
+
+
+@pytest.fixture
+def jetstream_url(tmp_path: Path) -> Iterator[str]:
+    yield from serve("-js", "-sd", str(tmp_path))
+
+
+def serve(*options: str) -> Iterator[str]:
     assert NATS is not None
     port = free_port()
     server = subprocess.Popen(
-        [NATS, "-a", "127.0.0.1", "-p", str(port)], stderr=subprocess.PIPE, text=True
+        [NATS, "-a", "127.0.0.1", "-p", str(port), *options], stderr=subprocess.PIPE, text=True
     )
     assert server.stderr is not None
     ready = threading.Event()
@@ -140,3 +150,43 @@ def test_readme_example_runs(nats_url: str, capsys: pytest.CaptureFixture[str]) 
     assert match, "no ```python block after '## NATS bridge'"
     exec(compile(match.group(1).replace("nats://127.0.0.1:4222", nats_url), "README", "exec"), {})
     assert capsys.readouterr().out == "32 ['audit_failed', 'bad_proof']\n"
+
+
+def test_a_durable_import_skips_what_the_committed_position_covers(jetstream_url: str) -> None:
+    """Everything through stream sequence 2, and 4, was handled before:
+    the bridge acknowledges those and never delivers them. It creates the
+    stream when it binds, so the exporter publishes until sequence 5 is in."""
+    position = charter.DurableImport("jobs.>", "JOBS", "py-importer", handled_through=2, handled=[4])
+    assert (position.handled_through, position.handled, position.ack_wait) == (2, (4,), 30.0)
+    with charter.Bus() as a, charter.Bus() as b:
+        jobs = b.subscribe("jobs.>")
+        with charter.Bridge(b, jetstream_url, durable_imports=[position]) as importer, charter.Bridge(
+            a, jetstream_url, exports=["jobs.>"]
+        ) as exporter:
+            exporter.flush(10)
+            seen: dict[int, int] = {}
+            deadline = time.monotonic() + 10
+            while 5 not in seen:
+                assert time.monotonic() < deadline, f"only {sorted(seen)} delivered"
+                a.publish("jobs.one", b"x")
+                try:
+                    while True:
+                        m = jobs.recv(timeout=0.1)
+                        seq = int(m.header("Charter-Stream-Seq") or "0")
+                        assert seq not in seen, f"{seq} delivered twice"
+                        seen[seq] = int(m.header("Charter-Stream-Floor") or "-1")
+                except charter.TimeoutError:
+                    pass
+            assert 3 in seen and not {1, 2, 4} & seen.keys()
+            assert all(2 <= floor < seq for seq, floor in seen.items()), seen
+            eventually(lambda: importer.stats()["duplicate_suppressed"] == 3)
+        too_many = charter.DurableImport("jobs.>", "JOBS", "py-importer", handled=range(2**20 + 1))
+        with pytest.raises(charter.LimitExceededError):
+            charter.Bridge(b, jetstream_url, durable_imports=[too_many])
+
+
+def test_readme_durable_example_runs(jetstream_url: str) -> None:
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```python\n(.*?)```", readme, re.DOTALL)
+    block = next(b for b in blocks if "DurableImport" in b)
+    exec(compile(block.replace("nats://127.0.0.1:4222", jetstream_url), "README", "exec"), {})

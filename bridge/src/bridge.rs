@@ -96,6 +96,9 @@ impl Bridge {
         {
             topic::validate_pattern(pattern)?;
         }
+        for durable in &options.durable_imports {
+            durable.validate()?;
+        }
         let counters = Arc::new(Counters::default());
         let events = Arc::clone(&counters);
         let connect = ConnectOptions::new()

@@ -14,8 +14,20 @@
 //! * refused for good (denied, over a bus limit, refused by the verifier)
 //!   → terminated (`+TERM`): counted, kept in the stream, not redelivered;
 //! * delivered again after the bridge had published and acknowledged it →
-//!   acknowledged again, not published twice (within a bounded window).
+//!   acknowledged again, not published twice (within a bounded window);
+//! * at or below the application's `handled_through`, or in its `handled`
+//!   set (its committed position) → acknowledged, never published: this is
+//!   what makes delivery exactly-once for an application that commits its
+//!   position with its results.
+//!
+//! Each message published carries `Charter-Stream-Floor`: the consumer's
+//! acknowledgement floor as last read from the server (every sequence at
+//! or below it is acknowledged, so never delivered again), or
+//! `handled_through` if higher. It is read at bind and again every
+//! [`FLOOR_REFRESH`] while messages flow; a stale floor is only lower, so
+//! the application's set is larger, never wrong.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -46,6 +58,24 @@ struct Progress {
     /// handed back, reset by each one published, so a subscriber that
     /// stays full costs fewer and fewer redeliveries.
     redelivery_delay: Duration,
+    /// The application's committed position: never delivered.
+    handled_through: u64,
+    handled: HashSet<u64>,
+    /// The floor each published message carries (`Charter-Stream-Floor`).
+    floor: u64,
+    /// Whether a message came since the floor was last read.
+    moved: bool,
+}
+
+impl Progress {
+    /// Whether the application's committed position says it handled `seq`.
+    fn handled(&self, seq: u64) -> bool {
+        seq <= self.handled_through || self.handled.contains(&seq)
+    }
+
+    fn raise_floor(&mut self, acknowledged: u64) {
+        self.floor = self.floor.max(acknowledged);
+    }
 }
 
 /// How long a message the local bus could not take waits before JetStream
@@ -55,6 +85,10 @@ const MAX_REDELIVERY_DELAY: Duration = Duration::from_secs(2);
 /// How long the bridge waits before it tries to bind the stream and
 /// consumer again.
 const REBIND_DELAY: Duration = Duration::from_secs(1);
+/// How often the consumer's acknowledgement floor is read again while
+/// messages flow: the lag bounds how many sequences an application keeps
+/// above the floor it stores.
+const FLOOR_REFRESH: Duration = Duration::from_millis(100);
 
 impl Shared {
     /// Carries `import` until the bridge stops, binding (and after a
@@ -70,26 +104,46 @@ impl Shared {
             recent: Recent::new(window),
             handed_back: HandedBack::new(window),
             redelivery_delay: REDELIVERY_DELAY,
+            handled_through: import.handled_through,
+            handled: import.handled.iter().copied().collect(),
+            floor: import.handled_through,
+            moved: false,
         };
+        let mut refresh = tokio::time::interval(FLOOR_REFRESH);
+        refresh.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             let bound = tokio::select! {
                 bound = bind(&context, &import) => bound,
                 _ = stop.changed() => return,
             };
             match bound {
-                Ok(mut messages) => loop {
-                    tokio::select! {
-                        next = messages.next() => match next {
-                            Some(Ok(message)) => self.deliver_durable(message, &import, &mut progress).await,
-                            Some(Err(e)) if ends_binding(e.kind()) => break,
-                            // A missed heartbeat or a failed pull: the
-                            // client pulls again by itself.
-                            Some(Err(_)) => {}
-                            None => break,
-                        },
-                        _ = stop.changed() => return,
+                Ok((mut consumer, mut messages)) => {
+                    progress.raise_floor(consumer.cached_info().ack_floor.stream_sequence);
+                    loop {
+                        tokio::select! {
+                            next = messages.next() => match next {
+                                Some(Ok(message)) => {
+                                    progress.moved = true;
+                                    self.deliver_durable(message, &import, &mut progress).await;
+                                }
+                                Some(Err(e)) if ends_binding(e.kind()) => break,
+                                // A missed heartbeat or a failed pull: the
+                                // client pulls again by itself.
+                                Some(Err(_)) => {}
+                                None => break,
+                            },
+                            _ = refresh.tick(), if progress.moved => {
+                                progress.moved = false;
+                                let read = tokio::time::timeout(self.request_timeout, consumer.info()).await;
+                                // A failed read keeps the older floor: lower, still true.
+                                if let Ok(Ok(info)) = read {
+                                    progress.raise_floor(info.ack_floor.stream_sequence);
+                                }
+                            }
+                            _ = stop.changed() => return,
+                        }
                     }
-                },
+                }
                 Err(_) => Counters::add(&self.counters.durable_bind_failed),
             }
             tokio::select! {
@@ -110,11 +164,12 @@ impl Shared {
             // Not from a consumer (no ack subject): nothing to acknowledge.
             Err(_) => return Counters::add(&self.counters.local_refused),
         };
-        let kind = if delivered > 1 && progress.recent.contains(seq) {
+        let kind = if progress.handled(seq) || (delivered > 1 && progress.recent.contains(seq)) {
             Counters::add(&self.counters.duplicate_suppressed);
             AckKind::Ack
         } else {
-            let kind = self.publish_durable(&message, import, (seq, delivered), &mut progress.handed_back);
+            let at = Delivery { seq, delivered, floor: progress.floor };
+            let kind = self.publish_durable(&message, import, at, &mut progress.handed_back);
             match kind {
                 AckKind::Ack => {
                     progress.recent.insert(seq);
@@ -139,9 +194,10 @@ impl Shared {
         &self,
         message: &async_nats::Message,
         import: &DurableImport,
-        (seq, delivered): (u64, i64),
+        at: Delivery,
         handed_back: &mut HandedBack,
     ) -> AckKind {
+        let seq = at.seq;
         let received = headers::from_map(message.headers.as_ref());
         let subject = message.subject.as_str();
         let digest = || handback::digest(subject, &received, &message.payload);
@@ -156,7 +212,7 @@ impl Shared {
                 Err(Dropped::Refused) => return self.terminate(),
             },
         };
-        let kind = self.publish_admitted(message, import, (seq, delivered), &received, principal.as_deref());
+        let kind = self.publish_admitted(message, import, at, &received, principal.as_deref());
         if matches!(kind, AckKind::Nak(_)) && self.verifier.is_some() {
             handed_back.keep(seq, digest(), principal);
         }
@@ -168,15 +224,17 @@ impl Shared {
         &self,
         message: &async_nats::Message,
         import: &DurableImport,
-        (seq, delivered): (u64, i64),
+        at: Delivery,
         received: &[(&str, &str)],
         principal: Option<&str>,
     ) -> AckKind {
         let subject = message.subject.as_str();
-        let (seq_text, delivered_text) = (seq.to_string(), delivered.to_string());
+        let (seq_text, delivered_text, floor_text) =
+            (at.seq.to_string(), at.delivered.to_string(), at.floor.to_string());
         let mut local = self.local_headers(received, import.relay, principal);
         local.push((wire::STREAM_SEQ, &seq_text));
-        if delivered > 1 {
+        local.push((wire::STREAM_FLOOR, &floor_text));
+        if at.delivered > 1 {
             local.push((wire::DELIVERED, &delivered_text));
         }
         if !self.fits_locally(&message.payload, &local) {
@@ -228,13 +286,22 @@ impl Shared {
     }
 }
 
+/// Where one stream message stands: its stream sequence, how many times
+/// JetStream delivered it, and the floor it is published with.
+#[derive(Clone, Copy)]
+struct Delivery {
+    seq: u64,
+    delivered: i64,
+    floor: u64,
+}
+
 /// Binds `import`'s stream (created, capturing its pattern, if missing)
 /// and durable consumer (created with its options, if missing), and starts
 /// pulling.
 async fn bind(
     context: &jetstream::Context,
     import: &DurableImport,
-) -> std::result::Result<pull::Stream, async_nats::Error> {
+) -> std::result::Result<(jetstream::consumer::Consumer<pull::Config>, pull::Stream), async_nats::Error> {
     let stream = context
         .get_or_create_stream(stream::Config {
             name: import.stream.clone(),
@@ -256,7 +323,8 @@ async fn bind(
             },
         )
         .await?;
-    Ok(consumer.messages().await?)
+    let messages = consumer.messages().await?;
+    Ok((consumer, messages))
 }
 
 /// Whether a pull error means the consumer is gone or unusable, so the

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use charter_core::capability::Session;
+use charter_core::{Error, ErrorKind, Result};
 
 use crate::seal::Credentials;
 use crate::verify::VerifyOptions;
@@ -68,7 +69,22 @@ pub struct DurableImport {
     pub max_ack_pending: usize,
     /// As [`Import::relay`].
     pub relay: bool,
+    /// The application's committed position, part one: every stream
+    /// sequence at or below it is never delivered (it was handled before).
+    /// The largest `Charter-Stream-Floor` among the messages the
+    /// application handled; 0 for none.
+    pub handled_through: u64,
+    /// The application's committed position, part two: the stream
+    /// sequences above `handled_through` it has handled (their
+    /// `Charter-Stream-Seq`), never delivered again. Delivery is not in
+    /// stream order (a message handed back, or left unacknowledged by a
+    /// killed bridge, comes again after newer ones), so a position is a
+    /// floor and a set, not one number. At most [`MAX_HANDLED`].
+    pub handled: Vec<u64>,
 }
+
+/// The most sequence numbers a [`DurableImport::handled`] may hold.
+pub const MAX_HANDLED: usize = 1 << 20;
 
 impl DurableImport {
     /// A durable import of `pattern` through `stream` and durable consumer
@@ -81,7 +97,27 @@ impl DurableImport {
             ack_wait: Duration::from_secs(30),
             max_ack_pending: 1024,
             relay: false,
+            handled_through: 0,
+            handled: Vec::new(),
         }
+    }
+
+    /// Checks what `Bridge::start` cannot leave to the running import.
+    pub(crate) fn validate(&self) -> Result<()> {
+        DurableImport::check_handled(self.handled.len())
+    }
+
+    /// Whether [`handled`](Self::handled) may hold `count` sequences (at
+    /// most [`MAX_HANDLED`]): bindings ask before they copy a caller's
+    /// list.
+    pub fn check_handled(count: usize) -> Result<()> {
+        if count > MAX_HANDLED {
+            return Err(Error::new(
+                ErrorKind::LimitExceeded,
+                format!("a durable import's handled set has {count} sequences; the limit is {MAX_HANDLED}"),
+            ));
+        }
+        Ok(())
     }
 }
 

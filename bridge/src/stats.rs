@@ -72,7 +72,8 @@ counters! {
     redelivery_requested,
     /// Durable imports: messages JetStream delivered again after the bridge
     /// had already published and acknowledged them (the acknowledgement was
-    /// lost or late), acknowledged again and not published twice.
+    /// lost or late), or that the application's committed position covers,
+    /// acknowledged and not published (again).
     duplicate_suppressed,
     /// Durable imports: messages the bridge will never deliver (the local
     /// bus refused them for good, or the verifier did): terminated on

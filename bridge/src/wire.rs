@@ -44,6 +44,13 @@ pub const STREAM_SEQ: &str = "Charter-Stream-Seq";
 /// more: how many times JetStream has delivered it (an earlier delivery may
 /// have reached this bus, or the bus of a bridge that was killed since).
 pub const DELIVERED: &str = "Charter-Delivered";
+/// On a message a durable import delivers locally: a stream sequence
+/// number, decimal, at or below which this durable import delivers nothing
+/// any more (the consumer's acknowledgement floor as last read from the
+/// server, or the application's own `handled_through`). An application
+/// that stores the sequences it handled above it, with its results, has a
+/// position to restart from without duplicates (docs/bridge.md).
+pub const STREAM_FLOOR: &str = "Charter-Stream-Floor";
 
 /// The headers that carry the envelope's own fields; every other header is
 /// covered as a header.

@@ -3,6 +3,10 @@
 //! nothing is lost; a duplicate reaches a consumer only as a redelivery
 //! the bridge marks, of a message the killed process had not acknowledged.
 //!
+//! With the position the application committed with its results
+//! (`handled_through` and `handled`), the restarted importer delivers each
+//! message exactly once.
+//!
 //! The importing process is this test binary run again with
 //! `CHARTER_DURABLE_CHILD` set (the `durable_child` test below), so the
 //! test needs no other binary.
@@ -21,6 +25,8 @@ use charter_core::bus::{Bus, BusLimits, Overflow, SubscribeOptions};
 use common::{Server, PATIENCE};
 
 const CHILD: &str = "CHARTER_DURABLE_CHILD";
+/// The position the importing process starts from: `<through>;<seq>,<seq>…`.
+const RESUME: &str = "CHARTER_DURABLE_RESUME";
 const PATTERN: &str = "dur.>";
 const STREAM: &str = "DUR";
 const DURABLE: &str = "importer";
@@ -29,24 +35,70 @@ const MESSAGES: u32 = 600;
 /// What starts a line the importing process writes per message.
 const MARK: &str = "MSG ";
 
-/// `(payload, stream seq, delivered)` from one of the importer's lines.
-fn parse(line: &str) -> Option<(u32, u64, u64)> {
+/// One message as the importing process handled it.
+#[derive(Clone, Copy, Debug)]
+struct Handled {
+    payload: u32,
+    seq: u64,
+    delivered: u64,
+    floor: u64,
+}
+
+/// A message from one of the importer's lines.
+fn parse(line: &str) -> Option<Handled> {
     let fields: Vec<&str> = line.strip_prefix(MARK)?.split(' ').collect();
-    let [payload, seq, delivered] = fields[..] else { return None };
-    Some((payload.parse().ok()?, seq.parse().ok()?, delivered.parse().ok()?))
+    let [payload, seq, delivered, floor] = fields[..] else { return None };
+    Some(Handled {
+        payload: payload.parse().ok()?,
+        seq: seq.parse().ok()?,
+        delivered: delivered.parse().ok()?,
+        floor: floor.parse().ok()?,
+    })
+}
+
+/// The application's position after handling `handled`, as it would
+/// commit it with its results: the highest floor, and the sequences above.
+fn position(handled: &[Handled]) -> (u64, Vec<u64>) {
+    let through = handled.iter().map(|h| h.floor).max().unwrap_or(0);
+    (through, handled.iter().map(|h| h.seq).filter(|seq| *seq > through).collect())
 }
 
 fn durable_import() -> DurableImport {
     let mut import = DurableImport::new(PATTERN, STREAM, DURABLE);
     import.ack_wait = Duration::from_secs(1);
     import.max_ack_pending = MAX_ACK_PENDING;
+    if let Ok(resume) = std::env::var(RESUME) {
+        let (through, handled) = resume.split_once(';').unwrap();
+        import.handled_through = through.parse().unwrap();
+        import.handled = handled.split(',').filter(|s| !s.is_empty()).map(|s| s.parse().unwrap()).collect();
+    }
     import
+}
+
+/// A stream `STREAM` capturing `PATTERN`, made before anything is
+/// published (JetStream keeps the messages while no importer runs).
+fn create_stream(runtime: &tokio::runtime::Runtime, url: &str) -> jetstream::Context {
+    let client = runtime.block_on(async_nats::connect(url)).unwrap();
+    let js = {
+        let _inside = runtime.enter();
+        jetstream::new(client)
+    };
+    runtime
+        .block_on(js.create_stream(stream::Config {
+            name: STREAM.into(),
+            subjects: vec![PATTERN.into()],
+            ..Default::default()
+        }))
+        .unwrap();
+    js
 }
 
 /// The importing process: a bridge with a durable import, and a local
 /// subscriber whose handler runs inside the bridge's publish (so before
-/// the acknowledgement) and writes one line per message to stdout:
-/// `MSG <payload> <stream seq> <delivered>`. It runs until it is killed.
+/// the acknowledgement) and commits one line per message to stdout:
+/// `MSG <payload> <stream seq> <delivered> <floor>`. It then takes a
+/// moment, so that a kill lands between that commit and the
+/// acknowledgement. It runs until it is killed.
 #[test]
 #[ignore = "the importing process of the kill/restart test, which runs it"]
 fn durable_child() {
@@ -54,15 +106,17 @@ fn durable_child() {
     let bus = Bus::new(BusLimits::default()).unwrap();
     let _subscription = bus
         .subscribe_with(PATTERN, SubscribeOptions::new(), |message| {
-            // Slow enough that the parent's kill lands mid-stream.
-            std::thread::sleep(Duration::from_millis(2));
             let payload = String::from_utf8_lossy(message.payload()).into_owned();
             let seq = message.header("Charter-Stream-Seq").unwrap_or("-").to_owned();
             let delivered = message.header("Charter-Delivered").unwrap_or("1").to_owned();
+            let floor = message.header("Charter-Stream-Floor").unwrap_or("-").to_owned();
             let mut out = std::io::stdout().lock();
             // On a line of its own: the harness may have left one open.
-            writeln!(out, "\n{MARK}{payload} {seq} {delivered}").unwrap();
+            writeln!(out, "\n{MARK}{payload} {seq} {delivered} {floor}").unwrap();
             out.flush().unwrap();
+            // Slow enough that the parent's kill lands mid-stream, and
+            // most likely after this commit, before the acknowledgement.
+            std::thread::sleep(Duration::from_millis(2));
             Ok(())
         })
         .unwrap();
@@ -82,13 +136,20 @@ struct Importer {
 
 impl Importer {
     fn start(url: &str) -> Importer {
-        let mut child = Command::new(std::env::current_exe().unwrap())
+        Importer::resume(url, None)
+    }
+
+    /// Starts an importer from the application's committed position.
+    fn resume(url: &str, position: Option<&(u64, Vec<u64>)>) -> Importer {
+        let mut command = Command::new(std::env::current_exe().unwrap());
+        command
             .args(["--exact", "durable_child", "--ignored", "--nocapture", "--test-threads=1"])
-            .env(CHILD, url)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+            .env(CHILD, url);
+        if let Some((through, handled)) = position {
+            let handled: Vec<String> = handled.iter().map(u64::to_string).collect();
+            command.env(RESUME, format!("{through};{}", handled.join(",")));
+        }
+        let mut child = command.stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
         let (send, lines) = mpsc::channel();
         let out = BufReader::new(child.stdout.take().unwrap());
         std::thread::spawn(move || {
@@ -107,7 +168,7 @@ impl Importer {
     }
 
     /// Reads `count` more message lines (the harness's own lines skipped).
-    fn read(&self, count: usize, into: &mut Vec<(u32, u64, u64)>) {
+    fn read(&self, count: usize, into: &mut Vec<Handled>) {
         let deadline = std::time::Instant::now() + PATIENCE;
         let mut read = 0;
         while read < count {
@@ -124,7 +185,7 @@ impl Importer {
     }
 
     /// SIGKILL, then every line it wrote before dying.
-    fn kill(mut self, into: &mut Vec<(u32, u64, u64)>) {
+    fn kill(mut self, into: &mut Vec<Handled>) {
         self.stop();
         while let Ok(line) = self.lines.recv_timeout(Duration::from_millis(200)) {
             into.extend(parse(&line));
@@ -145,21 +206,8 @@ fn a_killed_importer_restarted_loses_nothing_and_marks_every_redelivery() {
         eprintln!("SKIPPED: nats-server is not installed (scripts/install-deps.sh installs it)");
         return;
     };
-    // The stream exists before anything is published: JetStream keeps the
-    // messages while no importer runs.
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let client = runtime.block_on(async_nats::connect(server.url())).unwrap();
-    let js = {
-        let _inside = runtime.enter();
-        jetstream::new(client.clone())
-    };
-    runtime
-        .block_on(js.create_stream(stream::Config {
-            name: STREAM.into(),
-            subjects: vec![PATTERN.into()],
-            ..Default::default()
-        }))
-        .unwrap();
+    let js = create_stream(&runtime, &server.url());
 
     // A bridge exports the messages from a bus of its own: each carries a
     // message id (its origin and a count), so a resend is stored once.
@@ -194,7 +242,7 @@ fn a_killed_importer_restarted_loses_nothing_and_marks_every_redelivery() {
     let second = Importer::start(&server.url());
     let deadline = std::time::Instant::now() + PATIENCE * 2;
     loop {
-        let seen: std::collections::BTreeSet<u32> = lines.iter().map(|l| l.0).collect();
+        let seen: std::collections::BTreeSet<u32> = lines.iter().map(|l| l.payload).collect();
         if seen.len() == MESSAGES as usize {
             break;
         }
@@ -207,8 +255,8 @@ fn a_killed_importer_restarted_loses_nothing_and_marks_every_redelivery() {
     second.kill(&mut lines);
 
     let mut deliveries: BTreeMap<u32, Vec<(usize, u64, u64)>> = BTreeMap::new();
-    for (at, (payload, seq, delivered)) in lines.iter().enumerate() {
-        deliveries.entry(*payload).or_default().push((at, *seq, *delivered));
+    for (at, line) in lines.iter().enumerate() {
+        deliveries.entry(line.payload).or_default().push((at, line.seq, line.delivered));
     }
     assert_eq!(deliveries.len(), MESSAGES as usize, "nothing lost");
     assert_eq!(deliveries.keys().copied().collect::<Vec<_>>(), (0..MESSAGES).collect::<Vec<_>>());
@@ -230,6 +278,72 @@ fn a_killed_importer_restarted_loses_nothing_and_marks_every_redelivery() {
     // again: at most max_ack_pending messages.
     assert!(duplicates <= MAX_ACK_PENDING, "{duplicates} duplicates");
     eprintln!("delivered {MESSAGES}, killed after {before_kill}, redelivered {duplicates} (marked)");
+}
+
+#[test]
+fn a_killed_importer_restarted_from_its_committed_position_delivers_each_message_once() {
+    let Some(server) = Server::start("jetstream {\n  store_dir: \"$STORE\"\n}\n") else {
+        eprintln!("SKIPPED: nats-server is not installed (scripts/install-deps.sh installs it)");
+        return;
+    };
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let js = create_stream(&runtime, &server.url());
+    runtime.block_on(async {
+        for i in 0..MESSAGES {
+            js.publish("dur.order", i.to_string().into()).await.unwrap().await.unwrap();
+        }
+    });
+
+    // The application's store is what the importers wrote before they
+    // died: each line is one handled message, committed with its position.
+    // Two runs are killed mid-stream, each restarted from the position the
+    // runs before it committed; the third runs to the end.
+    let mut handled: Vec<Handled> = Vec::new();
+    let mut committed = (0, Vec::new());
+    for kill_at in [MESSAGES as usize / 4, MESSAGES as usize / 2] {
+        let run = Importer::resume(&server.url(), Some(&committed));
+        run.read(kill_at - handled.len(), &mut handled);
+        run.kill(&mut handled);
+        assert!(handled.len() < MESSAGES as usize, "killed mid-stream");
+        committed = position(&handled);
+        assert!(
+            !committed.1.is_empty(),
+            "the floor lags what was handled, so the set carries some: {committed:?}"
+        );
+    }
+    let killed_runs = handled.len();
+    let last = Importer::resume(&server.url(), Some(&committed));
+    last.read(MESSAGES as usize - handled.len(), &mut handled);
+    // A redelivery of what a killed run handled and had not acknowledged
+    // comes after the ack wait (1 s): give it time to show up.
+    std::thread::sleep(Duration::from_millis(1500));
+    last.kill(&mut handled);
+    let (first_runs, last_run) = handled.split_at(killed_runs);
+
+    for line in &handled {
+        assert!(line.floor < line.seq, "a message is never at or below the floor it carries: {line:?}");
+    }
+    let mut payloads: Vec<u32> = handled.iter().map(|h| h.payload).collect();
+    payloads.sort_unstable();
+    let duplicates = payloads.windows(2).filter(|pair| pair[0] == pair[1]).count();
+    payloads.dedup();
+    assert_eq!(payloads, (0..MESSAGES).collect::<Vec<_>>(), "nothing lost");
+    assert_eq!(duplicates, 0, "no duplicate delivered: {first_runs:?} then {last_run:?}");
+    // The messages skipped as handled were acknowledged: nothing pends.
+    let info = runtime.block_on(async {
+        let stream = js.get_stream(STREAM).await.unwrap();
+        let mut consumer: jetstream::consumer::PullConsumer = stream.get_consumer(DURABLE).await.unwrap();
+        consumer.info().await.unwrap().clone()
+    });
+    assert_eq!(info.num_ack_pending, 0, "{info:?}");
+    assert_eq!(info.ack_floor.stream_sequence, u64::from(MESSAGES), "{info:?}");
+    let out_of_order = last_run.windows(2).filter(|pair| pair[1].seq < pair[0].seq).count();
+    eprintln!(
+        "killed twice, after {killed_runs} handled; last position: through {} and {} more; last run: {} delivered, {out_of_order} out of stream order",
+        committed.0,
+        committed.1.len(),
+        last_run.len()
+    );
 }
 
 #[test]

@@ -16,7 +16,8 @@ use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
 use ::charter_bridge::{
-    in_async_context, Bridge, BridgeOptions, BridgeStats, Credentials, Import, Reason, VerifyOptions,
+    in_async_context, Bridge, BridgeOptions, BridgeStats, Credentials, DurableImport, Import, Reason,
+    VerifyOptions,
 };
 use charter_core::capability::KeyPair;
 use charter_core::{Error, ErrorKind};
@@ -28,7 +29,7 @@ use crate::capability::{charter_authority_t, charter_keypair_t, charter_session_
 use crate::firewall::call;
 use crate::handle;
 use crate::handle::{clone_handle, free_handle};
-use crate::out::{require_out, string_out, write_out};
+use crate::out::out;
 use crate::status::charter_status_t;
 
 /// The most servers, exports or imports one bridge takes.
@@ -57,6 +58,49 @@ pub struct charter_bridge_import_t {
     /// Whether another bridge on the same bus may carry what this import
     /// delivers (a relaying sidecar; docs/bridge.md).
     pub relay: bool,
+}
+
+/// How a durable import reads its stream; NULL in a
+/// `charter_bridge_durable_import_t` means the defaults
+/// (`charter_bridge_durable_options_default`).
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct charter_bridge_durable_options_t {
+    /// How long the server waits for an acknowledgement before it delivers
+    /// a message again, in ms.
+    pub ack_wait_ms: u32,
+    /// The most messages delivered and not yet acknowledged.
+    pub max_ack_pending: usize,
+    /// Whether another bridge on the same bus may carry what this import
+    /// delivers (as `charter_bridge_import_t.relay`).
+    pub relay: bool,
+    /// The application's committed position, part one: no stream sequence
+    /// at or below it is delivered. The largest `Charter-Stream-Floor` of
+    /// the messages it handled; 0 for none.
+    pub handled_through: u64,
+    /// The application's committed position, part two: the stream
+    /// sequences (`Charter-Stream-Seq`) above `handled_through` it handled,
+    /// never delivered again. NULL when `handled_count` is 0.
+    pub handled: *const u64,
+    /// How many `handled` there are (at most 1,048,576).
+    pub handled_count: usize,
+}
+
+/// A durable import through JetStream (docs/bridge.md, "Durable import"):
+/// the subjects matching `pattern` kept in `stream`, read through the
+/// durable consumer `durable`, each acknowledged after the local publish.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct charter_bridge_durable_import_t {
+    /// The subject pattern the stream captures and the consumer filters,
+    /// NUL-terminated.
+    pub pattern: *const c_char,
+    /// The JetStream stream's name (created when missing).
+    pub stream: *const c_char,
+    /// The durable consumer's name (created when missing).
+    pub durable: *const c_char,
+    /// NULL for the defaults.
+    pub options: *const charter_bridge_durable_options_t,
 }
 
 /// A bridge's configuration. Fill it with `charter_bridge_options_default`,
@@ -111,6 +155,11 @@ pub struct charter_bridge_options_t {
     pub max_requests_in_flight: usize,
     /// The threads of the bridge's runtime (at least 1).
     pub worker_threads: usize,
+    /// JetStream subjects published on the local bus at least once (or
+    /// exactly once, with the application's committed position).
+    pub durable_imports: *const charter_bridge_durable_import_t,
+    /// How many `durable_imports` there are.
+    pub durable_import_count: usize,
 }
 
 /// What a bridge carried and dropped, each drop by its reason.
@@ -169,6 +218,20 @@ pub struct charter_bridge_stats_t {
     pub refused_misdirected: u64,
     /// Refused: the audit record could not be written.
     pub refused_audit_failed: u64,
+    /// Durable imports: messages a full local queue refused, handed back
+    /// to JetStream to come again (delayed, not lost).
+    pub redelivery_requested: u64,
+    /// Durable imports: deliveries acknowledged and not published, because
+    /// they were published before or the application's committed position
+    /// covers them.
+    pub duplicate_suppressed: u64,
+    /// Durable imports: messages never to be delivered (refused for good),
+    /// terminated on JetStream.
+    pub durable_terminated: u64,
+    /// Durable imports: failed attempts to bind the stream and consumer.
+    pub durable_bind_failed: u64,
+    /// Durable imports: acknowledgements the client failed to send.
+    pub ack_failed: u64,
 }
 
 impl From<BridgeStats> for charter_bridge_stats_t {
@@ -190,6 +253,11 @@ impl From<BridgeStats> for charter_bridge_stats_t {
             reply_timeout: s.reply_timeout,
             slow_consumer: s.slow_consumer,
             export_queue_dropped: s.export_queue_dropped,
+            redelivery_requested: s.redelivery_requested,
+            duplicate_suppressed: s.duplicate_suppressed,
+            durable_terminated: s.durable_terminated,
+            durable_bind_failed: s.durable_bind_failed,
+            ack_failed: s.ack_failed,
             ..Default::default()
         };
         for (reason, count) in s.refused {
@@ -249,6 +317,65 @@ fn closed() -> Error {
     Error::new(ErrorKind::Closed, "the bridge is closed")
 }
 
+/// Fills `out` with the durable import defaults: a 30 s ack wait, 1,024
+/// messages pending at most, not relayed, nothing handled yet.
+///
+/// # Safety
+/// `out` must be NULL or valid for writing.
+#[no_mangle]
+pub unsafe extern "C" fn charter_bridge_durable_options_default(
+    out: *mut charter_bridge_durable_options_t,
+) -> charter_status_t {
+    call(|| {
+        let out = out!(out)?;
+        out.write(durable_options_c(&DurableImport::new("", "", "")));
+        Ok(())
+    })
+}
+
+fn durable_options_c(d: &DurableImport) -> charter_bridge_durable_options_t {
+    charter_bridge_durable_options_t {
+        ack_wait_ms: u32::try_from(d.ack_wait.as_millis()).unwrap_or(u32::MAX),
+        max_ack_pending: d.max_ack_pending,
+        relay: d.relay,
+        handled_through: d.handled_through,
+        handled: std::ptr::null(),
+        handled_count: 0,
+    }
+}
+
+/// The core durable import for `c`, entry `i` of the options' list.
+///
+/// # Safety
+/// Every pointer of `c` must be as `charter_bridge_durable_import_t`
+/// documents.
+unsafe fn durable_arg(c: &charter_bridge_durable_import_t, i: usize) -> Result<DurableImport, Error> {
+    let at = |field: &str| format!("options.durable_imports[{i}].{field}");
+    // SAFETY: the caller's contract, for each string.
+    let (pattern, stream, durable) = unsafe {
+        (
+            str_arg(c.pattern, &at("pattern"))?,
+            str_arg(c.stream, &at("stream"))?,
+            str_arg(c.durable, &at("durable"))?,
+        )
+    };
+    let mut import = DurableImport::new(pattern, stream, durable);
+    if !c.options.is_null() {
+        // SAFETY: non-NULL; valid for reading by the caller's contract.
+        let o = unsafe { &*c.options };
+        import.ack_wait = Duration::from_millis(u64::from(o.ack_wait_ms));
+        import.max_ack_pending = o.max_ack_pending;
+        import.relay = o.relay;
+        import.handled_through = o.handled_through;
+        // SAFETY: the caller's contract.
+        let handled = unsafe {
+            slice_arg(o.handled, o.handled_count, &at("options.handled"), DurableImport::check_handled)?
+        };
+        import.handled = handled.to_vec();
+    }
+    Ok(import)
+}
+
 /// Fills `out` with the defaults: no server, nothing carried, no
 /// credentials or verification, 30 s of skew, a 5 s request timeout,
 /// queues of 65,536 messages and 16 MiB, 1,024 requests in flight, one
@@ -261,6 +388,7 @@ pub unsafe extern "C" fn charter_bridge_options_default(
     out: *mut charter_bridge_options_t,
 ) -> charter_status_t {
     call(|| {
+        let out = out!(out)?;
         let d = BridgeOptions::new("");
         let c = charter_bridge_options_t {
             servers: std::ptr::null(),
@@ -282,9 +410,11 @@ pub unsafe extern "C" fn charter_bridge_options_default(
             import_capacity: d.import_capacity,
             max_requests_in_flight: d.max_requests_in_flight,
             worker_threads: d.worker_threads,
+            durable_imports: std::ptr::null(),
+            durable_import_count: 0,
         };
-        // SAFETY: the caller guarantees `out` is valid when non-NULL.
-        unsafe { write_out(out, "out", c) }
+        out.write(c);
+        Ok(())
     })
 }
 
@@ -333,6 +463,19 @@ unsafe fn options_arg(o: &charter_bridge_options_t) -> Result<BridgeOptions, Err
         }
         core.relay = import.relay;
         options.imports.push(core);
+    }
+    // SAFETY: the caller's contract.
+    let durables = unsafe {
+        slice_arg(
+            o.durable_imports,
+            o.durable_import_count,
+            "options.durable_imports",
+            limit("durable_imports"),
+        )?
+    };
+    for (i, durable) in durables.iter().enumerate() {
+        // SAFETY: the caller's contract.
+        options.durable_imports.push(unsafe { durable_arg(durable, i)? });
     }
     options.credentials = match (o.token.is_null(), o.key.is_null()) {
         (true, true) => None,
@@ -394,7 +537,7 @@ pub unsafe extern "C" fn charter_bridge_start(
     out: *mut *mut charter_bridge_t,
 ) -> charter_status_t {
     call(|| {
-        require_out(out, "out")?;
+        let out = out!(out)?;
         if options.is_null() {
             return Err(crate::firewall::null_argument("options"));
         }
@@ -410,9 +553,7 @@ pub unsafe extern "C" fn charter_bridge_start(
         let bridge = Bridge::start(&bus, options)?;
         let origin = bridge.origin().to_owned();
         let cell = BridgeCell { bridge: RwLock::new(Some(bridge)), origin };
-        let bridge = handle::create(BridgeHandle(Arc::new(cell)))?;
-        // SAFETY: checked non-NULL above.
-        unsafe { write_out(out, "out", bridge) }
+        out.write_handle(BridgeHandle(Arc::new(cell)))
     })
 }
 
@@ -427,10 +568,9 @@ pub unsafe extern "C" fn charter_bridge_origin(
     out: *mut *mut c_char,
 ) -> charter_status_t {
     call(|| {
-        require_out(out, "out")?;
-        let origin = bridge_arg(bridge)?.0.origin.clone();
-        // SAFETY: checked non-NULL; the caller guarantees validity.
-        unsafe { string_out(out, "out", origin) }
+        let out = out!(out)?;
+        out.write_string(bridge_arg(bridge)?.0.origin.clone());
+        Ok(())
     })
 }
 
@@ -471,7 +611,7 @@ pub unsafe extern "C" fn charter_bridge_is_connected(
     out_connected: *mut bool,
 ) -> charter_status_t {
     call(|| {
-        require_out(out_connected, "out_connected")?;
+        let out_connected = out!(out_connected)?;
         let handle = bridge_arg(bridge)?;
         let connected = handle
             .0
@@ -481,8 +621,8 @@ pub unsafe extern "C" fn charter_bridge_is_connected(
             .as_ref()
             .ok_or_else(closed)?
             .is_connected();
-        // SAFETY: checked non-NULL; the caller guarantees validity.
-        unsafe { write_out(out_connected, "out_connected", connected) }
+        out_connected.write(connected);
+        Ok(())
     })
 }
 
@@ -497,7 +637,7 @@ pub unsafe extern "C" fn charter_bridge_stats(
     out: *mut charter_bridge_stats_t,
 ) -> charter_status_t {
     call(|| {
-        require_out(out, "out")?;
+        let out = out!(out)?;
         let handle = bridge_arg(bridge)?;
         let stats = handle
             .0
@@ -507,8 +647,8 @@ pub unsafe extern "C" fn charter_bridge_stats(
             .as_ref()
             .ok_or_else(closed)?
             .stats();
-        // SAFETY: checked non-NULL; the caller guarantees validity.
-        unsafe { write_out(out, "out", stats.into()) }
+        out.write(stats.into());
+        Ok(())
     })
 }
 

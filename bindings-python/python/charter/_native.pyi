@@ -36,6 +36,7 @@ __all__ = [
     "Bus",
     "Bridge",
     "BridgeVerifier",
+    "DurableImport",
     "Subscription",
     "_Reactor",
     "_Waiter",
@@ -453,6 +454,44 @@ class _Waiter:
 def _no_reply(topic: str, timeout: float) -> BaseException: ...
 
 @final
+class DurableImport:
+    """A JetStream stream carried onto the bus by a :class:`Bridge`
+    (docs/bridge.md, "Durable import"): at least once; exactly once for an
+    application that stores the position it handled with its results and
+    passes it back as ``handled_through`` (the largest
+    ``Charter-Stream-Floor`` it handled) and ``handled`` (the
+    ``Charter-Stream-Seq`` values above it that it handled)."""
+
+    def __new__(
+        cls,
+        pattern: str,
+        stream: str,
+        durable: str,
+        *,
+        ack_wait: Union[float, timedelta] = 30.0,
+        max_ack_pending: int = 1024,
+        relay: bool = False,
+        handled_through: int = 0,
+        handled: Sequence[int] = ...,
+    ) -> Self: ...
+    @property
+    def pattern(self) -> str: ...
+    @property
+    def stream(self) -> str: ...
+    @property
+    def durable(self) -> str: ...
+    @property
+    def ack_wait(self) -> float: ...
+    @property
+    def max_ack_pending(self) -> int: ...
+    @property
+    def relay(self) -> bool: ...
+    @property
+    def handled_through(self) -> int: ...
+    @property
+    def handled(self) -> Tuple[int, ...]: ...
+
+@final
 class Bridge:
     """Carries a :class:`Bus` onto NATS and back (docs/bridge.md).
 
@@ -475,6 +514,7 @@ class Bridge:
         exports: Sequence[str] = ...,
         imports: Sequence[Union[str, Tuple[str, Optional[str]]]] = ...,
         relay: bool = False,
+        durable_imports: Sequence[DurableImport] = ...,
         name: Optional[str] = None,
         token: Optional[Token] = None,
         key: Optional[KeyPair] = None,
