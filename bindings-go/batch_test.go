@@ -170,7 +170,7 @@ func TestClientPublishBatchNeedsTheGrant(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { bus.Close() })
-	client := bus.WithSession(openSession(t, a, tok, holder))
+	client := bus.Client(openSession(t, a, tok, holder))
 	if n, _, err := client.PublishBatch("orders.eu", [][]byte{{1}, {2}}); err != nil || n != 2 {
 		t.Fatalf("granted batch: %d, %v", n, err)
 	}

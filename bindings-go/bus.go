@@ -57,7 +57,7 @@ func NewBus(opts ...BusOption) (*Bus, error) {
 
 // NewBusWithAuthority creates a bus that enforces auth's grants: every
 // publish, subscribe and request must come through a [Client] whose
-// session auth opened ([Bus.WithSession]) and whose grants cover it. The
+// session auth opened ([Bus.Client]) and whose grants cover it. The
 // Bus's own Publish, Subscribe, SubscribeFunc and Request, and sessions of
 // another authority, are refused with [ErrDenied]; refusals are counted in
 // [BusStats.Denied]. The bus keeps the authority's roots and revocations

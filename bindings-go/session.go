@@ -36,7 +36,7 @@ func (a Action) String() string {
 // Session is a verified holder of a token, opened by
 // [Authority.OpenSession]: what it may do is its token's grants, until the
 // token expires or a link of it is revoked. Use it on an enforcing bus
-// with [Bus.WithSession]. Release it with Close; the zero Session is
+// with [Bus.Client]. Release it with Close; the zero Session is
 // closed.
 type Session struct {
 	h handle[*C.charter_session_t]

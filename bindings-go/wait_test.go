@@ -427,7 +427,7 @@ func TestWaitingRecvWakesAtSessionExpiry(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer bus.Close()
-	sub, err := bus.WithSession(openSession(t, auth, tok, holder)).Subscribe("a")
+	sub, err := bus.Client(openSession(t, auth, tok, holder)).Subscribe("a")
 	if err != nil {
 		t.Fatal(err)
 	}
