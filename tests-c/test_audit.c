@@ -12,20 +12,10 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "memory.h"
 
 #define T0 1000000u
 #define ORIGIN "example.com/audit-test"
-
-static int measuring(void) { return getenv("CHARTER_TEST_MEASURE_MEMORY") != NULL; }
-
-static long resident_bytes(void) {
-    long pages = 0, resident = 0;
-    FILE *f = fopen("/proc/self/statm", "r");
-    CHECK(f != NULL);
-    CHECK(fscanf(f, "%ld %ld", &pages, &resident) == 2);
-    fclose(f);
-    return resident * sysconf(_SC_PAGESIZE);
-}
 
 /* A scratch directory, removed (with the files the tests leave) at the end. */
 static char dir[64];
