@@ -96,10 +96,7 @@ func newBus(auth *C.charter_authority_t, limits BusLimits, hs ...checker) (*Bus,
 }
 
 func freeBus(p *C.charter_bus_t) error {
-	if res := C.chgo_bus_free(p); res.status != C.CHARTER_OK {
-		return cError(res.status, res.message)
-	}
-	return nil
+	return statusErr(C.chgo_bus_free(p))
 }
 
 // Close closes and frees the bus. Every subscription ends: blocked
@@ -118,8 +115,6 @@ func (b *Bus) Close() error {
 	})
 }
 
-// client returns the C client through which b, the bus p, acts for the
-// holder of the session sp (nil: a caller without a session).
 // load returns b's C handle, failing with ErrNullArgument for a nil b and
 // ErrClosed once Close has begun.
 func (b *Bus) load() (*C.charter_bus_t, error) {
@@ -129,6 +124,23 @@ func (b *Bus) load() (*C.charter_bus_t, error) {
 	return b.h.load()
 }
 
+// clientFor returns the C client through which b acts for the holder of s
+// (nil: a caller without a session). It fails as load does for b and as
+// ptr does for s.
+func (b *Bus) clientFor(s *Session) (*C.charter_client_t, error) {
+	p, err := b.load()
+	if err != nil {
+		return nil, err
+	}
+	sp, err := s.ptr()
+	if err != nil {
+		return nil, err
+	}
+	return b.client(p, sp)
+}
+
+// client returns the C client through which b, the bus p, acts for the
+// holder of the session sp (nil: a caller without a session).
 func (b *Bus) client(p *C.charter_bus_t, sp *C.charter_session_t) (*C.charter_client_t, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -181,15 +193,7 @@ func (b *Bus) Publish(topic string, payload []byte, headers ...Header) (PublishR
 
 // publish is Publish for the holder of s, or for anyone when s is nil.
 func (b *Bus) publish(s *Session, topic string, payload []byte, headers []Header) (PublishReport, error) {
-	p, err := b.load()
-	if err != nil {
-		return PublishReport{}, err
-	}
-	sp, err := s.ptr()
-	if err != nil {
-		return PublishReport{}, err
-	}
-	c, err := b.client(p, sp)
+	c, err := b.clientFor(s)
 	if err != nil {
 		return PublishReport{}, err
 	}
@@ -226,15 +230,7 @@ func (b *Bus) request(ctx context.Context, s *Session, topic string, payload []b
 	if err := needContext(ctx); err != nil {
 		return nil, err
 	}
-	p, err := b.load()
-	if err != nil {
-		return nil, err
-	}
-	sp, err := s.ptr()
-	if err != nil {
-		return nil, err
-	}
-	c, err := b.client(p, sp)
+	c, err := b.clientFor(s)
 	if err != nil {
 		return nil, err
 	}
@@ -282,15 +278,7 @@ func (b *Bus) respond(s *Session, req *Message, payload []byte, headers []Header
 	if req == nil {
 		return PublishReport{}, &Error{Code: StatusNullArgument, Message: "req is nil"}
 	}
-	p, err := b.load()
-	if err != nil {
-		return PublishReport{}, err
-	}
-	sp, err := s.ptr()
-	if err != nil {
-		return PublishReport{}, err
-	}
-	c, err := b.client(p, sp)
+	c, err := b.clientFor(s)
 	if err != nil {
 		return PublishReport{}, err
 	}

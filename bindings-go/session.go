@@ -43,10 +43,7 @@ type Session struct {
 }
 
 func freeSession(p *C.charter_session_t) error {
-	if res := C.chgo_session_free(p); res.status != C.CHARTER_OK {
-		return cError(res.status, res.message)
-	}
-	return nil
+	return statusErr(C.chgo_session_free(p))
 }
 
 // Check reports whether the session may act on topic (for

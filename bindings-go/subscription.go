@@ -45,15 +45,7 @@ func (b *Bus) subscribe(s *Session, pattern string, opts []SubscribeOption) (*Su
 	if err != nil {
 		return nil, err
 	}
-	p, err := b.load()
-	if err != nil {
-		return nil, err
-	}
-	sp, err := s.ptr()
-	if err != nil {
-		return nil, err
-	}
-	c, err := b.client(p, sp)
+	c, err := b.clientFor(s)
 	if err != nil {
 		return nil, err
 	}
@@ -97,15 +89,7 @@ func (b *Bus) subscribeFunc(s *Session, pattern string, fn MessageFunc, opts []S
 	if err != nil {
 		return nil, err
 	}
-	p, err := b.load()
-	if err != nil {
-		return nil, err
-	}
-	sp, err := s.ptr()
-	if err != nil {
-		return nil, err
-	}
-	c, err := b.client(p, sp)
+	c, err := b.clientFor(s)
 	if err != nil {
 		return nil, err
 	}
