@@ -308,24 +308,19 @@ impl AuditLog {
             FsyncPolicy::Interval(every) => Some(Flusher::start(Arc::clone(&disk), every)?),
             FsyncPolicy::Always | FsyncPolicy::Never => None,
         };
-        let log = AuditLog {
-            shared: Arc::new(Shared {
-                options,
-                path: Some(path),
-                state: Mutex::new(State { tree, store: Store::File { file, end, offsets, broken: None } }),
-                reader: Some(Mutex::new(reader)),
-                disk: Some(disk),
-                flusher,
-                recovery,
-                checkpoint: Mutex::new(last),
-                checkpointer: Mutex::new(None),
-                handles: AtomicU64::new(1),
-                auto_failed: Mutex::new(None),
-            }),
-            counted: true,
-        };
-        log.start_checkpointer()?;
-        Ok(log)
+        AuditLog::start(Shared {
+            options,
+            path: Some(path),
+            state: Mutex::new(State { tree, store: Store::File { file, end, offsets, broken: None } }),
+            reader: Some(Mutex::new(reader)),
+            disk: Some(disk),
+            flusher,
+            recovery,
+            checkpoint: Mutex::new(last),
+            checkpointer: Mutex::new(None),
+            handles: AtomicU64::new(1),
+            auto_failed: Mutex::new(None),
+        })
     }
 
     /// Starts a new history at `path`: the explicit operator act that
@@ -410,24 +405,19 @@ impl AuditLog {
     /// for tests and for programs that ship checkpoints elsewhere.
     pub fn in_memory(options: AuditOptions) -> Result<AuditLog> {
         check_options(&options)?;
-        let log = AuditLog {
-            shared: Arc::new(Shared {
-                options,
-                path: None,
-                state: Mutex::new(State { tree: Tree::new(), store: Store::Memory(Leaves::new()) }),
-                reader: None,
-                disk: None,
-                flusher: None,
-                recovery: Recovery::default(),
-                checkpoint: Mutex::new(Last::default()),
-                checkpointer: Mutex::new(None),
-                handles: AtomicU64::new(1),
-                auto_failed: Mutex::new(None),
-            }),
-            counted: true,
-        };
-        log.start_checkpointer()?;
-        Ok(log)
+        AuditLog::start(Shared {
+            options,
+            path: None,
+            state: Mutex::new(State { tree: Tree::new(), store: Store::Memory(Leaves::new()) }),
+            reader: None,
+            disk: None,
+            flusher: None,
+            recovery: Recovery::default(),
+            checkpoint: Mutex::new(Last::default()),
+            checkpointer: Mutex::new(None),
+            handles: AtomicU64::new(1),
+            auto_failed: Mutex::new(None),
+        })
     }
 
     /// What opening the file found and repaired (all zero in memory).
@@ -928,6 +918,14 @@ impl Flusher {
 }
 
 impl AuditLog {
+    /// The first handle of the log `shared` describes, with its checkpoint
+    /// thread started.
+    fn start(shared: Shared) -> Result<AuditLog> {
+        let log = AuditLog { shared: Arc::new(shared), counted: true };
+        log.start_checkpointer()?;
+        Ok(log)
+    }
+
     /// Starts the thread of [`AuditOptions::checkpoint_interval`], if set.
     fn start_checkpointer(&self) -> Result<()> {
         let Some(every) = self.shared.options.checkpoint_interval else { return Ok(()) };
