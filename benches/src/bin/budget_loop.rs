@@ -27,6 +27,7 @@ use std::sync::Arc;
 
 use charter::registry::{charter_registry_new, charter_registry_notify, charter_registry_register};
 use charter::status::{charter_status_t, CHARTER_OK};
+use charter_benches::{counting_registry, crowded_pattern};
 use charter_core::audit::{AuditLog, AuditOptions, Decision, Record};
 use charter_core::bus::{Bus, BusLimits, SubscribeOptions};
 
@@ -40,13 +41,7 @@ unsafe extern "C" fn c_handler(_: *mut c_void, event: *const u8, _: usize) -> ch
 
 fn notify_rust(handlers: usize, iterations: usize) {
     let event = [1u8; 16];
-    let reg = charter_core::Registry::<[u8]>::new();
-    for _ in 0..handlers {
-        reg.register(|e: &[u8]| {
-            COUNTER.fetch_add(u64::from(e[0]), Ordering::Relaxed);
-            Ok(())
-        });
-    }
+    let reg = counting_registry(&COUNTER, handlers);
     for _ in 0..iterations {
         black_box(reg.notify(black_box(&event[..])));
     }
@@ -95,13 +90,7 @@ fn bus_crowded(subscriptions: usize, iterations: usize) {
     let bus = Bus::new(BusLimits::default()).unwrap();
     let mut subs = Vec::with_capacity(subscriptions);
     for i in 0..subscriptions.saturating_sub(1) {
-        let pattern = match i % 4 {
-            0 => format!("svc{i}.events.created"),
-            1 => format!("svc{i}.*.created"),
-            2 => format!("region.{i}.>"),
-            _ => format!("*.audit{i}.entry"),
-        };
-        subs.push(bus.subscribe(&pattern, SubscribeOptions::new()).unwrap());
+        subs.push(bus.subscribe(&crowded_pattern(i), SubscribeOptions::new()).unwrap());
     }
     subs.push(
         bus.subscribe_with("orders.*.created", SubscribeOptions::new(), |_| {
