@@ -197,7 +197,18 @@ func (b *Bus) publish(s *Session, topic string, payload []byte, headers []Header
 	if err != nil {
 		return PublishReport{}, err
 	}
-	t, tn, err := cString("topic", topic)
+	return b.send(s, "topic", topic, payload, headers, func(to *C.char, tn C.size_t, data *C.uint8_t, n C.size_t, hs *C.char, hn C.size_t) C.chgo_publish {
+		return C.chgo_client_publish(c, to, tn, data, n, hs, hn)
+	})
+}
+
+// send makes one message of payload and headers addressed to to (named
+// what: a topic, a reply inbox), hands it to call, and returns the
+// report; a failure is b's for the holder of s.
+func (b *Bus) send(s *Session, what, to string, payload []byte, headers []Header,
+	call func(to *C.char, tn C.size_t, data *C.uint8_t, n C.size_t, hs *C.char, hn C.size_t) C.chgo_publish,
+) (PublishReport, error) {
+	t, tn, err := cString(what, to)
 	if err != nil {
 		return PublishReport{}, err
 	}
@@ -206,7 +217,7 @@ func (b *Bus) publish(s *Session, topic string, payload []byte, headers []Header
 		return PublishReport{}, err
 	}
 	data, n := cPayload(payload)
-	res := C.chgo_client_publish(c, t, tn, data, n, hs, hn)
+	res := call(t, tn, data, n, hs, hn)
 	runtime.KeepAlive(b)
 	runtime.KeepAlive(s)
 	if res.status != C.CHARTER_OK {
@@ -285,22 +296,9 @@ func (b *Bus) respond(s *Session, req *Message, payload []byte, headers []Header
 	if req.ReplyTo == "" {
 		return PublishReport{}, invalidArgument("req is not a request: it has no reply inbox")
 	}
-	inbox, in, err := cString("reply inbox", req.ReplyTo)
-	if err != nil {
-		return PublishReport{}, err
-	}
-	hs, hn, err := cHeaders(headers)
-	if err != nil {
-		return PublishReport{}, err
-	}
-	data, n := cPayload(payload)
-	res := C.chgo_client_respond(c, inbox, in, data, n, hs, hn)
-	runtime.KeepAlive(b)
-	runtime.KeepAlive(s)
-	if res.status != C.CHARTER_OK {
-		return PublishReport{}, b.failure(res.status, res.message, s)
-	}
-	return goPublishReport(res.report), nil
+	return b.send(s, "reply inbox", req.ReplyTo, payload, headers, func(to *C.char, tn C.size_t, data *C.uint8_t, n C.size_t, hs *C.char, hn C.size_t) C.chgo_publish {
+		return C.chgo_client_respond(c, to, tn, data, n, hs, hn)
+	})
 }
 
 // Stats returns the bus's accounting over its whole life, ended
