@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use charter::registry::{charter_registry_new, charter_registry_notify, charter_registry_register};
 use charter::status::{charter_status_t, CHARTER_OK};
-use charter_benches::{counting_registry, run};
+use charter_benches::run;
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 
@@ -35,7 +35,13 @@ fn main() {
     let event = [1u8; 16];
     match variant {
         "charter" => {
-            let reg = counting_registry(&COUNTER, handlers);
+            let reg = charter_core::Registry::<[u8]>::new();
+            for _ in 0..handlers {
+                reg.register(|e: &[u8]| {
+                    COUNTER.fetch_add(u64::from(e[0]), Ordering::Relaxed);
+                    Ok(())
+                });
+            }
             for _ in 0..iterations {
                 black_box(reg.notify(black_box(&event[..])));
             }

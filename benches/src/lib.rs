@@ -7,7 +7,6 @@
 //! that a loop measures the same setup as the benchmark it stands for.
 
 use std::future::Future;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll, Waker};
 
 /// Polls `future` to completion with a waker that does nothing: an async
@@ -31,17 +30,4 @@ pub fn crowded_pattern(i: usize) -> String {
         2 => format!("region.{i}.>"),
         _ => format!("*.audit{i}.entry"),
     }
-}
-
-/// A registry of `handlers` handlers that each add the event's first byte
-/// to `counter`.
-pub fn counting_registry(counter: &'static AtomicU64, handlers: usize) -> charter_core::Registry<[u8]> {
-    let registry = charter_core::Registry::<[u8]>::new();
-    for _ in 0..handlers {
-        registry.register(move |e: &[u8]| {
-            counter.fetch_add(u64::from(e[0]), Ordering::Relaxed);
-            Ok(())
-        });
-    }
-    registry
 }

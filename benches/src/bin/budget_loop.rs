@@ -27,7 +27,7 @@ use std::sync::Arc;
 
 use charter::registry::{charter_registry_new, charter_registry_notify, charter_registry_register};
 use charter::status::{charter_status_t, CHARTER_OK};
-use charter_benches::{counting_registry, crowded_pattern};
+use charter_benches::crowded_pattern;
 use charter_core::audit::{AuditLog, AuditOptions, Decision, Record};
 use charter_core::bus::{Bus, BusLimits, SubscribeOptions};
 
@@ -41,7 +41,13 @@ unsafe extern "C" fn c_handler(_: *mut c_void, event: *const u8, _: usize) -> ch
 
 fn notify_rust(handlers: usize, iterations: usize) {
     let event = [1u8; 16];
-    let reg = counting_registry(&COUNTER, handlers);
+    let reg = charter_core::Registry::<[u8]>::new();
+    for _ in 0..handlers {
+        reg.register(|e: &[u8]| {
+            COUNTER.fetch_add(u64::from(e[0]), Ordering::Relaxed);
+            Ok(())
+        });
+    }
     for _ in 0..iterations {
         black_box(reg.notify(black_box(&event[..])));
     }
