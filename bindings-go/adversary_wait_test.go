@@ -28,7 +28,7 @@ func TestRevocationWakesEveryWaiter(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer bus.Close()
-	as := bus.WithSession(openSession(t, auth, tok, holder))
+	as := bus.Client(openSession(t, auth, tok, holder))
 	shared, err := as.Subscribe("a.shared")
 	if err != nil {
 		t.Fatal(err)

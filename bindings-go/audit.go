@@ -278,10 +278,7 @@ func newAudit(path *C.char, pathLen C.size_t, reason *C.char, reasonLen C.size_t
 }
 
 func freeAudit(p *C.charter_audit_t) error {
-	if res := C.chgo_audit_free(p); res.status != C.CHARTER_OK {
-		return cError(res.status, res.message)
-	}
-	return nil
+	return statusErr(C.chgo_audit_free(p))
 }
 
 // Close releases the log. Buses and authorities recording into it keep it

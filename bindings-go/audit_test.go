@@ -503,7 +503,7 @@ func TestBusWithRecorderRecordsDenials(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer bus.Close()
-	c := bus.WithSession(s)
+	c := bus.Client(s)
 	if _, err := c.Publish("orders.eu.created", nil); err != nil {
 		t.Fatal(err)
 	}

@@ -38,10 +38,7 @@ func OpenLogView(path string) (*LogView, error) {
 }
 
 func freeLogView(p *C.charter_audit_view_t) error {
-	if res := C.chgo_audit_view_free(p); res.status != C.CHARTER_OK {
-		return cError(res.status, res.message)
-	}
-	return nil
+	return statusErr(C.chgo_audit_view_free(p))
 }
 
 // Close releases the view. Later calls return an error matching

@@ -116,10 +116,7 @@ func NewAuthority(roots []PublicKey, opts ...AuthorityOption) (*Authority, error
 }
 
 func freeAuthority(p *C.charter_authority_t) error {
-	if res := C.chgo_authority_free(p); res.status != C.CHARTER_OK {
-		return cError(res.status, res.message)
-	}
-	return nil
+	return statusErr(C.chgo_authority_free(p))
 }
 
 // SetTime sets the clock of an authority made with [WithFixedTime] to t
@@ -256,22 +253,18 @@ func (a *Authority) OpenSession(tok *Token, challenge, proof []byte) (*Session, 
 // then fails to verify with [ErrRevoked], and every session opened with one
 // ends at once, with the subscriptions it opened.
 func (a *Authority) Revoke(linkID string) (bool, error) {
-	id, n, err := cString("link id", linkID)
-	if err != nil {
-		return false, err
-	}
-	p, err := a.load()
-	if err != nil {
-		return false, err
-	}
-	res := C.chgo_authority_revoke(p, id, n)
-	runtime.KeepAlive(a)
-	return a.flag(res)
+	return a.revocation(linkID, true)
 }
 
 // Unrevoke lifts the revocation of linkID and reports whether it was
 // revoked. Sessions that the revocation ended stay ended.
 func (a *Authority) Unrevoke(linkID string) (bool, error) {
+	return a.revocation(linkID, false)
+}
+
+// revocation revokes linkID, or lifts its revocation when revoke is false,
+// and reports whether that changed anything.
+func (a *Authority) revocation(linkID string, revoke bool) (bool, error) {
 	id, n, err := cString("link id", linkID)
 	if err != nil {
 		return false, err
@@ -280,7 +273,12 @@ func (a *Authority) Unrevoke(linkID string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	res := C.chgo_authority_unrevoke(p, id, n)
+	var res C.chgo_value
+	if revoke {
+		res = C.chgo_authority_revoke(p, id, n)
+	} else {
+		res = C.chgo_authority_unrevoke(p, id, n)
+	}
 	runtime.KeepAlive(a)
 	return a.flag(res)
 }

@@ -216,7 +216,7 @@ func TestAuthorityClose(t *testing.T) {
 	if err := s.Check(charter.ActionPublish, "a"); err != nil {
 		t.Errorf("Check after the authority's Close: %v", err)
 	}
-	if _, err := bus.WithSession(s).Publish("a", nil); err != nil {
+	if _, err := bus.Client(s).Publish("a", nil); err != nil {
 		t.Errorf("Publish after the authority's Close: %v", err)
 	}
 	_, err = bus.Publish("a", nil)

@@ -38,15 +38,7 @@ func (c *Client) PublishBatch(topic string, payloads [][]byte, headers ...Header
 // publishBatch is PublishBatch for the holder of s, or for anyone when s is
 // nil.
 func (b *Bus) publishBatch(s *Session, topic string, payloads [][]byte, headers []Header) (int, PublishReport, error) {
-	p, err := b.load()
-	if err != nil {
-		return 0, PublishReport{}, err
-	}
-	sp, err := s.ptr()
-	if err != nil {
-		return 0, PublishReport{}, err
-	}
-	c, err := b.client(p, sp)
+	c, err := b.clientFor(s)
 	if err != nil {
 		return 0, PublishReport{}, err
 	}

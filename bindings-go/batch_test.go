@@ -170,7 +170,7 @@ func TestClientPublishBatchNeedsTheGrant(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { bus.Close() })
-	client := bus.WithSession(openSession(t, a, tok, holder))
+	client := bus.Client(openSession(t, a, tok, holder))
 	if n, _, err := client.PublishBatch("orders.eu", [][]byte{{1}, {2}}); err != nil || n != 2 {
 		t.Fatalf("granted batch: %d, %v", n, err)
 	}
@@ -182,14 +182,8 @@ func TestClientPublishBatchNeedsTheGrant(t *testing.T) {
 // After the bus's Close, both batch calls fail with ErrClosed, and a
 // RecvMany waiting across the Close wakes with it.
 func TestBatchAfterBusClose(t *testing.T) {
-	bus, err := charter.NewBus()
-	if err != nil {
-		t.Fatal(err)
-	}
-	sub, err := bus.Subscribe("a")
-	if err != nil {
-		t.Fatal(err)
-	}
+	bus := newBus(t)
+	sub := subscribe(t, bus, "a")
 	woke := make(chan error, 1)
 	go func() {
 		_, err := sub.RecvMany(context.Background(), 4)

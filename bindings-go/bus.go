@@ -57,7 +57,7 @@ func NewBus(opts ...BusOption) (*Bus, error) {
 
 // NewBusWithAuthority creates a bus that enforces auth's grants: every
 // publish, subscribe and request must come through a [Client] whose
-// session auth opened ([Bus.WithSession]) and whose grants cover it. The
+// session auth opened ([Bus.Client]) and whose grants cover it. The
 // Bus's own Publish, Subscribe, SubscribeFunc and Request, and sessions of
 // another authority, are refused with [ErrDenied]; refusals are counted in
 // [BusStats.Denied]. The bus keeps the authority's roots and revocations
@@ -96,10 +96,7 @@ func newBus(auth *C.charter_authority_t, limits BusLimits, hs ...checker) (*Bus,
 }
 
 func freeBus(p *C.charter_bus_t) error {
-	if res := C.chgo_bus_free(p); res.status != C.CHARTER_OK {
-		return cError(res.status, res.message)
-	}
-	return nil
+	return statusErr(C.chgo_bus_free(p))
 }
 
 // Close closes and frees the bus. Every subscription ends: blocked
@@ -118,8 +115,6 @@ func (b *Bus) Close() error {
 	})
 }
 
-// client returns the C client through which b, the bus p, acts for the
-// holder of the session sp (nil: a caller without a session).
 // load returns b's C handle, failing with ErrNullArgument for a nil b and
 // ErrClosed once Close has begun.
 func (b *Bus) load() (*C.charter_bus_t, error) {
@@ -129,6 +124,23 @@ func (b *Bus) load() (*C.charter_bus_t, error) {
 	return b.h.load()
 }
 
+// clientFor returns the C client through which b acts for the holder of s
+// (nil: a caller without a session). It fails as load does for b and as
+// ptr does for s.
+func (b *Bus) clientFor(s *Session) (*C.charter_client_t, error) {
+	p, err := b.load()
+	if err != nil {
+		return nil, err
+	}
+	sp, err := s.ptr()
+	if err != nil {
+		return nil, err
+	}
+	return b.client(p, sp)
+}
+
+// client returns the C client through which b, the bus p, acts for the
+// holder of the session sp (nil: a caller without a session).
 func (b *Bus) client(p *C.charter_bus_t, sp *C.charter_session_t) (*C.charter_client_t, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -181,19 +193,22 @@ func (b *Bus) Publish(topic string, payload []byte, headers ...Header) (PublishR
 
 // publish is Publish for the holder of s, or for anyone when s is nil.
 func (b *Bus) publish(s *Session, topic string, payload []byte, headers []Header) (PublishReport, error) {
-	p, err := b.load()
+	c, err := b.clientFor(s)
 	if err != nil {
 		return PublishReport{}, err
 	}
-	sp, err := s.ptr()
-	if err != nil {
-		return PublishReport{}, err
-	}
-	c, err := b.client(p, sp)
-	if err != nil {
-		return PublishReport{}, err
-	}
-	t, tn, err := cString("topic", topic)
+	return b.send(s, "topic", topic, payload, headers, func(to *C.char, tn C.size_t, data *C.uint8_t, n C.size_t, hs *C.char, hn C.size_t) C.chgo_publish {
+		return C.chgo_client_publish(c, to, tn, data, n, hs, hn)
+	})
+}
+
+// send makes one message of payload and headers addressed to to (named
+// what: a topic, a reply inbox), hands it to call, and returns the
+// report; a failure is b's for the holder of s.
+func (b *Bus) send(s *Session, what, to string, payload []byte, headers []Header,
+	call func(to *C.char, tn C.size_t, data *C.uint8_t, n C.size_t, hs *C.char, hn C.size_t) C.chgo_publish,
+) (PublishReport, error) {
+	t, tn, err := cString(what, to)
 	if err != nil {
 		return PublishReport{}, err
 	}
@@ -202,7 +217,7 @@ func (b *Bus) publish(s *Session, topic string, payload []byte, headers []Header
 		return PublishReport{}, err
 	}
 	data, n := cPayload(payload)
-	res := C.chgo_client_publish(c, t, tn, data, n, hs, hn)
+	res := call(t, tn, data, n, hs, hn)
 	runtime.KeepAlive(b)
 	runtime.KeepAlive(s)
 	if res.status != C.CHARTER_OK {
@@ -226,15 +241,7 @@ func (b *Bus) request(ctx context.Context, s *Session, topic string, payload []b
 	if err := needContext(ctx); err != nil {
 		return nil, err
 	}
-	p, err := b.load()
-	if err != nil {
-		return nil, err
-	}
-	sp, err := s.ptr()
-	if err != nil {
-		return nil, err
-	}
-	c, err := b.client(p, sp)
+	c, err := b.clientFor(s)
 	if err != nil {
 		return nil, err
 	}
@@ -282,37 +289,16 @@ func (b *Bus) respond(s *Session, req *Message, payload []byte, headers []Header
 	if req == nil {
 		return PublishReport{}, &Error{Code: StatusNullArgument, Message: "req is nil"}
 	}
-	p, err := b.load()
-	if err != nil {
-		return PublishReport{}, err
-	}
-	sp, err := s.ptr()
-	if err != nil {
-		return PublishReport{}, err
-	}
-	c, err := b.client(p, sp)
+	c, err := b.clientFor(s)
 	if err != nil {
 		return PublishReport{}, err
 	}
 	if req.ReplyTo == "" {
 		return PublishReport{}, invalidArgument("req is not a request: it has no reply inbox")
 	}
-	inbox, in, err := cString("reply inbox", req.ReplyTo)
-	if err != nil {
-		return PublishReport{}, err
-	}
-	hs, hn, err := cHeaders(headers)
-	if err != nil {
-		return PublishReport{}, err
-	}
-	data, n := cPayload(payload)
-	res := C.chgo_client_respond(c, inbox, in, data, n, hs, hn)
-	runtime.KeepAlive(b)
-	runtime.KeepAlive(s)
-	if res.status != C.CHARTER_OK {
-		return PublishReport{}, b.failure(res.status, res.message, s)
-	}
-	return goPublishReport(res.report), nil
+	return b.send(s, "reply inbox", req.ReplyTo, payload, headers, func(to *C.char, tn C.size_t, data *C.uint8_t, n C.size_t, hs *C.char, hn C.size_t) C.chgo_publish {
+		return C.chgo_client_respond(c, to, tn, data, n, hs, hn)
+	})
 }
 
 // Stats returns the bus's accounting over its whole life, ended

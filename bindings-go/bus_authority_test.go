@@ -34,7 +34,7 @@ func (e enforcing) client(t *testing.T, grants ...string) (*charter.Client, *cha
 	t.Helper()
 	holder := newKey(t)
 	tok := mint(t, e.root, holder, grants...)
-	return e.bus.WithSession(openSession(t, e.auth, tok, holder)), tok
+	return e.bus.Client(openSession(t, e.auth, tok, holder)), tok
 }
 
 func TestEnforcingBusRequiresASession(t *testing.T) {
@@ -182,12 +182,12 @@ func TestClientMisuse(t *testing.T) {
 	e := newEnforcing(t)
 	other := newEnforcing(t)
 	foreign, _ := other.client(t, "publish >")
-	_, err := e.bus.WithSession(foreign.Session()).Publish("a", nil)
+	_, err := e.bus.Client(foreign.Session()).Publish("a", nil)
 	wantErr(t, "Publish with another authority's session", err, charter.ErrDenied)
 
-	_, err = e.bus.WithSession(nil).Publish("a", nil)
+	_, err = e.bus.Client(nil).Publish("a", nil)
 	wantErr(t, "Publish with a nil session", err, charter.ErrNullArgument)
-	_, err = e.bus.WithSession(nil).Subscribe("a")
+	_, err = e.bus.Client(nil).Subscribe("a")
 	wantErr(t, "Subscribe with a nil session", err, charter.ErrNullArgument)
 
 	_, err = charter.NewBusWithAuthority(nil)
@@ -266,7 +266,7 @@ func TestClientOnAPlainBus(t *testing.T) {
 	root, holder := newKey(t), newKey(t)
 	auth := newAuthority(t, root)
 	bus := newBus(t)
-	client := bus.WithSession(openSession(t, auth, mint(t, root, holder, "publish a"), holder))
+	client := bus.Client(openSession(t, auth, mint(t, root, holder, "publish a"), holder))
 	if _, err := client.Publish("a", nil); err != nil {
 		t.Errorf("Publish within the grants: %v", err)
 	}

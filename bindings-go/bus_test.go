@@ -281,14 +281,8 @@ func TestBusStatsIncludeEndedSubscriptions(t *testing.T) {
 }
 
 func TestEveryMethodFailsAfterClose(t *testing.T) {
-	bus, err := charter.NewBus()
-	if err != nil {
-		t.Fatal(err)
-	}
-	sub, err := bus.Subscribe("a")
-	if err != nil {
-		t.Fatal(err)
-	}
+	bus := newBus(t)
+	sub := subscribe(t, bus, "a")
 	fn, err := bus.SubscribeFunc("b", func(*charter.Message) error { return nil })
 	if err != nil {
 		t.Fatal(err)
@@ -366,10 +360,7 @@ func checkSubscriptionClosed(t *testing.T, sub *charter.Subscription) {
 // Close races with every kind of call: each either works or fails with
 // ErrClosed, and every goroutine finishes.
 func TestCloseWhileInUse(t *testing.T) {
-	bus, err := charter.NewBus()
-	if err != nil {
-		t.Fatal(err)
-	}
+	bus := newBus(t)
 	sub := subscribe(t, bus, "load.>", charter.WithCapacity(16))
 	subscribeFunc(t, bus, "load.>", func(*charter.Message) error { return nil }, charter.WithDispatchThread())
 	var wg sync.WaitGroup

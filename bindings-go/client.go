@@ -21,9 +21,17 @@ type Client struct {
 	session *Session
 }
 
-// WithSession returns a Client that acts on b for the holder of s.
-func (b *Bus) WithSession(s *Session) *Client {
+// Client returns a Client that acts on b for the holder of s: the session's
+// view of the bus, named as in every other language.
+func (b *Bus) Client(s *Session) *Client {
 	return &Client{bus: b, session: s}
+}
+
+// WithSession is the former name of [Bus.Client].
+//
+// Deprecated: use [Bus.Client], the name the other languages use.
+func (b *Bus) WithSession(s *Session) *Client {
+	return b.Client(s)
 }
 
 // Session returns the session the Client acts for.

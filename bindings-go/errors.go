@@ -139,6 +139,15 @@ func cError(status C.charter_status_t, message *C.char) *Error {
 	return &Error{Code: code, Message: strings.TrimPrefix(text, code.String()+": "), cause: osError(code, text)}
 }
 
+// statusErr is the error of a call with no result (one on no handle, or a
+// free), or nil.
+func statusErr(res C.chgo_status) error {
+	if res.status != C.CHARTER_OK {
+		return cError(res.status, res.message)
+	}
+	return nil
+}
+
 // osError finds the errno that Rust's std::io::Error prints, "... (os
 // error 2)", which the core quotes in its I/O failures; nil when there is
 // none. Only an ErrIO, or an ErrNotFound that ends with it (a missing key

@@ -54,7 +54,7 @@ func Example_capabilities() {
 		log.Fatal(err)
 	}
 	defer bus.Close()
-	client := bus.WithSession(session)
+	client := bus.Client(session)
 	_, err = client.SubscribeFunc("orders.>", func(m *charter.Message) error {
 		fmt.Printf("got %s on %s\n", m.Payload, m.Topic)
 		return nil

@@ -38,10 +38,7 @@ func newKeyPair(res C.chgo_handle) (*KeyPair, error) {
 }
 
 func freeKeyPair(p *C.charter_keypair_t) error {
-	if res := C.chgo_keypair_free(p); res.status != C.CHARTER_OK {
-		return cError(res.status, res.message)
-	}
-	return nil
+	return statusErr(C.chgo_keypair_free(p))
 }
 
 // PKCS8 returns the private key as a PKCS#8 v1 document (RFC 8410), which

@@ -96,10 +96,7 @@ func NewRegistry(opts ...RegistryOption) (*Registry, error) {
 }
 
 func freeRegistry(p *C.charter_registry_t) error {
-	if res := C.chgo_registry_free(p); res.status != C.CHARTER_OK {
-		return cError(res.status, res.message)
-	}
-	return nil
+	return statusErr(C.chgo_registry_free(p))
 }
 
 // Register adds fn to the registry and returns its id.

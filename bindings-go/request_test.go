@@ -104,13 +104,10 @@ func TestRequestWithoutResponder(t *testing.T) {
 }
 
 func TestRequestEndsWithTheBus(t *testing.T) {
-	bus, err := charter.NewBus()
-	if err != nil {
-		t.Fatal(err)
-	}
+	bus := newBus(t)
 	subscribe(t, bus, "svc.silent")
 	time.AfterFunc(30*time.Millisecond, func() { bus.Close() })
-	_, err = bus.Request(t.Context(), "svc.silent", nil)
+	_, err := bus.Request(t.Context(), "svc.silent", nil)
 	wantErr(t, "Request when the bus closes", err, charter.ErrClosed)
 }
 

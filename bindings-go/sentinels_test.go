@@ -47,7 +47,7 @@ func TestEverySentinelIsReachable(t *testing.T) {
 				return err
 			}
 			defer bus.Close()
-			_, err = bus.WithSession(openSession(t, a, tok, holder)).Publish("payments.eu", nil)
+			_, err = bus.Client(openSession(t, a, tok, holder)).Publish("payments.eu", nil)
 			return err
 		},
 		charter.ErrExpired: func() error {

@@ -36,17 +36,14 @@ func (a Action) String() string {
 // Session is a verified holder of a token, opened by
 // [Authority.OpenSession]: what it may do is its token's grants, until the
 // token expires or a link of it is revoked. Use it on an enforcing bus
-// with [Bus.WithSession]. Release it with Close; the zero Session is
+// with [Bus.Client]. Release it with Close; the zero Session is
 // closed.
 type Session struct {
 	h handle[*C.charter_session_t]
 }
 
 func freeSession(p *C.charter_session_t) error {
-	if res := C.chgo_session_free(p); res.status != C.CHARTER_OK {
-		return cError(res.status, res.message)
-	}
-	return nil
+	return statusErr(C.chgo_session_free(p))
 }
 
 // Check reports whether the session may act on topic (for

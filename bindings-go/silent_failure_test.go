@@ -69,15 +69,9 @@ func TestEmptyStringsAreErrorsNotDefaults(t *testing.T) {
 
 // A nil context is an error matching ErrNullArgument, not a panic.
 func TestANilContextIsAnError(t *testing.T) {
-	bus, err := charter.NewBus()
-	if err != nil {
-		t.Fatal(err)
-	}
+	bus := newBus(t)
 	defer bus.Close()
-	sub, err := bus.Subscribe("t")
-	if err != nil {
-		t.Fatal(err)
-	}
+	sub := subscribe(t, bus, "t")
 	//lint:ignore SA1012 passing nil is what is tested
 	if _, err := sub.Recv(nil); !errors.Is(err, charter.ErrNullArgument) {
 		t.Fatalf("Recv(nil): %v", err)
@@ -127,10 +121,7 @@ func TestClosingTheBusAndTheLogFreesTheFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sub, err := bus.Subscribe("t")
-	if err != nil {
-		t.Fatal(err)
-	}
+	sub := subscribe(t, bus, "t")
 	if _, err := charter.OpenAudit(path); !errors.Is(err, charter.ErrWouldBlock) {
 		t.Fatalf("a second open of a log in use: %v", err)
 	}

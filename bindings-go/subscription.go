@@ -41,19 +41,30 @@ func (b *Bus) Subscribe(pattern string, opts ...SubscribeOption) (*Subscription,
 
 // subscribe is Subscribe for the holder of s, or for anyone when s is nil.
 func (b *Bus) subscribe(s *Session, pattern string, opts []SubscribeOption) (*Subscription, error) {
+	sub, err := b.openSubscription(s, pattern, opts, func(c *C.charter_client_t, pat *C.char, n C.size_t, options C.charter_subscribe_options_t) C.chgo_value {
+		return C.chgo_client_subscribe(c, pat, n, options)
+	})
+	if err != nil {
+		return nil, err
+	}
+	// The cleanup keeps only the C client pointer: a freed client (its
+	// bus closed) makes the call a harmless failure.
+	c := sub.client
+	sub.cleanup = runtime.AddCleanup(sub, func(id uint64) { unsubscribe(c, id) }, uint64(sub.id))
+	return sub, nil
+}
+
+// openSubscription makes a subscription to pattern with opts for the
+// holder of s, or for anyone when s is nil, through call, given the C
+// client, the pattern and the options.
+func (b *Bus) openSubscription(s *Session, pattern string, opts []SubscribeOption,
+	call func(c *C.charter_client_t, pat *C.char, n C.size_t, options C.charter_subscribe_options_t) C.chgo_value,
+) (*Subscription, error) {
 	options, err := subscribeOptions(opts)
 	if err != nil {
 		return nil, err
 	}
-	p, err := b.load()
-	if err != nil {
-		return nil, err
-	}
-	sp, err := s.ptr()
-	if err != nil {
-		return nil, err
-	}
-	c, err := b.client(p, sp)
+	c, err := b.clientFor(s)
 	if err != nil {
 		return nil, err
 	}
@@ -61,17 +72,13 @@ func (b *Bus) subscribe(s *Session, pattern string, opts []SubscribeOption) (*Su
 	if err != nil {
 		return nil, err
 	}
-	res := C.chgo_client_subscribe(c, pat, n, options)
+	res := call(c, pat, n, options)
 	runtime.KeepAlive(b)
 	runtime.KeepAlive(s)
 	if res.status != C.CHARTER_OK {
 		return nil, b.failure(res.status, res.message, s)
 	}
-	sub := &Subscription{bus: b, client: c, id: SubscriptionID(res.value)}
-	// The cleanup keeps only the C client pointer: a freed client (its
-	// bus closed) makes the call a harmless failure.
-	sub.cleanup = runtime.AddCleanup(sub, func(id uint64) { unsubscribe(c, id) }, uint64(res.value))
-	return sub, nil
+	return &Subscription{bus: b, client: c, id: SubscriptionID(res.value)}, nil
 }
 
 // SubscribeFunc subscribes fn to pattern. By default fn runs inline, on the
@@ -93,38 +100,17 @@ func (b *Bus) subscribeFunc(s *Session, pattern string, fn MessageFunc, opts []S
 	if fn == nil {
 		return nil, &Error{Code: StatusNullArgument, Message: "fn is nil"}
 	}
-	options, err := subscribeOptions(opts)
-	if err != nil {
-		return nil, err
-	}
-	p, err := b.load()
-	if err != nil {
-		return nil, err
-	}
-	sp, err := s.ptr()
-	if err != nil {
-		return nil, err
-	}
-	c, err := b.client(p, sp)
-	if err != nil {
-		return nil, err
-	}
-	pat, n, err := cString("pattern", pattern)
-	if err != nil {
-		return nil, err
-	}
-	// Charter hands the handle back to charterGoMessage and deletes it
-	// through charterGoDrop when the subscription ends.
-	h := cgo.NewHandle(fn)
-	res := C.chgo_client_subscribe_callback(c, pat, n, options, C.uintptr_t(h))
-	runtime.KeepAlive(b)
-	runtime.KeepAlive(s)
-	if res.status != C.CHARTER_OK {
-		// The subscription never began, so Charter will not drop it.
-		h.Delete()
-		return nil, b.failure(res.status, res.message, s)
-	}
-	return &Subscription{bus: b, client: c, id: SubscriptionID(res.value)}, nil
+	return b.openSubscription(s, pattern, opts, func(c *C.charter_client_t, pat *C.char, n C.size_t, options C.charter_subscribe_options_t) C.chgo_value {
+		// Charter hands the handle back to charterGoMessage and deletes it
+		// through charterGoDrop when the subscription ends.
+		h := cgo.NewHandle(fn)
+		res := C.chgo_client_subscribe_callback(c, pat, n, options, C.uintptr_t(h))
+		if res.status != C.CHARTER_OK {
+			// The subscription never began, so Charter will not drop it.
+			h.Delete()
+		}
+		return res
+	})
 }
 
 // ID returns the subscription's id, also after Close.

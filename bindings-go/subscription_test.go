@@ -88,10 +88,7 @@ func TestCloseWakesABlockedRecv(t *testing.T) {
 	for _, closer := range []string{"subscription", "bus"} {
 		for _, cancellable := range []bool{false, true} {
 			t.Run(fmt.Sprintf("%s/cancellable=%v", closer, cancellable), func(t *testing.T) {
-				bus, err := charter.NewBus()
-				if err != nil {
-					t.Fatal(err)
-				}
+				bus := newBus(t)
 				defer bus.Close()
 				sub := subscribe(t, bus, "a")
 				ctx := context.Background()
@@ -106,6 +103,7 @@ func TestCloseWakesABlockedRecv(t *testing.T) {
 				// Give Recv time to block in Charter (a Close before that
 				// must fail it too, so the test cannot pass wrongly).
 				time.Sleep(30 * time.Millisecond)
+				var err error
 				if closer == "bus" {
 					err = bus.Close()
 				} else {
@@ -156,14 +154,8 @@ func TestChannelAdapter(t *testing.T) {
 func TestChannelAdapterEndsWithTheBus(t *testing.T) {
 	before := runtime.NumGoroutine()
 	for _, held := range []bool{false, true} {
-		bus, err := charter.NewBus()
-		if err != nil {
-			t.Fatal(err)
-		}
-		sub, err := bus.Subscribe("a")
-		if err != nil {
-			t.Fatal(err)
-		}
+		bus := newBus(t)
+		sub := subscribe(t, bus, "a")
 		ch := sub.C()
 		if held {
 			// The adapter takes this message and waits for a reader.

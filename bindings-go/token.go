@@ -128,10 +128,7 @@ func newToken(res C.chgo_handle, hs ...checker) (*Token, error) {
 }
 
 func freeToken(p *C.charter_token_t) error {
-	if res := C.chgo_token_free(p); res.status != C.CHARTER_OK {
-		return cError(res.status, res.message)
-	}
-	return nil
+	return statusErr(C.chgo_token_free(p))
 }
 
 // Bytes returns the token's binary form (docs/formats.md).
@@ -156,11 +153,16 @@ func (t *Token) Text() string {
 }
 
 func (t *Token) text() (string, error) {
+	return t.str(func(p *C.charter_token_t) C.chgo_string { return C.chgo_token_to_text(p) })
+}
+
+// str returns the string that call makes of t's C token.
+func (t *Token) str(call func(*C.charter_token_t) C.chgo_string) (string, error) {
 	p, err := t.load("token")
 	if err != nil {
 		return "", err
 	}
-	res := C.chgo_token_to_text(p)
+	res := call(p)
 	runtime.KeepAlive(t)
 	return goString(res, &t.h)
 }
@@ -225,18 +227,12 @@ func (t *Token) RootKey() PublicKey {
 
 // key returns the root key, or the subject when root is false.
 func (t *Token) key(root bool) PublicKey {
-	p, err := t.load("token")
-	if err != nil {
-		return ""
-	}
-	var res C.chgo_string
-	if root {
-		res = C.chgo_token_root_key(p)
-	} else {
-		res = C.chgo_token_subject(p)
-	}
-	runtime.KeepAlive(t)
-	text, err := goString(res, &t.h)
+	text, err := t.str(func(p *C.charter_token_t) C.chgo_string {
+		if root {
+			return C.chgo_token_root_key(p)
+		}
+		return C.chgo_token_subject(p)
+	})
 	if err != nil {
 		return ""
 	}
@@ -246,13 +242,7 @@ func (t *Token) key(root bool) PublicKey {
 // Inspect returns a readable account of every link: issuer, subject,
 // grants, window and id. Its layout is for people, not for parsing.
 func (t *Token) Inspect() (string, error) {
-	p, err := t.load("token")
-	if err != nil {
-		return "", err
-	}
-	res := C.chgo_token_inspect(p)
-	runtime.KeepAlive(t)
-	return goString(res, &t.h)
+	return t.str(func(p *C.charter_token_t) C.chgo_string { return C.chgo_token_inspect(p) })
 }
 
 // LinkCount returns the number of links: 1 for a minted token, one more

@@ -71,14 +71,6 @@ func PatternContains(inner, outer string) (bool, error) {
 	return flagResult(res)
 }
 
-// statusErr is the error of a call on no handle, or nil.
-func statusErr(res C.chgo_status) error {
-	if res.status != C.CHARTER_OK {
-		return cError(res.status, res.message)
-	}
-	return nil
-}
-
 // flagResult is the boolean result of a call on no handle, or its error.
 func flagResult(res C.chgo_value) (bool, error) {
 	if res.status != C.CHARTER_OK {

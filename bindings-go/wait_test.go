@@ -323,15 +323,9 @@ func TestCancellingAWaitingRequest(t *testing.T) {
 func TestChannelAccountsExactly(t *testing.T) {
 	for _, ender := range []string{"subscription", "bus"} {
 		t.Run(ender, func(t *testing.T) {
-			bus, err := charter.NewBus()
-			if err != nil {
-				t.Fatal(err)
-			}
+			bus := newBus(t)
 			defer bus.Close()
-			sub, err := bus.Subscribe("a")
-			if err != nil {
-				t.Fatal(err)
-			}
+			sub := subscribe(t, bus, "a")
 			ch := sub.C()
 			for i := range 3 {
 				publish(t, bus, "a", strconv.Itoa(i))
@@ -343,6 +337,7 @@ func TestChannelAccountsExactly(t *testing.T) {
 			// The reader stops while the goroutine holds the third message;
 			// then the subscription ends.
 			waitFor(t, func() bool { return subStats(t, sub).Delivered == 3 })
+			var err error
 			if ender == "bus" {
 				err = bus.Close()
 			} else {
@@ -427,7 +422,7 @@ func TestWaitingRecvWakesAtSessionExpiry(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer bus.Close()
-	sub, err := bus.WithSession(openSession(t, auth, tok, holder)).Subscribe("a")
+	sub, err := bus.Client(openSession(t, auth, tok, holder)).Subscribe("a")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -505,19 +500,13 @@ func TestConcurrentReceiversShareOneSubscription(t *testing.T) {
 // The bus's Close wakes every waiting receiver, however it waits.
 func TestBusCloseWakesEveryWaiter(t *testing.T) {
 	const n = 1_000
-	bus, err := charter.NewBus()
-	if err != nil {
-		t.Fatal(err)
-	}
+	bus := newBus(t)
 	if _, err := bus.SubscribeFunc("svc", func(*charter.Message) error { return nil }); err != nil {
 		t.Fatal(err)
 	}
 	ended := make(chan error, 3*n)
 	for range n {
-		sub, err := bus.Subscribe("x")
-		if err != nil {
-			t.Fatal(err)
-		}
+		sub := subscribe(t, bus, "x")
 		go func() {
 			_, err := sub.Recv(context.Background())
 			ended <- err

@@ -211,10 +211,7 @@ func OpenWitness(statePath, name string, key *KeyPair, logKeys ...string) (*Witn
 }
 
 func freeWitness(p *C.charter_witness_t) error {
-	if res := C.chgo_witness_free(p); res.status != C.CHARTER_OK {
-		return cError(res.status, res.message)
-	}
-	return nil
+	return statusErr(C.chgo_witness_free(p))
 }
 
 // Close releases the witness; its state file stays. Later calls return an

@@ -1,7 +1,7 @@
 /* Shared by the readiness tests (test_readiness.c, test_watch.c): a client
- * for a bus, a callback that ignores its message, publishers for racing a
- * consumer, and whether this run measures (the plain label, where the
- * rounds are many) or is slowed by a sanitizer. */
+ * for a bus, a callback that ignores its message and publishers for racing
+ * a consumer. Whether this run measures (the plain label, where the rounds
+ * are many) or is slowed by a sanitizer is memory.h's `measuring`. */
 #ifndef CHARTER_TESTS_READINESS_HELPERS_H
 #define CHARTER_TESTS_READINESS_HELPERS_H
 
@@ -12,8 +12,7 @@
 
 #include "charter.h"
 #include "check.h"
-
-static int measuring(void) { return getenv("CHARTER_TEST_MEASURE_MEMORY") != NULL; }
+#include "memory.h"
 
 static charter_client_t *client_of(charter_bus_t *bus) {
     charter_client_t *cl = NULL;

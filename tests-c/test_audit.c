@@ -12,20 +12,11 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "free_race.h"
+#include "memory.h"
 
 #define T0 1000000u
 #define ORIGIN "example.com/audit-test"
-
-static int measuring(void) { return getenv("CHARTER_TEST_MEASURE_MEMORY") != NULL; }
-
-static long resident_bytes(void) {
-    long pages = 0, resident = 0;
-    FILE *f = fopen("/proc/self/statm", "r");
-    CHECK(f != NULL);
-    CHECK(fscanf(f, "%ld %ld", &pages, &resident) == 2);
-    fclose(f);
-    return resident * sysconf(_SC_PAGESIZE);
-}
 
 /* A scratch directory, removed (with the files the tests leave) at the end. */
 static char dir[64];
@@ -971,42 +962,15 @@ static void handle_table(void) {
     CHECK_OK(charter_keypair_free(key));
 }
 
-typedef struct {
-    pthread_barrier_t *barrier;
-    charter_audit_t *log;
-    charter_status_t result;
-} freer_t;
-
-static void *free_log(void *arg) {
-    freer_t *f = (freer_t *)arg;
-    pthread_barrier_wait(f->barrier);
-    f->result = charter_audit_free(f->log);
-    return NULL;
-}
+static charter_status_t free_log(void *log) { return charter_audit_free(log); }
 
 static void sixteen_threads_free_one_log(void) {
     int round;
     for (round = 0; round < 10; round++) {
-        pthread_barrier_t barrier;
-        freer_t f[16];
-        pthread_t th[16];
         charter_audit_t *log = NULL;
-        int i, ok = 0, already = 0;
         CHECK_OK(charter_audit_in_memory(NULL, &log));
         append(log, T0, NULL, "x", CHARTER_AUDIT_ALLOW);
-        CHECK(pthread_barrier_init(&barrier, NULL, 16) == 0);
-        for (i = 0; i < 16; i++) {
-            f[i].barrier = &barrier;
-            f[i].log = log;
-            CHECK(pthread_create(&th[i], NULL, free_log, &f[i]) == 0);
-        }
-        for (i = 0; i < 16; i++) CHECK(pthread_join(th[i], NULL) == 0);
-        for (i = 0; i < 16; i++) {
-            ok += f[i].result == CHARTER_OK;
-            already += f[i].result == CHARTER_E_ALREADY_FREED;
-        }
-        CHECK(ok == 1 && already == 15);
-        pthread_barrier_destroy(&barrier);
+        free_on_sixteen_threads(free_log, log);
     }
 }
 

@@ -4,6 +4,7 @@
 #include <time.h>
 
 #include "check.h"
+#include "free_race.h"
 
 static charter_bus_t *new_bus(void) {
     charter_bus_t *bus = NULL;
@@ -434,46 +435,18 @@ static void handle_table_for_the_bus(void) {
     CHECK_OK(charter_registry_free(reg));
 }
 
-typedef struct {
-    pthread_barrier_t *barrier;
-    charter_bus_t *bus;
-    charter_client_t *cl;
-    charter_status_t result;
-} bus_freer_t;
-
-static void *free_bus(void *arg) {
-    bus_freer_t *f = (bus_freer_t *)arg;
-    pthread_barrier_wait(f->barrier);
-    f->result = charter_bus_free(f->bus);
-    return NULL;
-}
+static charter_status_t free_bus(void *bus) { return charter_bus_free(bus); }
 
 static void sixteen_threads_free_one_bus(void) {
     int round;
     for (round = 0; round < 20; round++) {
-        pthread_barrier_t barrier;
-        bus_freer_t f[16];
-        pthread_t t[16];
         charter_bus_t *bus = new_bus();
         charter_client_t *cl = client_of(bus);
-        int i, ok = 0, already = 0;
         uint64_t id;
         CHECK_OK(charter_client_subscribe(cl, "t", NULL, &id));
-        CHECK(pthread_barrier_init(&barrier, NULL, 16) == 0);
-        for (i = 0; i < 16; i++) {
-            f[i].barrier = &barrier;
-            f[i].bus = bus;
-            CHECK(pthread_create(&t[i], NULL, free_bus, &f[i]) == 0);
-        }
-        for (i = 0; i < 16; i++) CHECK(pthread_join(t[i], NULL) == 0);
-        for (i = 0; i < 16; i++) {
-            ok += f[i].result == CHARTER_OK;
-            already += f[i].result == CHARTER_E_ALREADY_FREED;
-        }
-        CHECK(ok == 1 && already == 15);
+        free_on_sixteen_threads(free_bus, bus);
         CHECK_STATUS(charter_client_subscribe(cl, "t", NULL, &id), CHARTER_E_CLOSED);
         CHECK_OK(charter_client_free(cl));
-        pthread_barrier_destroy(&barrier);
     }
 }
 

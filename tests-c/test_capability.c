@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "free_race.h"
 
 #define T0 1000000u
 #define DAY 86400u
@@ -593,42 +594,12 @@ static void roots_per_authority(void) {
     end_world(&w);
 }
 
-typedef struct {
-    pthread_barrier_t *barrier;
-    charter_token_t *token;
-    charter_status_t result;
-} token_freer_t;
-
-static void *free_token(void *arg) {
-    token_freer_t *f = (token_freer_t *)arg;
-    pthread_barrier_wait(f->barrier);
-    f->result = charter_token_free(f->token);
-    return NULL;
-}
+static charter_status_t free_token(void *token) { return charter_token_free(token); }
 
 static void sixteen_threads_free_one_token(void) {
     world_t w = world();
     int round;
-    for (round = 0; round < 10; round++) {
-        pthread_barrier_t barrier;
-        token_freer_t f[16];
-        pthread_t th[16];
-        charter_token_t *t = chain(&w);
-        int i, ok = 0, already = 0;
-        CHECK(pthread_barrier_init(&barrier, NULL, 16) == 0);
-        for (i = 0; i < 16; i++) {
-            f[i].barrier = &barrier;
-            f[i].token = t;
-            CHECK(pthread_create(&th[i], NULL, free_token, &f[i]) == 0);
-        }
-        for (i = 0; i < 16; i++) CHECK(pthread_join(th[i], NULL) == 0);
-        for (i = 0; i < 16; i++) {
-            ok += f[i].result == CHARTER_OK;
-            already += f[i].result == CHARTER_E_ALREADY_FREED;
-        }
-        CHECK(ok == 1 && already == 15);
-        pthread_barrier_destroy(&barrier);
-    }
+    for (round = 0; round < 10; round++) free_on_sixteen_threads(free_token, chain(&w));
     end_world(&w);
 }
 

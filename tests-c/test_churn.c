@@ -7,21 +7,11 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "memory.h"
 
 #define CYCLES 100000
 #define SHELL_BYTES_BOUND 32
 #define SLACK (512 * 1024)
-
-static long resident_bytes(void) {
-    long pages = 0, resident = 0;
-    FILE *f = fopen("/proc/self/statm", "r");
-    CHECK(f != NULL);
-    CHECK(fscanf(f, "%ld %ld", &pages, &resident) == 2);
-    fclose(f);
-    return resident * sysconf(_SC_PAGESIZE);
-}
-
-static int measuring(void) { return getenv("CHARTER_TEST_MEASURE_MEMORY") != NULL; }
 
 static charter_status_t nop(void *user_data, const uint8_t *event, size_t len) {
     (void)user_data;

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "memory.h"
 
 /* Lengths no buffer can have; the pointers passed with them are real (and
  * short): Charter must refuse on the length alone. */
@@ -108,33 +109,6 @@ static void string_arrays(void) {
     }
     charter_string_free(subject);
     CHECK_OK(charter_keypair_free(root));
-}
-
-static long vm_kib(const char *field) {
-    char line[256];
-    long kib = -1;
-    size_t n = strlen(field);
-    FILE *f = fopen("/proc/self/status", "r");
-    CHECK(f != NULL);
-    while (fgets(line, sizeof line, f)) {
-        if (strncmp(line, field, n) == 0) {
-            kib = strtol(line + n, NULL, 10);
-        }
-    }
-    fclose(f);
-    return kib;
-}
-
-/* Resets the peak RSS (VmHWM) to the current RSS; 0 when the kernel will
- * not (then the peak cannot be measured). */
-static int reset_peak_rss(void) {
-    FILE *f = fopen("/proc/self/clear_refs", "w");
-    int ok;
-    if (f == NULL) {
-        return 0;
-    }
-    ok = fputs("5", f) >= 0;
-    return fclose(f) == 0 && ok;
 }
 
 /* A real 64 MiB payload on a 1 MiB bus is refused with no copy: the peak

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "memory.h"
 
 #define HOSTILE ((size_t)4 << 20)
 #define SHORT_MESSAGE 200
@@ -29,31 +30,6 @@ static void check_short_message(const char *what) {
         exit(1);
     }
     charter_string_free(msg);
-}
-
-static long vm_kib(const char *field) {
-    char line[256];
-    long kib = -1;
-    size_t n = strlen(field);
-    FILE *f = fopen("/proc/self/status", "r");
-    CHECK(f != NULL);
-    while (fgets(line, sizeof line, f)) {
-        if (strncmp(line, field, n) == 0) {
-            kib = strtol(line + n, NULL, 10);
-        }
-    }
-    fclose(f);
-    return kib;
-}
-
-static int reset_peak_rss(void) {
-    FILE *f = fopen("/proc/self/clear_refs", "w");
-    int ok;
-    if (f == NULL) {
-        return 0;
-    }
-    ok = fputs("5", f) >= 0;
-    return fclose(f) == 0 && ok;
 }
 
 static void hostile_inputs_give_short_messages(void) {

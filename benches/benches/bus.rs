@@ -7,11 +7,13 @@
 //! * publish when 100, 1,000 or 10,000 subscriptions of mixed exact and
 //!   wildcard patterns exist and one of them matches.
 
+mod common;
+
 use std::hint::black_box;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
 
+use charter_benches::crowded_pattern;
 use charter_core::bus::{Bus, BusLimits, SubscribeOptions};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 
@@ -73,13 +75,7 @@ fn crowded_bus(n: usize, hits: &Arc<AtomicU64>) -> (Bus, Vec<charter_core::bus::
     let bus = Bus::new(BusLimits::default()).unwrap();
     let mut subs = Vec::with_capacity(n);
     for i in 0..n - 1 {
-        let pattern = match i % 4 {
-            0 => format!("svc{i}.events.created"),
-            1 => format!("svc{i}.*.created"),
-            2 => format!("region.{i}.>"),
-            _ => format!("*.audit{i}.entry"),
-        };
-        subs.push(bus.subscribe(&pattern, SubscribeOptions::new()).unwrap());
+        subs.push(bus.subscribe(&crowded_pattern(i), SubscribeOptions::new()).unwrap());
     }
     let hits = Arc::clone(hits);
     subs.push(
@@ -108,10 +104,7 @@ fn crowded(c: &mut Criterion) {
 
 criterion_group! {
     name = benches;
-    config = Criterion::default()
-        .warm_up_time(Duration::from_millis(800))
-        .measurement_time(Duration::from_secs(2))
-        .sample_size(50);
+    config = common::settings(50);
     targets = one_subscriber, sixteen_subscribers, crowded
 }
 criterion_main!(benches);

@@ -6,9 +6,10 @@
 //! * a session check (cached grant match, no signature work);
 //! * a publish through an enforcing bus against one on an open bus.
 
+mod common;
+
 use std::hint::black_box;
 use std::sync::Arc;
-use std::time::Duration;
 
 use charter_core::bus::{Bus, BusLimits, SubscribeOptions};
 use charter_core::capability::{Action, Authority, AuthorityOptions, Grant, KeyPair, ManualClock, Token};
@@ -119,10 +120,7 @@ fn sessions(c: &mut Criterion) {
 
 criterion_group! {
     name = benches;
-    config = Criterion::default()
-        .warm_up_time(Duration::from_millis(800))
-        .measurement_time(Duration::from_secs(2))
-        .sample_size(40);
+    config = common::settings(40);
     targets = verify, sessions
 }
 criterion_main!(benches);

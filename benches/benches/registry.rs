@@ -11,19 +11,19 @@
 //! ready at once. Both are polled by the same loop with a no-op waker, so
 //! no executor's cost is counted.
 
+mod common;
+
 use std::ffi::c_void;
-use std::future::Future;
 use std::hint::black_box;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::task::{Context, Poll, Waker};
-use std::time::Duration;
 
 use charter::registry::{
     charter_notify_report_t, charter_registry_free, charter_registry_new, charter_registry_notify,
     charter_registry_register, charter_registry_t,
 };
 use charter::status::{charter_status_t, CHARTER_OK};
+use charter_benches::run;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 
 const HANDLER_COUNTS: [usize; 5] = [0, 1, 4, 16, 64];
@@ -98,17 +98,6 @@ fn notify(c: &mut Criterion) {
 
 const ASYNC_HANDLER_COUNTS: [usize; 4] = [1, 4, 16, 64];
 
-/// Polls `future` to completion with a no-op waker.
-fn run<F: Future>(future: F) -> F::Output {
-    let mut future = std::pin::pin!(future);
-    let mut cx = Context::from_waker(Waker::noop());
-    loop {
-        if let Poll::Ready(out) = future.as_mut().poll(&mut cx) {
-            return out;
-        }
-    }
-}
-
 fn async_notify(c: &mut Criterion) {
     let mut group = c.benchmark_group("async_notify");
     for n in ASYNC_HANDLER_COUNTS {
@@ -145,10 +134,7 @@ fn async_notify(c: &mut Criterion) {
 
 criterion_group! {
     name = benches;
-    config = Criterion::default()
-        .warm_up_time(Duration::from_millis(800))
-        .measurement_time(Duration::from_secs(2))
-        .sample_size(60);
+    config = common::settings(60);
     targets = notify, async_notify
 }
 criterion_main!(benches);

@@ -12,13 +12,12 @@
 //! iterations.
 
 use std::ffi::c_void;
-use std::future::Future;
 use std::hint::black_box;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::task::{Context, Poll, Waker};
 
 use charter::registry::{charter_registry_new, charter_registry_notify, charter_registry_register};
 use charter::status::{charter_status_t, CHARTER_OK};
+use charter_benches::run;
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 
@@ -26,17 +25,6 @@ unsafe extern "C" fn c_handler(_: *mut c_void, event: *const u8, _: usize) -> ch
     // SAFETY: the event is at least one byte long.
     COUNTER.fetch_add(u64::from(unsafe { *event }), Ordering::Relaxed);
     CHARTER_OK
-}
-
-/// Polls `future` to completion with a no-op waker.
-fn run<F: Future>(future: F) -> F::Output {
-    let mut future = std::pin::pin!(future);
-    let mut cx = Context::from_waker(Waker::noop());
-    loop {
-        if let Poll::Ready(out) = future.as_mut().poll(&mut cx) {
-            return out;
-        }
-    }
 }
 
 fn main() {

@@ -10,21 +10,16 @@
 //
 //   node bench/batch.mjs [--rounds N] [--iterations N]
 import { EventEmitter, on } from 'node:events';
-import { parseArgs } from 'node:util';
 import { MessageChannel } from 'node:worker_threads';
 
 import { Bus } from 'charter';
 
-const { values } = parseArgs({
-  options: {
-    rounds: { type: 'string', default: '7' },
-    iterations: { type: 'string', default: '200000' },
-  },
-});
-const rounds = Number(values.rounds);
+import { compare, options } from './compare.mjs';
+
+const { rounds, iterations } = options(200000);
 const BATCH = 64;
 // Whole batches, so every case moves the same number of messages.
-const batches = Math.max(1, Math.round(Number(values.iterations) / BATCH));
+const batches = Math.max(1, Math.round(iterations / BATCH));
 const messages = batches * BATCH;
 
 const payload = Buffer.alloc(16, 1);
@@ -95,25 +90,7 @@ const cases = {
   },
 };
 
-const samples = Object.fromEntries(Object.keys(cases).map((name) => [name, []]));
-for (const run of Object.values(cases)) await run(); // warm-up: let the JIT settle
-for (let r = 0; r < rounds; r++) {
-  for (const [name, run] of Object.entries(cases)) {
-    const start = process.hrtime.bigint();
-    await run();
-    samples[name].push(Number(process.hrtime.bigint() - start) / messages);
-  }
-}
-
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const emit = median(samples['EventEmitter.emit, 1 listener']);
-console.log(`node ${process.version}, ${rounds} rounds x ${messages} messages, median ns/message`);
-console.log('| case | ns/message | vs emit |');
-console.log('|---|---:|---:|');
-for (const name of Object.keys(cases)) {
-  const ns = median(samples[name]);
-  console.log(`| ${name} | ${ns.toFixed(1)} | ${(ns / emit).toFixed(2)}x |`);
-}
+await compare(cases, { rounds, count: messages, unit: 'message' });
 bus.close();
 port1.close();
 await iterator.return();

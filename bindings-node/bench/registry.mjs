@@ -3,18 +3,12 @@
 //
 //   node bench/registry.mjs [--rounds N] [--iterations N]
 import { EventEmitter } from 'node:events';
-import { parseArgs } from 'node:util';
 
 import { Registry } from 'charter';
 
-const { values } = parseArgs({
-  options: {
-    rounds: { type: 'string', default: '7' },
-    iterations: { type: 'string', default: '2000000' },
-  },
-});
-const rounds = Number(values.rounds);
-const iterations = Number(values.iterations);
+import { compare, options } from './compare.mjs';
+
+const { rounds, iterations } = options(2000000);
 
 let sink = 0;
 const handler = (n) => {
@@ -39,23 +33,5 @@ const cases = {
   },
 };
 
-const samples = Object.fromEntries(Object.keys(cases).map((name) => [name, []]));
-for (const run of Object.values(cases)) run(); // warm-up: let the JIT settle
-for (let r = 0; r < rounds; r++) {
-  for (const [name, run] of Object.entries(cases)) {
-    const start = process.hrtime.bigint();
-    run();
-    samples[name].push(Number(process.hrtime.bigint() - start) / iterations);
-  }
-}
-
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const emit = median(samples['EventEmitter.emit, 1 listener']);
-console.log(`node ${process.version}, ${rounds} rounds x ${iterations} calls, median ns/call`);
-console.log('| case | ns/call | vs emit |');
-console.log('|---|---:|---:|');
-for (const name of Object.keys(cases)) {
-  const ns = median(samples[name]);
-  console.log(`| ${name} | ${ns.toFixed(1)} | ${(ns / emit).toFixed(2)}x |`);
-}
+await compare(cases, { rounds, count: iterations, unit: 'call' });
 if (sink === 0) console.log('(unreachable: keeps the handler from being optimised away)');

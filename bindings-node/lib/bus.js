@@ -15,6 +15,7 @@ const {
   scratch,
 } = require('./message.js');
 const { AbortError, Source } = require('./receive.js');
+const { isThenable } = require('./thenable.js');
 const { subscription } = require('./subscription.js');
 
 const {
@@ -157,15 +158,6 @@ function guard(handler, dispatch, threaded) {
   };
   guarded.id = 0;
   return guarded;
-}
-
-/** Whether `value` is a Promise or another thenable. */
-function isThenable(value) {
-  return (
-    value !== null &&
-    (typeof value === 'object' || typeof value === 'function') &&
-    typeof value.then === 'function'
-  );
 }
 
 /** What a bus shares with its clients: the native bus, the error hook, whether it is closed. */

@@ -5,6 +5,7 @@ const { inspect } = require('node:util');
 const { NativeRegistry } = require('./native.js');
 const { classes, fromNative } = require('./errors.js');
 const { failure, optionalFunction, options } = require('./options.js');
+const { isThenable } = require('./thenable.js');
 const { unhandled } = require('./unhandled.js');
 
 /** The error of any use of a closed registry but `close` and `closed`. */
@@ -82,15 +83,6 @@ function guard(handler, dispatch, once) {
   };
   guarded.id = 0;
   return guarded;
-}
-
-/** Whether `value` is a Promise or another thenable (reading `then` may throw: a handler failure). */
-function isThenable(value) {
-  return (
-    value !== null &&
-    (typeof value === 'object' || typeof value === 'function') &&
-    typeof value.then === 'function'
-  );
 }
 
 /**

@@ -18,18 +18,11 @@ const {
   NullArgumentError,
 } = require('charter');
 
+const { drain } = require('./drain.js');
+
 v8.setFlagsFromString('--expose-gc');
 const gc = vm.runInNewContext('gc');
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Every message queued on `sub` right now. */
-function drain(sub) {
-  const messages = [];
-  for (let m = sub.tryRecv(); m !== null; m = sub.tryRecv()) {
-    messages.push(m);
-  }
-  return messages;
-}
 
 test('a new bus is open and empty', () => {
   const bus = new Bus();

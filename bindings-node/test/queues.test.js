@@ -8,15 +8,9 @@ const { test } = require('node:test');
 
 const { Bus, LimitExceededError, TimeoutError, WouldBlockError } = require('charter');
 
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const { drain } = require('./drain.js');
 
-function drain(sub) {
-  const messages = [];
-  for (let m = sub.tryRecv(); m !== null; m = sub.tryRecv()) {
-    messages.push(m);
-  }
-  return messages;
-}
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function assertBalanced(stats, label) {
   assert.equal(stats.received, stats.delivered + stats.dropped.total + stats.queued, label);

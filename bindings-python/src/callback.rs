@@ -26,6 +26,15 @@ pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
+/// `handler`, if callable; anything else is a `TypeError`.
+pub(crate) fn callable<'a, 'py>(handler: &'a Bound<'py, PyAny>) -> PyResult<&'a Bound<'py, PyAny>> {
+    if handler.is_callable() {
+        Ok(handler)
+    } else {
+        Err(PyTypeError::new_err(format!("handler must be callable, not {}", handler.get_type().name()?)))
+    }
+}
+
 /// A callable, or `None`; anything else is a `TypeError`.
 pub(crate) fn optional_callable(value: Option<Bound<'_, PyAny>>, what: &str) -> PyResult<Option<Py<PyAny>>> {
     match value {

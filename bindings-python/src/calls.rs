@@ -10,6 +10,7 @@ use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 
 use crate::aio;
+use crate::callback;
 use crate::errors::to_pyerr;
 use crate::gate::{Gate, Owner};
 use crate::message::{self, header_refs, Message};
@@ -40,11 +41,8 @@ impl<'py> Caller<'_, 'py> {
     ) -> PyResult<Subscription> {
         let py = self.bus.py();
         let (gate, caller) = (self.gate, self.client);
-        if let Some(h) = handler.as_ref().filter(|h| !h.is_callable()) {
-            return Err(PyTypeError::new_err(format!(
-                "handler must be callable, not {}",
-                h.get_type().name()?
-            )));
+        if let Some(h) = &handler {
+            callback::callable(h)?;
         }
         let event_loop = match &handler {
             Some(h) => {
@@ -83,10 +81,7 @@ impl<'py> Caller<'_, 'py> {
         let payload = message::payload(payload)?;
         let headers = message::headers(headers)?;
         let (py, caller) = (self.bus.py(), self.client);
-        match self.gate.publishing(py, || caller.publish(topic, payload, &header_refs(&headers)))? {
-            Ok(report) => stats::report(py, report),
-            Err(e) => Err(to_pyerr(py, &e)),
-        }
+        reported(py, self.gate.publishing(py, || caller.publish(topic, payload, &header_refs(&headers)))?)
     }
 
     /// `publish_many`: every argument is read and every payload checked
@@ -170,10 +165,7 @@ impl<'py> Caller<'_, 'py> {
             Some(core) => caller.respond(core, payload, &header_refs(&headers)),
             None => caller.reply(request.reply_to().unwrap_or_default(), payload, &header_refs(&headers)),
         };
-        match answered {
-            Ok(report) => stats::report(py, report),
-            Err(e) => Err(to_pyerr(py, &e)),
-        }
+        reported(py, answered)
     }
 
     /// `_request_start`: publishes a request and returns the subscription
@@ -187,4 +179,13 @@ impl<'py> Caller<'_, 'py> {
         let inbox = self.gate.start_request(self.bus.py(), self.client, topic, payload, headers)?;
         Ok(self.subscription((*inbox).clone(), Owner::Pull(inbox), false))
     }
+}
+
+/// A publish's outcome as Python sees it: its report, or the core's error
+/// raised.
+fn reported(
+    py: Python<'_>,
+    outcome: charter_core::Result<bus::PublishReport>,
+) -> PyResult<Py<PublishReport>> {
+    stats::report(py, outcome.map_err(|e| to_pyerr(py, &e))?)
 }

@@ -98,6 +98,16 @@ impl Registry {
         Ok(&self.core)
     }
 
+    /// `handler`, if callable, as the registry keeps it, with its id still
+    /// to be set.
+    fn handler(&self, handler: &Bound<'_, PyAny>) -> PyResult<Arc<Handler>> {
+        Ok(Arc::new(Handler {
+            id: AtomicU64::new(0),
+            callable: callback::callable(handler)?.clone().unbind(),
+            on_error: Arc::clone(&self.on_error),
+        }))
+    }
+
     /// Releases every handler and the hook. The Python objects are dropped
     /// here, with the GIL and no lock held.
     fn release(&self) {
@@ -152,18 +162,8 @@ impl Registry {
     /// Registers `handler`; returns its id. Higher priorities fire first.
     #[pyo3(signature = (handler, priority = 0))]
     fn register(&self, py: Python<'_>, handler: Bound<'_, PyAny>, priority: i32) -> PyResult<u64> {
-        if !handler.is_callable() {
-            return Err(PyTypeError::new_err(format!(
-                "handler must be callable, not {}",
-                handler.get_type().name()?
-            )));
-        }
+        let handler = self.handler(&handler)?;
         let core = self.open(py)?;
-        let handler = Arc::new(Handler {
-            id: AtomicU64::new(0),
-            callable: handler.unbind(),
-            on_error: Arc::clone(&self.on_error),
-        });
         let registered = Arc::clone(&handler);
         let id = core.register_with_priority(priority, move |args| registered.call(args)).get();
         handler.id.store(id, Ordering::Relaxed);
@@ -176,18 +176,8 @@ impl Registry {
     /// on several threads. Returns its id.
     #[pyo3(signature = (handler, priority = 0))]
     fn register_once(&self, py: Python<'_>, handler: Bound<'_, PyAny>, priority: i32) -> PyResult<u64> {
-        if !handler.is_callable() {
-            return Err(PyTypeError::new_err(format!(
-                "handler must be callable, not {}",
-                handler.get_type().name()?
-            )));
-        }
+        let handler = self.handler(&handler)?;
         let core = self.open(py)?;
-        let handler = Arc::new(Handler {
-            id: AtomicU64::new(0),
-            callable: handler.unbind(),
-            on_error: Arc::clone(&self.on_error),
-        });
         let (registered, handlers) = (Arc::clone(&handler), Arc::clone(&self.handlers));
         let id = core
             .register_once_with_priority(priority, move |args| {

@@ -64,3 +64,19 @@ def open_session(authority: charter.Authority) -> OpenSession:
         return authority.open_session(token, challenge, token.prove(key, challenge))
 
     return open_
+
+
+AUDIT_ORIGIN = "example.com/audit"
+"""The origin the audit tests' logs sign their checkpoints as."""
+
+
+@pytest.fixture
+def key() -> charter.KeyPair:
+    """A fresh key: an audit log's signer."""
+    return charter.KeyPair.generate()
+
+
+@pytest.fixture
+def vkey(key: charter.KeyPair) -> str:
+    """The note verifier key of `key`'s checkpoints under `AUDIT_ORIGIN`."""
+    return charter.verifier_key(AUDIT_ORIGIN, key.public_key)

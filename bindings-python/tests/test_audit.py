@@ -19,14 +19,9 @@ from audit_reference import HEADER, encode, frame, frame_offsets, leaf_hash
 
 import charter
 from charter import AuditLog, Decision, KeyPair, Record
+from conftest import AUDIT_ORIGIN as ORIGIN
 
-ORIGIN = "example.com/audit"
 T = 1_700_000_000_000
-
-
-@pytest.fixture
-def key() -> KeyPair:
-    return KeyPair.generate()
 
 
 @pytest.fixture

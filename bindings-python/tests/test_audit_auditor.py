@@ -29,18 +29,8 @@ from audit_reference import encode, frame, frame_offsets
 
 import charter
 from charter import AuditLog, Decision, KeyPair, LogView, Record, verify_log
+from conftest import AUDIT_ORIGIN as ORIGIN
 
-ORIGIN = "example.com/audit"
-
-
-@pytest.fixture
-def key() -> KeyPair:
-    return KeyPair.generate()
-
-
-@pytest.fixture
-def vkey(key: KeyPair) -> str:
-    return charter.verifier_key(ORIGIN, key.public_key)
 
 
 @pytest.fixture

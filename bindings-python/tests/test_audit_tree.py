@@ -28,9 +28,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 import charter
 from charter import AuditLog, Decision, KeyPair, Record
+from conftest import AUDIT_ORIGIN as ORIGIN
 
 N = 32
-ORIGIN = "example.com/audit"
 
 
 @pytest.fixture(scope="module")

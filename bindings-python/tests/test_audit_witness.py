@@ -14,19 +14,9 @@ import pytest
 
 import charter
 from charter import AuditLog, KeyPair, Witness, verify_log
+from conftest import AUDIT_ORIGIN as ORIGIN
 
-ORIGIN = "example.com/audit"
 T = 1_750_000_000
-
-
-@pytest.fixture
-def key() -> KeyPair:
-    return KeyPair.generate()
-
-
-@pytest.fixture
-def vkey(key: KeyPair) -> str:
-    return charter.verifier_key(ORIGIN, key.public_key)
 
 
 def witnesses(tmp_path: Path, vkey: str, n: int) -> List[Witness]:

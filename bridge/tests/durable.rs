@@ -19,9 +19,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use async_nats::jetstream::{self, stream};
 use charter_bridge::{Bridge, BridgeOptions, DurableImport};
-use charter_core::bus::{Bus, BusLimits, Overflow, SubscribeOptions};
+use charter_core::bus::{Bus, BusLimits, SubscribeOptions};
+use common::jetstream::{self, JetStream};
 use common::{Server, PATIENCE};
 
 const CHILD: &str = "CHARTER_DURABLE_CHILD";
@@ -73,24 +73,6 @@ fn durable_import() -> DurableImport {
         import.handled = handled.split(',').filter(|s| !s.is_empty()).map(|s| s.parse().unwrap()).collect();
     }
     import
-}
-
-/// A stream `STREAM` capturing `PATTERN`, made before anything is
-/// published (JetStream keeps the messages while no importer runs).
-fn create_stream(runtime: &tokio::runtime::Runtime, url: &str) -> jetstream::Context {
-    let client = runtime.block_on(async_nats::connect(url)).unwrap();
-    let js = {
-        let _inside = runtime.enter();
-        jetstream::new(client)
-    };
-    runtime
-        .block_on(js.create_stream(stream::Config {
-            name: STREAM.into(),
-            subjects: vec![PATTERN.into()],
-            ..Default::default()
-        }))
-        .unwrap();
-    js
 }
 
 /// The importing process: a bridge with a durable import, and a local
@@ -202,12 +184,11 @@ impl Drop for Importer {
 
 #[test]
 fn a_killed_importer_restarted_loses_nothing_and_marks_every_redelivery() {
-    let Some(server) = Server::start("jetstream {\n  store_dir: \"$STORE\"\n}\n") else {
-        eprintln!("SKIPPED: nats-server is not installed (scripts/install-deps.sh installs it)");
-        return;
-    };
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let js = create_stream(&runtime, &server.url());
+    let server = jetstream_server_or_skip!();
+    // The stream exists before anything is published: JetStream keeps the
+    // messages while no importer runs.
+    let nats = JetStream::connect(&server.url());
+    nats.create_stream(STREAM, PATTERN);
 
     // A bridge exports the messages from a bus of its own: each carries a
     // message id (its origin and a count), so a resend is stored once.
@@ -222,14 +203,15 @@ fn a_killed_importer_restarted_loses_nothing_and_marks_every_redelivery() {
     common::eventually("every message exported", || exporter.stats().exported == u64::from(MESSAGES));
     exporter.flush(PATIENCE).unwrap();
     let resend_id = format!("{}-1", exporter.origin());
-    runtime.block_on(async {
+    nats.block_on(async {
         let mut headers = async_nats::HeaderMap::new();
         headers.insert("Nats-Msg-Id", resend_id.as_str());
-        let ack = js.publish_with_headers("dur.order", headers, "0".into()).await.unwrap().await.unwrap();
+        let ack =
+            nats.js.publish_with_headers("dur.order", headers, "0".into()).await.unwrap().await.unwrap();
         assert!(ack.duplicate, "the stream knows the exported message's id");
     });
-    let stored =
-        runtime.block_on(async { js.get_stream(STREAM).await.unwrap().info().await.unwrap().state.messages });
+    let stored = nats
+        .block_on(async { nats.js.get_stream(STREAM).await.unwrap().info().await.unwrap().state.messages });
     assert_eq!(stored, u64::from(MESSAGES), "the resend is not stored");
 
     let mut lines = Vec::new();
@@ -282,17 +264,10 @@ fn a_killed_importer_restarted_loses_nothing_and_marks_every_redelivery() {
 
 #[test]
 fn a_killed_importer_restarted_from_its_committed_position_delivers_each_message_once() {
-    let Some(server) = Server::start("jetstream {\n  store_dir: \"$STORE\"\n}\n") else {
-        eprintln!("SKIPPED: nats-server is not installed (scripts/install-deps.sh installs it)");
-        return;
-    };
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let js = create_stream(&runtime, &server.url());
-    runtime.block_on(async {
-        for i in 0..MESSAGES {
-            js.publish("dur.order", i.to_string().into()).await.unwrap().await.unwrap();
-        }
-    });
+    let server = jetstream_server_or_skip!();
+    let nats = JetStream::connect(&server.url());
+    nats.create_stream(STREAM, PATTERN);
+    nats.publish_numbers("dur.order", MESSAGES);
 
     // The application's store is what the importers wrote before they
     // died: each line is one handled message, committed with its position.
@@ -330,9 +305,10 @@ fn a_killed_importer_restarted_from_its_committed_position_delivers_each_message
     assert_eq!(payloads, (0..MESSAGES).collect::<Vec<_>>(), "nothing lost");
     assert_eq!(duplicates, 0, "no duplicate delivered: {first_runs:?} then {last_run:?}");
     // The messages skipped as handled were acknowledged: nothing pends.
-    let info = runtime.block_on(async {
-        let stream = js.get_stream(STREAM).await.unwrap();
-        let mut consumer: jetstream::consumer::PullConsumer = stream.get_consumer(DURABLE).await.unwrap();
+    let info = nats.block_on(async {
+        let stream = nats.js.get_stream(STREAM).await.unwrap();
+        let mut consumer: async_nats::jetstream::consumer::PullConsumer =
+            stream.get_consumer(DURABLE).await.unwrap();
         consumer.info().await.unwrap().clone()
     });
     assert_eq!(info.num_ack_pending, 0, "{info:?}");
@@ -348,41 +324,19 @@ fn a_killed_importer_restarted_from_its_committed_position_delivers_each_message
 
 #[test]
 fn a_full_local_queue_hands_messages_back_instead_of_dropping_them() {
-    let Some(server) = Server::start("jetstream {\n  store_dir: \"$STORE\"\n}\n") else {
-        eprintln!("SKIPPED: nats-server is not installed (scripts/install-deps.sh installs it)");
-        return;
-    };
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let client = runtime.block_on(async_nats::connect(server.url())).unwrap();
-    // A subscriber far slower than the import, with a queue of 4 that
-    // refuses more (overflow ERROR).
+    let server = jetstream_server_or_skip!();
+    let nats = JetStream::connect(&server.url());
+    // A subscriber far slower than the import.
     let bus = Bus::new(BusLimits::default()).unwrap();
-    let slow =
-        bus.subscribe("slow.>", SubscribeOptions::new().capacity(4).overflow(Overflow::Error)).unwrap();
+    let slow = jetstream::small_queue(&bus, "slow.>");
     let mut options = BridgeOptions::new(&server.url());
-    let mut import = DurableImport::new("slow.>", "SLOW", "slow-importer");
-    import.max_ack_pending = 8;
-    options.durable_imports = vec![import];
+    options.durable_imports = vec![jetstream::import("slow.>", "SLOW", "slow-importer")];
     let bridge = Bridge::start(&bus, options).unwrap();
     // The bridge creates the stream: wait until it exists, then publish.
-    let js = {
-        let _inside = runtime.enter();
-        jetstream::new(client.clone())
-    };
-    common::eventually("the stream to exist", || runtime.block_on(js.get_stream("SLOW")).is_ok());
+    common::eventually("the stream to exist", || nats.block_on(nats.js.get_stream("SLOW")).is_ok());
     let count = 40u32;
-    runtime.block_on(async {
-        for i in 0..count {
-            js.publish("slow.item", i.to_string().into()).await.unwrap().await.unwrap();
-        }
-    });
-    let mut got = Vec::new();
-    while got.len() < count as usize {
-        let message = slow.recv_timeout(PATIENCE).expect("a message handed back is delivered again");
-        got.push(String::from_utf8(message.payload().to_vec()).unwrap().parse::<u32>().unwrap());
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    got.sort_unstable();
+    nats.publish_numbers("slow.item", count);
+    let got = jetstream::receive_slowly(&slow, count, |_| {}, || format!("{:?}", bridge.stats()));
     assert_eq!(got, (0..count).collect::<Vec<_>>(), "each exactly once");
     assert!(slow.recv_timeout(common::QUIET).is_err(), "no duplicate");
     let stats = bridge.stats();
@@ -393,33 +347,15 @@ fn a_full_local_queue_hands_messages_back_instead_of_dropping_them() {
 
 #[test]
 fn a_verified_message_handed_back_is_delivered_again_not_refused_as_a_replay() {
-    let Some(server) = Server::start("jetstream {\n  store_dir: \"$STORE\"\n}\n") else {
-        eprintln!("SKIPPED: nats-server is not installed (scripts/install-deps.sh installs it)");
-        return;
-    };
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let client = runtime.block_on(async_nats::connect(server.url())).unwrap();
-    let js = {
-        let _inside = runtime.enter();
-        jetstream::new(client.clone())
-    };
-    runtime
-        .block_on(js.create_stream(stream::Config {
-            name: "SEALED".into(),
-            subjects: vec!["sealed.>".into()],
-            ..Default::default()
-        }))
-        .unwrap();
+    let server = jetstream_server_or_skip!();
+    JetStream::connect(&server.url()).create_stream("SEALED", "sealed.>");
     let root = common::Root::new();
     let (verify, log) = common::verifying(&root.authority());
     // The importer: verifying, into a queue of 4 that refuses more.
     let bus_b = Bus::new(BusLimits::default()).unwrap();
-    let slow =
-        bus_b.subscribe("sealed.>", SubscribeOptions::new().capacity(4).overflow(Overflow::Error)).unwrap();
+    let slow = jetstream::small_queue(&bus_b, "sealed.>");
     let mut options = BridgeOptions::new(&server.url());
-    let mut import = DurableImport::new("sealed.>", "SEALED", "sealed-importer");
-    import.max_ack_pending = 8;
-    options.durable_imports = vec![import];
+    options.durable_imports = vec![jetstream::import("sealed.>", "SEALED", "sealed-importer")];
     options.verify = Some(verify);
     let importer = Bridge::start(&bus_b, options).unwrap();
     // The exporter seals what it sends.
@@ -433,20 +369,12 @@ fn a_verified_message_handed_back_is_delivered_again_not_refused_as_a_replay() {
     for i in 0..count {
         bus_a.publish("sealed.item", i.to_string().into_bytes(), &[]).unwrap();
     }
-    let mut got = Vec::new();
-    while got.len() < count as usize {
-        let message = slow.recv_timeout(PATIENCE).unwrap_or_else(|e| {
-            panic!(
-                "a handed-back message is delivered again ({e}); {} so far; {:?}",
-                got.len(),
-                importer.stats()
-            )
-        });
-        assert!(message.header("Charter-Principal").is_some(), "verified");
-        got.push(String::from_utf8(message.payload().to_vec()).unwrap().parse::<u32>().unwrap());
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    got.sort_unstable();
+    let got = jetstream::receive_slowly(
+        &slow,
+        count,
+        |message| assert!(message.header("Charter-Principal").is_some(), "verified"),
+        || format!("{:?}", importer.stats()),
+    );
     assert_eq!(got, (0..count).collect::<Vec<_>>(), "each exactly once");
     let stats = importer.stats();
     assert!(stats.redelivery_requested > 0, "the queue was full at times: {stats:?}");
@@ -471,21 +399,16 @@ fn a_durable_import_binds_once_the_server_comes_up() {
     // No server yet: not an error; the bridge keeps trying to bind.
     let bridge = Bridge::start(&bus, options).unwrap();
     common::eventually("a failed bind, counted", || bridge.stats().durable_bind_failed > 0);
-    let server = Server::start_on(port, "jetstream {\n  store_dir: \"$STORE\"\n}\n");
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let client = runtime.block_on(async_nats::connect(server.url())).unwrap();
-    let js = {
-        let _inside = runtime.enter();
-        jetstream::new(client.clone())
-    };
+    let server = Server::start_on(port, jetstream::CONFIG);
+    let nats = JetStream::connect(&server.url());
     // The bridge creates the stream once it binds; what is published then
     // is kept and delivered.
     let deadline = std::time::Instant::now() + PATIENCE * 2;
-    while runtime.block_on(js.get_stream("LATE")).is_err() {
+    while nats.block_on(nats.js.get_stream("LATE")).is_err() {
         assert!(std::time::Instant::now() < deadline, "the bridge never bound");
         std::thread::sleep(Duration::from_millis(50));
     }
-    runtime.block_on(async { js.publish("late.one", "kept".into()).await.unwrap().await.unwrap() });
+    nats.block_on(async { nats.js.publish("late.one", "kept".into()).await.unwrap().await.unwrap() });
     let message = received.recv_timeout(PATIENCE).unwrap();
     assert_eq!(message.payload(), b"kept");
     assert_eq!(message.header("Charter-Stream-Seq"), Some("1"));

@@ -8,16 +8,8 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
+use common::log::{append, frame_offsets, signed_append, ORIGIN};
 use common::{fails, keygen, ok, ok_json, BIN};
-
-const ORIGIN: &str = "example.com/audit";
-
-fn append(dir: &Path, resource: &str) -> serde_json::Value {
-    ok_json(
-        dir,
-        &["audit", "append", "log", "--action", "publish", "--resource", resource, "--decision", "allow"],
-    )
-}
 
 /// A log of `n` records in a fresh directory that also holds `log.key`.
 fn log_of(n: usize) -> tempfile::TempDir {
@@ -31,17 +23,6 @@ fn log_of(n: usize) -> tempfile::TempDir {
 
 fn vkey(dir: &Path) -> String {
     ok(dir, &["audit", "vkey", "--key", "log.key", "--origin", ORIGIN]).trim().to_string()
-}
-
-/// Where each frame starts, from the layout in docs/formats.md.
-fn frame_offsets(bytes: &[u8]) -> Vec<usize> {
-    let mut offsets = Vec::new();
-    let mut at = 8;
-    while at < bytes.len() {
-        offsets.push(at);
-        at += 40 + u32::from_be_bytes(bytes[at..at + 4].try_into().unwrap()) as usize;
-    }
-    offsets
 }
 
 #[test]
@@ -191,22 +172,7 @@ fn checkpoint_vkey_and_verify_against() {
 fn append_can_sign_a_checkpoint() {
     let dir = log_of(1);
     let p = dir.path();
-    let args = [
-        "audit",
-        "append",
-        "log",
-        "--action",
-        "a",
-        "--resource",
-        "r",
-        "--decision",
-        "error",
-        "--key",
-        "log.key",
-        "--origin",
-        ORIGIN,
-    ];
-    let out = ok_json(p, &args);
+    let out = ok_json(p, &signed_append("r", "error"));
     assert!(out["checkpoint"].as_str().unwrap().starts_with("example.com/audit\n2\n"));
     let report = ok_json(p, &["audit", "verify", "log", "--vkey", &vkey(p)]);
     assert_eq!(report["checkpoint"]["size"], 2);
@@ -218,23 +184,7 @@ fn append_can_sign_every_n_records() {
     let p = dir.path();
     let signed = |i: u64| {
         let resource = format!("t{i}");
-        let args = [
-            "audit",
-            "append",
-            "log",
-            "--action",
-            "a",
-            "--resource",
-            &resource,
-            "--decision",
-            "allow",
-            "--key",
-            "log.key",
-            "--origin",
-            ORIGIN,
-            "--checkpoint-every",
-            "3",
-        ];
+        let args = [&signed_append(&resource, "allow")[..], &["--checkpoint-every", "3"]].concat();
         ok_json(p, &args)["checkpoint"].as_str().map(str::to_string)
     };
     for i in 0..7u64 {

@@ -11,16 +11,8 @@ use std::sync::Arc;
 use charter_core::audit::{AuditLog, AuditOptions, Decision, Record};
 use charter_core::capability::KeyPair;
 
+use common::log::{append, frame_offsets, signed_append, ORIGIN};
 use common::{fails, keygen, ok, ok_json, run, run_with_stdin};
-
-const ORIGIN: &str = "example.com/audit";
-
-fn append(dir: &Path, resource: &str) {
-    ok(
-        dir,
-        &["audit", "append", "log", "--action", "publish", "--resource", resource, "--decision", "allow"],
-    );
-}
 
 fn checkpoint(dir: &Path) {
     ok(dir, &["audit", "checkpoint", "log", "--key", "log.key", "--origin", ORIGIN]);
@@ -39,16 +31,6 @@ fn signed_log(n: usize) -> (tempfile::TempDir, String) {
     (dir, vkey)
 }
 
-fn frame_offsets(bytes: &[u8]) -> Vec<usize> {
-    let mut offsets = Vec::new();
-    let mut at = 8;
-    while at + 4 <= bytes.len() {
-        offsets.push(at);
-        at += 40 + u32::from_be_bytes(bytes[at..at + 4].try_into().unwrap()) as usize;
-    }
-    offsets
-}
-
 #[test]
 fn rollback_is_caught_by_verify_and_refused_by_the_signer() {
     let (dir, vkey) = signed_log(7);
@@ -58,26 +40,7 @@ fn rollback_is_caught_by_verify_and_refused_by_the_signer() {
     let err = fails(p, &["audit", "verify", "log", "--vkey", &vkey], 10, "CORRUPT");
     assert!(err.contains("holds 3 records, but its signed checkpoint vouches for 7"), "{err}");
     // Appending with the key, which used to replace the checkpoint, refuses.
-    let err = fails(
-        p,
-        &[
-            "audit",
-            "append",
-            "log",
-            "--action",
-            "a",
-            "--resource",
-            "r",
-            "--decision",
-            "allow",
-            "--key",
-            "log.key",
-            "--origin",
-            ORIGIN,
-        ],
-        10,
-        "CORRUPT",
-    );
+    let err = fails(p, &signed_append("r", "allow"), 10, "CORRUPT");
     assert!(err.contains("record 3 is missing"), "{err}");
     fails(p, &["audit", "checkpoint", "log", "--key", "log.key", "--origin", ORIGIN], 10, "CORRUPT");
     assert!(std::fs::read_to_string(p.join("log.checkpoint")).unwrap().starts_with("example.com/audit\n7\n"));
@@ -105,26 +68,7 @@ fn deletion_needs_an_explicit_start_over_with_a_new_origin() {
     let (dir, vkey) = signed_log(4);
     let p = dir.path();
     std::fs::remove_file(p.join("log")).unwrap();
-    let err = fails(
-        p,
-        &[
-            "audit",
-            "append",
-            "log",
-            "--action",
-            "a",
-            "--resource",
-            "r",
-            "--decision",
-            "allow",
-            "--key",
-            "log.key",
-            "--origin",
-            ORIGIN,
-        ],
-        10,
-        "CORRUPT",
-    );
+    let err = fails(p, &signed_append("r", "allow"), 10, "CORRUPT");
     assert!(err.contains("record 0 is missing"), "{err}");
     fails(p, &["audit", "verify", "log", "--vkey", &vkey], 12, "NOT_FOUND");
     let args =

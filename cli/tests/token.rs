@@ -25,29 +25,44 @@ fn setup() -> Setup {
     Setup { dir, root, holder, other }
 }
 
+/// The arguments of a mint by the root key in `key` for `subject` of
+/// `grant`, followed by `rest`.
+fn mint_by<'a>(key: &'a str, subject: &'a str, grant: &'a str, rest: &[&'a str]) -> Vec<&'a str> {
+    [&["token", "mint", "--key", key, "--subject", subject, "--grant", grant][..], rest].concat()
+}
+
 /// Mints `publish orders.*.created` for the holder, valid for an hour from
 /// FROM, into `tok`.
 fn mint(s: &Setup) {
     let path = s.dir.path();
-    let args = [
-        "token",
-        "mint",
-        "--key",
+    let args = mint_by(
         "root.key",
-        "--subject",
         &s.holder,
-        "--grant",
         "publish orders.*.created",
+        &["--grant", "subscribe payments.>", "--not-before", FROM, "--ttl", "1h", "--out", "tok"],
+    );
+    assert!(ok(path, &args).starts_with("wrote tok (link 0, id "));
+}
+
+/// The arguments of a delegation of `tok` by the holder of `key` to
+/// `subject`, from FROM for `ttl`.
+fn delegate_args<'a>(key: &'a str, subject: &'a str, grant: &'a str, ttl: &'a str) -> Vec<&'a str> {
+    vec![
+        "token",
+        "delegate",
+        "--token",
+        "tok",
+        "--key",
+        key,
+        "--subject",
+        subject,
         "--grant",
-        "subscribe payments.>",
+        grant,
         "--not-before",
         FROM,
         "--ttl",
-        "1h",
-        "--out",
-        "tok",
-    ];
-    assert!(ok(path, &args).starts_with("wrote tok (link 0, id "));
+        ttl,
+    ]
 }
 
 fn verify_args<'a>(token: &'a str, root: &'a str, at: &'a str) -> Vec<&'a str> {
@@ -58,21 +73,7 @@ fn verify_args<'a>(token: &'a str, root: &'a str, at: &'a str) -> Vec<&'a str> {
 fn mint_prints_the_token_text_and_verify_accepts_it() {
     let s = setup();
     let p = s.dir.path();
-    let text = ok(
-        p,
-        &[
-            "token",
-            "mint",
-            "--key",
-            "root.key",
-            "--subject",
-            &s.holder,
-            "--grant",
-            "publish a.b",
-            "--ttl",
-            "10m",
-        ],
-    );
+    let text = ok(p, &mint_by("root.key", &s.holder, "publish a.b", &["--ttl", "10m"]));
     assert!(text.starts_with("charter-tok1:") && text.ends_with('\n') && text.lines().count() == 1);
     let out = ok(p, &["token", "verify", text.trim(), "--root", &s.root]);
     assert!(out.starts_with("valid at "), "{out}");
@@ -84,23 +85,8 @@ fn mint_prints_the_token_text_and_verify_accepts_it() {
 fn mint_json_and_inspect() {
     let s = setup();
     let p = s.dir.path();
-    let minted = ok_json(
-        p,
-        &[
-            "token",
-            "mint",
-            "--key",
-            "root.key",
-            "--subject",
-            &s.holder,
-            "--grant",
-            "request svc.>",
-            "--not-before",
-            FROM,
-            "--not-after",
-            "1800003600",
-        ],
-    );
+    let args = ["--not-before", FROM, "--not-after", "1800003600"];
+    let minted = ok_json(p, &mint_by("root.key", &s.holder, "request svc.>", &args));
     let text = minted["token"].as_str().unwrap();
     assert!(text.starts_with("charter-tok1:"));
     assert_eq!(minted["subject"], s.holder.as_str());
@@ -146,22 +132,7 @@ fn delegate_narrows_and_verifies_as_a_chain() {
     let s = setup();
     let p = s.dir.path();
     mint(&s);
-    let args = [
-        "token",
-        "delegate",
-        "--token",
-        "tok",
-        "--key",
-        "holder.key",
-        "--subject",
-        &s.other,
-        "--grant",
-        "publish orders.eu.created",
-        "--not-before",
-        FROM,
-        "--ttl",
-        "30m",
-    ];
+    let args = delegate_args("holder.key", &s.other, "publish orders.eu.created", "30m");
     let delegated = ok(p, &args);
     assert!(delegated.starts_with("charter-tok1:"));
     let verified = ok_json(p, &verify_args(delegated.trim(), &s.root, AT));
@@ -183,58 +154,13 @@ fn delegate_refuses_widening_and_the_wrong_holder() {
     let s = setup();
     let p = s.dir.path();
     mint(&s);
-    let widen = [
-        "token",
-        "delegate",
-        "--token",
-        "tok",
-        "--key",
-        "holder.key",
-        "--subject",
-        &s.other,
-        "--grant",
-        "publish orders.>",
-        "--not-before",
-        FROM,
-        "--ttl",
-        "30m",
-    ];
+    let widen = delegate_args("holder.key", &s.other, "publish orders.>", "30m");
     let err = fails(p, &widen, 3, "DENIED");
     assert!(err.contains("grant \"publish orders.>\" is not within the parent's grants"), "{err}");
-    let longer = [
-        "token",
-        "delegate",
-        "--token",
-        "tok",
-        "--key",
-        "holder.key",
-        "--subject",
-        &s.other,
-        "--grant",
-        "publish orders.eu.created",
-        "--not-before",
-        FROM,
-        "--ttl",
-        "2h",
-    ];
+    let longer = delegate_args("holder.key", &s.other, "publish orders.eu.created", "2h");
     let err = fails(p, &longer, 3, "DENIED");
     assert!(err.contains("is not within the parent's"), "{err}");
-    let wrong_key = [
-        "token",
-        "delegate",
-        "--token",
-        "tok",
-        "--key",
-        "other.key",
-        "--subject",
-        &s.other,
-        "--grant",
-        "publish orders.eu.created",
-        "--not-before",
-        FROM,
-        "--ttl",
-        "30m",
-    ];
+    let wrong_key = delegate_args("other.key", &s.other, "publish orders.eu.created", "30m");
     let err = fails(p, &wrong_key, 13, "INVALID_ARGUMENT");
     assert!(err.contains("only the token's subject"), "{err}");
 }
@@ -301,7 +227,7 @@ fn bad_token_input() {
 }
 
 fn mint_args<'a>(key: &'a str, subject: &'a str, grant: &'a str) -> Vec<&'a str> {
-    vec!["token", "mint", "--key", key, "--subject", subject, "--grant", grant, "--ttl", "1h"]
+    mint_by(key, subject, grant, &["--ttl", "1h"])
 }
 
 #[test]
@@ -314,50 +240,16 @@ fn bad_mint_arguments() {
     assert!(err.starts_with("error: MALFORMED: --subject: "), "{err}");
     let err = fails(p, &mint_args("nokey", &s.holder, "publish a"), 12, "NOT_FOUND");
     assert!(err.contains("cannot open key file nokey"), "{err}");
-    let err = fails(
-        p,
-        &["token", "mint", "--key", "root.key", "--subject", &s.holder, "--grant", "publish a"],
-        2,
-        "USAGE",
-    );
+    let err = fails(p, &mint_by("root.key", &s.holder, "publish a", &[]), 2, "USAGE");
     assert!(err.contains("--ttl"), "{err}");
-    let err = fails(
-        p,
-        &[
-            "token",
-            "mint",
-            "--key",
-            "root.key",
-            "--subject",
-            &s.holder,
-            "--grant",
-            "publish a",
-            "--ttl",
-            "1w",
-        ],
-        2,
-        "USAGE",
-    );
+    let err = fails(p, &mint_by("root.key", &s.holder, "publish a", &["--ttl", "1w"]), 2, "USAGE");
     assert!(err.contains("not a duration"), "{err}");
 }
 
 #[test]
 fn mint_window_must_not_be_empty() {
     let s = setup();
-    let args = [
-        "token",
-        "mint",
-        "--key",
-        "root.key",
-        "--subject",
-        &s.holder,
-        "--grant",
-        "publish a",
-        "--not-before",
-        FROM,
-        "--not-after",
-        FROM,
-    ];
+    let args = mint_by("root.key", &s.holder, "publish a", &["--not-before", FROM, "--not-after", FROM]);
     let err = fails(Path::new(s.dir.path()), &args, 13, "INVALID_ARGUMENT");
     assert!(err.contains("must start before it ends"), "{err}");
 }

@@ -17,7 +17,9 @@
 //! [`in_owner`] before relying on the thread, and refuse in a child with
 //! a `CLOSED` error that says why.
 
+use std::sync::{Condvar, Mutex, PoisonError};
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 use crate::{Error, ErrorKind};
 
@@ -57,6 +59,33 @@ impl Drop for Background {
                 std::mem::forget(handle);
             }
         }
+    }
+}
+
+/// The stop flag of a background thread that wakes every so often: setting
+/// it wakes the thread at once, so its owner never waits out a period.
+#[derive(Default)]
+pub(crate) struct Stop {
+    stopped: Mutex<bool>,
+    wake: Condvar,
+}
+
+impl Stop {
+    /// Sleeps for `period`, or until [`stop`](Self::stop) is called;
+    /// whether it was.
+    pub(crate) fn sleep(&self, period: Duration) -> bool {
+        let stopped = self.stopped.lock().unwrap_or_else(PoisonError::into_inner);
+        let (stopped, _) = self
+            .wake
+            .wait_timeout_while(stopped, period, |stopped| !*stopped)
+            .unwrap_or_else(PoisonError::into_inner);
+        *stopped
+    }
+
+    /// Sets the flag and wakes the thread.
+    pub(crate) fn stop(&self) {
+        *self.stopped.lock().unwrap_or_else(PoisonError::into_inner) = true;
+        self.wake.notify_all();
     }
 }
 

@@ -27,6 +27,7 @@ use std::sync::Arc;
 
 use charter::registry::{charter_registry_new, charter_registry_notify, charter_registry_register};
 use charter::status::{charter_status_t, CHARTER_OK};
+use charter_benches::crowded_pattern;
 use charter_core::audit::{AuditLog, AuditOptions, Decision, Record};
 use charter_core::bus::{Bus, BusLimits, SubscribeOptions};
 
@@ -95,13 +96,7 @@ fn bus_crowded(subscriptions: usize, iterations: usize) {
     let bus = Bus::new(BusLimits::default()).unwrap();
     let mut subs = Vec::with_capacity(subscriptions);
     for i in 0..subscriptions.saturating_sub(1) {
-        let pattern = match i % 4 {
-            0 => format!("svc{i}.events.created"),
-            1 => format!("svc{i}.*.created"),
-            2 => format!("region.{i}.>"),
-            _ => format!("*.audit{i}.entry"),
-        };
-        subs.push(bus.subscribe(&pattern, SubscribeOptions::new()).unwrap());
+        subs.push(bus.subscribe(&crowded_pattern(i), SubscribeOptions::new()).unwrap());
     }
     subs.push(
         bus.subscribe_with("orders.*.created", SubscribeOptions::new(), |_| {

@@ -137,7 +137,7 @@ func (s scenario) openSession(auth *charter.Authority, bus *charter.Bus, p *part
 	}
 	session, err := auth.OpenSession(p.token, challenge, proof)
 	if err == nil {
-		p.client = bus.WithSession(session)
+		p.client = bus.Client(session)
 	}
 	return s.verdict(p.name, "open", "session (key proven)", err)
 }

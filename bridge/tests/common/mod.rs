@@ -3,6 +3,8 @@
 //! binary is not installed (scripts/install-deps.sh installs it).
 #![allow(dead_code)]
 
+pub mod jetstream;
+
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
 use std::path::PathBuf;

@@ -2,6 +2,8 @@
 
 #![allow(dead_code)] // Each test file uses its own subset.
 
+pub mod log;
+
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};

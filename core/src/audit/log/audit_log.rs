@@ -43,7 +43,7 @@ use crate::audit::query::{Query, Records};
 use crate::audit::record::Decision;
 use crate::audit::record::Record;
 use crate::audit::tree::Tree;
-use crate::background::{self, Background};
+use crate::background::{self, Background, Stop};
 use crate::capability::KeyPair;
 use crate::{quote, quote_path, Error, ErrorKind, Result};
 
@@ -203,7 +203,7 @@ struct Last {
 /// The thread behind [`AuditOptions::checkpoint_interval`]. It holds the
 /// log weakly, so it never keeps a dropped log alive.
 struct Checkpointer {
-    stop: Arc<(Mutex<bool>, Condvar)>,
+    stop: Arc<Stop>,
     thread: Option<JoinHandle<()>>,
     id: ThreadId,
     /// The process that started the thread: a forked child has no such
@@ -248,7 +248,7 @@ struct SyncState {
 }
 
 struct Flusher {
-    stop: Arc<(Mutex<bool>, Condvar)>,
+    stop: Arc<Stop>,
     thread: Option<Background>,
     /// The process that started the thread (see [`crate::background`]).
     pid: u32,
@@ -308,24 +308,19 @@ impl AuditLog {
             FsyncPolicy::Interval(every) => Some(Flusher::start(Arc::clone(&disk), every)?),
             FsyncPolicy::Always | FsyncPolicy::Never => None,
         };
-        let log = AuditLog {
-            shared: Arc::new(Shared {
-                options,
-                path: Some(path),
-                state: Mutex::new(State { tree, store: Store::File { file, end, offsets, broken: None } }),
-                reader: Some(Mutex::new(reader)),
-                disk: Some(disk),
-                flusher,
-                recovery,
-                checkpoint: Mutex::new(last),
-                checkpointer: Mutex::new(None),
-                handles: AtomicU64::new(1),
-                auto_failed: Mutex::new(None),
-            }),
-            counted: true,
-        };
-        log.start_checkpointer()?;
-        Ok(log)
+        AuditLog::start(Shared {
+            options,
+            path: Some(path),
+            state: Mutex::new(State { tree, store: Store::File { file, end, offsets, broken: None } }),
+            reader: Some(Mutex::new(reader)),
+            disk: Some(disk),
+            flusher,
+            recovery,
+            checkpoint: Mutex::new(last),
+            checkpointer: Mutex::new(None),
+            handles: AtomicU64::new(1),
+            auto_failed: Mutex::new(None),
+        })
     }
 
     /// Starts a new history at `path`: the explicit operator act that
@@ -410,24 +405,19 @@ impl AuditLog {
     /// for tests and for programs that ship checkpoints elsewhere.
     pub fn in_memory(options: AuditOptions) -> Result<AuditLog> {
         check_options(&options)?;
-        let log = AuditLog {
-            shared: Arc::new(Shared {
-                options,
-                path: None,
-                state: Mutex::new(State { tree: Tree::new(), store: Store::Memory(Leaves::new()) }),
-                reader: None,
-                disk: None,
-                flusher: None,
-                recovery: Recovery::default(),
-                checkpoint: Mutex::new(Last::default()),
-                checkpointer: Mutex::new(None),
-                handles: AtomicU64::new(1),
-                auto_failed: Mutex::new(None),
-            }),
-            counted: true,
-        };
-        log.start_checkpointer()?;
-        Ok(log)
+        AuditLog::start(Shared {
+            options,
+            path: None,
+            state: Mutex::new(State { tree: Tree::new(), store: Store::Memory(Leaves::new()) }),
+            reader: None,
+            disk: None,
+            flusher: None,
+            recovery: Recovery::default(),
+            checkpoint: Mutex::new(Last::default()),
+            checkpointer: Mutex::new(None),
+            handles: AtomicU64::new(1),
+            auto_failed: Mutex::new(None),
+        })
     }
 
     /// What opening the file found and repaired (all zero in memory).
@@ -890,19 +880,10 @@ impl Disk {
 
 impl Flusher {
     fn start(disk: Arc<Disk>, every: Duration) -> Result<Flusher> {
-        let stop = Arc::new((Mutex::new(false), Condvar::new()));
+        let stop = Arc::new(Stop::default());
         let signal = Arc::clone(&stop);
         let thread = Background::spawn("charter-audit-sync".into(), move || {
-            let (flag, wake) = &*signal;
-            loop {
-                let stopped = flag.lock().unwrap_or_else(PoisonError::into_inner);
-                let (stopped, _) = wake
-                    .wait_timeout_while(stopped, every, |stopped| !*stopped)
-                    .unwrap_or_else(PoisonError::into_inner);
-                if *stopped {
-                    return;
-                }
-                drop(stopped);
+            while !signal.sleep(every) {
                 // A failure is kept in the disk state; the next append
                 // or sync reports it.
                 let _ = disk.sync_to(disk.written.load(Ordering::Acquire));
@@ -929,9 +910,7 @@ impl Flusher {
             self.thread.take();
             return;
         }
-        let (flag, wake) = &*self.stop;
-        *flag.lock().unwrap_or_else(PoisonError::into_inner) = true;
-        wake.notify_all();
+        self.stop.stop();
         if let Some(thread) = self.thread.take() {
             thread.join();
         }
@@ -939,25 +918,24 @@ impl Flusher {
 }
 
 impl AuditLog {
+    /// The first handle of the log `shared` describes, with its checkpoint
+    /// thread started.
+    fn start(shared: Shared) -> Result<AuditLog> {
+        let log = AuditLog { shared: Arc::new(shared), counted: true };
+        log.start_checkpointer()?;
+        Ok(log)
+    }
+
     /// Starts the thread of [`AuditOptions::checkpoint_interval`], if set.
     fn start_checkpointer(&self) -> Result<()> {
         let Some(every) = self.shared.options.checkpoint_interval else { return Ok(()) };
-        let stop = Arc::new((Mutex::new(false), Condvar::new()));
+        let stop = Arc::new(Stop::default());
         let signal = Arc::clone(&stop);
         let log: Weak<Shared> = Arc::downgrade(&self.shared);
         let thread = std::thread::Builder::new()
             .name("charter-audit-checkpoint".into())
             .spawn(move || {
-                let (flag, wake) = &*signal;
-                loop {
-                    let stopped = flag.lock().unwrap_or_else(PoisonError::into_inner);
-                    let (stopped, _) = wake
-                        .wait_timeout_while(stopped, every, |stopped| !*stopped)
-                        .unwrap_or_else(PoisonError::into_inner);
-                    if *stopped {
-                        return;
-                    }
-                    drop(stopped);
+                while !signal.sleep(every) {
                     let Some(shared) = log.upgrade() else { return };
                     let log = AuditLog { shared, counted: false };
                     let signed = log
@@ -991,9 +969,7 @@ impl AuditLog {
 
 impl Checkpointer {
     fn stop(&mut self) {
-        let (flag, wake) = &*self.stop;
-        *flag.lock().unwrap_or_else(PoisonError::into_inner) = true;
-        wake.notify_all();
+        self.stop.stop();
         // The thread itself may drop the last handle to the log (it holds
         // one while it signs); it cannot join itself, and it is about to
         // see the stop flag and return anyway.
