@@ -888,8 +888,8 @@ class Authority:
         roots: Iterable[_Key] = (),
         *,
         clock: Optional[ManualClock] = None,
-        max_lifetime: Union[int, timedelta] = 7776000,
-        clock_skew: Union[int, timedelta] = 60,
+        max_lifetime: Union[int, timedelta, None] = None,
+        clock_skew: Union[int, timedelta, None] = None,
         audit: Optional[AuditLog] = None,
         audit_scope: _AuditScope = "denials",
     ) -> Self: ...
