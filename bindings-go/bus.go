@@ -269,7 +269,8 @@ func (b *Bus) request(ctx context.Context, s *Session, topic string, payload []b
 
 // Respond answers req, a request received from a subscription or passed to
 // a callback, with payload and headers. It fails with [ErrInvalidArgument]
-// when req is not a request (its ReplyTo is empty). A reply that comes after
+// when req is not a request (its ReplyTo is empty: Charter refuses the
+// empty inbox as one that is not a request). A reply that comes after
 // the requester gave up is dropped; Respond still succeeds. A bus made with
 // [NewBusWithAuthority] refuses it with [ErrDenied]: answer through a
 // [Client] ([Client.Respond]).
@@ -293,9 +294,6 @@ func (b *Bus) respond(s *Session, req *Message, payload []byte, headers []Header
 	c, err := b.client(p, sp)
 	if err != nil {
 		return PublishReport{}, err
-	}
-	if req.ReplyTo == "" {
-		return PublishReport{}, invalidArgument("req is not a request: it has no reply inbox")
 	}
 	inbox, in, err := cString("reply inbox", req.ReplyTo)
 	if err != nil {
