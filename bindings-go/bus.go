@@ -276,7 +276,8 @@ func (b *Bus) request(ctx context.Context, s *Session, topic string, payload []b
 
 // Respond answers req, a request received from a subscription or passed to
 // a callback, with payload and headers. It fails with [ErrInvalidArgument]
-// when req is not a request (its ReplyTo is empty). A reply that comes after
+// when req is not a request (its ReplyTo is empty: Charter refuses the
+// empty inbox as one that is not a request). A reply that comes after
 // the requester gave up is dropped; Respond still succeeds. A bus made with
 // [NewBusWithAuthority] refuses it with [ErrDenied]: answer through a
 // [Client] ([Client.Respond]).
@@ -292,9 +293,6 @@ func (b *Bus) respond(s *Session, req *Message, payload []byte, headers []Header
 	c, err := b.clientFor(s)
 	if err != nil {
 		return PublishReport{}, err
-	}
-	if req.ReplyTo == "" {
-		return PublishReport{}, invalidArgument("req is not a request: it has no reply inbox")
 	}
 	return b.send(s, "reply inbox", req.ReplyTo, payload, headers, func(to *C.char, tn C.size_t, data *C.uint8_t, n C.size_t, hs *C.char, hn C.size_t) C.chgo_publish {
 		return C.chgo_client_respond(c, to, tn, data, n, hs, hn)

@@ -214,7 +214,8 @@ func WithIdleTTL(d time.Duration) SubscribeOption {
 // WithDispatchThread runs a [Bus.SubscribeFunc] callback on a thread of the
 // subscription's own, fed by its queue, so that a slow callback never slows
 // publishers. By default callbacks run inline, on the publishing goroutine
-// inside Publish. Pull subscriptions ignore it.
+// inside Publish. A pull subscription ([Bus.Subscribe]) refuses it with
+// [ErrInvalidArgument]: it has no callback to run.
 func WithDispatchThread() SubscribeOption {
 	return func(c *subscribeConfig) { c.opts.dispatch = C.CHARTER_DISPATCH_THREAD }
 }

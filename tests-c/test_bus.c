@@ -83,6 +83,12 @@ static void bad_input_names_the_rule(void) {
     opts.overflow = 17;
     CHECK_STATUS(charter_client_subscribe(cl, "t", &opts, &id), CHARTER_E_INVALID_ARGUMENT);
     CHECK_MESSAGE_HAS("CHARTER_OVERFLOW_");
+    /* The core's rule and words, passed through: a pull subscription has
+       no handler to run on a thread. */
+    CHECK_OK(charter_subscribe_options_default(&opts));
+    opts.dispatch = CHARTER_DISPATCH_THREAD;
+    CHECK_STATUS(charter_client_subscribe(cl, "t", &opts, &id), CHARTER_E_INVALID_ARGUMENT);
+    CHECK_MESSAGE_HAS("thread dispatch applies to subscriptions with a handler only");
     CHECK_OK(charter_bus_limits_default(&limits));
     CHECK(limits.max_topic_len == 256 && limits.max_topic_tokens == 16);
     limits.max_topic_tokens = 17;
@@ -251,6 +257,12 @@ static void request_and_respond(void) {
     CHECK_STATUS(charter_client_request(c.cl, "nobody", NULL, 0, NULL, 0, 1000, &reply), CHARTER_E_NOT_FOUND);
     CHECK_STATUS(charter_client_reply(c.cl, "orders.eu", NULL, 0, NULL, 0, NULL), CHARTER_E_INVALID_ARGUMENT);
     CHECK_MESSAGE_HAS("not a reply inbox");
+    {
+        charter_message_t plain;
+        memset(&plain, 0, sizeof plain);
+        CHECK_STATUS(charter_client_respond(c.cl, &plain, NULL, 0, NULL, 0, NULL), CHARTER_E_INVALID_ARGUMENT);
+        CHECK_MESSAGE_HAS("the message is not a request: it has no reply inbox");
+    }
     CHECK_OK(charter_client_subscribe(c.cl, "silent", NULL, &id));
     CHECK_STATUS(charter_client_request(c.cl, "silent", NULL, 0, NULL, 0, 20, &reply), CHARTER_E_TIMEOUT);
     CHECK_OK(charter_client_free(c.cl));

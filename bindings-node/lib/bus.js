@@ -68,7 +68,12 @@ function subscribeSpec(given, stackStart) {
     ttlMs: millis(given.ttlMs, 'ttlMs', stackStart),
     idleTtlMs: millis(given.idleTtlMs, 'idleTtlMs', stackStart),
   };
-  const { overflow } = given;
+  const { dispatch, overflow } = given;
+  if (dispatch === 'inline' || dispatch === 'thread') {
+    spec.dispatch = dispatch;
+  } else if (dispatch !== undefined && dispatch !== null) {
+    throw invalid("dispatch must be 'inline' or 'thread'", stackStart);
+  }
   if (typeof overflow === 'string' && OVERFLOWS.has(overflow)) {
     spec.overflow = overflow;
   } else if (typeof overflow === 'object' && overflow !== null && 'block' in overflow) {
@@ -201,9 +206,6 @@ class Caller {
   }
 
   #subscribePull(pattern, given, here) {
-    if (given.dispatch !== undefined && given.dispatch !== null) {
-      throw invalid('dispatch applies to subscriptions with a handler', here);
-    }
     const spec = subscribeSpec(given, here);
     if (this.#state.closed) {
       throw closed(here);
@@ -212,22 +214,14 @@ class Caller {
   }
 
   #subscribeHandler(pattern, handler, given, here) {
-    const dispatch = given.dispatch ?? 'inline';
-    if (dispatch !== 'inline' && dispatch !== 'thread') {
-      throw invalid("dispatch must be 'inline' or 'thread'", here);
-    }
-    if (given.idleTtlMs !== undefined && given.idleTtlMs !== null) {
-      throw invalid('idleTtlMs applies to subscriptions without a handler', here);
-    }
     const spec = subscribeSpec(given, here);
     const state = this.#state;
     if (state.closed) {
       throw closed(here);
     }
-    const threaded = dispatch === 'thread';
-    const guarded = guard(handler, state.dispatch, threaded);
+    const guarded = guard(handler, state.dispatch, spec.dispatch === 'thread');
     const native = attempt(
-      () => state.native.subscribeWith(pattern, spec, guarded, threaded, this.#session),
+      () => state.native.subscribeWith(pattern, spec, guarded, this.#session),
       here,
     );
     guarded.id = native.id;
@@ -243,12 +237,11 @@ class Caller {
     if (!(request instanceof Message)) {
       throw invalid('request must be a Message received from a bus', here);
     }
-    if (request.replyTo === null) {
-      throw invalid('the message is not a request: it has no reply inbox', here);
-    }
     payload = checkPayload(payload, here);
     const flat = flatHeaders(headers, here);
-    return attempt(() => this.#state.native.reply(request.replyTo, payload, flat, this.#session), here);
+    // No inbox is the empty one, which the core refuses as "not a request".
+    const inbox = request.replyTo ?? '';
+    return attempt(() => this.#state.native.reply(inbox, payload, flat, this.#session), here);
   }
 
   publish(topic, payload, headers, here) {

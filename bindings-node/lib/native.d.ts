@@ -196,9 +196,9 @@ export declare class NativeBus {
   /**
    * Subscribes to `pattern` with `guarded`, a guarded handler made by
    * `lib/bus.js` (`src/handler.rs` says what it does), run inline or on
-   * a thread of the subscription's own (`threaded`).
+   * a thread of the subscription's own (`spec.dispatch`).
    */
-  subscribeWith(pattern: string, spec: SubscribeSpec, guarded: (seq: number, topic: string, payload: number | Buffer | null, headers: string[] | null, replyTo: string | null) => boolean | Promise<boolean>, threaded: boolean, session?: NativeSession | null): NativeSubscription
+  subscribeWith(pattern: string, spec: SubscribeSpec, guarded: (seq: number, topic: string, payload: number | Buffer | null, headers: string[] | null, replyTo: string | null) => boolean | Promise<boolean>, session?: NativeSession | null): NativeSubscription
   /**
    * Publishes a request on this thread (inline responders answer inside
    * it) and returns the subscription its reply arrives on. Fails with
@@ -797,9 +797,11 @@ export interface StatusInfo {
 
 /**
  * `subscribe`'s options, with `overflow` split into its policy
- * (`"dropOldest"`, `"dropNewest"`, `"error"` or `"block"`) and `blockMs`.
+ * (`"dropOldest"`, `"dropNewest"`, `"error"` or `"block"`) and `blockMs`,
+ * and `dispatch` `"inline"` or `"thread"`.
  */
 export interface SubscribeSpec {
+  dispatch?: string
   capacity?: number
   maxBytes?: number
   overflow?: string

@@ -201,9 +201,9 @@ impl NativeBus {
 
     /// Subscribes to `pattern` with `guarded`, a guarded handler made by
     /// `lib/bus.js` (`src/handler.rs` says what it does), run inline or on
-    /// a thread of the subscription's own (`threaded`).
+    /// a thread of the subscription's own (`spec.dispatch`).
     #[napi(
-        ts_args_type = "pattern: string, spec: SubscribeSpec, guarded: (seq: number, topic: string, payload: number | Buffer | null, headers: string[] | null, replyTo: string | null) => boolean | Promise<boolean>, threaded: boolean, session?: NativeSession | null"
+        ts_args_type = "pattern: string, spec: SubscribeSpec, guarded: (seq: number, topic: string, payload: number | Buffer | null, headers: string[] | null, replyTo: string | null) => boolean | Promise<boolean>, session?: NativeSession | null"
     )]
     pub fn subscribe_with(
         &self,
@@ -211,15 +211,13 @@ impl NativeBus {
         pattern: String,
         spec: SubscribeSpec,
         guarded: Guarded<'_>,
-        threaded: bool,
         session: Option<&NativeSession>,
     ) -> Result<NativeSubscription> {
         boundary(|| {
-            let gate = Arc::new(Gate::new(threaded));
+            let options = spec.options();
+            let gate = Arc::new(Gate::new(options.dispatch == Dispatch::Thread));
             let converter = self.converter()?;
             let handler = JsHandler::new(env, &converter, &guarded, Arc::clone(&gate)).map_err(from_napi)?;
-            let dispatch = if threaded { Dispatch::Thread } else { Dispatch::Inline };
-            let options = spec.options().dispatch(dispatch);
             let caller = self.caller(session)?;
             let parts = handler.parts();
             let subscription =

@@ -1,13 +1,15 @@
 //! Bus limits and subscription options, as `lib/options.js` passes them.
 //!
 //! `lib/options.js` checks every value's type and range (non-negative
-//! integers, non-negative millisecond durations) and names the option in
-//! its error; the core then checks the limits themselves (a capacity of
-//! zero, a queue larger than the bus allows, ...). This side only converts.
+//! integers, non-negative millisecond durations, the names of policies)
+//! and names the option in its error; the core decides every rule on the
+//! values and their combination (a capacity of zero, a queue larger than
+//! the bus allows, thread dispatch without a handler, ...). This side only
+//! converts, and leaves what was not given unset: the core's defaults.
 
 use std::time::Duration;
 
-use charter_core::bus::{BusLimits, Overflow, SubscribeOptions};
+use charter_core::bus::{BusLimits, Dispatch, Overflow, SubscribeOptions};
 use napi_derive::napi;
 
 /// `new Bus({...})`'s limits; absent ones keep the core's defaults.
@@ -24,9 +26,11 @@ pub struct LimitsSpec {
 }
 
 /// `subscribe`'s options, with `overflow` split into its policy
-/// (`"dropOldest"`, `"dropNewest"`, `"error"` or `"block"`) and `blockMs`.
+/// (`"dropOldest"`, `"dropNewest"`, `"error"` or `"block"`) and `blockMs`,
+/// and `dispatch` `"inline"` or `"thread"`.
 #[napi(object)]
 pub struct SubscribeSpec {
+    pub dispatch: Option<String>,
     pub capacity: Option<f64>,
     pub max_bytes: Option<f64>,
     pub overflow: Option<String>,
@@ -73,12 +77,19 @@ impl SubscribeSpec {
         if let Some(n) = self.max_bytes {
             options = options.max_bytes(count(n));
         }
-        options.overflow = match self.overflow.as_deref() {
-            Some("dropNewest") => Overflow::DropNewest,
-            Some("error") => Overflow::Error,
-            Some("block") => Overflow::Block(millis(self.block_ms.unwrap_or(f64::INFINITY))),
-            _ => Overflow::DropOldest,
+        let overflow = match self.overflow.as_deref() {
+            Some("dropOldest") => Some(Overflow::DropOldest),
+            Some("dropNewest") => Some(Overflow::DropNewest),
+            Some("error") => Some(Overflow::Error),
+            Some("block") => Some(Overflow::Block(millis(self.block_ms.unwrap_or(f64::INFINITY)))),
+            _ => None,
         };
+        if let Some(overflow) = overflow {
+            options = options.overflow(overflow);
+        }
+        if self.dispatch.as_deref() == Some("thread") {
+            options = options.dispatch(Dispatch::Thread);
+        }
         options.ttl = self.ttl_ms.map(millis);
         options.idle_ttl = self.idle_ttl_ms.map(millis);
         options

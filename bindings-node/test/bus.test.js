@@ -290,9 +290,9 @@ test('subscribe checks its options', () => {
   assert.throws(() => bus.subscribe('a', { overflow: 'dropAll' }), { message: /overflow must be/ });
   assert.throws(() => bus.subscribe('a', { overflow: { block: -5 } }), InvalidArgumentError);
   assert.throws(() => bus.subscribe('a', { overflow: { block: null } }), /overflow\.block must be/);
-  assert.throws(() => bus.subscribe('a', { dispatch: 'thread' }), /dispatch applies to subscriptions with a handler/);
+  assert.throws(() => bus.subscribe('a', { dispatch: 'thread' }), /thread dispatch applies to subscriptions with a handler only/);
   assert.throws(() => bus.subscribe('a', () => {}, { dispatch: 'elsewhere' }), InvalidArgumentError);
-  assert.throws(() => bus.subscribe('a', () => {}, { idleTtlMs: 5 }), /idleTtlMs applies/);
+  assert.throws(() => bus.subscribe('a', () => {}, { idleTtlMs: 5 }), /idle_ttl applies to pull subscriptions only/);
   assert.throws(() => bus.subscribe('a', 'handler?'), { message: 'options must be an object' });
   assert.throws(() => bus.subscribe('a', null, { capacity: 1 }), { message: 'handler must be a function' });
   assert.throws(() => bus.subscribe('a', () => {}, 5), InvalidArgumentError);

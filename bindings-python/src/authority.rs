@@ -111,18 +111,18 @@ impl Authority {
     #[new]
     #[pyo3(
         signature = (
-            roots = None, *, clock = None, max_lifetime = 90 * 24 * 3600, clock_skew = 60, audit = None,
+            roots = None, *, clock = None, max_lifetime = None, clock_skew = None, audit = None,
             audit_scope = "denials"
         ),
-        text_signature = "(roots=(), *, clock=None, max_lifetime=7776000, clock_skew=60, audit=None, \
+        text_signature = "(roots=(), *, clock=None, max_lifetime=None, clock_skew=None, audit=None, \
             audit_scope='denials')"
     )]
     fn new(
         py: Python<'_>,
         roots: Option<&Bound<'_, PyAny>>,
         clock: Option<PyRef<'_, ManualClock>>,
-        #[pyo3(from_py_with = crate::when::max_lifetime)] max_lifetime: u64,
-        #[pyo3(from_py_with = crate::when::clock_skew)] clock_skew: u64,
+        #[pyo3(from_py_with = crate::when::max_lifetime)] max_lifetime: Option<u64>,
+        #[pyo3(from_py_with = crate::when::clock_skew)] clock_skew: Option<u64>,
         audit: Option<PyRef<'_, AuditLog>>,
         audit_scope: &str,
     ) -> PyResult<Authority> {
@@ -133,12 +133,17 @@ impl Authority {
                 .collect::<PyResult<Vec<_>>>()?,
             None => Vec::new(),
         };
+        // What was left out keeps the core's default.
         let mut options = AuthorityOptions {
-            max_lifetime: Duration::from_secs(max_lifetime),
-            clock_skew: Duration::from_secs(clock_skew),
             recorder: audit::recorder(py, audit, audit_scope)?,
             ..AuthorityOptions::default()
         };
+        if let Some(seconds) = max_lifetime {
+            options.max_lifetime = Duration::from_secs(seconds);
+        }
+        if let Some(seconds) = clock_skew {
+            options.clock_skew = Duration::from_secs(seconds);
+        }
         if let Some(clock) = clock {
             options.clock = clock.0.clone();
         }

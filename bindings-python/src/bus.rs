@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use charter_core::bus::{self, BusLimits, SubscribeOptions};
+use charter_core::bus::{self, BusLimits};
 use charter_core::capability;
 use pyo3::gc::PyVisit;
 use pyo3::prelude::*;
@@ -56,47 +56,49 @@ impl Bus {
         signature = (
             *,
             authority = None,
-            max_subscriptions = BusLimits::default().max_subscriptions,
-            max_queue_messages = BusLimits::default().max_queue_messages,
-            max_queue_bytes = BusLimits::default().max_queue_bytes,
-            max_payload = BusLimits::default().max_payload,
-            max_topic_len = BusLimits::default().max_topic_len,
-            max_topic_tokens = BusLimits::default().max_topic_tokens,
-            max_headers = BusLimits::default().max_headers,
-            max_header_bytes = BusLimits::default().max_header_bytes,
+            max_subscriptions = None,
+            max_queue_messages = None,
+            max_queue_bytes = None,
+            max_payload = None,
+            max_topic_len = None,
+            max_topic_tokens = None,
+            max_headers = None,
+            max_header_bytes = None,
             on_error = None,
             audit = None,
             audit_scope = "denials",
         ),
-        text_signature = "(*, authority=None, max_subscriptions=65536, max_queue_messages=1048576, \
-            max_queue_bytes=268435456, max_payload=1048576, max_topic_len=256, max_topic_tokens=16, \
-            max_headers=64, max_header_bytes=16384, on_error=None, audit=None, audit_scope='denials')"
+        text_signature = "(*, authority=None, max_subscriptions=None, max_queue_messages=None, \
+            max_queue_bytes=None, max_payload=None, max_topic_len=None, max_topic_tokens=None, \
+            max_headers=None, max_header_bytes=None, on_error=None, audit=None, audit_scope='denials')"
     )]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
         authority: Option<PyRef<'_, Authority>>,
-        max_subscriptions: usize,
-        max_queue_messages: usize,
-        max_queue_bytes: usize,
-        max_payload: usize,
-        max_topic_len: usize,
-        max_topic_tokens: usize,
-        max_headers: usize,
-        max_header_bytes: usize,
+        max_subscriptions: Option<usize>,
+        max_queue_messages: Option<usize>,
+        max_queue_bytes: Option<usize>,
+        max_payload: Option<usize>,
+        max_topic_len: Option<usize>,
+        max_topic_tokens: Option<usize>,
+        max_headers: Option<usize>,
+        max_header_bytes: Option<usize>,
         on_error: Option<Bound<'_, PyAny>>,
         audit: Option<PyRef<'_, AuditLog>>,
         audit_scope: &str,
     ) -> PyResult<Bus> {
+        // A limit left out is the core's default; the core checks the rest.
+        let d = BusLimits::default();
         let limits = BusLimits {
-            max_subscriptions,
-            max_queue_messages,
-            max_queue_bytes,
-            max_payload,
-            max_topic_len,
-            max_topic_tokens,
-            max_headers,
-            max_header_bytes,
+            max_subscriptions: max_subscriptions.unwrap_or(d.max_subscriptions),
+            max_queue_messages: max_queue_messages.unwrap_or(d.max_queue_messages),
+            max_queue_bytes: max_queue_bytes.unwrap_or(d.max_queue_bytes),
+            max_payload: max_payload.unwrap_or(d.max_payload),
+            max_topic_len: max_topic_len.unwrap_or(d.max_topic_len),
+            max_topic_tokens: max_topic_tokens.unwrap_or(d.max_topic_tokens),
+            max_headers: max_headers.unwrap_or(d.max_headers),
+            max_header_bytes: max_header_bytes.unwrap_or(d.max_header_bytes),
         };
         let hook = optional_callable(on_error, "on_error")?;
         let authority = authority.map(|a| capability::Authority::clone(&a.0));
@@ -125,23 +127,23 @@ impl Bus {
             pattern,
             handler = None,
             *,
-            capacity = SubscribeOptions::default().capacity,
-            max_bytes = SubscribeOptions::default().max_bytes,
+            capacity = None,
+            max_bytes = None,
             overflow = None,
             ttl = None,
             idle_ttl = None,
             dispatch = None,
         ),
-        text_signature = "($self, pattern, handler=None, *, capacity=1024, max_bytes=16777216, \
-            overflow=None, ttl=None, idle_ttl=None, dispatch='inline')"
+        text_signature = "($self, pattern, handler=None, *, capacity=None, max_bytes=None, \
+            overflow=None, ttl=None, idle_ttl=None, dispatch=None)"
     )]
     #[allow(clippy::too_many_arguments)]
     fn subscribe(
         slf: &Bound<'_, Self>,
         #[pyo3(from_py_with = crate::text::utf8)] pattern: PyBackedStr,
         handler: Option<Bound<'_, PyAny>>,
-        capacity: usize,
-        max_bytes: usize,
+        capacity: Option<usize>,
+        max_bytes: Option<usize>,
         overflow: Option<Overflow>,
         #[pyo3(from_py_with = crate::when::optional_seconds)] ttl: Option<f64>,
         #[pyo3(from_py_with = crate::when::optional_seconds)] idle_ttl: Option<f64>,
@@ -150,11 +152,10 @@ impl Bus {
         let options = options::Subscribe {
             capacity,
             max_bytes,
-            overflow: overflow.unwrap_or(Overflow::DEFAULT),
+            overflow,
             ttl,
             idle_ttl,
             dispatch: dispatch.as_deref(),
-            has_handler: handler.is_some(),
         };
         Bus::caller(slf).subscribe(&pattern, handler, options)
     }

@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use charter_core::bus::{self, SubscribeOptions};
+use charter_core::bus;
 use pyo3::gc::PyVisit;
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedStr;
@@ -63,15 +63,15 @@ impl Client {
             pattern,
             handler = None,
             *,
-            capacity = SubscribeOptions::default().capacity,
-            max_bytes = SubscribeOptions::default().max_bytes,
+            capacity = None,
+            max_bytes = None,
             overflow = None,
             ttl = None,
             idle_ttl = None,
             dispatch = None,
         ),
-        text_signature = "($self, pattern, handler=None, *, capacity=1024, max_bytes=16777216, \
-            overflow=None, ttl=None, idle_ttl=None, dispatch='inline')"
+        text_signature = "($self, pattern, handler=None, *, capacity=None, max_bytes=None, \
+            overflow=None, ttl=None, idle_ttl=None, dispatch=None)"
     )]
     #[allow(clippy::too_many_arguments)]
     fn subscribe(
@@ -79,8 +79,8 @@ impl Client {
         py: Python<'_>,
         #[pyo3(from_py_with = crate::text::utf8)] pattern: PyBackedStr,
         handler: Option<Bound<'_, PyAny>>,
-        capacity: usize,
-        max_bytes: usize,
+        capacity: Option<usize>,
+        max_bytes: Option<usize>,
         overflow: Option<Overflow>,
         #[pyo3(from_py_with = crate::when::optional_seconds)] ttl: Option<f64>,
         #[pyo3(from_py_with = crate::when::optional_seconds)] idle_ttl: Option<f64>,
@@ -89,11 +89,10 @@ impl Client {
         let options = options::Subscribe {
             capacity,
             max_bytes,
-            overflow: overflow.unwrap_or(Overflow::DEFAULT),
+            overflow,
             ttl,
             idle_ttl,
             dispatch: dispatch.as_deref(),
-            has_handler: handler.is_some(),
         };
         self.caller(self.bus.bind(py)).subscribe(&pattern, handler, options)
     }

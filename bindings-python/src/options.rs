@@ -19,11 +19,6 @@ use crate::errors::new_err;
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct Overflow(bus::Overflow);
 
-impl Overflow {
-    /// The policy of a subscription made without one.
-    pub(crate) const DEFAULT: Overflow = Overflow(bus::Overflow::DropOldest);
-}
-
 #[pymethods]
 impl Overflow {
     /// `"drop_oldest"`, `"drop_newest"`, `"block"` or `"error"`.
@@ -124,39 +119,44 @@ pub(crate) fn optional_duration(
     seconds.map(|s| duration(py, s, what)).transpose()
 }
 
-/// The keyword arguments of `Bus.subscribe`, checked as far as the binding
-/// must; the core checks the rest against the bus's limits.
+/// The keyword arguments of `Bus.subscribe`, as the core takes them. Only
+/// names and types are mapped here: what was left out stays unset, so the
+/// core applies its defaults, and every rule on the options (and on their
+/// combination with a handler) is the core's, with its words.
 pub(crate) struct Subscribe<'a> {
-    pub(crate) capacity: usize,
-    pub(crate) max_bytes: usize,
-    pub(crate) overflow: Overflow,
+    pub(crate) capacity: Option<usize>,
+    pub(crate) max_bytes: Option<usize>,
+    pub(crate) overflow: Option<Overflow>,
     pub(crate) ttl: Option<f64>,
     pub(crate) idle_ttl: Option<f64>,
     /// `None`: not given, the default (`"inline"`, `"thread"` for an
     /// async handler; see `Caller::subscribe`).
     pub(crate) dispatch: Option<&'a str>,
-    pub(crate) has_handler: bool,
 }
 
 impl Subscribe<'_> {
     pub(crate) fn to_core(&self, py: Python<'_>) -> PyResult<SubscribeOptions> {
-        let invalid = |why: &str| Err(new_err(py, ErrorKind::InvalidArgument, why));
-        let dispatch = match self.dispatch.unwrap_or("inline") {
-            "inline" => Dispatch::Inline,
-            "thread" if self.has_handler => Dispatch::Thread,
-            "thread" => return invalid("dispatch=\"thread\" needs a handler"),
-            other => return invalid(&format!("dispatch must be \"inline\" or \"thread\", not {other:?}")),
-        };
-        // The core would evict an idle handler subscription, maybe from a
-        // publish that holds the GIL its handler thread is waiting for.
-        if self.has_handler && self.idle_ttl.is_some() {
-            return invalid("idle_ttl applies to subscriptions without a handler");
+        let mut options = SubscribeOptions::new();
+        match self.dispatch {
+            None | Some("inline") => {}
+            Some("thread") => options = options.dispatch(Dispatch::Thread),
+            Some(other) => {
+                return Err(new_err(
+                    py,
+                    ErrorKind::InvalidArgument,
+                    format!("dispatch must be \"inline\" or \"thread\", not {other:?}"),
+                ))
+            }
         }
-        let mut options = SubscribeOptions::new()
-            .capacity(self.capacity)
-            .max_bytes(self.max_bytes)
-            .overflow(self.overflow.0)
-            .dispatch(dispatch);
+        if let Some(n) = self.capacity {
+            options = options.capacity(n);
+        }
+        if let Some(n) = self.max_bytes {
+            options = options.max_bytes(n);
+        }
+        if let Some(overflow) = self.overflow {
+            options = options.overflow(overflow.0);
+        }
         // Infinity means no time-to-live at all.
         let finite = |d: Duration| (d != Duration::MAX).then_some(d);
         if let Some(ttl) = optional_duration(py, self.ttl, "ttl")?.and_then(finite) {

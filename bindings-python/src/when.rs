@@ -116,12 +116,20 @@ pub(crate) fn advance(value: &Bound<'_, PyAny>) -> PyResult<u64> {
     whole_seconds(value, "seconds")
 }
 
-pub(crate) fn max_lifetime(value: &Bound<'_, PyAny>) -> PyResult<u64> {
-    whole_seconds(value, "max_lifetime")
+/// `None` leaves the authority's option unset: the core's default.
+pub(crate) fn max_lifetime(value: &Bound<'_, PyAny>) -> PyResult<Option<u64>> {
+    if value.is_none() {
+        return Ok(None);
+    }
+    whole_seconds(value, "max_lifetime").map(Some)
 }
 
-pub(crate) fn clock_skew(value: &Bound<'_, PyAny>) -> PyResult<u64> {
-    whole_seconds(value, "clock_skew")
+/// As `max_lifetime`.
+pub(crate) fn clock_skew(value: &Bound<'_, PyAny>) -> PyResult<Option<u64>> {
+    if value.is_none() {
+        return Ok(None);
+    }
+    whole_seconds(value, "clock_skew").map(Some)
 }
 
 /// An optional point in time, in Unix milliseconds (for `time=`, `since=`

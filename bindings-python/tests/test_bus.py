@@ -169,7 +169,7 @@ def test_subscribe_arguments_are_checked(bus: Bus) -> None:
         bus.subscribe("t", capacity=0)
     with pytest.raises(OverflowError):
         bus.subscribe("t", capacity=-1)
-    with pytest.raises(charter.InvalidArgumentError, match="needs a handler"):
+    with pytest.raises(charter.InvalidArgumentError, match="thread dispatch applies to subscriptions with a handler only"):
         bus.subscribe("t", dispatch="thread")
     with pytest.raises(charter.InvalidArgumentError, match='"inline" or "thread"'):
         bus.subscribe("t", print, dispatch="fast")  # type: ignore[arg-type]

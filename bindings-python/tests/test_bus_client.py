@@ -118,7 +118,7 @@ def test_bad_arguments(enforcing: Bus, root: KeyPair, open_session: OpenSession)
     client, _, _ = client_for(enforcing, root, open_session, "subscribe a")
     with pytest.raises(TypeError, match="handler must be callable"):
         client.subscribe("a", 42)  # type: ignore[arg-type]
-    with pytest.raises(charter.InvalidArgumentError, match="needs a handler"):
+    with pytest.raises(charter.InvalidArgumentError, match="thread dispatch applies to subscriptions with a handler only"):
         client.subscribe("a", dispatch="thread")
 
 

@@ -37,5 +37,5 @@ def test_subscribe_shows_its_keywords() -> None:
     for method in (charter.Bus.subscribe, charter.Client.subscribe):
         parameters = inspect.signature(method).parameters
         assert parameters["overflow"].default is None
-        assert parameters["capacity"].default == 1024
+        assert parameters["capacity"].default is None
         assert parameters["dispatch"].kind is inspect.Parameter.KEYWORD_ONLY

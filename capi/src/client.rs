@@ -337,12 +337,9 @@ pub unsafe extern "C" fn charter_client_respond(
         }
         // SAFETY: a message from Charter: its reply_to is NULL or a string.
         let reply_to = unsafe { (*request).reply_to };
-        if reply_to.is_null() {
-            return Err(Error::new(
-                charter_core::ErrorKind::InvalidArgument,
-                "the message is not a request: it has no reply_to inbox",
-            ));
-        }
+        // No inbox is the empty one, which the core refuses as a message
+        // that is not a request: that rule and its words are the core's.
+        let reply_to = if reply_to.is_null() { c"".as_ptr() } else { reply_to };
         // SAFETY: `reply_to` is a string of a message from Charter; the rest
         // is the caller's contract.
         let Outgoing { client, topic: inbox, payload, headers } =

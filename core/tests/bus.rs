@@ -277,6 +277,11 @@ fn request_and_respond() {
     bus.publish("p", &b""[..], &[]).unwrap();
     let e = bus.respond(&plain.recv().unwrap(), &b""[..], &[]).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+    let plain_message = e.message().to_owned();
+    assert!(plain_message.contains("not a request"), "{e}");
+    // The empty inbox is the missing one, with the same refusal.
+    let e = bus.reply("", &b""[..], &[]).unwrap_err();
+    assert_eq!((e.kind(), e.message()), (ErrorKind::InvalidArgument, plain_message.as_str()));
     let e = bus.reply("orders.eu", &b""[..], &[]).unwrap_err();
     assert!(e.message().contains("not a reply inbox"), "{e}");
 }
@@ -511,6 +516,15 @@ fn idle_ttl_is_for_pull_subscriptions() {
     let e = bus().subscribe_with("t", opts().idle_ttl(Duration::from_secs(1)), |_| Ok(())).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::InvalidArgument);
     assert!(e.message().contains("pull subscriptions only"), "{e}");
+}
+
+#[test]
+fn thread_dispatch_is_for_handler_subscriptions() {
+    let e = bus().subscribe("t", opts().dispatch(Dispatch::Thread)).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+    assert!(e.message().contains("with a handler only"), "{e}");
+    // Inline is every subscription's default: nothing to refuse.
+    bus().subscribe("t", opts().dispatch(Dispatch::Inline)).unwrap();
 }
 
 #[test]

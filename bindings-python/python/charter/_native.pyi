@@ -596,7 +596,8 @@ class BridgeVerifier:
 class Bus:
     """A topic bus: NATS-style topics and wildcards, bounded queues, request/reply.
 
-    Every limit is a keyword argument; exceeding one raises
+    Every limit is a keyword argument; one left out (``None``) is the
+    core's default (docs/bus.md). Exceeding one raises
     :class:`charter.LimitExceededError` (or :class:`charter.InvalidArgumentError`
     for topics). With an ``authority`` the bus enforces capabilities: every
     publish, subscribe and request goes through :meth:`client` and needs a
@@ -609,14 +610,14 @@ class Bus:
         cls,
         *,
         authority: Optional[Authority] = None,
-        max_subscriptions: int = 65536,
-        max_queue_messages: int = 1048576,
-        max_queue_bytes: int = 268435456,
-        max_payload: int = 1048576,
-        max_topic_len: int = 256,
-        max_topic_tokens: int = 16,
-        max_headers: int = 64,
-        max_header_bytes: int = 16384,
+        max_subscriptions: Optional[int] = None,
+        max_queue_messages: Optional[int] = None,
+        max_queue_bytes: Optional[int] = None,
+        max_payload: Optional[int] = None,
+        max_topic_len: Optional[int] = None,
+        max_topic_tokens: Optional[int] = None,
+        max_headers: Optional[int] = None,
+        max_header_bytes: Optional[int] = None,
         on_error: Optional[_BusErrorHook] = None,
         audit: Optional[AuditLog] = None,
         audit_scope: _AuditScope = "denials",
@@ -628,16 +629,18 @@ class Bus:
         pattern: str,
         handler: Optional[_MessageHandler] = None,
         *,
-        capacity: int = 1024,
-        max_bytes: int = 16777216,
+        capacity: Optional[int] = None,
+        max_bytes: Optional[int] = None,
         overflow: Optional[Overflow] = None,
         ttl: Union[float, timedelta, None] = None,
         idle_ttl: Union[float, timedelta, None] = None,
-        dispatch: Literal["inline", "thread"] = "inline",
+        dispatch: Optional[Literal["inline", "thread"]] = None,
     ) -> Subscription:
         """Subscribes to ``pattern``: a queue to receive from, or ``handler``.
 
-        ``overflow`` defaults to :data:`DROP_OLDEST`. ``ttl`` drops messages
+        An option left out (``None``) takes the core's default (docs/bus.md:
+        :data:`DROP_OLDEST` for ``overflow``), and the core decides which
+        options and combinations it refuses. ``ttl`` drops messages
         older than that when received; ``idle_ttl`` ends a queue subscription
         not received from for that long. A handler runs on the publishing
         thread (``dispatch="inline"``) or on a thread of the subscription's
@@ -925,8 +928,8 @@ class Authority:
         roots: Iterable[_Key] = (),
         *,
         clock: Optional[ManualClock] = None,
-        max_lifetime: Union[int, timedelta] = 7776000,
-        clock_skew: Union[int, timedelta] = 60,
+        max_lifetime: Union[int, timedelta, None] = None,
+        clock_skew: Union[int, timedelta, None] = None,
         audit: Optional[AuditLog] = None,
         audit_scope: _AuditScope = "denials",
     ) -> Self: ...
@@ -1011,12 +1014,12 @@ class Client:
         pattern: str,
         handler: Optional[_MessageHandler] = None,
         *,
-        capacity: int = 1024,
-        max_bytes: int = 16777216,
+        capacity: Optional[int] = None,
+        max_bytes: Optional[int] = None,
         overflow: Optional[Overflow] = None,
         ttl: Union[float, timedelta, None] = None,
         idle_ttl: Union[float, timedelta, None] = None,
-        dispatch: Literal["inline", "thread"] = "inline",
+        dispatch: Optional[Literal["inline", "thread"]] = None,
     ) -> Subscription:
         """:meth:`Bus.subscribe`; the subscription ends when the session does."""
     def publish(self, topic: str, payload: Buffer, headers: _Headers = None) -> PublishReport:

@@ -416,7 +416,8 @@ impl Bus {
     }
 
     /// Answers the request whose reply inbox is `inbox` (for callers that
-    /// kept only [`Message::reply_to`]). Only reply inboxes are accepted.
+    /// kept only [`Message::reply_to`]). Only reply inboxes are accepted;
+    /// `""` is refused as a message that is not a request.
     pub fn reply(&self, inbox: &str, payload: impl Payload, headers: Headers<'_>) -> Result<PublishReport> {
         self.answer(Some(inbox), payload, headers, Who::Anyone)
     }
@@ -428,7 +429,10 @@ impl Bus {
         headers: Headers<'_>,
         who: Who<'_>,
     ) -> Result<PublishReport> {
-        let Some(inbox) = inbox else {
+        // An empty inbox is no inbox: callers that hold a message's parts
+        // rather than the message pass "" for a missing one, and get the
+        // same refusal.
+        let Some(inbox) = inbox.filter(|inbox| !inbox.is_empty()) else {
             return Err(Error::new(
                 ErrorKind::InvalidArgument,
                 "the message is not a request: it has no reply inbox",
@@ -615,15 +619,7 @@ impl Bus {
             return Err(reserved(pattern));
         }
         self.authorize(who, Action::Subscribe, pattern)?;
-        options.validate(limits)?;
-        if handler.is_some() && options.idle_ttl.is_some() {
-            // Evicting happens inside publish, which would then have to wait
-            // for the handler's thread.
-            return Err(Error::new(
-                ErrorKind::InvalidArgument,
-                "idle_ttl applies to pull subscriptions only",
-            ));
-        }
+        options.validate(limits, handler.is_some())?;
         let threaded = handler.is_some() && options.dispatch == Dispatch::Thread;
         let shared = Arc::new(Shared {
             id: self.fresh_id()?,

@@ -132,7 +132,8 @@ pub struct SubscribeOptions {
     pub ttl: Option<Duration>,
     /// A pull subscription not received from for this long is ended.
     pub idle_ttl: Option<Duration>,
-    /// Where a callback handler runs (ignored for pull subscriptions).
+    /// Where a callback handler runs. `Thread` on a pull subscription is
+    /// refused: it has no handler to run.
     pub dispatch: Dispatch,
 }
 
@@ -191,7 +192,12 @@ impl SubscribeOptions {
         self
     }
 
-    pub(crate) fn validate(&self, limits: &BusLimits) -> Result<()> {
+    /// Every rule on a subscription's options, for a subscription with a
+    /// handler (`has_handler`) or a pull one. The one place these are
+    /// decided: the C ABI and the bindings pass options through unchecked,
+    /// and `vectors/rules/subscribe.json` records each refusal with its
+    /// message for their tests.
+    pub(crate) fn validate(&self, limits: &BusLimits, has_handler: bool) -> Result<()> {
         let bad = |kind, why: String| Err(Error::new(kind, why));
         if self.capacity == 0 || self.max_bytes == 0 {
             return bad(ErrorKind::InvalidArgument, "capacity and max_bytes must be at least 1".into());
@@ -212,6 +218,17 @@ impl SubscribeOptions {
         }
         if matches!(self.ttl, Some(d) if d.is_zero()) || matches!(self.idle_ttl, Some(d) if d.is_zero()) {
             return bad(ErrorKind::InvalidArgument, "ttl and idle_ttl must be longer than zero".into());
+        }
+        if has_handler && self.idle_ttl.is_some() {
+            // Evicting happens inside publish, which would then have to wait
+            // for the handler's thread.
+            return bad(ErrorKind::InvalidArgument, "idle_ttl applies to pull subscriptions only".into());
+        }
+        if !has_handler && self.dispatch == Dispatch::Thread {
+            return bad(
+                ErrorKind::InvalidArgument,
+                "thread dispatch applies to subscriptions with a handler only".into(),
+            );
         }
         Ok(())
     }

@@ -9,6 +9,7 @@
 mod audit;
 mod bridge;
 mod keys;
+pub mod rules;
 mod status;
 mod tokens;
 mod topics;
@@ -30,6 +31,9 @@ pub fn generate() -> Vec<(&'static str, String)> {
         // In a directory of its own: the C, Go, Python and Node runners
         // check every file at the top level, and do not check this one yet.
         ("bridge/messages.json", bridge::vectors()),
+        // Also apart: the binding runners that check it are tests of their
+        // own (each binding's rules test), and C has no case of its own.
+        ("rules/refusals.json", rules::vectors()),
     ]
     .into_iter()
     .map(|(name, value)| (name, to_text(&value)))

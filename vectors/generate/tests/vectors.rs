@@ -42,6 +42,25 @@ fn committed_vectors_match_a_fresh_generation() {
 }
 
 #[test]
+fn refusals() {
+    let v = load("rules/refusals.json");
+    let cases = v["subscribe"].as_array().unwrap();
+    assert!(cases.len() >= 9, "{} refusal cases", cases.len());
+    for case in cases {
+        let name = case["name"].as_str().unwrap();
+        let handler = case["handler"].as_bool().unwrap();
+        let error = charter_vectors::rules::subscribe(handler, &case["options"]).expect_err(name);
+        assert_eq!(case["status"], error.kind().name(), "{name}");
+        assert_eq!(case["message"], error.message(), "{name}");
+        // Every case refuses one thing: the same options on the other
+        // kind of subscription are either refused alike or accepted.
+        if let Err(other) = charter_vectors::rules::subscribe(!handler, &case["options"]) {
+            assert_eq!(other.message(), error.message(), "{name}");
+        }
+    }
+}
+
+#[test]
 fn status_codes() {
     let cases = load("status.json")["cases"].as_array().unwrap().clone();
     assert_eq!(cases.len(), ErrorKind::ALL.len() + 1);

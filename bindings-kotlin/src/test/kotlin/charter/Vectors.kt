@@ -23,6 +23,7 @@ object Vectors {
     val topics by lazy { load("topics") }
     val tokens by lazy { load("tokens") }
     val audit by lazy { load("audit") }
+    val refusals by lazy { load("rules/refusals") }
 }
 
 fun JsonElement.str(key: String): String = jsonObject.getValue(key).jsonPrimitive.content
