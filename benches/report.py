@@ -4,9 +4,11 @@ the tables between `<!-- report:NAME -->` and `<!-- /report:NAME -->`
 markers, and one chart per table (docs/benchmarks/NAME.svg) showing each
 ratio against its goal.
 
-Inputs: criterion's estimates (`cargo bench -p charter-benches`) and the
+Inputs: criterion's estimates (`cargo bench -p charter-benches`), the
 instruction counts of benches/budgets.py (callgrind; the binary must be
-built). Prose outside the markers is left alone: it explains the figures
+built), and the bindings' results in target/bench-results/ (written by
+their bench scripts, which `make bench` runs before this one; a binding
+not run shows as not measured). Prose outside the markers is left alone: it explains the figures
 and is kept by hand.
 
 Usage: python3 benches/report.py [target/criterion]
@@ -33,6 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "BENCHMARKS.md"
 CHARTS = ROOT / "docs" / "benchmarks"
 CRITERION = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "target" / "criterion"
+RESULTS = ROOT / "target" / "bench-results"
 COUNTS = [0, 1, 4, 16, 64]
 ASYNC_COUNTS = [1, 4, 16, 64]
 
@@ -67,6 +70,20 @@ REASONS = {
                    "grow and the kernel maps fresh pages; by instructions the append is "
                    "1.6x the leaf hash; next: chunked storage that never copies on growth",
     "audit-rate": "as above: page faults while the log grows under criterion",
+    "node-batch": "the core's per-message publish and queue, about 60% of a profile: "
+                  "`publish_many` is a loop of single sends (the topic checked and the "
+                  "match cache looked up per message), each message allocated, queued "
+                  "under the queue's mutex and freed; then making each `Message` and its "
+                  "`Buffer` view in JS (about 15%); next: a batch send in the core that "
+                  "checks the topic and matches once per batch, the lock-free queues above",
+    "go-batch": "the core's per-message publish and queue as for Node, and the C ABI's "
+                "per-message `charter_message_t` (an allocation with its topic, freed by a "
+                "second call); next: the core's batch send, and a C receive that writes a "
+                "batch into the caller's buffer",
+    "python-batch": "the core's per-message publish and queue (about 850 instructions) and "
+                    "one `Message` object per message; next: the core's batch send and "
+                    "lock-free queues",
+    "python-pyzmq": "",
 }
 
 
@@ -273,7 +290,56 @@ def targets(measured: dict[str, float]) -> list[str]:
     rate = None if memory is None else 1e9 / memory
     row("audit in-memory append rate", "n/a" if rate is None else f"{rate / 1e6:.2f}M/s", "1M/s",
         None if memory is None else memory, 1000.0, "audit-rate")
+    binding_targets(row)
     return rows
+
+
+def results(name: str) -> dict | None:
+    """A binding's results file in target/bench-results/, or None."""
+    path = RESULTS / name
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def go_batch() -> tuple[float | None, float | None]:
+    """BenchmarkBatch's ns/msg (median over -count runs): the batch, and a
+    buffered channel's single round trip."""
+    path = RESULTS / "go-bench.txt"
+    if not path.exists():
+        return None, None
+    lines = path.read_text().splitlines()
+
+    def median(name: str) -> float | None:
+        # The name, then "-N" (GOMAXPROCS, when above 1) or the columns.
+        pattern = re.compile(rf"BenchmarkBatch/{re.escape(name)}(?:-\d+)?\s.*\s([\d.]+) ns/msg")
+        xs = sorted(float(m.group(1)) for m in map(pattern.match, lines) if m)
+        return xs[len(xs) // 2] if xs else None
+
+    return median("publish-batch-recv-many-64"), median("buffered-channel-1")
+
+
+def binding_targets(row) -> None:
+    """The bindings' rows of the targets table: batches of 64 against each
+    language's own baseline, and Python's single message against pyzmq."""
+    node = results("node-batch.json")
+    if node is not None:
+        cases = node["cases"]
+        r = ratio(cases["publishMany + recvMany, 64 a call"]["cpu"], cases["EventEmitter.emit, 1 listener"]["cpu"])
+    else:
+        r = None
+    row("Node `publishMany` + `recvMany`, 64 a call: per message vs `emit` (CPU time)", x(r), "10x",
+        r, 10.0, "node-batch")
+    batch, channel = go_batch()
+    r = ratio(batch, channel)
+    row("Go `PublishBatch` + `RecvMany`, 64 a call: per message vs a channel round trip", x(r), "3x",
+        r, 3.0, "go-batch")
+    python = results("python-bus.json")
+    cases = python["cases"] if python is not None else {}
+    r = ratio(cases.get("publish_many(64) + recv_many(64)"), cases.get("SimpleQueue 64 puts + 64 gets"))
+    row("Python `publish_many` + `recv_many`, 64 a call: per message vs `SimpleQueue` (64 puts, 64 gets)",
+        x(r), "2x", r, 2.0, "python-batch")
+    r = ratio(cases.get("publish + recv"), cases.get("pyzmq inproc PUSH send + PULL recv"))
+    row("Python `publish` + `recv` vs pyzmq inproc PUSH `send` + PULL `recv`", x(r), "under 1x",
+        r, 1.0, "python-pyzmq")
 
 
 def replace(doc: str, name: str, lines: list[str]) -> str:

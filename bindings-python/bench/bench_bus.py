@@ -11,6 +11,10 @@ pyzmq is installed (``scripts/bench.sh`` installs it into its own venv),
 an inproc PUSH/PULL pair is timed in the same run, one message and 64 at a
 time, as the nearest peer a pyzmq user knows.
 
+The figures also go to ``target/bench-results/python-bus.json`` at the
+repository root, which ``benches/report.py`` reads for the targets table
+of docs/BENCHMARKS.md.
+
 Run: ``python bindings-python/bench/bench_bus.py [--number N] [--repeat R]``
 """
 
@@ -18,10 +22,12 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import json
 import platform
 import queue
 import sys
 import timeit
+from pathlib import Path
 from typing import Any, Optional
 
 import charter
@@ -30,6 +36,7 @@ TARGET_RATIO = 2.0
 TOPIC = "bench.orders.created"
 PAYLOAD = b"0123456789abcdef"
 BATCH = 64
+RESULTS = Path(__file__).resolve().parents[2] / "target" / "bench-results" / "python-bus.json"
 
 
 def timer(stmt: str, namespace: dict[str, object]) -> timeit.Timer:
@@ -122,6 +129,12 @@ def main() -> None:
     batch_ratio = per_message[f"publish_many({BATCH}) + recv_many({BATCH})"] / simple_batch
     verdict = "within" if batch_ratio <= TARGET_RATIO else "OVER"
     print(f"batches of {BATCH} vs SimpleQueue: {batch_ratio:.2f}x, {verdict} the {TARGET_RATIO:g}x target")
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps({
+        "python": platform.python_version(),
+        "unit": "ns/message, best of the repeats",
+        "cases": per_message,
+    }, indent=1) + "\n")
 
 
 if __name__ == "__main__":
