@@ -163,15 +163,17 @@ SOAK_SECONDS ?= 60
 soak:
 	SOAK_SECONDS=$(SOAK_SECONDS) cargo run --release -p charter-benches --example soak
 
+# The report comes last: its targets table reads the bindings' results
+# (target/bench-results/).
 bench:
 	cargo bench -p charter-benches
-	cargo bench -p charter-bridge --bench nats
-	bash benches/report.sh target/criterion
 	bash benches/c/readiness_scale.sh
+	cargo bench -p charter-bridge --bench nats
 	bash bindings-python/scripts/bench.sh
 	bash bindings-node/scripts/bench.sh
 	bash bindings-go/scripts/bench.sh
 	bash bindings-kotlin/scripts/bench.sh
+	bash benches/report.sh target/criterion
 
 header:
 	CHARTER_BLESS=1 cargo test -p charter-capi --test header

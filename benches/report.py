@@ -6,9 +6,11 @@ ratio against its goal.
 
 Inputs: criterion's estimates (`cargo bench -p charter-benches`), the
 instruction counts of benches/budgets.py (callgrind; the binary must be
-built) and the NATS bridge bench's figures (`cargo bench -p charter-bridge
+built), the NATS bridge bench's figures (`cargo bench -p charter-bridge
 --bench nats` writes target/nats-bench.json; without that file the bridge
-tables are left as they are). Prose outside the markers is left alone: it
+tables are left as they are) and the bindings' results in
+target/bench-results/ (written by their bench scripts, which `make bench`
+runs before this one; a binding not run shows as not measured). Prose outside the markers is left alone: it
 explains the figures and is kept by hand.
 
 Usage: python3 benches/report.py [target/criterion]
@@ -38,6 +40,7 @@ CHARTS = ROOT / "docs" / "benchmarks"
 ARGS = [a for a in sys.argv[1:] if a != "--bridge"]
 CRITERION = Path(ARGS[0]) if ARGS else ROOT / "target" / "criterion"
 BRIDGE_FIGURES = ROOT / "target" / "nats-bench.json"
+RESULTS = ROOT / "target" / "bench-results"
 COUNTS = [0, 1, 4, 16, 64]
 ASYNC_COUNTS = [1, 4, 16, 64]
 
@@ -87,6 +90,21 @@ REASONS = {
     "bridge-latency": "one message at a time takes three extra hand-offs (the export's wake-up, the "
                       "import's local publish, the receiver's wake-up); on the loaded machine each "
                       "can wait for a core; next: measure on an idle machine",
+    "node-batch": "the core's per-message publish and queue, about 60% of a profile: "
+                  "`publish_many` is a loop of single sends (the topic checked and the "
+                  "match cache looked up per message), each message allocated, queued "
+                  "under the queue's mutex and freed; then making each `Message` and its "
+                  "`Buffer` view in JS (about 15%); next: a batch send in the core that "
+                  "checks the topic and matches once per batch, the lock-free queues above",
+    "go-batch": "the core's per-message publish and queue as for Node, and the C ABI's "
+                "per-message `charter_message_t` (an allocation with its topic, freed by a "
+                "second call); next: the core's batch send, and a C receive that writes a "
+                "batch into the caller's buffer",
+    "python-batch": "the core's per-message publish and queue, about 60% of a profile (its "
+                    "`send` alone 26%, `deliver` 18%), then one `Message` object per message "
+                    "(PyO3's allocation, about 8%); by instructions 2.39x; next: the core's "
+                    "batch send and lock-free queues",
+    "python-pyzmq": "",
 }
 
 
@@ -295,6 +313,7 @@ def targets(measured: dict[str, float]) -> list[str]:
     rate = None if memory is None else 1e9 / memory
     row("audit in-memory append rate", "n/a" if rate is None else f"{rate / 1e6:.2f}M/s", "1M/s",
         None if memory is None else memory, 1000.0, "audit-rate")
+    binding_targets(row)
     return rows
 
 
@@ -361,6 +380,58 @@ def bridge_targets(figures: dict) -> list[str]:
         rows.append(f"| authenticated: verified messages per receiving core (CPU time), {label} | "
                     f"{shown} | at least 20,000/s | {status} | {why} |")
     return rows
+def results(name: str) -> dict | None:
+    """A binding's results file in target/bench-results/, or None."""
+    path = RESULTS / name
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def go_batch() -> tuple[float | None, float | None, str]:
+    """BenchmarkBatch's figures per message (median over -count runs): the
+    batch, a buffered channel's single round trip, and the unit: the
+    thread's CPU time (cpu-ns/msg) where the run has it, else the clock."""
+    path = RESULTS / "go-bench.txt"
+    if not path.exists():
+        return None, None, ""
+    lines = path.read_text().splitlines()
+
+    def median(name: str, unit: str) -> float | None:
+        # The name, then "-N" (GOMAXPROCS, when above 1) or the columns.
+        pattern = re.compile(rf"BenchmarkBatch/{re.escape(name)}(?:-\d+)?\s.*\s([\d.]+) {unit}")
+        xs = sorted(float(m.group(1)) for m in map(pattern.match, lines) if m)
+        return xs[len(xs) // 2] if xs else None
+
+    for unit, shown in (("cpu-ns/msg", "CPU time"), ("ns/msg", "clock")):
+        batch, channel = median("publish-batch-recv-many-64", unit), median("buffered-channel-1", unit)
+        if batch is not None and channel is not None:
+            return batch, channel, shown
+    return None, None, ""
+
+
+def binding_targets(row) -> None:
+    """The bindings' rows of the targets table: batches of 64 against each
+    language's own baseline, and Python's single message against pyzmq."""
+    node = results("node-batch.json")
+    if node is not None:
+        cases = node["cases"]
+        r = ratio(cases["publishMany + recvMany, 64 a call"]["cpu"], cases["EventEmitter.emit, 1 listener"]["cpu"])
+    else:
+        r = None
+    row("Node `publishMany` + `recvMany`, 64 a call: per message vs `emit` (CPU time)", x(r), "10x",
+        r, 10.0, "node-batch")
+    batch, channel, clock = go_batch()
+    r = ratio(batch, channel)
+    row(f"Go `PublishBatch` + `RecvMany`, 64 a call: per message vs a channel round trip ({clock or 'n/a'})",
+        x(r), "3x", r, 3.0, "go-batch")
+    python = results("python-bus.json")
+    cases = python["cases"] if python is not None else {}
+    r = ratio(cases.get("publish_many(64) + recv_many(64)"), cases.get("SimpleQueue 64 puts + 64 gets"))
+    clock = f" ({python['clock']})" if python is not None and "clock" in python else ""
+    row(f"Python `publish_many` + `recv_many`, 64 a call: per message vs `SimpleQueue` (64 puts, 64 gets){clock}",
+        x(r), "2x", r, 2.0, "python-batch")
+    r = ratio(cases.get("publish + recv"), cases.get("pyzmq inproc PUSH send + PULL recv"))
+    row(f"Python `publish` + `recv` vs pyzmq inproc PUSH `send` + PULL `recv`{clock}", x(r), "under 1x",
+        r, 1.0, "python-pyzmq")
 
 
 def replace(doc: str, name: str, lines: list[str]) -> str:

@@ -144,14 +144,20 @@ func (s *Subscription) takeQueued(out []*C.charter_message_t, n int) ([]*Message
 		return nil, s.bus.subscriptionError(cError(res.status, res.message))
 	}
 	count := int(res.count)
-	// One allocation for the batch's Message values, and one topic string
-	// for the run of messages that share it: the copies cost less than
-	// the messages one by one. A Message kept keeps its batch's values.
+	// One allocation for the batch's Message values, one for their
+	// payloads, and one topic string for the run of messages that share
+	// it: the copies cost less than the messages one by one. A Message
+	// kept keeps its batch's values and payloads.
+	total := 0
+	for _, c := range out[:count] {
+		total += int(c.payload_len)
+	}
+	room := make([]byte, total)
 	values := make([]Message, count)
 	msgs := make([]*Message, count)
 	topic := ""
 	for i, c := range out[:count] {
-		fillMessage(&values[i], c, topic)
+		room = fillMessage(&values[i], c, topic, room)
 		topic = values[i].Topic
 		msgs[i] = &values[i]
 	}

@@ -53,6 +53,31 @@ func TestBatchAccountingIsExact(t *testing.T) {
 	}
 }
 
+// A batch's payloads share one allocation, yet each is a slice of its own:
+// writing or appending to one never touches another, and an empty payload
+// is nil.
+func TestRecvManyPayloadsAreIndependent(t *testing.T) {
+	bus := newBus(t)
+	sub := subscribe(t, bus, "p")
+	if _, _, err := bus.PublishBatch("p", [][]byte{[]byte("abc"), nil, []byte("de"), []byte("f")}); err != nil {
+		t.Fatal(err)
+	}
+	msgs, err := sub.RecvMany(context.Background(), 4)
+	if err != nil || len(msgs) != 4 {
+		t.Fatalf("RecvMany: %d messages, %v", len(msgs), err)
+	}
+	if msgs[1].Payload != nil {
+		t.Fatalf("empty payload = %#v, want nil", msgs[1].Payload)
+	}
+	msgs[0].Payload[2] = 'X'
+	msgs[0].Payload = append(msgs[0].Payload, "YYYY"...)
+	msgs[2].Payload = append(msgs[2].Payload, 'Z')
+	got := []string{string(msgs[0].Payload), string(msgs[2].Payload), string(msgs[3].Payload)}
+	if got[0] != "abXYYYY" || got[1] != "deZ" || got[2] != "f" {
+		t.Fatalf("payloads after writes and appends = %q", got)
+	}
+}
+
 // The first message that fails stops the batch: n counts those before it
 // and the report adds up theirs.
 func TestPublishBatchStopsAtTheFirstFailure(t *testing.T) {

@@ -57,21 +57,28 @@ type MessageFunc func(msg *Message) error
 // goMessage copies a Charter message into Go memory.
 func goMessage(c *C.charter_message_t) *Message {
 	m := &Message{}
-	fillMessage(m, c, "")
+	fillMessage(m, c, "", nil)
 	return m
 }
 
 // fillMessage copies the Charter message c into m. The topic is topic
 // when c's equals it (no copy: a batch's messages mostly share one), else
-// a copy.
-func fillMessage(m *Message, c *C.charter_message_t, topic string) {
+// a copy. The payload is copied into the front of room when it has space
+// for it (a batch's payloads share one allocation), else into a slice of
+// its own; fillMessage returns what is left of room.
+func fillMessage(m *Message, c *C.charter_message_t, topic string, room []byte) []byte {
 	if !equalCString(c.topic, topic) {
 		topic = C.GoString(c.topic)
 	}
 	m.Seq, m.Topic = uint64(c.seq), topic
-	if c.payload_len > 0 {
-		m.Payload = make([]byte, int(c.payload_len))
-		copy(m.Payload, unsafe.Slice((*byte)(unsafe.Pointer(c.payload)), int(c.payload_len)))
+	if n := int(c.payload_len); n > 0 {
+		if n <= len(room) {
+			// Capped, so an append to one payload never writes the next.
+			m.Payload, room = room[:n:n], room[n:]
+		} else {
+			m.Payload = make([]byte, n)
+		}
+		copy(m.Payload, unsafe.Slice((*byte)(unsafe.Pointer(c.payload)), n))
 	}
 	if c.header_count > 0 {
 		m.Headers = make([]Header, int(c.header_count))
@@ -82,6 +89,7 @@ func fillMessage(m *Message, c *C.charter_message_t, topic string) {
 	if c.reply_to != nil {
 		m.ReplyTo = C.GoString(c.reply_to)
 	}
+	return room
 }
 
 // equalCString reports whether the NUL-terminated c holds s, reading no

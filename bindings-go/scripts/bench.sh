@@ -23,7 +23,11 @@ charter_install_prefix "$root" "$work"
 
 cd bindings-go
 export CGO_ENABLED=1
-go test -count=1 -run '^$' -bench . -benchmem "$@" ./...
+# The output is kept in target/bench-results/go-bench.txt too, where
+# benches/report.py reads BenchmarkBatch for docs/BENCHMARKS.md's targets.
+results="$root/target/bench-results"
+mkdir -p "$results"
+go test -count=1 -run '^$' -bench . -benchmem "$@" ./... | tee "$results/go-bench.txt"
 (cd bench/nats && go test -count=1 -run '^$' -bench . -benchmem "$@" .)
 # shellcheck disable=SC2086 # SCALE_ARGS is a list of flags
 go run ./scripts/scale ${SCALE_ARGS:-}

@@ -6,10 +6,15 @@
 // without a server, so it cannot be measured on the same footing.
 // Measured in the same run, interleaved, median of several rounds; every
 // case moves one 16-byte Buffer per message on one topic (one listener,
-// one subscription).
+// one subscription). Each case is timed twice: by the clock, and by the
+// process's CPU time, which leaves out the time other processes of a
+// shared machine held the cores (the clock's ratios move with their load).
+// The figures also go to target/bench-results/node-batch.json at the
+// repository root, for benches/report.py.
 //
 //   node bench/batch.mjs [--rounds N] [--iterations N]
 import { EventEmitter, on } from 'node:events';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { MessageChannel } from 'node:worker_threads';
 
 import { Bus } from 'charter';
@@ -90,7 +95,13 @@ const cases = {
   },
 };
 
-await compare(cases, { rounds, count: messages, unit: 'message' });
+const medians = await compare(cases, { rounds, count: messages, unit: 'message' });
+const results = new URL('../../target/bench-results/', import.meta.url);
+mkdirSync(results, { recursive: true });
+writeFileSync(
+  new URL('node-batch.json', results),
+  `${JSON.stringify({ node: process.version, unit: 'ns/message, median of the rounds', cases: medians }, null, 1)}\n`,
+);
 bus.close();
 port1.close();
 await iterator.return();

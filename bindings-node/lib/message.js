@@ -72,6 +72,67 @@ function message(seq, topic, payload, headers, replyTo) {
   return new Message(fromBus, seq, topic, bytes, headers, replyTo);
 }
 
+/** Numbers before the first message's, and per message (`src/packed.rs`). */
+const HEADER = 2;
+const PER_MESSAGE = 3;
+/** Room for the payloads of a batch; what does not fit comes as a ready-made `Message`. */
+const BATCH_BYTES = 65536;
+
+/**
+ * Where the addon writes a batch (`src/packed.rs` has the layout): the
+ * numbers, read through `batchNumbers`, then the payloads. Grown for the
+ * largest `max` asked for so far; one per thread, like `scratch`, and read
+ * out before anything can write it again.
+ */
+let batch = null;
+let batchNumbers = null;
+
+/** The batch buffer, with numbers for at least `max` messages. */
+function batchBuffer(max) {
+  const numbers = HEADER + PER_MESSAGE * max;
+  if (batchNumbers === null || batchNumbers.length < numbers) {
+    let room = 64;
+    while (HEADER + PER_MESSAGE * room < numbers) {
+      room *= 2;
+    }
+    const length = HEADER + PER_MESSAGE * room;
+    batch = Buffer.allocUnsafeSlow(8 * length + BATCH_BYTES);
+    batchNumbers = new Float64Array(batch.buffer, 0, length);
+  }
+  return batch;
+}
+
+/**
+ * Up to `max` queued messages appended to `into`, taken by `take`, the
+ * addon's batch receiver, in one call: the `Message`s are made here from
+ * the numbers and payloads it wrote. The payloads are copied out once, to
+ * a `Buffer` of the batch's own, and each message's payload is its slice
+ * of it (slices never overlap). Returns how many were taken.
+ */
+function unpack(take, max, into) {
+  const buffer = batchBuffer(max);
+  const items = take(max, buffer);
+  const numbers = batchNumbers;
+  const count = numbers[0];
+  const used = numbers[1];
+  const start = 8 * (HEADER + PER_MESSAGE * max);
+  const bytes = Buffer.allocUnsafe(used);
+  buffer.copy(bytes, 0, start, start + used);
+  let offset = 0;
+  for (let i = 0; i < count; i++) {
+    const at = HEADER + PER_MESSAGE * i;
+    const item = items[numbers[at + 2]];
+    const length = numbers[at + 1];
+    if (length < 0) {
+      into.push(item);
+    } else {
+      into.push(new Message(fromBus, numbers[at], item, bytes.subarray(offset, offset + length), null, null));
+      offset += length;
+    }
+  }
+  return count;
+}
+
 /**
  * A payload as the addon takes it: a string (sent as UTF-8) or a
  * `Uint8Array`. Any other `ArrayBufferView` (a `DataView`, a
@@ -124,4 +185,4 @@ function headers(value, stackStart) {
   return flat;
 }
 
-module.exports = { Message, headers, message, payload, scratch };
+module.exports = { Message, headers, message, payload, scratch, unpack };

@@ -391,11 +391,14 @@ export declare class NativeSubscription {
    */
   receiver(): () => unknown
   /**
-   * A function `(max) => message[]`: up to `max` (at least 1) queued
-   * messages, taken under one lock, without waiting; empty when none is
-   * queued. What `recvMany` takes behind the message it waited for.
+   * A function `(max, buffer) => items`: up to `max` (at least 1) queued
+   * messages, taken under one lock, without waiting, and written into
+   * `buffer` for JS to make the `Message`s (`src/packed.rs` has the
+   * layout); none when none is queued. What `recvMany` takes behind the
+   * message it waited for. `buffer` must have room for the numbers of
+   * `max` messages.
    */
-  batchReceiver(): (max: number) => unknown[]
+  batchReceiver(): (max: number, buffer: Uint8Array) => Array<string | unknown>
   /**
    * A function `() => message | null | number` that polls: it returns the
    * next message, taken and counted as delivered, if one is queued.

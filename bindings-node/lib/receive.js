@@ -24,6 +24,7 @@
 
 const { NativeWaker } = require('./native.js');
 const { classes, fromNative } = require('./errors.js');
+const { unpack } = require('./message.js');
 
 /** The longest delay `setTimeout` takes; longer waits are chained. */
 const MAX_DELAY = 2 ** 31 - 1;
@@ -238,16 +239,15 @@ class Source {
       return [polled];
     }
     this.#takeQueued ??= this.native.batchReceiver();
+    const batch = [polled];
     // Cannot fail but for a subscription ended since the poll, which
     // leaves nothing to take.
-    let behind;
     try {
-      behind = this.#takeQueued(many - 1);
+      unpack(this.#takeQueued, many - 1, batch);
     } catch {
-      behind = [];
+      // Nothing more to take.
     }
-    behind.unshift(polled);
-    return behind;
+    return batch;
   }
 
   /** Takes the next message, or arms the subscription's notify (see `src/subscription.rs`). */

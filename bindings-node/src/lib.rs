@@ -31,6 +31,7 @@ mod keys;
 mod message;
 mod notify;
 mod options;
+mod packed;
 mod pool;
 mod promise;
 mod ready;

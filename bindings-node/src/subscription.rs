@@ -18,12 +18,13 @@ use std::sync::Arc;
 
 use charter_core::bus::{Client, Notify, Polled, Subscription, SubscriptionId, SubscriptionRef};
 use charter_core::ErrorKind;
-use napi::bindgen_prelude::{Either3, Env, Function, Null, Unknown};
+use napi::bindgen_prelude::{BufferSlice, Either3, Env, FnArgs, Function, Null, Unknown};
 use napi_derive::napi;
 
-use crate::error::{boundary, from_core, from_napi, throw, Result};
+use crate::error::{boundary, error, from_core, from_napi, throw, Result};
 use crate::handler::{Gate, HandlerParts};
 use crate::message::Converter;
+use crate::packed;
 use crate::ready::{self, NativeWaker};
 use crate::release::Release;
 use crate::stats::SubscriptionStats;
@@ -187,22 +188,32 @@ impl NativeSubscription {
         .map_err(from_napi)
     }
 
-    /// A function `(max) => message[]`: up to `max` (at least 1) queued
-    /// messages, taken under one lock, without waiting; empty when none is
-    /// queued. What `recvMany` takes behind the message it waited for.
-    #[napi(ts_return_type = "(max: number) => unknown[]")]
-    pub fn batch_receiver<'env>(&self, env: &'env Env) -> Result<Function<'env, f64, Vec<Unknown<'static>>>> {
+    /// A function `(max, buffer) => items`: up to `max` (at least 1) queued
+    /// messages, taken under one lock, without waiting, and written into
+    /// `buffer` for JS to make the `Message`s (`src/packed.rs` has the
+    /// layout); none when none is queued. What `recvMany` takes behind the
+    /// message it waited for. `buffer` must have room for the numbers of
+    /// `max` messages.
+    #[napi(ts_return_type = "(max: number, buffer: Uint8Array) => Array<string | unknown>")]
+    pub fn batch_receiver<'env>(
+        &self,
+        env: &'env Env,
+    ) -> Result<Function<'env, FnArgs<(f64, BufferSlice<'static>)>, packed::Items>> {
         let state = Rc::clone(&self.state);
         env.create_function_from_closure("recvMany", move |call| {
             let env = &*call.env;
             boundary(|| {
                 let max = call.get::<f64>(0).map_err(from_napi)? as usize;
+                let mut buffer = call.get::<BufferSlice>(1).map_err(from_napi)?;
+                if buffer.len() < packed::payloads_start(max) {
+                    return Err(error(ErrorKind::Internal, "the batch buffer is too small for max"));
+                }
                 let (view, converter) = state.reading().map_err(from_core)?;
                 let messages = match view.recv_many(max, Some(std::time::Duration::ZERO)) {
                     Err(e) if e.kind() == ErrorKind::WouldBlock => Vec::new(),
                     taken => taken.map_err(from_core)?,
                 };
-                messages.iter().map(|m| converter.to_js(env, m).map_err(from_napi)).collect()
+                packed::pack(env, &converter, &messages, max, &mut buffer).map_err(from_napi)
             })
             .or_else(|e| throw(env, e))
         })

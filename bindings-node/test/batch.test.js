@@ -165,6 +165,42 @@ test('recvMany times out, aborts and ends as recv does, taking nothing', async (
   await assert.rejects(ended, ClosedError);
 });
 
+test('recvMany hands over a mixed batch whole: topics, headers, empty, string and large payloads', async () => {
+  const bus = new Bus();
+  const sub = bus.subscribe('m.>');
+  const large = Buffer.alloc(70_000, 7); // past the 64 KiB a batch's payloads share
+  bus.publish('m.a', 'one');
+  bus.publish('m.a', '');
+  bus.publish('m.b', Buffer.from([1, 2, 3]), { trace: 'x' });
+  bus.publish('m.b', 'two');
+  bus.publish('m.a', large);
+  bus.publish('m.a', 'three');
+  const batch = await sub.recvMany(10);
+  assert.deepEqual(
+    batch.map((m) => [m.topic, m.payload.length, m.headers]),
+    [['m.a', 3, []], ['m.a', 0, []], ['m.b', 3, [['trace', 'x']]], ['m.b', 3, []], ['m.a', 70_000, []], ['m.a', 5, []]],
+  );
+  assert.ok(batch.every((m) => m instanceof Message && Buffer.isBuffer(m.payload) && m.replyTo === null));
+  assert.deepEqual(batch.map((m) => m.seq), [...batch.map((m) => m.seq)].sort((a, b) => a - b));
+  assert.ok(batch[4].payload.equals(large));
+  assert.deepEqual(texts([batch[0], batch[3], batch[5]]), ['one', 'two', 'three']);
+  batch[0].payload.fill(0);
+  assert.deepEqual(texts([batch[3], batch[5]]), ['two', 'three'], 'each payload is its own bytes');
+  assert.equal(sub.stats().delivered, 6);
+  bus.close();
+});
+
+test('recvMany with the largest max takes a long queue at once, then a short one', async () => {
+  const bus = new Bus();
+  const sub = bus.subscribe('t', { capacity: 3000 });
+  const payloads = Array.from({ length: 3000 }, (_, i) => String(i));
+  bus.publishMany('t', payloads);
+  assert.deepEqual(texts(await sub.recvMany(65_536)), payloads);
+  bus.publishMany('t', ['a', 'b']);
+  assert.deepEqual(texts(await sub.recvMany(2)), ['a', 'b']);
+  bus.close();
+});
+
 test('recvMany refuses a bad max or options', async () => {
   const bus = new Bus();
   const sub = bus.subscribe('t');

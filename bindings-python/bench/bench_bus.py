@@ -11,6 +11,12 @@ pyzmq is installed (``scripts/bench.sh`` installs it into its own venv),
 an inproc PUSH/PULL pair is timed in the same run, one message and 64 at a
 time, as the nearest peer a pyzmq user knows.
 
+Each case is timed by the thread's CPU time (``--wall``: by the clock),
+which leaves out the time other processes of a shared machine held the
+cores. The figures also go to ``target/bench-results/python-bus.json`` at the
+repository root, which ``benches/report.py`` reads for the targets table
+of docs/BENCHMARKS.md.
+
 Run: ``python bindings-python/bench/bench_bus.py [--number N] [--repeat R]``
 """
 
@@ -18,11 +24,14 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import json
 import platform
 import queue
 import sys
+import time
 import timeit
-from typing import Any, Optional
+from pathlib import Path
+from typing import Any, Callable, Optional
 
 import charter
 
@@ -30,12 +39,13 @@ TARGET_RATIO = 2.0
 TOPIC = "bench.orders.created"
 PAYLOAD = b"0123456789abcdef"
 BATCH = 64
+RESULTS = Path(__file__).resolve().parents[2] / "target" / "bench-results" / "python-bus.json"
 
 
-def timer(stmt: str, namespace: dict[str, object]) -> timeit.Timer:
+def timer(stmt: str, namespace: dict[str, object], clock: Callable[[], float]) -> timeit.Timer:
     """A timer for ``stmt`` in which the names in ``namespace`` are locals."""
     setup = "; ".join(f"{name} = _ns[{name!r}]" for name in namespace)
-    return timeit.Timer(stmt, setup=setup, globals={"_ns": namespace})
+    return timeit.Timer(stmt, setup=setup, timer=clock, globals={"_ns": namespace})
 
 
 def zmq_pair() -> Optional[tuple[Any, Any, Any]]:
@@ -56,7 +66,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--number", type=int, default=100_000, help="round trips per repeat")
     parser.add_argument("--repeat", type=int, default=30, help="repeats; the best counts")
+    parser.add_argument("--wall", action="store_true",
+                        help="time by the clock instead of the thread's CPU time")
     args = parser.parse_args()
+    clock = time.perf_counter if args.wall else time.thread_time
 
     zmq = zmq_pair()
     with charter.Bus() as bus:
@@ -91,7 +104,7 @@ def main() -> None:
             )
         # The timers take turns within each repeat, so a burst of load on
         # the machine slows all of them alike instead of skewing the ratio.
-        timers = [timer(stmt, namespace) for stmt, _ in cases.values()]
+        timers = [timer(stmt, namespace, clock) for stmt, _ in cases.values()]
         # A batch case runs its statement number / BATCH times, so every
         # case moves about the same number of messages.
         numbers = [max(1, args.number // per) for _, per in cases.values()]
@@ -110,7 +123,8 @@ def main() -> None:
     simple_batch = per_message[f"SimpleQueue {BATCH} puts + {BATCH} gets"]
     print(
         f"python {platform.python_version()} ({sys.implementation.name}), "
-        f"charter {charter.__version__}, best of {args.repeat} x about {args.number:,} messages"
+        f"charter {charter.__version__}, best of {args.repeat} x about {args.number:,} messages, "
+        f"timed by {'the clock' if args.wall else 'the thread CPU time'}"
     )
     print(f"{'case':48} {'ns/message':>10}  vs SimpleQueue")
     for name, ns in per_message.items():
@@ -122,6 +136,13 @@ def main() -> None:
     batch_ratio = per_message[f"publish_many({BATCH}) + recv_many({BATCH})"] / simple_batch
     verdict = "within" if batch_ratio <= TARGET_RATIO else "OVER"
     print(f"batches of {BATCH} vs SimpleQueue: {batch_ratio:.2f}x, {verdict} the {TARGET_RATIO:g}x target")
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps({
+        "python": platform.python_version(),
+        "unit": "ns/message, best of the repeats",
+        "clock": "wall" if args.wall else "thread CPU time",
+        "cases": per_message,
+    }, indent=1) + "\n")
 
 
 if __name__ == "__main__":

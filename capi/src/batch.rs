@@ -72,10 +72,15 @@ pub unsafe extern "C" fn charter_client_publish_many(
             .iter()
             .enumerate()
             .map(|(i, p)| {
+                let check = |n| client.limits().check_payload(n);
                 // SAFETY: the caller's contract on each payload; its length
-                // is checked against the bus's limit first.
+                // is checked against the bus's limit first. The payload's
+                // name is formatted only to word a failure, by checking it
+                // again (the same checks, so the same error): formatting it
+                // for every payload cost about 5% of a batch of 64.
                 unsafe {
-                    bytes_arg(p.data, p.len, &format!("payloads[{i}]"), |n| client.limits().check_payload(n))
+                    bytes_arg(p.data, p.len, "payloads", check)
+                        .or_else(|_| bytes_arg(p.data, p.len, &format!("payloads[{i}]"), check))
                 }
             })
             .collect::<Result<Vec<&[u8]>, Error>>()?;
