@@ -17,12 +17,24 @@
 //!   word: the empty slot is the mark of a freed handle); (2) drop the
 //!   reference, dropping the object if the count reached zero.
 //!
+//! The real code keeps no `Arc`: a handle's state word holds a FREED bit
+//! and a count of borrows (`capi/src/handle/mod.rs`). The model's terms
+//! map onto it exactly: the slot holds the object while FREED is clear;
+//! the object's strong count is the borrows plus one while FREED is
+//! clear; `with`'s load is the compare-and-swap that adds a borrow unless
+//! FREED is set; its release is the subtraction that drops the object when
+//! it leaves FREED with no borrow; `free`'s swap and release are one
+//! `fetch_or` of FREED that drops the object when no borrow was held. That
+//! one step is the model's free with its steps (1) and (2) run back to back,
+//! one of the schedules the model explores, so the real protocol's
+//! behaviours are a subset of those checked here.
+//!
 //! The model is sequentially consistent (interleavings, no weak-memory
-//! reorderings) and treats arc-swap's load and swap, and `Arc`'s
-//! decrement-and-test, as atomic steps: it checks the protocol built on
-//! those primitives, not arc-swap's or `Arc`'s own implementations. The
-//! mutation tests at the end run the same checker on deliberately broken
-//! protocols and require it to find each bug, so a pass is not vacuous.
+//! reorderings) and treats the load, the swap and the decrement-and-test
+//! as atomic steps, as the state word's single atomic instructions are.
+//! The mutation tests at the end run the same checker on deliberately
+//! broken protocols and require it to find each bug, so a pass is not
+//! vacuous.
 
 use std::collections::{BTreeMap, HashMap};
 
