@@ -29,6 +29,9 @@ use charter::status::{charter_status_t, CHARTER_OK};
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 
+/// One way of calling into the registry, run many times by the threads.
+type Call<'a> = &'a (dyn Fn() + Sync);
+
 unsafe extern "C" fn c_handler(_: *mut c_void, event: *const u8, _: usize) -> charter_status_t {
     // SAFETY: the event is at least one byte long.
     COUNTER.fetch_add(u64::from(unsafe { *event }), Ordering::Relaxed);
@@ -48,7 +51,7 @@ unsafe impl Sync for Handle {}
 /// Runs `notify` `calls` times on each of `threads` threads (and `churn`
 /// on one more thread until they finish, if given); returns the mean
 /// nanoseconds per call and how many churn rounds ran.
-fn measure(threads: usize, calls: usize, notify: &(dyn Fn() + Sync), churn: Option<&(dyn Fn() + Sync)>) -> (f64, u64) {
+fn measure(threads: usize, calls: usize, notify: Call<'_>, churn: Option<Call<'_>>) -> (f64, u64) {
     let start = Barrier::new(threads + 1);
     let done = AtomicBool::new(false);
     let churned = AtomicU64::new(0);
@@ -129,7 +132,7 @@ fn main() {
 
     println!("| path | threads | churn | ns per notify | churn rounds |");
     println!("|---|---:|---|---:|---:|");
-    let cases: [(&str, &(dyn Fn() + Sync), &(dyn Fn() + Sync)); 2] =
+    let cases: [(&str, Call<'_>, Call<'_>); 2] =
         [("Rust", &rust_notify, &rust_churn), ("C ABI", &c_notify, &c_churn)];
     for (name, notify, churn) in cases {
         for with_churn in [false, true] {
