@@ -11,14 +11,21 @@
 //! shutting down (its thread-locals already destroyed, as in an `atexit`
 //! handler, a C++ static destructor or a `pthread_key` destructor) still
 //! gets its status from every call, only without a message.
+//!
+//! `HELD` is true whenever the slot may hold a message. It has no
+//! destructor, so reading it is a plain thread-local load: a successful
+//! call, which must clear the message, pays that load and nothing more
+//! when there is none (the common case), instead of the slot's
+//! destructor-registration check and borrow flag.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::ffi::{c_char, CString};
 
 use charter_core::Error;
 
 thread_local! {
     static LAST: RefCell<Option<CString>> = const { RefCell::new(None) };
+    static HELD: Cell<bool> = const { Cell::new(false) };
 }
 
 /// Records `error` as this thread's last error.
@@ -27,6 +34,7 @@ pub(crate) fn set(error: &Error) {
     let _ = LAST.try_with(|last| {
         if let Ok(mut last) = last.try_borrow_mut() {
             *last = Some(crate::strings::c_string(text));
+            HELD.set(true);
         }
     });
 }
@@ -34,11 +42,19 @@ pub(crate) fn set(error: &Error) {
 /// Forgets this thread's last error.
 #[inline]
 pub(crate) fn clear() {
+    if HELD.get() {
+        forget();
+    }
+}
+
+/// [`clear`]'s work when there is a message to forget.
+#[cold]
+#[inline(never)]
+fn forget() {
     let _ = LAST.try_with(|last| {
         if let Ok(mut last) = last.try_borrow_mut() {
-            if last.is_some() {
-                *last = None;
-            }
+            *last = None;
+            HELD.set(false);
         }
     });
 }

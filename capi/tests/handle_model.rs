@@ -5,24 +5,37 @@
 //!
 //! What is modelled, step by step, against the real code:
 //!
-//! * `with`: (1) `inner.load()`: read the slot and, if it holds the object,
-//!   take a reference on it in the same atomic step (the guarantee an
-//!   arc-swap guard gives), else stop with `HANDLE_FREED`; (2, 3) use the
-//!   object over two separate steps, so frees land in the middle of an
-//!   operation; a thread may also free the handle from inside its own
-//!   operation between them (a callback freeing its parent); (5) drop the
-//!   guard: decrement the count and drop the object if it reached zero.
-//! * `free`: (1) `inner.swap(None)`, taking the slot's reference, and stop
-//!   with `ALREADY_FREED` if the slot was already empty (there is no state
-//!   word: the empty slot is the mark of a freed handle); (2) drop the
-//!   reference, dropping the object if the count reached zero.
+//! * `with`: (1) read the slot and, if it holds the object, take a
+//!   reference on it in the same atomic step (the compare-and-swap that
+//!   adds a borrow unless FREED is set), else stop with `HANDLE_FREED`;
+//!   (2, 3) use the object over two separate steps, so frees land in the
+//!   middle of an operation; a thread may also free the handle from inside
+//!   its own operation between them (a callback freeing its parent); (5)
+//!   give the reference back: decrement the count and drop the object if
+//!   it reached zero.
+//! * `free`: (1) empty the slot, taking its reference, and stop with
+//!   `ALREADY_FREED` if the slot was already empty (FREED already set);
+//!   (2) drop the reference, dropping the object if the count reached
+//!   zero.
+//!
+//! The real code keeps no `Arc`: a handle's state word holds a FREED bit
+//! and a count of borrows (`capi/src/handle/mod.rs`). The model's terms
+//! map onto it exactly: the slot holds the object while FREED is clear;
+//! the object's strong count is the borrows plus one while FREED is
+//! clear; `with`'s load is the compare-and-swap that adds a borrow unless
+//! FREED is set; its release is the subtraction that drops the object when
+//! it leaves FREED with no borrow; `free`'s swap and release are one
+//! `fetch_or` of FREED that drops the object when no borrow was held. That
+//! one step is the model's free with its steps (1) and (2) run back to back,
+//! one of the schedules the model explores, so the real protocol's
+//! behaviours are a subset of those checked here.
 //!
 //! The model is sequentially consistent (interleavings, no weak-memory
-//! reorderings) and treats arc-swap's load and swap, and `Arc`'s
-//! decrement-and-test, as atomic steps: it checks the protocol built on
-//! those primitives, not arc-swap's or `Arc`'s own implementations. The
-//! mutation tests at the end run the same checker on deliberately broken
-//! protocols and require it to find each bug, so a pass is not vacuous.
+//! reorderings) and treats the load, the swap and the decrement-and-test
+//! as atomic steps, as the state word's single atomic instructions are.
+//! The mutation tests at the end run the same checker on deliberately
+//! broken protocols and require it to find each bug, so a pass is not
+//! vacuous.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -38,7 +51,7 @@ enum Status {
 /// mutation test clears one.
 #[derive(Clone, Copy)]
 struct Protocol {
-    /// `with` holds a counted reference (arc-swap guard) rather than a bare
+    /// `with` holds a counted reference (a borrow in the count) rather than a bare
     /// borrow of the slot.
     op_takes_reference: bool,
     /// `free` empties the slot with one swap rather than a load followed by
@@ -57,7 +70,7 @@ struct Shared {
     /// Whether some free has taken the slot's reference (an observation of
     /// the model, not state of the protocol).
     freed: bool,
-    /// Whether the `ArcSwapOption` still points at the object.
+    /// Whether the slot still holds the object (FREED is clear).
     slot: bool,
     /// The object's strong count.
     strong: u8,

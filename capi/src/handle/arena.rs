@@ -15,7 +15,7 @@ use std::ptr;
 use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
-use super::Shell;
+use super::{HandleType, Shell};
 
 const FIRST_CHUNK: usize = 256;
 const MAX_CHUNKS: usize = 40;
@@ -24,13 +24,15 @@ pub(super) struct Arena {
     chunks: [AtomicPtr<MaybeUninit<Shell>>; MAX_CHUNKS],
     /// Shells with a global index below this are initialized.
     published: AtomicUsize,
-    grow: Mutex<()>,
+    /// Serializes growth; holds every handle type that has a shell, so an
+    /// error can name a shell's type from its tag.
+    grow: Mutex<Vec<&'static HandleType>>,
 }
 
 pub(super) static ARENA: Arena = Arena {
     chunks: [const { AtomicPtr::new(ptr::null_mut()) }; MAX_CHUNKS],
     published: AtomicUsize::new(0),
-    grow: Mutex::new(()),
+    grow: Mutex::new(Vec::new()),
 };
 
 const fn capacity(chunk: usize) -> usize {
@@ -43,10 +45,13 @@ const fn first_index(chunk: usize) -> usize {
 }
 
 impl Arena {
-    /// Places `shell` in the arena and returns its permanent address, or
-    /// `None` when the arena is full (after about 2^48 handles).
-    pub(super) fn insert(&self, shell: Shell) -> Option<&'static Shell> {
-        let _grow = self.grow.lock().unwrap_or_else(|e| e.into_inner());
+    /// Places `shell`, of type `ty`, in the arena and returns its permanent
+    /// address, or `None` when the arena is full (after about 2^48 handles).
+    pub(super) fn insert(&self, shell: Shell, ty: &'static HandleType) -> Option<&'static Shell> {
+        let mut types = self.grow.lock().unwrap_or_else(|e| e.into_inner());
+        if !types.iter().any(|known| known.tag == ty.tag) {
+            types.push(ty);
+        }
         let index = self.published.load(Ordering::Relaxed);
         let chunk = (index / FIRST_CHUNK + 1).ilog2() as usize;
         if chunk >= MAX_CHUNKS {
@@ -65,6 +70,13 @@ impl Arena {
         let shell: &'static Shell = slot.write(shell);
         self.published.store(index + 1, Ordering::Release);
         Some(shell)
+    }
+
+    /// The C type name of the shells tagged `tag`.
+    #[cold]
+    pub(super) fn type_name(&self, tag: u32) -> &'static str {
+        let types = self.grow.lock().unwrap_or_else(|e| e.into_inner());
+        types.iter().find(|ty| ty.tag == tag).map_or("handle of an unknown type", |ty| ty.name)
     }
 
     /// The shell at `addr`, if `addr` is exactly the address of a shell that

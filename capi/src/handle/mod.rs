@@ -3,28 +3,31 @@
 //! A handle given to C is the address of a small *shell* in an append-only
 //! arena ([`arena`]). The shell holds:
 //!
-//! * its **type** (a tag and a C type name, declared by the type itself
-//!   through [`Castable`]), fixed when it is created, so a handle of the
-//!   wrong type is detected and never reinterpreted;
-//! * the **inner object**, a reference-counted, type-erased value behind
-//!   an `ArcSwapOption`; the winning `free` swaps it out, exactly once, and
-//!   a later free finds nothing there and reports `ALREADY_FREED`.
+//! * a **state word**: its type's tag (fixed when the shell is created, so
+//!   a handle of the wrong type is detected and never reinterpreted), a
+//!   FREED bit, and the number of operations borrowing the object right
+//!   now;
+//! * the **inner object**, boxed, whose address never changes.
 //!
-//! An operation validates the address, checks the tag, then borrows the
-//! inner object through an arc-swap guard and works on it with no Charter
-//! lock held. `free` swaps the inner object out; an operation
-//! already in flight keeps it alive through its guard and completes, and
-//! the object is dropped exactly once, when the last user lets go.
+//! An operation validates the address, checks the tag and takes a borrow
+//! (one compare-and-swap that fails once FREED is set), then works on the
+//! object with no Charter lock held, and gives the borrow back (one
+//! subtraction). `free` sets FREED, exactly once (a later free finds it set
+//! and reports `ALREADY_FREED`). The object is dropped exactly once, by
+//! whoever leaves the word at FREED with no borrow: `free` itself when
+//! nothing borrows it, otherwise the last operation in flight. So free is
+//! never blocked by user code and in-flight operations finish safely.
 //!
-//! ## Why arc-swap instead of a count of operations in flight
+//! ## Why a count of borrows instead of arc-swap
 //!
-//! The obvious alternative is a state word with a FREEING bit plus an
-//! in-flight count that each operation increments and decrements. That
-//! makes every call on a handle perform two read-modify-writes on one
-//! shared cache line, so threads notifying the same registry contend with
-//! each other. An arc-swap guard gives the same guarantees (free is never
-//! blocked by user code, in-flight operations finish safely, one drop)
-//! while a read costs a thread-local slot and no shared write.
+//! A handle used to hold its object behind an arc-swap guard, which costs
+//! about 60 instructions per call (a thread-local debt slot taken and paid
+//! back) against about 10 for the borrow count, and a C call's fixed cost
+//! is what the C ABI's `notify` target is about (docs/BENCHMARKS.md). The
+//! count is a shared write per call and back, so threads calling into one
+//! handle at once share its cache line; the registry and bus behind the
+//! handle already share theirs in the same way, so the count adds no new
+//! kind of contention.
 //!
 //! ## Cost of a freed handle
 //!
@@ -35,37 +38,112 @@
 mod arena;
 mod castable;
 
-use std::any::Any;
-use std::sync::Arc;
+use std::marker::PhantomData;
+use std::sync::atomic::{AtomicU64, Ordering};
 
-use arc_swap::ArcSwapOption;
 use charter_core::{Error, ErrorKind};
 
 pub(crate) use castable::{handle_type, Castable, HandleType};
 
-/// What a handle owns, with its type erased: the shell's tag says which
-/// [`Castable::Owned`] it is, and the downcast confirms it.
-type Object = Box<dyn Any + Send + Sync>;
+/// The state word's bit that says the handle was freed.
+const FREED: u64 = 1 << 31;
+/// The state word's bits that count the borrows in flight.
+const BORROWS: u64 = FREED - 1;
 
 /// The arena-resident part of every handle.
 pub(crate) struct Shell {
-    ty: &'static HandleType,
-    inner: ArcSwapOption<Object>,
+    /// The tag in the high 32 bits, then [`FREED`] and [`BORROWS`].
+    state: AtomicU64,
+    /// `Box<C::Owned>` of the type the tag names, from `Box::into_raw`;
+    /// dropped once, when the state reaches FREED with no borrow.
+    object: *mut (),
 }
+
+// SAFETY: `object` is only reached as `&C::Owned` (which is `Send + Sync`)
+// while a borrow is held, and dropped exactly once by the protocol above.
+unsafe impl Send for Shell {}
+// SAFETY: as for `Send`.
+unsafe impl Sync for Shell {}
 
 /// The size in bytes of one handle shell: the memory kept per freed handle.
 pub const SHELL_SIZE: usize = std::mem::size_of::<Shell>();
 
 const _: () = assert!(SHELL_SIZE <= 16, "the documented cost per freed handle is 16 bytes");
 
+impl Shell {
+    fn tag(&self) -> u32 {
+        // The tag never changes, so any ordering reads it.
+        (self.state.load(Ordering::Relaxed) >> 32) as u32
+    }
+}
+
 /// Creates a handle of type `C` that owns `value`.
 pub(crate) fn create<C: Castable>(value: C::Owned) -> Result<*mut C, Error> {
-    let object: Object = Box::new(value);
-    let shell = Shell { ty: C::TYPE, inner: ArcSwapOption::from_pointee(object) };
-    let shell = arena::ARENA
-        .insert(shell)
-        .ok_or_else(|| Error::new(ErrorKind::LimitExceeded, "the handle arena is full"))?;
+    let object = Box::into_raw(Box::new(value));
+    let shell = Shell { state: AtomicU64::new(u64::from(C::TYPE.tag) << 32), object: object.cast() };
+    let Some(shell) = arena::ARENA.insert(shell, C::TYPE) else {
+        // SAFETY: the box was never shared.
+        drop(unsafe { Box::from_raw(object) });
+        return Err(Error::new(ErrorKind::LimitExceeded, "the handle arena is full"));
+    };
     Ok(shell as *const Shell as *mut C)
+}
+
+/// One operation's borrow of a shell of type `C`; given back on drop.
+struct Borrow<C: Castable> {
+    shell: &'static Shell,
+    ty: PhantomData<C>,
+}
+
+impl<C: Castable> Borrow<C> {
+    /// Borrows `shell` (whose tag is `C`'s), unless it was freed.
+    #[inline]
+    fn take(shell: &'static Shell, name: &str) -> Result<Borrow<C>, Error> {
+        let mut state = shell.state.load(Ordering::Relaxed);
+        loop {
+            if state & FREED != 0 {
+                return Err(freed::<C>(name));
+            }
+            if state & BORROWS == BORROWS {
+                return Err(too_many_borrows::<C>(name));
+            }
+            match shell.state.compare_exchange_weak(state, state + 1, Ordering::Acquire, Ordering::Relaxed) {
+                Ok(_) => return Ok(Borrow { shell, ty: PhantomData }),
+                Err(now) => state = now,
+            }
+        }
+    }
+
+    #[inline]
+    fn get(&self) -> &C::Owned {
+        // SAFETY: the tag is `C`'s (checked by `lookup`, and tags are unique
+        // per type), so `object` came from a `Box<C::Owned>`; the borrow
+        // keeps it from being dropped.
+        unsafe { &*self.shell.object.cast::<C::Owned>() }
+    }
+}
+
+impl<C: Castable> Drop for Borrow<C> {
+    #[inline]
+    fn drop(&mut self) {
+        let before = self.shell.state.fetch_sub(1, Ordering::AcqRel);
+        if before & (FREED | BORROWS) == FREED | 1 {
+            // SAFETY: freed, and this was the last borrow: no one else can
+            // reach the object, and no one else will drop it.
+            unsafe { drop_object::<C>(self.shell) };
+        }
+    }
+}
+
+/// Drops the object of `shell`, whose tag is `C`'s.
+///
+/// # Safety
+/// Called once per shell, when its state has reached FREED with no borrow.
+#[cold]
+unsafe fn drop_object<C: Castable>(shell: &Shell) {
+    // SAFETY: by the caller's contract, and `object` came from a
+    // `Box<C::Owned>` (the tag is `C`'s).
+    drop(unsafe { Box::from_raw(shell.object.cast::<C::Owned>()) });
 }
 
 /// Validates `ptr` (the argument called `name`) as a live handle of type
@@ -79,10 +157,8 @@ pub(crate) fn with<C: Castable, R>(
     f: impl FnOnce(&C::Owned) -> Result<R, Error>,
 ) -> Result<R, Error> {
     let shell = lookup::<C>(ptr, name)?;
-    let guard = shell.inner.load();
-    let object = guard.as_deref().ok_or_else(|| freed::<C>(name))?;
-    let value = object.downcast_ref::<C::Owned>().ok_or_else(|| disagree(name))?;
-    f(value)
+    let borrow = Borrow::<C>::take(shell, name)?;
+    f(borrow.get())
 }
 
 /// A clone of what the live handle `ptr` (the argument called `name`)
@@ -102,14 +178,17 @@ pub(crate) fn free<C: Castable>(ptr: *const C, name: &str) -> Result<(), Error> 
         return Ok(());
     }
     let shell = lookup::<C>(ptr, name)?;
-    // Dropping the object may run user code (drop_user_data callbacks);
-    // nothing is locked here, so that code may call back into Charter.
-    let object: Option<Arc<Object>> = shell.inner.swap(None);
-    if object.is_none() {
+    let before = shell.state.fetch_or(FREED, Ordering::AcqRel);
+    if before & FREED != 0 {
         let kind = C::TYPE.name;
         return Err(Error::new(ErrorKind::AlreadyFreed, format!("{name} ({kind}) was already freed")));
     }
-    drop(object);
+    if before & BORROWS == 0 {
+        // Dropping the object may run user code (drop_user_data callbacks);
+        // nothing is locked here, so that code may call back into Charter.
+        // SAFETY: this call set FREED and nothing borrows the object.
+        unsafe { drop_object::<C>(shell) };
+    }
     Ok(())
 }
 
@@ -119,7 +198,7 @@ fn lookup<C: Castable>(ptr: *const C, name: &str) -> Result<&'static Shell, Erro
         return Err(crate::firewall::null_argument(name));
     }
     let shell = arena::ARENA.find(ptr as usize).ok_or_else(|| not_a_handle::<C>(name))?;
-    if shell.ty.tag != C::TYPE.tag {
+    if shell.tag() != C::TYPE.tag {
         return Err(wrong_type::<C>(shell, name));
     }
     Ok(shell)
@@ -137,7 +216,7 @@ fn not_a_handle<C: Castable>(name: &str) -> Error {
 fn wrong_type<C: Castable>(shell: &Shell, name: &str) -> Error {
     Error::new(
         ErrorKind::WrongHandleType,
-        format!("{name} is a {}, expected {}", shell.ty.name, C::TYPE.name),
+        format!("{name} is a {}, expected {}", arena::ARENA.type_name(shell.tag()), C::TYPE.name),
     )
 }
 
@@ -147,8 +226,11 @@ fn freed<C: Castable>(name: &str) -> Error {
 }
 
 #[cold]
-fn disagree(name: &str) -> Error {
-    Error::new(ErrorKind::Internal, format!("{name}: handle tag and object disagree"))
+fn too_many_borrows<C: Castable>(name: &str) -> Error {
+    Error::new(
+        ErrorKind::LimitExceeded,
+        format!("{name} ({}) has {BORROWS} calls in flight already", C::TYPE.name),
+    )
 }
 
 /// `with(ptr, "ptr", f)`: borrows the handle argument `ptr`, named after
