@@ -166,8 +166,9 @@ pub(crate) fn at_most(max: usize, name: &str, count: usize) -> Result<(), Error>
     Ok(())
 }
 
-/// The `count` headers at `ptr`, refusing more than `max` before reading
-/// any, so a hostile count cannot make Charter allocate.
+/// The `count` headers at `ptr` (the argument `headers`); `limit` sees
+/// the count before any header is read, so a hostile count cannot make
+/// Charter allocate ([`bus_headers`] for a bus's own limit).
 ///
 /// # Safety
 /// `ptr` must be NULL (with `count` 0) or point to `count` headers whose
@@ -175,20 +176,10 @@ pub(crate) fn at_most(max: usize, name: &str, count: usize) -> Result<(), Error>
 pub(crate) unsafe fn headers_arg<'a>(
     ptr: *const charter_header_t,
     count: usize,
-    max: usize,
+    limit: impl FnOnce(usize) -> Result<(), Error>,
 ) -> Result<Vec<(&'a str, &'a str)>, Error> {
     // SAFETY: the caller's contract.
-    let headers = unsafe {
-        slice_arg(ptr, count, "headers", |n| {
-            if n > max {
-                return Err(Error::new(
-                    ErrorKind::LimitExceeded,
-                    format!("{n} headers; the bus limit is {max}"),
-                ));
-            }
-            Ok(())
-        })?
-    };
+    let headers = unsafe { slice_arg(ptr, count, "headers", limit)? };
     headers
         .iter()
         .enumerate()
@@ -200,6 +191,17 @@ pub(crate) unsafe fn headers_arg<'a>(
             Ok((name, value))
         })
         .collect()
+}
+
+/// For [`headers_arg`]: a bus's limit of `max` headers a message, in the
+/// bus's own words.
+pub(crate) fn bus_headers(max: usize) -> impl FnOnce(usize) -> Result<(), Error> {
+    move |n| {
+        if n > max {
+            return Err(Error::new(ErrorKind::LimitExceeded, format!("{n} headers; the bus limit is {max}")));
+        }
+        Ok(())
+    }
 }
 
 /// The `count` strings at `ptr`, the argument called `name`, refusing more
@@ -238,16 +240,88 @@ pub(crate) unsafe fn array_arg<const N: usize>(ptr: *const u8, name: &str) -> Re
     Ok(out)
 }
 
-/// `str_arg(ptr, "ptr")`: the string argument `ptr`, named after the
-/// parameter itself. Relies on the export's contract that `ptr` is NULL or
-/// a NUL-terminated string valid for the call.
+/// The optional string at `ptr`, the argument called `name`: `None` for
+/// NULL.
+///
+/// # Safety
+/// As [`str_arg`].
+pub(crate) unsafe fn opt_str_arg<'a>(ptr: *const c_char, name: &str) -> Result<Option<&'a str>, Error> {
+    if ptr.is_null() {
+        return Ok(None);
+    }
+    // SAFETY: the caller's contract.
+    unsafe { str_arg(ptr, name) }.map(Some)
+}
+
+/// A copy of the struct at `ptr`, the argument called `name`.
+///
+/// # Safety
+/// `ptr` must be NULL or valid for reading a `T` during the call.
+pub(crate) unsafe fn struct_arg<T: Copy>(ptr: *const T, name: &str) -> Result<T, Error> {
+    // SAFETY: the caller's contract.
+    unsafe { opt_struct_arg(ptr, name) }?.ok_or_else(|| null_argument(name))
+}
+
+/// A copy of the struct at `ptr`, the argument called `name`, or `None`
+/// for NULL (the caller's defaults).
+///
+/// # Safety
+/// `ptr` must be NULL or valid for reading a `T` during the call.
+pub(crate) unsafe fn opt_struct_arg<T: Copy>(ptr: *const T, name: &str) -> Result<Option<T>, Error> {
+    if ptr.is_null() {
+        return Ok(None);
+    }
+    if !ptr.is_aligned() {
+        return Err(Error::new(ErrorKind::InvalidArgument, format!("{name} is not aligned for its type")));
+    }
+    // SAFETY: non-NULL and aligned; readable by the caller's contract.
+    Ok(Some(unsafe { ptr.read() }))
+}
+
+/// The callback `f`, the argument called `name`, which C may not leave
+/// NULL.
+pub(crate) fn fn_arg<F>(f: Option<F>, name: &str) -> Result<F, Error> {
+    f.ok_or_else(|| null_argument(name))
+}
+
+/// The name C gives the Rust parameter or field path `rust`: a parameter
+/// spelled `r#fn` in Rust is `fn` in the header.
+#[inline]
+pub(crate) fn c_name(rust: &'static str) -> &'static str {
+    rust.strip_prefix("r#").unwrap_or(rust)
+}
+
+/// The C name of the argument `$p` (a parameter, or a field path of a
+/// struct argument copied into a local of the parameter's name, such as
+/// `options.origin`): how every macro below names what it reads in its
+/// errors, so no export spells an argument's name by hand.
+macro_rules! arg_name {
+    ($($p:ident).+) => {
+        $crate::args::c_name(stringify!($($p).+))
+    };
+}
+
+/// `str_arg(ptr, "ptr")`: the string argument `ptr` (or a field path such
+/// as `options.origin`), named after itself. Relies on the export's
+/// contract that each string argument is NULL or NUL-terminated and valid
+/// for the call; `arg_opt_str!` reads one that may be NULL.
 macro_rules! arg_str {
-    ($ptr:ident) => {{
+    ($($p:ident).+) => {{
         // An export may already be inside an unsafe block here.
         #[allow(unused_unsafe)]
         // SAFETY: every export's contract makes each string argument NULL
         // or NUL-terminated and valid for the call.
-        let arg = unsafe { $crate::args::str_arg($ptr, stringify!($ptr)) };
+        let arg = unsafe { $crate::args::str_arg($($p).+, $crate::args::arg_name!($($p).+)) };
+        arg
+    }};
+}
+
+/// `opt_str_arg(ptr, "ptr")`: as `arg_str!`, with NULL read as `None`.
+macro_rules! arg_opt_str {
+    ($($p:ident).+) => {{
+        #[allow(unused_unsafe)]
+        // SAFETY: as for `arg_str!`.
+        let arg = unsafe { $crate::args::opt_str_arg($($p).+, $crate::args::arg_name!($($p).+)) };
         arg
     }};
 }
@@ -255,17 +329,89 @@ macro_rules! arg_str {
 /// `bytes_arg(ptr, len, "ptr", limit)`: the buffer argument `ptr` of `len`
 /// bytes (any length unless a `limit` is given).
 macro_rules! arg_bytes {
-    ($ptr:ident, $len:expr) => {
-        $crate::args::arg_bytes!($ptr, $len, $crate::args::any_length)
+    ($($p:ident).+, $len:expr) => {
+        $crate::args::arg_bytes!($($p).+, $len, $crate::args::any_length)
     };
-    ($ptr:ident, $len:expr, $limit:expr) => {{
-        // An export may already be inside an unsafe block here.
+    ($($p:ident).+, $len:expr, $limit:expr) => {{
         #[allow(unused_unsafe)]
         // SAFETY: every export's contract makes each buffer argument NULL
         // or valid for reading its length during the call.
-        let arg = unsafe { $crate::args::bytes_arg($ptr, $len, stringify!($ptr), $limit) };
+        let arg = unsafe { $crate::args::bytes_arg($($p).+, $len, $crate::args::arg_name!($($p).+), $limit) };
         arg
     }};
 }
 
-pub(crate) use {arg_bytes, arg_str};
+/// `slice_arg(ptr, count, "ptr", limit)`: the array argument `ptr` of
+/// `count` elements; `arg_slice!(ptr, count, max m)` refuses more than `m`
+/// with [`at_most`].
+macro_rules! arg_slice {
+    ($($p:ident).+, $count:expr, max $max:expr) => {
+        $crate::args::arg_slice!($($p).+, $count, |n| $crate::args::at_most($max, $crate::args::arg_name!($($p).+), n))
+    };
+    ($($p:ident).+, $count:expr, $limit:expr) => {{
+        #[allow(unused_unsafe)]
+        // SAFETY: every export's contract makes each array argument NULL
+        // or valid for reading its count of elements during the call.
+        let arg = unsafe { $crate::args::slice_arg($($p).+, $count, $crate::args::arg_name!($($p).+), $limit) };
+        arg
+    }};
+}
+
+/// `str_array_arg(ptr, count, max, "ptr")`: the array of `count` strings
+/// at `ptr`, at most `max` of them.
+macro_rules! arg_str_array {
+    ($($p:ident).+, $count:expr, $max:expr) => {{
+        #[allow(unused_unsafe)]
+        // SAFETY: every export's contract makes each array of strings NULL
+        // or `count` strings valid for the call.
+        let arg =
+            unsafe { $crate::args::str_array_arg($($p).+, $count, $max, $crate::args::arg_name!($($p).+)) };
+        arg
+    }};
+}
+
+/// `array_arg(ptr, "ptr")`: the fixed-size buffer argument `ptr` (its size
+/// is the type the result is bound to).
+macro_rules! arg_array {
+    ($($p:ident).+) => {{
+        #[allow(unused_unsafe)]
+        // SAFETY: every export's contract makes each fixed-size buffer
+        // argument NULL or valid for reading its documented size.
+        let arg = unsafe { $crate::args::array_arg($($p).+, $crate::args::arg_name!($($p).+)) };
+        arg
+    }};
+}
+
+/// `struct_arg(ptr, "ptr")`: a copy of the required struct argument `ptr`;
+/// `arg_opt_struct!` for one that may be NULL (the defaults).
+macro_rules! arg_struct {
+    ($($p:ident).+) => {{
+        #[allow(unused_unsafe)]
+        // SAFETY: every export's contract makes each struct argument NULL
+        // or valid for reading during the call.
+        let arg = unsafe { $crate::args::struct_arg($($p).+, $crate::args::arg_name!($($p).+)) };
+        arg
+    }};
+}
+
+/// `opt_struct_arg(ptr, "ptr")`: as `arg_struct!`, with NULL read as
+/// `None`.
+macro_rules! arg_opt_struct {
+    ($($p:ident).+) => {{
+        #[allow(unused_unsafe)]
+        // SAFETY: as for `arg_struct!`.
+        let arg = unsafe { $crate::args::opt_struct_arg($($p).+, $crate::args::arg_name!($($p).+)) };
+        arg
+    }};
+}
+
+/// `fn_arg(f, "f")`: the callback argument `f`, which may not be NULL.
+macro_rules! arg_fn {
+    ($($p:ident).+) => {
+        $crate::args::fn_arg($($p).+, $crate::args::arg_name!($($p).+))
+    };
+}
+
+pub(crate) use {
+    arg_array, arg_bytes, arg_fn, arg_name, arg_opt_str, arg_opt_struct, arg_slice, arg_str, arg_str_array, arg_struct,
+};

@@ -10,7 +10,7 @@ use std::ffi::c_char;
 use charter_core::bus::SubscriptionId;
 use charter_core::{Error, ErrorKind};
 
-use crate::args::{arg_str, at_most, bytes_arg, charter_header_t, headers_arg, slice_arg, slice_out_arg};
+use crate::args::{arg_str, at_most, bus_headers, bytes_arg, charter_header_t, headers_arg, slice_arg, slice_out_arg};
 use crate::bus::charter_publish_report_t;
 use crate::bus::timeout_arg;
 use crate::client::{charter_client_t, client_arg};
@@ -80,7 +80,7 @@ pub unsafe extern "C" fn charter_client_publish_many(
             })
             .collect::<Result<Vec<&[u8]>, Error>>()?;
         // SAFETY: the caller's contract on `headers`.
-        let headers = unsafe { headers_arg(headers, header_count, client.limits().max_headers)? };
+        let headers = unsafe { headers_arg(headers, header_count, bus_headers(client.limits().max_headers))? };
         let (published, report, outcome) = match client.publish_many(topic, bodies, &headers) {
             Ok(report) => (count, report, Ok(())),
             Err(e) => (e.published, e.report, Err(Error::from(e))),

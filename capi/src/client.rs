@@ -26,7 +26,7 @@ use std::time::Duration;
 use charter_core::bus::{Client, Message, SubscribeOptions, SubscriptionId};
 use charter_core::{Error, HandlerError};
 
-use crate::args::{arg_str, bytes_arg, charter_header_t, headers_arg};
+use crate::args::{arg_str, bus_headers, bytes_arg, charter_header_t, headers_arg};
 use crate::bus::timeout_arg;
 use crate::bus::{
     charter_bus_t, charter_message_fn, charter_publish_report_t, charter_subscribe_options_t,
@@ -458,7 +458,7 @@ impl<'a> Outgoing<'a> {
             (arg_str!(topic)?, bytes_arg(payload, len, "payload", |n| client.limits().check_payload(n))?)
         };
         // SAFETY: the caller's contract on `headers`.
-        let headers = unsafe { headers_arg(headers, header_count, client.limits().max_headers)? };
+        let headers = unsafe { headers_arg(headers, header_count, bus_headers(client.limits().max_headers))? };
         Ok(Outgoing { client, topic, payload, headers })
     }
 }

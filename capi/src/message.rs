@@ -12,6 +12,7 @@ use std::sync::Arc;
 use charter_core::bus::Message;
 
 use crate::args::charter_header_t;
+use crate::strings::c_string;
 
 /// A bus message. Every pointer stays valid as long as the message: for a
 /// callback, the call; for a received message, until `charter_message_free`.
@@ -50,14 +51,13 @@ pub(crate) struct OwnedMessage {
 
 impl OwnedMessage {
     pub(crate) fn new(message: &Message) -> Box<OwnedMessage> {
-        let c = |s: &str| CString::new(s).unwrap_or_default();
-        let header_strings: Vec<(CString, CString)> = message.headers().map(|(k, v)| (c(k), c(v))).collect();
+        let header_strings: Vec<(CString, CString)> = message.headers().map(|(k, v)| (c_string(k), c_string(v))).collect();
         let header_array: Vec<charter_header_t> = header_strings
             .iter()
             .map(|(k, v)| charter_header_t { name: k.as_ptr(), value: v.as_ptr() })
             .collect();
-        let topic = c(message.topic());
-        let reply_to = message.reply_to().map(c);
+        let topic = c_string(message.topic());
+        let reply_to = message.reply_to().map(c_string);
         let payload = message.shared_payload();
         let public = charter_message_t {
             seq: message.seq(),

@@ -5,10 +5,20 @@
 
 use std::ffi::{c_char, CString};
 
-/// `text` as a C string: Rust strings may hold NUL, C strings cannot, so
-/// each NUL becomes U+FFFD.
-pub(crate) fn c_string(text: String) -> CString {
-    CString::new(text.replace('\0', "\u{FFFD}")).unwrap_or_default()
+/// `text` as a C string: the one way this crate builds one.
+///
+/// Rust strings may hold NUL, C strings cannot, and C would read a string
+/// with one as cut short there. So each interior NUL becomes U+FFFD (the
+/// replacement character): the rest of the text is kept, and the change
+/// shows. A string is never silently emptied or cut (docs/c-api.md,
+/// "Strings").
+pub(crate) fn c_string(text: impl Into<String>) -> CString {
+    CString::new(text.into()).unwrap_or_else(|nul| {
+        let text = String::from_utf8_lossy(&nul.into_vec()).replace('\0', "\u{FFFD}");
+        let mut bytes = text.into_bytes();
+        bytes.push(0);
+        CString::from_vec_with_nul(bytes).unwrap_or_else(|_| unreachable!("every NUL was replaced"))
+    })
 }
 
 /// Frees a string returned by Charter. NULL is allowed and does nothing.
@@ -43,4 +53,21 @@ pub unsafe extern "C" fn charter_bytes_free(ptr: *mut u8, len: usize) {
         // library.
         drop(unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(ptr, len)) });
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::c_string;
+
+    #[test]
+    fn text_without_nul_is_kept() {
+        assert_eq!(c_string("topic.a").to_str().unwrap(), "topic.a");
+        assert_eq!(c_string(String::new()).to_bytes(), b"");
+    }
+
+    #[test]
+    fn each_interior_nul_becomes_the_replacement_character() {
+        assert_eq!(c_string("a\0b\0").to_str().unwrap(), "a\u{FFFD}b\u{FFFD}");
+        assert_eq!(c_string(String::from("\0")).to_str().unwrap(), "\u{FFFD}");
+    }
 }

@@ -151,25 +151,25 @@ fn disagree(name: &str) -> Error {
     Error::new(ErrorKind::Internal, format!("{name}: handle tag and object disagree"))
 }
 
-/// `with(ptr, "ptr", f)`: borrows the handle argument `ptr`, named after
-/// the parameter itself, for `f`.
+/// `with(ptr, "ptr", f)`: borrows the handle argument `ptr` (or a field
+/// path such as `options.authority`), named after itself, for `f`.
 macro_rules! borrow {
-    ($ptr:ident, $f:expr) => {
-        $crate::handle::with($ptr, stringify!($ptr), $f)
+    ($($p:ident).+, $f:expr) => {
+        $crate::handle::with($($p).+, $crate::args::arg_name!($($p).+), $f)
     };
 }
 
 /// `cloned(ptr, "ptr")`: a clone of what the handle argument `ptr` owns.
 macro_rules! clone_handle {
-    ($ptr:ident) => {
-        $crate::handle::cloned($ptr, stringify!($ptr))
+    ($($p:ident).+) => {
+        $crate::handle::cloned($($p).+, $crate::args::arg_name!($($p).+))
     };
 }
 
 /// `free(ptr, "ptr")`: frees the handle argument `ptr`.
 macro_rules! free_handle {
-    ($ptr:ident) => {
-        $crate::handle::free($ptr, stringify!($ptr))
+    ($p:ident) => {
+        $crate::handle::free($p, $crate::args::arg_name!($p))
     };
 }
 
