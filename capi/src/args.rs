@@ -253,29 +253,26 @@ pub(crate) unsafe fn opt_str_arg<'a>(ptr: *const c_char, name: &str) -> Result<O
     unsafe { str_arg(ptr, name) }.map(Some)
 }
 
-/// A copy of the struct at `ptr`, the argument called `name`.
+/// The struct at `ptr`, the argument called `name`, borrowed for the call.
 ///
 /// # Safety
 /// `ptr` must be NULL or valid for reading a `T` during the call.
-pub(crate) unsafe fn struct_arg<T: Copy>(ptr: *const T, name: &str) -> Result<T, Error> {
+pub(crate) unsafe fn struct_arg<'a, T>(ptr: *const T, name: &str) -> Result<&'a T, Error> {
     // SAFETY: the caller's contract.
     unsafe { opt_struct_arg(ptr, name) }?.ok_or_else(|| null_argument(name))
 }
 
-/// A copy of the struct at `ptr`, the argument called `name`, or `None`
-/// for NULL (the caller's defaults).
+/// The struct at `ptr`, the argument called `name`, borrowed for the
+/// call, or `None` for NULL (the caller's defaults).
 ///
 /// # Safety
 /// `ptr` must be NULL or valid for reading a `T` during the call.
-pub(crate) unsafe fn opt_struct_arg<T: Copy>(ptr: *const T, name: &str) -> Result<Option<T>, Error> {
-    if ptr.is_null() {
-        return Ok(None);
-    }
+pub(crate) unsafe fn opt_struct_arg<'a, T>(ptr: *const T, name: &str) -> Result<Option<&'a T>, Error> {
     if !ptr.is_aligned() {
         return Err(Error::new(ErrorKind::InvalidArgument, format!("{name} is not aligned for its type")));
     }
-    // SAFETY: non-NULL and aligned; readable by the caller's contract.
-    Ok(Some(unsafe { ptr.read() }))
+    // SAFETY: aligned, and NULL or readable by the caller's contract.
+    Ok(unsafe { ptr.as_ref() })
 }
 
 /// The callback `f`, the argument called `name`, which C may not leave
@@ -357,6 +354,23 @@ macro_rules! arg_slice {
     }};
 }
 
+/// `slice_out_arg(ptr, count, "ptr", limit)`: the caller's array `ptr` of
+/// `count` slots that Charter fills; `max m` as for `arg_slice!`.
+macro_rules! arg_slice_out {
+    ($($p:ident).+, $count:expr, max $max:expr) => {
+        $crate::args::arg_slice_out!($($p).+, $count, |n| $crate::args::at_most($max, $crate::args::arg_name!($($p).+), n))
+    };
+    ($($p:ident).+, $count:expr, $limit:expr) => {{
+        #[allow(unused_unsafe)]
+        // SAFETY: every export's contract makes each output array NULL or
+        // valid for writing its count of elements during the call, and
+        // used by nothing else meanwhile.
+        let arg =
+            unsafe { $crate::args::slice_out_arg($($p).+, $count, $crate::args::arg_name!($($p).+), $limit) };
+        arg
+    }};
+}
+
 /// `str_array_arg(ptr, count, max, "ptr")`: the array of `count` strings
 /// at `ptr`, at most `max` of them.
 macro_rules! arg_str_array {
@@ -382,7 +396,7 @@ macro_rules! arg_array {
     }};
 }
 
-/// `struct_arg(ptr, "ptr")`: a copy of the required struct argument `ptr`;
+/// `struct_arg(ptr, "ptr")`: the required struct argument `ptr`, borrowed;
 /// `arg_opt_struct!` for one that may be NULL (the defaults).
 macro_rules! arg_struct {
     ($($p:ident).+) => {{
@@ -413,5 +427,6 @@ macro_rules! arg_fn {
 }
 
 pub(crate) use {
-    arg_array, arg_bytes, arg_fn, arg_name, arg_opt_str, arg_opt_struct, arg_slice, arg_str, arg_str_array, arg_struct,
+    arg_array, arg_bytes, arg_fn, arg_name, arg_opt_str, arg_opt_struct, arg_slice, arg_slice_out, arg_str,
+    arg_str_array, arg_struct,
 };

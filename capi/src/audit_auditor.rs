@@ -8,14 +8,16 @@
 use std::ffi::c_char;
 use std::sync::Arc;
 
-use charter_core::audit::{self, LogView, VerifyOptions, Witness, MAX_WITNESSED_LOGS, MAX_WITNESSES};
+use charter_core::audit::{
+    self, Cosigned, LogView, VerifyOptions, Witness, MAX_WITNESSED_LOGS, MAX_WITNESSES,
+};
 use charter_core::capability::KeyPair;
 use charter_core::{Error, ErrorKind};
 
-use crate::args::{arg_str, str_arg};
-use crate::audit::{charter_audit_report_t, proof_arg, report_out};
+use crate::args::{any_length, arg_opt_str, arg_opt_struct, arg_slice_out, arg_str, arg_str_array};
+use crate::audit::{arg_proof, charter_audit_report_t, report_out};
 use crate::capability::charter_keypair_t;
-use crate::firewall::{call, null_argument};
+use crate::firewall::call;
 use crate::handle::{borrow, clone_handle, free_handle};
 use crate::out::{opt_out, out, BytesOut};
 use crate::status::charter_status_t;
@@ -55,70 +57,27 @@ pub struct charter_audit_verify_options_t {
     pub state_path: *const c_char,
 }
 
-/// `count` strings at `ptr`, the argument called `name`, refusing more than
-/// `max` before reading any.
-///
-/// # Safety
-/// `ptr` must be NULL (with `count` 0) or point to `count` NUL-terminated
-/// strings valid for the call.
-unsafe fn strings_arg(
-    ptr: *const *const c_char,
-    count: usize,
-    max: usize,
-    name: &str,
-) -> Result<Vec<String>, Error> {
-    if count > max {
-        return Err(Error::new(ErrorKind::LimitExceeded, format!("{name}: {count} strings; at most {max}")));
-    }
-    if count == 0 {
-        return Ok(Vec::new());
-    }
-    if ptr.is_null() {
-        return Err(null_argument(name));
-    }
-    // SAFETY: the caller guarantees `count` pointers at `ptr`.
-    let pointers = unsafe { std::slice::from_raw_parts(ptr, count) };
-    pointers
-        .iter()
-        .enumerate()
-        // SAFETY: the caller guarantees each string is valid.
-        .map(|(i, &p)| unsafe { str_arg(p, &format!("{name}[{i}]")) }.map(str::to_owned))
-        .collect()
+/// Strings read from C, owned, as the core's verifiers take them.
+fn owned(strings: Vec<&str>) -> Vec<String> {
+    strings.into_iter().map(str::to_owned).collect()
 }
 
-/// A string argument that may be NULL.
+/// The verify options at `options`, or none trusted when NULL.
 ///
 /// # Safety
-/// As `str_arg`.
-unsafe fn optional<'a>(ptr: *const c_char, name: &str) -> Result<Option<&'a str>, Error> {
-    if ptr.is_null() {
-        return Ok(None);
-    }
-    // SAFETY: the caller's contract.
-    unsafe { str_arg(ptr, name) }.map(Some)
-}
-
-/// The verify options at `ptr`, or none trusted when NULL.
-///
-/// # Safety
-/// `ptr` must be NULL or valid for reading, its strings as documented.
-unsafe fn verify_options_arg(ptr: *const charter_audit_verify_options_t) -> Result<VerifyOptions, Error> {
-    if ptr.is_null() {
+/// `options` must be NULL or valid for reading, its strings as documented.
+unsafe fn verify_options_arg(options: *const charter_audit_verify_options_t) -> Result<VerifyOptions, Error> {
+    let Some(options) = arg_opt_struct!(options)? else {
         return Ok(VerifyOptions::default());
-    }
-    // SAFETY: non-NULL; the caller guarantees validity.
-    let o = unsafe { *ptr };
-    // SAFETY: the caller's contract on each string.
-    unsafe {
-        Ok(VerifyOptions {
-            log_key: optional(o.log_key, "options.log_key")?.map(str::to_owned),
-            allow_missing_checkpoint: o.allow_missing_checkpoint,
-            against: optional(o.against, "options.against")?.map(str::to_owned),
-            witnesses: strings_arg(o.witnesses, o.witness_count, MAX_WITNESSES, "options.witnesses")?,
-            quorum: o.quorum,
-            state: optional(o.state_path, "options.state_path")?.map(Into::into),
-        })
-    }
+    };
+    Ok(VerifyOptions {
+        log_key: arg_opt_str!(options.log_key)?.map(str::to_owned),
+        allow_missing_checkpoint: options.allow_missing_checkpoint,
+        against: arg_opt_str!(options.against)?.map(str::to_owned),
+        witnesses: owned(arg_str_array!(options.witnesses, options.witness_count, MAX_WITNESSES)?),
+        quorum: options.quorum,
+        state: arg_opt_str!(options.state_path)?.map(Into::into),
+    })
 }
 
 /// Fills `out` with options that trust nothing: only the records' own
@@ -339,19 +298,28 @@ pub unsafe extern "C" fn charter_audit_verify_cosigned(
 ) -> charter_status_t {
     call(|| {
         // SAFETY: the caller's contract on every input.
-        let (note, log_key, witnesses) = unsafe {
-            (
-                arg_str!(note)?,
-                arg_str!(log_key)?,
-                strings_arg(witnesses, witness_count, MAX_WITNESSES, "witnesses")?,
-            )
-        };
-        let cosigned = audit::verify_cosigned(note, log_key, &witnesses, quorum)?;
+        let cosigned = unsafe { verify_cosigned(note, log_key, witnesses, witness_count, quorum)? };
         opt_out!(out_root as Hash).write(cosigned.checkpoint.root);
         opt_out!(out_size).write(cosigned.checkpoint.size);
         opt_out!(out_count).write(cosigned.witnesses.len());
         Ok(())
     })
+}
+
+/// The body shared by the `charter_audit_verify_cosigned` exports: reads
+/// the inputs and verifies.
+///
+/// # Safety
+/// As `charter_audit_verify_cosigned`.
+unsafe fn verify_cosigned(
+    note: *const c_char,
+    log_key: *const c_char,
+    witnesses: *const *const c_char,
+    witness_count: usize,
+    quorum: usize,
+) -> Result<Cosigned, Error> {
+    let witnesses = owned(arg_str_array!(witnesses, witness_count, MAX_WITNESSES)?);
+    audit::verify_cosigned(arg_str!(note)?, arg_str!(log_key)?, &witnesses, quorum)
 }
 
 /// Like `charter_audit_verify_cosigned` (`out_size` and `out_root` may be
@@ -387,15 +355,9 @@ pub unsafe extern "C" fn charter_audit_verify_cosigned_names(
         let out_names = out!(out_names)?;
         let out_count = out!(out_count)?;
         // SAFETY: the caller's contract on every input.
-        let (note, log_key, witnesses) = unsafe {
-            (
-                arg_str!(note)?,
-                arg_str!(log_key)?,
-                strings_arg(witnesses, witness_count, MAX_WITNESSES, "witnesses")?,
-            )
-        };
-        let cosigned = audit::verify_cosigned(note, log_key, &witnesses, quorum)?;
+        let cosigned = unsafe { verify_cosigned(note, log_key, witnesses, witness_count, quorum)? };
         let count = cosigned.timestamps.len();
+        // An optional array: NULL when the timestamps are not wanted.
         if !out_timestamps.is_null() {
             if timestamps_len < count {
                 return Err(Error::new(
@@ -403,10 +365,10 @@ pub unsafe extern "C" fn charter_audit_verify_cosigned_names(
                     format!("out_timestamps has room for {timestamps_len}, but {count} witnesses cosigned"),
                 ));
             }
-            // SAFETY: non-NULL and, by the caller's contract, valid for
-            // `timestamps_len` >= `count` writes.
-            let slots = unsafe { std::slice::from_raw_parts_mut(out_timestamps, count) };
-            slots.copy_from_slice(&cosigned.timestamps);
+            let slots = arg_slice_out!(out_timestamps, count, any_length)?;
+            for (slot, &time) in slots.iter_mut().zip(&cosigned.timestamps) {
+                slot.write(time);
+            }
         }
         opt_out!(out_root as Hash).write(cosigned.checkpoint.root);
         opt_out!(out_size).write(cosigned.checkpoint.size);
@@ -436,8 +398,7 @@ pub unsafe extern "C" fn charter_audit_witness_request(
 ) -> charter_status_t {
     call(|| {
         let out_body = out!(out_body)?;
-        // SAFETY: the caller's contract on `proof` and `note`.
-        let (proof, note) = unsafe { (proof_arg(proof, proof_len, "proof")?, arg_str!(note)?) };
+        let (proof, note) = (arg_proof!(proof, proof_len)?, arg_str!(note)?);
         let body = audit::witness_request(old_size, &proof, note);
         out_body.write_string(body);
         Ok(())
@@ -498,14 +459,11 @@ pub unsafe extern "C" fn charter_witness_open(
 ) -> charter_status_t {
     call(|| {
         let out = out!(out)?;
-        // SAFETY: the caller's contract on every input.
-        let (state, name, logs) = unsafe {
-            (
-                arg_str!(state_path)?,
-                arg_str!(name)?,
-                strings_arg(log_keys, log_key_count, MAX_WITNESSED_LOGS, "log_keys")?,
-            )
-        };
+        let (state, name, logs) = (
+            arg_str!(state_path)?,
+            arg_str!(name)?,
+            owned(arg_str_array!(log_keys, log_key_count, MAX_WITNESSED_LOGS)?),
+        );
         let key = borrow!(key, |k| KeyPair::from_pkcs8(k.to_pkcs8()))?;
         out.write_handle(Witness::open(state, name, Arc::new(key), &logs)?)
     })
@@ -565,8 +523,7 @@ pub unsafe extern "C" fn charter_witness_add_checkpoint(
 ) -> charter_status_t {
     call(|| {
         let out_line = out!(out_line)?;
-        // SAFETY: the caller's contract on `proof` and `note`.
-        let (proof, note) = unsafe { (proof_arg(proof, proof_len, "proof")?, arg_str!(note)?) };
+        let (proof, note) = (arg_proof!(proof, proof_len)?, arg_str!(note)?);
         let witness = clone_handle!(witness)?;
         let line = if timestamp == 0 {
             witness.add_checkpoint(old_size, &proof, note)?

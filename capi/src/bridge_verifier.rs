@@ -17,9 +17,7 @@ use ::charter_bridge::{Reason, Refusal, Verifier, VerifyOptions};
 use charter_core::capability::PrincipalId;
 use charter_core::{Error, ErrorKind};
 
-use crate::args::{
-    arg_bytes, arg_opt_str, arg_str, arg_struct, at_most, charter_header_t, headers_arg,
-};
+use crate::args::{arg_bytes, arg_opt_str, arg_str, arg_struct, at_most, charter_header_t, headers_arg};
 use crate::audit::{charter_audit_recorder_t, recorder_arg};
 use crate::bridge::CHARTER_BRIDGE_MAX_ENTRIES;
 use crate::capability::charter_authority_t;
@@ -233,9 +231,8 @@ pub unsafe extern "C" fn charter_bridge_verifier_check(
         let out_reason = out!(out_reason)?;
         let out_principal = out!(out_principal)?;
         // SAFETY: the caller's contract on every input.
-        let judged = unsafe {
-            check(verifier, subject, reply, headers, header_count, payload, payload_len, expect)
-        };
+        let judged =
+            unsafe { check(verifier, subject, reply, headers, header_count, payload, payload_len, expect) };
         // Both outputs are written whatever happens past their own checks,
         // as documented: a refusal's reason, or none.
         let (reason, principal, outcome) = match judged {

@@ -26,17 +26,19 @@ use std::time::Duration;
 use charter_core::bus::{Client, Message, SubscribeOptions, SubscriptionId};
 use charter_core::{Error, HandlerError};
 
-use crate::args::{arg_str, bus_headers, bytes_arg, charter_header_t, headers_arg};
+use crate::args::{
+    arg_bytes, arg_fn, arg_opt_struct, arg_str, arg_struct, bus_headers, charter_header_t, headers_arg,
+};
 use crate::bus::timeout_arg;
 use crate::bus::{
     charter_bus_t, charter_message_fn, charter_publish_report_t, charter_subscribe_options_t,
     charter_subscription_stats_t,
 };
 use crate::capability::charter_session_t;
-use crate::firewall::{call, null_argument};
-use crate::handle::{borrow, clone_handle, free_handle};
+use crate::firewall::call;
+use crate::handle::{borrow, clone_handle, free_handle, opt_clone_handle};
 use crate::message::{charter_message_t, OwnedMessage};
-use crate::out::out;
+use crate::out::{opt_out, out};
 use crate::status::{charter_status_t, CHARTER_OK};
 use crate::user_data::UserData;
 
@@ -66,7 +68,7 @@ pub unsafe extern "C" fn charter_client_new(
 ) -> charter_status_t {
     call(|| {
         let out = out!(out)?;
-        let session = if session.is_null() { None } else { Some(clone_handle!(session)?) };
+        let session = opt_clone_handle!(session)?;
         let client = borrow!(bus, |b| Ok(b.client(session.as_ref())))?;
         out.write_handle(client)
     })
@@ -80,12 +82,7 @@ pub unsafe extern "C" fn charter_client_new(
 /// `client` must be NULL or a pointer obtained from Charter.
 #[no_mangle]
 pub unsafe extern "C" fn charter_client_free(client: *mut charter_client_t) -> charter_status_t {
-    call(|| {
-        if client.is_null() {
-            return Ok(());
-        }
-        free_handle!(client)
-    })
+    call(|| free_handle!(client))
 }
 
 /// The client behind `client`, out of its handle guard.
@@ -140,7 +137,7 @@ pub unsafe extern "C" fn charter_client_subscribe_callback(
     out_id: *mut u64,
 ) -> charter_status_t {
     call(|| {
-        let call = r#fn.ok_or_else(|| null_argument("fn"))?;
+        let call = arg_fn!(r#fn)?;
         let out_id = out!(out_id)?;
         // SAFETY: the caller's contract on `pattern` and `options`.
         let (pattern, options) = unsafe { (arg_str!(pattern)?, options_arg(options)?) };
@@ -169,11 +166,9 @@ pub unsafe extern "C" fn charter_client_unsubscribe(
     out_removed: *mut bool,
 ) -> charter_status_t {
     call(|| {
+        let out_removed = opt_out!(out_removed);
         let removed = client_arg(client)?.unsubscribe(SubscriptionId::from_raw(id))?;
-        if !out_removed.is_null() {
-            // SAFETY: non-NULL; the caller guarantees validity.
-            unsafe { out_removed.write(removed) };
-        }
+        out_removed.write(removed);
         Ok(())
     })
 }
@@ -207,14 +202,12 @@ pub unsafe extern "C" fn charter_client_publish(
     out_report: *mut charter_publish_report_t,
 ) -> charter_status_t {
     call(|| {
+        let out_report = opt_out!(out_report);
         // SAFETY: the caller's contract on every argument.
         let Outgoing { client, topic, payload, headers } =
             unsafe { Outgoing::read(client, topic, payload, len, headers, header_count)? };
         let report = client.publish(topic, payload, &headers)?;
-        if !out_report.is_null() {
-            // SAFETY: non-NULL; the caller guarantees validity.
-            unsafe { out_report.write(report.into()) };
-        }
+        out_report.write(report.into());
         Ok(())
     })
 }
@@ -332,11 +325,9 @@ pub unsafe extern "C" fn charter_client_respond(
     out_report: *mut charter_publish_report_t,
 ) -> charter_status_t {
     call(|| {
-        if request.is_null() {
-            return Err(null_argument("request"));
-        }
-        // SAFETY: a message from Charter: its reply_to is NULL or a string.
-        let reply_to = unsafe { (*request).reply_to };
+        let out_report = opt_out!(out_report);
+        // A message from Charter: its reply_to is NULL or a string.
+        let reply_to = arg_struct!(request)?.reply_to;
         if reply_to.is_null() {
             return Err(Error::new(
                 charter_core::ErrorKind::InvalidArgument,
@@ -348,10 +339,7 @@ pub unsafe extern "C" fn charter_client_respond(
         let Outgoing { client, topic: inbox, payload, headers } =
             unsafe { Outgoing::read(client, reply_to, payload, len, headers, header_count)? };
         let report = client.reply(inbox, payload, &headers)?;
-        if !out_report.is_null() {
-            // SAFETY: non-NULL; the caller guarantees validity.
-            unsafe { out_report.write(report.into()) };
-        }
+        out_report.write(report.into());
         Ok(())
     })
 }
@@ -374,14 +362,12 @@ pub unsafe extern "C" fn charter_client_reply(
     out_report: *mut charter_publish_report_t,
 ) -> charter_status_t {
     call(|| {
+        let out_report = opt_out!(out_report);
         // SAFETY: the caller's contract on every argument.
         let Outgoing { client, topic: inbox, payload, headers } =
             unsafe { Outgoing::read(client, inbox, payload, len, headers, header_count)? };
         let report = client.reply(inbox, payload, &headers)?;
-        if !out_report.is_null() {
-            // SAFETY: non-NULL; the caller guarantees validity.
-            unsafe { out_report.write(report.into()) };
-        }
+        out_report.write(report.into());
         Ok(())
     })
 }
@@ -452,13 +438,12 @@ impl<'a> Outgoing<'a> {
         header_count: usize,
     ) -> Result<Outgoing<'a>, Error> {
         let client = client_arg(client)?;
-        // SAFETY: the caller's contract on `topic` and `payload`; the
-        // payload's length is checked against the bus's limit first.
-        let (topic, payload) = unsafe {
-            (arg_str!(topic)?, bytes_arg(payload, len, "payload", |n| client.limits().check_payload(n))?)
-        };
+        // The payload's length is checked against the bus's limit first.
+        let (topic, payload) =
+            (arg_str!(topic)?, arg_bytes!(payload, len, |n| client.limits().check_payload(n))?);
         // SAFETY: the caller's contract on `headers`.
-        let headers = unsafe { headers_arg(headers, header_count, bus_headers(client.limits().max_headers))? };
+        let headers =
+            unsafe { headers_arg(headers, header_count, bus_headers(client.limits().max_headers))? };
         Ok(Outgoing { client, topic, payload, headers })
     }
 }
@@ -467,10 +452,6 @@ impl<'a> Outgoing<'a> {
 ///
 /// # Safety
 /// `ptr` must be NULL or valid for reading.
-unsafe fn options_arg(ptr: *const charter_subscribe_options_t) -> Result<SubscribeOptions, Error> {
-    if ptr.is_null() {
-        return Ok(SubscribeOptions::default());
-    }
-    // SAFETY: the caller guarantees `ptr` is valid when non-NULL.
-    unsafe { *ptr }.to_core()
+unsafe fn options_arg(options: *const charter_subscribe_options_t) -> Result<SubscribeOptions, Error> {
+    arg_opt_struct!(options)?.map_or_else(|| Ok(SubscribeOptions::default()), |o| o.to_core())
 }

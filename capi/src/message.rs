@@ -51,7 +51,8 @@ pub(crate) struct OwnedMessage {
 
 impl OwnedMessage {
     pub(crate) fn new(message: &Message) -> Box<OwnedMessage> {
-        let header_strings: Vec<(CString, CString)> = message.headers().map(|(k, v)| (c_string(k), c_string(v))).collect();
+        let header_strings: Vec<(CString, CString)> =
+            message.headers().map(|(k, v)| (c_string(k), c_string(v))).collect();
         let header_array: Vec<charter_header_t> = header_strings
             .iter()
             .map(|(k, v)| charter_header_t { name: k.as_ptr(), value: v.as_ptr() })

@@ -6,7 +6,7 @@ use charter_core::capability::{Grant, PublicKey, Token};
 use charter_core::Error;
 
 use super::CHARTER_PROOF_LEN;
-use crate::args::{arg_bytes, arg_str, array_arg, str_array_arg};
+use crate::args::{arg_array, arg_bytes, arg_str, arg_str_array};
 use crate::capability::charter_keypair_t;
 use crate::firewall::call;
 use crate::handle::{borrow, clone_handle, free_handle};
@@ -34,8 +34,7 @@ unsafe fn link_args(
     count: usize,
 ) -> Result<(PublicKey, Vec<Grant>), Error> {
     let subject = PublicKey::from_text(arg_str!(subject)?)?;
-    // SAFETY: the caller's contract.
-    let grants = unsafe { str_array_arg(grants, count, charter_core::capability::MAX_GRANTS, "grants")? };
+    let grants = arg_str_array!(grants, count, charter_core::capability::MAX_GRANTS)?;
     Ok((subject, grants.into_iter().map(Grant::parse).collect::<Result<Vec<_>, _>>()?))
 }
 
@@ -280,8 +279,7 @@ pub unsafe extern "C" fn charter_token_prove(
 ) -> charter_status_t {
     call(|| {
         let out_proof = out!(out_proof as [u8; CHARTER_PROOF_LEN])?;
-        // SAFETY: the caller's contract on `challenge`.
-        let challenge: [u8; 32] = unsafe { array_arg(challenge, "challenge")? };
+        let challenge: [u8; 32] = arg_array!(challenge)?;
         let token = clone_handle!(token)?;
         let proof = borrow!(holder, |h| token.prove(h, &challenge))?;
         out_proof.write(proof);
