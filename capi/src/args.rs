@@ -298,29 +298,36 @@ macro_rules! arg_name {
     };
 }
 
-/// `str_arg(ptr, "ptr")`: the string argument `ptr` (or a field path such
-/// as `options.origin`), named after itself. Relies on the export's
-/// contract that each string argument is NULL or NUL-terminated and valid
-/// for the call; `arg_opt_str!` reads one that may be NULL.
-macro_rules! arg_str {
-    ($($p:ident).+) => {{
+/// `read_arg!(p => f(p, .., name))`: runs the reader call with `name`
+/// bound to the C name of `p`, in the one `unsafe` block every argument
+/// macro below shares.
+macro_rules! read_arg {
+    ($($p:ident).+ => |$name:ident| $read:expr) => {{
+        let $name = $crate::args::arg_name!($($p).+);
         // An export may already be inside an unsafe block here.
         #[allow(unused_unsafe)]
-        // SAFETY: every export's contract makes each string argument NULL
-        // or NUL-terminated and valid for the call.
-        let arg = unsafe { $crate::args::str_arg($($p).+, $crate::args::arg_name!($($p).+)) };
+        // SAFETY: every export's contract (its `# Safety` section) makes
+        // each pointer argument NULL or valid for the call as documented:
+        // a string NUL-terminated, a buffer, array or struct readable for
+        // its length or type, an output array writable and unaliased.
+        let arg = unsafe { $read };
         arg
     }};
 }
 
-/// `opt_str_arg(ptr, "ptr")`: as `arg_str!`, with NULL read as `None`.
+/// `str_arg(ptr, "ptr")`: the string argument `ptr` (or a field path such
+/// as `options.origin`), named after itself; `arg_opt_str!` reads one that
+/// may be NULL (`None`).
+macro_rules! arg_str {
+    ($($p:ident).+) => {
+        $crate::args::read_arg!($($p).+ => |name| $crate::args::str_arg($($p).+, name))
+    };
+}
+
 macro_rules! arg_opt_str {
-    ($($p:ident).+) => {{
-        #[allow(unused_unsafe)]
-        // SAFETY: as for `arg_str!`.
-        let arg = unsafe { $crate::args::opt_str_arg($($p).+, $crate::args::arg_name!($($p).+)) };
-        arg
-    }};
+    ($($p:ident).+) => {
+        $crate::args::read_arg!($($p).+ => |name| $crate::args::opt_str_arg($($p).+, name))
+    };
 }
 
 /// `bytes_arg(ptr, len, "ptr", limit)`: the buffer argument `ptr` of `len`
@@ -329,94 +336,65 @@ macro_rules! arg_bytes {
     ($($p:ident).+, $len:expr) => {
         $crate::args::arg_bytes!($($p).+, $len, $crate::args::any_length)
     };
-    ($($p:ident).+, $len:expr, $limit:expr) => {{
-        #[allow(unused_unsafe)]
-        // SAFETY: every export's contract makes each buffer argument NULL
-        // or valid for reading its length during the call.
-        let arg = unsafe { $crate::args::bytes_arg($($p).+, $len, $crate::args::arg_name!($($p).+), $limit) };
-        arg
-    }};
+    ($($p:ident).+, $len:expr, $limit:expr) => {
+        $crate::args::read_arg!($($p).+ => |name| $crate::args::bytes_arg($($p).+, $len, name, $limit))
+    };
 }
 
 /// `slice_arg(ptr, count, "ptr", limit)`: the array argument `ptr` of
 /// `count` elements; `arg_slice!(ptr, count, max m)` refuses more than `m`
-/// with [`at_most`].
+/// with [`at_most`]. `arg_slice_out!` likewise for the caller's array of
+/// `count` slots that Charter fills.
 macro_rules! arg_slice {
     ($($p:ident).+, $count:expr, max $max:expr) => {
-        $crate::args::arg_slice!($($p).+, $count, |n| $crate::args::at_most($max, $crate::args::arg_name!($($p).+), n))
+        $crate::args::read_arg!($($p).+ => |name| {
+            $crate::args::slice_arg($($p).+, $count, name, |n| $crate::args::at_most($max, name, n))
+        })
     };
-    ($($p:ident).+, $count:expr, $limit:expr) => {{
-        #[allow(unused_unsafe)]
-        // SAFETY: every export's contract makes each array argument NULL
-        // or valid for reading its count of elements during the call.
-        let arg = unsafe { $crate::args::slice_arg($($p).+, $count, $crate::args::arg_name!($($p).+), $limit) };
-        arg
-    }};
+    ($($p:ident).+, $count:expr, $limit:expr) => {
+        $crate::args::read_arg!($($p).+ => |name| $crate::args::slice_arg($($p).+, $count, name, $limit))
+    };
 }
 
-/// `slice_out_arg(ptr, count, "ptr", limit)`: the caller's array `ptr` of
-/// `count` slots that Charter fills; `max m` as for `arg_slice!`.
 macro_rules! arg_slice_out {
     ($($p:ident).+, $count:expr, max $max:expr) => {
-        $crate::args::arg_slice_out!($($p).+, $count, |n| $crate::args::at_most($max, $crate::args::arg_name!($($p).+), n))
+        $crate::args::read_arg!($($p).+ => |name| {
+            $crate::args::slice_out_arg($($p).+, $count, name, |n| $crate::args::at_most($max, name, n))
+        })
     };
-    ($($p:ident).+, $count:expr, $limit:expr) => {{
-        #[allow(unused_unsafe)]
-        // SAFETY: every export's contract makes each output array NULL or
-        // valid for writing its count of elements during the call, and
-        // used by nothing else meanwhile.
-        let arg =
-            unsafe { $crate::args::slice_out_arg($($p).+, $count, $crate::args::arg_name!($($p).+), $limit) };
-        arg
-    }};
+    ($($p:ident).+, $count:expr, $limit:expr) => {
+        $crate::args::read_arg!($($p).+ => |name| $crate::args::slice_out_arg($($p).+, $count, name, $limit))
+    };
 }
 
 /// `str_array_arg(ptr, count, max, "ptr")`: the array of `count` strings
 /// at `ptr`, at most `max` of them.
 macro_rules! arg_str_array {
-    ($($p:ident).+, $count:expr, $max:expr) => {{
-        #[allow(unused_unsafe)]
-        // SAFETY: every export's contract makes each array of strings NULL
-        // or `count` strings valid for the call.
-        let arg =
-            unsafe { $crate::args::str_array_arg($($p).+, $count, $max, $crate::args::arg_name!($($p).+)) };
-        arg
-    }};
+    ($($p:ident).+, $count:expr, $max:expr) => {
+        $crate::args::read_arg!($($p).+ => |name| $crate::args::str_array_arg($($p).+, $count, $max, name))
+    };
 }
 
 /// `array_arg(ptr, "ptr")`: the fixed-size buffer argument `ptr` (its size
 /// is the type the result is bound to).
 macro_rules! arg_array {
-    ($($p:ident).+) => {{
-        #[allow(unused_unsafe)]
-        // SAFETY: every export's contract makes each fixed-size buffer
-        // argument NULL or valid for reading its documented size.
-        let arg = unsafe { $crate::args::array_arg($($p).+, $crate::args::arg_name!($($p).+)) };
-        arg
-    }};
+    ($($p:ident).+) => {
+        $crate::args::read_arg!($($p).+ => |name| $crate::args::array_arg($($p).+, name))
+    };
 }
 
 /// `struct_arg(ptr, "ptr")`: the required struct argument `ptr`, borrowed;
-/// `arg_opt_struct!` for one that may be NULL (the defaults).
+/// `arg_opt_struct!` for one that may be NULL (`None`: the defaults).
 macro_rules! arg_struct {
-    ($($p:ident).+) => {{
-        #[allow(unused_unsafe)]
-        // SAFETY: every export's contract makes each struct argument NULL
-        // or valid for reading during the call.
-        let arg = unsafe { $crate::args::struct_arg($($p).+, $crate::args::arg_name!($($p).+)) };
-        arg
-    }};
+    ($($p:ident).+) => {
+        $crate::args::read_arg!($($p).+ => |name| $crate::args::struct_arg($($p).+, name))
+    };
 }
 
-/// `opt_struct_arg(ptr, "ptr")`: as `arg_struct!`, with NULL read as
-/// `None`.
 macro_rules! arg_opt_struct {
-    ($($p:ident).+) => {{
-        #[allow(unused_unsafe)]
-        // SAFETY: as for `arg_struct!`.
-        let arg = unsafe { $crate::args::opt_struct_arg($($p).+, $crate::args::arg_name!($($p).+)) };
-        arg
-    }};
+    ($($p:ident).+) => {
+        $crate::args::read_arg!($($p).+ => |name| $crate::args::opt_struct_arg($($p).+, name))
+    };
 }
 
 /// `fn_arg(f, "f")`: the callback argument `f`, which may not be NULL.
@@ -428,5 +406,5 @@ macro_rules! arg_fn {
 
 pub(crate) use {
     arg_array, arg_bytes, arg_fn, arg_name, arg_opt_str, arg_opt_struct, arg_slice, arg_slice_out, arg_str,
-    arg_str_array, arg_struct,
+    arg_str_array, arg_struct, read_arg,
 };

@@ -390,13 +390,9 @@ pub(crate) unsafe fn proof_arg(ptr: *const u8, len: usize, name: &str) -> Result
 
 /// `proof_arg(ptr, len, "ptr")`: the proof argument `ptr` of `len` bytes.
 macro_rules! arg_proof {
-    ($p:ident, $len:expr) => {{
-        #[allow(unused_unsafe)]
-        // SAFETY: every export's contract makes each buffer argument NULL
-        // or valid for reading its length during the call.
-        let arg = unsafe { $crate::audit::proof_arg($p, $len, $crate::args::arg_name!($p)) };
-        arg
-    }};
+    ($p:ident, $len:expr) => {
+        $crate::args::read_arg!($p => |name| $crate::audit::proof_arg($p, $len, name))
+    };
 }
 pub(crate) use arg_proof;
 
