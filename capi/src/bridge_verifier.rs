@@ -230,12 +230,23 @@ pub unsafe extern "C" fn charter_bridge_verifier_check(
     call(|| {
         let out_reason = out!(out_reason)?;
         let out_principal = out!(out_principal)?;
-        // SAFETY: the caller's contract on every input.
-        let judged =
-            unsafe { check(verifier, subject, reply, headers, header_count, payload, payload_len, expect) };
+        let judged = || -> Result<Result<PrincipalId, Refusal>, Error> {
+            let handle = clone_handle!(verifier)?;
+            let subject = arg_str!(subject)?;
+            let reply = arg_opt_str!(reply)?;
+            // SAFETY: the caller's contract on `headers`.
+            let headers = unsafe {
+                headers_arg(headers, header_count, |n| at_most(CHARTER_BRIDGE_MAX_ENTRIES, "headers", n))?
+            };
+            let payload = arg_bytes!(payload, payload_len)?;
+            // SAFETY: the caller's contract on `expect`.
+            let expect = unsafe { expect_arg(expect)? };
+            let inbound = Inbound { subject, reply, headers: &headers, payload };
+            Ok(handle.0.check(&inbound, expect))
+        };
         // Both outputs are written whatever happens past their own checks,
         // as documented: a refusal's reason, or none.
-        let (reason, principal, outcome) = match judged {
+        let (reason, principal, outcome) = match judged() {
             Ok(Ok(principal)) => (CHARTER_BRIDGE_ACCEPTED, Some(principal.to_text()), Ok(())),
             Ok(Err(refusal)) => (reason_code(refusal.reason), None, Err(refusal.error)),
             Err(error) => (CHARTER_BRIDGE_ACCEPTED, None, Err(error)),
@@ -247,34 +258,6 @@ pub unsafe extern "C" fn charter_bridge_verifier_check(
         }
         outcome
     })
-}
-
-/// The body of `charter_bridge_verifier_check` up to the outputs: a bad
-/// argument is the outer error, the verifier's judgement the inner result.
-///
-/// # Safety
-/// As `charter_bridge_verifier_check`.
-unsafe fn check(
-    verifier: *mut charter_bridge_verifier_t,
-    subject: *const c_char,
-    reply: *const c_char,
-    headers: *const charter_header_t,
-    header_count: usize,
-    payload: *const u8,
-    payload_len: usize,
-    expect: *const charter_bridge_expect_t,
-) -> Result<Result<PrincipalId, Refusal>, Error> {
-    let handle = clone_handle!(verifier)?;
-    let subject = arg_str!(subject)?;
-    let reply = arg_opt_str!(reply)?;
-    // SAFETY: the caller's contract on `headers`.
-    let headers =
-        unsafe { headers_arg(headers, header_count, |n| at_most(CHARTER_BRIDGE_MAX_ENTRIES, "headers", n))? };
-    let payload = arg_bytes!(payload, payload_len)?;
-    // SAFETY: the caller's contract on `expect`.
-    let expect = unsafe { expect_arg(expect)? };
-    let inbound = Inbound { subject, reply, headers: &headers, payload };
-    Ok(handle.0.check(&inbound, expect))
 }
 
 /// The name of a `CHARTER_BRIDGE_ACCEPTED` or `CHARTER_BRIDGE_REFUSED_*`
