@@ -16,10 +16,11 @@ use charter_core::{Error, ErrorKind};
 
 use crate::args::{any_length, arg_opt_str, arg_opt_struct, arg_slice_out, arg_str, arg_str_array};
 use crate::audit::{arg_proof, charter_audit_report_t, report_out};
+use crate::audit_view::{prove_consistency, prove_inclusion};
 use crate::capability::charter_keypair_t;
 use crate::firewall::call;
 use crate::handle::{borrow, clone_handle, free_handle};
-use crate::out::{opt_out, out, BytesOut};
+use crate::out::{bytes_out, opt_out, out};
 use crate::status::charter_status_t;
 use charter_core::audit::Hash;
 
@@ -192,12 +193,9 @@ pub unsafe extern "C" fn charter_audit_prove_file_inclusion(
     out_root: *mut u8,
 ) -> charter_status_t {
     call(|| {
-        let out = BytesOut::new(out!(out)?, out!(out_len)?);
-        let view = LogView::open(arg_str!(path)?)?;
-        let proof = view.prove_inclusion(index, size)?;
-        opt_out!(out_root as Hash).write(view.root_at(size)?);
-        out.write(proof.concat());
-        Ok(())
+        let out = bytes_out!(out, out_len)?;
+        let out_root = opt_out!(out_root as Hash);
+        prove_inclusion(&LogView::open(arg_str!(path)?)?, index, size, out, out_root)
     })
 }
 
@@ -217,11 +215,8 @@ pub unsafe extern "C" fn charter_audit_prove_file_consistency(
     out_len: *mut usize,
 ) -> charter_status_t {
     call(|| {
-        let out = BytesOut::new(out!(out)?, out!(out_len)?);
-        let view = LogView::open(arg_str!(path)?)?;
-        let proof = view.prove_consistency(old_size, new_size)?;
-        out.write(proof.concat());
-        Ok(())
+        let out = bytes_out!(out, out_len)?;
+        prove_consistency(&LogView::open(arg_str!(path)?)?, old_size, new_size, out)
     })
 }
 
@@ -426,7 +421,7 @@ pub unsafe extern "C" fn charter_audit_parse_witness_request(
 ) -> charter_status_t {
     call(|| {
         let out_old_size = out!(out_old_size)?;
-        let out_proof = BytesOut::new(out!(out_proof)?, out!(out_proof_len)?);
+        let out_proof = bytes_out!(out_proof, out_proof_len)?;
         let out_note = out!(out_note)?;
         let body = arg_str!(body)?;
         let (old_size, proof, note) = audit::parse_witness_request(body)?;

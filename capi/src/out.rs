@@ -106,6 +106,11 @@ impl BytesOut {
         BytesOut { ptr, len }
     }
 
+    /// Writes a Merkle proof: its hashes one after the other.
+    pub(crate) fn write_proof(self, proof: Vec<charter_core::audit::Hash>) {
+        self.write(proof.concat());
+    }
+
     pub(crate) fn write(self, bytes: Vec<u8>) {
         self.len.write(bytes.len());
         self.ptr.write(Box::into_raw(bytes.into_boxed_slice()).cast::<u8>());
@@ -179,4 +184,12 @@ macro_rules! opt_out {
     };
 }
 
-pub(crate) use {opt_out, out};
+/// `BytesOut::new(out!(ptr)?, out!(len)?)`: the (pointer, length) pair of
+/// out-parameters `ptr` and `len` for a caller-owned buffer, both required.
+macro_rules! bytes_out {
+    ($ptr:ident, $len:ident) => {
+        $crate::out::out!($ptr).and_then(|ptr| Ok($crate::out::BytesOut::new(ptr, $crate::out::out!($len)?)))
+    };
+}
+
+pub(crate) use {bytes_out, opt_out, out};

@@ -4,7 +4,7 @@
 use super::*;
 use crate::args::arg_str;
 use crate::handle::{borrow, free_handle};
-use crate::out::{opt_out, out, BytesOut};
+use crate::out::{bytes_out, opt_out, out};
 use charter_core::audit::Hash;
 
 /// Fills `out` with the defaults: `CHARTER_AUDIT_FSYNC_ALWAYS` (with a
@@ -260,9 +260,9 @@ pub unsafe extern "C" fn charter_audit_prove_inclusion(
     out_len: *mut usize,
 ) -> charter_status_t {
     call(|| {
-        let out = BytesOut::new(out!(out)?, out!(out_len)?);
+        let out = bytes_out!(out, out_len)?;
         let proof = borrow!(log, |l| l.prove_inclusion(index, size))?;
-        out.write(proof.concat());
+        out.write_proof(proof);
         Ok(())
     })
 }
@@ -283,9 +283,9 @@ pub unsafe extern "C" fn charter_audit_prove_consistency(
     out_len: *mut usize,
 ) -> charter_status_t {
     call(|| {
-        let out = BytesOut::new(out!(out)?, out!(out_len)?);
+        let out = bytes_out!(out, out_len)?;
         let proof = borrow!(log, |l| l.prove_consistency(old_size, new_size))?;
-        out.write(proof.concat());
+        out.write_proof(proof);
         Ok(())
     })
 }

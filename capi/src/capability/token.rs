@@ -10,7 +10,7 @@ use crate::args::{arg_array, arg_bytes, arg_str, arg_str_array};
 use crate::capability::charter_keypair_t;
 use crate::firewall::call;
 use crate::handle::{borrow, clone_handle, free_handle};
-use crate::out::{out, BytesOut};
+use crate::out::{bytes_out, out};
 use crate::status::charter_status_t;
 
 /// A capability token. Opaque.
@@ -140,7 +140,7 @@ pub unsafe extern "C" fn charter_token_encode(
     out_len: *mut usize,
 ) -> charter_status_t {
     call(|| {
-        let out = BytesOut::new(out!(out)?, out!(out_len)?);
+        let out = bytes_out!(out, out_len)?;
         let bytes = borrow!(token, |t| Ok(t.as_bytes().to_vec()))?;
         out.write(bytes);
         Ok(())
