@@ -20,7 +20,7 @@ use crate::audit_view::{prove_consistency, prove_inclusion};
 use crate::capability::charter_keypair_t;
 use crate::firewall::call;
 use crate::handle::{borrow, clone_handle, free_handle};
-use crate::out::{bytes_out, opt_out, out};
+use crate::out::{bytes_out, opt_out, out, OptOut, Out};
 use crate::status::charter_status_t;
 use charter_core::audit::Hash;
 
@@ -136,11 +136,9 @@ pub unsafe extern "C" fn charter_audit_verify_file(
 ) -> charter_status_t {
     call(|| {
         let out_report = out!(out_report)?;
+        let out_problem = opt_out!(out_problem);
         // SAFETY: the caller's contract on `path` and `options`.
-        let (path, options) = unsafe { (arg_str!(path)?, verify_options_arg(options)?) };
-        let report = audit::verify_log(path, &options)?;
-        report_out(report, out_report, opt_out!(out_problem));
-        Ok(())
+        unsafe { verify_file(path, options, out_report, out_problem, None) }
     })
 }
 
@@ -164,15 +162,34 @@ pub unsafe extern "C" fn charter_audit_verify_file_witnesses(
 ) -> charter_status_t {
     call(|| {
         let out_report = out!(out_report)?;
+        let out_problem = opt_out!(out_problem);
         let out_witnesses = out!(out_witnesses)?;
         // SAFETY: the caller's contract on `path` and `options`.
-        let (path, options) = unsafe { (arg_str!(path)?, verify_options_arg(options)?) };
-        let report = audit::verify_log(path, &options)?;
-        let names = report.witnesses.join("\n");
-        report_out(report, out_report, opt_out!(out_problem));
-        out_witnesses.write_string(names);
-        Ok(())
+        unsafe { verify_file(path, options, out_report, out_problem, Some(out_witnesses)) }
     })
+}
+
+/// The body of the `charter_audit_verify_file` exports; the witnesses'
+/// names go to `out_witnesses` when given.
+///
+/// # Safety
+/// As `charter_audit_verify_file`.
+unsafe fn verify_file(
+    path: *const c_char,
+    options: *const charter_audit_verify_options_t,
+    out_report: Out<charter_audit_report_t>,
+    out_problem: OptOut<*mut c_char>,
+    out_witnesses: Option<Out<*mut c_char>>,
+) -> Result<(), Error> {
+    let path = arg_str!(path)?;
+    // SAFETY: the caller's contract on `options`.
+    let options = unsafe { verify_options_arg(options)? };
+    let report = audit::verify_log(path, &options)?;
+    if let Some(out_witnesses) = out_witnesses {
+        out_witnesses.write_string(report.witnesses.join("\n"));
+    }
+    report_out(report, out_report, out_problem);
+    Ok(())
 }
 
 /// Writes the proof that record `index` is in the tree of the first `size`
@@ -292,11 +309,12 @@ pub unsafe extern "C" fn charter_audit_verify_cosigned(
     out_count: *mut usize,
 ) -> charter_status_t {
     call(|| {
+        let (out_size, out_root, out_count) =
+            (opt_out!(out_size), opt_out!(out_root as Hash), opt_out!(out_count));
         // SAFETY: the caller's contract on every input.
         let cosigned = unsafe { verify_cosigned(note, log_key, witnesses, witness_count, quorum)? };
-        opt_out!(out_root as Hash).write(cosigned.checkpoint.root);
-        opt_out!(out_size).write(cosigned.checkpoint.size);
-        opt_out!(out_count).write(cosigned.witnesses.len());
+        out_count.write(cosigned.witnesses.len());
+        checkpoint_out(&cosigned, out_size, out_root);
         Ok(())
     })
 }
@@ -313,8 +331,16 @@ unsafe fn verify_cosigned(
     witness_count: usize,
     quorum: usize,
 ) -> Result<Cosigned, Error> {
+    let (note, log_key) = (arg_str!(note)?, arg_str!(log_key)?);
     let witnesses = owned(arg_str_array!(witnesses, witness_count, MAX_WITNESSES)?);
-    audit::verify_cosigned(arg_str!(note)?, arg_str!(log_key)?, &witnesses, quorum)
+    audit::verify_cosigned(note, log_key, &witnesses, quorum)
+}
+
+/// Writes the size and root of the checkpoint `cosigned` verified, where
+/// asked.
+fn checkpoint_out(cosigned: &Cosigned, out_size: OptOut<u64>, out_root: OptOut<Hash>) {
+    out_size.write(cosigned.checkpoint.size);
+    out_root.write(cosigned.checkpoint.root);
 }
 
 /// Like `charter_audit_verify_cosigned` (`out_size` and `out_root` may be
@@ -347,6 +373,7 @@ pub unsafe extern "C" fn charter_audit_verify_cosigned_names(
     out_count: *mut usize,
 ) -> charter_status_t {
     call(|| {
+        let (out_size, out_root) = (opt_out!(out_size), opt_out!(out_root as Hash));
         let out_names = out!(out_names)?;
         let out_count = out!(out_count)?;
         // SAFETY: the caller's contract on every input.
@@ -365,8 +392,7 @@ pub unsafe extern "C" fn charter_audit_verify_cosigned_names(
                 slot.write(time);
             }
         }
-        opt_out!(out_root as Hash).write(cosigned.checkpoint.root);
-        opt_out!(out_size).write(cosigned.checkpoint.size);
+        checkpoint_out(&cosigned, out_size, out_root);
         out_count.write(count);
         out_names.write_string(cosigned.witnesses.join("\n"));
         Ok(())

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use charter_core::bus::Message;
 
 use crate::args::charter_header_t;
-use crate::strings::c_string;
+use crate::strings::{c_string, free_value};
 
 /// A bus message. Every pointer stays valid as long as the message: for a
 /// callback, the call; for a received message, until `charter_message_free`.
@@ -99,12 +99,7 @@ impl OwnedMessage {
 /// `msg` must be NULL or a message returned by Charter, not freed yet.
 #[no_mangle]
 pub unsafe extern "C" fn charter_message_free(msg: *mut charter_message_t) {
-    if msg.is_null() {
-        return;
-    }
-    crate::firewall::catch_or((), || {
-        // SAFETY: `msg` came from `OwnedMessage::into_raw`: the public struct
-        // is the first field of a `repr(C)` `OwnedMessage`.
-        drop(unsafe { Box::from_raw(msg.cast::<OwnedMessage>()) });
-    });
+    // SAFETY: `msg` came from `OwnedMessage::into_raw`: the public struct
+    // is the first field of a `repr(C)` `OwnedMessage`.
+    free_value(msg, |msg| drop(unsafe { Box::from_raw(msg.cast::<OwnedMessage>()) }));
 }

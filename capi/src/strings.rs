@@ -21,6 +21,15 @@ pub(crate) fn c_string(text: impl Into<String>) -> CString {
     })
 }
 
+/// The body of every export that frees a value Charter handed out that is
+/// not a handle (a string, a buffer, a message, a record): NULL does
+/// nothing, and `free` runs behind the panic firewall.
+pub(crate) fn free_value<T>(ptr: *mut T, free: impl FnOnce(*mut T)) {
+    if !ptr.is_null() {
+        crate::firewall::catch_or((), || free(ptr));
+    }
+}
+
 /// Frees a string returned by Charter. NULL is allowed and does nothing.
 ///
 /// # Safety
@@ -28,13 +37,8 @@ pub(crate) fn c_string(text: impl Into<String>) -> CString {
 /// been freed yet.
 #[no_mangle]
 pub unsafe extern "C" fn charter_string_free(s: *mut c_char) {
-    if s.is_null() {
-        return;
-    }
-    crate::firewall::catch_or((), || {
-        // SAFETY: `s` came from `CString::into_raw` in this library.
-        drop(unsafe { CString::from_raw(s) });
-    });
+    // SAFETY: `s` came from `CString::into_raw` in this library.
+    free_value(s, |s| drop(unsafe { CString::from_raw(s) }));
 }
 
 /// Frees a byte buffer of `len` bytes returned by Charter. NULL is allowed
@@ -45,14 +49,9 @@ pub unsafe extern "C" fn charter_string_free(s: *mut c_char) {
 /// with `len`, not freed yet.
 #[no_mangle]
 pub unsafe extern "C" fn charter_bytes_free(ptr: *mut u8, len: usize) {
-    if ptr.is_null() {
-        return;
-    }
-    crate::firewall::catch_or((), || {
-        // SAFETY: `ptr` and `len` came from `Box<[u8]>::into_raw` in this
-        // library.
-        drop(unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(ptr, len)) });
-    });
+    // SAFETY: `ptr` and `len` came from `Box<[u8]>::into_raw` in this
+    // library.
+    free_value(ptr, |ptr| drop(unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(ptr, len)) }));
 }
 
 #[cfg(test)]

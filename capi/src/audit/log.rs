@@ -321,14 +321,9 @@ pub unsafe extern "C" fn charter_audit_get(
 /// freed yet.
 #[no_mangle]
 pub unsafe extern "C" fn charter_audit_record_free(record: *mut charter_audit_record_t) {
-    if record.is_null() {
-        return;
-    }
-    crate::firewall::catch_or((), || {
-        // SAFETY: `record` came from `charter_audit_get`: the public struct is
-        // the first field of a `repr(C)` `OwnedRecord`.
-        drop(unsafe { Box::from_raw(record.cast::<OwnedRecord>()) });
-    });
+    // SAFETY: `record` came from `charter_audit_get`: the public struct is
+    // the first field of a `repr(C)` `OwnedRecord`.
+    crate::strings::free_value(record, |record| drop(unsafe { Box::from_raw(record.cast::<OwnedRecord>()) }));
 }
 
 /// Calls `callback` with each record `query` selects (NULL for every record),
