@@ -38,7 +38,7 @@ use crate::capability::charter_session_t;
 use crate::firewall::call;
 use crate::handle::{borrow, clone_handle, free_handle, opt_clone_handle};
 use crate::message::{charter_message_t, OwnedMessage};
-use crate::out::{opt_out, out};
+use crate::out::{opt_out, out, OptOut};
 use crate::status::{charter_status_t, CHARTER_OK};
 use crate::user_data::UserData;
 
@@ -201,11 +201,11 @@ pub unsafe extern "C" fn charter_client_publish(
     header_count: usize,
     out_report: *mut charter_publish_report_t,
 ) -> charter_status_t {
-    // SAFETY: the caller's contract on every argument.
-    call(|| unsafe {
-        send(client, topic, payload, len, headers, header_count, out_report, |c, topic, payload, headers| {
-            c.publish(topic, payload, headers)
-        })
+    call(|| {
+        let out_report = opt_out!(out_report);
+        // SAFETY: the caller's contract on every argument.
+        let message = unsafe { Outgoing::read(client, topic, payload, len, headers, header_count)? };
+        message.send(out_report, |c, topic, payload, headers| c.publish(topic, payload, headers))
     })
 }
 
@@ -322,6 +322,7 @@ pub unsafe extern "C" fn charter_client_respond(
     out_report: *mut charter_publish_report_t,
 ) -> charter_status_t {
     call(|| {
+        let out_report = opt_out!(out_report);
         // A message from Charter: its reply_to is NULL or a string.
         let reply_to = arg_struct!(request)?.reply_to;
         if reply_to.is_null() {
@@ -332,7 +333,8 @@ pub unsafe extern "C" fn charter_client_respond(
         }
         // SAFETY: `reply_to` is a string of a message from Charter; the rest
         // is the caller's contract.
-        unsafe { send(client, reply_to, payload, len, headers, header_count, out_report, reply) }
+        let message = unsafe { Outgoing::read(client, reply_to, payload, len, headers, header_count)? };
+        message.send(out_report, reply)
     })
 }
 
@@ -353,8 +355,12 @@ pub unsafe extern "C" fn charter_client_reply(
     header_count: usize,
     out_report: *mut charter_publish_report_t,
 ) -> charter_status_t {
-    // SAFETY: the caller's contract on every argument.
-    call(|| unsafe { send(client, inbox, payload, len, headers, header_count, out_report, reply) })
+    call(|| {
+        let out_report = opt_out!(out_report);
+        // SAFETY: the caller's contract on every argument.
+        let message = unsafe { Outgoing::read(client, inbox, payload, len, headers, header_count)? };
+        message.send(out_report, reply)
+    })
 }
 
 /// Writes subscription `id`'s accounting to `out`, if this client can reach
@@ -431,33 +437,21 @@ impl<'a> Outgoing<'a> {
             unsafe { headers_arg(headers, header_count, bus_headers(client.limits().max_headers))? };
         Ok(Outgoing { client, topic, payload, headers })
     }
+
+    /// Sends the message with `how` (a publish or a reply) and writes the
+    /// report to `out_report` when asked: the end of every export that
+    /// sends one message and reports on it.
+    fn send(
+        self,
+        out_report: OptOut<charter_publish_report_t>,
+        how: impl FnOnce(&Client, &str, &[u8], Headers<'_>) -> Result<PublishReport, Error>,
+    ) -> Result<(), Error> {
+        out_report.write(how(&self.client, self.topic, self.payload, &self.headers)?.into());
+        Ok(())
+    }
 }
 
-/// The body of the exports that send one message and report on it: reads
-/// the arguments, sends with `how` (a publish or a reply), and writes the
-/// report to `out_report` when asked.
-///
-/// # Safety
-/// As `Outgoing::read`; `out_report` NULL or valid for writing.
-unsafe fn send(
-    client: *mut charter_client_t,
-    topic: *const c_char,
-    payload: *const u8,
-    len: usize,
-    headers: *const charter_header_t,
-    header_count: usize,
-    out_report: *mut charter_publish_report_t,
-    how: impl FnOnce(&Client, &str, &[u8], Headers<'_>) -> Result<PublishReport, Error>,
-) -> Result<(), Error> {
-    let out_report = opt_out!(out_report);
-    // SAFETY: the caller's contract.
-    let Outgoing { client, topic, payload, headers } =
-        unsafe { Outgoing::read(client, topic, payload, len, headers, header_count)? };
-    out_report.write(how(&client, topic, payload, &headers)?.into());
-    Ok(())
-}
-
-/// For [`send`]: an answer to a request, on its reply inbox.
+/// For [`Outgoing::send`]: an answer to a request, on its reply inbox.
 fn reply(client: &Client, inbox: &str, payload: &[u8], headers: Headers<'_>) -> Result<PublishReport, Error> {
     client.reply(inbox, payload, headers)
 }
