@@ -2,7 +2,7 @@
 //! proving, checkpointing and verifying one `charter_audit_t`.
 
 use super::*;
-use crate::args::arg_str;
+use crate::args::{arg_fn, arg_str};
 use crate::handle::{borrow, free_handle};
 use crate::out::{bytes_out, opt_out, out};
 use charter_core::audit::Hash;
@@ -350,7 +350,8 @@ pub unsafe extern "C" fn charter_audit_each(
     out_count: *mut u64,
 ) -> charter_status_t {
     call(|| {
-        let callback = callback.ok_or_else(|| crate::firewall::null_argument("callback"))?;
+        let callback = arg_fn!(callback)?;
+        let out_count = opt_out!(out_count);
         // SAFETY: the caller's contract on `query`.
         let query = unsafe { query_arg(query)? };
         let mut count = 0u64;
@@ -364,7 +365,7 @@ pub unsafe extern "C" fn charter_audit_each(
                 break;
             }
         }
-        opt_out!(out_count).write(count);
+        out_count.write(count);
         Ok(())
     })
 }
