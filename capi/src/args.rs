@@ -343,27 +343,22 @@ macro_rules! arg_bytes {
 
 /// `slice_arg(ptr, count, "ptr", limit)`: the array argument `ptr` of
 /// `count` elements; `arg_slice!(ptr, count, max m)` refuses more than `m`
-/// with [`at_most`]. `arg_slice_out!` likewise for the caller's array of
-/// `count` slots that Charter fills.
+/// with [`at_most`]. `arg_slice!(mut ptr, ...)` is the caller's array of
+/// `count` slots that Charter fills ([`slice_out_arg`]).
 macro_rules! arg_slice {
-    ($($p:ident).+, $count:expr, max $max:expr) => {
+    (mut $($p:ident).+, $($rest:tt)+) => {
+        $crate::args::arg_slice!(@read slice_out_arg, $($p).+, $($rest)+)
+    };
+    (@read $read:ident, $($p:ident).+, $count:expr, max $max:expr) => {
         $crate::args::read_arg!($($p).+ => |name| {
-            $crate::args::slice_arg($($p).+, $count, name, |n| $crate::args::at_most($max, name, n))
+            $crate::args::$read($($p).+, $count, name, |n| $crate::args::at_most($max, name, n))
         })
     };
-    ($($p:ident).+, $count:expr, $limit:expr) => {
-        $crate::args::read_arg!($($p).+ => |name| $crate::args::slice_arg($($p).+, $count, name, $limit))
+    (@read $read:ident, $($p:ident).+, $count:expr, $limit:expr) => {
+        $crate::args::read_arg!($($p).+ => |name| $crate::args::$read($($p).+, $count, name, $limit))
     };
-}
-
-macro_rules! arg_slice_out {
-    ($($p:ident).+, $count:expr, max $max:expr) => {
-        $crate::args::read_arg!($($p).+ => |name| {
-            $crate::args::slice_out_arg($($p).+, $count, name, |n| $crate::args::at_most($max, name, n))
-        })
-    };
-    ($($p:ident).+, $count:expr, $limit:expr) => {
-        $crate::args::read_arg!($($p).+ => |name| $crate::args::slice_out_arg($($p).+, $count, name, $limit))
+    ($($p:ident).+, $($rest:tt)+) => {
+        $crate::args::arg_slice!(@read slice_arg, $($p).+, $($rest)+)
     };
 }
 
@@ -405,6 +400,6 @@ macro_rules! arg_fn {
 }
 
 pub(crate) use {
-    arg_array, arg_bytes, arg_fn, arg_name, arg_opt_str, arg_opt_struct, arg_slice, arg_slice_out, arg_str,
-    arg_str_array, arg_struct, read_arg,
+    arg_array, arg_bytes, arg_fn, arg_name, arg_opt_str, arg_opt_struct, arg_slice, arg_str, arg_str_array,
+    arg_struct, read_arg,
 };

@@ -14,7 +14,7 @@ use charter_core::audit::{
 use charter_core::capability::KeyPair;
 use charter_core::{Error, ErrorKind};
 
-use crate::args::{any_length, arg_opt_str, arg_opt_struct, arg_slice_out, arg_str, arg_str_array};
+use crate::args::{any_length, arg_opt_str, arg_opt_struct, arg_slice, arg_str, arg_str_array};
 use crate::audit::{arg_proof, charter_audit_report_t, report_out};
 use crate::audit_view::{prove_consistency, prove_inclusion};
 use crate::capability::charter_keypair_t;
@@ -387,7 +387,7 @@ pub unsafe extern "C" fn charter_audit_verify_cosigned_names(
                     format!("out_timestamps has room for {timestamps_len}, but {count} witnesses cosigned"),
                 ));
             }
-            let slots = arg_slice_out!(out_timestamps, count, any_length)?;
+            let slots = arg_slice!(mut out_timestamps, count, any_length)?;
             for (slot, &time) in slots.iter_mut().zip(&cosigned.timestamps) {
                 slot.write(time);
             }

@@ -10,7 +10,7 @@ use std::ffi::c_char;
 use charter_core::bus::SubscriptionId;
 use charter_core::{Error, ErrorKind};
 
-use crate::args::{arg_slice, arg_slice_out, arg_str, bus_headers, bytes_arg, charter_header_t, headers_arg};
+use crate::args::{arg_slice, arg_str, bus_headers, bytes_arg, charter_header_t, headers_arg};
 use crate::bus::charter_publish_report_t;
 use crate::bus::timeout_arg;
 use crate::client::{charter_client_t, client_arg};
@@ -123,7 +123,7 @@ pub unsafe extern "C" fn charter_client_recv_many(
             ));
         }
         // `max` is checked against its limit first.
-        let slots = arg_slice_out!(out_msgs, max, max CHARTER_BATCH_MAX)?;
+        let slots = arg_slice!(mut out_msgs, max, max CHARTER_BATCH_MAX)?;
         let sub = client_arg(client)?.subscription(SubscriptionId::from_raw(id))?;
         let messages = sub.recv_many(max, timeout_arg(timeout_ms))?;
         for (slot, message) in slots.iter_mut().zip(&messages) {
