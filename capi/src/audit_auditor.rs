@@ -99,7 +99,6 @@ pub unsafe extern "C" fn charter_audit_verify_options_default(
         quorum: 0,
         state_path: std::ptr::null(),
     };
-    // SAFETY: the caller guarantees `out` is valid when non-NULL.
     call(|| {
         out!(out)?.write(options);
         Ok(())

@@ -25,7 +25,6 @@ pub unsafe extern "C" fn charter_audit_options_default(
         checkpoint_every: 0,
         checkpoint_interval_ms: 0,
     };
-    // SAFETY: the caller guarantees `out` is valid when non-NULL.
     call(|| {
         out!(out)?.write(options);
         Ok(())
@@ -45,7 +44,6 @@ pub unsafe extern "C" fn charter_audit_query_default(out: *mut charter_audit_que
         actor: std::ptr::null(),
         decision: CHARTER_AUDIT_ANY_DECISION,
     };
-    // SAFETY: the caller guarantees `out` is valid when non-NULL.
     call(|| {
         out!(out)?.write(query);
         Ok(())

@@ -79,7 +79,6 @@ pub use mirrors::*;
 /// `out` must be NULL or valid for writing.
 #[no_mangle]
 pub unsafe extern "C" fn charter_bus_limits_default(out: *mut charter_bus_limits_t) -> charter_status_t {
-    // SAFETY: the caller guarantees `out` is valid when non-NULL.
     call(|| {
         out!(out)?.write(BusLimits::default().into());
         Ok(())
@@ -105,7 +104,6 @@ pub unsafe extern "C" fn charter_subscribe_options_default(
         idle_ttl_ms: 0,
         dispatch: CHARTER_DISPATCH_INLINE,
     };
-    // SAFETY: the caller guarantees `out` is valid when non-NULL.
     call(|| {
         out!(out)?.write(c);
         Ok(())

@@ -67,7 +67,6 @@ pub unsafe extern "C" fn charter_authority_options_default(
         clock_skew_s: defaults.clock_skew.as_secs(),
         fixed_time: 0,
     };
-    // SAFETY: the caller guarantees `out` is valid when non-NULL.
     call(|| {
         out!(out)?.write(options);
         Ok(())
