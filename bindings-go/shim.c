@@ -1,16 +1,11 @@
 /* shim.c: see shim.h. */
 
-#include "shim.h"
+#include "shim_result.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "_cgo_export.h"
-
-/* The message of a failed call on this thread, or NULL after a success. */
-static char *message_of(charter_status_t status) {
-    return status == CHARTER_OK ? NULL : charter_last_error_message();
-}
 
 /* The exported Go functions take non-const pointers and integers; these
  * adapters give them the exact types Charter's function pointers have. */
@@ -31,97 +26,61 @@ static charter_status_t message_adapter(void *user_data, const charter_message_t
 }
 
 chgo_registry chgo_registry_new(void) {
-    chgo_registry r = {0};
-    r.status = charter_registry_new(&r.registry);
-    r.message = message_of(r.status);
-    return r;
+    RETURN_RESULT(chgo_registry, charter_registry_new(&r.registry));
 }
 
 chgo_registry chgo_registry_new_with_max_depth(uint32_t max_depth) {
-    chgo_registry r = {0};
-    r.status = charter_registry_new_with_max_depth(max_depth, &r.registry);
-    r.message = message_of(r.status);
-    return r;
+    RETURN_RESULT(chgo_registry, charter_registry_new_with_max_depth(max_depth, &r.registry));
 }
 
 chgo_status chgo_registry_free(charter_registry_t *reg) {
-    chgo_status r = {0};
-    r.status = charter_registry_free(reg);
-    r.message = message_of(r.status);
-    return r;
+    return chgo_status_of(charter_registry_free(reg));
 }
 
 chgo_value chgo_registry_register(charter_registry_t *reg, int32_t priority, uintptr_t handle) {
-    chgo_value r = {0};
-    r.status = charter_registry_register(reg, priority, handler_adapter, (void *)handle,
-                                         drop_adapter, &r.value);
-    r.message = message_of(r.status);
-    return r;
+    RETURN_RESULT(chgo_value, charter_registry_register(reg, priority, handler_adapter, (void *)handle,
+                                                        drop_adapter, &r.value));
 }
 
 chgo_value chgo_registry_register_once(charter_registry_t *reg, int32_t priority, uintptr_t handle) {
-    chgo_value r = {0};
-    r.status = charter_registry_register_once(reg, priority, handler_adapter, (void *)handle,
-                                              drop_adapter, &r.value);
-    r.message = message_of(r.status);
-    return r;
+    RETURN_RESULT(chgo_value, charter_registry_register_once(reg, priority, handler_adapter, (void *)handle,
+                                                             drop_adapter, &r.value));
 }
 
 chgo_value chgo_registry_unregister_and_wait(charter_registry_t *reg, uint64_t id) {
-    chgo_value r = {0};
     bool removed = false;
-    r.status = charter_registry_unregister_and_wait(reg, id, &removed);
-    r.value = removed;
-    r.message = message_of(r.status);
-    return r;
+    charter_status_t status = charter_registry_unregister_and_wait(reg, id, &removed);
+    return chgo_value_of(status, removed);
 }
 
 chgo_value chgo_registry_unregister(charter_registry_t *reg, uint64_t id) {
-    chgo_value r = {0};
     bool removed = false;
-    r.status = charter_registry_unregister(reg, id, &removed);
-    r.value = removed;
-    r.message = message_of(r.status);
-    return r;
+    charter_status_t status = charter_registry_unregister(reg, id, &removed);
+    return chgo_value_of(status, removed);
 }
 
 chgo_value chgo_registry_contains(charter_registry_t *reg, uint64_t id) {
-    chgo_value r = {0};
     bool contains = false;
-    r.status = charter_registry_contains(reg, id, &contains);
-    r.value = contains;
-    r.message = message_of(r.status);
-    return r;
+    charter_status_t status = charter_registry_contains(reg, id, &contains);
+    return chgo_value_of(status, contains);
 }
 
 chgo_value chgo_registry_len(charter_registry_t *reg) {
-    chgo_value r = {0};
     size_t len = 0;
-    r.status = charter_registry_len(reg, &len);
-    r.value = len;
-    r.message = message_of(r.status);
-    return r;
+    charter_status_t status = charter_registry_len(reg, &len);
+    return chgo_value_of(status, len);
 }
 
 chgo_status chgo_registry_clear(charter_registry_t *reg) {
-    chgo_status r = {0};
-    r.status = charter_registry_clear(reg);
-    r.message = message_of(r.status);
-    return r;
+    return chgo_status_of(charter_registry_clear(reg));
 }
 
 chgo_status chgo_registry_clear_and_wait(charter_registry_t *reg) {
-    chgo_status r = {0};
-    r.status = charter_registry_clear_and_wait(reg);
-    r.message = message_of(r.status);
-    return r;
+    return chgo_status_of(charter_registry_clear_and_wait(reg));
 }
 
 chgo_notify chgo_registry_notify(charter_registry_t *reg, const uint8_t *event, size_t len) {
-    chgo_notify r = {0};
-    r.status = charter_registry_notify(reg, event, len, &r.report);
-    r.message = message_of(r.status);
-    return r;
+    RETURN_RESULT(chgo_notify, charter_registry_notify(reg, event, len, &r.report));
 }
 
 /* ---- Bus ---- */
@@ -167,37 +126,21 @@ static void release_headers(charter_header_t *headers, charter_header_t *stack) 
     }
 }
 
-/* The status reported when the header array could not be allocated. There
- * is no Charter message for it: cError accepts a NULL message. */
-#define CHGO_OUT_OF_MEMORY CHARTER_E_LIMIT_EXCEEDED
-
 chgo_bus chgo_bus_new(charter_bus_limits_t limits, charter_authority_t *auth) {
-    chgo_bus r = {0};
-    r.status = auth == NULL ? charter_bus_new(&limits, &r.bus)
-                            : charter_bus_new_with_authority(&limits, auth, &r.bus);
-    r.message = message_of(r.status);
-    return r;
+    RETURN_RESULT(chgo_bus, auth == NULL ? charter_bus_new(&limits, &r.bus)
+                            : charter_bus_new_with_authority(&limits, auth, &r.bus));
 }
 
 chgo_status chgo_bus_free(charter_bus_t *bus) {
-    chgo_status r = {0};
-    r.status = charter_bus_free(bus);
-    r.message = message_of(r.status);
-    return r;
+    return chgo_status_of(charter_bus_free(bus));
 }
 
 chgo_client chgo_client_new(charter_bus_t *bus, charter_session_t *session) {
-    chgo_client r = {0};
-    r.status = charter_client_new(bus, session, &r.client);
-    r.message = message_of(r.status);
-    return r;
+    RETURN_RESULT(chgo_client, charter_client_new(bus, session, &r.client));
 }
 
 chgo_status chgo_client_free(charter_client_t *client) {
-    chgo_status r = {0};
-    r.status = charter_client_free(client);
-    r.message = message_of(r.status);
-    return r;
+    return chgo_status_of(charter_client_free(client));
 }
 
 chgo_value chgo_client_subscribe(charter_client_t *client, const char *pattern, size_t pattern_len,
@@ -205,8 +148,7 @@ chgo_value chgo_client_subscribe(charter_client_t *client, const char *pattern, 
     char buf[CHGO_INLINE_STRING];
     chgo_value r = {0};
     const char *p = chgo_terminated(pattern, pattern_len, buf);
-    r.status = charter_client_subscribe(client, p, &options, &r.value);
-    r.message = message_of(r.status);
+    RESULT(r, charter_client_subscribe(client, p, &options, &r.value));
     return r;
 }
 
@@ -216,19 +158,15 @@ chgo_value chgo_client_subscribe_callback(charter_client_t *client, const char *
     char buf[CHGO_INLINE_STRING];
     chgo_value r = {0};
     const char *p = chgo_terminated(pattern, pattern_len, buf);
-    r.status = charter_client_subscribe_callback(client, p, &options, message_adapter, (void *)handle,
-                                                 drop_adapter, &r.value);
-    r.message = message_of(r.status);
+    RESULT(r, charter_client_subscribe_callback(client, p, &options, message_adapter, (void *)handle,
+                                                 drop_adapter, &r.value));
     return r;
 }
 
 chgo_value chgo_client_unsubscribe(charter_client_t *client, uint64_t id) {
-    chgo_value r = {0};
     bool removed = false;
-    r.status = charter_client_unsubscribe(client, id, &removed);
-    r.value = removed;
-    r.message = message_of(r.status);
-    return r;
+    charter_status_t status = charter_client_unsubscribe(client, id, &removed);
+    return chgo_value_of(status, removed);
 }
 
 chgo_publish chgo_client_publish(charter_client_t *client, const char *topic, size_t topic_len, const uint8_t *payload, size_t len,
@@ -242,24 +180,17 @@ chgo_publish chgo_client_publish(charter_client_t *client, const char *topic, si
         return r;
     }
     const char *t = chgo_terminated(topic, topic_len, buf);
-    r.status = charter_client_publish(client, t, payload, len, hs, header_count, &r.report);
-    r.message = message_of(r.status);
+    RESULT(r, charter_client_publish(client, t, payload, len, hs, header_count, &r.report));
     release_headers(hs, stack);
     return r;
 }
 
 chgo_message chgo_client_recv(charter_client_t *client, uint64_t id, uint32_t timeout_ms) {
-    chgo_message r = {0};
-    r.status = charter_client_recv(client, id, timeout_ms, &r.msg);
-    r.message = message_of(r.status);
-    return r;
+    RETURN_RESULT(chgo_message, charter_client_recv(client, id, timeout_ms, &r.msg));
 }
 
 chgo_waiter chgo_waiter_new(uintptr_t handle) {
-    chgo_waiter r = {0};
-    r.status = charter_waiter_new(ready_adapter, (void *)handle, &r.waiter);
-    r.message = message_of(r.status);
-    return r;
+    RETURN_RESULT(chgo_waiter, charter_waiter_new(ready_adapter, (void *)handle, &r.waiter));
 }
 
 void chgo_waiter_free(charter_waiter_t *waiter) {
@@ -272,15 +203,12 @@ chgo_polled chgo_client_poll_recv(charter_client_t *client, uint64_t id, charter
     chgo_polled r = {0};
     r.recheck_ms = UINT64_MAX;
     r.status = charter_client_poll_recv(client, id, waiter, &r.msg, &r.recheck_ms);
-    r.message = r.status == CHARTER_E_WOULD_BLOCK ? NULL : message_of(r.status);
+    r.message = r.status == CHARTER_E_WOULD_BLOCK ? NULL : chgo_message_of(r.status);
     return r;
 }
 
 chgo_status chgo_client_disarm(charter_client_t *client, uint64_t id, charter_waiter_t *waiter) {
-    chgo_status r = {0};
-    r.status = charter_client_disarm(client, id, waiter);
-    r.message = message_of(r.status);
-    return r;
+    return chgo_status_of(charter_client_disarm(client, id, waiter));
 }
 
 chgo_value chgo_client_request_start(charter_client_t *client, const char *topic, size_t topic_len,
@@ -295,8 +223,7 @@ chgo_value chgo_client_request_start(charter_client_t *client, const char *topic
         return r;
     }
     const char *t = chgo_terminated(topic, topic_len, buf);
-    r.status = charter_client_request_start(client, t, payload, len, hs, header_count, &r.value);
-    r.message = message_of(r.status);
+    RESULT(r, charter_client_request_start(client, t, payload, len, hs, header_count, &r.value));
     release_headers(hs, stack);
     return r;
 }
@@ -313,9 +240,8 @@ chgo_publish chgo_client_respond(charter_client_t *client, const char *reply_to,
         return r;
     }
     /* Go keeps only the reply inbox of a request, not Charter's message. */
-    r.status = charter_client_reply(client, chgo_terminated(reply_to, reply_to_len, buf), payload, len,
-                                    hs, header_count, &r.report);
-    r.message = message_of(r.status);
+    RESULT(r, charter_client_reply(client, chgo_terminated(reply_to, reply_to_len, buf), payload, len,
+                                    hs, header_count, &r.report));
     release_headers(hs, stack);
     return r;
 }
@@ -347,9 +273,8 @@ chgo_publish_many chgo_client_publish_many(charter_client_t *client, const char 
         r.status = CHGO_OUT_OF_MEMORY;
     } else {
         const char *t = chgo_terminated(topic, topic_len, buf);
-        r.status = charter_client_publish_many(client, t, count == 0 ? NULL : ps, count, hs, header_count,
-                                               &r.published, &r.report);
-        r.message = message_of(r.status);
+        RESULT(r, charter_client_publish_many(client, t, count == 0 ? NULL : ps, count, hs, header_count,
+                                               &r.published, &r.report));
     }
     release_headers(hs, header_stack);
     if (ps != payload_stack) {
@@ -361,7 +286,7 @@ chgo_publish_many chgo_client_publish_many(charter_client_t *client, const char 
 chgo_recv_many chgo_client_recv_many(charter_client_t *client, uint64_t id, charter_message_t **out, size_t max) {
     chgo_recv_many r = {0};
     r.status = charter_client_recv_many(client, id, 0, out, max, &r.count);
-    r.message = r.status == CHARTER_E_WOULD_BLOCK ? NULL : message_of(r.status);
+    r.message = r.status == CHARTER_E_WOULD_BLOCK ? NULL : chgo_message_of(r.status);
     return r;
 }
 
@@ -372,24 +297,15 @@ void chgo_messages_free(charter_message_t **msgs, size_t count) {
 }
 
 chgo_subscription_stats chgo_client_subscription_stats(charter_client_t *client, uint64_t id) {
-    chgo_subscription_stats r = {0};
-    r.status = charter_client_subscription_stats(client, id, &r.stats);
-    r.message = message_of(r.status);
-    return r;
+    RETURN_RESULT(chgo_subscription_stats, charter_client_subscription_stats(client, id, &r.stats));
 }
 
 chgo_stats chgo_bus_stats(charter_bus_t *bus) {
-    chgo_stats r = {0};
-    r.status = charter_bus_stats(bus, &r.stats);
-    r.message = message_of(r.status);
-    return r;
+    RETURN_RESULT(chgo_stats, charter_bus_stats(bus, &r.stats));
 }
 
 chgo_value chgo_bus_evict_idle(charter_bus_t *bus) {
-    chgo_value r = {0};
     size_t count = 0;
-    r.status = charter_bus_evict_idle(bus, &count);
-    r.value = count;
-    r.message = message_of(r.status);
-    return r;
+    charter_status_t status = charter_bus_evict_idle(bus, &count);
+    return chgo_value_of(status, count);
 }

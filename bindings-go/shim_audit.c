@@ -3,23 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "shim.h"
-
-/* Makes call, storing its status in r and, on failure, the message of the
- * thread's last error (taken in this same cgo call). */
-#define RESULT(r, call)                                                                            \
-    do {                                                                                           \
-        (r).status = (call);                                                                       \
-        (r).message = (r).status == CHARTER_OK ? NULL : charter_last_error_message();            \
-    } while (0)
-
-/* The status reported when a copy could not be allocated, as in shim.c. */
-#define CHGO_OUT_OF_MEMORY CHARTER_E_LIMIT_EXCEEDED
-
-static chgo_status status_of(charter_status_t status) {
-    chgo_status r = {status, status == CHARTER_OK ? NULL : charter_last_error_message()};
-    return r;
-}
+#include "shim_result.h"
 
 /* A NUL-terminated view of an optional Go string: NULL when s is NULL. */
 static const char *optional(const char *s, size_t len, char *buf) {
@@ -55,7 +39,7 @@ chgo_handle chgo_audit_open(const char *path, size_t path_len, int32_t fsync, ui
 }
 
 chgo_status chgo_audit_free(charter_audit_t *log) {
-    return status_of(charter_audit_free(log));
+    return chgo_status_of(charter_audit_free(log));
 }
 
 chgo_value chgo_audit_append(charter_audit_t *log, uint64_t time_ms, const char *actor,
@@ -80,49 +64,35 @@ chgo_value chgo_audit_append(charter_audit_t *log, uint64_t time_ms, const char 
 }
 
 chgo_status chgo_audit_sync(charter_audit_t *log) {
-    return status_of(charter_audit_sync(log));
+    return chgo_status_of(charter_audit_sync(log));
 }
 
 chgo_value chgo_audit_len(charter_audit_t *log) {
-    chgo_value r = {0};
-    RESULT(r, charter_audit_len(log, &r.value));
-    return r;
+    RETURN_RESULT(chgo_value, charter_audit_len(log, &r.value));
 }
 
 chgo_hash chgo_audit_root(charter_audit_t *log) {
-    chgo_hash r = {0};
-    RESULT(r, charter_audit_root(log, r.hash));
-    return r;
+    RETURN_RESULT(chgo_hash, charter_audit_root(log, r.hash));
 }
 
 chgo_hash chgo_audit_root_at(charter_audit_t *log, uint64_t size) {
-    chgo_hash r = {0};
-    RESULT(r, charter_audit_root_at(log, size, r.hash));
-    return r;
+    RETURN_RESULT(chgo_hash, charter_audit_root_at(log, size, r.hash));
 }
 
 chgo_hash chgo_audit_record_hash(charter_audit_t *log, uint64_t index) {
-    chgo_hash r = {0};
-    RESULT(r, charter_audit_record_hash(log, index, r.hash));
-    return r;
+    RETURN_RESULT(chgo_hash, charter_audit_record_hash(log, index, r.hash));
 }
 
 chgo_bytes chgo_audit_prove_inclusion(charter_audit_t *log, uint64_t index, uint64_t size) {
-    chgo_bytes r = {0};
-    RESULT(r, charter_audit_prove_inclusion(log, index, size, &r.data, &r.len));
-    return r;
+    RETURN_RESULT(chgo_bytes, charter_audit_prove_inclusion(log, index, size, &r.data, &r.len));
 }
 
 chgo_bytes chgo_audit_prove_consistency(charter_audit_t *log, uint64_t old_size, uint64_t new_size) {
-    chgo_bytes r = {0};
-    RESULT(r, charter_audit_prove_consistency(log, old_size, new_size, &r.data, &r.len));
-    return r;
+    RETURN_RESULT(chgo_bytes, charter_audit_prove_consistency(log, old_size, new_size, &r.data, &r.len));
 }
 
 chgo_owned_record chgo_audit_get(charter_audit_t *log, uint64_t index) {
-    chgo_owned_record r = {0};
-    RESULT(r, charter_audit_get(log, index, &r.record));
-    return r;
+    RETURN_RESULT(chgo_owned_record, charter_audit_get(log, index, &r.record));
 }
 
 /* A malloc'd copy of s, or NULL when s is NULL or malloc failed. */
@@ -217,21 +187,15 @@ void chgo_audit_batch_free(chgo_record *records, size_t count) {
 }
 
 chgo_string chgo_audit_verifier_key(charter_audit_t *log) {
-    chgo_string r = {0};
-    RESULT(r, charter_audit_verifier_key(log, &r.value));
-    return r;
+    RETURN_RESULT(chgo_string, charter_audit_verifier_key(log, &r.value));
 }
 
 chgo_string chgo_audit_checkpoint(charter_audit_t *log) {
-    chgo_string r = {0};
-    RESULT(r, charter_audit_checkpoint(log, &r.value));
-    return r;
+    RETURN_RESULT(chgo_string, charter_audit_checkpoint(log, &r.value));
 }
 
 chgo_string chgo_audit_latest_checkpoint(charter_audit_t *log) {
-    chgo_string r = {0};
-    RESULT(r, charter_audit_latest_checkpoint(log, &r.value));
-    return r;
+    RETURN_RESULT(chgo_string, charter_audit_latest_checkpoint(log, &r.value));
 }
 
 chgo_report chgo_audit_verify(charter_audit_t *log, const char *note, size_t note_len) {
@@ -247,27 +211,23 @@ chgo_report chgo_audit_verify(charter_audit_t *log, const char *note, size_t not
 }
 
 chgo_recovery chgo_audit_recovery(charter_audit_t *log) {
-    chgo_recovery r = {0};
-    RESULT(r, charter_audit_recovery(log, &r.recovery));
-    return r;
+    RETURN_RESULT(chgo_recovery, charter_audit_recovery(log, &r.recovery));
 }
 
 chgo_hash chgo_audit_leaf_hash(const uint8_t *leaf, size_t len) {
-    chgo_hash r = {0};
-    RESULT(r, charter_audit_leaf_hash(leaf, len, r.hash));
-    return r;
+    RETURN_RESULT(chgo_hash, charter_audit_leaf_hash(leaf, len, r.hash));
 }
 
 chgo_status chgo_audit_verify_inclusion(const uint8_t *leaf_hash, uint64_t index, uint64_t size,
                                         const uint8_t *proof, size_t proof_len,
                                         const uint8_t *root) {
-    return status_of(charter_audit_verify_inclusion(leaf_hash, index, size, proof, proof_len, root));
+    return chgo_status_of(charter_audit_verify_inclusion(leaf_hash, index, size, proof, proof_len, root));
 }
 
 chgo_status chgo_audit_verify_consistency(uint64_t old_size, uint64_t new_size,
                                           const uint8_t *old_root, const uint8_t *new_root,
                                           const uint8_t *proof, size_t proof_len) {
-    return status_of(
+    return chgo_status_of(
         charter_audit_verify_consistency(old_size, new_size, old_root, new_root, proof, proof_len));
 }
 
@@ -417,13 +377,11 @@ chgo_handle chgo_witness_open(const char *state, size_t state_len, const char *n
 }
 
 chgo_status chgo_witness_free(charter_witness_t *witness) {
-    return status_of(charter_witness_free(witness));
+    return chgo_status_of(charter_witness_free(witness));
 }
 
 chgo_string chgo_witness_verifier_key(charter_witness_t *witness) {
-    chgo_string r = {0};
-    RESULT(r, charter_witness_verifier_key(witness, &r.value));
-    return r;
+    RETURN_RESULT(chgo_string, charter_witness_verifier_key(witness, &r.value));
 }
 
 chgo_string chgo_witness_add_checkpoint(charter_witness_t *witness, uint64_t old_size,
@@ -464,30 +422,22 @@ chgo_handle chgo_audit_view_open(const char *path, size_t path_len) {
 }
 
 chgo_status chgo_audit_view_free(charter_audit_view_t *view) {
-    return status_of(charter_audit_view_free(view));
+    return chgo_status_of(charter_audit_view_free(view));
 }
 
 chgo_view_len chgo_audit_view_len(charter_audit_view_t *view) {
-    chgo_view_len r = {0};
-    RESULT(r, charter_audit_view_len(view, &r.len, r.root));
-    return r;
+    RETURN_RESULT(chgo_view_len, charter_audit_view_len(view, &r.len, r.root));
 }
 
 chgo_proof chgo_audit_view_prove_inclusion(charter_audit_view_t *view, uint64_t index, uint64_t size) {
-    chgo_proof r = {0};
-    RESULT(r, charter_audit_view_prove_inclusion(view, index, size, &r.data, &r.len, r.root));
-    return r;
+    RETURN_RESULT(chgo_proof, charter_audit_view_prove_inclusion(view, index, size, &r.data, &r.len, r.root));
 }
 
 chgo_bytes chgo_audit_view_prove_consistency(charter_audit_view_t *view, uint64_t old_size,
                                              uint64_t new_size) {
-    chgo_bytes r = {0};
-    RESULT(r, charter_audit_view_prove_consistency(view, old_size, new_size, &r.data, &r.len));
-    return r;
+    RETURN_RESULT(chgo_bytes, charter_audit_view_prove_consistency(view, old_size, new_size, &r.data, &r.len));
 }
 
 chgo_string chgo_audit_view_witness_request(charter_audit_view_t *view, uint64_t old_size) {
-    chgo_string r = {0};
-    RESULT(r, charter_audit_view_witness_request(view, old_size, &r.value));
-    return r;
+    RETURN_RESULT(chgo_string, charter_audit_view_witness_request(view, old_size, &r.value));
 }

@@ -3,21 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "shim.h"
-
-/* The outcome of a call with no result. */
-static chgo_status status_of(charter_status_t status) {
-    chgo_status r = {status, status == CHARTER_OK ? NULL : charter_last_error_message()};
-    return r;
-}
-
-/* Makes call, storing its status in r and, on failure, the message of the
- * thread's last error (taken in this same cgo call). */
-#define RESULT(r, call)                                                                            \
-    do {                                                                                           \
-        (r).status = (call);                                                                       \
-        (r).message = (r).status == CHARTER_OK ? NULL : charter_last_error_message();            \
-    } while (0)
+#include "shim_result.h"
 
 /* String arrays up to this many (Charter's grant limit) are unpacked on the
  * stack; longer ones (root key lists) take one malloc. */
@@ -47,44 +33,30 @@ static void release_strings(const char **strings, const char **stack) {
     }
 }
 
-/* The status reported when a string array could not be allocated, as for
- * headers in shim.c. */
-#define CHGO_OUT_OF_MEMORY CHARTER_E_LIMIT_EXCEEDED
-
 /* ---- Key pairs ---- */
 
 chgo_handle chgo_keypair_generate(void) {
-    chgo_handle r = {0};
-    RESULT(r, charter_keypair_generate((charter_keypair_t **)&r.handle));
-    return r;
+    RETURN_RESULT(chgo_handle, charter_keypair_generate((charter_keypair_t **)&r.handle));
 }
 
 chgo_handle chgo_keypair_from_pkcs8(const uint8_t *der, size_t len) {
-    chgo_handle r = {0};
-    RESULT(r, charter_keypair_from_pkcs8(der, len, (charter_keypair_t **)&r.handle));
-    return r;
+    RETURN_RESULT(chgo_handle, charter_keypair_from_pkcs8(der, len, (charter_keypair_t **)&r.handle));
 }
 
 chgo_bytes chgo_keypair_to_pkcs8(charter_keypair_t *pair) {
-    chgo_bytes r = {0};
-    RESULT(r, charter_keypair_to_pkcs8(pair, &r.data, &r.len));
-    return r;
+    RETURN_RESULT(chgo_bytes, charter_keypair_to_pkcs8(pair, &r.data, &r.len));
 }
 
 chgo_string chgo_keypair_public_key(charter_keypair_t *pair) {
-    chgo_string r = {0};
-    RESULT(r, charter_keypair_public_key(pair, &r.value));
-    return r;
+    RETURN_RESULT(chgo_string, charter_keypair_public_key(pair, &r.value));
 }
 
 chgo_string chgo_keypair_principal(charter_keypair_t *pair) {
-    chgo_string r = {0};
-    RESULT(r, charter_keypair_principal(pair, &r.value));
-    return r;
+    RETURN_RESULT(chgo_string, charter_keypair_principal(pair, &r.value));
 }
 
 chgo_status chgo_keypair_free(charter_keypair_t *pair) {
-    return status_of(charter_keypair_free(pair));
+    return chgo_status_of(charter_keypair_free(pair));
 }
 
 chgo_handle chgo_keypair_from_pem(const char *text, size_t len) {
@@ -102,9 +74,7 @@ chgo_string chgo_public_key_parse(const char *text, size_t len) {
 }
 
 chgo_string chgo_keypair_to_pem(charter_keypair_t *pair) {
-    chgo_string r = {0};
-    RESULT(r, charter_keypair_to_pem(pair, &r.value));
-    return r;
+    RETURN_RESULT(chgo_string, charter_keypair_to_pem(pair, &r.value));
 }
 
 chgo_handle chgo_keypair_read_file(const char *path, size_t len, bool allow_open_permissions) {
@@ -117,7 +87,7 @@ chgo_handle chgo_keypair_read_file(const char *path, size_t len, bool allow_open
 
 chgo_status chgo_keypair_write_file(charter_keypair_t *pair, const char *path, size_t len, bool pem) {
     char buf[CHGO_INLINE_STRING];
-    return status_of(charter_keypair_write_file(pair, chgo_terminated(path, len, buf), pem));
+    return chgo_status_of(charter_keypair_write_file(pair, chgo_terminated(path, len, buf), pem));
 }
 
 /* ---- Tokens ---- */
@@ -158,9 +128,7 @@ chgo_handle chgo_token_delegate(charter_token_t *token, charter_keypair_t *holde
 }
 
 chgo_handle chgo_token_decode(const uint8_t *bytes, size_t len) {
-    chgo_handle r = {0};
-    RESULT(r, charter_token_decode(bytes, len, (charter_token_t **)&r.handle));
-    return r;
+    RETURN_RESULT(chgo_handle, charter_token_decode(bytes, len, (charter_token_t **)&r.handle));
 }
 
 chgo_handle chgo_token_from_text(const char *text, size_t text_len) {
@@ -172,56 +140,42 @@ chgo_handle chgo_token_from_text(const char *text, size_t text_len) {
 }
 
 chgo_bytes chgo_token_encode(charter_token_t *token) {
-    chgo_bytes r = {0};
-    RESULT(r, charter_token_encode(token, &r.data, &r.len));
-    return r;
+    RETURN_RESULT(chgo_bytes, charter_token_encode(token, &r.data, &r.len));
 }
 
 chgo_string chgo_token_to_text(charter_token_t *token) {
-    chgo_string r = {0};
-    RESULT(r, charter_token_to_text(token, &r.value));
-    return r;
+    RETURN_RESULT(chgo_string, charter_token_to_text(token, &r.value));
 }
 
 chgo_string chgo_token_inspect(charter_token_t *token) {
-    chgo_string r = {0};
-    RESULT(r, charter_token_inspect(token, &r.value));
-    return r;
+    RETURN_RESULT(chgo_string, charter_token_inspect(token, &r.value));
 }
 
 chgo_value chgo_token_link_count(charter_token_t *token) {
-    chgo_value r = {0};
     size_t count = 0;
-    RESULT(r, charter_token_link_count(token, &count));
-    r.value = count;
-    return r;
+    charter_status_t status = charter_token_link_count(token, &count);
+    return chgo_value_of(status, count);
 }
 
 chgo_string chgo_token_subject(charter_token_t *token) {
-    chgo_string r = {0};
-    RESULT(r, charter_token_subject(token, &r.value));
-    return r;
+    RETURN_RESULT(chgo_string, charter_token_subject(token, &r.value));
 }
 
 chgo_string chgo_token_root_key(charter_token_t *token) {
-    chgo_string r = {0};
-    RESULT(r, charter_token_root_key(token, &r.value));
-    return r;
+    RETURN_RESULT(chgo_string, charter_token_root_key(token, &r.value));
 }
 
 chgo_string chgo_token_link_id(charter_token_t *token, size_t index) {
-    chgo_string r = {0};
-    RESULT(r, charter_token_link_id(token, index, &r.value));
-    return r;
+    RETURN_RESULT(chgo_string, charter_token_link_id(token, index, &r.value));
 }
 
 chgo_status chgo_token_prove(charter_token_t *token, charter_keypair_t *holder,
                              const uint8_t *challenge, uint8_t *out_proof) {
-    return status_of(charter_token_prove(token, holder, challenge, out_proof));
+    return chgo_status_of(charter_token_prove(token, holder, challenge, out_proof));
 }
 
 chgo_status chgo_token_free(charter_token_t *token) {
-    return status_of(charter_token_free(token));
+    return chgo_status_of(charter_token_free(token));
 }
 
 /* ---- Authorities ---- */
@@ -260,77 +214,63 @@ chgo_handle chgo_authority_new_with_recorder(const char *roots, size_t root_coun
 }
 
 chgo_status chgo_authority_set_time(charter_authority_t *auth, uint64_t now) {
-    return status_of(charter_authority_set_time(auth, now));
+    return chgo_status_of(charter_authority_set_time(auth, now));
 }
 
 chgo_status chgo_authority_trust(charter_authority_t *auth, const char *key, size_t key_len) {
     char buf[CHGO_INLINE_STRING];
-    return status_of(charter_authority_trust(auth, chgo_terminated(key, key_len, buf)));
+    return chgo_status_of(charter_authority_trust(auth, chgo_terminated(key, key_len, buf)));
 }
 
 chgo_value chgo_authority_distrust(charter_authority_t *auth, const char *key, size_t key_len) {
     char buf[CHGO_INLINE_STRING];
-    chgo_value r = {0};
     bool removed = false;
-    RESULT(r, charter_authority_distrust(auth, chgo_terminated(key, key_len, buf), &removed));
-    r.value = removed;
-    return r;
+    charter_status_t status = charter_authority_distrust(auth, chgo_terminated(key, key_len, buf), &removed);
+    return chgo_value_of(status, removed);
 }
 
 chgo_string chgo_authority_verify(charter_authority_t *auth, charter_token_t *token) {
-    chgo_string r = {0};
-    RESULT(r, charter_authority_verify(auth, token, &r.value));
-    return r;
+    RETURN_RESULT(chgo_string, charter_authority_verify(auth, token, &r.value));
 }
 
 chgo_status chgo_authority_challenge(charter_authority_t *auth, uint8_t *out_challenge) {
-    return status_of(charter_authority_challenge(auth, out_challenge));
+    return chgo_status_of(charter_authority_challenge(auth, out_challenge));
 }
 
 chgo_handle chgo_authority_open_session(charter_authority_t *auth, charter_token_t *token,
                                         const uint8_t *challenge, const uint8_t *proof) {
-    chgo_handle r = {0};
-    RESULT(r, charter_authority_open_session(auth, token, challenge, proof,
-                                             (charter_session_t **)&r.handle));
-    return r;
+    RETURN_RESULT(chgo_handle, charter_authority_open_session(auth, token, challenge, proof,
+                                                              (charter_session_t **)&r.handle));
 }
 
 chgo_value chgo_authority_revoke(charter_authority_t *auth, const char *link_id, size_t len) {
     char buf[CHGO_INLINE_STRING];
-    chgo_value r = {0};
     bool added = false;
-    RESULT(r, charter_authority_revoke(auth, chgo_terminated(link_id, len, buf), &added));
-    r.value = added;
-    return r;
+    charter_status_t status = charter_authority_revoke(auth, chgo_terminated(link_id, len, buf), &added);
+    return chgo_value_of(status, added);
 }
 
 chgo_value chgo_authority_unrevoke(charter_authority_t *auth, const char *link_id, size_t len) {
     char buf[CHGO_INLINE_STRING];
-    chgo_value r = {0};
     bool removed = false;
-    RESULT(r, charter_authority_unrevoke(auth, chgo_terminated(link_id, len, buf), &removed));
-    r.value = removed;
-    return r;
+    charter_status_t status = charter_authority_unrevoke(auth, chgo_terminated(link_id, len, buf), &removed);
+    return chgo_value_of(status, removed);
 }
 
 chgo_string chgo_authority_export_revocations(charter_authority_t *auth) {
-    chgo_string r = {0};
-    RESULT(r, charter_authority_export_revocations(auth, &r.value));
-    return r;
+    RETURN_RESULT(chgo_string, charter_authority_export_revocations(auth, &r.value));
 }
 
 chgo_value chgo_authority_import_revocations(charter_authority_t *auth, const char *text,
                                              size_t len) {
     char buf[CHGO_INLINE_STRING];
-    chgo_value r = {0};
     size_t count = 0;
-    RESULT(r, charter_authority_import_revocations(auth, chgo_terminated(text, len, buf), &count));
-    r.value = count;
-    return r;
+    charter_status_t status = charter_authority_import_revocations(auth, chgo_terminated(text, len, buf), &count);
+    return chgo_value_of(status, count);
 }
 
 chgo_status chgo_authority_free(charter_authority_t *auth) {
-    return status_of(charter_authority_free(auth));
+    return chgo_status_of(charter_authority_free(auth));
 }
 
 /* ---- Sessions ---- */
@@ -338,29 +278,23 @@ chgo_status chgo_authority_free(charter_authority_t *auth) {
 chgo_status chgo_session_check(charter_session_t *session, int32_t action, const char *topic,
                                size_t topic_len) {
     char buf[CHGO_INLINE_STRING];
-    return status_of(charter_session_check(session, action, chgo_terminated(topic, topic_len, buf)));
+    return chgo_status_of(charter_session_check(session, action, chgo_terminated(topic, topic_len, buf)));
 }
 
 chgo_value chgo_session_is_active(charter_session_t *session) {
-    chgo_value r = {0};
     bool active = false;
-    RESULT(r, charter_session_is_active(session, &active));
-    r.value = active;
-    return r;
+    charter_status_t status = charter_session_is_active(session, &active);
+    return chgo_value_of(status, active);
 }
 
 chgo_string chgo_session_principal(charter_session_t *session) {
-    chgo_string r = {0};
-    RESULT(r, charter_session_principal(session, &r.value));
-    return r;
+    RETURN_RESULT(chgo_string, charter_session_principal(session, &r.value));
 }
 
 chgo_value chgo_session_expires_at(charter_session_t *session) {
-    chgo_value r = {0};
-    RESULT(r, charter_session_expires_at(session, &r.value));
-    return r;
+    RETURN_RESULT(chgo_value, charter_session_expires_at(session, &r.value));
 }
 
 chgo_status chgo_session_free(charter_session_t *session) {
-    return status_of(charter_session_free(session));
+    return chgo_status_of(charter_session_free(session));
 }

@@ -1,26 +1,15 @@
 /* shim_topic.c: the topic wrappers; see shim.h. */
 
-#include "shim.h"
-
-static chgo_status status_of(charter_status_t status) {
-    chgo_status r = {status, status == CHARTER_OK ? NULL : charter_last_error_message()};
-    return r;
-}
-
-/* The outcome of a call that wrote `flag`. */
-static chgo_value flag_of(charter_status_t status, bool flag) {
-    chgo_value r = {status, status == CHARTER_OK ? NULL : charter_last_error_message(), flag};
-    return r;
-}
+#include "shim_result.h"
 
 chgo_status chgo_topic_validate(const char *topic, size_t topic_len) {
     char buf[CHGO_INLINE_STRING];
-    return status_of(charter_topic_validate(chgo_terminated(topic, topic_len, buf)));
+    return chgo_status_of(charter_topic_validate(chgo_terminated(topic, topic_len, buf)));
 }
 
 chgo_status chgo_pattern_validate(const char *pattern, size_t pattern_len) {
     char buf[CHGO_INLINE_STRING];
-    return status_of(charter_pattern_validate(chgo_terminated(pattern, pattern_len, buf)));
+    return chgo_status_of(charter_pattern_validate(chgo_terminated(pattern, pattern_len, buf)));
 }
 
 chgo_value chgo_topic_matches(const char *pattern, size_t pattern_len, const char *topic, size_t topic_len) {
@@ -28,7 +17,7 @@ chgo_value chgo_topic_matches(const char *pattern, size_t pattern_len, const cha
     bool matches = false;
     charter_status_t status = charter_topic_matches(chgo_terminated(pattern, pattern_len, pattern_buf),
                                                     chgo_terminated(topic, topic_len, topic_buf), &matches);
-    return flag_of(status, matches);
+    return chgo_value_of(status, matches);
 }
 
 chgo_value chgo_pattern_contains(const char *inner, size_t inner_len, const char *outer, size_t outer_len) {
@@ -36,5 +25,5 @@ chgo_value chgo_pattern_contains(const char *inner, size_t inner_len, const char
     bool contains = false;
     charter_status_t status = charter_pattern_contains(chgo_terminated(inner, inner_len, inner_buf),
                                                        chgo_terminated(outer, outer_len, outer_buf), &contains);
-    return flag_of(status, contains);
+    return chgo_value_of(status, contains);
 }

@@ -151,10 +151,41 @@ static void oversized_payload_costs_no_memory(void) {
     CHECK_OK(charter_bus_free(bus));
 }
 
+/* A struct argument is read only through a pointer aligned for its type
+ * (a misaligned one is refused, never read), and a NULL field inside one is
+ * named by its path, as the header spells it. */
+static void struct_arguments(void) {
+    /* Room for any of the structs below, one byte past an aligned start. */
+    static uint64_t room[32];
+    const unsigned char *odd = (const unsigned char *)room + 1;
+    charter_bus_t *bus = NULL;
+    charter_client_t *client = NULL;
+    charter_bridge_verifier_t *verifier = NULL;
+    charter_bridge_verifier_options_t verify;
+    uint64_t id = 0;
+    CHECK_STATUS(charter_bus_new((const charter_bus_limits_t *)(const void *)odd, &bus),
+                 CHARTER_E_INVALID_ARGUMENT);
+    CHECK_MESSAGE_HAS("limits is not aligned");
+    CHECK(bus == NULL);
+    CHECK_OK(charter_bus_new(NULL, &bus));
+    CHECK_OK(charter_client_new(bus, NULL, &client));
+    CHECK_STATUS(charter_client_subscribe(client, "a.b", (const charter_subscribe_options_t *)(const void *)odd,
+                                          &id),
+                 CHARTER_E_INVALID_ARGUMENT);
+    CHECK_MESSAGE_HAS("options is not aligned");
+    CHECK_OK(charter_bridge_verifier_options_default(&verify));
+    CHECK_STATUS(charter_bridge_verifier_new(&verify, &verifier), CHARTER_E_NULL_ARGUMENT);
+    CHECK_MESSAGE_HAS("options.authority is NULL");
+    CHECK(verifier == NULL);
+    CHECK_OK(charter_client_free(client));
+    CHECK_OK(charter_bus_free(bus));
+}
+
 int main(void) {
     RUN(bus_payloads);
     RUN(other_buffers);
     RUN(string_arrays);
     RUN(oversized_payload_costs_no_memory);
+    RUN(struct_arguments);
     return 0;
 }

@@ -166,8 +166,9 @@ pub(crate) fn at_most(max: usize, name: &str, count: usize) -> Result<(), Error>
     Ok(())
 }
 
-/// The `count` headers at `ptr`, refusing more than `max` before reading
-/// any, so a hostile count cannot make Charter allocate.
+/// The `count` headers at `ptr` (the argument `headers`); `limit` sees
+/// the count before any header is read, so a hostile count cannot make
+/// Charter allocate ([`bus_headers`] for a bus's own limit).
 ///
 /// # Safety
 /// `ptr` must be NULL (with `count` 0) or point to `count` headers whose
@@ -175,20 +176,10 @@ pub(crate) fn at_most(max: usize, name: &str, count: usize) -> Result<(), Error>
 pub(crate) unsafe fn headers_arg<'a>(
     ptr: *const charter_header_t,
     count: usize,
-    max: usize,
+    limit: impl FnOnce(usize) -> Result<(), Error>,
 ) -> Result<Vec<(&'a str, &'a str)>, Error> {
     // SAFETY: the caller's contract.
-    let headers = unsafe {
-        slice_arg(ptr, count, "headers", |n| {
-            if n > max {
-                return Err(Error::new(
-                    ErrorKind::LimitExceeded,
-                    format!("{n} headers; the bus limit is {max}"),
-                ));
-            }
-            Ok(())
-        })?
-    };
+    let headers = unsafe { slice_arg(ptr, count, "headers", limit)? };
     headers
         .iter()
         .enumerate()
@@ -200,6 +191,17 @@ pub(crate) unsafe fn headers_arg<'a>(
             Ok((name, value))
         })
         .collect()
+}
+
+/// For [`headers_arg`]: a bus's limit of `max` headers a message, in the
+/// bus's own words.
+pub(crate) fn bus_headers(max: usize) -> impl FnOnce(usize) -> Result<(), Error> {
+    move |n| {
+        if n > max {
+            return Err(Error::new(ErrorKind::LimitExceeded, format!("{n} headers; the bus limit is {max}")));
+        }
+        Ok(())
+    }
 }
 
 /// The `count` strings at `ptr`, the argument called `name`, refusing more
@@ -238,34 +240,166 @@ pub(crate) unsafe fn array_arg<const N: usize>(ptr: *const u8, name: &str) -> Re
     Ok(out)
 }
 
-/// `str_arg(ptr, "ptr")`: the string argument `ptr`, named after the
-/// parameter itself. Relies on the export's contract that `ptr` is NULL or
-/// a NUL-terminated string valid for the call.
-macro_rules! arg_str {
-    ($ptr:ident) => {{
+/// The optional string at `ptr`, the argument called `name`: `None` for
+/// NULL.
+///
+/// # Safety
+/// As [`str_arg`].
+pub(crate) unsafe fn opt_str_arg<'a>(ptr: *const c_char, name: &str) -> Result<Option<&'a str>, Error> {
+    if ptr.is_null() {
+        return Ok(None);
+    }
+    // SAFETY: the caller's contract.
+    unsafe { str_arg(ptr, name) }.map(Some)
+}
+
+/// The struct at `ptr`, the argument called `name`, borrowed for the call.
+///
+/// # Safety
+/// `ptr` must be NULL or valid for reading a `T` during the call.
+pub(crate) unsafe fn struct_arg<'a, T>(ptr: *const T, name: &str) -> Result<&'a T, Error> {
+    // SAFETY: the caller's contract.
+    unsafe { opt_struct_arg(ptr, name) }?.ok_or_else(|| null_argument(name))
+}
+
+/// The struct at `ptr`, the argument called `name`, borrowed for the
+/// call, or `None` for NULL (the caller's defaults).
+///
+/// # Safety
+/// `ptr` must be NULL or valid for reading a `T` during the call.
+pub(crate) unsafe fn opt_struct_arg<'a, T>(ptr: *const T, name: &str) -> Result<Option<&'a T>, Error> {
+    if !ptr.is_aligned() {
+        return Err(Error::new(ErrorKind::InvalidArgument, format!("{name} is not aligned for its type")));
+    }
+    // SAFETY: aligned, and NULL or readable by the caller's contract.
+    Ok(unsafe { ptr.as_ref() })
+}
+
+/// The callback `f`, the argument called `name`, which C may not leave
+/// NULL.
+pub(crate) fn fn_arg<F>(f: Option<F>, name: &str) -> Result<F, Error> {
+    f.ok_or_else(|| null_argument(name))
+}
+
+/// The name C gives the Rust parameter or field path `rust`: a parameter
+/// spelled `r#fn` in Rust is `fn` in the header.
+#[inline]
+pub(crate) fn c_name(rust: &'static str) -> &'static str {
+    rust.strip_prefix("r#").unwrap_or(rust)
+}
+
+/// The C name of the argument `$p` (a parameter, or a field path of a
+/// struct argument copied into a local of the parameter's name, such as
+/// `options.origin`): how every macro below names what it reads in its
+/// errors, so no export spells an argument's name by hand.
+macro_rules! arg_name {
+    ($($p:ident).+) => {
+        $crate::args::c_name(stringify!($($p).+))
+    };
+}
+
+/// `read_arg!(p => f(p, .., name))`: runs the reader call with `name`
+/// bound to the C name of `p`, in the one `unsafe` block every argument
+/// macro below shares.
+macro_rules! read_arg {
+    ($($p:ident).+ => |$name:ident| $read:expr) => {{
+        let $name = $crate::args::arg_name!($($p).+);
         // An export may already be inside an unsafe block here.
         #[allow(unused_unsafe)]
-        // SAFETY: every export's contract makes each string argument NULL
-        // or NUL-terminated and valid for the call.
-        let arg = unsafe { $crate::args::str_arg($ptr, stringify!($ptr)) };
+        // SAFETY: every export's contract (its `# Safety` section) makes
+        // each pointer argument NULL or valid for the call as documented:
+        // a string NUL-terminated, a buffer, array or struct readable for
+        // its length or type, an output array writable and unaliased.
+        let arg = unsafe { $read };
         arg
     }};
+}
+
+/// `str_arg(ptr, "ptr")`: the string argument `ptr` (or a field path such
+/// as `options.origin`), named after itself; `arg_opt_str!` reads one that
+/// may be NULL (`None`).
+macro_rules! arg_str {
+    ($($p:ident).+) => {
+        $crate::args::read_arg!($($p).+ => |name| $crate::args::str_arg($($p).+, name))
+    };
+}
+
+macro_rules! arg_opt_str {
+    ($($p:ident).+) => {
+        $crate::args::read_arg!($($p).+ => |name| $crate::args::opt_str_arg($($p).+, name))
+    };
 }
 
 /// `bytes_arg(ptr, len, "ptr", limit)`: the buffer argument `ptr` of `len`
 /// bytes (any length unless a `limit` is given).
 macro_rules! arg_bytes {
-    ($ptr:ident, $len:expr) => {
-        $crate::args::arg_bytes!($ptr, $len, $crate::args::any_length)
+    ($($p:ident).+, $len:expr) => {
+        $crate::args::arg_bytes!($($p).+, $len, $crate::args::any_length)
     };
-    ($ptr:ident, $len:expr, $limit:expr) => {{
-        // An export may already be inside an unsafe block here.
-        #[allow(unused_unsafe)]
-        // SAFETY: every export's contract makes each buffer argument NULL
-        // or valid for reading its length during the call.
-        let arg = unsafe { $crate::args::bytes_arg($ptr, $len, stringify!($ptr), $limit) };
-        arg
-    }};
+    ($($p:ident).+, $len:expr, $limit:expr) => {
+        $crate::args::read_arg!($($p).+ => |name| $crate::args::bytes_arg($($p).+, $len, name, $limit))
+    };
 }
 
-pub(crate) use {arg_bytes, arg_str};
+/// `slice_arg(ptr, count, "ptr", limit)`: the array argument `ptr` of
+/// `count` elements; `arg_slice!(ptr, count, max m)` refuses more than `m`
+/// with [`at_most`]. `arg_slice!(mut ptr, ...)` is the caller's array of
+/// `count` slots that Charter fills ([`slice_out_arg`]).
+macro_rules! arg_slice {
+    (mut $($p:ident).+, $($rest:tt)+) => {
+        $crate::args::arg_slice!(@read slice_out_arg, $($p).+, $($rest)+)
+    };
+    (@read $read:ident, $($p:ident).+, $count:expr, max $max:expr) => {
+        $crate::args::read_arg!($($p).+ => |name| {
+            $crate::args::$read($($p).+, $count, name, |n| $crate::args::at_most($max, name, n))
+        })
+    };
+    (@read $read:ident, $($p:ident).+, $count:expr, $limit:expr) => {
+        $crate::args::read_arg!($($p).+ => |name| $crate::args::$read($($p).+, $count, name, $limit))
+    };
+    ($($p:ident).+, $($rest:tt)+) => {
+        $crate::args::arg_slice!(@read slice_arg, $($p).+, $($rest)+)
+    };
+}
+
+/// `str_array_arg(ptr, count, max, "ptr")`: the array of `count` strings
+/// at `ptr`, at most `max` of them.
+macro_rules! arg_str_array {
+    ($($p:ident).+, $count:expr, $max:expr) => {
+        $crate::args::read_arg!($($p).+ => |name| $crate::args::str_array_arg($($p).+, $count, $max, name))
+    };
+}
+
+/// `array_arg(ptr, "ptr")`: the fixed-size buffer argument `ptr` (its size
+/// is the type the result is bound to).
+macro_rules! arg_array {
+    ($($p:ident).+) => {
+        $crate::args::read_arg!($($p).+ => |name| $crate::args::array_arg($($p).+, name))
+    };
+}
+
+/// `struct_arg(ptr, "ptr")`: the required struct argument `ptr`, borrowed;
+/// `arg_opt_struct!` for one that may be NULL (`None`: the defaults).
+macro_rules! arg_struct {
+    ($($p:ident).+) => {
+        $crate::args::read_arg!($($p).+ => |name| $crate::args::struct_arg($($p).+, name))
+    };
+}
+
+macro_rules! arg_opt_struct {
+    ($($p:ident).+) => {
+        $crate::args::read_arg!($($p).+ => |name| $crate::args::opt_struct_arg($($p).+, name))
+    };
+}
+
+/// `fn_arg(f, "f")`: the callback argument `f`, which may not be NULL.
+macro_rules! arg_fn {
+    ($($p:ident).+) => {
+        $crate::args::fn_arg($($p).+, $crate::args::arg_name!($($p).+))
+    };
+}
+
+pub(crate) use {
+    arg_array, arg_bytes, arg_fn, arg_name, arg_opt_str, arg_opt_struct, arg_slice, arg_str, arg_str_array,
+    arg_struct, read_arg,
+};

@@ -8,16 +8,19 @@
 use std::ffi::c_char;
 use std::sync::Arc;
 
-use charter_core::audit::{self, LogView, VerifyOptions, Witness, MAX_WITNESSED_LOGS, MAX_WITNESSES};
+use charter_core::audit::{
+    self, Cosigned, LogView, VerifyOptions, Witness, MAX_WITNESSED_LOGS, MAX_WITNESSES,
+};
 use charter_core::capability::KeyPair;
 use charter_core::{Error, ErrorKind};
 
-use crate::args::{arg_str, str_arg};
-use crate::audit::{charter_audit_report_t, proof_arg, report_out};
+use crate::args::{any_length, arg_opt_str, arg_opt_struct, arg_slice, arg_str, arg_str_array};
+use crate::audit::{arg_proof, charter_audit_report_t, report_out};
+use crate::audit_view::{prove_consistency, prove_inclusion};
 use crate::capability::charter_keypair_t;
-use crate::firewall::{call, null_argument};
+use crate::firewall::call;
 use crate::handle::{borrow, clone_handle, free_handle};
-use crate::out::{opt_out, out, BytesOut};
+use crate::out::{bytes_out, opt_out, out, OptOut, Out};
 use crate::status::charter_status_t;
 use charter_core::audit::Hash;
 
@@ -55,70 +58,27 @@ pub struct charter_audit_verify_options_t {
     pub state_path: *const c_char,
 }
 
-/// `count` strings at `ptr`, the argument called `name`, refusing more than
-/// `max` before reading any.
-///
-/// # Safety
-/// `ptr` must be NULL (with `count` 0) or point to `count` NUL-terminated
-/// strings valid for the call.
-unsafe fn strings_arg(
-    ptr: *const *const c_char,
-    count: usize,
-    max: usize,
-    name: &str,
-) -> Result<Vec<String>, Error> {
-    if count > max {
-        return Err(Error::new(ErrorKind::LimitExceeded, format!("{name}: {count} strings; at most {max}")));
-    }
-    if count == 0 {
-        return Ok(Vec::new());
-    }
-    if ptr.is_null() {
-        return Err(null_argument(name));
-    }
-    // SAFETY: the caller guarantees `count` pointers at `ptr`.
-    let pointers = unsafe { std::slice::from_raw_parts(ptr, count) };
-    pointers
-        .iter()
-        .enumerate()
-        // SAFETY: the caller guarantees each string is valid.
-        .map(|(i, &p)| unsafe { str_arg(p, &format!("{name}[{i}]")) }.map(str::to_owned))
-        .collect()
+/// Strings read from C, owned, as the core's verifiers take them.
+fn owned(strings: Vec<&str>) -> Vec<String> {
+    strings.into_iter().map(str::to_owned).collect()
 }
 
-/// A string argument that may be NULL.
+/// The verify options at `options`, or none trusted when NULL.
 ///
 /// # Safety
-/// As `str_arg`.
-unsafe fn optional<'a>(ptr: *const c_char, name: &str) -> Result<Option<&'a str>, Error> {
-    if ptr.is_null() {
-        return Ok(None);
-    }
-    // SAFETY: the caller's contract.
-    unsafe { str_arg(ptr, name) }.map(Some)
-}
-
-/// The verify options at `ptr`, or none trusted when NULL.
-///
-/// # Safety
-/// `ptr` must be NULL or valid for reading, its strings as documented.
-unsafe fn verify_options_arg(ptr: *const charter_audit_verify_options_t) -> Result<VerifyOptions, Error> {
-    if ptr.is_null() {
+/// `options` must be NULL or valid for reading, its strings as documented.
+unsafe fn verify_options_arg(options: *const charter_audit_verify_options_t) -> Result<VerifyOptions, Error> {
+    let Some(options) = arg_opt_struct!(options)? else {
         return Ok(VerifyOptions::default());
-    }
-    // SAFETY: non-NULL; the caller guarantees validity.
-    let o = unsafe { *ptr };
-    // SAFETY: the caller's contract on each string.
-    unsafe {
-        Ok(VerifyOptions {
-            log_key: optional(o.log_key, "options.log_key")?.map(str::to_owned),
-            allow_missing_checkpoint: o.allow_missing_checkpoint,
-            against: optional(o.against, "options.against")?.map(str::to_owned),
-            witnesses: strings_arg(o.witnesses, o.witness_count, MAX_WITNESSES, "options.witnesses")?,
-            quorum: o.quorum,
-            state: optional(o.state_path, "options.state_path")?.map(Into::into),
-        })
-    }
+    };
+    Ok(VerifyOptions {
+        log_key: arg_opt_str!(options.log_key)?.map(str::to_owned),
+        allow_missing_checkpoint: options.allow_missing_checkpoint,
+        against: arg_opt_str!(options.against)?.map(str::to_owned),
+        witnesses: owned(arg_str_array!(options.witnesses, options.witness_count, MAX_WITNESSES)?),
+        quorum: options.quorum,
+        state: arg_opt_str!(options.state_path)?.map(Into::into),
+    })
 }
 
 /// Fills `out` with options that trust nothing: only the records' own
@@ -139,7 +99,6 @@ pub unsafe extern "C" fn charter_audit_verify_options_default(
         quorum: 0,
         state_path: std::ptr::null(),
     };
-    // SAFETY: the caller guarantees `out` is valid when non-NULL.
     call(|| {
         out!(out)?.write(options);
         Ok(())
@@ -176,11 +135,9 @@ pub unsafe extern "C" fn charter_audit_verify_file(
 ) -> charter_status_t {
     call(|| {
         let out_report = out!(out_report)?;
+        let out_problem = opt_out!(out_problem);
         // SAFETY: the caller's contract on `path` and `options`.
-        let (path, options) = unsafe { (arg_str!(path)?, verify_options_arg(options)?) };
-        let report = audit::verify_log(path, &options)?;
-        report_out(report, out_report, opt_out!(out_problem));
-        Ok(())
+        unsafe { verify_file(path, options, out_report, out_problem, None) }
     })
 }
 
@@ -204,15 +161,34 @@ pub unsafe extern "C" fn charter_audit_verify_file_witnesses(
 ) -> charter_status_t {
     call(|| {
         let out_report = out!(out_report)?;
+        let out_problem = opt_out!(out_problem);
         let out_witnesses = out!(out_witnesses)?;
         // SAFETY: the caller's contract on `path` and `options`.
-        let (path, options) = unsafe { (arg_str!(path)?, verify_options_arg(options)?) };
-        let report = audit::verify_log(path, &options)?;
-        let names = report.witnesses.join("\n");
-        report_out(report, out_report, opt_out!(out_problem));
-        out_witnesses.write_string(names);
-        Ok(())
+        unsafe { verify_file(path, options, out_report, out_problem, Some(out_witnesses)) }
     })
+}
+
+/// The body of the `charter_audit_verify_file` exports; the witnesses'
+/// names go to `out_witnesses` when given.
+///
+/// # Safety
+/// As `charter_audit_verify_file`.
+unsafe fn verify_file(
+    path: *const c_char,
+    options: *const charter_audit_verify_options_t,
+    out_report: Out<charter_audit_report_t>,
+    out_problem: OptOut<*mut c_char>,
+    out_witnesses: Option<Out<*mut c_char>>,
+) -> Result<(), Error> {
+    let path = arg_str!(path)?;
+    // SAFETY: the caller's contract on `options`.
+    let options = unsafe { verify_options_arg(options)? };
+    let report = audit::verify_log(path, &options)?;
+    if let Some(out_witnesses) = out_witnesses {
+        out_witnesses.write_string(report.witnesses.join("\n"));
+    }
+    report_out(report, out_report, out_problem);
+    Ok(())
 }
 
 /// Writes the proof that record `index` is in the tree of the first `size`
@@ -233,12 +209,9 @@ pub unsafe extern "C" fn charter_audit_prove_file_inclusion(
     out_root: *mut u8,
 ) -> charter_status_t {
     call(|| {
-        let out = BytesOut::new(out!(out)?, out!(out_len)?);
-        let view = LogView::open(arg_str!(path)?)?;
-        let proof = view.prove_inclusion(index, size)?;
-        opt_out!(out_root as Hash).write(view.root_at(size)?);
-        out.write(proof.concat());
-        Ok(())
+        let out = bytes_out!(out, out_len)?;
+        let out_root = opt_out!(out_root as Hash);
+        prove_inclusion(&LogView::open(arg_str!(path)?)?, index, size, out, out_root)
     })
 }
 
@@ -258,11 +231,8 @@ pub unsafe extern "C" fn charter_audit_prove_file_consistency(
     out_len: *mut usize,
 ) -> charter_status_t {
     call(|| {
-        let out = BytesOut::new(out!(out)?, out!(out_len)?);
-        let view = LogView::open(arg_str!(path)?)?;
-        let proof = view.prove_consistency(old_size, new_size)?;
-        out.write(proof.concat());
-        Ok(())
+        let out = bytes_out!(out, out_len)?;
+        prove_consistency(&LogView::open(arg_str!(path)?)?, old_size, new_size, out)
     })
 }
 
@@ -338,20 +308,38 @@ pub unsafe extern "C" fn charter_audit_verify_cosigned(
     out_count: *mut usize,
 ) -> charter_status_t {
     call(|| {
+        let (out_size, out_root, out_count) =
+            (opt_out!(out_size), opt_out!(out_root as Hash), opt_out!(out_count));
         // SAFETY: the caller's contract on every input.
-        let (note, log_key, witnesses) = unsafe {
-            (
-                arg_str!(note)?,
-                arg_str!(log_key)?,
-                strings_arg(witnesses, witness_count, MAX_WITNESSES, "witnesses")?,
-            )
-        };
-        let cosigned = audit::verify_cosigned(note, log_key, &witnesses, quorum)?;
-        opt_out!(out_root as Hash).write(cosigned.checkpoint.root);
-        opt_out!(out_size).write(cosigned.checkpoint.size);
-        opt_out!(out_count).write(cosigned.witnesses.len());
+        let cosigned = unsafe { verify_cosigned(note, log_key, witnesses, witness_count, quorum)? };
+        out_count.write(cosigned.witnesses.len());
+        checkpoint_out(&cosigned, out_size, out_root);
         Ok(())
     })
+}
+
+/// The body shared by the `charter_audit_verify_cosigned` exports: reads
+/// the inputs and verifies.
+///
+/// # Safety
+/// As `charter_audit_verify_cosigned`.
+unsafe fn verify_cosigned(
+    note: *const c_char,
+    log_key: *const c_char,
+    witnesses: *const *const c_char,
+    witness_count: usize,
+    quorum: usize,
+) -> Result<Cosigned, Error> {
+    let (note, log_key) = (arg_str!(note)?, arg_str!(log_key)?);
+    let witnesses = owned(arg_str_array!(witnesses, witness_count, MAX_WITNESSES)?);
+    audit::verify_cosigned(note, log_key, &witnesses, quorum)
+}
+
+/// Writes the size and root of the checkpoint `cosigned` verified, where
+/// asked.
+fn checkpoint_out(cosigned: &Cosigned, out_size: OptOut<u64>, out_root: OptOut<Hash>) {
+    out_size.write(cosigned.checkpoint.size);
+    out_root.write(cosigned.checkpoint.root);
 }
 
 /// Like `charter_audit_verify_cosigned` (`out_size` and `out_root` may be
@@ -384,18 +372,13 @@ pub unsafe extern "C" fn charter_audit_verify_cosigned_names(
     out_count: *mut usize,
 ) -> charter_status_t {
     call(|| {
+        let (out_size, out_root) = (opt_out!(out_size), opt_out!(out_root as Hash));
         let out_names = out!(out_names)?;
         let out_count = out!(out_count)?;
         // SAFETY: the caller's contract on every input.
-        let (note, log_key, witnesses) = unsafe {
-            (
-                arg_str!(note)?,
-                arg_str!(log_key)?,
-                strings_arg(witnesses, witness_count, MAX_WITNESSES, "witnesses")?,
-            )
-        };
-        let cosigned = audit::verify_cosigned(note, log_key, &witnesses, quorum)?;
+        let cosigned = unsafe { verify_cosigned(note, log_key, witnesses, witness_count, quorum)? };
         let count = cosigned.timestamps.len();
+        // An optional array: NULL when the timestamps are not wanted.
         if !out_timestamps.is_null() {
             if timestamps_len < count {
                 return Err(Error::new(
@@ -403,13 +386,12 @@ pub unsafe extern "C" fn charter_audit_verify_cosigned_names(
                     format!("out_timestamps has room for {timestamps_len}, but {count} witnesses cosigned"),
                 ));
             }
-            // SAFETY: non-NULL and, by the caller's contract, valid for
-            // `timestamps_len` >= `count` writes.
-            let slots = unsafe { std::slice::from_raw_parts_mut(out_timestamps, count) };
-            slots.copy_from_slice(&cosigned.timestamps);
+            let slots = arg_slice!(mut out_timestamps, count, any_length)?;
+            for (slot, &time) in slots.iter_mut().zip(&cosigned.timestamps) {
+                slot.write(time);
+            }
         }
-        opt_out!(out_root as Hash).write(cosigned.checkpoint.root);
-        opt_out!(out_size).write(cosigned.checkpoint.size);
+        checkpoint_out(&cosigned, out_size, out_root);
         out_count.write(count);
         out_names.write_string(cosigned.witnesses.join("\n"));
         Ok(())
@@ -436,8 +418,7 @@ pub unsafe extern "C" fn charter_audit_witness_request(
 ) -> charter_status_t {
     call(|| {
         let out_body = out!(out_body)?;
-        // SAFETY: the caller's contract on `proof` and `note`.
-        let (proof, note) = unsafe { (proof_arg(proof, proof_len, "proof")?, arg_str!(note)?) };
+        let (proof, note) = (arg_proof!(proof, proof_len)?, arg_str!(note)?);
         let body = audit::witness_request(old_size, &proof, note);
         out_body.write_string(body);
         Ok(())
@@ -465,7 +446,7 @@ pub unsafe extern "C" fn charter_audit_parse_witness_request(
 ) -> charter_status_t {
     call(|| {
         let out_old_size = out!(out_old_size)?;
-        let out_proof = BytesOut::new(out!(out_proof)?, out!(out_proof_len)?);
+        let out_proof = bytes_out!(out_proof, out_proof_len)?;
         let out_note = out!(out_note)?;
         let body = arg_str!(body)?;
         let (old_size, proof, note) = audit::parse_witness_request(body)?;
@@ -498,14 +479,11 @@ pub unsafe extern "C" fn charter_witness_open(
 ) -> charter_status_t {
     call(|| {
         let out = out!(out)?;
-        // SAFETY: the caller's contract on every input.
-        let (state, name, logs) = unsafe {
-            (
-                arg_str!(state_path)?,
-                arg_str!(name)?,
-                strings_arg(log_keys, log_key_count, MAX_WITNESSED_LOGS, "log_keys")?,
-            )
-        };
+        let (state, name, logs) = (
+            arg_str!(state_path)?,
+            arg_str!(name)?,
+            owned(arg_str_array!(log_keys, log_key_count, MAX_WITNESSED_LOGS)?),
+        );
         let key = borrow!(key, |k| KeyPair::from_pkcs8(k.to_pkcs8()))?;
         out.write_handle(Witness::open(state, name, Arc::new(key), &logs)?)
     })
@@ -565,8 +543,7 @@ pub unsafe extern "C" fn charter_witness_add_checkpoint(
 ) -> charter_status_t {
     call(|| {
         let out_line = out!(out_line)?;
-        // SAFETY: the caller's contract on `proof` and `note`.
-        let (proof, note) = unsafe { (proof_arg(proof, proof_len, "proof")?, arg_str!(note)?) };
+        let (proof, note) = (arg_proof!(proof, proof_len)?, arg_str!(note)?);
         let witness = clone_handle!(witness)?;
         let line = if timestamp == 0 {
             witness.add_checkpoint(old_size, &proof, note)?

@@ -10,11 +10,12 @@
 use std::ffi::c_char;
 
 use charter_core::audit::{Hash, LogView};
+use charter_core::Error;
 
 use crate::args::arg_str;
 use crate::firewall::call;
 use crate::handle::{borrow, free_handle};
-use crate::out::{opt_out, out, BytesOut};
+use crate::out::{bytes_out, opt_out, out, BytesOut, OptOut};
 use crate::status::charter_status_t;
 
 /// A read-only snapshot of an audit log file. Opaque; create with
@@ -98,11 +99,9 @@ pub unsafe extern "C" fn charter_audit_view_prove_inclusion(
     out_root: *mut u8,
 ) -> charter_status_t {
     call(|| {
-        let out = BytesOut::new(out!(out)?, out!(out_len)?);
-        let (proof, root) = borrow!(view, |v| { Ok((v.prove_inclusion(index, size)?, v.root_at(size)?)) })?;
-        opt_out!(out_root as Hash).write(root);
-        out.write(proof.concat());
-        Ok(())
+        let out = bytes_out!(out, out_len)?;
+        let out_root = opt_out!(out_root as Hash);
+        borrow!(view, |v| prove_inclusion(v, index, size, out, out_root))
     })
 }
 
@@ -122,11 +121,38 @@ pub unsafe extern "C" fn charter_audit_view_prove_consistency(
     out_len: *mut usize,
 ) -> charter_status_t {
     call(|| {
-        let out = BytesOut::new(out!(out)?, out!(out_len)?);
-        let proof = borrow!(view, |v| v.prove_consistency(old_size, new_size))?;
-        out.write(proof.concat());
-        Ok(())
+        let out = bytes_out!(out, out_len)?;
+        borrow!(view, |v| prove_consistency(v, old_size, new_size, out))
     })
+}
+
+/// Writes the proof that record `index` is in the tree of the first `size`
+/// records of `view`, and that tree's root when asked: the body of the
+/// inclusion exports on a view and on a file (a view opened for the call).
+pub(crate) fn prove_inclusion(
+    view: &LogView,
+    index: u64,
+    size: u64,
+    out: BytesOut,
+    out_root: OptOut<Hash>,
+) -> Result<(), Error> {
+    let proof = view.prove_inclusion(index, size)?;
+    out_root.write(view.root_at(size)?);
+    out.write_proof(proof);
+    Ok(())
+}
+
+/// Writes the proof that the first `old_size` records of `view` are a
+/// prefix of the first `new_size`: as [`prove_inclusion`], for
+/// consistency.
+pub(crate) fn prove_consistency(
+    view: &LogView,
+    old_size: u64,
+    new_size: u64,
+    out: BytesOut,
+) -> Result<(), Error> {
+    out.write_proof(view.prove_consistency(old_size, new_size)?);
+    Ok(())
 }
 
 /// The tlog-witness add-checkpoint body for the log's persisted checkpoint

@@ -10,13 +10,13 @@ use std::ffi::c_char;
 use charter_core::bus::SubscriptionId;
 use charter_core::{Error, ErrorKind};
 
-use crate::args::{arg_str, at_most, bytes_arg, charter_header_t, headers_arg, slice_arg, slice_out_arg};
+use crate::args::{arg_slice, arg_str, bus_headers, bytes_arg, charter_header_t, headers_arg};
 use crate::bus::charter_publish_report_t;
 use crate::bus::timeout_arg;
 use crate::client::{charter_client_t, client_arg};
 use crate::firewall::call;
 use crate::message::{charter_message_t, OwnedMessage};
-use crate::out::out;
+use crate::out::{opt_out, out};
 use crate::status::charter_status_t;
 
 /// The most messages one batch call publishes or receives.
@@ -62,12 +62,12 @@ pub unsafe extern "C" fn charter_client_publish_many(
     out_report: *mut charter_publish_report_t,
 ) -> charter_status_t {
     call(|| {
+        let out_published = opt_out!(out_published);
+        let out_report = opt_out!(out_report);
         let client = client_arg(client)?;
         let topic = arg_str!(topic)?;
-        // SAFETY: the caller's contract on `payloads`; the count is
-        // checked against its limit before any is read.
-        let items =
-            unsafe { slice_arg(payloads, count, "payloads", |n| at_most(CHARTER_BATCH_MAX, "payloads", n))? };
+        // The count is checked against its limit before any is read.
+        let items = arg_slice!(payloads, count, max CHARTER_BATCH_MAX)?;
         let bodies = items
             .iter()
             .enumerate()
@@ -85,19 +85,14 @@ pub unsafe extern "C" fn charter_client_publish_many(
             })
             .collect::<Result<Vec<&[u8]>, Error>>()?;
         // SAFETY: the caller's contract on `headers`.
-        let headers = unsafe { headers_arg(headers, header_count, client.limits().max_headers)? };
+        let headers =
+            unsafe { headers_arg(headers, header_count, bus_headers(client.limits().max_headers))? };
         let (published, report, outcome) = match client.publish_many(topic, bodies, &headers) {
             Ok(report) => (count, report, Ok(())),
             Err(e) => (e.published, e.report, Err(Error::from(e))),
         };
-        if !out_published.is_null() {
-            // SAFETY: non-NULL; the caller guarantees validity.
-            unsafe { out_published.write(published) };
-        }
-        if !out_report.is_null() {
-            // SAFETY: non-NULL; the caller guarantees validity.
-            unsafe { out_report.write(report.into()) };
-        }
+        out_published.write(published);
+        out_report.write(report.into());
         outcome
     })
 }
@@ -132,11 +127,8 @@ pub unsafe extern "C" fn charter_client_recv_many(
                 "max is 0; a batch holds at least one message",
             ));
         }
-        // SAFETY: the caller's contract on `out_msgs`; `max` is checked
-        // against its limit first.
-        let slots = unsafe {
-            slice_out_arg(out_msgs, max, "out_msgs", |n| at_most(CHARTER_BATCH_MAX, "out_msgs", n))?
-        };
+        // `max` is checked against its limit first.
+        let slots = arg_slice!(mut out_msgs, max, max CHARTER_BATCH_MAX)?;
         let sub = client_arg(client)?.subscription(SubscriptionId::from_raw(id))?;
         let messages = sub.recv_many(max, timeout_arg(timeout_ms))?;
         for (slot, message) in slots.iter_mut().zip(&messages) {

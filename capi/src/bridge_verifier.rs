@@ -13,16 +13,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ::charter_bridge::verify::{Expect, Inbound};
-use ::charter_bridge::{Reason, Verifier, VerifyOptions};
+use ::charter_bridge::{Reason, Refusal, Verifier, VerifyOptions};
+use charter_core::capability::PrincipalId;
 use charter_core::{Error, ErrorKind};
 
-use crate::args::{any_length, bytes_arg, charter_header_t, slice_arg, str_arg};
+use crate::args::{arg_bytes, arg_opt_str, arg_str, arg_struct, at_most, charter_header_t, headers_arg};
 use crate::audit::{charter_audit_recorder_t, recorder_arg};
 use crate::bridge::CHARTER_BRIDGE_MAX_ENTRIES;
 use crate::capability::charter_authority_t;
 use crate::firewall::call;
-use crate::handle;
-use crate::out::{require_out, string_out, write_out};
+use crate::handle::{borrow, clone_handle, free_handle};
+use crate::out::out;
 use crate::status::charter_status_t;
 
 /// A verifier of sealed bridge messages. Opaque; create one with
@@ -128,8 +129,8 @@ pub unsafe extern "C" fn charter_bridge_verifier_options_default(
             max_skew_ms: 30_000,
             fixed_time_ms: 0,
         };
-        // SAFETY: the caller guarantees `out` is valid when non-NULL.
-        unsafe { write_out(out, "out", c) }
+        out!(out)?.write(c);
+        Ok(())
     })
 }
 
@@ -148,27 +149,20 @@ pub unsafe extern "C" fn charter_bridge_verifier_new(
     out: *mut *mut charter_bridge_verifier_t,
 ) -> charter_status_t {
     call(|| {
-        require_out(out, "out")?;
-        if options.is_null() {
-            return Err(crate::firewall::null_argument("options"));
-        }
-        // SAFETY: non-NULL; the caller guarantees validity.
-        let o = unsafe { *options };
-        let authority = handle::with(o.authority, "options.authority", |a| Ok(a.authority.clone()))?;
+        let out = out!(out)?;
+        let options = arg_struct!(options)?;
+        let authority = borrow!(options.authority, |a| Ok(a.authority.clone()))?;
         let mut verify = VerifyOptions::new(authority);
-        verify.max_skew = Duration::from_millis(u64::from(o.max_skew_ms));
-        if !o.recorder.is_null() {
+        verify.max_skew = Duration::from_millis(u64::from(options.max_skew_ms));
+        if !options.recorder.is_null() {
             // SAFETY: the caller's contract.
-            verify.recorder = Some(unsafe { recorder_arg(o.recorder)? });
+            verify.recorder = Some(unsafe { recorder_arg(options.recorder)? });
         }
-        if o.fixed_time_ms != 0 {
-            let now = o.fixed_time_ms;
+        if options.fixed_time_ms != 0 {
+            let now = options.fixed_time_ms;
             verify.clock = Some(Arc::new(move || now));
         }
-        let verifier =
-            handle::create::<charter_bridge_verifier_t>(VerifierHandle(Arc::new(Verifier::new(verify))))?;
-        // SAFETY: checked non-NULL above.
-        unsafe { write_out(out, "out", verifier) }
+        out.write_handle(VerifierHandle(Arc::new(Verifier::new(verify))))
     })
 }
 
@@ -176,21 +170,16 @@ pub unsafe extern "C" fn charter_bridge_verifier_new(
 ///
 /// # Safety
 /// `e` must be NULL or valid for reading, its strings as documented.
-unsafe fn expect_arg<'a>(e: *const charter_bridge_expect_t) -> Result<Expect<'a>, Error> {
-    if e.is_null() {
-        return Err(crate::firewall::null_argument("expect"));
-    }
-    // SAFETY: non-NULL; the caller guarantees validity.
-    let e = unsafe { *e };
-    match e.kind {
+unsafe fn expect_arg<'a>(expect: *const charter_bridge_expect_t) -> Result<Expect<'a>, Error> {
+    let expect = arg_struct!(expect)?;
+    match expect.kind {
         CHARTER_BRIDGE_EXPECT_PUBLISH => Ok(Expect::Publish),
         CHARTER_BRIDGE_EXPECT_REQUEST => Ok(Expect::Request),
-        // SAFETY (each `str_arg`): the caller's contract.
         CHARTER_BRIDGE_EXPECT_REPLY => Ok(Expect::Reply {
-            subject: unsafe { str_arg(e.subject, "expect.subject")? },
-            inbox: unsafe { str_arg(e.inbox, "expect.inbox")? },
-            nonce: unsafe { str_arg(e.nonce, "expect.nonce")? },
-            sent_ms: e.sent_ms,
+            subject: arg_str!(expect.subject)?,
+            inbox: arg_str!(expect.inbox)?,
+            nonce: arg_str!(expect.nonce)?,
+            sent_ms: expect.sent_ms,
         }),
         other => Err(Error::new(
             ErrorKind::InvalidArgument,
@@ -239,53 +228,35 @@ pub unsafe extern "C" fn charter_bridge_verifier_check(
     out_principal: *mut *mut c_char,
 ) -> charter_status_t {
     call(|| {
-        require_out(out_reason, "out_reason")?;
-        require_out(out_principal, "out_principal")?;
-        // SAFETY: both checked non-NULL; the caller guarantees validity.
-        unsafe {
-            write_out(out_reason, "out_reason", CHARTER_BRIDGE_ACCEPTED)?;
-            write_out(out_principal, "out_principal", std::ptr::null_mut())?;
-        }
-        let handle = handle::clone_handle!(verifier)?;
-        // SAFETY: the caller's contract.
-        let subject = unsafe { str_arg(subject, "subject")? };
-        let reply = if reply.is_null() {
-            None
-        } else {
-            // SAFETY: the caller's contract.
-            Some(unsafe { str_arg(reply, "reply")? })
+        let out_reason = out!(out_reason)?;
+        let out_principal = out!(out_principal)?;
+        let judged = || -> Result<Result<PrincipalId, Refusal>, Error> {
+            let handle = clone_handle!(verifier)?;
+            let subject = arg_str!(subject)?;
+            let reply = arg_opt_str!(reply)?;
+            // SAFETY: the caller's contract on `headers`.
+            let headers = unsafe {
+                headers_arg(headers, header_count, |n| at_most(CHARTER_BRIDGE_MAX_ENTRIES, "headers", n))?
+            };
+            let payload = arg_bytes!(payload, payload_len)?;
+            // SAFETY: the caller's contract on `expect`.
+            let expect = unsafe { expect_arg(expect)? };
+            let inbound = Inbound { subject, reply, headers: &headers, payload };
+            Ok(handle.0.check(&inbound, expect))
         };
-        // SAFETY: the caller's contract.
-        let headers = unsafe {
-            slice_arg(headers, header_count, "headers", |n| {
-                crate::args::at_most(CHARTER_BRIDGE_MAX_ENTRIES, "headers", n)
-            })?
+        // Both outputs are written whatever happens past their own checks,
+        // as documented: a refusal's reason, or none.
+        let (reason, principal, outcome) = match judged() {
+            Ok(Ok(principal)) => (CHARTER_BRIDGE_ACCEPTED, Some(principal.to_text()), Ok(())),
+            Ok(Err(refusal)) => (reason_code(refusal.reason), None, Err(refusal.error)),
+            Err(error) => (CHARTER_BRIDGE_ACCEPTED, None, Err(error)),
         };
-        let headers = headers
-            .iter()
-            .enumerate()
-            .map(|(i, h)| {
-                // SAFETY: the caller guarantees valid strings in each header.
-                let name = unsafe { str_arg(h.name, &format!("headers[{i}].name")) }?;
-                // SAFETY: as above.
-                let value = unsafe { str_arg(h.value, &format!("headers[{i}].value")) }?;
-                Ok((name, value))
-            })
-            .collect::<Result<Vec<_>, Error>>()?;
-        // SAFETY: the caller's contract.
-        let payload = unsafe { bytes_arg(payload, payload_len, "payload", any_length)? };
-        // SAFETY: the caller's contract.
-        let expect = unsafe { expect_arg(expect)? };
-        let inbound = Inbound { subject, reply, headers: &headers, payload };
-        match handle.0.check(&inbound, expect) {
-            // SAFETY: checked non-NULL above.
-            Ok(principal) => unsafe { string_out(out_principal, "out_principal", principal.to_text()) },
-            Err(refusal) => {
-                // SAFETY: checked non-NULL above.
-                unsafe { write_out(out_reason, "out_reason", reason_code(refusal.reason))? };
-                Err(refusal.error)
-            }
+        out_reason.write(reason);
+        match principal {
+            Some(principal) => out_principal.write_string(principal),
+            None => out_principal.write(std::ptr::null_mut()),
         }
+        outcome
     })
 }
 
@@ -324,7 +295,7 @@ pub extern "C" fn charter_bridge_reason_name(reason: i32) -> *const c_char {
 pub unsafe extern "C" fn charter_bridge_verifier_free(
     verifier: *mut charter_bridge_verifier_t,
 ) -> charter_status_t {
-    call(|| handle::free_handle!(verifier))
+    call(|| free_handle!(verifier))
 }
 
 #[cfg(test)]

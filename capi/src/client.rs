@@ -23,20 +23,22 @@ use std::ffi::{c_char, c_void};
 use std::sync::Arc;
 use std::time::Duration;
 
-use charter_core::bus::{Client, Message, SubscribeOptions, SubscriptionId};
+use charter_core::bus::{Client, Headers, Message, PublishReport, SubscribeOptions, SubscriptionId};
 use charter_core::{Error, HandlerError};
 
-use crate::args::{arg_str, bytes_arg, charter_header_t, headers_arg};
+use crate::args::{
+    arg_bytes, arg_fn, arg_opt_struct, arg_str, arg_struct, bus_headers, charter_header_t, headers_arg,
+};
 use crate::bus::timeout_arg;
 use crate::bus::{
     charter_bus_t, charter_message_fn, charter_publish_report_t, charter_subscribe_options_t,
     charter_subscription_stats_t,
 };
 use crate::capability::charter_session_t;
-use crate::firewall::{call, null_argument};
-use crate::handle::{borrow, clone_handle, free_handle};
+use crate::firewall::call;
+use crate::handle::{borrow, clone_handle, free_handle, opt_clone_handle};
 use crate::message::{charter_message_t, OwnedMessage};
-use crate::out::out;
+use crate::out::{opt_out, out, OptOut};
 use crate::status::{charter_status_t, CHARTER_OK};
 use crate::user_data::UserData;
 
@@ -66,7 +68,7 @@ pub unsafe extern "C" fn charter_client_new(
 ) -> charter_status_t {
     call(|| {
         let out = out!(out)?;
-        let session = if session.is_null() { None } else { Some(clone_handle!(session)?) };
+        let session = opt_clone_handle!(session)?;
         let client = borrow!(bus, |b| Ok(b.client(session.as_ref())))?;
         out.write_handle(client)
     })
@@ -80,12 +82,7 @@ pub unsafe extern "C" fn charter_client_new(
 /// `client` must be NULL or a pointer obtained from Charter.
 #[no_mangle]
 pub unsafe extern "C" fn charter_client_free(client: *mut charter_client_t) -> charter_status_t {
-    call(|| {
-        if client.is_null() {
-            return Ok(());
-        }
-        free_handle!(client)
-    })
+    call(|| free_handle!(client))
 }
 
 /// The client behind `client`, out of its handle guard.
@@ -140,7 +137,7 @@ pub unsafe extern "C" fn charter_client_subscribe_callback(
     out_id: *mut u64,
 ) -> charter_status_t {
     call(|| {
-        let call = r#fn.ok_or_else(|| null_argument("fn"))?;
+        let call = arg_fn!(r#fn)?;
         let out_id = out!(out_id)?;
         // SAFETY: the caller's contract on `pattern` and `options`.
         let (pattern, options) = unsafe { (arg_str!(pattern)?, options_arg(options)?) };
@@ -169,11 +166,9 @@ pub unsafe extern "C" fn charter_client_unsubscribe(
     out_removed: *mut bool,
 ) -> charter_status_t {
     call(|| {
+        let out_removed = opt_out!(out_removed);
         let removed = client_arg(client)?.unsubscribe(SubscriptionId::from_raw(id))?;
-        if !out_removed.is_null() {
-            // SAFETY: non-NULL; the caller guarantees validity.
-            unsafe { out_removed.write(removed) };
-        }
+        out_removed.write(removed);
         Ok(())
     })
 }
@@ -207,15 +202,10 @@ pub unsafe extern "C" fn charter_client_publish(
     out_report: *mut charter_publish_report_t,
 ) -> charter_status_t {
     call(|| {
+        let out_report = opt_out!(out_report);
         // SAFETY: the caller's contract on every argument.
-        let Outgoing { client, topic, payload, headers } =
-            unsafe { Outgoing::read(client, topic, payload, len, headers, header_count)? };
-        let report = client.publish(topic, payload, &headers)?;
-        if !out_report.is_null() {
-            // SAFETY: non-NULL; the caller guarantees validity.
-            unsafe { out_report.write(report.into()) };
-        }
-        Ok(())
+        let message = unsafe { Outgoing::read(client, topic, payload, len, headers, header_count)? };
+        message.send(out_report, |c, topic, payload, headers| c.publish(topic, payload, headers))
     })
 }
 
@@ -332,24 +322,16 @@ pub unsafe extern "C" fn charter_client_respond(
     out_report: *mut charter_publish_report_t,
 ) -> charter_status_t {
     call(|| {
-        if request.is_null() {
-            return Err(null_argument("request"));
-        }
-        // SAFETY: a message from Charter: its reply_to is NULL or a string.
-        let reply_to = unsafe { (*request).reply_to };
+        let out_report = opt_out!(out_report);
+        // A message from Charter: its reply_to is NULL or a string.
+        let reply_to = arg_struct!(request)?.reply_to;
         // No inbox is the empty one, which the core refuses as a message
         // that is not a request: that rule and its words are the core's.
         let reply_to = if reply_to.is_null() { c"".as_ptr() } else { reply_to };
         // SAFETY: `reply_to` is a string of a message from Charter; the rest
         // is the caller's contract.
-        let Outgoing { client, topic: inbox, payload, headers } =
-            unsafe { Outgoing::read(client, reply_to, payload, len, headers, header_count)? };
-        let report = client.reply(inbox, payload, &headers)?;
-        if !out_report.is_null() {
-            // SAFETY: non-NULL; the caller guarantees validity.
-            unsafe { out_report.write(report.into()) };
-        }
-        Ok(())
+        let message = unsafe { Outgoing::read(client, reply_to, payload, len, headers, header_count)? };
+        message.send(out_report, reply)
     })
 }
 
@@ -371,15 +353,10 @@ pub unsafe extern "C" fn charter_client_reply(
     out_report: *mut charter_publish_report_t,
 ) -> charter_status_t {
     call(|| {
+        let out_report = opt_out!(out_report);
         // SAFETY: the caller's contract on every argument.
-        let Outgoing { client, topic: inbox, payload, headers } =
-            unsafe { Outgoing::read(client, inbox, payload, len, headers, header_count)? };
-        let report = client.reply(inbox, payload, &headers)?;
-        if !out_report.is_null() {
-            // SAFETY: non-NULL; the caller guarantees validity.
-            unsafe { out_report.write(report.into()) };
-        }
-        Ok(())
+        let message = unsafe { Outgoing::read(client, inbox, payload, len, headers, header_count)? };
+        message.send(out_report, reply)
     })
 }
 
@@ -449,25 +426,37 @@ impl<'a> Outgoing<'a> {
         header_count: usize,
     ) -> Result<Outgoing<'a>, Error> {
         let client = client_arg(client)?;
-        // SAFETY: the caller's contract on `topic` and `payload`; the
-        // payload's length is checked against the bus's limit first.
-        let (topic, payload) = unsafe {
-            (arg_str!(topic)?, bytes_arg(payload, len, "payload", |n| client.limits().check_payload(n))?)
-        };
+        // The payload's length is checked against the bus's limit first.
+        let (topic, payload) =
+            (arg_str!(topic)?, arg_bytes!(payload, len, |n| client.limits().check_payload(n))?);
         // SAFETY: the caller's contract on `headers`.
-        let headers = unsafe { headers_arg(headers, header_count, client.limits().max_headers)? };
+        let headers =
+            unsafe { headers_arg(headers, header_count, bus_headers(client.limits().max_headers))? };
         Ok(Outgoing { client, topic, payload, headers })
     }
+
+    /// Sends the message with `how` (a publish or a reply) and writes the
+    /// report to `out_report` when asked: the end of every export that
+    /// sends one message and reports on it.
+    fn send(
+        self,
+        out_report: OptOut<charter_publish_report_t>,
+        how: impl FnOnce(&Client, &str, &[u8], Headers<'_>) -> Result<PublishReport, Error>,
+    ) -> Result<(), Error> {
+        out_report.write(how(&self.client, self.topic, self.payload, &self.headers)?.into());
+        Ok(())
+    }
+}
+
+/// For [`Outgoing::send`]: an answer to a request, on its reply inbox.
+fn reply(client: &Client, inbox: &str, payload: &[u8], headers: Headers<'_>) -> Result<PublishReport, Error> {
+    client.reply(inbox, payload, headers)
 }
 
 /// The options at `ptr`, or the defaults when NULL.
 ///
 /// # Safety
 /// `ptr` must be NULL or valid for reading.
-unsafe fn options_arg(ptr: *const charter_subscribe_options_t) -> Result<SubscribeOptions, Error> {
-    if ptr.is_null() {
-        return Ok(SubscribeOptions::default());
-    }
-    // SAFETY: the caller guarantees `ptr` is valid when non-NULL.
-    unsafe { *ptr }.to_core()
+unsafe fn options_arg(options: *const charter_subscribe_options_t) -> Result<SubscribeOptions, Error> {
+    arg_opt_struct!(options)?.map_or_else(|| Ok(SubscribeOptions::default()), |o| o.to_core())
 }

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use charter_core::bus::Message;
 
 use crate::args::charter_header_t;
+use crate::strings::{c_string, free_value};
 
 /// A bus message. Every pointer stays valid as long as the message: for a
 /// callback, the call; for a received message, until `charter_message_free`.
@@ -50,14 +51,14 @@ pub(crate) struct OwnedMessage {
 
 impl OwnedMessage {
     pub(crate) fn new(message: &Message) -> Box<OwnedMessage> {
-        let c = |s: &str| CString::new(s).unwrap_or_default();
-        let header_strings: Vec<(CString, CString)> = message.headers().map(|(k, v)| (c(k), c(v))).collect();
+        let header_strings: Vec<(CString, CString)> =
+            message.headers().map(|(k, v)| (c_string(k), c_string(v))).collect();
         let header_array: Vec<charter_header_t> = header_strings
             .iter()
             .map(|(k, v)| charter_header_t { name: k.as_ptr(), value: v.as_ptr() })
             .collect();
-        let topic = c(message.topic());
-        let reply_to = message.reply_to().map(c);
+        let topic = c_string(message.topic());
+        let reply_to = message.reply_to().map(c_string);
         let payload = message.shared_payload();
         let public = charter_message_t {
             seq: message.seq(),
@@ -98,12 +99,7 @@ impl OwnedMessage {
 /// `msg` must be NULL or a message returned by Charter, not freed yet.
 #[no_mangle]
 pub unsafe extern "C" fn charter_message_free(msg: *mut charter_message_t) {
-    if msg.is_null() {
-        return;
-    }
-    crate::firewall::catch_or((), || {
-        // SAFETY: `msg` came from `OwnedMessage::into_raw`: the public struct
-        // is the first field of a `repr(C)` `OwnedMessage`.
-        drop(unsafe { Box::from_raw(msg.cast::<OwnedMessage>()) });
-    });
+    // SAFETY: `msg` came from `OwnedMessage::into_raw`: the public struct
+    // is the first field of a `repr(C)` `OwnedMessage`.
+    free_value(msg, |msg| drop(unsafe { Box::from_raw(msg.cast::<OwnedMessage>()) }));
 }

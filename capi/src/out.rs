@@ -106,46 +106,15 @@ impl BytesOut {
         BytesOut { ptr, len }
     }
 
+    /// Writes a Merkle proof: its hashes one after the other.
+    pub(crate) fn write_proof(self, proof: Vec<charter_core::audit::Hash>) {
+        self.write(proof.concat());
+    }
+
     pub(crate) fn write(self, bytes: Vec<u8>) {
         self.len.write(bytes.len());
         self.ptr.write(Box::into_raw(bytes.into_boxed_slice()).cast::<u8>());
     }
-}
-
-// The helpers below serve exports written before `Out`: each checks and
-// writes in one step, so such an export must call `require_out` on entry.
-
-/// Writes `value` through the out-parameter `out`, named `name` in the error
-/// when NULL. Call it only once the operation has succeeded.
-///
-/// # Safety
-/// `out`, when not NULL, must be valid for a write of `T`.
-pub(crate) unsafe fn write_out<T>(out: *mut T, name: &str, value: T) -> Result<(), Error> {
-    if out.is_null() {
-        return Err(null_argument(name));
-    }
-    // SAFETY: the caller guarantees `out` is valid for writes when non-NULL.
-    unsafe { out.write(value) };
-    Ok(())
-}
-
-/// Fails early, before doing any work, when an out-parameter is NULL.
-pub(crate) fn require_out<T>(out: *mut T, name: &str) -> Result<(), Error> {
-    if out.is_null() {
-        Err(null_argument(name))
-    } else {
-        Ok(())
-    }
-}
-
-/// Hands `text` to C as a caller-owned string through `out`.
-///
-/// # Safety
-/// `out` must be NULL or valid for writing.
-pub(crate) unsafe fn string_out(out: *mut *mut c_char, name: &str, text: String) -> Result<(), Error> {
-    require_out(out, name)?;
-    // SAFETY: checked non-NULL; the caller guarantees validity.
-    unsafe { write_out(out, name, c_string(text).into_raw()) }
 }
 
 /// `Out::new(ptr, "ptr")`: the required out-parameter `ptr`, named after
@@ -179,4 +148,12 @@ macro_rules! opt_out {
     };
 }
 
-pub(crate) use {opt_out, out};
+/// `BytesOut::new(out!(ptr)?, out!(len)?)`: the (pointer, length) pair of
+/// out-parameters `ptr` and `len` for a caller-owned buffer, both required.
+macro_rules! bytes_out {
+    ($ptr:ident, $len:ident) => {
+        $crate::out::out!($ptr).and_then(|ptr| Ok($crate::out::BytesOut::new(ptr, $crate::out::out!($len)?)))
+    };
+}
+
+pub(crate) use {bytes_out, opt_out, out};

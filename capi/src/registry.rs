@@ -10,8 +10,8 @@ use std::ffi::c_void;
 
 use charter_core::{HandlerError, HandlerId, Registry};
 
-use crate::args::arg_bytes;
-use crate::firewall::{call, null_argument};
+use crate::args::{arg_bytes, arg_fn};
+use crate::firewall::call;
 use crate::handle::{borrow, free_handle};
 use crate::out::{opt_out, out};
 use crate::status::{charter_status_t, CHARTER_E_PANIC, CHARTER_OK};
@@ -144,7 +144,7 @@ pub unsafe extern "C" fn charter_registry_register(
     out_id: *mut u64,
 ) -> charter_status_t {
     call(|| {
-        let call = r#fn.ok_or_else(|| null_argument("fn"))?;
+        let call = arg_fn!(r#fn)?;
         let out_id = out!(out_id)?;
         borrow!(reg, |registry| {
             let handler = CHandler { call, user_data: UserData::owned(user_data, drop_user_data) };
@@ -174,7 +174,7 @@ pub unsafe extern "C" fn charter_registry_register_once(
     out_id: *mut u64,
 ) -> charter_status_t {
     call(|| {
-        let call = r#fn.ok_or_else(|| null_argument("fn"))?;
+        let call = arg_fn!(r#fn)?;
         let out_id = out!(out_id)?;
         borrow!(reg, |registry| {
             let handler = CHandler { call, user_data: UserData::owned(user_data, drop_user_data) };

@@ -18,12 +18,13 @@ use std::time::Duration;
 use charter_core::bus::{Notify, Polled, SubscriptionId, SubscriptionRef};
 use charter_core::{Error, ErrorKind};
 
+use crate::args::arg_fn;
 use crate::client::{charter_client_t, client_arg};
-use crate::firewall::{call, null_argument};
+use crate::firewall::call;
 use crate::gate::Gate;
 use crate::handle::{clone_handle, free_handle};
 use crate::message::{charter_message_t, OwnedMessage};
-use crate::out::out;
+use crate::out::{opt_out, out};
 use crate::status::charter_status_t;
 
 /// A readiness callback: called with its `user_data` when a subscription
@@ -136,7 +137,7 @@ pub unsafe extern "C" fn charter_waiter_new(
     out: *mut *mut charter_waiter_t,
 ) -> charter_status_t {
     call(|| {
-        let ready = r#fn.ok_or_else(|| null_argument("fn"))?;
+        let ready = arg_fn!(r#fn)?;
         let out = out!(out)?;
         out.write_handle(Waiter::new(Gate::new(ready, user_data)))
     })
@@ -154,19 +155,7 @@ pub unsafe extern "C" fn charter_waiter_new(
 /// `waiter` must be NULL or a pointer obtained from Charter.
 #[no_mangle]
 pub unsafe extern "C" fn charter_waiter_free(waiter: *mut charter_waiter_t) -> charter_status_t {
-    call(|| {
-        if waiter.is_null() {
-            return Ok(());
-        }
-        // Taken before the free, which swaps the waiter out of its handle;
-        // when this fails the free below reports why.
-        let owned = clone_handle!(waiter).ok();
-        free_handle!(waiter)?;
-        if let Some(owned) = owned {
-            owned.close();
-        }
-        Ok(())
-    })
+    call(|| free_handle!(waiter, then | owned | owned.close()))
 }
 
 fn waiter_arg(waiter: *mut charter_waiter_t) -> Result<Waiter, Error> {
@@ -217,6 +206,7 @@ pub unsafe extern "C" fn charter_client_poll_recv(
     recheck_ms_out: *mut u64,
 ) -> charter_status_t {
     call(|| {
+        let recheck_ms_out = opt_out!(recheck_ms_out);
         let message_out = out!(message_out)?;
         let sub = client_arg(client)?.subscription(SubscriptionId::from_raw(subscription_id))?;
         let waiter = waiter_arg(waiter)?;
@@ -227,10 +217,7 @@ pub unsafe extern "C" fn charter_client_poll_recv(
             }
             Polled::Pending { recheck } => {
                 waiter.armed_on(&sub);
-                if !recheck_ms_out.is_null() {
-                    // SAFETY: non-NULL; the caller guarantees validity.
-                    unsafe { recheck_ms_out.write(recheck_ms(recheck)) };
-                }
+                recheck_ms_out.write(recheck_ms(recheck));
                 Err(Error::new(ErrorKind::WouldBlock, "no message is queued; the waiter is armed"))
             }
         }

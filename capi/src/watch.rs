@@ -22,12 +22,12 @@ use std::sync::{Arc, Mutex, PoisonError};
 use charter_core::bus::{Notify, SubscriptionId, SubscriptionRef};
 use charter_core::{Error, ErrorKind};
 
+use crate::args::arg_fn;
 use crate::client::{charter_client_t, client_arg};
-use crate::firewall::{call, null_argument};
+use crate::firewall::call;
 use crate::gate::Gate;
-use crate::handle;
-use crate::handle::{clone_handle, free_handle};
-use crate::out::out;
+use crate::handle::free_handle;
+use crate::out::{opt_out, out, OptOut, Out};
 use crate::status::charter_status_t;
 use crate::waiter::{charter_ready_fn, recheck_ms};
 
@@ -177,14 +177,16 @@ fn os_error(call: &str) -> Error {
     }
 }
 
-/// Installs `target`'s notify as the watch of subscription `id` and makes
-/// the handle; writes the recheck to `recheck_ms_out` when asked.
+/// Installs `target`'s notify as the watch of subscription `id`, makes
+/// the handle and writes it to `watch_out`, and the recheck to
+/// `recheck_ms_out` when asked.
 fn install(
     client: *mut charter_client_t,
     id: u64,
     target: Target,
-    recheck_ms_out: *mut u64,
-) -> Result<*mut charter_watch_t, Error> {
+    watch_out: Out<*mut charter_watch_t>,
+    recheck_ms_out: OptOut<u64>,
+) -> Result<(), Error> {
     let sub = client_arg(client)?.subscription(SubscriptionId::from_raw(id))?;
     let notify: Notify = match &target {
         Target::Callback(gate) => gate.notify(),
@@ -196,12 +198,9 @@ fn install(
     let watch =
         Watch { inner: Arc::new(WatchInner { sub: sub.clone(), notify: Arc::clone(&notify), target }) };
     sub.set_watch(Some(notify))?;
-    let handle = handle::create(watch.clone()).inspect_err(|_| watch.close())?;
-    if !recheck_ms_out.is_null() {
-        // SAFETY: non-NULL; the caller guarantees validity.
-        unsafe { recheck_ms_out.write(recheck_ms(sub.recheck())) };
-    }
-    Ok(handle)
+    watch_out.write_handle(watch.clone()).inspect_err(|_| watch.close())?;
+    recheck_ms_out.write(recheck_ms(sub.recheck()));
+    Ok(())
 }
 
 /// Watches subscription `id` through a file descriptor, written to `fd_out`,
@@ -242,11 +241,11 @@ pub unsafe extern "C" fn charter_client_watch_fd(
     call(|| {
         let watch_out = out!(watch_out)?;
         let fd_out = out!(fd_out)?;
+        let recheck_ms_out = opt_out!(recheck_ms_out);
         let signal = Signal::open()?;
         let fd = signal.raw().ok_or_else(|| Error::new(ErrorKind::Internal, "a new watch has no fd"))?;
-        let watch = install(client, id, Target::Fd(signal), recheck_ms_out)?;
+        install(client, id, Target::Fd(signal), watch_out, recheck_ms_out)?;
         fd_out.write(fd);
-        watch_out.write(watch);
         Ok(())
     })
 }
@@ -275,11 +274,10 @@ pub unsafe extern "C" fn charter_client_watch(
     recheck_ms_out: *mut u64,
 ) -> charter_status_t {
     call(|| {
-        let ready = r#fn.ok_or_else(|| null_argument("fn"))?;
+        let ready = arg_fn!(r#fn)?;
         let watch_out = out!(watch_out)?;
-        let watch = install(client, id, Target::Callback(Gate::new(ready, user_data)), recheck_ms_out)?;
-        watch_out.write(watch);
-        Ok(())
+        let recheck_ms_out = opt_out!(recheck_ms_out);
+        install(client, id, Target::Callback(Gate::new(ready, user_data)), watch_out, recheck_ms_out)
     })
 }
 
@@ -294,15 +292,5 @@ pub unsafe extern "C" fn charter_client_watch(
 /// `watch` must be NULL or a pointer obtained from Charter.
 #[no_mangle]
 pub unsafe extern "C" fn charter_watch_free(watch: *mut charter_watch_t) -> charter_status_t {
-    call(|| {
-        if watch.is_null() {
-            return Ok(());
-        }
-        let owned = clone_handle!(watch).ok();
-        free_handle!(watch)?;
-        if let Some(owned) = owned {
-            owned.close();
-        }
-        Ok(())
-    })
+    call(|| free_handle!(watch, then | owned | owned.close()))
 }

@@ -2,9 +2,9 @@
 //! proving, checkpointing and verifying one `charter_audit_t`.
 
 use super::*;
-use crate::args::arg_str;
+use crate::args::{arg_fn, arg_str};
 use crate::handle::{borrow, free_handle};
-use crate::out::{opt_out, out, BytesOut};
+use crate::out::{bytes_out, opt_out, out};
 use charter_core::audit::Hash;
 
 /// Fills `out` with the defaults: `CHARTER_AUDIT_FSYNC_ALWAYS` (with a
@@ -25,7 +25,6 @@ pub unsafe extern "C" fn charter_audit_options_default(
         checkpoint_every: 0,
         checkpoint_interval_ms: 0,
     };
-    // SAFETY: the caller guarantees `out` is valid when non-NULL.
     call(|| {
         out!(out)?.write(options);
         Ok(())
@@ -45,7 +44,6 @@ pub unsafe extern "C" fn charter_audit_query_default(out: *mut charter_audit_que
         actor: std::ptr::null(),
         decision: CHARTER_AUDIT_ANY_DECISION,
     };
-    // SAFETY: the caller guarantees `out` is valid when non-NULL.
     call(|| {
         out!(out)?.write(query);
         Ok(())
@@ -260,9 +258,9 @@ pub unsafe extern "C" fn charter_audit_prove_inclusion(
     out_len: *mut usize,
 ) -> charter_status_t {
     call(|| {
-        let out = BytesOut::new(out!(out)?, out!(out_len)?);
+        let out = bytes_out!(out, out_len)?;
         let proof = borrow!(log, |l| l.prove_inclusion(index, size))?;
-        out.write(proof.concat());
+        out.write_proof(proof);
         Ok(())
     })
 }
@@ -283,9 +281,9 @@ pub unsafe extern "C" fn charter_audit_prove_consistency(
     out_len: *mut usize,
 ) -> charter_status_t {
     call(|| {
-        let out = BytesOut::new(out!(out)?, out!(out_len)?);
+        let out = bytes_out!(out, out_len)?;
         let proof = borrow!(log, |l| l.prove_consistency(old_size, new_size))?;
-        out.write(proof.concat());
+        out.write_proof(proof);
         Ok(())
     })
 }
@@ -321,14 +319,9 @@ pub unsafe extern "C" fn charter_audit_get(
 /// freed yet.
 #[no_mangle]
 pub unsafe extern "C" fn charter_audit_record_free(record: *mut charter_audit_record_t) {
-    if record.is_null() {
-        return;
-    }
-    crate::firewall::catch_or((), || {
-        // SAFETY: `record` came from `charter_audit_get`: the public struct is
-        // the first field of a `repr(C)` `OwnedRecord`.
-        drop(unsafe { Box::from_raw(record.cast::<OwnedRecord>()) });
-    });
+    // SAFETY: `record` came from `charter_audit_get`: the public struct is
+    // the first field of a `repr(C)` `OwnedRecord`.
+    crate::strings::free_value(record, |record| drop(unsafe { Box::from_raw(record.cast::<OwnedRecord>()) }));
 }
 
 /// Calls `callback` with each record `query` selects (NULL for every record),
@@ -355,7 +348,8 @@ pub unsafe extern "C" fn charter_audit_each(
     out_count: *mut u64,
 ) -> charter_status_t {
     call(|| {
-        let callback = callback.ok_or_else(|| crate::firewall::null_argument("callback"))?;
+        let callback = arg_fn!(callback)?;
+        let out_count = opt_out!(out_count);
         // SAFETY: the caller's contract on `query`.
         let query = unsafe { query_arg(query)? };
         let mut count = 0u64;
@@ -369,7 +363,7 @@ pub unsafe extern "C" fn charter_audit_each(
                 break;
             }
         }
-        opt_out!(out_count).write(count);
+        out_count.write(count);
         Ok(())
     })
 }

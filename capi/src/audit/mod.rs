@@ -18,11 +18,10 @@ use charter_core::audit::{
 use charter_core::capability::{KeyPair, PrincipalId};
 use charter_core::{Error, ErrorKind};
 
-use crate::args::{any_length, array_arg, bytes_arg, str_arg};
+use crate::args::{any_length, arg_opt_str, arg_opt_struct, arg_str, arg_struct, bytes_arg};
 use crate::capability::charter_keypair_t;
 use crate::firewall::call;
-use crate::handle;
-use crate::handle::clone_handle;
+use crate::handle::{clone_handle, opt_borrow};
 use crate::out::{OptOut, Out};
 use crate::status::{charter_status_t, CHARTER_OK};
 use crate::strings::c_string;
@@ -265,143 +264,99 @@ fn decision_arg(code: i32, name: &str) -> Result<Decision, Error> {
         .ok_or_else(|| invalid(format!("{name} must be allow (0), deny (1) or error (2), got {code}")))
 }
 
-/// A string argument that may be NULL, read as empty.
-///
-/// # Safety
-/// As `str_arg`.
-unsafe fn optional_str<'a>(ptr: *const c_char, name: &str) -> Result<&'a str, Error> {
-    if ptr.is_null() {
-        return Ok("");
-    }
-    // SAFETY: the caller's contract.
-    unsafe { str_arg(ptr, name) }
+/// A principal id in text form, when one is given.
+fn actor(text: Option<&str>) -> Result<Option<PrincipalId>, Error> {
+    text.map(PrincipalId::from_text).transpose()
 }
 
-/// A principal id argument that may be NULL.
+/// The record at `record`.
 ///
 /// # Safety
-/// As `str_arg`.
-unsafe fn actor_arg(ptr: *const c_char, name: &str) -> Result<Option<PrincipalId>, Error> {
-    if ptr.is_null() {
-        return Ok(None);
-    }
-    // SAFETY: the caller's contract.
-    PrincipalId::from_text(unsafe { str_arg(ptr, name)? }).map(Some)
-}
-
-/// The record at `ptr`.
-///
-/// # Safety
-/// `ptr` must be NULL or valid for reading, its strings NULL or
+/// `record` must be NULL or valid for reading, its strings NULL or
 /// NUL-terminated.
-unsafe fn record_arg(ptr: *const charter_audit_record_t) -> Result<Record, Error> {
-    if ptr.is_null() {
-        return Err(crate::firewall::null_argument("record"));
-    }
-    // SAFETY: non-NULL; the caller guarantees validity.
-    let r = unsafe { *ptr };
-    // SAFETY: the caller's contract on the record's strings.
-    let (actor, action, resource, detail) = unsafe {
-        (
-            actor_arg(r.actor, "record.actor")?,
-            str_arg(r.action, "record.action")?,
-            optional_str(r.resource, "record.resource")?,
-            optional_str(r.detail, "record.detail")?,
-        )
-    };
+unsafe fn record_arg(record: *const charter_audit_record_t) -> Result<Record, Error> {
+    let record = arg_struct!(record)?;
     Ok(Record {
-        time: r.time_ms,
-        actor,
-        actor_unproven: r.actor_unproven,
-        action: action.into(),
-        resource: resource.into(),
-        decision: decision_arg(r.decision, "the record's decision")?,
-        reason: r.reason,
-        detail: detail.into(),
+        time: record.time_ms,
+        actor: actor(arg_opt_str!(record.actor)?)?,
+        actor_unproven: record.actor_unproven,
+        action: arg_str!(record.action)?.into(),
+        resource: arg_opt_str!(record.resource)?.unwrap_or_default().into(),
+        decision: decision_arg(record.decision, "the record's decision")?,
+        reason: record.reason,
+        detail: arg_opt_str!(record.detail)?.unwrap_or_default().into(),
     })
 }
 
-/// The options at `ptr`, or the defaults when NULL.
+/// The options at `options`, or the defaults when NULL.
 ///
 /// # Safety
-/// `ptr` must be NULL or valid for reading, its `origin` NULL or a
+/// `options` must be NULL or valid for reading, its `origin` NULL or a
 /// NUL-terminated string.
-unsafe fn options_arg(ptr: *const charter_audit_options_t) -> Result<AuditOptions, Error> {
-    let mut options = AuditOptions::default();
-    if ptr.is_null() {
-        return Ok(options);
-    }
-    // SAFETY: non-NULL; the caller guarantees validity.
-    let o = unsafe { *ptr };
-    options.fsync = match o.fsync {
+unsafe fn options_arg(options: *const charter_audit_options_t) -> Result<AuditOptions, Error> {
+    let mut core = AuditOptions::default();
+    let Some(options) = arg_opt_struct!(options)? else {
+        return Ok(core);
+    };
+    core.fsync = match options.fsync {
         CHARTER_AUDIT_FSYNC_ALWAYS => FsyncPolicy::Always,
         CHARTER_AUDIT_FSYNC_INTERVAL => {
-            FsyncPolicy::Interval(Duration::from_millis(u64::from(o.fsync_interval_ms)))
+            FsyncPolicy::Interval(Duration::from_millis(u64::from(options.fsync_interval_ms)))
         }
         CHARTER_AUDIT_FSYNC_NEVER => FsyncPolicy::Never,
         other => {
             return Err(invalid(format!("options.fsync must be a CHARTER_AUDIT_FSYNC_* value, got {other}")))
         }
     };
-    options.checkpoint_every = o.checkpoint_every;
-    if o.checkpoint_interval_ms > 0 {
-        options.checkpoint_interval = Some(Duration::from_millis(u64::from(o.checkpoint_interval_ms)));
+    core.checkpoint_every = options.checkpoint_every;
+    if options.checkpoint_interval_ms > 0 {
+        core.checkpoint_interval = Some(Duration::from_millis(u64::from(options.checkpoint_interval_ms)));
     }
-    if !o.origin.is_null() {
-        // SAFETY: the caller's contract on `origin`.
-        options.origin = unsafe { str_arg(o.origin, "options.origin")? }.into();
+    if let Some(origin) = arg_opt_str!(options.origin)? {
+        core.origin = origin.into();
     }
-    if !o.signer.is_null() {
-        let signer = handle::with(o.signer, "options.signer", |k| KeyPair::from_pkcs8(k.to_pkcs8()))?;
-        options.signer = Some(Arc::new(signer));
+    if let Some(signer) = opt_borrow!(options.signer, |k| KeyPair::from_pkcs8(k.to_pkcs8()))? {
+        core.signer = Some(Arc::new(signer));
     }
-    Ok(options)
+    Ok(core)
 }
 
-/// The query at `ptr`, or every record when NULL.
+/// The query at `query`, or every record when NULL.
 ///
 /// # Safety
-/// `ptr` must be NULL or valid for reading, its `actor` NULL or a
+/// `query` must be NULL or valid for reading, its `actor` NULL or a
 /// NUL-terminated string.
-unsafe fn query_arg(ptr: *const charter_audit_query_t) -> Result<Query, Error> {
-    if ptr.is_null() {
+unsafe fn query_arg(query: *const charter_audit_query_t) -> Result<Query, Error> {
+    let Some(query) = arg_opt_struct!(query)? else {
         return Ok(Query::all());
+    };
+    let mut filter = Query::all().from_index(query.from_index);
+    if query.time_from_ms != 0 || query.time_until_ms != u64::MAX {
+        filter = filter.time(query.time_from_ms..query.time_until_ms);
     }
-    // SAFETY: non-NULL; the caller guarantees validity.
-    let q = unsafe { *ptr };
-    let mut query = Query::all().from_index(q.from_index);
-    if q.time_from_ms != 0 || q.time_until_ms != u64::MAX {
-        query = query.time(q.time_from_ms..q.time_until_ms);
+    if let Some(actor) = actor(arg_opt_str!(query.actor)?)? {
+        filter = filter.actor(actor);
     }
-    // SAFETY: the caller's contract on `actor`.
-    if let Some(actor) = unsafe { actor_arg(q.actor, "query.actor")? } {
-        query = query.actor(actor);
+    if query.decision != CHARTER_AUDIT_ANY_DECISION {
+        filter = filter.decision(decision_arg(query.decision, "the query's decision")?);
     }
-    if q.decision != CHARTER_AUDIT_ANY_DECISION {
-        query = query.decision(decision_arg(q.decision, "the query's decision")?);
-    }
-    Ok(query)
+    Ok(filter)
 }
 
-/// The recorder at `ptr`.
+/// The recorder at `recorder`.
 ///
 /// # Safety
-/// `ptr` must be NULL or valid for reading.
-pub(crate) unsafe fn recorder_arg(ptr: *const charter_audit_recorder_t) -> Result<Recorder, Error> {
-    if ptr.is_null() {
-        return Err(crate::firewall::null_argument("recorder"));
-    }
-    // SAFETY: non-NULL; the caller guarantees validity.
-    let r = unsafe { *ptr };
-    let scope = match r.scope {
+/// `recorder` must be NULL or valid for reading.
+pub(crate) unsafe fn recorder_arg(recorder: *const charter_audit_recorder_t) -> Result<Recorder, Error> {
+    let recorder = arg_struct!(recorder)?;
+    let scope = match recorder.scope {
         CHARTER_AUDIT_SCOPE_DENIALS => Scope::Denials,
         CHARTER_AUDIT_SCOPE_ALL => Scope::All,
         other => {
             return Err(invalid(format!("recorder.scope must be a CHARTER_AUDIT_SCOPE_* value, got {other}")))
         }
     };
-    let log = handle::cloned(r.log, "recorder.log")?;
-    Ok(Recorder::new(log, scope))
+    Ok(Recorder::new(clone_handle!(recorder.log)?, scope))
 }
 
 /// The `len` bytes at `ptr`, the argument called `name`, as hashes.
@@ -432,6 +387,14 @@ pub(crate) unsafe fn proof_arg(ptr: *const u8, len: usize, name: &str) -> Result
         })
         .collect())
 }
+
+/// `proof_arg(ptr, len, "ptr")`: the proof argument `ptr` of `len` bytes.
+macro_rules! arg_proof {
+    ($p:ident, $len:expr) => {
+        $crate::args::read_arg!($p => |name| $crate::audit::proof_arg($p, $len, name))
+    };
+}
+pub(crate) use arg_proof;
 
 /// The log behind `log`, out of its handle guard.
 fn log_of(log: *mut charter_audit_t) -> Result<AuditLog, Error> {

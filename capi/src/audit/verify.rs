@@ -2,7 +2,7 @@
 //! only a checkpoint can check a proof.
 
 use super::*;
-use crate::args::{arg_bytes, arg_str};
+use crate::args::{arg_array, arg_bytes, arg_str};
 use crate::out::{opt_out, out};
 use charter_core::audit::Hash;
 
@@ -45,14 +45,8 @@ pub unsafe extern "C" fn charter_audit_verify_inclusion(
     root: *const u8,
 ) -> charter_status_t {
     call(|| {
-        // SAFETY: the caller's contract on every pointer.
-        let (leaf, root, proof): (Hash, Hash, _) = unsafe {
-            (
-                array_arg(leaf_hash, "leaf_hash")?,
-                array_arg(root, "root")?,
-                proof_arg(proof, proof_len, "proof")?,
-            )
-        };
+        let (leaf, root, proof): (Hash, Hash, _) =
+            (arg_array!(leaf_hash)?, arg_array!(root)?, arg_proof!(proof, proof_len)?);
         audit::verify_inclusion(&leaf, index, size, &proof, &root)
     })
 }
@@ -75,14 +69,8 @@ pub unsafe extern "C" fn charter_audit_verify_consistency(
     proof_len: usize,
 ) -> charter_status_t {
     call(|| {
-        // SAFETY: the caller's contract on every pointer.
-        let (old_root, new_root, proof): (Hash, Hash, _) = unsafe {
-            (
-                array_arg(old_root, "old_root")?,
-                array_arg(new_root, "new_root")?,
-                proof_arg(proof, proof_len, "proof")?,
-            )
-        };
+        let (old_root, new_root, proof): (Hash, Hash, _) =
+            (arg_array!(old_root)?, arg_array!(new_root)?, arg_proof!(proof, proof_len)?);
         audit::verify_consistency(old_size, new_size, &old_root, &new_root, &proof)
     })
 }

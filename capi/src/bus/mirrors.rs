@@ -120,35 +120,36 @@ pub struct charter_bus_stats_t {
 pub type charter_message_fn =
     Option<unsafe extern "C" fn(user_data: *mut c_void, msg: *const charter_message_t) -> charter_status_t>;
 
-impl From<BusLimits> for charter_bus_limits_t {
-    fn from(l: BusLimits) -> Self {
-        charter_bus_limits_t {
-            max_subscriptions: l.max_subscriptions,
-            max_queue_messages: l.max_queue_messages,
-            max_queue_bytes: l.max_queue_bytes,
-            max_payload: l.max_payload,
-            max_topic_len: l.max_topic_len,
-            max_topic_tokens: l.max_topic_tokens,
-            max_headers: l.max_headers,
-            max_header_bytes: l.max_header_bytes,
+/// `From` both ways between a C mirror and the core struct it copies,
+/// field by field, for mirrors whose fields have the core's names and
+/// types: the field list is written once, so the two directions cannot
+/// drift apart.
+macro_rules! mirror_both_ways {
+    ($c:ident <=> $core:ident { $($field:ident),+ $(,)? }) => {
+        impl From<$core> for $c {
+            fn from(v: $core) -> Self {
+                $c { $($field: v.$field),+ }
+            }
         }
-    }
+
+        impl From<$c> for $core {
+            fn from(v: $c) -> Self {
+                $core { $($field: v.$field),+ }
+            }
+        }
+    };
 }
 
-impl From<charter_bus_limits_t> for BusLimits {
-    fn from(l: charter_bus_limits_t) -> Self {
-        BusLimits {
-            max_subscriptions: l.max_subscriptions,
-            max_queue_messages: l.max_queue_messages,
-            max_queue_bytes: l.max_queue_bytes,
-            max_payload: l.max_payload,
-            max_topic_len: l.max_topic_len,
-            max_topic_tokens: l.max_topic_tokens,
-            max_headers: l.max_headers,
-            max_header_bytes: l.max_header_bytes,
-        }
-    }
-}
+mirror_both_ways!(charter_bus_limits_t <=> BusLimits {
+    max_subscriptions,
+    max_queue_messages,
+    max_queue_bytes,
+    max_payload,
+    max_topic_len,
+    max_topic_tokens,
+    max_headers,
+    max_header_bytes,
+});
 
 impl charter_subscribe_options_t {
     pub(crate) fn to_core(self) -> Result<SubscribeOptions, Error> {

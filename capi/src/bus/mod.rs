@@ -18,12 +18,13 @@ use charter_core::bus::{
 };
 use charter_core::{Error, ErrorKind};
 
+use crate::args::arg_opt_struct;
 use crate::audit::{charter_audit_recorder_t, recorder_arg};
 use crate::capability::charter_authority_t;
 use crate::firewall::call;
-use crate::handle::{borrow, clone_handle, free_handle};
+use crate::handle::{borrow, clone_handle, free_handle, opt_borrow};
 use crate::message::charter_message_t;
-use crate::out::out;
+use crate::out::{opt_out, out};
 use crate::status::charter_status_t;
 
 /// A topic bus. Opaque; create with `charter_bus_new`.
@@ -78,7 +79,6 @@ pub use mirrors::*;
 /// `out` must be NULL or valid for writing.
 #[no_mangle]
 pub unsafe extern "C" fn charter_bus_limits_default(out: *mut charter_bus_limits_t) -> charter_status_t {
-    // SAFETY: the caller guarantees `out` is valid when non-NULL.
     call(|| {
         out!(out)?.write(BusLimits::default().into());
         Ok(())
@@ -104,7 +104,6 @@ pub unsafe extern "C" fn charter_subscribe_options_default(
         idle_ttl_ms: 0,
         dispatch: CHARTER_DISPATCH_INLINE,
     };
-    // SAFETY: the caller guarantees `out` is valid when non-NULL.
     call(|| {
         out!(out)?.write(c);
         Ok(())
@@ -125,8 +124,7 @@ pub unsafe extern "C" fn charter_bus_new(
 ) -> charter_status_t {
     call(|| {
         let out = out!(out)?;
-        // SAFETY: the caller guarantees `limits` is valid when non-NULL.
-        let limits = if limits.is_null() { BusLimits::default() } else { unsafe { *limits }.into() };
+        let limits = arg_opt_struct!(limits)?.map_or_else(BusLimits::default, |l| (*l).into());
         out.write_handle(Bus::new(limits)?)
     })
 }
@@ -150,8 +148,7 @@ pub unsafe extern "C" fn charter_bus_new_with_authority(
 ) -> charter_status_t {
     call(|| {
         let out = out!(out)?;
-        // SAFETY: the caller guarantees `limits` is valid when non-NULL.
-        let limits = if limits.is_null() { BusLimits::default() } else { unsafe { *limits }.into() };
+        let limits = arg_opt_struct!(limits)?.map_or_else(BusLimits::default, |l| (*l).into());
         let authority = borrow!(auth, |a| Ok(a.authority.clone()))?;
         out.write_handle(Bus::with_authority(limits, authority)?)
     })
@@ -181,11 +178,10 @@ pub unsafe extern "C" fn charter_bus_new_with_recorder(
 ) -> charter_status_t {
     call(|| {
         let out = out!(out)?;
-        // SAFETY: the caller guarantees `limits` is valid when non-NULL.
-        let limits = if limits.is_null() { BusLimits::default() } else { unsafe { *limits }.into() };
+        let limits = arg_opt_struct!(limits)?.map_or_else(BusLimits::default, |l| (*l).into());
         // SAFETY: the caller's contract on `recorder`.
         let recorder = unsafe { recorder_arg(recorder)? };
-        let authority = if auth.is_null() { None } else { Some(borrow!(auth, |a| Ok(a.authority.clone()))?) };
+        let authority = opt_borrow!(auth, |a| Ok(a.authority.clone()))?;
         out.write_handle(Bus::with_recorder(limits, authority, recorder)?)
     })
 }
@@ -198,19 +194,9 @@ pub unsafe extern "C" fn charter_bus_new_with_recorder(
 /// `bus` must be NULL or a pointer obtained from Charter.
 #[no_mangle]
 pub unsafe extern "C" fn charter_bus_free(bus: *mut charter_bus_t) -> charter_status_t {
-    call(|| {
-        if bus.is_null() {
-            return Ok(());
-        }
-        // Close first, so receivers blocked on another thread wake up (they
-        // hold their own reference to the bus while they wait).
-        let open = clone_handle!(bus);
-        let freed = free_handle!(bus);
-        if let (Ok(open), Ok(())) = (&open, &freed) {
-            open.close();
-        }
-        freed
-    })
+    // Closing wakes receivers blocked on another thread (they hold their
+    // own reference to the bus while they wait).
+    call(|| free_handle!(bus, then | open | open.close()))
 }
 
 /// Closes a bus without freeing it: every subscription ends and later
@@ -258,12 +244,9 @@ pub unsafe extern "C" fn charter_bus_evict_idle(
     out_count: *mut usize,
 ) -> charter_status_t {
     call(|| {
+        let out_count = opt_out!(out_count);
         let bus = clone_handle!(bus)?;
-        let count = bus.evict_idle();
-        if !out_count.is_null() {
-            // SAFETY: non-NULL; the caller guarantees validity.
-            unsafe { out_count.write(count) };
-        }
+        out_count.write(bus.evict_idle());
         Ok(())
     })
 }

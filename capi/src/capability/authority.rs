@@ -10,7 +10,7 @@ use charter_core::capability::{Authority, AuthorityOptions, LinkId, ManualClock,
 use charter_core::{Error, ErrorKind};
 
 use super::{charter_session_t, charter_token_t, CHARTER_CHALLENGE_LEN, CHARTER_PROOF_LEN};
-use crate::args::{arg_str, array_arg, str_array_arg};
+use crate::args::{arg_array, arg_opt_struct, arg_str, arg_str_array};
 use crate::audit::{charter_audit_recorder_t, recorder_arg};
 use crate::firewall::call;
 use crate::handle::{borrow, clone_handle, free_handle};
@@ -67,7 +67,6 @@ pub unsafe extern "C" fn charter_authority_options_default(
         clock_skew_s: defaults.clock_skew.as_secs(),
         fixed_time: 0,
     };
-    // SAFETY: the caller guarantees `out` is valid when non-NULL.
     call(|| {
         out!(out)?.write(options);
         Ok(())
@@ -130,14 +129,11 @@ unsafe fn new_authority(
     out: *mut *mut charter_authority_t,
 ) -> Result<(), Error> {
     let out = out!(out)?;
-    // SAFETY: the caller's contract on `root_keys`.
-    let roots = unsafe { str_array_arg(root_keys, root_count, CHARTER_MAX_ROOTS, "root_keys")? };
+    let roots = arg_str_array!(root_keys, root_count, CHARTER_MAX_ROOTS)?;
     let roots = roots.into_iter().map(PublicKey::from_text).collect::<Result<Vec<_>, _>>()?;
     let mut core_options = AuthorityOptions { recorder, ..AuthorityOptions::default() };
     let mut manual = None;
-    if !options.is_null() {
-        // SAFETY: non-NULL; the caller guarantees validity.
-        let o = unsafe { *options };
+    if let Some(o) = arg_opt_struct!(options)? {
         core_options.max_lifetime = Duration::from_secs(o.max_lifetime_s);
         core_options.clock_skew = Duration::from_secs(o.clock_skew_s);
         if o.fixed_time != 0 {
@@ -208,12 +204,10 @@ pub unsafe extern "C" fn charter_authority_distrust(
     out_removed: *mut bool,
 ) -> charter_status_t {
     call(|| {
+        let out_removed = opt_out!(out_removed);
         let key = PublicKey::from_text(arg_str!(root_key)?)?;
         let removed = borrow!(auth, |a| Ok(a.authority.clone()))?.distrust(&key);
-        if !out_removed.is_null() {
-            // SAFETY: non-NULL; the caller guarantees validity.
-            unsafe { out_removed.write(removed) };
-        }
+        out_removed.write(removed);
         Ok(())
     })
 }
@@ -278,9 +272,8 @@ pub unsafe extern "C" fn charter_authority_open_session(
 ) -> charter_status_t {
     call(|| {
         let out = out!(out)?;
-        // SAFETY: the caller's contract on `challenge` and `proof`.
         let (challenge, proof): ([u8; 32], [u8; CHARTER_PROOF_LEN]) =
-            unsafe { (array_arg(challenge, "challenge")?, array_arg(proof, "proof")?) };
+            (arg_array!(challenge)?, arg_array!(proof)?);
         let token = clone_handle!(token)?;
         let authority = borrow!(auth, |a| Ok(a.authority.clone()))?;
         out.write_handle(authority.open_session(&token, &challenge, &proof)?)
@@ -300,12 +293,10 @@ pub unsafe extern "C" fn charter_authority_revoke(
     out_new: *mut bool,
 ) -> charter_status_t {
     call(|| {
+        let out_new = opt_out!(out_new);
         let id = LinkId::from_hex(arg_str!(link_id)?)?;
         let new = borrow!(auth, |a| Ok(a.authority.clone()))?.revoke(id)?;
-        if !out_new.is_null() {
-            // SAFETY: non-NULL; the caller guarantees validity.
-            unsafe { out_new.write(new) };
-        }
+        out_new.write(new);
         Ok(())
     })
 }
@@ -322,12 +313,10 @@ pub unsafe extern "C" fn charter_authority_unrevoke(
     out_removed: *mut bool,
 ) -> charter_status_t {
     call(|| {
+        let out_removed = opt_out!(out_removed);
         let id = LinkId::from_hex(arg_str!(link_id)?)?;
         let removed = borrow!(auth, |a| Ok(a.authority.unrevoke(&id)))?;
-        if !out_removed.is_null() {
-            // SAFETY: non-NULL; the caller guarantees validity.
-            unsafe { out_removed.write(removed) };
-        }
+        out_removed.write(removed);
         Ok(())
     })
 }
@@ -363,12 +352,10 @@ pub unsafe extern "C" fn charter_authority_import_revocations(
     out_count: *mut usize,
 ) -> charter_status_t {
     call(|| {
+        let out_count = opt_out!(out_count);
         let text = arg_str!(text)?;
         let count = borrow!(auth, |a| Ok(a.authority.clone()))?.import_revocations(text)?;
-        if !out_count.is_null() {
-            // SAFETY: non-NULL; the caller guarantees validity.
-            unsafe { out_count.write(count) };
-        }
+        out_count.write(count);
         Ok(())
     })
 }

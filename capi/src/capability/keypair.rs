@@ -8,7 +8,7 @@ use charter_core::capability::{KeyFileOptions, KeyFormat, KeyPair, PublicKey};
 use crate::args::{arg_bytes, arg_str};
 use crate::firewall::call;
 use crate::handle::{borrow, free_handle};
-use crate::out::{out, BytesOut};
+use crate::out::{bytes_out, out};
 use crate::status::charter_status_t;
 
 /// An Ed25519 key pair. Opaque.
@@ -145,7 +145,7 @@ pub unsafe extern "C" fn charter_keypair_to_pkcs8(
     out_len: *mut usize,
 ) -> charter_status_t {
     call(|| {
-        let out = BytesOut::new(out!(out)?, out!(out_len)?);
+        let out = bytes_out!(out, out_len)?;
         let der = borrow!(pair, |k| Ok(k.to_pkcs8().to_vec()))?;
         out.write(der);
         Ok(())

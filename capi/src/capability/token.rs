@@ -6,11 +6,11 @@ use charter_core::capability::{Grant, PublicKey, Token};
 use charter_core::Error;
 
 use super::CHARTER_PROOF_LEN;
-use crate::args::{arg_bytes, arg_str, array_arg, str_array_arg};
+use crate::args::{arg_array, arg_bytes, arg_str, arg_str_array};
 use crate::capability::charter_keypair_t;
 use crate::firewall::call;
 use crate::handle::{borrow, clone_handle, free_handle};
-use crate::out::{out, BytesOut};
+use crate::out::{bytes_out, out};
 use crate::status::charter_status_t;
 
 /// A capability token. Opaque.
@@ -34,8 +34,7 @@ unsafe fn link_args(
     count: usize,
 ) -> Result<(PublicKey, Vec<Grant>), Error> {
     let subject = PublicKey::from_text(arg_str!(subject)?)?;
-    // SAFETY: the caller's contract.
-    let grants = unsafe { str_array_arg(grants, count, charter_core::capability::MAX_GRANTS, "grants")? };
+    let grants = arg_str_array!(grants, count, charter_core::capability::MAX_GRANTS)?;
     Ok((subject, grants.into_iter().map(Grant::parse).collect::<Result<Vec<_>, _>>()?))
 }
 
@@ -141,7 +140,7 @@ pub unsafe extern "C" fn charter_token_encode(
     out_len: *mut usize,
 ) -> charter_status_t {
     call(|| {
-        let out = BytesOut::new(out!(out)?, out!(out_len)?);
+        let out = bytes_out!(out, out_len)?;
         let bytes = borrow!(token, |t| Ok(t.as_bytes().to_vec()))?;
         out.write(bytes);
         Ok(())
@@ -280,8 +279,7 @@ pub unsafe extern "C" fn charter_token_prove(
 ) -> charter_status_t {
     call(|| {
         let out_proof = out!(out_proof as [u8; CHARTER_PROOF_LEN])?;
-        // SAFETY: the caller's contract on `challenge`.
-        let challenge: [u8; 32] = unsafe { array_arg(challenge, "challenge")? };
+        let challenge: [u8; 32] = arg_array!(challenge)?;
         let token = clone_handle!(token)?;
         let proof = borrow!(holder, |h| token.prove(h, &challenge))?;
         out_proof.write(proof);

@@ -171,6 +171,19 @@ where
     with(ptr, name, |value| Ok(value.clone()))
 }
 
+/// As [`with`], for a handle argument that may be NULL: `None` then.
+#[inline]
+pub(crate) fn with_opt<C: Castable, R>(
+    ptr: *const C,
+    name: &str,
+    f: impl FnOnce(&C::Owned) -> Result<R, Error>,
+) -> Result<Option<R>, Error> {
+    if ptr.is_null() {
+        return Ok(None);
+    }
+    with(ptr, name, f).map(Some)
+}
+
 /// Frees the handle `ptr` (the argument called `name`) of type `C`. NULL
 /// is a no-op.
 pub(crate) fn free<C: Castable>(ptr: *const C, name: &str) -> Result<(), Error> {
@@ -188,6 +201,30 @@ pub(crate) fn free<C: Castable>(ptr: *const C, name: &str) -> Result<(), Error> 
         // nothing is locked here, so that code may call back into Charter.
         // SAFETY: this call set FREED and nothing borrows the object.
         unsafe { drop_object::<C>(shell) };
+    }
+    Ok(())
+}
+
+/// Frees the handle `ptr` as [`free`] does, then hands what it owned to
+/// `then` (which closes it: wakes its waiters, stops its callbacks). Only
+/// the call whose free wins closes, and never after a failed free. The
+/// value is taken before the free swaps it out; an operation in flight
+/// keeps its own reference.
+pub(crate) fn free_then<C: Castable>(
+    ptr: *const C,
+    name: &str,
+    then: impl FnOnce(C::Owned),
+) -> Result<(), Error>
+where
+    C::Owned: Clone,
+{
+    if ptr.is_null() {
+        return Ok(());
+    }
+    let owned = cloned(ptr, name).ok();
+    free(ptr, name)?;
+    if let Some(owned) = owned {
+        then(owned);
     }
     Ok(())
 }
@@ -233,29 +270,48 @@ fn too_many_borrows<C: Castable>(name: &str) -> Error {
     )
 }
 
-/// `with(ptr, "ptr", f)`: borrows the handle argument `ptr`, named after
-/// the parameter itself, for `f`.
+/// `with(ptr, "ptr", f)`: borrows the handle argument `ptr` (or a field
+/// path such as `options.authority`), named after itself, for `f`.
 macro_rules! borrow {
-    ($ptr:ident, $f:expr) => {
-        $crate::handle::with($ptr, stringify!($ptr), $f)
+    ($($p:ident).+, $f:expr) => {
+        $crate::handle::with($($p).+, $crate::args::arg_name!($($p).+), $f)
+    };
+}
+
+/// `with_opt(ptr, "ptr", f)`: as `borrow!`, for a handle argument that may
+/// be NULL (`None` then); `opt_clone_handle!` likewise clones.
+macro_rules! opt_borrow {
+    ($($p:ident).+, $f:expr) => {
+        $crate::handle::with_opt($($p).+, $crate::args::arg_name!($($p).+), $f)
+    };
+}
+
+macro_rules! opt_clone_handle {
+    ($($p:ident).+) => {
+        $crate::handle::opt_borrow!($($p).+, |value| Ok(value.clone()))
     };
 }
 
 /// `cloned(ptr, "ptr")`: a clone of what the handle argument `ptr` owns.
 macro_rules! clone_handle {
-    ($ptr:ident) => {
-        $crate::handle::cloned($ptr, stringify!($ptr))
+    ($($p:ident).+) => {
+        $crate::handle::cloned($($p).+, $crate::args::arg_name!($($p).+))
     };
 }
 
-/// `free(ptr, "ptr")`: frees the handle argument `ptr`.
+/// `free(ptr, "ptr")`: frees the handle argument `ptr`;
+/// `free_handle!(ptr, then f)` closes what it owned with `f` once freed
+/// (`free_then`).
 macro_rules! free_handle {
-    ($ptr:ident) => {
-        $crate::handle::free($ptr, stringify!($ptr))
+    ($p:ident) => {
+        $crate::handle::free($p, $crate::args::arg_name!($p))
+    };
+    ($p:ident, then $then:expr) => {
+        $crate::handle::free_then($p, $crate::args::arg_name!($p), $then)
     };
 }
 
-pub(crate) use {borrow, clone_handle, free_handle};
+pub(crate) use {borrow, clone_handle, free_handle, opt_borrow, opt_clone_handle};
 
 #[cfg(test)]
 mod tests {
