@@ -113,11 +113,11 @@ impl Verifier {
 
     /// How many messages were refused for each reason, in [`Reason::ALL`] order.
     pub fn refused(&self) -> [(Reason, u64); Reason::ALL.len()] {
-        Reason::ALL.map(|r| (r, self.refused[r.index()].load(Ordering::Relaxed)))
+        Reason::ALL.map(|r| (r, self.refused[r.index()].load(Ordering::Acquire)))
     }
 
     /// Checks `message`; on success returns the proven sender. A refusal
-    /// is counted and recorded before it is returned.
+    /// is recorded, then counted, before it is returned.
     pub fn check(&self, message: &Inbound<'_>, expect: Expect<'_>) -> Result<PrincipalId, Refusal> {
         let action = match expect {
             Expect::Reply { .. } => "bridge_reply",
@@ -137,7 +137,6 @@ impl Verifier {
             (verdict, _) => verdict,
         };
         if let Err(refusal) = &verdict {
-            self.refused[refusal.reason.index()].fetch_add(1, Ordering::Relaxed);
             if let (Some(recorder), false) = (&self.options.recorder, refusal.reason == Reason::AuditFailed) {
                 let detail = Err(refusal);
                 // A refusal stays a refusal whether or not its record is written.
@@ -149,6 +148,9 @@ impl Verifier {
                     detail,
                 ));
             }
+            // Counted after its record is written (release, read with
+            // acquire): whoever sees the count sees the record.
+            self.refused[refusal.reason.index()].fetch_add(1, Ordering::Release);
         }
         verdict
     }
