@@ -274,7 +274,7 @@ impl NativeAuditLog {
         boundary(|| {
             let (log, record) = (self.log()?, record_of(record)?);
             let (settle, promise) = Settle::<f64>::new(env)?;
-            let job = move || match log.append(&record) {
+            let job = move || match released_after(log, |log| log.append(&record)) {
                 Ok(index) => settle.resolve(move |_| Ok(index as f64)),
                 Err(e) => settle.reject(e),
             };
@@ -296,7 +296,7 @@ impl NativeAuditLog {
         boundary(|| {
             let log = self.log()?;
             let (settle, promise) = Settle::<bool>::new(env)?;
-            let job = move || match log.sync() {
+            let job = move || match released_after(log, AuditLog::sync) {
                 Ok(()) => settle.resolve(|_| Ok(true)),
                 Err(e) => settle.reject(e),
             };
@@ -341,7 +341,7 @@ impl NativeAuditLog {
         boundary(|| {
             let log = self.log()?;
             let (settle, promise) = Settle::<String>::new(env)?;
-            let job = move || match log.checkpoint() {
+            let job = move || match released_after(log, AuditLog::checkpoint) {
                 Ok(note) => settle.resolve(move |_| Ok(note)),
                 Err(e) => settle.reject(e),
             };
@@ -592,6 +592,17 @@ pub fn audit_limits() -> AuditLimits {
         max_proof_hashes: audit::MAX_PROOF_HASHES as u32,
         record_version: u32::from(audit::RECORD_VERSION),
     }
+}
+
+/// Runs `work` on `log` and lets go of this clone of it before the caller
+/// settles the Promise: a `close()` right after the `await` then leaves no
+/// clone behind on the pool thread, and the file is free to open again at
+/// once (the last clone of a log closes its file).
+fn released_after<T>(
+    log: AuditLog,
+    work: impl FnOnce(&AuditLog) -> charter_core::Result<T>,
+) -> charter_core::Result<T> {
+    work(&log)
 }
 
 /// Runs a verification on a pool thread; the Promise resolves with its report.

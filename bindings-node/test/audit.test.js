@@ -216,6 +216,23 @@ test('open creates a file log; append and appendSync return indexes; length, roo
   assert.equal(again.closed, true);
 });
 
+test('a log closed right after an awaited append, sync or checkpoint opens again at once', async () => {
+  // The pool thread's clone of the log must be gone before the Promise
+  // settles: otherwise it still holds the file's lock when close() returns.
+  const file = freshPath();
+  const signer = KeyPair.generate();
+  for (let round = 0; round < 30; round++) {
+    const log = AuditLog.openSync(file, { signer });
+    await log.append(entry(round));
+    if (round % 3 === 1) await log.sync();
+    if (round % 3 === 2) await log.checkpoint();
+    log.close();
+  }
+  const again = AuditLog.openSync(file, { signer });
+  assert.equal(again.length, 30);
+  again.close();
+});
+
 test('one writer per file: a second open fails with WouldBlockError until the first is closed', async () => {
   const { file, log } = fileLog(2);
   const iterator = log.records();
