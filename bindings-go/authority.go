@@ -37,11 +37,12 @@ func (c *authorityConfig) fail(err error) {
 
 // WithMaxLifetime sets the longest window any link of a token may have
 // (default 90 days); a longer one fails verification with [ErrDenied]. d
-// is truncated to whole seconds and must be at least one second.
+// is truncated to whole seconds and must not be negative (a C duration
+// has no sign); the core judges every other value.
 func WithMaxLifetime(d time.Duration) AuthorityOption {
 	return func(c *authorityConfig) {
-		if d < time.Second {
-			c.fail(invalidArgument("max lifetime must be at least 1s, got %v", d))
+		if d < 0 {
+			c.fail(invalidArgument("max lifetime must not be negative, got %v", d))
 			return
 		}
 		c.opts.max_lifetime_s = C.uint64_t(d / time.Second)

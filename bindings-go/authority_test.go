@@ -53,7 +53,7 @@ func TestAuthorityOptions(t *testing.T) {
 		"a fixed time at the epoch": charter.WithFixedTime(time.Unix(0, 0)),
 		"the zero fixed time":       charter.WithFixedTime(time.Time{}),
 		"a negative clock skew":     charter.WithClockSkew(-time.Second),
-		"a sub-second max lifetime": charter.WithMaxLifetime(time.Millisecond),
+		"a negative max lifetime":   charter.WithMaxLifetime(-time.Second),
 	} {
 		_, err := charter.NewAuthority(nil, opt)
 		wantErr(t, "NewAuthority with "+name, err, charter.ErrInvalidArgument)

@@ -162,9 +162,6 @@ class Authority {
       'maxLifetimeSeconds', 'clockSkewSeconds', 'clock', 'audit', 'auditScope',
     ]);
     const maxLifetimeSeconds = count(given.maxLifetimeSeconds, 'maxLifetimeSeconds', Authority);
-    if (maxLifetimeSeconds === 0) {
-      throw invalid('maxLifetimeSeconds must be at least 1', Authority);
-    }
     const clockSkewSeconds = count(given.clockSkewSeconds, 'clockSkewSeconds', Authority);
     let clock = null;
     if (given.clock !== undefined && given.clock !== null) {
