@@ -56,7 +56,14 @@ fn kill_nine_never_loses_an_acknowledged_record() {
     };
     let started = Instant::now();
     let mut acknowledged_total = 0;
-    for trial in 0..TRIALS {
+    // A loaded machine can start a child so slowly that a kill lands before
+    // its first acknowledgement: such a trial still checks the log, but
+    // the test runs on (up to four times as many trials) until half of
+    // `TRIALS` have acknowledged something.
+    for trial in 0..TRIALS * 4 {
+        if trial >= TRIALS && acknowledged_total >= TRIALS / 2 {
+            break;
+        }
         let mut child = Command::new(&exe)
             .args(["--exact", "crash_child", "--nocapture", "--test-threads=1"])
             .env(CHILD_ENV, &path)
