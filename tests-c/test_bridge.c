@@ -126,6 +126,17 @@ static charter_bridge_t *start(charter_bus_t *bus, charter_bridge_options_t *o) 
     return bridge;
 }
 
+/* Frees two bridged buses: their bridges, then their clients, then the buses. */
+static void free_pair(charter_bridge_t *ba, charter_bridge_t *bb, charter_client_t *ca, charter_client_t *cb,
+                      charter_bus_t *a, charter_bus_t *b) {
+    CHECK_OK(charter_bridge_free(ba));
+    CHECK_OK(charter_bridge_free(bb));
+    CHECK_OK(charter_client_free(ca));
+    CHECK_OK(charter_client_free(cb));
+    CHECK_OK(charter_bus_free(a));
+    CHECK_OK(charter_bus_free(b));
+}
+
 static charter_message_t *receive(charter_client_t *client, uint64_t id) {
     charter_message_t *message = NULL;
     CHECK_OK(charter_client_recv(client, id, PATIENCE_MS, &message));
@@ -279,12 +290,7 @@ static void requests_are_answered_across(void) {
 
     charter_bridge_stats_t sa;
     AWAIT_STATS(ba, sa, sa.requests_out == 2);
-    CHECK_OK(charter_bridge_free(ba));
-    CHECK_OK(charter_bridge_free(bb));
-    CHECK_OK(charter_client_free(ca));
-    CHECK_OK(charter_client_free(cb));
-    CHECK_OK(charter_bus_free(a));
-    CHECK_OK(charter_bus_free(b));
+    free_pair(ba, bb, ca, cb, a, b);
 }
 
 static void sealed_messages_pass_and_unsigned_ones_are_refused_and_audited(void) {
@@ -443,12 +449,7 @@ static void a_durable_import_skips_what_the_committed_position_covers(void) {
     charter_bridge_stats_t sb;
     AWAIT_STATS(bb, sb, sb.duplicate_suppressed == 3);
 
-    CHECK_OK(charter_bridge_free(ba));
-    CHECK_OK(charter_bridge_free(bb));
-    CHECK_OK(charter_client_free(ca));
-    CHECK_OK(charter_client_free(cb));
-    CHECK_OK(charter_bus_free(a));
-    CHECK_OK(charter_bus_free(b));
+    free_pair(ba, bb, ca, cb, a, b);
 }
 
 int main(void) {

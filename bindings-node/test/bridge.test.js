@@ -258,17 +258,22 @@ test('a durable import skips what the committed position covers', { skip }, asyn
 
 // The README's bridge example needs a nats-server, so it is fenced as
 // `javascript` (docs.test.js runs the `js` blocks without one) and run here.
+/** Runs a README example against this file's server; returns the child. */
+function runExample(code) {
+  return spawnSync(process.execPath, ['-e', code.replaceAll('nats://127.0.0.1:4222', url)], {
+    cwd: path.join(__dirname, '..'),
+    encoding: 'utf8',
+    timeout: 20_000,
+  });
+}
+
 test('the README example runs', { skip }, () => {
   const readme = fs.readFileSync(path.join(__dirname, '..', 'README.md'), 'utf8');
   const section = readme.split('## NATS bridge')[1];
   assert.ok(section, "no '## NATS bridge' section");
   const block = /```javascript\n([\s\S]*?)```/.exec(section);
   assert.ok(block, "no ```javascript block after '## NATS bridge'");
-  const child = spawnSync(process.execPath, ['-e', block[1].replaceAll('nats://127.0.0.1:4222', url)], {
-    cwd: path.join(__dirname, '..'),
-    encoding: 'utf8',
-    timeout: 20_000,
-  });
+  const child = runExample(block[1]);
   assert.equal(child.error, undefined, 'did not time out');
   assert.equal(child.stderr, '');
   assert.equal(child.stdout, 'proven charter-id1\nrefused { unsigned: 1 }\n');
@@ -279,11 +284,7 @@ test('the README durable import example runs', { skip }, () => {
   const readme = fs.readFileSync(path.join(__dirname, '..', 'README.md'), 'utf8');
   const block = [...readme.matchAll(/```javascript\n([\s\S]*?)```/g)].find((b) => b[1].includes('durableImports'));
   assert.ok(block, 'no ```javascript block with durableImports');
-  const child = spawnSync(process.execPath, ['-e', block[1].replaceAll('nats://127.0.0.1:4222', url)], {
-    cwd: path.join(__dirname, '..'),
-    encoding: 'utf8',
-    timeout: 20_000,
-  });
+  const child = runExample(block[1]);
   assert.equal(child.error, undefined, 'did not time out');
   assert.equal(child.stderr, '');
   assert.equal(child.stdout, 'durable 0\n');
