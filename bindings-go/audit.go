@@ -255,7 +255,7 @@ func newAudit(path *C.char, pathLen C.size_t, reason *C.char, reasonLen C.size_t
 	}
 	var signer *C.charter_keypair_t
 	if cfg.signer != nil {
-		if signer, err = cfg.signer.load("signer"); err != nil {
+		if signer, err = cfg.signer.ref("signer").load(); err != nil {
 			return nil, err
 		}
 	}
@@ -266,15 +266,12 @@ func newAudit(path *C.char, pathLen C.size_t, reason *C.char, reasonLen C.size_t
 	res := C.chgo_audit_open(path, pathLen, C.int32_t(cfg.fsync.policy), ms, signer, origin, originLen,
 		C.uint64_t(cfg.checkpointEvery), every, reason, reasonLen)
 	runtime.KeepAlive(cfg.signer)
-	if res.status != C.CHARTER_OK {
-		if cfg.signer != nil {
-			return nil, failure(res.status, res.message, &cfg.signer.h)
-		}
-		return nil, cError(res.status, res.message)
+	var hs []checker
+	if cfg.signer != nil {
+		hs = append(hs, &cfg.signer.h)
 	}
 	l := &AuditLog{}
-	attach(l, &l.h, "audit log", (*C.charter_audit_t)(res.handle), freeAudit)
-	return l, nil
+	return adopt(l, &l.h, "audit log", (*C.charter_audit_t)(res.handle), freeAudit, res.status, res.message, hs...)
 }
 
 func freeAudit(p *C.charter_audit_t) error {
@@ -286,17 +283,11 @@ func freeAudit(p *C.charter_audit_t) error {
 // policy is [FsyncNever]). Later calls of any method return an error
 // matching [ErrClosed]; a second Close returns nil.
 func (l *AuditLog) Close() error {
-	if l == nil {
-		return nil
-	}
-	return l.h.close(freeAudit)
+	return l.ref().close(freeAudit)
 }
 
-func (l *AuditLog) load() (*C.charter_audit_t, error) {
-	if l == nil {
-		return nil, nilArgument("audit log")
-	}
-	return l.h.load()
+func (l *AuditLog) ref() *handle[*C.charter_audit_t] {
+	return refOf(l, "audit log", func() *handle[*C.charter_audit_t] { return &l.h })
 }
 
 // Append appends r and returns its index. Under [FsyncAlways] the record is
@@ -339,7 +330,7 @@ func (l *AuditLog) Append(r Record) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	p, err := l.load()
+	p, err := l.ref().load()
 	if err != nil {
 		return 0, err
 	}
@@ -355,16 +346,9 @@ func (l *AuditLog) Append(r Record) (uint64, error) {
 
 // Sync forces every record appended so far to stable storage.
 func (l *AuditLog) Sync() error {
-	p, err := l.load()
-	if err != nil {
-		return err
-	}
-	res := C.chgo_audit_sync(p)
-	runtime.KeepAlive(l)
-	if res.status != C.CHARTER_OK {
-		return failure(res.status, res.message, &l.h)
-	}
-	return nil
+	return run(l.ref(), func(p *C.charter_audit_t) C.chgo_status {
+		return C.chgo_audit_sync(p)
+	})
 }
 
 // Len returns the number of records; 0 for a nil or closed log.
@@ -378,83 +362,56 @@ func (l *AuditLog) Len() uint64 {
 
 // length is Len with the reason there is none.
 func (l *AuditLog) length() (uint64, error) {
-	p, err := l.load()
-	if err != nil {
-		return 0, err
-	}
-	res := C.chgo_audit_len(p)
-	runtime.KeepAlive(l)
-	if res.status != C.CHARTER_OK {
-		return 0, failure(res.status, res.message, &l.h)
-	}
-	return uint64(res.value), nil
+	return use(l.ref(), func(p *C.charter_audit_t) C.chgo_value {
+		return C.chgo_audit_len(p)
+	}, goValue)
 }
 
 // Root returns the Merkle root of every record.
 func (l *AuditLog) Root() (Hash, error) {
-	p, err := l.load()
-	if err != nil {
-		return Hash{}, err
-	}
-	res := C.chgo_audit_root(p)
-	runtime.KeepAlive(l)
-	return goHash(res, &l.h)
+	return use(l.ref(), func(p *C.charter_audit_t) C.chgo_hash {
+		return C.chgo_audit_root(p)
+	}, goHash)
 }
 
 // RootAt returns the Merkle root of the first size records; a size over
 // [AuditLog.Len] fails with [ErrInvalidArgument].
 func (l *AuditLog) RootAt(size uint64) (Hash, error) {
-	p, err := l.load()
-	if err != nil {
-		return Hash{}, err
-	}
-	res := C.chgo_audit_root_at(p, C.uint64_t(size))
-	runtime.KeepAlive(l)
-	return goHash(res, &l.h)
+	return use(l.ref(), func(p *C.charter_audit_t) C.chgo_hash {
+		return C.chgo_audit_root_at(p, C.uint64_t(size))
+	}, goHash)
 }
 
 // RecordHash returns the leaf hash of record index ([ErrNotFound] when
 // there is none): what [VerifyInclusion] takes.
 func (l *AuditLog) RecordHash(index uint64) (Hash, error) {
-	p, err := l.load()
-	if err != nil {
-		return Hash{}, err
-	}
-	res := C.chgo_audit_record_hash(p, C.uint64_t(index))
-	runtime.KeepAlive(l)
-	return goHash(res, &l.h)
+	return use(l.ref(), func(p *C.charter_audit_t) C.chgo_hash {
+		return C.chgo_audit_record_hash(p, C.uint64_t(index))
+	}, goHash)
 }
 
 // ProveInclusion returns the proof that record index is in the tree of the
 // first size records; check it with [VerifyInclusion].
 func (l *AuditLog) ProveInclusion(index, size uint64) ([]Hash, error) {
-	p, err := l.load()
-	if err != nil {
-		return nil, err
-	}
-	res := C.chgo_audit_prove_inclusion(p, C.uint64_t(index), C.uint64_t(size))
-	runtime.KeepAlive(l)
-	return goHashes(res, &l.h)
+	return use(l.ref(), func(p *C.charter_audit_t) C.chgo_bytes {
+		return C.chgo_audit_prove_inclusion(p, C.uint64_t(index), C.uint64_t(size))
+	}, goHashes)
 }
 
 // ProveConsistency returns the proof that the tree of the first oldSize
 // records is a prefix of the tree of the first newSize; check it with
 // [VerifyConsistency].
 func (l *AuditLog) ProveConsistency(oldSize, newSize uint64) ([]Hash, error) {
-	p, err := l.load()
-	if err != nil {
-		return nil, err
-	}
-	res := C.chgo_audit_prove_consistency(p, C.uint64_t(oldSize), C.uint64_t(newSize))
-	runtime.KeepAlive(l)
-	return goHashes(res, &l.h)
+	return use(l.ref(), func(p *C.charter_audit_t) C.chgo_bytes {
+		return C.chgo_audit_prove_consistency(p, C.uint64_t(oldSize), C.uint64_t(newSize))
+	}, goHashes)
 }
 
 // Get returns record index, read back and checked against the tree: a
 // record changed on disk fails with [ErrCorrupt], never returned.
 // [ErrNotFound] when there is no such record.
 func (l *AuditLog) Get(index uint64) (Record, error) {
-	p, err := l.load()
+	p, err := l.ref().load()
 	if err != nil {
 		return Record{}, err
 	}
@@ -585,7 +542,7 @@ func (l *AuditLog) batch(from uint64, f cFilter) ([]Record, error) {
 			return nil, err
 		}
 	}
-	p, err := l.load()
+	p, err := l.ref().load()
 	if err != nil {
 		return nil, err
 	}
@@ -627,13 +584,9 @@ func goRecord(index, ms C.uint64_t, decision, reason C.int32_t, actor *C.char, a
 // with, "<origin>+<key id>+<key>": publish it to auditors. A log without a
 // signer fails with [ErrInvalidArgument].
 func (l *AuditLog) VerifierKey() (string, error) {
-	p, err := l.load()
-	if err != nil {
-		return "", err
-	}
-	res := C.chgo_audit_verifier_key(p)
-	runtime.KeepAlive(l)
-	return goString(res, &l.h)
+	return use(l.ref(), func(p *C.charter_audit_t) C.chgo_string {
+		return C.chgo_audit_verifier_key(p)
+	}, goString)
 }
 
 // Checkpoint signs a checkpoint of the log as it is now, syncing the
@@ -641,19 +594,15 @@ func (l *AuditLog) VerifierKey() (string, error) {
 // in "<path>.checkpoint". A log without a signer fails with
 // [ErrInvalidArgument].
 func (l *AuditLog) Checkpoint() (string, error) {
-	p, err := l.load()
-	if err != nil {
-		return "", err
-	}
-	res := C.chgo_audit_checkpoint(p)
-	runtime.KeepAlive(l)
-	return goString(res, &l.h)
+	return use(l.ref(), func(p *C.charter_audit_t) C.chgo_string {
+		return C.chgo_audit_checkpoint(p)
+	}, goString)
 }
 
 // LatestCheckpoint returns the latest persisted checkpoint note, and false
 // when there is none yet.
 func (l *AuditLog) LatestCheckpoint() (string, bool, error) {
-	p, err := l.load()
+	p, err := l.ref().load()
 	if err != nil {
 		return "", false, err
 	}
@@ -724,13 +673,9 @@ func (l *AuditLog) VerifyAgainst(note string) (VerifyReport, error) {
 }
 
 func (l *AuditLog) verify(note *C.char, noteLen C.size_t) (VerifyReport, error) {
-	p, err := l.load()
-	if err != nil {
-		return VerifyReport{}, err
-	}
-	res := C.chgo_audit_verify(p, note, noteLen)
-	runtime.KeepAlive(l)
-	return goReport(res, &l.h)
+	return use(l.ref(), func(p *C.charter_audit_t) C.chgo_report {
+		return C.chgo_audit_verify(p, note, noteLen)
+	}, goReport)
 }
 
 // goReport copies the report of a verify on hs and frees its problem, or
@@ -776,7 +721,7 @@ type Recovery struct {
 // Recovery returns what opening the log found and repaired (all zero for a
 // log in memory).
 func (l *AuditLog) Recovery() (Recovery, error) {
-	p, err := l.load()
+	p, err := l.ref().load()
 	if err != nil {
 		return Recovery{}, err
 	}
@@ -910,13 +855,13 @@ func newRecordingBus(auth *Authority, rec Recorder, limits BusLimits) (*Bus, err
 	var a *C.charter_authority_t
 	var hs []checker
 	if auth != nil {
-		p, err := auth.load()
+		p, err := auth.ref().load()
 		if err != nil {
 			return nil, err
 		}
 		a, hs = p, []checker{&auth.h}
 	}
-	log, err := rec.Log.load()
+	log, err := rec.Log.ref().load()
 	if err != nil {
 		return nil, err
 	}
@@ -928,12 +873,8 @@ func newRecordingBus(auth *Authority, rec Recorder, limits BusLimits) (*Bus, err
 	res := C.chgo_bus_new_with_recorder(c, a, log, C.int32_t(rec.Scope))
 	runtime.KeepAlive(auth)
 	runtime.KeepAlive(rec.Log)
-	if res.status != C.CHARTER_OK {
-		return nil, failure(res.status, res.message, hs...)
-	}
 	b := &Bus{}
-	attach(b, &b.h, "bus", res.bus, freeBus)
-	return b, nil
+	return adopt(b, &b.h, "bus", res.bus, freeBus, res.status, res.message, hs...)
 }
 
 // WithAuditRecorder records the authority's session openings, allowed or

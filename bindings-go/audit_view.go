@@ -29,12 +29,8 @@ func OpenLogView(path string) (*LogView, error) {
 	}
 	res := C.chgo_audit_view_open(p, pn)
 	runtime.KeepAlive(path)
-	if res.status != C.CHARTER_OK {
-		return nil, cError(res.status, res.message)
-	}
 	v := &LogView{}
-	attach(v, &v.h, "log view", (*C.charter_audit_view_t)(res.handle), freeLogView)
-	return v, nil
+	return adopt(v, &v.h, "log view", (*C.charter_audit_view_t)(res.handle), freeLogView, res.status, res.message)
 }
 
 func freeLogView(p *C.charter_audit_view_t) error {
@@ -44,22 +40,16 @@ func freeLogView(p *C.charter_audit_view_t) error {
 // Close releases the view. Later calls return an error matching
 // [ErrClosed]; a second Close, or Close on nil, returns nil.
 func (v *LogView) Close() error {
-	if v == nil {
-		return nil
-	}
-	return v.h.close(freeLogView)
+	return v.ref().close(freeLogView)
 }
 
-func (v *LogView) load() (*C.charter_audit_view_t, error) {
-	if v == nil {
-		return nil, nilArgument("log view")
-	}
-	return v.h.load()
+func (v *LogView) ref() *handle[*C.charter_audit_view_t] {
+	return refOf(v, "log view", func() *handle[*C.charter_audit_view_t] { return &v.h })
 }
 
 // Len returns how many records the view holds and their root.
 func (v *LogView) Len() (uint64, Hash, error) {
-	p, err := v.load()
+	p, err := v.ref().load()
 	if err != nil {
 		return 0, Hash{}, err
 	}
@@ -74,7 +64,7 @@ func (v *LogView) Len() (uint64, Hash, error) {
 // ProveInclusion returns the proof that record index is in the tree of
 // the first size records, and that tree's root, as [ProveFileInclusion].
 func (v *LogView) ProveInclusion(index, size uint64) ([]Hash, Hash, error) {
-	p, err := v.load()
+	p, err := v.ref().load()
 	if err != nil {
 		return nil, Hash{}, err
 	}
@@ -91,24 +81,16 @@ func (v *LogView) ProveInclusion(index, size uint64) ([]Hash, Hash, error) {
 // ProveConsistency returns the proof that the first oldSize records are a
 // prefix of the first newSize, as [ProveFileConsistency].
 func (v *LogView) ProveConsistency(oldSize, newSize uint64) ([]Hash, error) {
-	p, err := v.load()
-	if err != nil {
-		return nil, err
-	}
-	res := C.chgo_audit_view_prove_consistency(p, C.uint64_t(oldSize), C.uint64_t(newSize))
-	runtime.KeepAlive(v)
-	return goHashes(res, &v.h)
+	return use(v.ref(), func(p *C.charter_audit_view_t) C.chgo_bytes {
+		return C.chgo_audit_view_prove_consistency(p, C.uint64_t(oldSize), C.uint64_t(newSize))
+	}, goHashes)
 }
 
 // WitnessRequest returns the tlog-witness add-checkpoint body for the
 // log's persisted checkpoint from a witness at oldSize ([ErrNotFound]
 // without a checkpoint).
 func (v *LogView) WitnessRequest(oldSize uint64) (string, error) {
-	p, err := v.load()
-	if err != nil {
-		return "", err
-	}
-	res := C.chgo_audit_view_witness_request(p, C.uint64_t(oldSize))
-	runtime.KeepAlive(v)
-	return goString(res, &v.h)
+	return use(v.ref(), func(p *C.charter_audit_view_t) C.chgo_string {
+		return C.chgo_audit_view_witness_request(p, C.uint64_t(oldSize))
+	}, goString)
 }

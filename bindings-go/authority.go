@@ -40,25 +40,25 @@ func (c *authorityConfig) fail(err error) {
 // is truncated to whole seconds and must not be negative (a C duration
 // has no sign); the core judges every other value.
 func WithMaxLifetime(d time.Duration) AuthorityOption {
-	return func(c *authorityConfig) {
-		if d < 0 {
-			c.fail(invalidArgument("max lifetime must not be negative, got %v", d))
-			return
-		}
-		c.opts.max_lifetime_s = C.uint64_t(d / time.Second)
-	}
+	return secondsOption("max lifetime", d, func(o *C.charter_authority_options_t) *C.uint64_t { return &o.max_lifetime_s })
 }
 
 // WithClockSkew sets how far the clocks of the token's issuers and of the
 // authority may disagree (default 60 s): a token is accepted from skew
 // before its window until skew after it. d is truncated to whole seconds.
 func WithClockSkew(d time.Duration) AuthorityOption {
+	return secondsOption("clock skew", d, func(o *C.charter_authority_options_t) *C.uint64_t { return &o.clock_skew_s })
+}
+
+// secondsOption sets the whole seconds that field picks out of the options
+// to d, truncated; d must not be negative (a C duration has no sign).
+func secondsOption(what string, d time.Duration, field func(*C.charter_authority_options_t) *C.uint64_t) AuthorityOption {
 	return func(c *authorityConfig) {
 		if d < 0 {
-			c.fail(invalidArgument("clock skew must not be negative, got %v", d))
+			c.fail(invalidArgument("%s must not be negative, got %v", what, d))
 			return
 		}
-		c.opts.clock_skew_s = C.uint64_t(d / time.Second)
+		*field(&c.opts) = C.uint64_t(d / time.Second)
 	}
 }
 
@@ -96,7 +96,7 @@ func NewAuthority(roots []PublicKey, opts ...AuthorityOption) (*Authority, error
 	}
 	var res C.chgo_handle
 	if rec := cfg.recorder; rec != nil {
-		log, err := rec.Log.load()
+		log, err := rec.Log.ref().load()
 		if err != nil {
 			return nil, err
 		}
@@ -108,12 +108,8 @@ func NewAuthority(roots []PublicKey, opts ...AuthorityOption) (*Authority, error
 	} else {
 		res = C.chgo_authority_new(keys, n, cfg.opts)
 	}
-	if res.status != C.CHARTER_OK {
-		return nil, cError(res.status, res.message)
-	}
 	a := &Authority{}
-	attach(a, &a.h, "authority", (*C.charter_authority_t)(res.handle), freeAuthority)
-	return a, nil
+	return adopt(a, &a.h, "authority", (*C.charter_authority_t)(res.handle), freeAuthority, res.status, res.message)
 }
 
 func freeAuthority(p *C.charter_authority_t) error {
@@ -132,13 +128,9 @@ func (a *Authority) SetTime(t time.Time) error {
 	if err != nil {
 		return err
 	}
-	p, err := a.load()
-	if err != nil {
-		return err
-	}
-	res := C.chgo_authority_set_time(p, now)
-	runtime.KeepAlive(a)
-	return a.status(res)
+	return run(a.ref(), func(p *C.charter_authority_t) C.chgo_status {
+		return C.chgo_authority_set_time(p, now)
+	})
 }
 
 // Trust adds a root key to those the authority trusts.
@@ -147,13 +139,9 @@ func (a *Authority) Trust(rootKey PublicKey) error {
 	if err != nil {
 		return err
 	}
-	p, err := a.load()
-	if err != nil {
-		return err
-	}
-	res := C.chgo_authority_trust(p, k, n)
-	runtime.KeepAlive(a)
-	return a.status(res)
+	return run(a.ref(), func(p *C.charter_authority_t) C.chgo_status {
+		return C.chgo_authority_trust(p, k, n)
+	})
 }
 
 // Distrust stops trusting a root key and reports whether it was
@@ -166,13 +154,9 @@ func (a *Authority) Distrust(rootKey PublicKey) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	p, err := a.load()
-	if err != nil {
-		return false, err
-	}
-	res := C.chgo_authority_distrust(p, k, n)
-	runtime.KeepAlive(a)
-	return a.flag(res)
+	return use(a.ref(), func(p *C.charter_authority_t) C.chgo_value {
+		return C.chgo_authority_distrust(p, k, n)
+	}, goFlag)
 }
 
 // Verify checks tok and returns its holder's principal id (text form). It
@@ -182,11 +166,11 @@ func (a *Authority) Distrust(rootKey PublicKey) (bool, error) {
 // widening delegation, a window longer than the maximum lifetime), and
 // last [ErrNotYetValid] or [ErrExpired].
 func (a *Authority) Verify(tok *Token) (principal string, err error) {
-	p, err := a.load()
+	p, err := a.ref().load()
 	if err != nil {
 		return "", err
 	}
-	t, err := tok.load("token")
+	t, err := tok.ref("token").load()
 	if err != nil {
 		return "", err
 	}
@@ -200,14 +184,11 @@ func (a *Authority) Verify(tok *Token) (principal string, err error) {
 // holder to sign with [Token.Prove]. Each challenge opens at most one
 // session, within two minutes.
 func (a *Authority) Challenge() ([]byte, error) {
-	p, err := a.load()
-	if err != nil {
-		return nil, err
-	}
 	challenge := make([]byte, ChallengeLen)
-	res := C.chgo_authority_challenge(p, (*C.uint8_t)(&challenge[0]))
-	runtime.KeepAlive(a)
-	if err := a.status(res); err != nil {
+	err := run(a.ref(), func(p *C.charter_authority_t) C.chgo_status {
+		return C.chgo_authority_challenge(p, (*C.uint8_t)(&challenge[0]))
+	})
+	if err != nil {
 		return nil, err
 	}
 	return challenge, nil
@@ -230,23 +211,19 @@ func (a *Authority) OpenSession(tok *Token, challenge, proof []byte) (*Session, 
 	if len(proof) != ProofLen {
 		return nil, invalidArgument("proof must be %d bytes, got %d", ProofLen, len(proof))
 	}
-	p, err := a.load()
+	p, err := a.ref().load()
 	if err != nil {
 		return nil, err
 	}
-	t, err := tok.load("token")
+	t, err := tok.ref("token").load()
 	if err != nil {
 		return nil, err
 	}
 	res := C.chgo_authority_open_session(p, t, (*C.uint8_t)(&challenge[0]), (*C.uint8_t)(&proof[0]))
 	runtime.KeepAlive(a)
 	runtime.KeepAlive(tok)
-	if res.status != C.CHARTER_OK {
-		return nil, failure(res.status, res.message, &a.h, &tok.h)
-	}
 	s := &Session{}
-	attach(s, &s.h, "session", (*C.charter_session_t)(res.handle), freeSession)
-	return s, nil
+	return adopt(s, &s.h, "session", (*C.charter_session_t)(res.handle), freeSession, res.status, res.message, &a.h, &tok.h)
 }
 
 // Revoke revokes the link linkID (64 hex digits, see [Token.LinkID]) and
@@ -270,30 +247,20 @@ func (a *Authority) revocation(linkID string, revoke bool) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	p, err := a.load()
-	if err != nil {
-		return false, err
-	}
-	var res C.chgo_value
-	if revoke {
-		res = C.chgo_authority_revoke(p, id, n)
-	} else {
-		res = C.chgo_authority_unrevoke(p, id, n)
-	}
-	runtime.KeepAlive(a)
-	return a.flag(res)
+	return use(a.ref(), func(p *C.charter_authority_t) C.chgo_value {
+		if revoke {
+			return C.chgo_authority_revoke(p, id, n)
+		}
+		return C.chgo_authority_unrevoke(p, id, n)
+	}, goFlag)
 }
 
 // ExportRevocations returns the revocation set: one link id per line, as
 // 64 lowercase hex digits, sorted, each line ending in "\n".
 func (a *Authority) ExportRevocations() (string, error) {
-	p, err := a.load()
-	if err != nil {
-		return "", err
-	}
-	res := C.chgo_authority_export_revocations(p)
-	runtime.KeepAlive(a)
-	return goString(res, &a.h)
+	return use(a.ref(), func(p *C.charter_authority_t) C.chgo_string {
+		return C.chgo_authority_export_revocations(p)
+	}, goString)
 }
 
 // ImportRevocations revokes every link id in text, as ExportRevocations
@@ -305,7 +272,7 @@ func (a *Authority) ImportRevocations(text string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	p, err := a.load()
+	p, err := a.ref().load()
 	if err != nil {
 		return 0, err
 	}
@@ -321,33 +288,11 @@ func (a *Authority) ImportRevocations(text string) (int, error) {
 // method called after Close returns an error matching [ErrClosed]. Buses
 // and sessions made from the authority keep working.
 func (a *Authority) Close() error {
-	if a == nil {
-		return nil
-	}
-	return a.h.close(freeAuthority)
+	return a.ref().close(freeAuthority)
 }
 
-// load returns a's C handle, failing with ErrNullArgument for a nil a and
-// ErrClosed for a closed one.
-func (a *Authority) load() (*C.charter_authority_t, error) {
-	if a == nil {
-		return nil, nilArgument("authority")
-	}
-	return a.h.load()
-}
-
-// status returns the error of a call on a with no result, or nil.
-func (a *Authority) status(res C.chgo_status) error {
-	if res.status != C.CHARTER_OK {
-		return failure(res.status, res.message, &a.h)
-	}
-	return nil
-}
-
-// flag returns the boolean result of a call on a.
-func (a *Authority) flag(res C.chgo_value) (bool, error) {
-	if res.status != C.CHARTER_OK {
-		return false, failure(res.status, res.message, &a.h)
-	}
-	return res.value != 0, nil
+// ref returns a's handle; a nil a gets one that fails every use
+// with ErrNullArgument.
+func (a *Authority) ref() *handle[*C.charter_authority_t] {
+	return refOf(a, "authority", func() *handle[*C.charter_authority_t] { return &a.h })
 }

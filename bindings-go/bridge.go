@@ -2,33 +2,25 @@ package charter
 
 /*
 #include <stdlib.h>
-#include "shim.h"
+#include "shim_result.h"
 
 // The bridge's calls, each taking its error message in the same cgo call
 // (see shim.h). Kept here, beside their only caller.
 static chgo_status chgo_bridge_start(charter_bus_t *bus, const charter_bridge_options_t *o,
                                      charter_bridge_t **out) {
-    chgo_status r = {charter_bridge_start(bus, o, out), NULL};
-    if (r.status != CHARTER_OK) r.message = charter_last_error_message();
-    return r;
+    return chgo_status_of(charter_bridge_start(bus, o, out));
 }
 
 static chgo_status chgo_bridge_options_default(charter_bridge_options_t *o) {
-    chgo_status r = {charter_bridge_options_default(o), NULL};
-    if (r.status != CHARTER_OK) r.message = charter_last_error_message();
-    return r;
+    return chgo_status_of(charter_bridge_options_default(o));
 }
 
 static chgo_status chgo_bridge_durable_options_default(charter_bridge_durable_options_t *o) {
-    chgo_status r = {charter_bridge_durable_options_default(o), NULL};
-    if (r.status != CHARTER_OK) r.message = charter_last_error_message();
-    return r;
+    return chgo_status_of(charter_bridge_durable_options_default(o));
 }
 
 static chgo_status chgo_bridge_flush(charter_bridge_t *bridge, uint32_t timeout_ms) {
-    chgo_status r = {charter_bridge_flush(bridge, timeout_ms), NULL};
-    if (r.status != CHARTER_OK) r.message = charter_last_error_message();
-    return r;
+    return chgo_status_of(charter_bridge_flush(bridge, timeout_ms));
 }
 
 typedef struct {
@@ -38,32 +30,21 @@ typedef struct {
 } chgo_bridge_stats;
 
 static chgo_bridge_stats chgo_bridge_stats_of(charter_bridge_t *bridge) {
-    chgo_bridge_stats r = {0};
-    r.status = charter_bridge_stats(bridge, &r.stats);
-    if (r.status != CHARTER_OK) r.message = charter_last_error_message();
-    return r;
+    RETURN_RESULT(chgo_bridge_stats, charter_bridge_stats(bridge, &r.stats));
 }
 
 static chgo_string chgo_bridge_origin(charter_bridge_t *bridge) {
-    chgo_string r = {0};
-    r.status = charter_bridge_origin(bridge, &r.value);
-    if (r.status != CHARTER_OK) r.message = charter_last_error_message();
-    return r;
+    RETURN_RESULT(chgo_string, charter_bridge_origin(bridge, &r.value));
 }
 
 static chgo_value chgo_bridge_is_connected(charter_bridge_t *bridge) {
-    chgo_value r = {0};
     bool connected = false;
-    r.status = charter_bridge_is_connected(bridge, &connected);
-    r.value = connected;
-    if (r.status != CHARTER_OK) r.message = charter_last_error_message();
-    return r;
+    charter_status_t status = charter_bridge_is_connected(bridge, &connected);
+    return chgo_value_of(status, connected);
 }
 
 static chgo_status chgo_bridge_free(charter_bridge_t *bridge) {
-    chgo_status r = {charter_bridge_free(bridge), NULL};
-    if (r.status != CHARTER_OK) r.message = charter_last_error_message();
-    return r;
+    return chgo_status_of(charter_bridge_free(bridge));
 }
 */
 import "C"
@@ -215,12 +196,8 @@ func StartBridge(bus *Bus, opts BridgeOptions) (*Bridge, error) {
 	res := C.chgo_bridge_start(b, &c, &out)
 	runtime.KeepAlive(bus)
 	runtime.KeepAlive(&opts)
-	if res.status != C.CHARTER_OK {
-		return nil, failure(res.status, res.message, hs...)
-	}
 	bridge := &Bridge{}
-	attach(bridge, &bridge.h, "bridge", out, freeBridge)
-	return bridge, nil
+	return adopt(bridge, &bridge.h, "bridge", out, freeBridge, res.status, res.message, hs...)
 }
 
 func freeBridge(p *C.charter_bridge_t) error {
@@ -265,14 +242,14 @@ func (o *BridgeOptions) fill(c *C.charter_bridge_options_t, mem *cMemory, hs *[]
 		c.key, *hs = p, append(*hs, &o.Key.h)
 	}
 	if o.Authority != nil {
-		p, err := o.Authority.load()
+		p, err := o.Authority.ref().load()
 		if err != nil {
 			return err
 		}
 		c.authority, *hs = p, append(*hs, &o.Authority.h)
 	}
 	if o.Recorder != nil {
-		log, err := o.Recorder.Log.load()
+		log, err := o.Recorder.Log.ref().load()
 		if err != nil {
 			return err
 		}
@@ -281,7 +258,7 @@ func (o *BridgeOptions) fill(c *C.charter_bridge_options_t, mem *cMemory, hs *[]
 		c.recorder, *hs = rec, append(*hs, &o.Recorder.Log.h)
 	}
 	if o.Session != nil {
-		p, err := o.Session.load()
+		p, err := o.Session.ref().load()
 		if err != nil {
 			return err
 		}
@@ -385,17 +362,11 @@ func timeoutMillis(name string, d time.Duration) (C.uint32_t, error) {
 // Close stops the bridge (sending what the client still buffers, for up
 // to a second) and releases it. It is idempotent and nil-safe.
 func (b *Bridge) Close() error {
-	if b == nil {
-		return nil
-	}
-	return b.h.close(freeBridge)
+	return b.ref().close(freeBridge)
 }
 
-func (b *Bridge) load() (*C.charter_bridge_t, error) {
-	if b == nil {
-		return nil, nilArgument("bridge")
-	}
-	return b.h.load()
+func (b *Bridge) ref() *handle[*C.charter_bridge_t] {
+	return refOf(b, "bridge", func() *handle[*C.charter_bridge_t] { return &b.h })
 }
 
 // Flush waits until the server has seen everything sent so far (the
@@ -403,7 +374,7 @@ func (b *Bridge) load() (*C.charter_bridge_t, error) {
 // one): [ErrTimeout] while no server answers. Cancelling ctx before the
 // call returns its error; the wait itself is bounded by the deadline.
 func (b *Bridge) Flush(ctx context.Context) error {
-	p, err := b.load()
+	p, err := b.ref().load()
 	if err != nil {
 		return err
 	}
@@ -429,32 +400,21 @@ func (b *Bridge) Flush(ctx context.Context) error {
 // Origin returns the bridge's origin id (32 hex digits, fresh at each
 // start), which every message it sends carries.
 func (b *Bridge) Origin() (string, error) {
-	p, err := b.load()
-	if err != nil {
-		return "", err
-	}
-	res := C.chgo_bridge_origin(p)
-	runtime.KeepAlive(b)
-	return goString(res, &b.h)
+	return use(b.ref(), func(p *C.charter_bridge_t) C.chgo_string {
+		return C.chgo_bridge_origin(p)
+	}, goString)
 }
 
 // Connected reports whether the bridge is connected to a server now.
 func (b *Bridge) Connected() (bool, error) {
-	p, err := b.load()
-	if err != nil {
-		return false, err
-	}
-	res := C.chgo_bridge_is_connected(p)
-	runtime.KeepAlive(b)
-	if res.status != C.CHARTER_OK {
-		return false, failure(res.status, res.message, &b.h)
-	}
-	return res.value != 0, nil
+	return use(b.ref(), func(p *C.charter_bridge_t) C.chgo_value {
+		return C.chgo_bridge_is_connected(p)
+	}, goFlag)
 }
 
 // Stats returns what the bridge carried and dropped so far.
 func (b *Bridge) Stats() (BridgeStats, error) {
-	p, err := b.load()
+	p, err := b.ref().load()
 	if err != nil {
 		return BridgeStats{}, err
 	}

@@ -3,27 +3,21 @@ package charter
 /*
 #include <stdlib.h>
 #include <string.h>
-#include "shim.h"
+#include "shim_result.h"
 
 // The verifier's calls, each taking its error message in the same cgo
 // call (see shim.h). Kept here, beside their only caller.
 static chgo_status chgo_bridge_verifier_new(const charter_bridge_verifier_options_t *o,
                                             charter_bridge_verifier_t **out) {
-    chgo_status r = {charter_bridge_verifier_new(o, out), NULL};
-    if (r.status != CHARTER_OK) r.message = charter_last_error_message();
-    return r;
+    return chgo_status_of(charter_bridge_verifier_new(o, out));
 }
 
 static chgo_status chgo_bridge_verifier_options_default(charter_bridge_verifier_options_t *o) {
-    chgo_status r = {charter_bridge_verifier_options_default(o), NULL};
-    if (r.status != CHARTER_OK) r.message = charter_last_error_message();
-    return r;
+    return chgo_status_of(charter_bridge_verifier_options_default(o));
 }
 
 static chgo_status chgo_bridge_verifier_free(charter_bridge_verifier_t *v) {
-    chgo_status r = {charter_bridge_verifier_free(v), NULL};
-    if (r.status != CHARTER_OK) r.message = charter_last_error_message();
-    return r;
+    return chgo_status_of(charter_bridge_verifier_free(v));
 }
 
 typedef struct {
@@ -49,7 +43,7 @@ static chgo_bridge_check chgo_bridge_verifier_check(charter_bridge_verifier_t *v
     if (headers != NULL && count > 0) {
         list = calloc(count, sizeof *list);
         if (list == NULL) {
-            r.status = CHARTER_E_LIMIT_EXCEEDED;
+            r.status = CHGO_OUT_OF_MEMORY;
             return r;
         }
         for (i = 0; i < count; i++) {
@@ -59,9 +53,8 @@ static chgo_bridge_check chgo_bridge_verifier_check(charter_bridge_verifier_t *v
             headers += strlen(headers) + 1;
         }
     }
-    r.status = charter_bridge_verifier_check(v, subject, reply, list, count, payload, payload_len, expect,
-                                             &r.reason, &r.principal);
-    if (r.status != CHARTER_OK) r.message = charter_last_error_message();
+    RESULT(r, charter_bridge_verifier_check(v, subject, reply, list, count, payload, payload_len, expect,
+                                            &r.reason, &r.principal));
     free(list);
     return r;
 }
@@ -146,7 +139,7 @@ type BridgeVerifier struct {
 // NewBridgeVerifier returns a verifier trusting auth's roots (and its
 // revocations and clock for tokens).
 func NewBridgeVerifier(auth *Authority, opts BridgeVerifierOptions) (*BridgeVerifier, error) {
-	p, err := auth.load()
+	p, err := auth.ref().load()
 	if err != nil {
 		return nil, err
 	}
@@ -159,7 +152,7 @@ func NewBridgeVerifier(auth *Authority, opts BridgeVerifierOptions) (*BridgeVeri
 	mem := &cMemory{}
 	defer mem.free()
 	if opts.Recorder != nil {
-		log, err := opts.Recorder.Log.load()
+		log, err := opts.Recorder.Log.ref().load()
 		if err != nil {
 			return nil, err
 		}
@@ -185,12 +178,8 @@ func NewBridgeVerifier(auth *Authority, opts BridgeVerifierOptions) (*BridgeVeri
 	res := C.chgo_bridge_verifier_new(&c, &out)
 	runtime.KeepAlive(auth)
 	runtime.KeepAlive(&opts)
-	if res.status != C.CHARTER_OK {
-		return nil, failure(res.status, res.message, hs...)
-	}
 	v := &BridgeVerifier{}
-	attach(v, &v.h, "bridge verifier", out, freeBridgeVerifier)
-	return v, nil
+	return adopt(v, &v.h, "bridge verifier", out, freeBridgeVerifier, res.status, res.message, hs...)
 }
 
 func freeBridgeVerifier(p *C.charter_bridge_verifier_t) error {
@@ -199,10 +188,11 @@ func freeBridgeVerifier(p *C.charter_bridge_verifier_t) error {
 
 // Close frees the verifier; a second Close, or Close on nil, does nothing.
 func (v *BridgeVerifier) Close() error {
-	if v == nil {
-		return nil
-	}
-	return v.h.close(freeBridgeVerifier)
+	return v.ref().close(freeBridgeVerifier)
+}
+
+func (v *BridgeVerifier) ref() *handle[*C.charter_bridge_verifier_t] {
+	return refOf(v, "verifier", func() *handle[*C.charter_bridge_verifier_t] { return &v.h })
 }
 
 // Check checks m as expect says it must be. It returns the proven
@@ -210,10 +200,7 @@ func (v *BridgeVerifier) Close() error {
 // (counted and recorded as a bridge's refusal would be), or another
 // error for bad arguments.
 func (v *BridgeVerifier) Check(m BridgeInbound, expect BridgeExpect) (string, error) {
-	if v == nil {
-		return "", nilArgument("verifier")
-	}
-	p, err := v.h.load()
+	p, err := v.ref().load()
 	if err != nil {
 		return "", err
 	}

@@ -70,7 +70,7 @@ func NewBusWithAuthority(auth *Authority, opts ...BusOption) (*Bus, error) {
 	if cfg.recorder != nil {
 		return newRecordingBus(auth, *cfg.recorder, cfg.limits)
 	}
-	a, err := auth.load()
+	a, err := auth.ref().load()
 	if err != nil {
 		return nil, err
 	}
@@ -87,12 +87,8 @@ func newBus(auth *C.charter_authority_t, limits BusLimits, hs ...checker) (*Bus,
 		return nil, err
 	}
 	res := C.chgo_bus_new(c, auth)
-	if res.status != C.CHARTER_OK {
-		return nil, failure(res.status, res.message, hs...)
-	}
 	b := &Bus{}
-	attach(b, &b.h, "bus", res.bus, freeBus)
-	return b, nil
+	return adopt(b, &b.h, "bus", res.bus, freeBus, res.status, res.message, hs...)
 }
 
 func freeBus(p *C.charter_bus_t) error {
@@ -106,29 +102,23 @@ func freeBus(p *C.charter_bus_t) error {
 // the one calling Close, if any). Later calls of any method return an error
 // matching [ErrClosed]; a second Close returns nil.
 func (b *Bus) Close() error {
-	if b == nil {
-		return nil
-	}
-	return b.h.close(func(p *C.charter_bus_t) error {
+	return b.ref().close(func(p *C.charter_bus_t) error {
 		b.freeClients()
 		return freeBus(p)
 	})
 }
 
-// load returns b's C handle, failing with ErrNullArgument for a nil b and
-// ErrClosed once Close has begun.
-func (b *Bus) load() (*C.charter_bus_t, error) {
-	if b == nil {
-		return nil, nilArgument("bus")
-	}
-	return b.h.load()
+// ref returns b's handle; a nil b gets one that fails every use
+// with ErrNullArgument.
+func (b *Bus) ref() *handle[*C.charter_bus_t] {
+	return refOf(b, "bus", func() *handle[*C.charter_bus_t] { return &b.h })
 }
 
 // clientFor returns the C client through which b acts for the holder of s
 // (nil: a caller without a session). It fails as load does for b and as
 // ptr does for s.
 func (b *Bus) clientFor(s *Session) (*C.charter_client_t, error) {
-	p, err := b.load()
+	p, err := b.ref().load()
 	if err != nil {
 		return nil, err
 	}
@@ -302,7 +292,7 @@ func (b *Bus) respond(s *Session, req *Message, payload []byte, headers []Header
 // Stats returns the bus's accounting over its whole life, ended
 // subscriptions included.
 func (b *Bus) Stats() (BusStats, error) {
-	p, err := b.load()
+	p, err := b.ref().load()
 	if err != nil {
 		return BusStats{}, err
 	}
@@ -324,7 +314,7 @@ func (b *Bus) Stats() (BusStats, error) {
 // [WithIdleTTL] (with no receiver waiting) and returns how many ended.
 // Publishing also evicts the idle subscriptions it meets.
 func (b *Bus) EvictIdle() (int, error) {
-	p, err := b.load()
+	p, err := b.ref().load()
 	if err != nil {
 		return 0, err
 	}
@@ -348,7 +338,7 @@ func (b *Bus) failure(status C.charter_status_t, message *C.char, s *Session) er
 // recv makes one C receive on subscription id through client c, waiting
 // up to timeout milliseconds.
 func (b *Bus) recv(c *C.charter_client_t, id uint64, timeout C.uint32_t) (*Message, error) {
-	if _, err := b.load(); err != nil {
+	if _, err := b.ref().load(); err != nil {
 		return nil, err
 	}
 	res := C.chgo_client_recv(c, C.uint64_t(id), timeout)

@@ -98,3 +98,28 @@ func needContext(ctx context.Context) error {
 func nilArgument(what string) *Error {
 	return &Error{Code: StatusNullArgument, Message: what + " is nil"}
 }
+
+// goStatus is the outcome of a call on hs with no result.
+func goStatus(res C.chgo_status, hs ...checker) (struct{}, error) {
+	if res.status != C.CHARTER_OK {
+		return struct{}{}, failure(res.status, res.message, hs...)
+	}
+	return struct{}{}, nil
+}
+
+// goValue is the integer result of a call on hs (an id, a count, a bool as
+// 0 or 1), or its error.
+func goValue(res C.chgo_value, hs ...checker) (uint64, error) {
+	if res.status != C.CHARTER_OK {
+		return 0, failure(res.status, res.message, hs...)
+	}
+	return uint64(res.value), nil
+}
+
+// goFlag is the boolean result of a call on hs, or its error.
+func goFlag(res C.chgo_value, hs ...checker) (bool, error) {
+	if res.status != C.CHARTER_OK {
+		return false, failure(res.status, res.message, hs...)
+	}
+	return res.value != 0, nil
+}

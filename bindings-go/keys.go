@@ -29,12 +29,8 @@ func KeyPairFromPKCS8(der []byte) (*KeyPair, error) {
 }
 
 func newKeyPair(res C.chgo_handle) (*KeyPair, error) {
-	if res.status != C.CHARTER_OK {
-		return nil, cError(res.status, res.message)
-	}
 	k := &KeyPair{}
-	attach(k, &k.h, "key pair", (*C.charter_keypair_t)(res.handle), freeKeyPair)
-	return k, nil
+	return adopt(k, &k.h, "key pair", (*C.charter_keypair_t)(res.handle), freeKeyPair, res.status, res.message)
 }
 
 func freeKeyPair(p *C.charter_keypair_t) error {
@@ -44,29 +40,18 @@ func freeKeyPair(p *C.charter_keypair_t) error {
 // PKCS8 returns the private key as a PKCS#8 v1 document (RFC 8410), which
 // OpenSSL 3 and Go's crypto/x509 load. It is a secret: store it with care.
 func (k *KeyPair) PKCS8() ([]byte, error) {
-	p, err := k.load("key pair")
-	if err != nil {
-		return nil, err
-	}
-	res := C.chgo_keypair_to_pkcs8(p)
-	runtime.KeepAlive(k)
-	return goBytes(res, &k.h)
+	return use(k.ref("key pair"), func(p *C.charter_keypair_t) C.chgo_bytes {
+		return C.chgo_keypair_to_pkcs8(p)
+	}, goBytes)
 }
 
 // PublicKey returns the public key, which names a subject in [Mint] and
 // [Token.Delegate] and a root in [NewAuthority]. A nil or closed KeyPair
 // has none: PublicKey returns "".
 func (k *KeyPair) PublicKey() PublicKey {
-	p, err := k.load("key pair")
-	if err != nil {
-		return ""
-	}
-	res := C.chgo_keypair_public_key(p)
-	runtime.KeepAlive(k)
-	text, err := goString(res, &k.h)
-	if err != nil {
-		return ""
-	}
+	text, _ := use(k.ref("key pair"), func(p *C.charter_keypair_t) C.chgo_string {
+		return C.chgo_keypair_public_key(p)
+	}, goString)
 	return PublicKey(text)
 }
 
@@ -74,16 +59,9 @@ func (k *KeyPair) PublicKey() PublicKey {
 // identity [Authority.Verify] and [Session.Principal] report for tokens
 // held by this key. A nil or closed KeyPair has none: Principal returns "".
 func (k *KeyPair) Principal() string {
-	p, err := k.load("key pair")
-	if err != nil {
-		return ""
-	}
-	res := C.chgo_keypair_principal(p)
-	runtime.KeepAlive(k)
-	text, err := goString(res, &k.h)
-	if err != nil {
-		return ""
-	}
+	text, _ := use(k.ref("key pair"), func(p *C.charter_keypair_t) C.chgo_string {
+		return C.chgo_keypair_principal(p)
+	}, goString)
 	return text
 }
 
@@ -103,13 +81,9 @@ func KeyPairFromPEM(text string) (*KeyPair, error) {
 // PEM returns the private key as PEM text. It is a secret: store it with
 // care.
 func (k *KeyPair) PEM() (string, error) {
-	p, err := k.load("key pair")
-	if err != nil {
-		return "", err
-	}
-	res := C.chgo_keypair_to_pem(p)
-	runtime.KeepAlive(k)
-	return goString(res, &k.h)
+	return use(k.ref("key pair"), func(p *C.charter_keypair_t) C.chgo_string {
+		return C.chgo_keypair_to_pem(p)
+	}, goString)
 }
 
 // ReadKeyFile loads a key pair from a private key file (PKCS#8, DER or
@@ -130,7 +104,7 @@ func ReadKeyFile(path string, allowOpenPermissions bool) (*KeyPair, error) {
 // as DER or, with pem, PEM text. An existing file there is never replaced:
 // [ErrInvalidArgument].
 func (k *KeyPair) WriteFile(path string, pem bool) error {
-	p, err := k.load("key pair")
+	p, err := k.ref("key pair").load()
 	if err != nil {
 		return err
 	}
@@ -150,17 +124,11 @@ func (k *KeyPair) WriteFile(path string, pem bool) error {
 // Close frees the key pair. A second Close returns nil; any other method
 // called after Close returns an error matching [ErrClosed].
 func (k *KeyPair) Close() error {
-	if k == nil {
-		return nil
-	}
-	return k.h.close(freeKeyPair)
+	return k.ref("key pair").close(freeKeyPair)
 }
 
-// load returns k's C handle. A nil k fails with ErrNullArgument naming
-// the argument what; a closed one with ErrClosed.
-func (k *KeyPair) load(what string) (*C.charter_keypair_t, error) {
-	if k == nil {
-		return nil, nilArgument(what)
-	}
-	return k.h.load()
+// ref returns k's handle; a nil k gets one that fails every use
+// with ErrNullArgument naming the argument what.
+func (k *KeyPair) ref(what string) *handle[*C.charter_keypair_t] {
+	return refOf(k, what, func() *handle[*C.charter_keypair_t] { return &k.h })
 }

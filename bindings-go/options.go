@@ -148,24 +148,24 @@ func (c *subscribeConfig) fail(err error) {
 
 // WithCapacity bounds the queue to n messages (default 1024).
 func WithCapacity(n int) SubscribeOption {
-	return func(c *subscribeConfig) {
-		if n < 0 {
-			c.fail(invalidArgument("capacity must not be negative, got %d", n))
-			return
-		}
-		c.opts.capacity = C.size_t(n)
-	}
+	return countOption("capacity", n, func(o *C.charter_subscribe_options_t) *C.size_t { return &o.capacity })
 }
 
 // WithMaxBytes bounds the queue to n bytes of topics, payloads and headers
 // (default 16 MiB).
 func WithMaxBytes(n int) SubscribeOption {
+	return countOption("max bytes", n, func(o *C.charter_subscribe_options_t) *C.size_t { return &o.max_bytes })
+}
+
+// countOption sets the count that field picks out of the options to n,
+// which must not be negative; what names it in the error.
+func countOption(what string, n int, field func(*C.charter_subscribe_options_t) *C.size_t) SubscribeOption {
 	return func(c *subscribeConfig) {
 		if n < 0 {
-			c.fail(invalidArgument("max bytes must not be negative, got %d", n))
+			c.fail(invalidArgument("%s must not be negative, got %d", what, n))
 			return
 		}
-		c.opts.max_bytes = C.size_t(n)
+		*field(&c.opts) = C.size_t(n)
 	}
 }
 
@@ -186,14 +186,7 @@ func WithOverflow(o Overflow) SubscribeOption {
 // the queue longer than d (counted in [Drops.Expired]). d must be positive;
 // it is rounded up to whole milliseconds.
 func WithTTL(d time.Duration) SubscribeOption {
-	return func(c *subscribeConfig) {
-		ms, err := millis("ttl", d, false)
-		if err != nil {
-			c.fail(err)
-			return
-		}
-		c.opts.ttl_ms = ms
-	}
+	return periodOption("ttl", d, func(o *C.charter_subscribe_options_t) *C.uint32_t { return &o.ttl_ms })
 }
 
 // WithIdleTTL ends a pull subscription that nobody has received from for
@@ -201,13 +194,19 @@ func WithTTL(d time.Duration) SubscribeOption {
 // Its Recv then fails with [ErrClosed]. d must be positive; it is rounded
 // up to whole milliseconds.
 func WithIdleTTL(d time.Duration) SubscribeOption {
+	return periodOption("idle ttl", d, func(o *C.charter_subscribe_options_t) *C.uint32_t { return &o.idle_ttl_ms })
+}
+
+// periodOption sets the milliseconds that field picks out of the options
+// to d, which must be positive (see millis); what names it in the error.
+func periodOption(what string, d time.Duration, field func(*C.charter_subscribe_options_t) *C.uint32_t) SubscribeOption {
 	return func(c *subscribeConfig) {
-		ms, err := millis("idle ttl", d, false)
+		ms, err := millis(what, d, false)
 		if err != nil {
 			c.fail(err)
 			return
 		}
-		c.opts.idle_ttl_ms = ms
+		*field(&c.opts) = ms
 	}
 }
 

@@ -87,12 +87,8 @@ func NewRegistry(opts ...RegistryOption) (*Registry, error) {
 	default:
 		res = C.chgo_registry_new_with_max_depth(C.uint32_t(cfg.maxDepth))
 	}
-	if res.status != C.CHARTER_OK {
-		return nil, cError(res.status, res.message)
-	}
 	r := &Registry{}
-	attach(r, &r.h, "registry", res.registry, freeRegistry)
-	return r, nil
+	return adopt(r, &r.h, "registry", res.registry, freeRegistry, res.status, res.message)
 }
 
 func freeRegistry(p *C.charter_registry_t) error {
@@ -125,7 +121,7 @@ func (r *Registry) register(fn HandlerFunc, once bool, opts []RegisterOption) (H
 	for _, opt := range opts {
 		opt(&cfg)
 	}
-	p, err := r.load()
+	p, err := r.ref().load()
 	if err != nil {
 		return 0, err
 	}
@@ -168,7 +164,7 @@ func (r *Registry) UnregisterAndWait(id HandlerID) (bool, error) {
 }
 
 func (r *Registry) unregister(id HandlerID, wait bool) (bool, error) {
-	p, err := r.load()
+	p, err := r.ref().load()
 	if err != nil {
 		return false, err
 	}
@@ -188,33 +184,19 @@ func (r *Registry) unregister(id HandlerID, wait bool) (bool, error) {
 // Contains reports whether id is registered; false on a nil or closed
 // Registry.
 func (r *Registry) Contains(id HandlerID) bool {
-	p, err := r.load()
-	if err != nil {
-		return false
-	}
-	res := C.chgo_registry_contains(p, C.uint64_t(id))
-	runtime.KeepAlive(r)
-	if res.status != C.CHARTER_OK {
-		C.charter_string_free(res.message)
-		return false
-	}
-	return res.value != 0
+	v, _ := use(r.ref(), func(p *C.charter_registry_t) C.chgo_value {
+		return C.chgo_registry_contains(p, C.uint64_t(id))
+	}, goValue)
+	return v != 0
 }
 
 // Len returns the number of registered handlers; 0 for a nil or closed
 // Registry.
 func (r *Registry) Len() int {
-	p, err := r.load()
-	if err != nil {
-		return 0
-	}
-	res := C.chgo_registry_len(p)
-	runtime.KeepAlive(r)
-	if res.status != C.CHARTER_OK {
-		C.charter_string_free(res.message)
-		return 0
-	}
-	return int(res.value)
+	v, _ := use(r.ref(), func(p *C.charter_registry_t) C.chgo_value {
+		return C.chgo_registry_len(p)
+	}, goValue)
+	return int(v)
 }
 
 // Clear ends every registration. A Notify in progress skips the handlers it
@@ -231,7 +213,7 @@ func (r *Registry) ClearAndWait() error {
 }
 
 func (r *Registry) clear(wait bool) error {
-	p, err := r.load()
+	p, err := r.ref().load()
 	if err != nil {
 		return err
 	}
@@ -255,7 +237,7 @@ func (r *Registry) clear(wait bool) error {
 // Notify fails with [ErrLimitExceeded], calling nothing, when handlers
 // have nested it deeper than the registry's max depth.
 func (r *Registry) Notify(event []byte) (NotifyReport, error) {
-	p, err := r.load()
+	p, err := r.ref().load()
 	if err != nil {
 		return NotifyReport{}, err
 	}
@@ -279,18 +261,12 @@ func (r *Registry) Notify(event []byte) (NotifyReport, error) {
 // progress on another goroutine finishes first; later calls of any method
 // return an error matching [ErrClosed]. Close may be called from inside a
 // handler. A second Close returns nil.
-// load returns r's C handle, failing with ErrNullArgument for a nil r and
-// ErrClosed once Close has begun.
-func (r *Registry) load() (*C.charter_registry_t, error) {
-	if r == nil {
-		return nil, nilArgument("registry")
-	}
-	return r.h.load()
+func (r *Registry) Close() error {
+	return r.ref().close(freeRegistry)
 }
 
-func (r *Registry) Close() error {
-	if r == nil {
-		return nil
-	}
-	return r.h.close(freeRegistry)
+// ref returns r's handle; a nil r gets one that fails every use
+// with ErrNullArgument.
+func (r *Registry) ref() *handle[*C.charter_registry_t] {
+	return refOf(r, "registry", func() *handle[*C.charter_registry_t] { return &r.h })
 }

@@ -55,7 +55,9 @@ func (s *Session) Check(action Action, topic string) error {
 	if err != nil {
 		return err
 	}
-	p, err := s.load()
+	// Not through run: Check is on every hot path of an enforcing caller,
+	// and must not allocate (TestSessionCheckDoesNotAllocate).
+	p, err := s.ref().load()
 	if err != nil {
 		return err
 	}
@@ -71,32 +73,18 @@ func (s *Session) Check(action Action, topic string) error {
 // expired and no link of it has been revoked. A nil or closed Session is
 // not active.
 func (s *Session) Active() bool {
-	p, err := s.load()
-	if err != nil {
-		return false
-	}
-	res := C.chgo_session_is_active(p)
-	runtime.KeepAlive(s)
-	if res.status != C.CHARTER_OK {
-		C.charter_string_free(res.message)
-		return false
-	}
-	return res.value != 0
+	v, _ := use(s.ref(), func(p *C.charter_session_t) C.chgo_value {
+		return C.chgo_session_is_active(p)
+	}, goValue)
+	return v != 0
 }
 
 // Principal returns the holder's principal id (text form), as
 // [KeyPair.Principal] gives it, or "" for a nil or closed Session.
 func (s *Session) Principal() string {
-	p, err := s.load()
-	if err != nil {
-		return ""
-	}
-	res := C.chgo_session_principal(p)
-	runtime.KeepAlive(s)
-	text, err := goString(res, &s.h)
-	if err != nil {
-		return ""
-	}
+	text, _ := use(s.ref(), func(p *C.charter_session_t) C.chgo_string {
+		return C.chgo_session_principal(p)
+	}, goString)
 	return text
 }
 
@@ -104,17 +92,13 @@ func (s *Session) Principal() string {
 // the authority's clock passes it by the clock skew, or earlier if a link
 // is revoked. A nil or closed Session returns the zero Time.
 func (s *Session) ExpiresAt() time.Time {
-	p, err := s.load()
+	at, err := use(s.ref(), func(p *C.charter_session_t) C.chgo_value {
+		return C.chgo_session_expires_at(p)
+	}, goValue)
 	if err != nil {
 		return time.Time{}
 	}
-	res := C.chgo_session_expires_at(p)
-	runtime.KeepAlive(s)
-	if res.status != C.CHARTER_OK {
-		C.charter_string_free(res.message)
-		return time.Time{}
-	}
-	return time.Unix(int64(res.value), 0)
+	return time.Unix(int64(at), 0)
 }
 
 // Close frees the session handle. It does not end the session: the
@@ -122,10 +106,7 @@ func (s *Session) ExpiresAt() time.Time {
 // Close returns nil; any other method called after Close, and any call of
 // a [Client] made with the session, returns an error matching [ErrClosed].
 func (s *Session) Close() error {
-	if s == nil {
-		return nil
-	}
-	return s.h.close(freeSession)
+	return s.ref().close(freeSession)
 }
 
 // ptr returns the C handle of s for the bus wrappers, which act for its
@@ -137,11 +118,8 @@ func (s *Session) ptr() (*C.charter_session_t, error) {
 	return s.h.load()
 }
 
-// load returns s's C handle, failing with ErrNullArgument for a nil s and
-// ErrClosed for a closed one.
-func (s *Session) load() (*C.charter_session_t, error) {
-	if s == nil {
-		return nil, nilArgument("session")
-	}
-	return s.h.load()
+// ref returns s's handle; a nil s gets one that fails every use
+// with ErrNullArgument.
+func (s *Session) ref() *handle[*C.charter_session_t] {
+	return refOf(s, "session", func() *handle[*C.charter_session_t] { return &s.h })
 }

@@ -175,10 +175,7 @@ chgo_publish chgo_client_publish(charter_client_t *client, const char *topic, si
     charter_header_t stack[CHGO_STACK_HEADERS];
     chgo_publish r = {0};
     charter_header_t *hs = unpack_headers(headers, header_count, stack);
-    if (header_count > 0 && hs == NULL) {
-        r.status = CHGO_OUT_OF_MEMORY;
-        return r;
-    }
+    RETURN_IF_UNPACK_FAILED(r, hs, header_count);
     const char *t = chgo_terminated(topic, topic_len, buf);
     RESULT(r, charter_client_publish(client, t, payload, len, hs, header_count, &r.report));
     release_headers(hs, stack);
@@ -218,10 +215,7 @@ chgo_value chgo_client_request_start(charter_client_t *client, const char *topic
     charter_header_t stack[CHGO_STACK_HEADERS];
     chgo_value r = {0};
     charter_header_t *hs = unpack_headers(headers, header_count, stack);
-    if (header_count > 0 && hs == NULL) {
-        r.status = CHGO_OUT_OF_MEMORY;
-        return r;
-    }
+    RETURN_IF_UNPACK_FAILED(r, hs, header_count);
     const char *t = chgo_terminated(topic, topic_len, buf);
     RESULT(r, charter_client_request_start(client, t, payload, len, hs, header_count, &r.value));
     release_headers(hs, stack);
@@ -235,10 +229,7 @@ chgo_publish chgo_client_respond(charter_client_t *client, const char *reply_to,
     charter_header_t stack[CHGO_STACK_HEADERS];
     chgo_publish r = {0};
     charter_header_t *hs = unpack_headers(headers, header_count, stack);
-    if (header_count > 0 && hs == NULL) {
-        r.status = CHGO_OUT_OF_MEMORY;
-        return r;
-    }
+    RETURN_IF_UNPACK_FAILED(r, hs, header_count);
     /* Go keeps only the reply inbox of a request, not Charter's message. */
     RESULT(r, charter_client_reply(client, chgo_terminated(reply_to, reply_to_len, buf), payload, len,
                                     hs, header_count, &r.report));

@@ -270,10 +270,7 @@ chgo_report chgo_audit_verify_file(const char *path, size_t path_len, const char
     charter_audit_verify_options_t options;
     chgo_report r = {0};
     const char **keys = unpack(witnesses, witness_count);
-    if (witness_count > 0 && keys == NULL) {
-        r.status = CHGO_OUT_OF_MEMORY;
-        return r;
-    }
+    RETURN_IF_UNPACK_FAILED(r, keys, witness_count);
     charter_audit_verify_options_default(&options);
     options.log_key = optional(log_key, log_key_len, key_buf);
     options.allow_missing_checkpoint = allow_missing_checkpoint;
@@ -330,10 +327,7 @@ chgo_cosigned chgo_audit_verify_cosigned(const char *note, size_t note_len, cons
     char note_buf[CHGO_INLINE_STRING], key_buf[CHGO_INLINE_STRING];
     chgo_cosigned r = {0};
     const char **keys = unpack(witnesses, witness_count);
-    if (witness_count > 0 && keys == NULL) {
-        r.status = CHGO_OUT_OF_MEMORY;
-        return r;
-    }
+    RETURN_IF_UNPACK_FAILED(r, keys, witness_count);
     RESULT(r, charter_audit_verify_cosigned_names(chgo_terminated(note, note_len, note_buf),
                                                   chgo_terminated(log_key, log_key_len, key_buf), keys,
                                                   witness_count, quorum, &r.size, r.root, &r.names,
@@ -365,10 +359,7 @@ chgo_handle chgo_witness_open(const char *state, size_t state_len, const char *n
     char state_buf[CHGO_INLINE_STRING], name_buf[CHGO_INLINE_STRING];
     chgo_handle r = {0};
     const char **keys = unpack(log_keys, log_key_count);
-    if (log_key_count > 0 && keys == NULL) {
-        r.status = CHGO_OUT_OF_MEMORY;
-        return r;
-    }
+    RETURN_IF_UNPACK_FAILED(r, keys, log_key_count);
     RESULT(r, charter_witness_open(chgo_terminated(state, state_len, state_buf),
                                    chgo_terminated(name, name_len, name_buf), key, keys,
                                    log_key_count, (charter_witness_t **)&r.handle));

@@ -1,8 +1,9 @@
 /*
  * shim_result.h: how every shim*.c file turns a Charter status into a
  * chgo_* result; see shim.h for why the message is taken in the same cgo
- * call. Included by the shim*.c files only: it defines, so no cgo preamble
- * may include it (callback.go's sits next to //export).
+ * call. Included by the shim*.c files and by the cgo preambles that define
+ * wrappers of their own (bridge.go, bridge_verifier.go); it defines, so a
+ * preamble next to //export (callback.go's) may not include it.
  */
 
 #ifndef CHARTER_GO_SHIM_RESULT_H
@@ -33,6 +34,16 @@ static inline chgo_value chgo_value_of(charter_status_t status, uint64_t value) 
     chgo_value r = {status, chgo_message_of(status), value};
     return r;
 }
+
+/* Returns r as out of memory when unpacking count packed items (headers,
+ * strings) from Go gave no array p. */
+#define RETURN_IF_UNPACK_FAILED(r, p, count)                                                       \
+    do {                                                                                           \
+        if ((count) > 0 && (p) == NULL) {                                                          \
+            (r).status = CHGO_OUT_OF_MEMORY;                                                       \
+            return (r);                                                                            \
+        }                                                                                          \
+    } while (0)
 
 /* Makes call, storing its status in r and, on failure, the message of the
  * thread's last error. */

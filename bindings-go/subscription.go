@@ -214,7 +214,7 @@ func (s *Subscription) Stats() (SubscriptionStats, error) {
 	if err := s.open(); err != nil {
 		return SubscriptionStats{}, err
 	}
-	if _, err := s.bus.load(); err != nil {
+	if _, err := s.bus.ref().load(); err != nil {
 		return SubscriptionStats{}, err
 	}
 	res := C.chgo_client_subscription_stats(s.client, C.uint64_t(s.id))

@@ -36,7 +36,7 @@ func Mint(root *KeyPair, subject PublicKey, grants []string, notBefore, notAfter
 	if err != nil {
 		return nil, err
 	}
-	r, err := root.load("root")
+	r, err := root.ref("root").load()
 	if err != nil {
 		return nil, err
 	}
@@ -57,11 +57,11 @@ func (t *Token) Delegate(holder *KeyPair, subject PublicKey, grants []string, no
 	if err != nil {
 		return nil, err
 	}
-	p, err := t.load("token")
+	p, err := t.ref("token").load()
 	if err != nil {
 		return nil, err
 	}
-	h, err := holder.load("holder")
+	h, err := holder.ref("holder").load()
 	if err != nil {
 		return nil, err
 	}
@@ -119,12 +119,8 @@ func ParseToken(text string) (*Token, error) {
 
 // newToken wraps the token made by a call on the handles hs.
 func newToken(res C.chgo_handle, hs ...checker) (*Token, error) {
-	if res.status != C.CHARTER_OK {
-		return nil, failure(res.status, res.message, hs...)
-	}
 	t := &Token{}
-	attach(t, &t.h, "token", (*C.charter_token_t)(res.handle), freeToken)
-	return t, nil
+	return adopt(t, &t.h, "token", (*C.charter_token_t)(res.handle), freeToken, res.status, res.message, hs...)
 }
 
 func freeToken(p *C.charter_token_t) error {
@@ -133,13 +129,9 @@ func freeToken(p *C.charter_token_t) error {
 
 // Bytes returns the token's binary form (docs/formats.md).
 func (t *Token) Bytes() ([]byte, error) {
-	p, err := t.load("token")
-	if err != nil {
-		return nil, err
-	}
-	res := C.chgo_token_encode(p)
-	runtime.KeepAlive(t)
-	return goBytes(res, &t.h)
+	return use(t.ref("token"), func(p *C.charter_token_t) C.chgo_bytes {
+		return C.chgo_token_encode(p)
+	}, goBytes)
 }
 
 // Text returns the token's text form ("charter-tok1:..."), or "" for a
@@ -153,18 +145,7 @@ func (t *Token) Text() string {
 }
 
 func (t *Token) text() (string, error) {
-	return t.str(func(p *C.charter_token_t) C.chgo_string { return C.chgo_token_to_text(p) })
-}
-
-// str returns the string that call makes of t's C token.
-func (t *Token) str(call func(*C.charter_token_t) C.chgo_string) (string, error) {
-	p, err := t.load("token")
-	if err != nil {
-		return "", err
-	}
-	res := call(p)
-	runtime.KeepAlive(t)
-	return goString(res, &t.h)
+	return use(t.ref("token"), func(p *C.charter_token_t) C.chgo_string { return C.chgo_token_to_text(p) }, goString)
 }
 
 // String returns the token's text form, or a placeholder naming the error
@@ -227,12 +208,12 @@ func (t *Token) RootKey() PublicKey {
 
 // key returns the root key, or the subject when root is false.
 func (t *Token) key(root bool) PublicKey {
-	text, err := t.str(func(p *C.charter_token_t) C.chgo_string {
+	text, err := use(t.ref("token"), func(p *C.charter_token_t) C.chgo_string {
 		if root {
 			return C.chgo_token_root_key(p)
 		}
 		return C.chgo_token_subject(p)
-	})
+	}, goString)
 	if err != nil {
 		return ""
 	}
@@ -242,23 +223,16 @@ func (t *Token) key(root bool) PublicKey {
 // Inspect returns a readable account of every link: issuer, subject,
 // grants, window and id. Its layout is for people, not for parsing.
 func (t *Token) Inspect() (string, error) {
-	return t.str(func(p *C.charter_token_t) C.chgo_string { return C.chgo_token_inspect(p) })
+	return use(t.ref("token"), func(p *C.charter_token_t) C.chgo_string { return C.chgo_token_inspect(p) }, goString)
 }
 
 // LinkCount returns the number of links: 1 for a minted token, one more
 // for each delegation; 0 for a nil or closed token.
 func (t *Token) LinkCount() int {
-	p, err := t.load("token")
-	if err != nil {
-		return 0
-	}
-	res := C.chgo_token_link_count(p)
-	runtime.KeepAlive(t)
-	if res.status != C.CHARTER_OK {
-		C.charter_string_free(res.message)
-		return 0
-	}
-	return int(res.value)
+	v, _ := use(t.ref("token"), func(p *C.charter_token_t) C.chgo_value {
+		return C.chgo_token_link_count(p)
+	}, goValue)
+	return int(v)
 }
 
 // LinkID returns the id of link i (64 hex digits), 0 being the root link:
@@ -268,13 +242,9 @@ func (t *Token) LinkID(i int) (string, error) {
 	if i < 0 {
 		return "", invalidArgument("link index must not be negative, got %d", i)
 	}
-	p, err := t.load("token")
-	if err != nil {
-		return "", err
-	}
-	res := C.chgo_token_link_id(p, C.size_t(i))
-	runtime.KeepAlive(t)
-	return goString(res, &t.h)
+	return use(t.ref("token"), func(p *C.charter_token_t) C.chgo_string {
+		return C.chgo_token_link_id(p, C.size_t(i))
+	}, goString)
 }
 
 // Prove signs challenge, from [Authority.Challenge], as t's holder, giving
@@ -287,11 +257,11 @@ func (t *Token) Prove(holder *KeyPair, challenge []byte) ([]byte, error) {
 	if len(challenge) != ChallengeLen {
 		return nil, invalidArgument("challenge must be %d bytes, got %d", ChallengeLen, len(challenge))
 	}
-	p, err := t.load("token")
+	p, err := t.ref("token").load()
 	if err != nil {
 		return nil, err
 	}
-	h, err := holder.load("holder")
+	h, err := holder.ref("holder").load()
 	if err != nil {
 		return nil, err
 	}
@@ -309,17 +279,11 @@ func (t *Token) Prove(holder *KeyPair, challenge []byte) ([]byte, error) {
 // called after Close returns an error matching [ErrClosed]. Sessions opened
 // with the token are not affected.
 func (t *Token) Close() error {
-	if t == nil {
-		return nil
-	}
-	return t.h.close(freeToken)
+	return t.ref("token").close(freeToken)
 }
 
-// load returns t's C handle. A nil t fails with ErrNullArgument naming the
-// argument what; a closed one with ErrClosed.
-func (t *Token) load(what string) (*C.charter_token_t, error) {
-	if t == nil {
-		return nil, nilArgument(what)
-	}
-	return t.h.load()
+// ref returns t's handle; a nil t gets one that fails every use
+// with ErrNullArgument naming the argument what.
+func (t *Token) ref(what string) *handle[*C.charter_token_t] {
+	return refOf(t, what, func() *handle[*C.charter_token_t] { return &t.h })
 }

@@ -49,7 +49,7 @@ func TopicMatches(pattern, topic string) (bool, error) {
 	res := C.chgo_topic_matches(p, pn, t, tn)
 	runtime.KeepAlive(pattern)
 	runtime.KeepAlive(topic)
-	return flagResult(res)
+	return goFlag(res)
 }
 
 // PatternContains reports whether the pattern inner is contained in the
@@ -68,13 +68,5 @@ func PatternContains(inner, outer string) (bool, error) {
 	res := C.chgo_pattern_contains(i, in, o, on)
 	runtime.KeepAlive(inner)
 	runtime.KeepAlive(outer)
-	return flagResult(res)
-}
-
-// flagResult is the boolean result of a call on no handle, or its error.
-func flagResult(res C.chgo_value) (bool, error) {
-	if res.status != C.CHARTER_OK {
-		return false, cError(res.status, res.message)
-	}
-	return res.value != 0, nil
+	return goFlag(res)
 }

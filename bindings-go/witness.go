@@ -21,7 +21,7 @@ import (
 // transparency-dev's NewVerifierForCosignatureV1 reads. An invalid name
 // fails with [ErrInvalidArgument].
 func CosignerKey(name string, key *KeyPair) (string, error) {
-	k, err := key.load("key")
+	k, err := key.ref("key").load()
 	if err != nil {
 		return "", err
 	}
@@ -45,7 +45,7 @@ func Cosign(note, name string, key *KeyPair, t time.Time) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	k, err := key.load("key")
+	k, err := key.ref("key").load()
 	if err != nil {
 		return "", err
 	}
@@ -182,7 +182,7 @@ type Witness struct {
 // note verifier keys are logKeys (a log's origin is its key's name). A bad
 // name fails with [ErrInvalidArgument], a bad log key with [ErrMalformed].
 func OpenWitness(statePath, name string, key *KeyPair, logKeys ...string) (*Witness, error) {
-	k, err := key.load("key")
+	k, err := key.ref("key").load()
 	if err != nil {
 		return nil, err
 	}
@@ -202,12 +202,8 @@ func OpenWitness(statePath, name string, key *KeyPair, logKeys ...string) (*Witn
 	runtime.KeepAlive(key)
 	runtime.KeepAlive(statePath)
 	runtime.KeepAlive(name)
-	if res.status != C.CHARTER_OK {
-		return nil, failure(res.status, res.message, &key.h)
-	}
 	w := &Witness{}
-	attach(w, &w.h, "witness", (*C.charter_witness_t)(res.handle), freeWitness)
-	return w, nil
+	return adopt(w, &w.h, "witness", (*C.charter_witness_t)(res.handle), freeWitness, res.status, res.message, &key.h)
 }
 
 func freeWitness(p *C.charter_witness_t) error {
@@ -217,29 +213,19 @@ func freeWitness(p *C.charter_witness_t) error {
 // Close releases the witness; its state file stays. Later calls return an
 // error matching [ErrClosed]; a second Close returns nil.
 func (w *Witness) Close() error {
-	if w == nil {
-		return nil
-	}
-	return w.h.close(freeWitness)
+	return w.ref().close(freeWitness)
 }
 
-func (w *Witness) load() (*C.charter_witness_t, error) {
-	if w == nil {
-		return nil, nilArgument("witness")
-	}
-	return w.h.load()
+func (w *Witness) ref() *handle[*C.charter_witness_t] {
+	return refOf(w, "witness", func() *handle[*C.charter_witness_t] { return &w.h })
 }
 
 // VerifierKey returns the witness's cosigner verifier key, for verifiers
 // ([WithWitnesses], [VerifyCosigned]).
 func (w *Witness) VerifierKey() (string, error) {
-	p, err := w.load()
-	if err != nil {
-		return "", err
-	}
-	res := C.chgo_witness_verifier_key(p)
-	runtime.KeepAlive(w)
-	return goString(res, &w.h)
+	return use(w.ref(), func(p *C.charter_witness_t) C.chgo_string {
+		return C.chgo_witness_verifier_key(p)
+	}, goString)
 }
 
 // AddCheckpoint checks note against the last checkpoint this witness
@@ -276,7 +262,7 @@ func (w *Witness) addCheckpoint(oldSize uint64, proof []Hash, note string, ts C.
 	if err != nil {
 		return "", err
 	}
-	p, err := w.load()
+	p, err := w.ref().load()
 	if err != nil {
 		return "", err
 	}
@@ -295,7 +281,7 @@ func (w *Witness) Latest(origin string) (uint64, Hash, bool, error) {
 	if err != nil {
 		return 0, Hash{}, false, err
 	}
-	p, err := w.load()
+	p, err := w.ref().load()
 	if err != nil {
 		return 0, Hash{}, false, err
 	}
