@@ -59,15 +59,7 @@ func TestRevocationWakesEveryWaiter(t *testing.T) {
 	if _, err := auth.Revoke(id); err != nil {
 		t.Fatal(err)
 	}
-	timeout := time.After(time.Minute)
-	for i := range 3 * n {
-		select {
-		case err := <-ended:
-			wantErr(t, "a receiver woken by revocation", err, charter.ErrRevoked)
-		case <-timeout:
-			t.Fatalf("%d of %d receivers still wait after the revocation", 3*n-i, 3*n)
-		}
-	}
+	awaitEnded(t, ended, 3*n, "revocation", "the revocation", charter.ErrRevoked)
 }
 
 // A subscription's own Close wakes the thousand receives waiting on it
@@ -87,15 +79,7 @@ func TestSubscriptionCloseWakesEveryWaiter(t *testing.T) {
 	if err := sub.Close(); err != nil {
 		t.Fatal(err)
 	}
-	timeout := time.After(time.Minute)
-	for i := range n {
-		select {
-		case err := <-ended:
-			wantErr(t, "a receiver woken by the subscription's Close", err, charter.ErrClosed)
-		case <-timeout:
-			t.Fatalf("%d of %d receivers still wait after Close", n-i, n)
-		}
-	}
+	awaitEnded(t, ended, n, "the subscription's Close", "Close", charter.ErrClosed)
 }
 
 // A context cancelled before the call wins over a queued message, which
@@ -223,5 +207,21 @@ func TestRecvAfterCloseFailsAtOnce(t *testing.T) {
 	wantErr(t, "Recv after the bus's Close", err, charter.ErrClosed)
 	if _, open := <-b.C(); open {
 		t.Error("the channel of a subscription of a closed bus delivered")
+	}
+}
+
+// awaitEnded takes the errors of n receivers woken by an event from ended,
+// each of which must match want, all within a minute; by and after name
+// the event in the failures.
+func awaitEnded(t *testing.T, ended <-chan error, n int, by, after string, want error) {
+	t.Helper()
+	timeout := time.After(time.Minute)
+	for i := range n {
+		select {
+		case err := <-ended:
+			wantErr(t, "a receiver woken by "+by, err, want)
+		case <-timeout:
+			t.Fatalf("%d of %d receivers still wait after %s", n-i, n, after)
+		}
 	}
 }

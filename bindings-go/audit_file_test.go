@@ -21,6 +21,15 @@ import (
 	"charter.dev/charter"
 )
 
+// signedLogFiles returns a fresh directory, the path of a log in it (not
+// yet written), a key to sign the log with and that key's verifier key.
+func signedLogFiles(t *testing.T) (dir, path string, key *charter.KeyPair, vkey string) {
+	t.Helper()
+	dir = t.TempDir()
+	key = newKey(t)
+	return dir, filepath.Join(dir, "audit.log"), key, verifierKey(t, key)
+}
+
 // writeLog writes n records to a new log at path signed by key, and
 // returns the checkpoint note ("" unless checkpoint).
 func writeLog(t *testing.T, path string, key *charter.KeyPair, n int, checkpoint bool) string {
@@ -189,10 +198,7 @@ func TestVerifyAuditFileBesideALiveWriter(t *testing.T) {
 }
 
 func TestVerifyAuditFileCatchesTamperRollbackAndSplitView(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "audit.log")
-	key := newKey(t)
-	vkey := verifierKey(t, key)
+	dir, path, key, vkey := signedLogFiles(t)
 	opts := []charter.AuditOption{charter.WithSigner(key), charter.WithOrigin(testOrigin)}
 	earlier := writeLog(t, path, key, 8, true)
 	data, _ := os.ReadFile(path)
@@ -286,10 +292,7 @@ func TestVerifyAuditFileTrustStateCatchesDeletion(t *testing.T) {
 }
 
 func TestVerifyAuditFileMissingCheckpoint(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "audit.log")
-	key := newKey(t)
-	vkey := verifierKey(t, key)
+	dir, path, key, vkey := signedLogFiles(t)
 	writeLog(t, path, key, 3, false)
 	if r := verifyFile(t, path, charter.WithLogKey(vkey)); r.OK() || !strings.Contains(r.Problem, "checkpoint") ||
 		r.ProblemStatus != charter.StatusBadSignature {
@@ -339,10 +342,7 @@ func TestCheckpointTmpSymlinkIsNotFollowed(t *testing.T) {
 }
 
 func TestStartOverAndAutomaticCheckpoints(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "audit.log")
-	key := newKey(t)
-	vkey := verifierKey(t, key)
+	dir, path, key, vkey := signedLogFiles(t)
 	l := openAudit(t, path, charter.WithSigner(key), charter.WithOrigin(testOrigin), charter.WithCheckpointEvery(3))
 	for i := 0; i < 7; i++ {
 		appendRecord(t, l, record(int64(i), "", "r", charter.DecisionAllow))
@@ -421,12 +421,7 @@ func TestLogViewAnswersManyProofsFromOneRead(t *testing.T) {
 	if err != nil || old != 2 || gotNote != note || fmt.Sprint(got) != fmt.Sprint(cons) {
 		t.Fatalf("request: %d %v %q %v", old, got, gotNote, err)
 	}
-	if err := v.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := v.Close(); err != nil {
-		t.Fatalf("second Close: %v", err)
-	}
+	closeTwice(t, v)
 	if _, _, err := v.Len(); !errors.Is(err, charter.ErrClosed) {
 		t.Fatalf("after Close: %v", err)
 	}

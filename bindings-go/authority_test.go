@@ -185,12 +185,7 @@ func TestAuthorityClose(t *testing.T) {
 	}
 	defer bus.Close()
 
-	if err := a.Close(); err != nil {
-		t.Fatalf("Close: %v", err)
-	}
-	if err := a.Close(); err != nil {
-		t.Errorf("second Close: %v", err)
-	}
+	closeTwice(t, a)
 	id, _ := tok.LinkID(0)
 	calls := map[string]func() error{
 		"SetTime":           func() error { return a.SetTime(t0) },

@@ -86,17 +86,6 @@ func startBridge(t *testing.T, bus *charter.Bus, opts charter.BridgeOptions) *ch
 	return b
 }
 
-func recvWithin(t *testing.T, sub *charter.Subscription) *charter.Message {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	m, err := sub.Recv(ctx)
-	if err != nil {
-		t.Fatalf("Recv: %v", err)
-	}
-	return m
-}
-
 // awaitStats reads b's counters until ok holds: the bridge counts on its
 // own threads, just after handing a message on.
 func awaitStats(t *testing.T, b *charter.Bridge, ok func(charter.BridgeStats) bool) charter.BridgeStats {
@@ -163,7 +152,7 @@ func TestBridgeCarriesMessagesAndRequests(t *testing.T) {
 	if _, err := a.Publish("orders.eu", []byte("hello"), charter.Header{Name: "kind", Value: "created"}); err != nil {
 		t.Fatal(err)
 	}
-	m := recvWithin(t, sub)
+	m := recvWithin(t, sub, 10*time.Second)
 	origin, err := ba.Origin()
 	if err != nil || len(origin) != 32 {
 		t.Fatalf("Origin: %q %v", origin, err)
@@ -183,12 +172,7 @@ func TestBridgeCarriesMessagesAndRequests(t *testing.T) {
 	if ok, err := ba.Connected(); !ok || err != nil {
 		t.Errorf("Connected: %v %v", ok, err)
 	}
-	if err := bb.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := bb.Close(); err != nil {
-		t.Errorf("second Close: %v", err)
-	}
+	closeTwice(t, bb)
 	if _, err := bb.Stats(); !errors.Is(err, charter.ErrClosed) {
 		t.Errorf("Stats after Close: %v", err)
 	}
@@ -236,7 +220,7 @@ func TestBridgeRefusesAndAuditsUnsignedMessages(t *testing.T) {
 	if _, err := sealedBus.Publish("alerts.fire", []byte("sealed")); err != nil {
 		t.Fatal(err)
 	}
-	m := recvWithin(t, sub)
+	m := recvWithin(t, sub, 10*time.Second)
 	principal, _ := m.Header("Charter-Principal")
 	if string(m.Payload) != "sealed" || principal == "" {
 		t.Errorf("received %q from principal %q", m.Payload, principal)

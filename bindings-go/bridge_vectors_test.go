@@ -9,8 +9,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"os"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -59,12 +57,8 @@ type bridgeVectors struct {
 
 func loadBridgeVectors(t *testing.T) bridgeVectors {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join(vectorsDir, "bridge", "messages.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var v bridgeVectors
-	if err := json.Unmarshal(raw, &v); err != nil {
+	if err := json.Unmarshal(readVectors(t, "bridge", "messages.json"), &v); err != nil {
 		t.Fatal(err)
 	}
 	return v
@@ -277,12 +271,7 @@ func TestBridgeVerifyVectors(t *testing.T) {
 	if !errors.Is(err, charter.ErrDenied) {
 		t.Errorf("an unsigned message: %v", err)
 	}
-	if err := verifier.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := verifier.Close(); err != nil {
-		t.Errorf("a second Close: %v", err)
-	}
+	closeTwice(t, verifier)
 	if _, err := verifier.Check(charter.BridgeInbound{Subject: "a.b"}, charter.BridgeExpect{}); !errors.Is(err, charter.ErrClosed) {
 		t.Errorf("Check after Close: %v", err)
 	}

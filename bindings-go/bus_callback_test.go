@@ -2,7 +2,6 @@ package charter_test
 
 import (
 	"errors"
-	"runtime"
 	"slices"
 	"sync/atomic"
 	"testing"
@@ -20,13 +19,8 @@ import (
 // MessageFunc's closure adds one to released once the binding lets go of
 // it and the collector runs.
 func trackedFunc(released *atomic.Int64, calls *atomic.Int64) charter.MessageFunc {
-	token := new([64]byte)
-	runtime.AddCleanup(token, func(r *atomic.Int64) { r.Add(1) }, released)
-	return func(*charter.Message) error {
-		calls.Add(1)
-		runtime.KeepAlive(token)
-		return nil
-	}
+	handler := tracked(released, calls)
+	return func(*charter.Message) error { return handler(nil) }
 }
 
 func subscribeFunc(t testing.TB, bus *charter.Bus, pattern string, fn charter.MessageFunc, opts ...charter.SubscribeOption) *charter.Subscription {

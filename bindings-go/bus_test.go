@@ -52,7 +52,13 @@ func publish(t testing.TB, bus *charter.Bus, topic, payload string, headers ...c
 // recv receives one message, failing the test if none comes within 5 s.
 func recv(t testing.TB, sub *charter.Subscription) *charter.Message {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	return recvWithin(t, sub, 5*time.Second)
+}
+
+// recvWithin receives from sub, failing the test after d.
+func recvWithin(t testing.TB, sub *charter.Subscription, d time.Duration) *charter.Message {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
 	m, err := sub.Recv(ctx)
 	if err != nil {
@@ -99,6 +105,18 @@ func wantErr(t testing.TB, what string, err, want error) {
 	t.Helper()
 	if !errors.Is(err, want) {
 		t.Errorf("%s: error %v, want one matching %v", what, err, want)
+	}
+}
+
+// closeTwice closes c twice: the first Close must succeed, and the second,
+// since Close is idempotent, must return nil.
+func closeTwice(t testing.TB, c interface{ Close() error }) {
+	t.Helper()
+	if err := c.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	if err := c.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
 	}
 }
 
@@ -287,12 +305,7 @@ func TestEveryMethodFailsAfterClose(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := bus.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := bus.Close(); err != nil {
-		t.Errorf("second Close: %v", err)
-	}
+	closeTwice(t, bus)
 	checkBusClosed(t, bus)
 	checkSubscriptionClosed(t, sub)
 	checkSubscriptionClosed(t, fn)

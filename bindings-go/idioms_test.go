@@ -150,22 +150,17 @@ func TestAllBreakLosesNothing(t *testing.T) {
 	}
 	ctx := context.Background()
 	var seen []byte
-	for m, err := range sub.All(ctx) {
-		if err != nil {
-			t.Fatal(err)
-		}
-		seen = append(seen, m.Payload[0])
-		if len(seen) == 3 {
-			break
-		}
-	}
-	for m, err := range sub.All(ctx) {
-		if err != nil {
-			t.Fatal(err)
-		}
-		seen = append(seen, m.Payload[0])
-		if len(seen) == 10 {
-			break
+	// Each loop over All takes the first byte of each message until seen
+	// holds n; the second loop resumes where the first one broke off.
+	for _, n := range []int{3, 10} {
+		for m, err := range sub.All(ctx) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			seen = append(seen, m.Payload[0])
+			if len(seen) == n {
+				break
+			}
 		}
 	}
 	for i, b := range seen {

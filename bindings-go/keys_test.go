@@ -57,12 +57,7 @@ func TestKeyPairClose(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := k.Close(); err != nil {
-		t.Fatalf("Close: %v", err)
-	}
-	if err := k.Close(); err != nil {
-		t.Errorf("second Close: %v", err)
-	}
+	closeTwice(t, k)
 	if k.PublicKey() != "" || k.Principal() != "" {
 		t.Errorf("PublicKey, Principal after Close = %q, %q; want empty", k.PublicKey(), k.Principal())
 	}

@@ -256,12 +256,7 @@ func TestCloseIsIdempotentAndLaterUseFailsClosed(t *testing.T) {
 		t.Fatal(err)
 	}
 	id := register(t, reg, func([]byte) error { return nil })
-	if err := reg.Close(); err != nil {
-		t.Fatalf("Close: %v", err)
-	}
-	if err := reg.Close(); err != nil {
-		t.Errorf("second Close = %v, want nil", err)
-	}
+	closeTwice(t, reg)
 	assertClosed(t, reg, id)
 }
 

@@ -2,8 +2,6 @@ package charter_test
 
 import (
 	"errors"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -38,12 +36,8 @@ type refusalVectors struct {
 
 func loadRefusals(t *testing.T) refusalVectors {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join(vectorsDir, "rules", "refusals.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var v refusalVectors
-	decodeVectors(t, raw, &v)
+	decodeVectors(t, readVectors(t, "rules", "refusals.json"), &v)
 	if v.Schema != 1 || len(v.Subscribe) < 9 || len(v.Respond) == 0 {
 		t.Fatalf("schema %d, %d subscribe and %d respond cases", v.Schema, len(v.Subscribe), len(v.Respond))
 	}

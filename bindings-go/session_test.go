@@ -195,12 +195,7 @@ func TestSessionClose(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Close(); err != nil {
-		t.Fatalf("Close: %v", err)
-	}
-	if err := s.Close(); err != nil {
-		t.Errorf("second Close: %v", err)
-	}
+	closeTwice(t, s)
 	wantErr(t, "Check after Close", s.Check(charter.ActionPublish, "a"), charter.ErrClosed)
 	if s.Active() || s.Principal() != "" || !s.ExpiresAt().IsZero() {
 		t.Errorf("after Close: Active %v, Principal %q, ExpiresAt %v; want the zero values", s.Active(), s.Principal(),

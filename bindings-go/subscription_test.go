@@ -45,6 +45,21 @@ func TestRecvWaitsForAPublish(t *testing.T) {
 	}
 }
 
+// closeBusOrSub closes the bus when which is "bus", else the subscription:
+// the two ways a subscription ends by Close.
+func closeBusOrSub(t *testing.T, which string, bus *charter.Bus, sub *charter.Subscription) {
+	t.Helper()
+	var err error
+	if which == "bus" {
+		err = bus.Close()
+	} else {
+		err = sub.Close()
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestCancelledRecvConsumesNothing(t *testing.T) {
 	bus := newBus(t)
 	sub := subscribe(t, bus, "a")
@@ -103,15 +118,7 @@ func TestCloseWakesABlockedRecv(t *testing.T) {
 				// Give Recv time to block in Charter (a Close before that
 				// must fail it too, so the test cannot pass wrongly).
 				time.Sleep(30 * time.Millisecond)
-				var err error
-				if closer == "bus" {
-					err = bus.Close()
-				} else {
-					err = sub.Close()
-				}
-				if err != nil {
-					t.Fatal(err)
-				}
+				closeBusOrSub(t, closer, bus, sub)
 				select {
 				case err := <-done:
 					wantErr(t, "blocked Recv", err, charter.ErrClosed)

@@ -191,12 +191,7 @@ func TestTokenClose(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := tok.Close(); err != nil {
-		t.Fatalf("Close: %v", err)
-	}
-	if err := tok.Close(); err != nil {
-		t.Errorf("second Close: %v", err)
-	}
+	closeTwice(t, tok)
 	_, err = tok.Bytes()
 	wantErr(t, "Bytes after Close", err, charter.ErrClosed)
 	_, err = tok.Inspect()

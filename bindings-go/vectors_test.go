@@ -59,10 +59,7 @@ func TestVectors(t *testing.T) {
 		}
 		seen[name] = true
 		t.Run(name, func(t *testing.T) {
-			raw, err := os.ReadFile(filepath.Join(vectorsDir, name))
-			if err != nil {
-				t.Fatal(err)
-			}
+			raw := readVectors(t, name)
 			var head struct {
 				Schema      int    `json:"schema"`
 				Description string `json:"description"`
@@ -88,6 +85,17 @@ func TestVectors(t *testing.T) {
 
 // decodeVectors decodes raw into v, refusing fields v does not name, so a
 // field added to the vectors cannot go unchecked here.
+// readVectors reads the vector file at the path parts name under
+// vectorsDir.
+func readVectors(t *testing.T, parts ...string) []byte {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(append([]string{vectorsDir}, parts...)...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return raw
+}
+
 func decodeVectors(t *testing.T, raw []byte, v any) {
 	t.Helper()
 	d := json.NewDecoder(bytes.NewReader(raw))

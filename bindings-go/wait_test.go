@@ -337,15 +337,7 @@ func TestChannelAccountsExactly(t *testing.T) {
 			// The reader stops while the goroutine holds the third message;
 			// then the subscription ends.
 			waitFor(t, func() bool { return subStats(t, sub).Delivered == 3 })
-			var err error
-			if ender == "bus" {
-				err = bus.Close()
-			} else {
-				err = sub.Close()
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
+			closeBusOrSub(t, ender, bus, sub)
 			timeout := time.After(5 * time.Second)
 		drain:
 			for {
@@ -525,13 +517,5 @@ func TestBusCloseWakesEveryWaiter(t *testing.T) {
 	if err := bus.Close(); err != nil {
 		t.Fatal(err)
 	}
-	timeout := time.After(time.Minute)
-	for i := range 3 * n {
-		select {
-		case err := <-ended:
-			wantErr(t, "a receiver woken by Close", err, charter.ErrClosed)
-		case <-timeout:
-			t.Fatalf("%d of %d receivers still wait after Close", 3*n-i, 3*n)
-		}
-	}
+	awaitEnded(t, ended, 3*n, "Close", "Close", charter.ErrClosed)
 }

@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"net/url"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -117,10 +116,7 @@ func TestOracleVerifiesCharterCosignatures(t *testing.T) {
 }
 
 func TestCharterVerifiesOracleCosignatures(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "audit.log")
-	key := newKey(t)
-	vkey := verifierKey(t, key)
+	_, path, key, vkey := signedLogFiles(t)
 	checkpoint := writeLog(t, path, key, 4, true)
 	logVerifier, err := note.NewVerifier(vkey)
 	if err != nil {

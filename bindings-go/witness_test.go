@@ -229,10 +229,7 @@ func TestWitnessRefusesASplitView(t *testing.T) {
 }
 
 func TestVerifyAuditFileRequiresAQuorumOfWitnesses(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "audit.log")
-	key := newKey(t)
-	vkey := verifierKey(t, key)
+	dir, path, key, vkey := signedLogFiles(t)
 	note := writeLog(t, path, key, 5, true)
 	ws := []*charter.Witness{
 		openWitness(t, dir, "w0.example", vkey), openWitness(t, dir, "w1.example", vkey),
