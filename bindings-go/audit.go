@@ -721,17 +721,15 @@ type Recovery struct {
 // Recovery returns what opening the log found and repaired (all zero for a
 // log in memory).
 func (l *AuditLog) Recovery() (Recovery, error) {
-	p, err := l.ref().load()
-	if err != nil {
-		return Recovery{}, err
-	}
-	res := C.chgo_audit_recovery(p)
-	runtime.KeepAlive(l)
+	return use(l.ref(), func(p *C.charter_audit_t) C.chgo_recovery { return C.chgo_audit_recovery(p) }, goRecovery)
+}
+
+// goRecovery is the result of a recovery call on hs, or its error.
+func goRecovery(res C.chgo_recovery, hs ...checker) (Recovery, error) {
 	if res.status != C.CHARTER_OK {
-		return Recovery{}, failure(res.status, res.message, &l.h)
+		return Recovery{}, failure(res.status, res.message, hs...)
 	}
-	return Recovery{Records: uint64(res.recovery.records), TruncatedBytes: uint64(res.recovery.truncated_bytes)},
-		nil
+	return Recovery{Records: uint64(res.recovery.records), TruncatedBytes: uint64(res.recovery.truncated_bytes)}, nil
 }
 
 // LeafHash returns the RFC 9162 leaf hash of leaf, SHA-256(0x00 || leaf).

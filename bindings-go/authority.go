@@ -272,16 +272,10 @@ func (a *Authority) ImportRevocations(text string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	p, err := a.ref().load()
-	if err != nil {
-		return 0, err
-	}
-	res := C.chgo_authority_import_revocations(p, s, n)
-	runtime.KeepAlive(a)
-	if res.status != C.CHARTER_OK {
-		return 0, failure(res.status, res.message, &a.h)
-	}
-	return int(res.value), nil
+	count, err := use(a.ref(), func(p *C.charter_authority_t) C.chgo_value {
+		return C.chgo_authority_import_revocations(p, s, n)
+	}, goValue)
+	return int(count), err
 }
 
 // Close frees the authority handle. A second Close returns nil; any other

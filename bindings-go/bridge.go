@@ -281,26 +281,13 @@ func (o *BridgeOptions) fill(c *C.charter_bridge_options_t, mem *cMemory, hs *[]
 	if err := millis("RequestTimeout", o.RequestTimeout, &c.request_timeout_ms); err != nil {
 		return err
 	}
-	sizes := []struct {
-		name string
-		v    int
-		into *C.size_t
-	}{
+	return setSizes("", []sizeField{
 		{"ExportCapacity", o.ExportCapacity, &c.export_capacity},
 		{"ExportMaxBytes", o.ExportMaxBytes, &c.export_max_bytes},
 		{"ImportCapacity", o.ImportCapacity, &c.import_capacity},
 		{"MaxRequestsInFlight", o.MaxRequestsInFlight, &c.max_requests_in_flight},
 		{"WorkerThreads", o.WorkerThreads, &c.worker_threads},
-	}
-	for _, s := range sizes {
-		if s.v < 0 {
-			return invalidArgument("%s must not be negative, got %d", s.name, s.v)
-		}
-		if s.v > 0 {
-			*s.into = C.size_t(s.v)
-		}
-	}
-	return nil
+	})
 }
 
 // fillDurable writes o.DurableImports into c, each with its options.
@@ -414,14 +401,13 @@ func (b *Bridge) Connected() (bool, error) {
 
 // Stats returns what the bridge carried and dropped so far.
 func (b *Bridge) Stats() (BridgeStats, error) {
-	p, err := b.ref().load()
-	if err != nil {
-		return BridgeStats{}, err
-	}
-	res := C.chgo_bridge_stats_of(p)
-	runtime.KeepAlive(b)
+	return use(b.ref(), func(p *C.charter_bridge_t) C.chgo_bridge_stats { return C.chgo_bridge_stats_of(p) }, goBridgeStats)
+}
+
+// goBridgeStats is the result of a stats call on hs, or its error.
+func goBridgeStats(res C.chgo_bridge_stats, hs ...checker) (BridgeStats, error) {
 	if res.status != C.CHARTER_OK {
-		return BridgeStats{}, failure(res.status, res.message, &b.h)
+		return BridgeStats{}, failure(res.status, res.message, hs...)
 	}
 	s := res.stats
 	return BridgeStats{

@@ -292,14 +292,13 @@ func (b *Bus) respond(s *Session, req *Message, payload []byte, headers []Header
 // Stats returns the bus's accounting over its whole life, ended
 // subscriptions included.
 func (b *Bus) Stats() (BusStats, error) {
-	p, err := b.ref().load()
-	if err != nil {
-		return BusStats{}, err
-	}
-	res := C.chgo_bus_stats(p)
-	runtime.KeepAlive(b)
+	return use(b.ref(), func(p *C.charter_bus_t) C.chgo_stats { return C.chgo_bus_stats(p) }, goBusStats)
+}
+
+// goBusStats is the result of a stats call on hs, or its error.
+func goBusStats(res C.chgo_stats, hs ...checker) (BusStats, error) {
 	if res.status != C.CHARTER_OK {
-		return BusStats{}, b.h.check(cError(res.status, res.message))
+		return BusStats{}, failure(res.status, res.message, hs...)
 	}
 	return BusStats{
 		Published:         uint64(res.stats.published),
@@ -314,16 +313,8 @@ func (b *Bus) Stats() (BusStats, error) {
 // [WithIdleTTL] (with no receiver waiting) and returns how many ended.
 // Publishing also evicts the idle subscriptions it meets.
 func (b *Bus) EvictIdle() (int, error) {
-	p, err := b.ref().load()
-	if err != nil {
-		return 0, err
-	}
-	res := C.chgo_bus_evict_idle(p)
-	runtime.KeepAlive(b)
-	if res.status != C.CHARTER_OK {
-		return 0, b.h.check(cError(res.status, res.message))
-	}
-	return int(res.value), nil
+	n, err := use(b.ref(), func(p *C.charter_bus_t) C.chgo_value { return C.chgo_bus_evict_idle(p) }, goValue)
+	return int(n), err
 }
 
 // failure builds the error of a failed C call on b acting for the holder

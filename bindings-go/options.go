@@ -71,11 +71,7 @@ func (l BusLimits) cLimits() (C.charter_bus_limits_t, error) {
 	var c C.charter_bus_limits_t
 	// Cannot fail: the pointer is valid.
 	C.charter_bus_limits_default(&c)
-	for _, f := range []struct {
-		name string
-		v    int
-		dst  *C.size_t
-	}{
+	err := setSizes("BusLimits.", []sizeField{
 		{"MaxSubscriptions", l.MaxSubscriptions, &c.max_subscriptions},
 		{"MaxQueueMessages", l.MaxQueueMessages, &c.max_queue_messages},
 		{"MaxQueueBytes", l.MaxQueueBytes, &c.max_queue_bytes},
@@ -84,15 +80,31 @@ func (l BusLimits) cLimits() (C.charter_bus_limits_t, error) {
 		{"MaxTopicTokens", l.MaxTopicTokens, &c.max_topic_tokens},
 		{"MaxHeaders", l.MaxHeaders, &c.max_headers},
 		{"MaxHeaderBytes", l.MaxHeaderBytes, &c.max_header_bytes},
-	} {
+	})
+	return c, err
+}
+
+// sizeField is one count of an options struct: its Go name and value, and
+// the C field it goes to.
+type sizeField struct {
+	name string
+	v    int
+	into *C.size_t
+}
+
+// setSizes writes the value of each field that is positive into its C
+// field (0 keeps Charter's default there); a negative one fails, named
+// prefix + name.
+func setSizes(prefix string, fields []sizeField) error {
+	for _, f := range fields {
 		switch {
 		case f.v < 0:
-			return c, invalidArgument("BusLimits.%s must not be negative, got %d", f.name, f.v)
+			return invalidArgument("%s%s must not be negative, got %d", prefix, f.name, f.v)
 		case f.v > 0:
-			*f.dst = C.size_t(f.v)
+			*f.into = C.size_t(f.v)
 		}
 	}
-	return c, nil
+	return nil
 }
 
 // Overflow is what a full subscription queue does with one more message.
