@@ -21,11 +21,7 @@ func newBus(t testing.TB, opts ...charter.BusOption) *charter.Bus {
 	if err != nil {
 		t.Fatalf("NewBus: %v", err)
 	}
-	t.Cleanup(func() {
-		if err := bus.Close(); err != nil {
-			t.Errorf("Close: %v", err)
-		}
-	})
+	closeAtEnd(t, bus)
 	return bus
 }
 
@@ -106,6 +102,15 @@ func wantErr(t testing.TB, what string, err, want error) {
 	if !errors.Is(err, want) {
 		t.Errorf("%s: error %v, want one matching %v", what, err, want)
 	}
+}
+
+// closeAtEnd closes c when the test ends, failing it if Close does.
+func closeAtEnd(t testing.TB, c interface{ Close() error }) {
+	t.Cleanup(func() {
+		if err := c.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
 }
 
 // closeTwice closes c twice: the first Close must succeed, and the second,

@@ -18,11 +18,7 @@ func newRegistry(t testing.TB, opts ...charter.RegistryOption) *charter.Registry
 	if err != nil {
 		t.Fatalf("NewRegistry: %v", err)
 	}
-	t.Cleanup(func() {
-		if err := reg.Close(); err != nil {
-			t.Errorf("Close: %v", err)
-		}
-	})
+	closeAtEnd(t, reg)
 	return reg
 }
 

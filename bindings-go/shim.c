@@ -126,6 +126,21 @@ static void release_headers(charter_header_t *headers, charter_header_t *stack) 
     }
 }
 
+/* The whole body of a wrapper that sends with header_count packed headers:
+ * unpacks them into `hs`, makes call into a zeroed result `r` of type T and
+ * releases them. call may terminate one string in `buf`. */
+#define RETURN_SENT_WITH_HEADERS(T, headers, header_count, call)                                   \
+    do {                                                                                           \
+        char buf[CHGO_INLINE_STRING];                                                              \
+        charter_header_t stack[CHGO_STACK_HEADERS];                                                \
+        T r = {0};                                                                                 \
+        charter_header_t *hs = unpack_headers(headers, header_count, stack);                       \
+        RETURN_IF_UNPACK_FAILED(r, hs, header_count);                                              \
+        RESULT(r, call);                                                                           \
+        release_headers(hs, stack);                                                                \
+        return r;                                                                                  \
+    } while (0)
+
 chgo_bus chgo_bus_new(charter_bus_limits_t limits, charter_authority_t *auth) {
     RETURN_RESULT(chgo_bus, auth == NULL ? charter_bus_new(&limits, &r.bus)
                             : charter_bus_new_with_authority(&limits, auth, &r.bus));
@@ -171,15 +186,9 @@ chgo_value chgo_client_unsubscribe(charter_client_t *client, uint64_t id) {
 
 chgo_publish chgo_client_publish(charter_client_t *client, const char *topic, size_t topic_len, const uint8_t *payload, size_t len,
                               const char *headers, size_t header_count) {
-    char buf[CHGO_INLINE_STRING];
-    charter_header_t stack[CHGO_STACK_HEADERS];
-    chgo_publish r = {0};
-    charter_header_t *hs = unpack_headers(headers, header_count, stack);
-    RETURN_IF_UNPACK_FAILED(r, hs, header_count);
-    const char *t = chgo_terminated(topic, topic_len, buf);
-    RESULT(r, charter_client_publish(client, t, payload, len, hs, header_count, &r.report));
-    release_headers(hs, stack);
-    return r;
+    RETURN_SENT_WITH_HEADERS(chgo_publish, headers, header_count,
+                             charter_client_publish(client, chgo_terminated(topic, topic_len, buf), payload, len, hs,
+                                                    header_count, &r.report));
 }
 
 chgo_message chgo_client_recv(charter_client_t *client, uint64_t id, uint32_t timeout_ms) {
@@ -211,30 +220,18 @@ chgo_status chgo_client_disarm(charter_client_t *client, uint64_t id, charter_wa
 chgo_value chgo_client_request_start(charter_client_t *client, const char *topic, size_t topic_len,
                                      const uint8_t *payload, size_t len, const char *headers,
                                      size_t header_count) {
-    char buf[CHGO_INLINE_STRING];
-    charter_header_t stack[CHGO_STACK_HEADERS];
-    chgo_value r = {0};
-    charter_header_t *hs = unpack_headers(headers, header_count, stack);
-    RETURN_IF_UNPACK_FAILED(r, hs, header_count);
-    const char *t = chgo_terminated(topic, topic_len, buf);
-    RESULT(r, charter_client_request_start(client, t, payload, len, hs, header_count, &r.value));
-    release_headers(hs, stack);
-    return r;
+    RETURN_SENT_WITH_HEADERS(chgo_value, headers, header_count,
+                             charter_client_request_start(client, chgo_terminated(topic, topic_len, buf), payload,
+                                                          len, hs, header_count, &r.value));
 }
 
 chgo_publish chgo_client_respond(charter_client_t *client, const char *reply_to, size_t reply_to_len,
                                  const uint8_t *payload, size_t len, const char *headers,
                                  size_t header_count) {
-    char buf[CHGO_INLINE_STRING];
-    charter_header_t stack[CHGO_STACK_HEADERS];
-    chgo_publish r = {0};
-    charter_header_t *hs = unpack_headers(headers, header_count, stack);
-    RETURN_IF_UNPACK_FAILED(r, hs, header_count);
     /* Go keeps only the reply inbox of a request, not Charter's message. */
-    RESULT(r, charter_client_reply(client, chgo_terminated(reply_to, reply_to_len, buf), payload, len,
-                                    hs, header_count, &r.report));
-    release_headers(hs, stack);
-    return r;
+    RETURN_SENT_WITH_HEADERS(chgo_publish, headers, header_count,
+                             charter_client_reply(client, chgo_terminated(reply_to, reply_to_len, buf), payload, len,
+                                                  hs, header_count, &r.report));
 }
 
 /* ---- Batches ---- */
