@@ -115,8 +115,8 @@ func (b *Bus) ref() *handle[*C.charter_bus_t] {
 }
 
 // clientFor returns the C client through which b acts for the holder of s
-// (nil: a caller without a session). It fails as load does for b and as
-// ptr does for s.
+// (nil: a caller without a session). It fails as ref().load() does for b
+// and as ptr does for s.
 func (b *Bus) clientFor(s *Session) (*C.charter_client_t, error) {
 	p, err := b.ref().load()
 	if err != nil {
