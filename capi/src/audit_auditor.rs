@@ -85,16 +85,17 @@ unsafe fn verify_options_arg(options: *const charter_audit_verify_options_t) -> 
 pub unsafe extern "C" fn charter_audit_verify_options_default(
     out: *mut charter_audit_verify_options_t,
 ) -> charter_status_t {
-    let options = charter_audit_verify_options_t {
-        log_key: std::ptr::null(),
-        allow_missing_checkpoint: false,
-        against: std::ptr::null(),
-        witnesses: std::ptr::null(),
-        witness_count: 0,
-        quorum: 0,
-        state_path: std::ptr::null(),
-    };
-    call(|| out!(out)?.put(options))
+    call(|| {
+        out!(out)?.put(charter_audit_verify_options_t {
+            log_key: std::ptr::null(),
+            allow_missing_checkpoint: false,
+            against: std::ptr::null(),
+            witnesses: std::ptr::null(),
+            witness_count: 0,
+            quorum: 0,
+            state_path: std::ptr::null(),
+        })
+    })
 }
 
 /// Verifies the log file at `path` without writing to it or locking it,

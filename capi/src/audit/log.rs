@@ -17,15 +17,16 @@ use charter_core::audit::Hash;
 pub unsafe extern "C" fn charter_audit_options_default(
     out: *mut charter_audit_options_t,
 ) -> charter_status_t {
-    let options = charter_audit_options_t {
-        fsync: CHARTER_AUDIT_FSYNC_ALWAYS,
-        fsync_interval_ms: 1000,
-        signer: std::ptr::null_mut(),
-        origin: std::ptr::null(),
-        checkpoint_every: 0,
-        checkpoint_interval_ms: 0,
-    };
-    call(|| out!(out)?.put(options))
+    call(|| {
+        out!(out)?.put(charter_audit_options_t {
+            fsync: CHARTER_AUDIT_FSYNC_ALWAYS,
+            fsync_interval_ms: 1000,
+            signer: std::ptr::null_mut(),
+            origin: std::ptr::null(),
+            checkpoint_every: 0,
+            checkpoint_interval_ms: 0,
+        })
+    })
 }
 
 /// Fills `out` with a query that selects every record.
@@ -34,14 +35,15 @@ pub unsafe extern "C" fn charter_audit_options_default(
 /// `out` must be NULL or valid for writing.
 #[no_mangle]
 pub unsafe extern "C" fn charter_audit_query_default(out: *mut charter_audit_query_t) -> charter_status_t {
-    let query = charter_audit_query_t {
-        from_index: 0,
-        time_from_ms: 0,
-        time_until_ms: u64::MAX,
-        actor: std::ptr::null(),
-        decision: CHARTER_AUDIT_ANY_DECISION,
-    };
-    call(|| out!(out)?.put(query))
+    call(|| {
+        out!(out)?.put(charter_audit_query_t {
+            from_index: 0,
+            time_from_ms: 0,
+            time_until_ms: u64::MAX,
+            actor: std::ptr::null(),
+            decision: CHARTER_AUDIT_ANY_DECISION,
+        })
+    })
 }
 
 /// Opens the log at `path`, creating it (mode 0600) if it does not exist

@@ -91,17 +91,19 @@ pub unsafe extern "C" fn charter_bus_limits_default(out: *mut charter_bus_limits
 pub unsafe extern "C" fn charter_subscribe_options_default(
     out: *mut charter_subscribe_options_t,
 ) -> charter_status_t {
-    let defaults = SubscribeOptions::default();
-    let c = charter_subscribe_options_t {
-        capacity: defaults.capacity,
-        max_bytes: defaults.max_bytes,
-        overflow: CHARTER_OVERFLOW_DROP_OLDEST,
-        block_timeout_ms: 0,
-        ttl_ms: 0,
-        idle_ttl_ms: 0,
-        dispatch: CHARTER_DISPATCH_INLINE,
-    };
-    call(|| out!(out)?.put(c))
+    call(|| {
+        let out = out!(out)?;
+        let defaults = SubscribeOptions::default();
+        out.put(charter_subscribe_options_t {
+            capacity: defaults.capacity,
+            max_bytes: defaults.max_bytes,
+            overflow: CHARTER_OVERFLOW_DROP_OLDEST,
+            block_timeout_ms: 0,
+            ttl_ms: 0,
+            idle_ttl_ms: 0,
+            dispatch: CHARTER_DISPATCH_INLINE,
+        })
+    })
 }
 
 /// The limits at `limits`, or the defaults when NULL.

@@ -61,13 +61,15 @@ pub(crate) struct AuthorityHandle {
 pub unsafe extern "C" fn charter_authority_options_default(
     out: *mut charter_authority_options_t,
 ) -> charter_status_t {
-    let defaults = AuthorityOptions::default();
-    let options = charter_authority_options_t {
-        max_lifetime_s: defaults.max_lifetime.as_secs(),
-        clock_skew_s: defaults.clock_skew.as_secs(),
-        fixed_time: 0,
-    };
-    call(|| out!(out)?.put(options))
+    call(|| {
+        let out = out!(out)?;
+        let defaults = AuthorityOptions::default();
+        out.put(charter_authority_options_t {
+            max_lifetime_s: defaults.max_lifetime.as_secs(),
+            clock_skew_s: defaults.clock_skew.as_secs(),
+            fixed_time: 0,
+        })
+    })
 }
 
 /// Creates an authority trusting the `root_count` root keys (text forms) at
