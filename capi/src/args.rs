@@ -226,6 +226,11 @@ pub(crate) unsafe fn str_array_arg<'a>(
         .collect()
 }
 
+/// Strings read from C, owned, for a core type that keeps them.
+pub(crate) fn owned(strings: Vec<&str>) -> Vec<String> {
+    strings.into_iter().map(str::to_owned).collect()
+}
+
 /// The `N` bytes at `ptr`, the argument called `name`.
 ///
 /// # Safety
@@ -292,18 +297,47 @@ pub(crate) fn c_name(rust: &'static str) -> &'static str {
 /// struct argument copied into a local of the parameter's name, such as
 /// `options.origin`): how every macro below names what it reads in its
 /// errors, so no export spells an argument's name by hand.
+///
+/// A field of an element of an array argument is read through a local
+/// holding the element: `at => import.pattern`, where `at` is the
+/// element's C name from `arg_item!` (`options.imports[2]`), names
+/// `options.imports[2].pattern`. Every macro below takes that form too.
 macro_rules! arg_name {
+    ($at:ident => $v:ident $(. $f:ident)+) => {
+        &format!("{}.{}", $at, stringify!($($f).+))
+    };
     ($($p:ident).+) => {
         $crate::args::c_name(stringify!($($p).+))
     };
 }
 
-/// `read_arg!(p => f(p, .., name))`: runs the reader call with `name`
-/// bound to the C name of `p`, in the one `unsafe` block every argument
-/// macro below shares.
+/// The value an argument spec of `arg_name!` reads: the path itself, or
+/// the element's field.
+macro_rules! arg_value {
+    ($at:ident => $($v:ident).+) => {
+        $($v).+
+    };
+    ($($p:ident).+) => {
+        $($p).+
+    };
+}
+
+/// The C name of element `i` of the array argument `a` (a parameter or a
+/// field path, as for `arg_name!`), such as `options.imports[2]`: the
+/// `at` of the macros' element form.
+macro_rules! arg_item {
+    ($($a:ident).+ [$i:expr]) => {
+        format!("{}[{}]", $crate::args::arg_name!($($a).+), $i)
+    };
+}
+
+/// `read_arg!(p => |name| f(p, .., name))`: runs the reader call with
+/// `name` bound to the C name of `p` (either form of `arg_name!`), in the
+/// one `unsafe` block every argument macro below shares;
+/// `read_arg!(reader, p)` is `reader(p, "p")` for a reader of `args`.
 macro_rules! read_arg {
-    ($($p:ident).+ => |$name:ident| $read:expr) => {{
-        let $name = $crate::args::arg_name!($($p).+);
+    ([$($spec:tt)+] => |$name:ident| $read:expr) => {{
+        let $name: &str = $crate::args::arg_name!($($spec)+);
         // An export may already be inside an unsafe block here.
         #[allow(unused_unsafe)]
         // SAFETY: every export's contract (its `# Safety` section) makes
@@ -313,20 +347,25 @@ macro_rules! read_arg {
         let arg = unsafe { $read };
         arg
     }};
+    ($reader:ident, $($spec:tt)+) => {
+        $crate::args::read_arg!([$($spec)+] => |name| {
+            $crate::args::$reader($crate::args::arg_value!($($spec)+), name)
+        })
+    };
 }
 
 /// `str_arg(ptr, "ptr")`: the string argument `ptr` (or a field path such
 /// as `options.origin`), named after itself; `arg_opt_str!` reads one that
 /// may be NULL (`None`).
 macro_rules! arg_str {
-    ($($p:ident).+) => {
-        $crate::args::read_arg!($($p).+ => |name| $crate::args::str_arg($($p).+, name))
+    ($($spec:tt)+) => {
+        $crate::args::read_arg!(str_arg, $($spec)+)
     };
 }
 
 macro_rules! arg_opt_str {
-    ($($p:ident).+) => {
-        $crate::args::read_arg!($($p).+ => |name| $crate::args::opt_str_arg($($p).+, name))
+    ($($spec:tt)+) => {
+        $crate::args::read_arg!(opt_str_arg, $($spec)+)
     };
 }
 
@@ -337,28 +376,36 @@ macro_rules! arg_bytes {
         $crate::args::arg_bytes!($($p).+, $len, $crate::args::any_length)
     };
     ($($p:ident).+, $len:expr, $limit:expr) => {
-        $crate::args::read_arg!($($p).+ => |name| $crate::args::bytes_arg($($p).+, $len, name, $limit))
+        $crate::args::read_arg!([$($p).+] => |name| $crate::args::bytes_arg($($p).+, $len, name, $limit))
     };
 }
 
 /// `slice_arg(ptr, count, "ptr", limit)`: the array argument `ptr` of
 /// `count` elements; `arg_slice!(ptr, count, max m)` refuses more than `m`
 /// with [`at_most`]. `arg_slice!(mut ptr, ...)` is the caller's array of
-/// `count` slots that Charter fills ([`slice_out_arg`]).
+/// `count` slots that Charter fills ([`slice_out_arg`]). An element's
+/// field is `arg_slice!([at => element.field], ...)`.
 macro_rules! arg_slice {
     (mut $($p:ident).+, $($rest:tt)+) => {
-        $crate::args::arg_slice!(@read slice_out_arg, $($p).+, $($rest)+)
+        $crate::args::arg_slice!(@read slice_out_arg, [$($p).+], $($rest)+)
     };
-    (@read $read:ident, $($p:ident).+, $count:expr, max $max:expr) => {
-        $crate::args::read_arg!($($p).+ => |name| {
-            $crate::args::$read($($p).+, $count, name, |n| $crate::args::at_most($max, name, n))
+    (@read $read:ident, [$($spec:tt)+], $count:expr, max $max:expr) => {
+        $crate::args::read_arg!([$($spec)+] => |name| {
+            $crate::args::$read($crate::args::arg_value!($($spec)+), $count, name, |n| {
+                $crate::args::at_most($max, name, n)
+            })
         })
     };
-    (@read $read:ident, $($p:ident).+, $count:expr, $limit:expr) => {
-        $crate::args::read_arg!($($p).+ => |name| $crate::args::$read($($p).+, $count, name, $limit))
+    (@read $read:ident, [$($spec:tt)+], $count:expr, $limit:expr) => {
+        $crate::args::read_arg!([$($spec)+] => |name| {
+            $crate::args::$read($crate::args::arg_value!($($spec)+), $count, name, $limit)
+        })
+    };
+    ([$($spec:tt)+], $($rest:tt)+) => {
+        $crate::args::arg_slice!(@read slice_arg, [$($spec)+], $($rest)+)
     };
     ($($p:ident).+, $($rest:tt)+) => {
-        $crate::args::arg_slice!(@read slice_arg, $($p).+, $($rest)+)
+        $crate::args::arg_slice!(@read slice_arg, [$($p).+], $($rest)+)
     };
 }
 
@@ -366,29 +413,29 @@ macro_rules! arg_slice {
 /// at `ptr`, at most `max` of them.
 macro_rules! arg_str_array {
     ($($p:ident).+, $count:expr, $max:expr) => {
-        $crate::args::read_arg!($($p).+ => |name| $crate::args::str_array_arg($($p).+, $count, $max, name))
+        $crate::args::read_arg!([$($p).+] => |name| $crate::args::str_array_arg($($p).+, $count, $max, name))
     };
 }
 
 /// `array_arg(ptr, "ptr")`: the fixed-size buffer argument `ptr` (its size
 /// is the type the result is bound to).
 macro_rules! arg_array {
-    ($($p:ident).+) => {
-        $crate::args::read_arg!($($p).+ => |name| $crate::args::array_arg($($p).+, name))
+    ($($spec:tt)+) => {
+        $crate::args::read_arg!(array_arg, $($spec)+)
     };
 }
 
 /// `struct_arg(ptr, "ptr")`: the required struct argument `ptr`, borrowed;
 /// `arg_opt_struct!` for one that may be NULL (`None`: the defaults).
 macro_rules! arg_struct {
-    ($($p:ident).+) => {
-        $crate::args::read_arg!($($p).+ => |name| $crate::args::struct_arg($($p).+, name))
+    ($($spec:tt)+) => {
+        $crate::args::read_arg!(struct_arg, $($spec)+)
     };
 }
 
 macro_rules! arg_opt_struct {
-    ($($p:ident).+) => {
-        $crate::args::read_arg!($($p).+ => |name| $crate::args::opt_struct_arg($($p).+, name))
+    ($($spec:tt)+) => {
+        $crate::args::read_arg!(opt_struct_arg, $($spec)+)
     };
 }
 
@@ -400,6 +447,6 @@ macro_rules! arg_fn {
 }
 
 pub(crate) use {
-    arg_array, arg_bytes, arg_fn, arg_name, arg_opt_str, arg_opt_struct, arg_slice, arg_str, arg_str_array,
-    arg_struct, read_arg,
+    arg_array, arg_bytes, arg_fn, arg_item, arg_name, arg_opt_str, arg_opt_struct, arg_slice, arg_str,
+    arg_str_array, arg_struct, arg_value, read_arg,
 };

@@ -14,9 +14,9 @@ use charter_core::audit::{
 use charter_core::capability::KeyPair;
 use charter_core::{Error, ErrorKind};
 
-use crate::args::{any_length, arg_opt_str, arg_opt_struct, arg_slice, arg_str, arg_str_array};
+use crate::args::{any_length, arg_opt_str, arg_opt_struct, arg_slice, arg_str, arg_str_array, owned};
 use crate::audit::{arg_proof, charter_audit_report_t, report_out};
-use crate::audit_view::{prove_consistency, prove_inclusion};
+use crate::audit_view::prove_inclusion;
 use crate::capability::charter_keypair_t;
 use crate::firewall::call;
 use crate::handle::{borrow, clone_handle, free_handle};
@@ -58,11 +58,6 @@ pub struct charter_audit_verify_options_t {
     pub state_path: *const c_char,
 }
 
-/// Strings read from C, owned, as the core's verifiers take them.
-fn owned(strings: Vec<&str>) -> Vec<String> {
-    strings.into_iter().map(str::to_owned).collect()
-}
-
 /// The verify options at `options`, or none trusted when NULL.
 ///
 /// # Safety
@@ -90,18 +85,16 @@ unsafe fn verify_options_arg(options: *const charter_audit_verify_options_t) -> 
 pub unsafe extern "C" fn charter_audit_verify_options_default(
     out: *mut charter_audit_verify_options_t,
 ) -> charter_status_t {
-    let options = charter_audit_verify_options_t {
-        log_key: std::ptr::null(),
-        allow_missing_checkpoint: false,
-        against: std::ptr::null(),
-        witnesses: std::ptr::null(),
-        witness_count: 0,
-        quorum: 0,
-        state_path: std::ptr::null(),
-    };
     call(|| {
-        out!(out)?.write(options);
-        Ok(())
+        out!(out)?.put(charter_audit_verify_options_t {
+            log_key: std::ptr::null(),
+            allow_missing_checkpoint: false,
+            against: std::ptr::null(),
+            witnesses: std::ptr::null(),
+            witness_count: 0,
+            quorum: 0,
+            state_path: std::ptr::null(),
+        })
     })
 }
 
@@ -231,8 +224,8 @@ pub unsafe extern "C" fn charter_audit_prove_file_consistency(
     out_len: *mut usize,
 ) -> charter_status_t {
     call(|| {
-        let out = bytes_out!(out, out_len)?;
-        prove_consistency(&LogView::open(arg_str!(path)?)?, old_size, new_size, out)
+        bytes_out!(out, out_len)?
+            .put_proof(LogView::open(arg_str!(path)?)?.prove_consistency(old_size, new_size)?)
     })
 }
 
@@ -252,9 +245,7 @@ pub unsafe extern "C" fn charter_audit_cosigner_key(
         let out = out!(out)?;
         let name = arg_str!(name)?;
         let public = borrow!(key, |k| Ok(k.public_key()))?;
-        let vkey = audit::cosigner_key(name, &public)?;
-        out.write_string(vkey);
-        Ok(())
+        out.put(audit::cosigner_key(name, &public)?)
     })
 }
 
@@ -277,9 +268,7 @@ pub unsafe extern "C" fn charter_audit_cosign(
     call(|| {
         let out_line = out!(out_line)?;
         let (note, name) = (arg_str!(note)?, arg_str!(name)?);
-        let line = borrow!(key, |k| audit::cosign(note, name, k, timestamp))?;
-        out_line.write_string(line);
-        Ok(())
+        out_line.put(borrow!(key, |k| audit::cosign(note, name, k, timestamp))?)
     })
 }
 
@@ -393,8 +382,7 @@ pub unsafe extern "C" fn charter_audit_verify_cosigned_names(
         }
         checkpoint_out(&cosigned, out_size, out_root);
         out_count.write(count);
-        out_names.write_string(cosigned.witnesses.join("\n"));
-        Ok(())
+        out_names.put(cosigned.witnesses.join("\n"))
     })
 }
 
@@ -419,9 +407,7 @@ pub unsafe extern "C" fn charter_audit_witness_request(
     call(|| {
         let out_body = out!(out_body)?;
         let (proof, note) = (arg_proof!(proof, proof_len)?, arg_str!(note)?);
-        let body = audit::witness_request(old_size, &proof, note);
-        out_body.write_string(body);
-        Ok(())
+        out_body.put(audit::witness_request(old_size, &proof, note))
     })
 }
 
@@ -452,8 +438,7 @@ pub unsafe extern "C" fn charter_audit_parse_witness_request(
         let (old_size, proof, note) = audit::parse_witness_request(body)?;
         out_old_size.write(old_size);
         out_note.write_string(note);
-        out_proof.write(proof.concat());
-        Ok(())
+        out_proof.put(proof.concat())
     })
 }
 
@@ -508,12 +493,7 @@ pub unsafe extern "C" fn charter_witness_verifier_key(
     witness: *mut charter_witness_t,
     out: *mut *mut c_char,
 ) -> charter_status_t {
-    call(|| {
-        let out = out!(out)?;
-        let vkey = borrow!(witness, |w| Ok(w.verifier_key().to_owned()))?;
-        out.write_string(vkey);
-        Ok(())
-    })
+    call(|| out!(out)?.put(borrow!(witness, |w| Ok(w.verifier_key().to_owned()))?))
 }
 
 /// Checks the checkpoint `note` against the last one this witness cosigned
@@ -550,8 +530,7 @@ pub unsafe extern "C" fn charter_witness_add_checkpoint(
         } else {
             witness.add_checkpoint_at(old_size, &proof, note, timestamp)?
         };
-        out_line.write_string(line);
-        Ok(())
+        out_line.put(line)
     })
 }
 
@@ -579,7 +558,6 @@ pub unsafe extern "C" fn charter_witness_latest(
             opt_out!(out_root as Hash).write(root);
             opt_out!(out_size).write(size);
         }
-        out_found.write(latest.is_some());
-        Ok(())
+        out_found.put(latest.is_some())
     })
 }

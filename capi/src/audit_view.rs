@@ -43,11 +43,7 @@ pub unsafe extern "C" fn charter_audit_view_open(
     path: *const c_char,
     out: *mut *mut charter_audit_view_t,
 ) -> charter_status_t {
-    call(|| {
-        let out = out!(out)?;
-        let view = LogView::open(arg_str!(path)?)?;
-        out.write_handle(view)
-    })
+    call(|| out!(out)?.write_handle(LogView::open(arg_str!(path)?)?))
 }
 
 /// Frees a view. NULL is a no-op; a second free is
@@ -76,8 +72,7 @@ pub unsafe extern "C" fn charter_audit_view_len(
         let out_len = out!(out_len)?;
         let (len, root) = borrow!(view, |v| Ok((v.len(), v.root())))?;
         opt_out!(out_root as Hash).write(root);
-        out_len.write(len);
-        Ok(())
+        out_len.put(len)
     })
 }
 
@@ -120,10 +115,7 @@ pub unsafe extern "C" fn charter_audit_view_prove_consistency(
     out: *mut *mut u8,
     out_len: *mut usize,
 ) -> charter_status_t {
-    call(|| {
-        let out = bytes_out!(out, out_len)?;
-        borrow!(view, |v| prove_consistency(v, old_size, new_size, out))
-    })
+    call(|| bytes_out!(out, out_len)?.put_proof(borrow!(view, |v| v.prove_consistency(old_size, new_size))?))
 }
 
 /// Writes the proof that record `index` is in the tree of the first `size`
@@ -138,21 +130,7 @@ pub(crate) fn prove_inclusion(
 ) -> Result<(), Error> {
     let proof = view.prove_inclusion(index, size)?;
     out_root.write(view.root_at(size)?);
-    out.write_proof(proof);
-    Ok(())
-}
-
-/// Writes the proof that the first `old_size` records of `view` are a
-/// prefix of the first `new_size`: as [`prove_inclusion`], for
-/// consistency.
-pub(crate) fn prove_consistency(
-    view: &LogView,
-    old_size: u64,
-    new_size: u64,
-    out: BytesOut,
-) -> Result<(), Error> {
-    out.write_proof(view.prove_consistency(old_size, new_size)?);
-    Ok(())
+    out.put_proof(proof)
 }
 
 /// The tlog-witness add-checkpoint body for the log's persisted checkpoint
@@ -169,10 +147,5 @@ pub unsafe extern "C" fn charter_audit_view_witness_request(
     old_size: u64,
     out_body: *mut *mut c_char,
 ) -> charter_status_t {
-    call(|| {
-        let out_body = out!(out_body)?;
-        let body = borrow!(view, |v| v.witness_request(old_size))?;
-        out_body.write_string(body);
-        Ok(())
-    })
+    call(|| out!(out_body)?.put(borrow!(view, |v| v.witness_request(old_size))?))
 }

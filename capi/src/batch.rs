@@ -134,7 +134,6 @@ pub unsafe extern "C" fn charter_client_recv_many(
         for (slot, message) in slots.iter_mut().zip(&messages) {
             slot.write(OwnedMessage::new(message).into_raw());
         }
-        out_count.write(messages.len());
-        Ok(())
+        out_count.put(messages.len())
     })
 }

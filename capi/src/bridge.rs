@@ -22,13 +22,14 @@ use ::charter_bridge::{
 use charter_core::capability::KeyPair;
 use charter_core::{Error, ErrorKind};
 
-use crate::args::{slice_arg, str_arg, str_array_arg};
+use crate::args::{
+    arg_item, arg_name, arg_opt_str, arg_opt_struct, arg_slice, arg_str, arg_str_array, arg_struct, owned,
+};
 use crate::audit::{charter_audit_recorder_t, recorder_arg};
 use crate::bus::charter_bus_t;
 use crate::capability::{charter_authority_t, charter_keypair_t, charter_session_t, charter_token_t};
 use crate::firewall::call;
-use crate::handle;
-use crate::handle::{clone_handle, free_handle};
+use crate::handle::{borrow, clone_handle, free_handle, opt_borrow, opt_clone_handle};
 use crate::out::out;
 use crate::status::charter_status_t;
 
@@ -289,6 +290,12 @@ pub(crate) struct BridgeCell {
 }
 
 impl BridgeCell {
+    /// Runs `f` on the bridge while it runs (a read lock, which a close
+    /// waits for); `CHARTER_E_CLOSED` once it is closed.
+    fn running<R>(&self, f: impl FnOnce(&Bridge) -> Result<R, Error>) -> Result<R, Error> {
+        f(self.bridge.read().unwrap_or_else(PoisonError::into_inner).as_ref().ok_or_else(closed)?)
+    }
+
     /// Stops the bridge, if it still runs. On one of the bridge's own
     /// threads (a callback), the stop finishes on a thread of its own.
     fn close(&self) {
@@ -326,11 +333,7 @@ fn closed() -> Error {
 pub unsafe extern "C" fn charter_bridge_durable_options_default(
     out: *mut charter_bridge_durable_options_t,
 ) -> charter_status_t {
-    call(|| {
-        let out = out!(out)?;
-        out.write(durable_options_c(&DurableImport::new("", "", "")));
-        Ok(())
-    })
+    call(|| out!(out)?.put(durable_options_c(&DurableImport::new("", "", ""))))
 }
 
 fn durable_options_c(d: &DurableImport) -> charter_bridge_durable_options_t {
@@ -344,33 +347,24 @@ fn durable_options_c(d: &DurableImport) -> charter_bridge_durable_options_t {
     }
 }
 
-/// The core durable import for `c`, entry `i` of the options' list.
+/// The core durable import for `durable`, whose C name is `at`
+/// (`options.durable_imports[i]`).
 ///
 /// # Safety
-/// Every pointer of `c` must be as `charter_bridge_durable_import_t`
+/// Every pointer of `durable` must be as `charter_bridge_durable_import_t`
 /// documents.
-unsafe fn durable_arg(c: &charter_bridge_durable_import_t, i: usize) -> Result<DurableImport, Error> {
-    let at = |field: &str| format!("options.durable_imports[{i}].{field}");
-    // SAFETY: the caller's contract, for each string.
-    let (pattern, stream, durable) = unsafe {
-        (
-            str_arg(c.pattern, &at("pattern"))?,
-            str_arg(c.stream, &at("stream"))?,
-            str_arg(c.durable, &at("durable"))?,
-        )
-    };
-    let mut import = DurableImport::new(pattern, stream, durable);
-    if !c.options.is_null() {
-        // SAFETY: non-NULL; valid for reading by the caller's contract.
-        let o = unsafe { &*c.options };
-        import.ack_wait = Duration::from_millis(u64::from(o.ack_wait_ms));
-        import.max_ack_pending = o.max_ack_pending;
-        import.relay = o.relay;
-        import.handled_through = o.handled_through;
-        // SAFETY: the caller's contract.
-        let handled = unsafe {
-            slice_arg(o.handled, o.handled_count, &at("options.handled"), DurableImport::check_handled)?
-        };
+unsafe fn durable_arg(durable: &charter_bridge_durable_import_t, at: &str) -> Result<DurableImport, Error> {
+    let (pattern, stream, name) =
+        (arg_str!(at => durable.pattern)?, arg_str!(at => durable.stream)?, arg_str!(at => durable.durable)?);
+    let mut import = DurableImport::new(pattern, stream, name);
+    if let Some(options) = arg_opt_struct!(at => durable.options)? {
+        let at = arg_name!(at => durable.options);
+        import.ack_wait = Duration::from_millis(u64::from(options.ack_wait_ms));
+        import.max_ack_pending = options.max_ack_pending;
+        import.relay = options.relay;
+        import.handled_through = options.handled_through;
+        let handled =
+            arg_slice!([at => options.handled], options.handled_count, DurableImport::check_handled)?;
         import.handled = handled.to_vec();
     }
     Ok(import)
@@ -413,75 +407,45 @@ pub unsafe extern "C" fn charter_bridge_options_default(
             durable_imports: std::ptr::null(),
             durable_import_count: 0,
         };
-        out.write(c);
-        Ok(())
+        out.put(c)
     })
 }
 
-/// The core options for `o`.
+/// The core options for `options`.
 ///
 /// # Safety
-/// Every pointer of `o` must be as `charter_bridge_options_t` documents.
-unsafe fn options_arg(o: &charter_bridge_options_t) -> Result<BridgeOptions, Error> {
-    let limit = |name: &'static str| {
-        move |n: usize| {
-            if n > CHARTER_BRIDGE_MAX_ENTRIES {
-                return Err(Error::new(
-                    ErrorKind::LimitExceeded,
-                    format!("options.{name}: {n} entries; the limit is {CHARTER_BRIDGE_MAX_ENTRIES}"),
-                ));
-            }
-            Ok(())
-        }
-    };
-    // SAFETY: the caller's contract on every list.
-    let servers =
-        unsafe { str_array_arg(o.servers, o.server_count, CHARTER_BRIDGE_MAX_ENTRIES, "options.servers")? };
+/// Every pointer of `options` must be as `charter_bridge_options_t`
+/// documents.
+unsafe fn options_arg(options: &charter_bridge_options_t) -> Result<BridgeOptions, Error> {
+    let servers = arg_str_array!(options.servers, options.server_count, CHARTER_BRIDGE_MAX_ENTRIES)?;
     let first = servers.first().ok_or_else(|| {
         Error::new(ErrorKind::InvalidArgument, "options.servers must name at least one server")
     })?;
-    let mut options = BridgeOptions::new(first);
-    options.servers = servers.iter().map(|s| (*s).to_owned()).collect();
-    if !o.name.is_null() {
-        // SAFETY: the caller's contract.
-        options.name = unsafe { str_arg(o.name, "options.name")? }.to_owned();
+    let mut core = BridgeOptions::new(first);
+    core.servers = owned(servers);
+    if let Some(name) = arg_opt_str!(options.name)? {
+        core.name = name.to_owned();
     }
-    // SAFETY: the caller's contract.
-    let exports =
-        unsafe { str_array_arg(o.exports, o.export_count, CHARTER_BRIDGE_MAX_ENTRIES, "options.exports")? };
-    options.exports = exports.iter().map(|s| (*s).to_owned()).collect();
-    // SAFETY: the caller's contract.
-    let imports = unsafe { slice_arg(o.imports, o.import_count, "options.imports", limit("imports"))? };
+    core.exports = owned(arg_str_array!(options.exports, options.export_count, CHARTER_BRIDGE_MAX_ENTRIES)?);
+    let imports = arg_slice!(options.imports, options.import_count, max CHARTER_BRIDGE_MAX_ENTRIES)?;
     for (i, import) in imports.iter().enumerate() {
-        // SAFETY: the caller's contract.
-        let pattern = unsafe { str_arg(import.pattern, &format!("options.imports[{i}].pattern"))? };
-        let mut core = Import::new(pattern);
-        if !import.queue_group.is_null() {
-            // SAFETY: the caller's contract.
-            let group = unsafe { str_arg(import.queue_group, &format!("options.imports[{i}].queue_group"))? };
-            core.queue_group = Some(group.to_owned());
-        }
-        core.relay = import.relay;
-        options.imports.push(core);
+        let at = arg_item!(options.imports[i]);
+        let mut import_core = Import::new(arg_str!(at => import.pattern)?);
+        import_core.queue_group = arg_opt_str!(at => import.queue_group)?.map(str::to_owned);
+        import_core.relay = import.relay;
+        core.imports.push(import_core);
     }
-    // SAFETY: the caller's contract.
-    let durables = unsafe {
-        slice_arg(
-            o.durable_imports,
-            o.durable_import_count,
-            "options.durable_imports",
-            limit("durable_imports"),
-        )?
-    };
+    let durables =
+        arg_slice!(options.durable_imports, options.durable_import_count, max CHARTER_BRIDGE_MAX_ENTRIES)?;
     for (i, durable) in durables.iter().enumerate() {
         // SAFETY: the caller's contract.
-        options.durable_imports.push(unsafe { durable_arg(durable, i)? });
+        core.durable_imports.push(unsafe { durable_arg(durable, &arg_item!(options.durable_imports[i]))? });
     }
-    options.credentials = match (o.token.is_null(), o.key.is_null()) {
+    core.credentials = match (options.token.is_null(), options.key.is_null()) {
         (true, true) => None,
         (false, false) => Some(Credentials {
-            token: handle::cloned(o.token, "options.token")?,
-            key: Arc::new(handle::with(o.key, "options.key", |k| KeyPair::from_pkcs8(k.to_pkcs8()))?),
+            token: clone_handle!(options.token)?,
+            key: Arc::new(borrow!(options.key, |k| KeyPair::from_pkcs8(k.to_pkcs8()))?),
         }),
         _ => {
             return Err(Error::new(
@@ -490,31 +454,28 @@ unsafe fn options_arg(o: &charter_bridge_options_t) -> Result<BridgeOptions, Err
             ))
         }
     };
-    if !o.authority.is_null() {
-        let authority = handle::with(o.authority, "options.authority", |a| Ok(a.authority.clone()))?;
+    if let Some(authority) = opt_borrow!(options.authority, |a| Ok(a.authority.clone()))? {
         let mut verify = VerifyOptions::new(authority);
-        verify.max_skew = Duration::from_millis(u64::from(o.max_skew_ms));
-        if !o.recorder.is_null() {
+        verify.max_skew = Duration::from_millis(u64::from(options.max_skew_ms));
+        if !options.recorder.is_null() {
             // SAFETY: the caller's contract.
-            verify.recorder = Some(unsafe { recorder_arg(o.recorder)? });
+            verify.recorder = Some(unsafe { recorder_arg(options.recorder)? });
         }
-        options.verify = Some(verify);
-    } else if !o.recorder.is_null() {
+        core.verify = Some(verify);
+    } else if !options.recorder.is_null() {
         return Err(Error::new(
             ErrorKind::InvalidArgument,
             "options.recorder records refusals, which need options.authority",
         ));
     }
-    if !o.local_session.is_null() {
-        options.local_session = Some(handle::cloned(o.local_session, "options.local_session")?);
-    }
-    options.request_timeout = Duration::from_millis(u64::from(o.request_timeout_ms));
-    options.export_capacity = o.export_capacity;
-    options.export_max_bytes = o.export_max_bytes;
-    options.import_capacity = o.import_capacity;
-    options.max_requests_in_flight = o.max_requests_in_flight;
-    options.worker_threads = o.worker_threads;
-    Ok(options)
+    core.local_session = opt_clone_handle!(options.local_session)?;
+    core.request_timeout = Duration::from_millis(u64::from(options.request_timeout_ms));
+    core.export_capacity = options.export_capacity;
+    core.export_max_bytes = options.export_max_bytes;
+    core.import_capacity = options.import_capacity;
+    core.max_requests_in_flight = options.max_requests_in_flight;
+    core.worker_threads = options.worker_threads;
+    Ok(core)
 }
 
 /// Starts a bridge for `bus` with `options` (which must name a server) and
@@ -538,11 +499,8 @@ pub unsafe extern "C" fn charter_bridge_start(
 ) -> charter_status_t {
     call(|| {
         let out = out!(out)?;
-        if options.is_null() {
-            return Err(crate::firewall::null_argument("options"));
-        }
-        // SAFETY: non-NULL; the caller guarantees validity.
-        let options = unsafe { options_arg(&*options)? };
+        // SAFETY: the caller's contract on the pointers in `options`.
+        let options = unsafe { options_arg(arg_struct!(options)?)? };
         let bus = clone_handle!(bus)?;
         if in_async_context() {
             return Err(Error::new(
@@ -567,11 +525,7 @@ pub unsafe extern "C" fn charter_bridge_origin(
     bridge: *mut charter_bridge_t,
     out: *mut *mut c_char,
 ) -> charter_status_t {
-    call(|| {
-        let out = out!(out)?;
-        out.write_string(bridge_arg(bridge)?.0.origin.clone());
-        Ok(())
-    })
+    call(|| out!(out)?.put(bridge_arg(bridge)?.0.origin.clone()))
 }
 
 /// Waits up to `timeout_ms` until the server has seen everything sent so
@@ -595,8 +549,7 @@ pub unsafe extern "C" fn charter_bridge_flush(
                 "a bridge cannot be flushed on its own thread (from a callback it runs)",
             ));
         }
-        let guard = handle.0.bridge.read().unwrap_or_else(PoisonError::into_inner);
-        guard.as_ref().ok_or_else(closed)?.flush(Duration::from_millis(u64::from(timeout_ms)))
+        handle.0.running(|b| b.flush(Duration::from_millis(u64::from(timeout_ms))))
     })
 }
 
@@ -610,20 +563,7 @@ pub unsafe extern "C" fn charter_bridge_is_connected(
     bridge: *mut charter_bridge_t,
     out_connected: *mut bool,
 ) -> charter_status_t {
-    call(|| {
-        let out_connected = out!(out_connected)?;
-        let handle = bridge_arg(bridge)?;
-        let connected = handle
-            .0
-            .bridge
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .as_ref()
-            .ok_or_else(closed)?
-            .is_connected();
-        out_connected.write(connected);
-        Ok(())
-    })
+    call(|| out!(out_connected)?.put(bridge_arg(bridge)?.0.running(|b| Ok(b.is_connected()))?))
 }
 
 /// Writes what the bridge carried and dropped so far to `out`.
@@ -636,20 +576,7 @@ pub unsafe extern "C" fn charter_bridge_stats(
     bridge: *mut charter_bridge_t,
     out: *mut charter_bridge_stats_t,
 ) -> charter_status_t {
-    call(|| {
-        let out = out!(out)?;
-        let handle = bridge_arg(bridge)?;
-        let stats = handle
-            .0
-            .bridge
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .as_ref()
-            .ok_or_else(closed)?
-            .stats();
-        out.write(stats.into());
-        Ok(())
-    })
+    call(|| out!(out)?.put(bridge_arg(bridge)?.0.running(|b| Ok(charter_bridge_stats_t::from(b.stats())))?))
 }
 
 /// Stops carrying, sends what the client still buffers (for up to a

@@ -129,8 +129,7 @@ pub unsafe extern "C" fn charter_bridge_verifier_options_default(
             max_skew_ms: 30_000,
             fixed_time_ms: 0,
         };
-        out!(out)?.write(c);
-        Ok(())
+        out!(out)?.put(c)
     })
 }
 

@@ -33,10 +33,7 @@ crate::handle::handle_type!(charter_cancel_t owns Cancel, tag b"CAN1");
 /// `out` must be NULL or valid for writing.
 #[no_mangle]
 pub unsafe extern "C" fn charter_cancel_new(out: *mut *mut charter_cancel_t) -> charter_status_t {
-    call(|| {
-        let out = out!(out)?;
-        out.write_handle(Cancel::new())
-    })
+    call(|| out!(out)?.write_handle(Cancel::new()))
 }
 
 /// Cancels: every `charter_client_recv_cancellable` waiting with `cancel`
@@ -90,7 +87,6 @@ pub unsafe extern "C" fn charter_client_recv_cancellable(
         // Out of its handle guard: the wait never holds the guard.
         let cancel = clone_handle!(cancel)?;
         let message = sub.recv_cancellable(timeout_arg(timeout_ms), &cancel)?;
-        out_msg.write(OwnedMessage::new(&message).into_raw());
-        Ok(())
+        out_msg.put(OwnedMessage::new(&message).into_raw())
     })
 }

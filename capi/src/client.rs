@@ -69,8 +69,7 @@ pub unsafe extern "C" fn charter_client_new(
     call(|| {
         let out = out!(out)?;
         let session = opt_clone_handle!(session)?;
-        let client = borrow!(bus, |b| Ok(b.client(session.as_ref())))?;
-        out.write_handle(client)
+        out.write_handle(borrow!(bus, |b| Ok(b.client(session.as_ref())))?)
     })
 }
 
@@ -110,8 +109,7 @@ pub unsafe extern "C" fn charter_client_subscribe(
         // SAFETY: the caller's contract on `pattern` and `options`.
         let (pattern, options) = unsafe { (arg_str!(pattern)?, options_arg(options)?) };
         let id = client_arg(client)?.subscribe(pattern, options)?.detach();
-        out_id.write(id.get());
-        Ok(())
+        out_id.put(id.get())
     })
 }
 
@@ -146,8 +144,7 @@ pub unsafe extern "C" fn charter_client_subscribe_callback(
         let handler = Arc::clone(&callback);
         let id = client.subscribe_with(pattern, options, move |m| handler.invoke(m))?.detach();
         callback.user_data.arm();
-        out_id.write(id.get());
-        Ok(())
+        out_id.put(id.get())
     })
 }
 
@@ -165,12 +162,7 @@ pub unsafe extern "C" fn charter_client_unsubscribe(
     id: u64,
     out_removed: *mut bool,
 ) -> charter_status_t {
-    call(|| {
-        let out_removed = opt_out!(out_removed);
-        let removed = client_arg(client)?.unsubscribe(SubscriptionId::from_raw(id))?;
-        out_removed.write(removed);
-        Ok(())
-    })
+    call(|| opt_out!(out_removed).put(client_arg(client)?.unsubscribe(SubscriptionId::from_raw(id))?))
 }
 
 /// Publishes `len` bytes at `payload` with `header_count` headers on
@@ -235,8 +227,7 @@ pub unsafe extern "C" fn charter_client_recv(
             None => sub.recv()?,
             Some(timeout) => sub.recv_timeout(timeout)?,
         };
-        out_msg.write(OwnedMessage::new(&message).into_raw());
-        Ok(())
+        out_msg.put(OwnedMessage::new(&message).into_raw())
     })
 }
 
@@ -266,8 +257,7 @@ pub unsafe extern "C" fn charter_client_request(
             unsafe { Outgoing::read(client, topic, payload, len, headers, header_count)? };
         let timeout = timeout_arg(timeout_ms).unwrap_or(Duration::MAX);
         let reply = client.request(topic, payload, &headers, timeout)?;
-        out_reply.write(OwnedMessage::new(&reply).into_raw());
-        Ok(())
+        out_reply.put(OwnedMessage::new(&reply).into_raw())
     })
 }
 
@@ -298,8 +288,7 @@ pub unsafe extern "C" fn charter_client_request_start(
         let Outgoing { client, topic, payload, headers } =
             unsafe { Outgoing::read(client, topic, payload, len, headers, header_count)? };
         let replies = client.request_start(topic, payload, &headers)?.detach();
-        out_reply_id.write(replies.get());
-        Ok(())
+        out_reply_id.put(replies.get())
     })
 }
 
@@ -374,8 +363,7 @@ pub unsafe extern "C" fn charter_client_subscription_stats(
     call(|| {
         let out = out!(out)?;
         let stats = client_arg(client)?.subscription(SubscriptionId::from_raw(id))?.stats();
-        out.write(stats.into());
-        Ok(())
+        out.put(charter_subscription_stats_t::from(stats))
     })
 }
 
@@ -443,8 +431,12 @@ impl<'a> Outgoing<'a> {
         out_report: OptOut<charter_publish_report_t>,
         how: impl FnOnce(&Client, &str, &[u8], Headers<'_>) -> Result<PublishReport, Error>,
     ) -> Result<(), Error> {
-        out_report.write(how(&self.client, self.topic, self.payload, &self.headers)?.into());
-        Ok(())
+        out_report.put(charter_publish_report_t::from(how(
+            &self.client,
+            self.topic,
+            self.payload,
+            &self.headers,
+        )?))
     }
 }
 

@@ -5,6 +5,9 @@
 //! [`opt_out!`], before doing any work: a NULL required output fails the
 //! call before anything happens. The value is written at the end, by
 //! consuming the `Out`, so a failed call leaves every output untouched.
+//! An export whose last step is writing one value ends with `put`, which
+//! writes and reports success: `call(|| out!(out)?.put(borrow!(h, f)?))`
+//! checks the output, then works, then writes.
 //!
 //! The one `unsafe` step is constructing them: every export's contract
 //! (its `# Safety` section) says each out-pointer is NULL or valid for a
@@ -51,6 +54,34 @@ impl Out<*mut c_char> {
     }
 }
 
+/// A value an output of type `T` is written from: a `T` itself, or a
+/// `String` for a caller-owned C string. What `put` takes.
+pub(crate) trait OutValue<T> {
+    fn into_c(self) -> T;
+}
+
+impl<T> OutValue<T> for T {
+    #[inline]
+    fn into_c(self) -> T {
+        self
+    }
+}
+
+impl OutValue<*mut c_char> for String {
+    fn into_c(self) -> *mut c_char {
+        c_string(self).into_raw()
+    }
+}
+
+impl<T> Out<T> {
+    /// Writes `value` as the export's last step, which has succeeded.
+    #[inline]
+    pub(crate) fn put(self, value: impl OutValue<T>) -> Result<(), Error> {
+        self.write(value.into_c());
+        Ok(())
+    }
+}
+
 impl<C: Castable> Out<*mut C> {
     /// Creates a handle owning `value` and writes it: the one way an export
     /// hands out a new handle.
@@ -84,13 +115,15 @@ impl<T> OptOut<T> {
     }
 }
 
-impl OptOut<*mut c_char> {
-    /// Hands `text` to C as a caller-owned string unless the caller passed
-    /// NULL (then nothing is allocated).
-    pub(crate) fn write_string(self, text: String) {
+impl<T> OptOut<T> {
+    /// Writes `value` unless the caller passed NULL (then a string is not
+    /// even allocated), as the export's last step, which has succeeded.
+    #[inline]
+    pub(crate) fn put(self, value: impl OutValue<T>) -> Result<(), Error> {
         if self.ptr.is_some() {
-            self.write(c_string(text).into_raw());
+            self.write(value.into_c());
         }
+        Ok(())
     }
 }
 
@@ -106,14 +139,21 @@ impl BytesOut {
         BytesOut { ptr, len }
     }
 
-    /// Writes a Merkle proof: its hashes one after the other.
-    pub(crate) fn write_proof(self, proof: Vec<charter_core::audit::Hash>) {
-        self.write(proof.concat());
+    /// Writes a Merkle proof, its hashes one after the other, as the
+    /// export's last step, which has succeeded.
+    pub(crate) fn put_proof(self, proof: Vec<charter_core::audit::Hash>) -> Result<(), Error> {
+        self.put(proof.concat())
     }
 
     pub(crate) fn write(self, bytes: Vec<u8>) {
         self.len.write(bytes.len());
         self.ptr.write(Box::into_raw(bytes.into_boxed_slice()).cast::<u8>());
+    }
+
+    /// Writes `bytes` as the export's last step, which has succeeded.
+    pub(crate) fn put(self, bytes: Vec<u8>) -> Result<(), Error> {
+        self.write(bytes);
+        Ok(())
     }
 }
 

@@ -105,10 +105,7 @@ pub unsafe extern "C" fn charter_registry_new_with_max_depth(
     max_depth: u32,
     out: *mut *mut charter_registry_t,
 ) -> charter_status_t {
-    call(|| {
-        let out = out!(out)?;
-        out.write_handle(Registry::<[u8]>::with_max_depth(max_depth as usize)?)
-    })
+    call(|| out!(out)?.write_handle(Registry::<[u8]>::with_max_depth(max_depth as usize)?))
 }
 
 /// Frees a registry. Every registration ends: each `drop_user_data` runs
@@ -143,16 +140,12 @@ pub unsafe extern "C" fn charter_registry_register(
     drop_user_data: charter_drop_fn,
     out_id: *mut u64,
 ) -> charter_status_t {
-    call(|| {
-        let call = arg_fn!(r#fn)?;
-        let out_id = out!(out_id)?;
-        borrow!(reg, |registry| {
-            let handler = CHandler { call, user_data: UserData::owned(user_data, drop_user_data) };
-            let id = registry.register_with_priority(priority, move |event: &[u8]| handler.invoke(event));
-            out_id.write(id.get());
-            Ok(())
+    // SAFETY: the caller's contract.
+    unsafe {
+        register(reg, r#fn, user_data, drop_user_data, out_id, |registry, handler| {
+            registry.register_with_priority(priority, move |event: &[u8]| handler.invoke(event))
         })
-    })
+    }
 }
 
 /// Registers `fn` to run once, like `charter_registry_register`: the first
@@ -173,15 +166,33 @@ pub unsafe extern "C" fn charter_registry_register_once(
     drop_user_data: charter_drop_fn,
     out_id: *mut u64,
 ) -> charter_status_t {
+    // SAFETY: the caller's contract.
+    unsafe {
+        register(reg, r#fn, user_data, drop_user_data, out_id, |registry, handler| {
+            registry.register_once_with_priority(priority, move |event: &[u8]| handler.invoke(event))
+        })
+    }
+}
+
+/// The body of the register exports: `how` registers the handler made of
+/// `fn` and `user_data` (which it then owns) and returns its id.
+///
+/// # Safety
+/// As for `charter_registry_register`.
+unsafe fn register(
+    reg: *mut charter_registry_t,
+    r#fn: charter_handler_fn,
+    user_data: *mut c_void,
+    drop_user_data: charter_drop_fn,
+    out_id: *mut u64,
+    how: impl FnOnce(&Registry<[u8]>, CHandler) -> HandlerId,
+) -> charter_status_t {
     call(|| {
         let call = arg_fn!(r#fn)?;
         let out_id = out!(out_id)?;
         borrow!(reg, |registry| {
             let handler = CHandler { call, user_data: UserData::owned(user_data, drop_user_data) };
-            let id =
-                registry.register_once_with_priority(priority, move |event: &[u8]| handler.invoke(event));
-            out_id.write(id.get());
-            Ok(())
+            out_id.put(how(registry, handler).get())
         })
     })
 }
@@ -204,11 +215,7 @@ pub unsafe extern "C" fn charter_registry_unregister(
     id: u64,
     out_removed: *mut bool,
 ) -> charter_status_t {
-    call(|| {
-        let out_removed = opt_out!(out_removed);
-        out_removed.write(borrow!(reg, |r| Ok(r.unregister(HandlerId::from_raw(id))))?);
-        Ok(())
-    })
+    call(|| opt_out!(out_removed).put(borrow!(reg, |r| Ok(r.unregister(HandlerId::from_raw(id))))?))
 }
 
 /// Ends the registration `id` like `charter_registry_unregister`, then
@@ -232,11 +239,7 @@ pub unsafe extern "C" fn charter_registry_unregister_and_wait(
     id: u64,
     out_removed: *mut bool,
 ) -> charter_status_t {
-    call(|| {
-        let out_removed = opt_out!(out_removed);
-        out_removed.write(borrow!(reg, |r| Ok(r.unregister_and_wait(HandlerId::from_raw(id))))?);
-        Ok(())
-    })
+    call(|| opt_out!(out_removed).put(borrow!(reg, |r| Ok(r.unregister_and_wait(HandlerId::from_raw(id))))?))
 }
 
 /// Writes whether `id` is registered to `out`.
@@ -249,11 +252,7 @@ pub unsafe extern "C" fn charter_registry_contains(
     id: u64,
     out: *mut bool,
 ) -> charter_status_t {
-    call(|| {
-        let out = out!(out)?;
-        out.write(borrow!(reg, |r| Ok(r.contains(HandlerId::from_raw(id))))?);
-        Ok(())
-    })
+    call(|| out!(out)?.put(borrow!(reg, |r| Ok(r.contains(HandlerId::from_raw(id))))?))
 }
 
 /// Writes the number of registered handlers to `out_len`.
@@ -265,11 +264,7 @@ pub unsafe extern "C" fn charter_registry_len(
     reg: *mut charter_registry_t,
     out_len: *mut usize,
 ) -> charter_status_t {
-    call(|| {
-        let out_len = out!(out_len)?;
-        out_len.write(borrow!(reg, |r| Ok(r.len()))?);
-        Ok(())
-    })
+    call(|| out!(out_len)?.put(borrow!(reg, |r| Ok(r.len()))?))
 }
 
 /// Ends every registration. A notify round in progress skips the handlers

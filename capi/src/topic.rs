@@ -69,8 +69,7 @@ pub unsafe extern "C" fn charter_topic_matches(
         let (pattern, topic) = (arg_str!(pattern)?, arg_str!(topic)?);
         validate_pattern(pattern)?;
         validate_topic(topic)?;
-        out.write(matches(pattern, topic));
-        Ok(())
+        out.put(matches(pattern, topic))
     })
 }
 
@@ -93,8 +92,7 @@ pub unsafe extern "C" fn charter_pattern_contains(
         let (inner, outer) = (arg_str!(inner)?, arg_str!(outer)?);
         pattern_arg("inner", inner)?;
         pattern_arg("outer", outer)?;
-        out.write(contains(inner, outer));
-        Ok(())
+        out.put(contains(inner, outer))
     })
 }
 

@@ -211,10 +211,7 @@ pub unsafe extern "C" fn charter_client_poll_recv(
         let sub = client_arg(client)?.subscription(SubscriptionId::from_raw(subscription_id))?;
         let waiter = waiter_arg(waiter)?;
         match sub.poll_recv(&waiter.inner.notify)? {
-            Polled::Ready(message) => {
-                message_out.write(OwnedMessage::new(&message).into_raw());
-                Ok(())
-            }
+            Polled::Ready(message) => message_out.put(OwnedMessage::new(&message).into_raw()),
             Polled::Pending { recheck } => {
                 waiter.armed_on(&sub);
                 recheck_ms_out.write(recheck_ms(recheck));

@@ -199,8 +199,7 @@ fn install(
         Watch { inner: Arc::new(WatchInner { sub: sub.clone(), notify: Arc::clone(&notify), target }) };
     sub.set_watch(Some(notify))?;
     watch_out.write_handle(watch.clone()).inspect_err(|_| watch.close())?;
-    recheck_ms_out.write(recheck_ms(sub.recheck()));
-    Ok(())
+    recheck_ms_out.put(recheck_ms(sub.recheck()))
 }
 
 /// Watches subscription `id` through a file descriptor, written to `fd_out`,
@@ -245,8 +244,7 @@ pub unsafe extern "C" fn charter_client_watch_fd(
         let signal = Signal::open()?;
         let fd = signal.raw().ok_or_else(|| Error::new(ErrorKind::Internal, "a new watch has no fd"))?;
         install(client, id, Target::Fd(signal), watch_out, recheck_ms_out)?;
-        fd_out.write(fd);
-        Ok(())
+        fd_out.put(fd)
     })
 }
 

@@ -17,17 +17,15 @@ use charter_core::audit::Hash;
 pub unsafe extern "C" fn charter_audit_options_default(
     out: *mut charter_audit_options_t,
 ) -> charter_status_t {
-    let options = charter_audit_options_t {
-        fsync: CHARTER_AUDIT_FSYNC_ALWAYS,
-        fsync_interval_ms: 1000,
-        signer: std::ptr::null_mut(),
-        origin: std::ptr::null(),
-        checkpoint_every: 0,
-        checkpoint_interval_ms: 0,
-    };
     call(|| {
-        out!(out)?.write(options);
-        Ok(())
+        out!(out)?.put(charter_audit_options_t {
+            fsync: CHARTER_AUDIT_FSYNC_ALWAYS,
+            fsync_interval_ms: 1000,
+            signer: std::ptr::null_mut(),
+            origin: std::ptr::null(),
+            checkpoint_every: 0,
+            checkpoint_interval_ms: 0,
+        })
     })
 }
 
@@ -37,16 +35,14 @@ pub unsafe extern "C" fn charter_audit_options_default(
 /// `out` must be NULL or valid for writing.
 #[no_mangle]
 pub unsafe extern "C" fn charter_audit_query_default(out: *mut charter_audit_query_t) -> charter_status_t {
-    let query = charter_audit_query_t {
-        from_index: 0,
-        time_from_ms: 0,
-        time_until_ms: u64::MAX,
-        actor: std::ptr::null(),
-        decision: CHARTER_AUDIT_ANY_DECISION,
-    };
     call(|| {
-        out!(out)?.write(query);
-        Ok(())
+        out!(out)?.put(charter_audit_query_t {
+            from_index: 0,
+            time_from_ms: 0,
+            time_until_ms: u64::MAX,
+            actor: std::ptr::null(),
+            decision: CHARTER_AUDIT_ANY_DECISION,
+        })
     })
 }
 
@@ -159,9 +155,7 @@ pub unsafe extern "C" fn charter_audit_append(
     call(|| {
         // SAFETY: the caller's contract on `record`.
         let record = unsafe { record_arg(record)? };
-        let index = log_of(log)?.append(&record)?;
-        opt_out!(out_index).write(index);
-        Ok(())
+        opt_out!(out_index).put(log_of(log)?.append(&record)?)
     })
 }
 
@@ -180,12 +174,7 @@ pub unsafe extern "C" fn charter_audit_sync(log: *mut charter_audit_t) -> charte
 /// `out_len` must be NULL or valid for writing.
 #[no_mangle]
 pub unsafe extern "C" fn charter_audit_len(log: *mut charter_audit_t, out_len: *mut u64) -> charter_status_t {
-    call(|| {
-        let out_len = out!(out_len)?;
-        let len = borrow!(log, |l| Ok(l.len()))?;
-        out_len.write(len);
-        Ok(())
-    })
+    call(|| out!(out_len)?.put(borrow!(log, |l| Ok(l.len()))?))
 }
 
 /// Writes the Merkle root of every record (32 bytes) to `out_root`.
@@ -197,12 +186,7 @@ pub unsafe extern "C" fn charter_audit_root(
     log: *mut charter_audit_t,
     out_root: *mut u8,
 ) -> charter_status_t {
-    call(|| {
-        let out_root = out!(out_root as Hash)?;
-        let root = borrow!(log, |l| Ok(l.root()))?;
-        out_root.write(root);
-        Ok(())
-    })
+    call(|| out!(out_root as Hash)?.put(borrow!(log, |l| Ok(l.root()))?))
 }
 
 /// Writes the Merkle root of the first `size` records to `out_root`;
@@ -216,12 +200,7 @@ pub unsafe extern "C" fn charter_audit_root_at(
     size: u64,
     out_root: *mut u8,
 ) -> charter_status_t {
-    call(|| {
-        let out_root = out!(out_root as Hash)?;
-        let root = borrow!(log, |l| l.root_at(size))?;
-        out_root.write(root);
-        Ok(())
-    })
+    call(|| out!(out_root as Hash)?.put(borrow!(log, |l| l.root_at(size))?))
 }
 
 /// Writes the leaf hash of record `index` to `out_hash`;
@@ -235,12 +214,7 @@ pub unsafe extern "C" fn charter_audit_record_hash(
     index: u64,
     out_hash: *mut u8,
 ) -> charter_status_t {
-    call(|| {
-        let out_hash = out!(out_hash as Hash)?;
-        let hash = borrow!(log, |l| l.leaf_hash(index))?;
-        out_hash.write(hash);
-        Ok(())
-    })
+    call(|| out!(out_hash as Hash)?.put(borrow!(log, |l| l.leaf_hash(index))?))
 }
 
 /// Writes the proof that record `index` is in the tree of the first `size`
@@ -257,12 +231,7 @@ pub unsafe extern "C" fn charter_audit_prove_inclusion(
     out: *mut *mut u8,
     out_len: *mut usize,
 ) -> charter_status_t {
-    call(|| {
-        let out = bytes_out!(out, out_len)?;
-        let proof = borrow!(log, |l| l.prove_inclusion(index, size))?;
-        out.write_proof(proof);
-        Ok(())
-    })
+    call(|| bytes_out!(out, out_len)?.put_proof(borrow!(log, |l| l.prove_inclusion(index, size))?))
 }
 
 /// Writes the proof that the tree of the first `old_size` records is a
@@ -280,12 +249,7 @@ pub unsafe extern "C" fn charter_audit_prove_consistency(
     out: *mut *mut u8,
     out_len: *mut usize,
 ) -> charter_status_t {
-    call(|| {
-        let out = bytes_out!(out, out_len)?;
-        let proof = borrow!(log, |l| l.prove_consistency(old_size, new_size))?;
-        out.write_proof(proof);
-        Ok(())
-    })
+    call(|| bytes_out!(out, out_len)?.put_proof(borrow!(log, |l| l.prove_consistency(old_size, new_size))?))
 }
 
 /// Writes record `index` to `out_record`, read back and checked against the
@@ -305,8 +269,7 @@ pub unsafe extern "C" fn charter_audit_get(
         let out_record = out!(out_record)?;
         let record = log_of(log)?.get(index)?;
         let owned: *mut charter_audit_record_t = Box::into_raw(OwnedRecord::new(index, &record)).cast();
-        out_record.write(owned);
-        Ok(())
+        out_record.put(owned)
     })
 }
 
@@ -363,8 +326,7 @@ pub unsafe extern "C" fn charter_audit_each(
                 break;
             }
         }
-        out_count.write(count);
-        Ok(())
+        out_count.put(count)
     })
 }
 
@@ -379,12 +341,7 @@ pub unsafe extern "C" fn charter_audit_verifier_key(
     log: *mut charter_audit_t,
     out: *mut *mut c_char,
 ) -> charter_status_t {
-    call(|| {
-        let out = out!(out)?;
-        let key = borrow!(log, |l| l.verifier_key())?;
-        out.write_string(key);
-        Ok(())
-    })
+    call(|| out!(out)?.put(borrow!(log, |l| l.verifier_key())?))
 }
 
 /// Signs a checkpoint of the log as it is now (syncing the records it
@@ -399,12 +356,7 @@ pub unsafe extern "C" fn charter_audit_checkpoint(
     log: *mut charter_audit_t,
     out: *mut *mut c_char,
 ) -> charter_status_t {
-    call(|| {
-        let out = out!(out)?;
-        let note = log_of(log)?.checkpoint()?;
-        out.write_string(note);
-        Ok(())
-    })
+    call(|| out!(out)?.put(log_of(log)?.checkpoint()?))
 }
 
 /// Writes the latest persisted checkpoint note to `out` (free it with
@@ -420,9 +372,7 @@ pub unsafe extern "C" fn charter_audit_latest_checkpoint(
     call(|| {
         let out = out!(out)?;
         let note = log_of(log)?.latest_checkpoint()?;
-        let ptr = note.map_or(std::ptr::null_mut(), |n| c_string(n).into_raw());
-        out.write(ptr);
-        Ok(())
+        out.put(note.map_or(std::ptr::null_mut(), |n| c_string(n).into_raw()))
     })
 }
 
@@ -493,7 +443,6 @@ pub unsafe extern "C" fn charter_audit_recovery(
     call(|| {
         let out = out!(out)?;
         let recovery = borrow!(log, |l| Ok(l.recovery()))?;
-        out.write(recovery.into());
-        Ok(())
+        out.put(charter_audit_recovery_t::from(recovery))
     })
 }

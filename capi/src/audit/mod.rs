@@ -391,7 +391,7 @@ pub(crate) unsafe fn proof_arg(ptr: *const u8, len: usize, name: &str) -> Result
 /// `proof_arg(ptr, len, "ptr")`: the proof argument `ptr` of `len` bytes.
 macro_rules! arg_proof {
     ($p:ident, $len:expr) => {
-        $crate::args::read_arg!($p => |name| $crate::audit::proof_arg($p, $len, name))
+        $crate::args::read_arg!([$p] => |name| $crate::audit::proof_arg($p, $len, name))
     };
 }
 pub(crate) use arg_proof;

@@ -21,8 +21,7 @@ pub unsafe extern "C" fn charter_audit_leaf_hash(
     call(|| {
         let out_hash = out!(out_hash as Hash)?;
         let leaf = arg_bytes!(leaf, len)?;
-        out_hash.write(audit::leaf_hash(leaf));
-        Ok(())
+        out_hash.put(audit::leaf_hash(leaf))
     })
 }
 
@@ -98,7 +97,6 @@ pub unsafe extern "C" fn charter_audit_verify_checkpoint(
         let checkpoint = audit::verify_checkpoint(note, key)?;
         opt_out!(out_size).write(checkpoint.size);
         opt_out!(out_root as Hash).write(checkpoint.root);
-        opt_out!(out_origin).write_string(checkpoint.origin);
-        Ok(())
+        opt_out!(out_origin).put(checkpoint.origin)
     })
 }

@@ -79,10 +79,7 @@ pub use mirrors::*;
 /// `out` must be NULL or valid for writing.
 #[no_mangle]
 pub unsafe extern "C" fn charter_bus_limits_default(out: *mut charter_bus_limits_t) -> charter_status_t {
-    call(|| {
-        out!(out)?.write(BusLimits::default().into());
-        Ok(())
-    })
+    call(|| out!(out)?.put(charter_bus_limits_t::from(BusLimits::default())))
 }
 
 /// Fills `out` with the default subscription options: 1024 messages,
@@ -94,20 +91,27 @@ pub unsafe extern "C" fn charter_bus_limits_default(out: *mut charter_bus_limits
 pub unsafe extern "C" fn charter_subscribe_options_default(
     out: *mut charter_subscribe_options_t,
 ) -> charter_status_t {
-    let defaults = SubscribeOptions::default();
-    let c = charter_subscribe_options_t {
-        capacity: defaults.capacity,
-        max_bytes: defaults.max_bytes,
-        overflow: CHARTER_OVERFLOW_DROP_OLDEST,
-        block_timeout_ms: 0,
-        ttl_ms: 0,
-        idle_ttl_ms: 0,
-        dispatch: CHARTER_DISPATCH_INLINE,
-    };
     call(|| {
-        out!(out)?.write(c);
-        Ok(())
+        let out = out!(out)?;
+        let defaults = SubscribeOptions::default();
+        out.put(charter_subscribe_options_t {
+            capacity: defaults.capacity,
+            max_bytes: defaults.max_bytes,
+            overflow: CHARTER_OVERFLOW_DROP_OLDEST,
+            block_timeout_ms: 0,
+            ttl_ms: 0,
+            idle_ttl_ms: 0,
+            dispatch: CHARTER_DISPATCH_INLINE,
+        })
     })
+}
+
+/// The limits at `limits`, or the defaults when NULL.
+///
+/// # Safety
+/// `limits` must be NULL or valid for reading.
+unsafe fn limits_arg(limits: *const charter_bus_limits_t) -> Result<BusLimits, Error> {
+    Ok(arg_opt_struct!(limits)?.map_or_else(BusLimits::default, |l| (*l).into()))
 }
 
 /// Creates a bus with `limits` (NULL for the defaults).
@@ -124,7 +128,8 @@ pub unsafe extern "C" fn charter_bus_new(
 ) -> charter_status_t {
     call(|| {
         let out = out!(out)?;
-        let limits = arg_opt_struct!(limits)?.map_or_else(BusLimits::default, |l| (*l).into());
+        // SAFETY: the caller's contract on `limits`.
+        let limits = unsafe { limits_arg(limits)? };
         out.write_handle(Bus::new(limits)?)
     })
 }
@@ -148,7 +153,8 @@ pub unsafe extern "C" fn charter_bus_new_with_authority(
 ) -> charter_status_t {
     call(|| {
         let out = out!(out)?;
-        let limits = arg_opt_struct!(limits)?.map_or_else(BusLimits::default, |l| (*l).into());
+        // SAFETY: the caller's contract on `limits`.
+        let limits = unsafe { limits_arg(limits)? };
         let authority = borrow!(auth, |a| Ok(a.authority.clone()))?;
         out.write_handle(Bus::with_authority(limits, authority)?)
     })
@@ -178,7 +184,8 @@ pub unsafe extern "C" fn charter_bus_new_with_recorder(
 ) -> charter_status_t {
     call(|| {
         let out = out!(out)?;
-        let limits = arg_opt_struct!(limits)?.map_or_else(BusLimits::default, |l| (*l).into());
+        // SAFETY: the caller's contract on `limits`.
+        let limits = unsafe { limits_arg(limits)? };
         // SAFETY: the caller's contract on `recorder`.
         let recorder = unsafe { recorder_arg(recorder)? };
         let authority = opt_borrow!(auth, |a| Ok(a.authority.clone()))?;
@@ -226,8 +233,7 @@ pub unsafe extern "C" fn charter_bus_stats(
     call(|| {
         let out = out!(out)?;
         let stats = borrow!(bus, |b| Ok(b.stats()))?;
-        out.write(stats.into());
-        Ok(())
+        out.put(charter_bus_stats_t::from(stats))
     })
 }
 
@@ -246,7 +252,6 @@ pub unsafe extern "C" fn charter_bus_evict_idle(
     call(|| {
         let out_count = opt_out!(out_count);
         let bus = clone_handle!(bus)?;
-        out_count.write(bus.evict_idle());
-        Ok(())
+        out_count.put(bus.evict_idle())
     })
 }

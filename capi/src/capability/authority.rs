@@ -61,15 +61,14 @@ pub(crate) struct AuthorityHandle {
 pub unsafe extern "C" fn charter_authority_options_default(
     out: *mut charter_authority_options_t,
 ) -> charter_status_t {
-    let defaults = AuthorityOptions::default();
-    let options = charter_authority_options_t {
-        max_lifetime_s: defaults.max_lifetime.as_secs(),
-        clock_skew_s: defaults.clock_skew.as_secs(),
-        fixed_time: 0,
-    };
     call(|| {
-        out!(out)?.write(options);
-        Ok(())
+        let out = out!(out)?;
+        let defaults = AuthorityOptions::default();
+        out.put(charter_authority_options_t {
+            max_lifetime_s: defaults.max_lifetime.as_secs(),
+            clock_skew_s: defaults.clock_skew.as_secs(),
+            fixed_time: 0,
+        })
     })
 }
 
@@ -206,9 +205,7 @@ pub unsafe extern "C" fn charter_authority_distrust(
     call(|| {
         let out_removed = opt_out!(out_removed);
         let key = PublicKey::from_text(arg_str!(root_key)?)?;
-        let removed = borrow!(auth, |a| Ok(a.authority.clone()))?.distrust(&key);
-        out_removed.write(removed);
-        Ok(())
+        out_removed.put(borrow!(auth, |a| Ok(a.authority.clone()))?.distrust(&key))
     })
 }
 
@@ -230,8 +227,7 @@ pub unsafe extern "C" fn charter_authority_verify(
         let token = clone_handle!(token)?;
         let authority = borrow!(auth, |a| Ok(a.authority.clone()))?;
         let verified = authority.verify(&token)?;
-        opt_out!(out_principal).write_string(verified.principal.to_text());
-        Ok(())
+        opt_out!(out_principal).put(verified.principal.to_text())
     })
 }
 
@@ -247,9 +243,7 @@ pub unsafe extern "C" fn charter_authority_challenge(
 ) -> charter_status_t {
     call(|| {
         let out_challenge = out!(out_challenge as [u8; CHARTER_CHALLENGE_LEN])?;
-        let challenge = borrow!(auth, |a| a.authority.challenge())?;
-        out_challenge.write(challenge);
-        Ok(())
+        out_challenge.put(borrow!(auth, |a| a.authority.challenge())?)
     })
 }
 
@@ -295,9 +289,7 @@ pub unsafe extern "C" fn charter_authority_revoke(
     call(|| {
         let out_new = opt_out!(out_new);
         let id = LinkId::from_hex(arg_str!(link_id)?)?;
-        let new = borrow!(auth, |a| Ok(a.authority.clone()))?.revoke(id)?;
-        out_new.write(new);
-        Ok(())
+        out_new.put(borrow!(auth, |a| Ok(a.authority.clone()))?.revoke(id)?)
     })
 }
 
@@ -315,9 +307,7 @@ pub unsafe extern "C" fn charter_authority_unrevoke(
     call(|| {
         let out_removed = opt_out!(out_removed);
         let id = LinkId::from_hex(arg_str!(link_id)?)?;
-        let removed = borrow!(auth, |a| Ok(a.authority.unrevoke(&id)))?;
-        out_removed.write(removed);
-        Ok(())
+        out_removed.put(borrow!(auth, |a| Ok(a.authority.unrevoke(&id)))?)
     })
 }
 
@@ -331,12 +321,7 @@ pub unsafe extern "C" fn charter_authority_export_revocations(
     auth: *mut charter_authority_t,
     out: *mut *mut c_char,
 ) -> charter_status_t {
-    call(|| {
-        let out = out!(out)?;
-        let text = borrow!(auth, |a| Ok(a.authority.export_revocations()))?;
-        out.write_string(text);
-        Ok(())
-    })
+    call(|| out!(out)?.put(borrow!(auth, |a| Ok(a.authority.export_revocations()))?))
 }
 
 /// Adds every link id in `text` (as exported; blank lines and `#` comments
@@ -354,9 +339,7 @@ pub unsafe extern "C" fn charter_authority_import_revocations(
     call(|| {
         let out_count = opt_out!(out_count);
         let text = arg_str!(text)?;
-        let count = borrow!(auth, |a| Ok(a.authority.clone()))?.import_revocations(text)?;
-        out_count.write(count);
-        Ok(())
+        out_count.put(borrow!(auth, |a| Ok(a.authority.clone()))?.import_revocations(text)?)
     })
 }
 

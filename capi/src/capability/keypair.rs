@@ -28,10 +28,7 @@ crate::handle::handle_type!(charter_keypair_t owns KeyPair, tag b"KEY1");
 /// `out` must be NULL or valid for writing.
 #[no_mangle]
 pub unsafe extern "C" fn charter_keypair_generate(out: *mut *mut charter_keypair_t) -> charter_status_t {
-    call(|| {
-        let out = out!(out)?;
-        out.write_handle(KeyPair::generate()?)
-    })
+    call(|| out!(out)?.write_handle(KeyPair::generate()?))
 }
 
 /// Loads a key pair from a PKCS#8 document (`CHARTER_E_MALFORMED` if it is
@@ -82,12 +79,7 @@ pub unsafe extern "C" fn charter_keypair_to_pem(
     pair: *mut charter_keypair_t,
     out: *mut *mut c_char,
 ) -> charter_status_t {
-    call(|| {
-        let out = out!(out)?;
-        let text = borrow!(pair, |k| Ok(k.to_pem()))?;
-        out.write_string(text);
-        Ok(())
-    })
+    call(|| out!(out)?.put(borrow!(pair, |k| Ok(k.to_pem()))?))
 }
 
 /// Loads a key pair from a private key file (PKCS#8, DER or PEM). A file
@@ -108,8 +100,7 @@ pub unsafe extern "C" fn charter_keypair_read_file(
     call(|| {
         let out = out!(out)?;
         let path = arg_str!(path)?;
-        let pair = KeyPair::read_file(Path::new(path), KeyFileOptions { allow_open_permissions })?;
-        out.write_handle(pair)
+        out.write_handle(KeyPair::read_file(Path::new(path), KeyFileOptions { allow_open_permissions })?)
     })
 }
 
@@ -144,12 +135,7 @@ pub unsafe extern "C" fn charter_keypair_to_pkcs8(
     out: *mut *mut u8,
     out_len: *mut usize,
 ) -> charter_status_t {
-    call(|| {
-        let out = bytes_out!(out, out_len)?;
-        let der = borrow!(pair, |k| Ok(k.to_pkcs8().to_vec()))?;
-        out.write(der);
-        Ok(())
-    })
+    call(|| bytes_out!(out, out_len)?.put(borrow!(pair, |k| Ok(k.to_pkcs8().to_vec()))?))
 }
 
 /// Writes the public key's text form (`charter-pk1:...`) to `out`; free it
@@ -162,12 +148,7 @@ pub unsafe extern "C" fn charter_keypair_public_key(
     pair: *mut charter_keypair_t,
     out: *mut *mut c_char,
 ) -> charter_status_t {
-    call(|| {
-        let out = out!(out)?;
-        let text = borrow!(pair, |k| Ok(k.public_key().to_text()))?;
-        out.write_string(text);
-        Ok(())
-    })
+    call(|| out!(out)?.put(borrow!(pair, |k| Ok(k.public_key().to_text()))?))
 }
 
 /// Parses a public key's text form (`charter-pk1:...`) and writes it back
@@ -185,8 +166,7 @@ pub unsafe extern "C" fn charter_public_key_parse(
     call(|| {
         let out = out!(out)?;
         let key = PublicKey::from_text(arg_str!(text)?)?;
-        out.write_string(key.to_text());
-        Ok(())
+        out.put(key.to_text())
     })
 }
 
@@ -200,12 +180,7 @@ pub unsafe extern "C" fn charter_keypair_principal(
     pair: *mut charter_keypair_t,
     out: *mut *mut c_char,
 ) -> charter_status_t {
-    call(|| {
-        let out = out!(out)?;
-        let text = borrow!(pair, |k| Ok(k.principal().to_text()))?;
-        out.write_string(text);
-        Ok(())
-    })
+    call(|| out!(out)?.put(borrow!(pair, |k| Ok(k.principal().to_text()))?))
 }
 
 /// Frees a key pair. NULL is a no-op.

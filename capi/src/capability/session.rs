@@ -64,12 +64,7 @@ pub unsafe extern "C" fn charter_session_is_active(
     session: *mut charter_session_t,
     out: *mut bool,
 ) -> charter_status_t {
-    call(|| {
-        let out = out!(out)?;
-        let active = borrow!(session, |s| Ok(s.is_active()))?;
-        out.write(active);
-        Ok(())
-    })
+    call(|| out!(out)?.put(borrow!(session, |s| Ok(s.is_active()))?))
 }
 
 /// Writes the holder's principal id (text form) to `out`; free it with
@@ -82,12 +77,7 @@ pub unsafe extern "C" fn charter_session_principal(
     session: *mut charter_session_t,
     out: *mut *mut c_char,
 ) -> charter_status_t {
-    call(|| {
-        let out = out!(out)?;
-        let text = borrow!(session, |s| Ok(s.principal().to_text()))?;
-        out.write_string(text);
-        Ok(())
-    })
+    call(|| out!(out)?.put(borrow!(session, |s| Ok(s.principal().to_text()))?))
 }
 
 /// Writes the end of the session's token window, in seconds since the Unix
@@ -101,12 +91,7 @@ pub unsafe extern "C" fn charter_session_expires_at(
     session: *mut charter_session_t,
     out: *mut u64,
 ) -> charter_status_t {
-    call(|| {
-        let out = out!(out)?;
-        let at = borrow!(session, |s| Ok(s.expires_at()))?;
-        out.write(at);
-        Ok(())
-    })
+    call(|| out!(out)?.put(borrow!(session, |s| Ok(s.expires_at()))?))
 }
 
 /// Frees a session. NULL is a no-op. Subscriptions it opened end with it

@@ -60,8 +60,7 @@ pub unsafe extern "C" fn charter_token_mint(
         let out = out!(out)?;
         // SAFETY: the caller's contract.
         let (subject, grants) = unsafe { link_args(subject, grants, grant_count)? };
-        let token = borrow!(root, |root| Token::mint(root, &subject, &grants, not_before, not_after))?;
-        out.write_handle(token)
+        out.write_handle(borrow!(root, |root| Token::mint(root, &subject, &grants, not_before, not_after))?)
     })
 }
 
@@ -106,10 +105,7 @@ pub unsafe extern "C" fn charter_token_decode(
     len: usize,
     out: *mut *mut charter_token_t,
 ) -> charter_status_t {
-    call(|| {
-        let out = out!(out)?;
-        out.write_handle(Token::decode(arg_bytes!(bytes, len)?)?)
-    })
+    call(|| out!(out)?.write_handle(Token::decode(arg_bytes!(bytes, len)?)?))
 }
 
 /// Decodes a token's text form (`charter-tok1:...`). Free the token written
@@ -122,10 +118,7 @@ pub unsafe extern "C" fn charter_token_from_text(
     text: *const c_char,
     out: *mut *mut charter_token_t,
 ) -> charter_status_t {
-    call(|| {
-        let out = out!(out)?;
-        out.write_handle(Token::from_text(arg_str!(text)?)?)
-    })
+    call(|| out!(out)?.write_handle(Token::from_text(arg_str!(text)?)?))
 }
 
 /// Writes the binary encoding to `out` (`out_len` bytes; free with
@@ -139,12 +132,7 @@ pub unsafe extern "C" fn charter_token_encode(
     out: *mut *mut u8,
     out_len: *mut usize,
 ) -> charter_status_t {
-    call(|| {
-        let out = bytes_out!(out, out_len)?;
-        let bytes = borrow!(token, |t| Ok(t.as_bytes().to_vec()))?;
-        out.write(bytes);
-        Ok(())
-    })
+    call(|| bytes_out!(out, out_len)?.put(borrow!(token, |t| Ok(t.as_bytes().to_vec()))?))
 }
 
 /// Writes the text form (`charter-tok1:...`) to `out`; free it with
@@ -157,12 +145,7 @@ pub unsafe extern "C" fn charter_token_to_text(
     token: *mut charter_token_t,
     out: *mut *mut c_char,
 ) -> charter_status_t {
-    call(|| {
-        let out = out!(out)?;
-        let text = borrow!(token, |t| Ok(t.to_text()))?;
-        out.write_string(text);
-        Ok(())
-    })
+    call(|| out!(out)?.put(borrow!(token, |t| Ok(t.to_text()))?))
 }
 
 /// Writes a readable account of every link (issuer, subject, grants, window,
@@ -175,12 +158,7 @@ pub unsafe extern "C" fn charter_token_inspect(
     token: *mut charter_token_t,
     out: *mut *mut c_char,
 ) -> charter_status_t {
-    call(|| {
-        let out = out!(out)?;
-        let text = borrow!(token, |t| Ok(t.inspect()))?;
-        out.write_string(text);
-        Ok(())
-    })
+    call(|| out!(out)?.put(borrow!(token, |t| Ok(t.inspect()))?))
 }
 
 /// Writes the number of links to `out`.
@@ -192,12 +170,7 @@ pub unsafe extern "C" fn charter_token_link_count(
     token: *mut charter_token_t,
     out: *mut usize,
 ) -> charter_status_t {
-    call(|| {
-        let out = out!(out)?;
-        let count = borrow!(token, |t| Ok(t.links().len()))?;
-        out.write(count);
-        Ok(())
-    })
+    call(|| out!(out)?.put(borrow!(token, |t| Ok(t.links().len()))?))
 }
 
 /// Writes the holder's public key (the last link's subject) in text form
@@ -210,12 +183,7 @@ pub unsafe extern "C" fn charter_token_subject(
     token: *mut charter_token_t,
     out: *mut *mut c_char,
 ) -> charter_status_t {
-    call(|| {
-        let out = out!(out)?;
-        let text = borrow!(token, |t| Ok(t.subject().to_text()))?;
-        out.write_string(text);
-        Ok(())
-    })
+    call(|| out!(out)?.put(borrow!(token, |t| Ok(t.subject().to_text()))?))
 }
 
 /// Writes the root key the chain starts from in text form
@@ -228,12 +196,7 @@ pub unsafe extern "C" fn charter_token_root_key(
     token: *mut charter_token_t,
     out: *mut *mut c_char,
 ) -> charter_status_t {
-    call(|| {
-        let out = out!(out)?;
-        let text = borrow!(token, |t| Ok(t.root_key().to_text()))?;
-        out.write_string(text);
-        Ok(())
-    })
+    call(|| out!(out)?.put(borrow!(token, |t| Ok(t.root_key().to_text()))?))
 }
 
 /// Writes the id of link `index` (64 hex digits) to `out`; free it with
@@ -258,8 +221,7 @@ pub unsafe extern "C" fn charter_token_link_id(
             }
             Ok(t.link_id(index).to_hex())
         })?;
-        out.write_string(id);
-        Ok(())
+        out.put(id)
     })
 }
 
@@ -281,9 +243,7 @@ pub unsafe extern "C" fn charter_token_prove(
         let out_proof = out!(out_proof as [u8; CHARTER_PROOF_LEN])?;
         let challenge: [u8; 32] = arg_array!(challenge)?;
         let token = clone_handle!(token)?;
-        let proof = borrow!(holder, |h| token.prove(h, &challenge))?;
-        out_proof.write(proof);
-        Ok(())
+        out_proof.put(borrow!(holder, |h| token.prove(h, &challenge))?)
     })
 }
 
