@@ -226,7 +226,12 @@ export interface BusOptions {
  */
 export type Overflow = 'dropOldest' | 'dropNewest' | 'error' | { block: number };
 
-/** Options of a subscription with a queue to receive from. */
+/**
+ * Options of a subscription. The core judges every combination: one it
+ * refuses (`idleTtlMs` with a handler, `dispatch: 'thread'` without one,
+ * a bound out of range) throws its `InvalidArgumentError` or
+ * `LimitExceededError` with its message, so the types allow them all.
+ */
 export interface SubscribeOptions {
   /** Queue capacity in messages. Default 1024. */
   capacity?: number | null;
@@ -235,22 +240,25 @@ export interface SubscribeOptions {
   overflow?: Overflow | null;
   /** A message older than this when received is dropped instead. */
   ttlMs?: number | null;
-  /** The subscription ends when not received from for this long (see `evictIdle`). */
-  idleTtlMs?: number | null;
-}
-
-/** Options of a subscription with a handler. */
-export interface HandlerOptions extends Omit<SubscribeOptions, 'idleTtlMs'> {
   /**
-   * `'inline'` (the default): the handler runs inside `publish`.
-   * `'thread'`: messages queue on the subscription's own thread and the
-   * handler runs later on this JS thread, one at a time, in order;
+   * A pull subscription ends when not received from for this long (see
+   * `evictIdle`); the core refuses it with a handler.
+   */
+  idleTtlMs?: number | null;
+  /**
+   * With a handler: `'inline'` (the default): the handler runs inside
+   * `publish`. `'thread'`: messages queue on the subscription's own thread
+   * and the handler runs later on this JS thread, one at a time, in order;
    * `publish` does not wait for it. A `'thread'` handler's Promise is
    * awaited before the next message (a rejection is a handler failure); an
-   * `'inline'` handler's is not (a rejection goes to `onError` only).
+   * `'inline'` handler's is not (a rejection goes to `onError` only). The
+   * core refuses `'thread'` on a pull subscription.
    */
   dispatch?: 'inline' | 'thread' | null;
 }
+
+/** The options of a subscription with a handler: the same as any subscription's. */
+export type HandlerOptions = SubscribeOptions;
 
 export interface ReceiveOptions {
   /** Rejects with `TimeoutError` after this long. Default: no limit. */
@@ -260,6 +268,12 @@ export interface ReceiveOptions {
 }
 
 export interface RequestOptions extends ReceiveOptions {
+  /**
+   * Rejects with `TimeoutError` after this long. Default: the core's
+   * default request timeout (`charter_core::bus::DEFAULT_REQUEST_TIMEOUT`,
+   * 5000), which the binding takes from the core.
+   */
+  timeoutMs?: number | null;
   headers?: MessageHeaders | null;
 }
 
@@ -320,18 +334,15 @@ export type CallbackSubscription = Pick<
 >;
 
 /**
- * A topic bus: NATS-style topics and wildcards, bounded queues with
- * explicit overflow policies, request/reply, exact accounting. An open bus
- * never keeps the process alive; close it (or use `using`) when done, which
- * releases its handlers.
+ * The calls a `Bus` and its `Client`s share. On a client, each is checked
+ * against the session's grants: `subscribe` needs a `subscribe` grant
+ * containing the pattern, `publish`, `publishMany` and `publishAsync` a
+ * `publish` grant matching the topic (each message of a batch checked as
+ * `publish` checks one), `request` a `request` grant matching the topic;
+ * `respond` needs no grant, but a live session. Code that takes either
+ * can take a `BusCalls`.
  */
-export declare class Bus {
-  constructor(options?: BusOptions);
-  /**
-   * The bus as seen by the holder of `session`: publish, subscribe and
-   * request, each checked against the session's grants.
-   */
-  client(session: Session): Client;
+export interface BusCalls {
   /** Subscribes to `pattern` with a queue to receive from. */
   subscribe(pattern: string, options?: SubscribeOptions): Subscription;
   /** Subscribes to `pattern` with `handler`, called for every message; it may return a Promise (see `dispatch`). */
@@ -359,11 +370,29 @@ export declare class Bus {
   /**
    * Publishes a request and resolves with the first reply.
    * @throws {NotFoundError} when nothing subscribes to `topic`.
-   * @throws {TimeoutError} when no reply comes within `timeoutMs` (default 5000).
+   * @throws {TimeoutError} when no reply comes within `timeoutMs` (see `RequestOptions`).
    */
   request(topic: string, payload: Payload, options?: RequestOptions): Promise<Message>;
   /** Answers `request`, a message received with a reply inbox. Needs no grant. */
   respond(request: Message, payload: Payload, headers?: MessageHeaders | null): PublishReport;
+}
+
+/** The calls of `BusCalls`, made by the bus itself (with an `authority`, only through a `Client`). */
+export interface Bus extends BusCalls {}
+
+/**
+ * A topic bus: NATS-style topics and wildcards, bounded queues with
+ * explicit overflow policies, request/reply, exact accounting. An open bus
+ * never keeps the process alive; close it (or use `using`) when done, which
+ * releases its handlers.
+ */
+export declare class Bus {
+  constructor(options?: BusOptions);
+  /**
+   * The bus as seen by the holder of `session`: publish, subscribe and
+   * request, each checked against the session's grants.
+   */
+  client(session: Session): Client;
   /** The accounting over the bus's whole life; still available once closed. */
   stats(): BusStats;
   /** Ends every pull subscription idle past its `idleTtlMs`; returns how many ended. */
@@ -384,6 +413,9 @@ export declare class Bus {
   [Symbol.dispose](): void;
 }
 
+/** A client makes the calls of `BusCalls`, each checked against its session's grants. */
+export interface Client extends BusCalls {}
+
 /**
  * The bus as seen by the holder of a session, made by `bus.client(session)`.
  * Each call needs a grant: `publish` a `publish` grant matching the topic,
@@ -399,24 +431,6 @@ export declare class Client {
   private constructor();
   /** The session calls are checked against. */
   readonly session: Session;
-  /** `bus.subscribe` with a queue, if a `subscribe` grant contains `pattern`. */
-  subscribe(pattern: string, options?: SubscribeOptions): Subscription;
-  /** `bus.subscribe` with a handler, if a `subscribe` grant contains `pattern`. */
-  subscribe(
-    pattern: string,
-    handler: (message: Message) => unknown,
-    options?: HandlerOptions,
-  ): CallbackSubscription;
-  /** `bus.publish`, if a `publish` grant matches `topic`. */
-  publish(topic: string, payload: Payload, headers?: MessageHeaders | null): PublishReport;
-  /** `bus.publishMany`, each message checked against the grants as `publish` checks one. */
-  publishMany(topic: string, payloads: readonly Payload[], headers?: MessageHeaders | null): PublishReport;
-  /** `bus.publishAsync`, if a `publish` grant matches `topic`. */
-  publishAsync(topic: string, payload: Payload, headers?: MessageHeaders | null): Promise<PublishReport>;
-  /** `bus.request`, if a `request` grant matches `topic`. */
-  request(topic: string, payload: Payload, options?: RequestOptions): Promise<Message>;
-  /** `bus.respond` for the session's holder: needs no grant, but a live session. */
-  respond(request: Message, payload: Payload, headers?: MessageHeaders | null): PublishReport;
 }
 
 /**
@@ -1298,7 +1312,7 @@ export interface BridgeOptions {
   maxSkewMs?: number;
   /** The session the bridge acts as on a bus that enforces an authority. */
   session?: Session | null;
-  /** How long a request carried across waits for its reply (default 5000). */
+  /** How long a request carried across waits for its reply (default: the core's default request timeout, 5000). */
   requestTimeoutMs?: number;
   exportCapacity?: number;
   exportMaxBytes?: number;
@@ -1360,7 +1374,11 @@ export declare class Bridge implements AsyncDisposable {
   /** Whether the bridge is connected to a NATS server now. */
   readonly connected: boolean;
   readonly closed: boolean;
-  /** Resolves once the server has seen everything sent so far. */
+  /**
+   * Resolves once the server has seen everything sent so far; rejects with
+   * `TimeoutError` after `timeoutMs` (default: the core's default request
+   * timeout, 5000).
+   */
   flush(options?: { timeoutMs?: number }): Promise<void>;
   stats(): BridgeStats;
   /** The messages refused, by reason, zeros included. */

@@ -32,6 +32,12 @@ const { patternContains, topicMatches, validatePattern, validateTopic } = requir
 const { classes } = require('./lib/errors.js');
 const native = require('./lib/native.js');
 
+/** The core's version, as the C library's charter_version() gives it. */
+const version = native.version();
+
+// Names only, so that Node reads this list statically for `index.mjs`'s
+// `export *`; the error classes, made at load from the core's status table,
+// are spread last.
 module.exports = {
   Registry,
   Bus,
@@ -66,7 +72,6 @@ module.exports = {
   validatePattern,
   topicMatches,
   patternContains,
-  /** The core's version, as the C library's charter_version() gives it. */
-  version: native.version(),
+  version,
   ...classes,
 };

@@ -3,15 +3,13 @@
 const { inspect } = require('node:util');
 const { fileURLToPath } = require('node:url');
 
+const { internal, libraryOnly } = require('./internal.js');
 const native = require('./native.js');
 const { attempt, classes, fromNative } = require('./errors.js');
 const { nativePair } = require('./keys.js');
-const { bytes, count, failure, invalid, options, required, string, unixMillis } = require('./options.js');
+const { bytes, count, failure, invalid, optionalBoolean, options, required, string, unixMillis } = require('./options.js');
 
 const { NativeAuditLog } = native;
-
-/** Marks the library's calls, so only `AuditLog.open` and friends make an `AuditLog`. */
-const internal = Symbol('internal');
 
 const DECISIONS = new Set(['allow', 'deny', 'error']);
 const SCOPES = new Set(['denials', 'all']);
@@ -72,17 +70,6 @@ function decision(value, what, stackStart) {
 /** An optional string field: `undefined` when absent. */
 function optionalString(value, what, stackStart) {
   return value === undefined || value === null ? undefined : string(value, what, stackStart);
-}
-
-/** An optional boolean field: `undefined` when absent. */
-function optionalBoolean(value, what, stackStart) {
-  if (value === undefined || value === null) {
-    return undefined;
-  }
-  if (typeof value !== 'boolean') {
-    throw invalid(`${what} must be a boolean, got ${typeof value}`, stackStart);
-  }
-  return value;
 }
 
 const RECORD_KEYS = [
@@ -207,9 +194,7 @@ class AuditLog {
   #closed = false;
 
   constructor(token, nativeLog) {
-    if (token !== internal) {
-      throw new TypeError('AuditLog is not constructible: use AuditLog.open() or AuditLog.inMemory()');
-    }
+    libraryOnly(token, 'AuditLog', 'use AuditLog.open() or AuditLog.inMemory()');
     this.#native = nativeLog;
   }
 

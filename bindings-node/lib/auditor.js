@@ -7,15 +7,13 @@
 
 const { inspect } = require('node:util');
 
+const { internal, libraryOnly } = require('./internal.js');
 const native = require('./native.js');
 const { attempt } = require('./errors.js');
 const { filePath, position, report, settled } = require('./audit.js');
 const { count, invalid, options, string } = require('./options.js');
 
 const { NativeLogView } = native;
-
-/** Marks the library's calls, so only `LogView.open` makes a `LogView`. */
-const internal = Symbol('internal');
 
 /** What `verifyLog` trusts, as the addon takes it (`src/auditor.rs`). */
 function verifySpec(verifyOptions, stackStart) {
@@ -71,9 +69,7 @@ class LogView {
   #native;
 
   constructor(token, nativeView) {
-    if (token !== internal) {
-      throw new TypeError('LogView is not constructible: use LogView.open()');
-    }
+    libraryOnly(token, 'LogView', 'use LogView.open()');
     this.#native = nativeView;
   }
 

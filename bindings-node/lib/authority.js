@@ -1,14 +1,12 @@
 'use strict';
 
+const { internal, libraryOnly } = require('./internal.js');
 const { NativeAuthority, NativeManualClock } = require('./native.js');
 const { recording } = require('./audit.js');
 const { attempt, classes, fromNative } = require('./errors.js');
 const { nativeKey, publicKey } = require('./keys.js');
 const { nativeToken } = require('./token.js');
 const { bytes, count, invalid, options, required, string, unixSeconds } = require('./options.js');
-
-/** Marks the library's calls, so only an `Authority` makes a `Session`. */
-const internal = Symbol('internal');
 
 const ACTIONS = new Set(['publish', 'subscribe', 'request']);
 
@@ -80,9 +78,7 @@ class Session {
   #native;
 
   constructor(token, native) {
-    if (token !== internal) {
-      throw new TypeError('Session is not constructible: use authority.openSession()');
-    }
+    libraryOnly(token, 'Session', 'use authority.openSession()');
     this.#native = native;
   }
 

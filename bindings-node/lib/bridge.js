@@ -6,6 +6,7 @@
 // `charter.Bridge` and Go's `StartBridge`; this module checks JS argument
 // types and maps names, and decides nothing of its own.
 
+const { internal, libraryOnly } = require('./internal.js');
 const { NativeBridgeVerifier, startBridge } = require('./native.js');
 const { recording, settled } = require('./audit.js');
 const { nativeAuthority, nativeSession } = require('./authority.js');
@@ -38,9 +39,6 @@ const START_OPTIONS = [
   'maxRequestsInFlight',
   'workerThreads',
 ];
-
-/** Marks the library's calls, so only `Bridge.start` makes a `Bridge`. */
-const internal = Symbol('internal');
 
 /** An array of strings (patterns, servers); absent is empty. */
 function strings(value, what, stackStart) {
@@ -137,9 +135,7 @@ class Bridge {
   #native;
 
   constructor(token, native) {
-    if (token !== internal) {
-      throw new TypeError('Bridge is not constructible: use Bridge.start(bus, options)');
-    }
+    libraryOnly(token, 'Bridge', 'use Bridge.start(bus, options)');
     this.#native = native;
   }
 
@@ -214,12 +210,13 @@ class Bridge {
   /**
    * Resolves once the server has seen everything sent so far (the
    * imports' subscriptions included); rejects with `TimeoutError` when no
-   * server answers within `timeoutMs` (default 5000).
+   * server answers within `timeoutMs` (default: the core's default request
+   * timeout, 5000, as the native side applies it).
    */
   async flush(flushOptions) {
     const here = this.flush;
     const given = options(flushOptions, 'options', here, ['timeoutMs']);
-    const timeoutMs = millis(given.timeoutMs, 'timeoutMs', here) ?? 5000;
+    const timeoutMs = millis(given.timeoutMs, 'timeoutMs', here);
     await settled(() => this.#native.flush(timeoutMs), 'flushing the bridge', here);
   }
 

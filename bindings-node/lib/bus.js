@@ -2,7 +2,8 @@
 
 const { inspect } = require('node:util');
 
-const { NativeBus, noReply } = require('./native.js');
+const { internal, libraryOnly } = require('./internal.js');
+const { DEFAULT_REQUEST_TIMEOUT_MS, NativeBus, noReply } = require('./native.js');
 const { recording } = require('./audit.js');
 const { nativeAuthority, nativeSession } = require('./authority.js');
 const { unhandled } = require('./unhandled.js');
@@ -30,9 +31,6 @@ const {
   signal,
   string,
 } = require('./options.js');
-
-/** How long `request` waits for a reply unless told otherwise. */
-const DEFAULT_REQUEST_TIMEOUT_MS = 5000;
 
 const LIMITS = [
   'maxSubscriptions',
@@ -178,8 +176,13 @@ class State {
 /**
  * Publishing, subscribing and requesting as one caller does them: the bus
  * itself (`session` null), or the holder of a session (a `Client`), whose
- * calls the core checks against the session's grants. `here` is the public
- * method called: error stacks start at its caller.
+ * calls the core checks against the session's grants: `subscribe` needs a
+ * `subscribe` grant containing `pattern`, `publish`, `publishMany` and
+ * `publishAsync` a `publish` grant matching `topic` (each message of a
+ * batch checked as `publish` checks one), `request` a `request` grant
+ * matching `topic`; `respond` needs no grant, but a live session. Each
+ * public method passes itself as the start of error stacks, which then
+ * start at its caller.
  */
 class Caller {
   #state;
@@ -194,7 +197,12 @@ class Caller {
     this.#publish = attempt(() => state.native.publisher(session), here);
   }
 
-  subscribe(pattern, handler, subscribeOptions, here) {
+  /**
+   * Subscribes to `pattern`: with a queue to receive from, or, when
+   * `handler` is given, with a handler called for every message.
+   */
+  subscribe(pattern, handler, subscribeOptions) {
+    const here = this.subscribe;
     string(pattern, 'pattern', here);
     if (typeof handler !== 'function') {
       if (subscribeOptions !== undefined) {
@@ -230,7 +238,25 @@ class Caller {
     return subscription(native);
   }
 
-  respond(request, payload, headers, here) {
+  /**
+   * The payload of a message about to go out on `topic`, as the addon
+   * takes it: checked once the bus is known open and `topic` a string.
+   */
+  #outgoing(topic, payload, here) {
+    if (this.#state.closed) {
+      throw closed(here);
+    }
+    string(topic, 'topic', here);
+    return checkPayload(payload, here);
+  }
+
+  /**
+   * Answers `request`, a message received with a reply inbox. Needs no
+   * grant, but a bus with an authority refuses it without a session: answer
+   * through a client (`client.respond`).
+   */
+  respond(request, payload, headers) {
+    const here = this.respond;
     if (this.#state.closed) {
       throw closed(here);
     }
@@ -244,21 +270,33 @@ class Caller {
     return attempt(() => this.#state.native.reply(inbox, payload, flat, this.#session), here);
   }
 
-  publish(topic, payload, headers, here) {
-    if (this.#state.closed) {
-      throw closed(here);
-    }
-    string(topic, 'topic', here);
-    payload = checkPayload(payload, here);
+  /**
+   * Publishes `payload` on `topic` to every matching subscription and
+   * returns `{ matched, delivered, dropped }`. Inline handlers run inside
+   * it. With a `block` subscription full, it blocks this thread up to that
+   * subscription's timeout; `publishAsync` waits without blocking.
+   */
+  publish(topic, payload, headers) {
+    const here = this.publish;
+    const body = this.#outgoing(topic, payload, here);
     const flat = flatHeaders(headers, here);
     try {
-      return report(this.#publish(topic, payload, flat));
+      return report(this.#publish(topic, body, flat));
     } catch (error) {
       throw fromNative(error, here);
     }
   }
 
-  publishMany(topic, payloads, headers, here) {
+  /**
+   * Publishes each of `payloads` on `topic` with the same `headers`, in
+   * order, each exactly as `publish` publishes one, in one call into the
+   * core; returns their reports added up. Every payload is checked first:
+   * a bad one fails with nothing published. After that, the first message
+   * that fails stops the batch: the error thrown has `published`, how many
+   * went out before it, and `report`, theirs added up.
+   */
+  publishMany(topic, payloads, headers) {
+    const here = this.publishMany;
     if (this.#state.closed) {
       throw closed(here);
     }
@@ -278,16 +316,18 @@ class Caller {
     throw error;
   }
 
-  async publishAsync(topic, payload, headers, here) {
-    if (this.#state.closed) {
-      throw closed(here);
-    }
-    string(topic, 'topic', here);
-    payload = checkPayload(payload, here);
+  /**
+   * `publish` on a thread of the addon's pool: a full `block` subscription
+   * makes the Promise wait for room instead of blocking this thread. Inline
+   * handlers still run on this thread, before the Promise resolves.
+   */
+  async publishAsync(topic, payload, headers) {
+    const here = this.publishAsync;
+    const body = this.#outgoing(topic, payload, here);
     const flat = flatHeaders(headers, here);
     let outcome;
     try {
-      outcome = await this.#state.native.publishAsync(topic, payload, flat, this.#session);
+      outcome = await this.#state.native.publishAsync(topic, body, flat, this.#session);
     } catch (error) {
       throw fromNative(error);
     }
@@ -297,20 +337,24 @@ class Caller {
     return report(outcome);
   }
 
-  async request(topic, payload, requestOptions, here) {
+  /**
+   * Publishes a request on `topic` and resolves with the first reply.
+   * Rejects with `NotFoundError` when nothing subscribes to `topic`,
+   * `TimeoutError` when no reply comes within `timeoutMs` (default: the
+   * core's default request timeout, 5000), and an `AbortError` when
+   * `signal` aborts.
+   */
+  async request(topic, payload, requestOptions) {
+    const here = this.request;
     const given = options(requestOptions, 'options', here, ['timeoutMs', 'signal', 'headers']);
     const timeoutMs = millis(given.timeoutMs, 'timeoutMs', here) ?? DEFAULT_REQUEST_TIMEOUT_MS;
     const abort = signal(given.signal, here);
-    if (this.#state.closed) {
-      throw closed(here);
-    }
-    string(topic, 'topic', here);
-    payload = checkPayload(payload, here);
+    const body = this.#outgoing(topic, payload, here);
     const flat = flatHeaders(given.headers, here);
     if (abort?.aborted) {
       throw new AbortError(abort);
     }
-    const inbox = attempt(() => this.#state.native.requestStart(topic, payload, flat, this.#session), here);
+    const inbox = attempt(() => this.#state.native.requestStart(topic, body, flat, this.#session), here);
     const expired = () => new classes.TimeoutError(noReply(topic, timeoutMs));
     try {
       return await new Source(inbox).receive(timeoutMs, abort, expired);
@@ -367,9 +411,6 @@ function batch(payloads, stackStart) {
   return { packed, lengths: new Uint8Array(lengths.buffer) };
 }
 
-/** Marks the library's calls, so only a `Bus` makes a `Client`. */
-const internal = Symbol('internal');
-
 /**
  * A topic bus: NATS-style topics and wildcards, bounded queues with
  * explicit overflow policies, request/reply, exact accounting. With an
@@ -382,9 +423,8 @@ const internal = Symbol('internal');
 /** Reads a `Bus`'s native bus, `undefined` for anything else (set in the class). */
 let nativeOfBus;
 
-class Bus {
+class Bus extends Caller {
   #state;
-  #caller;
 
   constructor(limits) {
     const given = options(limits, 'options', Bus, [...LIMITS, 'authority', 'onError', 'audit', 'auditScope']);
@@ -396,11 +436,12 @@ class Bus {
       given.authority === undefined || given.authority === null ? null : nativeAuthority(given.authority, Bus);
     const onError = optionalFunction(given.onError, 'onError', Bus);
     const audit = recording(given, Bus);
-    this.#state = new State(
+    const state = new State(
       attempt(() => new NativeBus(spec, message, scratch, authority, audit.log, audit.scope), Bus),
     );
-    this.#caller = new Caller(this.#state, null, Bus);
-    this.#state.dispatch.onError = onError;
+    super(state, null, Bus);
+    this.#state = state;
+    state.dispatch.onError = onError;
   }
 
   /**
@@ -412,65 +453,7 @@ class Bus {
     if (this.#state.closed) {
       throw closed(this.client);
     }
-    return new Client(internal, new Caller(this.#state, native, this.client), session);
-  }
-
-  /**
-   * Subscribes to `pattern`: with a queue to receive from, or, when
-   * `handler` is given, with a handler called for every message.
-   */
-  subscribe(pattern, handler, subscribeOptions) {
-    return this.#caller.subscribe(pattern, handler, subscribeOptions, this.subscribe);
-  }
-
-  /**
-   * Publishes `payload` on `topic` to every matching subscription and
-   * returns `{ matched, delivered, dropped }`. Inline handlers run inside
-   * it. With a `block` subscription full, it blocks this thread up to that
-   * subscription's timeout; `publishAsync` waits without blocking.
-   */
-  publish(topic, payload, headers) {
-    return this.#caller.publish(topic, payload, headers, this.publish);
-  }
-
-  /**
-   * Publishes each of `payloads` on `topic` with the same `headers`, in
-   * order, each exactly as `publish` publishes one, in one call into the
-   * core; returns their reports added up. Every payload is checked first:
-   * a bad one fails with nothing published. After that, the first message
-   * that fails stops the batch: the error thrown has `published`, how many
-   * went out before it, and `report`, theirs added up.
-   */
-  publishMany(topic, payloads, headers) {
-    return this.#caller.publishMany(topic, payloads, headers, this.publishMany);
-  }
-
-  /**
-   * `publish` on a thread of the addon's pool: a full `block` subscription
-   * makes the Promise wait for room instead of blocking this thread. Inline
-   * handlers still run on this thread, before the Promise resolves.
-   */
-  publishAsync(topic, payload, headers) {
-    return this.#caller.publishAsync(topic, payload, headers, this.publishAsync);
-  }
-
-  /**
-   * Publishes a request on `topic` and resolves with the first reply.
-   * Rejects with `NotFoundError` when nothing subscribes to `topic`,
-   * `TimeoutError` when no reply comes within `timeoutMs` (default 5000),
-   * and an `AbortError` when `signal` aborts.
-   */
-  request(topic, payload, requestOptions) {
-    return this.#caller.request(topic, payload, requestOptions, this.request);
-  }
-
-  /**
-   * Answers `request`, a message received with a reply inbox. Needs no
-   * grant, but a bus with an authority refuses it without a session: answer
-   * through a client (`client.respond`).
-   */
-  respond(request, payload, headers) {
-    return this.#caller.respond(request, payload, headers, this.respond);
+    return new Client(internal, this.#state, native, session);
   }
 
   /** The bus's accounting over its whole life; still available once closed. */
@@ -549,51 +532,18 @@ class Bus {
  * with `client.respond`. A client gives no way to the bus: hand a component
  * the client, keep the bus.
  */
-class Client {
-  #caller;
+class Client extends Caller {
   #session;
 
-  constructor(token, caller, session) {
-    if (token !== internal) {
-      throw new TypeError('Client is not constructible: use bus.client(session)');
-    }
-    this.#caller = caller;
+  constructor(token, state, native, session) {
+    libraryOnly(token, 'Client', 'use bus.client(session)');
+    super(state, native, Bus.prototype.client);
     this.#session = session;
   }
 
   /** The session calls are checked against. */
   get session() {
     return this.#session;
-  }
-
-  /** `bus.subscribe`, if a `subscribe` grant contains `pattern`. */
-  subscribe(pattern, handler, subscribeOptions) {
-    return this.#caller.subscribe(pattern, handler, subscribeOptions, this.subscribe);
-  }
-
-  /** `bus.publish`, if a `publish` grant matches `topic`. */
-  publish(topic, payload, headers) {
-    return this.#caller.publish(topic, payload, headers, this.publish);
-  }
-
-  /** `bus.publishMany`, each message checked against the session's grants as `publish` checks one. */
-  publishMany(topic, payloads, headers) {
-    return this.#caller.publishMany(topic, payloads, headers, this.publishMany);
-  }
-
-  /** `bus.publishAsync`, if a `publish` grant matches `topic`. */
-  publishAsync(topic, payload, headers) {
-    return this.#caller.publishAsync(topic, payload, headers, this.publishAsync);
-  }
-
-  /** `bus.request`, if a `request` grant matches `topic`. */
-  request(topic, payload, requestOptions) {
-    return this.#caller.request(topic, payload, requestOptions, this.request);
-  }
-
-  /** `bus.respond` for the session's holder: needs no grant, but a live session. */
-  respond(request, payload, headers) {
-    return this.#caller.respond(request, payload, headers, this.respond);
   }
 }
 

@@ -3,12 +3,10 @@
 const { KeyObject, createPrivateKey, createPublicKey } = require('node:crypto');
 const { inspect } = require('node:util');
 
+const { internal, libraryOnly } = require('./internal.js');
 const { NativeKeyPair, NativePublicKey } = require('./native.js');
 const { attempt } = require('./errors.js');
-const { bytes, invalid, options, required, string, wellFormed } = require('./options.js');
-
-/** Marks the library's calls, so only the library wraps native keys. */
-const internal = Symbol('internal');
+const { bytes, invalid, optionalBoolean, options, required, string, wellFormed } = require('./options.js');
 
 /** The native key of a `PublicKey`, `undefined` for anything else (set in the class). */
 let nativeOfKey;
@@ -22,9 +20,7 @@ class PublicKey {
   #native;
 
   constructor(token, native) {
-    if (token !== internal) {
-      throw new TypeError('PublicKey is not constructible: use PublicKey.fromText() or PublicKey.fromBytes()');
-    }
+    libraryOnly(token, 'PublicKey', 'use PublicKey.fromText() or PublicKey.fromBytes()');
     this.#native = native;
   }
 
@@ -122,9 +118,7 @@ class KeyPair {
   #publicKey;
 
   constructor(token, native) {
-    if (token !== internal) {
-      throw new TypeError('KeyPair is not constructible: use KeyPair.generate() or KeyPair.fromPkcs8()');
-    }
+    libraryOnly(token, 'KeyPair', 'use KeyPair.generate() or KeyPair.fromPkcs8()');
     this.#native = native;
     this.#publicKey = publicKey(native.publicKey);
   }
@@ -227,13 +221,7 @@ function ed25519(value, what, stackStart) {
 /** The boolean option `name` of an optional options object (default false). */
 function fileFlag(given, name, stackStart) {
   const value = given === null ? undefined : options(given, 'options', stackStart, [name])[name];
-  if (value === undefined || value === null) {
-    return false;
-  }
-  if (typeof value !== 'boolean') {
-    throw invalid(`${name} must be a boolean, got ${typeof value}`, stackStart);
-  }
-  return value;
+  return optionalBoolean(value, name, stackStart) ?? false;
 }
 
 /** The native pair of `value`, which must be a `KeyPair`. */

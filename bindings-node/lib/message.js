@@ -3,10 +3,8 @@
 const { isAnyArrayBuffer, isUint8Array } = require('node:util/types');
 
 const { classes } = require('./errors.js');
+const { internal, libraryOnly } = require('./internal.js');
 const { failure, invalid, wellFormed } = require('./options.js');
-
-/** Marks the library's calls, so only the library makes a `Message`. */
-const fromBus = Symbol('fromBus');
 
 /**
  * Where the addon writes payloads of up to 4095 bytes, for `message` to copy
@@ -24,9 +22,7 @@ const scratch = Buffer.allocUnsafeSlow(4096);
  */
 class Message {
   constructor(token, seq, topic, payload, headers, replyTo) {
-    if (token !== fromBus) {
-      throw new TypeError('Message is not constructible: messages come from a Bus');
-    }
+    libraryOnly(token, 'Message', 'messages come from a Bus');
     /** The bus-wide sequence number, increasing in publish order (exact up to 2^53). */
     this.seq = seq;
     this.topic = topic;
@@ -69,7 +65,7 @@ function message(seq, topic, payload, headers, replyTo) {
     bytes = Buffer.allocUnsafe(payload);
     scratch.copy(bytes, 0, 0, payload);
   }
-  return new Message(fromBus, seq, topic, bytes, headers, replyTo);
+  return new Message(internal, seq, topic, bytes, headers, replyTo);
 }
 
 /** Numbers before the first message's, and per message (`src/packed.rs`). */
@@ -126,7 +122,7 @@ function unpack(take, max, into) {
     if (length < 0) {
       into.push(item);
     } else {
-      into.push(new Message(fromBus, numbers[at], item, bytes.subarray(offset, offset + length), null, null));
+      into.push(new Message(internal, numbers[at], item, bytes.subarray(offset, offset + length), null, null));
       offset += length;
     }
   }

@@ -139,9 +139,10 @@ export declare class NativeBridge {
   refused(): Record<string, number>
   /**
    * Waits on a pool thread until the server has seen everything sent
-   * so far.
+   * so far. A flush is a round trip to the server: with no `timeoutMs`
+   * it waits as long as a request does, the core's default.
    */
-  flush(timeoutMs: number): Promise<boolean | undefined>
+  flush(timeoutMs?: number | undefined | null): Promise<boolean | undefined>
   /**
    * Stops the bridge on a pool thread (a flush in progress finishes
    * first); resolves `true` once stopped. Idempotent.
@@ -599,6 +600,12 @@ export interface CosignedView {
 
 /** The cosigner verifier key of witness `name` with `key`. */
 export declare function cosignerKey(name: string, key: NativeKeyPair): string
+
+/**
+ * How long `request` waits for a reply when given no `timeoutMs`, in
+ * milliseconds: the core's default, which the binding does not restate.
+ */
+export declare const DEFAULT_REQUEST_TIMEOUT_MS: number
 
 /** Messages dropped, by reason. */
 export interface Drops {

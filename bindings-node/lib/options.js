@@ -48,15 +48,25 @@ function options(value, what, stackStart, known) {
   return value;
 }
 
-/** A function argument: `null` when absent. */
-function optionalFunction(value, what, stackStart) {
+/** A value of `typeof` `type`, or `undefined` when absent. */
+function optionalOfType(value, type, what, stackStart) {
   if (value === undefined || value === null) {
-    return null;
+    return undefined;
   }
-  if (typeof value !== 'function') {
-    throw invalid(`${what} must be a function, got ${typeof value}`, stackStart);
+  if (typeof value !== type) {
+    throw invalid(`${what} must be a ${type}, got ${typeof value}`, stackStart);
   }
   return value;
+}
+
+/** A function argument: `null` when absent. */
+function optionalFunction(value, what, stackStart) {
+  return optionalOfType(value, 'function', what, stackStart) ?? null;
+}
+
+/** A boolean field: `undefined` when absent. */
+function optionalBoolean(value, what, stackStart) {
+  return optionalOfType(value, 'boolean', what, stackStart);
 }
 
 /** A non-negative integer, or `undefined` when absent. */
@@ -208,6 +218,7 @@ module.exports = {
   failure,
   invalid,
   millis,
+  optionalBoolean,
   optionalFunction,
   options,
   required,

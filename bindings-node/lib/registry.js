@@ -118,6 +118,21 @@ class Registry {
     this.#dispatch.onError = optionalFunction(onError, 'onError', Registry);
   }
 
+  /**
+   * `call(native)` while the registry is open, `ClosedError` once closed;
+   * errors start their stacks at `here`, the public method called.
+   */
+  #open(here, call) {
+    if (this.#closed) {
+      throw closed(here);
+    }
+    try {
+      return call(this.#native);
+    } catch (error) {
+      throw fromNative(error, here);
+    }
+  }
+
   register(handler, opts) {
     return this.#add(handler, opts, false, this.register);
   }
@@ -150,14 +165,7 @@ class Registry {
   }
 
   unregister(id) {
-    if (this.#closed) {
-      throw closed(this.unregister);
-    }
-    try {
-      return this.#native.unregister(id);
-    } catch (error) {
-      throw fromNative(error, this.unregister);
-    }
+    return this.#open(this.unregister, (native) => native.unregister(id));
   }
 
   /**
@@ -165,25 +173,11 @@ class Registry {
    * A registry lives on one thread, so this never blocks.
    */
   unregisterAndWait(id) {
-    if (this.#closed) {
-      throw closed(this.unregisterAndWait);
-    }
-    try {
-      return this.#native.unregisterAndWait(id);
-    } catch (error) {
-      throw fromNative(error, this.unregisterAndWait);
-    }
+    return this.#open(this.unregisterAndWait, (native) => native.unregisterAndWait(id));
   }
 
   contains(id) {
-    if (this.#closed) {
-      throw closed(this.contains);
-    }
-    try {
-      return this.#native.contains(id);
-    } catch (error) {
-      throw fromNative(error, this.contains);
-    }
+    return this.#open(this.contains, (native) => native.contains(id));
   }
 
   /** How many handlers are registered. */
@@ -203,26 +197,12 @@ class Registry {
   }
 
   clear() {
-    if (this.#closed) {
-      throw closed(this.clear);
-    }
-    try {
-      this.#native.clear();
-    } catch (error) {
-      throw fromNative(error, this.clear);
-    }
+    this.#open(this.clear, (native) => native.clear());
   }
 
   /** `clear`, with the promise of `unregisterAndWait` for every handler. */
   clearAndWait() {
-    if (this.#closed) {
-      throw closed(this.clearAndWait);
-    }
-    try {
-      this.#native.clearAndWait();
-    } catch (error) {
-      throw fromNative(error, this.clearAndWait);
-    }
+    this.#open(this.clearAndWait, (native) => native.clearAndWait());
   }
 
   /**

@@ -1,11 +1,9 @@
 'use strict';
 
 const { classes, fromNative } = require('./errors.js');
+const { internal, libraryOnly } = require('./internal.js');
 const { BATCH_MAX, describe, failure, invalid, millis, options, signal } = require('./options.js');
 const { END, Source } = require('./receive.js');
-
-/** Marks the library's calls, so only a `Bus` makes a `Subscription`. */
-const fromBus = Symbol('fromBus');
 
 function timedOut(timeoutMs) {
   return new classes.TimeoutError(`no message arrived within ${timeoutMs} ms`);
@@ -27,9 +25,7 @@ class Subscription {
   #closed = false;
 
   constructor(token, native) {
-    if (token !== fromBus) {
-      throw new TypeError('Subscription is not constructible: use bus.subscribe()');
-    }
+    libraryOnly(token, 'Subscription', 'use bus.subscribe()');
     this.#source = new Source(native);
     this.#id = native.id;
   }
@@ -176,7 +172,7 @@ class Subscription {
 
 /** A `Subscription` of the native subscription `native`. */
 function subscription(native) {
-  return new Subscription(fromBus, native);
+  return new Subscription(internal, native);
 }
 
 module.exports = { Subscription, subscription };

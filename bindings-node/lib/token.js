@@ -2,13 +2,11 @@
 
 const { inspect } = require('node:util');
 
+const { internal, libraryOnly } = require('./internal.js');
 const { NativeToken } = require('./native.js');
 const { attempt } = require('./errors.js');
 const { nativeKey, nativePair, publicKey } = require('./keys.js');
 const { bytes, invalid, options, required, string, unixSeconds, wellFormed } = require('./options.js');
-
-/** Marks the library's calls, so only the library wraps native tokens. */
-const internal = Symbol('internal');
 
 /** Grants as the addon takes them: an array of `"action pattern"` strings. */
 function grantList(value, stackStart) {
@@ -59,9 +57,7 @@ class Token {
   #native;
 
   constructor(token, native) {
-    if (token !== internal) {
-      throw new TypeError('Token is not constructible: use Token.mint(), Token.fromBytes() or Token.fromText()');
-    }
+    libraryOnly(token, 'Token', 'use Token.mint(), Token.fromBytes() or Token.fromText()');
     this.#native = native;
   }
 

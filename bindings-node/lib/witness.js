@@ -8,6 +8,7 @@
 
 const { inspect } = require('node:util');
 
+const { internal, libraryOnly } = require('./internal.js');
 const native = require('./native.js');
 const { attempt } = require('./errors.js');
 const { filePath, hashList, position, settled } = require('./audit.js');
@@ -15,9 +16,6 @@ const { nativePair } = require('./keys.js');
 const { count, invalid, options, required, string, unixSeconds } = require('./options.js');
 
 const { NativeWitness } = native;
-
-/** Marks the library's calls, so only `Witness.open` makes a `Witness`. */
-const internal = Symbol('internal');
 
 /** An array of strings argument. */
 function strings(value, what, stackStart) {
@@ -49,9 +47,7 @@ class Witness {
   #native;
 
   constructor(token, nativeWitness) {
-    if (token !== internal) {
-      throw new TypeError('Witness is not constructible: use Witness.open()');
-    }
+    libraryOnly(token, 'Witness', 'use Witness.open()');
     this.#native = nativeWitness;
   }
 

@@ -15,6 +15,7 @@
 //! integer, and what comes back is exact up to 2^53.
 
 use std::cell::RefCell;
+use std::convert::identity;
 use std::rc::{Rc, Weak};
 use std::time::Duration;
 
@@ -29,8 +30,7 @@ use napi_derive::napi;
 
 use crate::error::{boundary, error, from_core, Error, Result};
 use crate::keys::NativeKeyPair;
-use crate::pool;
-use crate::promise::Settle;
+use crate::promise::on_pool;
 
 /// How a log is kept: `fsync` is `"always"` (the default), `"never"` or
 /// `"interval"` with `intervalMs`; `origin` names the log in checkpoints;
@@ -204,13 +204,7 @@ impl NativeAuditLog {
     ) -> Result<Object<'env>> {
         boundary(|| {
             let options = options(spec, signer)?;
-            let (settle, promise) = Settle::<NativeAuditLog>::new(env)?;
-            let job = move || match AuditLog::open(&path, options) {
-                Ok(log) => settle.resolve(move |_| Ok(NativeAuditLog::new(log))),
-                Err(e) => settle.reject(e),
-            };
-            pool::run(Box::new(job))?;
-            Ok(promise)
+            on_pool(env, move || AuditLog::open(&path, options), NativeAuditLog::new)
         })
     }
 
@@ -238,13 +232,7 @@ impl NativeAuditLog {
     ) -> Result<Object<'env>> {
         boundary(|| {
             let options = options(spec, signer)?;
-            let (settle, promise) = Settle::<NativeAuditLog>::new(env)?;
-            let job = move || match AuditLog::start_over(&path, options, &reason) {
-                Ok(log) => settle.resolve(move |_| Ok(NativeAuditLog::new(log))),
-                Err(e) => settle.reject(e),
-            };
-            pool::run(Box::new(job))?;
-            Ok(promise)
+            on_pool(env, move || AuditLog::start_over(&path, options, &reason), NativeAuditLog::new)
         })
     }
 
@@ -273,13 +261,7 @@ impl NativeAuditLog {
     pub fn append<'env>(&self, env: &'env Env, record: RecordSpec) -> Result<Object<'env>> {
         boundary(|| {
             let (log, record) = (self.log()?, record_of(record)?);
-            let (settle, promise) = Settle::<f64>::new(env)?;
-            let job = move || match released_after(log, |log| log.append(&record)) {
-                Ok(index) => settle.resolve(move |_| Ok(index as f64)),
-                Err(e) => settle.reject(e),
-            };
-            pool::run(Box::new(job))?;
-            Ok(promise)
+            on_pool(env, move || released_after(log, |log| log.append(&record)), |index| index as f64)
         })
     }
 
@@ -295,13 +277,7 @@ impl NativeAuditLog {
     pub fn sync<'env>(&self, env: &'env Env) -> Result<Object<'env>> {
         boundary(|| {
             let log = self.log()?;
-            let (settle, promise) = Settle::<bool>::new(env)?;
-            let job = move || match released_after(log, AuditLog::sync) {
-                Ok(()) => settle.resolve(|_| Ok(true)),
-                Err(e) => settle.reject(e),
-            };
-            pool::run(Box::new(job))?;
-            Ok(promise)
+            on_pool(env, move || released_after(log, AuditLog::sync), |()| true)
         })
     }
 
@@ -340,13 +316,7 @@ impl NativeAuditLog {
     pub fn checkpoint<'env>(&self, env: &'env Env) -> Result<Object<'env>> {
         boundary(|| {
             let log = self.log()?;
-            let (settle, promise) = Settle::<String>::new(env)?;
-            let job = move || match released_after(log, AuditLog::checkpoint) {
-                Ok(note) => settle.resolve(move |_| Ok(note)),
-                Err(e) => settle.reject(e),
-            };
-            pool::run(Box::new(job))?;
-            Ok(promise)
+            on_pool(env, move || released_after(log, AuditLog::checkpoint), identity)
         })
     }
 
@@ -610,13 +580,7 @@ pub(crate) fn verify_on_pool<'env>(
     env: &'env Env,
     verify: impl FnOnce() -> charter_core::Result<VerifyReport> + Send + 'static,
 ) -> Result<Object<'env>> {
-    let (settle, promise) = Settle::<VerifyReportView>::new(env)?;
-    let job = move || match verify() {
-        Ok(report) => settle.resolve(move |_| Ok(report.into())),
-        Err(e) => settle.reject(e),
-    };
-    pool::run(Box::new(job))?;
-    Ok(promise)
+    on_pool(env, verify, VerifyReportView::from)
 }
 
 fn options(spec: AuditSpec, signer: Option<&NativeKeyPair>) -> Result<AuditOptions> {

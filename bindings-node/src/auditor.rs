@@ -14,8 +14,7 @@ use napi_derive::napi;
 
 use crate::audit::{buffers, verify_on_pool, VerifyReportView};
 use crate::error::{boundary, from_core, Result};
-use crate::pool;
-use crate::promise::Settle;
+use crate::promise::on_pool;
 
 /// What `verifyLog` trusts and requires.
 #[napi(object)]
@@ -65,15 +64,7 @@ impl NativeLogView {
     /// Reads the log at `path` on a pool thread.
     #[napi(ts_return_type = "Promise<NativeLogView | undefined>")]
     pub fn open<'env>(env: &'env Env, path: String) -> Result<Object<'env>> {
-        boundary(|| {
-            let (settle, promise) = Settle::<NativeLogView>::new(env)?;
-            let job = move || match LogView::open(&path) {
-                Ok(view) => settle.resolve(move |_| Ok(NativeLogView { view: Arc::new(view) })),
-                Err(e) => settle.reject(e),
-            };
-            pool::run(Box::new(job))?;
-            Ok(promise)
-        })
+        boundary(|| on_pool(env, move || LogView::open(&path), |view| NativeLogView { view: Arc::new(view) }))
     }
 
     /// `open` on this thread.

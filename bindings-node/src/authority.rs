@@ -19,8 +19,7 @@ use napi_derive::napi;
 use crate::audit::NativeAuditLog;
 use crate::error::{boundary, from_core, Result};
 use crate::keys::NativePublicKey;
-use crate::pool;
-use crate::promise::Settle;
+use crate::promise::on_pool;
 use crate::token::{challenge_bytes, seconds, NativeToken};
 
 /// A clock that moves only when told to, for tests; times in Unix seconds.
@@ -161,14 +160,8 @@ impl NativeAuthority {
     #[napi(ts_return_type = "Promise<Verified | undefined>")]
     pub fn verify<'env>(&self, env: &'env Env, token: &NativeToken) -> Result<Object<'env>> {
         boundary(|| {
-            let (settle, promise) = Settle::<Verified>::new(env)?;
             let (authority, token) = (self.authority.clone(), token.token.clone());
-            let job = move || match authority.verify(&token) {
-                Ok(verified) => settle.resolve(move |_| Ok(verified.into())),
-                Err(e) => settle.reject(e),
-            };
-            pool::run(Box::new(job))?;
-            Ok(promise)
+            on_pool(env, move || authority.verify(&token), Verified::from)
         })
     }
 
@@ -207,14 +200,12 @@ impl NativeAuthority {
     ) -> Result<Object<'env>> {
         boundary(|| {
             let challenge = challenge_bytes(&challenge)?;
-            let (settle, promise) = Settle::<NativeSession>::new(env)?;
             let (authority, token, proof) = (self.authority.clone(), token.token.clone(), proof.to_vec());
-            let job = move || match authority.open_session(&token, &challenge, &proof) {
-                Ok(session) => settle.resolve(move |_| Ok(NativeSession { session })),
-                Err(e) => settle.reject(e),
-            };
-            pool::run(Box::new(job))?;
-            Ok(promise)
+            on_pool(
+                env,
+                move || authority.open_session(&token, &challenge, &proof),
+                |session| NativeSession { session },
+            )
         })
     }
 

@@ -16,6 +16,7 @@ use charter_bridge::verify::{Expect, Inbound};
 use charter_bridge::{
     Bridge, BridgeOptions, Credentials, DurableImport, Import, Reason, Verifier, VerifyOptions,
 };
+use charter_core::bus::DEFAULT_REQUEST_TIMEOUT;
 use charter_core::ErrorKind;
 use napi::bindgen_prelude::{BufferSlice, Env, Object};
 use napi_derive::napi;
@@ -26,8 +27,7 @@ use crate::bus::NativeBus;
 use crate::error::{boundary, error, Result};
 use crate::keys::NativeKeyPair;
 use crate::options::millis;
-use crate::pool;
-use crate::promise::Settle;
+use crate::promise::on_pool;
 use crate::token::NativeToken;
 
 /// One import: a NATS subject pattern, optionally in a queue group.
@@ -176,17 +176,14 @@ pub fn start_bridge<'env>(
         options.max_requests_in_flight = size(spec.max_requests_in_flight, options.max_requests_in_flight);
         options.worker_threads = size(spec.worker_threads, options.worker_threads);
         let core = bus.core()?;
-        let (settle, promise) = Settle::<NativeBridge>::new(env)?;
-        let job = move || match Bridge::start(&core, options) {
-            Ok(bridge) => {
+        on_pool(
+            env,
+            move || Bridge::start(&core, options),
+            |bridge| {
                 let origin = bridge.origin().to_owned();
-                let bridge = Arc::new(RwLock::new(Some(bridge)));
-                settle.resolve(move |_| Ok(NativeBridge { bridge, origin }));
-            }
-            Err(e) => settle.reject(e),
-        };
-        pool::run(Box::new(job))?;
-        Ok(promise)
+                NativeBridge { bridge: Arc::new(RwLock::new(Some(bridge))), origin }
+            },
+        )
     })
 }
 
@@ -271,21 +268,18 @@ impl NativeBridge {
     }
 
     /// Waits on a pool thread until the server has seen everything sent
-    /// so far.
+    /// so far. A flush is a round trip to the server: with no `timeoutMs`
+    /// it waits as long as a request does, the core's default.
     #[napi(ts_return_type = "Promise<boolean | undefined>")]
-    pub fn flush<'env>(&self, env: &'env Env, timeout_ms: f64) -> Result<Object<'env>> {
+    pub fn flush<'env>(&self, env: &'env Env, timeout_ms: Option<f64>) -> Result<Object<'env>> {
         boundary(|| {
-            let (settle, promise) = Settle::<bool>::new(env)?;
-            let (bridge, timeout) = (Arc::clone(&self.bridge), millis(timeout_ms));
-            let job = move || {
+            let timeout = timeout_ms.map_or(DEFAULT_REQUEST_TIMEOUT, millis);
+            let bridge = Arc::clone(&self.bridge);
+            let flush = move || {
                 let guard = bridge.read().unwrap_or_else(PoisonError::into_inner);
-                match guard.as_ref().ok_or_else(closed).and_then(|b| b.flush(timeout)) {
-                    Ok(()) => settle.resolve(|_| Ok(true)),
-                    Err(e) => settle.reject(e),
-                }
+                guard.as_ref().ok_or_else(closed).and_then(|b| b.flush(timeout))
             };
-            pool::run(Box::new(job))?;
-            Ok(promise)
+            on_pool(env, flush, |()| true)
         })
     }
 
@@ -294,17 +288,15 @@ impl NativeBridge {
     #[napi(ts_return_type = "Promise<boolean | undefined>")]
     pub fn close<'env>(&self, env: &'env Env) -> Result<Object<'env>> {
         boundary(|| {
-            let (settle, promise) = Settle::<bool>::new(env)?;
             let bridge = Arc::clone(&self.bridge);
-            let job = move || {
+            let close = move || {
                 let taken = bridge.write().unwrap_or_else(PoisonError::into_inner).take();
                 if let Some(bridge) = taken {
                     bridge.close();
                 }
-                settle.resolve(|_| Ok(true));
+                Ok(())
             };
-            pool::run(Box::new(job))?;
-            Ok(promise)
+            on_pool(env, close, |()| true)
         })
     }
 }

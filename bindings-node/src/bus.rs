@@ -26,8 +26,7 @@ use crate::error::{boundary, from_core, from_napi, throw, Result};
 use crate::handler::{with_env, Gate, Guarded, JsHandler};
 use crate::message::{self, Converter, Factory, Headers, Outcome, Payload, Report};
 use crate::options::{millis, LimitsSpec, SubscribeSpec};
-use crate::pool;
-use crate::promise::Settle;
+use crate::promise::on_pool;
 use crate::ready;
 use crate::release::{Owned, Releases};
 use crate::stats::BusStats;
@@ -134,15 +133,9 @@ impl NativeBus {
         session: Option<&NativeSession>,
     ) -> Result<Object<'env>> {
         boundary(|| {
-            let (settle, promise) = Settle::<Outcome>::new(env)?;
             let (caller, payload, headers) =
                 (self.caller(session)?, message::payload(&payload), Headers::new(headers));
-            let job = move || match caller.publish(&topic, payload, &headers.pairs()) {
-                Ok(report) => settle.resolve(move |_| Ok(message::outcome(report))),
-                Err(e) => settle.reject(e),
-            };
-            pool::run(Box::new(job))?;
-            Ok(promise)
+            on_pool(env, move || caller.publish(&topic, payload, &headers.pairs()), message::outcome)
         })
     }
 
@@ -381,6 +374,15 @@ struct Open {
 fn closed() -> crate::error::Error {
     from_core(Error::new(ErrorKind::Closed, "the bus is closed"))
 }
+
+/// How long `request` waits for a reply when given no `timeoutMs`, in
+/// milliseconds: the core's default, which the binding does not restate.
+#[napi]
+pub const DEFAULT_REQUEST_TIMEOUT_MS: u32 = {
+    let ms = core_bus::DEFAULT_REQUEST_TIMEOUT.as_millis();
+    assert!(ms <= u32::MAX as u128, "the default request timeout fits a u32 of milliseconds");
+    ms as u32
+};
 
 /// The message of a request's `TimeoutError` when no reply to `topic` came
 /// within `timeoutMs`: the core's one wording for it.

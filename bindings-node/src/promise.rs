@@ -5,12 +5,12 @@
 //! made receives ready, and once its Promise settles, nothing may be left
 //! to keep the event loop alive for them (see `src/ready.rs`).
 
-use charter_core::Error as CoreError;
+use charter_core::{Error as CoreError, Result as CoreResult};
 use napi::bindgen_prelude::{Either, Env, Object, ToNapiValue, Undefined};
 use napi::{JsDeferred, JsError};
 
 use crate::error::{from_core, from_napi, Result};
-use crate::ready;
+use crate::{pool, ready};
 
 type Settled<T> = Either<T, Undefined>;
 type Resolver<T> = Box<dyn FnOnce(Env) -> napi::Result<Settled<T>> + Send>;
@@ -57,4 +57,25 @@ impl<T: ToNapiValue + 'static> Drop for Settle<T> {
             deferred.resolve(Box::new(|_| Ok(Either::B(()))));
         }
     }
+}
+
+/// Runs `work` on a pool thread and returns a Promise of its outcome:
+/// resolved with `into(value)`, built on the JS thread, or rejected with
+/// the Charter error. Fails only when no pool thread can be started.
+pub fn on_pool<'env, V, T>(
+    env: &'env Env,
+    work: impl FnOnce() -> CoreResult<V> + Send + 'static,
+    into: impl FnOnce(V) -> T + Send + 'static,
+) -> Result<Object<'env>>
+where
+    V: Send + 'static,
+    T: ToNapiValue + 'static,
+{
+    let (settle, promise) = Settle::<T>::new(env)?;
+    let job = move || match work() {
+        Ok(value) => settle.resolve(move |_| Ok(into(value))),
+        Err(e) => settle.reject(e),
+    };
+    pool::run(Box::new(job))?;
+    Ok(promise)
 }

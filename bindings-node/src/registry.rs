@@ -70,11 +70,8 @@ impl NativeRegistry {
     #[napi(ts_args_type = "handler: () => boolean, priority?: number")]
     pub fn register(&self, handler: Callback, priority: Option<Unknown>) -> Result<f64> {
         boundary(|| {
-            let priority = match priority {
-                None => 0,
-                Some(v) => integer(&v, "priority", i32::MIN.into(), i32::MAX.into())? as i32,
-            };
-            let id = self.core.register_with_priority(priority, move |env| invoke(&handler, env));
+            let id =
+                self.core.register_with_priority(priority_of(priority)?, move |env| invoke(&handler, env));
             Ok(id.get() as f64)
         })
     }
@@ -85,11 +82,9 @@ impl NativeRegistry {
     #[napi(ts_args_type = "handler: () => boolean, priority?: number")]
     pub fn register_once(&self, handler: Callback, priority: Option<Unknown>) -> Result<f64> {
         boundary(|| {
-            let priority = match priority {
-                None => 0,
-                Some(v) => integer(&v, "priority", i32::MIN.into(), i32::MAX.into())? as i32,
-            };
-            let id = self.core.register_once_with_priority(priority, move |env| invoke(&handler, env));
+            let id = self
+                .core
+                .register_once_with_priority(priority_of(priority)?, move |env| invoke(&handler, env));
             Ok(id.get() as f64)
         })
     }
@@ -164,4 +159,12 @@ fn integer(value: &Unknown, what: &str, min: f64, max: f64) -> Result<f64> {
 
 fn handler_id(value: &Unknown) -> Result<HandlerId> {
     Ok(HandlerId::from_raw(integer(value, "id", 0.0, MAX_SAFE_INTEGER)? as u64))
+}
+
+/// A registration's priority: 0 when absent, else an `i32`.
+fn priority_of(value: Option<Unknown>) -> Result<i32> {
+    match value {
+        None => Ok(0),
+        Some(v) => Ok(integer(&v, "priority", i32::MIN.into(), i32::MAX.into())? as i32),
+    }
 }

@@ -4,6 +4,7 @@
 //! and replaces its state file, so it has a Promise form that runs on a
 //! pool thread and a `Sync` form. The checks are the core's.
 
+use std::convert::identity;
 use std::path::PathBuf;
 
 use charter_core::audit::{self, Cosigned, Witness};
@@ -13,8 +14,7 @@ use napi_derive::napi;
 use crate::audit::{buffers, hashes, CheckpointView};
 use crate::error::{boundary, from_core, Result};
 use crate::keys::NativeKeyPair;
-use crate::pool;
-use crate::promise::Settle;
+use crate::promise::on_pool;
 
 /// A checkpoint and the trusted witnesses that verifiably cosigned it.
 #[napi(object, object_from_js = false)]
@@ -137,13 +137,7 @@ impl NativeWitness {
     ) -> Result<Object<'env>> {
         boundary(|| {
             let (witness, proof) = (self.witness.clone(), hashes(&proof)?);
-            let (settle, promise) = Settle::<String>::new(env)?;
-            let job = move || match add(&witness, old_size, &proof, &note, timestamp) {
-                Ok(line) => settle.resolve(move |_| Ok(line)),
-                Err(e) => settle.reject(e),
-            };
-            pool::run(Box::new(job))?;
-            Ok(promise)
+            on_pool(env, move || add(&witness, old_size, &proof, &note, timestamp), identity)
         })
     }
 

@@ -10,6 +10,8 @@ const fs = require('node:fs');
 const path = require('node:path');
 const { test } = require('node:test');
 
+const { assertClean } = require('./child.js');
+
 const packageDir = path.join(__dirname, '..');
 const readme = path.join(packageDir, '..', 'README.md');
 const bindingReadme = path.join(packageDir, 'README.md');
@@ -61,8 +63,7 @@ test("every js block of the binding's README runs, exits 0 and warns about nothi
 test("the binding README's bus usage prints what its comments say", () => {
   const source = jsBlock(bindingReadme, '## Usage: the bus');
   const child = runInPackage('bus.mjs', source);
-  assert.equal(child.stderr, '');
-  assert.equal(child.status, 0);
+  assertClean(child);
   const lines = child.stdout.split('\n').filter(Boolean);
   // The thread handler prints whenever its thread gets to it: maybe not
   // before close() drops what it has not started.
@@ -74,69 +75,62 @@ test("the binding README's bus usage prints what its comments say", () => {
   );
 });
 
-test('the README quickstart runs and prints what it promises', () => {
-  const child = runInPackage('quickstart.cjs', jsBlock(readme, '## Quickstart: Node'));
-  assert.equal(child.stderr, '');
-  assert.equal(child.status, 0);
-  assert.equal(
-    child.stdout,
-    [
+/**
+ * The README blocks that print exactly what they say: each runs inside the
+ * package, exits 0, writes nothing to stderr and prints these lines.
+ */
+const printing = [
+  {
+    name: 'the README quickstart runs and prints what it promises',
+    file: 'quickstart.cjs',
+    markdown: readme,
+    heading: '## Quickstart: Node',
+    prints: [
       "audit { user: 'ada' }",
       'handler id failed: disk full',
       '{ delivered: 1, failed: 1, panicked: 0 }',
       'orders.eu order 17 abc',
-      '',
-    ].join('\n'),
-  );
-});
-
-test("the binding README's capabilities usage runs and prints what it says", () => {
-  const child = runInPackage('capabilities.cjs', jsBlock(bindingReadme, '## Usage: capabilities'));
-  assert.equal(child.stderr, '');
-  assert.equal(child.status, 0);
-  assert.equal(
-    child.stdout,
-    [
+    ],
+  },
+  {
+    name: "the binding README's capabilities usage runs and prints what it says",
+    file: 'capabilities.cjs',
+    markdown: bindingReadme,
+    heading: '## Usage: capabilities',
+    prints: [
       "[ 'publish orders.*.created', 'subscribe orders.>' ]",
       'order 17',
       'CHARTER_E_DENIED no publish grant covers "orders.eu.deleted"',
       'false',
-      '',
-    ].join('\n'),
-  );
-});
-
-test("the binding README's audit log usage runs and prints what it says", () => {
-  const child = runInPackage('audit.cjs', jsBlock(bindingReadme, '## Usage: the audit log'));
-  assert.equal(child.stderr, '');
-  assert.equal(child.status, 0);
-  assert.equal(child.stdout, '0 publish orders.eu null\n2 true\n');
-});
-
-test("the binding README's auditor and witness usage runs and prints what it says", () => {
-  const child = runInPackage('auditor.cjs', jsBlock(bindingReadme, "The auditor's path never opens"));
-  assert.equal(child.stderr, '');
-  assert.equal(child.status, 0);
-  assert.equal(child.stdout, "true 2 [ 'witness.example' ]\n2\n");
-});
-
-test("the binding README's topic rules usage runs and prints what it says", () => {
-  const child = runInPackage('topics.cjs', jsBlock(bindingReadme, 'The rules themselves'));
-  assert.equal(child.stderr, '');
-  assert.equal(child.status, 0);
-  assert.equal(
-    child.stdout,
-    'true\ntrue\nCHARTER_E_INVALID_ARGUMENT topic "a..b" has an empty token at position 2\n',
-  );
-});
-
-test("the binding README's waiting and async handlers usage runs and prints what it says", () => {
-  const child = runInPackage('waiting.cjs', jsBlock(bindingReadme, '## Usage: waiting and async handlers'));
-  assert.equal(child.stderr, '');
-  assert.equal(child.status, 0);
-  assert.equal(
-    child.stdout,
-    [
+    ],
+  },
+  {
+    name: "the binding README's audit log usage runs and prints what it says",
+    file: 'audit.cjs',
+    markdown: bindingReadme,
+    heading: '## Usage: the audit log',
+    prints: ['0 publish orders.eu null', '2 true'],
+  },
+  {
+    name: "the binding README's auditor and witness usage runs and prints what it says",
+    file: 'auditor.cjs',
+    markdown: bindingReadme,
+    heading: "The auditor's path never opens",
+    prints: ["true 2 [ 'witness.example' ]", '2'],
+  },
+  {
+    name: "the binding README's topic rules usage runs and prints what it says",
+    file: 'topics.cjs',
+    markdown: bindingReadme,
+    heading: 'The rules themselves',
+    prints: ['true', 'true', 'CHARTER_E_INVALID_ARGUMENT topic "a..b" has an empty token at position 2'],
+  },
+  {
+    name: "the binding README's waiting and async handlers usage runs and prints what it says",
+    file: 'waiting.cjs',
+    markdown: bindingReadme,
+    heading: '## Usage: waiting and async handlers',
+    prints: [
       'stored order 17',
       'failed: mailer down',
       '{ delivered: 1, failed: 1, panicked: 0 }',
@@ -145,10 +139,29 @@ test("the binding README's waiting and async handlers usage runs and prints what
       '{ delivered: 1, failed: 1, panicked: 0 }',
       "[ 'order 1', 'order 2', 'order 3' ]",
       'AbortError order 4',
-      '',
-    ].join('\n'),
-  );
-});
+    ],
+  },
+  {
+    name: "the binding README's batches usage runs and prints what it says",
+    file: 'batches.cjs',
+    markdown: bindingReadme,
+    heading: '## Usage: batches',
+    prints: ['{ matched: 3, delivered: 3, dropped: 0 }', 'LimitExceededError 1', "[ '1', '2', '3', '4' ]"],
+  },
+  {
+    name: "the binding README's KeyObject usage runs and prints what it says",
+    file: 'keyobject.cjs',
+    markdown: bindingReadme,
+    heading: 'Both interoperate with `node:crypto`',
+    prints: ['true'],
+  },
+];
+
+for (const c of printing) {
+  test(c.name, () => {
+    assertClean(runInPackage(c.file, jsBlock(c.markdown, c.heading)), c.prints);
+  });
+}
 
 test('the TypeScript examples compile and run', () => {
   const dir = fs.mkdtempSync(path.join(packageDir, '.tmp-'));
@@ -164,84 +177,60 @@ test('the TypeScript examples compile and run', () => {
     assert.equal(compiled.status, 0, compiled.stdout + compiled.stderr);
 
     const registry = run('registry_basics');
-    assert.equal(registry.stderr, '');
-    assert.equal(registry.status, 0);
+    assertClean(registry);
     assert.match(registry.stdout, /\{ delivered: 1, failed: 1, panicked: 0 \}/);
     assert.match(registry.stdout, /nested 4 deep, then CHARTER_E_LIMIT_EXCEEDED \(maxDepth 4\)/);
     assert.match(registry.stdout, /ClosedError \(CHARTER_E_CLOSED, -19\)/);
     assert.match(registry.stdout, /async handler failed: empty value\nasync round: delivered 0, failed 1\n$/);
 
     const bus = run('bus_basics');
-    assert.equal(bus.stderr, '');
-    assert.equal(bus.status, 0);
+    assertClean(bus);
     assert.match(bus.stdout, /^audit: orders\.eu\.created order 17\n\{ matched: 3, delivered: 3, dropped: 0 \}\n/);
     assert.match(bus.stdout, /\[ '#1 orders\.eu\.created', '#2 orders\.us\.created' \]/);
     assert.match(bus.stdout, /handler of subscription \d+ failed: Error: cannot rush an order/);
     assert.match(bus.stdout, /TimeoutError \(CHARTER_E_TIMEOUT\)\nAbortError after abort\(\)\n21 doubled is 42\n/);
     assert.match(bus.stdout, /orders: received 2 = delivered 2 \+ dropped 0 \+ queued 0\nhandler failures: 1\n$/);
 
-    const batches = run('batches');
-    assert.equal(batches.stderr, '');
-    assert.equal(batches.status, 0);
-    assert.equal(
-      batches.stdout,
-      'published 3\nLimitExceededError after 0 of the batch\n1 2 3\nAbortError after 4\nverified: true\n',
-    );
+    assertClean(run('batches'), [
+      'published 3',
+      'LimitExceededError after 0 of the batch',
+      '1 2 3',
+      'AbortError after 4',
+      'verified: true',
+    ]);
 
-    const capabilities = run('capabilities');
-    assert.equal(capabilities.stderr, '');
-    assert.equal(capabilities.status, 0);
-    assert.equal(
-      capabilities.stdout,
-      [
-        '2 links; the worker may: subscribe orders.eu.>',
-        'widening a delegation: DeniedError',
-        'the worker got order 17',
-        'publishing outside the grants: DeniedError',
-        'publishing without a session: DeniedError',
-        'worker session active: false',
-        "the worker's subscription: RevokedError",
-        'the worker subscribing again: RevokedError',
-        'the service publishing an hour later: ExpiredError',
-        'refused calls: 4',
-        '',
-      ].join('\n'),
-    );
+    assertClean(run('capabilities'), [
+      '2 links; the worker may: subscribe orders.eu.>',
+      'widening a delegation: DeniedError',
+      'the worker got order 17',
+      'publishing outside the grants: DeniedError',
+      'publishing without a session: DeniedError',
+      'worker session active: false',
+      "the worker's subscription: RevokedError",
+      'the worker subscribing again: RevokedError',
+      'the service publishing an hour later: ExpiredError',
+      'refused calls: 4',
+    ]);
 
-    const witness = run('witness');
-    assert.equal(witness.stderr, '');
-    assert.equal(witness.status, 0);
-    assert.equal(
-      witness.stdout,
-      [
-        'stale request: DeniedError, the witness holds size 1',
-        'verified: true, 2 records, cosigned by witness.example',
-        'cosigned checkpoint of size 2 at 1 time(s)',
-        'no witnesses for a quorum of 1: InvalidArgumentError',
-        'problem code when fine: null',
-        '',
-      ].join('\n'),
-    );
+    assertClean(run('witness'), [
+      'stale request: DeniedError, the witness holds size 1',
+      'verified: true, 2 records, cosigned by witness.example',
+      'cosigned checkpoint of size 2 at 1 time(s)',
+      'no witnesses for a quorum of 1: InvalidArgumentError',
+      'problem code when fine: null',
+    ]);
 
-    const audit = run('audit');
-    assert.equal(audit.stderr, '');
-    assert.equal(audit.status, 0);
-    assert.equal(
-      audit.stdout,
-      [
-        '#0 deny publish orders.eu.deleted by the service',
-        '#1 refund order/17',
-        'checkpoint of example.com/orders-audit: 2 records, record 0 included',
-        'the log of 3 records extends the one of 2',
-        'verify: ok=true, 3 records, checkpoint 2',
-        '',
-      ].join('\n'),
-    );
+    assertClean(run('audit'), [
+      '#0 deny publish orders.eu.deleted by the service',
+      '#1 refund order/17',
+      'checkpoint of example.com/orders-audit: 2 records, record 0 included',
+      'the log of 3 records extends the one of 2',
+      'verify: ok=true, 3 records, checkpoint 2',
+    ]);
 
     // The end-to-end demo: each verdict and the auditor's exact counts.
     const demo = run('demo');
-    assert.equal(demo.stderr, '');
-    assert.equal(demo.status, 0);
+    assertClean(demo);
     const lines = demo.stdout.split('\n');
     assert.equal(lines.filter((line) => line.startsWith('   allowed  ')).length, 7);
     assert.equal(lines.filter((line) => line.startsWith('   denied   ')).length, 6);
@@ -261,19 +250,3 @@ test('the TypeScript examples compile and run', () => {
   }
 });
 
-test("the binding README's batches usage runs and prints what it says", () => {
-  const child = runInPackage('batches.cjs', jsBlock(bindingReadme, '## Usage: batches'));
-  assert.equal(child.stderr, '');
-  assert.equal(child.status, 0);
-  assert.equal(
-    child.stdout,
-    ['{ matched: 3, delivered: 3, dropped: 0 }', 'LimitExceededError 1', "[ '1', '2', '3', '4' ]", ''].join('\n'),
-  );
-});
-
-test("the binding README's KeyObject usage runs and prints what it says", () => {
-  const child = runInPackage('keyobject.cjs', jsBlock(bindingReadme, 'Both interoperate with `node:crypto`'));
-  assert.equal(child.stderr, '');
-  assert.equal(child.status, 0);
-  assert.equal(child.stdout, 'true\n');
-});

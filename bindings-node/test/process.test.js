@@ -12,6 +12,7 @@ const path = require('node:path');
 const { after, test } = require('node:test');
 
 const { AuditLog } = require('charter');
+const { assertClean } = require('./child.js');
 
 const packageDir = path.join(__dirname, '..');
 
@@ -26,46 +27,36 @@ function runNode(args) {
   return { ...child, seconds };
 }
 
-for (const fixture of ['open-registry.cjs', 'open-registry.mjs']) {
-  test(`${fixture}: an open registry with handlers lets the process exit, silently`, () => {
-    const child = runNode([path.join('test', 'fixtures', fixture)]);
-    assert.equal(child.error, undefined, 'did not time out');
-    assert.equal(child.status, 0);
-    assert.equal(child.stdout, '');
-    assert.equal(child.stderr, '');
-    assert.ok(child.seconds < 10, `exited after ${child.seconds}s`);
-  });
+/**
+ * Asserts that `child` ended by itself (no timeout), cleanly (`assertClean`
+ * with `lines`), and in a few seconds.
+ */
+function assertExited(child, lines) {
+  assert.equal(child.error, undefined, 'did not time out');
+  assertClean(child, lines);
+  assert.ok(child.seconds < 10, `exited after ${child.seconds}s`);
 }
 
-test('an open bus with subscriptions of every kind lets the process exit, silently', () => {
-  const child = runNode([path.join('test', 'fixtures', 'open-bus.cjs')]);
-  assert.equal(child.error, undefined, 'did not time out');
-  assert.equal(child.status, 0);
-  assert.equal(child.stdout, '');
-  assert.equal(child.stderr, '');
-  assert.ok(child.seconds < 10, `exited after ${child.seconds}s`);
-});
+/** Fixtures that leave things open: each process must still exit at once, having printed nothing. */
+const silentExits = [
+  ['open-registry.cjs', 'open-registry.cjs: an open registry with handlers lets the process exit, silently'],
+  ['open-registry.mjs', 'open-registry.mjs: an open registry with handlers lets the process exit, silently'],
+  ['open-bus.cjs', 'an open bus with subscriptions of every kind lets the process exit, silently'],
+  ['open-authority.cjs', 'open authorities, sessions and an enforcing bus let the process exit, silently'],
+];
 
-test('open authorities, sessions and an enforcing bus let the process exit, silently', () => {
-  const child = runNode([path.join('test', 'fixtures', 'open-authority.cjs')]);
-  assert.equal(child.error, undefined, 'did not time out');
-  assert.equal(child.status, 0);
-  assert.equal(child.stdout, '');
-  assert.equal(child.stderr, '');
-  assert.ok(child.seconds < 10, `exited after ${child.seconds}s`);
-});
+for (const [fixture, name] of silentExits) {
+  test(name, () => {
+    assertExited(runNode([path.join('test', 'fixtures', fixture)]), []);
+  });
+}
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'charter-process-'));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 test('open audit logs, a sync thread, a bus and an authority recording let the process exit', async () => {
   const file = path.join(tmp, 'open.audit');
-  const child = runNode([path.join('test', 'fixtures', 'open-audit.cjs'), file]);
-  assert.equal(child.error, undefined, 'did not time out');
-  assert.equal(child.status, 0);
-  assert.equal(child.stdout, '');
-  assert.equal(child.stderr, '');
-  assert.ok(child.seconds < 10, `exited after ${child.seconds}s`);
+  assertExited(runNode([path.join('test', 'fixtures', 'open-audit.cjs'), file]), []);
   const log = await AuditLog.open(file);
   assert.deepEqual(
     [...log].map((r) => [r.action, r.decision]),
@@ -80,9 +71,7 @@ test('open audit logs, a sync thread, a bus and an authority recording let the p
 test('pending appends, syncs, checkpoints and verifications keep the process alive until done', async () => {
   const file = path.join(tmp, 'pending.audit');
   const child = runNode([path.join('test', 'fixtures', 'pending-audit.cjs'), file]);
-  assert.equal(child.error, undefined, 'did not time out');
-  assert.equal(child.stderr, '');
-  assert.equal(child.status, 0);
+  assertExited(child);
   assert.deepEqual(child.stdout.split('\n').sort(), [
     '',
     'appended 3',
@@ -90,7 +79,6 @@ test('pending appends, syncs, checkpoints and verifications keep the process ali
     'synced',
     'verified true',
   ]);
-  assert.ok(child.seconds < 10, `exited after ${child.seconds}s`);
   const log = await AuditLog.open(file);
   assert.equal(log.length, 3);
   assert.equal((await log.verify()).ok, true);
@@ -100,18 +88,12 @@ test('pending appends, syncs, checkpoints and verifications keep the process ali
 test('a receive keeps the process alive only until its timeout; one without never does', () => {
   const child = runNode([path.join('test', 'fixtures', 'pending-recv.cjs')]);
   assert.equal(child.error, undefined, 'did not time out');
-  assert.equal(child.stderr, '');
-  assert.equal(child.status, 0);
-  assert.equal(
-    child.stdout,
-    [
-      'CHARTER_E_TIMEOUT after the timeout',
-      'woken by a publish on this thread',
-      'CHARTER_E_CLOSED when the subscription closed',
-      'exited with receives pending',
-      '',
-    ].join('\n'),
-  );
+  assertClean(child, [
+    'CHARTER_E_TIMEOUT after the timeout',
+    'woken by a publish on this thread',
+    'CHARTER_E_CLOSED when the subscription closed',
+    'exited with receives pending',
+  ]);
 });
 
 test('require and import of "charter" give the same classes in one process', () => {
@@ -125,8 +107,7 @@ test('require and import of "charter" give the same classes in one process', () 
     process.stdout.write(JSON.stringify({ same, report: r.notify(), isCjs: r instanceof cjs.Registry }));
   `;
   const child = runNode(['--input-type=module', '-e', script]);
-  assert.equal(child.stderr, '');
-  assert.equal(child.status, 0);
+  assertClean(child);
   assert.deepEqual(JSON.parse(child.stdout), {
     same: true,
     isCjs: true,

@@ -71,6 +71,24 @@ test('a request with no reply fails with TimeoutError; a late reply goes nowhere
   assert.deepEqual(bus.respond(late, 'too late'), { matched: 0, delivered: 0, dropped: 0 });
 });
 
+test("a request without timeoutMs waits the core's default, the 5000 ms the docs state", async () => {
+  // The binding restates no default: it reads the core's.
+  assert.equal(require('../lib/native.js').DEFAULT_REQUEST_TIMEOUT_MS, 5000);
+  const bus = new Bus();
+  bus.subscribe('svc.slow');
+  const controller = new AbortController();
+  const pending = bus.request('svc.slow', 'x', { signal: controller.signal });
+  let settled = false;
+  pending.then(
+    () => (settled = true),
+    () => (settled = true),
+  );
+  await sleep(100);
+  assert.equal(settled, false, 'still waiting after 100 ms');
+  controller.abort();
+  await assert.rejects(pending, (error) => error.name === 'AbortError');
+});
+
 test('aborting a request rejects promptly with AbortError', async () => {
   const bus = new Bus();
   const requests = bus.subscribe('svc.slow');
