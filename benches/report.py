@@ -48,12 +48,16 @@ ASYNC_COUNTS = [1, 4, 16, 64]
 # (docs/BENCHMARKS.md explains each in its section). Shown only while
 # the target is missed.
 REASONS = {
-    "notify-rust": "fixed cost per round, about 85 instructions: the snapshot's read lock "
-                   "and reference count (about 20), the thread's nesting level (about 10), "
-                   "the call's prologue, the report and the loop's set-up; per handler 17 "
-                   "instructions of loop plus the handler, against registry-io's 13; next: a "
-                   "per-thread snapshot checked by an epoch that keeps "
-                   "`unregister_and_wait` exact",
+    "notify-rust": "fixed cost about 93 instructions (the round's own code about 72: its "
+                   "frame and spills 20, the nesting level 16, the read lock, count and "
+                   "release 20, the report and the loop's set-up 16; the caller's empty check "
+                   "and result about 22); per handler 23 against registry-io's 17, whose "
+                   "handler skips a bounds check (2): the state load and compare, the entry "
+                   "loaded twice, the event reloaded from the stack, the outcome counted in "
+                   "memory. Round 5 measured loops that skip the state check while the "
+                   "snapshot is unchanged: 19 to 20 per handler but 25 to 50 more fixed, not "
+                   "kept; a per-thread snapshot keeps removed handlers alive in idle threads. "
+                   "Next: a round whose loop the compiler keeps in registers",
     "notify-capi": "about 160 instructions fixed on top of the Rust round: the handle's "
                    "arena lookup (about 23) and borrow count (about 20, one compare-and-swap "
                    "and one subtraction), the panic firewall's catch and scope (about 20), "
