@@ -95,6 +95,14 @@ typedef struct {
     charter_status_t inner_status;
 } cb_t;
 
+/* A callback's state, zeroed, on a new bus with a client. */
+static cb_t cb_on_a_new_bus(void) {
+    cb_t c;
+    memset(&c, 0, sizeof c);
+    c.cl = open_bus(&c.bus);
+    return c;
+}
+
 static charter_status_t record(void *user_data, const charter_message_t *msg) {
     cb_t *c = (cb_t *)user_data;
     c->calls++;
@@ -152,12 +160,10 @@ static charter_status_t republish_and_leave(void *user_data, const charter_messa
 }
 
 static void callbacks_reenter_the_bus(void) {
-    cb_t c;
+    cb_t c = cb_on_a_new_bus();
     uint64_t side;
     charter_message_t *msg = NULL;
     charter_bus_stats_t stats;
-    memset(&c, 0, sizeof c);
-    c.cl = open_bus(&c.bus);
     CHECK_OK(charter_client_subscribe(c.cl, "side", NULL, &side));
     CHECK_OK(charter_client_subscribe_callback(c.cl, "loop", NULL, republish_and_leave, &c, cb_drop, &c.self_id));
     CHECK_OK(charter_client_publish(c.cl, "loop", (const uint8_t *)"1", 1, NULL, 0, NULL));
@@ -180,10 +186,8 @@ static charter_status_t free_own_bus(void *user_data, const charter_message_t *m
 }
 
 static void callback_frees_its_bus(void) {
-    cb_t c;
+    cb_t c = cb_on_a_new_bus();
     uint64_t id;
-    memset(&c, 0, sizeof c);
-    c.cl = open_bus(&c.bus);
     CHECK_OK(charter_client_subscribe_callback(c.cl, "t", NULL, free_own_bus, &c, cb_drop, &id));
     CHECK_OK(charter_client_publish(c.cl, "t", NULL, 0, NULL, 0, NULL));
     CHECK(c.inner_status == CHARTER_OK && c.calls == 1 && c.drops == 1);
@@ -203,12 +207,10 @@ static charter_status_t responder(void *user_data, const charter_message_t *msg)
 }
 
 static void request_and_respond(void) {
-    cb_t c;
+    cb_t c = cb_on_a_new_bus();
     uint64_t id;
     charter_message_t *reply = NULL;
     int i;
-    memset(&c, 0, sizeof c);
-    c.cl = open_bus(&c.bus);
     for (i = 0; i < 2; i++) {
         charter_subscribe_options_t opts;
         CHECK_OK(charter_subscribe_options_default(&opts));
@@ -285,11 +287,9 @@ static charter_status_t publish_into_full_block(void *user_data, const charter_m
 }
 
 static void block_inside_a_callback_would_block(void) {
-    cb_t c;
+    cb_t c = cb_on_a_new_bus();
     charter_subscribe_options_t opts;
     uint64_t full, outer;
-    memset(&c, 0, sizeof c);
-    c.cl = open_bus(&c.bus);
     CHECK_OK(charter_subscribe_options_default(&opts));
     opts.capacity = 1;
     opts.overflow = CHARTER_OVERFLOW_BLOCK;

@@ -177,15 +177,8 @@ static void unregister_and_wait_waits_for_a_running_handler(void) { removal_wait
 
 static void clear_and_wait_waits_for_a_running_handler(void) { removal_waits_for_a_running_handler(1); }
 
-typedef struct {
-    charter_registry_t *reg;
-    uint64_t self_id;
-    int calls, drops;
-    charter_status_t inner;
-} self_t;
-
 static charter_status_t waits_on_itself(void *user_data, const uint8_t *event, size_t len) {
-    self_t *s = (self_t *)user_data;
+    self_removal_t *s = (self_removal_t *)user_data;
     bool removed = false;
     (void)event;
     (void)len;
@@ -196,22 +189,8 @@ static charter_status_t waits_on_itself(void *user_data, const uint8_t *event, s
     return CHARTER_OK;
 }
 
-static void self_drop(void *user_data) { ((self_t *)user_data)->drops++; }
-
 static void waiting_removal_inside_its_own_handler_does_not_deadlock(void) {
-    self_t s;
-    charter_notify_report_t r;
-    memset(&s, 0, sizeof s);
-    CHECK_OK(charter_registry_new(&s.reg));
-    CHECK_OK(charter_registry_register(s.reg, 0, waits_on_itself, &s, self_drop, &s.self_id));
-    CHECK_OK(charter_registry_notify(s.reg, NULL, 0, &r));
-    CHECK(r.delivered == 1 && s.calls == 1);
-    CHECK_OK(s.inner);
-    CHECK(s.drops == 1); /* released when the round let go of it */
-    CHECK_OK(charter_registry_notify(s.reg, NULL, 0, &r));
-    CHECK(r.delivered == 0 && s.calls == 1);
-    CHECK_OK(charter_registry_free(s.reg));
-    CHECK(s.drops == 1);
+    check_removes_itself(waits_on_itself);
 }
 
 static void null_and_freed_handles_are_refused(void) {
