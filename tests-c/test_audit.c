@@ -584,13 +584,25 @@ static void a_fifo_is_refused_without_blocking(void) {
 /* The auditor's path: a read-only file, beside the writer that holds its
  * lock, checked against the log key; a missing checkpoint fails unless
  * allowed; proofs from the file match the writer's. */
+/* `proof` (freed here) is the consistency proof from `old_size` to
+ * `new_size` that the writer's own log gives. */
+static void expect_writers_consistency_proof(charter_audit_t *log, uint64_t old_size, uint64_t new_size,
+                                             uint8_t *proof, size_t proof_len) {
+    uint8_t *mine = NULL;
+    size_t mine_len = 0;
+    CHECK_OK(charter_audit_prove_consistency(log, old_size, new_size, &mine, &mine_len));
+    CHECK(proof_len == mine_len && memcmp(proof, mine, proof_len) == 0);
+    charter_bytes_free(proof, proof_len);
+    charter_bytes_free(mine, mine_len);
+}
+
 static void the_auditor_reads_a_read_only_file_beside_the_writer(void) {
     charter_keypair_t *key = NULL;
     charter_audit_t *log;
     charter_audit_verify_options_t vopts;
     charter_audit_report_t report;
-    uint8_t root[CHARTER_AUDIT_HASH_LEN], leaf[CHARTER_AUDIT_HASH_LEN], *proof = NULL, *mine = NULL;
-    size_t proof_len = 0, mine_len = 0;
+    uint8_t root[CHARTER_AUDIT_HASH_LEN], leaf[CHARTER_AUDIT_HASH_LEN], *proof = NULL;
+    size_t proof_len = 0;
     char path[128], *vkey = NULL, *note = NULL, *problem = NULL;
     int i;
     CHECK_OK(charter_keypair_generate(&key));
@@ -654,10 +666,7 @@ static void the_auditor_reads_a_read_only_file_beside_the_writer(void) {
     CHECK_OK(charter_audit_verify_inclusion(leaf, 3, 8, proof, proof_len, root));
     charter_bytes_free(proof, proof_len);
     CHECK_OK(charter_audit_prove_file_consistency(path, 2, 8, &proof, &proof_len));
-    CHECK_OK(charter_audit_prove_consistency(log, 2, 8, &mine, &mine_len));
-    CHECK(proof_len == mine_len && memcmp(proof, mine, proof_len) == 0);
-    charter_bytes_free(proof, proof_len);
-    charter_bytes_free(mine, mine_len);
+    expect_writers_consistency_proof(log, 2, 8, proof, proof_len);
 
     {
         /* A view answers many proofs from one read, and keeps its snapshot
@@ -677,10 +686,7 @@ static void the_auditor_reads_a_read_only_file_beside_the_writer(void) {
         CHECK_OK(charter_audit_verify_inclusion(leaf, 3, 8, proof, proof_len, root));
         charter_bytes_free(proof, proof_len);
         CHECK_OK(charter_audit_view_prove_consistency(view, 2, 8, &proof, &proof_len));
-        CHECK_OK(charter_audit_prove_consistency(log, 2, 8, &mine, &mine_len));
-        CHECK(proof_len == mine_len && memcmp(proof, mine, proof_len) == 0);
-        charter_bytes_free(proof, proof_len);
-        charter_bytes_free(mine, mine_len);
+        expect_writers_consistency_proof(log, 2, 8, proof, proof_len);
         CHECK_STATUS(charter_audit_view_prove_consistency(view, 2, 9, &proof, &proof_len), CHARTER_E_INVALID_ARGUMENT);
         CHECK_OK(charter_audit_view_witness_request(view, 0, &body));
         CHECK(strncmp(body, "old 0\n\n", 7) == 0);
