@@ -30,6 +30,14 @@ static inline charter_client_t *open_bus(charter_bus_t **bus) {
     return client_of(*bus);
 }
 
+/* A new bus in `*bus`, a client of it, and that client's subscription to
+ * `topic` (default options) in `*id`. */
+static inline charter_client_t *subscribed_client(charter_bus_t **bus, const char *topic, uint64_t *id) {
+    charter_client_t *cl = open_bus(bus);
+    CHECK_OK(charter_client_subscribe(cl, topic, NULL, id));
+    return cl;
+}
+
 /* Frees the client, then its bus: each must succeed. */
 static inline void close_bus(charter_client_t *cl, charter_bus_t *bus) {
     CHECK_OK(charter_client_free(cl));

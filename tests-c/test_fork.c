@@ -184,8 +184,7 @@ static int free_while_a_parent_callback_runs(void) {
 static void a_child_frees_handles_whose_callback_runs_in_the_parent(void) {
     charter_message_t *msg = NULL;
     pthread_t threads[2];
-    rclient = open_bus(&rbus);
-    CHECK_OK(charter_client_subscribe(rclient, "w.a", NULL, &rsub[0]));
+    rclient = subscribed_client(&rbus, "w.a", &rsub[0]);
     CHECK_OK(charter_client_subscribe(rclient, "w.b", NULL, &rsub[1]));
     CHECK_OK(charter_waiter_new(stay_inside, NULL, &rwaiter));
     CHECK_STATUS(charter_client_poll_recv(rclient, rsub[0], rwaiter, &msg, NULL), CHARTER_E_WOULD_BLOCK);

@@ -47,8 +47,7 @@ static void ended_id_is_not_found(void) {
     charter_message_t *msg = NULL;
     uint64_t old = 0, fresh = 0;
     bool removed = false;
-    client = open_bus(&bus);
-    CHECK_OK(charter_client_subscribe(client, "t.>", NULL, &old));
+    client = subscribed_client(&bus, "t.>", &old);
     CHECK_OK(charter_client_unsubscribe(client, old, &removed));
     CHECK(removed);
     CHECK_OK(charter_client_subscribe(client, "t.>", NULL, &fresh));

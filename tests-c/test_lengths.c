@@ -26,8 +26,7 @@ static void bus_payloads(void) {
     charter_publish_report_t report;
     uint64_t sub = 0, pending = 0;
     size_t i;
-    client = open_bus(&bus);
-    CHECK_OK(charter_client_subscribe(client, "svc.>", NULL, &sub));
+    client = subscribed_client(&bus, "svc.>", &sub);
     CHECK_OK(charter_client_request_start(client, "svc.echo", BYTES, 1, NULL, 0, &pending));
     CHECK_OK(charter_client_recv(client, sub, 0, &request));
     CHECK(request->reply_to != NULL);

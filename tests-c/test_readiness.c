@@ -75,8 +75,7 @@ static void an_armed_waiter_is_called_once_then_polled(void) {
     wakes_t wakes;
     uint64_t id, recheck = 7;
     wakes_init(&wakes);
-    cl = open_bus(&bus);
-    CHECK_OK(charter_client_subscribe(cl, "a", NULL, &id));
+    cl = subscribed_client(&bus, "a", &id);
     CHECK_OK(charter_waiter_new(on_ready, &wakes, &waiter));
 
     CHECK_STATUS(charter_client_poll_recv(cl, id, waiter, &msg, &recheck), CHARTER_E_WOULD_BLOCK);
@@ -121,8 +120,7 @@ static void the_end_calls_the_waiter(ending_t how) {
     uint64_t id;
     const charter_status_t after[3] = {CHARTER_E_NOT_FOUND, CHARTER_E_NOT_FOUND, CHARTER_E_NOT_FOUND};
     wakes_init(&wakes);
-    cl = open_bus(&bus);
-    CHECK_OK(charter_client_subscribe(cl, "a", NULL, &id));
+    cl = subscribed_client(&bus, "a", &id);
     CHECK_OK(charter_waiter_new(on_ready, &wakes, &waiter));
     CHECK_STATUS(charter_client_poll_recv(cl, id, waiter, &msg, NULL), CHARTER_E_WOULD_BLOCK);
     end_subscription(how, cl, bus, id);
@@ -145,8 +143,7 @@ static void a_waiter_waits_for_a_reply(void) {
     wakes_t wakes;
     uint64_t service, reply_id, recheck = 0;
     wakes_init(&wakes);
-    cl = open_bus(&bus);
-    CHECK_OK(charter_client_subscribe(cl, "svc.time", NULL, &service));
+    cl = subscribed_client(&bus, "svc.time", &service);
     CHECK_OK(charter_waiter_new(on_ready, &wakes, &waiter));
     CHECK_OK(charter_client_request_start(cl, "svc.time", (const uint8_t *)"now?", 4, NULL, 0, &reply_id));
     CHECK_STATUS(charter_client_poll_recv(cl, reply_id, waiter, &msg, &recheck), CHARTER_E_WOULD_BLOCK);
@@ -259,8 +256,7 @@ static void ten_thousand_waiters_on_one_subscription(void) {
     uint64_t id;
     CHECK(waiters != NULL);
     wakes_init(&wakes);
-    cl = open_bus(&bus);
-    CHECK_OK(charter_client_subscribe(cl, "crowd", NULL, &id));
+    cl = subscribed_client(&bus, "crowd", &id);
     for (i = 0; i < n; i++) {
         CHECK_OK(charter_waiter_new(on_ready, &wakes, &waiters[i]));
         CHECK_STATUS(charter_client_poll_recv(cl, id, waiters[i], &msg, NULL), CHARTER_E_WOULD_BLOCK);
@@ -302,8 +298,7 @@ static void a_callback_may_free_its_own_waiter(void) {
     charter_message_t *msg = NULL;
     self_free_t s = {NULL, 12345, 0};
     uint64_t id;
-    cl = open_bus(&bus);
-    CHECK_OK(charter_client_subscribe(cl, "a", NULL, &id));
+    cl = subscribed_client(&bus, "a", &id);
     CHECK_OK(charter_waiter_new(free_myself, &s, &s.waiter));
     CHECK_STATUS(charter_client_poll_recv(cl, id, s.waiter, &msg, NULL), CHARTER_E_WOULD_BLOCK);
     publish(cl, "a", "1");
@@ -417,8 +412,7 @@ static void free_waits_for_a_running_callback(void) {
     memset(&s, 0, sizeof s);
     CHECK(pthread_mutex_init(&s.lock, NULL) == 0);
     CHECK(pthread_cond_init(&s.changed, NULL) == 0);
-    p.client = open_bus(&bus);
-    CHECK_OK(charter_client_subscribe(p.client, "a", NULL, &id));
+    p.client = subscribed_client(&bus, "a", &id);
     CHECK_OK(charter_waiter_new(slow_ready, &s, &waiter));
     CHECK_STATUS(charter_client_poll_recv(p.client, id, waiter, &msg, NULL), CHARTER_E_WOULD_BLOCK);
     CHECK(pthread_create(&publisher, NULL, publish_once, &p) == 0);
@@ -551,8 +545,7 @@ static void a_cancelled_receive_consumes_nothing(void) {
     charter_cancel_t *cancel = NULL;
     charter_message_t *msg = NULL;
     uint64_t id;
-    cl = open_bus(&bus);
-    CHECK_OK(charter_client_subscribe(cl, "a", NULL, &id));
+    cl = subscribed_client(&bus, "a", &id);
     CHECK_OK(charter_cancel_new(&cancel));
     publish(cl, "a", "1");
     CHECK_OK(charter_client_recv_cancellable(cl, id, 0, cancel, &msg));
@@ -617,8 +610,7 @@ static void misuse_is_reported(void) {
     uint64_t id;
     int not_a_handle = 0;
     wakes_init(&wakes);
-    cl = open_bus(&bus);
-    CHECK_OK(charter_client_subscribe(cl, "a", NULL, &id));
+    cl = subscribed_client(&bus, "a", &id);
 
     CHECK_STATUS(charter_waiter_new(NULL, &wakes, &waiter), CHARTER_E_NULL_ARGUMENT);
     CHECK_MESSAGE_HAS("fn");
@@ -692,8 +684,7 @@ static void one_waiter_across_two_buses(void) {
     wakes_init(&wakes);
     CHECK_OK(charter_waiter_new(on_ready, &wakes, &waiter));
     for (i = 0; i < 2; i++) {
-        cls[i] = open_bus(&buses[i]);
-        CHECK_OK(charter_client_subscribe(cls[i], "a", NULL, &ids[i]));
+        cls[i] = subscribed_client(&buses[i], "a", &ids[i]);
         CHECK_STATUS(charter_client_poll_recv(cls[i], ids[i], waiter, &msg, NULL), CHARTER_E_WOULD_BLOCK);
     }
     close_bus(cls[0], buses[0]);

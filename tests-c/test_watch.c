@@ -53,8 +53,7 @@ static void the_fd_follows_the_queue(void) {
     charter_watch_t *watch = NULL;
     uint64_t id, recheck = 0;
     int fd = -1, flags;
-    cl = open_bus(&bus);
-    CHECK_OK(charter_client_subscribe(cl, "a", NULL, &id));
+    cl = subscribed_client(&bus, "a", &id);
     CHECK_OK(charter_client_watch_fd(cl, id, &watch, &fd, &recheck));
     CHECK(fd >= 0 && recheck == UINT64_MAX);
     flags = fcntl(fd, F_GETFL);
@@ -83,8 +82,7 @@ static void a_readable_queue_makes_a_new_fd_readable(void) {
     charter_watch_t *watch = NULL;
     uint64_t id;
     int fd = -1;
-    cl = open_bus(&bus);
-    CHECK_OK(charter_client_subscribe(cl, "a", NULL, &id));
+    cl = subscribed_client(&bus, "a", &id);
     publish(cl, "a", "early");
     CHECK_OK(charter_client_watch_fd(cl, id, &watch, &fd, NULL));
     CHECK(readable(fd));
@@ -102,8 +100,7 @@ static void the_end_makes_the_fd_readable(ending_t how) {
     uint64_t id;
     int fd = -1;
     const charter_status_t after[3] = {CHARTER_E_NOT_FOUND, CHARTER_E_NOT_FOUND, CHARTER_E_NOT_FOUND};
-    cl = open_bus(&bus);
-    CHECK_OK(charter_client_subscribe(cl, "a", NULL, &id));
+    cl = subscribed_client(&bus, "a", &id);
     CHECK_OK(charter_client_watch_fd(cl, id, &watch, &fd, NULL));
     publish(cl, "a", "queued");
     reset(fd);
@@ -125,8 +122,7 @@ static void an_fd_waits_for_a_reply(void) {
     charter_message_t *request = NULL, *reply = NULL;
     uint64_t service, reply_id;
     int fd = -1;
-    cl = open_bus(&bus);
-    CHECK_OK(charter_client_subscribe(cl, "svc", NULL, &service));
+    cl = subscribed_client(&bus, "svc", &service);
     CHECK_OK(charter_client_request_start(cl, "svc", (const uint8_t *)"?", 1, NULL, 0, &reply_id));
     CHECK_OK(charter_client_watch_fd(cl, reply_id, &watch, &fd, NULL));
     CHECK(!readable(fd));
@@ -151,8 +147,7 @@ static void a_new_watch_replaces_the_old(void) {
     charter_watch_t *first = NULL, *second = NULL;
     uint64_t id;
     int fd1 = -1, fd2 = -1;
-    cl = open_bus(&bus);
-    CHECK_OK(charter_client_subscribe(cl, "a", NULL, &id));
+    cl = subscribed_client(&bus, "a", &id);
     CHECK_OK(charter_client_watch_fd(cl, id, &first, &fd1, NULL));
     CHECK_OK(charter_client_watch_fd(cl, id, &second, &fd2, NULL));
     CHECK(fd1 != fd2);
@@ -260,8 +255,7 @@ static void a_callback_watch_fires_on_edges_and_the_end(void) {
     calls_t c;
     uint64_t id;
     calls_init(&c);
-    cl = open_bus(&bus);
-    CHECK_OK(charter_client_subscribe(cl, "a", NULL, &id));
+    cl = subscribed_client(&bus, "a", &id);
     publish(cl, "a", "early");
     CHECK_OK(charter_client_watch(cl, id, count_call, &c, &watch, NULL));
     CHECK(calls_of(&c) == 1); /* readable already: called before it returned */
@@ -366,8 +360,7 @@ static void running_out_of_fds_is_a_limit(void) {
     charter_status_t st = CHARTER_OK;
     uint64_t id;
     int fd = -1, made = 0, probe, i;
-    cl = open_bus(&bus);
-    CHECK_OK(charter_client_subscribe(cl, "a", NULL, &id));
+    cl = subscribed_client(&bus, "a", &id);
     CHECK(getrlimit(RLIMIT_NOFILE, &saved) == 0);
     probe = dup(2);
     CHECK(probe >= 0 && close(probe) == 0);
@@ -398,8 +391,7 @@ static void misuse_is_reported(void) {
     uint64_t id, callback_id;
     int fd = -7;
     calls_init(&c);
-    cl = open_bus(&bus);
-    CHECK_OK(charter_client_subscribe(cl, "a", NULL, &id));
+    cl = subscribed_client(&bus, "a", &id);
     CHECK_OK(charter_client_subscribe_callback(cl, "b", NULL, ignore_message, NULL, NULL, &callback_id));
     CHECK_STATUS(charter_client_watch_fd(cl, id, NULL, &fd, NULL), CHARTER_E_NULL_ARGUMENT);
     CHECK_STATUS(charter_client_watch_fd(cl, id, &watch, NULL, NULL), CHARTER_E_NULL_ARGUMENT);
@@ -449,8 +441,7 @@ static void a_callback_may_replace_its_own_watch(void) {
     charter_bus_t *bus;
     replace_t r;
     memset(&r, 0, sizeof r);
-    r.client = open_bus(&bus);
-    CHECK_OK(charter_client_subscribe(r.client, "a", NULL, &r.id));
+    r.client = subscribed_client(&bus, "a", &r.id);
     CHECK_OK(charter_client_watch(r.client, r.id, replace_myself, &r, &r.watch, NULL));
     publish(r.client, "a", "1");
     CHECK(r.calls == 1 && r.drained == 1);
