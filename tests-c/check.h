@@ -51,4 +51,12 @@
         fflush(stdout);                   \
     } while (0)
 
+/* A test taking one argument, run with `arg`: "ok - test(arg)". */
+#define RUN_WITH(test, arg)                   \
+    do {                                      \
+        test(arg);                            \
+        printf("ok - %s(%s)\n", #test, #arg); \
+        fflush(stdout);                       \
+    } while (0)
+
 #endif

@@ -1,24 +1,19 @@
-/* Shared by the readiness tests (test_readiness.c, test_watch.c): a client
- * for a bus, a callback that ignores its message and publishers for racing
- * a consumer. Whether this run measures (the plain label, where the rounds
- * are many) or is slowed by a sanitizer is memory.h's `measuring`. */
+/* Shared by the readiness tests (test_readiness.c, test_watch.c): a
+ * callback that ignores its message and publishers for racing a consumer
+ * (the bus and its client are bus_fixture.h's). Whether this run measures
+ * (the plain label, where the rounds are many) or is slowed by a sanitizer
+ * is memory.h's `measuring`. */
 #ifndef CHARTER_TESTS_READINESS_HELPERS_H
 #define CHARTER_TESTS_READINESS_HELPERS_H
 
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
-#include <string.h>
 
+#include "bus_fixture.h"
 #include "charter.h"
 #include "check.h"
 #include "memory.h"
-
-static charter_client_t *client_of(charter_bus_t *bus) {
-    charter_client_t *cl = NULL;
-    CHECK_OK(charter_client_new(bus, NULL, &cl));
-    return cl;
-}
 
 static charter_status_t ignore_message(void *user_data, const charter_message_t *msg) {
     (void)user_data;
@@ -26,8 +21,20 @@ static charter_status_t ignore_message(void *user_data, const charter_message_t 
     return CHARTER_OK;
 }
 
-static void publish(charter_client_t *cl, const char *topic, const char *text) {
-    CHECK_OK(charter_client_publish(cl, topic, (const uint8_t *)text, strlen(text), NULL, 0, NULL));
+/* How a subscription ends, in the tests that wait for its end. */
+typedef enum { UNSUBSCRIBE, CLOSE_THE_BUS, FREE_THE_BUS } ending_t;
+
+/* Ends subscription `id` of `cl`, on `bus`, as `how` says. */
+static void end_subscription(ending_t how, charter_client_t *cl, charter_bus_t *bus, uint64_t id) {
+    if (how == UNSUBSCRIBE) CHECK_OK(charter_client_unsubscribe(cl, id, NULL));
+    if (how == CLOSE_THE_BUS) CHECK_OK(charter_bus_close(bus));
+    if (how == FREE_THE_BUS) CHECK_OK(charter_bus_free(bus));
+}
+
+/* Frees the client, then the bus unless the ending freed it already. */
+static void close_after(ending_t how, charter_client_t *cl, charter_bus_t *bus) {
+    CHECK_OK(charter_client_free(cl));
+    if (how != FREE_THE_BUS) CHECK_OK(charter_bus_free(bus));
 }
 
 /* Publishes `count` messages on "race", each its own index. */

@@ -11,9 +11,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bus_fixture.h"
 #include "check.h"
 #include "free_race.h"
 #include "memory.h"
+#include "session_fixture.h"
 
 #define T0 1000000u
 #define ORIGIN "example.com/audit-test"
@@ -582,13 +584,25 @@ static void a_fifo_is_refused_without_blocking(void) {
 /* The auditor's path: a read-only file, beside the writer that holds its
  * lock, checked against the log key; a missing checkpoint fails unless
  * allowed; proofs from the file match the writer's. */
+/* `proof` (freed here) is the consistency proof from `old_size` to
+ * `new_size` that the writer's own log gives. */
+static void expect_writers_consistency_proof(charter_audit_t *log, uint64_t old_size, uint64_t new_size,
+                                             uint8_t *proof, size_t proof_len) {
+    uint8_t *mine = NULL;
+    size_t mine_len = 0;
+    CHECK_OK(charter_audit_prove_consistency(log, old_size, new_size, &mine, &mine_len));
+    CHECK(proof_len == mine_len && memcmp(proof, mine, proof_len) == 0);
+    charter_bytes_free(proof, proof_len);
+    charter_bytes_free(mine, mine_len);
+}
+
 static void the_auditor_reads_a_read_only_file_beside_the_writer(void) {
     charter_keypair_t *key = NULL;
     charter_audit_t *log;
     charter_audit_verify_options_t vopts;
     charter_audit_report_t report;
-    uint8_t root[CHARTER_AUDIT_HASH_LEN], leaf[CHARTER_AUDIT_HASH_LEN], *proof = NULL, *mine = NULL;
-    size_t proof_len = 0, mine_len = 0;
+    uint8_t root[CHARTER_AUDIT_HASH_LEN], leaf[CHARTER_AUDIT_HASH_LEN], *proof = NULL;
+    size_t proof_len = 0;
     char path[128], *vkey = NULL, *note = NULL, *problem = NULL;
     int i;
     CHECK_OK(charter_keypair_generate(&key));
@@ -652,10 +666,7 @@ static void the_auditor_reads_a_read_only_file_beside_the_writer(void) {
     CHECK_OK(charter_audit_verify_inclusion(leaf, 3, 8, proof, proof_len, root));
     charter_bytes_free(proof, proof_len);
     CHECK_OK(charter_audit_prove_file_consistency(path, 2, 8, &proof, &proof_len));
-    CHECK_OK(charter_audit_prove_consistency(log, 2, 8, &mine, &mine_len));
-    CHECK(proof_len == mine_len && memcmp(proof, mine, proof_len) == 0);
-    charter_bytes_free(proof, proof_len);
-    charter_bytes_free(mine, mine_len);
+    expect_writers_consistency_proof(log, 2, 8, proof, proof_len);
 
     {
         /* A view answers many proofs from one read, and keeps its snapshot
@@ -675,10 +686,7 @@ static void the_auditor_reads_a_read_only_file_beside_the_writer(void) {
         CHECK_OK(charter_audit_verify_inclusion(leaf, 3, 8, proof, proof_len, root));
         charter_bytes_free(proof, proof_len);
         CHECK_OK(charter_audit_view_prove_consistency(view, 2, 8, &proof, &proof_len));
-        CHECK_OK(charter_audit_prove_consistency(log, 2, 8, &mine, &mine_len));
-        CHECK(proof_len == mine_len && memcmp(proof, mine, proof_len) == 0);
-        charter_bytes_free(proof, proof_len);
-        charter_bytes_free(mine, mine_len);
+        expect_writers_consistency_proof(log, 2, 8, proof, proof_len);
         CHECK_STATUS(charter_audit_view_prove_consistency(view, 2, 9, &proof, &proof_len), CHARTER_E_INVALID_ARGUMENT);
         CHECK_OK(charter_audit_view_witness_request(view, 0, &body));
         CHECK(strncmp(body, "old 0\n\n", 7) == 0);
@@ -1051,42 +1059,20 @@ typedef struct {
 
 static world_t world(const charter_audit_recorder_t *recorder) {
     world_t w;
-    charter_authority_options_t opts;
-    const char *roots[1];
     const char *grants[1] = {"publish orders.eu.*"};
-    CHECK_OK(charter_keypair_generate(&w.root));
-    CHECK_OK(charter_keypair_generate(&w.bob));
-    CHECK_OK(charter_keypair_public_key(w.root, &w.root_pk));
-    CHECK_OK(charter_keypair_public_key(w.bob, &w.bob_pk));
+    w.root = new_keypair(&w.root_pk);
+    w.bob = new_keypair(&w.bob_pk);
     CHECK_OK(charter_keypair_principal(w.bob, &w.bob_id));
-    CHECK_OK(charter_authority_options_default(&opts));
-    opts.fixed_time = T0;
-    roots[0] = w.root_pk;
-    if (recorder == NULL) {
-        CHECK_OK(charter_authority_new(roots, 1, &opts, &w.auth));
-    } else {
-        CHECK_OK(charter_authority_new_with_recorder(roots, 1, &opts, recorder, &w.auth));
-    }
+    w.auth = authority_at(w.root_pk, T0, recorder);
     CHECK_OK(charter_token_mint(w.root, w.bob_pk, grants, 1, T0, T0 + 3600, &w.token));
     return w;
-}
-
-static charter_session_t *open_session(world_t *w) {
-    uint8_t challenge[CHARTER_CHALLENGE_LEN], proof[CHARTER_PROOF_LEN];
-    charter_session_t *s = NULL;
-    CHECK_OK(charter_authority_challenge(w->auth, challenge));
-    CHECK_OK(charter_token_prove(w->token, w->bob, challenge, proof));
-    CHECK_OK(charter_authority_open_session(w->auth, w->token, challenge, proof, &s));
-    return s;
 }
 
 static void end_world(world_t *w) {
     CHECK_OK(charter_token_free(w->token));
     CHECK_OK(charter_authority_free(w->auth));
-    CHECK_OK(charter_keypair_free(w->root));
-    CHECK_OK(charter_keypair_free(w->bob));
-    charter_string_free(w->root_pk);
-    charter_string_free(w->bob_pk);
+    free_keypair(w->root, w->root_pk);
+    free_keypair(w->bob, w->bob_pk);
     charter_string_free(w->bob_id);
 }
 
@@ -1113,7 +1099,7 @@ static void a_recording_bus_records_denials(void) {
     CHECK(bus == NULL);
     recorder.log = log;
     CHECK_OK(charter_bus_new_with_recorder(NULL, w.auth, &recorder, &bus));
-    s = open_session(&w);
+    s = session_for(w.auth, w.token, w.bob);
     CHECK_OK(charter_client_new(bus, s, &bob));
     CHECK_OK(charter_client_new(bus, NULL, &nobody));
     CHECK_OK(charter_client_publish(bob, "orders.eu.created", NULL, 0, NULL, 0, NULL));
@@ -1140,8 +1126,7 @@ static void a_recording_bus_records_denials(void) {
     CHECK(v.count == 1 && v.indexes[0] == 0);
 
     CHECK_OK(charter_client_free(bob));
-    CHECK_OK(charter_client_free(nobody));
-    CHECK_OK(charter_bus_free(bus));
+    close_bus(nobody, bus);
     CHECK_OK(charter_session_free(s));
     CHECK_OK(charter_audit_free(log));
     end_world(&w);
@@ -1161,7 +1146,7 @@ static void a_recording_authority_records_session_openings(void) {
     recorder.log = log;
     recorder.scope = CHARTER_AUDIT_SCOPE_ALL;
     w = world(&recorder);
-    s = open_session(&w);
+    s = session_for(w.auth, w.token, w.bob);
     memset(proof, 0, sizeof proof);
     CHECK_OK(charter_authority_challenge(w.auth, challenge));
     CHECK_STATUS(charter_authority_open_session(w.auth, w.token, challenge, proof, &none),
@@ -1184,8 +1169,7 @@ static void a_recording_authority_records_session_openings(void) {
     CHECK_OK(charter_audit_free(log));
     CHECK_OK(charter_client_new(bus, NULL, &anyone));
     CHECK_OK(charter_client_publish(anyone, "orders.eu.created", NULL, 0, NULL, 0, NULL));
-    CHECK_OK(charter_client_free(anyone));
-    CHECK_OK(charter_bus_free(bus));
+    close_bus(anyone, bus);
     CHECK_OK(charter_session_free(s));
     end_world(&w);
 }

@@ -3,18 +3,12 @@
  * fails; charter_client_recv_many fills the caller's array. */
 #include <stdint.h>
 
+#include "bus_fixture.h"
 #include "check.h"
-
-static charter_client_t *client_of(charter_bus_t **bus) {
-    charter_client_t *cl = NULL;
-    CHECK_OK(charter_bus_new(NULL, bus));
-    CHECK_OK(charter_client_new(*bus, NULL, &cl));
-    return cl;
-}
 
 static void publish_many_then_recv_many(void) {
     charter_bus_t *bus = NULL;
-    charter_client_t *cl = client_of(&bus);
+    charter_client_t *cl = open_bus(&bus);
     uint64_t id;
     charter_payload_t payloads[5];
     char bodies[5] = {'a', 'b', 'c', 'd', 'e'};
@@ -51,13 +45,12 @@ static void publish_many_then_recv_many(void) {
     /* An empty batch publishes nothing and succeeds. */
     CHECK_OK(charter_client_publish_many(cl, "batch.one", NULL, 0, NULL, 0, &published, NULL));
     CHECK(published == 0);
-    CHECK_OK(charter_client_free(cl));
-    CHECK_OK(charter_bus_free(bus));
+    close_bus(cl, bus);
 }
 
 static void a_batch_stops_at_the_first_failure(void) {
     charter_bus_t *bus = NULL;
-    charter_client_t *cl = client_of(&bus);
+    charter_client_t *cl = open_bus(&bus);
     charter_subscribe_options_t options;
     charter_subscription_stats_t stats;
     charter_payload_t payloads[6];
@@ -79,13 +72,12 @@ static void a_batch_stops_at_the_first_failure(void) {
     CHECK_OK(charter_client_subscription_stats(cl, id, &stats));
     CHECK(stats.received == 3 && stats.queued == 2 && stats.dropped.rejected == 1);
     CHECK(stats.received == stats.delivered + stats.queued + stats.dropped.rejected);
-    CHECK_OK(charter_client_free(cl));
-    CHECK_OK(charter_bus_free(bus));
+    close_bus(cl, bus);
 }
 
 static void every_argument_is_checked_before_anything_is_published(void) {
     charter_bus_t *bus = NULL;
-    charter_client_t *cl = client_of(&bus);
+    charter_client_t *cl = open_bus(&bus);
     charter_payload_t payloads[3] = {{(const uint8_t *)"ok", 2}, {NULL, 5}, {(const uint8_t *)"z", 1}};
     charter_subscription_stats_t stats;
     charter_message_t *msgs[2];
@@ -113,8 +105,7 @@ static void every_argument_is_checked_before_anything_is_published(void) {
     CHECK_STATUS(charter_client_recv_many(cl, id, 0, msgs, SIZE_MAX, &count), CHARTER_E_LIMIT_EXCEEDED);
     CHECK_STATUS(charter_client_recv_many(cl, 424242, 0, msgs, 2, &count), CHARTER_E_NOT_FOUND);
     CHECK(count == 99);
-    CHECK_OK(charter_client_free(cl));
-    CHECK_OK(charter_bus_free(bus));
+    close_bus(cl, bus);
 }
 
 int main(void) {

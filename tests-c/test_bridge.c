@@ -19,7 +19,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bus_fixture.h"
 #include "check.h"
+#include "session_fixture.h"
+#include "timing.h"
 
 #define SKIP 77
 #define PATIENCE_MS 10000u
@@ -94,11 +97,6 @@ static void stop_server(void) {
 static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
     (void)st, (void)flag, (void)ftw;
     return remove(path);
-}
-
-static void sleep_ms(long ms) {
-    struct timespec t = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&t, NULL);
 }
 
 /* Reads `bridge`'s counters into `s` until `cond` holds: the bridge counts
@@ -186,11 +184,7 @@ static void options_are_checked_before_anything_starts(void) {
 
 static void messages_cross_between_two_buses(void) {
     charter_bus_t *a = NULL, *b = NULL;
-    CHECK_OK(charter_bus_new(NULL, &a));
-    CHECK_OK(charter_bus_new(NULL, &b));
-    charter_client_t *ca = NULL, *cb = NULL;
-    CHECK_OK(charter_client_new(a, NULL, &ca));
-    CHECK_OK(charter_client_new(b, NULL, &cb));
+    charter_client_t *ca = open_bus(&a), *cb = open_bus(&b);
 
     charter_bridge_options_t oa, ob;
     CHECK_OK(charter_bridge_options_default(&oa));
@@ -256,11 +250,7 @@ static charter_status_t respond(void *user_data, const charter_message_t *reques
 
 static void requests_are_answered_across(void) {
     charter_bus_t *a = NULL, *b = NULL;
-    CHECK_OK(charter_bus_new(NULL, &a));
-    CHECK_OK(charter_bus_new(NULL, &b));
-    charter_client_t *ca = NULL, *cb = NULL;
-    CHECK_OK(charter_client_new(a, NULL, &ca));
-    CHECK_OK(charter_client_new(b, NULL, &cb));
+    charter_client_t *ca = open_bus(&a), *cb = open_bus(&b);
     uint64_t responder = 0;
     CHECK_OK(charter_client_subscribe_callback(cb, "svc.ping", NULL, respond, cb, NULL, &responder));
 
@@ -294,18 +284,12 @@ static void requests_are_answered_across(void) {
 }
 
 static void sealed_messages_pass_and_unsigned_ones_are_refused_and_audited(void) {
-    charter_keypair_t *root = NULL, *holder = NULL;
-    CHECK_OK(charter_keypair_generate(&root));
-    CHECK_OK(charter_keypair_generate(&holder));
     char *root_pk = NULL, *holder_pk = NULL;
-    CHECK_OK(charter_keypair_public_key(root, &root_pk));
-    CHECK_OK(charter_keypair_public_key(holder, &holder_pk));
+    charter_keypair_t *root = new_keypair(&root_pk), *holder = new_keypair(&holder_pk);
     const char *grants[1] = {"publish alerts.>"};
     charter_token_t *token = NULL;
     CHECK_OK(charter_token_mint(root, holder_pk, grants, 1, now_seconds() - 60, now_seconds() + 3600, &token));
-    const char *roots[1] = {root_pk};
-    charter_authority_t *authority = NULL;
-    CHECK_OK(charter_authority_new(roots, 1, NULL, &authority));
+    charter_authority_t *authority = authority_at(root_pk, 0, NULL);
     char path[128];
     snprintf(path, sizeof path, "%s/refusals.log", workdir);
     charter_audit_t *log = NULL;
@@ -313,13 +297,7 @@ static void sealed_messages_pass_and_unsigned_ones_are_refused_and_audited(void)
     charter_audit_recorder_t recorder = {log, CHARTER_AUDIT_SCOPE_DENIALS};
 
     charter_bus_t *a = NULL, *b = NULL, *c = NULL;
-    CHECK_OK(charter_bus_new(NULL, &a));
-    CHECK_OK(charter_bus_new(NULL, &b));
-    CHECK_OK(charter_bus_new(NULL, &c));
-    charter_client_t *ca = NULL, *cb = NULL, *cc = NULL;
-    CHECK_OK(charter_client_new(a, NULL, &ca));
-    CHECK_OK(charter_client_new(b, NULL, &cb));
-    CHECK_OK(charter_client_new(c, NULL, &cc));
+    charter_client_t *ca = open_bus(&a), *cb = open_bus(&b), *cc = open_bus(&c);
 
     const char *exports[1] = {"alerts.>"};
     charter_bridge_options_t sealed, plain, verifying;
@@ -374,8 +352,7 @@ static void sealed_messages_pass_and_unsigned_ones_are_refused_and_audited(void)
     CHECK_OK(charter_bus_free(c));
     CHECK_OK(charter_audit_free(log));
     CHECK_OK(charter_authority_free(authority));
-    CHECK_OK(charter_keypair_free(root));
-    charter_string_free(root_pk);
+    free_keypair(root, root_pk);
     charter_string_free(holder_pk);
     unlink(path);
 }
@@ -387,11 +364,7 @@ static void sealed_messages_pass_and_unsigned_ones_are_refused_and_audited(void)
  * has delivered sequence 5. */
 static void a_durable_import_skips_what_the_committed_position_covers(void) {
     charter_bus_t *a = NULL, *b = NULL;
-    CHECK_OK(charter_bus_new(NULL, &a));
-    CHECK_OK(charter_bus_new(NULL, &b));
-    charter_client_t *ca = NULL, *cb = NULL;
-    CHECK_OK(charter_client_new(a, NULL, &ca));
-    CHECK_OK(charter_client_new(b, NULL, &cb));
+    charter_client_t *ca = open_bus(&a), *cb = open_bus(&b);
     uint64_t id = 0;
     CHECK_OK(charter_client_subscribe(cb, "jobs.>", NULL, &id));
 

@@ -1,24 +1,11 @@
 /* The bus through the C ABI: messages, callbacks, request/reply, overflow,
  * blocking receives, closing, and the handle table for the bus handle. */
 #include <pthread.h>
-#include <time.h>
 
+#include "bus_fixture.h"
 #include "check.h"
 #include "free_race.h"
-
-static charter_bus_t *new_bus(void) {
-    charter_bus_t *bus = NULL;
-    CHECK_OK(charter_bus_new(NULL, &bus));
-    return bus;
-}
-
-/* A client without a session: what the owner of an open bus publishes,
- * subscribes and receives through. */
-static charter_client_t *client_of(charter_bus_t *bus) {
-    charter_client_t *cl = NULL;
-    CHECK_OK(charter_client_new(bus, NULL, &cl));
-    return cl;
-}
+#include "receiver.h"
 
 static void publish_recv_and_message_fields(void) {
     charter_bus_t *bus = new_bus();
@@ -51,8 +38,7 @@ static void publish_recv_and_message_fields(void) {
     CHECK(msg == (charter_message_t *)(uintptr_t)0x99); /* untouched on failure */
     CHECK_STATUS(charter_client_recv(cl, 424242, 0, &msg), CHARTER_E_NOT_FOUND);
     charter_message_free(NULL);
-    CHECK_OK(charter_client_free(cl));
-    CHECK_OK(charter_bus_free(bus));
+    close_bus(cl, bus);
 }
 
 static void bad_input_names_the_rule(void) {
@@ -94,8 +80,7 @@ static void bad_input_names_the_rule(void) {
     limits.max_topic_tokens = 17;
     CHECK_STATUS(charter_bus_new(&limits, &other), CHARTER_E_INVALID_ARGUMENT);
     CHECK(other == NULL);
-    CHECK_OK(charter_client_free(cl));
-    CHECK_OK(charter_bus_free(bus));
+    close_bus(cl, bus);
 }
 
 /* --- callbacks ------------------------------------------------------------ */
@@ -109,6 +94,14 @@ typedef struct {
     char last_payload[64];
     charter_status_t inner_status;
 } cb_t;
+
+/* A callback's state, zeroed, on a new bus with a client. */
+static cb_t cb_on_a_new_bus(void) {
+    cb_t c;
+    memset(&c, 0, sizeof c);
+    c.cl = open_bus(&c.bus);
+    return c;
+}
 
 static charter_status_t record(void *user_data, const charter_message_t *msg) {
     cb_t *c = (cb_t *)user_data;
@@ -150,8 +143,7 @@ static void callbacks_and_drop_user_data(void) {
     CHECK_STATUS(charter_client_subscribe_callback(cl, "_charter.x", NULL, record, &b, cb_drop, &ib),
                  CHARTER_E_INVALID_ARGUMENT);
     CHECK(b.drops == 1); /* a failed subscribe leaves user_data to the caller */
-    CHECK_OK(charter_client_free(cl));
-    CHECK_OK(charter_bus_free(bus));
+    close_bus(cl, bus);
     CHECK(a.drops == 1);
 }
 
@@ -168,13 +160,10 @@ static charter_status_t republish_and_leave(void *user_data, const charter_messa
 }
 
 static void callbacks_reenter_the_bus(void) {
-    cb_t c;
+    cb_t c = cb_on_a_new_bus();
     uint64_t side;
     charter_message_t *msg = NULL;
     charter_bus_stats_t stats;
-    memset(&c, 0, sizeof c);
-    c.bus = new_bus();
-    c.cl = client_of(c.bus);
     CHECK_OK(charter_client_subscribe(c.cl, "side", NULL, &side));
     CHECK_OK(charter_client_subscribe_callback(c.cl, "loop", NULL, republish_and_leave, &c, cb_drop, &c.self_id));
     CHECK_OK(charter_client_publish(c.cl, "loop", (const uint8_t *)"1", 1, NULL, 0, NULL));
@@ -185,8 +174,7 @@ static void callbacks_reenter_the_bus(void) {
     charter_message_free(msg);
     CHECK_OK(charter_bus_stats(c.bus, &stats));
     CHECK(stats.published == 3 && stats.live_subscriptions == 2);
-    CHECK_OK(charter_client_free(c.cl));
-    CHECK_OK(charter_bus_free(c.bus));
+    close_bus(c.cl, c.bus);
 }
 
 static charter_status_t free_own_bus(void *user_data, const charter_message_t *msg) {
@@ -198,11 +186,8 @@ static charter_status_t free_own_bus(void *user_data, const charter_message_t *m
 }
 
 static void callback_frees_its_bus(void) {
-    cb_t c;
+    cb_t c = cb_on_a_new_bus();
     uint64_t id;
-    memset(&c, 0, sizeof c);
-    c.bus = new_bus();
-    c.cl = client_of(c.bus);
     CHECK_OK(charter_client_subscribe_callback(c.cl, "t", NULL, free_own_bus, &c, cb_drop, &id));
     CHECK_OK(charter_client_publish(c.cl, "t", NULL, 0, NULL, 0, NULL));
     CHECK(c.inner_status == CHARTER_OK && c.calls == 1 && c.drops == 1);
@@ -222,13 +207,10 @@ static charter_status_t responder(void *user_data, const charter_message_t *msg)
 }
 
 static void request_and_respond(void) {
-    cb_t c;
+    cb_t c = cb_on_a_new_bus();
     uint64_t id;
     charter_message_t *reply = NULL;
     int i;
-    memset(&c, 0, sizeof c);
-    c.bus = new_bus();
-    c.cl = client_of(c.bus);
     for (i = 0; i < 2; i++) {
         charter_subscribe_options_t opts;
         CHECK_OK(charter_subscribe_options_default(&opts));
@@ -265,8 +247,7 @@ static void request_and_respond(void) {
     }
     CHECK_OK(charter_client_subscribe(c.cl, "silent", NULL, &id));
     CHECK_STATUS(charter_client_request(c.cl, "silent", NULL, 0, NULL, 0, 20, &reply), CHARTER_E_TIMEOUT);
-    CHECK_OK(charter_client_free(c.cl));
-    CHECK_OK(charter_bus_free(c.bus));
+    close_bus(c.cl, c.bus);
 }
 
 static void overflow_and_accounting(void) {
@@ -295,8 +276,7 @@ static void overflow_and_accounting(void) {
     CHECK_OK(charter_client_subscription_stats(cl, strict, &st));
     CHECK(st.dropped.rejected == 4);
     CHECK_STATUS(charter_client_subscription_stats(cl, 999, &st), CHARTER_E_NOT_FOUND);
-    CHECK_OK(charter_client_free(cl));
-    CHECK_OK(charter_bus_free(bus));
+    close_bus(cl, bus);
 }
 
 static charter_status_t publish_into_full_block(void *user_data, const charter_message_t *msg) {
@@ -307,12 +287,9 @@ static charter_status_t publish_into_full_block(void *user_data, const charter_m
 }
 
 static void block_inside_a_callback_would_block(void) {
-    cb_t c;
+    cb_t c = cb_on_a_new_bus();
     charter_subscribe_options_t opts;
     uint64_t full, outer;
-    memset(&c, 0, sizeof c);
-    c.bus = new_bus();
-    c.cl = client_of(c.bus);
     CHECK_OK(charter_subscribe_options_default(&opts));
     opts.capacity = 1;
     opts.overflow = CHARTER_OVERFLOW_BLOCK;
@@ -322,54 +299,33 @@ static void block_inside_a_callback_would_block(void) {
     CHECK_OK(charter_client_subscribe_callback(c.cl, "outer", NULL, publish_into_full_block, &c, NULL, &outer));
     CHECK_OK(charter_client_publish(c.cl, "outer", NULL, 0, NULL, 0, NULL));
     CHECK(c.inner_status == CHARTER_E_WOULD_BLOCK);
-    CHECK_OK(charter_client_free(c.cl));
-    CHECK_OK(charter_bus_free(c.bus));
+    close_bus(c.cl, c.bus);
 }
 
 /* --- blocking receivers and closing ---------------------------------------- */
 
-typedef struct {
-    charter_bus_t *bus;
-    charter_client_t *cl;
-    uint64_t id;
-    charter_status_t status;
-} waiter_t;
-
-static void *wait_forever(void *arg) {
-    waiter_t *w = (waiter_t *)arg;
-    charter_message_t *msg = NULL;
-    w->status = charter_client_recv(w->cl, w->id, CHARTER_WAIT_FOREVER, &msg);
-    charter_message_free(msg);
-    return NULL;
-}
-
 static void close_and_free_wake_blocked_receivers(void) {
     int round;
     for (round = 0; round < 2; round++) {
-        waiter_t w;
+        charter_bus_t *bus = NULL;
+        receiver_t w = {0};
         pthread_t t;
-        w.bus = new_bus();
-        w.cl = client_of(w.bus);
+        w.client = open_bus(&bus);
         w.status = 12345;
-        CHECK_OK(charter_client_subscribe(w.cl, "t", NULL, &w.id));
-        CHECK(pthread_create(&t, NULL, wait_forever, &w) == 0);
-        {
-            struct timespec pause = {0, 20 * 1000 * 1000};
-            nanosleep(&pause, NULL);
-        }
+        CHECK_OK(charter_client_subscribe(w.client, "t", NULL, &w.id));
+        CHECK(pthread_create(&t, NULL, receive_forever, &w) == 0);
+        sleep_ms(20);
         if (round == 0) {
-            CHECK_OK(charter_bus_close(w.bus));
+            CHECK_OK(charter_bus_close(bus));
         } else {
-            CHECK_OK(charter_client_free(w.cl));
-            CHECK_OK(charter_bus_free(w.bus));
+            close_bus(w.client, bus);
         }
         CHECK(pthread_join(t, NULL) == 0);
         CHECK(w.status == CHARTER_E_CLOSED);
         if (round == 0) {
-            CHECK_STATUS(charter_client_publish(w.cl, "t", NULL, 0, NULL, 0, NULL), CHARTER_E_CLOSED);
-            CHECK_OK(charter_bus_close(w.bus));
-            CHECK_OK(charter_client_free(w.cl));
-            CHECK_OK(charter_bus_free(w.bus));
+            CHECK_STATUS(charter_client_publish(w.client, "t", NULL, 0, NULL, 0, NULL), CHARTER_E_CLOSED);
+            CHECK_OK(charter_bus_close(bus));
+            close_bus(w.client, bus);
         }
     }
 }
@@ -410,8 +366,7 @@ static void concurrent_publishers_exact_accounting(void) {
         CHECK_OK(charter_bus_stats(bus, &bs));
         CHECK(bs.subscriptions.received == 8000 && bs.subscriptions.queued == 0);
         CHECK(bs.subscriptions.dropped.closed == 64);
-        CHECK_OK(charter_client_free(cl));
-        CHECK_OK(charter_bus_free(bus));
+        close_bus(cl, bus);
     }
 }
 
@@ -439,8 +394,7 @@ static void handle_table_for_the_bus(void) {
     CHECK_STATUS(charter_bus_free((charter_bus_t *)reg), CHARTER_E_WRONG_HANDLE_TYPE);
     CHECK_STATUS(charter_registry_free((charter_registry_t *)bus), CHARTER_E_WRONG_HANDLE_TYPE);
     CHECK_STATUS(charter_client_subscribe((charter_client_t *)&on_stack, "t", NULL, &id), CHARTER_E_INVALID_HANDLE);
-    CHECK_OK(charter_client_free(cl));
-    CHECK_OK(charter_bus_free(bus));
+    close_bus(cl, bus);
     CHECK_STATUS(charter_client_subscribe(cl, "t", NULL, &id), CHARTER_E_HANDLE_FREED);
     CHECK_STATUS(charter_bus_free(bus), CHARTER_E_ALREADY_FREED);
     CHECK_STATUS(charter_bus_free((charter_bus_t *)reg), CHARTER_E_WRONG_HANDLE_TYPE);
@@ -497,8 +451,7 @@ static void a_callback_publishing_to_its_own_topic_is_bounded(void) {
     CHECK_OK(charter_bus_stats(bus, &stats));
     CHECK(stats.depth_exceeded == 1 && stats.subscriptions.handler_failures == 1);
     CHECK(stats.published == CHARTER_BUS_MAX_NESTING);
-    CHECK_OK(charter_client_free(cl));
-    CHECK_OK(charter_bus_free(bus));
+    close_bus(cl, bus);
 }
 
 static void two_buses_ping_ponging_are_bounded(void) {
@@ -520,8 +473,7 @@ static void two_buses_ping_ponging_are_bounded(void) {
     CHECK_OK(charter_bus_stats(b, &sb));
     CHECK(sa.depth_exceeded + sb.depth_exceeded == 1);
     CHECK_OK(charter_client_free(ca));
-    CHECK_OK(charter_client_free(cb));
-    CHECK_OK(charter_bus_free(a));
+    close_bus(cb, a);
     CHECK_OK(charter_bus_free(b));
 }
 

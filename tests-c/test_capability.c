@@ -5,8 +5,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bus_fixture.h"
 #include "check.h"
 #include "free_race.h"
+#include "receiver.h"
+#include "session_fixture.h"
 
 #define T0 1000000u
 #define DAY 86400u
@@ -27,29 +30,20 @@ static char *public_key(charter_keypair_t *k) {
 static world_t world(void) {
     world_t w;
     charter_authority_options_t opts;
-    const char *roots[1];
-    CHECK_OK(charter_keypair_generate(&w.root));
-    CHECK_OK(charter_keypair_generate(&w.alice));
-    CHECK_OK(charter_keypair_generate(&w.bob));
-    w.root_pk = public_key(w.root);
-    w.alice_pk = public_key(w.alice);
-    w.bob_pk = public_key(w.bob);
+    w.root = new_keypair(&w.root_pk);
+    w.alice = new_keypair(&w.alice_pk);
+    w.bob = new_keypair(&w.bob_pk);
     CHECK_OK(charter_authority_options_default(&opts));
     CHECK(opts.clock_skew_s == 60 && opts.fixed_time == 0);
-    opts.fixed_time = T0;
-    roots[0] = w.root_pk;
-    CHECK_OK(charter_authority_new(roots, 1, &opts, &w.auth));
+    w.auth = authority_at(w.root_pk, T0, NULL);
     return w;
 }
 
 static void end_world(world_t *w) {
     CHECK_OK(charter_authority_free(w->auth));
-    CHECK_OK(charter_keypair_free(w->root));
-    CHECK_OK(charter_keypair_free(w->alice));
-    CHECK_OK(charter_keypair_free(w->bob));
-    charter_string_free(w->root_pk);
-    charter_string_free(w->alice_pk);
-    charter_string_free(w->bob_pk);
+    free_keypair(w->root, w->root_pk);
+    free_keypair(w->alice, w->alice_pk);
+    free_keypair(w->bob, w->bob_pk);
 }
 
 /* root -> alice (publish orders.*.created, subscribe payments.>) -> bob
@@ -100,8 +94,7 @@ static void key_files_and_pem(void) {
     CHECK(mkdtemp(dir) != NULL);
     CHECK(snprintf(der_path, sizeof der_path, "%s/root.der", dir) < (int)sizeof der_path);
     CHECK(snprintf(pem_path, sizeof pem_path, "%s/root.pem", dir) < (int)sizeof pem_path);
-    CHECK_OK(charter_keypair_generate(&k));
-    pk = public_key(k);
+    k = new_keypair(&pk);
     CHECK_OK(charter_keypair_to_pkcs8(k, &der, &len));
     CHECK(len == 48 && memcmp(der, "\x30\x2e\x02\x01\x00", 5) == 0); /* RFC 8410 v1 */
     charter_bytes_free(der, len);
@@ -328,32 +321,10 @@ static charter_session_t *session_with(world_t *w, charter_keypair_t *holder, co
     return s;
 }
 
-static uint64_t now_us(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
-typedef struct {
-    charter_client_t *client;
-    uint64_t id, woke_us;
-    charter_status_t status;
-} waiter_t;
-
-static void *wait_forever(void *arg) {
-    waiter_t *w = (waiter_t *)arg;
-    charter_message_t *msg = NULL;
-    w->status = charter_client_recv(w->client, w->id, CHARTER_WAIT_FOREVER, &msg);
-    w->woke_us = now_us();
-    charter_message_free(msg);
-    return NULL;
-}
-
-static void start_waiter(pthread_t *t, waiter_t *w) {
-    struct timespec pause = {0, 50 * 1000 * 1000};
+static void start_waiter(pthread_t *t, receiver_t *w) {
     w->status = 12345;
-    CHECK(pthread_create(t, NULL, wait_forever, w) == 0);
-    nanosleep(&pause, NULL);
+    CHECK(pthread_create(t, NULL, receive_forever, w) == 0);
+    sleep_ms(50);
 }
 
 /* A waiting receiver wakes at once on revocation, distrust or expiry: the
@@ -429,7 +400,7 @@ static uint64_t ending_a_session_ends_its_subscriptions_at_once(int how) {
     charter_message_t *msg = NULL;
     charter_status_t why = how == 2 ? CHARTER_E_EXPIRED : CHARTER_E_REVOKED;
     uint64_t queued, before;
-    waiter_t waiter;
+    receiver_t waiter = {0};
     pthread_t t;
     bool removed = false;
     CHECK_OK(charter_bus_new_with_authority(NULL, w.auth, &bus));
@@ -510,11 +481,9 @@ static void a_waiting_receive_wakes_at_the_expiry_instant(void) {
     struct timespec wall;
     uint64_t expiry_us, lateness;
     int lead;
-    waiter_t waiter;
-    CHECK_OK(charter_keypair_generate(&root));
-    CHECK_OK(charter_keypair_generate(&holder));
-    root_pk = public_key(root);
-    holder_pk = public_key(holder);
+    receiver_t waiter = {0};
+    root = new_keypair(&root_pk);
+    holder = new_keypair(&holder_pk);
     CHECK_OK(charter_authority_options_default(&opts));
     opts.clock_skew_s = 0;
     roots[0] = root_pk;
@@ -548,21 +517,18 @@ static void a_waiting_receive_wakes_at_the_expiry_instant(void) {
         client = NULL, bus = NULL, s = NULL, t = NULL;
     }
     waiter.client = client;
-    wait_forever(&waiter);
+    receive_forever(&waiter);
     CHECK(waiter.status == CHARTER_E_EXPIRED);
     CHECK(waiter.woke_us + 2000u >= expiry_us); /* not before it (to clock reading precision) */
     lateness = waiter.woke_us > expiry_us ? waiter.woke_us - expiry_us : 0;
     printf("# the waiting receiver woke %llu us after the expiry instant\n", (unsigned long long)lateness);
     CHECK(lateness < wake_bound_us());
-    charter_string_free(root_pk);
-    charter_string_free(holder_pk);
-    CHECK_OK(charter_client_free(client));
-    CHECK_OK(charter_bus_free(bus));
+    close_bus(client, bus);
     CHECK_OK(charter_session_free(s));
     CHECK_OK(charter_token_free(t));
     CHECK_OK(charter_authority_free(auth));
-    CHECK_OK(charter_keypair_free(root));
-    CHECK_OK(charter_keypair_free(holder));
+    free_keypair(root, root_pk);
+    free_keypair(holder, holder_pk);
 }
 
 static void handle_table_for_the_new_types(void) {

@@ -6,19 +6,14 @@
  * plain ctest run sets it); the other runs check the cycles for errors. */
 #include <unistd.h>
 
+#include "bus_fixture.h"
 #include "check.h"
 #include "memory.h"
+#include "registry_handlers.h"
 
 #define CYCLES 100000
 #define SHELL_BYTES_BOUND 32
 #define SLACK (512 * 1024)
-
-static charter_status_t nop(void *user_data, const uint8_t *event, size_t len) {
-    (void)user_data;
-    (void)event;
-    (void)len;
-    return CHARTER_OK;
-}
 
 static void handle_cycles_cost_at_most_one_shell(void) {
     charter_registry_t *reg;
@@ -47,12 +42,12 @@ static void registration_cycles_cost_nothing(void) {
     int i;
     CHECK_OK(charter_registry_new(&reg));
     for (i = 0; i < 1000; i++) {
-        CHECK_OK(charter_registry_register(reg, 0, nop, NULL, NULL, &id));
+        CHECK_OK(charter_registry_register(reg, 0, ignore_event, NULL, NULL, &id));
         CHECK_OK(charter_registry_unregister(reg, id, &removed));
     }
     before = resident_bytes();
     for (i = 0; i < CYCLES; i++) {
-        CHECK_OK(charter_registry_register(reg, 0, nop, NULL, NULL, &id));
+        CHECK_OK(charter_registry_register(reg, 0, ignore_event, NULL, NULL, &id));
         CHECK_OK(charter_registry_unregister(reg, id, &removed));
         CHECK(removed);
     }
@@ -69,8 +64,7 @@ static void subscription_cycles_cost_nothing(void) {
     uint64_t id;
     bool removed;
     int i;
-    CHECK_OK(charter_bus_new(NULL, &bus));
-    CHECK_OK(charter_client_new(bus, NULL, &cl));
+    cl = open_bus(&bus);
     for (i = 0; i < 1000; i++) {
         CHECK_OK(charter_client_subscribe(cl, "orders.*.created", NULL, &id));
         CHECK_OK(charter_client_publish(cl, "orders.eu.created", (const uint8_t *)"x", 1, NULL, 0, NULL));
@@ -86,8 +80,7 @@ static void subscription_cycles_cost_nothing(void) {
     after = resident_bytes();
     printf("# %d subscription cycles: resident +%ld bytes\n", CYCLES, after - before);
     if (measuring()) CHECK(after - before <= 64 * 1024);
-    CHECK_OK(charter_client_free(cl));
-    CHECK_OK(charter_bus_free(bus));
+    close_bus(cl, bus);
 }
 
 int main(void) {

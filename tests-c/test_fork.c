@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bus_fixture.h"
 #include "check.h"
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -55,8 +56,7 @@ static void set_up(void) {
     int fd = mkstemp(path);
     CHECK(fd >= 0);
     close(fd);
-    CHECK_OK(charter_bus_new(NULL, &bus));
-    CHECK_OK(charter_client_new(bus, NULL, &client));
+    client = open_bus(&bus);
     CHECK_OK(charter_subscribe_options_default(&opts));
     opts.dispatch = CHARTER_DISPATCH_THREAD;
     CHECK_OK(charter_client_subscribe_callback(client, "t.>", &opts, on_message, NULL, NULL, &threaded));
@@ -135,8 +135,7 @@ static void parent_keeps_working(void) {
     }
     CHECK(handled_now() > before);
     CHECK_OK(charter_audit_free(log_));
-    CHECK_OK(charter_client_free(client));
-    CHECK_OK(charter_bus_free(bus));
+    close_bus(client, bus);
     unlink(path);
 }
 
@@ -185,9 +184,7 @@ static int free_while_a_parent_callback_runs(void) {
 static void a_child_frees_handles_whose_callback_runs_in_the_parent(void) {
     charter_message_t *msg = NULL;
     pthread_t threads[2];
-    CHECK_OK(charter_bus_new(NULL, &rbus));
-    CHECK_OK(charter_client_new(rbus, NULL, &rclient));
-    CHECK_OK(charter_client_subscribe(rclient, "w.a", NULL, &rsub[0]));
+    rclient = subscribed_client(&rbus, "w.a", &rsub[0]);
     CHECK_OK(charter_client_subscribe(rclient, "w.b", NULL, &rsub[1]));
     CHECK_OK(charter_waiter_new(stay_inside, NULL, &rwaiter));
     CHECK_STATUS(charter_client_poll_recv(rclient, rsub[0], rwaiter, &msg, NULL), CHARTER_E_WOULD_BLOCK);
@@ -206,8 +203,7 @@ static void a_child_frees_handles_whose_callback_runs_in_the_parent(void) {
     CHECK(pthread_join(threads[1], NULL) == 0);
     CHECK_OK(charter_waiter_free(rwaiter));
     CHECK_OK(charter_watch_free(rwatch));
-    CHECK_OK(charter_client_free(rclient));
-    CHECK_OK(charter_bus_free(rbus));
+    close_bus(rclient, rbus);
 }
 
 int main(void) {

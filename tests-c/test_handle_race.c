@@ -9,7 +9,9 @@
  * CHARTER_RACE_ROUNDS overrides the number of rounds (default 20). */
 #include <pthread.h>
 
+#include "bus_fixture.h"
 #include "check.h"
+#include "session_fixture.h"
 
 #define THREADS 8
 #define FREEING 3 /* of the THREADS, how many also free the handle */
@@ -189,8 +191,7 @@ static void *create(enum kind kind, keys_t *k, slot_t *slots) {
         charter_bus_t *bus = NULL;
         charter_subscribe_options_t opts;
         uint64_t id;
-        CHECK_OK(charter_bus_new(NULL, &bus));
-        CHECK_OK(charter_client_new(bus, NULL, &bus_client));
+        bus_client = open_bus(&bus);
         CHECK_OK(charter_subscribe_options_default(&opts));
         for (i = 0; i < HANDLERS; i++) {
             opts.dispatch = i % 2 == 0 ? CHARTER_DISPATCH_INLINE : CHARTER_DISPATCH_THREAD;
@@ -282,15 +283,11 @@ static void race_kind(enum kind kind, keys_t *k) {
 static void every_handle_type_races_use_and_free(void) {
     keys_t k;
     int kind;
-    CHECK_OK(charter_keypair_generate(&k.root));
-    CHECK_OK(charter_keypair_generate(&k.holder));
-    CHECK_OK(charter_keypair_public_key(k.root, &k.root_pk));
-    CHECK_OK(charter_keypair_public_key(k.holder, &k.holder_pk));
+    k.root = new_keypair(&k.root_pk);
+    k.holder = new_keypair(&k.holder_pk);
     for (kind = 0; kind < KINDS; kind++) race_kind((enum kind)kind, &k);
-    CHECK_OK(charter_keypair_free(k.root));
-    CHECK_OK(charter_keypair_free(k.holder));
-    charter_string_free(k.root_pk);
-    charter_string_free(k.holder_pk);
+    free_keypair(k.root, k.root_pk);
+    free_keypair(k.holder, k.holder_pk);
 }
 
 int main(void) {

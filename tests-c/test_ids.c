@@ -4,6 +4,7 @@
  * buses once numbered their subscriptions 1, 2, 3, ... */
 #include <stdint.h>
 
+#include "bus_fixture.h"
 #include "check.h"
 
 static void publish_one(charter_client_t *client) {
@@ -36,8 +37,7 @@ static void foreign_id_is_not_found(void) {
     CHECK_OK(charter_client_recv(cb, id_b, 0, &msg));
     charter_message_free(msg);
     CHECK_OK(charter_client_free(ca));
-    CHECK_OK(charter_client_free(cb));
-    CHECK_OK(charter_bus_free(a));
+    close_bus(cb, a);
     CHECK_OK(charter_bus_free(b));
 }
 
@@ -47,9 +47,7 @@ static void ended_id_is_not_found(void) {
     charter_message_t *msg = NULL;
     uint64_t old = 0, fresh = 0;
     bool removed = false;
-    CHECK_OK(charter_bus_new(NULL, &bus));
-    CHECK_OK(charter_client_new(bus, NULL, &client));
-    CHECK_OK(charter_client_subscribe(client, "t.>", NULL, &old));
+    client = subscribed_client(&bus, "t.>", &old);
     CHECK_OK(charter_client_unsubscribe(client, old, &removed));
     CHECK(removed);
     CHECK_OK(charter_client_subscribe(client, "t.>", NULL, &fresh));
@@ -60,8 +58,7 @@ static void ended_id_is_not_found(void) {
     CHECK(!removed);
     CHECK_OK(charter_client_recv(client, fresh, 0, &msg));
     charter_message_free(msg);
-    CHECK_OK(charter_client_free(client));
-    CHECK_OK(charter_bus_free(bus));
+    close_bus(client, bus);
 }
 
 /* Knowing one id tells nothing about the next: neither small numbers nor
@@ -73,8 +70,7 @@ static void guessed_ids_are_not_found(void) {
     charter_subscription_stats_t stats;
     uint64_t ids[SUBS], guess;
     int i, j, k;
-    CHECK_OK(charter_bus_new(NULL, &bus));
-    CHECK_OK(charter_client_new(bus, NULL, &client));
+    client = open_bus(&bus);
     for (i = 0; i < SUBS; i++) {
         CHECK_OK(charter_client_subscribe(client, "t.>", NULL, &ids[i]));
     }
@@ -101,8 +97,7 @@ static void guessed_ids_are_not_found(void) {
         k += gap <= 64;
     }
     CHECK(k == 0);
-    CHECK_OK(charter_client_free(client));
-    CHECK_OK(charter_bus_free(bus));
+    close_bus(client, bus);
 }
 
 int main(void) {

@@ -7,8 +7,10 @@
 #include <stdint.h>
 #include <unistd.h>
 
+#include "bus_fixture.h"
 #include "check.h"
 #include "memory.h"
+#include "session_fixture.h"
 
 /* Lengths no buffer can have; the pointers passed with them are real (and
  * short): Charter must refuse on the length alone. */
@@ -24,9 +26,7 @@ static void bus_payloads(void) {
     charter_publish_report_t report;
     uint64_t sub = 0, pending = 0;
     size_t i;
-    CHECK_OK(charter_bus_new(NULL, &bus));
-    CHECK_OK(charter_client_new(bus, NULL, &client));
-    CHECK_OK(charter_client_subscribe(client, "svc.>", NULL, &sub));
+    client = subscribed_client(&bus, "svc.>", &sub);
     CHECK_OK(charter_client_request_start(client, "svc.echo", BYTES, 1, NULL, 0, &pending));
     CHECK_OK(charter_client_recv(client, sub, 0, &request));
     CHECK(request->reply_to != NULL);
@@ -56,8 +56,7 @@ static void bus_payloads(void) {
     CHECK_STATUS(charter_client_recv(client, sub, 0, &reply), CHARTER_E_WOULD_BLOCK);
     charter_message_free(request);
     CHECK_OK(charter_client_unsubscribe(client, pending, NULL));
-    CHECK_OK(charter_client_free(client));
-    CHECK_OK(charter_bus_free(bus));
+    close_bus(client, bus);
 }
 
 static void other_buffers(void) {
@@ -98,8 +97,7 @@ static void string_arrays(void) {
     const char *grants[] = {"publish a.>"};
     char *subject = NULL;
     size_t i;
-    CHECK_OK(charter_keypair_generate(&root));
-    CHECK_OK(charter_keypair_public_key(root, &subject));
+    root = new_keypair(&subject);
     for (i = 0; i < N_HUGE; i++) {
         size_t count = HUGE_LENGTHS[i];
         CHECK_STATUS(charter_token_mint(root, subject, grants, count, 0, 10, &token), CHARTER_E_LIMIT_EXCEEDED);
@@ -107,8 +105,7 @@ static void string_arrays(void) {
         CHECK_STATUS(charter_authority_new(grants, count, NULL, &auth), CHARTER_E_LIMIT_EXCEEDED);
         CHECK(auth == NULL);
     }
-    charter_string_free(subject);
-    CHECK_OK(charter_keypair_free(root));
+    free_keypair(root, subject);
 }
 
 /* A real 64 MiB payload on a 1 MiB bus is refused with no copy: the peak
@@ -147,8 +144,7 @@ static void oversized_payload_costs_no_memory(void) {
         }
     }
     free(big);
-    CHECK_OK(charter_client_free(client));
-    CHECK_OK(charter_bus_free(bus));
+    close_bus(client, bus);
 }
 
 /* A struct argument is read only through a pointer aligned for its type
@@ -167,8 +163,7 @@ static void struct_arguments(void) {
                  CHARTER_E_INVALID_ARGUMENT);
     CHECK_MESSAGE_HAS("limits is not aligned");
     CHECK(bus == NULL);
-    CHECK_OK(charter_bus_new(NULL, &bus));
-    CHECK_OK(charter_client_new(bus, NULL, &client));
+    client = open_bus(&bus);
     CHECK_STATUS(charter_client_subscribe(client, "a.b", (const charter_subscribe_options_t *)(const void *)odd,
                                           &id),
                  CHARTER_E_INVALID_ARGUMENT);
@@ -177,8 +172,7 @@ static void struct_arguments(void) {
     CHECK_STATUS(charter_bridge_verifier_new(&verify, &verifier), CHARTER_E_NULL_ARGUMENT);
     CHECK_MESSAGE_HAS("options.authority is NULL");
     CHECK(verifier == NULL);
-    CHECK_OK(charter_client_free(client));
-    CHECK_OK(charter_bus_free(bus));
+    close_bus(client, bus);
 }
 
 int main(void) {

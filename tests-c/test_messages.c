@@ -5,8 +5,10 @@
  * full, copied once per layer). */
 #include <unistd.h>
 
+#include "bus_fixture.h"
 #include "check.h"
 #include "memory.h"
+#include "session_fixture.h"
 
 #define HOSTILE ((size_t)4 << 20)
 #define SHORT_MESSAGE 200
@@ -51,11 +53,9 @@ static void hostile_inputs_give_short_messages(void) {
 
     grant[HOSTILE - 1] = 'x'; /* three words: "publish", "a.b", "c   ...x" */
     grants[0] = grant;
-    CHECK_OK(charter_keypair_generate(&root));
-    CHECK_OK(charter_keypair_public_key(root, &subject));
+    root = new_keypair(&subject);
     CHECK_OK(charter_authority_new(NULL, 0, NULL, &auth));
-    CHECK_OK(charter_bus_new(NULL, &bus));
-    CHECK_OK(charter_client_new(bus, NULL, &client));
+    client = open_bus(&bus);
     /* The baseline is taken once the objects exist: what is measured is what
      * refusing the inputs costs. */
     measure = getenv("CHARTER_TEST_MEASURE_MEMORY") != NULL && reset_peak_rss();
@@ -79,11 +79,9 @@ static void hostile_inputs_give_short_messages(void) {
             exit(1);
         }
     }
-    CHECK_OK(charter_client_free(client));
-    CHECK_OK(charter_bus_free(bus));
+    close_bus(client, bus);
     CHECK_OK(charter_authority_free(auth));
-    CHECK_OK(charter_keypair_free(root));
-    charter_string_free(subject);
+    free_keypair(root, subject);
     free(link);
     free(grant);
     free(list);

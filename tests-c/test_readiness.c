@@ -4,23 +4,11 @@
  * test_watch.c. */
 #include <pthread.h>
 #include <stdint.h>
-#include <time.h>
 
 #include "check.h"
 #include "readiness_helpers.h"
-
-/* The full race runs in the plain build; sanitizers and valgrind run a
- * smaller one (the interleavings matter, not the count). */
-static uint64_t now_us(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
-static void sleep_ms(long ms) {
-    struct timespec pause = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&pause, NULL);
-}
+#include "receiver.h"
+#include "session_fixture.h"
 
 /* What a waiter's callback touches: a count and a condition to wait on. */
 typedef struct {
@@ -87,9 +75,7 @@ static void an_armed_waiter_is_called_once_then_polled(void) {
     wakes_t wakes;
     uint64_t id, recheck = 7;
     wakes_init(&wakes);
-    CHECK_OK(charter_bus_new(NULL, &bus));
-    cl = client_of(bus);
-    CHECK_OK(charter_client_subscribe(cl, "a", NULL, &id));
+    cl = subscribed_client(&bus, "a", &id);
     CHECK_OK(charter_waiter_new(on_ready, &wakes, &waiter));
 
     CHECK_STATUS(charter_client_poll_recv(cl, id, waiter, &msg, &recheck), CHARTER_E_WOULD_BLOCK);
@@ -121,13 +107,11 @@ static void an_armed_waiter_is_called_once_then_polled(void) {
 
     CHECK_OK(charter_waiter_free(waiter));
     CHECK_STATUS(charter_waiter_free(waiter), CHARTER_E_ALREADY_FREED);
-    CHECK_OK(charter_client_free(cl));
-    CHECK_OK(charter_bus_free(bus));
+    close_bus(cl, bus);
     wakes_destroy(&wakes);
 }
 
-/* how: 0 unsubscribe, 1 close the bus, 2 free the bus. */
-static void the_end_calls_the_waiter(int how) {
+static void the_end_calls_the_waiter(ending_t how) {
     charter_bus_t *bus = NULL;
     charter_client_t *cl;
     charter_waiter_t *waiter = NULL;
@@ -136,27 +120,18 @@ static void the_end_calls_the_waiter(int how) {
     uint64_t id;
     const charter_status_t after[3] = {CHARTER_E_NOT_FOUND, CHARTER_E_NOT_FOUND, CHARTER_E_NOT_FOUND};
     wakes_init(&wakes);
-    CHECK_OK(charter_bus_new(NULL, &bus));
-    cl = client_of(bus);
-    CHECK_OK(charter_client_subscribe(cl, "a", NULL, &id));
+    cl = subscribed_client(&bus, "a", &id);
     CHECK_OK(charter_waiter_new(on_ready, &wakes, &waiter));
     CHECK_STATUS(charter_client_poll_recv(cl, id, waiter, &msg, NULL), CHARTER_E_WOULD_BLOCK);
-    if (how == 0) CHECK_OK(charter_client_unsubscribe(cl, id, NULL));
-    if (how == 1) CHECK_OK(charter_bus_close(bus));
-    if (how == 2) CHECK_OK(charter_bus_free(bus));
+    end_subscription(how, cl, bus, id);
     CHECK(wakes_calls(&wakes) == 1);
     CHECK_STATUS(charter_client_poll_recv(cl, id, waiter, &msg, NULL), after[how]);
     CHECK(msg == NULL);
     CHECK(wakes_calls(&wakes) == 1);
     CHECK_OK(charter_waiter_free(waiter));
-    CHECK_OK(charter_client_free(cl));
-    if (how != 2) CHECK_OK(charter_bus_free(bus));
+    close_after(how, cl, bus);
     wakes_destroy(&wakes);
 }
-
-static void unsubscribing_calls_the_waiter(void) { the_end_calls_the_waiter(0); }
-static void closing_the_bus_calls_the_waiter(void) { the_end_calls_the_waiter(1); }
-static void freeing_the_bus_calls_the_waiter(void) { the_end_calls_the_waiter(2); }
 
 /* Request as "start, then wait": the reply inbox is a subscription like any
  * other, so a waiter waits on it. */
@@ -168,9 +143,7 @@ static void a_waiter_waits_for_a_reply(void) {
     wakes_t wakes;
     uint64_t service, reply_id, recheck = 0;
     wakes_init(&wakes);
-    CHECK_OK(charter_bus_new(NULL, &bus));
-    cl = client_of(bus);
-    CHECK_OK(charter_client_subscribe(cl, "svc.time", NULL, &service));
+    cl = subscribed_client(&bus, "svc.time", &service);
     CHECK_OK(charter_waiter_new(on_ready, &wakes, &waiter));
     CHECK_OK(charter_client_request_start(cl, "svc.time", (const uint8_t *)"now?", 4, NULL, 0, &reply_id));
     CHECK_STATUS(charter_client_poll_recv(cl, reply_id, waiter, &msg, &recheck), CHARTER_E_WOULD_BLOCK);
@@ -184,8 +157,7 @@ static void a_waiter_waits_for_a_reply(void) {
     expect_payload(msg, "noon");
     CHECK_OK(charter_client_unsubscribe(cl, reply_id, NULL));
     CHECK_OK(charter_waiter_free(waiter));
-    CHECK_OK(charter_client_free(cl));
-    CHECK_OK(charter_bus_free(bus));
+    close_bus(cl, bus);
     wakes_destroy(&wakes);
 }
 
@@ -202,8 +174,7 @@ static void freeing_an_armed_waiter_disarms_it(void) {
     uint64_t with_kept, with_freed;
     size_t evicted = 99;
     wakes_init(&wakes);
-    CHECK_OK(charter_bus_new(NULL, &bus));
-    cl = client_of(bus);
+    cl = open_bus(&bus);
     CHECK_OK(charter_subscribe_options_default(&opts));
     opts.idle_ttl_ms = 1;
     CHECK_OK(charter_client_subscribe(cl, "kept", &opts, &with_kept));
@@ -223,8 +194,7 @@ static void freeing_an_armed_waiter_disarms_it(void) {
     CHECK_STATUS(charter_client_poll_recv(cl, with_kept, freed, &msg, NULL), CHARTER_E_HANDLE_FREED);
     CHECK_STATUS(charter_client_disarm(cl, with_kept, freed), CHARTER_E_HANDLE_FREED);
     CHECK_OK(charter_waiter_free(kept));
-    CHECK_OK(charter_client_free(cl));
-    CHECK_OK(charter_bus_free(bus));
+    close_bus(cl, bus);
     wakes_destroy(&wakes);
 }
 
@@ -242,8 +212,7 @@ static void one_waiter_on_many_subscriptions(void) {
     size_t evicted = 0;
     int i;
     wakes_init(&wakes);
-    CHECK_OK(charter_bus_new(NULL, &bus));
-    cl = client_of(bus);
+    cl = open_bus(&bus);
     CHECK_OK(charter_subscribe_options_default(&opts));
     opts.idle_ttl_ms = 1;
     for (i = 0; i < N; i++) {
@@ -270,8 +239,7 @@ static void one_waiter_on_many_subscriptions(void) {
     CHECK_OK(charter_bus_evict_idle(bus, &evicted));
     CHECK(evicted == N / 2); /* none of them holds an arm any more */
     CHECK(wakes_calls(&wakes) == N / 2);
-    CHECK_OK(charter_client_free(cl));
-    CHECK_OK(charter_bus_free(bus));
+    close_bus(cl, bus);
     wakes_destroy(&wakes);
 }
 
@@ -288,9 +256,7 @@ static void ten_thousand_waiters_on_one_subscription(void) {
     uint64_t id;
     CHECK(waiters != NULL);
     wakes_init(&wakes);
-    CHECK_OK(charter_bus_new(NULL, &bus));
-    cl = client_of(bus);
-    CHECK_OK(charter_client_subscribe(cl, "crowd", NULL, &id));
+    cl = subscribed_client(&bus, "crowd", &id);
     for (i = 0; i < n; i++) {
         CHECK_OK(charter_waiter_new(on_ready, &wakes, &waiters[i]));
         CHECK_STATUS(charter_client_poll_recv(cl, id, waiters[i], &msg, NULL), CHARTER_E_WOULD_BLOCK);
@@ -308,8 +274,7 @@ static void ten_thousand_waiters_on_one_subscription(void) {
     for (i = 0; i < n; i++) CHECK_OK(charter_waiter_free(waiters[i]));
     CHECK(wakes_calls(&wakes) == 2u * (unsigned)n);
     free(waiters);
-    CHECK_OK(charter_client_free(cl));
-    CHECK_OK(charter_bus_free(bus));
+    close_bus(cl, bus);
     wakes_destroy(&wakes);
 }
 
@@ -333,17 +298,14 @@ static void a_callback_may_free_its_own_waiter(void) {
     charter_message_t *msg = NULL;
     self_free_t s = {NULL, 12345, 0};
     uint64_t id;
-    CHECK_OK(charter_bus_new(NULL, &bus));
-    cl = client_of(bus);
-    CHECK_OK(charter_client_subscribe(cl, "a", NULL, &id));
+    cl = subscribed_client(&bus, "a", &id);
     CHECK_OK(charter_waiter_new(free_myself, &s, &s.waiter));
     CHECK_STATUS(charter_client_poll_recv(cl, id, s.waiter, &msg, NULL), CHARTER_E_WOULD_BLOCK);
     publish(cl, "a", "1");
     CHECK(s.calls == 1 && s.freed == CHARTER_OK);
     publish(cl, "a", "2");
     CHECK(s.calls == 1);
-    CHECK_OK(charter_client_free(cl));
-    CHECK_OK(charter_bus_free(bus));
+    close_bus(cl, bus);
 }
 
 /* Waiters armed, then freed, while another thread publishes: once
@@ -360,8 +322,7 @@ static void waiters_freed_while_another_thread_publishes(void) {
     int round, rounds = measuring() ? 20000 : 500;
     unsigned woken = 0;
     wakes_t *all;
-    CHECK_OK(charter_bus_new(NULL, &bus));
-    p.client = client_of(bus);
+    p.client = open_bus(&bus);
     p.stop = 0;
     CHECK(pthread_mutex_init(&p.lock, NULL) == 0);
     CHECK_OK(charter_subscribe_options_default(&opts));
@@ -399,8 +360,7 @@ static void waiters_freed_while_another_thread_publishes(void) {
     free(all);
     printf("# %d waiters freed while armed, %u of them called before their free\n", rounds, woken);
     pthread_mutex_destroy(&p.lock);
-    CHECK_OK(charter_client_free(p.client));
-    CHECK_OK(charter_bus_free(bus));
+    close_bus(p.client, bus);
 }
 
 /* A free on one thread waits for the call running on another: the
@@ -452,9 +412,7 @@ static void free_waits_for_a_running_callback(void) {
     memset(&s, 0, sizeof s);
     CHECK(pthread_mutex_init(&s.lock, NULL) == 0);
     CHECK(pthread_cond_init(&s.changed, NULL) == 0);
-    CHECK_OK(charter_bus_new(NULL, &bus));
-    p.client = client_of(bus);
-    CHECK_OK(charter_client_subscribe(p.client, "a", NULL, &id));
+    p.client = subscribed_client(&bus, "a", &id);
     CHECK_OK(charter_waiter_new(slow_ready, &s, &waiter));
     CHECK_STATUS(charter_client_poll_recv(p.client, id, waiter, &msg, NULL), CHARTER_E_WOULD_BLOCK);
     CHECK(pthread_create(&publisher, NULL, publish_once, &p) == 0);
@@ -468,8 +426,7 @@ static void free_waits_for_a_running_callback(void) {
     pthread_mutex_unlock(&s.lock);
     CHECK(pthread_join(publisher, NULL) == 0);
     CHECK(pthread_join(releaser, NULL) == 0);
-    CHECK_OK(charter_client_free(p.client));
-    CHECK_OK(charter_bus_free(bus));
+    close_bus(p.client, bus);
     pthread_cond_destroy(&s.changed);
     pthread_mutex_destroy(&s.lock);
 }
@@ -486,8 +443,7 @@ static void no_wake_up_is_lost(void) {
     wakes_t wakes;
     uint64_t id, next = 0, parked = 0;
     wakes_init(&wakes);
-    CHECK_OK(charter_bus_new(NULL, &bus));
-    p.client = client_of(bus);
+    p.client = open_bus(&bus);
     p.count = measuring() ? 1000000u : 20000u;
     CHECK_OK(charter_subscribe_options_default(&opts));
     opts.capacity = 64;
@@ -516,8 +472,7 @@ static void no_wake_up_is_lost(void) {
     printf("# %llu messages, the consumer parked %llu times\n", (unsigned long long)p.count,
            (unsigned long long)parked);
     CHECK_OK(charter_waiter_free(waiter));
-    CHECK_OK(charter_client_free(p.client));
-    CHECK_OK(charter_bus_free(bus));
+    close_bus(p.client, bus);
     wakes_destroy(&wakes);
 }
 
@@ -525,51 +480,10 @@ static void no_wake_up_is_lost(void) {
 
 #define T0 1700000000u
 
-typedef struct {
-    charter_keypair_t *root, *holder;
-    char *root_pk, *holder_pk, *link;
-    charter_authority_t *auth;
-    charter_session_t *session;
-} world_t;
-
-static world_t world(uint64_t until) {
-    world_t w;
-    charter_authority_options_t opts;
-    const char *roots[1];
-    const char *grants[2] = {"subscribe jobs.>", "publish jobs.>"};
-    uint8_t challenge[CHARTER_CHALLENGE_LEN], proof[CHARTER_PROOF_LEN];
-    charter_token_t *t = NULL;
-    CHECK_OK(charter_keypair_generate(&w.root));
-    CHECK_OK(charter_keypair_generate(&w.holder));
-    CHECK_OK(charter_keypair_public_key(w.root, &w.root_pk));
-    CHECK_OK(charter_keypair_public_key(w.holder, &w.holder_pk));
-    CHECK_OK(charter_authority_options_default(&opts));
-    opts.fixed_time = T0;
-    roots[0] = w.root_pk;
-    CHECK_OK(charter_authority_new(roots, 1, &opts, &w.auth));
-    CHECK_OK(charter_token_mint(w.root, w.holder_pk, grants, 2, T0, until, &t));
-    CHECK_OK(charter_token_link_id(t, 0, &w.link));
-    CHECK_OK(charter_authority_challenge(w.auth, challenge));
-    CHECK_OK(charter_token_prove(t, w.holder, challenge, proof));
-    CHECK_OK(charter_authority_open_session(w.auth, t, challenge, proof, &w.session));
-    CHECK_OK(charter_token_free(t));
-    return w;
-}
-
-static void end_world(world_t *w) {
-    CHECK_OK(charter_session_free(w->session));
-    CHECK_OK(charter_authority_free(w->auth));
-    CHECK_OK(charter_keypair_free(w->root));
-    CHECK_OK(charter_keypair_free(w->holder));
-    charter_string_free(w->root_pk);
-    charter_string_free(w->holder_pk);
-    charter_string_free(w->link);
-}
-
 /* how: 0 revoke the session's link, 1 move the authority's clock past its
  * expiry. Either wakes the armed waiter at once; the recheck said when. */
 static void ending_the_session_calls_the_waiter(int how) {
-    world_t w = world(T0 + 600);
+    holder_world_t w = holder_world(T0, T0 + 600);
     charter_bus_t *bus = NULL;
     charter_client_t *cl = NULL;
     charter_waiter_t *waiter = NULL;
@@ -590,9 +504,8 @@ static void ending_the_session_calls_the_waiter(int how) {
     CHECK_STATUS(charter_client_poll_recv(cl, id, waiter, &msg, NULL),
                  how == 0 ? CHARTER_E_REVOKED : CHARTER_E_EXPIRED);
     CHECK_OK(charter_waiter_free(waiter));
-    CHECK_OK(charter_client_free(cl));
-    CHECK_OK(charter_bus_free(bus));
-    end_world(&w);
+    close_bus(cl, bus);
+    end_holder_world(&w);
     wakes_destroy(&wakes);
 }
 
@@ -602,7 +515,7 @@ static void expiring_the_session_calls_the_waiter(void) { ending_the_session_cal
 /* A subscription made through a session is reached only through a client
  * of that session: another client cannot poll it or arm on it. */
 static void a_waiter_reaches_only_its_own_subscriptions(void) {
-    world_t w = world(T0 + 600);
+    holder_world_t w = holder_world(T0, T0 + 600);
     charter_bus_t *bus = NULL;
     charter_client_t *owner = NULL, *other = NULL;
     charter_waiter_t *waiter = NULL;
@@ -620,9 +533,8 @@ static void a_waiter_reaches_only_its_own_subscriptions(void) {
     CHECK_STATUS(charter_client_poll_recv(owner, id + 1, waiter, &msg, NULL), CHARTER_E_NOT_FOUND);
     CHECK_OK(charter_waiter_free(waiter));
     CHECK_OK(charter_client_free(owner));
-    CHECK_OK(charter_client_free(other));
-    CHECK_OK(charter_bus_free(bus));
-    end_world(&w);
+    close_bus(other, bus);
+    end_holder_world(&w);
     wakes_destroy(&wakes);
 }
 
@@ -633,9 +545,7 @@ static void a_cancelled_receive_consumes_nothing(void) {
     charter_cancel_t *cancel = NULL;
     charter_message_t *msg = NULL;
     uint64_t id;
-    CHECK_OK(charter_bus_new(NULL, &bus));
-    cl = client_of(bus);
-    CHECK_OK(charter_client_subscribe(cl, "a", NULL, &id));
+    cl = subscribed_client(&bus, "a", &id);
     CHECK_OK(charter_cancel_new(&cancel));
     publish(cl, "a", "1");
     CHECK_OK(charter_client_recv_cancellable(cl, id, 0, cancel, &msg));
@@ -655,24 +565,7 @@ static void a_cancelled_receive_consumes_nothing(void) {
     expect_payload(msg, "2");
     CHECK_OK(charter_cancel_free(cancel));
     CHECK_STATUS(charter_cancel_free(cancel), CHARTER_E_ALREADY_FREED);
-    CHECK_OK(charter_client_free(cl));
-    CHECK_OK(charter_bus_free(bus));
-}
-
-typedef struct {
-    charter_client_t *client;
-    charter_cancel_t *cancel;
-    uint64_t id, woke_us;
-    charter_status_t status;
-} receiver_t;
-
-static void *receive_cancellable(void *arg) {
-    receiver_t *r = (receiver_t *)arg;
-    charter_message_t *msg = NULL;
-    r->status = charter_client_recv_cancellable(r->client, r->id, CHARTER_WAIT_FOREVER, r->cancel, &msg);
-    r->woke_us = now_us();
-    charter_message_free(msg);
-    return NULL;
+    close_bus(cl, bus);
 }
 
 static void cancelling_wakes_a_waiting_receive(void) {
@@ -682,12 +575,11 @@ static void cancelling_wakes_a_waiting_receive(void) {
     receiver_t r;
     pthread_t t;
     uint64_t before;
-    CHECK_OK(charter_bus_new(NULL, &bus));
-    r.client = client_of(bus);
+    r.client = open_bus(&bus);
     r.status = 12345;
     CHECK_OK(charter_client_subscribe(r.client, "a", NULL, &r.id));
     CHECK_OK(charter_cancel_new(&r.cancel));
-    CHECK(pthread_create(&t, NULL, receive_cancellable, &r) == 0);
+    CHECK(pthread_create(&t, NULL, receive_forever, &r) == 0);
     sleep_ms(50);
     before = now_us();
     CHECK_OK(charter_cancel_cancel(r.cancel));
@@ -704,8 +596,7 @@ static void cancelling_wakes_a_waiting_receive(void) {
     /* Freeing the cancellation while a receive waits with it is safe; the
      * receive then waits for a message. */
     CHECK_OK(charter_cancel_free(r.cancel));
-    CHECK_OK(charter_client_free(r.client));
-    CHECK_OK(charter_bus_free(bus));
+    close_bus(r.client, bus);
 }
 
 /* --- misuse ----------------------------------------------------------- */
@@ -719,9 +610,7 @@ static void misuse_is_reported(void) {
     uint64_t id;
     int not_a_handle = 0;
     wakes_init(&wakes);
-    CHECK_OK(charter_bus_new(NULL, &bus));
-    cl = client_of(bus);
-    CHECK_OK(charter_client_subscribe(cl, "a", NULL, &id));
+    cl = subscribed_client(&bus, "a", &id);
 
     CHECK_STATUS(charter_waiter_new(NULL, &wakes, &waiter), CHARTER_E_NULL_ARGUMENT);
     CHECK_MESSAGE_HAS("fn");
@@ -755,8 +644,7 @@ static void misuse_is_reported(void) {
     CHECK_OK(charter_cancel_free(NULL));
 
     CHECK_OK(charter_waiter_free(waiter));
-    CHECK_OK(charter_client_free(cl));
-    CHECK_OK(charter_bus_free(bus));
+    close_bus(cl, bus);
     wakes_destroy(&wakes);
 }
 
@@ -769,8 +657,7 @@ static void a_callback_subscription_cannot_be_polled(void) {
     wakes_t wakes;
     uint64_t id;
     wakes_init(&wakes);
-    CHECK_OK(charter_bus_new(NULL, &bus));
-    cl = client_of(bus);
+    cl = open_bus(&bus);
     CHECK_OK(charter_client_subscribe_callback(cl, "a", NULL, ignore_message, NULL, NULL, &id));
     CHECK_OK(charter_waiter_new(on_ready, &wakes, &waiter));
     CHECK_OK(charter_cancel_new(&cancel));
@@ -779,8 +666,7 @@ static void a_callback_subscription_cannot_be_polled(void) {
     CHECK_STATUS(charter_client_recv_cancellable(cl, id, 0, cancel, &msg), CHARTER_E_INVALID_ARGUMENT);
     CHECK_OK(charter_cancel_free(cancel));
     CHECK_OK(charter_waiter_free(waiter));
-    CHECK_OK(charter_client_free(cl));
-    CHECK_OK(charter_bus_free(bus));
+    close_bus(cl, bus);
     wakes_destroy(&wakes);
 }
 
@@ -798,21 +684,17 @@ static void one_waiter_across_two_buses(void) {
     wakes_init(&wakes);
     CHECK_OK(charter_waiter_new(on_ready, &wakes, &waiter));
     for (i = 0; i < 2; i++) {
-        CHECK_OK(charter_bus_new(NULL, &buses[i]));
-        cls[i] = client_of(buses[i]);
-        CHECK_OK(charter_client_subscribe(cls[i], "a", NULL, &ids[i]));
+        cls[i] = subscribed_client(&buses[i], "a", &ids[i]);
         CHECK_STATUS(charter_client_poll_recv(cls[i], ids[i], waiter, &msg, NULL), CHARTER_E_WOULD_BLOCK);
     }
-    CHECK_OK(charter_client_free(cls[0]));
-    CHECK_OK(charter_bus_free(buses[0]));
+    close_bus(cls[0], buses[0]);
     CHECK(wakes_calls(&wakes) == 1);
     publish(cls[1], "a", "b");
     CHECK(wakes_calls(&wakes) == 2);
     CHECK_OK(charter_client_poll_recv(cls[1], ids[1], waiter, &msg, NULL));
     expect_payload(msg, "b");
     CHECK_STATUS(charter_client_poll_recv(cls[1], ids[1], waiter, &msg, NULL), CHARTER_E_WOULD_BLOCK);
-    CHECK_OK(charter_client_free(cls[1]));
-    CHECK_OK(charter_bus_free(buses[1]));
+    close_bus(cls[1], buses[1]);
     CHECK(wakes_calls(&wakes) == 3);
     CHECK_OK(charter_waiter_free(waiter));
     CHECK(wakes_calls(&wakes) == 3);
@@ -847,8 +729,7 @@ static void a_callback_may_free_the_bus_it_is_called_from(void) {
     uint64_t ids[n];
     charter_status_t published;
     int i;
-    CHECK_OK(charter_bus_new(NULL, &t.bus));
-    t.client = client_of(t.bus);
+    t.client = open_bus(&t.bus);
     publisher = client_of(t.bus);
     for (i = 0; i < n; i++) {
         CHECK_OK(charter_client_subscribe(t.client, "a", NULL, &ids[i]));
@@ -899,8 +780,7 @@ static void a_callback_may_receive_and_publish_again(void) {
     charter_bus_t *bus;
     charter_message_t *msg = NULL;
     echo_t e = {0};
-    CHECK_OK(charter_bus_new(NULL, &bus));
-    e.client = client_of(bus);
+    e.client = open_bus(&bus);
     e.poll_end = CHARTER_OK;
     CHECK_OK(charter_client_subscribe(e.client, "e", NULL, &e.id));
     CHECK_OK(charter_waiter_new(receive_and_publish_again, &e, &e.waiter));
@@ -911,15 +791,14 @@ static void a_callback_may_receive_and_publish_again(void) {
     CHECK(e.published > 0);
     CHECK(e.received == e.published + 1);
     CHECK_OK(charter_waiter_free(e.waiter));
-    CHECK_OK(charter_client_free(e.client));
-    CHECK_OK(charter_bus_free(bus));
+    close_bus(e.client, bus);
 }
 
 int main(void) {
     RUN(an_armed_waiter_is_called_once_then_polled);
-    RUN(unsubscribing_calls_the_waiter);
-    RUN(closing_the_bus_calls_the_waiter);
-    RUN(freeing_the_bus_calls_the_waiter);
+    RUN_WITH(the_end_calls_the_waiter, UNSUBSCRIBE);
+    RUN_WITH(the_end_calls_the_waiter, CLOSE_THE_BUS);
+    RUN_WITH(the_end_calls_the_waiter, FREE_THE_BUS);
     RUN(a_waiter_waits_for_a_reply);
     RUN(freeing_an_armed_waiter_disarms_it);
     RUN(one_waiter_on_many_subscriptions);

@@ -1,6 +1,7 @@
 /* Registry semantics through the C ABI: order, failure counting,
  * drop_user_data exactly once, re-entrant callbacks, nesting bound. */
 #include "check.h"
+#include "registry_handlers.h"
 
 typedef struct {
     int calls;
@@ -170,7 +171,7 @@ static charter_status_t count_handler(void *user_data, const uint8_t *event, siz
 static void reentrant_drop(void *user_data) { ((reentrant_t *)user_data)->drops++; }
 
 static charter_status_t unregister_self(void *user_data, const uint8_t *event, size_t len) {
-    reentrant_t *s = (reentrant_t *)user_data;
+    self_removal_t *s = (self_removal_t *)user_data;
     bool removed = false;
     (void)event;
     (void)len;
@@ -179,23 +180,7 @@ static charter_status_t unregister_self(void *user_data, const uint8_t *event, s
     return CHARTER_OK;
 }
 
-static void handler_unregisters_itself(void) {
-    reentrant_t s;
-    charter_notify_report_t r;
-    size_t len;
-    memset(&s, 0, sizeof s);
-    CHECK_OK(charter_registry_new(&s.reg));
-    CHECK_OK(charter_registry_register(s.reg, 0, unregister_self, &s, reentrant_drop, &s.self_id));
-    CHECK_OK(charter_registry_notify(s.reg, NULL, 0, &r));
-    CHECK(r.delivered == 1 && s.calls == 1);
-    CHECK(s.drops == 1); /* dropped once the round let go of it */
-    CHECK_OK(charter_registry_len(s.reg, &len));
-    CHECK(len == 0);
-    CHECK_OK(charter_registry_notify(s.reg, NULL, 0, &r));
-    CHECK(r.delivered == 0 && s.calls == 1);
-    CHECK_OK(charter_registry_free(s.reg));
-    CHECK(s.drops == 1);
-}
+static void handler_unregisters_itself(void) { check_removes_itself(unregister_self); }
 
 static charter_status_t register_and_notify(void *user_data, const uint8_t *event, size_t len) {
     reentrant_t *s = (reentrant_t *)user_data;

@@ -3,27 +3,10 @@
  * across racing threads, and unregister_and_wait / clear_and_wait return
  * only after the running handler returned and drop_user_data ran. */
 #include <pthread.h>
-#include <time.h>
 
 #include "check.h"
-
-static uint64_t load(uint64_t *p) { return __atomic_load_n(p, __ATOMIC_SEQ_CST); }
-static void store(uint64_t *p, uint64_t v) { __atomic_store_n(p, v, __ATOMIC_SEQ_CST); }
-static void add(uint64_t *p, uint64_t n) { __atomic_fetch_add(p, n, __ATOMIC_SEQ_CST); }
-
-static void sleep_ms(long ms) {
-    struct timespec t;
-    t.tv_sec = 0;
-    t.tv_nsec = ms * 1000000L;
-    nanosleep(&t, NULL);
-}
-
-static charter_status_t nothing(void *user_data, const uint8_t *event, size_t len) {
-    (void)user_data;
-    (void)event;
-    (void)len;
-    return CHARTER_OK;
-}
+#include "registry_handlers.h"
+#include "timing.h"
 
 static void foreign_stale_and_guessed_ids_are_not_found(void) {
     charter_registry_t *a = NULL, *b = NULL;
@@ -31,8 +14,8 @@ static void foreign_stale_and_guessed_ids_are_not_found(void) {
     bool removed = true, contains = true;
     CHECK_OK(charter_registry_new(&a));
     CHECK_OK(charter_registry_new(&b));
-    CHECK_OK(charter_registry_register(a, 0, nothing, NULL, NULL, &a_id));
-    CHECK_OK(charter_registry_register(b, 0, nothing, NULL, NULL, &b_id));
+    CHECK_OK(charter_registry_register(a, 0, ignore_event, NULL, NULL, &a_id));
+    CHECK_OK(charter_registry_register(b, 0, ignore_event, NULL, NULL, &b_id));
     CHECK(a_id != b_id);
     /* Registry B must not end its own handler when given A's id. */
     CHECK_OK(charter_registry_unregister(b, a_id, &removed));
@@ -56,27 +39,14 @@ static void foreign_stale_and_guessed_ids_are_not_found(void) {
 
 /* --- run-once ------------------------------------------------------------ */
 
-static uint64_t once_calls, once_drops, rounds_called;
-
-static charter_status_t once_handler(void *user_data, const uint8_t *event, size_t len) {
-    (void)user_data;
-    (void)event;
-    (void)len;
-    add(&once_calls, 1);
-    return CHARTER_OK;
-}
+/* Every run-once handler's calls and drops; rounds_called counts what
+ * the notifies report. */
+static counts_t once;
+static uint64_t rounds_called;
 
 static charter_status_t once_panics(void *user_data, const uint8_t *event, size_t len) {
-    (void)user_data;
-    (void)event;
-    (void)len;
-    add(&once_calls, 1);
+    count_call(user_data, event, len);
     return CHARTER_E_PANIC;
-}
-
-static void once_drop(void *user_data) {
-    (void)user_data;
-    add(&once_drops, 1);
 }
 
 static void *notify_many(void *arg) {
@@ -98,37 +68,37 @@ static void register_once_runs_once_when_notifies_race(void) {
     bool contains = true;
     int i;
     charter_notify_report_t r;
-    store(&once_calls, 0);
-    store(&once_drops, 0);
+    store(&once.calls, 0);
+    store(&once.drops, 0);
     store(&rounds_called, 0);
     CHECK_OK(charter_registry_new(&reg));
-    CHECK_OK(charter_registry_register_once(reg, 0, once_handler, NULL, once_drop, &id));
+    CHECK_OK(charter_registry_register_once(reg, 0, count_call, &once, count_drop, &id));
     for (i = 0; i < 4; i++) CHECK(pthread_create(&threads[i], NULL, notify_many, reg) == 0);
     for (i = 0; i < 4; i++) {
         void *ret;
         CHECK(pthread_join(threads[i], &ret) == 0);
         CHECK(ret == NULL);
     }
-    CHECK(load(&once_calls) == 1);
+    CHECK(load(&once.calls) == 1);
     CHECK(load(&rounds_called) == 1);
-    CHECK(load(&once_drops) == 1); /* dropped right after its call */
+    CHECK(load(&once.drops) == 1); /* dropped right after its call */
     CHECK_OK(charter_registry_contains(reg, id, &contains));
     CHECK(!contains);
     CHECK_OK(charter_registry_len(reg, &len));
     CHECK(len == 0);
 
     /* Removed even when it reports a panic. */
-    CHECK_OK(charter_registry_register_once(reg, 0, once_panics, NULL, once_drop, &id));
+    CHECK_OK(charter_registry_register_once(reg, 0, once_panics, &once, count_drop, &id));
     CHECK_OK(charter_registry_notify(reg, NULL, 0, &r));
     CHECK(r.panicked == 1);
     CHECK_OK(charter_registry_notify(reg, NULL, 0, &r));
     CHECK(r.panicked == 0 && r.delivered == 0);
-    CHECK(load(&once_calls) == 2 && load(&once_drops) == 2);
+    CHECK(load(&once.calls) == 2 && load(&once.drops) == 2);
 
     /* Never run: dropped once by free. */
-    CHECK_OK(charter_registry_register_once(reg, 0, once_handler, NULL, once_drop, &id));
+    CHECK_OK(charter_registry_register_once(reg, 0, count_call, &once, count_drop, &id));
     CHECK_OK(charter_registry_free(reg));
-    CHECK(load(&once_calls) == 2 && load(&once_drops) == 3);
+    CHECK(load(&once.calls) == 2 && load(&once.drops) == 3);
 }
 
 /* --- waiting removal ----------------------------------------------------- */
@@ -207,15 +177,8 @@ static void unregister_and_wait_waits_for_a_running_handler(void) { removal_wait
 
 static void clear_and_wait_waits_for_a_running_handler(void) { removal_waits_for_a_running_handler(1); }
 
-typedef struct {
-    charter_registry_t *reg;
-    uint64_t self_id;
-    int calls, drops;
-    charter_status_t inner;
-} self_t;
-
 static charter_status_t waits_on_itself(void *user_data, const uint8_t *event, size_t len) {
-    self_t *s = (self_t *)user_data;
+    self_removal_t *s = (self_removal_t *)user_data;
     bool removed = false;
     (void)event;
     (void)len;
@@ -226,22 +189,8 @@ static charter_status_t waits_on_itself(void *user_data, const uint8_t *event, s
     return CHARTER_OK;
 }
 
-static void self_drop(void *user_data) { ((self_t *)user_data)->drops++; }
-
 static void waiting_removal_inside_its_own_handler_does_not_deadlock(void) {
-    self_t s;
-    charter_notify_report_t r;
-    memset(&s, 0, sizeof s);
-    CHECK_OK(charter_registry_new(&s.reg));
-    CHECK_OK(charter_registry_register(s.reg, 0, waits_on_itself, &s, self_drop, &s.self_id));
-    CHECK_OK(charter_registry_notify(s.reg, NULL, 0, &r));
-    CHECK(r.delivered == 1 && s.calls == 1);
-    CHECK_OK(s.inner);
-    CHECK(s.drops == 1); /* released when the round let go of it */
-    CHECK_OK(charter_registry_notify(s.reg, NULL, 0, &r));
-    CHECK(r.delivered == 0 && s.calls == 1);
-    CHECK_OK(charter_registry_free(s.reg));
-    CHECK(s.drops == 1);
+    check_removes_itself(waits_on_itself);
 }
 
 static void null_and_freed_handles_are_refused(void) {

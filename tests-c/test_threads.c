@@ -4,36 +4,15 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "registry_handlers.h"
 
 #define NOTIFIERS 8
 #define WRITERS 2
 #define ROUNDS 4000
 
-static uint64_t load(uint64_t *p) { return __atomic_load_n(p, __ATOMIC_SEQ_CST); }
-static void add(uint64_t *p, uint64_t n) { __atomic_fetch_add(p, n, __ATOMIC_SEQ_CST); }
-
-static uint64_t permanent_calls, churn_calls, churn_drops;
-
-static charter_status_t permanent(void *user_data, const uint8_t *event, size_t len) {
-    (void)user_data;
-    (void)event;
-    (void)len;
-    add(&permanent_calls, 1);
-    return CHARTER_OK;
-}
-
-static charter_status_t churn(void *user_data, const uint8_t *event, size_t len) {
-    (void)user_data;
-    (void)event;
-    (void)len;
-    add(&churn_calls, 1);
-    return CHARTER_OK;
-}
-
-static void churn_drop(void *user_data) {
-    (void)user_data;
-    add(&churn_drops, 1);
-}
+/* The handler registered for the whole race, and those the writers
+ * register and unregister. */
+static counts_t permanent, churned;
 
 static void *notifier(void *arg) {
     charter_registry_t *reg = (charter_registry_t *)arg;
@@ -52,7 +31,7 @@ static void *writer(void *arg) {
     bool removed;
     int i;
     for (i = 0; i < ROUNDS / 4; i++) {
-        if (charter_registry_register(reg, i % 3, churn, NULL, churn_drop, &id) != CHARTER_OK) return (void *)1;
+        if (charter_registry_register(reg, i % 3, count_call, &churned, count_drop, &id) != CHARTER_OK) return (void *)1;
         if (charter_registry_unregister(reg, id, &removed) != CHARTER_OK || !removed) return (void *)2;
     }
     return NULL;
@@ -66,15 +45,15 @@ static void notifiers_race_writers(void) {
     void *ret;
     int i;
     CHECK_OK(charter_registry_new(&reg));
-    CHECK_OK(charter_registry_register(reg, 0, permanent, NULL, NULL, &id));
+    CHECK_OK(charter_registry_register(reg, 0, count_call, &permanent, NULL, &id));
     for (i = 0; i < NOTIFIERS; i++) CHECK(pthread_create(&threads[i], NULL, notifier, reg) == 0);
     for (i = 0; i < WRITERS; i++) CHECK(pthread_create(&threads[NOTIFIERS + i], NULL, writer, reg) == 0);
     for (i = 0; i < NOTIFIERS + WRITERS; i++) {
         CHECK(pthread_join(threads[i], &ret) == 0);
         CHECK(ret == NULL);
     }
-    CHECK(load(&permanent_calls) == (uint64_t)NOTIFIERS * ROUNDS);
-    CHECK(load(&churn_drops) == (uint64_t)WRITERS * (ROUNDS / 4));
+    CHECK(load(&permanent.calls) == (uint64_t)NOTIFIERS * ROUNDS);
+    CHECK(load(&churned.drops) == (uint64_t)WRITERS * (ROUNDS / 4));
     CHECK_OK(charter_registry_len(reg, &len));
     CHECK(len == 1);
     CHECK_OK(charter_registry_free(reg));

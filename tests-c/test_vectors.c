@@ -284,10 +284,36 @@ static void check_validity(case_t *c, const json_value *v) {
     expect_status(c, charter_pattern_validate(t->string), validity(pattern), "charter_pattern_validate");
 }
 
+/* A relation between two texts that the C ABI answers with a bool: the
+ * vectors' list `name` holds cases {left: .., right: .., answer: bool}. */
+typedef struct {
+    const char *name, *left, *right, *answer, *infix;
+    charter_status_t (*fn)(const char *, const char *, bool *);
+    const char *fn_name;
+} relation_t;
+
+static const relation_t RELATIONS[] = {
+    {"matching", "pattern", "topic", "matches", "~", charter_topic_matches, "charter_topic_matches"},
+    {"containment", "inner", "outer", "contained", "in", charter_pattern_contains, "charter_pattern_contains"},
+};
+
+static void check_relation(const json_value *file, const relation_t *r) {
+    const json_value *cases = list(file, r->name);
+    size_t i;
+    case_t c;
+    for (i = 0; i < cases->count; i++) {
+        const json_value *v = at(cases, i, JSON_OBJECT);
+        const char *left = text(v, r->left), *right = text(v, r->right);
+        bool want = flag(v, r->answer), got = !want;
+        start(&c, "%s[%zu] (%s %s %s)", r->name, i, left, r->infix, right);
+        expect_status(&c, r->fn(left, right, &got), CHARTER_OK, r->fn_name);
+        expect(&c, got == want, "%s is %d, expected %d", r->answer, got, want);
+        finish(&c);
+    }
+}
+
 static void check_topics(const json_value *file) {
     const json_value *validities = list(file, "validity");
-    const json_value *matching = list(file, "matching");
-    const json_value *containment = list(file, "containment");
     size_t i;
     case_t c;
     for (i = 0; i < validities->count; i++) {
@@ -295,24 +321,7 @@ static void check_topics(const json_value *file) {
         check_validity(&c, at(validities, i, JSON_OBJECT));
         finish(&c);
     }
-    for (i = 0; i < matching->count; i++) {
-        const json_value *v = at(matching, i, JSON_OBJECT);
-        const char *pattern = text(v, "pattern"), *topic = text(v, "topic");
-        bool want = flag(v, "matches"), got = !want;
-        start(&c, "matching[%zu] (%s ~ %s)", i, pattern, topic);
-        expect_status(&c, charter_topic_matches(pattern, topic, &got), CHARTER_OK, "charter_topic_matches");
-        expect(&c, got == want, "matches is %d, expected %d", got, want);
-        finish(&c);
-    }
-    for (i = 0; i < containment->count; i++) {
-        const json_value *v = at(containment, i, JSON_OBJECT);
-        const char *inner = text(v, "inner"), *outer = text(v, "outer");
-        bool want = flag(v, "contained"), got = !want;
-        start(&c, "containment[%zu] (%s in %s)", i, inner, outer);
-        expect_status(&c, charter_pattern_contains(inner, outer, &got), CHARTER_OK, "charter_pattern_contains");
-        expect(&c, got == want, "contained is %d, expected %d", got, want);
-        finish(&c);
-    }
+    for (i = 0; i < sizeof RELATIONS / sizeof RELATIONS[0]; i++) check_relation(file, &RELATIONS[i]);
 }
 
 /* ---- tokens.json ---- */

@@ -13,6 +13,7 @@
 
 #include "check.h"
 #include "readiness_helpers.h"
+#include "session_fixture.h"
 
 /* Whether `fd` is readable right now. */
 static int readable(int fd) {
@@ -52,9 +53,7 @@ static void the_fd_follows_the_queue(void) {
     charter_watch_t *watch = NULL;
     uint64_t id, recheck = 0;
     int fd = -1, flags;
-    CHECK_OK(charter_bus_new(NULL, &bus));
-    cl = client_of(bus);
-    CHECK_OK(charter_client_subscribe(cl, "a", NULL, &id));
+    cl = subscribed_client(&bus, "a", &id);
     CHECK_OK(charter_client_watch_fd(cl, id, &watch, &fd, &recheck));
     CHECK(fd >= 0 && recheck == UINT64_MAX);
     flags = fcntl(fd, F_GETFL);
@@ -74,8 +73,7 @@ static void the_fd_follows_the_queue(void) {
     CHECK(drain(cl, id) == 1);
     CHECK_OK(charter_watch_free(watch));
     CHECK_STATUS(charter_watch_free(watch), CHARTER_E_ALREADY_FREED);
-    CHECK_OK(charter_client_free(cl));
-    CHECK_OK(charter_bus_free(bus));
+    close_bus(cl, bus);
 }
 
 static void a_readable_queue_makes_a_new_fd_readable(void) {
@@ -84,50 +82,37 @@ static void a_readable_queue_makes_a_new_fd_readable(void) {
     charter_watch_t *watch = NULL;
     uint64_t id;
     int fd = -1;
-    CHECK_OK(charter_bus_new(NULL, &bus));
-    cl = client_of(bus);
-    CHECK_OK(charter_client_subscribe(cl, "a", NULL, &id));
+    cl = subscribed_client(&bus, "a", &id);
     publish(cl, "a", "early");
     CHECK_OK(charter_client_watch_fd(cl, id, &watch, &fd, NULL));
     CHECK(readable(fd));
     reset(fd);
     CHECK(drain(cl, id) == 1);
     CHECK_OK(charter_watch_free(watch));
-    CHECK_OK(charter_client_free(cl));
-    CHECK_OK(charter_bus_free(bus));
+    close_bus(cl, bus);
 }
 
-/* how: 0 unsubscribe, 1 close the bus, 2 free the bus. The fd becomes
- * readable, stays open, and the drain reports the end. */
-static void the_end_makes_the_fd_readable(int how) {
+/* The fd becomes readable, stays open, and the drain reports the end. */
+static void the_end_makes_the_fd_readable(ending_t how) {
     charter_bus_t *bus = NULL;
     charter_client_t *cl;
     charter_watch_t *watch = NULL;
     uint64_t id;
     int fd = -1;
     const charter_status_t after[3] = {CHARTER_E_NOT_FOUND, CHARTER_E_NOT_FOUND, CHARTER_E_NOT_FOUND};
-    CHECK_OK(charter_bus_new(NULL, &bus));
-    cl = client_of(bus);
-    CHECK_OK(charter_client_subscribe(cl, "a", NULL, &id));
+    cl = subscribed_client(&bus, "a", &id);
     CHECK_OK(charter_client_watch_fd(cl, id, &watch, &fd, NULL));
     publish(cl, "a", "queued");
     reset(fd);
-    if (how == 0) CHECK_OK(charter_client_unsubscribe(cl, id, NULL));
-    if (how == 1) CHECK_OK(charter_bus_close(bus));
-    if (how == 2) CHECK_OK(charter_bus_free(bus));
+    end_subscription(how, cl, bus, id);
     CHECK(readable(fd));
     CHECK(fcntl(fd, F_GETFD) >= 0); /* still open: the watch owns it */
     reset(fd);
     CHECK(drain(cl, id) == -(long)(-after[how]));
     CHECK_OK(charter_watch_free(watch));
     CHECK(fcntl(fd, F_GETFD) < 0 && errno == EBADF); /* closed by the free */
-    CHECK_OK(charter_client_free(cl));
-    if (how != 2) CHECK_OK(charter_bus_free(bus));
+    close_after(how, cl, bus);
 }
-
-static void unsubscribing_makes_the_fd_readable(void) { the_end_makes_the_fd_readable(0); }
-static void closing_the_bus_makes_the_fd_readable(void) { the_end_makes_the_fd_readable(1); }
-static void freeing_the_bus_makes_the_fd_readable(void) { the_end_makes_the_fd_readable(2); }
 
 /* A reply inbox is a subscription: its fd says when the reply is in. */
 static void an_fd_waits_for_a_reply(void) {
@@ -137,9 +122,7 @@ static void an_fd_waits_for_a_reply(void) {
     charter_message_t *request = NULL, *reply = NULL;
     uint64_t service, reply_id;
     int fd = -1;
-    CHECK_OK(charter_bus_new(NULL, &bus));
-    cl = client_of(bus);
-    CHECK_OK(charter_client_subscribe(cl, "svc", NULL, &service));
+    cl = subscribed_client(&bus, "svc", &service);
     CHECK_OK(charter_client_request_start(cl, "svc", (const uint8_t *)"?", 1, NULL, 0, &reply_id));
     CHECK_OK(charter_client_watch_fd(cl, reply_id, &watch, &fd, NULL));
     CHECK(!readable(fd));
@@ -153,8 +136,7 @@ static void an_fd_waits_for_a_reply(void) {
     charter_message_free(reply);
     CHECK_OK(charter_watch_free(watch));
     CHECK_OK(charter_client_unsubscribe(cl, reply_id, NULL));
-    CHECK_OK(charter_client_free(cl));
-    CHECK_OK(charter_bus_free(bus));
+    close_bus(cl, bus);
 }
 
 /* A subscription has one watch: a second replaces the first, whose fd
@@ -165,9 +147,7 @@ static void a_new_watch_replaces_the_old(void) {
     charter_watch_t *first = NULL, *second = NULL;
     uint64_t id;
     int fd1 = -1, fd2 = -1;
-    CHECK_OK(charter_bus_new(NULL, &bus));
-    cl = client_of(bus);
-    CHECK_OK(charter_client_subscribe(cl, "a", NULL, &id));
+    cl = subscribed_client(&bus, "a", &id);
     CHECK_OK(charter_client_watch_fd(cl, id, &first, &fd1, NULL));
     CHECK_OK(charter_client_watch_fd(cl, id, &second, &fd2, NULL));
     CHECK(fd1 != fd2);
@@ -177,8 +157,7 @@ static void a_new_watch_replaces_the_old(void) {
     reset(fd2);
     CHECK(drain(cl, id) == 1);
     CHECK_OK(charter_watch_free(second));
-    CHECK_OK(charter_client_free(cl));
-    CHECK_OK(charter_bus_free(bus));
+    close_bus(cl, bus);
 }
 
 /* The consumer waits in epoll only, against a producer thread. */
@@ -192,8 +171,7 @@ static void no_wake_up_is_lost_through_epoll(void) {
     pthread_t t;
     uint64_t id, next = 0, wakes = 0;
     int fd = -1, ep;
-    CHECK_OK(charter_bus_new(NULL, &bus));
-    p.client = client_of(bus);
+    p.client = open_bus(&bus);
     p.count = measuring() ? 1000000u : 20000u;
     CHECK_OK(charter_subscribe_options_default(&opts));
     opts.capacity = 64;
@@ -231,8 +209,7 @@ static void no_wake_up_is_lost_through_epoll(void) {
     CHECK(epoll_ctl(ep, EPOLL_CTL_DEL, fd, NULL) == 0);
     CHECK(close(ep) == 0);
     CHECK_OK(charter_watch_free(watch));
-    CHECK_OK(charter_client_free(p.client));
-    CHECK_OK(charter_bus_free(bus));
+    close_bus(p.client, bus);
 }
 
 /* --- the callback form ------------------------------------------------ */
@@ -278,9 +255,7 @@ static void a_callback_watch_fires_on_edges_and_the_end(void) {
     calls_t c;
     uint64_t id;
     calls_init(&c);
-    CHECK_OK(charter_bus_new(NULL, &bus));
-    cl = client_of(bus);
-    CHECK_OK(charter_client_subscribe(cl, "a", NULL, &id));
+    cl = subscribed_client(&bus, "a", &id);
     publish(cl, "a", "early");
     CHECK_OK(charter_client_watch(cl, id, count_call, &c, &watch, NULL));
     CHECK(calls_of(&c) == 1); /* readable already: called before it returned */
@@ -293,8 +268,7 @@ static void a_callback_watch_fires_on_edges_and_the_end(void) {
     CHECK_OK(charter_client_unsubscribe(cl, id, NULL));
     CHECK(calls_of(&c) == 3); /* the end */
     CHECK_OK(charter_watch_free(watch));
-    CHECK_OK(charter_client_free(cl));
-    CHECK_OK(charter_bus_free(bus));
+    close_bus(cl, bus);
     pthread_mutex_destroy(&c.lock);
 }
 
@@ -311,8 +285,7 @@ static void watches_freed_while_another_thread_publishes(void) {
     uint64_t id;
     int round, rounds = measuring() ? 20000 : 500;
     calls_t *all;
-    CHECK_OK(charter_bus_new(NULL, &bus));
-    p.client = client_of(bus);
+    p.client = open_bus(&bus);
     p.stop = 0;
     CHECK(pthread_mutex_init(&p.lock, NULL) == 0);
     CHECK_OK(charter_subscribe_options_default(&opts));
@@ -348,8 +321,7 @@ static void watches_freed_while_another_thread_publishes(void) {
     }
     free(all);
     pthread_mutex_destroy(&p.lock);
-    CHECK_OK(charter_client_free(p.client));
-    CHECK_OK(charter_bus_free(bus));
+    close_bus(p.client, bus);
 }
 
 /* --- sessions ---------------------------------------------------------- */
@@ -357,54 +329,25 @@ static void watches_freed_while_another_thread_publishes(void) {
 #define T0 1700000000u
 
 static void revoking_the_session_makes_the_fd_readable(void) {
-    charter_keypair_t *root = NULL, *holder = NULL;
-    charter_authority_t *auth = NULL;
-    charter_authority_options_t aopts;
-    charter_token_t *t = NULL;
-    charter_session_t *session = NULL;
+    holder_world_t w = holder_world(T0, T0 + 600);
     charter_bus_t *bus = NULL;
     charter_client_t *cl = NULL;
     charter_watch_t *watch = NULL;
-    const char *grants[1] = {"subscribe jobs.>"};
-    const char *roots[1];
-    char *root_pk = NULL, *holder_pk = NULL, *link = NULL;
-    uint8_t challenge[CHARTER_CHALLENGE_LEN], proof[CHARTER_PROOF_LEN];
     uint64_t id, recheck = 0;
     int fd = -1;
-    CHECK_OK(charter_keypair_generate(&root));
-    CHECK_OK(charter_keypair_generate(&holder));
-    CHECK_OK(charter_keypair_public_key(root, &root_pk));
-    CHECK_OK(charter_keypair_public_key(holder, &holder_pk));
-    CHECK_OK(charter_authority_options_default(&aopts));
-    aopts.fixed_time = T0;
-    roots[0] = root_pk;
-    CHECK_OK(charter_authority_new(roots, 1, &aopts, &auth));
-    CHECK_OK(charter_token_mint(root, holder_pk, grants, 1, T0, T0 + 600, &t));
-    CHECK_OK(charter_token_link_id(t, 0, &link));
-    CHECK_OK(charter_authority_challenge(auth, challenge));
-    CHECK_OK(charter_token_prove(t, holder, challenge, proof));
-    CHECK_OK(charter_authority_open_session(auth, t, challenge, proof, &session));
-    CHECK_OK(charter_bus_new_with_authority(NULL, auth, &bus));
-    CHECK_OK(charter_client_new(bus, session, &cl));
+    CHECK_OK(charter_bus_new_with_authority(NULL, w.auth, &bus));
+    CHECK_OK(charter_client_new(bus, w.session, &cl));
     CHECK_OK(charter_client_subscribe(cl, "jobs.>", NULL, &id));
     CHECK_OK(charter_client_watch_fd(cl, id, &watch, &fd, &recheck));
     CHECK(recheck == (600u + 60u) * 1000u); /* the window's end plus the clock skew */
     CHECK(!readable(fd));
-    CHECK_OK(charter_authority_revoke(auth, link, NULL));
+    CHECK_OK(charter_authority_revoke(w.auth, w.link, NULL));
     CHECK(readable(fd));
     reset(fd);
     CHECK(drain(cl, id) == -(long)(-CHARTER_E_REVOKED));
     CHECK_OK(charter_watch_free(watch));
-    CHECK_OK(charter_client_free(cl));
-    CHECK_OK(charter_bus_free(bus));
-    CHECK_OK(charter_session_free(session));
-    CHECK_OK(charter_token_free(t));
-    CHECK_OK(charter_authority_free(auth));
-    CHECK_OK(charter_keypair_free(root));
-    CHECK_OK(charter_keypair_free(holder));
-    charter_string_free(root_pk);
-    charter_string_free(holder_pk);
-    charter_string_free(link);
+    close_bus(cl, bus);
+    end_holder_world(&w);
 }
 
 /* Out of descriptors, a new watch fd is refused as a limit, with the limit
@@ -417,9 +360,7 @@ static void running_out_of_fds_is_a_limit(void) {
     charter_status_t st = CHARTER_OK;
     uint64_t id;
     int fd = -1, made = 0, probe, i;
-    CHECK_OK(charter_bus_new(NULL, &bus));
-    cl = client_of(bus);
-    CHECK_OK(charter_client_subscribe(cl, "a", NULL, &id));
+    cl = subscribed_client(&bus, "a", &id);
     CHECK(getrlimit(RLIMIT_NOFILE, &saved) == 0);
     probe = dup(2);
     CHECK(probe >= 0 && close(probe) == 0);
@@ -438,8 +379,7 @@ static void running_out_of_fds_is_a_limit(void) {
     publish(cl, "a", "1"); /* the last watch made is the subscription's */
     CHECK(readable(fd));
     for (i = 0; i < made; i++) CHECK_OK(charter_watch_free(watches[i]));
-    CHECK_OK(charter_client_free(cl));
-    CHECK_OK(charter_bus_free(bus));
+    close_bus(cl, bus);
 }
 
 /* --- misuse ------------------------------------------------------------- */
@@ -451,9 +391,7 @@ static void misuse_is_reported(void) {
     uint64_t id, callback_id;
     int fd = -7;
     calls_init(&c);
-    CHECK_OK(charter_bus_new(NULL, &bus));
-    cl = client_of(bus);
-    CHECK_OK(charter_client_subscribe(cl, "a", NULL, &id));
+    cl = subscribed_client(&bus, "a", &id);
     CHECK_OK(charter_client_subscribe_callback(cl, "b", NULL, ignore_message, NULL, NULL, &callback_id));
     CHECK_STATUS(charter_client_watch_fd(cl, id, NULL, &fd, NULL), CHARTER_E_NULL_ARGUMENT);
     CHECK_STATUS(charter_client_watch_fd(cl, id, &watch, NULL, NULL), CHARTER_E_NULL_ARGUMENT);
@@ -472,8 +410,7 @@ static void misuse_is_reported(void) {
     CHECK_STATUS(charter_watch_free((charter_watch_t *)(void *)&fd), CHARTER_E_INVALID_HANDLE);
     CHECK_OK(charter_watch_free(NULL));
     CHECK(calls_of(&c) == 0);
-    CHECK_OK(charter_client_free(cl));
-    CHECK_OK(charter_bus_free(bus));
+    close_bus(cl, bus);
     pthread_mutex_destroy(&c.lock);
 }
 
@@ -504,9 +441,7 @@ static void a_callback_may_replace_its_own_watch(void) {
     charter_bus_t *bus;
     replace_t r;
     memset(&r, 0, sizeof r);
-    CHECK_OK(charter_bus_new(NULL, &bus));
-    r.client = client_of(bus);
-    CHECK_OK(charter_client_subscribe(r.client, "a", NULL, &r.id));
+    r.client = subscribed_client(&bus, "a", &r.id);
     CHECK_OK(charter_client_watch(r.client, r.id, replace_myself, &r, &r.watch, NULL));
     publish(r.client, "a", "1");
     CHECK(r.calls == 1 && r.drained == 1);
@@ -522,16 +457,15 @@ static void a_callback_may_replace_its_own_watch(void) {
     CHECK(readable(r.fd));
     CHECK(r.calls == 1);
     CHECK_OK(charter_watch_free(r.replacement));
-    CHECK_OK(charter_client_free(r.client));
-    CHECK_OK(charter_bus_free(bus));
+    close_bus(r.client, bus);
 }
 
 int main(void) {
     RUN(the_fd_follows_the_queue);
     RUN(a_readable_queue_makes_a_new_fd_readable);
-    RUN(unsubscribing_makes_the_fd_readable);
-    RUN(closing_the_bus_makes_the_fd_readable);
-    RUN(freeing_the_bus_makes_the_fd_readable);
+    RUN_WITH(the_end_makes_the_fd_readable, UNSUBSCRIBE);
+    RUN_WITH(the_end_makes_the_fd_readable, CLOSE_THE_BUS);
+    RUN_WITH(the_end_makes_the_fd_readable, FREE_THE_BUS);
     RUN(an_fd_waits_for_a_reply);
     RUN(a_new_watch_replaces_the_old);
     RUN(no_wake_up_is_lost_through_epoll);

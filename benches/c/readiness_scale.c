@@ -22,7 +22,8 @@
  * loss. The soft RLIMIT_NOFILE is raised to the hard limit (10,000 watch
  * fds need more than the usual 1,024).
  *
- * Build and run: benches/c/readiness_scale.sh (make bench runs it). */
+ * Build and run: benches/c/readiness_scale.sh (make bench runs it). A
+ * failed call stops it through the C tests' CHECK_OK (tests-c/check.h). */
 #include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
@@ -37,19 +38,11 @@
 #include <unistd.h>
 
 #include "charter.h"
+#include "check.h"
 
 #define WAKE_SAMPLES 2000
 #define CANCEL_SAMPLES 200
 #define IDLE_SECONDS 3
-
-static void check(const char *what, charter_status_t status) {
-    char *msg;
-    if (status == CHARTER_OK) return;
-    msg = charter_last_error_message();
-    fprintf(stderr, "%s: %s (%s)\n", what, charter_status_name(status), msg ? msg : "");
-    charter_string_free(msg);
-    exit(1);
-}
 
 static uint64_t now_ns(void) {
     struct timespec ts;
@@ -120,7 +113,7 @@ typedef struct {
 static void publish_to(bench_t *b, size_t i, uint64_t stamp) {
     char topic[32];
     snprintf(topic, sizeof topic, "scale.%zu", i);
-    check("publish", charter_client_publish(b->client, topic, (const uint8_t *)&stamp, sizeof stamp, NULL, 0, NULL));
+    CHECK_OK(charter_client_publish(b->client, topic, (const uint8_t *)&stamp, sizeof stamp, NULL, 0, NULL));
     __atomic_add_fetch(&b->published, 1, __ATOMIC_RELAXED);
 }
 
@@ -154,7 +147,7 @@ static uint64_t drain(bench_t *b, sub_t *s, size_t *got) {
         charter_message_t *msg = NULL;
         charter_status_t st = charter_client_recv(b->client, s->id, 0, &msg);
         if (st == CHARTER_E_WOULD_BLOCK) return stamp;
-        check("recv", st);
+        CHECK_OK(st);
         memcpy(&stamp, msg->payload, sizeof stamp);
         charter_message_free(msg);
         (*got)++;
@@ -213,15 +206,15 @@ static void run(size_t count) {
     b.subs = (sub_t *)calloc(count, sizeof *b.subs);
     b.ep = epoll_create1(EPOLL_CLOEXEC);
     if (b.subs == NULL || b.ep < 0) exit(1);
-    check("limits", charter_bus_limits_default(&limits));
-    check("bus", charter_bus_new(&limits, &bus));
-    check("client", charter_client_new(bus, NULL, &b.client));
+    CHECK_OK(charter_bus_limits_default(&limits));
+    CHECK_OK(charter_bus_new(&limits, &bus));
+    CHECK_OK(charter_client_new(bus, NULL, &b.client));
     for (i = 0; i < count; i++) {
         char topic[32];
         struct epoll_event ev;
         snprintf(topic, sizeof topic, "scale.%zu", i);
-        check("subscribe", charter_client_subscribe(b.client, topic, NULL, &b.subs[i].id));
-        check("watch", charter_client_watch_fd(b.client, b.subs[i].id, &b.subs[i].watch, &b.subs[i].fd, NULL));
+        CHECK_OK(charter_client_subscribe(b.client, topic, NULL, &b.subs[i].id));
+        CHECK_OK(charter_client_watch_fd(b.client, b.subs[i].id, &b.subs[i].watch, &b.subs[i].fd, NULL));
         ev.events = EPOLLIN;
         ev.data.ptr = &b.subs[i];
         if (epoll_ctl(b.ep, EPOLL_CTL_ADD, b.subs[i].fd, &ev) != 0) {
@@ -268,20 +261,20 @@ static void run(size_t count) {
         c.client = b.client;
         c.id = b.subs[k % count].id;
         sem_init(&c.started, 0, 0);
-        check("cancel", charter_cancel_new(&c.cancel));
+        CHECK_OK(charter_cancel_new(&c.cancel));
         if (pthread_create(&thread, NULL, wait_cancellable, &c) != 0) exit(1);
         sem_wait(&c.started);
         nanosleep(&pause, NULL); /* let it block */
         t1 = now_ns();
-        check("cancel", charter_cancel_cancel(c.cancel));
+        CHECK_OK(charter_cancel_cancel(c.cancel));
         pthread_join(thread, NULL);
-        if (c.status != CHARTER_E_CANCELLED) check("cancelled receive", c.status);
+        if (c.status != CHARTER_E_CANCELLED) CHECK_OK(c.status);
         cancel[k] = c.returned_ns - t1;
-        check("cancel free", charter_cancel_free(c.cancel));
+        CHECK_OK(charter_cancel_free(c.cancel));
         sem_destroy(&c.started);
     }
 
-    check("stats", charter_bus_stats(bus, &stats));
+    CHECK_OK(charter_bus_stats(bus, &stats));
     printf("| %zu | %d | %.1f | %.2f%% | %.0f / %.0f | %.1f | %.0f / %.0f | %llu |\n", count, threads_waiting,
            rss_waiting, idle, (double)percentile(wake, WAKE_SAMPLES, 0.50) / 1e3,
            (double)percentile(wake, WAKE_SAMPLES, 0.99) / 1e3, (double)burst_ns / 1e6,
@@ -298,14 +291,14 @@ static void run(size_t count) {
 
     for (i = 0; i < count; i++) {
         epoll_ctl(b.ep, EPOLL_CTL_DEL, b.subs[i].fd, NULL);
-        check("free watch", charter_watch_free(b.subs[i].watch));
+        CHECK_OK(charter_watch_free(b.subs[i].watch));
     }
     close(b.ep);
     free(b.subs);
     sem_destroy(&b.go);
     sem_destroy(&b.done);
-    check("free client", charter_client_free(b.client));
-    check("free bus", charter_bus_free(bus));
+    CHECK_OK(charter_client_free(b.client));
+    CHECK_OK(charter_bus_free(bus));
 }
 
 int main(int argc, char **argv) {

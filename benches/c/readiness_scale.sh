@@ -8,7 +8,7 @@ cd "$root"
 cargo build --release -p charter-capi --quiet
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
-cc -std=c99 -O2 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror -pedantic -Iinclude \
+cc -std=c99 -O2 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror -pedantic -Iinclude -Itests-c \
   benches/c/readiness_scale.c -o "$out/readiness_scale" \
   target/release/libcharter.a -lpthread -ldl -lm
 "$out/readiness_scale" "$@"

@@ -53,20 +53,13 @@ def main() -> None:
     out = Path(dir_name)
     now = int(time.time())
     root, py_key, go_key = (charter.KeyPair.generate() for _ in range(3))
-    py_token = charter.Token.mint(
-        root,
-        py_key.public_key,
-        ["publish orders.>", "request billing.quote", "subscribe orders.lookup"],
-        now - 60,
-        now + 3600,
-    )
-    go_token = charter.Token.mint(
-        root,
-        go_key.public_key,
-        ["publish billing.invoice", "request orders.lookup", "subscribe billing.quote"],
-        now - 60,
-        now + 3600,
-    )
+
+    def mint(holder: charter.KeyPair, grants: list[str]) -> charter.Token:
+        """A token from the root for `holder`, valid for the next hour."""
+        return charter.Token.mint(root, holder.public_key, grants, now - 60, now + 3600)
+
+    py_token = mint(py_key, ["publish orders.>", "request billing.quote", "subscribe orders.lookup"])
+    go_token = mint(go_key, ["publish billing.invoice", "request orders.lookup", "subscribe billing.quote"])
     (out / "root.pub").write_text(f"{root.public_key}\n")
     (out / "go.token").write_text(f"{go_token}\n")
     go_key.write_file(out / "go.key", pem=True)
