@@ -155,6 +155,27 @@ pub fn msg_id(origin: &str, n: u64) -> String {
     id
 }
 
+/// The origin id a message claims: its `Charter-Origin`, or, without one,
+/// the origin in a bridge's own `Nats-Msg-Id` (`<origin>-<n>`), which an
+/// unsealed export sends instead of a second header. Unsealed, it is a
+/// claim, not a proof: it only keeps a bridge from importing its own
+/// messages.
+pub fn origin_of<'a>(headers: &[(&'a str, &'a str)]) -> Option<&'a str> {
+    let mut id = None;
+    for &(name, value) in headers {
+        if name == ORIGIN {
+            return Some(value);
+        }
+        if name == MSG_ID {
+            id.get_or_insert(value);
+        }
+    }
+    let (origin, n) = id?.split_once('-')?;
+    let hex = |b: u8| b.is_ascii_digit() || (b'a'..=b'f').contains(&b);
+    let is_origin = origin.len() == 32 && origin.bytes().all(hex);
+    (is_origin && parse_decimal(MSG_ID, n).is_ok_and(|n| n > 0)).then_some(origin)
+}
+
 /// 32 lowercase hex digits as 16 bytes; anything else is `MALFORMED`.
 pub fn parse_hex16(text: &str) -> Result<[u8; 16]> {
     let bad = || Error::new(ErrorKind::Malformed, format!("{} is not 32 lowercase hex digits", quote(text)));
@@ -214,6 +235,21 @@ mod tests {
     fn message_ids_spell_the_count_in_decimal() {
         for n in [0, 1, 9, 10, 4_096, u64::MAX] {
             assert_eq!(msg_id("ab", n), format!("ab-{n}"));
+        }
+    }
+
+    #[test]
+    fn the_origin_is_the_header_or_else_the_bridges_own_message_id() {
+        let origin = hex16(&[0xab; 16]);
+        let id = msg_id(&origin, 7);
+        assert_eq!(origin_of(&[(MSG_ID, &id)]), Some(origin.as_str()));
+        assert_eq!(origin_of(&[(MSG_ID, &id), (ORIGIN, "other")]), Some("other"), "the header wins");
+        assert_eq!(origin_of(&[]), None);
+        let upper = msg_id(&origin.to_uppercase(), 7);
+        let short = msg_id(&origin[1..], 7);
+        for not_ours in ["order-17", &upper, &short, &format!("{origin}-0"), &format!("{origin}-07"), &origin]
+        {
+            assert_eq!(origin_of(&[(MSG_ID, not_ours)]), None, "{not_ours}");
         }
     }
 

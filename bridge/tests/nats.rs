@@ -71,6 +71,45 @@ fn two_bridges_that_export_and_import_the_same_subjects_do_not_loop() {
 }
 
 #[test]
+fn an_unsealed_export_carries_its_origin_in_its_message_id_alone() {
+    let server = server_or_skip!();
+    let (bus_a, bus_b) = (bus(), bus());
+    let received = bus_b.subscribe("ids.>", SubscribeOptions::new()).unwrap();
+    let b = bridge(&bus_b, &server, &[], &[Import::new("ids.>")]);
+    let a = bridge(&bus_a, &server, &["ids.>"], &[]);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let _context = runtime.enter();
+    let raw = runtime.block_on(async_nats::connect(server.url())).unwrap();
+    let mut seen = runtime.block_on(raw.subscribe("ids.>")).unwrap();
+    runtime.block_on(common::round_trip(&raw));
+
+    bus_a.publish("ids.one", &b"1"[..], &[]).unwrap();
+    let sent = runtime
+        .block_on(async { tokio::time::timeout(PATIENCE, futures_util::StreamExt::next(&mut seen)).await })
+        .unwrap()
+        .unwrap();
+    let headers = sent.headers.expect("the message id");
+    assert_eq!(headers.len(), 1, "one header: {headers:?}");
+    let id = headers.get(async_nats::header::NATS_MESSAGE_ID).map(|v| v.as_str());
+    assert_eq!(id, Some(wire::msg_id(a.origin(), 1).as_str()));
+    let one = received.recv_timeout(PATIENCE).unwrap();
+    assert_eq!(one.header(wire::ORIGIN), Some(a.origin()), "the importer read the origin from the id");
+
+    // A plain client's id that names the importer's own origin is a loop to
+    // it (as a forged Charter-Origin would be); any other id names none.
+    let publish = |subject: &'static str, id: String| {
+        let mut headers = async_nats::HeaderMap::new();
+        headers.insert(async_nats::header::NATS_MESSAGE_ID, id.as_str());
+        runtime.block_on(raw.publish_with_headers(subject, headers, Bytes::from_static(b"raw"))).unwrap();
+    };
+    publish("ids.two", wire::msg_id(b.origin(), 9));
+    publish("ids.three", "order-17".into());
+    let three = received.recv_timeout(PATIENCE).unwrap();
+    assert_eq!((three.topic(), three.header(wire::ORIGIN)), ("ids.three", Some("nats")));
+    assert_eq!(b.stats().own_origin, 1);
+}
+
+#[test]
 fn a_queue_group_shares_messages_between_its_members() {
     let server = server_or_skip!();
     let (bus_a, bus_1, bus_2) = (bus(), bus(), bus());

@@ -3,8 +3,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-/// A message's headers, shared by every subscriber.
-pub(crate) type SharedHeaders = Arc<[(Box<str>, Box<str>)]>;
+pub(crate) use super::header_text::HeaderText;
 
 /// One published message. Cloning it is cheap: the topic, payload and
 /// headers are shared by every subscriber, never copied per subscriber.
@@ -13,7 +12,7 @@ pub struct Message {
     pub(crate) seq: u64,
     pub(crate) topic: Arc<str>,
     pub(crate) payload: Arc<[u8]>,
-    pub(crate) headers: Option<SharedHeaders>,
+    pub(crate) headers: Option<HeaderText>,
     pub(crate) reply_to: Option<Arc<str>>,
 }
 
@@ -40,7 +39,7 @@ impl Message {
 
     /// The headers, in the order they were given.
     pub fn headers(&self) -> impl ExactSizeIterator<Item = (&str, &str)> {
-        self.headers.as_deref().unwrap_or(&[]).iter().map(|(k, v)| (&**k, &**v))
+        HeaderText::iter(self.headers.as_ref())
     }
 
     /// The value of the first header called `name`.
@@ -55,8 +54,7 @@ impl Message {
 
     /// The bytes this message counts against a queue's byte limit.
     pub(crate) fn size(&self) -> usize {
-        let headers: usize = self.headers().map(|(k, v)| k.len() + v.len()).sum();
-        self.topic.len() + self.payload.len() + headers
+        self.topic.len() + self.payload.len() + self.headers.as_ref().map_or(0, HeaderText::bytes)
     }
 }
 

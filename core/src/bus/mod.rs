@@ -33,6 +33,7 @@ mod batch;
 mod cache;
 mod client;
 mod dispatch;
+mod header_text;
 mod index;
 mod interrupt;
 mod message;
@@ -730,7 +731,7 @@ impl Bus {
         }
         self.authorize(who, Action::Publish, topic)?;
         limits.check_payload(payload.as_ref().len())?;
-        let headers = if headers.is_empty() { None } else { build_headers(headers, limits)? };
+        let headers = message::HeaderText::build(headers, limits)?;
         let key = self.key();
         let (_level, inside_handler) = dispatch::enter(key).inspect_err(|_| {
             self.inner.depth_exceeded.fetch_add(1, Ordering::Relaxed);
@@ -841,38 +842,4 @@ fn reserved(s: &str) -> Error {
             topic::RESERVED_TOKEN
         ),
     )
-}
-
-fn build_headers(headers: Headers<'_>, limits: &BusLimits) -> Result<Option<message::SharedHeaders>> {
-    if headers.is_empty() {
-        return Ok(None);
-    }
-    if headers.len() > limits.max_headers {
-        return Err(Error::new(
-            ErrorKind::LimitExceeded,
-            format!("{} headers; the bus limit is {}", headers.len(), limits.max_headers),
-        ));
-    }
-    let bytes: usize = headers.iter().map(|(k, v)| k.len() + v.len()).sum();
-    if bytes > limits.max_header_bytes {
-        return Err(Error::new(
-            ErrorKind::LimitExceeded,
-            format!("headers take {bytes} bytes; the bus limit is {}", limits.max_header_bytes),
-        ));
-    }
-    for (name, value) in headers {
-        if name.is_empty() || name.chars().any(|c| c.is_whitespace() || c.is_control() || c == ':') {
-            return Err(Error::new(
-                ErrorKind::InvalidArgument,
-                format!("header name {} is empty or has whitespace, control characters or ':'", quote(name)),
-            ));
-        }
-        if value.chars().any(|c| c.is_control() && c != '\t') {
-            return Err(Error::new(
-                ErrorKind::InvalidArgument,
-                format!("the value of header {} has control characters", quote(name)),
-            ));
-        }
-    }
-    Ok(Some(headers.iter().map(|(k, v)| (Box::from(*k), Box::from(*v))).collect()))
 }

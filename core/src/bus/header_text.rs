@@ -1,0 +1,168 @@
+//! A message's headers as one shared text: `name:value\n` for each header,
+//! in order. The header rules make this unambiguous: a name has no `:`
+//! and no control character, a value no control character but tab, so
+//! neither holds a line break and the first `:` of a line ends its name.
+//! One text instead of a string per name and value takes two allocations
+//! per message whatever the number of headers (the bridge's imports carry
+//! three or more on every message).
+
+use std::sync::Arc;
+
+use super::options::BusLimits;
+use super::Headers;
+use crate::{quote, Error, ErrorKind, Result};
+
+/// Validated headers, shared by every subscriber of a message.
+#[derive(Clone)]
+pub(crate) struct HeaderText {
+    text: Arc<str>,
+    count: usize,
+}
+
+impl HeaderText {
+    /// Checks `headers` against the bus's rules and limits; `None` for no
+    /// headers.
+    pub(crate) fn build(headers: Headers<'_>, limits: &BusLimits) -> Result<Option<HeaderText>> {
+        if headers.is_empty() {
+            return Ok(None);
+        }
+        if headers.len() > limits.max_headers {
+            return Err(Error::new(
+                ErrorKind::LimitExceeded,
+                format!("{} headers; the bus limit is {}", headers.len(), limits.max_headers),
+            ));
+        }
+        let bytes: usize = headers.iter().map(|(k, v)| k.len() + v.len()).sum();
+        if bytes > limits.max_header_bytes {
+            return Err(Error::new(
+                ErrorKind::LimitExceeded,
+                format!("headers take {bytes} bytes; the bus limit is {}", limits.max_header_bytes),
+            ));
+        }
+        let mut text = String::with_capacity(bytes + 2 * headers.len());
+        for (name, value) in headers {
+            if !name_is_valid(name) {
+                return Err(Error::new(
+                    ErrorKind::InvalidArgument,
+                    format!(
+                        "header name {} is empty or has whitespace, control characters or ':'",
+                        quote(name)
+                    ),
+                ));
+            }
+            if !value_is_valid(value) {
+                return Err(Error::new(
+                    ErrorKind::InvalidArgument,
+                    format!("the value of header {} has control characters", quote(name)),
+                ));
+            }
+            text.push_str(name);
+            text.push(':');
+            text.push_str(value);
+            text.push('\n');
+        }
+        Ok(Some(HeaderText { text: text.into(), count: headers.len() }))
+    }
+
+    /// The headers in order (none for `None`).
+    pub(crate) fn iter(headers: Option<&HeaderText>) -> Iter<'_> {
+        match headers {
+            Some(h) => Iter { rest: &h.text, left: h.count },
+            None => Iter { rest: "", left: 0 },
+        }
+    }
+
+    /// The bytes of every name and value, as a queue's byte limit counts.
+    pub(crate) fn bytes(&self) -> usize {
+        self.text.len() - 2 * self.count
+    }
+}
+
+/// The headers of a message, read from its text.
+pub(crate) struct Iter<'a> {
+    rest: &'a str,
+    left: usize,
+}
+
+impl<'a> Iterator for Iter<'a> {
+    type Item = (&'a str, &'a str);
+
+    fn next(&mut self) -> Option<(&'a str, &'a str)> {
+        if self.left == 0 {
+            return None;
+        }
+        self.left -= 1;
+        let (line, rest) = self.rest.split_once('\n').unwrap_or((self.rest, ""));
+        self.rest = rest;
+        Some(line.split_once(':').unwrap_or((line, "")))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.left, Some(self.left))
+    }
+}
+
+impl ExactSizeIterator for Iter<'_> {}
+
+/// A name is not empty and has no whitespace, control character or `:`
+/// (Unicode's definitions). ASCII, the common case, is judged on bytes:
+/// there every whitespace and control character is at or below space, or
+/// DEL.
+fn name_is_valid(name: &str) -> bool {
+    if name.is_ascii() {
+        return !name.is_empty() && name.bytes().all(|b| b > b' ' && b != 0x7f && b != b':');
+    }
+    !name.chars().any(|c| c.is_whitespace() || c.is_control() || c == ':')
+}
+
+/// A value has no control character but tab (Unicode's definition), judged
+/// on bytes when it is ASCII.
+fn value_is_valid(value: &str) -> bool {
+    if value.is_ascii() {
+        return value.bytes().all(|b| (b >= b' ' && b != 0x7f) || b == b'\t');
+    }
+    !value.chars().any(|c| c.is_control() && c != '\t')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The rule as it is written, on `char`s, for every case.
+    fn name_by_chars(name: &str) -> bool {
+        !name.is_empty() && !name.chars().any(|c| c.is_whitespace() || c.is_control() || c == ':')
+    }
+
+    fn value_by_chars(value: &str) -> bool {
+        !value.chars().any(|c| c.is_control() && c != '\t')
+    }
+
+    #[test]
+    fn the_byte_checks_judge_as_the_rule_on_chars_does() {
+        let mut cases: Vec<String> = (0u32..0x3100).filter_map(char::from_u32).map(String::from).collect();
+        cases.extend(
+            ["", "a b", "a:b", "trace", "naïve", "a\u{85}", "a\u{a0}", "x\u{2028}", "tab\there"]
+                .map(String::from),
+        );
+        for case in &cases {
+            let padded = format!("k{case}v");
+            for text in [case.as_str(), padded.as_str()] {
+                assert_eq!(name_is_valid(text), name_by_chars(text), "name {text:?}");
+                assert_eq!(value_is_valid(text), value_by_chars(text), "value {text:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn headers_read_back_in_order_with_their_sizes() {
+        let limits = BusLimits::default();
+        let given = [("a", "1"), ("b", "x:y z"), ("a", ""), ("é", "\tü")];
+        let text = HeaderText::build(&given, &limits).unwrap().unwrap();
+        let read: Vec<_> = HeaderText::iter(Some(&text)).collect();
+        assert_eq!(read, given);
+        assert_eq!(HeaderText::iter(Some(&text)).len(), 4);
+        assert_eq!(text.bytes(), given.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>());
+        assert!(HeaderText::build(&[], &limits).unwrap().is_none());
+        assert_eq!(HeaderText::iter(None).len(), 0);
+    }
+}
