@@ -5,7 +5,7 @@ use std::sync::{Arc, Barrier, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use charter_core::bus::{Bus, BusLimits, Dispatch, Overflow, SubscribeOptions, SubscriptionId};
+use charter_core::bus::{Bus, BusLimits, Dispatch, Overflow, SubscribeOptions, Subscription, SubscriptionId};
 use charter_core::{ErrorKind, HandlerError};
 
 fn bus() -> Bus {
@@ -14,6 +14,14 @@ fn bus() -> Bus {
 
 fn opts() -> SubscribeOptions {
     SubscribeOptions::new()
+}
+
+/// A subscription to `t` of one message's capacity whose publishers block
+/// up to `wait`, already holding the message `1`.
+fn full_block_queue(bus: &Bus, wait: Duration) -> Subscription {
+    let sub = bus.subscribe("t", opts().capacity(1).overflow(Overflow::Block(wait))).unwrap();
+    bus.publish("t", &b"1"[..], &[]).unwrap();
+    sub
 }
 
 #[test]
@@ -130,9 +138,7 @@ fn overflow_policies() {
 #[test]
 fn block_waits_for_room_then_times_out() {
     let bus = bus();
-    let sub =
-        bus.subscribe("t", opts().capacity(1).overflow(Overflow::Block(Duration::from_millis(50)))).unwrap();
-    bus.publish("t", &b"1"[..], &[]).unwrap();
+    let sub = full_block_queue(&bus, Duration::from_millis(50));
     let started = Instant::now();
     let e = bus.publish("t", &b"2"[..], &[]).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Timeout);
@@ -495,9 +501,7 @@ fn waits_too_long_to_represent_mean_no_limit() {
 #[test]
 fn accounting_holds_while_a_block_publisher_waits() {
     let bus = bus();
-    let sub =
-        bus.subscribe("t", opts().capacity(1).overflow(Overflow::Block(Duration::from_secs(5)))).unwrap();
-    bus.publish("t", &b"1"[..], &[]).unwrap();
+    let sub = full_block_queue(&bus, Duration::from_secs(5));
     let publisher = {
         let bus = bus.clone();
         thread::spawn(move || bus.publish("t", &b"2"[..], &[]).map(|r| r.delivered))
@@ -594,20 +598,16 @@ fn ping_pong_between_two_buses_or_a_bus_and_a_registry_is_bounded() {
     let a = Bus::new(BusLimits::default()).unwrap();
     let b = Bus::new(BusLimits::default()).unwrap();
     let calls = Arc::new(AtomicUsize::new(0));
-    let (to_b, c1) = (b.clone(), calls.clone());
-    let _sa = a
-        .subscribe_with("ping", SubscribeOptions::new(), move |_| {
-            c1.fetch_add(1, Ordering::SeqCst);
-            to_b.publish("ping", &b""[..], &[]).map(drop).map_err(|_| charter_core::HandlerError)
+    // Each bus's `ping` handler counts the call and pings the other bus.
+    let forward = |from: &Bus, to: &Bus| {
+        let (to, calls) = (to.clone(), calls.clone());
+        from.subscribe_with("ping", SubscribeOptions::new(), move |_| {
+            calls.fetch_add(1, Ordering::SeqCst);
+            to.publish("ping", &b""[..], &[]).map(drop).map_err(|_| charter_core::HandlerError)
         })
-        .unwrap();
-    let (to_a, c2) = (a.clone(), calls.clone());
-    let _sb = b
-        .subscribe_with("ping", SubscribeOptions::new(), move |_| {
-            c2.fetch_add(1, Ordering::SeqCst);
-            to_a.publish("ping", &b""[..], &[]).map(drop).map_err(|_| charter_core::HandlerError)
-        })
-        .unwrap();
+        .unwrap()
+    };
+    let (_sa, _sb) = (forward(&a, &b), forward(&b, &a));
     a.publish("ping", &b""[..], &[]).unwrap();
     let n = calls.load(Ordering::SeqCst);
     assert!(n <= 2 * charter_core::bus::MAX_NESTING, "{n} nested calls");
@@ -661,9 +661,7 @@ fn a_drained_slow_consumer_starts_a_new_episode_when_it_falls_behind_again() {
 #[test]
 fn try_recv_wakes_a_block_publisher() {
     let bus = bus();
-    let sub =
-        bus.subscribe("t", opts().capacity(1).overflow(Overflow::Block(Duration::from_secs(30)))).unwrap();
-    bus.publish("t", &b"1"[..], &[]).unwrap();
+    let sub = full_block_queue(&bus, Duration::from_secs(30));
     let publisher = {
         let bus = bus.clone();
         thread::spawn(move || {
