@@ -191,7 +191,6 @@ impl Witness {
     }
 }
 
-
 pub(crate) fn add_to(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Witness>()?;
     m.add_class::<Cosigned>()?;

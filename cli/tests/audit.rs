@@ -30,7 +30,8 @@ fn append_human_and_json_then_tail() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path();
     let actor = keygen(p, "alice.key");
-    let out = ok(p, &[append_args("publish", "orders.eu.created", "allow"), vec!["--actor", &actor]].concat());
+    let out =
+        ok(p, &[append_args("publish", "orders.eu.created", "allow"), vec!["--actor", &actor]].concat());
     assert!(out.starts_with("appended record 0 to log\nroot  "), "{out}");
     let more = ["--reason", "denied", "--detail", "no grant"];
     let second = ok_json(p, &[append_args("publish", "orders.eu.deleted", "deny"), more.to_vec()].concat());

@@ -225,7 +225,9 @@ impl Queue {
                     let check = interrupt::installed();
                     let slice = match (deadline.map(|deadline| deadline - now), &check) {
                         (left, None) => left,
-                        (left, Some(_)) => Some(left.map_or(INTERRUPT_CHECK, |left| left.min(INTERRUPT_CHECK))),
+                        (left, Some(_)) => {
+                            Some(left.map_or(INTERRUPT_CHECK, |left| left.min(INTERRUPT_CHECK)))
+                        }
                     };
                     state.blocked += 1;
                     state = match slice {
