@@ -5,7 +5,9 @@ use std::sync::{Arc, Barrier, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use charter_core::bus::{Bus, BusLimits, Dispatch, Overflow, SubscribeOptions, Subscription, SubscriptionId};
+use charter_core::bus::{
+    Bus, BusLimits, Dispatch, Message, Overflow, SubscribeOptions, Subscription, SubscriptionId,
+};
 use charter_core::{ErrorKind, HandlerError};
 
 fn bus() -> Bus {
@@ -14,6 +16,31 @@ fn bus() -> Bus {
 
 fn opts() -> SubscribeOptions {
     SubscribeOptions::new()
+}
+
+/// A service on `topic`, its handler dispatched as `dispatch`: it answers
+/// each request with the payload and headers `answer` makes of it.
+fn serve(
+    bus: &Bus,
+    topic: &str,
+    dispatch: Dispatch,
+    answer: impl Fn(&Message) -> (Vec<u8>, &'static [(&'static str, &'static str)]) + Send + Sync + 'static,
+) -> Subscription {
+    let to = bus.clone();
+    bus.subscribe_with(topic, opts().dispatch(dispatch), move |m| {
+        let (payload, headers) = answer(m);
+        to.respond(m, payload, headers).map(drop).map_err(|_| HandlerError)
+    })
+    .unwrap()
+}
+
+/// Runs `f` with a handle on `bus` on a thread of its own.
+fn on_a_thread<T: Send + 'static>(
+    bus: &Bus,
+    f: impl FnOnce(Bus) -> T + Send + 'static,
+) -> thread::JoinHandle<T> {
+    let bus = bus.clone();
+    thread::spawn(move || f(bus))
 }
 
 /// A subscription to `t` of one message's capacity whose publishers block
@@ -263,14 +290,9 @@ fn unsubscribe_by_id_drop_and_close() {
 #[test]
 fn request_and_respond() {
     let bus = bus();
-    let b2 = bus.clone();
-    let _echo = bus
-        .subscribe_with("echo", opts().dispatch(Dispatch::Thread), move |m| {
-            let mut reply = b"re: ".to_vec();
-            reply.extend_from_slice(m.payload());
-            b2.respond(m, reply, &[("from", "echo")]).map(drop).map_err(|_| HandlerError)
-        })
-        .unwrap();
+    let _echo = serve(&bus, "echo", Dispatch::Thread, |m| {
+        ([&b"re: "[..], m.payload()].concat(), &[("from", "echo")])
+    });
     let reply = bus.request("echo", &b"hi"[..], &[], Duration::from_secs(5)).unwrap();
     assert_eq!(reply.payload(), b"re: hi");
     assert_eq!(reply.header("from"), Some("echo"));
@@ -295,13 +317,10 @@ fn request_and_respond() {
 #[test]
 fn a_started_request_can_be_waited_for_in_slices() {
     let bus = bus();
-    let b2 = bus.clone();
-    let _slow = bus
-        .subscribe_with("slow", opts().dispatch(Dispatch::Thread), move |m| {
-            thread::sleep(Duration::from_millis(30));
-            b2.respond(m, &b"done"[..], &[]).map(drop).map_err(|_| HandlerError)
-        })
-        .unwrap();
+    let _slow = serve(&bus, "slow", Dispatch::Thread, |_| {
+        thread::sleep(Duration::from_millis(30));
+        (b"done".to_vec(), &[])
+    });
     let pending = bus.request_start("slow", &b""[..], &[]).unwrap();
     let mut slices = 0;
     let reply = loop {
@@ -329,12 +348,7 @@ fn a_started_request_can_be_waited_for_in_slices() {
 fn wildcard_subscribers_never_see_replies() {
     let bus = bus();
     let everything = bus.subscribe(">", opts()).unwrap();
-    let b2 = bus.clone();
-    let _svc = bus
-        .subscribe_with("svc", opts(), move |m| {
-            b2.respond(m, &b"r"[..], &[]).map(drop).map_err(|_| HandlerError)
-        })
-        .unwrap();
+    let _svc = serve(&bus, "svc", Dispatch::Inline, |_| (b"r".to_vec(), &[]));
     bus.request("svc", &b"q"[..], &[], Duration::from_secs(5)).unwrap();
     let seen: Vec<String> =
         std::iter::from_fn(|| everything.try_recv().unwrap()).map(|m| m.topic().to_owned()).collect();
@@ -502,10 +516,7 @@ fn waits_too_long_to_represent_mean_no_limit() {
 fn accounting_holds_while_a_block_publisher_waits() {
     let bus = bus();
     let sub = full_block_queue(&bus, Duration::from_secs(5));
-    let publisher = {
-        let bus = bus.clone();
-        thread::spawn(move || bus.publish("t", &b"2"[..], &[]).map(|r| r.delivered))
-    };
+    let publisher = on_a_thread(&bus, |bus| bus.publish("t", &b"2"[..], &[]).map(|r| r.delivered));
     thread::sleep(Duration::from_millis(50));
     let s = sub.stats();
     assert_eq!(s.received, s.delivered + s.dropped.total() + s.queued, "while the publisher waits: {s:?}");
@@ -662,14 +673,11 @@ fn a_drained_slow_consumer_starts_a_new_episode_when_it_falls_behind_again() {
 fn try_recv_wakes_a_block_publisher() {
     let bus = bus();
     let sub = full_block_queue(&bus, Duration::from_secs(30));
-    let publisher = {
-        let bus = bus.clone();
-        thread::spawn(move || {
-            let started = Instant::now();
-            bus.publish("t", &b"2"[..], &[]).unwrap();
-            started.elapsed()
-        })
-    };
+    let publisher = on_a_thread(&bus, |bus| {
+        let started = Instant::now();
+        bus.publish("t", &b"2"[..], &[]).unwrap();
+        started.elapsed()
+    });
     // Give the publisher time to start waiting; if it has not yet, the
     // take below simply makes room before it looks.
     thread::sleep(Duration::from_millis(50));
