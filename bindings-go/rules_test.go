@@ -27,6 +27,12 @@ type refusalVectors struct {
 		Status  string `json:"status"`
 		Message string `json:"message"`
 	} `json:"subscribe"`
+	Bus []struct {
+		Name    string         `json:"name"`
+		Limits  map[string]int `json:"limits"`
+		Status  string         `json:"status"`
+		Message string         `json:"message"`
+	} `json:"bus"`
 	Respond []struct {
 		Name    string `json:"name"`
 		Status  string `json:"status"`
@@ -38,8 +44,8 @@ func loadRefusals(t *testing.T) refusalVectors {
 	t.Helper()
 	var v refusalVectors
 	decodeVectors(t, readVectors(t, "rules", "refusals.json"), &v)
-	if v.Schema != 1 || len(v.Subscribe) < 9 || len(v.Respond) == 0 {
-		t.Fatalf("schema %d, %d subscribe and %d respond cases", v.Schema, len(v.Subscribe), len(v.Respond))
+	if v.Schema != 1 || len(v.Subscribe) < 9 || len(v.Bus) < 7 || len(v.Respond) == 0 {
+		t.Fatalf("schema %d, %d subscribe, %d bus and %d respond cases", v.Schema, len(v.Subscribe), len(v.Bus), len(v.Respond))
 	}
 	return v
 }
@@ -113,6 +119,48 @@ func TestSubscribeRefusalsAreTheCores(t *testing.T) {
 	}
 	if s := busStats(t, bus); s.LiveSubscriptions != 0 {
 		t.Errorf("%d subscriptions after refused subscribes", s.LiveSubscriptions)
+	}
+}
+
+// Every bus limit the core refuses fails NewBus with its status and words.
+// A zero field of BusLimits keeps the default, so Go cannot ask for a zero
+// limit: those cases are not expressible here and are skipped.
+func TestBusLimitRefusalsAreTheCores(t *testing.T) {
+	v := loadRefusals(t)
+	fields := map[string]func(*charter.BusLimits) *int{
+		"max_subscriptions":  func(l *charter.BusLimits) *int { return &l.MaxSubscriptions },
+		"max_queue_messages": func(l *charter.BusLimits) *int { return &l.MaxQueueMessages },
+		"max_queue_bytes":    func(l *charter.BusLimits) *int { return &l.MaxQueueBytes },
+		"max_payload":        func(l *charter.BusLimits) *int { return &l.MaxPayload },
+		"max_topic_len":      func(l *charter.BusLimits) *int { return &l.MaxTopicLen },
+		"max_topic_tokens":   func(l *charter.BusLimits) *int { return &l.MaxTopicTokens },
+		"max_headers":        func(l *charter.BusLimits) *int { return &l.MaxHeaders },
+		"max_header_bytes":   func(l *charter.BusLimits) *int { return &l.MaxHeaderBytes },
+	}
+	ran := 0
+	for _, c := range v.Bus {
+		var limits charter.BusLimits
+		zero := false
+		for name, value := range c.Limits {
+			field, ok := fields[name]
+			if !ok {
+				t.Fatalf("%s: a limit this runner does not know: %s", c.Name, name)
+			}
+			*field(&limits) = value
+			zero = zero || value == 0
+		}
+		if zero {
+			continue
+		}
+		bus, err := charter.NewBus(charter.WithLimits(limits))
+		if err == nil {
+			bus.Close()
+		}
+		wantCoreErr(t, c.Name, err, c.Status, c.Message)
+		ran++
+	}
+	if ran == 0 {
+		t.Fatal("no bus limit case Go can express")
 	}
 }
 

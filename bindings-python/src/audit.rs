@@ -687,7 +687,8 @@ fn now_ms() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
 }
 
-fn hash_list<'py>(py: Python<'py>, hashes: &[audit::Hash]) -> PyResult<Bound<'py, PyList>> {
+/// Hashes (a proof, a witness's path) as a Python list of `bytes`.
+pub(crate) fn hash_list<'py>(py: Python<'py>, hashes: &[audit::Hash]) -> PyResult<Bound<'py, PyList>> {
     PyList::new(py, hashes.iter().map(|h| PyBytes::new(py, h)))
 }
 

@@ -16,7 +16,7 @@ use pyo3::types::{PyBytes, PyList};
 use crate::errors::to_pyerr;
 use crate::shutdown;
 
-use crate::audit::VerifyReport;
+use crate::audit::{hash_list, VerifyReport};
 
 /// Verifies the log at `path` without writing to it or locking it, and
 /// returns the findings; see the stub for what each argument trusts.
@@ -88,7 +88,7 @@ impl LogView {
     /// As `AuditLog.prove_inclusion`.
     fn prove_inclusion<'py>(&self, py: Python<'py>, index: u64, size: u64) -> PyResult<Bound<'py, PyList>> {
         let proof = self.0.prove_inclusion(index, size).map_err(|e| to_pyerr(py, &e))?;
-        PyList::new(py, proof.iter().map(|h| PyBytes::new(py, h)))
+        hash_list(py, &proof)
     }
 
     /// As `AuditLog.prove_consistency`.
@@ -99,7 +99,7 @@ impl LogView {
         new_size: u64,
     ) -> PyResult<Bound<'py, PyList>> {
         let proof = self.0.prove_consistency(old_size, new_size).map_err(|e| to_pyerr(py, &e))?;
-        PyList::new(py, proof.iter().map(|h| PyBytes::new(py, h)))
+        hash_list(py, &proof)
     }
 
     /// The persisted checkpoint note (`<path>.checkpoint`), read now.

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
-use charter_bridge::{in_async_context, BridgeOptions, Credentials, Import, VerifyOptions};
+use charter_bridge::{in_async_context, BridgeOptions, Import, VerifyOptions};
 use charter_core::ErrorKind;
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
@@ -59,8 +59,8 @@ impl Bridge {
         bus, server, *, servers=Vec::new(), exports=Vec::new(), imports=Vec::new(), relay=false,
         durable_imports=Vec::new(),
         name=None, token=None, key=None, authority=None, audit=None, audit_scope="denials",
-        max_skew=30.0, session=None, request_timeout=5.0, export_capacity=None,
-        export_max_bytes=None, import_capacity=None, max_requests_in_flight=None, worker_threads=1,
+        max_skew=None, session=None, request_timeout=None, export_capacity=None,
+        export_max_bytes=None, import_capacity=None, max_requests_in_flight=None, worker_threads=None,
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -78,15 +78,16 @@ impl Bridge {
         authority: Option<PyRef<'_, Authority>>,
         audit: Option<PyRef<'_, AuditLog>>,
         audit_scope: &str,
-        #[pyo3(from_py_with = crate::when::seconds)] max_skew: f64,
+        #[pyo3(from_py_with = crate::when::optional_seconds)] max_skew: Option<f64>,
         session: Option<PyRef<'_, Session>>,
-        #[pyo3(from_py_with = crate::when::seconds)] request_timeout: f64,
+        #[pyo3(from_py_with = crate::when::optional_seconds)] request_timeout: Option<f64>,
         export_capacity: Option<usize>,
         export_max_bytes: Option<usize>,
         import_capacity: Option<usize>,
         max_requests_in_flight: Option<usize>,
-        worker_threads: usize,
+        worker_threads: Option<usize>,
     ) -> PyResult<Bridge> {
+        // An option left out is the bridge crate's default; it judges the rest.
         let mut options = BridgeOptions::new(&server);
         options.servers.extend(servers);
         options.exports = exports;
@@ -104,22 +105,16 @@ impl Bridge {
         if let Some(name) = name {
             options.name = name;
         }
-        options.credentials = match (token, key) {
-            (None, None) => None,
-            (Some(token), Some(key)) => Some(Credentials { token: token.0.clone(), key: Arc::clone(&key.0) }),
-            _ => {
-                return Err(new_err(
-                    py,
-                    ErrorKind::InvalidArgument,
-                    "token and key go together: give both to seal, or neither",
-                ))
-            }
-        };
+        options
+            .set_credentials(token.map(|t| t.0.clone()), key.map(|k| Arc::clone(&k.0)))
+            .map_err(|e| to_pyerr(py, &e))?;
         let recorder = recorder(py, audit, audit_scope)?;
         match authority {
             Some(authority) => {
                 let mut verify = VerifyOptions::new(authority.0.clone());
-                verify.max_skew = seconds(py, "max_skew", max_skew)?;
+                if let Some(max_skew) = max_skew {
+                    verify.max_skew = seconds(py, "max_skew", max_skew)?;
+                }
                 verify.recorder = recorder;
                 options.verify = Some(verify);
             }
@@ -133,13 +128,20 @@ impl Bridge {
             None => {}
         }
         options.local_session = session.map(|s| s.0.clone());
-        options.request_timeout = seconds(py, "request_timeout", request_timeout)?;
-        let defaults = BridgeOptions::new("");
-        options.export_capacity = export_capacity.unwrap_or(defaults.export_capacity);
-        options.export_max_bytes = export_max_bytes.unwrap_or(defaults.export_max_bytes);
-        options.import_capacity = import_capacity.unwrap_or(defaults.import_capacity);
-        options.max_requests_in_flight = max_requests_in_flight.unwrap_or(defaults.max_requests_in_flight);
-        options.worker_threads = worker_threads;
+        if let Some(timeout) = request_timeout {
+            options.request_timeout = seconds(py, "request_timeout", timeout)?;
+        }
+        for (option, given) in [
+            (&mut options.export_capacity, export_capacity),
+            (&mut options.export_max_bytes, export_max_bytes),
+            (&mut options.import_capacity, import_capacity),
+            (&mut options.max_requests_in_flight, max_requests_in_flight),
+            (&mut options.worker_threads, worker_threads),
+        ] {
+            if let Some(value) = given {
+                *option = value;
+            }
+        }
         if in_async_context() {
             return Err(new_err(
                 py,

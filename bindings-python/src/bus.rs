@@ -28,6 +28,7 @@ use crate::options::{self, optional_duration, Overflow};
 use crate::shutdown::Busy;
 use crate::stats::{BusStats, PublishReport};
 use crate::subscription::Subscription;
+use crate::when::DEFAULT_REQUEST_TIMEOUT;
 
 /// A topic bus; see the package docs for the API.
 #[pyclass(frozen, weakref, module = "charter")]
@@ -187,10 +188,11 @@ impl Bus {
     }
 
     /// Publishes a request and waits up to `timeout` seconds (`None`: no
-    /// limit) for the first reply.
+    /// limit; omitted: the core's `DEFAULT_REQUEST_TIMEOUT`) for the first
+    /// reply.
     #[pyo3(
-        signature = (topic, payload, headers = None, timeout = Some(5.0)),
-        text_signature = "($self, topic, payload, headers=None, timeout=5.0)"
+        signature = (topic, payload, headers = None, timeout = Some(DEFAULT_REQUEST_TIMEOUT)),
+        text_signature = "($self, topic, payload, headers=None, timeout=...)"
     )]
     fn request(
         slf: &Bound<'_, Self>,
@@ -204,8 +206,8 @@ impl Bus {
 
     /// `request` for asyncio.
     #[pyo3(
-        signature = (topic, payload, headers = None, timeout = Some(5.0)),
-        text_signature = "($self, topic, payload, headers=None, timeout=5.0)"
+        signature = (topic, payload, headers = None, timeout = Some(DEFAULT_REQUEST_TIMEOUT)),
+        text_signature = "($self, topic, payload, headers=None, timeout=...)"
     )]
     fn request_async<'py>(
         slf: &Bound<'py, Self>,

@@ -20,6 +20,7 @@ use crate::message::Message;
 use crate::options::{self, optional_duration, Overflow};
 use crate::stats::PublishReport;
 use crate::subscription::Subscription;
+use crate::when::DEFAULT_REQUEST_TIMEOUT;
 
 /// A bus plus the session every call is checked against.
 #[pyclass(frozen, weakref, module = "charter")]
@@ -136,8 +137,8 @@ impl Client {
 
     /// `Bus.request`, if a `request` grant matches `topic`.
     #[pyo3(
-        signature = (topic, payload, headers = None, timeout = Some(5.0)),
-        text_signature = "($self, topic, payload, headers=None, timeout=5.0)"
+        signature = (topic, payload, headers = None, timeout = Some(DEFAULT_REQUEST_TIMEOUT)),
+        text_signature = "($self, topic, payload, headers=None, timeout=...)"
     )]
     fn request(
         &self,
@@ -152,8 +153,8 @@ impl Client {
 
     /// `request` for asyncio.
     #[pyo3(
-        signature = (topic, payload, headers = None, timeout = Some(5.0)),
-        text_signature = "($self, topic, payload, headers=None, timeout=5.0)"
+        signature = (topic, payload, headers = None, timeout = Some(DEFAULT_REQUEST_TIMEOUT)),
+        text_signature = "($self, topic, payload, headers=None, timeout=...)"
     )]
     fn request_async<'py>(
         slf: &Bound<'py, Self>,

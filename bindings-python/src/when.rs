@@ -12,6 +12,10 @@ use pyo3::types::{PyDateTime, PyDelta, PyTzInfoAccess};
 
 use crate::errors::new_err;
 
+/// The seconds a request waits when its caller names no `timeout`: the
+/// core's default, never restated here.
+pub(crate) const DEFAULT_REQUEST_TIMEOUT: f64 = charter_core::bus::DEFAULT_REQUEST_TIMEOUT.as_secs_f64();
+
 /// 9999-12-31T23:59:59Z, the last second `datetime` can represent.
 const LAST_SECOND: u64 = 253_402_300_799;
 

@@ -9,12 +9,12 @@
 
 use std::path::PathBuf;
 
-use charter_core::audit::{self, Hash};
+use charter_core::audit;
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedStr;
 use pyo3::types::{PyBytes, PyList, PyTuple};
 
-use crate::audit::names;
+use crate::audit::{hash_list, names};
 use crate::errors::to_pyerr;
 use crate::keys::{self, KeyPair};
 use crate::shutdown;
@@ -121,7 +121,7 @@ fn parse_witness_request<'py>(
 ) -> PyResult<(u64, Bound<'py, PyList>, String)> {
     let body: &str = &body;
     let (old_size, proof, note) = audit::parse_witness_request(body).map_err(|e| to_pyerr(py, &e))?;
-    Ok((old_size, hashes(py, &proof)?, note))
+    Ok((old_size, hash_list(py, &proof)?, note))
 }
 
 /// A witness: cosigns a log's checkpoint only when it extends the last one
@@ -189,10 +189,6 @@ impl Witness {
     fn __repr__(&self) -> String {
         format!("<charter.Witness {:?}>", self.0.name())
     }
-}
-
-fn hashes<'py>(py: Python<'py>, hashes: &[Hash]) -> PyResult<Bound<'py, PyList>> {
-    PyList::new(py, hashes.iter().map(|h| PyBytes::new(py, h)))
 }
 
 pub(crate) fn add_to(m: &Bound<'_, PyModule>) -> PyResult<()> {

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Callable, Iterator
+import threading
+from typing import Callable, Iterator, List
 
 import pytest
 
@@ -80,3 +81,33 @@ def key() -> charter.KeyPair:
 def vkey(key: charter.KeyPair) -> str:
     """The note verifier key of `key`'s checkpoints under `AUDIT_ORIGIN`."""
     return charter.verifier_key(AUDIT_ORIGIN, key.public_key)
+
+
+JOIN_TIMEOUT = 60.0
+"""How long a test thread may take before it counts as hung."""
+
+
+def run_all(targets: List[Callable[[], None]], *, together: bool = False) -> None:
+    """Runs each target on its own thread (``together``: all released at
+    once, after every thread has started); fails on a hang or an exception."""
+    failures: list[BaseException] = []
+    start = threading.Barrier(len(targets)) if together else None
+
+    def guarded(target: Callable[[], None]) -> Callable[[], None]:
+        def run() -> None:
+            if start is not None:
+                start.wait()
+            try:
+                target()
+            except BaseException as exc:
+                failures.append(exc)
+
+        return run
+
+    threads = [threading.Thread(target=guarded(t)) for t in targets]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(JOIN_TIMEOUT)
+    assert not any(t.is_alive() for t in threads), "a thread hung"
+    assert failures == []

@@ -13,7 +13,7 @@ import subprocess
 import threading
 import time
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable, Iterator, List
 
 import pytest
 
@@ -78,8 +78,18 @@ def test_options_are_checked() -> None:
     with charter.Bus() as bus:
         with pytest.raises(charter.InvalidArgumentError):
             charter.Bridge(bus, "nats://127.0.0.1:1", exports=["a..b"])
-        with pytest.raises(charter.InvalidArgumentError):
-            charter.Bridge(bus, "nats://127.0.0.1:1", key=charter.KeyPair.generate())
+        # Token and key go together: the bridge crate's rule and words.
+        key = charter.KeyPair.generate()
+        now = int(time.time())
+        token = charter.Token.mint(key, key.public_key, ["publish a"], now - 60, now + 3600)
+        alone: List[Callable[[], charter.Bridge]] = [
+            lambda: charter.Bridge(bus, "nats://127.0.0.1:1", key=key),
+            lambda: charter.Bridge(bus, "nats://127.0.0.1:1", token=token),
+        ]
+        for start in alone:
+            with pytest.raises(charter.InvalidArgumentError) as info:
+                start()
+            assert info.value.message == "token and key go together: give both to seal, or neither"
         with pytest.raises(charter.InvalidArgumentError):
             charter.Bridge(bus, "nats://127.0.0.1:1", request_timeout=-1)
         log = charter.AuditLog.in_memory()

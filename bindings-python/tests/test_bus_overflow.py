@@ -8,35 +8,10 @@ from collections import defaultdict
 from typing import Callable, Dict, List
 
 import pytest
+from conftest import JOIN_TIMEOUT, run_all
 
 import charter
 from charter import Bus, Drops, PublishReport, SubscriptionStats
-
-JOIN_TIMEOUT = 60.0
-
-
-def run_all(targets: List[Callable[[], None]]) -> None:
-    """Runs each target on its own thread, started together; fails on a hang or an exception."""
-    failures: list[BaseException] = []
-    start = threading.Barrier(len(targets))
-
-    def guarded(target: Callable[[], None]) -> Callable[[], None]:
-        def run() -> None:
-            start.wait()
-            try:
-                target()
-            except BaseException as exc:
-                failures.append(exc)
-
-        return run
-
-    threads = [threading.Thread(target=guarded(t)) for t in targets]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(JOIN_TIMEOUT)
-    assert not any(t.is_alive() for t in threads), "a thread hung"
-    assert failures == []
 
 
 def test_drop_oldest_keeps_the_newest(bus: Bus) -> None:
@@ -192,7 +167,7 @@ def test_accounting_is_exact_with_four_publishers(bus: Bus, overflow: charter.Ov
             if publishing.acquire(blocking=False):
                 done += 1
 
-    run_all([publisher(str(i)) for i in range(PUBLISHERS)] + [consumer])
+    run_all([publisher(str(i)) for i in range(PUBLISHERS)] + [consumer], together=True)
 
     stats = sub.stats()
     total = PUBLISHERS * PER_PUBLISHER

@@ -20,12 +20,24 @@ DEMO_EXAMPLE = HERE.parent / "examples" / "demo.py"
 BINDING_README = HERE.parent / "README.md"
 
 
-def quickstart() -> str:
-    text = ROOT_README.read_text(encoding="utf-8")
-    section = text.split("## Quickstart: Python", 1)[1]
+def block_after(readme: Path, marker: str) -> str:
+    """The first ```python block after `marker` in `readme`."""
+    section = readme.read_text(encoding="utf-8").split(marker, 1)[1]
     match = re.search(r"```python\n(.*?)```", section, re.DOTALL)
-    assert match, "no ```python block after '## Quickstart: Python'"
+    assert match, f"no ```python block after {marker!r}"
     return match.group(1)
+
+
+def python(*args: str) -> subprocess.CompletedProcess[str]:
+    """This interpreter run on `args`, its output captured."""
+    return subprocess.run([sys.executable, *args], capture_output=True, text=True, timeout=60)
+
+
+def clean_run(*args: str) -> str:
+    """The output of this interpreter run on `args`, which must succeed and write nothing to stderr."""
+    done = python(*args)
+    assert (done.returncode, done.stderr) == (0, "")
+    return done.stdout
 
 
 def test_every_python_block_of_the_binding_readme_runs() -> None:
@@ -37,16 +49,12 @@ def test_every_python_block_of_the_binding_readme_runs() -> None:
         if "nats://" in block:
             # Needs a NATS server: test_bridge.py runs it against a real one.
             continue
-        done = subprocess.run(
-            [sys.executable, "-c", block], capture_output=True, text=True, timeout=60
-        )
+        done = python("-c", block)
         assert (done.returncode, done.stderr) == (0, ""), block
 
 
 def test_readme_quickstart_runs() -> None:
-    done = subprocess.run(
-        [sys.executable, "-c", quickstart()], capture_output=True, text=True, timeout=60
-    )
+    done = python("-c", block_after(ROOT_README, "## Quickstart: Python"))
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""
 
@@ -57,32 +65,24 @@ def test_package_docstring_examples() -> None:
 
 
 def test_example_runs() -> None:
-    done = subprocess.run(
-        [sys.executable, str(EXAMPLE)], capture_output=True, text=True, timeout=60
-    )
+    done = python(str(EXAMPLE))
     assert done.returncode == 0, done.stderr
     assert "NotifyReport(delivered=2, failed=1, panicked=0)" in done.stdout
     assert "after close: CHARTER_E_CLOSED (-19): the registry is closed" in done.stdout
 
 
 def test_bus_example_runs() -> None:
-    done = subprocess.run(
-        [sys.executable, str(BUS_EXAMPLE)], capture_output=True, text=True, timeout=60
-    )
-    assert (done.returncode, done.stderr) == (0, "")
-    assert "PublishReport(matched=2, delivered=2, dropped=0)" in done.stdout
-    assert "audited: ['orders.eu.created', 'orders.eu.shipped']" in done.stdout
-    assert "price: 42.00" in done.stdout
-    assert "no stock service: CHARTER_E_NOT_FOUND" in done.stdout
-    assert "queue: received 2, delivered 2, dropped 0" in done.stdout
+    stdout = clean_run(str(BUS_EXAMPLE))
+    assert "PublishReport(matched=2, delivered=2, dropped=0)" in stdout
+    assert "audited: ['orders.eu.created', 'orders.eu.shipped']" in stdout
+    assert "price: 42.00" in stdout
+    assert "no stock service: CHARTER_E_NOT_FOUND" in stdout
+    assert "queue: received 2, delivered 2, dropped 0" in stdout
 
 
 def test_capabilities_example_runs() -> None:
-    done = subprocess.run(
-        [sys.executable, str(CAPABILITIES_EXAMPLE)], capture_output=True, text=True, timeout=60
-    )
-    assert (done.returncode, done.stderr) == (0, "")
-    assert done.stdout.splitlines() == [
+    stdout = clean_run(str(CAPABILITIES_EXAMPLE))
+    assert stdout.splitlines() == [
         "links: 2, worker may: ['publish orders.eu.*']",
         "verified: True",
         "service got: b'order 17'",
@@ -96,22 +96,13 @@ def test_capabilities_example_runs() -> None:
 
 
 def test_readme_capabilities_section_runs() -> None:
-    section = BINDING_README.read_text(encoding="utf-8").split("## Capabilities", 1)[1]
-    match = re.search(r"```python\n(.*?)```", section, re.DOTALL)
-    assert match, "no ```python block after '## Capabilities'"
-    done = subprocess.run(
-        [sys.executable, "-c", match.group(1)], capture_output=True, text=True, timeout=60
-    )
-    assert (done.returncode, done.stderr) == (0, "")
-    assert done.stdout.startswith('no publish grant covers "orders.us.created" for charter-id1:')
+    stdout = clean_run("-c", block_after(BINDING_README, "## Capabilities"))
+    assert stdout.startswith('no publish grant covers "orders.us.created" for charter-id1:')
 
 
 def test_audit_example_runs() -> None:
-    done = subprocess.run(
-        [sys.executable, str(AUDIT_EXAMPLE)], capture_output=True, text=True, timeout=60
-    )
-    assert (done.returncode, done.stderr) == (0, "")
-    assert done.stdout.splitlines() == [
+    stdout = clean_run(str(AUDIT_EXAMPLE))
+    assert stdout.splitlines() == [
         "denied #0: publish orders.us.created by the worker",
         "denied #2: refund order/18 by the worker",
         "checkpoint: 3 records",
@@ -122,38 +113,19 @@ def test_audit_example_runs() -> None:
 
 
 def test_readme_audit_section_runs() -> None:
-    section = BINDING_README.read_text(encoding="utf-8").split("## Audit log", 1)[1]
-    match = re.search(r"```python\n(.*?)```", section, re.DOTALL)
-    assert match, "no ```python block after '## Audit log'"
-    done = subprocess.run(
-        [sys.executable, "-c", match.group(1)], capture_output=True, text=True, timeout=60
-    )
-    assert (done.returncode, done.stderr) == (0, "")
-    assert done.stdout.splitlines() == ["1 refund order/18 deny", "deny publish orders.eu"]
+    stdout = clean_run("-c", block_after(BINDING_README, "## Audit log"))
+    assert stdout.splitlines() == ["1 refund order/18 deny", "deny publish orders.eu"]
 
 
 def test_readme_auditors_section_runs() -> None:
-    section = BINDING_README.read_text(encoding="utf-8").split("### Auditors and witnesses", 1)[1]
-    match = re.search(r"```python\n(.*?)```", section, re.DOTALL)
-    assert match, "no ```python block after '### Auditors and witnesses'"
-    done = subprocess.run(
-        [sys.executable, "-c", match.group(1)], capture_output=True, text=True, timeout=60
-    )
-    assert (done.returncode, done.stderr) == (0, "")
-    assert done.stdout.splitlines() == ["True 2 ('witness.example',)", "2"]
+    stdout = clean_run("-c", block_after(BINDING_README, "### Auditors and witnesses"))
+    assert stdout.splitlines() == ["True 2 ('witness.example',)", "2"]
 
 
 def test_demo_example_runs(tmp_path: Path) -> None:
     """The end-to-end demo: each verdict, the auditor's exact counts, and a
     refusal to mix a second run into the same log."""
-    done = subprocess.run(
-        [sys.executable, str(DEMO_EXAMPLE), str(tmp_path)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert (done.returncode, done.stderr) == (0, "")
-    lines = done.stdout.splitlines()
+    lines = clean_run(str(DEMO_EXAMPLE), str(tmp_path)).splitlines()
     assert sum(line.startswith("   allowed  ") for line in lines) == 7
     assert sum(line.startswith("   denied   ") for line in lines) == 6
     for line in [
@@ -172,25 +144,14 @@ def test_demo_example_runs(tmp_path: Path) -> None:
         "audit.vkey",
     ]
 
-    again = subprocess.run(
-        [sys.executable, str(DEMO_EXAMPLE), str(tmp_path)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    again = python(str(DEMO_EXAMPLE), str(tmp_path))
     assert again.returncode != 0
     assert "audit.log already exists" in again.stderr
 
 
 def test_readme_asyncio_section_runs() -> None:
-    section = BINDING_README.read_text(encoding="utf-8").split("Async handlers: the subscription's thread", 1)[1]
-    match = re.search(r"```python\n(.*?)```", section, re.DOTALL)
-    assert match, "no ```python block after the async handlers paragraph"
-    done = subprocess.run(
-        [sys.executable, "-c", match.group(1)], capture_output=True, text=True, timeout=60
-    )
-    assert (done.returncode, done.stderr) == (0, "")
-    assert sorted(done.stdout.splitlines()) == [
+    stdout = clean_run("-c", block_after(BINDING_README, "Async handlers: the subscription's thread"))
+    assert sorted(stdout.splitlines()) == [
         "audited orders.eu.created",
         "cancelled; queued: 0",
         "received orders.eu.created",

@@ -1,5 +1,5 @@
-"""Every rule is the core's: for each subscription the core refuses and for
-a respond to a message that is not a request, the binding raises the
+"""Every rule is the core's: for each subscription the core refuses, each
+bus limit it refuses, and a respond to a message that is not a request, the binding raises the
 core's error class with the core's exact message. The cases, with the
 core's status and words, come from the core itself
 (`vectors/rules/refusals.json`, written by `make vectors`), so a check
@@ -39,6 +39,7 @@ def test_the_vectors_cover_every_kind_of_refusal() -> None:
     statuses = {case["status"] for case in REFUSALS["subscribe"]}
     assert statuses == {"CHARTER_E_INVALID_ARGUMENT", "CHARTER_E_LIMIT_EXCEEDED"}
     assert len(REFUSALS["subscribe"]) >= 9
+    assert len(REFUSALS["bus"]) >= 7
 
 
 @pytest.mark.parametrize("case", REFUSALS["subscribe"], ids=lambda case: case["name"])
@@ -58,6 +59,14 @@ def test_subscribe_refusals_are_the_cores(
             with pytest.raises(charter.ERROR_CLASSES[case["status"]]) as info:
                 caller.subscribe("rules", handler, **keywords(case["options"]))
             assert (info.value.code, info.value.message) == (case["status"], case["message"])
+
+
+@pytest.mark.parametrize("case", REFUSALS["bus"], ids=lambda case: case["name"])
+def test_bus_limit_refusals_are_the_cores(case: Dict[str, Any]) -> None:
+    # The vectors name limits as the core's fields, which are `Bus`'s keywords.
+    with pytest.raises(charter.ERROR_CLASSES[case["status"]]) as info:
+        charter.Bus(**case["limits"])
+    assert (info.value.code, info.value.message) == (case["status"], case["message"])
 
 
 @pytest.mark.parametrize("case", REFUSALS["respond"], ids=lambda case: case["name"])

@@ -3,34 +3,11 @@
 from __future__ import annotations
 
 import threading
-from typing import Callable, List
+
+from conftest import run_all
 
 import charter
 from charter import NotifyReport, Registry
-
-JOIN_TIMEOUT = 60.0
-
-
-def run_all(targets: List[Callable[[], None]]) -> None:
-    """Runs each target on its own thread; fails on a hang or an exception."""
-    failures: list[BaseException] = []
-
-    def guarded(target: Callable[[], None]) -> Callable[[], None]:
-        def run() -> None:
-            try:
-                target()
-            except BaseException as exc:
-                failures.append(exc)
-
-        return run
-
-    threads = [threading.Thread(target=guarded(t)) for t in targets]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(JOIN_TIMEOUT)
-    assert not any(t.is_alive() for t in threads), "a thread hung"
-    assert failures == []
 
 
 def test_four_notifiers_and_a_registrar(registry: Registry) -> None:

@@ -1,9 +1,10 @@
 //! What a bridge carries, where, and how it authenticates.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use charter_core::bus::DEFAULT_REQUEST_TIMEOUT;
-use charter_core::capability::Session;
+use charter_core::capability::{KeyPair, Session, Token};
 use charter_core::{Error, ErrorKind, Result};
 
 use crate::seal::Credentials;
@@ -189,5 +190,54 @@ impl BridgeOptions {
             worker_threads: 1,
             max_requests_in_flight: 1024,
         }
+    }
+
+    /// Seals with `token` and `key` when both are given, and leaves the
+    /// bridge unauthenticated when neither is. One alone is refused here,
+    /// once for every binding that takes the two apart.
+    pub fn set_credentials(&mut self, token: Option<Token>, key: Option<Arc<KeyPair>>) -> Result<()> {
+        self.credentials = match (token, key) {
+            (None, None) => None,
+            (Some(token), Some(key)) => Some(Credentials { token, key }),
+            _ => {
+                return Err(Error::new(
+                    ErrorKind::InvalidArgument,
+                    "token and key go together: give both to seal, or neither",
+                ))
+            }
+        };
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use charter_core::capability::{Grant, KeyPair, Token};
+    use charter_core::ErrorKind;
+
+    use super::BridgeOptions;
+
+    fn token_for(key: &KeyPair) -> Token {
+        let root = KeyPair::generate().unwrap();
+        Token::mint(&root, &key.public_key(), &[Grant::parse("publish a").unwrap()], 0, 60).unwrap()
+    }
+
+    #[test]
+    fn token_and_key_go_together() {
+        let key = Arc::new(KeyPair::generate().unwrap());
+        let token = token_for(&key);
+        let mut options = BridgeOptions::new("nats://127.0.0.1:4222");
+        for (token, key) in [(Some(token.clone()), None), (None, Some(Arc::clone(&key)))] {
+            let error = options.set_credentials(token, key).unwrap_err();
+            assert_eq!(error.kind(), ErrorKind::InvalidArgument);
+            assert_eq!(error.message(), "token and key go together: give both to seal, or neither");
+            assert!(options.credentials.is_none());
+        }
+        options.set_credentials(Some(token), Some(key)).unwrap();
+        assert!(options.credentials.is_some());
+        options.set_credentials(None, None).unwrap();
+        assert!(options.credentials.is_none());
     }
 }

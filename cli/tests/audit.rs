@@ -8,7 +8,7 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use common::log::{append, frame_offsets, signed_append, ORIGIN};
+use common::log::{append, append_args, frame_offsets, signed_append, ORIGIN};
 use common::{fails, keygen, ok, ok_json, BIN};
 
 /// A log of `n` records in a fresh directory that also holds `log.key`.
@@ -30,41 +30,11 @@ fn append_human_and_json_then_tail() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path();
     let actor = keygen(p, "alice.key");
-    let out = ok(
-        p,
-        &[
-            "audit",
-            "append",
-            "log",
-            "--action",
-            "publish",
-            "--resource",
-            "orders.eu.created",
-            "--decision",
-            "allow",
-            "--actor",
-            &actor,
-        ],
-    );
+    let out =
+        ok(p, &[append_args("publish", "orders.eu.created", "allow"), vec!["--actor", &actor]].concat());
     assert!(out.starts_with("appended record 0 to log\nroot  "), "{out}");
-    let second = ok_json(
-        p,
-        &[
-            "audit",
-            "append",
-            "log",
-            "--action",
-            "publish",
-            "--resource",
-            "orders.eu.deleted",
-            "--decision",
-            "deny",
-            "--reason",
-            "denied",
-            "--detail",
-            "no grant",
-        ],
-    );
+    let more = ["--reason", "denied", "--detail", "no grant"];
+    let second = ok_json(p, &[append_args("publish", "orders.eu.deleted", "deny"), more.to_vec()].concat());
     assert_eq!(second["index"], 1);
     assert_eq!(second["size"], 2);
     assert_eq!(second["root"].as_str().unwrap().len(), 64);
@@ -105,12 +75,7 @@ fn append_refuses_bad_fields() {
     let err = fails(p, &[&base[..], &["allow", "--reason", "SLEEPY"]].concat(), 13, "INVALID_ARGUMENT");
     assert!(err.contains("--reason: \"SLEEPY\" is not a status name or code"), "{err}");
     let long = "x".repeat(65);
-    let err = fails(
-        p,
-        &["audit", "append", "log", "--action", &long, "--resource", "r", "--decision", "allow"],
-        14,
-        "LIMIT_EXCEEDED",
-    );
+    let err = fails(p, &append_args(&long, "r", "allow"), 14, "LIMIT_EXCEEDED");
     assert!(err.contains("a record's action is 65 bytes; the limit is 64"), "{err}");
     let err = fails(p, &[&base[..], &["allow", "--key", "k"]].concat(), 2, "USAGE");
     assert!(err.contains("--origin"), "{err}");
@@ -199,7 +164,7 @@ fn append_can_sign_every_n_records() {
     let report = ok_json(p, &["audit", "verify", "log", "--vkey", &vkey(p)]);
     assert_eq!(report["checkpoint"]["size"], 6);
     assert_eq!(report["records"], 7);
-    let base = ["audit", "append", "log", "--action", "a", "--resource", "r", "--decision", "allow"];
+    let base = append_args("a", "r", "allow");
     fails(p, &[&base[..], &["--checkpoint-every", "3"]].concat(), 2, "USAGE");
     fails(
         p,

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use charter_core::audit::{AuditLog, AuditOptions, Decision, Record};
 use charter_core::capability::KeyPair;
 
-use common::log::{append, frame_offsets, signed_append, ORIGIN};
+use common::log::{append, append_args, frame_offsets, signed_append, ORIGIN};
 use common::{fails, keygen, ok, ok_json, run, run_with_stdin};
 
 fn checkpoint(dir: &Path) {
@@ -29,6 +29,16 @@ fn signed_log(n: usize) -> (tempfile::TempDir, String) {
     checkpoint(p);
     let vkey = ok(p, &["audit", "vkey", "--key", "log.key", "--origin", ORIGIN]).trim().to_string();
     (dir, vkey)
+}
+
+/// Rewrites `log` in `dir` with `change` made at the start of its frame
+/// `frame`; the bytes written.
+fn tamper(dir: &Path, frame: usize, change: impl FnOnce(&mut Vec<u8>, usize)) -> Vec<u8> {
+    let mut bytes = std::fs::read(dir.join("log")).unwrap();
+    let at = frame_offsets(&bytes)[frame];
+    change(&mut bytes, at);
+    std::fs::write(dir.join("log"), &bytes).unwrap();
+    bytes
 }
 
 #[test]
@@ -102,18 +112,10 @@ fn deletion_needs_an_explicit_start_over_with_a_new_origin() {
 fn a_zeroed_tail_is_corrupt_and_never_truncated() {
     let (dir, _) = signed_log(20);
     let p = dir.path();
-    let mut bytes = std::fs::read(p.join("log")).unwrap();
-    let at = frame_offsets(&bytes)[15];
-    bytes[at..].fill(0);
-    std::fs::write(p.join("log"), &bytes).unwrap();
+    let bytes = tamper(p, 15, |bytes, at| bytes[at..].fill(0));
     let err = fails(p, &["audit", "verify", "log"], 10, "CORRUPT");
     assert!(err.contains("record 15 ") && err.contains("zero-filled"), "{err}");
-    fails(
-        p,
-        &["audit", "append", "log", "--action", "a", "--resource", "r", "--decision", "allow"],
-        10,
-        "CORRUPT",
-    );
+    fails(p, &append_args("a", "r", "allow"), 10, "CORRUPT");
     assert_eq!(std::fs::read(p.join("log")).unwrap(), bytes, "nothing was cut");
 }
 
@@ -121,20 +123,14 @@ fn a_zeroed_tail_is_corrupt_and_never_truncated() {
 fn a_rewritten_frame_length_is_corrupt_not_a_torn_tail() {
     let (dir, _) = signed_log(6);
     let p = dir.path();
-    let mut bytes = std::fs::read(p.join("log")).unwrap();
-    let at = frame_offsets(&bytes)[2];
-    let claimed = (bytes.len() - at) as u32;
-    bytes[at..at + 4].copy_from_slice(&claimed.to_be_bytes());
-    bytes[at + 4..at + 8].copy_from_slice(&(!claimed).to_be_bytes());
-    std::fs::write(p.join("log"), &bytes).unwrap();
+    let bytes = tamper(p, 2, |bytes, at| {
+        let claimed = (bytes.len() - at) as u32;
+        bytes[at..at + 4].copy_from_slice(&claimed.to_be_bytes());
+        bytes[at + 4..at + 8].copy_from_slice(&(!claimed).to_be_bytes());
+    });
     let err = fails(p, &["audit", "verify", "log"], 10, "CORRUPT");
     assert!(err.contains("record 2 ") && err.contains("length was rewritten"), "{err}");
-    fails(
-        p,
-        &["audit", "append", "log", "--action", "a", "--resource", "r", "--decision", "allow"],
-        10,
-        "CORRUPT",
-    );
+    fails(p, &append_args("a", "r", "allow"), 10, "CORRUPT");
     assert_eq!(std::fs::read(p.join("log")).unwrap(), bytes);
 }
 
@@ -142,10 +138,7 @@ fn a_rewritten_frame_length_is_corrupt_not_a_torn_tail() {
 fn tampering_is_named_without_touching_the_file() {
     let (dir, vkey) = signed_log(5);
     let p = dir.path();
-    let mut bytes = std::fs::read(p.join("log")).unwrap();
-    let at = frame_offsets(&bytes)[1];
-    bytes[at + 60] ^= 0x20;
-    std::fs::write(p.join("log"), &bytes).unwrap();
+    let bytes = tamper(p, 1, |bytes, at| bytes[at + 60] ^= 0x20);
     let err = fails(p, &["audit", "verify", "log", "--vkey", &vkey], 10, "CORRUPT");
     assert!(err.contains("record 1 (at byte"), "{err}");
     assert_eq!(std::fs::read(p.join("log")).unwrap(), bytes);
@@ -325,7 +318,7 @@ fn a_fifo_is_refused_and_never_waited_on() {
         &["audit", "verify", "log"][..],
         &["audit", "tail", "log"],
         &["audit", "prove", "log", "--index", "0"],
-        &["audit", "append", "log", "--action", "a", "--resource", "r", "--decision", "allow"],
+        &append_args("a", "r", "allow"),
     ] {
         let err = fails(p, args, 13, "INVALID_ARGUMENT");
         assert!(err.contains("is a FIFO, not a regular file"), "{args:?}: {err}");
@@ -382,7 +375,6 @@ fn an_unprivileged_reader_verifies_proves_and_tails() {
         assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
     }
     // The privilege drop is real: that user cannot write the log.
-    let out =
-        as_nobody(&["audit", "append", "log", "--action", "a", "--resource", "r", "--decision", "allow"]);
+    let out = as_nobody(&append_args("a", "r", "allow"));
     assert_eq!(out.status.code(), Some(11), "{}", String::from_utf8_lossy(&out.stderr));
 }

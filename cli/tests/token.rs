@@ -31,9 +31,10 @@ fn mint_by<'a>(key: &'a str, subject: &'a str, grant: &'a str, rest: &[&'a str])
     [&["token", "mint", "--key", key, "--subject", subject, "--grant", grant][..], rest].concat()
 }
 
-/// Mints `publish orders.*.created` for the holder, valid for an hour from
-/// FROM, into `tok`.
-fn mint(s: &Setup) {
+/// A setup whose `tok` holds `publish orders.*.created` (and `subscribe
+/// payments.>`) for the holder, valid for an hour from FROM.
+fn minted() -> Setup {
+    let s = setup();
     let path = s.dir.path();
     let args = mint_by(
         "root.key",
@@ -42,6 +43,7 @@ fn mint(s: &Setup) {
         &["--grant", "subscribe payments.>", "--not-before", FROM, "--ttl", "1h", "--out", "tok"],
     );
     assert!(ok(path, &args).starts_with("wrote tok (link 0, id "));
+    s
 }
 
 /// The arguments of a delegation of `tok` by the holder of `key` to
@@ -112,9 +114,8 @@ fn mint_json_and_inspect() {
 
 #[test]
 fn tokens_are_read_from_files_text_and_stdin() {
-    let s = setup();
+    let s = minted();
     let p = s.dir.path();
-    mint(&s);
     let from_file = ok_json(p, &verify_args("tok", &s.root, AT));
     assert_eq!(from_file["valid"], true);
     assert_eq!(from_file["principal"].as_str().unwrap().len(), "charter-id1:".len() + 43);
@@ -129,9 +130,8 @@ fn tokens_are_read_from_files_text_and_stdin() {
 
 #[test]
 fn delegate_narrows_and_verifies_as_a_chain() {
-    let s = setup();
+    let s = minted();
     let p = s.dir.path();
-    mint(&s);
     let args = delegate_args("holder.key", &s.other, "publish orders.eu.created", "30m");
     let delegated = ok(p, &args);
     assert!(delegated.starts_with("charter-tok1:"));
@@ -151,9 +151,8 @@ fn delegate_narrows_and_verifies_as_a_chain() {
 
 #[test]
 fn delegate_refuses_widening_and_the_wrong_holder() {
-    let s = setup();
+    let s = minted();
     let p = s.dir.path();
-    mint(&s);
     let widen = delegate_args("holder.key", &s.other, "publish orders.>", "30m");
     let err = fails(p, &widen, 3, "DENIED");
     assert!(err.contains("grant \"publish orders.>\" is not within the parent's grants"), "{err}");
@@ -167,9 +166,8 @@ fn delegate_refuses_widening_and_the_wrong_holder() {
 
 #[test]
 fn verify_reports_time_trust_and_revocation_failures() {
-    let s = setup();
+    let s = minted();
     let p = s.dir.path();
-    mint(&s);
     let err = fails(p, &verify_args("tok", &s.root, "1800010000"), 4, "EXPIRED");
     assert!(err.contains("the token expired at 1800003600; it is 1800010000"), "{err}");
     let err = fails(p, &verify_args("tok", &s.root, "1700000000"), 5, "NOT_YET_VALID");
@@ -197,9 +195,8 @@ fn verify_reports_time_trust_and_revocation_failures() {
 
 #[test]
 fn verify_detects_a_changed_signature() {
-    let s = setup();
+    let s = minted();
     let p = s.dir.path();
-    mint(&s);
     let text = std::fs::read_to_string(p.join("tok")).unwrap();
     let mut chars: Vec<char> = text.trim().chars().collect();
     // Inside the signature, away from the final character's padding bits.

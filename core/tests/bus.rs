@@ -5,7 +5,9 @@ use std::sync::{Arc, Barrier, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use charter_core::bus::{Bus, BusLimits, Dispatch, Overflow, SubscribeOptions, SubscriptionId};
+use charter_core::bus::{
+    Bus, BusLimits, Dispatch, Message, Overflow, SubscribeOptions, Subscription, SubscriptionId,
+};
 use charter_core::{ErrorKind, HandlerError};
 
 fn bus() -> Bus {
@@ -14,6 +16,39 @@ fn bus() -> Bus {
 
 fn opts() -> SubscribeOptions {
     SubscribeOptions::new()
+}
+
+/// A service on `topic`, its handler dispatched as `dispatch`: it answers
+/// each request with the payload and headers `answer` makes of it.
+fn serve(
+    bus: &Bus,
+    topic: &str,
+    dispatch: Dispatch,
+    answer: impl Fn(&Message) -> (Vec<u8>, &'static [(&'static str, &'static str)]) + Send + Sync + 'static,
+) -> Subscription {
+    let to = bus.clone();
+    bus.subscribe_with(topic, opts().dispatch(dispatch), move |m| {
+        let (payload, headers) = answer(m);
+        to.respond(m, payload, headers).map(drop).map_err(|_| HandlerError)
+    })
+    .unwrap()
+}
+
+/// Runs `f` with a handle on `bus` on a thread of its own.
+fn on_a_thread<T: Send + 'static>(
+    bus: &Bus,
+    f: impl FnOnce(Bus) -> T + Send + 'static,
+) -> thread::JoinHandle<T> {
+    let bus = bus.clone();
+    thread::spawn(move || f(bus))
+}
+
+/// A subscription to `t` of one message's capacity whose publishers block
+/// up to `wait`, already holding the message `1`.
+fn full_block_queue(bus: &Bus, wait: Duration) -> Subscription {
+    let sub = bus.subscribe("t", opts().capacity(1).overflow(Overflow::Block(wait))).unwrap();
+    bus.publish("t", &b"1"[..], &[]).unwrap();
+    sub
 }
 
 #[test]
@@ -130,9 +165,7 @@ fn overflow_policies() {
 #[test]
 fn block_waits_for_room_then_times_out() {
     let bus = bus();
-    let sub =
-        bus.subscribe("t", opts().capacity(1).overflow(Overflow::Block(Duration::from_millis(50)))).unwrap();
-    bus.publish("t", &b"1"[..], &[]).unwrap();
+    let sub = full_block_queue(&bus, Duration::from_millis(50));
     let started = Instant::now();
     let e = bus.publish("t", &b"2"[..], &[]).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Timeout);
@@ -257,14 +290,9 @@ fn unsubscribe_by_id_drop_and_close() {
 #[test]
 fn request_and_respond() {
     let bus = bus();
-    let b2 = bus.clone();
-    let _echo = bus
-        .subscribe_with("echo", opts().dispatch(Dispatch::Thread), move |m| {
-            let mut reply = b"re: ".to_vec();
-            reply.extend_from_slice(m.payload());
-            b2.respond(m, reply, &[("from", "echo")]).map(drop).map_err(|_| HandlerError)
-        })
-        .unwrap();
+    let _echo = serve(&bus, "echo", Dispatch::Thread, |m| {
+        ([&b"re: "[..], m.payload()].concat(), &[("from", "echo")])
+    });
     let reply = bus.request("echo", &b"hi"[..], &[], Duration::from_secs(5)).unwrap();
     assert_eq!(reply.payload(), b"re: hi");
     assert_eq!(reply.header("from"), Some("echo"));
@@ -289,13 +317,10 @@ fn request_and_respond() {
 #[test]
 fn a_started_request_can_be_waited_for_in_slices() {
     let bus = bus();
-    let b2 = bus.clone();
-    let _slow = bus
-        .subscribe_with("slow", opts().dispatch(Dispatch::Thread), move |m| {
-            thread::sleep(Duration::from_millis(30));
-            b2.respond(m, &b"done"[..], &[]).map(drop).map_err(|_| HandlerError)
-        })
-        .unwrap();
+    let _slow = serve(&bus, "slow", Dispatch::Thread, |_| {
+        thread::sleep(Duration::from_millis(30));
+        (b"done".to_vec(), &[])
+    });
     let pending = bus.request_start("slow", &b""[..], &[]).unwrap();
     let mut slices = 0;
     let reply = loop {
@@ -323,12 +348,7 @@ fn a_started_request_can_be_waited_for_in_slices() {
 fn wildcard_subscribers_never_see_replies() {
     let bus = bus();
     let everything = bus.subscribe(">", opts()).unwrap();
-    let b2 = bus.clone();
-    let _svc = bus
-        .subscribe_with("svc", opts(), move |m| {
-            b2.respond(m, &b"r"[..], &[]).map(drop).map_err(|_| HandlerError)
-        })
-        .unwrap();
+    let _svc = serve(&bus, "svc", Dispatch::Inline, |_| (b"r".to_vec(), &[]));
     bus.request("svc", &b"q"[..], &[], Duration::from_secs(5)).unwrap();
     let seen: Vec<String> =
         std::iter::from_fn(|| everything.try_recv().unwrap()).map(|m| m.topic().to_owned()).collect();
@@ -495,13 +515,8 @@ fn waits_too_long_to_represent_mean_no_limit() {
 #[test]
 fn accounting_holds_while_a_block_publisher_waits() {
     let bus = bus();
-    let sub =
-        bus.subscribe("t", opts().capacity(1).overflow(Overflow::Block(Duration::from_secs(5)))).unwrap();
-    bus.publish("t", &b"1"[..], &[]).unwrap();
-    let publisher = {
-        let bus = bus.clone();
-        thread::spawn(move || bus.publish("t", &b"2"[..], &[]).map(|r| r.delivered))
-    };
+    let sub = full_block_queue(&bus, Duration::from_secs(5));
+    let publisher = on_a_thread(&bus, |bus| bus.publish("t", &b"2"[..], &[]).map(|r| r.delivered));
     thread::sleep(Duration::from_millis(50));
     let s = sub.stats();
     assert_eq!(s.received, s.delivered + s.dropped.total() + s.queued, "while the publisher waits: {s:?}");
@@ -594,20 +609,16 @@ fn ping_pong_between_two_buses_or_a_bus_and_a_registry_is_bounded() {
     let a = Bus::new(BusLimits::default()).unwrap();
     let b = Bus::new(BusLimits::default()).unwrap();
     let calls = Arc::new(AtomicUsize::new(0));
-    let (to_b, c1) = (b.clone(), calls.clone());
-    let _sa = a
-        .subscribe_with("ping", SubscribeOptions::new(), move |_| {
-            c1.fetch_add(1, Ordering::SeqCst);
-            to_b.publish("ping", &b""[..], &[]).map(drop).map_err(|_| charter_core::HandlerError)
+    // Each bus's `ping` handler counts the call and pings the other bus.
+    let forward = |from: &Bus, to: &Bus| {
+        let (to, calls) = (to.clone(), calls.clone());
+        from.subscribe_with("ping", SubscribeOptions::new(), move |_| {
+            calls.fetch_add(1, Ordering::SeqCst);
+            to.publish("ping", &b""[..], &[]).map(drop).map_err(|_| charter_core::HandlerError)
         })
-        .unwrap();
-    let (to_a, c2) = (a.clone(), calls.clone());
-    let _sb = b
-        .subscribe_with("ping", SubscribeOptions::new(), move |_| {
-            c2.fetch_add(1, Ordering::SeqCst);
-            to_a.publish("ping", &b""[..], &[]).map(drop).map_err(|_| charter_core::HandlerError)
-        })
-        .unwrap();
+        .unwrap()
+    };
+    let (_sa, _sb) = (forward(&a, &b), forward(&b, &a));
     a.publish("ping", &b""[..], &[]).unwrap();
     let n = calls.load(Ordering::SeqCst);
     assert!(n <= 2 * charter_core::bus::MAX_NESTING, "{n} nested calls");
@@ -661,17 +672,12 @@ fn a_drained_slow_consumer_starts_a_new_episode_when_it_falls_behind_again() {
 #[test]
 fn try_recv_wakes_a_block_publisher() {
     let bus = bus();
-    let sub =
-        bus.subscribe("t", opts().capacity(1).overflow(Overflow::Block(Duration::from_secs(30)))).unwrap();
-    bus.publish("t", &b"1"[..], &[]).unwrap();
-    let publisher = {
-        let bus = bus.clone();
-        thread::spawn(move || {
-            let started = Instant::now();
-            bus.publish("t", &b"2"[..], &[]).unwrap();
-            started.elapsed()
-        })
-    };
+    let sub = full_block_queue(&bus, Duration::from_secs(30));
+    let publisher = on_a_thread(&bus, |bus| {
+        let started = Instant::now();
+        bus.publish("t", &b"2"[..], &[]).unwrap();
+        started.elapsed()
+    });
     // Give the publisher time to start waiting; if it has not yet, the
     // take below simply makes room before it looks.
     thread::sleep(Duration::from_millis(50));

@@ -5,8 +5,15 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
 use std::time::Duration;
 
-use charter_core::bus::{Bus, BusLimits, Cancel, Notify, Polled, SubscribeOptions};
+use charter_core::bus::{Bus, BusLimits, Cancel, Notify, Polled, SubscribeOptions, Subscription};
 use charter_core::ErrorKind;
+
+/// A bus with default limits and a pull subscription to `a`.
+fn pull_on_a() -> (Bus, Subscription) {
+    let bus = Bus::new(BusLimits::default()).unwrap();
+    let sub = bus.subscribe("a", SubscribeOptions::new()).unwrap();
+    (bus, sub)
+}
 
 fn counter() -> (Notify, Arc<AtomicUsize>) {
     let n = Arc::new(AtomicUsize::new(0));
@@ -21,8 +28,7 @@ fn counter() -> (Notify, Arc<AtomicUsize>) {
 
 #[test]
 fn an_armed_notify_fires_once_on_the_next_message() {
-    let bus = Bus::new(BusLimits::default()).unwrap();
-    let sub = bus.subscribe("a", SubscribeOptions::new()).unwrap();
+    let (bus, sub) = pull_on_a();
     let (notify, fired) = counter();
     assert!(matches!(sub.poll_recv(&notify).unwrap(), Polled::Pending { recheck: None }));
     // Arming the same notify again keeps one entry.
@@ -37,8 +43,7 @@ fn an_armed_notify_fires_once_on_the_next_message() {
 
 #[test]
 fn a_disarmed_notify_never_fires() {
-    let bus = Bus::new(BusLimits::default()).unwrap();
-    let sub = bus.subscribe("a", SubscribeOptions::new()).unwrap();
+    let (bus, sub) = pull_on_a();
     let (notify, fired) = counter();
     sub.poll_recv(&notify).unwrap();
     assert!(sub.disarm(&notify));
@@ -50,8 +55,7 @@ fn a_disarmed_notify_never_fires() {
 
 #[test]
 fn the_end_fires_armed_notifies_and_watches() {
-    let bus = Bus::new(BusLimits::default()).unwrap();
-    let sub = bus.subscribe("a", SubscribeOptions::new()).unwrap();
+    let (bus, sub) = pull_on_a();
     let (notify, fired) = counter();
     let (watch, watched) = counter();
     sub.poll_recv(&notify).unwrap();
@@ -65,8 +69,7 @@ fn the_end_fires_armed_notifies_and_watches() {
 
 #[test]
 fn a_watch_fires_on_each_empty_to_non_empty_edge() {
-    let bus = Bus::new(BusLimits::default()).unwrap();
-    let sub = bus.subscribe("a", SubscribeOptions::new()).unwrap();
+    let (bus, sub) = pull_on_a();
     bus.publish("a", &b"0"[..], &[]).unwrap();
     let (watch, watched) = counter();
     sub.set_watch(Some(watch)).unwrap();
@@ -84,8 +87,7 @@ fn a_watch_fires_on_each_empty_to_non_empty_edge() {
 
 #[test]
 fn remove_watch_removes_only_its_own_watch() {
-    let bus = Bus::new(BusLimits::default()).unwrap();
-    let sub = bus.subscribe("a", SubscribeOptions::new()).unwrap();
+    let (bus, sub) = pull_on_a();
     let (first, first_fired) = counter();
     let (second, second_fired) = counter();
     sub.set_watch(Some(Arc::clone(&first))).unwrap();
@@ -154,8 +156,7 @@ fn no_wake_up_is_lost_in_a_race() {
 
 #[test]
 fn a_cancelled_receive_consumes_nothing() {
-    let bus = Bus::new(BusLimits::default()).unwrap();
-    let sub = bus.subscribe("a", SubscribeOptions::new()).unwrap();
+    let (bus, sub) = pull_on_a();
     let cancel = Cancel::new();
     let waiter = {
         let sub = bus.subscription(sub.id()).unwrap();
@@ -176,8 +177,7 @@ fn a_cancelled_receive_consumes_nothing() {
 
 #[test]
 fn a_cancellable_receive_gets_messages_and_times_out() {
-    let bus = Bus::new(BusLimits::default()).unwrap();
-    let sub = bus.subscribe("a", SubscribeOptions::new()).unwrap();
+    let (bus, sub) = pull_on_a();
     let cancel = Cancel::new();
     assert_eq!(
         sub.recv_cancellable(Some(Duration::ZERO), &cancel).unwrap_err().kind(),

@@ -234,16 +234,21 @@ fn depth_is_per_registry() {
 
 struct Canary(Arc<()>);
 
+/// A handler that holds a reference to `canary` for as long as it lives.
+fn holding(canary: &Arc<()>) -> impl Fn(&u32) -> Result<(), HandlerError> + Send + Sync + 'static {
+    let c = Canary(Arc::clone(canary));
+    move |_| {
+        let _ = &c.0;
+        Ok(())
+    }
+}
+
 #[test]
 fn register_unregister_cycles_leave_no_handler_alive() {
     let canary = Arc::new(());
     let reg: Registry<u32> = Registry::new();
     for _ in 0..10_000 {
-        let c = Canary(Arc::clone(&canary));
-        let id = reg.register(move |_| {
-            let _ = &c.0;
-            Ok(())
-        });
+        let id = reg.register(holding(&canary));
         reg.notify(&0);
         assert!(reg.unregister(id));
     }
@@ -255,21 +260,13 @@ fn clear_and_drop_release_every_handler() {
     let canary = Arc::new(());
     let reg: Registry<u32> = Registry::new();
     for _ in 0..10 {
-        let c = Canary(Arc::clone(&canary));
-        reg.register(move |_| {
-            let _ = &c.0;
-            Ok(())
-        });
+        reg.register(holding(&canary));
     }
     assert_eq!(Arc::strong_count(&canary), 11);
     reg.clear();
     assert_eq!(Arc::strong_count(&canary), 1);
     for _ in 0..10 {
-        let c = Canary(Arc::clone(&canary));
-        reg.register(move |_| {
-            let _ = &c.0;
-            Ok(())
-        });
+        reg.register(holding(&canary));
     }
     drop(reg);
     assert_eq!(Arc::strong_count(&canary), 1);

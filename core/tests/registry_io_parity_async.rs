@@ -22,6 +22,14 @@ fn on_both_executors<Fut: Future<Output = ()>>(make: impl Fn() -> Fut) {
     futures_executor::block_on(make());
 }
 
+/// Makes `registry`'s panic hook add `by` to `count`.
+fn count_panics(registry: &AsyncRegistry<()>, count: &Arc<AtomicUsize>, by: usize) {
+    let sink = Arc::clone(count);
+    registry.on_panic(move |_| {
+        sink.fetch_add(by, Ordering::Relaxed);
+    });
+}
+
 fn counting(count: &Arc<AtomicUsize>, by: usize) -> impl Fn(&()) -> HandlerFuture + Send + Sync {
     let c = Arc::clone(count);
     move |_| {
@@ -399,10 +407,7 @@ fn async_panic__on_panic_fires_once_per_panicking_handler_concurrent() {
     on_both_executors(|| async {
         let registry: AsyncRegistry<()> = AsyncRegistry::new();
         let count = Arc::new(AtomicUsize::new(0));
-        let sink = Arc::clone(&count);
-        registry.on_panic(move |_| {
-            sink.fetch_add(1, Ordering::Relaxed);
-        });
+        count_panics(&registry, &count, 1);
         registry.register(|_| async move { panic!("a") });
         registry.register(|_| async move { Ok(()) });
         registry.register(|_| async move { panic!("b") });
@@ -460,10 +465,7 @@ fn async_panic__clear_panic_callback_disables_observability() {
     on_both_executors(|| async {
         let registry: AsyncRegistry<()> = AsyncRegistry::new();
         let count = Arc::new(AtomicUsize::new(0));
-        let sink = Arc::clone(&count);
-        registry.on_panic(move |_| {
-            sink.fetch_add(1, Ordering::Relaxed);
-        });
+        count_panics(&registry, &count, 1);
         registry.register(|_| async move { panic!("seen") });
         registry.notify(&()).await;
         assert_eq!(count.load(Ordering::Relaxed), 1);

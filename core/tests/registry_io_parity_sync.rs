@@ -30,6 +30,14 @@ fn counter(count: &Arc<AtomicUsize>, by: usize) -> impl Fn(&u32) -> Result<(), H
     }
 }
 
+/// Makes `registry`'s panic hook add `by` to `count`.
+fn count_panics(registry: &Registry<()>, count: &Arc<AtomicUsize>, by: usize) {
+    let sink = Arc::clone(count);
+    registry.on_panic(move |_| {
+        sink.fetch_add(by, Ordering::Relaxed);
+    });
+}
+
 // ---- smoke.rs ---------------------------------------------------------
 
 #[test]
@@ -450,10 +458,7 @@ fn panic_isolation__on_panic_fires_once_per_panicking_handler() {
     quiet();
     let registry: Registry<()> = Registry::new();
     let count = Arc::new(AtomicUsize::new(0));
-    let sink = Arc::clone(&count);
-    registry.on_panic(move |_| {
-        sink.fetch_add(1, Ordering::Relaxed);
-    });
+    count_panics(&registry, &count, 1);
     registry.register(|_| panic!("a"));
     registry.register(|_| Ok(()));
     registry.register(|_| panic!("b"));
@@ -467,17 +472,11 @@ fn panic_isolation__on_panic_can_be_replaced_and_cleared() {
     quiet();
     let registry: Registry<()> = Registry::new();
     let count = Arc::new(AtomicUsize::new(0));
-    let sink = Arc::clone(&count);
-    registry.on_panic(move |_| {
-        sink.fetch_add(1, Ordering::Relaxed);
-    });
+    count_panics(&registry, &count, 1);
     registry.register(|_| panic!("first"));
     registry.notify(&());
     assert_eq!(count.load(Ordering::Relaxed), 1);
-    let sink = Arc::clone(&count);
-    registry.on_panic(move |_| {
-        sink.fetch_add(100, Ordering::Relaxed);
-    });
+    count_panics(&registry, &count, 100);
     registry.notify(&());
     assert_eq!(count.load(Ordering::Relaxed), 101);
     registry.clear_panic_hook();

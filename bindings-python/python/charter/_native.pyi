@@ -503,6 +503,11 @@ class Bridge:
     (:meth:`refused`) and, with ``audit``, recorded. A server that does not
     answer yet is not an error: the bridge connects in the background.
     Use it as a context manager, or call :meth:`close`.
+
+    An option left ``None`` is the bridge's default: ``max_skew`` the
+    bridge's default (30 s), ``request_timeout`` the bridge's default
+    (5 s), ``worker_threads`` the bridge's default (1), and the capacities
+    as docs/bridge.md lists them. ``token`` and ``key`` go together.
     """
 
     def __new__(
@@ -521,14 +526,14 @@ class Bridge:
         authority: Optional[Authority] = None,
         audit: Optional[AuditLog] = None,
         audit_scope: str = "denials",
-        max_skew: Union[float, timedelta] = 30.0,
+        max_skew: Union[float, timedelta, None] = None,
         session: Optional[Session] = None,
-        request_timeout: Union[float, timedelta] = 5.0,
+        request_timeout: Union[float, timedelta, None] = None,
         export_capacity: Optional[int] = None,
         export_max_bytes: Optional[int] = None,
         import_capacity: Optional[int] = None,
         max_requests_in_flight: Optional[int] = None,
-        worker_threads: int = 1,
+        worker_threads: Optional[int] = None,
     ) -> Self: ...
     @property
     def origin(self) -> str:
@@ -657,9 +662,10 @@ class Bus:
         topic: str,
         payload: Buffer,
         headers: _Headers = None,
-        timeout: Union[float, timedelta, None] = 5.0,
+        timeout: Union[float, timedelta, None] = ...,
     ) -> Message:
-        """Publishes a request and waits up to ``timeout`` seconds for the first reply.
+        """Publishes a request and waits up to ``timeout`` seconds for the first reply
+        (``None``: no limit; omitted: the core's default, 5 s).
 
         Raises :class:`charter.NotFoundError` at once when nothing subscribes
         to ``topic``, and :class:`charter.TimeoutError` when no reply comes.
@@ -669,7 +675,7 @@ class Bus:
         topic: str,
         payload: Buffer,
         headers: _Headers = None,
-        timeout: Union[float, timedelta, None] = 5.0,
+        timeout: Union[float, timedelta, None] = ...,
     ) -> Coroutine[Any, Any, Message]:
         """:meth:`request` for asyncio; the request is published when awaited."""
     def _request_start(
@@ -1035,7 +1041,7 @@ class Client:
         topic: str,
         payload: Buffer,
         headers: _Headers = None,
-        timeout: Union[float, timedelta, None] = 5.0,
+        timeout: Union[float, timedelta, None] = ...,
     ) -> Message:
         """:meth:`Bus.request`."""
     def request_async(
@@ -1043,7 +1049,7 @@ class Client:
         topic: str,
         payload: Buffer,
         headers: _Headers = None,
-        timeout: Union[float, timedelta, None] = 5.0,
+        timeout: Union[float, timedelta, None] = ...,
     ) -> Coroutine[Any, Any, Message]:
         """:meth:`Bus.request_async`."""
     def _request_start(

@@ -35,34 +35,31 @@ pub fn run(args: &ProveArgs, out: &mut Output) -> CliResult<()> {
     let log = LogView::open(&args.log)?;
     let size = args.size.unwrap_or_else(|| log.len());
     let root = hex(&log.root_at(size)?);
-    let (human, json) = match (args.index, args.consistency) {
+    let (proof, head, mut json) = match (args.index, args.consistency) {
         (Some(index), _) => {
-            let proof = hashes(&log.prove_inclusion(index, size)?);
+            let proof = log.prove_inclusion(index, size)?;
             let leaf = hex(&log.leaf_hash(index)?);
-            let human = format!(
-                "inclusion of record {index} in the tree of {size} records\nleaf  {leaf}\nroot  {root}\n{}",
-                lines(&proof)
+            let head = format!(
+                "inclusion of record {index} in the tree of {size} records\nleaf  {leaf}\nroot  {root}"
             );
-            let json = json!({
-                "kind": "inclusion", "index": index, "size": size, "leaf_hash": leaf, "root": root, "proof": proof,
-            });
-            (human, json)
+            let json =
+                json!({"kind": "inclusion", "index": index, "size": size, "leaf_hash": leaf, "root": root});
+            (proof, head, json)
         }
         (None, Some(old)) => {
-            let proof = hashes(&log.prove_consistency(old, size)?);
+            let proof = log.prove_consistency(old, size)?;
             let old_root = hex(&log.root_at(old)?);
-            let human = format!(
-                "consistency of the tree of {old} records with the tree of {size}\nold root  {old_root}\nroot      {root}\n{}",
-                lines(&proof)
+            let head = format!(
+                "consistency of the tree of {old} records with the tree of {size}\nold root  {old_root}\nroot      {root}"
             );
-            let json = json!({
-                "kind": "consistency", "old_size": old, "size": size, "old_root": old_root, "root": root,
-                "proof": proof,
-            });
-            (human, json)
+            let json = json!({"kind": "consistency", "old_size": old, "size": size, "old_root": old_root, "root": root});
+            (proof, head, json)
         }
         (None, None) => return Err(CliError::new(Status::Usage, "give --index I or --consistency M")),
     };
+    let proof = hashes(&proof);
+    let human = format!("{head}\n{}", lines(&proof));
+    json["proof"] = json!(proof);
     out.emit(&human, &json)
 }
 

@@ -7,32 +7,23 @@ use super::ok_json;
 
 pub const ORIGIN: &str = "example.com/audit";
 
+/// The arguments of an append to `log` of `action` on `resource` with
+/// `decision`; a test adds its own options after them.
+pub fn append_args<'a>(action: &'a str, resource: &'a str, decision: &'a str) -> Vec<&'a str> {
+    vec!["audit", "append", "log", "--action", action, "--resource", resource, "--decision", decision]
+}
+
 /// Appends an allowed `publish` of `resource` to `log`; the JSON report.
 pub fn append(dir: &Path, resource: &str) -> serde_json::Value {
-    ok_json(
-        dir,
-        &["audit", "append", "log", "--action", "publish", "--resource", resource, "--decision", "allow"],
-    )
+    ok_json(dir, &append_args("publish", resource, "allow"))
 }
 
 /// The arguments of an append to `log` of action `a` on `resource` that
 /// signs a checkpoint with `log.key`.
 pub fn signed_append<'a>(resource: &'a str, decision: &'a str) -> Vec<&'a str> {
-    vec![
-        "audit",
-        "append",
-        "log",
-        "--action",
-        "a",
-        "--resource",
-        resource,
-        "--decision",
-        decision,
-        "--key",
-        "log.key",
-        "--origin",
-        ORIGIN,
-    ]
+    let mut args = append_args("a", resource, decision);
+    args.extend(["--key", "log.key", "--origin", ORIGIN]);
+    args
 }
 
 /// Where each whole frame header starts, from the layout in

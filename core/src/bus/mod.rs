@@ -83,8 +83,9 @@ pub fn no_reply(topic: &str, timeout: Duration) -> Error {
     Error::new(ErrorKind::Timeout, format!("no reply to {} within {} ms", quote(topic), timeout.as_millis()))
 }
 
-/// How long a request waits for its reply when its caller names no
-/// timeout: the one default of every binding and of the bridge.
+/// How long a request waits for its reply when the caller names no time:
+/// decided here once, so that every binding's omitted timeout means the
+/// same wait.
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A topic bus. Cloning it is cheap and gives another handle to the same

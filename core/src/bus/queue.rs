@@ -207,33 +207,7 @@ impl Queue {
                 Overflow::Block(wait) => {
                     let now = Instant::now();
                     let deadline = *block_deadline.get_or_insert_with(|| now.checked_add(wait));
-                    let check = interrupt::installed();
-                    let Some(deadline) = deadline else {
-                        state.blocked += 1;
-                        state = match &check {
-                            None => self.writable.wait(state).unwrap_or_else(PoisonError::into_inner),
-                            Some(_) => {
-                                self.writable
-                                    .wait_timeout(state, INTERRUPT_CHECK)
-                                    .unwrap_or_else(PoisonError::into_inner)
-                                    .0
-                            }
-                        };
-                        state.blocked -= 1;
-                        if state.closed {
-                            state.count_closed();
-                            return Ok(Offered::Dropped);
-                        }
-                        if let Some(check) = &check {
-                            state = self.run_check(state, &**check)?;
-                            if state.closed {
-                                state.count_closed();
-                                return Ok(Offered::Dropped);
-                            }
-                        }
-                        continue;
-                    };
-                    if now >= deadline {
+                    if deadline.is_some_and(|deadline| now >= deadline) {
                         state.stats.dropped.timeout += 1;
                         state.stats.received += 1;
                         return Err(Error::new(
@@ -246,13 +220,22 @@ impl Queue {
                             ),
                         ));
                     }
-                    let slice = match &check {
-                        None => deadline - now,
-                        Some(_) => (deadline - now).min(INTERRUPT_CHECK),
+                    // Until the deadline (`None`: for good), in slices
+                    // while an interrupt check wants to run.
+                    let check = interrupt::installed();
+                    let slice = match (deadline.map(|deadline| deadline - now), &check) {
+                        (left, None) => left,
+                        (left, Some(_)) => {
+                            Some(left.map_or(INTERRUPT_CHECK, |left| left.min(INTERRUPT_CHECK)))
+                        }
                     };
                     state.blocked += 1;
-                    state =
-                        self.writable.wait_timeout(state, slice).unwrap_or_else(PoisonError::into_inner).0;
+                    state = match slice {
+                        None => self.writable.wait(state).unwrap_or_else(PoisonError::into_inner),
+                        Some(slice) => {
+                            self.writable.wait_timeout(state, slice).unwrap_or_else(PoisonError::into_inner).0
+                        }
+                    };
                     state.blocked -= 1;
                     if state.closed {
                         state.count_closed();

@@ -14,7 +14,7 @@ use ring::digest::{digest, SHA256};
 use ring::rand::{SecureRandom as _, SystemRandom};
 use ring::signature::{Ed25519KeyPair, KeyPair as _, UnparsedPublicKey, ED25519};
 
-use super::text::{self, PRINCIPAL_PREFIX, PUBLIC_KEY_PREFIX};
+use super::text::{self, fmt_as_text, PRINCIPAL_PREFIX, PUBLIC_KEY_PREFIX};
 use crate::{Error, ErrorKind, Result};
 
 /// The y-coordinates of the eight points of small order: y = 0 (order 4),
@@ -131,17 +131,7 @@ fn in_prime_order_subgroup(key: &[u8; 32]) -> Result<()> {
     Ok(())
 }
 
-impl fmt::Debug for PublicKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.to_text())
-    }
-}
-
-impl fmt::Display for PublicKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.to_text())
-    }
-}
+fmt_as_text!(PublicKey, to_text);
 
 /// A principal: the SHA-256 of its public key.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -168,17 +158,7 @@ impl PrincipalId {
     }
 }
 
-impl fmt::Debug for PrincipalId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.to_text())
-    }
-}
-
-impl fmt::Display for PrincipalId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.to_text())
-    }
-}
+fmt_as_text!(PrincipalId, to_text);
 
 /// The start of an RFC 8410 PKCS#8 v1 document for an Ed25519 key, up to
 /// the 32 seed bytes that end it: SEQUENCE { INTEGER 0, AlgorithmIdentifier

@@ -14,6 +14,26 @@ pub const PRINCIPAL_PREFIX: &str = "charter-id1:";
 /// Prefix of a token's text form.
 pub const TOKEN_PREFIX: &str = "charter-tok1:";
 
+/// `Debug` and `Display` for `$type`, both its text form as `$text`
+/// returns it: an id reads the same in a debug dump, a log line and where
+/// it is typed.
+macro_rules! fmt_as_text {
+    ($type:ty, $text:ident) => {
+        impl std::fmt::Debug for $type {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.$text())
+            }
+        }
+
+        impl std::fmt::Display for $type {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.$text())
+            }
+        }
+    };
+}
+pub(crate) use fmt_as_text;
+
 pub(crate) fn encode(prefix: &str, bytes: &[u8]) -> String {
     let mut text = String::with_capacity(prefix.len() + bytes.len().div_ceil(3) * 4);
     text.push_str(prefix);

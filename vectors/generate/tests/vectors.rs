@@ -58,6 +58,14 @@ fn refusals() {
             assert_eq!(other.message(), error.message(), "{name}");
         }
     }
+    let buses = v["bus"].as_array().unwrap();
+    assert!(buses.len() >= 7, "{} bus limit cases", buses.len());
+    for case in buses {
+        let name = case["name"].as_str().unwrap();
+        let error = charter_vectors::rules::bus(&case["limits"]).expect_err(name);
+        assert_eq!(case["status"], error.kind().name(), "{name}");
+        assert_eq!(case["message"], error.message(), "{name}");
+    }
 }
 
 #[test]

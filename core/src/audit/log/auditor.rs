@@ -251,20 +251,31 @@ fn stream(path: &Path, targets: &mut [Target]) -> Result<(u64, Hash, Option<u64>
         }
     };
     capture(&compact, targets);
+    let bad = scan(&mut reader, |hash| {
+        compact.push(hash);
+        capture(&compact, targets);
+    })?;
+    let (first_bad, why) = bad.unzip();
+    Ok((compact.len(), compact.root(), first_bad, why))
+}
+
+/// Reads the records of a log whose header `reader` has passed, handing
+/// each record's hash to `push`, until the file ends, cleanly or inside a
+/// frame (as a live writer leaves it between two writes). A damaged
+/// complete frame stops it: that record's index, and why, named with its
+/// byte offset.
+fn scan(reader: &mut BufReader<File>, mut push: impl FnMut(Hash)) -> Result<Option<(u64, String)>> {
     let mut offset = HEADER.len() as u64;
+    let mut index = 0;
     loop {
-        let index = compact.len();
-        match next_frame(&mut reader, index)? {
+        match next_frame(reader, index)? {
             Step::Frame(frame) => {
                 offset += frame.size();
-                compact.push(frame.hash);
-                capture(&compact, targets);
+                push(frame.hash);
+                index += 1;
             }
-            Step::End | Step::Torn => return Ok((compact.len(), compact.root(), None, None)),
-            Step::Bad(why) => {
-                let why = format!("record {index} (at byte {offset}): {why}");
-                return Ok((compact.len(), compact.root(), Some(index), Some(why)));
-            }
+            Step::End | Step::Torn => return Ok(None),
+            Step::Bad(why) => return Ok(Some((index, format!("record {index} (at byte {offset}): {why}")))),
         }
     }
 }
@@ -295,18 +306,10 @@ impl LogView {
         let path = path.as_ref().to_path_buf();
         let mut reader = open_log(&path)?;
         let mut tree = Tree::new();
-        let mut offset = HEADER.len() as u64;
-        loop {
-            let index = tree.len();
-            match next_frame(&mut reader, index)? {
-                Step::Frame(frame) => {
-                    offset += frame.size();
-                    tree.push(frame.hash);
-                }
-                Step::End | Step::Torn => return Ok(LogView { path, tree }),
-                Step::Bad(why) => return Err(corrupt(format!("record {index} (at byte {offset}): {why}"))),
-            }
+        if let Some((_, why)) = scan(&mut reader, |hash| tree.push(hash))? {
+            return Err(corrupt(why));
         }
+        Ok(LogView { path, tree })
     }
 
     /// The number of records read.

@@ -118,15 +118,7 @@ struct Verifier {
 
 impl Verifier {
     fn parse(text: &str) -> Result<Verifier> {
-        if text.len() > MAX_NOTE_BYTES {
-            return Err(malformed(format!("a verifier key is at most {MAX_NOTE_BYTES} bytes")));
-        }
-        let mut parts = text.splitn(3, '+');
-        let (Some(name), Some(hex), Some(key)) = (parts.next(), parts.next(), parts.next()) else {
-            return Err(malformed("a verifier key is <name>+<key id>+<key>, with two '+'"));
-        };
-        check_key_name(name).map_err(|why| malformed(format!("verifier key name {why}")))?;
-        let id = parse_key_id(hex)?;
+        let (name, id, key) = split_key(text, "verifier key")?;
         let key = parse_verifier_public_key(key)?;
         if key_id(name, &key) != id {
             return Err(malformed("verifier key id does not match its name and key"));
@@ -217,7 +209,22 @@ fn invalid_name(what: &str, why: &str) -> Error {
     Error::new(ErrorKind::InvalidArgument, format!("{what} {why}; it must be a valid note key name"))
 }
 
-pub(in crate::audit) fn parse_key_id(hex: &str) -> Result<[u8; 4]> {
+/// The name, key id and encoded key of a note key's text form,
+/// `<name>+<key id>+<key>`, of at most a note's size; `what` names the kind
+/// of key in the errors.
+pub(in crate::audit) fn split_key<'a>(text: &'a str, what: &str) -> Result<(&'a str, [u8; 4], &'a str)> {
+    if text.len() > MAX_NOTE_BYTES {
+        return Err(malformed(format!("a {what} is at most {MAX_NOTE_BYTES} bytes")));
+    }
+    let mut parts = text.splitn(3, '+');
+    let (Some(name), Some(hex), Some(key)) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(malformed(format!("a {what} is <name>+<key id>+<key>, with two '+'")));
+    };
+    check_key_name(name).map_err(|why| malformed(format!("{what} name {why}")))?;
+    Ok((name, parse_key_id(hex)?, key))
+}
+
+fn parse_key_id(hex: &str) -> Result<[u8; 4]> {
     let bad = || malformed(format!("verifier key id {} is not 8 hex digits", crate::quote(hex)));
     if hex.len() != 8 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(bad());

@@ -19,7 +19,7 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 
 use crate::audit::checkpoint::{
-    check_key_name, malformed, parse_body, parse_key_id, parse_signature_line, split_note, typed_key_id,
+    check_key_name, malformed, parse_body, parse_signature_line, split_key, split_note, typed_key_id,
     verify_checkpoint, Checkpoint, MAX_NOTE_BYTES, MAX_SIGNATURES, SIGNATURE_PREFIX,
 };
 use crate::capability::{KeyPair, PublicKey};
@@ -171,15 +171,7 @@ pub(in crate::audit) struct Cosigner {
 
 impl Cosigner {
     pub(in crate::audit) fn parse(text: &str) -> Result<Cosigner> {
-        if text.len() > MAX_NOTE_BYTES {
-            return Err(malformed(format!("a witness key is at most {MAX_NOTE_BYTES} bytes")));
-        }
-        let mut parts = text.splitn(3, '+');
-        let (Some(name), Some(hex), Some(key)) = (parts.next(), parts.next(), parts.next()) else {
-            return Err(malformed("a witness key is <name>+<key id>+<key>, with two '+'"));
-        };
-        check_key_name(name).map_err(|why| malformed(format!("witness key name {why}")))?;
-        let id = parse_key_id(hex)?;
+        let (name, id, key) = split_key(text, "witness key")?;
         let bytes = STANDARD.decode(key).map_err(|e| {
             malformed(format!("witness key is not standard base64: {}", crate::base64_problem::describe(&e)))
         })?;

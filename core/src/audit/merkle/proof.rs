@@ -26,24 +26,10 @@ pub fn verify_inclusion(leaf: &Hash, index: u64, size: u64, proof: &[Hash], root
             format!("leaf index {index} is not in a tree of size {size}"),
         ));
     }
-    let (mut fn_, mut sn) = (index, size - 1);
     let mut r = *leaf;
-    for p in proof {
-        if sn == 0 {
-            return Err(too_long("inclusion", proof.len()));
-        }
-        if fn_ & 1 == 1 || fn_ == sn {
-            r = node_hash(p, &r);
-            (fn_, sn) = shift_while_right_child(fn_, sn);
-        } else {
-            r = node_hash(&r, p);
-        }
-        fn_ >>= 1;
-        sn >>= 1;
-    }
-    if sn != 0 {
-        return Err(too_short("inclusion", proof.len()));
-    }
+    climb("inclusion", proof.len(), proof, index, size - 1, |p, left| {
+        r = if left { node_hash(p, &r) } else { node_hash(&r, p) };
+    })?;
     if r != *root {
         return Err(Error::new(
             ErrorKind::BadSignature,
@@ -75,7 +61,15 @@ pub fn verify_consistency(
         ));
     }
     if old_size == new_size || old_size == 0 {
-        return verify_trivial_consistency(old_size, new_size, old_root, new_root, proof);
+        expect_empty(old_size, new_size, proof)?;
+        let expected = if old_size == 0 { &EMPTY_ROOT } else { new_root };
+        if old_root != expected {
+            return Err(Error::new(
+                ErrorKind::BadSignature,
+                format!("the old root does not match the tree of size {old_size}"),
+            ));
+        }
+        return Ok(());
     }
     let (fr, sr) = consistency_roots(old_size, new_size, old_root, proof)?;
     if fr != *old_root || sr != *new_root {
@@ -89,15 +83,10 @@ pub fn verify_consistency(
     Ok(())
 }
 
-/// The cases RFC 9162 leaves out of its algorithm (it assumes
-/// `0 < old_size < new_size`): nothing to prove beyond the roots themselves.
-fn verify_trivial_consistency(
-    old_size: u64,
-    new_size: u64,
-    old_root: &Hash,
-    new_root: &Hash,
-    proof: &[Hash],
-) -> Result<()> {
+/// The empty proof the cases RFC 9162 leaves out of its algorithm (it
+/// assumes `0 < old_size < new_size`) must have: there is nothing to prove
+/// beyond the roots themselves.
+fn expect_empty(old_size: u64, new_size: u64, proof: &[Hash]) -> Result<()> {
     if !proof.is_empty() {
         return Err(Error::new(
             ErrorKind::Malformed,
@@ -105,13 +94,6 @@ fn verify_trivial_consistency(
                 "a consistency proof from size {old_size} to {new_size} is empty, got {} hashes",
                 proof.len()
             ),
-        ));
-    }
-    let expected = if old_size == 0 { &EMPTY_ROOT } else { new_root };
-    if old_root != expected {
-        return Err(Error::new(
-            ErrorKind::BadSignature,
-            format!("the old root does not match the tree of size {old_size}"),
         ));
     }
     Ok(())
@@ -132,24 +114,46 @@ fn consistency_roots(old_size: u64, new_size: u64, old_root: &Hash, proof: &[Has
         sn >>= 1;
     }
     let (mut fr, mut sr) = (*start, *start);
-    for c in path {
-        if sn == 0 {
-            return Err(too_long("consistency", proof.len()));
-        }
-        if fn_ & 1 == 1 || fn_ == sn {
+    climb("consistency", proof.len(), path, fn_, sn, |c, left| {
+        if left {
             fr = node_hash(c, &fr);
             sr = node_hash(c, &sr);
-            (fn_, sn) = shift_while_right_child(fn_, sn);
         } else {
             sr = node_hash(&sr, c);
+        }
+    })?;
+    Ok((fr, sr))
+}
+
+/// The walk up the tree both verifiers make (RFC 9162 2.1.3.2 and 2.1.4.2
+/// alike): from node `fn_` of a row whose last node is `sn`, one `step` a
+/// hash of `path`, told whether that hash is the left sibling. A path
+/// longer or shorter than the sizes allow is `MALFORMED`, named by `what`
+/// and the whole proof's length, `proof_len`.
+fn climb<'a>(
+    what: &str,
+    proof_len: usize,
+    path: impl IntoIterator<Item = &'a Hash>,
+    mut fn_: u64,
+    mut sn: u64,
+    mut step: impl FnMut(&Hash, bool),
+) -> Result<()> {
+    for hash in path {
+        if sn == 0 {
+            return Err(too_long(what, proof_len));
+        }
+        let left = fn_ & 1 == 1 || fn_ == sn;
+        step(hash, left);
+        if left {
+            (fn_, sn) = shift_while_right_child(fn_, sn);
         }
         fn_ >>= 1;
         sn >>= 1;
     }
     if sn != 0 {
-        return Err(too_short("consistency", proof.len()));
+        return Err(too_short(what, proof_len));
     }
-    Ok((fr, sr))
+    Ok(())
 }
 
 /// "If LSB(fn) is not set, then right-shift both fn and sn equally until

@@ -16,7 +16,7 @@ use ring::digest::{digest, SHA256};
 
 use super::grant::Grant;
 use super::keys::{KeyPair, PublicKey};
-use super::text::{self, TOKEN_PREFIX};
+use super::text::{self, fmt_as_text, TOKEN_PREFIX};
 use crate::{Error, ErrorKind, Result};
 
 pub use wire::{MAX_GRANTS, MAX_LINKS, MAX_TOKEN_BYTES};
@@ -76,17 +76,7 @@ fn hex_digit(c: u8) -> Option<u8> {
     }
 }
 
-impl fmt::Debug for LinkId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.to_hex())
-    }
-}
-
-impl fmt::Display for LinkId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.to_hex())
-    }
-}
+fmt_as_text!(LinkId, to_hex);
 
 /// One decoded link. Its bytes stay in the token, so its signature is
 /// checked over exactly what was received.
