@@ -183,6 +183,14 @@ impl Client {
     }
 }
 
+/// The core's wait for a reply when a request names no timeout
+/// (`charter_core::bus::DEFAULT_REQUEST_TIMEOUT`), in nanoseconds: the
+/// Kotlin API's default argument, so that it is decided in the core only.
+#[uniffi::export]
+pub fn default_request_timeout_nanos() -> u64 {
+    u64::try_from(bus::DEFAULT_REQUEST_TIMEOUT.as_nanos()).unwrap_or(u64::MAX)
+}
+
 /// Fails with the core's error for a request on `topic` that got no reply
 /// within `timeout_nanos` (for receives that wait on the reply themselves).
 #[uniffi::export]

@@ -1,7 +1,13 @@
 package charter
 
 import kotlin.time.Duration
-import kotlin.time.Duration.Companion.seconds
+import kotlin.time.Duration.Companion.nanoseconds
+
+/**
+ * How long [BusCalls.request] waits for a reply when it names no timeout:
+ * the core's default, read from it, so that every language waits the same.
+ */
+val DEFAULT_REQUEST_TIMEOUT: Duration = charter.ffi.defaultRequestTimeoutNanos().toLong().nanoseconds
 
 /**
  * The calls of a bus, made by someone: the bus itself (no session) or a
@@ -66,7 +72,7 @@ sealed class BusCalls(internal val core: charter.ffi.Client, internal val hook: 
         topic: String,
         payload: ByteArray,
         headers: List<Pair<String, String>> = emptyList(),
-        timeout: Duration = 5.seconds,
+        timeout: Duration = DEFAULT_REQUEST_TIMEOUT,
     ): Message = ffi { Message(core.request(topic, payload, headerList(headers), timeout.nanos())) }
 
     /** [request], suspending rather than blocking: no thread waits for the reply. */
@@ -74,7 +80,7 @@ sealed class BusCalls(internal val core: charter.ffi.Client, internal val hook: 
         topic: String,
         payload: ByteArray,
         headers: List<Pair<String, String>> = emptyList(),
-        timeout: Duration = 5.seconds,
+        timeout: Duration = DEFAULT_REQUEST_TIMEOUT,
     ): Message {
         val replies = ffi { Subscription(core.requestStart(topic, payload, headerList(headers))) }
         return replies.use {

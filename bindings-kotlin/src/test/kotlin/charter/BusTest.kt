@@ -97,6 +97,11 @@ class BusTest {
     }
 
     @Test
+    fun `an omitted request timeout is the core's default`() {
+        assertEquals(5.seconds, DEFAULT_REQUEST_TIMEOUT)
+    }
+
+    @Test
     fun `request and reply`() {
         Bus().use { bus ->
             bus.subscribe("math.double") { m -> bus.respond(m, m.payload + m.payload) }
