@@ -1,7 +1,8 @@
 'use strict';
 
-// Every rule is the core's: for each subscription the core refuses and for
-// a respond to a message that is not a request, the binding throws the
+// Every rule is the core's: for each subscription and each set of bus
+// limits the core refuses, and for a respond to a message that is not a
+// request, the binding throws the
 // core's error class with the core's exact message. The cases, with the
 // core's status and words, come from the core itself
 // (`vectors/rules/refusals.json`, written by `make vectors`), so a check
@@ -29,6 +30,13 @@ function subscribeOptions(options) {
       assert.ok(name in names, `an option this runner does not know: ${name}`);
       return [names[name], value];
     }),
+  );
+}
+
+/** The vectors' limit names (the core's `BusLimits` fields) as the Bus constructor's options. */
+function busLimits(limits) {
+  return Object.fromEntries(
+    Object.entries(limits).map(([name, value]) => [name.replace(/_([a-z])/g, (_, c) => c.toUpperCase()), value]),
   );
 }
 
@@ -72,6 +80,16 @@ for (const c of refusals.subscribe) {
       bus.close();
       enforcing.close();
     }
+  });
+}
+
+for (const c of refusals.bus) {
+  test(`bus limits: ${c.name} are refused with the core's error`, () => {
+    assert.throws(() => new Bus(busLimits(c.limits)).close(), (error) => {
+      assert.ok(error instanceof errorClass(c.status), `${error}`);
+      assert.equal(error.message, c.message);
+      return true;
+    });
   });
 }
 

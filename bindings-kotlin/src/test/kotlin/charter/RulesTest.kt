@@ -15,9 +15,9 @@ import org.junit.jupiter.api.assertThrows
 import kotlin.time.Duration.Companion.milliseconds
 
 /**
- * Every rule is the core's: each subscription the core refuses
- * (vectors/rules/refusals.json, written by the core) fails here with the
- * core's status and exact message. The Kotlin API has no `idleTtl` for a
+ * Every rule is the core's: each subscription and each set of bus limits
+ * the core refuses (vectors/rules/refusals.json, written by the core) fails
+ * here with the core's status and exact message. The Kotlin API has no `idleTtl` for a
  * handler subscription and no dispatch for a queue one, so those two
  * combinations cannot be written here at all; every other case runs.
  */
@@ -55,6 +55,34 @@ class RulesTest {
                     assertEquals(case.str("message"), e.message)
                     assertEquals(0L, bus.stats().liveSubscriptions)
                 }
+            }
+        }
+    }
+
+    /** The vectors' limit names (the core's `BusLimits` fields) as [BusLimits]. */
+    private fun limits(case: JsonElement): BusLimits {
+        val given = case.jsonObject.getValue("limits").jsonObject
+        val known = setOf("max_subscriptions", "max_queue_messages", "max_queue_bytes", "max_topic_len", "max_topic_tokens")
+        assertTrue(known.containsAll(given.keys), "a limit this runner does not know: ${given.keys}")
+        fun of(name: String) = given[name]?.jsonPrimitive?.long
+        return BusLimits(
+            maxSubscriptions = of("max_subscriptions"),
+            maxQueueMessages = of("max_queue_messages"),
+            maxQueueBytes = of("max_queue_bytes"),
+            maxTopicLen = of("max_topic_len"),
+            maxTopicTokens = of("max_topic_tokens"),
+        )
+    }
+
+    @TestFactory
+    fun `bus limit refusals are the core's`(): List<DynamicTest> {
+        val cases = Vectors.refusals.list("bus")
+        assertTrue(cases.size >= 7, "${cases.size} cases")
+        return cases.map { case ->
+            dynamicTest(case.str("name")) {
+                val e = assertThrows<CharterException> { Bus(limits(case)).close() }
+                assertEquals(case.str("status"), e.status)
+                assertEquals(case.str("message"), e.message)
             }
         }
     }
