@@ -46,7 +46,7 @@ FUZZ_SECONDS ?= 1800
 # directory, profile or feature set of its own rebuilds the tree below it.
 #
 #   step       build                                              dir             new
-#   rust       cargo test (dev profile, the default members)      target/debug    234
+#   rust       cargo test (dev profile, the default members)      target/debug    235
 #   budgets    cargo build --release -p charter-benches           target/release  133
 #   c          cargo build --release -p charter-capi (CMake)      target/release    0
 #              cargo build -p charter-capi --features=test-hooks
@@ -55,22 +55,24 @@ FUZZ_SECONDS ?= 1800
 #              the C harness: plain, ASan+UBSan and TSan executables
 #                (gcc); valgrind runs the plain ones; no Rust is
 #                instrumented
-#   python     pip install ./bindings-python: maturin, release,
-#                fat LTO, one codegen unit (pyproject.toml)       target/release  141
-#   node       napi build --release -p charter-node               target/release   32
+#   python     pip install ./bindings-python: maturin, in the
+#                release profile (not the wheels' fat LTO)        target/release   11
+#   node       napi build --release -p charter-node               target/release   26
 #   go         libcharter release (CMake, as in c)                target/release    0
 #              go vet/test, go test -race, outside.sh: Go's cache
 #   kotlin     cargo build -p charter-kotlin --features bindgen
 #                (dev profile, Maven)                             target/debug     61
 #   fuzz-ci    cargo +nightly fuzz build: every target at once,
 #                ASan and coverage                                fuzz/target     own
-#   dist       maturin --zig wheel (fat LTO, glibc 2.17)          target/dist     141
-#              cargo zigbuild of the npm addon (glibc 2.17, no
-#                debug info, stripped)                            target/dist      58
+#   dist       maturin --zig wheel (the wheel profile: fat LTO,
+#                one codegen unit; glibc 2.17)                    target/dist     141
+#              cargo zigbuild of the npm addon (the wheel
+#                profile, glibc 2.17; stripped after the link)    target/dist      26
 #              libcharter release (CMake, build-dist/)            target/release    0
 #   dist-check the sdist's wheel: its own crates from the sdist,
-#                the registry crates reused from `make python`    target/release    3
-#                                                                 total           819
+#                the registry crates reused from `make python`
+#                (release profile)                                target/release    3
+#                                                                 total           652
 #
 # The sanitizer, zig and fuzz builds are different configurations by nature;
 # the Python and Node test builds stay apart from the release artifacts

@@ -123,9 +123,11 @@ check "without Rust, building the sdist stops at once with a clear message" bash
   grep -q 'charter: building from source needs Rust 1.89 or newer' out.txt
   ! grep -qi 'puccinialin\|installing into a temporary directory' out.txt
   [ \$((\$(date +%s) - start)) -lt 120 ]"
-# In the repository's target directory, so that the registry crates, built
-# with the same profile by `make python`, are reused rather than compiled a
-# second time. A workspace crate at the same relative path could pass as
+# In the repository's target directory and in the release profile, so that
+# the registry crates, built with that profile by `make python`, are reused
+# rather than compiled a second time; the sdist must still carry the wheel
+# profile its pyproject.toml names, or a build from it without this override
+# would fail at once. A workspace crate at the same relative path could pass as
 # fresh there, since the sdist's files carry a fixed old date: the sdist is
 # unpacked and its files touched, so its own crates (core, bridge, the
 # binding) are compiled from it, never taken from the repository's build.
@@ -133,7 +135,9 @@ check "the sdist builds a working wheel in a clean venv" bash -c "
   set -e; $(declare -f block python_quickstart); readme='$readme'
   python3 -m venv sdist-venv
   mkdir sdist-src && tar xzf '$sdist' -C sdist-src && find sdist-src -exec touch {} +
-  CARGO_TARGET_DIR='$root/target' sdist-venv/bin/pip wheel --quiet --no-deps -w sdist-out sdist-src/charter-*/
+  grep -qx 'profile = \"wheel\"' sdist-src/charter-*/pyproject.toml
+  grep -qx '\[profile.wheel\]' sdist-src/charter-*/Cargo.toml
+  CARGO_TARGET_DIR='$root/target' MATURIN_PEP517_ARGS='--profile release' sdist-venv/bin/pip wheel --quiet --no-deps -w sdist-out sdist-src/charter-*/
   sdist-venv/bin/pip install --quiet --no-index sdist-out/charter-*.whl
   python_quickstart sdist-venv/bin/python"
 

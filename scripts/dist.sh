@@ -41,12 +41,12 @@ mkdir -p "$dist"
 step() { printf '\n== make dist: %s\n' "$*"; }
 
 step "Python wheel (manylinux2014, abi3, stripped)"
-PATH="$tools:$PATH" maturin build --quiet --release --strip --zig --compatibility manylinux2014 \
+PATH="$tools:$PATH" maturin build --quiet --profile wheel --strip --zig --compatibility manylinux2014 \
   --locked -j"$jobs" -m bindings-python/Cargo.toml --target-dir target/dist -o "$dist"
 wheel="$(cd "$dist" && ls charter-"$version"-cp39-abi3-*manylinux2014_x86_64*.whl)"
 
 step "Python wheel for this machine's CPython (version-specific, manylinux2014, stripped)"
-PATH="$tools:$PATH" maturin build --quiet --release --strip --zig --compatibility manylinux2014 \
+PATH="$tools:$PATH" maturin build --quiet --profile wheel --strip --zig --compatibility manylinux2014 \
   --locked -j"$jobs" -m bindings-python/Cargo.toml --target-dir target/dist -o "$dist" \
   --no-default-features -i python3
 tag="$(python3 -c 'import sys; print(f"cp{sys.version_info[0]}{sys.version_info[1]}")')"

@@ -21,10 +21,10 @@ import sys
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 # Where cargo puts a profile's output.
 PROFILE_DIR = {"dev": "debug", "test": "debug", "bench": "release"}
-LTO = ["--config", 'profile.release.lto="fat"', "--config", "profile.release.codegen-units=1"]
 ZIG = ["--target", "x86_64-unknown-linux-gnu"]
 CAPI_RELEASE = ["build", "--release", "-p", "charter-capi"]
-PYTHON = ["build", "--release", "-p", "charter-python", "--lib"] + LTO
+PYTHON = ["build", "--release", "-p", "charter-python", "--lib"]
+WHEEL = ["build", "--profile", "wheel", "-p", "charter-python", "--lib"]
 STEPS = [
     ("rust", None, "target", ["test", "--no-run"]),
     ("budgets", None, "target", ["build", "--release", "-p", "charter-benches", "--bin", "budget_loop"]),
@@ -36,10 +36,9 @@ STEPS = [
     ("go", None, "target", CAPI_RELEASE),
     ("kotlin", None, "target",
      ["build", "-p", "charter-kotlin", "--features", "bindgen", "--lib", "--bin", "uniffi-bindgen"]),
-    ("dist: wheel", None, "target/dist", PYTHON + ZIG),
+    ("dist: wheel", None, "target/dist", WHEEL + ZIG),
     ("dist: npm addon", None, "target/dist",
-     ["build", "--release", "-p", "charter-node", "--config", "profile.release.debug=false",
-      "--config", 'profile.release.strip="symbols"'] + ZIG),
+     ["build", "--profile", "wheel", "-p", "charter-node", "--lib"] + ZIG),
     ("dist: C tarball", None, "target", CAPI_RELEASE),
     ("dist-check: sdist", "sdist", "target", PYTHON),
 ]

@@ -21,7 +21,11 @@ fi
 
 # --force-reinstall: the version does not change with the sources, so
 # without it pip would keep a stale build. Cargo rebuilds only what changed.
-"$python" -m pip install --quiet --force-reinstall --no-deps \
+# The release profile, not the wheels' fat-LTO one (Cargo.toml): the tests
+# check behaviour, and this build reuses the dependencies that the C
+# library's release build compiled, where the wheel profile compiles every
+# crate again. make dist builds and make dist-check tests the wheels.
+MATURIN_PEP517_ARGS="--profile release" "$python" -m pip install --quiet --force-reinstall --no-deps \
     ./bindings-python
 
 "$python" -m pytest -q -p no:cacheprovider bindings-python/tests
