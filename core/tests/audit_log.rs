@@ -6,7 +6,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use charter_core::audit::{
     verify_checkpoint, verify_consistency, verify_inclusion, AuditLog, AuditOptions, Decision, FsyncPolicy,
@@ -678,4 +678,31 @@ fn closing_a_bus_releases_its_audit_log() {
     bus.close();
     AuditLog::open(tmp.path(), AuditOptions::default()).expect("closed: the lock is free");
     drop(still_held);
+}
+
+/// A checkpoint the interval thread failed to sign reaches the next
+/// append as its error, and that append keeps no record. (An append skips
+/// looking for such a failure only on a log without the thread.)
+#[test]
+fn a_failed_interval_checkpoint_fails_the_next_append() {
+    let temp = TempLog::new("interval-fails");
+    let options =
+        AuditOptions { checkpoint_interval: Some(Duration::from_millis(10)), ..signed(FsyncPolicy::Never) };
+    let log = AuditLog::open(temp.path(), options).unwrap();
+    // A non-empty directory where the checkpoint goes: replacing it fails.
+    fs::create_dir(temp.checkpoint()).unwrap();
+    fs::write(temp.checkpoint().join("keep"), b"x").unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let (before, error) = loop {
+        let before = log.len();
+        if let Err(e) = log.append(&record(before)) {
+            break (before, e);
+        }
+        assert!(Instant::now() < deadline, "no automatic checkpoint failed within 30 s");
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    assert!(error.message().starts_with("the automatic checkpoint failed: "), "{}", error.message());
+    assert_eq!(log.len(), before, "the refused append kept its record");
+    drop(log);
+    fs::remove_dir_all(temp.checkpoint()).unwrap();
 }
