@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use charter_core::bus::DEFAULT_REQUEST_TIMEOUT;
 use charter_core::capability::Session;
 use charter_core::{Error, ErrorKind, Result};
 
@@ -146,7 +147,8 @@ pub struct BridgeOptions {
     /// The local session the bridge acts as on a bus that enforces an
     /// authority (it subscribes to the exports and publishes the imports).
     pub local_session: Option<Session>,
-    /// How long a request carried across the bridge waits for its reply.
+    /// How long a request carried across the bridge waits for its reply
+    /// (default: the core's `DEFAULT_REQUEST_TIMEOUT`).
     pub request_timeout: Duration,
     /// The queue capacity, in messages, of each export's local
     /// subscription: while NATS is slower than the local publishers, the
@@ -180,7 +182,7 @@ impl BridgeOptions {
             credentials: None,
             verify: None,
             local_session: None,
-            request_timeout: Duration::from_secs(5),
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
             export_capacity: 65_536,
             export_max_bytes: 16 << 20,
             import_capacity: 65_536,

@@ -82,6 +82,10 @@ pub fn no_reply(topic: &str, timeout: Duration) -> Error {
     Error::new(ErrorKind::Timeout, format!("no reply to {} within {} ms", quote(topic), timeout.as_millis()))
 }
 
+/// How long a request waits for its reply when its caller names no
+/// timeout: the one default of every binding and of the bridge.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// A topic bus. Cloning it is cheap and gives another handle to the same
 /// bus; every handle may be used from any thread.
 #[derive(Clone)]
