@@ -183,6 +183,9 @@ func TestBridgeCarriesMessagesAndRequests(t *testing.T) {
 	if ok, err := ba.Connected(); !ok || err != nil {
 		t.Errorf("Connected: %v %v", ok, err)
 	}
+	if err := ba.Flush(context.Background()); err != nil {
+		t.Errorf("Flush without a deadline (the bridge's default): %v", err)
+	}
 	if err := bb.Close(); err != nil {
 		t.Fatal(err)
 	}
