@@ -428,7 +428,11 @@ mod tests {
         let bad_topic = matches_checked("a.*", "a.*").unwrap_err();
         assert_eq!(bad_topic.kind(), ErrorKind::InvalidArgument);
         assert!(bad_topic.message().starts_with("topic \"a.*\" contains the wildcard"), "{bad_topic}");
-        assert_eq!(reason(matches_checked("", "").map(drop)), "pattern is empty", "the pattern is checked first");
+        assert_eq!(
+            reason(matches_checked("", "").map(drop)),
+            "pattern is empty",
+            "the pattern is checked first"
+        );
         assert_eq!(reason(matches_checked("a", "").map(drop)), "topic is empty");
     }
 
@@ -442,7 +446,10 @@ mod tests {
         let outer = contains_checked("a.>", ">.a").unwrap_err();
         assert_eq!(outer.kind(), ErrorKind::InvalidArgument);
         assert!(outer.message().starts_with("outer: pattern \">.a\" has '>' at position 1"), "{outer}");
-        assert!(reason(contains_checked("a..b", "a..b").map(drop)).starts_with("inner: "), "inner is checked first");
+        assert!(
+            reason(contains_checked("a..b", "a..b").map(drop)).starts_with("inner: "),
+            "inner is checked first"
+        );
         assert!(reason(contains_checked("a", "a b").map(drop)).contains("contains the character ' '"));
     }
 }
