@@ -357,8 +357,8 @@ func (b *Bridge) ref() *handle[*C.charter_bridge_t] {
 }
 
 // Flush waits until the server has seen everything sent so far (the
-// imports' subscriptions included), until ctx's deadline (or 5 s without
-// one): [ErrTimeout] while no server answers. Cancelling ctx before the
+// imports' subscriptions included), until ctx's deadline (or the bridge's
+// default flush timeout without one): [ErrTimeout] while no server answers. Cancelling ctx before the
 // call returns its error; the wait itself is bounded by the deadline.
 func (b *Bridge) Flush(ctx context.Context) error {
 	p, err := b.ref().load()
@@ -368,7 +368,7 @@ func (b *Bridge) Flush(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	wait := 5 * time.Second
+	wait := time.Duration(C.CHARTER_BRIDGE_FLUSH_TIMEOUT_MS) * time.Millisecond
 	if deadline, ok := ctx.Deadline(); ok {
 		wait = max(time.Until(deadline), 0)
 	}

@@ -172,6 +172,9 @@ func TestBridgeCarriesMessagesAndRequests(t *testing.T) {
 	if ok, err := ba.Connected(); !ok || err != nil {
 		t.Errorf("Connected: %v %v", ok, err)
 	}
+	if err := ba.Flush(context.Background()); err != nil {
+		t.Errorf("Flush without a deadline (the bridge's default): %v", err)
+	}
 	closeTwice(t, bb)
 	if _, err := bb.Stats(); !errors.Is(err, charter.ErrClosed) {
 		t.Errorf("Stats after Close: %v", err)

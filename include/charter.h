@@ -96,6 +96,13 @@
 #define CHARTER_BRIDGE_MAX_ENTRIES 1024
 
 /**
+ * How long, in milliseconds, to flush when the caller has no timeout of
+ * its own: the bridge's `DEFAULT_FLUSH_TIMEOUT` (as long as a request
+ * waits for its reply), written out for the header.
+ */
+#define CHARTER_BRIDGE_FLUSH_TIMEOUT_MS 5000
+
+/**
  * Expect a publish: it needs a `publish` grant on its subject.
  */
 #define CHARTER_BRIDGE_EXPECT_PUBLISH 0
@@ -2173,9 +2180,10 @@ charter_status_t charter_bridge_start(charter_bus_t *bus, const struct charter_b
 charter_status_t charter_bridge_origin(charter_bridge_t *bridge, char **out);
 
 /**
- * Waits up to `timeout_ms` until the server has seen everything sent so
- * far (the imports' subscriptions included): `CHARTER_E_TIMEOUT` while
- * no server answers, `CHARTER_E_CLOSED` once the bridge is closed,
+ * Waits up to `timeout_ms` (`CHARTER_BRIDGE_FLUSH_TIMEOUT_MS` when the
+ * caller has no timeout of its own) until the server has seen everything
+ * sent so far (the imports' subscriptions included): `CHARTER_E_TIMEOUT`
+ * while no server answers, `CHARTER_E_CLOSED` once the bridge is closed,
  * `CHARTER_E_WOULD_BLOCK` on one of the bridge's own threads. A close
  * waits for a flush in progress.
  *

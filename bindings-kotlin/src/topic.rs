@@ -16,14 +16,17 @@ pub fn validate_pattern(pattern: String) -> Result<()> {
     Ok(topic::validate_pattern(&pattern)?)
 }
 
-/// Whether `pattern` matches `topic`.
+/// Whether `pattern` matches `topic`; `INVALID_ARGUMENT` when either is
+/// not valid.
 #[uniffi::export]
-pub fn topic_matches(pattern: String, topic: String) -> bool {
-    topic::matches(&pattern, &topic)
+pub fn topic_matches(pattern: String, topic: String) -> Result<bool> {
+    Ok(topic::matches_checked(&pattern, &topic)?)
 }
 
-/// Whether every topic `inner` matches is matched by `outer`.
+/// Whether every topic `inner` matches is matched by `outer`;
+/// `INVALID_ARGUMENT`, naming the argument, when either is not a valid
+/// pattern.
 #[uniffi::export]
-pub fn pattern_contains(inner: String, outer: String) -> bool {
-    topic::contains(&inner, &outer)
+pub fn pattern_contains(inner: String, outer: String) -> Result<bool> {
+    Ok(topic::contains_checked(&inner, &outer)?)
 }

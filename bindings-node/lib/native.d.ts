@@ -724,7 +724,7 @@ export declare function parseWitnessRequest(body: string): WitnessRequestView
 
 /**
  * Whether every topic the pattern `inner` matches, the pattern `outer`
- * matches too; both are checked first.
+ * matches too; both are checked first, and the error names which.
  */
 export declare function patternContains(inner: string, outer: string): boolean
 

@@ -16,7 +16,7 @@ use charter_bridge::verify::{Expect, Inbound};
 use charter_bridge::{
     Bridge, BridgeOptions, Credentials, DurableImport, Import, Reason, Verifier, VerifyOptions,
 };
-use charter_core::bus::DEFAULT_REQUEST_TIMEOUT;
+use charter_bridge::DEFAULT_FLUSH_TIMEOUT;
 use charter_core::ErrorKind;
 use napi::bindgen_prelude::{BufferSlice, Env, Object};
 use napi_derive::napi;
@@ -269,11 +269,11 @@ impl NativeBridge {
 
     /// Waits on a pool thread until the server has seen everything sent
     /// so far. A flush is a round trip to the server: with no `timeoutMs`
-    /// it waits as long as a request does, the core's default.
+    /// it waits the bridge's `DEFAULT_FLUSH_TIMEOUT` (as long as a request).
     #[napi(ts_return_type = "Promise<boolean | undefined>")]
     pub fn flush<'env>(&self, env: &'env Env, timeout_ms: Option<f64>) -> Result<Object<'env>> {
         boundary(|| {
-            let timeout = timeout_ms.map_or(DEFAULT_REQUEST_TIMEOUT, millis);
+            let timeout = timeout_ms.map_or(DEFAULT_FLUSH_TIMEOUT, millis);
             let bridge = Arc::clone(&self.bridge);
             let flush = move || {
                 let guard = bridge.read().unwrap_or_else(PoisonError::into_inner);

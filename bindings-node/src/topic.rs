@@ -21,20 +21,12 @@ pub fn validate_pattern(text: String) -> Result<()> {
 /// Whether the pattern `pattern` matches the topic `topic`; both are checked first.
 #[napi]
 pub fn topic_matches(pattern: String, topic: String) -> Result<bool> {
-    boundary(|| {
-        rules::validate_pattern(&pattern).map_err(from_core)?;
-        rules::validate_topic(&topic).map_err(from_core)?;
-        Ok(rules::matches(&pattern, &topic))
-    })
+    boundary(|| rules::matches_checked(&pattern, &topic).map_err(from_core))
 }
 
 /// Whether every topic the pattern `inner` matches, the pattern `outer`
-/// matches too; both are checked first.
+/// matches too; both are checked first, and the error names which.
 #[napi]
 pub fn pattern_contains(inner: String, outer: String) -> Result<bool> {
-    boundary(|| {
-        rules::validate_pattern(&inner).map_err(from_core)?;
-        rules::validate_pattern(&outer).map_err(from_core)?;
-        Ok(rules::contains(&inner, &outer))
-    })
+    boundary(|| rules::contains_checked(&inner, &outer).map_err(from_core))
 }

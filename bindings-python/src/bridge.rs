@@ -174,15 +174,19 @@ impl Bridge {
         self.bridge.read().unwrap_or_else(PoisonError::into_inner).is_none()
     }
 
-    /// Waits up to `timeout` seconds until the server has seen everything
-    /// sent so far; `TimeoutError` while no server answers.
-    #[pyo3(signature = (timeout=5.0))]
+    /// Waits up to `timeout` seconds (omitted or `None`: the bridge's
+    /// `DEFAULT_FLUSH_TIMEOUT`) until the server has seen everything sent
+    /// so far; `TimeoutError` while no server answers.
+    #[pyo3(signature = (timeout=None))]
     fn flush(
         &self,
         py: Python<'_>,
-        #[pyo3(from_py_with = crate::when::seconds)] timeout: f64,
+        #[pyo3(from_py_with = crate::when::optional_seconds)] timeout: Option<f64>,
     ) -> PyResult<()> {
-        let timeout = seconds(py, "timeout", timeout)?;
+        let timeout = match timeout {
+            Some(timeout) => seconds(py, "timeout", timeout)?,
+            None => charter_bridge::DEFAULT_FLUSH_TIMEOUT,
+        };
         if in_async_context() {
             return Err(new_err(
                 py,

@@ -3,7 +3,6 @@
 //! default limits (256 bytes, 16 tokens) every bus starts from.
 
 use charter_core::bus::topic as rules;
-use charter_core::Error;
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedStr;
 
@@ -41,9 +40,7 @@ fn topic_matches(
 ) -> PyResult<bool> {
     let pattern: &str = &pattern;
     let topic: &str = &topic;
-    rules::validate_pattern(pattern).map_err(|e| to_pyerr(py, &e))?;
-    rules::validate_topic(topic).map_err(|e| to_pyerr(py, &e))?;
-    Ok(rules::matches(pattern, topic))
+    rules::matches_checked(pattern, topic).map_err(|e| to_pyerr(py, &e))
 }
 
 /// Whether every topic the pattern `inner` matches, the pattern `outer`
@@ -57,13 +54,7 @@ fn pattern_contains(
 ) -> PyResult<bool> {
     let inner: &str = &inner;
     let outer: &str = &outer;
-    let check = |name: &str, pattern: &str| {
-        rules::validate_pattern(pattern)
-            .map_err(|e| to_pyerr(py, &Error::new(e.kind(), format!("{name}: {}", e.message()))))
-    };
-    check("inner", inner)?;
-    check("outer", outer)?;
-    Ok(rules::contains(inner, outer))
+    rules::contains_checked(inner, outer).map_err(|e| to_pyerr(py, &e))
 }
 
 pub(crate) fn add_to(m: &Bound<'_, PyModule>) -> PyResult<()> {

@@ -174,7 +174,8 @@ impl Bridge {
 
     /// Waits up to `timeout` until the server has seen everything sent so
     /// far (the imports' subscriptions included): `TIMEOUT` while no server
-    /// answers.
+    /// answers. A caller without a timeout of its own passes
+    /// [`DEFAULT_FLUSH_TIMEOUT`](crate::DEFAULT_FLUSH_TIMEOUT).
     /// Like [`start`](Self::start), it blocks, so it is refused inside a
     /// tokio runtime.
     pub fn flush(&self, timeout: Duration) -> Result<()> {

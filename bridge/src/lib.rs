@@ -45,7 +45,7 @@ pub mod wire;
 
 pub use bridge::{check_reply, Bridge};
 pub use context::in_async_context;
-pub use options::{BridgeOptions, DurableImport, Import, MAX_HANDLED};
+pub use options::{BridgeOptions, DurableImport, Import, DEFAULT_FLUSH_TIMEOUT, MAX_HANDLED};
 pub use refusal::{Reason, Refusal};
 pub use seal::{Credentials, Sealer};
 pub use stats::BridgeStats;

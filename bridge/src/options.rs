@@ -10,6 +10,12 @@ use charter_core::{Error, ErrorKind, Result};
 use crate::seal::Credentials;
 use crate::verify::VerifyOptions;
 
+/// How long [`Bridge::flush`](crate::Bridge::flush) waits when its caller
+/// names no timeout. A flush is a round trip to the server, a request in
+/// all but name, so it waits as long as a request waits for its reply: the
+/// core's `DEFAULT_REQUEST_TIMEOUT`. Bindings map an omitted timeout here.
+pub const DEFAULT_FLUSH_TIMEOUT: Duration = DEFAULT_REQUEST_TIMEOUT;
+
 /// An import: NATS subjects matching `pattern` are published on the local
 /// bus. With a queue group, each message goes to one member of the group
 /// (NATS load balancing across processes).

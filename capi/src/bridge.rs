@@ -36,6 +36,16 @@ use crate::status::charter_status_t;
 /// The most servers, exports or imports one bridge takes.
 pub const CHARTER_BRIDGE_MAX_ENTRIES: usize = 1024;
 
+/// How long, in milliseconds, to flush when the caller has no timeout of
+/// its own: the bridge's `DEFAULT_FLUSH_TIMEOUT` (as long as a request
+/// waits for its reply), written out for the header.
+pub const CHARTER_BRIDGE_FLUSH_TIMEOUT_MS: u32 = 5_000;
+
+const _: () = assert!(
+    CHARTER_BRIDGE_FLUSH_TIMEOUT_MS as u128 == ::charter_bridge::DEFAULT_FLUSH_TIMEOUT.as_millis(),
+    "the header's flush default is the bridge's"
+);
+
 /// A running bridge between a bus and NATS. Opaque; start one with
 /// `charter_bridge_start`.
 pub struct charter_bridge {
@@ -528,9 +538,10 @@ pub unsafe extern "C" fn charter_bridge_origin(
     call(|| out!(out)?.put(bridge_arg(bridge)?.0.origin.clone()))
 }
 
-/// Waits up to `timeout_ms` until the server has seen everything sent so
-/// far (the imports' subscriptions included): `CHARTER_E_TIMEOUT` while
-/// no server answers, `CHARTER_E_CLOSED` once the bridge is closed,
+/// Waits up to `timeout_ms` (`CHARTER_BRIDGE_FLUSH_TIMEOUT_MS` when the
+/// caller has no timeout of its own) until the server has seen everything
+/// sent so far (the imports' subscriptions included): `CHARTER_E_TIMEOUT`
+/// while no server answers, `CHARTER_E_CLOSED` once the bridge is closed,
 /// `CHARTER_E_WOULD_BLOCK` on one of the bridge's own threads. A close
 /// waits for a flush in progress.
 ///

@@ -6,19 +6,12 @@
 
 use std::ffi::c_char;
 
-use charter_core::bus::topic::{contains, matches, validate_pattern, validate_topic};
-use charter_core::Error;
+use charter_core::bus::topic::{contains_checked, matches_checked, validate_pattern, validate_topic};
 
 use crate::args::arg_str;
 use crate::firewall::call;
 use crate::out::out;
 use crate::status::charter_status_t;
-
-/// Checks the pattern `text`, the argument called `name`, which leads the
-/// message (the core's says "pattern" only, and containment takes two).
-fn pattern_arg(name: &str, text: &str) -> Result<(), Error> {
-    validate_pattern(text).map_err(|e| Error::new(e.kind(), format!("{name}: {}", e.message())))
-}
 
 /// Checks `topic` as a topic to publish on: `CHARTER_OK`, or
 /// `CHARTER_E_INVALID_ARGUMENT` with a message naming the broken rule
@@ -67,9 +60,7 @@ pub unsafe extern "C" fn charter_topic_matches(
     call(|| {
         let out = out!(out)?;
         let (pattern, topic) = (arg_str!(pattern)?, arg_str!(topic)?);
-        validate_pattern(pattern)?;
-        validate_topic(topic)?;
-        out.put(matches(pattern, topic))
+        out.put(matches_checked(pattern, topic)?)
     })
 }
 
@@ -90,9 +81,7 @@ pub unsafe extern "C" fn charter_pattern_contains(
     call(|| {
         let out = out!(out)?;
         let (inner, outer) = (arg_str!(inner)?, arg_str!(outer)?);
-        pattern_arg("inner", inner)?;
-        pattern_arg("outer", outer)?;
-        out.put(contains(inner, outer))
+        out.put(contains_checked(inner, outer)?)
     })
 }
 

@@ -544,8 +544,8 @@ class Bridge:
     @property
     def closed(self) -> bool:
         """Whether the bridge has been closed."""
-    def flush(self, timeout: Union[float, timedelta] = 5.0) -> None:
-        """Waits until the server has seen everything sent so far."""
+    def flush(self, timeout: Optional[Union[float, timedelta]] = None) -> None:
+        """Waits until the server has seen everything sent so far (None: the bridge's default)."""
     def stats(self) -> Dict[str, int]:
         """What the bridge carried and dropped so far, each drop by its reason."""
     def refused(self) -> Dict[str, int]:

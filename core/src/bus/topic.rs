@@ -286,6 +286,30 @@ pub fn contains(inner: &str, outer: &str) -> bool {
     }
 }
 
+/// [`matches`] for input nobody has checked yet: `INVALID_ARGUMENT` when
+/// `pattern` is not a valid pattern or `topic` not a valid topic (the
+/// pattern is checked first; the message's noun says which one it was),
+/// else whether the one matches the other. Bindings and the C ABI answer
+/// through this, so the order of the checks and their wording live here.
+pub fn matches_checked(pattern: &str, topic: &str) -> Result<bool> {
+    validate_pattern(pattern)?;
+    validate_topic(topic)?;
+    Ok(matches(pattern, topic))
+}
+
+/// [`contains`] for input nobody has checked yet: `INVALID_ARGUMENT` when
+/// either is not a valid pattern, its message led by the argument's name
+/// (`inner: ` or `outer: `), as both are patterns; else whether `inner`
+/// is contained in `outer`.
+pub fn contains_checked(inner: &str, outer: &str) -> Result<bool> {
+    let argument = |name: &str, pattern: &str| {
+        validate_pattern(pattern).map_err(|e| Error::new(e.kind(), format!("{name}: {}", e.message())))
+    };
+    argument("inner", inner)?;
+    argument("outer", outer)?;
+    Ok(contains(inner, outer))
+}
+
 impl Tokens<'_> {
     /// Whether the first token is the reserved one.
     pub(crate) fn is_reserved(&self) -> bool {
@@ -392,5 +416,40 @@ mod tests {
         assert!(!contains(">", "*"));
         assert!(contains("*.*", ">"));
         assert!(!contains("_charter.x", ">"));
+    }
+
+    #[test]
+    fn checked_matching_refuses_each_bad_argument_by_name() {
+        assert_eq!(matches_checked("orders.*", "orders.eu"), Ok(true));
+        assert_eq!(matches_checked(">", "_charter.inbox.1"), Ok(false));
+        let bad_pattern = matches_checked("a.>.b", "a.x.b").unwrap_err();
+        assert_eq!(bad_pattern.kind(), ErrorKind::InvalidArgument);
+        assert!(bad_pattern.message().starts_with("pattern \"a.>.b\""), "{bad_pattern}");
+        let bad_topic = matches_checked("a.*", "a.*").unwrap_err();
+        assert_eq!(bad_topic.kind(), ErrorKind::InvalidArgument);
+        assert!(bad_topic.message().starts_with("topic \"a.*\" contains the wildcard"), "{bad_topic}");
+        assert_eq!(
+            reason(matches_checked("", "").map(drop)),
+            "pattern is empty",
+            "the pattern is checked first"
+        );
+        assert_eq!(reason(matches_checked("a", "").map(drop)), "topic is empty");
+    }
+
+    #[test]
+    fn checked_containment_names_the_argument_that_is_wrong() {
+        assert_eq!(contains_checked("a.*", "a.>"), Ok(true));
+        assert_eq!(contains_checked("a.>", "a.*"), Ok(false));
+        let inner = contains_checked("", "a").unwrap_err();
+        assert_eq!(inner.kind(), ErrorKind::InvalidArgument);
+        assert_eq!(inner.message(), "inner: pattern is empty");
+        let outer = contains_checked("a.>", ">.a").unwrap_err();
+        assert_eq!(outer.kind(), ErrorKind::InvalidArgument);
+        assert!(outer.message().starts_with("outer: pattern \">.a\" has '>' at position 1"), "{outer}");
+        assert!(
+            reason(contains_checked("a..b", "a..b").map(drop)).starts_with("inner: "),
+            "inner is checked first"
+        );
+        assert!(reason(contains_checked("a", "a b").map(drop)).contains("contains the character ' '"));
     }
 }

@@ -81,6 +81,14 @@ class VectorsTest {
         dynamicTest("containment $i") { assertEquals(case.bool("contained"), patternContains(case.str("inner"), case.str("outer"))) }
     }
 
+    @Test
+    fun matchingAndContainmentRefuseInvalidArgumentsWithTheCoresMessage() {
+        assertTrue(assertThrows<InvalidArgumentException> { topicMatches("a.>.b", "a") }.message!!.startsWith("pattern "))
+        assertTrue(assertThrows<InvalidArgumentException> { topicMatches(">", "a.*") }.message!!.startsWith("topic "))
+        assertTrue(assertThrows<InvalidArgumentException> { patternContains("", ">") }.message!!.startsWith("inner: "))
+        assertTrue(assertThrows<InvalidArgumentException> { patternContains(">", "a..b") }.message!!.startsWith("outer: "))
+    }
+
     @TestFactory
     fun tokenKeys(): List<DynamicTest> = Vectors.tokens.list("keys").map { key ->
         dynamicTest(key.str("name")) {
