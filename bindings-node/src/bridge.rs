@@ -13,10 +13,10 @@ use std::collections::HashMap;
 use std::sync::{Arc, PoisonError, RwLock};
 
 use charter_bridge::verify::{Expect, Inbound};
+use charter_bridge::DEFAULT_FLUSH_TIMEOUT;
 use charter_bridge::{
     Bridge, BridgeOptions, Credentials, DurableImport, Import, Reason, Verifier, VerifyOptions,
 };
-use charter_bridge::DEFAULT_FLUSH_TIMEOUT;
 use charter_core::ErrorKind;
 use napi::bindgen_prelude::{BufferSlice, Env, Object};
 use napi_derive::napi;
