@@ -140,7 +140,7 @@ export declare class NativeBridge {
   /**
    * Waits on a pool thread until the server has seen everything sent
    * so far. A flush is a round trip to the server: with no `timeoutMs`
-   * it waits as long as a request does, the core's default.
+   * it waits the bridge's `DEFAULT_FLUSH_TIMEOUT` (as long as a request).
    */
   flush(timeoutMs?: number | undefined | null): Promise<boolean | undefined>
   /**
