@@ -148,22 +148,14 @@ pub fn start_bridge<'env>(
             })
             .collect();
         options.durable_imports = spec.durable_imports.into_iter().map(DurableSpec::core).collect();
-        options.credentials = match (token, key) {
-            (None, None) => None,
-            (Some(token), Some(key)) => {
-                Some(Credentials { token: token.token.clone(), key: Arc::clone(&key.pair) })
-            }
-            _ => return Err(invalid("token and key go together: give both to seal, or neither")),
-        };
-        match authority {
-            Some(authority) => {
-                options.verify =
-                    Some(verify_options(authority, audit, spec.audit_scope.as_deref(), spec.max_skew_ms)?);
-            }
-            None if audit.is_some() => {
-                return Err(invalid("audit records refusals, which need an authority"))
-            }
-            None => {}
+        options
+            .set_credentials(token.map(|t| t.token.clone()), key.map(|k| Arc::clone(&k.pair)))
+            .map_err(to_napi)?;
+        let recorder = audit.map(|log| log.recorder(spec.audit_scope.as_deref())).transpose()?;
+        let verify =
+            options.set_verification(authority.map(|a| a.authority.clone()), recorder).map_err(from_core)?;
+        if let (Some(verify), Some(ms)) = (verify, spec.max_skew_ms) {
+            verify.max_skew = millis(ms);
         }
         options.local_session = session.map(|s| s.session.clone());
         if let Some(ms) = spec.request_timeout_ms {

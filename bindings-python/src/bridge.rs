@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
-use charter_bridge::{in_async_context, BridgeOptions, Import, VerifyOptions};
+use charter_bridge::{in_async_context, BridgeOptions, Import};
 use charter_core::ErrorKind;
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
@@ -109,23 +109,11 @@ impl Bridge {
             .set_credentials(token.map(|t| t.0.clone()), key.map(|k| Arc::clone(&k.0)))
             .map_err(|e| to_pyerr(py, &e))?;
         let recorder = recorder(py, audit, audit_scope)?;
-        match authority {
-            Some(authority) => {
-                let mut verify = VerifyOptions::new(authority.0.clone());
-                if let Some(max_skew) = max_skew {
-                    verify.max_skew = seconds(py, "max_skew", max_skew)?;
-                }
-                verify.recorder = recorder;
-                options.verify = Some(verify);
-            }
-            None if recorder.is_some() => {
-                return Err(new_err(
-                    py,
-                    ErrorKind::InvalidArgument,
-                    "audit records refusals, which need an authority",
-                ))
-            }
-            None => {}
+        let verify = options
+            .set_verification(authority.map(|a| a.0.clone()), recorder)
+            .map_err(|e| to_pyerr(py, &e))?;
+        if let (Some(verify), Some(max_skew)) = (verify, max_skew) {
+            verify.max_skew = seconds(py, "max_skew", max_skew)?;
         }
         options.local_session = session.map(|s| s.0.clone());
         if let Some(timeout) = request_timeout {

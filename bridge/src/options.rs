@@ -3,8 +3,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use charter_core::audit::Recorder;
 use charter_core::bus::DEFAULT_REQUEST_TIMEOUT;
-use charter_core::capability::{KeyPair, Session, Token};
+use charter_core::capability::{Authority, KeyPair, Session, Token};
 use charter_core::{Error, ErrorKind, Result};
 
 use crate::seal::Credentials;
@@ -214,13 +215,37 @@ impl BridgeOptions {
         };
         Ok(())
     }
+
+    /// Verifies what arrives against `authority` when one is given, each
+    /// refusal recorded by `recorder`, and returns the verification's
+    /// options for the caller to tune; with neither, nothing is verified.
+    /// A recorder without an authority is refused here, once for every
+    /// binding: refusals are all it would record.
+    pub fn set_verification(
+        &mut self,
+        authority: Option<Authority>,
+        recorder: Option<Recorder>,
+    ) -> Result<Option<&mut VerifyOptions>> {
+        self.verify = match (authority, recorder) {
+            (None, None) => None,
+            (Some(authority), recorder) => Some(VerifyOptions { recorder, ..VerifyOptions::new(authority) }),
+            (None, Some(_)) => {
+                return Err(Error::new(
+                    ErrorKind::InvalidArgument,
+                    "an audit recorder needs an authority: it records refusals",
+                ))
+            }
+        };
+        Ok(self.verify.as_mut())
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
 
-    use charter_core::capability::{Grant, KeyPair, Token};
+    use charter_core::audit::{AuditLog, AuditOptions, Recorder, Scope};
+    use charter_core::capability::{Authority, AuthorityOptions, Grant, KeyPair, Token};
     use charter_core::ErrorKind;
 
     use super::BridgeOptions;
@@ -245,5 +270,22 @@ mod tests {
         assert!(options.credentials.is_some());
         options.set_credentials(None, None).unwrap();
         assert!(options.credentials.is_none());
+    }
+
+    #[test]
+    fn a_recorder_needs_an_authority() {
+        let root = KeyPair::generate().unwrap();
+        let authority = Authority::new([root.public_key()], AuthorityOptions::default());
+        let recorder =
+            || Some(Recorder::new(AuditLog::in_memory(AuditOptions::default()).unwrap(), Scope::Denials));
+        let mut options = BridgeOptions::new("nats://127.0.0.1:4222");
+        let error = options.set_verification(None, recorder()).err().unwrap();
+        assert_eq!(error.kind(), ErrorKind::InvalidArgument);
+        assert_eq!(error.message(), "an audit recorder needs an authority: it records refusals");
+        assert!(options.verify.is_none());
+        let verify = options.set_verification(Some(authority), recorder()).unwrap().unwrap();
+        assert!(verify.recorder.is_some());
+        assert!(options.set_verification(None, None).unwrap().is_none());
+        assert!(options.verify.is_none());
     }
 }

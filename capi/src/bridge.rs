@@ -15,10 +15,7 @@ use std::ffi::c_char;
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
-use ::charter_bridge::{
-    in_async_context, Bridge, BridgeOptions, BridgeStats, Credentials, DurableImport, Import, Reason,
-    VerifyOptions,
-};
+use ::charter_bridge::{in_async_context, Bridge, BridgeOptions, BridgeStats, DurableImport, Import, Reason};
 use charter_core::capability::KeyPair;
 use charter_core::{Error, ErrorKind};
 
@@ -29,7 +26,7 @@ use crate::audit::{charter_audit_recorder_t, recorder_arg};
 use crate::bus::charter_bus_t;
 use crate::capability::{charter_authority_t, charter_keypair_t, charter_session_t, charter_token_t};
 use crate::firewall::call;
-use crate::handle::{borrow, clone_handle, free_handle, opt_borrow, opt_clone_handle};
+use crate::handle::{clone_handle, free_handle, opt_borrow, opt_clone_handle};
 use crate::out::out;
 use crate::status::charter_status_t;
 
@@ -451,32 +448,17 @@ unsafe fn options_arg(options: &charter_bridge_options_t) -> Result<BridgeOption
         // SAFETY: the caller's contract.
         core.durable_imports.push(unsafe { durable_arg(durable, &arg_item!(options.durable_imports[i]))? });
     }
-    core.credentials = match (options.token.is_null(), options.key.is_null()) {
-        (true, true) => None,
-        (false, false) => Some(Credentials {
-            token: clone_handle!(options.token)?,
-            key: Arc::new(borrow!(options.key, |k| KeyPair::from_pkcs8(k.to_pkcs8()))?),
-        }),
-        _ => {
-            return Err(Error::new(
-                ErrorKind::InvalidArgument,
-                "options.token and options.key go together: set both to seal, or neither",
-            ))
-        }
+    let token = opt_clone_handle!(options.token)?;
+    let key = opt_borrow!(options.key, |k| KeyPair::from_pkcs8(k.to_pkcs8()))?;
+    core.set_credentials(token, key.map(Arc::new))?;
+    let authority = opt_borrow!(options.authority, |a| Ok(a.authority.clone()))?;
+    let recorder = match options.recorder.is_null() {
+        true => None,
+        // SAFETY: the caller's contract.
+        false => Some(unsafe { recorder_arg(options.recorder)? }),
     };
-    if let Some(authority) = opt_borrow!(options.authority, |a| Ok(a.authority.clone()))? {
-        let mut verify = VerifyOptions::new(authority);
+    if let Some(verify) = core.set_verification(authority, recorder)? {
         verify.max_skew = Duration::from_millis(u64::from(options.max_skew_ms));
-        if !options.recorder.is_null() {
-            // SAFETY: the caller's contract.
-            verify.recorder = Some(unsafe { recorder_arg(options.recorder)? });
-        }
-        core.verify = Some(verify);
-    } else if !options.recorder.is_null() {
-        return Err(Error::new(
-            ErrorKind::InvalidArgument,
-            "options.recorder records refusals, which need options.authority",
-        ));
     }
     core.local_session = opt_clone_handle!(options.local_session)?;
     core.request_timeout = Duration::from_millis(u64::from(options.request_timeout_ms));
