@@ -14,9 +14,7 @@ use std::sync::{Arc, PoisonError, RwLock};
 
 use charter_bridge::verify::{Expect, Inbound};
 use charter_bridge::DEFAULT_FLUSH_TIMEOUT;
-use charter_bridge::{
-    Bridge, BridgeOptions, Credentials, DurableImport, Import, Reason, Verifier, VerifyOptions,
-};
+use charter_bridge::{Bridge, BridgeOptions, DurableImport, Import, Reason, Verifier, VerifyOptions};
 use charter_core::ErrorKind;
 use napi::bindgen_prelude::{BufferSlice, Env, Object};
 use napi_derive::napi;
@@ -24,7 +22,7 @@ use napi_derive::napi;
 use crate::audit::NativeAuditLog;
 use crate::authority::{NativeAuthority, NativeSession};
 use crate::bus::NativeBus;
-use crate::error::{boundary, error, Result};
+use crate::error::{boundary, error, from_core, Result};
 use crate::keys::NativeKeyPair;
 use crate::options::millis;
 use crate::promise::on_pool;
@@ -150,7 +148,7 @@ pub fn start_bridge<'env>(
         options.durable_imports = spec.durable_imports.into_iter().map(DurableSpec::core).collect();
         options
             .set_credentials(token.map(|t| t.token.clone()), key.map(|k| Arc::clone(&k.pair)))
-            .map_err(to_napi)?;
+            .map_err(from_core)?;
         let recorder = audit.map(|log| log.recorder(spec.audit_scope.as_deref())).transpose()?;
         let verify =
             options.set_verification(authority.map(|a| a.authority.clone()), recorder).map_err(from_core)?;
@@ -186,7 +184,7 @@ fn closed() -> charter_core::Error {
 impl NativeBridge {
     fn snapshot(&self) -> Result<charter_bridge::BridgeStats> {
         let guard = self.bridge.read().unwrap_or_else(PoisonError::into_inner);
-        Ok(guard.as_ref().ok_or_else(|| crate::error::from_core(closed()))?.stats())
+        Ok(guard.as_ref().ok_or_else(|| from_core(closed()))?.stats())
     }
 }
 
@@ -209,7 +207,7 @@ impl NativeBridge {
     pub fn connected(&self) -> Result<bool> {
         boundary(|| {
             let guard = self.bridge.read().unwrap_or_else(PoisonError::into_inner);
-            Ok(guard.as_ref().ok_or_else(|| crate::error::from_core(closed()))?.is_connected())
+            Ok(guard.as_ref().ok_or_else(|| from_core(closed()))?.is_connected())
         })
     }
 
