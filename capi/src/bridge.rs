@@ -452,10 +452,11 @@ unsafe fn options_arg(options: &charter_bridge_options_t) -> Result<BridgeOption
     let key = opt_borrow!(options.key, |k| KeyPair::from_pkcs8(k.to_pkcs8()))?;
     core.set_credentials(token, key.map(Arc::new))?;
     let authority = opt_borrow!(options.authority, |a| Ok(a.authority.clone()))?;
-    let recorder = match options.recorder.is_null() {
-        true => None,
+    let recorder = if options.recorder.is_null() {
+        None
+    } else {
         // SAFETY: the caller's contract.
-        false => Some(unsafe { recorder_arg(options.recorder)? }),
+        Some(unsafe { recorder_arg(options.recorder)? })
     };
     if let Some(verify) = core.set_verification(authority, recorder)? {
         verify.max_skew = Duration::from_millis(u64::from(options.max_skew_ms));
