@@ -89,7 +89,7 @@ impl KeyPair {
     /// `allow_open_permissions`.
     #[uniffi::constructor]
     pub fn read_file(path: String, allow_open_permissions: bool) -> Result<Arc<KeyPair>> {
-        let options = KeyFileOptions { allow_open_permissions, ..KeyFileOptions::default() };
+        let options = KeyFileOptions { allow_open_permissions };
         Ok(key_pair(capability::KeyPair::read_file(Path::new(&path), options)?))
     }
 

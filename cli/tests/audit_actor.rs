@@ -12,7 +12,7 @@ fn tail_marks_an_unproven_actor_in_text_and_json() {
     let p = dir.path();
     let principal = KeyPair::generate().unwrap().principal();
     {
-        let log = AuditLog::open(&p.join("log"), AuditOptions::default()).unwrap();
+        let log = AuditLog::open(p.join("log"), AuditOptions::default()).unwrap();
         let proven = Record { actor: Some(principal), ..Record::new(1_000, "publish", "a", Decision::Allow) };
         log.append(&proven).unwrap();
         let claimed =
