@@ -290,7 +290,9 @@ def test_automatic_checkpoints_need_a_signer_and_a_positive_interval(path: Path,
 def test_exit_with_daemon_threads_auditing_and_witnessing(path: Path, tmp_path: Path, key: KeyPair) -> None:
     """Threads inside verify_log, LogView.open and Witness.add_checkpoint
     (all with the GIL released) while the interpreter exits: a prompt,
-    silent exit, and a state file that still parses afterwards."""
+    silent exit, and a state file that still parses afterwards. The exit
+    waits for one witnessed checkpoint, so a loaded machine cannot leave
+    the state file empty."""
     written(path, key, 50)
     state = tmp_path / "witness.state"
     start = time.monotonic()
@@ -316,8 +318,11 @@ def test_exit_with_daemon_threads_auditing_and_witnessing(path: Path, tmp_path: 
                         note = log.checkpoint()
                         witness.add_checkpoint(size, log.prove_consistency(size, len(log)) if size else [], note)
                         size = len(log)
+                        witnessed.set()
+                witnessed = threading.Event()
                 for target in (audit, audit, witnessing):
                     threading.Thread(target=target, daemon=True).start()
+                witnessed.wait(30)
                 time.sleep(0.2)
                 """
             ),
