@@ -50,6 +50,7 @@ use std::cell::Cell;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 
 use charter_core::bus::{Client, Message, SubscriptionId};
+use charter_core::capability::Session;
 use charter_core::{HandlerError, HandlerResult};
 use napi::bindgen_prelude::{Either, Env, FnArgs, Function, FunctionRef, PromiseRaw};
 use napi::threadsafe_function::{ThreadsafeCallContext, ThreadsafeFunction, ThreadsafeFunctionCallMode};
@@ -162,8 +163,12 @@ impl Gate {
     fn ended(&self) -> HandlerResult {
         let ending = if self.threaded { self.lock().ending.take() } else { None };
         if let Some((client, id)) = ending {
-            // Refused only once its session has ended, which ended it.
-            let _ = client.unsubscribe(id);
+            // Once its session has ended, the core ends it itself (on the
+            // worker's next receive, before it takes anything); an
+            // unsubscribe would only be refused, and counted as a denial.
+            if client.session().is_none_or(Session::is_active) {
+                let _ = client.unsubscribe(id);
+            }
         }
         Ok(())
     }

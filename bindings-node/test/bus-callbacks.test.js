@@ -266,6 +266,32 @@ test('once close returns, at most the one message in flight counted as delivered
   assert.equal(calls, 0, 'the JS thread never got to run a handler');
 });
 
+test("closing while a thread handler's Promise is pending returns at once; its settling later changes nothing", async () => {
+  const bus = new Bus();
+  let calls = 0;
+  let settle = () => {};
+  const sub = bus.subscribe(
+    't',
+    () => {
+      calls++;
+      return new Promise((resolve) => {
+        settle = resolve;
+      });
+    },
+    { dispatch: 'thread' },
+  );
+  for (let i = 0; i < 10; i++) bus.publish('t', 'x');
+  await until(() => calls === 1);
+  sub.close();
+  const at = sub.stats();
+  assert.deepEqual([at.delivered, at.dropped.closed, at.queued], [1, 9, 0]);
+  settle();
+  await sleep(20);
+  assert.equal(calls, 1);
+  assert.deepEqual(sub.stats(), at);
+  bus.close();
+});
+
 test('a thread handler publishing to a full block queue waits out the timeout', async () => {
   // The core answers WouldBlockError only on the thread running a handler;
   // a thread handler runs on the JS thread, relayed (see the README).
