@@ -701,7 +701,7 @@ fn try_recv_keeps_an_idle_tracked_subscription_alive() {
 
 /// Two subscriptions whose thread handlers are both stuck in their first
 /// message, with more queued behind it; `release` lets the handlers return.
-fn two_stuck_thread_handlers(bus: &Bus) -> (Vec<Subscription>, Arc<Barrier>, Arc<Barrier>) {
+fn two_stuck_thread_handlers(bus: &Bus) -> (Vec<Subscription>, Arc<Barrier>) {
     let (started, release) = (Arc::new(Barrier::new(3)), Arc::new(Barrier::new(3)));
     let subs = ["a", "b"]
         .iter()
@@ -721,13 +721,13 @@ fn two_stuck_thread_handlers(bus: &Bus) -> (Vec<Subscription>, Arc<Barrier>, Arc
         }
     }
     started.wait();
-    (subs, started, release)
+    (subs, release)
 }
 
 #[test]
 fn closing_the_bus_closes_every_queue_before_it_waits_for_a_handler() {
     let bus = bus();
-    let (subs, _, release) = two_stuck_thread_handlers(&bus);
+    let (subs, release) = two_stuck_thread_handlers(&bus);
     let closing = on_a_thread(&bus, |bus| bus.close());
     // The close waits for whichever handler it meets first; by then, the
     // other subscription's queue must be closed too, or its worker could
