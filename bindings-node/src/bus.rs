@@ -23,7 +23,7 @@ use napi_derive::napi;
 use crate::audit::NativeAuditLog;
 use crate::authority::{NativeAuthority, NativeSession};
 use crate::error::{boundary, from_core, from_napi, throw, Result};
-use crate::handler::{with_env, Gate, Guarded, JsHandler};
+use crate::handler::{with_env, Ending, Gate, Guarded, JsHandler};
 use crate::message::{self, Converter, Factory, Headers, Outcome, Payload, Report};
 use crate::options::{millis, LimitsSpec, SubscribeSpec};
 use crate::promise::on_pool;
@@ -287,8 +287,9 @@ impl NativeBus {
     pub fn close(&self, env: &Env) -> Result<()> {
         boundary(|| {
             let Ok(bus) = self.bus() else { return Ok(()) };
-            self.end_gates();
+            let endings = self.end_gates();
             bus.close();
+            drop(endings);
             ready::flush(env);
             self.last.set(bus.stats());
             self.releases.release_all();
@@ -327,19 +328,20 @@ impl NativeBus {
         subscription
     }
 
-    fn end_gates(&self) {
+    /// Ends the gates of the callback subscriptions still alive; the bus
+    /// then ends the subscriptions and drops the endings (`src/handler.rs`).
+    fn end_gates(&self) -> Vec<Ending> {
         let gates = std::mem::take(&mut *self.gates.borrow_mut());
-        for (id, gate, client) in gates {
-            if let Some(gate) = gate.upgrade() {
-                gate.end(&client, id);
-            }
-        }
+        gates.into_iter().filter_map(|(id, gate, client)| Some(gate.upgrade()?.end(&client, id))).collect()
     }
 }
 
 impl Drop for NativeBus {
+    /// Ends the gates only: the core's bus, whose last handle may be held
+    /// elsewhere, ends the subscriptions when it goes. The endings are not
+    /// kept: each holds the bus, which holds the subscription and its gate.
     fn drop(&mut self) {
-        self.end_gates();
+        drop(self.end_gates());
     }
 }
 

@@ -30,12 +30,27 @@
 //! the home thread, and the home thread may be the one ending it (a handler
 //! closing its own subscription, or the bus). So every way a subscription
 //! ends in this addon goes through [`Gate::end`] first; see
-//! `NativeSubscription::close` and `NativeBus`.
+//! `NativeSubscription::close` and `NativeBus`. What holds once a
+//! subscription is closed (`close` on it or on its bus has returned):
+//!
+//! - no handler of it runs any more, not even for a message relayed before
+//!   (it reaches the home thread with a `null` payload, which the guarded
+//!   handler skips);
+//! - of the messages the close found queued or in flight, at most one
+//!   counts as delivered: the one the thread subscription's worker held or
+//!   was taking as its gate ended. The worker ends the subscription itself
+//!   before it takes another, so every other one counts as dropped
+//!   (`closed`), and `received == delivered + dropped` holds exactly.
+//!
+//! A bus collected without `close` only ends its gates: until the core's
+//! bus ends their subscriptions (when its last handle goes), their workers
+//! may take more messages, counted as delivered, without calling JS.
 
 use std::cell::Cell;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 
 use charter_core::bus::{Client, Message, SubscriptionId};
+use charter_core::capability::Session;
 use charter_core::{HandlerError, HandlerResult};
 use napi::bindgen_prelude::{Either, Env, FnArgs, Function, FunctionRef, PromiseRaw};
 use napi::threadsafe_function::{ThreadsafeCallContext, ThreadsafeFunction, ThreadsafeFunctionCallMode};
@@ -87,21 +102,12 @@ pub struct Gate {
 struct GateState {
     ended: bool,
     next: u64,
-    /// Relayed calls between their ticket and their outcome.
-    waiting: usize,
     /// Outcomes of relayed calls not yet collected by their waiter.
     finished: Vec<(u64, bool)>,
-    handover: Handover,
-}
-
-/// How a thread subscription's worker, waiting for the home thread when
-/// the subscription ends, is asked to end it itself (see [`Gate::end`]).
-#[derive(Default)]
-enum Handover {
-    #[default]
-    None,
-    Offered(Client, SubscriptionId),
-    Done,
+    /// While a thread subscription is being ended ([`Gate::end`]), how its
+    /// worker ends it itself: taken by the worker when it finds the gate
+    /// ended.
+    ending: Option<(Client, SubscriptionId)>,
 }
 
 impl Gate {
@@ -113,10 +119,6 @@ impl Gate {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn wait_changed<'a>(&self, state: MutexGuard<'a, GateState>) -> MutexGuard<'a, GateState> {
-        self.changed.wait(state).unwrap_or_else(PoisonError::into_inner)
-    }
-
     /// A ticket for one relayed call; `None` once the gate has ended.
     fn ticket(&self) -> Option<u64> {
         let mut state = self.lock();
@@ -124,13 +126,7 @@ impl Gate {
             return None;
         }
         state.next += 1;
-        state.waiting += 1;
         Some(state.next)
-    }
-
-    /// Gives back a ticket whose call could not be made.
-    fn forget(&self) {
-        self.leave(self.lock());
     }
 
     fn finish(&self, ticket: u64, ok: bool) {
@@ -146,67 +142,81 @@ impl Gate {
     /// not the handler's failure: it may still be running).
     fn wait(&self, ticket: u64) -> HandlerResult {
         let mut state = self.lock();
-        let outcome = loop {
+        loop {
             if let Some(i) = state.finished.iter().position(|&(t, _)| t == ticket) {
                 let (_, ok) = state.finished.swap_remove(i);
-                break if ok { Ok(()) } else { Err(HandlerError) };
+                return if ok { Ok(()) } else { Err(HandlerError) };
             }
             if state.ended {
-                break Ok(());
+                drop(state);
+                return self.ended();
             }
-            state = self.wait_changed(state);
-        };
-        self.leave(state);
-        outcome
-    }
-
-    /// Ends a relayed call. When the subscription is ending and asks this
-    /// thread, its worker, to end it (see [`Gate::end`]), it does: on the
-    /// worker's own thread the core closes the queue and does not join.
-    fn leave(&self, mut state: MutexGuard<'_, GateState>) {
-        state.waiting -= 1;
-        if !matches!(state.handover, Handover::Offered(..)) {
-            return;
-        }
-        if let Handover::Offered(client, id) = std::mem::replace(&mut state.handover, Handover::None) {
-            drop(state);
-            let _ = client.unsubscribe(id);
-            self.lock().handover = Handover::Done;
-            self.changed.notify_all();
+            state = self.changed.wait(state).unwrap_or_else(PoisonError::into_inner);
         }
     }
 
-    /// Ends the gate as subscription `id`, made through `client`, ends: waiting relayed
-    /// calls return, later ones return at once without calling JS. Returns
-    /// whether the caller still has to unsubscribe `id` itself.
+    /// What a relayed call does once the gate has ended: return, calling
+    /// nothing. A thread subscription's worker first ends its subscription
+    /// itself, if it is still being ended (see [`Gate::end`]): on its own
+    /// thread the core closes the queue and does not join, so the worker
+    /// takes no further message.
+    fn ended(&self) -> HandlerResult {
+        let ending = if self.threaded { self.lock().ending.take() } else { None };
+        if let Some((client, id)) = ending {
+            // Once its session has ended, the core ends it itself (on the
+            // worker's next receive, before it takes anything); an
+            // unsubscribe would only be refused, and counted as a denial.
+            if client.session().is_none_or(Session::is_active) {
+                let _ = client.unsubscribe(id);
+            }
+        }
+        Ok(())
+    }
+
+    /// Ends the gate as subscription `id`, made through `client`, is about
+    /// to end: waiting relayed calls return, later ones return at once
+    /// without calling JS. The caller then ends the subscription (its
+    /// unsubscribe, or its bus's close) and drops the [`Ending`].
     ///
-    /// A thread subscription's worker waiting for the home thread is asked
-    /// to unsubscribe instead, and this waits until it has: that way its
-    /// queue is closed before the worker takes another message (which
-    /// would count as delivered without its handler running), and the core
-    /// does not join a worker that waits for the joining thread. A worker
-    /// that is not waiting is joined by the caller's `unsubscribe`; in the
-    /// instant between two messages it may still take one more.
-    pub fn end(&self, client: &Client, id: SubscriptionId) -> bool {
+    /// Until then, a thread subscription's worker that finds the gate
+    /// ended ends the subscription itself before it returns for another
+    /// message. So after the gate ends, the worker takes at most one more
+    /// message: the one it holds or is taking, counted as delivered though
+    /// no handler runs. Whoever ends the subscription first, the worker or
+    /// the caller, the other returns with its queue closed (the core's
+    /// rule), so once the caller's call returns, every other message is
+    /// counted as dropped. Neither waits for the other: the caller's call
+    /// may join the worker, which never waits for the home thread once the
+    /// gate has ended.
+    pub fn end(self: &Arc<Gate>, client: &Client, id: SubscriptionId) -> Ending {
         let mut state = self.lock();
-        state.ended = true;
-        state.finished.clear();
-        let hand_over = self.threaded && state.waiting > 0;
-        if hand_over {
-            state.handover = Handover::Offered(client.clone(), id);
+        if !state.ended {
+            state.ended = true;
+            state.finished.clear();
+            if self.threaded {
+                state.ending = Some((client.clone(), id));
+            }
         }
+        drop(state);
         self.changed.notify_all();
-        if !hand_over {
-            return true;
-        }
-        while !matches!(state.handover, Handover::Done) {
-            state = self.wait_changed(state);
-        }
-        false
+        Ending(Arc::clone(self))
     }
 
     fn is_ended(&self) -> bool {
         self.lock().ended
+    }
+}
+
+/// A gate ended while its subscription ends (see [`Gate::end`]): dropped
+/// once the subscription has ended, it takes back the worker's means to
+/// end it (a client, which holds the bus).
+#[must_use = "drop it once the subscription has ended"]
+pub struct Ending(Arc<Gate>);
+
+impl Drop for Ending {
+    fn drop(&mut self) {
+        let ending = self.0.lock().ending.take();
+        drop(ending);
     }
 }
 
@@ -287,13 +297,13 @@ impl JsHandler {
     }
 
     fn call_home(&self, message: &Message) -> HandlerResult {
-        let Some(ticket) = self.gate.ticket() else { return Ok(()) };
+        let Some(ticket) = self.gate.ticket() else { return self.gate.ended() };
         let gate = Arc::clone(&self.gate);
         let js = self.js.lock().unwrap_or_else(PoisonError::into_inner);
         let Some(relay) = js.as_ref().map(|js| &js.relay) else {
+            // Released: only after its gate ended.
             drop(js);
-            self.gate.forget();
-            return Ok(());
+            return self.gate.ended();
         };
         let status = relay.call_with_return_value(
             message.clone(),
@@ -320,7 +330,6 @@ impl JsHandler {
         drop(js);
         if status != napi::Status::Ok {
             // The environment is closing: the handler can no longer run.
-            self.gate.forget();
             return Err(HandlerError);
         }
         self.gate.wait(ticket)

@@ -287,10 +287,10 @@ impl NativeSubscription {
             drop(live);
             if let Some((client, gate)) = owned {
                 let id = self.state.view.id();
-                if gate.is_none_or(|gate| gate.end(&client, id)) {
-                    // Already ended by the core (its session did): nothing to refuse.
-                    let _ = client.unsubscribe(id);
-                }
+                let ending = gate.map(|gate| gate.end(&client, id));
+                // Refused only once its session has ended, which ended it.
+                let _ = client.unsubscribe(id);
+                drop(ending);
             }
             ready::flush(env);
             self.state.release();

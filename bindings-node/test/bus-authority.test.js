@@ -169,6 +169,48 @@ test("expiry ends a client's calls and subscriptions", async () => {
   assert.deepEqual(writer.publish('t', 'late'), { matched: 0, delivered: 0, dropped: 0 });
 });
 
+test("closing a session's thread subscription drops what it held and counts no denial", () => {
+  const queued = 30;
+  for (const closeWith of ['subscription', 'bus']) {
+    for (let round = 0; round < 20; round++) {
+      const { bus, client } = enforcing();
+      const { client: reader } = client('subscribe t');
+      const { client: writer } = client('publish t');
+      let calls = 0;
+      const sub = reader.subscribe('t', () => calls++, { dispatch: 'thread' });
+      for (let i = 0; i < queued; i++) writer.publish('t', 'x');
+      if (closeWith === 'bus') bus.close();
+      else sub.close();
+      const stats = sub.stats();
+      const what = `${closeWith}, round ${round}`;
+      assert.ok(stats.delivered <= 1, `${what}: delivered ${stats.delivered}`);
+      assert.equal(stats.dropped.closed, queued - stats.delivered, what);
+      assert.equal(bus.stats().denied, 0, what);
+      assert.equal(calls, 0, what);
+      bus.close();
+    }
+  }
+});
+
+test("closing an expired session's thread subscription counts one denial, the close's own", () => {
+  const { bus, client, clock } = enforcing();
+  const { client: reader } = client('subscribe t');
+  const { client: writer } = client('publish t');
+  let calls = 0;
+  const sub = reader.subscribe('t', () => calls++, { dispatch: 'thread' });
+  for (let i = 0; i < 5; i++) writer.publish('t', 'x');
+  clock.set(T0 + 3600 + 60);
+  // The close's unsubscribe is refused (the session has expired); its
+  // thread, finding the subscription ending, leaves the end to the core.
+  sub.close();
+  assert.equal(bus.stats().denied, 1);
+  const stats = sub.stats();
+  assert.ok(stats.delivered <= 1, `delivered ${stats.delivered}`);
+  assert.equal(stats.received, stats.delivered + stats.dropped.total);
+  assert.equal(calls, 0);
+  bus.close();
+});
+
 test('a session of another authority is refused', () => {
   const { bus } = enforcing();
   const other = enforcing();

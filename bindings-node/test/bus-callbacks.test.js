@@ -233,6 +233,65 @@ test('after close, no handler runs, even for deliveries in flight', async () => 
   }
 });
 
+test('once close returns, at most the one message in flight counted as delivered; the rest were dropped', () => {
+  // Each worker wakes for its first message while the JS thread publishes
+  // and closes; one that is between messages as the close begins must end
+  // its subscription before it takes another (each would return at once
+  // without calling JS, counted as delivered). A bus's close ends its
+  // subscriptions one after another, which gives a worker whose turn
+  // comes later the most time to drain its queue: the race shows there
+  // within a few rounds when it is lost.
+  const queued = 50;
+  let calls = 0;
+  const check = (sub, what) => {
+    const stats = sub.stats();
+    assert.ok(stats.delivered <= 1, `${what}: delivered ${stats.delivered}`);
+    assert.equal(stats.dropped.closed, queued - stats.delivered, what);
+    assert.equal(stats.queued, 0, what);
+  };
+  for (let round = 0; round < 60; round++) {
+    const bus = new Bus();
+    const subs = Array.from({ length: 8 }, () => bus.subscribe('t', () => calls++, { dispatch: 'thread' }));
+    for (let i = 0; i < queued; i++) bus.publish('t', 'x');
+    bus.close();
+    for (const sub of subs) check(sub, `bus close, round ${round}`);
+  }
+  const bus = new Bus();
+  for (let round = 0; round < 200; round++) {
+    const sub = bus.subscribe('t', () => calls++, { dispatch: 'thread' });
+    for (let i = 0; i < queued; i++) bus.publish('t', 'x');
+    sub.close();
+    check(sub, `subscription close, round ${round}`);
+  }
+  assert.equal(calls, 0, 'the JS thread never got to run a handler');
+});
+
+test("closing while a thread handler's Promise is pending returns at once; its settling later changes nothing", async () => {
+  const bus = new Bus();
+  let calls = 0;
+  let settle = () => {};
+  const sub = bus.subscribe(
+    't',
+    () => {
+      calls++;
+      return new Promise((resolve) => {
+        settle = resolve;
+      });
+    },
+    { dispatch: 'thread' },
+  );
+  for (let i = 0; i < 10; i++) bus.publish('t', 'x');
+  await until(() => calls === 1);
+  sub.close();
+  const at = sub.stats();
+  assert.deepEqual([at.delivered, at.dropped.closed, at.queued], [1, 9, 0]);
+  settle();
+  await sleep(20);
+  assert.equal(calls, 1);
+  assert.deepEqual(sub.stats(), at);
+  bus.close();
+});
+
 test('a thread handler publishing to a full block queue waits out the timeout', async () => {
   // The core answers WouldBlockError only on the thread running a handler;
   // a thread handler runs on the JS thread, relayed (see the README).

@@ -698,3 +698,75 @@ fn try_recv_keeps_an_idle_tracked_subscription_alive() {
     // 1.2 s since it was made, 0.6 s since it last received.
     assert_eq!(bus.evict_idle(), 0, "its receive must count as activity");
 }
+
+/// Two subscriptions whose thread handlers are both stuck in their first
+/// message, with more queued behind it; `release` lets the handlers return.
+fn two_stuck_thread_handlers(bus: &Bus) -> (Vec<Subscription>, Arc<Barrier>) {
+    let (started, release) = (Arc::new(Barrier::new(3)), Arc::new(Barrier::new(3)));
+    let subs = ["a", "b"]
+        .iter()
+        .map(|topic| {
+            let (started, release) = (Arc::clone(&started), Arc::clone(&release));
+            bus.subscribe_with(topic, opts().dispatch(Dispatch::Thread), move |_| {
+                started.wait();
+                release.wait();
+                Ok(())
+            })
+            .unwrap()
+        })
+        .collect::<Vec<_>>();
+    for topic in ["a", "b"] {
+        for _ in 0..5 {
+            bus.publish(topic, &b""[..], &[]).unwrap();
+        }
+    }
+    started.wait();
+    (subs, release)
+}
+
+#[test]
+fn closing_the_bus_closes_every_queue_before_it_waits_for_a_handler() {
+    let bus = bus();
+    let (subs, release) = two_stuck_thread_handlers(&bus);
+    let closing = on_a_thread(&bus, |bus| bus.close());
+    // The close waits for whichever handler it meets first; by then, the
+    // other subscription's queue must be closed too, or its worker could
+    // go on taking messages that no handler is meant to see.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !subs.iter().any(|s| s.is_closed()) && Instant::now() < deadline {
+        thread::sleep(Duration::from_millis(1));
+    }
+    assert!(subs.iter().all(|s| s.is_closed()), "every queue closed while a handler still runs");
+    release.wait();
+    closing.join().unwrap();
+    for sub in &subs {
+        let stats = sub.stats();
+        assert_eq!((stats.delivered, stats.dropped.closed, stats.queued), (1, 4, 0));
+    }
+}
+
+#[test]
+fn an_unsubscribe_that_finds_the_subscription_ending_returns_with_its_queue_closed() {
+    let bus = bus();
+    for _ in 0..2000 {
+        let sub = bus.subscribe("t", opts()).unwrap();
+        bus.publish("t", &b""[..], &[]).unwrap();
+        let id = sub.id();
+        let view = bus.subscription(id).unwrap();
+        sub.detach();
+        let start = Arc::new(Barrier::new(2));
+        let other = {
+            let (bus, start) = (bus.clone(), Arc::clone(&start));
+            thread::spawn(move || {
+                start.wait();
+                bus.unsubscribe(id).unwrap()
+            })
+        };
+        start.wait();
+        let mine = bus.unsubscribe(id).unwrap();
+        // Whichever call lost the race to remove it, it returned only once
+        // nothing could be taken from the queue any more.
+        assert!(view.is_closed(), "returned {mine} with the queue still open");
+        assert!(other.join().unwrap() != mine, "exactly one of the two ended it");
+    }
+}

@@ -141,7 +141,9 @@ impl Client {
     /// it was live (`false` also for an id this client may not reach).
     /// Queued messages are counted as dropped and blocked receivers get
     /// `CLOSED`; for a `Dispatch::Thread` subscription this waits for a
-    /// running handler to return (unless called from that handler).
+    /// running handler to return (unless called from that handler). When it
+    /// returns, nothing more can be taken from the queue, even if another
+    /// thread was ending the subscription at the same time (then `false`).
     pub fn unsubscribe(&self, id: SubscriptionId) -> Result<bool> {
         self.bus.end_for(id, self.who())
     }

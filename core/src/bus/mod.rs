@@ -310,10 +310,24 @@ impl Bus {
     /// blocked receivers get `CLOSED` (or `why`); for a `Dispatch::Thread`
     /// subscription this waits for a running handler to return (unless
     /// called from that handler).
+    ///
+    /// Its queue closes before it leaves the map (outside the lock: closing
+    /// fires notifies). So a call that finds it gone, because another
+    /// thread is ending it, returns with nothing left to take from it: a
+    /// handler's own thread that ends its subscription while the program
+    /// does takes no further message.
     pub(crate) fn remove(&self, id: SubscriptionId, why: Option<&Error>) -> bool {
-        let Some(shared) = self.lock_subscriptions().remove(&id.0) else {
+        let Some(shared) = self.lock_subscriptions().get(&id.0).cloned() else {
             return false;
         };
+        shared.queue.close(why);
+        {
+            let mut subscriptions = self.lock_subscriptions();
+            if !subscriptions.get(&id.0).is_some_and(|s| Arc::ptr_eq(s, &shared)) {
+                return false;
+            }
+            subscriptions.remove(&id.0);
+        }
         self.unindex(&shared);
         shared.shut_down(why);
         true
@@ -790,7 +804,16 @@ impl Bus {
 }
 
 impl Inner {
+    /// Every queue closes before any subscription leaves the map or any
+    /// worker is joined: no worker takes a message while the close waits
+    /// for another's handler, and an unsubscribe racing the close returns
+    /// with the queue closed (see [`Bus::remove`]).
     fn shut_down(&self) {
+        let open: Vec<Target> =
+            self.subscriptions.lock().unwrap_or_else(PoisonError::into_inner).values().cloned().collect();
+        for shared in open {
+            shared.queue.close(None);
+        }
         let all: Vec<Target> = self
             .subscriptions
             .lock()
