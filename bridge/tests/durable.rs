@@ -532,10 +532,12 @@ fn a_sealed_backlog_older_than_the_skew_is_delivered_once_in_order_and_a_stored_
     let principal = credentials.key.principal();
     let origin = [7u8; 16];
     let sealer = Sealer::new(origin, &credentials).unwrap();
-    // Sealed from 49 s to 10 s ago, before the verifying importer starts:
-    // live, all of it would be refused (the window is 30 s).
+    // Sealed from 50 s to 42 s ago, before the verifying importer starts:
+    // live, all of it would be refused (the window is 30 s). The seal floor
+    // stays below all of it (at most the newest less 30 s), so the copy
+    // below is known by its seal id alone.
     let now = now_ms();
-    let backlog = seal_all(&sealer, &origin, "backlog.item", 1..=40, |seq| now - 50_000 + seq * 1000);
+    let backlog = seal_all(&sealer, &origin, "backlog.item", 1..=40, |seq| now - 50_000 + seq * 200);
     store(&nats, "backlog.item", &backlog);
     // A plain client stores the third message again, byte for byte.
     store(&nats, "backlog.item", &backlog[2..3]);
@@ -554,7 +556,7 @@ fn a_sealed_backlog_older_than_the_skew_is_delivered_once_in_order_and_a_stored_
     for (h, seq) in handled.iter().zip(1..) {
         assert_eq!(h.principal, principal.to_text(), "proven");
         assert_eq!(h.seal_id, charter_bridge::seal_id(&principal, &origin, seq));
-        assert_eq!(h.seal_time, now - 50_000 + seq * 1000);
+        assert_eq!(h.seal_time, now - 50_000 + seq * 200);
     }
     let stats = importer.stats();
     assert_eq!(refused(&importer, Reason::Replayed), 1, "the copy: {stats:?}");
@@ -590,12 +592,13 @@ fn a_verifying_import_restarted_from_its_committed_position_delivers_the_rest_on
     import.ack_wait = Duration::from_secs(1);
     import.max_ack_pending = 8;
 
-    // The first run handles 30 messages, slowly enough that the floors
-    // are read while it does, and stops with more taken than handled.
+    // The first run handles 34 messages, slowly enough that the floors
+    // are read while it does (every 100 ms), and stops with more taken
+    // than handled.
     let mut first_log = None;
     let (bus, subscription, handled) = recording_bus("resumed.>", Duration::from_millis(30));
     let first = verifying_import(&bus, &server.url(), import.clone(), verify(&mut first_log));
-    common::eventually("30 handled", || handled.lock().unwrap().len() >= 30);
+    common::eventually("34 handled", || handled.lock().unwrap().len() >= 34);
     first.close();
     drop(subscription);
     let first_run = handled.lock().unwrap().clone();
