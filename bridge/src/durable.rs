@@ -229,7 +229,7 @@ impl Shared {
         };
         let kind = self.publish_admitted(message, import, at, &received, Some(&proof));
         if matches!(kind, AckKind::Ack) {
-            sealed.delivered(at.seq, stored.id, stored.time_ms);
+            sealed.delivered(at.seq, stored.id, stored.time_ms, verifier.now_ms());
         }
         kind
     }

@@ -114,8 +114,10 @@ impl SealedReplay {
     }
 
     /// Records that stream message `stream_seq`, `id` sealed at `time_ms`,
-    /// was delivered.
-    pub(crate) fn delivered(&mut self, stream_seq: u64, id: u64, time_ms: u64) {
+    /// was delivered at `now_ms`. The floor counts its time as no later
+    /// than `now_ms`: a holder sealing into the future (within the skew)
+    /// cannot push the floor past honest messages sealed before now.
+    pub(crate) fn delivered(&mut self, stream_seq: u64, id: u64, time_ms: u64, now_ms: u64) {
         if self.delivered.len() >= self.limit {
             if let Some(&(oldest, _)) = self.by_time.first() {
                 self.raise_floor(oldest.saturating_add(1));
@@ -128,7 +130,7 @@ impl SealedReplay {
             // Forgetting a time only keeps the floor lower: more ids kept.
             self.unfloored.pop_first();
         }
-        self.unfloored.insert(stream_seq, time_ms);
+        self.unfloored.insert(stream_seq, time_ms.min(now_ms));
     }
 
     /// The consumer's acknowledgement floor is `ack_floor`: every stream
@@ -170,8 +172,8 @@ mod tests {
         assert_eq!(state.check(7, 5_000), Err(Seen::Delivered), "committed by the application");
         assert_eq!(state.check(8, 999), Err(Seen::BeforeFloor(1_000)));
         assert_eq!(state.check(8, 1_000), Ok(()));
-        state.delivered(10, 8, 1_000);
-        state.delivered(11, 9, 4_000);
+        state.delivered(10, 8, 1_000, 1_000);
+        state.delivered(11, 9, 4_000, 4_000);
         assert_eq!(state.check(8, 1_000), Err(Seen::Delivered));
         // Stream messages through 10 are acknowledged: later ones were
         // sealed no earlier than 1,000 less the skew.
@@ -183,16 +185,21 @@ mod tests {
         assert_eq!(state.check(8, 1_000), Err(Seen::BeforeFloor(3_500)));
         assert_eq!(state.check(9, 4_000), Err(Seen::Delivered));
         assert_eq!(state.check(7, 5_000), Err(Seen::Delivered), "committed ids last the run");
+        // Sealed in the future (within the skew): its time counts as now.
+        state.delivered(12, 10, 9_000, 5_000);
+        state.acknowledged_through(12, 500);
+        assert_eq!(state.floor_ms(), 4_500);
+        assert_eq!(state.check(10, 9_000), Err(Seen::Delivered));
     }
 
     #[test]
     fn a_full_state_raises_its_floor_past_the_oldest() {
         let mut state = SealedReplay::with_limit(0, &[], 64);
         for i in 0..64 {
-            state.delivered(i + 1, i, 100 + i);
+            state.delivered(i + 1, i, 100 + i, 1 << 40);
         }
         assert_eq!(state.floor_ms(), 0);
-        state.delivered(u64::MAX, u64::MAX, 1 << 40);
+        state.delivered(u64::MAX, u64::MAX, 1 << 40, 1 << 40);
         assert_eq!(state.floor_ms(), 101, "past the oldest time");
         assert_eq!(state.remembered(), 64);
         assert_eq!(state.check(0, 100), Err(Seen::BeforeFloor(101)));

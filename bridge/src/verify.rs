@@ -108,7 +108,8 @@ impl Verifier {
         verifier
     }
 
-    fn now_ms(&self) -> u64 {
+    /// The time by the clock messages are judged by.
+    pub(crate) fn now_ms(&self) -> u64 {
         self.options.clock.as_ref().map_or_else(now_ms, |clock| clock())
     }
 
