@@ -28,6 +28,10 @@ use common::{Server, PATIENCE};
 const CHILD: &str = "CHARTER_DURABLE_CHILD";
 /// The position the importing process starts from: `<through>;<seq>,<seq>…`.
 const RESUME: &str = "CHARTER_DURABLE_RESUME";
+/// When set, the importing process verifies against this root public key.
+const ROOT: &str = "CHARTER_DURABLE_ROOT";
+/// With [`ROOT`], the seal position it starts from: `<through>;<id>,<id>…`.
+const SEALED: &str = "CHARTER_DURABLE_SEALED";
 const PATTERN: &str = "dur.>";
 const STREAM: &str = "DUR";
 const DURABLE: &str = "importer";
@@ -43,17 +47,26 @@ struct Handled {
     seq: u64,
     delivered: u64,
     floor: u64,
+    /// When verifying: its seal id, seal time and seal floor.
+    seal: Option<[u64; 3]>,
 }
 
 /// A message from one of the importer's lines.
 fn parse(line: &str) -> Option<Handled> {
     let fields: Vec<&str> = line.strip_prefix(MARK)?.split(' ').collect();
-    let [payload, seq, delivered, floor] = fields[..] else { return None };
+    let (stream, seal) = fields.split_at_checked(4)?;
+    let [payload, seq, delivered, floor] = stream[..] else { return None };
+    let seal = match seal {
+        [] => None,
+        [id, time, floor] => Some([id.parse().ok()?, time.parse().ok()?, floor.parse().ok()?]),
+        _ => return None,
+    };
     Some(Handled {
         payload: payload.parse().ok()?,
         seq: seq.parse().ok()?,
         delivered: delivered.parse().ok()?,
         floor: floor.parse().ok()?,
+        seal,
     })
 }
 
@@ -72,6 +85,11 @@ fn durable_import() -> DurableImport {
         let (through, handled) = resume.split_once(';').unwrap();
         import.handled_through = through.parse().unwrap();
         import.handled = handled.split(',').filter(|s| !s.is_empty()).map(|s| s.parse().unwrap()).collect();
+    }
+    if let Ok(sealed) = std::env::var(SEALED) {
+        let (through, ids) = sealed.split_once(';').unwrap();
+        import.sealed_through = through.parse().unwrap();
+        import.sealed = ids.split(',').filter(|s| !s.is_empty()).map(|s| s.parse().unwrap()).collect();
     }
     import
 }
@@ -93,9 +111,14 @@ fn durable_child() {
             let seq = message.header("Charter-Stream-Seq").unwrap_or("-").to_owned();
             let delivered = message.header("Charter-Delivered").unwrap_or("1").to_owned();
             let floor = message.header("Charter-Stream-Floor").unwrap_or("-").to_owned();
+            let seal = [wire::SEAL_ID, wire::SEAL_TIME, wire::SEAL_FLOOR].map(|name| message.header(name));
+            let seal = match seal {
+                [Some(id), Some(time), Some(floor)] => format!(" {id} {time} {floor}"),
+                _ => String::new(),
+            };
             let mut out = std::io::stdout().lock();
             // On a line of its own: the harness may have left one open.
-            writeln!(out, "\n{MARK}{payload} {seq} {delivered} {floor}").unwrap();
+            writeln!(out, "\n{MARK}{payload} {seq} {delivered} {floor}{seal}").unwrap();
             out.flush().unwrap();
             // Slow enough that the parent's kill lands mid-stream, and
             // most likely after this commit, before the acknowledgement.
@@ -105,6 +128,13 @@ fn durable_child() {
         .unwrap();
     let mut options = BridgeOptions::new(&url);
     options.durable_imports = vec![durable_import()];
+    if let Ok(root) = std::env::var(ROOT) {
+        let root = charter_core::capability::PublicKey::from_text(&root).unwrap();
+        let authority = charter_core::capability::Authority::new([root], Default::default());
+        let mut verify = VerifyOptions::new(authority);
+        verify.max_skew = Duration::from_secs(2);
+        options.verify = Some(verify);
+    }
     let _bridge = Bridge::start(&bus, options).unwrap();
     loop {
         std::thread::park();
@@ -124,14 +154,22 @@ impl Importer {
 
     /// Starts an importer from the application's committed position.
     fn resume(url: &str, position: Option<&(u64, Vec<u64>)>) -> Importer {
+        let env: Vec<(&str, String)> = position.map(|p| (RESUME, list(p))).into_iter().collect();
+        Importer::spawn(url, &env)
+    }
+
+    /// Starts an importer that verifies against `root`, from the
+    /// application's committed stream and seal positions.
+    fn verifying(url: &str, root: &str, position: &(u64, Vec<u64>), sealed: &(u64, Vec<u64>)) -> Importer {
+        Importer::spawn(url, &[(ROOT, root.to_owned()), (RESUME, list(position)), (SEALED, list(sealed))])
+    }
+
+    fn spawn(url: &str, env: &[(&str, String)]) -> Importer {
         let mut command = Command::new(std::env::current_exe().unwrap());
         command
             .args(["--exact", "durable_child", "--ignored", "--nocapture", "--test-threads=1"])
-            .env(CHILD, url);
-        if let Some((through, handled)) = position {
-            let handled: Vec<String> = handled.iter().map(u64::to_string).collect();
-            command.env(RESUME, format!("{through};{}", handled.join(",")));
-        }
+            .env(CHILD, url)
+            .envs(env.iter().map(|(k, v)| (k, v)));
         let mut child = command.stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
         let (send, lines) = mpsc::channel();
         let out = BufReader::new(child.stdout.take().unwrap());
@@ -174,6 +212,12 @@ impl Importer {
             into.extend(parse(&line));
         }
     }
+}
+
+/// A position as the importing process reads it: `<through>;<n>,<n>…`.
+fn list((through, items): &(u64, Vec<u64>)) -> String {
+    let items: Vec<String> = items.iter().map(u64::to_string).collect();
+    format!("{through};{}", items.join(","))
 }
 
 /// A test that fails midway leaves no importing process behind.
@@ -698,4 +742,79 @@ fn a_stored_message_past_its_tokens_bounds_or_from_a_revoked_token_is_refused() 
     assert_eq!(records.len(), 7, "{records:?}");
     assert!(records[2].contains("outside its token's window"), "{records:?}");
     assert!(records[3].contains("later than"), "{records:?}");
+}
+
+/// The seal position an application commits after handling `handled`:
+/// the highest seal floor, and the seal ids sealed at or after it.
+fn seal_position(handled: &[Handled]) -> (u64, Vec<u64>) {
+    let seals: Vec<[u64; 3]> = handled.iter().map(|h| h.seal.expect("verified")).collect();
+    let through = seals.iter().map(|[_, _, floor]| *floor).max().unwrap_or(0);
+    (through, seals.iter().filter(|[_, time, _]| *time >= through).map(|[id, _, _]| *id).collect())
+}
+
+#[test]
+fn a_killed_verifying_importer_restarted_from_its_committed_positions_delivers_each_sealed_message_once() {
+    let server = jetstream_server_or_skip!();
+    let nats = JetStream::connect(&server.url());
+    nats.create_stream(STREAM, PATTERN);
+    let root = common::Root::new();
+    let origin = [5u8; 16];
+    let sealer = Sealer::new(origin, &root.credentials(&["publish dur.>"])).unwrap();
+    // A backlog sealed over the 30 s before the importers start, 100 ms
+    // apart: with their 2 s window, the seal floor moves while they run.
+    let count = 300u64;
+    let now = now_ms();
+    let backlog = seal_all(&sealer, &origin, "dur.order", 1..=count, |seq| now - 31_000 + seq * 100);
+    store(&nats, "dur.order", &backlog);
+    let root_key = root.key.public_key().to_text();
+
+    // Two runs SIGKILLed mid-stream, each restarted from what the runs
+    // before it committed; the third runs to the end.
+    let mut handled: Vec<Handled> = Vec::new();
+    let (mut committed, mut sealed) = ((0, Vec::new()), (0, Vec::new()));
+    for kill_at in [count as usize / 4, count as usize / 2] {
+        let run = Importer::verifying(&server.url(), &root_key, &committed, &sealed);
+        run.read(kill_at - handled.len(), &mut handled);
+        run.kill(&mut handled);
+        assert!(handled.len() < count as usize, "killed mid-stream");
+        committed = position(&handled);
+        sealed = seal_position(&handled);
+    }
+    assert!(sealed.0 > 0, "the seal floor moved: {sealed:?}");
+    // A plain client stores copies of a message handled before the
+    // committed seal floor and of one handled after it.
+    let (before, after) = (0, handled.iter().map(|h| h.payload as usize).max().unwrap());
+    store(&nats, "dur.order", &[backlog[before].clone(), backlog[after].clone()]);
+    let killed_runs = handled.len();
+    let last = Importer::verifying(&server.url(), &root_key, &committed, &sealed);
+    last.read(count as usize - handled.len(), &mut handled);
+    // What a killed run handled and had not acknowledged comes after the
+    // ack wait (1 s), and so would a copy wrongly let through.
+    std::thread::sleep(Duration::from_millis(1500));
+    last.kill(&mut handled);
+
+    let mut payloads: Vec<u32> = handled.iter().map(|h| h.payload).collect();
+    payloads.sort_unstable();
+    let duplicates = payloads.windows(2).filter(|pair| pair[0] == pair[1]).count();
+    payloads.dedup();
+    assert_eq!(payloads, (0..count as u32).collect::<Vec<_>>(), "nothing lost");
+    assert_eq!(duplicates, 0, "no duplicate delivered, copies included");
+    for h in &handled {
+        let [_, time, floor] = h.seal.unwrap();
+        assert!(floor <= time, "a message is never sealed before the seal floor it carries: {h:?}");
+    }
+    // Every stream message is done: the copies were terminated.
+    let info = nats.block_on(async {
+        let stream = nats.js.get_stream(STREAM).await.unwrap();
+        let mut consumer: async_nats::jetstream::consumer::PullConsumer =
+            stream.get_consumer(DURABLE).await.unwrap();
+        consumer.info().await.unwrap().clone()
+    });
+    assert_eq!(info.num_ack_pending, 0, "{info:?}");
+    assert_eq!(info.ack_floor.stream_sequence, count + 2, "{info:?}");
+    eprintln!(
+        "killed twice, after {killed_runs} handled; seal position: from {} ms with {} ids",
+        sealed.0,
+        sealed.1.len()
+    );
 }
