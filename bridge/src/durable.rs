@@ -207,8 +207,7 @@ impl Shared {
         sealed: &mut SealedReplay,
     ) -> AckKind {
         let received = headers::from_map(message.headers.as_ref());
-        if wire::origin_of(&received) == Some(self.origin.as_str()) {
-            Counters::add(&self.counters.own_origin);
+        if self.own_origin(&received) {
             return AckKind::Ack;
         }
         let Some(verifier) = &self.verifier else {
