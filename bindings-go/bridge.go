@@ -95,6 +95,13 @@ type BridgeDurableImport struct {
 	// Handled are the stream sequences (Charter-Stream-Seq) above
 	// HandledThrough the application handled: never delivered again.
 	Handled []uint64
+	// SealedThrough, with verification: nothing sealed before it (ms) is
+	// delivered (the largest Charter-Seal-Floor the application handled).
+	SealedThrough uint64
+	// Sealed, with verification: the seal ids (Charter-Seal-Id) of what the
+	// application handled sealed at or after SealedThrough; a stored copy
+	// of one is refused.
+	Sealed []uint64
 }
 
 // BridgeOptions configures a [Bridge]. Zero fields keep the bridge's
@@ -325,6 +332,15 @@ func (o *BridgeOptions) fillDurable(c *C.charter_bridge_options_t, mem *cMemory)
 				into[j] = C.uint64_t(seq)
 			}
 			opts.handled, opts.handled_count = handled, C.size_t(len(d.Handled))
+		}
+		opts.sealed_through = C.uint64_t(d.SealedThrough)
+		if len(d.Sealed) > 0 {
+			sealed := (*C.uint64_t)(mem.alloc(C.size_t(len(d.Sealed)) * C.size_t(unsafe.Sizeof(C.uint64_t(0)))))
+			into := unsafe.Slice(sealed, len(d.Sealed))
+			for j, id := range d.Sealed {
+				into[j] = C.uint64_t(id)
+			}
+			opts.sealed, opts.sealed_count = sealed, C.size_t(len(d.Sealed))
 		}
 		list[i] = C.charter_bridge_durable_import_t{
 			pattern: mem.string(d.Pattern),

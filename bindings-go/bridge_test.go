@@ -257,7 +257,14 @@ func TestBridgeDurableImportSkipsWhatTheCommittedPositionCovers(t *testing.T) {
 	if !errors.Is(err, charter.ErrLimitExceeded) {
 		t.Fatalf("too many handled: %v", err)
 	}
+	tooMany = durable
+	tooMany.Sealed = make([]uint64, 1<<20+1)
+	_, err = charter.StartBridge(b, charter.BridgeOptions{Servers: []string{url}, DurableImports: []charter.BridgeDurableImport{tooMany}})
+	if !errors.Is(err, charter.ErrLimitExceeded) {
+		t.Fatalf("too many sealed: %v", err)
+	}
 	durable.HandledThrough, durable.Handled = 2, []uint64{4}
+	durable.SealedThrough, durable.Sealed = 9, []uint64{1<<64 - 1}
 	importer := startBridge(t, b, charter.BridgeOptions{Servers: []string{url}, DurableImports: []charter.BridgeDurableImport{durable}})
 	startBridge(t, a, charter.BridgeOptions{Servers: []string{url}, Exports: []string{"jobs.>"}})
 	seen := map[uint64]uint64{}

@@ -1284,6 +1284,10 @@ export interface BridgeDurableImport {
   handledThrough?: number;
   /** Never deliver these stream sequences (`Charter-Stream-Seq` handled above `handledThrough`). */
   handled?: readonly number[];
+  /** With verification: nothing sealed before it (ms) is delivered; the largest `Charter-Seal-Floor` handled. */
+  sealedThrough?: number;
+  /** With verification: refuse stored copies of these (`Charter-Seal-Id` handled, sealed at or after `sealedThrough`). */
+  sealed?: readonly bigint[];
 }
 
 export interface BridgeOptions {

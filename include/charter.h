@@ -722,6 +722,21 @@ typedef struct charter_bridge_durable_options_t {
      * How many `handled` there are (at most 1,048,576).
      */
     size_t handled_count;
+    /**
+     * With verification, the committed position's part three: the largest
+     * `Charter-Seal-Floor` of the messages it handled (ms); 0 for none.
+     */
+    uint64_t sealed_through;
+    /**
+     * With verification, part four: the `Charter-Seal-Id` of each message
+     * it handled whose `Charter-Seal-Time` is at or after
+     * `sealed_through`. NULL when `sealed_count` is 0.
+     */
+    const uint64_t *sealed;
+    /**
+     * How many `sealed` there are (at most 1,048,576).
+     */
+    size_t sealed_count;
 } charter_bridge_durable_options_t;
 
 /**

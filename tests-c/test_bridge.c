@@ -371,6 +371,7 @@ static void a_durable_import_skips_what_the_committed_position_covers(void) {
     charter_bridge_durable_options_t d;
     CHECK_OK(charter_bridge_durable_options_default(&d));
     CHECK(d.ack_wait_ms == 30000 && d.max_ack_pending == 1024 && d.handled_through == 0 && d.handled_count == 0);
+    CHECK(d.sealed_through == 0 && d.sealed == NULL && d.sealed_count == 0);
     charter_bridge_options_t ob;
     CHECK_OK(charter_bridge_options_default(&ob));
     charter_bridge_durable_import_t durable[1] = {{"jobs.>", "JOBS", "c-importer", &d}};
@@ -389,6 +390,16 @@ static void a_durable_import_skips_what_the_committed_position_covers(void) {
     CHECK_STATUS(charter_bridge_start(b, &ob, &bridge), CHARTER_E_LIMIT_EXCEEDED);
     CHECK(bridge == NULL);
     d.handled_count = 1;
+    d.sealed_count = 1;
+    CHECK_STATUS(charter_bridge_start(b, &ob, &bridge), CHARTER_E_NULL_ARGUMENT);
+    CHECK_MESSAGE_HAS("options.durable_imports[0].options.sealed");
+    uint64_t sealed[1] = {7};
+    d.sealed = sealed;
+    d.sealed_count = (size_t)1 << 20 | 1;
+    CHECK_STATUS(charter_bridge_start(b, &ob, &bridge), CHARTER_E_LIMIT_EXCEEDED);
+    CHECK_MESSAGE_HAS("sealed set");
+    CHECK(bridge == NULL);
+    d.sealed_count = 1;
     d.handled_through = 2;
     charter_bridge_t *bb = start(b, &ob);
 

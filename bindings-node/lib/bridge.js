@@ -81,11 +81,22 @@ const DURABLE_OPTIONS = [
   'relay',
   'handledThrough',
   'handled',
+  'sealedThrough',
+  'sealed',
 ];
+
+/** A seal id (`Charter-Seal-Id`): a bigint of 64 bits, passed on as text. */
+function sealId(value, at, stackStart) {
+  if (typeof value !== 'bigint' || value < 0n || value >= 1n << 64n) {
+    throw invalid(`${at} must be a bigint from 0 to 2^64 - 1 (BigInt(header('Charter-Seal-Id')))`, stackStart);
+  }
+  return value.toString();
+}
 
 /**
  * Durable imports: each `{ pattern, stream, durable, ... }` with the
- * application's committed position (`handledThrough`, `handled`).
+ * application's committed position (`handledThrough`, `handled`, and with
+ * verification `sealedThrough`, `sealed`).
  */
 function durableImports(value, stackStart) {
   if (value === undefined || value === null) {
@@ -103,6 +114,9 @@ function durableImports(value, stackStart) {
     if (given.handled !== undefined && given.handled !== null && !Array.isArray(given.handled)) {
       throw invalid(`${at}.handled must be an array of stream sequence numbers`, stackStart);
     }
+    if (given.sealed !== undefined && given.sealed !== null && !Array.isArray(given.sealed)) {
+      throw invalid(`${at}.sealed must be an array of seal ids (bigint)`, stackStart);
+    }
     return {
       pattern: string(given.pattern, `${at}.pattern`, stackStart),
       stream: string(given.stream, `${at}.stream`, stackStart),
@@ -112,6 +126,8 @@ function durableImports(value, stackStart) {
       relay: given.relay,
       handledThrough: count(given.handledThrough, `${at}.handledThrough`, stackStart),
       handled: (given.handled ?? []).map((seq, j) => count(seq, `${at}.handled[${j}]`, stackStart)),
+      sealedThrough: count(given.sealedThrough, `${at}.sealedThrough`, stackStart),
+      sealed: (given.sealed ?? []).map((id, j) => sealId(id, `${at}.sealed[${j}]`, stackStart)),
     };
   });
 }

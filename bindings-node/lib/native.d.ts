@@ -641,6 +641,12 @@ export interface DurableSpec {
   relay?: boolean
   handledThrough?: number
   handled?: Array<number>
+  sealedThrough?: number
+  /**
+   * Seal ids in decimal: 64 bits do not fit a JavaScript number, so
+   * `lib/bridge.js` passes the caller's bigints as text.
+   */
+  sealed?: Array<string>
 }
 
 /** The canonical encoding of `record` stored at `index`: its Merkle leaf. */

@@ -49,10 +49,14 @@ pub struct DurableSpec {
     pub relay: Option<bool>,
     pub handled_through: Option<f64>,
     pub handled: Option<Vec<f64>>,
+    pub sealed_through: Option<f64>,
+    /// Seal ids in decimal: 64 bits do not fit a JavaScript number, so
+    /// `lib/bridge.js` passes the caller's bigints as text.
+    pub sealed: Option<Vec<String>>,
 }
 
 impl DurableSpec {
-    fn core(self) -> DurableImport {
+    fn core(self) -> Result<DurableImport> {
         let mut import = DurableImport::new(&self.pattern, &self.stream, &self.durable);
         if let Some(ms) = self.ack_wait_ms {
             import.ack_wait = millis(ms);
@@ -63,7 +67,14 @@ impl DurableSpec {
         import.relay = self.relay.unwrap_or(false);
         import.handled_through = self.handled_through.map_or(0, |n| n as u64);
         import.handled = self.handled.unwrap_or_default().into_iter().map(|n| n as u64).collect();
-        import
+        import.sealed_through = self.sealed_through.map_or(0, |n| n as u64);
+        import.sealed = self
+            .sealed
+            .unwrap_or_default()
+            .iter()
+            .map(|id| id.parse().map_err(|_| invalid("a seal id is an unsigned 64-bit integer")))
+            .collect::<Result<_>>()?;
+        Ok(import)
     }
 }
 
@@ -145,7 +156,8 @@ pub fn start_bridge<'env>(
                 relay: i.relay.unwrap_or(false),
             })
             .collect();
-        options.durable_imports = spec.durable_imports.into_iter().map(DurableSpec::core).collect();
+        options.durable_imports =
+            spec.durable_imports.into_iter().map(DurableSpec::core).collect::<Result<_>>()?;
         options
             .set_credentials(token.map(|t| t.token.clone()), key.map(|k| Arc::clone(&k.pair)))
             .map_err(from_core)?;

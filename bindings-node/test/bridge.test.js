@@ -221,9 +221,12 @@ test('a durable import skips what the committed position covers', { skip }, asyn
     Bridge.start(b, { server: url, durableImports: [{ ...durable, handled: new Array(2 ** 20 + 1).fill(7) }] }),
     LimitExceededError,
   );
+  for (const sealed of [[7], [-1n], [2n ** 64n], 7n]) {
+    await assert.rejects(Bridge.start(b, { server: url, durableImports: [{ ...durable, sealed }] }), InvalidArgumentError);
+  }
   const importer = await Bridge.start(b, {
     server: url,
-    durableImports: [{ ...durable, handledThrough: 2, handled: [4] }],
+    durableImports: [{ ...durable, handledThrough: 2, handled: [4], sealedThrough: 9, sealed: [2n ** 64n - 1n] }],
   });
   const exporter = await Bridge.start(a, { server: url, exports: ['jobs.>'] });
   await exporter.flush();

@@ -39,6 +39,11 @@ pub struct DurableImport {
     #[pyo3(get)]
     handled_through: u64,
     handled: Vec<u64>,
+    /// With verification, the committed seal floor: nothing sealed before
+    /// it (ms) is delivered.
+    #[pyo3(get)]
+    sealed_through: u64,
+    sealed: Vec<u64>,
 }
 
 impl DurableImport {
@@ -52,6 +57,8 @@ impl DurableImport {
         import.relay = self.relay;
         import.handled_through = self.handled_through;
         import.handled.clone_from(&self.handled);
+        import.sealed_through = self.sealed_through;
+        import.sealed.clone_from(&self.sealed);
         Ok(import)
     }
 }
@@ -61,7 +68,7 @@ impl DurableImport {
     #[new]
     #[pyo3(signature = (
         pattern, stream, durable, *, ack_wait=30.0, max_ack_pending=1024, relay=false,
-        handled_through=0, handled=Vec::new(),
+        handled_through=0, handled=Vec::new(), sealed_through=0, sealed=Vec::new(),
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -73,8 +80,21 @@ impl DurableImport {
         relay: bool,
         handled_through: u64,
         handled: Vec<u64>,
+        sealed_through: u64,
+        sealed: Vec<u64>,
     ) -> DurableImport {
-        DurableImport { pattern, stream, durable, ack_wait, max_ack_pending, relay, handled_through, handled }
+        DurableImport {
+            pattern,
+            stream,
+            durable,
+            ack_wait,
+            max_ack_pending,
+            relay,
+            handled_through,
+            handled,
+            sealed_through,
+            sealed,
+        }
     }
 
     /// The committed position's stream sequences above `handled_through`,
@@ -82,6 +102,12 @@ impl DurableImport {
     #[getter]
     fn handled<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
         PyTuple::new(py, &self.handled)
+    }
+
+    /// With verification, the committed seal ids, refused as copies.
+    #[getter]
+    fn sealed<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
+        PyTuple::new(py, &self.sealed)
     }
 
     fn __repr__(&self) -> String {

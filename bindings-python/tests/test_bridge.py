@@ -168,6 +168,9 @@ def test_a_durable_import_skips_what_the_committed_position_covers(jetstream_url
     stream when it binds, so the exporter publishes until sequence 5 is in."""
     position = charter.DurableImport("jobs.>", "JOBS", "py-importer", handled_through=2, handled=[4])
     assert (position.handled_through, position.handled, position.ack_wait) == (2, (4,), 30.0)
+    assert (position.sealed_through, position.sealed) == (0, ())
+    sealed = charter.DurableImport("jobs.>", "JOBS", "py-importer", sealed_through=9, sealed=[2**64 - 1])
+    assert (sealed.sealed_through, sealed.sealed) == (9, (2**64 - 1,))
     with charter.Bus() as a, charter.Bus() as b:
         jobs = b.subscribe("jobs.>")
         with charter.Bridge(b, jetstream_url, durable_imports=[position]) as importer, charter.Bridge(

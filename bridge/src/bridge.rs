@@ -560,8 +560,7 @@ impl Shared {
         payload: &[u8],
         expect: Expect<'_>,
     ) -> std::result::Result<Option<String>, Dropped> {
-        if wire::origin_of(received) == Some(self.origin.as_str()) {
-            Counters::add(&self.counters.own_origin);
+        if self.own_origin(received) {
             return Err(Dropped::OwnOrigin);
         }
         let Some(verifier) = &self.verifier else { return Ok(None) };
@@ -570,6 +569,16 @@ impl Shared {
             Ok(proven) => Ok(Some(proven.to_text())),
             Err(_) => Err(Dropped::Refused),
         }
+    }
+
+    /// Whether a message with headers `received` carries this bridge's own
+    /// origin: a loop, counted.
+    pub(crate) fn own_origin(&self, received: &[(&str, &str)]) -> bool {
+        let own = wire::origin_of(received) == Some(self.origin.as_str());
+        if own {
+            Counters::add(&self.counters.own_origin);
+        }
+        own
     }
 
     /// The headers an admitted message carries on the local bus: its

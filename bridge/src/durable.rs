@@ -18,7 +18,13 @@
 //! * at or below the application's `handled_through`, or in its `handled`
 //!   set (its committed position) → acknowledged, never published: this is
 //!   what makes delivery exactly-once for an application that commits its
-//!   position with its results.
+//!   position with its results;
+//! * with verification, checked as a stored message (the token valid now
+//!   and when it was sealed, not revoked, and not delivered before by its
+//!   seal id or seal floor: [`crate::sealed`]), instead of by the live
+//!   skew and sequence window, so a sealed backlog is delivered; its seal
+//!   id is recorded only once the local bus took it, so a message handed
+//!   back is verified again on its redelivery, and accepted.
 //!
 //! Each message published carries `Charter-Stream-Floor`: the consumer's
 //! acknowledgement floor as last read from the server (every sequence at
@@ -39,21 +45,21 @@ use tokio::sync::watch;
 
 use charter_core::ErrorKind;
 
-use crate::bridge::{Dropped, Shared};
+use crate::bridge::Shared;
 use crate::dedup::Recent;
-use crate::handback::{self, HandedBack};
 use crate::headers;
 use crate::options::DurableImport;
+use crate::sealed::SealedReplay;
 use crate::stats::Counters;
-use crate::verify::Expect;
+use crate::verify::Inbound;
 use crate::wire;
 
 /// What a durable import remembers between deliveries.
 struct Progress {
     /// Stream messages published and acknowledged lately.
     recent: Recent,
-    /// Verified messages handed back, awaiting their redelivery.
-    handed_back: HandedBack,
+    /// With verification: the sealed messages delivered.
+    sealed: SealedReplay,
     /// How long the next message handed back waits: doubled at each one
     /// handed back, reset by each one published, so a subscriber that
     /// stays full costs fewer and fewer redeliveries.
@@ -73,8 +79,10 @@ impl Progress {
         seq <= self.handled_through || self.handled.contains(&seq)
     }
 
-    fn raise_floor(&mut self, acknowledged: u64) {
-        self.floor = self.floor.max(acknowledged);
+    /// The consumer's acknowledgement floor, as just read from the server.
+    fn acknowledged_through(&mut self, ack_floor: u64, skew_ms: u64) {
+        self.floor = self.floor.max(ack_floor);
+        self.sealed.acknowledged_through(ack_floor, skew_ms);
     }
 }
 
@@ -102,13 +110,14 @@ impl Shared {
         let window = import.max_ack_pending.saturating_mul(4).max(4096);
         let mut progress = Progress {
             recent: Recent::new(window),
-            handed_back: HandedBack::new(window),
+            sealed: SealedReplay::new(import.sealed_through, &import.sealed),
             redelivery_delay: REDELIVERY_DELAY,
             handled_through: import.handled_through,
             handled: import.handled.iter().copied().collect(),
             floor: import.handled_through,
             moved: false,
         };
+        let skew_ms = self.verifier.as_ref().map_or(0, |v| v.skew_ms());
         let mut refresh = tokio::time::interval(FLOOR_REFRESH);
         refresh.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -118,7 +127,7 @@ impl Shared {
             };
             match bound {
                 Ok((mut consumer, mut messages)) => {
-                    progress.raise_floor(consumer.cached_info().ack_floor.stream_sequence);
+                    progress.acknowledged_through(consumer.cached_info().ack_floor.stream_sequence, skew_ms);
                     loop {
                         tokio::select! {
                             next = messages.next() => match next {
@@ -137,7 +146,7 @@ impl Shared {
                                 let read = tokio::time::timeout(self.request_timeout, consumer.info()).await;
                                 // A failed read keeps the older floor: lower, still true.
                                 if let Ok(Ok(info)) = read {
-                                    progress.raise_floor(info.ack_floor.stream_sequence);
+                                    progress.acknowledged_through(info.ack_floor.stream_sequence, skew_ms);
                                 }
                             }
                             _ = stop.changed() => return,
@@ -169,7 +178,7 @@ impl Shared {
             AckKind::Ack
         } else {
             let at = Delivery { seq, delivered, floor: progress.floor };
-            let kind = self.publish_durable(&message, import, at, &mut progress.handed_back);
+            let kind = self.publish_durable(&message, import, at, &mut progress.sealed);
             match kind {
                 AckKind::Ack => {
                     progress.recent.insert(seq);
@@ -195,26 +204,31 @@ impl Shared {
         message: &async_nats::Message,
         import: &DurableImport,
         at: Delivery,
-        handed_back: &mut HandedBack,
+        sealed: &mut SealedReplay,
     ) -> AckKind {
-        let seq = at.seq;
         let received = headers::from_map(message.headers.as_ref());
-        let subject = message.subject.as_str();
-        let digest = || handback::digest(subject, &received, &message.payload);
-        // A verified message handed back comes again unchanged: the
-        // verifier would refuse it as a replay of itself.
-        let verified_before = if handed_back.contains(seq) { handed_back.take(seq, &digest()) } else { None };
-        let principal = match verified_before {
-            Some(principal) => principal,
-            None => match self.admit(subject, None, &received, &message.payload, Expect::Publish) {
-                Ok(principal) => principal,
-                Err(Dropped::OwnOrigin) => return AckKind::Ack,
-                Err(Dropped::Refused) => return self.terminate(),
-            },
+        if self.own_origin(&received) {
+            return AckKind::Ack;
+        }
+        let Some(verifier) = &self.verifier else {
+            return self.publish_admitted(message, import, at, &received, None);
         };
-        let kind = self.publish_admitted(message, import, at, &received, principal.as_deref());
-        if matches!(kind, AckKind::Nak(_)) && self.verifier.is_some() {
-            handed_back.keep(seq, digest(), principal);
+        let inbound = Inbound {
+            subject: message.subject.as_str(),
+            reply: None,
+            headers: &received,
+            payload: &message.payload,
+        };
+        let Ok(stored) = verifier.check_stored(&inbound, sealed) else { return self.terminate() };
+        let proof = Proof {
+            principal: stored.principal.to_text(),
+            id: stored.id,
+            time_ms: stored.time_ms,
+            floor_ms: sealed.floor_ms(),
+        };
+        let kind = self.publish_admitted(message, import, at, &received, Some(&proof));
+        if matches!(kind, AckKind::Ack) {
+            sealed.delivered(at.seq, stored.id, stored.time_ms, verifier.now_ms());
         }
         kind
     }
@@ -226,16 +240,25 @@ impl Shared {
         import: &DurableImport,
         at: Delivery,
         received: &[(&str, &str)],
-        principal: Option<&str>,
+        proof: Option<&Proof>,
     ) -> AckKind {
         let subject = message.subject.as_str();
         let (seq_text, delivered_text, floor_text) =
             (at.seq.to_string(), at.delivered.to_string(), at.floor.to_string());
+        let principal = proof.map(|p| p.principal.as_str());
         let mut local = self.local_headers(received, import.relay, principal);
         local.push((wire::STREAM_SEQ, &seq_text));
         local.push((wire::STREAM_FLOOR, &floor_text));
         if at.delivered > 1 {
             local.push((wire::DELIVERED, &delivered_text));
+        }
+        let seal_texts = proof.map(|p| [p.id.to_string(), p.time_ms.to_string(), p.floor_ms.to_string()]);
+        if let Some([id, time, floor]) = &seal_texts {
+            local.extend([
+                (wire::SEAL_ID, id.as_str()),
+                (wire::SEAL_TIME, time.as_str()),
+                (wire::SEAL_FLOOR, floor.as_str()),
+            ]);
         }
         if !self.fits_locally(&message.payload, &local) {
             Counters::add(&self.counters.local_refused);
@@ -284,6 +307,15 @@ impl Shared {
         Counters::add(&self.counters.durable_terminated);
         AckKind::Term
     }
+}
+
+/// What verification proved of a stored message, for its local headers:
+/// its sender, its seal id and time, and the import's seal floor.
+struct Proof {
+    principal: String,
+    id: u64,
+    time_ms: u64,
+    floor_ms: u64,
 }
 
 /// Where one stream message stands: its stream sequence, how many times

@@ -90,6 +90,16 @@ pub struct DurableImport {
     /// killed bridge, comes again after newer ones), so a position is a
     /// floor and a set, not one number. At most [`MAX_HANDLED`].
     pub handled: Vec<u64>,
+    /// With verification, the application's committed position, part
+    /// three: the largest `Charter-Seal-Floor` among the messages it
+    /// handled (milliseconds since the Unix epoch; 0 for none). Nothing
+    /// sealed before it is delivered again.
+    pub sealed_through: u64,
+    /// With verification, part four: the `Charter-Seal-Id` of each message
+    /// it handled whose `Charter-Seal-Time` is at or after
+    /// `sealed_through`. A stored copy of one of them, at any stream
+    /// sequence, is refused as `replayed`. At most [`MAX_SEALED`](crate::MAX_SEALED).
+    pub sealed: Vec<u64>,
 }
 
 /// The most sequence numbers a [`DurableImport::handled`] may hold.
@@ -108,12 +118,28 @@ impl DurableImport {
             relay: false,
             handled_through: 0,
             handled: Vec::new(),
+            sealed_through: 0,
+            sealed: Vec::new(),
         }
     }
 
     /// Checks what `Bridge::start` cannot leave to the running import.
     pub(crate) fn validate(&self) -> Result<()> {
-        DurableImport::check_handled(self.handled.len())
+        DurableImport::check_handled(self.handled.len())?;
+        DurableImport::check_sealed(self.sealed.len())
+    }
+
+    /// Whether [`sealed`](Self::sealed) may hold `count` seal ids (at most
+    /// [`MAX_SEALED`](crate::MAX_SEALED)): bindings ask before they copy a
+    /// caller's list.
+    pub fn check_sealed(count: usize) -> Result<()> {
+        if count > crate::MAX_SEALED {
+            return Err(Error::new(
+                ErrorKind::LimitExceeded,
+                format!("a durable import's sealed set has {count} ids; the limit is {}", crate::MAX_SEALED),
+            ));
+        }
+        Ok(())
     }
 
     /// Whether [`handled`](Self::handled) may hold `count` sequences (at

@@ -20,6 +20,7 @@ use charter_core::{quote, Error, ErrorKind};
 use crate::refusal::{Reason, Refusal};
 use crate::replay::Replay;
 use crate::seal::now_ms;
+use crate::sealed::{seal_id, SealedReplay, Seen};
 use crate::wire::{self, Envelope};
 
 /// The most verified tokens kept; the cache starts over when it is full.
@@ -107,7 +108,8 @@ impl Verifier {
         verifier
     }
 
-    fn now_ms(&self) -> u64 {
+    /// The time by the clock messages are judged by.
+    pub(crate) fn now_ms(&self) -> u64 {
         self.options.clock.as_ref().map_or_else(now_ms, |clock| clock())
     }
 
@@ -123,39 +125,63 @@ impl Verifier {
             Expect::Reply { .. } => "bridge_reply",
             Expect::Publish | Expect::Request => "bridge_import",
         };
-        let verdict = self.judge(message, expect);
-        let verdict = match (verdict, &self.options.recorder) {
-            (Ok(principal), Some(recorder)) if recorder.scope() == Scope::All => {
-                let record = record(self.now_ms(), action, message.subject, Some((principal, true)), Ok(()));
-                match recorder.log().append(&record) {
-                    Ok(_) => Ok(principal),
-                    Err(e) => {
-                        Err(Refusal { reason: Reason::AuditFailed, error: e, actor: Some((principal, true)) })
-                    }
-                }
-            }
-            (verdict, _) => verdict,
-        };
-        if let Err(refusal) = &verdict {
-            if let (Some(recorder), false) = (&self.options.recorder, refusal.reason == Reason::AuditFailed) {
-                let detail = Err(refusal);
-                // A refusal stays a refusal whether or not its record is written.
-                let _ = recorder.log().append(&record(
-                    self.now_ms(),
-                    action,
-                    message.subject,
-                    refusal.actor,
-                    detail,
-                ));
-            }
-            // Counted after its record is written (release, read with
-            // acquire): whoever sees the count sees the record.
-            self.refused[refusal.reason.index()].fetch_add(1, Ordering::Release);
-        }
-        verdict
+        let principal = self.judge(message, expect).map_err(|r| self.refuse(message.subject, action, r))?;
+        self.allow(message.subject, action, principal)?;
+        Ok(principal)
     }
 
-    fn judge(&self, message: &Inbound<'_>, expect: Expect<'_>) -> Result<PrincipalId, Refusal> {
+    /// Checks a message a durable import read from a stream: as
+    /// [`check`](Self::check) a publish, but with the stored message's
+    /// freshness and replay rules (docs/formats.md, "Stored messages")
+    /// against `replay`, which the caller updates once it delivered it.
+    pub(crate) fn check_stored(
+        &self,
+        message: &Inbound<'_>,
+        replay: &SealedReplay,
+    ) -> Result<Stored, Refusal> {
+        let action = "bridge_import";
+        let stored =
+            self.judge_stored(message, replay).map_err(|r| self.refuse(message.subject, action, r))?;
+        self.allow(message.subject, action, stored.principal)?;
+        Ok(stored)
+    }
+
+    /// Records an accepted message under `Scope::All`; one whose record
+    /// cannot be written is refused (recording fails closed), and counted.
+    fn allow(&self, subject: &str, action: &str, principal: PrincipalId) -> Result<(), Refusal> {
+        let Some(recorder) = self.options.recorder.as_ref().filter(|r| r.scope() == Scope::All) else {
+            return Ok(());
+        };
+        let record = record(self.now_ms(), action, subject, Some((principal, true)), Ok(()));
+        match recorder.log().append(&record) {
+            Ok(_) => Ok(()),
+            Err(e) => Err(self.count(Refusal {
+                reason: Reason::AuditFailed,
+                error: e,
+                actor: Some((principal, true)),
+            })),
+        }
+    }
+
+    /// Records a refusal (it stays a refusal whether or not its record is
+    /// written), then counts it.
+    fn refuse(&self, subject: &str, action: &str, refusal: Refusal) -> Refusal {
+        if let Some(recorder) = &self.options.recorder {
+            let _ =
+                recorder.log().append(&record(self.now_ms(), action, subject, refusal.actor, Err(&refusal)));
+        }
+        self.count(refusal)
+    }
+
+    /// Counted after its record is written (release, read with acquire):
+    /// whoever sees the count sees the record.
+    fn count(&self, refusal: Refusal) -> Refusal {
+        self.refused[refusal.reason.index()].fetch_add(1, Ordering::Release);
+        refusal
+    }
+
+    /// Steps 0 to 3: the envelope, the chain, the proof and the grant.
+    fn prove(&self, message: &Inbound<'_>, expect: Expect<'_>) -> Result<Proven, Refusal> {
         let fields = Fields::read(message.headers)?;
         // 1. The chain, against the trusted roots (verified once, then cached).
         let chain = self.chain(fields.token)?;
@@ -218,44 +244,111 @@ impl Verifier {
                 ));
             }
         }
+        Ok(Proven { origin: fields.origin, seq: fields.seq, time_ms: fields.time_ms, chain })
+    }
+
+    fn judge(&self, message: &Inbound<'_>, expect: Expect<'_>) -> Result<PrincipalId, Refusal> {
+        let sealed = self.prove(message, expect)?;
+        let principal = sealed.chain.verified.principal;
+        let proven = |reason: Reason, error: Error| Refusal { reason, error, actor: Some((principal, true)) };
         // 4. Freshness and replay.
         let now = self.now_ms();
-        if now.abs_diff(fields.time_ms) > self.skew_ms() {
+        if now.abs_diff(sealed.time_ms) > self.skew_ms() {
             return Err(proven(
                 Reason::Stale,
                 Error::new(
                     ErrorKind::Expired,
                     format!(
                         "sealed at {} ms; it is {now} ms and the window is {} ms",
-                        fields.time_ms,
+                        sealed.time_ms,
                         self.skew_ms()
                     ),
                 ),
             ));
         }
         let fresh = self.replay.lock().unwrap_or_else(PoisonError::into_inner).accept(
-            (principal, fields.origin),
-            fields.seq,
-            fields.time_ms,
+            (principal, sealed.origin),
+            sealed.seq,
+            sealed.time_ms,
         );
         if !fresh {
             return Err(proven(
                 Reason::Replayed,
-                Error::new(ErrorKind::Denied, format!("sequence number {} was seen before", fields.seq)),
+                Error::new(ErrorKind::Denied, format!("sequence number {} was seen before", sealed.seq)),
             ));
         }
         // 5. Revocation. (A revoked message spends its sequence number: it is
         // refused either way.)
-        if let Some(i) = self.options.authority.first_revoked(&verified.links) {
-            return Err(proven(
-                Reason::Revoked,
-                Error::new(ErrorKind::Revoked, format!("link {i} ({}) is revoked", verified.links[i])),
-            ));
-        }
+        self.unrevoked(&sealed.chain.verified)?;
         Ok(principal)
     }
 
-    fn skew_ms(&self) -> u64 {
+    /// Steps 4 and 5 for a stored message: sealed within its token's
+    /// window and not in the future (its age is bounded by its token, which
+    /// must also be valid now), at or after the import's seal floor, not
+    /// delivered before, and not revoked now.
+    fn judge_stored(&self, message: &Inbound<'_>, replay: &SealedReplay) -> Result<Stored, Refusal> {
+        let sealed = self.prove(message, Expect::Publish)?;
+        let verified = &sealed.chain.verified;
+        let principal = verified.principal;
+        let stale = |message: String| Refusal {
+            reason: Reason::Stale,
+            error: Error::new(ErrorKind::Expired, message),
+            actor: Some((principal, true)),
+        };
+        let (time_ms, skew_ms) = (sealed.time_ms, self.skew_ms());
+        let now = self.now_ms();
+        if time_ms > now.saturating_add(skew_ms) {
+            return Err(stale(format!(
+                "sealed at {time_ms} ms, later than {now} ms and the window {skew_ms} ms"
+            )));
+        }
+        let (sealed_s, skew_s) = (time_ms / 1000, self.options.max_skew.as_secs());
+        if sealed_s.saturating_add(skew_s) < verified.not_before
+            || sealed_s >= verified.not_after.saturating_add(skew_s)
+        {
+            return Err(stale(format!(
+                "sealed at {time_ms} ms, outside its token's window [{}, {}) s",
+                verified.not_before, verified.not_after
+            )));
+        }
+        let id = seal_id(&principal, &sealed.origin, sealed.seq);
+        match replay.check(id, time_ms) {
+            Ok(()) => {}
+            Err(Seen::BeforeFloor(floor)) => {
+                return Err(stale(format!(
+                    "sealed at {time_ms} ms, before this import's seal floor {floor} ms"
+                )))
+            }
+            Err(Seen::Delivered) => {
+                return Err(Refusal {
+                    reason: Reason::Replayed,
+                    error: Error::new(
+                        ErrorKind::Denied,
+                        format!("sequence number {} of its sender was delivered before", sealed.seq),
+                    ),
+                    actor: Some((principal, true)),
+                })
+            }
+        }
+        self.unrevoked(verified)?;
+        Ok(Stored { principal, id, time_ms })
+    }
+
+    /// 5. No link of the token is revoked now.
+    fn unrevoked(&self, verified: &Verified) -> Result<(), Refusal> {
+        match self.options.authority.first_revoked(&verified.links) {
+            None => Ok(()),
+            Some(i) => Err(Refusal {
+                reason: Reason::Revoked,
+                error: Error::new(ErrorKind::Revoked, format!("link {i} ({}) is revoked", verified.links[i])),
+                actor: Some((verified.principal, true)),
+            }),
+        }
+    }
+
+    /// The freshness window in milliseconds.
+    pub(crate) fn skew_ms(&self) -> u64 {
         self.options.max_skew.as_millis().min(u64::MAX as u128) as u64
     }
 
@@ -304,6 +397,23 @@ impl Verifier {
         }
         Ok(chain)
     }
+}
+
+/// A message that passed the checks up to the grant: its envelope's
+/// identity and time, and its verified token.
+struct Proven {
+    origin: [u8; 16],
+    seq: u64,
+    time_ms: u64,
+    chain: Arc<Chain>,
+}
+
+/// A stored message that passed every check: its proven sender, its seal
+/// id and when it was sealed, for the durable import's replay state.
+pub(crate) struct Stored {
+    pub(crate) principal: PrincipalId,
+    pub(crate) id: u64,
+    pub(crate) time_ms: u64,
 }
 
 /// A verified token and the hash its messages' proofs cover.

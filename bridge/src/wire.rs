@@ -51,6 +51,14 @@ pub const DELIVERED: &str = "Charter-Delivered";
 /// that stores the sequences it handled above it, with its results, has a
 /// position to restart from without duplicates (docs/bridge.md).
 pub const STREAM_FLOOR: &str = "Charter-Stream-Floor";
+/// On a message a verifying durable import delivers locally: its seal id
+/// (`charter_bridge::seal_id`), decimal.
+pub const SEAL_ID: &str = "Charter-Seal-Id";
+/// With [`SEAL_ID`]: when it was sealed (its `Charter-Time`), decimal ms.
+pub const SEAL_TIME: &str = "Charter-Seal-Time";
+/// With [`SEAL_ID`]: the import's seal floor, decimal ms: nothing sealed
+/// before it is delivered any more (docs/bridge.md).
+pub const SEAL_FLOOR: &str = "Charter-Seal-Floor";
 
 /// The headers that carry the envelope's own fields; every other header is
 /// covered as a header.

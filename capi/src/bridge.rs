@@ -92,6 +92,15 @@ pub struct charter_bridge_durable_options_t {
     pub handled: *const u64,
     /// How many `handled` there are (at most 1,048,576).
     pub handled_count: usize,
+    /// With verification, the committed position's part three: the largest
+    /// `Charter-Seal-Floor` of the messages it handled (ms); 0 for none.
+    pub sealed_through: u64,
+    /// With verification, part four: the `Charter-Seal-Id` of each message
+    /// it handled whose `Charter-Seal-Time` is at or after
+    /// `sealed_through`. NULL when `sealed_count` is 0.
+    pub sealed: *const u64,
+    /// How many `sealed` there are (at most 1,048,576).
+    pub sealed_count: usize,
 }
 
 /// A durable import through JetStream (docs/bridge.md, "Durable import"):
@@ -351,6 +360,9 @@ fn durable_options_c(d: &DurableImport) -> charter_bridge_durable_options_t {
         handled_through: d.handled_through,
         handled: std::ptr::null(),
         handled_count: 0,
+        sealed_through: d.sealed_through,
+        sealed: std::ptr::null(),
+        sealed_count: 0,
     }
 }
 
@@ -373,6 +385,9 @@ unsafe fn durable_arg(durable: &charter_bridge_durable_import_t, at: &str) -> Re
         let handled =
             arg_slice!([at => options.handled], options.handled_count, DurableImport::check_handled)?;
         import.handled = handled.to_vec();
+        import.sealed_through = options.sealed_through;
+        let sealed = arg_slice!([at => options.sealed], options.sealed_count, DurableImport::check_sealed)?;
+        import.sealed = sealed.to_vec();
     }
     Ok(import)
 }

@@ -460,7 +460,11 @@ class DurableImport:
     application that stores the position it handled with its results and
     passes it back as ``handled_through`` (the largest
     ``Charter-Stream-Floor`` it handled) and ``handled`` (the
-    ``Charter-Stream-Seq`` values above it that it handled)."""
+    ``Charter-Stream-Seq`` values above it that it handled). With
+    verification, also ``sealed_through`` (the largest
+    ``Charter-Seal-Floor`` it handled) and ``sealed`` (the
+    ``Charter-Seal-Id`` values it handled with ``Charter-Seal-Time`` at or
+    after it): a stored copy of those is refused."""
 
     def __new__(
         cls,
@@ -473,6 +477,8 @@ class DurableImport:
         relay: bool = False,
         handled_through: int = 0,
         handled: Sequence[int] = ...,
+        sealed_through: int = 0,
+        sealed: Sequence[int] = ...,
     ) -> Self: ...
     @property
     def pattern(self) -> str: ...
@@ -490,6 +496,10 @@ class DurableImport:
     def handled_through(self) -> int: ...
     @property
     def handled(self) -> Tuple[int, ...]: ...
+    @property
+    def sealed_through(self) -> int: ...
+    @property
+    def sealed(self) -> Tuple[int, ...]: ...
 
 @final
 class Bridge:
