@@ -5,8 +5,9 @@
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
+
+use parking_lot::{Condvar, Mutex, MutexGuard};
 
 use super::interrupt::{self, INTERRUPT_CHECK};
 use super::message::Message;
@@ -40,6 +41,10 @@ struct State {
     stats: SubscriptionStats,
     /// When the consumer last received; tracked only for idle eviction.
     last_receive: Option<Instant>,
+    /// Neither idle tracking nor a TTL: no receive needs the clock, so
+    /// `pop` decides without looking at the head's expiry (fixed at
+    /// creation).
+    plain: bool,
     /// Receivers blocked right now: a waiting consumer is never idle.
     waiting: usize,
     /// `Block` publishers waiting for room right now.
@@ -72,6 +77,7 @@ impl Queue {
                 recovered_at: options.capacity / 2,
                 stats: SubscriptionStats::default(),
                 last_receive: options.idle_ttl.map(|_| Instant::now()),
+                plain: options.idle_ttl.is_none() && options.ttl.is_none(),
                 waiting: 0,
                 blocked: 0,
                 armed: Armed::default(),
@@ -84,7 +90,7 @@ impl Queue {
 
     #[inline]
     fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+        self.state.lock()
     }
 
     /// Offers `message`, which counts `size` bytes against the queue's
@@ -230,12 +236,12 @@ impl Queue {
                         }
                     };
                     state.blocked += 1;
-                    state = match slice {
-                        None => self.writable.wait(state).unwrap_or_else(PoisonError::into_inner),
+                    match slice {
+                        None => self.writable.wait(&mut state),
                         Some(slice) => {
-                            self.writable.wait_timeout(state, slice).unwrap_or_else(PoisonError::into_inner).0
+                            self.writable.wait_for(&mut state, slice);
                         }
-                    };
+                    }
                     state.blocked -= 1;
                     if state.closed {
                         state.count_closed();
@@ -328,10 +334,12 @@ impl Queue {
                 }
             };
             state.waiting += 1;
-            state = match timeout {
-                None => self.readable.wait(state).unwrap_or_else(PoisonError::into_inner),
-                Some(t) => self.readable.wait_timeout(state, t).unwrap_or_else(PoisonError::into_inner).0,
-            };
+            match timeout {
+                None => self.readable.wait(&mut state),
+                Some(t) => {
+                    self.readable.wait_for(&mut state, t);
+                }
+            }
             state.waiting -= 1;
         }
     }
@@ -405,15 +413,11 @@ impl Queue {
     }
 
     /// Takes the next unexpired message. The common case (no idle
-    /// tracking, no waiting publisher, no slow-consumer episode, a head
-    /// without a TTL) is decided inline; the rest goes out of line.
+    /// tracking and no TTL, no waiting publisher, no slow-consumer
+    /// episode) is decided inline; the rest goes out of line.
     #[inline]
     fn pop(&self, state: &mut State) -> Option<Message> {
-        if state.last_receive.is_none()
-            && state.blocked == 0
-            && !state.slow
-            && state.items.front().is_some_and(|q| q.expires.is_none())
-        {
+        if state.plain && state.blocked == 0 && !state.slow {
             let queued = state.items.pop_front()?;
             state.bytes -= queued.size;
             state.stats.delivered += 1;
