@@ -333,6 +333,7 @@ impl Queue {
     }
 
     /// Whether the queue has been closed.
+    #[inline]
     pub(crate) fn is_closed(&self) -> bool {
         self.ended.load(Ordering::Acquire)
     }
