@@ -126,15 +126,25 @@ impl<T> MatchCache<T> {
 /// Whether two topics are equal, compared eight bytes at a time in line:
 /// topics are short, and for them the library's `memcmp` call costs more
 /// than the comparison (callgrind: about 20 instructions a hit, against 8).
+/// The last word overlaps the one before it rather than ending in a
+/// byte-by-byte loop, which cost as much again on a 20-byte topic.
 #[inline]
 fn same(a: &str, b: &str) -> bool {
     let (a, b) = (a.as_bytes(), b.as_bytes());
     if a.len() != b.len() {
         return false;
     }
-    let (a_words, b_words) = (a.chunks_exact(8), b.chunks_exact(8));
-    let tails_equal = a_words.remainder().iter().zip(b_words.remainder()).all(|(x, y)| x == y);
-    tails_equal && a_words.zip(b_words).all(|(x, y)| word(x) == word(y))
+    let Some(last) = a.len().checked_sub(8) else {
+        return a.iter().zip(b).all(|(x, y)| x == y);
+    };
+    let mut at = 0;
+    while at < last {
+        if word(&a[at..at + 8]) != word(&b[at..at + 8]) {
+            return false;
+        }
+        at += 8;
+    }
+    word(&a[last..]) == word(&b[last..])
 }
 
 /// Eight bytes as one number, to compare them in one instruction.
