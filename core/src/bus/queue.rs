@@ -27,6 +27,11 @@ pub(crate) struct Queue {
 
 struct State {
     items: VecDeque<Queued>,
+    /// For a queue with a TTL, when each queued message expires (`None`:
+    /// never, past what an `Instant` can hold), in step with `items`;
+    /// empty otherwise. Kept apart so that the queued entries of the
+    /// common queue without a TTL are 16 bytes smaller to move.
+    expiries: VecDeque<Option<Instant>>,
     bytes: usize,
     closed: bool,
     /// Why the queue was closed, when its session ended (expiry,
@@ -56,7 +61,6 @@ struct State {
 struct Queued {
     message: Message,
     size: usize,
-    expires: Option<Instant>,
 }
 
 /// What happened to one offered message.
@@ -103,6 +107,7 @@ impl Queue {
         Queue {
             state: Mutex::new(State {
                 items: VecDeque::new(),
+                expiries: VecDeque::new(),
                 bytes: 0,
                 closed: false,
                 ended: None,
@@ -159,11 +164,13 @@ impl Queue {
         size: usize,
         options: &SubscribeOptions,
     ) {
-        let expires = options.ttl.and_then(|ttl| Instant::now().checked_add(ttl));
+        if let Some(ttl) = options.ttl {
+            state.expiries.push_back(Instant::now().checked_add(ttl));
+        }
         state.stats.received += 1;
         state.bytes += size;
         let was_empty = state.items.is_empty();
-        state.items.push_back(Queued { message: message.into_message(), size, expires });
+        state.items.push_back(Queued { message: message.into_message(), size });
         // Waking a condition variable is a system call even when
         // nobody waits: only pay for it when somebody does.
         let wake = state.waiting > 0;
@@ -222,6 +229,7 @@ impl Queue {
             match options.overflow {
                 Overflow::DropOldest => {
                     let oldest = state.items.pop_front().map_or(0, |q| q.size);
+                    state.expiries.pop_front();
                     state.bytes -= oldest;
                     state.stats.dropped.overflow += 1;
                 }
@@ -472,7 +480,7 @@ impl Queue {
             if state.blocked > 0 {
                 self.writable.notify_one();
             }
-            if let Some(expires) = queued.expires {
+            if let Some(expires) = state.expiries.pop_front().flatten() {
                 if *now.get_or_insert_with(Instant::now) >= expires {
                     state.stats.dropped.expired += 1;
                     continue;
@@ -512,6 +520,7 @@ impl Queue {
                 None => state.stats.dropped.closed += dropped,
             }
             state.items.clear();
+            state.expiries.clear();
             state.bytes = 0;
         }
         let fire = state.armed.on_end();
