@@ -215,8 +215,7 @@ mod tests {
         for i in 0..100_000u32 {
             cache.put(&format!("t.{i}"), 1, vec![i]);
         }
-        let total: usize =
-            cache.shards.iter().map(|s| s.lock().values().map(Vec::len).sum::<usize>()).sum();
+        let total: usize = cache.shards.iter().map(|s| s.lock().values().map(Vec::len).sum::<usize>()).sum();
         assert!(total <= SHARDS * SHARD_CAPACITY, "{total}");
     }
 }
