@@ -791,9 +791,7 @@ impl Bus {
             )),
         }
     }
-}
 
-impl Bus {
     /// Ends `target` before a publish reaches it if its session has ended
     /// or it has been idle too long; the publish then counts the message
     /// as dropped there.

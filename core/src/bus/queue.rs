@@ -171,8 +171,8 @@ impl Queue {
         state.bytes += size;
         let was_empty = state.items.is_empty();
         state.items.push_back(Queued { message: message.into_message(), size });
-        // Waking a condition variable is a system call even when
-        // nobody waits: only pay for it when somebody does.
+        // Waking a condition variable costs a call even when nobody
+        // waits: only pay for it when somebody does.
         let wake = state.waiting > 0;
         let fire = state.armed.on_message(was_empty);
         drop(state);
