@@ -171,6 +171,16 @@ impl Queue {
         state.bytes += size;
         let was_empty = state.items.is_empty();
         state.items.push_back(Queued { message: message.into_message(), size });
+        if state.waiting == 0 && state.armed.is_quiet() {
+            return;
+        }
+        self.wake(state, was_empty);
+    }
+
+    /// Wakes, outside the lock, the receivers that wait for a message just
+    /// queued: blocked ones, armed notifies and the watch (on an edge).
+    #[inline(never)]
+    fn wake(&self, mut state: MutexGuard<'_, State>, was_empty: bool) {
         // Waking a condition variable costs a call even when nobody
         // waits: only pay for it when somebody does.
         let wake = state.waiting > 0;
