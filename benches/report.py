@@ -66,20 +66,20 @@ REASONS = {
                    "than Rust (the boxed closure, then the C function: two indirect calls); "
                    "next: fewer moves through the firewall, and C handlers stored as "
                    "(function, user data) in the table rather than behind a closure",
-    "bus-one": "fixed costs, none dominant: the match cache (about 135: the Fx hash, "
-               "the shard's mutex, the map probe, two reference counts), the queue's "
-               "std mutex with its poison checks on the push and on the pop (about 20 "
-               "each with the lock), each moving a 96-byte queued entry, and the message "
-               "built and dropped; next: lock-free per-subscription queues with counters "
-               "derived from ring positions (a snapshot cache read through arc-swap "
-               "would not cut instructions: its guard costs more than the shard's "
-               "uncontended lock)",
-    "bus-fanout": "per subscriber about 265 instructions: the queue's mutex and poison "
-                  "checks on the push and on the pop, the 96-byte queued entry moved in "
-                  "and out, the message's topic and payload counted up and down; next: "
-                  "lock-free per-subscription queues with counters derived from ring "
-                  "positions",
-    "bus-crowded": "a warm publish's fixed cost (about 455 instructions: the cache's hash, "
+    "bus-one": "fixed costs, none dominant (callgrind: the publish about 365 "
+               "instructions, the receive and the message's drop about 130): the match "
+               "cache's hash, lock and probe (about 55), the nesting level, the message "
+               "built and its report returned, then one subscriber's push and pop as in "
+               "the fan-out row; next: a message of one reference (its body in a per-bus "
+               "pool of reusable slots, so a warm publish still allocates nothing)",
+    "bus-fanout": "per subscriber about 200 instructions (round 5: from 274): the "
+                  "message's reference counts up on the push and down after the receive "
+                  "(2 to 4 of them), an 88-byte queued entry built, moved into the deque, "
+                  "out of it and out through Result<Option<Message>>, the queue's lock "
+                  "taken twice (about 8 instructions each with parking_lot, so a lock-free "
+                  "ring could save at most those), the room, readiness and session checks; "
+                  "next: a message of one reference, which shrinks the entry and the counts",
+    "bus-crowded": "a warm publish's fixed cost (about 420 instructions: the cache's hash, "
                    "lock and probe, the nesting level, the message, the inline handler's "
                    "catch and the counting lock); next: lock-free counting for inline "
                    "handlers",

@@ -769,4 +769,82 @@ fn an_unsubscribe_that_finds_the_subscription_ending_returns_with_its_queue_clos
         assert!(view.is_closed(), "returned {mine} with the queue still open");
         assert!(other.join().unwrap() != mine, "exactly one of the two ended it");
     }
+/// A publish clones its message for every subscriber but the last, which
+/// takes the message itself: whichever kind of subscription comes last (a
+/// queue, a full `DropNewest` queue that drops it, an inline handler),
+/// every queued copy holds the payload exactly once and nothing is left
+/// holding it once the copies are received and dropped.
+#[test]
+fn the_last_subscriber_takes_the_message_and_nothing_leaks() {
+    for last in ["queue", "full", "inline"] {
+        let bus = bus();
+        let payload: Arc<[u8]> = Arc::from(&b"shared"[..]);
+        let seen = Arc::new(AtomicUsize::new(0));
+        let mut order = vec!["queue", "full", "inline"];
+        order.retain(|kind| *kind != last);
+        order.push(last);
+        let mut queues = Vec::new();
+        let mut full = None;
+        let mut inline = None;
+        for kind in order {
+            match kind {
+                "queue" => queues.push(bus.subscribe("t", opts()).unwrap()),
+                "full" => {
+                    full =
+                        Some(bus.subscribe("t", opts().capacity(1).overflow(Overflow::DropNewest)).unwrap())
+                }
+                _ => {
+                    let seen = Arc::clone(&seen);
+                    inline = Some(
+                        bus.subscribe_with("t", opts(), move |m| {
+                            assert_eq!(m.payload(), b"shared");
+                            seen.fetch_add(1, Ordering::Relaxed);
+                            Ok(())
+                        })
+                        .unwrap(),
+                    );
+                }
+            }
+        }
+        let first = bus.publish("t", Arc::clone(&payload), &[]).unwrap();
+        assert_eq!((first.matched, first.delivered, first.dropped), (3, 3, 0), "{last}");
+        let second = bus.publish("t", Arc::clone(&payload), &[]).unwrap();
+        assert_eq!((second.matched, second.delivered, second.dropped), (3, 2, 1), "{last}");
+        // Ours, two in the plain queue, one in the full one.
+        assert_eq!(Arc::strong_count(&payload), 4, "{last}");
+        for _ in 0..2 {
+            assert_eq!(queues[0].try_recv().unwrap().unwrap().payload(), b"shared");
+        }
+        assert!(queues[0].try_recv().unwrap().is_none());
+        let full = full.unwrap();
+        assert_eq!(full.try_recv().unwrap().unwrap().payload(), b"shared");
+        let s = full.stats();
+        assert_eq!((s.received, s.delivered, s.dropped.overflow, s.queued), (2, 1, 1, 0), "{last}");
+        assert_eq!(seen.load(Ordering::Relaxed), 2, "{last}");
+        assert_eq!(Arc::strong_count(&payload), 1, "{last}");
+        drop(inline);
+    }
+}
+
+/// A queue with a TTL keeps each message's expiry in step with it, also
+/// when `DropOldest` drops the head: the expired head goes, and the fresh
+/// messages behind it are not taken for expired.
+#[test]
+fn drop_oldest_keeps_expiries_in_step() {
+    let bus = bus();
+    // Wide margins, as above: the fresh messages must not expire before
+    // they are received on a loaded machine.
+    let sub = bus
+        .subscribe("t", opts().capacity(2).overflow(Overflow::DropOldest).ttl(Duration::from_millis(300)))
+        .unwrap();
+    bus.publish("t", &b"old"[..], &[]).unwrap();
+    thread::sleep(Duration::from_millis(600));
+    bus.publish("t", &b"fresh 1"[..], &[]).unwrap();
+    // Full: the expired "old" is dropped as overflow, with its expiry.
+    bus.publish("t", &b"fresh 2"[..], &[]).unwrap();
+    assert_eq!(sub.try_recv().unwrap().unwrap().payload(), b"fresh 1");
+    assert_eq!(sub.try_recv().unwrap().unwrap().payload(), b"fresh 2");
+    assert!(sub.try_recv().unwrap().is_none());
+    let s = sub.stats();
+    assert_eq!((s.received, s.delivered, s.dropped.overflow, s.dropped.expired), (3, 2, 1, 0));
 }

@@ -56,6 +56,7 @@ fn too_deep() -> Error {
 
 /// Runs `handler` on `message`. Returns whether it failed (returned an
 /// error or panicked; a panic is caught here).
+#[inline]
 pub(crate) fn run(handler: &Handler, message: &Message) -> bool {
     !matches!(crate::panic::catch(|| handler(message)), Ok(Ok(())))
 }

@@ -53,6 +53,7 @@ impl Message {
     }
 
     /// The bytes this message counts against a queue's byte limit.
+    #[inline]
     pub(crate) fn size(&self) -> usize {
         self.topic.len() + self.payload.len() + self.headers.as_ref().map_or(0, HeaderText::bytes)
     }

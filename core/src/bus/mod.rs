@@ -524,6 +524,7 @@ impl Bus {
     }
 
     /// Whether [`close`](Bus::close) was called.
+    #[inline]
     pub fn is_closed(&self) -> bool {
         self.inner.closed.load(Ordering::Acquire)
     }
@@ -746,7 +747,8 @@ impl Bus {
         }
         self.authorize(who, Action::Publish, topic)?;
         limits.check_payload(payload.as_ref().len())?;
-        let headers = message::HeaderText::build(headers, limits)?;
+        // Most publishes have no headers: decided here without a call.
+        let headers = if headers.is_empty() { None } else { message::HeaderText::build(headers, limits)? };
         let key = self.key();
         let (_level, inside_handler) = dispatch::enter(key).inspect_err(|_| {
             self.inner.depth_exceeded.fetch_add(1, Ordering::Relaxed);
@@ -771,21 +773,23 @@ impl Bus {
         let mut report = PublishReport { matched: hit.targets.len() as u64, ..PublishReport::default() };
         let mut first_error = None;
         let size = message.size();
-        for target in hit.targets.iter() {
-            // Ended here, the subscription counts the message as dropped.
-            if !target.end_if_lapsed()
-                && target.options.idle_ttl.is_some_and(|idle| target.queue.idle_for(idle))
-            {
-                self.remove(target.id, None);
+        let mut count = |offered: Result<Offered>| match offered {
+            Ok(Offered::Accepted) => report.delivered += 1,
+            Ok(Offered::Dropped) => report.dropped += 1,
+            Err(e) => {
+                report.dropped += 1;
+                first_error.get_or_insert(e);
             }
-            match target.deliver(&message, size, may_wait) {
-                Ok(Offered::Accepted) => report.delivered += 1,
-                Ok(Offered::Dropped) => report.dropped += 1,
-                Err(e) => {
-                    report.dropped += 1;
-                    first_error.get_or_insert(e);
-                }
+        };
+        // Every subscriber but the last gets a clone; the last gets the
+        // message itself.
+        if let Some((last, others)) = hit.targets.split_last() {
+            for target in others {
+                self.end_if_stale(target);
+                count(target.deliver(&message, size, may_wait));
             }
+            self.end_if_stale(last);
+            count(last.deliver(message, size, may_wait));
         }
         match first_error {
             None => Ok(report),
@@ -799,6 +803,17 @@ impl Bus {
                     report.matched
                 ),
             )),
+        }
+    }
+
+    /// Ends `target` before a publish reaches it if its session has ended
+    /// or it has been idle too long; the publish then counts the message
+    /// as dropped there.
+    #[inline]
+    fn end_if_stale(&self, target: &Shared) {
+        if !target.end_if_lapsed() && target.options.idle_ttl.is_some_and(|idle| target.queue.idle_for(idle))
+        {
+            self.remove(target.id, None);
         }
     }
 }

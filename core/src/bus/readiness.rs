@@ -197,6 +197,13 @@ impl Armed {
         !self.once.is_empty()
     }
 
+    /// Whether nothing is armed and no watch is installed: a new message
+    /// fires nothing.
+    #[inline]
+    pub(crate) fn is_quiet(&self) -> bool {
+        self.once.is_empty() && self.watch.is_none()
+    }
+
     /// What a new message fires: every armed notify, and the watch when the
     /// queue was empty before it. `None` when that is nothing, the common
     /// case, so a publish to a queue nobody waits on through a notify

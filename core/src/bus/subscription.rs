@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use super::dispatch::{self, Handler};
 use super::message::Message;
 use super::options::{Dispatch, SubscribeOptions};
-use super::queue::{Offered, Queue};
+use super::queue::{Offer, Offered, Queue};
 use super::readiness::{Cancel, Notify, Polled};
 use super::stats::SubscriptionStats;
 use super::{Bus, Inner};
@@ -80,12 +80,13 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    /// Hands `message`, of `size` bytes ([`Message::size`], measured once
-    /// per publish), to this subscription: to its inline handler, or to its
+    /// Hands `message` (borrowed, or owned by the publish's last
+    /// subscriber), of `size` bytes ([`Message::size`], measured once per
+    /// publish), to this subscription: to its inline handler, or to its
     /// queue. Inline in the publisher's loop for the common subscription
     /// without a handler.
     #[inline]
-    pub(crate) fn deliver(&self, message: &Message, size: usize, may_wait: bool) -> Result<Offered> {
+    pub(crate) fn deliver(&self, message: impl Offer, size: usize, may_wait: bool) -> Result<Offered> {
         if self.handler.is_none() {
             return self.queue.offer(message, size, &self.options, may_wait);
         }
@@ -94,14 +95,14 @@ impl Shared {
 
     /// [`deliver`](Self::deliver) to a subscription with a handler.
     #[inline(never)]
-    fn deliver_to_handler(&self, message: &Message, size: usize, may_wait: bool) -> Result<Offered> {
+    fn deliver_to_handler(&self, message: impl Offer, size: usize, may_wait: bool) -> Result<Offered> {
         match (&self.handler, self.options.dispatch) {
             (Some(handler), Dispatch::Inline) => {
                 if self.queue.is_closed() {
                     self.queue.count_closed();
                     return Ok(Offered::Dropped);
                 }
-                let failed = dispatch::run(handler, message);
+                let failed = dispatch::run(handler, message.message());
                 self.queue.count_inline(failed);
                 Ok(Offered::Accepted)
             }
@@ -273,7 +274,9 @@ impl SubscriptionRef {
         self.shared.receive(Some(timeout))
     }
 
-    /// The next message if one is queued, without waiting.
+    /// The next message if one is queued, without waiting. Inline, so
+    /// that a caller draining a queue pays no call per message.
+    #[inline]
     pub fn try_recv(&self) -> Result<Option<Message>> {
         self.pull()?;
         if self.shared.session.is_none() {
