@@ -769,6 +769,8 @@ fn an_unsubscribe_that_finds_the_subscription_ending_returns_with_its_queue_clos
         assert!(view.is_closed(), "returned {mine} with the queue still open");
         assert!(other.join().unwrap() != mine, "exactly one of the two ended it");
     }
+}
+
 /// A publish clones its message for every subscriber but the last, which
 /// takes the message itself: whichever kind of subscription comes last (a
 /// queue, a full `DropNewest` queue that drops it, an inline handler),
