@@ -241,9 +241,8 @@ class Importer:
 def handled_lines(store: Path) -> List[Tuple[int, int, int]]:
     """The store's complete lines: (payload, stream sequence, floor)."""
     text = store.read_text()
-    return [
-        (int(p), int(s), int(f)) for p, s, f in (line.split() for line in text[: text.rfind("\n") + 1].splitlines())
-    ]
+    complete = text[: text.rfind("\n") + 1]
+    return [(int(p), int(s), int(f)) for p, s, f in (line.split() for line in complete.splitlines())]
 
 
 def test_a_killed_importer_restarted_from_its_position_handles_each_message_once(
@@ -295,5 +294,6 @@ def test_a_killed_importer_restarted_from_its_position_handles_each_message_once
             for each in runs:
                 each.kill()
     handled = handled_lines(store)
-    assert sorted(payload for payload, _, _ in handled) == list(range(messages)), "nothing lost, nothing twice"
+    payloads = sorted(payload for payload, _, _ in handled)
+    assert payloads == list(range(messages)), "nothing lost, nothing twice"
     assert all(floor < seq for _, seq, floor in handled), "a message is above the floor it carries"
