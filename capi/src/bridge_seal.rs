@@ -71,8 +71,9 @@ pub unsafe extern "C" fn charter_bridge_seal(
         let subject = arg_str!(subject)?;
         let reply = arg_opt_str!(reply)?;
         // SAFETY: the caller's contract on `headers`.
-        let headers =
-            unsafe { headers_arg(headers, header_count, |n| at_most(CHARTER_BRIDGE_MAX_ENTRIES, "headers", n))? };
+        let headers = unsafe {
+            headers_arg(headers, header_count, |n| at_most(CHARTER_BRIDGE_MAX_ENTRIES, "headers", n))?
+        };
         let payload = arg_bytes!(payload, payload_len)?;
         let token = clone_handle!(token)?;
         let key = borrow!(holder, |k| KeyPair::from_pkcs8(k.to_pkcs8()))?;
