@@ -248,22 +248,15 @@ static bool check_case(charter_bridge_verifier_t *verifier, const json_value *c,
     const json_value *reply_v = json_member(c, "reply");
     const char *kind = member(expect_v, "kind", JSON_STRING)->string;
     const char *want = member(c, "result", JSON_STRING)->string;
-    charter_header_t *headers = calloc(headers_v->count + 1, sizeof *headers);
+    charter_header_t *headers = c_headers(headers_v);
     charter_bridge_expect_t expect = {0};
-    size_t payload_len, i;
+    size_t payload_len;
     uint8_t *payload = unhex(member(c, "payload_hex", JSON_STRING), &payload_len);
     int32_t reason = -1;
     char *principal = NULL;
     charter_status_t status;
     const char *got;
     bool ok;
-    CHECK(headers != NULL);
-    for (i = 0; i < headers_v->count; i++) {
-        const json_value *pair = &headers_v->items[i];
-        CHECK(pair->type == JSON_ARRAY && pair->count == 2);
-        headers[i].name = pair->items[0].string;
-        headers[i].value = pair->items[1].string;
-    }
     if (strcmp(kind, "publish") == 0) {
         expect.kind = CHARTER_BRIDGE_EXPECT_PUBLISH;
     } else if (strcmp(kind, "request") == 0) {
