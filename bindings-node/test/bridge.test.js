@@ -305,6 +305,7 @@ test('a killed importer restarted from its position handles each message once', 
   const messages = 300;
   const dir = fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'charter-node-kill-'));
   const store = path.join(dir, 'handled');
+  fs.writeFileSync(store, '');
   const bus = new Bus();
   const exporter = await Bridge.start(bus, { server: url, exports: ['kill.>'] });
   await exporter.flush();
