@@ -2246,6 +2246,38 @@ charter_status_t charter_bridge_close(charter_bridge_t *bridge);
 charter_status_t charter_bridge_free(charter_bridge_t *bridge);
 
 /**
+ * Seals one message as `token`'s holder, as a bridge with that token and
+ * key seals what it exports, and writes its `Charter-Proof` value
+ * (base64url, no padding) to `out_proof`; free it with
+ * `charter_string_free`.
+ *
+ * The message is its `subject`, its `reply` subject (NULL for none), its
+ * headers and its payload; envelope headers among `headers`
+ * (`Charter-Origin`, `-Seq`, `-Time`, `-Token`, `-Proof`) are not
+ * covered, and ignored. The envelope is `origin` (the sender's origin id,
+ * 32 lowercase hex digits), `seq` and `time_ms` (ms since the Unix
+ * epoch); the message is sent with those as `Charter-Origin`,
+ * `Charter-Seq` and `Charter-Time` (decimal), the token's text
+ * (`charter_token_to_text`) as `Charter-Token`, and the proof. A receiver
+ * refuses a sequence number it saw before from the same origin, and a
+ * time outside its skew window (docs/formats.md, "NATS bridge message
+ * authentication").
+ *
+ * Fails with `CHARTER_E_INVALID_ARGUMENT` when `holder` is not the
+ * token's subject, `CHARTER_E_MALFORMED` for a bad `origin`,
+ * `CHARTER_E_LIMIT_EXCEEDED` for a string longer than 65,535 bytes or
+ * more than `CHARTER_BRIDGE_MAX_ENTRIES` headers.
+ *
+ * # Safety
+ * `token` and `holder` must be NULL or pointers obtained from Charter;
+ * `origin`, `subject` and `reply` NULL or NUL-terminated; `headers` NULL
+ * (with `header_count` 0) or `header_count` headers with valid strings;
+ * `payload` NULL (with `payload_len` 0) or valid for reading
+ * `payload_len` bytes; `out_proof` NULL or valid for writing.
+ */
+charter_status_t charter_bridge_seal(charter_token_t *token, charter_keypair_t *holder, const char *origin, uint64_t seq, uint64_t time_ms, const char *subject, const char *reply, const struct charter_header_t *headers, size_t header_count, const uint8_t *payload, size_t payload_len, char **out_proof);
+
+/**
  * Fills `out` with the defaults: no authority (set one), no recorder,
  * 30 s of skew, the system clock.
  *

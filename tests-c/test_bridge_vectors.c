@@ -1,12 +1,17 @@
-/* vectors/bridge/messages.json through the C ABI: every verify case,
- * in order, through one charter_bridge_verifier_t (the replay window
- * carries from case to case), must come out as the vector states: the
- * principal when accepted, else the reason (CHARTER_BRIDGE_REFUSED_*, named
- * by charter_bridge_reason_name). Then the handle's misuse: bad arguments,
- * NULLs and a double free.
+/* vectors/bridge/messages.json through the C ABI.
  *
- * The seal cases' proofs are checked by the bindings with their own
- * Ed25519 (Go, Node, Python); C has none of its own. */
+ * Seal cases: each message sealed again by charter_bridge_seal, as its
+ * holder (the vectors' key of the token's subject) with its envelope's
+ * origin, sequence number and time, must give exactly the vector's proof
+ * (Ed25519 is deterministic; C has no Ed25519 of its own to check it
+ * with, as the bindings do).
+ *
+ * Verify cases: every one, in order, through one charter_bridge_verifier_t
+ * (the replay window carries from case to case), must come out as the
+ * vector states: the principal when accepted, else the reason
+ * (CHARTER_BRIDGE_REFUSED_*, named by charter_bridge_reason_name).
+ *
+ * Then misuse of both: bad arguments, NULLs and a double free. */
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -43,6 +48,162 @@ static uint8_t *unhex(const json_value *s, size_t *len) {
     }
     *len = s->length / 2;
     return out;
+}
+
+/* The value of header `name` in a case's headers (as sent), or exit. */
+static const char *header_value(const json_value *headers, const char *name) {
+    size_t i;
+    for (i = 0; i < headers->count; i++) {
+        const json_value *pair = &headers->items[i];
+        CHECK(pair->type == JSON_ARRAY && pair->count == 2);
+        if (strcmp(pair->items[0].string, name) == 0) {
+            return pair->items[1].string;
+        }
+    }
+    fprintf(stderr, "vectors/bridge/messages.json: a seal case has no %s header\n", name);
+    exit(1);
+}
+
+/* A case's headers as charter_header_t, calloc'd. */
+static charter_header_t *c_headers(const json_value *headers) {
+    charter_header_t *out = calloc(headers->count + 1, sizeof *out);
+    size_t i;
+    CHECK(out != NULL);
+    for (i = 0; i < headers->count; i++) {
+        const json_value *pair = &headers->items[i];
+        CHECK(pair->type == JSON_ARRAY && pair->count == 2);
+        out[i].name = pair->items[0].string;
+        out[i].value = pair->items[1].string;
+    }
+    return out;
+}
+
+/* The key pair of the vectors' key whose public key is `public_key`. */
+static charter_keypair_t *vector_key(const json_value *file, const char *public_key) {
+    const json_value *keys = member(file, "keys", JSON_ARRAY);
+    size_t i;
+    for (i = 0; i < keys->count; i++) {
+        if (strcmp(member(&keys->items[i], "public_key", JSON_STRING)->string, public_key) == 0) {
+            size_t len;
+            uint8_t *der = unhex(member(&keys->items[i], "pkcs8_hex", JSON_STRING), &len);
+            charter_keypair_t *pair = NULL;
+            CHECK_OK(charter_keypair_from_pkcs8(der, len, &pair));
+            free(der);
+            return pair;
+        }
+    }
+    fprintf(stderr, "vectors/bridge/messages.json: no key is %s\n", public_key);
+    exit(1);
+}
+
+/* A canonical decimal header value. */
+static uint64_t decimal(const char *text) {
+    char *end = NULL;
+    unsigned long long value = strtoull(text, &end, 10);
+    CHECK(end != text && *end == '\0');
+    return (uint64_t)value;
+}
+
+/* One seal case, sealed again with every header as sent (the envelope's
+ * are ignored); returns whether the proof is the vector's. */
+static bool seal_case(const json_value *file, const json_value *c) {
+    const char *name = member(c, "name", JSON_STRING)->string;
+    const json_value *headers_v = member(c, "headers", JSON_ARRAY);
+    const json_value *reply_v = json_member(c, "reply");
+    const char *want = member(c, "proof", JSON_STRING)->string;
+    charter_header_t *headers = c_headers(headers_v);
+    charter_token_t *token = NULL;
+    charter_keypair_t *holder;
+    char *subject_key = NULL, *proof = NULL;
+    size_t payload_len;
+    uint8_t *payload = unhex(member(c, "payload_hex", JSON_STRING), &payload_len);
+    bool ok;
+    CHECK(strcmp(header_value(headers_v, "Charter-Proof"), want) == 0);
+    CHECK_OK(charter_token_from_text(header_value(headers_v, "Charter-Token"), &token));
+    CHECK_OK(charter_token_subject(token, &subject_key));
+    holder = vector_key(file, subject_key);
+    CHECK_OK(charter_bridge_seal(token, holder, header_value(headers_v, "Charter-Origin"),
+                                 decimal(header_value(headers_v, "Charter-Seq")),
+                                 decimal(header_value(headers_v, "Charter-Time")),
+                                 member(c, "subject", JSON_STRING)->string,
+                                 reply_v != NULL && reply_v->type == JSON_STRING ? reply_v->string : NULL, headers,
+                                 headers_v->count, payload, payload_len, &proof));
+    ok = strcmp(proof, want) == 0;
+    if (!ok) {
+        fprintf(stderr, "FAIL %s: sealed %s, expected %s\n", name, proof, want);
+    }
+    charter_string_free(proof);
+    charter_string_free(subject_key);
+    CHECK_OK(charter_keypair_free(holder));
+    CHECK_OK(charter_token_free(token));
+    free(payload);
+    free(headers);
+    return ok;
+}
+
+/* Misuse of charter_bridge_seal, with the first seal case's token and
+ * holder: every argument checked, nothing written on a failure; a
+ * covered field changed changes the proof. */
+static void check_seal_misuse(const json_value *file) {
+    const json_value *c = &member(file, "seal_cases", JSON_ARRAY)->items[0];
+    const json_value *headers_v = member(c, "headers", JSON_ARRAY);
+    const char *origin = header_value(headers_v, "Charter-Origin");
+    uint64_t seq = decimal(header_value(headers_v, "Charter-Seq"));
+    uint64_t time_ms = decimal(header_value(headers_v, "Charter-Time"));
+    const char *want = member(c, "proof", JSON_STRING)->string;
+    charter_header_t header = {"a", "1"};
+    charter_token_t *token = NULL;
+    charter_keypair_t *holder, *stranger = NULL;
+    char *subject_key = NULL, *proof = NULL;
+    char *untouched = (char *)&header;
+    CHECK_OK(charter_token_from_text(header_value(headers_v, "Charter-Token"), &token));
+    CHECK_OK(charter_token_subject(token, &subject_key));
+    holder = vector_key(file, subject_key);
+    charter_string_free(subject_key);
+
+    /* Each covered field changed: another proof. */
+    CHECK_OK(charter_bridge_seal(token, holder, origin, seq, time_ms, "a.b", NULL, NULL, 0, NULL, 0, &proof));
+    CHECK(strlen(proof) == 86 && strcmp(proof, want) != 0);
+    charter_string_free(proof);
+    CHECK_OK(charter_bridge_seal(token, holder, origin, seq, time_ms, "a.b", "_INBOX.x", NULL, 0, NULL, 0, &proof));
+    CHECK(strcmp(proof, want) != 0);
+    charter_string_free(proof);
+
+    CHECK_OK(charter_keypair_generate(&stranger));
+    CHECK_STATUS(charter_bridge_seal(token, stranger, origin, seq, time_ms, "a.b", NULL, NULL, 0, NULL, 0,
+                                     &untouched),
+                 CHARTER_E_INVALID_ARGUMENT);
+    CHECK_MESSAGE_HAS("the key is not the token's subject");
+    CHECK_STATUS(charter_bridge_seal(token, holder, "11111111111111111111111111111111A", seq, time_ms, "a.b",
+                                     NULL, NULL, 0, NULL, 0, &untouched),
+                 CHARTER_E_MALFORMED);
+    CHECK_STATUS(charter_bridge_seal(token, holder, "ABABABABABABABABABABABABABABABAB", seq, time_ms, "a.b", NULL,
+                                     NULL, 0, NULL, 0, &untouched),
+                 CHARTER_E_MALFORMED);
+    CHECK_STATUS(charter_bridge_seal(token, holder, NULL, seq, time_ms, "a.b", NULL, NULL, 0, NULL, 0, &untouched),
+                 CHARTER_E_NULL_ARGUMENT);
+    CHECK_MESSAGE_HAS("origin");
+    CHECK_STATUS(charter_bridge_seal(token, holder, origin, seq, time_ms, NULL, NULL, NULL, 0, NULL, 0, &untouched),
+                 CHARTER_E_NULL_ARGUMENT);
+    CHECK_MESSAGE_HAS("subject");
+    CHECK_STATUS(charter_bridge_seal(token, holder, origin, seq, time_ms, "a.b", NULL, NULL, 2, NULL, 0, &untouched),
+                 CHARTER_E_NULL_ARGUMENT);
+    CHECK_STATUS(charter_bridge_seal(token, holder, origin, seq, time_ms, "a.b", NULL, NULL, 0, NULL, 5, &untouched),
+                 CHARTER_E_NULL_ARGUMENT);
+    CHECK_STATUS(charter_bridge_seal(token, holder, origin, seq, time_ms, "a.b", NULL, &header,
+                                     CHARTER_BRIDGE_MAX_ENTRIES + 1, NULL, 0, &untouched),
+                 CHARTER_E_LIMIT_EXCEEDED);
+    CHECK_STATUS(charter_bridge_seal(NULL, holder, origin, seq, time_ms, "a.b", NULL, NULL, 0, NULL, 0, &untouched),
+                 CHARTER_E_NULL_ARGUMENT);
+    CHECK_STATUS(charter_bridge_seal((charter_token_t *)holder, holder, origin, seq, time_ms, "a.b", NULL, NULL, 0,
+                                     NULL, 0, &untouched),
+                 CHARTER_E_WRONG_HANDLE_TYPE);
+    CHECK(untouched == (char *)&header);
+    CHECK_STATUS(charter_bridge_seal(token, holder, origin, seq, time_ms, "a.b", NULL, NULL, 0, NULL, 0, NULL),
+                 CHARTER_E_NULL_ARGUMENT);
+    CHECK_OK(charter_keypair_free(stranger));
+    CHECK_OK(charter_keypair_free(holder));
+    CHECK_OK(charter_token_free(token));
 }
 
 /* The verifier the vectors describe: their roots and revocations, the
@@ -87,22 +248,15 @@ static bool check_case(charter_bridge_verifier_t *verifier, const json_value *c,
     const json_value *reply_v = json_member(c, "reply");
     const char *kind = member(expect_v, "kind", JSON_STRING)->string;
     const char *want = member(c, "result", JSON_STRING)->string;
-    charter_header_t *headers = calloc(headers_v->count + 1, sizeof *headers);
+    charter_header_t *headers = c_headers(headers_v);
     charter_bridge_expect_t expect = {0};
-    size_t payload_len, i;
+    size_t payload_len;
     uint8_t *payload = unhex(member(c, "payload_hex", JSON_STRING), &payload_len);
     int32_t reason = -1;
     char *principal = NULL;
     charter_status_t status;
     const char *got;
     bool ok;
-    CHECK(headers != NULL);
-    for (i = 0; i < headers_v->count; i++) {
-        const json_value *pair = &headers_v->items[i];
-        CHECK(pair->type == JSON_ARRAY && pair->count == 2);
-        headers[i].name = pair->items[0].string;
-        headers[i].value = pair->items[1].string;
-    }
     if (strcmp(kind, "publish") == 0) {
         expect.kind = CHARTER_BRIDGE_EXPECT_PUBLISH;
     } else if (strcmp(kind, "request") == 0) {
@@ -200,13 +354,23 @@ int main(void) {
     charter_authority_t *auth = NULL;
     charter_bridge_verifier_t *verifier;
     bool reasons_seen[CHARTER_BRIDGE_REFUSED_AUDIT_FAILED + 1] = {false};
-    unsigned long passed = 0, failed = 0;
+    unsigned long sealed = 0, passed = 0, failed = 0;
     size_t i;
     if (file == NULL) {
         fprintf(stderr, "vectors/bridge/messages.json: %s\n", error);
         return 1;
     }
     CHECK(member(file, "schema", JSON_INTEGER)->integer == 1);
+    cases = member(file, "seal_cases", JSON_ARRAY);
+    CHECK(cases->count >= 4);
+    for (i = 0; i < cases->count; i++) {
+        if (seal_case(file, &cases->items[i])) {
+            sealed++;
+        } else {
+            failed++;
+        }
+    }
+    check_seal_misuse(file);
     verifier = vector_verifier(file, &auth);
     cases = member(file, "verify_cases", JSON_ARRAY);
     for (i = 0; i < cases->count; i++) {
@@ -228,7 +392,7 @@ int main(void) {
     CHECK_STATUS(charter_bridge_verifier_free(verifier), CHARTER_E_ALREADY_FREED);
     CHECK_OK(charter_authority_free(auth));
     json_free(file);
-    printf("%s - vectors/bridge/messages.json: %lu verify cases passed, %lu failed\n", failed == 0 ? "ok" : "not ok",
-           passed, failed);
+    printf("%s - vectors/bridge/messages.json: %lu seal and %lu verify cases passed, %lu failed\n",
+           failed == 0 ? "ok" : "not ok", sealed, passed, failed);
     return failed == 0 ? 0 : 1;
 }

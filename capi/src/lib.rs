@@ -33,6 +33,7 @@ pub mod audit_auditor;
 pub mod audit_view;
 pub mod batch;
 pub mod bridge;
+pub mod bridge_seal;
 pub mod bridge_verifier;
 pub mod bus;
 pub mod cancel;
