@@ -149,10 +149,17 @@ function optional(value, check, stackStart) {
  */
 class Bridge {
   #native;
+  /**
+   * The native bus it carries, held so that a running bridge keeps its bus:
+   * a collected bus ends its handlers' gates, and an import into a bus whose
+   * handlers are never called again would acknowledge what nobody handled.
+   */
+  #bus;
 
-  constructor(token, native) {
+  constructor(token, native, bus) {
     libraryOnly(token, 'Bridge', 'use Bridge.start(bus, options)');
     this.#native = native;
+    this.#bus = bus;
   }
 
   /**
@@ -201,7 +208,7 @@ class Bridge {
       'starting the bridge',
       here,
     );
-    return new Bridge(internal, started);
+    return new Bridge(internal, started, native);
   }
 
   /** The bridge's origin id (32 hex digits), fresh at every start. */

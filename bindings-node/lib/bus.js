@@ -218,7 +218,8 @@ class Caller {
     if (this.#state.closed) {
       throw closed(here);
     }
-    return subscription(attempt(() => this.#state.native.subscribe(pattern, spec, this.#session), here));
+    const native = this.#state.native;
+    return subscription(attempt(() => native.subscribe(pattern, spec, this.#session), here), native);
   }
 
   #subscribeHandler(pattern, handler, given, here) {
@@ -235,7 +236,7 @@ class Caller {
     guarded.id = native.id;
     // Weakly: the native subscription holds the guarded handler.
     guarded.native = new WeakRef(native);
-    return subscription(native);
+    return subscription(native, state.native);
   }
 
   /**

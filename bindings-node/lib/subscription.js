@@ -23,11 +23,18 @@ class Subscription {
   #source;
   #id;
   #closed = false;
+  /**
+   * The native bus that made it, held so that a reachable subscription
+   * keeps its bus: a collected bus ends its handlers' gates, and a handler
+   * whose gate has ended is never called again.
+   */
+  #bus;
 
-  constructor(token, native) {
+  constructor(token, native, bus) {
     libraryOnly(token, 'Subscription', 'use bus.subscribe()');
     this.#source = new Source(native);
     this.#id = native.id;
+    this.#bus = bus;
   }
 
   /** The id, unique within the bus (never reused). */
@@ -170,9 +177,9 @@ class Subscription {
   }
 }
 
-/** A `Subscription` of the native subscription `native`. */
-function subscription(native) {
-  return new Subscription(internal, native);
+/** A `Subscription` of the native subscription `native`, made by the native bus `bus`. */
+function subscription(native, bus) {
+  return new Subscription(internal, native, bus);
 }
 
 module.exports = { Subscription, subscription };

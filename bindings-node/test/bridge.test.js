@@ -15,6 +15,8 @@ const fs = require('node:fs');
 const net = require('node:net');
 const path = require('node:path');
 const { after, before, test } = require('node:test');
+const v8 = require('node:v8');
+const vm = require('node:vm');
 
 const {
   AuditLog,
@@ -34,6 +36,9 @@ const NATS = ['/usr/sbin/nats-server', '/usr/local/bin/nats-server', '/usr/bin/n
   fs.existsSync(p),
 ) ?? (spawnSync('sh', ['-c', 'command -v nats-server'], { encoding: 'utf8' }).stdout.trim() || undefined);
 const skip = NATS === undefined ? 'nats-server is not installed' : false;
+
+v8.setFlagsFromString('--expose-gc');
+const gc = vm.runInNewContext('gc');
 
 let server;
 let url;
@@ -135,6 +140,34 @@ test('messages, a queue group and requests cross between two buses', { skip }, a
   await bb[Symbol.asyncDispose]();
   a.close();
   b.close();
+});
+
+test('a bridge and a subscription keep their bus: handlers of a bus nothing else holds still run', { skip }, async () => {
+  const a = new Bus();
+  const exporter = await Bridge.start(a, { server: url, exports: ['kept.>'] });
+  let calls = 0;
+  // Only the importing bridge and the subscription stay reachable. A
+  // collected bus ends its handlers, and the bridge would then import (and,
+  // durably, acknowledge) what no handler saw.
+  const [importer, subscription] = await (async () => {
+    const b = new Bus();
+    const sub = b.subscribe('kept.>', () => calls++, { dispatch: 'thread' });
+    return [await Bridge.start(b, { server: url, imports: ['kept.>'] }), sub];
+  })();
+  await exporter.flush();
+  await importer.flush();
+  for (let i = 0; i < 3; i++) {
+    await new Promise((resolve) => setImmediate(resolve));
+    gc();
+  }
+  for (let i = 0; i < 100; i++) {
+    a.publish('kept.x', String(i));
+  }
+  await eventually(() => calls === 100);
+  assert.equal(subscription.stats().delivered, 100);
+  await importer.close();
+  await exporter.close();
+  a.close();
 });
 
 test('sealed messages and signed replies are proven; unsigned ones are refused and audited', { skip }, async () => {
