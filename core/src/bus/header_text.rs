@@ -121,7 +121,7 @@ fn name_is_valid(name: &str) -> bool {
 /// A value has no control character but tab (Unicode's definition), judged
 /// on bytes when it is ASCII, in one pass as a name is.
 fn value_is_valid(value: &str) -> bool {
-    let printable = value.bytes().fold(true, |ok, b| ok & ((b >= b' ' && b < 0x7f) || b == b'\t'));
+    let printable = value.bytes().fold(true, |ok, b| ok & ((b' '..0x7f).contains(&b) || b == b'\t'));
     if printable || value.is_ascii() {
         return printable;
     }
