@@ -99,7 +99,7 @@ REASONS = {
                          "bus's publish with its header text and payload copy; the receiver's "
                          "wake-up), and on a loaded 2-core machine throughput follows CPU; round 6 "
                          "cut the instructions of the bridges' own tasks by 27% (callgrind, 9,191 "
-                         "to 6,743 per message: the core's header check in one pass, the origin "
+                         "to 6,697 per message: the core's header check in one pass, the origin "
                          "read once and on bytes, the export's queue taken in batches), which the "
                          "CPU time on the loaded machine does not resolve from its noise; next: a "
                          "core batch publish of distinct messages (one queue lock and one wake-up "
