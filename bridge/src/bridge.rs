@@ -299,6 +299,9 @@ impl Shared {
             // Every queued message under one lock of the core's queue,
             // then each handed to the client, whose connection task writes
             // them together and flushes when its command queue is empty.
+            // A batch is handed over whole before the task looks at `stop`:
+            // only a runtime shut down mid-batch drops what it holds, and
+            // the bridge and its counters end with it.
             loop {
                 match subscription.try_recv_many_into(&mut batch, EXPORT_BATCH) {
                     Ok(0) => break,
