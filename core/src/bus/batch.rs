@@ -139,6 +139,11 @@ impl SubscriptionRef {
     /// drains after every wake-up ends each round on an empty queue). Fails
     /// as [`try_recv`](Self::try_recv) does once the subscription has
     /// ended; a `max` of 0 is `INVALID_ARGUMENT`.
+    // Inline: built where it is used (the bridge), so the core's own code
+    // generation, which the bus's instruction budgets measure, is left as
+    // it was (built in the core, it moved `publish among 10,000
+    // subscriptions` from 493 to 497 instructions).
+    #[inline]
     pub fn try_recv_many_into(&self, out: &mut Vec<Message>, max: usize) -> Result<usize> {
         if max == 0 {
             return Err(Error::new(ErrorKind::InvalidArgument, "try_recv_many needs a max of at least 1"));
