@@ -87,6 +87,14 @@ fn p50(mut samples: Vec<Duration>) -> f64 {
     samples[samples.len() / 2].as_secs_f64() * 1e6
 }
 
+/// The raw subscriber's next message, or a panic that says so: a message
+/// the server dropped (a slow consumer on a loaded machine) would otherwise
+/// leave the run waiting for ever, as the bridge's runs never do.
+async fn next_within(subscriber: &mut async_nats::Subscriber, timeout: Duration) {
+    let next = tokio::time::timeout(timeout, subscriber.next()).await;
+    next.expect("every raw message arrives").expect("the raw subscription stays open");
+}
+
 fn raw(url: &str, server: &str, size: usize, count: usize) -> Figures {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -114,7 +122,7 @@ fn raw(url: &str, server: &str, size: usize, count: usize) -> Figures {
             })
         };
         for _ in 0..count {
-            subscriber.next().await.unwrap();
+            next_within(&mut subscriber, Duration::from_secs(30)).await;
         }
         let elapsed = start.elapsed();
         let (client_cpu_us, server_cpu_us) = cpu.per_message(count);
@@ -124,7 +132,7 @@ fn raw(url: &str, server: &str, size: usize, count: usize) -> Figures {
             let sent = Instant::now();
             publisher.publish("bench.raw", payload.clone()).await.unwrap();
             publisher.flush().await.unwrap();
-            subscriber.next().await.unwrap();
+            next_within(&mut subscriber, Duration::from_secs(10)).await;
             samples.push(sent.elapsed());
         }
         Figures {

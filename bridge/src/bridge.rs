@@ -17,7 +17,7 @@ use tokio::sync::{watch, Notify as Wake, Semaphore};
 use charter_core::bus::{topic, Bus, Client, Message, SubscribeOptions, Subscription, SubscriptionRef};
 use charter_core::{Error, ErrorKind, Result};
 
-use crate::headers::{self, names, Outgoing};
+use crate::headers::{self, names, ListBuffer, Outgoing};
 use crate::options::BridgeOptions;
 use crate::recv::{recv_reply, waker};
 use crate::seal::{now_ms, Sealer};
@@ -25,6 +25,11 @@ use crate::stats::{BridgeStats, Counters};
 use crate::subject::LastSubject;
 use crate::verify::{Expect, Inbound, Verifier};
 use crate::wire;
+
+/// At most how many queued local messages an export takes at once: enough
+/// to take a burst under one lock, few enough that the ones held while the
+/// client's queue is full stay a small, bounded number.
+const EXPORT_BATCH: usize = 64;
 
 /// Why an inbound message was not admitted (already counted).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -289,11 +294,22 @@ impl Shared {
         mut stop: watch::Receiver<bool>,
     ) {
         let mut subjects = LastSubject::default();
+        let mut batch = Vec::with_capacity(EXPORT_BATCH);
         loop {
+            // Every queued message under one lock of the core's queue,
+            // then each handed to the client, whose connection task writes
+            // them together and flushes when its command queue is empty.
+            // A batch is handed over whole before the task looks at `stop`:
+            // only a runtime shut down mid-batch drops what it holds, and
+            // the bridge and its counters end with it.
             loop {
-                match subscription.try_recv() {
-                    Ok(Some(message)) => self.forward(message, &mut subjects).await,
-                    Ok(None) => break,
+                match subscription.try_recv_many_into(&mut batch, EXPORT_BATCH) {
+                    Ok(0) => break,
+                    Ok(_) => {
+                        for message in batch.drain(..) {
+                            self.forward(message, &mut subjects).await;
+                        }
+                    }
                     Err(_) => return,
                 }
             }
@@ -305,7 +321,10 @@ impl Shared {
     }
 
     async fn forward(self: &Arc<Self>, message: Message, subjects: &mut LastSubject) {
-        if message.header(wire::ORIGIN).is_some() || message.header(wire::VIA) == Some(self.origin.as_str()) {
+        if message
+            .headers()
+            .any(|(name, value)| name == wire::ORIGIN || (name == wire::VIA && value == self.origin.as_str()))
+        {
             // It came from NATS through a bridge (or through this one, even
             // relayed): sending it back would loop.
             Counters::add(&self.counters.not_reexported);
@@ -493,10 +512,11 @@ impl Shared {
         relay: bool,
         mut stop: watch::Receiver<bool>,
     ) {
+        let mut buffer = ListBuffer::default();
         loop {
             tokio::select! {
                 next = subscriber.next() => match next {
-                    Some(message) => self.deliver(message, relay),
+                    Some(message) => self.deliver(message, relay, &mut buffer),
                     None => return,
                 },
                 _ = stop.changed() => return,
@@ -507,60 +527,66 @@ impl Shared {
             // yields, and sees a stop).
             while let Some(next) = subscriber.next().now_or_never() {
                 match next {
-                    Some(message) => self.deliver(message, relay),
+                    Some(message) => self.deliver(message, relay, &mut buffer),
                     None => return,
                 }
             }
         }
     }
 
-    fn deliver(self: &Arc<Self>, message: async_nats::Message, relay: bool) {
-        let mut received = headers::from_map(message.headers.as_ref());
+    fn deliver(self: &Arc<Self>, message: async_nats::Message, relay: bool, buffer: &mut ListBuffer) {
+        let mut list = buffer.take();
+        headers::from_map_into(message.headers.as_ref(), &mut list);
         let reply = message.reply.as_ref().map(|r| r.as_str());
         let expect = if reply.is_some() { Expect::Request } else { Expect::Publish };
-        let Ok(principal) = self.admit(&message.subject, reply, &received, &message.payload, expect) else {
-            return;
+        let origin = wire::origin_of(&list);
+        let Ok(principal) = self.admit(origin, &message.subject, reply, &list, &message.payload, expect)
+        else {
+            return buffer.keep(list);
         };
-        self.mark_local(&mut received, relay, principal.as_deref());
-        let local = received;
+        self.mark_local(&mut list, origin, relay, principal.as_deref());
         match reply {
             Some(reply) => {
                 let Ok(permit) = Arc::clone(&self.in_flight).try_acquire_owned() else {
                     return Counters::add(&self.counters.requests_busy);
                 };
                 let local: Vec<(String, String)> =
-                    local.iter().map(|(n, v)| ((*n).to_owned(), (*v).to_owned())).collect();
+                    list.iter().map(|(n, v)| ((*n).to_owned(), (*v).to_owned())).collect();
                 let asked = Arc::clone(self).request_in(
                     message.subject.to_string(),
                     reply.to_owned(),
                     local,
-                    message.payload,
+                    message.payload.clone(),
                 );
                 tokio::spawn(async move {
                     asked.await;
                     drop(permit);
                 });
             }
-            None => match self.local.publish(&message.subject, &message.payload[..], &local) {
+            None => match self.local.publish(&message.subject, &message.payload[..], &list) {
                 Ok(_) => Counters::add(&self.counters.imported),
                 Err(_) => Counters::add(&self.counters.local_refused),
             },
         }
+        buffer.keep(list);
     }
 
     /// The checks every inbound message passes before it is published
     /// locally: not this bridge's own (a loop, counted), and verified when
     /// the bridge verifies (a refusal is counted and audited by the
-    /// verifier). The proven sender's principal, if any.
-    pub(crate) fn admit(
+    /// verifier). `origin` is the origin its headers claim
+    /// (`wire::origin_of`), read once by the caller. The proven sender's
+    /// principal, if any.
+    fn admit(
         &self,
+        origin: Option<&str>,
         subject: &str,
         reply: Option<&str>,
         received: &[(&str, &str)],
         payload: &[u8],
         expect: Expect<'_>,
     ) -> std::result::Result<Option<String>, Dropped> {
-        if self.own_origin(received) {
+        if self.is_own(origin) {
             return Err(Dropped::OwnOrigin);
         }
         let Some(verifier) = &self.verifier else { return Ok(None) };
@@ -574,7 +600,13 @@ impl Shared {
     /// Whether a message with headers `received` carries this bridge's own
     /// origin: a loop, counted.
     pub(crate) fn own_origin(&self, received: &[(&str, &str)]) -> bool {
-        let own = wire::origin_of(received) == Some(self.origin.as_str());
+        self.is_own(wire::origin_of(received))
+    }
+
+    /// Whether the claimed `origin` (`wire::origin_of`) is this bridge's
+    /// own: a loop, counted.
+    fn is_own(&self, origin: Option<&str>) -> bool {
+        let own = origin == Some(self.origin.as_str());
         if own {
             Counters::add(&self.counters.own_origin);
         }
@@ -591,14 +623,20 @@ impl Shared {
     ) -> Vec<(&'a str, &'a str)> {
         let mut local = Vec::with_capacity(received.len() + headers::LOCAL_EXTRA);
         local.extend_from_slice(received);
-        self.mark_local(&mut local, relay, principal);
+        self.mark_local(&mut local, wire::origin_of(received), relay, principal);
         local
     }
 
     /// Turns an admitted message's received headers, in place, into those
-    /// it carries on the local bus (see [`local_headers`](Self::local_headers)).
-    fn mark_local<'a>(&'a self, list: &mut Vec<(&'a str, &'a str)>, relay: bool, principal: Option<&'a str>) {
-        let origin = wire::origin_of(list);
+    /// it carries on the local bus (see [`local_headers`](Self::local_headers)),
+    /// given the origin they claim (`wire::origin_of`).
+    fn mark_local<'a>(
+        &'a self,
+        list: &mut Vec<(&'a str, &'a str)>,
+        origin: Option<&'a str>,
+        relay: bool,
+        principal: Option<&'a str>,
+    ) {
         list.retain(|(name, _)| !headers::is_reserved(name) || *name == wire::NONCE);
         // Marks the message as imported, so no export (or, relayed, not
         // this bridge's) sends it back.

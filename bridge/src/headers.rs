@@ -101,13 +101,42 @@ impl Outgoing {
 /// headers the bridge adds before publishing it locally (so that list is
 /// built in place, without growing).
 pub(crate) fn from_map(map: Option<&HeaderMap>) -> Vec<(&str, &str)> {
-    let Some(map) = map else { return Vec::with_capacity(LOCAL_EXTRA) };
-    let mut out = Vec::with_capacity(map.len() + LOCAL_EXTRA);
+    let mut out = Vec::new();
+    from_map_into(map, &mut out);
+    out
+}
+
+/// [`from_map`] into `out`, which is emptied first.
+pub(crate) fn from_map_into<'a>(map: Option<&'a HeaderMap>, out: &mut Vec<(&'a str, &'a str)>) {
+    out.clear();
+    let Some(map) = map else { return out.reserve(LOCAL_EXTRA) };
+    out.reserve(map.len() + LOCAL_EXTRA);
     for (name, values) in map.iter() {
         let name: &str = name.as_ref();
         out.extend(values.iter().map(|v| (name, v.as_str())));
     }
-    out
+}
+
+/// The allocation of an import's header list, kept from one message to the
+/// next: each message's list borrows from that message, so the list itself
+/// cannot outlive it, but its buffer can.
+#[derive(Default)]
+pub(crate) struct ListBuffer(Vec<(&'static str, &'static str)>);
+
+impl ListBuffer {
+    /// The kept buffer as an empty list (its capacity kept: a `Vec`'s
+    /// `IntoIter` collected into elements of the same size reuses it).
+    pub(crate) fn take<'a>(&mut self) -> Vec<(&'a str, &'a str)> {
+        let mut kept = std::mem::take(&mut self.0);
+        kept.clear();
+        kept.into_iter().map(|_| ("", "")).collect()
+    }
+
+    /// Keeps `list`'s buffer for the next message.
+    pub(crate) fn keep(&mut self, mut list: Vec<(&str, &str)>) {
+        list.clear();
+        self.0 = list.into_iter().map(|_| ("", "")).collect();
+    }
 }
 
 #[cfg(test)]
@@ -126,5 +155,23 @@ mod tests {
         assert!(headers.app("Bad:name", "x").is_none());
         assert!(headers.app("Name", "a\r\nb").is_none());
         assert_eq!(headers.into_map().len(), 3);
+    }
+
+    #[test]
+    fn a_kept_list_buffer_is_reused_empty() {
+        let mut buffer = ListBuffer::default();
+        let mut map = HeaderMap::new();
+        map.append("A", "1");
+        let mut list = buffer.take();
+        from_map_into(Some(&map), &mut list);
+        assert_eq!(list, [("A", "1")]);
+        let (capacity, at) = (list.capacity(), list.as_ptr() as usize);
+        buffer.keep(list);
+        let again = buffer.take();
+        assert!(again.is_empty());
+        assert_eq!((again.capacity(), again.as_ptr() as usize), (capacity, at));
+        let mut list = again;
+        from_map_into(None, &mut list);
+        assert!(list.is_empty() && list.capacity() >= LOCAL_EXTRA);
     }
 }

@@ -178,10 +178,19 @@ pub fn origin_of<'a>(headers: &[(&'a str, &'a str)]) -> Option<&'a str> {
             id.get_or_insert(value);
         }
     }
-    let (origin, n) = id?.split_once('-')?;
-    let hex = |b: u8| b.is_ascii_digit() || (b'a'..=b'f').contains(&b);
-    let is_origin = origin.len() == 32 && origin.bytes().all(hex);
-    (is_origin && parse_decimal(MSG_ID, n).is_ok_and(|n| n > 0)).then_some(origin)
+    // Read on bytes (every import reads it): 32 lowercase hex digits, a
+    // `-` (so the first one), and the count as `parse_decimal` spells it,
+    // from 1.
+    let id = id?;
+    let bytes = id.as_bytes();
+    if bytes.len() < 34 || bytes[32] != b'-' {
+        return None;
+    }
+    let (origin, n) = (&bytes[..32], &bytes[33..]);
+    let hex = origin.iter().fold(true, |ok, &b| ok & (b.is_ascii_digit() | (b'a'..=b'f').contains(&b)));
+    let digits = n.iter().fold(true, |ok, &b| ok & b.is_ascii_digit());
+    let count = n[0] != b'0' && (n.len() < 20 || (n.len() == 20 && id[33..].parse::<u64>().is_ok()));
+    (hex && digits && count).then(|| &id[..32])
 }
 
 /// 32 lowercase hex digits as 16 bytes; anything else is `MALFORMED`.
@@ -253,10 +262,25 @@ mod tests {
         assert_eq!(origin_of(&[(MSG_ID, &id)]), Some(origin.as_str()));
         assert_eq!(origin_of(&[(MSG_ID, &id), (ORIGIN, "other")]), Some("other"), "the header wins");
         assert_eq!(origin_of(&[]), None);
+        let largest = msg_id(&origin, u64::MAX);
+        assert_eq!(origin_of(&[(MSG_ID, &largest)]), Some(origin.as_str()));
         let upper = msg_id(&origin.to_uppercase(), 7);
         let short = msg_id(&origin[1..], 7);
-        for not_ours in ["order-17", &upper, &short, &format!("{origin}-0"), &format!("{origin}-07"), &origin]
-        {
+        let too_big = format!("{origin}-18446744073709551616");
+        let not_digits = format!("{origin}-1x");
+        let two_dashes = format!("{origin}--1");
+        for not_ours in [
+            "order-17",
+            &upper,
+            &short,
+            &format!("{origin}-0"),
+            &format!("{origin}-07"),
+            &format!("{origin}-"),
+            &origin,
+            &too_big,
+            &not_digits,
+            &two_dashes,
+        ] {
             assert_eq!(origin_of(&[(MSG_ID, not_ours)]), None, "{not_ours}");
         }
     }

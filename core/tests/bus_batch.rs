@@ -1,10 +1,11 @@
 //! Batches: `publish_many` publishes each message as `publish` would and
 //! stops at the first that fails; `recv_many` receives one message as
-//! `recv_timeout` would, then what is queued behind it, up to `max`.
+//! `recv_timeout` would, then what is queued behind it, up to `max`;
+//! `try_recv_many_into` takes what is queued without waiting.
 
 use std::time::Duration;
 
-use charter_core::bus::{Bus, BusLimits, Overflow, SubscribeOptions, SubscriptionStats};
+use charter_core::bus::{Bus, BusLimits, Overflow, SubscribeOptions, SubscriptionRef, SubscriptionStats};
 use charter_core::ErrorKind;
 
 fn exact(stats: &SubscriptionStats) -> bool {
@@ -96,4 +97,23 @@ fn a_waiting_recv_many_wakes_for_a_batch_from_another_thread() {
     }
     publisher.join().unwrap();
     assert_eq!(got.iter().map(|m| m.payload()[0]).collect::<Vec<_>>(), (0..64).collect::<Vec<u8>>());
+}
+
+#[test]
+fn try_recv_many_takes_what_is_queued_and_nothing_on_empty() {
+    let bus = Bus::new(BusLimits::default()).unwrap();
+    let sub = bus.subscribe("t", SubscribeOptions::new()).unwrap();
+    let mut out = Vec::new();
+    assert_eq!(sub.try_recv_many_into(&mut out, 0).unwrap_err().kind(), ErrorKind::InvalidArgument);
+    assert_eq!(sub.try_recv_many_into(&mut out, 8).unwrap(), 0);
+    bus.publish_many("t", (0..5u8).map(|i| vec![i]), &[]).unwrap();
+    assert_eq!(sub.try_recv_many_into(&mut out, 3).unwrap(), 3);
+    assert_eq!(sub.try_recv_many_into(&mut out, 8).unwrap(), 2);
+    assert_eq!(out.iter().map(|m| m.payload()[0]).collect::<Vec<_>>(), (0..5).collect::<Vec<u8>>());
+    assert_eq!(sub.try_recv_many_into(&mut out, 8).unwrap(), 0);
+    let stats = sub.stats();
+    assert_eq!((stats.received, stats.delivered, stats.queued), (5, 5, 0));
+    let view = SubscriptionRef::clone(&sub);
+    sub.close();
+    assert_eq!(view.try_recv_many_into(&mut out, 8).unwrap_err().kind(), ErrorKind::Closed);
 }

@@ -133,4 +133,23 @@ impl SubscriptionRef {
         out.push(first);
         Ok(1 + self.shared.queue.take_queued(out, max - 1))
     }
+
+    /// Takes, without waiting, up to `max` queued messages, appending them
+    /// to `out`; 0 on an empty queue (no error built: a consumer that
+    /// drains after every wake-up ends each round on an empty queue). Fails
+    /// as [`try_recv`](Self::try_recv) does once the subscription has
+    /// ended; a `max` of 0 is `INVALID_ARGUMENT`.
+    // Inline: built where it is used (the bridge), so the core's own code
+    // generation, which the bus's instruction budgets measure, is left as
+    // it was (built in the core, it moved `publish among 10,000
+    // subscriptions` from 493 to 497 instructions).
+    #[inline]
+    pub fn try_recv_many_into(&self, out: &mut Vec<Message>, max: usize) -> Result<usize> {
+        if max == 0 {
+            return Err(Error::new(ErrorKind::InvalidArgument, "try_recv_many needs a max of at least 1"));
+        }
+        let Some(first) = self.try_recv()? else { return Ok(0) };
+        out.push(first);
+        Ok(1 + self.shared.queue.take_queued(out, max - 1))
+    }
 }

@@ -107,19 +107,23 @@ impl ExactSizeIterator for Iter<'_> {}
 /// A name is not empty and has no whitespace, control character or `:`
 /// (Unicode's definitions). ASCII, the common case, is judged on bytes:
 /// there every whitespace and control character is at or below space, or
-/// DEL.
+/// DEL. The first pass, over every byte without stopping early (so the
+/// compiler checks many bytes at once), accepts a printable ASCII name;
+/// only a name it does not accept is looked at again.
 fn name_is_valid(name: &str) -> bool {
-    if name.is_ascii() {
-        return !name.is_empty() && name.bytes().all(|b| b > b' ' && b != 0x7f && b != b':');
+    let printable = name.bytes().fold(true, |ok, b| ok & (b > b' ' && b < 0x7f && b != b':'));
+    if printable || name.is_ascii() {
+        return printable && !name.is_empty();
     }
     !name.chars().any(|c| c.is_whitespace() || c.is_control() || c == ':')
 }
 
 /// A value has no control character but tab (Unicode's definition), judged
-/// on bytes when it is ASCII.
+/// on bytes when it is ASCII, in one pass as a name is.
 fn value_is_valid(value: &str) -> bool {
-    if value.is_ascii() {
-        return value.bytes().all(|b| (b >= b' ' && b != 0x7f) || b == b'\t');
+    let printable = value.bytes().fold(true, |ok, b| ok & ((b' '..0x7f).contains(&b) || b == b'\t'));
+    if printable || value.is_ascii() {
+        return printable;
     }
     !value.chars().any(|c| c.is_control() && c != '\t')
 }
