@@ -12,6 +12,7 @@
 #![forbid(unsafe_code)]
 
 mod audit;
+mod bridge;
 mod bus;
 mod capability;
 mod error;
