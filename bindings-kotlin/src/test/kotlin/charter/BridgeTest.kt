@@ -85,6 +85,38 @@ class BridgeTest {
     }
 
     @Test
+    fun `on an enforcing bus the bridge acts as its session`() {
+        val root = KeyPair.generate()
+        val holder = KeyPair.generate()
+        val authority = Authority(listOf(root.publicKey))
+        val token = token(root, holder, "subscribe a.>")
+        val challenge = authority.challenge()
+        val session = authority.openSession(token, challenge, token.prove(holder, challenge))
+        Bus(authority = authority).use { bus ->
+            assertThrows<DeniedException> { Bridge.start(bus, "nats://127.0.0.1:1", exports = listOf("a.>")) }
+            Bridge.start(bus, "nats://127.0.0.1:1", exports = listOf("a.>"), session = session).close()
+            assertThrows<DeniedException> { Bridge.start(bus, "nats://127.0.0.1:1", exports = listOf("b.>"), session = session) }
+        }
+    }
+
+    @Test
+    fun `a bus closed under a running bridge refuses what it imports, and the bridge still closes`(): Unit =
+        NatsServer.start().use { nats ->
+            Bus().use { a ->
+                val b = Bus()
+                Bridge.start(a, nats.url, exports = listOf("x.>")).use { exporter ->
+                    Bridge.start(b, nats.url, imports = listOf(BridgeImport("x.>"))).use { importer ->
+                        flushAll(exporter, importer)
+                        b.close()
+                        a.publish("x.y", b("after"))
+                        eventually("the local refusal") { importer.stats().localRefused == 1L }
+                        assertEquals(0L, importer.stats().imported)
+                    }
+                }
+            }
+        }
+
+    @Test
     fun `messages and requests cross between two buses`(): Unit = NatsServer.start().use { nats ->
         Bus().use { a ->
             Bus().use { b ->
