@@ -247,7 +247,8 @@ class BridgeTest {
                     }
                 }
                 ticks.recv(10.seconds)
-                importer.close() // while messages arrive from NATS
+                // While messages arrive from NATS, from several threads at once: one stops it.
+                List(4) { thread { importer.close() } }.forEach { it.join() }
                 exporter.close() // while the bus publishes to it
                 val after = published.get()
                 eventually("publishes after the close") { published.get() > after + 100 }
