@@ -9,7 +9,7 @@ use charter_core::{Error, ErrorKind};
 /// A core error: its stable status code and name and the core's message.
 #[derive(Debug, uniffi::Error)]
 pub enum FfiError {
-    /// The only variant: every failure is a core status.
+    /// Every failure but a bridge's refusal: a core status.
     Status {
         /// The negative status code, such as -10.
         code: i32,
@@ -17,6 +17,18 @@ pub enum FfiError {
         name: String,
         /// The core's explanation.
         detail: String,
+    },
+    /// A message a bridge verifier refused: the status, and which check
+    /// refused it (the bridge crate's reason name, such as `bad_proof`).
+    Refused {
+        /// The negative status code.
+        code: i32,
+        /// The status name.
+        name: String,
+        /// The bridge's explanation.
+        detail: String,
+        /// The refusal's reason.
+        reason: String,
     },
 }
 
@@ -28,8 +40,10 @@ impl FfiError {
 
 impl fmt::Display for FfiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let FfiError::Status { name, detail, .. } = self;
-        write!(f, "{name}: {detail}")
+        match self {
+            FfiError::Status { name, detail, .. } => write!(f, "{name}: {detail}"),
+            FfiError::Refused { name, detail, reason, .. } => write!(f, "{name} ({reason}): {detail}"),
+        }
     }
 }
 
@@ -38,6 +52,18 @@ impl std::error::Error for FfiError {}
 impl From<Error> for FfiError {
     fn from(e: Error) -> FfiError {
         FfiError::new(e.kind(), e.message())
+    }
+}
+
+impl From<charter_bridge::Refusal> for FfiError {
+    fn from(r: charter_bridge::Refusal) -> FfiError {
+        let kind = r.error.kind();
+        FfiError::Refused {
+            code: kind.code(),
+            name: kind.name().to_owned(),
+            detail: r.error.message().to_owned(),
+            reason: r.reason.name().to_owned(),
+        }
     }
 }
 

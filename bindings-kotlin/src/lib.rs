@@ -1,4 +1,5 @@
-//! Charter's Kotlin/JVM binding: uniffi exports over `charter-core`.
+//! Charter's Kotlin/JVM binding: uniffi exports over `charter-core` and
+//! `charter-bridge` (the NATS bridge).
 //!
 //! This crate only maps the core's types to ones uniffi can carry
 //! (records, objects, callback interfaces). The Kotlin glue that uniffi
@@ -12,6 +13,7 @@
 #![forbid(unsafe_code)]
 
 mod audit;
+mod bridge;
 mod bus;
 mod capability;
 mod error;

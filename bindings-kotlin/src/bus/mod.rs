@@ -17,7 +17,8 @@ use crate::error::{closed, Result};
 use crate::time;
 pub use subscription::Subscription;
 pub(crate) use types::size as size_of;
-use types::{header_refs, BusStats, Header, Limits, MessageData, PublishReport, SubscribeSettings};
+pub(crate) use types::{header_refs, Header};
+use types::{BusStats, Limits, MessageData, PublishReport, SubscribeSettings};
 
 /// A Kotlin message handler. It returns `false` when the Kotlin code threw
 /// (already reported there); the core counts a handler failure.
@@ -37,7 +38,8 @@ pub struct Bus {
 }
 
 impl Bus {
-    fn open(&self) -> Result<Arc<bus::Bus>> {
+    /// The core bus, or `CLOSED` once closed through this binding.
+    pub(crate) fn open(&self) -> Result<Arc<bus::Bus>> {
         self.core.load_full().ok_or_else(|| closed("bus"))
     }
 }

@@ -115,7 +115,7 @@ private class HandlerAdapter(private val handler: (Message) -> Unit, private val
  * Closing ends every subscription and releases every handler; afterwards
  * calls throw [ClosedException].
  */
-class Bus private constructor(private val inner: charter.ffi.Bus, hook: ErrorHook) :
+class Bus private constructor(internal val inner: charter.ffi.Bus, hook: ErrorHook) :
     BusCalls(inner.anyone(), hook), AutoCloseable {
     /** A bus with [limits] (every `null` the core's default). */
     constructor(

@@ -8,7 +8,15 @@ import charter.ffi.FfiException
  * stable negative number shared with C, Go, Node and Python, and [message]
  * the core's explanation.
  */
-sealed class CharterException(val status: String, val code: Int, message: String) : Exception(message)
+sealed class CharterException(val status: String, val code: Int, message: String) : Exception(message) {
+    /**
+     * Which check of a bridge's verifier refused a message (`"unsigned"`,
+     * `"bad_proof"`, `"replayed"`, ...: [BRIDGE_REFUSAL_REASONS]), when
+     * [BridgeVerifier.check] threw this; `null` for every other error.
+     */
+    var reason: String? = null
+        internal set
+}
 
 /** A required argument was missing. */
 class NullArgumentException internal constructor(code: Int, message: String) : CharterException("CHARTER_E_NULL_ARGUMENT", code, message)
@@ -96,4 +104,6 @@ internal inline fun <T> ffi(block: () -> T): T = try {
     block()
 } catch (e: FfiException.Status) {
     throw charterException(e.name, e.code, e.detail)
+} catch (e: FfiException.Refused) {
+    throw charterException(e.name, e.code, e.detail).also { it.reason = e.reason }
 }

@@ -24,6 +24,7 @@ object Vectors {
     val tokens by lazy { load("tokens") }
     val audit by lazy { load("audit") }
     val refusals by lazy { load("rules/refusals") }
+    val bridge by lazy { load("bridge/messages") }
 }
 
 fun JsonElement.str(key: String): String = jsonObject.getValue(key).jsonPrimitive.content

@@ -1,6 +1,8 @@
 package charter
 
 import kotlinx.serialization.json.JsonElement
+import kotlinx.serialization.json.jsonArray
+import kotlinx.serialization.json.jsonPrimitive
 import org.junit.jupiter.api.Assertions.assertArrayEquals
 import org.junit.jupiter.api.Assertions.assertEquals
 import org.junit.jupiter.api.Assertions.assertTrue
@@ -9,11 +11,14 @@ import org.junit.jupiter.api.DynamicTest.dynamicTest
 import org.junit.jupiter.api.Test
 import org.junit.jupiter.api.TestFactory
 import org.junit.jupiter.api.assertThrows
+import java.io.ByteArrayOutputStream
+import java.io.DataOutputStream
 import java.security.KeyFactory
 import java.security.MessageDigest
 import java.security.Signature
 import java.security.spec.X509EncodedKeySpec
 import java.util.Base64
+import kotlin.time.Duration.Companion.milliseconds
 
 /**
  * Every case of the shared vectors, with java.security (Ed25519, SHA-256)
@@ -280,6 +285,113 @@ class VectorsTest {
         // Oracle: the cosignature is base64(key id (4) || timestamp (8) || Ed25519 signature) over the signed message.
         val raw = Base64.getDecoder().decode(line.trimEnd('\n').substringAfterLast(" "))
         assertTrue(ed25519Verify(key.publicKey.bytes, case.str("signed_message").toByteArray(), raw.copyOfRange(12, 76)))
+    }
+
+    // The bridge's message authentication (vectors/bridge/messages.json).
+
+    private val envelope = setOf("Charter-Origin", "Charter-Seq", "Charter-Time", "Charter-Token", "Charter-Proof")
+
+    private fun headersOf(case: JsonElement): List<Pair<String, String>> =
+        case.list("headers").map { it.jsonArray[0].jsonPrimitive.content to it.jsonArray[1].jsonPrimitive.content }
+
+    private fun unbase64url(text: String): ByteArray = Base64.getUrlDecoder().decode(text)
+
+    private val bytewise = Comparator<ByteArray> { a, b ->
+        (0 until minOf(a.size, b.size)).map { a[it].toUByte().compareTo(b[it].toUByte()) }.firstOrNull { it != 0 } ?: a.size.compareTo(b.size)
+    }
+
+    /** The bytes a bridge proof signs, built from docs/formats.md alone (not from Charter's code). */
+    private fun signedBytes(case: JsonElement): ByteArray {
+        val headers = headersOf(case)
+        val fields = headers.filter { it.first in envelope }.toMap()
+        val others = headers.filter { it.first !in envelope }
+            .map { it.first.encodeToByteArray() to it.second.encodeToByteArray() }
+            .sortedWith { a, b -> bytewise.compare(a.first, b.first).takeIf { it != 0 } ?: bytewise.compare(a.second, b.second) }
+        val bytes = ByteArrayOutputStream()
+        DataOutputStream(bytes).run {
+            fun lv(field: ByteArray) {
+                writeShort(field.size)
+                write(field)
+            }
+            write("charter/bridge-message/v1\u0000".encodeToByteArray())
+            write(fields.getValue("Charter-Origin").hex())
+            writeLong(fields.getValue("Charter-Seq").toULong().toLong())
+            writeLong(fields.getValue("Charter-Time").toULong().toLong())
+            lv(case.str("subject").encodeToByteArray())
+            lv((case.strOrNull("reply") ?: "").encodeToByteArray())
+            write(sha256(unbase64url(fields.getValue("Charter-Token").removePrefix("charter-tok1:"))))
+            write(sha256(case.hex("payload_hex")))
+            writeShort(others.size)
+            others.forEach { (name, value) -> lv(name); lv(value) }
+        }
+        return bytes.toByteArray()
+    }
+
+    @TestFactory
+    fun bridgeSeals(): List<DynamicTest> = Vectors.bridge.list("seal_cases").map { case ->
+        dynamicTest(case.str("name")) {
+            val signed = signedBytes(case)
+            assertEquals(case.str("signed_bytes_hex"), signed.hex())
+            val fields = headersOf(case).toMap()
+            val token = fields.getValue("Charter-Token")
+            assertEquals(case.str("token_sha256_hex"), sha256(unbase64url(token.removePrefix("charter-tok1:"))).hex())
+            assertEquals(case.str("payload_sha256_hex"), sha256(case.hex("payload_hex")).hex())
+            assertEquals(case.str("proof"), fields.getValue("Charter-Proof"))
+            val holder = Token.fromText(token).subject.bytes
+            val proof = unbase64url(case.str("proof"))
+            assertTrue(ed25519Verify(holder, signed, proof), "the proof verifies with the holder's key")
+            assertTrue(!ed25519Verify(holder, signed + 'x'.code.toByte(), proof), "the proof does not verify altered bytes")
+        }
+    }
+
+    private fun vectorVerifier(): BridgeVerifier {
+        val v = Vectors.bridge
+        val skew = v.long("max_skew_ms").milliseconds
+        val authority = Authority(v.strings("trusted_roots").map(PublicKey::fromText), clock = ManualClock(v.long("authority_now")), clockSkew = skew)
+        v.strings("revoked_links").forEach { assertTrue(authority.revoke(it)) }
+        return BridgeVerifier(authority, maxSkew = skew, fixedTimeMs = v.long("now_ms"))
+    }
+
+    private fun expectation(expect: JsonElement): BridgeExpect = when (val kind = expect.str("kind")) {
+        "publish" -> BridgeExpect.Publish
+        "request" -> BridgeExpect.Request
+        "reply" -> BridgeExpect.Reply(expect.str("subject"), expect.str("inbox"), expect.str("nonce"), expect.long("sent_ms"))
+        else -> error("unknown kind $kind")
+    }
+
+    @Test
+    fun `bridge verify cases come out as stated, in order, through one verifier`() {
+        val verifier = vectorVerifier()
+        val cases = Vectors.bridge.list("verify_cases")
+        val seen = mutableSetOf<String>()
+        for (case in cases) {
+            val got = try {
+                val expect = expectation(case.jsonObject("expect"))
+                val principal = verifier.check(case.str("subject"), case.hex("payload_hex"), headersOf(case), case.strOrNull("reply"), expect)
+                assertEquals(case.str("principal"), principal, case.str("name"))
+                "accepted"
+            } catch (e: CharterException) {
+                e.reason ?: "no reason: $e"
+            }
+            assertEquals(case.str("result"), got, case.str("name"))
+            seen += got
+        }
+        assertTrue(seen.containsAll(listOf("accepted", "unsigned", "malformed", "chain", "bad_proof", "not_granted", "stale", "replayed", "revoked", "misdirected")), "$seen")
+        val refused = verifier.refused()
+        assertEquals(BRIDGE_REFUSAL_REASONS.toSet(), refused.keys)
+        assertEquals(cases.count { it.str("result") != "accepted" }.toLong(), refused.values.sum())
+    }
+
+    @Test
+    fun `a bridge refusal is the status's exception with its reason, other errors have none`() {
+        val verifier = vectorVerifier()
+        val unsigned = assertThrows<DeniedException> { verifier.check("a.b", ByteArray(0), listOf("a" to "1")) }
+        assertEquals("unsigned", unsigned.reason)
+        assertEquals("CHARTER_E_DENIED", unsigned.status)
+        assertEquals(null, assertThrows<InvalidArgumentException> { validateTopic("a..b") }.reason)
+        val negative = assertThrows<InvalidArgumentException> { verifier.check("a.b", ByteArray(0), expect = BridgeExpect.Reply("a.b", "i", "n", -1)) }
+        assertEquals(null, negative.reason)
+        assertEquals(1L, verifier.refused().values.sum())
     }
 }
 
