@@ -24,7 +24,8 @@ pub struct BridgeImport {
 }
 
 /// A durable import through JetStream, with the application's committed
-/// position (`handled_through`, `handled`).
+/// position (`handled_through`, `handled`) and, with verification, its
+/// seal position (`sealed_through`, `sealed`).
 #[derive(uniffi::Record)]
 pub struct BridgeDurableImport {
     /// The subject pattern the stream captures and the consumer filters.
@@ -43,6 +44,13 @@ pub struct BridgeDurableImport {
     pub handled_through: i64,
     /// Stream sequences above `handled_through` never delivered.
     pub handled: Vec<i64>,
+    /// With verification: the largest `Charter-Seal-Floor` handled
+    /// (milliseconds since the Unix epoch); nothing sealed before it is
+    /// delivered again.
+    pub sealed_through: i64,
+    /// With verification: the `Charter-Seal-Id`s handled, sealed at or after
+    /// `sealed_through`; a stored copy of one is refused as `replayed`.
+    pub sealed: Vec<u64>,
 }
 
 /// A stream sequence as the crate takes it; negative is refused.
@@ -64,6 +72,9 @@ impl BridgeDurableImport {
         DurableImport::check_handled(self.handled.len())?;
         import.handled =
             self.handled.iter().map(|&s| sequence(s, "a handled sequence")).collect::<Result<_>>()?;
+        import.sealed_through = sequence(self.sealed_through, "sealedThrough")?;
+        DurableImport::check_sealed(self.sealed.len())?;
+        import.sealed = self.sealed.clone();
         Ok(import)
     }
 }

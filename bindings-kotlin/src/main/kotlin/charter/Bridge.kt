@@ -24,7 +24,10 @@ typealias BridgeStats = charter.ffi.BridgeStats
  * each message acknowledged after the local publish (at least once).
  * [handledThrough] and [handled] are the application's committed position:
  * the largest `Charter-Stream-Floor` it handled and the `Charter-Stream-Seq`s
- * it handled above it; the bridge never delivers those again. `null`
+ * it handled above it; the bridge never delivers those again. With
+ * verification, [sealedThrough] and [sealed] are its seal position: the
+ * largest `Charter-Seal-Floor` it handled and the `Charter-Seal-Id`s it
+ * handled sealed at or after it (docs/bridge.md, "The seal position"). `null`
  * options keep the bridge crate's defaults (a 30 s ack wait, 1024 pending).
  */
 data class BridgeDurableImport(
@@ -36,9 +39,12 @@ data class BridgeDurableImport(
     val relay: Boolean = false,
     val handledThrough: Long = 0,
     val handled: List<Long> = emptyList(),
+    val sealedThrough: Long = 0,
+    val sealed: List<ULong> = emptyList(),
 ) {
     internal fun toFfi() = charter.ffi.BridgeDurableImport(
         pattern, stream, durable, ackWait?.nanos(), maxAckPending?.toLong(), relay, handledThrough, handled,
+        sealedThrough, sealed,
     )
 }
 

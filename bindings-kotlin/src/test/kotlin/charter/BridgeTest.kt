@@ -63,6 +63,10 @@ class BridgeTest {
         assertThrows<InvalidArgumentException> { Bridge.start(bus, nowhere, durableImports = listOf(negative)) }
         val tooMany = BridgeDurableImport("jobs.>", "JOBS", "d", handled = List((1 shl 20) + 1) { it.toLong() + 1 })
         assertThrows<LimitExceededException> { Bridge.start(bus, nowhere, durableImports = listOf(tooMany)) }
+        val backdated = BridgeDurableImport("jobs.>", "JOBS", "d", sealedThrough = -1)
+        assertThrows<InvalidArgumentException> { Bridge.start(bus, nowhere, durableImports = listOf(backdated)) }
+        val tooManySeals = BridgeDurableImport("jobs.>", "JOBS", "d", sealed = List((1 shl 20) + 1) { it.toULong() })
+        assertThrows<LimitExceededException> { Bridge.start(bus, nowhere, durableImports = listOf(tooManySeals)) }
         bus.close()
         assertThrows<ClosedException> { Bridge.start(bus, nowhere) }
     }
