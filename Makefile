@@ -47,7 +47,7 @@ FUZZ_SECONDS ?= 1800
 #
 #   step       build                                              dir             new
 #   rust       cargo test (dev profile, the default members)      target/debug    235
-#   budgets    cargo build --release -p charter-benches           target/release  133
+#   budgets    cargo build --release -p charter-benches           target/release  138
 #   c          cargo build --release -p charter-capi (CMake)      target/release    0
 #              cargo build -p charter-capi --features=test-hooks
 #                (dev profile, CMake; the harness links it)       target/debug      2
@@ -61,7 +61,7 @@ FUZZ_SECONDS ?= 1800
 #   go         libcharter release (CMake, as in c)                target/release    0
 #              go vet/test, go test -race, outside.sh: Go's cache
 #   kotlin     cargo build -p charter-kotlin --features bindgen
-#                (dev profile, Maven)                             target/debug     61
+#                (dev profile, Maven)                             target/debug     53
 #   fuzz-ci    cargo +nightly fuzz build: every target at once,
 #                ASan and coverage                                fuzz/target     own
 #   dist       maturin --zig wheel (the wheel profile: fat LTO,
@@ -72,7 +72,7 @@ FUZZ_SECONDS ?= 1800
 #   dist-check the sdist's wheel: its own crates from the sdist,
 #                the registry crates reused from `make python`
 #                (release profile)                                target/release    3
-#                                                                 total           652
+#                                                                 total           654
 #
 # The sanitizer, zig and fuzz builds are different configurations by nature;
 # the Python and Node test builds stay apart from the release artifacts
