@@ -97,21 +97,23 @@ REASONS = {
                          "raw clients' (two client legs instead of one, each with a NATS header "
                          "map that async-nats builds, hashes, writes, parses and frees; the local "
                          "bus's publish with its header text and payload copy; the receiver's "
-                         "wake-up), and on a loaded 2-core machine throughput follows CPU; round 6 "
-                         "cut the instructions of the bridges' own tasks by 27% (callgrind, 9,191 "
-                         "to 6,697 per message: the core's header check in one pass, the origin "
-                         "read once and on bytes, the export's queue taken in batches), which the "
-                         "CPU time on the loaded machine does not resolve from its noise; next: a "
-                         "core batch publish of distinct messages (one queue lock and one wake-up "
-                         "per batch), fewer headers on an imported message (its origin is in its "
-                         "message id), and a run on an idle machine",
-    "bridge-verify": "the machine, not the design (the verifier did not change in rounds 5 and "
-                     "6): this run measured {ed25519:,.0f} Ed25519 verifications/s alone and the "
-                     "verifier at {share:.0%} of that; round 4, on a quieter machine, measured "
-                     "25,010 and 24,879 verified/s; next: measure on an idle machine",
+                         "wake-up), and on 2 cores throughput follows CPU; round 6 cut the "
+                         "instructions of the bridges' own tasks by 27% (callgrind, 9,191 to 6,697 "
+                         "per message); three runs on an idle machine gave 0.29x to 0.42x (16 B) "
+                         "and 0.46x to 0.76x (1 KiB); next: a core batch publish of distinct "
+                         "messages (one queue lock and one wake-up per batch) and fewer headers on "
+                         "an imported message (its origin is in its message id)",
+    "bridge-verify": "the design's floor on this machine: every message is verified with one "
+                     "Ed25519 signature, and this run measured {ed25519:,.0f} Ed25519 "
+                     "verifications/s alone, the verifier at {share:.0%} of that (three runs on "
+                     "an idle machine: Ed25519 alone 18,359 to 25,006/s, the verifier 18,940 to "
+                     "21,850/s); next: a signature per batch of messages (each message carrying "
+                     "the batch's signed root and its path), which keeps per-message origin "
+                     "authentication for any number of receivers",
     "bridge-latency": "one message at a time takes three extra hand-offs (the export's wake-up, the "
-                      "import's local publish, the receiver's wake-up); on the loaded machine each "
-                      "can wait for a core; next: measure on an idle machine",
+                      "import's local publish, the receiver's wake-up), each of which can wait for "
+                      "one of the 2 cores; three runs on an idle machine gave 1.03x to 1.42x "
+                      "(16 B) and 0.89x to 1.22x (1 KiB)",
     "node-batch": "the core's per-message publish and queue, about 60% of a profile: "
                   "`publish_many` is a loop of single sends (the topic checked and the "
                   "match cache looked up per message), each message allocated, queued "
