@@ -268,20 +268,27 @@ fn outside_runtime(call: &str) -> Result<()> {
     }
 }
 
-/// Whether a reply that came across a bridge is a real one: the bridge's
-/// own replies carry `Charter-Status` instead (`NOT_FOUND` when NATS had no
-/// responder, `DENIED` when the reply failed verification), given back here
-/// as that error.
-pub fn check_reply(reply: &Message) -> Result<&Message> {
-    match reply.header(wire::STATUS) {
-        None => Ok(reply),
-        Some("NOT_FOUND") => Err(Error::new(ErrorKind::NotFound, "no responder on NATS for the request")),
-        Some("DENIED") => Err(Error::new(ErrorKind::Denied, "the reply failed verification at the bridge")),
-        Some(other) => Err(Error::new(
+/// The error a request carried across a bridge fails with, for the
+/// `Charter-Status` that a responding bridge answered with instead of a
+/// reply (docs/formats.md, "Signed replies"): `NOT_FOUND` when nothing
+/// answered on its side, `DENIED` when its answer was refused.
+fn status_error(status: &str) -> Error {
+    match status {
+        "NOT_FOUND" => no_responder(),
+        "DENIED" => refused_reply(),
+        other => Error::new(
             ErrorKind::Internal,
             format!("the bridge answered with status {}", charter_core::quote(other)),
-        )),
+        ),
     }
+}
+
+fn no_responder() -> Error {
+    Error::new(ErrorKind::NotFound, "no responder on NATS for the request")
+}
+
+fn refused_reply() -> Error {
+    Error::new(ErrorKind::Denied, "the reply failed verification at the bridge")
 }
 
 impl Shared {
@@ -464,7 +471,7 @@ impl Shared {
                 match e.kind() {
                     RequestErrorKind::NoResponders => {
                         Counters::add(&self.counters.no_responders);
-                        let _ = self.local.reply(local_inbox, &b""[..], &[(wire::STATUS, "NOT_FOUND")]);
+                        let _ = self.local.fail_request(local_inbox, &no_responder());
                     }
                     RequestErrorKind::TimedOut => Counters::add(&self.counters.reply_timeout),
                     RequestErrorKind::Other => Counters::add(&self.counters.send_failed),
@@ -485,10 +492,17 @@ impl Shared {
             match verifier.check(&inbound, expect) {
                 Ok(proven) => principal = Some(proven.to_text()),
                 Err(_) => {
-                    let _ = self.local.reply(local_inbox, &b""[..], &[(wire::STATUS, "DENIED")]);
+                    let _ = self.local.fail_request(local_inbox, &refused_reply());
                     return;
                 }
             }
+        }
+        if let Some((_, status)) = received.iter().find(|(name, _)| *name == wire::STATUS) {
+            // The responding bridge's own answer: the request failed there.
+            return match self.local.fail_request(local_inbox, &status_error(status)) {
+                Ok(_) => Counters::add(&self.counters.requests_out),
+                Err(_) => Counters::add(&self.counters.local_refused),
+            };
         }
         let mut local: Vec<(&str, &str)> = received
             .iter()

@@ -43,7 +43,7 @@ mod subject;
 pub mod verify;
 pub mod wire;
 
-pub use bridge::{check_reply, Bridge};
+pub use bridge::Bridge;
 pub use context::in_async_context;
 pub use options::{BridgeOptions, DurableImport, Import, DEFAULT_FLUSH_TIMEOUT, MAX_HANDLED};
 pub use refusal::{Reason, Refusal};

@@ -850,3 +850,28 @@ fn drop_oldest_keeps_expiries_in_step() {
     let s = sub.stats();
     assert_eq!((s.received, s.delivered, s.dropped.overflow, s.dropped.expired), (3, 2, 1, 0));
 }
+
+/// A request failed on its inbox (as the NATS bridge fails one that nothing
+/// answered there): every receive of the requester fails with that error,
+/// a later reply is dropped and counted, and only reply inboxes qualify.
+#[test]
+fn a_failed_request_gives_its_requester_the_error_and_drops_a_late_reply() {
+    let bus = bus();
+    let server = bus.subscribe("svc", SubscribeOptions::new()).unwrap();
+    let pending = bus.request_start("svc", &b"ping"[..], &[]).unwrap();
+    let request = server.try_recv().unwrap().unwrap();
+    let inbox = request.reply_to().unwrap().to_owned();
+    let waiter = {
+        let view = (*pending).clone();
+        thread::spawn(move || view.recv())
+    };
+    let error = charter_core::Error::new(ErrorKind::NotFound, "no responder on NATS for the request");
+    assert!(bus.fail_request(&inbox, &error).unwrap());
+    let e = waiter.join().unwrap().unwrap_err();
+    assert_eq!((e.kind(), e.message()), (ErrorKind::NotFound, "no responder on NATS for the request"));
+    assert_eq!(pending.try_recv().unwrap_err().kind(), ErrorKind::NotFound);
+    assert_eq!(bus.respond(&request, &b"late"[..], &[]).unwrap().matched, 0, "the inbox is gone");
+    assert!(!bus.fail_request(&inbox, &error).unwrap(), "nothing waits any more");
+    assert_eq!(bus.fail_request("svc", &error).unwrap_err().kind(), ErrorKind::InvalidArgument);
+    assert_eq!(bus.fail_request("", &error).unwrap_err().kind(), ErrorKind::InvalidArgument);
+}

@@ -103,7 +103,6 @@ def main() -> None:
                 print(f"   python: received billing.invoice {invoice.payload!r} from {who[:24]}... (proven)")
                 print(go.stdout.readline(), end="")  # the lookup request, answered here
                 reply = bus.request("billing.quote", b"order 17", timeout=20)
-                assert reply.header("Charter-Status") is None, reply.header("Charter-Status")
                 print(go.stdout.readline(), end="")
                 who = reply.header("Charter-Principal") or "?"
                 print(f"   python: signed reply {reply.payload!r} from {who[:24]}... (verified)")

@@ -29,7 +29,7 @@ use std::time::Duration;
 use super::{Bus, Headers, Message, Payload, PublishReport, SubscribeOptions, Subscription, SubscriptionId};
 use super::{SubscriptionRef, Who};
 use crate::capability::Session;
-use crate::{HandlerResult, Result};
+use crate::{Error, HandlerResult, Result};
 
 /// A bus as seen by one caller: the holder of a session, or a caller
 /// without one. Get one from [`Bus::client`] or [`Bus::with_session`].
@@ -129,6 +129,11 @@ impl Client {
     /// [`Bus::reply`] for this caller.
     pub fn reply(&self, inbox: &str, payload: impl Payload, headers: Headers<'_>) -> Result<PublishReport> {
         self.bus.answer(Some(inbox), payload, headers, self.who())
+    }
+
+    /// [`Bus::fail_request`] for this caller.
+    pub fn fail_request(&self, inbox: &str, error: &Error) -> Result<bool> {
+        self.bus.fail_request_for(inbox, error, self.who())
     }
 
     /// A receiving view of subscription `id`, if this client may reach it

@@ -442,6 +442,28 @@ impl Bus {
         self.answer(Some(inbox), payload, headers, Who::Anyone)
     }
 
+    /// Fails the request whose reply inbox is `inbox` with `error`: its
+    /// requester's receive fails with `error` instead of giving a message,
+    /// as a request that no local subscriber matched fails with
+    /// `NOT_FOUND`. This is how a request carried elsewhere (the NATS
+    /// bridge) reports that nothing answered there, or that the answer was
+    /// refused. Like a reply, it needs no grant, but on a bus that enforces
+    /// an authority a live session ([`Client::fail_request`]). Returns
+    /// whether a request was waiting on `inbox`; a reply that comes later
+    /// is dropped, counted as `session_ended` (the count of a receiver
+    /// ended with an error).
+    pub fn fail_request(&self, inbox: &str, error: &Error) -> Result<bool> {
+        self.fail_request_for(inbox, error, Who::Anyone)
+    }
+
+    fn fail_request_for(&self, inbox: &str, error: &Error, who: Who<'_>) -> Result<bool> {
+        let inbox = reply_inbox(Some(inbox))?;
+        self.admit(who)?;
+        // A failure path, once per request at most: a scan, not an index.
+        let waiting = self.lock_subscriptions().values().find(|s| &*s.pattern == inbox).map(|s| s.id);
+        Ok(waiting.is_some_and(|id| self.remove(id, Some(error))))
+    }
+
     fn answer(
         &self,
         inbox: Option<&str>,
@@ -449,22 +471,7 @@ impl Bus {
         headers: Headers<'_>,
         who: Who<'_>,
     ) -> Result<PublishReport> {
-        // An empty inbox is no inbox: callers that hold a message's parts
-        // rather than the message pass "" for a missing one, and get the
-        // same refusal.
-        let Some(inbox) = inbox.filter(|inbox| !inbox.is_empty()) else {
-            return Err(Error::new(
-                ErrorKind::InvalidArgument,
-                "the message is not a request: it has no reply inbox",
-            ));
-        };
-        let prefix = format!("{}.inbox.", topic::RESERVED_TOKEN);
-        if !inbox.starts_with(&prefix) {
-            return Err(Error::new(
-                ErrorKind::InvalidArgument,
-                format!("{} is not a reply inbox", quote(inbox)),
-            ));
-        }
+        let inbox = reply_inbox(inbox)?;
         self.admit(who)?;
         self.send(inbox, payload, headers, None, Who::Library)
     }
@@ -881,4 +888,21 @@ fn reserved(s: &str) -> Error {
             topic::RESERVED_TOKEN
         ),
     )
+}
+
+/// `inbox` if it is a reply inbox the bus made; the one refusal otherwise.
+/// An empty inbox is no inbox: callers that hold a message's parts rather
+/// than the message pass "" for a missing one, and get the same refusal.
+fn reply_inbox(inbox: Option<&str>) -> Result<&str> {
+    let Some(inbox) = inbox.filter(|inbox| !inbox.is_empty()) else {
+        return Err(Error::new(
+            ErrorKind::InvalidArgument,
+            "the message is not a request: it has no reply inbox",
+        ));
+    };
+    let prefix = format!("{}.inbox.", topic::RESERVED_TOKEN);
+    if !inbox.starts_with(&prefix) {
+        return Err(Error::new(ErrorKind::InvalidArgument, format!("{} is not a reply inbox", quote(inbox))));
+    }
+    Ok(inbox)
 }

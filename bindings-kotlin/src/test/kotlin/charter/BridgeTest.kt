@@ -144,8 +144,10 @@ class BridgeTest {
                         assertEquals(ba.origin, m.header("Charter-Origin"))
                         val reply = a.request("svc.upper", b("ping"), timeout = 10.seconds)
                         assertEquals("PING", reply.payload.decodeToString())
-                        val none = runBlocking { a.requestAsync("svc.nobody", b("ping"), timeout = 10.seconds) }
-                        assertEquals("NOT_FOUND", none.header("Charter-Status"))
+                        val none = assertThrows<NotFoundException> {
+                            runBlocking { a.requestAsync("svc.nobody", b("ping"), timeout = 10.seconds) }
+                        }
+                        assertEquals("no responder on NATS for the request", none.message)
                         eventually("the counters") { ba.stats().exported == 1L && ba.stats().requestsOut == 2L }
                         eventually("the import count") { bb.stats().imported == 1L && bb.stats().requestsIn == 2L }
                         assertEquals(BRIDGE_REFUSAL_REASONS.toSet(), bb.refused().keys)
@@ -220,8 +222,8 @@ class BridgeTest {
             val reply = a.request("svc.echo", b("ping"), timeout = 10.seconds)
             assertEquals("pong:ping", reply.payload.decodeToString())
             assertEquals(responder.principal, reply.header("Charter-Principal"))
-            val refused = a.request("rogue.echo", b("ping"), timeout = 10.seconds)
-            assertEquals("DENIED", refused.header("Charter-Status"))
+            val refused = assertThrows<DeniedException> { a.request("rogue.echo", b("ping"), timeout = 10.seconds) }
+            assertEquals("the reply failed verification at the bridge", refused.message)
             assertEquals(1L, bridges[0].refused()["not_granted"])
         } finally {
             bridges.forEach { it.close() }
