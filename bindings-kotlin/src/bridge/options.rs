@@ -53,8 +53,9 @@ pub struct BridgeDurableImport {
     pub sealed: Vec<u64>,
 }
 
-/// A stream sequence as the crate takes it; negative is refused.
-fn sequence(value: i64, what: &str) -> Result<u64> {
+/// A stream sequence or a time in milliseconds as the crate takes it;
+/// negative is refused.
+fn non_negative(value: i64, what: &str) -> Result<u64> {
     Ok(size_of(value, what)? as u64)
 }
 
@@ -68,11 +69,11 @@ impl BridgeDurableImport {
             import.max_ack_pending = size_of(n, "maxAckPending")?;
         }
         import.relay = self.relay;
-        import.handled_through = sequence(self.handled_through, "handledThrough")?;
+        import.handled_through = non_negative(self.handled_through, "handledThrough")?;
         DurableImport::check_handled(self.handled.len())?;
         import.handled =
-            self.handled.iter().map(|&s| sequence(s, "a handled sequence")).collect::<Result<_>>()?;
-        import.sealed_through = sequence(self.sealed_through, "sealedThrough")?;
+            self.handled.iter().map(|&s| non_negative(s, "a handled sequence")).collect::<Result<_>>()?;
+        import.sealed_through = non_negative(self.sealed_through, "sealedThrough")?;
         DurableImport::check_sealed(self.sealed.len())?;
         import.sealed = self.sealed.clone();
         Ok(import)
