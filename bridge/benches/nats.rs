@@ -24,7 +24,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use charter_bridge::verify::{Expect, Inbound, Verifier};
-use charter_bridge::{wire, Bridge, BridgeOptions, Credentials, Import, Sealer, VerifyOptions};
+use charter_bridge::{wire, Bridge, BridgeOptions, Credentials, Import, Sealer, Unsealed, VerifyOptions};
 use charter_core::bus::{Bus, BusLimits, SubscribeOptions};
 use charter_core::capability::{Authority, AuthorityOptions, Grant, KeyPair, Token};
 use futures_util::StreamExt;
@@ -237,9 +237,10 @@ fn ed25519_only(count: usize) -> f64 {
     count as f64 / (cpu_time() - start).as_secs_f64()
 }
 
-/// The verifier alone, on this thread's CPU time: sealed messages from one
-/// origin, each verified once.
-fn verify_only(size: usize, count: usize) -> f64 {
+/// The verifier alone, on this thread's CPU time: messages from one
+/// origin sealed `batch` at a time (1: each signed alone; 64: the batches an
+/// export under load sends), each verified once.
+fn verify_only(size: usize, count: usize, batch: usize) -> f64 {
     let root = KeyPair::generate().unwrap();
     let holder = KeyPair::generate().unwrap();
     let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
@@ -260,25 +261,29 @@ fn verify_only(size: usize, count: usize) -> f64 {
     });
     let payload = vec![7u8; size];
     let origin = wire::hex16(&[1; 16]);
-    let messages: Vec<(String, String, String)> = (0..count)
-        .map(|_| {
-            let seal = sealer.seal("bench.verify", None, &[], &payload).unwrap();
-            (seal.seq.to_string(), seal.time_ms.to_string(), seal.proof)
+    let unsealed =
+        vec![Unsealed { subject: "bench.verify", reply: None, headers: &[], payload: &payload }; batch];
+    let messages: Vec<(String, String, String, Option<String>)> = (0..count.div_ceil(batch))
+        .flat_map(|_| sealer.seal_batch(&unsealed))
+        .map(|seal| {
+            let seal = seal.unwrap();
+            (seal.seq.to_string(), seal.time_ms.to_string(), seal.proof, seal.batch)
         })
         .collect();
     let start = cpu_time();
-    for (seq, time, proof) in &messages {
-        let headers = [
+    for (seq, time, proof, place) in &messages {
+        let mut headers = vec![
             (wire::ORIGIN, origin.as_str()),
             (wire::SEQ, seq.as_str()),
             (wire::TIME, time.as_str()),
             (wire::TOKEN, sealer.token_text()),
             (wire::PROOF, proof.as_str()),
         ];
+        headers.extend(place.as_deref().map(|p| (wire::BATCH, p)));
         let inbound = Inbound { subject: "bench.verify", reply: None, headers: &headers, payload: &payload };
         verifier.check(&inbound, Expect::Publish).unwrap();
     }
-    count as f64 / (cpu_time() - start).as_secs_f64()
+    messages.len() as f64 / (cpu_time() - start).as_secs_f64()
 }
 
 fn main() {
@@ -338,9 +343,12 @@ fn main() {
         println!("ring Ed25519 verify alone: {ed25519:.0}/s of one core's CPU time");
         verifier.insert("ed25519".into(), ed25519.into());
         for size in [16usize, 1024] {
-            let rate = verify_only(size, 20_000);
-            println!("verifier alone, {size} B: {rate:.0} verified msgs/s of one core's CPU time");
-            verifier.insert(size.to_string(), rate.into());
+            let alone = verify_only(size, 20_000, 1);
+            println!("verifier alone, {size} B, each signed alone: {alone:.0} verified msgs/s of one core's CPU time");
+            verifier.insert(format!("{size}-alone"), alone.into());
+            let batched = verify_only(size, 100_000, 64);
+            println!("verifier alone, {size} B, batches of 64: {batched:.0} verified msgs/s of one core's CPU time");
+            verifier.insert(size.to_string(), batched.into());
         }
     }
     let report = serde_json::json!({ "paths": rows, "verifier": verifier });

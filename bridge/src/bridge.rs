@@ -20,7 +20,7 @@ use charter_core::{Error, ErrorKind, Result};
 use crate::headers::{self, names, ListBuffer, Outgoing};
 use crate::options::BridgeOptions;
 use crate::recv::{recv_reply, waker};
-use crate::seal::{now_ms, Sealer};
+use crate::seal::{now_ms, Seal, Sealer, Unsealed};
 use crate::stats::{BridgeStats, Counters};
 use crate::subject::LastSubject;
 use crate::verify::{Expect, Inbound, Verifier};
@@ -312,6 +312,7 @@ impl Shared {
             loop {
                 match subscription.try_recv_many_into(&mut batch, EXPORT_BATCH) {
                     Ok(0) => break,
+                    Ok(_) if self.sealer.is_some() => self.forward_sealed(&mut batch, &mut subjects).await,
                     Ok(_) => {
                         for message in batch.drain(..) {
                             self.forward(message, &mut subjects).await;
@@ -327,35 +328,95 @@ impl Shared {
         }
     }
 
-    async fn forward(self: &Arc<Self>, message: Message, subjects: &mut LastSubject) {
+    /// A message to send on as a publish, or `None` when it is not one:
+    /// a message that came from NATS (sending it back would loop), or a
+    /// request, which is sent on its own task.
+    fn exportable(self: &Arc<Self>, message: Message) -> Option<Message> {
         if message
             .headers()
             .any(|(name, value)| name == wire::ORIGIN || (name == wire::VIA && value == self.origin.as_str()))
         {
             // It came from NATS through a bridge (or through this one, even
-            // relayed): sending it back would loop.
+            // relayed).
             Counters::add(&self.counters.not_reexported);
-            return;
+            return None;
         }
         if message.reply_to().is_some() {
             let Ok(permit) = Arc::clone(&self.in_flight).try_acquire_owned() else {
-                return Counters::add(&self.counters.requests_busy);
+                Counters::add(&self.counters.requests_busy);
+                return None;
             };
             let shared = Arc::clone(self);
             tokio::spawn(async move {
                 shared.request_out(message).await;
                 drop(permit);
             });
-            return;
+            return None;
         }
+        Some(message)
+    }
+
+    /// A message id lets a JetStream stream that captures the subject
+    /// store it once, whatever sends it again; a publisher's own id wins.
+    fn message_id(&self, app: &[(&str, &str)]) -> Option<String> {
+        (!app.iter().any(|(name, _)| name.eq_ignore_ascii_case(wire::MSG_ID)))
+            .then(|| wire::msg_id(&self.origin, self.exported_ids.fetch_add(1, Ordering::Relaxed) + 1))
+    }
+
+    async fn forward(self: &Arc<Self>, message: Message, subjects: &mut LastSubject) {
+        let Some(message) = self.exportable(message) else { return };
         let Some(app) = headers::outbound(message.headers()) else {
             return Counters::add(&self.counters.bad_header);
         };
-        // A message id lets a JetStream stream that captures the subject
-        // store it once, whatever sends it again; a publisher's own id wins.
-        let id = (!app.iter().any(|(name, _)| name.eq_ignore_ascii_case(wire::MSG_ID)))
-            .then(|| wire::msg_id(&self.origin, self.exported_ids.fetch_add(1, Ordering::Relaxed) + 1));
+        let id = self.message_id(&app);
         let Some(headers) = self.envelope(message.topic(), None, &app, id, message.payload()) else { return };
+        self.send(&message, headers, subjects).await;
+    }
+
+    /// Sends a batch taken from the export's queue under one signature
+    /// (docs/formats.md, "Signed batches"): each message costs the
+    /// receivers an inclusion proof, the batch one signature check.
+    async fn forward_sealed(self: &Arc<Self>, batch: &mut Vec<Message>, subjects: &mut LastSubject) {
+        let Some(sealer) = &self.sealer else { return };
+        let messages: Vec<Message> = batch.drain(..).filter_map(|m| self.exportable(m)).collect();
+        let mut ready = Vec::with_capacity(messages.len());
+        for message in &messages {
+            let Some(app) = headers::outbound(message.headers()) else {
+                Counters::add(&self.counters.bad_header);
+                continue;
+            };
+            let Some(headers) = self.app_headers(&app) else { continue };
+            ready.push((message, headers, app));
+        }
+        let ids: Vec<Option<String>> = ready.iter().map(|(_, _, app)| self.message_id(app)).collect();
+        let covered: Vec<Vec<(&str, &str)>> =
+            ready.iter().zip(&ids).map(|((_, _, app), id)| self.covered(app, id.as_deref())).collect();
+        let unsealed: Vec<Unsealed<'_>> = ready
+            .iter()
+            .zip(&covered)
+            .map(|((message, _, _), headers)| Unsealed {
+                subject: message.topic(),
+                reply: None,
+                headers,
+                payload: message.payload(),
+            })
+            .collect();
+        let seals = sealer.seal_batch(&unsealed);
+        drop(unsealed);
+        drop(covered);
+        for (((message, mut headers, _), id), seal) in ready.into_iter().zip(ids).zip(seals) {
+            let Ok(seal) = seal else {
+                Counters::add(&self.counters.seal_failed);
+                continue;
+            };
+            self.finish(&mut headers, id, Some((sealer, seal)));
+            self.send(message, headers, subjects).await;
+        }
+    }
+
+    /// Publishes `message` on NATS with `headers`, unless it exceeds the
+    /// server's max payload (counted).
+    async fn send(&self, message: &Message, headers: Outgoing, subjects: &mut LastSubject) {
         if !self.fits(&headers, message.payload().len()) {
             return Counters::add(&self.counters.max_payload);
         }
@@ -402,36 +463,65 @@ impl Shared {
         id: Option<String>,
         payload: &[u8],
     ) -> Option<Outgoing> {
+        let mut headers = self.app_headers(app)?;
+        let seal = match &self.sealer {
+            Some(sealer) => {
+                let covered = self.covered(app, id.as_deref());
+                let Ok(seal) = sealer.seal(subject, reply, &covered, payload) else {
+                    Counters::add(&self.counters.seal_failed);
+                    return None;
+                };
+                Some((sealer, seal))
+            }
+            None => None,
+        };
+        self.finish(&mut headers, id, seal);
+        Some(headers)
+    }
+
+    /// The headers a seal covers: the application's, the origin and the
+    /// message id.
+    fn covered<'a>(&'a self, app: &[(&'a str, &'a str)], id: Option<&'a str>) -> Vec<(&'a str, &'a str)> {
+        let mut covered = Vec::with_capacity(app.len() + 2);
+        covered.extend_from_slice(app);
+        covered.push((wire::ORIGIN, self.origin.as_str()));
+        covered.extend(id.map(|id| (wire::MSG_ID, id)));
+        covered
+    }
+
+    /// A message's application headers; `None` (counted) when NATS cannot
+    /// carry one.
+    fn app_headers(&self, app: &[(&str, &str)]) -> Option<Outgoing> {
         let mut headers = Outgoing::new();
         if app.iter().any(|(name, value)| headers.app(name, value).is_none()) {
             Counters::add(&self.counters.bad_header);
             return None;
         }
-        if let Some(sealer) = &self.sealer {
-            let mut covered = Vec::with_capacity(app.len() + 2);
-            covered.extend_from_slice(app);
-            covered.push((wire::ORIGIN, self.origin.as_str()));
-            covered.extend(id.as_deref().map(|id| (wire::MSG_ID, id)));
-            let Ok(seal) = sealer.seal(subject, reply, &covered, payload) else {
-                Counters::add(&self.counters.seal_failed);
-                return None;
-            };
+        Some(headers)
+    }
+
+    /// Adds the seal's envelope, the message id and the origin.
+    fn finish(&self, headers: &mut Outgoing, id: Option<String>, seal: Option<(&Sealer, Seal)>) {
+        let sealed = seal.is_some();
+        if let Some((sealer, seal)) = seal {
             headers.own(names::SEQ, seal.seq.to_string());
             headers.own(names::TIME, seal.time_ms.to_string());
             headers.own(names::TOKEN, sealer.token_text().to_owned());
             headers.own(names::PROOF, seal.proof);
+            if let Some(place) = seal.batch {
+                headers.own(names::BATCH, place);
+            }
         }
         // Unsealed, the bridge's own message id (`<origin>-<n>`) carries
         // the origin: one header fewer to write, parse and copy per message
         // (`wire::origin_of`). A seal's envelope always has the header.
-        let origin_in_id = self.sealer.is_none() && id.is_some();
+        let origin_in_id = !sealed && id.is_some();
         if let Some(id) = id {
             headers.own(names::MSG_ID, id);
         }
         if !origin_in_id {
             headers.own(names::ORIGIN, self.origin.clone());
         }
-        Some(headers)
     }
 
     fn nonce(&self) -> String {

@@ -59,6 +59,7 @@ pub(crate) mod names {
     pub(crate) const TIME: HeaderName = HeaderName::from_static(wire::TIME);
     pub(crate) const TOKEN: HeaderName = HeaderName::from_static(wire::TOKEN);
     pub(crate) const PROOF: HeaderName = HeaderName::from_static(wire::PROOF);
+    pub(crate) const BATCH: HeaderName = HeaderName::from_static(wire::BATCH);
     pub(crate) const MSG_ID: HeaderName = HeaderName::from_static(wire::MSG_ID);
 }
 

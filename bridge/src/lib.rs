@@ -26,6 +26,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod batch;
 mod bridge;
 mod context;
 mod dedup;
@@ -47,7 +48,7 @@ pub use bridge::Bridge;
 pub use context::in_async_context;
 pub use options::{BridgeOptions, DurableImport, Import, DEFAULT_FLUSH_TIMEOUT, MAX_HANDLED};
 pub use refusal::{Reason, Refusal};
-pub use seal::{Credentials, Sealer};
+pub use seal::{Credentials, Sealer, Unsealed};
 pub use sealed::{seal_id, MAX_SEALED};
 pub use stats::BridgeStats;
 pub use verify::{Verifier, VerifyOptions};

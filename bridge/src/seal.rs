@@ -12,6 +12,7 @@ use ring::signature::Ed25519KeyPair;
 use charter_core::capability::{KeyPair, Token};
 use charter_core::{Error, ErrorKind, Result};
 
+use crate::batch;
 use crate::wire::{self, Envelope};
 
 /// A bridge's identity on NATS: its capability token and the key of the
@@ -41,8 +42,24 @@ pub struct Seal {
     pub seq: u64,
     /// The time, in milliseconds since the Unix epoch.
     pub time_ms: u64,
-    /// The signature, base64url without padding.
+    /// The signature, base64url without padding: of the message, or of
+    /// its batch.
     pub proof: String,
+    /// For a message of a signed batch, its `Charter-Batch` header.
+    pub batch: Option<String>,
+}
+
+/// One message to seal.
+#[derive(Clone, Copy)]
+pub struct Unsealed<'a> {
+    /// Its subject.
+    pub subject: &'a str,
+    /// Its reply subject, for a request.
+    pub reply: Option<&'a str>,
+    /// Its other headers.
+    pub headers: &'a [(&'a str, &'a str)],
+    /// Its payload.
+    pub payload: &'a [u8],
 }
 
 impl Sealer {
@@ -95,18 +112,80 @@ impl Sealer {
         headers: &[(&str, &str)],
         payload: &[u8],
     ) -> Result<Seal> {
-        let envelope = Envelope {
+        let signed = self.signed(seq, time_ms, &Unsealed { subject, reply, headers, payload })?;
+        let signature = self.signer.sign(&signed);
+        Ok(Seal { seq, time_ms, proof: URL_SAFE_NO_PAD.encode(signature.as_ref()), batch: None })
+    }
+
+    /// Seals `messages` now under the next sequence numbers, with one
+    /// signature for all of them (docs/formats.md, "Signed batches"); a
+    /// single message is sealed on its own. A message that cannot be
+    /// sealed (a header longer than 65,535 bytes) gets its error and no
+    /// place in the batch.
+    pub fn seal_batch(&self, messages: &[Unsealed<'_>]) -> Vec<Result<Seal>> {
+        let first = self.seq.fetch_add(messages.len() as u64, Ordering::Relaxed) + 1;
+        self.seal_batch_at(first, now_ms(), messages)
+    }
+
+    /// [`seal_batch`](Self::seal_batch) with the first sequence number and
+    /// the time given, for vectors and tests. At most
+    /// [`MAX_BATCH`](batch::MAX_BATCH) messages.
+    pub fn seal_batch_at(&self, first: u64, time_ms: u64, messages: &[Unsealed<'_>]) -> Vec<Result<Seal>> {
+        let mut signed = Vec::with_capacity(messages.len());
+        let mut results: Vec<Result<Seal>> = Vec::with_capacity(messages.len());
+        for (seq, message) in (first..).zip(messages) {
+            match self.signed(seq, time_ms, message) {
+                Ok(bytes) => {
+                    signed.push(bytes);
+                    results.push(Ok(Seal { seq, time_ms, proof: String::new(), batch: None }));
+                }
+                Err(e) => results.push(Err(e)),
+            }
+        }
+        match signed.len() {
+            0 => return results,
+            1 => {
+                let signature = self.signer.sign(&signed[0]);
+                if let Some(Ok(seal)) = results.iter_mut().find(|r| r.is_ok()) {
+                    seal.proof = URL_SAFE_NO_PAD.encode(signature.as_ref());
+                }
+                return results;
+            }
+            _ => {}
+        }
+        let sealed = batch::tree(&signed).and_then(|(root, proofs)| {
+            let signature = self.signer.sign(&batch::batch_signed(signed.len() as u64, &root)?);
+            Ok((URL_SAFE_NO_PAD.encode(signature.as_ref()), proofs))
+        });
+        match sealed {
+            Ok((proof, proofs)) => {
+                for (seal, place) in results.iter_mut().filter_map(|r| r.as_mut().ok()).zip(proofs) {
+                    seal.proof.clone_from(&proof);
+                    seal.batch = Some(place.to_text());
+                }
+                results
+            }
+            Err(e) => results.into_iter().map(|r| r.and(Err(e.clone()))).collect(),
+        }
+    }
+
+    /// The bytes a message's proof covers.
+    fn signed(&self, seq: u64, time_ms: u64, message: &Unsealed<'_>) -> Result<Vec<u8>> {
+        wire::signed_bytes(&Envelope {
             origin: self.origin,
             seq,
             time_ms,
-            subject,
-            reply,
+            subject: message.subject,
+            reply: message.reply,
             token_hash: self.token_hash,
-            payload_hash: wire::sha256(payload),
-            headers: headers.iter().copied().filter(|(name, _)| !wire::is_envelope_header(name)).collect(),
-        };
-        let signature = self.signer.sign(&wire::signed_bytes(&envelope)?);
-        Ok(Seal { seq, time_ms, proof: URL_SAFE_NO_PAD.encode(signature.as_ref()) })
+            payload_hash: wire::sha256(message.payload),
+            headers: message
+                .headers
+                .iter()
+                .copied()
+                .filter(|(name, _)| !wire::is_envelope_header(name))
+                .collect(),
+        })
     }
 }
 

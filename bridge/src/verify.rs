@@ -17,6 +17,7 @@ use charter_core::audit::{Decision, Record, Recorder, Scope, MAX_DETAIL_BYTES, M
 use charter_core::capability::{Action, Authority, PrincipalId, Token, Verified};
 use charter_core::{quote, Error, ErrorKind};
 
+use crate::batch::{batch_signed, BatchProof, VerifiedRoots};
 use crate::refusal::{Reason, Refusal};
 use crate::replay::Replay;
 use crate::seal::now_ms;
@@ -91,6 +92,8 @@ pub struct Verifier {
     /// Verified tokens by their text form (as the header carries them, so
     /// a cached token is neither decoded nor hashed again).
     chains: Mutex<HashMap<String, Arc<Chain>>>,
+    /// Batch roots whose signature verified.
+    roots: Mutex<VerifiedRoots>,
     replay: Mutex<Replay>,
     refused: [AtomicU64; Reason::ALL.len()],
 }
@@ -101,6 +104,7 @@ impl Verifier {
         let mut verifier = Verifier {
             options,
             chains: Mutex::new(HashMap::new()),
+            roots: Mutex::new(VerifiedRoots::default()),
             replay: Mutex::new(Replay::new(0)),
             refused: Default::default(),
         };
@@ -204,15 +208,8 @@ impl Verifier {
             headers: headers.clone(),
         };
         let signed = wire::signed_bytes(&envelope).map_err(|e| claimed(Reason::Malformed, e))?;
-        if UnparsedPublicKey::new(&ED25519, verified.subject.as_bytes())
-            .verify(&signed, &fields.proof)
-            .is_err()
-        {
-            return Err(claimed(
-                Reason::BadProof,
-                Error::new(ErrorKind::BadSignature, "the proof does not verify with the token holder's key"),
-            ));
-        }
+        self.check_proof(&signed, &fields, verified.subject.as_bytes())
+            .map_err(|(reason, e)| claimed(reason, e))?;
         // 3. A grant that covers the subject for this kind of message.
         let (grant_action, grant_subject) = match expect {
             Expect::Publish => (Action::Publish, message.subject),
@@ -245,6 +242,37 @@ impl Verifier {
             }
         }
         Ok(Proven { origin: fields.origin, seq: fields.seq, time_ms: fields.time_ms, chain })
+    }
+
+    /// Step 2: the proof is the holder's signature over `signed`, or over
+    /// a batch whose tree has `signed` as the leaf its `Charter-Batch`
+    /// places it at (the inclusion proof first, for every message; the
+    /// signature once per batch root, then remembered).
+    fn check_proof(&self, signed: &[u8], fields: &Fields<'_>, key: &[u8; 32]) -> Result<(), (Reason, Error)> {
+        let bad = || {
+            (
+                Reason::BadProof,
+                Error::new(ErrorKind::BadSignature, "the proof does not verify with the token holder's key"),
+            )
+        };
+        let Some(place) = &fields.batch else {
+            return UnparsedPublicKey::new(&ED25519, key).verify(signed, &fields.proof).map_err(|_| bad());
+        };
+        place.includes(signed).map_err(|e| match e.kind() {
+            ErrorKind::BadSignature => (
+                Reason::BadProof,
+                Error::new(ErrorKind::BadSignature, "the message is not in the batch its proof names"),
+            ),
+            _ => (Reason::Malformed, e),
+        })?;
+        let (count, root) = (place.count, place.root);
+        if self.roots.lock().unwrap_or_else(PoisonError::into_inner).contains(key, count, &root) {
+            return Ok(());
+        }
+        let statement = batch_signed(count, &root).map_err(|e| (Reason::Malformed, e))?;
+        UnparsedPublicKey::new(&ED25519, key).verify(&statement, &fields.proof).map_err(|_| bad())?;
+        self.roots.lock().unwrap_or_else(PoisonError::into_inner).insert(*key, count, root);
+        Ok(())
     }
 
     fn judge(&self, message: &Inbound<'_>, expect: Expect<'_>) -> Result<PrincipalId, Refusal> {
@@ -430,17 +458,23 @@ struct Fields<'a> {
     time_ms: u64,
     token: &'a str,
     proof: Vec<u8>,
+    /// Its place in a signed batch, if it was sealed in one.
+    batch: Option<BatchProof>,
 }
 
 impl<'a> Fields<'a> {
     fn read(headers: &[(&'a str, &'a str)]) -> Result<Fields<'a>, Refusal> {
         let malformed = |e: Error| Refusal { reason: Reason::Malformed, error: e, actor: None };
         let mut found: [Option<&str>; 5] = [None; 5];
+        let mut batch = None;
         for (name, value) in headers {
-            if let Some(i) = wire::ENVELOPE_HEADERS.iter().position(|h| h == name) {
-                if found[i].replace(value).is_some() {
-                    return Err(malformed(Error::new(ErrorKind::Malformed, format!("{name} appears twice"))));
-                }
+            let slot = match wire::ENVELOPE_HEADERS.iter().position(|h| h == name) {
+                Some(i) => &mut found[i],
+                None if *name == wire::BATCH => &mut batch,
+                None => continue,
+            };
+            if slot.replace(*value).is_some() {
+                return Err(malformed(Error::new(ErrorKind::Malformed, format!("{name} appears twice"))));
             }
         }
         let [Some(origin), Some(seq), Some(time), Some(token), Some(proof)] = found else {
@@ -472,6 +506,7 @@ impl<'a> Fields<'a> {
             time_ms: wire::parse_decimal(wire::TIME, time).map_err(malformed)?,
             token,
             proof,
+            batch: batch.map(BatchProof::parse).transpose().map_err(malformed)?,
         })
     }
 }

@@ -19,6 +19,9 @@ pub const TIME: &str = "Charter-Time";
 pub const TOKEN: &str = "Charter-Token";
 /// The Ed25519 signature over [`signed_bytes`], base64url without padding.
 pub const PROOF: &str = "Charter-Proof";
+/// On a message of a signed batch: its place in the batch, whose
+/// signature `Charter-Proof` carries (`crate::batch`).
+pub const BATCH: &str = "Charter-Batch";
 /// A request's nonce (32 lowercase hex digits), echoed by its reply.
 pub const NONCE: &str = "Charter-Nonce";
 /// On a reply: the subject of the request it answers.
@@ -60,8 +63,9 @@ pub const SEAL_TIME: &str = "Charter-Seal-Time";
 /// before it is delivered any more (docs/bridge.md).
 pub const SEAL_FLOOR: &str = "Charter-Seal-Floor";
 
-/// The headers that carry the envelope's own fields; every other header is
-/// covered as a header.
+/// The headers that carry the envelope's own fields, each required once;
+/// with [`BATCH`] (at most once), every other header is covered as a
+/// header.
 pub const ENVELOPE_HEADERS: [&str; 5] = [ORIGIN, SEQ, TIME, TOKEN, PROOF];
 
 /// The domain separation string that starts every signed message.
@@ -133,7 +137,7 @@ fn put_str(out: &mut Vec<u8>, s: &str) -> Result<()> {
 
 /// Whether `name` is one of the envelope's own headers.
 pub fn is_envelope_header(name: &str) -> bool {
-    ENVELOPE_HEADERS.contains(&name)
+    ENVELOPE_HEADERS.contains(&name) || name == BATCH
 }
 
 /// 16 bytes as 32 lowercase hex digits.

@@ -29,3 +29,4 @@ pub use witness::{parse_witness_request, witness_request, Witness, MAX_WITNESSED
 pub use checkpoint::{verifier_key, verify_checkpoint, Checkpoint, MAX_NOTE_BYTES};
 pub use hash::{leaf_hash, node_hash, Hash, EMPTY_ROOT};
 pub use proof::{verify_consistency, verify_inclusion, MAX_PROOF_HASHES};
+pub use tree::Tree as MerkleTree;

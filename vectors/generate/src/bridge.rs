@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use charter_bridge::verify::{Expect, Inbound, Verifier};
-use charter_bridge::{wire, Credentials, Sealer, VerifyOptions};
+use charter_bridge::{wire, Credentials, Sealer, Unsealed, VerifyOptions};
 use charter_core::capability::{Authority, AuthorityOptions, Grant, ManualClock, Token};
 use serde_json::{json, Map, Value};
 
@@ -62,6 +62,32 @@ fn seal(
         (wire::PROOF.into(), seal.proof),
     ]);
     Sent { subject: subject.into(), reply: reply.map(Into::into), headers, payload: payload.to_vec() }
+}
+
+/// Messages sealed together under one signature (docs/formats.md,
+/// "Signed batches"), from sequence number `first`.
+fn seal_batch(sealer: &Sealer, origin: [u8; 16], first: u64, messages: &[(&str, &[u8])]) -> Vec<Sent> {
+    let unsealed: Vec<Unsealed<'_>> = messages
+        .iter()
+        .map(|(subject, payload)| Unsealed { subject, reply: None, headers: &[], payload })
+        .collect();
+    let seals = sealer.seal_batch_at(first, NOW_MS, &unsealed);
+    messages
+        .iter()
+        .zip(seals)
+        .map(|((subject, payload), seal)| {
+            let seal = seal.expect("sealable");
+            let headers = vec![
+                (wire::ORIGIN.into(), wire::hex16(&origin)),
+                (wire::SEQ.into(), seal.seq.to_string()),
+                (wire::TIME.into(), seal.time_ms.to_string()),
+                (wire::TOKEN.into(), sealer.token_text().into()),
+                (wire::PROOF.into(), seal.proof),
+                (wire::BATCH.into(), seal.batch.expect("a batch of three")),
+            ];
+            Sent { subject: (*subject).into(), reply: None, headers, payload: payload.to_vec() }
+        })
+        .collect()
 }
 
 fn headers_json(headers: &[(String, String)]) -> Value {
@@ -178,6 +204,19 @@ pub(crate) fn vectors() -> Value {
         &[(wire::NONCE, "ffeeddccbbaa99887766554433221100"), (wire::REQUEST, "svc.echo")],
         b"pong",
     );
+    let batch = seal_batch(
+        &alice_sealer,
+        ORIGIN,
+        20,
+        &[("orders.eu.line", b"line 1"), ("orders.eu.line", b"line 2"), ("orders.us.line", b"line 3")],
+    );
+    let field = |sent: &Sent, name: &str| {
+        sent.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone()).expect("the header")
+    };
+    let without = |sent: &Sent, name: &str| Sent {
+        headers: sent.headers.iter().filter(|(n, _)| n != name).cloned().collect(),
+        ..sent.clone()
+    };
     let cases: Vec<(&str, Sent, Value, &str)> = vec![
         ("a sealed publish within its grant", publish.clone(), publish_expect.clone(), "accepted"),
         ("the same message again", publish.clone(), publish_expect.clone(), "replayed"),
@@ -247,6 +286,38 @@ pub(crate) fn vectors() -> Value {
         ),
         ("a reply with another request's nonce", wrong_nonce.clone(), reply_expect.clone(), "misdirected"),
         ("the signed reply", reply.clone(), reply_expect, "accepted"),
+        (
+            "the first message of a signed batch of three",
+            batch[0].clone(),
+            json!({ "kind": "publish" }),
+            "accepted",
+        ),
+        ("its third message", batch[2].clone(), json!({ "kind": "publish" }), "accepted"),
+        (
+            "its second message with the first one's place",
+            with(&batch[1], wire::BATCH, &field(&batch[0], wire::BATCH)),
+            json!({ "kind": "publish" }),
+            "bad_proof",
+        ),
+        (
+            "its second message with the batch header dropped",
+            without(&batch[1], wire::BATCH),
+            json!({ "kind": "publish" }),
+            "bad_proof",
+        ),
+        (
+            "its second message claiming a batch of one",
+            with(&batch[1], wire::BATCH, &field(&batch[1], wire::BATCH).replacen(".3.", ".1.", 1)),
+            json!({ "kind": "publish" }),
+            "malformed",
+        ),
+        (
+            "its second message with its payload altered",
+            Sent { payload: b"line 9".to_vec(), ..batch[1].clone() },
+            json!({ "kind": "publish" }),
+            "bad_proof",
+        ),
+        ("its second message", batch[1].clone(), json!({ "kind": "publish" }), "accepted"),
     ];
 
     let authority = Authority::new(

@@ -8,16 +8,24 @@
 use crate::audit::hash::{node_hash, Hash, EMPTY_ROOT};
 use crate::{Error, ErrorKind, Result};
 
-/// The stored hashes of a log's Merkle tree, level by level.
-pub(crate) struct Tree {
+/// The stored hashes of a log's Merkle tree, level by level. Public as
+/// [`MerkleTree`](crate::audit::MerkleTree) for other trees of the same
+/// hashes (the NATS bridge's signed batches).
+pub struct Tree {
     /// `levels[k][i]` is the hash of leaves `[i * 2^k, (i + 1) * 2^k)`;
     /// `levels[0]` holds the leaf hashes themselves.
     levels: Vec<Vec<Hash>>,
 }
 
+impl Default for Tree {
+    fn default() -> Tree {
+        Tree::new()
+    }
+}
+
 impl Tree {
     /// An empty tree.
-    pub(crate) fn new() -> Tree {
+    pub fn new() -> Tree {
         Tree { levels: vec![Vec::new()] }
     }
 
@@ -25,7 +33,7 @@ impl Tree {
     /// once with [`leaf_hash`](crate::audit::leaf_hash)). Every second push at a
     /// level completes a subtree one level up, so the amortised cost is
     /// one node hash.
-    pub(crate) fn push(&mut self, leaf: Hash) {
+    pub fn push(&mut self, leaf: Hash) {
         let mut hash = leaf;
         for level in 0.. {
             if level == self.levels.len() {
@@ -51,7 +59,7 @@ impl Tree {
     }
 
     /// The root of the whole tree; [`EMPTY_ROOT`] when it is empty.
-    pub(crate) fn root(&self) -> Hash {
+    pub fn root(&self) -> Hash {
         self.range_hash(0, self.len())
     }
 
@@ -63,7 +71,7 @@ impl Tree {
 
     /// The RFC 9162 section 2.1.3.1 inclusion proof of leaf `index` in the
     /// tree of the first `size` leaves, ordered from the leaf up.
-    pub(crate) fn inclusion_proof(&self, index: u64, size: u64) -> Result<Vec<Hash>> {
+    pub fn inclusion_proof(&self, index: u64, size: u64) -> Result<Vec<Hash>> {
         self.check_size(size)?;
         if index >= size {
             return Err(Error::new(
