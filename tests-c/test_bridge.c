@@ -338,12 +338,14 @@ static void a_callback_on_a_bridges_thread_cannot_start_or_flush_one(void) {
     CHECK(t.started == CHARTER_E_WOULD_BLOCK && t.flushed == CHARTER_E_WOULD_BLOCK);
     CHECK(t.start_message != NULL &&
           strcmp(t.start_message,
-                 "a bridge cannot be started inside an async runtime (a handler a bridge runs is in one): "
-                 "it would block the runtime's thread; call it from a plain thread") == 0);
+                 "CHARTER_E_WOULD_BLOCK: a bridge cannot be started inside an async runtime "
+                 "(a handler a bridge runs is in one): it would block the runtime's thread; "
+                 "call it from a plain thread") == 0);
     CHECK(t.flush_message != NULL &&
           strcmp(t.flush_message,
-                 "a bridge cannot be flushed inside an async runtime (a handler a bridge runs is in one): "
-                 "it would block the runtime's thread; call it from a plain thread") == 0);
+                 "CHARTER_E_WOULD_BLOCK: a bridge cannot be flushed inside an async runtime "
+                 "(a handler a bridge runs is in one): it would block the runtime's thread; "
+                 "call it from a plain thread") == 0);
     charter_string_free(t.start_message);
     charter_string_free(t.flush_message);
     free_pair(ba, bb, ca, cb, a, b);
