@@ -26,9 +26,19 @@ type bridgeVectors struct {
 	TrustedRoots []charter.PublicKey `json:"trusted_roots"`
 	RevokedLinks []string            `json:"revoked_links"`
 	Keys         []struct {
+		Name         string `json:"name"`
 		Principal    string `json:"principal"`
 		PublicKeyHex string `json:"public_key_hex"`
 	} `json:"keys"`
+	SealIDCases []struct {
+		Name         string `json:"name"`
+		Holder       string `json:"holder"`
+		PrincipalHex string `json:"principal_hex"`
+		Origin       string `json:"origin"`
+		Seq          string `json:"seq"`
+		HashedHex    string `json:"hashed_hex"`
+		SealID       string `json:"seal_id"`
+	} `json:"seal_id_cases"`
 	SealCases []struct {
 		Name           string      `json:"name"`
 		Subject        string      `json:"subject"`
@@ -166,6 +176,44 @@ func TestBridgeSealVectors(t *testing.T) {
 			t.Errorf("%s: the proof verifies altered bytes", c.Name)
 		}
 		_ = token.Close()
+	}
+}
+
+// TestBridgeSealIDVectors rebuilds each seal id from docs/formats.md
+// ("Stored messages") with crypto/sha256.
+func TestBridgeSealIDVectors(t *testing.T) {
+	v := loadBridgeVectors(t)
+	if len(v.SealIDCases) < 4 {
+		t.Fatalf("%d seal id cases", len(v.SealIDCases))
+	}
+	for _, c := range v.SealIDCases {
+		var public []byte
+		for _, k := range v.Keys {
+			if k.Name == c.Holder {
+				public, _ = hex.DecodeString(k.PublicKeyHex)
+			}
+		}
+		principal := sha256.Sum256(public)
+		if got := hex.EncodeToString(principal[:]); len(public) != 32 || got != c.PrincipalHex {
+			t.Errorf("%s: principal %s, want %s", c.Name, got, c.PrincipalHex)
+		}
+		origin, err := hex.DecodeString(c.Origin)
+		if err != nil || len(origin) != 16 {
+			t.Fatalf("%s: origin %q", c.Name, c.Origin)
+		}
+		seq, err := strconv.ParseUint(c.Seq, 10, 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		hashed := append([]byte("charter/bridge-seal-id/v1\x00"), principal[:]...)
+		hashed = binary.BigEndian.AppendUint64(append(hashed, origin...), seq)
+		if got := hex.EncodeToString(hashed); len(hashed) != 82 || got != c.HashedHex {
+			t.Errorf("%s: hashed bytes\n got %s\nwant %s", c.Name, got, c.HashedHex)
+		}
+		sum := sha256.Sum256(hashed)
+		if got := strconv.FormatUint(binary.BigEndian.Uint64(sum[:8]), 10); got != c.SealID {
+			t.Errorf("%s: seal id %s, want %s", c.Name, got, c.SealID)
+		}
 	}
 }
 

@@ -2176,7 +2176,8 @@ charter_status_t charter_bridge_options_default(struct charter_bridge_options_t 
  * key that is not the token's subject: `CHARTER_E_INVALID_ARGUMENT`), a
  * local subscription the bus refuses, or more than
  * `CHARTER_BRIDGE_MAX_ENTRIES` servers, exports or imports
- * (`CHARTER_E_LIMIT_EXCEEDED`).
+ * (`CHARTER_E_LIMIT_EXCEEDED`), and with `CHARTER_E_WOULD_BLOCK` on one
+ * of a bridge's own threads (a callback it runs), where it cannot wait.
  *
  * # Safety
  * `bus` must be NULL or a pointer obtained from Charter; `options` NULL

@@ -1,9 +1,10 @@
 /* The NATS bridge through the C ABI, against a real nats-server on a free
  * loopback port: options checked before anything starts, messages carried
  * between two buses, sealed messages accepted and an unsigned one refused,
- * counted and audited, requests answered across, a durable import that
- * skips what the application's committed position covers, and the
- * handle's close/free lifecycle. Skips (exit 77) when nats-server is not installed;
+ * counted and audited, requests answered across, start and flush refused
+ * on a bridge's own thread, a durable import that skips what the
+ * application's committed position covers, and the handle's close/free
+ * lifecycle. Skips (exit 77) when nats-server is not installed;
  * scripts/install-deps.sh installs it. */
 /* nftw, to remove the server's JetStream store. */
 #define _XOPEN_SOURCE 700
@@ -284,6 +285,72 @@ static void requests_are_answered_across(void) {
     free_pair(ba, bb, ca, cb, a, b);
 }
 
+/* What a callback on the importing bridge's own thread got when it tried
+ * to start a bridge and to flush its own. */
+struct on_its_thread {
+    charter_bus_t *bus;
+    charter_client_t *client;
+    charter_bridge_t *importer;
+    charter_status_t started, flushed;
+    char *start_message, *flush_message;
+};
+
+static charter_status_t start_and_flush(void *user_data, const charter_message_t *message) {
+    (void)message;
+    struct on_its_thread *t = user_data;
+    charter_bridge_options_t o;
+    CHECK_OK(charter_bridge_options_default(&o));
+    const char *servers[1] = {server_url};
+    o.servers = servers;
+    o.server_count = 1;
+    charter_bridge_t *started = NULL;
+    t->started = charter_bridge_start(t->bus, &o, &started);
+    t->start_message = charter_last_error_message();
+    CHECK(started == NULL);
+    t->flushed = charter_bridge_flush(t->importer, PATIENCE_MS);
+    t->flush_message = charter_last_error_message();
+    return charter_client_publish(t->client, "done.it", (const uint8_t *)"x", 1, NULL, 0, NULL);
+}
+
+/* Start and flush block on a bridge's runtime: on one of its threads (an
+ * inline callback of an import) the bridge crate refuses them, and its
+ * status and words come through the C ABI unchanged. */
+static void a_callback_on_a_bridges_thread_cannot_start_or_flush_one(void) {
+    charter_bus_t *a = NULL, *b = NULL;
+    charter_client_t *ca = open_bus(&a), *cb = open_bus(&b);
+    charter_bridge_options_t oa, ob;
+    CHECK_OK(charter_bridge_options_default(&oa));
+    CHECK_OK(charter_bridge_options_default(&ob));
+    const char *exports[1] = {"stop.>"};
+    oa.exports = exports;
+    oa.export_count = 1;
+    charter_bridge_import_t imports[1] = {{"stop.>", NULL, false}};
+    ob.imports = imports;
+    ob.import_count = 1;
+    charter_bridge_t *bb = start(b, &ob);
+    struct on_its_thread t = {b, cb, bb, CHARTER_OK, CHARTER_OK, NULL, NULL};
+    uint64_t done = 0, callback = 0;
+    CHECK_OK(charter_client_subscribe(cb, "done.>", NULL, &done));
+    CHECK_OK(charter_client_subscribe_callback(cb, "stop.>", NULL, start_and_flush, &t, NULL, &callback));
+    charter_bridge_t *ba = start(a, &oa);
+    CHECK_OK(charter_client_publish(ca, "stop.now", (const uint8_t *)"stop", 4, NULL, 0, NULL));
+    charter_message_free(receive(cb, done));
+    CHECK(t.started == CHARTER_E_WOULD_BLOCK && t.flushed == CHARTER_E_WOULD_BLOCK);
+    CHECK(t.start_message != NULL &&
+          strcmp(t.start_message,
+                 "CHARTER_E_WOULD_BLOCK: a bridge cannot be started inside an async runtime "
+                 "(a handler a bridge runs is in one): it would block the runtime's thread; "
+                 "call it from a plain thread") == 0);
+    CHECK(t.flush_message != NULL &&
+          strcmp(t.flush_message,
+                 "CHARTER_E_WOULD_BLOCK: a bridge cannot be flushed inside an async runtime "
+                 "(a handler a bridge runs is in one): it would block the runtime's thread; "
+                 "call it from a plain thread") == 0);
+    charter_string_free(t.start_message);
+    charter_string_free(t.flush_message);
+    free_pair(ba, bb, ca, cb, a, b);
+}
+
 static void sealed_messages_pass_and_unsigned_ones_are_refused_and_audited(void) {
     char *root_pk = NULL, *holder_pk = NULL;
     charter_keypair_t *root = new_keypair(&root_pk), *holder = new_keypair(&holder_pk);
@@ -450,6 +517,7 @@ int main(void) {
     RUN(options_are_checked_before_anything_starts);
     RUN(messages_cross_between_two_buses);
     RUN(requests_are_answered_across);
+    RUN(a_callback_on_a_bridges_thread_cannot_start_or_flush_one);
     RUN(sealed_messages_pass_and_unsigned_ones_are_refused_and_audited);
     RUN(a_durable_import_skips_what_the_committed_position_covers);
     stop_server();

@@ -5,7 +5,8 @@
 // bridge message authentication"), and each proof is checked with
 // node:crypto's Ed25519, not Charter's. Verify cases: each goes, in order,
 // through one BridgeVerifier (the replay window carries from case to case)
-// and must come out as stated.
+// and must come out as stated. Seal id cases: the hashed bytes and the id
+// are rebuilt from the spec with node:crypto's SHA-256.
 
 const assert = require('node:assert/strict');
 const crypto = require('node:crypto');
@@ -79,6 +80,22 @@ test('seal cases sign the documented bytes, verified with node:crypto', () => {
     const proof = Buffer.from(fields['Charter-Proof'], 'base64url');
     assert.equal(crypto.verify(null, signed, key, proof), true, c.name);
     assert.equal(crypto.verify(null, Buffer.concat([signed, Buffer.from('x')]), key, proof), false, c.name);
+  }
+});
+
+test('seal id cases hash the documented bytes, with node:crypto', () => {
+  assert.ok(vectors.seal_id_cases.length >= 4);
+  for (const c of vectors.seal_id_cases) {
+    const key = vectors.keys.find((k) => k.name === c.holder);
+    const principal = sha256(Buffer.from(key.public_key_hex, 'hex'));
+    assert.equal(principal.toString('hex'), c.principal_hex, c.name);
+    assert.deepEqual(Buffer.from(key.principal.replace(/^charter-id1:/, ''), 'base64url'), principal, c.name);
+    const seq = Buffer.alloc(8);
+    seq.writeBigUInt64BE(BigInt(c.seq));
+    const hashed = Buffer.concat([Buffer.from('charter/bridge-seal-id/v1\0'), principal, Buffer.from(c.origin, 'hex'), seq]);
+    assert.equal(hashed.length, 82, c.name);
+    assert.equal(hashed.toString('hex'), c.hashed_hex, c.name);
+    assert.equal(sha256(hashed).readBigUInt64BE(0).toString(), c.seal_id, c.name);
   }
 });
 

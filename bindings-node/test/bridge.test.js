@@ -1,9 +1,9 @@
 'use strict';
 
 // Bridge against a real nats-server on a free loopback port: messages and
-// requests carried between two buses, a queue group, sealed messages
-// accepted with their proven sender and unsigned ones refused, counted and
-// audited, signed replies, a durable import started from a committed
+// requests carried between two buses, a queue group, a request nothing
+// answers, sealed messages accepted with their proven sender and unsigned
+// ones refused, counted and audited, signed replies, a durable import started from a committed
 // position, an importing process SIGKILLed mid-stream and restarted from
 // its committed position, the lifecycle, and a running bridge that does
 // not keep Node alive. Skipped when nats-server is not installed
@@ -28,6 +28,7 @@ const {
   InvalidArgumentError,
   KeyPair,
   LimitExceededError,
+  NotFoundError,
   TimeoutError,
   Token,
 } = require('charter');
@@ -138,6 +139,33 @@ test('messages, a queue group and requests cross between two buses', { skip }, a
   assert.throws(() => ba.refused(), ClosedError);
   await assert.rejects(ba.flush(), ClosedError);
   await bb[Symbol.asyncDispose]();
+  a.close();
+  b.close();
+});
+
+test('a request nothing answers rejects with NotFoundError long before its timeout', { skip }, async () => {
+  // NATS's no-responders status (void.x), and a far bridge whose bus has no
+  // responder (svc.nobody), both end the request with the core's error.
+  const timeoutMs = 10_000;
+  const [a, b] = [new Bus(), new Bus()];
+  const ba = await Bridge.start(a, { server: url, exports: ['void.>', 'svc.>'] });
+  const bb = await Bridge.start(b, { server: url, imports: ['svc.>'] });
+  await ba.flush();
+  await bb.flush();
+  for (const topic of ['void.x', 'svc.nobody']) {
+    for (const signal of [undefined, new AbortController().signal]) {
+      const began = Date.now();
+      await assert.rejects(a.request(topic, '?', { timeoutMs, signal }), (e) => {
+        assert.ok(e instanceof NotFoundError, `${topic}: ${e}`);
+        assert.equal(e.message, 'no responder on NATS for the request');
+        return true;
+      });
+      assert.ok(Date.now() - began < timeoutMs / 2, `${topic} took ${Date.now() - began} ms`);
+    }
+  }
+  await eventually(() => ba.stats().noResponders === 2 && ba.stats().requestsOut === 2);
+  await ba.close();
+  await bb.close();
   a.close();
   b.close();
 });

@@ -5,6 +5,8 @@
 //! flushing and closing wait on the network, so they run without the GIL.
 //! A handler the bridge's import runs (on the bridge's own thread) may
 //! close the bridge: the stop then finishes on a thread of its own.
+//! Starting or flushing one there is refused by the crate
+//! (`WouldBlockError`, its wording).
 
 use std::collections::HashMap;
 use std::sync::{Arc, PoisonError, RwLock};
@@ -130,13 +132,6 @@ impl Bridge {
                 *option = value;
             }
         }
-        if in_async_context() {
-            return Err(new_err(
-                py,
-                ErrorKind::WouldBlock,
-                "a bridge cannot be started from a handler a bridge runs",
-            ));
-        }
         let core = bus.core().clone();
         let bridge = shutdown::detach(py, move || charter_bridge::Bridge::start(&core, options))
             .map_err(|e| to_pyerr(py, &e))?;
@@ -175,13 +170,6 @@ impl Bridge {
             Some(timeout) => seconds(py, "timeout", timeout)?,
             None => charter_bridge::DEFAULT_FLUSH_TIMEOUT,
         };
-        if in_async_context() {
-            return Err(new_err(
-                py,
-                ErrorKind::WouldBlock,
-                "a bridge cannot be flushed from a handler it runs",
-            ));
-        }
         let guard = self.bridge.read().unwrap_or_else(PoisonError::into_inner);
         let bridge = guard.as_ref().ok_or_else(|| new_err(py, ErrorKind::Closed, "the bridge is closed"))?;
         shutdown::detach(py, || bridge.flush(timeout)).map_err(|e| to_pyerr(py, &e))

@@ -7,6 +7,7 @@ when nats-server is not installed (scripts/install-deps.sh installs it)."""
 
 from __future__ import annotations
 
+import asyncio
 import queue
 import re
 import shutil
@@ -16,7 +17,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Callable, Iterator, List, Tuple
+from typing import Callable, Iterator, List, Optional, Tuple
 
 import pytest
 
@@ -127,6 +128,72 @@ def test_messages_and_requests_cross(nats_url: str) -> None:
             ba.stats()
         with pytest.raises(charter.ClosedError):
             ba.flush()
+
+
+NO_RESPONDER = "no responder on NATS for the request"
+
+
+def test_a_request_nothing_answers_is_not_found_long_before_its_timeout(nats_url: str) -> None:
+    """NATS's no-responders status, and a far bridge that finds no local
+    responder, both end the request with the core's NotFoundError at once:
+    not a TimeoutError after the request's timeout."""
+    timeout = 10.0
+    with charter.Bus() as a, charter.Bus() as b:
+        with charter.Bridge(a, nats_url, exports=["void.>", "svc.>"]) as ba, charter.Bridge(
+            b, nats_url, imports=["svc.>"]
+        ) as bb:
+            ba.flush(10)
+            bb.flush(10)
+            for topic in ("void.x", "svc.nobody"):  # nothing on NATS; nothing on bus b
+                began = time.monotonic()
+                with pytest.raises(charter.NotFoundError) as info:
+                    a.request(topic, b"?", timeout=timeout)
+                assert time.monotonic() - began < timeout / 2, topic
+                assert isinstance(info.value, LookupError)
+                assert info.value.message == NO_RESPONDER
+
+                async def ask(topic: str = topic) -> float:
+                    began = time.monotonic()
+                    with pytest.raises(charter.NotFoundError) as info:
+                        await a.request_async(topic, b"?", timeout=timeout)
+                    assert info.value.message == NO_RESPONDER
+                    return time.monotonic() - began
+
+                assert asyncio.run(ask()) < timeout / 2, topic
+            eventually(lambda: ba.stats()["no_responders"] == 2 and ba.stats()["requests_out"] == 2)
+
+
+def test_start_and_flush_in_a_handler_the_bridge_runs_are_the_crates_would_block(nats_url: str) -> None:
+    """A handler an import runs inline is on the bridge's own thread, where
+    starting or flushing a bridge would block it: the bridge crate refuses
+    both, and its status and wording come through unchanged."""
+    refusals: "queue.Queue[Tuple[Optional[BaseException], Optional[BaseException]]]" = queue.Queue()
+
+    def failure(call: Callable[[], object]) -> Optional[BaseException]:
+        try:
+            call()
+        except BaseException as e:
+            return e
+        return None
+
+    with charter.Bus() as a, charter.Bus() as b:
+        with charter.Bridge(b, nats_url, imports=["stop.>"]) as importer:
+
+            def handler(_: charter.Message) -> None:
+                refusals.put((failure(lambda: charter.Bridge(b, nats_url)), failure(lambda: importer.flush(10))))
+
+            b.subscribe("stop.>", handler, dispatch="inline")
+            with charter.Bridge(a, nats_url, exports=["stop.>"]) as exporter:
+                importer.flush(10)
+                exporter.flush(10)
+                a.publish("stop.now", b"stop")
+                started, flushed = refusals.get(timeout=10)
+    for refused, action in ((started, "started"), (flushed, "flushed")):
+        assert isinstance(refused, charter.WouldBlockError), repr(refused)
+        assert refused.message == (
+            f"a bridge cannot be {action} inside an async runtime (a handler a bridge runs is in one): "
+            "it would block the runtime's thread; call it from a plain thread"
+        )
 
 
 def test_unsigned_messages_are_refused_and_audited(nats_url: str) -> None:

@@ -5,7 +5,8 @@ docs/formats.md states them ("NATS bridge message authentication"), and
 each proof is checked with the ``cryptography`` package's Ed25519, not
 Charter's. Verify cases: each goes, in order, through one
 :class:`charter.BridgeVerifier` (the replay window carries from case to
-case) and must come out as stated."""
+case) and must come out as stated. Seal id cases: the hashed bytes and the
+id are rebuilt from the spec with ``hashlib``."""
 
 from __future__ import annotations
 
@@ -69,6 +70,19 @@ def test_seal_cases_sign_the_documented_bytes(case: Dict[str, Any]) -> None:
     key.verify(unbase64url(fields["Charter-Proof"]), signed)
     with pytest.raises(Exception):
         key.verify(unbase64url(fields["Charter-Proof"]), signed + b"x")
+
+
+@pytest.mark.parametrize("case", VECTORS["seal_id_cases"], ids=lambda c: c["name"])
+def test_seal_id_cases_hash_the_documented_bytes(case: Dict[str, Any]) -> None:
+    key = next(k for k in VECTORS["keys"] if k["name"] == case["holder"])
+    principal = hashlib.sha256(bytes.fromhex(key["public_key_hex"])).digest()
+    assert principal.hex() == case["principal_hex"]
+    assert unbase64url(key["principal"].removeprefix("charter-id1:")) == principal
+    hashed = b"charter/bridge-seal-id/v1\0" + principal + bytes.fromhex(case["origin"])
+    hashed += struct.pack(">Q", int(case["seq"]))
+    assert len(hashed) == 82 and hashed.hex() == case["hashed_hex"]
+    (seal_id,) = struct.unpack(">Q", hashlib.sha256(hashed).digest()[:8])
+    assert str(seal_id) == case["seal_id"]
 
 
 def vector_verifier() -> charter.BridgeVerifier:

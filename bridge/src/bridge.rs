@@ -17,6 +17,7 @@ use tokio::sync::{watch, Notify as Wake, Semaphore};
 use charter_core::bus::{topic, Bus, Client, Message, SubscribeOptions, Subscription, SubscriptionRef};
 use charter_core::{Error, ErrorKind, Result};
 
+use crate::context::outside_runtime;
 use crate::headers::{self, names, ListBuffer, Outgoing};
 use crate::options::BridgeOptions;
 use crate::recv::{recv_reply, waker};
@@ -78,11 +79,11 @@ impl Bridge {
     /// NATS, and starts carrying. Fails on bad options: a bad pattern, a
     /// key that is not the token's subject, a local subscription refused.
     ///
-    /// It blocks while it subscribes, so it fails with `INVALID_ARGUMENT`
-    /// when called from inside a tokio runtime (start it from a plain
-    /// thread, e.g. `spawn_blocking`).
+    /// It blocks while it subscribes, so it fails with `WOULD_BLOCK` when
+    /// called from inside a tokio runtime, a handler a bridge runs included
+    /// (start it from a plain thread, e.g. `spawn_blocking`).
     pub fn start(bus: &Bus, options: BridgeOptions) -> Result<Bridge> {
-        outside_runtime("Bridge::start")?;
+        outside_runtime("started")?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(options.worker_threads.max(1))
             .thread_name("charter-bridge")
@@ -182,9 +183,9 @@ impl Bridge {
     /// answers. A caller without a timeout of its own passes
     /// [`DEFAULT_FLUSH_TIMEOUT`](crate::DEFAULT_FLUSH_TIMEOUT).
     /// Like [`start`](Self::start), it blocks, so it is refused inside a
-    /// tokio runtime.
+    /// tokio runtime (`WOULD_BLOCK`).
     pub fn flush(&self, timeout: Duration) -> Result<()> {
-        outside_runtime("Bridge::flush")?;
+        outside_runtime("flushed")?;
         let runtime =
             self.runtime.as_ref().ok_or_else(|| Error::new(ErrorKind::Closed, "the bridge is closed"))?;
         match runtime.block_on(async { tokio::time::timeout(timeout, round_trip(&self.shared.nats)).await }) {
@@ -253,18 +254,6 @@ async fn round_trip(nats: &async_nats::Client) -> std::result::Result<(), async_
         Ok(_) => Ok(()),
         Err(e) if e.kind() == RequestErrorKind::NoResponders => Ok(()),
         Err(e) => Err(e.into()),
-    }
-}
-
-/// `INVALID_ARGUMENT` inside a tokio runtime, where blocking on the
-/// bridge's own runtime would panic.
-fn outside_runtime(call: &str) -> Result<()> {
-    match tokio::runtime::Handle::try_current() {
-        Ok(_) => Err(Error::new(
-            ErrorKind::InvalidArgument,
-            format!("{call} blocks: call it outside an async runtime (e.g. in spawn_blocking)"),
-        )),
-        Err(_) => Ok(()),
     }
 }
 

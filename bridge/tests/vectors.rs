@@ -1,7 +1,7 @@
 //! The Rust runner for vectors/bridge/messages.json: every seal case's signed bytes
 //! rebuilt from the message as docs/formats.md states them, every proof
-//! checked with the holder's key, and every verify case through one
-//! verifier in order.
+//! checked with the holder's key, every verify case through one
+//! verifier in order, and every seal id rebuilt from the spec.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -154,5 +154,30 @@ fn verify_cases_come_out_as_stated_in_order() {
         "misdirected",
     ] {
         assert!(reasons.contains(reason), "the vectors cover {reason}");
+    }
+}
+
+#[test]
+fn seal_id_cases_hash_the_documented_bytes() {
+    let vectors = load();
+    let keys = vectors["keys"].as_array().unwrap();
+    let cases = vectors["seal_id_cases"].as_array().unwrap();
+    assert!(cases.len() >= 4);
+    for case in cases {
+        let name = case["name"].as_str().unwrap();
+        let key = keys.iter().find(|k| k["name"] == case["holder"]).unwrap();
+        let principal = PublicKey::from_text(key["public_key"].as_str().unwrap()).unwrap().principal();
+        assert_eq!(hex(principal.as_bytes()), case["principal_hex"], "{name}");
+        let origin = wire::parse_hex16(case["origin"].as_str().unwrap()).unwrap();
+        let seq: u64 = case["seq"].as_str().unwrap().parse().unwrap();
+        let mut hashed = b"charter/bridge-seal-id/v1\0".to_vec();
+        hashed.extend_from_slice(principal.as_bytes());
+        hashed.extend_from_slice(&origin);
+        hashed.extend_from_slice(&seq.to_be_bytes());
+        assert_eq!(hex(&hashed), case["hashed_hex"], "{name}");
+        let first: [u8; 8] = wire::sha256(&hashed)[..8].try_into().unwrap();
+        let id = charter_bridge::seal_id(&principal, &origin, seq);
+        assert_eq!(id, u64::from_be_bytes(first), "{name}");
+        assert_eq!(id.to_string(), case["seal_id"], "{name}");
     }
 }

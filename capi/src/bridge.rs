@@ -9,7 +9,7 @@
 //! one of its own threads, so an inline callback may run there. Closing,
 //! freeing or flushing the bridge from such a callback cannot wait on that
 //! very thread: close and free then finish on a thread of their own, and
-//! flush fails with `CHARTER_E_WOULD_BLOCK`.
+//! the crate refuses start and flush with `CHARTER_E_WOULD_BLOCK`.
 
 use std::ffi::c_char;
 use std::sync::{Arc, PoisonError, RwLock};
@@ -493,7 +493,8 @@ unsafe fn options_arg(options: &charter_bridge_options_t) -> Result<BridgeOption
 /// key that is not the token's subject: `CHARTER_E_INVALID_ARGUMENT`), a
 /// local subscription the bus refuses, or more than
 /// `CHARTER_BRIDGE_MAX_ENTRIES` servers, exports or imports
-/// (`CHARTER_E_LIMIT_EXCEEDED`).
+/// (`CHARTER_E_LIMIT_EXCEEDED`), and with `CHARTER_E_WOULD_BLOCK` on one
+/// of a bridge's own threads (a callback it runs), where it cannot wait.
 ///
 /// # Safety
 /// `bus` must be NULL or a pointer obtained from Charter; `options` NULL
@@ -510,12 +511,6 @@ pub unsafe extern "C" fn charter_bridge_start(
         // SAFETY: the caller's contract on the pointers in `options`.
         let options = unsafe { options_arg(arg_struct!(options)?)? };
         let bus = clone_handle!(bus)?;
-        if in_async_context() {
-            return Err(Error::new(
-                ErrorKind::WouldBlock,
-                "a bridge cannot be started on a bridge's own thread (from a callback it runs)",
-            ));
-        }
         let bridge = Bridge::start(&bus, options)?;
         let origin = bridge.origin().to_owned();
         let cell = BridgeCell { bridge: RwLock::new(Some(bridge)), origin };
@@ -552,12 +547,6 @@ pub unsafe extern "C" fn charter_bridge_flush(
 ) -> charter_status_t {
     call(|| {
         let handle = bridge_arg(bridge)?;
-        if in_async_context() {
-            return Err(Error::new(
-                ErrorKind::WouldBlock,
-                "a bridge cannot be flushed on its own thread (from a callback it runs)",
-            ));
-        }
         handle.0.running(|b| b.flush(Duration::from_millis(u64::from(timeout_ms))))
     })
 }

@@ -1,7 +1,8 @@
 //! `bridge/messages.json`: the NATS bridge's message authentication (docs/formats.md,
 //! "NATS bridge message authentication"): the signed bytes and proof of
 //! fixed messages, and a sequence of inbound messages checked in order by
-//! one verifier at a fixed clock, each accepted or refused with its reason.
+//! one verifier at a fixed clock, each accepted or refused with its reason;
+//! and the seal ids a verifying durable import gives fixed senders.
 //! Generation stops if the bridge disagrees with a case's stated result.
 
 use std::sync::Arc;
@@ -21,6 +22,8 @@ const SKEW_MS: u64 = 30_000;
 const ORIGIN: [u8; 16] = [0x11; 16];
 const NONCE: &str = "00112233445566778899aabbccddeeff";
 const INBOX: &str = "_INBOX.vectors.1";
+/// The seal id's domain separation string, written out from the spec.
+const SEAL_ID_CONTEXT: &[u8] = b"charter/bridge-seal-id/v1\0";
 
 fn token(root: &Key, holder: &Key, grants: &[&str]) -> Token {
     let grants: Vec<Grant> = grants.iter().map(|g| Grant::parse(g).expect("a valid grant")).collect();
@@ -126,6 +129,29 @@ fn seal_case(name: &str, token: &Token, sent: &Sent) -> Value {
     })
 }
 
+/// A seal id case (docs/formats.md, "Stored messages"): the holder's key
+/// by name, the sender's origin and sequence number, the exact bytes
+/// hashed and the id, in decimal as `Charter-Seal-Id` carries it.
+fn seal_id_case(name: &str, holder: &Key, origin: [u8; 16], seq: u64) -> Value {
+    let principal = holder.pair.principal();
+    let mut hashed = SEAL_ID_CONTEXT.to_vec();
+    hashed.extend_from_slice(principal.as_bytes());
+    hashed.extend_from_slice(&origin);
+    hashed.extend_from_slice(&seq.to_be_bytes());
+    let id = charter_bridge::seal_id(&principal, &origin, seq);
+    let digest = wire::sha256(&hashed);
+    assert_eq!(digest[..8], id.to_be_bytes(), "seal id {name:?}: the bridge disagrees with the spec");
+    json!({
+        "name": name,
+        "holder": holder.name,
+        "principal_hex": charter_core::text::hex(principal.as_bytes()),
+        "origin": wire::hex16(&origin),
+        "seq": seq.to_string(),
+        "hashed_hex": charter_core::text::hex(&hashed),
+        "seal_id": id.to_string(),
+    })
+}
+
 pub(crate) fn vectors() -> Value {
     let root = Key::new("bridge-root", 0xb0);
     let alice = Key::new("bridge-alice", 0xb1);
@@ -167,6 +193,20 @@ pub(crate) fn vectors() -> Value {
         seal_case("request with a nonce and a reply subject", &alice_token, &request),
         seal_case("signed reply on the request's inbox", &bob_token, &reply),
         seal_case("empty payload, no application headers", &alice_token, &empty),
+    ];
+
+    let seal_id_cases = vec![
+        seal_id_case("the first seal case's sender and sequence number", &alice, ORIGIN, 1),
+        seal_id_case("the same sender, the next sequence number", &alice, ORIGIN, 2),
+        seal_id_case("the same origin and sequence number, another holder", &bob, ORIGIN, 1),
+        seal_id_case("the signed reply's sender", &bob, bob_origin, 1),
+        seal_id_case(
+            "every origin byte distinct, every sequence byte distinct (byte order)",
+            &alice,
+            [0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f],
+            0x0102_0304_0506_0708,
+        ),
+        seal_id_case("the largest sequence number", &alice, ORIGIN, u64::MAX),
     ];
 
     let with = |sent: &Sent, name: &str, value: &str| {
@@ -395,10 +435,12 @@ pub(crate) fn vectors() -> Value {
     );
     body.insert("seal_cases".into(), Value::Array(seal_cases));
     body.insert("verify_cases".into(), Value::Array(verify_cases));
+    body.insert("seal_id_cases".into(), Value::Array(seal_id_cases));
     crate::file(
         "NATS bridge message authentication (docs/formats.md): signed bytes and proofs of fixed messages; \
          then inbound messages checked in order by one verifier (the replay window carries from case to case) \
-         at now_ms, with the authority's clock at authority_now and revoked_links revoked",
+         at now_ms, with the authority's clock at authority_now and revoked_links revoked; \
+         then the seal ids of fixed senders and sequence numbers",
         body,
     )
 }

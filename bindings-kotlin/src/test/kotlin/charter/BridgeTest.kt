@@ -295,7 +295,13 @@ class BridgeTest {
                     assertTrue(ran.await(10, TimeUnit.SECONDS))
                 }
                 assertTrue(bridge.get().isClosed)
-                assertTrue(started.get() is InvalidArgumentException, "${started.get()}")
+                val refused = started.get()
+                assertTrue(refused is WouldBlockException, "$refused")
+                assertEquals(
+                    "a bridge cannot be started inside an async runtime (a handler a bridge runs is in one): " +
+                        "it would block the runtime's thread; call it from a plain thread",
+                    refused.message,
+                )
             }
         }
     }

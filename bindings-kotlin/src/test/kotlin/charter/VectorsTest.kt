@@ -344,6 +344,29 @@ class VectorsTest {
         }
     }
 
+    /** Each seal id rebuilt from docs/formats.md ("Stored messages") with the JDK's SHA-256. */
+    @TestFactory
+    fun bridgeSealIds(): List<DynamicTest> = Vectors.bridge.list("seal_id_cases").map { case ->
+        dynamicTest(case.str("name")) {
+            val key = Vectors.bridge.list("keys").single { it.str("name") == case.str("holder") }
+            val principal = sha256(key.hex("public_key_hex"))
+            assertEquals(case.str("principal_hex"), principal.hex())
+            assertArrayEquals(principal, unbase64url(key.str("principal").removePrefix("charter-id1:")))
+            val bytes = ByteArrayOutputStream()
+            DataOutputStream(bytes).run {
+                write("charter/bridge-seal-id/v1\u0000".encodeToByteArray())
+                write(principal)
+                write(case.str("origin").hex())
+                writeLong(case.str("seq").toULong().toLong())
+            }
+            val hashed = bytes.toByteArray()
+            assertEquals(82, hashed.size)
+            assertEquals(case.str("hashed_hex"), hashed.hex())
+            val id = sha256(hashed).take(8).fold(0UL) { acc, b -> (acc shl 8) or b.toUByte().toULong() }
+            assertEquals(case.str("seal_id"), id.toString())
+        }
+    }
+
     private fun vectorVerifier(): BridgeVerifier {
         val v = Vectors.bridge
         val skew = v.long("max_skew_ms").milliseconds
