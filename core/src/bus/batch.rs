@@ -9,11 +9,23 @@
 //! caller always knows which messages went out: the first `published`.
 //! A received batch is what a receive returns, followed by whatever else
 //! was already queued, up to `max`, taken under one lock.
+//!
+//! A batch of distinct messages ([`Bus::publish_each`], each with its own
+//! topic, payload and headers) exists to cross a subscription's queue
+//! once: a bridge importing a burst from the network hands it over with
+//! one lock and one wake-up per subscriber instead of one per message.
+//! Each message is still a publish of its own, with its own outcome.
 
 use std::fmt;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::Duration;
 
-use super::{Bus, Client, Headers, Message, Payload, PublishReport, SubscriptionRef, Who};
+use super::queue::Offered;
+use super::{
+    dispatch, refused_by_some, Bus, Client, Headers, Message, Payload, PublishReport, SubscriptionRef,
+    Target, Who,
+};
 use crate::{Error, ErrorKind, Result};
 
 /// Why a batch publish stopped: the error of the first message that
@@ -88,7 +100,170 @@ impl Bus {
     }
 }
 
+/// What a batch of distinct messages needs while it is published, and each
+/// message's outcome afterwards. Kept by the caller from one batch to the
+/// next, so that once it has grown a batch allocates nothing of its own.
+#[derive(Default)]
+pub struct PublishBatch {
+    results: Vec<Result<PublishReport>>,
+    admitted: Vec<Admitted>,
+    tallies: Vec<Tally>,
+}
+
+/// A message of the batch that passed every check, ready for delivery.
+struct Admitted {
+    /// Its position in the batch.
+    index: usize,
+    message: Message,
+    size: usize,
+    targets: Arc<[Target]>,
+}
+
+/// What the subscriptions did with an admitted message so far.
+#[derive(Default)]
+struct Tally {
+    delivered: u64,
+    dropped: u64,
+    error: Option<Error>,
+}
+
+impl Tally {
+    fn count(&mut self, offered: Result<Offered>) {
+        match offered {
+            Ok(Offered::Accepted) => self.delivered += 1,
+            Ok(Offered::Dropped) => self.dropped += 1,
+            Err(e) => {
+                self.dropped += 1;
+                self.error.get_or_insert(e);
+            }
+        }
+    }
+}
+
+impl PublishBatch {
+    /// An empty batch.
+    pub fn new() -> PublishBatch {
+        PublishBatch::default()
+    }
+
+    /// Each message's outcome in the last [`Bus::publish_each`], in the
+    /// order given: what [`Bus::publish`] would have returned for it.
+    pub fn results(&self) -> &[Result<PublishReport>] {
+        &self.results
+    }
+}
+
+impl fmt::Debug for PublishBatch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PublishBatch").field("results", &self.results).finish()
+    }
+}
+
+impl Bus {
+    /// Publishes each of `messages` (topic, payload, headers), in order,
+    /// each as [`publish`](Bus::publish) would: the same checks (topic,
+    /// grants and audit record, payload limit, headers), every
+    /// subscription's overflow policy, the same counting, and its own
+    /// outcome in [`PublishBatch::results`]; a message that fails does not
+    /// stop the others. Consecutive messages that reach the same
+    /// subscriptions (the same topic) are queued in each of them under one
+    /// lock, with one wake-up; every subscription gets its messages in the
+    /// batch's order. The batch is one publish for nesting: inside a
+    /// handler of this bus, a full `Block` subscription refuses with
+    /// `WOULD_BLOCK`, and too deep a nesting refuses every message.
+    pub fn publish_each<'a, P: Payload>(
+        &self,
+        messages: impl IntoIterator<Item = (&'a str, P, Headers<'a>)>,
+        batch: &mut PublishBatch,
+    ) {
+        self.send_each(messages, Who::Anyone, batch)
+    }
+
+    fn send_each<'a, P: Payload>(
+        &self,
+        messages: impl IntoIterator<Item = (&'a str, P, Headers<'a>)>,
+        who: Who<'_>,
+        batch: &mut PublishBatch,
+    ) {
+        batch.results.clear();
+        let entered = dispatch::enter(self.key());
+        for (index, (topic, payload, headers)) in messages.into_iter().enumerate() {
+            let may_publish = match &entered {
+                Ok(_) => self.admit_publish(topic, payload.as_ref().len(), headers, who),
+                Err(e) => {
+                    self.inner.depth_exceeded.fetch_add(1, Ordering::Relaxed);
+                    Err(e.clone())
+                }
+            };
+            let (route, headers) = match may_publish {
+                Ok(admitted) => admitted,
+                Err(e) => {
+                    batch.results.push(Err(e));
+                    continue;
+                }
+            };
+            let payload: Arc<[u8]> = payload.into();
+            let hit = self.route(topic, route);
+            let seq = self.inner.published.fetch_add(1, Ordering::Relaxed) + 1;
+            let message = Message { seq, topic: hit.topic, payload, headers, reply_to: None };
+            let matched = hit.targets.len() as u64;
+            batch.results.push(Ok(PublishReport { matched, ..PublishReport::default() }));
+            batch.admitted.push(Admitted { index, size: message.size(), message, targets: hit.targets });
+        }
+        let Ok((_level, inside_handler)) = entered else { return };
+        self.deliver_runs(batch, !inside_handler);
+        for (admitted, tally) in batch.admitted.drain(..).zip(batch.tallies.drain(..)) {
+            let result = &mut batch.results[admitted.index];
+            let Ok(report) = result else { continue };
+            report.delivered = tally.delivered;
+            report.dropped = tally.dropped;
+            if let Some(e) = tally.error {
+                *result = Err(refused_by_some(&e, admitted.message.topic(), &{ *report }));
+            }
+        }
+    }
+
+    /// Delivers the admitted messages, run by run of consecutive messages
+    /// with the same subscriptions: to each subscription's queue under one
+    /// lock (a handler's subscription one message at a time, as a publish
+    /// delivers), counting each message's outcome.
+    fn deliver_runs(&self, batch: &mut PublishBatch, may_wait: bool) {
+        let PublishBatch { admitted, tallies, .. } = batch;
+        tallies.clear();
+        tallies.resize_with(admitted.len(), Tally::default);
+        let mut start = 0;
+        while start < admitted.len() {
+            let targets = &admitted[start].targets;
+            let len = admitted[start..].iter().take_while(|a| Arc::ptr_eq(&a.targets, targets)).count();
+            let (run, tally) = (&admitted[start..start + len], &mut tallies[start..start + len]);
+            for target in targets.iter() {
+                self.end_if_stale(target);
+                if target.handler.is_none() {
+                    let messages = run.iter().map(|a| (&a.message, a.size));
+                    let count = |i: usize, offered| tally[i].count(offered);
+                    target.queue.offer_many(messages, &target.options, may_wait, count);
+                } else {
+                    for (a, tally) in run.iter().zip(tally.iter_mut()) {
+                        tally.count(target.deliver(&a.message, a.size, may_wait));
+                    }
+                }
+            }
+            start += len;
+        }
+    }
+}
+
 impl Client {
+    /// [`Bus::publish_each`], each message checked against this client's
+    /// grants as [`Client::publish`] checks one.
+    pub fn publish_each<'a, P: Payload>(
+        &self,
+        messages: impl IntoIterator<Item = (&'a str, P, Headers<'a>)>,
+        batch: &mut PublishBatch,
+    ) {
+        self.bus().send_each(messages, self.who(), batch)
+    }
+
     /// [`Bus::publish_many`], each message checked against this client's
     /// grants as [`Client::publish`] checks one.
     pub fn publish_many<P: Payload>(
