@@ -21,7 +21,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::queue::Offered;
+use super::queue::{Offer, Offered};
 use super::{
     dispatch, refused_by_some, Bus, Client, Headers, Message, Payload, PublishReport, SubscriptionRef,
     Target, Who,
@@ -106,38 +106,19 @@ impl Bus {
 #[derive(Default)]
 pub struct PublishBatch {
     results: Vec<Result<PublishReport>>,
+    /// The messages that passed every check, in order, and beside each
+    /// where its outcome goes, its size and the subscriptions it reaches.
+    messages: Vec<Message>,
     admitted: Vec<Admitted>,
-    tallies: Vec<Tally>,
+    /// A message some subscription refused: its outcome's place, the first
+    /// refusal, and the topic for the error's wording.
+    refused: Vec<(usize, Error, Arc<str>)>,
 }
 
-/// A message of the batch that passed every check, ready for delivery.
 struct Admitted {
-    /// Its position in the batch.
     index: usize,
-    message: Message,
     size: usize,
     targets: Arc<[Target]>,
-}
-
-/// What the subscriptions did with an admitted message so far.
-#[derive(Default)]
-struct Tally {
-    delivered: u64,
-    dropped: u64,
-    error: Option<Error>,
-}
-
-impl Tally {
-    fn count(&mut self, offered: Result<Offered>) {
-        match offered {
-            Ok(Offered::Accepted) => self.delivered += 1,
-            Ok(Offered::Dropped) => self.dropped += 1,
-            Err(e) => {
-                self.dropped += 1;
-                self.error.get_or_insert(e);
-            }
-        }
-    }
 }
 
 impl PublishBatch {
@@ -208,47 +189,77 @@ impl Bus {
             let message = Message { seq, topic: hit.topic, payload, headers, reply_to: None };
             let matched = hit.targets.len() as u64;
             batch.results.push(Ok(PublishReport { matched, ..PublishReport::default() }));
-            batch.admitted.push(Admitted { index, size: message.size(), message, targets: hit.targets });
+            batch.admitted.push(Admitted { index, size: message.size(), targets: hit.targets });
+            batch.messages.push(message);
         }
         let Ok((_level, inside_handler)) = entered else { return };
         self.deliver_runs(batch, !inside_handler);
-        for (admitted, tally) in batch.admitted.drain(..).zip(batch.tallies.drain(..)) {
-            let result = &mut batch.results[admitted.index];
-            let Ok(report) = result else { continue };
-            report.delivered = tally.delivered;
-            report.dropped = tally.dropped;
-            if let Some(e) = tally.error {
-                *result = Err(refused_by_some(&e, admitted.message.topic(), &{ *report }));
-            }
+        for (index, e, topic) in batch.refused.drain(..) {
+            let report = *batch.results[index].as_ref().unwrap_or(&PublishReport::default());
+            batch.results[index] = Err(refused_by_some(&e, &topic, &report));
         }
     }
 
     /// Delivers the admitted messages, run by run of consecutive messages
-    /// with the same subscriptions: to each subscription's queue under one
-    /// lock (a handler's subscription one message at a time, as a publish
-    /// delivers), counting each message's outcome.
+    /// with the same subscriptions (so the same topic): to each
+    /// subscription's queue under one lock (a handler's subscription one
+    /// message at a time, as a publish delivers), the last subscription
+    /// taking the messages themselves, as a publish's last one does; each
+    /// outcome counted into its message's report.
     fn deliver_runs(&self, batch: &mut PublishBatch, may_wait: bool) {
-        let PublishBatch { admitted, tallies, .. } = batch;
-        tallies.clear();
-        tallies.resize_with(admitted.len(), Tally::default);
+        let PublishBatch { results, messages, admitted, refused } = batch;
         let mut start = 0;
         while start < admitted.len() {
-            let targets = &admitted[start].targets;
-            let len = admitted[start..].iter().take_while(|a| Arc::ptr_eq(&a.targets, targets)).count();
-            let (run, tally) = (&admitted[start..start + len], &mut tallies[start..start + len]);
-            for target in targets.iter() {
-                self.end_if_stale(target);
-                if target.handler.is_none() {
-                    let messages = run.iter().map(|a| (&a.message, a.size));
-                    let count = |i: usize, offered| tally[i].count(offered);
-                    target.queue.offer_many(messages, &target.options, may_wait, count);
-                } else {
-                    for (a, tally) in run.iter().zip(tally.iter_mut()) {
-                        tally.count(target.deliver(&a.message, a.size, may_wait));
+            let targets = Arc::clone(&admitted[start].targets);
+            let len = admitted[start..].iter().take_while(|a| Arc::ptr_eq(&a.targets, &targets)).count();
+            let run = &admitted[start..start + len];
+            // The run's messages are the first `len` left in `messages`.
+            let topic = Arc::clone(&messages[0].topic);
+            let mut count = |i: usize, offered: Result<Offered>| {
+                let index = run[i].index;
+                let Ok(report) = &mut results[index] else { return };
+                match offered {
+                    Ok(Offered::Accepted) => report.delivered += 1,
+                    Ok(Offered::Dropped) => report.dropped += 1,
+                    Err(e) => {
+                        report.dropped += 1;
+                        if !refused.iter().any(|(at, _, _)| *at == index) {
+                            refused.push((index, e, Arc::clone(&topic)));
+                        }
                     }
                 }
+            };
+            if let Some((last, others)) = targets.split_last() {
+                for target in others {
+                    self.end_if_stale(target);
+                    let borrowed = messages[..len].iter().zip(run).map(|(m, a)| (m, a.size));
+                    offer_run(target, borrowed, may_wait, &mut count);
+                }
+                self.end_if_stale(last);
+                let owned = messages.drain(..len).zip(run).map(|(m, a)| (m, a.size));
+                offer_run(last, owned, may_wait, &mut count);
+            } else {
+                messages.drain(..len);
             }
             start += len;
+        }
+        admitted.clear();
+    }
+}
+
+/// Offers a run's messages to one subscription: to its queue under one
+/// lock, or one by one to its handler, as a publish delivers one.
+fn offer_run<M: Offer>(
+    target: &Target,
+    messages: impl Iterator<Item = (M, usize)>,
+    may_wait: bool,
+    count: &mut impl FnMut(usize, Result<Offered>),
+) {
+    if target.handler.is_none() {
+        target.queue.offer_many(messages, &target.options, may_wait, count);
+    } else {
+        for (i, (message, size)) in messages.enumerate() {
+            count(i, target.deliver(message, size, may_wait));
         }
     }
 }

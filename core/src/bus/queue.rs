@@ -179,12 +179,12 @@ impl Queue {
     /// overflow policies, after the wake-up for those queued before it
     /// (their consumer may be what makes room). `outcome` gets each
     /// message's position and what happened to it, in order.
-    pub(crate) fn offer_many<'m>(
+    pub(crate) fn offer_many<M: Offer>(
         &self,
-        messages: impl IntoIterator<Item = (&'m Message, usize)>,
+        messages: impl IntoIterator<Item = (M, usize)>,
         options: &SubscribeOptions,
         may_wait: bool,
-        mut outcome: impl FnMut(usize, Result<Offered>),
+        outcome: &mut impl FnMut(usize, Result<Offered>),
     ) {
         let mut state = self.lock();
         let mut was_empty = state.items.is_empty();
@@ -194,7 +194,7 @@ impl Queue {
                 && state.items.len() < options.capacity
                 && state.bytes + size <= options.max_bytes
             {
-                state.push(message.clone(), size, options);
+                state.push(message.into_message(), size, options);
                 added += 1;
                 outcome(i, Ok(Offered::Accepted));
                 continue;
