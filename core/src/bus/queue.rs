@@ -164,8 +164,13 @@ impl Queue {
         size: usize,
         options: &SubscribeOptions,
     ) {
+        if let Some(ttl) = options.ttl {
+            state.expiries.push_back(Instant::now().checked_add(ttl));
+        }
+        state.stats.received += 1;
+        state.bytes += size;
         let was_empty = state.items.is_empty();
-        state.push(message.into_message(), size, options);
+        state.items.push_back(Queued { message: message.into_message(), size });
         if state.waiting == 0 && state.armed.is_quiet() {
             return;
         }
