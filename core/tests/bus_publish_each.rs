@@ -14,6 +14,9 @@ use charter_core::bus::{
 use charter_core::capability::{Authority, AuthorityOptions, Grant, KeyPair, ManualClock, Token};
 use charter_core::ErrorKind;
 
+/// One message of a batch: topic, payload, headers.
+type Outgoing<'a> = (&'a str, &'a [u8], &'a [(&'a str, &'a str)]);
+
 fn exact(stats: &SubscriptionStats) -> bool {
     stats.received == stats.delivered + stats.dropped.total() + stats.queued
 }
@@ -28,7 +31,8 @@ fn distinct_messages_arrive_in_order_with_their_own_topics_and_headers() {
     let all = bus.subscribe("orders.*", SubscribeOptions::new()).unwrap();
     let eu = bus.subscribe("orders.eu", SubscribeOptions::new()).unwrap();
     let ids: Vec<String> = (0..6).map(|i| format!("id-{i}")).collect();
-    let messages: Vec<(&str, Vec<u8>, [(&str, &str); 1])> = (0..6)
+    type Owned<'a> = (&'a str, Vec<u8>, [(&'a str, &'a str); 1]);
+    let messages: Vec<Owned> = (0..6)
         .map(|i| {
             (if i % 3 == 0 { "orders.us" } else { "orders.eu" }, vec![i as u8], [("Id", ids[i].as_str())])
         })
@@ -56,7 +60,7 @@ fn a_message_that_fails_its_checks_fails_alone() {
     let bus = Bus::new(BusLimits::default()).unwrap();
     let sub = bus.subscribe(">", SubscribeOptions::new()).unwrap();
     let big = vec![0u8; bus.limits().max_payload + 1];
-    let messages: [(&str, &[u8], &[(&str, &str)]); 5] = [
+    let messages: [Outgoing; 5] = [
         ("a", b"1", &[]),
         ("bad..topic", b"2", &[]),
         ("_charter.inbox.x", b"3", &[]),
@@ -258,7 +262,7 @@ fn a_closed_bus_or_an_ended_subscription_refuses_or_counts_each_message() {
 fn an_empty_batch_does_nothing() {
     let bus = Bus::new(BusLimits::default()).unwrap();
     let mut batch = PublishBatch::new();
-    bus.publish_each(std::iter::empty::<(&str, &[u8], &[(&str, &str)])>(), &mut batch);
+    bus.publish_each(std::iter::empty::<Outgoing>(), &mut batch);
     assert!(batch.results().is_empty());
     assert_eq!(bus.stats().published, 0);
 }
