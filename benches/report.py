@@ -99,10 +99,13 @@ REASONS = {
                          "bus's publish with its header text and payload copy; the receiver's "
                          "wake-up), and on 2 cores throughput follows CPU; round 6 cut the "
                          "instructions of the bridges' own tasks by 27% (callgrind, 9,191 to 6,697 "
-                         "per message); three runs on an idle machine gave 0.29x to 0.42x (16 B) "
-                         "and 0.46x to 0.76x (1 KiB); next: a core batch publish of distinct "
-                         "messages (one queue lock and one wake-up per batch) and fewer headers on "
-                         "an imported message (its origin is in its message id)",
+                         "per message); round 7 imports a burst with one publish_each (one queue "
+                         "lock and one wake-up per subscriber per burst): the bridges' CPU per "
+                         "message 10% (16 B) and 18% (1 KiB) less, half the futex calls; ten "
+                         "runs on a loaded machine gave 0.36x to 1.32x (16 B) and 0.36x to 0.75x "
+                         "(1 KiB); next: the imported message's header text in one allocation, "
+                         "and an opt-in export without a message id for deployments without "
+                         "JetStream capture or relays (a wire change)",
     "bridge-verify": "the verifier's rate for messages sealed in the batches of 64 that an "
                      "export under load sends (one Ed25519 check per batch, an inclusion proof "
                      "per message); each message signed alone it is {alone:,.0f}/s, at the "

@@ -9,7 +9,6 @@ use async_nats::client::PublishErrorKind;
 use async_nats::client::RequestErrorKind;
 use async_nats::{ConnectOptions, Request};
 use bytes::Bytes;
-use futures_util::{FutureExt, StreamExt};
 use ring::rand::{SecureRandom, SystemRandom};
 use tokio::runtime::Runtime;
 use tokio::sync::{watch, Notify as Wake, Semaphore};
@@ -18,7 +17,7 @@ use charter_core::bus::{topic, Bus, Client, Message, SubscribeOptions, Subscript
 use charter_core::{Error, ErrorKind, Result};
 
 use crate::context::outside_runtime;
-use crate::headers::{self, names, ListBuffer, Outgoing};
+use crate::headers::{self, names, Outgoing};
 use crate::options::BridgeOptions;
 use crate::recv::{recv_reply, waker};
 use crate::seal::{now_ms, Seal, Sealer, Unsealed};
@@ -598,79 +597,13 @@ impl Shared {
         }
     }
 
-    /// Carries NATS messages to the local bus until the bridge stops.
-    async fn import(
-        self: Arc<Self>,
-        mut subscriber: async_nats::Subscriber,
-        relay: bool,
-        mut stop: watch::Receiver<bool>,
-    ) {
-        let mut buffer = ListBuffer::default();
-        loop {
-            tokio::select! {
-                next = subscriber.next() => match next {
-                    Some(message) => self.deliver(message, relay, &mut buffer),
-                    None => return,
-                },
-                _ = stop.changed() => return,
-            }
-            // Then what has arrived meanwhile, without going back to the
-            // select for each: until none is ready, the subscription ends,
-            // or the task's cooperative budget runs out (then the select
-            // yields, and sees a stop).
-            while let Some(next) = subscriber.next().now_or_never() {
-                match next {
-                    Some(message) => self.deliver(message, relay, &mut buffer),
-                    None => return,
-                }
-            }
-        }
-    }
-
-    fn deliver(self: &Arc<Self>, message: async_nats::Message, relay: bool, buffer: &mut ListBuffer) {
-        let mut list = buffer.take();
-        headers::from_map_into(message.headers.as_ref(), &mut list);
-        let reply = message.reply.as_ref().map(|r| r.as_str());
-        let expect = if reply.is_some() { Expect::Request } else { Expect::Publish };
-        let origin = wire::origin_of(&list);
-        let Ok(principal) = self.admit(origin, &message.subject, reply, &list, &message.payload, expect)
-        else {
-            return buffer.keep(list);
-        };
-        self.mark_local(&mut list, origin, relay, principal.as_deref());
-        match reply {
-            Some(reply) => {
-                let Ok(permit) = Arc::clone(&self.in_flight).try_acquire_owned() else {
-                    return Counters::add(&self.counters.requests_busy);
-                };
-                let local: Vec<(String, String)> =
-                    list.iter().map(|(n, v)| ((*n).to_owned(), (*v).to_owned())).collect();
-                let asked = Arc::clone(self).request_in(
-                    message.subject.to_string(),
-                    reply.to_owned(),
-                    local,
-                    message.payload.clone(),
-                );
-                tokio::spawn(async move {
-                    asked.await;
-                    drop(permit);
-                });
-            }
-            None => match self.local.publish(&message.subject, &message.payload[..], &list) {
-                Ok(_) => Counters::add(&self.counters.imported),
-                Err(_) => Counters::add(&self.counters.local_refused),
-            },
-        }
-        buffer.keep(list);
-    }
-
     /// The checks every inbound message passes before it is published
     /// locally: not this bridge's own (a loop, counted), and verified when
     /// the bridge verifies (a refusal is counted and audited by the
     /// verifier). `origin` is the origin its headers claim
     /// (`wire::origin_of`), read once by the caller. The proven sender's
     /// principal, if any.
-    fn admit(
+    pub(crate) fn admit(
         &self,
         origin: Option<&str>,
         subject: &str,
@@ -715,36 +648,37 @@ impl Shared {
         principal: Option<&'a str>,
     ) -> Vec<(&'a str, &'a str)> {
         let mut local = Vec::with_capacity(received.len() + headers::LOCAL_EXTRA);
-        local.extend_from_slice(received);
-        self.mark_local(&mut local, wire::origin_of(received), relay, principal);
+        self.extend_local(&mut local, received, wire::origin_of(received), relay, principal);
         local
     }
 
-    /// Turns an admitted message's received headers, in place, into those
-    /// it carries on the local bus (see [`local_headers`](Self::local_headers)),
-    /// given the origin they claim (`wire::origin_of`).
-    fn mark_local<'a>(
+    /// Appends to `out` the headers an admitted message with headers
+    /// `received` carries on the local bus (see
+    /// [`local_headers`](Self::local_headers)), given the origin they claim
+    /// (`wire::origin_of`); the principal, if any, last.
+    pub(crate) fn extend_local<'a>(
         &'a self,
-        list: &mut Vec<(&'a str, &'a str)>,
+        out: &mut Vec<(&'a str, &'a str)>,
+        received: &[(&'a str, &'a str)],
         origin: Option<&'a str>,
         relay: bool,
         principal: Option<&'a str>,
     ) {
-        list.retain(|(name, _)| !headers::is_reserved(name) || *name == wire::NONCE);
+        out.extend(received.iter().filter(|(name, _)| !headers::is_reserved(name) || *name == wire::NONCE));
         // Marks the message as imported, so no export (or, relayed, not
         // this bridge's) sends it back.
-        list.push((wire::VIA, &self.origin));
+        out.push((wire::VIA, &self.origin));
         if !relay {
-            list.push((wire::ORIGIN, origin.unwrap_or("nats")));
+            out.push((wire::ORIGIN, origin.unwrap_or("nats")));
         }
         if let Some(principal) = principal {
-            list.push((wire::PRINCIPAL, principal));
+            out.push((wire::PRINCIPAL, principal));
         }
     }
 
     /// A NATS request: asked on the local bus, the reply sealed (when the
     /// bridge has credentials) and bound to the request's inbox and nonce.
-    async fn request_in(
+    pub(crate) async fn request_in(
         self: Arc<Self>,
         subject: String,
         inbox: String,

@@ -32,6 +32,7 @@ mod context;
 mod dedup;
 mod durable;
 mod headers;
+mod import;
 mod options;
 mod recv;
 pub mod refusal;

@@ -9,7 +9,7 @@ use charter_bridge::seal::now_ms;
 use charter_bridge::verify::{Expect, Inbound, Verifier};
 use charter_bridge::{wire, Bridge, BridgeOptions, Import, Reason, Sealer};
 use charter_core::audit::Query;
-use charter_core::bus::{Bus, BusLimits, SubscribeOptions};
+use charter_core::bus::{Bus, BusLimits, Overflow, SubscribeOptions};
 use charter_core::ErrorKind;
 use common::{eventually, sealed_headers, verifying, Root, PATIENCE, QUIET};
 
@@ -107,6 +107,65 @@ fn an_unsealed_export_carries_its_origin_in_its_message_id_alone() {
     let three = received.recv_timeout(PATIENCE).unwrap();
     assert_eq!((three.topic(), three.header(wire::ORIGIN)), ("ids.three", Some("nats")));
     assert_eq!(b.stats().own_origin, 1);
+}
+
+/// A burst from a plain NATS client reaches the bus in batches: in order
+/// per subject, each message counted on its own (a local subscription that
+/// refuses some counts those as refused, the others still get them), a
+/// loop dropped from the middle of a burst, a request in it asked.
+#[test]
+fn a_burst_is_imported_in_order_and_each_message_counted() {
+    let server = server_or_skip!();
+    let bus_b = bus();
+    let all = bus_b.subscribe("burst.*", SubscribeOptions::new().capacity(10_000)).unwrap();
+    let strict =
+        bus_b.subscribe("burst.a", SubscribeOptions::new().capacity(50).overflow(Overflow::Error)).unwrap();
+    let _responder = responder(&bus_b, "burst.ask.q");
+    let b = bridge(&bus_b, &server, &[], &[Import::new("burst.>")]);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let _context = runtime.enter();
+    let raw = runtime.block_on(async_nats::connect(server.url())).unwrap();
+    let mut replies = runtime.block_on(raw.subscribe("burst.replies")).unwrap();
+    runtime.block_on(async {
+        for i in 0..1_000u32 {
+            let subject = if i % 2 == 0 { "burst.a" } else { "burst.b" };
+            let mut headers = async_nats::HeaderMap::new();
+            headers.insert("n", i.to_string().as_str());
+            if i == 500 {
+                // A loop in the middle of the burst: dropped, nothing else.
+                headers.insert(async_nats::header::NATS_MESSAGE_ID, wire::msg_id(b.origin(), 1).as_str());
+            }
+            raw.publish_with_headers(subject, headers, Bytes::from(i.to_be_bytes().to_vec())).await.unwrap();
+            if i == 700 {
+                raw.publish_with_reply("burst.ask.q", "burst.replies", Bytes::from_static(b"q"))
+                    .await
+                    .unwrap();
+            }
+        }
+        common::round_trip(&raw).await;
+    });
+    let got: Vec<(String, u32, String)> = (0..999)
+        .map(|_| {
+            let m = all.recv_timeout(PATIENCE).unwrap();
+            let n = u32::from_be_bytes(m.payload().try_into().unwrap());
+            (m.topic().to_owned(), n, m.header("n").unwrap().to_owned())
+        })
+        .collect();
+    let expected: Vec<(String, u32, String)> = (0..1_000u32)
+        .filter(|i| *i != 500)
+        .map(|i| (if i % 2 == 0 { "burst.a" } else { "burst.b" }.to_owned(), i, i.to_string()))
+        .collect();
+    assert_eq!(got, expected);
+    let reply = runtime
+        .block_on(async { tokio::time::timeout(PATIENCE, futures_util::StreamExt::next(&mut replies)).await })
+        .unwrap();
+    assert!(reply.is_some(), "the request in the burst was answered");
+    eventually("every message to be counted", || {
+        let stats = b.stats();
+        (stats.imported, stats.local_refused, stats.own_origin) == (550, 449, 1)
+    });
+    let strict_stats = strict.stats();
+    assert_eq!((strict_stats.queued, strict_stats.dropped.rejected), (50, 449));
 }
 
 #[test]

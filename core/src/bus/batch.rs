@@ -9,11 +9,23 @@
 //! caller always knows which messages went out: the first `published`.
 //! A received batch is what a receive returns, followed by whatever else
 //! was already queued, up to `max`, taken under one lock.
+//!
+//! A batch of distinct messages ([`Bus::publish_each`], each with its own
+//! topic, payload and headers) exists to cross a subscription's queue
+//! once: a bridge importing a burst from the network hands it over with
+//! one lock and one wake-up per subscriber instead of one per message.
+//! Each message is still a publish of its own, with its own outcome.
 
 use std::fmt;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::Duration;
 
-use super::{Bus, Client, Headers, Message, Payload, PublishReport, SubscriptionRef, Who};
+use super::queue::{Offer, Offered};
+use super::{
+    dispatch, refused_by_some, Bus, Client, Headers, Message, Payload, PublishReport, SubscriptionRef,
+    Target, Who,
+};
 use crate::{Error, ErrorKind, Result};
 
 /// Why a batch publish stopped: the error of the first message that
@@ -88,7 +100,181 @@ impl Bus {
     }
 }
 
+/// What a batch of distinct messages needs while it is published, and each
+/// message's outcome afterwards. Kept by the caller from one batch to the
+/// next, so that once it has grown a batch allocates nothing of its own.
+#[derive(Default)]
+pub struct PublishBatch {
+    results: Vec<Result<PublishReport>>,
+    /// The messages that passed every check, in order, and beside each
+    /// where its outcome goes, its size and the subscriptions it reaches.
+    messages: Vec<Message>,
+    admitted: Vec<Admitted>,
+    /// A message some subscription refused: its outcome's place, the first
+    /// refusal, and the topic for the error's wording.
+    refused: Vec<(usize, Error, Arc<str>)>,
+}
+
+struct Admitted {
+    index: usize,
+    size: usize,
+    targets: Arc<[Target]>,
+}
+
+impl PublishBatch {
+    /// An empty batch.
+    pub fn new() -> PublishBatch {
+        PublishBatch::default()
+    }
+
+    /// Each message's outcome in the last [`Bus::publish_each`], in the
+    /// order given: what [`Bus::publish`] would have returned for it.
+    pub fn results(&self) -> &[Result<PublishReport>] {
+        &self.results
+    }
+}
+
+impl fmt::Debug for PublishBatch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PublishBatch").field("results", &self.results).finish()
+    }
+}
+
+impl Bus {
+    /// Publishes each of `messages` (topic, payload, headers), in order,
+    /// each as [`publish`](Bus::publish) would: the same checks (topic,
+    /// grants and audit record, payload limit, headers), every
+    /// subscription's overflow policy, the same counting, and its own
+    /// outcome in [`PublishBatch::results`]; a message that fails does not
+    /// stop the others. Consecutive messages that reach the same
+    /// subscriptions (the same topic) are queued in each of them under one
+    /// lock, with one wake-up; every subscription gets its messages in the
+    /// batch's order. The batch is one publish for nesting: inside a
+    /// handler of this bus, a full `Block` subscription refuses with
+    /// `WOULD_BLOCK`, and too deep a nesting refuses every message.
+    pub fn publish_each<'a, P: Payload>(
+        &self,
+        messages: impl IntoIterator<Item = (&'a str, P, Headers<'a>)>,
+        batch: &mut PublishBatch,
+    ) {
+        self.send_each(messages, Who::Anyone, batch)
+    }
+
+    fn send_each<'a, P: Payload>(
+        &self,
+        messages: impl IntoIterator<Item = (&'a str, P, Headers<'a>)>,
+        who: Who<'_>,
+        batch: &mut PublishBatch,
+    ) {
+        batch.results.clear();
+        let entered = dispatch::enter(self.key());
+        for (index, (topic, payload, headers)) in messages.into_iter().enumerate() {
+            let may_publish = match &entered {
+                Ok(_) => self.admit_publish(topic, payload.as_ref().len(), headers, who),
+                Err(e) => {
+                    self.inner.depth_exceeded.fetch_add(1, Ordering::Relaxed);
+                    Err(e.clone())
+                }
+            };
+            let (route, headers) = match may_publish {
+                Ok(admitted) => admitted,
+                Err(e) => {
+                    batch.results.push(Err(e));
+                    continue;
+                }
+            };
+            let payload: Arc<[u8]> = payload.into();
+            let hit = self.route(topic, route);
+            let seq = self.inner.published.fetch_add(1, Ordering::Relaxed) + 1;
+            let message = Message { seq, topic: hit.topic, payload, headers, reply_to: None };
+            let matched = hit.targets.len() as u64;
+            batch.results.push(Ok(PublishReport { matched, ..PublishReport::default() }));
+            batch.admitted.push(Admitted { index, size: message.size(), targets: hit.targets });
+            batch.messages.push(message);
+        }
+        let Ok((_level, inside_handler)) = entered else { return };
+        self.deliver_runs(batch, !inside_handler);
+        for (index, e, topic) in batch.refused.drain(..) {
+            let report = *batch.results[index].as_ref().unwrap_or(&PublishReport::default());
+            batch.results[index] = Err(refused_by_some(&e, &topic, &report));
+        }
+    }
+
+    /// Delivers the admitted messages, run by run of consecutive messages
+    /// with the same subscriptions (so the same topic): to each
+    /// subscription's queue under one lock (a handler's subscription one
+    /// message at a time, as a publish delivers), the last subscription
+    /// taking the messages themselves, as a publish's last one does; each
+    /// outcome counted into its message's report.
+    fn deliver_runs(&self, batch: &mut PublishBatch, may_wait: bool) {
+        let PublishBatch { results, messages, admitted, refused } = batch;
+        let mut start = 0;
+        while start < admitted.len() {
+            let targets = Arc::clone(&admitted[start].targets);
+            let len = admitted[start..].iter().take_while(|a| Arc::ptr_eq(&a.targets, &targets)).count();
+            let run = &admitted[start..start + len];
+            // The run's messages are the first `len` left in `messages`.
+            let topic = Arc::clone(&messages[0].topic);
+            let mut count = |i: usize, offered: Result<Offered>| {
+                let index = run[i].index;
+                let Ok(report) = &mut results[index] else { return };
+                match offered {
+                    Ok(Offered::Accepted) => report.delivered += 1,
+                    Ok(Offered::Dropped) => report.dropped += 1,
+                    Err(e) => {
+                        report.dropped += 1;
+                        if !refused.iter().any(|(at, _, _)| *at == index) {
+                            refused.push((index, e, Arc::clone(&topic)));
+                        }
+                    }
+                }
+            };
+            if let Some((last, others)) = targets.split_last() {
+                for target in others {
+                    self.end_if_stale(target);
+                    let borrowed = messages[..len].iter().zip(run).map(|(m, a)| (m, a.size));
+                    offer_run(target, borrowed, may_wait, &mut count);
+                }
+                self.end_if_stale(last);
+                let owned = messages.drain(..len).zip(run).map(|(m, a)| (m, a.size));
+                offer_run(last, owned, may_wait, &mut count);
+            } else {
+                messages.drain(..len);
+            }
+            start += len;
+        }
+        admitted.clear();
+    }
+}
+
+/// Offers a run's messages to one subscription: to its queue under one
+/// lock, or one by one to its handler, as a publish delivers one.
+fn offer_run<M: Offer>(
+    target: &Target,
+    messages: impl Iterator<Item = (M, usize)>,
+    may_wait: bool,
+    count: &mut impl FnMut(usize, Result<Offered>),
+) {
+    if target.handler.is_none() {
+        target.queue.offer_many(messages, &target.options, may_wait, count);
+    } else {
+        for (i, (message, size)) in messages.enumerate() {
+            count(i, target.deliver(message, size, may_wait));
+        }
+    }
+}
+
 impl Client {
+    /// [`Bus::publish_each`], each message checked against this client's
+    /// grants as [`Client::publish`] checks one.
+    pub fn publish_each<'a, P: Payload>(
+        &self,
+        messages: impl IntoIterator<Item = (&'a str, P, Headers<'a>)>,
+        batch: &mut PublishBatch,
+    ) {
+        self.bus().send_each(messages, self.who(), batch)
+    }
+
     /// [`Bus::publish_many`], each message checked against this client's
     /// grants as [`Client::publish`] checks one.
     pub fn publish_many<P: Payload>(

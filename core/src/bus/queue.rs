@@ -177,6 +177,65 @@ impl Queue {
         self.wake(state, was_empty);
     }
 
+    /// Offers a batch's messages (each with its size), in order: those
+    /// that fit queued under one lock and woken for once, as many blocked
+    /// receivers as messages and each armed notify (or the watch, on the
+    /// edge) once per run; one that does not fit goes through `offer`'s
+    /// overflow policies, after the wake-up for those queued before it
+    /// (their consumer may be what makes room). `outcome` gets each
+    /// message's position and what happened to it, in order.
+    pub(crate) fn offer_many<M: Offer>(
+        &self,
+        messages: impl IntoIterator<Item = (M, usize)>,
+        options: &SubscribeOptions,
+        may_wait: bool,
+        outcome: &mut impl FnMut(usize, Result<Offered>),
+    ) {
+        let mut state = self.lock();
+        let mut was_empty = state.items.is_empty();
+        let mut added = 0;
+        for (i, (message, size)) in messages.into_iter().enumerate() {
+            if !state.closed
+                && state.items.len() < options.capacity
+                && state.bytes + size <= options.max_bytes
+            {
+                state.push(message.into_message(), size, options);
+                added += 1;
+                outcome(i, Ok(Offered::Accepted));
+                continue;
+            }
+            if added > 0 {
+                self.wake_for(state, was_empty, added);
+            } else {
+                drop(state);
+            }
+            outcome(i, self.offer_when_full(self.lock(), message, size, options, may_wait));
+            state = self.lock();
+            was_empty = state.items.is_empty();
+            added = 0;
+        }
+        if added > 0 {
+            self.wake_for(state, was_empty, added);
+        }
+    }
+
+    /// [`wake`](Self::wake) for `added` messages queued at once.
+    #[inline(never)]
+    fn wake_for(&self, mut state: MutexGuard<'_, State>, was_empty: bool, added: usize) {
+        if state.waiting == 0 && state.armed.is_quiet() {
+            return;
+        }
+        let receivers = state.waiting.min(added);
+        let fire = state.armed.on_message(was_empty);
+        drop(state);
+        for _ in 0..receivers {
+            self.readable.notify_one();
+        }
+        if let Some(fire) = fire {
+            fire.run();
+        }
+    }
+
     /// Wakes, outside the lock, the receivers that wait for a message just
     /// queued: blocked ones, armed notifies and the watch (on an edge).
     #[inline(never)]
@@ -547,6 +606,17 @@ impl Queue {
 }
 
 impl State {
+    /// Queues `message`, of `size` bytes, known to fit.
+    #[inline(always)]
+    fn push(&mut self, message: Message, size: usize, options: &SubscribeOptions) {
+        if let Some(ttl) = options.ttl {
+            self.expiries.push_back(Instant::now().checked_add(ttl));
+        }
+        self.stats.received += 1;
+        self.bytes += size;
+        self.items.push_back(Queued { message, size });
+    }
+
     /// What a receive from the ended queue fails with.
     fn end_error(&self) -> Error {
         match &self.ended {

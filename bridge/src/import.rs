@@ -1,0 +1,181 @@
+//! The import task: NATS messages published into the local bus, a burst at
+//! a time.
+//!
+//! What the client already holds is taken without waiting, up to
+//! [`IMPORT_BATCH`] messages, checked one by one (loops, verification) and
+//! handed to the core in one `publish_each`: one lock and one wake-up per
+//! local subscriber per burst instead of per message. Each message is
+//! still its own publish, counted on its own.
+
+use std::ops::Range;
+use std::sync::Arc;
+
+use futures_util::{FutureExt, StreamExt};
+use tokio::sync::watch;
+
+use charter_core::bus::PublishBatch;
+
+use crate::bridge::Shared;
+use crate::headers::{self, ListBuffer};
+use crate::stats::Counters;
+use crate::verify::Expect;
+use crate::wire;
+
+/// At most how many NATS messages an import publishes at once: a burst
+/// crosses each local queue once, and a batch held while it is checked
+/// stays a small, bounded number of messages.
+const IMPORT_BATCH: usize = 64;
+
+/// An import's buffers, kept from one burst to the next so that a burst
+/// allocates nothing of its own once they have grown.
+#[derive(Default)]
+struct Burst {
+    messages: Vec<async_nats::Message>,
+    /// One message's headers as received.
+    received: ListBuffer,
+    /// Every admitted publish's local headers, one after the other.
+    local: ListBuffer,
+    /// Each admitted publish: its message, and its headers in `local`.
+    admitted: Vec<(usize, Range<usize>)>,
+    /// The proven principals of admitted publishes (verifying bridges).
+    principals: Vec<String>,
+    /// Where each of `principals` goes in `local`.
+    proven: Vec<(usize, usize)>,
+    outcomes: PublishBatch,
+}
+
+impl Shared {
+    /// Carries NATS messages to the local bus until the bridge stops.
+    pub(crate) async fn import(
+        self: Arc<Self>,
+        mut subscriber: async_nats::Subscriber,
+        relay: bool,
+        mut stop: watch::Receiver<bool>,
+    ) {
+        let mut burst = Burst::default();
+        // A verifying import publishes each message once it is verified:
+        // its verification (an Ed25519 check, tens of microseconds) dwarfs
+        // the publish, and a burst would hold verified messages back.
+        let most = if self.verifier.is_some() { 1 } else { IMPORT_BATCH };
+        loop {
+            tokio::select! {
+                next = subscriber.next() => match next {
+                    Some(message) => burst.messages.push(message),
+                    None => return,
+                },
+                _ = stop.changed() => return,
+            }
+            // Then what has arrived meanwhile, without going back to the
+            // select for each: until none is ready, the subscription ends,
+            // or the task's cooperative budget runs out (then the select
+            // yields, and sees a stop).
+            loop {
+                let mut ended = false;
+                while burst.messages.len() < most {
+                    match subscriber.next().now_or_never() {
+                        Some(Some(message)) => burst.messages.push(message),
+                        Some(None) => {
+                            ended = true;
+                            break;
+                        }
+                        None => break,
+                    }
+                }
+                let full = burst.messages.len() == most;
+                if !burst.messages.is_empty() {
+                    self.deliver(relay, &mut burst);
+                }
+                if ended {
+                    return;
+                }
+                if !full {
+                    break;
+                }
+            }
+        }
+    }
+
+    /// Checks and publishes a burst of NATS messages: each not this
+    /// bridge's own and verified when the bridge verifies (a refusal is
+    /// counted by `admit`), a request asked locally on its own task, the
+    /// rest published into the bus together.
+    fn deliver(self: &Arc<Self>, relay: bool, burst: &mut Burst) {
+        let Burst { messages, received, local, admitted, principals, proven, outcomes } = burst;
+        let mut list = received.take();
+        let mut out = local.take();
+        for (i, message) in messages.iter().enumerate() {
+            headers::from_map_into(message.headers.as_ref(), &mut list);
+            let reply = message.reply.as_ref().map(|r| r.as_str());
+            let expect = if reply.is_some() { Expect::Request } else { Expect::Publish };
+            let origin = wire::origin_of(&list);
+            let Ok(principal) = self.admit(origin, &message.subject, reply, &list, &message.payload, expect)
+            else {
+                continue;
+            };
+            if let Some(reply) = reply {
+                self.ask_locally(message, reply, &list, relay, principal.as_deref());
+                continue;
+            }
+            let start = out.len();
+            // A principal's text is owned by `principals`, which must stop
+            // growing before the list borrows from it: a place-holder now,
+            // the text below.
+            self.extend_local(&mut out, &list, origin, relay, principal.as_ref().map(|_| ""));
+            if let Some(principal) = principal {
+                proven.push((out.len() - 1, principals.len()));
+                principals.push(principal);
+            }
+            admitted.push((i, start..out.len()));
+        }
+        for &(at, which) in proven.iter() {
+            out[at].1 = &principals[which];
+        }
+        let batch = admitted.iter().map(|(i, headers)| {
+            let message = &messages[*i];
+            (message.subject.as_str(), &message.payload[..], &out[headers.clone()])
+        });
+        self.local.publish_each(batch, outcomes);
+        for outcome in outcomes.results() {
+            match outcome {
+                Ok(_) => Counters::add(&self.counters.imported),
+                Err(_) => Counters::add(&self.counters.local_refused),
+            }
+        }
+        received.keep(list);
+        local.keep(out);
+        admitted.clear();
+        proven.clear();
+        principals.clear();
+        messages.clear();
+    }
+
+    /// A NATS request admitted by `deliver`: asked on the local bus on its
+    /// own task (bounded by the requests in flight), the reply sent back.
+    fn ask_locally(
+        self: &Arc<Self>,
+        message: &async_nats::Message,
+        reply: &str,
+        received: &[(&str, &str)],
+        relay: bool,
+        principal: Option<&str>,
+    ) {
+        let Ok(permit) = Arc::clone(&self.in_flight).try_acquire_owned() else {
+            return Counters::add(&self.counters.requests_busy);
+        };
+        let local: Vec<(String, String)> = self
+            .local_headers(received, relay, principal)
+            .iter()
+            .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
+            .collect();
+        let asked = Arc::clone(self).request_in(
+            message.subject.to_string(),
+            reply.to_owned(),
+            local,
+            message.payload.clone(),
+        );
+        tokio::spawn(async move {
+            asked.await;
+            drop(permit);
+        });
+    }
+}

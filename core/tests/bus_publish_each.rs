@@ -1,0 +1,268 @@
+//! `publish_each`: a batch of distinct messages, each published as
+//! `publish` would (its own checks, every overflow policy, exact
+//! counting, its own outcome), queued per subscription under one lock
+//! with one wake-up, in the batch's order.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use charter_core::bus::{
+    Bus, BusLimits, Overflow, PublishBatch, PublishReport, SubscribeOptions, SubscriptionStats,
+};
+use charter_core::capability::{Authority, AuthorityOptions, Grant, KeyPair, ManualClock, Token};
+use charter_core::ErrorKind;
+
+/// One message of a batch: topic, payload, headers.
+type Outgoing<'a> = (&'a str, &'a [u8], &'a [(&'a str, &'a str)]);
+
+fn exact(stats: &SubscriptionStats) -> bool {
+    stats.received == stats.delivered + stats.dropped.total() + stats.queued
+}
+
+fn payloads(batch: &PublishBatch) -> Vec<Option<u64>> {
+    batch.results().iter().map(|r| r.as_ref().ok().map(|r| r.delivered)).collect()
+}
+
+#[test]
+fn distinct_messages_arrive_in_order_with_their_own_topics_and_headers() {
+    let bus = Bus::new(BusLimits::default()).unwrap();
+    let all = bus.subscribe("orders.*", SubscribeOptions::new()).unwrap();
+    let eu = bus.subscribe("orders.eu", SubscribeOptions::new()).unwrap();
+    let ids: Vec<String> = (0..6).map(|i| format!("id-{i}")).collect();
+    type Owned<'a> = (&'a str, Vec<u8>, [(&'a str, &'a str); 1]);
+    let messages: Vec<Owned> = (0..6)
+        .map(|i| {
+            (if i % 3 == 0 { "orders.us" } else { "orders.eu" }, vec![i as u8], [("Id", ids[i].as_str())])
+        })
+        .collect();
+    let mut batch = PublishBatch::new();
+    bus.publish_each(messages.iter().map(|(t, p, h)| (*t, &p[..], &h[..])), &mut batch);
+    let reports: Vec<PublishReport> = batch.results().iter().map(|r| *r.as_ref().unwrap()).collect();
+    let matched: Vec<u64> = reports.iter().map(|r| r.matched).collect();
+    assert_eq!(matched, [1, 2, 2, 1, 2, 2]);
+    assert!(reports.iter().all(|r| r.delivered == r.matched && r.dropped == 0));
+    let got = all.recv_many(10, Some(Duration::ZERO)).unwrap();
+    let seen: Vec<(&str, u8, &str)> =
+        got.iter().map(|m| (m.topic(), m.payload()[0], m.header("Id").unwrap())).collect();
+    let expected: Vec<(&str, u8, &str)> = messages.iter().map(|(t, p, h)| (*t, p[0], h[0].1)).collect();
+    assert_eq!(seen, expected);
+    assert!(got.windows(2).all(|w| w[0].seq() < w[1].seq()));
+    let eu_got: Vec<u8> =
+        eu.recv_many(10, Some(Duration::ZERO)).unwrap().iter().map(|m| m.payload()[0]).collect();
+    assert_eq!(eu_got, [1, 2, 4, 5]);
+    assert!(exact(&all.stats()) && exact(&eu.stats()));
+}
+
+#[test]
+fn a_message_that_fails_its_checks_fails_alone() {
+    let bus = Bus::new(BusLimits::default()).unwrap();
+    let sub = bus.subscribe(">", SubscribeOptions::new()).unwrap();
+    let big = vec![0u8; bus.limits().max_payload + 1];
+    let messages: [Outgoing; 5] = [
+        ("a", b"1", &[]),
+        ("bad..topic", b"2", &[]),
+        ("_charter.inbox.x", b"3", &[]),
+        ("a", &big, &[]),
+        ("a", b"5", &[("bad\nname", "v")]),
+    ];
+    let mut batch = PublishBatch::new();
+    bus.publish_each(messages.iter().copied().chain([("b", &b"6"[..], &[][..])]), &mut batch);
+    let kinds: Vec<Option<ErrorKind>> =
+        batch.results().iter().map(|r| r.as_ref().err().map(|e| e.kind())).collect();
+    assert_eq!(kinds[0], None);
+    assert_eq!(kinds[1], Some(ErrorKind::InvalidArgument));
+    assert_eq!(kinds[2], Some(ErrorKind::InvalidArgument));
+    assert_eq!(kinds[3], Some(ErrorKind::LimitExceeded));
+    assert!(kinds[4].is_some());
+    assert_eq!(kinds[5], None);
+    let got: Vec<Vec<u8>> =
+        sub.recv_many(10, Some(Duration::ZERO)).unwrap().iter().map(|m| m.payload().to_vec()).collect();
+    assert_eq!(got, [b"1".to_vec(), b"6".to_vec()]);
+    // The same batch object, reused: only the new batch's outcomes.
+    bus.publish_each([("c", &b"7"[..], &[][..])], &mut batch);
+    assert_eq!(payloads(&batch), [Some(1)]);
+}
+
+/// A subscription of capacity 2 under each overflow policy, beside one
+/// without a limit, given a batch of 5 on one topic.
+#[test]
+fn every_overflow_policy_decides_each_message_and_counts_it() {
+    let cases = [
+        (Overflow::DropNewest, vec![Some(2), Some(2), Some(1), Some(1), Some(1)], vec![0, 1]),
+        (Overflow::DropOldest, vec![Some(2); 5], vec![3, 4]),
+        (Overflow::Error, vec![Some(2), Some(2), None, None, None], vec![0, 1]),
+        (Overflow::Block(Duration::from_millis(20)), vec![Some(2), Some(2), None, None, None], vec![0, 1]),
+    ];
+    for (policy, delivered, kept) in cases {
+        let bus = Bus::new(BusLimits::default()).unwrap();
+        let small = bus.subscribe("t", SubscribeOptions::new().capacity(2).overflow(policy)).unwrap();
+        let open = bus.subscribe("t", SubscribeOptions::new()).unwrap();
+        let mut batch = PublishBatch::new();
+        bus.publish_each((0..5u8).map(|i| ("t", vec![i], &[][..])), &mut batch);
+        assert_eq!(payloads(&batch), delivered, "{policy:?}");
+        for result in batch.results() {
+            let Err(e) = result else { continue };
+            let kind = if policy == Overflow::Error { ErrorKind::LimitExceeded } else { ErrorKind::Timeout };
+            assert_eq!(e.kind(), kind);
+            assert!(e.message().contains("(publish to \"t\": 1 of 2 subscriptions accepted it)"), "{e}");
+        }
+        let got: Vec<u8> =
+            small.recv_many(10, Some(Duration::ZERO)).unwrap().iter().map(|m| m.payload()[0]).collect();
+        assert_eq!(got, kept, "{policy:?}");
+        assert_eq!(open.stats().queued, 5, "the other subscription had every message");
+        let stats = small.stats();
+        assert_eq!((stats.received, stats.dropped.total()), (5, 3), "{policy:?}");
+        assert!(exact(&stats) && exact(&open.stats()));
+    }
+}
+
+#[test]
+fn a_blocked_batch_waits_for_a_consumer_and_loses_nothing() {
+    let bus = Bus::new(BusLimits::default()).unwrap();
+    let sub = bus
+        .subscribe(
+            "t",
+            SubscribeOptions::new().capacity(4).overflow(Overflow::Block(Duration::from_secs(30))),
+        )
+        .unwrap();
+    let consumer = {
+        let sub = sub.clone();
+        thread::spawn(move || (0..1_000).map(|_| sub.recv().unwrap().payload()[0]).collect::<Vec<u8>>())
+    };
+    let mut batch = PublishBatch::new();
+    for chunk in 0..10u32 {
+        bus.publish_each(
+            (0..100u32).map(|i| ("t", vec![((chunk * 100 + i) % 251) as u8], &[][..])),
+            &mut batch,
+        );
+        assert!(batch.results().iter().all(|r| r.as_ref().unwrap().delivered == 1));
+    }
+    let got = consumer.join().unwrap();
+    assert_eq!(got, (0..1_000u32).map(|i| (i % 251) as u8).collect::<Vec<u8>>());
+    assert!(exact(&sub.stats()));
+}
+
+#[test]
+fn one_batch_wakes_every_blocked_receiver_it_can_feed_and_fires_a_watch_once() {
+    let bus = Bus::new(BusLimits::default()).unwrap();
+    let sub = bus.subscribe("t", SubscribeOptions::new()).unwrap();
+    let receivers: Vec<_> = (0..3)
+        .map(|_| {
+            let sub = sub.clone();
+            thread::spawn(move || {
+                let started = Instant::now();
+                let got = sub.recv_timeout(Duration::from_secs(20)).unwrap().payload()[0];
+                (got, started.elapsed())
+            })
+        })
+        .collect();
+    // Time for all three to block (one not blocked yet finds its message
+    // queued).
+    thread::sleep(Duration::from_millis(50));
+    let mut batch = PublishBatch::new();
+    bus.publish_each((0..3u8).map(|i| ("t", vec![i], &[][..])), &mut batch);
+    let (mut got, waited): (Vec<u8>, Vec<Duration>) =
+        receivers.into_iter().map(|r| r.join().unwrap()).unzip();
+    got.sort_unstable();
+    // A receiver left asleep would find its message only when its 20 s
+    // wait ends.
+    assert!(waited.iter().all(|w| *w < Duration::from_secs(10)), "{waited:?}");
+    assert_eq!(got, [0, 1, 2]);
+
+    let fired = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&fired);
+    sub.set_watch(Some(Arc::new(move || {
+        counter.fetch_add(1, Ordering::SeqCst);
+    })))
+    .unwrap();
+    bus.publish_each((0..64u8).map(|i| ("t", vec![i], &[][..])), &mut batch);
+    assert_eq!(fired.load(Ordering::SeqCst), 1, "one edge, one fire");
+    assert_eq!(sub.try_recv_many_into(&mut Vec::new(), 100).unwrap(), 64);
+}
+
+#[test]
+fn a_handler_gets_each_message_in_order_and_nested_batches_never_wait() {
+    let bus = Bus::new(BusLimits::default()).unwrap();
+    let full = bus
+        .subscribe(
+            "inner",
+            SubscribeOptions::new().capacity(1).overflow(Overflow::Block(Duration::from_secs(30))),
+        )
+        .unwrap();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let inner_kinds = Arc::new(Mutex::new(Vec::new()));
+    let (log, kinds, inner_bus) = (Arc::clone(&seen), Arc::clone(&inner_kinds), bus.clone());
+    let _handler = bus
+        .subscribe_with("outer", SubscribeOptions::new(), move |m| {
+            log.lock().unwrap().push(m.payload()[0]);
+            let mut batch = PublishBatch::new();
+            inner_bus
+                .publish_each([("inner", &b"a"[..], &[][..]), ("inner", &b"b"[..], &[][..])], &mut batch);
+            kinds.lock().unwrap().extend(batch.results().iter().map(|r| r.as_ref().err().map(|e| e.kind())));
+            Ok(())
+        })
+        .unwrap();
+    let mut batch = PublishBatch::new();
+    bus.publish_each((0..3u8).map(|i| ("outer", vec![i], &[][..])), &mut batch);
+    assert_eq!(*seen.lock().unwrap(), [0, 1, 2]);
+    // The first inner message fills the queue; every later one would wait
+    // for a consumer inside the handler that would consume it.
+    let kinds = inner_kinds.lock().unwrap().clone();
+    assert_eq!(kinds[0], None);
+    assert!(kinds[1..].iter().all(|k| *k == Some(ErrorKind::WouldBlock)), "{kinds:?}");
+    assert!(exact(&full.stats()));
+}
+
+#[test]
+fn each_message_is_authorized_and_a_denial_is_counted() {
+    let root = KeyPair::generate().unwrap();
+    let clock = Arc::new(ManualClock::new(5_000_000));
+    let authority =
+        Authority::new([root.public_key()], AuthorityOptions { clock, ..AuthorityOptions::default() });
+    let bus = Bus::with_authority(BusLimits::default(), authority.clone()).unwrap();
+    let holder = KeyPair::generate().unwrap();
+    let grants = [Grant::parse("publish a.>").unwrap(), Grant::parse("subscribe >").unwrap()];
+    let token = Token::mint(&root, &holder.public_key(), &grants, 5_000_000, 5_003_600).unwrap();
+    let challenge = authority.challenge().unwrap();
+    let session =
+        authority.open_session(&token, &challenge, &token.prove(&holder, &challenge).unwrap()).unwrap();
+    let client = bus.with_session(&session);
+    let sub = client.subscribe(">", SubscribeOptions::new()).unwrap();
+    let mut batch = PublishBatch::new();
+    client.publish_each([("a.x", &b"1"[..], &[][..]), ("b.x", b"2", &[]), ("a.y", b"3", &[])], &mut batch);
+    let kinds: Vec<Option<ErrorKind>> =
+        batch.results().iter().map(|r| r.as_ref().err().map(|e| e.kind())).collect();
+    assert_eq!(kinds, [None, Some(ErrorKind::Denied), None]);
+    assert_eq!(bus.stats().denied, 1);
+    bus.publish_each([("a.x", &b"4"[..], &[][..])], &mut batch);
+    assert_eq!(batch.results()[0].as_ref().unwrap_err().kind(), ErrorKind::Denied, "no session, no publish");
+    let got: Vec<u8> =
+        sub.recv_many(10, Some(Duration::ZERO)).unwrap().iter().map(|m| m.payload()[0]).collect();
+    assert_eq!(got, [b'1', b'3']);
+}
+
+#[test]
+fn a_closed_bus_or_an_ended_subscription_refuses_or_counts_each_message() {
+    let bus = Bus::new(BusLimits::default()).unwrap();
+    let ended = bus.subscribe("t", SubscribeOptions::new()).unwrap();
+    let kept = bus.subscribe("t", SubscribeOptions::new()).unwrap();
+    let mut batch = PublishBatch::new();
+    ended.close();
+    bus.publish_each((0..3u8).map(|i| ("t", vec![i], &[][..])), &mut batch);
+    assert_eq!(payloads(&batch), [Some(1); 3]);
+    assert_eq!(kept.stats().queued, 3);
+    bus.close();
+    bus.publish_each([("t", &b"x"[..], &[][..])], &mut batch);
+    assert_eq!(batch.results()[0].as_ref().unwrap_err().kind(), ErrorKind::Closed);
+}
+
+#[test]
+fn an_empty_batch_does_nothing() {
+    let bus = Bus::new(BusLimits::default()).unwrap();
+    let mut batch = PublishBatch::new();
+    bus.publish_each(std::iter::empty::<Outgoing>(), &mut batch);
+    assert!(batch.results().is_empty());
+    assert_eq!(bus.stats().published, 0);
+}
