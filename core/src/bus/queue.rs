@@ -26,11 +26,12 @@ pub(crate) struct Queue {
 }
 
 struct State {
-    items: VecDeque<Queued>,
+    /// Each entry is the message alone (one pointer): its size is in it.
+    items: VecDeque<Message>,
     /// For a queue with a TTL, when each queued message expires (`None`:
     /// never, past what an `Instant` can hold), in step with `items`;
     /// empty otherwise. Kept apart so that the queued entries of the
-    /// common queue without a TTL are 16 bytes smaller to move.
+    /// common queue without a TTL stay one pointer.
     expiries: VecDeque<Option<Instant>>,
     bytes: usize,
     closed: bool,
@@ -56,11 +57,6 @@ struct State {
     blocked: usize,
     /// Receivers waiting without a thread (see `readiness`).
     armed: Armed,
-}
-
-struct Queued {
-    message: Message,
-    size: usize,
 }
 
 /// What happened to one offered message.
@@ -170,7 +166,7 @@ impl Queue {
         state.stats.received += 1;
         state.bytes += size;
         let was_empty = state.items.is_empty();
-        state.items.push_back(Queued { message: message.into_message(), size });
+        state.items.push_back(message.into_message());
         if state.waiting == 0 && state.armed.is_quiet() {
             return;
         }
@@ -238,7 +234,7 @@ impl Queue {
             }
             match options.overflow {
                 Overflow::DropOldest => {
-                    let oldest = state.items.pop_front().map_or(0, |q| q.size);
+                    let oldest = state.items.pop_front().map_or(0, |m| m.size());
                     state.expiries.pop_front();
                     state.bytes -= oldest;
                     state.stats.dropped.overflow += 1;
@@ -470,10 +466,10 @@ impl Queue {
     #[inline]
     fn pop(&self, state: &mut State) -> Option<Message> {
         if state.plain && state.blocked == 0 && !state.slow {
-            let queued = state.items.pop_front()?;
-            state.bytes -= queued.size;
+            let message = state.items.pop_front()?;
+            state.bytes -= message.size();
             state.stats.delivered += 1;
-            return Some(queued.message);
+            return Some(message);
         }
         self.pop_any(state)
     }
@@ -485,8 +481,8 @@ impl Queue {
             state.last_receive = Some(Instant::now());
         }
         let mut now = None;
-        while let Some(queued) = state.items.pop_front() {
-            state.bytes -= queued.size;
+        while let Some(message) = state.items.pop_front() {
+            state.bytes -= message.size();
             if state.blocked > 0 {
                 self.writable.notify_one();
             }
@@ -500,7 +496,7 @@ impl Queue {
             if state.slow && state.items.len() <= state.recovered_at {
                 state.slow = false;
             }
-            return Some(queued.message);
+            return Some(message);
         }
         state.slow = false;
         None
