@@ -32,11 +32,13 @@ pub(crate) struct Body {
 
 impl Message {
     /// A message in a body of the pool: a kept one when there is one, so
-    /// a warm publish allocates nothing.
+    /// a warm publish allocates nothing. A kept body that last carried the
+    /// same `topic` (the same `Arc`, from the match cache) keeps it without
+    /// a count up and down.
     #[inline]
     pub(crate) fn new(
         seq: u64,
-        topic: Arc<str>,
+        topic: &Arc<str>,
         payload: Arc<[u8]>,
         headers: Option<HeaderText>,
         reply_to: Option<Arc<str>>,
@@ -48,13 +50,15 @@ impl Message {
         if let Some(body) = kept.as_mut().and_then(Arc::get_mut) {
             body.seq = seq;
             body.size = size;
-            body.topic = topic;
+            if !Arc::ptr_eq(&body.topic, topic) {
+                body.topic = Arc::clone(topic);
+            }
             body.payload = Some(payload);
             body.headers = headers;
             body.reply_to = reply_to;
             return Message { body: kept };
         }
-        let body = Body { seq, size, topic, payload: Some(payload), headers, reply_to };
+        let body = Body { seq, size, topic: Arc::clone(topic), payload: Some(payload), headers, reply_to };
         Message { body: Some(Arc::new(body)) }
     }
 

@@ -777,7 +777,7 @@ impl Bus {
             }
         };
         let seq = self.inner.published.fetch_add(1, Ordering::Relaxed) + 1;
-        let message = Message::new(seq, hit.topic, payload, headers, reply_to);
+        let message = Message::new(seq, &hit.topic, payload, headers, reply_to);
         let mut report = PublishReport { matched: hit.targets.len() as u64, ..PublishReport::default() };
         let mut first_error = None;
         let size = message.size();
