@@ -781,23 +781,19 @@ impl Bus {
         let mut report = PublishReport { matched: hit.targets.len() as u64, ..PublishReport::default() };
         let mut first_error = None;
         let size = message.size();
-        let mut count = |offered: Result<Offered>| match offered {
-            Ok(Offered::Accepted) => report.delivered += 1,
-            Ok(Offered::Dropped) => report.dropped += 1,
-            Err(e) => {
-                report.dropped += 1;
-                first_error.get_or_insert(e);
-            }
+        let mut count = |offered: Offered| match offered {
+            Offered::Accepted => report.delivered += 1,
+            Offered::Dropped => report.dropped += 1,
         };
         // Every subscriber but the last gets a clone; the last gets the
         // message itself.
         if let Some((last, others)) = hit.targets.split_last() {
             for target in others {
                 self.end_if_stale(target);
-                count(target.deliver(&message, size, may_wait));
+                count(target.deliver(&message, size, may_wait, &mut first_error));
             }
             self.end_if_stale(last);
-            count(last.deliver(message, size, may_wait));
+            count(last.deliver(message, size, may_wait, &mut first_error));
         }
         match first_error {
             None => Ok(report),

@@ -130,7 +130,10 @@ impl Queue {
     /// Offers `message`, which counts `size` bytes against the queue's
     /// limit (the publisher measures it once for every subscriber).
     /// `may_wait` is false when the publisher runs inside a callback of the
-    /// same bus, where waiting could deadlock.
+    /// same bus, where waiting could deadlock. A refusal that fails the
+    /// publish puts its error in `failed` (unless an earlier subscriber's
+    /// is there) and counts as dropped: the publisher's loop then handles a
+    /// one-byte outcome, not a `Result` as wide as an error.
     ///
     /// The common case, an open queue with room, is decided here inline in
     /// the publisher's loop; every other case goes out of line.
@@ -141,13 +144,17 @@ impl Queue {
         size: usize,
         options: &SubscribeOptions,
         may_wait: bool,
-    ) -> Result<Offered> {
+        failed: &mut Option<Error>,
+    ) -> Offered {
         let state = self.lock();
         if !state.closed && state.items.len() < options.capacity && state.bytes + size <= options.max_bytes {
             self.accept(state, message, size, options);
-            return Ok(Offered::Accepted);
+            return Offered::Accepted;
         }
-        self.offer_when_full(state, message, size, options, may_wait)
+        match self.offer_when_full(state, message, size, options, may_wait) {
+            Ok(offered) => offered,
+            Err(e) => refused(e, failed),
+        }
     }
 
     /// Queues `message` into a queue known to have room, then wakes and
@@ -560,6 +567,15 @@ impl State {
             None => self.stats.dropped.closed += 1,
         }
     }
+}
+
+/// Keeps the first refusal of a publish for its error; the message counts
+/// as dropped.
+#[cold]
+#[inline(never)]
+pub(crate) fn refused(e: Error, failed: &mut Option<Error>) -> Offered {
+    failed.get_or_insert(e);
+    Offered::Dropped
 }
 
 fn full(options: &SubscribeOptions, why: &str) -> Error {
