@@ -11,8 +11,7 @@ use super::pool;
 /// subscriber, never copied per subscriber.
 #[derive(Clone)]
 pub struct Message {
-    /// `None` only while the message is being dropped (see [`Drop`]).
-    body: Option<Arc<Body>>,
+    body: Arc<Body>,
 }
 
 /// What a message holds, in a body of the [`pool`], reused once the
@@ -44,31 +43,28 @@ impl Message {
         reply_to: Option<Arc<str>>,
     ) -> Message {
         let size = topic.len() + payload.len() + headers.as_ref().map_or(0, HeaderText::bytes);
-        let mut kept = pool::take();
-        // A kept body is never shared (it was returned by its last
-        // reference): `get_mut` finds it so.
-        if let Some(body) = kept.as_mut().and_then(Arc::get_mut) {
-            body.seq = seq;
-            body.size = size;
-            if !Arc::ptr_eq(&body.topic, topic) {
-                body.topic = Arc::clone(topic);
+        // A kept body is unshared once the message that returned it is gone
+        // (see `recycle`): `get_mut` says so.
+        if let Some(mut kept) = pool::take() {
+            if let Some(body) = Arc::get_mut(&mut kept) {
+                body.seq = seq;
+                body.size = size;
+                if !Arc::ptr_eq(&body.topic, topic) {
+                    body.topic = Arc::clone(topic);
+                }
+                body.payload = Some(payload);
+                body.headers = headers;
+                body.reply_to = reply_to;
+                return Message { body: kept };
             }
-            body.payload = Some(payload);
-            body.headers = headers;
-            body.reply_to = reply_to;
-            return Message { body: kept };
         }
         let body = Body { seq, size, topic: Arc::clone(topic), payload: Some(payload), headers, reply_to };
-        Message { body: Some(Arc::new(body)) }
+        Message { body: Arc::new(body) }
     }
 
     #[inline]
     fn body(&self) -> &Body {
-        match &self.body {
-            Some(body) => body,
-            // Only `drop` takes the body, and nothing reads it after.
-            None => unreachable!("a message's body is gone only while it is dropped"),
-        }
+        &self.body
     }
 
     /// The bus-wide sequence number: increasing in publish order.
@@ -125,24 +121,26 @@ impl Drop for Message {
     /// (never a wrong count, and never a body reused while it is read).
     #[inline]
     fn drop(&mut self) {
-        if self.body.as_ref().is_some_and(|body| Arc::strong_count(body) == 1) {
+        if Arc::strong_count(&self.body) == 1 {
             self.recycle();
         }
     }
 }
 
 impl Message {
-    /// [`drop`](Drop::drop) of the last reference.
+    /// [`drop`](Drop::drop) of the last reference. The pool gets a
+    /// second reference, and this one goes right after, with the message:
+    /// a body is taken from the pool only by `get_mut`, which finds it
+    /// unshared only once that has happened.
     #[inline(never)]
     fn recycle(&mut self) {
-        let Some(mut body) = self.body.take() else { return };
-        let Some(last) = Arc::get_mut(&mut body) else { return };
+        let Some(last) = Arc::get_mut(&mut self.body) else { return };
         last.payload = None;
         if last.headers.is_some() || last.reply_to.is_some() {
             last.headers = None;
             last.reply_to = None;
         }
-        pool::give_back(body);
+        pool::give_back(Arc::clone(&self.body));
     }
 }
 
