@@ -7,8 +7,9 @@
 //! stamped with a generation that every subscribe and unsubscribe bumps.
 //! A publish looks its topic up in a sharded match cache ([`cache`]); on a
 //! hit it never touches the trie, and a warm publish allocates nothing.
-//! The message (topic, payload, headers) is built once and shared by every
-//! matching subscription. Each subscription has its own bounded queue
+//! The message (topic, payload, headers) is built once, in a reusable body
+//! from a pool ([`pool`]), and each matching subscription's queue holds one
+//! reference to it. Each subscription has its own bounded queue
 //! ([`queue`]) whose one lock also guards its counters, so
 //! `received == delivered + dropped + queued` holds exactly at every
 //! instant. No lock of the bus is held while a handler runs, so handlers

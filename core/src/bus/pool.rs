@@ -76,3 +76,27 @@ fn keep(body: Arc<Body>) {
 fn let_go(body: Arc<Body>) {
     drop(body);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bus::{Bus, BusLimits, SubscribeOptions};
+
+    /// Many more messages alive at once than the pool keeps: once they are
+    /// all gone, the pool holds at most `KEEP` bodies (and this thread one
+    /// spare), and none of them holds a payload.
+    #[test]
+    fn keeps_a_bounded_number_of_bodies() {
+        let bus = Bus::new(BusLimits::default()).unwrap();
+        let sub = bus.subscribe("t.x", SubscribeOptions::new().capacity(3 * KEEP)).unwrap();
+        let payload: Arc<[u8]> = Arc::from(&[1u8; 32][..]);
+        for _ in 0..3 * KEEP {
+            bus.publish("t.x", Arc::clone(&payload), &[]).unwrap();
+        }
+        let held: Vec<_> = std::iter::from_fn(|| sub.try_recv().unwrap()).collect();
+        assert_eq!(held.len(), 3 * KEEP);
+        drop(held);
+        assert!(FREE.lock().len() <= KEEP);
+        assert_eq!(Arc::strong_count(&payload), 1, "a kept body holds no payload");
+    }
+}
