@@ -876,3 +876,27 @@ fn a_failed_request_gives_its_requester_the_error_and_drops_a_late_reply() {
     assert_eq!(bus.fail_request("svc", &error).unwrap_err().kind(), ErrorKind::InvalidArgument);
     assert_eq!(bus.fail_request("", &error).unwrap_err().kind(), ErrorKind::InvalidArgument);
 }
+
+/// Slow-consumer episodes and blocked publishers, again and again on one
+/// queue: a receive that makes room wakes the `Block` publisher each time
+/// (it would otherwise sleep out its 30 s), and the receives between
+/// episodes take the short path without losing a message.
+#[test]
+fn each_receive_that_makes_room_wakes_a_blocked_publisher() {
+    let bus = bus();
+    let sub = full_block_queue(&bus, Duration::from_secs(30));
+    // The queue holds b"1"; each round publishes the next digit.
+    for round in b'2'..=b'5' {
+        let publisher = on_a_thread(&bus, move |bus| {
+            let started = Instant::now();
+            bus.publish("t", vec![round], &[]).unwrap();
+            started.elapsed()
+        });
+        thread::sleep(Duration::from_millis(30));
+        assert_eq!(sub.recv().unwrap().payload(), [round - 1]);
+        assert!(publisher.join().unwrap() < Duration::from_secs(10), "round {round}");
+    }
+    assert_eq!(sub.recv().unwrap().payload(), b"5");
+    let s = sub.stats();
+    assert_eq!((s.received, s.delivered, s.dropped.total(), s.queued), (5, 5, 0, 0));
+}
