@@ -210,3 +210,43 @@ fn handler_subscriptions_cannot_be_polled() {
     assert_eq!(sub.poll_recv(&notify).unwrap_err().kind(), ErrorKind::InvalidArgument);
     assert_eq!(sub.set_watch(Some(notify)).unwrap_err().kind(), ErrorKind::InvalidArgument);
 }
+
+/// Every kind of waiter in turn on one queue gets its wake-up, and a
+/// forgotten one gets none: the queue's note of whether a push has
+/// anything to wake follows each arm, disarm, fire, watch, removal and
+/// blocked receive.
+#[test]
+fn every_kind_of_waiter_in_turn_is_woken() {
+    let (bus, sub) = pull_on_a();
+    for round in 0..3 {
+        let (notify, fired) = counter();
+        assert!(matches!(sub.poll_recv(&notify).unwrap(), Polled::Pending { .. }));
+        bus.publish("a", &b"n"[..], &[]).unwrap();
+        bus.publish("a", &b"n"[..], &[]).unwrap();
+        assert_eq!(fired.load(Ordering::SeqCst), 1, "round {round}");
+        while sub.try_recv().unwrap().is_some() {}
+
+        assert!(matches!(sub.poll_recv(&notify).unwrap(), Polled::Pending { .. }));
+        assert!(sub.disarm(&notify));
+        bus.publish("a", &b"d"[..], &[]).unwrap();
+        assert_eq!(fired.load(Ordering::SeqCst), 1, "round {round}");
+        sub.try_recv().unwrap().unwrap();
+
+        let (watch, edges) = counter();
+        sub.set_watch(Some(Arc::clone(&watch))).unwrap();
+        bus.publish("a", &b"w"[..], &[]).unwrap();
+        assert_eq!(edges.load(Ordering::SeqCst), 1, "round {round}");
+        sub.try_recv().unwrap().unwrap();
+        assert!(sub.remove_watch(&watch));
+        bus.publish("a", &b"w"[..], &[]).unwrap();
+        assert_eq!(edges.load(Ordering::SeqCst), 1, "round {round}");
+        sub.try_recv().unwrap().unwrap();
+
+        let receiver = bus.subscription(sub.id()).unwrap();
+        let waiting = thread::spawn(move || receiver.recv_timeout(Duration::from_secs(10)).map(|m| m.seq()));
+        thread::sleep(Duration::from_millis(20));
+        let seq = bus.stats().published + 1;
+        bus.publish("a", &b"r"[..], &[]).unwrap();
+        assert_eq!(waiting.join().unwrap().unwrap(), seq, "round {round}");
+    }
+}

@@ -21,6 +21,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::cache::Hit;
 use super::queue::{Offer, Offered};
 use super::{
     dispatch, refused_by_some, Bus, Client, Headers, Message, Payload, PublishReport, SubscriptionRef,
@@ -118,7 +119,9 @@ pub struct PublishBatch {
 struct Admitted {
     index: usize,
     size: usize,
-    targets: Arc<[Target]>,
+    /// Its topic and subscriptions: one shared route for a cached topic,
+    /// so consecutive messages to it make one run.
+    route: Hit<Target>,
 }
 
 impl PublishBatch {
@@ -186,10 +189,10 @@ impl Bus {
             let payload: Arc<[u8]> = payload.into();
             let hit = self.route(topic, route);
             let seq = self.inner.published.fetch_add(1, Ordering::Relaxed) + 1;
-            let message = Message { seq, topic: hit.topic, payload, headers, reply_to: None };
+            let message = Message::new(seq, &hit.topic, payload, headers, None);
             let matched = hit.targets.len() as u64;
             batch.results.push(Ok(PublishReport { matched, ..PublishReport::default() }));
-            batch.admitted.push(Admitted { index, size: message.size(), targets: hit.targets });
+            batch.admitted.push(Admitted { index, size: message.size(), route: hit });
             batch.messages.push(message);
         }
         let Ok((_level, inside_handler)) = entered else { return };
@@ -210,11 +213,11 @@ impl Bus {
         let PublishBatch { results, messages, admitted, refused } = batch;
         let mut start = 0;
         while start < admitted.len() {
-            let targets = Arc::clone(&admitted[start].targets);
-            let len = admitted[start..].iter().take_while(|a| Arc::ptr_eq(&a.targets, &targets)).count();
+            let route = Arc::clone(&admitted[start].route);
+            let len = admitted[start..].iter().take_while(|a| Arc::ptr_eq(&a.route, &route)).count();
             let run = &admitted[start..start + len];
             // The run's messages are the first `len` left in `messages`.
-            let topic = Arc::clone(&messages[0].topic);
+            let topic = &route.topic;
             let mut count = |i: usize, offered: Result<Offered>| {
                 let index = run[i].index;
                 let Ok(report) = &mut results[index] else { return };
@@ -224,12 +227,12 @@ impl Bus {
                     Err(e) => {
                         report.dropped += 1;
                         if !refused.iter().any(|(at, _, _)| *at == index) {
-                            refused.push((index, e, Arc::clone(&topic)));
+                            refused.push((index, e, Arc::clone(topic)));
                         }
                     }
                 }
             };
-            if let Some((last, others)) = targets.split_last() {
+            if let Some((last, others)) = route.targets.split_last() {
                 for target in others {
                     self.end_if_stale(target);
                     let borrowed = messages[..len].iter().zip(run).map(|(m, a)| (m, a.size));
@@ -259,7 +262,9 @@ fn offer_run<M: Offer>(
         target.queue.offer_many(messages, &target.options, may_wait, count);
     } else {
         for (i, (message, size)) in messages.enumerate() {
-            count(i, target.deliver(message, size, may_wait));
+            let mut failed = None;
+            let offered = target.deliver(message, size, may_wait, &mut failed);
+            count(i, failed.map_or(Ok(offered), Err));
         }
     }
 }

@@ -3,8 +3,8 @@
 //!
 //! Any subscribe or unsubscribe bumps the generation, which invalidates
 //! every entry at once without touching them. A hit costs a hash, a
-//! short uncontended lock and two reference-count increments, and
-//! allocates nothing, so a warm publish allocates nothing either. The cache
+//! short uncontended lock and one reference-count increment (a topic and
+//! its targets are one shared [`Hit`]), and allocates nothing, so a warm publish allocates nothing either. The cache
 //! is sharded so publishers of different topics rarely share a lock, and
 //! bounded so hostile topic strings cannot grow it without limit.
 //!
@@ -43,14 +43,15 @@ pub(crate) struct MatchCache<T> {
 
 struct Entry<T> {
     generation: u64,
-    topic: Arc<str>,
-    targets: Arc<[T]>,
+    hit: Hit<T>,
 }
 
-/// A cached topic and the targets that match it.
-pub(crate) struct Hit<T> {
+/// A cached topic and the targets that match it, shared by one reference.
+pub(crate) type Hit<T> = Arc<Route<T>>;
+
+pub(crate) struct Route<T> {
     pub(crate) topic: Arc<str>,
-    pub(crate) targets: Arc<[T]>,
+    pub(crate) targets: Box<[T]>,
 }
 
 /// Passes an already computed hash through.
@@ -89,24 +90,25 @@ impl<T> MatchCache<T> {
     pub(crate) fn get(&self, topic: &str, generation: u64) -> Option<Hit<T>> {
         let hash = self.keys.hash_one(topic);
         let shard = self.shard(hash).lock();
-        let entry = shard.get(&hash)?.iter().find(|e| e.generation == generation && same(&e.topic, topic))?;
-        Some(Hit { topic: Arc::clone(&entry.topic), targets: Arc::clone(&entry.targets) })
+        let entry =
+            shard.get(&hash)?.iter().find(|e| e.generation == generation && same(&e.hit.topic, topic))?;
+        Some(Arc::clone(&entry.hit))
     }
 
     /// Stores the targets of `topic` computed at `generation`.
     pub(crate) fn put(&self, topic: &str, generation: u64, targets: Vec<T>) -> Hit<T> {
-        let hit = Hit { topic: Arc::from(topic), targets: Arc::from(targets) };
+        let hit = Arc::new(Route { topic: Arc::from(topic), targets: targets.into_boxed_slice() });
         let hash = self.keys.hash_one(topic);
         let mut shard = self.shard(hash).lock();
         if shard.len() >= SHARD_CAPACITY && !shard.contains_key(&hash) {
             shard.clear();
         }
         let chain = shard.entry(hash).or_default();
-        chain.retain(|e| &*e.topic != topic);
+        chain.retain(|e| &*e.hit.topic != topic);
         if chain.len() >= MAX_CHAIN {
             return hit;
         }
-        chain.push(Entry { generation, topic: Arc::clone(&hit.topic), targets: Arc::clone(&hit.targets) });
+        chain.push(Entry { generation, hit: Arc::clone(&hit) });
         hit
     }
 
@@ -199,7 +201,8 @@ mod tests {
             let mut shard = cache.shard(hash).lock();
             let chain = shard.get_mut(&hash).unwrap();
             if chain.len() < MAX_CHAIN {
-                chain.push(Entry { generation: 1, topic, targets: Arc::from(vec![i]) });
+                let hit = Arc::new(Route { topic, targets: Box::from([i]) });
+                chain.push(Entry { generation: 1, hit });
             }
         }
         // "x" hashes there too; the chain is full, so it is not cached,

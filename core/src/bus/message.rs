@@ -4,42 +4,95 @@ use std::fmt;
 use std::sync::Arc;
 
 pub(crate) use super::header_text::HeaderText;
+use super::pool;
 
-/// One published message. Cloning it is cheap: the topic, payload and
-/// headers are shared by every subscriber, never copied per subscriber.
+/// One published message. Cloning it is cheap: a message is one shared
+/// reference, so its topic, payload and headers are shared by every
+/// subscriber, never copied per subscriber.
 #[derive(Clone)]
 pub struct Message {
-    pub(crate) seq: u64,
-    pub(crate) topic: Arc<str>,
-    pub(crate) payload: Arc<[u8]>,
-    pub(crate) headers: Option<HeaderText>,
-    pub(crate) reply_to: Option<Arc<str>>,
+    body: Arc<Body>,
+}
+
+/// What a message holds, in a body of the [`pool`], reused once the
+/// last reference to the message is gone.
+pub(crate) struct Body {
+    seq: u64,
+    /// The bytes the message counts against a queue's byte limit,
+    /// measured once per publish.
+    size: usize,
+    topic: Arc<str>,
+    /// `None` only while the body waits in the pool: a kept body does not
+    /// hold on to a payload.
+    payload: Option<Arc<[u8]>>,
+    headers: Option<HeaderText>,
+    reply_to: Option<Arc<str>>,
 }
 
 impl Message {
+    /// A message in a body of the pool: a kept one when there is one, so
+    /// a warm publish allocates nothing. A kept body that last carried the
+    /// same `topic` (the same `Arc`, from the match cache) keeps it without
+    /// a count up and down.
+    #[inline]
+    pub(crate) fn new(
+        seq: u64,
+        topic: &Arc<str>,
+        payload: Arc<[u8]>,
+        headers: Option<HeaderText>,
+        reply_to: Option<Arc<str>>,
+    ) -> Message {
+        let size = topic.len() + payload.len() + headers.as_ref().map_or(0, HeaderText::bytes);
+        // A kept body is unshared once the message that returned it is gone
+        // (see `recycle`): `get_mut` says so.
+        if let Some(mut kept) = pool::take() {
+            if let Some(body) = Arc::get_mut(&mut kept) {
+                body.seq = seq;
+                body.size = size;
+                if !Arc::ptr_eq(&body.topic, topic) {
+                    body.topic = Arc::clone(topic);
+                }
+                body.payload = Some(payload);
+                body.headers = headers;
+                body.reply_to = reply_to;
+                return Message { body: kept };
+            }
+        }
+        let body = Body { seq, size, topic: Arc::clone(topic), payload: Some(payload), headers, reply_to };
+        Message { body: Arc::new(body) }
+    }
+
+    #[inline]
+    fn body(&self) -> &Body {
+        &self.body
+    }
+
     /// The bus-wide sequence number: increasing in publish order.
     pub fn seq(&self) -> u64 {
-        self.seq
+        self.body().seq
     }
 
     /// The topic it was published on.
     pub fn topic(&self) -> &str {
-        &self.topic
+        &self.body().topic
     }
 
     /// The payload bytes.
     pub fn payload(&self) -> &[u8] {
-        &self.payload
+        self.body().payload.as_deref().unwrap_or_default()
     }
 
     /// The payload as a shared buffer, to keep or republish without copying.
     pub fn shared_payload(&self) -> Arc<[u8]> {
-        Arc::clone(&self.payload)
+        match &self.body().payload {
+            Some(payload) => Arc::clone(payload),
+            None => Arc::from(&[][..]),
+        }
     }
 
     /// The headers, in the order they were given.
     pub fn headers(&self) -> impl ExactSizeIterator<Item = (&str, &str)> {
-        HeaderText::iter(self.headers.as_ref())
+        HeaderText::iter(self.body().headers.as_ref())
     }
 
     /// The value of the first header called `name`.
@@ -49,24 +102,152 @@ impl Message {
 
     /// The reply inbox of a request, if this message is one.
     pub fn reply_to(&self) -> Option<&str> {
-        self.reply_to.as_deref()
+        self.body().reply_to.as_deref()
     }
 
     /// The bytes this message counts against a queue's byte limit.
     #[inline]
     pub(crate) fn size(&self) -> usize {
-        self.topic.len() + self.payload.len() + self.headers.as_ref().map_or(0, HeaderText::bytes)
+        self.body().size
+    }
+}
+
+impl Drop for Message {
+    /// The last reference returns the body to the pool, releasing the
+    /// payload, headers and reply inbox at once; any other reference is
+    /// one count down, decided in line. Two last references dropped at the
+    /// same instant on two threads may each see the other: then the body
+    /// is freed rather than kept, and the pool allocates another later
+    /// (never a wrong count, and never a body reused while it is read).
+    #[inline]
+    fn drop(&mut self) {
+        if Arc::strong_count(&self.body) == 1 {
+            self.recycle();
+        }
+    }
+}
+
+impl Message {
+    /// [`drop`](Drop::drop) of the last reference. The pool gets a
+    /// second reference, and this one goes right after, with the message:
+    /// a body is taken from the pool only by `get_mut`, which finds it
+    /// unshared only once that has happened.
+    #[inline(never)]
+    fn recycle(&mut self) {
+        let Some(last) = Arc::get_mut(&mut self.body) else { return };
+        last.payload = None;
+        if last.headers.is_some() || last.reply_to.is_some() {
+            last.headers = None;
+            last.reply_to = None;
+        }
+        pool::give_back(Arc::clone(&self.body));
     }
 }
 
 impl fmt::Debug for Message {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Message")
-            .field("seq", &self.seq)
-            .field("topic", &self.topic)
-            .field("payload_len", &self.payload.len())
+            .field("seq", &self.seq())
+            .field("topic", &self.topic())
+            .field("payload_len", &self.payload().len())
             .field("headers", &self.headers().len())
-            .field("reply_to", &self.reply_to)
+            .field("reply_to", &self.reply_to())
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::thread;
+
+    use crate::bus::{Bus, BusLimits, SubscribeOptions};
+
+    #[test]
+    fn the_last_reference_releases_the_payload_at_once() {
+        let bus = Bus::new(BusLimits::default()).unwrap();
+        let payload: Arc<[u8]> = Arc::from(&b"kept until the last receiver is done"[..]);
+        let a = bus.subscribe("t.x", SubscribeOptions::new()).unwrap();
+        let b = bus.subscribe("t.x", SubscribeOptions::new()).unwrap();
+        bus.publish("t.x", Arc::clone(&payload), &[("k", "v")]).unwrap();
+        let first = a.try_recv().unwrap().unwrap();
+        assert_eq!(Arc::strong_count(&payload), 2);
+        drop(first);
+        assert_eq!(Arc::strong_count(&payload), 2, "b still has it queued");
+        let second = b.try_recv().unwrap().unwrap();
+        let copy = second.clone();
+        drop(second);
+        assert_eq!(copy.payload(), &payload[..]);
+        assert_eq!(copy.header("k"), Some("v"));
+        drop(copy);
+        assert_eq!(Arc::strong_count(&payload), 1);
+    }
+
+    #[test]
+    fn a_reused_body_never_changes_a_live_message() {
+        let bus = Bus::new(BusLimits::default()).unwrap();
+        let sub = bus.subscribe("t.>", SubscribeOptions::new()).unwrap();
+        bus.publish("t.first", &b"one"[..], &[]).unwrap();
+        let held = sub.try_recv().unwrap().unwrap();
+        let also = held.clone();
+        for i in 0..100u32 {
+            bus.publish("t.other", &i.to_le_bytes()[..], &[("n", "1")]).unwrap();
+            let m = sub.try_recv().unwrap().unwrap();
+            assert_eq!(m.payload(), i.to_le_bytes());
+            assert_eq!(m.topic(), "t.other");
+        }
+        drop(also);
+        for _ in 0..10 {
+            bus.publish("t.again", &b"x"[..], &[]).unwrap();
+            drop(sub.try_recv().unwrap().unwrap());
+        }
+        assert_eq!((held.topic(), held.payload(), held.headers().len()), ("t.first", &b"one"[..], 0));
+        assert_eq!(held.seq(), 1);
+    }
+
+    #[test]
+    fn a_message_outlives_its_bus() {
+        let bus = Bus::new(BusLimits::default()).unwrap();
+        let sub = bus.subscribe("t.x", SubscribeOptions::new()).unwrap();
+        bus.request_start("t.x", &b"ask"[..], &[]).unwrap();
+        let request = sub.try_recv().unwrap().unwrap();
+        drop(sub);
+        bus.close();
+        drop(bus);
+        assert_eq!(request.payload(), b"ask");
+        assert!(request.reply_to().unwrap().starts_with("_charter.inbox."));
+    }
+
+    /// Messages received and dropped on other threads than their
+    /// publisher's, all at once, each checked against its sequence
+    /// number: a body comes back only from its last reference.
+    #[test]
+    fn bodies_cross_threads_intact() {
+        let bus = Bus::new(BusLimits::default()).unwrap();
+        let subs: Vec<_> =
+            (0..4).map(|_| bus.subscribe("t.x", SubscribeOptions::new().capacity(100_000)).unwrap()).collect();
+        const N: u64 = 5_000;
+        let receivers: Vec<_> = subs
+            .into_iter()
+            .map(|sub| {
+                thread::spawn(move || {
+                    let mut got = 0;
+                    while got < N {
+                        let m = sub.recv().unwrap();
+                        assert_eq!(m.payload(), m.seq().to_le_bytes());
+                        got += 1;
+                    }
+                })
+            })
+            .collect();
+        for _ in 0..N {
+            // The payload is the message's own sequence number: publishes
+            // from this one thread are numbered in order.
+            let next = bus.stats().published + 1;
+            bus.publish("t.x", &next.to_le_bytes()[..], &[]).unwrap();
+        }
+        for r in receivers {
+            r.join().unwrap();
+        }
     }
 }

@@ -7,8 +7,9 @@
 //! stamped with a generation that every subscribe and unsubscribe bumps.
 //! A publish looks its topic up in a sharded match cache ([`cache`]); on a
 //! hit it never touches the trie, and a warm publish allocates nothing.
-//! The message (topic, payload, headers) is built once and shared by every
-//! matching subscription. Each subscription has its own bounded queue
+//! The message (topic, payload, headers) is built once, in a reusable body
+//! from a pool ([`pool`]), and each matching subscription's queue holds one
+//! reference to it. Each subscription has its own bounded queue
 //! ([`queue`]) whose one lock also guards its counters, so
 //! `received == delivered + dropped + queued` holds exactly at every
 //! instant. No lock of the bus is held while a handler runs, so handlers
@@ -38,6 +39,7 @@ mod index;
 mod interrupt;
 mod message;
 mod options;
+mod pool;
 mod queue;
 mod readiness;
 mod stats;
@@ -784,27 +786,23 @@ impl Bus {
         let payload: Arc<[u8]> = payload.into();
         let hit = self.route(topic, route);
         let seq = self.inner.published.fetch_add(1, Ordering::Relaxed) + 1;
-        let message = Message { seq, topic: hit.topic, payload, headers, reply_to };
+        let message = Message::new(seq, &hit.topic, payload, headers, reply_to);
         let mut report = PublishReport { matched: hit.targets.len() as u64, ..PublishReport::default() };
         let mut first_error = None;
         let size = message.size();
-        let mut count = |offered: Result<Offered>| match offered {
-            Ok(Offered::Accepted) => report.delivered += 1,
-            Ok(Offered::Dropped) => report.dropped += 1,
-            Err(e) => {
-                report.dropped += 1;
-                first_error.get_or_insert(e);
-            }
+        let mut count = |offered: Offered| match offered {
+            Offered::Accepted => report.delivered += 1,
+            Offered::Dropped => report.dropped += 1,
         };
         // Every subscriber but the last gets a clone; the last gets the
         // message itself.
         if let Some((last, others)) = hit.targets.split_last() {
             for target in others {
                 self.end_if_stale(target);
-                count(target.deliver(&message, size, may_wait));
+                count(target.deliver(&message, size, may_wait, &mut first_error));
             }
             self.end_if_stale(last);
-            count(last.deliver(message, size, may_wait));
+            count(last.deliver(message, size, may_wait, &mut first_error));
         }
         match first_error {
             None => Ok(report),

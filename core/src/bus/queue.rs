@@ -26,11 +26,12 @@ pub(crate) struct Queue {
 }
 
 struct State {
-    items: VecDeque<Queued>,
+    /// Each entry is the message alone (one pointer): its size is in it.
+    items: VecDeque<Message>,
     /// For a queue with a TTL, when each queued message expires (`None`:
     /// never, past what an `Instant` can hold), in step with `items`;
     /// empty otherwise. Kept apart so that the queued entries of the
-    /// common queue without a TTL are 16 bytes smaller to move.
+    /// common queue without a TTL stay one pointer.
     expiries: VecDeque<Option<Instant>>,
     bytes: usize,
     closed: bool,
@@ -50,17 +51,20 @@ struct State {
     /// `pop` decides without looking at the head's expiry (fixed at
     /// creation).
     plain: bool,
+    /// `plain`, no `Block` publisher waiting and no slow-consumer episode:
+    /// `pop`'s short path, one flag to test instead of three (see
+    /// [`State::refresh`]).
+    quick: bool,
     /// Receivers blocked right now: a waiting consumer is never idle.
     waiting: usize,
     /// `Block` publishers waiting for room right now.
     blocked: usize,
     /// Receivers waiting without a thread (see `readiness`).
     armed: Armed,
-}
-
-struct Queued {
-    message: Message,
-    size: usize,
+    /// No receiver blocked, nothing armed and no watch: a push wakes and
+    /// fires nothing, one flag to test instead of three (see
+    /// [`State::settle`]).
+    quiet: bool,
 }
 
 /// What happened to one offered message.
@@ -116,9 +120,11 @@ impl Queue {
                 stats: SubscriptionStats::default(),
                 last_receive: options.idle_ttl.map(|_| Instant::now()),
                 plain: options.idle_ttl.is_none() && options.ttl.is_none(),
+                quick: options.idle_ttl.is_none() && options.ttl.is_none(),
                 waiting: 0,
                 blocked: 0,
                 armed: Armed::default(),
+                quiet: true,
             }),
             ended: AtomicBool::new(false),
             readable: Condvar::new(),
@@ -134,7 +140,10 @@ impl Queue {
     /// Offers `message`, which counts `size` bytes against the queue's
     /// limit (the publisher measures it once for every subscriber).
     /// `may_wait` is false when the publisher runs inside a callback of the
-    /// same bus, where waiting could deadlock.
+    /// same bus, where waiting could deadlock. A refusal that fails the
+    /// publish puts its error in `failed` (unless an earlier subscriber's
+    /// is there) and counts as dropped: the publisher's loop then handles a
+    /// one-byte outcome, not a `Result` as wide as an error.
     ///
     /// The common case, an open queue with room, is decided here inline in
     /// the publisher's loop; every other case goes out of line.
@@ -145,13 +154,17 @@ impl Queue {
         size: usize,
         options: &SubscribeOptions,
         may_wait: bool,
-    ) -> Result<Offered> {
+        failed: &mut Option<Error>,
+    ) -> Offered {
         let state = self.lock();
         if !state.closed && state.items.len() < options.capacity && state.bytes + size <= options.max_bytes {
             self.accept(state, message, size, options);
-            return Ok(Offered::Accepted);
+            return Offered::Accepted;
         }
-        self.offer_when_full(state, message, size, options, may_wait)
+        match self.offer_when_full(state, message, size, options, may_wait) {
+            Ok(offered) => offered,
+            Err(e) => refused(e, failed),
+        }
     }
 
     /// Queues `message` into a queue known to have room, then wakes and
@@ -170,8 +183,8 @@ impl Queue {
         state.stats.received += 1;
         state.bytes += size;
         let was_empty = state.items.is_empty();
-        state.items.push_back(Queued { message: message.into_message(), size });
-        if state.waiting == 0 && state.armed.is_quiet() {
+        state.items.push_back(message.into_message());
+        if state.quiet {
             return;
         }
         self.wake(state, was_empty);
@@ -222,11 +235,12 @@ impl Queue {
     /// [`wake`](Self::wake) for `added` messages queued at once.
     #[inline(never)]
     fn wake_for(&self, mut state: MutexGuard<'_, State>, was_empty: bool, added: usize) {
-        if state.waiting == 0 && state.armed.is_quiet() {
+        if state.quiet {
             return;
         }
         let receivers = state.waiting.min(added);
         let fire = state.armed.on_message(was_empty);
+        state.settle();
         drop(state);
         for _ in 0..receivers {
             self.readable.notify_one();
@@ -244,6 +258,7 @@ impl Queue {
         // waits: only pay for it when somebody does.
         let wake = state.waiting > 0;
         let fire = state.armed.on_message(was_empty);
+        state.settle();
         drop(state);
         if wake {
             self.readable.notify_one();
@@ -293,11 +308,12 @@ impl Queue {
             }
             if !state.slow {
                 state.slow = true;
+                state.quick = false;
                 state.stats.slow_episodes += 1;
             }
             match options.overflow {
                 Overflow::DropOldest => {
-                    let oldest = state.items.pop_front().map_or(0, |q| q.size);
+                    let oldest = state.items.pop_front().map_or(0, |m| m.size());
                     state.expiries.pop_front();
                     state.bytes -= oldest;
                     state.stats.dropped.overflow += 1;
@@ -346,6 +362,7 @@ impl Queue {
                         }
                     };
                     state.blocked += 1;
+                    state.quick = false;
                     match slice {
                         None => self.writable.wait(&mut state),
                         Some(slice) => {
@@ -353,6 +370,7 @@ impl Queue {
                         }
                     }
                     state.blocked -= 1;
+                    state.refresh();
                     if state.closed {
                         state.count_closed();
                         return Ok(Offered::Dropped);
@@ -445,6 +463,7 @@ impl Queue {
                 }
             };
             state.waiting += 1;
+            state.quiet = false;
             match timeout {
                 None => self.readable.wait(&mut state),
                 Some(t) => {
@@ -452,6 +471,7 @@ impl Queue {
                 }
             }
             state.waiting -= 1;
+            state.settle();
         }
     }
 
@@ -495,12 +515,16 @@ impl Queue {
             return Err(state.end_error());
         }
         state.armed.arm(notify);
+        state.quiet = false;
         Ok(None)
     }
 
     /// Forgets `notify` if it is armed. Returns whether it was.
     pub(crate) fn disarm(&self, notify: &Notify) -> bool {
-        self.lock().armed.disarm(notify)
+        let mut state = self.lock();
+        let armed = state.armed.disarm(notify);
+        state.settle();
+        armed
     }
 
     /// Installs (or, with `None`, removes) the watch. A watch installed on
@@ -511,6 +535,7 @@ impl Queue {
         let now = watch.clone().filter(|_| readable);
         if !state.closed {
             state.armed.set_watch(watch);
+            state.settle();
         }
         drop(state);
         if let Some(now) = now {
@@ -520,7 +545,10 @@ impl Queue {
 
     /// Removes the watch if it is `watch`. Returns whether it was.
     pub(crate) fn remove_watch(&self, watch: &Notify) -> bool {
-        self.lock().armed.remove_watch(watch)
+        let mut state = self.lock();
+        let installed = state.armed.remove_watch(watch);
+        state.settle();
+        installed
     }
 
     /// Takes the next unexpired message. The common case (no idle
@@ -528,11 +556,11 @@ impl Queue {
     /// episode) is decided inline; the rest goes out of line.
     #[inline]
     fn pop(&self, state: &mut State) -> Option<Message> {
-        if state.plain && state.blocked == 0 && !state.slow {
-            let queued = state.items.pop_front()?;
-            state.bytes -= queued.size;
+        if state.quick {
+            let message = state.items.pop_front()?;
+            state.bytes -= message.size();
             state.stats.delivered += 1;
-            return Some(queued.message);
+            return Some(message);
         }
         self.pop_any(state)
     }
@@ -544,8 +572,8 @@ impl Queue {
             state.last_receive = Some(Instant::now());
         }
         let mut now = None;
-        while let Some(queued) = state.items.pop_front() {
-            state.bytes -= queued.size;
+        while let Some(message) = state.items.pop_front() {
+            state.bytes -= message.size();
             if state.blocked > 0 {
                 self.writable.notify_one();
             }
@@ -558,10 +586,12 @@ impl Queue {
             state.stats.delivered += 1;
             if state.slow && state.items.len() <= state.recovered_at {
                 state.slow = false;
+                state.refresh();
             }
-            return Some(queued.message);
+            return Some(message);
         }
         state.slow = false;
+        state.refresh();
         None
     }
 
@@ -593,6 +623,7 @@ impl Queue {
             state.bytes = 0;
         }
         let fire = state.armed.on_end();
+        state.settle();
         drop(state);
         self.readable.notify_all();
         self.writable.notify_all();
@@ -614,7 +645,17 @@ impl State {
         }
         self.stats.received += 1;
         self.bytes += size;
-        self.items.push_back(Queued { message, size });
+        self.items.push_back(message);
+    }
+
+    /// Sets `quiet` again after `waiting` or `armed` changed.
+    fn settle(&mut self) {
+        self.quiet = self.waiting == 0 && self.armed.is_quiet();
+    }
+
+    /// Sets `quick` again after `blocked` or `slow` changed.
+    fn refresh(&mut self) {
+        self.quick = self.plain && self.blocked == 0 && !self.slow;
     }
 
     /// What a receive from the ended queue fails with.
@@ -634,6 +675,15 @@ impl State {
             None => self.stats.dropped.closed += 1,
         }
     }
+}
+
+/// Keeps the first refusal of a publish for its error; the message counts
+/// as dropped.
+#[cold]
+#[inline(never)]
+pub(crate) fn refused(e: Error, failed: &mut Option<Error>) -> Offered {
+    failed.get_or_insert(e);
+    Offered::Dropped
 }
 
 fn full(options: &SubscribeOptions, why: &str) -> Error {

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use super::dispatch::{self, Handler};
 use super::message::Message;
 use super::options::{Dispatch, SubscribeOptions};
-use super::queue::{Offer, Offered, Queue};
+use super::queue::{self, Offer, Offered, Queue};
 use super::readiness::{Cancel, Notify, Polled};
 use super::stats::SubscriptionStats;
 use super::{Bus, Inner};
@@ -85,32 +85,46 @@ impl Shared {
     /// publish), to this subscription: to its inline handler, or to its
     /// queue. Inline in the publisher's loop for the common subscription
     /// without a handler.
+    /// A refusal that fails the publish leaves its error in `failed` (see
+    /// [`Queue::offer`]).
     #[inline]
-    pub(crate) fn deliver(&self, message: impl Offer, size: usize, may_wait: bool) -> Result<Offered> {
+    pub(crate) fn deliver(
+        &self,
+        message: impl Offer,
+        size: usize,
+        may_wait: bool,
+        failed: &mut Option<Error>,
+    ) -> Offered {
         if self.handler.is_none() {
-            return self.queue.offer(message, size, &self.options, may_wait);
+            return self.queue.offer(message, size, &self.options, may_wait, failed);
         }
-        self.deliver_to_handler(message, size, may_wait)
+        self.deliver_to_handler(message, size, may_wait, failed)
     }
 
     /// [`deliver`](Self::deliver) to a subscription with a handler.
     #[inline(never)]
-    fn deliver_to_handler(&self, message: impl Offer, size: usize, may_wait: bool) -> Result<Offered> {
+    fn deliver_to_handler(
+        &self,
+        message: impl Offer,
+        size: usize,
+        may_wait: bool,
+        failed: &mut Option<Error>,
+    ) -> Offered {
         match (&self.handler, self.options.dispatch) {
             (Some(handler), Dispatch::Inline) => {
                 if self.queue.is_closed() {
                     self.queue.count_closed();
-                    return Ok(Offered::Dropped);
+                    return Offered::Dropped;
                 }
                 let failed = dispatch::run(handler, message.message());
                 self.queue.count_inline(failed);
-                Ok(Offered::Accepted)
+                Offered::Accepted
             }
             (Some(_), Dispatch::Thread) if !background::in_owner(self.pid) => {
                 self.queue.count_closed();
-                Err(background::forked(&format!("the handler of subscription {}", self.id.0)))
+                queue::refused(background::forked(&format!("the handler of subscription {}", self.id.0)), failed)
             }
-            _ => self.queue.offer(message, size, &self.options, may_wait),
+            _ => self.queue.offer(message, size, &self.options, may_wait, failed),
         }
     }
 
