@@ -3,9 +3,8 @@
 //! # Design
 //!
 //! The registered handlers live in an immutable, sorted snapshot behind a
-//! read-write lock. `notify` takes a counted reference to the current
-//! snapshot (the read lock is held only for that), then calls each handler
-//! in turn. Writers (`register`, `unregister`, `clear`) are serialized by a
+//! lock. `notify` takes a counted reference to the current snapshot (the
+//! lock is held only for that), then calls each handler in turn. Writers (`register`, `unregister`, `clear`) are serialized by a
 //! mutex, build a new snapshot, swap it in and drop the old one after the
 //! mutex is released, so a handler's destructor may itself use the registry.
 //!
@@ -335,7 +334,7 @@ impl<E: ?Sized> Registry<E> {
         };
         let snapshot = self.table.load_full();
         for entry in snapshot.entries.iter() {
-            if entry.state.load(Ordering::Acquire) == LIVE {
+            if entry.state.load(Ordering::Relaxed) == LIVE {
                 self.call(entry, event, report);
             } else {
                 self.call_unless_dead(entry, event, report);
