@@ -55,7 +55,10 @@ REASONS = {
                    "12); per handler 20 against registry-io's 17, whose handler skips a bounds "
                    "check (2) and whose loop checks no state and counts nothing. Round 6 cut "
                    "the loop to its state check, call and result test (outcomes counted out of "
-                   "line) and the lock to parking_lot's mutex. Next: the fixed cost needs a "
+                   "line) and the lock to parking_lot's mutex. By time the fixed cost weighs more: "
+                   "a round makes four atomic read-modify-writes (the lock in and out, the count "
+                   "up and down) where registry-io's makes one (its hazard pointer's store). "
+                   "Next: the fixed cost needs a "
                    "snapshot held without a count per round (a per-thread cache that writers "
                    "can empty without a lock per round), which the core's rules have not "
                    "allowed so far",
