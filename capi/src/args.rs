@@ -132,10 +132,7 @@ fn span_arg<T>(
     let size = std::mem::size_of::<T>().max(1);
     let largest = isize::MAX as usize / size;
     if count > largest {
-        return Err(Error::new(
-            ErrorKind::LimitExceeded,
-            format!("{name} has {count} elements; no buffer can hold more than {largest}"),
-        ));
+        return Err(too_many_elements(name, count, largest));
     }
     if count == 0 {
         return Ok(false);
@@ -144,15 +141,39 @@ fn span_arg<T>(
         return Err(null_argument(name));
     }
     if !ptr.is_aligned() {
-        return Err(Error::new(ErrorKind::InvalidArgument, format!("{name} is not aligned for its type")));
+        return Err(not_aligned(name));
     }
     if (ptr as usize).checked_add(count * size).is_none() {
-        return Err(Error::new(
-            ErrorKind::InvalidArgument,
-            format!("{name} with {count} elements runs past the end of the address space"),
-        ));
+        return Err(past_the_end(name, count));
     }
     Ok(true)
+}
+
+// The errors of `span_arg`, built out of line so that a call whose span is
+// fine (every call but a misuse) does not set up their formatting.
+
+#[cold]
+#[inline(never)]
+fn too_many_elements(name: &str, count: usize, largest: usize) -> Error {
+    Error::new(
+        ErrorKind::LimitExceeded,
+        format!("{name} has {count} elements; no buffer can hold more than {largest}"),
+    )
+}
+
+#[cold]
+#[inline(never)]
+fn not_aligned(name: &str) -> Error {
+    Error::new(ErrorKind::InvalidArgument, format!("{name} is not aligned for its type"))
+}
+
+#[cold]
+#[inline(never)]
+fn past_the_end(name: &str, count: usize) -> Error {
+    Error::new(
+        ErrorKind::InvalidArgument,
+        format!("{name} with {count} elements runs past the end of the address space"),
+    )
 }
 
 /// A refusal of more than `max` items in the argument called `name`.

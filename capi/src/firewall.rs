@@ -5,6 +5,9 @@
 //! else). A panic becomes `CHARTER_E_PANIC` with a message, and Charter's
 //! quiet panic hook keeps it from being printed.
 
+use std::any::Any;
+use std::panic::AssertUnwindSafe;
+
 use charter_core::{panic, Error, ErrorKind};
 
 use crate::last_error;
@@ -22,28 +25,56 @@ use crate::status::{charter_status_t, CHARTER_OK};
 /// last-error slot already destroyed, and [`last_error`] then skips it;
 /// should anything there still panic, the status is returned without a
 /// message.
-#[inline]
+///
+/// Always inlined, with the catch written out here rather than through
+/// `panic::catch`: that generic function was compiled out of line, so
+/// every export paid a second frame, its arguments spilled to build the
+/// body's closure, and the panic's message built before the outcome was
+/// even looked at. Here the body runs in the export's own frame and a
+/// panic's payload goes to the cold path as it is.
+#[inline(always)]
 pub(crate) fn call(body: impl FnOnce() -> Result<(), Error>) -> charter_status_t {
     panic::silence_caught_panics();
-    match panic::catch(body) {
+    let outcome = {
+        let _scope = panic::CatchScope::enter();
+        std::panic::catch_unwind(AssertUnwindSafe(body))
+    };
+    match outcome {
         Ok(Ok(())) => {
             last_error::clear();
             CHARTER_OK
         }
-        failed => record_failure(failed),
+        Ok(Err(error)) => record_error(error),
+        Err(payload) => record_panic(payload),
     }
 }
 
-/// The failure path of [`call`]: records the error (or the panic's
-/// message) and returns its status.
+/// The failure path of [`call`]: records the error and returns its status.
 #[cold]
 #[inline(never)]
-fn record_failure(outcome: Result<Result<(), Error>, String>) -> charter_status_t {
+fn record_error(error: Error) -> charter_status_t {
+    record_failure(Ok(error))
+}
+
+/// The panic path of [`call`]: records the panic's message (the payload is
+/// dropped with any panic of its own contained) and returns
+/// `CHARTER_E_PANIC`.
+#[cold]
+#[inline(never)]
+fn record_panic(payload: Box<dyn Any + Send>) -> charter_status_t {
+    record_failure(Err(payload))
+}
+
+/// Records an error, or a panic's message, as the thread's last error
+/// inside a catch of its own; returns the status.
+fn record_failure(outcome: Result<Error, Box<dyn Any + Send>>) -> charter_status_t {
     let recorded = panic::catch(move || {
         let error = match outcome {
-            Ok(Ok(())) => return CHARTER_OK,
-            Ok(Err(error)) => error,
-            Err(message) => Error::new(ErrorKind::Panic, format!("panic inside Charter: {message}")),
+            Ok(error) => error,
+            Err(payload) => {
+                let message = panic::message_of(payload);
+                Error::new(ErrorKind::Panic, format!("panic inside Charter: {message}"))
+            }
         };
         last_error::set(&error);
         error.kind().code()

@@ -163,6 +163,40 @@ fn handler_can_unregister_itself_and_later_siblings_mid_round() {
     assert_eq!(reg.notify(&0), report(1, 0, 0));
 }
 
+/// A round counts only what is rare and works out `delivered` at the end:
+/// every outcome at once in one round (a delivery, a failure, a panic, a
+/// run-once handler that delivers and one that fails, a handler skipped
+/// because an earlier one unregistered it) still adds up exactly.
+#[test]
+fn every_outcome_in_one_round_is_counted_exactly() {
+    quiet();
+    let reg: Arc<Registry<u32>> = Arc::new(Registry::new());
+    let victim: Arc<Mutex<Option<HandlerId>>> = Arc::default();
+    let (weak, victim2) = (Arc::downgrade(&reg), Arc::clone(&victim));
+    reg.register_with_priority(5, move |_| {
+        if let Some(id) = victim2.lock().unwrap().take() {
+            assert!(weak.upgrade().unwrap().unregister(id));
+        }
+        Ok(())
+    });
+    reg.register_with_priority(4, |_| Err(HandlerError));
+    reg.register_with_priority(3, |_| panic!("counted, not propagated"));
+    reg.register_once_with_priority(2, |_| Ok(()));
+    reg.register_once_with_priority(1, |_| Err(HandlerError));
+    let skipped = Arc::new(AtomicUsize::new(0));
+    let skipped2 = Arc::clone(&skipped);
+    let id = reg.register_with_priority(0, move |_| {
+        skipped2.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    });
+    *victim.lock().unwrap() = Some(id);
+    assert_eq!(reg.try_notify(&1), Ok(report(2, 2, 1)));
+    assert_eq!(skipped.load(Ordering::Relaxed), 0, "unregistered mid-round, so never called");
+    assert_eq!(reg.len(), 3, "the run-once handlers and the victim are gone");
+    assert_eq!(reg.notify(&2), report(1, 1, 1));
+    assert_eq!(reg.panics(), 2);
+}
+
 #[test]
 fn handler_can_register_and_notify_from_inside_notify() {
     let reg: Arc<Registry<u32>> = Arc::new(Registry::new());

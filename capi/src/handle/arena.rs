@@ -10,6 +10,7 @@
 //! memory is touched only when it is handed out, so resident memory grows by
 //! one shell per handle ever created.
 
+use std::cell::Cell;
 use std::mem::{size_of, MaybeUninit};
 use std::ptr;
 use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
@@ -27,6 +28,12 @@ pub(super) struct Arena {
     /// Serializes growth; holds every handle type that has a shell, so an
     /// error can name a shell's type from its tag.
     grow: Mutex<Vec<&'static HandleType>>,
+}
+
+thread_local! {
+    /// The shell this thread's last successful [`Arena::find`] returned.
+    /// No destructor, so reading it is a plain thread-local load.
+    static LAST_FOUND: Cell<Option<&'static Shell>> = const { Cell::new(None) };
 }
 
 pub(super) static ARENA: Arena = Arena {
@@ -81,8 +88,35 @@ impl Arena {
 
     /// The shell at `addr`, if `addr` is exactly the address of a shell that
     /// has been handed out. Never reads through `addr` unless it is.
+    ///
+    /// The thread remembers the last shell it found: a shell, once handed
+    /// out, stays one for the life of the process (never moved, reused or
+    /// deallocated), so a call on the same handle as the thread's previous
+    /// lookup skips the scan of the chunks. Programs call the same handle
+    /// over and over (a registry notified, a bus published to), and the
+    /// check is then one thread-local load and a compare.
     #[inline]
     pub(super) fn find(&self, addr: usize) -> Option<&'static Shell> {
+        let last = LAST_FOUND.try_with(Cell::get).ok().flatten();
+        if let Some(shell) = last.filter(|&shell| std::ptr::from_ref(shell) as usize == addr) {
+            return Some(shell);
+        }
+        self.find_and_remember(addr)
+    }
+
+    /// [`find`](Arena::find) when the thread's memory misses: scans, and
+    /// remembers a shell it finds. Out of line, so the hit inlines small.
+    #[inline(never)]
+    fn find_and_remember(&self, addr: usize) -> Option<&'static Shell> {
+        let shell = self.scan(addr)?;
+        let _ = LAST_FOUND.try_with(|last| last.set(Some(shell)));
+        Some(shell)
+    }
+
+    /// [`find`](Arena::find) without the thread's memory: the chunk whose
+    /// range holds `addr`, then the shell's position in it.
+    #[inline]
+    fn scan(&self, addr: usize) -> Option<&'static Shell> {
         let published = self.published.load(Ordering::Acquire);
         for (chunk, slot) in self.chunks.iter().enumerate() {
             let base = slot.load(Ordering::Acquire);

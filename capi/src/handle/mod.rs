@@ -339,6 +339,31 @@ mod tests {
         ]
     }
 
+    /// The thread's memory of the last shell found (arena.rs) must not
+    /// change any verdict: a freed handle is still reported freed, and an
+    /// address inside the remembered shell, or of another type, is still
+    /// refused.
+    #[test]
+    fn the_remembered_shell_changes_no_verdict() {
+        use charter_core::{ErrorKind, Registry};
+
+        use crate::registry::charter_registry_t;
+
+        let reg = super::create::<charter_registry_t>(Registry::new()).unwrap();
+        let len = |ptr: *const charter_registry_t| super::with(ptr, "reg", |r| Ok(r.len()));
+        assert_eq!(len(reg).unwrap(), 0);
+        // The shell of `reg` is now the thread's last one found.
+        let inside = (reg as usize + 8) as *const charter_registry_t;
+        assert_eq!(len(inside).unwrap_err().kind(), ErrorKind::InvalidHandle);
+        assert_eq!(len(reg).unwrap(), 0);
+        let as_bus = reg as *const crate::bus::charter_bus_t;
+        let wrong = super::with(as_bus, "bus", |_| Ok(())).unwrap_err();
+        assert_eq!(wrong.kind(), ErrorKind::WrongHandleType);
+        super::free(reg, "reg").unwrap();
+        assert_eq!(len(reg).unwrap_err().kind(), ErrorKind::HandleFreed);
+        assert_eq!(super::free(reg, "reg").unwrap_err().kind(), ErrorKind::AlreadyFreed);
+    }
+
     #[test]
     fn tags_and_names_are_unique() {
         let types = all();

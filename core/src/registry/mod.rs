@@ -3,9 +3,8 @@
 //! # Design
 //!
 //! The registered handlers live in an immutable, sorted snapshot behind a
-//! read-write lock. `notify` takes a counted reference to the current
-//! snapshot (the read lock is held only for that), then calls each handler
-//! in turn. Writers (`register`, `unregister`, `clear`) are serialized by a
+//! lock. `notify` takes a counted reference to the current snapshot (the
+//! lock is held only for that), then calls each handler in turn. Writers (`register`, `unregister`, `clear`) are serialized by a
 //! mutex, build a new snapshot, swap it in and drop the old one after the
 //! mutex is released, so a handler's destructor may itself use the registry.
 //!
@@ -44,7 +43,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::depth;
 use crate::{Error, ErrorKind};
-use handler::{LIVE, LIVE_ONCE};
+use handler::LIVE;
 use table::{wait_until_unused, Table};
 
 pub use crate::depth::MAX_THREAD_NESTING;
@@ -300,7 +299,10 @@ impl<E: ?Sized> Registry<E> {
         if self.table.len() == 0 {
             return NotifyReport::default();
         }
-        self.round(event).unwrap_or_default()
+        let mut report = NotifyReport::default();
+        // Past the nesting bound the report stays empty.
+        let _ = self.round(event, &mut report);
+        report
     }
 
     /// Like [`notify`](Registry::notify), but reports the nesting bound as
@@ -310,54 +312,90 @@ impl<E: ?Sized> Registry<E> {
         if self.table.len() == 0 {
             return Ok(NotifyReport::default());
         }
-        self.round(event)
+        let mut report = NotifyReport::default();
+        self.round(event, &mut report)?;
+        Ok(report)
     }
 
     /// One round over the current snapshot (not empty when it was looked
-    /// at, though a writer may have emptied it since).
-    fn round(&self, event: &E) -> Result<NotifyReport, DepthExceeded> {
-        let mut report = NotifyReport::default();
+    /// at, though a writer may have emptied it since), counted into
+    /// `report`, which starts empty.
+    ///
+    /// The common handler (live, returns `Ok`) touches no counter: the
+    /// loop counts only what is rare (a handler skipped, failed or
+    /// panicked; a skipped one in `delivered` until the end) and
+    /// `delivered` is worked out at the end, so a handler costs its state
+    /// check, its call and its result's test. The report is the caller's,
+    /// so it is counted in place rather than copied out.
+    fn round(&self, event: &E, report: &mut NotifyReport) -> Result<(), DepthExceeded> {
         let key = self as *const Self as *const () as usize;
         let Some(_level) = depth::enter(key, self.max_depth) else {
-            self.depth_exceeded.fetch_add(1, Ordering::Relaxed);
-            return Err(DepthExceeded { max_depth: self.max_depth });
+            return Err(self.refuse());
         };
         let snapshot = self.table.load_full();
         for entry in snapshot.entries.iter() {
-            match entry.state.load(Ordering::Acquire) {
-                LIVE => self.call(entry, event, &mut report),
-                LIVE_ONCE => self.call_once(entry, event, &mut report),
-                _ => {}
+            if entry.state.load(Ordering::Relaxed) == LIVE {
+                self.call(entry, event, report);
+            } else {
+                self.call_unless_dead(entry, event, report);
             }
         }
-        Ok(report)
+        let skipped = report.delivered;
+        report.delivered = snapshot.entries.len() as u64 - skipped - report.failed - report.panicked;
+        Ok(())
+    }
+
+    /// Counts a `notify` refused by the nesting bound.
+    #[cold]
+    #[inline(never)]
+    fn refuse(&self) -> DepthExceeded {
+        self.depth_exceeded.fetch_add(1, Ordering::Relaxed);
+        DepthExceeded { max_depth: self.max_depth }
     }
 
     /// Calls one handler inside its own `catch_unwind` (which costs nothing
     /// on the path that does not panic: the landing pad is off to the
-    /// side) and counts the outcome.
+    /// side) and counts a failure or a panic; a delivery is not counted
+    /// here (see [`round`](Registry::round)). The handler's result is
+    /// reduced to a flag inside the catch, so the common case is one test.
     #[inline(always)]
     fn call(&self, entry: &table::Slot<Handler<E>>, event: &E, report: &mut NotifyReport) {
         let handler = &entry.handler;
-        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handler(event))) {
-            Ok(Ok(())) => report.delivered += 1,
-            Ok(Err(HandlerError)) => report.failed += 1,
-            Err(payload) => {
-                report.panicked += 1;
-                self.table.report_panic(entry.id, payload);
-            }
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handler(event).is_ok())) {
+            Ok(true) => {}
+            Ok(false) => count_failed(report),
+            Err(payload) => self.count_panicked(entry, payload, report),
         }
     }
 
-    /// Calls a run-once handler if this round wins it, then removes it
-    /// (also when it panicked). Out of line: it keeps the loop above down
-    /// to the common case.
+    /// Counts a handler panic and shows it to the hook. Out of line: it
+    /// keeps the loop down to the common case.
     #[cold]
     #[inline(never)]
-    fn call_once(&self, entry: &table::Slot<Handler<E>>, event: &E, report: &mut NotifyReport) {
+    fn count_panicked(
+        &self,
+        entry: &table::Slot<Handler<E>>,
+        payload: Box<dyn std::any::Any + Send>,
+        report: &mut NotifyReport,
+    ) {
+        report.panicked += 1;
+        self.table.report_panic(entry.id, payload);
+    }
+
+    /// A handler that is not plainly live: calls a run-once handler if this
+    /// round wins it, then removes it (also when it panicked). A handler
+    /// not called (a dead one, or a run-once handler another round won) is
+    /// counted in `report.delivered`, which [`round`](Registry::round)
+    /// turns into the deliveries at the end. Out of line: it keeps the
+    /// loop above down to the common case.
+    #[cold]
+    #[inline(never)]
+    fn call_unless_dead(&self, entry: &table::Slot<Handler<E>>, event: &E, report: &mut NotifyReport) {
         if entry.claim_once() {
             self.call(entry, event, report);
             self.table.remove(entry.id);
+        } else {
+            report.delivered += 1;
         }
     }
 
@@ -380,6 +418,14 @@ impl<E: ?Sized> Registry<E> {
     fn in_round_on_this_thread(&self) -> bool {
         depth::inside(self as *const Self as *const () as usize)
     }
+}
+
+/// Counts a handler that returned an error. Out of line: it keeps a round's
+/// loop down to the common case.
+#[cold]
+#[inline(never)]
+fn count_failed(report: &mut NotifyReport) {
+    report.failed += 1;
 }
 
 impl<E: ?Sized> guard::Unregister for Registry<E> {

@@ -9,25 +9,32 @@
 //!   every write returns what it replaced, and the caller drops it after
 //!   the lock is released.
 //! * Rounds reach entries only through snapshots, and a round holds a
-//!   counted reference to its snapshot (cloned under the read lock, which
-//!   is held for nothing else). So once an entry is out of the current
-//!   snapshot, its reference count falls to the holder's own reference
-//!   exactly when no round can still reach it; [`wait_until_unused`]
-//!   relies on this.
+//!   counted reference to its snapshot (cloned under the snapshot lock,
+//!   which is held for nothing else). So once an entry is out of the
+//!   current snapshot, its reference count falls to the holder's own
+//!   reference exactly when no round can still reach it;
+//!   [`wait_until_unused`] relies on this.
 //!
-//! Why a read lock and a reference count rather than arc-swap: a round's
-//! fixed cost is the hottest path of the registry, and an uncontended
-//! read lock plus one count up and down is about 20 instructions, where
-//! arc-swap's guard (a thread-local debt slot taken and paid back) was
-//! about 55 (callgrind, docs/BENCHMARKS.md). Writers hold the write lock
-//! only for the swap itself, never while a handler or destructor runs.
+//! Why a lock and a reference count rather than arc-swap: a round's fixed
+//! cost is the hottest path of the registry, and an uncontended lock plus
+//! one count up and down is about 15 instructions, where arc-swap's guard
+//! (a thread-local debt slot taken and paid back) was about 55 (callgrind,
+//! docs/BENCHMARKS.md). The lock is parking_lot's mutex, one
+//! compare-and-swap in and one out (std's read-write lock took 13
+//! instructions for the pair, parking_lot's 16, this one 8): it is held
+//! only while a count is added, so readers that meet on it wait a few
+//! instructions, and they write the same cache line either way (a read
+//! lock's reader count is a shared write too). Writers hold it only for
+//! the swap itself, never while a handler or destructor runs, and nothing
+//! that can panic runs under it.
 
 use std::any::Any;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use arc_swap::ArcSwapOption;
+use parking_lot::Mutex as SnapshotLock;
 
 use super::handler::{Entry, Ids};
 use super::panic_info::PanicInfo;
@@ -43,7 +50,7 @@ pub(crate) struct Snapshot<H: ?Sized> {
 
 pub(crate) struct Table<H: ?Sized> {
     /// The current snapshot; the lock guards only the pointer's swap.
-    snapshot: RwLock<Arc<Snapshot<H>>>,
+    snapshot: SnapshotLock<Arc<Snapshot<H>>>,
     /// Serializes writers; hands out ids.
     writer: Mutex<Ids>,
     len: AtomicUsize,
@@ -54,7 +61,7 @@ pub(crate) struct Table<H: ?Sized> {
 impl<H: ?Sized> Table<H> {
     pub(crate) fn new() -> Table<H> {
         Table {
-            snapshot: RwLock::new(Arc::new(Snapshot { entries: Box::new([]) })),
+            snapshot: SnapshotLock::new(Arc::new(Snapshot { entries: Box::new([]) })),
             writer: Mutex::new(Ids::new()),
             len: AtomicUsize::new(0),
             on_panic: ArcSwapOption::empty(),
@@ -128,9 +135,7 @@ impl<H: ?Sized> Table<H> {
     /// The current snapshot as a counted reference, held for one round.
     #[inline]
     pub(crate) fn load_full(&self) -> Arc<Snapshot<H>> {
-        // Nothing that can panic runs under this lock, so a poisoned one
-        // still holds a valid snapshot.
-        Arc::clone(&self.snapshot.read().unwrap_or_else(PoisonError::into_inner))
+        Arc::clone(&self.snapshot.lock())
     }
 
     pub(crate) fn set_hook(&self, hook: PanicHook) {
@@ -174,7 +179,7 @@ impl<H: ?Sized> Table<H> {
     fn publish(&self, entries: Vec<Slot<H>>) -> Arc<Snapshot<H>> {
         let len = entries.len();
         let new = Arc::new(Snapshot { entries: entries.into_boxed_slice() });
-        let old = std::mem::replace(&mut *self.snapshot.write().unwrap_or_else(PoisonError::into_inner), new);
+        let old = std::mem::replace(&mut *self.snapshot.lock(), new);
         self.len.store(len, Ordering::Release);
         old
     }
