@@ -6,7 +6,6 @@
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -53,6 +52,17 @@ fn record(i: u64) -> Record {
 
 fn signer() -> Arc<KeyPair> {
     Arc::new(KeyPair::generate().unwrap())
+}
+
+/// Makes a FIFO at `path` without a child process: a child holds every
+/// open file of the test process from its fork to its exec, so a log that
+/// another test closed and reopens in that moment would find its lock
+/// still held (`WOULD_BLOCK`, seen in CI).
+fn mkfifo(path: &Path) {
+    use std::os::unix::ffi::OsStrExt;
+    let path = std::ffi::CString::new(path.as_os_str().as_bytes()).unwrap();
+    // SAFETY: `path` is a NUL-terminated string that outlives the call.
+    assert_eq!(unsafe { libc::mkfifo(path.as_ptr(), 0o600) }, 0, "{}", std::io::Error::last_os_error());
 }
 
 fn options(key: &Arc<KeyPair>, origin: &str) -> AuditOptions {
@@ -239,7 +249,7 @@ fn only_a_torn_final_frame_is_cut_and_never_one_a_checkpoint_covers() {
 fn anything_but_a_regular_file_is_refused_without_blocking() {
     let dir = Dir::new("fifo");
     let fifo = dir.join("fifo.log");
-    assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    mkfifo(&fifo);
     let check = |e: charter_core::Error, what: &str| {
         assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{e}");
         assert!(e.message().contains(what) && e.message().contains("not a regular file"), "{e}");
@@ -528,12 +538,12 @@ fn hostile_witness_requests_and_state_files_are_refused() {
         assert_eq!(witness.add_checkpoint_at(0, &[], &note, 1).unwrap_err().kind(), kind);
     }
     fs::remove_file(&state).unwrap();
-    assert!(Command::new("mkfifo").arg(&state).status().unwrap().success());
+    mkfifo(&state);
     let e = witness.add_checkpoint_at(0, &[], &note, 1).unwrap_err();
     assert!(e.message().contains("a FIFO"), "{e}");
     // A FIFO in place of the log's checkpoint is refused, never waited on.
     let path = dir.join("audit.log");
-    assert!(Command::new("mkfifo").arg(checkpoint_of(&path)).status().unwrap().success());
+    mkfifo(&checkpoint_of(&path));
     let e = AuditLog::open(&path, AuditOptions::default()).unwrap_err();
     assert!(e.message().contains("a FIFO"), "{e}");
     let e = verify_log(&path, &VerifyOptions::default()).unwrap_err();
