@@ -15,7 +15,6 @@
 //! to clone, and which would tie a closed bus's memory to its messages),
 //! and a closed bus leaves nothing of its own behind here.
 
-use std::cell::Cell;
 use std::sync::Arc;
 
 use parking_lot::Mutex;
@@ -29,32 +28,22 @@ pub(crate) const KEEP: usize = 1024;
 
 static FREE: Mutex<Vec<Arc<Body>>> = Mutex::new(Vec::new());
 
-thread_local! {
-    /// The last body this thread gave back, kept here without a lock: a
-    /// thread that publishes and receives, or runs inline handlers, reuses
-    /// one body without touching the shared list.
-    static SPARE: Cell<Option<Arc<Body>>> = const { Cell::new(None) };
-}
-
 /// A kept body to fill, if there is one.
 #[inline]
 pub(crate) fn take() -> Option<Arc<Body>> {
-    match SPARE.try_with(Cell::take) {
-        Ok(Some(body)) => Some(body),
-        _ => FREE.lock().pop(),
-    }
+    FREE.lock().pop()
 }
 
 /// Keeps `body`, whose last reference this was, for reuse; frees it when
 /// the pool is full.
+///
+/// There is no per-thread spare in front of the list: a thread-local that
+/// owns a body needs a destructor, and a thread that first reaches the
+/// pool while it exits (from a `pthread_key` destructor, after the
+/// thread-locals' destructors ran) would register one that never runs,
+/// losing the body (tests-c/test_shutdown.c).
 #[inline]
 pub(crate) fn give_back(body: Arc<Body>) {
-    let body = match SPARE.try_with(|spare| spare.replace(Some(body))) {
-        Ok(None) => return,
-        Ok(Some(older)) => older,
-        // The thread is exiting: its spare is gone.
-        Err(_) => return,
-    };
     keep(body);
 }
 
@@ -83,8 +72,8 @@ mod tests {
     use crate::bus::{Bus, BusLimits, SubscribeOptions};
 
     /// Many more messages alive at once than the pool keeps: once they are
-    /// all gone, the pool holds at most `KEEP` bodies (and this thread one
-    /// spare), and none of them holds a payload.
+    /// all gone, the pool holds at most `KEEP` bodies, and none of them
+    /// holds a payload.
     #[test]
     fn keeps_a_bounded_number_of_bodies() {
         let bus = Bus::new(BusLimits::default()).unwrap();
