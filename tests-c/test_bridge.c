@@ -289,7 +289,7 @@ static void requests_are_answered_across(void) {
     for (int i = 0; i < 2; i++) {
         CHECK_STATUS(charter_client_recv(ca, inbox, PATIENCE_MS, &reply), CHARTER_E_NOT_FOUND);
         char *why = charter_last_error_message();
-        CHECK(why != NULL && strcmp(why, "no responder on NATS for the request") == 0);
+        CHECK(why != NULL && strcmp(why, "CHARTER_E_NOT_FOUND: no responder on NATS for the request") == 0);
         charter_string_free(why);
     }
     CHECK(reply == NULL);
@@ -297,7 +297,7 @@ static void requests_are_answered_across(void) {
     CHECK(!removed); /* it had ended already */
     CHECK_STATUS(charter_client_recv(ca, inbox, 0, &reply), CHARTER_E_NOT_FOUND);
     char *gone = charter_last_error_message();
-    CHECK(gone != NULL && strncmp(gone, "no subscription", 15) == 0);
+    CHECK(gone != NULL && strstr(gone, ": no subscription ") != NULL);
     charter_string_free(gone);
 
     charter_bridge_stats_t sa;

@@ -11,8 +11,9 @@
 //! table keeps at most as many as the bus may have live subscriptions
 //! (`max_subscriptions`), and forgets the oldest first: that id then finds
 //! nothing (`NOT_FOUND`), as it did before ended ids were kept. An entry
-//! holds the subscription's state with its queue emptied: the queued
-//! messages were dropped (and counted) when it ended.
+//! holds the subscription's state with its queue emptied, buffers
+//! included (under a kilobyte): the queued messages were dropped (and
+//! counted) when it ended.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -79,3 +80,4 @@ impl Ended {
         self.entries.drain().map(|(_, (_, shared))| shared).collect()
     }
 }
+
