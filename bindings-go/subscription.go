@@ -207,8 +207,10 @@ var closedMessages = func() chan *Message {
 	return ch
 }()
 
-// Stats returns the subscription's accounting. It fails with [ErrClosed]
-// once the subscription has ended; [Bus.Stats] keeps the totals of ended
+// Stats returns the subscription's accounting, the final one once the
+// subscription has ended otherwise (idle eviction). It fails with
+// [ErrClosed] after Close or the bus's Close, and with the session's error
+// once that has ended; [Bus.Stats] keeps the totals of ended
 // subscriptions.
 func (s *Subscription) Stats() (SubscriptionStats, error) {
 	if err := s.open(); err != nil {
