@@ -33,14 +33,13 @@ impl Ended {
         Ended { entries: HashMap::new(), order: BTreeMap::new(), next: 0, capacity }
     }
 
-    /// Keeps `shared`, forgetting the oldest entry when full.
-    pub(crate) fn keep(&mut self, shared: Target) {
-        if self.capacity == 0 {
-            return;
-        }
+    /// Keeps `shared`, forgetting the oldest entry when full. Returns the
+    /// forgotten one (to be dropped outside the lock).
+    pub(crate) fn keep(&mut self, shared: Target) -> Option<Target> {
+        let mut forgotten = None;
         if self.entries.len() >= self.capacity {
             if let Some((_, oldest)) = self.order.pop_first() {
-                self.entries.remove(&oldest);
+                forgotten = self.entries.remove(&oldest).map(|(_, s)| s);
             }
         }
         let id = shared.id.0;
@@ -50,6 +49,7 @@ impl Ended {
             self.order.remove(&old);
         }
         self.order.insert(place, id);
+        forgotten
     }
 
     pub(crate) fn get(&self, id: u64) -> Option<&Target> {
@@ -80,4 +80,3 @@ impl Ended {
         self.entries.drain().map(|(_, (_, shared))| shared).collect()
     }
 }
-

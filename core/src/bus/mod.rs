@@ -393,7 +393,7 @@ impl Bus {
             return false;
         };
         shared.queue.close(why);
-        {
+        let forgotten = {
             let mut subscriptions = self.lock_subscriptions();
             if !subscriptions.get(&id.0).is_some_and(|s| Arc::ptr_eq(s, &shared)) {
                 drop(subscriptions);
@@ -403,10 +403,10 @@ impl Bus {
                 return false;
             }
             subscriptions.remove(&id.0);
-            if keep {
-                self.lock_ended().keep(Arc::clone(&shared));
-            }
-        }
+            // Moved under the first lock: `reach` never misses it.
+            keep.then(|| self.lock_ended().keep(Arc::clone(&shared))).flatten()
+        };
+        drop(forgotten);
         self.unindex(&shared);
         shared.shut_down(why);
         true
