@@ -116,7 +116,7 @@ func (s *Subscription) RecvMany(ctx context.Context, limit int) ([]*Message, err
 	}
 	// Nothing queued: wait for one message the way Recv does, in the Go
 	// runtime, then take what queued behind it.
-	first, err := s.bus.receive(ctx, s.client, uint64(s.id))
+	first, err := s.bus.receive(ctx, s.client, uint64(s.id), &s.closed)
 	runtime.KeepAlive(s)
 	if err != nil {
 		return nil, err
@@ -141,7 +141,7 @@ func (s *Subscription) takeQueued(out []*C.charter_message_t, n int) ([]*Message
 	case C.CHARTER_E_WOULD_BLOCK:
 		return nil, nil
 	default:
-		return nil, s.bus.subscriptionError(cError(res.status, res.message))
+		return nil, s.bus.subscriptionError(cError(res.status, res.message), &s.closed)
 	}
 	count := int(res.count)
 	// One allocation for the batch's Message values, one for their

@@ -7,6 +7,7 @@ import (
 	"context"
 	"runtime"
 	"sync"
+	"sync/atomic"
 )
 
 // Bus is a topic bus: publishers send messages on topics such as
@@ -261,7 +262,7 @@ func (b *Bus) request(ctx context.Context, s *Session, topic string, payload []b
 		unsubscribe(c, inbox)
 		runtime.KeepAlive(b)
 	}()
-	return b.receive(ctx, c, inbox)
+	return b.receive(ctx, c, inbox, nil)
 }
 
 // Respond answers req, a request received from a subscription or passed to
@@ -327,15 +328,15 @@ func (b *Bus) failure(status C.charter_status_t, message *C.char, s *Session) er
 }
 
 // recv makes one C receive on subscription id through client c, waiting
-// up to timeout milliseconds.
-func (b *Bus) recv(c *C.charter_client_t, id uint64, timeout C.uint32_t) (*Message, error) {
+// up to timeout milliseconds; closed is as for subscriptionError.
+func (b *Bus) recv(c *C.charter_client_t, id uint64, timeout C.uint32_t, closed *atomic.Bool) (*Message, error) {
 	if _, err := b.ref().load(); err != nil {
 		return nil, err
 	}
 	res := C.chgo_client_recv(c, C.uint64_t(id), timeout)
 	runtime.KeepAlive(b)
 	if res.status != C.CHARTER_OK {
-		return nil, b.subscriptionError(cError(res.status, res.message))
+		return nil, b.subscriptionError(cError(res.status, res.message), closed)
 	}
 	m := goMessage(res.msg)
 	C.charter_message_free(res.msg)
@@ -343,11 +344,15 @@ func (b *Bus) recv(c *C.charter_client_t, id uint64, timeout C.uint32_t) (*Messa
 }
 
 // subscriptionError turns a C failure of a call on one of b's subscriptions
-// into the caller's error. Charter forgets a subscription once it ends
-// (Close, idle eviction), so its id is then NOT_FOUND: that is reported as
-// closed, as a use of the subscription after its Close is.
-func (b *Bus) subscriptionError(err *Error) error {
-	if err.Code == StatusNotFound {
+// into the caller's error. A subscription that ended otherwise (idle
+// eviction, a failed request, its session's end) still answers by id with
+// the core's error for its end, which comes through as it is. Only its
+// owner's unsubscribe (Close, which sets closed first; nil for a request's
+// reply inbox, unsubscribed only after its wait) and the bus's Close
+// forget the id, so a NOT_FOUND after either is reported as closed, as
+// every use after Close is.
+func (b *Bus) subscriptionError(err *Error, closed *atomic.Bool) error {
+	if err.Code == StatusNotFound && ((closed != nil && closed.Load()) || b.h.closed.Load()) {
 		return &Error{Code: StatusClosed, Message: "the subscription has ended"}
 	}
 	return b.h.check(err)

@@ -137,7 +137,7 @@ func (s *Subscription) Recv(ctx context.Context) (*Message, error) {
 	if err := needContext(ctx); err != nil {
 		return nil, err
 	}
-	m, err := s.bus.receive(ctx, s.client, uint64(s.id))
+	m, err := s.bus.receive(ctx, s.client, uint64(s.id), &s.closed)
 	// Without this, s could be collected during the wait and its cleanup
 	// end the subscription under the caller.
 	runtime.KeepAlive(s)
@@ -150,7 +150,7 @@ func (s *Subscription) TryRecv() (msg *Message, ok bool, err error) {
 	if err := s.open(); err != nil {
 		return nil, false, err
 	}
-	m, err := s.bus.recv(s.client, uint64(s.id), 0)
+	m, err := s.bus.recv(s.client, uint64(s.id), 0, &s.closed)
 	runtime.KeepAlive(s)
 	switch {
 	case err == nil:
@@ -207,8 +207,10 @@ var closedMessages = func() chan *Message {
 	return ch
 }()
 
-// Stats returns the subscription's accounting. It fails with [ErrClosed]
-// once the subscription has ended; [Bus.Stats] keeps the totals of ended
+// Stats returns the subscription's accounting, the final one once the
+// subscription has ended otherwise (idle eviction). It fails with
+// [ErrClosed] after Close or the bus's Close, and with the session's error
+// once that has ended; [Bus.Stats] keeps the totals of ended
 // subscriptions.
 func (s *Subscription) Stats() (SubscriptionStats, error) {
 	if err := s.open(); err != nil {
@@ -220,7 +222,7 @@ func (s *Subscription) Stats() (SubscriptionStats, error) {
 	res := C.chgo_client_subscription_stats(s.client, C.uint64_t(s.id))
 	runtime.KeepAlive(s)
 	if res.status != C.CHARTER_OK {
-		return SubscriptionStats{}, s.bus.subscriptionError(cError(res.status, res.message))
+		return SubscriptionStats{}, s.bus.subscriptionError(cError(res.status, res.message), &s.closed)
 	}
 	return goSubscriptionStats(res.stats), nil
 }

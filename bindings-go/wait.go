@@ -7,6 +7,7 @@ import (
 	"context"
 	"math"
 	"runtime"
+	"sync/atomic"
 	"time"
 )
 
@@ -71,8 +72,9 @@ func (r *recheckTimer) stop() {
 // readiness.go) and holds no thread meanwhile. A wait that ends with ctx
 // takes nothing: it disarms its waiter and returns the error of cancelled,
 // matching ErrCancelled and ctx.Err(), and the next
-// message stays queued for the next receive.
-func (b *Bus) receive(ctx context.Context, c *C.charter_client_t, id uint64) (*Message, error) {
+// message stays queued for the next receive. closed is as for
+// subscriptionError.
+func (b *Bus) receive(ctx context.Context, c *C.charter_client_t, id uint64, closed *atomic.Bool) (*Message, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, cancelled(err)
 	}
@@ -99,7 +101,7 @@ func (b *Bus) receive(ctx context.Context, c *C.charter_client_t, id uint64) (*M
 	for {
 		m, recheck, cerr := pollRecv(c, id, w)
 		if cerr != nil {
-			return nil, b.subscriptionError(cerr)
+			return nil, b.subscriptionError(cerr, closed)
 		}
 		if m != nil {
 			return m, nil

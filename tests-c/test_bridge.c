@@ -280,8 +280,28 @@ static void requests_are_answered_across(void) {
     CHECK_STATUS(charter_client_request(ca, "svc.none", NULL, 0, NULL, 0, PATIENCE_MS, &reply), CHARTER_E_NOT_FOUND);
     CHECK(reply == NULL);
 
+    /* Started, then waited on by id: the bridge ended the reply inbox with
+     * its error, which the id keeps answering (every receive, not only
+     * the first) until the requester unsubscribes it. */
+    uint64_t inbox = 0;
+    bool removed = true;
+    CHECK_OK(charter_client_request_start(ca, "svc.none", NULL, 0, NULL, 0, &inbox));
+    for (int i = 0; i < 2; i++) {
+        CHECK_STATUS(charter_client_recv(ca, inbox, PATIENCE_MS, &reply), CHARTER_E_NOT_FOUND);
+        char *why = charter_last_error_message();
+        CHECK(why != NULL && strcmp(why, "CHARTER_E_NOT_FOUND: no responder on NATS for the request") == 0);
+        charter_string_free(why);
+    }
+    CHECK(reply == NULL);
+    CHECK_OK(charter_client_unsubscribe(ca, inbox, &removed));
+    CHECK(!removed); /* it had ended already */
+    CHECK_STATUS(charter_client_recv(ca, inbox, 0, &reply), CHARTER_E_NOT_FOUND);
+    char *gone = charter_last_error_message();
+    CHECK(gone != NULL && strstr(gone, ": no subscription ") != NULL);
+    charter_string_free(gone);
+
     charter_bridge_stats_t sa;
-    AWAIT_STATS(ba, sa, sa.requests_out == 2);
+    AWAIT_STATS(ba, sa, sa.requests_out == 3);
     free_pair(ba, bb, ca, cb, a, b);
 }
 

@@ -34,6 +34,7 @@ mod batch;
 mod cache;
 mod client;
 mod dispatch;
+mod ended;
 mod header_text;
 mod index;
 mod interrupt;
@@ -60,6 +61,7 @@ use crate::background::Background;
 use crate::capability::{Action, Authority, Dependent, Session};
 use crate::{quote, Error, ErrorKind, HandlerResult, Result};
 use cache::MatchCache;
+use ended::Ended;
 use index::Index;
 use queue::{Offered, Queue};
 use subscription::Shared;
@@ -139,6 +141,9 @@ pub(crate) struct Inner {
     generation: AtomicU64,
     cache: MatchCache<Target>,
     subscriptions: Mutex<HashMap<u64, Target>>,
+    /// Subscriptions that ended but whose ids still answer (see [`ended`]).
+    /// Locked after `subscriptions` when both are.
+    ended: Mutex<Ended>,
     random: SystemRandom,
     published: AtomicU64,
     closed: AtomicBool,
@@ -230,6 +235,7 @@ impl Bus {
 
     fn build(limits: BusLimits, authority: Option<Authority>, recorder: Option<Recorder>) -> Result<Bus> {
         limits.validate()?;
+        let ended = Mutex::new(Ended::new(limits.max_subscriptions));
         Ok(Bus {
             inner: Arc::new(Inner {
                 limits,
@@ -237,6 +243,7 @@ impl Bus {
                 generation: AtomicU64::new(0),
                 cache: MatchCache::new(),
                 subscriptions: Mutex::new(HashMap::new()),
+                ended,
                 random: SystemRandom::new(),
                 published: AtomicU64::new(0),
                 closed: AtomicBool::new(false),
@@ -293,12 +300,18 @@ impl Bus {
     /// Subscription `id` if `who` may reach it: `DENIED` for a caller
     /// without a session on an enforcing bus (counted in `denied`), the
     /// session's own error once it has ended, and `NOT_FOUND` for an id
-    /// that is unknown, ended, or belongs to another caller (a subscription
-    /// made through a client is reachable only through a client of the same
-    /// session; one made without a session, only without one).
+    /// that is unknown, unsubscribed, or belongs to another caller (a
+    /// subscription made through a client is reachable only through a
+    /// client of the same session; one made without a session, only
+    /// without one). A subscription that ended otherwise (a failed request,
+    /// idle eviction) is still found, ended: receiving from it gives its
+    /// end error (see [`ended`]).
     fn reach(&self, id: SubscriptionId, who: Who<'_>) -> Result<Target> {
         self.admit(who)?;
+        // Moved from the live table to the ended one under the first lock,
+        // so looking in this order never misses a subscription that ends.
         let found = self.lock_subscriptions().get(&id.0).cloned();
+        let found = found.or_else(|| self.lock_ended().get(id.0).cloned());
         let owned = |shared: &Target| match (&shared.session, who) {
             (None, Who::Anyone) => true,
             (Some(owner), Who::Holder(session)) => owner.same_as(session),
@@ -313,7 +326,8 @@ impl Bus {
         }
     }
 
-    /// [`reach`](Self::reach), then ends it. Returns whether it was live.
+    /// [`reach`](Self::reach), then ends it and forgets its id. Returns
+    /// whether it was live.
     fn end_for(&self, id: SubscriptionId, who: Who<'_>) -> Result<bool> {
         match self.reach(id, who) {
             Ok(shared) => Ok(self.remove(shared.id, None)),
@@ -343,11 +357,17 @@ impl Bus {
         verdict
     }
 
-    /// Ends subscription `id` (`why` given when its session ended). Returns
+    /// Ends subscription `id` for its owner (`why` given when its session
+    /// ended) and forgets its id, also when it had ended already. Returns
     /// whether it was live. Queued messages are counted as dropped and
     /// blocked receivers get `CLOSED` (or `why`); for a `Dispatch::Thread`
     /// subscription this waits for a running handler to return (unless
     /// called from that handler).
+    ///
+    /// A session's end forgets the id too: every later call of the
+    /// session's holder fails with the session's error before any lookup
+    /// ([`admit`](Self::admit)), so an entry kept for it would answer
+    /// nobody and could never be unsubscribed.
     ///
     /// Its queue closes before it leaves the map (outside the lock: closing
     /// fires notifies). So a call that finds it gone, because another
@@ -355,20 +375,50 @@ impl Bus {
     /// handler's own thread that ends its subscription while the program
     /// does takes no further message.
     pub(crate) fn remove(&self, id: SubscriptionId, why: Option<&Error>) -> bool {
+        self.end(id, why, false)
+    }
+
+    /// Ends subscription `id` without its owner (idle eviction: `why` is
+    /// `None`; a failed request: its error), keeping its id reachable, as
+    /// ended, until its owner unsubscribes it. Returns whether it was live.
+    fn end_kept(&self, id: SubscriptionId, why: Option<&Error>) -> bool {
+        self.end(id, why, true)
+    }
+
+    /// [`remove`](Self::remove) or [`end_kept`](Self::end_kept). When the
+    /// two race, the owner's forgetting wins, whichever moves first.
+    fn end(&self, id: SubscriptionId, why: Option<&Error>, keep: bool) -> bool {
         let Some(shared) = self.lock_subscriptions().get(&id.0).cloned() else {
+            if !keep {
+                self.forget(id);
+            }
             return false;
         };
         shared.queue.close(why);
-        {
+        let forgotten = {
             let mut subscriptions = self.lock_subscriptions();
             if !subscriptions.get(&id.0).is_some_and(|s| Arc::ptr_eq(s, &shared)) {
+                drop(subscriptions);
+                if !keep {
+                    self.forget(id);
+                }
                 return false;
             }
             subscriptions.remove(&id.0);
-        }
+            // Moved under the first lock: `reach` never misses it.
+            keep.then(|| self.lock_ended().keep(Arc::clone(&shared))).flatten()
+        };
+        drop(forgotten);
         self.unindex(&shared);
         shared.shut_down(why);
         true
+    }
+
+    /// Forgets the ended subscription `id`, if it was kept. Its last
+    /// reference may go here, so outside every lock.
+    fn forget(&self, id: SubscriptionId) {
+        let gone = self.lock_ended().forget(id.0);
+        drop(gone);
     }
 
     /// How many subscriptions are live.
@@ -499,7 +549,7 @@ impl Bus {
         self.admit(who)?;
         // A failure path, once per request at most: a scan, not an index.
         let waiting = self.lock_subscriptions().values().find(|s| &*s.pattern == inbox).map(|s| s.id);
-        Ok(waiting.is_some_and(|id| self.remove(id, Some(error))))
+        Ok(waiting.is_some_and(|id| self.end_kept(id, Some(error))))
     }
 
     fn answer(
@@ -547,14 +597,19 @@ impl Bus {
             .filter(|s| s.options.idle_ttl.is_some_and(|ttl| s.queue.idle_for(ttl)))
             .map(|s| s.id)
             .collect();
-        self.end_lapsed() + idle.into_iter().filter(|&id| self.remove(id, None)).count()
+        self.end_lapsed() + idle.into_iter().filter(|&id| self.end_kept(id, None)).count()
     }
 
-    /// Ends every subscription whose session has ended. Returns how many.
+    /// Ends every subscription whose session has ended, and forgets the
+    /// kept ended ones whose session has (see [`remove`](Self::remove)).
+    /// Returns how many live ones ended.
     fn end_lapsed(&self) -> usize {
         let bound: Vec<Target> =
             self.lock_subscriptions().values().filter(|s| s.session.is_some()).cloned().collect();
-        bound.iter().filter(|s| s.end_if_lapsed()).count()
+        let ended = bound.iter().filter(|s| s.end_if_lapsed()).count();
+        let gone = self.lock_ended().forget_where(|s| s.session.as_ref().is_some_and(|s| !s.is_active()));
+        drop(gone);
+        ended
     }
 
     /// Closes the bus: every subscription ends (blocked receivers get
@@ -578,6 +633,10 @@ impl Bus {
         self.inner.subscriptions.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    fn lock_ended(&self) -> MutexGuard<'_, Ended> {
+        self.inner.ended.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
     // Inline, with the error built out of line, so that an open bus costs
     // a publish one load (callgrind: 11 -> 2 instructions).
     #[inline]
@@ -589,7 +648,8 @@ impl Bus {
     }
 
     /// A fresh subscription id: 53 random bits (so that JavaScript numbers
-    /// hold it exactly), never 0 and not the id of a live subscription.
+    /// hold it exactly), never 0 and not the id of a live subscription or
+    /// of an ended one that still answers.
     /// Ids carry no order and no bus number, so an id from another bus, an
     /// ended one or a guessed one is `NOT_FOUND` here except by a 2^-53
     /// chance per try; a handle to one subscription tells nothing about the
@@ -604,7 +664,7 @@ impl Bus {
                 .fill(&mut bytes)
                 .map_err(|_| Error::new(ErrorKind::Internal, "the system random source failed"))?;
             let id = u64::from_le_bytes(bytes) >> (64 - SubscriptionId::BITS);
-            if id != 0 && !self.lock_subscriptions().contains_key(&id) {
+            if id != 0 && !self.lock_subscriptions().contains_key(&id) && !self.lock_ended().contains(id) {
                 return Ok(SubscriptionId(id));
             }
         }
@@ -847,7 +907,7 @@ impl Bus {
     fn end_if_stale(&self, target: &Shared) {
         if !target.end_if_lapsed() && target.options.idle_ttl.is_some_and(|idle| target.queue.idle_for(idle))
         {
-            self.remove(target.id, None);
+            self.end_kept(target.id, None);
         }
     }
 }
@@ -870,6 +930,8 @@ impl Inner {
             .drain()
             .map(|(_, s)| s)
             .collect();
+        let forgotten = self.ended.lock().unwrap_or_else(PoisonError::into_inner).clear();
+        drop(forgotten);
         {
             let mut index = self.index.write().unwrap_or_else(PoisonError::into_inner);
             *index = Index::new();

@@ -618,8 +618,10 @@ impl Queue {
                 Some(_) => state.stats.dropped.session_ended += dropped,
                 None => state.stats.dropped.closed += dropped,
             }
-            state.items.clear();
-            state.expiries.clear();
+            // Their buffers go too: an ended subscription may stay
+            // reachable by id (the bus's `ended` table) long after.
+            state.items = VecDeque::new();
+            state.expiries = VecDeque::new();
             state.bytes = 0;
         }
         let fire = state.armed.on_end();
