@@ -187,3 +187,23 @@ fn a_revoked_sessions_subscription_reached_by_id_is_revoked() {
     assert_eq!(client.unsubscribe(id).unwrap_err().kind(), ErrorKind::Revoked);
     assert_eq!(bus.subscription_count(), 0);
 }
+
+/// A requester that sees its inbox's failure and unsubscribes at once may
+/// do so before the failure has taken the inbox out of the live table:
+/// its unsubscribe still reports that it ended nothing (the failure did),
+/// as the C ABI's `charter_client_unsubscribe` says through `removed`.
+#[test]
+fn an_owner_unsubscribing_as_soon_as_it_sees_the_failure_removed_nothing() {
+    let bus = bus();
+    for _ in 0..500 {
+        let (id, inbox) = detached_request(&bus);
+        let view = bus.subscription(id).unwrap();
+        let failing = {
+            let bus = bus.clone();
+            thread::spawn(move || bus.fail_request(&inbox, &no_responder()).unwrap())
+        };
+        assert_eq!(view.recv().unwrap_err().kind(), ErrorKind::NotFound);
+        assert!(!bus.unsubscribe(id).unwrap(), "the failure ended it, not the unsubscribe");
+        assert!(failing.join().unwrap(), "the failure ended it");
+    }
+}

@@ -394,15 +394,19 @@ impl Bus {
             }
             return false;
         };
-        shared.queue.close(why);
+        // Whether it was live is decided here: a receiver may see the end
+        // (and its owner unsubscribe) before it leaves the map below.
+        let live = shared.queue.close(why);
         let forgotten = {
             let mut subscriptions = self.lock_subscriptions();
             if !subscriptions.get(&id.0).is_some_and(|s| Arc::ptr_eq(s, &shared)) {
+                // Another call took it out of the map; which of the two
+                // ended it was decided by the close above.
                 drop(subscriptions);
                 if !keep {
                     self.forget(id);
                 }
-                return false;
+                return live;
             }
             subscriptions.remove(&id.0);
             // Moved under the first lock: `reach` never misses it.
@@ -411,7 +415,7 @@ impl Bus {
         drop(forgotten);
         self.unindex(&shared);
         shared.shut_down(why);
-        true
+        live
     }
 
     /// Forgets the ended subscription `id`, if it was kept. Its last

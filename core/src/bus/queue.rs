@@ -606,10 +606,12 @@ impl Queue {
 
     /// Ends the queue: queued messages are counted as dropped, waiting
     /// receivers get `CLOSED` (or `why`, when the queue ends because its
-    /// session did), waiting publishers give up.
-    pub(crate) fn close(&self, why: Option<&Error>) {
+    /// session did), waiting publishers give up. Returns whether this call
+    /// ended it (`false` when it had ended already).
+    pub(crate) fn close(&self, why: Option<&Error>) -> bool {
         let mut state = self.lock();
-        if !state.closed {
+        let open = !state.closed;
+        if open {
             state.closed = true;
             self.ended.store(true, Ordering::Release);
             state.ended = why.cloned();
@@ -630,6 +632,7 @@ impl Queue {
         self.readable.notify_all();
         self.writable.notify_all();
         fire.run();
+        open
     }
 
     pub(crate) fn stats(&self) -> SubscriptionStats {
