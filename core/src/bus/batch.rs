@@ -7,6 +7,11 @@
 //! payload limit, every subscription's overflow policy, counting), in
 //! order, and the batch stops at the first message that fails, so a
 //! caller always knows which messages went out: the first `published`.
+//! What cannot differ from one message to the next is done once: a
+//! [`Bus::publish_many`] (one topic, one header list) checks the topic,
+//! builds the headers and matches the subscriptions with its first
+//! message, and queues each subscription's share of up to 64 messages
+//! under one lock when no subscription can refuse one.
 //! A received batch is what a receive returns, followed by whatever else
 //! was already queued, up to `max`, taken under one lock.
 //!
@@ -72,7 +77,9 @@ impl Bus {
     /// Publishes each of `payloads` on `topic` with `headers`, in order,
     /// as [`publish`](Bus::publish) would one by one; stops at the first
     /// that fails. Returns the reports added up (`matched`, `delivered`
-    /// and `dropped` over every message).
+    /// and `dropped` over every message). The subscriptions are matched
+    /// once, when the batch starts; each message is admitted (bus open,
+    /// grants and audit record, payload limit) on its own.
     pub fn publish_many<P: Payload>(
         &self,
         topic: &str,
