@@ -135,7 +135,8 @@ fn a_batch_longer_than_a_chunk_stays_in_order_and_stops_at_a_bad_payload() {
     assert_eq!((err.report.matched, err.report.delivered, err.report.dropped), (300, 300, 0));
     for sub in [&exact_sub, &wildcard] {
         let got = sub.recv_many(1000, Some(Duration::ZERO)).unwrap();
-        let numbers: Vec<u32> = got.iter().map(|m| u32::from_be_bytes(m.payload().try_into().unwrap())).collect();
+        let numbers: Vec<u32> =
+            got.iter().map(|m| u32::from_be_bytes(m.payload().try_into().unwrap())).collect();
         assert_eq!(numbers, (0..150).collect::<Vec<u32>>());
         assert!(got.windows(2).all(|w| w[1].seq() == w[0].seq() + 1), "one batch, consecutive numbers");
         assert!(got.iter().all(|m| m.header("k") == Some("v") && m.topic() == "orders.eu"));
@@ -150,8 +151,10 @@ fn a_batch_longer_than_a_chunk_stays_in_order_and_stops_at_a_bad_payload() {
 #[test]
 fn every_overflow_policy_holds_for_each_message_of_a_batch() {
     let bus = Bus::new(BusLimits::default()).unwrap();
-    let oldest = bus.subscribe("t", SubscribeOptions::new().capacity(10).overflow(Overflow::DropOldest)).unwrap();
-    let newest = bus.subscribe("t", SubscribeOptions::new().capacity(10).overflow(Overflow::DropNewest)).unwrap();
+    let oldest =
+        bus.subscribe("t", SubscribeOptions::new().capacity(10).overflow(Overflow::DropOldest)).unwrap();
+    let newest =
+        bus.subscribe("t", SubscribeOptions::new().capacity(10).overflow(Overflow::DropNewest)).unwrap();
     let report = bus.publish_many("t", (0..100u8).map(|i| vec![i]), &[]).unwrap();
     assert_eq!((report.matched, report.delivered, report.dropped), (200, 110, 90));
     let firsts = |sub: &charter_core::bus::Subscription| {
@@ -163,7 +166,10 @@ fn every_overflow_policy_holds_for_each_message_of_a_batch() {
     assert!(exact(&oldest.stats()) && exact(&newest.stats()));
 
     let blocking = bus
-        .subscribe("b", SubscribeOptions::new().capacity(3).overflow(Overflow::Block(Duration::from_millis(10))))
+        .subscribe(
+            "b",
+            SubscribeOptions::new().capacity(3).overflow(Overflow::Block(Duration::from_millis(10))),
+        )
         .unwrap();
     let lenient = bus.subscribe("b", SubscribeOptions::new()).unwrap();
     let err = bus.publish_many("b", (0..10u8).map(|i| vec![i]), &[]).unwrap_err();
@@ -182,4 +188,39 @@ fn an_audited_batch_records_each_message() {
     let before = log.len();
     bus.publish_many("t", (0..70u8).map(|i| vec![i]), &[]).unwrap();
     assert_eq!(log.len() - before, 70);
+}
+
+/// Large payloads end a chunk early (a chunk's copies are bounded in
+/// bytes as well as in messages): every message still arrives, in order.
+#[test]
+fn large_payloads_go_out_in_order_across_short_chunks() {
+    let bus = Bus::new(BusLimits::default()).unwrap();
+    let sub = bus.subscribe("t", SubscribeOptions::new()).unwrap();
+    let payloads: Vec<Vec<u8>> = (0..12u8).map(|i| vec![i; 400 << 10]).collect();
+    let report = bus.publish_many("t", payloads.iter().map(Vec::as_slice), &[]).unwrap();
+    assert_eq!((report.matched, report.delivered), (12, 12));
+    let got = sub.recv_many(100, Some(Duration::ZERO)).unwrap();
+    assert_eq!(got.iter().map(|m| m.payload()[0]).collect::<Vec<u8>>(), (0..12).collect::<Vec<u8>>());
+    assert!(got.iter().all(|m| m.payload().len() == 400 << 10));
+}
+
+/// A handler subscription beside a queue (so the batch goes message by
+/// message): the handler sees every message in order, the queue holds
+/// every one.
+#[test]
+fn a_batch_reaches_a_handler_and_a_queue_in_order() {
+    let bus = Bus::new(BusLimits::default()).unwrap();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let handler_seen = std::sync::Arc::clone(&seen);
+    let _handler = bus
+        .subscribe_with("t", SubscribeOptions::new(), move |m| {
+            handler_seen.lock().unwrap().push(m.payload()[0]);
+            Ok(())
+        })
+        .unwrap();
+    let queue = bus.subscribe("t", SubscribeOptions::new()).unwrap();
+    let report = bus.publish_many("t", (0..100u8).map(|i| vec![i]), &[]).unwrap();
+    assert_eq!((report.matched, report.delivered), (200, 200));
+    assert_eq!(*seen.lock().unwrap(), (0..100).collect::<Vec<u8>>());
+    assert_eq!(queue.stats().queued, 100);
 }

@@ -160,6 +160,12 @@ struct Started {
 /// of its own (the bindings' batches are at most this long).
 const CHUNK: usize = 64;
 
+/// A chunk also ends once its payloads reach this many bytes, so that
+/// copies of large borrowed payloads do not pile up ahead of the queues
+/// (a queue holds at most its `max_bytes`; a chunk adds at most this plus
+/// one payload).
+const CHUNK_BYTES: usize = 1 << 20;
+
 /// A subscription that takes every message offered to it without an
 /// error and without making the publisher wait: a plain queue that drops
 /// a message on overflow. Its share of a batch can be queued at once,
@@ -209,17 +215,23 @@ impl Run<'_> {
         let mut published = 0;
         // Payloads rather than messages: a fifth of the stack to clear.
         let mut chunk: [Option<Arc<[u8]>>; CHUNK] = [const { None }; CHUNK];
-        loop {
-            let mut len = 0;
+        let mut more = true;
+        while more {
+            let (mut len, mut bytes) = (0, 0);
             let mut failed = None;
-            while len < CHUNK {
-                let Some(payload) = payloads.next() else { break };
-                if let Err(e) = self.admit(published + len, payload.as_ref().len()) {
+            while len < CHUNK && bytes < CHUNK_BYTES {
+                let Some(payload) = payloads.next() else {
+                    more = false;
+                    break;
+                };
+                let payload_len = payload.as_ref().len();
+                if let Err(e) = self.admit(published + len, payload_len) {
                     failed = Some(e);
                     break;
                 }
                 chunk[len] = Some(payload.into());
                 len += 1;
+                bytes += payload_len;
             }
             if len > 0 {
                 self.queue_chunk(topic, &mut chunk[..len], &mut report);
@@ -228,10 +240,8 @@ impl Run<'_> {
             if let Some(error) = failed {
                 return Err(BatchError { published, report, error });
             }
-            if len < CHUNK {
-                return Ok(report);
-            }
         }
+        Ok(report)
     }
 
     /// Numbers a chunk's messages and queues them in every subscription,
