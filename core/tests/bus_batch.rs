@@ -224,3 +224,38 @@ fn a_batch_reaches_a_handler_and_a_queue_in_order() {
     assert_eq!(*seen.lock().unwrap(), (0..100).collect::<Vec<u8>>());
     assert_eq!(queue.stats().queued, 100);
 }
+
+/// A handler that unsubscribes itself mid-batch narrows the rest of the
+/// batch, and one that closes the bus stops it, as between publishes:
+/// each message is matched on its own when a handler is among the
+/// subscriptions.
+#[test]
+fn a_handler_that_unsubscribes_or_closes_mid_batch_narrows_or_stops_it() {
+    let bus = Bus::new(BusLimits::default()).unwrap();
+    let id = std::sync::Arc::new(std::sync::OnceLock::new());
+    let handler_bus = bus.clone();
+    let own_id = std::sync::Arc::clone(&id);
+    let sub = bus
+        .subscribe_with("t", SubscribeOptions::new(), move |_| {
+            handler_bus.unsubscribe(*own_id.get().unwrap()).unwrap();
+            Ok(())
+        })
+        .unwrap();
+    id.set(sub.id()).unwrap();
+    let report = bus.publish_many("t", (0..3u8).map(|i| vec![i]), &[]).unwrap();
+    assert_eq!((report.matched, report.delivered, report.dropped), (1, 1, 0));
+
+    let calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let (handler_bus, handler_calls) = (bus.clone(), std::sync::Arc::clone(&calls));
+    let _closer = bus
+        .subscribe_with("c", SubscribeOptions::new(), move |_| {
+            if handler_calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 1 {
+                handler_bus.close();
+            }
+            Ok(())
+        })
+        .unwrap();
+    let err = bus.publish_many("c", (0..4u8).map(|i| vec![i]), &[]).unwrap_err();
+    assert_eq!((err.published, err.error.kind()), (2, ErrorKind::Closed));
+    assert_eq!((err.report.matched, err.report.delivered), (2, 2));
+}

@@ -112,6 +112,7 @@ impl Bus {
         let run = Run {
             bus: self,
             topic,
+            headers,
             text: started.text,
             targets: &hit.targets,
             who,
@@ -125,11 +126,8 @@ impl Bus {
     }
 
     /// What a publish checks first, done once for a `publish_many`: its
-    /// first message admitted, the nesting entered, the subscriptions
-    /// matched. Not generic and not inlined, so that a program calling
-    /// both `publish` and `publish_many` gets one copy of the match
-    /// cache's lookup inlined into `publish` (with a second caller, the
-    /// lookup stopped being inlined, +26 instructions per publish).
+    /// first message admitted and the subscriptions matched, then the
+    /// nesting entered for the whole batch.
     #[inline(never)]
     fn start_many(
         &self,
@@ -138,11 +136,28 @@ impl Bus {
         headers: Headers<'_>,
         who: Who<'_>,
     ) -> Result<Started> {
-        let (route, text) = self.admit_publish(topic, first_len, headers, who)?;
+        let (hit, text) = self.admit_and_route(topic, first_len, headers, who)?;
         let (level, inside_handler) = dispatch::enter(self.key()).inspect_err(|_| {
             self.inner.depth_exceeded.fetch_add(1, Ordering::Relaxed);
         })?;
-        Ok(Started { _level: level, may_wait: !inside_handler, hit: self.route(topic, route), text })
+        Ok(Started { _level: level, may_wait: !inside_handler, hit, text })
+    }
+
+    /// Every check of a publish, then its subscriptions. Not generic and
+    /// not inlined, so that a program calling both `publish` and
+    /// `publish_many` gets one copy of the match cache's lookup, inlined
+    /// into `publish` (with a second caller in the program's code, the
+    /// lookup stopped being inlined: +26 instructions per publish).
+    #[inline(never)]
+    fn admit_and_route(
+        &self,
+        topic: &str,
+        payload_len: usize,
+        headers: Headers<'_>,
+        who: Who<'_>,
+    ) -> Result<(cache::Hit<Target>, Option<HeaderText>)> {
+        let (route, text) = self.admit_publish(topic, payload_len, headers, who)?;
+        Ok((self.route(topic, route), text))
     }
 }
 
@@ -178,8 +193,9 @@ fn never_refuses(target: &Target) -> bool {
 struct Run<'a> {
     bus: &'a Bus,
     topic: &'a str,
+    headers: Headers<'a>,
     text: Option<HeaderText>,
-    targets: &'a [Target],
+    targets: &'a Arc<[Target]>,
     who: Who<'a>,
     may_wait: bool,
 }
@@ -275,24 +291,34 @@ impl Run<'_> {
         last.queue.offer_many(owned.map(sized), &last.options, self.may_wait, &mut count);
     }
 
-    /// Some subscription may refuse a message or make the publisher wait:
-    /// each message admitted and delivered before the next, as a publish
-    /// delivers one, so that the batch stops right after the first message
-    /// refused (which every other subscription did get).
+    /// Some subscription may refuse a message, make the publisher wait or
+    /// run a handler: each message admitted, matched and delivered before
+    /// the next, exactly as a publish does one, so that the batch stops
+    /// right after the first message refused (which every other
+    /// subscription did get) and a handler that unsubscribes, subscribes
+    /// or closes the bus changes what the next message reaches.
     fn one_by_one<P: Payload>(
         &self,
         topic: &Arc<str>,
         payloads: impl Iterator<Item = P>,
     ) -> std::result::Result<PublishReport, BatchError> {
         let mut report = PublishReport::default();
+        let mut first = Some((Arc::clone(topic), self.text.clone()));
         for (published, payload) in payloads.enumerate() {
-            if let Err(error) = self.admit(published, payload.as_ref().len()) {
-                return Err(BatchError { published, report, error });
-            }
+            let stop = |error| BatchError { published, report, error };
+            // The first message was admitted and matched with the batch.
+            let (hit, text) = match first.take() {
+                Some((topic, text)) => (cache::Hit { topic, targets: Arc::clone(self.targets) }, text),
+                None => self
+                    .bus
+                    .admit_and_route(self.topic, payload.as_ref().len(), self.headers, self.who)
+                    .map_err(stop)?,
+            };
             let seq = self.bus.inner.published.fetch_add(1, Ordering::Relaxed) + 1;
-            let message = self.message(topic, payload.into(), seq);
+            let message =
+                Message { seq, topic: hit.topic, payload: payload.into(), headers: text, reply_to: None };
             let size = message.size();
-            let mut one = PublishReport { matched: self.targets.len() as u64, ..PublishReport::default() };
+            let mut one = PublishReport { matched: hit.targets.len() as u64, ..PublishReport::default() };
             let mut first_error = None;
             let mut count = |offered: Result<Offered>| match offered {
                 Ok(Offered::Accepted) => one.delivered += 1,
@@ -302,7 +328,7 @@ impl Run<'_> {
                     first_error.get_or_insert(e);
                 }
             };
-            if let Some((last, others)) = self.targets.split_last() {
+            if let Some((last, others)) = hit.targets.split_last() {
                 for target in others {
                     self.bus.end_if_stale(target);
                     count(target.deliver(&message, size, self.may_wait));
