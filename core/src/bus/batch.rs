@@ -7,11 +7,12 @@
 //! payload limit, every subscription's overflow policy, counting), in
 //! order, and the batch stops at the first message that fails, so a
 //! caller always knows which messages went out: the first `published`.
-//! What cannot differ from one message to the next is done once: a
-//! [`Bus::publish_many`] (one topic, one header list) checks the topic,
-//! builds the headers and matches the subscriptions with its first
+//! When no subscription can refuse a message, make the publisher wait or
+//! run a handler, what cannot differ from one message to the next is done
+//! once: a [`Bus::publish_many`] (one topic, one header list) checks the
+//! topic, builds the headers and matches the subscriptions with its first
 //! message, and queues each subscription's share of up to 64 messages
-//! under one lock when no subscription can refuse one.
+//! under one lock.
 //! A received batch is what a receive returns, followed by whatever else
 //! was already queued, up to `max`, taken under one lock.
 //!
@@ -77,9 +78,11 @@ impl Bus {
     /// Publishes each of `payloads` on `topic` with `headers`, in order,
     /// as [`publish`](Bus::publish) would one by one; stops at the first
     /// that fails. Returns the reports added up (`matched`, `delivered`
-    /// and `dropped` over every message). The subscriptions are matched
-    /// once, when the batch starts; each message is admitted (bus open,
-    /// grants and audit record, payload limit) on its own.
+    /// and `dropped` over every message). When every subscription matched
+    /// is a queue that drops on overflow, they are matched once, when the
+    /// batch starts, and each message is admitted (bus open, grants and
+    /// audit record, payload limit) on its own; otherwise each message is
+    /// published as by `publish`.
     pub fn publish_many<P: Payload>(
         &self,
         topic: &str,
@@ -89,12 +92,13 @@ impl Bus {
         self.send_many(topic, payloads, headers, Who::Anyone)
     }
 
-    /// One topic and one header list for the whole batch: the topic is
-    /// checked, the headers built and the subscriptions matched once, with
-    /// the first message; each message then passes the checks that can
-    /// differ from one message to the next (an open bus, the caller's
-    /// authorization, recorded per message on an audited bus, and its
-    /// payload's length) before it goes out.
+    /// One topic and one header list for the whole batch: the first
+    /// message checks the topic, builds the headers and matches; when every
+    /// subscription matched takes whatever it is offered, the others pass
+    /// only the checks that can differ from one message to the next (an
+    /// open bus, the caller's authorization, recorded per message on an
+    /// audited bus, and the payload's length) and go out in chunks;
+    /// otherwise each goes out as a publish.
     fn send_many<P: Payload>(
         &self,
         topic: &str,
