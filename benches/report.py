@@ -71,19 +71,19 @@ REASONS = {
                    "core forbids unsafe, so it cannot call the C function itself), which keeps "
                    "the ratio above 1.4x at any count; next: a C handler table of (function, "
                    "user data) pairs walked by the C ABI crate itself",
-    "bus-one": "fixed costs, none dominant (callgrind: the publish about 365 "
-               "instructions, the receive and the message's drop about 130): the match "
-               "cache's hash, lock and probe (about 55), the nesting level, the message "
-               "built and its report returned, then one subscriber's push and pop as in "
-               "the fan-out row; next: a message of one reference (its body in a per-bus "
-               "pool of reusable slots, so a warm publish still allocates nothing)",
-    "bus-fanout": "per subscriber about 200 instructions (round 5: from 274): the "
-                  "message's reference counts up on the push and down after the receive "
-                  "(2 to 4 of them), an 88-byte queued entry built, moved into the deque, "
-                  "out of it and out through Result<Option<Message>>, the queue's lock "
-                  "taken twice (about 8 instructions each with parking_lot, so a lock-free "
-                  "ring could save at most those), the room, readiness and session checks; "
-                  "next: a message of one reference, which shrinks the entry and the counts",
+    "bus-one": "fixed costs, none dominant (callgrind): the publish about 365 "
+               "instructions (the match cache's hash, lock and probe about 90, the pool's "
+               "round trip for the message's body about 70 with its shared list's lock, "
+               "the nesting level, the checks and the call's frame), the receive and the "
+               "body's return the rest; round 6 made a message one reference to a pooled "
+               "body (a queued entry one pointer); next: a ring queue addressed by "
+               "positions, with received and delivered derived from them, and a cheaper "
+               "match-cache probe",
+    "bus-fanout": "per subscriber about 125 instructions (round 6: from 200, the message "
+                  "one pointer shared by every subscriber): one reference count up on the "
+                  "push and down after the receive, the queue's lock taken twice (about 8 "
+                  "instructions each with parking_lot), the room, readiness and session "
+                  "checks; next: a ring queue addressed by positions",
     "bus-crowded": "a warm publish's fixed cost (about 420 instructions: the cache's hash, "
                    "lock and probe, the nesting level, the message, the inline handler's "
                    "catch and the counting lock); next: lock-free counting for inline "
@@ -119,20 +119,17 @@ REASONS = {
                       "import's local publish, the receiver's wake-up), each of which can wait for "
                       "one of the 2 cores; three runs on an idle machine gave 1.03x to 1.42x "
                       "(16 B) and 0.89x to 1.22x (1 KiB)",
-    "node-batch": "the core's per-message publish and queue, about 60% of a profile: "
-                  "`publish_many` is a loop of single sends (the topic checked and the "
-                  "match cache looked up per message), each message allocated, queued "
-                  "under the queue's mutex and freed; then making each `Message` and its "
-                  "`Buffer` view in JS (about 15%); next: a batch send in the core that "
-                  "checks the topic and matches once per batch, the lock-free queues above",
-    "go-batch": "the core's per-message publish and queue as for Node, and the C ABI's "
-                "per-message `charter_message_t` (an allocation with its topic, freed by a "
-                "second call); next: the core's batch send, and a C receive that writes a "
-                "batch into the caller's buffer",
-    "python-batch": "the core's per-message publish and queue, about 60% of a profile (its "
-                    "`send` alone 26%, `deliver` 18%), then one `Message` object per message "
-                    "(PyO3's allocation, about 8%); by instructions 2.39x; next: the core's "
-                    "batch send and lock-free queues",
+    "node-batch": "the core's `publish_many` now checks the topic and matches once per "
+                  "batch and queues each subscription's share under one lock (about 320 "
+                  "instructions a message by callgrind, from 495); what is left is making "
+                  "each JS `Message` and its `Buffer` view, and the queue's push and pop; "
+                  "next: a ring queue in the core, and fewer JS objects per message",
+    "go-batch": "the core's batch send as for Node, then the C ABI's per-message "
+                "`charter_message_t` (an allocation with its topic, freed by a second "
+                "call); next: a C receive that writes a batch into the caller's buffer",
+    "python-batch": "the core's batch send as for Node, then one `Message` object and one "
+                    "payload copy per message (PyO3's allocations); next: a ring queue in "
+                    "the core and lighter message objects",
     "python-pyzmq": "",
 }
 

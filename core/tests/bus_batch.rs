@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use charter_core::audit::{AuditLog, AuditOptions, Recorder, Scope};
 use charter_core::bus::{Bus, BusLimits, Overflow, SubscribeOptions, SubscriptionRef, SubscriptionStats};
 use charter_core::ErrorKind;
 
@@ -116,4 +117,145 @@ fn try_recv_many_takes_what_is_queued_and_nothing_on_empty() {
     let view = SubscriptionRef::clone(&sub);
     sub.close();
     assert_eq!(view.try_recv_many_into(&mut out, 8).unwrap_err().kind(), ErrorKind::Closed);
+}
+
+/// Longer than the 64 messages queued together: every chunk keeps the
+/// batch's order, numbers and headers, and a bad payload in the third
+/// chunk stops the batch right there, the chunks before it delivered.
+#[test]
+fn a_batch_longer_than_a_chunk_stays_in_order_and_stops_at_a_bad_payload() {
+    let bus = Bus::new(BusLimits::default()).unwrap();
+    let exact_sub = bus.subscribe("orders.eu", SubscribeOptions::new()).unwrap();
+    let wildcard = bus.subscribe("orders.>", SubscribeOptions::new()).unwrap();
+    let big = vec![0u8; bus.limits().max_payload + 1];
+    let payloads: Vec<Vec<u8>> =
+        (0..200u32).map(|i| if i == 150 { big.clone() } else { i.to_be_bytes().to_vec() }).collect();
+    let err = bus.publish_many("orders.eu", payloads.iter().map(Vec::as_slice), &[("k", "v")]).unwrap_err();
+    assert_eq!((err.published, err.error.kind()), (150, ErrorKind::LimitExceeded));
+    assert_eq!((err.report.matched, err.report.delivered, err.report.dropped), (300, 300, 0));
+    for sub in [&exact_sub, &wildcard] {
+        let got = sub.recv_many(1000, Some(Duration::ZERO)).unwrap();
+        let numbers: Vec<u32> =
+            got.iter().map(|m| u32::from_be_bytes(m.payload().try_into().unwrap())).collect();
+        assert_eq!(numbers, (0..150).collect::<Vec<u32>>());
+        assert!(got.windows(2).all(|w| w[1].seq() == w[0].seq() + 1), "one batch, consecutive numbers");
+        assert!(got.iter().all(|m| m.header("k") == Some("v") && m.topic() == "orders.eu"));
+        assert!(exact(&sub.stats()));
+    }
+    assert_eq!(bus.stats().published, 150, "the messages after the bad one were never published");
+}
+
+/// Each overflow policy decides each message of a batch as it decides one
+/// publish's, with exact accounting: drop-oldest keeps the newest,
+/// drop-newest the oldest, block stops the batch at its timeout.
+#[test]
+fn every_overflow_policy_holds_for_each_message_of_a_batch() {
+    let bus = Bus::new(BusLimits::default()).unwrap();
+    let oldest =
+        bus.subscribe("t", SubscribeOptions::new().capacity(10).overflow(Overflow::DropOldest)).unwrap();
+    let newest =
+        bus.subscribe("t", SubscribeOptions::new().capacity(10).overflow(Overflow::DropNewest)).unwrap();
+    let report = bus.publish_many("t", (0..100u8).map(|i| vec![i]), &[]).unwrap();
+    assert_eq!((report.matched, report.delivered, report.dropped), (200, 110, 90));
+    let firsts = |sub: &charter_core::bus::Subscription| {
+        sub.recv_many(100, Some(Duration::ZERO)).unwrap().iter().map(|m| m.payload()[0]).collect::<Vec<u8>>()
+    };
+    assert_eq!(firsts(&oldest), (90..100).collect::<Vec<u8>>());
+    assert_eq!(firsts(&newest), (0..10).collect::<Vec<u8>>());
+    assert_eq!((oldest.stats().dropped.overflow, newest.stats().dropped.overflow), (90, 90));
+    assert!(exact(&oldest.stats()) && exact(&newest.stats()));
+
+    let blocking = bus
+        .subscribe(
+            "b",
+            SubscribeOptions::new().capacity(3).overflow(Overflow::Block(Duration::from_millis(10))),
+        )
+        .unwrap();
+    let lenient = bus.subscribe("b", SubscribeOptions::new()).unwrap();
+    let err = bus.publish_many("b", (0..10u8).map(|i| vec![i]), &[]).unwrap_err();
+    assert_eq!((err.published, err.error.kind()), (3, ErrorKind::Timeout));
+    assert_eq!((lenient.stats().queued, blocking.stats().dropped.timeout), (4, 1));
+    assert!(exact(&blocking.stats()) && exact(&lenient.stats()));
+}
+
+/// On an audited bus every message of a batch is authorized, and
+/// recorded, as a publish is: one record per message published.
+#[test]
+fn an_audited_batch_records_each_message() {
+    let log = AuditLog::in_memory(AuditOptions::default()).unwrap();
+    let bus = Bus::with_recorder(BusLimits::default(), None, Recorder::new(log.clone(), Scope::All)).unwrap();
+    let _sub = bus.subscribe("t", SubscribeOptions::new()).unwrap();
+    let before = log.len();
+    bus.publish_many("t", (0..70u8).map(|i| vec![i]), &[]).unwrap();
+    assert_eq!(log.len() - before, 70);
+}
+
+/// Large payloads end a chunk early (a chunk's copies are bounded in
+/// bytes as well as in messages): every message still arrives, in order.
+#[test]
+fn large_payloads_go_out_in_order_across_short_chunks() {
+    let bus = Bus::new(BusLimits::default()).unwrap();
+    let sub = bus.subscribe("t", SubscribeOptions::new()).unwrap();
+    let payloads: Vec<Vec<u8>> = (0..12u8).map(|i| vec![i; 400 << 10]).collect();
+    let report = bus.publish_many("t", payloads.iter().map(Vec::as_slice), &[]).unwrap();
+    assert_eq!((report.matched, report.delivered), (12, 12));
+    let got = sub.recv_many(100, Some(Duration::ZERO)).unwrap();
+    assert_eq!(got.iter().map(|m| m.payload()[0]).collect::<Vec<u8>>(), (0..12).collect::<Vec<u8>>());
+    assert!(got.iter().all(|m| m.payload().len() == 400 << 10));
+}
+
+/// A handler subscription beside a queue (so the batch goes message by
+/// message): the handler sees every message in order, the queue holds
+/// every one.
+#[test]
+fn a_batch_reaches_a_handler_and_a_queue_in_order() {
+    let bus = Bus::new(BusLimits::default()).unwrap();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let handler_seen = std::sync::Arc::clone(&seen);
+    let _handler = bus
+        .subscribe_with("t", SubscribeOptions::new(), move |m| {
+            handler_seen.lock().unwrap().push(m.payload()[0]);
+            Ok(())
+        })
+        .unwrap();
+    let queue = bus.subscribe("t", SubscribeOptions::new()).unwrap();
+    let report = bus.publish_many("t", (0..100u8).map(|i| vec![i]), &[]).unwrap();
+    assert_eq!((report.matched, report.delivered), (200, 200));
+    assert_eq!(*seen.lock().unwrap(), (0..100).collect::<Vec<u8>>());
+    assert_eq!(queue.stats().queued, 100);
+}
+
+/// A handler that unsubscribes itself mid-batch narrows the rest of the
+/// batch, and one that closes the bus stops it, as between publishes:
+/// each message is matched on its own when a handler is among the
+/// subscriptions.
+#[test]
+fn a_handler_that_unsubscribes_or_closes_mid_batch_narrows_or_stops_it() {
+    let bus = Bus::new(BusLimits::default()).unwrap();
+    let id = std::sync::Arc::new(std::sync::OnceLock::new());
+    let handler_bus = bus.clone();
+    let own_id = std::sync::Arc::clone(&id);
+    let sub = bus
+        .subscribe_with("t", SubscribeOptions::new(), move |_| {
+            handler_bus.unsubscribe(*own_id.get().unwrap()).unwrap();
+            Ok(())
+        })
+        .unwrap();
+    id.set(sub.id()).unwrap();
+    let report = bus.publish_many("t", (0..3u8).map(|i| vec![i]), &[]).unwrap();
+    assert_eq!((report.matched, report.delivered, report.dropped), (1, 1, 0));
+
+    let calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let (handler_bus, handler_calls) = (bus.clone(), std::sync::Arc::clone(&calls));
+    let _closer = bus
+        .subscribe_with("c", SubscribeOptions::new(), move |_| {
+            if handler_calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 1 {
+                handler_bus.close();
+            }
+            Ok(())
+        })
+        .unwrap();
+    let err = bus.publish_many("c", (0..4u8).map(|i| vec![i]), &[]).unwrap_err();
+    assert_eq!((err.published, err.error.kind()), (2, ErrorKind::Closed));
+    assert_eq!((err.report.matched, err.report.delivered), (2, 2));
 }

@@ -13,7 +13,10 @@
 //! `notify-capi` (size: handlers), `bus` (publish, then try_recv from
 //! every subscriber; size: subscribers), `bus-crowded` (publish among
 //! `size` subscriptions, one of them matching with an inline handler),
-//! `audit-append` (records of `size` bytes, in memory) and
+//! `bus-many` (publish_many of batches of `size` payloads to one
+//! subscriber, then recv_many into a kept vector; an iteration is one
+//! message, so the figure is per message), `audit-append` (records of
+//! `size` bytes, in memory) and
 //! `audit-leaf-hash` (SHA-256 of such a record's leaf, the audit target's
 //! baseline).
 //!
@@ -24,6 +27,7 @@ use std::ffi::c_void;
 use std::hint::black_box;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use charter::registry::{charter_registry_new, charter_registry_notify, charter_registry_register};
 use charter::status::{charter_status_t, CHARTER_OK};
@@ -112,6 +116,25 @@ fn bus_crowded(subscriptions: usize, iterations: usize) {
     assert_eq!(COUNTER.load(Ordering::Relaxed), iterations as u64);
 }
 
+/// Batches of `batch` messages through `publish_many` and `recv_many`, as
+/// the bindings' batch calls make them; `messages` in all, so that the
+/// figure is per message.
+fn bus_many(batch: usize, messages: usize) {
+    let bus = Bus::new(BusLimits::default()).unwrap();
+    let sub = bus.subscribe("fleet.truck.position", SubscribeOptions::new()).unwrap();
+    let payload: Arc<[u8]> = Arc::from(&[7u8; 64][..]);
+    let mut received = Vec::with_capacity(batch);
+    let mut left = messages;
+    while left > 0 {
+        let n = left.min(batch);
+        let report = bus.publish_many("fleet.truck.position", (0..n).map(|_| Arc::clone(&payload)), &[]).unwrap();
+        assert_eq!(report.delivered, n as u64);
+        assert_eq!(sub.recv_many_into(&mut received, batch, Some(Duration::ZERO)).unwrap(), n);
+        black_box(received.drain(..));
+        left -= n;
+    }
+}
+
 fn audit_append(size: usize, iterations: usize) {
     let log = AuditLog::in_memory(AuditOptions::default()).unwrap();
     let mut record = Record::new(1_700_000_000_000, "publish", "orders.eu.created", Decision::Allow);
@@ -141,6 +164,7 @@ fn main() {
         "notify-capi" => notify_capi(n, iterations),
         "bus" => bus(n, iterations),
         "bus-crowded" => bus_crowded(n, iterations),
+        "bus-many" => bus_many(n, iterations),
         "audit-append" => audit_append(n, iterations),
         "audit-leaf-hash" => audit_leaf_hash(n, iterations),
         other => {

@@ -7,6 +7,12 @@
 //! payload limit, every subscription's overflow policy, counting), in
 //! order, and the batch stops at the first message that fails, so a
 //! caller always knows which messages went out: the first `published`.
+//! When no subscription can refuse a message, make the publisher wait or
+//! run a handler, what cannot differ from one message to the next is done
+//! once: a [`Bus::publish_many`] (one topic, one header list) checks the
+//! topic, builds the headers and matches the subscriptions with its first
+//! message, and queues each subscription's share of up to 64 messages
+//! under one lock.
 //! A received batch is what a receive returns, followed by whatever else
 //! was already queued, up to `max`, taken under one lock.
 //!
@@ -21,12 +27,15 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::cache::Hit;
+use super::cache::{self, Hit};
+use super::message::HeaderText;
 use super::queue::{Offer, Offered};
 use super::{
-    dispatch, refused_by_some, Bus, Client, Headers, Message, Payload, PublishReport, SubscriptionRef,
-    Target, Who,
+    dispatch, refused_by_some, Bus, Client, Headers, Message, Overflow, Payload, PublishReport,
+    SubscriptionRef, Target, Who,
 };
+use crate::capability::Action;
+use crate::depth::Level;
 use crate::{Error, ErrorKind, Result};
 
 /// Why a batch publish stopped: the error of the first message that
@@ -69,7 +78,11 @@ impl Bus {
     /// Publishes each of `payloads` on `topic` with `headers`, in order,
     /// as [`publish`](Bus::publish) would one by one; stops at the first
     /// that fails. Returns the reports added up (`matched`, `delivered`
-    /// and `dropped` over every message).
+    /// and `dropped` over every message). When every subscription matched
+    /// is a queue that drops on overflow, they are matched once, when the
+    /// batch starts, and each message is admitted (bus open, grants and
+    /// audit record, payload limit) on its own; otherwise each message is
+    /// published as by `publish`.
     pub fn publish_many<P: Payload>(
         &self,
         topic: &str,
@@ -79,6 +92,13 @@ impl Bus {
         self.send_many(topic, payloads, headers, Who::Anyone)
     }
 
+    /// One topic and one header list for the whole batch: the first
+    /// message checks the topic, builds the headers and matches; when every
+    /// subscription matched takes whatever it is offered, the others pass
+    /// only the checks that can differ from one message to the next (an
+    /// open bus, the caller's authorization, recorded per message on an
+    /// audited bus, and the payload's length) and go out in chunks;
+    /// otherwise each goes out as a publish.
     fn send_many<P: Payload>(
         &self,
         topic: &str,
@@ -86,16 +106,245 @@ impl Bus {
         headers: Headers<'_>,
         who: Who<'_>,
     ) -> std::result::Result<PublishReport, BatchError> {
+        let report = PublishReport::default();
+        let mut payloads = payloads.into_iter().peekable();
+        let Some(first) = payloads.peek() else { return Ok(report) };
+        let started = self
+            .start_many(topic, first.as_ref().len(), headers, who)
+            .map_err(|error| BatchError { published: 0, report, error })?;
+        let hit = &started.hit;
+        let run = Run {
+            bus: self,
+            topic,
+            headers,
+            text: started.text,
+            route: hit,
+            who,
+            may_wait: started.may_wait,
+        };
+        if hit.targets.iter().all(never_refuses) {
+            run.in_chunks(&hit.topic, payloads)
+        } else {
+            run.one_by_one(payloads)
+        }
+    }
+
+    /// What a publish checks first, done once for a `publish_many`: its
+    /// first message admitted and the subscriptions matched, then the
+    /// nesting entered for the whole batch.
+    #[inline(never)]
+    fn start_many(
+        &self,
+        topic: &str,
+        first_len: usize,
+        headers: Headers<'_>,
+        who: Who<'_>,
+    ) -> Result<Started> {
+        let (hit, text) = self.admit_and_route(topic, first_len, headers, who)?;
+        let (level, inside_handler) = dispatch::enter(self.key()).inspect_err(|_| {
+            self.inner.depth_exceeded.fetch_add(1, Ordering::Relaxed);
+        })?;
+        Ok(Started { _level: level, may_wait: !inside_handler, hit, text })
+    }
+
+    /// Every check of a publish, then its subscriptions. Not generic and
+    /// not inlined, so that a program calling both `publish` and
+    /// `publish_many` gets one copy of the match cache's lookup, inlined
+    /// into `publish` (with a second caller in the program's code, the
+    /// lookup stopped being inlined: +26 instructions per publish).
+    #[inline(never)]
+    fn admit_and_route(
+        &self,
+        topic: &str,
+        payload_len: usize,
+        headers: Headers<'_>,
+        who: Who<'_>,
+    ) -> Result<(cache::Hit<Target>, Option<HeaderText>)> {
+        let (route, text) = self.admit_publish(topic, payload_len, headers, who)?;
+        Ok((self.route(topic, route), text))
+    }
+}
+
+/// A `publish_many` past its first checks; the batch is one publish for
+/// nesting while `_level` lives.
+struct Started {
+    _level: Level,
+    may_wait: bool,
+    hit: cache::Hit<Target>,
+    text: Option<HeaderText>,
+}
+
+/// How many messages of a `publish_many` are admitted, then queued
+/// together: they wait on the stack meanwhile, so a batch allocates nothing
+/// of its own (the bindings' batches are at most this long).
+const CHUNK: usize = 64;
+
+/// A chunk also ends once its payloads reach this many bytes, so that
+/// copies of large borrowed payloads do not pile up ahead of the queues
+/// (a queue holds at most its `max_bytes`; a chunk adds at most this plus
+/// one payload).
+const CHUNK_BYTES: usize = 1 << 20;
+
+/// A subscription that takes every message offered to it without an
+/// error and without making the publisher wait: a plain queue that drops
+/// a message on overflow. Its share of a batch can be queued at once,
+/// since no refusal can stop the batch after the messages it took.
+fn never_refuses(target: &Target) -> bool {
+    target.handler.is_none() && matches!(target.options.overflow, Overflow::DropOldest | Overflow::DropNewest)
+}
+
+/// A `publish_many` under way: what its messages share.
+struct Run<'a> {
+    bus: &'a Bus,
+    topic: &'a str,
+    headers: Headers<'a>,
+    text: Option<HeaderText>,
+    /// The topic and subscriptions the first message matched.
+    route: &'a Hit<Target>,
+    who: Who<'a>,
+    may_wait: bool,
+}
+
+impl Run<'_> {
+    /// The checks of a publish that the batch's first message did not
+    /// answer for the others: the same topic and headers pass or fail
+    /// alike, but the bus may close, a session lapse, and each payload has
+    /// its own length.
+    #[inline]
+    fn admit(&self, published: usize, payload_len: usize) -> Result<()> {
+        if published > 0 {
+            self.bus.ensure_open()?;
+            self.bus.authorize(self.who, Action::Publish, self.topic)?;
+            self.bus.inner.limits.check_payload(payload_len)?;
+        }
+        Ok(())
+    }
+
+    fn message(&self, topic: &Arc<str>, payload: Arc<[u8]>, seq: u64) -> Message {
+        Message::new(seq, topic, payload, self.text.clone(), None)
+    }
+
+    /// Every subscription takes whatever it is offered: up to [`CHUNK`]
+    /// payloads admitted, numbered together, then queued in each
+    /// subscription under one lock with one wake-up.
+    fn in_chunks<P: Payload>(
+        &self,
+        topic: &Arc<str>,
+        mut payloads: impl Iterator<Item = P>,
+    ) -> std::result::Result<PublishReport, BatchError> {
         let mut report = PublishReport::default();
-        for (published, payload) in payloads.into_iter().enumerate() {
-            match self.send(topic, payload, headers, None, who) {
-                Ok(one) => {
-                    report.matched += one.matched;
-                    report.delivered += one.delivered;
-                    report.dropped += one.dropped;
+        let mut published = 0;
+        // Payloads rather than messages: a fifth of the stack to clear.
+        let mut chunk: [Option<Arc<[u8]>>; CHUNK] = [const { None }; CHUNK];
+        let mut more = true;
+        while more {
+            let (mut len, mut bytes) = (0, 0);
+            let mut failed = None;
+            while len < CHUNK && bytes < CHUNK_BYTES {
+                let Some(payload) = payloads.next() else {
+                    more = false;
+                    break;
+                };
+                let payload_len = payload.as_ref().len();
+                if let Err(e) = self.admit(published + len, payload_len) {
+                    failed = Some(e);
+                    break;
                 }
-                Err(error) => return Err(BatchError { published, report, error }),
+                chunk[len] = Some(payload.into());
+                len += 1;
+                bytes += payload_len;
             }
+            if len > 0 {
+                self.queue_chunk(topic, &mut chunk[..len], &mut report);
+            }
+            published += len;
+            if let Some(error) = failed {
+                return Err(BatchError { published, report, error });
+            }
+        }
+        Ok(report)
+    }
+
+    /// Numbers a chunk's messages and queues them in every subscription,
+    /// the last one taking the payloads themselves.
+    fn queue_chunk(&self, topic: &Arc<str>, chunk: &mut [Option<Arc<[u8]>>], report: &mut PublishReport) {
+        let len = chunk.len();
+        let first = self.bus.inner.published.fetch_add(len as u64, Ordering::Relaxed) + 1;
+        report.matched += (self.route.targets.len() * len) as u64;
+        let mut count = |_: usize, offered: Result<Offered>| match offered {
+            Ok(Offered::Accepted) => report.delivered += 1,
+            // A plain queue refuses nothing: `Err` is not offered.
+            Ok(Offered::Dropped) | Err(_) => report.dropped += 1,
+        };
+        let sized = |message: Message| {
+            let size = message.size();
+            (message, size)
+        };
+        let Some((last, others)) = self.route.targets.split_last() else { return };
+        // Each message made once, shared by every subscription.
+        let mut messages: [Option<Message>; CHUNK] = [const { None }; CHUNK];
+        for ((slot, payload), seq) in messages.iter_mut().zip(chunk.iter_mut()).zip(first..) {
+            *slot = payload.take().map(|p| self.message(topic, p, seq));
+        }
+        let messages = &mut messages[..len];
+        for target in others {
+            self.bus.end_if_stale(target);
+            let shared = messages.iter().flatten().map(|m| (m, m.size()));
+            target.queue.offer_many(shared, &target.options, self.may_wait, &mut count);
+        }
+        self.bus.end_if_stale(last);
+        let owned = messages.iter_mut().filter_map(Option::take);
+        last.queue.offer_many(owned.map(sized), &last.options, self.may_wait, &mut count);
+    }
+
+    /// Some subscription may refuse a message, make the publisher wait or
+    /// run a handler: each message admitted, matched and delivered before
+    /// the next, exactly as a publish does one, so that the batch stops
+    /// right after the first message refused (which every other
+    /// subscription did get) and a handler that unsubscribes, subscribes
+    /// or closes the bus changes what the next message reaches.
+    fn one_by_one<P: Payload>(
+        &self,
+        payloads: impl Iterator<Item = P>,
+    ) -> std::result::Result<PublishReport, BatchError> {
+        let mut report = PublishReport::default();
+        let mut first = Some(self.text.clone());
+        for (published, payload) in payloads.enumerate() {
+            let stop = |error| BatchError { published, report, error };
+            // The first message was admitted and matched with the batch.
+            let (hit, text) = match first.take() {
+                Some(text) => (Arc::clone(self.route), text),
+                None => self
+                    .bus
+                    .admit_and_route(self.topic, payload.as_ref().len(), self.headers, self.who)
+                    .map_err(stop)?,
+            };
+            let seq = self.bus.inner.published.fetch_add(1, Ordering::Relaxed) + 1;
+            let message = Message::new(seq, &hit.topic, payload.into(), text, None);
+            let size = message.size();
+            let mut one = PublishReport { matched: hit.targets.len() as u64, ..PublishReport::default() };
+            // A refusal counts as dropped and leaves its error here, as in
+            // a publish.
+            let mut first_error = None;
+            let mut count = |offered: Offered| match offered {
+                Offered::Accepted => one.delivered += 1,
+                Offered::Dropped => one.dropped += 1,
+            };
+            if let Some((last, others)) = hit.targets.split_last() {
+                for target in others {
+                    self.bus.end_if_stale(target);
+                    count(target.deliver(&message, size, self.may_wait, &mut first_error));
+                }
+                self.bus.end_if_stale(last);
+                count(last.deliver(message, size, self.may_wait, &mut first_error));
+            }
+            if let Some(e) = first_error {
+                let error = refused_by_some(&e, self.topic, &one);
+                return Err(BatchError { published, report, error });
+            }
+            report.matched += one.matched;
+            report.delivered += one.delivered;
+            report.dropped += one.dropped;
         }
         Ok(report)
     }
