@@ -127,7 +127,8 @@ fn bus_many(batch: usize, messages: usize) {
     let mut left = messages;
     while left > 0 {
         let n = left.min(batch);
-        let report = bus.publish_many("fleet.truck.position", (0..n).map(|_| Arc::clone(&payload)), &[]).unwrap();
+        let report =
+            bus.publish_many("fleet.truck.position", (0..n).map(|_| Arc::clone(&payload)), &[]).unwrap();
         assert_eq!(report.delivered, n as u64);
         assert_eq!(sub.recv_many_into(&mut received, batch, Some(Duration::ZERO)).unwrap(), n);
         black_box(received.drain(..));

@@ -224,8 +224,9 @@ mod tests {
     #[test]
     fn bodies_cross_threads_intact() {
         let bus = Bus::new(BusLimits::default()).unwrap();
-        let subs: Vec<_> =
-            (0..4).map(|_| bus.subscribe("t.x", SubscribeOptions::new().capacity(100_000)).unwrap()).collect();
+        let subs: Vec<_> = (0..4)
+            .map(|_| bus.subscribe("t.x", SubscribeOptions::new().capacity(100_000)).unwrap())
+            .collect();
         const N: u64 = 5_000;
         let receivers: Vec<_> = subs
             .into_iter()

@@ -122,7 +122,10 @@ impl Shared {
             }
             (Some(_), Dispatch::Thread) if !background::in_owner(self.pid) => {
                 self.queue.count_closed();
-                queue::refused(background::forked(&format!("the handler of subscription {}", self.id.0)), failed)
+                queue::refused(
+                    background::forked(&format!("the handler of subscription {}", self.id.0)),
+                    failed,
+                )
             }
             _ => self.queue.offer(message, size, &self.options, may_wait, failed),
         }
