@@ -147,22 +147,6 @@ impl Bus {
         Ok(Started { _level: level, may_wait: !inside_handler, hit, text })
     }
 
-    /// Every check of a publish, then its subscriptions. Not generic and
-    /// not inlined, so that a program calling both `publish` and
-    /// `publish_many` gets one copy of the match cache's lookup, inlined
-    /// into `publish` (with a second caller in the program's code, the
-    /// lookup stopped being inlined: +26 instructions per publish).
-    #[inline(never)]
-    fn admit_and_route(
-        &self,
-        topic: &str,
-        payload_len: usize,
-        headers: Headers<'_>,
-        who: Who<'_>,
-    ) -> Result<(cache::Hit<Target>, Option<HeaderText>)> {
-        let (route, text) = self.admit_publish(topic, payload_len, headers, who)?;
-        Ok((self.route(topic, route), text))
-    }
 }
 
 /// A `publish_many` past its first checks; the batch is one publish for
@@ -422,13 +406,13 @@ impl Bus {
         let entered = dispatch::enter(self.key());
         for (index, (topic, payload, headers)) in messages.into_iter().enumerate() {
             let may_publish = match &entered {
-                Ok(_) => self.admit_publish(topic, payload.as_ref().len(), headers, who),
+                Ok(_) => self.admit_and_route(topic, payload.as_ref().len(), headers, who),
                 Err(e) => {
                     self.inner.depth_exceeded.fetch_add(1, Ordering::Relaxed);
                     Err(e.clone())
                 }
             };
-            let (route, headers) = match may_publish {
+            let (hit, headers) = match may_publish {
                 Ok(admitted) => admitted,
                 Err(e) => {
                     batch.results.push(Err(e));
@@ -436,7 +420,6 @@ impl Bus {
                 }
             };
             let payload: Arc<[u8]> = payload.into();
-            let hit = self.route(topic, route);
             let seq = self.inner.published.fetch_add(1, Ordering::Relaxed) + 1;
             let message = Message::new(seq, &hit.topic, payload, headers, None);
             let matched = hit.targets.len() as u64;
