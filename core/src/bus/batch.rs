@@ -146,7 +146,6 @@ impl Bus {
         })?;
         Ok(Started { _level: level, may_wait: !inside_handler, hit, text })
     }
-
 }
 
 /// A `publish_many` past its first checks; the batch is one publish for
