@@ -390,8 +390,6 @@ impl Shared {
             })
             .collect();
         let seals = sealer.seal_batch(&unsealed);
-        drop(unsealed);
-        drop(covered);
         for (((message, mut headers, _), id), seal) in ready.into_iter().zip(ids).zip(seals) {
             let Ok(seal) = seal else {
                 Counters::add(&self.counters.seal_failed);
