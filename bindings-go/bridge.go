@@ -325,23 +325,9 @@ func (o *BridgeOptions) fillDurable(c *C.charter_bridge_options_t, mem *cMemory)
 		}
 		opts.relay = C.bool(d.Relay)
 		opts.handled_through = C.uint64_t(d.HandledThrough)
-		if len(d.Handled) > 0 {
-			handled := (*C.uint64_t)(mem.alloc(C.size_t(len(d.Handled)) * C.size_t(unsafe.Sizeof(C.uint64_t(0)))))
-			into := unsafe.Slice(handled, len(d.Handled))
-			for j, seq := range d.Handled {
-				into[j] = C.uint64_t(seq)
-			}
-			opts.handled, opts.handled_count = handled, C.size_t(len(d.Handled))
-		}
+		opts.handled, opts.handled_count = mem.uint64s(d.Handled)
 		opts.sealed_through = C.uint64_t(d.SealedThrough)
-		if len(d.Sealed) > 0 {
-			sealed := (*C.uint64_t)(mem.alloc(C.size_t(len(d.Sealed)) * C.size_t(unsafe.Sizeof(C.uint64_t(0)))))
-			into := unsafe.Slice(sealed, len(d.Sealed))
-			for j, id := range d.Sealed {
-				into[j] = C.uint64_t(id)
-			}
-			opts.sealed, opts.sealed_count = sealed, C.size_t(len(d.Sealed))
-		}
+		opts.sealed, opts.sealed_count = mem.uint64s(d.Sealed)
 		list[i] = C.charter_bridge_durable_import_t{
 			pattern: mem.string(d.Pattern),
 			stream:  mem.string(d.Stream),
@@ -468,6 +454,20 @@ func (m *cMemory) alloc(size C.size_t) unsafe.Pointer {
 	}
 	m.blocks = append(m.blocks, p)
 	return p
+}
+
+// uint64s copies values into C memory: the array and its length, or nil
+// and 0 when there are none.
+func (m *cMemory) uint64s(values []uint64) (*C.uint64_t, C.size_t) {
+	if len(values) == 0 {
+		return nil, 0
+	}
+	array := (*C.uint64_t)(m.alloc(C.size_t(len(values)) * C.size_t(unsafe.Sizeof(C.uint64_t(0)))))
+	into := unsafe.Slice(array, len(values))
+	for i, v := range values {
+		into[i] = C.uint64_t(v)
+	}
+	return array, C.size_t(len(values))
 }
 
 func (m *cMemory) string(s string) *C.char {
