@@ -88,14 +88,17 @@ REASONS = {
                    "lock and probe, the nesting level, the message, the inline handler's "
                    "catch and the counting lock); next: lock-free counting for inline "
                    "handlers",
-    "audit-ratio": "by instructions the append is 1.56x the leaf hash against a floor of "
-                   "1.5x (six SHA-256 blocks, the leaf's four and on average one node's two: "
-                   "90% of its instructions); the rest of the time is memory: every record is "
-                   "kept (about 270 bytes with its hashes), so the kernel maps a fresh page "
-                   "every ~15 appends (about 20% of the CPU time in audit_loop, as system "
-                   "time), and the leaf hash itself slows with the load; next: keep fewer "
-                   "hashes in memory (leaf hashes recomputed from the stored leaves), "
-                   "measured on an idle machine",
+    "audit-ratio": "by instructions the append is 1.56x the leaf hash (floor 1.5x: six SHA-256 "
+                   "blocks against the leaf's four), but natively SHA-256 runs on the CPU's SHA "
+                   "extensions, so a sampled profile (perf record of audit_loop) puts the blocks "
+                   "at 54% of the time, the two digests' set-up and finish at 13%, and the rest in "
+                   "keeping every record: the kernel's first touch of fresh pages about 15% and "
+                   "the copies 5%; 2x needs everything but the blocks and digests within two "
+                   "blocks' time (about 18%), which the first touch alone nearly fills; keeping "
+                   "fewer hashes in memory would remove the quarter of the faults the tree takes "
+                   "(about 4%); next: fewer faults through larger pages (transparent huge pages "
+                   "are opt-in here, and asking for them takes unsafe code the core forbids), or "
+                   "the tree's lower levels left unstored",
     "audit-rate": "as above: the six SHA-256 blocks, a page fault per ~15 records while "
                   "criterion grows the log to several million, and the machine's load",
     "bridge-throughput": "CPU per message: the bridges' threads take 3x to 4x the CPU time of the "
