@@ -135,12 +135,11 @@ impl Shared {
             (message.subject.as_str(), &message.payload[..], &out[headers.clone()])
         });
         self.local.publish_each(batch, outcomes);
-        for outcome in outcomes.results() {
-            match outcome {
-                Ok(_) => Counters::add(&self.counters.imported),
-                Err(_) => Counters::add(&self.counters.local_refused),
-            }
-        }
+        let results = outcomes.results();
+        let delivered = results.iter().filter(|outcome| outcome.is_ok()).count();
+        let refused = results.len() - delivered;
+        Counters::add_many(&self.counters.imported, delivered as u64);
+        Counters::add_many(&self.counters.local_refused, refused as u64);
         received.keep(list);
         local.keep(out);
         admitted.clear();

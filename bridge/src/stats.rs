@@ -92,4 +92,11 @@ impl Counters {
     pub(crate) fn add(counter: &AtomicU64) {
         counter.fetch_add(1, Ordering::Relaxed);
     }
+
+    /// Adds `n` at once: a burst's outcomes in one atomic operation each.
+    pub(crate) fn add_many(counter: &AtomicU64, n: u64) {
+        if n > 0 {
+            counter.fetch_add(n, Ordering::Relaxed);
+        }
+    }
 }
