@@ -2,29 +2,15 @@
 //! in order. The header rules make this unambiguous: a name has no `:`
 //! and no control character, a value no control character but tab, so
 //! neither holds a line break and the first `:` of a line ends its name.
-//! One text instead of a string per name and value takes one allocation
+//! One text instead of a string per name and value takes two allocations
 //! per message whatever the number of headers (the bridge's imports carry
-//! three or more on every message): it is written in a scratch text kept
-//! by each thread, then copied into its shared `Arc<str>`.
+//! three or more on every message).
 
-use std::cell::RefCell;
 use std::sync::Arc;
 
 use super::options::BusLimits;
 use super::Headers;
 use crate::{quote, Error, ErrorKind, Result};
-
-thread_local! {
-    /// Each thread's text under construction, kept from one message to the
-    /// next: the checked text is copied once into the message's shared
-    /// `Arc<str>`, one allocation per message instead of two (a `String`,
-    /// then the `Arc` it is copied into).
-    static SCRATCH: RefCell<String> = const { RefCell::new(String::new()) };
-}
-
-/// The largest scratch text a thread keeps: a rare message with larger
-/// headers does not pin their size for the thread's lifetime.
-const KEPT_SCRATCH: usize = 4096;
 
 /// Validated headers, shared by every subscriber of a message.
 #[derive(Clone)]
@@ -53,23 +39,29 @@ impl HeaderText {
                 format!("headers take {bytes} bytes; the bus limit is {}", limits.max_header_bytes),
             ));
         }
-        let size = bytes + 2 * headers.len();
-        let text = SCRATCH
-            .try_with(|scratch| match scratch.try_borrow_mut() {
-                Ok(mut text) => {
-                    text.clear();
-                    text.reserve(size);
-                    write(&mut text, headers)?;
-                    let shared = Arc::from(text.as_str());
-                    if text.capacity() > KEPT_SCRATCH {
-                        *text = String::new();
-                    }
-                    Ok(shared)
-                }
-                Err(_) => fresh(headers, size),
-            })
-            .unwrap_or_else(|_| fresh(headers, size))?;
-        Ok(Some(HeaderText { text, count: headers.len() }))
+        let mut text = String::with_capacity(bytes + 2 * headers.len());
+        for (name, value) in headers {
+            if !name_is_valid(name) {
+                return Err(Error::new(
+                    ErrorKind::InvalidArgument,
+                    format!(
+                        "header name {} is empty or has whitespace, control characters or ':'",
+                        quote(name)
+                    ),
+                ));
+            }
+            if !value_is_valid(value) {
+                return Err(Error::new(
+                    ErrorKind::InvalidArgument,
+                    format!("the value of header {} has control characters", quote(name)),
+                ));
+            }
+            text.push_str(name);
+            text.push(':');
+            text.push_str(value);
+            text.push('\n');
+        }
+        Ok(Some(HeaderText { text: text.into(), count: headers.len() }))
     }
 
     /// The headers in order (none for `None`).
@@ -84,40 +76,6 @@ impl HeaderText {
     pub(crate) fn bytes(&self) -> usize {
         self.text.len() - 2 * self.count
     }
-}
-
-/// Checks each header and appends it to `text` as a line.
-fn write(text: &mut String, headers: Headers<'_>) -> Result<()> {
-    for (name, value) in headers {
-        if !name_is_valid(name) {
-            return Err(Error::new(
-                ErrorKind::InvalidArgument,
-                format!(
-                    "header name {} is empty or has whitespace, control characters or ':'",
-                    quote(name)
-                ),
-            ));
-        }
-        if !value_is_valid(value) {
-            return Err(Error::new(
-                ErrorKind::InvalidArgument,
-                format!("the value of header {} has control characters", quote(name)),
-            ));
-        }
-        text.push_str(name);
-        text.push(':');
-        text.push_str(value);
-        text.push('\n');
-    }
-    Ok(())
-}
-
-/// The text in a `String` of its own, then shared: two allocations, for a
-/// thread whose scratch text is gone (it is ending) or in use.
-fn fresh(headers: Headers<'_>, size: usize) -> Result<Arc<str>> {
-    let mut text = String::with_capacity(size);
-    write(&mut text, headers)?;
-    Ok(text.into())
 }
 
 /// The headers of a message, read from its text.
@@ -210,20 +168,5 @@ mod tests {
         assert_eq!(text.bytes(), given.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>());
         assert!(HeaderText::build(&[], &limits).unwrap().is_none());
         assert_eq!(HeaderText::iter(None).len(), 0);
-    }
-
-    #[test]
-    fn a_thread_s_scratch_text_leaves_nothing_behind() {
-        let limits = BusLimits { max_header_bytes: 1 << 20, ..BusLimits::default() };
-        let large = "v".repeat(2 * KEPT_SCRATCH);
-        let refused = [("a", "1"), ("b", "bad\n")];
-        assert!(HeaderText::build(&refused, &limits).is_err());
-        let first = HeaderText::build(&[("f", "1")], &limits).unwrap().unwrap();
-        for given in [&[("c", "3")][..], &[("big", large.as_str())], &[("d", "4"), ("e", "")]] {
-            let text = HeaderText::build(given, &limits).unwrap().unwrap();
-            assert_eq!(HeaderText::iter(Some(&text)).collect::<Vec<_>>(), given);
-        }
-        assert_eq!(HeaderText::iter(Some(&first)).collect::<Vec<_>>(), [("f", "1")]);
-        SCRATCH.with(|scratch| assert!(scratch.borrow().capacity() <= KEPT_SCRATCH));
     }
 }
