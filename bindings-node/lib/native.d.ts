@@ -395,9 +395,9 @@ export declare class NativeSubscription {
    * A function `(max, buffer) => items`: up to `max` (at least 1) queued
    * messages, taken under one lock, without waiting, and written into
    * `buffer` for JS to make the `Message`s (`src/packed.rs` has the
-   * layout); none when none is queued. What `recvMany` takes behind the
-   * message it waited for. `buffer` must have room for the numbers of
-   * `max` messages.
+   * layout); none when none is queued. What `recvMany` takes at once
+   * when messages are queued, or behind the message it waited for.
+   * `buffer` must have room for the numbers of `max` messages.
    */
   batchReceiver(): (max: number, buffer: Uint8Array) => Array<string | unknown>
   /**
