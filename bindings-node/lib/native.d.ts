@@ -184,14 +184,14 @@ export declare class NativeBus {
   /**
    * Publishes each payload on `topic` with the same `headers`, in order,
    * each as `publish` would, on this thread (the core's `publish_many`).
-   * The payloads come packed in one buffer, their lengths in another
-   * (`lib/bus.js`): two values to read, however many payloads. Every
+   * The `count` payloads come packed in one buffer after their lengths
+   * (`lib/pack.js`): one value to read, however many payloads. Every
    * payload is checked against the bus's payload limit first: one too
    * large fails with nothing published. After that, the first message
    * that fails stops the batch; the outcome says how many went before
    * it, and why it failed.
    */
-  publishMany(topic: string, packed: Uint8Array, lengths: Uint8Array, headers?: string[] | null, session?: NativeSession | null): Batch
+  publishMany(topic: string, packed: Uint8Array, count: number, headers?: string[] | null, session?: NativeSession | null): Batch
   /** Subscribes to `pattern` with a queue to receive from. */
   subscribe(pattern: string, spec: SubscribeSpec, session?: NativeSession | undefined | null): NativeSubscription
   /**

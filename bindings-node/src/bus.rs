@@ -141,28 +141,28 @@ impl NativeBus {
 
     /// Publishes each payload on `topic` with the same `headers`, in order,
     /// each as `publish` would, on this thread (the core's `publish_many`).
-    /// The payloads come packed in one buffer, their lengths in another
-    /// (`lib/bus.js`): two values to read, however many payloads. Every
+    /// The `count` payloads come packed in one buffer after their lengths
+    /// (`lib/pack.js`): one value to read, however many payloads. Every
     /// payload is checked against the bus's payload limit first: one too
     /// large fails with nothing published. After that, the first message
     /// that fails stops the batch; the outcome says how many went before
     /// it, and why it failed.
     #[napi(
-        ts_args_type = "topic: string, packed: Uint8Array, lengths: Uint8Array, headers?: string[] | null, session?: NativeSession | null"
+        ts_args_type = "topic: string, packed: Uint8Array, count: number, headers?: string[] | null, session?: NativeSession | null"
     )]
     pub fn publish_many(
         &self,
         env: &Env,
         topic: String,
         packed: BufferSlice,
-        lengths: BufferSlice,
+        count: u32,
         headers: Option<Vec<String>>,
         session: Option<&NativeSession>,
     ) -> Result<Batch> {
         boundary(|| {
             let caller = self.caller(session)?;
             let bodies =
-                message::batch_payloads(&packed, &lengths, |len| caller.limits().check_payload(len))?;
+                message::batch_payloads(&packed, count, |len| caller.limits().check_payload(len))?;
             let headers = Headers::new(headers);
             let count = bodies.len();
             let outcome = with_env(env, || caller.publish_many(&topic, bodies, &headers.pairs()));
