@@ -306,6 +306,9 @@ class Caller {
       const flat = flatHeaders(headers, here);
       return attempt(() => this.#state.native.publishMany(topic, packed, count, flat, this.#session), here);
     });
+    if (typeof outcome === 'number') {
+      return report(outcome);
+    }
     if (outcome.code === undefined || outcome.code === null) {
       return outcome.report;
     }

@@ -189,9 +189,11 @@ export declare class NativeBus {
    * payload is checked against the bus's payload limit first: one too
    * large fails with nothing published. After that, the first message
    * that fails stops the batch; the outcome says how many went before
-   * it, and why it failed.
+   * it, and why it failed. A batch that every subscription took whole
+   * returns the count of deliveries alone, as a publish does (see
+   * [`message::outcome`]): no JS object made here.
    */
-  publishMany(topic: string, packed: Uint8Array, count: number, headers?: string[] | null, session?: NativeSession | null): Batch
+  publishMany(topic: string, packed: Uint8Array, count: number, headers?: string[] | null, session?: NativeSession | null): number | Batch
   /** Subscribes to `pattern` with a queue to receive from. */
   subscribe(pattern: string, spec: SubscribeSpec, session?: NativeSession | undefined | null): NativeSubscription
   /**

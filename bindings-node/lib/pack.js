@@ -11,6 +11,9 @@
 // one published meanwhile (by an inline handler, which runs inside the
 // publish) packs into a buffer of its own.
 
+// Bound here: the global `Buffer` is a getter (see `lib/message.js`).
+const { Buffer } = require('node:buffer');
+
 const { classes } = require('./errors.js');
 const { payload: checkPayload } = require('./message.js');
 const { BATCH_MAX, failure, invalid } = require('./options.js');

@@ -17,7 +17,7 @@ use std::sync::{Arc, Weak};
 
 use charter_core::bus::{self as core_bus, Bus, Client, Dispatch, SubscriptionId};
 use charter_core::{Error, ErrorKind};
-use napi::bindgen_prelude::{Buffer, BufferSlice, Env, Function, Object};
+use napi::bindgen_prelude::{Buffer, BufferSlice, Either, Env, Function, Object};
 use napi_derive::napi;
 
 use crate::audit::NativeAuditLog;
@@ -146,7 +146,9 @@ impl NativeBus {
     /// payload is checked against the bus's payload limit first: one too
     /// large fails with nothing published. After that, the first message
     /// that fails stops the batch; the outcome says how many went before
-    /// it, and why it failed.
+    /// it, and why it failed. A batch that every subscription took whole
+    /// returns the count of deliveries alone, as a publish does (see
+    /// [`message::outcome`]): no JS object made here.
     #[napi(
         ts_args_type = "topic: string, packed: Uint8Array, count: number, headers?: string[] | null, session?: NativeSession | null"
     )]
@@ -158,7 +160,7 @@ impl NativeBus {
         count: u32,
         headers: Option<Vec<String>>,
         session: Option<&NativeSession>,
-    ) -> Result<Batch> {
+    ) -> Result<Either<f64, Batch>> {
         boundary(|| {
             let caller = self.caller(session)?;
             let bodies =
@@ -168,10 +170,11 @@ impl NativeBus {
             let outcome = with_env(env, || caller.publish_many(&topic, bodies, &headers.pairs()));
             ready::flush(env);
             Ok(match outcome {
-                Ok(report) => Batch::new(count, report, None),
+                Ok(report) if report.dropped == 0 => Either::A(report.delivered as f64),
+                Ok(report) => Either::B(Batch::new(count, report, None)),
                 Err(e) => {
                     let (published, report) = (e.published, e.report);
-                    Batch::new(published, report, Some(Error::from(e)))
+                    Either::B(Batch::new(published, report, Some(Error::from(e))))
                 }
             })
         })
