@@ -190,6 +190,8 @@ class Caller {
   #session;
   /** The native publish function, made once: the hot path. */
   #publish;
+  /** The native batch publish function, made on first use. */
+  #publishMany = null;
 
   constructor(state, session, here) {
     this.#state = state;
@@ -302,9 +304,10 @@ class Caller {
       throw closed(here);
     }
     string(topic, 'topic', here);
+    this.#publishMany ??= attempt(() => this.#state.native.batchPublisher(this.#session), here);
     const outcome = withPacked(payloads, here, (packed, count) => {
       const flat = flatHeaders(headers, here);
-      return attempt(() => this.#state.native.publishMany(topic, packed, count, flat, this.#session), here);
+      return attempt(() => this.#publishMany(topic, packed, count, flat), here);
     });
     if (typeof outcome === 'number') {
       return report(outcome);
