@@ -16,11 +16,11 @@ const {
   scratch,
 } = require('./message.js');
 const { AbortError, Source } = require('./receive.js');
+const { withPacked } = require('./pack.js');
 const { isThenable } = require('./thenable.js');
 const { subscription } = require('./subscription.js');
 
 const {
-  BATCH_MAX,
   count,
   failure,
   invalid,
@@ -190,6 +190,8 @@ class Caller {
   #session;
   /** The native publish function, made once: the hot path. */
   #publish;
+  /** The native batch publish function, made on first use. */
+  #publishMany = null;
 
   constructor(state, session, here) {
     this.#state = state;
@@ -302,12 +304,14 @@ class Caller {
       throw closed(here);
     }
     string(topic, 'topic', here);
-    const { packed, lengths } = batch(payloads, here);
-    const flat = flatHeaders(headers, here);
-    const outcome = attempt(
-      () => this.#state.native.publishMany(topic, packed, lengths, flat, this.#session),
-      here,
-    );
+    this.#publishMany ??= attempt(() => this.#state.native.batchPublisher(this.#session), here);
+    const outcome = withPacked(payloads, here, (packed, count) => {
+      const flat = flatHeaders(headers, here);
+      return attempt(() => this.#publishMany(topic, packed, count, flat), here);
+    });
+    if (typeof outcome === 'number') {
+      return report(outcome);
+    }
     if (outcome.code === undefined || outcome.code === null) {
       return outcome.report;
     }
@@ -363,53 +367,6 @@ class Caller {
       inbox.close();
     }
   }
-}
-
-/**
- * The payloads of a batch as the addon takes them: each checked as
- * `publish` checks one, then packed into one buffer, with their lengths in
- * another, so that the addon reads two values instead of two per payload.
- */
-function batch(payloads, stackStart) {
-  if (payloads === undefined || payloads === null) {
-    throw failure(classes.NullArgumentError, 'payloads is required', stackStart);
-  }
-  if (!Array.isArray(payloads)) {
-    throw invalid(`payloads must be an array, got ${typeof payloads}`, stackStart);
-  }
-  if (payloads.length > BATCH_MAX) {
-    throw failure(
-      classes.LimitExceededError,
-      `payloads has ${payloads.length} items; a batch holds at most ${BATCH_MAX}`,
-      stackStart,
-    );
-  }
-  const lengths = new Uint32Array(payloads.length);
-  const bodies = payloads.map((body, i) => {
-    let checked;
-    try {
-      checked = checkPayload(body, stackStart);
-    } catch (error) {
-      throw failure(error.constructor, `payloads[${i}]: ${error.message}`, stackStart);
-    }
-    lengths[i] = typeof checked === 'string' ? Buffer.byteLength(checked) : checked.byteLength;
-    return checked;
-  });
-  let total = 0;
-  for (const length of lengths) {
-    total += length;
-  }
-  const packed = Buffer.allocUnsafe(total);
-  let offset = 0;
-  bodies.forEach((body, i) => {
-    if (typeof body === 'string') {
-      packed.write(body, offset);
-    } else {
-      packed.set(body, offset);
-    }
-    offset += lengths[i];
-  });
-  return { packed, lengths: new Uint8Array(lengths.buffer) };
 }
 
 /**

@@ -182,16 +182,22 @@ export declare class NativeBus {
    */
   publishAsync(topic: string, payload: string | Uint8Array, headers?: string[] | null, session?: NativeSession | null): Promise<number | Report | undefined>
   /**
-   * Publishes each payload on `topic` with the same `headers`, in order,
-   * each as `publish` would, on this thread (the core's `publish_many`).
-   * The payloads come packed in one buffer, their lengths in another
-   * (`lib/bus.js`): two values to read, however many payloads. Every
-   * payload is checked against the bus's payload limit first: one too
-   * large fails with nothing published. After that, the first message
-   * that fails stops the batch; the outcome says how many went before
-   * it, and why it failed.
+   * A function `(topic, packed, count, headers) => number | Batch` that
+   * publishes each of `count` payloads on `topic` with the same
+   * `headers`, in order, each as the publisher function would, on this
+   * thread (the core's `publish_many`). The payloads come packed in one
+   * buffer after their lengths (`lib/pack.js`): one value to read,
+   * however many payloads. Every payload is checked against the bus's
+   * payload limit first: one too large fails with nothing published.
+   * After that, the first message that fails stops the batch; the
+   * outcome says how many went before it, and why it failed. A batch
+   * that every subscription took whole returns the count of deliveries
+   * alone, as the publisher function does (see [`message::outcome`]):
+   * no JS object made here. Made once by the JS layer on first use, a
+   * function made from a closure, like `publisher`: a class method's
+   * glue costs about 500 ns a call (`src/notify.rs`).
    */
-  publishMany(topic: string, packed: Uint8Array, lengths: Uint8Array, headers?: string[] | null, session?: NativeSession | null): Batch
+  batchPublisher(session?: NativeSession | undefined | null): (topic: string, packed: Uint8Array, count: number, headers: string[] | undefined) => number | Batch
   /** Subscribes to `pattern` with a queue to receive from. */
   subscribe(pattern: string, spec: SubscribeSpec, session?: NativeSession | undefined | null): NativeSubscription
   /**
@@ -395,9 +401,9 @@ export declare class NativeSubscription {
    * A function `(max, buffer) => items`: up to `max` (at least 1) queued
    * messages, taken under one lock, without waiting, and written into
    * `buffer` for JS to make the `Message`s (`src/packed.rs` has the
-   * layout); none when none is queued. What `recvMany` takes behind the
-   * message it waited for. `buffer` must have room for the numbers of
-   * `max` messages.
+   * layout); none when none is queued. What `recvMany` takes at once
+   * when messages are queued, or behind the message it waited for.
+   * `buffer` must have room for the numbers of `max` messages.
    */
   batchReceiver(): (max: number, buffer: Uint8Array) => Array<string | unknown>
   /**

@@ -152,6 +152,12 @@ class Source {
       return Promise.reject(new AbortError(signal));
     }
     if (this.#line.size === 0) {
+      if (many > 0) {
+        const batch = this.#takeMany(many);
+        if (batch !== null) {
+          return Promise.resolve(batch);
+        }
+      }
       let polled;
       try {
         polled = this.#poll();
@@ -238,16 +244,33 @@ class Source {
     if (many === 1) {
       return [polled];
     }
-    this.#takeQueued ??= this.native.batchReceiver();
     const batch = [polled];
-    // Cannot fail but for a subscription ended since the poll, which
-    // leaves nothing to take.
-    try {
-      unpack(this.#takeQueued, many - 1, batch);
-    } catch {
-      // Nothing more to take.
-    }
+    this.#takeInto(many - 1, batch);
     return batch;
+  }
+
+  /**
+   * Up to `max` queued messages taken at once, without polling, or `null`
+   * when none is queued. A batch receive tries this first: when messages
+   * are queued, the whole batch crosses in one call, the first message
+   * included; otherwise the poll that follows arms the subscription's
+   * notify (or throws what ended it).
+   */
+  #takeMany(max) {
+    const batch = [];
+    return this.#takeInto(max, batch) > 0 ? batch : null;
+  }
+
+  /** Appends up to `max` queued messages to `batch`; returns how many. */
+  #takeInto(max, batch) {
+    this.#takeQueued ??= this.native.batchReceiver();
+    // Cannot fail but for an ended subscription, which leaves nothing to
+    // take (the poll says how it ended).
+    try {
+      return unpack(this.#takeQueued, max, batch);
+    } catch {
+      return 0;
+    }
   }
 
   /** Takes the next message, or arms the subscription's notify (see `src/subscription.rs`). */

@@ -126,31 +126,28 @@ pub fn send_args(call: &FunctionCallContext<'_>) -> Result<(String, Arc<[u8]>, H
     Ok((topic, payload, headers))
 }
 
-/// The payloads of a batch (`publishMany`): `packed` holds them one after
-/// another, `lengths` their lengths as native-endian `u32`s (`lib/bus.js`
-/// packs them). Each length is checked with `check` (the bus's payload
-/// limit) before anything is published.
-pub fn batch_payloads<'a>(
-    packed: &'a [u8],
-    lengths: &[u8],
+/// The `count` payloads of a batch (`publishMany`), packed by `lib/pack.js`:
+/// their lengths first, as native-endian `u32`s, then the payloads one after
+/// another (what follows them is unused room). Each length is checked with
+/// `check` (the bus's payload limit) before anything is published.
+pub fn batch_payloads(
+    packed: &[u8],
+    count: u32,
     check: impl Fn(usize) -> charter_core::Result<()>,
-) -> Result<Vec<&'a [u8]>> {
-    let mut rest = packed;
-    let payloads = lengths
+) -> Result<Vec<&[u8]>> {
+    let too_short = || error(ErrorKind::InvalidArgument, "payloads: the lengths exceed the bytes");
+    let (lengths, mut rest) = packed.split_at_checked(4 * count as usize).ok_or_else(too_short)?;
+    lengths
         .chunks_exact(4)
         .enumerate()
         .map(|(i, len)| {
             let len = u32::from_ne_bytes([len[0], len[1], len[2], len[3]]) as usize;
             check(len).map_err(|e| error(e.kind(), format!("payloads[{i}]: {}", e.message())))?;
-            if len > rest.len() {
-                return Err(error(ErrorKind::InvalidArgument, "payloads: the lengths exceed the bytes"));
-            }
-            let (body, after) = rest.split_at(len);
+            let (body, after) = rest.split_at_checked(len).ok_or_else(too_short)?;
             rest = after;
             Ok(body)
         })
-        .collect::<Result<Vec<_>>>()?;
-    Ok(payloads)
+        .collect()
 }
 
 /// How one publish went. `matched == delivered + dropped`; counts are

@@ -191,15 +191,19 @@ impl NativeSubscription {
     /// A function `(max, buffer) => items`: up to `max` (at least 1) queued
     /// messages, taken under one lock, without waiting, and written into
     /// `buffer` for JS to make the `Message`s (`src/packed.rs` has the
-    /// layout); none when none is queued. What `recvMany` takes behind the
-    /// message it waited for. `buffer` must have room for the numbers of
-    /// `max` messages.
+    /// layout); none when none is queued. What `recvMany` takes at once
+    /// when messages are queued, or behind the message it waited for.
+    /// `buffer` must have room for the numbers of `max` messages.
     #[napi(ts_return_type = "(max: number, buffer: Uint8Array) => Array<string | unknown>")]
     pub fn batch_receiver<'env>(
         &self,
         env: &'env Env,
     ) -> Result<Function<'env, FnArgs<(f64, BufferSlice<'static>)>, packed::Items>> {
         let state = Rc::clone(&self.state);
+        // The messages of the last batch, cleared: kept so that a warm
+        // batch allocates no vector. Taken out while in use, so that a call
+        // made meanwhile (from JS run by `pack`) gets a vector of its own.
+        let kept = RefCell::new(Vec::new());
         env.create_function_from_closure("recvMany", move |call| {
             let env = &*call.env;
             boundary(|| {
@@ -209,11 +213,12 @@ impl NativeSubscription {
                     return Err(error(ErrorKind::Internal, "the batch buffer is too small for max"));
                 }
                 let (view, converter) = state.reading().map_err(from_core)?;
-                let messages = match view.recv_many(max, Some(std::time::Duration::ZERO)) {
-                    Err(e) if e.kind() == ErrorKind::WouldBlock => Vec::new(),
-                    taken => taken.map_err(from_core)?,
-                };
-                packed::pack(env, &converter, &messages, max, &mut buffer).map_err(from_napi)
+                let mut messages = kept.take();
+                view.try_recv_many_into(&mut messages, max).map_err(from_core)?;
+                let items = packed::pack(env, &converter, &messages, max, &mut buffer).map_err(from_napi);
+                messages.clear();
+                kept.replace(messages);
+                items
             })
             .or_else(|e| throw(env, e))
         })

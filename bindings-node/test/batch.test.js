@@ -240,3 +240,82 @@ test('a handler that closes the bus, or its own subscription, mid-batch stops or
   assert.equal(self.stats().received, 1);
   other.close();
 });
+
+test('a batch published by an inline handler while a batch is packed keeps both intact', () => {
+  const bus = new Bus();
+  const sub = bus.subscribe('>', { capacity: 100 });
+  const inner = (text) => [`${text}-a`, Buffer.from(`${text}-b`), 'é'.repeat(3000)];
+  const reports = [];
+  bus.subscribe('outer', (m) => {
+    reports.push(bus.publishMany('inner', inner(m.payload.toString())));
+  });
+  const outer = ['1', Buffer.from('2'), 'x'.repeat(5000)];
+  assert.deepEqual(bus.publishMany('outer', outer), { matched: 6, delivered: 6, dropped: 0 });
+  assert.deepEqual(reports, outer.map(() => ({ matched: 3, delivered: 3, dropped: 0 })));
+  const received = [];
+  for (let m = sub.tryRecv(); m !== null; m = sub.tryRecv()) {
+    received.push([m.topic, m.payload.toString()]);
+  }
+  const expected = outer.flatMap((payload) => [
+    ['outer', payload.toString()],
+    ...inner(payload.toString()).map((text) => ['inner', text.toString()]),
+  ]);
+  assert.deepEqual(received, expected);
+});
+
+test('publishMany packs batches past the kept buffer, then small ones, byte for byte', () => {
+  const bus = new Bus({ maxPayload: 4 << 20 });
+  const sub = bus.subscribe('t', { capacity: 100, maxBytes: 64 << 20 });
+  const batches = [
+    ['small', Buffer.alloc(3 << 20, 1), 'after the growth', new Uint16Array([1, 2, 3])],
+    ['a', '', Buffer.from('b')],
+    [Buffer.alloc(2 << 20, 2), 'ü'.repeat(1 << 20)],
+    ['c'],
+  ];
+  for (const batch of batches) {
+    bus.publishMany('t', batch);
+  }
+  const bytes = (p) => (typeof p === 'string' ? Buffer.from(p) : Buffer.from(p.buffer, p.byteOffset, p.byteLength));
+  for (const payload of batches.flat()) {
+    assert.ok(sub.tryRecv().payload.equals(bytes(payload)));
+  }
+  assert.equal(sub.tryRecv(), null);
+});
+
+test('publishMany reads the length of its array once', () => {
+  const bus = new Bus();
+  const sub = bus.subscribe('t');
+  let reads = 0;
+  const payloads = new Proxy(['a', 'b', 'c'], {
+    get(target, key) {
+      if (key === 'length') {
+        reads += 1;
+        return reads === 1 ? 2 : 3;
+      }
+      return target[key];
+    },
+  });
+  assert.deepEqual(bus.publishMany('t', payloads), { matched: 2, delivered: 2, dropped: 0 });
+  assert.deepEqual(texts([sub.tryRecv(), sub.tryRecv()]), ['a', 'b']);
+  assert.equal(sub.tryRecv(), null);
+});
+
+test('recvMany takes a queued batch whose first message has headers or a reply inbox', async () => {
+  const bus = new Bus();
+  const sub = bus.subscribe('t.>');
+  bus.publish('t.a', 'first', { kind: 'head' });
+  bus.publishMany('t.b', ['x', 'y']);
+  const batch = await sub.recvMany(8);
+  assert.deepEqual(
+    batch.map((m) => [m.topic, m.payload.toString(), m.headers]),
+    [['t.a', 'first', [['kind', 'head']]], ['t.b', 'x', []], ['t.b', 'y', []]],
+  );
+  const reply = bus.request('t.ask', 'question', { timeoutMs: 5000 });
+  bus.publish('t.c', 'behind');
+  const [request, behind] = await sub.recvMany(8);
+  assert.match(request.replyTo, /^_charter\.inbox\./);
+  assert.equal(behind.payload.toString(), 'behind');
+  bus.respond(request, 'answer');
+  assert.equal((await reply).payload.toString(), 'answer');
+  bus.close();
+});
