@@ -44,6 +44,7 @@ mod gate;
 pub mod handle;
 pub mod last_error;
 pub mod message;
+pub mod recv_into;
 mod out;
 pub mod registry;
 pub mod status;
