@@ -4,8 +4,10 @@ package charter
 import "C"
 
 import (
+	"bytes"
 	"context"
 	"runtime"
+	"sync"
 	"unsafe"
 )
 
@@ -106,11 +108,9 @@ func (s *Subscription) RecvMany(ctx context.Context, limit int) ([]*Message, err
 	if err := ctx.Err(); err != nil {
 		return nil, cancelled(err)
 	}
-	// The array Charter writes to holds limit pointers; past BatchMax,
-	// BatchMax+1 is enough for Charter to refuse the call.
+	// Past BatchMax, BatchMax+1 is enough for Charter to refuse the call.
 	size := min(max(limit, 0), BatchMax+1)
-	out := make([]*C.charter_message_t, max(size, 1))
-	msgs, err := s.takeQueued(out, size)
+	msgs, err := s.takeQueued(size)
 	if err != nil || len(msgs) > 0 {
 		return msgs, err
 	}
@@ -125,15 +125,136 @@ func (s *Subscription) RecvMany(ctx context.Context, limit int) ([]*Message, err
 	if size > 1 {
 		// An end or any other failure now belongs to the next call: the
 		// message taken above must reach the caller.
-		rest, _ := s.takeQueued(out, size-1)
+		rest, _ := s.takeQueued(size - 1)
 		msgs = append(msgs, rest...)
 	}
 	return msgs, nil
 }
 
-// takeQueued takes up to n queued messages into out without waiting: none
-// and no error when nothing is queued.
-func (s *Subscription) takeQueued(out []*C.charter_message_t, n int) ([]*Message, error) {
+// recvRoom is what charter_client_recv_into copies a batch into: Go memory
+// holding no pointers, which cgo lets C write during the call. Receivers
+// share them through recvRooms, so a warm RecvMany allocates only the
+// batch's own values.
+type recvRoom struct {
+	buf     []byte
+	entries []C.charter_received_t
+}
+
+// recvRoomBytes is a room's buffer: a batch of 64 messages of up to about
+// 1 KiB each in one call. A batch that does not fit takes more calls; a
+// message larger than the whole buffer goes through charter_message_t.
+const recvRoomBytes = 64 << 10
+
+// recvRoomEntries is the entries a kept room holds; a larger limit gets
+// entries of its own for the call.
+const recvRoomEntries = 64
+
+var recvRooms = sync.Pool{New: func() any {
+	return &recvRoom{buf: make([]byte, recvRoomBytes), entries: make([]C.charter_received_t, recvRoomEntries)}
+}}
+
+// takeQueued takes up to n queued messages without waiting: none and no
+// error when nothing is queued. A failure after some messages were taken
+// is left to the next call.
+func (s *Subscription) takeQueued(n int) ([]*Message, error) {
+	room := recvRooms.Get().(*recvRoom)
+	defer recvRooms.Put(room)
+	entries := room.entries
+	if n > len(entries) {
+		entries = make([]C.charter_received_t, n)
+	}
+	var msgs []*Message
+	for {
+		want := n - len(msgs)
+		res := C.chgo_client_recv_into(s.client, C.uint64_t(s.id), (*C.uint8_t)(unsafe.Pointer(&room.buf[0])),
+			C.size_t(len(room.buf)), &entries[0], C.size_t(max(want, 0)))
+		runtime.KeepAlive(s)
+		switch res.status {
+		case C.CHARTER_OK:
+		case C.CHARTER_E_WOULD_BLOCK:
+			return msgs, nil
+		case C.CHARTER_E_LIMIT_EXCEEDED:
+			// The next message alone is larger than the room, or want is
+			// past Charter's limit: charter_message_t takes the first,
+			// Charter refuses the second.
+			rest, err := s.takeMessages(max(want, 0))
+			if err != nil && len(msgs) > 0 {
+				return msgs, nil
+			}
+			return append(msgs, rest...), err
+		default:
+			if len(msgs) > 0 {
+				C.charter_string_free(res.message)
+				return msgs, nil
+			}
+			return nil, s.bus.subscriptionError(cError(res.status, res.message), &s.closed)
+		}
+		msgs = append(msgs, unpackMessages(room.buf, entries[:res.count])...)
+		if !res.more || len(msgs) == n {
+			return msgs, nil
+		}
+	}
+}
+
+// unpackMessages copies the batch that charter_client_recv_into wrote in
+// buf into Go values: one allocation for the Message values, one for the
+// payloads, and one topic string per run of messages that share it (a
+// kept Message keeps its batch's values and payloads).
+func unpackMessages(buf []byte, entries []C.charter_received_t) []*Message {
+	total := 0
+	for i := range entries {
+		total += int(entries[i].payload_len)
+	}
+	payloads := make([]byte, total)
+	values := make([]Message, len(entries))
+	msgs := make([]*Message, len(entries))
+	topic, topicAt := "", -1
+	for i := range entries {
+		e := &entries[i]
+		m := &values[i]
+		if at := int(e.topic_offset); at != topicAt {
+			if b := buf[at : at+int(e.topic_len)]; string(b) != topic {
+				topic = string(b)
+			}
+			topicAt = at
+		}
+		m.Seq, m.Topic = uint64(e.seq), topic
+		if n := int(e.payload_len); n > 0 {
+			// Capped, so an append to one payload never writes the next.
+			m.Payload, payloads = payloads[:n:n], payloads[n:]
+			copy(m.Payload, buf[e.payload_offset:])
+		}
+		if e.header_count > 0 {
+			m.Headers = unpackHeaders(buf[e.headers_offset:e.headers_offset+e.headers_len], int(e.header_count))
+		}
+		if e.reply_to_len > 0 {
+			m.ReplyTo = string(buf[e.reply_to_offset : e.reply_to_offset+e.reply_to_len])
+		}
+		msgs[i] = m
+	}
+	return msgs
+}
+
+// unpackHeaders reads count headers laid out as "name\0value\0...".
+func unpackHeaders(b []byte, count int) []Header {
+	hs := make([]Header, count)
+	next := func() string {
+		end := bytes.IndexByte(b, 0)
+		text := string(b[:end])
+		b = b[end+1:]
+		return text
+	}
+	for i := range hs {
+		hs[i].Name = next()
+		hs[i].Value = next()
+	}
+	return hs
+}
+
+// takeMessages takes up to n queued messages as charter_message_t, each
+// copied then freed: the way for a message larger than a room.
+func (s *Subscription) takeMessages(n int) ([]*Message, error) {
+	out := make([]*C.charter_message_t, max(n, 1))
 	res := C.chgo_client_recv_many(s.client, C.uint64_t(s.id), &out[0], C.size_t(n))
 	runtime.KeepAlive(s)
 	switch res.status {
@@ -143,23 +264,9 @@ func (s *Subscription) takeQueued(out []*C.charter_message_t, n int) ([]*Message
 	default:
 		return nil, s.bus.subscriptionError(cError(res.status, res.message), &s.closed)
 	}
-	count := int(res.count)
-	// One allocation for the batch's Message values, one for their
-	// payloads, and one topic string for the run of messages that share
-	// it: the copies cost less than the messages one by one. A Message
-	// kept keeps its batch's values and payloads.
-	total := 0
-	for _, c := range out[:count] {
-		total += int(c.payload_len)
-	}
-	room := make([]byte, total)
-	values := make([]Message, count)
-	msgs := make([]*Message, count)
-	topic := ""
-	for i, c := range out[:count] {
-		room = fillMessage(&values[i], c, topic, room)
-		topic = values[i].Topic
-		msgs[i] = &values[i]
+	msgs := make([]*Message, res.count)
+	for i, c := range out[:res.count] {
+		msgs[i] = goMessage(c)
 	}
 	C.chgo_messages_free(&out[0], res.count)
 	return msgs, nil

@@ -278,6 +278,14 @@ chgo_recv_many chgo_client_recv_many(charter_client_t *client, uint64_t id, char
     return r;
 }
 
+chgo_recv_into chgo_client_recv_into(charter_client_t *client, uint64_t id, uint8_t *buf, size_t buf_len,
+                                     charter_received_t *entries, size_t max) {
+    chgo_recv_into r = {0};
+    r.status = charter_client_recv_into(client, id, buf, buf_len, entries, max, &r.count, &r.more);
+    r.message = r.status == CHARTER_E_WOULD_BLOCK ? NULL : chgo_message_of(r.status);
+    return r;
+}
+
 void chgo_messages_free(charter_message_t **msgs, size_t count) {
     for (size_t i = 0; i < count; i++) {
         charter_message_free(msgs[i]);
