@@ -52,41 +52,59 @@ func (b *Bus) publishBatch(s *Session, topic string, payloads [][]byte, headers 
 	if err != nil {
 		return 0, PublishReport{}, err
 	}
-	data, lens := packPayloads(payloads)
+	packed := packPayloads(payloads)
+	defer packed.release()
 	var d *C.uint8_t
-	if len(data) > 0 {
-		d = (*C.uint8_t)(unsafe.Pointer(&data[0]))
+	if len(packed.data) > 0 {
+		d = (*C.uint8_t)(unsafe.Pointer(&packed.data[0]))
 	}
 	var l *C.size_t
-	if len(lens) > 0 {
-		l = &lens[0]
+	if len(packed.lens) > 0 {
+		l = &packed.lens[0]
 	}
-	res := C.chgo_client_publish_many(c, t, tn, d, l, C.size_t(len(lens)), hs, hn)
+	res := C.chgo_client_publish_many(c, t, tn, d, l, C.size_t(len(packed.lens)), hs, hn)
 	runtime.KeepAlive(b)
 	runtime.KeepAlive(s)
-	runtime.KeepAlive(data)
-	runtime.KeepAlive(lens)
+	runtime.KeepAlive(packed)
 	if res.status != C.CHARTER_OK {
 		return int(res.published), goPublishReport(res.report), b.failure(res.status, res.message, s)
 	}
 	return int(res.published), goPublishReport(res.report), nil
 }
 
-// packPayloads lays payloads back to back in one buffer with their
-// lengths: a Go buffer passed to C may not hold Go pointers, so C builds
-// the array of (pointer, length) itself (shim.h).
-func packPayloads(payloads [][]byte) ([]byte, []C.size_t) {
-	total := 0
+// publishRoom is a batch's payloads laid back to back with their lengths:
+// a Go buffer passed to C may not hold Go pointers, so C builds the array
+// of (pointer, length) itself (shim.h). Publishers share them through
+// publishRooms, so a warm PublishBatch allocates nothing for them.
+type publishRoom struct {
+	data []byte
+	lens []C.size_t
+}
+
+var publishRooms = sync.Pool{New: func() any { return new(publishRoom) }}
+
+// publishRoomKept is the most payload bytes a room may hold to go back to
+// the pool: a rare huge batch's room is left to the collector.
+const publishRoomKept = 1 << 20
+
+// release puts the room back in the pool unless it grew past
+// publishRoomKept.
+func (room *publishRoom) release() {
+	if cap(room.data) <= publishRoomKept {
+		publishRooms.Put(room)
+	}
+}
+
+// packPayloads copies payloads into a room from the pool; release it
+// after the call.
+func packPayloads(payloads [][]byte) *publishRoom {
+	room := publishRooms.Get().(*publishRoom)
+	room.data, room.lens = room.data[:0], room.lens[:0]
 	for _, p := range payloads {
-		total += len(p)
+		room.data = append(room.data, p...)
+		room.lens = append(room.lens, C.size_t(len(p)))
 	}
-	data := make([]byte, 0, total)
-	lens := make([]C.size_t, len(payloads))
-	for i, p := range payloads {
-		data = append(data, p...)
-		lens[i] = C.size_t(len(p))
-	}
-	return data, lens
+	return room
 }
 
 // RecvMany waits, as [Subscription.Recv] does, until at least one message

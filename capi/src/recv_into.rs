@@ -117,43 +117,52 @@ pub unsafe extern "C" fn charter_client_recv_into(
     })
 }
 
-/// The bytes `message` takes in the buffer; its topic's only when it is
-/// not `previous`'s.
-fn size_of(message: &Message, previous_topic: Option<&str>) -> usize {
-    let topic = if previous_topic == Some(message.topic()) { 0 } else { message.topic().len() + 1 };
+/// The bytes `message` takes in the buffer; its topic's only when it does
+/// not share the previous message's.
+fn size_of(message: &Message, shares_topic: bool) -> usize {
+    let topic = if shares_topic { 0 } else { message.topic().len() + 1 };
     let headers: usize = message.headers().map(|(k, v)| k.len() + v.len() + 2).sum();
     let reply = message.reply_to().map_or(0, |r| r.len() + 1);
     topic.saturating_add(message.payload().len()).saturating_add(headers).saturating_add(reply)
+}
+
+/// Whether two topics are the same: mostly the same shared string (the
+/// bus's route for a topic), so the bytes are compared only otherwise.
+fn same_topic(a: &str, b: &str) -> bool {
+    std::ptr::eq(a, b) || a == b
 }
 
 /// What is left of the buffer while the core offers messages, and the
 /// size of the first it refused.
 struct Room {
     left: usize,
-    /// The last taken message's topic: the next one with the same topic
-    /// shares it (a copy, since the message itself moves on).
+    /// The last taken message's topic: where it was, compared first, and
+    /// a copy, since the message itself moves on.
+    last: Option<*const str>,
     topic: String,
     refused: Option<usize>,
 }
 
 impl Room {
     fn new(len: usize) -> Room {
-        Room { left: len, topic: String::new(), refused: None }
+        Room { left: len, last: None, topic: String::new(), refused: None }
     }
 
     /// Whether `message` fits in what is left; counts it when it does.
     fn take(&mut self, message: &Message) -> bool {
-        let first = self.topic.is_empty();
-        let need = size_of(message, (!first).then_some(self.topic.as_str()));
+        let topic = message.topic();
+        let same = self.last.is_some_and(|last| std::ptr::eq(last, topic) || self.topic == topic);
+        let need = size_of(message, same);
         if need > self.left {
             self.refused = Some(need);
             return false;
         }
         self.left -= need;
-        if self.topic != message.topic() {
+        if !same {
             self.topic.clear();
-            self.topic.push_str(message.topic());
+            self.topic.push_str(topic);
         }
+        self.last = Some(topic);
         true
     }
 }
@@ -173,7 +182,7 @@ impl<'a> Writer<'a> {
     fn message(&mut self, message: &'a Message) -> charter_received_t {
         let topic = message.topic();
         let topic_offset = match self.topic {
-            Some((previous, offset)) if previous == topic => offset,
+            Some((previous, offset)) if same_topic(previous, topic) => offset,
             _ => self.text(topic),
         };
         self.topic = Some((topic, topic_offset));
