@@ -58,11 +58,11 @@ func (b *Bus) publishBatch(s *Session, topic string, payloads [][]byte, headers 
 	if len(packed.data) > 0 {
 		d = (*C.uint8_t)(unsafe.Pointer(&packed.data[0]))
 	}
-	var l *C.size_t
+	var o, l *C.size_t
 	if len(packed.lens) > 0 {
-		l = &packed.lens[0]
+		o, l = &packed.offsets[0], &packed.lens[0]
 	}
-	res := C.chgo_client_publish_many(c, t, tn, d, l, C.size_t(len(packed.lens)), hs, hn)
+	res := C.chgo_client_publish_many(c, t, tn, d, o, l, C.size_t(len(packed.lens)), hs, hn)
 	runtime.KeepAlive(b)
 	runtime.KeepAlive(s)
 	runtime.KeepAlive(packed)
@@ -72,13 +72,16 @@ func (b *Bus) publishBatch(s *Session, topic string, payloads [][]byte, headers 
 	return int(res.published), goPublishReport(res.report), nil
 }
 
-// publishRoom is a batch's payloads laid back to back with their lengths:
-// a Go buffer passed to C may not hold Go pointers, so C builds the array
-// of (pointer, length) itself (shim.h). Publishers share them through
+// publishRoom is a batch's payloads laid back to back with their offsets
+// and lengths: a Go buffer passed to C may not hold Go pointers, so C
+// builds the array of (pointer, length) itself (shim.h). A payload that is
+// the same slice as the one before it is laid once, so Charter, seeing the
+// same bytes, keeps one copy of it. Publishers share rooms through
 // publishRooms, so a warm PublishBatch allocates nothing for them.
 type publishRoom struct {
-	data []byte
-	lens []C.size_t
+	data    []byte
+	offsets []C.size_t
+	lens    []C.size_t
 }
 
 var publishRooms = sync.Pool{New: func() any { return new(publishRoom) }}
@@ -99,10 +102,18 @@ func (room *publishRoom) release() {
 // after the call.
 func packPayloads(payloads [][]byte) *publishRoom {
 	room := publishRooms.Get().(*publishRoom)
-	room.data, room.lens = room.data[:0], room.lens[:0]
-	for _, p := range payloads {
-		room.data = append(room.data, p...)
+	room.data, room.offsets, room.lens = room.data[:0], room.offsets[:0], room.lens[:0]
+	var previous []byte
+	for i, p := range payloads {
+		offset := C.size_t(len(room.data))
+		if i > 0 && len(p) > 0 && len(p) == len(previous) && unsafe.SliceData(p) == unsafe.SliceData(previous) {
+			offset = room.offsets[i-1]
+		} else {
+			room.data = append(room.data, p...)
+		}
+		room.offsets = append(room.offsets, offset)
 		room.lens = append(room.lens, C.size_t(len(p)))
+		previous = p
 	}
 	return room
 }

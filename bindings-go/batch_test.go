@@ -289,3 +289,25 @@ func TestRecvManyEqualsRecvWhateverTheSizes(t *testing.T) {
 		t.Fatalf("the request ended with %v", err)
 	}
 }
+
+// One slice repeated is laid out once for Charter; a shorter slice of the
+// same array, or another start in it, is not that slice: each message
+// still carries exactly its own payload.
+func TestPublishBatchRepeatedSlices(t *testing.T) {
+	bus := newBus(t)
+	sub := subscribe(t, bus, "rep")
+	text := []byte("repeated")
+	payloads := [][]byte{text, text, text[:3], text[1:4], text, nil, nil, text}
+	if n, _, err := bus.PublishBatch("rep", payloads); err != nil || n != len(payloads) {
+		t.Fatalf("PublishBatch = %d, %v", n, err)
+	}
+	msgs, err := sub.RecvMany(context.Background(), 16)
+	if err != nil || len(msgs) != len(payloads) {
+		t.Fatalf("RecvMany: %d messages, %v", len(msgs), err)
+	}
+	for i, m := range msgs {
+		if string(m.Payload) != string(payloads[i]) {
+			t.Fatalf("message %d = %q, want %q", i, m.Payload, payloads[i])
+		}
+	}
+}
