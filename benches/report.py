@@ -125,7 +125,9 @@ REASONS = {
                   "each JS `Message` and its `Buffer` view, and the queue's push and pop; "
                   "next: a ring queue in the core, and fewer JS objects per message",
     "go-batch": "a batch is now one C call each way with no C allocation per message "
-                "(`charter_client_recv_into` copies it into the binding's pooled buffer); "
+                "(`charter_client_recv_into` copies it into the binding's pooled buffer), "
+                "and a repeated payload is copied once (64 distinct payloads cost about "
+                "a quarter more: `BenchmarkBatch/publish-batch-recv-many-64-distinct`); "
                 "about 65% of the CPU is the core's, by `perf`: the queue's share, the "
                 "body pool's shared lock taken when each message is made and dropped, and "
                 "each payload's allocation; next: a pool front without the shared lock, "
