@@ -215,7 +215,11 @@ impl<'a> Writer<'a> {
     fn bytes(&mut self, bytes: &[u8]) -> usize {
         let at = self.at;
         let end = at + bytes.len();
-        self.buf[at..end].write_copy_of_slice(bytes);
+        // A loop the compiler makes a copy of (`write_copy_of_slice` is
+        // past this crate's minimum Rust).
+        for (slot, byte) in self.buf[at..end].iter_mut().zip(bytes) {
+            slot.write(*byte);
+        }
         self.at = end;
         at
     }
