@@ -287,7 +287,10 @@ fn try_recv_many_while_leaves_a_refused_message_queued() {
         assert_eq!(sub.stats().queued, 2);
         assert_eq!(sub.try_recv_many_while(&mut out, 1, |_| true).unwrap(), 1);
         assert_eq!(out.iter().map(|m| m.payload()[0]).collect::<Vec<_>>(), [1, 2, 3]);
-        assert_eq!(sub.try_recv_many_while(&mut out, 0, |_| true).unwrap_err().kind(), ErrorKind::InvalidArgument);
+        assert_eq!(
+            sub.try_recv_many_while(&mut out, 0, |_| true).unwrap_err().kind(),
+            ErrorKind::InvalidArgument
+        );
         let view = SubscriptionRef::clone(&sub);
         sub.close();
         // Closing drops what was left: then the end, even to a `fits` that
