@@ -175,8 +175,12 @@ type recvRoom struct {
 const recvRoomBytes = 64 << 10
 
 // recvRoomEntries is the entries a kept room holds; a larger limit gets
-// entries of its own for the call.
-const recvRoomEntries = 64
+// up to recvChunk entries of its own for the call, and takes a larger
+// batch in several.
+const (
+	recvRoomEntries = 64
+	recvChunk       = 1024
+)
 
 var recvRooms = sync.Pool{New: func() any {
 	return &recvRoom{buf: make([]byte, recvRoomBytes), entries: make([]C.charter_received_t, recvRoomEntries)}
@@ -186,15 +190,19 @@ var recvRooms = sync.Pool{New: func() any {
 // error when nothing is queued. A failure after some messages were taken
 // is left to the next call.
 func (s *Subscription) takeQueued(n int) ([]*Message, error) {
+	if n > BatchMax {
+		// Past every batch: Charter refuses it, in its words.
+		return s.takeMessages(n)
+	}
 	room := recvRooms.Get().(*recvRoom)
 	defer recvRooms.Put(room)
 	entries := room.entries
 	if n > len(entries) {
-		entries = make([]C.charter_received_t, n)
+		entries = make([]C.charter_received_t, min(n, recvChunk))
 	}
 	var msgs []*Message
 	for {
-		want := n - len(msgs)
+		want := min(n-len(msgs), len(entries))
 		res := C.chgo_client_recv_into(s.client, C.uint64_t(s.id), (*C.uint8_t)(unsafe.Pointer(&room.buf[0])),
 			C.size_t(len(room.buf)), &entries[0], C.size_t(max(want, 0)))
 		runtime.KeepAlive(s)
@@ -203,10 +211,9 @@ func (s *Subscription) takeQueued(n int) ([]*Message, error) {
 		case C.CHARTER_E_WOULD_BLOCK:
 			return msgs, nil
 		case C.CHARTER_E_LIMIT_EXCEEDED:
-			// The next message alone is larger than the room, or want is
-			// past Charter's limit: charter_message_t takes the first,
-			// Charter refuses the second.
-			rest, err := s.takeMessages(max(want, 0))
+			// The next message alone is larger than the room: it comes as
+			// charter_message_t, with what is queued behind it.
+			rest, err := s.takeMessages(n - len(msgs))
 			if err != nil && len(msgs) > 0 {
 				return msgs, nil
 			}
@@ -219,7 +226,8 @@ func (s *Subscription) takeQueued(n int) ([]*Message, error) {
 			return nil, s.bus.subscriptionError(cError(res.status, res.message), &s.closed)
 		}
 		msgs = append(msgs, unpackMessages(room.buf, entries[:res.count])...)
-		if !res.more || len(msgs) == n {
+		// Full when the room or the entries ran out; else the queue did.
+		if len(msgs) == n || (!res.more && int(res.count) < want) {
 			return msgs, nil
 		}
 	}

@@ -311,3 +311,29 @@ func TestPublishBatchRepeatedSlices(t *testing.T) {
 		}
 	}
 }
+
+// A limit past the binding's 1,024 entries a call still takes everything
+// queued, in order, in one RecvMany.
+func TestRecvManyTakesALargeBatchWhole(t *testing.T) {
+	bus := newBus(t)
+	sub := subscribe(t, bus, "big", charter.WithCapacity(5000))
+	payloads := make([][]byte, 3000)
+	for i := range payloads {
+		payloads[i] = []byte{byte(i), byte(i >> 8)}
+	}
+	if n, _, err := bus.PublishBatch("big", payloads); err != nil || n != len(payloads) {
+		t.Fatalf("PublishBatch = %d, %v", n, err)
+	}
+	msgs, err := sub.RecvMany(context.Background(), charter.BatchMax)
+	if err != nil || len(msgs) != len(payloads) {
+		t.Fatalf("RecvMany: %d messages, %v", len(msgs), err)
+	}
+	for i, m := range msgs {
+		if string(m.Payload) != string(payloads[i]) {
+			t.Fatalf("message %d = %v", i, m.Payload)
+		}
+	}
+	if _, err := sub.RecvMany(context.Background(), charter.BatchMax+1); !errors.Is(err, charter.ErrLimitExceeded) {
+		t.Fatalf("RecvMany past BatchMax = %v", err)
+	}
+}
