@@ -46,6 +46,9 @@ pub struct charter_payload_t {
 /// NULL) their reports added up. On success they receive `count` and the
 /// reports of every message added up.
 ///
+/// Charter keeps one copy of each payload; consecutive payloads at the
+/// same address with the same length (one buffer repeated) share one.
+///
 /// # Safety
 /// `topic` must be a NUL-terminated string; `payloads` NULL (with `count`
 /// 0) or valid for `count` payloads, each valid for its `len` bytes;
