@@ -133,12 +133,19 @@ REASONS = {
                   "shared lock, a `malloc` and `free` per payload copy), about 30% JS making "
                   "each `Message` and its `Buffer` view and packing the payloads; next: a "
                   "ring queue in the core and a batch's payloads in one allocation",
-    "go-batch": "the core's batch send as for Node, then the C ABI's per-message "
-                "`charter_message_t` (an allocation with its topic, freed by a second "
-                "call); next: a C receive that writes a batch into the caller's buffer",
-    "python-batch": "the core's batch send as for Node, then one `Message` object and one "
-                    "payload copy per message (PyO3's allocations); next: a ring queue in "
-                    "the core and lighter message objects",
+    "go-batch": "a batch is now one C call each way with no C allocation per message "
+                "(`charter_client_recv_into` copies it into the binding's pooled buffer), "
+                "and a repeated payload is copied once (64 distinct payloads cost about "
+                "a quarter more: `BenchmarkBatch/publish-batch-recv-many-64-distinct`); "
+                "about 65% of the CPU is the core's, by `perf`: the queue's share, the "
+                "body pool's shared lock taken when each message is made and dropped, and "
+                "each payload's allocation; next: a pool front without the shared lock, "
+                "and a ring queue in the core",
+    "python-batch": "about half the CPU is the core's, by `perf` (the body pool's shared "
+                    "lock when each message is made and dropped, the queue), then one "
+                    "`Message` object per message and one payload copy per distinct payload "
+                    "object (a repeated `bytes` is copied once per batch); next: the core's "
+                    "pool front and ring queue",
     "python-pyzmq": "",
 }
 

@@ -4,8 +4,10 @@ package charter
 import "C"
 
 import (
+	"bytes"
 	"context"
 	"runtime"
+	"sync"
 	"unsafe"
 )
 
@@ -50,41 +52,70 @@ func (b *Bus) publishBatch(s *Session, topic string, payloads [][]byte, headers 
 	if err != nil {
 		return 0, PublishReport{}, err
 	}
-	data, lens := packPayloads(payloads)
+	packed := packPayloads(payloads)
+	defer packed.release()
 	var d *C.uint8_t
-	if len(data) > 0 {
-		d = (*C.uint8_t)(unsafe.Pointer(&data[0]))
+	if len(packed.data) > 0 {
+		d = (*C.uint8_t)(unsafe.Pointer(&packed.data[0]))
 	}
-	var l *C.size_t
-	if len(lens) > 0 {
-		l = &lens[0]
+	var o, l *C.size_t
+	if len(packed.lens) > 0 {
+		o, l = &packed.offsets[0], &packed.lens[0]
 	}
-	res := C.chgo_client_publish_many(c, t, tn, d, l, C.size_t(len(lens)), hs, hn)
+	res := C.chgo_client_publish_many(c, t, tn, d, o, l, C.size_t(len(packed.lens)), hs, hn)
 	runtime.KeepAlive(b)
 	runtime.KeepAlive(s)
-	runtime.KeepAlive(data)
-	runtime.KeepAlive(lens)
+	runtime.KeepAlive(packed)
 	if res.status != C.CHARTER_OK {
 		return int(res.published), goPublishReport(res.report), b.failure(res.status, res.message, s)
 	}
 	return int(res.published), goPublishReport(res.report), nil
 }
 
-// packPayloads lays payloads back to back in one buffer with their
-// lengths: a Go buffer passed to C may not hold Go pointers, so C builds
-// the array of (pointer, length) itself (shim.h).
-func packPayloads(payloads [][]byte) ([]byte, []C.size_t) {
-	total := 0
-	for _, p := range payloads {
-		total += len(p)
+// publishRoom is a batch's payloads laid back to back with their offsets
+// and lengths: a Go buffer passed to C may not hold Go pointers, so C
+// builds the array of (pointer, length) itself (shim.h). A payload that is
+// the same slice as the one before it is laid once, so Charter, seeing the
+// same bytes, keeps one copy of it. Publishers share rooms through
+// publishRooms, so a warm PublishBatch allocates nothing for them.
+type publishRoom struct {
+	data    []byte
+	offsets []C.size_t
+	lens    []C.size_t
+}
+
+var publishRooms = sync.Pool{New: func() any { return new(publishRoom) }}
+
+// publishRoomKept is the most payload bytes a room may hold to go back to
+// the pool: a rare huge batch's room is left to the collector.
+const publishRoomKept = 1 << 20
+
+// release puts the room back in the pool unless it grew past
+// publishRoomKept.
+func (room *publishRoom) release() {
+	if cap(room.data) <= publishRoomKept {
+		publishRooms.Put(room)
 	}
-	data := make([]byte, 0, total)
-	lens := make([]C.size_t, len(payloads))
+}
+
+// packPayloads copies payloads into a room from the pool; release it
+// after the call.
+func packPayloads(payloads [][]byte) *publishRoom {
+	room := publishRooms.Get().(*publishRoom)
+	room.data, room.offsets, room.lens = room.data[:0], room.offsets[:0], room.lens[:0]
+	var previous []byte
 	for i, p := range payloads {
-		data = append(data, p...)
-		lens[i] = C.size_t(len(p))
+		offset := C.size_t(len(room.data))
+		if i > 0 && len(p) > 0 && len(p) == len(previous) && unsafe.SliceData(p) == unsafe.SliceData(previous) {
+			offset = room.offsets[i-1]
+		} else {
+			room.data = append(room.data, p...)
+		}
+		room.offsets = append(room.offsets, offset)
+		room.lens = append(room.lens, C.size_t(len(p)))
+		previous = p
 	}
-	return data, lens
+	return room
 }
 
 // RecvMany waits, as [Subscription.Recv] does, until at least one message
@@ -106,11 +137,9 @@ func (s *Subscription) RecvMany(ctx context.Context, limit int) ([]*Message, err
 	if err := ctx.Err(); err != nil {
 		return nil, cancelled(err)
 	}
-	// The array Charter writes to holds limit pointers; past BatchMax,
-	// BatchMax+1 is enough for Charter to refuse the call.
+	// Past BatchMax, BatchMax+1 is enough for Charter to refuse the call.
 	size := min(max(limit, 0), BatchMax+1)
-	out := make([]*C.charter_message_t, max(size, 1))
-	msgs, err := s.takeQueued(out, size)
+	msgs, err := s.takeQueued(size)
 	if err != nil || len(msgs) > 0 {
 		return msgs, err
 	}
@@ -125,15 +154,144 @@ func (s *Subscription) RecvMany(ctx context.Context, limit int) ([]*Message, err
 	if size > 1 {
 		// An end or any other failure now belongs to the next call: the
 		// message taken above must reach the caller.
-		rest, _ := s.takeQueued(out, size-1)
+		rest, _ := s.takeQueued(size - 1)
 		msgs = append(msgs, rest...)
 	}
 	return msgs, nil
 }
 
-// takeQueued takes up to n queued messages into out without waiting: none
-// and no error when nothing is queued.
-func (s *Subscription) takeQueued(out []*C.charter_message_t, n int) ([]*Message, error) {
+// recvRoom is what charter_client_recv_into copies a batch into: Go memory
+// holding no pointers, which cgo lets C write during the call. Receivers
+// share them through recvRooms, so a warm RecvMany allocates only the
+// batch's own values.
+type recvRoom struct {
+	buf     []byte
+	entries []C.charter_received_t
+}
+
+// recvRoomBytes is a room's buffer: a batch of 64 messages of up to about
+// 1 KiB each in one call. A batch that does not fit takes more calls; a
+// message larger than the whole buffer goes through charter_message_t.
+const recvRoomBytes = 64 << 10
+
+// recvRoomEntries is the entries a kept room holds; a larger limit gets
+// up to recvChunk entries of its own for the call, and takes a larger
+// batch in several.
+const (
+	recvRoomEntries = 64
+	recvChunk       = 1024
+)
+
+var recvRooms = sync.Pool{New: func() any {
+	return &recvRoom{buf: make([]byte, recvRoomBytes), entries: make([]C.charter_received_t, recvRoomEntries)}
+}}
+
+// takeQueued takes up to n queued messages without waiting: none and no
+// error when nothing is queued. A failure after some messages were taken
+// is left to the next call.
+func (s *Subscription) takeQueued(n int) ([]*Message, error) {
+	if n > BatchMax {
+		// Past every batch: Charter refuses it, in its words.
+		return s.takeMessages(n)
+	}
+	room := recvRooms.Get().(*recvRoom)
+	defer recvRooms.Put(room)
+	entries := room.entries
+	if n > len(entries) {
+		entries = make([]C.charter_received_t, min(n, recvChunk))
+	}
+	var msgs []*Message
+	for {
+		want := min(n-len(msgs), len(entries))
+		res := C.chgo_client_recv_into(s.client, C.uint64_t(s.id), (*C.uint8_t)(unsafe.Pointer(&room.buf[0])),
+			C.size_t(len(room.buf)), &entries[0], C.size_t(max(want, 0)))
+		runtime.KeepAlive(s)
+		switch res.status {
+		case C.CHARTER_OK:
+		case C.CHARTER_E_WOULD_BLOCK:
+			return msgs, nil
+		case C.CHARTER_E_LIMIT_EXCEEDED:
+			// The next message alone is larger than the room: it comes as
+			// charter_message_t, with what is queued behind it.
+			rest, err := s.takeMessages(n - len(msgs))
+			if err != nil && len(msgs) > 0 {
+				return msgs, nil
+			}
+			return append(msgs, rest...), err
+		default:
+			if len(msgs) > 0 {
+				C.charter_string_free(res.message)
+				return msgs, nil
+			}
+			return nil, s.bus.subscriptionError(cError(res.status, res.message), &s.closed)
+		}
+		msgs = append(msgs, unpackMessages(room.buf, entries[:res.count])...)
+		// Full when the room or the entries ran out; else the queue did.
+		if len(msgs) == n || (!res.more && int(res.count) < want) {
+			return msgs, nil
+		}
+	}
+}
+
+// unpackMessages copies the batch that charter_client_recv_into wrote in
+// buf into Go values: one allocation for the Message values, one for the
+// payloads, and one topic string per run of messages that share it (a
+// kept Message keeps its batch's values and payloads).
+func unpackMessages(buf []byte, entries []C.charter_received_t) []*Message {
+	total := 0
+	for i := range entries {
+		total += int(entries[i].payload_len)
+	}
+	payloads := make([]byte, total)
+	values := make([]Message, len(entries))
+	msgs := make([]*Message, len(entries))
+	topic, topicAt := "", -1
+	for i := range entries {
+		e := &entries[i]
+		m := &values[i]
+		if at := int(e.topic_offset); at != topicAt {
+			if b := buf[at : at+int(e.topic_len)]; string(b) != topic {
+				topic = string(b)
+			}
+			topicAt = at
+		}
+		m.Seq, m.Topic = uint64(e.seq), topic
+		if n := int(e.payload_len); n > 0 {
+			// Capped, so an append to one payload never writes the next.
+			m.Payload, payloads = payloads[:n:n], payloads[n:]
+			copy(m.Payload, buf[e.payload_offset:])
+		}
+		if e.header_count > 0 {
+			m.Headers = unpackHeaders(buf[e.headers_offset:e.headers_offset+e.headers_len], int(e.header_count))
+		}
+		if e.reply_to_len > 0 {
+			m.ReplyTo = string(buf[e.reply_to_offset : e.reply_to_offset+e.reply_to_len])
+		}
+		msgs[i] = m
+	}
+	return msgs
+}
+
+// unpackHeaders reads count headers laid out as "name\0value\0...".
+func unpackHeaders(b []byte, count int) []Header {
+	hs := make([]Header, count)
+	next := func() string {
+		end := bytes.IndexByte(b, 0)
+		text := string(b[:end])
+		b = b[end+1:]
+		return text
+	}
+	for i := range hs {
+		hs[i].Name = next()
+		hs[i].Value = next()
+	}
+	return hs
+}
+
+// takeMessages takes up to n queued messages as charter_message_t, each
+// copied then freed: the way for a message larger than a room.
+func (s *Subscription) takeMessages(n int) ([]*Message, error) {
+	out := make([]*C.charter_message_t, max(n, 1))
 	res := C.chgo_client_recv_many(s.client, C.uint64_t(s.id), &out[0], C.size_t(n))
 	runtime.KeepAlive(s)
 	switch res.status {
@@ -143,23 +301,9 @@ func (s *Subscription) takeQueued(out []*C.charter_message_t, n int) ([]*Message
 	default:
 		return nil, s.bus.subscriptionError(cError(res.status, res.message), &s.closed)
 	}
-	count := int(res.count)
-	// One allocation for the batch's Message values, one for their
-	// payloads, and one topic string for the run of messages that share
-	// it: the copies cost less than the messages one by one. A Message
-	// kept keeps its batch's values and payloads.
-	total := 0
-	for _, c := range out[:count] {
-		total += int(c.payload_len)
-	}
-	room := make([]byte, total)
-	values := make([]Message, count)
-	msgs := make([]*Message, count)
-	topic := ""
-	for i, c := range out[:count] {
-		room = fillMessage(&values[i], c, topic, room)
-		topic = values[i].Topic
-		msgs[i] = &values[i]
+	msgs := make([]*Message, res.count)
+	for i, c := range out[:res.count] {
+		msgs[i] = goMessage(c)
 	}
 	C.chgo_messages_free(&out[0], res.count)
 	return msgs, nil

@@ -3,6 +3,7 @@ package charter_test
 import (
 	"context"
 	"errors"
+	"reflect"
 	"testing"
 	"time"
 
@@ -225,5 +226,114 @@ func TestBatchAfterBusClose(t *testing.T) {
 	}
 	if _, err := sub.RecvMany(context.Background(), 4); !errors.Is(err, charter.ErrClosed) {
 		t.Fatalf("RecvMany after Close: %v", err)
+	}
+}
+
+// RecvMany copies each batch through a buffer of its own: whatever the
+// sizes, topics, headers and reply inboxes, every message it returns
+// equals what Recv returns of the same message on a twin subscription.
+// The batch holds payloads larger than the binding's 64 KiB buffer and
+// runs that fill it part way, so every way through is taken.
+func TestRecvManyEqualsRecvWhateverTheSizes(t *testing.T) {
+	bus := newBus(t, charter.WithLimits(charter.BusLimits{MaxPayload: 200 << 10}))
+	sub := subscribe(t, bus, "sz.>", charter.WithCapacity(100))
+	twin := subscribe(t, bus, "sz.>", charter.WithCapacity(100))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	requested := make(chan error, 1)
+	go func() {
+		_, err := bus.Request(ctx, "sz.req", []byte("question"), charter.Header{Name: "h", Value: ""})
+		requested <- err
+	}()
+	for _, size := range []int{0, 1, 40 << 10, 40 << 10, 100 << 10, 3, 70 << 10, 64 << 10, 10} {
+		topic := "sz.a"
+		if size%2 == 1 {
+			topic = "sz.odd"
+		}
+		payload := make([]byte, size)
+		for i := range payload {
+			payload[i] = byte(i * 7)
+		}
+		if _, err := bus.Publish(topic, payload, charter.Header{Name: "size", Value: string(rune('a' + size%26))}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := make([]*charter.Message, 0, 10)
+	for len(want) < 10 {
+		m, err := twin.Recv(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, m)
+	}
+	var got []*charter.Message
+	for len(got) < 10 {
+		msgs, err := sub.RecvMany(context.Background(), 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, msgs...)
+	}
+	for i := range want {
+		if !reflect.DeepEqual(got[i], want[i]) {
+			t.Fatalf("message %d: RecvMany gave seq %d topic %q %d bytes %v reply %q; Recv gave seq %d topic %q %d bytes %v reply %q",
+				i, got[i].Seq, got[i].Topic, len(got[i].Payload), got[i].Headers, got[i].ReplyTo,
+				want[i].Seq, want[i].Topic, len(want[i].Payload), want[i].Headers, want[i].ReplyTo)
+		}
+	}
+	if stats, err := sub.Stats(); err != nil || stats.Delivered != 10 || stats.Queued != 0 {
+		t.Fatalf("stats %+v, %v", stats, err)
+	}
+	cancel()
+	if err := <-requested; !errors.Is(err, charter.ErrCancelled) {
+		t.Fatalf("the request ended with %v", err)
+	}
+}
+
+// One slice repeated is laid out once for Charter; a shorter slice of the
+// same array, or another start in it, is not that slice: each message
+// still carries exactly its own payload.
+func TestPublishBatchRepeatedSlices(t *testing.T) {
+	bus := newBus(t)
+	sub := subscribe(t, bus, "rep")
+	text := []byte("repeated")
+	payloads := [][]byte{text, text, text[:3], text[1:4], text, nil, nil, text}
+	if n, _, err := bus.PublishBatch("rep", payloads); err != nil || n != len(payloads) {
+		t.Fatalf("PublishBatch = %d, %v", n, err)
+	}
+	msgs, err := sub.RecvMany(context.Background(), 16)
+	if err != nil || len(msgs) != len(payloads) {
+		t.Fatalf("RecvMany: %d messages, %v", len(msgs), err)
+	}
+	for i, m := range msgs {
+		if string(m.Payload) != string(payloads[i]) {
+			t.Fatalf("message %d = %q, want %q", i, m.Payload, payloads[i])
+		}
+	}
+}
+
+// A limit past the binding's 1,024 entries a call still takes everything
+// queued, in order, in one RecvMany.
+func TestRecvManyTakesALargeBatchWhole(t *testing.T) {
+	bus := newBus(t)
+	sub := subscribe(t, bus, "big", charter.WithCapacity(5000))
+	payloads := make([][]byte, 3000)
+	for i := range payloads {
+		payloads[i] = []byte{byte(i), byte(i >> 8)}
+	}
+	if n, _, err := bus.PublishBatch("big", payloads); err != nil || n != len(payloads) {
+		t.Fatalf("PublishBatch = %d, %v", n, err)
+	}
+	msgs, err := sub.RecvMany(context.Background(), charter.BatchMax)
+	if err != nil || len(msgs) != len(payloads) {
+		t.Fatalf("RecvMany: %d messages, %v", len(msgs), err)
+	}
+	for i, m := range msgs {
+		if string(m.Payload) != string(payloads[i]) {
+			t.Fatalf("message %d = %v", i, m.Payload)
+		}
+	}
+	if _, err := sub.RecvMany(context.Background(), charter.BatchMax+1); !errors.Is(err, charter.ErrLimitExceeded) {
+		t.Fatalf("RecvMany past BatchMax = %v", err)
 	}
 }

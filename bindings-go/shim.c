@@ -240,8 +240,8 @@ chgo_publish chgo_client_respond(charter_client_t *client, const char *reply_to,
 #define CHGO_STACK_PAYLOADS 64
 
 chgo_publish_many chgo_client_publish_many(charter_client_t *client, const char *topic, size_t topic_len,
-                                           const uint8_t *data, const size_t *lens, size_t count,
-                                           const char *headers, size_t header_count) {
+                                           const uint8_t *data, const size_t *offsets, const size_t *lens,
+                                           size_t count, const char *headers, size_t header_count) {
     char buf[CHGO_INLINE_STRING];
     charter_header_t header_stack[CHGO_STACK_HEADERS];
     charter_payload_t payload_stack[CHGO_STACK_PAYLOADS];
@@ -252,9 +252,8 @@ chgo_publish_many chgo_client_publish_many(charter_client_t *client, const char 
         return r;
     }
     for (size_t i = 0; i < count; i++) {
-        ps[i].data = lens[i] == 0 ? NULL : data;
+        ps[i].data = lens[i] == 0 ? NULL : data + offsets[i];
         ps[i].len = lens[i];
-        data += lens[i];
     }
     charter_header_t *hs = unpack_headers(headers, header_count, header_stack);
     if (header_count > 0 && hs == NULL) {
@@ -274,6 +273,14 @@ chgo_publish_many chgo_client_publish_many(charter_client_t *client, const char 
 chgo_recv_many chgo_client_recv_many(charter_client_t *client, uint64_t id, charter_message_t **out, size_t max) {
     chgo_recv_many r = {0};
     r.status = charter_client_recv_many(client, id, 0, out, max, &r.count);
+    r.message = r.status == CHARTER_E_WOULD_BLOCK ? NULL : chgo_message_of(r.status);
+    return r;
+}
+
+chgo_recv_into chgo_client_recv_into(charter_client_t *client, uint64_t id, uint8_t *buf, size_t buf_len,
+                                     charter_received_t *entries, size_t max) {
+    chgo_recv_into r = {0};
+    r.status = charter_client_recv_into(client, id, buf, buf_len, entries, max, &r.count, &r.more);
     r.message = r.status == CHARTER_E_WOULD_BLOCK ? NULL : chgo_message_of(r.status);
     return r;
 }

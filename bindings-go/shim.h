@@ -159,14 +159,29 @@ typedef struct {
     size_t count;
 } chgo_recv_many;
 
-/* Publishes count payloads packed back to back in data, payload i being
- * lens[i] bytes long: a Go buffer passed to C may not hold Go pointers, so
- * the wrapper builds the charter_payload_t array itself. */
+/* Publishes count payloads packed in data, payload i being lens[i] bytes
+ * at offsets[i] (a payload repeated is packed once, its offset repeated):
+ * a Go buffer passed to C may not hold Go pointers, so the wrapper builds
+ * the charter_payload_t array itself. */
 chgo_publish_many chgo_client_publish_many(charter_client_t *client, const char *topic, size_t topic_len,
-                                           const uint8_t *data, const size_t *lens, size_t count,
-                                           const char *headers, size_t header_count);
+                                           const uint8_t *data, const size_t *offsets, const size_t *lens,
+                                           size_t count, const char *headers, size_t header_count);
 /* Takes up to max queued messages into out without waiting. */
 chgo_recv_many chgo_client_recv_many(charter_client_t *client, uint64_t id, charter_message_t **out, size_t max);
+/* The outcome of charter_client_recv_into: count entries written, and
+ * whether a message was left queued for want of room. message is not set
+ * for CHARTER_E_WOULD_BLOCK. */
+typedef struct {
+    charter_status_t status;
+    char *message;
+    size_t count;
+    bool more;
+} chgo_recv_into;
+
+/* Takes up to max queued messages into the caller's buf and entries
+ * (Go memory without pointers) without waiting. */
+chgo_recv_into chgo_client_recv_into(charter_client_t *client, uint64_t id, uint8_t *buf, size_t buf_len,
+                                     charter_received_t *entries, size_t max);
 /* Frees the count messages of a batch receive in one cgo call. */
 void chgo_messages_free(charter_message_t **msgs, size_t count);
 chgo_value chgo_client_request_start(charter_client_t *client, const char *topic, size_t topic_len,

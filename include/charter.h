@@ -1324,6 +1324,58 @@ typedef charter_status_t (*charter_message_fn)(void *user_data, const struct cha
 typedef void (*charter_drop_fn)(void *user_data);
 
 /**
+ * One message of `charter_client_recv_into`: its sequence number, and
+ * where its topic, payload, headers and reply inbox sit in the caller's
+ * buffer, as byte offsets from its start.
+ */
+typedef struct charter_received_t {
+    /**
+     * The bus-wide sequence number, increasing in publish order.
+     */
+    uint64_t seq;
+    /**
+     * The topic's offset; it is NUL-terminated. Consecutive messages with
+     * the same topic share its bytes (the same offset), written once.
+     */
+    size_t topic_offset;
+    /**
+     * The topic's length, without its NUL.
+     */
+    size_t topic_len;
+    /**
+     * The payload's offset (its bytes are not NUL-terminated).
+     */
+    size_t payload_offset;
+    /**
+     * The payload's length in bytes.
+     */
+    size_t payload_len;
+    /**
+     * The headers' offset: `header_count` pairs, each a NUL-terminated
+     * name then a NUL-terminated value, in the order they were published.
+     */
+    size_t headers_offset;
+    /**
+     * The bytes the headers take, NULs included (0 when none).
+     */
+    size_t headers_len;
+    /**
+     * How many headers there are.
+     */
+    size_t header_count;
+    /**
+     * The reply inbox's offset, NUL-terminated, when the message is a
+     * request (`reply_to_len` is then not 0).
+     */
+    size_t reply_to_offset;
+    /**
+     * The reply inbox's length without its NUL; 0 when the message is
+     * not a request (an inbox is never empty).
+     */
+    size_t reply_to_len;
+} charter_received_t;
+
+/**
  * The handle type of a registry.
  */
 typedef struct charter_registry charter_registry_t;
@@ -2122,6 +2174,9 @@ charter_status_t charter_audit_view_witness_request(charter_audit_view_t *view, 
  * how many messages before it were published, and `out_report` (when not
  * NULL) their reports added up. On success they receive `count` and the
  * reports of every message added up.
+ *
+ * Charter keeps one copy of each payload; consecutive payloads at the
+ * same address with the same length (one buffer repeated) share one.
  *
  * # Safety
  * `topic` must be a NUL-terminated string; `payloads` NULL (with `count`
@@ -3089,6 +3144,33 @@ char *charter_last_error_message(void);
  * `msg` must be NULL or a message returned by Charter, not freed yet.
  */
 void charter_message_free(struct charter_message_t *msg);
+
+/**
+ * Takes, without waiting, the messages queued on subscription `id`, up to
+ * `max`, in order, as long as each fits in what is left of the `buf_len`
+ * bytes at `buf`: each message's topic, payload, headers and reply inbox
+ * are copied there and described by `out_entries[i]`. Writes how many to
+ * `out_count` and, when `out_more` is not NULL, whether the batch stopped
+ * at a message that did not fit (it stays queued: receive again).
+ *
+ * A message takes its topic's length plus one (unless it shares the
+ * previous message's topic), its payload's length, its headers' lengths
+ * plus two per header, and its reply inbox's length plus one. Fails with
+ * `CHARTER_E_WOULD_BLOCK` when nothing is queued; with
+ * `CHARTER_E_LIMIT_EXCEEDED`, consuming nothing, when the next message
+ * alone does not fit in `buf_len` bytes (receive it with
+ * `charter_client_recv_many` or a larger buffer); as
+ * `charter_client_recv` does once the subscription has ended and nothing
+ * is left. `max` must be between 1 and `CHARTER_BATCH_MAX`. To wait for
+ * messages first, watch the subscription (`charter_client_watch_fd`,
+ * `charter_client_watch`): this call never waits.
+ *
+ * # Safety
+ * `buf` must be NULL (with `buf_len` 0) or valid for writing `buf_len`
+ * bytes; `out_entries` NULL or valid for writing `max` entries;
+ * `out_count` and `out_more` NULL or valid for writing.
+ */
+charter_status_t charter_client_recv_into(charter_client_t *client, uint64_t id, uint8_t *buf, size_t buf_len, struct charter_received_t *out_entries, size_t max, size_t *out_count, bool *out_more);
 
 /**
  * Creates an empty registry whose nested notify depth is bounded at

@@ -108,9 +108,32 @@ static void every_argument_is_checked_before_anything_is_published(void) {
     close_bus(cl, bus);
 }
 
+/* One buffer repeated, then a shorter view of it, then it again: each
+ * message carries its own payload's bytes (a repeat shares one copy). */
+static void a_repeated_payload_is_each_message_s_own(void) {
+    charter_bus_t *bus = NULL;
+    uint64_t id;
+    charter_client_t *cl = subscribed_client(&bus, "rep", &id);
+    static const uint8_t text[] = "repeated";
+    charter_payload_t payloads[5] = {{text, 8}, {text, 8}, {text, 3}, {text + 1, 3}, {text, 8}};
+    const char *want[5] = {"repeated", "repeated", "rep", "epe", "repeated"};
+    charter_message_t *msgs[5];
+    size_t published = 0, count = 0, i;
+    CHECK_OK(charter_client_publish_many(cl, "rep", payloads, 5, NULL, 0, &published, NULL));
+    CHECK(published == 5);
+    CHECK_OK(charter_client_recv_many(cl, id, 0, msgs, 5, &count));
+    CHECK(count == 5);
+    for (i = 0; i < 5; i++) {
+        CHECK(msgs[i]->payload_len == strlen(want[i]) && memcmp(msgs[i]->payload, want[i], strlen(want[i])) == 0);
+        charter_message_free(msgs[i]);
+    }
+    close_bus(cl, bus);
+}
+
 int main(void) {
     RUN(publish_many_then_recv_many);
     RUN(a_batch_stops_at_the_first_failure);
     RUN(every_argument_is_checked_before_anything_is_published);
+    RUN(a_repeated_payload_is_each_message_s_own);
     return 0;
 }

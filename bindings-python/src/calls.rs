@@ -103,12 +103,25 @@ impl<'py> Caller<'_, 'py> {
                 "payloads must be an iterable of bytes-like payloads, not one payload",
             ));
         }
+        // The same `bytes` object again (a batch of one payload repeated)
+        // shares the copy already made: `bytes` cannot change, and the
+        // previous one is held, so its address cannot be reused meanwhile.
+        let mut previous: Option<(Bound<'_, PyAny>, Arc<[u8]>)> = None;
         let payloads = payloads
             .try_iter()?
             .map(|payload| {
-                let payload = message::payload(&payload?)?;
-                caller.limits().check_payload(payload.len()).map_err(|e| to_pyerr(py, &e))?;
-                Ok(payload)
+                let payload = payload?;
+                if let Some((object, shared)) = &previous {
+                    if object.is(&payload) {
+                        return Ok(Arc::clone(shared));
+                    }
+                }
+                let bytes = message::payload(&payload)?;
+                caller.limits().check_payload(bytes.len()).map_err(|e| to_pyerr(py, &e))?;
+                if payload.is_exact_instance_of::<pyo3::types::PyBytes>() {
+                    previous = Some((payload, Arc::clone(&bytes)));
+                }
+                Ok(bytes)
             })
             .collect::<PyResult<Vec<_>>>()?;
         let headers = message::headers(headers)?;

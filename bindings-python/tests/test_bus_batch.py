@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Iterator
 
 import pytest
 from conftest import T0, OpenSession
@@ -33,6 +34,30 @@ def test_publish_many_publishes_each_payload_in_order(bus: charter.Bus) -> None:
     assert a.stats().delivered == 3 and bus.stats().published == 4
     assert bus.publish_many("t", iter([])) == charter.PublishReport(0, 0, 0)
     assert bus.publish_many("t", (bytes([i]) for i in range(5))).matched == 5  # a alone: b is closed
+
+
+def test_a_repeated_payload_is_each_message_s_own_bytes(bus: charter.Bus) -> None:
+    """One `bytes` object repeated is copied once and shared; a mutable
+    buffer repeated is read again each time, as it may change between
+    items (here a generator changes it)."""
+    sub = bus.subscribe("t", capacity=16)
+    same = b"same"
+    bus.publish_many("t", [same, same, b"other", same])
+    assert [m.payload for m in sub.recv_many(16)] == [b"same", b"same", b"other", b"same"]
+    buf = bytearray(b"0")
+
+    def changing() -> Iterator[bytearray]:
+        for i in range(3):
+            buf[0] = ord("0") + i
+            yield buf
+
+    bus.publish_many("t", changing())
+    assert [m.payload for m in sub.recv_many(16)] == [b"0", b"1", b"2"]
+    with charter.Bus(max_payload=4) as small:
+        later = small.subscribe("t")
+        with pytest.raises(charter.LimitExceededError):
+            small.publish_many("t", [same, same, b"longer"])
+        assert later.qsize() == 0
 
 
 def test_a_batch_stops_at_the_first_message_that_fails(bus: charter.Bus) -> None:

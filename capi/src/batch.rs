@@ -6,6 +6,7 @@
 //! and a batch stops at the first message that fails.
 
 use std::ffi::c_char;
+use std::sync::Arc;
 
 use charter_core::bus::SubscriptionId;
 use charter_core::{Error, ErrorKind};
@@ -44,6 +45,9 @@ pub struct charter_payload_t {
 /// how many messages before it were published, and `out_report` (when not
 /// NULL) their reports added up. On success they receive `count` and the
 /// reports of every message added up.
+///
+/// Charter keeps one copy of each payload; consecutive payloads at the
+/// same address with the same length (one buffer repeated) share one.
 ///
 /// # Safety
 /// `topic` must be a NUL-terminated string; `payloads` NULL (with `count`
@@ -87,7 +91,9 @@ pub unsafe extern "C" fn charter_client_publish_many(
         // SAFETY: the caller's contract on `headers`.
         let headers =
             unsafe { headers_arg(headers, header_count, bus_headers(client.limits().max_headers))? };
-        let (published, report, outcome) = match client.publish_many(topic, bodies, &headers) {
+        let mut last = None;
+        let shared = bodies.iter().map(|body| shared_copy(&mut last, body));
+        let (published, report, outcome) = match client.publish_many(topic, shared, &headers) {
             Ok(report) => (count, report, Ok(())),
             Err(e) => (e.published, e.report, Err(Error::from(e))),
         };
@@ -95,6 +101,21 @@ pub unsafe extern "C" fn charter_client_publish_many(
         out_report.write(report.into());
         outcome
     })
+}
+
+/// The copy of `body` the core keeps. A payload at the same address with
+/// the same length as the one before it (one buffer repeated, which the
+/// call's contract keeps unchanged for the call) shares that one's copy
+/// instead of making another.
+fn shared_copy<'a>(last: &mut Option<(&'a [u8], Arc<[u8]>)>, body: &'a [u8]) -> Arc<[u8]> {
+    if let Some((previous, copy)) = last {
+        if std::ptr::eq(*previous, body) {
+            return Arc::clone(copy);
+        }
+    }
+    let copy: Arc<[u8]> = Arc::from(body);
+    *last = Some((body, Arc::clone(&copy)));
+    copy
 }
 
 /// Waits up to `timeout_ms` for the next message of subscription `id`, as

@@ -45,6 +45,7 @@ pub mod handle;
 pub mod last_error;
 pub mod message;
 mod out;
+pub mod recv_into;
 pub mod registry;
 pub mod status;
 pub mod strings;

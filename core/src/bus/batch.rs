@@ -574,4 +574,25 @@ impl SubscriptionRef {
         out.push(first);
         Ok(1 + self.shared.queue.take_queued(out, max - 1))
     }
+
+    /// [`try_recv_many_into`](Self::try_recv_many_into), stopping before
+    /// the first message `fits` refuses, which stays queued for the next
+    /// receive: how a receiver that copies a batch into a buffer of its
+    /// own (the C ABI's `charter_client_recv_into`) takes only what fits.
+    /// 0 on an empty queue and when the first message is refused (`fits`
+    /// saw it, so its caller can tell the two apart). `fits` runs under
+    /// the subscription's lock: it must be quick and must not call the bus.
+    pub fn try_recv_many_while(
+        &self,
+        out: &mut Vec<Message>,
+        max: usize,
+        fits: impl FnMut(&Message) -> bool,
+    ) -> Result<usize> {
+        if max == 0 {
+            return Err(Error::new(ErrorKind::InvalidArgument, "try_recv_many needs a max of at least 1"));
+        }
+        self.pull()?;
+        self.shared.end_if_lapsed();
+        self.shared.queue.take_queued_while(out, max, fits)
+    }
 }

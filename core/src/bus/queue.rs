@@ -490,17 +490,32 @@ impl Queue {
     /// Appends to `out` up to `max` unexpired messages that are queued
     /// now, under one lock, without waiting. Returns how many.
     pub(crate) fn take_queued(&self, out: &mut Vec<Message>, max: usize) -> usize {
-        if max == 0 {
-            return 0;
-        }
+        self.take_queued_while(out, max, |_| true).unwrap_or(0)
+    }
+
+    /// [`take_queued`](Self::take_queued), stopping before the first
+    /// message `fits` refuses, which stays queued: a receiver that copies
+    /// a batch into a buffer of its own takes only what fits in it. Fails,
+    /// as [`try_take`](Self::try_take) does, only when it takes nothing
+    /// from a queue that is closed and empty. `fits` runs under the
+    /// queue's lock, so it must be quick and must not reach the bus.
+    pub(crate) fn take_queued_while(
+        &self,
+        out: &mut Vec<Message>,
+        max: usize,
+        mut fits: impl FnMut(&Message) -> bool,
+    ) -> Result<usize> {
         let mut state = self.lock();
         let mut taken = 0;
         while taken < max {
-            let Some(message) = self.pop(&mut state) else { break };
+            let Some(message) = self.pop_if(&mut state, &mut fits) else { break };
             out.push(message);
             taken += 1;
         }
-        taken
+        if taken == 0 && state.closed && state.items.is_empty() {
+            return Err(state.end_error());
+        }
+        Ok(taken)
     }
 
     /// Takes the next unexpired message, or arms `notify` to be called when
@@ -556,32 +571,51 @@ impl Queue {
     /// episode) is decided inline; the rest goes out of line.
     #[inline]
     fn pop(&self, state: &mut State) -> Option<Message> {
+        self.pop_if(state, &mut |_| true)
+    }
+
+    /// [`pop`](Self::pop), leaving the next unexpired message queued when
+    /// `fits` refuses it (`pop` is this with a `fits` that takes all, so
+    /// both are one piece of code).
+    #[inline]
+    fn pop_if(&self, state: &mut State, fits: &mut impl FnMut(&Message) -> bool) -> Option<Message> {
         if state.quick {
+            if !fits(state.items.front()?) {
+                return None;
+            }
             let message = state.items.pop_front()?;
             state.bytes -= message.size();
             state.stats.delivered += 1;
             return Some(message);
         }
-        self.pop_any(state)
+        self.pop_any(state, fits)
     }
 
-    /// [`pop`](Self::pop) in every case.
+    /// [`pop_if`](Self::pop_if) in every case. An expired head is dropped
+    /// before `fits` sees the message behind it.
     #[inline(never)]
-    fn pop_any(&self, state: &mut State) -> Option<Message> {
+    fn pop_any(&self, state: &mut State, fits: &mut impl FnMut(&Message) -> bool) -> Option<Message> {
         if state.last_receive.is_some() {
             state.last_receive = Some(Instant::now());
         }
         let mut now = None;
-        while let Some(message) = state.items.pop_front() {
+        while let Some(head) = state.items.front() {
+            let expired = match state.expiries.front().copied().flatten() {
+                Some(expires) => *now.get_or_insert_with(Instant::now) >= expires,
+                None => false,
+            };
+            if !expired && !fits(head) {
+                return None;
+            }
+            let message = state.items.pop_front()?;
+            state.expiries.pop_front();
             state.bytes -= message.size();
             if state.blocked > 0 {
                 self.writable.notify_one();
             }
-            if let Some(expires) = state.expiries.pop_front().flatten() {
-                if *now.get_or_insert_with(Instant::now) >= expires {
-                    state.stats.dropped.expired += 1;
-                    continue;
-                }
+            if expired {
+                state.stats.dropped.expired += 1;
+                continue;
             }
             state.stats.delivered += 1;
             if state.slow && state.items.len() <= state.recovered_at {

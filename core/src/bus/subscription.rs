@@ -422,7 +422,7 @@ impl SubscriptionRef {
     }
 
     #[inline]
-    fn pull(&self) -> Result<()> {
+    pub(super) fn pull(&self) -> Result<()> {
         if self.shared.handler.is_some() {
             return Err(self.nothing_to_pull());
         }
