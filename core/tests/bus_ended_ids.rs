@@ -178,6 +178,38 @@ fn a_closed_bus_answers_every_id_closed() {
     assert_eq!(kind_and_words(&bus.publish("t", &b"x"[..], &[]).unwrap_err()), words, "the same words");
 }
 
+/// A lookup racing the close (past the bus's check before the close, at
+/// the tables after it) answers `CLOSED` too, never `NOT_FOUND`.
+#[test]
+fn a_lookup_racing_the_close_is_closed() {
+    for _ in 0..500 {
+        let bus = bus();
+        let ids: Vec<SubscriptionId> =
+            (0..8).map(|_| bus.subscribe("t", SubscribeOptions::new()).unwrap().detach()).collect();
+        let start = Arc::new(Barrier::new(9));
+        let callers: Vec<_> = ids
+            .iter()
+            .map(|&id| {
+                let (bus, start) = (bus.clone(), Arc::clone(&start));
+                thread::spawn(move || {
+                    start.wait();
+                    loop {
+                        match bus.subscription(id) {
+                            Ok(view) => drop(view.try_recv()),
+                            Err(e) => return e,
+                        }
+                    }
+                })
+            })
+            .collect();
+        start.wait();
+        bus.close();
+        for caller in callers {
+            assert_eq!(kind_and_words(&caller.join().unwrap()), (ErrorKind::Closed, "the bus is closed"));
+        }
+    }
+}
+
 /// On an enforcing bus, a session's client gets `CLOSED` by id once the
 /// bus is closed, for its own id and for another caller's, and a caller
 /// without a session too (the closed bus answers before any admission).

@@ -325,6 +325,9 @@ impl Bus {
         };
         match found {
             Some(shared) if owned(&shared) => Ok(shared),
+            // A close that began after the check above sets the flag before
+            // it empties the tables: a miss it caused sees the flag here.
+            _ if self.is_closed() => Err(bus_closed()),
             _ => Err(Error::new(
                 ErrorKind::NotFound,
                 format!("no subscription {} on this bus for this caller", id.0),
