@@ -3074,7 +3074,8 @@ charter_status_t charter_client_publish(charter_client_t *client, const char *to
  * writes it to `out_msg`; free it with `charter_message_free`.
  * `CHARTER_E_WOULD_BLOCK` when `timeout_ms` is 0 and nothing is queued,
  * `CHARTER_E_TIMEOUT` when the time ran out, `CHARTER_E_CLOSED` once the
- * subscription or bus has ended, `CHARTER_E_REVOKED` or
+ * subscription has ended or the bus is closed (for any id then),
+ * `CHARTER_E_REVOKED` or
  * `CHARTER_E_EXPIRED` once the session it was made with has ended (a
  * waiting receive wakes at once on revocation, and at the expiry
  * instant), `CHARTER_E_NOT_FOUND` for an id this client cannot reach. A
@@ -3137,7 +3138,8 @@ charter_status_t charter_client_reply(charter_client_t *client, const char *inbo
 
 /**
  * Writes subscription `id`'s accounting to `out`, if this client can reach
- * it (`CHARTER_E_NOT_FOUND` otherwise).
+ * it (`CHARTER_E_NOT_FOUND` otherwise; `CHARTER_E_CLOSED` for any id once
+ * the bus is closed: `charter_bus_stats` keeps the totals).
  *
  * # Safety
  * `out` must be NULL or valid for writing.
@@ -3451,7 +3453,8 @@ charter_status_t charter_waiter_free(charter_waiter_t *waiter);
  *   after which `recheck_ms_out` is written.
  * - Otherwise the errors of `charter_client_recv`: `CHARTER_E_CLOSED`,
  *   `CHARTER_E_EXPIRED` or `CHARTER_E_REVOKED` once the subscription has
- *   ended, `CHARTER_E_NOT_FOUND` for an id this client cannot reach (an
+ *   ended (`CHARTER_E_CLOSED` for any id once the bus is closed),
+ *   `CHARTER_E_NOT_FOUND` for an id this client cannot reach (an
  *   unsubscribed one included), `CHARTER_E_INVALID_ARGUMENT` for a
  *   callback subscription.
  *
@@ -3468,7 +3471,8 @@ charter_status_t charter_client_poll_recv(charter_client_t *client, uint64_t sub
  * Disarms `waiter` from subscription `id` (a receiver that gave up), so
  * its callback is not called for it. `CHARTER_OK` whether or not it was
  * armed there; `CHARTER_E_NOT_FOUND` for an id this client cannot reach
- * (an ended subscription has no arms left).
+ * and `CHARTER_E_CLOSED` for any id once the bus is closed (an ended
+ * subscription has no arms left).
  *
  * # Safety
  * `client` and `waiter` must be NULL or pointers obtained from Charter.
