@@ -346,13 +346,13 @@ func (b *Bus) recv(c *C.charter_client_t, id uint64, timeout C.uint32_t, closed 
 // subscriptionError turns a C failure of a call on one of b's subscriptions
 // into the caller's error. A subscription that ended otherwise (idle
 // eviction, a failed request, its session's end) still answers by id with
-// the core's error for its end, which comes through as it is. Only its
-// owner's unsubscribe (Close, which sets closed first; nil for a request's
-// reply inbox, unsubscribed only after its wait) and the bus's Close
-// forget the id, so a NOT_FOUND after either is reported as closed, as
-// every use after Close is.
+// the core's error for its end, and a closed bus answers every id with
+// CLOSED: both come through as they are. Only its owner's unsubscribe
+// (Close, which sets closed first; nil for a request's reply inbox,
+// unsubscribed only after its wait) forgets the id, so a NOT_FOUND after
+// it is reported as closed, as every use after Close is.
 func (b *Bus) subscriptionError(err *Error, closed *atomic.Bool) error {
-	if err.Code == StatusNotFound && ((closed != nil && closed.Load()) || b.h.closed.Load()) {
+	if err.Code == StatusNotFound && closed != nil && closed.Load() {
 		return &Error{Code: StatusClosed, Message: "the subscription has ended"}
 	}
 	return b.h.check(err)

@@ -519,3 +519,59 @@ func TestBusCloseWakesEveryWaiter(t *testing.T) {
 	}
 	awaitEnded(t, ended, 3*n, "Close", "Close", charter.ErrClosed)
 }
+
+// A call by id that races the bus's Close ends with ErrClosed, never
+// ErrNotFound. Go's Close frees the bus's C clients before the bus, so
+// most calls are refused by the binding's own state; one already inside
+// the C library when the bus closes gets the core's answer, CLOSED for
+// every id of a closed bus, which the binding passes through (it no
+// longer turns a NOT_FOUND into closed). Which calls meet the core is up
+// to the scheduler: the test logs how many did.
+func TestCallsByIDRacingBusCloseAreClosed(t *testing.T) {
+	const rounds, callers = 40, 4
+	fromCore := 0
+	for range rounds {
+		bus := newBus(t)
+		errs := make(chan error, callers)
+		var started, wg sync.WaitGroup
+		for i := range callers {
+			sub := subscribe(t, bus, "x")
+			started.Add(1)
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				first := true
+				for {
+					var err error
+					if i%2 == 0 {
+						_, _, err = sub.TryRecv()
+					} else {
+						_, err = sub.Stats()
+					}
+					if first {
+						started.Done()
+						first = false
+					}
+					if err != nil {
+						errs <- err
+						return
+					}
+				}
+			}()
+		}
+		started.Wait()
+		if err := bus.Close(); err != nil {
+			t.Fatal(err)
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			wantErr(t, "a call by id racing Close", err, charter.ErrClosed)
+			var e *charter.Error
+			if errors.As(err, &e) && e.Message == "the bus is closed" {
+				fromCore++
+			}
+		}
+	}
+	t.Logf("%d of %d calls got the core's answer for a closed bus", fromCore, rounds*callers)
+}

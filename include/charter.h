@@ -103,6 +103,13 @@
 #define CHARTER_BRIDGE_FLUSH_TIMEOUT_MS 5000
 
 /**
+ * The most messages `charter_bridge_seal_batch` seals under one
+ * signature: as many as a receiving bridge accepts in one batch (an
+ * exporting bridge seals at most 64 together).
+ */
+#define CHARTER_BRIDGE_MAX_BATCH 256
+
+/**
  * Expect a publish: it needs a `publish` grant on its subject.
  */
 #define CHARTER_BRIDGE_EXPECT_PUBLISH 0
@@ -1058,6 +1065,38 @@ typedef struct charter_bridge_stats_t {
      */
     uint64_t ack_failed;
 } charter_bridge_stats_t;
+
+/**
+ * One message of a batch to seal: the message arguments of
+ * `charter_bridge_seal`.
+ */
+typedef struct charter_bridge_unsealed_t {
+    /**
+     * The NATS subject it is sent on.
+     */
+    const char *subject;
+    /**
+     * Its reply subject, or NULL for none.
+     */
+    const char *reply;
+    /**
+     * Its headers (envelope headers among them are ignored), or NULL with
+     * `header_count` 0.
+     */
+    const struct charter_header_t *headers;
+    /**
+     * How many headers, at most `CHARTER_BRIDGE_MAX_ENTRIES`.
+     */
+    size_t header_count;
+    /**
+     * Its payload, or NULL with `payload_len` 0.
+     */
+    const uint8_t *payload;
+    /**
+     * The payload's length in bytes.
+     */
+    size_t payload_len;
+} charter_bridge_unsealed_t;
 
 /**
  * How a verifier judges messages. Fill it with
@@ -2334,6 +2373,41 @@ charter_status_t charter_bridge_free(charter_bridge_t *bridge);
 charter_status_t charter_bridge_seal(charter_token_t *token, charter_keypair_t *holder, const char *origin, uint64_t seq, uint64_t time_ms, const char *subject, const char *reply, const struct charter_header_t *headers, size_t header_count, const uint8_t *payload, size_t payload_len, char **out_proof);
 
 /**
+ * Seals the `count` messages at `messages` together as `token`'s holder,
+ * as a bridge with that token and key seals what it exports at once: one
+ * Ed25519 signature over the root of a Merkle tree of the messages
+ * (docs/formats.md, "Signed batches"). Message `i` has the sequence
+ * number `first_seq + i`; all have the time `time_ms` and the origin
+ * `origin`, as for `charter_bridge_seal`.
+ *
+ * Writes the signature, every message's `Charter-Proof` value, to
+ * `out_proof`, and message `i`'s `Charter-Batch` value (its place in the
+ * batch) to `out_batches[i]`; free each string with `charter_string_free`.
+ * Send message `i` with `Charter-Origin`, `Charter-Seq` (`first_seq + i`),
+ * `Charter-Time`, `Charter-Token` (`charter_token_to_text`),
+ * `Charter-Proof` and `Charter-Batch`. A batch of one is sealed alone,
+ * exactly as `charter_bridge_seal` seals it: its proof is the message's
+ * own and `out_batches[0]` is NULL (send no `Charter-Batch`).
+ *
+ * Every message is checked before anything is written: a failure writes
+ * nothing and names the message (`messages[2].subject`). Fails with
+ * `CHARTER_E_INVALID_ARGUMENT` for `count` 0, when `holder` is not the
+ * token's subject, or when a sequence number would pass `UINT64_MAX`;
+ * `CHARTER_E_LIMIT_EXCEEDED` for more than `CHARTER_BRIDGE_MAX_BATCH`
+ * messages, a string longer than 65,535 bytes or more than
+ * `CHARTER_BRIDGE_MAX_ENTRIES` headers in a message; `CHARTER_E_MALFORMED`
+ * for a bad `origin`.
+ *
+ * # Safety
+ * `token` and `holder` must be NULL or pointers obtained from Charter;
+ * `origin` NULL or NUL-terminated; `messages` NULL (with `count` 0) or
+ * valid for reading `count` messages, each valid as
+ * `charter_bridge_unsealed_t` documents; `out_proof` NULL or valid for
+ * writing; `out_batches` NULL or valid for writing `count` pointers.
+ */
+charter_status_t charter_bridge_seal_batch(charter_token_t *token, charter_keypair_t *holder, const char *origin, uint64_t first_seq, uint64_t time_ms, const struct charter_bridge_unsealed_t *messages, size_t count, char **out_proof, char **out_batches);
+
+/**
  * Fills `out` with the defaults: no authority (set one), no recorder,
  * 30 s of skew, the system clock.
  *
@@ -3055,7 +3129,8 @@ charter_status_t charter_client_publish(charter_client_t *client, const char *to
  * writes it to `out_msg`; free it with `charter_message_free`.
  * `CHARTER_E_WOULD_BLOCK` when `timeout_ms` is 0 and nothing is queued,
  * `CHARTER_E_TIMEOUT` when the time ran out, `CHARTER_E_CLOSED` once the
- * subscription or bus has ended, `CHARTER_E_REVOKED` or
+ * subscription has ended or the bus is closed (for any id then),
+ * `CHARTER_E_REVOKED` or
  * `CHARTER_E_EXPIRED` once the session it was made with has ended (a
  * waiting receive wakes at once on revocation, and at the expiry
  * instant), `CHARTER_E_NOT_FOUND` for an id this client cannot reach. A
@@ -3118,7 +3193,8 @@ charter_status_t charter_client_reply(charter_client_t *client, const char *inbo
 
 /**
  * Writes subscription `id`'s accounting to `out`, if this client can reach
- * it (`CHARTER_E_NOT_FOUND` otherwise).
+ * it (`CHARTER_E_NOT_FOUND` otherwise; `CHARTER_E_CLOSED` for any id once
+ * the bus is closed: `charter_bus_stats` keeps the totals).
  *
  * # Safety
  * `out` must be NULL or valid for writing.
@@ -3459,7 +3535,8 @@ charter_status_t charter_waiter_free(charter_waiter_t *waiter);
  *   after which `recheck_ms_out` is written.
  * - Otherwise the errors of `charter_client_recv`: `CHARTER_E_CLOSED`,
  *   `CHARTER_E_EXPIRED` or `CHARTER_E_REVOKED` once the subscription has
- *   ended, `CHARTER_E_NOT_FOUND` for an id this client cannot reach (an
+ *   ended (`CHARTER_E_CLOSED` for any id once the bus is closed),
+ *   `CHARTER_E_NOT_FOUND` for an id this client cannot reach (an
  *   unsubscribed one included), `CHARTER_E_INVALID_ARGUMENT` for a
  *   callback subscription.
  *
@@ -3476,7 +3553,8 @@ charter_status_t charter_client_poll_recv(charter_client_t *client, uint64_t sub
  * Disarms `waiter` from subscription `id` (a receiver that gave up), so
  * its callback is not called for it. `CHARTER_OK` whether or not it was
  * armed there; `CHARTER_E_NOT_FOUND` for an id this client cannot reach
- * (an ended subscription has no arms left).
+ * and `CHARTER_E_CLOSED` for any id once the bus is closed (an ended
+ * subscription has no arms left).
  *
  * # Safety
  * `client` and `waiter` must be NULL or pointers obtained from Charter.

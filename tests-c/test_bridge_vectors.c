@@ -4,7 +4,8 @@
  * holder (the vectors' key of the token's subject) with its envelope's
  * origin, sequence number and time, must give exactly the vector's proof
  * (Ed25519 is deterministic; C has no Ed25519 of its own to check it
- * with, as the bindings do).
+ * with, as the bindings do). The signed batch among the verify cases is
+ * sealed again the same way, by charter_bridge_seal_batch.
  *
  * Verify cases: every one, in order, through one charter_bridge_verifier_t
  * (the replay window carries from case to case), must come out as the
@@ -50,8 +51,8 @@ static uint8_t *unhex(const json_value *s, size_t *len) {
     return out;
 }
 
-/* The value of header `name` in a case's headers (as sent), or exit. */
-static const char *header_value(const json_value *headers, const char *name) {
+/* The value of header `name` in a case's headers (as sent), or NULL. */
+static const char *find_header(const json_value *headers, const char *name) {
     size_t i;
     for (i = 0; i < headers->count; i++) {
         const json_value *pair = &headers->items[i];
@@ -60,8 +61,17 @@ static const char *header_value(const json_value *headers, const char *name) {
             return pair->items[1].string;
         }
     }
-    fprintf(stderr, "vectors/bridge/messages.json: a seal case has no %s header\n", name);
-    exit(1);
+    return NULL;
+}
+
+/* The value of header `name` in a case's headers (as sent), or exit. */
+static const char *header_value(const json_value *headers, const char *name) {
+    const char *value = find_header(headers, name);
+    if (value == NULL) {
+        fprintf(stderr, "vectors/bridge/messages.json: a case has no %s header\n", name);
+        exit(1);
+    }
+    return value;
 }
 
 /* A case's headers as charter_header_t, calloc'd. */
@@ -139,6 +149,85 @@ static bool seal_case(const json_value *file, const json_value *c) {
     free(payload);
     free(headers);
     return ok;
+}
+
+/* The signed batch among the verify cases: its accepted messages, one for
+ * each place (Charter-Batch "index.count.root.path"), sealed again
+ * together by charter_bridge_seal_batch, as their holder with their
+ * origin, first sequence number and time, must give exactly their proof
+ * and each its place. Returns how many messages matched; exits when the
+ * vectors hold no whole batch. */
+static unsigned long batch_sealed_again(const json_value *file, unsigned long *failed) {
+    enum { MOST = 8 };
+    const json_value *cases = member(file, "verify_cases", JSON_ARRAY);
+    const json_value *found[MOST] = {NULL};
+    charter_bridge_unsealed_t messages[MOST];
+    charter_header_t *headers[MOST] = {NULL};
+    uint8_t *payloads[MOST] = {NULL};
+    char *places[MOST] = {NULL}, *proof = NULL, *subject_key = NULL;
+    const json_value *first_headers;
+    charter_token_t *token = NULL;
+    charter_keypair_t *holder;
+    unsigned long count = 0, matched = 0, i;
+    for (i = 0; i < cases->count; i++) {
+        const json_value *c = &cases->items[i];
+        const char *place = find_header(member(c, "headers", JSON_ARRAY), "Charter-Batch");
+        unsigned long index, of;
+        if (place == NULL || strcmp(member(c, "result", JSON_STRING)->string, "accepted") != 0) continue;
+        CHECK(sscanf(place, "%lu.%lu.", &index, &of) == 2 && index < of && of <= MOST);
+        CHECK(count == 0 || count == of);
+        count = of;
+        found[index] = c;
+    }
+    CHECK(count >= 2);
+    for (i = 0; i < count; i++) {
+        const json_value *c = found[i];
+        const json_value *headers_v, *reply_v;
+        if (c == NULL) {
+            fprintf(stderr, "vectors/bridge/messages.json: no accepted message has place %lu of %lu\n", i, count);
+            exit(1);
+        }
+        headers_v = member(c, "headers", JSON_ARRAY);
+        reply_v = json_member(c, "reply");
+        headers[i] = c_headers(headers_v);
+        payloads[i] = unhex(member(c, "payload_hex", JSON_STRING), &messages[i].payload_len);
+        messages[i].subject = member(c, "subject", JSON_STRING)->string;
+        messages[i].reply = reply_v != NULL && reply_v->type == JSON_STRING ? reply_v->string : NULL;
+        messages[i].headers = headers[i];
+        messages[i].header_count = headers_v->count;
+        messages[i].payload = payloads[i];
+        /* One sender, one time, consecutive sequence numbers. */
+        CHECK(decimal(header_value(headers_v, "Charter-Seq")) ==
+              decimal(header_value(member(found[0], "headers", JSON_ARRAY), "Charter-Seq")) + i);
+    }
+    first_headers = member(found[0], "headers", JSON_ARRAY);
+    CHECK_OK(charter_token_from_text(header_value(first_headers, "Charter-Token"), &token));
+    CHECK_OK(charter_token_subject(token, &subject_key));
+    holder = vector_key(file, subject_key);
+    CHECK_OK(charter_bridge_seal_batch(token, holder, header_value(first_headers, "Charter-Origin"),
+                                       decimal(header_value(first_headers, "Charter-Seq")),
+                                       decimal(header_value(first_headers, "Charter-Time")), messages, count, &proof,
+                                       places));
+    for (i = 0; i < count; i++) {
+        const json_value *headers_v = member(found[i], "headers", JSON_ARRAY);
+        const char *want_proof = header_value(headers_v, "Charter-Proof");
+        const char *want_place = header_value(headers_v, "Charter-Batch");
+        if (strcmp(proof, want_proof) == 0 && strcmp(places[i], want_place) == 0) {
+            matched++;
+        } else {
+            fprintf(stderr, "FAIL %s: sealed again as %s with %s, expected %s with %s\n",
+                    member(found[i], "name", JSON_STRING)->string, proof, places[i], want_proof, want_place);
+            (*failed)++;
+        }
+        charter_string_free(places[i]);
+        free(payloads[i]);
+        free(headers[i]);
+    }
+    charter_string_free(proof);
+    charter_string_free(subject_key);
+    CHECK_OK(charter_keypair_free(holder));
+    CHECK_OK(charter_token_free(token));
+    return matched;
 }
 
 /* Misuse of charter_bridge_seal, with the first seal case's token and
@@ -354,7 +443,7 @@ int main(void) {
     charter_authority_t *auth = NULL;
     charter_bridge_verifier_t *verifier;
     bool reasons_seen[CHARTER_BRIDGE_REFUSED_AUDIT_FAILED + 1] = {false};
-    unsigned long sealed = 0, passed = 0, failed = 0;
+    unsigned long sealed = 0, batched = 0, passed = 0, failed = 0;
     size_t i;
     if (file == NULL) {
         fprintf(stderr, "vectors/bridge/messages.json: %s\n", error);
@@ -371,6 +460,7 @@ int main(void) {
         }
     }
     check_seal_misuse(file);
+    batched = batch_sealed_again(file, &failed);
     verifier = vector_verifier(file, &auth);
     cases = member(file, "verify_cases", JSON_ARRAY);
     for (i = 0; i < cases->count; i++) {
@@ -392,7 +482,8 @@ int main(void) {
     CHECK_STATUS(charter_bridge_verifier_free(verifier), CHARTER_E_ALREADY_FREED);
     CHECK_OK(charter_authority_free(auth));
     json_free(file);
-    printf("%s - vectors/bridge/messages.json: %lu seal and %lu verify cases passed, %lu failed\n",
-           failed == 0 ? "ok" : "not ok", sealed, passed, failed);
+    printf("%s - vectors/bridge/messages.json: %lu seal cases, %lu messages of a batch sealed again and %lu verify "
+           "cases passed, %lu failed\n",
+           failed == 0 ? "ok" : "not ok", sealed, batched, passed, failed);
     return failed == 0 ? 0 : 1;
 }

@@ -1,7 +1,9 @@
 /* Subscription ids are scoped to their bus and unpredictable: an id from
  * another bus, an ended id or a guessed one is CHARTER_E_NOT_FOUND (and
  * unsubscribing it removes nothing), never another subscription. Both
- * buses once numbered their subscriptions 1, 2, 3, ... */
+ * buses once numbered their subscriptions 1, 2, 3, ... Once the bus is
+ * closed, every id is CHARTER_E_CLOSED. */
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "bus_fixture.h"
@@ -100,9 +102,99 @@ static void guessed_ids_are_not_found(void) {
     close_bus(client, bus);
 }
 
+static void never_ready(void *user_data) {
+    (void)user_data;
+}
+
+/* The last error is exactly `expected`. */
+static void last_error_is(const char *expected) {
+    char *got = charter_last_error_message();
+    if (got == NULL || strcmp(got, expected) != 0) {
+        fprintf(stderr, "last error \"%s\", expected \"%s\"\n", got != NULL ? got : "(null)", expected);
+        exit(1);
+    }
+    charter_string_free(got);
+}
+
+/* Every call by id answers `id` of the closed bus of `client` with
+ * CHARTER_E_CLOSED, in the words of every call on a closed bus, and
+ * writes nothing; unsubscribing removes nothing. */
+static void closed_for_every_call(charter_client_t *client, uint64_t id) {
+    static const char words[] = "CHARTER_E_CLOSED: the bus is closed";
+    charter_message_t *msg = NULL, *msgs[2] = {NULL, NULL};
+    charter_subscription_stats_t stats;
+    charter_waiter_t *waiter = NULL;
+    charter_cancel_t *cancel = NULL;
+    charter_watch_t *watch = NULL;
+    size_t count = 99;
+    uint64_t recheck = 99;
+    int fd = -1;
+    bool removed = true;
+    CHECK_OK(charter_waiter_new(never_ready, NULL, &waiter));
+    CHECK_OK(charter_cancel_new(&cancel));
+    CHECK_STATUS(charter_client_recv(client, id, 0, &msg), CHARTER_E_CLOSED);
+    last_error_is(words);
+    CHECK_STATUS(charter_client_recv(client, id, 1000, &msg), CHARTER_E_CLOSED);
+    last_error_is(words);
+    CHECK_STATUS(charter_client_recv_many(client, id, 0, msgs, 2, &count), CHARTER_E_CLOSED);
+    last_error_is(words);
+    CHECK_STATUS(charter_client_recv_cancellable(client, id, 1000, cancel, &msg), CHARTER_E_CLOSED);
+    last_error_is(words);
+    CHECK_STATUS(charter_client_poll_recv(client, id, waiter, &msg, &recheck), CHARTER_E_CLOSED);
+    last_error_is(words);
+    CHECK_STATUS(charter_client_disarm(client, id, waiter), CHARTER_E_CLOSED);
+    last_error_is(words);
+    CHECK_STATUS(charter_client_watch_fd(client, id, &watch, &fd, &recheck), CHARTER_E_CLOSED);
+    last_error_is(words);
+    CHECK_STATUS(charter_client_watch(client, id, never_ready, NULL, &watch, &recheck), CHARTER_E_CLOSED);
+    last_error_is(words);
+    CHECK_STATUS(charter_client_subscription_stats(client, id, &stats), CHARTER_E_CLOSED);
+    last_error_is(words);
+    CHECK(msg == NULL && msgs[0] == NULL && count == 99 && recheck == 99 && watch == NULL && fd == -1);
+    CHECK_OK(charter_client_unsubscribe(client, id, &removed));
+    CHECK(!removed);
+    CHECK_OK(charter_cancel_free(cancel));
+    CHECK_OK(charter_waiter_free(waiter));
+}
+
+/* Closing (or freeing) the bus forgets every id and keeps nothing per id:
+ * a live one, an unsubscribed one, one of another bus and a guessed one
+ * are all CHARTER_E_CLOSED, not CHARTER_E_NOT_FOUND. */
+static void a_closed_bus_answers_every_id_closed(void) {
+    int how;
+    for (how = 0; how < 2; how++) {
+        charter_bus_t *bus = NULL, *other = NULL;
+        charter_client_t *client = NULL, *elsewhere = NULL;
+        charter_message_t *msg = NULL;
+        uint64_t live = 0, gone = 0, foreign = 0;
+        client = subscribed_client(&bus, "t.>", &live);
+        CHECK_OK(charter_client_subscribe(client, "u", NULL, &gone));
+        CHECK_OK(charter_client_unsubscribe(client, gone, NULL));
+        elsewhere = subscribed_client(&other, "t.>", &foreign);
+        publish_one(client);
+        if (how == 0) {
+            CHECK_OK(charter_bus_close(bus));
+        } else {
+            CHECK_OK(charter_bus_free(bus));
+        }
+        closed_for_every_call(client, live);
+        closed_for_every_call(client, gone);
+        closed_for_every_call(client, foreign);
+        closed_for_every_call(client, 424242);
+        /* The answer is the closed bus's, not the ids': the open bus
+         * still knows its own and not the other's. */
+        CHECK_STATUS(charter_client_recv(elsewhere, foreign, 0, &msg), CHARTER_E_WOULD_BLOCK);
+        CHECK_STATUS(charter_client_recv(elsewhere, live, 0, &msg), CHARTER_E_NOT_FOUND);
+        close_bus(elsewhere, other);
+        CHECK_OK(charter_client_free(client));
+        if (how == 0) CHECK_OK(charter_bus_free(bus));
+    }
+}
+
 int main(void) {
     RUN(foreign_id_is_not_found);
     RUN(ended_id_is_not_found);
     RUN(guessed_ids_are_not_found);
+    RUN(a_closed_bus_answers_every_id_closed);
     return 0;
 }

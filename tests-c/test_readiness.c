@@ -118,7 +118,7 @@ static void the_end_calls_the_waiter(ending_t how) {
     charter_message_t *msg = NULL;
     wakes_t wakes;
     uint64_t id;
-    const charter_status_t after[3] = {CHARTER_E_NOT_FOUND, CHARTER_E_NOT_FOUND, CHARTER_E_NOT_FOUND};
+    const charter_status_t after[3] = {CHARTER_E_NOT_FOUND, CHARTER_E_CLOSED, CHARTER_E_CLOSED};
     wakes_init(&wakes);
     cl = subscribed_client(&bus, "a", &id);
     CHECK_OK(charter_waiter_new(on_ready, &wakes, &waiter));

@@ -99,7 +99,7 @@ static void the_end_makes_the_fd_readable(ending_t how) {
     charter_watch_t *watch = NULL;
     uint64_t id;
     int fd = -1;
-    const charter_status_t after[3] = {CHARTER_E_NOT_FOUND, CHARTER_E_NOT_FOUND, CHARTER_E_NOT_FOUND};
+    const charter_status_t after[3] = {CHARTER_E_NOT_FOUND, CHARTER_E_CLOSED, CHARTER_E_CLOSED};
     cl = subscribed_client(&bus, "a", &id);
     CHECK_OK(charter_client_watch_fd(cl, id, &watch, &fd, NULL));
     publish(cl, "a", "queued");

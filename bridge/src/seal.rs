@@ -128,14 +128,18 @@ impl Sealer {
     }
 
     /// [`seal_batch`](Self::seal_batch) with the first sequence number and
-    /// the time given, for vectors and tests. At most
-    /// [`MAX_BATCH`](batch::MAX_BATCH) messages.
+    /// the time given, for vectors, tests and the C ABI. At most
+    /// [`MAX_BATCH`](batch::MAX_BATCH) messages; a message whose sequence
+    /// number would pass `u64::MAX` gets `INVALID_ARGUMENT`.
     pub fn seal_batch_at(&self, first: u64, time_ms: u64, messages: &[Unsealed<'_>]) -> Vec<Result<Seal>> {
         let mut signed = Vec::with_capacity(messages.len());
         let mut results: Vec<Result<Seal>> = Vec::with_capacity(messages.len());
-        for (seq, message) in (first..).zip(messages) {
-            match self.signed(seq, time_ms, message) {
-                Ok(bytes) => {
+        for (i, message) in messages.iter().enumerate() {
+            let seq = first.checked_add(i as u64).ok_or_else(|| {
+                Error::new(ErrorKind::InvalidArgument, "the sequence number would pass 2^64 - 1")
+            });
+            match seq.and_then(|seq| Ok((seq, self.signed(seq, time_ms, message)?))) {
+                Ok((seq, bytes)) => {
                     signed.push(bytes);
                     results.push(Ok(Seal { seq, time_ms, proof: String::new(), batch: None }));
                 }
@@ -192,4 +196,31 @@ impl Sealer {
 /// Milliseconds since the Unix epoch by the system clock.
 pub fn now_ms() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use charter_core::capability::Grant;
+
+    use super::*;
+
+    fn sealer() -> Sealer {
+        let root = KeyPair::generate().unwrap();
+        let holder = KeyPair::generate().unwrap();
+        let grants = [Grant::parse("publish a.>").unwrap()];
+        let token = Token::mint(&root, &holder.public_key(), &grants, 1_000, 5_000).unwrap();
+        Sealer::new([7; 16], &Credentials { token, key: Arc::new(holder) }).unwrap()
+    }
+
+    #[test]
+    fn sequence_numbers_that_would_pass_the_last_are_refused_each() {
+        let message = Unsealed { subject: "a.b", reply: None, headers: &[], payload: b"x" };
+        let seals = sealer().seal_batch_at(u64::MAX - 1, 2_000, &[message; 3]);
+        assert_eq!(seals[0].as_ref().unwrap().seq, u64::MAX - 1);
+        assert_eq!(seals[1].as_ref().unwrap().seq, u64::MAX);
+        assert_eq!(seals[2].as_ref().err().map(Error::kind), Some(ErrorKind::InvalidArgument));
+        // The two that have a sequence number make a batch of two.
+        let place = seals[1].as_ref().unwrap().batch.as_deref().unwrap();
+        assert!(place.starts_with("1.2."), "{place}");
+    }
 }

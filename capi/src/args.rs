@@ -200,16 +200,31 @@ pub(crate) unsafe fn headers_arg<'a>(
     limit: impl FnOnce(usize) -> Result<(), Error>,
 ) -> Result<Vec<(&'a str, &'a str)>, Error> {
     // SAFETY: the caller's contract.
-    let headers = unsafe { slice_arg(ptr, count, "headers", limit)? };
+    unsafe { named_headers_arg(ptr, count, "headers", limit) }
+}
+
+/// [`headers_arg`] for the headers argument called `name`, such as a
+/// field of an array element (`messages[2].headers`).
+///
+/// # Safety
+/// As [`headers_arg`].
+pub(crate) unsafe fn named_headers_arg<'a>(
+    ptr: *const charter_header_t,
+    count: usize,
+    name: &str,
+    limit: impl FnOnce(usize) -> Result<(), Error>,
+) -> Result<Vec<(&'a str, &'a str)>, Error> {
+    // SAFETY: the caller's contract.
+    let headers = unsafe { slice_arg(ptr, count, name, limit)? };
     headers
         .iter()
         .enumerate()
         .map(|(i, h)| {
             // SAFETY: the caller guarantees valid strings in each header.
-            let name = unsafe { str_arg(h.name, &format!("headers[{i}].name")) }?;
+            let key = unsafe { str_arg(h.name, &format!("{name}[{i}].name")) }?;
             // SAFETY: as above.
-            let value = unsafe { str_arg(h.value, &format!("headers[{i}].value")) }?;
-            Ok((name, value))
+            let value = unsafe { str_arg(h.value, &format!("{name}[{i}].value")) }?;
+            Ok((key, value))
         })
         .collect()
 }

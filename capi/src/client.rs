@@ -205,7 +205,8 @@ pub unsafe extern "C" fn charter_client_publish(
 /// writes it to `out_msg`; free it with `charter_message_free`.
 /// `CHARTER_E_WOULD_BLOCK` when `timeout_ms` is 0 and nothing is queued,
 /// `CHARTER_E_TIMEOUT` when the time ran out, `CHARTER_E_CLOSED` once the
-/// subscription or bus has ended, `CHARTER_E_REVOKED` or
+/// subscription has ended or the bus is closed (for any id then),
+/// `CHARTER_E_REVOKED` or
 /// `CHARTER_E_EXPIRED` once the session it was made with has ended (a
 /// waiting receive wakes at once on revocation, and at the expiry
 /// instant), `CHARTER_E_NOT_FOUND` for an id this client cannot reach. A
@@ -350,7 +351,8 @@ pub unsafe extern "C" fn charter_client_reply(
 }
 
 /// Writes subscription `id`'s accounting to `out`, if this client can reach
-/// it (`CHARTER_E_NOT_FOUND` otherwise).
+/// it (`CHARTER_E_NOT_FOUND` otherwise; `CHARTER_E_CLOSED` for any id once
+/// the bus is closed: `charter_bus_stats` keeps the totals).
 ///
 /// # Safety
 /// `out` must be NULL or valid for writing.

@@ -187,7 +187,8 @@ pub(crate) fn recheck_ms(recheck: Option<Duration>) -> u64 {
 ///   after which `recheck_ms_out` is written.
 /// - Otherwise the errors of `charter_client_recv`: `CHARTER_E_CLOSED`,
 ///   `CHARTER_E_EXPIRED` or `CHARTER_E_REVOKED` once the subscription has
-///   ended, `CHARTER_E_NOT_FOUND` for an id this client cannot reach (an
+///   ended (`CHARTER_E_CLOSED` for any id once the bus is closed),
+///   `CHARTER_E_NOT_FOUND` for an id this client cannot reach (an
 ///   unsubscribed one included), `CHARTER_E_INVALID_ARGUMENT` for a
 ///   callback subscription.
 ///
@@ -224,7 +225,8 @@ pub unsafe extern "C" fn charter_client_poll_recv(
 /// Disarms `waiter` from subscription `id` (a receiver that gave up), so
 /// its callback is not called for it. `CHARTER_OK` whether or not it was
 /// armed there; `CHARTER_E_NOT_FOUND` for an id this client cannot reach
-/// (an ended subscription has no arms left).
+/// and `CHARTER_E_CLOSED` for any id once the bus is closed (an ended
+/// subscription has no arms left).
 ///
 /// # Safety
 /// `client` and `waiter` must be NULL or pointers obtained from Charter.

@@ -155,13 +155,86 @@ fn unsubscribe_racing_a_failure_forgets_the_id() {
     assert_eq!(bus.subscription_count(), 0);
 }
 
+/// Closing forgets every id, ended or live, and the bus's flag answers
+/// each, and any other, with `CLOSED` in the words of every call on a
+/// closed bus; an unsubscribe has nothing left to remove.
 #[test]
-fn closing_the_bus_forgets_ended_entries() {
+fn a_closed_bus_answers_every_id_closed() {
     let bus = bus();
-    let (id, inbox) = detached_request(&bus);
+    let (ended, inbox) = detached_request(&bus);
     assert!(bus.fail_request(&inbox, &no_responder()).unwrap());
+    let live = bus.subscribe("t", SubscribeOptions::new()).unwrap().detach();
+    let gone = bus.subscribe("u", SubscribeOptions::new()).unwrap().detach();
+    assert!(bus.unsubscribe(gone).unwrap());
+    let never = SubscriptionId::from_raw(424_242);
+    assert_eq!(bus.subscription(never).unwrap_err().kind(), ErrorKind::NotFound);
     bus.close();
-    assert_eq!(bus.subscription(id).unwrap_err().kind(), ErrorKind::NotFound);
+    let words = (ErrorKind::Closed, "the bus is closed");
+    for id in [ended, live, gone, never] {
+        assert_eq!(kind_and_words(&bus.subscription(id).unwrap_err()), words, "{id:?}");
+        assert_eq!(kind_and_words(&bus.client(None).subscription(id).unwrap_err()), words, "{id:?}");
+        assert!(!bus.unsubscribe(id).unwrap(), "{id:?}");
+    }
+    assert_eq!(kind_and_words(&bus.publish("t", &b"x"[..], &[]).unwrap_err()), words, "the same words");
+}
+
+/// A lookup racing the close (past the bus's check before the close, at
+/// the tables after it) answers `CLOSED` too, never `NOT_FOUND`.
+#[test]
+fn a_lookup_racing_the_close_is_closed() {
+    for _ in 0..500 {
+        let bus = bus();
+        let ids: Vec<SubscriptionId> =
+            (0..8).map(|_| bus.subscribe("t", SubscribeOptions::new()).unwrap().detach()).collect();
+        let start = Arc::new(Barrier::new(9));
+        let callers: Vec<_> = ids
+            .iter()
+            .map(|&id| {
+                let (bus, start) = (bus.clone(), Arc::clone(&start));
+                thread::spawn(move || {
+                    start.wait();
+                    loop {
+                        match bus.subscription(id) {
+                            Ok(view) => drop(view.try_recv()),
+                            Err(e) => return e,
+                        }
+                    }
+                })
+            })
+            .collect();
+        start.wait();
+        bus.close();
+        for caller in callers {
+            assert_eq!(kind_and_words(&caller.join().unwrap()), (ErrorKind::Closed, "the bus is closed"));
+        }
+    }
+}
+
+/// On an enforcing bus, a session's client gets `CLOSED` by id once the
+/// bus is closed, for its own id and for another caller's, and a caller
+/// without a session too (the closed bus answers before any admission).
+#[test]
+fn a_closed_enforcing_bus_answers_every_caller_closed() {
+    let root = KeyPair::generate().unwrap();
+    let clock = Arc::new(ManualClock::new(1_000));
+    let authority =
+        Authority::new([root.public_key()], AuthorityOptions { clock, ..AuthorityOptions::default() });
+    let bus = Bus::with_authority(BusLimits::default(), authority.clone()).unwrap();
+    let holder = KeyPair::generate().unwrap();
+    let grants = [Grant::parse("subscribe news.>").unwrap()];
+    let token = Token::mint(&root, &holder.public_key(), &grants, 1_000, 5_000).unwrap();
+    let challenge = authority.challenge().unwrap();
+    let session =
+        authority.open_session(&token, &challenge, &token.prove(&holder, &challenge).unwrap()).unwrap();
+    let client = bus.client(Some(&session));
+    let id = client.subscribe("news.a", SubscribeOptions::new()).unwrap().detach();
+    assert_eq!(bus.client(None).subscription(id).unwrap_err().kind(), ErrorKind::Denied);
+    bus.close();
+    let words = (ErrorKind::Closed, "the bus is closed");
+    assert_eq!(kind_and_words(&client.subscription(id).unwrap_err()), words);
+    assert_eq!(kind_and_words(&client.subscription(SubscriptionId::from_raw(7)).unwrap_err()), words);
+    assert_eq!(kind_and_words(&bus.client(None).subscription(id).unwrap_err()), words);
+    assert!(!client.unsubscribe(id).unwrap());
 }
 
 /// A revoked session's subscription, reached by id through its client,

@@ -137,7 +137,8 @@ impl Client {
     }
 
     /// A receiving view of subscription `id`, if this client may reach it
-    /// (see the [module docs](self)): `NOT_FOUND` otherwise. One that ended
+    /// (see the [module docs](self)): `NOT_FOUND` otherwise, and `CLOSED`
+    /// for every id once the bus is closed. One that ended
     /// without this client's unsubscribe (a failed request, idle eviction)
     /// is still reachable, ended: receiving gives its end error.
     pub fn subscription(&self, id: SubscriptionId) -> Result<SubscriptionRef> {
@@ -147,7 +148,7 @@ impl Client {
     /// Ends subscription `id`, if this client may reach it, and forgets
     /// its id, also one that had ended otherwise and still answered with
     /// its end error. Returns whether it was live (`false` also for an id
-    /// this client may not reach).
+    /// this client may not reach, and for any id of a closed bus).
     /// Queued messages are counted as dropped and blocked receivers get
     /// `CLOSED`; for a `Dispatch::Thread` subscription this waits for a
     /// running handler to return (unless called from that handler). When it

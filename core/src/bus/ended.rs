@@ -7,6 +7,10 @@
 //! [`Subscription`](super::Subscription) would. The entry goes when the owner unsubscribes
 //! it, drops its handle, its session ends, or the bus closes.
 //!
+//! A closed bus keeps no entry at all: its closed flag answers every id,
+//! live, ended or never seen, with `CLOSED` (`Bus::reach`), so closing
+//! needs nothing per id to say why a subscription ended.
+//!
 //! An owner that never unsubscribes must not make entries pile up, so the
 //! table keeps at most as many as the bus may have live subscriptions
 //! (`max_subscriptions`), and forgets the oldest first: that id then finds

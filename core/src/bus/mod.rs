@@ -285,28 +285,34 @@ impl Bus {
     /// Ends subscription `id`, made without a session; see
     /// [`Client::unsubscribe`]. On a bus that enforces an authority this
     /// is refused with `DENIED`: end a subscription through the client
-    /// that made it.
+    /// that made it. On a closed bus it returns `false`.
     pub fn unsubscribe(&self, id: SubscriptionId) -> Result<bool> {
         self.end_for(id, Who::Anyone)
     }
 
     /// A receiving view of subscription `id`, made without a session; see
     /// [`Client::subscription`]. On a bus that enforces an authority this
-    /// is refused with `DENIED`.
+    /// is refused with `DENIED`; on a closed bus, every id is `CLOSED`.
     pub fn subscription(&self, id: SubscriptionId) -> Result<SubscriptionRef> {
         self.reach(id, Who::Anyone).map(|shared| SubscriptionRef { shared })
     }
 
-    /// Subscription `id` if `who` may reach it: `DENIED` for a caller
-    /// without a session on an enforcing bus (counted in `denied`), the
-    /// session's own error once it has ended, and `NOT_FOUND` for an id
-    /// that is unknown, unsubscribed, or belongs to another caller (a
-    /// subscription made through a client is reachable only through a
-    /// client of the same session; one made without a session, only
-    /// without one). A subscription that ended otherwise (a failed request,
-    /// idle eviction) is still found, ended: receiving from it gives its
-    /// end error (see [`ended`]).
+    /// Subscription `id` if `who` may reach it: `CLOSED` for every id once
+    /// the bus is closed, `DENIED` for a caller without a session on an
+    /// enforcing bus (counted in `denied`), the session's own error once it
+    /// has ended, and `NOT_FOUND` for an id that is unknown, unsubscribed,
+    /// or belongs to another caller (a subscription made through a client
+    /// is reachable only through a client of the same session; one made
+    /// without a session, only without one). A subscription that ended
+    /// otherwise (a failed request, idle eviction) is still found, ended:
+    /// receiving from it gives its end error (see [`ended`]).
+    ///
+    /// Closing forgets every id, live or ended; the bus's one flag answers
+    /// for all of them, in the words of every other call on a closed bus,
+    /// so a caller that goes by id (the C ABI, Go) learns why its
+    /// subscription ended without the bus keeping an entry per id.
     fn reach(&self, id: SubscriptionId, who: Who<'_>) -> Result<Target> {
+        self.ensure_open()?;
         self.admit(who)?;
         // Moved from the live table to the ended one under the first lock,
         // so looking in this order never misses a subscription that ends.
@@ -319,6 +325,9 @@ impl Bus {
         };
         match found {
             Some(shared) if owned(&shared) => Ok(shared),
+            // A close that began after the check above sets the flag before
+            // it empties the tables: a miss it caused sees the flag here.
+            _ if self.is_closed() => Err(bus_closed()),
             _ => Err(Error::new(
                 ErrorKind::NotFound,
                 format!("no subscription {} on this bus for this caller", id.0),
@@ -327,11 +336,13 @@ impl Bus {
     }
 
     /// [`reach`](Self::reach), then ends it and forgets its id. Returns
-    /// whether it was live.
+    /// whether it was live: `false` for an id the caller cannot reach, and
+    /// for any id once the bus is closed (the close ended them all), so an
+    /// unsubscribe stays idempotent.
     fn end_for(&self, id: SubscriptionId, who: Who<'_>) -> Result<bool> {
         match self.reach(id, who) {
             Ok(shared) => Ok(self.remove(shared.id, None)),
-            Err(e) if e.kind() == ErrorKind::NotFound => Ok(false),
+            Err(e) if matches!(e.kind(), ErrorKind::NotFound | ErrorKind::Closed) => Ok(false),
             Err(e) => Err(e),
         }
     }
