@@ -135,8 +135,10 @@ pub unsafe extern "C" fn charter_bridge_verifier_options_default(
 
 /// Creates a verifier with `options` and writes it to `out`; free it with
 /// `charter_bridge_verifier_free`. Its replay window starts now: it
-/// refuses what was sealed before (less the skew). Fails with
-/// `CHARTER_E_NULL_ARGUMENT` without an authority.
+/// refuses, as replayed, a first message from a sender sealed before this
+/// moment (no skew is allowed here: a new verifier has no record of what
+/// it accepted before, so it cannot tell an older message from a replay).
+/// Fails with `CHARTER_E_NULL_ARGUMENT` without an authority.
 ///
 /// # Safety
 /// `options` must be NULL or valid for reading, with its pointers as
