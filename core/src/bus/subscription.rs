@@ -77,6 +77,9 @@ pub(crate) struct Shared {
     /// session ends (expiry, revocation, distrust), so does the
     /// subscription.
     pub(crate) session: Option<Session>,
+    /// No handler, no session and no idle eviction: a publish hands the
+    /// message straight to the queue, one test instead of three.
+    pub(crate) plain: bool,
 }
 
 impl Shared {
@@ -103,7 +106,7 @@ impl Shared {
 
     /// [`deliver`](Self::deliver) to a subscription with a handler.
     #[inline(never)]
-    fn deliver_to_handler(
+    pub(crate) fn deliver_to_handler(
         &self,
         message: impl Offer,
         size: usize,
