@@ -298,12 +298,21 @@ impl SubscriptionRef {
     /// that a caller draining a queue pays no call per message.
     #[inline]
     pub fn try_recv(&self) -> Result<Option<Message>> {
-        self.pull()?;
-        if self.shared.session.is_none() {
-            // Nothing else can end it: the queue alone answers, and an
-            // empty one builds no error.
-            return self.shared.queue.try_take();
+        if !self.shared.plain {
+            self.pull()?;
+            if self.shared.session.is_some() {
+                return self.try_recv_in_session();
+            }
         }
+        // Nothing else can end it: the queue alone answers, and an empty
+        // one builds no error.
+        self.shared.queue.try_take()
+    }
+
+    /// [`try_recv`](Self::try_recv) of a subscription made with a session,
+    /// which ends when the session does.
+    #[inline(never)]
+    fn try_recv_in_session(&self) -> Result<Option<Message>> {
         match self.shared.receive(Some(Duration::ZERO)) {
             Ok(message) => Ok(Some(message)),
             Err(e) if e.kind() == ErrorKind::WouldBlock => Ok(None),
