@@ -492,11 +492,11 @@ impl Queue {
     #[inline]
     pub(crate) fn try_take(&self) -> Result<Option<Message>> {
         let mut state = self.lock();
-        match self.pop(&mut state) {
-            Some(message) => Ok(Some(message)),
-            None if state.closed => Err(state.end_error()),
-            None => Ok(None),
+        let popped = self.pop(&mut state);
+        if popped.is_some() || !state.closed {
+            return Ok(popped);
         }
+        Err(state.end_error())
     }
 
     /// Appends to `out` up to `max` unexpired messages that are queued
