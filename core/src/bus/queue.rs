@@ -494,6 +494,7 @@ impl Queue {
         let mut state = self.lock();
         let popped = self.pop(&mut state);
         if popped.is_some() || !state.closed {
+            drop(state);
             return Ok(popped);
         }
         Err(state.end_error())
