@@ -6,9 +6,10 @@
 //! headers, reply inbox), and moved as eight bytes instead of eighty-eight.
 //! Reusing bodies keeps a warm publish free of allocation: a body is
 //! allocated only while more messages are alive at once than ever before
-//! (up to [`KEEP`] are kept for reuse), and when the last reference to a
-//! message goes, its payload, headers and reply inbox are released at once,
-//! so a kept body holds only the topic it last carried.
+//! (the spare and up to [`KEEP`] more are kept for reuse), and when the
+//! last reference to a message goes, its payload, headers and reply inbox
+//! are released at once, so a kept body holds only the topic it last
+//! carried.
 //!
 //! The pool is one for the process, not one per bus: a body belongs to no
 //! bus, so it needs no pointer back to a pool (which its return would have
