@@ -29,8 +29,9 @@ use parking_lot::Mutex;
 use super::message::Body;
 
 /// The most free bodies the pool keeps in its list (the spare is one
-/// more); a body returned past this is freed. Enough for every message of a few full default queues in
-/// flight; a kept body costs about a hundred bytes.
+/// more); a body returned past this is freed. Enough for every message of
+/// a few full default queues in flight; a kept body costs about a hundred
+/// bytes.
 pub(crate) const KEEP: usize = 1024;
 
 /// The body given back last, taken first: an `Option<Arc<_>>` is one

@@ -494,6 +494,9 @@ impl Queue {
         let mut state = self.lock();
         let popped = self.pop(&mut state);
         if popped.is_some() || !state.closed {
+            // Unlocked before the result is built: the message then stays
+            // in a register instead of going through the stack around the
+            // unlock (about 5 instructions a receive).
             drop(state);
             return Ok(popped);
         }

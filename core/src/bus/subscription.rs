@@ -78,7 +78,8 @@ pub(crate) struct Shared {
     /// subscription.
     pub(crate) session: Option<Session>,
     /// No handler, no session and no idle eviction: a publish hands the
-    /// message straight to the queue, one test instead of three.
+    /// message straight to the queue, and `try_recv` takes it straight from
+    /// there, each after one test instead of two or three.
     pub(crate) plain: bool,
 }
 
