@@ -250,3 +250,45 @@ fn every_kind_of_waiter_in_turn_is_woken() {
         assert_eq!(waiting.join().unwrap().unwrap(), seq, "round {round}");
     }
 }
+
+/// A queue with a TTL stamps every message, so its push never takes the
+/// quiet short path: its watch still fires only on edges, every message
+/// expires on time after the watch is removed, and the accounting stays
+/// exact throughout.
+#[test]
+fn a_ttl_queue_fires_on_edges_and_still_expires_after_its_watch_goes() {
+    let bus = Bus::new(BusLimits::default()).unwrap();
+    let sub = bus.subscribe("a", SubscribeOptions::new().ttl(Duration::from_millis(200))).unwrap();
+    let (watch, watched) = counter();
+    sub.set_watch(Some(Arc::clone(&watch))).unwrap();
+    bus.publish("a", &b"1"[..], &[]).unwrap();
+    bus.publish("a", &b"2"[..], &[]).unwrap();
+    assert_eq!(watched.load(Ordering::SeqCst), 1, "one edge");
+    assert!(sub.remove_watch(&watch));
+    bus.publish("a", &b"3"[..], &[]).unwrap();
+    assert_eq!(watched.load(Ordering::SeqCst), 1, "removed");
+    // Wide margin: the messages must have expired by now on a loaded machine.
+    thread::sleep(Duration::from_millis(500));
+    assert!(sub.try_recv().unwrap().is_none());
+    let s = sub.stats();
+    assert_eq!((s.received, s.delivered, s.dropped.expired, s.queued), (3, 0, 3, 0));
+}
+
+/// A plain queue goes quiet again once its watch is removed, and loud
+/// again when a notify is armed: no wake-up is lost either way.
+#[test]
+fn a_plain_queue_wakes_again_after_going_quiet() {
+    let (bus, sub) = pull_on_a();
+    let (watch, watched) = counter();
+    sub.set_watch(Some(Arc::clone(&watch))).unwrap();
+    assert!(sub.remove_watch(&watch));
+    bus.publish("a", &b"1"[..], &[]).unwrap();
+    assert_eq!(watched.load(Ordering::SeqCst), 0);
+    assert_eq!(sub.try_recv().unwrap().unwrap().payload(), b"1");
+    let (notify, fired) = counter();
+    assert!(matches!(sub.poll_recv(&notify).unwrap(), Polled::Pending { .. }));
+    bus.publish("a", &b"2"[..], &[]).unwrap();
+    assert_eq!(fired.load(Ordering::SeqCst), 1);
+    let s = sub.stats();
+    assert_eq!((s.received, s.delivered, s.queued), (2, 1, 1));
+}

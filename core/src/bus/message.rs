@@ -53,8 +53,12 @@ impl Message {
                     body.topic = Arc::clone(topic);
                 }
                 body.payload = Some(payload);
-                body.headers = headers;
-                body.reply_to = reply_to;
+                // A kept body has neither (see `recycle`): most messages
+                // have none either, and write nothing here.
+                if headers.is_some() || reply_to.is_some() {
+                    body.headers = headers;
+                    body.reply_to = reply_to;
+                }
                 return Message { body: kept };
             }
         }

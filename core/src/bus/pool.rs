@@ -6,45 +6,65 @@
 //! headers, reply inbox), and moved as eight bytes instead of eighty-eight.
 //! Reusing bodies keeps a warm publish free of allocation: a body is
 //! allocated only while more messages are alive at once than ever before
-//! (up to [`KEEP`] are kept for reuse), and when the last reference to a
-//! message goes, its payload, headers and reply inbox are released at once,
-//! so a kept body holds only the topic it last carried.
+//! (the spare and up to [`KEEP`] more are kept for reuse), and when the
+//! last reference to a message goes, its payload, headers and reply inbox
+//! are released at once, so a kept body holds only the topic it last
+//! carried.
 //!
 //! The pool is one for the process, not one per bus: a body belongs to no
 //! bus, so it needs no pointer back to a pool (which its return would have
 //! to clone, and which would tie a closed bus's memory to its messages),
 //! and a closed bus leaves nothing of its own behind here.
+//!
+//! In front of the locked list is one spare body, handed over by a single
+//! atomic swap each way: a publish that takes what the last receiver gave
+//! back (one message in flight at a time, the common case of a consumer
+//! that keeps up) never takes the list's lock, on either side.
 
 use std::sync::Arc;
 
+use crossbeam_utils::atomic::AtomicCell;
 use parking_lot::Mutex;
 
 use super::message::Body;
 
-/// The most free bodies the pool keeps; a body returned past this is
-/// freed. Enough for every message of a few full default queues in
-/// flight; a kept body costs about a hundred bytes.
+/// The most free bodies the pool keeps in its list (the spare is one
+/// more); a body returned past this is freed. Enough for every message of
+/// a few full default queues in flight; a kept body costs about a hundred
+/// bytes.
 pub(crate) const KEEP: usize = 1024;
+
+/// The body given back last, taken first: an `Option<Arc<_>>` is one
+/// pointer, which `AtomicCell` swaps without a lock.
+static SPARE: AtomicCell<Option<Arc<Body>>> = AtomicCell::new(None);
 
 static FREE: Mutex<Vec<Arc<Body>>> = Mutex::new(Vec::new());
 
-/// A kept body to fill, if there is one.
+/// A kept body to fill, if there is one: the spare, or one from the list.
 #[inline]
 pub(crate) fn take() -> Option<Arc<Body>> {
+    SPARE.take().or_else(take_listed)
+}
+
+/// [`take`] when there is no spare.
+#[inline(never)]
+fn take_listed() -> Option<Arc<Body>> {
     FREE.lock().pop()
 }
 
-/// Keeps `body`, whose last reference this was, for reuse; frees it when
-/// the pool is full.
+/// Keeps `body`, whose last reference this was, for reuse as the spare;
+/// the spare it replaces goes to the list, or is freed when that is full.
 ///
-/// There is no per-thread spare in front of the list: a thread-local that
-/// owns a body needs a destructor, and a thread that first reaches the
+/// The spare is one for the process, not one per thread: a thread-local
+/// that owns a body needs a destructor, and a thread that first reaches the
 /// pool while it exits (from a `pthread_key` destructor, after the
 /// thread-locals' destructors ran) would register one that never runs,
 /// losing the body (tests-c/test_shutdown.c).
 #[inline]
 pub(crate) fn give_back(body: Arc<Body>) {
-    keep(body);
+    if let Some(earlier) = SPARE.swap(Some(body)) {
+        keep(earlier);
+    }
 }
 
 /// Keeps `body` in the shared list, or frees it when that is full.
