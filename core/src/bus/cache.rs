@@ -26,6 +26,8 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 use rustc_hash::FxSeededState;
 
+use super::dispatch::Spare;
+
 const SHARDS: usize = 16;
 /// Topics per shard; a full shard is cleared before the next insert.
 const SHARD_CAPACITY: usize = 512;
@@ -52,6 +54,9 @@ pub(crate) type Hit<T> = Arc<Route<T>>;
 pub(crate) struct Route<T> {
     pub(crate) topic: Arc<str>,
     pub(crate) targets: Box<[T]>,
+    /// The message kept between publishes when every target runs its
+    /// handler inline.
+    pub(crate) spare: Option<Spare>,
 }
 
 /// Passes an already computed hash through.
@@ -96,8 +101,8 @@ impl<T> MatchCache<T> {
     }
 
     /// Stores the targets of `topic` computed at `generation`.
-    pub(crate) fn put(&self, topic: &str, generation: u64, targets: Vec<T>) -> Hit<T> {
-        let hit = Arc::new(Route { topic: Arc::from(topic), targets: targets.into_boxed_slice() });
+    pub(crate) fn put(&self, topic: &str, generation: u64, targets: Vec<T>, spare: Option<Spare>) -> Hit<T> {
+        let hit = Arc::new(Route { topic: Arc::from(topic), targets: targets.into_boxed_slice(), spare });
         let hash = self.keys.hash_one(topic);
         let mut shard = self.shard(hash).lock();
         if shard.len() >= SHARD_CAPACITY && !shard.contains_key(&hash) {
@@ -180,11 +185,11 @@ mod tests {
     fn hits_only_at_the_same_generation() {
         let cache = MatchCache::new();
         assert!(cache.get("a.b", 1).is_none());
-        cache.put("a.b", 1, vec![7u32]);
+        cache.put("a.b", 1, vec![7u32], None);
         assert_eq!(&*cache.get("a.b", 1).unwrap().targets, &[7]);
         assert_eq!(&*cache.get("a.b", 1).unwrap().topic, "a.b");
         assert!(cache.get("a.b", 2).is_none());
-        cache.put("a.b", 2, vec![]);
+        cache.put("a.b", 2, vec![], None);
         assert!(cache.get("a.b", 2).unwrap().targets.is_empty());
     }
 
@@ -201,13 +206,13 @@ mod tests {
             let mut shard = cache.shard(hash).lock();
             let chain = shard.get_mut(&hash).unwrap();
             if chain.len() < MAX_CHAIN {
-                let hit = Arc::new(Route { topic, targets: Box::from([i]) });
+                let hit = Arc::new(Route { topic, targets: Box::from([i]), spare: None });
                 chain.push(Entry { generation: 1, hit });
             }
         }
         // "x" hashes there too; the chain is full, so it is not cached,
         // though the caller still gets its targets.
-        assert_eq!(&*cache.put("x", 1, vec![99u32]).targets, &[99]);
+        assert_eq!(&*cache.put("x", 1, vec![99u32], None).targets, &[99]);
         assert!(cache.get("x", 1).is_none());
         assert_eq!(cache.shard(hash).lock()[&hash].len(), MAX_CHAIN);
     }
@@ -216,7 +221,7 @@ mod tests {
     fn is_bounded() {
         let cache = MatchCache::new();
         for i in 0..100_000u32 {
-            cache.put(&format!("t.{i}"), 1, vec![i]);
+            cache.put(&format!("t.{i}"), 1, vec![i], None);
         }
         let total: usize = cache.shards.iter().map(|s| s.lock().values().map(Vec::len).sum::<usize>()).sum();
         assert!(total <= SHARDS * SHARD_CAPACITY, "{total}");

@@ -61,6 +61,7 @@ use crate::background::Background;
 use crate::capability::{Action, Authority, Dependent, Session};
 use crate::{quote, Error, ErrorKind, HandlerResult, Result};
 use cache::MatchCache;
+use dispatch::Spare;
 use ended::Ended;
 use index::Index;
 use queue::{Offered, Queue};
@@ -850,17 +851,24 @@ impl Bus {
         let payload: Arc<[u8]> = payload.into();
         let hit = self.route(topic, route);
         let seq = self.inner.published.fetch_add(1, Ordering::Relaxed) + 1;
-        let message = Message::new(seq, &hit.topic, payload, headers, reply_to);
         let mut report = PublishReport { matched: hit.targets.len() as u64, ..PublishReport::default() };
         let mut first_error = None;
-        let size = message.size();
         let mut count = |offered: Offered| match offered {
             Offered::Accepted => report.delivered += 1,
             Offered::Dropped => report.dropped += 1,
         };
-        // Every subscriber but the last gets a clone; the last gets the
-        // message itself.
-        if let Some((last, others)) = hit.targets.split_last() {
+        if let Some(mut claimed) = hit.spare.as_ref().and_then(Spare::claim) {
+            // Only inline handlers: each borrows the route's kept message.
+            let (message, handlers) = claimed.message(seq, &hit.topic, payload, headers, reply_to);
+            for (target, handler) in hit.targets.iter().zip(handlers) {
+                self.end_if_stale(target);
+                count(target.deliver_inline(handler, message));
+            }
+        } else if let Some((last, others)) = hit.targets.split_last() {
+            // Every subscriber but the last gets a clone; the last gets the
+            // message itself.
+            let message = Message::new(seq, &hit.topic, payload, headers, reply_to);
+            let size = message.size();
             for target in others {
                 self.end_if_stale(target);
                 count(target.deliver(&message, size, may_wait, &mut first_error));
@@ -903,7 +911,8 @@ impl Bus {
                 let mut targets = Vec::new();
                 index.collect(&tokens, &mut targets);
                 drop(index);
-                self.inner.cache.put(topic, generation, targets)
+                let spare = Spare::of(&targets);
+                self.inner.cache.put(topic, generation, targets, spare)
             }
         }
     }
