@@ -84,10 +84,10 @@ REASONS = {
                   "push and down after the receive, the queue's lock taken twice (about 8 "
                   "instructions each with parking_lot), the room, readiness and session "
                   "checks; next: a ring queue addressed by positions",
-    "bus-crowded": "a warm publish's fixed cost (about 420 instructions: the cache's hash, "
-                   "lock and probe, the nesting level, the message, the inline handler's "
-                   "catch and the counting lock); next: lock-free counting for inline "
-                   "handlers",
+    "bus-crowded": "a warm publish's fixed cost (about 437 instructions, round 7: the "
+                   "cache's hash, lock and probe, the nesting level, the route's kept "
+                   "message, the inline handler's catch and the counting lock); next: a "
+                   "set-associative match cache and lock-free counting for inline handlers",
     "audit-ratio": "by instructions the append is 1.56x the leaf hash against a floor of "
                    "1.5x (six SHA-256 blocks, the leaf's four and on average one node's two: "
                    "90% of its instructions); the rest of the time is memory: every record is "
