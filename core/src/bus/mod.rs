@@ -9,7 +9,9 @@
 //! hit it never touches the trie, and a warm publish allocates nothing.
 //! The message (topic, payload, headers) is built once, in a reusable body
 //! from a pool ([`pool`]), and each matching subscription's queue holds one
-//! reference to it. Each subscription has its own bounded queue
+//! reference to it. A topic whose every subscription runs its handler
+//! inline reuses one message kept by its cached route instead
+//! ([`dispatch::Spare`]): nothing queues it, so it serves the next publish. Each subscription has its own bounded queue
 //! ([`queue`]) whose one lock also guards its counters, so
 //! `received == delivered + dropped + queued` holds exactly at every
 //! instant. No lock of the bus is held while a handler runs, so handlers
