@@ -86,10 +86,10 @@ REASONS = {
                   "29), the room and byte checks; a ring addressed by positions was "
                   "measured and cost more (its push); next: a push and pop without "
                   "VecDeque's wrap, and fewer moves around the lock",
-    "bus-crowded": "a warm publish's fixed cost (about 420 instructions: the cache's hash, "
-                   "lock and probe, the nesting level, the message, the inline handler's "
-                   "catch and the counting lock); next: lock-free counting for inline "
-                   "handlers",
+    "bus-crowded": "a warm publish's fixed cost (about 437 instructions, round 7: the "
+                   "cache's hash, lock and probe, the nesting level, the route's kept "
+                   "message, the inline handler's catch and the counting lock); next: a "
+                   "set-associative match cache and lock-free counting for inline handlers",
     "audit-ratio": "by instructions the append is 1.56x the leaf hash (floor 1.5x: six SHA-256 "
                    "blocks against the leaf's four), but natively SHA-256 runs on the CPU's SHA "
                    "extensions, so a sampled profile (perf record of audit_loop) puts the blocks "

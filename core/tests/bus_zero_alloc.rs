@@ -62,6 +62,27 @@ fn warm_publish_allocates_nothing() {
     dhat::assert_eq!(new_blocks, 0);
 }
 
+/// A publish whose every subscription runs its handler inline reuses
+/// its route's message: nothing allocated either (a wildcard handler
+/// beside an exact one).
+fn warm_publish_to_inline_handlers_allocates_nothing() {
+    let bus = Bus::new(BusLimits::default()).unwrap();
+    let payload: Arc<[u8]> = Arc::from(&[42u8; 200][..]);
+    let _subs = [
+        bus.subscribe_with("orders.eu.created", SubscribeOptions::new(), |m| {
+            assert_eq!(m.payload().len(), 200);
+            Ok(())
+        })
+        .unwrap(),
+        bus.subscribe_with("orders.*.created", SubscribeOptions::new(), |_| Ok(())).unwrap(),
+    ];
+    let new_blocks = blocks_allocated_by(|| {
+        let report = bus.publish("orders.eu.created", Arc::clone(&payload), &[]).unwrap();
+        assert_eq!(report.delivered, 2);
+    });
+    dhat::assert_eq!(new_blocks, 0);
+}
+
 /// A batch of 8 shared payloads on two topics, each topic with its own
 /// subscriber and a wildcard one, drained into kept vectors: the batch's
 /// own bookkeeping (outcomes, admitted messages, tallies) lives in the kept
@@ -138,6 +159,8 @@ fn main() {
     let _profiler = dhat::Profiler::builder().testing().build();
     warm_publish_allocates_nothing();
     println!("warm_publish_allocates_nothing: 1 passed, 0 failed");
+    warm_publish_to_inline_handlers_allocates_nothing();
+    println!("warm_publish_to_inline_handlers_allocates_nothing: 1 passed, 0 failed");
     warm_publish_each_allocates_nothing();
     println!("warm_publish_each_allocates_nothing: 1 passed, 0 failed");
     warm_publish_many_allocates_nothing();

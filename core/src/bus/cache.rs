@@ -11,12 +11,12 @@
 //! The hash is rustc-hash's Fx (seeded per cache), not SipHash: on a
 //! 20-byte topic it costs about 25 instructions against SipHash's 170,
 //! a sixth of a warm publish. It is not built to resist chosen
-//! collisions, and need not be: topics sharing a hash share one chain of
-//! at most [`MAX_CHAIN`] entries, and a topic that would lengthen a full
-//! chain is simply not cached (its publishes walk the index, as every
-//! miss does). So hostile topics can cost at most a few comparisons per
-//! lookup and can keep only their own topics out of the cache, which
-//! publishing many distinct topics (clearing shards) could do anyway.
+//! collisions, and need not be: a hash holds one entry, and a topic
+//! whose hash another topic holds replaces it (the two then take turns
+//! missing, and a miss walks the index). So hostile topics cost one
+//! comparison per lookup and can keep only their own topics out of the
+//! cache, which publishing many distinct topics (clearing shards) could
+//! do anyway.
 
 use std::collections::hash_map::RandomState;
 use std::collections::HashMap;
@@ -26,15 +26,15 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 use rustc_hash::FxSeededState;
 
+use super::dispatch::Spare;
+
 const SHARDS: usize = 16;
 /// Topics per shard; a full shard is cleared before the next insert.
 const SHARD_CAPACITY: usize = 512;
-/// Topics per hash: past this, a topic is not cached.
-const MAX_CHAIN: usize = 4;
 
-/// Maps a topic's hash to the topics with that hash (almost always one),
-/// so a lookup hashes the topic once.
-type Shard<T> = HashMap<u64, Vec<Entry<T>>, BuildHasherDefault<Prehashed>>;
+/// Maps a topic's hash to the last topic cached with that hash, so a
+/// lookup hashes the topic once.
+type Shard<T> = HashMap<u64, Entry<T>, BuildHasherDefault<Prehashed>>;
 
 pub(crate) struct MatchCache<T> {
     keys: FxSeededState,
@@ -52,6 +52,9 @@ pub(crate) type Hit<T> = Arc<Route<T>>;
 pub(crate) struct Route<T> {
     pub(crate) topic: Arc<str>,
     pub(crate) targets: Box<[T]>,
+    /// The message kept between publishes when every target runs its
+    /// handler inline.
+    pub(crate) spare: Option<Spare>,
 }
 
 /// Passes an already computed hash through.
@@ -90,25 +93,19 @@ impl<T> MatchCache<T> {
     pub(crate) fn get(&self, topic: &str, generation: u64) -> Option<Hit<T>> {
         let hash = self.keys.hash_one(topic);
         let shard = self.shard(hash).lock();
-        let entry =
-            shard.get(&hash)?.iter().find(|e| e.generation == generation && same(&e.hit.topic, topic))?;
+        let entry = shard.get(&hash).filter(|e| e.generation == generation && same(&e.hit.topic, topic))?;
         Some(Arc::clone(&entry.hit))
     }
 
     /// Stores the targets of `topic` computed at `generation`.
-    pub(crate) fn put(&self, topic: &str, generation: u64, targets: Vec<T>) -> Hit<T> {
-        let hit = Arc::new(Route { topic: Arc::from(topic), targets: targets.into_boxed_slice() });
+    pub(crate) fn put(&self, topic: &str, generation: u64, targets: Vec<T>, spare: Option<Spare>) -> Hit<T> {
+        let hit = Arc::new(Route { topic: Arc::from(topic), targets: targets.into_boxed_slice(), spare });
         let hash = self.keys.hash_one(topic);
         let mut shard = self.shard(hash).lock();
         if shard.len() >= SHARD_CAPACITY && !shard.contains_key(&hash) {
             shard.clear();
         }
-        let chain = shard.entry(hash).or_default();
-        chain.retain(|e| &*e.hit.topic != topic);
-        if chain.len() >= MAX_CHAIN {
-            return hit;
-        }
-        chain.push(Entry { generation, hit: Arc::clone(&hit) });
+        shard.insert(hash, Entry { generation, hit: Arc::clone(&hit) });
         hit
     }
 
@@ -180,45 +177,34 @@ mod tests {
     fn hits_only_at_the_same_generation() {
         let cache = MatchCache::new();
         assert!(cache.get("a.b", 1).is_none());
-        cache.put("a.b", 1, vec![7u32]);
+        cache.put("a.b", 1, vec![7u32], None);
         assert_eq!(&*cache.get("a.b", 1).unwrap().targets, &[7]);
         assert_eq!(&*cache.get("a.b", 1).unwrap().topic, "a.b");
         assert!(cache.get("a.b", 2).is_none());
-        cache.put("a.b", 2, vec![]);
+        cache.put("a.b", 2, vec![], None);
         assert!(cache.get("a.b", 2).unwrap().targets.is_empty());
     }
 
     #[test]
-    fn a_chain_of_colliding_topics_is_bounded() {
+    fn a_colliding_topic_replaces_the_entry_and_never_gets_its_targets() {
         let cache = MatchCache::new();
-        let mut shard = Shard::default();
         let hash = cache.keys.hash_one("x");
-        shard.insert(hash, Vec::new());
-        *cache.shard(hash).lock() = shard;
-        // Forge collisions by writing entries under one hash directly.
-        for i in 0..10u32 {
-            let topic: Arc<str> = Arc::from(format!("t.{i}"));
-            let mut shard = cache.shard(hash).lock();
-            let chain = shard.get_mut(&hash).unwrap();
-            if chain.len() < MAX_CHAIN {
-                let hit = Arc::new(Route { topic, targets: Box::from([i]) });
-                chain.push(Entry { generation: 1, hit });
-            }
-        }
-        // "x" hashes there too; the chain is full, so it is not cached,
-        // though the caller still gets its targets.
-        assert_eq!(&*cache.put("x", 1, vec![99u32]).targets, &[99]);
-        assert!(cache.get("x", 1).is_none());
-        assert_eq!(cache.shard(hash).lock()[&hash].len(), MAX_CHAIN);
+        // Forge a collision: another topic's entry under the hash of "x".
+        let hit = Arc::new(Route { topic: Arc::from("t.forged"), targets: Box::from([1u32]), spare: None });
+        cache.shard(hash).lock().insert(hash, Entry { generation: 1, hit });
+        assert!(cache.get("x", 1).is_none(), "the topic is compared, not just its hash");
+        assert_eq!(&*cache.put("x", 1, vec![99u32], None).targets, &[99]);
+        assert_eq!(&*cache.get("x", 1).unwrap().targets, &[99]);
+        assert_eq!(cache.shard(hash).lock().len(), 1);
     }
 
     #[test]
     fn is_bounded() {
         let cache = MatchCache::new();
         for i in 0..100_000u32 {
-            cache.put(&format!("t.{i}"), 1, vec![i]);
+            cache.put(&format!("t.{i}"), 1, vec![i], None);
         }
-        let total: usize = cache.shards.iter().map(|s| s.lock().values().map(Vec::len).sum::<usize>()).sum();
+        let total: usize = cache.shards.iter().map(|s| s.lock().len()).sum();
         assert!(total <= SHARDS * SHARD_CAPACITY, "{total}");
     }
 }

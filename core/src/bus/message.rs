@@ -33,8 +33,9 @@ impl Message {
     /// A message in a body of the pool: a kept one when there is one, so
     /// a warm publish allocates nothing. A kept body that last carried the
     /// same `topic` (the same `Arc`, from the match cache) keeps it without
-    /// a count up and down.
-    #[inline]
+    /// a count up and down. Always inlined: the publishes' common path,
+    /// which a cold caller (`replace`) would otherwise take out of line.
+    #[inline(always)]
     pub(crate) fn new(
         seq: u64,
         topic: &Arc<str>,
@@ -42,28 +43,59 @@ impl Message {
         headers: Option<HeaderText>,
         reply_to: Option<Arc<str>>,
     ) -> Message {
-        let size = topic.len() + payload.len() + headers.as_ref().map_or(0, HeaderText::bytes);
+        let size = size_of(topic, &payload, headers.as_ref());
         // A kept body is unshared once the message that returned it is gone
         // (see `recycle`): `get_mut` says so.
         if let Some(mut kept) = pool::take() {
             if let Some(body) = Arc::get_mut(&mut kept) {
-                body.seq = seq;
-                body.size = size;
-                if !Arc::ptr_eq(&body.topic, topic) {
-                    body.topic = Arc::clone(topic);
-                }
-                body.payload = Some(payload);
-                // A kept body has neither (see `recycle`): most messages
-                // have none either, and write nothing here.
-                if headers.is_some() || reply_to.is_some() {
-                    body.headers = headers;
-                    body.reply_to = reply_to;
-                }
+                body.fill(seq, size, topic, payload, headers, reply_to);
                 return Message { body: kept };
             }
         }
         let body = Body { seq, size, topic: Arc::clone(topic), payload: Some(payload), headers, reply_to };
         Message { body: Arc::new(body) }
+    }
+
+    /// Makes this message the one of a new publish: in place when no other
+    /// reference to it is left, else in a body from the pool. For a message
+    /// kept between publishes (see `dispatch::Spare`).
+    #[inline]
+    pub(crate) fn renew(
+        &mut self,
+        seq: u64,
+        topic: &Arc<str>,
+        payload: Arc<[u8]>,
+        headers: Option<HeaderText>,
+        reply_to: Option<Arc<str>>,
+    ) {
+        match Arc::get_mut(&mut self.body) {
+            Some(body) => {
+                body.fill(seq, size_of(topic, &payload, headers.as_ref()), topic, payload, headers, reply_to)
+            }
+            None => self.replace(seq, topic, payload, headers, reply_to),
+        }
+    }
+
+    /// [`renew`](Self::renew) of a message still shared, out of line so
+    /// that the publishes inlining `new` keep it inlined.
+    #[cold]
+    #[inline(never)]
+    fn replace(
+        &mut self,
+        seq: u64,
+        topic: &Arc<str>,
+        payload: Arc<[u8]>,
+        headers: Option<HeaderText>,
+        reply_to: Option<Arc<str>>,
+    ) {
+        *self = Message::new(seq, topic, payload, headers, reply_to);
+    }
+
+    /// Releases the payload, headers and reply inbox at once, as the last
+    /// reference's drop does, if this is the last reference; says whether.
+    #[inline]
+    pub(crate) fn release(&mut self) -> bool {
+        Arc::get_mut(&mut self.body).map(Body::clear).is_some()
     }
 
     #[inline]
@@ -138,13 +170,53 @@ impl Message {
     /// unshared only once that has happened.
     #[inline(never)]
     fn recycle(&mut self) {
-        let Some(last) = Arc::get_mut(&mut self.body) else { return };
-        last.payload = None;
-        if last.headers.is_some() || last.reply_to.is_some() {
-            last.headers = None;
-            last.reply_to = None;
+        if self.release() {
+            pool::give_back(Arc::clone(&self.body));
         }
-        pool::give_back(Arc::clone(&self.body));
+    }
+}
+
+/// The bytes a message counts against a queue's byte limit.
+#[inline]
+fn size_of(topic: &str, payload: &[u8], headers: Option<&HeaderText>) -> usize {
+    topic.len() + payload.len() + headers.map_or(0, HeaderText::bytes)
+}
+
+impl Body {
+    /// Makes this body, known to be clear, the one of a new publish. Both
+    /// callers' bodies are: the pool takes only released bodies, and a
+    /// route's kept message is released after each publish or dropped
+    /// (`dispatch::Claimed`). Most messages have neither headers nor a
+    /// reply inbox, and then write nothing there.
+    #[inline(always)]
+    fn fill(
+        &mut self,
+        seq: u64,
+        size: usize,
+        topic: &Arc<str>,
+        payload: Arc<[u8]>,
+        headers: Option<HeaderText>,
+        reply_to: Option<Arc<str>>,
+    ) {
+        self.seq = seq;
+        self.size = size;
+        if !Arc::ptr_eq(&self.topic, topic) {
+            self.topic = Arc::clone(topic);
+        }
+        self.payload = Some(payload);
+        if headers.is_some() || reply_to.is_some() {
+            self.headers = headers;
+            self.reply_to = reply_to;
+        }
+    }
+
+    #[inline]
+    fn clear(&mut self) {
+        self.payload = None;
+        if self.headers.is_some() || self.reply_to.is_some() {
+            self.headers = None;
+            self.reply_to = None;
+        }
     }
 }
 

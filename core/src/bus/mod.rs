@@ -9,7 +9,9 @@
 //! hit it never touches the trie, and a warm publish allocates nothing.
 //! The message (topic, payload, headers) is built once, in a reusable body
 //! from a pool ([`pool`]), and each matching subscription's queue holds one
-//! reference to it. Each subscription has its own bounded queue
+//! reference to it. A topic whose every subscription runs its handler
+//! inline reuses one message kept by its cached route instead
+//! ([`dispatch::Spare`]): nothing queues it, so it serves the next publish. Each subscription has its own bounded queue
 //! ([`queue`]) whose one lock also guards its counters, so
 //! `received == delivered + dropped + queued` holds exactly at every
 //! instant. No lock of the bus is held while a handler runs, so handlers
@@ -61,6 +63,7 @@ use crate::background::Background;
 use crate::capability::{Action, Authority, Dependent, Session};
 use crate::{quote, Error, ErrorKind, HandlerResult, Result};
 use cache::MatchCache;
+use dispatch::Spare;
 use ended::Ended;
 use index::Index;
 use queue::{Offered, Queue};
@@ -863,17 +866,24 @@ impl Bus {
         let payload: Arc<[u8]> = payload.into();
         let hit = self.route(topic, route);
         let seq = self.inner.published.fetch_add(1, Ordering::Relaxed) + 1;
-        let message = Message::new(seq, &hit.topic, payload, headers, reply_to);
         let mut report = PublishReport { matched: hit.targets.len() as u64, ..PublishReport::default() };
         let mut first_error = None;
-        let size = message.size();
         let mut count = |offered: Offered| match offered {
             Offered::Accepted => report.delivered += 1,
             Offered::Dropped => report.dropped += 1,
         };
-        // Every subscriber but the last gets a clone; the last gets the
-        // message itself.
-        if let Some((last, others)) = hit.targets.split_last() {
+        if let Some(mut claimed) = hit.spare.as_ref().and_then(Spare::claim) {
+            // Only inline handlers: each borrows the route's kept message.
+            let (message, handlers) = claimed.message(seq, &hit.topic, payload, headers, reply_to);
+            for (target, handler) in hit.targets.iter().zip(handlers) {
+                self.end_if_stale(target);
+                count(target.deliver_inline(handler, message));
+            }
+        } else if let Some((last, others)) = hit.targets.split_last() {
+            // Every subscriber but the last gets a clone; the last gets the
+            // message itself.
+            let message = Message::new(seq, &hit.topic, payload, headers, reply_to);
+            let size = message.size();
             for target in others {
                 count(self.deliver(target, &message, size, may_wait, &mut first_error));
             }
@@ -914,7 +924,8 @@ impl Bus {
                 let mut targets = Vec::new();
                 index.collect(&tokens, &mut targets);
                 drop(index);
-                self.inner.cache.put(topic, generation, targets)
+                let spare = Spare::of(&targets);
+                self.inner.cache.put(topic, generation, targets, spare)
             }
         }
     }

@@ -115,15 +115,7 @@ impl Shared {
         failed: &mut Option<Error>,
     ) -> Offered {
         match (&self.handler, self.options.dispatch) {
-            (Some(handler), Dispatch::Inline) => {
-                if self.queue.is_closed() {
-                    self.queue.count_closed();
-                    return Offered::Dropped;
-                }
-                let failed = dispatch::run(handler, message.message());
-                self.queue.count_inline(failed);
-                Offered::Accepted
-            }
+            (Some(handler), Dispatch::Inline) => self.deliver_inline(handler, message.message()),
             (Some(_), Dispatch::Thread) if !background::in_owner(self.pid) => {
                 self.queue.count_closed();
                 queue::refused(
@@ -133,6 +125,19 @@ impl Shared {
             }
             _ => self.queue.offer(message, size, &self.options, may_wait, failed),
         }
+    }
+
+    /// [`deliver`](Self::deliver) to a subscription whose `handler` runs
+    /// inline: also called directly by a publish that knows it is one.
+    #[inline]
+    pub(crate) fn deliver_inline(&self, handler: &Handler, message: &Message) -> Offered {
+        if self.queue.is_closed() {
+            self.queue.count_closed();
+            return Offered::Dropped;
+        }
+        let failed = dispatch::run(handler, message);
+        self.queue.count_inline(failed);
+        Offered::Accepted
     }
 
     /// The loop of a `Dispatch::Thread` subscription's own thread.
