@@ -237,8 +237,9 @@ impl BridgeOptions {
     }
 
     /// Checks the options that exclude each other, once for every binding
-    /// (each passes its fields through unchecked).
-    pub(crate) fn validate(&self) -> Result<()> {
+    /// (each passes its fields through unchecked). `Bridge::start` calls
+    /// it; a config checker may call it before starting anything.
+    pub fn validate(&self) -> Result<()> {
         if self.bare_exports && self.credentials.is_some() {
             return Err(Error::new(
                 ErrorKind::InvalidArgument,
