@@ -135,7 +135,9 @@ fn a_bare_export_sends_no_header_of_its_own_and_is_imported_as_a_plain_clients()
     runtime.block_on(common::round_trip(&raw));
     let mut next = || {
         runtime
-            .block_on(async { tokio::time::timeout(PATIENCE, futures_util::StreamExt::next(&mut seen)).await })
+            .block_on(async {
+                tokio::time::timeout(PATIENCE, futures_util::StreamExt::next(&mut seen)).await
+            })
             .unwrap()
             .unwrap()
     };

@@ -284,9 +284,11 @@ mod tests {
         let servers = json!(["nats://127.0.0.1:4222"]);
         let default = bridge(&json!({ "servers": servers }), at, Path::new("")).ok().unwrap();
         assert!(!default.options.bare_exports);
-        let bare = bridge(&json!({ "servers": servers, "bare_exports": true }), at, Path::new("")).ok().unwrap();
+        let bare =
+            bridge(&json!({ "servers": servers, "bare_exports": true }), at, Path::new("")).ok().unwrap();
         assert!(bare.options.bare_exports);
-        let error = bridge(&json!({ "servers": servers, "bare_exports": "yes" }), at, Path::new("")).err().unwrap();
+        let error =
+            bridge(&json!({ "servers": servers, "bare_exports": "yes" }), at, Path::new("")).err().unwrap();
         assert!(error.to_string().contains("bridges[0].bare_exports must be true or false"), "{error}");
     }
 }

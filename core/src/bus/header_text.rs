@@ -92,10 +92,7 @@ fn write(text: &mut String, headers: Headers<'_>) -> Result<()> {
         if !name_is_valid(name) {
             return Err(Error::new(
                 ErrorKind::InvalidArgument,
-                format!(
-                    "header name {} is empty or has whitespace, control characters or ':'",
-                    quote(name)
-                ),
+                format!("header name {} is empty or has whitespace, control characters or ':'", quote(name)),
             ));
         }
         if !value_is_valid(value) {
