@@ -146,6 +146,14 @@ type BridgeOptions struct {
 	ImportCapacity      int
 	MaxRequestsInFlight int
 	WorkerThreads       int
+	// BareExports, off by default, sends exported publishes with their
+	// application headers only (none at all without any): no message id,
+	// no origin. A relay loop through two bridges is then no longer
+	// stopped by origin, and a JetStream stream capturing the subject gets
+	// no dedup id (docs/bridge.md, "Bare exports"); requests and replies
+	// keep their headers. With Token and Key it fails with
+	// [ErrInvalidArgument].
+	BareExports bool
 }
 
 // BridgeStats is what a bridge carried and dropped, each drop and each
@@ -218,6 +226,7 @@ func (o *BridgeOptions) fill(c *C.charter_bridge_options_t, mem *cMemory, hs *[]
 		c.name = mem.string(o.Name)
 	}
 	c.exports, c.export_count = mem.strings(o.Exports)
+	c.bare_exports = C.bool(o.BareExports)
 	if len(o.Imports) > 0 {
 		size := C.size_t(unsafe.Sizeof(C.charter_bridge_import_t{}))
 		imports := (*C.charter_bridge_import_t)(mem.alloc(size * C.size_t(len(o.Imports))))

@@ -127,6 +127,19 @@ func TestBridgeOptionsAreChecked(t *testing.T) {
 	if _, err := charter.StartBridge(bus, opts); !errors.Is(err, charter.ErrInvalidArgument) {
 		t.Errorf("negative capacity: %v", err)
 	}
+	key, err := charter.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := charter.Mint(key, key.PublicKey(), []string{"publish a"}, time.Now().Add(-time.Minute), time.Now().Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts = charter.BridgeOptions{Servers: []string{"nats://127.0.0.1:1"}, Token: tok, Key: key, BareExports: true}
+	if _, err := charter.StartBridge(bus, opts); !errors.Is(err, charter.ErrInvalidArgument) ||
+		!strings.Contains(err.Error(), "bare exports carry no seal") {
+		t.Errorf("bare exports with credentials: %v", err)
+	}
 	var nilBridge *charter.Bridge
 	if err := nilBridge.Close(); err != nil {
 		t.Errorf("nil Close: %v", err)
@@ -178,6 +191,26 @@ func TestBridgeCarriesMessagesAndRequests(t *testing.T) {
 	closeTwice(t, bb)
 	if _, err := bb.Stats(); !errors.Is(err, charter.ErrClosed) {
 		t.Errorf("Stats after Close: %v", err)
+	}
+}
+
+// A bare export sends no header of its own: the importing bridge takes its
+// publish for a plain NATS client's.
+func TestBridgeBareExportIsImportedAsAPlainClients(t *testing.T) {
+	url := natsServer(t)
+	a, b := newBus(t), newBus(t)
+	startBridge(t, b, charter.BridgeOptions{Servers: []string{url}, Imports: []charter.BridgeImport{{Pattern: "bare.>"}}})
+	startBridge(t, a, charter.BridgeOptions{Servers: []string{url}, Exports: []string{"bare.>"}, BareExports: true})
+	sub, err := b.Subscribe("bare.>")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Publish("bare.one", []byte("1")); err != nil {
+		t.Fatal(err)
+	}
+	m := recvWithin(t, sub, 10*time.Second)
+	if origin, _ := m.Header("Charter-Origin"); m.Topic != "bare.one" || origin != "nats" {
+		t.Errorf("received %q with origin %q", m.Topic, origin)
 	}
 }
 

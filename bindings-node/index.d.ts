@@ -1323,6 +1323,12 @@ export interface BridgeOptions {
   importCapacity?: number;
   maxRequestsInFlight?: number;
   workerThreads?: number;
+  /**
+   * Send exported publishes with their application headers only (none at
+   * all without any): no message id, no origin (docs/bridge.md, "Bare
+   * exports"). Off by default; cannot go with `token` and `key`.
+   */
+  bareExports?: boolean;
 }
 
 /** What a bridge carried and dropped, each drop by its reason. */

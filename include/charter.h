@@ -920,6 +920,16 @@ typedef struct charter_bridge_options_t {
      * How many `durable_imports` there are.
      */
     size_t durable_import_count;
+    /**
+     * Off by default. When set, an exported publish goes to NATS with its
+     * application headers only (none at all without any): no message id,
+     * no origin. A relay loop through two bridges is then no longer
+     * stopped by origin, and a JetStream stream capturing the subject
+     * gets no dedup id (docs/bridge.md, "Bare exports"). Requests and
+     * replies keep their headers. With `token` and `key` set,
+     * `charter_bridge_start` fails with `CHARTER_E_INVALID_ARGUMENT`.
+     */
+    bool bare_exports;
 } charter_bridge_options_t;
 
 /**

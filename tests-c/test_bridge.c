@@ -155,6 +155,7 @@ static void options_are_checked_before_anything_starts(void) {
     charter_bridge_options_t o;
     CHECK_OK(charter_bridge_options_default(&o));
     CHECK(o.request_timeout_ms == 5000 && o.max_skew_ms == 30000 && o.worker_threads == 1);
+    CHECK(!o.bare_exports);
     charter_bridge_t *bridge = NULL;
     CHECK_STATUS(charter_bridge_start(bus, NULL, &bridge), CHARTER_E_NULL_ARGUMENT);
     CHECK_STATUS(charter_bridge_start(bus, &o, &bridge), CHARTER_E_INVALID_ARGUMENT);
@@ -237,6 +238,34 @@ static void messages_cross_between_two_buses(void) {
     CHECK_OK(charter_client_free(cb));
     CHECK_OK(charter_bus_free(a));
     CHECK_OK(charter_bus_free(b));
+}
+
+/* A bare export sends no header of its own: the importing bridge takes
+ * its publish for a plain NATS client's. */
+static void a_bare_export_is_imported_as_a_plain_clients(void) {
+    charter_bus_t *a = NULL, *b = NULL;
+    charter_client_t *ca = open_bus(&a), *cb = open_bus(&b);
+    charter_bridge_options_t oa, ob;
+    CHECK_OK(charter_bridge_options_default(&oa));
+    CHECK_OK(charter_bridge_options_default(&ob));
+    const char *exports[1] = {"bare.>"};
+    oa.exports = exports;
+    oa.export_count = 1;
+    oa.bare_exports = true;
+    charter_bridge_import_t imports[1] = {{"bare.>", NULL, false}};
+    ob.imports = imports;
+    ob.import_count = 1;
+    charter_bridge_t *bb = start(b, &ob);
+    charter_bridge_t *ba = start(a, &oa);
+
+    uint64_t id = 0;
+    CHECK_OK(charter_client_subscribe(cb, "bare.>", NULL, &id));
+    CHECK_OK(charter_client_publish(ca, "bare.one", (const uint8_t *)"1", 1, NULL, 0, NULL));
+    charter_message_t *m = receive(cb, id);
+    CHECK(strcmp(m->topic, "bare.one") == 0);
+    CHECK(header(m, "Charter-Origin") != NULL && strcmp(header(m, "Charter-Origin"), "nats") == 0);
+    charter_message_free(m);
+    free_pair(ba, bb, ca, cb, a, b);
 }
 
 /* The responder on the far bus: answers every request inline, on the
@@ -403,6 +432,14 @@ static void sealed_messages_pass_and_unsigned_ones_are_refused_and_audited(void)
     verifying.import_count = 1;
     verifying.authority = authority;
     verifying.recorder = &recorder;
+    const char *servers[1] = {server_url};
+    sealed.servers = servers;
+    sealed.server_count = 1;
+    sealed.bare_exports = true;
+    charter_bridge_t *refused = NULL;
+    CHECK_STATUS(charter_bridge_start(a, &sealed, &refused), CHARTER_E_INVALID_ARGUMENT);
+    CHECK_MESSAGE_HAS("bare exports carry no seal");
+    sealed.bare_exports = false;
     charter_bridge_t *ba = start(a, &sealed);
     charter_bridge_t *bc = start(c, &plain);
     charter_bridge_t *bb = start(b, &verifying);
@@ -536,6 +573,7 @@ int main(void) {
     atexit(stop_server);
     RUN(options_are_checked_before_anything_starts);
     RUN(messages_cross_between_two_buses);
+    RUN(a_bare_export_is_imported_as_a_plain_clients);
     RUN(requests_are_answered_across);
     RUN(a_callback_on_a_bridges_thread_cannot_start_or_flush_one);
     RUN(sealed_messages_pass_and_unsigned_ones_are_refused_and_audited);

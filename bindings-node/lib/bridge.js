@@ -38,6 +38,7 @@ const START_OPTIONS = [
   'importCapacity',
   'maxRequestsInFlight',
   'workerThreads',
+  'bareExports',
 ];
 
 /** An array of strings (patterns, servers); absent is empty. */
@@ -175,8 +176,10 @@ class Bridge {
       ...(given.server === undefined ? [] : [string(given.server, 'server', here)]),
       ...strings(given.servers, 'servers', here),
     ];
-    if (given.relay !== undefined && typeof given.relay !== 'boolean') {
-      throw invalid('relay must be a boolean', here);
+    for (const flag of ['relay', 'bareExports']) {
+      if (given[flag] !== undefined && typeof given[flag] !== 'boolean') {
+        throw invalid(`${flag} must be a boolean`, here);
+      }
     }
     const audit = recording(given, here);
     const spec = {
@@ -192,6 +195,7 @@ class Bridge {
       importCapacity: count(given.importCapacity, 'importCapacity', here),
       maxRequestsInFlight: count(given.maxRequestsInFlight, 'maxRequestsInFlight', here),
       workerThreads: count(given.workerThreads, 'workerThreads', here),
+      bareExports: given.bareExports,
       auditScope: audit.scope,
     };
     const started = await settled(

@@ -560,6 +560,11 @@ export interface BridgeSpec {
   importCapacity?: number
   maxRequestsInFlight?: number
   workerThreads?: number
+  /**
+   * Exported publishes with their application headers only
+   * (`BridgeOptions::bare_exports`).
+   */
+  bareExports?: boolean
   /** Which checks an audit log records: `"denials"` or `"all"`. */
   auditScope?: string
 }

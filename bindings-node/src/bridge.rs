@@ -94,6 +94,9 @@ pub struct BridgeSpec {
     pub import_capacity: Option<f64>,
     pub max_requests_in_flight: Option<f64>,
     pub worker_threads: Option<f64>,
+    /// Exported publishes with their application headers only
+    /// (`BridgeOptions::bare_exports`).
+    pub bare_exports: Option<bool>,
     /// Which checks an audit log records: `"denials"` or `"all"`.
     pub audit_scope: Option<String>,
 }
@@ -177,6 +180,7 @@ pub fn start_bridge<'env>(
         options.import_capacity = size(spec.import_capacity, options.import_capacity);
         options.max_requests_in_flight = size(spec.max_requests_in_flight, options.max_requests_in_flight);
         options.worker_threads = size(spec.worker_threads, options.worker_threads);
+        options.bare_exports = spec.bare_exports.unwrap_or(false);
         let core = bus.core()?;
         on_pool(
             env,

@@ -104,6 +104,14 @@ test('options are checked before anything starts', { skip }, async () => {
   await assert.rejects(Bridge.start(bus, { servers: [url], audit: AuditLog.inMemory() }), InvalidArgumentError);
   await assert.rejects(Bridge.start(bus, { servers: [url], bogus: 1 }), InvalidArgumentError);
   await assert.rejects(Bridge.start({}, { servers: [url] }), InvalidArgumentError);
+  await assert.rejects(Bridge.start(bus, { servers: [url], bareExports: 'yes' }), InvalidArgumentError);
+  const key = KeyPair.generate();
+  const now = Math.floor(Date.now() / 1000);
+  const token = Token.mint(key, key.publicKey, ['publish a'], { notBefore: now - 60, notAfter: now + 3600 });
+  await assert.rejects(Bridge.start(bus, { servers: [url], token, key, bareExports: true }), {
+    name: 'InvalidArgumentError',
+    message: 'bare exports carry no seal: a bridge with credentials cannot send them',
+  });
   assert.throws(() => new Bridge(), TypeError);
   bus.close();
 });
@@ -139,6 +147,23 @@ test('messages, a queue group and requests cross between two buses', { skip }, a
   assert.throws(() => ba.refused(), ClosedError);
   await assert.rejects(ba.flush(), ClosedError);
   await bb[Symbol.asyncDispose]();
+  a.close();
+  b.close();
+});
+
+test('a bare export is imported as a plain NATS client\'s', { skip }, async () => {
+  const [a, b] = [new Bus(), new Bus()];
+  const seen = b.subscribe('bare.>');
+  const bb = await Bridge.start(b, { server: url, imports: ['bare.>'] });
+  const ba = await Bridge.start(a, { server: url, exports: ['bare.>'], bareExports: true });
+  await bb.flush();
+  await ba.flush();
+  a.publish('bare.one', '1');
+  const m = await seen.recv({ timeoutMs: 10_000 });
+  assert.equal(m.topic, 'bare.one');
+  assert.equal(m.header('Charter-Origin'), 'nats');
+  await ba.close();
+  await bb.close();
   a.close();
   b.close();
 });

@@ -63,6 +63,7 @@ impl Bridge {
         name=None, token=None, key=None, authority=None, audit=None, audit_scope="denials",
         max_skew=None, session=None, request_timeout=None, export_capacity=None,
         export_max_bytes=None, import_capacity=None, max_requests_in_flight=None, worker_threads=None,
+        bare_exports=false,
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -88,6 +89,7 @@ impl Bridge {
         import_capacity: Option<usize>,
         max_requests_in_flight: Option<usize>,
         worker_threads: Option<usize>,
+        bare_exports: bool,
     ) -> PyResult<Bridge> {
         // An option left out is the bridge crate's default; it judges the rest.
         let mut options = BridgeOptions::new(&server);
@@ -118,6 +120,7 @@ impl Bridge {
             verify.max_skew = seconds(py, "max_skew", max_skew)?;
         }
         options.local_session = session.map(|s| s.0.clone());
+        options.bare_exports = bare_exports;
         if let Some(timeout) = request_timeout {
             options.request_timeout = seconds(py, "request_timeout", timeout)?;
         }

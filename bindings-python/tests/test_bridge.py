@@ -94,6 +94,9 @@ def test_options_are_checked() -> None:
             with pytest.raises(charter.InvalidArgumentError) as info:
                 start()
             assert info.value.message == "token and key go together: give both to seal, or neither"
+        with pytest.raises(charter.InvalidArgumentError) as info:
+            charter.Bridge(bus, "nats://127.0.0.1:1", token=token, key=key, bare_exports=True)
+        assert info.value.message == "bare exports carry no seal: a bridge with credentials cannot send them"
         with pytest.raises(charter.InvalidArgumentError):
             charter.Bridge(bus, "nats://127.0.0.1:1", request_timeout=-1)
         log = charter.AuditLog.in_memory()
@@ -128,6 +131,19 @@ def test_messages_and_requests_cross(nats_url: str) -> None:
             ba.stats()
         with pytest.raises(charter.ClosedError):
             ba.flush()
+
+
+def test_a_bare_export_is_imported_as_a_plain_clients(nats_url: str) -> None:
+    with charter.Bus() as a, charter.Bus() as b:
+        seen = b.subscribe("bare.>")
+        with charter.Bridge(b, nats_url, imports=["bare.>"]) as bb, charter.Bridge(
+            a, nats_url, exports=["bare.>"], bare_exports=True
+        ) as ba:
+            bb.flush(10)
+            ba.flush(10)
+            a.publish("bare.one", b"1")
+            m = seen.recv(timeout=10)
+            assert (m.topic, m.header("Charter-Origin")) == ("bare.one", "nats")
 
 
 NO_RESPONDER = "no responder on NATS for the request"

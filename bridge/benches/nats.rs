@@ -3,8 +3,10 @@
 //!
 //! * throughput: N messages published, time until the last is received;
 //! * p50 latency: one message at a time, publish to receipt;
-//! * for 16-byte and 1 KiB payloads, raw / bridge / sealed-and-verified
-//!   bridge; and the verifier alone on one core (verified messages/s).
+//! * for 16-byte and 1 KiB payloads, raw / bridge / bridge with bare
+//!   exports (`BridgeOptions::bare_exports`: no header on the wire) /
+//!   sealed-and-verified bridge; and the verifier alone on one core
+//!   (verified messages/s).
 //!
 //! Beside wall-clock figures, which move with the machine's load, each
 //! path reports the CPU time it took per message: the clients' threads
@@ -13,7 +15,7 @@
 //! load does not change.
 //!
 //! `cargo bench -p charter-bridge --bench nats` (needs nats-server);
-//! with `NATS_BENCH_PLAIN=1`, raw and unauthenticated bridge only. The
+//! with `NATS_BENCH_PLAIN=1`, raw and unauthenticated bridges only. The
 //! figures also go to `target/nats-bench.json`, which
 //! `benches/report.py` turns into docs/BENCHMARKS.md's bridge tables.
 
@@ -144,7 +146,19 @@ fn raw(url: &str, server: &str, size: usize, count: usize) -> Figures {
     })
 }
 
-fn bridged(url: &str, server: &str, size: usize, count: usize, sealed: bool) -> Figures {
+/// How the bridged path's bridges are set up.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// Unauthenticated, the default wire (a `Nats-Msg-Id` per message).
+    Plain,
+    /// Unauthenticated with bare exports: no header on the wire.
+    Bare,
+    /// Sealed by the exporter, verified by the importer.
+    Sealed,
+}
+
+fn bridged(url: &str, server: &str, size: usize, count: usize, mode: Mode) -> Figures {
+    let sealed = mode == Mode::Sealed;
     let (bus_a, bus_b) = (Bus::new(BusLimits::default()).unwrap(), Bus::new(BusLimits::default()).unwrap());
     let root = KeyPair::generate().unwrap();
     let holder = KeyPair::generate().unwrap();
@@ -182,6 +196,7 @@ fn bridged(url: &str, server: &str, size: usize, count: usize, sealed: bool) -> 
     if sealed {
         options.credentials = Some(Credentials { token, key: Arc::new(holder) });
     }
+    options.bare_exports = mode == Mode::Bare;
     let a = Bridge::start(&bus_a, options).unwrap();
     a.flush(Duration::from_secs(10)).unwrap();
     let payload: Arc<[u8]> = vec![7u8; size].into();
@@ -307,15 +322,17 @@ fn main() {
     let mut rows = Vec::new();
     for (size, count) in [(16usize, 100_000usize), (1024, 50_000)] {
         let raw = raw(&url, &pid, size, count);
-        let plain = bridged(&url, &pid, size, count, false);
+        let plain = bridged(&url, &pid, size, count, Mode::Plain);
+        let bare = bridged(&url, &pid, size, count, Mode::Bare);
         // `NATS_BENCH_PLAIN=1` skips the sealed runs (to profile the rest).
-        let sealed = (!plain_only).then(|| bridged(&url, &pid, size, count / 5, true));
-        let mut paths = vec![("raw", &raw), ("bridge", &plain)];
+        let sealed = (!plain_only).then(|| bridged(&url, &pid, size, count / 5, Mode::Sealed));
+        let mut paths = vec![("raw", &raw), ("bridge", &plain), ("bare", &bare)];
         paths.extend(sealed.as_ref().map(|f| ("sealed", f)));
         for (path, f) in paths {
             let name = match path {
                 "raw" => "raw async-nats",
                 "bridge" => "bridge",
+                "bare" => "bridge, bare exports",
                 _ => "bridge, sealed + verified",
             };
             println!(

@@ -69,6 +69,9 @@ pub(crate) struct Shared {
     pub(crate) in_flight: Arc<Semaphore>,
     /// How many messages this bridge has exported, for their message ids.
     pub(crate) exported_ids: AtomicU64,
+    /// Whether exported publishes go without the bridge's own headers
+    /// (`BridgeOptions::bare_exports`).
+    pub(crate) bare_exports: bool,
 }
 
 impl Bridge {
@@ -83,6 +86,7 @@ impl Bridge {
     /// (start it from a plain thread, e.g. `spawn_blocking`).
     pub fn start(bus: &Bus, options: BridgeOptions) -> Result<Bridge> {
         outside_runtime("started")?;
+        options.validate()?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(options.worker_threads.max(1))
             .thread_name("charter-bridge")
@@ -136,6 +140,7 @@ impl Bridge {
             counters,
             in_flight: Arc::new(Semaphore::new(options.max_requests_in_flight.max(1))),
             exported_ids: AtomicU64::new(0),
+            bare_exports: options.bare_exports,
         });
         let (stop, stopped) = watch::channel(false);
         let mut bridge = Bridge { shared: Arc::clone(&shared), exports: Vec::new(), stop, runtime: None };
@@ -356,9 +361,23 @@ impl Shared {
         let Some(app) = headers::outbound(message.headers()) else {
             return Counters::add(&self.counters.bad_header);
         };
-        let id = self.message_id(&app);
-        let Some(headers) = self.envelope(message.topic(), None, &app, id, message.payload()) else { return };
+        let headers = if self.bare_exports {
+            self.bare_headers(app)
+        } else {
+            let id = self.message_id(&app);
+            self.envelope(message.topic(), None, &app, id, message.payload())
+        };
+        let Some(headers) = headers else { return };
         self.send(&message, headers, subjects).await;
+    }
+
+    /// A bare export's headers: the application's alone, without even the
+    /// principal a relayed message carries, so a publish without any goes
+    /// to NATS with no header (the receiving bridge takes it for a plain
+    /// NATS client's). Only an unsealed bridge sends them.
+    fn bare_headers(&self, mut app: Vec<(&str, &str)>) -> Option<Outgoing> {
+        app.retain(|(name, _)| *name != wire::PRINCIPAL);
+        self.app_headers(&app)
     }
 
     /// Sends a batch taken from the export's queue under one signature

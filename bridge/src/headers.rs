@@ -66,7 +66,7 @@ pub(crate) mod names {
 impl Outgoing {
     /// The headers of a message with none yet.
     pub(crate) fn new() -> Self {
-        Outgoing { map: HeaderMap::new(), wire_bytes: "NATS/1.0\r\n\r\n".len() }
+        Outgoing { map: HeaderMap::new(), wire_bytes: 0 }
     }
 
     /// Adds an application header; `None` when NATS cannot carry it.
@@ -87,9 +87,14 @@ impl Outgoing {
     }
 
     /// How many bytes the headers take in the message, as the server
-    /// counts them against its max payload.
+    /// counts them against its max payload: none when there are none (the
+    /// client then sends a plain `PUB`, without even the version line).
     pub(crate) fn wire_bytes(&self) -> usize {
-        self.wire_bytes
+        if self.map.is_empty() {
+            0
+        } else {
+            "NATS/1.0\r\n\r\n".len() + self.wire_bytes
+        }
     }
 
     /// The map to publish.
@@ -156,6 +161,7 @@ mod tests {
         assert!(headers.app("Bad:name", "x").is_none());
         assert!(headers.app("Name", "a\r\nb").is_none());
         assert_eq!(headers.into_map().len(), 3);
+        assert_eq!(Outgoing::new().wire_bytes(), 0, "no header: a plain PUB");
     }
 
     #[test]

@@ -202,6 +202,16 @@ pub struct BridgeOptions {
     /// every hop on one thread; more verify on several cores at once only
     /// when there are several imports.
     pub worker_threads: usize,
+    /// Off by default. When set, an exported publish goes to NATS with its
+    /// application headers only: no `Nats-Msg-Id` and no origin, so one
+    /// without application headers has no header at all (a NATS header
+    /// costs both bridges about half their CPU per message). It gives up
+    /// what those headers give: a relay loop through two bridges is no
+    /// longer stopped by origin, and a JetStream stream capturing the
+    /// subject gets no dedup id (docs/bridge.md, "Bare exports"). Requests
+    /// and replies keep their headers. Sealing needs the headers, so it
+    /// cannot go with [`credentials`](Self::credentials).
+    pub bare_exports: bool,
 }
 
 impl BridgeOptions {
@@ -222,7 +232,21 @@ impl BridgeOptions {
             import_capacity: 65_536,
             worker_threads: 1,
             max_requests_in_flight: 1024,
+            bare_exports: false,
         }
+    }
+
+    /// Checks the options that exclude each other, once for every binding
+    /// (each passes its fields through unchecked). `Bridge::start` calls
+    /// it; a config checker may call it before starting anything.
+    pub fn validate(&self) -> Result<()> {
+        if self.bare_exports && self.credentials.is_some() {
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                "bare exports carry no seal: a bridge with credentials cannot send them",
+            ));
+        }
+        Ok(())
     }
 
     /// Seals with `token` and `key` when both are given, and leaves the
@@ -296,6 +320,22 @@ mod tests {
         assert!(options.credentials.is_some());
         options.set_credentials(None, None).unwrap();
         assert!(options.credentials.is_none());
+    }
+
+    #[test]
+    fn bare_exports_cannot_be_sealed() {
+        let key = Arc::new(KeyPair::generate().unwrap());
+        let token = token_for(&key);
+        let mut options = BridgeOptions::new("nats://127.0.0.1:4222");
+        assert!(!options.bare_exports, "off by default");
+        options.bare_exports = true;
+        options.validate().unwrap();
+        options.set_credentials(Some(token), Some(key)).unwrap();
+        let error = options.validate().unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::InvalidArgument);
+        assert_eq!(error.message(), "bare exports carry no seal: a bridge with credentials cannot send them");
+        options.bare_exports = false;
+        options.validate().unwrap();
     }
 
     #[test]

@@ -109,6 +109,102 @@ fn an_unsealed_export_carries_its_origin_in_its_message_id_alone() {
     assert_eq!(b.stats().own_origin, 1);
 }
 
+fn bare(bus: &Bus, server: &common::Server, exports: &[&str], imports: &[Import]) -> Bridge {
+    let mut options = BridgeOptions::new(&server.url());
+    options.exports = exports.iter().map(|e| (*e).into()).collect();
+    options.imports = imports.to_vec();
+    options.bare_exports = true;
+    start(bus, options)
+}
+
+/// A bare export's publishes reach NATS with the application's headers
+/// alone, none at all without any, and another bridge imports them as a
+/// plain client's; its requests keep their headers and still get replies.
+#[test]
+fn a_bare_export_sends_no_header_of_its_own_and_is_imported_as_a_plain_clients() {
+    let server = server_or_skip!();
+    let (bus_a, bus_b) = (bus(), bus());
+    let received = bus_b.subscribe("bare.>", SubscribeOptions::new()).unwrap();
+    let _responder = responder(&bus_b, "svc.bare");
+    let b = bridge(&bus_b, &server, &[], &[Import::new("bare.>"), Import::new("svc.>")]);
+    let a = bare(&bus_a, &server, &["bare.>", "svc.>"], &[]);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let _context = runtime.enter();
+    let raw = runtime.block_on(async_nats::connect(server.url())).unwrap();
+    let mut seen = runtime.block_on(raw.subscribe("bare.>")).unwrap();
+    runtime.block_on(common::round_trip(&raw));
+    let mut next = || {
+        runtime
+            .block_on(async {
+                tokio::time::timeout(PATIENCE, futures_util::StreamExt::next(&mut seen)).await
+            })
+            .unwrap()
+            .unwrap()
+    };
+
+    bus_a.publish("bare.one", &b"1"[..], &[]).unwrap();
+    let sent = next();
+    assert_eq!(&sent.payload[..], b"1");
+    assert!(sent.headers.is_none(), "no header at all: {:?}", sent.headers);
+    let one = received.recv_timeout(PATIENCE).unwrap();
+    assert_eq!((one.topic(), one.header(wire::ORIGIN)), ("bare.one", Some("nats")));
+
+    bus_a.publish("bare.two", &b"2"[..], &[("trace", "abc"), (wire::PRINCIPAL, "relayed")]).unwrap();
+    let headers = next().headers.expect("the application's header");
+    let names: Vec<&str> = headers.iter().map(|(name, _)| name.as_ref()).collect();
+    assert_eq!(names, ["trace"], "no Charter header, not even a relayed principal");
+    let two = received.recv_timeout(PATIENCE).unwrap();
+    assert_eq!((two.header("trace"), two.header(wire::ORIGIN)), (Some("abc"), Some("nats")));
+
+    let reply = bus_a.request("svc.bare", &b"ping"[..], &[], PATIENCE).unwrap();
+    assert_eq!(reply.payload(), b"pong:ping");
+    eventually("both bridges to count", || {
+        (a.stats().exported, a.stats().requests_out, b.stats().imported) == (2, 1, 2)
+    });
+}
+
+/// Without origins on the wire, imports still never send a message back:
+/// a bare bridge that imports what it exports does not export the imported
+/// copy (`Charter-Via`), and neither does another bridge on NATS (the
+/// import's `Charter-Origin: nats`).
+#[test]
+fn bare_exports_that_import_the_same_subjects_do_not_loop() {
+    let server = server_or_skip!();
+    let (bus_a, bus_b) = (bus(), bus());
+    let seen_a = bus_a.subscribe("loop.>", SubscribeOptions::new()).unwrap();
+    let seen_b = bus_b.subscribe("loop.>", SubscribeOptions::new()).unwrap();
+    let a = bare(&bus_a, &server, &["loop.>"], &[Import::new("loop.>")]);
+    let b = bare(&bus_b, &server, &["loop.>"], &[Import::new("loop.>")]);
+    bus_a.publish("loop.room", &b"hello"[..], &[]).unwrap();
+    assert_eq!(seen_a.recv_timeout(PATIENCE).unwrap().payload(), b"hello", "the local publish itself");
+    assert_eq!(seen_b.recv_timeout(PATIENCE).unwrap().header(wire::ORIGIN), Some("nats"));
+    assert!(seen_a.recv_timeout(QUIET).is_err(), "no_echo: A never receives its own publish");
+    assert!(seen_b.recv_timeout(QUIET).is_err(), "B does not send the imported copy back");
+    eventually("B to decline re-exporting", || b.stats().not_reexported == 1);
+    assert_eq!((a.stats().exported, b.stats().exported), (1, 0));
+
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let _context = runtime.enter();
+    let raw = runtime.block_on(async_nats::connect(server.url())).unwrap();
+    runtime.block_on(raw.publish("loop.plain", Bytes::from_static(b"plain"))).unwrap();
+    runtime.block_on(common::round_trip(&raw));
+    assert_eq!(seen_a.recv_timeout(PATIENCE).unwrap().payload(), b"plain");
+    assert_eq!(seen_b.recv_timeout(PATIENCE).unwrap().payload(), b"plain");
+    assert!(seen_a.recv_timeout(QUIET).is_err(), "each imported once, neither exported again");
+    eventually("both to decline", || (a.stats().not_reexported, b.stats().not_reexported) == (1, 2));
+    assert_eq!((a.stats().exported, b.stats().exported), (1, 0));
+}
+
+#[test]
+fn bare_exports_with_credentials_are_refused_before_connecting() {
+    let mut options = BridgeOptions::new("nats://127.0.0.1:1");
+    options.bare_exports = true;
+    options.credentials = Some(Root::new().credentials(&["publish bare.>"]));
+    let error = Bridge::start(&bus(), options).err().expect("refused");
+    assert_eq!(error.kind(), ErrorKind::InvalidArgument);
+    assert_eq!(error.message(), "bare exports carry no seal: a bridge with credentials cannot send them");
+}
+
 /// A burst from a plain NATS client reaches the bus in batches: in order
 /// per subject, each message counted on its own (a local subscription that
 /// refuses some counts those as refused, the others still get them), a

@@ -177,6 +177,14 @@ pub struct charter_bridge_options_t {
     pub durable_imports: *const charter_bridge_durable_import_t,
     /// How many `durable_imports` there are.
     pub durable_import_count: usize,
+    /// Off by default. When set, an exported publish goes to NATS with its
+    /// application headers only (none at all without any): no message id,
+    /// no origin. A relay loop through two bridges is then no longer
+    /// stopped by origin, and a JetStream stream capturing the subject
+    /// gets no dedup id (docs/bridge.md, "Bare exports"). Requests and
+    /// replies keep their headers. With `token` and `key` set,
+    /// `charter_bridge_start` fails with `CHARTER_E_INVALID_ARGUMENT`.
+    pub bare_exports: bool,
 }
 
 /// What a bridge carried and dropped, each drop by its reason.
@@ -428,6 +436,7 @@ pub unsafe extern "C" fn charter_bridge_options_default(
             worker_threads: d.worker_threads,
             durable_imports: std::ptr::null(),
             durable_import_count: 0,
+            bare_exports: d.bare_exports,
         };
         out.put(c)
     })
@@ -483,6 +492,7 @@ unsafe fn options_arg(options: &charter_bridge_options_t) -> Result<BridgeOption
     core.import_capacity = options.import_capacity;
     core.max_requests_in_flight = options.max_requests_in_flight;
     core.worker_threads = options.worker_threads;
+    core.bare_exports = options.bare_exports;
     Ok(core)
 }
 

@@ -110,6 +110,9 @@ pub struct BridgeSettings {
     pub max_requests_in_flight: Option<i64>,
     /// The bridge runtime's threads.
     pub worker_threads: Option<i64>,
+    /// Exported publishes with their application headers only
+    /// (`BridgeOptions::bare_exports`).
+    pub bare_exports: bool,
 }
 
 impl BridgeSettings {
@@ -147,6 +150,7 @@ impl BridgeSettings {
                 *slot = size_of(v, what)?;
             }
         }
+        options.bare_exports = self.bare_exports;
         Ok(options)
     }
 }

@@ -518,6 +518,9 @@ class Bridge:
     bridge's default (30 s), ``request_timeout`` the bridge's default
     (5 s), ``worker_threads`` the bridge's default (1), and the capacities
     as docs/bridge.md lists them. ``token`` and ``key`` go together.
+    ``bare_exports=True`` sends exported publishes with their application
+    headers only (no message id, no origin; docs/bridge.md, "Bare
+    exports"); it cannot go with ``token`` and ``key``.
     """
 
     def __new__(
@@ -544,6 +547,7 @@ class Bridge:
         import_capacity: Optional[int] = None,
         max_requests_in_flight: Optional[int] = None,
         worker_threads: Optional[int] = None,
+        bare_exports: bool = False,
     ) -> Self: ...
     @property
     def origin(self) -> str:

@@ -61,6 +61,7 @@ fn bridge(value: &Value, at: &str, base: &Path) -> CliResult<Planned> {
             "max_requests_in_flight",
             "credentials",
             "verify",
+            "bare_exports",
         ],
     )?;
     let servers = strings(map.get("servers"), &format!("{at}.servers"))?;
@@ -107,6 +108,12 @@ fn bridge(value: &Value, at: &str, base: &Path) -> CliResult<Planned> {
     if let Some(verify) = map.get("verify") {
         options.verify = Some(read_verify(verify, &format!("{at}.verify"), base)?);
     }
+    if let Some(bare) = map.get("bare_exports") {
+        options.bare_exports =
+            bare.as_bool().ok_or_else(|| invalid(&format!("{at}.bare_exports must be true or false")))?;
+    }
+    // The bridge crate's own check, so `--check` refuses what start would.
+    options.validate()?;
     Ok(Planned { options })
 }
 
@@ -261,4 +268,27 @@ fn number(value: &Value, at: &str) -> CliResult<u64> {
 fn invalid(message: &str) -> CliError {
     CliError::new(Status::InvalidArgument, format!("bridge config: {message}"))
         .hint("see docs/bridge.md, \"The sidecar\"")
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use serde_json::json;
+
+    use super::bridge;
+
+    #[test]
+    fn bare_exports_is_off_unless_set_and_must_be_a_boolean() {
+        let at = "bridges[0]";
+        let servers = json!(["nats://127.0.0.1:4222"]);
+        let default = bridge(&json!({ "servers": servers }), at, Path::new("")).ok().unwrap();
+        assert!(!default.options.bare_exports);
+        let bare =
+            bridge(&json!({ "servers": servers, "bare_exports": true }), at, Path::new("")).ok().unwrap();
+        assert!(bare.options.bare_exports);
+        let error =
+            bridge(&json!({ "servers": servers, "bare_exports": "yes" }), at, Path::new("")).err().unwrap();
+        assert!(error.to_string().contains("bridges[0].bare_exports must be true or false"), "{error}");
+    }
 }

@@ -105,8 +105,11 @@ class Bridge private constructor(private val inner: charter.ffi.Bridge) : AutoCl
          * the bridge keeps trying. `null` options keep the bridge crate's
          * defaults. [token] and [key] go together; [audit] records what
          * [authority] refuses (per [auditScope]); [session] is who the
-         * bridge acts as on a bus that enforces an authority. Bad options
-         * throw [InvalidArgumentException].
+         * bridge acts as on a bus that enforces an authority. With
+         * [bareExports] exported publishes carry their application headers
+         * only: no message id, no origin (docs/bridge.md, "Bare exports");
+         * it cannot go with [token] and [key]. Bad options throw
+         * [InvalidArgumentException].
          */
         fun start(
             bus: Bus,
@@ -129,6 +132,7 @@ class Bridge private constructor(private val inner: charter.ffi.Bridge) : AutoCl
             importCapacity: Int? = null,
             maxRequestsInFlight: Int? = null,
             workerThreads: Int? = null,
+            bareExports: Boolean = false,
         ): Bridge {
             val settings = charter.ffi.BridgeSettings(
                 server,
@@ -144,6 +148,7 @@ class Bridge private constructor(private val inner: charter.ffi.Bridge) : AutoCl
                 importCapacity?.toLong(),
                 maxRequestsInFlight?.toLong(),
                 workerThreads?.toLong(),
+                bareExports,
             )
             return Bridge(ffi {
                 charter.ffi.Bridge.start(

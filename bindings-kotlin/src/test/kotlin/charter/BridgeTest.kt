@@ -55,6 +55,10 @@ class BridgeTest {
             val e = assertThrows<InvalidArgumentException> { start() }
             assertEquals("token and key go together: give both to seal, or neither", e.message)
         }
+        val bare = assertThrows<InvalidArgumentException> {
+            Bridge.start(bus, nowhere, token = token, key = key, bareExports = true)
+        }
+        assertEquals("bare exports carry no seal: a bridge with credentials cannot send them", bare.message)
         val audit = assertThrows<InvalidArgumentException> { Bridge.start(bus, nowhere, audit = AuditLog.inMemory()) }
         assertEquals("an audit recorder needs an authority: it records refusals", audit.message)
         assertThrows<InvalidArgumentException> { Bridge.start(bus, nowhere, requestTimeout = (-1).seconds) }
@@ -156,6 +160,24 @@ class BridgeTest {
                 }
                 assertTrue(ba.isClosed && bb.isClosed)
                 assertEquals("Bridge(closed)", ba.toString())
+            }
+        }
+    }
+
+    @Test
+    fun `a bare export is imported as a plain NATS client's`(): Unit = NatsServer.start().use { nats ->
+        Bus().use { a ->
+            Bus().use { b ->
+                val seen = b.subscribe("bare.>")
+                Bridge.start(b, nats.url, imports = listOf(BridgeImport("bare.>"))).use { bb ->
+                    Bridge.start(a, nats.url, exports = listOf("bare.>"), bareExports = true).use { ba ->
+                        flushAll(bb, ba)
+                        a.publish("bare.one", b("1"))
+                        val m = seen.recv(10.seconds)
+                        assertEquals("bare.one", m.topic)
+                        assertEquals("nats", m.header("Charter-Origin"))
+                    }
+                }
             }
         }
     }
