@@ -58,7 +58,11 @@ pub struct charter_bridge_unsealed_t {
 }
 
 /// The sealer of `token`'s holder `holder` for the origin id `origin`.
-fn sealer(token: *mut charter_token_t, holder: *mut charter_keypair_t, origin: &str) -> Result<Sealer, Error> {
+fn sealer(
+    token: *mut charter_token_t,
+    holder: *mut charter_keypair_t,
+    origin: &str,
+) -> Result<Sealer, Error> {
     let origin = wire::parse_hex16(origin)?;
     let token = clone_handle!(token)?;
     let key = borrow!(holder, |k| KeyPair::from_pkcs8(k.to_pkcs8()))?;
@@ -170,7 +174,10 @@ pub unsafe extern "C" fn charter_bridge_seal_batch(
     call(|| {
         let out_proof = out!(out_proof)?;
         if count == 0 {
-            return Err(Error::new(ErrorKind::InvalidArgument, "count is 0; a batch holds at least one message"));
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                "count is 0; a batch holds at least one message",
+            ));
         }
         // Both counts are checked against the limit before anything is read.
         let items = arg_slice!(messages, count, max CHARTER_BRIDGE_MAX_BATCH)?;
