@@ -5,10 +5,18 @@
 //! within a registry and include a random per-registry key: an id of
 //! another registry, a stale id or a guessed one matches nothing (the call
 //! reports it as not registered).
+//!
+//! The core registry holds the handlers as [`CHandler`]s, a C function
+//! with its user data, and its round calls them directly: no boxed
+//! closure stands between the round and the C function (the core, which
+//! forbids `unsafe`, cannot call a C function itself; this crate can).
+//! Every rule of a round (order, removal mid-round, run-once, isolation,
+//! counting, nesting) is still the core's.
 
 use std::ffi::c_void;
 
-use charter_core::{HandlerError, HandlerId, Registry};
+use charter_core::registry::Handler;
+use charter_core::{HandlerError, HandlerId, HandlerResult};
 
 use crate::args::{arg_bytes, arg_fn};
 use crate::firewall::call;
@@ -25,7 +33,10 @@ pub struct charter_registry {
 /// The handle type of a registry.
 pub type charter_registry_t = charter_registry;
 
-crate::handle::handle_type!(charter_registry_t owns Registry<[u8]>, tag b"REG1");
+/// The core registry of C handlers that a `charter_registry_t` owns.
+pub(crate) type Registry = charter_core::Registry<[u8], CHandler>;
+
+crate::handle::handle_type!(charter_registry_t owns Registry, tag b"REG1");
 
 /// A handler: receives its `user_data` and the event bytes (valid only
 /// during the call; `event` is NULL when `len` is 0). Returning
@@ -51,28 +62,57 @@ pub struct charter_notify_report_t {
 
 /// A C handler with its user data. Dropping it ends the registration, which
 /// is when `drop_user_data` runs: exactly once, and never before the last
-/// call of the handler has returned.
-struct CHandler {
+/// call of the handler has returned (for a run-once handler, right after
+/// its one call).
+pub(crate) struct CHandler {
     call: unsafe extern "C" fn(*mut c_void, *const u8, usize) -> charter_status_t,
     user_data: UserData,
 }
 
-impl CHandler {
-    fn invoke(&self, event: &[u8]) -> Result<(), HandlerError> {
+impl Handler<[u8]> for CHandler {
+    /// Calls the C function; inlined into the core's round, so a call
+    /// costs the function's own call and one test of its status.
+    #[inline(always)]
+    fn call(&self, event: &[u8]) -> HandlerResult {
         let data = if event.is_empty() { std::ptr::null() } else { event.as_ptr() };
         // SAFETY: the caller registered `call` for exactly this use.
         let status = unsafe { (self.call)(self.user_data.get(), data, event.len()) };
-        match status {
-            CHARTER_OK => Ok(()),
-            // A handler written in a language with its own panics (Go, C++
-            // exceptions) caught one and says so. Unwinding from here, with
-            // no C frame in between, lets the registry count it as panicked
-            // and report it to on_panic; resume_unwind runs no panic hook,
-            // so nothing is printed.
-            CHARTER_E_PANIC => std::panic::resume_unwind(Box::new("the handler returned CHARTER_E_PANIC")),
-            _ => Err(HandlerError),
+        if status == CHARTER_OK {
+            Ok(())
+        } else {
+            not_ok(status)
         }
     }
+
+    /// Calls the C function, then releases the user data at once, on this
+    /// thread, even when the function reported a panic: the registration
+    /// ends with its one call.
+    fn call_once(&self, event: &[u8]) -> HandlerResult {
+        struct Release<'a>(&'a UserData);
+        impl Drop for Release<'_> {
+            fn drop(&mut self) {
+                self.0.release();
+            }
+        }
+        let _release = Release(&self.user_data);
+        self.call(event)
+    }
+}
+
+/// A handler's status other than `CHARTER_OK`: a failure, or a panic.
+/// Out of line: it keeps the round's loop down to the common case.
+#[cold]
+#[inline(never)]
+fn not_ok(status: charter_status_t) -> HandlerResult {
+    if status == CHARTER_E_PANIC {
+        // A handler written in a language with its own panics (Go, C++
+        // exceptions) caught one and says so. Unwinding from here, with
+        // no C frame in between, lets the registry count it as panicked
+        // and report it to on_panic; resume_unwind runs no panic hook,
+        // so nothing is printed.
+        std::panic::resume_unwind(Box::new("the handler returned CHARTER_E_PANIC"));
+    }
+    Err(HandlerError)
 }
 
 /// The nesting bound of a registry made by `charter_registry_new`.
@@ -90,7 +130,7 @@ pub const CHARTER_REGISTRY_MAX_DEPTH_LIMIT: u32 = 64;
 /// `out` must be NULL or valid for writing a pointer.
 #[no_mangle]
 pub unsafe extern "C" fn charter_registry_new(out: *mut *mut charter_registry_t) -> charter_status_t {
-    call(|| out!(out)?.write_handle(Registry::<[u8]>::new()))
+    call(|| out!(out)?.write_handle(Registry::empty()))
 }
 
 /// Creates an empty registry whose notify may nest at most `max_depth`
@@ -105,7 +145,7 @@ pub unsafe extern "C" fn charter_registry_new_with_max_depth(
     max_depth: u32,
     out: *mut *mut charter_registry_t,
 ) -> charter_status_t {
-    call(|| out!(out)?.write_handle(Registry::<[u8]>::with_max_depth(max_depth as usize)?))
+    call(|| out!(out)?.write_handle(Registry::empty_with_max_depth(max_depth as usize)?))
 }
 
 /// Frees a registry. Every registration ends: each `drop_user_data` runs
@@ -143,7 +183,7 @@ pub unsafe extern "C" fn charter_registry_register(
     // SAFETY: the caller's contract.
     unsafe {
         register(reg, r#fn, user_data, drop_user_data, out_id, |registry, handler| {
-            registry.register_with_priority(priority, move |event: &[u8]| handler.invoke(event))
+            registry.register_handler(priority, handler)
         })
     }
 }
@@ -169,7 +209,7 @@ pub unsafe extern "C" fn charter_registry_register_once(
     // SAFETY: the caller's contract.
     unsafe {
         register(reg, r#fn, user_data, drop_user_data, out_id, |registry, handler| {
-            registry.register_once_with_priority(priority, move |event: &[u8]| handler.invoke(event))
+            registry.register_handler_once(priority, handler)
         })
     }
 }
@@ -185,7 +225,7 @@ unsafe fn register(
     user_data: *mut c_void,
     drop_user_data: charter_drop_fn,
     out_id: *mut u64,
-    how: impl FnOnce(&Registry<[u8]>, CHandler) -> HandlerId,
+    how: impl FnOnce(&Registry, CHandler) -> HandlerId,
 ) -> charter_status_t {
     call(|| {
         let call = arg_fn!(r#fn)?;
@@ -322,13 +362,17 @@ pub unsafe extern "C" fn charter_registry_notify(
     call(|| {
         let out_report = opt_out!(out_report);
         let event = arg_bytes!(event, len)?;
-        let report = borrow!(reg, |r| Ok(r.try_notify(event)?))?;
-        out_report.write(charter_notify_report_t {
-            delivered: report.delivered,
-            failed: report.failed,
-            panicked: report.panicked,
-        });
-        Ok(())
+        // The report is written from inside the borrow, so that it is not
+        // carried out of it inside a `Result` (a dozen moves, callgrind).
+        borrow!(reg, |r| {
+            let report = r.try_notify(event)?;
+            out_report.write(charter_notify_report_t {
+                delivered: report.delivered,
+                failed: report.failed,
+                panicked: report.panicked,
+            });
+            Ok(())
+        })
     })
 }
 

@@ -52,17 +52,24 @@ impl UserData {
     pub(crate) fn get(&self) -> *mut c_void {
         self.ptr
     }
+
+    /// Releases `user_data` now rather than on drop (a run-once handler,
+    /// right after its one call); dropping it later then does nothing.
+    /// Only the first of any number of calls, here or by drop, releases.
+    pub(crate) fn release(&self) {
+        if !self.armed.swap(false, Ordering::AcqRel) {
+            return;
+        }
+        if let Some(drop_user_data) = self.drop_user_data {
+            // SAFETY: the caller registered it to release `user_data`,
+            // once; the swap lets only one call through.
+            unsafe { drop_user_data(self.ptr) };
+        }
+    }
 }
 
 impl Drop for UserData {
     fn drop(&mut self) {
-        if !self.armed.load(Ordering::Acquire) {
-            return;
-        }
-        if let Some(drop_user_data) = self.drop_user_data {
-            // SAFETY: the caller registered it to release `user_data`, once;
-            // `drop` runs once.
-            unsafe { drop_user_data(self.ptr) };
-        }
+        self.release();
     }
 }

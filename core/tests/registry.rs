@@ -490,3 +490,90 @@ fn a_payload_whose_destructor_panics_with_a_hostile_payload_is_contained() {
         "panic with a non-string payload"
     );
 }
+
+/// A handler type of its own (as the C ABI's): the round's rules are the
+/// same as for closures: order, outcomes, a panic caught, removal
+/// mid-round, run-once through `call_once` and the handler dropped with
+/// its registration.
+#[test]
+fn a_handler_type_of_its_own_follows_every_rule_of_a_round() {
+    use charter_core::registry::Handler;
+    quiet();
+
+    struct Logged {
+        name: &'static str,
+        /// 0: Ok, 1: Err, 2: panic, 3: unregister `victim` (once).
+        act: u8,
+        log: Arc<Mutex<Vec<String>>>,
+        victim: Arc<Mutex<Option<HandlerId>>>,
+        registry: std::sync::Weak<Registry<u32, Logged>>,
+    }
+    impl Handler<u32> for Logged {
+        fn call(&self, event: &u32) -> Result<(), HandlerError> {
+            self.log.lock().unwrap().push(format!("{}{event}", self.name));
+            match self.act {
+                1 => Err(HandlerError),
+                2 => panic!("{} panics", self.name),
+                3 => {
+                    if let Some(victim) = self.victim.lock().unwrap().take() {
+                        assert!(self.registry.upgrade().unwrap().unregister(victim));
+                    }
+                    Ok(())
+                }
+                _ => Ok(()),
+            }
+        }
+        fn call_once(&self, event: &u32) -> Result<(), HandlerError> {
+            self.log.lock().unwrap().push(format!("once:{}", self.name));
+            self.call(event)
+        }
+    }
+    impl Drop for Logged {
+        fn drop(&mut self) {
+            self.log.lock().unwrap().push(format!("drop:{}", self.name));
+        }
+    }
+
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let victim = Arc::new(Mutex::new(None));
+    let reg = Arc::new(Registry::<u32, Logged>::empty());
+    let make = |name, act| Logged {
+        name,
+        act,
+        log: Arc::clone(&log),
+        victim: Arc::clone(&victim),
+        registry: Arc::downgrade(&reg),
+    };
+    reg.register_handler(0, make("ok", 0));
+    reg.register_handler(5, make("fail", 1));
+    reg.register_handler(-1, make("panic", 2));
+    reg.register_handler(10, make("killer", 3));
+    *victim.lock().unwrap() = Some(reg.register_handler(-5, make("victim", 0)));
+    reg.register_handler_once(1, make("first", 0));
+    assert_eq!(reg.len(), 6);
+
+    assert_eq!(reg.notify(&1), report(3, 1, 1));
+    assert_eq!(reg.notify(&2), report(2, 1, 1));
+    assert_eq!(reg.panics(), 2);
+    assert_eq!(
+        *log.lock().unwrap(),
+        [
+            "killer1",
+            "fail1",
+            "once:first",
+            "first1",
+            "ok1",
+            "panic1",
+            "drop:first",
+            "drop:victim",
+            "killer2",
+            "fail2",
+            "ok2",
+            "panic2",
+        ]
+    );
+    assert_eq!(reg.len(), 4);
+    assert!(Registry::<u32, Logged>::empty_with_max_depth(0).is_err());
+    drop(reg);
+    assert_eq!(log.lock().unwrap().len(), 16);
+}

@@ -345,11 +345,11 @@ mod tests {
     /// refused.
     #[test]
     fn the_remembered_shell_changes_no_verdict() {
-        use charter_core::{ErrorKind, Registry};
+        use charter_core::ErrorKind;
 
-        use crate::registry::charter_registry_t;
+        use crate::registry::{charter_registry_t, Registry};
 
-        let reg = super::create::<charter_registry_t>(Registry::new()).unwrap();
+        let reg = super::create::<charter_registry_t>(Registry::empty()).unwrap();
         let len = |ptr: *const charter_registry_t| super::with(ptr, "reg", |r| Ok(r.len()));
         assert_eq!(len(reg).unwrap(), 0);
         // The shell of `reg` is now the thread's last one found.

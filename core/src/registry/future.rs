@@ -42,7 +42,7 @@ use crate::panic::{drop_contained, CatchScope};
 /// A handler's future, boxed so handlers of different types share a list.
 pub type HandlerFuture = Pin<Box<dyn Future<Output = HandlerResult> + Send + 'static>>;
 
-type AsyncHandler<E> = dyn Fn(&E) -> HandlerFuture + Send + Sync;
+type AsyncHandler<E> = Box<dyn Fn(&E) -> HandlerFuture + Send + Sync>;
 
 /// The most spare buffers kept for concurrent rounds: enough for that many
 /// `notify` rounds in flight at once to allocate nothing.

@@ -97,11 +97,14 @@ impl Ids {
 
 /// One registration.
 ///
-/// The handler is boxed rather than stored inline: an unsized last field
-/// would make every dispatch compute the field's offset from the vtable's
-/// alignment, which costs more than the extra pointer load (measured with
-/// callgrind, see docs/BENCHMARKS.md).
-pub(crate) struct Entry<F: ?Sized> {
+/// The handler is stored inline and is sized: a closure is a
+/// [`BoxedHandler`](super::BoxedHandler) (an unsized closure as the last
+/// field would make every dispatch compute the field's offset from the
+/// vtable's alignment, which costs more than the box's pointer load,
+/// measured with callgrind, see docs/BENCHMARKS.md), while a handler type
+/// of a fixed size, such as the C ABI's function and user data, is called
+/// with no pointer to follow.
+pub(crate) struct Entry<F> {
     pub(crate) id: HandlerId,
     /// Registration order; ids are not ordered.
     pub(crate) seq: u64,
@@ -114,7 +117,7 @@ pub(crate) struct Entry<F: ?Sized> {
     /// progress skips the handler, and by the round that claims a run-once
     /// handler. It never leaves `DEAD`.
     pub(crate) state: AtomicU8,
-    pub(crate) handler: Box<F>,
+    pub(crate) handler: F,
 }
 
 /// A registered handler that every round calls.
@@ -124,7 +127,7 @@ pub(crate) const LIVE_ONCE: u8 = 2;
 /// Unregistered, cleared, or a run-once handler already claimed.
 pub(crate) const DEAD: u8 = 0;
 
-impl<F: ?Sized> Entry<F> {
+impl<F> Entry<F> {
     /// The state a registration starts in.
     pub(crate) fn initial_state(once: bool) -> AtomicU8 {
         AtomicU8::new(if once { LIVE_ONCE } else { LIVE })

@@ -44,11 +44,11 @@ pub(crate) type Slot<H> = Arc<Entry<H>>;
 type PanicHook = Box<dyn Fn(&PanicInfo<'_>) + Send + Sync>;
 
 /// The handlers in firing order. Never mutated once published.
-pub(crate) struct Snapshot<H: ?Sized> {
+pub(crate) struct Snapshot<H> {
     pub(crate) entries: Box<[Slot<H>]>,
 }
 
-pub(crate) struct Table<H: ?Sized> {
+pub(crate) struct Table<H> {
     /// The current snapshot; the lock guards only the pointer's swap.
     snapshot: SnapshotLock<Arc<Snapshot<H>>>,
     /// Serializes writers; hands out ids.
@@ -58,7 +58,7 @@ pub(crate) struct Table<H: ?Sized> {
     panics: AtomicU64,
 }
 
-impl<H: ?Sized> Table<H> {
+impl<H> Table<H> {
     pub(crate) fn new() -> Table<H> {
         Table {
             snapshot: SnapshotLock::new(Arc::new(Snapshot { entries: Box::new([]) })),
@@ -70,7 +70,7 @@ impl<H: ?Sized> Table<H> {
     }
 
     /// Adds `handler` in firing order and returns its id.
-    pub(crate) fn insert(&self, priority: i32, once: bool, handler: Box<H>) -> HandlerId {
+    pub(crate) fn insert(&self, priority: i32, once: bool, handler: H) -> HandlerId {
         let mut ids = self.lock_writer();
         let (seq, id) = ids.next();
         let state = Entry::<H>::initial_state(once);
@@ -192,7 +192,7 @@ impl<H: ?Sized> Table<H> {
 /// `entry` must already be out of the current snapshot. Spins briefly,
 /// then yields, then sleeps up to a millisecond between checks: a round
 /// that holds the entry is running a handler, which takes its own time.
-pub(crate) fn wait_until_unused<H: ?Sized>(mut entry: Slot<H>) {
+pub(crate) fn wait_until_unused<H>(mut entry: Slot<H>) {
     let mut checks = 0u32;
     // `get_mut` succeeds only when this is the last reference, and it
     // synchronizes with the release of every other one: whatever the
