@@ -9,7 +9,7 @@ use std::thread;
 use std::time::Duration;
 
 use charter_core::bus::{Bus, BusLimits, Notify, SubscribeOptions, SubscriptionId};
-use charter_core::capability::{Authority, AuthorityOptions, Grant, KeyPair, ManualClock, Token};
+use charter_core::capability::{Authority, AuthorityOptions, Grant, KeyPair, ManualClock, Session, Token};
 use charter_core::{Error, ErrorKind};
 
 fn bus() -> Bus {
@@ -27,6 +27,23 @@ fn detached_request(bus: &Bus) -> (SubscriptionId, String) {
     let id = bus.request_start("svc", &b"ping"[..], &[]).unwrap().detach();
     let inbox = server.try_recv().unwrap().unwrap().reply_to().unwrap().to_owned();
     (id, inbox)
+}
+
+/// A bus enforcing an authority, and a session allowed to subscribe to
+/// `news.>` with its token.
+fn enforcing_bus() -> (Bus, Authority, Token, Session) {
+    let root = KeyPair::generate().unwrap();
+    let clock = Arc::new(ManualClock::new(1_000));
+    let authority =
+        Authority::new([root.public_key()], AuthorityOptions { clock, ..AuthorityOptions::default() });
+    let bus = Bus::with_authority(BusLimits::default(), authority.clone()).unwrap();
+    let holder = KeyPair::generate().unwrap();
+    let grants = [Grant::parse("subscribe news.>").unwrap()];
+    let token = Token::mint(&root, &holder.public_key(), &grants, 1_000, 5_000).unwrap();
+    let challenge = authority.challenge().unwrap();
+    let session =
+        authority.open_session(&token, &challenge, &token.prove(&holder, &challenge).unwrap()).unwrap();
+    (bus, authority, token, session)
 }
 
 fn kind_and_words(e: &Error) -> (ErrorKind, &str) {
@@ -215,17 +232,7 @@ fn a_lookup_racing_the_close_is_closed() {
 /// without a session too (the closed bus answers before any admission).
 #[test]
 fn a_closed_enforcing_bus_answers_every_caller_closed() {
-    let root = KeyPair::generate().unwrap();
-    let clock = Arc::new(ManualClock::new(1_000));
-    let authority =
-        Authority::new([root.public_key()], AuthorityOptions { clock, ..AuthorityOptions::default() });
-    let bus = Bus::with_authority(BusLimits::default(), authority.clone()).unwrap();
-    let holder = KeyPair::generate().unwrap();
-    let grants = [Grant::parse("subscribe news.>").unwrap()];
-    let token = Token::mint(&root, &holder.public_key(), &grants, 1_000, 5_000).unwrap();
-    let challenge = authority.challenge().unwrap();
-    let session =
-        authority.open_session(&token, &challenge, &token.prove(&holder, &challenge).unwrap()).unwrap();
+    let (bus, _authority, _token, session) = enforcing_bus();
     let client = bus.client(Some(&session));
     let id = client.subscribe("news.a", SubscribeOptions::new()).unwrap().detach();
     assert_eq!(bus.client(None).subscription(id).unwrap_err().kind(), ErrorKind::Denied);
@@ -242,17 +249,7 @@ fn a_closed_enforcing_bus_answers_every_caller_closed() {
 /// id needs no entry, and one kept for a failure is forgotten then.
 #[test]
 fn a_revoked_sessions_subscription_reached_by_id_is_revoked() {
-    let root = KeyPair::generate().unwrap();
-    let clock = Arc::new(ManualClock::new(1_000));
-    let authority =
-        Authority::new([root.public_key()], AuthorityOptions { clock, ..AuthorityOptions::default() });
-    let bus = Bus::with_authority(BusLimits::default(), authority.clone()).unwrap();
-    let holder = KeyPair::generate().unwrap();
-    let grants = [Grant::parse("subscribe news.>").unwrap()];
-    let token = Token::mint(&root, &holder.public_key(), &grants, 1_000, 5_000).unwrap();
-    let challenge = authority.challenge().unwrap();
-    let session =
-        authority.open_session(&token, &challenge, &token.prove(&holder, &challenge).unwrap()).unwrap();
+    let (bus, authority, token, session) = enforcing_bus();
     let client = bus.with_session(&session);
     let id = client.subscribe("news.>", SubscribeOptions::new()).unwrap().detach();
     assert!(authority.revoke(token.link_id(0)).unwrap());
