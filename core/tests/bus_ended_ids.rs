@@ -277,3 +277,48 @@ fn an_owner_unsubscribing_as_soon_as_it_sees_the_failure_removed_nothing() {
         assert!(failing.join().unwrap(), "the failure ended it");
     }
 }
+
+/// An owner that unsubscribes while its bus's close is under way ends a
+/// subscription the close has not reached yet at once: nothing more can be
+/// taken from it. (A thread handler's worker does this as its bus closes;
+/// the close ends the subscriptions one after another.) Each watch fires as
+/// the close ends its subscription, on the closer's thread, and
+/// unsubscribes the other one, so whichever the close reaches first, the
+/// other is still open when its owner unsubscribes.
+#[test]
+fn an_unsubscribe_during_the_close_ends_its_subscription_at_once() {
+    for _ in 0..20 {
+        let bus = bus();
+        let ids: Vec<SubscriptionId> =
+            (0..2).map(|_| bus.subscribe("t", SubscribeOptions::new()).unwrap().detach()).collect();
+        for _ in 0..5 {
+            bus.publish("t", &b"x"[..], &[]).unwrap();
+        }
+        let refs: Vec<_> = ids.iter().map(|&id| bus.subscription(id).unwrap()).collect();
+        let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+        for (mine, other) in [(0, 1), (1, 0)] {
+            let (bus, other_id, other_ref, seen) =
+                (bus.clone(), ids[other], refs[other].clone(), Arc::clone(&seen));
+            let watch: Notify = Arc::new(move || {
+                if bus.is_closed() {
+                    let removed = bus.unsubscribe(other_id).unwrap();
+                    let taken = other_ref.try_recv();
+                    seen.lock().unwrap().push((removed, taken.is_err(), other_ref.stats().queued));
+                }
+            });
+            refs[mine].set_watch(Some(watch)).unwrap();
+        }
+        bus.close();
+        let seen = seen.lock().unwrap();
+        // The second watch fires inside the first one's unsubscribe, so it
+        // is seen first and finds its other subscription already ending.
+        assert_eq!(seen.iter().filter(|s| s.0).count(), 1, "one watch found the other live: {seen:?}");
+        for &(_, ended, queued) in seen.iter() {
+            assert!(ended && queued == 0, "a message was left to take: {seen:?}");
+        }
+        for r in &refs {
+            let stats = r.stats();
+            assert_eq!((stats.delivered, stats.dropped.closed), (0, 5));
+        }
+    }
+}

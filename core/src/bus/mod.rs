@@ -316,6 +316,12 @@ impl Bus {
     /// subscription ended without the bus keeping an entry per id.
     fn reach(&self, id: SubscriptionId, who: Who<'_>) -> Result<Target> {
         self.ensure_open()?;
+        self.lookup(id, who)
+    }
+
+    /// [`reach`](Self::reach) without the open check first: a subscription
+    /// a close has not yet ended is still found.
+    fn lookup(&self, id: SubscriptionId, who: Who<'_>) -> Result<Target> {
         self.admit(who)?;
         // Moved from the live table to the ended one under the first lock,
         // so looking in this order never misses a subscription that ends.
@@ -338,14 +344,19 @@ impl Bus {
         }
     }
 
-    /// [`reach`](Self::reach), then ends it and forgets its id. Returns
-    /// whether it was live: `false` for an id the caller cannot reach, and
-    /// for any id once the bus is closed (the close ended them all), so an
-    /// unsubscribe stays idempotent.
+    /// Finds subscription `id` as [`reach`](Self::reach) does, then ends it
+    /// and forgets its id. Returns whether it was live: `false` for an id
+    /// the caller cannot reach, and for any id the close has ended, so an
+    /// unsubscribe stays idempotent. A close still under way does not stop
+    /// it: it ends a subscription the close has not reached yet at once (a
+    /// thread handler's worker that ends its own subscription as its bus
+    /// closes must take no further message while the close works through
+    /// the others).
     fn end_for(&self, id: SubscriptionId, who: Who<'_>) -> Result<bool> {
-        match self.reach(id, who) {
+        match self.lookup(id, who) {
             Ok(shared) => Ok(self.remove(shared.id, None)),
-            Err(e) if matches!(e.kind(), ErrorKind::NotFound | ErrorKind::Closed) => Ok(false),
+            Err(_) if self.is_closed() => Ok(false),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(false),
             Err(e) => Err(e),
         }
     }
