@@ -176,6 +176,18 @@ fn past_the_end(name: &str, count: usize) -> Error {
     )
 }
 
+/// A refusal of a batch of no messages: `count`, the argument called
+/// `name`, must be at least 1.
+pub(crate) fn at_least_one(name: &str, count: usize) -> Result<(), Error> {
+    if count == 0 {
+        return Err(Error::new(
+            ErrorKind::InvalidArgument,
+            format!("{name} is 0; a batch holds at least one message"),
+        ));
+    }
+    Ok(())
+}
+
 /// A refusal of more than `max` items in the argument called `name`.
 pub(crate) fn at_most(max: usize, name: &str, count: usize) -> Result<(), Error> {
     if count > max {

@@ -9,9 +9,9 @@ use std::ffi::c_char;
 use std::sync::Arc;
 
 use charter_core::bus::SubscriptionId;
-use charter_core::{Error, ErrorKind};
+use charter_core::Error;
 
-use crate::args::{arg_slice, arg_str, bus_headers, bytes_arg, charter_header_t, headers_arg};
+use crate::args::{arg_slice, arg_str, at_least_one, bus_headers, bytes_arg, charter_header_t, headers_arg};
 use crate::bus::charter_publish_report_t;
 use crate::bus::timeout_arg;
 use crate::client::{charter_client_t, client_arg};
@@ -142,12 +142,7 @@ pub unsafe extern "C" fn charter_client_recv_many(
 ) -> charter_status_t {
     call(|| {
         let out_count = out!(out_count)?;
-        if max == 0 {
-            return Err(Error::new(
-                ErrorKind::InvalidArgument,
-                "max is 0; a batch holds at least one message",
-            ));
-        }
+        at_least_one("max", max)?;
         // `max` is checked against its limit first.
         let slots = arg_slice!(mut out_msgs, max, max CHARTER_BATCH_MAX)?;
         let sub = client_arg(client)?.subscription(SubscriptionId::from_raw(id))?;

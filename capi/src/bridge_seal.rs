@@ -15,11 +15,11 @@ use std::sync::Arc;
 
 use ::charter_bridge::{batch, wire, Credentials, Sealer, Unsealed};
 use charter_core::capability::KeyPair;
-use charter_core::{Error, ErrorKind};
+use charter_core::Error;
 
 use crate::args::{
-    any_length, arg_bytes, arg_item, arg_name, arg_opt_str, arg_slice, arg_str, at_most, charter_header_t,
-    headers_arg, named_headers_arg,
+    any_length, arg_bytes, arg_item, arg_name, arg_opt_str, arg_slice, arg_str, at_least_one, at_most,
+    charter_header_t, headers_arg, named_headers_arg,
 };
 use crate::bridge::CHARTER_BRIDGE_MAX_ENTRIES;
 use crate::capability::{charter_keypair_t, charter_token_t};
@@ -173,12 +173,7 @@ pub unsafe extern "C" fn charter_bridge_seal_batch(
 ) -> charter_status_t {
     call(|| {
         let out_proof = out!(out_proof)?;
-        if count == 0 {
-            return Err(Error::new(
-                ErrorKind::InvalidArgument,
-                "count is 0; a batch holds at least one message",
-            ));
-        }
+        at_least_one("count", count)?;
         // Both counts are checked against the limit before anything is read.
         let items = arg_slice!(messages, count, max CHARTER_BRIDGE_MAX_BATCH)?;
         let slots = arg_slice!(mut out_batches, count, max CHARTER_BRIDGE_MAX_BATCH)?;

@@ -13,7 +13,7 @@ use std::mem::MaybeUninit;
 use charter_core::bus::{Message, SubscriptionId};
 use charter_core::{Error, ErrorKind};
 
-use crate::args::{any_length, arg_slice};
+use crate::args::{any_length, arg_slice, at_least_one};
 use crate::batch::CHARTER_BATCH_MAX;
 use crate::client::{charter_client_t, client_arg};
 use crate::firewall::call;
@@ -89,12 +89,7 @@ pub unsafe extern "C" fn charter_client_recv_into(
     call(|| {
         let out_count = out!(out_count)?;
         let out_more = opt_out!(out_more);
-        if max == 0 {
-            return Err(Error::new(
-                ErrorKind::InvalidArgument,
-                "max is 0; a batch holds at least one message",
-            ));
-        }
+        at_least_one("max", max)?;
         // `max` is checked against its limit first.
         let entries = arg_slice!(mut out_entries, max, max CHARTER_BATCH_MAX)?;
         let buf = arg_slice!(mut buf, buf_len, any_length)?;
