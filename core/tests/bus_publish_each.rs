@@ -85,6 +85,43 @@ fn a_message_that_fails_its_checks_fails_alone() {
     assert_eq!(payloads(&batch), [Some(1)]);
 }
 
+#[test]
+fn repeated_headers_are_checked_and_carried_as_each_message_gives_them() {
+    let bus = Bus::new(BusLimits::default()).unwrap();
+    let sub = bus.subscribe(">", SubscribeOptions::new()).unwrap();
+    let (a, b, bad) = ([("K", "1"), ("L", "x")], [("K", "2"), ("L", "x")], [("bad name", "v")]);
+    let too_big = vec![0u8; bus.limits().max_payload + 1];
+    let messages: [Outgoing; 9] = [
+        ("t", b"1", &a),
+        ("t", b"2", &a),
+        ("t", b"3", &b),
+        ("t", b"4", &a),
+        ("bad..topic", b"5", &a),
+        ("t", &too_big, &a),
+        ("t", b"7", &bad),
+        ("t", b"8", &bad),
+        ("t", b"9", &a),
+    ];
+    let mut batch = PublishBatch::new();
+    bus.publish_each(messages.iter().copied(), &mut batch);
+    let kinds: Vec<Option<ErrorKind>> =
+        batch.results().iter().map(|r| r.as_ref().err().map(|e| e.kind())).collect();
+    let invalid = Some(ErrorKind::InvalidArgument);
+    let too_large = Some(ErrorKind::LimitExceeded);
+    assert_eq!(kinds, [None, None, None, None, invalid, too_large, invalid, invalid, None]);
+    let got: Vec<(u8, Vec<(String, String)>)> = sub
+        .recv_many(10, Some(Duration::ZERO))
+        .unwrap()
+        .iter()
+        .map(|m| (m.payload()[0], m.headers().map(|(n, v)| (n.to_owned(), v.to_owned())).collect()))
+        .collect();
+    let owned = |h: &[(&str, &str)]| h.iter().map(|(n, v)| ((*n).to_owned(), (*v).to_owned())).collect();
+    let expected =
+        [(b'1', owned(&a)), (b'2', owned(&a)), (b'3', owned(&b)), (b'4', owned(&a)), (b'9', owned(&a))];
+    assert_eq!(got, expected);
+    assert!(exact(&sub.stats()));
+}
+
 /// A subscription of capacity 2 under each overflow policy, beside one
 /// without a limit, given a batch of 5 on one topic.
 #[test]

@@ -403,20 +403,34 @@ impl Bus {
     ) {
         batch.results.clear();
         let entered = dispatch::enter(self.key());
+        // The last admitted header list and its text: the same headers
+        // again (a bridge's imports from one origin carry the same ones)
+        // pass the same checks, so their text is shared, not built again.
+        let mut last: Option<(Headers<'a>, HeaderText)> = None;
         for (index, (topic, payload, headers)) in messages.into_iter().enumerate() {
+            let known = last.as_ref().filter(|(seen, _)| same_headers(seen, headers)).map(|(_, t)| t.clone());
+            let checked = if known.is_some() { &[][..] } else { headers };
             let may_publish = match &entered {
-                Ok(_) => self.admit_and_route(topic, payload.as_ref().len(), headers, who),
+                Ok(_) => self.admit_and_route(topic, payload.as_ref().len(), checked, who),
                 Err(e) => {
                     self.inner.depth_exceeded.fetch_add(1, Ordering::Relaxed);
                     Err(e.clone())
                 }
             };
-            let (hit, headers) = match may_publish {
+            let (hit, built) = match may_publish {
                 Ok(admitted) => admitted,
                 Err(e) => {
                     batch.results.push(Err(e));
                     continue;
                 }
+            };
+            let headers = match (known, built) {
+                (Some(known), _) => Some(known),
+                (None, Some(built)) => {
+                    last = Some((headers, built.clone()));
+                    Some(built)
+                }
+                (None, None) => None,
             };
             let payload: Arc<[u8]> = payload.into();
             let seq = self.inner.published.fetch_add(1, Ordering::Relaxed) + 1;
@@ -479,6 +493,14 @@ impl Bus {
         }
         admitted.clear();
     }
+}
+
+/// Whether two header lists are the same, names and values in order; a
+/// name or value that is the very same text (the same place and length,
+/// as a bridge's own headers are) is not compared byte by byte.
+fn same_headers(a: Headers<'_>, b: Headers<'_>) -> bool {
+    let same = |x: &str, y: &str| (x.as_ptr() == y.as_ptr() && x.len() == y.len()) || x == y;
+    a.len() == b.len() && a.iter().zip(b).all(|((n, v), (m, w))| same(n, m) && same(v, w))
 }
 
 /// Offers a run's messages to one subscription: to its queue under one
