@@ -31,6 +31,14 @@ use crate::wire;
 /// client's queue is full stay a small, bounded number.
 const EXPORT_BATCH: usize = 64;
 
+/// A publish an export hands to the client: no headers at all (`None`) is
+/// a plain `PUB`.
+struct Publish {
+    subject: async_nats::Subject,
+    headers: Option<async_nats::HeaderMap>,
+    payload: Bytes,
+}
+
 /// Why an inbound message was not admitted (already counted).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Dropped {
@@ -307,8 +315,21 @@ impl Shared {
                     Ok(0) => break,
                     Ok(_) if self.sealer.is_some() => self.forward_sealed(&mut batch, &mut subjects).await,
                     Ok(_) => {
+                        // Each message made ready first, then handed to
+                        // the client with no future of the bridge's own
+                        // around the client's (moved and dropped per
+                        // message, it cost a tenth of the task).
                         for message in batch.drain(..) {
-                            self.forward(message, &mut subjects).await;
+                            let Some(publish) = self.ready(message, &mut subjects) else { continue };
+                            let sent = match publish.headers {
+                                Some(headers) => {
+                                    self.nats
+                                        .publish_with_headers(publish.subject, headers, publish.payload)
+                                        .await
+                                }
+                                None => self.nats.publish(publish.subject, publish.payload).await,
+                            };
+                            self.count_sent(sent);
                         }
                     }
                     Err(_) => return,
@@ -356,19 +377,41 @@ impl Shared {
             .then(|| wire::msg_id(&self.origin, self.exported_ids.fetch_add(1, Ordering::Relaxed) + 1))
     }
 
-    async fn forward(self: &Arc<Self>, message: Message, subjects: &mut LastSubject) {
-        let Some(message) = self.exportable(message) else { return };
-        let Some(app) = headers::outbound(message.headers()) else {
-            return Counters::add(&self.counters.bad_header);
-        };
-        let headers = if self.bare_exports {
-            self.bare_headers(app)
+    /// What an unsealed export publishes for `message`, or `None` when it
+    /// publishes nothing (not exportable, or counted as refused). A bare
+    /// export of a message without headers skips the header map and the
+    /// max payload check, which the client makes for a header-less publish.
+    fn ready(self: &Arc<Self>, message: Message, subjects: &mut LastSubject) -> Option<Publish> {
+        let message = self.exportable(message)?;
+        let headers = if self.bare_exports && message.headers().len() == 0 {
+            None
         } else {
-            let id = self.message_id(&app);
-            self.envelope(message.topic(), None, &app, id, message.payload())
+            let Some(app) = headers::outbound(message.headers()) else {
+                Counters::add(&self.counters.bad_header);
+                return None;
+            };
+            let headers = if self.bare_exports {
+                self.bare_headers(app)
+            } else {
+                let id = self.message_id(&app);
+                self.envelope(message.topic(), None, &app, id, message.payload())
+            }?;
+            if !self.fits(&headers, message.payload().len()) {
+                Counters::add(&self.counters.max_payload);
+                return None;
+            }
+            Some(headers.into_map())
         };
-        let Some(headers) = headers else { return };
-        self.send(&message, headers, subjects).await;
+        let payload = Bytes::from_owner(message.shared_payload());
+        Some(Publish { subject: subjects.get(message.topic()), headers, payload })
+    }
+
+    /// Counts a publish's outcome.
+    fn count_sent(&self, sent: std::result::Result<(), async_nats::client::PublishError>) {
+        match sent {
+            Ok(()) => Counters::add(&self.counters.exported),
+            Err(e) => self.count_publish_error(e.kind()),
+        }
     }
 
     /// A bare export's headers: the application's alone, without even the
@@ -427,10 +470,7 @@ impl Shared {
         }
         let payload = Bytes::from_owner(message.shared_payload());
         let subject = subjects.get(message.topic());
-        match self.nats.publish_with_headers(subject, headers.into_map(), payload).await {
-            Ok(()) => Counters::add(&self.counters.exported),
-            Err(e) => self.count_publish_error(e.kind()),
-        }
+        self.count_sent(self.nats.publish_with_headers(subject, headers.into_map(), payload).await);
     }
 
     /// Whether a message of `payload` bytes with `headers` fits the

@@ -608,6 +608,16 @@ fn a_message_over_the_servers_max_payload_is_counted_not_sent() {
     bus_a.publish("big.two", vec![7u8; 100], &[]).unwrap();
     assert_eq!(delivered.recv_timeout(PATIENCE).unwrap().topic(), "big.two");
     eventually("A to count both", || (a.stats().max_payload, a.stats().exported) == (1, 1));
+    // A bare export of a message without headers leaves the check to the
+    // client's header-less publish: counted alike, and what follows still
+    // goes out on the same connection.
+    let bus_c = bus();
+    let c = bare(&bus_c, &server, &["big.>"], &[]);
+    bus_c.publish("big.three", vec![7u8; 4096], &[]).unwrap();
+    bus_c.publish("big.four", vec![7u8; 100], &[]).unwrap();
+    assert_eq!(delivered.recv_timeout(PATIENCE).unwrap().topic(), "big.four");
+    eventually("C to count both", || (c.stats().max_payload, c.stats().exported) == (1, 1));
+    assert_eq!(c.stats().send_failed, 0);
 }
 
 #[test]
