@@ -403,12 +403,16 @@ impl Bus {
     ) {
         batch.results.clear();
         let entered = dispatch::enter(self.key());
-        // The last admitted header list and its text: the same headers
-        // again (a bridge's imports from one origin carry the same ones)
-        // pass the same checks, so their text is shared, not built again.
-        let mut last: Option<(Headers<'a>, HeaderText)> = None;
+        // The last header list whose text was built, and the admitted
+        // message that holds it: the same headers again (a bridge's imports
+        // from one origin carry the same ones) pass the same checks, so
+        // their text is shared, not built again.
+        let mut last: Option<(Headers<'a>, usize)> = None;
         for (index, (topic, payload, headers)) in messages.into_iter().enumerate() {
-            let known = last.as_ref().filter(|(seen, _)| same_headers(seen, headers)).map(|(_, t)| t.clone());
+            let known = match last {
+                Some((seen, at)) if same_headers(seen, headers) => batch.messages[at].header_text().cloned(),
+                _ => None,
+            };
             let checked = if known.is_some() { &[][..] } else { headers };
             let may_publish = match &entered {
                 Ok(_) => self.admit_and_route(topic, payload.as_ref().len(), checked, who),
@@ -424,14 +428,10 @@ impl Bus {
                     continue;
                 }
             };
-            let headers = match (known, built) {
-                (Some(known), _) => Some(known),
-                (None, Some(built)) => {
-                    last = Some((headers, built.clone()));
-                    Some(built)
-                }
-                (None, None) => None,
-            };
+            if built.is_some() {
+                last = Some((headers, batch.messages.len()));
+            }
+            let headers = known.or(built);
             let payload: Arc<[u8]> = payload.into();
             let seq = self.inner.published.fetch_add(1, Ordering::Relaxed) + 1;
             let message = Message::new(seq, &hit.topic, payload, headers, None);

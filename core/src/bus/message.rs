@@ -126,6 +126,12 @@ impl Message {
         }
     }
 
+    /// The checked text of the headers, for a batch to share with the
+    /// next message that gives the same ones.
+    pub(crate) fn header_text(&self) -> Option<&HeaderText> {
+        self.body().headers.as_ref()
+    }
+
     /// The headers, in the order they were given.
     pub fn headers(&self) -> impl ExactSizeIterator<Item = (&str, &str)> {
         HeaderText::iter(self.body().headers.as_ref())
