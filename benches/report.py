@@ -124,10 +124,16 @@ REASONS = {
                          "40% at 1 KiB); the default wire keeps its header for JetStream dedup and "
                          "loop prevention through relays",
     "bridge-throughput-bare": "CPU per message: with no header on the wire the bridges' threads still "
-                              "take about 1.8x to 1.9x the raw clients' CPU time (two client legs, the local "
-                              "bus's publish and the receiver's wake-up), and on 2 shared cores "
+                              "take about 1.7x the raw clients' CPU time at 16 B (two client legs, the "
+                              "local bus's publish and the receiver's wake-up), and on 2 shared cores "
                               "throughput follows CPU and the machine's load: ten runs gave 0.29x to "
-                              "1.63x (16 B) and 0.47x to 1.19x (1 KiB)",
+                              "1.63x (16 B) and 0.47x to 1.19x (1 KiB); round 11 counted the legs on "
+                              "their own (callgrind, 7,444 instructions per message for both bridges' "
+                              "threads, of which the clients' connection tasks 4,118, as raw's) and cut "
+                              "15% (a burst's repeated header text built once, the export's publish "
+                              "awaited directly): CPU per message at 16 B 1.06 to 0.92 µs (medians, "
+                              "load 6), throughput median 0.70x there; next: the idle-machine run, then "
+                              "the kernel's share (wake-ups and socket calls)",
     "bridge-latency-bare": "as for the default wire: three extra hand-offs, each of which can wait "
                            "for one of the 2 cores",
     "bridge-verify": "the verifier's rate for messages sealed in the batches of 64 that an "
