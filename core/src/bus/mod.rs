@@ -879,9 +879,12 @@ impl Bus {
         let seq = self.inner.published.fetch_add(1, Ordering::Relaxed) + 1;
         let mut report = PublishReport { matched: hit.targets.len() as u64, ..PublishReport::default() };
         let mut first_error = None;
-        let mut count = |offered: Offered| match offered {
-            Offered::Accepted => report.delivered += 1,
-            Offered::Dropped => report.dropped += 1,
+        // Only drops are counted: every target is offered the message once,
+        // so the rest were delivered, and the common outcome costs nothing.
+        let mut count = |offered: Offered| {
+            if let Offered::Dropped = offered {
+                report.dropped += 1;
+            }
         };
         if let Some(mut claimed) = hit.spare.as_ref().and_then(Spare::claim) {
             // Only inline handlers: each borrows the route's kept message.
@@ -900,6 +903,7 @@ impl Bus {
             }
             count(self.deliver(last, message, size, may_wait, &mut first_error));
         }
+        report.delivered = report.matched - report.dropped;
         match first_error {
             None => Ok(report),
             Some(e) => Err(refused_by_some(&e, topic, &report)),

@@ -1,7 +1,8 @@
 //! A subscription's bounded queue, its overflow policies and accounting.
 //!
 //! One mutex guards the queue and its counters, so a stats snapshot is
-//! always consistent: `received == delivered + dropped + queued`.
+//! always consistent: `received == delivered + dropped + queued`, where
+//! `received` is that sum (see [`Queue::stats`]), never counted apart.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -184,7 +185,6 @@ impl Queue {
         size: usize,
         options: &SubscribeOptions,
     ) {
-        state.stats.received += 1;
         state.bytes += size;
         if state.quiet {
             state.items.push_back(message.into_message());
@@ -292,16 +292,15 @@ impl Queue {
         options: &SubscribeOptions,
         may_wait: bool,
     ) -> Result<Offered> {
-        // `received` is counted where the outcome is decided, never before
-        // a wait: a `Block` publisher releases the lock while it waits, and
-        // `received == delivered + dropped + queued` must hold meanwhile.
+        // A message counts as received once its outcome is decided (it is
+        // queued, or counted as dropped), never before a wait: a `Block`
+        // publisher releases the lock while it waits.
         if state.closed {
             state.count_closed();
             return Ok(Offered::Dropped);
         }
         if size > options.max_bytes {
             state.stats.dropped.rejected += 1;
-            state.stats.received += 1;
             return match options.overflow {
                 Overflow::DropOldest | Overflow::DropNewest => Ok(Offered::Dropped),
                 Overflow::Block(_) | Overflow::Error => Err(Error::new(
@@ -332,17 +331,14 @@ impl Queue {
                 }
                 Overflow::DropNewest => {
                     state.stats.dropped.overflow += 1;
-                    state.stats.received += 1;
                     return Ok(Offered::Dropped);
                 }
                 Overflow::Error => {
                     state.stats.dropped.rejected += 1;
-                    state.stats.received += 1;
                     return Err(full(options, "the subscription's overflow policy is ERROR"));
                 }
                 Overflow::Block(_) if !may_wait => {
                     state.stats.dropped.timeout += 1;
-                    state.stats.received += 1;
                     return Err(Error::new(
                         ErrorKind::WouldBlock,
                         "a BLOCK subscription is full and the publisher is inside a callback of the same bus",
@@ -353,7 +349,6 @@ impl Queue {
                     let deadline = *block_deadline.get_or_insert_with(|| now.checked_add(wait));
                     if deadline.is_some_and(|deadline| now >= deadline) {
                         state.stats.dropped.timeout += 1;
-                        state.stats.received += 1;
                         return Err(Error::new(
                             ErrorKind::Timeout,
                             format!(
@@ -415,7 +410,6 @@ impl Queue {
         let mut state = self.lock();
         if let Err(e) = checked {
             state.stats.dropped.timeout += 1;
-            state.stats.received += 1;
             return Err(e);
         }
         Ok(state)
@@ -424,7 +418,6 @@ impl Queue {
     /// Counts a message handed straight to an inline handler.
     pub(crate) fn count_inline(&self, handler_failed: bool) {
         let mut state = self.lock();
-        state.stats.received += 1;
         state.stats.delivered += 1;
         state.stats.handler_failures += u64::from(handler_failed);
     }
@@ -686,9 +679,15 @@ impl Queue {
         open
     }
 
+    /// The queue's accounting. `received` is not counted but derived,
+    /// as `delivered + dropped + queued`, so the identity holds by
+    /// construction and a push or an inline delivery updates one counter
+    /// fewer.
     pub(crate) fn stats(&self) -> SubscriptionStats {
         let state = self.lock();
-        SubscriptionStats { queued: state.items.len() as u64, ..state.stats }
+        let queued = state.items.len() as u64;
+        let received = state.stats.delivered + state.stats.dropped.total() + queued;
+        SubscriptionStats { received, queued, ..state.stats }
     }
 }
 
@@ -699,7 +698,6 @@ impl State {
         if let Some(ttl) = options.ttl {
             self.expiries.push_back(Instant::now().checked_add(ttl));
         }
-        self.stats.received += 1;
         self.bytes += size;
         self.items.push_back(message);
     }
@@ -725,7 +723,6 @@ impl State {
     /// Counts a message offered after the queue was closed, under the
     /// reason it was closed for.
     fn count_closed(&mut self) {
-        self.stats.received += 1;
         match self.ended {
             Some(_) => self.stats.dropped.session_ended += 1,
             None => self.stats.dropped.closed += 1,
