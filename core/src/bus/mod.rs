@@ -858,6 +858,14 @@ impl Bus {
         self.inner.cache.clear();
     }
 
+    /// A publish: its checks, its route, its message and the delivery to
+    /// each target. Always inlined into its callers, each of which passes
+    /// a constant `who` and `reply_to` (`publish`: anyone, no inbox): the
+    /// authorization and reply inbox tests then fold away, and the
+    /// arguments no longer go through the stack into a call (callgrind,
+    /// `budget_loop bus 1`: 446 -> 396 instructions a publish and receive,
+    /// with the queue's `offer` kept inline).
+    #[inline(always)]
     fn send(
         &self,
         topic: &str,
