@@ -88,8 +88,10 @@ impl<T> MatchCache<T> {
         }
     }
 
-    /// The entry for `topic`, if it was computed at `generation`.
-    #[inline]
+    /// The entry for `topic`, if it was computed at `generation`. Always
+    /// inlined into the publish, whose size left it out of line otherwise
+    /// (a call, and its result through the stack).
+    #[inline(always)]
     pub(crate) fn get(&self, topic: &str, generation: u64) -> Option<Hit<T>> {
         let hash = self.keys.hash_one(topic);
         let shard = self.shard(hash).lock();
