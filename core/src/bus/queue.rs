@@ -71,6 +71,10 @@ struct State {
     /// stamp: a push queues the message and is done, one flag to test
     /// instead of four (see [`State::settle`]).
     quiet: bool,
+    /// `room` while `quiet`, else 0: the publisher's inline push tests
+    /// this one bound and nothing else; a queue that is closed, full or
+    /// not quiet takes the out-of-line path.
+    quiet_room: usize,
 }
 
 /// What happened to one offered message.
@@ -133,6 +137,7 @@ impl Queue {
                 armed: Armed::default(),
                 stamped: options.ttl.is_some(),
                 quiet: options.ttl.is_none(),
+                quiet_room: if options.ttl.is_none() { options.capacity } else { 0 },
             }),
             ended: AtomicBool::new(false),
             readable: Condvar::new(),
@@ -153,10 +158,11 @@ impl Queue {
     /// is there) and counts as dropped: the publisher's loop then handles a
     /// one-byte outcome, not a `Result` as wide as an error.
     ///
-    /// The common case, an open queue with room, is decided here inline in
-    /// the publisher's loop (always: with `Bus::send` inlined into its
-    /// callers, the compiler's own choice took it out of line, a call per
-    /// subscriber); every other case goes out of line.
+    /// The common case, an open and quiet queue with room, is decided here
+    /// inline in the publisher's loop (always: with `Bus::send` inlined
+    /// into its callers, the compiler's own choice took it out of line, a
+    /// call per subscriber), by one bound (`quiet_room`) and the bytes;
+    /// every other case goes out of line.
     #[inline(always)]
     pub(crate) fn offer(
         &self,
@@ -166,12 +172,13 @@ impl Queue {
         may_wait: bool,
         failed: &mut Option<Error>,
     ) -> Offered {
-        let state = self.lock();
-        if state.items.len() < state.room && state.bytes + size <= options.max_bytes {
-            self.accept(state, message, size, options);
+        let mut state = self.lock();
+        if state.items.len() < state.quiet_room && state.bytes + size <= options.max_bytes {
+            state.bytes += size;
+            state.items.push_back(message.into_message());
             return Offered::Accepted;
         }
-        match self.offer_when_full(state, message, size, options, may_wait) {
+        match self.offer_slow(state, message, size, options, may_wait) {
             Ok(offered) => offered,
             Err(e) => refused(e, failed),
         }
@@ -179,7 +186,7 @@ impl Queue {
 
     /// Queues `message` into a queue known to have room, then wakes and
     /// fires, outside the lock, whatever waits for it.
-    #[inline(always)]
+    #[inline]
     fn accept(
         &self,
         mut state: MutexGuard<'_, State>,
@@ -236,7 +243,7 @@ impl Queue {
             } else {
                 drop(state);
             }
-            outcome(i, self.offer_when_full(self.lock(), message, size, options, may_wait));
+            outcome(i, self.offer_slow(self.lock(), message, size, options, may_wait));
             state = self.lock();
             was_empty = state.items.is_empty();
             added = 0;
@@ -282,11 +289,11 @@ impl Queue {
         }
     }
 
-    /// [`offer`](Self::offer) to a queue that is closed, or has no room for
-    /// `message`: the overflow policies.
-    #[cold]
+    /// [`offer`](Self::offer) to a queue that is closed, has no room for
+    /// `message` (the overflow policies) or is not quiet (a push that
+    /// stamps an expiry or wakes a receiver).
     #[inline(never)]
-    fn offer_when_full<'a>(
+    fn offer_slow<'a>(
         &'a self,
         mut state: MutexGuard<'a, State>,
         message: impl Offer,
@@ -470,7 +477,7 @@ impl Queue {
                 }
             };
             state.waiting += 1;
-            state.quiet = false;
+            state.disturb();
             match timeout {
                 None => self.readable.wait(&mut state),
                 Some(t) => {
@@ -541,7 +548,7 @@ impl Queue {
             return Err(state.end_error());
         }
         state.armed.arm(notify);
-        state.quiet = false;
+        state.disturb();
         Ok(None)
     }
 
@@ -704,9 +711,17 @@ impl State {
         self.items.push_back(message);
     }
 
-    /// Sets `quiet` again after `waiting` or `armed` changed.
+    /// Sets `quiet` and `quiet_room` again after `waiting`, `armed` or
+    /// `room` changed.
     fn settle(&mut self) {
         self.quiet = !self.stamped && self.waiting == 0 && self.armed.is_quiet();
+        self.quiet_room = if self.quiet { self.room } else { 0 };
+    }
+
+    /// Clears `quiet` (and `quiet_room`) as a receiver starts to wait.
+    fn disturb(&mut self) {
+        self.quiet = false;
+        self.quiet_room = 0;
     }
 
     /// Sets `quick` again after `blocked` or `slow` changed.
