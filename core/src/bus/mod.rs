@@ -904,7 +904,10 @@ impl Bus {
         } else if let Some((last, others)) = hit.targets.split_last() {
             // Every subscriber but the last gets a clone; the last gets the
             // message itself.
-            let message = Message::new(seq, &hit.topic, payload, headers, reply_to);
+            let message = match (headers, reply_to) {
+                (None, None) => Message::bare(seq, &hit.topic, payload),
+                (headers, reply_to) => Message::new(seq, &hit.topic, payload, headers, reply_to),
+            };
             let size = message.size();
             for target in others {
                 count(self.deliver(target, &message, size, may_wait, &mut first_error));
