@@ -909,10 +909,18 @@ impl Bus {
                 (headers, reply_to) => Message::new(seq, &hit.topic, payload, headers, reply_to),
             };
             let size = message.size();
-            for target in others {
-                count(self.deliver(target, &message, size, may_wait, &mut first_error));
+            if hit.plain {
+                // Plain queues only: each offer without a test of its target.
+                for target in others {
+                    count(target.queue.offer(&message, size, &target.options, may_wait, &mut first_error));
+                }
+                count(last.queue.offer(message, size, &last.options, may_wait, &mut first_error));
+            } else {
+                for target in others {
+                    count(self.deliver(target, &message, size, may_wait, &mut first_error));
+                }
+                count(self.deliver(last, message, size, may_wait, &mut first_error));
             }
-            count(self.deliver(last, message, size, may_wait, &mut first_error));
         }
         report.delivered = report.matched - report.dropped;
         match first_error {
@@ -951,7 +959,8 @@ impl Bus {
                 index.collect(&tokens, &mut targets);
                 drop(index);
                 let spare = Spare::of(&targets);
-                self.inner.cache.put(topic, generation, targets, spare)
+                let plain = targets.iter().all(|t| t.plain);
+                self.inner.cache.put(topic, generation, targets, plain, spare)
             }
         }
     }
