@@ -111,7 +111,8 @@ impl<T> MatchCache<T> {
         plain: bool,
         spare: Option<Spare>,
     ) -> Hit<T> {
-        let hit = Arc::new(Route { topic: Arc::from(topic), targets: targets.into_boxed_slice(), plain, spare });
+        let hit =
+            Arc::new(Route { topic: Arc::from(topic), targets: targets.into_boxed_slice(), plain, spare });
         let hash = self.keys.hash_one(topic);
         let mut shard = self.shard(hash).lock();
         if shard.len() >= SHARD_CAPACITY && !shard.contains_key(&hash) {
@@ -202,7 +203,12 @@ mod tests {
         let cache = MatchCache::new();
         let hash = cache.keys.hash_one("x");
         // Forge a collision: another topic's entry under the hash of "x".
-        let hit = Arc::new(Route { topic: Arc::from("t.forged"), targets: Box::from([1u32]), plain: false, spare: None });
+        let hit = Arc::new(Route {
+            topic: Arc::from("t.forged"),
+            targets: Box::from([1u32]),
+            plain: false,
+            spare: None,
+        });
         cache.shard(hash).lock().insert(hash, Entry { generation: 1, hit });
         assert!(cache.get("x", 1).is_none(), "the topic is compared, not just its hash");
         assert_eq!(&*cache.put("x", 1, vec![99u32], false, None).targets, &[99]);

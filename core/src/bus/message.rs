@@ -76,7 +76,14 @@ impl Message {
     /// line.
     #[inline(never)]
     fn fresh(seq: u64, size: usize, topic: &Arc<str>, payload: Arc<[u8]>) -> Message {
-        let body = Body { seq, size, topic: Arc::clone(topic), payload: Some(payload), headers: None, reply_to: None };
+        let body = Body {
+            seq,
+            size,
+            topic: Arc::clone(topic),
+            payload: Some(payload),
+            headers: None,
+            reply_to: None,
+        };
         Message { body: Arc::new(body) }
     }
 
