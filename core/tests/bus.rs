@@ -239,6 +239,27 @@ fn idle_subscriptions_are_evicted() {
     assert!(bus.subscription(busy.id()).is_ok());
 }
 
+/// A cached route that mixes plain queues with an idle-tracked one still
+/// checks the idle one at each publish (only an all-plain route skips the
+/// per-target checks).
+#[test]
+fn a_publish_ends_an_idle_subscription_on_a_route_shared_with_plain_ones() {
+    let bus = bus();
+    let plain = bus.subscribe("t", opts()).unwrap();
+    let idle = bus.subscribe("t", opts().idle_ttl(Duration::from_millis(20))).unwrap();
+    let other = bus.subscribe("t", opts()).unwrap();
+    assert_eq!(bus.publish("t", &b"1"[..], &[]).unwrap().delivered, 3);
+    thread::sleep(Duration::from_millis(40));
+    let report = bus.publish("t", &b"2"[..], &[]).unwrap();
+    assert_eq!((report.matched, report.delivered, report.dropped), (3, 2, 1));
+    assert_eq!(idle.recv().unwrap_err().kind(), ErrorKind::Closed);
+    assert_eq!(bus.subscription_count(), 2);
+    for sub in [&plain, &other] {
+        assert_eq!(sub.try_recv().unwrap().unwrap().payload(), b"1");
+        assert_eq!(sub.try_recv().unwrap().unwrap().payload(), b"2");
+    }
+}
+
 #[test]
 fn recv_timeout_and_close_wake_waiters() {
     let bus = bus();

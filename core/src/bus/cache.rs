@@ -52,6 +52,9 @@ pub(crate) type Hit<T> = Arc<Route<T>>;
 pub(crate) struct Route<T> {
     pub(crate) topic: Arc<str>,
     pub(crate) targets: Box<[T]>,
+    /// Every target is a plain queue (no handler, no session, no idle
+    /// eviction): the publish offers to each without testing it.
+    pub(crate) plain: bool,
     /// The message kept between publishes when every target runs its
     /// handler inline.
     pub(crate) spare: Option<Spare>,
@@ -88,8 +91,10 @@ impl<T> MatchCache<T> {
         }
     }
 
-    /// The entry for `topic`, if it was computed at `generation`.
-    #[inline]
+    /// The entry for `topic`, if it was computed at `generation`. Always
+    /// inlined into the publish, whose size left it out of line otherwise
+    /// (a call, and its result through the stack).
+    #[inline(always)]
     pub(crate) fn get(&self, topic: &str, generation: u64) -> Option<Hit<T>> {
         let hash = self.keys.hash_one(topic);
         let shard = self.shard(hash).lock();
@@ -98,8 +103,16 @@ impl<T> MatchCache<T> {
     }
 
     /// Stores the targets of `topic` computed at `generation`.
-    pub(crate) fn put(&self, topic: &str, generation: u64, targets: Vec<T>, spare: Option<Spare>) -> Hit<T> {
-        let hit = Arc::new(Route { topic: Arc::from(topic), targets: targets.into_boxed_slice(), spare });
+    pub(crate) fn put(
+        &self,
+        topic: &str,
+        generation: u64,
+        targets: Vec<T>,
+        plain: bool,
+        spare: Option<Spare>,
+    ) -> Hit<T> {
+        let hit =
+            Arc::new(Route { topic: Arc::from(topic), targets: targets.into_boxed_slice(), plain, spare });
         let hash = self.keys.hash_one(topic);
         let mut shard = self.shard(hash).lock();
         if shard.len() >= SHARD_CAPACITY && !shard.contains_key(&hash) {
@@ -177,11 +190,11 @@ mod tests {
     fn hits_only_at_the_same_generation() {
         let cache = MatchCache::new();
         assert!(cache.get("a.b", 1).is_none());
-        cache.put("a.b", 1, vec![7u32], None);
+        cache.put("a.b", 1, vec![7u32], false, None);
         assert_eq!(&*cache.get("a.b", 1).unwrap().targets, &[7]);
         assert_eq!(&*cache.get("a.b", 1).unwrap().topic, "a.b");
         assert!(cache.get("a.b", 2).is_none());
-        cache.put("a.b", 2, vec![], None);
+        cache.put("a.b", 2, vec![], false, None);
         assert!(cache.get("a.b", 2).unwrap().targets.is_empty());
     }
 
@@ -190,10 +203,15 @@ mod tests {
         let cache = MatchCache::new();
         let hash = cache.keys.hash_one("x");
         // Forge a collision: another topic's entry under the hash of "x".
-        let hit = Arc::new(Route { topic: Arc::from("t.forged"), targets: Box::from([1u32]), spare: None });
+        let hit = Arc::new(Route {
+            topic: Arc::from("t.forged"),
+            targets: Box::from([1u32]),
+            plain: false,
+            spare: None,
+        });
         cache.shard(hash).lock().insert(hash, Entry { generation: 1, hit });
         assert!(cache.get("x", 1).is_none(), "the topic is compared, not just its hash");
-        assert_eq!(&*cache.put("x", 1, vec![99u32], None).targets, &[99]);
+        assert_eq!(&*cache.put("x", 1, vec![99u32], false, None).targets, &[99]);
         assert_eq!(&*cache.get("x", 1).unwrap().targets, &[99]);
         assert_eq!(cache.shard(hash).lock().len(), 1);
     }
@@ -202,7 +220,7 @@ mod tests {
     fn is_bounded() {
         let cache = MatchCache::new();
         for i in 0..100_000u32 {
-            cache.put(&format!("t.{i}"), 1, vec![i], None);
+            cache.put(&format!("t.{i}"), 1, vec![i], false, None);
         }
         let total: usize = cache.shards.iter().map(|s| s.lock().len()).sum();
         assert!(total <= SHARDS * SHARD_CAPACITY, "{total}");

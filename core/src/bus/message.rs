@@ -56,6 +56,37 @@ impl Message {
         Message { body: Arc::new(body) }
     }
 
+    /// [`new`](Self::new) without headers or a reply inbox, the common
+    /// publish: their empty values are not moved from step to step of the
+    /// publish into the body (callgrind, `budget_loop bus 1` with a topic
+    /// not known at compile time: 421 -> 407 instructions).
+    #[inline(always)]
+    pub(crate) fn bare(seq: u64, topic: &Arc<str>, payload: Arc<[u8]>) -> Message {
+        let size = topic.len() + payload.len();
+        if let Some(mut kept) = pool::take() {
+            if let Some(body) = Arc::get_mut(&mut kept) {
+                body.fill_bare(seq, size, topic, payload);
+                return Message { body: kept };
+            }
+        }
+        Message::fresh(seq, size, topic, payload)
+    }
+
+    /// A bare message in a new body (the pool had none to give), out of
+    /// line.
+    #[inline(never)]
+    fn fresh(seq: u64, size: usize, topic: &Arc<str>, payload: Arc<[u8]>) -> Message {
+        let body = Body {
+            seq,
+            size,
+            topic: Arc::clone(topic),
+            payload: Some(payload),
+            headers: None,
+            reply_to: None,
+        };
+        Message { body: Arc::new(body) }
+    }
+
     /// Makes this message the one of a new publish: in place when no other
     /// reference to it is left, else in a body from the pool. For a message
     /// kept between publishes (see `dispatch::Spare`).
@@ -204,16 +235,22 @@ impl Body {
         headers: Option<HeaderText>,
         reply_to: Option<Arc<str>>,
     ) {
+        self.fill_bare(seq, size, topic, payload);
+        if headers.is_some() || reply_to.is_some() {
+            self.headers = headers;
+            self.reply_to = reply_to;
+        }
+    }
+
+    /// [`fill`](Self::fill) without headers or a reply inbox.
+    #[inline(always)]
+    fn fill_bare(&mut self, seq: u64, size: usize, topic: &Arc<str>, payload: Arc<[u8]>) {
         self.seq = seq;
         self.size = size;
         if !Arc::ptr_eq(&self.topic, topic) {
             self.topic = Arc::clone(topic);
         }
         self.payload = Some(payload);
-        if headers.is_some() || reply_to.is_some() {
-            self.headers = headers;
-            self.reply_to = reply_to;
-        }
     }
 
     #[inline]
@@ -285,6 +322,24 @@ mod tests {
         }
         assert_eq!((held.topic(), held.payload(), held.headers().len()), ("t.first", &b"one"[..], 0));
         assert_eq!(held.seq(), 1);
+    }
+
+    /// A bare publish (no headers, no reply inbox) into a body that last
+    /// carried both carries neither.
+    #[test]
+    fn a_bare_message_in_a_reused_body_has_no_headers_or_inbox() {
+        let bus = Bus::new(BusLimits::default()).unwrap();
+        let sub = bus.subscribe("t.>", SubscribeOptions::new()).unwrap();
+        for _ in 0..3 {
+            let _inbox = bus.request_start("t.ask", &b"q"[..], &[("k", "v")]).unwrap();
+            let asked = sub.try_recv().unwrap().unwrap();
+            assert_eq!((asked.header("k"), asked.reply_to().is_some()), (Some("v"), true));
+            drop(asked);
+            bus.publish("t.bare", &b"b"[..], &[]).unwrap();
+            let bare = sub.try_recv().unwrap().unwrap();
+            assert_eq!((bare.topic(), bare.payload(), bare.headers().len()), ("t.bare", &b"b"[..], 0));
+            assert_eq!(bare.reply_to(), None);
+        }
     }
 
     #[test]

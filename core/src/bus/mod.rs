@@ -858,6 +858,14 @@ impl Bus {
         self.inner.cache.clear();
     }
 
+    /// A publish: its checks, its route, its message and the delivery to
+    /// each target. Always inlined into its callers, each of which passes
+    /// a constant `who` and `reply_to` (`publish`: anyone, no inbox): the
+    /// authorization and reply inbox tests then fold away, and the
+    /// arguments no longer go through the stack into a call (callgrind,
+    /// `budget_loop bus 1`: 446 -> 396 instructions a publish and receive,
+    /// with the queue's `offer` kept inline).
+    #[inline(always)]
     fn send(
         &self,
         topic: &str,
@@ -879,9 +887,12 @@ impl Bus {
         let seq = self.inner.published.fetch_add(1, Ordering::Relaxed) + 1;
         let mut report = PublishReport { matched: hit.targets.len() as u64, ..PublishReport::default() };
         let mut first_error = None;
-        let mut count = |offered: Offered| match offered {
-            Offered::Accepted => report.delivered += 1,
-            Offered::Dropped => report.dropped += 1,
+        // Only drops are counted: every target is offered the message once,
+        // so the rest were delivered, and the common outcome costs nothing.
+        let mut count = |offered: Offered| {
+            if let Offered::Dropped = offered {
+                report.dropped += 1;
+            }
         };
         if let Some(mut claimed) = hit.spare.as_ref().and_then(Spare::claim) {
             // Only inline handlers: each borrows the route's kept message.
@@ -893,13 +904,25 @@ impl Bus {
         } else if let Some((last, others)) = hit.targets.split_last() {
             // Every subscriber but the last gets a clone; the last gets the
             // message itself.
-            let message = Message::new(seq, &hit.topic, payload, headers, reply_to);
+            let message = match (headers, reply_to) {
+                (None, None) => Message::bare(seq, &hit.topic, payload),
+                (headers, reply_to) => Message::new(seq, &hit.topic, payload, headers, reply_to),
+            };
             let size = message.size();
-            for target in others {
-                count(self.deliver(target, &message, size, may_wait, &mut first_error));
+            if hit.plain {
+                // Plain queues only: each offer without a test of its target.
+                for target in others {
+                    count(target.queue.offer(&message, size, &target.options, may_wait, &mut first_error));
+                }
+                count(last.queue.offer(message, size, &last.options, may_wait, &mut first_error));
+            } else {
+                for target in others {
+                    count(self.deliver(target, &message, size, may_wait, &mut first_error));
+                }
+                count(self.deliver(last, message, size, may_wait, &mut first_error));
             }
-            count(self.deliver(last, message, size, may_wait, &mut first_error));
         }
+        report.delivered = report.matched - report.dropped;
         match first_error {
             None => Ok(report),
             Some(e) => Err(refused_by_some(&e, topic, &report)),
@@ -936,7 +959,8 @@ impl Bus {
                 index.collect(&tokens, &mut targets);
                 drop(index);
                 let spare = Spare::of(&targets);
-                self.inner.cache.put(topic, generation, targets, spare)
+                let plain = targets.iter().all(|t| t.plain);
+                self.inner.cache.put(topic, generation, targets, plain, spare)
             }
         }
     }

@@ -1,7 +1,8 @@
 //! A subscription's bounded queue, its overflow policies and accounting.
 //!
 //! One mutex guards the queue and its counters, so a stats snapshot is
-//! always consistent: `received == delivered + dropped + queued`.
+//! always consistent: `received == delivered + dropped + queued`, where
+//! `received` is that sum (see [`Queue::stats`]), never counted apart.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -70,6 +71,10 @@ struct State {
     /// stamp: a push queues the message and is done, one flag to test
     /// instead of four (see [`State::settle`]).
     quiet: bool,
+    /// `room` while `quiet`, else 0: the publisher's inline push tests
+    /// this one bound and nothing else; a queue that is closed, full or
+    /// not quiet takes the out-of-line path.
+    quiet_room: usize,
 }
 
 /// What happened to one offered message.
@@ -132,6 +137,7 @@ impl Queue {
                 armed: Armed::default(),
                 stamped: options.ttl.is_some(),
                 quiet: options.ttl.is_none(),
+                quiet_room: if options.ttl.is_none() { options.capacity } else { 0 },
             }),
             ended: AtomicBool::new(false),
             readable: Condvar::new(),
@@ -152,9 +158,12 @@ impl Queue {
     /// is there) and counts as dropped: the publisher's loop then handles a
     /// one-byte outcome, not a `Result` as wide as an error.
     ///
-    /// The common case, an open queue with room, is decided here inline in
-    /// the publisher's loop; every other case goes out of line.
-    #[inline]
+    /// The common case, an open and quiet queue with room, is decided here
+    /// inline in the publisher's loop (always: with `Bus::send` inlined
+    /// into its callers, the compiler's own choice took it out of line, a
+    /// call per subscriber), by one bound (`quiet_room`) and the bytes;
+    /// every other case goes out of line.
+    #[inline(always)]
     pub(crate) fn offer(
         &self,
         message: impl Offer,
@@ -163,12 +172,13 @@ impl Queue {
         may_wait: bool,
         failed: &mut Option<Error>,
     ) -> Offered {
-        let state = self.lock();
-        if state.items.len() < state.room && state.bytes + size <= options.max_bytes {
-            self.accept(state, message, size, options);
+        let mut state = self.lock();
+        if state.items.len() < state.quiet_room && state.bytes + size <= options.max_bytes {
+            state.bytes += size;
+            state.items.push_back(message.into_message());
             return Offered::Accepted;
         }
-        match self.offer_when_full(state, message, size, options, may_wait) {
+        match self.offer_slow(state, message, size, options, may_wait) {
             Ok(offered) => offered,
             Err(e) => refused(e, failed),
         }
@@ -184,7 +194,6 @@ impl Queue {
         size: usize,
         options: &SubscribeOptions,
     ) {
-        state.stats.received += 1;
         state.bytes += size;
         if state.quiet {
             state.items.push_back(message.into_message());
@@ -234,7 +243,7 @@ impl Queue {
             } else {
                 drop(state);
             }
-            outcome(i, self.offer_when_full(self.lock(), message, size, options, may_wait));
+            outcome(i, self.offer_slow(self.lock(), message, size, options, may_wait));
             state = self.lock();
             was_empty = state.items.is_empty();
             added = 0;
@@ -280,11 +289,11 @@ impl Queue {
         }
     }
 
-    /// [`offer`](Self::offer) to a queue that is closed, or has no room for
-    /// `message`: the overflow policies.
-    #[cold]
+    /// [`offer`](Self::offer) to a queue that is closed, has no room for
+    /// `message` (the overflow policies) or is not quiet (a push that
+    /// stamps an expiry or wakes a receiver).
     #[inline(never)]
-    fn offer_when_full<'a>(
+    fn offer_slow<'a>(
         &'a self,
         mut state: MutexGuard<'a, State>,
         message: impl Offer,
@@ -292,16 +301,15 @@ impl Queue {
         options: &SubscribeOptions,
         may_wait: bool,
     ) -> Result<Offered> {
-        // `received` is counted where the outcome is decided, never before
-        // a wait: a `Block` publisher releases the lock while it waits, and
-        // `received == delivered + dropped + queued` must hold meanwhile.
+        // A message counts as received once its outcome is decided (it is
+        // queued, or counted as dropped), never before a wait: a `Block`
+        // publisher releases the lock while it waits.
         if state.closed {
             state.count_closed();
             return Ok(Offered::Dropped);
         }
         if size > options.max_bytes {
             state.stats.dropped.rejected += 1;
-            state.stats.received += 1;
             return match options.overflow {
                 Overflow::DropOldest | Overflow::DropNewest => Ok(Offered::Dropped),
                 Overflow::Block(_) | Overflow::Error => Err(Error::new(
@@ -332,17 +340,14 @@ impl Queue {
                 }
                 Overflow::DropNewest => {
                     state.stats.dropped.overflow += 1;
-                    state.stats.received += 1;
                     return Ok(Offered::Dropped);
                 }
                 Overflow::Error => {
                     state.stats.dropped.rejected += 1;
-                    state.stats.received += 1;
                     return Err(full(options, "the subscription's overflow policy is ERROR"));
                 }
                 Overflow::Block(_) if !may_wait => {
                     state.stats.dropped.timeout += 1;
-                    state.stats.received += 1;
                     return Err(Error::new(
                         ErrorKind::WouldBlock,
                         "a BLOCK subscription is full and the publisher is inside a callback of the same bus",
@@ -353,7 +358,6 @@ impl Queue {
                     let deadline = *block_deadline.get_or_insert_with(|| now.checked_add(wait));
                     if deadline.is_some_and(|deadline| now >= deadline) {
                         state.stats.dropped.timeout += 1;
-                        state.stats.received += 1;
                         return Err(Error::new(
                             ErrorKind::Timeout,
                             format!(
@@ -415,7 +419,6 @@ impl Queue {
         let mut state = self.lock();
         if let Err(e) = checked {
             state.stats.dropped.timeout += 1;
-            state.stats.received += 1;
             return Err(e);
         }
         Ok(state)
@@ -424,7 +427,6 @@ impl Queue {
     /// Counts a message handed straight to an inline handler.
     pub(crate) fn count_inline(&self, handler_failed: bool) {
         let mut state = self.lock();
-        state.stats.received += 1;
         state.stats.delivered += 1;
         state.stats.handler_failures += u64::from(handler_failed);
     }
@@ -475,7 +477,7 @@ impl Queue {
                 }
             };
             state.waiting += 1;
-            state.quiet = false;
+            state.disturb();
             match timeout {
                 None => self.readable.wait(&mut state),
                 Some(t) => {
@@ -546,7 +548,7 @@ impl Queue {
             return Err(state.end_error());
         }
         state.armed.arm(notify);
-        state.quiet = false;
+        state.disturb();
         Ok(None)
     }
 
@@ -686,9 +688,15 @@ impl Queue {
         open
     }
 
+    /// The queue's accounting. `received` is not counted but derived,
+    /// as `delivered + dropped + queued`, so the identity holds by
+    /// construction and a push or an inline delivery updates one counter
+    /// fewer.
     pub(crate) fn stats(&self) -> SubscriptionStats {
         let state = self.lock();
-        SubscriptionStats { queued: state.items.len() as u64, ..state.stats }
+        let queued = state.items.len() as u64;
+        let received = state.stats.delivered + state.stats.dropped.total() + queued;
+        SubscriptionStats { received, queued, ..state.stats }
     }
 }
 
@@ -699,14 +707,21 @@ impl State {
         if let Some(ttl) = options.ttl {
             self.expiries.push_back(Instant::now().checked_add(ttl));
         }
-        self.stats.received += 1;
         self.bytes += size;
         self.items.push_back(message);
     }
 
-    /// Sets `quiet` again after `waiting` or `armed` changed.
+    /// Sets `quiet` and `quiet_room` again after `waiting`, `armed` or
+    /// `room` changed.
     fn settle(&mut self) {
         self.quiet = !self.stamped && self.waiting == 0 && self.armed.is_quiet();
+        self.quiet_room = if self.quiet { self.room } else { 0 };
+    }
+
+    /// Clears `quiet` (and `quiet_room`) as a receiver starts to wait.
+    fn disturb(&mut self) {
+        self.quiet = false;
+        self.quiet_room = 0;
     }
 
     /// Sets `quick` again after `blocked` or `slow` changed.
@@ -725,7 +740,6 @@ impl State {
     /// Counts a message offered after the queue was closed, under the
     /// reason it was closed for.
     fn count_closed(&mut self) {
-        self.stats.received += 1;
         match self.ended {
             Some(_) => self.stats.dropped.session_ended += 1,
             None => self.stats.dropped.closed += 1,
