@@ -43,10 +43,24 @@ impl Message {
         headers: Option<HeaderText>,
         reply_to: Option<Arc<str>>,
     ) -> Message {
+        Message::in_body(pool::take(), seq, topic, payload, headers, reply_to)
+    }
+
+    /// [`new`](Self::new) in `kept`, a body taken from the pool already
+    /// (a batch takes its messages' bodies together), or in a new one.
+    #[inline(always)]
+    pub(crate) fn in_body(
+        kept: Option<Arc<Body>>,
+        seq: u64,
+        topic: &Arc<str>,
+        payload: Arc<[u8]>,
+        headers: Option<HeaderText>,
+        reply_to: Option<Arc<str>>,
+    ) -> Message {
         let size = size_of(topic, &payload, headers.as_ref());
         // A kept body is unshared once the message that returned it is gone
         // (see `recycle`): `get_mut` says so.
-        if let Some(mut kept) = pool::take() {
+        if let Some(mut kept) = kept {
             if let Some(body) = Arc::get_mut(&mut kept) {
                 body.fill(seq, size, topic, payload, headers, reply_to);
                 return Message { body: kept };
@@ -173,6 +187,14 @@ impl Message {
         if self.release() {
             pool::give_back(Arc::clone(&self.body));
         }
+    }
+
+    /// Drops this message and returns its body, released, when this was
+    /// its last reference, for the pool to keep with others of a batch
+    /// (`pool::give_back_many`); the same second reference as `recycle`'s.
+    #[inline]
+    pub(crate) fn into_body(mut self) -> Option<Arc<Body>> {
+        self.release().then(|| Arc::clone(&self.body))
     }
 }
 
