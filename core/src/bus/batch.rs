@@ -269,7 +269,10 @@ impl Run<'_> {
         let made = messages.iter_mut().zip(chunk.iter_mut()).zip(bodies.iter_mut()).zip(first..);
         for (((slot, payload), body), seq) in made {
             let text = self.text.clone();
-            *slot = payload.take().map(|p| Message::in_body(body.take(), seq, topic, p, text, None));
+            *slot = payload.take().map(|p| match body.take() {
+                Some(kept) => Message::in_body(kept, seq, topic, p, text),
+                None => Message::new(seq, topic, p, text, None),
+            });
         }
         let messages = &mut messages[..len];
         for target in others {
