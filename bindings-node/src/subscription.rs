@@ -16,7 +16,7 @@ use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 use std::sync::Arc;
 
-use charter_core::bus::{Client, Notify, Polled, Subscription, SubscriptionId, SubscriptionRef};
+use charter_core::bus::{Client, Message, Notify, Polled, Subscription, SubscriptionId, SubscriptionRef};
 use charter_core::ErrorKind;
 use napi::bindgen_prelude::{BufferSlice, Either3, Env, FnArgs, Function, Null, Unknown};
 use napi_derive::napi;
@@ -216,7 +216,8 @@ impl NativeSubscription {
                 let mut messages = kept.take();
                 view.try_recv_many_into(&mut messages, max).map_err(from_core)?;
                 let items = packed::pack(env, &converter, &messages, max, &mut buffer).map_err(from_napi);
-                messages.clear();
+                // Copied out: their bodies go back to the core's pool together.
+                Message::drop_all(&mut messages);
                 kept.replace(messages);
                 items
             })

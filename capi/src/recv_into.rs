@@ -107,6 +107,8 @@ pub unsafe extern "C" fn charter_client_recv_into(
         for (slot, message) in entries.iter_mut().zip(&messages) {
             slot.write(writer.message(message));
         }
+        // Copied out: their bodies go back to the pool together.
+        Message::drop_all(&mut messages);
         out_more.write(room.refused.is_some());
         out_count.put(taken)
     })

@@ -15,7 +15,10 @@
 //! `size` subscriptions, one of them matching with an inline handler),
 //! `bus-many` (publish_many of batches of `size` payloads to one
 //! subscriber, then recv_many into a kept vector; an iteration is one
-//! message, so the figure is per message), `audit-append` (records of
+//! message, so the figure is per message; the messages dropped one by one,
+//! as Python's `Message` objects drop them), `bus-many-drop-all` (the
+//! same, each received batch dropped together by `Message::drop_all`, as
+//! the C ABI's and Node's batch receives do), `audit-append` (records of
 //! `size` bytes, in memory) and
 //! `audit-leaf-hash` (SHA-256 of such a record's leaf, the audit target's
 //! baseline).
@@ -33,7 +36,7 @@ use charter::registry::{charter_registry_new, charter_registry_notify, charter_r
 use charter::status::{charter_status_t, CHARTER_OK};
 use charter_benches::crowded_pattern;
 use charter_core::audit::{AuditLog, AuditOptions, Decision, Record};
-use charter_core::bus::{Bus, BusLimits, SubscribeOptions};
+use charter_core::bus::{Bus, BusLimits, Message, SubscribeOptions};
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 
@@ -118,8 +121,9 @@ fn bus_crowded(subscriptions: usize, iterations: usize) {
 
 /// Batches of `batch` messages through `publish_many` and `recv_many`, as
 /// the bindings' batch calls make them; `messages` in all, so that the
-/// figure is per message.
-fn bus_many(batch: usize, messages: usize) {
+/// figure is per message. Each batch received is dropped together when
+/// `drop_all`, else one message at a time.
+fn bus_many(batch: usize, messages: usize, drop_all: bool) {
     let bus = Bus::new(BusLimits::default()).unwrap();
     let sub = bus.subscribe("fleet.truck.position", SubscribeOptions::new()).unwrap();
     let payload: Arc<[u8]> = Arc::from(&[7u8; 64][..]);
@@ -131,7 +135,11 @@ fn bus_many(batch: usize, messages: usize) {
             bus.publish_many("fleet.truck.position", (0..n).map(|_| Arc::clone(&payload)), &[]).unwrap();
         assert_eq!(report.delivered, n as u64);
         assert_eq!(sub.recv_many_into(&mut received, batch, Some(Duration::ZERO)).unwrap(), n);
-        black_box(received.drain(..));
+        if drop_all {
+            Message::drop_all(black_box(&mut received));
+        } else {
+            black_box(received.drain(..));
+        }
         left -= n;
     }
 }
@@ -165,7 +173,8 @@ fn main() {
         "notify-capi" => notify_capi(n, iterations),
         "bus" => bus(n, iterations),
         "bus-crowded" => bus_crowded(n, iterations),
-        "bus-many" => bus_many(n, iterations),
+        "bus-many" => bus_many(n, iterations, false),
+        "bus-many-drop-all" => bus_many(n, iterations, true),
         "audit-append" => audit_append(n, iterations),
         "audit-leaf-hash" => audit_leaf_hash(n, iterations),
         other => {

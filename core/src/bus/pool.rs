@@ -20,6 +20,12 @@
 //! atomic swap each way: a publish that takes what the last receiver gave
 //! back (one message in flight at a time, the common case of a consumer
 //! that keeps up) never takes the list's lock, on either side.
+//!
+//! A batch takes the lock once for all its bodies instead: a batch publish
+//! takes the bodies of a chunk of messages together ([`take_many`]), and a
+//! batch receive that is done with its messages gives their bodies back
+//! together ([`give_back_many`], through `Message::drop_all`), so 64
+//! messages made and dropped take the lock twice, not about 126 times.
 
 use std::sync::Arc;
 
@@ -52,6 +58,22 @@ fn take_listed() -> Option<Arc<Body>> {
     FREE.lock().pop()
 }
 
+/// Fills `bodies`, from the front, with as many kept bodies from the list
+/// as it has, under one lock, then the spare if a slot is left: for the
+/// messages of a batch. A slot left empty is a body to allocate.
+#[inline(never)]
+pub(crate) fn take_many(bodies: &mut [Option<Arc<Body>>]) {
+    let mut free = FREE.lock();
+    for slot in bodies.iter_mut() {
+        *slot = free.pop();
+        if slot.is_none() {
+            drop(free);
+            *slot = SPARE.take();
+            return;
+        }
+    }
+}
+
 /// Keeps `body`, whose last reference this was, for reuse as the spare;
 /// the spare it replaces goes to the list, or is freed when that is full.
 ///
@@ -79,6 +101,16 @@ fn keep(body: Arc<Body>) {
     let_go(body);
 }
 
+/// Keeps the bodies in `bodies`, whose last references they were, in the
+/// list under one lock, as many as it has room for; those it has none for
+/// stay in `bodies`, for the caller to free outside the lock.
+#[inline(never)]
+pub(crate) fn give_back_many(bodies: &mut [Option<Arc<Body>>]) {
+    let mut free = FREE.lock();
+    let room = KEEP.saturating_sub(free.len());
+    free.extend(bodies.iter_mut().filter_map(Option::take).take(room));
+}
+
 /// Frees a body the pool has no room for, out of the common path.
 #[cold]
 #[inline(never)]
@@ -89,7 +121,7 @@ fn let_go(body: Arc<Body>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bus::{Bus, BusLimits, SubscribeOptions};
+    use crate::bus::{Bus, BusLimits, Message, SubscribeOptions};
 
     /// Many more messages alive at once than the pool keeps: once they are
     /// all gone, the pool holds at most `KEEP` bodies, and none of them
@@ -107,5 +139,46 @@ mod tests {
         drop(held);
         assert!(FREE.lock().len() <= KEEP);
         assert_eq!(Arc::strong_count(&payload), 1, "a kept body holds no payload");
+    }
+
+    /// A received batch dropped together, far longer than the pool keeps:
+    /// the pool holds at most `KEEP` bodies after it, none of them holding
+    /// a payload, and a message of the batch still held elsewhere keeps its
+    /// body and what it carries.
+    #[test]
+    fn a_batch_dropped_together_keeps_a_bounded_number_of_bodies() {
+        let bus = Bus::new(BusLimits::default()).unwrap();
+        let sub = bus.subscribe("t.x", SubscribeOptions::new().capacity(3 * KEEP)).unwrap();
+        let payload: Arc<[u8]> = Arc::from(&[1u8; 32][..]);
+        bus.publish_many("t.x", (0..3 * KEEP).map(|_| Arc::clone(&payload)), &[]).unwrap();
+        let mut held = Vec::new();
+        assert_eq!(sub.try_recv_many_into(&mut held, 3 * KEEP).unwrap(), 3 * KEEP);
+        let still = held[5].clone();
+        Message::drop_all(&mut held);
+        assert!(held.is_empty());
+        assert!(FREE.lock().len() <= KEEP);
+        assert_eq!(Arc::strong_count(&payload), 2, "only the message still held has the payload");
+        assert_eq!((still.seq(), still.topic(), still.payload()), (6, "t.x", &payload[..]));
+        drop(still);
+        assert_eq!(Arc::strong_count(&payload), 1);
+    }
+
+    /// Batches published into bodies taken together, each batch dropped
+    /// together before the next: every message carries its own payload and
+    /// number, whichever body it was given.
+    #[test]
+    fn bodies_taken_together_carry_their_own_messages() {
+        let bus = Bus::new(BusLimits::default()).unwrap();
+        let sub = bus.subscribe("t.x", SubscribeOptions::new()).unwrap();
+        let mut got = Vec::new();
+        for round in 0..4u64 {
+            let payloads = (0..100u64).map(|i| (round * 100 + i).to_le_bytes().to_vec());
+            bus.publish_many("t.x", payloads, &[]).unwrap();
+            assert_eq!(sub.try_recv_many_into(&mut got, 100).unwrap(), 100);
+            for m in &got {
+                assert_eq!(m.payload(), (m.seq() - 1).to_le_bytes());
+            }
+            Message::drop_all(&mut got);
+        }
     }
 }
