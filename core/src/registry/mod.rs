@@ -364,8 +364,9 @@ impl<E: ?Sized, H: Handler<E>> Registry<E, H> {
     ///
     /// The common handler (live, returns `Ok`) touches no counter: the
     /// loop counts only what is rare (a handler skipped, failed or
-    /// panicked; a skipped one in `delivered` until the end) and
-    /// `delivered` is worked out at the end, so a handler costs its state
+    /// panicked, each also in `delivered` until the end, which then holds
+    /// every handler not delivered to) and `delivered` is worked out at the
+    /// end with one subtraction, so a handler costs its state
     /// check, its call and its result's test. The report is the caller's,
     /// so it is counted in place rather than copied out.
     ///
@@ -401,8 +402,7 @@ impl<E: ?Sized, H: Handler<E>> Registry<E, H> {
                 self.call_unless_dead(entry, event, report);
             }
         }
-        let skipped = report.delivered;
-        report.delivered = entries.len() as u64 - skipped - report.failed - report.panicked;
+        report.delivered = entries.len() as u64 - report.delivered;
     }
 
     /// A round while a write has not reached the snapshot rounds read
@@ -447,8 +447,9 @@ impl<E: ?Sized, H: Handler<E>> Registry<E, H> {
         }
     }
 
-    /// Counts a handler panic and shows it to the hook. Out of line: it
-    /// keeps the loop down to the common case.
+    /// Counts a handler panic (in `panicked` and, until the round's end, in
+    /// `delivered`) and shows it to the hook. Out of line: it keeps the
+    /// loop down to the common case.
     #[cold]
     #[inline(never)]
     fn count_panicked(
@@ -458,6 +459,7 @@ impl<E: ?Sized, H: Handler<E>> Registry<E, H> {
         report: &mut NotifyReport,
     ) {
         report.panicked += 1;
+        report.delivered += 1;
         self.table.report_panic(entry.id, payload);
     }
 
@@ -502,12 +504,14 @@ impl<E: ?Sized, H: Handler<E>> Registry<E, H> {
     }
 }
 
-/// Counts a handler that returned an error. Out of line: it keeps a round's
-/// loop down to the common case.
+/// Counts a handler that returned an error, in `failed` and, until the
+/// round's end, in `delivered` (see [`Registry::round`]). Out of line: it
+/// keeps a round's loop down to the common case.
 #[cold]
 #[inline(never)]
 fn count_failed(report: &mut NotifyReport) {
     report.failed += 1;
+    report.delivered += 1;
 }
 
 impl<E: ?Sized, H: Handler<E>> guard::Unregister for Registry<E, H> {

@@ -27,8 +27,8 @@
 //! (the lock in and out, the count up and down); each is tens of cycles.
 //! A write never waits for `shared` (it only tries its write lock), so a
 //! handler may register or unregister in its own round, and a round may
-//! nest in another on the same thread (`read_recursive` never waits behind
-//! a writer). arc-swap's guard was dearer still (about 55 instructions:
+//! nest in another on the same thread (no writer ever waits for the lock,
+//! so a read lock never queues behind one). arc-swap's guard was dearer still (about 55 instructions:
 //! a thread-local debt slot taken and paid back, docs/BENCHMARKS.md), and a
 //! per-thread cached snapshot would keep removed handlers alive in threads
 //! that stop notifying.
@@ -179,9 +179,15 @@ impl<H> Table<H> {
 
     /// `shared`, read-locked for one round; give it back with
     /// [`release`](Table::release).
+    ///
+    /// A plain read lock, though rounds nest on one thread: a read lock
+    /// waits only while a writer holds the lock, and writers only ever try
+    /// it (never wait for it), so the lock is write-held only while no
+    /// round reads it, never under a round of this thread.
+    /// (`read_recursive` checks one more case for the same result.)
     #[inline(always)]
     pub(crate) fn read(&self) -> Reading<'_, H> {
-        self.shared.read_recursive()
+        self.shared.read()
     }
 
     /// Ends a round's read; the last round to read a stale `shared` brings
