@@ -2,11 +2,15 @@
 //!
 //! # Design
 //!
-//! The registered handlers live in an immutable, sorted snapshot behind a
-//! lock. `notify` takes a counted reference to the current snapshot (the
-//! lock is held only for that), then calls each handler in turn. Writers (`register`, `unregister`, `clear`) are serialized by a
-//! mutex, build a new snapshot, swap it in and drop the old one after the
-//! mutex is released, so a handler's destructor may itself use the registry.
+//! The registered handlers live in an immutable, sorted snapshot. `notify`
+//! read-locks the snapshot for its round (two atomic read-modify-writes),
+//! then calls each handler in turn. Writers (`register`, `unregister`,
+//! `clear`) are serialized by a mutex, build a new snapshot and swap it in
+//! without ever waiting for a round: when a round is reading the old one,
+//! the swap is left to the last such round, and rounds that start
+//! meanwhile take a counted reference to the new one. Replaced snapshots
+//! are dropped after every lock is released, so a handler's destructor may
+//! itself use the registry (table.rs explains the details).
 //!
 //! Guarantees:
 //!
@@ -407,13 +411,16 @@ impl<E: ?Sized, H: Handler<E>> Registry<E, H> {
 
     /// A round while a write has not reached the snapshot rounds read
     /// (a round on another thread was reading it): over a counted
-    /// reference to the current snapshot instead. Out of line: writes are
-    /// rare next to rounds.
+    /// reference to the current snapshot instead, then catching the shared
+    /// one up if no round reads it any more. Out of line: writes are rare
+    /// next to rounds.
     #[cold]
     #[inline(never)]
     fn run_counted(&self, event: &E, report: &mut NotifyReport) {
         let snapshot = self.table.load_full();
         self.run(&snapshot.entries, event, report);
+        drop(snapshot);
+        self.table.catch_up();
     }
 
     /// Counts a `notify` refused by the nesting bound.

@@ -28,18 +28,23 @@
 //! A write never waits for `shared` (it only tries its write lock), so a
 //! handler may register or unregister in its own round, and a round may
 //! nest in another on the same thread (no writer ever waits for the lock,
-//! so a read lock never queues behind one). arc-swap's guard was dearer still (about 55 instructions:
-//! a thread-local debt slot taken and paid back, docs/BENCHMARKS.md), and a
-//! per-thread cached snapshot would keep removed handlers alive in threads
-//! that stop notifying.
+//! so a read lock never queues behind one). arc-swap's guard was dearer
+//! still (about 55 instructions: a thread-local debt slot taken and paid
+//! back, docs/BENCHMARKS.md), and a per-thread cached snapshot would keep
+//! removed handlers alive in threads that stop notifying.
 //!
-//! The stale flag and the read lock meet the way a hazard pointer does:
-//! a writer sets the flag, then tries the write lock; a round releases its
-//! read lock, then looks at the flag. One of the two sees the other (both
-//! sides are sequentially consistent: the flag's operations and the
-//! writer's fence, and the round's release is a read-modify-write of the
-//! lock word followed by a sequentially consistent load), so a stale
-//! `shared` is never left behind by a round that ended.
+//! The stale flag and the read lock meet the way a hazard pointer does: a
+//! writer sets the flag (sequentially consistent, then a fence), then
+//! tries the write lock; a round releases its read lock (a release
+//! read-modify-write of the lock word), then loads the flag (sequentially
+//! consistent). If the writer's try fails because the round still reads,
+//! the round's load sees the flag, and it catches `shared` up itself. The
+//! language's memory model alone would want a fence in the round too; every
+//! mapping of a sequentially consistent load orders it after an earlier
+//! release read-modify-write (x86: the locked instruction is a full
+//! barrier; ARMv8: a load-acquire is ordered after a store-release; POWER
+//! and RISC-V: the load's leading full fence), so the round does without
+//! one. Any later round, write or waiter catches up a stale `shared` too.
 
 use std::any::Any;
 use std::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -205,7 +210,7 @@ impl<H> Table<H> {
     /// handler's destructor may use the registry).
     #[cold]
     #[inline(never)]
-    fn catch_up(&self) {
+    pub(crate) fn catch_up(&self) {
         let Some(mut shared) = self.shared.try_write() else {
             return;
         };
