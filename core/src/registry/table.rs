@@ -36,15 +36,15 @@
 //! The stale flag and the read lock meet the way a hazard pointer does: a
 //! writer sets the flag (sequentially consistent, then a fence), then
 //! tries the write lock; a round releases its read lock (a release
-//! read-modify-write of the lock word), then loads the flag (sequentially
-//! consistent). If the writer's try fails because the round still reads,
-//! the round's load sees the flag, and it catches `shared` up itself. The
-//! language's memory model alone would want a fence in the round too; every
-//! mapping of a sequentially consistent load orders it after an earlier
-//! release read-modify-write (x86: the locked instruction is a full
-//! barrier; ARMv8: a load-acquire is ordered after a store-release; POWER
-//! and RISC-V: the load's leading full fence), so the round does without
-//! one. Any later round, write or waiter catches up a stale `shared` too.
+//! read-modify-write of the lock word), fences, then loads the flag. If
+//! the writer's try fails because the round still reads, the round's load
+//! sees the flag, and it catches `shared` up itself. The round's fence is
+//! what the language's memory model asks for: without it the argument
+//! would rest on each CPU's mapping of a sequentially consistent load
+//! (x86 and ARMv8 would hold, 32-bit ARM's trailing-fence mapping would
+//! not), and it costs about 2 ns of the 6 a round saves (docs/BENCHMARKS.md,
+//! registry round 9). Any later round, write or waiter catches up a stale
+//! `shared` too.
 
 use std::any::Any;
 use std::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -200,6 +200,7 @@ impl<H> Table<H> {
     #[inline(always)]
     pub(crate) fn release(&self, reading: Reading<'_, H>) {
         drop(reading);
+        fence(Ordering::SeqCst);
         if self.stale.load(Ordering::SeqCst) {
             self.catch_up();
         }
