@@ -69,8 +69,37 @@ pub(crate) fn inside(key: usize) -> bool {
 /// Takes a nesting level for the object identified by `key`, unless that
 /// object is already active `max` times on this thread or the thread's
 /// stack is full (or is being torn down).
+///
+/// While the thread has fewer levels than `max`, the object cannot have
+/// `max` of them, so the level is taken without looking for the object's
+/// (a registry's common case: one thread-local load, a compare, two
+/// stores).
 #[inline]
 pub(crate) fn enter(key: usize, max: usize) -> Option<Level> {
+    let taken = STACK
+        .try_with(|s| {
+            let len = s.len.get();
+            if len < max.min(MAX_THREAD_NESTING) {
+                s.keys[len].set(key);
+                s.len.set(len + 1);
+                true
+            } else {
+                false
+            }
+        })
+        .unwrap_or(false);
+    if taken {
+        Some(Level(()))
+    } else {
+        enter_deep(key, max)
+    }
+}
+
+/// [`enter`] once the thread has at least `max` levels: counts the
+/// object's. Out of line: only nested callbacks come here.
+#[cold]
+#[inline(never)]
+fn enter_deep(key: usize, max: usize) -> Option<Level> {
     enter_counting(key, max).map(|(level, _)| level)
 }
 

@@ -400,6 +400,69 @@ fn unregister_and_wait_drops_the_handler_before_it_returns() {
     assert_eq!(round.join().unwrap(), report(1, 0, 0));
 }
 
+/// Writes made while a round on another thread is in progress: rounds
+/// started after them see them at once, a handler removed then is dropped
+/// when that round ends (not when some later round or write comes), and a
+/// wait for another handler ends once such a round has.
+#[test]
+fn writes_during_another_threads_round_take_effect_and_release_at_its_end() {
+    let reg: Arc<Registry<u32>> = Arc::new(Registry::new());
+    let (entered_tx, entered_rx) = std::sync::mpsc::channel();
+    let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
+    let go_rx = Mutex::new(go_rx);
+    // Priority 1 fires first; it holds up rounds of event 1 until told.
+    reg.register_with_priority(1, move |&n| {
+        if n == 1 {
+            entered_tx.send(()).unwrap();
+            go_rx.lock().unwrap().recv().unwrap();
+        }
+        Ok(())
+    });
+    let removed = Arc::new(());
+    let removed_id = reg.register(holding(&removed));
+    let waited = Arc::new(());
+    let waited_id = reg.register(holding(&waited));
+    let held_round = || {
+        let r = Arc::clone(&reg);
+        let round = thread::spawn(move || r.notify(&1));
+        entered_rx.recv().unwrap();
+        round
+    };
+
+    let round = held_round();
+    assert!(reg.unregister(removed_id));
+    let added = Arc::new(AtomicUsize::new(0));
+    let a = Arc::clone(&added);
+    reg.register(move |_| {
+        a.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    });
+    assert_eq!(reg.notify(&0), report(3, 0, 0));
+    assert_eq!(added.load(Ordering::Relaxed), 1, "a round started after the write sees it");
+    assert_eq!(Arc::strong_count(&removed), 2, "the round in progress may still reach it");
+    go_tx.send(()).unwrap();
+    // The round skipped the removed handler and, having started before it
+    // was registered, did not run the new one.
+    assert_eq!(round.join().unwrap(), report(2, 0, 0));
+    assert_eq!(Arc::strong_count(&removed), 1, "dropped when the last round holding it ended");
+    assert_eq!(added.load(Ordering::Relaxed), 1);
+
+    let round = held_round();
+    let r = Arc::clone(&reg);
+    let waiter = thread::spawn(move || r.unregister_and_wait(waited_id));
+    while reg.contains(waited_id) {
+        thread::yield_now();
+    }
+    thread::sleep(std::time::Duration::from_millis(20));
+    assert!(!waiter.is_finished(), "the round in progress can still reach the waited-for handler");
+    assert_eq!(Arc::strong_count(&waited), 2);
+    go_tx.send(()).unwrap();
+    assert_eq!(round.join().unwrap(), report(2, 0, 0));
+    assert!(waiter.join().unwrap());
+    assert_eq!(Arc::strong_count(&waited), 1);
+    assert_eq!(reg.notify(&0), report(2, 0, 0));
+}
+
 #[test]
 fn clear_and_wait_and_unregister_and_wait_inside_a_handler_do_not_wait_for_their_own_round() {
     let reg: Arc<Registry<u32>> = Arc::new(Registry::new());

@@ -2,11 +2,15 @@
 //!
 //! # Design
 //!
-//! The registered handlers live in an immutable, sorted snapshot behind a
-//! lock. `notify` takes a counted reference to the current snapshot (the
-//! lock is held only for that), then calls each handler in turn. Writers (`register`, `unregister`, `clear`) are serialized by a
-//! mutex, build a new snapshot, swap it in and drop the old one after the
-//! mutex is released, so a handler's destructor may itself use the registry.
+//! The registered handlers live in an immutable, sorted snapshot. `notify`
+//! read-locks the snapshot for its round (two atomic read-modify-writes),
+//! then calls each handler in turn. Writers (`register`, `unregister`,
+//! `clear`) are serialized by a mutex, build a new snapshot and swap it in
+//! without ever waiting for a round: when a round is reading the old one,
+//! the swap is left to the last such round, and rounds that start
+//! meanwhile take a counted reference to the new one. Replaced snapshots
+//! are dropped after every lock is released, so a handler's destructor may
+//! itself use the registry (table.rs explains the details).
 //!
 //! Guarantees:
 //!
@@ -46,7 +50,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use crate::depth;
 use crate::{Error, ErrorKind};
 use handler::LIVE;
-use table::{wait_until_unused, Table};
+use table::Table;
 
 pub use crate::depth::MAX_THREAD_NESTING;
 pub use dispatch::{BoxedHandler, Handler};
@@ -271,7 +275,7 @@ impl<E: ?Sized, H: Handler<E>> Registry<E, H> {
             return false;
         };
         if !self.in_round_on_this_thread() {
-            wait_until_unused(entry);
+            self.table.wait_until_unused(entry);
         }
         true
     }
@@ -309,7 +313,7 @@ impl<E: ?Sized, H: Handler<E>> Registry<E, H> {
             return;
         }
         for entry in removed.into_vec() {
-            wait_until_unused(entry);
+            self.table.wait_until_unused(entry);
         }
     }
 
@@ -364,8 +368,9 @@ impl<E: ?Sized, H: Handler<E>> Registry<E, H> {
     ///
     /// The common handler (live, returns `Ok`) touches no counter: the
     /// loop counts only what is rare (a handler skipped, failed or
-    /// panicked; a skipped one in `delivered` until the end) and
-    /// `delivered` is worked out at the end, so a handler costs its state
+    /// panicked, each also in `delivered` until the end, which then holds
+    /// every handler not delivered to) and `delivered` is worked out at the
+    /// end with one subtraction, so a handler costs its state
     /// check, its call and its result's test. The report is the caller's,
     /// so it is counted in place rather than copied out.
     ///
@@ -381,17 +386,41 @@ impl<E: ?Sized, H: Handler<E>> Registry<E, H> {
         let Some(_level) = depth::enter(key, self.max_depth) else {
             return Err(self.refuse());
         };
-        let snapshot = self.table.load_full();
-        for entry in snapshot.entries.iter() {
+        if self.table.is_stale() {
+            self.run_counted(event, report);
+            return Ok(());
+        }
+        let reading = self.table.read();
+        self.run(&reading.entries, event, report);
+        self.table.release(reading);
+        Ok(())
+    }
+
+    /// A round's calls over `entries`, counted into `report`.
+    #[inline(always)]
+    fn run(&self, entries: &[table::Slot<H>], event: &E, report: &mut NotifyReport) {
+        for entry in entries {
             if entry.state.load(Ordering::Relaxed) == LIVE {
                 self.call(entry, event, report);
             } else {
                 self.call_unless_dead(entry, event, report);
             }
         }
-        let skipped = report.delivered;
-        report.delivered = snapshot.entries.len() as u64 - skipped - report.failed - report.panicked;
-        Ok(())
+        report.delivered = entries.len() as u64 - report.delivered;
+    }
+
+    /// A round while a write has not reached the snapshot rounds read
+    /// (a round on another thread was reading it): over a counted
+    /// reference to the current snapshot instead, then catching the shared
+    /// one up if no round reads it any more. Out of line: writes are rare
+    /// next to rounds.
+    #[cold]
+    #[inline(never)]
+    fn run_counted(&self, event: &E, report: &mut NotifyReport) {
+        let snapshot = self.table.load_full();
+        self.run(&snapshot.entries, event, report);
+        drop(snapshot);
+        self.table.catch_up();
     }
 
     /// Counts a `notify` refused by the nesting bound.
@@ -425,8 +454,9 @@ impl<E: ?Sized, H: Handler<E>> Registry<E, H> {
         }
     }
 
-    /// Counts a handler panic and shows it to the hook. Out of line: it
-    /// keeps the loop down to the common case.
+    /// Counts a handler panic (in `panicked` and, until the round's end, in
+    /// `delivered`) and shows it to the hook. Out of line: it keeps the
+    /// loop down to the common case.
     #[cold]
     #[inline(never)]
     fn count_panicked(
@@ -436,6 +466,7 @@ impl<E: ?Sized, H: Handler<E>> Registry<E, H> {
         report: &mut NotifyReport,
     ) {
         report.panicked += 1;
+        report.delivered += 1;
         self.table.report_panic(entry.id, payload);
     }
 
@@ -480,12 +511,14 @@ impl<E: ?Sized, H: Handler<E>> Registry<E, H> {
     }
 }
 
-/// Counts a handler that returned an error. Out of line: it keeps a round's
-/// loop down to the common case.
+/// Counts a handler that returned an error, in `failed` and, until the
+/// round's end, in `delivered` (see [`Registry::round`]). Out of line: it
+/// keeps a round's loop down to the common case.
 #[cold]
 #[inline(never)]
 fn count_failed(report: &mut NotifyReport) {
     report.failed += 1;
+    report.delivered += 1;
 }
 
 impl<E: ?Sized, H: Handler<E>> guard::Unregister for Registry<E, H> {

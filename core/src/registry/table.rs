@@ -8,39 +8,63 @@
 //! * No handler code and no handler destructor runs under the writer lock:
 //!   every write returns what it replaced, and the caller drops it after
 //!   the lock is released.
-//! * Rounds reach entries only through snapshots, and a round holds a
-//!   counted reference to its snapshot (cloned under the snapshot lock,
-//!   which is held for nothing else). So once an entry is out of the
-//!   current snapshot, its reference count falls to the holder's own
-//!   reference exactly when no round can still reach it;
-//!   [`wait_until_unused`] relies on this.
+//! * Rounds reach entries only through snapshots. A round reads the
+//!   snapshot in `shared` with that lock read-held until it ends, or,
+//!   while `shared` is behind `latest` (a write has not been applied to it
+//!   yet), holds a counted reference to `latest`'s snapshot. So once an
+//!   entry is out of `latest` and `shared` has caught up, its reference
+//!   count falls to the holder's own reference exactly when no round can
+//!   still reach it; [`Table::wait_until_unused`] relies on this.
+//! * `shared` is caught up (the old snapshot taken out and dropped, outside
+//!   every lock) by whoever finds it stale with no round reading it: the
+//!   writer itself when no round is in progress, else the last round to
+//!   end, or a waiter. So a removed handler is dropped when the last round
+//!   holding it ends, as before.
 //!
-//! Why a lock and a reference count rather than arc-swap: a round's fixed
-//! cost is the hottest path of the registry, and an uncontended lock plus
-//! one count up and down is about 15 instructions, where arc-swap's guard
-//! (a thread-local debt slot taken and paid back) was about 55 (callgrind,
-//! docs/BENCHMARKS.md). The lock is parking_lot's mutex, one
-//! compare-and-swap in and one out (std's read-write lock took 13
-//! instructions for the pair, parking_lot's 16, this one 8): it is held
-//! only while a count is added, so readers that meet on it wait a few
-//! instructions, and they write the same cache line either way (a read
-//! lock's reader count is a shared write too). Writers hold it only for
-//! the swap itself, never while a handler or destructor runs, and nothing
-//! that can panic runs under it.
+//! Why: a round's fixed cost is the hottest path of the registry. Holding
+//! `shared` read-locked costs a round two atomic read-modify-writes (the
+//! read lock in and out), where cloning `latest` under its lock costs four
+//! (the lock in and out, the count up and down); each is tens of cycles.
+//! A write never waits for `shared` (it only tries its write lock), so a
+//! handler may register or unregister in its own round, and a round may
+//! nest in another on the same thread (no writer ever waits for the lock,
+//! so a read lock never queues behind one). arc-swap's guard was dearer
+//! still (about 55 instructions: a thread-local debt slot taken and paid
+//! back, docs/BENCHMARKS.md), and a per-thread cached snapshot would keep
+//! removed handlers alive in threads that stop notifying.
+//!
+//! The stale flag and the read lock meet the way a hazard pointer does: a
+//! writer sets the flag (sequentially consistent, then a fence), then
+//! tries the write lock; a round releases its read lock (a release
+//! read-modify-write of the lock word), fences, then loads the flag. If
+//! the writer's try fails because the round still reads, the round's load
+//! sees the flag, and it catches `shared` up itself. The round's fence is
+//! what the language's memory model asks for: without it the argument
+//! would rest on each CPU's mapping of a sequentially consistent load
+//! (x86 and ARMv8 would hold, 32-bit ARM's trailing-fence mapping would
+//! not), and it costs about 2 ns of the 6 a round saves
+//! (docs/BENCHMARKS.md, instruction budgets, round 10). Any later round,
+//! write or waiter catches up a stale `shared` too.
 
 use std::any::Any;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use arc_swap::ArcSwapOption;
-use parking_lot::Mutex as SnapshotLock;
+use parking_lot::{Mutex as SnapshotLock, RwLock, RwLockReadGuard};
 
 use super::handler::{Entry, Ids};
 use super::panic_info::PanicInfo;
 use super::HandlerId;
 
 pub(crate) type Slot<H> = Arc<Entry<H>>;
+/// What a write replaced: `latest`'s snapshot, and `shared`'s if it was
+/// caught up at once.
+type Replaced<H> = (Arc<Snapshot<H>>, Option<Arc<Snapshot<H>>>);
+/// A round's read of `shared`.
+pub(crate) type Reading<'a, H> = RwLockReadGuard<'a, Arc<Snapshot<H>>>;
+
 type PanicHook = Box<dyn Fn(&PanicInfo<'_>) + Send + Sync>;
 
 /// The handlers in firing order. Never mutated once published.
@@ -49,8 +73,15 @@ pub(crate) struct Snapshot<H> {
 }
 
 pub(crate) struct Table<H> {
-    /// The current snapshot; the lock guards only the pointer's swap.
-    snapshot: SnapshotLock<Arc<Snapshot<H>>>,
+    /// The current snapshot, as the last write left it; the lock guards
+    /// only the pointer's swap and clone.
+    latest: SnapshotLock<Arc<Snapshot<H>>>,
+    /// The snapshot rounds read, read-locked for a whole round: `latest`'s,
+    /// or an older one while `stale` is set.
+    shared: RwLock<Arc<Snapshot<H>>>,
+    /// Set by a write that could not update `shared` at once (a round was
+    /// reading it); cleared by whoever updates it.
+    stale: AtomicBool,
     /// Serializes writers; hands out ids.
     writer: Mutex<Ids>,
     len: AtomicUsize,
@@ -60,8 +91,11 @@ pub(crate) struct Table<H> {
 
 impl<H> Table<H> {
     pub(crate) fn new() -> Table<H> {
+        let empty = Arc::new(Snapshot { entries: Box::new([]) });
         Table {
-            snapshot: SnapshotLock::new(Arc::new(Snapshot { entries: Box::new([]) })),
+            latest: SnapshotLock::new(Arc::clone(&empty)),
+            shared: RwLock::new(empty),
+            stale: AtomicBool::new(false),
             writer: Mutex::new(Ids::new()),
             len: AtomicUsize::new(0),
             on_panic: ArcSwapOption::empty(),
@@ -115,12 +149,14 @@ impl<H> Table<H> {
         for entry in current.entries.iter() {
             entry.kill();
         }
-        let old = self.publish(Vec::new());
+        let (old, shared) = self.publish(Vec::new());
         drop(writer);
         drop(current);
         // Cloned so the caller holds the entries themselves, not the
-        // snapshot; dropping the snapshot here runs no handler destructor.
-        old.entries.clone()
+        // snapshots; dropping them here runs no handler destructor.
+        let entries = old.entries.clone();
+        drop((old, shared));
+        entries
     }
 
     pub(crate) fn contains(&self, id: HandlerId) -> bool {
@@ -132,10 +168,60 @@ impl<H> Table<H> {
         self.len.load(Ordering::Acquire)
     }
 
-    /// The current snapshot as a counted reference, held for one round.
+    /// The current snapshot as a counted reference: what writers build
+    /// on, and what a round holds while `shared` is stale.
     #[inline]
     pub(crate) fn load_full(&self) -> Arc<Snapshot<H>> {
-        Arc::clone(&self.snapshot.lock())
+        Arc::clone(&self.latest.lock())
+    }
+
+    /// Whether a write has not reached `shared` yet: a round then holds
+    /// [`load_full`](Table::load_full) instead of reading `shared`.
+    #[inline(always)]
+    pub(crate) fn is_stale(&self) -> bool {
+        self.stale.load(Ordering::SeqCst)
+    }
+
+    /// `shared`, read-locked for one round; give it back with
+    /// [`release`](Table::release).
+    ///
+    /// A plain read lock, though rounds nest on one thread: a read lock
+    /// waits only while a writer holds the lock, and writers only ever try
+    /// it (never wait for it), so the lock is write-held only while no
+    /// round reads it, never under a round of this thread.
+    /// (`read_recursive` checks one more case for the same result.)
+    #[inline(always)]
+    pub(crate) fn read(&self) -> Reading<'_, H> {
+        self.shared.read()
+    }
+
+    /// Ends a round's read; the last round to read a stale `shared` brings
+    /// it up to date (and drops what it replaced, after every lock).
+    #[inline(always)]
+    pub(crate) fn release(&self, reading: Reading<'_, H>) {
+        drop(reading);
+        fence(Ordering::SeqCst);
+        if self.stale.load(Ordering::SeqCst) {
+            self.catch_up();
+        }
+    }
+
+    /// Brings `shared` up to `latest` unless a round is reading it, and
+    /// drops the snapshot it replaced after every lock is released (a
+    /// handler's destructor may use the registry).
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn catch_up(&self) {
+        let Some(mut shared) = self.shared.try_write() else {
+            return;
+        };
+        if !self.stale.swap(false, Ordering::SeqCst) {
+            return;
+        }
+        let latest = self.load_full();
+        let old = std::mem::replace(&mut *shared, latest);
+        drop(shared);
+        drop(old);
     }
 
     pub(crate) fn set_hook(&self, hook: PanicHook) {
@@ -173,39 +259,51 @@ impl<H> Table<H> {
         self.writer.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Swaps in a snapshot of `entries`; returns the old one so the caller
-    /// can drop it (and perhaps the last reference to a handler) after the
+    /// Swaps in a snapshot of `entries`, and into `shared` too unless a
+    /// round is reading it (then the flag tells the rounds, and the last one
+    /// reading it catches it up); returns the old ones so the caller can
+    /// drop them (and perhaps the last reference to a handler) after the
     /// writer lock is released.
-    fn publish(&self, entries: Vec<Slot<H>>) -> Arc<Snapshot<H>> {
+    fn publish(&self, entries: Vec<Slot<H>>) -> Replaced<H> {
         let len = entries.len();
         let new = Arc::new(Snapshot { entries: entries.into_boxed_slice() });
-        let old = std::mem::replace(&mut *self.snapshot.lock(), new);
+        let old = std::mem::replace(&mut *self.latest.lock(), Arc::clone(&new));
         self.len.store(len, Ordering::Release);
-        old
+        self.stale.store(true, Ordering::SeqCst);
+        fence(Ordering::SeqCst);
+        let shared = self.shared.try_write().and_then(|mut shared| {
+            // Cleared before `shared` is written: a later write sets it again.
+            self.stale.swap(false, Ordering::SeqCst).then(|| std::mem::replace(&mut *shared, new))
+        });
+        (old, shared)
     }
-}
 
-/// Blocks until no round can still reach `entry`, then drops it, and with
-/// it the handler (unless a caller elsewhere kept a reference, which the
-/// registries never do).
-///
-/// `entry` must already be out of the current snapshot. Spins briefly,
-/// then yields, then sleeps up to a millisecond between checks: a round
-/// that holds the entry is running a handler, which takes its own time.
-pub(crate) fn wait_until_unused<H>(mut entry: Slot<H>) {
-    let mut checks = 0u32;
-    // `get_mut` succeeds only when this is the last reference, and it
-    // synchronizes with the release of every other one: whatever the
-    // rounds that held it did happens before this returns.
-    while Arc::get_mut(&mut entry).is_none() {
-        checks += 1;
-        if checks < 64 {
-            std::hint::spin_loop();
-        } else if checks < 128 {
-            std::thread::yield_now();
-        } else {
-            let micros = 1u64 << (checks - 128).min(10);
-            std::thread::sleep(Duration::from_micros(micros));
+    /// Blocks until no round can still reach `entry`, then drops it, and
+    /// with it the handler (unless a caller elsewhere kept a reference,
+    /// which the registries never do).
+    ///
+    /// `entry` must already be out of `latest`. Each check first catches
+    /// `shared` up if no round reads it any more. Spins briefly, then
+    /// yields, then sleeps up to a millisecond between checks: a round that
+    /// holds the entry is running a handler, which takes its own time.
+    pub(crate) fn wait_until_unused(&self, mut entry: Slot<H>) {
+        let mut checks = 0u32;
+        // `get_mut` succeeds only when this is the last reference, and it
+        // synchronizes with the release of every other one: whatever the
+        // rounds that held it did happens before this returns.
+        while {
+            self.catch_up();
+            Arc::get_mut(&mut entry).is_none()
+        } {
+            checks += 1;
+            if checks < 64 {
+                std::hint::spin_loop();
+            } else if checks < 128 {
+                std::thread::yield_now();
+            } else {
+                let micros = 1u64 << (checks - 128).min(10);
+                std::thread::sleep(Duration::from_micros(micros));
+            }
         }
     }
 }
