@@ -37,6 +37,7 @@ mod cache;
 mod client;
 mod dispatch;
 mod ended;
+mod fifo;
 mod header_text;
 mod index;
 mod interrupt;

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex, MutexGuard};
 
+use super::fifo::Fifo;
 use super::interrupt::{self, INTERRUPT_CHECK};
 use super::message::Message;
 use super::options::{Overflow, SubscribeOptions};
@@ -28,7 +29,7 @@ pub(crate) struct Queue {
 
 struct State {
     /// Each entry is the message alone (one pointer): its size is in it.
-    items: VecDeque<Message>,
+    items: Fifo,
     /// For a queue with a TTL, when each queued message expires (`None`:
     /// never, past what an `Instant` can hold), in step with `items`;
     /// empty otherwise. Kept apart so that the queued entries of the
@@ -120,7 +121,7 @@ impl Queue {
     pub(crate) fn new(options: &SubscribeOptions) -> Queue {
         Queue {
             state: Mutex::new(State {
-                items: VecDeque::new(),
+                items: Fifo::new(),
                 expiries: VecDeque::new(),
                 bytes: 0,
                 room: options.capacity,
@@ -137,7 +138,8 @@ impl Queue {
                 armed: Armed::default(),
                 stamped: options.ttl.is_some(),
                 quiet: options.ttl.is_none(),
-                quiet_room: if options.ttl.is_none() { options.capacity } else { 0 },
+                // No slots yet: the first push grows the ring, out of line.
+                quiet_room: 0,
             }),
             ended: AtomicBool::new(false),
             readable: Condvar::new(),
@@ -175,7 +177,7 @@ impl Queue {
         let mut state = self.lock();
         if state.items.len() < state.quiet_room && state.bytes + size <= options.max_bytes {
             state.bytes += size;
-            state.items.push_back(message.into_message());
+            state.items.push_free(message.into_message());
             return Offered::Accepted;
         }
         match self.offer_slow(state, message, size, options, may_wait) {
@@ -197,6 +199,8 @@ impl Queue {
         state.bytes += size;
         if state.quiet {
             state.items.push_back(message.into_message());
+            // The ring may have grown: the inline bound follows it.
+            state.settle();
             return;
         }
         self.accept_loud(state, message.into_message(), options);
@@ -598,10 +602,7 @@ impl Queue {
     #[inline]
     fn pop_if(&self, state: &mut State, fits: &mut impl FnMut(&Message) -> bool) -> Option<Message> {
         if state.quick {
-            if !fits(state.items.front()?) {
-                return None;
-            }
-            let message = state.items.pop_front()?;
+            let message = state.items.pop_front_if(|m| fits(m))?;
             state.bytes -= message.size();
             state.stats.delivered += 1;
             return Some(message);
@@ -675,7 +676,7 @@ impl Queue {
             }
             // Their buffers go too: an ended subscription may stay
             // reachable by id (the bus's `ended` table) long after.
-            state.items = VecDeque::new();
+            state.items = Fifo::new();
             state.expiries = VecDeque::new();
             state.bytes = 0;
         }
@@ -715,7 +716,7 @@ impl State {
     /// `room` changed.
     fn settle(&mut self) {
         self.quiet = !self.stamped && self.waiting == 0 && self.armed.is_quiet();
-        self.quiet_room = if self.quiet { self.room } else { 0 };
+        self.quiet_room = if self.quiet { self.room.min(self.items.slots()) } else { 0 };
     }
 
     /// Clears `quiet` (and `quiet_room`) as a receiver starts to wait.

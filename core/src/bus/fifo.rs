@@ -1,0 +1,185 @@
+//! A queue's messages, oldest first: a ring of slots whose count is a
+//! power of two, so a position wraps by a mask rather than by `VecDeque`'s
+//! compare and subtract, and a slot that is empty says so itself, so a
+//! take needs no test of the length.
+//!
+//! The ring grows (doubling, as `VecDeque` does) only when it is full; a
+//! queue that has reached its working depth pushes and takes without
+//! allocating.
+
+use super::message::Message;
+
+/// The fewest slots a ring that holds anything has.
+const FIRST_SLOTS: usize = 4;
+
+pub(crate) struct Fifo {
+    /// `len` messages from `head` on (wrapping), every other slot `None`:
+    /// a take from an empty ring finds its head slot empty.
+    slots: Box<[Option<Message>]>,
+    /// The slot of the oldest message; always below `slots.len()` once
+    /// the ring has slots.
+    head: usize,
+    len: usize,
+}
+
+impl Fifo {
+    /// An empty ring, without slots until the first push.
+    pub(crate) fn new() -> Fifo {
+        Fifo { slots: Box::default(), head: 0, len: 0 }
+    }
+
+    #[inline]
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    #[inline]
+    pub(crate) fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The oldest message.
+    #[inline]
+    pub(crate) fn front(&self) -> Option<&Message> {
+        self.slots.get(self.head)?.as_ref()
+    }
+
+    /// How many messages the ring holds before it must grow.
+    #[inline]
+    pub(crate) fn slots(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// Appends `message`, growing the ring first when it is full.
+    #[inline]
+    pub(crate) fn push_back(&mut self, message: Message) {
+        if self.len == self.slots.len() {
+            self.grow();
+        }
+        self.push_free(message);
+    }
+
+    /// Appends `message` to a ring known to have a free slot (`len()`
+    /// below `slots()`): the publisher's inline push, whose bound
+    /// (`quiet_room`, never above `slots()`) already says so, skips the
+    /// test for growth. The slot past the last message is then empty (see
+    /// `slots`), so the store forgets a `None` and skips the test of the
+    /// old value a plain assignment makes. Always inline: it runs once per
+    /// subscriber.
+    #[inline(always)]
+    pub(crate) fn push_free(&mut self, message: Message) {
+        let mask = self.slots.len().wrapping_sub(1);
+        match self.slots.get_mut((self.head + self.len) & mask) {
+            Some(slot) => {
+                std::mem::forget(slot.replace(message));
+                self.len += 1;
+            }
+            None => self.push_back_grown(message),
+        }
+    }
+
+    /// [`push_free`](Self::push_free) to a ring without slots (the only
+    /// case its index misses): grows, then pushes.
+    #[cold]
+    #[inline(never)]
+    fn push_back_grown(&mut self, message: Message) {
+        self.grow();
+        self.push_free(message);
+    }
+
+    /// Takes the oldest message.
+    #[inline(always)]
+    pub(crate) fn pop_front(&mut self) -> Option<Message> {
+        self.pop_front_if(|_| true)
+    }
+
+    /// Takes the oldest message if `fits` accepts it.
+    #[inline(always)]
+    pub(crate) fn pop_front_if(&mut self, fits: impl FnOnce(&Message) -> bool) -> Option<Message> {
+        let slot = self.slots.get_mut(self.head)?;
+        if !fits(slot.as_ref()?) {
+            return None;
+        }
+        let message = slot.take()?;
+        self.head = (self.head + 1) & (self.slots.len() - 1);
+        self.len -= 1;
+        Some(message)
+    }
+
+    /// Doubles the slots (or makes the first ones), the messages moved in
+    /// order to the start of the new ring.
+    #[cold]
+    #[inline(never)]
+    fn grow(&mut self) {
+        let size = (self.slots.len() * 2).max(FIRST_SLOTS);
+        let mut slots: Vec<Option<Message>> = Vec::with_capacity(size);
+        while let Some(message) = self.pop_front() {
+            slots.push(Some(message));
+        }
+        let len = slots.len();
+        slots.resize_with(size, || None);
+        self.slots = slots.into_boxed_slice();
+        self.head = 0;
+        self.len = len;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::Fifo;
+    use crate::bus::message::Message;
+
+    fn message(seq: u64) -> Message {
+        Message::new(seq, &Arc::from("t"), Arc::from(&b"x"[..]), None, None)
+    }
+
+    /// Messages come out in the order they went in, across growth and
+    /// across the wrap of the positions, and an empty ring gives nothing.
+    #[test]
+    fn keeps_order_across_growth_and_wrap() {
+        let mut fifo = Fifo::new();
+        assert!(fifo.pop_front().is_none());
+        assert!(fifo.front().is_none());
+        let (mut next_in, mut next_out) = (0u64, 0u64);
+        for round in 0..50 {
+            for _ in 0..(round % 7 + 1) {
+                fifo.push_back(message(next_in));
+                next_in += 1;
+            }
+            for _ in 0..(round % 5 + 1) {
+                match fifo.pop_front() {
+                    Some(m) => {
+                        assert_eq!(m.seq(), next_out);
+                        next_out += 1;
+                    }
+                    None => assert_eq!(next_in, next_out),
+                }
+            }
+            assert_eq!(fifo.len() as u64, next_in - next_out);
+            assert_eq!(fifo.is_empty(), next_in == next_out);
+            assert_eq!(fifo.front().map(Message::seq), (next_in > next_out).then_some(next_out));
+        }
+        while let Some(m) = fifo.pop_front() {
+            assert_eq!(m.seq(), next_out);
+            next_out += 1;
+        }
+        assert_eq!((next_out, fifo.len()), (next_in, 0));
+    }
+
+    /// A queued message is dropped with the ring (its body's reference
+    /// count goes down), and a taken one is not dropped twice.
+    #[test]
+    fn drops_what_it_holds() {
+        let payload: Arc<[u8]> = Arc::from(&b"payload"[..]);
+        let mut fifo = Fifo::new();
+        for seq in 0..10 {
+            fifo.push_back(Message::new(seq, &Arc::from("t"), Arc::clone(&payload), None, None));
+        }
+        drop(fifo.pop_front());
+        assert_eq!(Arc::strong_count(&payload), 10);
+        drop(fifo);
+        assert_eq!(Arc::strong_count(&payload), 1);
+    }
+}
