@@ -106,6 +106,34 @@ impl Fifo {
         Some(message)
     }
 
+    /// Moves into `out`, oldest first, up to `max` messages, stopping
+    /// before the first that `fits` refuses. Returns how many it moved and
+    /// their total size ([`Message::size`]).
+    #[inline]
+    pub(crate) fn take_into(
+        &mut self,
+        out: &mut Vec<Message>,
+        max: usize,
+        mut fits: impl FnMut(&Message) -> bool,
+    ) -> (usize, usize) {
+        let mask = self.slots.len().wrapping_sub(1);
+        let (mut head, mut taken, mut bytes) = (self.head, 0, 0);
+        while taken < max {
+            let Some(slot) = self.slots.get_mut(head) else { break };
+            if !slot.as_ref().is_some_and(&mut fits) {
+                break;
+            }
+            let Some(message) = slot.take() else { break };
+            bytes += message.size();
+            out.push(message);
+            head = (head + 1) & mask;
+            taken += 1;
+        }
+        self.head = head;
+        self.len -= taken;
+        (taken, bytes)
+    }
+
     /// Doubles the slots (or makes the first ones), the messages moved in
     /// order to the start of the new ring.
     #[cold]
@@ -166,6 +194,30 @@ mod tests {
             next_out += 1;
         }
         assert_eq!((next_out, fifo.len()), (next_in, 0));
+    }
+
+    /// A bulk take stops at `max`, before the first message `fits`
+    /// refuses (which stays at the head) and at the end of what is
+    /// queued, across the wrap of the positions, counting the sizes of
+    /// what it moved.
+    #[test]
+    fn take_into_stops_where_it_must() {
+        let mut fifo = Fifo::new();
+        for seq in 0..6 {
+            fifo.push_back(message(seq));
+        }
+        let mut out = Vec::new();
+        assert_eq!(fifo.take_into(&mut out, 3, |_| true), (3, 3 * message(0).size()));
+        for seq in 6..10 {
+            fifo.push_back(message(seq));
+        }
+        assert_eq!(fifo.take_into(&mut out, 100, |m| m.seq() != 8).0, 5);
+        assert_eq!(fifo.front().map(Message::seq), Some(8));
+        assert_eq!(fifo.take_into(&mut out, 100, |_| true).0, 2);
+        assert_eq!(fifo.take_into(&mut out, 100, |_| true), (0, 0));
+        assert!(out.iter().map(Message::seq).eq(0..10));
+        assert_eq!(fifo.len(), 0);
+        assert!(fifo.pop_front().is_none());
     }
 
     /// A queued message is dropped with the ring (its body's reference
