@@ -35,7 +35,12 @@ struct State {
     /// empty otherwise. Kept apart so that the queued entries of the
     /// common queue without a TTL stay one pointer.
     expiries: VecDeque<Option<Instant>>,
-    bytes: usize,
+    /// The bytes the queue takes now: `max_bytes` less the size of each
+    /// queued message. Counted down rather than the queued bytes up, so
+    /// that a push tests and updates one field, without loading the
+    /// limit. A closed queue takes nothing (`room` is 0) and leaves it as
+    /// it was.
+    free_bytes: usize,
     /// The most messages the queue takes now: its capacity while open, 0
     /// once closed, so that one compare decides both.
     room: usize,
@@ -123,7 +128,7 @@ impl Queue {
             state: Mutex::new(State {
                 items: Fifo::new(),
                 expiries: VecDeque::new(),
-                bytes: 0,
+                free_bytes: options.max_bytes,
                 room: options.capacity,
                 closed: false,
                 ended: None,
@@ -175,8 +180,8 @@ impl Queue {
         failed: &mut Option<Error>,
     ) -> Offered {
         let mut state = self.lock();
-        if state.items.len() < state.quiet_room && state.bytes + size <= options.max_bytes {
-            state.bytes += size;
+        if state.items.len() < state.quiet_room && size <= state.free_bytes {
+            state.free_bytes -= size;
             state.items.push_free(message.into_message());
             return Offered::Accepted;
         }
@@ -196,7 +201,7 @@ impl Queue {
         size: usize,
         options: &SubscribeOptions,
     ) {
-        state.bytes += size;
+        state.free_bytes -= size;
         if state.quiet {
             state.items.push_back(message.into_message());
             // The ring may have grown: the inline bound follows it.
@@ -236,7 +241,7 @@ impl Queue {
         let mut was_empty = state.items.is_empty();
         let mut added = 0;
         for (i, (message, size)) in messages.into_iter().enumerate() {
-            if state.items.len() < state.room && state.bytes + size <= options.max_bytes {
+            if state.items.len() < state.room && size <= state.free_bytes {
                 state.push(message.into_message(), size, options);
                 added += 1;
                 outcome(i, Ok(Offered::Accepted));
@@ -326,7 +331,7 @@ impl Queue {
         // represented, which means no limit.
         let mut block_deadline: Option<Option<Instant>> = None;
         loop {
-            if state.items.len() < options.capacity && state.bytes + size <= options.max_bytes {
+            if state.items.len() < options.capacity && size <= state.free_bytes {
                 self.accept(state, message, size, options);
                 return Ok(Offered::Accepted);
             }
@@ -339,7 +344,7 @@ impl Queue {
                 Overflow::DropOldest => {
                     let oldest = state.items.pop_front().map_or(0, |m| m.size());
                     state.expiries.pop_front();
-                    state.bytes -= oldest;
+                    state.free_bytes += oldest;
                     state.stats.dropped.overflow += 1;
                 }
                 Overflow::DropNewest => {
@@ -534,7 +539,7 @@ impl Queue {
             // positions stay in registers and the counts are written once.
             let bytes;
             (taken, bytes) = state.items.take_into(out, max, &mut fits);
-            state.bytes -= bytes;
+            state.free_bytes += bytes;
             state.stats.delivered += taken as u64;
         }
         while taken < max {
@@ -611,7 +616,7 @@ impl Queue {
     fn pop_if(&self, state: &mut State, fits: &mut impl FnMut(&Message) -> bool) -> Option<Message> {
         if state.quick {
             let message = state.items.pop_front_if(|m| fits(m))?;
-            state.bytes -= message.size();
+            state.free_bytes += message.size();
             state.stats.delivered += 1;
             return Some(message);
         }
@@ -636,7 +641,7 @@ impl Queue {
             }
             let message = state.items.pop_front()?;
             state.expiries.pop_front();
-            state.bytes -= message.size();
+            state.free_bytes += message.size();
             if state.blocked > 0 {
                 self.writable.notify_one();
             }
@@ -686,7 +691,6 @@ impl Queue {
             // reachable by id (the bus's `ended` table) long after.
             state.items = Fifo::new();
             state.expiries = VecDeque::new();
-            state.bytes = 0;
         }
         let fire = state.armed.on_end();
         state.settle();
@@ -716,7 +720,7 @@ impl State {
         if let Some(ttl) = options.ttl {
             self.expiries.push_back(Instant::now().checked_add(ttl));
         }
-        self.bytes += size;
+        self.free_bytes -= size;
         self.items.push_back(message);
     }
 
