@@ -13,35 +13,38 @@ use super::message::Message;
 const FIRST_SLOTS: usize = 4;
 
 pub(crate) struct Fifo {
-    /// `len` messages from `head` on (wrapping), every other slot `None`:
-    /// a take from an empty ring finds its head slot empty.
+    /// The messages at positions `head` to `tail` (each position's slot is
+    /// the position masked by the slot count), every other slot `None`: a
+    /// take from an empty ring finds its head slot empty.
     slots: Box<[Option<Message>]>,
-    /// The slot of the oldest message; always below `slots.len()` once
-    /// the ring has slots.
+    /// The position of the oldest message. Positions count up (wrapping)
+    /// and are masked only to address a slot, so a take moves one counter
+    /// and a push another, and the length is their difference.
     head: usize,
-    len: usize,
+    /// The position the next message goes to.
+    tail: usize,
 }
 
 impl Fifo {
     /// An empty ring, without slots until the first push.
     pub(crate) fn new() -> Fifo {
-        Fifo { slots: Box::default(), head: 0, len: 0 }
+        Fifo { slots: Box::default(), head: 0, tail: 0 }
     }
 
     #[inline]
     pub(crate) fn len(&self) -> usize {
-        self.len
+        self.tail.wrapping_sub(self.head)
     }
 
     #[inline]
     pub(crate) fn is_empty(&self) -> bool {
-        self.len == 0
+        self.tail == self.head
     }
 
     /// The oldest message.
     #[inline]
     pub(crate) fn front(&self) -> Option<&Message> {
-        self.slots.get(self.head)?.as_ref()
+        self.slots.get(self.head & self.mask())?.as_ref()
     }
 
     /// How many messages the ring holds before it must grow.
@@ -53,7 +56,7 @@ impl Fifo {
     /// Appends `message`, growing the ring first when it is full.
     #[inline]
     pub(crate) fn push_back(&mut self, message: Message) {
-        if self.len == self.slots.len() {
+        if self.len() == self.slots.len() {
             self.grow();
         }
         self.push_free(message);
@@ -68,11 +71,11 @@ impl Fifo {
     /// subscriber.
     #[inline(always)]
     pub(crate) fn push_free(&mut self, message: Message) {
-        let mask = self.slots.len().wrapping_sub(1);
-        match self.slots.get_mut((self.head + self.len) & mask) {
+        let mask = self.mask();
+        match self.slots.get_mut(self.tail & mask) {
             Some(slot) => {
                 std::mem::forget(slot.replace(message));
-                self.len += 1;
+                self.tail = self.tail.wrapping_add(1);
             }
             None => self.push_back_grown(message),
         }
@@ -96,13 +99,13 @@ impl Fifo {
     /// Takes the oldest message if `fits` accepts it.
     #[inline(always)]
     pub(crate) fn pop_front_if(&mut self, fits: impl FnOnce(&Message) -> bool) -> Option<Message> {
-        let slot = self.slots.get_mut(self.head)?;
+        let mask = self.mask();
+        let slot = self.slots.get_mut(self.head & mask)?;
         if !fits(slot.as_ref()?) {
             return None;
         }
         let message = slot.take()?;
-        self.head = (self.head + 1) & (self.slots.len() - 1);
-        self.len -= 1;
+        self.head = self.head.wrapping_add(1);
         Some(message)
     }
 
@@ -116,22 +119,28 @@ impl Fifo {
         max: usize,
         mut fits: impl FnMut(&Message) -> bool,
     ) -> (usize, usize) {
-        let mask = self.slots.len().wrapping_sub(1);
+        let mask = self.mask();
         let (mut head, mut taken, mut bytes) = (self.head, 0, 0);
         while taken < max {
-            let Some(slot) = self.slots.get_mut(head) else { break };
+            let Some(slot) = self.slots.get_mut(head & mask) else { break };
             if !slot.as_ref().is_some_and(&mut fits) {
                 break;
             }
             let Some(message) = slot.take() else { break };
             bytes += message.size();
             out.push(message);
-            head = (head + 1) & mask;
+            head = head.wrapping_add(1);
             taken += 1;
         }
         self.head = head;
-        self.len -= taken;
         (taken, bytes)
+    }
+
+    /// What masks a position into a slot: the slot count less one (all
+    /// ones without slots, where every position then misses).
+    #[inline(always)]
+    fn mask(&self) -> usize {
+        self.slots.len().wrapping_sub(1)
     }
 
     /// Doubles the slots (or makes the first ones), the messages moved in
@@ -148,7 +157,7 @@ impl Fifo {
         slots.resize_with(size, || None);
         self.slots = slots.into_boxed_slice();
         self.head = 0;
-        self.len = len;
+        self.tail = len;
     }
 }
 
