@@ -299,8 +299,9 @@ impl Queue {
     }
 
     /// [`offer`](Self::offer) to a queue that is closed, has no room for
-    /// `message` (the overflow policies) or is not quiet (a push that
-    /// stamps an expiry or wakes a receiver).
+    /// `message` (the overflow policies), is not quiet (a push that
+    /// stamps an expiry or wakes a receiver) or whose ring must grow
+    /// first (its slots are full: `quiet_room` never exceeds them).
     #[inline(never)]
     fn offer_slow<'a>(
         &'a self,
