@@ -929,3 +929,33 @@ fn each_receive_that_makes_room_wakes_a_blocked_publisher() {
     let s = sub.stats();
     assert_eq!((s.received, s.delivered, s.dropped.total(), s.queued), (5, 5, 0, 0));
 }
+
+/// A queue's ring starts without slots and grows as messages pile up
+/// (through the publish's out-of-line path): across each growth every
+/// message stays, in order; the byte limit counts each queued message and
+/// gives its bytes back when it is taken; and the accounting adds up after
+/// every publish.
+#[test]
+fn a_queue_grows_and_gives_back_its_bytes_exactly() {
+    let bus = bus();
+    // Each message is 10 bytes (the topic's 1 and 9 of payload): the byte
+    // limit binds at 40 messages, before the capacity.
+    let sub = bus.subscribe("t", opts().capacity(64).max_bytes(400).overflow(Overflow::DropNewest)).unwrap();
+    let publish = |i: u8| {
+        bus.publish("t", vec![i; 9], &[]).unwrap();
+        let s = sub.stats();
+        assert_eq!(s.received, s.delivered + s.dropped.total() + s.queued);
+    };
+    (0..45).for_each(publish);
+    let s = sub.stats();
+    assert_eq!((s.received, s.queued, s.dropped.overflow), (45, 40, 5));
+    let take =
+        |n: usize| -> Vec<u8> { (0..n).map(|_| sub.try_recv().unwrap().unwrap().payload()[0]).collect() };
+    assert_eq!(take(10), (0..10).collect::<Vec<u8>>());
+    (45..55).for_each(publish);
+    let s = sub.stats();
+    assert_eq!((s.queued, s.dropped.overflow, s.delivered), (40, 5, 10));
+    let rest: Vec<u8> = (10..40).chain(45..55).collect();
+    assert_eq!(take(40), rest);
+    assert!(sub.try_recv().unwrap().is_none());
+}
