@@ -18,7 +18,11 @@
 //! message, so the figure is per message; the messages dropped one by one,
 //! as Python's `Message` objects drop them), `bus-many-drop-all` (the
 //! same, each received batch dropped together by `Message::drop_all`, as
-//! the C ABI's and Node's batch receives do), `audit-append` (records of
+//! the C ABI's and Node's batch receives do), `bus-copied` (`bus` with one
+//! subscriber and a borrowed 64-byte payload copied into the message, as
+//! the C ABI publishes; size unused), `bus-many-copied` (`bus-many-drop-all`
+//! with `size` distinct borrowed payloads copied, as the C ABI's
+//! `publish_many`), `audit-append` (records of
 //! `size` bytes, in memory) and
 //! `audit-leaf-hash` (SHA-256 of such a record's leaf, the audit target's
 //! baseline).
@@ -144,6 +148,38 @@ fn bus_many(batch: usize, messages: usize, drop_all: bool) {
     }
 }
 
+/// [`bus`] with one subscriber and a borrowed 64-byte payload copied
+/// into the message (`publish_copied`), as the C ABI's publish does.
+fn bus_copied(iterations: usize) {
+    let bus = Bus::new(BusLimits::default()).unwrap();
+    let payload = [7u8; 64];
+    let sub = bus.subscribe("fleet.truck.position", SubscribeOptions::new()).unwrap();
+    for _ in 0..iterations {
+        bus.publish_copied("fleet.truck.position", black_box(&payload[..]), &[]).unwrap();
+        black_box(sub.try_recv().unwrap());
+    }
+}
+
+/// [`bus_many`] dropped together, with `batch` distinct borrowed 64-byte
+/// payloads copied into their messages (`publish_many_copied`), as the C
+/// ABI's `publish_many` does (Go's `PublishBatch`).
+fn bus_many_copied(batch: usize, messages: usize) {
+    let bus = Bus::new(BusLimits::default()).unwrap();
+    let sub = bus.subscribe("fleet.truck.position", SubscribeOptions::new()).unwrap();
+    let payloads: Vec<[u8; 64]> = (0..batch).map(|i| [i as u8; 64]).collect();
+    let mut received = Vec::with_capacity(batch);
+    let mut left = messages;
+    while left > 0 {
+        let n = left.min(batch);
+        let lent = payloads[..n].iter().map(|p| &p[..]);
+        let report = bus.publish_many_copied("fleet.truck.position", black_box(lent), &[]).unwrap();
+        assert_eq!(report.delivered, n as u64);
+        assert_eq!(sub.recv_many_into(&mut received, batch, Some(Duration::ZERO)).unwrap(), n);
+        Message::drop_all(black_box(&mut received));
+        left -= n;
+    }
+}
+
 fn audit_append(size: usize, iterations: usize) {
     let log = AuditLog::in_memory(AuditOptions::default()).unwrap();
     let mut record = Record::new(1_700_000_000_000, "publish", "orders.eu.created", Decision::Allow);
@@ -175,6 +211,8 @@ fn main() {
         "bus-crowded" => bus_crowded(n, iterations),
         "bus-many" => bus_many(n, iterations, false),
         "bus-many-drop-all" => bus_many(n, iterations, true),
+        "bus-copied" => bus_copied(iterations),
+        "bus-many-copied" => bus_many_copied(n, iterations),
         "audit-append" => audit_append(n, iterations),
         "audit-leaf-hash" => audit_leaf_hash(n, iterations),
         other => {

@@ -230,7 +230,7 @@ impl Run<'_> {
         let mut report = PublishReport::default();
         let mut published = 0;
         // Payloads rather than messages: a fifth of the stack to clear.
-        let mut chunk: [Option<Bytes<'a>>; CHUNK] = [const { None }; CHUNK];
+        let mut chunk: [Option<C::Taken>; CHUNK] = [const { None }; CHUNK];
         let mut more = true;
         while more {
             let (mut len, mut bytes) = (0, 0);
@@ -245,7 +245,7 @@ impl Run<'_> {
                     failed = Some(e);
                     break;
                 }
-                chunk[len] = Some(payload.bytes());
+                chunk[len] = Some(payload.taken());
                 len += 1;
                 bytes += payload_len;
             }
@@ -262,7 +262,12 @@ impl Run<'_> {
 
     /// Numbers a chunk's messages and queues them in every subscription,
     /// the last one taking the payloads themselves.
-    fn queue_chunk(&self, topic: &Arc<str>, chunk: &mut [Option<Bytes<'_>>], report: &mut PublishReport) {
+    fn queue_chunk<'a>(
+        &self,
+        topic: &Arc<str>,
+        chunk: &mut [Option<impl Into<Bytes<'a>>>],
+        report: &mut PublishReport,
+    ) {
         let len = chunk.len();
         let first = self.bus.inner.published.fetch_add(len as u64, Ordering::Relaxed) + 1;
         report.matched += (self.route.targets.len() * len) as u64;
@@ -323,7 +328,7 @@ impl Run<'_> {
                     .map_err(stop)?,
             };
             let seq = self.bus.inner.published.fetch_add(1, Ordering::Relaxed) + 1;
-            let message = Message::new(seq, &hit.topic, payload.bytes(), text, None);
+            let message = Message::new(seq, &hit.topic, payload.taken(), text, None);
             let size = message.size();
             let mut one = PublishReport { matched: hit.targets.len() as u64, ..PublishReport::default() };
             // A refusal counts as dropped and leaves its error here, as in

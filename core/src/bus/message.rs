@@ -42,10 +42,13 @@ impl From<Arc<[u8]>> for Bytes<'_> {
 /// for both, since the blanket [`Payload`](super::Payload) cannot tell a
 /// borrowed slice from a shared buffer.
 pub(crate) trait Carry<'a> {
+    /// The payload once taken: a shared buffer or the borrowed slice, so
+    /// that a batch's chunk of shared payloads stays one of pointers.
+    type Taken: Into<Bytes<'a>>;
     /// The payload's length, checked before it is taken.
     fn len(&self) -> usize;
     /// The payload, taken once it is known to fit.
-    fn bytes(self) -> Bytes<'a>;
+    fn taken(self) -> Self::Taken;
 }
 
 /// A [`Payload`](super::Payload) as given: shared, or turned into a
@@ -53,14 +56,16 @@ pub(crate) trait Carry<'a> {
 pub(crate) struct Given<P>(pub(crate) P);
 
 impl<P: super::Payload> Carry<'static> for Given<P> {
+    type Taken = Arc<[u8]>;
+
     #[inline(always)]
     fn len(&self) -> usize {
         self.0.as_ref().len()
     }
 
     #[inline(always)]
-    fn bytes(self) -> Bytes<'static> {
-        Bytes::Shared(self.0.into())
+    fn taken(self) -> Arc<[u8]> {
+        self.0.into()
     }
 }
 
@@ -68,14 +73,22 @@ impl<P: super::Payload> Carry<'static> for Given<P> {
 pub(crate) struct Copied<'a>(pub(crate) &'a [u8]);
 
 impl<'a> Carry<'a> for Copied<'a> {
+    type Taken = &'a [u8];
+
     #[inline(always)]
     fn len(&self) -> usize {
         self.0.len()
     }
 
     #[inline(always)]
-    fn bytes(self) -> Bytes<'a> {
-        Bytes::Copied(self.0)
+    fn taken(self) -> &'a [u8] {
+        self.0
+    }
+}
+
+impl<'a> From<&'a [u8]> for Bytes<'a> {
+    fn from(bytes: &'a [u8]) -> Self {
+        Bytes::Copied(bytes)
     }
 }
 
@@ -142,7 +155,8 @@ impl Message {
     /// publish into the body (callgrind, `budget_loop bus 1` with a topic
     /// not known at compile time: 421 -> 407 instructions).
     #[inline(always)]
-    pub(crate) fn bare(seq: u64, topic: &Arc<str>, payload: Bytes<'_>) -> Message {
+    pub(crate) fn bare<'a>(seq: u64, topic: &Arc<str>, payload: impl Into<Bytes<'a>>) -> Message {
+        let payload = payload.into();
         let size = topic.len() + payload.as_slice().len();
         if let Some(mut kept) = pool::take() {
             if let Some(body) = Arc::get_mut(&mut kept) {
@@ -167,13 +181,14 @@ impl Message {
     /// rather than `new` given an optional body: that form cost the single
     /// publish 12 instructions (`budget_loop bus 1`: 444 -> 456).
     #[inline(always)]
-    pub(crate) fn in_body(
+    pub(crate) fn in_body<'a>(
         mut kept: Arc<Body>,
         seq: u64,
         topic: &Arc<str>,
-        payload: Bytes<'_>,
+        payload: impl Into<Bytes<'a>>,
         headers: Option<HeaderText>,
     ) -> Message {
+        let payload = payload.into();
         // Unshared once the message that returned it is gone (see `recycle`).
         match Arc::get_mut(&mut kept) {
             Some(body) => {

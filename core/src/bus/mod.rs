@@ -895,7 +895,7 @@ impl Bus {
         // The one copy of a borrowed payload, made only once it is known to
         // fit (a 64 MiB payload on a 1 MiB bus is refused without it): a
         // `Copied` one is copied into the message's body, below.
-        let payload = payload.bytes();
+        let payload = payload.taken();
         let hit = self.route(topic, route);
         let seq = self.inner.published.fetch_add(1, Ordering::Relaxed) + 1;
         let mut report = PublishReport { matched: hit.targets.len() as u64, ..PublishReport::default() };
@@ -910,7 +910,7 @@ impl Bus {
         if let Some(mut claimed) = hit.spare.as_ref().and_then(Spare::claim) {
             // Only inline handlers: each borrows the route's kept message.
             let (message, handlers) =
-                claimed.message(seq, &hit.topic, payload.into_shared(), headers, reply_to);
+                claimed.message(seq, &hit.topic, payload.into().into_shared(), headers, reply_to);
             for (target, handler) in hit.targets.iter().zip(handlers) {
                 self.end_if_stale(target);
                 count(target.deliver_inline(handler, message));
