@@ -177,8 +177,7 @@ impl NativeBus {
                 let count = bodies.len();
                 // Borrowed from the packed buffer and copied by the core:
                 // into the pooled bodies' kept buffers when at most 1 KiB.
-                let outcome =
-                    with_env(&env, || caller.publish_many_copied(&topic, bodies, &headers.pairs()));
+                let outcome = with_env(&env, || caller.publish_many_copied(&topic, bodies, &headers.pairs()));
                 ready::flush(&env);
                 Ok(match outcome {
                     Ok(report) if report.dropped == 0 => Either::A(report.delivered as f64),
