@@ -47,7 +47,7 @@ def test_lent_and_copied_payloads_of_every_size(bus: charter.Bus) -> None:
         bus.publish_many("t", small)
         assert [m.payload for m in sub.recv_many(256)] == small
     long = b"L" * 1025
-    mixed = [b"a", bytearray(b"bb"), long, memoryview(b"ccc"), long, b""]
+    mixed: list[bytes | bytearray | memoryview] = [b"a", bytearray(b"bb"), long, memoryview(b"ccc"), long, b""]
     bus.publish_many("t", mixed)
     assert [m.payload for m in sub.recv_many(256)] == [bytes(p) for p in mixed]
     for payload in (b"one", long, bytearray(b"two")):
