@@ -2224,8 +2224,10 @@ charter_status_t charter_audit_view_witness_request(charter_audit_view_t *view, 
  * NULL) their reports added up. On success they receive `count` and the
  * reports of every message added up.
  *
- * Charter keeps one copy of each payload; consecutive payloads at the
- * same address with the same length (one buffer repeated) share one.
+ * Charter keeps one copy of each payload: in a buffer its message keeps
+ * from one publish to the next when every payload of the batch is at most
+ * 1 KiB, else in one of its own, where consecutive payloads at the same
+ * address with the same length (one buffer repeated) share one.
  *
  * # Safety
  * `topic` must be a NUL-terminated string; `payloads` NULL (with `count`

@@ -175,7 +175,9 @@ impl NativeBus {
                 let bodies =
                     message::batch_payloads(&packed, count, |len| caller.limits().check_payload(len))?;
                 let count = bodies.len();
-                let outcome = with_env(&env, || caller.publish_many(&topic, bodies, &headers.pairs()));
+                // Borrowed from the packed buffer and copied by the core:
+                // into the pooled bodies' kept buffers when at most 1 KiB.
+                let outcome = with_env(&env, || caller.publish_many_copied(&topic, bodies, &headers.pairs()));
                 ready::flush(&env);
                 Ok(match outcome {
                     Ok(report) if report.dropped == 0 => Either::A(report.delivered as f64),

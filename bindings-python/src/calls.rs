@@ -78,9 +78,18 @@ impl<'py> Caller<'_, 'py> {
         payload: &Bound<'_, PyAny>,
         headers: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Py<PublishReport>> {
+        let (py, caller) = (self.bus.py(), self.client);
+        // `bytes` cannot change, and `payload` holds it for the call: the
+        // core copies it straight into the message (into a pooled body's
+        // kept buffer when at most 1 KiB), without a copy of our own.
+        if let Ok(bytes) = payload.cast::<pyo3::types::PyBytes>() {
+            let (lent, headers) = (bytes.as_bytes(), message::headers(headers)?);
+            let published =
+                self.gate.publishing(py, || caller.publish_copied(topic, lent, &header_refs(&headers)));
+            return reported(py, published?);
+        }
         let payload = message::payload(payload)?;
         let headers = message::headers(headers)?;
-        let (py, caller) = (self.bus.py(), self.client);
         reported(py, self.gate.publishing(py, || caller.publish(topic, payload, &header_refs(&headers)))?)
     }
 
@@ -103,34 +112,44 @@ impl<'py> Caller<'_, 'py> {
                 "payloads must be an iterable of bytes-like payloads, not one payload",
             ));
         }
-        // The same `bytes` object again (a batch of one payload repeated)
-        // shares the copy already made: `bytes` cannot change, and the
-        // previous one is held, so its address cannot be reused meanwhile.
-        let mut previous: Option<(Bound<'_, PyAny>, Arc<[u8]>)> = None;
-        let payloads = payloads
+        // `bytes` objects are lent as they are (they cannot change, and
+        // `held` keeps them for the call); any other bytes-like payload is
+        // copied here first.
+        let mut small = true;
+        let held = payloads
             .try_iter()?
             .map(|payload| {
                 let payload = payload?;
-                if let Some((object, shared)) = &previous {
-                    if object.is(&payload) {
-                        return Ok(Arc::clone(shared));
-                    }
-                }
-                let bytes = message::payload(&payload)?;
-                caller.limits().check_payload(bytes.len()).map_err(|e| to_pyerr(py, &e))?;
-                if payload.is_exact_instance_of::<pyo3::types::PyBytes>() {
-                    previous = Some((payload, Arc::clone(&bytes)));
-                }
-                Ok(bytes)
+                let held = match payload.cast_into::<pyo3::types::PyBytes>() {
+                    Ok(bytes) => Held::Lent(bytes),
+                    Err(other) => Held::Copied(message::payload(&other.into_inner())?),
+                };
+                let len = held.bytes().len();
+                caller.limits().check_payload(len).map_err(|e| to_pyerr(py, &e))?;
+                small &= len <= bus::COPY_KEEP;
+                Ok(held)
             })
             .collect::<PyResult<Vec<_>>>()?;
         let headers = message::headers(headers)?;
-        let published = self.gate.publishing(py, || {
-            caller.publish_many(topic, payloads, &header_refs(&headers)).map_err(|stopped| {
-                let counts = (stopped.published, stopped.report);
-                (charter_core::Error::from(stopped), counts)
+        let stopped = |stopped: bus::BatchError| {
+            let counts = (stopped.published, stopped.report);
+            (charter_core::Error::from(stopped), counts)
+        };
+        let published = if small {
+            // Each copied by the core into a pooled body's kept buffer.
+            let lent: Vec<&[u8]> = held.iter().map(Held::bytes).collect();
+            self.gate.publishing(py, || {
+                caller.publish_many_copied(topic, lent, &header_refs(&headers)).map_err(stopped)
             })
-        });
+        } else {
+            // A longer payload: each in a shared buffer, the same object
+            // again (one payload repeated) sharing the one before's.
+            let mut previous: Option<(*const u8, Arc<[u8]>)> = None;
+            let shared: Vec<Arc<[u8]>> = held.iter().map(|h| h.shared(&mut previous)).collect();
+            self.gate.publishing(py, || {
+                caller.publish_many(topic, shared, &header_refs(&headers)).map_err(stopped)
+            })
+        };
         match published? {
             Ok(report) => stats::report(py, report),
             Err((e, (published, report))) => {
@@ -201,4 +220,40 @@ fn reported(
     outcome: charter_core::Result<bus::PublishReport>,
 ) -> PyResult<Py<PublishReport>> {
     stats::report(py, outcome.map_err(|e| to_pyerr(py, &e))?)
+}
+
+/// A payload of a batch as read: a `bytes` object, lent as it is, or a
+/// copy of any other bytes-like object.
+enum Held<'py> {
+    Lent(Bound<'py, pyo3::types::PyBytes>),
+    Copied(Arc<[u8]>),
+}
+
+impl Held<'_> {
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Held::Lent(bytes) => bytes.as_bytes(),
+            Held::Copied(copy) => copy,
+        }
+    }
+
+    /// A shared buffer of these bytes: the copy already made, or a new one
+    /// unless `previous` is of the same `bytes` object (its address, held
+    /// by the batch, so not reused meanwhile).
+    fn shared(&self, previous: &mut Option<(*const u8, Arc<[u8]>)>) -> Arc<[u8]> {
+        match self {
+            Held::Copied(copy) => Arc::clone(copy),
+            Held::Lent(bytes) => {
+                let at = bytes.as_ptr().cast::<u8>();
+                if let Some((seen, shared)) = previous {
+                    if *seen == at {
+                        return Arc::clone(shared);
+                    }
+                }
+                let shared: Arc<[u8]> = Arc::from(bytes.as_bytes());
+                *previous = Some((at, Arc::clone(&shared)));
+                shared
+            }
+        }
+    }
 }

@@ -36,6 +36,25 @@ def test_publish_many_publishes_each_payload_in_order(bus: charter.Bus) -> None:
     assert bus.publish_many("t", (bytes([i]) for i in range(5))).matched == 5  # a alone: b is closed
 
 
+def test_lent_and_copied_payloads_of_every_size(bus: charter.Bus) -> None:
+    """`bytes` payloads are lent to the core, which copies those of at most
+    1 KiB into its pooled bodies' buffers; a batch with a longer one, or
+    with other bytes-like objects, carries each message's own bytes too,
+    and so does a single `publish` of either kind."""
+    sub = bus.subscribe("t", capacity=256)
+    small = [bytes([i]) * i for i in range(1, 65)]
+    for _ in range(3):
+        bus.publish_many("t", small)
+        assert [m.payload for m in sub.recv_many(256)] == small
+    long = b"L" * 1025
+    mixed: list[bytes | bytearray | memoryview] = [b"a", bytearray(b"bb"), long, memoryview(b"ccc"), long, b""]
+    bus.publish_many("t", mixed)
+    assert [m.payload for m in sub.recv_many(256)] == [bytes(p) for p in mixed]
+    for payload in (b"one", long, bytearray(b"two")):
+        bus.publish("t", payload)
+        assert sub.recv(timeout=1).payload == bytes(payload)
+
+
 def test_a_repeated_payload_is_each_message_s_own_bytes(bus: charter.Bus) -> None:
     """One `bytes` object repeated is copied once and shared; a mutable
     buffer repeated is read again each time, as it may change between

@@ -8,7 +8,7 @@
 use std::ffi::c_char;
 use std::sync::Arc;
 
-use charter_core::bus::SubscriptionId;
+use charter_core::bus::{SubscriptionId, COPY_KEEP};
 use charter_core::Error;
 
 use crate::args::{arg_slice, arg_str, at_least_one, bus_headers, bytes_arg, charter_header_t, headers_arg};
@@ -46,8 +46,10 @@ pub struct charter_payload_t {
 /// NULL) their reports added up. On success they receive `count` and the
 /// reports of every message added up.
 ///
-/// Charter keeps one copy of each payload; consecutive payloads at the
-/// same address with the same length (one buffer repeated) share one.
+/// Charter keeps one copy of each payload: in a buffer its message keeps
+/// from one publish to the next when every payload of the batch is at most
+/// 1 KiB, else in one of its own, where consecutive payloads at the same
+/// address with the same length (one buffer repeated) share one.
 ///
 /// # Safety
 /// `topic` must be a NUL-terminated string; `payloads` NULL (with `count`
@@ -91,9 +93,16 @@ pub unsafe extern "C" fn charter_client_publish_many(
         // SAFETY: the caller's contract on `headers`.
         let headers =
             unsafe { headers_arg(headers, header_count, bus_headers(client.limits().max_headers))? };
-        let mut last = None;
-        let shared = bodies.iter().map(|body| shared_copy(&mut last, body));
-        let (published, report, outcome) = match client.publish_many(topic, shared, &headers) {
+        // Small payloads are copied into buffers the core's pooled bodies
+        // keep, without an allocation each; a batch with a longer one keeps
+        // a shared copy of each payload, one for a buffer repeated.
+        let outcome = if bodies.iter().all(|body| body.len() <= COPY_KEEP) {
+            client.publish_many_copied(topic, bodies.iter().copied(), &headers)
+        } else {
+            let mut last = None;
+            client.publish_many(topic, bodies.iter().map(|body| shared_copy(&mut last, body)), &headers)
+        };
+        let (published, report, outcome) = match outcome {
             Ok(report) => (count, report, Ok(())),
             Err(e) => (e.published, e.report, Err(Error::from(e))),
         };

@@ -197,7 +197,7 @@ pub unsafe extern "C" fn charter_client_publish(
         let out_report = opt_out!(out_report);
         // SAFETY: the caller's contract on every argument.
         let message = unsafe { Outgoing::read(client, topic, payload, len, headers, header_count)? };
-        message.send(out_report, |c, topic, payload, headers| c.publish(topic, payload, headers))
+        message.send(out_report, |c, topic, payload, headers| c.publish_copied(topic, payload, headers))
     })
 }
 

@@ -3,7 +3,9 @@
 //! sixteen subscribers (exact and wildcard) drained after each publish;
 //! a batch of distinct messages (`publish_each`) into a kept batch, and
 //! one whose messages repeat their headers, which builds their text once; a
-//! batch of payloads on one topic (`publish_many`); and
+//! batch of payloads on one topic (`publish_many`); borrowed payloads
+//! copied into pooled bodies' kept buffers (`publish_copied`,
+//! `publish_many_copied`); and
 //! that a borrowed payload over the bus's limit is refused without
 //! being copied.
 //!
@@ -13,7 +15,7 @@
 
 use std::sync::Arc;
 
-use charter_core::bus::{Bus, BusLimits, Message, PublishBatch, SubscribeOptions};
+use charter_core::bus::{Bus, BusLimits, Message, PublishBatch, SubscribeOptions, COPY_KEEP};
 use charter_core::ErrorKind;
 
 #[global_allocator]
@@ -161,6 +163,39 @@ fn warm_publish_many_allocates_nothing() {
     dhat::assert_eq!(new_blocks, 0);
 }
 
+/// Borrowed payloads of up to `COPY_KEEP` bytes, copied into the buffers
+/// that pooled bodies keep: once warm, neither a single copied publish
+/// nor a batch of 64 distinct copied payloads (lengths 1 to 1 KiB)
+/// allocates, so no payload costs a `malloc` and a `free`. A longer one
+/// still gets a buffer of its own: one block a publish.
+fn warm_copied_payloads_allocate_nothing() {
+    let bus = Bus::new(BusLimits::default()).unwrap();
+    let sub = bus.subscribe("fleet.>", SubscribeOptions::new()).unwrap();
+    let bytes = vec![9u8; COPY_KEEP + 1];
+    let new_blocks = blocks_allocated_by(|| {
+        bus.publish_copied("fleet.one", &bytes[..200], &[]).unwrap();
+        assert_eq!(sub.try_recv().unwrap().unwrap().payload(), &bytes[..200]);
+    });
+    dhat::assert_eq!(new_blocks, 0);
+
+    let mut drained = Vec::with_capacity(64);
+    let new_blocks = blocks_allocated_by(|| {
+        let payloads = (0..64).map(|i| &bytes[..1 + i * (COPY_KEEP - 1) / 63]);
+        let report = bus.publish_many_copied("fleet.batch", payloads, &[]).unwrap();
+        assert_eq!(report.delivered, 64);
+        assert_eq!(sub.try_recv_many_into(&mut drained, 64).unwrap(), 64);
+        assert_eq!((drained[0].payload().len(), drained[63].payload().len()), (1, COPY_KEEP));
+        Message::drop_all(&mut drained);
+    });
+    dhat::assert_eq!(new_blocks, 0);
+
+    let new_blocks = blocks_allocated_by(|| {
+        bus.publish_copied("fleet.long", &bytes, &[]).unwrap();
+        assert_eq!(sub.try_recv().unwrap().unwrap().payload().len(), COPY_KEEP + 1);
+    });
+    dhat::assert_eq!(new_blocks, 100_000);
+}
+
 /// A 64 MiB slice on a 1 MiB bus: every publishing call refuses it with
 /// `LIMIT_EXCEEDED` and allocates less than the limit doing so (the bus
 /// once copied the whole slice into an `Arc` before looking at its length).
@@ -175,6 +210,8 @@ fn oversized_payload_is_refused_before_it_is_copied() {
         bus.request("big.one", &big[..], &[], std::time::Duration::ZERO).map(drop),
         bus.request_start("big.one", &big[..], &[]).map(drop),
         bus.reply("_charter.inbox.00", &big[..], &[]).map(drop),
+        bus.publish_copied("big.one", &big[..], &[]).map(drop),
+        bus.publish_many_copied("big.one", [&big[..]], &[]).map(drop).map_err(Into::into),
     ];
     let allocated = dhat::HeapStats::get().total_bytes - before;
     for e in errors {
@@ -195,6 +232,8 @@ fn main() {
     println!("publish_each_builds_a_repeated_header_text_once: 1 passed, 0 failed");
     warm_publish_many_allocates_nothing();
     println!("warm_publish_many_allocates_nothing: 1 passed, 0 failed");
+    warm_copied_payloads_allocate_nothing();
+    println!("warm_copied_payloads_allocate_nothing: 1 passed, 0 failed");
     oversized_payload_is_refused_before_it_is_copied();
     println!("oversized_payload_is_refused_before_it_is_copied: 1 passed, 0 failed");
 }

@@ -26,6 +26,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::message::{Copied, Given};
 use super::{Bus, Headers, Message, Payload, PublishReport, SubscribeOptions, Subscription, SubscriptionId};
 use super::{SubscriptionRef, Who};
 use crate::capability::Session;
@@ -72,7 +73,12 @@ impl Client {
 
     /// [`Bus::publish`], if a grant allows it.
     pub fn publish(&self, topic: &str, payload: impl Payload, headers: Headers<'_>) -> Result<PublishReport> {
-        self.bus.send(topic, payload, headers, None, self.who())
+        self.bus.send(topic, Given(payload), headers, None, self.who())
+    }
+
+    /// [`Bus::publish_copied`], if a grant allows it.
+    pub fn publish_copied(&self, topic: &str, payload: &[u8], headers: Headers<'_>) -> Result<PublishReport> {
+        self.bus.send(topic, Copied(payload), headers, None, self.who())
     }
 
     /// [`Bus::subscribe`], if a grant allows it. The subscription ends when

@@ -6,6 +6,97 @@ use std::sync::Arc;
 pub(crate) use super::header_text::HeaderText;
 use super::pool;
 
+/// The longest borrowed payload a message copies into its body's kept
+/// buffer; a longer one is copied into a shared buffer of its own, as
+/// every payload was before. The bound keeps the pool's memory bounded:
+/// a kept body holds a buffer of at most this many bytes.
+pub const COPY_KEEP: usize = 1024;
+
+/// A publish's payload, as the body takes it: a shared buffer to keep a
+/// reference to, or borrowed bytes to copy.
+pub(crate) enum Bytes<'a> {
+    Shared(Arc<[u8]>),
+    Copied(&'a [u8]),
+}
+
+impl Bytes<'_> {
+    /// The bytes as a shared buffer, copied into one when borrowed: for a
+    /// route's kept message (`dispatch`), which takes a shared buffer.
+    /// Inlined: out of line, it cost a publish to an inline handler about
+    /// 19 instructions (`budget_loop bus-crowded 10000`).
+    #[inline(always)]
+    pub(crate) fn into_shared(self) -> Arc<[u8]> {
+        match self {
+            Bytes::Shared(shared) => shared,
+            Bytes::Copied(bytes) => Arc::from(bytes),
+        }
+    }
+}
+
+impl From<Arc<[u8]>> for Bytes<'_> {
+    #[inline(always)]
+    fn from(shared: Arc<[u8]>) -> Self {
+        Bytes::Shared(shared)
+    }
+}
+
+/// A payload handed to a publish, measured before it is taken: the
+/// public `Payload` types, which the bus turns into a shared buffer, or a
+/// borrowed slice the body copies (`publish_copied`). One generic path
+/// for both, since the blanket [`Payload`](super::Payload) cannot tell a
+/// borrowed slice from a shared buffer.
+pub(crate) trait Carry<'a> {
+    /// The payload once taken: a shared buffer or the borrowed slice, so
+    /// that a batch's chunk of shared payloads stays one of pointers.
+    type Taken: Into<Bytes<'a>>;
+    /// The payload's length, checked before it is taken.
+    fn len(&self) -> usize;
+    /// The payload, taken once it is known to fit.
+    fn taken(self) -> Self::Taken;
+}
+
+/// A [`Payload`](super::Payload) as given: shared, or turned into a
+/// shared buffer.
+pub(crate) struct Given<P>(pub(crate) P);
+
+impl<P: super::Payload> Carry<'static> for Given<P> {
+    type Taken = Arc<[u8]>;
+
+    #[inline(always)]
+    fn len(&self) -> usize {
+        self.0.as_ref().len()
+    }
+
+    #[inline(always)]
+    fn taken(self) -> Arc<[u8]> {
+        self.0.into()
+    }
+}
+
+/// A borrowed payload, copied into the body's kept buffer.
+pub(crate) struct Copied<'a>(pub(crate) &'a [u8]);
+
+impl<'a> Carry<'a> for Copied<'a> {
+    type Taken = &'a [u8];
+
+    #[inline(always)]
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    #[inline(always)]
+    fn taken(self) -> &'a [u8] {
+        self.0
+    }
+}
+
+impl<'a> From<&'a [u8]> for Bytes<'a> {
+    #[inline(always)]
+    fn from(bytes: &'a [u8]) -> Self {
+        Bytes::Copied(bytes)
+    }
+}
+
 /// One published message. Cloning it is cheap: a message is one shared
 /// reference, so its topic, payload and headers are shared by every
 /// subscriber, never copied per subscriber.
@@ -22,9 +113,15 @@ pub(crate) struct Body {
     /// measured once per publish.
     size: usize,
     topic: Arc<str>,
-    /// `None` only while the body waits in the pool: a kept body does not
-    /// hold on to a payload.
-    payload: Option<Arc<[u8]>>,
+    /// The payload when it is shared (given as a shared buffer, or copied
+    /// but longer than [`COPY_KEEP`]); `None` while the body waits in the
+    /// pool: a kept body does not hold on to a shared payload.
+    shared: Option<Arc<[u8]>>,
+    /// The payload when it was copied into this body (`shared` is then
+    /// `None`): a buffer the body keeps, emptied, between publishes, so a
+    /// warm publish of a borrowed payload copies without allocating. Its
+    /// capacity never exceeds [`COPY_KEEP`].
+    copied: Vec<u8>,
     headers: Option<HeaderText>,
     reply_to: Option<Arc<str>>,
 }
@@ -36,14 +133,15 @@ impl Message {
     /// a count up and down. Always inlined: the publishes' common path,
     /// which a cold caller (`replace`) would otherwise take out of line.
     #[inline(always)]
-    pub(crate) fn new(
+    pub(crate) fn new<'a>(
         seq: u64,
         topic: &Arc<str>,
-        payload: Arc<[u8]>,
+        payload: impl Into<Bytes<'a>>,
         headers: Option<HeaderText>,
         reply_to: Option<Arc<str>>,
     ) -> Message {
-        let size = size_of(topic, &payload, headers.as_ref());
+        let payload = payload.into();
+        let size = size_of(topic, payload.as_slice(), headers.as_ref());
         // A kept body is unshared once the message that returned it is gone
         // (see `recycle`): `get_mut` says so.
         if let Some(mut kept) = pool::take() {
@@ -52,7 +150,8 @@ impl Message {
                 return Message { body: kept };
             }
         }
-        let body = Body { seq, size, topic: Arc::clone(topic), payload: Some(payload), headers, reply_to };
+        let mut body = Body::empty(topic);
+        body.fill(seq, size, topic, payload, headers, reply_to);
         Message { body: Arc::new(body) }
     }
 
@@ -61,8 +160,9 @@ impl Message {
     /// publish into the body (callgrind, `budget_loop bus 1` with a topic
     /// not known at compile time: 421 -> 407 instructions).
     #[inline(always)]
-    pub(crate) fn bare(seq: u64, topic: &Arc<str>, payload: Arc<[u8]>) -> Message {
-        let size = topic.len() + payload.len();
+    pub(crate) fn bare<'a>(seq: u64, topic: &Arc<str>, payload: impl Into<Bytes<'a>>) -> Message {
+        let payload = payload.into();
+        let size = topic.len() + payload.as_slice().len();
         if let Some(mut kept) = pool::take() {
             if let Some(body) = Arc::get_mut(&mut kept) {
                 body.fill_bare(seq, size, topic, payload);
@@ -75,15 +175,9 @@ impl Message {
     /// A bare message in a new body (the pool had none to give), out of
     /// line.
     #[inline(never)]
-    fn fresh(seq: u64, size: usize, topic: &Arc<str>, payload: Arc<[u8]>) -> Message {
-        let body = Body {
-            seq,
-            size,
-            topic: Arc::clone(topic),
-            payload: Some(payload),
-            headers: None,
-            reply_to: None,
-        };
+    fn fresh(seq: u64, size: usize, topic: &Arc<str>, payload: Bytes<'_>) -> Message {
+        let mut body = Body::empty(topic);
+        body.fill_bare(seq, size, topic, payload);
         Message { body: Arc::new(body) }
     }
 
@@ -92,17 +186,19 @@ impl Message {
     /// rather than `new` given an optional body: that form cost the single
     /// publish 12 instructions (`budget_loop bus 1`: 444 -> 456).
     #[inline(always)]
-    pub(crate) fn in_body(
+    pub(crate) fn in_body<'a>(
         mut kept: Arc<Body>,
         seq: u64,
         topic: &Arc<str>,
-        payload: Arc<[u8]>,
+        payload: impl Into<Bytes<'a>>,
         headers: Option<HeaderText>,
     ) -> Message {
+        let payload = payload.into();
         // Unshared once the message that returned it is gone (see `recycle`).
         match Arc::get_mut(&mut kept) {
             Some(body) => {
-                body.fill(seq, size_of(topic, &payload, headers.as_ref()), topic, payload, headers, None);
+                let size = size_of(topic, payload.as_slice(), headers.as_ref());
+                body.fill(seq, size, topic, payload, headers, None);
                 Message { body: kept }
             }
             None => Message::new(seq, topic, payload, headers, None),
@@ -123,7 +219,9 @@ impl Message {
     ) {
         match Arc::get_mut(&mut self.body) {
             Some(body) => {
-                body.fill(seq, size_of(topic, &payload, headers.as_ref()), topic, payload, headers, reply_to)
+                let payload = Bytes::Shared(payload);
+                let size = size_of(topic, payload.as_slice(), headers.as_ref());
+                body.fill(seq, size, topic, payload, headers, reply_to)
             }
             None => self.replace(seq, topic, payload, headers, reply_to),
         }
@@ -168,14 +266,21 @@ impl Message {
 
     /// The payload bytes.
     pub fn payload(&self) -> &[u8] {
-        self.body().payload.as_deref().unwrap_or_default()
+        let body = self.body();
+        match &body.shared {
+            Some(shared) => shared,
+            None => &body.copied,
+        }
     }
 
-    /// The payload as a shared buffer, to keep or republish without copying.
+    /// The payload as a shared buffer, to keep or republish without
+    /// copying. A payload the publisher lent (a borrowed slice through the
+    /// C ABI or a binding) was copied into the message's body, and is
+    /// copied again into a new buffer here.
     pub fn shared_payload(&self) -> Arc<[u8]> {
-        match &self.body().payload {
+        match &self.body().shared {
             Some(payload) => Arc::clone(payload),
-            None => Arc::from(&[][..]),
+            None => Arc::from(self.payload()),
         }
     }
 
@@ -261,7 +366,7 @@ impl Body {
         seq: u64,
         size: usize,
         topic: &Arc<str>,
-        payload: Arc<[u8]>,
+        payload: Bytes<'_>,
         headers: Option<HeaderText>,
         reply_to: Option<Arc<str>>,
     ) {
@@ -274,21 +379,71 @@ impl Body {
 
     /// [`fill`](Self::fill) without headers or a reply inbox.
     #[inline(always)]
-    fn fill_bare(&mut self, seq: u64, size: usize, topic: &Arc<str>, payload: Arc<[u8]>) {
+    fn fill_bare(&mut self, seq: u64, size: usize, topic: &Arc<str>, payload: Bytes<'_>) {
         self.seq = seq;
         self.size = size;
         if !Arc::ptr_eq(&self.topic, topic) {
             self.topic = Arc::clone(topic);
         }
-        self.payload = Some(payload);
+        match payload {
+            Bytes::Shared(shared) => self.shared = Some(shared),
+            Bytes::Copied(bytes) => self.copy(bytes),
+        }
+    }
+
+    /// Copies `bytes` into the kept buffer, empty in a clear body, when
+    /// they fit in [`COPY_KEEP`]: growing it to the next power of two (at
+    /// most `COPY_KEEP`), so a body reallocates at most a few times
+    /// however its payloads' lengths vary. Longer bytes get a shared
+    /// buffer of their own.
+    #[inline]
+    fn copy(&mut self, bytes: &[u8]) {
+        if bytes.len() > COPY_KEEP {
+            self.shared = Some(Arc::from(bytes));
+            return;
+        }
+        if self.copied.capacity() < bytes.len() {
+            self.copied.reserve_exact(bytes.len().next_power_of_two().min(COPY_KEEP));
+        }
+        self.copied.extend_from_slice(bytes);
+    }
+
+    /// The capacity of the buffer kept for copied payloads.
+    #[cfg(test)]
+    pub(crate) fn kept_capacity(&self) -> usize {
+        self.copied.capacity()
+    }
+
+    /// A clear body for `topic`, to fill.
+    fn empty(topic: &Arc<str>) -> Body {
+        Body {
+            seq: 0,
+            size: 0,
+            topic: Arc::clone(topic),
+            shared: None,
+            copied: Vec::new(),
+            headers: None,
+            reply_to: None,
+        }
     }
 
     #[inline]
     fn clear(&mut self) {
-        self.payload = None;
+        self.shared = None;
+        self.copied.clear();
         if self.headers.is_some() || self.reply_to.is_some() {
             self.headers = None;
             self.reply_to = None;
+        }
+    }
+}
+
+impl Bytes<'_> {
+    #[inline(always)]
+    fn as_slice(&self) -> &[u8] {
+        match self {
+            Bytes::Shared(shared) => shared,
+            Bytes::Copied(bytes) => bytes,
         }
     }
 }
@@ -370,6 +525,28 @@ mod tests {
             assert_eq!((bare.topic(), bare.payload(), bare.headers().len()), ("t.bare", &b"b"[..], 0));
             assert_eq!(bare.reply_to(), None);
         }
+    }
+
+    /// Copied payloads live in their bodies' kept buffers: a message
+    /// still held keeps its bytes while others are copied into reused
+    /// bodies, a copied payload's `shared_payload` is a copy of the same
+    /// bytes, and one longer than `COPY_KEEP` is carried whole.
+    #[test]
+    fn copied_payloads_stay_with_their_messages() {
+        let bus = Bus::new(BusLimits::default()).unwrap();
+        let sub = bus.subscribe("t.>", SubscribeOptions::new()).unwrap();
+        bus.publish_copied("t.first", b"held", &[]).unwrap();
+        let held = sub.try_recv().unwrap().unwrap();
+        for i in 0..100u32 {
+            bus.publish_many_copied("t.n", [&i.to_le_bytes()[..], &[7u8; 300][..]], &[]).unwrap();
+            let m = sub.try_recv().unwrap().unwrap();
+            assert_eq!((m.payload(), &m.shared_payload()[..]), (&i.to_le_bytes()[..], &i.to_le_bytes()[..]));
+            assert_eq!(sub.try_recv().unwrap().unwrap().payload(), [7u8; 300]);
+        }
+        let long = vec![3u8; super::COPY_KEEP + 1];
+        bus.publish_copied("t.long", &long, &[]).unwrap();
+        assert_eq!(sub.try_recv().unwrap().unwrap().payload(), &long[..]);
+        assert_eq!((held.topic(), held.payload(), held.seq()), ("t.first", &b"held"[..], 1));
     }
 
     #[test]

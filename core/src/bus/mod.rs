@@ -67,6 +67,7 @@ use cache::MatchCache;
 use dispatch::Spare;
 use ended::Ended;
 use index::Index;
+use message::{Carry, Copied, Given};
 use queue::{Offered, Queue};
 use subscription::Shared;
 use topic::Kind;
@@ -75,7 +76,7 @@ pub use batch::{BatchError, PublishBatch};
 pub use client::Client;
 pub use dispatch::MAX_NESTING;
 pub use interrupt::{interruptible, INTERRUPT_CHECK};
-pub use message::Message;
+pub use message::{Message, COPY_KEEP};
 pub use options::{BusLimits, Dispatch, Overflow, SubscribeOptions};
 pub use readiness::{Cancel, Notify, Polled};
 pub use stats::{BusStats, Drops, PublishReport, SubscriptionStats};
@@ -466,7 +467,17 @@ impl Bus {
     /// makes the call fail with `LIMIT_EXCEEDED`, `TIMEOUT` or
     /// `WOULD_BLOCK` after every other subscription has had the message.
     pub fn publish(&self, topic: &str, payload: impl Payload, headers: Headers<'_>) -> Result<PublishReport> {
-        self.send(topic, payload, headers, None, Who::Anyone)
+        self.send(topic, Given(payload), headers, None, Who::Anyone)
+    }
+
+    /// [`publish`](Bus::publish) of borrowed bytes, copied once into the
+    /// message: a payload of at most 1 KiB into a buffer its pooled body
+    /// keeps, so a warm publish of a small copied payload allocates
+    /// nothing (a longer one is copied into a buffer of its own). For
+    /// callers that lend bytes they keep (the C ABI, the bindings); the
+    /// message's [`Message::shared_payload`] then copies them again.
+    pub fn publish_copied(&self, topic: &str, payload: &[u8], headers: Headers<'_>) -> Result<PublishReport> {
+        self.send(topic, Copied(payload), headers, None, Who::Anyone)
     }
 
     /// Publishes a request on `topic` and waits up to `timeout` for the
@@ -530,7 +541,8 @@ impl Bus {
             Who::Anyone | Who::Library => None,
         };
         let replies = self.add(&inbox, options, None, Who::Library, owner)?;
-        let report = self.send(topic, payload, headers, Some(Arc::from(inbox.as_str())), Who::Library)?;
+        let report =
+            self.send(topic, Given(payload), headers, Some(Arc::from(inbox.as_str())), Who::Library)?;
         if report.matched == 0 {
             return Err(Error::new(
                 ErrorKind::NotFound,
@@ -591,7 +603,7 @@ impl Bus {
     ) -> Result<PublishReport> {
         let inbox = reply_inbox(inbox)?;
         self.admit(who)?;
-        self.send(inbox, payload, headers, None, Who::Library)
+        self.send(inbox, Given(payload), headers, None, Who::Library)
     }
 
     /// The bus's accounting: live subscriptions plus every ended one.
@@ -867,23 +879,24 @@ impl Bus {
     /// `budget_loop bus 1`: 446 -> 396 instructions a publish and receive,
     /// with the queue's `offer` kept inline).
     #[inline(always)]
-    fn send(
+    fn send<'a>(
         &self,
         topic: &str,
-        payload: impl Payload,
+        payload: impl Carry<'a>,
         headers: Headers<'_>,
         reply_to: Option<Arc<str>>,
         who: Who<'_>,
     ) -> Result<PublishReport> {
-        admit_publish!(self, topic, payload.as_ref().len(), headers, who => route, headers);
+        admit_publish!(self, topic, payload.len(), headers, who => route, headers);
         let key = self.key();
         let (_level, inside_handler) = dispatch::enter(key).inspect_err(|_| {
             self.inner.depth_exceeded.fetch_add(1, Ordering::Relaxed);
         })?;
         let may_wait = !inside_handler;
         // The one copy of a borrowed payload, made only once it is known to
-        // fit (a 64 MiB payload on a 1 MiB bus is refused without it).
-        let payload: Arc<[u8]> = payload.into();
+        // fit (a 64 MiB payload on a 1 MiB bus is refused without it): a
+        // `Copied` one is copied into the message's body, below.
+        let payload = payload.taken();
         let hit = self.route(topic, route);
         let seq = self.inner.published.fetch_add(1, Ordering::Relaxed) + 1;
         let mut report = PublishReport { matched: hit.targets.len() as u64, ..PublishReport::default() };
@@ -897,7 +910,8 @@ impl Bus {
         };
         if let Some(mut claimed) = hit.spare.as_ref().and_then(Spare::claim) {
             // Only inline handlers: each borrows the route's kept message.
-            let (message, handlers) = claimed.message(seq, &hit.topic, payload, headers, reply_to);
+            let (message, handlers) =
+                claimed.message(seq, &hit.topic, payload.into().into_shared(), headers, reply_to);
             for (target, handler) in hit.targets.iter().zip(handlers) {
                 self.end_if_stale(target);
                 count(target.deliver_inline(handler, message));
