@@ -11,7 +11,9 @@ use std::sync::Arc;
 use charter_core::bus::{SubscriptionId, COPY_KEEP};
 use charter_core::Error;
 
-use crate::args::{arg_slice, arg_str, at_least_one, bus_headers, bytes_arg, charter_header_t, headers_arg};
+use crate::args::{
+    arg_slice, arg_str, at_least_one, bus_headers, charter_header_t, headers_arg, PayloadsArg,
+};
 use crate::bus::charter_publish_report_t;
 use crate::bus::timeout_arg;
 use crate::client::{charter_client_t, client_arg};
@@ -74,30 +76,17 @@ pub unsafe extern "C" fn charter_client_publish_many(
         let topic = arg_str!(topic)?;
         // The count is checked against its limit before any is read.
         let items = arg_slice!(payloads, count, max CHARTER_BATCH_MAX)?;
-        let bodies = items
-            .iter()
-            .enumerate()
-            .map(|(i, p)| {
-                let check = |n| client.limits().check_payload(n);
-                // SAFETY: the caller's contract on each payload; its length
-                // is checked against the bus's limit first. The payload's
-                // name is formatted only to word a failure, by checking it
-                // again (the same checks, so the same error): formatting it
-                // for every payload cost about 5% of a batch of 64.
-                unsafe {
-                    bytes_arg(p.data, p.len, "payloads", check)
-                        .or_else(|_| bytes_arg(p.data, p.len, &format!("payloads[{i}]"), check))
-                }
-            })
-            .collect::<Result<Vec<&[u8]>, Error>>()?;
+        // SAFETY: the caller's contract on each payload; each length is
+        // checked against the bus's limit first.
+        let bodies = unsafe { PayloadsArg::new(items, |n| client.limits().check_payload(n))? };
         // SAFETY: the caller's contract on `headers`.
         let headers =
             unsafe { headers_arg(headers, header_count, bus_headers(client.limits().max_headers))? };
         // Small payloads are copied into buffers the core's pooled bodies
         // keep, without an allocation each; a batch with a longer one keeps
         // a shared copy of each payload, one for a buffer repeated.
-        let outcome = if bodies.iter().all(|body| body.len() <= COPY_KEEP) {
-            client.publish_many_copied(topic, bodies.iter().copied(), &headers)
+        let outcome = if bodies.longest() <= COPY_KEEP {
+            client.publish_many_copied(topic, bodies.iter(), &headers)
         } else {
             let mut last = None;
             client.publish_many(topic, bodies.iter().map(|body| shared_copy(&mut last, body)), &headers)
