@@ -58,11 +58,11 @@ func (b *Bus) publishBatch(s *Session, topic string, payloads [][]byte, headers 
 	if len(packed.data) > 0 {
 		d = (*C.uint8_t)(unsafe.Pointer(&packed.data[0]))
 	}
-	var o, l *C.size_t
-	if len(packed.lens) > 0 {
-		o, l = &packed.offsets[0], &packed.lens[0]
+	var slots *C.chgo_payload
+	if len(packed.slots) > 0 {
+		slots = &packed.slots[0]
 	}
-	res := C.chgo_client_publish_many(c, t, tn, d, o, l, C.size_t(len(packed.lens)), hs, hn)
+	res := C.chgo_client_publish_many(c, t, tn, d, slots, C.size_t(len(packed.slots)), hs, hn)
 	runtime.KeepAlive(b)
 	runtime.KeepAlive(s)
 	runtime.KeepAlive(packed)
@@ -72,16 +72,16 @@ func (b *Bus) publishBatch(s *Session, topic string, payloads [][]byte, headers 
 	return int(res.published), goPublishReport(res.report), nil
 }
 
-// publishRoom is a batch's payloads laid back to back with their offsets
-// and lengths: a Go buffer passed to C may not hold Go pointers, so C
-// builds the array of (pointer, length) itself (shim.h). A payload that is
-// the same slice as the one before it is laid once, so Charter, seeing the
-// same bytes, keeps one copy of it. Publishers share rooms through
-// publishRooms, so a warm PublishBatch allocates nothing for them.
+// publishRoom is a batch's payloads laid back to back, and a slot for each
+// with its offset and length: a Go buffer passed to C may not hold Go
+// pointers, so C turns the slots into charter_payload_t values itself, in
+// place (shim.h). A payload that is the same slice as the one before it is
+// laid once, so Charter, seeing the same bytes, keeps one copy of it.
+// Publishers share rooms through publishRooms, so a warm PublishBatch
+// allocates nothing for them.
 type publishRoom struct {
-	data    []byte
-	offsets []C.size_t
-	lens    []C.size_t
+	data  []byte
+	slots []C.chgo_payload
 }
 
 var publishRooms = sync.Pool{New: func() any { return new(publishRoom) }}
@@ -99,22 +99,28 @@ func (room *publishRoom) release() {
 }
 
 // packPayloads copies payloads into a room from the pool; release it
-// after the call.
+// after the call. The slots are written by index into a slice grown once,
+// the payloads appended into data kept from the room's last batch.
 func packPayloads(payloads [][]byte) *publishRoom {
 	room := publishRooms.Get().(*publishRoom)
-	room.data, room.offsets, room.lens = room.data[:0], room.offsets[:0], room.lens[:0]
+	data := room.data[:0]
+	slots := room.slots[:0]
+	if cap(slots) < len(payloads) {
+		slots = make([]C.chgo_payload, len(payloads))
+	}
+	slots = slots[:len(payloads)]
 	var previous []byte
 	for i, p := range payloads {
-		offset := C.size_t(len(room.data))
+		offset := len(data)
 		if i > 0 && len(p) > 0 && len(p) == len(previous) && unsafe.SliceData(p) == unsafe.SliceData(previous) {
-			offset = room.offsets[i-1]
+			offset = int(slots[i-1].offset)
 		} else {
-			room.data = append(room.data, p...)
+			data = append(data, p...)
 		}
-		room.offsets = append(room.offsets, offset)
-		room.lens = append(room.lens, C.size_t(len(p)))
+		slots[i] = C.chgo_payload{offset: C.size_t(offset), len: C.size_t(len(p))}
 		previous = p
 	}
+	room.data, room.slots = data, slots
 	return room
 }
 
@@ -167,6 +173,9 @@ func (s *Subscription) RecvMany(ctx context.Context, limit int) ([]*Message, err
 type recvRoom struct {
 	buf     []byte
 	entries []C.charter_received_t
+	// topic is the last topic the room unpacked: a batch on the same topic
+	// as the one before shares its string instead of allocating one.
+	topic string
 }
 
 // recvRoomBytes is a room's buffer: a batch of 64 messages of up to about
@@ -225,7 +234,7 @@ func (s *Subscription) takeQueued(n int) ([]*Message, error) {
 			}
 			return nil, s.bus.subscriptionError(cError(res.status, res.message), &s.closed)
 		}
-		msgs = append(msgs, unpackMessages(room.buf, entries[:res.count])...)
+		msgs = append(msgs, room.unpack(entries[:res.count])...)
 		// Full when the room or the entries ran out; else the queue did.
 		if len(msgs) == n || (!res.more && int(res.count) < want) {
 			return msgs, nil
@@ -233,19 +242,17 @@ func (s *Subscription) takeQueued(n int) ([]*Message, error) {
 	}
 }
 
-// unpackMessages copies the batch that charter_client_recv_into wrote in
-// buf into Go values: one allocation for the Message values, one for the
-// payloads, and one topic string per run of messages that share it (a
-// kept Message keeps its batch's values and payloads).
-func unpackMessages(buf []byte, entries []C.charter_received_t) []*Message {
-	total := 0
-	for i := range entries {
-		total += int(entries[i].payload_len)
-	}
-	payloads := make([]byte, total)
+// unpack copies the batch that charter_client_recv_into wrote in the
+// room's buffer into Go values: one allocation for the Message values, one
+// for the payloads, and one topic string per run of messages that share it
+// (none for a run on the room's last topic). A kept Message keeps its
+// batch's values and payloads.
+func (room *recvRoom) unpack(entries []C.charter_received_t) []*Message {
+	buf := room.buf
+	payloads := payloadArena(buf, entries)
 	values := make([]Message, len(entries))
 	msgs := make([]*Message, len(entries))
-	topic, topicAt := "", -1
+	topic, topicAt := room.topic, -1
 	for i := range entries {
 		e := &entries[i]
 		m := &values[i]
@@ -258,8 +265,8 @@ func unpackMessages(buf []byte, entries []C.charter_received_t) []*Message {
 		m.Seq, m.Topic = uint64(e.seq), topic
 		if n := int(e.payload_len); n > 0 {
 			// Capped, so an append to one payload never writes the next.
-			m.Payload, payloads = payloads[:n:n], payloads[n:]
-			copy(m.Payload, buf[e.payload_offset:])
+			at := int(e.payload_offset) - payloads.base
+			m.Payload = payloads.bytes[at : at+n : at+n]
 		}
 		if e.header_count > 0 {
 			m.Headers = unpackHeaders(buf[e.headers_offset:e.headers_offset+e.headers_len], int(e.header_count))
@@ -269,7 +276,52 @@ func unpackMessages(buf []byte, entries []C.charter_received_t) []*Message {
 		}
 		msgs[i] = m
 	}
+	room.topic = topic
 	return msgs
+}
+
+// arena is a batch's payloads copied out of a room's buffer: the payload
+// at offset o of the buffer is at o-base in bytes.
+type arena struct {
+	bytes []byte
+	base  int
+}
+
+// payloadArena copies the payloads of entries out of buf. Written in
+// order, they mostly lie back to back (a run on one topic writes its
+// topic once, before them), so the span from the first to the end of the
+// last is copied at once when the payloads fill at least half of it; a
+// batch whose headers or topics take more gets each payload copied on its
+// own, so that a kept payload does not keep them.
+func payloadArena(buf []byte, entries []C.charter_received_t) arena {
+	total, lo, hi := 0, len(buf), 0
+	for i := range entries {
+		if n := int(entries[i].payload_len); n > 0 {
+			at := int(entries[i].payload_offset)
+			total += n
+			lo, hi = min(lo, at), max(hi, at+n)
+		}
+	}
+	if total == 0 {
+		return arena{}
+	}
+	if hi-lo <= 2*total {
+		b := make([]byte, hi-lo)
+		copy(b, buf[lo:hi])
+		return arena{b, lo}
+	}
+	// Packed one after the other; each entry's offset is moved to match.
+	b := make([]byte, total)
+	packed := 0
+	for i := range entries {
+		e := &entries[i]
+		if n := int(e.payload_len); n > 0 {
+			copy(b[packed:], buf[e.payload_offset:int(e.payload_offset)+n])
+			e.payload_offset = C.size_t(packed)
+			packed += n
+		}
+	}
+	return arena{b, 0}
 }
 
 // unpackHeaders reads count headers laid out as "name\0value\0...".

@@ -2,6 +2,7 @@
 
 #include "shim_result.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -236,37 +237,31 @@ chgo_publish chgo_client_respond(charter_client_t *client, const char *reply_to,
 
 /* ---- Batches ---- */
 
-/* Payload arrays up to this many entries are built on the C stack. */
-#define CHGO_STACK_PAYLOADS 64
+_Static_assert(sizeof(chgo_payload) == sizeof(charter_payload_t), "a slot becomes a charter_payload_t in place");
+_Static_assert(offsetof(chgo_payload, len) == offsetof(charter_payload_t, len), "a slot's len stays where it is");
 
 chgo_publish_many chgo_client_publish_many(charter_client_t *client, const char *topic, size_t topic_len,
-                                           const uint8_t *data, const size_t *offsets, const size_t *lens,
-                                           size_t count, const char *headers, size_t header_count) {
+                                           const uint8_t *data, chgo_payload *slots, size_t count,
+                                           const char *headers, size_t header_count) {
     char buf[CHGO_INLINE_STRING];
     charter_header_t header_stack[CHGO_STACK_HEADERS];
-    charter_payload_t payload_stack[CHGO_STACK_PAYLOADS];
     chgo_publish_many r = {0};
-    charter_payload_t *ps = count <= CHGO_STACK_PAYLOADS ? payload_stack : malloc(count * sizeof *ps);
-    if (ps == NULL) {
-        r.status = CHGO_OUT_OF_MEMORY;
-        return r;
-    }
+    /* Each slot is rewritten in place, through memcpy, which gives Go's
+     * untyped memory the type charter_payload_t: no array is built or
+     * allocated for a batch. */
     for (size_t i = 0; i < count; i++) {
-        ps[i].data = lens[i] == 0 ? NULL : data + offsets[i];
-        ps[i].len = lens[i];
+        charter_payload_t p = {slots[i].len == 0 ? NULL : data + slots[i].offset, slots[i].len};
+        memcpy(&slots[i], &p, sizeof p);
     }
     charter_header_t *hs = unpack_headers(headers, header_count, header_stack);
     if (header_count > 0 && hs == NULL) {
         r.status = CHGO_OUT_OF_MEMORY;
     } else {
         const char *t = chgo_terminated(topic, topic_len, buf);
-        RESULT(r, charter_client_publish_many(client, t, count == 0 ? NULL : ps, count, hs, header_count,
-                                               &r.published, &r.report));
+        RESULT(r, charter_client_publish_many(client, t, count == 0 ? NULL : (const charter_payload_t *)(void *)slots,
+                                              count, hs, header_count, &r.published, &r.report));
     }
     release_headers(hs, header_stack);
-    if (ps != payload_stack) {
-        free(ps);
-    }
     return r;
 }
 

@@ -159,13 +159,21 @@ typedef struct {
     size_t count;
 } chgo_recv_many;
 
-/* Publishes count payloads packed in data, payload i being lens[i] bytes
- * at offsets[i] (a payload repeated is packed once, its offset repeated):
- * a Go buffer passed to C may not hold Go pointers, so the wrapper builds
- * the charter_payload_t array itself. */
+/* One payload of chgo_client_publish_many as Go lays it out: its offset
+ * in the batch's packed data, and its length. A Go buffer passed to C may
+ * not hold Go pointers, so Go writes offsets; the wrapper turns each slot
+ * into a charter_payload_t in place (the two have one size and layout). */
+typedef struct {
+    size_t offset;
+    size_t len;
+} chgo_payload;
+
+/* Publishes the count payloads that slots describe, packed in data (a
+ * payload repeated is packed once, its offset repeated). Rewrites slots
+ * into charter_payload_t values: Go must not read them after the call. */
 chgo_publish_many chgo_client_publish_many(charter_client_t *client, const char *topic, size_t topic_len,
-                                           const uint8_t *data, const size_t *offsets, const size_t *lens,
-                                           size_t count, const char *headers, size_t header_count);
+                                           const uint8_t *data, chgo_payload *slots, size_t count,
+                                           const char *headers, size_t header_count);
 /* Takes up to max queued messages into out without waiting. */
 chgo_recv_many chgo_client_recv_many(charter_client_t *client, uint64_t id, charter_message_t **out, size_t max);
 /* The outcome of charter_client_recv_into: count entries written, and
