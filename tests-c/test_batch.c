@@ -1,7 +1,9 @@
 /* Batches through the C ABI: charter_client_publish_many publishes each
  * payload as charter_client_publish would and stops at the first that
  * fails; charter_client_recv_many fills the caller's array. */
+#include <stdbool.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 #include "bus_fixture.h"
 #include "check.h"
@@ -130,10 +132,84 @@ static void a_repeated_payload_is_each_message_s_own(void) {
     close_bus(cl, bus);
 }
 
+/* A batch with a payload over 1 KiB takes the other way through Charter
+ * (its own copy of each payload, one for a buffer repeated): the short
+ * payloads around it, and the long one twice, arrive as published. */
+static void a_long_payload_among_short_ones(void) {
+    charter_bus_t *bus = NULL;
+    uint64_t id;
+    charter_client_t *cl = subscribed_client(&bus, "long", &id);
+    static uint8_t big[2000];
+    charter_payload_t payloads[5] = {{(const uint8_t *)"a", 1}, {big, sizeof big}, {NULL, 0},
+                                     {big, sizeof big}, {(const uint8_t *)"zz", 2}};
+    charter_received_t entries[8];
+    static uint8_t buf[8192];
+    size_t published = 0, count = 0, i;
+    bool more = true;
+    for (i = 0; i < sizeof big; i++) {
+        big[i] = (uint8_t)(i * 13);
+    }
+    CHECK_OK(charter_client_publish_many(cl, "long", payloads, 5, NULL, 0, &published, NULL));
+    CHECK(published == 5);
+    CHECK_OK(charter_client_recv_into(cl, id, buf, sizeof buf, entries, 8, &count, &more));
+    CHECK(count == 5 && !more);
+    for (i = 0; i < 5; i++) {
+        CHECK(entries[i].payload_len == payloads[i].len);
+        CHECK(payloads[i].len == 0 || memcmp(buf + entries[i].payload_offset, payloads[i].data, payloads[i].len) == 0);
+        CHECK(entries[i].topic_offset == entries[0].topic_offset);
+    }
+    close_bus(cl, bus);
+}
+
+/* CHARTER_BATCH_MAX payloads go out in one call and come back in one
+ * charter_client_recv_into, in order; one more is refused both ways. */
+static void the_largest_batch(void) {
+    const size_t n = CHARTER_BATCH_MAX;
+    charter_bus_t *bus = NULL;
+    charter_client_t *cl = open_bus(&bus);
+    charter_subscribe_options_t options;
+    charter_payload_t *payloads = malloc((n + 1) * sizeof *payloads);
+    uint16_t *bodies = malloc(n * sizeof *bodies);
+    charter_received_t *entries = malloc((n + 1) * sizeof *entries);
+    size_t buf_len = 3 * n + 16, published = 0, count = 0, i;
+    uint8_t *buf = malloc(buf_len);
+    bool more = true;
+    uint64_t id;
+    CHECK(payloads != NULL && bodies != NULL && entries != NULL && buf != NULL);
+    CHECK_OK(charter_subscribe_options_default(&options));
+    options.capacity = n;
+    CHECK_OK(charter_client_subscribe(cl, "max", &options, &id));
+    for (i = 0; i < n; i++) {
+        bodies[i] = (uint16_t)i;
+        payloads[i].data = (const uint8_t *)&bodies[i];
+        payloads[i].len = sizeof bodies[i];
+    }
+    payloads[n] = payloads[0];
+    CHECK_STATUS(charter_client_publish_many(cl, "max", payloads, n + 1, NULL, 0, &published, NULL),
+                 CHARTER_E_LIMIT_EXCEEDED);
+    CHECK_OK(charter_client_publish_many(cl, "max", payloads, n, NULL, 0, &published, NULL));
+    CHECK(published == n);
+    CHECK_STATUS(charter_client_recv_into(cl, id, buf, buf_len, entries, n + 1, &count, &more),
+                 CHARTER_E_LIMIT_EXCEEDED);
+    CHECK_OK(charter_client_recv_into(cl, id, buf, buf_len, entries, n, &count, &more));
+    CHECK(count == n && !more);
+    for (i = 0; i < n; i++) {
+        CHECK(entries[i].payload_len == 2 && memcmp(buf + entries[i].payload_offset, &bodies[i], 2) == 0);
+        CHECK(i == 0 || entries[i].seq > entries[i - 1].seq);
+    }
+    free(buf);
+    free(entries);
+    free(bodies);
+    free(payloads);
+    close_bus(cl, bus);
+}
+
 int main(void) {
     RUN(publish_many_then_recv_many);
     RUN(a_batch_stops_at_the_first_failure);
     RUN(every_argument_is_checked_before_anything_is_published);
     RUN(a_repeated_payload_is_each_message_s_own);
+    RUN(a_long_payload_among_short_ones);
+    RUN(the_largest_batch);
     return 0;
 }
