@@ -234,7 +234,12 @@ func (s *Subscription) takeQueued(n int) ([]*Message, error) {
 			}
 			return nil, s.bus.subscriptionError(cError(res.status, res.message), &s.closed)
 		}
-		msgs = append(msgs, room.unpack(entries[:res.count])...)
+		if got := room.unpack(entries[:res.count]); msgs == nil {
+			// The first (mostly the only) call's slice is the batch's.
+			msgs = got
+		} else {
+			msgs = append(msgs, got...)
+		}
 		// Full when the room or the entries ran out; else the queue did.
 		if len(msgs) == n || (!res.more && int(res.count) < want) {
 			return msgs, nil

@@ -1,9 +1,11 @@
 package charter_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -335,5 +337,90 @@ func TestRecvManyTakesALargeBatchWhole(t *testing.T) {
 	}
 	if _, err := sub.RecvMany(context.Background(), charter.BatchMax+1); !errors.Is(err, charter.ErrLimitExceeded) {
 		t.Fatalf("RecvMany past BatchMax = %v", err)
+	}
+}
+
+// Messages whose headers are much longer than their payloads: RecvMany
+// copies each payload out on its own rather than the span they lie in,
+// and still gives what Recv gives on a twin subscription, each payload
+// capped at its own length.
+func TestRecvManyPayloadsBetweenLongHeaders(t *testing.T) {
+	bus := newBus(t)
+	sub := subscribe(t, bus, "lh", charter.WithCapacity(64))
+	twin := subscribe(t, bus, "lh", charter.WithCapacity(64))
+	long := charter.Header{Name: "pad", Value: strings.Repeat("v", 500)}
+	for i := range 20 {
+		payload := []byte{byte(i), byte(i + 1), byte(i + 2)}
+		if i%5 == 0 {
+			payload = nil
+		}
+		if _, err := bus.Publish("lh", payload, long); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx := context.Background()
+	msgs, err := sub.RecvMany(ctx, 64)
+	if err != nil || len(msgs) != 20 {
+		t.Fatalf("RecvMany: %d messages, %v", len(msgs), err)
+	}
+	for i, m := range msgs {
+		want, err := twin.Recv(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(m, want) || cap(m.Payload) != len(m.Payload) {
+			t.Fatalf("message %d: RecvMany gave %d bytes %v (cap %d); Recv gave %d bytes %v",
+				i, len(m.Payload), m.Payload, cap(m.Payload), len(want.Payload), want.Payload)
+		}
+	}
+}
+
+// A batch with payloads over 1 KiB among short ones, one of them repeated,
+// and an empty one: each message carries exactly its own payload.
+func TestPublishBatchLongAndShortPayloads(t *testing.T) {
+	bus := newBus(t)
+	sub := subscribe(t, bus, "ls")
+	long := make([]byte, 3000)
+	for i := range long {
+		long[i] = byte(i * 7)
+	}
+	payloads := [][]byte{[]byte("a"), long, long, nil, long[:1025], []byte("zz")}
+	if n, _, err := bus.PublishBatch("ls", payloads); err != nil || n != len(payloads) {
+		t.Fatalf("PublishBatch = %d, %v", n, err)
+	}
+	msgs, err := sub.RecvMany(context.Background(), 16)
+	if err != nil || len(msgs) != len(payloads) {
+		t.Fatalf("RecvMany: %d messages, %v", len(msgs), err)
+	}
+	for i, m := range msgs {
+		if !bytes.Equal(m.Payload, payloads[i]) {
+			t.Fatalf("message %d: %d bytes, want %d", i, len(m.Payload), len(payloads[i]))
+		}
+	}
+}
+
+// The largest batch goes out in one PublishBatch and comes back in order
+// in one RecvMany; an empty batch publishes nothing and succeeds.
+func TestBatchOfBatchMax(t *testing.T) {
+	bus := newBus(t)
+	sub := subscribe(t, bus, "max", charter.WithCapacity(charter.BatchMax))
+	payloads := make([][]byte, charter.BatchMax)
+	for i := range payloads {
+		payloads[i] = []byte{byte(i), byte(i >> 8)}
+	}
+	if n, report, err := bus.PublishBatch("max", nil); err != nil || n != 0 || report != (charter.PublishReport{}) {
+		t.Fatalf("empty PublishBatch = %d, %+v, %v", n, report, err)
+	}
+	if n, _, err := bus.PublishBatch("max", payloads); err != nil || n != len(payloads) {
+		t.Fatalf("PublishBatch = %d, %v", n, err)
+	}
+	msgs, err := sub.RecvMany(context.Background(), charter.BatchMax)
+	if err != nil || len(msgs) != len(payloads) {
+		t.Fatalf("RecvMany: %d messages, %v", len(msgs), err)
+	}
+	for i, m := range msgs {
+		if !bytes.Equal(m.Payload, payloads[i]) || (i > 0 && m.Seq <= msgs[i-1].Seq) {
+			t.Fatalf("message %d = %v, seq %d", i, m.Payload, m.Seq)
+		}
 	}
 }
