@@ -22,7 +22,10 @@
 //! borrowed 64-byte payload copied into the message, as the C ABI
 //! publishes), `bus-many-copied` (`bus-many-drop-all`
 //! with `size` distinct borrowed payloads copied, as the C ABI's
-//! `publish_many`), `audit-append` (records of
+//! `publish_many`), `capi-many` (`bus-many-copied` through the C ABI:
+//! `charter_client_publish_many` of `size` distinct 64-byte payloads, then
+//! `charter_client_recv_into` into a kept buffer, as Go's `PublishBatch`
+//! and `RecvMany` make them), `audit-append` (records of
 //! `size` bytes, in memory) and
 //! `audit-leaf-hash` (SHA-256 of such a record's leaf, the audit target's
 //! baseline).
@@ -36,6 +39,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use charter::batch::{charter_client_publish_many, charter_payload_t};
+use charter::bus::{charter_bus_free, charter_bus_new};
+use charter::client::{charter_client_free, charter_client_new, charter_client_subscribe};
+use charter::recv_into::{charter_client_recv_into, charter_received_t};
 use charter::registry::{charter_registry_new, charter_registry_notify, charter_registry_register};
 use charter::status::{charter_status_t, CHARTER_OK};
 use charter_benches::crowded_pattern;
@@ -177,6 +184,57 @@ fn bus_many_copied(batch: usize, messages: usize) {
     }
 }
 
+/// [`bus_many_copied`] through the C ABI: each batch one
+/// `charter_client_publish_many` and one `charter_client_recv_into` into a
+/// buffer and entries kept from batch to batch.
+fn capi_many(batch: usize, messages: usize) {
+    let payloads: Vec<[u8; 64]> = (0..batch).map(|i| [i as u8; 64]).collect();
+    let lent: Vec<charter_payload_t> =
+        payloads.iter().map(|p| charter_payload_t { data: p.as_ptr(), len: p.len() }).collect();
+    let mut entries = vec![charter_received_t::default(); batch];
+    let mut buf = vec![0u8; 64 << 10];
+    let topic = c"fleet.truck.position";
+    let (mut bus, mut client, mut id) = (std::ptr::null_mut(), std::ptr::null_mut(), 0);
+    // SAFETY: valid out-pointers, strings, payloads and buffers, each as
+    // long as the call says.
+    unsafe {
+        assert_eq!(charter_bus_new(std::ptr::null(), &mut bus), CHARTER_OK);
+        assert_eq!(charter_client_new(bus, std::ptr::null_mut(), &mut client), CHARTER_OK);
+        assert_eq!(charter_client_subscribe(client, topic.as_ptr(), std::ptr::null(), &mut id), CHARTER_OK);
+        let mut left = messages;
+        while left > 0 {
+            let n = left.min(batch);
+            let (mut published, mut count) = (0, 0);
+            let status = charter_client_publish_many(
+                client,
+                topic.as_ptr(),
+                black_box(lent.as_ptr()),
+                n,
+                std::ptr::null(),
+                0,
+                &mut published,
+                std::ptr::null_mut(),
+            );
+            assert_eq!((status, published), (CHARTER_OK, n));
+            let status = charter_client_recv_into(
+                client,
+                id,
+                buf.as_mut_ptr(),
+                buf.len(),
+                entries.as_mut_ptr(),
+                batch,
+                &mut count,
+                std::ptr::null_mut(),
+            );
+            assert_eq!((status, count), (CHARTER_OK, n));
+            black_box(&buf);
+            left -= n;
+        }
+        assert_eq!(charter_client_free(client), CHARTER_OK);
+        assert_eq!(charter_bus_free(bus), CHARTER_OK);
+    }
+}
+
 fn audit_append(size: usize, iterations: usize) {
     let log = AuditLog::in_memory(AuditOptions::default()).unwrap();
     let mut record = Record::new(1_700_000_000_000, "publish", "orders.eu.created", Decision::Allow);
@@ -210,6 +268,7 @@ fn main() {
         "bus-many-drop-all" => bus_many(n, iterations, true),
         "bus-copied" => bus(n, iterations, true),
         "bus-many-copied" => bus_many_copied(n, iterations),
+        "capi-many" => capi_many(n, iterations),
         "audit-append" => audit_append(n, iterations),
         "audit-leaf-hash" => audit_leaf_hash(n, iterations),
         other => {
