@@ -158,14 +158,15 @@ REASONS = {
                   "shared lock, a `malloc` and `free` per payload copy), about 30% JS making "
                   "each `Message` and its `Buffer` view and packing the payloads; next: a "
                   "ring queue in the core and a batch's payloads in one allocation",
-    "go-batch": "a batch is now one C call each way with no C allocation per message "
-                "(`charter_client_recv_into` copies it into the binding's pooled buffer), "
-                "and a repeated payload is copied once (64 distinct payloads cost about "
-                "a quarter more: `BenchmarkBatch/publish-batch-recv-many-64-distinct`); "
-                "about 65% of the CPU is the core's, by `perf`: the queue's share, the "
-                "body pool's shared lock taken when each message is made and dropped, and "
-                "each payload's allocation; next: a pool front without the shared lock, "
-                "and a ring queue in the core",
+    "go-batch": "near the goal and noisy (round 8: 2.96x at the median, two runs in five "
+                "over 3x); since round 8 the C ABI makes no vector a call (the payload array is checked once and iterated; the "
+                "receive takes through a vector its thread keeps and copies each message in the "
+                "look that decides whether it fits) and Go copies a batch's payloads at once and "
+                "allocates 3 times a batch, not 5 (callgrind: 1,007 to 752 instructions a message, "
+                "about 350 of them the core's); what is left is mostly the core's atomics "
+                "(`Message::drop_all` 17% of a `perf` profile, `Run::in_chunks` 11%) and Go's "
+                "collector for the batch's returned values (about 12%); next: fewer atomic "
+                "read-modify-writes a message in the core's body release",
     "python-batch": "about half the CPU is the core's, by `perf` (the body pool's shared "
                     "lock when each message is made and dropped, the queue), then one "
                     "`Message` object per message and one payload copy per distinct payload "
