@@ -8,6 +8,7 @@ use std::sync::Arc;
 use charter_core::bus::{self, Dispatch};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
+use pyo3::types::{PyList, PyTuple};
 
 use crate::aio;
 use crate::callback;
@@ -115,21 +116,12 @@ impl<'py> Caller<'_, 'py> {
         // `bytes` objects are lent as they are (they cannot change, and
         // `held` keeps them for the call); any other bytes-like payload is
         // copied here first.
-        let mut small = true;
-        let held = payloads
-            .try_iter()?
-            .map(|payload| {
-                let payload = payload?;
-                let held = match payload.cast_into::<pyo3::types::PyBytes>() {
-                    Ok(bytes) => Held::Lent(bytes),
-                    Err(other) => Held::Copied(message::payload(&other.into_inner())?),
-                };
-                let len = held.bytes().len();
-                caller.limits().check_payload(len).map_err(|e| to_pyerr(py, &e))?;
-                small &= len <= bus::COPY_KEEP;
-                Ok(held)
-            })
-            .collect::<PyResult<Vec<_>>>()?;
+        let held = held_payloads(payloads)?;
+        let lent: Vec<&[u8]> = held.iter().map(Held::bytes).collect();
+        for payload in &lent {
+            caller.limits().check_payload(payload.len()).map_err(|e| to_pyerr(py, &e))?;
+        }
+        let small = lent.iter().all(|payload| payload.len() <= bus::COPY_KEEP);
         let headers = message::headers(headers)?;
         let stopped = |stopped: bus::BatchError| {
             let counts = (stopped.published, stopped.report);
@@ -137,7 +129,6 @@ impl<'py> Caller<'_, 'py> {
         };
         let published = if small {
             // Each copied by the core into a pooled body's kept buffer.
-            let lent: Vec<&[u8]> = held.iter().map(Held::bytes).collect();
             self.gate.publishing(py, || {
                 caller.publish_many_copied(topic, lent, &header_refs(&headers)).map_err(stopped)
             })
@@ -222,6 +213,30 @@ fn reported(
     stats::report(py, outcome.map_err(|e| to_pyerr(py, &e))?)
 }
 
+/// The payloads of `publish_many`, each held for the call. A list or
+/// tuple is read by index into a vector of its size: the general iterator
+/// path asks Python for a length hint (a call to `operator.length_hint`
+/// under the stable ABI) each time the vector grows. Not a subclass, whose
+/// `__iter__` may differ.
+fn held_payloads<'py>(payloads: &Bound<'py, PyAny>) -> PyResult<Vec<Held<'py>>> {
+    if let Ok(list) = payloads.cast_exact::<PyList>() {
+        return hold_all(list.iter());
+    }
+    if let Ok(tuple) = payloads.cast_exact::<PyTuple>() {
+        return hold_all(tuple.iter());
+    }
+    payloads.try_iter()?.map(|payload| Held::new(payload?)).collect()
+}
+
+/// Each of `items` held, in a vector of their number.
+fn hold_all<'py>(items: impl ExactSizeIterator<Item = Bound<'py, PyAny>>) -> PyResult<Vec<Held<'py>>> {
+    let mut held = Vec::with_capacity(items.len());
+    for item in items {
+        held.push(Held::new(item)?);
+    }
+    Ok(held)
+}
+
 /// A payload of a batch as read: a `bytes` object, lent as it is, or a
 /// copy of any other bytes-like object.
 enum Held<'py> {
@@ -229,7 +244,14 @@ enum Held<'py> {
     Copied(Arc<[u8]>),
 }
 
-impl Held<'_> {
+impl<'py> Held<'py> {
+    fn new(payload: Bound<'py, PyAny>) -> PyResult<Held<'py>> {
+        Ok(match payload.cast_into::<pyo3::types::PyBytes>() {
+            Ok(bytes) => Held::Lent(bytes),
+            Err(other) => Held::Copied(message::payload(&other.into_inner())?),
+        })
+    }
+
     fn bytes(&self) -> &[u8] {
         match self {
             Held::Lent(bytes) => bytes.as_bytes(),

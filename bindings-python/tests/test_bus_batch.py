@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 import pytest
 from conftest import T0, OpenSession
@@ -34,6 +34,27 @@ def test_publish_many_publishes_each_payload_in_order(bus: charter.Bus) -> None:
     assert a.stats().delivered == 3 and bus.stats().published == 4
     assert bus.publish_many("t", iter([])) == charter.PublishReport(0, 0, 0)
     assert bus.publish_many("t", (bytes([i]) for i in range(5))).matched == 5  # a alone: b is closed
+
+
+def test_lists_and_tuples_are_read_as_any_iterable(bus: charter.Bus) -> None:
+    """A list or tuple is read by index rather than through an iterator:
+    each kind gives the same messages, in order; a subclass is iterated
+    its own way."""
+
+    class Reversed(list[bytes]):
+        def __iter__(self) -> Iterator[bytes]:
+            return reversed(list(super().__iter__()))
+
+    sub = bus.subscribe("t", capacity=64)
+    kinds: list[Iterable[bytes | bytearray | memoryview]] = [
+        [b"a", bytearray(b"b"), b"c"],
+        (b"a", memoryview(b"b"), b"c"),
+        Reversed([b"c", b"b", b"a"]),
+        iter([b"a", b"b", b"c"]),
+    ]
+    for payloads in kinds:
+        assert bus.publish_many("t", payloads).delivered == 3
+        assert [m.payload for m in sub.recv_many(64)] == [b"a", b"b", b"c"]
 
 
 def test_lent_and_copied_payloads_of_every_size(bus: charter.Bus) -> None:
