@@ -127,6 +127,22 @@ def test_bad_batches_publish_nothing() -> None:
         assert sub.qsize() == 0 and bus.stats().published == 0
 
 
+def test_a_message_kept_from_a_freed_batch_keeps_its_fields(bus: charter.Bus) -> None:
+    """`recv_many` builds its list straight from the core's batch: one
+    message kept from each batch, while the rest are freed and their
+    memory made into the next batch's, keeps its own fields."""
+    sub = bus.subscribe("t", capacity=512)
+    kept = []
+    for batch in range(8):
+        bus.publish_many("t", [f"{batch}.{i}".encode() for i in range(300)])
+        got = sub.recv_many(300)
+        assert len(got) == 300
+        kept.append(got[batch])
+        del got
+    assert [m.payload for m in kept] == [f"{b}.{b}".encode() for b in range(8)]
+    assert len({id(m) for m in kept}) == 8 and len({m.seq for m in kept}) == 8
+
+
 def test_recv_many_waits_for_the_first_then_takes_what_is_queued(bus: charter.Bus) -> None:
     sub = bus.subscribe("t")
     with pytest.raises(charter.InvalidArgumentError, match="max"):
