@@ -50,11 +50,21 @@ impl Message {
         }
     }
 
+    /// The payload's `bytes` object, made at the first read. Made, then set,
+    /// rather than through `PyOnceLock::get_or_init`, which lets the GIL go
+    /// around the making in case it waits for another thread's (about 800
+    /// instructions a first read, more than the rest of a batched message's
+    /// crossing). Making `bytes` runs no Python code, so nothing else can
+    /// run meanwhile under the GIL; without it (free-threaded Python), a
+    /// thread that set it first wins, and this copy is dropped.
     fn payload_object<'py>(&self, py: Python<'py>) -> &Bound<'py, PyBytes> {
-        let core = self.core();
-        self.payload
-            .get_or_init(py, || PyBytes::new(py, core.map_or(&[][..], bus::Message::payload)).unbind())
-            .bind(py)
+        loop {
+            if let Some(payload) = self.payload.get(py) {
+                return payload.bind(py);
+            }
+            let made = PyBytes::new(py, self.core().map_or(&[][..], bus::Message::payload));
+            let _ = self.payload.set(py, made.unbind());
+        }
     }
 
     /// The payload's bytes, without making the `bytes` object.
