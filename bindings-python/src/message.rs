@@ -52,7 +52,7 @@ impl Message {
 
     /// The payload's `bytes` object, made at the first read. Made, then set,
     /// rather than through `PyOnceLock::get_or_init`, which lets the GIL go
-    /// around the making in case it waits for another thread's (about 800
+    /// around the making in case it waits for another thread's (about 640
     /// instructions a first read, more than the rest of a batched message's
     /// crossing). Making `bytes` runs no Python code, so nothing else can
     /// run meanwhile under the GIL; without it (free-threaded Python), a
