@@ -170,7 +170,7 @@ REASONS = {
                     "`Message` object as PyO3 makes and frees it, then the core's publish and "
                     "receive (about 290); copying payloads out so a batch's core messages go back "
                     "together costs five times the pool lock it spares, and PyO3's free list "
-                    "changed nothing; next: the core's share per message (the body back to the "
+                    "was 15% slower (its mutex); next: the core's share per message (the body back to the "
                     "pool without a lock each, the queue)",
     "python-pyzmq": "",
 }
