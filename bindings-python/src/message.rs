@@ -34,7 +34,16 @@ enum Fields {
     /// Received from the core: shared with every other subscriber's copy.
     Received(bus::Message),
     /// Unpickled (its payload is in `Message::payload` from the start).
-    Restored { seq: u64, topic: String, headers: Vec<(String, String)>, reply_to: Option<String> },
+    Restored(Box<Restored>),
+}
+
+/// An unpickled message's fields, boxed so that a received `Message` stays
+/// small: every one of a batch is moved into its Python object.
+struct Restored {
+    seq: u64,
+    topic: String,
+    headers: Vec<(String, String)>,
+    reply_to: Option<String>,
 }
 
 impl Message {
@@ -46,7 +55,7 @@ impl Message {
     pub(crate) fn core(&self) -> Option<&bus::Message> {
         match &self.fields {
             Fields::Received(message) => Some(message),
-            Fields::Restored { .. } => None,
+            Fields::Restored(_) => None,
         }
     }
 
@@ -71,14 +80,14 @@ impl Message {
     fn payload_slice<'a>(&'a self, py: Python<'a>) -> &'a [u8] {
         match &self.fields {
             Fields::Received(message) => message.payload(),
-            Fields::Restored { .. } => self.payload_object(py).as_bytes(),
+            Fields::Restored(_) => self.payload_object(py).as_bytes(),
         }
     }
 
     fn header_pairs(&self) -> Vec<(&str, &str)> {
         match &self.fields {
             Fields::Received(message) => message.headers().collect(),
-            Fields::Restored { headers, .. } => headers.iter().map(|(k, v)| (&**k, &**v)).collect(),
+            Fields::Restored(restored) => restored.headers.iter().map(|(k, v)| (&**k, &**v)).collect(),
         }
     }
 }
@@ -93,7 +102,7 @@ impl Message {
     fn seq(&self) -> u64 {
         match &self.fields {
             Fields::Received(message) => message.seq(),
-            Fields::Restored { seq, .. } => *seq,
+            Fields::Restored(restored) => restored.seq,
         }
     }
 
@@ -102,7 +111,7 @@ impl Message {
     fn topic(&self) -> &str {
         match &self.fields {
             Fields::Received(message) => message.topic(),
-            Fields::Restored { topic, .. } => topic,
+            Fields::Restored(restored) => &restored.topic,
         }
     }
 
@@ -135,7 +144,7 @@ impl Message {
     pub(crate) fn reply_to(&self) -> Option<&str> {
         match &self.fields {
             Fields::Received(message) => message.reply_to(),
-            Fields::Restored { reply_to, .. } => reply_to.as_deref(),
+            Fields::Restored(restored) => restored.reply_to.as_deref(),
         }
     }
 
@@ -156,7 +165,8 @@ impl Message {
     ) -> Message {
         let kept = PyOnceLock::new();
         let _ = kept.set(payload.py(), payload.unbind());
-        Message { fields: Fields::Restored { seq, topic, headers, reply_to }, payload: kept }
+        let restored = Restored { seq, topic, headers, reply_to };
+        Message { fields: Fields::Restored(Box::new(restored)), payload: kept }
     }
 
     fn __eq__(&self, other: PyRef<'_, Message>, py: Python<'_>) -> bool {
