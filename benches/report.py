@@ -166,7 +166,7 @@ REASONS = {
                 "body pool's shared lock taken when each message is made and dropped, and "
                 "each payload's allocation; next: a pool front without the shared lock, "
                 "and a ring queue in the core",
-    "python-batch": "round 8: half of a batched message's instructions (about 590 of 1,150) is its "
+    "python-batch": "round 8: half of a batched message's instructions (about 590 of 1,120) is its "
                     "`Message` object as PyO3 makes and frees it, then the core's publish and "
                     "receive (about 290); copying payloads out so a batch's core messages go back "
                     "together costs five times the pool lock it spares, and PyO3's free list "
