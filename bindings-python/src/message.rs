@@ -61,8 +61,8 @@ impl Message {
 
     /// The payload's `bytes` object, made at the first read. Made, then set,
     /// rather than through `PyOnceLock::get_or_init`, which lets the GIL go
-    /// around the making in case it waits for another thread's (about 640
-    /// instructions a first read, more than the rest of a batched message's
+    /// around the making in case it waits for another thread's (about 450
+    /// instructions a first read, a third of a batched message's whole
     /// crossing). Making `bytes` runs no Python code, so nothing else can
     /// run meanwhile under the GIL; without it (free-threaded Python), a
     /// thread that set it first wins, and this copy is dropped.
