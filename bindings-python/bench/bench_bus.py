@@ -6,7 +6,8 @@ ratio of at most 2. A publish that matches no subscription is timed too: it
 is the cost of the call into Rust, the topic check and the match lookup.
 
 Batches: ``publish_many`` of 64 payloads then ``recv_many(64)``, per
-message, against 64 ``put`` then 64 ``get`` (the goal: at most 2x). When
+message, against 64 ``put`` then 64 ``get`` (the goal: at most 2x); then
+the same reading each message's payload, as a consumer does. When
 pyzmq is installed (``scripts/bench.sh`` installs it into its own venv),
 an inproc PUSH/PULL pair is timed in the same run, one message and 64 at a
 time, as the nearest peer a pyzmq user knows.
@@ -94,6 +95,11 @@ def main() -> None:
                 BATCH,
             ),
             f"publish_many({BATCH}) + recv_many({BATCH})": ("bus.publish_many(topic, batch); sub.recv_many(n)", BATCH),
+            # What a consumer does: read each payload, as `get` returns it.
+            f"publish_many({BATCH}) + recv_many({BATCH}), payloads read": (
+                "bus.publish_many(topic, batch)\nfor m in sub.recv_many(n): m.payload",
+                BATCH,
+            ),
         }
         if zmq is not None:
             namespace["push"], namespace["pull"] = zmq[1], zmq[2]

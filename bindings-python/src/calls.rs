@@ -8,6 +8,7 @@ use std::sync::Arc;
 use charter_core::bus::{self, Dispatch};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyList, PyTuple};
 
 use crate::aio;
 use crate::callback;
@@ -113,23 +114,15 @@ impl<'py> Caller<'_, 'py> {
             ));
         }
         // `bytes` objects are lent as they are (they cannot change, and
-        // `held` keeps them for the call); any other bytes-like payload is
+        // `read` holds them for the call); any other bytes-like payload is
         // copied here first.
-        let mut small = true;
-        let held = payloads
-            .try_iter()?
-            .map(|payload| {
-                let payload = payload?;
-                let held = match payload.cast_into::<pyo3::types::PyBytes>() {
-                    Ok(bytes) => Held::Lent(bytes),
-                    Err(other) => Held::Copied(message::payload(&other.into_inner())?),
-                };
-                let len = held.bytes().len();
-                caller.limits().check_payload(len).map_err(|e| to_pyerr(py, &e))?;
-                small &= len <= bus::COPY_KEEP;
-                Ok(held)
-            })
-            .collect::<PyResult<Vec<_>>>()?;
+        let read = read_payloads(payloads)?;
+        let held = read.held()?;
+        let lent: Vec<&[u8]> = held.iter().map(Held::bytes).collect();
+        for payload in &lent {
+            caller.limits().check_payload(payload.len()).map_err(|e| to_pyerr(py, &e))?;
+        }
+        let small = lent.iter().all(|payload| payload.len() <= bus::COPY_KEEP);
         let headers = message::headers(headers)?;
         let stopped = |stopped: bus::BatchError| {
             let counts = (stopped.published, stopped.report);
@@ -137,7 +130,6 @@ impl<'py> Caller<'_, 'py> {
         };
         let published = if small {
             // Each copied by the core into a pooled body's kept buffer.
-            let lent: Vec<&[u8]> = held.iter().map(Held::bytes).collect();
             self.gate.publishing(py, || {
                 caller.publish_many_copied(topic, lent, &header_refs(&headers)).map_err(stopped)
             })
@@ -222,14 +214,77 @@ fn reported(
     stats::report(py, outcome.map_err(|e| to_pyerr(py, &e))?)
 }
 
-/// A payload of a batch as read: a `bytes` object, lent as it is, or a
-/// copy of any other bytes-like object.
-enum Held<'py> {
-    Lent(Bound<'py, pyo3::types::PyBytes>),
+/// The payloads of `publish_many` as read from Python.
+enum Read<'py> {
+    /// A list or tuple, as one tuple whose items the batch borrows:
+    /// `PyList_AsTuple` takes every reference in one C call, where reading
+    /// a list item by item takes and drops each through the stable ABI's
+    /// functions (and the general iterator path asks `operator.length_hint`
+    /// each time its vector grows).
+    Tuple(Bound<'py, PyTuple>),
+    /// Any other iterable, each payload held as it came.
+    Items(Vec<Owned<'py>>),
+}
+
+/// A payload of a general iterable: a `bytes` object, or a copy of any
+/// other bytes-like object made as it came (a generator may change one
+/// buffer between items).
+enum Owned<'py> {
+    Bytes(Bound<'py, PyBytes>),
     Copied(Arc<[u8]>),
 }
 
-impl Held<'_> {
+/// The payloads of `publish_many`. Not a subclass of list or tuple, whose
+/// `__iter__` may differ.
+fn read_payloads<'py>(payloads: &Bound<'py, PyAny>) -> PyResult<Read<'py>> {
+    if let Ok(tuple) = payloads.cast_exact::<PyTuple>() {
+        return Ok(Read::Tuple(tuple.clone()));
+    }
+    if let Ok(list) = payloads.cast_exact::<PyList>() {
+        return Ok(Read::Tuple(list.to_tuple()));
+    }
+    let items = payloads.try_iter()?.map(|payload| {
+        Ok(match payload?.cast_into::<PyBytes>() {
+            Ok(bytes) => Owned::Bytes(bytes),
+            Err(other) => Owned::Copied(message::payload(&other.into_inner())?),
+        })
+    });
+    Ok(Read::Items(items.collect::<PyResult<_>>()?))
+}
+
+impl<'py> Read<'py> {
+    /// Each payload, borrowed from what was read, in a vector of their number.
+    fn held(&self) -> PyResult<Vec<Held<'_, 'py>>> {
+        match self {
+            Read::Tuple(tuple) => {
+                let mut held = Vec::with_capacity(tuple.len());
+                for item in tuple.iter_borrowed() {
+                    held.push(match item.cast::<PyBytes>() {
+                        Ok(bytes) => Held::Lent(bytes),
+                        Err(_) => Held::Copied(message::payload(&item)?),
+                    });
+                }
+                Ok(held)
+            }
+            Read::Items(items) => Ok(items
+                .iter()
+                .map(|item| match item {
+                    Owned::Bytes(bytes) => Held::Lent(bytes.as_borrowed()),
+                    Owned::Copied(copy) => Held::Copied(Arc::clone(copy)),
+                })
+                .collect()),
+        }
+    }
+}
+
+/// A payload of a batch as read: a `bytes` object, lent as it is, or a
+/// copy of any other bytes-like object.
+enum Held<'a, 'py> {
+    Lent(Borrowed<'a, 'py, PyBytes>),
+    Copied(Arc<[u8]>),
+}
+
+impl Held<'_, '_> {
     fn bytes(&self) -> &[u8] {
         match self {
             Held::Lent(bytes) => bytes.as_bytes(),

@@ -34,7 +34,16 @@ enum Fields {
     /// Received from the core: shared with every other subscriber's copy.
     Received(bus::Message),
     /// Unpickled (its payload is in `Message::payload` from the start).
-    Restored { seq: u64, topic: String, headers: Vec<(String, String)>, reply_to: Option<String> },
+    Restored(Box<Restored>),
+}
+
+/// An unpickled message's fields, boxed so that a received `Message` stays
+/// small: every one of a batch is moved into its Python object.
+struct Restored {
+    seq: u64,
+    topic: String,
+    headers: Vec<(String, String)>,
+    reply_to: Option<String>,
 }
 
 impl Message {
@@ -46,29 +55,39 @@ impl Message {
     pub(crate) fn core(&self) -> Option<&bus::Message> {
         match &self.fields {
             Fields::Received(message) => Some(message),
-            Fields::Restored { .. } => None,
+            Fields::Restored(_) => None,
         }
     }
 
+    /// The payload's `bytes` object, made at the first read. Made, then set,
+    /// rather than through `PyOnceLock::get_or_init`, which lets the GIL go
+    /// around the making in case it waits for another thread's (about 450
+    /// instructions a first read, a third of a batched message's whole
+    /// crossing). Making `bytes` runs no Python code, so nothing else can
+    /// run meanwhile under the GIL; without it (free-threaded Python), a
+    /// thread that set it first wins, and this copy is dropped.
     fn payload_object<'py>(&self, py: Python<'py>) -> &Bound<'py, PyBytes> {
-        let core = self.core();
-        self.payload
-            .get_or_init(py, || PyBytes::new(py, core.map_or(&[][..], bus::Message::payload)).unbind())
-            .bind(py)
+        loop {
+            if let Some(payload) = self.payload.get(py) {
+                return payload.bind(py);
+            }
+            let made = PyBytes::new(py, self.core().map_or(&[][..], bus::Message::payload));
+            let _ = self.payload.set(py, made.unbind());
+        }
     }
 
     /// The payload's bytes, without making the `bytes` object.
     fn payload_slice<'a>(&'a self, py: Python<'a>) -> &'a [u8] {
         match &self.fields {
             Fields::Received(message) => message.payload(),
-            Fields::Restored { .. } => self.payload_object(py).as_bytes(),
+            Fields::Restored(_) => self.payload_object(py).as_bytes(),
         }
     }
 
     fn header_pairs(&self) -> Vec<(&str, &str)> {
         match &self.fields {
             Fields::Received(message) => message.headers().collect(),
-            Fields::Restored { headers, .. } => headers.iter().map(|(k, v)| (&**k, &**v)).collect(),
+            Fields::Restored(restored) => restored.headers.iter().map(|(k, v)| (&**k, &**v)).collect(),
         }
     }
 }
@@ -83,7 +102,7 @@ impl Message {
     fn seq(&self) -> u64 {
         match &self.fields {
             Fields::Received(message) => message.seq(),
-            Fields::Restored { seq, .. } => *seq,
+            Fields::Restored(restored) => restored.seq,
         }
     }
 
@@ -92,7 +111,7 @@ impl Message {
     fn topic(&self) -> &str {
         match &self.fields {
             Fields::Received(message) => message.topic(),
-            Fields::Restored { topic, .. } => topic,
+            Fields::Restored(restored) => &restored.topic,
         }
     }
 
@@ -125,7 +144,7 @@ impl Message {
     pub(crate) fn reply_to(&self) -> Option<&str> {
         match &self.fields {
             Fields::Received(message) => message.reply_to(),
-            Fields::Restored { reply_to, .. } => reply_to.as_deref(),
+            Fields::Restored(restored) => restored.reply_to.as_deref(),
         }
     }
 
@@ -146,7 +165,8 @@ impl Message {
     ) -> Message {
         let kept = PyOnceLock::new();
         let _ = kept.set(payload.py(), payload.unbind());
-        Message { fields: Fields::Restored { seq, topic, headers, reply_to }, payload: kept }
+        let restored = Restored { seq, topic, headers, reply_to };
+        Message { fields: Fields::Restored(Box::new(restored)), payload: kept }
     }
 
     fn __eq__(&self, other: PyRef<'_, Message>, py: Python<'_>) -> bool {

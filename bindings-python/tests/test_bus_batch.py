@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 import pytest
 from conftest import T0, OpenSession
@@ -34,6 +34,27 @@ def test_publish_many_publishes_each_payload_in_order(bus: charter.Bus) -> None:
     assert a.stats().delivered == 3 and bus.stats().published == 4
     assert bus.publish_many("t", iter([])) == charter.PublishReport(0, 0, 0)
     assert bus.publish_many("t", (bytes([i]) for i in range(5))).matched == 5  # a alone: b is closed
+
+
+def test_lists_and_tuples_are_read_as_any_iterable(bus: charter.Bus) -> None:
+    """A list or tuple is read by index rather than through an iterator:
+    each kind gives the same messages, in order; a subclass is iterated
+    its own way."""
+
+    class Reversed(list[bytes]):
+        def __iter__(self) -> Iterator[bytes]:
+            return reversed(list(super().__iter__()))
+
+    sub = bus.subscribe("t", capacity=64)
+    kinds: list[Iterable[bytes | bytearray | memoryview]] = [
+        [b"a", bytearray(b"b"), b"c"],
+        (b"a", memoryview(b"b"), b"c"),
+        Reversed([b"c", b"b", b"a"]),
+        iter([b"a", b"b", b"c"]),
+    ]
+    for payloads in kinds:
+        assert bus.publish_many("t", payloads).delivered == 3
+        assert [m.payload for m in sub.recv_many(64)] == [b"a", b"b", b"c"]
 
 
 def test_lent_and_copied_payloads_of_every_size(bus: charter.Bus) -> None:
@@ -104,6 +125,22 @@ def test_bad_batches_publish_nothing() -> None:
         with pytest.raises(charter.InvalidArgumentError):
             bus.publish_many("bad..topic", [b"ok"])
         assert sub.qsize() == 0 and bus.stats().published == 0
+
+
+def test_a_message_kept_from_a_freed_batch_keeps_its_fields(bus: charter.Bus) -> None:
+    """`recv_many` builds its list straight from the core's batch: one
+    message kept from each batch, while the rest are freed and their
+    memory made into the next batch's, keeps its own fields."""
+    sub = bus.subscribe("t", capacity=512)
+    kept = []
+    for batch in range(8):
+        bus.publish_many("t", [f"{batch}.{i}".encode() for i in range(300)])
+        got = sub.recv_many(300)
+        assert len(got) == 300
+        kept.append(got[batch])
+        del got
+    assert [m.payload for m in kept] == [f"{b}.{b}".encode() for b in range(8)]
+    assert len({id(m) for m in kept}) == 8 and len({m.seq for m in kept}) == 8
 
 
 def test_recv_many_waits_for_the_first_then_takes_what_is_queued(bus: charter.Bus) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import pickle
+import threading
 import tracemalloc
 
 import pytest
@@ -31,6 +32,30 @@ def test_reading_a_large_payload_again_copies_nothing() -> None:
         assert all(p is first for p in again)
         assert view.obj is first and len(view) == MIB
         assert bytes(message.payload) is first and len(first) == 50 * MIB
+
+
+def test_first_reads_from_several_threads_give_one_payload_object(bus: charter.Bus) -> None:
+    """The payload's `bytes` is made at the first read without letting the
+    GIL go; threads racing to read it first still all get the one kept."""
+    sub = bus.subscribe("t", capacity=512)
+    bus.publish_many("t", [str(i).encode() for i in range(500)])
+    messages = sub.recv_many(500)
+    start = threading.Barrier(4)
+    seen: list[list[bytes]] = []
+
+    def read() -> None:
+        start.wait()
+        seen.append([m.payload for m in messages])
+
+    threads = [threading.Thread(target=read) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(seen) == 4
+    for i, m in enumerate(messages):
+        assert m.payload == str(i).encode()
+        assert all(reads[i] is m.payload for reads in seen)
 
 
 def test_messages_pickle_and_compare_by_their_fields(bus: charter.Bus) -> None:
