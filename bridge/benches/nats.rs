@@ -12,7 +12,9 @@
 //! path reports the CPU time it took per message: the clients' threads
 //! (raw: the two clients' runtime; bridge: both bridges' runtime threads)
 //! and the server's, read from Linux schedstat, which other processes'
-//! load does not change.
+//! load does not change; and the bench's own thread's (the raw
+//! subscriber's loop; the bridged paths' local publishes and receives,
+//! with the work a bare export does on the publisher's thread).
 //!
 //! `cargo bench -p charter-bridge --bench nats` (needs nats-server);
 //! with `NATS_BENCH_PLAIN=1`, raw and unauthenticated bridges only. With
@@ -48,6 +50,11 @@ struct Figures {
     client_cpu_us: f64,
     /// CPU time per message of the server.
     server_cpu_us: f64,
+    /// CPU time per message of the bench's own thread: raw, the subscribing
+    /// loop (the publishing task runs on the clients' runtime); bridged,
+    /// the local publishes and receives, and a bare export's work done on
+    /// the publisher's thread.
+    app_cpu_us: f64,
 }
 
 /// CPU time so far of the threads of process `pid` (`self` for this one)
@@ -115,6 +122,7 @@ fn raw(url: &str, server: &str, size: usize, count: usize) -> Figures {
         subscriber_client.flush().await.unwrap();
         let payload = Bytes::from(vec![7u8; size]);
         let cpu = CpuMeter::start("raw-nats", server);
+        let app = cpu_time();
         let start = Instant::now();
         let sending = {
             let publisher = publisher.clone();
@@ -131,6 +139,7 @@ fn raw(url: &str, server: &str, size: usize, count: usize) -> Figures {
         }
         let elapsed = start.elapsed();
         let (client_cpu_us, server_cpu_us) = cpu.per_message(count);
+        let app_cpu_us = (cpu_time() - app).as_secs_f64() * 1e6 / count as f64;
         sending.await.unwrap();
         let mut samples = Vec::with_capacity(LATENCY_SAMPLES);
         for _ in 0..LATENCY_SAMPLES {
@@ -145,6 +154,7 @@ fn raw(url: &str, server: &str, size: usize, count: usize) -> Figures {
             p50_us: p50(samples),
             client_cpu_us,
             server_cpu_us,
+            app_cpu_us,
         }
     })
 }
@@ -204,6 +214,7 @@ fn bridged(url: &str, server: &str, size: usize, count: usize, mode: Mode) -> Fi
     a.flush(Duration::from_secs(10)).unwrap();
     let payload: Arc<[u8]> = vec![7u8; size].into();
     let cpu = CpuMeter::start("charter-bridge", server);
+    let app = cpu_time();
     let start = Instant::now();
     for _ in 0..count {
         bus_a.publish("bench.bridge", Arc::clone(&payload), &[]).unwrap();
@@ -213,6 +224,7 @@ fn bridged(url: &str, server: &str, size: usize, count: usize, mode: Mode) -> Fi
     }
     let elapsed = start.elapsed();
     let (client_cpu_us, server_cpu_us) = cpu.per_message(count);
+    let app_cpu_us = (cpu_time() - app).as_secs_f64() * 1e6 / count as f64;
     let mut samples = Vec::with_capacity(LATENCY_SAMPLES);
     for _ in 0..LATENCY_SAMPLES {
         let sent = Instant::now();
@@ -226,6 +238,7 @@ fn bridged(url: &str, server: &str, size: usize, count: usize, mode: Mode) -> Fi
         p50_us: p50(samples),
         client_cpu_us,
         server_cpu_us,
+        app_cpu_us,
     }
 }
 
@@ -319,9 +332,9 @@ fn main() {
     let pid = server.0.id().to_string();
     let plain_only = std::env::var_os("NATS_BENCH_PLAIN").is_some();
     println!(
-        "| payload | path | msgs/s | p50 latency | vs raw: throughput | vs raw: p50 | client CPU/msg | server CPU/msg |"
+        "| payload | path | msgs/s | p50 latency | vs raw: throughput | vs raw: p50 | client CPU/msg | server CPU/msg | bench thread CPU/msg |"
     );
-    println!("|---:|---|---:|---:|---:|---:|---:|---:|");
+    println!("|---:|---|---:|---:|---:|---:|---:|---:|---:|");
     let mut rows = Vec::new();
     let chosen = std::env::var("NATS_BENCH_PATHS").ok();
     // `NATS_BENCH_PLAIN=1` skips the sealed runs (to profile the rest).
@@ -343,13 +356,14 @@ fn main() {
                 _ => "bridge, sealed + verified",
             };
             println!(
-                "| {size} B | {name} | {:.0} | {:.0} µs | {:.2}x | {:.2}x | {:.2} µs | {:.2} µs |",
+                "| {size} B | {name} | {:.0} | {:.0} µs | {:.2}x | {:.2}x | {:.2} µs | {:.2} µs | {:.2} µs |",
                 f.msgs_per_s,
                 f.p50_us,
                 f.msgs_per_s / raw.as_ref().map_or(f64::NAN, |r| r.msgs_per_s),
                 f.p50_us / raw.as_ref().map_or(f64::NAN, |r| r.p50_us),
                 f.client_cpu_us,
                 f.server_cpu_us,
+                f.app_cpu_us,
             );
             rows.push(serde_json::json!({
                 "payload": size,
@@ -358,6 +372,7 @@ fn main() {
                 "p50_us": f.p50_us,
                 "client_cpu_us": f.client_cpu_us,
                 "server_cpu_us": f.server_cpu_us,
+                "app_cpu_us": f.app_cpu_us,
             }));
         }
     }
