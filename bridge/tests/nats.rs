@@ -4,6 +4,8 @@
 
 mod common;
 
+use std::sync::{Arc, Mutex};
+
 use bytes::Bytes;
 use charter_bridge::seal::now_ms;
 use charter_bridge::verify::{Expect, Inbound, Verifier};
@@ -161,6 +163,64 @@ fn a_bare_export_sends_no_header_of_its_own_and_is_imported_as_a_plain_clients()
     eventually("both bridges to count", || {
         (a.stats().exported, a.stats().requests_out, b.stats().imported) == (2, 1, 2)
     });
+}
+
+/// A bare export whose client backs up (here the server is paused, so the
+/// socket, the client's write buffer and then its command channel fill,
+/// and the export's queue fills and drops its oldest) loses nothing
+/// silently and reorders nothing: what arrives is in publish order, and
+/// every message is either exported or counted as dropped by the
+/// export's queue.
+#[test]
+fn a_bare_export_keeps_publish_order_across_a_full_client_and_counts_its_drops() {
+    const SENT: u32 = 40_000;
+    let server = server_or_skip!();
+    let bus_a = bus();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let raw = runtime.block_on(async_nats::connect(server.url())).unwrap();
+    let mut seen = runtime.block_on(raw.subscribe("order.>")).unwrap();
+    runtime.block_on(common::round_trip(&raw));
+    let arrived = Arc::new(Mutex::new(Vec::new()));
+    let collect = Arc::clone(&arrived);
+    runtime.spawn(async move {
+        while let Some(message) = futures_util::StreamExt::next(&mut seen).await {
+            let number = u32::from_be_bytes(message.payload[..4].try_into().unwrap());
+            collect.lock().unwrap().push(number);
+        }
+    });
+    let mut options = BridgeOptions::new(&server.url());
+    options.exports = vec!["order.>".into()];
+    options.bare_exports = true;
+    options.export_capacity = 4_096;
+    let a = start(&bus_a, options);
+    let publish = |number: u32| {
+        let mut payload = vec![0u8; 1024];
+        payload[..4].copy_from_slice(&number.to_be_bytes());
+        bus_a.publish("order.n", payload, &[]).unwrap();
+    };
+    publish(0);
+    eventually("the first to arrive", || arrived.lock().unwrap().len() == 1);
+
+    // 40 MB: more than the sockets, the client's buffer, its channel (2,048
+    // commands) and the export's queue (4,096) hold together.
+    server.pause();
+    for number in 1..SENT {
+        publish(number);
+    }
+    server.resume();
+    eventually("every message exported or counted as dropped", || {
+        let stats = a.stats();
+        stats.exported + stats.export_queue_dropped == u64::from(SENT)
+    });
+    let stats = a.stats();
+    assert!(stats.export_queue_dropped > 0, "the export's queue filled: {stats:?}");
+    assert_eq!((stats.send_failed, stats.max_payload), (0, 0));
+    eventually("what was exported to arrive", || arrived.lock().unwrap().len() as u64 == stats.exported);
+    std::thread::sleep(QUIET);
+    let arrived = arrived.lock().unwrap();
+    assert_eq!(arrived.len() as u64, stats.exported, "nothing more");
+    assert!(arrived.windows(2).all(|pair| pair[0] < pair[1]), "in publish order");
+    assert_eq!(arrived.last(), Some(&(SENT - 1)), "the newest kept, the oldest dropped");
 }
 
 /// Without origins on the wire, imports still never send a message back:
