@@ -919,9 +919,10 @@ impl Bus {
         } else if let Some((last, others)) = hit.targets.split_last() {
             // Every subscriber but the last gets a clone; the last gets the
             // message itself.
-            let message = match (headers, reply_to) {
-                (None, None) => Message::bare(seq, &hit.topic, payload),
-                (headers, reply_to) => Message::new(seq, &hit.topic, payload, headers, reply_to),
+            let message = if headers.is_none() && reply_to.is_none() {
+                Message::bare(seq, &hit.topic, payload)
+            } else {
+                Message::new(seq, &hit.topic, payload, headers, reply_to)
             };
             let size = message.size();
             if hit.plain {
