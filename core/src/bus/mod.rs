@@ -38,6 +38,7 @@ mod client;
 mod dispatch;
 mod ended;
 mod fifo;
+mod hashed;
 mod header_text;
 mod index;
 mod interrupt;
