@@ -68,7 +68,7 @@ use cache::MatchCache;
 use dispatch::Spare;
 use ended::Ended;
 use index::Index;
-use message::{Carry, Copied, Given};
+use message::{Bytes, Carry, Copied, Given};
 use queue::{Offered, Queue};
 use subscription::Shared;
 use topic::Kind;
@@ -912,7 +912,7 @@ impl Bus {
         if let Some(mut claimed) = hit.spare.as_ref().and_then(Spare::claim) {
             // Only inline handlers: each borrows the route's kept message.
             let (message, handlers) =
-                claimed.message(seq, &hit.topic, payload.into().into_shared(), headers, reply_to);
+                claimed.message(seq, &hit.topic, payload.into_shared(), headers, reply_to);
             for (target, handler) in hit.targets.iter().zip(handlers) {
                 self.end_if_stale(target);
                 count(target.deliver_inline(handler, message));
