@@ -956,9 +956,9 @@ impl Bus {
     /// checked. Out of line, so that the publish inlines only the cache's
     /// lookup and carries no route to decide between the two afterwards
     /// (callgrind, `budget_loop bus-runtime 1`: 394 -> 388 instructions a
-    /// publish and receive). A topic is
-    /// routed before the publish's authorization, so a refused publish
-    /// may leave its topic's route in the cache: bounded as every entry.
+    /// publish and receive). A topic is routed before the publish's
+    /// authorization, so a refused publish may leave its topic's route in
+    /// the cache, which is bounded as before.
     #[inline(never)]
     fn fresh_route(&self, topic: &str) -> Result<cache::Hit<Target>> {
         let limits = &self.inner.limits;
