@@ -909,6 +909,10 @@ impl Bus {
             // Every subscriber but the last gets a clone; the last gets the
             // message itself.
             let message = if headers.is_none() && reply_to.is_none() {
+                // Both empty, so nothing to drop: consumed here as in the
+                // other branch, so that the publish's end does not test
+                // them again (through the stack) to drop them.
+                std::mem::forget((headers, reply_to));
                 Message::bare(seq, &hit.topic, payload)
             } else {
                 Message::new(seq, &hit.topic, payload, headers, reply_to)
