@@ -38,9 +38,15 @@ impl Bytes for Arc<[u8]> {
         self
     }
 
+    /// The body is clear (see [`Body::fill`]), so its `shared` is `None`:
+    /// the store forgets it rather than testing it for a buffer to
+    /// release, as an assignment would (callgrind, `budget_loop bus 1`:
+    /// 318 -> 306 instructions a publish and receive, the fan-out to 16
+    /// 1,521 -> 1,494).
     #[inline(always)]
     fn put(self, body: &mut Body) {
-        body.shared = Some(self);
+        debug_assert!(body.shared.is_none(), "a body filled before it was cleared");
+        std::mem::forget(body.shared.replace(self));
     }
 }
 
