@@ -105,12 +105,21 @@ fn enter_deep(key: usize, max: usize) -> Option<Level> {
 
 /// [`enter`], also saying how many levels the object already had on this
 /// thread (0: the caller is not inside one of its callbacks), from the
-/// same look at the stack.
+/// same look at the stack. A thread with no level yet (a publish from
+/// outside every handler, the common case) takes the first without
+/// counting or bounds checks (callgrind, `budget_loop bus 1`: 332 -> 329
+/// instructions a publish and receive; the publish among 10,000
+/// subscriptions 361 -> 355).
 #[inline]
 pub(crate) fn enter_counting(key: usize, max: usize) -> Option<(Level, usize)> {
     STACK
         .try_with(|s| {
             let len = s.len.get();
+            if len == 0 && max > 0 {
+                s.keys[0].set(key);
+                s.len.set(1);
+                return Some((Level(()), 0));
+            }
             if len == MAX_THREAD_NESTING {
                 return None;
             }

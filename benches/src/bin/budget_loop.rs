@@ -18,7 +18,10 @@
 //! message, so the figure is per message; the messages dropped one by one,
 //! as Python's `Message` objects drop them), `bus-many-drop-all` (the
 //! same, each received batch dropped together by `Message::drop_all`, as
-//! the C ABI's and Node's batch receives do), `bus-copied` (`bus` with a
+//! the C ABI's and Node's batch receives do), `bus-runtime` (`bus` with
+//! the topic known only at run time, as every binding's and the C ABI's
+//! topic is: the compiler can neither hash nor compare it in advance, as
+//! it does the literal of `bus`), `bus-copied` (`bus` with a
 //! borrowed 64-byte payload copied into the message, as the C ABI
 //! publishes), `bus-many-copied` (`bus-many-drop-all`
 //! with `size` distinct borrowed payloads copied, as the C ABI's
@@ -93,23 +96,39 @@ fn notify_capi(handlers: usize, iterations: usize) {
     assert_eq!(COUNTER.load(Ordering::Relaxed), (handlers * iterations) as u64);
 }
 
-/// `copied`: the payload lent and copied into the message
-/// (`publish_copied`), as the C ABI's publish does, rather than shared.
-/// One loop for both, so that the receive keeps a single call site: a
-/// second loop calling `try_recv` took it out of line for both (+32
-/// instructions with 1 subscriber, +392 with 16).
-fn bus(subscribers: usize, iterations: usize, copied: bool) {
+/// How `bus` publishes.
+#[derive(Clone, Copy, PartialEq)]
+enum Publish {
+    /// A shared payload on a string literal, which the compiler hashes
+    /// and compares at compile time once the publish is inlined.
+    Literal,
+    /// A shared payload on a topic hidden from the compiler, as a
+    /// binding's or the C ABI's arrives.
+    RunTime,
+    /// A borrowed payload copied into the message (`publish_copied`), as
+    /// the C ABI's publish does.
+    Copied,
+}
+
+/// One loop for every way to publish, so that the receive keeps a single
+/// call site: a second loop calling `try_recv` took it out of line for
+/// both (+32 instructions with 1 subscriber, +392 with 16).
+fn bus(subscribers: usize, iterations: usize, how: Publish) {
     let bus = Bus::new(BusLimits::default()).unwrap();
     let payload: Arc<[u8]> = Arc::from(&[7u8; 64][..]);
     let subs: Vec<_> = (0..subscribers)
         .map(|_| bus.subscribe("fleet.truck.position", SubscribeOptions::new()).unwrap())
         .collect();
     for _ in 0..iterations {
-        if copied {
-            bus.publish_copied("fleet.truck.position", black_box(&payload[..]), &[]).unwrap();
-        } else {
-            bus.publish("fleet.truck.position", Arc::clone(&payload), &[]).unwrap();
-        }
+        match how {
+            Publish::Literal => bus.publish("fleet.truck.position", Arc::clone(&payload), &[]).unwrap(),
+            Publish::RunTime => {
+                bus.publish(black_box("fleet.truck.position"), Arc::clone(&payload), &[]).unwrap()
+            }
+            Publish::Copied => {
+                bus.publish_copied("fleet.truck.position", black_box(&payload[..]), &[]).unwrap()
+            }
+        };
         for s in &subs {
             black_box(s.try_recv().unwrap());
         }
@@ -262,11 +281,12 @@ fn main() {
     match case {
         "notify-rust" => notify_rust(n, iterations),
         "notify-capi" => notify_capi(n, iterations),
-        "bus" => bus(n, iterations, false),
+        "bus" => bus(n, iterations, Publish::Literal),
+        "bus-runtime" => bus(n, iterations, Publish::RunTime),
         "bus-crowded" => bus_crowded(n, iterations),
         "bus-many" => bus_many(n, iterations, false),
         "bus-many-drop-all" => bus_many(n, iterations, true),
-        "bus-copied" => bus(n, iterations, true),
+        "bus-copied" => bus(n, iterations, Publish::Copied),
         "bus-many-copied" => bus_many_copied(n, iterations),
         "capi-many" => capi_many(n, iterations),
         "audit-append" => audit_append(n, iterations),

@@ -262,12 +262,7 @@ impl Run<'_> {
 
     /// Numbers a chunk's messages and queues them in every subscription,
     /// the last one taking the payloads themselves.
-    fn queue_chunk<'a>(
-        &self,
-        topic: &Arc<str>,
-        chunk: &mut [Option<impl Into<Bytes<'a>>>],
-        report: &mut PublishReport,
-    ) {
+    fn queue_chunk(&self, topic: &Arc<str>, chunk: &mut [Option<impl Bytes>], report: &mut PublishReport) {
         let len = chunk.len();
         let first = self.bus.inner.published.fetch_add(len as u64, Ordering::Relaxed) + 1;
         report.matched += (self.route.targets.len() * len) as u64;

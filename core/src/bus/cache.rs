@@ -19,14 +19,14 @@
 //! do anyway.
 
 use std::collections::hash_map::RandomState;
-use std::collections::HashMap;
-use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
+use std::hash::BuildHasher;
 use std::sync::Arc;
 
 use parking_lot::Mutex;
 use rustc_hash::FxSeededState;
 
 use super::dispatch::Spare;
+use super::hashed::Hashed;
 
 const SHARDS: usize = 16;
 /// Topics per shard; a full shard is cleared before the next insert.
@@ -34,7 +34,7 @@ const SHARD_CAPACITY: usize = 512;
 
 /// Maps a topic's hash to the last topic cached with that hash, so a
 /// lookup hashes the topic once.
-type Shard<T> = HashMap<u64, Entry<T>, BuildHasherDefault<Prehashed>>;
+type Shard<T> = Hashed<Entry<T>>;
 
 pub(crate) struct MatchCache<T> {
     keys: FxSeededState,
@@ -60,26 +60,6 @@ pub(crate) struct Route<T> {
     pub(crate) spare: Option<Spare>,
 }
 
-/// Passes an already computed hash through.
-#[derive(Default)]
-struct Prehashed(u64);
-
-impl Hasher for Prehashed {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 << 8) | u64::from(b);
-        }
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n;
-    }
-}
-
 impl<T> MatchCache<T> {
     pub(crate) fn new() -> MatchCache<T> {
         // The seed comes from the standard library's random keys, drawn
@@ -87,7 +67,7 @@ impl<T> MatchCache<T> {
         let seed = RandomState::new().hash_one(0x0063_6163_6865_u64) as usize;
         MatchCache {
             keys: FxSeededState::with_seed(seed),
-            shards: std::array::from_fn(|_| Mutex::new(Shard::default())),
+            shards: std::array::from_fn(|_| Mutex::new(Shard::new())),
         }
     }
 
@@ -98,7 +78,7 @@ impl<T> MatchCache<T> {
     pub(crate) fn get(&self, topic: &str, generation: u64) -> Option<Hit<T>> {
         let hash = self.keys.hash_one(topic);
         let shard = self.shard(hash).lock();
-        let entry = shard.get(&hash).filter(|e| e.generation == generation && same(&e.hit.topic, topic))?;
+        let entry = shard.get(hash).filter(|e| e.generation == generation && same(&e.hit.topic, topic))?;
         Some(Arc::clone(&entry.hit))
     }
 
@@ -114,11 +94,7 @@ impl<T> MatchCache<T> {
         let hit =
             Arc::new(Route { topic: Arc::from(topic), targets: targets.into_boxed_slice(), plain, spare });
         let hash = self.keys.hash_one(topic);
-        let mut shard = self.shard(hash).lock();
-        if shard.len() >= SHARD_CAPACITY && !shard.contains_key(&hash) {
-            shard.clear();
-        }
-        shard.insert(hash, Entry { generation, hit: Arc::clone(&hit) });
+        self.shard(hash).lock().insert(hash, Entry { generation, hit: Arc::clone(&hit) }, SHARD_CAPACITY);
         hit
     }
 
@@ -130,7 +106,7 @@ impl<T> MatchCache<T> {
     }
 
     fn shard(&self, hash: u64) -> &Mutex<Shard<T>> {
-        // The high bits pick the shard; the map uses the low ones.
+        // The high bits pick the shard; its table uses the low ones.
         &self.shards[(hash >> 58) as usize % SHARDS]
     }
 }
@@ -209,7 +185,7 @@ mod tests {
             plain: false,
             spare: None,
         });
-        cache.shard(hash).lock().insert(hash, Entry { generation: 1, hit });
+        cache.shard(hash).lock().insert(hash, Entry { generation: 1, hit }, SHARD_CAPACITY);
         assert!(cache.get("x", 1).is_none(), "the topic is compared, not just its hash");
         assert_eq!(&*cache.put("x", 1, vec![99u32], false, None).targets, &[99]);
         assert_eq!(&*cache.get("x", 1).unwrap().targets, &[99]);

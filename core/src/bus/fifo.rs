@@ -74,6 +74,9 @@ impl Fifo {
         let mask = self.mask();
         match self.slots.get_mut(self.tail & mask) {
             Some(slot) => {
+                // The invariant the bound rests on: `quiet_room` is at most
+                // the free slots, so this one holds no queued message.
+                debug_assert!(slot.is_none(), "an inline push found its slot taken");
                 std::mem::forget(slot.replace(message));
                 self.tail = self.tail.wrapping_add(1);
             }
