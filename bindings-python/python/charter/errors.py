@@ -81,9 +81,15 @@ class Error(Exception):
             cls.status = STATUS_CODES[code]
             _errors[code] = cls
 
-    def __init__(self, message: str = "") -> None:
-        super().__init__(message)
-        self.message = message
+    # No ``__init__`` of Python's own: the binding raises these from native
+    # code, and making an instance must run no Python code there (a daemon
+    # thread that let the GIL go while the interpreter finalizes is ended by
+    # ``pthread_exit``, which cannot unwind through native frames), so the
+    # message is read from ``args``, where ``Exception`` keeps it.
+    @property
+    def message(self) -> str:
+        """The core's explanation (the first argument; empty if none)."""
+        return str(self.args[0]) if self.args else ""
 
 
 class NullArgumentError(Error, code="CHARTER_E_NULL_ARGUMENT"):
