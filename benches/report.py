@@ -154,13 +154,13 @@ REASONS = {
                       "import's local publish, the receiver's wake-up), each of which can wait for "
                       "one of the 2 cores; three runs on an idle machine gave 1.03x to 1.42x "
                       "(16 B) and 0.89x to 1.22x (1 KiB)",
-    "node-batch": "round 5 cut the binding's share (a batch received in one call, payload "
-                  "views by `Buffer.from`, payloads packed into a kept buffer, the batch "
-                  "publish a function made from a closure): 315 to 222 CPU ns a message; "
-                  "about half of what is left is the core's (queueing, the pooled bodies' "
-                  "shared lock, a `malloc` and `free` per payload copy), about 30% JS making "
-                  "each `Message` and its `Buffer` view and packing the payloads; next: a "
-                  "ring queue in the core and a batch's payloads in one allocation",
+    "node-batch": "round 8 counted the binding under callgrind: payload views made by the typed "
+                  "array constructor instead of `Buffer.from` and the packing's `set` called "
+                  "directly took 1,940 to 1,624 instructions a message, 9.3x `emit`'s 174, but "
+                  "by CPU time the batch stays about 17x, since the core's queueing and pooled "
+                  "bodies run at fewer instructions a cycle than `emit`'s JIT loop; JS is at its "
+                  "floor for a `Message` and a `Buffer` per message; next: the core's share "
+                  "(`Message::drop_all`, `send_many`)",
     "go-batch": "near the goal and noisy (round 8: 2.96x at the median, two runs in five "
                 "over 3x); since round 8 the C ABI makes no vector a call (the payload array is checked once and iterated; the "
                 "receive takes through a vector its thread keeps and copies each message in the "

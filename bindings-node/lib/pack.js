@@ -30,6 +30,14 @@ const KEPT_BYTES = 1 << 20;
  */
 const byteLengthOf = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Array.prototype), 'byteLength').get;
 
+/**
+ * `set` as the typed array itself has it, called on the buffer: V8 (Node
+ * 20) looks `buffer.set` up through a generic load on every call, about 85
+ * instructions a payload under callgrind, where a known function is called
+ * directly.
+ */
+const setBytes = Object.getPrototypeOf(Uint8Array.prototype).set;
+
 /** A growing buffer for packed batches. */
 class Packer {
   buffer = Buffer.alloc(0);
@@ -59,7 +67,7 @@ class Packer {
       } else {
         const length = byteLengthOf.call(body);
         this.#reserve(offset + length, offset);
-        this.buffer.set(body, offset);
+        setBytes.call(this.buffer, body, offset);
         this.lengths[i] = length;
         offset += length;
       }

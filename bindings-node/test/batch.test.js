@@ -6,6 +6,7 @@
 
 const assert = require('node:assert/strict');
 const { test } = require('node:test');
+const { inspect } = require('node:util');
 
 const {
   Bus,
@@ -187,6 +188,29 @@ test('recvMany hands over a mixed batch whole: topics, headers, empty, string an
   batch[0].payload.fill(0);
   assert.deepEqual(texts([batch[3], batch[5]]), ['two', 'three'], 'each payload is its own bytes');
   assert.equal(sub.stats().delivered, 6);
+  bus.close();
+});
+
+test('recvMany payloads are Buffers of their own, unchanged by the batches after them', async () => {
+  const bus = new Bus();
+  const sub = bus.subscribe('t', { capacity: 64 });
+  bus.publishMany('t', ['first', 'second']);
+  const kept = await sub.recvMany(64);
+  bus.publishMany('t', ['xxxxx', 'yyyyyy']);
+  const next = await sub.recvMany(64);
+  next[0].payload.fill(0);
+  assert.deepEqual(texts(kept), ['first', 'second'], 'a kept payload does not change under its holder');
+  assert.deepEqual(texts(next), ['\0\0\0\0\0', 'yyyyyy']);
+  const payload = kept[1].payload;
+  assert.ok(payload instanceof Buffer && Buffer.isBuffer(payload) && payload.constructor === Buffer);
+  assert.equal(inspect(payload), inspect(Buffer.from('second')));
+  assert.equal(payload.toString('hex'), Buffer.from('second').toString('hex'));
+  assert.ok(payload.equals(Buffer.from('second')));
+  assert.deepEqual(payload.toJSON(), Buffer.from('second').toJSON());
+  const part = payload.subarray(1, 4);
+  assert.ok(Buffer.isBuffer(part));
+  assert.equal(part.toString(), 'eco');
+  assert.equal(payload.readUInt8(0), 's'.charCodeAt(0));
   bus.close();
 });
 
