@@ -324,6 +324,51 @@ fn a_burst_is_imported_in_order_and_each_message_counted() {
     assert_eq!((strict_stats.queued, strict_stats.dropped.rejected), (50, 449));
 }
 
+/// A burst that mixes messages without headers (whose local headers an
+/// import builds once per burst) with messages with headers: each arrives
+/// in order with its own headers, a headerless one with the import's marks
+/// alone, and a loop among them is still dropped and counted.
+#[test]
+fn a_burst_mixing_headerless_messages_keeps_each_ones_headers() {
+    let server = server_or_skip!();
+    let bus_b = bus();
+    let all = bus_b.subscribe("mixed.*", SubscribeOptions::new().capacity(10_000)).unwrap();
+    let b = bridge(&bus_b, &server, &[], &[Import::new("mixed.>")]);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let _context = runtime.enter();
+    let raw = runtime.block_on(async_nats::connect(server.url())).unwrap();
+    runtime.block_on(async {
+        for i in 0..600u32 {
+            let payload = Bytes::from(i.to_be_bytes().to_vec());
+            if i % 3 == 0 {
+                raw.publish("mixed.x", payload).await.unwrap();
+                continue;
+            }
+            let mut headers = async_nats::HeaderMap::new();
+            headers.insert("n", i.to_string().as_str());
+            if i == 302 {
+                headers.insert(async_nats::header::NATS_MESSAGE_ID, wire::msg_id(b.origin(), 1).as_str());
+            }
+            raw.publish_with_headers("mixed.x", headers, payload).await.unwrap();
+        }
+        common::round_trip(&raw).await;
+    });
+    let marks = [(wire::VIA, b.origin()), (wire::ORIGIN, "nats")];
+    for i in (0..600u32).filter(|i| *i != 302) {
+        let m = all.recv_timeout(PATIENCE).unwrap();
+        assert_eq!(u32::from_be_bytes(m.payload().try_into().unwrap()), i);
+        let got: Vec<(&str, &str)> = m.headers().collect();
+        let n = i.to_string();
+        let expected: Vec<(&str, &str)> =
+            if i % 3 == 0 { marks.to_vec() } else { [("n", n.as_str())].into_iter().chain(marks).collect() };
+        assert_eq!(got, expected, "message {i}");
+    }
+    eventually("every message to be counted", || {
+        let stats = b.stats();
+        (stats.imported, stats.own_origin) == (599, 1)
+    });
+}
+
 #[test]
 fn a_queue_group_shares_messages_between_its_members() {
     let server = server_or_skip!();
