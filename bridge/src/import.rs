@@ -9,8 +9,9 @@
 
 use std::ops::Range;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
-use futures_util::{FutureExt, StreamExt};
+use futures_util::StreamExt;
 use tokio::sync::watch;
 
 use charter_core::bus::PublishBatch;
@@ -44,6 +45,32 @@ struct Burst {
     outcomes: PublishBatch,
 }
 
+impl Burst {
+    /// Moves the messages `subscriber` has ready into the burst, up to
+    /// `most`: ready (with whether the subscription ended) once it took
+    /// any or the subscription ended, pending (the task woken by the
+    /// client) when none was ready.
+    fn take_ready(
+        &mut self,
+        subscriber: &mut async_nats::Subscriber,
+        most: usize,
+        cx: &mut Context<'_>,
+    ) -> Poll<bool> {
+        while self.messages.len() < most {
+            match subscriber.poll_next_unpin(cx) {
+                Poll::Ready(Some(message)) => self.messages.push(message),
+                Poll::Ready(None) => return Poll::Ready(true),
+                Poll::Pending => break,
+            }
+        }
+        if self.messages.is_empty() {
+            Poll::Pending
+        } else {
+            Poll::Ready(false)
+        }
+    }
+}
+
 impl Shared {
     /// Carries NATS messages to the local bus until the bridge stops.
     pub(crate) async fn import(
@@ -58,39 +85,21 @@ impl Shared {
         // the publish, and a burst would hold verified messages back.
         let most = if self.verifier.is_some() { 1 } else { IMPORT_BATCH };
         loop {
-            tokio::select! {
-                next = subscriber.next() => match next {
-                    Some(message) => burst.messages.push(message),
-                    None => return,
-                },
+            // What the client holds, taken in one poll of the task's own
+            // context (no stream future or no-op context per message): up
+            // to a batch, until none is ready, the subscription ends, or the
+            // task's cooperative budget runs out (then the next poll is
+            // pending, and the select sees a stop).
+            let taken = std::future::poll_fn(|cx| burst.take_ready(&mut subscriber, most, cx));
+            let ended = tokio::select! {
+                ended = taken => ended,
                 _ = stop.changed() => return,
+            };
+            if !burst.messages.is_empty() {
+                self.deliver(relay, &mut burst);
             }
-            // Then what has arrived meanwhile, without going back to the
-            // select for each: until none is ready, the subscription ends,
-            // or the task's cooperative budget runs out (then the select
-            // yields, and sees a stop).
-            loop {
-                let mut ended = false;
-                while burst.messages.len() < most {
-                    match subscriber.next().now_or_never() {
-                        Some(Some(message)) => burst.messages.push(message),
-                        Some(None) => {
-                            ended = true;
-                            break;
-                        }
-                        None => break,
-                    }
-                }
-                let full = burst.messages.len() == most;
-                if !burst.messages.is_empty() {
-                    self.deliver(relay, &mut burst);
-                }
-                if ended {
-                    return;
-                }
-                if !full {
-                    break;
-                }
+            if ended {
+                return;
             }
         }
     }
