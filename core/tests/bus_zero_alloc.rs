@@ -192,7 +192,7 @@ fn warm_copied_payloads_allocate_nothing() {
     // The same through `publish_each_copied` (a bridge's imports), its
     // batch's buffers warmed by a first round.
     let mut batch = PublishBatch::new();
-    let mut each = |batch: &mut PublishBatch, drained: &mut Vec<Message>| {
+    let each = |batch: &mut PublishBatch, drained: &mut Vec<Message>| {
         let messages = (0..64).map(|i| ("fleet.each", &bytes[..1 + i * (COPY_KEEP - 1) / 63], &[][..]));
         bus.publish_each_copied(messages, batch);
         assert!(batch.results().iter().all(|r| r.as_ref().is_ok_and(|r| r.delivered == 1)));
