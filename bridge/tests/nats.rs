@@ -369,6 +369,40 @@ fn a_burst_mixing_headerless_messages_keeps_each_ones_headers() {
     });
 }
 
+/// A burst of headerless messages on one subject (published by the
+/// import as one run) to a subscription that refuses once full: each
+/// message is still its own publish, the refused ones counted and the
+/// rest delivered in order to every other subscription.
+#[test]
+fn a_headerless_run_counts_each_refusal_and_delivers_the_rest_in_order() {
+    let server = server_or_skip!();
+    let bus_b = bus();
+    let all = bus_b.subscribe("run.*", SubscribeOptions::new().capacity(10_000)).unwrap();
+    let strict =
+        bus_b.subscribe("run.a", SubscribeOptions::new().capacity(50).overflow(Overflow::Error)).unwrap();
+    let b = bridge(&bus_b, &server, &[], &[Import::new("run.>")]);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let _context = runtime.enter();
+    let raw = runtime.block_on(async_nats::connect(server.url())).unwrap();
+    runtime.block_on(async {
+        for i in 0..1_000u32 {
+            raw.publish("run.a", Bytes::from(i.to_be_bytes().to_vec())).await.unwrap();
+        }
+        common::round_trip(&raw).await;
+    });
+    for i in 0..1_000u32 {
+        let m = all.recv_timeout(PATIENCE).unwrap();
+        assert_eq!(u32::from_be_bytes(m.payload().try_into().unwrap()), i);
+        assert_eq!(m.headers().collect::<Vec<_>>(), [(wire::VIA, b.origin()), (wire::ORIGIN, "nats")]);
+    }
+    eventually("every message to be counted", || {
+        let stats = b.stats();
+        (stats.imported, stats.local_refused) == (50, 950)
+    });
+    let strict_stats = strict.stats();
+    assert_eq!((strict_stats.queued, strict_stats.dropped.rejected), (50, 950));
+}
+
 #[test]
 fn a_queue_group_shares_messages_between_its_members() {
     let server = server_or_skip!();
