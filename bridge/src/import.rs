@@ -3,9 +3,11 @@
 //!
 //! What the client already holds is taken without waiting, up to
 //! [`IMPORT_BATCH`] messages, checked one by one (loops, verification) and
-//! handed to the core in one `publish_each`: one lock and one wake-up per
-//! local subscriber per burst instead of per message. Each message is
-//! still its own publish, counted on its own.
+//! handed to the core in one `publish_each_copied` (or, when they share a
+//! subject and carry no headers, `publish_many_copied`, which matches
+//! once): one lock and one wake-up per local subscriber per burst instead
+//! of per message. Each message is still its own publish, counted on its
+//! own.
 
 use std::ops::Range;
 use std::sync::Arc;
