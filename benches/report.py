@@ -141,9 +141,15 @@ REASONS = {
                               "their own (callgrind, 7,444 instructions per message for both bridges' "
                               "threads, of which the clients' connection tasks 4,118, as raw's) and cut "
                               "15% (a burst's repeated header text built once, the export's publish "
-                              "awaited directly): CPU per message at 16 B 1.06 to 0.92 µs (medians, "
-                              "load 6), throughput median 0.70x there; next: the idle-machine run, then "
-                              "the kernel's share (wake-ups and socket calls)",
+                              "awaited directly): CPU per message at 16 B 1.06 to 0.92 µs (medians, load "
+                              "6), throughput median 0.70x there; next: the idle-machine run, then the "
+                              "kernel's share (wake-ups and socket calls); round 13 cut the import task's"
+                              " own instructions by 35% (1,745 to 1,130 a message: payloads copied into "
+                              "pooled bodies, a headerless message's marks built once per burst, a run of"
+                              " one subject and header list published as one publish_many, the client's "
+                              "messages taken in one poll), the whole path by 9%, throughput inside the "
+                              "noise at load 3 to 9 (16 B medians 0.84x to 0.92x against the base's 0.74x"
+                              " to 0.92x); next: an idle-machine run",
     "bridge-latency-bare": "as for the default wire: three extra hand-offs, each of which can wait "
                            "for one of the 2 cores",
     "bridge-verify": "the verifier's rate for messages sealed in the batches of 64 that an "

@@ -3,14 +3,17 @@
 //!
 //! What the client already holds is taken without waiting, up to
 //! [`IMPORT_BATCH`] messages, checked one by one (loops, verification) and
-//! handed to the core in one `publish_each`: one lock and one wake-up per
-//! local subscriber per burst instead of per message. Each message is
-//! still its own publish, counted on its own.
+//! handed to the core in one `publish_each_copied` (or, when they share a
+//! subject and carry no headers, `publish_many_copied`, which matches
+//! once): one lock and one wake-up per local subscriber per burst instead
+//! of per message. Each message is still its own publish, counted on its
+//! own.
 
 use std::ops::Range;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
-use futures_util::{FutureExt, StreamExt};
+use futures_util::StreamExt;
 use tokio::sync::watch;
 
 use charter_core::bus::PublishBatch;
@@ -44,6 +47,32 @@ struct Burst {
     outcomes: PublishBatch,
 }
 
+impl Burst {
+    /// Moves the messages `subscriber` has ready into the burst, up to
+    /// `most`: ready (with whether the subscription ended) once it took
+    /// any or the subscription ended, pending (the task woken by the
+    /// client) when none was ready.
+    fn take_ready(
+        &mut self,
+        subscriber: &mut async_nats::Subscriber,
+        most: usize,
+        cx: &mut Context<'_>,
+    ) -> Poll<bool> {
+        while self.messages.len() < most {
+            match subscriber.poll_next_unpin(cx) {
+                Poll::Ready(Some(message)) => self.messages.push(message),
+                Poll::Ready(None) => return Poll::Ready(true),
+                Poll::Pending => break,
+            }
+        }
+        if self.messages.is_empty() {
+            Poll::Pending
+        } else {
+            Poll::Ready(false)
+        }
+    }
+}
+
 impl Shared {
     /// Carries NATS messages to the local bus until the bridge stops.
     pub(crate) async fn import(
@@ -58,39 +87,21 @@ impl Shared {
         // the publish, and a burst would hold verified messages back.
         let most = if self.verifier.is_some() { 1 } else { IMPORT_BATCH };
         loop {
-            tokio::select! {
-                next = subscriber.next() => match next {
-                    Some(message) => burst.messages.push(message),
-                    None => return,
-                },
+            // What the client holds, taken in one poll of the task's own
+            // context (no stream future or no-op context per message): up
+            // to a batch, until none is ready, the subscription ends, or the
+            // task's cooperative budget runs out (then the next poll is
+            // pending, and the select sees a stop).
+            let taken = std::future::poll_fn(|cx| burst.take_ready(&mut subscriber, most, cx));
+            let ended = tokio::select! {
+                ended = taken => ended,
                 _ = stop.changed() => return,
+            };
+            if !burst.messages.is_empty() {
+                self.deliver(relay, &mut burst);
             }
-            // Then what has arrived meanwhile, without going back to the
-            // select for each: until none is ready, the subscription ends,
-            // or the task's cooperative budget runs out (then the select
-            // yields, and sees a stop).
-            loop {
-                let mut ended = false;
-                while burst.messages.len() < most {
-                    match subscriber.next().now_or_never() {
-                        Some(Some(message)) => burst.messages.push(message),
-                        Some(None) => {
-                            ended = true;
-                            break;
-                        }
-                        None => break,
-                    }
-                }
-                let full = burst.messages.len() == most;
-                if !burst.messages.is_empty() {
-                    self.deliver(relay, &mut burst);
-                }
-                if ended {
-                    return;
-                }
-                if !full {
-                    break;
-                }
+            if ended {
+                return;
             }
         }
     }
@@ -103,9 +114,24 @@ impl Shared {
         let Burst { messages, received, local, admitted, principals, proven, outcomes } = burst;
         let mut list = received.take();
         let mut out = local.take();
+        // The local headers of a publish without headers, when the bridge
+        // does not verify: the import's marks alone, the same for each such
+        // message of the burst, so built once (it claims no origin, so it
+        // is no loop, and needs no check). The core sees the same list
+        // again and shares its text.
+        let mut marks: Option<Range<usize>> = None;
         for (i, message) in messages.iter().enumerate() {
-            headers::from_map_into(message.headers.as_ref(), &mut list);
             let reply = message.reply.as_ref().map(|r| r.as_str());
+            if message.headers.is_none() && reply.is_none() && self.verifier.is_none() {
+                let marks = marks.get_or_insert_with(|| {
+                    let start = out.len();
+                    self.extend_local(&mut out, &[], None, relay, None);
+                    start..out.len()
+                });
+                admitted.push((i, marks.clone()));
+                continue;
+            }
+            headers::from_map_into(message.headers.as_ref(), &mut list);
             let expect = if reply.is_some() { Expect::Request } else { Expect::Publish };
             let origin = wire::origin_of(&list);
             let Ok(principal) = self.admit(origin, &message.subject, reply, &list, &message.payload, expect)
@@ -130,14 +156,21 @@ impl Shared {
         for &(at, which) in proven.iter() {
             out[at].1 = &principals[which];
         }
-        let batch = admitted.iter().map(|(i, headers)| {
-            let message = &messages[*i];
-            (message.subject.as_str(), &message.payload[..], &out[headers.clone()])
-        });
-        self.local.publish_each(batch, outcomes);
-        let results = outcomes.results();
-        let delivered = results.iter().filter(|outcome| outcome.is_ok()).count();
-        let refused = results.len() - delivered;
+        // Payloads are copied into the bodies' kept buffers: the payload is
+        // the client's `Bytes`, which the bus cannot keep as its shared
+        // buffer, and a copy of one of at most 1 KiB allocates nothing.
+        let refused = match one_run(messages, admitted) {
+            Some((topic, headers)) => self.publish_run(topic, &out[headers], messages, admitted),
+            None => {
+                let batch = admitted.iter().map(|(i, headers)| {
+                    let message = &messages[*i];
+                    (message.subject.as_str(), &message.payload[..], &out[headers.clone()])
+                });
+                self.local.publish_each_copied(batch, outcomes);
+                outcomes.results().iter().filter(|outcome| outcome.is_err()).count()
+            }
+        };
+        let delivered = admitted.len() - refused;
         Counters::add_many(&self.counters.imported, delivered as u64);
         Counters::add_many(&self.counters.local_refused, refused as u64);
         received.keep(list);
@@ -146,6 +179,34 @@ impl Shared {
         proven.clear();
         principals.clear();
         messages.clear();
+    }
+
+    /// Publishes the admitted messages of a burst that share one subject
+    /// and one header list (a bare export's, a plain client's) as one
+    /// `publish_many_copied`: the topic checked, the headers built and the
+    /// subscriptions matched once, not per message. That call stops at the
+    /// first message that fails (which every other subscription did get,
+    /// as with a publish); the rest go on from the next, so each message
+    /// is still its own publish. Returns how many failed.
+    fn publish_run(
+        &self,
+        topic: &str,
+        headers: &[(&str, &str)],
+        messages: &[async_nats::Message],
+        admitted: &[(usize, Range<usize>)],
+    ) -> usize {
+        let (mut from, mut refused) = (0, 0);
+        while from < admitted.len() {
+            let payloads = admitted[from..].iter().map(|(i, _)| &messages[*i].payload[..]);
+            match self.local.publish_many_copied(topic, payloads, headers) {
+                Ok(_) => break,
+                Err(failed) => {
+                    refused += 1;
+                    from += failed.published + 1;
+                }
+            }
+        }
+        refused
     }
 
     /// A NATS request admitted by `deliver`: asked on the local bus on its
@@ -177,4 +238,17 @@ impl Shared {
             drop(permit);
         });
     }
+}
+
+/// The subject and header list every admitted message of a burst shares,
+/// if they share one: the same range of local headers is the same list
+/// (only headerless messages share the import's marks).
+fn one_run<'m>(
+    messages: &'m [async_nats::Message],
+    admitted: &[(usize, Range<usize>)],
+) -> Option<(&'m str, Range<usize>)> {
+    let (first, headers) = admitted.first()?;
+    let topic = messages[*first].subject.as_str();
+    let same = admitted.iter().all(|(i, h)| h == headers && messages[*i].subject.as_str() == topic);
+    same.then(|| (topic, headers.clone()))
 }

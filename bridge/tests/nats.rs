@@ -324,6 +324,85 @@ fn a_burst_is_imported_in_order_and_each_message_counted() {
     assert_eq!((strict_stats.queued, strict_stats.dropped.rejected), (50, 449));
 }
 
+/// A burst that mixes messages without headers (whose local headers an
+/// import builds once per burst) with messages with headers: each arrives
+/// in order with its own headers, a headerless one with the import's marks
+/// alone, and a loop among them is still dropped and counted.
+#[test]
+fn a_burst_mixing_headerless_messages_keeps_each_ones_headers() {
+    let server = server_or_skip!();
+    let bus_b = bus();
+    let all = bus_b.subscribe("mixed.*", SubscribeOptions::new().capacity(10_000)).unwrap();
+    let b = bridge(&bus_b, &server, &[], &[Import::new("mixed.>")]);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let _context = runtime.enter();
+    let raw = runtime.block_on(async_nats::connect(server.url())).unwrap();
+    runtime.block_on(async {
+        for i in 0..600u32 {
+            let payload = Bytes::from(i.to_be_bytes().to_vec());
+            if i % 3 == 0 {
+                raw.publish("mixed.x", payload).await.unwrap();
+                continue;
+            }
+            let mut headers = async_nats::HeaderMap::new();
+            headers.insert("n", i.to_string().as_str());
+            if i == 302 {
+                headers.insert(async_nats::header::NATS_MESSAGE_ID, wire::msg_id(b.origin(), 1).as_str());
+            }
+            raw.publish_with_headers("mixed.x", headers, payload).await.unwrap();
+        }
+        common::round_trip(&raw).await;
+    });
+    let marks = [(wire::VIA, b.origin()), (wire::ORIGIN, "nats")];
+    for i in (0..600u32).filter(|i| *i != 302) {
+        let m = all.recv_timeout(PATIENCE).unwrap();
+        assert_eq!(u32::from_be_bytes(m.payload().try_into().unwrap()), i);
+        let got: Vec<(&str, &str)> = m.headers().collect();
+        let n = i.to_string();
+        let expected: Vec<(&str, &str)> =
+            if i % 3 == 0 { marks.to_vec() } else { [("n", n.as_str())].into_iter().chain(marks).collect() };
+        assert_eq!(got, expected, "message {i}");
+    }
+    eventually("every message to be counted", || {
+        let stats = b.stats();
+        (stats.imported, stats.own_origin) == (599, 1)
+    });
+}
+
+/// A burst of headerless messages on one subject (published by the
+/// import as one run) to a subscription that refuses once full: each
+/// message is still its own publish, the refused ones counted and the
+/// rest delivered in order to every other subscription.
+#[test]
+fn a_headerless_run_counts_each_refusal_and_delivers_the_rest_in_order() {
+    let server = server_or_skip!();
+    let bus_b = bus();
+    let all = bus_b.subscribe("run.*", SubscribeOptions::new().capacity(10_000)).unwrap();
+    let strict =
+        bus_b.subscribe("run.a", SubscribeOptions::new().capacity(50).overflow(Overflow::Error)).unwrap();
+    let b = bridge(&bus_b, &server, &[], &[Import::new("run.>")]);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let _context = runtime.enter();
+    let raw = runtime.block_on(async_nats::connect(server.url())).unwrap();
+    runtime.block_on(async {
+        for i in 0..1_000u32 {
+            raw.publish("run.a", Bytes::from(i.to_be_bytes().to_vec())).await.unwrap();
+        }
+        common::round_trip(&raw).await;
+    });
+    for i in 0..1_000u32 {
+        let m = all.recv_timeout(PATIENCE).unwrap();
+        assert_eq!(u32::from_be_bytes(m.payload().try_into().unwrap()), i);
+        assert_eq!(m.headers().collect::<Vec<_>>(), [(wire::VIA, b.origin()), (wire::ORIGIN, "nats")]);
+    }
+    eventually("every message to be counted", || {
+        let stats = b.stats();
+        (stats.imported, stats.local_refused) == (50, 950)
+    });
+    let strict_stats = strict.stats();
+    assert_eq!((strict_stats.queued, strict_stats.dropped.rejected), (50, 950));
+}
+
 #[test]
 fn a_queue_group_shares_messages_between_its_members() {
     let server = server_or_skip!();

@@ -303,3 +303,21 @@ fn an_empty_batch_does_nothing() {
     assert!(batch.results().is_empty());
     assert_eq!(bus.stats().published, 0);
 }
+
+#[test]
+fn copied_payloads_arrive_as_given_and_one_too_long_fails_alone() {
+    let limits = BusLimits { max_payload: 4, ..BusLimits::default() };
+    let bus = Bus::new(limits).unwrap();
+    let sub = bus.subscribe("t", SubscribeOptions::new()).unwrap();
+    let buffer = [1u8, 2, 3, 4, 5, 6];
+    let messages: [Outgoing; 3] =
+        [("t", &buffer[..2], &[("A", "1")]), ("t", &buffer[..], &[]), ("t", &buffer[2..6], &[("A", "1")])];
+    let mut batch = PublishBatch::new();
+    bus.publish_each_copied(messages, &mut batch);
+    assert_eq!(payloads(&batch), [Some(1), None, Some(1)]);
+    assert_eq!(batch.results()[1].as_ref().unwrap_err().kind(), ErrorKind::LimitExceeded);
+    let got = sub.recv_many(10, Some(Duration::ZERO)).unwrap();
+    let seen: Vec<(&[u8], Option<&str>)> = got.iter().map(|m| (m.payload(), m.header("A"))).collect();
+    assert_eq!(seen, [(&buffer[..2], Some("1")), (&buffer[2..6], Some("1"))]);
+    assert!(exact(&sub.stats()));
+}

@@ -189,6 +189,21 @@ fn warm_copied_payloads_allocate_nothing() {
     });
     dhat::assert_eq!(new_blocks, 0);
 
+    // The same through `publish_each_copied` (a bridge's imports), its
+    // batch's buffers warmed by a first round.
+    let mut batch = PublishBatch::new();
+    let each = |batch: &mut PublishBatch, drained: &mut Vec<Message>| {
+        let messages = (0..64).map(|i| ("fleet.each", &bytes[..1 + i * (COPY_KEEP - 1) / 63], &[][..]));
+        bus.publish_each_copied(messages, batch);
+        assert!(batch.results().iter().all(|r| r.as_ref().is_ok_and(|r| r.delivered == 1)));
+        assert_eq!(sub.try_recv_many_into(drained, 64).unwrap(), 64);
+        assert_eq!((drained[0].payload().len(), drained[63].payload().len()), (1, COPY_KEEP));
+        Message::drop_all(drained);
+    };
+    each(&mut batch, &mut drained);
+    let new_blocks = blocks_allocated_by(|| each(&mut batch, &mut drained));
+    dhat::assert_eq!(new_blocks, 0);
+
     let new_blocks = blocks_allocated_by(|| {
         bus.publish_copied("fleet.long", &bytes, &[]).unwrap();
         assert_eq!(sub.try_recv().unwrap().unwrap().payload().len(), COPY_KEEP + 1);

@@ -412,12 +412,28 @@ impl Bus {
         messages: impl IntoIterator<Item = (&'a str, P, Headers<'a>)>,
         batch: &mut PublishBatch,
     ) {
+        let messages = messages.into_iter().map(|(topic, payload, headers)| (topic, Given(payload), headers));
         self.send_each(messages, Who::Anyone, batch)
     }
 
-    fn send_each<'a, P: Payload>(
+    /// [`publish_each`](Bus::publish_each) of borrowed payloads, each
+    /// copied once into its message as [`publish_copied`](Bus::publish_copied)
+    /// copies one: a warm batch of payloads of at most 1 KiB allocates
+    /// nothing for them (a bridge's imports, whose payloads are the NATS
+    /// client's buffers).
+    pub fn publish_each_copied<'a, 'p>(
         &self,
-        messages: impl IntoIterator<Item = (&'a str, P, Headers<'a>)>,
+        messages: impl IntoIterator<Item = (&'a str, &'p [u8], Headers<'a>)>,
+        batch: &mut PublishBatch,
+    ) {
+        let messages =
+            messages.into_iter().map(|(topic, payload, headers)| (topic, Copied(payload), headers));
+        self.send_each(messages, Who::Anyone, batch)
+    }
+
+    fn send_each<'a, 'p, C: Carry<'p>>(
+        &self,
+        messages: impl IntoIterator<Item = (&'a str, C, Headers<'a>)>,
         who: Who<'_>,
         batch: &mut PublishBatch,
     ) {
@@ -435,7 +451,7 @@ impl Bus {
             };
             let checked = if known.is_some() { &[][..] } else { headers };
             let may_publish = match &entered {
-                Ok(_) => self.admit_and_route(topic, payload.as_ref().len(), checked, who),
+                Ok(_) => self.admit_and_route(topic, payload.len(), checked, who),
                 Err(e) => {
                     self.inner.depth_exceeded.fetch_add(1, Ordering::Relaxed);
                     Err(e.clone())
@@ -452,9 +468,8 @@ impl Bus {
                 last = Some((headers, batch.messages.len()));
             }
             let headers = known.or(built);
-            let payload: Arc<[u8]> = payload.into();
             let seq = self.inner.published.fetch_add(1, Ordering::Relaxed) + 1;
-            let message = Message::new(seq, &hit.topic, payload, headers, None);
+            let message = Message::new(seq, &hit.topic, payload.taken(), headers, None);
             let matched = hit.targets.len() as u64;
             batch.results.push(Ok(PublishReport { matched, ..PublishReport::default() }));
             batch.admitted.push(Admitted { index, size: message.size(), route: hit });
@@ -551,6 +566,19 @@ impl Client {
         messages: impl IntoIterator<Item = (&'a str, P, Headers<'a>)>,
         batch: &mut PublishBatch,
     ) {
+        let messages = messages.into_iter().map(|(topic, payload, headers)| (topic, Given(payload), headers));
+        self.bus().send_each(messages, self.who(), batch)
+    }
+
+    /// [`Bus::publish_each_copied`], each message checked against this
+    /// client's grants as [`Client::publish`] checks one.
+    pub fn publish_each_copied<'a, 'p>(
+        &self,
+        messages: impl IntoIterator<Item = (&'a str, &'p [u8], Headers<'a>)>,
+        batch: &mut PublishBatch,
+    ) {
+        let messages =
+            messages.into_iter().map(|(topic, payload, headers)| (topic, Copied(payload), headers));
         self.bus().send_each(messages, self.who(), batch)
     }
 
