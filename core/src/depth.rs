@@ -145,3 +145,26 @@ fn enter_nested(s: &Stack, key: usize, max: usize) -> Option<(Level, bool)> {
     s.len.set(len + 1);
     Some((Level(()), active > 0))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The flag says whether the object already had a level on the thread,
+    /// at the first level (taken inline) and at later ones (counted out of
+    /// line), and the object's own bound holds at later levels.
+    #[test]
+    fn enter_counting_says_whether_the_object_is_already_inside() {
+        let (first, inside) = enter_counting(1, 2).unwrap();
+        assert!(!inside);
+        let (other, inside) = enter_counting(2, 2).unwrap();
+        assert!(!inside, "another object's level is not this one's");
+        let (second, inside) = enter_counting(1, 2).unwrap();
+        assert!(inside);
+        assert!(enter_counting(1, 2).is_none(), "a third level of object 1 is past its bound");
+        drop((second, other, first));
+        assert!(!active());
+        let (_again, inside) = enter_counting(1, 2).unwrap();
+        assert!(!inside, "every level was given back");
+    }
+}
