@@ -38,7 +38,7 @@ pub const MAX_NESTING: usize = 16;
 #[inline]
 pub(crate) fn enter(bus: usize) -> Result<(Level, bool)> {
     match depth::enter_counting(bus, MAX_NESTING) {
-        Some((level, active)) => Ok((level, active > 0)),
+        Some(entered) => Ok(entered),
         None => Err(too_deep()),
     }
 }
