@@ -4,7 +4,8 @@
 #                 the version and supply-chain checks, cargo test, the C
 #                 harness (plain, ASan+UBSan, valgrind, install/consumers),
 #                 Python, Node and Go (with a module outside the
-#                 repository), Kotlin (Maven), every fuzz target for 30 s, and make dist-check
+#                 repository), Kotlin (Maven), every fuzz target for 30 s, and make dist-check;
+#                 prints each suite's time at the end
 #   make dist     build every release artifact into dist/: the C tarball,
 #                 the Python wheel (manylinux2014, abi3) and sdist, the npm
 #                 package, a CycloneDX SBOM each and SHA256SUMS
@@ -77,8 +78,11 @@ FUZZ_SECONDS ?= 1800
 # The sanitizer, zig and fuzz builds are different configurations by nature;
 # the Python and Node test builds stay apart from the release artifacts
 # because those are built for glibc 2.17 with zig.
-test: deps version-check deny rust budgets c python node go kotlin fuzz-ci dist-check
-	@echo "make test: every suite passed"
+TEST_SUITES = version-check deny rust budgets c python node go kotlin fuzz-ci dist-check
+
+# Each suite is timed (scripts/timed-suites.sh), in this order.
+test: deps
+	@MAKE="$(MAKE)" scripts/timed-suites.sh $(TEST_SUITES)
 
 # A run of make test compiles each crate once per configuration: the
 # incremental caches cargo writes for the workspace's crates in the dev
