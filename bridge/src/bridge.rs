@@ -374,9 +374,12 @@ impl Shared {
     /// a message that came from NATS (sending it back would loop), or a
     /// request, which is sent on its own task.
     fn exportable(self: &Arc<Self>, message: Message) -> Option<Message> {
-        if message
-            .headers()
-            .any(|(name, value)| name == wire::ORIGIN || (name == wire::VIA && value == self.origin.as_str()))
+        // Most exported messages carry no header: their length says so
+        // without walking them.
+        if message.headers().len() != 0
+            && message.headers().any(|(name, value)| {
+                name == wire::ORIGIN || (name == wire::VIA && value == self.origin.as_str())
+            })
         {
             // It came from NATS through a bridge (or through this one, even
             // relayed).
