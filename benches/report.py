@@ -149,7 +149,17 @@ REASONS = {
                               " one subject and header list published as one publish_many, the client's "
                               "messages taken in one poll), the whole path by 9%, throughput inside the "
                               "noise at load 3 to 9 (16 B medians 0.84x to 0.92x against the base's 0.74x"
-                              " to 0.92x); next: an idle-machine run",
+                              " to 0.92x); next: an idle-machine run"
+                              "; round 14 counted the exporting bridge's thread (3,320 instructions a message, about 2,300 "
+                              "of them async-nats's per-publish cost that raw's publisher pays too: the PUB line formatted "
+                              "through core::fmt, the ping timer reset per command, its channel; 250 the core's pool "
+                              "freeing bodies in the bench's 100,000-message burst) and cut 3% (the publish awaited in a "
+                              "pinned slot, one move of its future instead of two; no header walk for a message without "
+                              "headers): the bridges' CPU per message at 16 B 1.04 to 0.99 µs and 0.875 to 0.855 µs "
+                              "(medians of alternating runs, load 2.6 to 5), throughput inside the noise; the exporting "
+                              "bridge writes as often as raw's publisher (about 133 messages a write); next: an "
+                              "idle-machine run, then the client's per-publish cost (a change of async-nats) or the "
+                              "server's and the bench thread's shares",
     "bridge-latency-bare": "as for the default wire: three extra hand-offs, each of which can wait "
                            "for one of the 2 cores",
     "bridge-verify": "the verifier's rate for messages sealed in the batches of 64 that an "
