@@ -145,6 +145,19 @@ impl Bus {
         }
     }
 
+    /// The checks of a publish that can differ between two messages of one
+    /// topic and one header list, in a publish's order: the bus may close,
+    /// a session lapse (and an audited bus records each decision), and each
+    /// payload has its own length. The topic's check, its reserved prefix
+    /// and the headers' check pass or fail alike for both, so a batch asks
+    /// them of the first message only.
+    #[inline]
+    fn admit_again(&self, topic: &str, payload_len: usize, who: Who<'_>) -> Result<()> {
+        self.ensure_open()?;
+        self.authorize(who, Action::Publish, topic)?;
+        self.inner.limits.check_payload(payload_len)
+    }
+
     /// What a publish checks first, done once for a `publish_many`: its
     /// first message admitted and the subscriptions matched, then the
     /// nesting entered for the whole batch.
@@ -212,9 +225,7 @@ impl Run<'_> {
     #[inline]
     fn admit(&self, published: usize, payload_len: usize) -> Result<()> {
         if published > 0 {
-            self.bus.ensure_open()?;
-            self.bus.authorize(self.who, Action::Publish, self.topic)?;
-            self.bus.inner.limits.check_payload(payload_len)?;
+            self.bus.admit_again(self.topic, payload_len, self.who)?;
         }
         Ok(())
     }
@@ -404,7 +415,15 @@ impl Bus {
     /// stop the others. Consecutive messages that reach the same
     /// subscriptions (the same topic) are queued in each of them under one
     /// lock, with one wake-up; every subscription gets its messages in the
-    /// batch's order. The batch is one publish for nesting: inside a
+    /// batch's order. A message with the same topic text and the same
+    /// header list as the last one admitted takes that one's route and
+    /// header text instead of matching and checking them again; it is still
+    /// admitted on its own (an open bus, the caller's grants and audit
+    /// record, its payload's length), so each outcome is the one a publish
+    /// would give. A run of such messages is thus matched once, unless a
+    /// subscription is made or ended while it is admitted: the next
+    /// message is then matched again, as a publish would be. The batch is
+    /// one publish for nesting: inside a
     /// handler of this bus, a full `Block` subscription refuses with
     /// `WOULD_BLOCK`, and too deep a nesting refuses every message.
     pub fn publish_each<'a, P: Payload>(
@@ -444,32 +463,56 @@ impl Bus {
         // from one origin carry the same ones) pass the same checks, so
         // their text is shared, not built again.
         let mut last: Option<(Headers<'a>, usize)> = None;
+        // The last admitted message's topic and headers, where it is, and
+        // the bus's generation before it was matched: the next with the
+        // same ones, while no subscription was made or ended (the same
+        // generation), is of its run (a bridge's burst from one subject)
+        // and takes its route, which the match cache would give again.
+        let mut run: Option<(&'a str, Headers<'a>, usize, u64)> = None;
+        let mut matched_at = 0;
         for (index, (topic, payload, headers)) in messages.into_iter().enumerate() {
-            let known = match last {
-                Some((seen, at)) if same_headers(seen, headers) => batch.messages[at].header_text().cloned(),
-                _ => None,
-            };
-            let checked = if known.is_some() { &[][..] } else { headers };
-            let may_publish = match &entered {
-                Ok(_) => self.admit_and_route(topic, payload.len(), checked, who),
-                Err(e) => {
+            let may_publish = match (&entered, run) {
+                (Ok(_), Some((seen, seen_headers, at, generation)))
+                    if same_text(seen, topic)
+                        && same_headers(seen_headers, headers)
+                        && self.inner.generation.load(Ordering::Acquire) == generation =>
+                {
+                    self.admit_again(topic, payload.len(), who).map(|()| {
+                        let route = Arc::clone(&batch.admitted[at].route);
+                        (route, batch.messages[at].header_text().cloned())
+                    })
+                }
+                (Ok(_), _) => {
+                    let known = match last {
+                        Some((seen, at)) if same_headers(seen, headers) => {
+                            batch.messages[at].header_text().cloned()
+                        }
+                        _ => None,
+                    };
+                    let checked = if known.is_some() { &[][..] } else { headers };
+                    matched_at = self.inner.generation.load(Ordering::Acquire);
+                    self.admit_and_route(topic, payload.len(), checked, who).map(|(hit, built)| {
+                        if built.is_some() {
+                            last = Some((headers, batch.messages.len()));
+                        }
+                        (hit, known.or(built))
+                    })
+                }
+                (Err(e), _) => {
                     self.inner.depth_exceeded.fetch_add(1, Ordering::Relaxed);
                     Err(e.clone())
                 }
             };
-            let (hit, built) = match may_publish {
+            let (hit, text) = match may_publish {
                 Ok(admitted) => admitted,
                 Err(e) => {
                     batch.results.push(Err(e));
                     continue;
                 }
             };
-            if built.is_some() {
-                last = Some((headers, batch.messages.len()));
-            }
-            let headers = known.or(built);
+            run = Some((topic, headers, batch.messages.len(), matched_at));
             let seq = self.inner.published.fetch_add(1, Ordering::Relaxed) + 1;
-            let message = Message::new(seq, &hit.topic, payload.taken(), headers, None);
+            let message = Message::new(seq, &hit.topic, payload.taken(), text, None);
             let matched = hit.targets.len() as u64;
             batch.results.push(Ok(PublishReport { matched, ..PublishReport::default() }));
             batch.admitted.push(Admitted { index, size: message.size(), route: hit });
@@ -535,8 +578,14 @@ impl Bus {
 /// as a bridge's own headers are) is not compared byte by byte.
 #[inline]
 fn same_headers(a: Headers<'_>, b: Headers<'_>) -> bool {
-    let same = |x: &str, y: &str| std::ptr::eq(x, y) || x == y;
-    a.len() == b.len() && a.iter().zip(b).all(|((n, v), (m, w))| same(n, m) && same(v, w))
+    a.len() == b.len() && a.iter().zip(b).all(|((n, v), (m, w))| same_text(n, m) && same_text(v, w))
+}
+
+/// Whether two texts are equal: the very same text (the same place and
+/// length) without comparing its bytes, else byte by byte.
+#[inline]
+fn same_text(a: &str, b: &str) -> bool {
+    std::ptr::eq(a, b) || a == b
 }
 
 /// Offers a run's messages to one subscription: to its queue under one
