@@ -211,7 +211,7 @@ fn warm_copied_payloads_allocate_nothing() {
     // other 63, nothing else allocated once warm.
     let topics: Vec<String> = (0..64).map(|_| String::from("fleet.run")).collect();
     let lists: Vec<[(&str, &str); 1]> = (0..64).map(|_| [("Charter-Origin", "nats")]).collect();
-    let mut run = |batch: &mut PublishBatch, drained: &mut Vec<Message>| {
+    let run = |batch: &mut PublishBatch, drained: &mut Vec<Message>| {
         let messages = topics.iter().zip(&lists).map(|(t, h)| (t.as_str(), &bytes[..16], &h[..]));
         bus.publish_each_copied(messages, batch);
         assert!(batch.results().iter().all(|r| r.as_ref().is_ok_and(|r| r.delivered == 1)));
