@@ -149,7 +149,11 @@ REASONS = {
                               " one subject and header list published as one publish_many, the client's "
                               "messages taken in one poll), the whole path by 9%, throughput inside the "
                               "noise at load 3 to 9 (16 B medians 0.84x to 0.92x against the base's 0.74x"
-                              " to 0.92x); next: an idle-machine run",
+                              " to 0.92x); round 14 moved the run detection into the core's "
+                              "publish_each (every caller gains it; the import task's own instructions "
+                              "back up to about 1,300 a message, publish_each keeping per message what "
+                              "publish_many keeps per chunk); next: publish_each's run path at "
+                              "publish_many's cost, then an idle-machine run",
     "bridge-latency-bare": "as for the default wire: three extra hand-offs, each of which can wait "
                            "for one of the 2 cores",
     "bridge-verify": "the verifier's rate for messages sealed in the batches of 64 that an "
