@@ -371,9 +371,13 @@ impl Run<'_> {
 pub struct PublishBatch {
     results: Vec<Result<PublishReport>>,
     /// The messages that passed every check, in order, and beside each
-    /// where its outcome goes, its size and the subscriptions it reaches.
+    /// where its outcome goes and its size.
     messages: Vec<Message>,
     admitted: Vec<Admitted>,
+    /// Each run of consecutive admitted messages with the same
+    /// subscriptions: where it starts in `admitted`, and its route, held
+    /// once for the run rather than by each of its messages.
+    runs: Vec<(usize, Hit<Target>)>,
     /// A message some subscription refused: its outcome's place, the first
     /// refusal, and the topic for the error's wording.
     refused: Vec<(usize, Error, Arc<str>)>,
@@ -382,9 +386,6 @@ pub struct PublishBatch {
 struct Admitted {
     index: usize,
     size: usize,
-    /// Its topic and subscriptions: one shared route for a cached topic,
-    /// so consecutive messages to it make one run.
-    route: Hit<Target>,
 }
 
 impl PublishBatch {
@@ -463,26 +464,24 @@ impl Bus {
         // from one origin carry the same ones) pass the same checks, so
         // their text is shared, not built again.
         let mut last: Option<(Headers<'a>, usize)> = None;
-        // The last admitted message's topic and headers, where it is, and
-        // the bus's generation before it was matched: the next with the
-        // same ones, while no subscription was made or ended (the same
-        // generation), is of its run (a bridge's burst from one subject)
-        // and takes its route, which the match cache would give again.
-        let mut run: Option<(&'a str, Headers<'a>, usize, u64)> = None;
-        let mut matched_at = 0;
+        // The topic and headers of the last message matched, and the bus's
+        // generation before it was: the next with the same ones, while no
+        // subscription was made or ended (the same generation), continues
+        // its run (a bridge's burst from one subject), whose route the
+        // match cache would give again, with the header text of the last
+        // message admitted.
+        let mut run: Option<(&'a str, Headers<'a>, u64)> = None;
         for (index, (topic, payload, headers)) in messages.into_iter().enumerate() {
-            let may_publish = match (&entered, run) {
-                (Ok(_), Some((seen, seen_headers, at, generation)))
+            let may_publish = match (&entered, run, batch.messages.last()) {
+                (Ok(_), Some((seen, seen_headers, generation)), Some(previous))
                     if same_text(seen, topic)
                         && same_headers(seen_headers, headers)
                         && self.inner.generation.load(Ordering::Acquire) == generation =>
                 {
-                    self.admit_again(topic, payload.len(), who).map(|()| {
-                        let route = Arc::clone(&batch.admitted[at].route);
-                        (route, batch.messages[at].header_text().cloned())
-                    })
+                    self.admit_again(topic, payload.len(), who)
+                        .map(|()| (None, previous.header_text().cloned()))
                 }
-                (Ok(_), _) => {
+                (Ok(_), ..) => {
                     let known = match last {
                         Some((seen, at)) if same_headers(seen, headers) => {
                             batch.messages[at].header_text().cloned()
@@ -490,32 +489,42 @@ impl Bus {
                         _ => None,
                     };
                     let checked = if known.is_some() { &[][..] } else { headers };
-                    matched_at = self.inner.generation.load(Ordering::Acquire);
+                    let generation = self.inner.generation.load(Ordering::Acquire);
                     self.admit_and_route(topic, payload.len(), checked, who).map(|(hit, built)| {
                         if built.is_some() {
                             last = Some((headers, batch.messages.len()));
                         }
-                        (hit, known.or(built))
+                        (Some((hit, generation)), known.or(built))
                     })
                 }
-                (Err(e), _) => {
+                (Err(e), ..) => {
                     self.inner.depth_exceeded.fetch_add(1, Ordering::Relaxed);
                     Err(e.clone())
                 }
             };
-            let (hit, text) = match may_publish {
+            let (matched, text) = match may_publish {
                 Ok(admitted) => admitted,
                 Err(e) => {
                     batch.results.push(Err(e));
                     continue;
                 }
             };
-            run = Some((topic, headers, batch.messages.len(), matched_at));
+            if let Some((hit, generation)) = matched {
+                run = Some((topic, headers, generation));
+                // The same route as the last run's (the same topic with
+                // other headers) continues it.
+                if !batch.runs.last().is_some_and(|(_, route)| Arc::ptr_eq(route, &hit)) {
+                    batch.runs.push((batch.admitted.len(), hit));
+                }
+            }
+            // Every admitted message is of the last run: the one it began
+            // or continued.
+            let Some((_, hit)) = batch.runs.last() else { continue };
             let seq = self.inner.published.fetch_add(1, Ordering::Relaxed) + 1;
             let message = Message::new(seq, &hit.topic, payload.taken(), text, None);
             let matched = hit.targets.len() as u64;
             batch.results.push(Ok(PublishReport { matched, ..PublishReport::default() }));
-            batch.admitted.push(Admitted { index, size: message.size(), route: hit });
+            batch.admitted.push(Admitted { index, size: message.size() });
             batch.messages.push(message);
         }
         let Ok((_level, inside_handler)) = entered else { return };
@@ -533,12 +542,11 @@ impl Bus {
     /// taking the messages themselves, as a publish's last one does; each
     /// outcome counted into its message's report.
     fn deliver_runs(&self, batch: &mut PublishBatch, may_wait: bool) {
-        let PublishBatch { results, messages, admitted, refused } = batch;
-        let mut start = 0;
-        while start < admitted.len() {
-            let route = Arc::clone(&admitted[start].route);
-            let len = admitted[start..].iter().take_while(|a| Arc::ptr_eq(&a.route, &route)).count();
-            let run = &admitted[start..start + len];
+        let PublishBatch { results, messages, admitted, runs, refused } = batch;
+        for (i, (start, route)) in runs.iter().enumerate() {
+            let end = runs.get(i + 1).map_or(admitted.len(), |(next, _)| *next);
+            let run = &admitted[*start..end];
+            let len = run.len();
             // The run's messages are the first `len` left in `messages`.
             let topic = &route.topic;
             let mut count = |i: usize, offered: Result<Offered>| {
@@ -567,8 +575,8 @@ impl Bus {
             } else {
                 messages.drain(..len);
             }
-            start += len;
         }
+        runs.clear();
         admitted.clear();
     }
 }
