@@ -159,7 +159,9 @@ REASONS = {
                               "(medians of alternating runs, load 2.6 to 5), throughput inside the noise; the exporting "
                               "bridge writes as often as raw's publisher (about 133 messages a write); next: an "
                               "idle-machine run, then the client's per-publish cost (a change of async-nats) or the "
-                              "server's and the bench thread's shares",
+                              "server's and the bench thread's shares; round 15 moved the run detection into the core's "
+                              "publish_each (every caller gains it; the import task's own instructions back up to about "
+                              "1,300 a message, publish_each keeping per message what publish_many keeps per chunk)",
     "bridge-latency-bare": "as for the default wire: three extra hand-offs, each of which can wait "
                            "for one of the 2 cores",
     "bridge-verify": "the verifier's rate for messages sealed in the batches of 64 that an "

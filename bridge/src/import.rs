@@ -3,11 +3,10 @@
 //!
 //! What the client already holds is taken without waiting, up to
 //! [`IMPORT_BATCH`] messages, checked one by one (loops, verification) and
-//! handed to the core in one `publish_each_copied` (or, when they share a
-//! subject and carry no headers, `publish_many_copied`, which matches
-//! once): one lock and one wake-up per local subscriber per burst instead
-//! of per message. Each message is still its own publish, counted on its
-//! own.
+//! handed to the core in one `publish_each_copied` (which matches a run of
+//! one subject and one header list once): one lock and one wake-up per
+//! local subscriber per burst instead of per message. Each message is
+//! still its own publish, counted on its own.
 
 use std::ops::Range;
 use std::sync::Arc;
@@ -159,17 +158,12 @@ impl Shared {
         // Payloads are copied into the bodies' kept buffers: the payload is
         // the client's `Bytes`, which the bus cannot keep as its shared
         // buffer, and a copy of one of at most 1 KiB allocates nothing.
-        let refused = match one_run(messages, admitted) {
-            Some((topic, headers)) => self.publish_run(topic, &out[headers], messages, admitted),
-            None => {
-                let batch = admitted.iter().map(|(i, headers)| {
-                    let message = &messages[*i];
-                    (message.subject.as_str(), &message.payload[..], &out[headers.clone()])
-                });
-                self.local.publish_each_copied(batch, outcomes);
-                outcomes.results().iter().filter(|outcome| outcome.is_err()).count()
-            }
-        };
+        let batch = admitted.iter().map(|(i, headers)| {
+            let message = &messages[*i];
+            (message.subject.as_str(), &message.payload[..], &out[headers.clone()])
+        });
+        self.local.publish_each_copied(batch, outcomes);
+        let refused = outcomes.results().iter().filter(|outcome| outcome.is_err()).count();
         let delivered = admitted.len() - refused;
         Counters::add_many(&self.counters.imported, delivered as u64);
         Counters::add_many(&self.counters.local_refused, refused as u64);
@@ -179,34 +173,6 @@ impl Shared {
         proven.clear();
         principals.clear();
         messages.clear();
-    }
-
-    /// Publishes the admitted messages of a burst that share one subject
-    /// and one header list (a bare export's, a plain client's) as one
-    /// `publish_many_copied`: the topic checked, the headers built and the
-    /// subscriptions matched once, not per message. That call stops at the
-    /// first message that fails (which every other subscription did get,
-    /// as with a publish); the rest go on from the next, so each message
-    /// is still its own publish. Returns how many failed.
-    fn publish_run(
-        &self,
-        topic: &str,
-        headers: &[(&str, &str)],
-        messages: &[async_nats::Message],
-        admitted: &[(usize, Range<usize>)],
-    ) -> usize {
-        let (mut from, mut refused) = (0, 0);
-        while from < admitted.len() {
-            let payloads = admitted[from..].iter().map(|(i, _)| &messages[*i].payload[..]);
-            match self.local.publish_many_copied(topic, payloads, headers) {
-                Ok(_) => break,
-                Err(failed) => {
-                    refused += 1;
-                    from += failed.published + 1;
-                }
-            }
-        }
-        refused
     }
 
     /// A NATS request admitted by `deliver`: asked on the local bus on its
@@ -238,17 +204,4 @@ impl Shared {
             drop(permit);
         });
     }
-}
-
-/// The subject and header list every admitted message of a burst shares,
-/// if they share one: the same range of local headers is the same list
-/// (only headerless messages share the import's marks).
-fn one_run<'m>(
-    messages: &'m [async_nats::Message],
-    admitted: &[(usize, Range<usize>)],
-) -> Option<(&'m str, Range<usize>)> {
-    let (first, headers) = admitted.first()?;
-    let topic = messages[*first].subject.as_str();
-    let same = admitted.iter().all(|(i, h)| h == headers && messages[*i].subject.as_str() == topic);
-    same.then(|| (topic, headers.clone()))
 }

@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use charter_core::audit::{AuditLog, AuditOptions, Recorder, Scope};
 use charter_core::bus::{
     Bus, BusLimits, Overflow, PublishBatch, PublishReport, SubscribeOptions, SubscriptionStats,
 };
@@ -320,4 +321,213 @@ fn copied_payloads_arrive_as_given_and_one_too_long_fails_alone() {
     let seen: Vec<(&[u8], Option<&str>)> = got.iter().map(|m| (m.payload(), m.header("A"))).collect();
     assert_eq!(seen, [(&buffer[..2], Some("1")), (&buffer[2..6], Some("1"))]);
     assert!(exact(&sub.stats()));
+}
+
+/// A client's session on a bus of `authority`, granted publish on `a.>`
+/// and subscribe on everything, valid from 5,000,000 for `seconds`.
+fn client_session(root: &KeyPair, authority: &Authority, seconds: u64) -> charter_core::capability::Session {
+    let holder = KeyPair::generate().unwrap();
+    let grants = [Grant::parse("publish a.>").unwrap(), Grant::parse("subscribe >").unwrap()];
+    let token = Token::mint(root, &holder.public_key(), &grants, 5_000_000, 5_000_000 + seconds).unwrap();
+    let challenge = authority.challenge().unwrap();
+    authority.open_session(&token, &challenge, &token.prove(&holder, &challenge).unwrap()).unwrap()
+}
+
+/// A run of one topic (taking its first message's route) is still
+/// admitted message by message: a payload too large and a denied message
+/// in its middle fail alone, counted as a publish's would be, and the rest
+/// arrive in order.
+#[test]
+fn a_run_of_one_topic_admits_each_message_and_a_refusal_in_it_fails_alone() {
+    let root = KeyPair::generate().unwrap();
+    let clock = Arc::new(ManualClock::new(5_000_000));
+    let authority =
+        Authority::new([root.public_key()], AuthorityOptions { clock, ..AuthorityOptions::default() });
+    let limits = BusLimits { max_payload: 4, ..BusLimits::default() };
+    let bus = Bus::with_authority(limits, authority.clone()).unwrap();
+    let session = client_session(&root, &authority, 3_600);
+    let client = bus.with_session(&session);
+    let sub = client.subscribe(">", SubscribeOptions::new()).unwrap();
+    let messages: [Outgoing; 7] = [
+        ("a.x", b"1", &[]),
+        ("a.x", b"too long", &[]),
+        ("a.x", b"3", &[]),
+        ("b.x", b"4", &[]),
+        ("a.x", b"5", &[]),
+        ("a.x", b"6", &[]),
+        ("a.x", b"7", &[]),
+    ];
+    let mut batch = PublishBatch::new();
+    client.publish_each_copied(messages, &mut batch);
+    let kinds: Vec<Option<ErrorKind>> =
+        batch.results().iter().map(|r| r.as_ref().err().map(|e| e.kind())).collect();
+    let (large, denied) = (Some(ErrorKind::LimitExceeded), Some(ErrorKind::Denied));
+    assert_eq!(kinds, [None, large, None, denied, None, None, None]);
+    assert_eq!(bus.stats().denied, 1);
+    let got: Vec<u8> =
+        sub.recv_many(10, Some(Duration::ZERO)).unwrap().iter().map(|m| m.payload()[0]).collect();
+    assert_eq!(got, [b'1', b'3', b'5', b'6', b'7']);
+    let stats = sub.stats();
+    assert_eq!((stats.received, stats.dropped.total()), (5, 0));
+    assert!(exact(&stats));
+}
+
+/// A session that expires while a run is admitted: the run's later
+/// messages are refused, each counted, as publishes one by one would be.
+#[test]
+fn a_session_that_expires_in_a_run_refuses_the_rest_of_it() {
+    let root = KeyPair::generate().unwrap();
+    let clock = Arc::new(ManualClock::new(5_000_000));
+    let options = AuthorityOptions { clock: clock.clone(), ..AuthorityOptions::default() };
+    let authority = Authority::new([root.public_key()], options);
+    let bus = Bus::with_authority(BusLimits::default(), authority.clone()).unwrap();
+    let session = client_session(&root, &authority, 3_600);
+    let client = bus.with_session(&session);
+    // The subscriber's session outlives the publisher's.
+    let reader = client_session(&root, &authority, 36_000);
+    let sub = bus.with_session(&reader).subscribe("a.x", SubscribeOptions::new()).unwrap();
+    let mut batch = PublishBatch::new();
+    // The messages are made as the batch takes them: the clock passes the
+    // token's end before the third.
+    let messages = (0..5u8).map(|i| {
+        if i == 2 {
+            clock.set(5_010_000);
+        }
+        ("a.x", vec![i], &[][..])
+    });
+    client.publish_each(messages, &mut batch);
+    let kinds: Vec<Option<ErrorKind>> =
+        batch.results().iter().map(|r| r.as_ref().err().map(|e| e.kind())).collect();
+    let expired = Some(ErrorKind::Expired);
+    assert_eq!(kinds, [None, None, expired, expired, expired]);
+    assert_eq!(bus.stats().published, 2);
+    let got: Vec<u8> =
+        sub.recv_many(10, Some(Duration::ZERO)).unwrap().iter().map(|m| m.payload()[0]).collect();
+    assert_eq!(got, [0, 1]);
+}
+
+/// On an audited bus each message of a run is authorized and recorded
+/// on its own, as a publish is.
+#[test]
+fn an_audited_run_records_each_message() {
+    let log = AuditLog::in_memory(AuditOptions::default()).unwrap();
+    let bus = Bus::with_recorder(BusLimits::default(), None, Recorder::new(log.clone(), Scope::All)).unwrap();
+    let _sub = bus.subscribe("t", SubscribeOptions::new()).unwrap();
+    let before = log.len();
+    let mut batch = PublishBatch::new();
+    bus.publish_each((0..10u8).map(|i| ("t", vec![i], &[][..])), &mut batch);
+    assert_eq!(payloads(&batch), [Some(1); 10]);
+    assert_eq!(log.len() - before, 10);
+}
+
+/// A run is told by the topic's text, not its place: topics that are
+/// equal but each in its own string (as a NATS client's subjects are) make
+/// one run, and each message still reaches exactly the subscriptions of
+/// its topic, in order.
+#[test]
+fn equal_topics_in_different_strings_reach_their_subscriptions_in_order() {
+    let bus = Bus::new(BusLimits::default()).unwrap();
+    let all = bus.subscribe("t.*", SubscribeOptions::new()).unwrap();
+    let a = bus.subscribe("t.a", SubscribeOptions::new()).unwrap();
+    let names = ["t.a", "t.a", "t.a", "t.b", "t.a", "t.a"];
+    let topics: Vec<String> = names.iter().map(|t| (*t).to_owned()).collect();
+    assert!(!std::ptr::eq(topics[0].as_str(), topics[1].as_str()));
+    let mut batch = PublishBatch::new();
+    bus.publish_each(topics.iter().zip(0u8..).map(|(t, i)| (t.as_str(), vec![i], &[][..])), &mut batch);
+    let matched: Vec<u64> = batch.results().iter().map(|r| r.as_ref().unwrap().matched).collect();
+    assert_eq!(matched, [2, 2, 2, 1, 2, 2]);
+    let got: Vec<(String, u8)> = all
+        .recv_many(10, Some(Duration::ZERO))
+        .unwrap()
+        .iter()
+        .map(|m| (m.topic().to_owned(), m.payload()[0]))
+        .collect();
+    let expected: Vec<(String, u8)> = names.iter().zip(0u8..).map(|(t, i)| ((*t).to_owned(), i)).collect();
+    assert_eq!(got, expected);
+    let got_a: Vec<u8> =
+        a.recv_many(10, Some(Duration::ZERO)).unwrap().iter().map(|m| m.payload()[0]).collect();
+    assert_eq!(got_a, [0, 1, 2, 4, 5]);
+    assert!(exact(&all.stats()) && exact(&a.stats()));
+}
+
+/// One topic with changing headers: a message whose headers differ from
+/// the last one's is checked and carries its own, one whose headers are
+/// equal (in another list) shares the last one's, and a bad list fails
+/// alone without ending the run for the messages after it.
+#[test]
+fn a_run_of_one_topic_carries_each_message_s_own_headers() {
+    let bus = Bus::new(BusLimits::default()).unwrap();
+    let sub = bus.subscribe("t", SubscribeOptions::new()).unwrap();
+    let (a, b, again, bad) = ([("K", "1")], [("K", "2")], [("K", "1")], [("bad name", "v")]);
+    let messages: [Outgoing; 6] = [
+        ("t", b"1", &a),
+        ("t", b"2", &b),
+        ("t", b"3", &again),
+        ("t", b"4", &bad),
+        ("t", b"5", &a),
+        ("t", b"6", &[]),
+    ];
+    let mut batch = PublishBatch::new();
+    bus.publish_each(messages, &mut batch);
+    let kinds: Vec<Option<ErrorKind>> =
+        batch.results().iter().map(|r| r.as_ref().err().map(|e| e.kind())).collect();
+    assert_eq!(kinds, [None, None, None, Some(ErrorKind::InvalidArgument), None, None]);
+    let got: Vec<(u8, Option<String>)> = sub
+        .recv_many(10, Some(Duration::ZERO))
+        .unwrap()
+        .iter()
+        .map(|m| (m.payload()[0], m.header("K").map(str::to_owned)))
+        .collect();
+    let k = |v: &str| Some(v.to_owned());
+    assert_eq!(got, [(b'1', k("1")), (b'2', k("2")), (b'3', k("1")), (b'5', k("1")), (b'6', None)]);
+    assert!(exact(&sub.stats()));
+}
+
+/// A subscription made or ended while a run is admitted changes what the
+/// run's next message reaches, as it would a publish's: the run is matched
+/// again rather than keep its first message's route. (The batch delivers
+/// once every message is admitted, so one ended meanwhile counts the
+/// messages routed to it before as dropped.)
+#[test]
+fn a_subscription_made_or_ended_in_a_run_changes_what_its_next_message_reaches() {
+    let bus = Bus::new(BusLimits::default()).unwrap();
+    let kept = bus.subscribe("t", SubscribeOptions::new()).unwrap();
+    let late = Mutex::new(None);
+    let mut batch = PublishBatch::new();
+    // Made as the batch takes them: a subscription before the third
+    // message.
+    let messages = (0..4u8).map(|i| {
+        if i == 2 {
+            *late.lock().unwrap() = Some(bus.subscribe("t", SubscribeOptions::new()).unwrap());
+        }
+        ("t", vec![i], &[][..])
+    });
+    bus.publish_each(messages, &mut batch);
+    let reports: Vec<(u64, u64, u64)> = batch
+        .results()
+        .iter()
+        .map(|r| r.as_ref().map(|r| (r.matched, r.delivered, r.dropped)).unwrap())
+        .collect();
+    assert_eq!(reports, [(1, 1, 0), (1, 1, 0), (2, 2, 0), (2, 2, 0)]);
+    let late = late.into_inner().unwrap().unwrap();
+    let got: Vec<u8> =
+        late.recv_many(10, Some(Duration::ZERO)).unwrap().iter().map(|m| m.payload()[0]).collect();
+    assert_eq!(got, [2, 3]);
+
+    // Ended before the third message.
+    let messages = (0..4u8).map(|i| {
+        if i == 2 {
+            assert!(bus.unsubscribe(late.id()).unwrap());
+        }
+        ("t", vec![i], &[][..])
+    });
+    bus.publish_each(messages, &mut batch);
+    let reports: Vec<(u64, u64, u64)> = batch
+        .results()
+        .iter()
+        .map(|r| r.as_ref().map(|r| (r.matched, r.delivered, r.dropped)).unwrap())
+        .collect();
+    assert_eq!(reports, [(2, 1, 1), (2, 1, 1), (1, 1, 0), (1, 1, 0)]);
+    assert_eq!(kept.stats().queued, 8);
+    assert!(exact(&kept.stats()) && exact(&late.stats()));
 }

@@ -204,6 +204,24 @@ fn warm_copied_payloads_allocate_nothing() {
     let new_blocks = blocks_allocated_by(|| each(&mut batch, &mut drained));
     dhat::assert_eq!(new_blocks, 0);
 
+    // A run of one topic whose text is each message's own (as a NATS
+    // client's subjects are) and whose headers are each message's own
+    // equal list: matched once, its header text built for the first
+    // message (its check and copy, two blocks a batch) and shared by the
+    // other 63, nothing else allocated once warm.
+    let topics: Vec<String> = (0..64).map(|_| String::from("fleet.run")).collect();
+    let lists: Vec<[(&str, &str); 1]> = (0..64).map(|_| [("Charter-Origin", "nats")]).collect();
+    let run = |batch: &mut PublishBatch, drained: &mut Vec<Message>| {
+        let messages = topics.iter().zip(&lists).map(|(t, h)| (t.as_str(), &bytes[..16], &h[..]));
+        bus.publish_each_copied(messages, batch);
+        assert!(batch.results().iter().all(|r| r.as_ref().is_ok_and(|r| r.delivered == 1)));
+        assert_eq!(sub.try_recv_many_into(drained, 64).unwrap(), 64);
+        Message::drop_all(drained);
+    };
+    run(&mut batch, &mut drained);
+    let new_blocks = blocks_allocated_by(|| run(&mut batch, &mut drained));
+    dhat::assert_eq!(new_blocks, 2 * 100_000);
+
     let new_blocks = blocks_allocated_by(|| {
         bus.publish_copied("fleet.long", &bytes, &[]).unwrap();
         assert_eq!(sub.try_recv().unwrap().unwrap().payload().len(), COPY_KEEP + 1);

@@ -25,7 +25,10 @@
 //! borrowed 64-byte payload copied into the message, as the C ABI
 //! publishes), `bus-many-copied` (`bus-many-drop-all`
 //! with `size` distinct borrowed payloads copied, as the C ABI's
-//! `publish_many`), `capi-many` (`bus-many-copied` through the C ABI:
+//! `publish_many`), `bus-each-copied` (`bus-many-copied` through
+//! `publish_each_copied`, each topic its own string of the same text, as a
+//! NATS bridge's import of a burst from one subject), `capi-many`
+//! (`bus-many-copied` through the C ABI:
 //! `charter_client_publish_many` of `size` distinct 64-byte payloads, then
 //! `charter_client_recv_into` into a kept buffer, as Go's `PublishBatch`
 //! and `RecvMany` make them), `audit-append` (records of
@@ -50,7 +53,7 @@ use charter::registry::{charter_registry_new, charter_registry_notify, charter_r
 use charter::status::{charter_status_t, CHARTER_OK};
 use charter_benches::crowded_pattern;
 use charter_core::audit::{AuditLog, AuditOptions, Decision, Record};
-use charter_core::bus::{Bus, BusLimits, Message, SubscribeOptions};
+use charter_core::bus::{Bus, BusLimits, Message, PublishBatch, SubscribeOptions};
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 
@@ -203,6 +206,29 @@ fn bus_many_copied(batch: usize, messages: usize) {
     }
 }
 
+/// [`bus_many_copied`] through `publish_each_copied`, as a NATS bridge
+/// imports a burst from one subject: each message's topic its own string
+/// of the same text (as a NATS client's subjects are), so the batch's run
+/// of one topic is told by comparing text, then matched once.
+fn bus_each_copied(batch: usize, messages: usize) {
+    let bus = Bus::new(BusLimits::default()).unwrap();
+    let sub = bus.subscribe("fleet.truck.position", SubscribeOptions::new()).unwrap();
+    let payloads: Vec<[u8; 64]> = (0..batch).map(|i| [i as u8; 64]).collect();
+    let topics: Vec<String> = (0..batch).map(|_| String::from("fleet.truck.position")).collect();
+    let mut outcomes = PublishBatch::new();
+    let mut received = Vec::with_capacity(batch);
+    let mut left = messages;
+    while left > 0 {
+        let n = left.min(batch);
+        let each = topics[..n].iter().zip(&payloads).map(|(t, p)| (t.as_str(), &p[..], &[][..]));
+        bus.publish_each_copied(black_box(each), &mut outcomes);
+        assert!(outcomes.results().iter().all(|r| r.as_ref().is_ok_and(|r| r.delivered == 1)));
+        assert_eq!(sub.recv_many_into(&mut received, batch, Some(Duration::ZERO)).unwrap(), n);
+        Message::drop_all(black_box(&mut received));
+        left -= n;
+    }
+}
+
 /// [`bus_many_copied`] through the C ABI: each batch one
 /// `charter_client_publish_many` and one `charter_client_recv_into` into a
 /// buffer and entries kept from batch to batch.
@@ -288,6 +314,7 @@ fn main() {
         "bus-many-drop-all" => bus_many(n, iterations, true),
         "bus-copied" => bus(n, iterations, Publish::Copied),
         "bus-many-copied" => bus_many_copied(n, iterations),
+        "bus-each-copied" => bus_each_copied(n, iterations),
         "capi-many" => capi_many(n, iterations),
         "audit-append" => audit_append(n, iterations),
         "audit-leaf-hash" => audit_leaf_hash(n, iterations),

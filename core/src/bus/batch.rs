@@ -145,6 +145,19 @@ impl Bus {
         }
     }
 
+    /// The checks of a publish that can differ between two messages of one
+    /// topic and one header list, in a publish's order: the bus may close,
+    /// a session lapse (and an audited bus records each decision), and each
+    /// payload has its own length. The topic's check, its reserved prefix
+    /// and the headers' check pass or fail alike for both, so a batch asks
+    /// them of the first message only.
+    #[inline]
+    fn admit_again(&self, topic: &str, payload_len: usize, who: Who<'_>) -> Result<()> {
+        self.ensure_open()?;
+        self.authorize(who, Action::Publish, topic)?;
+        self.inner.limits.check_payload(payload_len)
+    }
+
     /// What a publish checks first, done once for a `publish_many`: its
     /// first message admitted and the subscriptions matched, then the
     /// nesting entered for the whole batch.
@@ -212,9 +225,7 @@ impl Run<'_> {
     #[inline]
     fn admit(&self, published: usize, payload_len: usize) -> Result<()> {
         if published > 0 {
-            self.bus.ensure_open()?;
-            self.bus.authorize(self.who, Action::Publish, self.topic)?;
-            self.bus.inner.limits.check_payload(payload_len)?;
+            self.bus.admit_again(self.topic, payload_len, self.who)?;
         }
         Ok(())
     }
@@ -360,9 +371,13 @@ impl Run<'_> {
 pub struct PublishBatch {
     results: Vec<Result<PublishReport>>,
     /// The messages that passed every check, in order, and beside each
-    /// where its outcome goes, its size and the subscriptions it reaches.
+    /// where its outcome goes and its size.
     messages: Vec<Message>,
     admitted: Vec<Admitted>,
+    /// Each run of consecutive admitted messages with the same
+    /// subscriptions: where it starts in `admitted`, and its route, held
+    /// once for the run rather than by each of its messages.
+    runs: Vec<(usize, Hit<Target>)>,
     /// A message some subscription refused: its outcome's place, the first
     /// refusal, and the topic for the error's wording.
     refused: Vec<(usize, Error, Arc<str>)>,
@@ -371,9 +386,6 @@ pub struct PublishBatch {
 struct Admitted {
     index: usize,
     size: usize,
-    /// Its topic and subscriptions: one shared route for a cached topic,
-    /// so consecutive messages to it make one run.
-    route: Hit<Target>,
 }
 
 impl PublishBatch {
@@ -404,7 +416,15 @@ impl Bus {
     /// stop the others. Consecutive messages that reach the same
     /// subscriptions (the same topic) are queued in each of them under one
     /// lock, with one wake-up; every subscription gets its messages in the
-    /// batch's order. The batch is one publish for nesting: inside a
+    /// batch's order. A message with the same topic text and the same
+    /// header list as the last one admitted takes that one's route and
+    /// header text instead of matching and checking them again; it is still
+    /// admitted on its own (an open bus, the caller's grants and audit
+    /// record, its payload's length), so each outcome is the one a publish
+    /// would give. A run of such messages is thus matched once, unless a
+    /// subscription is made or ended while it is admitted: the next
+    /// message is then matched again, as a publish would be. The batch is
+    /// one publish for nesting: inside a
     /// handler of this bus, a full `Block` subscription refuses with
     /// `WOULD_BLOCK`, and too deep a nesting refuses every message.
     pub fn publish_each<'a, P: Payload>(
@@ -444,35 +464,67 @@ impl Bus {
         // from one origin carry the same ones) pass the same checks, so
         // their text is shared, not built again.
         let mut last: Option<(Headers<'a>, usize)> = None;
+        // The topic and headers of the last message matched, and the bus's
+        // generation before it was: the next with the same ones, while no
+        // subscription was made or ended (the same generation), continues
+        // its run (a bridge's burst from one subject), whose route the
+        // match cache would give again, with the header text of the last
+        // message admitted.
+        let mut run: Option<(&'a str, Headers<'a>, u64)> = None;
         for (index, (topic, payload, headers)) in messages.into_iter().enumerate() {
-            let known = match last {
-                Some((seen, at)) if same_headers(seen, headers) => batch.messages[at].header_text().cloned(),
-                _ => None,
-            };
-            let checked = if known.is_some() { &[][..] } else { headers };
-            let may_publish = match &entered {
-                Ok(_) => self.admit_and_route(topic, payload.len(), checked, who),
-                Err(e) => {
+            let may_publish = match (&entered, run, batch.messages.last()) {
+                (Ok(_), Some((seen, seen_headers, generation)), Some(previous))
+                    if same_text(seen, topic)
+                        && same_headers(seen_headers, headers)
+                        && self.inner.generation.load(Ordering::Acquire) == generation =>
+                {
+                    self.admit_again(topic, payload.len(), who)
+                        .map(|()| (None, previous.header_text().cloned()))
+                }
+                (Ok(_), ..) => {
+                    let known = match last {
+                        Some((seen, at)) if same_headers(seen, headers) => {
+                            batch.messages[at].header_text().cloned()
+                        }
+                        _ => None,
+                    };
+                    let checked = if known.is_some() { &[][..] } else { headers };
+                    let generation = self.inner.generation.load(Ordering::Acquire);
+                    self.admit_and_route(topic, payload.len(), checked, who).map(|(hit, built)| {
+                        if built.is_some() {
+                            last = Some((headers, batch.messages.len()));
+                        }
+                        (Some((hit, generation)), known.or(built))
+                    })
+                }
+                (Err(e), ..) => {
                     self.inner.depth_exceeded.fetch_add(1, Ordering::Relaxed);
                     Err(e.clone())
                 }
             };
-            let (hit, built) = match may_publish {
+            let (matched, text) = match may_publish {
                 Ok(admitted) => admitted,
                 Err(e) => {
                     batch.results.push(Err(e));
                     continue;
                 }
             };
-            if built.is_some() {
-                last = Some((headers, batch.messages.len()));
+            if let Some((hit, generation)) = matched {
+                run = Some((topic, headers, generation));
+                // The same route as the last run's (the same topic with
+                // other headers) continues it.
+                if !batch.runs.last().is_some_and(|(_, route)| Arc::ptr_eq(route, &hit)) {
+                    batch.runs.push((batch.admitted.len(), hit));
+                }
             }
-            let headers = known.or(built);
+            // Every admitted message is of the last run: the one it began
+            // or continued.
+            let Some((_, hit)) = batch.runs.last() else { continue };
             let seq = self.inner.published.fetch_add(1, Ordering::Relaxed) + 1;
-            let message = Message::new(seq, &hit.topic, payload.taken(), headers, None);
+            let message = Message::new(seq, &hit.topic, payload.taken(), text, None);
             let matched = hit.targets.len() as u64;
             batch.results.push(Ok(PublishReport { matched, ..PublishReport::default() }));
-            batch.admitted.push(Admitted { index, size: message.size(), route: hit });
+            batch.admitted.push(Admitted { index, size: message.size() });
             batch.messages.push(message);
         }
         let Ok((_level, inside_handler)) = entered else { return };
@@ -490,12 +542,11 @@ impl Bus {
     /// taking the messages themselves, as a publish's last one does; each
     /// outcome counted into its message's report.
     fn deliver_runs(&self, batch: &mut PublishBatch, may_wait: bool) {
-        let PublishBatch { results, messages, admitted, refused } = batch;
-        let mut start = 0;
-        while start < admitted.len() {
-            let route = Arc::clone(&admitted[start].route);
-            let len = admitted[start..].iter().take_while(|a| Arc::ptr_eq(&a.route, &route)).count();
-            let run = &admitted[start..start + len];
+        let PublishBatch { results, messages, admitted, runs, refused } = batch;
+        for (i, (start, route)) in runs.iter().enumerate() {
+            let end = runs.get(i + 1).map_or(admitted.len(), |(next, _)| *next);
+            let run = &admitted[*start..end];
+            let len = run.len();
             // The run's messages are the first `len` left in `messages`.
             let topic = &route.topic;
             let mut count = |i: usize, offered: Result<Offered>| {
@@ -524,8 +575,8 @@ impl Bus {
             } else {
                 messages.drain(..len);
             }
-            start += len;
         }
+        runs.clear();
         admitted.clear();
     }
 }
@@ -535,8 +586,14 @@ impl Bus {
 /// as a bridge's own headers are) is not compared byte by byte.
 #[inline]
 fn same_headers(a: Headers<'_>, b: Headers<'_>) -> bool {
-    let same = |x: &str, y: &str| std::ptr::eq(x, y) || x == y;
-    a.len() == b.len() && a.iter().zip(b).all(|((n, v), (m, w))| same(n, m) && same(v, w))
+    a.len() == b.len() && a.iter().zip(b).all(|((n, v), (m, w))| same_text(n, m) && same_text(v, w))
+}
+
+/// Whether two texts are equal: the very same text (the same place and
+/// length) without comparing its bytes, else byte by byte.
+#[inline]
+fn same_text(a: &str, b: &str) -> bool {
+    std::ptr::eq(a, b) || a == b
 }
 
 /// Offers a run's messages to one subscription: to its queue under one
