@@ -50,6 +50,7 @@ mod readiness;
 mod stats;
 mod subscription;
 pub mod topic;
+mod words;
 
 use std::collections::hash_map::Entry;
 use std::collections::HashMap;
