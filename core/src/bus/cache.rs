@@ -21,7 +21,8 @@
 //! topics out of the cache, which publishing many distinct topics
 //! (clearing shards) could do anyway; the keys keep them from choosing
 //! which slots and shard their hashes fall in, so they cannot lengthen
-//! other topics' probes.
+//! other topics' probes. A reserved topic (the library's reply inboxes)
+//! is never cached: a hit is known to be an unreserved, valid topic.
 
 use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
