@@ -1,8 +1,11 @@
-//! The match cache: topic -> matching subscriptions, stamped with the
-//! index generation it was computed at.
+//! The match cache: topic -> matching subscriptions.
 //!
-//! Any subscribe or unsubscribe bumps the generation, which invalidates
-//! every entry at once without touching them. A hit costs a hash, a
+//! Any subscribe or unsubscribe changes the index, bumps its generation
+//! and then clears every shard. A route is cached only if, under its
+//! shard's lock, the generation is still the one it was computed at: an
+//! index change that came after it either clears it with its shard or
+//! has already bumped the generation, so no stale route survives a clear,
+//! and a hit needs no generation of its own to compare. A hit costs a
 //! short uncontended lock and one reference-count increment (a topic and
 //! its targets are one shared [`Hit`]), and allocates nothing, so a warm publish allocates nothing either. The cache
 //! is sharded so publishers of different topics rarely share a lock, and
@@ -26,6 +29,7 @@
 
 use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use parking_lot::Mutex;
@@ -40,16 +44,11 @@ const SHARD_CAPACITY: usize = 512;
 
 /// Maps a topic's hash to the last topic cached with that hash, so a
 /// lookup hashes the topic once.
-type Shard<T> = Hashed<Entry<T>>;
+type Shard<T> = Hashed<Hit<T>>;
 
 pub(crate) struct MatchCache<T> {
     hasher: TopicHasher,
     shards: [Mutex<Shard<T>>; SHARDS],
-}
-
-struct Entry<T> {
-    generation: u64,
-    hit: Hit<T>,
 }
 
 /// A cached topic and the targets that match it, shared by one reference.
@@ -83,30 +82,35 @@ impl<T> MatchCache<T> {
         }
     }
 
-    /// The entry for `topic`, if it was computed at `generation`. Always
-    /// inlined into the publish, whose size left it out of line otherwise
-    /// (a call, and its result through the stack).
+    /// The route of `topic`, if cached. Always inlined into the publish,
+    /// whose size left it out of line otherwise (a call, and its result
+    /// through the stack).
     #[inline(always)]
-    pub(crate) fn get(&self, topic: &str, generation: u64) -> Option<Hit<T>> {
+    pub(crate) fn get(&self, topic: &str) -> Option<Hit<T>> {
         let hash = self.hasher.hash(topic.as_bytes());
         let shard = self.shard(hash).lock();
-        let entry = shard.get(hash)?;
-        let current = entry.generation == generation && same(entry.hit.topic.as_bytes(), topic.as_bytes());
-        current.then(|| Arc::clone(&entry.hit))
+        let hit = shard.get(hash)?;
+        same(hit.topic.as_bytes(), topic.as_bytes()).then(|| Arc::clone(hit))
     }
 
-    /// Stores the targets of `topic` computed at `generation`.
+    /// The route of `topic` to `targets`, computed from the index at
+    /// `generation`; cached unless `current` has moved on since, which an
+    /// index change makes it do before it clears the cache.
     pub(crate) fn put(
         &self,
         topic: &str,
         generation: u64,
+        current: &AtomicU64,
         targets: Vec<T>,
         plain: bool,
         spare: Option<Spare>,
     ) -> Hit<T> {
         let hit = Arc::new(Route::new(topic, targets, plain, spare));
         let hash = self.hasher.hash(topic.as_bytes());
-        self.shard(hash).lock().insert(hash, Entry { generation, hit: Arc::clone(&hit) }, SHARD_CAPACITY);
+        let mut shard = self.shard(hash).lock();
+        if current.load(Ordering::Acquire) == generation {
+            shard.insert(hash, Arc::clone(&hit), SHARD_CAPACITY);
+        }
         hit
     }
 
@@ -128,15 +132,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn hits_only_at_the_same_generation() {
+    fn caches_only_routes_of_the_current_generation() {
         let cache = MatchCache::new();
-        assert!(cache.get("a.b", 1).is_none());
-        cache.put("a.b", 1, vec![7u32], false, None);
-        assert_eq!(&*cache.get("a.b", 1).unwrap().targets, &[7]);
-        assert_eq!(&*cache.get("a.b", 1).unwrap().topic, "a.b");
-        assert!(cache.get("a.b", 2).is_none());
-        cache.put("a.b", 2, vec![], false, None);
-        assert!(cache.get("a.b", 2).unwrap().targets.is_empty());
+        let current = AtomicU64::new(1);
+        assert!(cache.get("a.b").is_none());
+        cache.put("a.b", 1, &current, vec![7u32], false, None);
+        assert_eq!(&*cache.get("a.b").unwrap().targets, &[7]);
+        assert_eq!(&*cache.get("a.b").unwrap().topic, "a.b");
+        // An index change: the generation moves on, then the cache clears.
+        current.store(2, Ordering::Release);
+        cache.clear();
+        assert!(cache.get("a.b").is_none());
+        // A route computed before the change is returned, not cached.
+        assert_eq!(&*cache.put("a.b", 1, &current, vec![8u32], false, None).targets, &[8]);
+        assert!(cache.get("a.b").is_none());
+        cache.put("a.b", 2, &current, vec![], false, None);
+        assert!(cache.get("a.b").unwrap().targets.is_empty());
     }
 
     #[test]
@@ -150,18 +161,19 @@ mod tests {
             plain: false,
             spare: None,
         });
-        cache.shard(hash).lock().insert(hash, Entry { generation: 1, hit }, SHARD_CAPACITY);
-        assert!(cache.get("x", 1).is_none(), "the topic is compared, not just its hash");
-        assert_eq!(&*cache.put("x", 1, vec![99u32], false, None).targets, &[99]);
-        assert_eq!(&*cache.get("x", 1).unwrap().targets, &[99]);
+        cache.shard(hash).lock().insert(hash, hit, SHARD_CAPACITY);
+        assert!(cache.get("x").is_none(), "the topic is compared, not just its hash");
+        assert_eq!(&*cache.put("x", 1, &AtomicU64::new(1), vec![99u32], false, None).targets, &[99]);
+        assert_eq!(&*cache.get("x").unwrap().targets, &[99]);
         assert_eq!(cache.shard(hash).lock().len(), 1);
     }
 
     #[test]
     fn is_bounded() {
         let cache = MatchCache::new();
+        let current = AtomicU64::new(1);
         for i in 0..100_000u32 {
-            cache.put(&format!("t.{i}"), 1, vec![i], false, None);
+            cache.put(&format!("t.{i}"), 1, &current, vec![i], false, None);
         }
         let total: usize = cache.shards.iter().map(|s| s.lock().len()).sum();
         assert!(total <= SHARDS * SHARD_CAPACITY, "{total}");

@@ -4,7 +4,8 @@
 //! # Design
 //!
 //! Subscriptions live in a token trie ([`index`]) under a read-write lock,
-//! stamped with a generation that every subscribe and unsubscribe bumps.
+//! stamped with a generation that every subscribe and unsubscribe bumps
+//! before it clears the match cache.
 //! A publish looks its topic up in a sharded match cache ([`cache`]); on a
 //! hit it never touches the trie, and a warm publish allocates nothing.
 //! The message (topic, payload, headers) is built once, in a reusable body
@@ -115,10 +116,9 @@ macro_rules! admit_publish {
         // Only topics that passed the check below are cached, and a bus's
         // limits never change, so a cached topic is known to be valid: a
         // warm publish skips the check (a third of its cost).
-        let generation = $bus.inner.generation.load(Ordering::Acquire);
         // A reserved topic is never cached, so a hit needs no test of it
         // (`fresh_route` makes that test).
-        let $route = match $bus.inner.cache.get($topic, generation) {
+        let $route = match $bus.inner.cache.get($topic) {
             Some(hit) => hit,
             None => $bus.fresh_route($topic, $who)?,
         };
@@ -139,6 +139,8 @@ pub struct Bus {
 pub(crate) struct Inner {
     limits: BusLimits,
     index: RwLock<Index<Target>>,
+    /// Bumped by every change of the index, which then clears the match
+    /// cache; a route is cached only at the generation it was computed at.
     generation: AtomicU64,
     cache: MatchCache<Target>,
     subscriptions: Mutex<HashMap<u64, Target>>,
@@ -984,7 +986,7 @@ impl Bus {
         if reserved {
             return Ok(cache::Hit::new(cache::Route::new(topic, targets, plain, spare)));
         }
-        Ok(self.inner.cache.put(topic, generation, targets, plain, spare))
+        Ok(self.inner.cache.put(topic, generation, &self.inner.generation, targets, plain, spare))
     }
 
     /// Hands `message` to `target` ([`Shared::deliver`]), after ending it if
