@@ -981,3 +981,20 @@ fn a_reply_routed_on_an_inbox_leaves_it_reserved_for_everyone_else() {
     assert_eq!(pending.try_recv().unwrap().unwrap().payload(), b"answer");
     assert!(pending.try_recv().unwrap().is_none(), "no forged message reached the requester");
 }
+
+#[test]
+fn a_warm_topic_is_refused_once_the_bus_is_closed() {
+    // A closed bus's match cache is empty and stays so: the publish that
+    // would hit it is refused as closed, not routed by a stale entry.
+    let bus = bus();
+    let sub = bus.subscribe("warm.topic", opts()).unwrap();
+    for _ in 0..3 {
+        assert_eq!(bus.publish("warm.topic", &b"x"[..], &[]).unwrap().delivered, 1);
+    }
+    bus.close();
+    for _ in 0..2 {
+        assert_eq!(bus.publish("warm.topic", &b"x"[..], &[]).unwrap_err().kind(), ErrorKind::Closed);
+        assert_eq!(bus.publish_copied("warm.topic", b"x", &[]).unwrap_err().kind(), ErrorKind::Closed);
+    }
+    drop(sub);
+}

@@ -1,11 +1,13 @@
 //! The match cache: topic -> matching subscriptions.
 //!
 //! Any subscribe or unsubscribe changes the index, bumps its generation
-//! and then clears every shard. A route is cached only if, under its
-//! shard's lock, the generation is still the one it was computed at: an
-//! index change that came after it either clears it with its shard or
-//! has already bumped the generation, so no stale route survives a clear,
-//! and a hit needs no generation of its own to compare. A hit costs a
+//! and then clears every shard; closing the bus marks it closed first. A
+//! route is cached only if, under its shard's lock, it is still current
+//! (for the bus: the generation it was computed at, and the bus open): an
+//! index change or close that came after it either clears it with its
+//! shard or is seen, so no stale route survives a clear, a hit needs no
+//! generation of its own to compare, and a closed bus's cache stays
+//! empty. A hit costs a
 //! short uncontended lock and one reference-count increment (a topic and
 //! its targets are one shared [`Hit`]), and allocates nothing, so a warm publish allocates nothing either. The cache
 //! is sharded so publishers of different topics rarely share a lock, and
@@ -29,7 +31,6 @@
 
 use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use parking_lot::Mutex;
@@ -93,14 +94,13 @@ impl<T> MatchCache<T> {
         same(hit.topic.as_bytes(), topic.as_bytes()).then(|| Arc::clone(hit))
     }
 
-    /// The route of `topic` to `targets`, computed from the index at
-    /// `generation`; cached unless `current` has moved on since, which an
-    /// index change makes it do before it clears the cache.
+    /// The route of `topic` to `targets`, cached if it is still `current`
+    /// (asked under the shard's lock, so that a change that clears the
+    /// cache after it was computed either clears it too or is seen).
     pub(crate) fn put(
         &self,
         topic: &str,
-        generation: u64,
-        current: &AtomicU64,
+        current: impl FnOnce() -> bool,
         targets: Vec<T>,
         plain: bool,
         spare: Option<Spare>,
@@ -108,7 +108,7 @@ impl<T> MatchCache<T> {
         let hit = Arc::new(Route::new(topic, targets, plain, spare));
         let hash = self.hasher.hash(topic.as_bytes());
         let mut shard = self.shard(hash).lock();
-        if current.load(Ordering::Acquire) == generation {
+        if current() {
             shard.insert(hash, Arc::clone(&hit), SHARD_CAPACITY);
         }
         hit
@@ -130,13 +130,15 @@ impl<T> MatchCache<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::atomic::{AtomicU64, Ordering};
 
     #[test]
     fn caches_only_routes_of_the_current_generation() {
         let cache = MatchCache::new();
-        let current = AtomicU64::new(1);
+        let current = &AtomicU64::new(1);
+        let at = |generation| move || current.load(Ordering::Acquire) == generation;
         assert!(cache.get("a.b").is_none());
-        cache.put("a.b", 1, &current, vec![7u32], false, None);
+        cache.put("a.b", at(1), vec![7u32], false, None);
         assert_eq!(&*cache.get("a.b").unwrap().targets, &[7]);
         assert_eq!(&*cache.get("a.b").unwrap().topic, "a.b");
         // An index change: the generation moves on, then the cache clears.
@@ -144,9 +146,9 @@ mod tests {
         cache.clear();
         assert!(cache.get("a.b").is_none());
         // A route computed before the change is returned, not cached.
-        assert_eq!(&*cache.put("a.b", 1, &current, vec![8u32], false, None).targets, &[8]);
+        assert_eq!(&*cache.put("a.b", at(1), vec![8u32], false, None).targets, &[8]);
         assert!(cache.get("a.b").is_none());
-        cache.put("a.b", 2, &current, vec![], false, None);
+        cache.put("a.b", at(2), vec![], false, None);
         assert!(cache.get("a.b").unwrap().targets.is_empty());
     }
 
@@ -163,7 +165,7 @@ mod tests {
         });
         cache.shard(hash).lock().insert(hash, hit, SHARD_CAPACITY);
         assert!(cache.get("x").is_none(), "the topic is compared, not just its hash");
-        assert_eq!(&*cache.put("x", 1, &AtomicU64::new(1), vec![99u32], false, None).targets, &[99]);
+        assert_eq!(&*cache.put("x", || true, vec![99u32], false, None).targets, &[99]);
         assert_eq!(&*cache.get("x").unwrap().targets, &[99]);
         assert_eq!(cache.shard(hash).lock().len(), 1);
     }
@@ -171,9 +173,8 @@ mod tests {
     #[test]
     fn is_bounded() {
         let cache = MatchCache::new();
-        let current = AtomicU64::new(1);
         for i in 0..100_000u32 {
-            cache.put(&format!("t.{i}"), 1, &current, vec![i], false, None);
+            cache.put(&format!("t.{i}"), || true, vec![i], false, None);
         }
         let total: usize = cache.shards.iter().map(|s| s.lock().len()).sum();
         assert!(total <= SHARDS * SHARD_CAPACITY, "{total}");

@@ -111,13 +111,13 @@ pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 /// 2% to 4% more instructions (benches/budgets.toml).
 macro_rules! admit_publish {
     ($bus:ident, $topic:ident, $payload_len:expr, $headers:ident, $who:ident => $route:ident, $text:ident) => {
-        $bus.ensure_open()?;
         let limits = &$bus.inner.limits;
         // Only topics that passed the check below are cached, and a bus's
         // limits never change, so a cached topic is known to be valid: a
-        // warm publish skips the check (a third of its cost).
-        // A reserved topic is never cached, so a hit needs no test of it
-        // (`fresh_route` makes that test).
+        // warm publish skips the check (a third of its cost). A reserved
+        // topic is never cached, so a hit needs no test of it, and a closed
+        // bus's cache is empty and stays so, so a hit needs no test that the
+        // bus is open (`fresh_route` makes both).
         let $route = match $bus.inner.cache.get($topic) {
             Some(hit) => hit,
             None => $bus.fresh_route($topic, $who)?,
@@ -970,6 +970,7 @@ impl Bus {
     /// the cache, which is bounded as before.
     #[inline(never)]
     fn fresh_route(&self, topic: &str, who: Who<'_>) -> Result<cache::Hit<Target>> {
+        self.ensure_open()?;
         let limits = &self.inner.limits;
         let tokens = topic::check(topic, Kind::Topic, limits.max_topic_len, limits.max_topic_tokens)?;
         let reserved = tokens.is_reserved();
@@ -986,7 +987,11 @@ impl Bus {
         if reserved {
             return Ok(cache::Hit::new(cache::Route::new(topic, targets, plain, spare)));
         }
-        Ok(self.inner.cache.put(topic, generation, &self.inner.generation, targets, plain, spare))
+        // Cached only if no index change and no close came since the index
+        // was read: each bumps the generation before it clears the cache,
+        // and a close sets `closed` before that.
+        let current = || self.inner.generation.load(Ordering::Acquire) == generation && !self.is_closed();
+        Ok(self.inner.cache.put(topic, current, targets, plain, spare))
     }
 
     /// Hands `message` to `target` ([`Shared::deliver`]), after ending it if
