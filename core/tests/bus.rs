@@ -959,3 +959,42 @@ fn a_queue_grows_and_gives_back_its_bytes_exactly() {
     assert_eq!(take(40), rest);
     assert!(sub.try_recv().unwrap().is_none());
 }
+
+#[test]
+fn a_reply_routed_on_an_inbox_leaves_it_reserved_for_everyone_else() {
+    // The library's reply routes its inbox; a reserved topic is never
+    // cached, so a later publish on it by anyone is still refused.
+    let bus = bus();
+    let service = bus.subscribe("svc", opts()).unwrap();
+    let pending = bus.request_start("svc", &b"ask"[..], &[]).unwrap();
+    let request = service.try_recv().unwrap().unwrap();
+    let inbox = request.reply_to().unwrap().to_owned();
+    for _ in 0..2 {
+        let e = bus.publish(&inbox, &b"forged"[..], &[]).unwrap_err();
+        assert!(e.message().contains("reserved"), "{e}");
+    }
+    assert_eq!(bus.reply(&inbox, &b"answer"[..], &[]).unwrap().delivered, 1);
+    for _ in 0..2 {
+        let e = bus.publish(&inbox, &b"forged"[..], &[]).unwrap_err();
+        assert!(e.message().contains("reserved"), "{e}");
+    }
+    assert_eq!(pending.try_recv().unwrap().unwrap().payload(), b"answer");
+    assert!(pending.try_recv().unwrap().is_none(), "no forged message reached the requester");
+}
+
+#[test]
+fn a_warm_topic_is_refused_once_the_bus_is_closed() {
+    // A closed bus's match cache is empty and stays so: the publish that
+    // would hit it is refused as closed, not routed by a stale entry.
+    let bus = bus();
+    let sub = bus.subscribe("warm.topic", opts()).unwrap();
+    for _ in 0..3 {
+        assert_eq!(bus.publish("warm.topic", &b"x"[..], &[]).unwrap().delivered, 1);
+    }
+    bus.close();
+    for _ in 0..2 {
+        assert_eq!(bus.publish("warm.topic", &b"x"[..], &[]).unwrap_err().kind(), ErrorKind::Closed);
+        assert_eq!(bus.publish_copied("warm.topic", b"x", &[]).unwrap_err().kind(), ErrorKind::Closed);
+    }
+    drop(sub);
+}

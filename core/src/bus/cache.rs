@@ -1,32 +1,43 @@
-//! The match cache: topic -> matching subscriptions, stamped with the
-//! index generation it was computed at.
+//! The match cache: topic -> matching subscriptions.
 //!
-//! Any subscribe or unsubscribe bumps the generation, which invalidates
-//! every entry at once without touching them. A hit costs a hash, a
+//! Any subscribe or unsubscribe changes the index, bumps its generation
+//! and then clears every shard; closing the bus marks it closed first. A
+//! route is cached only if, under its shard's lock, it is still current
+//! (for the bus: the generation it was computed at, and the bus open): an
+//! index change or close that came after it either clears it with its
+//! shard or is seen, so no stale route survives a clear, a hit needs no
+//! generation of its own to compare, and a closed bus's cache stays
+//! empty. A hit costs a
 //! short uncontended lock and one reference-count increment (a topic and
 //! its targets are one shared [`Hit`]), and allocates nothing, so a warm publish allocates nothing either. The cache
 //! is sharded so publishers of different topics rarely share a lock, and
 //! bounded so hostile topic strings cannot grow it without limit.
 //!
-//! The hash is rustc-hash's Fx (seeded per cache), not SipHash: on a
-//! 20-byte topic it costs about 25 instructions against SipHash's 170,
-//! a sixth of a warm publish. It is not built to resist chosen
-//! collisions, and need not be: a hash holds one entry, and a topic
-//! whose hash another topic holds replaces it (the two then take turns
-//! missing, and a miss walks the index). So hostile topics cost one
-//! comparison per lookup and can keep only their own topics out of the
-//! cache, which publishing many distinct topics (clearing shards) could
-//! do anyway.
+//! The hash is the cache's own ([`super::words`]): a topic folded into
+//! one word by unkeyed multiplies, 16 bytes a round, then that word and
+//! two keys drawn per cache by one keyed multiply, as rustc-hash's seeded
+//! Fx (used before) took its seed last. On a 20-byte topic known only at
+//! run time it costs about 23 instructions against Fx's 37, and the
+//! compiler still folds all but the keyed multiply for a literal. It is
+//! not built to resist chosen collisions, and need not be: a hash holds
+//! one entry, and a topic whose hash another topic holds replaces it (the
+//! two then take turns missing, and a miss walks the index). So hostile
+//! topics cost one comparison per lookup and can keep only their own
+//! topics out of the cache, which publishing many distinct topics
+//! (clearing shards) could do anyway; the keys keep them from choosing
+//! which slots and shard their hashes fall in, so they cannot lengthen
+//! other topics' probes. A reserved topic (the library's reply inboxes)
+//! is never cached: a hit is known to be an unreserved, valid topic.
 
 use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
 use std::sync::Arc;
 
 use parking_lot::Mutex;
-use rustc_hash::FxSeededState;
 
 use super::dispatch::Spare;
 use super::hashed::Hashed;
+use super::words::{same, TopicHasher};
 
 const SHARDS: usize = 16;
 /// Topics per shard; a full shard is cleared before the next insert.
@@ -34,16 +45,11 @@ const SHARD_CAPACITY: usize = 512;
 
 /// Maps a topic's hash to the last topic cached with that hash, so a
 /// lookup hashes the topic once.
-type Shard<T> = Hashed<Entry<T>>;
+type Shard<T> = Hashed<Hit<T>>;
 
 pub(crate) struct MatchCache<T> {
-    keys: FxSeededState,
+    hasher: TopicHasher,
     shards: [Mutex<Shard<T>>; SHARDS],
-}
-
-struct Entry<T> {
-    generation: u64,
-    hit: Hit<T>,
 }
 
 /// A cached topic and the targets that match it, shared by one reference.
@@ -60,41 +66,51 @@ pub(crate) struct Route<T> {
     pub(crate) spare: Option<Spare>,
 }
 
+impl<T> Route<T> {
+    pub(crate) fn new(topic: &str, targets: Vec<T>, plain: bool, spare: Option<Spare>) -> Route<T> {
+        Route { topic: Arc::from(topic), targets: targets.into_boxed_slice(), plain, spare }
+    }
+}
+
 impl<T> MatchCache<T> {
     pub(crate) fn new() -> MatchCache<T> {
-        // The seed comes from the standard library's random keys, drawn
+        // The keys come from the standard library's random keys, drawn
         // from the operating system.
-        let seed = RandomState::new().hash_one(0x0063_6163_6865_u64) as usize;
+        let random = RandomState::new();
         MatchCache {
-            keys: FxSeededState::with_seed(seed),
+            hasher: TopicHasher::new(std::array::from_fn(|i| random.hash_one(i))),
             shards: std::array::from_fn(|_| Mutex::new(Shard::new())),
         }
     }
 
-    /// The entry for `topic`, if it was computed at `generation`. Always
-    /// inlined into the publish, whose size left it out of line otherwise
-    /// (a call, and its result through the stack).
+    /// The route of `topic`, if cached. Always inlined into the publish,
+    /// whose size left it out of line otherwise (a call, and its result
+    /// through the stack).
     #[inline(always)]
-    pub(crate) fn get(&self, topic: &str, generation: u64) -> Option<Hit<T>> {
-        let hash = self.keys.hash_one(topic);
+    pub(crate) fn get(&self, topic: &str) -> Option<Hit<T>> {
+        let hash = self.hasher.hash(topic.as_bytes());
         let shard = self.shard(hash).lock();
-        let entry = shard.get(hash).filter(|e| e.generation == generation && same(&e.hit.topic, topic))?;
-        Some(Arc::clone(&entry.hit))
+        let hit = shard.get(hash)?;
+        same(hit.topic.as_bytes(), topic.as_bytes()).then(|| Arc::clone(hit))
     }
 
-    /// Stores the targets of `topic` computed at `generation`.
+    /// The route of `topic` to `targets`, cached if it is still `current`
+    /// (asked under the shard's lock, so that a change that clears the
+    /// cache after it was computed either clears it too or is seen).
     pub(crate) fn put(
         &self,
         topic: &str,
-        generation: u64,
+        current: impl FnOnce() -> bool,
         targets: Vec<T>,
         plain: bool,
         spare: Option<Spare>,
     ) -> Hit<T> {
-        let hit =
-            Arc::new(Route { topic: Arc::from(topic), targets: targets.into_boxed_slice(), plain, spare });
-        let hash = self.keys.hash_one(topic);
-        self.shard(hash).lock().insert(hash, Entry { generation, hit: Arc::clone(&hit) }, SHARD_CAPACITY);
+        let hit = Arc::new(Route::new(topic, targets, plain, spare));
+        let hash = self.hasher.hash(topic.as_bytes());
+        let mut shard = self.shard(hash).lock();
+        if current() {
+            shard.insert(hash, Arc::clone(&hit), SHARD_CAPACITY);
+        }
         hit
     }
 
@@ -111,73 +127,35 @@ impl<T> MatchCache<T> {
     }
 }
 
-/// Whether two topics are equal, compared eight bytes at a time in line:
-/// topics are short, and for them the library's `memcmp` call costs more
-/// than the comparison (callgrind: about 20 instructions a hit, against 8).
-/// The last word overlaps the one before it rather than ending in a
-/// byte-by-byte loop, which cost as much again on a 20-byte topic.
-#[inline]
-fn same(a: &str, b: &str) -> bool {
-    let (a, b) = (a.as_bytes(), b.as_bytes());
-    if a.len() != b.len() {
-        return false;
-    }
-    let Some(last) = a.len().checked_sub(8) else {
-        return a.iter().zip(b).all(|(x, y)| x == y);
-    };
-    let mut at = 0;
-    while at < last {
-        if word(&a[at..at + 8]) != word(&b[at..at + 8]) {
-            return false;
-        }
-        at += 8;
-    }
-    word(&a[last..]) == word(&b[last..])
-}
-
-/// Eight bytes as one number, to compare them in one instruction.
-#[inline]
-fn word(bytes: &[u8]) -> u64 {
-    let mut word = [0; 8];
-    word.copy_from_slice(bytes);
-    u64::from_ne_bytes(word)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::atomic::{AtomicU64, Ordering};
 
     #[test]
-    fn compares_topics_of_every_length() {
-        let long = "a.".repeat(40);
-        for len in 0..long.len() {
-            let a = &long[..len];
-            assert!(same(a, a));
-            assert!(!same(a, &long[..len + 1]));
-            for at in 0..len {
-                let mut other = a.as_bytes().to_vec();
-                other[at] = b'x';
-                assert!(!same(a, std::str::from_utf8(&other).unwrap()), "{len} {at}");
-            }
-        }
-    }
-
-    #[test]
-    fn hits_only_at_the_same_generation() {
+    fn caches_only_routes_of_the_current_generation() {
         let cache = MatchCache::new();
-        assert!(cache.get("a.b", 1).is_none());
-        cache.put("a.b", 1, vec![7u32], false, None);
-        assert_eq!(&*cache.get("a.b", 1).unwrap().targets, &[7]);
-        assert_eq!(&*cache.get("a.b", 1).unwrap().topic, "a.b");
-        assert!(cache.get("a.b", 2).is_none());
-        cache.put("a.b", 2, vec![], false, None);
-        assert!(cache.get("a.b", 2).unwrap().targets.is_empty());
+        let current = &AtomicU64::new(1);
+        let at = |generation| move || current.load(Ordering::Acquire) == generation;
+        assert!(cache.get("a.b").is_none());
+        cache.put("a.b", at(1), vec![7u32], false, None);
+        assert_eq!(&*cache.get("a.b").unwrap().targets, &[7]);
+        assert_eq!(&*cache.get("a.b").unwrap().topic, "a.b");
+        // An index change: the generation moves on, then the cache clears.
+        current.store(2, Ordering::Release);
+        cache.clear();
+        assert!(cache.get("a.b").is_none());
+        // A route computed before the change is returned, not cached.
+        assert_eq!(&*cache.put("a.b", at(1), vec![8u32], false, None).targets, &[8]);
+        assert!(cache.get("a.b").is_none());
+        cache.put("a.b", at(2), vec![], false, None);
+        assert!(cache.get("a.b").unwrap().targets.is_empty());
     }
 
     #[test]
     fn a_colliding_topic_replaces_the_entry_and_never_gets_its_targets() {
         let cache = MatchCache::new();
-        let hash = cache.keys.hash_one("x");
+        let hash = cache.hasher.hash(b"x");
         // Forge a collision: another topic's entry under the hash of "x".
         let hit = Arc::new(Route {
             topic: Arc::from("t.forged"),
@@ -185,10 +163,10 @@ mod tests {
             plain: false,
             spare: None,
         });
-        cache.shard(hash).lock().insert(hash, Entry { generation: 1, hit }, SHARD_CAPACITY);
-        assert!(cache.get("x", 1).is_none(), "the topic is compared, not just its hash");
-        assert_eq!(&*cache.put("x", 1, vec![99u32], false, None).targets, &[99]);
-        assert_eq!(&*cache.get("x", 1).unwrap().targets, &[99]);
+        cache.shard(hash).lock().insert(hash, hit, SHARD_CAPACITY);
+        assert!(cache.get("x").is_none(), "the topic is compared, not just its hash");
+        assert_eq!(&*cache.put("x", || true, vec![99u32], false, None).targets, &[99]);
+        assert_eq!(&*cache.get("x").unwrap().targets, &[99]);
         assert_eq!(cache.shard(hash).lock().len(), 1);
     }
 
@@ -196,7 +174,7 @@ mod tests {
     fn is_bounded() {
         let cache = MatchCache::new();
         for i in 0..100_000u32 {
-            cache.put(&format!("t.{i}"), 1, vec![i], false, None);
+            cache.put(&format!("t.{i}"), || true, vec![i], false, None);
         }
         let total: usize = cache.shards.iter().map(|s| s.lock().len()).sum();
         assert!(total <= SHARDS * SHARD_CAPACITY, "{total}");

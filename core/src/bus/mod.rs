@@ -4,7 +4,8 @@
 //! # Design
 //!
 //! Subscriptions live in a token trie ([`index`]) under a read-write lock,
-//! stamped with a generation that every subscribe and unsubscribe bumps.
+//! stamped with a generation that every subscribe and unsubscribe bumps
+//! before it clears the match cache.
 //! A publish looks its topic up in a sharded match cache ([`cache`]); on a
 //! hit it never touches the trie, and a warm publish allocates nothing.
 //! The message (topic, payload, headers) is built once, in a reusable body
@@ -50,6 +51,7 @@ mod readiness;
 mod stats;
 mod subscription;
 pub mod topic;
+mod words;
 
 use std::collections::hash_map::Entry;
 use std::collections::HashMap;
@@ -109,19 +111,17 @@ pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 /// 2% to 4% more instructions (benches/budgets.toml).
 macro_rules! admit_publish {
     ($bus:ident, $topic:ident, $payload_len:expr, $headers:ident, $who:ident => $route:ident, $text:ident) => {
-        $bus.ensure_open()?;
         let limits = &$bus.inner.limits;
         // Only topics that passed the check below are cached, and a bus's
         // limits never change, so a cached topic is known to be valid: a
-        // warm publish skips the check (a third of its cost).
-        let generation = $bus.inner.generation.load(Ordering::Acquire);
-        let $route = match $bus.inner.cache.get($topic, generation) {
+        // warm publish skips the check (a third of its cost). A reserved
+        // topic is never cached, so a hit needs no test of it, and a closed
+        // bus's cache is empty and stays so, so a hit needs no test that the
+        // bus is open (`fresh_route` makes both).
+        let $route = match $bus.inner.cache.get($topic) {
             Some(hit) => hit,
-            None => $bus.fresh_route($topic)?,
+            None => $bus.fresh_route($topic, $who)?,
         };
-        if !matches!($who, Who::Library) && topic::is_reserved($topic) {
-            return Err(reserved($topic));
-        }
         $bus.authorize($who, Action::Publish, $topic)?;
         limits.check_payload($payload_len)?;
         // Most publishes have no headers: decided here without a call.
@@ -139,6 +139,8 @@ pub struct Bus {
 pub(crate) struct Inner {
     limits: BusLimits,
     index: RwLock<Index<Target>>,
+    /// Bumped by every change of the index, which then clears the match
+    /// cache; a route is cached only at the generation it was computed at.
     generation: AtomicU64,
     cache: MatchCache<Target>,
     subscriptions: Mutex<HashMap<u64, Target>>,
@@ -957,16 +959,24 @@ impl Bus {
 
     /// The subscriptions a publish on `topic` reaches when the match cache
     /// has none: those of the index, then cached, once the topic is
-    /// checked. Out of line, so that the publish inlines only the cache's
+    /// checked and, unless the library publishes, found not reserved. A
+    /// reserved topic's route (the library's replies) is not cached, so a
+    /// publish that hits the cache needs no test of its topic at all
+    /// (callgrind, `budget_loop bus-runtime 1`: 349 -> 344). Out of line, so that the publish inlines only the cache's
     /// lookup and carries no route to decide between the two afterwards
     /// (callgrind, `budget_loop bus-runtime 1`: 394 -> 388 instructions a
     /// publish and receive). A topic is routed before the publish's
     /// authorization, so a refused publish may leave its topic's route in
     /// the cache, which is bounded as before.
     #[inline(never)]
-    fn fresh_route(&self, topic: &str) -> Result<cache::Hit<Target>> {
+    fn fresh_route(&self, topic: &str, who: Who<'_>) -> Result<cache::Hit<Target>> {
+        self.ensure_open()?;
         let limits = &self.inner.limits;
         let tokens = topic::check(topic, Kind::Topic, limits.max_topic_len, limits.max_topic_tokens)?;
+        let reserved = tokens.is_reserved();
+        if reserved && !matches!(who, Who::Library) {
+            return Err(self::reserved(topic));
+        }
         let index = self.inner.index.read().unwrap_or_else(PoisonError::into_inner);
         let generation = self.inner.generation.load(Ordering::Acquire);
         let mut targets = Vec::new();
@@ -974,7 +984,14 @@ impl Bus {
         drop(index);
         let spare = Spare::of(&targets);
         let plain = targets.iter().all(|t| t.plain);
-        Ok(self.inner.cache.put(topic, generation, targets, plain, spare))
+        if reserved {
+            return Ok(cache::Hit::new(cache::Route::new(topic, targets, plain, spare)));
+        }
+        // Cached only if no index change and no close came since the index
+        // was read: each bumps the generation before it clears the cache,
+        // and a close sets `closed` before that.
+        let current = || self.inner.generation.load(Ordering::Acquire) == generation && !self.is_closed();
+        Ok(self.inner.cache.put(topic, current, targets, plain, spare))
     }
 
     /// Hands `message` to `target` ([`Shared::deliver`]), after ending it if
