@@ -161,7 +161,11 @@ REASONS = {
                               "idle-machine run, then the client's per-publish cost (a change of async-nats) or the "
                               "server's and the bench thread's shares; round 15 moved the run detection into the core's "
                               "publish_each (every caller gains it; the import task's own instructions back up to about "
-                              "1,300 a message, publish_each keeping per message what publish_many keeps per chunk)",
+                              "1,300 a message, publish_each keeping per message what publish_many keeps per chunk); round 16, "
+                              "idle: 16 B median 0.70x over eight runs of two builds (0.53x to 0.80x), 1 KiB 0.79x to "
+                              "0.95x, p50 medians 1.18x to 1.28x with a third of runs over 1.3x (two more thread "
+                              "hand-offs than raw, each waking an idle core); next: raw and bridged runs interleaved, "
+                              "the ratio taken per pair",
     "bridge-latency-bare": "as for the default wire: three extra hand-offs, each of which can wait "
                            "for one of the 2 cores",
     "bridge-verify": "the verifier's rate for messages sealed in the batches of 64 that an "
