@@ -21,7 +21,14 @@
 //! `NATS_BENCH_PATHS=raw,bare` (any of `raw`, `bridge`, `bare`,
 //! `sealed`), only those paths run, so that a profiler (callgrind) counts
 //! one path on its own; a bridged path's ratios then need `raw` in the
-//! list. The figures also go to `target/nats-bench.json`, which
+//! list. The paths take turns for `NATS_BENCH_ROUNDS` rounds (default 5;
+//! 1 under a profiler), raw first in each, and a bridged path's ratios
+//! are taken against its own round's raw run, then their median: run
+//! one after the other, each path would carry its own minutes of the
+//! machine's noise into the ratio (docs/BENCHMARKS.md, "NATS bridge",
+//! round 16). A round whose raw subscriber lost a message to the server
+//! (a slow consumer, on a loaded machine) is left out. The medians and
+//! each round's ratios go to `target/nats-bench.json`, which
 //! `benches/report.py` turns into docs/BENCHMARKS.md's bridge tables.
 
 mod server;
@@ -94,20 +101,42 @@ impl<'a> CpuMeter<'a> {
     }
 }
 
+/// A path's rounds: its name, its figures and its (throughput, p50)
+/// ratios to the raw run of the same round.
+type Measured = (&'static str, Vec<Figures>, Vec<(f64, f64)>);
+
+/// A path's name in the printed table.
+fn display(path: &str) -> &'static str {
+    match path {
+        "raw" => "raw async-nats",
+        "bridge" => "bridge",
+        "bare" => "bridge, bare exports",
+        _ => "bridge, sealed + verified",
+    }
+}
+
+/// The middle value (the upper of the two middle ones for an even count).
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values.get(values.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
 fn p50(mut samples: Vec<Duration>) -> f64 {
     samples.sort();
     samples[samples.len() / 2].as_secs_f64() * 1e6
 }
 
-/// The raw subscriber's next message, or a panic that says so: a message
-/// the server dropped (a slow consumer on a loaded machine) would otherwise
-/// leave the run waiting for ever, as the bridge's runs never do.
-async fn next_within(subscriber: &mut async_nats::Subscriber, timeout: Duration) {
+/// Whether the raw subscriber got its next message in time: the server
+/// drops a slow consumer's messages (a loaded machine), which would
+/// otherwise leave the run waiting for ever, as the bridge's runs never do.
+async fn next_within(subscriber: &mut async_nats::Subscriber, timeout: Duration) -> bool {
     let next = tokio::time::timeout(timeout, subscriber.next()).await;
-    next.expect("every raw message arrives").expect("the raw subscription stays open");
+    matches!(next, Ok(Some(_)))
 }
 
-fn raw(url: &str, server: &str, size: usize, count: usize) -> Figures {
+/// Raw async-nats's figures, or `None` when the server dropped one of its
+/// messages (the round is then left out).
+fn raw(url: &str, server: &str, size: usize, count: usize) -> Option<Figures> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .thread_name("raw-nats")
@@ -135,7 +164,9 @@ fn raw(url: &str, server: &str, size: usize, count: usize) -> Figures {
             })
         };
         for _ in 0..count {
-            next_within(&mut subscriber, Duration::from_secs(30)).await;
+            if !next_within(&mut subscriber, Duration::from_secs(30)).await {
+                return None;
+            }
         }
         let elapsed = start.elapsed();
         let (client_cpu_us, server_cpu_us) = cpu.per_message(count);
@@ -146,16 +177,18 @@ fn raw(url: &str, server: &str, size: usize, count: usize) -> Figures {
             let sent = Instant::now();
             publisher.publish("bench.raw", payload.clone()).await.unwrap();
             publisher.flush().await.unwrap();
-            next_within(&mut subscriber, Duration::from_secs(10)).await;
+            if !next_within(&mut subscriber, Duration::from_secs(10)).await {
+                return None;
+            }
             samples.push(sent.elapsed());
         }
-        Figures {
+        Some(Figures {
             msgs_per_s: count as f64 / elapsed.as_secs_f64(),
             p50_us: p50(samples),
             client_cpu_us,
             server_cpu_us,
             app_cpu_us,
-        }
+        })
     })
 }
 
@@ -331,10 +364,11 @@ fn main() {
     let url = format!("nats://127.0.0.1:{}", server.1);
     let pid = server.0.id().to_string();
     let plain_only = std::env::var_os("NATS_BENCH_PLAIN").is_some();
+    let rounds: usize = std::env::var("NATS_BENCH_ROUNDS").ok().and_then(|r| r.parse().ok()).unwrap_or(5);
     println!(
-        "| payload | path | msgs/s | p50 latency | vs raw: throughput | vs raw: p50 | client CPU/msg | server CPU/msg | bench thread CPU/msg |"
+        "| payload | round | path | msgs/s | p50 latency | vs raw: throughput | vs raw: p50 | client CPU/msg | server CPU/msg | bench thread CPU/msg |"
     );
-    println!("|---:|---|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|");
     let mut rows = Vec::new();
     let chosen = std::env::var("NATS_BENCH_PATHS").ok();
     // `NATS_BENCH_PLAIN=1` skips the sealed runs (to profile the rest).
@@ -343,36 +377,68 @@ fn main() {
         None => path != "sealed" || !plain_only,
     };
     for (size, count) in [(16usize, 100_000usize), (1024, 50_000)] {
-        let raw = runs("raw").then(|| raw(&url, &pid, size, count));
-        let plain = runs("bridge").then(|| bridged(&url, &pid, size, count, Mode::Plain));
-        let bare = runs("bare").then(|| bridged(&url, &pid, size, count, Mode::Bare));
-        let sealed = runs("sealed").then(|| bridged(&url, &pid, size, count / 5, Mode::Sealed));
-        let paths = [("raw", &raw), ("bridge", &plain), ("bare", &bare), ("sealed", &sealed)];
-        for (path, f) in paths.into_iter().filter_map(|(path, f)| Some((path, f.as_ref()?))) {
-            let name = match path {
-                "raw" => "raw async-nats",
-                "bridge" => "bridge",
-                "bare" => "bridge, bare exports",
-                _ => "bridge, sealed + verified",
+        // Each round runs every path once, raw first, and each bridged
+        // path's ratios are taken against the raw run of its own round:
+        // the paths take turns, so a slower minute of a shared machine
+        // weighs on both sides of a ratio, not on one path's runs alone.
+        let mut measured: Vec<Measured> =
+            ["raw", "bridge", "bare", "sealed"].into_iter().map(|p| (p, Vec::new(), Vec::new())).collect();
+        for round in 1..=rounds {
+            let raw = if runs("raw") {
+                let Some(raw) = raw(&url, &pid, size, count) else {
+                    println!("| {size} B | {round} | raw async-nats | the server dropped a message (slow consumer): round left out | | | | | | |");
+                    continue;
+                };
+                Some(raw)
+            } else {
+                None
             };
+            let plain = runs("bridge").then(|| bridged(&url, &pid, size, count, Mode::Plain));
+            let bare = runs("bare").then(|| bridged(&url, &pid, size, count, Mode::Bare));
+            let sealed = runs("sealed").then(|| bridged(&url, &pid, size, count / 5, Mode::Sealed));
+            let base = raw.as_ref().map(|r| (r.msgs_per_s, r.p50_us));
+            let ratios =
+                |f: &Figures| base.map_or((f64::NAN, f64::NAN), |(m, p)| (f.msgs_per_s / m, f.p50_us / p));
+            for ((path, figures, pairs), f) in measured.iter_mut().zip([raw, plain, bare, sealed]) {
+                let Some(f) = f else { continue };
+                let name = display(path);
+                let (throughput, latency) = ratios(&f);
+                println!(
+                    "| {size} B | {round} | {name} | {:.0} | {:.0} µs | {throughput:.2}x | {latency:.2}x | {:.2} µs | {:.2} µs | {:.2} µs |",
+                    f.msgs_per_s, f.p50_us, f.client_cpu_us, f.server_cpu_us, f.app_cpu_us,
+                );
+                pairs.push((throughput, latency));
+                figures.push(f);
+            }
+        }
+        for (path, figures, pairs) in &measured {
+            if figures.is_empty() {
+                continue;
+            }
+            let of = |field: fn(&Figures) -> f64| median(figures.iter().map(field).collect());
+            let (throughput, latency) =
+                (median(pairs.iter().map(|p| p.0).collect()), median(pairs.iter().map(|p| p.1).collect()));
             println!(
-                "| {size} B | {name} | {:.0} | {:.0} µs | {:.2}x | {:.2}x | {:.2} µs | {:.2} µs | {:.2} µs |",
-                f.msgs_per_s,
-                f.p50_us,
-                f.msgs_per_s / raw.as_ref().map_or(f64::NAN, |r| r.msgs_per_s),
-                f.p50_us / raw.as_ref().map_or(f64::NAN, |r| r.p50_us),
-                f.client_cpu_us,
-                f.server_cpu_us,
-                f.app_cpu_us,
+                "| {size} B | median of {} | {} | {:.0} | {:.0} µs | {throughput:.2}x | {latency:.2}x | {:.2} µs | {:.2} µs | {:.2} µs |",
+                figures.len(),
+                display(path),
+                of(|f| f.msgs_per_s),
+                of(|f| f.p50_us),
+                of(|f| f.client_cpu_us),
+                of(|f| f.server_cpu_us),
+                of(|f| f.app_cpu_us),
             );
             rows.push(serde_json::json!({
                 "payload": size,
                 "path": path,
-                "msgs_per_s": f.msgs_per_s,
-                "p50_us": f.p50_us,
-                "client_cpu_us": f.client_cpu_us,
-                "server_cpu_us": f.server_cpu_us,
-                "app_cpu_us": f.app_cpu_us,
+                "rounds": figures.len(),
+                "msgs_per_s": of(|f| f.msgs_per_s),
+                "p50_us": of(|f| f.p50_us),
+                "client_cpu_us": of(|f| f.client_cpu_us),
+                "server_cpu_us": of(|f| f.server_cpu_us),
+                "app_cpu_us": of(|f| f.app_cpu_us),
+                "throughput_vs_raw": pairs.iter().map(|p| p.0).collect::<Vec<_>>(),
+                "p50_vs_raw": pairs.iter().map(|p| p.1).collect::<Vec<_>>(),
             }));
         }
     }
