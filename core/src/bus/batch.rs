@@ -198,6 +198,12 @@ const CHUNK: usize = 64;
 /// one payload).
 const CHUNK_BYTES: usize = 1 << 20;
 
+/// At most how many bodies a `publish_each` run takes from the pool at
+/// once: one lock for them instead of one each (callgrind, `budget_loop
+/// bus-each-copied 64`: atomic read-modify-writes a message 8.2 -> 5.5,
+/// instructions 348 -> 353).
+const TAKEN: usize = 16;
+
 /// A subscription that takes every message offered to it without an
 /// error and without making the publisher wait: a plain queue that drops
 /// a message on overflow. Its share of a batch can be queued at once,
@@ -575,13 +581,37 @@ impl Bus {
         // message of the run refused at admission puts its own outcome
         // after them, and the run's next message opens a span.
         let mut adjoining = true;
-        loop {
+        // Bodies taken from the pool under one lock for the run's next
+        // messages, `taken` of the `held` used: the first message takes
+        // its own, then 2, 4, 8, then `TAKEN` at a time (never more than
+        // may follow), so that a short run takes few it gives back.
+        let mut bodies: [Option<Arc<Body>>; TAKEN] = [const { None }; TAKEN];
+        let (mut taken, mut held, mut block) = (0, 0, 2);
+        let mut first = true;
+        // A closure, so that the bodies left go back however the run ends.
+        let next = (|| loop {
             if !adjoining {
                 runs.push(Span { at: results.len(), from: admitted.len(), route: Arc::clone(&route) });
                 adjoining = true;
             }
             let seq = self.inner.published.fetch_add(1, Ordering::Relaxed) + 1;
-            admitted.push(Message::new(seq, &route.topic, payload.taken(), text.clone(), None));
+            let body = if first {
+                first = false;
+                None
+            } else {
+                if taken == held {
+                    held = (messages.size_hint().0 + 1).min(block);
+                    block = (2 * block).min(TAKEN);
+                    pool::take_many(&mut bodies[..held]);
+                    taken = 0;
+                }
+                taken += 1;
+                bodies[taken - 1].take()
+            };
+            admitted.push(match body {
+                Some(kept) => Message::in_body(kept, seq, &route.topic, payload.taken(), text.clone()),
+                None => Message::new(seq, &route.topic, payload.taken(), text.clone(), None),
+            });
             results.push(Ok(report));
             payload = loop {
                 let next = messages.next()?;
@@ -599,7 +629,11 @@ impl Bus {
                     }
                 }
             };
+        })();
+        if taken < held {
+            pool::give_back_many(&mut bodies[taken..held]);
         }
+        next
     }
 
     /// Delivers the admitted messages, span by span of consecutive messages
