@@ -526,3 +526,86 @@ fn a_subscription_made_or_ended_in_a_run_changes_what_its_next_message_reaches()
     assert_eq!(kept.stats().queued, 8);
     assert!(exact(&kept.stats()) && exact(&late.stats()));
 }
+
+/// A message of a run refused by its own checks (its payload too long)
+/// puts its outcome between those of the run's other messages: each
+/// later message's delivery, drop or refusal still lands in its own
+/// report.
+#[test]
+fn a_refusal_at_admission_in_a_run_leaves_each_later_outcome_in_its_own_place() {
+    let cases = [
+        (Overflow::DropNewest, vec![Some(2), None, Some(2), Some(1), Some(1), Some(1)]),
+        (Overflow::Error, vec![Some(2), None, Some(2), None, None, None]),
+    ];
+    for (policy, delivered) in cases {
+        let limits = BusLimits { max_payload: 4, ..BusLimits::default() };
+        let bus = Bus::new(limits).unwrap();
+        let small = bus.subscribe("t", SubscribeOptions::new().capacity(2).overflow(policy)).unwrap();
+        let open = bus.subscribe("t", SubscribeOptions::new()).unwrap();
+        let messages: [Outgoing; 6] = [
+            ("t", b"1", &[]),
+            ("t", b"too long", &[]),
+            ("t", b"3", &[]),
+            ("t", b"4", &[]),
+            ("t", b"5", &[]),
+            ("t", b"6", &[]),
+        ];
+        let mut batch = PublishBatch::new();
+        bus.publish_each_copied(messages, &mut batch);
+        assert_eq!(payloads(&batch), delivered, "{policy:?}");
+        let kinds: Vec<Option<ErrorKind>> =
+            batch.results().iter().map(|r| r.as_ref().err().map(|e| e.kind())).collect();
+        let refused = if policy == Overflow::Error { Some(ErrorKind::LimitExceeded) } else { None };
+        assert_eq!(
+            kinds,
+            [None, Some(ErrorKind::LimitExceeded), None, refused, refused, refused],
+            "{policy:?}"
+        );
+        for result in &batch.results()[3..] {
+            match result {
+                Ok(report) => assert_eq!((report.matched, report.delivered, report.dropped), (2, 1, 1)),
+                Err(e) => assert!(e.message().contains("1 of 2 subscriptions accepted it"), "{e}"),
+            }
+        }
+        let got: Vec<u8> =
+            small.recv_many(10, Some(Duration::ZERO)).unwrap().iter().map(|m| m.payload()[0]).collect();
+        assert_eq!(got, [b'1', b'3'], "{policy:?}");
+        assert_eq!(open.stats().queued, 5);
+        assert!(exact(&small.stats()) && exact(&open.stats()));
+    }
+}
+
+/// A run's messages are numbered in the batch's order while another
+/// thread publishes on the same bus: each publisher's sequence numbers
+/// increase in its publish order, and no number is given twice.
+#[test]
+fn a_run_is_numbered_in_order_beside_a_concurrent_publisher() {
+    let bus = Bus::new(BusLimits::default()).unwrap();
+    let ours = bus.subscribe("t", SubscribeOptions::new().capacity(1 << 16)).unwrap();
+    let theirs = bus.subscribe("u", SubscribeOptions::new().capacity(1 << 16)).unwrap();
+    let other = bus.clone();
+    let publisher = thread::spawn(move || {
+        for i in 0..2_000u32 {
+            other.publish("u", i.to_be_bytes().to_vec(), &[]).unwrap();
+        }
+    });
+    let topics: Vec<String> = (0..64).map(|_| String::from("t")).collect();
+    let mut batch = PublishBatch::new();
+    for _ in 0..32 {
+        bus.publish_each_copied(topics.iter().map(|t| (t.as_str(), &b"x"[..], &[][..])), &mut batch);
+        assert!(batch.results().iter().all(|r| r.as_ref().is_ok_and(|r| r.delivered == 1)));
+    }
+    publisher.join().unwrap();
+    let seqs = |sub: &charter_core::bus::Subscription| -> Vec<u64> {
+        sub.recv_many(1 << 16, Some(Duration::ZERO)).unwrap().iter().map(|m| m.seq()).collect()
+    };
+    let (ours, theirs) = (seqs(&ours), seqs(&theirs));
+    assert_eq!((ours.len(), theirs.len()), (32 * 64, 2_000));
+    assert!(ours.windows(2).all(|w| w[0] < w[1]), "a run numbered out of order");
+    assert!(theirs.windows(2).all(|w| w[0] < w[1]));
+    let mut all: Vec<u64> = ours.iter().chain(&theirs).copied().collect();
+    all.sort_unstable();
+    all.dedup();
+    assert_eq!(all.len(), 32 * 64 + 2_000, "a sequence number given twice");
+    assert_eq!(bus.stats().published, 32 * 64 + 2_000);
+}
