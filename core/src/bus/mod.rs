@@ -878,6 +878,9 @@ impl Bus {
         reply_to: Option<Arc<str>>,
         who: Who<'_>,
     ) -> Result<PublishReport> {
+        // Decided on the arguments as given, before anything is made of
+        // them: constants for most publishes (no headers, no reply inbox).
+        let bare = headers.is_empty() && reply_to.is_none();
         admit_publish!(self, topic, payload.len(), headers, who => route, text);
         let key = self.key();
         let (_level, inside_handler) = dispatch::enter(key).inspect_err(|_| {
@@ -901,8 +904,12 @@ impl Bus {
         };
         if let Some(mut claimed) = hit.spare.as_ref().and_then(Spare::claim) {
             // Only inline handlers: each borrows the route's kept message.
-            let (message, handlers) =
-                claimed.message(seq, &hit.topic, payload.into_shared(), text, reply_to);
+            let (message, handlers) = if bare {
+                std::mem::forget((text, reply_to));
+                claimed.message(seq, &hit.topic, payload.into_shared(), None, None)
+            } else {
+                claimed.message(seq, &hit.topic, payload.into_shared(), text, reply_to)
+            };
             for (target, handler) in hit.targets.iter().zip(handlers) {
                 self.end_if_stale(target);
                 count(target.deliver_inline(handler, message));
@@ -915,7 +922,7 @@ impl Bus {
             // known to the caller (a constant for most publishes), where
             // the text, made on one of two paths, went through the stack
             // to be tested here (callgrind, `budget_loop bus-runtime 1`).
-            let message = if headers.is_empty() && reply_to.is_none() {
+            let message = if bare {
                 // Both empty, so nothing to drop: consumed here as in the
                 // other branch, so that the publish's end does not test
                 // them again (through the stack) to drop them.
