@@ -162,6 +162,31 @@ fn overflow_policies() {
     assert_eq!(error.stats().dropped.rejected, 1);
 }
 
+/// A refused publish names its topic, whether its route came from the
+/// match cache (the topic compared) or was computed on a miss: the
+/// message names the route's copy of the topic, which must be the text
+/// given, here a string made at run time.
+#[test]
+fn a_refusal_names_the_topic_given_on_a_hit_and_on_a_miss() {
+    let bus = bus();
+    let full = bus.subscribe("orders.eu", opts().capacity(1).overflow(Overflow::Error)).unwrap();
+    let topic = String::from("orders.") + "eu";
+    bus.publish(&topic, &b"1"[..], &[]).unwrap();
+    let warm = bus.publish(&topic, &b"2"[..], &[]).unwrap_err();
+    assert!(
+        warm.message().contains("(publish to \"orders.eu\": 0 of 1 subscriptions accepted it)"),
+        "{warm}"
+    );
+    // A subscribe clears the cache: the next publish misses.
+    let _other = bus.subscribe("orders.us", opts()).unwrap();
+    let cold = bus.publish(&topic, &b"3"[..], &[]).unwrap_err();
+    assert!(
+        cold.message().contains("(publish to \"orders.eu\": 0 of 1 subscriptions accepted it)"),
+        "{cold}"
+    );
+    assert_eq!(full.stats().dropped.rejected, 2);
+}
+
 #[test]
 fn block_waits_for_room_then_times_out() {
     let bus = bus();

@@ -442,9 +442,9 @@ impl Body {
 
     #[inline]
     fn clear(&mut self) {
-        // Taken, then dropped: the field is already `None` should the
-        // release unwind, so the drop keeps no register for it.
-        drop(self.shared.take());
+        // Released in place: taken out first, the payload's two words went
+        // through the stack for its drop's slow path (callgrind).
+        self.shared = None;
         self.copied.clear();
         if self.headers.is_some() | self.reply_to.is_some() {
             self.clear_extras();
