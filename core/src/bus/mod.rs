@@ -910,6 +910,7 @@ impl Bus {
         if let Some(mut claimed) = hit.spare.as_ref().and_then(Spare::claim) {
             // Only inline handlers: each borrows the route's kept message.
             let (message, handlers) = if bare {
+                debug_assert!(text.is_none(), "empty headers make no text");
                 std::mem::forget((text, reply_to));
                 claimed.message(seq, &hit.topic, payload.into_shared(), None, None)
             } else {
@@ -930,6 +931,7 @@ impl Bus {
                 // Both empty, so nothing to drop: consumed here as in the
                 // other branch, so that the publish's end does not test
                 // them again (through the stack) to drop them.
+                debug_assert!(text.is_none(), "empty headers make no text");
                 std::mem::forget((text, reply_to));
                 Message::bare(seq, &hit.topic, payload)
             } else {
