@@ -167,9 +167,11 @@ REASONS = {
                               "task about 1,270 to 1,195 a message, callgrind); round 16, "
                               "idle: 16 B median 0.70x over eight runs of two builds (0.53x to 0.80x), 1 KiB 0.79x to "
                               "0.95x, p50 medians 1.18x to 1.28x with a third of runs over 1.3x (two more thread "
-                              "hand-offs than raw, each waking an idle core), and the bench now takes turns between the "
-                              "paths and takes each ratio against its own round's raw run; next: a spin before the "
-                              "receive's park, against its CPU cost",
+                              "hand-offs than raw, each waking an idle core); the bench now takes turns between the paths, "
+                              "each ratio against its own round's raw run: idle, 0.69x (median of 7 rounds) and 0.60x "
+                              "(9 rounds, 0.36x to 0.67x), p50 1.12x; next: the bridges' CPU per message (1.1 µs "
+                              "against the raw clients' 0.7 to 0.8 µs: async-nats's per-publish cost on both legs and "
+                              "the local bus's publish and receive on each side)",
     "bridge-latency-bare": "as for the default wire: three extra hand-offs, each of which can wait "
                            "for one of the 2 cores",
     "bridge-verify": "the verifier's rate for messages sealed in the batches of 64 that an "
@@ -440,7 +442,10 @@ def vs_raw(path: dict, raw: dict, key: str, field: str) -> float:
     (each against the raw run of its round) where the bench took turns,
     else the ratio of the two figures."""
     rounds = sorted(path.get(key) or [])
-    return rounds[len(rounds) // 2] if rounds else path[field] / raw[field]
+    if not rounds:
+        return path[field] / raw[field]
+    middle = len(rounds) // 2
+    return rounds[middle] if len(rounds) % 2 else (rounds[middle - 1] + rounds[middle]) / 2
 
 
 def bridge_runs(figures: dict) -> list[str]:

@@ -115,10 +115,15 @@ fn display(path: &str) -> &'static str {
     }
 }
 
-/// The middle value (the upper of the two middle ones for an even count).
+/// The middle value (the mean of the two middle ones for an even count,
+/// so that a round left out does not tilt the figure up or down).
 fn median(mut values: Vec<f64>) -> f64 {
     values.sort_by(f64::total_cmp);
-    values.get(values.len() / 2).copied().unwrap_or(f64::NAN)
+    match values.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => values[n / 2],
+        n => (values[n / 2 - 1] + values[n / 2]) / 2.0,
+    }
 }
 
 fn p50(mut samples: Vec<Duration>) -> f64 {
