@@ -20,6 +20,7 @@ into a virtual environment under target/.)
 """
 import json
 import re
+import statistics
 import sys
 from pathlib import Path
 
@@ -441,11 +442,8 @@ def vs_raw(path: dict, raw: dict, key: str, field: str) -> float:
     """A bridged path's ratio to raw: the median of its rounds' own ratios
     (each against the raw run of its round) where the bench took turns,
     else the ratio of the two figures."""
-    rounds = sorted(path.get(key) or [])
-    if not rounds:
-        return path[field] / raw[field]
-    middle = len(rounds) // 2
-    return rounds[middle] if len(rounds) % 2 else (rounds[middle - 1] + rounds[middle]) / 2
+    rounds = path.get(key)
+    return statistics.median(rounds) if rounds else path[field] / raw[field]
 
 
 def bridge_runs(figures: dict) -> list[str]:
