@@ -30,6 +30,8 @@
 //! (a slow consumer, on a loaded machine) is left out. The medians and
 //! each round's ratios go to `target/nats-bench.json`, which
 //! `benches/report.py` turns into docs/BENCHMARKS.md's bridge tables.
+//! `NATS_BENCH_LATENCY=0` skips the latency samples (default 2,000), so
+//! that a syscall count or a profile covers the throughput phase alone.
 
 mod server;
 
@@ -43,7 +45,12 @@ use charter_core::bus::{Bus, BusLimits, SubscribeOptions};
 use charter_core::capability::{Authority, AuthorityOptions, Grant, KeyPair, Token};
 use futures_util::StreamExt;
 
-const LATENCY_SAMPLES: usize = 2_000;
+/// The p50 latency's samples: `NATS_BENCH_LATENCY`, default 2,000; 0
+/// skips the latency phase (its p50 then NaN), so that a profiler or a
+/// syscall count sees the throughput phase alone.
+fn latency_samples() -> usize {
+    std::env::var("NATS_BENCH_LATENCY").ok().and_then(|n| n.parse().ok()).unwrap_or(2_000)
+}
 
 /// Each bridge's worker threads: `BRIDGE_THREADS`, default 1.
 fn threads() -> usize {
@@ -128,7 +135,7 @@ fn median(mut values: Vec<f64>) -> f64 {
 
 fn p50(mut samples: Vec<Duration>) -> f64 {
     samples.sort();
-    samples[samples.len() / 2].as_secs_f64() * 1e6
+    samples.get(samples.len() / 2).map_or(f64::NAN, |s| s.as_secs_f64() * 1e6)
 }
 
 /// Whether the raw subscriber got its next message in time: the server
@@ -177,8 +184,8 @@ fn raw(url: &str, server: &str, size: usize, count: usize) -> Option<Figures> {
         let (client_cpu_us, server_cpu_us) = cpu.per_message(count);
         let app_cpu_us = (cpu_time() - app).as_secs_f64() * 1e6 / count as f64;
         sending.await.unwrap();
-        let mut samples = Vec::with_capacity(LATENCY_SAMPLES);
-        for _ in 0..LATENCY_SAMPLES {
+        let mut samples = Vec::with_capacity(latency_samples());
+        for _ in 0..latency_samples() {
             let sent = Instant::now();
             publisher.publish("bench.raw", payload.clone()).await.unwrap();
             publisher.flush().await.unwrap();
@@ -227,7 +234,7 @@ fn bridged(url: &str, server: &str, size: usize, count: usize, mode: Mode) -> Fi
         .unwrap();
     let mut options = BridgeOptions::new(url);
     options.imports = vec![Import::new("bench.bridge")];
-    options.import_capacity = count + LATENCY_SAMPLES + 16;
+    options.import_capacity = count + latency_samples() + 16;
     options.worker_threads = threads();
     if sealed {
         options.verify = Some(VerifyOptions {
@@ -263,8 +270,8 @@ fn bridged(url: &str, server: &str, size: usize, count: usize, mode: Mode) -> Fi
     let elapsed = start.elapsed();
     let (client_cpu_us, server_cpu_us) = cpu.per_message(count);
     let app_cpu_us = (cpu_time() - app).as_secs_f64() * 1e6 / count as f64;
-    let mut samples = Vec::with_capacity(LATENCY_SAMPLES);
-    for _ in 0..LATENCY_SAMPLES {
+    let mut samples = Vec::with_capacity(latency_samples());
+    for _ in 0..latency_samples() {
         let sent = Instant::now();
         bus_a.publish("bench.bridge", Arc::clone(&payload), &[]).unwrap();
         received.recv_timeout(Duration::from_secs(10)).unwrap();
