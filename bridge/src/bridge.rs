@@ -343,7 +343,7 @@ impl Shared {
                         // around the client's (moved and dropped per
                         // message, it cost a tenth of the task), awaited
                         // in a slot of the task's own (`in_slot`).
-                        for message in batch.drain(..) {
+                        for message in &batch {
                             let Some(publish) = self.ready(message, &mut subjects) else { continue };
                             let sent = match publish.headers {
                                 Some(headers) => {
@@ -359,6 +359,12 @@ impl Shared {
                             };
                             self.count_sent(sent);
                         }
+                        // The batch's bodies go back to the core's pool
+                        // under one lock, not one lock (or spare swap) each:
+                        // the pool is the process's, and the publisher and
+                        // the receiver take and give back bodies on their
+                        // own threads at the same time (round 17).
+                        Message::drop_all(&mut batch);
                     }
                     Err(_) => return,
                 }
@@ -374,6 +380,13 @@ impl Shared {
     /// a message that came from NATS (sending it back would loop), or a
     /// request, which is sent on its own task.
     fn exportable(self: &Arc<Self>, message: Message) -> Option<Message> {
+        self.exports(&message).then_some(message)
+    }
+
+    /// Whether `message` is sent on as a publish ([`exportable`]
+    /// (Self::exportable)), for a caller that keeps the message; a request
+    /// is sent on its own task with a reference of its own.
+    fn exports(self: &Arc<Self>, message: &Message) -> bool {
         // Most exported messages carry no header: their length says so
         // without walking them.
         if message.headers().len() != 0
@@ -384,21 +397,22 @@ impl Shared {
             // It came from NATS through a bridge (or through this one, even
             // relayed).
             Counters::add(&self.counters.not_reexported);
-            return None;
+            return false;
         }
         if message.reply_to().is_some() {
             let Ok(permit) = Arc::clone(&self.in_flight).try_acquire_owned() else {
                 Counters::add(&self.counters.requests_busy);
-                return None;
+                return false;
             };
             let shared = Arc::clone(self);
+            let message = message.clone();
             tokio::spawn(async move {
                 shared.request_out(message).await;
                 drop(permit);
             });
-            return None;
+            return false;
         }
-        Some(message)
+        true
     }
 
     /// A message id lets a JetStream stream that captures the subject
@@ -412,8 +426,10 @@ impl Shared {
     /// publishes nothing (not exportable, or counted as refused). A bare
     /// export of a message without headers skips the header map and the
     /// max payload check, which the client makes for a header-less publish.
-    fn ready(self: &Arc<Self>, message: Message, subjects: &mut LastSubject) -> Option<Publish> {
-        let message = self.exportable(message)?;
+    fn ready(self: &Arc<Self>, message: &Message, subjects: &mut LastSubject) -> Option<Publish> {
+        if !self.exports(message) {
+            return None;
+        }
         let headers = if self.bare_exports && message.headers().len() == 0 {
             None
         } else {
