@@ -172,7 +172,18 @@ REASONS = {
                               "each ratio against its own round's raw run: idle, 0.69x (median of 7 rounds) and 0.60x "
                               "(9 rounds, 0.36x to 0.67x), p50 1.12x; next: the bridges' CPU per message (1.1 µs "
                               "against the raw clients' 0.7 to 0.8 µs: async-nats's per-publish cost on both legs and "
-                              "the local bus's publish and receive on each side)",
+                              "the local bus's publish and receive on each side); round 17 counted each thread (perf trace, 16 B): "
+                              "the bridged path makes a fifth of raw's context switches and futex calls (27 against 138 a "
+                              "thousand messages), its exporting bridge writes as often as raw's publisher and its importing "
+                              "one reads less often than raw's subscriber, and over a whole run the server takes as many CPU "
+                              "samples as for raw; what the bridges' threads spend beyond raw's clients (42% more samples) is "
+                              "the core (19% of theirs: most of it the export's message drops on the process's one pool of "
+                              "bodies, which the publisher and the receiver use on their threads at the same time), bytes and "
+                              "malloc; the export now drops a batch's messages together (Message::drop_all, one pool lock for "
+                              "64): the bridges' CPU per message 1.00 to 0.87 µs (medians of 7 alternating pairs, load 1 to "
+                              "2.9), throughput medians 0.67x to 0.74x (0.62x to 0.80x; 3 of 7 pairs below 0.7x); next: the "
+                              "pool's shared spare and list (a core change: a per-thread cache of bodies), then an "
+                              "idle-machine run",
     "bridge-latency-bare": "as for the default wire: three extra hand-offs, each of which can wait "
                            "for one of the 2 cores",
     "bridge-verify": "the verifier's rate for messages sealed in the batches of 64 that an "
