@@ -11,7 +11,7 @@ use std::time::Duration;
 use async_nats::client::PublishErrorKind;
 use async_nats::client::RequestErrorKind;
 use async_nats::{ConnectOptions, Request};
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use ring::rand::{SecureRandom, SystemRandom};
 use tokio::runtime::Runtime;
 use tokio::sync::{watch, Notify as Wake, Semaphore};
@@ -33,6 +33,19 @@ use crate::wire;
 /// to take a burst under one lock, few enough that the ones held while the
 /// client's queue is full stay a small, bounded number.
 const EXPORT_BATCH: usize = 64;
+
+/// Payloads of at most this many bytes an unsealed export copies into its
+/// own buffer instead of sharing the message's: a copy of a few hundred
+/// bytes costs less than the owner box `Bytes::from_owner` allocates and
+/// frees, and the two counts on the payload's reference count, which the
+/// publisher's thread changes too (round 17).
+const COPY_AT_MOST: usize = 256;
+
+/// How much buffer the export takes at a time for copied payloads: one
+/// allocation for many small messages, freed once the client has written
+/// every one cut from it. The payloads the client holds unwritten (its
+/// channel's 2,048 commands at most) keep at most about 33 buffers alive.
+const COPY_BUFFER: usize = 16 << 10;
 
 /// A publish an export hands to the client: no headers at all (`None`) is
 /// a plain `PUB`.
@@ -259,6 +272,21 @@ impl Drop for Bridge {
     }
 }
 
+/// The payload of `message` as the client takes it: a small one copied
+/// into `copies` and cut off (the buffer shared by the payloads cut from
+/// it, and replaced when it runs out), a larger one shared.
+fn payload_of(message: &Message, copies: &mut BytesMut) -> Bytes {
+    let payload = message.payload();
+    if payload.len() > COPY_AT_MOST {
+        return Bytes::from_owner(message.shared_payload());
+    }
+    if copies.capacity() < payload.len() {
+        copies.reserve(COPY_BUFFER);
+    }
+    copies.extend_from_slice(payload);
+    copies.split().freeze()
+}
+
 /// Sets `future` into `slot`, pinned in the calling task's state, and
 /// awaits it there. A client's publish awaited where it is called is moved
 /// twice, a copy of a few hundred bytes each (into `into_future`, then to
@@ -323,6 +351,7 @@ impl Shared {
         mut stop: watch::Receiver<bool>,
     ) {
         let mut subjects = LastSubject::default();
+        let mut copies = BytesMut::new();
         let mut batch = Vec::with_capacity(EXPORT_BATCH);
         let mut plain = pin!(None);
         let mut with_headers = pin!(None);
@@ -344,7 +373,9 @@ impl Shared {
                         // message, it cost a tenth of the task), awaited
                         // in a slot of the task's own (`in_slot`).
                         for message in &batch {
-                            let Some(publish) = self.ready(message, &mut subjects) else { continue };
+                            let Some(publish) = self.ready(message, &mut subjects, &mut copies) else {
+                                continue;
+                            };
                             let sent = match publish.headers {
                                 Some(headers) => {
                                     let nats = &self.nats;
@@ -426,7 +457,12 @@ impl Shared {
     /// publishes nothing (not exportable, or counted as refused). A bare
     /// export of a message without headers skips the header map and the
     /// max payload check, which the client makes for a header-less publish.
-    fn ready(self: &Arc<Self>, message: &Message, subjects: &mut LastSubject) -> Option<Publish> {
+    fn ready(
+        self: &Arc<Self>,
+        message: &Message,
+        subjects: &mut LastSubject,
+        copies: &mut BytesMut,
+    ) -> Option<Publish> {
         if !self.exports(message) {
             return None;
         }
@@ -449,8 +485,11 @@ impl Shared {
             }
             Some(headers.into_map())
         };
-        let payload = Bytes::from_owner(message.shared_payload());
-        Some(Publish { subject: subjects.get(message.topic()), headers, payload })
+        Some(Publish {
+            subject: subjects.get(message.topic()),
+            headers,
+            payload: payload_of(message, copies),
+        })
     }
 
     /// Counts a publish's outcome.

@@ -223,6 +223,43 @@ fn a_bare_export_keeps_publish_order_across_a_full_client_and_counts_its_drops()
     assert_eq!(arrived.last(), Some(&(SENT - 1)), "the newest kept, the oldest dropped");
 }
 
+/// An export copies small payloads into buffers of its own, cutting each
+/// message's from the current one and starting another when it runs out,
+/// and shares larger ones: a burst of payloads from empty to past that
+/// limit, each with its own bytes, arrives intact and in order on either
+/// wire, across many buffers.
+#[test]
+fn small_and_large_payloads_of_a_burst_arrive_byte_for_byte() {
+    const SENT: usize = 3_000;
+    // Cycles through every length from 0 to past the copied payloads' 256.
+    let payload = |n: usize| -> Vec<u8> { (0..n % 301).map(|i| (n + i) as u8).collect() };
+    let server = server_or_skip!();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let raw = runtime.block_on(async_nats::connect(server.url())).unwrap();
+    for bare_exports in [false, true] {
+        let bus_a = bus();
+        let subject = if bare_exports { "bytes.bare" } else { "bytes.default" };
+        let mut seen = runtime.block_on(raw.subscribe(subject)).unwrap();
+        runtime.block_on(common::round_trip(&raw));
+        let mut options = BridgeOptions::new(&server.url());
+        options.exports = vec![subject.into()];
+        options.bare_exports = bare_exports;
+        let a = start(&bus_a, options);
+        for n in 0..SENT {
+            bus_a.publish(subject, payload(n), &[]).unwrap();
+        }
+        // Moved in: a subscriber unsubscribes on a task when dropped.
+        runtime.block_on(async move {
+            for n in 0..SENT {
+                let next = tokio::time::timeout(PATIENCE, futures_util::StreamExt::next(&mut seen));
+                let message = next.await.expect("every message arrives").unwrap();
+                assert_eq!(message.payload, payload(n), "message {n}, bare exports {bare_exports}");
+            }
+        });
+        assert_eq!(a.stats().exported, SENT as u64);
+    }
+}
+
 /// Without origins on the wire, imports still never send a message back:
 /// a bare bridge that imports what it exports does not export the imported
 /// copy (`Charter-Via`), and neither does another bridge on NATS (the
