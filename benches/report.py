@@ -175,7 +175,7 @@ REASONS = {
                               "the local bus's publish and receive on each side); round 17 counted each thread (perf trace, 16 B): "
                               "the bridged path makes a fifth of raw's context switches and futex calls (27 against 138 a "
                               "thousand messages), its exporting bridge writes as often as raw's publisher and its importing "
-                              "one reads less often than raw's subscriber, and over a whole run the server takes as many CPU "
+                              "one reads less often than raw's subscriber, and over a whole run of both sizes the server takes as many CPU "
                               "samples as for raw; what the bridges' threads spend beyond raw's clients (42% more samples) is "
                               "the core (19% of theirs: most of it the export's message drops on the process's one pool of "
                               "bodies, which the publisher and the receiver use on their threads at the same time), bytes and "
