@@ -1075,3 +1075,32 @@ fn a_full_queue_between_open_ones_drops_only_its_own_copy() {
     let stats = full.stats();
     assert_eq!((stats.received, stats.queued, stats.dropped.overflow), (6, 1, 5));
 }
+
+/// A payload of the caller's own type whose conversion into a shared
+/// buffer publishes on the same topic: a warm publish converts it before
+/// it takes any lock of the match cache (under one, the inner publish
+/// would deadlock), so the inner message comes first.
+#[test]
+fn a_payload_converted_by_the_callers_code_may_publish() {
+    struct Publishing {
+        bus: Bus,
+        bytes: Vec<u8>,
+    }
+    impl AsRef<[u8]> for Publishing {
+        fn as_ref(&self) -> &[u8] {
+            &self.bytes
+        }
+    }
+    impl From<Publishing> for Arc<[u8]> {
+        fn from(p: Publishing) -> Arc<[u8]> {
+            p.bus.publish("t.conv", &b"inner"[..], &[]).unwrap();
+            Arc::from(p.bytes)
+        }
+    }
+    let bus = bus();
+    let sub = bus.subscribe("t.conv", opts()).unwrap();
+    bus.publish("t.conv", &b"warm"[..], &[]).unwrap();
+    bus.publish("t.conv", Publishing { bus: bus.clone(), bytes: b"outer".to_vec() }, &[]).unwrap();
+    let got: Vec<_> = std::iter::from_fn(|| sub.try_recv().unwrap()).map(|m| m.payload().to_vec()).collect();
+    assert_eq!(got, [&b"warm"[..], &b"inner"[..], &b"outer"[..]]);
+}

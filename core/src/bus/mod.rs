@@ -70,7 +70,7 @@ use cache::MatchCache;
 use dispatch::Spare;
 use ended::Ended;
 use index::Index;
-use message::{Bytes, Carry, Copied, Given};
+use message::{Bytes, Carry, Copied, Given, Taken};
 use queue::{Offered, Queue};
 use subscription::Shared;
 use topic::Kind;
@@ -890,11 +890,37 @@ impl Bus {
         // Decided on the arguments as given, before anything is made of
         // them: constants for most publishes (no headers, no reply inbox).
         let bare = headers.is_empty() && reply_to.is_none();
+        if !self.open_to(who) || payload.len() > self.inner.limits.max_payload {
+            return self.send_checked(topic, payload, headers, reply_to, who, bare);
+        }
+        // Taken before the shard's lock, so that a payload's own conversion
+        // (`Into<Arc<[u8]>>`, the caller's code for its own types) never
+        // runs under it; it fits, so nothing is copied that the limit
+        // would refuse.
+        let payload = payload.taken();
         let hit = match self.inner.cache.get(topic) {
-            Some(held) if held.plain && self.open_to(who) => {
-                return self.send_held(held, topic, payload, headers, reply_to, who, bare);
-            }
+            Some(held) if held.plain => return self.send_held(held, payload, headers, reply_to, bare),
             Some(held) => Arc::clone(&held),
+            None => self.fresh_route(topic, who)?,
+        };
+        self.send_on(hit, topic, Taken(payload), headers, reply_to, who, bare)
+    }
+
+    /// [`send`](Self::send) on a bus that enforces or records, or of a
+    /// payload over the limit: the route as a reference of its own, then
+    /// every check in order. Out of line: neither is the common publish.
+    #[inline(never)]
+    fn send_checked<'a>(
+        &self,
+        topic: &str,
+        payload: impl Carry<'a>,
+        headers: Headers<'_>,
+        reply_to: Option<Arc<str>>,
+        who: Who<'_>,
+        bare: bool,
+    ) -> Result<PublishReport> {
+        let hit = match self.inner.cache.get_shared(topic) {
+            Some(hit) => hit,
             None => self.fresh_route(topic, who)?,
         };
         self.send_on(hit, topic, payload, headers, reply_to, who, bare)
@@ -908,21 +934,21 @@ impl Bus {
     /// that needs more takes the rest of the delivery to
     /// [`send_rest`](Self::send_rest), which first takes a reference to
     /// the route and lets the lock go.
-    #[allow(clippy::too_many_arguments)]
     #[inline(always)]
-    fn send_held<'a>(
+    fn send_held(
         &self,
         held: cache::Held<'_, Target>,
-        topic: &str,
-        payload: impl Carry<'a>,
+        payload: impl Bytes,
         headers: Headers<'_>,
         reply_to: Option<Arc<str>>,
-        who: Who<'_>,
         bare: bool,
     ) -> Result<PublishReport> {
-        admit_publish!(self, topic, payload.len(), headers, who => text);
+        // The checks `admit_publish!` makes that can still fail: the
+        // caller found the bus open to everyone and the payload within the
+        // limit, and a cached route's topic valid and not reserved.
+        let limits = &self.inner.limits;
+        let text = if headers.is_empty() { None } else { message::HeaderText::build(headers, limits)? };
         let (_level, inside_handler) = self.enter()?;
-        let payload = payload.taken();
         let seq = self.inner.published.fetch_add(1, Ordering::Relaxed) + 1;
         let matched = held.targets.len() as u64;
         let report = PublishReport { matched, delivered: matched, dropped: 0 };
