@@ -1104,3 +1104,22 @@ fn a_payload_converted_by_the_callers_code_may_publish() {
     let got: Vec<_> = std::iter::from_fn(|| sub.try_recv().unwrap()).map(|m| m.payload().to_vec()).collect();
     assert_eq!(got, [&b"warm"[..], &b"inner"[..], &b"outer"[..]]);
 }
+
+/// A payload over the limit is refused after the route's own errors, in
+/// a publish's order, whether its topic is warm or not: a bad topic, a
+/// reserved one and a closed bus say so rather than that the payload is
+/// too long, and a warm topic refuses only the payload.
+#[test]
+fn an_oversized_payload_is_refused_after_the_routes_errors() {
+    let bus = Bus::new(BusLimits { max_payload: 8, ..BusLimits::default() }).unwrap();
+    let sub = bus.subscribe("t.warm", opts()).unwrap();
+    bus.publish("t.warm", &b"fits"[..], &[]).unwrap();
+    let long = vec![0u8; 9];
+    assert_eq!(bus.publish("t..bad", long.clone(), &[]).unwrap_err().kind(), ErrorKind::InvalidArgument);
+    let reserved = bus.publish("_charter.inbox.x", long.clone(), &[]).unwrap_err();
+    assert_eq!(reserved.kind(), ErrorKind::InvalidArgument, "{reserved}");
+    assert_eq!(bus.publish("t.warm", long.clone(), &[]).unwrap_err().kind(), ErrorKind::LimitExceeded);
+    assert_eq!(sub.stats().received, 1, "nothing of a refused publish reached the queue");
+    bus.close();
+    assert_eq!(bus.publish("t.warm", long, &[]).unwrap_err().kind(), ErrorKind::Closed);
+}
