@@ -1023,3 +1023,103 @@ fn a_warm_topic_is_refused_once_the_bus_is_closed() {
     }
     drop(sub);
 }
+
+/// A publish whose route is cached, waiting for room in a `Block` queue,
+/// lets the match cache go first: a subscribe (which clears the cache)
+/// returns while it waits, and the room the receiver then makes lets it
+/// deliver. Holding the cache's lock through the wait, the subscribe would
+/// wait for the publish, which would time out.
+#[test]
+fn a_publish_waiting_for_room_holds_no_lock_of_the_match_cache() {
+    let bus = bus();
+    let open = bus.subscribe("t.wait", opts()).unwrap();
+    let full = bus
+        .subscribe("t.wait", opts().capacity(1).overflow(Overflow::Block(Duration::from_secs(30))))
+        .unwrap();
+    bus.publish("t.wait", &b"1"[..], &[]).unwrap();
+    let publisher = {
+        let bus = bus.clone();
+        thread::spawn(move || bus.publish("t.wait", &b"2"[..], &[]))
+    };
+    thread::sleep(Duration::from_millis(50));
+    let started = Instant::now();
+    let other = bus.subscribe("t.other", opts()).unwrap();
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert_eq!(full.recv().unwrap().payload(), b"1");
+    let report = publisher.join().unwrap().unwrap();
+    assert_eq!((report.matched, report.delivered, report.dropped), (2, 2, 0));
+    assert_eq!(full.recv().unwrap().payload(), b"2");
+    let got: Vec<_> = std::iter::from_fn(|| open.try_recv().unwrap()).map(|m| m.seq()).collect();
+    assert_eq!(got, [1, 2]);
+    drop(other);
+}
+
+/// Warm publishes to three queues of one topic, the middle one full and
+/// dropping what is new: each publish reaches the open queues on either
+/// side of it, counts one drop, and every queue's accounting stays exact.
+#[test]
+fn a_full_queue_between_open_ones_drops_only_its_own_copy() {
+    let bus = bus();
+    let first = bus.subscribe("t.three", opts()).unwrap();
+    let full = bus.subscribe("t.three", opts().capacity(1).overflow(Overflow::DropNewest)).unwrap();
+    let last = bus.subscribe("t.three", opts()).unwrap();
+    bus.publish("t.three", vec![0], &[]).unwrap();
+    for i in 1..=5u8 {
+        let report = bus.publish("t.three", vec![i], &[]).unwrap();
+        assert_eq!((report.matched, report.delivered, report.dropped), (3, 2, 1));
+    }
+    for sub in [&first, &last] {
+        let got: Vec<_> = std::iter::from_fn(|| sub.try_recv().unwrap()).map(|m| m.payload()[0]).collect();
+        assert_eq!(got, [0, 1, 2, 3, 4, 5]);
+    }
+    let stats = full.stats();
+    assert_eq!((stats.received, stats.queued, stats.dropped.overflow), (6, 1, 5));
+}
+
+/// A payload of the caller's own type whose conversion into a shared
+/// buffer publishes on the same topic: a warm publish converts it before
+/// it takes any lock of the match cache (under one, the inner publish
+/// would deadlock), so the inner message comes first.
+#[test]
+fn a_payload_converted_by_the_callers_code_may_publish() {
+    struct Publishing {
+        bus: Bus,
+        bytes: Vec<u8>,
+    }
+    impl AsRef<[u8]> for Publishing {
+        fn as_ref(&self) -> &[u8] {
+            &self.bytes
+        }
+    }
+    impl From<Publishing> for Arc<[u8]> {
+        fn from(p: Publishing) -> Arc<[u8]> {
+            p.bus.publish("t.conv", &b"inner"[..], &[]).unwrap();
+            Arc::from(p.bytes)
+        }
+    }
+    let bus = bus();
+    let sub = bus.subscribe("t.conv", opts()).unwrap();
+    bus.publish("t.conv", &b"warm"[..], &[]).unwrap();
+    bus.publish("t.conv", Publishing { bus: bus.clone(), bytes: b"outer".to_vec() }, &[]).unwrap();
+    let got: Vec<_> = std::iter::from_fn(|| sub.try_recv().unwrap()).map(|m| m.payload().to_vec()).collect();
+    assert_eq!(got, [&b"warm"[..], &b"inner"[..], &b"outer"[..]]);
+}
+
+/// A payload over the limit is refused after the route's own errors, in
+/// a publish's order, whether its topic is warm or not: a bad topic, a
+/// reserved one and a closed bus say so rather than that the payload is
+/// too long, and a warm topic refuses only the payload.
+#[test]
+fn an_oversized_payload_is_refused_after_the_routes_errors() {
+    let bus = Bus::new(BusLimits { max_payload: 8, ..BusLimits::default() }).unwrap();
+    let sub = bus.subscribe("t.warm", opts()).unwrap();
+    bus.publish("t.warm", &b"fits"[..], &[]).unwrap();
+    let long = vec![0u8; 9];
+    assert_eq!(bus.publish("t..bad", long.clone(), &[]).unwrap_err().kind(), ErrorKind::InvalidArgument);
+    let reserved = bus.publish("_charter.inbox.x", long.clone(), &[]).unwrap_err();
+    assert_eq!(reserved.kind(), ErrorKind::InvalidArgument, "{reserved}");
+    assert_eq!(bus.publish("t.warm", long.clone(), &[]).unwrap_err().kind(), ErrorKind::LimitExceeded);
+    assert_eq!(sub.stats().received, 1, "nothing of a refused publish reached the queue");
+    bus.close();
+    assert_eq!(bus.publish("t.warm", long, &[]).unwrap_err().kind(), ErrorKind::Closed);
+}

@@ -292,3 +292,23 @@ fn a_plain_queue_wakes_again_after_going_quiet() {
     let s = sub.stats();
     assert_eq!((s.received, s.delivered, s.queued), (2, 1, 1));
 }
+
+/// A notify that publishes on the topic whose message fired it, from a
+/// publish that found its route in the match cache: the publish runs the
+/// callback with no lock of the cache held (a lock held would deadlock
+/// the callback's own publish on the same topic).
+#[test]
+fn a_notify_may_publish_on_the_topic_that_fired_it() {
+    let (bus, sub) = pull_on_a();
+    bus.publish("a", &b"warm"[..], &[]).unwrap();
+    assert_eq!(sub.try_recv().unwrap().unwrap().payload(), b"warm");
+    let again = bus.clone();
+    let notify: Notify = Arc::new(move || {
+        again.publish("a", &b"from the callback"[..], &[]).unwrap();
+    });
+    assert!(matches!(sub.poll_recv(&notify).unwrap(), Polled::Pending { .. }));
+    let report = bus.publish("a", &b"fires"[..], &[]).unwrap();
+    assert_eq!((report.matched, report.delivered), (1, 1));
+    let got: Vec<_> = std::iter::from_fn(|| sub.try_recv().unwrap()).map(|m| m.payload().to_vec()).collect();
+    assert_eq!(got, [&b"fires"[..], &b"from the callback"[..]]);
+}

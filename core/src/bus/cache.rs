@@ -7,9 +7,11 @@
 //! index change or close that came after it either clears it with its
 //! shard or is seen, so no stale route survives a clear, a hit needs no
 //! generation of its own to compare, and a closed bus's cache stays
-//! empty. A hit costs a
-//! short uncontended lock and one reference-count increment (a topic and
-//! its targets are one shared [`Hit`]), and allocates nothing, so a warm publish allocates nothing either. The cache
+//! empty. A hit costs a short uncontended lock, and allocates nothing, so
+//! a warm publish allocates nothing either: a publish to plain queues
+//! delivers under that lock, borrowing the route; any other takes one
+//! reference to it (a topic and its targets are one shared [`Hit`]) and
+//! lets the lock go. The cache
 //! is sharded so publishers of different topics rarely share a lock, and
 //! bounded so hostile topic strings cannot grow it without limit.
 //!
@@ -31,9 +33,10 @@
 
 use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
+use std::ops::Deref;
 use std::sync::Arc;
 
-use parking_lot::Mutex;
+use parking_lot::{Mutex, MutexGuard};
 
 use super::dispatch::Spare;
 use super::hashed::Hashed;
@@ -54,6 +57,25 @@ pub(crate) struct MatchCache<T> {
 
 /// A cached topic and the targets that match it, shared by one reference.
 pub(crate) type Hit<T> = Arc<Route<T>>;
+
+/// A cached route borrowed under its shard's lock (see [`MatchCache::get`]),
+/// by its slot: a guard mapped to the route itself (`MutexGuard::try_map`)
+/// was a call of its own, not inlined (callgrind, `budget_loop bus 1`).
+pub(crate) struct Held<'a, T> {
+    shard: MutexGuard<'a, Shard<T>>,
+    at: usize,
+}
+
+impl<T> Deref for Held<'_, T> {
+    type Target = Hit<T>;
+
+    /// The slot holds the route: the lookup found it there, and the table
+    /// cannot change while the guard holds the shard's lock.
+    #[inline(always)]
+    fn deref(&self) -> &Hit<T> {
+        self.shard.at(self.at).expect("a held slot keeps its route")
+    }
+}
 
 pub(crate) struct Route<T> {
     pub(crate) topic: Arc<str>,
@@ -83,15 +105,28 @@ impl<T> MatchCache<T> {
         }
     }
 
-    /// The route of `topic`, if cached. Always inlined into the publish,
-    /// whose size left it out of line otherwise (a call, and its result
-    /// through the stack).
+    /// The route of `topic`, if cached, borrowed under its shard's lock,
+    /// which the returned guard holds until it is dropped: a publish that
+    /// delivers under it takes no reference to the route (a count up and
+    /// down, two atomic read-modify-writes). Whoever holds it must run no
+    /// handler or callback and wait for nothing (a `Block` queue's room)
+    /// before dropping it, since a handler may publish on a topic of the
+    /// same shard; to do either it clones the route first. Always inlined
+    /// into the publish, whose size left it out of line otherwise (a call,
+    /// and its result through the stack).
     #[inline(always)]
-    pub(crate) fn get(&self, topic: &str) -> Option<Hit<T>> {
+    pub(crate) fn get(&self, topic: &str) -> Option<Held<'_, T>> {
         let hash = self.hasher.hash(topic.as_bytes());
         let shard = self.shard(hash).lock();
-        let hit = shard.get(hash)?;
-        same(hit.topic.as_bytes(), topic.as_bytes()).then(|| Arc::clone(hit))
+        let at = shard.position(hash)?;
+        let hit = shard.at(at)?;
+        same(hit.topic.as_bytes(), topic.as_bytes()).then_some(Held { shard, at })
+    }
+
+    /// The route of `topic`, if cached, as a reference of its own: for a
+    /// batch, which keeps it across its messages.
+    pub(crate) fn get_shared(&self, topic: &str) -> Option<Hit<T>> {
+        self.get(topic).map(|held| Arc::clone(&held))
     }
 
     /// The route of `topic` to `targets`, cached if it is still `current`

@@ -27,20 +27,27 @@ impl<V> Hashed<V> {
         self.len
     }
 
-    /// The value under `hash`. Always inlined into the publish, through
-    /// the cache's lookup.
+    /// The slot of the value under `hash`, for [`at`](Self::at). Always
+    /// inlined into the publish, through the cache's lookup.
     #[inline(always)]
-    pub(crate) fn get(&self, hash: u64) -> Option<&V> {
+    pub(crate) fn position(&self, hash: u64) -> Option<usize> {
         // With no slots the mask is all ones and the first `get` misses.
         let mask = self.slots.len().wrapping_sub(1);
         let mut at = hash as usize & mask;
         loop {
-            let (key, value) = self.slots.get(at)?.as_ref()?;
+            let (key, _) = self.slots.get(at)?.as_ref()?;
             if *key == hash {
-                return Some(value);
+                return Some(at);
             }
             at = (at + 1) & mask;
         }
+    }
+
+    /// The value in slot `at`, if it holds one: one that
+    /// [`position`](Self::position) gave, until the table next changes.
+    #[inline(always)]
+    pub(crate) fn at(&self, at: usize) -> Option<&V> {
+        self.slots.get(at)?.as_ref().map(|(_, value)| value)
     }
 
     /// Puts `value` under `hash`, replacing the value there; a table
@@ -97,27 +104,32 @@ impl<V> Hashed<V> {
 mod tests {
     use super::*;
 
+    /// The value under `hash`, copied out of the table.
+    fn get(table: &mut Hashed<u64>, hash: u64) -> Option<u64> {
+        table.at(table.position(hash)?).copied()
+    }
+
     #[test]
     fn finds_replaces_and_bounds() {
         let mut table = Hashed::new();
-        assert!(table.get(7).is_none());
+        assert!(get(&mut table, 7).is_none());
         for hash in 0..100u64 {
             // Hashes that share their low bits probe past each other.
             table.insert(hash << 20, hash, 1000);
         }
         assert_eq!(table.len(), 100);
-        assert!((0..100u64).all(|hash| table.get(hash << 20) == Some(&hash)));
-        assert!(table.get(100 << 20).is_none());
+        assert!((0..100u64).all(|hash| get(&mut table, hash << 20) == Some(hash)));
+        assert!(get(&mut table, 100 << 20).is_none());
         table.insert(5 << 20, 500, 1000);
-        assert_eq!((table.get(5 << 20), table.len()), (Some(&500), 100));
+        assert_eq!((get(&mut table, 5 << 20), table.len()), (Some(500), 100));
         // At the limit, a new hash clears the table; a present one does not.
         table.insert(6 << 20, 600, 100);
         assert_eq!(table.len(), 100);
         table.insert(1000, 1, 100);
         assert_eq!(table.len(), 1);
-        assert_eq!((table.get(1000), table.get(6 << 20)), (Some(&1), None));
+        assert_eq!((get(&mut table, 1000), get(&mut table, 6 << 20)), (Some(1), None));
         table.clear();
-        assert!(table.get(1000).is_none());
+        assert!(get(&mut table, 1000).is_none());
         assert_eq!(table.len(), 0);
     }
 

@@ -100,6 +100,23 @@ impl<P: super::Payload> Carry<'static> for Given<P> {
     }
 }
 
+/// A payload taken already (see `Bus::send`), passed on as it is.
+pub(crate) struct Taken<B>(pub(crate) B);
+
+impl<B: Bytes> Carry<'_> for Taken<B> {
+    type Taken = B;
+
+    #[inline(always)]
+    fn len(&self) -> usize {
+        self.0.as_slice().len()
+    }
+
+    #[inline(always)]
+    fn taken(self) -> B {
+        self.0
+    }
+}
+
 /// A borrowed payload, copied into the body's kept buffer.
 pub(crate) struct Copied<'a>(pub(crate) &'a [u8]);
 

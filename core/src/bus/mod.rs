@@ -70,7 +70,7 @@ use cache::MatchCache;
 use dispatch::Spare;
 use ended::Ended;
 use index::Index;
-use message::{Bytes, Carry, Copied, Given};
+use message::{Bytes, Carry, Copied, Given, Taken};
 use queue::{Offered, Queue};
 use subscription::Shared;
 use topic::Kind;
@@ -102,26 +102,18 @@ pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Every check of a publish before anything is copied or delivered, in
 /// this order: an open bus, a valid topic that the library does not
-/// reserve, the caller's authorization (recorded when the bus audits), the
-/// payload's length and the headers, built into the message's header
-/// text, bound to the names after `=>`; a failed check returns its error
-/// from the calling function. One place for a single
-/// publish and each message of a batch ([`Bus::admit_publish`]); a macro
-/// because a function returning both, even inlined, cost a single publish
-/// 2% to 4% more instructions (benches/budgets.toml).
+/// reserve (both made while routing: a cached route is of neither, see
+/// [`Bus::fresh_route`]), then here, once routed, the caller's
+/// authorization (recorded when the bus audits), the payload's length and
+/// the headers, built into the message's header text, bound to the name
+/// after `=>`; a failed check returns its error from the calling
+/// function. One place for a single publish and each message of a batch
+/// ([`Bus::admit_and_route`]); a macro because a function returning both,
+/// even inlined, cost a single publish 2% to 4% more instructions
+/// (benches/budgets.toml).
 macro_rules! admit_publish {
-    ($bus:ident, $topic:ident, $payload_len:expr, $headers:ident, $who:ident => $route:ident, $text:ident) => {
+    ($bus:ident, $topic:ident, $payload_len:expr, $headers:ident, $who:ident => $text:ident) => {
         let limits = &$bus.inner.limits;
-        // Only topics that passed the check below are cached, and a bus's
-        // limits never change, so a cached topic is known to be valid: a
-        // warm publish skips the check (a third of its cost). A reserved
-        // topic is never cached, so a hit needs no test of it, and a closed
-        // bus's cache is empty and stays so, so a hit needs no test that the
-        // bus is open (`fresh_route` makes both).
-        let $route = match $bus.inner.cache.get($topic) {
-            Some(hit) => hit,
-            None => $bus.fresh_route($topic, $who)?,
-        };
         $bus.authorize($who, Action::Publish, $topic)?;
         limits.check_payload($payload_len)?;
         // Most publishes have no headers: decided here without a call.
@@ -722,13 +714,19 @@ impl Bus {
     /// decision is recorded here, where no lock of the bus is held.
     #[inline]
     fn authorize(&self, who: Who<'_>, action: Action, topic: &str) -> Result<()> {
-        // An open bus without a recorder allows everyone but a session's
-        // holder (whose grants still bind it) and records nothing: the
-        // common case, decided without a call.
-        if !matches!(who, Who::Holder(_)) && self.inner.authority.is_none() && !self.inner.audited {
+        if self.open_to(who) {
             return Ok(());
         }
         self.decide(who, action, topic)
+    }
+
+    /// An open bus without a recorder allows everyone but a session's
+    /// holder (whose grants still bind it) and records nothing: the common
+    /// case, decided without a call (and so under a lock: see
+    /// [`send_held`](Self::send_held)).
+    #[inline(always)]
+    fn open_to(&self, who: Who<'_>) -> bool {
+        !matches!(who, Who::Holder(_)) && self.inner.authority.is_none() && !self.inner.audited
     }
 
     /// [`authorize`](Self::authorize) on a bus that enforces or records.
@@ -862,13 +860,24 @@ impl Bus {
         self.inner.cache.clear();
     }
 
-    /// A publish: its checks, its route, its message and the delivery to
+    /// A publish: its route, its checks, its message and the delivery to
     /// each target. Always inlined into its callers, each of which passes
     /// a constant `who` and `reply_to` (`publish`: anyone, no inbox): the
     /// authorization and reply inbox tests then fold away, and the
     /// arguments no longer go through the stack into a call (callgrind,
     /// `budget_loop bus 1`: 446 -> 396 instructions a publish and receive,
     /// with the queue's `offer` kept inline).
+    ///
+    /// Only topics that passed the topic's checks are cached, and a bus's
+    /// limits never change, so a cached topic is known to be valid: a warm
+    /// publish skips the check (a third of its cost). A reserved topic is
+    /// never cached, so a hit needs no test of it, and a closed bus's cache
+    /// is empty and stays so, so a hit needs no test that the bus is open
+    /// (`fresh_route` makes both). A hit whose targets are all plain
+    /// queues, on a bus whose authorization is decided without a call,
+    /// delivers under the cache's shard lock ([`Bus::send_held`]); any
+    /// other publish takes a reference to its route and delivers without
+    /// that lock ([`Bus::send_on`]).
     #[inline(always)]
     fn send<'a>(
         &self,
@@ -881,17 +890,169 @@ impl Bus {
         // Decided on the arguments as given, before anything is made of
         // them: constants for most publishes (no headers, no reply inbox).
         let bare = headers.is_empty() && reply_to.is_none();
-        admit_publish!(self, topic, payload.len(), headers, who => route, text);
-        let key = self.key();
-        let (_level, inside_handler) = dispatch::enter(key).inspect_err(|_| {
+        if !self.open_to(who) || payload.len() > self.inner.limits.max_payload {
+            return self.send_checked(topic, payload, headers, reply_to, who, bare);
+        }
+        // Taken before the shard's lock, so that a payload's own conversion
+        // (`Into<Arc<[u8]>>`, the caller's code for its own types) never
+        // runs under it; it fits, so nothing is copied that the limit
+        // would refuse.
+        let payload = payload.taken();
+        let hit = match self.inner.cache.get(topic) {
+            Some(held) if held.plain => return self.send_held(held, payload, headers, reply_to, bare),
+            Some(held) => Arc::clone(&held),
+            None => self.fresh_route(topic, who)?,
+        };
+        self.send_on(hit, topic, Taken(payload), headers, reply_to, who, bare)
+    }
+
+    /// [`send`](Self::send) on a bus that enforces or records, or of a
+    /// payload over the limit: the route as a reference of its own, then
+    /// every check in order. Out of line: neither is the common publish.
+    #[inline(never)]
+    fn send_checked<'a>(
+        &self,
+        topic: &str,
+        payload: impl Carry<'a>,
+        headers: Headers<'_>,
+        reply_to: Option<Arc<str>>,
+        who: Who<'_>,
+        bare: bool,
+    ) -> Result<PublishReport> {
+        let hit = match self.inner.cache.get_shared(topic) {
+            Some(hit) => hit,
+            None => self.fresh_route(topic, who)?,
+        };
+        self.send_on(hit, topic, payload, headers, reply_to, who, bare)
+    }
+
+    /// [`send`](Self::send) on a cached route of plain queues, borrowed
+    /// under its shard's lock: no reference to the route is taken and
+    /// dropped (two atomic read-modify-writes a publish). Under that lock
+    /// each queue is offered the message by its quick push only (an open,
+    /// quiet queue with room: no wake-up, no callback, no wait); the first
+    /// that needs more takes the rest of the delivery to
+    /// [`send_rest`](Self::send_rest), which first takes a reference to
+    /// the route and lets the lock go.
+    #[inline(always)]
+    fn send_held(
+        &self,
+        held: cache::Held<'_, Target>,
+        payload: impl Bytes,
+        headers: Headers<'_>,
+        reply_to: Option<Arc<str>>,
+        bare: bool,
+    ) -> Result<PublishReport> {
+        // The checks `admit_publish!` makes that can still fail: the
+        // caller found the bus open to everyone and the payload within the
+        // limit, and a cached route's topic valid and not reserved.
+        let limits = &self.inner.limits;
+        let text = if headers.is_empty() { None } else { message::HeaderText::build(headers, limits)? };
+        let (_level, inside_handler) = self.enter()?;
+        let seq = self.inner.published.fetch_add(1, Ordering::Relaxed) + 1;
+        let matched = held.targets.len() as u64;
+        let report = PublishReport { matched, delivered: matched, dropped: 0 };
+        let Some((last, others)) = held.targets.split_last() else {
+            return Ok(report);
+        };
+        let message = if bare {
+            // Both empty, so nothing to drop (see `send_on`).
+            debug_assert!(text.is_none(), "empty headers make no text");
+            std::mem::forget((text, reply_to));
+            Message::bare(seq, &held.topic, payload)
+        } else {
+            Message::new(seq, &held.topic, payload, text, reply_to)
+        };
+        let size = message.size();
+        // The first target whose quick push refused the message, and the
+        // message.
+        let rest = 'quick: {
+            for (at, target) in others.iter().enumerate() {
+                if target.queue.try_push(&message, size).is_some() {
+                    break 'quick Some((at, message));
+                }
+            }
+            last.queue.try_push(message, size).map(|message| (others.len(), message))
+        };
+        match rest {
+            None => Ok(report),
+            Some((from, message)) => {
+                let hit = Arc::clone(&held);
+                drop(held);
+                self.send_rest(hit, from, message, size, !inside_handler)
+            }
+        }
+    }
+
+    /// [`send_held`](Self::send_held)'s delivery from the target at
+    /// `from` on, once its caller took a reference to the route and let
+    /// the shard's lock go: a queue offered the message the long way may
+    /// wait for room (`Block`) or run a readiness callback. The targets
+    /// before `from` took the message.
+    #[cold]
+    #[inline(never)]
+    fn send_rest(
+        &self,
+        hit: cache::Hit<Target>,
+        from: usize,
+        message: Message,
+        size: usize,
+        may_wait: bool,
+    ) -> Result<PublishReport> {
+        let matched = hit.targets.len() as u64;
+        let mut dropped = 0;
+        let mut first_error = None;
+        if let Some((last, others)) = hit.targets[from..].split_last() {
+            for target in others {
+                if let Offered::Dropped =
+                    target.queue.offer(&message, size, &target.options, may_wait, &mut first_error)
+                {
+                    dropped += 1;
+                }
+            }
+            if let Offered::Dropped =
+                last.queue.offer(message, size, &last.options, may_wait, &mut first_error)
+            {
+                dropped += 1;
+            }
+        }
+        let report = PublishReport { matched, delivered: matched - dropped, dropped };
+        match first_error {
+            None => Ok(report),
+            Some(e) => Err(refused_by_some(&e, &hit.topic, &report)),
+        }
+    }
+
+    /// A publish's nesting level, counted as exceeded when it is.
+    #[inline(always)]
+    fn enter(&self) -> Result<(crate::depth::Level, bool)> {
+        dispatch::enter(self.key()).inspect_err(|_| {
             self.inner.depth_exceeded.fetch_add(1, Ordering::Relaxed);
-        })?;
+        })
+    }
+
+    /// [`send`](Self::send) on `hit`, a route of its own: any route on a
+    /// miss, and a hit with a handler, a session or an idle time among its
+    /// targets, or on a bus that enforces or records.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    fn send_on<'a>(
+        &self,
+        hit: cache::Hit<Target>,
+        topic: &str,
+        payload: impl Carry<'a>,
+        headers: Headers<'_>,
+        reply_to: Option<Arc<str>>,
+        who: Who<'_>,
+        bare: bool,
+    ) -> Result<PublishReport> {
+        admit_publish!(self, topic, payload.len(), headers, who => text);
+        let (_level, inside_handler) = self.enter()?;
         let may_wait = !inside_handler;
         // The one copy of a borrowed payload, made only once it is known to
         // fit (a 64 MiB payload on a 1 MiB bus is refused without it): a
         // `Copied` one is copied into the message's body, below.
         let payload = payload.taken();
-        let hit = route;
         let seq = self.inner.published.fetch_add(1, Ordering::Relaxed) + 1;
         // The report is made at the end from these, and a refusal names the
         // route's topic (the same text): neither the report nor the topic
@@ -971,7 +1132,11 @@ impl Bus {
         headers: Headers<'_>,
         who: Who<'_>,
     ) -> Result<(cache::Hit<Target>, Option<message::HeaderText>)> {
-        admit_publish!(self, topic, payload_len, headers, who => route, text);
+        let route = match self.inner.cache.get_shared(topic) {
+            Some(hit) => hit,
+            None => self.fresh_route(topic, who)?,
+        };
+        admit_publish!(self, topic, payload_len, headers, who => text);
         Ok((route, text))
     }
 

@@ -191,6 +191,22 @@ impl Queue {
         }
     }
 
+    /// Queues `message` if the queue is open and quiet and has room for it
+    /// ([`offer`](Self::offer)'s inline case), else gives it back, having
+    /// counted nothing: the publisher's push under the match cache's shard
+    /// lock, which must wake, call and wait for nothing, so it leaves any
+    /// other case to `offer` once that lock is let go.
+    #[inline(always)]
+    pub(crate) fn try_push<M: Offer>(&self, message: M, size: usize) -> Option<M> {
+        let mut state = self.lock();
+        if state.items.len() < state.quiet_room && size <= state.free_bytes {
+            state.free_bytes -= size;
+            state.items.push_free(message.into_message());
+            return None;
+        }
+        Some(message)
+    }
+
     /// Queues `message` into a queue known to have room, then wakes and
     /// fires, outside the lock, whatever waits for it.
     #[inline]
