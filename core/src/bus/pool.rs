@@ -219,6 +219,24 @@ mod tests {
     use super::*;
     use crate::bus::{Bus, BusLimits, Message, SubscribeOptions, COPY_KEEP};
 
+    /// A body given back is the next one its thread takes, from the
+    /// thread's own cache, whatever other threads do with the shared pool
+    /// meanwhile.
+    #[test]
+    fn a_thread_takes_back_the_body_it_gave_back() {
+        std::thread::spawn(|| {
+            let bus = Bus::new(BusLimits::default()).unwrap();
+            let sub = bus.subscribe("t.x", SubscribeOptions::new()).unwrap();
+            bus.publish("t.x", Arc::from(&b"one"[..]), &[]).unwrap();
+            let body = sub.try_recv().unwrap().unwrap().into_body().unwrap();
+            let given = Arc::as_ptr(&body);
+            give_back(body);
+            assert_eq!(take().as_ref().map(Arc::as_ptr), Some(given));
+        })
+        .join()
+        .unwrap();
+    }
+
     /// Many more messages alive at once than the pool keeps: once they are
     /// all gone, the pool holds at most `KEEP` bodies, and none of them
     /// holds a payload.
