@@ -16,32 +16,18 @@
 //! (`publish_copied`, `publish_many_copied`: the C ABI and the bindings
 //! that lend bytes), so a warm publish of one costs no `malloc` and
 //! `free`; its capacity never exceeds `COPY_KEEP`, so the pool's memory is
-//! bounded by `KEEP + 1` shared bodies and one per thread (at most
-//! [`CACHES`], see below), of about a hundred bytes each plus 1 KiB of
-//! buffer each: about 1.4 MiB.
+//! bounded by `KEEP + 1` bodies of about a hundred bytes each plus 1 KiB
+//! of buffer each: about 1.2 MiB.
 //!
 //! The pool is one for the process, not one per bus: a body belongs to no
 //! bus, so it needs no pointer back to a pool (which its return would have
 //! to clone, and which would tie a closed bus's memory to its messages),
 //! and a closed bus leaves nothing of its own behind here.
 //!
-//! In front of the shared pool, each thread keeps one body of its own in
-//! a thread-local cache, given back to and taken from first without any
-//! atomic operation: a thread that publishes and receives its own messages
-//! (one in flight at a time) reuses one body and never touches what other
-//! threads share. Behind it is one shared spare body, handed over by a
-//! single atomic swap each way: a publish that takes what a receiver on
-//! another thread gave back (the consumer that keeps up) never takes the
-//! list's lock, on either side.
-//!
-//! A thread's cached body goes back to the shared pool when the thread
-//! exits. A thread that first reaches the pool while it exits (from a
-//! `pthread_key` destructor, after the thread-locals' destructors ran:
-//! tests-c/test_shutdown.c) makes a cache whose destructor never runs, so
-//! at most [`CACHES`] caches are armed at once, and a thread past that uses
-//! the shared pool alone: the bodies such threads can strand stay bounded,
-//! and the pool's memory with them, at `KEEP + 1 + CACHES` bodies. A use
-//! after the thread's cache is gone goes to the shared pool.
+//! In front of the locked list is one spare body, handed over by a single
+//! atomic swap each way: a publish that takes what the last receiver gave
+//! back (one message in flight at a time, the common case of a consumer
+//! that keeps up) never takes the list's lock, on either side.
 //!
 //! A batch takes the lock once for all its bodies instead: a batch publish
 //! takes the bodies of a chunk of messages together ([`take_many`]), and a
@@ -49,8 +35,6 @@
 //! together ([`give_back_many`], through `Message::drop_all`), so 64
 //! messages made and dropped take the lock twice, not about 126 times.
 
-use std::cell::Cell;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use crossbeam_utils::atomic::AtomicCell;
@@ -70,79 +54,13 @@ static SPARE: AtomicCell<Option<Arc<Body>>> = AtomicCell::new(None);
 
 static FREE: Mutex<Vec<Arc<Body>>> = Mutex::new(Vec::new());
 
-/// The most threads with a cache of their own at once. A cache is armed
-/// when its thread first reaches the pool and disarmed when the thread
-/// exits, except on a thread that first reaches it while exiting, whose
-/// cache's destructor never runs: this bounds the bodies those strand.
-pub(crate) const CACHES: usize = 256;
-
-/// How many caches are armed.
-static ARMED: AtomicUsize = AtomicUsize::new(0);
-
-/// A thread's own body, in front of the shared pool.
-struct Cache {
-    /// Whether this thread counts in [`ARMED`] and may keep a body; a
-    /// thread past [`CACHES`] does not.
-    armed: bool,
-    body: Cell<Option<Arc<Body>>>,
-}
-
-impl Cache {
-    /// Arms this thread's cache if fewer than [`CACHES`] are.
-    fn new() -> Cache {
-        let armed = ARMED
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| (n < CACHES).then_some(n + 1))
-            .is_ok();
-        Cache { armed, body: Cell::new(None) }
-    }
-
-    /// Keeps `body` here if this cache is armed and empty, leaving `None`.
-    #[inline]
-    fn keep(&self, body: &mut Option<Arc<Body>>) {
-        if !self.armed {
-            return;
-        }
-        let held = self.body.take();
-        if held.is_none() {
-            self.body.set(body.take());
-        } else {
-            self.body.set(held);
-        }
-    }
-}
-
-impl Drop for Cache {
-    /// The exiting thread's body goes to the shared pool, and its place
-    /// to another thread.
-    fn drop(&mut self) {
-        if let Some(body) = self.body.take() {
-            give_back_shared(body);
-        }
-        if self.armed {
-            ARMED.fetch_sub(1, Ordering::Relaxed);
-        }
-    }
-}
-
-thread_local! {
-    static CACHE: Cache = Cache::new();
-}
-
-/// A kept body to fill, if there is one: this thread's, the spare, or one
-/// from the list. Once this thread's cache is gone (a use while it
-/// exits), the shared pool's.
+/// A kept body to fill, if there is one: the spare, or one from the list.
 #[inline]
 pub(crate) fn take() -> Option<Arc<Body>> {
-    CACHE.try_with(|cache| cache.body.take()).ok().flatten().or_else(take_shared)
-}
-
-/// [`take`] when this thread has no body of its own.
-#[inline(never)]
-fn take_shared() -> Option<Arc<Body>> {
     SPARE.take().or_else(take_listed)
 }
 
-/// [`take_shared`] when there is no spare.
+/// [`take`] when there is no spare.
 #[inline(never)]
 fn take_listed() -> Option<Arc<Body>> {
     FREE.lock().pop()
@@ -164,22 +82,16 @@ pub(crate) fn take_many(bodies: &mut [Option<Arc<Body>>]) {
     }
 }
 
-/// Keeps `body`, whose last reference this was, for reuse: in this
-/// thread's cache when it is empty, else as the shared spare.
+/// Keeps `body`, whose last reference this was, for reuse as the spare;
+/// the spare it replaces goes to the list, or is freed when that is full.
+///
+/// The spare is one for the process, not one per thread: a thread-local
+/// that owns a body needs a destructor, and a thread that first reaches the
+/// pool while it exits (from a `pthread_key` destructor, after the
+/// thread-locals' destructors ran) would register one that never runs,
+/// losing the body (tests-c/test_shutdown.c).
 #[inline]
 pub(crate) fn give_back(body: Arc<Body>) {
-    let mut body = Some(body);
-    // Gone (`Err`) while the thread exits: the shared pool keeps it.
-    let _ = CACHE.try_with(|cache| cache.keep(&mut body));
-    if let Some(body) = body {
-        give_back_shared(body);
-    }
-}
-
-/// Keeps `body` as the shared spare; the spare it replaces goes to the
-/// list, or is freed when that is full.
-#[inline(never)]
-fn give_back_shared(body: Arc<Body>) {
     if let Some(earlier) = SPARE.swap(Some(body)) {
         keep(earlier);
     }
@@ -218,24 +130,6 @@ fn let_go(body: Arc<Body>) {
 mod tests {
     use super::*;
     use crate::bus::{Bus, BusLimits, Message, SubscribeOptions, COPY_KEEP};
-
-    /// A body given back is the next one its thread takes, from the
-    /// thread's own cache, whatever other threads do with the shared pool
-    /// meanwhile.
-    #[test]
-    fn a_thread_takes_back_the_body_it_gave_back() {
-        std::thread::spawn(|| {
-            let bus = Bus::new(BusLimits::default()).unwrap();
-            let sub = bus.subscribe("t.x", SubscribeOptions::new()).unwrap();
-            bus.publish("t.x", Arc::from(&b"one"[..]), &[]).unwrap();
-            let body = sub.try_recv().unwrap().unwrap().into_body().unwrap();
-            let given = Arc::as_ptr(&body);
-            give_back(body);
-            assert_eq!(take().as_ref().map(Arc::as_ptr), Some(given));
-        })
-        .join()
-        .unwrap();
-    }
 
     /// Many more messages alive at once than the pool keeps: once they are
     /// all gone, the pool holds at most `KEEP` bodies, and none of them
