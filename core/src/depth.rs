@@ -66,6 +66,16 @@ pub(crate) fn inside(key: usize) -> bool {
     STACK.try_with(|s| s.keys[..s.len.get()].iter().any(|k| k.get() == key)).unwrap_or(false)
 }
 
+/// Whether the object identified by `key` had a level on this thread
+/// below the last one taken: what [`enter_counting`]'s flag said when that
+/// level was taken, asked again later by a caller that did not keep it (a
+/// publish's rare slow path, so that its common path keeps no flag).
+pub(crate) fn inside_below_last(key: usize) -> bool {
+    STACK
+        .try_with(|s| s.keys[..s.len.get().saturating_sub(1)].iter().any(|k| k.get() == key))
+        .unwrap_or(false)
+}
+
 /// Takes a nesting level for the object identified by `key`, unless that
 /// object is already active `max` times on this thread or the thread's
 /// stack is full (or is being torn down).
@@ -166,5 +176,20 @@ mod tests {
         assert!(!active());
         let (_again, inside) = enter_counting(1, 2).unwrap();
         assert!(!inside, "every level was given back");
+    }
+
+    /// Asked later, the answer is the flag's at the last level taken.
+    #[test]
+    fn inside_below_last_repeats_the_last_levels_flag() {
+        assert!(!inside_below_last(1), "no level at all");
+        let first = enter_counting(1, 2).unwrap().0;
+        assert!(!inside_below_last(1));
+        let other = enter_counting(2, 2).unwrap().0;
+        assert!(inside_below_last(1), "object 1 has a level below object 2's");
+        assert!(!inside_below_last(2));
+        let second = enter_counting(2, 2).unwrap().0;
+        assert!(inside_below_last(2));
+        drop((second, other, first));
+        assert!(!inside_below_last(1));
     }
 }

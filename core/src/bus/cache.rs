@@ -36,7 +36,7 @@ use std::hash::BuildHasher;
 use std::ops::Deref;
 use std::sync::Arc;
 
-use parking_lot::{Mutex, MutexGuard};
+use parking_lot::{MappedMutexGuard, Mutex, MutexGuard};
 
 use super::dispatch::Spare;
 use super::hashed::Hashed;
@@ -58,22 +58,21 @@ pub(crate) struct MatchCache<T> {
 /// A cached topic and the targets that match it, shared by one reference.
 pub(crate) type Hit<T> = Arc<Route<T>>;
 
-/// A cached route borrowed under its shard's lock (see [`MatchCache::get`]),
-/// by its slot: a guard mapped to the route itself (`MutexGuard::try_map`)
-/// was a call of its own, not inlined (callgrind, `budget_loop bus 1`).
-pub(crate) struct Held<'a, T> {
-    shard: MutexGuard<'a, Shard<T>>,
-    at: usize,
-}
+/// A cached route borrowed under its shard's lock (see [`MatchCache::get`]):
+/// the shard's guard mapped to the route's slot, so that each look at the
+/// route reads it through the guard's pointer. A guard of the whole shard
+/// and the slot's index, as this was, found the slot again on each look,
+/// a bounds test and a test that it holds a route, which the publish's
+/// atomic operations kept the compiler from sharing with the lookup's
+/// (callgrind, `budget_loop bus-runtime 1`).
+pub(crate) struct Held<'a, T>(MappedMutexGuard<'a, Hit<T>>);
 
 impl<T> Deref for Held<'_, T> {
     type Target = Hit<T>;
 
-    /// The slot holds the route: the lookup found it there, and the table
-    /// cannot change while the guard holds the shard's lock.
     #[inline(always)]
     fn deref(&self) -> &Hit<T> {
-        self.shard.at(self.at).expect("a held slot keeps its route")
+        &self.0
     }
 }
 
@@ -120,7 +119,12 @@ impl<T> MatchCache<T> {
         let shard = self.shard(hash).lock();
         let at = shard.position(hash)?;
         let hit = shard.at(at)?;
-        same(hit.topic.as_bytes(), topic.as_bytes()).then_some(Held { shard, at })
+        if !same(hit.topic.as_bytes(), topic.as_bytes()) {
+            return None;
+        }
+        Some(Held(MutexGuard::map(shard, |shard| {
+            shard.at_mut(at).expect("the slot just read holds a route")
+        })))
     }
 
     /// The route of `topic`, if cached, as a reference of its own: for a

@@ -50,6 +50,12 @@ impl<V> Hashed<V> {
         self.slots.get(at)?.as_ref().map(|(_, value)| value)
     }
 
+    /// [`at`](Self::at), mutably: for a lock guard mapped to the value.
+    #[inline(always)]
+    pub(crate) fn at_mut(&mut self, at: usize) -> Option<&mut V> {
+        self.slots.get_mut(at)?.as_mut().map(|(_, value)| value)
+    }
+
     /// Puts `value` under `hash`, replacing the value there; a table
     /// holding `limit` other hashes is cleared first, so it never holds
     /// more than `limit`.
