@@ -178,16 +178,21 @@ REASONS = {
                               "over a three-way set, 0.74x in a whole run (single rounds 0.55x to 0.84x); next: the pool's "
                               "shared spare and list (a core change: a per-thread cache of bodies), then an idle-machine "
                               "run",
-    "bridge-latency-bare": "as for the default wire: three extra hand-offs, each of which can wait "
-                           "for one of the 2 cores",
+    "bridge-latency-bare": "as for the default wire: three extra hand-offs, each waking an idle core; bridge round "
+                           "18, idle, medians of 7 rounds over twelve runs: 1.16x to 1.41x (16 B, median 1.28x) and "
+                           "1.19x to 1.39x (1 KiB, median 1.33x), the build before bridge round 17 alike (1.28x to "
+                           "1.41x and 1.32x to 1.43x); next: as for the default wire",
     "bridge-verify": "the verifier's rate for messages sealed in the batches of 64 that an "
                      "export under load sends (one Ed25519 check per batch, an inclusion proof "
                      "per message); each message signed alone it is {alone:,.0f}/s, at the "
                      "machine's Ed25519 floor ({ed25519:,.0f}/s in this run)",
-    "bridge-latency": "one message at a time takes three extra hand-offs (the export's wake-up, the "
-                      "import's local publish, the receiver's wake-up), each of which can wait for "
-                      "one of the 2 cores; three runs on an idle machine gave 1.03x to 1.42x "
-                      "(16 B) and 0.89x to 1.22x (1 KiB)",
+    "bridge-latency": "one message at a time takes three extra hand-offs (the export's wake-up, the import's "
+                      "local publish, the receiver's wake-up), each waking a core that went idle: on an idle "
+                      "machine raw's p50 is about 90 µs (about 25 µs while the cores are busy) and the bridge's "
+                      "110 to 130 µs; bridge round 18, idle, three whole runs of 7 rounds: 1.17x and 1.42x (16 "
+                      "B), 1.38x and 1.34x (1 KiB), against 0.94x and 1.20x with the cores busy; next: the "
+                      "hand-offs' waits (a short spin before a bridge task or the receiver parks, so that a "
+                      "message that follows within microseconds finds it awake), measured on an idle machine",
     "node-batch": "round 8 counted the binding under callgrind: payload views made by the typed "
                   "array constructor instead of `Buffer.from` and the packing's `set` called "
                   "directly took 1,940 to 1,624 instructions a message, 9.3x `emit`'s 174, but "
