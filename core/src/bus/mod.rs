@@ -926,10 +926,7 @@ impl Bus {
         who: Who<'_>,
         bare: bool,
     ) -> Result<PublishReport> {
-        let hit = match self.inner.cache.get_shared(topic) {
-            Some(hit) => hit,
-            None => self.fresh_route(topic, who)?,
-        };
+        let hit = self.shared_route(topic, who)?;
         self.send_on(hit, topic, payload, headers, reply_to, who, bare)
     }
 
@@ -1154,12 +1151,21 @@ impl Bus {
         headers: Headers<'_>,
         who: Who<'_>,
     ) -> Result<(cache::Hit<Target>, Option<message::HeaderText>)> {
-        let route = match self.inner.cache.get_shared(topic) {
-            Some(hit) => hit,
-            None => self.fresh_route(topic, who)?,
-        };
+        let route = self.shared_route(topic, who)?;
         admit_publish!(self, topic, payload_len, headers, who => text);
         Ok((route, text))
+    }
+
+    /// The route of `topic` as a reference of its own: the cached one, or
+    /// a fresh one ([`fresh_route`](Self::fresh_route)'s checks and
+    /// match). For a publish that keeps its route past the cache's lock:
+    /// one that is checked in full, and each message of a batch.
+    #[inline(always)]
+    fn shared_route(&self, topic: &str, who: Who<'_>) -> Result<cache::Hit<Target>> {
+        match self.inner.cache.get_shared(topic) {
+            Some(hit) => Ok(hit),
+            None => self.fresh_route(topic, who),
+        }
     }
 
     /// The subscriptions a publish on `topic` reaches when the match cache
