@@ -12,6 +12,10 @@ pyzmq is installed (``scripts/bench.sh`` installs it into its own venv),
 an inproc PUSH/PULL pair is timed in the same run, one message and 64 at a
 time, as the nearest peer a pyzmq user knows.
 
+``scripts/bench.sh`` installs the build a user of this CPython gets (the
+version-specific one ``make dist`` ships for it; ``BENCH_ABI3=1``: the
+abi3 one); the output and the results file name it.
+
 Each case is timed by the thread's CPU time (``--wall``: by the clock),
 which leaves out the time other processes of a shared machine held the
 cores. The figures also go to ``target/bench-results/python-bus.json`` at the
@@ -125,11 +129,13 @@ def main() -> None:
         zmq[2].close(linger=0)
         zmq[0].term()
 
+    # Which build was measured: the abi3 one, or one for this CPython only.
+    build = "abi3" if ".abi3." in str(charter._native.__file__) else "version-specific"
     simple = per_message["SimpleQueue put + get"]
     simple_batch = per_message[f"SimpleQueue {BATCH} puts + {BATCH} gets"]
     print(
         f"python {platform.python_version()} ({sys.implementation.name}), "
-        f"charter {charter.__version__}, best of {args.repeat} x about {args.number:,} messages, "
+        f"charter {charter.__version__} ({build} build), best of {args.repeat} x about {args.number:,} messages, "
         f"timed by {'the clock' if args.wall else 'the thread CPU time'}"
     )
     print(f"{'case':48} {'ns/message':>10}  vs SimpleQueue")
@@ -145,6 +151,7 @@ def main() -> None:
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps({
         "python": platform.python_version(),
+        "build": build,
         "unit": "ns/message, best of the repeats",
         "clock": "wall" if args.wall else "thread CPU time",
         "cases": per_message,

@@ -2,6 +2,13 @@
 # Installs the Python binding (release build) and runs its benchmarks.
 # Extra arguments go to each benchmark, e.g. --repeat 50.
 #
+# The build benched is the one a user of this CPython gets: `make dist`
+# ships a version-specific wheel for the machine's CPython beside the abi3
+# one (scripts/dist.sh), and pip prefers it, so this installs the binding
+# built for the benchmarks' interpreter (the abi3 cargo feature off).
+# BENCH_ABI3=1 benches the abi3 build instead, what every other CPython
+# from 3.9 gets.
+#
 # The benchmarks run in a venv of their own (target/python-bench-venv,
 # or $BENCH_VENV), into which this script installs pyzmq from PyPI: the bus
 # benchmark times an inproc PUSH/PULL pair beside the bus, and the machine's
@@ -17,7 +24,9 @@ venv="${BENCH_VENV:-$root/target/python-bench-venv}"
 [ -x "$venv/bin/python" ] || "$python" -m venv "$venv"
 bench_python="$venv/bin/python"
 "$bench_python" -m pip install --quiet pyzmq
-"$bench_python" -m pip install --quiet --force-reinstall --no-deps \
+build=(--no-default-features)
+[ "${BENCH_ABI3:-0}" = 1 ] && build=()
+MATURIN_PEP517_ARGS="${build[*]}" "$bench_python" -m pip install --quiet --force-reinstall --no-deps \
     ./bindings-python
 "$bench_python" bindings-python/bench/bench_registry.py "$@"
 "$bench_python" bindings-python/bench/bench_bus.py "$@"
