@@ -115,10 +115,18 @@ impl<'py> Caller<'_, 'py> {
         }
         // `bytes` objects are lent as they are (they cannot change, and
         // `read` holds them for the call); any other bytes-like payload is
-        // copied here first.
+        // copied here first, into `mixed`, which stays empty (unallocated)
+        // when every payload is `bytes`.
         let read = read_payloads(payloads)?;
-        let held = read.held()?;
-        let lent: Vec<&[u8]> = held.iter().map(Held::bytes).collect();
+        let bytes = read.all_bytes();
+        let mixed = match bytes {
+            Some(_) => Vec::new(),
+            None => read.held()?,
+        };
+        let lent: Vec<&[u8]> = match &bytes {
+            Some(bytes) => bytes.iter().map(|b| b.as_bytes()).collect(),
+            None => mixed.iter().map(Held::bytes).collect(),
+        };
         for payload in &lent {
             caller.limits().check_payload(payload.len()).map_err(|e| to_pyerr(py, &e))?;
         }
@@ -137,7 +145,10 @@ impl<'py> Caller<'_, 'py> {
             // A longer payload: each in a shared buffer, the same object
             // again (one payload repeated) sharing the one before's.
             let mut previous: Option<(*const u8, Arc<[u8]>)> = None;
-            let shared: Vec<Arc<[u8]>> = held.iter().map(|h| h.shared(&mut previous)).collect();
+            let shared: Vec<Arc<[u8]>> = match bytes {
+                Some(_) => lent.iter().map(|bytes| shared(bytes, &mut previous)).collect(),
+                None => mixed.iter().map(|h| h.shared(&mut previous)).collect(),
+            };
             self.gate.publishing(py, || {
                 caller.publish_many(topic, shared, &header_refs(&headers)).map_err(stopped)
             })
@@ -253,6 +264,29 @@ fn read_payloads<'py>(payloads: &Bound<'py, PyAny>) -> PyResult<Read<'py>> {
 }
 
 impl<'py> Read<'py> {
+    /// Each payload, borrowed, when every one is a `bytes` object (the
+    /// common case), else `None`: a vector of pointers, where [`Held`]'s
+    /// enum was built on the stack and copied into its vector, a stalled
+    /// store forward (about 4% of a batch's CPU time by `perf`).
+    fn all_bytes(&self) -> Option<Vec<Borrowed<'_, 'py, PyBytes>>> {
+        match self {
+            Read::Tuple(tuple) => {
+                let mut bytes = Vec::with_capacity(tuple.len());
+                for item in tuple.iter_borrowed() {
+                    bytes.push(item.cast::<PyBytes>().ok()?);
+                }
+                Some(bytes)
+            }
+            Read::Items(items) => items
+                .iter()
+                .map(|item| match item {
+                    Owned::Bytes(bytes) => Some(bytes.as_borrowed()),
+                    Owned::Copied(_) => None,
+                })
+                .collect(),
+        }
+    }
+
     /// Each payload, borrowed from what was read, in a vector of their number.
     fn held(&self) -> PyResult<Vec<Held<'_, 'py>>> {
         match self {
@@ -292,23 +326,26 @@ impl Held<'_, '_> {
         }
     }
 
-    /// A shared buffer of these bytes: the copy already made, or a new one
-    /// unless `previous` is of the same `bytes` object (its address, held
-    /// by the batch, so not reused meanwhile).
+    /// A shared buffer of these bytes: the copy already made, or [`shared`]'s.
     fn shared(&self, previous: &mut Option<(*const u8, Arc<[u8]>)>) -> Arc<[u8]> {
         match self {
             Held::Copied(copy) => Arc::clone(copy),
-            Held::Lent(bytes) => {
-                let at = bytes.as_ptr().cast::<u8>();
-                if let Some((seen, shared)) = previous {
-                    if *seen == at {
-                        return Arc::clone(shared);
-                    }
-                }
-                let shared: Arc<[u8]> = Arc::from(bytes.as_bytes());
-                *previous = Some((at, Arc::clone(&shared)));
-                shared
-            }
+            Held::Lent(bytes) => shared(bytes.as_bytes(), previous),
         }
     }
+}
+
+/// A shared buffer of a lent `bytes` object's contents: a new one unless
+/// `previous` is of the same object (the address of its contents, held by
+/// the batch, so not reused meanwhile).
+fn shared(bytes: &[u8], previous: &mut Option<(*const u8, Arc<[u8]>)>) -> Arc<[u8]> {
+    let at = bytes.as_ptr();
+    if let Some((seen, shared)) = previous {
+        if *seen == at {
+            return Arc::clone(shared);
+        }
+    }
+    let shared: Arc<[u8]> = Arc::from(bytes);
+    *previous = Some((at, Arc::clone(&shared)));
+    shared
 }

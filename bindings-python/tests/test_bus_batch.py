@@ -76,6 +76,21 @@ def test_lent_and_copied_payloads_of_every_size(bus: charter.Bus) -> None:
         assert sub.recv(timeout=1).payload == bytes(payload)
 
 
+def test_a_batch_of_bytes_only_over_1_kib_carries_each_payload(bus: charter.Bus) -> None:
+    """A batch of `bytes` objects only, one of them over 1 KiB, from a list
+    and from a generator: each message gets its own payload, whether the
+    same object repeats, or another object of equal or other contents
+    follows."""
+    sub = bus.subscribe("t", capacity=64)
+    long, other = b"L" * 1025, b"M" * 2048
+    equal = bytes(bytearray(long))
+    batch = [long, long, b"a", other, equal, long, b""]
+    bus.publish_many("t", batch)
+    assert [m.payload for m in sub.recv_many(64)] == batch
+    bus.publish_many("t", (p for p in batch))
+    assert [m.payload for m in sub.recv_many(64)] == batch
+
+
 def test_a_repeated_payload_is_each_message_s_own_bytes(bus: charter.Bus) -> None:
     """One `bytes` object repeated is copied once and shared; a mutable
     buffer repeated is read again each time, as it may change between
