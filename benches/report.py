@@ -210,17 +210,13 @@ REASONS = {
                 "(`Message::drop_all` 17% of a `perf` profile, `Run::in_chunks` 11%) and Go's "
                 "collector for the batch's returned values (about 12%); next: fewer atomic "
                 "read-modify-writes a message in the core's body release",
-    "python-batch": "round 8 (binding only): `publish_many` takes a list as one tuple and borrows its items "
-                    "(no `operator.length_hint` calls, no reference taken and dropped per item through the "
-                    "stable ABI), `recv_many` makes its list straight from the core's batch, a received "
-                    "`Message` is smaller, and a first `payload` read no longer lets the GIL go (reading "
-                    "every payload: 5.32x–5.41x to 3.61x–3.80x); a batched message is about 1,120 "
-                    "instructions (1,378 before), half of them its `Message` object as PyO3 makes and frees "
-                    "it (about 590), then the core's publish and receive (about 290); copying payloads out "
-                    "so a batch's core messages go back together costs five times the pool lock it spares "
-                    "(325 against 60), and PyO3's free list was 15% slower (its mutex); the "
-                    "version-specific build measured 2.39x (at `e8a3f9e`); next: the core's share per "
-                    "message (the body back to the pool without a lock each, the queue)",
+    "python-batch": "round 9 (binding only): `bench.sh` measures the version-specific wheel `make dist` "
+                    "ships for this CPython (1.92x–2.00x in eight alternated runs, 1.97x–2.06x before the "
+                    "round; round 8's 2.59x–2.76x was the `abi3` build in the release profile); `recv_many` "
+                    "receives into a vector made to size and `publish_many` lends a batch of `bytes` as a "
+                    "vector of pointers (880 to 828 instructions a message); the `abi3` wheel, for other "
+                    "CPythons, 2.20x–2.28x; next: the core's return of a body to the pool with fewer atomic "
+                    "read-modify-writes (28% of the batch's CPU time by `perf`, about 80 of its instructions)",
     "python-pyzmq": "",
 }
 
