@@ -2,7 +2,9 @@
 //!
 //! One buffer and one table of ends instead of a boxed slice per record: an
 //! append allocates nothing once the buffers have grown, and a record costs
-//! its bytes plus one `usize`, not a heap block and a fat pointer.
+//! its bytes plus one `usize`, not a heap block and a fat pointer. Each
+//! leaf follows the byte it is hashed after, so its hash reads it in place
+//! in one digest update.
 //!
 //! The tree keeps no hash below level [`LOW`]: the records are here to
 //! rehash, and every byte kept per record is a byte of fresh memory the
@@ -12,7 +14,7 @@
 //! each subtree below level 3 it needs, and none for the newest records'
 //! (their subtrees wait in the tree, complete).
 
-use crate::audit::hash::{leaf_hash, Hash};
+use crate::audit::hash::{prefixed_leaf_hash, Hash, LEAF_PREFIX};
 use crate::audit::tree::{Subtrees, Tree};
 
 /// The lowest level of the tree the log keeps.
@@ -20,7 +22,8 @@ const LOW: usize = 3;
 
 pub(crate) struct Leaves {
     bytes: Vec<u8>,
-    /// `ends[i]` is where leaf `i` ends in `bytes`; it starts where `i - 1` ends.
+    /// `ends[i]` is where leaf `i` ends in `bytes`; its prefix byte is
+    /// where leaf `i - 1` ends.
     ends: Vec<usize>,
     tree: Tree<LOW>,
 }
@@ -33,21 +36,22 @@ impl Leaves {
     /// Appends, as one leaf, whatever `write` adds to the buffer, and adds
     /// its hash to the tree.
     pub(crate) fn push(&mut self, write: impl FnOnce(&mut Vec<u8>)) {
-        let start = self.bytes.len();
+        let prefix = self.bytes.len();
+        self.bytes.push(LEAF_PREFIX);
         write(&mut self.bytes);
         self.ends.push(self.bytes.len());
-        self.tree.push_hash(leaf_hash(&self.bytes[start..]));
+        self.tree.push_hash(prefixed_leaf_hash(&self.bytes[prefix..]));
     }
 
     /// Leaf `index`, if there is one.
     pub(crate) fn get(&self, index: usize) -> Option<&[u8]> {
-        (index < self.ends.len()).then(|| self.at(index))
+        (index < self.ends.len()).then(|| &self.prefixed(index)[1..])
     }
 
-    /// Leaf `index`, which must be one.
-    fn at(&self, index: usize) -> &[u8] {
-        let start = if index == 0 { 0 } else { self.ends[index - 1] };
-        &self.bytes[start..self.ends[index]]
+    /// Leaf `index`, which must be one, after its prefix byte.
+    fn prefixed(&self, index: usize) -> &[u8] {
+        let prefix = if index == 0 { 0 } else { self.ends[index - 1] };
+        &self.bytes[prefix..self.ends[index]]
     }
 
     /// Every leaf, oldest first.
@@ -62,7 +66,7 @@ impl Subtrees for Leaves {
     }
 
     fn subtree(&self, level: u32, index: u64) -> Hash {
-        let rehash = |i: u64| leaf_hash(self.at(i as usize));
+        let rehash = |i: u64| prefixed_leaf_hash(self.prefixed(i as usize));
         self.tree.subtree_or(level, index, &rehash)
     }
 }
@@ -70,7 +74,7 @@ impl Subtrees for Leaves {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::audit::MerkleTree;
+    use crate::audit::{leaf_hash, MerkleTree};
 
     #[test]
     fn keeps_each_leaf_apart() {
