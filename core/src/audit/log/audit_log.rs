@@ -42,7 +42,7 @@ use crate::audit::proof::verify_consistency;
 use crate::audit::query::{Query, Records};
 use crate::audit::record::Decision;
 use crate::audit::record::Record;
-use crate::audit::tree::Tree;
+use crate::audit::tree::{Subtrees, Tree};
 use crate::background::{self, Background, Stop};
 use crate::capability::KeyPair;
 use crate::{quote, quote_path, Error, ErrorKind, Result};
@@ -212,13 +212,25 @@ struct Checkpointer {
 }
 
 struct State {
-    tree: Tree,
     store: Store,
 }
 
+impl State {
+    /// The Merkle tree over the records, however the store keeps it.
+    fn tree(&self) -> &dyn Subtrees {
+        match &self.store {
+            Store::Memory(leaves) => leaves,
+            Store::File { tree, .. } => tree,
+        }
+    }
+}
+
 enum Store {
+    /// The records and a tree without its lowest levels (see [`Leaves`]).
     Memory(Leaves),
     File {
+        /// Every level: the records are on disk, too far to rehash.
+        tree: Tree,
         file: File,
         /// Where the next frame goes.
         end: u64,
@@ -311,7 +323,7 @@ impl AuditLog {
         AuditLog::start(Shared {
             options,
             path: Some(path),
-            state: Mutex::new(State { tree, store: Store::File { file, end, offsets, broken: None } }),
+            state: Mutex::new(State { store: Store::File { tree, file, end, offsets, broken: None } }),
             reader: Some(Mutex::new(reader)),
             disk: Some(disk),
             flusher,
@@ -408,7 +420,7 @@ impl AuditLog {
         AuditLog::start(Shared {
             options,
             path: None,
-            state: Mutex::new(State { tree: Tree::new(), store: Store::Memory(Leaves::new()) }),
+            state: Mutex::new(State { store: Store::Memory(Leaves::new()) }),
             reader: None,
             disk: None,
             flusher: None,
@@ -457,10 +469,10 @@ impl AuditLog {
         }
         let index = {
             let mut state = self.lock_state();
-            let index = state.tree.len();
-            let hash = match &mut state.store {
-                Store::Memory(leaves) => leaf_hash(leaves.push(|out| record.encode_into(index, out))),
-                Store::File { file, end, offsets, broken } => {
+            let index = state.tree().len();
+            match &mut state.store {
+                Store::Memory(leaves) => leaves.push(|out| record.encode_into(index, out)),
+                Store::File { tree, file, end, offsets, broken } => {
                     if let Some(e) = broken {
                         return Err(e.clone());
                     }
@@ -483,10 +495,9 @@ impl AuditLog {
                     }
                     offsets.push(*end);
                     *end += frame.len() as u64;
-                    hash
+                    tree.push(hash);
                 }
-            };
-            state.tree.push(hash);
+            }
             if let Some(disk) = &self.shared.disk {
                 disk.written.store(index + 1, Ordering::Release);
             }
@@ -528,7 +539,7 @@ impl AuditLog {
 
     /// The number of records.
     pub fn len(&self) -> u64 {
-        self.lock_state().tree.len()
+        self.lock_state().tree().len()
     }
 
     /// Whether the log holds no record.
@@ -538,60 +549,61 @@ impl AuditLog {
 
     /// The Merkle root of all records.
     pub fn root(&self) -> Hash {
-        self.lock_state().tree.root()
+        self.lock_state().tree().root()
     }
 
     /// The Merkle root of the first `size` records.
     pub fn root_at(&self, size: u64) -> Result<Hash> {
-        self.lock_state().tree.root_at(size)
+        self.lock_state().tree().root_at(size)
     }
 
     /// The leaf hash of record `index`.
     pub fn leaf_hash(&self, index: u64) -> Result<Hash> {
-        self.lock_state().tree.leaf(index).ok_or_else(|| not_found(index))
+        self.lock_state().tree().leaf(index).ok_or_else(|| not_found(index))
     }
 
     /// The proof that record `index` is in the tree of the first `size`
     /// records (check it with [`verify_inclusion`](crate::audit::verify_inclusion)).
     pub fn prove_inclusion(&self, index: u64, size: u64) -> Result<Vec<Hash>> {
-        self.lock_state().tree.inclusion_proof(index, size)
+        self.lock_state().tree().inclusion_proof(index, size)
     }
 
     /// The proof that the tree of the first `old` records is a prefix of
     /// the tree of the first `new` (check it with
     /// [`verify_consistency`](crate::audit::verify_consistency)).
     pub fn prove_consistency(&self, old: u64, new: u64) -> Result<Vec<Hash>> {
-        self.lock_state().tree.consistency_proof(old, new)
+        self.lock_state().tree().consistency_proof(old, new)
     }
 
     /// Record `index`, read back and checked against its leaf hash in the
     /// tree, so a record changed on disk since it was written is `CORRUPT`,
-    /// never returned.
+    /// never returned. An in-memory record is its leaf's only copy: it is
+    /// decoded, with nothing to check it against.
     pub fn get(&self, index: u64) -> Result<Record> {
-        let (hash, offset, memory) = {
+        let (hash, offset) = {
             let state = self.lock_state();
-            let hash = state.tree.leaf(index).ok_or_else(|| not_found(index))?;
             match &state.store {
-                Store::Memory(leaves) => (hash, 0, leaves.get(index as usize).map(<[u8]>::to_vec)),
-                Store::File { offsets, .. } => (hash, offsets[index as usize], None),
+                Store::Memory(leaves) => {
+                    let leaf = usize::try_from(index).ok().and_then(|i| leaves.get(i)).map(<[u8]>::to_vec);
+                    drop(state);
+                    let leaf = leaf.ok_or_else(|| not_found(index))?;
+                    return Record::decode(&leaf).map(|(_, record)| record);
+                }
+                Store::File { tree, offsets, .. } => {
+                    (tree.leaf(index).ok_or_else(|| not_found(index))?, offsets[index as usize])
+                }
             }
         };
-        let (stored, leaf, record) = match (memory, &self.shared.reader) {
-            (Some(leaf), _) => {
-                let (_, record) = Record::decode(&leaf)?;
-                (leaf_hash(&leaf), leaf, record)
-            }
-            (None, Some(reader)) => {
-                let mut reader = reader.lock().unwrap_or_else(PoisonError::into_inner);
-                let frame = file::read_frame_at(&mut reader, offset, index)?;
-                (frame.hash, frame.leaf, frame.record)
-            }
-            (None, None) => return Err(Error::new(ErrorKind::Internal, "a file log without a reader")),
+        let reader = self.shared.reader.as_ref();
+        let reader = reader.ok_or_else(|| Error::new(ErrorKind::Internal, "a file log without a reader"))?;
+        let frame = {
+            let mut reader = reader.lock().unwrap_or_else(PoisonError::into_inner);
+            file::read_frame_at(&mut reader, offset, index)?
         };
-        if stored != hash || leaf_hash(&leaf) != hash {
+        if frame.hash != hash || leaf_hash(&frame.leaf) != hash {
             return Err(corrupt(format!("record {index} differs from the one this log appended")));
         }
-        Ok(record)
+        Ok(frame.record)
     }
 
     /// The records `query` selects, oldest first, among those in the log
@@ -616,9 +628,9 @@ impl AuditLog {
         let mut last = self.shared.checkpoint.lock().unwrap_or_else(PoisonError::into_inner);
         let (size, root, proof) = {
             let state = self.lock_state();
-            let (size, root) = (state.tree.len(), state.tree.root());
+            let (size, root) = (state.tree().len(), state.tree().root());
             let proof = match &last.checkpoint {
-                Some(cp) if cp.size <= size => Some(state.tree.consistency_proof(cp.size, size)?),
+                Some(cp) if cp.size <= size => Some(state.tree().consistency_proof(cp.size, size)?),
                 _ => None,
             };
             (size, root, proof)
@@ -727,14 +739,16 @@ impl AuditLog {
     /// Rebuilds the tree from the stored records, up to the number the log
     /// holds now.
     fn recompute(&self) -> Result<(VerifyReport, Tree)> {
-        let (expected, memory) = {
-            let state = self.lock_state();
-            let expected: Vec<Hash> = (0..state.tree.len()).filter_map(|i| state.tree.leaf(i)).collect();
-            let memory = match &state.store {
-                Store::Memory(leaves) => Some(leaves.iter().map(<[u8]>::to_vec).collect::<Vec<_>>()),
-                Store::File { .. } => None,
-            };
-            (expected, memory)
+        let (expected, memory) = match &self.lock_state().store {
+            // The in-memory log keeps no leaf hashes to compare with: its
+            // leaves are their only copy, checked by their encoding and
+            // against the checkpoints.
+            Store::Memory(leaves) => {
+                (Vec::new(), Some(leaves.iter().map(<[u8]>::to_vec).collect::<Vec<_>>()))
+            }
+            Store::File { tree, .. } => {
+                ((0..tree.len()).filter_map(|i| tree.leaf(i)).collect::<Vec<Hash>>(), None)
+            }
         };
         let mut tree = Tree::new();
         let mut bad = None;
@@ -743,8 +757,7 @@ impl AuditLog {
                 for (i, leaf) in leaves.into_iter().enumerate() {
                     let index = i as u64;
                     match file::check(leaf_hash(&leaf), leaf, index) {
-                        Step::Frame(frame) if frame.hash == expected[i] => tree.push(frame.hash),
-                        Step::Frame(_) => bad = Some((index, rewritten(index))),
+                        Step::Frame(frame) => tree.push(frame.hash),
                         Step::Bad(why) => bad = Some((index, format!("record {index}: {why}"))),
                         Step::End | Step::Torn => bad = Some((index, missing(index))),
                     }
