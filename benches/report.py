@@ -78,6 +78,11 @@ REASONS = {
                    "instructions; next: the costs every export shares (the hook-install check "
                    "inlined, the result kept in registers), which cannot go that far while a "
                    "call validates and borrows its handle",
+    "bus-one-time": "as above (idle after bus round 19: 81.3 ns against crossbeam's 33.6 ns; main's build "
+                     "before round 17 2.95x, 97.2 ns against 32.9 ns, in the same minutes; bus round 17: two "
+                     "runs, 2.47x and 2.45x, load average 1.1 to 1.3 on 2 cores, against round 14's 2.77x and "
+                     "2.71x: the two atomic operations fewer show, the 15 left are still most of the round's "
+                     "time)",
     "bus-one": "bus round 19 (309 -> 300; literal 274 -> 267): the match cache's held route is the shard's "
                "guard mapped to the route (the slot no longer found again on each look), the bare publish's "
                "delivery inlined without an empty text and inbox in the stack (`Bare`/`Dressed`), the report "
@@ -417,7 +422,7 @@ def targets(measured: dict[str, float]) -> list[str]:
     row("bus publish + try_recv, run-time topic: instructions", f"{hidden:,.0f}", "300", hidden,
         300, "bus-one")
     r = ratio(estimate("publish_recv_1", "charter"), estimate("publish_recv_1", "crossbeam-channel"))
-    row("bus publish + try_recv: time vs crossbeam", x(r), "2x", r, 2.0, "bus-one")
+    row("bus publish + try_recv: time vs crossbeam", x(r), "2x", r, 2.0, "bus-one-time")
     fan = measured["bus publish to 16 subscribers + drain"]
     row("fan-out 16 + drain: instructions", f"{fan:,.0f}", "1,600", fan, 1600, "bus-fanout")
     r = ratio(estimate("fanout_16", "charter"), estimate("fanout_16", "tokio-broadcast"))
