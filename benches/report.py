@@ -187,8 +187,10 @@ REASONS = {
                               "run",
     "bridge-latency-bare": "as for the default wire: three extra hand-offs, each waking an idle core; bridge round "
                            "18, idle, medians of 7 rounds over twelve runs: 1.16x to 1.41x (16 B, median 1.28x) and "
-                           "1.19x to 1.39x (1 KiB, median 1.33x), the build before bridge round 17 alike (1.28x to "
-                           "1.41x and 1.32x to 1.43x); next: as for the default wire",
+                           "1.19x to 1.39x (1 KiB, median 1.33x); bridge round 19 (a blocking receive spins up to "
+                           "50 µs before it parks), quiet machine, ten paired runs: medians 0.71x (16 B) and 0.78x "
+                           "(1 KiB), every run under 0.9x, without the spin medians 1.20x and 1.37x; next: the idle "
+                           "run of round 19's command, which replaces these figures",
     "bridge-verify": "the verifier's rate for messages sealed in the batches of 64 that an "
                      "export under load sends (one Ed25519 check per batch, an inclusion proof "
                      "per message); each message signed alone it is {alone:,.0f}/s, at the "
@@ -197,9 +199,11 @@ REASONS = {
                       "local publish, the receiver's wake-up), each waking a core that went idle: on an idle "
                       "machine raw's p50 is about 90 µs (about 25 µs while the cores are busy) and the bridge's "
                       "110 to 130 µs; bridge round 18, idle, three whole runs of 7 rounds: 1.17x and 1.42x (16 "
-                      "B), 1.38x and 1.34x (1 KiB), against 0.94x and 1.20x with the cores busy; next: the "
-                      "hand-offs' waits (a short spin before a bridge task or the receiver parks, so that a "
-                      "message that follows within microseconds finds it awake), measured on an idle machine",
+                      "B), 1.38x and 1.34x (1 KiB), against 0.94x and 1.20x with the cores busy; bridge round 19: "
+                      "a blocking receive spins up to 50 µs before it parks, so the import's publish finds the "
+                      "receiver running: quiet machine, ten paired runs, medians 0.64x (16 B) and 0.80x (1 KiB), "
+                      "every run under 0.9x, without the spin medians 1.29x and 1.40x; next: the idle run of "
+                      "round 19's command, which replaces these figures, then the export's wake-up",
     "node-batch": "round 8 counted the binding under callgrind: payload views made by the typed "
                   "array constructor instead of `Buffer.from` and the packing's `set` called "
                   "directly took 1,940 to 1,624 instructions a message, 9.3x `emit`'s 174, but "

@@ -32,6 +32,11 @@
 //! `benches/report.py` turns into docs/BENCHMARKS.md's bridge tables.
 //! `NATS_BENCH_LATENCY=0` skips the latency samples (default 2,000), so
 //! that a syscall count or a profile covers the throughput phase alone.
+//! `NATS_BENCH_IDLE=<seconds>` measures, after the paths, what a pair of
+//! bridges with nothing to carry and a receiver blocked on an empty
+//! subscription cost in CPU time over that many seconds: waiting must
+//! cost nothing, however a wait begins (a blocking receive spins for a
+//! few microseconds before it parks, docs/bus.md).
 
 mod server;
 
@@ -69,6 +74,11 @@ struct Figures {
     /// the local publishes and receives, and a bare export's work done on
     /// the publisher's thread.
     app_cpu_us: f64,
+    /// In the latency phase, how many times a thread of this process or
+    /// of the server parked (voluntary context switches) per message:
+    /// on an idle machine each park can leave a core idle that the next
+    /// hop must wake, which timings on a loaded machine do not show.
+    parks: f64,
 }
 
 /// CPU time so far of the threads of process `pid` (`self` for this one)
@@ -86,6 +96,28 @@ fn cpu_of(pid: &str, prefix: &str) -> Duration {
         total += stat.split_whitespace().next().and_then(|n| n.parse::<u64>().ok()).unwrap_or(0);
     }
     Duration::from_nanos(total)
+}
+
+/// Voluntary context switches so far of every thread of process `pid`
+/// (`self` for this one): each time one of them parked.
+fn parks_of(pid: &str) -> u64 {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else { return 0 };
+    let status = |task: std::fs::DirEntry| std::fs::read_to_string(task.path().join("status")).ok();
+    tasks
+        .flatten()
+        .filter_map(status)
+        .filter_map(|s| {
+            let line = s.lines().find(|l| l.starts_with("voluntary_ctxt_switches:"))?;
+            line.split_whitespace().nth(1)?.parse::<u64>().ok()
+        })
+        .sum()
+}
+
+/// Parks per message (see [`Figures::parks`]) since `start` (this
+/// process's, the server's), over `count` messages.
+fn parks_per_message(server: &str, start: (u64, u64), count: usize) -> f64 {
+    let parked = parks_of("self") - start.0 + parks_of(server) - start.1;
+    parked as f64 / count as f64
 }
 
 /// The CPU time of the clients' threads (named `prefix`) and of the
@@ -184,6 +216,7 @@ fn raw(url: &str, server: &str, size: usize, count: usize) -> Option<Figures> {
         let (client_cpu_us, server_cpu_us) = cpu.per_message(count);
         let app_cpu_us = (cpu_time() - app).as_secs_f64() * 1e6 / count as f64;
         sending.await.unwrap();
+        let parked = (parks_of("self"), parks_of(server));
         let mut samples = Vec::with_capacity(latency_samples());
         for _ in 0..latency_samples() {
             let sent = Instant::now();
@@ -194,12 +227,14 @@ fn raw(url: &str, server: &str, size: usize, count: usize) -> Option<Figures> {
             }
             samples.push(sent.elapsed());
         }
+        let parks = parks_per_message(server, parked, samples.len());
         Some(Figures {
             msgs_per_s: count as f64 / elapsed.as_secs_f64(),
             p50_us: p50(samples),
             client_cpu_us,
             server_cpu_us,
             app_cpu_us,
+            parks,
         })
     })
 }
@@ -270,6 +305,7 @@ fn bridged(url: &str, server: &str, size: usize, count: usize, mode: Mode) -> Fi
     let elapsed = start.elapsed();
     let (client_cpu_us, server_cpu_us) = cpu.per_message(count);
     let app_cpu_us = (cpu_time() - app).as_secs_f64() * 1e6 / count as f64;
+    let parked = (parks_of("self"), parks_of(server));
     let mut samples = Vec::with_capacity(latency_samples());
     for _ in 0..latency_samples() {
         let sent = Instant::now();
@@ -277,6 +313,7 @@ fn bridged(url: &str, server: &str, size: usize, count: usize, mode: Mode) -> Fi
         received.recv_timeout(Duration::from_secs(10)).unwrap();
         samples.push(sent.elapsed());
     }
+    let parks = parks_per_message(server, parked, samples.len());
     assert_eq!(b.stats().slow_consumer + a.stats().send_failed, 0);
     Figures {
         msgs_per_s: count as f64 / elapsed.as_secs_f64(),
@@ -284,7 +321,38 @@ fn bridged(url: &str, server: &str, size: usize, count: usize, mode: Mode) -> Fi
         client_cpu_us,
         server_cpu_us,
         app_cpu_us,
+        parks,
     }
+}
+
+/// The CPU time over `seconds` of a pair of bridges (the export's and the
+/// import's) with nothing to carry, and of a thread blocked in a receive
+/// on the importing bus: (bridges, receiver), in microseconds.
+fn idle_cpu(url: &str, seconds: u64) -> (f64, f64) {
+    let (bus_a, bus_b) = (Bus::new(BusLimits::default()).unwrap(), Bus::new(BusLimits::default()).unwrap());
+    let received = bus_b.subscribe("bench.bridge", SubscribeOptions::new()).unwrap();
+    let mut options = BridgeOptions::new(url);
+    options.imports = vec![Import::new("bench.bridge")];
+    let b = Bridge::start(&bus_b, options).unwrap();
+    let mut options = BridgeOptions::new(url);
+    options.exports = vec!["bench.bridge".into()];
+    options.bare_exports = true;
+    let a = Bridge::start(&bus_a, options).unwrap();
+    a.flush(Duration::from_secs(10)).unwrap();
+    b.flush(Duration::from_secs(10)).unwrap();
+    // One message through first, so that every thread has waited once.
+    bus_a.publish("bench.bridge", &b"warm"[..], &[]).unwrap();
+    received.recv_timeout(Duration::from_secs(10)).unwrap();
+    let receiver = std::thread::spawn(move || {
+        let start = cpu_time();
+        let outcome = received.recv_timeout(Duration::from_secs(seconds));
+        assert_eq!(outcome.unwrap_err().kind(), charter_core::ErrorKind::Timeout);
+        (cpu_time() - start).as_secs_f64() * 1e6
+    });
+    let bridges = cpu_of("self", "charter-bridge");
+    std::thread::sleep(Duration::from_secs(seconds));
+    let bridges = (cpu_of("self", "charter-bridge") - bridges).as_secs_f64() * 1e6;
+    (bridges, receiver.join().unwrap())
 }
 
 /// This thread's CPU time (Linux schedstat: nanoseconds on a CPU): on a
@@ -378,9 +446,9 @@ fn main() {
     let plain_only = std::env::var_os("NATS_BENCH_PLAIN").is_some();
     let rounds: usize = std::env::var("NATS_BENCH_ROUNDS").ok().and_then(|r| r.parse().ok()).unwrap_or(5);
     println!(
-        "| payload | round | path | msgs/s | p50 latency | vs raw: throughput | vs raw: p50 | client CPU/msg | server CPU/msg | bench thread CPU/msg |"
+        "| payload | round | path | msgs/s | p50 latency | vs raw: throughput | vs raw: p50 | client CPU/msg | server CPU/msg | bench thread CPU/msg | parks/msg (latency) |"
     );
-    println!("|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|");
     let mut rows = Vec::new();
     let chosen = std::env::var("NATS_BENCH_PATHS").ok();
     // `NATS_BENCH_PLAIN=1` skips the sealed runs (to profile the rest).
@@ -416,8 +484,8 @@ fn main() {
                 let name = display(path);
                 let (throughput, latency) = ratios(&f);
                 println!(
-                    "| {size} B | {round} | {name} | {:.0} | {:.0} µs | {throughput:.2}x | {latency:.2}x | {:.2} µs | {:.2} µs | {:.2} µs |",
-                    f.msgs_per_s, f.p50_us, f.client_cpu_us, f.server_cpu_us, f.app_cpu_us,
+                    "| {size} B | {round} | {name} | {:.0} | {:.0} µs | {throughput:.2}x | {latency:.2}x | {:.2} µs | {:.2} µs | {:.2} µs | {:.2} |",
+                    f.msgs_per_s, f.p50_us, f.client_cpu_us, f.server_cpu_us, f.app_cpu_us, f.parks,
                 );
                 pairs.push((throughput, latency));
                 figures.push(f);
@@ -431,7 +499,7 @@ fn main() {
             let (throughput, latency) =
                 (median(pairs.iter().map(|p| p.0).collect()), median(pairs.iter().map(|p| p.1).collect()));
             println!(
-                "| {size} B | median of {} | {} | {:.0} | {:.0} µs | {throughput:.2}x | {latency:.2}x | {:.2} µs | {:.2} µs | {:.2} µs |",
+                "| {size} B | median of {} | {} | {:.0} | {:.0} µs | {throughput:.2}x | {latency:.2}x | {:.2} µs | {:.2} µs | {:.2} µs | {:.2} |",
                 figures.len(),
                 display(path),
                 of(|f| f.msgs_per_s),
@@ -439,6 +507,7 @@ fn main() {
                 of(|f| f.client_cpu_us),
                 of(|f| f.server_cpu_us),
                 of(|f| f.app_cpu_us),
+                of(|f| f.parks),
             );
             rows.push(serde_json::json!({
                 "payload": size,
@@ -449,10 +518,17 @@ fn main() {
                 "client_cpu_us": of(|f| f.client_cpu_us),
                 "server_cpu_us": of(|f| f.server_cpu_us),
                 "app_cpu_us": of(|f| f.app_cpu_us),
+                "parks_per_message": of(|f| f.parks),
                 "throughput_vs_raw": pairs.iter().map(|p| p.0).collect::<Vec<_>>(),
                 "p50_vs_raw": pairs.iter().map(|p| p.1).collect::<Vec<_>>(),
             }));
         }
+    }
+    if let Some(seconds) = std::env::var("NATS_BENCH_IDLE").ok().and_then(|s| s.parse().ok()) {
+        let (bridges, receiver) = idle_cpu(&url, seconds);
+        println!(
+            "idle over {seconds} s: two bridges' threads {bridges:.0} µs of CPU, a receiver blocked on an empty subscription {receiver:.0} µs"
+        );
     }
     let mut verifier = serde_json::Map::new();
     if !plain_only {

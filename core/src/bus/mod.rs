@@ -48,6 +48,7 @@ mod options;
 mod pool;
 mod queue;
 mod readiness;
+mod spin;
 mod stats;
 mod subscription;
 pub mod topic;

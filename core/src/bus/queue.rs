@@ -15,6 +15,7 @@ use super::interrupt::{self, INTERRUPT_CHECK};
 use super::message::Message;
 use super::options::{Overflow, SubscribeOptions};
 use super::readiness::{Armed, Notify};
+use super::spin::spin;
 use super::stats::SubscriptionStats;
 use crate::{Error, ErrorKind, Result};
 
@@ -481,6 +482,9 @@ impl Queue {
         // never reads the clock. `None` inside waits forever, also for a
         // wait too long to represent.
         let mut deadline: Option<Option<Instant>> = None;
+        // Whether this receive has spun already: once, before its first
+        // park.
+        let mut spun = false;
         loop {
             if let Some(message) = self.pop(&mut state) {
                 return Ok(message);
@@ -502,6 +506,15 @@ impl Queue {
                     Some(until - now)
                 }
             };
+            if !spun {
+                // Before its first park, a look at the queue for a few
+                // microseconds more (`spin`), the lock let go in between.
+                spun = true;
+                drop(state);
+                let ready = |state: &State| !state.items.is_empty() || state.closed;
+                state = spin(until, || Some(self.lock()).filter(|s| ready(s))).unwrap_or_else(|| self.lock());
+                continue;
+            }
             state.waiting += 1;
             state.disturb();
             match timeout {
