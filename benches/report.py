@@ -268,12 +268,15 @@ def verdict(measured: float | None, goal: float, key: str, explained: set[str],
 
 
 def chart(name: str, title: str, labels: list[str], ratios: list[float | None],
-          goals: list[float], ylabel: str) -> None:
-    """A bar per ratio with its goal drawn across the bar."""
+          goals: list[float], ylabel: str, at_least: list[bool] | None = None) -> None:
+    """A bar per ratio with its goal drawn across the bar. A goal is a
+    ceiling unless `at_least` marks it a floor (a throughput's)."""
     fig, ax = plt.subplots(figsize=(7.5, 3.6))
     positions = range(len(labels))
     heights = [r if r is not None else 0 for r in ratios]
-    colors = ["#3a7d44" if r is not None and r <= g else "#c0392b" for r, g in zip(ratios, goals)]
+    floors = at_least or [False] * len(goals)
+    colors = ["#3a7d44" if r is not None and (r >= g if floor else r <= g) else "#c0392b"
+              for r, g, floor in zip(ratios, goals, floors)]
     ax.bar(positions, heights, color=colors, width=0.6, label="measured (green: goal met)")
     for p, goal in zip(positions, goals):
         ax.hlines(goal, p - 0.4, p + 0.4, colors="black", linestyles="dashed", linewidth=1.5)
@@ -481,6 +484,19 @@ def bridge_runs(figures: dict) -> list[str]:
                         f"{x(vs_raw(f, raw, 'throughput_vs_raw', 'msgs_per_s'))} | {f['p50_us']:.0f} µs | "
                         f"{x(vs_raw(f, raw, 'p50_vs_raw', 'p50_us'))} | {f['client_cpu_us']:.2f} µs | "
                         f"{f['server_cpu_us']:.2f} µs |")
+    labels, ratios, goals, floors = [], [], [], []
+    for path, name in (("bridge", "default"), ("bare", "bare")):
+        for size, label in ((16, "16 B"), (1024, "1 KiB")):
+            raw, f = bridge_path(figures, size, "raw"), bridge_path(figures, size, path)
+            if f is None or raw is None:
+                continue
+            labels += [f"msgs/s, {name}, {label}", f"p50, {name}, {label}"]
+            ratios += [vs_raw(f, raw, "throughput_vs_raw", "msgs_per_s"), vs_raw(f, raw, "p50_vs_raw", "p50_us")]
+            goals += [0.7, 1.3]
+            floors += [True, False]
+    chart("bridge", "unauthenticated bridge / raw async-nats: ratios against their goals",
+          labels, ratios, goals, "ratio to raw (log scale)", floors)
+    rows += ["", "![bridge ratios against their goals (throughput at least, p50 at most)](benchmarks/bridge.svg)"]
     verifier = figures.get("verifier", {})
     if verifier:
         rows += ["", "| verification on one core (CPU time) | per second |", "|---|---:|",
