@@ -28,7 +28,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::cache::{self, Hit};
-use super::message::{Body, Bytes, Carry, Copied, Given, HeaderText};
+use super::message::{BodyArc, Bytes, Carry, Copied, Given, HeaderText};
 use super::pool;
 use super::queue::{Offer, Offered};
 use super::words;
@@ -296,7 +296,7 @@ impl Run<'_> {
         let Some((last, others)) = self.route.targets.split_last() else { return };
         // Each message made once, shared by every subscription, in bodies
         // taken from the pool together.
-        let mut bodies: [Option<Arc<Body>>; CHUNK] = [const { None }; CHUNK];
+        let mut bodies: [Option<BodyArc>; CHUNK] = [const { None }; CHUNK];
         pool::take_many(&mut bodies[..len]);
         let mut messages: [Option<Message>; CHUNK] = [const { None }; CHUNK];
         let made = messages.iter_mut().zip(chunk.iter_mut()).zip(bodies.iter_mut()).zip(first..);
@@ -585,7 +585,7 @@ impl Bus {
         // messages, `taken` of the `held` used: the first message takes
         // its own, then 2, 4, 8, then `TAKEN` at a time (never more than
         // may follow), so that a short run takes few it gives back.
-        let mut bodies: [Option<Arc<Body>>; TAKEN] = [const { None }; TAKEN];
+        let mut bodies: [Option<BodyArc>; TAKEN] = [const { None }; TAKEN];
         let (mut taken, mut held, mut block) = (0, 0, 2);
         let mut first = true;
         // A closure, so that the bodies left go back however the run ends.
@@ -775,7 +775,7 @@ impl Message {
     /// 64 instead of one each. For a receiver done with a batch at once (a
     /// binding that has copied it out).
     pub fn drop_all(messages: &mut Vec<Message>) {
-        let mut bodies: [Option<Arc<Body>>; CHUNK] = [const { None }; CHUNK];
+        let mut bodies: [Option<BodyArc>; CHUNK] = [const { None }; CHUNK];
         let mut drained = messages.drain(..);
         loop {
             let mut len = 0;

@@ -35,12 +35,10 @@
 //! together ([`give_back_many`], through `Message::drop_all`), so 64
 //! messages made and dropped take the lock twice, not about 126 times.
 
-use std::sync::Arc;
-
 use crossbeam_utils::atomic::AtomicCell;
 use parking_lot::Mutex;
 
-use super::message::Body;
+use super::message::BodyArc;
 
 /// The most free bodies the pool keeps in its list (the spare is one
 /// more); a body returned past this is freed. Enough for every message of
@@ -50,19 +48,19 @@ pub(crate) const KEEP: usize = 1024;
 
 /// The body given back last, taken first: an `Option<Arc<_>>` is one
 /// pointer, which `AtomicCell` swaps without a lock.
-static SPARE: AtomicCell<Option<Arc<Body>>> = AtomicCell::new(None);
+static SPARE: AtomicCell<Option<BodyArc>> = AtomicCell::new(None);
 
-static FREE: Mutex<Vec<Arc<Body>>> = Mutex::new(Vec::new());
+static FREE: Mutex<Vec<BodyArc>> = Mutex::new(Vec::new());
 
 /// A kept body to fill, if there is one: the spare, or one from the list.
 #[inline]
-pub(crate) fn take() -> Option<Arc<Body>> {
+pub(crate) fn take() -> Option<BodyArc> {
     SPARE.take().or_else(take_listed)
 }
 
 /// [`take`] when there is no spare.
 #[inline(never)]
-fn take_listed() -> Option<Arc<Body>> {
+fn take_listed() -> Option<BodyArc> {
     FREE.lock().pop()
 }
 
@@ -70,7 +68,7 @@ fn take_listed() -> Option<Arc<Body>> {
 /// as it has, under one lock, then the spare if a slot is left: for the
 /// messages of a batch. A slot left empty is a body to allocate.
 #[inline(never)]
-pub(crate) fn take_many(bodies: &mut [Option<Arc<Body>>]) {
+pub(crate) fn take_many(bodies: &mut [Option<BodyArc>]) {
     let mut free = FREE.lock();
     for slot in bodies.iter_mut() {
         *slot = free.pop();
@@ -91,7 +89,7 @@ pub(crate) fn take_many(bodies: &mut [Option<Arc<Body>>]) {
 /// thread-locals' destructors ran) would register one that never runs,
 /// losing the body (tests-c/test_shutdown.c).
 #[inline]
-pub(crate) fn give_back(body: Arc<Body>) {
+pub(crate) fn give_back(body: BodyArc) {
     if let Some(earlier) = SPARE.swap(Some(body)) {
         keep(earlier);
     }
@@ -99,7 +97,7 @@ pub(crate) fn give_back(body: Arc<Body>) {
 
 /// Keeps `body` in the shared list, or frees it when that is full.
 #[inline(never)]
-fn keep(body: Arc<Body>) {
+fn keep(body: BodyArc) {
     let mut free = FREE.lock();
     if free.len() < KEEP {
         free.push(body);
@@ -113,7 +111,7 @@ fn keep(body: Arc<Body>) {
 /// list under one lock, as many as it has room for; those it has none for
 /// stay in `bodies`, for the caller to free outside the lock.
 #[inline(never)]
-pub(crate) fn give_back_many(bodies: &mut [Option<Arc<Body>>]) {
+pub(crate) fn give_back_many(bodies: &mut [Option<BodyArc>]) {
     let mut free = FREE.lock();
     let room = KEEP.saturating_sub(free.len());
     free.extend(bodies.iter_mut().filter_map(Option::take).take(room));
@@ -122,12 +120,14 @@ pub(crate) fn give_back_many(bodies: &mut [Option<Arc<Body>>]) {
 /// Frees a body the pool has no room for, out of the common path.
 #[cold]
 #[inline(never)]
-fn let_go(body: Arc<Body>) {
+fn let_go(body: BodyArc) {
     drop(body);
 }
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
     use super::*;
     use crate::bus::{Bus, BusLimits, Message, SubscribeOptions, COPY_KEEP};
 
