@@ -36,7 +36,10 @@ pub const MAX_RECORD_BYTES: usize =
     FIXED_BYTES + 32 + MAX_ACTION_BYTES + MAX_RESOURCE_BYTES + MAX_DETAIL_BYTES;
 
 /// version, index, time, decision, reason, actor flag, three lengths.
-const FIXED_BYTES: usize = 1 + 8 + 8 + 1 + 4 + 1 + 3 * 2;
+const FIXED_BYTES: usize = ACTOR_FLAG_AT + 1 + 3 * 2;
+/// Where the actor flag is: after the version, index, time, decision and
+/// reason.
+const ACTOR_FLAG_AT: usize = 1 + 8 + 8 + 1 + 4;
 
 /// The actor flag: no actor.
 const ACTOR_NONE: u8 = 0;
@@ -224,6 +227,23 @@ impl Record {
     }
 }
 
+/// The length of the encoding at the start of `bytes`, read from its actor
+/// flag and field lengths alone, never past `bytes.len()`: exact for what
+/// [`Record::encode_into`] wrote, the only thing the in-memory log holds,
+/// which finds its records by this instead of keeping each one's end.
+/// Total, like the decoder, but it checks nothing else.
+pub(crate) fn encoded_len(bytes: &[u8]) -> usize {
+    let byte = |at: usize| bytes.get(at).map_or(0, |&b| usize::from(b));
+    let mut at = ACTOR_FLAG_AT + 1;
+    if byte(ACTOR_FLAG_AT) != usize::from(ACTOR_NONE) {
+        at += 32;
+    }
+    for _ in 0..3 {
+        at += 2 + (byte(at) << 8 | byte(at + 1));
+    }
+    at.min(bytes.len())
+}
+
 /// A principal id from its stored bytes. `PrincipalId` is built from a key
 /// or from its text form only, so the bytes go through the text form.
 fn principal(bytes: [u8; 32]) -> Result<PrincipalId> {
@@ -266,5 +286,30 @@ impl Reader<'_> {
         }
         let bytes = self.take(len, what)?;
         String::from_utf8(bytes.to_vec()).map_err(|_| malformed(format!("{what} is not UTF-8")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capability::KeyPair;
+
+    #[test]
+    fn encoded_len_finds_the_end_of_each_encoding() {
+        let mut record = Record::new(7, "publish", "orders", Decision::Deny);
+        record.detail = "why".into();
+        let mut claimed = record.clone();
+        claimed.actor = Some(KeyPair::generate().unwrap().principal());
+        claimed.actor_unproven = true;
+        for record in [record, claimed] {
+            let leaf = record.encode(3).unwrap();
+            let mut bytes = leaf.clone();
+            bytes.extend_from_slice(&leaf);
+            assert_eq!(encoded_len(&bytes), leaf.len());
+            for cut in 0..leaf.len() {
+                assert_eq!(encoded_len(&leaf[..cut]), cut, "cut at {cut}");
+            }
+        }
+        assert_eq!(encoded_len(&[]), 0);
     }
 }

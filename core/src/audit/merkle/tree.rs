@@ -49,11 +49,6 @@ impl Tree {
         self.push_hash(leaf);
     }
 
-    /// The number of leaves.
-    pub(crate) fn len(&self) -> u64 {
-        self.len
-    }
-
     /// The hash of leaf `index`, if there is one.
     pub(crate) fn leaf(&self, index: u64) -> Option<Hash> {
         Subtrees::leaf(self, index)
@@ -97,6 +92,11 @@ impl<const LOW: usize> Tree<LOW> {
     /// An empty tree keeping levels `LOW` and up.
     pub(crate) fn empty() -> Tree<LOW> {
         Tree { levels: vec![Vec::new()], pending: [[0; 32]; LOW], len: 0 }
+    }
+
+    /// The number of leaves.
+    pub(crate) fn len(&self) -> u64 {
+        self.len
     }
 
     /// Appends a leaf hash: below `LOW` a left child waits in `pending`
