@@ -47,7 +47,7 @@ impl Leaves {
     /// the buffer is walked by the lengths it gives ([`encoded_len`]).
     pub(crate) fn push(&mut self, write: impl FnOnce(&mut Vec<u8>)) {
         let prefix = self.bytes.len();
-        if self.tree.len() % GROUP as u64 == 0 {
+        if self.tree.len().is_multiple_of(GROUP as u64) {
             self.starts.push(prefix);
         }
         self.bytes.push(LEAF_PREFIX);
@@ -115,7 +115,7 @@ mod tests {
     fn leaf(i: u64, actor: &KeyPair) -> Vec<u8> {
         let mut record = Record::new(i, "publish", &"r".repeat(i as usize % 5), Decision::Allow);
         record.detail = "d".repeat(i as usize * 7 % 300);
-        if i % 3 == 0 {
+        if i.is_multiple_of(3) {
             record.actor = Some(actor.principal());
         }
         record.encode(i).unwrap()
