@@ -8,7 +8,7 @@
 //!
 //! A tree may also leave its lowest levels unstored ([`Tree`] with `LOW`
 //! above 0): the in-memory audit log keeps its records anyway and rehashes
-//! the few a proof needs, rather than page in 56 more bytes per record on
+//! the few a proof needs, rather than page in 60 more bytes per record on
 //! every append (about 4% of its time, in page faults). The RFC 9162 roots
 //! and proofs are computed the same way over either ([`Subtrees`]).
 
