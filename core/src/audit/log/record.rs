@@ -165,29 +165,33 @@ impl Record {
     /// leaf. Fails on a record [`validate`](Self::validate) refuses.
     pub fn encode(&self, index: u64) -> Result<Vec<u8>> {
         self.validate()?;
-        let actor_len = if self.actor.is_some() { 32 } else { 0 };
-        let mut out = Vec::with_capacity(
-            FIXED_BYTES + actor_len + self.action.len() + self.resource.len() + self.detail.len(),
-        );
+        let mut out = Vec::new();
         self.encode_into(index, &mut out);
         Ok(out)
     }
 
     /// Appends the encoding of this record at `index` to `out`. The record
     /// must have passed [`validate`](Self::validate): the lengths are
-    /// written as `u16`, which the limits keep far from overflowing.
+    /// written as `u16`, which the limits keep far from overflowing. It
+    /// reserves once and writes the 23 fixed bytes before the actor as one
+    /// array: this runs on every append, into the in-memory log's buffer.
     pub(crate) fn encode_into(&self, index: u64, out: &mut Vec<u8>) {
-        out.push(RECORD_VERSION);
-        out.extend_from_slice(&index.to_be_bytes());
-        out.extend_from_slice(&self.time.to_be_bytes());
-        out.push(self.decision.code());
-        out.extend_from_slice(&self.reason.to_be_bytes());
-        match &self.actor {
-            None => out.push(ACTOR_NONE),
-            Some(actor) => {
-                out.push(if self.actor_unproven { ACTOR_CLAIMED } else { ACTOR_PROVEN });
-                out.extend_from_slice(actor.as_bytes());
-            }
+        let actor_len = if self.actor.is_some() { 32 } else { 0 };
+        out.reserve(FIXED_BYTES + actor_len + self.action.len() + self.resource.len() + self.detail.len());
+        let mut head = [0u8; ACTOR_FLAG_AT + 1];
+        head[0] = RECORD_VERSION;
+        head[1..9].copy_from_slice(&index.to_be_bytes());
+        head[9..17].copy_from_slice(&self.time.to_be_bytes());
+        head[17] = self.decision.code();
+        head[18..22].copy_from_slice(&self.reason.to_be_bytes());
+        head[ACTOR_FLAG_AT] = match (&self.actor, self.actor_unproven) {
+            (None, _) => ACTOR_NONE,
+            (Some(_), false) => ACTOR_PROVEN,
+            (Some(_), true) => ACTOR_CLAIMED,
+        };
+        out.extend_from_slice(&head);
+        if let Some(actor) = &self.actor {
+            out.extend_from_slice(actor.as_bytes());
         }
         for field in [&self.action, &self.resource, &self.detail] {
             out.extend_from_slice(&(field.len() as u16).to_be_bytes());
