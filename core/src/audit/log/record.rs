@@ -36,7 +36,10 @@ pub const MAX_RECORD_BYTES: usize =
     FIXED_BYTES + 32 + MAX_ACTION_BYTES + MAX_RESOURCE_BYTES + MAX_DETAIL_BYTES;
 
 /// version, index, time, decision, reason, actor flag, three lengths.
-const FIXED_BYTES: usize = 1 + 8 + 8 + 1 + 4 + 1 + 3 * 2;
+const FIXED_BYTES: usize = ACTOR_FLAG_AT + 1 + 3 * 2;
+/// Where the actor flag is: after the version, index, time, decision and
+/// reason.
+const ACTOR_FLAG_AT: usize = 1 + 8 + 8 + 1 + 4;
 
 /// The actor flag: no actor.
 const ACTOR_NONE: u8 = 0;
@@ -162,29 +165,33 @@ impl Record {
     /// leaf. Fails on a record [`validate`](Self::validate) refuses.
     pub fn encode(&self, index: u64) -> Result<Vec<u8>> {
         self.validate()?;
-        let actor_len = if self.actor.is_some() { 32 } else { 0 };
-        let mut out = Vec::with_capacity(
-            FIXED_BYTES + actor_len + self.action.len() + self.resource.len() + self.detail.len(),
-        );
+        let mut out = Vec::new();
         self.encode_into(index, &mut out);
         Ok(out)
     }
 
     /// Appends the encoding of this record at `index` to `out`. The record
     /// must have passed [`validate`](Self::validate): the lengths are
-    /// written as `u16`, which the limits keep far from overflowing.
+    /// written as `u16`, which the limits keep far from overflowing. It
+    /// reserves once and writes the 23 fixed bytes before the actor as one
+    /// array: this runs on every append, into the in-memory log's buffer.
     pub(crate) fn encode_into(&self, index: u64, out: &mut Vec<u8>) {
-        out.push(RECORD_VERSION);
-        out.extend_from_slice(&index.to_be_bytes());
-        out.extend_from_slice(&self.time.to_be_bytes());
-        out.push(self.decision.code());
-        out.extend_from_slice(&self.reason.to_be_bytes());
-        match &self.actor {
-            None => out.push(ACTOR_NONE),
-            Some(actor) => {
-                out.push(if self.actor_unproven { ACTOR_CLAIMED } else { ACTOR_PROVEN });
-                out.extend_from_slice(actor.as_bytes());
-            }
+        let actor_len = if self.actor.is_some() { 32 } else { 0 };
+        out.reserve(FIXED_BYTES + actor_len + self.action.len() + self.resource.len() + self.detail.len());
+        let mut head = [0u8; ACTOR_FLAG_AT + 1];
+        head[0] = RECORD_VERSION;
+        head[1..9].copy_from_slice(&index.to_be_bytes());
+        head[9..17].copy_from_slice(&self.time.to_be_bytes());
+        head[17] = self.decision.code();
+        head[18..22].copy_from_slice(&self.reason.to_be_bytes());
+        head[ACTOR_FLAG_AT] = match (&self.actor, self.actor_unproven) {
+            (None, _) => ACTOR_NONE,
+            (Some(_), false) => ACTOR_PROVEN,
+            (Some(_), true) => ACTOR_CLAIMED,
+        };
+        out.extend_from_slice(&head);
+        if let Some(actor) = &self.actor {
+            out.extend_from_slice(actor.as_bytes());
         }
         for field in [&self.action, &self.resource, &self.detail] {
             out.extend_from_slice(&(field.len() as u16).to_be_bytes());
@@ -222,6 +229,23 @@ impl Record {
         }
         Ok((index, Record { time, actor, actor_unproven, action, resource, decision, reason, detail }))
     }
+}
+
+/// The length of the encoding at the start of `bytes`, read from its actor
+/// flag and field lengths alone, never past `bytes.len()`: exact for what
+/// [`Record::encode_into`] wrote, the only thing the in-memory log holds,
+/// which finds its records by this instead of keeping each one's end.
+/// Total, like the decoder, but it checks nothing else.
+pub(crate) fn encoded_len(bytes: &[u8]) -> usize {
+    let byte = |at: usize| bytes.get(at).map_or(0, |&b| usize::from(b));
+    let mut at = ACTOR_FLAG_AT + 1;
+    if byte(ACTOR_FLAG_AT) != usize::from(ACTOR_NONE) {
+        at += 32;
+    }
+    for _ in 0..3 {
+        at += 2 + (byte(at) << 8 | byte(at + 1));
+    }
+    at.min(bytes.len())
 }
 
 /// A principal id from its stored bytes. `PrincipalId` is built from a key
@@ -266,5 +290,30 @@ impl Reader<'_> {
         }
         let bytes = self.take(len, what)?;
         String::from_utf8(bytes.to_vec()).map_err(|_| malformed(format!("{what} is not UTF-8")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capability::KeyPair;
+
+    #[test]
+    fn encoded_len_finds_the_end_of_each_encoding() {
+        let mut record = Record::new(7, "publish", "orders", Decision::Deny);
+        record.detail = "why".into();
+        let mut claimed = record.clone();
+        claimed.actor = Some(KeyPair::generate().unwrap().principal());
+        claimed.actor_unproven = true;
+        for record in [record, claimed] {
+            let leaf = record.encode(3).unwrap();
+            let mut bytes = leaf.clone();
+            bytes.extend_from_slice(&leaf);
+            assert_eq!(encoded_len(&bytes), leaf.len());
+            for cut in 0..leaf.len() {
+                assert_eq!(encoded_len(&leaf[..cut]), cut, "cut at {cut}");
+            }
+        }
+        assert_eq!(encoded_len(&[]), 0);
     }
 }
