@@ -78,11 +78,18 @@ REASONS = {
                    "instructions; next: the costs every export shares (the hook-install check "
                    "inlined, the result kept in registers), which cannot go that far while a "
                    "call validates and borrows its handle",
-    "bus-one-time": "as above (idle after bus round 19: 81.3 ns against crossbeam's 33.6 ns; main's build "
-                     "before round 17 2.95x, 97.2 ns against 32.9 ns, in the same minutes; bus round 17: two "
-                     "runs, 2.47x and 2.45x, load average 1.1 to 1.3 on 2 cores, against round 14's 2.77x and "
-                     "2.71x: the two atomic operations fewer show, the 15 left are still most of the round's "
-                     "time)",
+    "bus-one-time": "the lead's idle pairs after the merge, main's binary and the merged one in turn: 2.08x and "
+                    "2.18x against main's 2.39x and 2.38x; bus round 21 (branch `poolreturn`, criterion paired with "
+                    "integ5's build at load 2.6 to 3.5: 70.5 and 71.2 ns against crossbeam's 34.0 and 33.2, integ5 "
+                    "2.48x and 2.46x in the same minutes): a body's uniqueness is one load (`triomphe::Arc`), 13 "
+                    "atomic read-modify-writes a round instead of 15; of the 13, the bench's own 2, the shard lock "
+                    "2, the sequence 1, the queue's lock 4, the spare's swaps 2, the pool's clone and the message's "
+                    "count down 2; next: the last two (a queue ring of `Message` without `Option`, so that the last "
+                    "reference can hand the pool its own reference), then the spare's swaps. Before, as above (idle "
+                    "after bus round 19: 81.3 ns against crossbeam's 33.6 ns; main's build before round 17 2.95x, "
+                    "97.2 ns against 32.9 ns, in the same minutes; bus round 17: two runs, 2.47x and 2.45x, load "
+                    "average 1.1 to 1.3 on 2 cores, against round 14's 2.77x and 2.71x: the two atomic operations "
+                    "fewer show, the 15 left are still most of the round's time)",
     "bus-one": "bus round 19 (309 -> 300; literal 274 -> 267): the match cache's held route is the shard's "
                "guard mapped to the route (the slot no longer found again on each look), the bare publish's "
                "delivery inlined without an empty text and inbox in the stack (`Bare`/`Dressed`), the report "
@@ -91,6 +98,15 @@ REASONS = {
                "shard lock, the payload taken before it. Left: the hash and compare (about 24), the bench's "
                "`black_box` (about 10), the report still built in memory and the payload's fat pointer "
                "through three stack slots",
+    "bus-fanout-time": "the lead's idle pairs after the merge: 1.43x and 1.45x against main's 1.48x and 1.47x; bus "
+                       "round 21 (load 2.3 to 2.6, paired with integ5's build: 522.7 and 529.8 ns against 362.5 and "
+                       "359.8; integ5 1.49x and 1.52x): 103 atomic operations instead of 105; per subscriber the "
+                       "queue's lock both ways (about 18 of its 79 instructions) and a reference count up and down, "
+                       "each an atomic read-modify-write, where broadcast's receivers share one slot; round 17's two "
+                       "fewer a publish (the route borrowed) do not show against the 105 left; next: a single-consumer "
+                       "queue without the lock that keeps every overflow policy and an exact stats snapshot (idle after"
+                       " bus round 19: 1.48x, 536 ns against 361 ns, main's build before round 17 1.51x in the same "
+                       "minutes; bus round 17: 1.47x and 1.50x, load average 1.1 to 1.3; bus round 12: 1.46x and 1.43x)",
     "bus-fanout": "per subscriber the queue's lock both ways (about 18 of its 79 instructions) and a "
                   "reference count up and down, each an atomic read-modify-write, where broadcast's "
                   "receivers share one slot; round 17's two fewer a publish (the route borrowed) do not "
@@ -102,19 +118,19 @@ REASONS = {
                    "cache's hash, lock and probe, the nesting level, the route's kept "
                    "message, the inline handler's catch and the counting lock); next: a "
                    "set-associative match cache and lock-free counting for inline handlers",
-    "audit-ratio": "audit round 8 cut what an append pages in besides its record, 217 bytes per record to "
-                   "about 206 (one start per 16 records instead of an end per record, a record's length read"
-                   " from its encoding; the in-memory tree from level 4 up; the encoding reserved once): 5% "
-                   "fewer page faults and 13,905 -> 13,857 instructions, 1% less CPU per append by perf "
-                   "stat, but under criterion, paired with integ5's build at load 1.6 to 3.4, a median of "
-                   "2.09x over 8 rounds against 2.10x, inside the noise (round 7: 2.09x against main's "
-                   "2.35x); by instructions 1.53x (floor 1.5x: six SHA-256 blocks against the leaf's four); "
-                   "natively the blocks are 39 to 52% of the time, ring's set-up and finish of the two "
-                   "digests 13%, the kernel's first touch of fresh memory 22 to 39%, the state mutex's two "
-                   "atomic operations about 2%; what is left above 2x is the node digest's fixed cost in "
-                   "ring, the mutex and the record's own 201 bytes of fresh memory; proofs on a million "
-                   "records now take 8.5 us (5.2 us with level 3); next: an idle paired run, then larger "
-                   "pages (opt-in here; asking for them needs unsafe code or a new dependency)",
+    "audit-ratio": "idle pairs after round 8: 2.04x to 2.05x against 2.04x to 2.09x before it, main's build before "
+                   "round 7 2.21x to 2.46x; audit round 8 cut what an append pages in besides its record, 217 bytes"
+                   " per record to about 206 (one start per 16 records instead of an end per record, a record's "
+                   "length read from its encoding; the in-memory tree from level 4 up; the encoding reserved once):"
+                   " 5% fewer page faults and 13,905 -> 13,857 instructions, 1% less CPU per append by perf stat, "
+                   "but under criterion, paired with integ5's build at load 1.6 to 3.4, a median of 2.09x over 8 "
+                   "rounds against 2.10x, inside the noise (round 7: 2.09x against main's 2.35x); by instructions "
+                   "1.53x (floor 1.5x: six SHA-256 blocks against the leaf's four); natively the blocks are 39 to "
+                   "52% of the time, ring's set-up and finish of the two digests 13%, the kernel's first touch of "
+                   "fresh memory 22 to 39%, the state mutex's two atomic operations about 2%; what is left above 2x"
+                   " is the node digest's fixed cost in ring, the mutex and the record's own 201 bytes of fresh "
+                   "memory; proofs on a million records now take 8.5 us (5.2 us with level 3); next: an idle paired"
+                   " run, then larger pages (opt-in here; asking for them needs unsafe code or a new dependency)",
     "audit-rate": "as above: the six SHA-256 blocks, a page fault per ~20 records while "
                   "criterion grows the log to several million, and the machine's load",
     "bridge-throughput": "CPU per message: the bridges' threads take 3x to 4x the CPU time of the "
@@ -205,12 +221,12 @@ REASONS = {
                       "receiver running: quiet machine, ten paired runs, medians 0.64x (16 B) and 0.80x (1 KiB), "
                       "every run under 0.9x, without the spin medians 1.29x and 1.40x; next: the idle run of "
                       "round 19's command, which replaces these figures, then the export's wake-up",
-    "node-batch": "round 8 counted the binding under callgrind: payload views made by the typed "
-                  "array constructor instead of `Buffer.from` and the packing's `set` called "
-                  "directly took 1,940 to 1,624 instructions a message, 9.3x `emit`'s 174, but "
-                  "by CPU time the batch stays about 17x, since the core's queueing and pooled "
-                  "bodies run at fewer instructions a cycle than `emit`'s JIT loop; JS is at its "
-                  "floor for a `Message` and a `Buffer` per message; next: the core's share "
+    "node-batch": "bus round 21's cheaper return of a body to the pool took about 8% off; round 8 counted the "
+                  "binding under callgrind: payload views made by the typed array constructor instead of "
+                  "`Buffer.from` and the packing's `set` called directly took 1,940 to 1,624 instructions a "
+                  "message, 9.3x `emit`'s 174, but by CPU time the batch stays about 17x, since the core's "
+                  "queueing and pooled bodies run at fewer instructions a cycle than `emit`'s JIT loop; JS is at "
+                  "its floor for a `Message` and a `Buffer` per message; next: the core's share "
                   "(`Message::drop_all`, `send_many`)",
     "go-batch": "near the goal and noisy (round 8: 2.96x at the median, two runs in five "
                 "over 3x); since round 8 the C ABI makes no vector a call (the payload array is checked once and iterated; the "
@@ -434,7 +450,7 @@ def targets(measured: dict[str, float]) -> list[str]:
     fan = measured["bus publish to 16 subscribers + drain"]
     row("fan-out 16 + drain: instructions", f"{fan:,.0f}", "1,600", fan, 1600, "bus-fanout")
     r = ratio(estimate("fanout_16", "charter"), estimate("fanout_16", "tokio-broadcast"))
-    row("fan-out 16 + drain: time vs tokio broadcast", x(r), "1x", r, 1.0, "bus-fanout")
+    row("fan-out 16 + drain: time vs tokio broadcast", x(r), "1x", r, 1.0, "bus-fanout-time")
     crowd = estimate("publish_among", "charter", "10000")
     row("publish among 10,000 subscriptions", ns(crowd), "100 ns", crowd, 100.0, "bus-crowded")
     memory = estimate("audit-append", "memory")
