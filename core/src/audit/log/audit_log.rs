@@ -225,6 +225,15 @@ impl State {
     }
 }
 
+/// What [`AuditLog::recompute`] reads the records against: the in-memory
+/// log's leaves themselves (their only copy, checked by their encoding and
+/// against the checkpoints: it keeps no leaf hashes to compare with), or
+/// the file log's leaf hashes, which the frames on disk must match.
+enum Kept {
+    Leaves(Vec<Vec<u8>>),
+    Hashes(Vec<Hash>),
+}
+
 enum Store {
     /// The records and a tree without its lowest levels (see [`Leaves`]).
     Memory(Leaves),
@@ -739,21 +748,14 @@ impl AuditLog {
     /// Rebuilds the tree from the stored records, up to the number the log
     /// holds now.
     fn recompute(&self) -> Result<(VerifyReport, Tree)> {
-        let (expected, memory) = match &self.lock_state().store {
-            // The in-memory log keeps no leaf hashes to compare with: its
-            // leaves are their only copy, checked by their encoding and
-            // against the checkpoints.
-            Store::Memory(leaves) => {
-                (Vec::new(), Some(leaves.iter().map(<[u8]>::to_vec).collect::<Vec<_>>()))
-            }
-            Store::File { tree, .. } => {
-                ((0..tree.len()).filter_map(|i| tree.leaf(i)).collect::<Vec<Hash>>(), None)
-            }
+        let kept = match &self.lock_state().store {
+            Store::Memory(leaves) => Kept::Leaves(leaves.iter().map(<[u8]>::to_vec).collect()),
+            Store::File { tree, .. } => Kept::Hashes((0..tree.len()).filter_map(|i| tree.leaf(i)).collect()),
         };
         let mut tree = Tree::new();
         let mut bad = None;
-        match (memory, &self.shared.path) {
-            (Some(leaves), _) => {
+        match kept {
+            Kept::Leaves(leaves) => {
                 for (i, leaf) in leaves.into_iter().enumerate() {
                     let index = i as u64;
                     match file::check(leaf_hash(&leaf), leaf, index) {
@@ -766,7 +768,10 @@ impl AuditLog {
                     }
                 }
             }
-            (None, Some(path)) => {
+            Kept::Hashes(expected) => {
+                let path = self.shared.path.as_ref();
+                let path =
+                    path.ok_or_else(|| Error::new(ErrorKind::Internal, "a file log without a path"))?;
                 let file = file::open(path, Access::Read)?;
                 let mut reader = BufReader::with_capacity(64 << 10, file);
                 let mut header = [0u8; HEADER.len()];
@@ -785,7 +790,6 @@ impl AuditLog {
                     }
                 }
             }
-            (None, None) => return Err(Error::new(ErrorKind::Internal, "a file log without a path")),
         }
         let (first_bad, problem) = match bad {
             Some((index, why)) => (Some(index), Some(why)),
