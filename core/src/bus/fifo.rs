@@ -1,7 +1,9 @@
 //! A queue's messages, oldest first: a ring of slots whose count is a
 //! power of two, so a position wraps by a mask rather than by `VecDeque`'s
-//! compare and subtract, and a slot that is empty says so itself, so a
-//! take needs no test of the length.
+//! compare and subtract, and a slot that is empty says so itself (it holds
+//! a vacant message, see [`Message::vacant`]), so a take needs no test of
+//! the length. A slot is a message, not an `Option` of one: a message's
+//! own vacant state marks it, so a slot stays one pointer.
 //!
 //! The ring grows (doubling, as `VecDeque` does) only when it is full; a
 //! queue that has reached its working depth pushes and takes without
@@ -14,9 +16,9 @@ const FIRST_SLOTS: usize = 4;
 
 pub(crate) struct Fifo {
     /// The messages at positions `head` to `tail` (each position's slot is
-    /// the position masked by the slot count), every other slot `None`: a
-    /// take from an empty ring finds its head slot empty.
-    slots: Box<[Option<Message>]>,
+    /// the position masked by the slot count), every other slot vacant: a
+    /// take from an empty ring finds its head slot vacant.
+    slots: Box<[Message]>,
     /// The position of the oldest message. Positions count up (wrapping)
     /// and are masked only to address a slot, so a take moves one counter
     /// and a push another, and the length is their difference.
@@ -44,7 +46,7 @@ impl Fifo {
     /// The oldest message.
     #[inline]
     pub(crate) fn front(&self) -> Option<&Message> {
-        self.slots.get(self.head & self.mask())?.as_ref()
+        self.slots.get(self.head & self.mask()).filter(|slot| !slot.is_vacant())
     }
 
     /// How many messages the ring holds before it must grow.
@@ -66,8 +68,8 @@ impl Fifo {
     /// below `slots()`): the publisher's inline push, whose bound
     /// (`quiet_room`, never above `slots()`) already says so, skips the
     /// test for growth. The slot past the last message is then empty (see
-    /// `slots`), so the store forgets a `None` and skips the test of the
-    /// old value a plain assignment makes. Always inline: it runs once per
+    /// `slots`), so the store forgets a vacant message and skips the test
+    /// of the old value a plain assignment makes. Always inline: it runs once per
     /// subscriber.
     #[inline(always)]
     pub(crate) fn push_free(&mut self, message: Message) {
@@ -76,8 +78,8 @@ impl Fifo {
             Some(slot) => {
                 // The invariant the bound rests on: `quiet_room` is at most
                 // the free slots, so this one holds no queued message.
-                debug_assert!(slot.is_none(), "an inline push found its slot taken");
-                std::mem::forget(slot.replace(message));
+                debug_assert!(slot.is_vacant(), "an inline push found its slot taken");
+                std::mem::forget(std::mem::replace(slot, message));
                 self.tail = self.tail.wrapping_add(1);
             }
             None => self.push_back_grown(message),
@@ -104,10 +106,10 @@ impl Fifo {
     pub(crate) fn pop_front_if(&mut self, fits: impl FnOnce(&Message) -> bool) -> Option<Message> {
         let mask = self.mask();
         let slot = self.slots.get_mut(self.head & mask)?;
-        if !fits(slot.as_ref()?) {
+        if slot.is_vacant() || !fits(slot) {
             return None;
         }
-        let message = slot.take()?;
+        let message = std::mem::replace(slot, Message::vacant());
         self.head = self.head.wrapping_add(1);
         Some(message)
     }
@@ -126,10 +128,10 @@ impl Fifo {
         let (mut head, mut taken, mut bytes) = (self.head, 0, 0);
         while taken < max {
             let Some(slot) = self.slots.get_mut(head & mask) else { break };
-            if !slot.as_ref().is_some_and(&mut fits) {
+            if slot.is_vacant() || !fits(slot) {
                 break;
             }
-            let Some(message) = slot.take() else { break };
+            let message = std::mem::replace(slot, Message::vacant());
             bytes += message.size();
             out.push(message);
             head = head.wrapping_add(1);
@@ -152,12 +154,12 @@ impl Fifo {
     #[inline(never)]
     fn grow(&mut self) {
         let size = (self.slots.len() * 2).max(FIRST_SLOTS);
-        let mut slots: Vec<Option<Message>> = Vec::with_capacity(size);
+        let mut slots: Vec<Message> = Vec::with_capacity(size);
         while let Some(message) = self.pop_front() {
-            slots.push(Some(message));
+            slots.push(message);
         }
         let len = slots.len();
-        slots.resize_with(size, || None);
+        slots.resize_with(size, Message::vacant);
         self.slots = slots.into_boxed_slice();
         self.head = 0;
         self.tail = len;

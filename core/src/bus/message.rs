@@ -146,9 +146,17 @@ pub(crate) type BodyArc = triomphe::Arc<Body>;
 /// One published message. Cloning it is cheap: a message is one shared
 /// reference, so its topic, payload and headers are shared by every
 /// subscriber, never copied per subscriber.
+///
+/// The reference is an `Option` only so that the last reference's drop
+/// can move it into the pool (a drop has `&mut self` alone): a message
+/// is vacant (`None`) only inside the queue's ring, where a vacant
+/// message marks an empty slot, and while it is dropped; every message a
+/// caller holds has its body. Moved, the reference needs no second one
+/// for the pool and no count down of its own: two atomic
+/// read-modify-writes fewer in every message's life.
 #[derive(Clone)]
 pub struct Message {
-    body: BodyArc,
+    body: Option<BodyArc>,
 }
 
 /// What a message holds, in a body of the [`pool`], reused once the
@@ -192,12 +200,12 @@ impl Message {
         if let Some(mut kept) = pool::take() {
             if let Some(body) = BodyArc::get_mut(&mut kept) {
                 body.fill(seq, size, topic, payload, headers, reply_to);
-                return Message { body: kept };
+                return Message { body: Some(kept) };
             }
         }
         let mut body = Body::empty(topic);
         body.fill(seq, size, topic, payload, headers, reply_to);
-        Message { body: BodyArc::new(body) }
+        Message { body: Some(BodyArc::new(body)) }
     }
 
     /// [`new`](Self::new) without headers or a reply inbox, the common
@@ -210,7 +218,7 @@ impl Message {
         if let Some(mut kept) = pool::take() {
             if let Some(body) = BodyArc::get_mut(&mut kept) {
                 body.fill_bare(seq, size, topic, payload);
-                return Message { body: kept };
+                return Message { body: Some(kept) };
             }
         }
         Message::fresh(seq, size, topic, payload)
@@ -222,7 +230,7 @@ impl Message {
     fn fresh(seq: u64, size: usize, topic: &Arc<str>, payload: impl Bytes) -> Message {
         let mut body = Body::empty(topic);
         body.fill_bare(seq, size, topic, payload);
-        Message { body: BodyArc::new(body) }
+        Message { body: Some(BodyArc::new(body)) }
     }
 
     /// [`new`](Self::new) in `kept`, a body taken from the pool already
@@ -242,7 +250,7 @@ impl Message {
             Some(body) => {
                 let size = size_of(topic, payload.as_slice(), headers.as_ref());
                 body.fill(seq, size, topic, payload, headers, None);
-                Message { body: kept }
+                Message { body: Some(kept) }
             }
             None => Message::new(seq, topic, payload, headers, None),
         }
@@ -260,7 +268,7 @@ impl Message {
         headers: Option<HeaderText>,
         reply_to: Option<Arc<str>>,
     ) {
-        match BodyArc::get_mut(&mut self.body) {
+        match self.body.as_mut().and_then(BodyArc::get_mut) {
             Some(body) => {
                 let size = size_of(topic, payload.as_slice(), headers.as_ref());
                 body.fill(seq, size, topic, payload, headers, reply_to)
@@ -288,12 +296,30 @@ impl Message {
     /// reference's drop does, if this is the last reference; says whether.
     #[inline]
     pub(crate) fn release(&mut self) -> bool {
-        BodyArc::get_mut(&mut self.body).map(Body::clear).is_some()
+        self.body.as_mut().and_then(BodyArc::get_mut).map(Body::clear).is_some()
     }
 
+    /// A vacant message: the mark of an empty slot of the queue's ring
+    /// (`fifo`), never handed to a caller.
+    #[inline(always)]
+    pub(crate) const fn vacant() -> Message {
+        Message { body: None }
+    }
+
+    /// Whether this is a [`vacant`](Self::vacant) message.
+    #[inline(always)]
+    pub(crate) fn is_vacant(&self) -> bool {
+        self.body.is_none()
+    }
+
+    /// The body. Every message outside the ring's empty slots has one;
+    /// a vacant message is never read, so the panic is unreachable.
     #[inline]
     fn body(&self) -> &Body {
-        &self.body
+        match &self.body {
+            Some(body) => body,
+            None => unreachable!("a vacant message was read"),
+        }
     }
 
     /// The bus-wide sequence number: increasing in publish order.
@@ -363,30 +389,40 @@ impl Drop for Message {
     /// (never a wrong count, and never a body reused while it is read).
     #[inline]
     fn drop(&mut self) {
-        if BodyArc::count(&self.body) == 1 {
+        if self.body.as_ref().is_some_and(|body| BodyArc::count(body) == 1) {
             self.recycle();
         }
     }
 }
 
 impl Message {
-    /// [`drop`](Drop::drop) of the last reference. The pool gets a
-    /// second reference, and this one goes right after, with the message:
-    /// a body is taken from the pool only by `get_mut`, which finds it
-    /// unshared only once that has happened.
+    /// [`drop`](Drop::drop) of the last reference: the reference itself
+    /// moves into the pool, leaving the message vacant, so neither a second
+    /// reference for the pool nor this one's count down is needed.
     #[inline(never)]
     fn recycle(&mut self) {
-        if self.release() {
-            pool::give_back(BodyArc::clone(&self.body));
+        if let Some(body) = self.into_body_mut() {
+            pool::give_back(body);
         }
     }
 
     /// Drops this message and returns its body, released, when this was
     /// its last reference, for the pool to keep with others of a batch
-    /// (`pool::give_back_many`); the same second reference as `recycle`'s.
+    /// (`pool::give_back_many`).
     #[inline]
     pub(crate) fn into_body(mut self) -> Option<BodyArc> {
-        self.release().then(|| BodyArc::clone(&self.body))
+        self.into_body_mut()
+    }
+
+    /// The body, released and moved out (the message left vacant), when
+    /// this is its last reference.
+    #[inline(always)]
+    fn into_body_mut(&mut self) -> Option<BodyArc> {
+        if self.release() {
+            self.body.take()
+        } else {
+            None
+        }
     }
 }
 
