@@ -401,7 +401,7 @@ impl Message {
     /// reference for the pool nor this one's count down is needed.
     #[inline(never)]
     fn recycle(&mut self) {
-        if let Some(body) = self.into_body_mut() {
+        if let Some(body) = self.take_released() {
             pool::give_back(body);
         }
     }
@@ -411,13 +411,13 @@ impl Message {
     /// (`pool::give_back_many`).
     #[inline]
     pub(crate) fn into_body(mut self) -> Option<BodyArc> {
-        self.into_body_mut()
+        self.take_released()
     }
 
     /// The body, released and moved out (the message left vacant), when
     /// this is its last reference.
     #[inline(always)]
-    fn into_body_mut(&mut self) -> Option<BodyArc> {
+    fn take_released(&mut self) -> Option<BodyArc> {
         if self.release() {
             self.body.take()
         } else {
