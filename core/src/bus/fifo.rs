@@ -234,6 +234,24 @@ mod tests {
         assert!(fifo.pop_front().is_none());
     }
 
+    /// A slot is one pointer (a vacant message marks an empty one, not an
+    /// `Option`), and a ring emptied after a wrap hands out no vacant
+    /// message: `front`, `pop_front` and `take_into` all give nothing.
+    #[test]
+    fn empty_slots_are_one_pointer_and_never_handed_out() {
+        assert_eq!(size_of::<Message>(), size_of::<usize>());
+        let mut fifo = Fifo::new();
+        for seq in 0..7 {
+            fifo.push_back(message(seq));
+            assert_eq!(fifo.pop_front().map(|m| m.seq()), Some(seq));
+        }
+        assert!(fifo.front().is_none());
+        assert!(fifo.pop_front().is_none());
+        let mut out = Vec::new();
+        assert_eq!(fifo.take_into(&mut out, 10, |_| true), (0, 0));
+        assert!(out.is_empty());
+    }
+
     /// A queued message is dropped with the ring (its body's reference
     /// count goes down), and a taken one is not dropped twice.
     #[test]
