@@ -298,23 +298,27 @@ impl Run<'_> {
         // taken from the pool together.
         let mut bodies: [Option<BodyArc>; CHUNK] = [const { None }; CHUNK];
         pool::take_many(&mut bodies[..len]);
-        let mut messages: [Option<Message>; CHUNK] = [const { None }; CHUNK];
+        // Vacant messages rather than `None`s: a message is one pointer,
+        // an `Option` of one a tag and a pointer (see `Message`).
+        let mut messages: [Message; CHUNK] = [const { Message::vacant() }; CHUNK];
         let made = messages.iter_mut().zip(chunk.iter_mut()).zip(bodies.iter_mut()).zip(first..);
         for (((slot, payload), body), seq) in made {
             let text = self.text.clone();
-            *slot = payload.take().map(|p| match body.take() {
-                Some(kept) => Message::in_body(kept, seq, topic, p, text),
-                None => Message::new(seq, topic, p, text, None),
-            });
+            if let Some(p) = payload.take() {
+                *slot = match body.take() {
+                    Some(kept) => Message::in_body(kept, seq, topic, p, text),
+                    None => Message::new(seq, topic, p, text, None),
+                };
+            }
         }
         let messages = &mut messages[..len];
         for target in others {
             self.bus.end_if_stale(target);
-            let shared = messages.iter().flatten().map(|m| (m, m.size()));
+            let shared = messages.iter().filter(|m| !m.is_vacant()).map(|m| (m, m.size()));
             target.queue.offer_many(shared, &target.options, self.may_wait, &mut count);
         }
         self.bus.end_if_stale(last);
-        let owned = messages.iter_mut().filter_map(Option::take);
+        let owned = messages.iter_mut().filter_map(|m| std::mem::replace(m, Message::vacant()).occupied());
         last.queue.offer_many(owned.map(sized), &last.options, self.may_wait, &mut count);
     }
 

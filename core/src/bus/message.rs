@@ -312,6 +312,16 @@ impl Message {
         self.body.is_none()
     }
 
+    /// This message, or `None` when it is vacant.
+    #[inline(always)]
+    pub(crate) fn occupied(self) -> Option<Message> {
+        if self.is_vacant() {
+            None
+        } else {
+            Some(self)
+        }
+    }
+
     /// The body. Every message outside the ring's empty slots has one;
     /// a vacant message is never read, so the panic is unreachable.
     #[inline]
