@@ -323,4 +323,11 @@ mod tests {
         assert_eq!(leaves.get(i as usize - 1), Some(&leaf(i - 1, &actor)[..]));
         assert_eq!(leaves.get(i as usize - 2), Some(&leaf(i - 2, &actor)[..]));
     }
+
+    /// A mapping the kernel refuses is an `Io` error, never a panic.
+    #[test]
+    fn a_mapping_that_fails_is_an_error() {
+        let Err(e) = Chunk::mapped(usize::MAX) else { panic!("mapped every byte of the address space") };
+        assert_eq!(e.kind(), crate::ErrorKind::Io);
+    }
 }
