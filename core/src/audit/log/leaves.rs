@@ -38,14 +38,19 @@ const LOW: usize = 4;
 /// level [`LOW`], which a proof rehashes together.
 const GROUP: usize = 1 << LOW;
 
-/// The most record bytes the heap chunk holds, and the size of each
-/// mapping after it: large enough that mapping one is rare (once per
+/// The most record bytes the heap chunk holds: a log of a few hundred
+/// records maps nothing.
+const HEAP_BYTES: usize = 64 << 10;
+
+/// The largest mapping. Each mapping is twice the size of the chunk
+/// before it up to this: large enough that mapping one is rare (once per
 /// 20,000 records of 200 bytes), small enough that populating it (about a
-/// millisecond) stays a short pause of one append.
+/// millisecond) stays a short pause of one append, and a log holds at most
+/// this much more than it uses.
 const CHUNK_BYTES: usize = 4 << 20;
 
 // A record always fits a chunk, so each record lies whole in one.
-const _: () = assert!(CHUNK_BYTES > MAX_RECORD_BYTES);
+const _: () = assert!(HEAP_BYTES > MAX_RECORD_BYTES && CHUNK_BYTES >= HEAP_BYTES);
 
 /// Where a record's prefix byte is.
 #[derive(Clone, Copy)]
@@ -54,21 +59,36 @@ struct At {
     offset: usize,
 }
 
-/// A piece of the records' storage. Each record lies whole in one chunk,
-/// so a record is always one slice.
-enum Chunk {
-    /// The first chunk: grown on the heap as records come, so a small log
-    /// holds what it uses and no more.
+/// A piece of the records' storage: the first `len` bytes of its memory.
+/// Each record lies whole in one chunk, so a record is always one slice.
+struct Chunk {
+    memory: Memory,
+    len: usize,
+    /// The most bytes it holds.
+    size: usize,
+}
+
+/// A chunk's memory, zeroed: the records are written over it in place.
+enum Memory {
+    /// The first chunk's: grown on the heap as records come, by doubling
+    /// up to the size of a chunk, so a small log holds a few times what it
+    /// uses and no more. It is zeroed as it grows, once per doubling, not
+    /// once per record.
     Heap(Vec<u8>),
-    /// Every later one: the first `len` bytes of a mapping populated when
-    /// it is made. The kernel then fills the chunk's pages in one call
-    /// instead of taking a page fault on the first write to each page, a
-    /// fifth of an append's time when the log grew on the heap (see
-    /// docs/BENCHMARKS.md, audit round 9).
-    Mapped { map: MmapMut, len: usize },
+    /// Every later chunk's: a mapping populated when it is made. The
+    /// kernel then fills the chunk's pages in one call instead of taking a
+    /// page fault on the first write to each page, a fifth of an append's
+    /// time when the log grew on the heap (see docs/BENCHMARKS.md, audit
+    /// round 9).
+    Mapped(MmapMut),
 }
 
 impl Chunk {
+    /// The first chunk, empty, to hold `size` bytes.
+    fn heap(size: usize) -> Chunk {
+        Chunk { memory: Memory::Heap(Vec::new()), len: 0, size }
+    }
+
     /// A new mapped chunk of `size` bytes, every page in place.
     fn mapped(size: usize) -> Result<Chunk> {
         let map = MmapOptions::new()
@@ -76,45 +96,45 @@ impl Chunk {
             .populate()
             .map_anon()
             .map_err(|e| io("mapping memory for the records", &e))?;
-        Ok(Chunk::Mapped { map, len: 0 })
+        Ok(Chunk { memory: Memory::Mapped(map), len: 0, size })
     }
 
     /// The bytes written.
     fn used(&self) -> &[u8] {
-        match self {
-            Chunk::Heap(bytes) => bytes,
-            Chunk::Mapped { map, len } => &map[..*len],
+        match &self.memory {
+            Memory::Heap(bytes) => &bytes[..self.len],
+            Memory::Mapped(map) => &map[..self.len],
         }
     }
 
-    /// The next `n` bytes, now used: the caller checked that they fit a
-    /// chunk of `size` bytes.
-    fn grow(&mut self, n: usize, size: usize) -> &mut [u8] {
-        match self {
-            Chunk::Heap(bytes) => {
-                let start = bytes.len();
-                if start + n > bytes.capacity() {
-                    // Doubling, as a `Vec` does, but never past the size
-                    // of a chunk, where the mappings take over.
-                    let capacity = (2 * bytes.capacity()).max(start + n).min(size);
-                    bytes.reserve_exact(capacity - start);
+    /// Whether `n` more bytes fit.
+    fn fits(&self, n: usize) -> bool {
+        self.len + n <= self.size
+    }
+
+    /// The next `n` bytes, now used: the caller checked that they fit.
+    fn grow(&mut self, n: usize) -> &mut [u8] {
+        let start = self.len;
+        self.len += n;
+        let memory = match &mut self.memory {
+            Memory::Heap(bytes) => {
+                if self.len > bytes.len() {
+                    let grown = (2 * bytes.len()).max(self.len).min(self.size);
+                    bytes.reserve_exact(grown - bytes.len());
+                    bytes.resize(grown, 0);
                 }
-                bytes.resize(start + n, 0);
-                &mut bytes[start..]
+                &mut bytes[..]
             }
-            Chunk::Mapped { map, len } => {
-                let start = *len;
-                *len += n;
-                &mut map[start..*len]
-            }
-        }
+            Memory::Mapped(map) => &mut map[..],
+        };
+        &mut memory[start..self.len]
     }
 }
 
 pub(crate) struct Leaves {
     /// Each record after its prefix byte, oldest first, chunk after chunk.
     chunks: Vec<Chunk>,
-    /// The size of a chunk: [`CHUNK_BYTES`] but in tests.
+    /// The largest mapping: [`CHUNK_BYTES`] but in tests.
     chunk_bytes: usize,
     /// `starts[g]` is where record `g * GROUP`'s prefix byte is.
     starts: Vec<At>,
@@ -123,14 +143,15 @@ pub(crate) struct Leaves {
 
 impl Leaves {
     pub(crate) fn new() -> Leaves {
-        Leaves::with_chunks(CHUNK_BYTES)
+        Leaves::with_chunks(HEAP_BYTES, CHUNK_BYTES)
     }
 
-    /// A log whose chunks are `chunk_bytes` long, which must hold the
-    /// longest record pushed and its prefix byte (tests push short ones
-    /// into short chunks, to cross many chunks with few records).
-    fn with_chunks(chunk_bytes: usize) -> Leaves {
-        Leaves { chunks: vec![Chunk::Heap(Vec::new())], chunk_bytes, starts: Vec::new(), tree: Tree::empty() }
+    /// A log whose heap chunk holds `heap_bytes` and whose largest mapping
+    /// is `chunk_bytes`, no smaller: each must hold the longest record
+    /// pushed and its prefix byte (tests push short ones into short chunks,
+    /// to cross many chunks with few records).
+    fn with_chunks(heap_bytes: usize, chunk_bytes: usize) -> Leaves {
+        Leaves { chunks: vec![Chunk::heap(heap_bytes)], chunk_bytes, starts: Vec::new(), tree: Tree::empty() }
     }
 
     /// Appends, as one record, the `len` bytes of encoding `write` writes,
@@ -140,15 +161,16 @@ impl Leaves {
     /// chunk and no new one can be mapped.
     pub(crate) fn push(&mut self, len: usize, write: impl FnOnce(&mut [u8])) -> Result<()> {
         let n = len + 1;
-        let last = self.chunks.len() - 1;
-        if self.chunks[last].used().len() + n > self.chunk_bytes {
-            self.chunks.push(Chunk::mapped(self.chunk_bytes)?);
+        let last = &self.chunks[self.chunks.len() - 1];
+        if !last.fits(n) {
+            let size = (2 * last.size).min(self.chunk_bytes);
+            self.chunks.push(Chunk::mapped(size)?);
         }
         let chunk = self.chunks.len() - 1;
         if self.tree.len().is_multiple_of(GROUP as u64) {
             self.starts.push(At { chunk, offset: self.chunks[chunk].used().len() });
         }
-        let bytes = self.chunks[chunk].grow(n, self.chunk_bytes);
+        let bytes = self.chunks[chunk].grow(n);
         bytes[0] = LEAF_PREFIX;
         write(&mut bytes[1..]);
         self.tree.push_hash(prefixed_leaf_hash(bytes));
@@ -232,27 +254,28 @@ mod tests {
         record.encode(i).unwrap()
     }
 
-    /// The chunk sizes every test runs with: the log's own, and one that
-    /// holds two to five of [`leaf`]'s records, so groups and proofs
-    /// cross chunks (tests that pass with the first but not the second
-    /// misplace the records after a chunk's end).
-    const CHUNKS: [usize; 2] = [CHUNK_BYTES, 1000];
+    /// The heap chunk's and the largest mapping's sizes every test runs
+    /// with: the log's own, and ones that hold two to ten of [`leaf`]'s
+    /// records, so groups and proofs cross chunks (tests that pass with
+    /// the first but not the second misplace the records after a chunk's
+    /// end).
+    const CHUNKS: [(usize, usize); 2] = [(HEAP_BYTES, CHUNK_BYTES), (1000, 3000)];
 
     /// How many chunks are mapped.
     fn mapped(leaves: &Leaves) -> usize {
-        leaves.chunks.iter().filter(|c| matches!(c, Chunk::Mapped { .. })).count()
+        leaves.chunks.iter().filter(|c| matches!(c.memory, Memory::Mapped(_))).count()
     }
 
     #[test]
     fn keeps_each_leaf_apart() {
-        for chunk in CHUNKS {
-            keeps_each_leaf_apart_in(chunk);
+        for (heap, chunk) in CHUNKS {
+            keeps_each_leaf_apart_in(heap, chunk);
         }
     }
 
-    fn keeps_each_leaf_apart_in(chunk: usize) {
+    fn keeps_each_leaf_apart_in(heap: usize, chunk: usize) {
         let actor = KeyPair::generate().unwrap();
-        let mut leaves = Leaves::with_chunks(chunk);
+        let mut leaves = Leaves::with_chunks(heap, chunk);
         assert!(leaves.get(0).is_none());
         let all: Vec<Vec<u8>> = (0..20).map(|i| leaf(i, &actor)).collect();
         for (i, bytes) in all.iter().enumerate() {
@@ -264,19 +287,19 @@ mod tests {
         }
         assert!(leaves.get(20).is_none());
         assert!(leaves.iter().eq(all.iter().map(Vec::as_slice)));
-        assert_eq!(mapped(&leaves) > 0, chunk < CHUNK_BYTES, "chunk {chunk}");
+        assert_eq!(mapped(&leaves) > 0, heap < HEAP_BYTES, "heap chunk {heap}");
     }
 
     #[test]
     fn the_tree_over_the_leaves_is_their_full_merkle_tree() {
-        for chunk in CHUNKS {
-            the_tree_is_the_full_merkle_tree_in(chunk);
+        for (heap, chunk) in CHUNKS {
+            the_tree_is_the_full_merkle_tree_in(heap, chunk);
         }
     }
 
-    fn the_tree_is_the_full_merkle_tree_in(chunk: usize) {
+    fn the_tree_is_the_full_merkle_tree_in(heap: usize, chunk: usize) {
         let actor = KeyPair::generate().unwrap();
-        let mut leaves = Leaves::with_chunks(chunk);
+        let mut leaves = Leaves::with_chunks(heap, chunk);
         let mut full = MerkleTree::new();
         for i in 0..40u64 {
             let leaf = leaf(i, &actor);
@@ -294,34 +317,35 @@ mod tests {
     }
 
     /// The log stays on the heap until the heap chunk cannot hold the next
-    /// record, then maps a chunk of its own size: a small log holds no
-    /// mapping, and the heap never grows past [`CHUNK_BYTES`].
+    /// record, then maps chunks twice the size of the one before, up to
+    /// the largest: a small log holds no mapping, the heap never grows past
+    /// [`HEAP_BYTES`], and each chunk takes records until the next does not
+    /// fit.
     #[test]
-    fn moves_from_the_heap_to_mappings_when_the_heap_chunk_is_full() {
+    fn moves_from_the_heap_to_mappings_of_growing_size() {
         let actor = KeyPair::generate().unwrap();
         let mut leaves = Leaves::new();
-        let mut written = 0;
-        let mut i = 0;
-        while mapped(&leaves) == 0 {
-            let leaf = leaf(i, &actor);
-            let heap = leaves.chunks[0].used().len();
+        let mut all = Vec::new();
+        while leaves.chunks.len() < 9 {
+            let leaf = leaf(all.len() as u64, &actor);
+            let (chunks, last) = (leaves.chunks.len(), leaves.chunks[leaves.chunks.len() - 1].len);
             leaves.push(leaf.len(), |out| out.copy_from_slice(&leaf)).unwrap();
-            if mapped(&leaves) == 0 {
-                written += 1 + leaf.len();
-                assert_eq!(leaves.chunks[0].used().len(), written);
-            } else {
-                assert!(heap + 1 + leaf.len() > CHUNK_BYTES, "mapped with {heap} bytes on the heap");
-                assert_eq!(leaves.chunks[1].used().len(), 1 + leaf.len());
+            if leaves.chunks.len() > chunks {
+                let size = leaves.chunks[chunks - 1].size;
+                assert!(last + 1 + leaf.len() > size, "a new chunk after {last} bytes of {size}");
+                assert_eq!(leaves.chunks[chunks].used().len(), 1 + leaf.len());
             }
-            if i == 10 {
+            if all.len() == 10 {
                 assert_eq!(leaves.chunks.len(), 1, "ten records, no mapping");
             }
-            i += 1;
+            all.push(leaf);
         }
-        let Chunk::Heap(heap) = &leaves.chunks[0] else { panic!("the first chunk is on the heap") };
-        assert!(heap.capacity() <= CHUNK_BYTES);
-        assert_eq!(leaves.get(i as usize - 1), Some(&leaf(i - 1, &actor)[..]));
-        assert_eq!(leaves.get(i as usize - 2), Some(&leaf(i - 2, &actor)[..]));
+        let sizes: Vec<usize> = leaves.chunks.iter().map(|c| c.size).collect();
+        assert_eq!(sizes, [64, 128, 256, 512, 1024, 2048, 4096, 4096, 4096].map(|k| k << 10));
+        assert_eq!(mapped(&leaves), 8);
+        let Memory::Heap(heap) = &leaves.chunks[0].memory else { panic!("the first chunk is on the heap") };
+        assert!(heap.capacity() <= HEAP_BYTES);
+        assert!(leaves.iter().eq(all.iter().map(Vec::as_slice)));
     }
 
     /// A mapping the kernel refuses is an `Io` error, never a panic.
