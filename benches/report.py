@@ -118,17 +118,17 @@ REASONS = {
                    "cache's hash, lock and probe, the nesting level, the route's kept "
                    "message, the inline handler's catch and the counting lock); next: a "
                    "set-associative match cache and lock-free counting for inline handlers",
-    "audit-ratio": "audit round 9 moved the in-memory log's records past its first 4 MiB into anonymous mappings "
-                   "populated when made (memmap2), instead of heap memory the kernel faults in a page at a time: page "
-                   "faults for 2M appends 100,470 -> 3,580, CPU per append 434 -> 423 ns (perf stat, 7 pairs, all "
-                   "faster, load 3.8), 13,857 -> 13,893 instructions; under criterion at load 3.6 to 5.0 a median of "
-                   "2.01x against main's 2.08x in the same minutes, the leaf hash alone ranging 208 to 237 ns, so not "
-                   "settled until an idle pair (expected about 2.0x: the round took the 2% to 3% that was missing); huge "
-                   "pages were tried and not kept (compaction stalls of up to a second on this machine's memory, full of "
-                   "page cache); by instructions 1.53x (floor 1.5x: six SHA-256 blocks against the leaf's four); what is "
-                   "left above the blocks is ring's set-up and finish of the two digests, the page cache's reclaim and "
-                   "zeroing of the record's 201 bytes (now in one call per 4 MiB), the tree's own 5 bytes a record still "
-                   "faulted in, and the state mutex; next: an idle pair, then the tree's hashes in the same chunks",
+    "audit-ratio": "audit round 9 moved the in-memory log's records past its first 64 KiB into anonymous mappings "
+                   "populated when made (memmap2), doubling from 128 KiB to 4 MiB, instead of heap memory the kernel "
+                   "faults in a page at a time: page faults for 2M appends 100,470 -> 2,575, CPU per append 434 -> 421 "
+                   "ns (perf stat, 6 pairs, all faster, load 3.1 to 3.8), 13,857 -> 13,846 instructions; under criterion "
+                   "at load 1.5 to 3.1 the append faster in 9 pairs of 10 (median 443 -> 409 ns) and a median ratio of "
+                   "2.00x against main's 2.07x, the leaf hash alone ranging 197 to 244 ns, so an idle pair must confirm "
+                   "it (expected 1.97x to 1.99x, little margin); huge pages were tried and not kept (compaction stalls "
+                   "of up to a second on this machine's memory, full of page cache); by instructions 1.53x (floor 1.5x: "
+                   "six SHA-256 blocks against the leaf's four); what is left above the blocks is ring's set-up and "
+                   "finish of the two digests, the page cache's reclaim and zeroing of the record's 201 bytes (now in "
+                   "one call per chunk), and the state mutex; next: the lead's idle pairs",
     "audit-rate": "as above: the six SHA-256 blocks, the fresh memory of a log that "
                   "criterion grows to several million records, and the machine's load",
     "bridge-throughput": "CPU per message: the bridges' threads take 3x to 4x the CPU time of the "

@@ -1,16 +1,17 @@
 //! The in-memory log's records and Merkle tree.
 //!
 //! The records lie one after another in a few large chunks, and no heap
-//! block per record: an append allocates nothing but a new chunk once per
-//! 4 MiB, and a record costs its bytes and little else. Each leaf follows
+//! block per record: an append allocates nothing but, rarely, a new chunk
+//! (once per 4 MiB in a large log), and a record costs its bytes and little
+//! else. Each leaf follows
 //! the byte it is hashed after, so its hash reads it in place in one digest
 //! update.
 //!
 //! Every byte kept per record is a byte of fresh memory the kernel must
 //! supply, so the first chunk grows on the heap (a small log holds what it
-//! uses) and the later ones are mappings the kernel fills in one call when
-//! they are made, rather than a page fault at the first write to each 4 KiB
-//! page. And the log keeps little beside the records:
+//! uses) and the later ones are mappings, growing in size, that the kernel
+//! fills in one call when they are made, rather than a page fault at the
+//! first write to each 4 KiB page. And the log keeps little beside the records:
 //!
 //! * no hash below level [`LOW`] of the tree: the records are here to
 //!   rehash. Keeping all levels cost 64 bytes of hashes per record; from
