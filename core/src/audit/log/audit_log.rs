@@ -460,7 +460,8 @@ impl AuditLog {
     /// [`FsyncPolicy::Always`] the record is on stable storage when this
     /// returns `Ok`. `LIMIT_EXCEEDED` or `INVALID_ARGUMENT` for a record
     /// over its limits; `IO` when the write or the fsync failed, in which
-    /// case the record may or may not have been kept.
+    /// case the record may or may not have been kept, or when an in-memory
+    /// log could not map memory for its records, in which case it was not.
     ///
     /// With [`AuditOptions::checkpoint_every`], the append that completes
     /// a batch also signs a checkpoint; if that fails, the record is kept
@@ -480,7 +481,9 @@ impl AuditLog {
             let mut state = self.lock_state();
             let index = state.tree().len();
             match &mut state.store {
-                Store::Memory(leaves) => leaves.push(|out| record.encode_into(index, out)),
+                Store::Memory(leaves) => {
+                    leaves.push(record.encoded_size(), |out| record.encode_onto(index, out))?
+                }
                 Store::File { tree, file, end, offsets, broken } => {
                     if let Some(e) = broken {
                         return Err(e.clone());
@@ -488,8 +491,8 @@ impl AuditLog {
                     if let Some(disk) = &self.shared.disk {
                         disk.check()?;
                     }
-                    let mut leaf = Vec::new();
-                    record.encode_into(index, &mut leaf);
+                    let mut leaf = vec![0; record.encoded_size()];
+                    record.encode_onto(index, &mut leaf);
                     let hash = leaf_hash(&leaf);
                     let frame = file::frame(&leaf, &hash);
                     if let Err(e) = file.write_all(&frame) {

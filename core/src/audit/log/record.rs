@@ -165,19 +165,25 @@ impl Record {
     /// leaf. Fails on a record [`validate`](Self::validate) refuses.
     pub fn encode(&self, index: u64) -> Result<Vec<u8>> {
         self.validate()?;
-        let mut out = Vec::new();
-        self.encode_into(index, &mut out);
+        let mut out = vec![0; self.encoded_size()];
+        self.encode_onto(index, &mut out);
         Ok(out)
     }
 
-    /// Appends the encoding of this record at `index` to `out`. The record
-    /// must have passed [`validate`](Self::validate): the lengths are
-    /// written as `u16`, which the limits keep far from overflowing. It
-    /// reserves once and writes the 23 fixed bytes before the actor as one
-    /// array: this runs on every append, into the in-memory log's buffer.
-    pub(crate) fn encode_into(&self, index: u64, out: &mut Vec<u8>) {
+    /// The length of this record's encoding. The record must have passed
+    /// [`validate`](Self::validate).
+    pub(crate) fn encoded_size(&self) -> usize {
         let actor_len = if self.actor.is_some() { 32 } else { 0 };
-        out.reserve(FIXED_BYTES + actor_len + self.action.len() + self.resource.len() + self.detail.len());
+        FIXED_BYTES + actor_len + self.action.len() + self.resource.len() + self.detail.len()
+    }
+
+    /// Writes the encoding of this record at `index` over `out`, which is
+    /// [`encoded_size`](Self::encoded_size) bytes long: the in-memory log
+    /// writes it in place, into memory it has mapped, on every append. The
+    /// record must have passed [`validate`](Self::validate): the lengths
+    /// are written as `u16`, which the limits keep far from overflowing.
+    /// The 23 fixed bytes before the actor are written as one array.
+    pub(crate) fn encode_onto(&self, index: u64, out: &mut [u8]) {
         let mut head = [0u8; ACTOR_FLAG_AT + 1];
         head[0] = RECORD_VERSION;
         head[1..9].copy_from_slice(&index.to_be_bytes());
@@ -189,13 +195,14 @@ impl Record {
             (Some(_), false) => ACTOR_PROVEN,
             (Some(_), true) => ACTOR_CLAIMED,
         };
-        out.extend_from_slice(&head);
+        let mut out = Cursor(out);
+        out.put(&head);
         if let Some(actor) = &self.actor {
-            out.extend_from_slice(actor.as_bytes());
+            out.put(actor.as_bytes());
         }
         for field in [&self.action, &self.resource, &self.detail] {
-            out.extend_from_slice(&(field.len() as u16).to_be_bytes());
-            out.extend_from_slice(field.as_bytes());
+            out.put(&(field.len() as u16).to_be_bytes());
+            out.put(field.as_bytes());
         }
     }
 
@@ -231,9 +238,22 @@ impl Record {
     }
 }
 
+/// The part of an encoding's buffer not written yet.
+struct Cursor<'a>(&'a mut [u8]);
+
+impl Cursor<'_> {
+    /// Writes `bytes` next: the buffer was sized by
+    /// [`Record::encoded_size`], so they fit.
+    fn put(&mut self, bytes: &[u8]) {
+        let (head, rest) = std::mem::take(&mut self.0).split_at_mut(bytes.len());
+        head.copy_from_slice(bytes);
+        self.0 = rest;
+    }
+}
+
 /// The length of the encoding at the start of `bytes`, read from its actor
 /// flag and field lengths alone, never past `bytes.len()`: exact for what
-/// [`Record::encode_into`] wrote, the only thing the in-memory log holds,
+/// [`Record::encode_onto`] wrote, the only thing the in-memory log holds,
 /// which finds its records by this instead of keeping each one's end.
 /// Total, like the decoder, but it checks nothing else.
 pub(crate) fn encoded_len(bytes: &[u8]) -> usize {
