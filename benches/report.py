@@ -227,13 +227,14 @@ REASONS = {
                       "receiver running: quiet machine, ten paired runs, medians 0.64x (16 B) and 0.80x (1 KiB), "
                       "every run under 0.9x, without the spin medians 1.29x and 1.40x; next: the idle run of "
                       "round 19's command, which replaces these figures, then the export's wake-up",
-    "node-batch": "bus round 21's cheaper return of a body to the pool took about 8% off; round 8 counted the "
-                  "binding under callgrind: payload views made by the typed array constructor instead of "
-                  "`Buffer.from` and the packing's `set` called directly took 1,940 to 1,624 instructions a "
-                  "message, 9.3x `emit`'s 174, but by CPU time the batch stays about 17x, since the core's "
-                  "queueing and pooled bodies run at fewer instructions a cycle than `emit`'s JIT loop; JS is at "
-                  "its floor for a `Message` and a `Buffer` per message; next: the core's share "
-                  "(`Message::drop_all`, `send_many`)",
+    "node-batch": "bus round 22 (the last reference moves its body into the pool) moved the batch inside the noise"
+                  " of `emit`'s own figure (132.8 against 128.1 ns, `emit` 9.3 against 8.2 ns); bus round 21's "
+                  "cheaper return of a body to the pool took about 8% off; round 8 counted the binding under "
+                  "callgrind: payload views made by the typed array constructor instead of `Buffer.from` and the "
+                  "packing's `set` called directly took 1,940 to 1,624 instructions a message, 9.3x `emit`'s 174, "
+                  "but by CPU time the batch stays about 17x, since the core's queueing and pooled bodies run at "
+                  "fewer instructions a cycle than `emit`'s JIT loop; JS is at its floor for a `Message` and a "
+                  "`Buffer` per message; next: the core's share (`Message::drop_all`, `send_many`)",
     "go-batch": "near the goal and noisy (round 8: 2.96x at the median, two runs in five "
                 "over 3x); since round 8 the C ABI makes no vector a call (the payload array is checked once and iterated; the "
                 "receive takes through a vector its thread keeps and copies each message in the "
