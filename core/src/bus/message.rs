@@ -399,7 +399,7 @@ impl Drop for Message {
     /// (never a wrong count, and never a body reused while it is read).
     #[inline]
     fn drop(&mut self) {
-        if self.body.as_ref().is_some_and(|body| BodyArc::count(body) == 1) {
+        if self.body.as_ref().is_some_and(|body| BodyArc::strong_count(body) == 1) {
             self.recycle();
         }
     }
