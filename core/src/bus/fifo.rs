@@ -19,6 +19,12 @@ pub(crate) struct Fifo {
     /// the position masked by the slot count), every other slot vacant: a
     /// take from an empty ring finds its head slot vacant.
     slots: Box<[Message]>,
+    /// The slot count less one (zero without slots, where the slice's
+    /// bound then refuses every position): kept rather than computed from
+    /// the length, so that an access loads it and compares with the
+    /// length (the bound check it needs anyway) instead of testing the
+    /// length for zero and decrementing it (callgrind).
+    mask: usize,
     /// The position of the oldest message. Positions count up (wrapping)
     /// and are masked only to address a slot, so a take moves one counter
     /// and a push another, and the length is their difference.
@@ -30,7 +36,7 @@ pub(crate) struct Fifo {
 impl Fifo {
     /// An empty ring, without slots until the first push.
     pub(crate) fn new() -> Fifo {
-        Fifo { slots: Box::default(), head: 0, tail: 0 }
+        Fifo { slots: Box::default(), mask: 0, head: 0, tail: 0 }
     }
 
     #[inline]
@@ -141,11 +147,10 @@ impl Fifo {
         (taken, bytes)
     }
 
-    /// What masks a position into a slot: the slot count less one (all
-    /// ones without slots, where every position then misses).
+    /// What masks a position into a slot (see `mask`).
     #[inline(always)]
     fn mask(&self) -> usize {
-        self.slots.len().wrapping_sub(1)
+        self.mask
     }
 
     /// Doubles the slots (or makes the first ones), the messages moved in
@@ -161,6 +166,7 @@ impl Fifo {
         let len = slots.len();
         slots.resize_with(size, Message::vacant);
         self.slots = slots.into_boxed_slice();
+        self.mask = size - 1;
         self.head = 0;
         self.tail = len;
     }
