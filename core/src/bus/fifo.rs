@@ -130,7 +130,11 @@ impl Fifo {
         max: usize,
         mut fits: impl FnMut(&Message) -> bool,
     ) -> (usize, usize) {
-        let mask = self.mask();
+        // The mask from the length (equal to `mask`), so that the loop's
+        // bound check, known true once the ring has slots, is decided
+        // once before it (callgrind, `budget_loop bus-many`: 3
+        // instructions a message fewer than with the kept mask).
+        let mask = self.slots.len().wrapping_sub(1);
         let (mut head, mut taken, mut bytes) = (self.head, 0, 0);
         while taken < max {
             let Some(slot) = self.slots.get_mut(head & mask) else { break };
