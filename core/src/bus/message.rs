@@ -397,6 +397,9 @@ impl Drop for Message {
     /// same instant on two threads may each see the other: then the body
     /// is freed rather than kept, and the pool allocates another later
     /// (never a wrong count, and never a body reused while it is read).
+    /// The test is a relaxed load: a stale count only sends the last
+    /// reference down the count-down path, and the body is reused only
+    /// after `get_mut`'s acquire load (in `recycle`) finds it unshared.
     #[inline]
     fn drop(&mut self) {
         if self.body.as_ref().is_some_and(|body| BodyArc::strong_count(body) == 1) {
