@@ -78,9 +78,10 @@ enum Memory {
     Heap(Vec<u8>),
     /// Every later chunk's: a mapping populated when it is made. The
     /// kernel then fills the chunk's pages in one call instead of taking a
-    /// page fault on the first write to each page, a fifth of an append's
-    /// time when the log grew on the heap (see docs/BENCHMARKS.md, audit
-    /// round 9).
+    /// page fault on the first write to each page (one per 20 records of
+    /// 200 bytes when the log grew on the heap: 14% to 22% of an append's
+    /// CPU time on a loaded machine, far less on an idle one; see
+    /// docs/BENCHMARKS.md, audit round 9).
     Mapped(MmapMut),
 }
 
