@@ -189,7 +189,7 @@ impl Leaves {
     fn prefixed(&self, index: usize) -> &[u8] {
         let mut at = self.starts[index / GROUP];
         for _ in 0..index % GROUP {
-            at = self.next(at);
+            at = self.after(at, self.record(at).len());
         }
         self.record(at)
     }
@@ -201,10 +201,11 @@ impl Leaves {
         &used[at.offset..at.offset + 1 + encoded_len(leaf)]
     }
 
-    /// Where the record after the one at `at` is: after it in its chunk,
-    /// or at the start of the next chunk if it was the last that fitted.
-    fn next(&self, at: At) -> At {
-        let offset = at.offset + self.record(at).len();
+    /// Where the record after the one at `at`, `len` bytes with its prefix
+    /// byte, is: after it in its chunk, or at the start of the next chunk
+    /// if it was the last that fitted.
+    fn after(&self, at: At, len: usize) -> At {
+        let offset = at.offset + len;
         if offset < self.chunks[at.chunk].used().len() {
             At { chunk: at.chunk, offset }
         } else {
@@ -216,9 +217,9 @@ impl Leaves {
     pub(crate) fn iter(&self) -> impl Iterator<Item = &[u8]> {
         let mut at = At { chunk: 0, offset: 0 };
         (0..self.count()).map(move |_| {
-            let leaf = &self.record(at)[1..];
-            at = self.next(at);
-            leaf
+            let record = self.record(at);
+            at = self.after(at, record.len());
+            &record[1..]
         })
     }
 
