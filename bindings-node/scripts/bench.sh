@@ -5,14 +5,7 @@
 # Usage: bash bindings-node/scripts/bench.sh [--rounds N] [--iterations N]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# As scripts/test.sh: `npm ci` (the lockfile's versions, the lockfile left
-# as it is) when node_modules does not match it, then the addon built from
-# source, since a fresh `npm ci` builds nothing.
-stamp=node_modules/.charter-lock
-if ! { [ -f "$stamp" ] && cmp -s package-lock.json "$stamp"; }; then
-  npm ci
-  cp package-lock.json "$stamp"
-fi
+bash scripts/install-locked.sh
 npm run --silent build
 node bench/registry.mjs "$@"
 node bench/bus.mjs "$@"

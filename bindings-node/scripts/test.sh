@@ -6,15 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# `npm ci` installs exactly the versions pinned in package-lock.json and
-# never rewrites it, so a run leaves a clone clean. It runs only when
-# node_modules does not match the lockfile, to keep reruns fast; the addon
-# is then rebuilt from source (cargo is incremental).
-stamp=node_modules/.charter-lock
-if ! { [ -f "$stamp" ] && cmp -s package-lock.json "$stamp"; }; then
-  npm ci
-  cp package-lock.json "$stamp"
-fi
+bash scripts/install-locked.sh
 node scripts/check-engines.js
 npm run --silent build
 
